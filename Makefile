@@ -1,0 +1,69 @@
+# Makefile — PGXS build of the train_data extension and its test suites.
+#
+#   make && make install           build and install the extension
+#   bash test/run                  every suite against a throwaway cluster
+#
+# The test lists are derived from the tree: a new file in test/sql, test/specs,
+# test/t or test/unit is picked up without editing this file.
+
+EXTENSION = train_data
+MODULE_big = train_data
+DATA = $(wildcard sql/train_data--*.sql)
+
+# Pure C cores (no backend headers) and the backend glue that wraps them.
+PURE_SRCS = $(wildcard src/core/*.c)
+GLUE_SRCS = $(wildcard src/*.c)
+OBJS = $(PURE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core
+# -Wextra without unused-parameter, which PostgreSQL's own headers trip.
+# `make WERROR=1` (what the test runner does) turns every warning into an error.
+PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror)
+
+# pg_regress: the setup test runs first (helpers and login roles), the rest in
+# name order.  Inputs come from test/sql, expected output from ./expected.
+TESTS = $(sort $(wildcard test/sql/*.sql))
+REGRESS = setup $(filter-out setup,$(patsubst test/sql/%.sql,%,$(TESTS)))
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+# Isolation specs share ./expected; their results go to output_iso/.
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+# TAP scripts run with PostgreSQL's own test modules (PostgreSQL::Test::Cluster).
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+EXTRA_CLEAN = results output_iso tmp_check regression.diffs regression.out \
+	test/unit/bin
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# One target per suite, so the runner can report each and go on after a failure.
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap unitcheck
+
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+installcheck-isolation:
+	@mkdir -p output_iso && rm -f output_iso/expected && ln -s ../expected output_iso/expected
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+installcheck-tap:
+	$(prove_installcheck)
+
+# Unit tests of the pure C cores: plain C programs, no server.
+UNIT_SRCS = $(sort $(wildcard test/unit/*.c))
+UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
+UNIT_CFLAGS = -std=c99 -O1 -g -Wall -Wextra -Werror -Isrc/core
+
+test/unit/bin/%: test/unit/%.c $(PURE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) -lm
+
+unitcheck: $(UNIT_BINS)
+	@rc=0; for t in $(UNIT_BINS); do \
+		if $$t; then echo "unit-ok $$t"; else echo "unit-failed $$t"; rc=1; fi; \
+	done; exit $$rc

@@ -1,0 +1,759 @@
+-- train_data--1.0.sql — the data model of train_data: types, tables, indexes,
+-- triggers, the identity function and row-level security.
+--
+-- Every object lives in schema train_data (fixed in the control file) and every
+-- reference below is schema-qualified, so nothing depends on search_path.
+
+\echo Use "CREATE EXTENSION train_data" to load this file. \quit
+
+--------------------------------------------------------------------------------
+-- 1. Types
+--------------------------------------------------------------------------------
+
+CREATE TYPE train_data.conversation_status AS ENUM (
+    'draft',            -- not generated yet
+    'generating',       -- model call in flight
+    'generated',        -- generated, quality at or above the template threshold
+    'pending_review',   -- quality within 2 points below the threshold
+    'approved',
+    'rejected',
+    'needs_revision',   -- quality more than 2 points below, or a reviewer asked
+    'failed',           -- the model call or its validation failed
+    'archived'          -- superseded by a regenerated version
+);
+
+CREATE TYPE train_data.tier_type AS ENUM ('template', 'scenario', 'edge_case');
+
+CREATE TYPE train_data.batch_job_status AS ENUM (
+    'queued', 'processing', 'paused', 'completed', 'failed', 'cancelled'
+);
+
+CREATE TYPE train_data.batch_item_status AS ENUM (
+    'queued', 'processing', 'completed', 'failed', 'cancelled'
+);
+
+--------------------------------------------------------------------------------
+-- 2. Identity and shared trigger functions
+--------------------------------------------------------------------------------
+
+-- The user the row-level security policies act for: train_data.user_id, else
+-- request.jwt.claim.sub, else the "sub" of request.jwt.claims, else NULL.
+CREATE FUNCTION train_data.current_user_id() RETURNS uuid
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_current_user_id';
+
+COMMENT ON FUNCTION train_data.current_user_id() IS
+    'User id the row-level security policies act for: train_data.user_id, else request.jwt.claim.sub, else the sub claim of request.jwt.claims, else NULL';
+
+-- BEFORE UPDATE trigger: sets each timestamptz column named in its arguments to now().
+CREATE FUNCTION train_data.touch_timestamps() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'td_touch_timestamps';
+
+-- Number part of generated conversation ids.
+CREATE SEQUENCE train_data.conversation_number_seq;
+
+-- A readable conversation id: <tier prefix>_<persona slug>_<number>,
+-- e.g. tpl_anxious_investor_000042.  Unique because the number is.
+CREATE FUNCTION train_data.make_conversation_id(tier train_data.tier_type, persona text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    prefix text := CASE tier
+                       WHEN 'template' THEN 'tpl'
+                       WHEN 'scenario' THEN 'scn'
+                       WHEN 'edge_case' THEN 'edge'
+                       ELSE 'conv'
+                   END;
+    slug   text := pg_catalog.btrim(
+                       pg_catalog.left(
+                           pg_catalog.regexp_replace(
+                               pg_catalog.translate(pg_catalog.lower(coalesce(persona, '')),
+                                                    'àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ',
+                                                    'aaaaaaaceeeeiiiinoooooouuuuyy'),
+                               '[^a-z0-9]+', '_', 'g'),
+                           40),
+                       '_');
+    num    text := pg_catalog.nextval('train_data.conversation_number_seq'::pg_catalog.regclass)::text;
+BEGIN
+    IF slug = '' THEN
+        slug := 'conversation';
+    END IF;
+    IF pg_catalog.length(num) < 6 THEN
+        num := pg_catalog.lpad(num, 6, '0');
+    END IF;
+    RETURN prefix || '_' || slug || '_' || num;
+END
+$$;
+
+-- BEFORE INSERT trigger on conversations: fills conversation_id when not given.
+CREATE FUNCTION train_data.conversations_default_id() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.conversation_id := train_data.make_conversation_id(NEW.tier, NEW.persona);
+    RETURN NEW;
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 3. Templates, scenarios, edge cases (the prompt library)
+--------------------------------------------------------------------------------
+
+CREATE TABLE train_data.templates (
+    id                   uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name                 text NOT NULL,
+    description          text,
+    category             text NOT NULL,
+    tier                 train_data.tier_type NOT NULL DEFAULT 'template',
+    structure            text NOT NULL,
+    variables            jsonb NOT NULL DEFAULT '[]',
+    tone                 text DEFAULT 'professional',
+    complexity_baseline  integer DEFAULT 5,
+    style_notes          text,
+    example_conversation text,
+    quality_threshold    numeric(3,1) NOT NULL DEFAULT 6.0,
+    required_elements    text[] NOT NULL DEFAULT '{}',
+    applicable_personas  text[] NOT NULL DEFAULT '{}',
+    applicable_emotions  text[] NOT NULL DEFAULT '{}',
+    usage_count          integer NOT NULL DEFAULT 0,
+    rating               numeric(3,2) NOT NULL DEFAULT 0.0,
+    version              integer NOT NULL DEFAULT 1,
+    is_active            boolean NOT NULL DEFAULT true,
+    created_by           uuid DEFAULT train_data.current_user_id(),
+    created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    last_modified        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT template_name_unique UNIQUE (name),
+    CONSTRAINT template_name_length CHECK (pg_catalog.char_length(name) BETWEEN 1 AND 200),
+    CONSTRAINT template_category_length CHECK (pg_catalog.char_length(category) BETWEEN 1 AND 100),
+    CONSTRAINT template_structure_length CHECK (pg_catalog.char_length(structure) BETWEEN 10 AND 10000),
+    CONSTRAINT template_variables_is_array CHECK (pg_catalog.jsonb_typeof(variables) = 'array'),
+    CONSTRAINT template_tone_length CHECK (pg_catalog.char_length(tone) <= 50),
+    CONSTRAINT template_complexity_range CHECK (complexity_baseline BETWEEN 1 AND 10),
+    CONSTRAINT template_quality_threshold_range CHECK (quality_threshold BETWEEN 0 AND 10),
+    CONSTRAINT template_usage_count_nonnegative CHECK (usage_count >= 0),
+    CONSTRAINT template_rating_range CHECK (rating BETWEEN 0 AND 5),
+    CONSTRAINT template_version_positive CHECK (version >= 1)
+);
+
+CREATE INDEX templates_category_idx ON train_data.templates (category);
+CREATE INDEX templates_tier_active_idx ON train_data.templates (tier) WHERE is_active;
+CREATE INDEX templates_created_by_idx ON train_data.templates (created_by);
+CREATE INDEX templates_usage_count_idx ON train_data.templates (usage_count DESC);
+
+CREATE TABLE train_data.scenarios (
+    id                   uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name                 text NOT NULL,
+    description          text,
+    parent_template_id   uuid NOT NULL REFERENCES train_data.templates (id) ON DELETE RESTRICT,
+    parent_template_name text NOT NULL,
+    context              text NOT NULL,
+    parameter_values     jsonb NOT NULL DEFAULT '{}',
+    variation_count      integer NOT NULL DEFAULT 0,
+    status               text NOT NULL DEFAULT 'draft',
+    quality_score        numeric(3,1) NOT NULL DEFAULT 0.0,
+    topic                text NOT NULL,
+    persona              text NOT NULL,
+    emotional_arc        text NOT NULL,
+    generation_status    text NOT NULL DEFAULT 'not_generated',
+    conversation_id      uuid,
+    error_message        text,
+    created_by           uuid DEFAULT train_data.current_user_id(),
+    created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT scenario_name_length CHECK (pg_catalog.char_length(name) BETWEEN 1 AND 200),
+    CONSTRAINT scenario_context_length CHECK (pg_catalog.char_length(context) BETWEEN 1 AND 5000),
+    CONSTRAINT scenario_parameter_values_is_object CHECK (pg_catalog.jsonb_typeof(parameter_values) = 'object'),
+    CONSTRAINT scenario_variation_count_nonnegative CHECK (variation_count >= 0),
+    CONSTRAINT scenario_status_valid CHECK (status IN ('draft', 'active', 'archived')),
+    CONSTRAINT scenario_quality_score_range CHECK (quality_score BETWEEN 0 AND 10),
+    CONSTRAINT scenario_topic_length CHECK (pg_catalog.char_length(topic) BETWEEN 1 AND 100),
+    CONSTRAINT scenario_persona_length CHECK (pg_catalog.char_length(persona) BETWEEN 1 AND 100),
+    CONSTRAINT scenario_emotional_arc_length CHECK (pg_catalog.char_length(emotional_arc) BETWEEN 1 AND 100),
+    CONSTRAINT scenario_generation_status_valid CHECK (generation_status IN ('not_generated', 'generated', 'error'))
+);
+
+CREATE INDEX scenarios_parent_template_idx ON train_data.scenarios (parent_template_id, generation_status);
+CREATE INDEX scenarios_created_by_idx ON train_data.scenarios (created_by);
+CREATE INDEX scenarios_status_idx ON train_data.scenarios (status);
+
+CREATE TABLE train_data.edge_cases (
+    id                   uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    title                text NOT NULL,
+    description          text NOT NULL,
+    parent_scenario_id   uuid NOT NULL REFERENCES train_data.scenarios (id) ON DELETE RESTRICT,
+    parent_scenario_name text NOT NULL,
+    edge_case_type       text NOT NULL,
+    complexity           integer NOT NULL DEFAULT 5,
+    test_status          text NOT NULL DEFAULT 'not_tested',
+    test_results         jsonb,
+    created_by           uuid DEFAULT train_data.current_user_id(),
+    created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT edge_case_title_length CHECK (pg_catalog.char_length(title) BETWEEN 1 AND 200),
+    CONSTRAINT edge_case_description_length CHECK (pg_catalog.char_length(description) BETWEEN 1 AND 2000),
+    CONSTRAINT edge_case_type_valid CHECK (edge_case_type IN ('error_condition', 'boundary_value',
+                                                              'unusual_input', 'complex_combination',
+                                                              'failure_scenario')),
+    CONSTRAINT edge_case_complexity_range CHECK (complexity BETWEEN 1 AND 10),
+    CONSTRAINT edge_case_test_status_valid CHECK (test_status IN ('not_tested', 'passed', 'failed')),
+    CONSTRAINT edge_case_test_results_is_object CHECK (test_results IS NULL OR pg_catalog.jsonb_typeof(test_results) = 'object')
+);
+
+CREATE INDEX edge_cases_parent_scenario_idx ON train_data.edge_cases (parent_scenario_id, test_status);
+CREATE INDEX edge_cases_created_by_idx ON train_data.edge_cases (created_by);
+CREATE INDEX edge_cases_type_idx ON train_data.edge_cases (edge_case_type);
+
+-- Per-template statistics over a period (written by analytics jobs).
+CREATE TABLE train_data.template_analytics (
+    id                 uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    template_id        uuid NOT NULL REFERENCES train_data.templates (id) ON DELETE CASCADE,
+    period_start       timestamptz NOT NULL,
+    period_end         timestamptz NOT NULL,
+    generation_count   integer NOT NULL DEFAULT 0,
+    success_count      integer NOT NULL DEFAULT 0,
+    failure_count      integer NOT NULL DEFAULT 0,
+    avg_quality_score  numeric(3,1),
+    min_quality_score  numeric(3,1),
+    max_quality_score  numeric(3,1),
+    approval_count     integer NOT NULL DEFAULT 0,
+    rejection_count    integer NOT NULL DEFAULT 0,
+    approval_rate      numeric(5,2),
+    avg_duration_ms    integer,
+    avg_cost_usd       numeric(12,6),
+    total_cost_usd     numeric(12,6),
+    calculated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT template_analytics_period_unique UNIQUE (template_id, period_start, period_end),
+    CONSTRAINT template_analytics_period_order CHECK (period_end > period_start),
+    CONSTRAINT template_analytics_counts_nonnegative CHECK (generation_count >= 0 AND success_count >= 0
+                                                            AND failure_count >= 0 AND approval_count >= 0
+                                                            AND rejection_count >= 0),
+    CONSTRAINT template_analytics_quality_range CHECK (avg_quality_score BETWEEN 0 AND 10
+                                                       AND min_quality_score BETWEEN 0 AND 10
+                                                       AND max_quality_score BETWEEN 0 AND 10),
+    CONSTRAINT template_analytics_approval_rate_range CHECK (approval_rate BETWEEN 0 AND 100)
+);
+
+CREATE INDEX template_analytics_calculated_at_idx ON train_data.template_analytics (calculated_at DESC);
+
+--------------------------------------------------------------------------------
+-- 4. Conversations and turns
+--------------------------------------------------------------------------------
+
+CREATE TABLE train_data.conversations (
+    id                     uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    conversation_id        text NOT NULL,
+    document_id            uuid,
+    chunk_id               uuid,
+    title                  text NOT NULL,
+    persona                text NOT NULL,
+    emotion                text NOT NULL,
+    topic                  text,
+    intent                 text,
+    tone                   text,
+    tier                   train_data.tier_type NOT NULL,
+    category               text[] NOT NULL DEFAULT '{}',
+    status                 train_data.conversation_status NOT NULL DEFAULT 'draft',
+    quality_score          numeric(3,1),
+    quality_metrics        jsonb,
+    turn_count             integer NOT NULL DEFAULT 0,
+    total_tokens           integer NOT NULL DEFAULT 0,
+    estimated_cost_usd     numeric(12,6),
+    actual_cost_usd        numeric(12,6),
+    generation_duration_ms integer,
+    template_id            uuid,
+    approved_by            uuid,
+    approved_at            timestamptz,
+    reviewer_notes         text,
+    review_history         jsonb NOT NULL DEFAULT '[]',
+    parent_id              uuid,
+    parent_type            text,
+    parameters             jsonb NOT NULL DEFAULT '{}',
+    error_message          text,
+    created_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by             uuid NOT NULL DEFAULT train_data.current_user_id(),
+    CONSTRAINT conversations_conversation_id_unique UNIQUE (conversation_id),
+    CONSTRAINT valid_quality_score CHECK (quality_score IS NULL OR quality_score BETWEEN 0 AND 10),
+    CONSTRAINT conversations_quality_metrics_is_object CHECK (quality_metrics IS NULL OR pg_catalog.jsonb_typeof(quality_metrics) = 'object'),
+    CONSTRAINT conversations_turn_count_nonnegative CHECK (turn_count >= 0),
+    CONSTRAINT conversations_total_tokens_nonnegative CHECK (total_tokens >= 0),
+    CONSTRAINT conversations_costs_nonnegative CHECK (estimated_cost_usd >= 0 AND actual_cost_usd >= 0),
+    CONSTRAINT conversations_duration_nonnegative CHECK (generation_duration_ms >= 0),
+    CONSTRAINT conversations_review_history_is_array CHECK (pg_catalog.jsonb_typeof(review_history) = 'array'),
+    CONSTRAINT conversations_parameters_is_object CHECK (pg_catalog.jsonb_typeof(parameters) = 'object'),
+    CONSTRAINT conversations_parent_type_valid CHECK (parent_type IN ('template', 'scenario', 'conversation')),
+    CONSTRAINT conversations_parent_complete CHECK ((parent_id IS NULL) = (parent_type IS NULL)),
+    CONSTRAINT conversations_approval_complete CHECK (approved_at IS NULL OR approved_by IS NOT NULL)
+);
+
+-- The policies filter on created_by OR approved_by: one index for each side.
+CREATE INDEX conversations_created_by_idx ON train_data.conversations (created_by, created_at DESC);
+CREATE INDEX conversations_approved_by_idx ON train_data.conversations (approved_by) WHERE approved_by IS NOT NULL;
+-- Review queue: pending conversations, lowest quality and oldest first.
+CREATE INDEX conversations_review_queue_idx ON train_data.conversations (quality_score, created_at)
+    WHERE status = 'pending_review';
+-- Export of approved conversations in a stable order.
+CREATE INDEX conversations_approved_idx ON train_data.conversations (created_at, id)
+    WHERE status = 'approved';
+CREATE INDEX conversations_status_tier_idx ON train_data.conversations (status, tier);
+CREATE INDEX conversations_parent_idx ON train_data.conversations (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX conversations_template_idx ON train_data.conversations (template_id) WHERE template_id IS NOT NULL;
+CREATE INDEX conversations_category_idx ON train_data.conversations USING gin (category);
+
+CREATE TRIGGER conversations_default_id
+    BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW WHEN (NEW.conversation_id IS NULL)
+    EXECUTE FUNCTION train_data.conversations_default_id();
+
+CREATE TABLE train_data.conversation_turns (
+    id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    conversation_id uuid NOT NULL REFERENCES train_data.conversations (id) ON DELETE CASCADE,
+    turn_number     integer NOT NULL,
+    role            text NOT NULL,
+    content         text NOT NULL,
+    token_count     integer,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- also the index that reads a conversation's turns in order
+    CONSTRAINT unique_conversation_turn UNIQUE (conversation_id, turn_number),
+    CONSTRAINT conversation_turns_turn_number_positive CHECK (turn_number >= 1),
+    CONSTRAINT conversation_turns_role_valid CHECK (role IN ('user', 'assistant')),
+    CONSTRAINT conversation_turns_token_count_nonnegative CHECK (token_count >= 0)
+);
+
+--------------------------------------------------------------------------------
+-- 5. Batch jobs and their items (the work queue)
+--------------------------------------------------------------------------------
+
+CREATE TABLE train_data.batch_jobs (
+    id                       uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name                     text NOT NULL,
+    status                   train_data.batch_job_status NOT NULL DEFAULT 'queued',
+    priority                 text NOT NULL DEFAULT 'normal',
+    total_items              integer NOT NULL,
+    completed_items          integer NOT NULL DEFAULT 0,
+    failed_items             integer NOT NULL DEFAULT 0,
+    cancelled_items          integer NOT NULL DEFAULT 0,
+    -- kept for compatibility with the original; always equals completed_items
+    successful_items         integer GENERATED ALWAYS AS (completed_items) STORED,
+    started_at               timestamptz,
+    completed_at             timestamptz,
+    estimated_time_remaining interval,
+    tier                     train_data.tier_type,
+    shared_parameters        jsonb NOT NULL DEFAULT '{}',
+    concurrent_processing    integer NOT NULL DEFAULT 3,
+    error_handling           text NOT NULL DEFAULT 'continue',
+    created_by               uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT batch_jobs_name_not_blank CHECK (pg_catalog.btrim(name) <> ''),
+    CONSTRAINT batch_jobs_priority_valid CHECK (priority IN ('high', 'normal', 'low')),
+    CONSTRAINT batch_jobs_total_items_nonnegative CHECK (total_items >= 0),
+    CONSTRAINT batch_jobs_counters_nonnegative CHECK (completed_items >= 0 AND failed_items >= 0
+                                                      AND cancelled_items >= 0),
+    CONSTRAINT valid_item_counts CHECK (completed_items + failed_items + cancelled_items <= total_items),
+    CONSTRAINT batch_jobs_shared_parameters_is_object CHECK (pg_catalog.jsonb_typeof(shared_parameters) = 'object'),
+    CONSTRAINT batch_jobs_concurrent_processing_range CHECK (concurrent_processing BETWEEN 1 AND 10),
+    CONSTRAINT batch_jobs_error_handling_valid CHECK (error_handling IN ('continue', 'stop'))
+);
+
+CREATE INDEX batch_jobs_created_by_idx ON train_data.batch_jobs (created_by, created_at DESC);
+-- Jobs a worker may claim from.
+CREATE INDEX batch_jobs_active_idx ON train_data.batch_jobs (created_at)
+    WHERE status IN ('queued', 'processing');
+
+CREATE TABLE train_data.batch_items (
+    id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    batch_job_id     uuid NOT NULL REFERENCES train_data.batch_jobs (id) ON DELETE CASCADE,
+    conversation_id  uuid REFERENCES train_data.conversations (id) ON DELETE SET NULL,
+    template_id      uuid REFERENCES train_data.templates (id) ON DELETE RESTRICT,
+    position         integer NOT NULL,
+    topic            text,
+    tier             train_data.tier_type NOT NULL,
+    parameters       jsonb NOT NULL DEFAULT '{}',
+    status           train_data.batch_item_status NOT NULL DEFAULT 'queued',
+    progress         numeric(5,2),
+    estimated_time   interval,
+    error_message    text,
+    error_code       text,
+    attempts         integer NOT NULL DEFAULT 0,
+    max_attempts     integer NOT NULL DEFAULT 3,
+    available_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    lease_expires_at timestamptz,
+    worker           text,
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT batch_items_position_unique UNIQUE (batch_job_id, position),
+    CONSTRAINT batch_items_position_positive CHECK (position >= 1),
+    CONSTRAINT batch_items_parameters_is_object CHECK (pg_catalog.jsonb_typeof(parameters) = 'object'),
+    CONSTRAINT batch_items_progress_range CHECK (progress BETWEEN 0 AND 100),
+    CONSTRAINT batch_items_attempts_range CHECK (attempts >= 0 AND max_attempts >= 1)
+);
+
+-- Claim path: the next queued item of a job by position.
+CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position)
+    WHERE status = 'queued';
+-- In-flight items: the per-job concurrency cap and expired-lease reclaim.
+CREATE INDEX batch_items_in_flight_idx ON train_data.batch_items (batch_job_id, lease_expires_at)
+    WHERE status = 'processing';
+CREATE INDEX batch_items_conversation_idx ON train_data.batch_items (conversation_id)
+    WHERE conversation_id IS NOT NULL;
+CREATE INDEX batch_items_template_idx ON train_data.batch_items (template_id);
+
+--------------------------------------------------------------------------------
+-- 6. Model calls and their prices
+--------------------------------------------------------------------------------
+
+-- USD per million tokens.  Rows marked builtin are installed by the extension
+-- (and are not dumped); add rows for exact model ids to override a family.
+CREATE TABLE train_data.model_prices (
+    model_id             text PRIMARY KEY,
+    input_usd_per_mtok   numeric(10,4) NOT NULL,
+    output_usd_per_mtok  numeric(10,4) NOT NULL,
+    builtin              boolean NOT NULL DEFAULT false,
+    created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT model_prices_model_id_not_blank CHECK (pg_catalog.btrim(model_id) <> ''),
+    CONSTRAINT model_prices_nonnegative CHECK (input_usd_per_mtok >= 0 AND output_usd_per_mtok >= 0)
+);
+
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, builtin) VALUES
+    ('claude-opus',   15.0000, 75.0000, true),
+    ('claude-sonnet',  3.0000, 15.0000, true),
+    ('claude-haiku',   0.2500,  1.2500, true);
+
+-- Built-in price rows are part of the extension script: they cannot change,
+-- or a dump (which leaves them out) would silently restore the old price.
+CREATE FUNCTION train_data.model_prices_protect_builtin() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.builtin THEN
+        RAISE EXCEPTION 'cannot % built-in price row "%"', pg_catalog.lower(TG_OP), OLD.model_id
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Insert a row for the exact model id instead; exact ids take precedence over the family rows.';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+
+CREATE TRIGGER model_prices_protect_builtin
+    BEFORE UPDATE OR DELETE ON train_data.model_prices
+    FOR EACH ROW EXECUTE FUNCTION train_data.model_prices_protect_builtin();
+
+CREATE TABLE train_data.generation_logs (
+    id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    conversation_id  uuid REFERENCES train_data.conversations (id) ON DELETE CASCADE,
+    batch_item_id    uuid REFERENCES train_data.batch_items (id) ON DELETE SET NULL,
+    run_id           uuid,
+    template_id      uuid,
+    request_payload  jsonb NOT NULL,
+    response_payload jsonb,
+    parameters       jsonb NOT NULL DEFAULT '{}',
+    model_used       text,
+    temperature      numeric(3,2),
+    max_tokens       integer,
+    status           text NOT NULL DEFAULT 'success',
+    retry_attempt    integer NOT NULL DEFAULT 0,
+    input_tokens     integer NOT NULL DEFAULT 0,
+    output_tokens    integer NOT NULL DEFAULT 0,
+    cost_usd         numeric(12,6),
+    duration_ms      integer,
+    error_message    text,
+    error_code       text,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    CONSTRAINT generation_logs_status_valid CHECK (status IN ('success', 'failed', 'rate_limited', 'timeout')),
+    CONSTRAINT generation_logs_tokens_nonnegative CHECK (input_tokens >= 0 AND output_tokens >= 0),
+    CONSTRAINT generation_logs_cost_nonnegative CHECK (cost_usd >= 0),
+    CONSTRAINT generation_logs_duration_nonnegative CHECK (duration_ms >= 0),
+    CONSTRAINT generation_logs_retry_attempt_nonnegative CHECK (retry_attempt >= 0),
+    CONSTRAINT generation_logs_temperature_range CHECK (temperature BETWEEN 0 AND 1),
+    CONSTRAINT generation_logs_max_tokens_positive CHECK (max_tokens >= 1)
+);
+
+CREATE INDEX generation_logs_conversation_idx ON train_data.generation_logs (conversation_id)
+    WHERE conversation_id IS NOT NULL;
+CREATE INDEX generation_logs_batch_item_idx ON train_data.generation_logs (batch_item_id)
+    WHERE batch_item_id IS NOT NULL;
+CREATE INDEX generation_logs_run_idx ON train_data.generation_logs (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX generation_logs_created_by_idx ON train_data.generation_logs (created_by, created_at DESC);
+
+--------------------------------------------------------------------------------
+-- 7. Exports
+--------------------------------------------------------------------------------
+
+CREATE TABLE train_data.export_logs (
+    id                 uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    export_id          uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    user_id            uuid NOT NULL DEFAULT train_data.current_user_id(),
+    "timestamp"        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    format             text NOT NULL,
+    config             jsonb NOT NULL,
+    conversation_count integer NOT NULL,
+    file_size          bigint,
+    status             text NOT NULL DEFAULT 'queued',
+    file_url           text,
+    expires_at         timestamptz,
+    error_message      text,
+    downloaded_count   integer NOT NULL DEFAULT 0,
+    last_downloaded_at timestamptz,
+    created_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT export_logs_export_id_unique UNIQUE (export_id),
+    CONSTRAINT export_logs_format_valid CHECK (format IN ('json', 'jsonl', 'csv', 'markdown')),
+    CONSTRAINT export_logs_config_is_object CHECK (pg_catalog.jsonb_typeof(config) = 'object'),
+    CONSTRAINT export_logs_status_valid CHECK (status IN ('queued', 'processing', 'completed', 'failed', 'expired')),
+    CONSTRAINT export_logs_counts_nonnegative CHECK (conversation_count >= 0 AND file_size >= 0
+                                                     AND downloaded_count >= 0)
+);
+
+CREATE INDEX export_logs_user_idx ON train_data.export_logs (user_id, "timestamp" DESC);
+CREATE INDEX export_logs_expires_idx ON train_data.export_logs (expires_at) WHERE status = 'completed';
+
+--------------------------------------------------------------------------------
+-- 8. Preferences and AI configuration
+--------------------------------------------------------------------------------
+
+CREATE TABLE train_data.user_preferences (
+    id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    user_id     uuid NOT NULL DEFAULT train_data.current_user_id(),
+    preferences jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT unique_user_preferences UNIQUE (user_id),
+    CONSTRAINT user_preferences_is_object CHECK (pg_catalog.jsonb_typeof(preferences) = 'object')
+);
+
+CREATE TABLE train_data.ai_configurations (
+    id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    user_id         uuid DEFAULT train_data.current_user_id(),
+    organization_id uuid,
+    config_name     text NOT NULL,
+    configuration   jsonb NOT NULL,
+    is_active       boolean NOT NULL DEFAULT true,
+    priority        integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by      uuid NOT NULL DEFAULT train_data.current_user_id(),
+    CONSTRAINT user_or_org_only CHECK ((user_id IS NULL) <> (organization_id IS NULL)),
+    CONSTRAINT ai_configurations_user_name_unique UNIQUE (user_id, config_name),
+    CONSTRAINT ai_configurations_org_name_unique UNIQUE (organization_id, config_name),
+    CONSTRAINT ai_configurations_name_not_blank CHECK (pg_catalog.btrim(config_name) <> ''),
+    CONSTRAINT ai_configurations_configuration_is_object CHECK (pg_catalog.jsonb_typeof(configuration) = 'object')
+);
+
+-- The effective configuration: a user's active one with the highest priority, newest first.
+CREATE INDEX ai_configurations_effective_idx ON train_data.ai_configurations
+    (user_id, priority DESC, created_at DESC) WHERE is_active;
+
+CREATE TABLE train_data.ai_configuration_audit (
+    id         uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    config_id  uuid REFERENCES train_data.ai_configurations (id) ON DELETE SET NULL,
+    -- owner of the configuration, kept so the trail stays visible after a delete
+    user_id    uuid,
+    action     text NOT NULL,
+    old_value  jsonb,
+    new_value  jsonb,
+    changed_by uuid DEFAULT train_data.current_user_id(),
+    changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT ai_configuration_audit_action_valid CHECK (action IN ('INSERT', 'UPDATE', 'DELETE'))
+);
+
+CREATE INDEX ai_configuration_audit_config_idx ON train_data.ai_configuration_audit (config_id);
+CREATE INDEX ai_configuration_audit_user_idx ON train_data.ai_configuration_audit (user_id, changed_at DESC);
+
+-- Append-only trail of changes to preferences and configurations.
+CREATE TABLE train_data.configuration_audit_log (
+    id            uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    user_id       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    config_type   text NOT NULL,
+    config_id     uuid,
+    changed_field text,
+    old_value     jsonb,
+    new_value     jsonb,
+    change_reason text,
+    client_ip     inet,
+    user_agent    text,
+    changed_by    uuid DEFAULT train_data.current_user_id(),
+    changed_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT configuration_audit_log_config_type_valid CHECK (config_type IN ('user_preference', 'ai_config'))
+);
+
+CREATE INDEX configuration_audit_log_user_idx ON train_data.configuration_audit_log (user_id, changed_at DESC);
+
+--------------------------------------------------------------------------------
+-- 9. Timestamp triggers
+--------------------------------------------------------------------------------
+
+CREATE TRIGGER templates_touch BEFORE UPDATE ON train_data.templates
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at', 'last_modified');
+CREATE TRIGGER scenarios_touch BEFORE UPDATE ON train_data.scenarios
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER edge_cases_touch BEFORE UPDATE ON train_data.edge_cases
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER conversations_touch BEFORE UPDATE ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER batch_jobs_touch BEFORE UPDATE ON train_data.batch_jobs
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER batch_items_touch BEFORE UPDATE ON train_data.batch_items
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER model_prices_touch BEFORE UPDATE ON train_data.model_prices
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER export_logs_touch BEFORE UPDATE ON train_data.export_logs
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER user_preferences_touch BEFORE UPDATE ON train_data.user_preferences
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+CREATE TRIGGER ai_configurations_touch BEFORE UPDATE ON train_data.ai_configurations
+    FOR EACH ROW EXECUTE FUNCTION train_data.touch_timestamps('updated_at');
+
+--------------------------------------------------------------------------------
+-- 10. Row-level security
+--
+-- Every policy compares with (SELECT train_data.current_user_id()), an
+-- initplan evaluated once per statement.  A policy's USING clause also serves
+-- as its WITH CHECK unless one is given.  Child tables follow their parent
+-- through an EXISTS on the parent table, whose own policy then applies: the
+-- rule "who may see a conversation" is written once.
+--------------------------------------------------------------------------------
+
+ALTER TABLE train_data.conversations ENABLE ROW LEVEL SECURITY;
+-- Creator and approver see and change a conversation; only the creator adds one.
+CREATE POLICY conversations_owner ON train_data.conversations
+    USING (created_by = (SELECT train_data.current_user_id())
+           OR approved_by = (SELECT train_data.current_user_id()));
+CREATE POLICY conversations_insert ON train_data.conversations AS RESTRICTIVE FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.conversation_turns ENABLE ROW LEVEL SECURITY;
+CREATE POLICY conversation_turns_parent ON train_data.conversation_turns
+    USING (EXISTS (SELECT 1 FROM train_data.conversations c
+                   WHERE c.id = conversation_turns.conversation_id));
+
+ALTER TABLE train_data.batch_jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batch_jobs_owner ON train_data.batch_jobs
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.batch_items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batch_items_parent ON train_data.batch_items
+    USING (EXISTS (SELECT 1 FROM train_data.batch_jobs j
+                   WHERE j.id = batch_items.batch_job_id));
+
+ALTER TABLE train_data.generation_logs ENABLE ROW LEVEL SECURITY;
+-- A log is an audit record: seen by its owner and by whoever sees its
+-- conversation; written, changed and deleted only by its owner, and only
+-- about a conversation that owner can see.
+CREATE POLICY generation_logs_read ON train_data.generation_logs FOR SELECT
+    USING (created_by = (SELECT train_data.current_user_id())
+           OR EXISTS (SELECT 1 FROM train_data.conversations c
+                      WHERE c.id = generation_logs.conversation_id));
+CREATE POLICY generation_logs_insert ON train_data.generation_logs FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND (conversation_id IS NULL
+                     OR EXISTS (SELECT 1 FROM train_data.conversations c
+                                WHERE c.id = generation_logs.conversation_id)));
+CREATE POLICY generation_logs_update ON train_data.generation_logs FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()))
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND (conversation_id IS NULL
+                     OR EXISTS (SELECT 1 FROM train_data.conversations c
+                                WHERE c.id = generation_logs.conversation_id)));
+CREATE POLICY generation_logs_delete ON train_data.generation_logs FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+-- The prompt library is shared: everyone reads, only the creator writes.
+ALTER TABLE train_data.templates ENABLE ROW LEVEL SECURITY;
+CREATE POLICY templates_read ON train_data.templates FOR SELECT USING (true);
+CREATE POLICY templates_insert ON train_data.templates FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY templates_update ON train_data.templates FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY templates_delete ON train_data.templates FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.scenarios ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scenarios_read ON train_data.scenarios FOR SELECT USING (true);
+CREATE POLICY scenarios_insert ON train_data.scenarios FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY scenarios_update ON train_data.scenarios FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY scenarios_delete ON train_data.scenarios FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.edge_cases ENABLE ROW LEVEL SECURITY;
+CREATE POLICY edge_cases_read ON train_data.edge_cases FOR SELECT USING (true);
+CREATE POLICY edge_cases_insert ON train_data.edge_cases FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY edge_cases_update ON train_data.edge_cases FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY edge_cases_delete ON train_data.edge_cases FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+-- Analytics are as public as the templates; only a template's creator writes them.
+ALTER TABLE train_data.template_analytics ENABLE ROW LEVEL SECURITY;
+CREATE POLICY template_analytics_read ON train_data.template_analytics FOR SELECT USING (true);
+CREATE POLICY template_analytics_write ON train_data.template_analytics FOR ALL
+    USING (EXISTS (SELECT 1 FROM train_data.templates t
+                   WHERE t.id = template_analytics.template_id
+                     AND t.created_by = (SELECT train_data.current_user_id())));
+
+-- Prices are public; only the table owner changes them.
+ALTER TABLE train_data.model_prices ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_prices_read ON train_data.model_prices FOR SELECT USING (true);
+
+ALTER TABLE train_data.export_logs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY export_logs_owner ON train_data.export_logs
+    USING (user_id = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.user_preferences ENABLE ROW LEVEL SECURITY;
+CREATE POLICY user_preferences_owner ON train_data.user_preferences
+    USING (user_id = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.ai_configurations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ai_configurations_owner ON train_data.ai_configurations
+    USING (user_id = (SELECT train_data.current_user_id()))
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND created_by = (SELECT train_data.current_user_id()));
+
+-- Audit trails are append-only: read and add your own, never change them.
+ALTER TABLE train_data.ai_configuration_audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ai_configuration_audit_read ON train_data.ai_configuration_audit FOR SELECT
+    USING (user_id = (SELECT train_data.current_user_id()));
+CREATE POLICY ai_configuration_audit_insert ON train_data.ai_configuration_audit FOR INSERT
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND changed_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.configuration_audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY configuration_audit_log_read ON train_data.configuration_audit_log FOR SELECT
+    USING (user_id = (SELECT train_data.current_user_id()));
+CREATE POLICY configuration_audit_log_insert ON train_data.configuration_audit_log FOR INSERT
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND changed_by = (SELECT train_data.current_user_id()));
+
+--------------------------------------------------------------------------------
+-- 11. pg_dump: user rows of every table, and the sequence, are user data
+--------------------------------------------------------------------------------
+
+SELECT pg_catalog.pg_extension_config_dump('train_data.templates', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.scenarios', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.edge_cases', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.template_analytics', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversations', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_turns', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.batch_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.batch_items', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.model_prices', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('train_data.generation_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.export_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.user_preferences', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.ai_configurations', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.ai_configuration_audit', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.configuration_audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_number_seq', '');

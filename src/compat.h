@@ -1,0 +1,41 @@
+/*
+ * compat.h — every PostgreSQL-version-dependent construct of train_data.
+ *
+ * The extension targets PostgreSQL 15; other majors are added here, behind
+ * PG_VERSION_NUM, so that no other file needs a version test.
+ */
+#ifndef TD_COMPAT_H
+#define TD_COMPAT_H
+
+#include "postgres.h"
+
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/guc.h"
+
+#if PG_VERSION_NUM < 150000
+#error "train_data requires PostgreSQL 15 or later"
+#endif
+
+/* Reserve the "train_data." prefix for our own settings. */
+#define td_reserve_guc_prefix(prefix) MarkGUCPrefixReserved(prefix)
+
+/* A JSON lexer over a NUL-terminated string in the database encoding. */
+#if PG_VERSION_NUM >= 170000
+#define td_json_lexer(str, len) \
+	makeJsonLexContextCstringLen(NULL, (str), (len), GetDatabaseEncoding(), true)
+#else
+#define td_json_lexer(str, len) \
+	makeJsonLexContextCstringLen((str), (len), GetDatabaseEncoding(), true)
+#endif
+
+/* Semantic callbacks of the JSON parser return void before PostgreSQL 16. */
+#if PG_VERSION_NUM >= 160000
+#define TD_JSON_CB_TYPE JsonParseErrorType
+#define TD_JSON_CB_RETURN return JSON_SUCCESS
+#else
+#define TD_JSON_CB_TYPE void
+#define TD_JSON_CB_RETURN return
+#endif
+
+#endif							/* TD_COMPAT_H */

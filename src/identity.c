@@ -1,0 +1,208 @@
+/*
+ * identity.c — train_data.current_user_id(): whom the RLS policies act for.
+ *
+ * Order of precedence (the last two are what Supabase's auth.uid() reads, in
+ * the same order, so the same policies work behind PostgREST and Supabase):
+ *
+ *   1. the setting train_data.user_id, when set and non-empty;
+ *   2. the setting request.jwt.claim.sub, when set and non-empty;
+ *   3. the "sub" member of the JSON object in request.jwt.claims;
+ *   4. otherwise NULL.
+ *
+ * A value that is present but malformed is an error (SQLSTATE 22P02) whose
+ * message names the setting; it is never silently treated as "no user".
+ * The policies call this function as (SELECT train_data.current_user_id()),
+ * so it runs once per statement.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/uuid.h"
+
+#include "compat.h"
+#include "train_data.h"
+#include "uuid_text.h"
+
+PG_FUNCTION_INFO_V1(td_current_user_id);
+
+/* State of the scan for the top-level "sub" member of the claims object. */
+typedef struct ClaimsScan
+{
+	int			depth;			/* nesting depth of the parser */
+	bool		root_seen;		/* the root value has started */
+	bool		root_is_object; /* ... and it is an object */
+	bool		expect_sub;		/* the next value is the top-level "sub" */
+	bool		sub_found;		/* a top-level "sub" was seen (last wins) */
+	JsonTokenType sub_type;		/* its token type (object/array start too) */
+	char	   *sub_value;		/* its de-escaped text when a scalar */
+} ClaimsScan;
+
+/* The value of a setting, or NULL when it is unset or empty. */
+static const char *
+setting_value(const char *name)
+{
+	const char *value = GetConfigOption(name, true, false);
+
+	return (value != NULL && value[0] != '\0') ? value : NULL;
+}
+
+/* Convert text to a uuid Datum, or fail naming the setting it came from. */
+static Datum
+uuid_from_setting(const char *setting, const char *value)
+{
+	pg_uuid_t  *uuid = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+
+	if (!td_uuid_parse(value, strlen(value), uuid->data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid value for setting \"%s\": \"%s\"",
+						setting, value),
+				 errdetail("The user id must be a UUID.")));
+	return UUIDPGetDatum(uuid);
+}
+
+/* Record where the root starts and whether it is the "sub" value. */
+static void
+claims_value_start(ClaimsScan *scan, JsonTokenType type, bool is_object)
+{
+	if (!scan->root_seen)
+	{
+		scan->root_seen = true;
+		scan->root_is_object = is_object;
+	}
+	if (scan->expect_sub)
+	{
+		scan->expect_sub = false;
+		scan->sub_found = true;
+		scan->sub_type = type;
+		scan->sub_value = NULL;
+	}
+}
+
+/* Parser callback: an object starts. */
+static TD_JSON_CB_TYPE
+claims_object_start(void *state)
+{
+	ClaimsScan *scan = (ClaimsScan *) state;
+
+	claims_value_start(scan, JSON_TOKEN_OBJECT_START, true);
+	scan->depth++;
+	TD_JSON_CB_RETURN;
+}
+
+/* Parser callback: an array starts. */
+static TD_JSON_CB_TYPE
+claims_array_start(void *state)
+{
+	ClaimsScan *scan = (ClaimsScan *) state;
+
+	claims_value_start(scan, JSON_TOKEN_ARRAY_START, false);
+	scan->depth++;
+	TD_JSON_CB_RETURN;
+}
+
+/* Parser callback: an object or array ends. */
+static TD_JSON_CB_TYPE
+claims_container_end(void *state)
+{
+	((ClaimsScan *) state)->depth--;
+	TD_JSON_CB_RETURN;
+}
+
+/* Parser callback: a member name; note a top-level "sub". */
+static TD_JSON_CB_TYPE
+claims_field_start(void *state, char *fname, bool isnull)
+{
+	ClaimsScan *scan = (ClaimsScan *) state;
+
+	if (scan->depth == 1 && strcmp(fname, "sub") == 0)
+		scan->expect_sub = true;
+	TD_JSON_CB_RETURN;
+}
+
+/* Parser callback: a scalar; keep it when it is the "sub" value. */
+static TD_JSON_CB_TYPE
+claims_scalar(void *state, char *token, JsonTokenType tokentype)
+{
+	ClaimsScan *scan = (ClaimsScan *) state;
+	bool		is_sub = scan->expect_sub;
+
+	claims_value_start(scan, tokentype, false);
+	if (is_sub)
+		scan->sub_value = token;
+	TD_JSON_CB_RETURN;
+}
+
+/* Report a malformed request.jwt.claims with a detail sentence. */
+static void
+claims_error(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid value for setting \"%s\"", TD_JWT_CLAIMS_SETTING),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * The user id held by the "sub" claim of a JSON claims document, or
+ * (Datum) 0 with *isnull set when the document has no usable "sub".
+ */
+static Datum
+uuid_from_claims(const char *claims, bool *isnull)
+{
+	ClaimsScan	scan = {0};
+	JsonSemAction sem = {0};
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+
+	sem.semstate = &scan;
+	sem.object_start = claims_object_start;
+	sem.object_end = claims_container_end;
+	sem.array_start = claims_array_start;
+	sem.array_end = claims_container_end;
+	sem.object_field_start = claims_field_start;
+	sem.scalar = claims_scalar;
+
+	lex = td_json_lexer(pstrdup(claims), strlen(claims));
+	rc = pg_parse_json(lex, &sem);
+	if (rc != JSON_SUCCESS)
+		claims_error(json_errdetail(rc, lex));
+	if (!scan.root_is_object)
+		claims_error("The claims must be a JSON object.");
+
+	*isnull = true;
+	if (!scan.sub_found || scan.sub_type == JSON_TOKEN_NULL)
+		return (Datum) 0;
+	if (scan.sub_type != JSON_TOKEN_STRING)
+		claims_error("The \"sub\" claim must be a string holding a UUID.");
+	if (scan.sub_value[0] == '\0')
+		return (Datum) 0;
+
+	*isnull = false;
+	return uuid_from_setting(TD_JWT_CLAIMS_SETTING, scan.sub_value);
+}
+
+/*
+ * current_user_id() returns uuid — see the file header for the rules.
+ */
+Datum
+td_current_user_id(PG_FUNCTION_ARGS)
+{
+	const char *value;
+	bool		isnull;
+	Datum		result;
+
+	if ((value = setting_value(TD_USER_ID_SETTING)) != NULL)
+		PG_RETURN_DATUM(uuid_from_setting(TD_USER_ID_SETTING, value));
+	if ((value = setting_value(TD_JWT_SUB_SETTING)) != NULL)
+		PG_RETURN_DATUM(uuid_from_setting(TD_JWT_SUB_SETTING, value));
+	if ((value = setting_value(TD_JWT_CLAIMS_SETTING)) != NULL)
+	{
+		result = uuid_from_claims(value, &isnull);
+		if (!isnull)
+			PG_RETURN_DATUM(result);
+	}
+	PG_RETURN_NULL();
+}

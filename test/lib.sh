@@ -1,0 +1,94 @@
+# test/lib.sh — shared steps of the test runner (test/run) and the demo (test/demo).
+#
+# Sourced, not run.  Each function does one step: install missing packages,
+# build and install the extension, re-run a script as an unprivileged user
+# when invoked as root, start and stop a throwaway cluster.
+
+TD_PG_MAJOR=15
+TD_PACKAGES="postgresql-$TD_PG_MAJOR postgresql-server-dev-$TD_PG_MAJOR gcc make libc6-dev libipc-run-perl perl python3"
+TD_TESTER=postgres
+
+td_log() { printf '== %s\n' "$*" >&2; }
+
+# Run a command as root: directly when we are root, else through sudo.
+td_as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install whatever of TD_PACKAGES is missing (apt-get update first: the
+# machine may be new).  Debian's postgresql package would create and start a
+# "main" cluster; we only need the binaries, so that is switched off first.
+td_ensure_packages() {
+	local missing="" p
+	for p in $TD_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	td_log "installing:$missing"
+	if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+		td_as_root mkdir -p /etc/postgresql-common
+		echo 'create_main_cluster = false' | td_as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
+	fi
+	td_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	# shellcheck disable=SC2086
+	td_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Directory of the PostgreSQL server binaries (initdb, pg_ctl, ...).
+td_bindir() { "$(td_pg_config)" --bindir; }
+td_pg_config() { echo "/usr/lib/postgresql/$TD_PG_MAJOR/bin/pg_config"; }
+
+# Build warning-free (-Werror) and install into the server's directories.
+td_build_install() {
+	local top=$1
+	td_log "building and installing train_data"
+	make -s -C "$top" PG_CONFIG="$(td_pg_config)" WERROR=1 >/dev/null
+	td_as_root make -s -C "$top" PG_CONFIG="$(td_pg_config)" install >/dev/null
+}
+
+# PostgreSQL refuses to run as root.  Copy the tree to a fresh directory owned
+# by an unprivileged user and run the same script there as that user; the
+# copy is removed whatever happens.
+td_rerun_as_tester() {
+	local top=$1 script=$2 rc=0 copy
+	shift 2
+	copy=$(mktemp -d /tmp/train_data.XXXXXX)
+	tar -C "$top" --exclude=.git -cf - . | tar -C "$copy" -xf -
+	chown -R "$TD_TESTER" "$copy"
+	chmod 755 "$copy"
+	td_log "running as OS user $TD_TESTER in $copy"
+	runuser -u "$TD_TESTER" -- env TD_AS_TESTER=1 HOME="$copy" PATH="$PATH" \
+		bash "$copy/$script" "$@" || rc=$?
+	rm -rf "$copy"
+	return $rc
+}
+
+# Start a throwaway cluster in a new temporary directory; sets TD_CLUSTER_DIR
+# and exports PGHOST/PGPORT/PGUSER for every client started afterwards.
+# Only a Unix socket inside that directory is opened, so no port can clash.
+td_start_cluster() {
+	local bindir
+	bindir=$(td_bindir)
+	TD_CLUSTER_DIR=$(mktemp -d /tmp/train_data_cluster.XXXXXX)
+	"$bindir/initdb" -D "$TD_CLUSTER_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$TD_CLUSTER_DIR/initdb.log" 2>&1 ||
+		{ cat "$TD_CLUSTER_DIR/initdb.log" >&2; return 1; }
+	cat >>"$TD_CLUSTER_DIR/data/postgresql.conf" <<-EOF
+		listen_addresses = ''
+		unix_socket_directories = '$TD_CLUSTER_DIR'
+		port = 54321
+		fsync = off
+		max_connections = 50
+	EOF
+	"$bindir/pg_ctl" -D "$TD_CLUSTER_DIR/data" -l "$TD_CLUSTER_DIR/server.log" -w start >/dev/null ||
+		{ cat "$TD_CLUSTER_DIR/server.log" >&2; return 1; }
+	export PGHOST=$TD_CLUSTER_DIR PGPORT=54321 PGUSER=postgres
+	td_log "throwaway cluster running in $TD_CLUSTER_DIR"
+}
+
+# Stop the throwaway cluster (if any) and remove its directory.
+td_stop_cluster() {
+	[ -n "${TD_CLUSTER_DIR:-}" ] || return 0
+	"$(td_bindir)/pg_ctl" -D "$TD_CLUSTER_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+	rm -rf "$TD_CLUSTER_DIR"
+	TD_CLUSTER_DIR=
+}

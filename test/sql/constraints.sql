@@ -1,0 +1,159 @@
+-- constraints: each constraint refuses its bad row, with the right SQLSTATE,
+-- and nothing is written.  Runs as the table owner, so RLS does not interfere.
+
+SET train_data.user_id = 'aaaaaaaa-0000-0000-0000-000000000001';
+
+-- A valid row in each table, for the bad rows to reference.
+INSERT INTO train_data.templates (id, name, category, structure)
+VALUES ('10000000-0000-0000-0000-000000000001', 'constraints template', 'finance', 'Talk about {{topic}} please');
+INSERT INTO train_data.scenarios (id, name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc)
+VALUES ('20000000-0000-0000-0000-000000000001', 'scenario', '10000000-0000-0000-0000-000000000001', 'constraints template',
+        'context', 'topic', 'persona', 'arc');
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier)
+VALUES ('30000000-0000-0000-0000-000000000001', 'title', 'persona', 'calm', 'template');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('30000000-0000-0000-0000-000000000001', 1, 'user', 'hello');
+INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('40000000-0000-0000-0000-000000000001', 'job', 2);
+INSERT INTO train_data.ai_configurations (id, config_name, configuration)
+VALUES ('50000000-0000-0000-0000-000000000001', 'cfg', '{}');
+
+CREATE TEMP TABLE counts_before AS
+SELECT c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM train_data.%I', c.relname), false, true, '')))[1]::text::int AS n
+FROM pg_class c WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r';
+
+-- ENUM labels
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, status) VALUES ('t', 'p', 'e', 'template', 'bogus')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES ('t', 'p', 'e', 'tier4')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, status) VALUES ('j', 1, 'running')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, status) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', 'skipped')$$);
+
+-- conversations
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, quality_score) VALUES ('t', 'p', 'e', 'template', 10.1)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, quality_score) VALUES ('t', 'p', 'e', 'template', -0.1)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, quality_score) VALUES ('t', 'p', 'e', 'template', 100)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, turn_count) VALUES ('t', 'p', 'e', 'template', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, total_tokens) VALUES ('t', 'p', 'e', 'template', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, actual_cost_usd) VALUES ('t', 'p', 'e', 'template', -0.01)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, generation_duration_ms) VALUES ('t', 'p', 'e', 'template', -5)$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, review_history) VALUES ('t', 'p', 'e', 'template', '{}')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, parameters) VALUES ('t', 'p', 'e', 'template', '[]')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, quality_metrics) VALUES ('t', 'p', 'e', 'template', '"x"')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, parent_id, parent_type) VALUES ('t', 'p', 'e', 'template', gen_random_uuid(), 'document')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, parent_id) VALUES ('t', 'p', 'e', 'template', gen_random_uuid())$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, approved_at) VALUES ('t', 'p', 'e', 'template', now())$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, conversation_id) SELECT 't', 'p', 'e', 'template', conversation_id FROM train_data.conversations$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (persona, emotion, tier) VALUES ('p', 'e', 'template')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, emotion, tier) VALUES ('t', 'e', 'template')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, created_by) VALUES ('t', 'p', 'e', 'template', NULL)$$);
+
+-- conversation_turns
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES ('30000000-0000-0000-0000-000000000001', 2, 'bot', 'x')$$);
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES ('30000000-0000-0000-0000-000000000001', 0, 'user', 'x')$$);
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES ('30000000-0000-0000-0000-000000000001', 1, 'assistant', 'again')$$);
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content, token_count) VALUES ('30000000-0000-0000-0000-000000000001', 2, 'assistant', 'x', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES ('30000000-0000-0000-0000-00000000dead', 1, 'user', 'x')$$);
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role) VALUES ('30000000-0000-0000-0000-000000000001', 2, 'user')$$);
+
+-- batch_jobs
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, completed_items) VALUES ('j', 5, -1)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, failed_items) VALUES ('j', 5, -1)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('j', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, completed_items, failed_items) VALUES ('j', 5, 3, 3)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, completed_items, failed_items, cancelled_items) VALUES ('j', 5, 2, 2, 2)$$);
+SELECT expect_error($$UPDATE train_data.batch_jobs SET completed_items = completed_items + 3 WHERE id = '40000000-0000-0000-0000-000000000001'$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, successful_items) VALUES ('j', 5, 1)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, concurrent_processing) VALUES ('j', 5, 11)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, concurrent_processing) VALUES ('j', 5, 0)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, error_handling) VALUES ('j', 5, 'abort')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('j', 5, 'urgent')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('   ', 5)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters) VALUES ('j', 5, '[1]')$$);
+
+-- batch_items
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier) VALUES ('40000000-0000-0000-0000-000000000001', 0, 'template')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template'), ('40000000-0000-0000-0000-000000000001', 1, 'scenario')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, progress) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', 100.5)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, parameters) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', '"persona"')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, attempts) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, max_attempts) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', 0)$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier) VALUES ('40000000-0000-0000-0000-00000000dead', 1, 'template')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', '10000000-0000-0000-0000-00000000dead')$$);
+
+-- templates
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, variables) VALUES ('t2', 'c', 'long enough structure', '{"name": "x"}')$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('constraints template', 'c', 'long enough structure')$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('', 'c', 'long enough structure')$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES (repeat('n', 201), 'c', 'long enough structure')$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('t2', '', 'long enough structure')$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('t2', 'c', 'too short')$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('t2', 'c', repeat('s', 10001))$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, quality_threshold) VALUES ('t2', 'c', 'long enough structure', 10.5)$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, complexity_baseline) VALUES ('t2', 'c', 'long enough structure', 11)$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, rating) VALUES ('t2', 'c', 'long enough structure', 5.5)$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, usage_count) VALUES ('t2', 'c', 'long enough structure', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, tone) VALUES ('t2', 'c', 'long enough structure', repeat('t', 51))$$);
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, version) VALUES ('t2', 'c', 'long enough structure', 0)$$);
+SELECT expect_error($$DELETE FROM train_data.templates WHERE id = '10000000-0000-0000-0000-000000000001'$$);
+
+-- scenarios and edge cases
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc) VALUES ('s', '10000000-0000-0000-0000-00000000dead', 'x', 'c', 't', 'p', 'a')$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc, status) VALUES ('s', '10000000-0000-0000-0000-000000000001', 'x', 'c', 't', 'p', 'a', 'live')$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc, generation_status) VALUES ('s', '10000000-0000-0000-0000-000000000001', 'x', 'c', 't', 'p', 'a', 'pending')$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc, parameter_values) VALUES ('s', '10000000-0000-0000-0000-000000000001', 'x', 'c', 't', 'p', 'a', '[]')$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc) VALUES ('s', '10000000-0000-0000-0000-000000000001', 'x', '', 't', 'p', 'a')$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc) VALUES ('s', '10000000-0000-0000-0000-000000000001', 'x', 'c', repeat('t', 101), 'p', 'a')$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc, quality_score) VALUES ('s', '10000000-0000-0000-0000-000000000001', 'x', 'c', 't', 'p', 'a', 11)$$);
+SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type) VALUES ('e', 'd', '20000000-0000-0000-0000-000000000001', 's', 'typo')$$);
+SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type, complexity) VALUES ('e', 'd', '20000000-0000-0000-0000-000000000001', 's', 'boundary_value', 0)$$);
+SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type, test_status) VALUES ('e', 'd', '20000000-0000-0000-0000-000000000001', 's', 'boundary_value', 'skipped')$$);
+SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type, test_results) VALUES ('e', 'd', '20000000-0000-0000-0000-000000000001', 's', 'boundary_value', '[true]')$$);
+SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type) VALUES ('e', 'd', '20000000-0000-0000-0000-00000000dead', 's', 'boundary_value')$$);
+
+-- template_analytics
+SELECT expect_error($$INSERT INTO train_data.template_analytics (template_id, period_start, period_end) VALUES ('10000000-0000-0000-0000-000000000001', '2025-02-01', '2025-01-01')$$);
+SELECT expect_error($$INSERT INTO train_data.template_analytics (template_id, period_start, period_end, avg_quality_score) VALUES ('10000000-0000-0000-0000-000000000001', '2025-01-01', '2025-02-01', 10.5)$$);
+SELECT expect_error($$INSERT INTO train_data.template_analytics (template_id, period_start, period_end, approval_rate) VALUES ('10000000-0000-0000-0000-000000000001', '2025-01-01', '2025-02-01', 100.01)$$);
+SELECT expect_error($$INSERT INTO train_data.template_analytics (template_id, period_start, period_end, failure_count) VALUES ('10000000-0000-0000-0000-000000000001', '2025-01-01', '2025-02-01', -1)$$);
+
+-- generation_logs and model_prices
+SELECT expect_error($$INSERT INTO train_data.generation_logs (request_payload, status) VALUES ('{}', 'pending')$$);
+SELECT expect_error($$INSERT INTO train_data.generation_logs (request_payload, input_tokens) VALUES ('{}', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.generation_logs (request_payload, cost_usd) VALUES ('{}', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.generation_logs (request_payload, temperature) VALUES ('{}', 1.5)$$);
+SELECT expect_error($$INSERT INTO train_data.generation_logs (request_payload) VALUES (NULL)$$);
+SELECT expect_error($$INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('m', -1, 1)$$);
+SELECT expect_error($$INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('claude-sonnet', 1, 1)$$);
+SELECT expect_error($$UPDATE train_data.model_prices SET input_usd_per_mtok = 1 WHERE model_id = 'claude-sonnet'$$);
+SELECT expect_error($$DELETE FROM train_data.model_prices WHERE model_id = 'claude-opus'$$);
+
+-- exports, preferences, configurations, audit trails
+SELECT expect_error($$INSERT INTO train_data.export_logs (format, config, conversation_count) VALUES ('xml', '{}', 1)$$);
+SELECT expect_error($$INSERT INTO train_data.export_logs (format, config, conversation_count, status) VALUES ('jsonl', '{}', 1, 'done')$$);
+SELECT expect_error($$INSERT INTO train_data.export_logs (format, config, conversation_count) VALUES ('jsonl', '{}', -1)$$);
+SELECT expect_error($$INSERT INTO train_data.export_logs (format, config, conversation_count) VALUES ('jsonl', '[]', 1)$$);
+SELECT expect_error($$INSERT INTO train_data.user_preferences (preferences) VALUES ('[]')$$);
+SELECT expect_error($$INSERT INTO train_data.user_preferences (preferences) VALUES ('{}'), ('{}')$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration, organization_id) VALUES ('both', '{}', gen_random_uuid())$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration, user_id) VALUES ('neither', '{}', NULL)$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('cfg', '{}')$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('other', '"x"')$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configuration_audit (action) VALUES ('TRUNCATE')$$);
+SELECT expect_error($$INSERT INTO train_data.configuration_audit_log (config_type) VALUES ('theme')$$);
+
+-- Nothing was written by any of the refused statements.
+SELECT c.relname, b.n AS before,
+       (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM train_data.%I', c.relname), false, true, '')))[1]::text::int AS after
+FROM pg_class c JOIN counts_before b USING (relname)
+WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r'
+ORDER BY 1;
+
+-- Without a user id, a row whose owner defaults to it is refused.
+RESET train_data.user_id;
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('anonymous', 1)$$);
+
+-- Clean up (children first).
+DELETE FROM train_data.scenarios;
+DELETE FROM train_data.templates;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.ai_configurations;
