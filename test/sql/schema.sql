@@ -83,3 +83,9 @@ FROM train_data.model_prices ORDER BY model_id;
 -- The settings the module defines (calling a function loads the module).
 SELECT train_data.current_user_id() IS NULL AS no_user;
 SELECT name, setting, context, vartype FROM pg_settings WHERE name LIKE 'train\_data.%' ORDER BY name;
+
+-- Every type and table is described.
+SELECT c.relname, obj_description(c.oid, 'pg_class') AS description
+FROM pg_class c WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r' ORDER BY 1;
+SELECT t.typname, obj_description(t.oid, 'pg_type') AS description
+FROM pg_type t WHERE t.typnamespace = 'train_data'::regnamespace AND t.typtype = 'e' ORDER BY 1;
