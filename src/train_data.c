@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "json_glue.h"
 #include "train_data.h"
 
 PG_MODULE_MAGIC;
@@ -21,10 +22,12 @@ char	   *td_user_id_setting = NULL;
 
 void		_PG_init(void);
 
-/* Define the settings and reserve the prefix. */
+/* Define the settings, reserve the prefix, give the cores palloc. */
 void
 _PG_init(void)
 {
+	td_install_allocator();
+
 	DefineCustomStringVariable(TD_USER_ID_SETTING,
 							   "User id (a UUID) that train_data's row-level security policies act for.",
 							   "When empty, the user id is taken from request.jwt.claim.sub, then from the sub claim of request.jwt.claims.",

@@ -1,0 +1,620 @@
+/*
+ * parse_response.c — turn a model's response into a conversation.
+ * See parse_response.h for the accepted shapes and the rules.
+ */
+#include "parse_response.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One turn found in the response. */
+typedef struct turn
+{
+	const char *role;			/* "user" or "assistant" */
+	const char *content;
+	size_t		len;
+} turn;
+
+/* What the parse has gathered so far. */
+typedef struct parsed
+{
+	td_arena	arena;
+	const char *title;
+	size_t		title_len;
+	turn	   *turns;
+	size_t		nturns;
+	size_t		cap;
+	const td_json *model;
+	const td_json *stop_reason;
+	const td_json *input_tokens;
+	const td_json *output_tokens;
+} parsed;
+
+/* --- errors ------------------------------------------------------------- */
+
+/* Bytes of s[0..len) that fit in max without splitting a UTF-8 character. */
+static size_t
+utf8_prefix(const char *s, size_t len, size_t max)
+{
+	size_t		n = len < max ? len : max;
+
+	while (n > 0 && n < len && (s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Fill err with a status, a message and a detail; returns false. */
+static bool
+set_error(td_parse_error *err, td_parse_status status, const char *message, const char *detail)
+{
+	err->status = status;
+	td_buf_puts(&err->message, message);
+	if (detail)
+		td_buf_puts(&err->detail, detail);
+	return false;
+}
+
+/* A turn error: "turn N of the response <what>". */
+static bool
+turn_error(td_parse_error *err, size_t index, const char *what, const char *value, size_t value_len,
+		   const char *detail)
+{
+	err->status = TD_PARSE_BAD_TURN;
+	td_buf_puts(&err->message, "turn ");
+	td_buf_put_long(&err->message, (long long) index + 1);
+	td_buf_puts(&err->message, " of the response ");
+	td_buf_puts(&err->message, what);
+	if (value)
+	{
+		td_buf_puts(&err->message, " \"");
+		td_buf_append(&err->message, value, utf8_prefix(value, value_len, 60));
+		td_buf_puts(&err->message, "\"");
+	}
+	td_buf_puts(&err->detail, detail);
+	return false;
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+/* Whitespace for trimming. */
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Trim s[*b..*e) in place. */
+static void
+trim(const char *s, size_t *b, size_t *e)
+{
+	while (*b < *e && is_space(s[*b]))
+		(*b)++;
+	while (*e > *b && is_space(s[*e - 1]))
+		(*e)--;
+}
+
+/* True if s[0..len) is blank. */
+static bool
+is_blank(const char *s, size_t len)
+{
+	size_t		b = 0,
+				e = len;
+
+	trim(s, &b, &e);
+	return b == e;
+}
+
+/* Case-insensitive comparison of s[0..len) with the lower-case word. */
+static bool
+equals_word(const char *s, size_t len, const char *word)
+{
+	size_t		n = strlen(word);
+
+	if (len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+	{
+		char		c = s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char) (c - 'A' + 'a');
+		if (c != word[i])
+			return false;
+	}
+	return true;
+}
+
+/* Append a turn. */
+static void
+add_turn(parsed *p, const char *role, const char *content, size_t len)
+{
+	if (p->nturns == p->cap)
+	{
+		turn	   *bigger;
+
+		p->cap = p->cap ? p->cap * 2 : 16;
+		bigger = td_arena_alloc(&p->arena, p->cap * sizeof(turn));
+		if (p->nturns)
+			memcpy(bigger, p->turns, p->nturns * sizeof(turn));
+		p->turns = bigger;
+	}
+	p->turns[p->nturns++] = (turn) {role, content, len};
+}
+
+/* Canonical role name, or NULL. */
+static const char *
+canonical_role(const char *s, size_t len)
+{
+	if (equals_word(s, len, "user"))
+		return "user";
+	if (equals_word(s, len, "assistant"))
+		return "assistant";
+	return NULL;
+}
+
+/* --- JSON shapes -------------------------------------------------------- */
+
+/* The turns array of a conversation object or the array itself, or NULL. */
+static const td_json *
+turns_array(const td_json *v)
+{
+	static const char *const keys[] = {"turns", "messages", "conversation"};
+
+	if (v->type == TD_JSON_ARRAY)
+		return v;
+	if (v->type != TD_JSON_OBJECT)
+		return NULL;
+	for (size_t i = 0; i < 3; i++)
+	{
+		const td_json *a = td_json_get(v, keys[i]);
+
+		if (a && a->type == TD_JSON_ARRAY)
+			return a;
+	}
+	return NULL;
+}
+
+/* Take the turns (and title) of a JSON conversation; false on a bad turn. */
+static bool
+turns_from_json(parsed *p, const td_json *v, const td_json *turns, td_parse_error *err)
+{
+	const td_json *title = td_json_get(v, "title");
+
+	for (size_t i = 0; i < turns->count; i++)
+	{
+		const td_json *t = turns->items[i];
+		const td_json *role = td_json_get(t, "role");
+		const td_json *content = td_json_get(t, "content");
+		const char *canonical;
+
+		if (t->type != TD_JSON_OBJECT)
+			return turn_error(err, i, "is not an object", NULL, 0,
+							  "Each turn is an object {\"role\": \"user\" or \"assistant\", \"content\": text}.");
+		if (role == NULL || role->type != TD_JSON_STRING)
+			return turn_error(err, i, "has no role", NULL, 0,
+							  "Each turn needs \"role\": \"user\" or \"assistant\".");
+		if ((canonical = canonical_role(role->str, role->len)) == NULL)
+			return turn_error(err, i, "has role", role->str, role->len,
+							  "A turn's role must be \"user\" or \"assistant\".");
+		if (content == NULL || content->type != TD_JSON_STRING || is_blank(content->str, content->len))
+			return turn_error(err, i, "has no content", NULL, 0,
+							  "Each turn needs non-blank \"content\" text.");
+		add_turn(p, canonical, content->str, content->len);
+	}
+	if (title && title->type == TD_JSON_STRING && !is_blank(title->str, title->len))
+	{
+		size_t		b = 0,
+					e = title->len;
+
+		trim(title->str, &b, &e);
+		p->title = title->str + b;
+		p->title_len = e - b;
+	}
+	return true;
+}
+
+/* --- text --------------------------------------------------------------- */
+
+/* Try s[0..len) as JSON holding a conversation; *found says whether it did. */
+static bool
+try_json(parsed *p, const char *s, size_t len, bool *found, td_buf *why, td_parse_error *err)
+{
+	td_json_error jerr;
+	const td_json *v = td_json_parse(&p->arena, s, len, &jerr);
+	const td_json *turns;
+
+	*found = false;
+	if (v == NULL)
+	{
+		if (why->len == 0)
+		{
+			td_buf_puts(why, "The JSON in the response is invalid at byte ");
+			td_buf_put_long(why, (long long) jerr.offset + 1);
+			td_buf_puts(why, ": ");
+			td_buf_puts(why, jerr.message);
+			td_buf_puts(why, ".");
+		}
+		return true;
+	}
+	if ((turns = turns_array(v)) == NULL)
+		return true;
+	*found = true;
+	return turns_from_json(p, v, turns, err);
+}
+
+/* The content of the first ``` fence, or false when there is none. */
+static bool
+fenced_block(const char *s, size_t len, size_t *b, size_t *e)
+{
+	const char *open = NULL;
+	const char *close;
+
+	for (size_t i = 0; i + 3 <= len; i++)
+		if (memcmp(s + i, "```", 3) == 0)
+		{
+			open = s + i + 3;
+			break;
+		}
+	if (open == NULL)
+		return false;
+	while (open < s + len && *open != '\n')	/* skip a language tag */
+		open++;
+	*b = (size_t) (open - s);
+	close = NULL;
+	for (size_t i = *b; i + 3 <= len; i++)
+		if (memcmp(s + i, "```", 3) == 0)
+		{
+			close = s + i;
+			break;
+		}
+	*e = close ? (size_t) (close - s) : len;
+	return true;
+}
+
+/* Does the line start with "user:" or "assistant:"? Sets role and rest. */
+static bool
+line_role(const char *line, size_t len, const char **role, size_t *rest)
+{
+	size_t		i = 0;
+
+	while (i < len && is_space(line[i]))
+		i++;
+	for (size_t k = 0; k < 2; k++)
+	{
+		const char *word = k == 0 ? "user" : "assistant";
+		size_t		n = strlen(word);
+
+		if (len - i > n && line[i + n] == ':' && equals_word(line + i, n, word))
+		{
+			*role = word;
+			*rest = i + n + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Lines starting with user: / assistant: become turns. */
+static bool
+turns_from_lines(parsed *p, const char *s, size_t len, td_parse_error *err)
+{
+	td_buf		current;
+	const char *role = NULL;
+	size_t		pos = 0;
+	size_t		first = p->nturns;
+
+	td_buf_init(&current);
+	while (pos <= len)
+	{
+		const char *nl = pos < len ? memchr(s + pos, '\n', len - pos) : NULL;
+		size_t		end = nl ? (size_t) (nl - s) : len;
+		const char *line_role_name;
+		size_t		rest;
+
+		if (line_role(s + pos, end - pos, &line_role_name, &rest))
+		{
+			if (role)
+				add_turn(p, role, td_arena_strndup(&p->arena, current.data, current.len), current.len);
+			role = line_role_name;
+			current.len = 0;
+			td_buf_append(&current, s + pos + rest, end - pos - rest);
+		}
+		else if (role)
+		{
+			td_buf_putc(&current, '\n');
+			td_buf_append(&current, s + pos, end - pos);
+		}
+		pos = end + 1;
+	}
+	if (role)
+		add_turn(p, role, td_arena_strndup(&p->arena, current.data, current.len), current.len);
+	td_buf_free(&current);
+
+	for (size_t i = first; i < p->nturns; i++)
+	{
+		size_t		b = 0,
+					e = p->turns[i].len;
+
+		trim(p->turns[i].content, &b, &e);
+		if (b == e)
+			return turn_error(err, i, "has no content", NULL, 0,
+							  "A line \"user:\" or \"assistant:\" must be followed by the turn's text.");
+		p->turns[i].content += b;
+		p->turns[i].len = e - b;
+	}
+	return true;
+}
+
+/* Find a conversation in free text. */
+static bool
+turns_from_text(parsed *p, const char *s, size_t len, td_parse_error *err)
+{
+	td_buf		why;
+	size_t		b,
+				e;
+	bool		found = false;
+	bool		ok = true;
+	const char *lbrace;
+	const char *rbrace = NULL;
+
+	td_buf_init(&why);
+	if (fenced_block(s, len, &b, &e))
+		ok = try_json(p, s + b, e - b, &found, &why, err);
+	if (ok && !found)
+		ok = try_json(p, s, len, &found, &why, err);
+	if (ok && !found && (lbrace = memchr(s, '{', len)) != NULL)
+	{
+		for (size_t i = len; i-- > (size_t) (lbrace - s);)
+			if (s[i] == '}')
+			{
+				rbrace = s + i;
+				break;
+			}
+		if (rbrace)
+			ok = try_json(p, lbrace, (size_t) (rbrace - lbrace) + 1, &found, &why, err);
+	}
+	if (ok && !found)
+	{
+		ok = turns_from_lines(p, s, len, err);
+		found = p->nturns > 0;
+	}
+	if (ok && !found)
+	{
+		set_error(err, TD_PARSE_NO_CONVERSATION, "response holds no conversation",
+				  "Expected JSON with a \"turns\" array, or lines starting with \"user:\" or \"assistant:\".");
+		if (why.len)
+		{
+			td_buf_putc(&err->detail, ' ');
+			td_buf_append(&err->detail, why.data, why.len);
+		}
+		ok = false;
+	}
+	td_buf_free(&why);
+	return ok;
+}
+
+/* --- Messages API responses --------------------------------------------- */
+
+/* Concatenate the text blocks of a Messages API response's content. */
+static void
+response_text(const td_json *content, td_buf *text)
+{
+	if (content->type == TD_JSON_STRING)
+	{
+		td_buf_append(text, content->str, content->len);
+		return;
+	}
+	for (size_t i = 0; content->type == TD_JSON_ARRAY && i < content->count; i++)
+	{
+		const td_json *block = content->items[i];
+		const td_json *t = td_json_get(block, "text");
+
+		if (td_json_string_is(td_json_get(block, "type"), "text") && t && t->type == TD_JSON_STRING)
+			td_buf_append(text, t->str, t->len);
+	}
+}
+
+/* Note model, stop reason and token counts of a response object. */
+static void
+note_metadata(parsed *p, const td_json *response)
+{
+	const td_json *usage = td_json_get(response, "usage");
+	const td_json *v;
+
+	if ((v = td_json_get(response, "model")) && v->type == TD_JSON_STRING)
+		p->model = v;
+	if ((v = td_json_get(response, "stop_reason")) && v->type == TD_JSON_STRING)
+		p->stop_reason = v;
+	if ((v = td_json_get(usage, "input_tokens")) && v->type == TD_JSON_NUMBER)
+		p->input_tokens = v;
+	if ((v = td_json_get(usage, "output_tokens")) && v->type == TD_JSON_NUMBER)
+		p->output_tokens = v;
+}
+
+/* An API error object {"type": "error", "error": {...}}. */
+static bool
+api_error(const td_json *response, td_parse_error *err)
+{
+	const td_json *e = td_json_get(response, "error");
+	const td_json *type = td_json_get(e, "type");
+	const td_json *message = td_json_get(e, "message");
+
+	err->status = TD_PARSE_API_ERROR;
+	td_buf_puts(&err->message, "response is an API error");
+	if (type && type->type == TD_JSON_STRING)
+	{
+		td_buf_puts(&err->message, ": ");
+		td_buf_append(&err->message, type->str, utf8_prefix(type->str, type->len, 80));
+	}
+	if (message && message->type == TD_JSON_STRING)
+		td_buf_append(&err->detail, message->str, utf8_prefix(message->str, message->len, 400));
+	return false;
+}
+
+/* --- output ------------------------------------------------------------- */
+
+/* A JSON number that is a non-negative integer, as its text; else null. */
+static void
+write_count(td_buf *out, const td_json *v)
+{
+	if (v && v->num >= 0 && v->num <= 9e15 && floor(v->num) == v->num)
+		td_buf_put_long(out, (long long) v->num);
+	else
+		td_buf_puts(out, "null");
+}
+
+/* A string parameter, or NULL when absent or blank. */
+static const td_json *
+param_string(const td_json *params, const char *key)
+{
+	const td_json *v = td_json_get(params, key);
+
+	return (v && v->type == TD_JSON_STRING && !is_blank(v->str, v->len)) ? v : NULL;
+}
+
+/* "<persona> - <topic> (<emotion>)", the title when the response has none. */
+static void
+fallback_title(const td_json *params, td_buf *title)
+{
+	const td_json *persona = param_string(params, "persona");
+	const td_json *topic = param_string(params, "topic");
+	const td_json *emotion = param_string(params, "emotion");
+
+	if (persona)
+		td_buf_append(title, persona->str, persona->len);
+	else
+		td_buf_puts(title, "User");
+	td_buf_puts(title, " - ");
+	if (topic)
+		td_buf_append(title, topic->str, topic->len);
+	else
+		td_buf_puts(title, "General Discussion");
+	if (emotion)
+	{
+		td_buf_puts(title, " (");
+		td_buf_append(title, emotion->str, emotion->len);
+		td_buf_puts(title, ")");
+	}
+}
+
+/* Append the result object. */
+static void
+write_result(const parsed *p, const td_json *params, td_buf *out)
+{
+	td_buf_putc(out, '{');
+	td_json_write_key(out, "title", true);
+	if (p->title)
+		td_json_write_string(out, p->title, p->title_len);
+	else
+	{
+		td_buf		title;
+
+		td_buf_init(&title);
+		fallback_title(params, &title);
+		td_json_write_string(out, title.data, title.len);
+		td_buf_free(&title);
+	}
+	td_json_write_key(out, "turns", false);
+	td_buf_putc(out, '[');
+	for (size_t i = 0; i < p->nturns; i++)
+	{
+		if (i)
+			td_buf_putc(out, ',');
+		td_buf_puts(out, "{\"role\":\"");
+		td_buf_puts(out, p->turns[i].role);
+		td_buf_puts(out, "\",\"content\":");
+		td_json_write_string(out, p->turns[i].content, p->turns[i].len);
+		td_buf_putc(out, '}');
+	}
+	td_buf_putc(out, ']');
+	td_json_write_key(out, "input_tokens", false);
+	write_count(out, p->input_tokens);
+	td_json_write_key(out, "output_tokens", false);
+	write_count(out, p->output_tokens);
+	td_json_write_key(out, "model", false);
+	if (p->model)
+		td_json_write(out, p->model);
+	else
+		td_buf_puts(out, "null");
+	td_json_write_key(out, "stop_reason", false);
+	if (p->stop_reason)
+		td_json_write(out, p->stop_reason);
+	else
+		td_buf_puts(out, "null");
+	td_buf_putc(out, '}');
+}
+
+/* Find the turns of any accepted response shape. */
+static bool
+find_turns(parsed *p, const td_json *response, td_parse_error *err)
+{
+	const td_json *turns;
+
+	if (response->type == TD_JSON_STRING)
+		return turns_from_text(p, response->str, response->len, err);
+	if (response->type != TD_JSON_OBJECT)
+		return set_error(err, TD_PARSE_BAD_INPUT,
+						 "response is not a Messages API response, a conversation object or text",
+						 "Pass the API's JSON response, {\"title\": …, \"turns\": […]}, or the model's text as a JSON string.");
+	if (td_json_string_is(td_json_get(response, "type"), "error"))
+		return api_error(response, err);
+	if ((turns = turns_array(response)) != NULL)
+		return turns_from_json(p, response, turns, err);
+	if (td_json_get(response, "content") != NULL)
+	{
+		td_buf		text;
+		bool		ok;
+
+		note_metadata(p, response);
+		if (td_json_string_is(p->stop_reason, "max_tokens"))
+			return set_error(err, TD_PARSE_TRUNCATED, "response was truncated at the token limit",
+							 "The model stopped with stop_reason \"max_tokens\"; raise max_tokens or shorten the conversation asked for.");
+		td_buf_init(&text);
+		response_text(td_json_get(response, "content"), &text);
+		ok = turns_from_text(p, text.data, text.len, err);
+		td_buf_free(&text);
+		return ok;
+	}
+	return set_error(err, TD_PARSE_BAD_INPUT,
+					 "response is not a Messages API response, a conversation object or text",
+					 "An object must hold \"content\" (a Messages API response) or \"turns\".");
+}
+
+/* See parse_response.h. */
+bool
+td_parse_response(const td_json *response, const td_json *params,
+				  td_buf *out, td_parse_error *err)
+{
+	parsed		p;
+	bool		ok;
+
+	memset(&p, 0, sizeof(p));
+	td_arena_init(&p.arena);
+	err->status = TD_PARSE_OK;
+	td_buf_init(&err->message);
+	td_buf_init(&err->detail);
+
+	ok = find_turns(&p, response, err);
+	if (ok && p.nturns < TD_MIN_TURNS)
+	{
+		err->status = TD_PARSE_TOO_FEW_TURNS;
+		td_buf_puts(&err->message, "response has ");
+		td_buf_put_long(&err->message, (long long) p.nturns);
+		td_buf_puts(&err->message, p.nturns == 1 ? " turn" : " turns");
+		td_buf_puts(&err->detail, "A conversation needs at least two turns.");
+		ok = false;
+	}
+	if (ok)
+		write_result(&p, params, out);
+	td_arena_free(&p.arena);
+	return ok;
+}
+
+/* Release the buffers of an error. */
+void
+td_parse_error_free(td_parse_error *err)
+{
+	td_buf_free(&err->message);
+	td_buf_free(&err->detail);
+}

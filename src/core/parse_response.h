@@ -1,0 +1,59 @@
+/*
+ * parse_response.h — turn a model's response into a conversation (pure C core
+ * of parse_generation_response).
+ *
+ * Accepted inputs:
+ *   - an Anthropic Messages API response: the text of its "text" content
+ *     blocks, concatenated, is parsed as below; model, stop_reason and usage
+ *     tokens are reported;
+ *   - an object holding "turns" (or "messages") and optionally "title";
+ *   - a string: JSON inside a ``` fence, JSON alone, JSON surrounded by prose
+ *     (from the first "{" to the last "}"), or else lines that begin with
+ *     "user:" / "assistant:" (any case), each starting a turn, other lines
+ *     continuing the current one.
+ * Every turn needs a role (user or assistant, any case) and non-blank
+ * content; a conversation needs at least two turns.  A response stopped by
+ * max_tokens is refused as truncated.
+ */
+#ifndef TD_PARSE_RESPONSE_H
+#define TD_PARSE_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "td_json.h"
+#include "td_mem.h"
+
+#define TD_MIN_TURNS 2
+
+typedef enum td_parse_status
+{
+	TD_PARSE_OK,
+	TD_PARSE_BAD_INPUT,			/* not a response, turns object or text */
+	TD_PARSE_API_ERROR,			/* an API error object */
+	TD_PARSE_TRUNCATED,			/* stop_reason max_tokens */
+	TD_PARSE_NO_CONVERSATION,	/* no turns could be found */
+	TD_PARSE_BAD_TURN,			/* a turn without a valid role or content */
+	TD_PARSE_TOO_FEW_TURNS
+} td_parse_status;
+
+typedef struct td_parse_error
+{
+	td_parse_status status;
+	td_buf		message;		/* primary message, lower case */
+	td_buf		detail;			/* full sentence(s), may be empty */
+} td_parse_error;
+
+/*
+ * Parse response; params (an object or NULL) supplies persona, topic and
+ * emotion for the fallback title.  On success appends
+ * {title, turns[{role, content}], input_tokens, output_tokens, model,
+ * stop_reason} to out and returns true; otherwise fills err (whose buffers
+ * the caller frees with td_parse_error_free) and returns false.
+ */
+extern bool td_parse_response(const td_json *response, const td_json *params,
+							  td_buf *out, td_parse_error *err);
+
+extern void td_parse_error_free(td_parse_error *err);
+
+#endif							/* TD_PARSE_RESPONSE_H */

@@ -1,0 +1,1051 @@
+/*
+ * render.c — prompt template rendering (pure C core of render_template).
+ *
+ * One pass finds the placeholders (linear: the position of the next "}" is
+ * remembered between candidate starts), a second substitutes them, a third
+ * looks for placeholders left in the output.  Parameter lookups go through
+ * a sorted index, so the cost is linear in the template size whatever the
+ * number of parameters.  See render.h for the grammar and the rules.
+ */
+#include "render.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_utf8.h"
+
+typedef enum var_type
+{
+	VAR_TEXT,
+	VAR_NUMBER,
+	VAR_DROPDOWN
+} var_type;
+
+static const char *const var_type_names[] = {"text", "number", "dropdown"};
+
+/* One declared variable. */
+typedef struct variable
+{
+	const char *name;
+	size_t		name_len;
+	var_type	type;
+	const td_json *default_value;	/* non-empty string, or NULL */
+	const td_json *options;		/* dropdown: array of strings */
+} variable;
+
+/* A parameter of the effective set (given, or filled from a default). */
+typedef struct param
+{
+	const char *key;
+	size_t		key_len;
+	const td_json *value;
+	size_t		order;			/* input position, for last-wins */
+} param;
+
+typedef enum ph_kind
+{
+	PH_SIMPLE,
+	PH_PATH,
+	PH_TERNARY,
+	PH_UNSAFE
+} ph_kind;
+
+/* One placeholder found in a text. */
+typedef struct placeholder
+{
+	size_t		start;			/* "{{" */
+	size_t		end;			/* just past "}}" */
+	ph_kind		kind;
+	const char *name;
+	size_t		name_len;
+	const char *member;			/* PH_PATH */
+	size_t		member_len;
+	const char *yes;			/* PH_TERNARY */
+	size_t		yes_len;
+	const char *no;
+	size_t		no_len;
+} placeholder;
+
+/* Scanner over a text; remembers the next "}" to stay linear. */
+typedef struct scanner
+{
+	const char *s;
+	size_t		len;
+	size_t		pos;
+	size_t		close;			/* first '}' at or after close_from, or len */
+	size_t		close_from;
+	bool		close_valid;
+} scanner;
+
+/* Everything one render works with. */
+typedef struct render_ctx
+{
+	td_arena	arena;
+	variable   *vars;
+	size_t		nvars;
+	param	   *params;			/* sorted by key, unique */
+	size_t		nparams;
+	bool		html_escape;
+	td_buf		errors;			/* JSON array body */
+	size_t		nerrors;
+	td_buf		missing;
+	size_t		nmissing;
+	td_buf		warnings;
+	size_t		nwarnings;
+} render_ctx;
+
+/* --- small helpers ------------------------------------------------------ */
+
+/* Format a structural error. */
+static bool
+set_error(td_render_error *err, const char *message, const char *detail)
+{
+	snprintf(err->message, sizeof(err->message), "%s", message);
+	snprintf(err->detail, sizeof(err->detail), "%s", detail ? detail : "");
+	return false;
+}
+
+/* ASCII whitespace as JavaScript's trim sees it for our purposes. */
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* First character of an identifier: [A-Za-z_]. */
+static bool
+is_ident_start(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+/* Later character of an identifier: [A-Za-z0-9_]. */
+static bool
+is_ident_char(char c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Bytes of s[0..len) that fit in max without splitting a UTF-8 character. */
+static int
+utf8_prefix(const char *s, size_t len, size_t max)
+{
+	size_t		n = len < max ? len : max;
+
+	while (n > 0 && n < len && (s[n] & 0xC0) == 0x80)
+		n--;
+	return (int) n;
+}
+
+/* Start a message "parameter "<name>" " about a variable. */
+static void
+param_msg(td_buf *msg, const variable *var, const char *rest)
+{
+	td_buf_init(msg);
+	td_buf_puts(msg, "parameter \"");
+	td_buf_append(msg, var->name, var->name_len);
+	td_buf_puts(msg, "\" ");
+	td_buf_puts(msg, rest);
+}
+
+/* Append a JSON array element separator when needed. */
+static void
+list_sep(td_buf *list, size_t *count)
+{
+	if ((*count)++ > 0)
+		td_buf_putc(list, ',');
+}
+
+/* Append text, HTML-escaped when asked. */
+static void
+append_value_text(td_buf *out, const char *s, size_t len, bool html)
+{
+	size_t		run = 0;
+
+	if (!html)
+	{
+		td_buf_append(out, s, len);
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+	{
+		const char *entity;
+
+		switch (s[i])
+		{
+			case '&':
+				entity = "&amp;";
+				break;
+			case '<':
+				entity = "&lt;";
+				break;
+			case '>':
+				entity = "&gt;";
+				break;
+			case '"':
+				entity = "&quot;";
+				break;
+			case '\'':
+				entity = "&#x27;";
+				break;
+			case '/':
+				entity = "&#x2F;";
+				break;
+			default:
+				continue;
+		}
+		td_buf_append(out, s + run, i - run);
+		td_buf_puts(out, entity);
+		run = i + 1;
+	}
+	td_buf_append(out, s + run, len - run);
+}
+
+/*
+ * Text of a value as substituted: strings raw, numbers as written, booleans
+ * as true/false, arrays and objects as JSON.  False for null.
+ */
+static bool
+value_text(const td_json *v, td_buf *out)
+{
+	switch (v->type)
+	{
+		case TD_JSON_NULL:
+			return false;
+		case TD_JSON_STRING:
+			td_buf_append(out, v->str, v->len);
+			return true;
+		default:
+			if (v->type == TD_JSON_NUMBER)
+				td_buf_append(out, v->str, v->len);
+			else if (v->type == TD_JSON_TRUE || v->type == TD_JSON_FALSE)
+				td_buf_puts(out, v->type == TD_JSON_TRUE ? "true" : "false");
+			else
+				td_json_write(out, v);
+			return true;
+	}
+}
+
+/* A value that counts as not given: absent, null or the empty string. */
+static bool
+is_missing(const td_json *v)
+{
+	return v == NULL || v->type == TD_JSON_NULL ||
+		(v->type == TD_JSON_STRING && v->len == 0);
+}
+
+/* JavaScript truthiness. */
+static bool
+is_truthy(const td_json *v)
+{
+	if (v == NULL)
+		return false;
+	switch (v->type)
+	{
+		case TD_JSON_NULL:
+		case TD_JSON_FALSE:
+			return false;
+		case TD_JSON_NUMBER:
+			return v->num != 0 && !isnan(v->num);
+		case TD_JSON_STRING:
+			return v->len > 0;
+		default:
+			return true;
+	}
+}
+
+/* Member of an object by a counted key (last wins). */
+static const td_json *
+member_get(const td_json *obj, const char *key, size_t len)
+{
+	if (obj == NULL || obj->type != TD_JSON_OBJECT)
+		return NULL;
+	for (size_t i = obj->count; i-- > 0;)
+		if (obj->members[i].key_len == len && memcmp(obj->members[i].key, key, len) == 0)
+			return obj->members[i].value;
+	return NULL;
+}
+
+/* --- placeholders ------------------------------------------------------- */
+
+/* Read an identifier at s[*i..end); false if there is none. */
+static bool
+read_ident(const char *s, size_t end, size_t *i, const char **name, size_t *len)
+{
+	size_t		start = *i;
+
+	if (*i >= end || !is_ident_start(s[*i]))
+		return false;
+	while (*i < end && is_ident_char(s[*i]))
+		(*i)++;
+	*name = s + start;
+	*len = *i - start;
+	return true;
+}
+
+/* Skip whitespace in s[*i..end). */
+static void
+skip_spaces(const char *s, size_t end, size_t *i)
+{
+	while (*i < end && is_space(s[*i]))
+		(*i)++;
+}
+
+/* Read a single-quoted literal without embedded quotes. */
+static bool
+read_literal(const char *s, size_t end, size_t *i, const char **text, size_t *len)
+{
+	size_t		start;
+
+	if (*i >= end || s[*i] != '\'')
+		return false;
+	start = ++(*i);
+	while (*i < end && s[*i] != '\'')
+		(*i)++;
+	if (*i >= end)
+		return false;
+	*text = s + start;
+	*len = *i - start;
+	(*i)++;
+	return true;
+}
+
+/* Classify the content s[b..e) of a placeholder. */
+static void
+classify(const char *s, size_t b, size_t e, placeholder *ph)
+{
+	size_t		i;
+
+	while (b < e && is_space(s[b]))
+		b++;
+	while (e > b && is_space(s[e - 1]))
+		e--;
+	i = b;
+	ph->kind = PH_UNSAFE;
+	if (!read_ident(s, e, &i, &ph->name, &ph->name_len))
+		return;
+	if (i == e)
+	{
+		ph->kind = PH_SIMPLE;
+		return;
+	}
+	if (s[i] == '.')
+	{
+		i++;
+		if (read_ident(s, e, &i, &ph->member, &ph->member_len) && i == e)
+			ph->kind = PH_PATH;
+		return;
+	}
+	skip_spaces(s, e, &i);
+	if (i >= e || s[i] != '?')
+		return;
+	i++;
+	skip_spaces(s, e, &i);
+	if (!read_literal(s, e, &i, &ph->yes, &ph->yes_len))
+		return;
+	skip_spaces(s, e, &i);
+	if (i >= e || s[i] != ':')
+		return;
+	i++;
+	skip_spaces(s, e, &i);
+	if (!read_literal(s, e, &i, &ph->no, &ph->no_len))
+		return;
+	if (i == e)
+		ph->kind = PH_TERNARY;
+}
+
+/* Start scanning s[0..len). */
+static void
+scanner_init(scanner *sc, const char *s, size_t len)
+{
+	sc->s = s;
+	sc->len = len;
+	sc->pos = 0;
+	sc->close_valid = false;
+}
+
+/* Position of the first '}' at or after from (cached across calls). */
+static size_t
+next_close(scanner *sc, size_t from)
+{
+	if (!sc->close_valid || from < sc->close_from || from > sc->close)
+	{
+		const char *p = from < sc->len ? memchr(sc->s + from, '}', sc->len - from) : NULL;
+
+		sc->close = p ? (size_t) (p - sc->s) : sc->len;
+		sc->close_from = from;
+		sc->close_valid = true;
+	}
+	return sc->close;
+}
+
+/* Find the next placeholder; false at the end of the text. */
+static bool
+scanner_next(scanner *sc, placeholder *ph)
+{
+	const char *s = sc->s;
+
+	while (sc->pos + 1 < sc->len)
+	{
+		const char *p = memchr(s + sc->pos, '{', sc->len - sc->pos - 1);
+		size_t		i,
+					j;
+
+		if (p == NULL)
+			break;
+		i = (size_t) (p - s);
+		if (s[i + 1] != '{')
+		{
+			sc->pos = i + 1;
+			continue;
+		}
+		j = next_close(sc, i + 2);
+		if (j > i + 2 && j + 1 < sc->len && s[j + 1] == '}')
+		{
+			memset(ph, 0, sizeof(*ph));
+			ph->start = i;
+			ph->end = j + 2;
+			classify(s, i + 2, j, ph);
+			sc->pos = j + 2;
+			return true;
+		}
+		sc->pos = i + 1;
+	}
+	sc->pos = sc->len;
+	return false;
+}
+
+/* --- variables and parameters ------------------------------------------- */
+
+/* Parse the variables array into ctx->vars. */
+static bool
+load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
+{
+	char		msg[256];
+
+	if (variables == NULL || variables->type == TD_JSON_NULL)
+		return true;
+	if (variables->type != TD_JSON_ARRAY)
+		return set_error(err, "variables must be a JSON array",
+						 "Each element is an object {name, type, defaultValue, options, helpText}.");
+	ctx->vars = td_arena_alloc(&ctx->arena, variables->count * sizeof(variable));
+	for (size_t i = 0; i < variables->count; i++)
+	{
+		const td_json *v = variables->items[i];
+		const td_json *name = td_json_get(v, "name");
+		const td_json *type = td_json_get(v, "type");
+		const td_json *def = td_json_get(v, "defaultValue");
+		variable   *var = &ctx->vars[ctx->nvars];
+		int			t;
+
+		if (v->type != TD_JSON_OBJECT)
+		{
+			snprintf(msg, sizeof(msg), "variable %zu is not a JSON object", i + 1);
+			return set_error(err, msg, NULL);
+		}
+		if (name == NULL || name->type != TD_JSON_STRING || name->len == 0)
+		{
+			snprintf(msg, sizeof(msg), "variable %zu has no name", i + 1);
+			return set_error(err, msg, "Give each variable a non-empty string \"name\".");
+		}
+		var->name = name->str;
+		var->name_len = name->len;
+		for (size_t k = 0; k < ctx->nvars; k++)
+			if (ctx->vars[k].name_len == name->len && memcmp(ctx->vars[k].name, name->str, name->len) == 0)
+			{
+				snprintf(msg, sizeof(msg), "variable \"%.*s\" is declared twice", utf8_prefix(name->str, name->len, 100), name->str);
+				return set_error(err, msg, NULL);
+			}
+		for (t = 0; t < 3; t++)
+			if (td_json_string_is(type, var_type_names[t]))
+				break;
+		if (t == 3)
+		{
+			snprintf(msg, sizeof(msg), "variable \"%.*s\" has no valid type", utf8_prefix(name->str, name->len, 100), name->str);
+			return set_error(err, msg, "The type must be \"text\", \"number\" or \"dropdown\".");
+		}
+		var->type = (var_type) t;
+		if (def != NULL && (def->type == TD_JSON_ARRAY || def->type == TD_JSON_OBJECT))
+		{
+			snprintf(msg, sizeof(msg), "variable \"%.*s\" has a defaultValue that is not a scalar",
+					 utf8_prefix(name->str, name->len, 100), name->str);
+			return set_error(err, msg, NULL);
+		}
+		var->default_value = is_missing(def) ? NULL : def;
+		if (var->type == VAR_DROPDOWN)
+		{
+			const td_json *opts = td_json_get(v, "options");
+			bool		ok = opts != NULL && opts->type == TD_JSON_ARRAY && opts->count > 0;
+
+			for (size_t k = 0; ok && k < opts->count; k++)
+				ok = opts->items[k]->type == TD_JSON_STRING;
+			if (!ok)
+			{
+				snprintf(msg, sizeof(msg), "dropdown variable \"%.*s\" has no options",
+						 utf8_prefix(name->str, name->len, 100), name->str);
+				return set_error(err, msg, "A dropdown needs \"options\": a non-empty array of strings.");
+			}
+			var->options = opts;
+		}
+		ctx->nvars++;
+	}
+	return true;
+}
+
+/* Order parameters by key, then by input position. */
+static int
+param_cmp(const void *a, const void *b)
+{
+	const param *x = a,
+			   *y = b;
+	size_t		n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int			c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	if (x->key_len != y->key_len)
+		return x->key_len < y->key_len ? -1 : 1;
+	return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+/* Binary search of the effective parameters. */
+static param *
+param_find(render_ctx *ctx, const char *key, size_t len)
+{
+	size_t		lo = 0,
+				hi = ctx->nparams;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+		param		probe = {key, len, NULL, 0};
+		int			c;
+
+		probe.order = ctx->params[mid].order;
+		c = param_cmp(&probe, &ctx->params[mid]);
+		if (c == 0)
+			return &ctx->params[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* The effective value of a parameter, or NULL. */
+static const td_json *
+param_value(render_ctx *ctx, const char *key, size_t len)
+{
+	param	   *p = param_find(ctx, key, len);
+
+	return p ? p->value : NULL;
+}
+
+/* Build the sorted, de-duplicated parameter set with defaults applied. */
+static bool
+load_parameters(render_ctx *ctx, const td_json *parameters, td_render_error *err)
+{
+	size_t		n = 0,
+				out = 0;
+
+	if (parameters != NULL && parameters->type != TD_JSON_NULL &&
+		parameters->type != TD_JSON_OBJECT)
+		return set_error(err, "parameters must be a JSON object", NULL);
+	if (parameters != NULL && parameters->type == TD_JSON_OBJECT)
+		n = parameters->count;
+	ctx->params = td_arena_alloc(&ctx->arena, (n + ctx->nvars) * sizeof(param));
+	for (size_t i = 0; i < n; i++)
+	{
+		const td_json_member *m = &parameters->members[i];
+
+		ctx->params[i] = (param) {m->key, m->key_len, m->value, i};
+	}
+	qsort(ctx->params, n, sizeof(param), param_cmp);
+	for (size_t i = 0; i < n; i++)	/* keep the last of equal keys */
+	{
+		if (i + 1 < n && ctx->params[i].key_len == ctx->params[i + 1].key_len &&
+			memcmp(ctx->params[i].key, ctx->params[i + 1].key, ctx->params[i].key_len) == 0)
+			continue;
+		ctx->params[out++] = ctx->params[i];
+	}
+	ctx->nparams = out;
+
+	/* defaults for declared variables that were not given */
+	for (size_t k = 0; k < ctx->nvars; k++)
+	{
+		variable   *var = &ctx->vars[k];
+		param	   *p;
+
+		if (var->default_value == NULL)
+			continue;
+		p = param_find(ctx, var->name, var->name_len);
+		if (p != NULL && !is_missing(p->value))
+			continue;
+		if (p != NULL)
+			p->value = var->default_value;
+		else
+		{
+			ctx->params[ctx->nparams++] = (param) {var->name, var->name_len, var->default_value, n + k};
+			qsort(ctx->params, ctx->nparams, sizeof(param), param_cmp);
+		}
+	}
+	return true;
+}
+
+/* --- validation --------------------------------------------------------- */
+
+/* Record a validation error about a parameter. */
+static void
+add_error(render_ctx *ctx, const variable *var, const char *message, const td_json *value)
+{
+	td_buf	   *b = &ctx->errors;
+
+	list_sep(b, &ctx->nerrors);
+	td_buf_putc(b, '{');
+	td_json_write_key(b, "parameter", true);
+	td_json_write_string(b, var->name, var->name_len);
+	td_json_write_key(b, "message", false);
+	td_json_write_string(b, message, strlen(message));
+	td_json_write_key(b, "expected_type", false);
+	td_buf_puts(b, "\"");
+	td_buf_puts(b, var_type_names[var->type]);
+	td_buf_puts(b, "\"");
+	td_json_write_key(b, "actual_value", false);
+	if (value)
+		td_json_write(b, value);
+	else
+		td_buf_puts(b, "null");
+	td_buf_putc(b, '}');
+}
+
+/* Record a warning. */
+static void
+add_warning(render_ctx *ctx, const char *text, size_t len)
+{
+	list_sep(&ctx->warnings, &ctx->nwarnings);
+	td_json_write_string(&ctx->warnings, text, len);
+}
+
+/*
+ * JavaScript Number() of a string, restricted to decimal notation and
+ * [+-]Infinity: *out is the value; false means NaN.
+ */
+static bool
+string_to_number(const char *s, size_t len, double *out)
+{
+	char		buf[512];
+	size_t		b = 0,
+				e = len,
+				i;
+	bool		digits = false;
+
+	while (b < e && is_space(s[b]))
+		b++;
+	while (e > b && is_space(s[e - 1]))
+		e--;
+	if (e - b >= sizeof(buf))
+		return false;
+	memcpy(buf, s + b, e - b);
+	buf[e - b] = '\0';
+	i = (buf[0] == '+' || buf[0] == '-') ? 1 : 0;
+	if (strcmp(buf + i, "Infinity") == 0)
+	{
+		*out = buf[0] == '-' ? -INFINITY : INFINITY;
+		return true;
+	}
+	for (; buf[i] >= '0' && buf[i] <= '9'; i++)
+		digits = true;
+	if (buf[i] == '.')
+		for (i++; buf[i] >= '0' && buf[i] <= '9'; i++)
+			digits = true;
+	if (!digits)
+		return false;
+	if (buf[i] == 'e' || buf[i] == 'E')
+	{
+		bool		exp_digits = false;
+
+		i++;
+		if (buf[i] == '+' || buf[i] == '-')
+			i++;
+		for (; buf[i] >= '0' && buf[i] <= '9'; i++)
+			exp_digits = true;
+		if (!exp_digits)
+			return false;
+	}
+	if (buf[i] != '\0')
+		return false;
+	*out = strtod(buf, NULL);
+	return true;
+}
+
+/* Validate a text parameter. */
+static void
+check_text(render_ctx *ctx, const variable *var, const td_json *value)
+{
+	td_buf		msg;
+
+	if (value->type == TD_JSON_ARRAY || value->type == TD_JSON_OBJECT)
+	{
+		param_msg(&msg, var, "must be text");
+		add_error(ctx, var, msg.data, value);
+		td_buf_free(&msg);
+	}
+	else if (value->type == TD_JSON_STRING && td_utf8_count(value->str, value->len) > TD_TEXT_MAX_CHARS)
+	{
+		param_msg(&msg, var, "is longer than 10000 characters");
+		add_error(ctx, var, msg.data, NULL);
+		td_buf_free(&msg);
+	}
+}
+
+/* Validate a number parameter. */
+static void
+check_number(render_ctx *ctx, const variable *var, const td_json *value)
+{
+	td_buf		msg;
+	double		x = 0;
+	bool		ok;
+
+	if (value->type == TD_JSON_NUMBER)
+	{
+		x = value->num;
+		ok = true;
+	}
+	else if (value->type == TD_JSON_STRING)
+		ok = string_to_number(value->str, value->len, &x);
+	else
+		ok = false;
+
+	if (!ok)
+		param_msg(&msg, var, "must be a number");
+	else if (!isfinite(x))
+		param_msg(&msg, var, "must be a finite number");
+	else if (fabs(x) > TD_NUMBER_MAX_ABS)
+		param_msg(&msg, var, "must be between -1e15 and 1e15");
+	else
+		return;
+	add_error(ctx, var, msg.data, value);
+	td_buf_free(&msg);
+}
+
+/* Validate a dropdown parameter. */
+static void
+check_dropdown(render_ctx *ctx, const variable *var, const td_json *value)
+{
+	td_buf		text,
+				msg;
+	bool		found = false;
+
+	td_buf_init(&text);
+	if (value->type != TD_JSON_ARRAY && value->type != TD_JSON_OBJECT)
+	{
+		value_text(value, &text);
+		for (size_t i = 0; i < var->options->count && !found; i++)
+		{
+			const td_json *o = var->options->items[i];
+
+			found = o->len == text.len && memcmp(o->str, text.data, text.len) == 0;
+		}
+	}
+	if (!found)
+	{
+		param_msg(&msg, var, "must be one of: ");
+		for (size_t i = 0; i < var->options->count; i++)
+		{
+			if (i)
+				td_buf_puts(&msg, ", ");
+			td_buf_append(&msg, var->options->items[i]->str, var->options->items[i]->len);
+		}
+		add_error(ctx, var, msg.data, value);
+		td_buf_free(&msg);
+	}
+	td_buf_free(&text);
+}
+
+/* Validate every declared variable against the effective parameters. */
+static void
+validate(render_ctx *ctx)
+{
+	for (size_t k = 0; k < ctx->nvars; k++)
+	{
+		const variable *var = &ctx->vars[k];
+		const td_json *value = param_value(ctx, var->name, var->name_len);
+
+		if (is_missing(value))
+		{
+			td_buf		msg;
+
+			param_msg(&msg, var, "is required but was not provided");
+			add_error(ctx, var, msg.data, NULL);
+			td_buf_free(&msg);
+			list_sep(&ctx->missing, &ctx->nmissing);
+			td_json_write_string(&ctx->missing, var->name, var->name_len);
+			continue;
+		}
+		if (var->type == VAR_TEXT)
+			check_text(ctx, var, value);
+		else if (var->type == VAR_NUMBER)
+			check_number(ctx, var, value);
+		else
+			check_dropdown(ctx, var, value);
+	}
+}
+
+/* Warn about parameters no variable declares. */
+static void
+warn_undeclared(render_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nparams; i++)
+	{
+		const param *p = &ctx->params[i];
+		bool		declared = false;
+		td_buf		msg;
+
+		for (size_t k = 0; k < ctx->nvars && !declared; k++)
+			declared = ctx->vars[k].name_len == p->key_len &&
+				memcmp(ctx->vars[k].name, p->key, p->key_len) == 0;
+		if (declared)
+			continue;
+		td_buf_init(&msg);
+		td_buf_puts(&msg, "parameter \"");
+		td_buf_append(&msg, p->key, p->key_len);
+		td_buf_puts(&msg, "\" is not declared by the template");
+		add_warning(ctx, msg.data, msg.len);
+		td_buf_free(&msg);
+	}
+}
+
+/* --- substitution ------------------------------------------------------- */
+
+/* Append the replacement of one placeholder (or the placeholder itself). */
+static void
+substitute(render_ctx *ctx, const char *tmpl, const placeholder *ph, td_buf *out)
+{
+	const td_json *v = param_value(ctx, ph->name, ph->name_len);
+	td_buf		text;
+
+	if (ph->kind == PH_TERNARY)
+	{
+		if (is_truthy(v))
+			append_value_text(out, ph->yes, ph->yes_len, ctx->html_escape);
+		else
+			append_value_text(out, ph->no, ph->no_len, ctx->html_escape);
+		return;
+	}
+	if (ph->kind == PH_PATH)
+		v = member_get(v, ph->member, ph->member_len);
+	td_buf_init(&text);
+	if (v != NULL && value_text(v, &text))
+		append_value_text(out, text.data, text.len, ctx->html_escape);
+	else
+		td_buf_append(out, tmpl + ph->start, ph->end - ph->start);
+	td_buf_free(&text);
+}
+
+/* Warn, once, about the placeholders still present in the output. */
+static void
+warn_unresolved(render_ctx *ctx, const char *s, size_t len)
+{
+	scanner		sc;
+	placeholder ph;
+	td_buf		msg;
+	size_t		n = 0;
+
+	td_buf_init(&msg);
+	td_buf_puts(&msg, "unresolved placeholders: ");
+	scanner_init(&sc, s, len);
+	while (scanner_next(&sc, &ph))
+	{
+		if (n++ == 20)
+		{
+			td_buf_puts(&msg, ", ...");
+			break;
+		}
+		if (n > 1)
+			td_buf_puts(&msg, ", ");
+		td_buf_append(&msg, s + ph.start, ph.end - ph.start);
+	}
+	if (n > 0)
+		add_warning(ctx, msg.data, msg.len);
+	td_buf_free(&msg);
+}
+
+/* --- result ------------------------------------------------------------- */
+
+/* Append the effective parameters as a JSON object. */
+static void
+write_parameters(render_ctx *ctx, td_buf *out)
+{
+	td_buf_putc(out, '{');
+	for (size_t i = 0; i < ctx->nparams; i++)
+	{
+		if (i)
+			td_buf_putc(out, ',');
+		td_json_write_string(out, ctx->params[i].key, ctx->params[i].key_len);
+		td_buf_putc(out, ':');
+		td_json_write(out, ctx->params[i].value);
+	}
+	td_buf_putc(out, '}');
+}
+
+/* Append the result object; resolved may be NULL (JSON null). */
+static void
+write_result(render_ctx *ctx, const td_buf *resolved, td_buf *out)
+{
+	td_buf_putc(out, '{');
+	td_json_write_key(out, "resolved", true);
+	if (resolved)
+		td_json_write_string(out, resolved->data, resolved->len);
+	else
+		td_buf_puts(out, "null");
+	td_json_write_key(out, "parameters", false);
+	write_parameters(ctx, out);
+	td_json_write_key(out, "missing_required", false);
+	td_buf_putc(out, '[');
+	td_buf_append(out, ctx->missing.data, ctx->missing.len);
+	td_buf_putc(out, ']');
+	td_json_write_key(out, "errors", false);
+	td_buf_putc(out, '[');
+	td_buf_append(out, ctx->errors.data, ctx->errors.len);
+	td_buf_putc(out, ']');
+	td_json_write_key(out, "warnings", false);
+	td_buf_putc(out, '[');
+	td_buf_append(out, ctx->warnings.data, ctx->warnings.len);
+	td_buf_putc(out, ']');
+	td_json_write_key(out, "success", false);
+	td_buf_puts(out, resolved ? "true" : "false");
+	td_buf_putc(out, '}');
+}
+
+/* Record an error for each unsafe placeholder; true if there was any. */
+static bool
+check_unsafe(render_ctx *ctx, const char *tmpl, size_t len)
+{
+	scanner		sc;
+	placeholder ph;
+	bool		unsafe = false;
+
+	scanner_init(&sc, tmpl, len);
+	while (scanner_next(&sc, &ph))
+	{
+		td_buf		msg;
+
+		if (ph.kind != PH_UNSAFE)
+			continue;
+		unsafe = true;
+		td_buf_init(&msg);
+		td_buf_puts(&msg, "template contains an unsafe expression: ");
+		td_buf_append(&msg, tmpl + ph.start, ph.end - ph.start);
+		list_sep(&ctx->errors, &ctx->nerrors);
+		td_buf_puts(&ctx->errors, "{\"parameter\":\"_template\",\"message\":");
+		td_json_write_string(&ctx->errors, msg.data, msg.len);
+		td_buf_puts(&ctx->errors, ",\"expected_type\":null,\"actual_value\":null}");
+		td_buf_free(&msg);
+	}
+	return unsafe;
+}
+
+/* Set up a context. */
+static void
+ctx_init(render_ctx *ctx, bool html_escape)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	td_arena_init(&ctx->arena);
+	ctx->html_escape = html_escape;
+	td_buf_init(&ctx->errors);
+	td_buf_init(&ctx->missing);
+	td_buf_init(&ctx->warnings);
+}
+
+/* Release a context. */
+static void
+ctx_free(render_ctx *ctx)
+{
+	td_buf_free(&ctx->errors);
+	td_buf_free(&ctx->missing);
+	td_buf_free(&ctx->warnings);
+	td_arena_free(&ctx->arena);
+}
+
+/* See render.h. */
+bool
+td_render(const char *tmpl, size_t len, const td_json *parameters,
+		  const td_json *variables, bool html_escape,
+		  td_buf *out, td_render_error *err)
+{
+	render_ctx	ctx;
+	td_buf		resolved;
+	scanner		sc;
+	placeholder ph;
+	size_t		copied = 0;
+
+	ctx_init(&ctx, html_escape);
+	if (!load_variables(&ctx, variables, err) || !load_parameters(&ctx, parameters, err))
+	{
+		ctx_free(&ctx);
+		return false;
+	}
+	if (check_unsafe(&ctx, tmpl, len))
+	{
+		write_result(&ctx, NULL, out);
+		ctx_free(&ctx);
+		return true;
+	}
+	validate(&ctx);
+	warn_undeclared(&ctx);
+	if (ctx.nerrors > 0)
+	{
+		write_result(&ctx, NULL, out);
+		ctx_free(&ctx);
+		return true;
+	}
+
+	td_buf_init(&resolved);
+	td_buf_reserve(&resolved, len);
+	scanner_init(&sc, tmpl, len);
+	while (scanner_next(&sc, &ph))
+	{
+		td_buf_append(&resolved, tmpl + copied, ph.start - copied);
+		substitute(&ctx, tmpl, &ph, &resolved);
+		copied = ph.end;
+	}
+	td_buf_append(&resolved, tmpl + copied, len - copied);
+	warn_unresolved(&ctx, resolved.data, resolved.len);
+	write_result(&ctx, &resolved, out);
+	td_buf_free(&resolved);
+	ctx_free(&ctx);
+	return true;
+}
+
+/* See render.h. */
+bool
+td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
+						 td_render_error *err)
+{
+	render_ctx	ctx;
+	scanner		sc;
+	placeholder ph;
+	bool		ok = true;
+
+	ctx_init(&ctx, false);
+	if (!load_variables(&ctx, variables, err))
+		ok = false;
+	scanner_init(&sc, tmpl, len);
+	while (ok && scanner_next(&sc, &ph))
+	{
+		if (ph.kind == PH_UNSAFE)
+		{
+			char		msg[256];
+
+			snprintf(msg, sizeof(msg), "template contains an unsafe expression: %.*s",
+					 utf8_prefix(tmpl + ph.start, ph.end - ph.start, 160), tmpl + ph.start);
+			ok = set_error(err, msg,
+						   "Placeholders are {{name}}, {{name.member}} or {{name ? 'yes' : 'no'}}.");
+		}
+	}
+	ctx_free(&ctx);
+	return ok;
+}

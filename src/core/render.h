@@ -1,0 +1,54 @@
+/*
+ * render.h — prompt template rendering (pure C core of render_template).
+ *
+ * Grammar: a placeholder is "{{" one or more characters other than "}" "}}";
+ * its trimmed content must be one of
+ *     name                     a parameter
+ *     name.member              a member of an object parameter
+ *     name ? 'yes' : 'no'      a literal chosen by the parameter's truthiness
+ * with name = [A-Za-z_][A-Za-z0-9_]*.  Any other content is an unsafe
+ * expression and fails the whole render.
+ *
+ * Variables (a JSON array of {name, type, defaultValue, options, helpText})
+ * declare typed parameters: text (non-empty, at most 10,000 characters),
+ * number (finite, |x| <= 1e15), dropdown (one of options).  A variable
+ * without a non-empty defaultValue is required.
+ */
+#ifndef TD_RENDER_H
+#define TD_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "td_json.h"
+#include "td_mem.h"
+
+#define TD_TEXT_MAX_CHARS 10000
+#define TD_NUMBER_MAX_ABS 1e15
+
+/* A structural problem with the arguments (not with a parameter value). */
+typedef struct td_render_error
+{
+	char		message[256];
+	char		detail[256];
+} td_render_error;
+
+/*
+ * Render template[0..len) with parameters (an object, or NULL for none) and
+ * variables (an array, or NULL for none).  On success appends the result
+ * object {resolved, parameters, missing_required, errors, warnings, success}
+ * to out and returns true; returns false with err filled when variables or
+ * parameters are malformed.
+ */
+extern bool td_render(const char *tmpl, size_t len, const td_json *parameters,
+					  const td_json *variables, bool html_escape,
+					  td_buf *out, td_render_error *err);
+
+/*
+ * Check a template for storage: its variables are well-formed and it has no
+ * unsafe expression.  Returns false with err filled otherwise.
+ */
+extern bool td_render_check_template(const char *tmpl, size_t len,
+									 const td_json *variables, td_render_error *err);
+
+#endif							/* TD_RENDER_H */

@@ -1,0 +1,611 @@
+/*
+ * td_json.c — JSON (RFC 8259) parser and writer of the pure C cores.
+ *
+ * The parser is recursive descent with a depth limit, so hostile input can
+ * neither overflow the stack nor take more than linear time.  It accepts
+ * exactly RFC 8259 (no comments, no trailing commas, no NaN) and rejects
+ * invalid UTF-8, lone surrogate escapes and \u0000 (which text cannot hold).
+ */
+#include "td_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_utf8.h"
+
+/* Parser state over one input. */
+typedef struct parser
+{
+	td_arena   *arena;
+	const char *s;
+	size_t		len;
+	size_t		pos;
+	int			depth;
+	td_json_error *err;
+} parser;
+
+static td_json *parse_value(parser *p);
+
+/* Record the first error; always returns NULL. */
+static td_json *
+fail(parser *p, const char *message)
+{
+	if (p->err->message == NULL)
+	{
+		p->err->message = message;
+		p->err->offset = p->pos;
+	}
+	return NULL;
+}
+
+/* Skip JSON whitespace. */
+static void
+skip_ws(parser *p)
+{
+	while (p->pos < p->len)
+	{
+		char		c = p->s[p->pos];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		p->pos++;
+	}
+}
+
+/* A fresh node of the given type. */
+static td_json *
+new_node(parser *p, td_json_type type)
+{
+	td_json    *v = td_arena_alloc(p->arena, sizeof(td_json));
+
+	v->type = type;
+	return v;
+}
+
+/* Match a literal keyword (true, false, null). */
+static td_json *
+parse_keyword(parser *p, const char *word, td_json_type type)
+{
+	size_t		n = strlen(word);
+
+	if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
+		return fail(p, "invalid token");
+	p->pos += n;
+	return new_node(p, type);
+}
+
+/* Count consecutive digits at the current position. */
+static size_t
+skip_digits(parser *p)
+{
+	size_t		start = p->pos;
+
+	while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9')
+		p->pos++;
+	return p->pos - start;
+}
+
+/* number = [ "-" ] int [ frac ] [ exp ] */
+static td_json *
+parse_number(parser *p)
+{
+	size_t		start = p->pos;
+	td_json    *v;
+	char	   *copy;
+
+	if (p->s[p->pos] == '-')
+		p->pos++;
+	if (p->pos < p->len && p->s[p->pos] == '0')
+		p->pos++;
+	else if (skip_digits(p) == 0)
+		return fail(p, "invalid number");
+	if (p->pos < p->len && p->s[p->pos] == '.')
+	{
+		p->pos++;
+		if (skip_digits(p) == 0)
+			return fail(p, "invalid number");
+	}
+	if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E'))
+	{
+		p->pos++;
+		if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
+			p->pos++;
+		if (skip_digits(p) == 0)
+			return fail(p, "invalid number");
+	}
+	v = new_node(p, TD_JSON_NUMBER);
+	copy = td_arena_strndup(p->arena, p->s + start, p->pos - start);
+	v->str = copy;
+	v->len = p->pos - start;
+	v->num = strtod(copy, NULL);
+	return v;
+}
+
+/* Four hex digits of a \u escape, or -1. */
+static long
+parse_hex4(parser *p)
+{
+	long		value = 0;
+
+	if (p->len - p->pos < 4)
+		return -1;
+	for (int i = 0; i < 4; i++)
+	{
+		char		c = p->s[p->pos + i];
+
+		value <<= 4;
+		if (c >= '0' && c <= '9')
+			value |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			value |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			value |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	p->pos += 4;
+	return value;
+}
+
+/* Decode a \uXXXX escape (and its low surrogate) into out. */
+static bool
+parse_unicode_escape(parser *p, td_buf *out)
+{
+	long		cp = parse_hex4(p);
+	char		utf8[4];
+
+	if (cp < 0)
+		return fail(p, "invalid \\u escape"), false;
+	if (cp >= 0xDC00 && cp <= 0xDFFF)
+		return fail(p, "lone low surrogate in \\u escape"), false;
+	if (cp >= 0xD800 && cp <= 0xDBFF)
+	{
+		long		lo;
+
+		if (p->len - p->pos < 2 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u')
+			return fail(p, "high surrogate not followed by a low surrogate"), false;
+		p->pos += 2;
+		lo = parse_hex4(p);
+		if (lo < 0xDC00 || lo > 0xDFFF)
+			return fail(p, "high surrogate not followed by a low surrogate"), false;
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+	}
+	if (cp == 0)
+		return fail(p, "\\u0000 cannot be converted to text"), false;
+	td_buf_append(out, utf8, td_utf8_encode((unsigned int) cp, utf8));
+	return true;
+}
+
+/* Decode a string literal (the opening quote is current) into arena text. */
+static bool
+parse_string_text(parser *p, const char **text, size_t *text_len)
+{
+	td_buf		out;
+	const unsigned char *u = (const unsigned char *) p->s;
+
+	p->pos++;					/* opening quote */
+	td_buf_init(&out);
+	while (p->pos < p->len)
+	{
+		unsigned char c = u[p->pos];
+
+		if (c == '"')
+		{
+			p->pos++;
+			*text = td_arena_strndup(p->arena, out.data, out.len);
+			*text_len = out.len;
+			td_buf_free(&out);
+			return true;
+		}
+		if (c == '\\')
+		{
+			char		e;
+
+			if (++p->pos >= p->len)
+				break;
+			e = p->s[p->pos++];
+			switch (e)
+			{
+				case '"':
+				case '\\':
+				case '/':
+					td_buf_putc(&out, e);
+					break;
+				case 'b':
+					td_buf_putc(&out, '\b');
+					break;
+				case 'f':
+					td_buf_putc(&out, '\f');
+					break;
+				case 'n':
+					td_buf_putc(&out, '\n');
+					break;
+				case 'r':
+					td_buf_putc(&out, '\r');
+					break;
+				case 't':
+					td_buf_putc(&out, '\t');
+					break;
+				case 'u':
+					if (!parse_unicode_escape(p, &out))
+					{
+						td_buf_free(&out);
+						return false;
+					}
+					break;
+				default:
+					p->pos--;
+					td_buf_free(&out);
+					return fail(p, "invalid escape sequence"), false;
+			}
+			continue;
+		}
+		if (c < 0x20)
+		{
+			td_buf_free(&out);
+			return fail(p, "control character in string"), false;
+		}
+		{
+			size_t		n = td_utf8_seq_len(u + p->pos, p->len - p->pos);
+
+			if (n == 0)
+			{
+				td_buf_free(&out);
+				return fail(p, "invalid UTF-8"), false;
+			}
+			td_buf_append(&out, p->s + p->pos, n);
+			p->pos += n;
+		}
+	}
+	td_buf_free(&out);
+	return fail(p, "unterminated string"), false;
+}
+
+/* A string value. */
+static td_json *
+parse_string(parser *p)
+{
+	td_json    *v = new_node(p, TD_JSON_STRING);
+
+	if (!parse_string_text(p, &v->str, &v->len))
+		return NULL;
+	return v;
+}
+
+/* Growable pointer list used while an array or object is read. */
+typedef struct ptr_list
+{
+	void	  **items;
+	size_t		count;
+	size_t		cap;
+} ptr_list;
+
+/* Append to a pointer list. */
+static void
+ptr_list_push(ptr_list *l, void *item)
+{
+	if (l->count == l->cap)
+	{
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->items = td_realloc(l->items, l->cap * sizeof(void *));
+	}
+	l->items[l->count++] = item;
+}
+
+/* array = "[" [ value *( "," value ) ] "]" */
+static td_json *
+parse_array(parser *p)
+{
+	td_json    *v = new_node(p, TD_JSON_ARRAY);
+	ptr_list	list = {0};
+
+	p->pos++;
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == ']')
+		p->pos++;
+	else
+	{
+		for (;;)
+		{
+			td_json    *item = parse_value(p);
+
+			if (item == NULL)
+			{
+				td_free(list.items);
+				return NULL;
+			}
+			ptr_list_push(&list, item);
+			skip_ws(p);
+			if (p->pos < p->len && p->s[p->pos] == ',')
+			{
+				p->pos++;
+				continue;
+			}
+			if (p->pos < p->len && p->s[p->pos] == ']')
+			{
+				p->pos++;
+				break;
+			}
+			td_free(list.items);
+			return fail(p, "expected \",\" or \"]\" in array");
+		}
+	}
+	v->count = list.count;
+	v->items = td_arena_alloc(p->arena, list.count * sizeof(td_json *));
+	if (list.count)
+		memcpy(v->items, list.items, list.count * sizeof(td_json *));
+	td_free(list.items);
+	return v;
+}
+
+/* One "key": value member into list (as an arena member). */
+static bool
+parse_member(parser *p, ptr_list *list)
+{
+	td_json_member *m = td_arena_alloc(p->arena, sizeof(td_json_member));
+
+	skip_ws(p);
+	if (p->pos >= p->len || p->s[p->pos] != '"')
+		return fail(p, "expected a member name"), false;
+	if (!parse_string_text(p, &m->key, &m->key_len))
+		return false;
+	skip_ws(p);
+	if (p->pos >= p->len || p->s[p->pos] != ':')
+		return fail(p, "expected \":\" after a member name"), false;
+	p->pos++;
+	if ((m->value = parse_value(p)) == NULL)
+		return false;
+	ptr_list_push(list, m);
+	return true;
+}
+
+/* object = "{" [ member *( "," member ) ] "}" */
+static td_json *
+parse_object(parser *p)
+{
+	td_json    *v = new_node(p, TD_JSON_OBJECT);
+	ptr_list	list = {0};
+
+	p->pos++;
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == '}')
+		p->pos++;
+	else
+	{
+		for (;;)
+		{
+			if (!parse_member(p, &list))
+			{
+				td_free(list.items);
+				return NULL;
+			}
+			skip_ws(p);
+			if (p->pos < p->len && p->s[p->pos] == ',')
+			{
+				p->pos++;
+				continue;
+			}
+			if (p->pos < p->len && p->s[p->pos] == '}')
+			{
+				p->pos++;
+				break;
+			}
+			td_free(list.items);
+			return fail(p, "expected \",\" or \"}\" in object");
+		}
+	}
+	v->count = list.count;
+	v->members = td_arena_alloc(p->arena, list.count * sizeof(td_json_member));
+	for (size_t i = 0; i < list.count; i++)
+		v->members[i] = *(td_json_member *) list.items[i];
+	td_free(list.items);
+	return v;
+}
+
+/* Any value, with the depth limit on containers. */
+static td_json *
+parse_value(parser *p)
+{
+	td_json    *v;
+
+	skip_ws(p);
+	if (p->pos >= p->len)
+		return fail(p, "unexpected end of input");
+	switch (p->s[p->pos])
+	{
+		case '{':
+		case '[':
+			if (++p->depth > TD_JSON_MAX_DEPTH)
+				return fail(p, "nesting too deep");
+			v = p->s[p->pos] == '{' ? parse_object(p) : parse_array(p);
+			p->depth--;
+			return v;
+		case '"':
+			return parse_string(p);
+		case 't':
+			return parse_keyword(p, "true", TD_JSON_TRUE);
+		case 'f':
+			return parse_keyword(p, "false", TD_JSON_FALSE);
+		case 'n':
+			return parse_keyword(p, "null", TD_JSON_NULL);
+		default:
+			if (p->s[p->pos] == '-' || (p->s[p->pos] >= '0' && p->s[p->pos] <= '9'))
+				return parse_number(p);
+			return fail(p, "invalid token");
+	}
+}
+
+/* Parse one value at the start of s; *consumed is the bytes it spans. */
+td_json *
+td_json_parse_prefix(td_arena *arena, const char *s, size_t len,
+					 size_t *consumed, td_json_error *err)
+{
+	parser		p = {arena, s, len, 0, 0, err};
+	td_json    *v;
+
+	err->message = NULL;
+	err->offset = 0;
+	v = parse_value(&p);
+	*consumed = p.pos;
+	return v;
+}
+
+/* Parse s[0..len) as exactly one JSON value with optional whitespace around. */
+td_json *
+td_json_parse(td_arena *arena, const char *s, size_t len, td_json_error *err)
+{
+	parser		p = {arena, s, len, 0, 0, err};
+	td_json    *v;
+
+	err->message = NULL;
+	err->offset = 0;
+	v = parse_value(&p);
+	if (v == NULL)
+		return NULL;
+	skip_ws(&p);
+	if (p.pos != len)
+		return fail(&p, "unexpected text after the JSON value");
+	return v;
+}
+
+/* Member by key, the last of duplicates; NULL when absent or not an object. */
+td_json *
+td_json_get(const td_json *obj, const char *key)
+{
+	size_t		key_len;
+
+	if (obj == NULL || obj->type != TD_JSON_OBJECT)
+		return NULL;
+	key_len = strlen(key);
+	for (size_t i = obj->count; i-- > 0;)
+	{
+		const td_json_member *m = &obj->members[i];
+
+		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
+			return m->value;
+	}
+	return NULL;
+}
+
+/* True when v is a string equal to s. */
+bool
+td_json_string_is(const td_json *v, const char *s)
+{
+	size_t		n = strlen(s);
+
+	return v != NULL && v->type == TD_JSON_STRING && v->len == n &&
+		memcmp(v->str, s, n) == 0;
+}
+
+/* Append s as a JSON string: escape quote, backslash and control characters. */
+void
+td_json_write_string(td_buf *buf, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		run = 0;
+
+	td_buf_reserve(buf, len + 2);
+	td_buf_putc(buf, '"');
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+		char		esc[6];
+		size_t		n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		td_buf_append(buf, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c)
+		{
+			case '"':
+				esc[1] = '"';
+				break;
+			case '\\':
+				esc[1] = '\\';
+				break;
+			case '\b':
+				esc[1] = 'b';
+				break;
+			case '\f':
+				esc[1] = 'f';
+				break;
+			case '\n':
+				esc[1] = 'n';
+				break;
+			case '\r':
+				esc[1] = 'r';
+				break;
+			case '\t':
+				esc[1] = 't';
+				break;
+			default:
+				esc[1] = 'u';
+				esc[2] = '0';
+				esc[3] = '0';
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 0xF];
+				n = 6;
+		}
+		td_buf_append(buf, esc, n);
+	}
+	td_buf_append(buf, s + run, len - run);
+	td_buf_putc(buf, '"');
+}
+
+/* Append ,"key": (no comma before the first member). */
+void
+td_json_write_key(td_buf *buf, const char *key, bool first)
+{
+	if (!first)
+		td_buf_putc(buf, ',');
+	td_json_write_string(buf, key, strlen(key));
+	td_buf_putc(buf, ':');
+}
+
+/* Append v as compact JSON. */
+void
+td_json_write(td_buf *buf, const td_json *v)
+{
+	switch (v->type)
+	{
+		case TD_JSON_NULL:
+			td_buf_puts(buf, "null");
+			break;
+		case TD_JSON_FALSE:
+			td_buf_puts(buf, "false");
+			break;
+		case TD_JSON_TRUE:
+			td_buf_puts(buf, "true");
+			break;
+		case TD_JSON_NUMBER:
+			td_buf_append(buf, v->str, v->len);
+			break;
+		case TD_JSON_STRING:
+			td_json_write_string(buf, v->str, v->len);
+			break;
+		case TD_JSON_ARRAY:
+			td_buf_putc(buf, '[');
+			for (size_t i = 0; i < v->count; i++)
+			{
+				if (i)
+					td_buf_putc(buf, ',');
+				td_json_write(buf, v->items[i]);
+			}
+			td_buf_putc(buf, ']');
+			break;
+		case TD_JSON_OBJECT:
+			td_buf_putc(buf, '{');
+			for (size_t i = 0; i < v->count; i++)
+			{
+				if (i)
+					td_buf_putc(buf, ',');
+				td_json_write_string(buf, v->members[i].key, v->members[i].key_len);
+				td_buf_putc(buf, ':');
+				td_json_write(buf, v->members[i].value);
+			}
+			td_buf_putc(buf, '}');
+			break;
+	}
+}

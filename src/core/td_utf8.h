@@ -1,0 +1,22 @@
+/*
+ * td_utf8.h — UTF-8 helpers for the pure C cores.
+ */
+#ifndef TD_UTF8_H
+#define TD_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid. */
+extern size_t td_utf8_seq_len(const unsigned char *s, size_t len);
+
+/* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+extern bool td_utf8_valid(const char *s, size_t len);
+
+/* Number of code points in valid UTF-8 s[0..len). */
+extern size_t td_utf8_count(const char *s, size_t len);
+
+/* Append code point cp (valid, not a surrogate) as UTF-8 to out; returns bytes written. */
+extern size_t td_utf8_encode(unsigned int cp, char out[4]);
+
+#endif							/* TD_UTF8_H */

@@ -1,0 +1,87 @@
+/*
+ * json_glue.c — the bridge between PostgreSQL values and the pure C cores.
+ *
+ * The cores work on UTF-8.  In a UTF8 database the conversions below are
+ * no-ops; in any other encoding text is converted on the way in and out, so
+ * the cores never see another encoding.
+ */
+#include "postgres.h"
+
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "json_glue.h"
+
+/* Core allocation: palloc in the current context, huge sizes allowed. */
+static void *
+glue_alloc(size_t size)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, size ? size : 1);
+}
+
+/* Core reallocation: repalloc, huge sizes allowed. */
+static void *
+glue_realloc(void *ptr, size_t size)
+{
+	return repalloc_huge(ptr, size ? size : 1);
+}
+
+/* Core release: pfree. */
+static void
+glue_free(void *ptr)
+{
+	pfree(ptr);
+}
+
+/* Install the palloc-based allocator (called from _PG_init). */
+void
+td_install_allocator(void)
+{
+	td_set_allocator(glue_alloc, glue_realloc, glue_free);
+}
+
+/* Convert server-encoded s[0..len) to UTF-8 (no copy in a UTF8 database). */
+static char *
+server_to_utf8(char *s, size_t *len)
+{
+	char	   *u = pg_server_to_any(s, (int) *len, PG_UTF8);
+
+	if (u != s)
+		*len = strlen(u);
+	return u;
+}
+
+/* See json_glue.h. */
+td_json *
+td_jsonb_to_core(td_arena *arena, Jsonb *jb)
+{
+	char	   *s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	size_t		len = strlen(s);
+	td_json_error err;
+	td_json    *v;
+
+	s = server_to_utf8(s, &len);
+	v = td_json_parse(arena, s, len, &err);
+	if (v == NULL)				/* jsonb output is always valid JSON */
+		elog(ERROR, "could not read jsonb value: %s at byte %zu", err.message, err.offset);
+	return v;
+}
+
+/* See json_glue.h. */
+char *
+td_text_to_utf8(text *t, size_t *len)
+{
+	*len = VARSIZE_ANY_EXHDR(t);
+	return server_to_utf8(text_to_cstring(t), len);
+}
+
+/* See json_glue.h. */
+Datum
+td_core_to_jsonb(const td_buf *json)
+{
+	char	   *s = pg_any_to_server(json->data, (int) json->len, PG_UTF8);
+
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
+}

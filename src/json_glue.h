@@ -1,0 +1,28 @@
+/*
+ * json_glue.h — the bridge between PostgreSQL values and the pure C cores:
+ * jsonb and text in, UTF-8 JSON text out, palloc as the cores' allocator.
+ */
+#ifndef TD_JSON_GLUE_H
+#define TD_JSON_GLUE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "td_json.h"
+#include "td_mem.h"
+
+/* Make the cores allocate with palloc in the current memory context. */
+extern void td_install_allocator(void);
+
+/* A jsonb argument as a core JSON value (UTF-8), parsed into arena. */
+extern td_json *td_jsonb_to_core(td_arena *arena, Jsonb *jb);
+
+/* A text argument as UTF-8; *len receives its length in bytes. */
+extern char *td_text_to_utf8(text *t, size_t *len);
+
+/* UTF-8 JSON text built by a core, as a jsonb Datum. */
+extern Datum td_core_to_jsonb(const td_buf *json);
+
+#endif							/* TD_JSON_GLUE_H */

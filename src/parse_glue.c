@@ -1,0 +1,62 @@
+/*
+ * parse_glue.c — SQL entry point of the response parser:
+ * parse_generation_response().  The parsing itself is the pure core in
+ * core/parse_response.c; this file maps its outcomes to SQLSTATEs.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "json_glue.h"
+#include "parse_response.h"
+
+PG_FUNCTION_INFO_V1(td_parse_generation_response);
+
+/* SQLSTATE of a parse failure. */
+static int
+parse_errcode(td_parse_status status)
+{
+	switch (status)
+	{
+		case TD_PARSE_TRUNCATED:
+			return ERRCODE_STRING_DATA_RIGHT_TRUNCATION;
+		case TD_PARSE_BAD_INPUT:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		default:
+			return ERRCODE_INVALID_TEXT_REPRESENTATION;
+	}
+}
+
+/*
+ * parse_generation_response(response jsonb, parameters jsonb) returns jsonb
+ */
+Datum
+td_parse_generation_response(PG_FUNCTION_ARGS)
+{
+	td_arena	arena;
+	td_json    *response;
+	td_json    *params = NULL;
+	td_parse_error err;
+	td_buf		out;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("response must not be null")));
+	td_arena_init(&arena);
+	response = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0));
+	if (!PG_ARGISNULL(1))
+		params = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(1));
+
+	td_buf_init(&out);
+	if (!td_parse_response(response, params, &out, &err))
+		ereport(ERROR,
+				(errcode(parse_errcode(err.status)),
+				 errmsg("%s", err.message.data),
+				 err.detail.len ? errdetail("%s", err.detail.data) : 0));
+	td_parse_error_free(&err);
+	td_arena_free(&arena);
+	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+}

@@ -1,0 +1,93 @@
+/*
+ * render_glue.c — SQL entry points of the template renderer:
+ * render_template() and check_template().  The rendering itself is the pure
+ * core in core/render.c.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "json_glue.h"
+#include "render.h"
+
+PG_FUNCTION_INFO_V1(td_render_template);
+PG_FUNCTION_INFO_V1(td_check_template);
+
+/* Raise a structural error reported by the core. */
+static void
+report_render_error(const td_render_error *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", err->message),
+			 err->detail[0] ? errdetail("%s", err->detail) : 0));
+}
+
+/* A template argument that must not be NULL, as UTF-8. */
+static char *
+template_arg(FunctionCallInfo fcinfo, int argno, size_t *len)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("template must not be null")));
+	return td_text_to_utf8(PG_GETARG_TEXT_PP(argno), len);
+}
+
+/* An optional jsonb argument as a core value (NULL when SQL NULL). */
+static td_json *
+json_arg(FunctionCallInfo fcinfo, int argno, td_arena *arena)
+{
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	return td_jsonb_to_core(arena, PG_GETARG_JSONB_P(argno));
+}
+
+/*
+ * render_template(template text, parameters jsonb, variables jsonb,
+ *                 html_escape boolean) returns jsonb
+ */
+Datum
+td_render_template(PG_FUNCTION_ARGS)
+{
+	td_arena	arena;
+	size_t		len;
+	char	   *tmpl = template_arg(fcinfo, 0, &len);
+	td_json    *params;
+	td_json    *variables;
+	bool		html = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	td_render_error err;
+	td_buf		out;
+
+	td_arena_init(&arena);
+	params = json_arg(fcinfo, 1, &arena);
+	variables = json_arg(fcinfo, 2, &arena);
+	td_buf_init(&out);
+	if (!td_render(tmpl, len, params, variables, html, &out, &err))
+		report_render_error(&err);
+	td_arena_free(&arena);
+	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+}
+
+/*
+ * check_template(structure text, variables jsonb) returns boolean — true, or
+ * an error naming what is wrong (used by the templates table's CHECK).
+ */
+Datum
+td_check_template(PG_FUNCTION_ARGS)
+{
+	td_arena	arena;
+	size_t		len;
+	char	   *tmpl = template_arg(fcinfo, 0, &len);
+	td_render_error err;
+	bool		ok;
+
+	td_arena_init(&arena);
+	ok = td_render_check_template(tmpl, len, json_arg(fcinfo, 1, &arena), &err);
+	td_arena_free(&arena);
+	if (!ok)
+		report_render_error(&err);
+	PG_RETURN_BOOL(true);
+}
