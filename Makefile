@@ -35,14 +35,14 @@ ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
-EXTRA_CLEAN = results output_iso tmp_check regression.diffs regression.out \
+EXTRA_CLEAN = results output_iso tmp_check regression.diffs regression.out test/fuzz/bin \
 	test/unit/bin
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # One target per suite, so the runner can report each and go on after a failure.
-.PHONY: installcheck-regress installcheck-isolation installcheck-tap unitcheck
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap unitcheck fuzzcheck
 
 installcheck-regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
@@ -66,4 +66,26 @@ test/unit/bin/%: test/unit/%.c $(PURE_SRCS) $(wildcard src/core/*.h)
 unitcheck: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do \
 		if $$t; then echo "unit-ok $$t"; else echo "unit-failed $$t"; rc=1; fi; \
+	done; exit $$rc
+
+# Fuzz targets: libFuzzer with AddressSanitizer and UndefinedBehaviorSanitizer,
+# a fixed number of runs from a fixed seed, starting from test/fuzz/corpus.
+FUZZ_SRCS = $(sort $(wildcard test/fuzz/*_fuzz.c))
+FUZZ_BINS = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(FUZZ_SRCS))
+FUZZ_RUNS ?= 200000
+FUZZ_CC ?= $(shell command -v clang-14 || command -v clang)
+FUZZ_CFLAGS = -g -O1 -Isrc/core -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+test/fuzz/bin/%: test/fuzz/%.c $(PURE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PURE_SRCS) -lm
+
+fuzzcheck: $(FUZZ_BINS)
+	@rc=0; for t in $(FUZZ_BINS); do \
+		name=$$(basename $$t _fuzz); work=$$(mktemp -d); \
+		if $$t -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -print_final_stats=1 \
+			$$work test/fuzz/corpus/$$name > $$work.log 2>&1; \
+		then echo "fuzz-ok $$t $$(grep -o 'Done [0-9]* runs[^$$]*' $$work.log)"; \
+		else tail -n 40 $$work.log; echo "fuzz-failed $$t"; rc=1; fi; \
+		rm -rf $$work $$work.log; \
 	done; exit $$rc

@@ -50,6 +50,27 @@ CREATE FUNCTION train_data.touch_timestamps() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'td_touch_timestamps';
 
+-- Template rendering (native): see README "render_template".
+CREATE FUNCTION train_data.render_template(template text, parameters jsonb,
+                                           variables jsonb DEFAULT '[]',
+                                           html_escape boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_render_template';
+
+-- True for a storable template (well-formed variables, only safe
+-- placeholders); otherwise an error saying what is wrong.
+CREATE FUNCTION train_data.check_template(structure text, variables jsonb DEFAULT '[]')
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_check_template';
+
+-- Model response parsing (native): see README "parse_generation_response".
+CREATE FUNCTION train_data.parse_generation_response(response jsonb, parameters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_parse_generation_response';
+
 -- Number part of generated conversation ids.
 CREATE SEQUENCE train_data.conversation_number_seq;
 
@@ -132,6 +153,9 @@ CREATE TABLE train_data.templates (
     CONSTRAINT template_category_length CHECK (pg_catalog.char_length(category) BETWEEN 1 AND 100),
     CONSTRAINT template_structure_length CHECK (pg_catalog.char_length(structure) BETWEEN 10 AND 10000),
     CONSTRAINT template_variables_is_array CHECK (pg_catalog.jsonb_typeof(variables) = 'array'),
+    -- checked after template_variables_is_array (CHECKs run in name order)
+    CONSTRAINT template_variables_valid CHECK (train_data.check_template(structure, variables)),
+    CONSTRAINT template_name_not_blank CHECK (pg_catalog.btrim(name) <> ''),
     CONSTRAINT template_tone_length CHECK (pg_catalog.char_length(tone) <= 50),
     CONSTRAINT template_complexity_range CHECK (complexity_baseline BETWEEN 1 AND 10),
     CONSTRAINT template_quality_threshold_range CHECK (quality_threshold BETWEEN 0 AND 10),
@@ -166,6 +190,8 @@ CREATE TABLE train_data.scenarios (
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT scenario_name_length CHECK (pg_catalog.char_length(name) BETWEEN 1 AND 200),
+    CONSTRAINT scenario_name_not_blank CHECK (pg_catalog.btrim(name) <> ''),
+    CONSTRAINT scenario_context_not_blank CHECK (pg_catalog.btrim(context) <> ''),
     CONSTRAINT scenario_context_length CHECK (pg_catalog.char_length(context) BETWEEN 1 AND 5000),
     CONSTRAINT scenario_parameter_values_is_object CHECK (pg_catalog.jsonb_typeof(parameter_values) = 'object'),
     CONSTRAINT scenario_variation_count_nonnegative CHECK (variation_count >= 0),
@@ -195,6 +221,7 @@ CREATE TABLE train_data.edge_cases (
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT edge_case_title_length CHECK (pg_catalog.char_length(title) BETWEEN 1 AND 200),
+    CONSTRAINT edge_case_title_not_blank CHECK (pg_catalog.btrim(title) <> ''),
     CONSTRAINT edge_case_description_length CHECK (pg_catalog.char_length(description) BETWEEN 1 AND 2000),
     CONSTRAINT edge_case_type_valid CHECK (edge_case_type IN ('error_condition', 'boundary_value',
                                                               'unusual_input', 'complex_combination',
@@ -782,3 +809,735 @@ COMMENT ON TABLE train_data.ai_configurations IS 'Named model configurations of 
 COMMENT ON TABLE train_data.ai_configuration_audit IS 'Append-only trail of changes to ai_configurations';
 COMMENT ON TABLE train_data.configuration_audit_log IS 'Append-only trail of changes to preferences and configurations';
 COMMENT ON COLUMN train_data.batch_jobs.successful_items IS 'Kept for compatibility with the original system; always equals completed_items';
+
+--------------------------------------------------------------------------------
+-- 13. The prompt library: resolution, preview, usage, safe deletion
+--------------------------------------------------------------------------------
+
+-- The stored template, or an error when it does not exist (or is invisible).
+CREATE FUNCTION train_data.template_by_id(template_id uuid)
+    RETURNS train_data.templates
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.templates;
+BEGIN
+    IF template_by_id.template_id IS NULL THEN
+        RAISE EXCEPTION 'template id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO t FROM train_data.templates WHERE id = template_by_id.template_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'template % does not exist', template_by_id.template_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN t;
+END
+$$;
+
+-- Render a stored, active template; the result of render_template plus its id and name.
+CREATE FUNCTION train_data.resolve_template(template_id uuid, parameters jsonb DEFAULT '{}',
+                                            html_escape boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.templates := train_data.template_by_id(resolve_template.template_id);
+BEGIN
+    IF NOT t.is_active THEN
+        RAISE EXCEPTION 'template "%" is not active', t.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Set is_active to true to use it again.';
+    END IF;
+    RETURN train_data.render_template(t.structure, coalesce(resolve_template.parameters, '{}'),
+                                      t.variables, resolve_template.html_escape)
+           || pg_catalog.jsonb_build_object('template_id', t.id, 'template_name', t.name);
+END
+$$;
+
+-- The same, HTML-escaped, for showing a prompt in a web page.
+CREATE FUNCTION train_data.preview_template(template_id uuid, parameters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN train_data.resolve_template(template_id, parameters, true);
+
+-- Count one more use of a template (yours; the batch engine counts every use).
+CREATE FUNCTION train_data.increment_template_usage(template_id uuid)
+    RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    UPDATE train_data.templates SET usage_count = usage_count + 1
+    WHERE id = increment_template_usage.template_id
+    RETURNING usage_count INTO n;
+    IF NOT FOUND THEN
+        PERFORM train_data.template_by_id(increment_template_usage.template_id);
+        RAISE EXCEPTION 'template % can be changed only by its creator', increment_template_usage.template_id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION train_data.get_template_scenario_count(template_id uuid)
+    RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN (SELECT count(*)::integer FROM train_data.scenarios s
+            WHERE s.parent_template_id = get_template_scenario_count.template_id);
+
+CREATE FUNCTION train_data.get_scenario_edge_case_count(scenario_id uuid)
+    RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN (SELECT count(*)::integer FROM train_data.edge_cases e
+            WHERE e.parent_scenario_id = get_scenario_edge_case_count.scenario_id);
+
+-- Delete a template unless scenarios or batch items still use it.
+CREATE FUNCTION train_data.safe_delete_template(template_id uuid)
+    RETURNS TABLE (success boolean, message text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.templates := train_data.template_by_id(safe_delete_template.template_id);
+    n integer := train_data.get_template_scenario_count(t.id);
+BEGIN
+    IF n > 0 THEN
+        RETURN QUERY SELECT false, pg_catalog.format('cannot delete template "%s": %s dependent scenario%s exist%s',
+                                                     t.name, n, CASE WHEN n = 1 THEN '' ELSE 's' END,
+                                                     CASE WHEN n = 1 THEN 's' ELSE '' END);
+        RETURN;
+    END IF;
+    BEGIN
+        DELETE FROM train_data.templates WHERE id = t.id;
+    EXCEPTION WHEN foreign_key_violation THEN
+        RETURN QUERY SELECT false, pg_catalog.format('cannot delete template "%s": batch items still use it', t.name);
+        RETURN;
+    END;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, pg_catalog.format('template "%s" can be deleted only by its creator', t.name);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT true, pg_catalog.format('template "%s" deleted', t.name);
+END
+$$;
+
+-- Delete a scenario unless edge cases still use it.
+CREATE FUNCTION train_data.safe_delete_scenario(scenario_id uuid)
+    RETURNS TABLE (success boolean, message text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s train_data.scenarios;
+    n integer;
+BEGIN
+    SELECT * INTO s FROM train_data.scenarios WHERE id = safe_delete_scenario.scenario_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'scenario % does not exist', safe_delete_scenario.scenario_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    n := train_data.get_scenario_edge_case_count(s.id);
+    IF n > 0 THEN
+        RETURN QUERY SELECT false, pg_catalog.format('cannot delete scenario "%s": %s dependent edge case%s exist%s',
+                                                     s.name, n, CASE WHEN n = 1 THEN '' ELSE 's' END,
+                                                     CASE WHEN n = 1 THEN 's' ELSE '' END);
+        RETURN;
+    END IF;
+    DELETE FROM train_data.scenarios WHERE id = s.id;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, pg_catalog.format('scenario "%s" can be deleted only by its creator', s.name);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT true, pg_catalog.format('scenario "%s" deleted', s.name);
+END
+$$;
+
+-- Scenarios: take the parent template's name; keep error_message only while
+-- generation_status is 'error'.
+CREATE FUNCTION train_data.scenarios_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.parent_template_id IS DISTINCT FROM OLD.parent_template_id THEN
+        SELECT t.name INTO NEW.parent_template_name
+        FROM train_data.templates t WHERE t.id = NEW.parent_template_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'template % does not exist', NEW.parent_template_id
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END IF;
+    IF NEW.generation_status <> 'error' THEN
+        NEW.error_message := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER scenarios_before_write
+    BEFORE INSERT OR UPDATE ON train_data.scenarios
+    FOR EACH ROW EXECUTE FUNCTION train_data.scenarios_before_write();
+
+-- Edge cases: take the parent scenario's name.
+CREATE FUNCTION train_data.edge_cases_before_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.parent_scenario_id IS DISTINCT FROM OLD.parent_scenario_id THEN
+        SELECT s.name INTO NEW.parent_scenario_name
+        FROM train_data.scenarios s WHERE s.id = NEW.parent_scenario_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'scenario % does not exist', NEW.parent_scenario_id
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER edge_cases_before_write
+    BEFORE INSERT OR UPDATE ON train_data.edge_cases
+    FOR EACH ROW EXECUTE FUNCTION train_data.edge_cases_before_write();
+
+-- Record a scenario's generation outcome (the rule above clears stale errors).
+CREATE FUNCTION train_data.update_scenario_generation_status(scenario_id uuid, status text,
+                                                             conversation_id uuid DEFAULT NULL,
+                                                             error_message text DEFAULT NULL)
+    RETURNS train_data.scenarios
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s train_data.scenarios;
+BEGIN
+    UPDATE train_data.scenarios
+    SET generation_status = update_scenario_generation_status.status,
+        conversation_id = coalesce(update_scenario_generation_status.conversation_id, scenarios.conversation_id),
+        error_message = update_scenario_generation_status.error_message
+    WHERE id = update_scenario_generation_status.scenario_id
+    RETURNING * INTO s;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM train_data.scenarios WHERE id = update_scenario_generation_status.scenario_id) THEN
+            RAISE EXCEPTION 'scenario % can be changed only by its creator', update_scenario_generation_status.scenario_id
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RAISE EXCEPTION 'scenario % does not exist', update_scenario_generation_status.scenario_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN s;
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 14. Model prices and cost estimates
+--------------------------------------------------------------------------------
+
+-- The price row for a model: the exact id, else its family (opus, sonnet,
+-- haiku) by name; NULL when neither is known.
+CREATE FUNCTION train_data.model_price(model text)
+    RETURNS train_data.model_prices
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT p.* FROM train_data.model_prices p
+    WHERE p.model_id = model
+       OR p.model_id = CASE WHEN lower(model) LIKE '%opus%' THEN 'claude-opus'
+                            WHEN lower(model) LIKE '%sonnet%' THEN 'claude-sonnet'
+                            WHEN lower(model) LIKE '%haiku%' THEN 'claude-haiku' END
+    ORDER BY p.model_id = model DESC
+    LIMIT 1;
+END;
+
+-- USD cost of a call: tokens times the price per million, 6 decimals; NULL
+-- for a model with no known price.
+CREATE FUNCTION train_data.model_cost(model text, input_tokens bigint, output_tokens bigint)
+    RETURNS numeric
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p train_data.model_prices := train_data.model_price(model);
+BEGIN
+    IF input_tokens < 0 OR output_tokens < 0 THEN
+        RAISE EXCEPTION 'token counts must not be negative: % input, % output', input_tokens, output_tokens
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p.model_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN round((input_tokens * p.input_usd_per_mtok + output_tokens * p.output_usd_per_mtok) / 1000000, 6);
+END
+$$;
+
+-- The original batch estimator: tokens per conversation by tier at
+-- 0.015 / 0.075 USD per 1K tokens, and 20 s per conversation at
+-- min(concurrency, rate_limit / 60) conversations at a time.
+CREATE FUNCTION train_data.estimate_batch_cost(tier train_data.tier_type, count integer,
+                                               concurrency integer DEFAULT 3,
+                                               rate_limit integer DEFAULT 50)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.tier_type := coalesce(tier, 'scenario');
+    input_tokens integer := CASE t WHEN 'template' THEN 2000 WHEN 'scenario' THEN 2500 ELSE 3000 END;
+    output_tokens integer := CASE t WHEN 'template' THEN 3000 WHEN 'scenario' THEN 4000 ELSE 5000 END;
+    input_cost numeric := input_tokens / 1000.0 * 0.015;
+    output_cost numeric := output_tokens / 1000.0 * 0.075;
+    seconds numeric;
+    minutes integer;
+BEGIN
+    IF count IS NULL OR count < 0 THEN
+        RAISE EXCEPTION 'conversation count must be zero or more, not %', coalesce(count::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF concurrency IS NULL OR concurrency NOT BETWEEN 1 AND 10 THEN
+        RAISE EXCEPTION 'concurrency must be between 1 and 10, not %', coalesce(concurrency::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_limit IS NULL OR rate_limit < 1 THEN
+        RAISE EXCEPTION 'rate limit must be at least 1 request per minute, not %', coalesce(rate_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- count / min(concurrency, rate_limit / 60) * 20, kept exact
+    seconds := count * 20 * 60 / least(concurrency * 60, rate_limit)::numeric;
+    minutes := ceil(seconds / 60);
+    RETURN jsonb_build_object(
+        'tier', t,
+        'count', count,
+        'input_tokens_per_conversation', input_tokens,
+        'output_tokens_per_conversation', output_tokens,
+        'total_input_tokens', input_tokens::bigint * count,
+        'total_output_tokens', output_tokens::bigint * count,
+        'cost_per_conversation', round(input_cost + output_cost, 2),
+        'input_cost', round(input_cost * count, 2),
+        'output_cost', round(output_cost * count, 2),
+        'total_cost', round((input_cost + output_cost) * count, 2),
+        'estimated_seconds', round(seconds),
+        'estimated_minutes', minutes,
+        'estimated_time', CASE WHEN minutes >= 60
+                               THEN format('~%sh %sm', minutes / 60, minutes % 60)
+                               ELSE format('~%s minutes', minutes) END);
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 15. AI configuration and user preferences
+--------------------------------------------------------------------------------
+
+-- Merge patch into base: objects member by member, anything else replaced.
+CREATE FUNCTION train_data.jsonb_merge_deep(base jsonb, patch jsonb)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN jsonb_typeof(base) = 'object' AND jsonb_typeof(patch) = 'object' THEN
+            (SELECT coalesce(jsonb_object_agg(k.key,
+                                              CASE WHEN base ? k.key AND patch ? k.key
+                                                   THEN train_data.jsonb_merge_deep(base -> k.key, patch -> k.key)
+                                                   WHEN patch ? k.key THEN patch -> k.key
+                                                   ELSE base -> k.key END), '{}')
+             FROM (SELECT jsonb_object_keys(base) UNION SELECT jsonb_object_keys(patch)) AS k(key))
+        ELSE coalesce(patch, base)
+    END
+$$;
+
+-- Paths of the keys of doc that reference does not have (arrays are leaves;
+-- members of the objects named in open_objects are free-form).
+CREATE FUNCTION train_data.jsonb_unknown_keys(doc jsonb, reference jsonb, prefix text DEFAULT '',
+                                              open_objects text[] DEFAULT '{}')
+    RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT prefix || d.key
+    FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}' END) d
+    WHERE jsonb_typeof(reference) = 'object' AND NOT reference ? d.key
+    UNION ALL
+    SELECT u.path
+    FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}' END) d,
+         train_data.jsonb_unknown_keys(d.value, reference -> d.key, prefix || d.key || '.', open_objects) u(path)
+    WHERE jsonb_typeof(d.value) = 'object' AND jsonb_typeof(reference -> d.key) = 'object'
+      AND NOT (prefix || d.key) = ANY (open_objects)
+$$;
+
+-- Raise an error unless the number at path in doc lies in [low, high].
+CREATE FUNCTION train_data.check_setting_range(kind text, doc jsonb, path text[], low numeric, high numeric)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+    name text := array_to_string(path, '.');
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
+        RAISE EXCEPTION '% setting "%" must be a number', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+    END IF;
+    IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
+        RAISE EXCEPTION '% setting "%" is out of range', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.', v, low)
+                                WHEN low IS NULL THEN format('The value is %s; it must be at most %s.', v, high)
+                                ELSE format('The value is %s; it must be between %s and %s.', v, low, high) END;
+    END IF;
+END
+$$;
+
+-- Raise an error unless the value at path in doc is one of the allowed strings.
+CREATE FUNCTION train_data.check_setting_choice(kind text, doc jsonb, path text[], allowed text[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (allowed) THEN
+        RAISE EXCEPTION '% setting "%" must be one of: %', kind, array_to_string(path, '.'), array_to_string(allowed, ', ')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+    END IF;
+END
+$$;
+
+-- Raise an error when doc has keys the defaults do not know.
+CREATE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unknown text;
+BEGIN
+    IF jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(u, ', ' ORDER BY u) INTO unknown
+    FROM train_data.jsonb_unknown_keys(doc, defaults, '', open_objects) u;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION '% has unknown settings: %', kind, unknown
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Compare with the default document.';
+    END IF;
+END
+$$;
+
+-- The configuration used when a user has none (original-system.md §2.12).
+CREATE FUNCTION train_data.default_ai_config()
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN '{
+        "model": "claude-sonnet-4-5-20250929",
+        "temperature": 0.7,
+        "maxTokens": 4096,
+        "topP": 0.9,
+        "rateLimiting": {"requestsPerMinute": 50, "concurrentRequests": 3, "burstAllowance": 10},
+        "retryStrategy": {"maxRetries": 3, "baseDelay": 1000, "maxDelay": 16000},
+        "costBudget": {"dailyBudget": 100, "weeklyBudget": 500, "monthlyBudget": 2000,
+                       "alertThresholds": [0.5, 0.75, 0.9]},
+        "timeouts": {"generationTimeout": 60000, "connectionTimeout": 10000, "totalRequestTimeout": 120000}
+    }'::jsonb;
+
+-- Validate a (partial) configuration; returns it merged over the defaults.
+CREATE FUNCTION train_data.validate_ai_config(config jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'AI configuration';
+    c jsonb;
+    threshold jsonb;
+    position bigint;
+    name text;
+BEGIN
+    PERFORM train_data.check_setting_keys(k, coalesce(config, '{}'), train_data.default_ai_config());
+    c := train_data.jsonb_merge_deep(train_data.default_ai_config(), coalesce(config, '{}'));
+    IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
+        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, c -> 'model'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a Claude model id, or add the model''s price to train_data.model_prices.';
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
+    IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
+        RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,concurrentRequests}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,burstAllowance}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxRetries}', 0, 10);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,baseDelay}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxDelay}', (c #>> '{retryStrategy,baseDelay}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,dailyBudget}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,weeklyBudget}', (c #>> '{costBudget,dailyBudget}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,monthlyBudget}', (c #>> '{costBudget,weeklyBudget}')::numeric, NULL);
+    IF jsonb_typeof(c #> '{costBudget,alertThresholds}') <> 'array' THEN
+        RAISE EXCEPTION '% setting "costBudget.alertThresholds" must be an array of numbers', k
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR threshold, position IN
+        SELECT e.value, e.ordinality - 1 FROM jsonb_array_elements(c #> '{costBudget,alertThresholds}') WITH ORDINALITY e
+    LOOP
+        name := format('costBudget.alertThresholds[%s]', position);
+        PERFORM train_data.check_setting_range(k, jsonb_build_object(name, threshold), ARRAY[name], 0, 1);
+    END LOOP;
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,generationTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,connectionTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,totalRequestTimeout}', 0, NULL);
+    RETURN c;
+END
+$$;
+
+-- The configuration in force for a user: the active one with the highest
+-- priority (newest on ties) merged over the defaults; the defaults when the
+-- user has none, or when that user's configurations are not visible.
+CREATE FUNCTION train_data.get_effective_ai_config(user_id uuid DEFAULT train_data.current_user_id())
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT train_data.jsonb_merge_deep(train_data.default_ai_config(),
+                                       coalesce((SELECT a.configuration FROM train_data.ai_configurations a
+                                                 WHERE a.user_id = get_effective_ai_config.user_id AND a.is_active
+                                                 ORDER BY a.priority DESC, a.created_at DESC, a.id
+                                                 LIMIT 1), '{}'));
+END;
+
+-- Every writer of ai_configurations goes through validation.
+CREATE FUNCTION train_data.ai_configurations_validate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.validate_ai_config(NEW.configuration);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER ai_configurations_validate
+    BEFORE INSERT OR UPDATE OF configuration ON train_data.ai_configurations
+    FOR EACH ROW EXECUTE FUNCTION train_data.ai_configurations_validate();
+
+-- Audit trail of ai_configurations.  Changes made with no user id set
+-- (administrative sessions, pg_restore) are not audited: they act for nobody.
+CREATE FUNCTION train_data.ai_configurations_audit() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    actor uuid := train_data.current_user_id();
+BEGIN
+    IF actor IS NOT NULL THEN
+        INSERT INTO train_data.ai_configuration_audit (config_id, user_id, action, old_value, new_value, changed_by)
+        VALUES (CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.id END,
+                CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END,
+                TG_OP,
+                CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+                CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END,
+                actor);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER ai_configurations_audit
+    AFTER INSERT OR UPDATE OR DELETE ON train_data.ai_configurations
+    FOR EACH ROW EXECUTE FUNCTION train_data.ai_configurations_audit();
+
+-- The preferences a user starts with (original-system.md §2.11).
+CREATE FUNCTION train_data.default_user_preferences()
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN '{
+        "theme": "system", "sidebarCollapsed": false, "tableDensity": "comfortable",
+        "rowsPerPage": 25, "enableAnimations": true,
+        "notifications": {"toast": true, "email": false, "inApp": true, "frequency": "immediate",
+                          "categories": {"generationComplete": true, "approvalRequired": true,
+                                         "errors": true, "systemAlerts": true}},
+        "defaultFilters": {"tier": null, "status": null, "qualityRange": [0, 10], "autoApply": false},
+        "exportPreferences": {"defaultFormat": "json", "includeMetadata": true, "includeQualityScores": true,
+                              "includeTimestamps": true, "includeApprovalHistory": false,
+                              "autoCompression": true, "autoCompressionThreshold": 1000},
+        "keyboardShortcuts": {"enabled": true,
+                              "customBindings": {"openSearch": "Ctrl+K", "generateAll": "Ctrl+G",
+                                                 "export": "Ctrl+E", "approve": "A", "reject": "R",
+                                                 "nextItem": "ArrowRight", "previousItem": "ArrowLeft"}},
+        "qualityThresholds": {"autoApproval": 8.0, "flagging": 6.0, "minimumAcceptable": 4.0},
+        "retryConfig": {"strategy": "exponential", "maxAttempts": 3, "baseDelayMs": 1000,
+                        "maxDelayMs": 300000, "continueOnError": false}
+    }'::jsonb;
+
+-- Validate (partial) preferences; returns them merged over the defaults.
+CREATE FUNCTION train_data.validate_user_preferences(preferences jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'user preference';
+    p jsonb;
+    range jsonb;
+BEGIN
+    PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
+                                          train_data.default_user_preferences(),
+                                          '{keyboardShortcuts.customBindings}');
+    p := train_data.jsonb_merge_deep(train_data.default_user_preferences(), coalesce(preferences, '{}'));
+    PERFORM train_data.check_setting_choice(k, p, '{theme}', '{light,dark,system}');
+    PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
+    IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
+        RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', p -> 'rowsPerPage');
+    END IF;
+    PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
+    PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,minimumAcceptable}', 0, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,flagging}',
+                                           (p #>> '{qualityThresholds,minimumAcceptable}')::numeric, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,autoApproval}',
+                                           (p #>> '{qualityThresholds,flagging}')::numeric, 10);
+    range := p #> '{defaultFilters,qualityRange}';
+    IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
+        RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', range);
+    END IF;
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
+                                           '{defaultFilters.qualityRange[0]}', 0, 10);
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[1]', range -> 1),
+                                           '{defaultFilters.qualityRange[1]}', (range ->> 0)::numeric, 10);
+    PERFORM train_data.check_setting_choice(k, p, '{retryConfig,strategy}', '{exponential,linear,fixed}');
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxAttempts}', 1, 10);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
+                                           greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
+    RETURN p;
+END
+$$;
+
+-- Every writer of user_preferences goes through validation.
+CREATE FUNCTION train_data.user_preferences_validate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.validate_user_preferences(NEW.preferences);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER user_preferences_validate
+    BEFORE INSERT OR UPDATE OF preferences ON train_data.user_preferences
+    FOR EACH ROW EXECUTE FUNCTION train_data.user_preferences_validate();
+
+-- Changes to preferences are logged, one row per changed top-level setting.
+CREATE FUNCTION train_data.user_preferences_audit() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    actor uuid := train_data.current_user_id();
+BEGIN
+    IF actor IS NOT NULL THEN
+        INSERT INTO train_data.configuration_audit_log (user_id, config_type, config_id, changed_field,
+                                                        old_value, new_value, changed_by)
+        SELECT NEW.user_id, 'user_preference', NEW.id, k.key, OLD.preferences -> k.key, NEW.preferences -> k.key, actor
+        FROM (SELECT jsonb_object_keys(OLD.preferences) UNION SELECT jsonb_object_keys(NEW.preferences)) AS k(key)
+        WHERE (OLD.preferences -> k.key) IS DISTINCT FROM (NEW.preferences -> k.key);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER user_preferences_audit
+    AFTER UPDATE OF preferences ON train_data.user_preferences
+    FOR EACH ROW EXECUTE FUNCTION train_data.user_preferences_audit();
+
+-- The current user's preferences merged over the defaults; the row is
+-- created with the defaults on first use.
+CREATE FUNCTION train_data.get_user_preferences()
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+    stored jsonb;
+BEGIN
+    IF uid IS NULL THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification',
+                  HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
+    END IF;
+    INSERT INTO train_data.user_preferences (user_id, preferences)
+    VALUES (uid, train_data.default_user_preferences())
+    ON CONFLICT (user_id) DO NOTHING;
+    SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
+    RETURN train_data.jsonb_merge_deep(train_data.default_user_preferences(), stored);
+END
+$$;
+
+-- Merge changes into the current user's preferences; returns the result.
+CREATE FUNCTION train_data.update_user_preferences(changes jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    merged jsonb := train_data.jsonb_merge_deep(train_data.get_user_preferences(), changes);
+BEGIN
+    PERFORM train_data.validate_user_preferences(merged);
+    UPDATE train_data.user_preferences SET preferences = merged
+    WHERE user_id = train_data.current_user_id();
+    RETURN merged;
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 16. The request a worker sends to the model
+--------------------------------------------------------------------------------
+
+-- An Anthropic Messages API request body for a stored template: the
+-- rendered prompt as the user message, model / max_tokens / temperature from
+-- config (default: the current user's effective configuration).  top_p is
+-- left out: current Claude models refuse temperature and top_p together.
+CREATE FUNCTION train_data.build_generation_request(template_id uuid, parameters jsonb DEFAULT '{}',
+                                                    system text DEFAULT NULL, config jsonb DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r jsonb := train_data.resolve_template(build_generation_request.template_id, parameters);
+    c jsonb := CASE WHEN config IS NULL THEN train_data.get_effective_ai_config()
+                    ELSE train_data.validate_ai_config(config) END;
+BEGIN
+    IF NOT (r ->> 'success')::boolean THEN
+        RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'model', c -> 'model',
+        'max_tokens', c -> 'maxTokens',
+        'temperature', c -> 'temperature',
+        'system', system,
+        'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved'))));
+END
+$$;

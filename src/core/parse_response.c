@@ -231,7 +231,7 @@ try_json(parsed *p, const char *s, size_t len, bool *found, td_buf *why, td_pars
 		{
 			td_buf_puts(why, "The JSON in the response is invalid at byte ");
 			td_buf_put_long(why, (long long) jerr.offset + 1);
-			td_buf_puts(why, ": ");
+			td_buf_puts(why, " of the JSON text: ");
 			td_buf_puts(why, jerr.message);
 			td_buf_puts(why, ".");
 		}
@@ -361,8 +361,11 @@ turns_from_text(parsed *p, const char *s, size_t len, td_parse_error *err)
 	td_buf_init(&why);
 	if (fenced_block(s, len, &b, &e))
 		ok = try_json(p, s + b, e - b, &found, &why, err);
-	if (ok && !found)
-		ok = try_json(p, s, len, &found, &why, err);
+	b = 0;
+	e = len;
+	trim(s, &b, &e);
+	if (ok && !found && b < e && (s[b] == '{' || s[b] == '['))
+		ok = try_json(p, s + b, e - b, &found, &why, err);
 	if (ok && !found && (lbrace = memchr(s, '{', len)) != NULL)
 	{
 		for (size_t i = len; i-- > (size_t) (lbrace - s);)

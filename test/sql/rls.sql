@@ -43,8 +43,8 @@ INSERT INTO train_data.export_logs (user_id, format, config, conversation_count,
     (:alice, 'jsonl', '{}', 1, 'alice export'),
     (:bob, 'jsonl', '{}', 1, 'bob export');
 INSERT INTO train_data.user_preferences (user_id, preferences) VALUES
-    (:alice, '{"owner": "alice preferences"}'),
-    (:bob, '{"owner": "bob preferences"}');
+    (:alice, '{"keyboardShortcuts": {"customBindings": {"owner": "alice preferences"}}}'),
+    (:bob, '{"keyboardShortcuts": {"customBindings": {"owner": "bob preferences"}}}');
 INSERT INTO train_data.ai_configurations (id, user_id, config_name, configuration, created_by) VALUES
     ('a5000000-0000-0000-0000-000000000000', :alice, 'alice config', '{}', :alice),
     ('b5000000-0000-0000-0000-000000000000', :bob, 'bob config', '{}', :bob);
@@ -71,7 +71,7 @@ AS $$
     UNION ALL SELECT 'batch_items', string_agg(topic, ', ' ORDER BY topic) FROM train_data.batch_items
     UNION ALL SELECT 'generation_logs', string_agg(model_used, ', ' ORDER BY model_used) FROM train_data.generation_logs
     UNION ALL SELECT 'export_logs', string_agg(file_url, ', ' ORDER BY file_url) FROM train_data.export_logs
-    UNION ALL SELECT 'user_preferences', string_agg(preferences->>'owner', ', ' ORDER BY 1) FROM train_data.user_preferences
+    UNION ALL SELECT 'user_preferences', string_agg(preferences #>> '{keyboardShortcuts,customBindings,owner}', ', ' ORDER BY 1) FROM train_data.user_preferences
     UNION ALL SELECT 'ai_configurations', string_agg(config_name, ', ' ORDER BY config_name) FROM train_data.ai_configurations
     UNION ALL SELECT 'ai_configuration_audit', string_agg(new_value->>'owner', ', ' ORDER BY 1) FROM train_data.ai_configuration_audit
     UNION ALL SELECT 'configuration_audit_log', string_agg(changed_field, ', ' ORDER BY changed_field) FROM train_data.configuration_audit_log

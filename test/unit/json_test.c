@@ -1,0 +1,110 @@
+/*
+ * json_test.c — unit tests of the JSON reader and writer (src/core/td_json.c)
+ * and the UTF-8 helpers (src/core/td_utf8.c).
+ */
+#include <string.h>
+
+#include "td_json.h"
+#include "td_utf8.h"
+#include "unit.h"
+
+/* Parse text and write it back compactly; "ERR@offset:message" on failure. */
+static const char *
+roundtrip(const char *text)
+{
+	static char result[4096];
+	td_arena	arena;
+	td_json_error err;
+	td_json    *v;
+
+	td_arena_init(&arena);
+	v = td_json_parse(&arena, text, strlen(text), &err);
+	if (v == NULL)
+		snprintf(result, sizeof(result), "ERR@%zu:%s", err.offset, err.message);
+	else
+	{
+		td_buf		out;
+
+		td_buf_init(&out);
+		td_json_write(&out, v);
+		snprintf(result, sizeof(result), "%s", out.data);
+		td_buf_free(&out);
+	}
+	td_arena_free(&arena);
+	return result;
+}
+
+/* Compare and report. */
+static void
+expect(const char *input, const char *expected)
+{
+	const char *got = roundtrip(input);
+	char		desc[300];
+
+	snprintf(desc, sizeof(desc), "%s -> %s", input, expected);
+	ok(strcmp(got, expected) == 0, desc);
+	if (strcmp(got, expected) != 0)
+		printf("#   got: %s\n", got);
+}
+
+int
+main(void)
+{
+	char		deep[1200];
+	td_buf		b;
+
+	expect("{\"a\": [1, -2.5e3, true, false, null], \"b\": \"x\"}",
+		   "{\"a\":[1,-2.5e3,true,false,null],\"b\":\"x\"}");
+	expect("  \"\\u00e9\\ud83d\\ude00\\n\\t\\\"\\\\\\/\"  ", "\"\xc3\xa9\xf0\x9f\x98\x80\\n\\t\\\"\\\\/\"");
+	expect("\"\\u0001\\u001f\\u007f\"", "\"\\u0001\\u001f\x7f\"");
+	expect("[]", "[]");
+	expect("{}", "{}");
+	expect("[1,]", "ERR@3:invalid token");
+	expect("{\"a\" 1}", "ERR@5:expected \":\" after a member name");
+	expect("01", "ERR@1:unexpected text after the JSON value");
+	expect("1.", "ERR@2:invalid number");
+	expect("-", "ERR@1:invalid number");
+	expect("\"abc", "ERR@4:unterminated string");
+	expect("\"a\nb\"", "ERR@2:control character in string");
+	expect("\"\\x\"", "ERR@2:invalid escape sequence");
+	expect("\"\\ud800\"", "ERR@7:high surrogate not followed by a low surrogate");
+	expect("\"\\udc00\"", "ERR@7:lone low surrogate in \\u escape");
+	expect("\"\\u0000\"", "ERR@7:\\u0000 cannot be converted to text");
+	expect("\"\xff\"", "ERR@1:invalid UTF-8");
+	expect("\"\xc0\xaf\"", "ERR@1:invalid UTF-8");
+	expect("\"\xed\xa0\x80\"", "ERR@1:invalid UTF-8");
+	expect("tru", "ERR@0:invalid token");
+	expect("NaN", "ERR@0:invalid token");
+	expect("", "ERR@0:unexpected end of input");
+	expect("[1] [2]", "ERR@4:unexpected text after the JSON value");
+
+	/* the depth limit */
+	memset(deep, '[', 300);
+	deep[300] = '\0';
+	expect(deep, "ERR@256:nesting too deep");
+
+	/* lookups: last duplicate wins */
+	{
+		td_arena	arena;
+		td_json_error err;
+		td_json    *v;
+
+		td_arena_init(&arena);
+		v = td_json_parse(&arena, "{\"k\":1,\"k\":2}", 13, &err);
+		ok(v && td_json_get(v, "k") && strcmp(td_json_get(v, "k")->str, "2") == 0, "duplicate key: last wins");
+		ok(td_json_get(v, "missing") == NULL, "missing key is NULL");
+		td_arena_free(&arena);
+	}
+
+	/* writer escapes every control character and keeps the rest */
+	td_buf_init(&b);
+	td_json_write_string(&b, "\b\f\r\x1b\xe4\xb8\xad", 7);
+	ok(strcmp(b.data, "\"\\b\\f\\r\\u001b\xe4\xb8\xad\"") == 0, "writer escapes control characters, keeps CJK");
+	td_buf_free(&b);
+
+	ok(td_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11), "valid UTF-8");
+	ok(!td_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF is invalid");
+	ok(!td_utf8_valid("\xe0\x80\x80", 3), "overlong is invalid");
+	ok(td_utf8_count("h\xc3\xa9\xf0\x9f\x98\x80", 7) == 3, "code points counted, not bytes");
+	return unit_done();
+}

@@ -1,0 +1,107 @@
+/*
+ * parse_response_test.c — unit tests of the response parser
+ * (src/core/parse_response.c).
+ */
+#include <string.h>
+
+#include "parse_response.h"
+#include "unit.h"
+
+/* Parse a JSON-text response; the result, or "ERROR(status): message". */
+static const char *
+parse(const char *response, const char *params)
+{
+	static char result[8192];
+	td_arena	arena;
+	td_json_error jerr;
+	td_json    *r,
+			   *p = NULL;
+	td_parse_error err;
+	td_buf		out;
+
+	td_arena_init(&arena);
+	r = td_json_parse(&arena, response, strlen(response), &jerr);
+	if (r == NULL)
+	{
+		td_arena_free(&arena);
+		return "BAD TEST INPUT";
+	}
+	if (params)
+		p = td_json_parse(&arena, params, strlen(params), &jerr);
+	td_buf_init(&out);
+	if (td_parse_response(r, p, &out, &err))
+		snprintf(result, sizeof(result), "%s", out.data);
+	else
+		snprintf(result, sizeof(result), "ERROR(%d): %s", (int) err.status, err.message.data);
+	td_parse_error_free(&err);
+	td_buf_free(&out);
+	td_arena_free(&arena);
+	return result;
+}
+
+/* Check exact equality. */
+static void
+is(const char *got, const char *expected, const char *desc)
+{
+	ok(strcmp(got, expected) == 0, desc);
+	if (strcmp(got, expected) != 0)
+		printf("#   wanted: %s\n#   got:    %s\n", expected, got);
+}
+
+#define TWO_TURNS "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\"}]"
+#define RESULT_TAIL ",\"input_tokens\":null,\"output_tokens\":null,\"model\":null,\"stop_reason\":null}"
+
+int
+main(void)
+{
+	is(parse("{\"title\":\" T \",\"turns\":" TWO_TURNS "}", NULL),
+	   "{\"title\":\"T\",\"turns\":" TWO_TURNS RESULT_TAIL, "turns object, title trimmed");
+
+	is(parse("{\"id\":\"m\",\"type\":\"message\",\"model\":\"claude-x\",\"stop_reason\":\"end_turn\","
+			 "\"usage\":{\"input_tokens\":10,\"output_tokens\":20},"
+			 "\"content\":[{\"type\":\"text\",\"text\":\"{\\\"turns\\\":\"},"
+			 "{\"type\":\"tool_use\",\"id\":\"t\"},"
+			 "{\"type\":\"text\",\"text\":\"" "[{\\\"role\\\":\\\"USER\\\",\\\"content\\\":\\\"hi\\\"},"
+			 "{\\\"role\\\":\\\"Assistant\\\",\\\"content\\\":\\\"hello\\\"}]}\"}]}",
+			 "{\"persona\":\"Ann\",\"topic\":\"money\",\"emotion\":\"calm\"}"),
+	   "{\"title\":\"Ann - money (calm)\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":10,\"output_tokens\":20,\"model\":\"claude-x\",\"stop_reason\":\"end_turn\"}",
+	   "Messages API response: text blocks joined, roles normalised, metadata, fallback title");
+
+	is(parse("\"Sure!\\n```json\\n{\\\"turns\\\":" "[{\\\"role\\\":\\\"user\\\",\\\"content\\\":\\\"hi\\\"},"
+			 "{\\\"role\\\":\\\"assistant\\\",\\\"content\\\":\\\"hello\\\"}]}\\n```\\nEnjoy.\"", NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS RESULT_TAIL,
+	   "fenced JSON in text; default title");
+
+	is(parse("\"Here it is: {\\\"messages\\\":" "[{\\\"role\\\":\\\"user\\\",\\\"content\\\":\\\"hi\\\"},"
+			 "{\\\"role\\\":\\\"assistant\\\",\\\"content\\\":\\\"hello\\\"}]} -- done\"", NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS RESULT_TAIL,
+	   "JSON inside prose, messages key");
+
+	is(parse("\"Intro line\\nUser: hi\\n  more\\nassistant:hello  \\n\\nASSISTANT: again\"", "{\"persona\":\"Bo\"}"),
+	   "{\"title\":\"Bo - General Discussion\",\"turns\":[{\"role\":\"user\",\"content\":\"hi\\n  more\"},"
+	   "{\"role\":\"assistant\",\"content\":\"hello\"},{\"role\":\"assistant\",\"content\":\"again\"}]" RESULT_TAIL,
+	   "user:/assistant: lines, continuation lines, preamble ignored");
+
+	is(parse("{\"content\":[{\"type\":\"text\",\"text\":\"user: a\\nassistant: b\"}],\"stop_reason\":\"max_tokens\"}", NULL),
+	   "ERROR(3): response was truncated at the token limit", "max_tokens is refused");
+	is(parse("{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}", NULL),
+	   "ERROR(2): response is an API error: rate_limit_error", "API error object");
+	is(parse("42", NULL), "ERROR(1): response is not a Messages API response, a conversation object or text",
+	   "a number is not a response");
+	is(parse("{\"foo\":1}", NULL), "ERROR(1): response is not a Messages API response, a conversation object or text",
+	   "an unrelated object");
+	is(parse("\"just prose\"", NULL), "ERROR(4): response holds no conversation", "prose without turns");
+	is(parse("\"```json\\n{\\\"turns\\\": [}\\n```\"", NULL), "ERROR(4): response holds no conversation",
+	   "broken fenced JSON");
+	is(parse("{\"turns\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"bot\",\"content\":\"b\"}]}", NULL),
+	   "ERROR(5): turn 2 of the response has role \"bot\"", "bad role names the turn");
+	is(parse("{\"turns\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"  \"}]}", NULL),
+	   "ERROR(5): turn 2 of the response has no content", "blank content");
+	is(parse("{\"turns\":[{\"content\":\"a\"}]}", NULL), "ERROR(5): turn 1 of the response has no role", "missing role");
+	is(parse("{\"turns\":[\"a\",\"b\"]}", NULL), "ERROR(5): turn 1 of the response is not an object", "turn not an object");
+	is(parse("{\"turns\":[{\"role\":\"user\",\"content\":\"a\"}]}", NULL), "ERROR(6): response has 1 turn", "one turn");
+	is(parse("{\"turns\":[]}", NULL), "ERROR(6): response has 0 turns", "no turns");
+	is(parse("\"user:\\nassistant: b\"", NULL), "ERROR(5): turn 1 of the response has no content", "empty line turn");
+	return unit_done();
+}

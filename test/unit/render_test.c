@@ -1,0 +1,158 @@
+/*
+ * render_test.c — unit tests of the template renderer (src/core/render.c).
+ */
+#include <string.h>
+
+#include "render.h"
+#include "unit.h"
+
+/* Render with JSON-text arguments; the result object or "ERROR: message". */
+static const char *
+render(const char *tmpl, const char *params, const char *vars, bool html)
+{
+	static char result[65536];
+	td_arena	arena;
+	td_json_error jerr;
+	td_json    *p = NULL,
+			   *v = NULL;
+	td_render_error err;
+	td_buf		out;
+
+	td_arena_init(&arena);
+	if (params)
+		p = td_json_parse(&arena, params, strlen(params), &jerr);
+	if (vars)
+		v = td_json_parse(&arena, vars, strlen(vars), &jerr);
+	td_buf_init(&out);
+	if (td_render(tmpl, strlen(tmpl), p, v, html, &out, &err))
+		snprintf(result, sizeof(result), "%s", out.data);
+	else
+		snprintf(result, sizeof(result), "ERROR: %s", err.message);
+	td_buf_free(&out);
+	td_arena_free(&arena);
+	return result;
+}
+
+/* Check that the result contains a fragment. */
+static void
+has(const char *got, const char *fragment, const char *desc)
+{
+	ok(strstr(got, fragment) != NULL, desc);
+	if (strstr(got, fragment) == NULL)
+		printf("#   wanted: %s\n#   got:    %.300s\n", fragment, got);
+}
+
+int
+main(void)
+{
+	const char *r;
+	static char big[30000];
+
+	r = render("Hi {{name}}!", "{\"name\":\"Ann\"}", "[{\"name\":\"name\",\"type\":\"text\"}]", false);
+	ok(strcmp(r, "{\"resolved\":\"Hi Ann!\",\"parameters\":{\"name\":\"Ann\"},\"missing_required\":[],"
+			  "\"errors\":[],\"warnings\":[],\"success\":true}") == 0, "simple substitution, whole result");
+
+	r = render("{{ a }}|{{b.c}}|{{f ? 'yes' : 'no'}}|{{g?'y':'n'}}", "{\"a\":1.50,\"b\":{\"c\":true},\"f\":\"0\",\"g\":0}", NULL, false);
+	has(r, "\"resolved\":\"1.50|true|yes|n\"", "trim, dot path, truthiness of \"0\" and 0");
+
+	r = render("{{o}} {{arr}}", "{\"o\":{\"k\":\"v\"},\"arr\":[1,\"x\"]}", NULL, false);
+	has(r, "\"resolved\":\"{\\\"k\\\":\\\"v\\\"} [1,\\\"x\\\"]\"", "objects and arrays substitute as JSON");
+
+	r = render("{{x}} and {{y.z}}", "{\"x\":null,\"y\":{}}", NULL, false);
+	has(r, "\"resolved\":\"{{x}} and {{y.z}}\"", "null and missing members stay");
+	has(r, "unresolved placeholders: {{x}}, {{y.z}}", "unresolved placeholders are warned about");
+
+	r = render("{{t}} {{e ? '<b>' : ''}}", "{\"t\":\"<a href='/x'>&\\\"\",\"e\":[]}", NULL, true);
+	has(r, "\"resolved\":\"&lt;a href=&#x27;&#x2F;x&#x27;&gt;&amp;&quot; &lt;b&gt;\"", "HTML escaping of values and literals; [] is truthy");
+
+	r = render("{{topic}}", "{}", "[{\"name\":\"topic\",\"type\":\"text\",\"defaultValue\":\"money\"}]", false);
+	has(r, "\"resolved\":\"money\"", "default applied");
+	has(r, "\"parameters\":{\"topic\":\"money\"}", "default shows in parameters");
+
+	r = render("{{topic}}", "{\"topic\":\"\"}", "[{\"name\":\"topic\",\"type\":\"text\",\"defaultValue\":\"money\"}]", false);
+	has(r, "\"resolved\":\"money\"", "empty string gets the default");
+
+	r = render("{{a}} {{b}}", "{}", "[{\"name\":\"a\",\"type\":\"text\"},{\"name\":\"b\",\"type\":\"number\"}]", false);
+	has(r, "\"missing_required\":[\"a\",\"b\"]", "required without default");
+	has(r, "\"resolved\":null", "no resolution on errors");
+	has(r, "\"success\":false", "failure");
+	has(r, "parameter \\\"a\\\" is required but was not provided", "required message");
+
+	r = render("{{n}}", "{\"n\":\"12abc\"}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "must be a number", "non-numeric string");
+	r = render("{{n}}", "{\"n\":\" -1.5e3 \"}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "\"success\":true", "numeric string with spaces and exponent");
+	r = render("{{n}}", "{\"n\":\"Infinity\"}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "must be a finite number", "Infinity");
+	r = render("{{n}}", "{\"n\":1e400}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "must be a finite number", "overflowing number");
+	r = render("{{n}}", "{\"n\":-1000000000000001}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "must be between -1e15 and 1e15", "out of range");
+	r = render("{{n}}", "{\"n\":1000000000000000}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "\"success\":true", "1e15 itself is allowed");
+	r = render("{{n}}", "{\"n\":true}", "[{\"name\":\"n\",\"type\":\"number\"}]", false);
+	has(r, "must be a number", "boolean is not a number");
+
+	r = render("{{d}}", "{\"d\":\"c\"}", "[{\"name\":\"d\",\"type\":\"dropdown\",\"options\":[\"a\",\"b\"]}]", false);
+	has(r, "parameter \\\"d\\\" must be one of: a, b", "dropdown value not an option");
+	has(r, "\"actual_value\":\"c\"", "actual value reported");
+	has(r, "\"expected_type\":\"dropdown\"", "expected type reported");
+
+	r = render("{{t}}", "{\"t\":{\"x\":1}}", "[{\"name\":\"t\",\"type\":\"text\"}]", false);
+	has(r, "must be text", "object for a text variable");
+
+	memset(big, 'x', 10001);
+	big[10001] = '\0';
+	{
+		static char params[30100];
+
+		snprintf(params, sizeof(params), "{\"t\":\"%s\"}", big);
+		r = render("{{t}}", params, "[{\"name\":\"t\",\"type\":\"text\"}]", false);
+		has(r, "is longer than 10000 characters", "text over the limit");
+		/* 10000 two-byte characters are within the limit */
+		for (int i = 0; i < 10000; i++)
+			memcpy(big + 2 * i, "\xc3\xa9", 2);
+		big[20000] = '\0';
+		snprintf(params, sizeof(params), "{\"t\":\"%s\"}", big);
+		r = render("x", params, "[{\"name\":\"t\",\"type\":\"text\"}]", false);
+		has(r, "\"success\":true", "limit counts characters, not bytes");
+	}
+
+	r = render("{{a}}", "{\"a\":1,\"zz\":2}", "[{\"name\":\"a\",\"type\":\"number\"}]", false);
+	has(r, "parameter \\\"zz\\\" is not declared by the template", "undeclared parameter warned");
+
+	r = render("{{a b}} {{x}}", "{}", NULL, false);
+	has(r, "template contains an unsafe expression: {{a b}}", "unsafe expression");
+	has(r, "\"resolved\":null", "unsafe fails the render");
+	r = render("{{a.b.c}}", "{}", NULL, false);
+	has(r, "unsafe expression: {{a.b.c}}", "two-level path is unsafe");
+	r = render("{{x ? 'a' : \"b\"}}", "{}", NULL, false);
+	has(r, "unsafe expression", "double-quoted literal is unsafe");
+	r = render("{{constructor}}", "{}", NULL, false);
+	has(r, "\"success\":true", "identifier-looking names are safe");
+
+	r = render("{ {a}} {{}} {{a}b}} }} {{", "{\"a\":1}", NULL, false);
+	has(r, "\"resolved\":\"{ {a}} {{}} {{a}b}} }} {{\"", "non-placeholders left alone");
+
+	r = render("x", "[1]", NULL, false);
+	ok(strcmp(r, "ERROR: parameters must be a JSON object") == 0, "parameters must be an object");
+	r = render("x", "{}", "{}", false);
+	ok(strcmp(r, "ERROR: variables must be a JSON array") == 0, "variables must be an array");
+	r = render("x", "{}", "[{\"type\":\"text\"}]", false);
+	ok(strcmp(r, "ERROR: variable 1 has no name") == 0, "variable without name");
+	r = render("x", "{}", "[{\"name\":\"a\",\"type\":\"text\"},{\"name\":\"a\",\"type\":\"text\"}]", false);
+	ok(strcmp(r, "ERROR: variable \"a\" is declared twice") == 0, "duplicate variable");
+	r = render("x", "{}", "[{\"name\":\"d\",\"type\":\"dropdown\",\"options\":[]}]", false);
+	ok(strcmp(r, "ERROR: dropdown variable \"d\" has no options") == 0, "dropdown without options");
+
+	/* linear time: a pathological template of 200,000 "{" renders at once */
+	{
+		static char braces[200001];
+
+		memset(braces, '{', 200000);
+		braces[200000] = '\0';
+		r = render(braces, "{}", NULL, false);
+		ok(strncmp(r, "{\"resolved\":\"{{{{", 16) == 0, "200,000 opening braces render unchanged");
+	}
+	return unit_done();
+}
