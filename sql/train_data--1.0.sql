@@ -1776,21 +1776,24 @@ BEGIN
                  (SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m) AS detail
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
-                 ON jsonb_typeof(e.value) = 'object'
-                AND (e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$'
-                AND t.id = (e.value ->> 'template_id')::uuid
-          LEFT JOIN LATERAL (
-                SELECT train_data.render_template(t.structure,
-                                                  coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                  t.variables) AS result
-                WHERE t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object') r ON true) x
+                 ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
+                                 AND (e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$'
+                                THEN (e.value ->> 'template_id')::uuid END
+          CROSS JOIN LATERAL (
+                SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
+                            THEN train_data.render_template(t.structure,
+                                                            coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                            t.variables) END AS result) r) x
     WHERE x.problem IS NOT NULL
     ORDER BY x.ord
     LIMIT 1;
-    IF FOUND THEN
+    IF FOUND AND bad.detail IS NOT NULL THEN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = CASE WHEN bad.detail IS NOT NULL THEN upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.' END;
+                  DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
     INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
@@ -1885,8 +1888,9 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF item.lease_expires_at <= now() THEN
-        RAISE EXCEPTION 'lease of batch item % expired at %', item.id, item.lease_expires_at
+        RAISE EXCEPTION 'lease of batch item % has expired', item.id
             USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The lease ended at %s.', item.lease_expires_at),
                   HINT = 'Heartbeat long calls; the item is given to the next worker that claims.';
     END IF;
     SELECT j.created_by, j.error_handling INTO owner, error_handling

@@ -1,0 +1,306 @@
+-- batch: the batch engine through SQL — creation and its validation, claims
+-- (order, cap, leases, reclaim), heartbeats, completion, failure with retries,
+-- stop versus continue, job completion, pause / resume / cancel, progress and
+-- time remaining, another user's job, and the indexes the hot paths use.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+\set t1 '''b1000000-0000-0000-0000-000000000001'''
+\set t2 '''b1000000-0000-0000-0000-000000000002'''
+\set ok_response '{"type": "message", "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn", "usage": {"input_tokens": 1000, "output_tokens": 2000}, "content": [{"type": "text", "text": "{\\"title\\": \\"Saving early\\", \\"turns\\": [{\\"role\\": \\"user\\", \\"content\\": \\"Should I save now?\\"}, {\\"role\\": \\"assistant\\", \\"content\\": \\"Yes: time is your best friend.\\"}]}"}]}'
+
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure, variables, tier) VALUES
+    (:t1, 'Batch template', 'finance', 'Talk with {{persona}} about {{topic}}.',
+     '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]', 'template'),
+    (:t2, 'Batch scenario', 'finance', 'Scenario for {{persona}}: {{topic}}.',
+     '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text"}]', 'scenario');
+INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('batch', '{"temperature": 0.2, "maxTokens": 3000}');
+
+--------------------------------------------------------------------- creation
+-- Every bad batch is refused whole, naming the item and the problem.
+SELECT expect_error($$SELECT train_data.create_batch('  ', '[]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '{}')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{}]', '{}', 0)$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{}]', '{}', 11)$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{}]', '{}', 3, 'abort')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{}]', '{}', 3, 'continue', 'urgent')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{}]', '[]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}}, 5]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "nope"}]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-00000000dead"}]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "tier": "gold", "parameters": {"persona": "A"}}]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": [1]}]')$$);
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}},
+                                                          {"template_id": "b1000000-0000-0000-0000-000000000002", "parameters": {"persona": "B"}}]')$$, true);
+UPDATE train_data.templates SET is_active = false WHERE id = :t2;
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000002", "parameters": {"persona": "B", "topic": "x"}}]')$$);
+UPDATE train_data.templates SET is_active = true WHERE id = :t2;
+SELECT count(*) AS jobs_after_refusals FROM train_data.batch_jobs;
+
+-- A good batch: shared parameters merged into every item, and they win.
+SELECT train_data.create_batch('alpha',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann", "topic": "mine"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000002", "parameters": {"persona": "Bo"}, "topic": "Renting"},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "tier": "edge_case", "parameters": {"persona": "Cy"}}]',
+    '{"topic": "pensions", "emotion": "worried"}', 2, 'continue', 'normal') AS alpha \gset
+SELECT name, status, priority, total_items, concurrent_processing, error_handling, tier, shared_parameters,
+       created_by = :alice AS owned_by_alice
+FROM train_data.batch_jobs WHERE id = :'alpha';
+SELECT position, tier, topic, parameters, status, attempts FROM train_data.batch_items
+WHERE batch_job_id = :'alpha' ORDER BY position;
+SELECT status, total_items, queued_items, processing_items, completed_items, failed_items, cancelled_items,
+       percent, estimated_time_remaining, items_per_minute, started_at IS NOT NULL AS started, completed_at
+FROM train_data.batch_progress(:'alpha') \gx
+
+-- The template x parameter-set matrix.
+SELECT train_data.create_batch_matrix('matrix', ARRAY[:t1, :t2]::uuid[],
+    '[{"persona": "P1", "topic": "t1"}, {"persona": "P2", "topic": "t2"}]', '{}', 10, 'continue', 'low') AS matrix \gset
+SELECT i.position, t.name, i.parameters ->> 'persona' AS persona, i.tier
+FROM train_data.batch_items i JOIN train_data.templates t ON t.id = i.template_id
+WHERE i.batch_job_id = :'matrix' ORDER BY i.position;
+SELECT expect_error($$SELECT train_data.create_batch_matrix('m', '{}', '[{}]')$$);
+SELECT expect_error($$SELECT train_data.create_batch_matrix('m', ARRAY['b1000000-0000-0000-0000-000000000001']::uuid[], '[]')$$);
+
+----------------------------------------------------------------------- claims
+-- Only roles granted the worker functions may claim.
+SELECT expect_error($$SELECT * FROM train_data.claim_batch_items('w')$$);
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT expect_error($$SELECT * FROM train_data.claim_batch_items('')$$);
+SELECT expect_error($$SELECT * FROM train_data.claim_batch_items('w', 0)$$);
+SELECT expect_error($$SELECT * FROM train_data.claim_batch_items('w', 1, '-1 minute')$$);
+-- A worker cannot read the tables themselves.
+SELECT expect_error($$SELECT count(*) FROM train_data.batch_items$$);
+
+-- Jobs by priority, then age: "alpha" (normal) before "matrix" (low); the cap
+-- of 2 in flight holds, and the rest comes from the next job.
+SELECT position, tier, attempt, prompt, request, parameters ->> 'persona' AS persona,
+       lease_expires_at > now() + interval '4 minutes' AS leased
+FROM train_data.claim_batch_items('w1', 3) ORDER BY batch_job_id = :'matrix', position;
+SELECT count(*) AS more_from_alpha FROM train_data.claim_batch_items('w2', 1) WHERE batch_job_id = :'alpha';
+
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT status, started_at IS NOT NULL AS started FROM train_data.batch_jobs WHERE id IN (:'alpha', :'matrix') ORDER BY name;
+SELECT position, status, worker, attempts FROM train_data.batch_items WHERE batch_job_id = :'alpha' ORDER BY position;
+SELECT id AS a1 FROM train_data.batch_items WHERE batch_job_id = :'alpha' AND position = 1 \gset
+SELECT id AS a2 FROM train_data.batch_items WHERE batch_job_id = :'alpha' AND position = 2 \gset
+SELECT id AS a3 FROM train_data.batch_items WHERE batch_job_id = :'alpha' AND position = 3 \gset
+SELECT status, total_items, queued_items, processing_items, completed_items, failed_items, cancelled_items,
+       percent, estimated_time_remaining, items_per_minute, started_at IS NOT NULL AS started, completed_at
+FROM train_data.batch_progress(:'alpha') \gx
+SELECT train_data.estimate_time_remaining(:'alpha') IS NULL AS no_estimate_before_a_finish;
+
+------------------------------------------------------------------- heartbeats
+SET ROLE regress_worker;
+SELECT train_data.heartbeat_batch_item(:'a1', 40, '10 minutes') > now() + interval '9 minutes' AS extended;
+SELECT expect_error($$SELECT train_data.heartbeat_batch_item('00000000-0000-0000-0000-000000000000')$$);
+SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, 101)', :'a1'), false, true);
+SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, 50, %L)', :'a1', '0'), false, true);
+
+------------------------------------------------------------------- completion
+SELECT train_data.complete_batch_item(:'a1', :'ok_response', 2500) IS NOT NULL AS completed;
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L)', :'a1', :'ok_response'), false, true);
+SELECT expect_error($$SELECT train_data.complete_batch_item('00000000-0000-0000-0000-000000000000', '{}')$$);
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, -1)', :'a2', :'ok_response'), false, true);
+SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L)', :'a1'), false, true);
+
+SET ROLE regress_alice;
+-- The conversation, its turns and its log belong to the batch owner.
+SELECT c.title, c.persona, c.emotion, c.topic, c.tier, c.status, c.turn_count, c.total_tokens,
+       c.actual_cost_usd, c.generation_duration_ms, c.created_by = :alice AS alice_owns,
+       c.parameters, c.review_history -> 0 ->> 'action' AS history, c.template_id = :t1 AS template_kept,
+       c.conversation_id ~ '^tpl_ann_[0-9]{6,}$' AS readable_id
+FROM train_data.conversations c;
+SELECT turn_number, role, content, token_count FROM train_data.conversation_turns ORDER BY turn_number;
+SELECT status, input_tokens, output_tokens, cost_usd, duration_ms, model_used, temperature, max_tokens,
+       retry_attempt, run_id = :'alpha' AS run_is_job, created_by = :alice AS alice_owns
+FROM train_data.generation_logs;
+SELECT position, status, progress, conversation_id IS NOT NULL AS linked, lease_expires_at IS NULL AS released
+FROM train_data.batch_items WHERE batch_job_id = :'alpha' ORDER BY position;
+SELECT percent, completed_items, processing_items, queued_items, estimated_time_remaining > interval '0' AS has_estimate
+FROM train_data.batch_progress(:'alpha');
+SELECT train_data.calculate_batch_progress(:'alpha');
+
+-- An unusable response fails the item (retried later); nothing half-written.
+SET ROLE regress_worker;
+SET client_min_messages = error;   -- the WARNING names a random item id
+SELECT train_data.complete_batch_item(:'a2', '"Sorry, I cannot write that."') AS conversation;
+RESET client_min_messages;
+SET ROLE regress_alice;
+SELECT position, status, attempts, available_at > now() AS backing_off, error_code, error_message
+FROM train_data.batch_items WHERE id = :'a2';
+SELECT count(*) AS conversations, (SELECT count(*) FROM train_data.conversation_turns) AS turns FROM train_data.conversations;
+SELECT status, error_code, error_message FROM train_data.generation_logs WHERE status <> 'success';
+
+----------------------------------------------------------- failures, retries
+-- a2 waits out its backoff; a3 is claimed (attempt 1) and fails retryably.
+SET ROLE regress_worker;
+SELECT position, attempt FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha';
+SELECT train_data.fail_batch_item(:'a3', 'HTTP 529 overloaded', '529');
+SELECT expect_error(format('SELECT train_data.fail_batch_item(%L, %L)', :'a3', 'again'), false, true, true);
+SET ROLE regress_alice;
+SELECT position, status, attempts, available_at > now() AS backing_off,
+       available_at - now() BETWEEN interval '0.9 s' AND interval '1.2 s' AS about_one_second
+FROM train_data.batch_items WHERE id = :'a3';
+-- Nothing is claimable while both wait out their backoff.
+SET ROLE regress_worker;
+SELECT count(*) AS claimed_during_backoff FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha';
+-- Skip the wait (as the owner may): both come back, as attempt 2.
+SET ROLE regress_alice;
+UPDATE train_data.batch_items SET available_at = now() WHERE batch_job_id = :'alpha' AND status = 'queued';
+SET ROLE regress_worker;
+SELECT position, attempt FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha' ORDER BY position;
+SELECT train_data.fail_batch_item(:'a2', 'bad request', '400', false) AS not_retryable;
+SELECT train_data.fail_batch_item(:'a3', 'rate limited', '429') AS attempt_2_of_3;
+SET ROLE regress_alice;
+UPDATE train_data.batch_items SET available_at = now() WHERE id = :'a3';
+SET ROLE regress_worker;
+SELECT position, attempt FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha';
+SELECT train_data.fail_batch_item(:'a3', 'timed out', 'timeout') AS attempt_3_of_3;
+SET ROLE regress_alice;
+-- "alpha" is done: 1 completed, 2 failed -> completed; counters = item statuses.
+SELECT status, completed_items, failed_items, cancelled_items, successful_items, completed_at IS NOT NULL AS ended,
+       estimated_time_remaining
+FROM train_data.batch_jobs WHERE id = :'alpha';
+SELECT status, count(*) FROM train_data.batch_items WHERE batch_job_id = :'alpha' GROUP BY status ORDER BY status;
+SELECT status, percent, queued_items, processing_items, completed_items, failed_items, estimated_time_remaining
+FROM train_data.batch_progress(:'alpha');
+SELECT train_data.estimate_time_remaining(:'alpha') AS eta_when_final;
+SELECT status, error_code, retry_attempt FROM train_data.generation_logs WHERE status <> 'success'
+ORDER BY created_at, retry_attempt;
+-- A job whose every item failed ends as failed.
+SELECT train_data.create_batch('doomed', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "D"}}]',
+                               '{}', 1, 'continue', 'high') AS doomed \gset
+SET ROLE regress_worker;
+SELECT train_data.fail_batch_item(item_id, 'no', 'x', false) FROM train_data.claim_batch_items('w6', 1);
+SET ROLE regress_alice;
+SELECT status, completed_items, failed_items FROM train_data.batch_jobs WHERE id = :'doomed';
+
+------------------------------------------------------ stop versus continue
+SELECT train_data.create_batch('stopper',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S1"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S2"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S3"}}]',
+    '{}', 1, 'stop', 'high') AS stopper \gset
+SET ROLE regress_worker;
+SELECT item_id AS s1 FROM train_data.claim_batch_items('w4', 1) \gset
+SELECT train_data.fail_batch_item(:'s1', 'fatal', 'x', false);
+SET ROLE regress_alice;
+SELECT status, completed_items, failed_items, cancelled_items FROM train_data.batch_jobs WHERE id = :'stopper';
+SELECT position, status FROM train_data.batch_items WHERE batch_job_id = :'stopper' ORDER BY position;
+SET ROLE regress_worker;
+SELECT count(*) AS claimed_from_failed_job FROM train_data.claim_batch_items('w4', 5) WHERE batch_job_id = :'stopper';
+
+------------------------------------------------------ pause, resume, cancel
+SET ROLE regress_alice;
+SELECT expect_error(format('SELECT train_data.resume_batch(%L)', :'matrix'), false, true);
+SELECT expect_error(format('SELECT train_data.pause_batch(%L)', :'alpha'), true, true);
+SELECT status, paused_at IS NOT NULL AS paused_at_set FROM train_data.pause_batch(:'matrix');
+SET ROLE regress_worker;
+SELECT count(*) AS claimed_from_paused_job FROM train_data.claim_batch_items('w5', 5) WHERE batch_job_id = :'matrix';
+SET ROLE regress_alice;
+SELECT status, paused_at IS NULL AS paused_at_cleared, paused_time > interval '0' AS pause_counted
+FROM train_data.resume_batch(:'matrix');
+SET ROLE regress_worker;
+SELECT position, attempt FROM train_data.claim_batch_items('w5', 2) WHERE batch_job_id = :'matrix' ORDER BY position;
+SET ROLE regress_alice;
+SELECT id AS m1 FROM train_data.batch_items WHERE batch_job_id = :'matrix' AND position = 1 \gset
+SELECT status, completed_items, failed_items, cancelled_items FROM train_data.cancel_batch(:'matrix');
+SELECT position, status FROM train_data.batch_items WHERE batch_job_id = :'matrix' ORDER BY position;
+SELECT expect_error(format('SELECT train_data.cancel_batch(%L)', :'matrix'), false, true);
+SELECT expect_error(format('SELECT train_data.pause_batch(%L)', :'matrix'), false, true);
+SET ROLE regress_worker;
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L)', :'m1', :'ok_response'), true, true);
+SELECT expect_error(format('SELECT train_data.fail_batch_item(%L, %L)', :'m1', 'late'), false, true);
+
+--------------------------------------------------- leases and their expiry
+SET ROLE regress_alice;
+SELECT train_data.create_batch('leases',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "L1"}}]',
+    '{}', 1, 'continue', 'high') AS leases \gset
+SET ROLE regress_worker;
+SELECT item_id AS l1 FROM train_data.claim_batch_items('slow', 1, '10 milliseconds') \gset
+SELECT pg_sleep(0.05);
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L)', :'l1', :'ok_response'), false, true);
+-- the expired lease is taken back by the next claim (attempt 2), once
+SELECT position, attempt FROM train_data.claim_batch_items('fast', 5) WHERE batch_job_id = :'leases';
+SELECT count(*) AS reclaimed_again FROM train_data.claim_batch_items('fast', 5) WHERE batch_job_id = :'leases';
+SELECT train_data.complete_batch_item(:'l1', :'ok_response') IS NOT NULL AS completed_by_second_worker;
+SET ROLE regress_alice;
+SELECT status, completed_items, failed_items FROM train_data.batch_jobs WHERE id = :'leases';
+SELECT worker, attempts, status FROM train_data.batch_items WHERE id = :'l1';
+
+------------------------------------------------------ another user's job
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT train_data.calculate_batch_progress(:'leases') AS progress_of_alice_job,
+       train_data.estimate_time_remaining(:'leases') AS eta_of_alice_job,
+       (SELECT count(*) FROM train_data.batch_progress(:'leases')) AS progress_rows;
+SELECT expect_error(format('SELECT train_data.pause_batch(%L)', :'leases'), false, true);
+SELECT expect_error(format('SELECT train_data.cancel_batch(%L)', :'leases'), false, true);
+SELECT expect_error($$SELECT train_data.cancel_batch('00000000-0000-0000-0000-000000000000')$$);
+SELECT count(*) AS bob_sees_conversations FROM train_data.conversations;
+SELECT train_data.calculate_batch_progress('00000000-0000-0000-0000-000000000000') AS unknown_job,
+       train_data.calculate_batch_progress(NULL) AS null_job;
+
+----------------------------------------------- an empty job, a visible job
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('e0000000-0000-0000-0000-000000000000', 'empty', 0);
+SELECT train_data.calculate_batch_progress('e0000000-0000-0000-0000-000000000000') AS empty_job,
+       train_data.estimate_time_remaining('e0000000-0000-0000-0000-000000000000') AS empty_eta;
+
+------------------------------------------------ the hot paths use indexes
+RESET ROLE;
+-- a realistic shape: thousands of finished jobs with their counters
+INSERT INTO train_data.batch_jobs (name, total_items, status, created_by)
+SELECT 'old ' || g, 1, 'completed', :alice FROM generate_series(1, 5000) g;
+INSERT INTO train_data.batch_job_counters (batch_job_id, shard, completed_items)
+SELECT id, 0, 1 FROM train_data.batch_jobs WHERE name LIKE 'old %';
+SELECT train_data.create_batch('big',
+    (SELECT jsonb_agg(jsonb_build_object('template_id', 'b1000000-0000-0000-0000-000000000001',
+                                         'parameters', jsonb_build_object('persona', 'P' || g)))
+     FROM generate_series(1, 20000) g)) AS big \gset
+ANALYZE train_data.batch_items;
+ANALYZE train_data.batch_jobs;
+ANALYZE train_data.batch_job_counters;
+SET plan_cache_mode = force_generic_plan;   -- plans show $1, not a random id
+SELECT total_items, (SELECT count(*) FROM train_data.batch_items WHERE batch_job_id = :'big') AS items
+FROM train_data.batch_jobs WHERE id = :'big';
+PREPARE next_queued(uuid) AS
+    SELECT i.id FROM train_data.batch_items i
+    WHERE i.batch_job_id = $1 AND i.status = 'queued' AND i.available_at <= now()
+    ORDER BY i.position LIMIT 3;
+EXPLAIN (COSTS OFF) EXECUTE next_queued(:'big');
+PREPARE in_flight(uuid) AS
+    SELECT count(*) FROM train_data.batch_items i
+    WHERE i.batch_job_id = $1 AND i.status = 'processing' AND i.lease_expires_at > now();
+EXPLAIN (COSTS OFF) EXECUTE in_flight(:'big');
+PREPARE expired(uuid) AS
+    SELECT i.id FROM train_data.batch_items i
+    WHERE i.batch_job_id = $1 AND i.status = 'processing' AND i.lease_expires_at <= now()
+    ORDER BY i.lease_expires_at LIMIT 3;
+EXPLAIN (COSTS OFF) EXECUTE expired(:'big');
+PREPARE job_state(uuid) AS
+    SELECT j.status, c.completed_items FROM train_data.batch_jobs j
+    LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j.id WHERE j.id = $1;
+EXPLAIN (COSTS OFF) EXECUTE job_state(:'big');
+EXPLAIN (COSTS OFF)
+    SELECT bj.id FROM train_data.batch_jobs bj WHERE bj.status IN ('queued', 'processing')
+    ORDER BY (CASE bj.priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END), bj.created_at, bj.id;
+SELECT train_data.calculate_batch_progress(:'big') AS big_progress;
+
+-- clean up
+RESET train_data.user_id;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.generation_logs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.ai_configuration_audit;
+DELETE FROM train_data.ai_configurations;
+DELETE FROM train_data.templates;
+DEALLOCATE ALL;
+RESET plan_cache_mode;
