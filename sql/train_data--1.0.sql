@@ -1939,7 +1939,7 @@ BEGIN
     LOOP
         EXIT WHEN claimed >= max_items;
         -- one claimer per job at a time: the in-flight count below stays true
-        PERFORM pg_advisory_xact_lock(1953718900, hashtext(j.id::text));
+        PERFORM train_data.lock_job(j.id);
         CONTINUE WHEN NOT EXISTS (SELECT 1 FROM train_data.batch_jobs bj
                                   WHERE bj.id = j.id AND bj.status IN ('queued', 'processing'));
         SELECT j.concurrent_processing - count(*) INTO slots
@@ -2203,8 +2203,17 @@ BEGIN
 END
 $$;
 
--- A job the caller can see, or the error an unknown job gets.
-CREATE FUNCTION train_data.job_for_update(job_id uuid)
+-- The job lock: claims and pause / resume / cancel of one job take it, so
+-- they happen one after another (advisory, transaction-scoped, taken before
+-- any row lock: the order is job lock, then item rows, then the job row).
+CREATE FUNCTION train_data.lock_job(job_id uuid)
+    RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    RETURN pg_advisory_xact_lock(1953718900, hashtext(job_id::text));
+
+-- Take the job lock of a job the caller can see, or fail as for an unknown job.
+CREATE FUNCTION train_data.lock_visible_job(job_id uuid)
     RETURNS train_data.batch_jobs
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -2212,12 +2221,33 @@ AS $$
 DECLARE
     j train_data.batch_jobs;
 BEGIN
-    SELECT * INTO j FROM train_data.batch_jobs WHERE id = job_for_update.job_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'batch job % does not exist', coalesce(job_for_update.job_id::text, 'NULL')
+    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id) THEN
+        RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM train_data.lock_job(job_id);
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id;
     RETURN j;
+END
+$$;
+
+-- Raise the error for a job that is not in the state an action needs.
+CREATE FUNCTION train_data.job_state_error(job_id uuid, wanted text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    SELECT b.status INTO st FROM train_data.batch_jobs b WHERE b.id = job_state_error.job_id;
+    IF wanted IS NULL THEN
+        RAISE EXCEPTION 'batch job % is already %', job_id, st USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RAISE EXCEPTION 'batch job % is %, not %', job_id, st, wanted
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = CASE wanted WHEN 'processing' THEN 'Only a processing job can be paused.'
+                                 ELSE 'Only a paused job can be resumed.' END;
 END
 $$;
 
@@ -2228,15 +2258,13 @@ CREATE FUNCTION train_data.pause_batch(job_id uuid)
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    j train_data.batch_jobs := train_data.job_for_update(job_id);
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
 BEGIN
-    IF j.status <> 'processing' THEN
-        RAISE EXCEPTION 'batch job % is %, not processing', j.id, j.status
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Only a processing job can be paused.';
-    END IF;
     UPDATE train_data.batch_jobs b SET status = 'paused', paused_at = now()
-    WHERE b.id = j.id RETURNING * INTO j;
+    WHERE b.id = j.id AND b.status = 'processing' RETURNING * INTO j;
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, 'processing');
+    END IF;
     PERFORM train_data.notify_progress(j.id, NULL, 'job_paused');
     RETURN j;
 END
@@ -2249,15 +2277,14 @@ CREATE FUNCTION train_data.resume_batch(job_id uuid)
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    j train_data.batch_jobs := train_data.job_for_update(job_id);
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
 BEGIN
-    IF j.status <> 'paused' THEN
-        RAISE EXCEPTION 'batch job % is %, not paused', j.id, j.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
     UPDATE train_data.batch_jobs b
     SET status = 'processing', paused_time = b.paused_time + (now() - b.paused_at), paused_at = NULL
-    WHERE b.id = j.id RETURNING * INTO j;
+    WHERE b.id = j.id AND b.status = 'paused' RETURNING * INTO j;
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, 'paused');
+    END IF;
     PERFORM train_data.notify_progress(j.id, NULL, 'job_resumed');
     RETURN j;
 END
@@ -2271,14 +2298,14 @@ CREATE FUNCTION train_data.cancel_batch(job_id uuid)
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    j train_data.batch_jobs := train_data.job_for_update(job_id);
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
     n_queued integer;
     n_flight integer;
 BEGIN
     IF j.status NOT IN ('queued', 'processing', 'paused') THEN
-        RAISE EXCEPTION 'batch job % is already %', j.id, j.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+        PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
+    -- items first (a completion locks its item, then the job row)
     WITH c AS (
         UPDATE train_data.batch_items i
         SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
@@ -2288,10 +2315,13 @@ BEGIN
         RETURNING o.old_status)
     SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
     INTO n_queued, n_flight FROM c;
-    PERFORM train_data.bump_counters(j.id, 0, 0, n_queued + n_flight, -n_flight);
     UPDATE train_data.batch_jobs b
     SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
-    WHERE b.id = j.id;
+    WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');
+    IF NOT FOUND THEN   -- the last item finished meanwhile and closed the job
+        PERFORM train_data.job_state_error(job_id, NULL);
+    END IF;
+    PERFORM train_data.bump_counters(j.id, 0, 0, n_queued + n_flight, -n_flight);
     PERFORM train_data.rollup_counters(j.id);
     SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
     PERFORM train_data.notify_progress(j.id, NULL, 'job_cancelled');

@@ -50,7 +50,8 @@ ORDER BY tablename, policyname;
 
 -- Every function, with the attributes that matter for safety.
 SELECT p.oid::regprocedure::text AS function, l.lanname AS language, p.provolatile AS volatility,
-       p.proparallel AS parallel, p.prosecdef AS security_definer, p.proconfig AS settings
+       p.proparallel AS parallel, p.prosecdef AS security_definer, p.proconfig AS settings,
+       p.proacl AS privileges
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'train_data'::regnamespace
 ORDER BY 1;
