@@ -1805,12 +1805,15 @@ BEGIN
                    JOIN train_data.templates t ON t.id = (e ->> 'template_id')::uuid) x))
     RETURNING id INTO job;
 
+    -- items keep their parameters with the template's defaults applied
     INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters)
     SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.params ->> 'topic'),
            coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.params
     FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
     JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
-    CROSS JOIN LATERAL (SELECT coalesce(e.value -> 'parameters', '{}') || shared_parameters AS params) p;
+    CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
+                                                          coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                          t.variables) -> 'parameters' AS params) p;
     RETURN job;
 END
 $$;
