@@ -1597,18 +1597,14 @@ $$;
 --     closes it.
 --------------------------------------------------------------------------------
 
--- Seconds a job has been active (its clock stops while paused and at the end).
+-- Seconds a job has been active: its clock stops while it is paused and
+-- when it ends (native; progress reads use the same core).
 CREATE FUNCTION train_data.job_active_seconds(started_at timestamptz, paused_time interval,
                                               paused_at timestamptz, completed_at timestamptz,
                                               at timestamptz)
     RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    RETURN CASE WHEN started_at IS NULL THEN 0
-                ELSE greatest(0, extract(epoch FROM coalesce(completed_at, at) - started_at - paused_time
-                                         - CASE WHEN paused_at IS NULL THEN interval '0'
-                                                ELSE coalesce(completed_at, at) - paused_at END))::double precision
-           END;
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_job_active_seconds';
 
 -- The smoothed interval of a counter shard after a final event (native).
 CREATE FUNCTION train_data.eta_observe(interval_ewma double precision, last_active double precision,

@@ -28,12 +28,13 @@ PG_FUNCTION_INFO_V1(td_calculate_batch_progress);
 PG_FUNCTION_INFO_V1(td_estimate_time_remaining);
 PG_FUNCTION_INFO_V1(td_batch_progress);
 PG_FUNCTION_INFO_V1(td_eta_observe_sql);
+PG_FUNCTION_INFO_V1(td_job_active_seconds);
 
 /* Everything known about a job at one instant. */
 typedef struct job_state
 {
 	bool		found;
-	char		status[16];
+	Datum		status;			/* batch_job_status (an enum's OID) */
 	bool		final;
 	TimestampTz started_at;
 	bool		started_null;
@@ -46,9 +47,9 @@ typedef struct job_state
 static SPIPlanPtr job_plan = NULL;
 
 static const char *const job_query =
-"SELECT j.status::text, j.total_items, j.started_at, j.completed_at,"
-"       train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, j.completed_at, now()),"
-"       c.completed_items, c.failed_items, c.cancelled_items, c.in_flight, c.interval_ewma, c.last_active"
+"SELECT j.status, j.total_items, j.started_at, j.completed_at, j.paused_time, j.paused_at,"
+"       c.completed_items, c.failed_items, c.cancelled_items, c.in_flight, c.interval_ewma, c.last_active,"
+"       j.status IN ('completed', 'failed', 'cancelled')"
 "  FROM train_data.batch_jobs j"
 "  LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j.id"
 " WHERE j.id = $1";
@@ -80,6 +81,33 @@ col_double(HeapTuple tuple, int i)
 	return isnull ? NAN : DatumGetFloat8(d);
 }
 
+/* A timestamptz as seconds since the PostgreSQL epoch. */
+static double
+ts_seconds(TimestampTz t)
+{
+	return (double) t / USECS_PER_SEC;
+}
+
+/* An interval as seconds (days of 24 hours, months of 30 days). */
+static double
+interval_seconds(const Interval *iv)
+{
+	return (double) iv->time / USECS_PER_SEC + iv->day * (double) SECS_PER_DAY +
+		iv->month * (double) DAYS_PER_MONTH * SECS_PER_DAY;
+}
+
+/* A nullable timestamptz column as seconds, NaN when NULL. */
+static double
+col_ts(HeapTuple tuple, int i, TimestampTz *out, bool *isnull)
+{
+	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, i, isnull);
+
+	if (*isnull)
+		return NAN;
+	*out = DatumGetTimestampTz(d);
+	return ts_seconds(*out);
+}
+
 /* Read the job and its counter shards into *st (st->found false if none). */
 static void
 fetch_job_state(Datum job_id, job_state *st)
@@ -109,24 +137,33 @@ fetch_job_state(Datum job_id, job_state *st)
 	{
 		row = SPI_tuptable->vals[0];
 		st->found = true;
-		strlcpy(st->status, TextDatumGetCString(col(row, 1, &isnull)), sizeof(st->status));
-		st->final = strcmp(st->status, "completed") == 0 || strcmp(st->status, "failed") == 0 ||
-			strcmp(st->status, "cancelled") == 0;
+		st->status = col(row, 1, &isnull);
+		st->final = DatumGetBool(col(row, 13, &isnull));
 		st->eta.total = col_long(row, 2);
-		st->started_at = DatumGetTimestampTz(col(row, 3, &st->started_null));
-		st->completed_at = DatumGetTimestampTz(col(row, 4, &st->completed_null));
-		st->eta.active_now = col_double(row, 5);
+		{
+			TimestampTz paused_at;
+			bool		paused_null;
+			double		started = col_ts(row, 3, &st->started_at, &st->started_null);
+			double		completed = col_ts(row, 4, &st->completed_at, &st->completed_null);
+			Datum		paused_time = col(row, 5, &isnull);
+			double		paused = col_ts(row, 6, &paused_at, &paused_null);
+
+			st->eta.active_now = td_active_seconds(started,
+												   isnull ? 0.0 : interval_seconds(DatumGetIntervalP(paused_time)),
+												   paused, completed,
+												   ts_seconds(GetCurrentTransactionStartTimestamp()));
+		}
 		st->eta.final = st->final;
 		st->eta.shards = st->shards;
 		for (uint64 i = 0; i < SPI_processed && i < TD_ETA_SHARDS; i++)
 		{
 			row = SPI_tuptable->vals[i];
-			st->eta.completed += col_long(row, 6);
-			st->eta.failed += col_long(row, 7);
-			st->eta.cancelled += col_long(row, 8);
-			st->eta.in_flight += col_long(row, 9);
-			st->shards[st->eta.nshards].interval_ewma = col_double(row, 10);
-			st->shards[st->eta.nshards].last_active = col_double(row, 11);
+			st->eta.completed += col_long(row, 7);
+			st->eta.failed += col_long(row, 8);
+			st->eta.cancelled += col_long(row, 9);
+			st->eta.in_flight += col_long(row, 10);
+			st->shards[st->eta.nshards].interval_ewma = col_double(row, 11);
+			st->shards[st->eta.nshards].last_active = col_double(row, 12);
 			st->eta.nshards++;
 		}
 	}
@@ -225,8 +262,7 @@ td_batch_progress(PG_FUNCTION_ARGS)
 
 	queued = st.eta.total - st.eta.completed - st.eta.failed - st.eta.cancelled - st.eta.in_flight;
 	values[0] = PG_GETARG_DATUM(0);
-	values[1] = DirectFunctionCall2(enum_in, CStringGetDatum(st.status),
-									ObjectIdGetDatum(TupleDescAttr(rsinfo->setDesc, 1)->atttypid));
+	values[1] = st.status;
 	values[2] = Int32GetDatum((int32) st.eta.total);
 	values[3] = Int32GetDatum((int32) (queued > 0 ? queued : 0));
 	values[4] = Int32GetDatum((int32) st.eta.in_flight);
@@ -274,4 +310,25 @@ td_eta_observe_sql(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(td_eta_observe(ewma, last, PG_GETARG_FLOAT8(2)));
+}
+
+/* A nullable timestamptz argument as seconds, NaN when NULL. */
+static double
+ts_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NAN : ts_seconds(PG_GETARG_TIMESTAMPTZ(argno));
+}
+
+/*
+ * job_active_seconds(started_at, paused_time, paused_at, completed_at, at)
+ * returns float8 — see td_active_seconds().
+ */
+Datum
+td_job_active_seconds(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(td_active_seconds(ts_arg(fcinfo, 0),
+									   PG_ARGISNULL(1) ? 0.0 : interval_seconds(PG_GETARG_INTERVAL_P(1)),
+									   ts_arg(fcinfo, 2), ts_arg(fcinfo, 3), ts_arg(fcinfo, 4)));
 }

@@ -92,6 +92,22 @@ td_eta_estimate(const td_eta_input *in)
 	return work / rate;
 }
 
+/* See eta.h. */
+double
+td_active_seconds(double started_at, double paused_time, double paused_at,
+				  double completed_at, double at)
+{
+	double		end = isnan(completed_at) ? at : completed_at;
+	double		active;
+
+	if (isnan(started_at))
+		return 0.0;
+	active = end - started_at - (isnan(paused_time) ? 0.0 : paused_time);
+	if (!isnan(paused_at))
+		active -= end - paused_at;
+	return active > 0.0 ? active : 0.0;
+}
+
 /* See eta.h: 100 * finished / total in hundredths, 0 for an empty job. */
 long
 td_progress_hundredths(long finished, long total)

@@ -52,6 +52,15 @@ extern double td_eta_average_rate(const td_eta_input *in);
 /* Items per second the estimate assumes (0 when unknown). */
 extern double td_eta_rate(const td_eta_input *in);
 
+/*
+ * Active seconds of a job at time at (all times in seconds on one clock; NaN
+ * for an absent time): from started_at to completed_at (or at), minus the
+ * time paused before (paused_time) and the pause under way since paused_at.
+ * 0 for a job that has not started.
+ */
+extern double td_active_seconds(double started_at, double paused_time, double paused_at,
+								double completed_at, double at);
+
 /* Percent of items in a final state, in hundredths, rounded half up. */
 extern long td_progress_hundredths(long finished, long total);
 
