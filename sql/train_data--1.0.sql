@@ -3,6 +3,11 @@
 --
 -- Every object lives in schema train_data (fixed in the control file) and every
 -- reference below is schema-qualified, so nothing depends on search_path.
+-- PL/pgSQL functions and SQL functions with a string body pin search_path to
+-- pg_catalog, pg_temp.  SQL functions with an SQL-standard body (RETURN ... or
+-- BEGIN ATOMIC ... END) are resolved when they are created, so search_path
+-- at run time cannot change them; they carry no SET clause, which keeps them
+-- cheap to call (and inlinable).
 
 \echo Use "CREATE EXTENSION train_data" to load this file. \quit
 
@@ -892,7 +897,6 @@ $$;
 CREATE FUNCTION train_data.preview_template(template_id uuid, parameters jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
     RETURN train_data.resolve_template(template_id, parameters, true);
 
 -- Count one more use of a template (yours; the batch engine counts every use).
@@ -919,14 +923,12 @@ $$;
 CREATE FUNCTION train_data.get_template_scenario_count(template_id uuid)
     RETURNS integer
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
     RETURN (SELECT count(*)::integer FROM train_data.scenarios s
             WHERE s.parent_template_id = get_template_scenario_count.template_id);
 
 CREATE FUNCTION train_data.get_scenario_edge_case_count(scenario_id uuid)
     RETURNS integer
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
     RETURN (SELECT count(*)::integer FROM train_data.edge_cases e
             WHERE e.parent_scenario_id = get_scenario_edge_case_count.scenario_id);
 
@@ -1076,17 +1078,22 @@ $$;
 -- haiku) by name; NULL when neither is known.
 CREATE FUNCTION train_data.model_price(model text)
     RETURNS train_data.model_prices
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT p.* FROM train_data.model_prices p
-    WHERE p.model_id = model
-       OR p.model_id = CASE WHEN lower(model) LIKE '%opus%' THEN 'claude-opus'
-                            WHEN lower(model) LIKE '%sonnet%' THEN 'claude-sonnet'
-                            WHEN lower(model) LIKE '%haiku%' THEN 'claude-haiku' END
-    ORDER BY p.model_id = model DESC
-    LIMIT 1;
-END;
+AS $$
+DECLARE
+    p train_data.model_prices;
+BEGIN
+    SELECT * INTO p FROM train_data.model_prices m WHERE m.model_id = model_price.model;
+    IF NOT FOUND THEN
+        SELECT * INTO p FROM train_data.model_prices m
+        WHERE m.model_id = CASE WHEN lower(model_price.model) LIKE '%opus%' THEN 'claude-opus'
+                                WHEN lower(model_price.model) LIKE '%sonnet%' THEN 'claude-sonnet'
+                                WHEN lower(model_price.model) LIKE '%haiku%' THEN 'claude-haiku' END;
+    END IF;
+    RETURN p;
+END
+$$;
 
 -- USD cost of a call: tokens times the price per million, 6 decimals; NULL
 -- for a model with no known price.
@@ -1169,20 +1176,8 @@ $$;
 -- Merge patch into base: objects member by member, anything else replaced.
 CREATE FUNCTION train_data.jsonb_merge_deep(base jsonb, patch jsonb)
     RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE
-        WHEN jsonb_typeof(base) = 'object' AND jsonb_typeof(patch) = 'object' THEN
-            (SELECT coalesce(jsonb_object_agg(k.key,
-                                              CASE WHEN base ? k.key AND patch ? k.key
-                                                   THEN train_data.jsonb_merge_deep(base -> k.key, patch -> k.key)
-                                                   WHEN patch ? k.key THEN patch -> k.key
-                                                   ELSE base -> k.key END), '{}')
-             FROM (SELECT jsonb_object_keys(base) UNION SELECT jsonb_object_keys(patch)) AS k(key))
-        ELSE coalesce(patch, base)
-    END
-$$;
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_jsonb_merge_deep';
 
 -- Paths of the keys of doc that reference does not have (arrays are leaves;
 -- members of the objects named in open_objects are free-form).
@@ -1271,7 +1266,6 @@ $$;
 CREATE FUNCTION train_data.default_ai_config()
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
     RETURN '{
         "model": "claude-sonnet-4-5-20250929",
         "temperature": 0.7,
@@ -1342,15 +1336,19 @@ $$;
 -- user has none, or when that user's configurations are not visible.
 CREATE FUNCTION train_data.get_effective_ai_config(user_id uuid DEFAULT train_data.current_user_id())
     RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT train_data.jsonb_merge_deep(train_data.default_ai_config(),
-                                       coalesce((SELECT a.configuration FROM train_data.ai_configurations a
-                                                 WHERE a.user_id = get_effective_ai_config.user_id AND a.is_active
-                                                 ORDER BY a.priority DESC, a.created_at DESC, a.id
-                                                 LIMIT 1), '{}'));
-END;
+AS $$
+DECLARE
+    stored jsonb;
+BEGIN
+    SELECT a.configuration INTO stored FROM train_data.ai_configurations a
+    WHERE a.user_id = get_effective_ai_config.user_id AND a.is_active
+    ORDER BY a.priority DESC, a.created_at DESC, a.id
+    LIMIT 1;
+    RETURN train_data.jsonb_merge_deep(train_data.default_ai_config(), stored);
+END
+$$;
 
 -- Every writer of ai_configurations goes through validation.
 CREATE FUNCTION train_data.ai_configurations_validate() RETURNS trigger
@@ -1397,7 +1395,6 @@ CREATE TRIGGER ai_configurations_audit
 CREATE FUNCTION train_data.default_user_preferences()
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
     RETURN '{
         "theme": "system", "sidebarCollapsed": false, "tableDensity": "comfortable",
         "rowsPerPage": 25, "enableAnimations": true,
@@ -1648,7 +1645,6 @@ $$;
 CREATE FUNCTION train_data.rollup_counters(job_id uuid)
     RETURNS void
     LANGUAGE sql
-    SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     UPDATE train_data.batch_jobs j
     SET completed_items = s.completed, failed_items = s.failed, cancelled_items = s.cancelled
@@ -1663,7 +1659,6 @@ END;
 CREATE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
     RETURNS void
     LANGUAGE sql
-    SET search_path = pg_catalog, pg_temp
     RETURN pg_notify('train_data_progress',
                      json_build_object('batch_job_id', job_id, 'item_id', item_id, 'event', event)::text);
 
@@ -1844,25 +1839,29 @@ BEGIN
 END
 $$;
 
--- Log a model call of a batch item.
-CREATE FUNCTION train_data.log_generation(item train_data.batch_items, owner uuid, conversation_id uuid,
+-- Log a model call of a batch item (its request is the one stored at claim).
+CREATE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
+                                          parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
                                           response jsonb, status text, input_tokens integer, output_tokens integer,
                                           cost numeric, duration_ms integer, error_message text, error_code text)
     RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
     INSERT INTO train_data.generation_logs
         (conversation_id, batch_item_id, run_id, template_id, request_payload, response_payload, parameters,
          model_used, temperature, max_tokens, status, retry_attempt, input_tokens, output_tokens, cost_usd,
          duration_ms, error_message, error_code, created_by)
-    VALUES (log_generation.conversation_id, (item).id, (item).batch_job_id, (item).template_id,
-            coalesce((item).request, '{}'), log_generation.response, (item).parameters,
-            (item).request ->> 'model', ((item).request ->> 'temperature')::numeric,
-            ((item).request ->> 'max_tokens')::integer, log_generation.status, greatest((item).attempts - 1, 0),
-            coalesce(log_generation.input_tokens, 0), coalesce(log_generation.output_tokens, 0), log_generation.cost,
-            log_generation.duration_ms, log_generation.error_message, log_generation.error_code, owner);
-END;
+    VALUES (log_generation.conversation_id, log_generation.item_id, log_generation.job_id, log_generation.template_id,
+            coalesce(log_generation.request, '{}'), log_generation.response, log_generation.parameters,
+            log_generation.request ->> 'model', (log_generation.request ->> 'temperature')::numeric,
+            (log_generation.request ->> 'max_tokens')::integer, log_generation.status,
+            greatest(log_generation.attempts - 1, 0), coalesce(log_generation.input_tokens, 0),
+            coalesce(log_generation.output_tokens, 0), log_generation.cost, log_generation.duration_ms,
+            log_generation.error_message, log_generation.error_code, log_generation.owner);
+END
+$$;
 
 -- The item, locked, with its job's owner, or an error when it cannot be
 -- finished now (unknown, not in flight, cancelled, lease expired).
@@ -1915,8 +1914,7 @@ DECLARE
     slots integer;
     new_in_flight integer;
     config jsonb;
-    rendered jsonb;
-    req jsonb;
+    something_failed boolean := false;
 BEGIN
     IF worker IS NULL OR btrim(worker) = '' THEN
         RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
@@ -1961,6 +1959,7 @@ BEGIN
         SELECT count(*) INTO new_in_flight FROM dead;
         IF new_in_flight > 0 THEN
             PERFORM train_data.bump_counters(j.id, 0, new_in_flight, 0, -new_in_flight, true);
+            something_failed := true;
         END IF;
 
         config := train_data.get_effective_ai_config(j.created_by);
@@ -1977,50 +1976,55 @@ BEGIN
                  WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
                  ORDER BY i.position LIMIT slots)),
             locked AS (
-                SELECT i.id, p.reclaimed FROM train_data.batch_items i JOIN picked p ON p.id = i.id
+                SELECT i.id, p.reclaimed, i.template_id, i.parameters FROM train_data.batch_items i
+                JOIN picked p ON p.id = i.id
                 WHERE i.status IN ('queued', 'processing')
                 ORDER BY p.reclaimed DESC, p.sort_key, p.pos
                 LIMIT slots
-                FOR UPDATE OF i SKIP LOCKED)
+                FOR UPDATE OF i SKIP LOCKED),
+            prompts AS MATERIALIZED (   -- render once per item
+                SELECT l.id, l.reclaimed,
+                       train_data.render_template(t.structure, l.parameters, t.variables) AS rendered
+                FROM locked l LEFT JOIN train_data.templates t ON t.id = l.template_id)
             UPDATE train_data.batch_items i
             SET status = 'processing', attempts = i.attempts + 1, worker = claim_batch_items.worker,
-                lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()),
-                progress = NULL
-            FROM locked l
-            WHERE i.id = l.id
-            RETURNING i.*, l.reclaimed
+                lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
+                request = CASE WHEN (pr.rendered ->> 'success')::boolean THEN
+                              jsonb_build_object('model', config -> 'model', 'max_tokens', config -> 'maxTokens',
+                                                 'temperature', config -> 'temperature',
+                                                 'messages', jsonb_build_array(jsonb_build_object(
+                                                     'role', 'user', 'content', pr.rendered -> 'resolved')))
+                          END
+            FROM prompts pr
+            WHERE i.id = pr.id
+            RETURNING i.*, pr.reclaimed, pr.rendered
         LOOP
             IF NOT it.reclaimed THEN
                 new_in_flight := new_in_flight + 1;
             END IF;
-            SELECT train_data.render_template(t.structure, it.parameters, t.variables) INTO rendered
-            FROM train_data.templates t WHERE t.id = it.template_id;
-            IF rendered IS NULL OR NOT (rendered ->> 'success')::boolean THEN
+            IF it.request IS NULL THEN
                 -- the template changed or went away since the batch was made
                 UPDATE train_data.batch_items i
                 SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
                     error_message = coalesce((SELECT string_agg(e ->> 'message', '; ')
-                                              FROM jsonb_array_elements(rendered -> 'errors') e),
+                                              FROM jsonb_array_elements(it.rendered -> 'errors') e),
                                              'its template no longer exists')
                 WHERE i.id = it.id;
                 PERFORM train_data.bump_counters(j.id, 0, 1, 0, CASE WHEN it.reclaimed THEN -1 ELSE 0 END, true);
                 IF NOT it.reclaimed THEN
                     new_in_flight := new_in_flight - 1;
                 END IF;
+                something_failed := true;
                 CONTINUE;
             END IF;
-            req := jsonb_build_object(
-                'model', config -> 'model', 'max_tokens', config -> 'maxTokens', 'temperature', config -> 'temperature',
-                'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', rendered -> 'resolved')));
-            UPDATE train_data.batch_items i SET request = req WHERE i.id = it.id;
             claimed := claimed + 1;
             item_id := it.id;
             batch_job_id := it.batch_job_id;
             "position" := it.position;
             tier := it.tier;
             parameters := it.parameters;
-            prompt := rendered ->> 'resolved';
-            request := req;
+            prompt := it.rendered ->> 'resolved';
+            request := it.request;
             attempt := it.attempts;
             lease_expires_at := it.lease_expires_at;
             RETURN NEXT;
@@ -2030,7 +2034,10 @@ BEGIN
         END IF;
         UPDATE train_data.batch_jobs bj SET status = 'processing', started_at = coalesce(bj.started_at, now())
         WHERE bj.id = j.id AND bj.status = 'queued';
-        PERFORM train_data.finish_job_if_done(j.id);
+        IF something_failed THEN
+            PERFORM train_data.finish_job_if_done(j.id);
+            something_failed := false;
+        END IF;
     END LOOP;
 END
 $$;
@@ -2041,6 +2048,7 @@ CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric D
     RETURNS timestamptz
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
 AS $$
 DECLARE
     expires timestamptz;
@@ -2071,6 +2079,7 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
     RETURNS train_data.batch_item_status
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
 AS $$
 DECLARE
     l record;
@@ -2079,7 +2088,8 @@ DECLARE
     n integer;
 BEGIN
     l := train_data.lock_item_in_flight(item_id);
-    PERFORM train_data.log_generation(l.item, l.owner, NULL, NULL,
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, NULL,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
@@ -2130,6 +2140,7 @@ CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, dur
     RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
 AS $$
 DECLARE
     l record;
@@ -2187,7 +2198,8 @@ BEGIN
     SELECT conv, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
     FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
 
-    PERFORM train_data.log_generation(l.item, l.owner, conv, response, 'success',
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      p, (l.item).attempts, l.owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
                                       cost, duration_ms, NULL, NULL);
 
@@ -2208,7 +2220,6 @@ $$;
 CREATE FUNCTION train_data.lock_job(job_id uuid)
     RETURNS void
     LANGUAGE sql
-    SET search_path = pg_catalog, pg_temp
     RETURN pg_advisory_xact_lock(1953718900, hashtext(job_id::text));
 
 -- Take the job lock of a job the caller can see, or fail as for an unknown job.

@@ -487,6 +487,53 @@ td_json_get(const td_json *obj, const char *key)
 	return NULL;
 }
 
+/* Index of the last member named key in obj, or -1. */
+static long
+member_index(const td_json *obj, const char *key, size_t key_len)
+{
+	for (size_t i = obj->count; i-- > 0;)
+		if (obj->members[i].key_len == key_len && memcmp(obj->members[i].key, key, key_len) == 0)
+			return (long) i;
+	return -1;
+}
+
+/* See td_json.h. */
+const td_json *
+td_json_merge(td_arena *arena, const td_json *base, const td_json *patch)
+{
+	td_json    *out;
+	size_t		n = 0;
+
+	if (patch == NULL)
+		return base;
+	if (base == NULL || base->type != TD_JSON_OBJECT || patch->type != TD_JSON_OBJECT)
+		return patch;
+	out = td_arena_alloc(arena, sizeof(td_json));
+	out->type = TD_JSON_OBJECT;
+	out->members = td_arena_alloc(arena, (base->count + patch->count) * sizeof(td_json_member));
+	for (size_t i = 0; i < base->count; i++)	/* base keys, merged with patch */
+	{
+		const td_json_member *m = &base->members[i];
+		long		j = member_index(patch, m->key, m->key_len);
+
+		if (member_index(base, m->key, m->key_len) != (long) i)
+			continue;			/* a duplicate: the last one counts */
+		out->members[n] = *m;
+		if (j >= 0)
+			out->members[n].value = (td_json *) td_json_merge(arena, m->value, patch->members[j].value);
+		n++;
+	}
+	for (size_t i = 0; i < patch->count; i++)	/* keys only patch has */
+	{
+		const td_json_member *m = &patch->members[i];
+
+		if (member_index(base, m->key, m->key_len) < 0 && member_index(patch, m->key, m->key_len) == (long) i)
+			out->members[n++] = *m;
+	}
+	out->count = n;
+	return out;
+}
+
 /* True when v is a string equal to s. */
 bool
 td_json_string_is(const td_json *v, const char *s)

@@ -68,6 +68,13 @@ extern td_json *td_json_get(const td_json *obj, const char *key);
 /* True for a string value equal to s. */
 extern bool td_json_string_is(const td_json *v, const char *s);
 
+/*
+ * Merge patch into base: objects member by member (recursively), anything
+ * else replaced by patch.  Either may be NULL (absent).  The result shares
+ * nodes with the inputs and lives in arena.
+ */
+extern const td_json *td_json_merge(td_arena *arena, const td_json *base, const td_json *patch);
+
 /* Append v as JSON. */
 extern void td_json_write(td_buf *buf, const td_json *v);
 

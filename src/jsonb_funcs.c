@@ -1,0 +1,45 @@
+/*
+ * jsonb_funcs.c — SQL entry points of general JSON helpers:
+ * jsonb_merge_deep().  The merge itself is td_json_merge() in core/td_json.c.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "json_glue.h"
+#include "td_json.h"
+
+PG_FUNCTION_INFO_V1(td_jsonb_merge_deep);
+
+/*
+ * jsonb_merge_deep(base jsonb, patch jsonb) returns jsonb — objects merged
+ * member by member, anything else replaced by patch; NULL when both are.
+ */
+Datum
+td_jsonb_merge_deep(PG_FUNCTION_ARGS)
+{
+	td_arena	arena;
+	const td_json *base = NULL;
+	const td_json *patch = NULL;
+	const td_json *merged;
+	td_buf		out;
+	Datum		result;
+
+	if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+	td_arena_init(&arena);
+	base = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0));
+	patch = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(1));
+	merged = td_json_merge(&arena, base, patch);
+	td_buf_init(&out);
+	td_json_write(&out, merged);
+	result = td_core_to_jsonb(&out);
+	td_buf_free(&out);
+	td_arena_free(&arena);
+	PG_RETURN_DATUM(result);
+}
