@@ -102,6 +102,28 @@ main(void)
 	ok(strcmp(b.data, "\"\\b\\f\\r\\u001b\xe4\xb8\xad\"") == 0, "writer escapes control characters, keeps CJK");
 	td_buf_free(&b);
 
+	/* deep merge: objects member by member, anything else replaced */
+	{
+		td_arena	arena;
+		td_json_error err;
+		const char *a = "{\"x\":1,\"o\":{\"p\":1,\"q\":2},\"l\":[1,2]}";
+		const char *b = "{\"o\":{\"q\":3,\"r\":4},\"l\":[9],\"y\":null}";
+		td_json    *va,
+				   *vb;
+		td_buf		out;
+
+		td_arena_init(&arena);
+		va = td_json_parse(&arena, a, strlen(a), &err);
+		vb = td_json_parse(&arena, b, strlen(b), &err);
+		td_buf_init(&out);
+		td_json_write(&out, td_json_merge(&arena, va, vb));
+		ok(strcmp(out.data, "{\"x\":1,\"o\":{\"p\":1,\"q\":3,\"r\":4},\"l\":[9],\"y\":null}") == 0,
+		   "deep merge of objects, arrays replaced");
+		td_buf_free(&out);
+		ok(td_json_merge(&arena, va, NULL) == va, "merge with nothing keeps the base");
+		td_arena_free(&arena);
+	}
+
 	ok(td_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11), "valid UTF-8");
 	ok(!td_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF is invalid");
 	ok(!td_utf8_valid("\xe0\x80\x80", 3), "overlong is invalid");
