@@ -39,7 +39,9 @@ BEGIN
     END LOOP;
 END
 $$;
+SET client_min_messages = warning;   -- quiet when an earlier run granted it
 GRANT regress_app TO regress_alice, regress_bob;
+RESET client_min_messages;
 
 GRANT USAGE ON SCHEMA train_data TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO regress_app;
