@@ -1350,20 +1350,29 @@ BEGIN
 END
 $$;
 
--- Every writer of ai_configurations goes through validation.
-CREATE FUNCTION train_data.ai_configurations_validate() RETURNS trigger
+-- Every writer of ai_configurations and user_preferences goes through
+-- validation (TG_ARGV[0] names the document).  Restores are the exception:
+-- pg_dump scripts run with row_security = off and hold rows that were valid
+-- when stored, possibly naming a model whose price row is restored later.
+CREATE FUNCTION train_data.validate_settings_row() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM train_data.validate_ai_config(NEW.configuration);
+    IF current_setting('row_security') <> 'off' THEN
+        IF TG_ARGV[0] = 'ai_config' THEN
+            PERFORM train_data.validate_ai_config(NEW.configuration);
+        ELSE
+            PERFORM train_data.validate_user_preferences(NEW.preferences);
+        END IF;
+    END IF;
     RETURN NEW;
 END
 $$;
 
 CREATE TRIGGER ai_configurations_validate
     BEFORE INSERT OR UPDATE OF configuration ON train_data.ai_configurations
-    FOR EACH ROW EXECUTE FUNCTION train_data.ai_configurations_validate();
+    FOR EACH ROW EXECUTE FUNCTION train_data.validate_settings_row('ai_config');
 
 -- Audit trail of ai_configurations.  Changes made with no user id set
 -- (administrative sessions, pg_restore) are not audited: they act for nobody.
@@ -1460,20 +1469,9 @@ BEGIN
 END
 $$;
 
--- Every writer of user_preferences goes through validation.
-CREATE FUNCTION train_data.user_preferences_validate() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM train_data.validate_user_preferences(NEW.preferences);
-    RETURN NEW;
-END
-$$;
-
 CREATE TRIGGER user_preferences_validate
     BEFORE INSERT OR UPDATE OF preferences ON train_data.user_preferences
-    FOR EACH ROW EXECUTE FUNCTION train_data.user_preferences_validate();
+    FOR EACH ROW EXECUTE FUNCTION train_data.validate_settings_row('user_preferences');
 
 -- Changes to preferences are logged, one row per changed top-level setting.
 CREATE FUNCTION train_data.user_preferences_audit() RETURNS trigger

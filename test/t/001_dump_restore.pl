@@ -48,6 +48,8 @@ INSERT INTO train_data.export_logs (format, config, conversation_count, file_siz
 VALUES ('jsonl', '{"scope": "all"}', 20, 1234, 'completed');
 INSERT INTO train_data.user_preferences (preferences) VALUES ('{"theme": "dark"}');
 INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('$name config', '{"model": "claude-sonnet"}');
+-- a model known only through a user-added price row (restored after the configurations)
+INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('$name house', '{"model": "house-model-1"}');
 INSERT INTO train_data.ai_configuration_audit (config_id, user_id, action, new_value)
 SELECT id, user_id, 'INSERT', configuration FROM train_data.ai_configurations;
 INSERT INTO train_data.configuration_audit_log (config_type, changed_field, new_value)
@@ -96,7 +98,7 @@ CREATE ROLE regress_alice LOGIN IN ROLE regress_app;
 CREATE ROLE regress_bob LOGIN IN ROLE regress_app;
 };
 
-# Source: two users' rows, one admin price row.
+# Source: two users' rows, admin price rows.
 my $source = PostgreSQL::Test::Cluster->new('source');
 $source->init;
 $source->start;
@@ -107,7 +109,7 @@ GRANT USAGE ON SCHEMA train_data TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO regress_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA train_data TO regress_app;
 INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok)
-VALUES ('claude-sonnet-4-5-20250929', 3, 15);
+VALUES ('claude-sonnet-4-5-20250929', 3, 15), ('house-model-1', 1, 2);
 });
 fill_user($source, 'regress_alice', $alice, 'alice');
 fill_user($source, 'regress_bob', $bob, 'bob');
