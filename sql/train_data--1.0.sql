@@ -76,6 +76,26 @@ CREATE FUNCTION train_data.parse_generation_response(response jsonb, parameters 
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'td_parse_generation_response';
 
+-- Quality scoring (native): Engine A of the original system; see README.
+CREATE FUNCTION train_data.quality_metrics(turns jsonb)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_quality_metrics_sql';
+
+CREATE FUNCTION train_data.quality_score(turns jsonb)
+    RETURNS numeric
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_quality_score_sql';
+
+-- The status a score earns under threshold t: at least t generated, up to 2
+-- below pending_review, lower needs_revision.
+CREATE FUNCTION train_data.quality_status(score numeric, threshold numeric DEFAULT 6.0)
+    RETURNS train_data.conversation_status
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN score >= coalesce(threshold, 6.0) THEN 'generated'
+                WHEN score >= coalesce(threshold, 6.0) - 2 THEN 'pending_review'
+                ELSE 'needs_revision' END::train_data.conversation_status;
+
 -- Number part of generated conversation ids.
 CREATE SEQUENCE train_data.conversation_number_seq;
 
@@ -2150,6 +2170,9 @@ DECLARE
     p jsonb;
     model text;
     cost numeric;
+    metrics jsonb;
+    score numeric;
+    threshold numeric;
 BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
@@ -2168,13 +2191,17 @@ BEGIN
             USING DETAIL = format('The item is now %s.', new_status);
         RETURN NULL;
     END;
+    metrics := train_data.quality_metrics(parsed -> 'turns');
+    score := (metrics ->> 'overall')::numeric;
+    SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
     model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
     cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
                                   coalesce((parsed ->> 'output_tokens')::bigint, 0));
 
     INSERT INTO train_data.conversations
-        (title, persona, emotion, topic, intent, tone, tier, category, status, turn_count, total_tokens,
-         actual_cost_usd, generation_duration_ms, template_id, review_history, parameters, created_by)
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, created_by)
     VALUES (parsed ->> 'title',
             coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
             coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
@@ -2183,12 +2210,13 @@ BEGIN
                  THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
                  WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
                  ELSE '{}' END,
-            'generated', jsonb_array_length(parsed -> 'turns'),
+            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
             coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
             cost, duration_ms, (l.item).template_id,
             jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
                                                  'performedBy', l.owner, 'timestamp', now(),
-                                                 'comment', NULL, 'reasons', NULL)),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL)),
             p, l.owner)
     RETURNING id INTO conv;
 
@@ -2362,3 +2390,31 @@ REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FRO
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) FROM PUBLIC;
+
+--------------------------------------------------------------------------------
+-- 18. Quality of stored conversations
+--------------------------------------------------------------------------------
+
+-- (Re)score a stored conversation from its turns; returns the metrics.
+CREATE FUNCTION train_data.score_conversation(conversation_id uuid)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id) THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    m := train_data.quality_metrics(coalesce(
+            (SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
+             FROM train_data.conversation_turns t WHERE t.conversation_id = score_conversation.conversation_id),
+            '[]'));
+    UPDATE train_data.conversations c
+    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m
+    WHERE c.id = score_conversation.conversation_id;
+    RETURN m;
+END
+$$;

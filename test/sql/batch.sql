@@ -110,7 +110,9 @@ SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L)', :'a1'),
 
 SET ROLE regress_alice;
 -- The conversation, its turns and its log belong to the batch owner.
-SELECT c.title, c.persona, c.emotion, c.topic, c.tier, c.status, c.turn_count, c.total_tokens,
+SELECT c.title, c.persona, c.emotion, c.topic, c.tier, c.status, c.quality_score,
+       c.quality_metrics ->> 'confidence' AS confidence, c.review_history -> 0 ->> 'comment' AS comment,
+       c.turn_count, c.total_tokens,
        c.actual_cost_usd, c.generation_duration_ms, c.created_by = :alice AS alice_owns,
        c.parameters, c.review_history -> 0 ->> 'action' AS history, c.template_id = :t1 AS template_kept,
        c.conversation_id ~ '^tpl_ann_[0-9]{6,}$' AS readable_id
@@ -233,6 +235,21 @@ SELECT train_data.complete_batch_item(:'l1', :'ok_response') IS NOT NULL AS comp
 SET ROLE regress_alice;
 SELECT status, completed_items, failed_items FROM train_data.batch_jobs WHERE id = :'leases';
 SELECT worker, attempts, status FROM train_data.batch_items WHERE id = :'l1';
+
+------------------------------------------------ quality routes the status
+-- 2 short turns: turns 2, length 2, structure 10, coherence 8 -> 5.3, below
+-- the template's threshold 6.0 by less than 2 -> pending_review.
+SET ROLE regress_alice;
+SELECT train_data.create_batch('routing',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Q1"}}]',
+    '{}', 1, 'continue', 'high') AS routing \gset
+SET ROLE regress_worker;
+SELECT train_data.complete_batch_item(item_id, '{"turns": [{"role": "user", "content": "Save?"}, {"role": "assistant", "content": "Yes."}]}')
+       IS NOT NULL AS completed
+FROM train_data.claim_batch_items('w7', 1);
+SET ROLE regress_alice;
+SELECT c.persona, c.status, c.quality_score, c.quality_metrics -> 'scoreBreakdown' -> 'coherence' -> 'score' AS coherence
+FROM train_data.conversations c WHERE c.persona = 'Q1';
 
 ------------------------------------------------------ another user's job
 SET ROLE regress_bob;

@@ -1,0 +1,543 @@
+/*
+ * quality.c — conversation quality scoring, Engine A of the original system.
+ * See quality.h.  Lengths count characters (code points), not bytes; the
+ * case-insensitive comparisons fold ASCII letters only.
+ */
+#include "quality.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_utf8.h"
+
+#define W_TURNS 0.30
+#define W_LENGTH 0.25
+#define W_STRUCTURE 0.30
+#define W_COHERENCE 0.15
+
+/* Messages gathered while scoring, as JSON array bodies. */
+typedef struct findings
+{
+	td_buf		issues;
+	size_t		nissues;
+	td_buf		suggestions;
+	size_t		nsuggestions;
+} findings;
+
+/* One turn, as read from the input. */
+typedef struct qturn
+{
+	const char *role;			/* NULL when missing or not a string */
+	size_t		role_len;
+	const char *content;		/* "" when missing */
+	size_t		len;			/* bytes */
+	size_t		chars;			/* code points */
+	bool		has_timestamp;
+} qturn;
+
+/* Everything computed about one conversation. */
+typedef struct scored
+{
+	td_quality_scores s;
+	char		reason_buf[4][128];
+	double		overall;
+	double		uniqueness;
+	long		n;
+} scored;
+
+/* Append a message to a JSON array body. */
+static void
+add(td_buf *list, size_t *count, const char *message)
+{
+	if ((*count)++ > 0)
+		td_buf_putc(list, ',');
+	td_json_write_string(list, message, strlen(message));
+}
+
+#define ISSUE(f, m) add(&(f)->issues, &(f)->nissues, (m))
+#define SUGGEST(f, m) add(&(f)->suggestions, &(f)->nsuggestions, (m))
+
+/* JavaScript Math.round(x * 10) / 10. */
+static double
+round1(double x)
+{
+	return floor(x * 10.0 + 0.5) / 10.0;
+}
+
+/* See quality.h. */
+double
+td_quality_overall(const td_quality_scores *s)
+{
+	double		sum = 0.0;
+
+	sum += s->turn_count / 10.0 * 10.0 * W_TURNS;
+	sum += s->response_length / 10.0 * 10.0 * W_LENGTH;
+	sum += s->structure / 10.0 * 10.0 * W_STRUCTURE;
+	sum += s->coherence / 10.0 * 10.0 * W_COHERENCE;
+	return round1(sum);
+}
+
+/* ASCII lower case of one byte. */
+static char
+lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
+}
+
+/* Whitespace as JavaScript's trim() and \s see it (ASCII part). */
+static bool
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* ASCII word character, as JavaScript's \b sees it. */
+static bool
+is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Does text contain word (lower case) as a whole word, ignoring case? */
+static bool
+has_word(const char *text, size_t len, const char *word)
+{
+	size_t		n = strlen(word);
+
+	for (size_t i = 0; i + n <= len; i++)
+	{
+		size_t		k = 0;
+
+		if (i > 0 && is_word(text[i - 1]))
+			continue;
+		while (k < n && lower(text[i + k]) == word[k])
+			k++;
+		if (k == n && (i + n == len || !is_word(text[i + n])))
+			return true;
+	}
+	return false;
+}
+
+/* Does text contain any of the words? */
+static bool
+has_any_word(const char *text, size_t len, const char *const *words)
+{
+	for (; *words; words++)
+		if (has_word(text, len, *words))
+			return true;
+	return false;
+}
+
+/* Trimmed bounds of a turn's content. */
+static void
+trimmed(const qturn *t, size_t *b, size_t *e)
+{
+	*b = 0;
+	*e = t->len;
+	while (*b < *e && is_space((unsigned char) t->content[*b]))
+		(*b)++;
+	while (*e > *b && is_space((unsigned char) t->content[*e - 1]))
+		(*e)--;
+}
+
+/* Case-insensitive comparison of two trimmed contents. */
+static bool
+same_content(const qturn *a, const qturn *b)
+{
+	size_t		ab,
+				ae,
+				bb,
+				be;
+
+	trimmed(a, &ab, &ae);
+	trimmed(b, &bb, &be);
+	if (ae - ab != be - bb)
+		return false;
+	for (size_t i = 0; i < ae - ab; i++)
+		if (lower(a->content[ab + i]) != lower(b->content[bb + i]))
+			return false;
+	return true;
+}
+
+/* Number of turns that repeat an earlier one (total − distinct). */
+static long
+duplicate_count(const qturn *turns, long n)
+{
+	long		dups = 0;
+
+	for (long i = 1; i < n; i++)
+		for (long j = 0; j < i; j++)
+			if (same_content(&turns[i], &turns[j]))
+			{
+				dups++;
+				break;
+			}
+	return dups;
+}
+
+/* Turn count component. */
+static double
+score_turns(long n, findings *f, scored *r)
+{
+	snprintf(r->reason_buf[0], sizeof(r->reason_buf[0]), "%ld turns", n);
+	if (n >= 8 && n <= 16)
+		return 10;
+	if (n >= 6 && n <= 20)
+	{
+		SUGGEST(f, n < 8 ? "Consider adding turns: 8 to 16 is optimal" : "Consider reducing turns: 8 to 16 is optimal");
+		return 7;
+	}
+	ISSUE(f, n < 8 ? "Too few turns: 8 to 16 is optimal" : "Too many turns: 8 to 16 is optimal");
+	return n >= 4 && n <= 24 ? 4 : 2;
+}
+
+/* Response length component. */
+static double
+score_length(const qturn *turns, long n, findings *f, scored *r)
+{
+	double		total = 0,
+				avg;
+	bool		extreme = false;
+
+	if (n == 0)
+	{
+		snprintf(r->reason_buf[1], sizeof(r->reason_buf[1]), "no turns");
+		return 0;
+	}
+	for (long i = 0; i < n; i++)
+	{
+		total += (double) turns[i].chars;
+		if (turns[i].chars < 20 || turns[i].chars > 1000)
+			extreme = true;
+	}
+	avg = total / n;
+	snprintf(r->reason_buf[1], sizeof(r->reason_buf[1]), "average turn length %.0f characters", avg);
+	if (extreme)
+		SUGGEST(f, "Some turns are shorter than 20 or longer than 1000 characters");
+	if (avg >= 100 && avg <= 500)
+		return 10;
+	if (avg >= 50 && avg <= 800)
+	{
+		SUGGEST(f, "Average turn length outside the optimal 100 to 500 characters");
+		return 7;
+	}
+	ISSUE(f, avg < 100 ? "Turns are too short on average" : "Turns are too long on average");
+	return avg >= 20 && avg <= 1200 ? 4 : 2;
+}
+
+/* Structure component. */
+static double
+score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *r)
+{
+	double		score = 10;
+	bool		no_timestamp = false;
+
+	if (!is_array)
+	{
+		ISSUE(f, "Turns are not an array");
+		snprintf(r->reason_buf[2], sizeof(r->reason_buf[2]), "turns are not an array");
+		return 0;
+	}
+	if (n < 2)
+	{
+		score -= 5;
+		ISSUE(f, "A conversation needs at least 2 turns");
+	}
+	for (long i = 0; i < n; i++)
+	{
+		const char *expected = i % 2 == 0 ? "user" : "assistant";
+		size_t		b,
+					e;
+
+		if (turns[i].role == NULL)
+		{
+			score -= 2;
+			ISSUE(f, "A turn has no role");
+		}
+		else if (turns[i].role_len != strlen(expected) || memcmp(turns[i].role, expected, turns[i].role_len) != 0)
+		{
+			score -= 3;
+			ISSUE(f, i % 2 == 0 ? "A turn expected from the user is not" : "A turn expected from the assistant is not");
+		}
+		trimmed(&turns[i], &b, &e);
+		if (b == e)
+		{
+			score -= 2;
+			ISSUE(f, "A turn has empty content");
+		}
+		if (!turns[i].has_timestamp)
+			no_timestamp = true;
+	}
+	if (no_timestamp && n > 0)
+		SUGGEST(f, "Turns have no timestamps");
+	snprintf(r->reason_buf[2], sizeof(r->reason_buf[2]), "roles and contents of %ld turns", n);
+	return score < 0 ? 0 : score;
+}
+
+/* Coherence component. */
+static double
+score_coherence(const qturn *turns, long n, findings *f, scored *r)
+{
+	static const char *const greetings[] = {"hello", "hi", "hey", "greetings", "good morning",
+	"good afternoon", "good evening", NULL};
+	static const char *const closings[] = {"bye", "goodbye", "thank", "thanks", "appreciate", "farewell", NULL};
+	double		score = 10;
+	long		short_turns = 0,
+				dups;
+
+	if (n == 0)
+	{
+		snprintf(r->reason_buf[3], sizeof(r->reason_buf[3]), "no turns");
+		return 0;
+	}
+	for (long i = 0; i < n; i++)
+		if (turns[i].chars < 10)
+			short_turns++;
+	score -= short_turns < 3 ? short_turns : 3;
+	dups = duplicate_count(turns, n);
+	if (dups > 0)
+	{
+		score -= dups < 2 ? dups : 2;
+		SUGGEST(f, "Some turns repeat each other");
+	}
+	if (!has_any_word(turns[0].content, turns[0].len, greetings))
+		SUGGEST(f, "The first turn has no greeting");
+	if (n >= 6 && !has_any_word(turns[n - 1].content, turns[n - 1].len, closings))
+		SUGGEST(f, "The last turn has no closing");
+	snprintf(r->reason_buf[3], sizeof(r->reason_buf[3]), "%ld short and %ld repeated turns", short_turns, dups);
+	return score < 0 ? 0 : score;
+}
+
+/* Vocabulary diversity: distinct / total words longer than 3 characters. */
+static double
+uniqueness(const qturn *turns, long n)
+{
+	td_buf		words;			/* lower-cased words, NUL-separated */
+	size_t		total = 0,
+				distinct = 0;
+	size_t	   *starts = NULL;
+	size_t		cap = 0;
+
+	td_buf_init(&words);
+	for (long i = 0; i < n; i++)
+	{
+		const char *s = turns[i].content;
+		size_t		len = turns[i].len,
+					p = 0;
+
+		while (p < len)
+		{
+			size_t		b;
+
+			while (p < len && is_space((unsigned char) s[p]))
+				p++;
+			b = p;
+			while (p < len && !is_space((unsigned char) s[p]))
+				p++;
+			if (p > b && td_utf8_count(s + b, p - b) > 3)
+			{
+				if (total == cap)
+				{
+					cap = cap ? cap * 2 : 64;
+					starts = td_realloc(starts, cap * sizeof(size_t));
+				}
+				starts[total++] = words.len;
+				for (size_t k = b; k < p; k++)
+					td_buf_putc(&words, lower(s[k]));
+				td_buf_putc(&words, '\0');
+			}
+		}
+	}
+	for (size_t i = 0; i < total; i++)	/* quadratic, but conversations are small */
+	{
+		bool		seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(words.data + starts[i], words.data + starts[j]) == 0;
+		if (!seen)
+			distinct++;
+	}
+	td_free(starts);
+	td_buf_free(&words);
+	return floor((double) distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
+}
+
+/* Append a number as JavaScript would print it (no trailing ".0"). */
+static void
+put_number(td_buf *out, double x)
+{
+	char		buf[32];
+
+	if (x == floor(x) && fabs(x) < 1e15)
+		snprintf(buf, sizeof(buf), "%.0f", x);
+	else
+		snprintf(buf, sizeof(buf), "%.10g", x);
+	td_buf_puts(out, buf);
+}
+
+/* Append {"score": ..., "maxScore": 10, "weight": ..., "reason": ...}. */
+static void
+put_component(td_buf *out, const char *name, double score, double weight, const char *reason, bool first)
+{
+	td_json_write_key(out, name, first);
+	td_buf_puts(out, "{\"score\":");
+	put_number(out, score);
+	td_buf_puts(out, ",\"maxScore\":10,\"weight\":");
+	put_number(out, weight);
+	td_buf_puts(out, ",\"reason\":");
+	td_json_write_string(out, reason, strlen(reason));
+	td_buf_putc(out, '}');
+}
+
+/* Extra defect signals (never part of the overall score). */
+static void
+put_signals(const qturn *turns, long n, td_buf *out)
+{
+	static const char *const refusals[] = {"as an ai", "as a language model", "i cannot help", "i can't help",
+	"i am unable to", "i'm unable to", NULL};
+	long		placeholders = 0,
+				refusal_turns = 0,
+				users = 0,
+				assistants = 0;
+	bool		truncated = false;
+
+	for (long i = 0; i < n; i++)
+	{
+		const char *s = turns[i].content;
+		const char *open = s;
+
+		while ((open = strstr(open, "{{")) != NULL && (size_t) (open - s) < turns[i].len)
+		{
+			const char *close = strstr(open + 2, "}}");
+
+			if (close == NULL)
+				break;
+			placeholders++;
+			open = close + 2;
+		}
+		if (has_any_word(s, turns[i].len, refusals))
+			refusal_turns++;
+		if (turns[i].role && turns[i].role_len == 4 && memcmp(turns[i].role, "user", 4) == 0)
+			users++;
+		else if (turns[i].role && turns[i].role_len == 9 && memcmp(turns[i].role, "assistant", 9) == 0)
+			assistants++;
+	}
+	if (n > 0)
+	{
+		size_t		b,
+					e;
+
+		trimmed(&turns[n - 1], &b, &e);
+		truncated = e > b && strchr(".!?\"')]*", turns[n - 1].content[e - 1]) == NULL &&
+			(unsigned char) turns[n - 1].content[e - 1] < 0x80;
+	}
+	td_json_write_key(out, "signals", false);
+	td_buf_puts(out, "{\"repeatedTurns\":");
+	td_buf_put_long(out, (long long) duplicate_count(turns, n));
+	td_buf_puts(out, ",\"unresolvedPlaceholders\":");
+	td_buf_put_long(out, placeholders);
+	td_buf_puts(out, ",\"roleImbalance\":");
+	td_buf_put_long(out, users > assistants ? users - assistants : assistants - users);
+	td_buf_puts(out, ",\"refusalTurns\":");
+	td_buf_put_long(out, refusal_turns);
+	td_buf_puts(out, ",\"truncatedLastTurn\":");
+	td_buf_puts(out, truncated ? "true" : "false");
+	td_buf_putc(out, '}');
+}
+
+/* Read the turns of the input into an array. */
+static qturn *
+read_turns(const td_json *turns, long *n)
+{
+	qturn	   *out;
+
+	*n = (turns && turns->type == TD_JSON_ARRAY) ? (long) turns->count : 0;
+	out = td_malloc((*n ? *n : 1) * sizeof(qturn));
+	for (long i = 0; i < *n; i++)
+	{
+		const td_json *t = turns->items[i];
+		const td_json *role = td_json_get(t, "role");
+		const td_json *content = td_json_get(t, "content");
+		const td_json *ts = td_json_get(t, "timestamp");
+
+		out[i].role = (role && role->type == TD_JSON_STRING) ? role->str : NULL;
+		out[i].role_len = out[i].role ? role->len : 0;
+		out[i].content = (content && content->type == TD_JSON_STRING) ? content->str : "";
+		out[i].len = (content && content->type == TD_JSON_STRING) ? content->len : 0;
+		out[i].chars = td_utf8_count(out[i].content, out[i].len);
+		out[i].has_timestamp = ts != NULL && ts->type != TD_JSON_NULL;
+	}
+	return out;
+}
+
+/* See quality.h. */
+void
+td_quality_metrics(const td_json *turns, td_buf *out, double *overall)
+{
+	scored		r;
+	findings	f;
+	long		n;
+	qturn	   *t = read_turns(turns, &n);
+	bool		is_array = turns && turns->type == TD_JSON_ARRAY;
+	const char *confidence,
+			   *training;
+
+	memset(&r, 0, sizeof(r));
+	td_buf_init(&f.issues);
+	td_buf_init(&f.suggestions);
+	f.nissues = f.nsuggestions = 0;
+
+	r.n = n;
+	r.s.turn_count = score_turns(n, &f, &r);
+	r.s.response_length = score_length(t, n, &f, &r);
+	r.s.structure = score_structure(t, n, is_array, &f, &r);
+	r.s.coherence = score_coherence(t, n, &f, &r);
+	r.overall = td_quality_overall(&r.s);
+	r.uniqueness = uniqueness(t, n);
+	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
+	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
+
+	td_buf_putc(out, '{');
+	td_json_write_key(out, "overall", true);
+	put_number(out, r.overall);
+	td_json_write_key(out, "relevance", false);
+	put_number(out, round1(r.s.structure));
+	td_json_write_key(out, "accuracy", false);
+	put_number(out, round1(r.s.coherence));
+	td_json_write_key(out, "naturalness", false);
+	put_number(out, round1(r.s.response_length));
+	td_json_write_key(out, "methodology", false);
+	put_number(out, round1(r.s.turn_count));
+	td_json_write_key(out, "coherence", false);
+	put_number(out, round1(r.s.coherence));
+	td_json_write_key(out, "uniqueness", false);
+	put_number(out, r.uniqueness);
+	td_json_write_key(out, "confidence", false);
+	td_json_write_string(out, confidence, strlen(confidence));
+	td_json_write_key(out, "trainingValue", false);
+	td_json_write_string(out, training, strlen(training));
+	td_json_write_key(out, "scoreBreakdown", false);
+	td_buf_putc(out, '{');
+	put_component(out, "turnCount", r.s.turn_count, W_TURNS, r.reason_buf[0], true);
+	put_component(out, "responseLength", r.s.response_length, W_LENGTH, r.reason_buf[1], false);
+	put_component(out, "structure", r.s.structure, W_STRUCTURE, r.reason_buf[2], false);
+	put_component(out, "coherence", r.s.coherence, W_COHERENCE, r.reason_buf[3], false);
+	td_buf_putc(out, '}');
+	td_json_write_key(out, "issues", false);
+	td_buf_putc(out, '[');
+	td_buf_append(out, f.issues.data, f.issues.len);
+	td_buf_putc(out, ']');
+	td_json_write_key(out, "suggestions", false);
+	td_buf_putc(out, '[');
+	td_buf_append(out, f.suggestions.data, f.suggestions.len);
+	td_buf_putc(out, ']');
+	put_signals(t, n, out);
+	td_buf_putc(out, '}');
+
+	*overall = r.overall;
+	td_buf_free(&f.issues);
+	td_buf_free(&f.suggestions);
+	td_free(t);
+}

@@ -1,0 +1,38 @@
+/*
+ * quality.h — conversation quality scoring (pure C core of quality_metrics
+ * and quality_score): Engine A of the original system, exactly.
+ *
+ * Four components, each 0..10: turn count (weight 0.30), response length
+ * (0.25), structure (0.30), coherence (0.15); overall = the weighted sum,
+ * rounded to one decimal the way JavaScript's Math.round does (half up, in
+ * binary floating point).  Extra defect signals go under "signals" and never
+ * change the overall score.
+ */
+#ifndef TD_QUALITY_H
+#define TD_QUALITY_H
+
+#include <stdbool.h>
+
+#include "td_json.h"
+#include "td_mem.h"
+
+/* The four component scores, in weight order. */
+typedef struct td_quality_scores
+{
+	double		turn_count;
+	double		response_length;
+	double		structure;
+	double		coherence;
+} td_quality_scores;
+
+/* The composite: sum of score / 10 * 10 * weight, rounded to 1 decimal. */
+extern double td_quality_overall(const td_quality_scores *s);
+
+/*
+ * Score a conversation given as a JSON array of turns {role, content,
+ * timestamp?} (anything else scores as "not an array") and append the
+ * metrics object to out; *overall receives the composite.
+ */
+extern void td_quality_metrics(const td_json *turns, td_buf *out, double *overall);
+
+#endif							/* TD_QUALITY_H */

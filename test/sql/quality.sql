@@ -1,0 +1,77 @@
+-- quality: quality_metrics() / quality_score() (Engine A of the original
+-- system), status routing, and scoring stored conversations.
+
+-- n alternating turns of len characters; the first says hello, the last thanks.
+CREATE FUNCTION pg_temp.conv(n int, len int, greet boolean DEFAULT true) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
+               'content', rpad(CASE WHEN i = 0 AND greet THEN 'Hello ' WHEN i = n - 1 AND greet THEN 'Thanks ' ELSE '' END
+                               || 'turn ' || i || ' ', len, md5(i::text))) ORDER BY i), '[]')
+    FROM generate_series(0, n - 1) i
+$$;
+
+-- The worked example of the original: 10 turns of 200 characters -> 10.0, high, high.
+SELECT jsonb_pretty(train_data.quality_metrics(pg_temp.conv(10, 200)) - 'signals');
+
+-- Hand-computed cases: (turns, length, structure, coherence) -> overall.
+SELECT label, m -> 'scoreBreakdown' -> 'turnCount' -> 'score' AS turns,
+       m -> 'scoreBreakdown' -> 'responseLength' -> 'score' AS length,
+       m -> 'scoreBreakdown' -> 'structure' -> 'score' AS structure,
+       m -> 'scoreBreakdown' -> 'coherence' -> 'score' AS coherence,
+       m -> 'overall' AS overall, m ->> 'confidence' AS confidence, m ->> 'trainingValue' AS training_value
+FROM (VALUES
+    ('empty', '[]'::jsonb),
+    ('not an array', '{"turns": []}'),
+    ('one turn of 5 chars', '[{"role": "user", "content": "hi yo"}]'),
+    ('6 turns of 60', pg_temp.conv(6, 60)),
+    ('4 turns of 60', pg_temp.conv(4, 60)),
+    ('16 turns of 500', pg_temp.conv(16, 500)),
+    ('17 turns of 501', pg_temp.conv(17, 501)),
+    ('25 turns of 10', pg_temp.conv(25, 10, false)),
+    ('8 turns of 1300', pg_temp.conv(8, 1300)),
+    ('wrong first role', '[{"role": "assistant", "content": "Hello, I am here to help you with savings today, what do you need?"},
+                           {"role": "user", "content": "I would like to know how much to put aside every month for my pension."}]'),
+    ('missing role, empty content', '[{"content": "Hello, I am here to help you with savings today, what do you need?"},
+                                      {"role": "assistant", "content": "   "}]'),
+    ('duplicates', '[{"role": "user", "content": "Hello, what should I save?"}, {"role": "assistant", "content": "Ten percent."},
+                     {"role": "user", "content": "HELLO, what should I save? "}, {"role": "assistant", "content": "ten percent."},
+                     {"role": "user", "content": "ok"}, {"role": "assistant", "content": "Thanks, bye"}]'),
+    ('unicode 100 chars per turn', (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
+                                                                           'content', i || repeat('é', 99)))
+                                    FROM generate_series(0, 7) i))
+) AS t(label, turns), LATERAL (SELECT train_data.quality_metrics(turns) AS m) s;
+
+-- Issues and suggestions name what to fix.
+SELECT train_data.quality_metrics(pg_temp.conv(4, 60, false)) -> 'issues' AS issues,
+       train_data.quality_metrics(pg_temp.conv(4, 60, false)) -> 'suggestions' AS suggestions;
+
+-- Extra signals never change the overall score.
+SELECT m -> 'signals' AS signals, m -> 'overall' AS overall
+FROM (SELECT train_data.quality_metrics('[
+    {"role": "user", "content": "Hello {{persona}}, can you help me with my pension plans today?"},
+    {"role": "assistant", "content": "As an AI I cannot help with that, but here is what I would look at"}]') AS m) s;
+
+-- Uniqueness: distinct / all words longer than 3 characters.
+SELECT train_data.quality_metrics('[{"role": "user", "content": "save save save money money"}, {"role": "assistant", "content": "spend"}]') -> 'uniqueness' AS uniqueness;
+
+-- quality_score is the overall score; NULL in, NULL out.
+SELECT train_data.quality_score(pg_temp.conv(10, 200)) AS ten, train_data.quality_score(pg_temp.conv(4, 60)) AS four_turns,
+       train_data.quality_score(NULL) AS null_score;
+
+-- Routing by the template threshold T: >= T generated, T-2 <= s < T pending_review, below needs_revision.
+SELECT s AS score, train_data.quality_status(s) AS default_6, train_data.quality_status(s, 7) AS threshold_7,
+       train_data.quality_status(s, NULL) AS null_threshold
+FROM unnest(ARRAY[10, 6.0, 5.9, 4.0, 3.9, 0]::numeric[]) AS s;
+
+-- score_conversation rescores a stored conversation from its turns.
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier)
+VALUES ('d3000000-0000-0000-0000-000000000001', 'stored', 'p', 'e', 'template');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT 'd3000000-0000-0000-0000-000000000001', ordinality, value ->> 'role', value ->> 'content'
+FROM jsonb_array_elements(pg_temp.conv(10, 200)) WITH ORDINALITY;
+SELECT train_data.score_conversation('d3000000-0000-0000-0000-000000000001') -> 'overall' AS rescored;
+SELECT quality_score, quality_metrics ->> 'trainingValue' AS training_value FROM train_data.conversations;
+SELECT expect_error($$SELECT train_data.score_conversation('d3000000-0000-0000-0000-00000000dead')$$);
+DELETE FROM train_data.conversations;
+RESET train_data.user_id;
