@@ -1,0 +1,141 @@
+-- review: the conversation life cycle (enforced for every writer), review
+-- and bulk review, the review queue and statistics, template performance
+-- with its trend, and regeneration with its version chain.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+
+INSERT INTO train_data.templates (id, name, category, structure, variables, tier) VALUES
+    ('a7000000-0000-0000-0000-000000000001', 'Review A', 'finance', 'Talk with {{persona}} about {{topic}}.',
+     '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]', 'template'),
+    ('a7000000-0000-0000-0000-000000000002', 'Review B', 'finance', 'Scenario with {{persona}} now.',
+     '[{"name": "persona", "type": "text"}]', 'scenario');
+
+-- Fixture: conversation k of template A scores 5 + k/2 (rising), of B 9 - k/2
+-- (falling); created one minute apart.
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, quality_score,
+                                      template_id, parameters, created_at)
+SELECT ('c7000000-0000-0000-0000-0000000000' || lpad(g::text, 2, '0'))::uuid, 'rv_' || g, 'Conversation ' || g,
+       'P' || g, 'calm', CASE WHEN g <= 10 THEN 'template' ELSE 'scenario' END::train_data.tier_type,
+       CASE WHEN g % 3 = 0 THEN 'generated' WHEN g % 3 = 1 THEN 'pending_review' ELSE 'needs_revision' END
+           ::train_data.conversation_status,
+       CASE WHEN g <= 10 THEN 5 + g / 2.0 ELSE 9 - (g - 10) / 2.0 END,
+       CASE WHEN g <= 10 THEN 'a7000000-0000-0000-0000-000000000001' ELSE 'a7000000-0000-0000-0000-000000000002' END::uuid,
+       jsonb_build_object('persona', 'P' || g), '2025-01-01'::timestamptz + g * interval '1 minute'
+FROM generate_series(1, 14) g;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+VALUES ('c7000000-0000-0000-0000-000000000099', 'rv_draft', 'Draft', 'D', 'calm', 'template', 'draft');
+
+--------------------------------------------------------------- life cycle
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, status) VALUES ('x', 'p', 'e', 'template', 'approved')$$, true);
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'approved' WHERE conversation_id = 'rv_draft'$$, true);
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'rejected' WHERE conversation_id = 'rv_draft'$$);
+UPDATE train_data.conversations SET status = 'generating' WHERE conversation_id = 'rv_draft';
+UPDATE train_data.conversations SET status = 'failed' WHERE conversation_id = 'rv_draft';
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'generated' WHERE conversation_id = 'rv_draft'$$);
+UPDATE train_data.conversations SET status = 'archived' WHERE conversation_id = 'rv_draft';
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'draft' WHERE conversation_id = 'rv_draft'$$, true);
+UPDATE train_data.conversations SET title = 'still archived' WHERE conversation_id = 'rv_draft';
+SELECT old.s AS from_status, string_agg(new.s::text, ' ' ORDER BY new.s) AS may_become
+FROM unnest(enum_range(NULL::train_data.conversation_status)) old(s),
+     unnest(enum_range(NULL::train_data.conversation_status)) new(s)
+WHERE old.s <> new.s AND train_data.conversation_transition_allowed(old.s, new.s)
+GROUP BY old.s ORDER BY old.s;
+
+------------------------------------------------------------------ review
+SELECT status, approved_by = :alice AS approved_by_alice, approved_at IS NOT NULL AS approved_at_set, reviewer_notes,
+       review_history -> -1 ->> 'action' AS action, review_history -> -1 ->> 'comment' AS comment,
+       review_history -> -1 -> 'reasons' AS reasons, review_history -> -1 ->> 'performedBy' = :alice AS by_alice
+FROM train_data.review_conversation('c7000000-0000-0000-0000-000000000001', 'approved', 'Natural and accurate.');
+SELECT status, approved_by, reviewer_notes, review_history -> -1 -> 'reasons' AS reasons
+FROM train_data.review_conversation('c7000000-0000-0000-0000-000000000002', 'rejected', NULL, '{tone,accuracy}');
+SELECT status, review_history -> -1 ->> 'action' AS action
+FROM train_data.review_conversation('c7000000-0000-0000-0000-000000000003', 'revision_requested', 'Too short.');
+SELECT status FROM train_data.review_conversation('c7000000-0000-0000-0000-000000000003', 'approved');
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000001', 'approved')$$, false, true);
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000099', 'approved')$$, false, true);
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000004', 'maybe')$$);
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000004', 'approved', repeat('x', 2001))$$);
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-0000000000ff', 'approved')$$);
+SELECT expect_error($$SELECT train_data.append_review_action('c7000000-0000-0000-0000-000000000004', 'liked', NULL)$$);
+SELECT expect_error($$SELECT train_data.append_review_action('c7000000-0000-0000-0000-0000000000ff', 'generated', NULL)$$);
+SELECT train_data.append_review_action('c7000000-0000-0000-0000-000000000004', 'moved_to_review', :alice, 'queued by hand');
+SELECT jsonb_array_length(review_history) AS entries, review_history -> 0 ->> 'action' AS action
+FROM train_data.conversations WHERE id = 'c7000000-0000-0000-0000-000000000004';
+-- bulk: every row reviewed or its error reported; history for each
+SELECT b.conversation_id, b.success, b.error
+FROM train_data.bulk_review_conversations(ARRAY['c7000000-0000-0000-0000-000000000005',
+                                                'c7000000-0000-0000-0000-000000000006',
+                                                'c7000000-0000-0000-0000-000000000099']::uuid[], 'approved') b;
+SELECT conversation_id, status, jsonb_array_length(review_history) AS entries FROM train_data.conversations
+WHERE conversation_id IN ('rv_5', 'rv_6', 'rv_draft') ORDER BY 1;
+-- without a user id nobody reviews
+RESET train_data.user_id;
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000007', 'approved')$$);
+SET train_data.user_id = :alice;
+
+------------------------------------------------------------ review queue
+SELECT conversation_id, quality_score FROM train_data.review_queue();
+SELECT conversation_id, quality_score FROM train_data.review_queue(1, 2, 'quality_score', 'desc');
+SELECT conversation_id, quality_score FROM train_data.review_queue(2, 2, 'created_at');
+SELECT conversation_id, quality_score FROM train_data.review_queue(1, 25, 'quality_score', 'asc', 8);
+SELECT * FROM train_data.review_queue_statistics();
+SELECT expect_error($$SELECT * FROM train_data.review_queue(0)$$);
+SELECT expect_error($$SELECT * FROM train_data.review_queue(1, 101)$$);
+SELECT expect_error($$SELECT * FROM train_data.review_queue(1, 25, 'title')$$);
+SELECT expect_error($$SELECT * FROM train_data.review_queue(1, 25, 'created_at', 'sideways')$$);
+SELECT expect_error($$SELECT * FROM train_data.review_queue(1, 25, 'created_at', 'asc', 11)$$);
+
+------------------------------------------------------------ statistics
+SELECT jsonb_pretty(train_data.conversation_statistics());
+
+-- Template performance: A rises (5.5 -> 10), B falls (8.5 -> 7).
+SELECT template_name, tier, usage_count, avg_quality, approved_count, rejected_count, approval_rate,
+       performance, trend
+FROM train_data.template_performance();
+SELECT template_name, usage_count FROM train_data.template_performance(NULL, 5);
+SELECT train_data.quality_trend(ARRAY[5, 5, 6, 7]) AS rising, train_data.quality_trend(ARRAY[8, 8, 7, 6]) AS falling,
+       train_data.quality_trend(ARRAY[7, 7.2]) AS flat, train_data.quality_trend(ARRAY[7]) AS one,
+       train_data.quality_trend(ARRAY[0, 1]) AS from_zero;
+
+-- Bob sees none of it.
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT count(*) AS queue FROM train_data.review_queue();
+SELECT * FROM train_data.review_queue_statistics();
+SELECT train_data.conversation_statistics() -> 'total' AS total;
+SELECT count(*) AS templates FROM train_data.template_performance();
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000007', 'approved')$$);
+
+------------------------------------------------------------ regeneration
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000002', '{"persona": "P2 again"}') AS regen \gset
+SELECT i.status, i.parameters, i.parent_conversation_id = 'c7000000-0000-0000-0000-000000000002' AS parent,
+       j.priority, j.total_items
+FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id WHERE i.id = :'regen';
+SET ROLE regress_worker;
+SELECT train_data.complete_batch_item(item_id,
+    '{"turns": [{"role": "user", "content": "Hello again, can we go over my pension?"}, {"role": "assistant", "content": "Of course, let us start."}]}')
+    IS NOT NULL AS regenerated
+FROM train_data.claim_batch_items('rw', 1);
+SET ROLE regress_alice;
+SELECT version, conversation_id ~ '^(rv_2|tpl_p2_again_[0-9]+)$' AS id_ok, status, parent_id = 'c7000000-0000-0000-0000-000000000002' AS child
+FROM train_data.conversation_versions('c7000000-0000-0000-0000-000000000002');
+SELECT count(*) AS versions_from_the_new_one
+FROM train_data.conversation_versions((SELECT id FROM train_data.conversations WHERE parent_id = 'c7000000-0000-0000-0000-000000000002'));
+SELECT parent_type, persona FROM train_data.conversations WHERE parent_id = 'c7000000-0000-0000-0000-000000000002';
+SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000002')$$, false, true);
+SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-0000000000ff')$$);
+UPDATE train_data.conversations SET template_id = NULL WHERE id = 'c7000000-0000-0000-0000-000000000004';
+SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000004')$$);
+SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000005', '[]')$$);
+
+RESET ROLE;
+RESET train_data.user_id;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.generation_logs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.templates;
