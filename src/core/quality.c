@@ -6,6 +6,7 @@
 #include "quality.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #define W_LENGTH 0.25
 #define W_STRUCTURE 0.30
 #define W_COHERENCE 0.15
+#define REASON_SIZE 128
 
 /* Messages gathered while scoring, as JSON array bodies. */
 typedef struct findings
@@ -24,16 +26,19 @@ typedef struct findings
 	size_t		nissues;
 	td_buf		suggestions;
 	size_t		nsuggestions;
+	bool		wanted;			/* false: scoring alone, skip the messages */
 } findings;
 
-/* One turn, as read from the input. */
+/* One turn with its length in characters. */
 typedef struct qturn
 {
-	const char *role;			/* NULL when missing or not a string */
+	const char *role;
 	size_t		role_len;
-	const char *content;		/* "" when missing */
+	const char *content;
 	size_t		len;			/* bytes */
 	size_t		chars;			/* code points */
+	size_t		trim_b,			/* content without surrounding white space */
+				trim_e;
 	bool		has_timestamp;
 } qturn;
 
@@ -41,7 +46,7 @@ typedef struct qturn
 typedef struct scored
 {
 	td_quality_scores s;
-	char		reason_buf[4][128];
+	char		reason_buf[4][REASON_SIZE];
 	double		overall;
 	double		uniqueness;
 	long		n;
@@ -49,15 +54,34 @@ typedef struct scored
 
 /* Append a message to a JSON array body. */
 static void
-add(td_buf *list, size_t *count, const char *message)
+add(const findings *f, td_buf *list, size_t *count, const char *message)
 {
+	if (!f->wanted)
+		return;
 	if ((*count)++ > 0)
 		td_buf_putc(list, ',');
 	td_json_write_string(list, message, strlen(message));
 }
 
-#define ISSUE(f, m) add(&(f)->issues, &(f)->nissues, (m))
-#define SUGGEST(f, m) add(&(f)->suggestions, &(f)->nsuggestions, (m))
+#if defined(__GNUC__)
+static void explain(const findings *f, char *reason, const char *format,...) __attribute__((format(printf, 3, 4)));
+#endif
+
+/* Write a component's reason, unless scoring alone. */
+static void
+explain(const findings *f, char *reason, const char *format,...)
+{
+	va_list		args;
+
+	if (!f->wanted)
+		return;
+	va_start(args, format);
+	vsnprintf(reason, REASON_SIZE, format, args);
+	va_end(args);
+}
+
+#define ISSUE(f, m) add((f), &(f)->issues, &(f)->nissues, (m))
+#define SUGGEST(f, m) add((f), &(f)->suggestions, &(f)->nsuggestions, (m))
 
 /* JavaScript Math.round(x * 10) / 10. */
 static double
@@ -132,31 +156,26 @@ has_any_word(const char *text, size_t len, const char *const *words)
 
 /* Trimmed bounds of a turn's content. */
 static void
-trimmed(const qturn *t, size_t *b, size_t *e)
+trim(qturn *t)
 {
-	*b = 0;
-	*e = t->len;
-	while (*b < *e && is_space((unsigned char) t->content[*b]))
-		(*b)++;
-	while (*e > *b && is_space((unsigned char) t->content[*e - 1]))
-		(*e)--;
+	t->trim_b = 0;
+	t->trim_e = t->len;
+	while (t->trim_b < t->trim_e && is_space((unsigned char) t->content[t->trim_b]))
+		t->trim_b++;
+	while (t->trim_e > t->trim_b && is_space((unsigned char) t->content[t->trim_e - 1]))
+		t->trim_e--;
 }
 
 /* Case-insensitive comparison of two trimmed contents. */
 static bool
 same_content(const qturn *a, const qturn *b)
 {
-	size_t		ab,
-				ae,
-				bb,
-				be;
+	size_t		len = a->trim_e - a->trim_b;
 
-	trimmed(a, &ab, &ae);
-	trimmed(b, &bb, &be);
-	if (ae - ab != be - bb)
+	if (len != b->trim_e - b->trim_b)
 		return false;
-	for (size_t i = 0; i < ae - ab; i++)
-		if (lower(a->content[ab + i]) != lower(b->content[bb + i]))
+	for (size_t i = 0; i < len; i++)
+		if (lower(a->content[a->trim_b + i]) != lower(b->content[b->trim_b + i]))
 			return false;
 	return true;
 }
@@ -181,7 +200,7 @@ duplicate_count(const qturn *turns, long n)
 static double
 score_turns(long n, findings *f, scored *r)
 {
-	snprintf(r->reason_buf[0], sizeof(r->reason_buf[0]), "%ld turns", n);
+	explain(f, r->reason_buf[0], "%ld turns", n);
 	if (n >= 8 && n <= 16)
 		return 10;
 	if (n >= 6 && n <= 20)
@@ -203,7 +222,7 @@ score_length(const qturn *turns, long n, findings *f, scored *r)
 
 	if (n == 0)
 	{
-		snprintf(r->reason_buf[1], sizeof(r->reason_buf[1]), "no turns");
+		explain(f, r->reason_buf[1], "no turns");
 		return 0;
 	}
 	for (long i = 0; i < n; i++)
@@ -213,7 +232,7 @@ score_length(const qturn *turns, long n, findings *f, scored *r)
 			extreme = true;
 	}
 	avg = total / n;
-	snprintf(r->reason_buf[1], sizeof(r->reason_buf[1]), "average turn length %.0f characters", avg);
+	explain(f, r->reason_buf[1], "average turn length %.0f characters", avg);
 	if (extreme)
 		SUGGEST(f, "Some turns are shorter than 20 or longer than 1000 characters");
 	if (avg >= 100 && avg <= 500)
@@ -237,7 +256,7 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	if (!is_array)
 	{
 		ISSUE(f, "Turns are not an array");
-		snprintf(r->reason_buf[2], sizeof(r->reason_buf[2]), "turns are not an array");
+		explain(f, r->reason_buf[2], "turns are not an array");
 		return 0;
 	}
 	if (n < 2)
@@ -248,8 +267,6 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	for (long i = 0; i < n; i++)
 	{
 		const char *expected = i % 2 == 0 ? "user" : "assistant";
-		size_t		b,
-					e;
 
 		if (turns[i].role == NULL)
 		{
@@ -261,8 +278,7 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 			score -= 3;
 			ISSUE(f, i % 2 == 0 ? "A turn expected from the user is not" : "A turn expected from the assistant is not");
 		}
-		trimmed(&turns[i], &b, &e);
-		if (b == e)
+		if (turns[i].trim_b == turns[i].trim_e)
 		{
 			score -= 2;
 			ISSUE(f, "A turn has empty content");
@@ -272,7 +288,7 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	}
 	if (no_timestamp && n > 0)
 		SUGGEST(f, "Turns have no timestamps");
-	snprintf(r->reason_buf[2], sizeof(r->reason_buf[2]), "roles and contents of %ld turns", n);
+	explain(f, r->reason_buf[2], "roles and contents of %ld turns", n);
 	return score < 0 ? 0 : score;
 }
 
@@ -289,7 +305,7 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 
 	if (n == 0)
 	{
-		snprintf(r->reason_buf[3], sizeof(r->reason_buf[3]), "no turns");
+		explain(f, r->reason_buf[3], "no turns");
 		return 0;
 	}
 	for (long i = 0; i < n; i++)
@@ -302,25 +318,47 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 		score -= dups < 2 ? dups : 2;
 		SUGGEST(f, "Some turns repeat each other");
 	}
+	if (!f->wanted)				/* the rest only explains the score */
+		return score < 0 ? 0 : score;
 	if (!has_any_word(turns[0].content, turns[0].len, greetings))
 		SUGGEST(f, "The first turn has no greeting");
 	if (n >= 6 && !has_any_word(turns[n - 1].content, turns[n - 1].len, closings))
 		SUGGEST(f, "The last turn has no closing");
-	snprintf(r->reason_buf[3], sizeof(r->reason_buf[3]), "%ld short and %ld repeated turns", short_turns, dups);
+	explain(f, r->reason_buf[3], "%ld short and %ld repeated turns", short_turns, dups);
 	return score < 0 ? 0 : score;
+}
+
+/* A word of a conversation (lower-cased copy). */
+typedef struct word
+{
+	const char *text;			/* set once the buffer stops moving */
+	size_t		off;			/* offset in the buffer */
+	size_t		len;
+} word;
+
+/* Order words bytewise. */
+static int
+word_cmp(const void *a, const void *b)
+{
+	const word *x = a,
+			   *y = b;
+	size_t		n = x->len < y->len ? x->len : y->len;
+	int			c = memcmp(x->text, y->text, n);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 /* Vocabulary diversity: distinct / total words longer than 3 characters. */
 static double
 uniqueness(const qturn *turns, long n)
 {
-	td_buf		words;			/* lower-cased words, NUL-separated */
+	td_buf		text;			/* lower-cased words, back to back */
+	word	   *words = NULL;
 	size_t		total = 0,
-				distinct = 0;
-	size_t	   *starts = NULL;
-	size_t		cap = 0;
+				distinct = 0,
+				cap = 0;
 
-	td_buf_init(&words);
+	td_buf_init(&text);
 	for (long i = 0; i < n; i++)
 	{
 		const char *s = turns[i].content;
@@ -341,26 +379,24 @@ uniqueness(const qturn *turns, long n)
 				if (total == cap)
 				{
 					cap = cap ? cap * 2 : 64;
-					starts = td_realloc(starts, cap * sizeof(size_t));
+					words = td_realloc(words, cap * sizeof(word));
 				}
-				starts[total++] = words.len;
+				words[total].off = text.len;
+				words[total++].len = p - b;
 				for (size_t k = b; k < p; k++)
-					td_buf_putc(&words, lower(s[k]));
-				td_buf_putc(&words, '\0');
+					td_buf_putc(&text, lower(s[k]));
 			}
 		}
 	}
-	for (size_t i = 0; i < total; i++)	/* quadratic, but conversations are small */
-	{
-		bool		seen = false;
-
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(words.data + starts[i], words.data + starts[j]) == 0;
-		if (!seen)
+	for (size_t i = 0; i < total; i++)
+		words[i].text = text.data + words[i].off;
+	if (total > 0)			/* qsort wants a non-NULL array */
+		qsort(words, total, sizeof(word), word_cmp);
+	for (size_t i = 0; i < total; i++)
+		if (i == 0 || word_cmp(&words[i], &words[i - 1]) != 0)
 			distinct++;
-	}
-	td_free(starts);
-	td_buf_free(&words);
+	td_free(words);
+	td_buf_free(&text);
 	return floor((double) distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
 }
 
@@ -406,16 +442,20 @@ put_signals(const qturn *turns, long n, td_buf *out)
 	for (long i = 0; i < n; i++)
 	{
 		const char *s = turns[i].content;
-		const char *open = s;
+		size_t		len = turns[i].len;
 
-		while ((open = strstr(open, "{{")) != NULL && (size_t) (open - s) < turns[i].len)
+		for (size_t p = 0; p + 1 < len; p++)	/* each "{{" closed by a later "}}" */
 		{
-			const char *close = strstr(open + 2, "}}");
+			size_t		q;
 
-			if (close == NULL)
+			if (s[p] != '{' || s[p + 1] != '{')
+				continue;
+			for (q = p + 2; q + 1 < len && !(s[q] == '}' && s[q + 1] == '}'); q++)
+				;
+			if (q + 1 >= len)
 				break;
 			placeholders++;
-			open = close + 2;
+			p = q + 1;
 		}
 		if (has_any_word(s, turns[i].len, refusals))
 			refusal_turns++;
@@ -424,14 +464,11 @@ put_signals(const qturn *turns, long n, td_buf *out)
 		else if (turns[i].role && turns[i].role_len == 9 && memcmp(turns[i].role, "assistant", 9) == 0)
 			assistants++;
 	}
-	if (n > 0)
+	if (n > 0 && turns[n - 1].trim_e > turns[n - 1].trim_b)
 	{
-		size_t		b,
-					e;
+		char		last = turns[n - 1].content[turns[n - 1].trim_e - 1];
 
-		trimmed(&turns[n - 1], &b, &e);
-		truncated = e > b && strchr(".!?\"')]*", turns[n - 1].content[e - 1]) == NULL &&
-			(unsigned char) turns[n - 1].content[e - 1] < 0x80;
+		truncated = strchr(".!?\"')]*", last) == NULL && (unsigned char) last < 0x80;
 	}
 	td_json_write_key(out, "signals", false);
 	td_buf_puts(out, "{\"repeatedTurns\":");
@@ -447,14 +484,72 @@ put_signals(const qturn *turns, long n, td_buf *out)
 	td_buf_putc(out, '}');
 }
 
-/* Read the turns of the input into an array. */
+/* The scoring input with character counts. */
 static qturn *
-read_turns(const td_json *turns, long *n)
+count_turns(const td_qturn *in, long n)
 {
-	qturn	   *out;
+	qturn	   *out = td_malloc((n ? n : 1) * sizeof(qturn));
+
+	for (long i = 0; i < n; i++)
+	{
+		out[i].role = in[i].role;
+		out[i].role_len = in[i].role_len;
+		out[i].content = in[i].content ? in[i].content : "";
+		out[i].len = in[i].content ? in[i].len : 0;
+		out[i].chars = td_utf8_count(out[i].content, out[i].len);
+		out[i].has_timestamp = in[i].has_timestamp;
+		trim(&out[i]);
+	}
+	return out;
+}
+
+/* The four components (findings collected in f). */
+static void
+score_components(const qturn *t, long n, bool is_array, findings *f, scored *r)
+{
+	r->n = n;
+	r->s.turn_count = score_turns(n, f, r);
+	r->s.response_length = score_length(t, n, f, r);
+	r->s.structure = score_structure(t, n, is_array, f, r);
+	r->s.coherence = score_coherence(t, n, f, r);
+	r->overall = td_quality_overall(&r->s);
+}
+
+/* Set up empty findings. */
+static void
+findings_init(findings *f, bool wanted)
+{
+	f->wanted = wanted;
+	td_buf_init(&f->issues);
+	td_buf_init(&f->suggestions);
+	f->nissues = f->nsuggestions = 0;
+}
+
+/* See quality.h. */
+double
+td_quality_score_turns(const td_qturn *turns, long n, bool is_array)
+{
+	qturn	   *t = count_turns(turns, n);
+	findings	f;
+	scored		r;
+
+	memset(&r, 0, sizeof(r));
+	findings_init(&f, false);
+	score_components(t, n, is_array, &f, &r);
+	td_buf_free(&f.issues);
+	td_buf_free(&f.suggestions);
+	td_free(t);
+	return r.overall;
+}
+
+/* The turns of a JSON value (NULL-free pointers into it). */
+static td_qturn *
+json_turns(const td_json *turns, long *n)
+{
+	td_qturn   *out;
 
 	*n = (turns && turns->type == TD_JSON_ARRAY) ? (long) turns->count : 0;
-	out = td_malloc((*n ? *n : 1) * sizeof(qturn));
+	out = td_malloc((*n ? *n : 1) * sizeof(td_qturn));
 	for (long i = 0; i < *n; i++)
 	{
 		const td_json *t = turns->items[i];
@@ -466,7 +561,6 @@ read_turns(const td_json *turns, long *n)
 		out[i].role_len = out[i].role ? role->len : 0;
 		out[i].content = (content && content->type == TD_JSON_STRING) ? content->str : "";
 		out[i].len = (content && content->type == TD_JSON_STRING) ? content->len : 0;
-		out[i].chars = td_utf8_count(out[i].content, out[i].len);
 		out[i].has_timestamp = ts != NULL && ts->type != TD_JSON_NULL;
 	}
 	return out;
@@ -474,27 +568,17 @@ read_turns(const td_json *turns, long *n)
 
 /* See quality.h. */
 void
-td_quality_metrics(const td_json *turns, td_buf *out, double *overall)
+td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *out, double *overall)
 {
 	scored		r;
 	findings	f;
-	long		n;
-	qturn	   *t = read_turns(turns, &n);
-	bool		is_array = turns && turns->type == TD_JSON_ARRAY;
+	qturn	   *t = count_turns(turns, n);
 	const char *confidence,
 			   *training;
 
 	memset(&r, 0, sizeof(r));
-	td_buf_init(&f.issues);
-	td_buf_init(&f.suggestions);
-	f.nissues = f.nsuggestions = 0;
-
-	r.n = n;
-	r.s.turn_count = score_turns(n, &f, &r);
-	r.s.response_length = score_length(t, n, &f, &r);
-	r.s.structure = score_structure(t, n, is_array, &f, &r);
-	r.s.coherence = score_coherence(t, n, &f, &r);
-	r.overall = td_quality_overall(&r.s);
+	findings_init(&f, true);
+	score_components(t, n, is_array, &f, &r);
 	r.uniqueness = uniqueness(t, n);
 	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
 	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
@@ -540,4 +624,27 @@ td_quality_metrics(const td_json *turns, td_buf *out, double *overall)
 	td_buf_free(&f.issues);
 	td_buf_free(&f.suggestions);
 	td_free(t);
+}
+
+/* See quality.h. */
+void
+td_quality_metrics(const td_json *turns, td_buf *out, double *overall)
+{
+	long		n;
+	td_qturn   *t = json_turns(turns, &n);
+
+	td_quality_metrics_turns(t, n, turns && turns->type == TD_JSON_ARRAY, out, overall);
+	td_free(t);
+}
+
+/* See quality.h. */
+double
+td_quality_score(const td_json *turns)
+{
+	long		n;
+	td_qturn   *t = json_turns(turns, &n);
+	double		overall = td_quality_score_turns(t, n, turns && turns->type == TD_JSON_ARRAY);
+
+	td_free(t);
+	return overall;
 }

@@ -16,6 +16,16 @@
 #include "td_json.h"
 #include "td_mem.h"
 
+/* One turn: pointers into the caller's memory (need not be NUL-terminated). */
+typedef struct td_qturn
+{
+	const char *role;			/* NULL when missing or not a string */
+	size_t		role_len;
+	const char *content;		/* "" when missing or not a string */
+	size_t		len;			/* bytes */
+	bool		has_timestamp;
+} td_qturn;
+
 /* The four component scores, in weight order. */
 typedef struct td_quality_scores
 {
@@ -29,10 +39,17 @@ typedef struct td_quality_scores
 extern double td_quality_overall(const td_quality_scores *s);
 
 /*
- * Score a conversation given as a JSON array of turns {role, content,
- * timestamp?} (anything else scores as "not an array") and append the
- * metrics object to out; *overall receives the composite.
+ * Score n turns (is_array false: the input was not an array of turns) and
+ * append the metrics object to out; *overall receives the composite.
  */
+extern void td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array,
+									 td_buf *out, double *overall);
+
+/* The overall score alone (no metrics object: the fast path). */
+extern double td_quality_score_turns(const td_qturn *turns, long n, bool is_array);
+
+/* The same for a JSON value: an array of {role, content, timestamp?}. */
 extern void td_quality_metrics(const td_json *turns, td_buf *out, double *overall);
+extern double td_quality_score(const td_json *turns);
 
 #endif							/* TD_QUALITY_H */

@@ -3,6 +3,9 @@
  */
 #include "td_utf8.h"
 
+#include <stdint.h>
+#include <string.h>
+
 /*
  * Length of the valid UTF-8 sequence at s, or 0: rejects stray continuation
  * bytes, overlong forms, surrogates (U+D800..DFFF) and values past U+10FFFF.
@@ -62,12 +65,30 @@ td_utf8_valid(const char *s, size_t len)
 size_t
 td_utf8_count(const char *s, size_t len)
 {
-	size_t		n = 0;
+	size_t		cont = 0,			/* continuation bytes 10xxxxxx */
+				i = 0;
 
-	for (size_t i = 0; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
+	for (; i + 32 <= len; i += 32)	/* skip ASCII 32 bytes at a time */
+	{
+		uint64_t	w[4];
+
+		memcpy(w, s + i, 32);
+		if (((w[0] | w[1] | w[2] | w[3]) & UINT64_C(0x8080808080808080)) != 0)
+			break;
+	}
+	for (; i + 8 <= len; i += 8)	/* eight bytes at a time */
+	{
+		uint64_t	w;
+
+		memcpy(&w, s + i, 8);
+		w &= ~(w << 1) & UINT64_C(0x8080808080808080);	/* bit 7 set, bit 6 clear */
+		for (; w != 0; w &= w - 1)
+			cont++;
+	}
+	for (; i < len; i++)
+		if ((s[i] & 0xC0) == 0x80)
+			cont++;
+	return len - cont;
 }
 
 /* Encode one code point; returns the number of bytes (1..4). */

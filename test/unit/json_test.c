@@ -47,6 +47,32 @@ expect(const char *input, const char *expected)
 		printf("#   got: %s\n", got);
 }
 
+/*
+ * td_utf8_count against a byte-by-byte reference, over every prefix of a
+ * 100-byte text mixing ASCII runs (longer and shorter than 32 bytes) with
+ * 2- and 4-byte sequences, at every starting offset.
+ */
+static bool
+count_agrees(void)
+{
+	char		text[101];
+
+	for (int i = 0; i < 100; i++)
+		text[i] = (i >= 40 && i < 44) ? "\xf0\x9f\x98\x80"[i - 40] :
+			(i >= 70 && i % 2 == 0) ? '\xc3' : (i >= 70) ? '\xa9' : (char) ('a' + i % 26);
+	for (size_t from = 0; from < 100; from++)
+		for (size_t len = 0; from + len <= 100; len++)
+		{
+			size_t		expected = 0;
+
+			for (size_t k = from; k < from + len; k++)
+				expected += ((unsigned char) text[k] & 0xC0) != 0x80;
+			if (td_utf8_count(text + from, len) != expected)
+				return false;
+		}
+	return true;
+}
+
 int
 main(void)
 {
@@ -128,5 +154,6 @@ main(void)
 	ok(!td_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF is invalid");
 	ok(!td_utf8_valid("\xe0\x80\x80", 3), "overlong is invalid");
 	ok(td_utf8_count("h\xc3\xa9\xf0\x9f\x98\x80", 7) == 3, "code points counted, not bytes");
+	ok(count_agrees(), "word-at-a-time count equals a byte-by-byte count at every length and offset");
 	return unit_done();
 }
