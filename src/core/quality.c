@@ -328,15 +328,27 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 	return score < 0 ? 0 : score;
 }
 
-/* A word of a conversation (lower-cased copy). */
+/* A word (or run of words) of a conversation, in the lower-cased copy. */
 typedef struct word
 {
-	const char *text;			/* set once the buffer stops moving */
-	size_t		off;			/* offset in the buffer */
+	const char *text;			/* set once the copy stops moving */
+	size_t		off;			/* offset in the copy */
 	size_t		len;
+	long		turn;
+	bool		long_word;		/* more than 3 characters */
 } word;
 
-/* Order words bytewise. */
+/* Every white-space separated word of the turns, lower-cased, in order. */
+typedef struct vocabulary
+{
+	td_buf		text;			/* the words, one space after each */
+	word	   *words;
+	size_t		count;
+} vocabulary;
+
+#define NGRAM 4					/* words per n-gram of the repetition signal */
+
+/* Order words (or n-grams) bytewise. */
 static int
 word_cmp(const void *a, const void *b)
 {
@@ -348,17 +360,15 @@ word_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Vocabulary diversity: distinct / total words longer than 3 characters. */
-static double
-uniqueness(const qturn *turns, long n)
+/* Split the turns into words. */
+static void
+vocabulary_build(vocabulary *v, const qturn *turns, long n)
 {
-	td_buf		text;			/* lower-cased words, back to back */
-	word	   *words = NULL;
-	size_t		total = 0,
-				distinct = 0,
-				cap = 0;
+	size_t		cap = 0;
 
-	td_buf_init(&text);
+	td_buf_init(&v->text);
+	v->words = NULL;
+	v->count = 0;
 	for (long i = 0; i < n; i++)
 	{
 		const char *s = turns[i].content;
@@ -371,33 +381,88 @@ uniqueness(const qturn *turns, long n)
 
 			while (p < len && is_space((unsigned char) s[p]))
 				p++;
-			b = p;
-			while (p < len && !is_space((unsigned char) s[p]))
-				p++;
-			if (p > b && td_utf8_count(s + b, p - b) > 3)
+			for (b = p; p < len && !is_space((unsigned char) s[p]); p++)
+				;
+			if (p == b)
+				break;
+			if (v->count == cap)
 			{
-				if (total == cap)
-				{
-					cap = cap ? cap * 2 : 64;
-					words = td_realloc(words, cap * sizeof(word));
-				}
-				words[total].off = text.len;
-				words[total++].len = p - b;
-				for (size_t k = b; k < p; k++)
-					td_buf_putc(&text, lower(s[k]));
+				cap = cap ? cap * 2 : 64;
+				v->words = td_realloc(v->words, cap * sizeof(word));
 			}
+			v->words[v->count] = (word) {NULL, v->text.len, p - b, i, td_utf8_count(s + b, p - b) > 3};
+			v->count++;
+			for (size_t k = b; k < p; k++)
+				td_buf_putc(&v->text, lower(s[k]));
+			td_buf_putc(&v->text, ' ');
 		}
 	}
-	for (size_t i = 0; i < total; i++)
-		words[i].text = text.data + words[i].off;
-	if (total > 0)			/* qsort wants a non-NULL array */
-		qsort(words, total, sizeof(word), word_cmp);
-	for (size_t i = 0; i < total; i++)
-		if (i == 0 || word_cmp(&words[i], &words[i - 1]) != 0)
+	for (size_t i = 0; i < v->count; i++)
+		v->words[i].text = v->text.data + v->words[i].off;
+}
+
+/* Release a vocabulary. */
+static void
+vocabulary_free(vocabulary *v)
+{
+	td_free(v->words);
+	td_buf_free(&v->text);
+}
+
+/* Sort items and count the distinct ones; *repeated gets those seen twice or more. */
+static size_t
+count_distinct(word *items, size_t count, size_t *repeated)
+{
+	size_t		distinct = 0;
+
+	*repeated = 0;
+	if (count > 0)				/* qsort wants a non-NULL array */
+		qsort(items, count, sizeof(word), word_cmp);
+	for (size_t i = 0; i < count; i++)
+		if (i == 0 || word_cmp(&items[i], &items[i - 1]) != 0)
 			distinct++;
-	td_free(words);
-	td_buf_free(&text);
+		else if (i == 1 || word_cmp(&items[i - 1], &items[i - 2]) != 0)
+			(*repeated)++;
+	return distinct;
+}
+
+/* Vocabulary diversity: distinct / total words longer than 3 characters. */
+static double
+uniqueness(const vocabulary *v)
+{
+	word	   *long_words = td_malloc((v->count ? v->count : 1) * sizeof(word));
+	size_t		total = 0,
+				distinct,
+				repeated;
+
+	for (size_t i = 0; i < v->count; i++)
+		if (v->words[i].long_word)
+			long_words[total++] = v->words[i];
+	distinct = count_distinct(long_words, total, &repeated);
+	td_free(long_words);
 	return floor((double) distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
+}
+
+/* Distinct runs of NGRAM words (within one turn) that occur more than once. */
+static long
+repeated_ngrams(const vocabulary *v)
+{
+	word	   *grams = td_malloc((v->count ? v->count : 1) * sizeof(word));
+	size_t		total = 0,
+				repeated;
+
+	for (size_t i = 0; i + NGRAM <= v->count; i++)
+	{
+		const word *last = &v->words[i + NGRAM - 1];
+
+		if (last->turn != v->words[i].turn)
+			continue;
+		grams[total] = v->words[i];
+		grams[total++].len = last->off + last->len - v->words[i].off;
+	}
+	(void) count_distinct(grams, total, &repeated);
+	td_free(grams);
+	return (long) repeated;
 }
 
 /* Append a number as JavaScript would print it (no trailing ".0"). */
@@ -429,7 +494,7 @@ put_component(td_buf *out, const char *name, double score, double weight, const 
 
 /* Extra defect signals (never part of the overall score). */
 static void
-put_signals(const qturn *turns, long n, td_buf *out)
+put_signals(const qturn *turns, long n, const vocabulary *v, td_buf *out)
 {
 	static const char *const refusals[] = {"as an ai", "as a language model", "i cannot help", "i can't help",
 	"i am unable to", "i'm unable to", NULL};
@@ -473,6 +538,8 @@ put_signals(const qturn *turns, long n, td_buf *out)
 	td_json_write_key(out, "signals", false);
 	td_buf_puts(out, "{\"repeatedTurns\":");
 	td_buf_put_long(out, (long long) duplicate_count(turns, n));
+	td_buf_puts(out, ",\"repeatedNgrams\":");
+	td_buf_put_long(out, repeated_ngrams(v));
 	td_buf_puts(out, ",\"unresolvedPlaceholders\":");
 	td_buf_put_long(out, placeholders);
 	td_buf_puts(out, ",\"roleImbalance\":");
@@ -572,6 +639,7 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 {
 	scored		r;
 	findings	f;
+	vocabulary	v;
 	qturn	   *t = count_turns(turns, n);
 	const char *confidence,
 			   *training;
@@ -579,7 +647,8 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 	memset(&r, 0, sizeof(r));
 	findings_init(&f, true);
 	score_components(t, n, is_array, &f, &r);
-	r.uniqueness = uniqueness(t, n);
+	vocabulary_build(&v, t, n);
+	r.uniqueness = uniqueness(&v);
 	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
 	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
 
@@ -617,10 +686,11 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 	td_buf_putc(out, '[');
 	td_buf_append(out, f.suggestions.data, f.suggestions.len);
 	td_buf_putc(out, ']');
-	put_signals(t, n, out);
+	put_signals(t, n, &v, out);
 	td_buf_putc(out, '}');
 
 	*overall = r.overall;
+	vocabulary_free(&v);
 	td_buf_free(&f.issues);
 	td_buf_free(&f.suggestions);
 	td_free(t);

@@ -51,6 +51,13 @@ FROM (SELECT train_data.quality_metrics('[
     {"role": "user", "content": "Hello {{persona}}, can you help me with my pension plans today?"},
     {"role": "assistant", "content": "As an AI I cannot help with that, but here is what I would look at"}]') AS m) s;
 
+-- Repeated 4-word n-grams, each counted once: "ça coûte très cher," (turns 1
+-- and 3; only ASCII letters are case-folded, so turn 2's "Ça coûte très cher,"
+-- differs) and "coûte très cher, vraiment" (all three turns) = 2.
+SELECT train_data.quality_metrics('[{"role": "user", "content": "ça coûte très cher, vraiment"},
+    {"role": "assistant", "content": "Ça coûte très cher, vraiment oui"},
+    {"role": "user", "content": "ça coûte très cher, vraiment"}]') -> 'signals' -> 'repeatedNgrams' AS repeated_ngrams;
+
 -- Uniqueness: distinct / all words longer than 3 characters.
 SELECT train_data.quality_metrics('[{"role": "user", "content": "save save save money money"}, {"role": "assistant", "content": "spend"}]') -> 'uniqueness' AS uniqueness;
 

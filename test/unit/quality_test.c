@@ -126,6 +126,24 @@ main(void)
 	has(m, "\"refusalTurns\":1", "refusal signal");
 	has(m, "\"truncatedLastTurn\":true", "truncated last turn signal");
 
+	/*
+	 * Repeated 4-word n-grams, counted once each, case-insensitive, never
+	 * across turns.  Turn 1 has "the cat sat on", "cat sat on the", "sat on
+	 * the mat"; turn 2 has those three again and "on the mat today": 3.
+	 */
+	m = metrics("[{\"role\":\"user\",\"content\":\"the cat sat on the mat\"},"
+				"{\"role\":\"assistant\",\"content\":\"The  Cat sat\\non the mat today\"}]", &o);
+	has(m, "\"repeatedNgrams\":3", "three n-grams repeated across turns, counted once each");
+	m = metrics("[{\"role\":\"user\",\"content\":\"the cat sat on the cat sat on the cat sat on\"}]", &o);
+	/* grams: tcso csot sotc otcs tcso csot sotc otcs tcso: 4 distinct, all repeated */
+	has(m, "\"repeatedNgrams\":4", "repetition inside one turn");
+	/* joined, the turns would repeat "x a b c" and "a b c d" */
+	m = metrics("[{\"role\":\"user\",\"content\":\"x a b\"},{\"role\":\"assistant\",\"content\":\"c d\"},"
+				"{\"role\":\"user\",\"content\":\"x a b\"},{\"role\":\"assistant\",\"content\":\"c d\"}]", &o);
+	has(m, "\"repeatedNgrams\":0", "n-grams never span two turns");
+	m = metrics("[]", &o);
+	has(m, "\"repeatedNgrams\":0", "no turns, no n-grams");
+
 	/* characters, not bytes: 100 two-byte characters per turn is optimal length */
 	{
 		static char json[8192];
