@@ -41,6 +41,49 @@ FROM (VALUES
                                     FROM generate_series(0, 7) i))
 ) AS t(label, turns), LATERAL (SELECT train_data.quality_metrics(turns) AS m) s;
 
+-- More hand-computed cases, at every band edge: (T, L, S, C) -> overall =
+-- round1(0.30 T + 0.25 L + 0.30 S + 0.15 C), rounding half up in binary
+-- floating point as JavaScript's Math.round does.
+SELECT label, m -> 'scoreBreakdown' -> 'turnCount' -> 'score' AS turns,
+       m -> 'scoreBreakdown' -> 'responseLength' -> 'score' AS length,
+       m -> 'scoreBreakdown' -> 'structure' -> 'score' AS structure,
+       m -> 'scoreBreakdown' -> 'coherence' -> 'score' AS coherence,
+       m -> 'overall' AS overall, expected, (m -> 'overall')::numeric = expected AS agrees
+FROM (VALUES
+    ('8 turns of 100', pg_temp.conv(8, 100), 10.0),        -- (10, 10, 10, 10)
+    ('8 turns of 99', pg_temp.conv(8, 99), 9.3),           -- (10, 7, 10, 10): 9.25 -> 9.3
+    ('8 turns of 50', pg_temp.conv(8, 50), 9.3),           -- (10, 7, 10, 10)
+    ('8 turns of 49', pg_temp.conv(8, 49), 8.5),           -- (10, 4, 10, 10)
+    ('8 turns of 800', pg_temp.conv(8, 800), 9.3),         -- (10, 7, 10, 10)
+    ('8 turns of 801', pg_temp.conv(8, 801), 8.5),         -- (10, 4, 10, 10)
+    ('8 turns of 1201', pg_temp.conv(8, 1201), 8.0),       -- (10, 2, 10, 10)
+    ('8 turns of 20', pg_temp.conv(8, 20), 8.5),           -- (10, 4, 10, 10)
+    ('8 turns of 19', pg_temp.conv(8, 19), 8.0),           -- (10, 2, 10, 10)
+    ('8 turns of 9', pg_temp.conv(8, 9), 7.6),             -- (10, 2, 10, 7): 7.55 -> 7.6
+    ('20 turns of 200', pg_temp.conv(20, 200), 9.1),       -- (7, 10, 10, 10)
+    ('21 turns of 200', pg_temp.conv(21, 200), 8.2),       -- (4, 10, 10, 10)
+    ('24 turns of 200', pg_temp.conv(24, 200), 8.2),       -- (4, 10, 10, 10)
+    ('3 turns of 200', pg_temp.conv(3, 200), 7.6),         -- (2, 10, 10, 10)
+    ('one turn of 200', pg_temp.conv(1, 200), 6.1),        -- (2, 10, 5, 10)
+    ('three repeats', '[{"role": "user", "content": "Hello, how much should I save each month?"},
+                        {"role": "assistant", "content": "hello, how much should I save each month?"},
+                        {"role": "user", "content": "Hello, how much should I save each month?"},
+                        {"role": "assistant", "content": "HELLO, how much should I save each month?"}]', 6.4),  -- (4, 4, 10, 8)
+    ('number content', '[{"role": "user", "content": 42}, {"role": "assistant", "content": "Forty-two is the answer you want."}]', 4.9),  -- (2, 2, 8, 9): 4.85 -> 4.9
+    ('null role', '[{"role": null, "content": "Hello, I would like to understand my pension options."},
+                    {"role": "assistant", "content": "Of course, let us start with your current pension pot."}]', 6.3),  -- (2, 7, 8, 10): 6.25 -> 6.3
+    ('role "bot"', '[{"role": "user", "content": "Hello, I would like to understand my pension options."},
+                     {"role": "bot", "content": "Of course, let us start with your current pension pot."}]', 6.0),  -- (2, 7, 7, 10): 5.95 -> 6.0
+    ('8 turns of 50 emoji', (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
+                                                                 'content', i || repeat('😀', 49)) ORDER BY i)
+                             FROM generate_series(0, 7) i), 9.3),  -- 50 characters, 197 bytes: (10, 7, 10, 10)
+    ('8 turns of 40 CJK', (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
+                                                               'content', i || repeat('年', 39)) ORDER BY i)
+                           FROM generate_series(0, 7) i), 8.5),    -- 40 characters, 118 bytes: (10, 4, 10, 10)
+    ('timestamps', '[{"role": "user", "content": "Hello, I would like to understand my pension options.", "timestamp": "2025-01-01T10:00:00Z"},
+                     {"role": "assistant", "content": "Of course, let us start with your current pension pot.", "timestamp": "2025-01-01T10:00:05Z"}]', 6.9)  -- (2, 7, 10, 10): 6.85 -> 6.9
+) AS t(label, turns, expected), LATERAL (SELECT train_data.quality_metrics(turns) AS m) s;
+
 -- Issues and suggestions name what to fix.
 SELECT train_data.quality_metrics(pg_temp.conv(4, 60, false)) -> 'issues' AS issues,
        train_data.quality_metrics(pg_temp.conv(4, 60, false)) -> 'suggestions' AS suggestions;
