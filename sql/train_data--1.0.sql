@@ -2451,7 +2451,8 @@ CREATE FUNCTION train_data.conversation_transition_allowed(old_status train_data
     END;
 
 -- The trigger: new conversations start before review; every status change
--- follows conversation_transition_allowed.  Restores (pg_dump scripts run
+-- follows conversation_transition_allowed; approving or rejecting needs the
+-- review recorded in review_history (and an approval its reviewer).  Restores (pg_dump scripts run
 -- with row_security = off) bring rows in the state they were in.
 CREATE FUNCTION train_data.conversations_check_transition() RETURNS trigger
     LANGUAGE plpgsql
@@ -2465,6 +2466,15 @@ BEGIN
         RAISE EXCEPTION 'a new conversation cannot be %', NEW.status
             USING ERRCODE = 'check_violation',
                   HINT = 'Conversations are generated first; review_conversation() approves or rejects them.';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.status IN ('approved', 'rejected') AND OLD.status <> NEW.status
+       AND train_data.conversation_transition_allowed(OLD.status, NEW.status)
+       AND (NEW.review_history -> -1 ->> 'action' IS DISTINCT FROM NEW.status::text
+            OR (NEW.status = 'approved' AND (NEW.approved_by IS NULL OR NEW.approved_at IS NULL))) THEN
+        RAISE EXCEPTION 'conversation % cannot become % without a recorded review', OLD.conversation_id, NEW.status
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'The last review_history entry must record the same action, and an approval its reviewer and time.',
+                  HINT = 'Use review_conversation() or bulk_review_conversations().';
     END IF;
     IF TG_OP = 'UPDATE' AND NOT train_data.conversation_transition_allowed(OLD.status, NEW.status) THEN
         RAISE EXCEPTION 'conversation % cannot go from % to %', OLD.conversation_id, OLD.status, NEW.status
@@ -2545,6 +2555,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Only generated, pending_review and needs_revision conversations can be reviewed.';
     END IF;
+    -- the history first: the life-cycle trigger wants the review recorded
+    PERFORM train_data.append_review_action(c.id, action, reviewer, comment, reasons);
     UPDATE train_data.conversations x
     SET status = CASE action WHEN 'approved' THEN 'approved' WHEN 'rejected' THEN 'rejected'
                              ELSE 'needs_revision' END::train_data.conversation_status,
@@ -2552,7 +2564,6 @@ BEGIN
         approved_at = CASE WHEN action = 'approved' THEN now() ELSE x.approved_at END,
         reviewer_notes = coalesce(review_conversation.comment, x.reviewer_notes)
     WHERE x.id = c.id;
-    PERFORM train_data.append_review_action(c.id, action, reviewer, comment, reasons);
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = c.id;
     RETURN c;
 END

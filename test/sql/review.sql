@@ -38,6 +38,11 @@ SELECT expect_error($$UPDATE train_data.conversations SET status = 'generated' W
 UPDATE train_data.conversations SET status = 'archived' WHERE conversation_id = 'rv_draft';
 SELECT expect_error($$UPDATE train_data.conversations SET status = 'draft' WHERE conversation_id = 'rv_draft'$$, true);
 UPDATE train_data.conversations SET title = 'still archived' WHERE conversation_id = 'rv_draft';
+-- approving or rejecting by hand, without a recorded review, is refused
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'approved' WHERE conversation_id = 'rv_9'$$, true);
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'approved', approved_by = current_setting('train_data.user_id')::uuid,
+                      approved_at = now() WHERE conversation_id = 'rv_9'$$);
+SELECT expect_error($$UPDATE train_data.conversations SET status = 'rejected' WHERE conversation_id = 'rv_10'$$);
 SELECT old.s AS from_status, string_agg(new.s::text, ' ' ORDER BY new.s) AS may_become
 FROM unnest(enum_range(NULL::train_data.conversation_status)) old(s),
      unnest(enum_range(NULL::train_data.conversation_status)) new(s)
