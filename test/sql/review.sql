@@ -14,16 +14,18 @@ INSERT INTO train_data.templates (id, name, category, structure, variables, tier
      '[{"name": "persona", "type": "text"}]', 'scenario');
 
 -- Fixture: conversation k of template A scores 5 + k/2 (rising), of B 9 - k/2
--- (falling); created one minute apart.
+-- (falling); created one minute apart; k * 100 tokens costing k cents
+-- (totals 10,500 tokens, 1.05 USD).
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, quality_score,
-                                      template_id, parameters, created_at)
+                                      template_id, parameters, created_at, total_tokens, actual_cost_usd)
 SELECT ('c7000000-0000-0000-0000-0000000000' || lpad(g::text, 2, '0'))::uuid, 'rv_' || g, 'Conversation ' || g,
        'P' || g, 'calm', CASE WHEN g <= 10 THEN 'template' ELSE 'scenario' END::train_data.tier_type,
        CASE WHEN g % 3 = 0 THEN 'generated' WHEN g % 3 = 1 THEN 'pending_review' ELSE 'needs_revision' END
            ::train_data.conversation_status,
        CASE WHEN g <= 10 THEN 5 + g / 2.0 ELSE 9 - (g - 10) / 2.0 END,
        CASE WHEN g <= 10 THEN 'a7000000-0000-0000-0000-000000000001' ELSE 'a7000000-0000-0000-0000-000000000002' END::uuid,
-       jsonb_build_object('persona', 'P' || g), '2025-01-01'::timestamptz + g * interval '1 minute'
+       jsonb_build_object('persona', 'P' || g), '2025-01-01'::timestamptz + g * interval '1 minute',
+       g * 100, g * 0.01
 FROM generate_series(1, 14) g;
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
 VALUES ('c7000000-0000-0000-0000-000000000099', 'rv_draft', 'Draft', 'D', 'calm', 'template', 'draft');
