@@ -10,6 +10,13 @@ CREATE FUNCTION pg_temp.conv(n int, len int, greet boolean DEFAULT true) RETURNS
     FROM generate_series(0, n - 1) i
 $$;
 
+-- n alternating turns: the turn number, then reps times the character ch.
+CREATE FUNCTION pg_temp.conv_of(n int, ch text, reps int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
+                                        'content', i || repeat(ch, reps)) ORDER BY i)
+    FROM generate_series(0, n - 1) i
+$$;
+
 -- The worked example of the original: 10 turns of 200 characters -> 10.0, high, high.
 SELECT jsonb_pretty(train_data.quality_metrics(pg_temp.conv(10, 200)) - 'signals');
 
@@ -36,9 +43,7 @@ FROM (VALUES
     ('duplicates', '[{"role": "user", "content": "Hello, what should I save?"}, {"role": "assistant", "content": "Ten percent."},
                      {"role": "user", "content": "HELLO, what should I save? "}, {"role": "assistant", "content": "ten percent."},
                      {"role": "user", "content": "ok"}, {"role": "assistant", "content": "Thanks, bye"}]'),
-    ('unicode 100 chars per turn', (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
-                                                                           'content', i || repeat('é', 99)))
-                                    FROM generate_series(0, 7) i))
+    ('unicode 100 chars per turn', pg_temp.conv_of(8, 'é', 99))
 ) AS t(label, turns), LATERAL (SELECT train_data.quality_metrics(turns) AS m) s;
 
 -- More hand-computed cases, at every band edge: (T, L, S, C) -> overall =
@@ -74,12 +79,8 @@ FROM (VALUES
                     {"role": "assistant", "content": "Of course, let us start with your current pension pot."}]', 6.3),  -- (2, 7, 8, 10): 6.25 -> 6.3
     ('role "bot"', '[{"role": "user", "content": "Hello, I would like to understand my pension options."},
                      {"role": "bot", "content": "Of course, let us start with your current pension pot."}]', 6.0),  -- (2, 7, 7, 10): 5.95 -> 6.0
-    ('8 turns of 50 emoji', (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
-                                                                 'content', i || repeat('😀', 49)) ORDER BY i)
-                             FROM generate_series(0, 7) i), 9.3),  -- 50 characters, 197 bytes: (10, 7, 10, 10)
-    ('8 turns of 40 CJK', (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
-                                                               'content', i || repeat('年', 39)) ORDER BY i)
-                           FROM generate_series(0, 7) i), 8.5),    -- 40 characters, 118 bytes: (10, 4, 10, 10)
+    ('8 turns of 50 emoji', pg_temp.conv_of(8, '😀', 49), 9.3),  -- 50 characters, 197 bytes: (10, 7, 10, 10)
+    ('8 turns of 40 CJK', pg_temp.conv_of(8, '年', 39), 8.5),    -- 40 characters, 118 bytes: (10, 4, 10, 10)
     ('timestamps', '[{"role": "user", "content": "Hello, I would like to understand my pension options.", "timestamp": "2025-01-01T10:00:00Z"},
                      {"role": "assistant", "content": "Of course, let us start with your current pension pot.", "timestamp": "2025-01-01T10:00:05Z"}]', 6.9)  -- (2, 7, 10, 10): 6.85 -> 6.9
 ) AS t(label, turns, expected), LATERAL (SELECT train_data.quality_metrics(turns) AS m) s;
