@@ -2786,3 +2786,20 @@ BEGIN ATOMIC
     JOIN train_data.templates t ON t.id = s.template_id
     ORDER BY s.rate, s.avg_quality, t.name;
 END;
+
+--------------------------------------------------------------------------------
+-- 23. Export
+--------------------------------------------------------------------------------
+
+-- Training-file lines, one per conversation, streamed (one value per call):
+-- shape 'original' (messages + metadata), 'openai' or 'sharegpt'; scope
+-- 'selected' (ids), 'filtered' (a FilterConfig) or 'all' (every approved
+-- conversation); options the ExportConfig include flags, systemMessage and
+-- lastTurnOnly.  Runs as the caller: row-level security decides what is
+-- exported.
+CREATE FUNCTION train_data.export_jsonl(shape text DEFAULT 'original', scope text DEFAULT 'all',
+                                        ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
+                                        options jsonb DEFAULT '{}')
+    RETURNS SETOF text
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'td_export_jsonl_sql';
