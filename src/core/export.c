@@ -43,6 +43,40 @@ put_raw(td_buf *out, const char *key, td_text v, bool first)
 		td_buf_append(out, v.s, v.len);
 }
 
+/*
+ * Append a member whose value is JSON text, without the white space outside
+ * strings (jsonb's output puts a space after every ":" and ","); NULL becomes
+ * null.
+ */
+static void
+put_compact(td_buf *out, const char *key, td_text v, bool first)
+{
+	bool		in_string = false;
+	size_t		run = 0;
+
+	if (v.s == NULL)
+	{
+		put_raw(out, key, v, first);
+		return;
+	}
+	td_json_write_key(out, key, first);
+	for (size_t i = 0; i < v.len; i++)
+	{
+		char		c = v.s[i];
+
+		if (in_string && c == '\\')
+			i++;				/* the escaped character cannot end the string */
+		else if (c == '"')
+			in_string = !in_string;
+		else if (!in_string && (c == ' ' || c == '\n' || c == '\t' || c == '\r'))
+		{
+			td_buf_append(out, v.s + run, i - run);
+			run = i + 1;
+		}
+	}
+	td_buf_append(out, v.s + run, v.len - run);
+}
+
 /* Is the text present and not empty? */
 static bool
 present(td_text v)
@@ -78,7 +112,7 @@ put_metadata(const td_export_conversation *c, const td_export_options *o, td_buf
 		put_string(out, "updated_at", c->updated_at, false);
 	}
 	if (o->include_approval_history && c->review_history.s != NULL)
-		put_raw(out, "review_history", c->review_history, false);
+		put_compact(out, "review_history", c->review_history, false);
 	if (o->include_parent_references && (c->parent_id.s != NULL || c->parent_type.s != NULL))
 	{
 		put_string(out, "parent_id", c->parent_id, false);

@@ -33,7 +33,7 @@ fixture(void)
 	c.quality_score = T("8.5");
 	c.created_at = T("2025-01-01T10:00:00.000000Z");
 	c.updated_at = T("2025-01-02T10:00:00.000000Z");
-	c.review_history = T("[{\"action\":\"approved\"}]");
+	c.review_history = T("[{\"action\": \"approved\", \"comment\": \"a, b: \\\"c\\\" \\\\\"}]");
 	c.persona = T("Ann");
 	c.emotion = T("calm");
 	c.topic = T("");
@@ -84,7 +84,7 @@ main(void)
 	o.include_approval_history = true;
 	o.include_parent_references = true;
 	is(line(&c, &o), "{" MSGS ",\"metadata\":{\"conversation_id\":\"tpl_ann_000001\",\"title\":\"Ann - saving (calm)\","
-	   "\"tier\":\"template\",\"review_history\":[{\"action\":\"approved\"}],\"persona\":\"Ann\",\"emotion\":\"calm\"}}",
+	   "\"tier\":\"template\",\"review_history\":[{\"action\":\"approved\",\"comment\":\"a, b: \\\"c\\\" \\\\\"}],\"persona\":\"Ann\",\"emotion\":\"calm\"}}",
 	   "history included, no parent to reference, scores and timestamps left out");
 
 	c.parent_id = T("c7000000-0000-0000-0000-000000000002");

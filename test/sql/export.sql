@@ -1,0 +1,111 @@
+-- export: export_jsonl() — every shape and include flag on a fixture with
+-- exact expected lines, escaping of hard text, each scope and filter, an
+-- export of nothing, row-level security, and bad arguments.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+-- Fixture, written as a restore would (row_security off: rows come in the
+-- state they were in): alice has two approved conversations and one pending,
+-- bob one approved.
+SET row_security = off;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, quality_score,
+                                      category, review_history, parent_id, parent_type, created_at, updated_at, created_by)
+VALUES ('e6000000-0000-0000-0000-000000000001', 'tpl_ann_000001', 'Ann "the saver" \ pension', 'Ann', 'calm', 'saving',
+        'template', 'approved', 8.5, '{finance,pension}', '[{"action": "approved", "performedBy": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"}]',
+        NULL, NULL, '2025-01-01 10:00:00.5+00', '2025-01-02 10:00:00+00', :alice),
+       ('e6000000-0000-0000-0000-000000000002', 'scn_bob_000002', 'Bob in debt', 'Bob', 'anxious', '',
+        'scenario', 'pending_review', 5.5, '{debt}', '[]', NULL, NULL, '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice),
+       ('e6000000-0000-0000-0000-000000000003', 'edge_cy_000003', 'Cy, edge case', 'Cy', 'angry', NULL,
+        'edge_case', 'approved', NULL, '{}', '[]', 'e6000000-0000-0000-0000-000000000001', 'conversation',
+        '2025-01-05 10:00:00+00', '2025-01-05 10:00:00+00', :alice),
+       ('e6000000-0000-0000-0000-000000000004', 'tpl_dee_000004', 'Bob''s own', 'Dee', 'calm', 'tax',
+        'template', 'approved', 9.0, '{tax}', '[]', NULL, NULL, '2025-01-04 10:00:00+00', '2025-01-04 10:00:00+00', :bob);
+-- turns inserted out of order; the export reads them in turn order
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES
+    ('e6000000-0000-0000-0000-000000000001', 2, 'assistant', 'Start with 10 %.'),
+    ('e6000000-0000-0000-0000-000000000001', 1, 'user', 'Hello, how much should I save?'),
+    ('e6000000-0000-0000-0000-000000000002', 1, 'user', 'I owe money.'),
+    ('e6000000-0000-0000-0000-000000000003', 1, 'user', 'Every control character:' ||
+        (SELECT string_agg(chr(c), '' ORDER BY c) FROM generate_series(1, 31) c) || E' "quotes" \\back\\slashes\\ 😀 年金'),
+    ('e6000000-0000-0000-0000-000000000003', 2, 'assistant', 'Understood.'),
+    ('e6000000-0000-0000-0000-000000000004', 1, 'user', 'Bob''s question'),
+    ('e6000000-0000-0000-0000-000000000004', 2, 'assistant', 'Bob''s answer');
+RESET row_security;
+
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+
+-- The original shape with the default flags: every approved conversation of
+-- alice's, oldest first; empty or NULL persona/emotion/topic left out.
+SELECT * FROM train_data.export_jsonl();
+
+-- Every include flag turned around.
+SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL,
+    '{"includeMetadata": true, "includeQualityScores": false, "includeTimestamps": false,
+      "includeApprovalHistory": true, "includeParentReferences": true, "includeFullContent": true}');
+SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"includeMetadata": false}');
+
+-- OpenAI chat shape, plain and with a system message and last-turn weights;
+-- ShareGPT.
+SELECT * FROM train_data.export_jsonl('openai');
+SELECT * FROM train_data.export_jsonl('openai', 'all', NULL, NULL,
+    '{"systemMessage": "You are a patient \"financial\" planner.", "lastTurnOnly": true}');
+SELECT * FROM train_data.export_jsonl('sharegpt');
+
+-- Every line is JSON, and the hard turn comes back byte for byte.
+SELECT count(*) AS lines, bool_and(line::jsonb IS NOT NULL) AS all_json,
+       bool_and(position(E'\n' IN line) = 0) AS one_line_each
+FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"includeApprovalHistory": true}') line;
+SELECT (line::jsonb -> 'messages' -> 0 ->> 'content') = (SELECT content FROM train_data.conversation_turns
+                                                         WHERE conversation_id = 'e6000000-0000-0000-0000-000000000003'
+                                                           AND turn_number = 1) AS round_trip
+FROM train_data.export_jsonl('openai', 'selected', '{e6000000-0000-0000-0000-000000000003}') line;
+
+-- Scopes: selected ids (any status, in export order); filters, one key at a
+-- time, then together; no match exports nothing.
+SELECT line::jsonb -> 'metadata' ->> 'conversation_id' AS selected
+FROM train_data.export_jsonl('original', 'selected', '{e6000000-0000-0000-0000-000000000003,
+                                                       e6000000-0000-0000-0000-000000000002}') line;
+SELECT f.filters, string_agg(l.line::jsonb -> 'metadata' ->> 'conversation_id', ' ') AS exported
+FROM (VALUES ('{"tier": ["scenario", "edge_case"]}'::jsonb),
+             ('{"status": ["pending_review"]}'),
+             ('{"qualityScoreMin": 6}'),
+             ('{"qualityScoreMax": 6}'),
+             ('{"dateFrom": "2025-01-02"}'),
+             ('{"dateTo": "2025-01-02T00:00:00Z"}'),
+             ('{"categories": ["pension", "debt"]}'),
+             ('{"searchQuery": "SAVER"}'),
+             ('{"searchQuery": "%"}'),
+             ('{"tier": ["template", "scenario"], "status": ["approved", "pending_review"], "qualityScoreMin": 5.5}'),
+             ('{}')) AS f(filters)
+LEFT JOIN LATERAL train_data.export_jsonl('original', 'filtered', NULL, f.filters) l(line) ON true
+GROUP BY f.filters ORDER BY f.filters::text;
+SELECT count(*) AS nothing FROM train_data.export_jsonl('original', 'filtered', NULL, '{"tier": ["edge_case"], "qualityScoreMin": 1}');
+
+-- Row-level security: bob exports only his own, even when he names alice's ids.
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT * FROM train_data.export_jsonl('sharegpt');
+SELECT count(*) AS alices FROM train_data.export_jsonl('original', 'selected', '{e6000000-0000-0000-0000-000000000001}');
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+
+-- Bad arguments.
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('csv')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'some')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'selected')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtered')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtered', NULL, '[]')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtered', NULL, '{"tier": "template"}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtered', NULL, '{"qualityScoreMin": "6"}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtered', NULL, '{"tiers": ["template"]}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateFrom": "yesterday-ish"}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"includeMetadata": "yes"}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"pretty": true}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"systemMessage": "Hi"}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, NULL)$$);
+
+RESET ROLE;
+RESET train_data.user_id;
+DELETE FROM train_data.conversations;
