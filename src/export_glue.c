@@ -1,17 +1,21 @@
 /*
  * export_glue.c — export_jsonl(): training-file lines streamed one per call.
  *
- * The first call checks the arguments and opens a cursor over the
- * conversations in scope (ordered by created_at, id); every call fetches the
- * next conversation, reads its turns in turn order through the
- * (conversation_id, turn_number) index and returns its line, written by the
- * pure core in core/export.c.  Memory stays flat whatever the export size:
- * each call's work is freed with its SPI connection.  Both queries run as
- * the caller, so row-level security decides what is exported.
+ * The first call checks the arguments and opens one cursor: the conversations
+ * in scope, in export order (created_at, id), each joined to its turns
+ * through the (conversation_id, turn_number) index.  Rows are fetched a batch
+ * at a time straight into a receiver of our own (no intermediate tuples),
+ * which gathers each conversation's turns, sorts them by turn number and
+ * queues the finished line, written by the pure core in core/export.c.
+ * Memory stays flat whatever the export size: one batch of lines and one
+ * conversation at a time.  The query runs as the caller, so row-level
+ * security decides what is exported.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "tcop/pquery.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -19,19 +23,41 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "export.h"
 
 PG_FUNCTION_INFO_V1(td_export_jsonl_sql);
 
-/* The conversations of the export, before the scope's condition. */
-static const char *const conversations_select =
-"SELECT c.id, c.conversation_id, c.title, c.tier::text, c.quality_score::text,"
-" pg_catalog.to_char(pg_catalog.timezone('UTC', c.created_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-" pg_catalog.to_char(pg_catalog.timezone('UTC', c.updated_at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-" c.review_history::text, c.parent_id::text, c.parent_type, c.persona, c.emotion, c.topic"
-" FROM train_data.conversations c WHERE ";
+/*
+ * The rows of the export, one per turn (a conversation without turns gives
+ * one row with NULL turn columns): conversation columns, then turn_number,
+ * role, content.  The scope's condition and export_join follow.
+ */
+static const char *const export_select =
+"SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created, c.updated,"
+" c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
+" t.turn_number, t.role, t.content"
+" FROM (SELECT c.id, c.conversation_id, c.title, c.tier::text AS tier, c.quality_score::text AS quality_score,"
+"  c.created_at AS created, c.updated_at AS updated,"
+"  c.review_history::text AS review_history, c.parent_id::text AS parent_id, c.parent_type, c.persona,"
+"  c.emotion, c.topic, c.created_at"
+"  FROM train_data.conversations c WHERE ";
+
+/*
+ * After the condition.  Only the conversations are ordered: their rows come
+ * together, and the receiver puts each one's turns in turn order itself.
+ */
+static const char *const export_join =
+") c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content FROM train_data.conversation_turns t"
+"  WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id) t ON true"
+" ORDER BY c.created_at, c.id";
+
+/* Rows fetched from the cursor at a time. */
+#define EXPORT_BATCH 2000
 
 /* Scope "selected": $1 the ids. */
 static const char *const selected_condition = "c.id OPERATOR(pg_catalog.=) ANY ($1)";
@@ -59,19 +85,30 @@ static const char *const filtered_condition =
 "   OR pg_catalog.strpos(pg_catalog.lower(c.title), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0"
 "   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0)";
 
-/* The deterministic order of every export. */
-static const char *const conversations_order = " ORDER BY c.created_at, c.id";
-
-/* The turns of one conversation, in order. */
-static const char *const turns_query =
-"SELECT t.role, t.content FROM train_data.conversation_turns t"
-" WHERE t.conversation_id OPERATOR(pg_catalog.=) $1 ORDER BY t.turn_number";
+/* A turn being gathered, with its number for sorting. */
+typedef struct numbered_turn
+{
+	int32		number;
+	td_export_turn turn;
+} numbered_turn;
 
 /* What the calls share. */
 typedef struct export_state
 {
+	DestReceiver dest;			/* first: the receiver the cursor feeds */
 	td_export_options options;
 	char	   *portal_name;
+	bool		exhausted;		/* the cursor has no more rows */
+	MemoryContext lines_cxt;	/* finished lines not yet returned */
+	List	   *lines;
+	int			next_line;
+	MemoryContext conv_cxt;		/* the conversation being gathered */
+	bool		have;
+	pg_uuid_t	id;
+	td_export_conversation conv;
+	numbered_turn *turns;
+	long		nturns;
+	long		cap;
 } export_state;
 
 /* A jsonb member of options, or NULL. */
@@ -248,7 +285,7 @@ open_cursor(FunctionCallInfo fcinfo, const char *scope)
 	int			nargs = 0;
 
 	initStringInfo(&query);
-	appendStringInfoString(&query, conversations_select);
+	appendStringInfoString(&query, export_select);
 	if (strcmp(scope, "selected") == 0)
 	{
 		appendStringInfoString(&query, selected_condition);
@@ -264,8 +301,212 @@ open_cursor(FunctionCallInfo fcinfo, const char *scope)
 	}
 	else
 		appendStringInfoString(&query, all_condition);
-	appendStringInfoString(&query, conversations_order);
+	appendStringInfoString(&query, export_join);
 	return SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true, 0)->name;
+}
+
+/* Text attribute i (0-based) of a slot, copied into the current context; NULL stays NULL. */
+static td_text
+slot_text(TupleTableSlot *slot, int i)
+{
+	text	   *t;
+	size_t		len;
+	char	   *copy;
+
+	if (slot->tts_isnull[i])
+		return (td_text) {NULL, 0};
+	t = DatumGetTextPP(slot->tts_values[i]);
+	len = VARSIZE_ANY_EXHDR(t);
+	if ((Pointer) t != DatumGetPointer(slot->tts_values[i]))
+		return (td_text) {VARDATA_ANY(t), len};	/* detoasted: a copy already */
+	copy = palloc(len);
+	memcpy(copy, VARDATA_ANY(t), len);
+	return (td_text) {copy, len};
+}
+
+/* Append n as exactly width digits. */
+static char *
+put_digits(char *p, int n, int width)
+{
+	for (int i = width - 1; i >= 0; i--, n /= 10)
+		p[i] = (char) ('0' + n % 10);
+	return p + width;
+}
+
+/*
+ * Timestamptz attribute i (0-based) of a slot as ISO 8601 in UTC with
+ * microseconds ("2025-01-01T10:00:00.000000Z"), in the current context.
+ */
+static td_text
+iso_timestamp(TupleTableSlot *slot, int i)
+{
+	TimestampTz ts;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char	   *out,
+			   *p;
+
+	if (slot->tts_isnull[i])
+		return (td_text) {NULL, 0};
+	ts = DatumGetTimestampTz(slot->tts_values[i]);
+	out = palloc(40);
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
+		tm.tm_year < 1 || tm.tm_year > 9999)
+	{
+		char	   *text = DatumGetCString(DirectFunctionCall1(timestamptz_out, slot->tts_values[i]));
+
+		return (td_text) {text, strlen(text)};	/* outside ISO's four-digit years */
+	}
+	p = put_digits(out, tm.tm_year, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	p = put_digits(p, fsec, 6);
+	*p++ = 'Z';
+	return (td_text) {out, (size_t) (p - out)};
+}
+
+/* Order turns by number. */
+static int
+turn_cmp(const void *a, const void *b)
+{
+	int32		x = ((const numbered_turn *) a)->number,
+				y = ((const numbered_turn *) b)->number;
+
+	return (x > y) - (x < y);
+}
+
+/* Queue the line of the gathered conversation, then forget it. */
+static void
+finish_conversation(export_state *st)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->conv_cxt);
+	td_export_turn *turns = palloc((st->nturns ? st->nturns : 1) * sizeof(td_export_turn));
+	td_buf		out;
+	text	   *line;
+
+	qsort(st->turns, st->nturns, sizeof(numbered_turn), turn_cmp);
+	for (long i = 0; i < st->nturns; i++)
+		turns[i] = st->turns[i].turn;
+	st->conv.turns = turns;
+	st->conv.nturns = st->nturns;
+	td_buf_init(&out);
+	td_export_line(&st->conv, &st->options, &out);
+	MemoryContextSwitchTo(st->lines_cxt);
+	line = palloc(VARHDRSZ + out.len);
+	SET_VARSIZE(line, VARHDRSZ + out.len);
+	memcpy(VARDATA(line), out.data, out.len);
+	st->lines = lappend(st->lines, line);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->conv_cxt);
+	st->have = false;
+}
+
+/* Start gathering the conversation of slot (in conv_cxt). */
+static void
+start_conversation(export_state *st, TupleTableSlot *slot)
+{
+	td_export_conversation *c = &st->conv;
+
+	memcpy(&st->id, DatumGetUUIDP(slot->tts_values[0]), sizeof(pg_uuid_t));
+	memset(c, 0, sizeof(*c));
+	c->conversation_id = slot_text(slot, 1);
+	c->title = slot_text(slot, 2);
+	c->tier = slot_text(slot, 3);
+	c->quality_score = slot_text(slot, 4);
+	if (st->options.include_timestamps)
+	{
+		c->created_at = iso_timestamp(slot, 5);
+		c->updated_at = iso_timestamp(slot, 6);
+	}
+	c->review_history = slot_text(slot, 7);
+	c->parent_id = slot_text(slot, 8);
+	c->parent_type = slot_text(slot, 9);
+	c->persona = slot_text(slot, 10);
+	c->emotion = slot_text(slot, 11);
+	c->topic = slot_text(slot, 12);
+	st->nturns = 0;
+	st->cap = 16;
+	st->turns = palloc(st->cap * sizeof(numbered_turn));
+	st->have = true;
+}
+
+/* The receiver: one row of the cursor. */
+static bool
+receive_row(TupleTableSlot *slot, DestReceiver *self)
+{
+	export_state *st = (export_state *) self;
+	MemoryContext old;
+
+	slot_getallattrs(slot);
+	if (st->have && memcmp(&st->id, DatumGetUUIDP(slot->tts_values[0]), sizeof(pg_uuid_t)) != 0)
+		finish_conversation(st);
+	old = MemoryContextSwitchTo(st->conv_cxt);
+	if (!st->have)
+		start_conversation(st, slot);
+	if (!slot->tts_isnull[13])	/* not a conversation without turns */
+	{
+		if (st->nturns == st->cap)
+		{
+			st->cap *= 2;
+			st->turns = repalloc(st->turns, st->cap * sizeof(numbered_turn));
+		}
+		st->turns[st->nturns].number = DatumGetInt32(slot->tts_values[13]);
+		st->turns[st->nturns].turn.role = slot_text(slot, 14);
+		st->turns[st->nturns].turn.content = slot_text(slot, 15);
+		st->nturns++;
+	}
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* Receiver callbacks with nothing to do. */
+static void
+receive_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+}
+
+static void
+receive_shutdown(DestReceiver *self)
+{
+}
+
+static void
+receive_destroy(DestReceiver *self)
+{
+}
+
+/* Queue the next batch of lines; false when there are none left. */
+static bool
+fetch_lines(export_state *st)
+{
+	Portal		portal;
+
+	MemoryContextReset(st->lines_cxt);
+	st->lines = NIL;
+	st->next_line = 0;
+	while (st->lines == NIL && !st->exhausted)
+	{
+		portal = GetPortalByName(st->portal_name);
+		if (!PortalIsValid(portal))
+			elog(ERROR, "export cursor \"%s\" is gone", st->portal_name);
+		if (PortalRunFetch(portal, FETCH_FORWARD, EXPORT_BATCH, &st->dest) == 0)
+		{
+			st->exhausted = true;
+			if (st->have)
+				finish_conversation(st);
+			PortalDrop(portal, false);
+		}
+	}
+	return st->lines != NIL;
 }
 
 /* The first call: check the arguments, open the cursor. */
@@ -289,88 +530,15 @@ start_export(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 		elog(ERROR, "SPI_connect failed");
 	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, open_cursor(fcinfo, scope));
 	SPI_finish();
+	st->dest.receiveSlot = receive_row;
+	st->dest.rStartup = receive_startup;
+	st->dest.rShutdown = receive_shutdown;
+	st->dest.rDestroy = receive_destroy;
+	st->dest.mydest = DestNone;
+	st->lines_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx, "export lines", ALLOCSET_DEFAULT_SIZES);
+	st->conv_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx, "export conversation", ALLOCSET_DEFAULT_SIZES);
 	funcctx->user_fctx = st;
 	MemoryContextSwitchTo(old);
-}
-
-/* Column i (1-based) of the current SPI row as text; NULL stays NULL. */
-static td_text
-column(int i)
-{
-	td_text		t = {NULL, 0};
-	char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i);
-
-	if (v != NULL)
-	{
-		t.s = v;
-		t.len = strlen(v);
-	}
-	return t;
-}
-
-/* The turns of conversation id (allocated in the SPI context). */
-static td_export_turn *
-read_turns(Datum id, long *n)
-{
-	static SPIPlanPtr plan = NULL;
-	td_export_turn *turns;
-	bool		isnull;
-
-	if (plan == NULL)
-	{
-		Oid			type = UUIDOID;
-		SPIPlanPtr	p = SPI_prepare(turns_query, 1, &type);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the export's turns query: %s", SPI_result_code_string(SPI_result));
-		plan = p;
-	}
-	if (SPI_execute_plan(plan, &id, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the turns of a conversation");
-	*n = (long) SPI_processed;
-	turns = palloc((*n ? *n : 1) * sizeof(td_export_turn));
-	for (long i = 0; i < *n; i++)
-	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		text	   *role = DatumGetTextPP(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
-		text	   *content = DatumGetTextPP(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull));
-
-		turns[i].role = (td_text) {VARDATA_ANY(role), VARSIZE_ANY_EXHDR(role)};
-		turns[i].content = (td_text) {VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content)};
-	}
-	return turns;
-}
-
-/* The line of the current conversation row, as text in the caller's context. */
-static text *
-conversation_line(const export_state *st)
-{
-	td_export_conversation c;
-	td_buf		out;
-	bool		isnull;
-	Datum		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	text	   *result;
-
-	memset(&c, 0, sizeof(c));
-	c.conversation_id = column(2);
-	c.title = column(3);
-	c.tier = column(4);
-	c.quality_score = column(5);
-	c.created_at = column(6);
-	c.updated_at = column(7);
-	c.review_history = column(8);
-	c.parent_id = column(9);
-	c.parent_type = column(10);
-	c.persona = column(11);
-	c.emotion = column(12);
-	c.topic = column(13);
-	c.turns = read_turns(id, &c.nturns);
-	td_buf_init(&out);
-	td_export_line(&c, &st->options, &out);
-	result = SPI_palloc(VARHDRSZ + out.len);
-	SET_VARSIZE(result, VARHDRSZ + out.len);
-	memcpy(VARDATA(result), out.data, out.len);
-	return result;
 }
 
 /*
@@ -382,25 +550,14 @@ td_export_jsonl_sql(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	export_state *st;
-	Portal		portal;
-	text	   *line = NULL;
+	text	   *line;
 
 	if (SRF_IS_FIRSTCALL())
 		start_export(fcinfo, SRF_FIRSTCALL_INIT());
 	funcctx = SRF_PERCALL_SETUP();
 	st = funcctx->user_fctx;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	portal = SPI_cursor_find(st->portal_name);
-	if (portal == NULL)
-		elog(ERROR, "export cursor \"%s\" is gone", st->portal_name);
-	SPI_cursor_fetch(portal, true, 1);
-	if (SPI_processed > 0)
-		line = conversation_line(st);
-	else
-		SPI_cursor_close(portal);
-	SPI_finish();
-	if (line == NULL)
+	if (st->next_line == list_length(st->lines) && !fetch_lines(st))
 		SRF_RETURN_DONE(funcctx);
-	SRF_RETURN_NEXT(funcctx, PointerGetDatum(line));
+	line = list_nth(st->lines, st->next_line++);
+	SRF_RETURN_NEXT(funcctx, PointerGetDatum(pg_detoast_datum_copy((struct varlena *) line)));
 }

@@ -8,6 +8,7 @@
  */
 #include "td_json.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -544,6 +545,25 @@ td_json_string_is(const td_json *v, const char *s)
 		memcmp(v->str, s, n) == 0;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Is some byte of w below n (n <= 128)?  Exact for "some byte". */
+#define HAS_LESS(w, n) ((((w) - ONES * (n)) & ~(w) & HIGHS) != 0)
+
+/*
+ * Does any of the 8 bytes at s need escaping in a JSON string: a control
+ * character, '"' or a backslash?
+ */
+static bool
+needs_escape8(const char *s)
+{
+	uint64_t	w;
+
+	memcpy(&w, s, 8);
+	return HAS_LESS(w, 0x20) || HAS_LESS(w ^ (ONES * '"'), 1) || HAS_LESS(w ^ (ONES * '\\'), 1);
+}
+
 /* Append s as a JSON string: escape quote, backslash and control characters. */
 void
 td_json_write_string(td_buf *buf, const char *s, size_t len)
@@ -555,10 +575,15 @@ td_json_write_string(td_buf *buf, const char *s, size_t len)
 	td_buf_putc(buf, '"');
 	for (size_t i = 0; i < len; i++)
 	{
-		unsigned char c = (unsigned char) s[i];
+		unsigned char c;
 		char		esc[6];
 		size_t		n = 2;
 
+		while (i + 8 <= len && !needs_escape8(s + i))	/* skip clean runs 8 bytes at a time */
+			i += 8;
+		if (i == len)
+			break;
+		c = (unsigned char) s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		td_buf_append(buf, s + run, i - run);

@@ -2,6 +2,7 @@
  * json_test.c — unit tests of the JSON reader and writer (src/core/td_json.c)
  * and the UTF-8 helpers (src/core/td_utf8.c).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "td_json.h"
@@ -70,6 +71,71 @@ count_agrees(void)
 			if (td_utf8_count(text + from, len) != expected)
 				return false;
 		}
+	return true;
+}
+
+/* A byte-by-byte JSON string escaper, the reference for td_json_write_string. */
+static void
+escape_slowly(td_buf *out, const char *s, size_t len)
+{
+	td_buf_putc(out, '"');
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+		char		tmp[8];
+
+		if (c == '"' || c == '\\')
+		{
+			td_buf_putc(out, '\\');
+			td_buf_putc(out, (char) c);
+		}
+		else if (c < 0x20)
+		{
+			const char *named = c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n" :
+				c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+
+			if (named)
+				td_buf_puts(out, named);
+			else
+			{
+				snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+				td_buf_puts(out, tmp);
+			}
+		}
+		else
+			td_buf_putc(out, (char) c);
+	}
+	td_buf_putc(out, '"');
+}
+
+/*
+ * td_json_write_string against escape_slowly: every byte value that is
+ * special (or near a boundary) at every offset of texts of 0 to 40 bytes.
+ */
+static bool
+escape_agrees(void)
+{
+	for (int special = 1; special < 256; special++)
+		for (size_t len = 1; len <= 40; len++)
+			for (size_t at = 0; at < len; at++)
+			{
+				char		text[40];
+				td_buf		fast,
+							slow;
+				bool		same;
+
+				memset(text, 'a' + (int) (len % 26), len);
+				text[at] = (char) special;
+				td_buf_init(&fast);
+				td_buf_init(&slow);
+				td_json_write_string(&fast, text, len);
+				escape_slowly(&slow, text, len);
+				same = fast.len == slow.len && memcmp(fast.data, slow.data, fast.len) == 0;
+				td_buf_free(&fast);
+				td_buf_free(&slow);
+				if (!same)
+					return false;
+			}
 	return true;
 }
 
@@ -155,5 +221,6 @@ main(void)
 	ok(!td_utf8_valid("\xe0\x80\x80", 3), "overlong is invalid");
 	ok(td_utf8_count("h\xc3\xa9\xf0\x9f\x98\x80", 7) == 3, "code points counted, not bytes");
 	ok(count_agrees(), "word-at-a-time count equals a byte-by-byte count at every length and offset");
+	ok(escape_agrees(), "word-at-a-time escaping equals a byte-by-byte escaper for every special byte at every offset");
 	return unit_done();
 }
