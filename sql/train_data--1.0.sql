@@ -2803,3 +2803,31 @@ CREATE FUNCTION train_data.export_jsonl(shape text DEFAULT 'original', scope tex
     RETURNS SETOF text
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'td_export_jsonl_sql';
+
+-- The checks OpenAI's fine-tuning data preparation runs on one JSONL line:
+-- the names of those it fails (invalid_json, data_type,
+-- missing_messages_list, message_missing_key, message_unrecognized_key,
+-- unrecognized_role, missing_content, example_missing_assistant_message);
+-- empty for a good example.
+CREATE FUNCTION train_data.validate_training_line(line text)
+    RETURNS text[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_validate_training_line_sql';
+
+-- An export checked line by line: the number of lines, then how many fail
+-- each check (only the checks some line fails).
+CREATE FUNCTION train_data.validate_export(shape text DEFAULT 'openai', scope text DEFAULT 'all',
+                                           ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
+                                           options jsonb DEFAULT '{}')
+    RETURNS TABLE (check_name text, lines bigint)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH checked AS (
+        SELECT train_data.validate_training_line(l.line) AS errors
+        FROM train_data.export_jsonl(shape, scope, ids, filters, options) AS l(line)
+    )
+    SELECT 'lines', count(*) FROM checked
+    UNION ALL
+    (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
+END;

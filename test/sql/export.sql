@@ -91,6 +91,19 @@ SELECT count(*) AS alices FROM train_data.export_jsonl('original', 'selected', '
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 
+-- OpenAI-style validation: every export shape with messages passes; ShareGPT
+-- lines have none; each check on a line made to fail it.
+SELECT * FROM train_data.validate_export();
+SELECT * FROM train_data.validate_export('original', 'all', NULL, NULL, '{"includeApprovalHistory": true}');
+SELECT * FROM train_data.validate_export('sharegpt');
+SELECT line, train_data.validate_training_line(line) AS fails
+FROM (VALUES ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello","weight":0}]}'),
+             ('{"messages":'), ('"text"'), ('{"messages":[]}'),
+             ('{"messages":[{"content":"Hi"},{"role":"assistant","content":"Hello"}]}'),
+             ('{"messages":[{"role":"user","content":"Hi","mood":"calm"},{"role":"assistant","content":"Hello"}]}'),
+             ('{"messages":[{"role":"human","content":"Hi"},{"role":"assistant","content":""}]}'),
+             ('{"messages":[{"role":"user","content":"Hi"}]}')) AS v(line);
+
 -- Bad arguments.
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('csv')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'some')$$);

@@ -1,0 +1,84 @@
+/*
+ * validate.c — OpenAI-style checks of a training-file line.  See validate.h.
+ */
+#include "validate.h"
+
+#include <string.h>
+
+static const char *const error_names[TD_LINE_ERROR_COUNT] = {
+	"invalid_json", "data_type", "missing_messages_list", "message_missing_key",
+	"message_unrecognized_key", "unrecognized_role", "missing_content",
+	"example_missing_assistant_message",
+};
+
+/* See validate.h. */
+const char *
+td_line_error_name(int i)
+{
+	return (i >= 0 && i < TD_LINE_ERROR_COUNT) ? error_names[i] : NULL;
+}
+
+/* Is key one a message may have? */
+static bool
+known_key(const char *key, size_t len)
+{
+	static const char *const known[] = {"role", "content", "name", "weight", NULL};
+
+	for (int i = 0; known[i]; i++)
+		if (len == strlen(known[i]) && memcmp(key, known[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* The errors of one message; *assistant set when it is the assistant's. */
+static unsigned
+check_message(const td_json *m, bool *assistant)
+{
+	const td_json *role = td_json_get(m, "role"),
+			   *content = td_json_get(m, "content");
+	unsigned	errors = 0;
+
+	if (m->type != TD_JSON_OBJECT || role == NULL || content == NULL)
+		return TD_LINE_MESSAGE_MISSING_KEY;
+	for (size_t k = 0; k < m->count; k++)
+		if (!known_key(m->members[k].key, m->members[k].key_len))
+			errors |= TD_LINE_MESSAGE_UNRECOGNIZED_KEY;
+	if (!td_json_string_is(role, "system") && !td_json_string_is(role, "user") && !td_json_string_is(role, "assistant"))
+		errors |= TD_LINE_UNRECOGNIZED_ROLE;
+	if (content->type != TD_JSON_STRING || content->len == 0)
+		errors |= TD_LINE_MISSING_CONTENT;
+	if (td_json_string_is(role, "assistant"))
+		*assistant = true;
+	return errors;
+}
+
+/* See validate.h. */
+unsigned
+td_validate_line(const char *line, size_t len)
+{
+	td_arena	arena;
+	td_json_error err;
+	const td_json *v,
+			   *messages;
+	unsigned	errors = 0;
+	bool		assistant = false;
+
+	td_arena_init(&arena);
+	v = td_json_parse(&arena, line, len, &err);
+	if (v == NULL)
+		errors = TD_LINE_NOT_JSON;
+	else if (v->type != TD_JSON_OBJECT)
+		errors = TD_LINE_DATA_TYPE;
+	else if ((messages = td_json_get(v, "messages")) == NULL || messages->type != TD_JSON_ARRAY ||
+			 messages->count == 0)
+		errors = TD_LINE_MISSING_MESSAGES;
+	else
+	{
+		for (size_t i = 0; i < messages->count; i++)
+			errors |= check_message(messages->items[i], &assistant);
+		if (!assistant)
+			errors |= TD_LINE_MISSING_ASSISTANT;
+	}
+	td_arena_free(&arena);
+	return errors;
+}

@@ -1,0 +1,38 @@
+/*
+ * validate_test.c — unit tests of the OpenAI-style line checks
+ * (src/core/validate.c): a good example, and each error alone.
+ */
+#include <string.h>
+
+#include "validate.h"
+#include "unit.h"
+
+/* The errors of a NUL-terminated line. */
+static unsigned
+errors(const char *line)
+{
+	return td_validate_line(line, strlen(line));
+}
+
+int
+main(void)
+{
+	ok(errors("{\"messages\":[{\"role\":\"system\",\"content\":\"Be kind.\"},{\"role\":\"user\",\"content\":\"Hi\"},"
+			  "{\"role\":\"assistant\",\"content\":\"Hello\",\"weight\":1}]}") == 0, "a good example");
+	ok(errors("{\"messages\":[") == TD_LINE_NOT_JSON, "not JSON");
+	ok(errors("[1]") == TD_LINE_DATA_TYPE, "not an object");
+	ok(errors("{\"conversations\":[]}") == TD_LINE_MISSING_MESSAGES, "no messages");
+	ok(errors("{\"messages\":[]}") == TD_LINE_MISSING_MESSAGES, "empty messages");
+	ok(errors("{\"messages\":[{\"role\":\"user\"},{\"role\":\"assistant\",\"content\":\"x\"}]}") ==
+	   TD_LINE_MESSAGE_MISSING_KEY, "a message without content");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"mood\":1},{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
+	   TD_LINE_MESSAGE_UNRECOGNIZED_KEY, "an unrecognized key");
+	ok(errors("{\"messages\":[{\"role\":\"human\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
+	   TD_LINE_UNRECOGNIZED_ROLE, "an unrecognized role");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"\"},{\"role\":\"assistant\",\"content\":null}]}") ==
+	   TD_LINE_MISSING_CONTENT, "empty and null content");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}") == TD_LINE_MISSING_ASSISTANT, "no assistant message");
+	ok(strcmp(td_line_error_name(2), "missing_messages_list") == 0 && td_line_error_name(TD_LINE_ERROR_COUNT) == NULL,
+	   "error names");
+	return unit_done();
+}
