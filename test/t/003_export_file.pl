@@ -1,0 +1,72 @@
+# 003_export_file.pl — 10,000 conversations exported through psql, the way
+# the README tells a client to write a .jsonl file, in every shape: the file
+# has one line per conversation, and Python's json module parses every line
+# and finds each conversation's turns, in order, byte for byte.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('export');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE app');
+
+# 10,000 approved conversations of 6 turns each, with hard text in every
+# turn: quotes, backslashes, every kind of line break, a control character,
+# emoji and CJK.
+my $fixture = <<'SQL';
+CREATE EXTENSION train_data;
+SET row_security = off;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status,
+                                      quality_score, created_by, created_at)
+SELECT ('e0000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'c_' || lpad(g::text, 5, '0'), 'Title "' || g || '"',
+       'Persona ' || g % 7, 'calm', 'saving', 'template', 'approved', 7.5,
+       'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '2025-01-01'::timestamptz + g * interval '1 second'
+FROM generate_series(1, 10000) g;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, t, CASE WHEN t % 2 = 1 THEN 'user' ELSE 'assistant' END,
+       c.conversation_id || ' turn ' || t || E': "quoted" \\ back\\slash\nnew line\r\n' || chr(1) || E'\u2028 😀 年金'
+FROM train_data.conversations c, generate_series(1, 6) t;
+SQL
+$node->safe_psql('app', $fixture);
+
+my $dir = PostgreSQL::Test::Utils::tempdir;
+for my $shape ('original', 'openai', 'sharegpt')
+{
+	my $file = "$dir/$shape.jsonl";
+	my $port = $node->port;
+	my $host = $node->host;
+	system("psql -X -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=1000 -h '$host' -p $port -d app "
+		  . "-c \"SELECT train_data.export_jsonl('$shape')\" > '$file'") == 0
+	  or die "psql export failed";
+
+	# Python checks every line against the expected turns.
+	my $check = <<'PY';
+import json, sys
+shape, path = sys.argv[1], sys.argv[2]
+key, text = ("conversations", "value") if shape == "sharegpt" else ("messages", "content")
+n = 0
+with open(path, encoding="utf-8", newline="\n") as f:
+    for n, line in enumerate(f, 1):
+        doc = json.loads(line)
+        cid = "c_%05d" % n
+        turns = [m[text] for m in doc[key]]
+        want = [cid + " turn %d: \"quoted\" \\ back\\slash\nnew line\r\n\x01\u2028 \U0001F600 \u5e74\u91d1" % t
+                for t in range(1, 7)]
+        if turns != want:
+            sys.exit("line %d: turns differ" % n)
+        if shape == "original" and doc["metadata"]["conversation_id"] != cid:
+            sys.exit("line %d: wrong conversation" % n)
+print(n)
+PY
+	my ($stdout, $stderr);
+	IPC::Run::run([ 'python3', '-c', $check, $shape, $file ], '>', \$stdout, '2>', \$stderr);
+	chomp $stdout;
+	is($stdout, '10000', "$shape: 10,000 lines, each parsed by Python json with its turns byte for byte")
+	  or diag($stderr);
+}
+
+done_testing();
