@@ -21,27 +21,24 @@ td_export_defaults(void)
 	return o;
 }
 
-/* Append a string member ("key": "value"); NULL values become null. */
+/*
+ * Append "key": value, the value a JSON string of v (quote) or v itself,
+ * already JSON (!quote); NULL becomes null.
+ */
 static void
-put_string(td_buf *out, const char *key, td_text v, bool first)
+put_member(td_buf *out, const char *key, td_text v, bool first, bool quote)
 {
 	td_json_write_key(out, key, first);
 	if (v.s == NULL)
 		td_buf_puts(out, "null");
-	else
+	else if (quote)
 		td_json_write_string(out, v.s, v.len);
-}
-
-/* Append a member whose value is already JSON; NULL becomes null. */
-static void
-put_raw(td_buf *out, const char *key, td_text v, bool first)
-{
-	td_json_write_key(out, key, first);
-	if (v.s == NULL)
-		td_buf_puts(out, "null");
 	else
 		td_buf_append(out, v.s, v.len);
 }
+
+#define put_string(out, key, v, first) put_member((out), (key), (v), (first), true)
+#define put_raw(out, key, v, first) put_member((out), (key), (v), (first), false)
 
 /*
  * Append a member whose value is JSON text, without the white space outside
