@@ -31,6 +31,7 @@
 #include "export.h"
 
 PG_FUNCTION_INFO_V1(td_export_jsonl_sql);
+PG_FUNCTION_INFO_V1(td_export_conversations_sql);
 
 /*
  * The rows of the export, one per turn (a conversation without turns gives
@@ -92,6 +93,17 @@ typedef struct numbered_turn
 	td_export_turn turn;
 } numbered_turn;
 
+/* The arguments of an export, wherever they sit in the SQL call. */
+typedef struct export_args
+{
+	td_export_shape shape;
+	text	   *scope;
+	Datum		ids;			/* uuid[], or 0 for NULL */
+	Jsonb	   *filters;		/* or NULL */
+	Jsonb	   *options;
+	text	   *format;			/* export_conversations: log the export as this format; NULL: no log */
+} export_args;
+
 /* What the calls share. */
 typedef struct export_state
 {
@@ -103,6 +115,9 @@ typedef struct export_state
 	List	   *lines;
 	int			next_line;
 	MemoryContext conv_cxt;		/* the conversation being gathered */
+	Datum		log_id;			/* export_logs.id of a logged export, or 0 */
+	int64		count;			/* lines returned */
+	int64		bytes;			/* their size, one "\n" between lines */
 	bool		have;
 	pg_uuid_t	id;
 	td_export_conversation conv;
@@ -277,7 +292,7 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 
 /* Open the cursor over the conversations in scope; returns its name. */
 static const char *
-open_cursor(FunctionCallInfo fcinfo, const char *scope)
+open_cursor(const export_args *a, const char *scope)
 {
 	StringInfoData query;
 	Oid			type = UUIDARRAYOID;
@@ -289,14 +304,14 @@ open_cursor(FunctionCallInfo fcinfo, const char *scope)
 	if (strcmp(scope, "selected") == 0)
 	{
 		appendStringInfoString(&query, selected_condition);
-		value = PG_GETARG_DATUM(2);
+		value = a->ids;
 		nargs = 1;
 	}
 	else if (strcmp(scope, "filtered") == 0)
 	{
 		appendStringInfoString(&query, filtered_condition);
 		type = JSONBOID;
-		value = PG_GETARG_DATUM(3);
+		value = JsonbPGetDatum(a->filters);
 		nargs = 1;
 	}
 	else
@@ -509,26 +524,41 @@ fetch_lines(export_state *st)
 	return st->lines != NIL;
 }
 
+/*
+ * Insert the export's log row ('processing'), as the caller (the row is
+ * theirs under row-level security); returns its id.
+ */
+static Datum
+log_export(const export_args *a)
+{
+	Oid			types[2] = {TEXTOID, JSONBOID};
+	Datum		values[2] = {PointerGetDatum(a->format), JsonbPGetDatum(a->options)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("INSERT INTO train_data.export_logs (format, config, conversation_count, status)"
+							  " VALUES ($1, $2, 0, 'processing') RETURNING id",
+							  2, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not log the export");
+	return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, UUID_LEN);
+}
+
 /* The first call: check the arguments, open the cursor. */
 static void
-start_export(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
+start_export(const export_args *a, FuncCallContext *funcctx)
 {
 	MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 	export_state *st = palloc0(sizeof(export_state));
-	char	   *scope;
+	char	   *scope = text_to_cstring(a->scope);
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("export shape, scope and options must not be null")));
-	scope = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	check_scope(scope, PG_ARGISNULL(2), PG_ARGISNULL(3));
+	check_scope(scope, a->ids == (Datum) 0, a->filters == NULL);
 	if (strcmp(scope, "filtered") == 0)
-		check_filters(PG_GETARG_JSONB_P(3));
-	st->options = parse_options(PG_GETARG_JSONB_P(4), parse_shape(PG_GETARG_TEXT_PP(0)));
+		check_filters(a->filters);
+	st->options = parse_options(a->options, a->shape);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, open_cursor(fcinfo, scope));
+	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, open_cursor(a, scope));
+	if (a->format != NULL)
+		st->log_id = log_export(a);
 	SPI_finish();
 	st->dest.receiveSlot = receive_row;
 	st->dest.rStartup = receive_startup;
@@ -541,6 +571,57 @@ start_export(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 	MemoryContextSwitchTo(old);
 }
 
+/* Record the end of a logged export: completed, with its count and size. */
+static void
+finish_log(const export_state *st)
+{
+	Oid			types[3] = {UUIDOID, INT8OID, INT8OID};
+	Datum		values[3] = {st->log_id, Int64GetDatum(st->count), Int64GetDatum(st->bytes)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
+							  " conversation_count = $2::integer, file_size = $3,"
+							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours'"
+							  " WHERE id OPERATOR(pg_catalog.=) $1",
+							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not complete the export log");
+	SPI_finish();
+}
+
+/* The shared body of the export functions: the next line, or the end. */
+static Datum
+export_next(FunctionCallInfo fcinfo, const export_args *a)
+{
+	FuncCallContext *funcctx;
+	export_state *st;
+	text	   *line;
+
+	if (SRF_IS_FIRSTCALL())
+		start_export(a, SRF_FIRSTCALL_INIT());
+	funcctx = SRF_PERCALL_SETUP();
+	st = funcctx->user_fctx;
+	if (st->next_line == list_length(st->lines) && !fetch_lines(st))
+	{
+		if (st->log_id != (Datum) 0)
+			finish_log(st);
+		SRF_RETURN_DONE(funcctx);
+	}
+	line = list_nth(st->lines, st->next_line++);
+	st->bytes += VARSIZE(line) - VARHDRSZ + (st->count++ > 0 ? 1 : 0);
+	SRF_RETURN_NEXT(funcctx, PointerGetDatum(pg_detoast_datum_copy((struct varlena *) line)));
+}
+
+/* Fail on a NULL argument. */
+static void
+require(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("export %s must not be null", what)));
+}
+
 /*
  * export_jsonl(shape text, scope text, ids uuid[], filters jsonb, options
  * jsonb) returns setof text — one training-file line per conversation.
@@ -548,16 +629,55 @@ start_export(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 Datum
 td_export_jsonl_sql(PG_FUNCTION_ARGS)
 {
-	FuncCallContext *funcctx;
-	export_state *st;
-	text	   *line;
+	export_args a = {0};
 
 	if (SRF_IS_FIRSTCALL())
-		start_export(fcinfo, SRF_FIRSTCALL_INIT());
-	funcctx = SRF_PERCALL_SETUP();
-	st = funcctx->user_fctx;
-	if (st->next_line == list_length(st->lines) && !fetch_lines(st))
-		SRF_RETURN_DONE(funcctx);
-	line = list_nth(st->lines, st->next_line++);
-	SRF_RETURN_NEXT(funcctx, PointerGetDatum(pg_detoast_datum_copy((struct varlena *) line)));
+	{
+		require(fcinfo, 0, "shape");
+		require(fcinfo, 1, "scope");
+		require(fcinfo, 4, "options");
+		a.shape = parse_shape(PG_GETARG_TEXT_PP(0));
+		a.scope = PG_GETARG_TEXT_PP(1);
+		a.ids = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		a.filters = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+		a.options = PG_GETARG_JSONB_P(4);
+	}
+	return export_next(fcinfo, &a);
+}
+
+/*
+ * export_conversations(format text, scope text, config jsonb, ids uuid[],
+ * filters jsonb) returns setof text — the lines of an export in the
+ * original shape, recorded in export_logs: 'processing' from the first
+ * line, 'completed' with the count, the size and a 24-hour expiry after the
+ * last.  Only the jsonl format exists so far.
+ */
+Datum
+td_export_conversations_sql(PG_FUNCTION_ARGS)
+{
+	export_args a = {0};
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		char	   *format;
+
+		require(fcinfo, 0, "format");
+		require(fcinfo, 1, "scope");
+		require(fcinfo, 2, "config");
+		format = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		if (strcmp(format, "jsonl") != 0)
+			ereport(ERROR,
+					(errcode(strcmp(format, "json") == 0 || strcmp(format, "csv") == 0 ||
+							 strcmp(format, "markdown") == 0 ? ERRCODE_FEATURE_NOT_SUPPORTED :
+							 ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("export format \"%s\" is not available", format),
+					 errhint("This version exports jsonl; json, csv and markdown are planned.")));
+		a.shape = TD_SHAPE_ORIGINAL;
+		a.scope = PG_GETARG_TEXT_PP(1);
+		a.options = PG_GETARG_JSONB_P(2);
+		a.ids = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		a.filters = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+		a.format = PG_GETARG_TEXT_PP(0);
+	}
+	return export_next(fcinfo, &a);
 }

@@ -83,11 +83,39 @@ LEFT JOIN LATERAL train_data.export_jsonl('original', 'filtered', NULL, f.filter
 GROUP BY f.filters ORDER BY f.filters::text;
 SELECT count(*) AS nothing FROM train_data.export_jsonl('original', 'filtered', NULL, '{"tier": ["edge_case"], "qualityScoreMin": 1}');
 
+-- export_conversations: the same lines, recorded in export_logs as alice's
+-- export with its count, its size (lines joined by one newline) and a
+-- 24-hour expiry; an export of nothing is logged too.
+SELECT count(*) AS lines, sum(octet_length(l)) + count(*) - 1 AS bytes
+FROM (SELECT train_data.export_conversations('jsonl', 'all', '{"includeTimestamps": false}') l) s;
+SELECT count(*) AS nothing FROM (SELECT train_data.export_conversations('jsonl', 'filtered', '{}', NULL,
+                                                                         '{"tier": ["edge_case"], "status": ["draft"]}') l) s;
+SELECT format, config, conversation_count, file_size, status, user_id = :alice AS alices,
+       expires_at = "timestamp" + interval '24 hours' AS expires_in_24_hours
+FROM train_data.export_history();
+SELECT count(*) AS csv_exports FROM train_data.export_history('csv');
+SELECT count(*) AS completed_page_2 FROM train_data.export_history(NULL, 'completed', 2, 1);
+SELECT export_id AS first_export FROM train_data.export_history() WHERE conversation_count = 2 \gset
+SELECT status, conversation_count FROM train_data.export_status(:'first_export');
+UPDATE train_data.export_logs SET expires_at = now() - interval '1 second' WHERE export_id = :'first_export';
+SELECT status FROM train_data.export_status(:'first_export');
+UPDATE train_data.export_logs SET status = 'completed' WHERE export_id = :'first_export';
+SELECT train_data.mark_expired_exports() AS expired, train_data.mark_expired_exports() AS again;
+SELECT expect_error($$SELECT train_data.export_conversations('csv')$$);
+SELECT expect_error($$SELECT train_data.export_conversations('xml')$$);
+SELECT expect_error($$SELECT train_data.export_conversations('jsonl', 'all', '{"pretty": true}')$$);
+SELECT expect_error($$SELECT * FROM train_data.export_history(NULL, NULL, 0)$$);
+SELECT expect_error($$SELECT * FROM train_data.export_history(NULL, NULL, 1, 101)$$);
+SELECT expect_error($$SELECT * FROM train_data.export_status('00000000-0000-0000-0000-000000000000')$$);
+
 -- Row-level security: bob exports only his own, even when he names alice's ids.
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
 SELECT * FROM train_data.export_jsonl('sharegpt');
 SELECT count(*) AS alices FROM train_data.export_jsonl('original', 'selected', '{e6000000-0000-0000-0000-000000000001}');
+SELECT count(*) AS alices_logs FROM train_data.export_history();
+SELECT expect_error(format('SELECT * FROM train_data.export_status(%L)', :'first_export'), false, true);
+SELECT train_data.mark_expired_exports() AS bob_expires;
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 
@@ -122,3 +150,4 @@ SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', N
 RESET ROLE;
 RESET train_data.user_id;
 DELETE FROM train_data.conversations;
+DELETE FROM train_data.export_logs;
