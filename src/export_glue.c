@@ -1,29 +1,30 @@
 /*
- * export_glue.c — export_jsonl(): training-file lines streamed one per call.
+ * export_glue.c — export_jsonl() and export_conversations(): the records of
+ * an export file streamed one per call.
  *
  * The first call checks the arguments and opens one cursor: the conversations
- * in scope, in export order (created_at, id), each joined to its turns
- * through the (conversation_id, turn_number) index.  Rows are fetched a batch
- * at a time straight into a receiver of our own (no intermediate tuples),
- * which gathers each conversation's turns, sorts them by turn number and
- * queues the finished line, written by the pure core in core/export.c.
- * Memory stays flat whatever the export size: one batch of lines and one
- * conversation at a time.  The query runs as the caller, so row-level
- * security decides what is exported.
+ * in scope, in export order (created_at, id), each joined to its turns in
+ * turn order through the (conversation_id, turn_number) index.  Rows are
+ * fetched a batch at a time straight into a receiver of our own (no
+ * intermediate tuples), which writes each turn into the conversation's
+ * record as it arrives (the pure core in core/export.c) and queues finished
+ * records.  Memory stays flat whatever the export size: one conversation's
+ * record and one batch of records at a time.  The queries run as the
+ * caller, so row-level security decides what is exported.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "executor/tuptable.h"
-#include "tcop/pquery.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "tcop/pquery.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -33,28 +34,46 @@
 PG_FUNCTION_INFO_V1(td_export_jsonl_sql);
 PG_FUNCTION_INFO_V1(td_export_conversations_sql);
 
+/* The columns of the export's rows. */
+enum
+{
+	COL_ID, COL_CONVERSATION_ID, COL_TITLE, COL_TIER, COL_QUALITY, COL_CREATED, COL_UPDATED,
+	COL_HISTORY, COL_PARENT_ID, COL_PARENT_TYPE, COL_PERSONA, COL_EMOTION, COL_TOPIC,
+	COL_ID_TEXT, COL_STATUS, COL_CATEGORY, COL_CATEGORY_LIST, COL_TOTAL_TURNS, COL_TOKEN_COUNT,
+	COL_PARAMETERS, COL_TURN_NUMBER, COL_ROLE, COL_CONTENT, COL_TURN_TOKENS
+};
+
 /*
  * The rows of the export, one per turn (a conversation without turns gives
- * one row with NULL turn columns): conversation columns, then turn_number,
- * role, content.  The scope's condition and export_join follow.
+ * one row with NULL turn columns), in the order of the enum above.  The
+ * document columns, the scope's condition and export_join follow.
  */
 static const char *const export_select =
 "SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created, c.updated,"
 " c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
-" t.turn_number, t.role, t.content"
+" c.id_text, c.status, c.category, c.category_list, c.total_turns, c.token_count, c.parameters,"
+" t.turn_number, t.role, t.content, t.token_count"
 " FROM (SELECT c.id, c.conversation_id, c.title, c.tier::text AS tier, c.quality_score::text AS quality_score,"
 "  c.created_at AS created, c.updated_at AS updated,"
 "  c.review_history::text AS review_history, c.parent_id::text AS parent_id, c.parent_type, c.persona,"
-"  c.emotion, c.topic, c.created_at"
-"  FROM train_data.conversations c WHERE ";
+"  c.emotion, c.topic, c.created_at, ";
 
-/*
- * After the condition.  Only the conversations are ordered: their rows come
- * together, and the receiver puts each one's turns in turn order itself.
- */
+/* The columns only the documents (JSON, CSV, Markdown) use. */
+static const char *const document_columns =
+"c.id::text AS id_text, c.status::text AS status, pg_catalog.array_to_json(c.category)::text AS category,"
+" pg_catalog.array_to_string(c.category, ', ') AS category_list, c.turn_count::text AS total_turns,"
+" c.total_tokens::text AS token_count, c.parameters::text AS parameters";
+
+/* The same columns, left empty for JSONL. */
+static const char *const no_document_columns =
+"NULL::text AS id_text, NULL::text AS status, NULL::text AS category, NULL::text AS category_list,"
+" NULL::text AS total_turns, NULL::text AS token_count, NULL::text AS parameters";
+
+/* After the condition: each conversation's turns, by the index, in order. */
 static const char *const export_join =
-") c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content FROM train_data.conversation_turns t"
-"  WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id) t ON true"
+") c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content, t.token_count"
+"  FROM train_data.conversation_turns t"
+"  WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id ORDER BY t.turn_number) t ON true"
 " ORDER BY c.created_at, c.id";
 
 /* Rows fetched from the cursor at a time. */
@@ -86,44 +105,50 @@ static const char *const filtered_condition =
 "   OR pg_catalog.strpos(pg_catalog.lower(c.title), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0"
 "   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0)";
 
-/* A turn being gathered, with its number for sorting. */
-typedef struct numbered_turn
-{
-	int32		number;
-	td_export_turn turn;
-} numbered_turn;
-
 /* The arguments of an export, wherever they sit in the SQL call. */
 typedef struct export_args
 {
+	td_export_format format;
 	td_export_shape shape;
 	text	   *scope;
 	Datum		ids;			/* uuid[], or 0 for NULL */
 	Jsonb	   *filters;		/* or NULL */
 	Jsonb	   *options;
-	text	   *format;			/* export_conversations: log the export as this format; NULL: no log */
+	text	   *log_format;		/* export_conversations: log the export as this format; NULL: no log */
 } export_args;
 
-/* What the calls share. */
+/*
+ * What the calls share.  Records are text values built in place (a td_buf
+ * whose first VARHDRSZ bytes become the header), each a chunk of rec_cxt:
+ * the one being written, the one held back until the next one shows whether
+ * a separator follows it, and those queued to be returned, each freed on
+ * the call after it was returned.
+ */
 typedef struct export_state
 {
 	DestReceiver dest;			/* first: the receiver the cursor feeds */
-	td_export_options options;
+	td_export_writer writer;
 	char	   *portal_name;
 	bool		exhausted;		/* the cursor has no more rows */
-	MemoryContext lines_cxt;	/* finished lines not yet returned */
-	List	   *lines;
-	int			next_line;
-	MemoryContext conv_cxt;		/* the conversation being gathered */
+	MemoryContext rec_cxt;		/* records */
+	MemoryContext conv_cxt;		/* the conversation being written */
+	MemoryContext row_cxt;		/* one row's detoasted values */
+	td_buf		rec;			/* the record being written, when have */
+	td_buf		held;			/* the last finished record, when have_held */
+	bool		have_held;
+	bool		held_is_header;
+	text	  **queue;			/* records to return */
+	int			queued;
+	int			next;
+	int			queue_cap;
+	text	   *returned;		/* the record returned last, freed on the next call */
+	size_t		typical;		/* the size of the last record, to reserve for the next */
 	Datum		log_id;			/* export_logs.id of a logged export, or 0 */
-	int64		count;			/* lines returned */
-	int64		bytes;			/* their size, one "\n" between lines */
+	int64		rows;			/* records returned */
+	int64		bytes;			/* their size, one "\n" between records */
 	bool		have;
 	pg_uuid_t	id;
 	td_export_conversation conv;
-	numbered_turn *turns;
-	long		nturns;
-	long		cap;
 } export_state;
 
 /* A jsonb member of options, or NULL. */
@@ -174,13 +199,14 @@ parse_shape(text *arg)
  * and ignored here.  Unknown keys are an error.
  */
 static td_export_options
-parse_options(Jsonb *options, td_export_shape shape)
+parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 {
 	static const char *const ignored[] = {"scope", "format", "includeFullContent", NULL};
 	td_export_options o = td_export_defaults();
 	int			found = 0;
 	JsonbValue *v;
 
+	o.format = format;
 	o.shape = shape;
 	if (!JB_ROOT_IS_OBJECT(options))
 		ereport(ERROR,
@@ -290,37 +316,78 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 				 errhint("The scopes are selected, filtered and all.")));
 }
 
-/* Open the cursor over the conversations in scope; returns its name. */
+/*
+ * Append the scope's condition to query; *value and *type get its parameter
+ * ($1), and the result is the number of parameters.
+ */
+static int
+append_condition(StringInfo query, const export_args *a, const char *scope, Datum *value, Oid *type)
+{
+	if (strcmp(scope, "selected") == 0)
+	{
+		appendStringInfoString(query, selected_condition);
+		*value = a->ids;
+		*type = UUIDARRAYOID;
+		return 1;
+	}
+	if (strcmp(scope, "filtered") == 0)
+	{
+		appendStringInfoString(query, filtered_condition);
+		*value = JsonbPGetDatum(a->filters);
+		*type = JSONBOID;
+		return 1;
+	}
+	appendStringInfoString(query, all_condition);
+	return 0;
+}
+
+/* The number of conversations in scope (the JSON and Markdown headers). */
+static int64
+count_conversations(const export_args *a, const char *scope)
+{
+	StringInfoData query;
+	Datum		value = (Datum) 0;
+	Oid			type = InvalidOid;
+	int			nargs;
+	bool		isnull;
+
+	initStringInfo(&query);
+	appendStringInfoString(&query, "SELECT pg_catalog.count(*) FROM train_data.conversations c WHERE ");
+	nargs = append_condition(&query, a, scope, &value, &type);
+	if (SPI_execute_with_args(query.data, nargs, &type, &value, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the conversations to export");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Open the cursor over the conversations in scope; returns its name.  It is
+ * planned without JIT: its expressions are column references, and compiling
+ * them costs more than running them.
+ */
 static const char *
 open_cursor(const export_args *a, const char *scope)
 {
 	StringInfoData query;
-	Oid			type = UUIDARRAYOID;
 	Datum		value = (Datum) 0;
-	int			nargs = 0;
+	Oid			type = InvalidOid;
+	int			nargs,
+				nest;
+	Portal		portal;
 
 	initStringInfo(&query);
 	appendStringInfoString(&query, export_select);
-	if (strcmp(scope, "selected") == 0)
-	{
-		appendStringInfoString(&query, selected_condition);
-		value = a->ids;
-		nargs = 1;
-	}
-	else if (strcmp(scope, "filtered") == 0)
-	{
-		appendStringInfoString(&query, filtered_condition);
-		type = JSONBOID;
-		value = JsonbPGetDatum(a->filters);
-		nargs = 1;
-	}
-	else
-		appendStringInfoString(&query, all_condition);
+	appendStringInfoString(&query, a->format == TD_FORMAT_JSONL ? no_document_columns : document_columns);
+	appendStringInfoString(&query, " FROM train_data.conversations c WHERE ");
+	nargs = append_condition(&query, a, scope, &value, &type);
 	appendStringInfoString(&query, export_join);
-	return SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true, 0)->name;
+	nest = NewGUCNestLevel();
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true, 0);
+	AtEOXact_GUC(true, nest);
+	return portal->name;
 }
 
-/* Text attribute i (0-based) of a slot, copied into the current context; NULL stays NULL. */
+/* Text attribute i of a slot, copied into the current context; NULL stays NULL. */
 static td_text
 slot_text(TupleTableSlot *slot, int i)
 {
@@ -339,6 +406,21 @@ slot_text(TupleTableSlot *slot, int i)
 	return (td_text) {copy, len};
 }
 
+/*
+ * Text attribute i of a slot where it lies (detoasted into the current
+ * context if it must be); valid until the slot moves on.
+ */
+static td_text
+slot_text_in_place(TupleTableSlot *slot, int i)
+{
+	text	   *t;
+
+	if (slot->tts_isnull[i])
+		return (td_text) {NULL, 0};
+	t = DatumGetTextPP(slot->tts_values[i]);
+	return (td_text) {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
 /* Append n as exactly width digits. */
 static char *
 put_digits(char *p, int n, int width)
@@ -349,26 +431,21 @@ put_digits(char *p, int n, int width)
 }
 
 /*
- * Timestamptz attribute i (0-based) of a slot as ISO 8601 in UTC with
- * microseconds ("2025-01-01T10:00:00.000000Z"), in the current context.
+ * A timestamp as ISO 8601 in UTC with microseconds
+ * ("2025-01-01T10:00:00.000000Z"), in the current context.
  */
 static td_text
-iso_timestamp(TupleTableSlot *slot, int i)
+iso_timestamp(TimestampTz ts)
 {
-	TimestampTz ts;
 	struct pg_tm tm;
 	fsec_t		fsec;
-	char	   *out,
+	char	   *out = palloc(40),
 			   *p;
 
-	if (slot->tts_isnull[i])
-		return (td_text) {NULL, 0};
-	ts = DatumGetTimestampTz(slot->tts_values[i]);
-	out = palloc(40);
 	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
 		tm.tm_year < 1 || tm.tm_year > 9999)
 	{
-		char	   *text = DatumGetCString(DirectFunctionCall1(timestamptz_out, slot->tts_values[i]));
+		char	   *text = DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts)));
 
 		return (td_text) {text, strlen(text)};	/* outside ISO's four-digit years */
 	}
@@ -389,69 +466,175 @@ iso_timestamp(TupleTableSlot *slot, int i)
 	return (td_text) {out, (size_t) (p - out)};
 }
 
-/* Order turns by number. */
-static int
-turn_cmp(const void *a, const void *b)
+/*
+ * A timestamp as the original's Markdown showed it (en-US, short month,
+ * 12-hour clock: "Jan 1, 2025, 10:00 AM"), in UTC, in the current context.
+ */
+static td_text
+readable_timestamp(TimestampTz ts)
 {
-	int32		x = ((const numbered_turn *) a)->number,
-				y = ((const numbered_turn *) b)->number;
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char	   *out;
 
-	return (x > y) - (x < y);
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return iso_timestamp(ts);
+	out = psprintf("%s %d, %d, %02d:%02d %s", months[tm.tm_mon - 1], tm.tm_mday, tm.tm_year,
+				   tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12, tm.tm_min, tm.tm_hour < 12 ? "AM" : "PM");
+	return (td_text) {out, strlen(out)};
 }
 
-/* Queue the line of the gathered conversation, then forget it. */
+/* Timestamptz attribute i of a slot, as the format shows it; NULL stays NULL. */
+static td_text
+slot_timestamp(TupleTableSlot *slot, int i, td_export_format format)
+{
+	if (slot->tts_isnull[i])
+		return (td_text) {NULL, 0};
+	if (format == TD_FORMAT_MARKDOWN)
+		return readable_timestamp(DatumGetTimestampTz(slot->tts_values[i]));
+	return iso_timestamp(DatumGetTimestampTz(slot->tts_values[i]));
+}
+
+/* Start a record: an empty text value, room reserved for a typical one (in rec_cxt). */
+static void
+start_record(export_state *st, td_buf *rec)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->rec_cxt);
+
+	td_buf_init(rec);
+	td_buf_reserve(rec, VARHDRSZ + st->typical);
+	rec->len = VARHDRSZ;
+	MemoryContextSwitchTo(old);
+}
+
+/* Queue a finished record to be returned. */
+static void
+queue_record(export_state *st, td_buf *rec)
+{
+	if (st->queued == st->queue_cap)
+	{
+		st->queue_cap *= 2;
+		st->queue = repalloc(st->queue, st->queue_cap * sizeof(text *));
+	}
+	SET_VARSIZE(rec->data, rec->len);
+	st->queue[st->queued++] = (text *) rec->data;
+	st->typical = rec->len - VARHDRSZ;
+}
+
+/*
+ * A record is finished: hold it back, and queue the one held before (with
+ * the separator that goes between two conversations, unless it is the
+ * header).  An empty record (a CSV conversation without turns) is dropped.
+ */
+static void
+finish_record(export_state *st, td_buf *rec)
+{
+	if (rec->len == VARHDRSZ)
+	{
+		pfree(rec->data);
+		return;
+	}
+	if (st->have_held)
+	{
+		if (!st->held_is_header)
+			td_buf_puts(&st->held, td_export_separator(&st->writer));
+		queue_record(st, &st->held);
+	}
+	st->held = *rec;
+	st->have_held = true;
+	st->held_is_header = false;
+}
+
+/* The end of the cursor: the last conversation, the footer, the held record. */
+static void
+finish_export(export_state *st)
+{
+	td_buf		footer;
+
+	if (st->have_held && st->held_is_header)
+		td_export_footer(&st->writer, &st->held);	/* no conversation: one record */
+	else
+	{
+		start_record(st, &footer);
+		td_export_footer(&st->writer, &footer);
+		if (st->have_held)
+			queue_record(st, &st->held);
+		st->have_held = footer.len > VARHDRSZ;
+		st->held = footer;
+		if (!st->have_held)
+			pfree(footer.data);
+	}
+	if (st->have_held)
+		queue_record(st, &st->held);
+	st->have_held = false;
+}
+
+/* Finish the record of the conversation being written, then forget it. */
 static void
 finish_conversation(export_state *st)
 {
-	MemoryContext old = MemoryContextSwitchTo(st->conv_cxt);
-	td_export_turn *turns = palloc((st->nturns ? st->nturns : 1) * sizeof(td_export_turn));
-	td_buf		out;
-	text	   *line;
-
-	qsort(st->turns, st->nturns, sizeof(numbered_turn), turn_cmp);
-	for (long i = 0; i < st->nturns; i++)
-		turns[i] = st->turns[i].turn;
-	st->conv.turns = turns;
-	st->conv.nturns = st->nturns;
-	td_buf_init(&out);
-	td_export_line(&st->conv, &st->options, &out);
-	MemoryContextSwitchTo(st->lines_cxt);
-	line = palloc(VARHDRSZ + out.len);
-	SET_VARSIZE(line, VARHDRSZ + out.len);
-	memcpy(VARDATA(line), out.data, out.len);
-	st->lines = lappend(st->lines, line);
-	MemoryContextSwitchTo(old);
+	td_export_end(&st->writer, &st->conv, &st->rec);
+	finish_record(st, &st->rec);
 	MemoryContextReset(st->conv_cxt);
 	st->have = false;
 }
 
-/* Start gathering the conversation of slot (in conv_cxt). */
+/* Start the conversation of slot: its fields (in conv_cxt), its record. */
 static void
 start_conversation(export_state *st, TupleTableSlot *slot)
 {
 	td_export_conversation *c = &st->conv;
+	td_export_format format = st->writer.o.format;
+	MemoryContext old = MemoryContextSwitchTo(st->conv_cxt);
 
-	memcpy(&st->id, DatumGetUUIDP(slot->tts_values[0]), sizeof(pg_uuid_t));
+	memcpy(&st->id, DatumGetUUIDP(slot->tts_values[COL_ID]), sizeof(pg_uuid_t));
 	memset(c, 0, sizeof(*c));
-	c->conversation_id = slot_text(slot, 1);
-	c->title = slot_text(slot, 2);
-	c->tier = slot_text(slot, 3);
-	c->quality_score = slot_text(slot, 4);
-	if (st->options.include_timestamps)
+	c->conversation_id = slot_text(slot, COL_CONVERSATION_ID);
+	c->title = slot_text(slot, COL_TITLE);
+	c->tier = slot_text(slot, COL_TIER);
+	c->quality_score = slot_text(slot, COL_QUALITY);
+	if (st->writer.o.include_timestamps)
 	{
-		c->created_at = iso_timestamp(slot, 5);
-		c->updated_at = iso_timestamp(slot, 6);
+		c->created_at = slot_timestamp(slot, COL_CREATED, format);
+		c->updated_at = slot_timestamp(slot, COL_UPDATED, format);
 	}
-	c->review_history = slot_text(slot, 7);
-	c->parent_id = slot_text(slot, 8);
-	c->parent_type = slot_text(slot, 9);
-	c->persona = slot_text(slot, 10);
-	c->emotion = slot_text(slot, 11);
-	c->topic = slot_text(slot, 12);
-	st->nturns = 0;
-	st->cap = 16;
-	st->turns = palloc(st->cap * sizeof(numbered_turn));
+	c->review_history = slot_text(slot, COL_HISTORY);
+	c->parent_id = slot_text(slot, COL_PARENT_ID);
+	c->parent_type = slot_text(slot, COL_PARENT_TYPE);
+	c->persona = slot_text(slot, COL_PERSONA);
+	c->emotion = slot_text(slot, COL_EMOTION);
+	c->topic = slot_text(slot, COL_TOPIC);
+	c->id = slot_text(slot, COL_ID_TEXT);
+	c->status = slot_text(slot, COL_STATUS);
+	c->category = slot_text(slot, COL_CATEGORY);
+	c->category_list = slot_text(slot, COL_CATEGORY_LIST);
+	c->total_turns = slot_text(slot, COL_TOTAL_TURNS);
+	c->token_count = slot_text(slot, COL_TOKEN_COUNT);
+	c->parameters = slot_text(slot, COL_PARAMETERS);
+	MemoryContextSwitchTo(old);
+	start_record(st, &st->rec);
+	td_export_begin(&st->writer, c, &st->rec);
 	st->have = true;
+}
+
+/* Write the turn of slot into the record, straight from the row. */
+static void
+write_turn(export_state *st, TupleTableSlot *slot)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
+	char		tokens[12];
+	td_export_turn t;
+
+	t.role = slot_text_in_place(slot, COL_ROLE);
+	t.content = slot_text_in_place(slot, COL_CONTENT);
+	t.token_count = (td_text) {NULL, 0};
+	if (!slot->tts_isnull[COL_TURN_TOKENS])
+		t.token_count = (td_text) {tokens, (size_t) pg_ltoa(DatumGetInt32(slot->tts_values[COL_TURN_TOKENS]), tokens)};
+	td_export_put_turn(&st->writer, &st->conv, &t, &st->rec);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->row_cxt);
 }
 
 /* The receiver: one row of the cursor. */
@@ -459,27 +642,14 @@ static bool
 receive_row(TupleTableSlot *slot, DestReceiver *self)
 {
 	export_state *st = (export_state *) self;
-	MemoryContext old;
 
 	slot_getallattrs(slot);
-	if (st->have && memcmp(&st->id, DatumGetUUIDP(slot->tts_values[0]), sizeof(pg_uuid_t)) != 0)
+	if (st->have && memcmp(&st->id, DatumGetUUIDP(slot->tts_values[COL_ID]), sizeof(pg_uuid_t)) != 0)
 		finish_conversation(st);
-	old = MemoryContextSwitchTo(st->conv_cxt);
 	if (!st->have)
 		start_conversation(st, slot);
-	if (!slot->tts_isnull[13])	/* not a conversation without turns */
-	{
-		if (st->nturns == st->cap)
-		{
-			st->cap *= 2;
-			st->turns = repalloc(st->turns, st->cap * sizeof(numbered_turn));
-		}
-		st->turns[st->nturns].number = DatumGetInt32(slot->tts_values[13]);
-		st->turns[st->nturns].turn.role = slot_text(slot, 14);
-		st->turns[st->nturns].turn.content = slot_text(slot, 15);
-		st->nturns++;
-	}
-	MemoryContextSwitchTo(old);
+	if (!slot->tts_isnull[COL_TURN_NUMBER]) /* not a conversation without turns */
+		write_turn(st, slot);
 	return true;
 }
 
@@ -499,16 +669,15 @@ receive_destroy(DestReceiver *self)
 {
 }
 
-/* Queue the next batch of lines; false when there are none left. */
+/* Queue the next batch of records; false when there are none left. */
 static bool
-fetch_lines(export_state *st)
+fetch_records(export_state *st)
 {
 	Portal		portal;
 
-	MemoryContextReset(st->lines_cxt);
-	st->lines = NIL;
-	st->next_line = 0;
-	while (st->lines == NIL && !st->exhausted)
+	st->queued = 0;
+	st->next = 0;
+	while (st->queued == 0 && !st->exhausted)
 	{
 		portal = GetPortalByName(st->portal_name);
 		if (!PortalIsValid(portal))
@@ -518,10 +687,11 @@ fetch_lines(export_state *st)
 			st->exhausted = true;
 			if (st->have)
 				finish_conversation(st);
+			finish_export(st);
 			PortalDrop(portal, false);
 		}
 	}
-	return st->lines != NIL;
+	return st->queued > 0;
 }
 
 /*
@@ -532,7 +702,7 @@ static Datum
 log_export(const export_args *a)
 {
 	Oid			types[2] = {TEXTOID, JSONBOID};
-	Datum		values[2] = {PointerGetDatum(a->format), JsonbPGetDatum(a->options)};
+	Datum		values[2] = {PointerGetDatum(a->log_format), JsonbPGetDatum(a->options)};
 	bool		isnull;
 
 	if (SPI_execute_with_args("INSERT INTO train_data.export_logs (format, config, conversation_count, status)"
@@ -542,31 +712,59 @@ log_export(const export_args *a)
 	return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, UUID_LEN);
 }
 
-/* The first call: check the arguments, open the cursor. */
-static void
-start_export(const export_args *a, FuncCallContext *funcctx)
+/* Memory, the receiver and the queue of a new export (in the current context). */
+static export_state *
+new_state(MemoryContext parent)
 {
-	MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 	export_state *st = palloc0(sizeof(export_state));
-	char	   *scope = text_to_cstring(a->scope);
 
-	check_scope(scope, a->ids == (Datum) 0, a->filters == NULL);
-	if (strcmp(scope, "filtered") == 0)
-		check_filters(a->filters);
-	st->options = parse_options(a->options, a->shape);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, open_cursor(a, scope));
-	if (a->format != NULL)
-		st->log_id = log_export(a);
-	SPI_finish();
 	st->dest.receiveSlot = receive_row;
 	st->dest.rStartup = receive_startup;
 	st->dest.rShutdown = receive_shutdown;
 	st->dest.rDestroy = receive_destroy;
 	st->dest.mydest = DestNone;
-	st->lines_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx, "export lines", ALLOCSET_DEFAULT_SIZES);
-	st->conv_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx, "export conversation", ALLOCSET_DEFAULT_SIZES);
+	st->rec_cxt = AllocSetContextCreate(parent, "export records", ALLOCSET_DEFAULT_SIZES);
+	st->conv_cxt = AllocSetContextCreate(parent, "export conversation", ALLOCSET_SMALL_SIZES);
+	st->row_cxt = AllocSetContextCreate(parent, "export row", ALLOCSET_SMALL_SIZES);
+	st->queue_cap = 64;
+	st->queue = palloc(st->queue_cap * sizeof(text *));
+	st->typical = 1024;
+	return st;
+}
+
+/*
+ * The first call: check the arguments, count the conversations for a
+ * document's header, open the cursor, log the export, queue the header.
+ */
+static void
+start_export(const export_args *a, FuncCallContext *funcctx)
+{
+	MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+	export_state *st = new_state(funcctx->multi_call_memory_ctx);
+	char	   *scope = text_to_cstring(a->scope);
+	td_export_options options;
+	int64		count = 0;
+
+	check_scope(scope, a->ids == (Datum) 0, a->filters == NULL);
+	if (strcmp(scope, "filtered") == 0)
+		check_filters(a->filters);
+	options = parse_options(a->options, a->format, a->shape);
+	options.export_date = iso_timestamp(GetCurrentTransactionStartTimestamp());
+	td_export_writer_init(&st->writer, &options);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (a->format == TD_FORMAT_JSON || a->format == TD_FORMAT_MARKDOWN)
+		count = count_conversations(a, scope);
+	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, open_cursor(a, scope));
+	if (a->log_format != NULL)
+		st->log_id = log_export(a);
+	SPI_finish();
+	if (a->format != TD_FORMAT_JSONL)
+	{
+		start_record(st, &st->held);
+		td_export_header(&st->writer, count, &st->held);
+		st->have_held = st->held_is_header = true;
+	}
 	funcctx->user_fctx = st;
 	MemoryContextSwitchTo(old);
 }
@@ -576,7 +774,7 @@ static void
 finish_log(const export_state *st)
 {
 	Oid			types[3] = {UUIDOID, INT8OID, INT8OID};
-	Datum		values[3] = {st->log_id, Int64GetDatum(st->count), Int64GetDatum(st->bytes)};
+	Datum		values[3] = {st->log_id, Int64GetDatum(st->writer.summary.conversations), Int64GetDatum(st->bytes)};
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -589,27 +787,37 @@ finish_log(const export_state *st)
 	SPI_finish();
 }
 
-/* The shared body of the export functions: the next line, or the end. */
+/*
+ * The shared body of the export functions: the next record, or the end.  A
+ * record is returned where it was built and freed on the next call, when the
+ * caller is done with it.
+ */
 static Datum
 export_next(FunctionCallInfo fcinfo, const export_args *a)
 {
 	FuncCallContext *funcctx;
 	export_state *st;
-	text	   *line;
+	text	   *record;
 
 	if (SRF_IS_FIRSTCALL())
 		start_export(a, SRF_FIRSTCALL_INIT());
 	funcctx = SRF_PERCALL_SETUP();
 	st = funcctx->user_fctx;
-	if (st->next_line == list_length(st->lines) && !fetch_lines(st))
+	if (st->returned != NULL)
+	{
+		pfree(st->returned);
+		st->returned = NULL;
+	}
+	if (st->next == st->queued && !fetch_records(st))
 	{
 		if (st->log_id != (Datum) 0)
 			finish_log(st);
 		SRF_RETURN_DONE(funcctx);
 	}
-	line = list_nth(st->lines, st->next_line++);
-	st->bytes += VARSIZE(line) - VARHDRSZ + (st->count++ > 0 ? 1 : 0);
-	SRF_RETURN_NEXT(funcctx, PointerGetDatum(pg_detoast_datum_copy((struct varlena *) line)));
+	record = st->queue[st->next++];
+	st->returned = record;
+	st->bytes += VARSIZE(record) - VARHDRSZ + (st->rows++ > 0 ? 1 : 0);
+	SRF_RETURN_NEXT(funcctx, PointerGetDatum(record));
 }
 
 /* Fail on a NULL argument. */
@@ -636,6 +844,7 @@ td_export_jsonl_sql(PG_FUNCTION_ARGS)
 		require(fcinfo, 0, "shape");
 		require(fcinfo, 1, "scope");
 		require(fcinfo, 4, "options");
+		a.format = TD_FORMAT_JSONL;
 		a.shape = parse_shape(PG_GETARG_TEXT_PP(0));
 		a.scope = PG_GETARG_TEXT_PP(1);
 		a.ids = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
@@ -645,12 +854,37 @@ td_export_jsonl_sql(PG_FUNCTION_ARGS)
 	return export_next(fcinfo, &a);
 }
 
+/* The format argument of export_conversations. */
+static td_export_format
+parse_format(text *arg)
+{
+	static const struct
+	{
+		const char *name;
+		td_export_format format;
+	}			formats[] = {
+		{"jsonl", TD_FORMAT_JSONL}, {"json", TD_FORMAT_JSON},
+		{"csv", TD_FORMAT_CSV}, {"markdown", TD_FORMAT_MARKDOWN},
+	};
+	char	   *format = text_to_cstring(arg);
+
+	for (size_t i = 0; i < lengthof(formats); i++)
+		if (strcmp(format, formats[i].name) == 0)
+			return formats[i].format;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown export format \"%s\"", format),
+			 errhint("The formats are jsonl, json, csv and markdown.")));
+	return TD_FORMAT_JSONL;		/* not reached */
+}
+
 /*
  * export_conversations(format text, scope text, config jsonb, ids uuid[],
- * filters jsonb) returns setof text — the lines of an export in the
- * original shape, recorded in export_logs: 'processing' from the first
- * line, 'completed' with the count, the size and a 24-hour expiry after the
- * last.  Only the jsonl format exists so far.
+ * filters jsonb) returns setof text — the records of an export file (JSONL
+ * lines in the original shape, or the records of a JSON, CSV or Markdown
+ * document), recorded in export_logs: 'processing' from the first record,
+ * 'completed' with the conversation count, the size and a 24-hour expiry
+ * after the last.
  */
 Datum
 td_export_conversations_sql(PG_FUNCTION_ARGS)
@@ -659,25 +893,16 @@ td_export_conversations_sql(PG_FUNCTION_ARGS)
 
 	if (SRF_IS_FIRSTCALL())
 	{
-		char	   *format;
-
 		require(fcinfo, 0, "format");
 		require(fcinfo, 1, "scope");
 		require(fcinfo, 2, "config");
-		format = text_to_cstring(PG_GETARG_TEXT_PP(0));
-		if (strcmp(format, "jsonl") != 0)
-			ereport(ERROR,
-					(errcode(strcmp(format, "json") == 0 || strcmp(format, "csv") == 0 ||
-							 strcmp(format, "markdown") == 0 ? ERRCODE_FEATURE_NOT_SUPPORTED :
-							 ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("export format \"%s\" is not available", format),
-					 errhint("This version exports jsonl; json, csv and markdown are planned.")));
+		a.format = parse_format(PG_GETARG_TEXT_PP(0));
 		a.shape = TD_SHAPE_ORIGINAL;
 		a.scope = PG_GETARG_TEXT_PP(1);
 		a.options = PG_GETARG_JSONB_P(2);
 		a.ids = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 		a.filters = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
-		a.format = PG_GETARG_TEXT_PP(0);
+		a.log_format = PG_GETARG_TEXT_PP(0);
 	}
 	return export_next(fcinfo, &a);
 }

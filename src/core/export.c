@@ -1,10 +1,14 @@
 /*
- * export.c — training-file lines.  See export.h.
+ * export.c — export records: the writer, its dispatch by format, the
+ * summary totals and the JSONL shapes.  The documents (JSON, CSV, Markdown)
+ * are in export_document.c.  See export.h.
  */
 #include "export.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "export_document.h"
 #include "td_json.h"
 
 /* See export.h. */
@@ -14,11 +18,20 @@ td_export_defaults(void)
 	td_export_options o;
 
 	memset(&o, 0, sizeof(o));
+	o.format = TD_FORMAT_JSONL;
 	o.shape = TD_SHAPE_ORIGINAL;
 	o.include_metadata = true;
 	o.include_quality_scores = true;
 	o.include_timestamps = true;
 	return o;
+}
+
+/* See export.h. */
+void
+td_export_writer_init(td_export_writer *w, const td_export_options *o)
+{
+	memset(w, 0, sizeof(*w));
+	w->o = *o;
 }
 
 /*
@@ -36,6 +49,9 @@ put_member(td_buf *out, const char *key, td_text v, bool first, bool quote)
 	else
 		td_buf_append(out, v.s, v.len);
 }
+
+/* Append a string literal. */
+#define put_literal(out, lit) td_buf_append((out), (lit), sizeof(lit) - 1)
 
 #define put_string(out, key, v, first) put_member((out), (key), (v), (first), true)
 #define put_raw(out, key, v, first) put_member((out), (key), (v), (first), false)
@@ -74,16 +90,16 @@ put_compact(td_buf *out, const char *key, td_text v, bool first)
 	td_buf_append(out, v.s + run, v.len - run);
 }
 
-/* Is the text present and not empty? */
-static bool
-present(td_text v)
+/* See export_document.h. */
+bool
+td_export_present(td_text v)
 {
 	return v.s != NULL && v.len > 0;
 }
 
-/* Is this turn the assistant's? */
-static bool
-is_assistant(const td_export_turn *t)
+/* See export_document.h. */
+bool
+td_export_is_assistant(const td_export_turn *t)
 {
 	return t->role.len == 9 && memcmp(t->role.s, "assistant", 9) == 0;
 }
@@ -115,88 +131,208 @@ put_metadata(const td_export_conversation *c, const td_export_options *o, td_buf
 		put_string(out, "parent_id", c->parent_id, false);
 		put_string(out, "parent_type", c->parent_type, false);
 	}
-	if (present(c->persona))
+	if (td_export_present(c->persona))
 		put_string(out, "persona", c->persona, false);
-	if (present(c->emotion))
+	if (td_export_present(c->emotion))
 		put_string(out, "emotion", c->emotion, false);
-	if (present(c->topic))
+	if (td_export_present(c->topic))
 		put_string(out, "topic", c->topic, false);
 	td_buf_putc(out, '}');
 }
 
-/* Index of the last assistant turn, or -1. */
-static long
-last_assistant(const td_export_conversation *c)
+/* Does the openai line start with a system message? */
+static bool
+has_system(const td_export_writer *w)
 {
-	for (long i = c->nturns - 1; i >= 0; i--)
-		if (is_assistant(&c->turns[i]))
-			return i;
-	return -1;
+	return w->o.shape == TD_SHAPE_OPENAI && td_export_present(w->o.system_message);
 }
 
-/* "messages": [{role, content}...], with the openai extras when asked. */
+/* JSONL: {"messages":[ (with the system message) or {"conversations":[. */
 static void
-put_messages(const td_export_conversation *c, const td_export_options *o, td_buf *out)
+jsonl_begin(td_export_writer *w, td_buf *out)
 {
-	bool		openai = o->shape == TD_SHAPE_OPENAI;
-	long		last = openai && o->last_turn_only ? last_assistant(c) : -1;
-	bool		first = true;
-
-	td_json_write_key(out, "messages", true);
-	td_buf_putc(out, '[');
-	if (openai && present(o->system_message))
+	if (w->o.shape == TD_SHAPE_SHAREGPT)
+	{
+		td_buf_puts(out, "{\"conversations\":[");
+		return;
+	}
+	td_buf_puts(out, "{\"messages\":[");
+	if (has_system(w))
 	{
 		td_buf_puts(out, "{\"role\":\"system\",\"content\":");
-		td_json_write_string(out, o->system_message.s, o->system_message.len);
-		td_buf_putc(out, '}');
-		first = false;
-	}
-	for (long i = 0; i < c->nturns; i++)
-	{
-		const td_export_turn *t = &c->turns[i];
-
-		if (!first)
-			td_buf_putc(out, ',');
-		first = false;
-		td_buf_putc(out, '{');
-		put_string(out, "role", t->role, true);
-		put_string(out, "content", t->content, false);
-		if (openai && o->last_turn_only && is_assistant(t))
-			td_buf_puts(out, i == last ? ",\"weight\":1" : ",\"weight\":0");
+		td_json_write_string(out, w->o.system_message.s, w->o.system_message.len);
 		td_buf_putc(out, '}');
 	}
-	td_buf_putc(out, ']');
 }
 
-/* "conversations": [{from: human|gpt, value}...]. */
+/*
+ * JSONL: one message.  With lastTurnOnly every assistant message gets
+ * "weight":0 and the last one's digit is turned into 1 at the end.
+ */
 static void
-put_sharegpt(const td_export_conversation *c, td_buf *out)
+jsonl_turn(td_export_writer *w, const td_export_turn *t, td_buf *out)
 {
-	td_json_write_key(out, "conversations", true);
-	td_buf_putc(out, '[');
-	for (long i = 0; i < c->nturns; i++)
-	{
-		const td_export_turn *t = &c->turns[i];
+	bool		assistant = td_export_is_assistant(t);
 
-		if (i > 0)
-			td_buf_putc(out, ',');
-		td_buf_puts(out, is_assistant(t) ? "{\"from\":\"gpt\",\"value\":" : "{\"from\":\"human\",\"value\":");
+	if (w->turn > 0 || has_system(w))
+		td_buf_putc(out, ',');
+	if (w->o.shape == TD_SHAPE_SHAREGPT)
+	{
+		td_buf_puts(out, assistant ? "{\"from\":\"gpt\",\"value\":" : "{\"from\":\"human\",\"value\":");
 		td_json_write_string(out, t->content.s ? t->content.s : "", t->content.s ? t->content.len : 0);
 		td_buf_putc(out, '}');
+		return;
 	}
+	/* the roles are 'user' and 'assistant' (a CHECK), but any text is escaped */
+	if (assistant)
+		put_literal(out, "{\"role\":\"assistant\"");
+	else if (t->role.len == 4 && memcmp(t->role.s, "user", 4) == 0)
+		put_literal(out, "{\"role\":\"user\"");
+	else
+	{
+		td_buf_putc(out, '{');
+		put_string(out, "role", t->role, true);
+	}
+	put_literal(out, ",\"content\":");
+	if (t->content.s == NULL)
+		put_literal(out, "null");
+	else
+		td_json_write_string(out, t->content.s, t->content.len);
+	if (w->o.shape == TD_SHAPE_OPENAI && w->o.last_turn_only && assistant)
+	{
+		td_buf_puts(out, ",\"weight\":0");
+		w->weight_at = out->len - 1;
+	}
+	td_buf_putc(out, '}');
+}
+
+/* JSONL: close the list, the original's metadata, close the line. */
+static void
+jsonl_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	if (w->weight_at > 0)
+		out->data[w->weight_at] = '1';
 	td_buf_putc(out, ']');
+	if (w->o.shape == TD_SHAPE_ORIGINAL && w->o.include_metadata)
+		put_metadata(c, &w->o, out);
+	td_buf_putc(out, '}');
+}
+
+/* Count c in the summary: conversations, quality scores, tiers. */
+static void
+count_conversation(td_export_summary *s, const td_export_conversation *c)
+{
+	s->conversations++;
+	if (c->quality_score.s != NULL && c->quality_score.len < 32)
+	{
+		char		number[32];
+
+		memcpy(number, c->quality_score.s, c->quality_score.len);
+		number[c->quality_score.len] = '\0';
+		s->quality_sum += strtod(number, NULL);
+		s->quality_count++;
+	}
+	if (c->tier.s == NULL || c->tier.len >= sizeof(s->tiers[0].name))
+		return;
+	for (int i = 0; i < s->ntiers; i++)
+		if (strlen(s->tiers[i].name) == c->tier.len && memcmp(s->tiers[i].name, c->tier.s, c->tier.len) == 0)
+		{
+			s->tiers[i].count++;
+			return;
+		}
+	if (s->ntiers == TD_EXPORT_MAX_TIERS)
+		return;
+	memcpy(s->tiers[s->ntiers].name, c->tier.s, c->tier.len);
+	s->tiers[s->ntiers].name[c->tier.len] = '\0';
+	s->tiers[s->ntiers++].count = 1;
+}
+
+/* See export.h. */
+void
+td_export_header(td_export_writer *w, long long count, td_buf *out)
+{
+	if (w->o.format == TD_FORMAT_JSON)
+		td_export_json_header(w, count, out);
+	else if (w->o.format == TD_FORMAT_CSV)
+		td_export_csv_header(w, out);
+	else if (w->o.format == TD_FORMAT_MARKDOWN)
+		td_export_markdown_header(w, count, out);
+}
+
+/* See export.h. */
+void
+td_export_begin(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	w->turn = 0;
+	w->weight_at = 0;
+	if (w->o.format == TD_FORMAT_JSONL)
+		jsonl_begin(w, out);
+	else if (w->o.format == TD_FORMAT_JSON)
+		td_export_json_begin(w, c, out);
+	else if (w->o.format == TD_FORMAT_MARKDOWN)
+		td_export_markdown_begin(w, c, out);
+}
+
+/* See export.h. */
+void
+td_export_put_turn(td_export_writer *w, const td_export_conversation *c, const td_export_turn *t, td_buf *out)
+{
+	if (w->o.format == TD_FORMAT_JSONL)
+		jsonl_turn(w, t, out);
+	else if (w->o.format == TD_FORMAT_JSON)
+		td_export_json_turn(w, t, out);
+	else if (w->o.format == TD_FORMAT_CSV)
+		td_export_csv_turn(w, c, t, out);
+	else
+		td_export_markdown_turn(w, t, out);
+	w->turn++;
+	w->summary.total_turns++;
+}
+
+/* See export.h. */
+void
+td_export_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	if (w->o.format == TD_FORMAT_JSONL)
+		jsonl_end(w, c, out);
+	else if (w->o.format == TD_FORMAT_JSON)
+		td_export_json_end(w, c, out);
+	else if (w->o.format == TD_FORMAT_MARKDOWN)
+		td_buf_puts(out, "\n---");
+	count_conversation(&w->summary, c);
+}
+
+/* See export.h. */
+const char *
+td_export_separator(const td_export_writer *w)
+{
+	return w->o.format == TD_FORMAT_JSON ? "," : "";
+}
+
+/* See export.h. */
+void
+td_export_footer(td_export_writer *w, td_buf *out)
+{
+	if (w->o.format == TD_FORMAT_JSON)
+		td_export_json_footer(w, out);
+}
+
+/* See export.h. */
+void
+td_export_record(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	td_export_begin(w, c, out);
+	for (long i = 0; i < c->nturns; i++)
+		td_export_put_turn(w, c, &c->turns[i], out);
+	td_export_end(w, c, out);
 }
 
 /* See export.h. */
 void
 td_export_line(const td_export_conversation *c, const td_export_options *o, td_buf *out)
 {
-	td_buf_putc(out, '{');
-	if (o->shape == TD_SHAPE_SHAREGPT)
-		put_sharegpt(c, out);
-	else
-		put_messages(c, o, out);
-	if (o->shape == TD_SHAPE_ORIGINAL && o->include_metadata)
-		put_metadata(c, o, out);
-	td_buf_putc(out, '}');
+	td_export_writer w;
+
+	td_export_writer_init(&w, o);
+	td_export_record(&w, c, out);
 }

@@ -1,7 +1,14 @@
 /*
- * export.h — training-file lines (pure C core of export_jsonl): one
- * conversation in, one compact JSON line out, in the original system's JSONL
- * shape, the OpenAI chat fine-tuning shape or the ShareGPT shape.
+ * export.h — export files (pure C core of export_jsonl and
+ * export_conversations): conversations in, the records of a training file
+ * out.  JSONL has one compact JSON line per conversation in the original
+ * system's shape, the OpenAI chat fine-tuning shape or the ShareGPT shape;
+ * JSON, CSV and Markdown are documents with a header record, one record per
+ * conversation and (JSON) a footer, in the shapes of the original system.
+ *
+ * A record is written as a stream: td_export_begin, td_export_put_turn for each
+ * turn in order, td_export_end, so that the caller never holds a whole
+ * conversation.  Joining the records with "\n" gives the file.
  *
  * The caller supplies every value as text (numbers and JSON already in JSON
  * syntax, timestamps already formatted); strings are escaped here, their
@@ -22,6 +29,14 @@ typedef struct td_text
 	size_t		len;
 } td_text;
 
+typedef enum td_export_format
+{
+	TD_FORMAT_JSONL,			/* one compact line per conversation */
+	TD_FORMAT_JSON,				/* one pretty-printed document with a summary */
+	TD_FORMAT_CSV,				/* one row per turn, BOM and header row */
+	TD_FORMAT_MARKDOWN			/* a readable document */
+} td_export_format;
+
 typedef enum td_export_shape
 {
 	TD_SHAPE_ORIGINAL,			/* {"messages": [...], "metadata": {...}} */
@@ -29,10 +44,11 @@ typedef enum td_export_shape
 	TD_SHAPE_SHAREGPT			/* {"conversations": [{"from", "value"}]} */
 } td_export_shape;
 
-/* What goes into a line (ExportConfig's include flags and the shape options). */
+/* What goes into a file (ExportConfig's include flags and the shape options). */
 typedef struct td_export_options
 {
-	td_export_shape shape;
+	td_export_format format;
+	td_export_shape shape;		/* JSONL only */
 	bool		include_metadata;
 	bool		include_quality_scores;
 	bool		include_timestamps;
@@ -40,6 +56,7 @@ typedef struct td_export_options
 	bool		include_parent_references;
 	td_text		system_message; /* openai: a leading system message */
 	bool		last_turn_only; /* openai: weight 1 on the last assistant turn only */
+	td_text		export_date;	/* JSON and Markdown headers */
 } td_export_options;
 
 /* One turn. */
@@ -47,13 +64,16 @@ typedef struct td_export_turn
 {
 	td_text		role;
 	td_text		content;
+	td_text		token_count;	/* an integer, or NULL */
 } td_export_turn;
 
 /* One conversation, as the export reads it. */
 typedef struct td_export_conversation
 {
+	td_text		id;				/* the row's uuid (CSV, Markdown) */
 	td_text		conversation_id;	/* the business id */
 	td_text		title;
+	td_text		status;
 	td_text		tier;
 	td_text		quality_score;	/* a JSON number, or NULL */
 	td_text		created_at;
@@ -64,14 +84,77 @@ typedef struct td_export_conversation
 	td_text		persona;
 	td_text		emotion;
 	td_text		topic;
-	const td_export_turn *turns;
+	td_text		category;		/* a JSON array of strings (JSON) */
+	td_text		category_list;	/* the same, joined with ", " (Markdown) */
+	td_text		total_turns;	/* integers */
+	td_text		token_count;
+	td_text		parameters;		/* a JSON object, or NULL */
+	const td_export_turn *turns;	/* td_export_record only */
 	long		nturns;
 } td_export_conversation;
 
-/* The options every export starts from: the original shape, ExportConfig defaults. */
+/* Tiers counted for the JSON summary (more distinct tiers are not counted). */
+#define TD_EXPORT_MAX_TIERS 8
+
+/* Running totals of an export (the JSON summary). */
+typedef struct td_export_summary
+{
+	long long	conversations;
+	long long	total_turns;
+	double		quality_sum;
+	long long	quality_count;
+	int			ntiers;
+	struct
+	{
+		char		name[32];
+		long long	count;
+	}			tiers[TD_EXPORT_MAX_TIERS];
+} td_export_summary;
+
+/* A writer: the options, the totals and the record being written. */
+typedef struct td_export_writer
+{
+	td_export_options o;
+	td_export_summary summary;
+	long		turn;			/* turns written to the current record */
+	size_t		weight_at;		/* offset of the last assistant weight's digit, or 0 */
+} td_export_writer;
+
+/* The options every export starts from: JSONL, original shape, ExportConfig defaults. */
 extern td_export_options td_export_defaults(void);
 
-/* Append the conversation's line (no newline) to out. */
+/* Start a writer. */
+extern void td_export_writer_init(td_export_writer *w, const td_export_options *o);
+
+/*
+ * Append the document's first record (JSON, CSV, Markdown; nothing for
+ * JSONL), given the number of conversations it will hold.
+ */
+extern void td_export_header(td_export_writer *w, long long count, td_buf *out);
+
+/* Append the start of c's record. */
+extern void td_export_begin(td_export_writer *w, const td_export_conversation *c, td_buf *out);
+
+/* Append turn t of c's record (turns come in order). */
+extern void td_export_put_turn(td_export_writer *w, const td_export_conversation *c,
+							   const td_export_turn *t, td_buf *out);
+
+/* Append the end of c's record. */
+extern void td_export_end(td_export_writer *w, const td_export_conversation *c, td_buf *out);
+
+/* What goes between two conversation records ("," in JSON, else nothing). */
+extern const char *td_export_separator(const td_export_writer *w);
+
+/*
+ * Append the document's last record (JSON: the end of the list and the
+ * summary).  With no conversation it continues the header record instead.
+ */
+extern void td_export_footer(td_export_writer *w, td_buf *out);
+
+/* Append c's whole record, with c->turns (begin, every turn, end). */
+extern void td_export_record(td_export_writer *w, const td_export_conversation *c, td_buf *out);
+
+/* Append c's JSONL line (no newline) with options o. */
 extern void td_export_line(const td_export_conversation *c, const td_export_options *o, td_buf *out);
 
 #endif							/* TD_EXPORT_H */

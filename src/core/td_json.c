@@ -548,82 +548,124 @@ td_json_string_is(const td_json *v, const char *s)
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
-/* Is some byte of w below n (n <= 128)?  Exact for "some byte". */
-#define HAS_LESS(w, n) ((((w) - ONES * (n)) & ~(w) & HIGHS) != 0)
+/*
+ * The high bit of each byte of w below n (n <= 128).  The lowest marked byte
+ * is exact; above it a borrow may mark bytes that are not below n.
+ */
+#define BELOW(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* Does byte c need escaping in a JSON string? */
+#define NEEDS_ESCAPE(c) ((unsigned char) (c) < 0x20 || (c) == '"' || (c) == '\\')
 
 /*
- * Does any of the 8 bytes at s need escaping in a JSON string: a control
- * character, '"' or a backslash?
+ * The offset of the first of the 8 bytes of w (in memory order) that needs
+ * escaping in a JSON string (a control character, '"' or a backslash), or 8
+ * when none does.
  */
-static bool
-needs_escape8(const char *s)
+static size_t
+escape_offset8(uint64_t w)
 {
-	uint64_t	w;
+	uint64_t	marks = BELOW(w, 0x20) | BELOW(w ^ (ONES * '"'), 1) | BELOW(w ^ (ONES * '\\'), 1);
 
-	memcpy(&w, s, 8);
-	return HAS_LESS(w, 0x20) || HAS_LESS(w ^ (ONES * '"'), 1) || HAS_LESS(w ^ (ONES * '\\'), 1);
+	if (marks == 0)
+		return 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+	return (size_t) __builtin_ctzll(marks) >> 3;	/* the lowest mark is the first byte */
+#else
+	{
+		char		bytes[8];
+
+		memcpy(bytes, &w, 8);
+		for (size_t k = 0; k < 8; k++)
+			if (NEEDS_ESCAPE(bytes[k]))
+				return k;
+		return 8;
+	}
+#endif
 }
 
-/* Append s as a JSON string: escape quote, backslash and control characters. */
+/* The escapes of the bytes that need one, by byte. */
+static const struct
+{
+	char		text[7];
+	unsigned char len;
+}			escapes[0x5D] = {
+	{"\\u0000", 6}, {"\\u0001", 6}, {"\\u0002", 6}, {"\\u0003", 6},
+	{"\\u0004", 6}, {"\\u0005", 6}, {"\\u0006", 6}, {"\\u0007", 6},
+	{"\\b", 2}, {"\\t", 2}, {"\\n", 2}, {"\\u000b", 6},
+	{"\\f", 2}, {"\\r", 2}, {"\\u000e", 6}, {"\\u000f", 6},
+	{"\\u0010", 6}, {"\\u0011", 6}, {"\\u0012", 6}, {"\\u0013", 6},
+	{"\\u0014", 6}, {"\\u0015", 6}, {"\\u0016", 6}, {"\\u0017", 6},
+	{"\\u0018", 6}, {"\\u0019", 6}, {"\\u001a", 6}, {"\\u001b", 6},
+	{"\\u001c", 6}, {"\\u001d", 6}, {"\\u001e", 6}, {"\\u001f", 6},
+	['"'] = {"\\\"", 2}, ['\\'] = {"\\\\", 2},
+};
+
+/* Write the escape of byte c (one that needs it) at dst; returns its end. */
+static inline char *
+put_escape(char *dst, unsigned char c)
+{
+	memcpy(dst, escapes[c].text, 6);
+	return dst + escapes[c].len;
+}
+
+/*
+ * Write the n bytes at s to dst as the inside of a JSON string (quote,
+ * backslash and control characters escaped); dst has room for 6 * n bytes.
+ * Returns the end of what was written.  Eight bytes at a time are copied
+ * whole, then the output moves on past the clean ones only: the room for
+ * the rest of the input always covers the 8 bytes stored.
+ */
+static char *
+escape_into(char *dst, const char *s, size_t n)
+{
+	size_t		i = 0;
+
+	while (i + 8 <= n)
+	{
+		uint64_t	w;
+		size_t		k;
+
+		memcpy(&w, s + i, 8);
+		memcpy(dst, &w, 8);
+		k = escape_offset8(w);
+		dst += k;
+		i += k;
+		if (k < 8)
+			dst = put_escape(dst, (unsigned char) s[i++]);
+	}
+	for (; i < n; i++)
+	{
+		if (NEEDS_ESCAPE(s[i]))
+			dst = put_escape(dst, (unsigned char) s[i]);
+		else
+			*dst++ = s[i];
+	}
+	return dst;
+}
+
+/* Input bytes escaped per reservation (the output may be 6 times as long). */
+#define ESCAPE_CHUNK 8192
+
+/*
+ * Append s as a JSON string: escape quote, backslash and control characters.
+ * The buffer is grown once per chunk of input, never per character.
+ */
 void
 td_json_write_string(td_buf *buf, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t		run = 0;
-
-	td_buf_reserve(buf, len + 2);
-	td_buf_putc(buf, '"');
-	for (size_t i = 0; i < len; i++)
+	td_buf_reserve(buf, 2);
+	buf->data[buf->len++] = '"';
+	for (size_t done = 0; done < len;)
 	{
-		unsigned char c;
-		char		esc[6];
-		size_t		n = 2;
+		size_t		n = len - done < ESCAPE_CHUNK ? len - done : ESCAPE_CHUNK;
 
-		while (i + 8 <= len && !needs_escape8(s + i))	/* skip clean runs 8 bytes at a time */
-			i += 8;
-		if (i == len)
-			break;
-		c = (unsigned char) s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		td_buf_append(buf, s + run, i - run);
-		run = i + 1;
-		esc[0] = '\\';
-		switch (c)
-		{
-			case '"':
-				esc[1] = '"';
-				break;
-			case '\\':
-				esc[1] = '\\';
-				break;
-			case '\b':
-				esc[1] = 'b';
-				break;
-			case '\f':
-				esc[1] = 'f';
-				break;
-			case '\n':
-				esc[1] = 'n';
-				break;
-			case '\r':
-				esc[1] = 'r';
-				break;
-			case '\t':
-				esc[1] = 't';
-				break;
-			default:
-				esc[1] = 'u';
-				esc[2] = '0';
-				esc[3] = '0';
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 0xF];
-				n = 6;
-		}
-		td_buf_append(buf, esc, n);
+		td_buf_reserve(buf, 6 * n + 1);
+		buf->len = (size_t) (escape_into(buf->data + buf->len, s + done, n) - buf->data);
+		done += n;
 	}
-	td_buf_append(buf, s + run, len - run);
-	td_buf_putc(buf, '"');
+	buf->data[buf->len++] = '"';
+	buf->data[buf->len] = '\0';
 }
 
 /* Append ,"key": (no comma before the first member). */

@@ -1,9 +1,11 @@
 /*
  * export_fuzz.c — libFuzzer target for the training-file line writer
- * (src/core/export.c): the input, split at NUL bytes, is a conversation's
- * turns (and, reused, its title and persona); when it is valid UTF-8 the
- * line in every shape must parse as JSON, hold no raw line break, and give
- * back every turn's content byte for byte.
+ * (src/core/export.c, export_document.c): the input, split at NUL bytes, is
+ * a conversation's turns (and, reused, its title, persona and metadata);
+ * when it is valid UTF-8 the line in every JSONL shape must parse as JSON,
+ * hold no raw line break, and give back every turn's content byte for byte;
+ * so must the JSON document's record (its "turns"); the CSV and Markdown
+ * records are written under the sanitizers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,17 +17,19 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Check one shape's line. */
+/* Check one shape's line (format JSONL) or the JSON document's record. */
 static void
-check(const td_export_conversation *c, td_export_shape shape)
+check(const td_export_conversation *c, td_export_format format, td_export_shape shape)
 {
 	td_export_options o = td_export_defaults();
+	bool		document = format == TD_FORMAT_JSON;
 	td_arena	arena;
 	td_json_error err;
 	td_buf		out;
 	const td_json *v,
 			   *list;
 
+	o.format = format;
 	o.shape = shape;
 	o.include_approval_history = o.include_parent_references = true;
 	o.last_turn_only = shape == TD_SHAPE_OPENAI;
@@ -33,9 +37,9 @@ check(const td_export_conversation *c, td_export_shape shape)
 	td_export_line(c, &o, &out);
 	td_arena_init(&arena);
 	v = td_json_parse(&arena, out.data, out.len, &err);
-	if (v == NULL || memchr(out.data, '\n', out.len) != NULL)
+	if (v == NULL || (!document && memchr(out.data, '\n', out.len) != NULL))
 		abort();
-	list = td_json_get(v, shape == TD_SHAPE_SHAREGPT ? "conversations" : "messages");
+	list = td_json_get(v, document ? "turns" : shape == TD_SHAPE_SHAREGPT ? "conversations" : "messages");
 	if (list == NULL || list->type != TD_JSON_ARRAY || (long) list->count != c->nturns)
 		abort();
 	for (long i = 0; i < c->nturns; i++)
@@ -47,6 +51,24 @@ check(const td_export_conversation *c, td_export_shape shape)
 			abort();
 	}
 	td_arena_free(&arena);
+	td_buf_free(&out);
+}
+
+/* Write a CSV or Markdown document of c, for the sanitizers only. */
+static void
+write_only(const td_export_conversation *c, td_export_format format)
+{
+	td_export_options o = td_export_defaults();
+	td_export_writer w;
+	td_buf		out;
+
+	o.format = format;
+	o.include_parent_references = true;
+	td_export_writer_init(&w, &o);
+	td_buf_init(&out);
+	td_export_header(&w, 1, &out);
+	td_export_record(&w, c, &out);
+	td_export_footer(&w, &out);
 	td_buf_free(&out);
 }
 
@@ -64,6 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{
 			turns[n].role = n % 2 ? (td_text) {"assistant", 9} : (td_text) {"user", 4};
 			turns[n].content = (td_text) {s + start, i - start};
+			turns[n].token_count = n % 3 ? (td_text) {"12", 2} : (td_text) {NULL, 0};
 			if (!td_utf8_valid(s + start, i - start))
 				return 0;		/* the database never holds invalid text */
 			n++;
@@ -74,8 +97,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.tier = (td_text) {"template", 8};
 	c.turns = turns;
 	c.nturns = n;
-	check(&c, TD_SHAPE_ORIGINAL);
-	check(&c, TD_SHAPE_OPENAI);
-	check(&c, TD_SHAPE_SHAREGPT);
+	c.category = (td_text) {"[]", 2};
+	c.review_history = (td_text) {"[{\"a\": [1, {}], \"b\": \"x, y: \\\"z\\\"\"}]", 36};
+	c.total_turns = c.token_count = (td_text) {"3", 1};
+	check(&c, TD_FORMAT_JSONL, TD_SHAPE_ORIGINAL);
+	check(&c, TD_FORMAT_JSONL, TD_SHAPE_OPENAI);
+	check(&c, TD_FORMAT_JSONL, TD_SHAPE_SHAREGPT);
+	check(&c, TD_FORMAT_JSON, TD_SHAPE_ORIGINAL);
+	write_only(&c, TD_FORMAT_CSV);
+	write_only(&c, TD_FORMAT_MARKDOWN);
 	return 0;
 }

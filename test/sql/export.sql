@@ -10,27 +10,29 @@
 -- bob one approved.
 SET row_security = off;
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, quality_score,
-                                      category, review_history, parent_id, parent_type, created_at, updated_at, created_by)
+                                      category, review_history, parent_id, parent_type, created_at, updated_at, created_by,
+                                      parameters, turn_count, total_tokens)
 VALUES ('e6000000-0000-0000-0000-000000000001', 'tpl_ann_000001', 'Ann "the saver" \ pension', 'Ann', 'calm', 'saving',
         'template', 'approved', 8.5, '{finance,pension}', '[{"action": "approved", "performedBy": "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"}]',
-        NULL, NULL, '2025-01-01 10:00:00.5+00', '2025-01-02 10:00:00+00', :alice),
+        NULL, NULL, '2025-01-01 10:00:00.5+00', '2025-01-02 10:00:00+00', :alice, '{"persona": "Ann", "goal": ["save", "retire"]}', 2, 16),
        ('e6000000-0000-0000-0000-000000000002', 'scn_bob_000002', 'Bob in debt', 'Bob', 'anxious', '',
-        'scenario', 'pending_review', 5.5, '{debt}', '[]', NULL, NULL, '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice),
+        'scenario', 'pending_review', 5.5, '{debt}', '[]', NULL, NULL, '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice, '{}', 1, 0),
        ('e6000000-0000-0000-0000-000000000003', 'edge_cy_000003', 'Cy, edge case', 'Cy', 'angry', NULL,
         'edge_case', 'approved', NULL, '{}', '[]', 'e6000000-0000-0000-0000-000000000001', 'conversation',
-        '2025-01-05 10:00:00+00', '2025-01-05 10:00:00+00', :alice),
+        '2025-01-05 10:00:00+00', '2025-01-05 10:00:00+00', :alice, '{}', 2, 0),
        ('e6000000-0000-0000-0000-000000000004', 'tpl_dee_000004', 'Bob''s own', 'Dee', 'calm', 'tax',
-        'template', 'approved', 9.0, '{tax}', '[]', NULL, NULL, '2025-01-04 10:00:00+00', '2025-01-04 10:00:00+00', :bob);
+        'template', 'approved', 9.0, '{tax}', '[]', NULL, NULL, '2025-01-04 10:00:00+00', '2025-01-04 10:00:00+00', :bob, '{}', 2, 0);
 -- turns inserted out of order; the export reads them in turn order
-INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES
-    ('e6000000-0000-0000-0000-000000000001', 2, 'assistant', 'Start with 10 %.'),
-    ('e6000000-0000-0000-0000-000000000001', 1, 'user', 'Hello, how much should I save?'),
-    ('e6000000-0000-0000-0000-000000000002', 1, 'user', 'I owe money.'),
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content, token_count) VALUES
+    ('e6000000-0000-0000-0000-000000000001', 2, 'assistant', E'Start with 10 %.\nThen "raise" it.', 9),
+    ('e6000000-0000-0000-0000-000000000001', 1, 'user', 'Hello, how much should I save?', 7),
+    ('e6000000-0000-0000-0000-000000000002', 1, 'user', 'I owe money.', NULL),
     ('e6000000-0000-0000-0000-000000000003', 1, 'user', 'Every control character:' ||
-        (SELECT string_agg(chr(c), '' ORDER BY c) FROM generate_series(1, 31) c) || E' "quotes" \\back\\slashes\\ 😀 年金'),
-    ('e6000000-0000-0000-0000-000000000003', 2, 'assistant', 'Understood.'),
-    ('e6000000-0000-0000-0000-000000000004', 1, 'user', 'Bob''s question'),
-    ('e6000000-0000-0000-0000-000000000004', 2, 'assistant', 'Bob''s answer');
+        (SELECT string_agg(chr(c), '' ORDER BY c) FROM generate_series(1, 31) c) || E' "quotes" \\back\\slashes\\ 😀 年金', NULL),
+    ('e6000000-0000-0000-0000-000000000003', 2, 'assistant', 'Understood.', 0),
+    ('e6000000-0000-0000-0000-000000000004', 1, 'user', 'Bob''s question', NULL),
+    ('e6000000-0000-0000-0000-000000000004', 2, 'assistant', 'Bob''s answer', NULL);
+
 RESET row_security;
 
 SET ROLE regress_alice;
@@ -101,7 +103,6 @@ UPDATE train_data.export_logs SET expires_at = now() - interval '1 second' WHERE
 SELECT status FROM train_data.export_status(:'first_export');
 UPDATE train_data.export_logs SET status = 'completed' WHERE export_id = :'first_export';
 SELECT train_data.mark_expired_exports() AS expired, train_data.mark_expired_exports() AS again;
-SELECT expect_error($$SELECT train_data.export_conversations('csv')$$);
 SELECT expect_error($$SELECT train_data.export_conversations('xml')$$);
 SELECT expect_error($$SELECT train_data.export_conversations('jsonl', 'all', '{"pretty": true}')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_history(NULL, NULL, 0)$$);
@@ -131,6 +132,42 @@ FROM (VALUES ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","
              ('{"messages":[{"role":"user","content":"Hi","mood":"calm"},{"role":"assistant","content":"Hello"}]}'),
              ('{"messages":[{"role":"human","content":"Hi"},{"role":"assistant","content":""}]}'),
              ('{"messages":[{"role":"user","content":"Hi"}]}')) AS v(line);
+
+-- The documents, from the same writer: JSON (JSON.stringify's 2-space
+-- layout, a summary with metadata), CSV (byte order mark, every field quoted,
+-- a row per turn, none for a conversation without turns), Markdown.  Each is
+-- its records joined with a newline; the export date is masked.
+RESET ROLE;
+CREATE FUNCTION document(format text, config jsonb, scope text DEFAULT 'all', ids uuid[] DEFAULT NULL,
+                         filters jsonb DEFAULT NULL) RETURNS text
+    LANGUAGE sql AS $$
+    SELECT regexp_replace(string_agg(r.record, E'\n' ORDER BY r.n),
+                          '(export_date": "|Export Date:\*\* )[-0-9T:.]+Z', '\1<now>')
+    FROM train_data.export_conversations(format, scope, config, ids, filters) WITH ORDINALITY AS r(record, n) $$;
+SET ROLE regress_alice;
+SELECT document('json', '{"includeApprovalHistory": true, "includeParentReferences": true}') AS json;
+SELECT document('json', '{"includeMetadata": false, "includeQualityScores": false}', 'selected',
+                '{e6000000-0000-0000-0000-000000000003}') AS json_without_metadata;
+SELECT document('json', '{}', 'filtered', NULL, '{"status": ["draft"]}') AS json_of_nothing;
+SELECT document('csv', '{"includeParentReferences": true}', 'selected',
+                '{e6000000-0000-0000-0000-000000000001,e6000000-0000-0000-0000-000000000003}') AS csv;
+SELECT document('csv', '{"includeMetadata": false, "includeTimestamps": false, "includeQualityScores": false}',
+                'selected', '{e6000000-0000-0000-0000-000000000002}') AS csv_header_only;
+SELECT document('markdown', '{"includeParentReferences": true}') AS markdown;
+SELECT document('markdown', '{"includeMetadata": false}', 'selected', '{e6000000-0000-0000-0000-000000000003}')
+    AS markdown_without_metadata;
+-- every JSON document parses, its count matches its list; the CSV starts
+-- with the byte order mark; the log holds each document's exact size
+SELECT document('json', '{}')::jsonb -> 'summary' AS summary,
+       (SELECT jsonb_array_length(d -> 'conversations') = (d ->> 'conversation_count')::int
+        FROM (SELECT document('json', '{}')::jsonb) AS j(d)) AS count_matches,
+       left(document('csv', '{}'), 1) = U&'\FEFF' AS csv_bom;
+SELECT v.format, sum(octet_length(r)) + count(*) - 1 AS bytes
+FROM (VALUES ('json'), ('csv'), ('markdown')) AS v(format),
+     LATERAL train_data.export_conversations(v.format, 'all', '{"includeTimestamps": false}') AS r
+GROUP BY v.format ORDER BY v.format;
+SELECT format, conversation_count, file_size FROM train_data.export_history()
+WHERE config = '{"includeTimestamps": false}' AND format <> 'jsonl' ORDER BY format;
 
 -- Bad arguments.
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('csv')$$);

@@ -13,11 +13,12 @@
 #define T(str) ((td_text) {(str), sizeof(str) - 1})
 #define NO_TEXT ((td_text) {NULL, 0})
 
+
 static const td_export_turn turns[] = {
-	{T("user"), T("Hello, \"Ann\" here")},
-	{T("assistant"), T("Hi Ann.")},
-	{T("user"), T("Bye")},
-	{T("assistant"), T("Bye!")},
+	{T("user"), T("Hello, \"Ann\" here"), T("5")},
+	{T("assistant"), T("Hi Ann."), T("0")},
+	{T("user"), T("Bye"), NO_TEXT},
+	{T("assistant"), T("Bye!\nSee you."), T("4")},
 };
 
 /* The fixture conversation. */
@@ -37,6 +38,13 @@ fixture(void)
 	c.persona = T("Ann");
 	c.emotion = T("calm");
 	c.topic = T("");
+	c.id = T("c7000000-0000-0000-0000-000000000001");
+	c.status = T("approved");
+	c.category = T("[\"finance\", \"savings\"]");
+	c.category_list = T("finance, savings");
+	c.total_turns = T("4");
+	c.token_count = T("9");
+	c.parameters = T("{\"persona\": \"Ann\"}");
 	c.turns = turns;
 	c.nturns = 4;
 	return c;
@@ -56,6 +64,46 @@ line(const td_export_conversation *c, const td_export_options *o)
 	return result;
 }
 
+/*
+ * The document of format f holding convs, its records joined with "\n" as
+ * export_conversations returns them, in a static buffer.
+ */
+static const char *
+document(td_export_format f, const td_export_options *base, const td_export_conversation *convs, int n)
+{
+	static char result[8192];
+	td_export_options o = *base;
+	td_export_writer w;
+	td_buf		out,
+				record;
+
+	o.format = f;
+	o.export_date = T("2025-03-01T12:00:00.000000Z");
+	td_export_writer_init(&w, &o);
+	td_buf_init(&out);
+	td_export_header(&w, n, &out);
+	for (int i = 0; i < n; i++)
+	{
+		td_buf_init(&record);
+		td_export_record(&w, &convs[i], &record);
+		if (record.len > 0)		/* CSV: a conversation without turns has no row */
+		{
+			if (out.len > 0)
+				td_buf_putc(&out, '\n');
+			td_buf_append(&out, record.data, record.len);
+			if (i < n - 1)
+				td_buf_puts(&out, td_export_separator(&w));
+		}
+		td_buf_free(&record);
+	}
+	if (n > 0 && f == TD_FORMAT_JSON)
+		td_buf_putc(&out, '\n');
+	td_export_footer(&w, &out);
+	snprintf(result, sizeof(result), "%.*s", (int) out.len, out.data);
+	td_buf_free(&out);
+	return result;
+}
+
 /* Check a line exactly, printing both on a mismatch. */
 static void
 is(const char *got, const char *want, const char *desc)
@@ -66,7 +114,7 @@ is(const char *got, const char *want, const char *desc)
 }
 
 #define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"Hello, \\\"Ann\\\" here\"},{\"role\":\"assistant\",\"content\":\"Hi Ann.\"}," \
-	"{\"role\":\"user\",\"content\":\"Bye\"},{\"role\":\"assistant\",\"content\":\"Bye!\"}]"
+	"{\"role\":\"user\",\"content\":\"Bye\"},{\"role\":\"assistant\",\"content\":\"Bye!\\nSee you.\"}]"
 
 int
 main(void)
@@ -107,12 +155,12 @@ main(void)
 	o.last_turn_only = true;
 	is(line(&c, &o), "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a financial planner.\"},"
 	   "{\"role\":\"user\",\"content\":\"Hello, \\\"Ann\\\" here\"},{\"role\":\"assistant\",\"content\":\"Hi Ann.\",\"weight\":0},"
-	   "{\"role\":\"user\",\"content\":\"Bye\"},{\"role\":\"assistant\",\"content\":\"Bye!\",\"weight\":1}]}",
+	   "{\"role\":\"user\",\"content\":\"Bye\"},{\"role\":\"assistant\",\"content\":\"Bye!\\nSee you.\",\"weight\":1}]}",
 	   "openai shape: system message, weight 1 on the last assistant turn only");
 
 	o.shape = TD_SHAPE_SHAREGPT;
 	is(line(&c, &o), "{\"conversations\":[{\"from\":\"human\",\"value\":\"Hello, \\\"Ann\\\" here\"},"
-	   "{\"from\":\"gpt\",\"value\":\"Hi Ann.\"},{\"from\":\"human\",\"value\":\"Bye\"},{\"from\":\"gpt\",\"value\":\"Bye!\"}]}",
+	   "{\"from\":\"gpt\",\"value\":\"Hi Ann.\"},{\"from\":\"human\",\"value\":\"Bye\"},{\"from\":\"gpt\",\"value\":\"Bye!\\nSee you.\"}]}",
 	   "sharegpt shape");
 
 	/* every control character, quotes, backslashes, emoji, CJK */
@@ -150,6 +198,260 @@ main(void)
 		ok(strstr(out.data, "\xf0\x9f\x98\x80\xe5\xb9\xb4") != NULL, "emoji and CJK kept as they are");
 		td_arena_free(&arena);
 		td_buf_free(&out);
+	}
+
+	/* the documents: the fixture and a second conversation without turns */
+	{
+		td_export_conversation two[2];
+
+		two[0] = fixture();
+		two[1] = fixture();
+		two[1].id = T("c7000000-0000-0000-0000-000000000002");
+		two[1].conversation_id = T("edge_bo_000002");
+		two[1].title = T("");
+		two[1].tier = T("edge_case");
+		two[1].quality_score = T("6.0");
+		two[1].topic = NO_TEXT;
+		two[1].category = T("[]");
+		two[1].category_list = T("");
+		two[1].total_turns = T("0");
+		two[1].token_count = T("0");
+		two[1].parameters = T("{}");
+		two[1].nturns = 0;
+		o = td_export_defaults();
+		is(document(TD_FORMAT_JSON, &o, two, 2),
+		   "{\n"
+		   "  \"version\": \"1.0\",\n"
+		   "  \"export_date\": \"2025-03-01T12:00:00.000000Z\",\n"
+		   "  \"conversation_count\": 2,\n"
+		   "  \"conversations\": [\n"
+		   "    {\n"
+		   "      \"conversation_id\": \"tpl_ann_000001\",\n"
+		   "      \"title\": \"Ann - saving (calm)\",\n"
+		   "      \"status\": \"approved\",\n"
+		   "      \"tier\": \"template\",\n"
+		   "      \"turns\": [\n"
+		   "        {\n"
+		   "          \"role\": \"user\",\n"
+		   "          \"content\": \"Hello, \\\"Ann\\\" here\",\n"
+		   "          \"token_count\": 5\n"
+		   "        },\n"
+		   "        {\n"
+		   "          \"role\": \"assistant\",\n"
+		   "          \"content\": \"Hi Ann.\"\n"
+		   "        },\n"
+		   "        {\n"
+		   "          \"role\": \"user\",\n"
+		   "          \"content\": \"Bye\"\n"
+		   "        },\n"
+		   "        {\n"
+		   "          \"role\": \"assistant\",\n"
+		   "          \"content\": \"Bye!\\nSee you.\",\n"
+		   "          \"token_count\": 4\n"
+		   "        }\n"
+		   "      ],\n"
+		   "      \"metadata\": {\n"
+		   "        \"persona\": \"Ann\",\n"
+		   "        \"emotion\": \"calm\",\n"
+		   "        \"topic\": \"\",\n"
+		   "        \"category\": [\n"
+		   "          \"finance\",\n"
+		   "          \"savings\"\n"
+		   "        ],\n"
+		   "        \"total_turns\": 4,\n"
+		   "        \"token_count\": 9,\n"
+		   "        \"quality_score\": 8.5,\n"
+		   "        \"created_at\": \"2025-01-01T10:00:00.000000Z\",\n"
+		   "        \"updated_at\": \"2025-01-02T10:00:00.000000Z\",\n"
+		   "        \"parameters\": {\n"
+		   "          \"persona\": \"Ann\"\n"
+		   "        }\n"
+		   "      }\n"
+		   "    },\n"
+		   "    {\n"
+		   "      \"conversation_id\": \"edge_bo_000002\",\n"
+		   "      \"title\": \"\",\n"
+		   "      \"status\": \"approved\",\n"
+		   "      \"tier\": \"edge_case\",\n"
+		   "      \"turns\": [],\n"
+		   "      \"metadata\": {\n"
+		   "        \"persona\": \"Ann\",\n"
+		   "        \"emotion\": \"calm\",\n"
+		   "        \"topic\": null,\n"
+		   "        \"category\": [],\n"
+		   "        \"total_turns\": 0,\n"
+		   "        \"token_count\": 0,\n"
+		   "        \"quality_score\": 6.0,\n"
+		   "        \"created_at\": \"2025-01-01T10:00:00.000000Z\",\n"
+		   "        \"updated_at\": \"2025-01-02T10:00:00.000000Z\"\n"
+		   "      }\n"
+		   "    }\n"
+		   "  ],\n"
+		   "  \"summary\": {\n"
+		   "    \"total_turns\": 4,\n"
+		   "    \"average_quality_score\": 7.25,\n"
+		   "    \"tier_distribution\": {\n"
+		   "      \"template\": 1,\n"
+		   "      \"edge_case\": 1\n"
+		   "    }\n"
+		   "  }\n"
+		   "}",
+		   "JSON, default flags: pretty, summary, turns without token counts, empty lists");
+		is(document(TD_FORMAT_JSON, &o, two, 0),
+		   "{\n"
+		   "  \"version\": \"1.0\",\n"
+		   "  \"export_date\": \"2025-03-01T12:00:00.000000Z\",\n"
+		   "  \"conversation_count\": 0,\n"
+		   "  \"conversations\": [],\n"
+		   "  \"summary\": {\n"
+		   "    \"total_turns\": 0,\n"
+		   "    \"tier_distribution\": {}\n"
+		   "  }\n"
+		   "}",
+		   "JSON of no conversation");
+		is(document(TD_FORMAT_CSV, &o, two, 2),
+		   "\xEF\xBB\xBF" "\"Conversation ID\",\"Title\",\"Status\",\"Tier\",\"Turn Number\",\"Role\",\"Content\",\"Quality Score\",\"Persona\",\"Emotion\",\"Topic\",\"Created At\",\"Updated At\",\"Token Count\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"1\",\"user\",\"Hello, \"\"Ann\"\" here\",\"8.5\",\"Ann\",\"calm\",\"\",\"2025-01-01T10:00:00.000000Z\",\"2025-01-02T10:00:00.000000Z\",\"5\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"2\",\"assistant\",\"Hi Ann.\",\"8.5\",\"Ann\",\"calm\",\"\",\"2025-01-01T10:00:00.000000Z\",\"2025-01-02T10:00:00.000000Z\",\"0\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"3\",\"user\",\"Bye\",\"8.5\",\"Ann\",\"calm\",\"\",\"2025-01-01T10:00:00.000000Z\",\"2025-01-02T10:00:00.000000Z\",\"\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"4\",\"assistant\",\"Bye!\n"
+		   "See you.\",\"8.5\",\"Ann\",\"calm\",\"\",\"2025-01-01T10:00:00.000000Z\",\"2025-01-02T10:00:00.000000Z\",\"4\"",
+		   "CSV, default flags: BOM, header, quoted fields, a row per turn, none for no turns");
+		is(document(TD_FORMAT_MARKDOWN, &o, two, 2),
+		   "# Training Conversations Export\n"
+		   "\n"
+		   "**Export Date:** 2025-03-01T12:00:00.000000Z\n"
+		   "**Total Conversations:** 2\n"
+		   "\n"
+		   "---\n"
+		   "\n"
+		   "## Conversation: Ann - saving (calm)\n"
+		   "\n"
+		   "- **ID:** c7000000-0000-0000-0000-000000000001\n"
+		   "- **Tier:** template\n"
+		   "- **Status:** approved\n"
+		   "- **Persona:** Ann\n"
+		   "- **Emotion:** calm\n"
+		   "- **Quality Score:** 8.50\n"
+		   "- **Categories:** finance, savings\n"
+		   "- **Created:** 2025-01-01T10:00:00.000000Z\n"
+		   "- **Updated:** 2025-01-02T10:00:00.000000Z\n"
+		   "- **Total Turns:** 4\n"
+		   "- **Total Tokens:** 9\n"
+		   "\n"
+		   "### Dialogue\n"
+		   "\n"
+		   "**User:**\n"
+		   "> Hello, \"Ann\" here\n"
+		   "\n"
+		   "*Tokens: 5*\n"
+		   "\n"
+		   "**Assistant:**\n"
+		   "> Hi Ann.\n"
+		   "\n"
+		   "**User:**\n"
+		   "> Bye\n"
+		   "\n"
+		   "**Assistant:**\n"
+		   "> Bye!\n"
+		   "> See you.\n"
+		   "\n"
+		   "*Tokens: 4*\n"
+		   "\n"
+		   "---\n"
+		   "\n"
+		   "## Conversation: Untitled\n"
+		   "\n"
+		   "- **ID:** c7000000-0000-0000-0000-000000000002\n"
+		   "- **Tier:** edge_case\n"
+		   "- **Status:** approved\n"
+		   "- **Persona:** Ann\n"
+		   "- **Emotion:** calm\n"
+		   "- **Quality Score:** 6.00\n"
+		   "- **Created:** 2025-01-01T10:00:00.000000Z\n"
+		   "- **Updated:** 2025-01-02T10:00:00.000000Z\n"
+		   "- **Total Turns:** 0\n"
+		   "\n"
+		   "### Dialogue\n"
+		   "\n"
+		   "---",
+		   "Markdown, default flags");
+		o.include_metadata = o.include_timestamps = o.include_quality_scores = false;
+		o.include_parent_references = o.include_approval_history = true;
+		is(document(TD_FORMAT_JSON, &o, two, 1),
+		   "{\n"
+		   "  \"version\": \"1.0\",\n"
+		   "  \"export_date\": \"2025-03-01T12:00:00.000000Z\",\n"
+		   "  \"conversation_count\": 1,\n"
+		   "  \"conversations\": [\n"
+		   "    {\n"
+		   "      \"conversation_id\": \"tpl_ann_000001\",\n"
+		   "      \"title\": \"Ann - saving (calm)\",\n"
+		   "      \"status\": \"approved\",\n"
+		   "      \"tier\": \"template\",\n"
+		   "      \"turns\": [\n"
+		   "        {\n"
+		   "          \"role\": \"user\",\n"
+		   "          \"content\": \"Hello, \\\"Ann\\\" here\",\n"
+		   "          \"token_count\": 5\n"
+		   "        },\n"
+		   "        {\n"
+		   "          \"role\": \"assistant\",\n"
+		   "          \"content\": \"Hi Ann.\"\n"
+		   "        },\n"
+		   "        {\n"
+		   "          \"role\": \"user\",\n"
+		   "          \"content\": \"Bye\"\n"
+		   "        },\n"
+		   "        {\n"
+		   "          \"role\": \"assistant\",\n"
+		   "          \"content\": \"Bye!\\nSee you.\",\n"
+		   "          \"token_count\": 4\n"
+		   "        }\n"
+		   "      ]\n"
+		   "    }\n"
+		   "  ]\n"
+		   "}",
+		   "JSON without metadata: no metadata, no summary");
+		is(document(TD_FORMAT_CSV, &o, two, 1),
+		   "\xEF\xBB\xBF" "\"Conversation ID\",\"Title\",\"Status\",\"Tier\",\"Turn Number\",\"Role\",\"Content\",\"Token Count\",\"Parent ID\",\"Parent Type\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"1\",\"user\",\"Hello, \"\"Ann\"\" here\",\"5\",\"\",\"\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"2\",\"assistant\",\"Hi Ann.\",\"0\",\"\",\"\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"3\",\"user\",\"Bye\",\"\",\"\",\"\"\n"
+		   "\"c7000000-0000-0000-0000-000000000001\",\"Ann - saving (calm)\",\"approved\",\"template\",\"4\",\"assistant\",\"Bye!\n"
+		   "See you.\",\"4\",\"\",\"\"",
+		   "CSV with parent references only");
+		is(document(TD_FORMAT_MARKDOWN, &o, two, 1),
+		   "# Training Conversations Export\n"
+		   "\n"
+		   "**Export Date:** 2025-03-01T12:00:00.000000Z\n"
+		   "**Total Conversations:** 1\n"
+		   "\n"
+		   "---\n"
+		   "\n"
+		   "## Conversation: Ann - saving (calm)\n"
+		   "\n"
+		   "### Dialogue\n"
+		   "\n"
+		   "**User:**\n"
+		   "> Hello, \"Ann\" here\n"
+		   "\n"
+		   "*Tokens: 5*\n"
+		   "\n"
+		   "**Assistant:**\n"
+		   "> Hi Ann.\n"
+		   "\n"
+		   "**User:**\n"
+		   "> Bye\n"
+		   "\n"
+		   "**Assistant:**\n"
+		   "> Bye!\n"
+		   "> See you.\n"
+		   "\n"
+		   "*Tokens: 4*\n"
+		   "\n"
+		   "---",
+		   "Markdown without metadata");
 	}
 	return unit_done();
 }

@@ -1,0 +1,505 @@
+/*
+ * export_document.c — the document formats of the export writer, in the
+ * original system's shapes (its §9.3):
+ *
+ * JSON      one document as JSON.stringify(value, null, 2) writes it:
+ *           version, export_date, conversation_count, conversations, and a
+ *           summary when metadata is included.  Each conversation record is
+ *           one element of the list, indented as in the whole document.
+ * CSV       a UTF-8 byte order mark and a header row, then one row per turn;
+ *           every field quoted, quotes doubled, rows separated by "\n".
+ * Markdown  a heading with the export date and count, then per conversation
+ *           a heading, an optional metadata list and the dialogue, each turn
+ *           quoted line by line.
+ */
+#include "export_document.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_json.h"
+
+/* Append v's bytes (nothing for NULL). */
+static void
+put_text(td_buf *out, td_text v)
+{
+	if (v.s != NULL)
+		td_buf_append(out, v.s, v.len);
+}
+
+/* ---- JSON ---- */
+
+/* A new line indented to depth (two spaces a level). */
+static void
+indent(td_buf *out, int depth)
+{
+	td_buf_reserve(out, 1 + 2 * (size_t) depth);
+	out->data[out->len++] = '\n';
+	memset(out->data + out->len, ' ', 2 * (size_t) depth);
+	out->len += 2 * (size_t) depth;
+	out->data[out->len] = '\0';
+}
+
+/* ,\n<indent>"key": (no comma before the first member). */
+static void
+pretty_key(td_buf *out, const char *key, int depth, bool first)
+{
+	if (!first)
+		td_buf_putc(out, ',');
+	indent(out, depth);
+	td_json_write_string(out, key, strlen(key));
+	td_buf_puts(out, ": ");
+}
+
+/* A member whose value is the string v (NULL: null). */
+static void
+pretty_string(td_buf *out, const char *key, td_text v, int depth, bool first)
+{
+	pretty_key(out, key, depth, first);
+	if (v.s == NULL)
+		td_buf_puts(out, "null");
+	else
+		td_json_write_string(out, v.s, v.len);
+}
+
+/* The JSON text v re-indented at depth: members and elements a line each. */
+static void
+put_pretty(td_buf *out, td_text v, int depth)
+{
+	bool		in_string = false;
+
+	for (size_t i = 0; i < v.len; i++)
+	{
+		char		c = v.s[i];
+
+		if (in_string)
+		{
+			td_buf_putc(out, c);
+			if (c == '\\' && i + 1 < v.len)
+				td_buf_putc(out, v.s[++i]);
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		switch (c)
+		{
+			case ' ':
+			case '\n':
+			case '\t':
+			case '\r':
+				break;
+			case '{':
+			case '[':
+				{
+					size_t		j = i + 1;
+
+					while (j < v.len && (v.s[j] == ' ' || v.s[j] == '\n' || v.s[j] == '\t' || v.s[j] == '\r'))
+						j++;
+					td_buf_putc(out, c);
+					if (j < v.len && v.s[j] == (c == '{' ? '}' : ']'))
+					{
+						td_buf_putc(out, v.s[j]);	/* empty: {} or [] */
+						i = j;
+					}
+					else
+						indent(out, ++depth);
+					break;
+				}
+			case '}':
+			case ']':
+				indent(out, --depth);
+				td_buf_putc(out, c);
+				break;
+			case ',':
+				td_buf_putc(out, ',');
+				indent(out, depth);
+				break;
+			case ':':
+				td_buf_puts(out, ": ");
+				break;
+			case '"':
+				in_string = true;
+				/* fall through */
+			default:
+				td_buf_putc(out, c);
+		}
+	}
+}
+
+/* A member whose value is JSON text (NULL: null), re-indented. */
+static void
+pretty_json(td_buf *out, const char *key, td_text v, int depth, bool first)
+{
+	pretty_key(out, key, depth, first);
+	if (v.s == NULL)
+		td_buf_puts(out, "null");
+	else
+		put_pretty(out, v, depth);
+}
+
+/* Is the text an integer other than zero (a count worth showing)? */
+static bool
+nonzero(td_text v)
+{
+	for (size_t i = 0; v.s != NULL && i < v.len; i++)
+		if (v.s[i] >= '1' && v.s[i] <= '9')
+			return true;
+	return false;
+}
+
+/* See export_document.h: {"version", "export_date", "conversation_count", "conversations": [ */
+void
+td_export_json_header(td_export_writer *w, long long count, td_buf *out)
+{
+	td_buf_putc(out, '{');
+	pretty_string(out, "version", (td_text) {"1.0", 3}, 1, true);
+	pretty_string(out, "export_date", w->o.export_date, 1, false);
+	pretty_key(out, "conversation_count", 1, false);
+	td_buf_put_long(out, count);
+	pretty_key(out, "conversations", 1, false);
+	td_buf_putc(out, '[');
+}
+
+/* See export_document.h: the conversation's fields up to its turns. */
+void
+td_export_json_begin(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	(void) w;
+	td_buf_puts(out, "    {");
+	pretty_string(out, "conversation_id", c->conversation_id, 3, true);
+	pretty_string(out, "title", c->title, 3, false);
+	pretty_string(out, "status", c->status, 3, false);
+	pretty_string(out, "tier", c->tier, 3, false);
+	pretty_key(out, "turns", 3, false);
+	td_buf_putc(out, '[');
+}
+
+/* See export_document.h: {role, content, token_count when not 0 or null}. */
+void
+td_export_json_turn(td_export_writer *w, const td_export_turn *t, td_buf *out)
+{
+	if (w->turn > 0)
+		td_buf_putc(out, ',');
+	indent(out, 4);
+	td_buf_putc(out, '{');
+	pretty_string(out, "role", t->role, 5, true);
+	pretty_string(out, "content", t->content, 5, false);
+	if (nonzero(t->token_count))
+	{
+		pretty_key(out, "token_count", 5, false);
+		td_buf_append(out, t->token_count.s, t->token_count.len);
+	}
+	indent(out, 4);
+	td_buf_putc(out, '}');
+}
+
+/* The metadata object of a JSON conversation. */
+static void
+json_metadata(const td_export_options *o, const td_export_conversation *c, td_buf *out)
+{
+	pretty_key(out, "metadata", 3, false);
+	td_buf_putc(out, '{');
+	pretty_string(out, "persona", c->persona, 4, true);
+	pretty_string(out, "emotion", c->emotion, 4, false);
+	pretty_string(out, "topic", c->topic, 4, false);
+	pretty_json(out, "category", c->category, 4, false);
+	pretty_json(out, "total_turns", c->total_turns, 4, false);
+	pretty_json(out, "token_count", c->token_count, 4, false);
+	if (o->include_quality_scores)
+		pretty_json(out, "quality_score", c->quality_score, 4, false);
+	if (o->include_timestamps)
+	{
+		pretty_string(out, "created_at", c->created_at, 4, false);
+		pretty_string(out, "updated_at", c->updated_at, 4, false);
+	}
+	if (o->include_approval_history)
+		pretty_json(out, "review_history", c->review_history, 4, false);
+	if (o->include_parent_references)
+	{
+		pretty_string(out, "parent_id", c->parent_id, 4, false);
+		pretty_string(out, "parent_type", c->parent_type, 4, false);
+	}
+	if (c->parameters.s != NULL && !(c->parameters.len == 2 && memcmp(c->parameters.s, "{}", 2) == 0))
+		pretty_json(out, "parameters", c->parameters, 4, false);
+	indent(out, 3);
+	td_buf_putc(out, '}');
+}
+
+/* See export_document.h: close the turns, the metadata, close the conversation. */
+void
+td_export_json_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	if (w->turn > 0)
+		indent(out, 3);
+	td_buf_putc(out, ']');
+	if (w->o.include_metadata)
+		json_metadata(&w->o, c, out);
+	indent(out, 2);
+	td_buf_putc(out, '}');
+}
+
+/* Append d as the shortest decimal that reads back as d (as JavaScript prints it). */
+static void
+put_double(td_buf *out, double d)
+{
+	char		text[40];
+
+	for (int precision = 1; precision <= 17; precision++)
+	{
+		snprintf(text, sizeof(text), "%.*g", precision, d);
+		if (strtod(text, NULL) == d)
+			break;
+	}
+	td_buf_puts(out, text);
+}
+
+/* See export_document.h: close the list, the summary (with metadata), close the document. */
+void
+td_export_json_footer(td_export_writer *w, td_buf *out)
+{
+	const td_export_summary *s = &w->summary;
+
+	td_buf_puts(out, s->conversations > 0 ? "  ]" : "]");
+	if (w->o.include_metadata)
+	{
+		pretty_key(out, "summary", 1, false);
+		td_buf_putc(out, '{');
+		pretty_key(out, "total_turns", 2, true);
+		td_buf_put_long(out, s->total_turns);
+		if (s->quality_count > 0)
+		{
+			pretty_key(out, "average_quality_score", 2, false);
+			put_double(out, s->quality_sum / (double) s->quality_count);
+		}
+		pretty_key(out, "tier_distribution", 2, false);
+		td_buf_putc(out, '{');
+		for (int i = 0; i < s->ntiers; i++)
+		{
+			pretty_key(out, s->tiers[i].name, 3, i == 0);
+			td_buf_put_long(out, s->tiers[i].count);
+		}
+		if (s->ntiers > 0)
+			indent(out, 2);
+		td_buf_putc(out, '}');
+		indent(out, 1);
+		td_buf_putc(out, '}');
+	}
+	td_buf_puts(out, "\n}");
+}
+
+/* ---- CSV ---- */
+
+/* A quoted field, quotes doubled; NULL is an empty field. */
+static void
+csv_field(td_buf *out, td_text v, bool first)
+{
+	const char *s = v.s != NULL ? v.s : "",
+			   *end = s + v.len,
+			   *quote;
+
+	td_buf_puts(out, first ? "\"" : ",\"");
+	while ((quote = memchr(s, '"', (size_t) (end - s))) != NULL)
+	{
+		td_buf_append(out, s, (size_t) (quote - s) + 1);
+		td_buf_putc(out, '"');
+		s = quote + 1;
+	}
+	td_buf_append(out, s, (size_t) (end - s));
+	td_buf_putc(out, '"');
+}
+
+/* A quoted field of a C string. */
+static void
+csv_label(td_buf *out, const char *label, bool first)
+{
+	csv_field(out, (td_text) {label, strlen(label)}, first);
+}
+
+/* See export_document.h: the byte order mark and the header row. */
+void
+td_export_csv_header(td_export_writer *w, td_buf *out)
+{
+	static const char *const always[] = {"Conversation ID", "Title", "Status", "Tier", "Turn Number", "Role", "Content"};
+	const td_export_options *o = &w->o;
+
+	td_buf_puts(out, "\xEF\xBB\xBF");
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		csv_label(out, always[i], i == 0);
+	if (o->include_quality_scores)
+		csv_label(out, "Quality Score", false);
+	if (o->include_metadata)
+	{
+		csv_label(out, "Persona", false);
+		csv_label(out, "Emotion", false);
+		csv_label(out, "Topic", false);
+	}
+	if (o->include_timestamps)
+	{
+		csv_label(out, "Created At", false);
+		csv_label(out, "Updated At", false);
+	}
+	csv_label(out, "Token Count", false);
+	if (o->include_parent_references)
+	{
+		csv_label(out, "Parent ID", false);
+		csv_label(out, "Parent Type", false);
+	}
+}
+
+/* See export_document.h: one row, the columns of the header. */
+void
+td_export_csv_turn(td_export_writer *w, const td_export_conversation *c, const td_export_turn *t, td_buf *out)
+{
+	const td_export_options *o = &w->o;
+	char		number[24];
+
+	if (w->turn > 0)
+		td_buf_putc(out, '\n');
+	csv_field(out, c->id, true);
+	csv_field(out, c->title, false);
+	csv_field(out, c->status, false);
+	csv_field(out, c->tier, false);
+	csv_field(out, (td_text) {number, (size_t) snprintf(number, sizeof(number), "%ld", w->turn + 1)}, false);
+	csv_field(out, t->role, false);
+	csv_field(out, t->content, false);
+	if (o->include_quality_scores)
+		csv_field(out, c->quality_score, false);
+	if (o->include_metadata)
+	{
+		csv_field(out, c->persona, false);
+		csv_field(out, c->emotion, false);
+		csv_field(out, c->topic, false);
+	}
+	if (o->include_timestamps)
+	{
+		csv_field(out, c->created_at, false);
+		csv_field(out, c->updated_at, false);
+	}
+	csv_field(out, t->token_count, false);
+	if (o->include_parent_references)
+	{
+		csv_field(out, c->parent_id, false);
+		csv_field(out, c->parent_type, false);
+	}
+}
+
+/* ---- Markdown ---- */
+
+/* A list item "- **label:** value\n". */
+static void
+md_item(td_buf *out, const char *label, td_text v)
+{
+	td_buf_puts(out, "- **");
+	td_buf_puts(out, label);
+	td_buf_puts(out, ":** ");
+	put_text(out, v);
+	td_buf_putc(out, '\n');
+}
+
+/* A list item when the value is present and not empty. */
+static void
+md_item_present(td_buf *out, const char *label, td_text v)
+{
+	if (td_export_present(v))
+		md_item(out, label, v);
+}
+
+/* See export_document.h: title, export date, count, rule. */
+void
+td_export_markdown_header(td_export_writer *w, long long count, td_buf *out)
+{
+	td_buf_puts(out, "# Training Conversations Export\n\n**Export Date:** ");
+	put_text(out, w->o.export_date);
+	td_buf_puts(out, "\n**Total Conversations:** ");
+	td_buf_put_long(out, count);
+	td_buf_puts(out, "\n\n---");
+}
+
+/* The quality score with two decimals. */
+static void
+md_quality(td_buf *out, td_text score)
+{
+	char		number[32],
+				text[48];
+
+	if (score.s == NULL || score.len >= sizeof(number))
+		return;
+	memcpy(number, score.s, score.len);
+	number[score.len] = '\0';
+	snprintf(text, sizeof(text), "%.2f", strtod(number, NULL));
+	md_item(out, "Quality Score", (td_text) {text, strlen(text)});
+}
+
+/* The metadata list of a Markdown conversation. */
+static void
+md_metadata(const td_export_options *o, const td_export_conversation *c, td_buf *out)
+{
+	td_buf_putc(out, '\n');
+	md_item(out, "ID", c->id);
+	md_item(out, "Tier", c->tier);
+	md_item(out, "Status", c->status);
+	md_item_present(out, "Persona", c->persona);
+	md_item_present(out, "Emotion", c->emotion);
+	md_item_present(out, "Topic", c->topic);
+	if (o->include_quality_scores)
+		md_quality(out, c->quality_score);
+	md_item_present(out, "Categories", c->category_list);
+	if (o->include_timestamps)
+	{
+		md_item(out, "Created", c->created_at);
+		md_item(out, "Updated", c->updated_at);
+	}
+	if (o->include_parent_references)
+	{
+		md_item_present(out, "Parent ID", c->parent_id);
+		md_item_present(out, "Parent Type", c->parent_type);
+	}
+	md_item(out, "Total Turns", c->total_turns);
+	if (nonzero(c->token_count))
+		md_item(out, "Total Tokens", c->token_count);
+}
+
+/* See export_document.h: heading, metadata, the dialogue heading. */
+void
+td_export_markdown_begin(td_export_writer *w, const td_export_conversation *c, td_buf *out)
+{
+	td_buf_puts(out, "\n## Conversation: ");
+	if (td_export_present(c->title))
+		td_buf_append(out, c->title.s, c->title.len);
+	else
+		td_buf_puts(out, "Untitled");
+	td_buf_putc(out, '\n');
+	if (w->o.include_metadata)
+		md_metadata(&w->o, c, out);
+	td_buf_puts(out, "\n### Dialogue\n");
+}
+
+/* See export_document.h: the speaker, every line of the content quoted, the tokens. */
+void
+td_export_markdown_turn(td_export_writer *w, const td_export_turn *t, td_buf *out)
+{
+	const char *s = t->content.s != NULL ? t->content.s : "",
+			   *end = s + t->content.len;
+
+	(void) w;
+	td_buf_puts(out, td_export_is_assistant(t) ? "\n**Assistant:**\n" : "\n**User:**\n");
+	for (;;)
+	{
+		const char *nl = memchr(s, '\n', (size_t) (end - s));
+		const char *stop = nl != NULL ? nl : end;
+
+		td_buf_puts(out, "> ");
+		td_buf_append(out, s, (size_t) (stop - s));
+		td_buf_putc(out, '\n');
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+	}
+	if (nonzero(t->token_count))
+	{
+		td_buf_puts(out, "\n*Tokens: ");
+		td_buf_append(out, t->token_count.s, t->token_count.len);
+		td_buf_puts(out, "*\n");
+	}
+}
