@@ -1,7 +1,9 @@
 # 003_export_file.pl — 10,000 conversations exported through psql, the way
 # the README tells a client to write a .jsonl file, in every shape: the file
 # has one line per conversation, and Python's json module parses every line
-# and finds each conversation's turns, in order, byte for byte.
+# and finds each conversation's turns, in order, byte for byte.  The JSON,
+# CSV and Markdown documents of export_conversations are written the same way
+# and read back by Python's json and csv modules and a line count.
 use strict;
 use warnings;
 
@@ -67,6 +69,58 @@ PY
 	chomp $stdout;
 	is($stdout, '10000', "$shape: 10,000 lines, each parsed by Python json with its turns byte for byte")
 	  or diag($stderr);
+}
+
+# The documents: export_conversations through the same psql command, as the
+# app user (the export is logged as theirs).
+my %reader = (
+	json => <<'PY',
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+assert doc["conversation_count"] == len(doc["conversations"]) == 10000
+for n, c in enumerate(doc["conversations"], 1):
+    assert c["conversation_id"] == "c_%05d" % n, n
+    assert [t["content"] for t in c["turns"]] == [
+        c["conversation_id"] + " turn %d: \"quoted\" \\ back\\slash\nnew line\r\n\x01\u2028 \U0001F600 \u5e74\u91d1" % t
+        for t in range(1, 7)], n
+assert doc["summary"]["total_turns"] == 60000 and doc["summary"]["tier_distribution"] == {"template": 10000}
+print(len(doc["conversations"]))
+PY
+	csv => <<'PY',
+import csv, io, sys
+raw = open(sys.argv[1], "rb").read()
+assert raw.startswith(b"\xef\xbb\xbf")
+rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"), newline="")))
+assert rows[0][:7] == ["Conversation ID", "Title", "Status", "Tier", "Turn Number", "Role", "Content"], rows[0]
+for r in rows[1:]:
+    assert r[6].endswith("new line\r\n\x01\u2028 \U0001F600 \u5e74\u91d1") and r[6].startswith("c_"), r
+print(len(rows) - 1)
+PY
+	markdown => <<'PY',
+import sys
+text = open(sys.argv[1], encoding="utf-8", newline="").read()
+assert text.startswith("# Training Conversations Export\n")
+print(text.count("\n## Conversation: "))
+PY
+);
+my %want = (json => 10000, csv => 60000, markdown => 10000);
+for my $format ('json', 'csv', 'markdown')
+{
+	my $file = "$dir/export.$format";
+	my $port = $node->port;
+	my $host = $node->host;
+	system("psql -X -q -At -v ON_ERROR_STOP=1 -v FETCH_COUNT=1000 -h '$host' -p $port -d app "
+		  . "-c \"SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'\" "
+		  . "-c \"SELECT train_data.export_conversations('$format')\" > '$file'") == 0
+	  or die "psql export failed";
+	my ($stdout, $stderr);
+	IPC::Run::run([ 'python3', '-c', $reader{$format}, $file ], '>', \$stdout, '2>', \$stderr);
+	chomp $stdout;
+	is($stdout, $want{$format}, "$format: read back whole by Python ($want{$format} records)")
+	  or diag($stderr);
+	# the logged size is the file's size less psql's final newline
+	is($node->safe_psql('app', "SELECT file_size FROM train_data.export_logs WHERE format = '$format'"),
+		(-s $file) - 1, "$format: the logged size is the size of the file");
 }
 
 done_testing();
