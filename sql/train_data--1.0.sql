@@ -1,6 +1,11 @@
 -- train_data--1.0.sql — the data model of train_data: types, tables, indexes,
 -- triggers, the identity function and row-level security.
 --
+-- Version 1.0 is frozen: this script never changes again.  Every change from
+-- here on goes into an update script (train_data--1.0--1.1.sql, ...), so that
+-- ALTER EXTENSION train_data UPDATE gives an installed database exactly what
+-- a fresh CREATE EXTENSION gives (test/t/004_upgrade.pl checks it).
+--
 -- Every object lives in schema train_data (fixed in the control file) and every
 -- reference below is schema-qualified, so nothing depends on search_path.
 -- PL/pgSQL functions and SQL functions with a string body pin search_path to
@@ -2832,11 +2837,12 @@ BEGIN ATOMIC
     (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
 END;
 
--- The high-level export a client calls: the lines of export_jsonl's
--- original shape (config: the ExportConfig include flags), recorded in
--- export_logs as the caller's export — 'processing' from the first line,
--- 'completed' with the conversation count, the byte size (lines joined by
--- one newline) and a 24-hour expiry after the last.  Only 'jsonl' so far.
+-- The high-level export a client calls: the records of a jsonl (export_jsonl's
+-- original shape), json, csv or markdown file (config: the ExportConfig
+-- include flags), recorded in export_logs as the caller's export —
+-- 'processing' from the first record, 'completed' with the conversation
+-- count, the byte size (records joined by one newline) and a 24-hour expiry
+-- after the last.
 CREATE FUNCTION train_data.export_conversations(format text, scope text DEFAULT 'all', config jsonb DEFAULT '{}',
                                                 ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL)
     RETURNS SETOF text

@@ -1,0 +1,123 @@
+# 004_upgrade.pl — the upgrade path: a database created at version 1.0 and
+# holding data is moved with ALTER EXTENSION train_data UPDATE; its data is
+# all there, and its functions, tables, constraints, indexes, triggers,
+# policies, privileges and dump configuration equal those of a fresh
+# CREATE EXTENSION at the newest version.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE upgraded');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+
+# Version 1.0 with data in every kind of table: a template, a batch with its
+# items and counters, conversations with turns and review history, a log, a
+# configuration, an export log.
+$node->safe_psql('upgraded', <<'SQL');
+CREATE EXTENSION train_data VERSION '1.0';
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.templates (id, name, category, structure, variables)
+VALUES ('b0000000-0000-0000-0000-000000000001', 'saving', 'finance', 'Talk with {{persona}}.',
+        '[{"name": "persona", "type": "text"}]');
+SELECT train_data.create_batch('upgrade batch',
+    '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann"}},
+      {"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Bo"}}]');
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score)
+VALUES ('c0000000-0000-0000-0000-000000000001', 'Ann saves', 'Ann', 'calm', 'template', 'pending_review', 8.0);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user', 'How much?'),
+       ('c0000000-0000-0000-0000-000000000001', 2, 'assistant', 'Ten percent.');
+SELECT train_data.review_conversation('c0000000-0000-0000-0000-000000000001', 'approved', 'good');
+SELECT count(*) FROM train_data.export_conversations('jsonl');
+SQL
+
+# Rows per table of the extension, one line each.
+my $counts = <<'SQL';
+SELECT string_agg(c.relname || ' ' ||
+                  (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c.oid::regclass),
+                                                       false, true, '')))[1]::text, E'\n' ORDER BY c.relname)
+FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+WHERE c.relkind = 'r' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'train_data')
+SQL
+my $before = $node->safe_psql('upgraded', $counts);
+like($before, qr/^conversations 1$/m, 'version 1.0 holds data');
+
+$node->safe_psql('upgraded', 'ALTER EXTENSION train_data UPDATE');
+$node->safe_psql('fresh', 'CREATE EXTENSION train_data');
+is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'train_data'"),
+	$node->safe_psql('fresh', "SELECT extversion FROM pg_extension WHERE extname = 'train_data'"),
+	'the update reaches the version a fresh install gets');
+is($node->safe_psql('upgraded', $counts), $before, 'every row is still there');
+is($node->safe_psql('upgraded', <<'SQL'), 'approved|2|t', 'and reads back through the functions');
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT count(*) FROM train_data.export_jsonl()) = 1
+FROM train_data.conversations c
+SQL
+
+# The extension's objects, described by the catalogs, one line each.
+my $catalog = <<'SQL';
+WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'train_data'),
+members AS (SELECT d.classid, d.objid FROM pg_depend d, ext WHERE d.refobjid = ext.oid AND d.deptype = 'e'),
+rels AS (SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'train_data')
+SELECT string_agg(line, E'\n' ORDER BY line) FROM (
+    SELECT 'function ' || p.oid::regprocedure || ' returns ' || pg_get_function_result(p.oid)
+           || ' ' || p.provolatile::text || p.proparallel::text || ' secdef=' || p.prosecdef || ' strict=' || p.proisstrict
+           || ' config=' || coalesce(p.proconfig::text, '') || ' acl=' || coalesce(p.proacl::text, '')
+           || ' src=' || md5(p.prosrc) AS line
+    FROM pg_proc p JOIN members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+    UNION ALL
+    SELECT 'type ' || t.oid::regtype || ' ' || coalesce((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+                                                         FROM pg_enum e WHERE e.enumtypid = t.oid), '')
+    FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
+    UNION ALL
+    SELECT 'relation ' || c.relname || ' ' || c.relkind::text || ' rls=' || c.relrowsecurity || c.relforcerowsecurity
+           || ' acl=' || coalesce(c.relacl::text, '')
+    FROM pg_class c JOIN members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+    UNION ALL
+    SELECT 'column ' || r.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+           || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
+           || ' generated=' || a.attgenerated::text
+    FROM pg_attribute a JOIN rels r ON r.oid = a.attrelid
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+    WHERE a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'constraint ' || r.relname || '.' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+    FROM pg_constraint co JOIN rels r ON r.oid = co.conrelid
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN rels r ON r.oid = i.indrelid
+    UNION ALL
+    SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN rels r ON r.oid = t.tgrelid
+    WHERE NOT t.tgisinternal
+    UNION ALL
+    SELECT 'policy ' || r.relname || '.' || p.polname || ' ' || p.polcmd::text || ' permissive=' || p.polpermissive
+           || ' roles=' || p.polroles::regrole[]::text || ' using=' || coalesce(pg_get_expr(p.polqual, p.polrelid), '')
+           || ' check=' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
+    FROM pg_policy p JOIN rels r ON r.oid = p.polrelid
+    UNION ALL
+    SELECT 'dumped ' || c.oid::regclass || ' ' || coalesce(x.extcondition[x.n], '')
+    FROM (SELECT e.extcondition, u.cfg, u.n FROM pg_extension e, unnest(e.extconfig) WITH ORDINALITY u(cfg, n)
+          WHERE e.extname = 'train_data') x JOIN pg_class c ON c.oid = x.cfg
+    UNION ALL
+    SELECT 'schema acl ' || coalesce(n.nspacl::text, '') FROM pg_namespace n WHERE n.nspname = 'train_data'
+) s
+SQL
+my $upgraded = $node->safe_psql('upgraded', $catalog);
+my $fresh = $node->safe_psql('fresh', $catalog);
+my @lines = split /\n/, $fresh;
+cmp_ok(scalar(@lines), '>', 400, 'the catalog description covers the schema (' . scalar(@lines) . ' lines)');
+# the lines that only one of the two has, marked < (upgraded) or > (fresh)
+my %in_fresh = map { $_ => 1 } @lines;
+my %in_upgraded = map { $_ => 1 } split /\n/, $upgraded;
+my $differences = join "\n", (map { "< $_" } grep { !$in_fresh{$_} } sort keys %in_upgraded),
+  (map { "> $_" } grep { !$in_upgraded{$_} } sort keys %in_fresh);
+is($differences, '', 'functions, tables, constraints, indexes, triggers, policies, privileges and dump '
+	  . 'configuration after the update equal a fresh install');
+
+done_testing();
