@@ -1,0 +1,63 @@
+-- search_path: objects named like built-ins in a schema searched before
+-- pg_catalog (functions, an aggregate and operators that train_data's SQL
+-- and the SPI queries of its C functions use) change no train_data result.
+
+-- Some data: a template, a batch, an approved conversation with turns.
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.templates (id, name, category, structure, variables)
+VALUES ('5e000000-0000-0000-0000-000000000001', 'path', 'finance', 'Talk with {{persona}} about {{topic}}.',
+        '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text"}]');
+SELECT train_data.create_batch('path batch',
+    '[{"template_id": "5e000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann", "topic": "rent"}}]') AS job \gset
+SET row_security = off;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, quality_score,
+                                      created_at, updated_at)
+VALUES ('5e000000-0000-0000-0000-0000000000c1', 'tpl_ann_path', 'The saver', 'Ann', 'calm', 'saving',
+        'template', 'approved', 8.5, '2025-01-01 10:00:00+00', '2025-01-01 10:00:00+00');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('5e000000-0000-0000-0000-0000000000c1', 1, 'user', 'How much should I save?'),
+       ('5e000000-0000-0000-0000-0000000000c1', 2, 'assistant', 'Ten percent, "to start".');
+RESET row_security;
+
+-- Every result, as one text each, under the normal search_path.
+\set calls 'SELECT train_data.render_template(''Hi {{persona}}, {{topic}}'', ''{"persona": "Ann", "topic": "tax"}'')::text AS render, train_data.parse_generation_response(''{"title": "T", "turns": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}'')::text AS parse, train_data.quality_score((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''role'', t.role, ''content'', t.content)) FROM train_data.conversation_turns t))::text AS score, (SELECT coalesce(pg_catalog.string_agg(l, '' ''), '''') FROM train_data.export_jsonl(''original'', ''filtered'', NULL, ''{"searchQuery": "SAVER", "tier": ["template"]}'') l) AS filtered, (SELECT coalesce(pg_catalog.string_agg(l, '' ''), '''') FROM train_data.export_jsonl(''openai'', ''selected'', ''{5e000000-0000-0000-0000-0000000000c1}'') l) AS selected, train_data.calculate_batch_progress(:''job'')::text AS progress, (SELECT coalesce(pg_catalog.string_agg(pg_catalog.concat_ws(''/'', b.status, b.total_items, b.queued_items, b.percent), '',''), '''') FROM train_data.batch_progress(:''job'') b) AS batch, (SELECT coalesce(pg_catalog.string_agg(c.conversation_id, '',''), '''') FROM train_data.review_queue() c) AS queue, train_data.quality_status(5.5)::text AS status'
+:calls \gset clean_
+
+-- The same under a search_path whose first schema shadows what they use.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql AS $$ SELECT 'evil' $$;
+CREATE FUNCTION evil.strpos(text, text) RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT '2000-01-01'::timestamptz $$;
+CREATE FUNCTION evil.jsonb_array_elements_text(jsonb) RETURNS SETOF text LANGUAGE sql AS $$ SELECT 'evil' $$;
+CREATE FUNCTION evil.jsonb_typeof(jsonb) RETURNS text LANGUAGE sql AS $$ SELECT 'evil' $$;
+CREATE FUNCTION evil.gen_random_uuid() RETURNS uuid LANGUAGE sql AS $$ SELECT '00000000-0000-0000-0000-000000000000'::uuid $$;
+CREATE FUNCTION evil.lpad(text, integer, text) RETURNS text LANGUAGE sql AS $$ SELECT 'evil' $$;
+CREATE FUNCTION evil.any_true(uuid, uuid) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR evil.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = evil.any_true);
+CREATE FUNCTION evil.text_true(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_true);
+CREATE FUNCTION evil.cat(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'evil' $$;
+CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.cat);
+CREATE FUNCTION evil.count_sfunc(bigint, anyelement) RETURNS bigint LANGUAGE sql AS $$ SELECT 42::bigint $$;
+CREATE AGGREGATE evil.count(anyelement) (SFUNC = evil.count_sfunc, STYPE = bigint, INITCOND = '42');
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+SET search_path = evil, pg_catalog, public;
+:calls \gset evil_
+RESET search_path;
+
+SELECT :'clean_render' = :'evil_render' AS render, :'clean_parse' = :'evil_parse' AS parse,
+       :'clean_score' = :'evil_score' AS score, :'clean_filtered' = :'evil_filtered' AS filtered,
+       :'clean_selected' = :'evil_selected' AS selected, :'clean_progress' = :'evil_progress' AS progress,
+       :'clean_batch' = :'evil_batch' AS batch, :'clean_queue' = :'evil_queue' AS queue,
+       :'clean_status' = :'evil_status' AS status;
+-- and the clean results are what they should be
+SELECT :'clean_filtered' <> '' AS filtered_found, :'clean_progress' AS progress, :'clean_batch' AS batch,
+       :'clean_status' AS status;
+
+DROP SCHEMA evil CASCADE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.templates;
+RESET row_security;
+RESET train_data.user_id;
