@@ -218,11 +218,16 @@ jsonl_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
 	td_buf_putc(out, '}');
 }
 
-/* Count c in the summary: conversations, quality scores, tiers. */
+/*
+ * Count c in the summary: conversations always, quality scores and tiers
+ * only for the JSON summary that shows them.
+ */
 static void
-count_conversation(td_export_summary *s, const td_export_conversation *c)
+count_conversation(td_export_summary *s, const td_export_conversation *c, td_export_format format)
 {
 	s->conversations++;
+	if (format != TD_FORMAT_JSON)
+		return;
 	if (c->quality_score.s != NULL && c->quality_score.len < 32)
 	{
 		char		number[32];
@@ -299,7 +304,7 @@ td_export_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
 		td_export_json_end(w, c, out);
 	else if (w->o.format == TD_FORMAT_MARKDOWN)
 		td_buf_puts(out, "\n---");
-	count_conversation(&w->summary, c);
+	count_conversation(&w->summary, c, w->o.format);
 }
 
 /* See export.h. */

@@ -52,17 +52,6 @@ pretty_key(td_buf *out, const char *key, int depth, bool first)
 	td_buf_puts(out, ": ");
 }
 
-/* A member whose value is the string v (NULL: null). */
-static void
-pretty_string(td_buf *out, const char *key, td_text v, int depth, bool first)
-{
-	pretty_key(out, key, depth, first);
-	if (v.s == NULL)
-		td_buf_puts(out, "null");
-	else
-		td_json_write_string(out, v.s, v.len);
-}
-
 /* The JSON text v re-indented at depth: members and elements a line each. */
 static void
 put_pretty(td_buf *out, td_text v, int depth)
@@ -127,16 +116,24 @@ put_pretty(td_buf *out, td_text v, int depth)
 	}
 }
 
-/* A member whose value is JSON text (NULL: null), re-indented. */
+/*
+ * A member whose value is the string v (quote) or the JSON text v
+ * re-indented (!quote); NULL becomes null.
+ */
 static void
-pretty_json(td_buf *out, const char *key, td_text v, int depth, bool first)
+pretty_member(td_buf *out, const char *key, td_text v, int depth, bool first, bool quote)
 {
 	pretty_key(out, key, depth, first);
 	if (v.s == NULL)
 		td_buf_puts(out, "null");
+	else if (quote)
+		td_json_write_string(out, v.s, v.len);
 	else
 		put_pretty(out, v, depth);
 }
+
+#define pretty_string(out, key, v, depth, first) pretty_member((out), (key), (v), (depth), (first), true)
+#define pretty_json(out, key, v, depth, first) pretty_member((out), (key), (v), (depth), (first), false)
 
 /* Is the text an integer other than zero (a count worth showing)? */
 static bool
@@ -153,7 +150,7 @@ void
 td_export_json_header(td_export_writer *w, long long count, td_buf *out)
 {
 	td_buf_putc(out, '{');
-	pretty_string(out, "version", (td_text) {"1.0", 3}, 1, true);
+	pretty_member(out, "version", (td_text) {"1.0", 3}, 1, true, true);
 	pretty_string(out, "export_date", w->o.export_date, 1, false);
 	pretty_key(out, "conversation_count", 1, false);
 	td_buf_put_long(out, count);
