@@ -83,7 +83,7 @@ test/fuzz/bin/%: test/fuzz/%.c $(PURE_SRCS) $(wildcard src/core/*.h)
 fuzzcheck: $(FUZZ_BINS)
 	@rc=0; for t in $(FUZZ_BINS); do \
 		name=$$(basename $$t _fuzz); work=$$(mktemp -d); \
-		if $$t -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -print_final_stats=1 \
+		if $$t -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -print_final_stats=1 -artifact_prefix=$$work/ \
 			$$work test/fuzz/corpus/$$name > $$work.log 2>&1; \
 		then echo "fuzz-ok $$t $$(grep -o 'Done [0-9]* runs[^$$]*' $$work.log)"; \
 		else tail -n 40 $$work.log; echo "fuzz-failed $$t"; rc=1; fi; \

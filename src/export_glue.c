@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -26,10 +27,12 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
 #include "export.h"
+#include "json_glue.h"
 
 PG_FUNCTION_INFO_V1(td_export_jsonl_sql);
 PG_FUNCTION_INFO_V1(td_export_conversations_sql);
@@ -160,18 +163,46 @@ option(Jsonb *options, const char *key)
 
 /* A boolean option; the default when absent. */
 static bool
-bool_option(Jsonb *options, const char *key, bool dflt, int *found)
+bool_option(Jsonb *options, const char *key, bool dflt)
 {
 	JsonbValue *v = option(options, key);
 
 	if (v == NULL)
 		return dflt;
-	(*found)++;
 	if (v->type != jbvBool)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("export option \"%s\" must be a boolean", key)));
 	return v->val.boolean;
+}
+
+/*
+ * Refuse an object with a key outside the NULL-terminated list known,
+ * naming the first such key; what names the object ("export options").
+ */
+static void
+check_known_keys(Jsonb *doc, const char *const *known, const char *what, const char *hint)
+{
+	JsonbIterator *it = JsonbIteratorInit(&doc->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		int			i = 0;
+
+		if (tok != WJB_KEY)
+			continue;
+		while (known[i] != NULL && (strlen(known[i]) != (size_t) v.val.string.len
+									|| memcmp(known[i], v.val.string.val, v.val.string.len) != 0))
+			i++;
+		if (known[i] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown key \"%s\" in %s",
+							td_clip_for_message(pnstrdup(v.val.string.val, v.val.string.len)), what),
+					 errhint("%s", hint)));
+	}
 }
 
 /* The shape argument. */
@@ -188,7 +219,7 @@ parse_shape(text *arg)
 		return TD_SHAPE_SHAREGPT;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown export shape \"%s\"", shape),
+			 errmsg("unknown export shape \"%s\"", td_clip_for_message(shape)),
 			 errhint("The shapes are original, openai and sharegpt.")));
 	return TD_SHAPE_ORIGINAL;	/* not reached */
 }
@@ -201,9 +232,12 @@ parse_shape(text *arg)
 static td_export_options
 parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 {
-	static const char *const ignored[] = {"scope", "format", "includeFullContent", NULL};
+	static const char *const known[] = {
+		"includeMetadata", "includeQualityScores", "includeTimestamps", "includeApprovalHistory",
+		"includeParentReferences", "systemMessage", "lastTurnOnly",
+		"scope", "format", "includeFullContent", NULL
+	};
 	td_export_options o = td_export_defaults();
-	int			found = 0;
 	JsonbValue *v;
 
 	o.format = format;
@@ -212,15 +246,17 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("export options must be a JSON object")));
-	o.include_metadata = bool_option(options, "includeMetadata", true, &found);
-	o.include_quality_scores = bool_option(options, "includeQualityScores", true, &found);
-	o.include_timestamps = bool_option(options, "includeTimestamps", true, &found);
-	o.include_approval_history = bool_option(options, "includeApprovalHistory", false, &found);
-	o.include_parent_references = bool_option(options, "includeParentReferences", false, &found);
-	o.last_turn_only = bool_option(options, "lastTurnOnly", false, &found);
+	check_known_keys(options, known, "export options",
+					 "The options are includeMetadata, includeQualityScores, includeTimestamps, "
+					 "includeApprovalHistory, includeParentReferences, systemMessage and lastTurnOnly.");
+	o.include_metadata = bool_option(options, "includeMetadata", true);
+	o.include_quality_scores = bool_option(options, "includeQualityScores", true);
+	o.include_timestamps = bool_option(options, "includeTimestamps", true);
+	o.include_approval_history = bool_option(options, "includeApprovalHistory", false);
+	o.include_parent_references = bool_option(options, "includeParentReferences", false);
+	o.last_turn_only = bool_option(options, "lastTurnOnly", false);
 	if ((v = option(options, "systemMessage")) != NULL)
 	{
-		found++;
 		if (v->type != jbvString && v->type != jbvNull)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -231,19 +267,31 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 			o.system_message.len = (size_t) v->val.string.len;
 		}
 	}
-	for (int i = 0; ignored[i]; i++)
-		found += option(options, ignored[i]) != NULL;
-	if (found != (int) JB_ROOT_COUNT(options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown key in export options %s", JsonbToCString(NULL, &options->root, VARSIZE(options))),
-				 errhint("The options are includeMetadata, includeQualityScores, includeTimestamps, "
-						 "includeApprovalHistory, includeParentReferences, systemMessage and lastTurnOnly.")));
 	if ((o.system_message.s != NULL || o.last_turn_only) && shape != TD_SHAPE_OPENAI)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("export options systemMessage and lastTurnOnly need the openai shape")));
 	return o;
+}
+
+/*
+ * Every string of a filter array must be a label of the extension's enum
+ * type typname: the enum's own input function reports one that is not.
+ */
+static void
+check_labels(JsonbContainer *array, const char *typname)
+{
+	Oid			typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(typname),
+										 ObjectIdGetDatum(get_namespace_oid("train_data", false)));
+
+	for (uint32 k = 0; k < JsonContainerSize(array); k++)
+	{
+		JsonbValue *label = getIthJsonbValueFromContainer(array, k);
+
+		(void) DirectFunctionCall2(enum_in,
+								   CStringGetDatum(pnstrdup(label->val.string.val, label->val.string.len)),
+								   ObjectIdGetDatum(typoid));
+	}
 }
 
 /*
@@ -258,17 +306,27 @@ check_filters(Jsonb *filters)
 	{
 		const char *key;
 		enum jbvType type;
+		const char *labels;		/* enum type of the array's strings */
+		bool		timestamp;		/* a string that must read as timestamptz */
 	}			keys[] = {
-		{"tier", jbvArray}, {"status", jbvArray}, {"categories", jbvArray},
-		{"qualityScoreMin", jbvNumeric}, {"qualityScoreMax", jbvNumeric},
-		{"dateFrom", jbvString}, {"dateTo", jbvString}, {"searchQuery", jbvString},
+		{"tier", jbvArray, "tier_type", false}, {"status", jbvArray, "conversation_status", false},
+		{"categories", jbvArray, NULL, false},
+		{"qualityScoreMin", jbvNumeric, NULL, false}, {"qualityScoreMax", jbvNumeric, NULL, false},
+		{"dateFrom", jbvString, NULL, true}, {"dateTo", jbvString, NULL, true},
+		{"searchQuery", jbvString, NULL, false},
 	};
-	int			found = 0;
+	static const char *const known[] = {
+		"tier", "status", "categories", "qualityScoreMin", "qualityScoreMax",
+		"dateFrom", "dateTo", "searchQuery", NULL
+	};
 
 	if (!JB_ROOT_IS_OBJECT(filters))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("export filters must be a JSON object")));
+	check_known_keys(filters, known, "export filters",
+					 "The filters are tier, status, qualityScoreMin, qualityScoreMax, dateFrom, dateTo, "
+					 "categories and searchQuery.");
 	for (size_t i = 0; i < lengthof(keys); i++)
 	{
 		JsonbValue *v = option(filters, keys[i].key);
@@ -276,7 +334,6 @@ check_filters(Jsonb *filters)
 
 		if (v == NULL)
 			continue;
-		found++;
 		fits = keys[i].type == jbvArray
 			? v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data)
 			: v->type == keys[i].type;
@@ -288,13 +345,13 @@ check_filters(Jsonb *filters)
 					 errmsg("export filter \"%s\" must be %s", keys[i].key,
 							keys[i].type == jbvArray ? "an array of strings" :
 							keys[i].type == jbvNumeric ? "a number" : "a string")));
+		if (keys[i].labels != NULL)
+			check_labels(v->val.binary.data, keys[i].labels);
+		if (keys[i].timestamp)
+			(void) DirectFunctionCall3(timestamptz_in,
+									   CStringGetDatum(pnstrdup(v->val.string.val, v->val.string.len)),
+									   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	}
-	if (found != (int) JB_ROOT_COUNT(filters))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown key in export filters %s", JsonbToCString(NULL, &filters->root, VARSIZE(filters))),
-				 errhint("The filters are tier, status, qualityScoreMin, qualityScoreMax, dateFrom, dateTo, "
-						 "categories and searchQuery.")));
 }
 
 /* Check the scope against ids and filters. */
@@ -312,7 +369,7 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 	else if (strcmp(scope, "selected") != 0 && strcmp(scope, "filtered") != 0 && strcmp(scope, "all") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown export scope \"%s\"", scope),
+				 errmsg("unknown export scope \"%s\"", td_clip_for_message(scope)),
 				 errhint("The scopes are selected, filtered and all.")));
 }
 
@@ -873,7 +930,7 @@ parse_format(text *arg)
 			return formats[i].format;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown export format \"%s\"", format),
+			 errmsg("unknown export format \"%s\"", td_clip_for_message(format)),
 			 errhint("The formats are jsonl, json, csv and markdown.")));
 	return TD_FORMAT_JSONL;		/* not reached */
 }

@@ -64,9 +64,25 @@ td_jsonb_to_core(td_arena *arena, Jsonb *jb)
 
 	s = server_to_utf8(s, &len);
 	v = td_json_parse(arena, s, len, &err);
-	if (v == NULL)				/* jsonb output is always valid JSON */
-		elog(ERROR, "could not read jsonb value: %s at byte %zu", err.message, err.offset);
+	if (v == NULL)				/* valid JSON: only the depth limit can refuse it */
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("JSON value is nested more than %d levels deep", TD_JSON_MAX_DEPTH),
+				 errdetail("The reader stopped at byte %zu of the value's text: %s.", err.offset, err.message)));
 	return v;
+}
+
+/* See json_glue.h. */
+char *
+td_clip_for_message(const char *s)
+{
+	int			len = (int) strlen(s);
+	int			cut;
+
+	if (len <= TD_MESSAGE_VALUE_MAX)
+		return pstrdup(s);
+	cut = pg_mbcliplen(s, len, TD_MESSAGE_VALUE_MAX);
+	return psprintf("%.*s...", cut, s);
 }
 
 /* See json_glue.h. */

@@ -22,6 +22,16 @@ extern td_json *td_jsonb_to_core(td_arena *arena, Jsonb *jb);
 /* A text argument as UTF-8; *len receives its length in bytes. */
 extern char *td_text_to_utf8(text *t, size_t *len);
 
+/* Longest user value, in bytes, that an error message quotes whole. */
+#define TD_MESSAGE_VALUE_MAX 64
+
+/*
+ * A user value as an error message quotes it: whole up to
+ * TD_MESSAGE_VALUE_MAX bytes, else clipped at a character boundary and
+ * followed by "...", so that a huge argument never becomes a huge message.
+ */
+extern char *td_clip_for_message(const char *s);
+
 /* UTF-8 JSON text built by a core, as a jsonb Datum. */
 extern Datum td_core_to_jsonb(const td_buf *json);
 

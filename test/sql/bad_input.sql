@@ -1,0 +1,439 @@
+-- bad_input: the bad-input catalogue.  Every SQL-callable function is sent
+-- NULLs, empty and huge strings, JSON of the wrong shape, deeply nested JSON,
+-- wrong enum labels, unknown ids and the other user's ids.  Each call shows
+-- what it gave: "ok: <first value>" or "<SQLSTATE>: <message>".  Nothing any
+-- of these calls does may change a row: a checksum of every table is taken
+-- before the first call and compared after the last one.
+--
+-- attempt() shows at most 120 characters of a value or a message, and the
+-- full length when it is longer, so a message that echoes a huge argument
+-- would stand out.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+CREATE FUNCTION public.attempt(stmt text) RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    result text;
+    shown text;
+BEGIN
+    EXECUTE stmt INTO result;
+    shown := 'ok: ' || coalesce(result, 'NULL');
+    RETURN CASE WHEN length(shown) > 120
+                THEN left(shown, 120) || '… (' || length(shown) || ' characters)' ELSE shown END;
+EXCEPTION WHEN OTHERS THEN
+    shown := SQLSTATE || ': ' || SQLERRM;
+    RETURN CASE WHEN length(shown) > 120
+                THEN left(shown, 120) || '… (' || length(shown) || ' characters)' ELSE shown END;
+END
+$$;
+
+-- Argument builders: a 10 MB string, JSON nested 2,000 levels deep.
+CREATE FUNCTION public.huge() RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT repeat('x', 10000000) $$;
+CREATE FUNCTION public.deep_object() RETURNS jsonb LANGUAGE sql IMMUTABLE
+    AS $$ SELECT (repeat('{"a": ', 2000) || '1' || repeat('}', 2000))::jsonb $$;
+CREATE FUNCTION public.deep_array() RETURNS jsonb LANGUAGE sql IMMUTABLE
+    AS $$ SELECT (repeat('[', 2000) || repeat(']', 2000))::jsonb $$;
+
+-- A checksum of every table of the extension, read as the owner.
+CREATE FUNCTION public.table_checksums() RETURNS TABLE (tbl name, n bigint, md5 text)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    t name;
+BEGIN
+    FOR t IN SELECT c.relname FROM pg_class c
+             WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r' ORDER BY 1 LOOP
+        tbl := t;
+        EXECUTE format('SELECT count(*), coalesce(md5(string_agg(x::text, %L ORDER BY x::text)), %L) FROM train_data.%I x',
+                       '|', '', t) INTO n, md5;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- Fixture, written by the owner: per user a template, a scenario, a
+-- conversation ready for review, a batch job with one queued item, an
+-- export log and an AI configuration.
+INSERT INTO train_data.templates (id, name, category, structure, variables, created_by) VALUES
+    ('a1000000-0000-0000-0000-000000000000', 'bad alice template', 'c', 'Hello {{name}}',
+     '[{"name": "name", "type": "text"}]', :alice),
+    ('b1000000-0000-0000-0000-000000000000', 'bad bob template', 'c', 'Hello {{name}}',
+     '[{"name": "name", "type": "text"}]', :bob);
+INSERT INTO train_data.scenarios (id, name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc, created_by) VALUES
+    ('a2000000-0000-0000-0000-000000000000', 'bad alice scenario', 'a1000000-0000-0000-0000-000000000000', 'bad alice template', 'c', 't', 'p', 'a', :alice),
+    ('b2000000-0000-0000-0000-000000000000', 'bad bob scenario', 'b1000000-0000-0000-0000-000000000000', 'bad bob template', 'c', 't', 'p', 'a', :bob);
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, created_by) VALUES
+    ('a3000000-0000-0000-0000-000000000000', 'bad_alice', 'alice conversation', 'p', 'e', 'template', 'generated', :alice),
+    ('b3000000-0000-0000-0000-000000000000', 'bad_bob', 'bob conversation', 'p', 'e', 'template', 'generated', :bob);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END, c.title || ' turn ' || n
+FROM train_data.conversations c, generate_series(1, 2) n;
+UPDATE train_data.conversations SET turn_count = 2;
+INSERT INTO train_data.batch_jobs (id, name, total_items, created_by) VALUES
+    ('a4000000-0000-0000-0000-000000000000', 'bad alice job', 1, :alice),
+    ('b4000000-0000-0000-0000-000000000000', 'bad bob job', 1, :bob);
+INSERT INTO train_data.batch_items (id, batch_job_id, position, tier, template_id, parameters) VALUES
+    ('a6000000-0000-0000-0000-000000000000', 'a4000000-0000-0000-0000-000000000000', 1, 'template',
+     'a1000000-0000-0000-0000-000000000000', '{"name": "Ann"}'),
+    ('b6000000-0000-0000-0000-000000000000', 'b4000000-0000-0000-0000-000000000000', 1, 'template',
+     'b1000000-0000-0000-0000-000000000000', '{"name": "Bo"}');
+INSERT INTO train_data.export_logs (id, user_id, format, config, conversation_count, file_url) VALUES
+    ('a7000000-0000-0000-0000-000000000000', :alice, 'jsonl', '{}', 1, 'alice export'),
+    ('b7000000-0000-0000-0000-000000000000', :bob, 'jsonl', '{}', 1, 'bob export');
+INSERT INTO train_data.ai_configurations (id, user_id, config_name, configuration, created_by) VALUES
+    ('b5000000-0000-0000-0000-000000000000', :bob, 'bob config', '{"model": {"temperature": 0.1}}', :bob);
+
+CREATE TEMP TABLE before AS SELECT * FROM public.table_checksums();
+GRANT SELECT ON before TO PUBLIC;
+
+-- Each call is run as alice (a role without table ownership), the worker
+-- functions as the worker role.  The unknown id is 00000000-…-dead.
+CREATE TEMP TABLE calls (n serial, fn text, call text);
+GRANT SELECT ON calls TO PUBLIC;
+
+--------------------------------------------------------------- templates
+INSERT INTO calls (fn, call) VALUES
+ ('render_template', $$SELECT train_data.render_template(NULL, '{}')$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', NULL)$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '{}', NULL)$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '{"a": 1}', '[]', NULL)$$),
+ ('render_template', $$SELECT train_data.render_template('', '{}')$$),
+ ('render_template', $$SELECT train_data.render_template(public.huge(), '{}')$$),
+ ('render_template', $$SELECT train_data.render_template(repeat('{{a}}', 1000000), '{"a": "b"}')->>'missing'$$),
+ ('render_template', $$SELECT train_data.render_template('{{' || public.huge() || '}}', '{}')$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '[]')$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '"a"')$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '{}', '{}')$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '{}', '[1]')$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', jsonb_build_object('a', public.deep_object()))->>'text'$$),
+ ('render_template', $$SELECT train_data.render_template('{{a}}', '{}', jsonb_build_array(public.deep_object()))$$),
+ ('check_template', $$SELECT train_data.check_template(NULL)$$),
+ ('check_template', $$SELECT train_data.check_template('{{a}}', NULL)$$),
+ ('check_template', $$SELECT train_data.check_template('')$$),
+ ('check_template', $$SELECT train_data.check_template(public.huge())$$),
+ ('check_template', $$SELECT train_data.check_template('{{a}', '[]')$$),
+ ('check_template', $$SELECT train_data.check_template('{{a}}', public.deep_array())$$),
+ ('resolve_template', $$SELECT train_data.resolve_template(NULL)$$),
+ ('resolve_template', $$SELECT train_data.resolve_template('00000000-0000-0000-0000-00000000dead')$$),
+ ('resolve_template', $$SELECT train_data.resolve_template('a1000000-0000-0000-0000-000000000000', NULL)$$),
+ ('resolve_template', $$SELECT train_data.resolve_template('a1000000-0000-0000-0000-000000000000', '[]')$$),
+ ('resolve_template', $$SELECT train_data.resolve_template('a1000000-0000-0000-0000-000000000000', '{"name": "A"}', NULL)$$),
+ ('resolve_template', $$SELECT train_data.resolve_template('a1000000-0000-0000-0000-000000000000', jsonb_build_object('name', public.huge()))->>'missing'$$),
+ ('preview_template', $$SELECT train_data.preview_template(NULL)$$),
+ ('preview_template', $$SELECT train_data.preview_template('00000000-0000-0000-0000-00000000dead')$$),
+ ('preview_template', $$SELECT train_data.preview_template('a1000000-0000-0000-0000-000000000000', '"x"')$$),
+ ('build_generation_request', $$SELECT train_data.build_generation_request(NULL)$$),
+ ('build_generation_request', $$SELECT train_data.build_generation_request('00000000-0000-0000-0000-00000000dead')$$),
+ ('build_generation_request', $$SELECT train_data.build_generation_request('a1000000-0000-0000-0000-000000000000', '{}')$$),
+ ('build_generation_request', $$SELECT train_data.build_generation_request('a1000000-0000-0000-0000-000000000000', '{"name": "A"}', NULL, '[]')$$),
+ ('build_generation_request', $$SELECT train_data.build_generation_request('a1000000-0000-0000-0000-000000000000', '{"name": "A"}', NULL, '{"model": {"temperature": "hot"}}')$$),
+ ('build_generation_request', $$SELECT train_data.build_generation_request('a1000000-0000-0000-0000-000000000000', '{"name": "A"}', NULL, public.deep_object())$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response(NULL)$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response('{}', NULL)$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response('[]')$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response('""')$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response(to_jsonb(public.huge()))$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response(public.deep_object())$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response(jsonb_build_object('turns', public.deep_array()))$$),
+ ('parse_generation_response', $$SELECT train_data.parse_generation_response('{"turns": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}', '[]')$$),
+ ('increment_template_usage', $$SELECT train_data.increment_template_usage(NULL)$$),
+ ('increment_template_usage', $$SELECT train_data.increment_template_usage('00000000-0000-0000-0000-00000000dead')$$),
+ ('increment_template_usage', $$SELECT train_data.increment_template_usage('b1000000-0000-0000-0000-000000000000')$$),
+ ('safe_delete_template', $$SELECT train_data.safe_delete_template(NULL)$$),
+ ('safe_delete_template', $$SELECT train_data.safe_delete_template('00000000-0000-0000-0000-00000000dead')$$),
+ ('safe_delete_template', $$SELECT train_data.safe_delete_template('b1000000-0000-0000-0000-000000000000')$$),
+ ('safe_delete_scenario', $$SELECT train_data.safe_delete_scenario(NULL)$$),
+ ('safe_delete_scenario', $$SELECT train_data.safe_delete_scenario('00000000-0000-0000-0000-00000000dead')$$),
+ ('safe_delete_scenario', $$SELECT train_data.safe_delete_scenario('b2000000-0000-0000-0000-000000000000')$$),
+ ('update_scenario_generation_status', $$SELECT train_data.update_scenario_generation_status(NULL, 'generated')$$),
+ ('update_scenario_generation_status', $$SELECT train_data.update_scenario_generation_status('a2000000-0000-0000-0000-000000000000', NULL)$$),
+ ('update_scenario_generation_status', $$SELECT train_data.update_scenario_generation_status('a2000000-0000-0000-0000-000000000000', 'bogus')$$),
+ ('update_scenario_generation_status', $$SELECT train_data.update_scenario_generation_status('00000000-0000-0000-0000-00000000dead', 'generated')$$),
+ ('update_scenario_generation_status', $$SELECT train_data.update_scenario_generation_status('b2000000-0000-0000-0000-000000000000', 'generated')$$),
+ ('get_template_scenario_count', $$SELECT train_data.get_template_scenario_count(NULL)$$),
+ ('get_template_scenario_count', $$SELECT train_data.get_template_scenario_count('00000000-0000-0000-0000-00000000dead')$$),
+ ('get_scenario_edge_case_count', $$SELECT train_data.get_scenario_edge_case_count(NULL)$$),
+ ('get_scenario_edge_case_count', $$SELECT train_data.get_scenario_edge_case_count('b2000000-0000-0000-0000-000000000000')$$),
+ ('make_conversation_id', $$SELECT train_data.make_conversation_id(NULL, 'p') ~ '^conv_p_[0-9]+$'$$),
+ ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', NULL) IS NOT NULL$$),
+ ('make_conversation_id', $$SELECT train_data.make_conversation_id('gold', 'p')$$),
+ ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', public.huge()) ~ '^tpl_x{40}_[0-9]+$'$$),
+ ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', '') ~ '^tpl_conversation_[0-9]+$'$$);
+
+------------------------------------------------------ settings and costs
+INSERT INTO calls (fn, call) VALUES
+ ('validate_ai_config', $$SELECT train_data.validate_ai_config(NULL)$$),
+ ('validate_ai_config', $$SELECT train_data.validate_ai_config('[]')$$),
+ ('validate_ai_config', $$SELECT train_data.validate_ai_config('{"model": []}')$$),
+ ('validate_ai_config', $$SELECT train_data.validate_ai_config('{"model": {"temperature": null}}')$$),
+ ('validate_ai_config', $$SELECT train_data.validate_ai_config(jsonb_build_object('model', jsonb_build_object('model', public.huge())))$$),
+ ('validate_ai_config', $$SELECT train_data.validate_ai_config(public.deep_object())$$),
+ ('get_effective_ai_config', $$SELECT train_data.get_effective_ai_config(NULL) = train_data.default_ai_config()$$),
+ ('get_effective_ai_config', $$SELECT train_data.get_effective_ai_config('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb') = train_data.default_ai_config()$$),
+ ('validate_user_preferences', $$SELECT train_data.validate_user_preferences(NULL)$$),
+ ('validate_user_preferences', $$SELECT train_data.validate_user_preferences('"dark"')$$),
+ ('validate_user_preferences', $$SELECT train_data.validate_user_preferences('{"theme": 7}')$$),
+ ('validate_user_preferences', $$SELECT train_data.validate_user_preferences(public.deep_object())$$),
+ ('update_user_preferences', $$SELECT train_data.update_user_preferences(NULL)$$),
+ ('update_user_preferences', $$SELECT train_data.update_user_preferences('[]')$$),
+ ('update_user_preferences', $$SELECT train_data.update_user_preferences('{"bogus": 1}')$$),
+ ('update_user_preferences', $$SELECT train_data.update_user_preferences(public.deep_object())$$),
+ ('model_price', $$SELECT train_data.model_price(NULL)$$),
+ ('model_price', $$SELECT train_data.model_price('')$$),
+ ('model_price', $$SELECT train_data.model_price(public.huge())$$),
+ ('model_cost', $$SELECT train_data.model_cost(NULL, 1, 1)$$),
+ ('model_cost', $$SELECT train_data.model_cost('claude-sonnet', NULL, 1)$$),
+ ('model_cost', $$SELECT train_data.model_cost('claude-sonnet', -1, 0)$$),
+ ('model_cost', $$SELECT train_data.model_cost('unknown-model', 1, 1)$$),
+ ('model_cost', $$SELECT train_data.model_cost('claude-sonnet', 9223372036854775807, 9223372036854775807)$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost(NULL, 1)$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('gold', 1)$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', NULL)$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', -1)$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 2147483647)->>'estimatedCost'$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 1, 0)$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 1, 3, NULL)$$);
+
+------------------------------------------------------------------ batches
+INSERT INTO calls (fn, call) VALUES
+ ('create_batch', $$SELECT train_data.create_batch(NULL, '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', NULL)$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '{}')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', jsonb_build_array(public.deep_object()))$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "00000000-0000-0000-0000-00000000dead"}]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "tier": "gold"}]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {}}]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', NULL)$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', '[]')$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', '{}', NULL)$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', '{}', 3, NULL)$$),
+ ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', '{}', 3, 'continue', 'urgent')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', NULL, '[{"name": "A"}]')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', '{}', '[{"name": "A"}]')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY[NULL]::uuid[], '[{"name": "A"}]')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY['00000000-0000-0000-0000-00000000dead']::uuid[], '[{"name": "A"}]')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY['a1000000-0000-0000-0000-000000000000']::uuid[], NULL)$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY['a1000000-0000-0000-0000-000000000000']::uuid[], '{}')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY['a1000000-0000-0000-0000-000000000000']::uuid[], '[{"name": "A"}]', '{}', 3, 'continue', 'normal', 'gold')$$),
+ ('pause_batch', $$SELECT train_data.pause_batch(NULL)$$),
+ ('pause_batch', $$SELECT train_data.pause_batch('00000000-0000-0000-0000-00000000dead')$$),
+ ('pause_batch', $$SELECT train_data.pause_batch('b4000000-0000-0000-0000-000000000000')$$),
+ ('pause_batch', $$SELECT train_data.pause_batch('a4000000-0000-0000-0000-000000000000')$$),
+ ('resume_batch', $$SELECT train_data.resume_batch(NULL)$$),
+ ('resume_batch', $$SELECT train_data.resume_batch('b4000000-0000-0000-0000-000000000000')$$),
+ ('resume_batch', $$SELECT train_data.resume_batch('a4000000-0000-0000-0000-000000000000')$$),
+ ('cancel_batch', $$SELECT train_data.cancel_batch(NULL)$$),
+ ('cancel_batch', $$SELECT train_data.cancel_batch('00000000-0000-0000-0000-00000000dead')$$),
+ ('cancel_batch', $$SELECT train_data.cancel_batch('b4000000-0000-0000-0000-000000000000')$$),
+ ('calculate_batch_progress', $$SELECT train_data.calculate_batch_progress(NULL)$$),
+ ('calculate_batch_progress', $$SELECT train_data.calculate_batch_progress('00000000-0000-0000-0000-00000000dead')$$),
+ ('calculate_batch_progress', $$SELECT train_data.calculate_batch_progress('b4000000-0000-0000-0000-000000000000')$$),
+ ('estimate_time_remaining', $$SELECT train_data.estimate_time_remaining(NULL)$$),
+ ('estimate_time_remaining', $$SELECT train_data.estimate_time_remaining('00000000-0000-0000-0000-00000000dead')$$),
+ ('estimate_time_remaining', $$SELECT train_data.estimate_time_remaining('b4000000-0000-0000-0000-000000000000')$$),
+ ('batch_progress', $$SELECT count(*) FROM train_data.batch_progress(NULL)$$),
+ ('batch_progress', $$SELECT count(*) FROM train_data.batch_progress('00000000-0000-0000-0000-00000000dead')$$),
+ ('batch_progress', $$SELECT count(*) FROM train_data.batch_progress('b4000000-0000-0000-0000-000000000000')$$),
+ ('bump_counters', $$SELECT train_data.bump_counters('b4000000-0000-0000-0000-000000000000', 1, 0, 0, 0, true)$$),
+ ('rollup_counters', $$SELECT train_data.rollup_counters('b4000000-0000-0000-0000-000000000000')$$),
+ ('finish_job_if_done', $$SELECT train_data.finish_job_if_done('b4000000-0000-0000-0000-000000000000')$$);
+
+----------------------------------------------------- quality and review
+INSERT INTO calls (fn, call) VALUES
+ ('quality_metrics', $$SELECT train_data.quality_metrics(NULL)$$),
+ ('quality_metrics', $$SELECT train_data.quality_metrics('{}')$$),
+ ('quality_metrics', $$SELECT train_data.quality_metrics('[]')->>'overall'$$),
+ ('quality_metrics', $$SELECT train_data.quality_metrics('[1, "a", null]')->>'overall'$$),
+ ('quality_metrics', $$SELECT train_data.quality_metrics('[{"role": "bot", "content": 7}]')->>'overall'$$),
+ ('quality_metrics', $$SELECT train_data.quality_metrics(public.deep_array())->>'overall'$$),
+ ('quality_metrics', $$SELECT train_data.quality_metrics(jsonb_build_array(jsonb_build_object('role', 'user', 'content', public.huge())))->>'overall'$$),
+ ('quality_score', $$SELECT train_data.quality_score(NULL)$$),
+ ('quality_score', $$SELECT train_data.quality_score('"turns"')$$),
+ ('quality_score', $$SELECT train_data.quality_score(jsonb_build_array(public.deep_object()))$$),
+ ('quality_status', $$SELECT train_data.quality_status(NULL)$$),
+ ('quality_status', $$SELECT train_data.quality_status(5, NULL)$$),
+ ('quality_status', $$SELECT train_data.quality_status(11)$$),
+ ('quality_status', $$SELECT train_data.quality_status('NaN')$$),
+ ('quality_status', $$SELECT train_data.quality_status(5, -1)$$),
+ ('quality_trend', $$SELECT train_data.quality_trend(NULL)$$),
+ ('quality_trend', $$SELECT train_data.quality_trend('{}')$$),
+ ('quality_trend', $$SELECT train_data.quality_trend('{1, NULL, 3}')$$),
+ ('quality_trend', $$SELECT train_data.quality_trend('{NaN, 1}')$$),
+ ('quality_trend', $$SELECT train_data.quality_trend(array_fill(5.0, ARRAY[1000000]))$$),
+ ('score_conversation', $$SELECT train_data.score_conversation(NULL)$$),
+ ('score_conversation', $$SELECT train_data.score_conversation('00000000-0000-0000-0000-00000000dead')$$),
+ ('score_conversation', $$SELECT train_data.score_conversation('b3000000-0000-0000-0000-000000000000')$$),
+ ('review_conversation', $$SELECT train_data.review_conversation(NULL, 'approved')$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('a3000000-0000-0000-0000-000000000000', NULL)$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('a3000000-0000-0000-0000-000000000000', '')$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('a3000000-0000-0000-0000-000000000000', 'maybe')$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('a3000000-0000-0000-0000-000000000000', 'approved', public.huge())$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('a3000000-0000-0000-0000-000000000000', 'rejected', NULL, ARRAY[NULL]::text[])$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('a3000000-0000-0000-0000-000000000000', 'rejected', NULL, array_fill('r'::text, ARRAY[100000]))$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('00000000-0000-0000-0000-00000000dead', 'approved')$$),
+ ('review_conversation', $$SELECT train_data.review_conversation('b3000000-0000-0000-0000-000000000000', 'approved')$$),
+ ('bulk_review_conversations', $$SELECT count(*) FROM train_data.bulk_review_conversations(NULL, 'approved')$$),
+ ('bulk_review_conversations', $$SELECT count(*) FROM train_data.bulk_review_conversations('{}', 'approved')$$),
+ ('bulk_review_conversations', $$SELECT train_data.bulk_review_conversations(ARRAY['a3000000-0000-0000-0000-000000000000']::uuid[], 'maybe')$$),
+ ('bulk_review_conversations', $$SELECT string_agg(success || ' ' || coalesce(error, ''), '; ') FROM train_data.bulk_review_conversations(ARRAY['b3000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-00000000dead', NULL]::uuid[], 'approved')$$),
+ ('append_review_action', $$SELECT train_data.append_review_action(NULL, 'approved', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')$$),
+ ('append_review_action', $$SELECT train_data.append_review_action('a3000000-0000-0000-0000-000000000000', 'liked', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')$$),
+ ('append_review_action', $$SELECT train_data.append_review_action('b3000000-0000-0000-0000-000000000000', 'approved', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')$$),
+ ('conversation_transition_allowed', $$SELECT train_data.conversation_transition_allowed(NULL, 'approved')$$),
+ ('conversation_transition_allowed', $$SELECT train_data.conversation_transition_allowed('generated', 'bogus')$$),
+ ('regenerate_conversation', $$SELECT train_data.regenerate_conversation(NULL)$$),
+ ('regenerate_conversation', $$SELECT train_data.regenerate_conversation('00000000-0000-0000-0000-00000000dead')$$),
+ ('regenerate_conversation', $$SELECT train_data.regenerate_conversation('b3000000-0000-0000-0000-000000000000')$$),
+ ('regenerate_conversation', $$SELECT train_data.regenerate_conversation('a3000000-0000-0000-0000-000000000000', '[]')$$),
+ ('regenerate_conversation', $$SELECT train_data.regenerate_conversation('a3000000-0000-0000-0000-000000000000', NULL)$$),
+ ('conversation_versions', $$SELECT count(*) FROM train_data.conversation_versions(NULL)$$),
+ ('conversation_versions', $$SELECT count(*) FROM train_data.conversation_versions('b3000000-0000-0000-0000-000000000000')$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(NULL)$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, NULL)$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, NULL)$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', NULL)$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(2147483647, 100)$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', 'asc', 'NaN')$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, public.huge())$$),
+ ('template_performance', $$SELECT count(*) FROM train_data.template_performance('-1 day')$$),
+ ('template_performance', $$SELECT count(*) FROM train_data.template_performance(NULL, NULL)$$),
+ ('template_performance', $$SELECT count(*) FROM train_data.template_performance(NULL, -1)$$);
+
+------------------------------------------------------------------ exports
+INSERT INTO calls (fn, call) VALUES
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl(NULL)$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('csv')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', NULL)$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'some')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'selected')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'selected', '{}')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'selected', ARRAY['b3000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-00000000dead', NULL]::uuid[])$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered', NULL, '[]')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered', NULL, '{"qualityScoreMin": "high"}')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered', NULL, '{"status": ["bogus"]}')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered', NULL, '{"dateFrom": "yesterday-ish"}')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered', NULL, public.deep_object())$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'filtered', NULL, jsonb_build_object('searchText', public.huge()))$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'all', NULL, NULL, NULL)$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'all', NULL, NULL, '[]')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'all', NULL, NULL, '{"systemMessage": 7}')$$),
+ ('export_jsonl', $$SELECT count(*) FROM train_data.export_jsonl('openai', 'all', NULL, NULL, public.deep_object())$$),
+ ('validate_export', $$SELECT count(*) FROM train_data.validate_export(NULL)$$),
+ ('validate_export', $$SELECT count(*) FROM train_data.validate_export('openai', 'bogus')$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line(NULL)$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line('')$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line('[]')$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line('{"messages": [')$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line(public.deep_array()::text)$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line(repeat('[', 100000))$$),
+ ('validate_training_line', $$SELECT train_data.validate_training_line(public.huge())$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations(NULL)$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations('xml')$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations(public.huge())$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations('jsonl', 'all', NULL)$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations('jsonl', 'all', '[]')$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations('jsonl', 'all', '{"includeMetadata": "yes"}')$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations('jsonl', 'selected', '{}', NULL)$$),
+ ('export_conversations', $$SELECT count(*) FROM train_data.export_conversations('jsonl', 'filtered', '{}', NULL, '"x"')$$),
+ ('export_history', $$SELECT count(*) FROM train_data.export_history('xml')$$),
+ ('export_history', $$SELECT count(*) FROM train_data.export_history(NULL, 'bogus')$$),
+ ('export_history', $$SELECT count(*) FROM train_data.export_history(NULL, NULL, NULL)$$),
+ ('export_history', $$SELECT count(*) FROM train_data.export_history(NULL, NULL, 0)$$),
+ ('export_status', $$SELECT train_data.export_status(NULL)$$),
+ ('export_status', $$SELECT train_data.export_status('00000000-0000-0000-0000-00000000dead')$$),
+ ('export_status', $$SELECT train_data.export_status('b7000000-0000-0000-0000-000000000000')$$);
+
+----------------------------------------- internal helpers (callable, too)
+INSERT INTO calls (fn, call) VALUES
+ ('template_by_id', $$SELECT train_data.template_by_id(NULL)$$),
+ ('template_by_id', $$SELECT train_data.template_by_id('00000000-0000-0000-0000-00000000dead')$$),
+ ('check_batch_options', $$SELECT train_data.check_batch_options(public.huge(), '{}', 3, 'continue', 'normal')$$),
+ ('check_batch_options', $$SELECT train_data.check_batch_options('b', '{}', 3, public.huge(), 'normal')$$),
+ ('check_setting_choice', $$SELECT train_data.check_setting_choice('x', public.deep_object(), '{a}', '{b}')$$),
+ ('check_setting_keys', $$SELECT train_data.check_setting_keys('x', public.deep_object(), '{}')$$),
+ ('check_setting_keys', $$SELECT train_data.check_setting_keys('x', (SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 100000) g), '{}')$$),
+ ('check_setting_range', $$SELECT train_data.check_setting_range('x', '{"a": "NaN"}', '{a}', 0, 1)$$),
+ ('check_setting_range', $$SELECT train_data.check_setting_range('x', '{"a": []}', '{a}', 0, 1)$$),
+ ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(public.deep_object(), public.deep_object()) = public.deep_object()$$),
+ ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(NULL, '{}')$$),
+ ('jsonb_unknown_keys', $$SELECT count(*) FROM train_data.jsonb_unknown_keys(public.deep_object(), public.deep_object())$$),
+ ('eta_observe', $$SELECT train_data.eta_observe('NaN', 1, 2)$$),
+ ('eta_observe', $$SELECT train_data.eta_observe(NULL, NULL, NULL)$$),
+ ('job_active_seconds', $$SELECT train_data.job_active_seconds(NULL, NULL, NULL, NULL, NULL)$$),
+ ('job_active_seconds', $$SELECT train_data.job_active_seconds('infinity', '0', NULL, NULL, now())$$),
+ ('job_state_error', $$SELECT train_data.job_state_error('b4000000-0000-0000-0000-000000000000', 'processing')$$),
+ ('lock_job', $$SELECT train_data.lock_job('b4000000-0000-0000-0000-000000000000')$$),
+ ('lock_visible_job', $$SELECT train_data.lock_visible_job('b4000000-0000-0000-0000-000000000000')$$),
+ ('lock_item_in_flight', $$SELECT train_data.lock_item_in_flight('b6000000-0000-0000-0000-000000000000')$$),
+ ('log_generation', $$SELECT train_data.log_generation('b6000000-0000-0000-0000-000000000000', 'b4000000-0000-0000-0000-000000000000', NULL, '{}', '{}', 1, 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', NULL, NULL, 'failed', 0, 0, NULL, NULL, 'x', NULL)$$),
+ ('notify_progress', $$SELECT train_data.notify_progress('b4000000-0000-0000-0000-000000000000', NULL, public.huge())$$),
+ ('clip_for_message', $$SELECT train_data.clip_for_message(public.huge())$$),
+ ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$);
+
+------------------------------------------------------------------ workers
+INSERT INTO calls (fn, call) VALUES
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items(NULL)$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('')$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items(public.huge())$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', NULL)$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 0)$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1001)$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, NULL)$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, '-1 minute')$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, '1 year')$$),
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item(NULL)$$),
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('00000000-0000-0000-0000-00000000dead')$$),
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000')$$),
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', 'NaN')$$),
+ ('complete_batch_item', $$SELECT train_data.complete_batch_item(NULL, '{}')$$),
+ ('complete_batch_item', $$SELECT train_data.complete_batch_item('00000000-0000-0000-0000-00000000dead', '{}')$$),
+ ('complete_batch_item', $$SELECT train_data.complete_batch_item('a6000000-0000-0000-0000-000000000000', '{}')$$),
+ ('complete_batch_item', $$SELECT train_data.complete_batch_item('a6000000-0000-0000-0000-000000000000', NULL)$$),
+ ('complete_batch_item', $$SELECT train_data.complete_batch_item('a6000000-0000-0000-0000-000000000000', public.deep_object(), -1)$$),
+ ('fail_batch_item', $$SELECT train_data.fail_batch_item(NULL, 'e')$$),
+ ('fail_batch_item', $$SELECT train_data.fail_batch_item('00000000-0000-0000-0000-00000000dead', 'e')$$),
+ ('fail_batch_item', $$SELECT train_data.fail_batch_item('a6000000-0000-0000-0000-000000000000', public.huge())$$);
+
+-- Everything but the worker calls as alice; the worker calls as the worker
+-- role (which may call nothing else).
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT n, fn, public.attempt(call) AS result FROM calls
+WHERE fn NOT IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item')
+ORDER BY n;
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT n, fn, public.attempt(call) AS result FROM calls
+WHERE fn IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item')
+ORDER BY n;
+RESET ROLE;
+
+-- Every function that takes arguments (triggers aside) is in the catalogue.
+SELECT p.proname AS missing_from_catalogue
+FROM pg_proc p
+WHERE p.pronamespace = 'train_data'::regnamespace AND p.pronargs > 0
+  AND p.prorettype <> 'trigger'::regtype
+  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.fn = p.proname)
+ORDER BY 1;
+
+-- Nothing was written.
+SELECT b.tbl, b.n AS rows_before, a.n AS rows_after
+FROM before b JOIN public.table_checksums() a USING (tbl)
+WHERE a.md5 IS DISTINCT FROM b.md5;
+
+-- Clean up.
+DROP FUNCTION public.attempt(text), public.huge(), public.deep_object(), public.deep_array(),
+    public.table_checksums();
+DELETE FROM train_data.export_logs;
+DELETE FROM train_data.ai_configurations;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.scenarios;
+DELETE FROM train_data.templates;
