@@ -42,7 +42,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # One target per suite, so the runner can report each and go on after a failure.
-.PHONY: installcheck-regress installcheck-isolation installcheck-tap unitcheck fuzzcheck
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap unitcheck fuzzcheck valgrindcheck
 
 installcheck-regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
@@ -89,3 +89,8 @@ fuzzcheck: $(FUZZ_BINS)
 		else tail -n 40 $$work.log; echo "fuzz-failed $$t"; rc=1; fi; \
 		rm -rf $$work $$work.log; \
 	done; exit $$rc
+
+# The regression suite against a server running under valgrind memcheck
+# (test/valgrind/run: starts its own server; needs the extension installed).
+valgrindcheck:
+	@bash test/valgrind/run

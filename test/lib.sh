@@ -5,7 +5,7 @@
 # when invoked as root, start and stop a throwaway cluster.
 
 TD_PG_MAJOR=15
-TD_PACKAGES="postgresql-$TD_PG_MAJOR postgresql-server-dev-$TD_PG_MAJOR gcc make libc6-dev libipc-run-perl perl python3 clang-14 libclang-rt-14-dev"
+TD_PACKAGES="postgresql-$TD_PG_MAJOR postgresql-server-dev-$TD_PG_MAJOR gcc make libc6-dev libipc-run-perl perl python3 clang-14 libclang-rt-14-dev valgrind"
 TD_TESTER=postgres
 
 td_log() { printf '== %s\n' "$*" >&2; }

@@ -19,6 +19,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use TrainDataChecks;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
@@ -117,14 +120,7 @@ WHERE i.batch_job_id = '$job' AND l.status = 'success'}),
 SELECT count(*) || ' ' || count(*) || ' true' FROM train_data.batch_items
 WHERE batch_job_id = '$job' AND status = 'completed'}),
 		"$label: one success log per completed item");
-	is($node->safe_psql('postgres', qq{
-SELECT coalesce(sum(completed_items), 0) || ' ' || coalesce(sum(failed_items), 0) || ' '
-       || coalesce(sum(cancelled_items), 0) || ' ' || coalesce(sum(in_flight), 0)
-FROM train_data.batch_job_counters WHERE batch_job_id = '$job'}),
-		$node->safe_psql('postgres', qq{
-SELECT count(*) FILTER (WHERE status = 'completed') || ' ' || count(*) FILTER (WHERE status = 'failed') || ' '
-       || count(*) FILTER (WHERE status = 'cancelled') || ' ' || count(*) FILTER (WHERE status = 'processing')
-FROM train_data.batch_items WHERE batch_job_id = '$job'}),
+	is($node->safe_psql('postgres', counter_totals_sql($job)), $node->safe_psql('postgres', item_totals_sql($job)),
 		"$label: counters (completed, failed, cancelled, in flight) equal the item statuses");
 	return;
 }
