@@ -11,8 +11,8 @@
 -- review reasons to 20 of 200 characters without NULLs; NULL scenario ids,
 -- NULL preference changes and unknown scenario generation statuses are
 -- refused with their own messages; an item without template_id is reported
--- as such; the review queue's offset is computed in bigint.  Every function keeps its
--- signature, owner and privileges (CREATE OR REPLACE).
+-- as such; the review queue's offset is computed in bigint.  Every function
+-- keeps its signature, owner and privileges (CREATE OR REPLACE).
 
 \echo Use "ALTER EXTENSION train_data UPDATE TO '1.1'" to load this file. \quit
 
