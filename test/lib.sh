@@ -57,8 +57,9 @@ td_rerun_as_tester() {
 	chown -R "$TD_TESTER" "$copy"
 	chmod 755 "$copy"
 	td_log "running as OS user $TD_TESTER in $copy"
-	runuser -u "$TD_TESTER" -- env TD_AS_TESTER=1 HOME="$copy" PATH="$PATH" \
-		bash "$copy/$script" "$@" || rc=$?
+	# from inside the copy: the caller's directory may be closed to that user
+	(cd "$copy" && runuser -u "$TD_TESTER" -- env TD_AS_TESTER=1 HOME="$copy" PATH="$PATH" \
+		bash "$copy/$script" "$@") || rc=$?
 	rm -rf "$copy"
 	return $rc
 }
