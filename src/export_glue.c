@@ -315,11 +315,10 @@ check_filters(Jsonb *filters)
 		{"dateFrom", jbvString, NULL, true}, {"dateTo", jbvString, NULL, true},
 		{"searchQuery", jbvString, NULL, false},
 	};
-	static const char *const known[] = {
-		"tier", "status", "categories", "qualityScoreMin", "qualityScoreMax",
-		"dateFrom", "dateTo", "searchQuery", NULL
-	};
+	const char *known[lengthof(keys) + 1] = {NULL};
 
+	for (size_t i = 0; i < lengthof(keys); i++)
+		known[i] = keys[i].key;
 	if (!JB_ROOT_IS_OBJECT(filters))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
