@@ -25,7 +25,9 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -42,42 +44,31 @@ enum
 {
 	COL_ID, COL_CONVERSATION_ID, COL_TITLE, COL_TIER, COL_QUALITY, COL_CREATED, COL_UPDATED,
 	COL_HISTORY, COL_PARENT_ID, COL_PARENT_TYPE, COL_PERSONA, COL_EMOTION, COL_TOPIC,
-	COL_ID_TEXT, COL_STATUS, COL_CATEGORY, COL_CATEGORY_LIST, COL_TOTAL_TURNS, COL_TOKEN_COUNT,
-	COL_PARAMETERS, COL_TURN_NUMBER, COL_ROLE, COL_CONTENT, COL_TURN_TOKENS
+	COL_STATUS, COL_CATEGORY, COL_TOTAL_TURNS, COL_TOKEN_COUNT, COL_PARAMETERS,
+	COL_TURN_NUMBER, COL_ROLE, COL_CONTENT, COL_TURN_TOKENS, N_COLS
 };
 
 /*
  * The rows of the export, one per turn (a conversation without turns gives
- * one row with NULL turn columns), in the order of the enum above.  The
- * document columns, the scope's condition and export_join follow.
+ * one row with NULL turn columns), in the order of the enum above, each
+ * conversation's turns read through the (conversation_id, turn_number)
+ * index in order.  Every column is a plain column: a conversation's values
+ * are turned into text once, by its first row (start_conversation), not by
+ * the executor for each of its turns.  The scope's condition and
+ * export_order follow.
  */
 static const char *const export_select =
-"SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created, c.updated,"
+"SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created_at, c.updated_at,"
 " c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
-" c.id_text, c.status, c.category, c.category_list, c.total_turns, c.token_count, c.parameters,"
+" c.status, c.category, c.turn_count, c.total_tokens, c.parameters,"
 " t.turn_number, t.role, t.content, t.token_count"
-" FROM (SELECT c.id, c.conversation_id, c.title, c.tier::text AS tier, c.quality_score::text AS quality_score,"
-"  c.created_at AS created, c.updated_at AS updated,"
-"  c.review_history::text AS review_history, c.parent_id::text AS parent_id, c.parent_type, c.persona,"
-"  c.emotion, c.topic, c.created_at, ";
-
-/* The columns only the documents (JSON, CSV, Markdown) use. */
-static const char *const document_columns =
-"c.id::text AS id_text, c.status::text AS status, pg_catalog.array_to_json(c.category)::text AS category,"
-" pg_catalog.array_to_string(c.category, ', ') AS category_list, c.turn_count::text AS total_turns,"
-" c.total_tokens::text AS token_count, c.parameters::text AS parameters";
-
-/* The same columns, left empty for JSONL. */
-static const char *const no_document_columns =
-"NULL::text AS id_text, NULL::text AS status, NULL::text AS category, NULL::text AS category_list,"
-" NULL::text AS total_turns, NULL::text AS token_count, NULL::text AS parameters";
-
-/* After the condition: each conversation's turns, by the index, in order. */
-static const char *const export_join =
-") c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content, t.token_count"
+" FROM train_data.conversations c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content, t.token_count"
 "  FROM train_data.conversation_turns t"
 "  WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id ORDER BY t.turn_number) t ON true"
-" ORDER BY c.created_at, c.id";
+" WHERE ";
+
+/* After the condition: the export order (selected columns, so no junk column). */
+static const char *const export_order = " ORDER BY c.created_at, c.id";
 
 /* Rows fetched from the cursor at a time. */
 #define EXPORT_BATCH 2000
@@ -131,6 +122,12 @@ typedef struct export_state
 {
 	DestReceiver dest;			/* first: the receiver the cursor feeds */
 	td_export_writer writer;
+	MemoryContext cxt;			/* the export's own (multi-call) context */
+	bool		have_output;	/* output and is_text are filled in */
+	bool		is_text[N_COLS];	/* a text column, its bytes taken as they are */
+	FmgrInfo	output[N_COLS]; /* the other columns' output functions */
+	FmgrInfo	category_json;	/* array_to_json(anyarray) */
+	FmgrInfo	category_list;	/* array_to_string(anyarray, text) */
 	char	   *portal_name;
 	bool		exhausted;		/* the cursor has no more rows */
 	MemoryContext rec_cxt;		/* records */
@@ -432,10 +429,8 @@ open_cursor(const export_args *a, const char *scope)
 
 	initStringInfo(&query);
 	appendStringInfoString(&query, export_select);
-	appendStringInfoString(&query, a->format == TD_FORMAT_JSONL ? no_document_columns : document_columns);
-	appendStringInfoString(&query, " FROM train_data.conversations c WHERE ");
 	nargs = append_condition(&query, a, scope, &value, &type);
-	appendStringInfoString(&query, export_join);
+	appendStringInfoString(&query, export_order);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true, 0);
@@ -474,6 +469,32 @@ slot_text_in_place(TupleTableSlot *slot, int i)
 	if (slot->tts_isnull[i])
 		return (td_text) {NULL, 0};
 	t = DatumGetTextPP(slot->tts_values[i]);
+	return (td_text) {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
+/*
+ * Column i of a slot as text, in the current context: a text column's bytes,
+ * any other column through its type's output function; NULL stays NULL.
+ */
+static td_text
+column_text(export_state *st, TupleTableSlot *slot, int i)
+{
+	char	   *s;
+
+	if (slot->tts_isnull[i])
+		return (td_text) {NULL, 0};
+	if (st->is_text[i])
+		return slot_text(slot, i);
+	s = OutputFunctionCall(&st->output[i], slot->tts_values[i]);
+	return (td_text) {s, strlen(s)};
+}
+
+/* The text value of f(arg) or f(arg, arg2) (arg2 0: one argument), in the current context. */
+static td_text
+call_text(FmgrInfo *f, Datum arg, Datum arg2)
+{
+	text	   *t = DatumGetTextPP(arg2 == (Datum) 0 ? FunctionCall1(f, arg) : FunctionCall2(f, arg, arg2));
+
 	return (td_text) {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 }
 
@@ -560,7 +581,7 @@ start_record(export_state *st, td_buf *rec)
 	MemoryContext old = MemoryContextSwitchTo(st->rec_cxt);
 
 	td_buf_init(rec);
-	td_buf_reserve(rec, VARHDRSZ + st->typical);
+	td_buf_reserve(rec, VARHDRSZ + st->typical + 6 * 256 + 64);
 	rec->len = VARHDRSZ;
 	MemoryContextSwitchTo(old);
 }
@@ -647,28 +668,35 @@ start_conversation(export_state *st, TupleTableSlot *slot)
 
 	memcpy(&st->id, DatumGetUUIDP(slot->tts_values[COL_ID]), sizeof(pg_uuid_t));
 	memset(c, 0, sizeof(*c));
-	c->conversation_id = slot_text(slot, COL_CONVERSATION_ID);
-	c->title = slot_text(slot, COL_TITLE);
-	c->tier = slot_text(slot, COL_TIER);
-	c->quality_score = slot_text(slot, COL_QUALITY);
+	c->conversation_id = column_text(st, slot, COL_CONVERSATION_ID);
+	c->title = column_text(st, slot, COL_TITLE);
+	c->tier = column_text(st, slot, COL_TIER);
+	c->quality_score = column_text(st, slot, COL_QUALITY);
 	if (st->writer.o.include_timestamps)
 	{
 		c->created_at = slot_timestamp(slot, COL_CREATED, format);
 		c->updated_at = slot_timestamp(slot, COL_UPDATED, format);
 	}
-	c->review_history = slot_text(slot, COL_HISTORY);
-	c->parent_id = slot_text(slot, COL_PARENT_ID);
-	c->parent_type = slot_text(slot, COL_PARENT_TYPE);
-	c->persona = slot_text(slot, COL_PERSONA);
-	c->emotion = slot_text(slot, COL_EMOTION);
-	c->topic = slot_text(slot, COL_TOPIC);
-	c->id = slot_text(slot, COL_ID_TEXT);
-	c->status = slot_text(slot, COL_STATUS);
-	c->category = slot_text(slot, COL_CATEGORY);
-	c->category_list = slot_text(slot, COL_CATEGORY_LIST);
-	c->total_turns = slot_text(slot, COL_TOTAL_TURNS);
-	c->token_count = slot_text(slot, COL_TOKEN_COUNT);
-	c->parameters = slot_text(slot, COL_PARAMETERS);
+	c->review_history = column_text(st, slot, COL_HISTORY);
+	c->parent_id = column_text(st, slot, COL_PARENT_ID);
+	c->parent_type = column_text(st, slot, COL_PARENT_TYPE);
+	c->persona = column_text(st, slot, COL_PERSONA);
+	c->emotion = column_text(st, slot, COL_EMOTION);
+	c->topic = column_text(st, slot, COL_TOPIC);
+	if (format != TD_FORMAT_JSONL)	/* the documents' own fields */
+	{
+		c->id = column_text(st, slot, COL_ID);
+		c->status = column_text(st, slot, COL_STATUS);
+		if (!slot->tts_isnull[COL_CATEGORY])
+		{
+			c->category = call_text(&st->category_json, slot->tts_values[COL_CATEGORY], (Datum) 0);
+			c->category_list = call_text(&st->category_list, slot->tts_values[COL_CATEGORY],
+										 CStringGetTextDatum(", "));
+		}
+		c->total_turns = column_text(st, slot, COL_TOTAL_TURNS);
+		c->token_count = column_text(st, slot, COL_TOKEN_COUNT);
+		c->parameters = column_text(st, slot, COL_PARAMETERS);
+	}
 	MemoryContextSwitchTo(old);
 	start_record(st, &st->rec);
 	td_export_begin(&st->writer, c, &st->rec);
@@ -709,11 +737,35 @@ receive_row(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
-/* Receiver callbacks with nothing to do. */
+/*
+ * The receiver's start, on each fetch: the first one looks up the output
+ * function of each column.
+ */
 static void
 receive_startup(DestReceiver *self, int operation, TupleDesc desc)
 {
+	export_state *st = (export_state *) self;
+
+	if (st->have_output)
+		return;
+	if (desc->natts != N_COLS)
+		elog(ERROR, "export cursor has %d columns, not %d", desc->natts, N_COLS);
+	for (int i = 0; i < N_COLS; i++)
+	{
+		Oid			type = TupleDescAttr(desc, i)->atttypid,
+					func;
+		bool		varlena;
+
+		st->is_text[i] = type == TEXTOID;
+		getTypeOutputInfo(type, &func, &varlena);
+		fmgr_info_cxt(func, &st->output[i], st->cxt);
+	}
+	fmgr_info_cxt(F_ARRAY_TO_JSON_ANYARRAY, &st->category_json, st->cxt);
+	fmgr_info_cxt(F_ARRAY_TO_STRING_ANYARRAY_TEXT, &st->category_list, st->cxt);
+	st->have_output = true;
 }
+
+/* Receiver callbacks with nothing to do. */
 
 static void
 receive_shutdown(DestReceiver *self)
@@ -779,6 +831,7 @@ new_state(MemoryContext parent)
 	st->dest.rShutdown = receive_shutdown;
 	st->dest.rDestroy = receive_destroy;
 	st->dest.mydest = DestNone;
+	st->cxt = parent;
 	st->rec_cxt = AllocSetContextCreate(parent, "export records", ALLOCSET_DEFAULT_SIZES);
 	st->conv_cxt = AllocSetContextCreate(parent, "export conversation", ALLOCSET_SMALL_SIZES);
 	st->row_cxt = AllocSetContextCreate(parent, "export row", ALLOCSET_SMALL_SIZES);
