@@ -5,6 +5,8 @@
 -- dates checked in export filters, and error messages that clip the values
 -- they quote; its C entry points and SQL signatures are those of 1.0.
 --
+-- Ids: conversations and turns get time-ordered UUIDs (uuid_v7) by default.
+--
 -- SQL: what the bad-input catalogue (test/sql/bad_input.sql) found.  A user
 -- value quoted in an error message is clipped to 64 characters
 -- (clip_for_message); worker and batch names are limited to 200 characters,
@@ -25,6 +27,18 @@ CREATE FUNCTION train_data.clip_for_message(v text)
     RETURN CASE WHEN v IS NULL THEN 'NULL'
                 WHEN pg_catalog.char_length(v) <= 64 THEN v
                 ELSE pg_catalog.left(v, 64) OPERATOR(pg_catalog.||) '...' END;
+
+-- Time-ordered ids (UUID version 7) for conversations and their turns.
+-- Rows made together sit together in the primary keys and in the turns'
+-- (conversation_id, turn_number) index: inserts go to the right edge of
+-- those indexes, and an export, which reads conversations in the order they
+-- were made, reads that index in order instead of at random.  Rows made
+-- before the update keep their random ids.
+CREATE FUNCTION train_data.uuid_v7() RETURNS uuid
+    LANGUAGE c VOLATILE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'td_uuid_v7_sql';
+ALTER TABLE train_data.conversations ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
+ALTER TABLE train_data.conversation_turns ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
 
 -- The list of unknown settings is clipped in the message.
 CREATE OR REPLACE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')

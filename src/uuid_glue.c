@@ -1,0 +1,40 @@
+/*
+ * uuid_glue.c — train_data.uuid_v7(): the default id of conversations and
+ * their turns, a time-ordered UUID (the pure core in core/uuid_v7.c).
+ *
+ * The time is the wall clock when the id is made (not the transaction's
+ * start), with a fraction of the millisecond, and one backend's ids only
+ * grow even when the clock does not; the 62 other bits come from
+ * pg_strong_random, as gen_random_uuid's do.
+ */
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "uuid_v7.h"
+
+PG_FUNCTION_INFO_V1(td_uuid_v7_sql);
+
+/* The stamp of this backend's last id. */
+static uint64 last_stamp = 0;
+
+/* uuid_v7() returns uuid */
+Datum
+td_uuid_v7_sql(PG_FUNCTION_ARGS)
+{
+	int64		unix_micros = GetCurrentTimestamp() +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	unsigned char random[8];
+	pg_uuid_t  *uuid = palloc(sizeof(pg_uuid_t));
+
+	if (!pg_strong_random(random, sizeof(random)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random values")));
+	last_stamp = td_uuid_v7_next(last_stamp, td_uuid_v7_stamp(unix_micros < 0 ? 0 : (uint64) unix_micros));
+	td_uuid_v7(last_stamp, random, uuid->data);
+	PG_RETURN_UUID_P(uuid);
+}
