@@ -109,6 +109,24 @@ escape_slowly(td_buf *out, const char *s, size_t len)
 	td_buf_putc(out, '"');
 }
 
+/* Does td_json_write_string write what escape_slowly writes for text? */
+static bool
+escapes_alike(const char *text, size_t len)
+{
+	td_buf		fast,
+				slow;
+	bool		same;
+
+	td_buf_init(&fast);
+	td_buf_init(&slow);
+	td_json_write_string(&fast, text, len);
+	escape_slowly(&slow, text, len);
+	same = fast.len == slow.len && memcmp(fast.data, slow.data, fast.len) == 0;
+	td_buf_free(&fast);
+	td_buf_free(&slow);
+	return same;
+}
+
 /*
  * td_json_write_string against escape_slowly: every byte value that is
  * special (or near a boundary) at every offset of texts of 0 to 40 bytes.
@@ -121,20 +139,10 @@ escape_agrees(void)
 			for (size_t at = 0; at < len; at++)
 			{
 				char		text[40];
-				td_buf		fast,
-							slow;
-				bool		same;
 
 				memset(text, 'a' + (int) (len % 26), len);
 				text[at] = (char) special;
-				td_buf_init(&fast);
-				td_buf_init(&slow);
-				td_json_write_string(&fast, text, len);
-				escape_slowly(&slow, text, len);
-				same = fast.len == slow.len && memcmp(fast.data, slow.data, fast.len) == 0;
-				td_buf_free(&fast);
-				td_buf_free(&slow);
-				if (!same)
+				if (!escapes_alike(text, len))
 					return false;
 			}
 	return true;
@@ -155,23 +163,13 @@ escape_agrees_on_runs(void)
 	{
 		char		text[300];
 		size_t		len = (size_t) (n % 300);
-		td_buf		fast,
-					slow;
-		bool		same;
 
 		for (size_t i = 0; i < len; i++)
 		{
 			seed = seed * 1103515245u + 12345u;
 			text[i] = (seed >> 16) % 3 == 0 ? pool[(seed >> 20) % (sizeof(pool) - 1)] : (char) ('a' + (seed >> 24) % 26);
 		}
-		td_buf_init(&fast);
-		td_buf_init(&slow);
-		td_json_write_string(&fast, text, len);
-		escape_slowly(&slow, text, len);
-		same = fast.len == slow.len && memcmp(fast.data, slow.data, fast.len) == 0;
-		td_buf_free(&fast);
-		td_buf_free(&slow);
-		if (!same)
+		if (!escapes_alike(text, len))
 			return false;
 	}
 	return true;
