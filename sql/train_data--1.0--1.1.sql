@@ -6,6 +6,8 @@
 -- they quote; its C entry points and SQL signatures are those of 1.0.
 --
 -- Ids: conversations and turns get time-ordered UUIDs (uuid_v7) by default.
+-- Indexes: batch_items.parent_conversation_id, a foreign key 1.0 left
+-- unindexed.
 --
 -- SQL: what the bad-input catalogue (test/sql/bad_input.sql) found.  A user
 -- value quoted in an error message is clipped to 64 characters
@@ -39,6 +41,12 @@ CREATE FUNCTION train_data.uuid_v7() RETURNS uuid
     AS 'MODULE_PATHNAME', 'td_uuid_v7_sql';
 ALTER TABLE train_data.conversations ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
 ALTER TABLE train_data.conversation_turns ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
+
+-- Deleting a conversation sets the parent_conversation_id of the batch
+-- items that regenerate it to NULL (ON DELETE SET NULL).  1.0 had no index on
+-- that column, so each deleted conversation scanned every batch item.
+CREATE INDEX batch_items_parent_conversation_idx ON train_data.batch_items (parent_conversation_id)
+    WHERE parent_conversation_id IS NOT NULL;
 
 -- The list of unknown settings is clipped in the message.
 CREATE OR REPLACE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')

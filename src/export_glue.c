@@ -489,11 +489,11 @@ column_text(export_state *st, TupleTableSlot *slot, int i)
 	return (td_text) {s, strlen(s)};
 }
 
-/* The text value of f(arg) or f(arg, arg2) (arg2 0: one argument), in the current context. */
+/* A text (or json) datum's bytes, detoasted into the current context if need be. */
 static td_text
-call_text(FmgrInfo *f, Datum arg, Datum arg2)
+text_bytes(Datum value)
 {
-	text	   *t = DatumGetTextPP(arg2 == (Datum) 0 ? FunctionCall1(f, arg) : FunctionCall2(f, arg, arg2));
+	text	   *t = DatumGetTextPP(value);
 
 	return (td_text) {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 }
@@ -689,9 +689,10 @@ start_conversation(export_state *st, TupleTableSlot *slot)
 		c->status = column_text(st, slot, COL_STATUS);
 		if (!slot->tts_isnull[COL_CATEGORY])
 		{
-			c->category = call_text(&st->category_json, slot->tts_values[COL_CATEGORY], (Datum) 0);
-			c->category_list = call_text(&st->category_list, slot->tts_values[COL_CATEGORY],
-										 CStringGetTextDatum(", "));
+			Datum		category = slot->tts_values[COL_CATEGORY];
+
+			c->category = text_bytes(FunctionCall1(&st->category_json, category));
+			c->category_list = text_bytes(FunctionCall2(&st->category_list, category, CStringGetTextDatum(", ")));
 		}
 		c->total_turns = column_text(st, slot, COL_TOTAL_TURNS);
 		c->token_count = column_text(st, slot, COL_TOKEN_COUNT);

@@ -36,6 +36,17 @@ FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE c.relnamespace = 'train_data'::regnamespace
 ORDER BY 1, 2;
 
+-- Every foreign key has an index led by its columns, so that deleting or
+-- changing a referenced row never scans the referencing table (none listed).
+SELECT c.conrelid::regclass::text AS table_name, c.conname AS unindexed_foreign_key
+FROM pg_constraint c
+WHERE c.contype = 'f' AND c.connamespace = 'train_data'::regnamespace
+  AND NOT EXISTS (SELECT 1 FROM pg_index i
+                  WHERE i.indrelid = c.conrelid
+                    AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+                    AND c.conkey @> (i.indkey::int2[])[0:cardinality(c.conkey) - 1])
+ORDER BY 1, 2;
+
 -- Every trigger.
 SELECT tgrelid::regclass::text AS table_name, tgname, pg_get_triggerdef(oid) AS definition
 FROM pg_trigger
