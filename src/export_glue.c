@@ -24,8 +24,8 @@
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/guc.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -35,6 +35,7 @@
 
 #include "export.h"
 #include "json_glue.h"
+#include "td_json.h"
 
 PG_FUNCTION_INFO_V1(td_export_jsonl_sql);
 PG_FUNCTION_INFO_V1(td_export_conversations_sql);
@@ -581,7 +582,7 @@ start_record(export_state *st, td_buf *rec)
 	MemoryContext old = MemoryContextSwitchTo(st->rec_cxt);
 
 	td_buf_init(rec);
-	td_buf_reserve(rec, VARHDRSZ + st->typical + 6 * 256 + 64);
+	td_buf_reserve(rec, VARHDRSZ + st->typical + TD_JSON_ESCAPE_ROOM);
 	rec->len = VARHDRSZ;
 	MemoryContextSwitchTo(old);
 }

@@ -678,8 +678,6 @@ escape_into(char *dst, const char *s, size_t n)
 	return dst;
 }
 
-/* Input bytes escaped per reservation (the output may be 6 times as long). */
-#define ESCAPE_CHUNK 256
 
 /*
  * Append s as a JSON string: escape quote, backslash and control characters.
@@ -692,7 +690,7 @@ td_json_write_string(td_buf *buf, const char *s, size_t len)
 	buf->data[buf->len++] = '"';
 	for (size_t done = 0; done < len;)
 	{
-		size_t		n = len - done < ESCAPE_CHUNK ? len - done : ESCAPE_CHUNK;
+		size_t		n = len - done < TD_JSON_ESCAPE_CHUNK ? len - done : TD_JSON_ESCAPE_CHUNK;
 
 		td_buf_reserve(buf, 6 * n + 1);
 		buf->len = (size_t) (escape_into(buf->data + buf->len, s + done, n) - buf->data);

@@ -78,6 +78,15 @@ extern const td_json *td_json_merge(td_arena *arena, const td_json *base, const 
 /* Append v as JSON. */
 extern void td_json_write(td_buf *buf, const td_json *v);
 
+/*
+ * Input bytes td_json_write_string escapes per reservation, and the room it
+ * reserves for them (each byte may become a 6-byte escape): a buffer with
+ * this much room to spare beyond its contents is never grown for a string
+ * shorter than the chunk.
+ */
+#define TD_JSON_ESCAPE_CHUNK 256
+#define TD_JSON_ESCAPE_ROOM (6 * TD_JSON_ESCAPE_CHUNK + 2)
+
 /* Append s[0..len) as a JSON string literal, quotes included. */
 extern void td_json_write_string(td_buf *buf, const char *s, size_t len);
 
