@@ -7,7 +7,7 @@
 --
 -- Ids: conversations and turns get time-ordered UUIDs (uuid_v7) by default.
 -- Indexes: batch_items.parent_conversation_id, a foreign key 1.0 left
--- unindexed.
+-- unindexed; conversations (id) with the columns row-level security reads.
 --
 -- SQL: what the bad-input catalogue (test/sql/bad_input.sql) found.  A user
 -- value quoted in an error message is clipped to 64 characters
@@ -47,6 +47,13 @@ ALTER TABLE train_data.conversation_turns ALTER COLUMN id SET DEFAULT train_data
 -- that column, so each deleted conversation scanned every batch item.
 CREATE INDEX batch_items_parent_conversation_idx ON train_data.batch_items (parent_conversation_id)
     WHERE parent_conversation_id IS NOT NULL;
+
+-- Row-level security on conversation_turns and generation_logs looks their
+-- conversation up by id once per row and compares its created_by and
+-- approved_by with the user.  With both in the index the lookup never
+-- visits the table: an export as a non-owner, a million such lookups, is
+-- about 1.3 times faster.
+CREATE INDEX conversations_visibility_idx ON train_data.conversations (id) INCLUDE (created_by, approved_by);
 
 -- The list of unknown settings is clipped in the message.
 CREATE OR REPLACE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
