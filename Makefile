@@ -22,20 +22,22 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core
 PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror)
 
 # pg_regress: the setup test runs first (helpers and login roles), the rest in
-# name order.  Inputs come from test/sql, expected output from ./expected.
+# name order.  Inputs come from test/sql, expected output from test/expected
+# (PostgreSQL 15's pg_regress reads <outputdir>/expected), results and
+# regression.diffs go to test/.
 TESTS = $(sort $(wildcard test/sql/*.sql))
 REGRESS = setup $(filter-out setup,$(patsubst test/sql/%.sql,%,$(TESTS)))
-REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+REGRESS_OPTS = --inputdir=test --outputdir=test --load-extension=$(EXTENSION)
 
-# Isolation specs share ./expected; their results go to output_iso/.
+# Isolation specs: the same directories (test/specs in, test/expected).
 ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+ISOLATION_OPTS = --inputdir=test --outputdir=test --load-extension=$(EXTENSION)
 
 # TAP scripts run with PostgreSQL's own test modules (PostgreSQL::Test::Cluster).
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
-EXTRA_CLEAN = results output_iso tmp_check regression.diffs regression.out test/fuzz/bin \
+EXTRA_CLEAN = test/results tmp_check test/regression.diffs test/regression.out test/fuzz/bin \
 	test/unit/bin
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -48,7 +50,6 @@ installcheck-regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 
 installcheck-isolation:
-	@mkdir -p output_iso && rm -f output_iso/expected && ln -s ../expected output_iso/expected
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
 
 installcheck-tap:

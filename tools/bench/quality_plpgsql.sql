@@ -1,5 +1,5 @@
 -- quality_plpgsql.sql — Engine A of the original system ported to PL/pgSQL:
--- what a user would write without train_data, used by test/bench/run as the
+-- what a user would write without train_data, used by tools/bench/run as the
 -- baseline of quality_score() (same formula, same rounding, same results).
 CREATE FUNCTION plain.quality_score(turns jsonb) RETURNS numeric
     LANGUAGE plpgsql IMMUTABLE

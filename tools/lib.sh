@@ -1,4 +1,4 @@
-# test/lib.sh — shared steps of the test runner (test/run) and the demo (test/demo).
+# test/lib.sh — shared steps of the test runner (test/run) and the demo (tools/demo).
 #
 # Sourced, not run.  Each function does one step: install missing packages,
 # build and install the extension, re-run a script as an unprivileged user
