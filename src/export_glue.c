@@ -37,8 +37,8 @@
 #include "json_glue.h"
 #include "td_json.h"
 
-PG_FUNCTION_INFO_V1(td_export_jsonl_sql);
-PG_FUNCTION_INFO_V1(td_export_conversations_sql);
+PG_FUNCTION_INFO_V1(train_data_export_jsonl);
+PG_FUNCTION_INFO_V1(train_data_export_conversations);
 
 /* The columns of the export's rows. */
 enum
@@ -946,7 +946,7 @@ require(FunctionCallInfo fcinfo, int argno, const char *what)
  * jsonb) returns setof text — one training-file line per conversation.
  */
 Datum
-td_export_jsonl_sql(PG_FUNCTION_ARGS)
+train_data_export_jsonl(PG_FUNCTION_ARGS)
 {
 	export_args a = {0};
 
@@ -998,7 +998,7 @@ parse_format(text *arg)
  * after the last.
  */
 Datum
-td_export_conversations_sql(PG_FUNCTION_ARGS)
+train_data_export_conversations(PG_FUNCTION_ARGS)
 {
 	export_args a = {0};
 

@@ -25,7 +25,7 @@
 #include "train_data.h"
 #include "uuid_text.h"
 
-PG_FUNCTION_INFO_V1(td_current_user_id);
+PG_FUNCTION_INFO_V1(train_data_current_user_id);
 
 /* State of the scan for the top-level "sub" member of the claims object. */
 typedef struct ClaimsScan
@@ -188,7 +188,7 @@ uuid_from_claims(const char *claims, bool *isnull)
  * current_user_id() returns uuid — see the file header for the rules.
  */
 Datum
-td_current_user_id(PG_FUNCTION_ARGS)
+train_data_current_user_id(PG_FUNCTION_ARGS)
 {
 	const char *value;
 	bool		isnull;

@@ -10,14 +10,14 @@
 #include "json_glue.h"
 #include "td_json.h"
 
-PG_FUNCTION_INFO_V1(td_jsonb_merge_deep);
+PG_FUNCTION_INFO_V1(train_data_jsonb_merge_deep);
 
 /*
  * jsonb_merge_deep(base jsonb, patch jsonb) returns jsonb — objects merged
  * member by member, anything else replaced by patch; NULL when both are.
  */
 Datum
-td_jsonb_merge_deep(PG_FUNCTION_ARGS)
+train_data_jsonb_merge_deep(PG_FUNCTION_ARGS)
 {
 	td_arena	arena;
 	const td_json *base = NULL;

@@ -12,7 +12,7 @@
 #include "json_glue.h"
 #include "parse_response.h"
 
-PG_FUNCTION_INFO_V1(td_parse_generation_response);
+PG_FUNCTION_INFO_V1(train_data_parse_generation_response);
 
 /* SQLSTATE of a parse failure. */
 static int
@@ -33,7 +33,7 @@ parse_errcode(td_parse_status status)
  * parse_generation_response(response jsonb, parameters jsonb) returns jsonb
  */
 Datum
-td_parse_generation_response(PG_FUNCTION_ARGS)
+train_data_parse_generation_response(PG_FUNCTION_ARGS)
 {
 	td_arena	arena;
 	td_json    *response;

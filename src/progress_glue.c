@@ -24,11 +24,11 @@
 
 #include "eta.h"
 
-PG_FUNCTION_INFO_V1(td_calculate_batch_progress);
-PG_FUNCTION_INFO_V1(td_estimate_time_remaining);
-PG_FUNCTION_INFO_V1(td_batch_progress);
-PG_FUNCTION_INFO_V1(td_eta_observe_sql);
-PG_FUNCTION_INFO_V1(td_job_active_seconds);
+PG_FUNCTION_INFO_V1(train_data_calculate_batch_progress);
+PG_FUNCTION_INFO_V1(train_data_estimate_time_remaining);
+PG_FUNCTION_INFO_V1(train_data_batch_progress);
+PG_FUNCTION_INFO_V1(train_data_eta_observe);
+PG_FUNCTION_INFO_V1(train_data_job_active_seconds);
 
 /* Everything known about a job at one instant. */
 typedef struct job_state
@@ -216,7 +216,7 @@ job_arg(FunctionCallInfo fcinfo, job_state *st)
  * or invisible job.
  */
 Datum
-td_calculate_batch_progress(PG_FUNCTION_ARGS)
+train_data_calculate_batch_progress(PG_FUNCTION_ARGS)
 {
 	job_state	st;
 
@@ -230,7 +230,7 @@ td_calculate_batch_progress(PG_FUNCTION_ARGS)
  * has finished (or for an unknown job), '0' once the job is final.
  */
 Datum
-td_estimate_time_remaining(PG_FUNCTION_ARGS)
+train_data_estimate_time_remaining(PG_FUNCTION_ARGS)
 {
 	job_state	st;
 	Interval   *iv;
@@ -245,7 +245,7 @@ td_estimate_time_remaining(PG_FUNCTION_ARGS)
  * throughput and times; no row for an unknown or invisible job.
  */
 Datum
-td_batch_progress(PG_FUNCTION_ARGS)
+train_data_batch_progress(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	job_state	st;
@@ -302,7 +302,7 @@ td_batch_progress(PG_FUNCTION_ARGS)
  * returns float8 — a shard's smoothed interval after a final event.
  */
 Datum
-td_eta_observe_sql(PG_FUNCTION_ARGS)
+train_data_eta_observe(PG_FUNCTION_ARGS)
 {
 	double		ewma = PG_ARGISNULL(0) ? NAN : PG_GETARG_FLOAT8(0);
 	double		last = PG_ARGISNULL(1) ? NAN : PG_GETARG_FLOAT8(1);
@@ -324,7 +324,7 @@ ts_arg(FunctionCallInfo fcinfo, int argno)
  * returns float8 — see td_active_seconds().
  */
 Datum
-td_job_active_seconds(PG_FUNCTION_ARGS)
+train_data_job_active_seconds(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(4))
 		PG_RETURN_NULL();

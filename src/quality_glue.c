@@ -15,8 +15,8 @@
 #include "json_glue.h"
 #include "quality.h"
 
-PG_FUNCTION_INFO_V1(td_quality_metrics_sql);
-PG_FUNCTION_INFO_V1(td_quality_score_sql);
+PG_FUNCTION_INFO_V1(train_data_quality_metrics);
+PG_FUNCTION_INFO_V1(train_data_quality_score);
 
 /* A string member of a jsonb object, or NULL when missing or not a string. */
 static const char *
@@ -104,7 +104,7 @@ score_arg(FunctionCallInfo fcinfo, td_buf *out)
  * conversation's turns [{role, content}, ...].
  */
 Datum
-td_quality_metrics_sql(PG_FUNCTION_ARGS)
+train_data_quality_metrics(PG_FUNCTION_ARGS)
 {
 	td_buf		out;
 
@@ -118,7 +118,7 @@ td_quality_metrics_sql(PG_FUNCTION_ARGS)
  * one decimal.
  */
 Datum
-td_quality_score_sql(PG_FUNCTION_ARGS)
+train_data_quality_score(PG_FUNCTION_ARGS)
 {
 	long		tenths = lround(score_arg(fcinfo, NULL) * 10);	/* 0..100 */
 	char		buf[32];

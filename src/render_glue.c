@@ -12,8 +12,8 @@
 #include "json_glue.h"
 #include "render.h"
 
-PG_FUNCTION_INFO_V1(td_render_template);
-PG_FUNCTION_INFO_V1(td_check_template);
+PG_FUNCTION_INFO_V1(train_data_render_template);
+PG_FUNCTION_INFO_V1(train_data_check_template);
 
 /* Raise a structural error reported by the core. */
 static void
@@ -50,7 +50,7 @@ json_arg(FunctionCallInfo fcinfo, int argno, td_arena *arena)
  *                 html_escape boolean) returns jsonb
  */
 Datum
-td_render_template(PG_FUNCTION_ARGS)
+train_data_render_template(PG_FUNCTION_ARGS)
 {
 	td_arena	arena;
 	size_t		len;
@@ -76,7 +76,7 @@ td_render_template(PG_FUNCTION_ARGS)
  * an error naming what is wrong (used by the templates table's CHECK).
  */
 Datum
-td_check_template(PG_FUNCTION_ARGS)
+train_data_check_template(PG_FUNCTION_ARGS)
 {
 	td_arena	arena;
 	size_t		len;

@@ -20,7 +20,7 @@
 
 #include "train_data.h"
 
-PG_FUNCTION_INFO_V1(td_touch_timestamps);
+PG_FUNCTION_INFO_V1(train_data_touch_timestamps);
 
 /* Fail unless called as a BEFORE ROW INSERT or UPDATE trigger. */
 static void
@@ -70,7 +70,7 @@ timestamp_column(Relation rel, const char *name)
  * touch_timestamps() returns trigger — sets each named column to now().
  */
 Datum
-td_touch_timestamps(PG_FUNCTION_ARGS)
+train_data_touch_timestamps(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Trigger    *trigger;

@@ -16,14 +16,14 @@
 
 #include "uuid_v7.h"
 
-PG_FUNCTION_INFO_V1(td_uuid_v7_sql);
+PG_FUNCTION_INFO_V1(train_data_uuid_v7);
 
 /* The stamp of this backend's last id. */
 static uint64 last_stamp = 0;
 
 /* uuid_v7() returns uuid */
 Datum
-td_uuid_v7_sql(PG_FUNCTION_ARGS)
+train_data_uuid_v7(PG_FUNCTION_ARGS)
 {
 	int64		unix_micros = GetCurrentTimestamp() +
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;

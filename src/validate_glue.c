@@ -12,14 +12,14 @@
 #include "json_glue.h"
 #include "validate.h"
 
-PG_FUNCTION_INFO_V1(td_validate_training_line_sql);
+PG_FUNCTION_INFO_V1(train_data_validate_training_line);
 
 /*
  * validate_training_line(line text) returns text[] — the names of the checks
  * the line fails, in the cookbook's order; empty for a good example.
  */
 Datum
-td_validate_training_line_sql(PG_FUNCTION_ARGS)
+train_data_validate_training_line(PG_FUNCTION_ARGS)
 {
 	size_t		len;
 	char	   *line = td_text_to_utf8(PG_GETARG_TEXT_PP(0), &len);
