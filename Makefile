@@ -8,7 +8,15 @@
 
 EXTENSION = train_data
 MODULE_big = train_data
-DATA = $(wildcard sql/train_data--*.sql)
+EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(srcdir)/train_data.control)
+
+# SQL: the full install script of the default version is built from the one
+# current source, sql/src/*.sql, concatenated in name order.  Frozen and
+# installed as they are: the full 1.0 script (upgrade tests start from it)
+# and every update script.
+SQL_SRCS = $(sort $(wildcard sql/src/*.sql))
+DATA_built = sql/train_data--$(EXTVERSION).sql
+DATA = sql/train_data--1.0.sql $(wildcard sql/train_data--*--*.sql)
 
 # Pure C cores (no backend headers) and the backend glue that wraps them.
 PURE_SRCS = $(wildcard src/core/*.c)
@@ -42,6 +50,9 @@ EXTRA_CLEAN = test/results tmp_check test/regression.diffs test/regression.out t
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+sql/train_data--$(EXTVERSION).sql: $(SQL_SRCS) train_data.control
+	cat $(SQL_SRCS) | sed '1s/<version>/$(EXTVERSION)/' > $@
 
 # One target per suite, so the runner can report each and go on after a failure.
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap unitcheck fuzzcheck valgrindcheck

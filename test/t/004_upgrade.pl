@@ -1,8 +1,9 @@
-# 004_upgrade.pl — the upgrade path: a database created at version 1.0 and
-# holding data is moved with ALTER EXTENSION train_data UPDATE; its data is
-# all there, and its functions, tables, constraints, indexes, triggers,
-# policies, privileges and dump configuration equal those of a fresh
-# CREATE EXTENSION at the newest version.
+# 004_upgrade.pl — the upgrade paths: databases created at version 1.0 and
+# at 1.1 and holding data are moved with ALTER EXTENSION train_data UPDATE;
+# their data is all there, and their functions, tables, constraints, indexes,
+# triggers, policies, privileges, descriptions and dump configuration equal
+# those of a fresh CREATE EXTENSION at the default version, which runs the
+# full script built from sql/src (a different path from either update).
 use strict;
 use warnings;
 
@@ -13,14 +14,12 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('upgrade');
 $node->init;
 $node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE upgraded');
-$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('postgres', "CREATE DATABASE $_") for qw(from10 from11 fresh);
 
 # Version 1.0 with data in every kind of table: a template, a batch with its
 # items and counters, conversations with turns and review history, a log, a
 # configuration, an export log.
-$node->safe_psql('upgraded', <<'SQL');
-CREATE EXTENSION train_data VERSION '1.0';
+my $data = <<'SQL';
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 INSERT INTO train_data.templates (id, name, category, structure, variables)
 VALUES ('b0000000-0000-0000-0000-000000000001', 'saving', 'finance', 'Talk with {{persona}}.',
@@ -36,6 +35,8 @@ VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user', 'How much?'),
 SELECT train_data.review_conversation('c0000000-0000-0000-0000-000000000001', 'approved', 'good');
 SELECT count(*) FROM train_data.export_conversations('jsonl');
 SQL
+$node->safe_psql('from10', "CREATE EXTENSION train_data VERSION '1.0';\n$data");
+$node->safe_psql('from11', "CREATE EXTENSION train_data VERSION '1.1';\n$data");
 
 # Rows per table of the extension, one line each.
 my $counts = <<'SQL';
@@ -45,20 +46,24 @@ SELECT string_agg(c.relname || ' ' ||
 FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
 WHERE c.relkind = 'r' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'train_data')
 SQL
-my $before = $node->safe_psql('upgraded', $counts);
-like($before, qr/^conversations 1$/m, 'version 1.0 holds data');
+my %before = map { $_ => $node->safe_psql($_, $counts) } qw(from10 from11);
+like($before{from10}, qr/^conversations 1$/m, 'version 1.0 holds data');
+like($before{from11}, qr/^conversations 1$/m, 'version 1.1 holds data');
 
-$node->safe_psql('upgraded', 'ALTER EXTENSION train_data UPDATE');
 $node->safe_psql('fresh', 'CREATE EXTENSION train_data');
-is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'train_data'"),
-	$node->safe_psql('fresh', "SELECT extversion FROM pg_extension WHERE extname = 'train_data'"),
-	'the update reaches the version a fresh install gets');
-is($node->safe_psql('upgraded', $counts), $before, 'every row is still there');
-is($node->safe_psql('upgraded', <<'SQL'), 'approved|2|t', 'and reads back through the functions');
+my $version = "SELECT extversion FROM pg_extension WHERE extname = 'train_data'";
+is($node->safe_psql('fresh', $version), '1.2', 'a fresh install gets the default version');
+for my $db (qw(from10 from11))
+{
+	$node->safe_psql($db, 'ALTER EXTENSION train_data UPDATE');
+	is($node->safe_psql($db, $version), '1.2', "$db: the update reaches the version a fresh install gets");
+	is($node->safe_psql($db, $counts), $before{$db}, "$db: every row is still there");
+	is($node->safe_psql($db, <<'SQL'), 'approved|2|t', "$db: and reads back through the functions");
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT count(*) FROM train_data.export_jsonl()) = 1
 FROM train_data.conversations c
 SQL
+}
 
 # The extension's objects, described by the catalogs, one line each.
 my $catalog = <<'SQL';
@@ -106,18 +111,23 @@ SELECT string_agg(line, E'\n' ORDER BY line) FROM (
           WHERE e.extname = 'train_data') x JOIN pg_class c ON c.oid = x.cfg
     UNION ALL
     SELECT 'schema acl ' || coalesce(n.nspacl::text, '') FROM pg_namespace n WHERE n.nspname = 'train_data'
+    UNION ALL
+    SELECT 'description ' || pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' ' || d.description
+    FROM pg_description d JOIN members m ON m.classid = d.classoid AND m.objid = d.objoid
 ) s
 SQL
-my $upgraded = $node->safe_psql('upgraded', $catalog);
 my $fresh = $node->safe_psql('fresh', $catalog);
 my @lines = split /\n/, $fresh;
 cmp_ok(scalar(@lines), '>', 400, 'the catalog description covers the schema (' . scalar(@lines) . ' lines)');
-# the lines that only one of the two has, marked < (upgraded) or > (fresh)
 my %in_fresh = map { $_ => 1 } @lines;
-my %in_upgraded = map { $_ => 1 } split /\n/, $upgraded;
-my $differences = join "\n", (map { "< $_" } grep { !$in_fresh{$_} } sort keys %in_upgraded),
-  (map { "> $_" } grep { !$in_upgraded{$_} } sort keys %in_fresh);
-is($differences, '', 'functions, tables, constraints, indexes, triggers, policies, privileges and dump '
-	  . 'configuration after the update equal a fresh install');
+for my $db (qw(from10 from11))
+{
+	# the lines that only one of the two has, marked < (updated) or > (fresh)
+	my %in_upgraded = map { $_ => 1 } split /\n/, $node->safe_psql($db, $catalog);
+	my $differences = join "\n", (map { "< $_" } grep { !$in_fresh{$_} } sort keys %in_upgraded),
+	  (map { "> $_" } grep { !$in_upgraded{$_} } sort keys %in_fresh);
+	is($differences, '', "$db: functions, tables, constraints, indexes, triggers, policies, privileges, "
+		  . 'descriptions and dump configuration after the update equal a fresh install');
+}
 
 done_testing();

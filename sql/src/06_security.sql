@@ -1,0 +1,151 @@
+-- sql/src/06_security.sql — row-level security policies of every table; tables registered for pg_dump.
+
+--------------------------------------------------------------------------------
+-- 10. Row-level security
+--
+-- Every policy compares with (SELECT train_data.current_user_id()), an
+-- initplan evaluated once per statement.  A policy's USING clause also serves
+-- as its WITH CHECK unless one is given.  Child tables follow their parent
+-- through an EXISTS on the parent table, whose own policy then applies: the
+-- rule "who may see a conversation" is written once.
+--------------------------------------------------------------------------------
+
+ALTER TABLE train_data.conversations ENABLE ROW LEVEL SECURITY;
+-- Creator and approver see and change a conversation; only the creator adds one.
+CREATE POLICY conversations_owner ON train_data.conversations
+    USING (created_by = (SELECT train_data.current_user_id())
+           OR approved_by = (SELECT train_data.current_user_id()));
+CREATE POLICY conversations_insert ON train_data.conversations AS RESTRICTIVE FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.conversation_turns ENABLE ROW LEVEL SECURITY;
+CREATE POLICY conversation_turns_parent ON train_data.conversation_turns
+    USING (EXISTS (SELECT 1 FROM train_data.conversations c
+                   WHERE c.id = conversation_turns.conversation_id));
+
+ALTER TABLE train_data.batch_jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batch_jobs_owner ON train_data.batch_jobs
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.batch_items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batch_items_parent ON train_data.batch_items
+    USING (EXISTS (SELECT 1 FROM train_data.batch_jobs j
+                   WHERE j.id = batch_items.batch_job_id));
+
+ALTER TABLE train_data.batch_job_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batch_job_counters_parent ON train_data.batch_job_counters
+    USING (EXISTS (SELECT 1 FROM train_data.batch_jobs j
+                   WHERE j.id = batch_job_counters.batch_job_id));
+
+ALTER TABLE train_data.generation_logs ENABLE ROW LEVEL SECURITY;
+-- A log is an audit record: seen by its owner and by whoever sees its
+-- conversation; written, changed and deleted only by its owner, and only
+-- about a conversation that owner can see.
+CREATE POLICY generation_logs_read ON train_data.generation_logs FOR SELECT
+    USING (created_by = (SELECT train_data.current_user_id())
+           OR EXISTS (SELECT 1 FROM train_data.conversations c
+                      WHERE c.id = generation_logs.conversation_id));
+CREATE POLICY generation_logs_insert ON train_data.generation_logs FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND (conversation_id IS NULL
+                     OR EXISTS (SELECT 1 FROM train_data.conversations c
+                                WHERE c.id = generation_logs.conversation_id)));
+CREATE POLICY generation_logs_update ON train_data.generation_logs FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()))
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND (conversation_id IS NULL
+                     OR EXISTS (SELECT 1 FROM train_data.conversations c
+                                WHERE c.id = generation_logs.conversation_id)));
+CREATE POLICY generation_logs_delete ON train_data.generation_logs FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+-- The prompt library is shared: everyone reads, only the creator writes.
+ALTER TABLE train_data.templates ENABLE ROW LEVEL SECURITY;
+CREATE POLICY templates_read ON train_data.templates FOR SELECT USING (true);
+CREATE POLICY templates_insert ON train_data.templates FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY templates_update ON train_data.templates FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY templates_delete ON train_data.templates FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.scenarios ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scenarios_read ON train_data.scenarios FOR SELECT USING (true);
+CREATE POLICY scenarios_insert ON train_data.scenarios FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY scenarios_update ON train_data.scenarios FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY scenarios_delete ON train_data.scenarios FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.edge_cases ENABLE ROW LEVEL SECURITY;
+CREATE POLICY edge_cases_read ON train_data.edge_cases FOR SELECT USING (true);
+CREATE POLICY edge_cases_insert ON train_data.edge_cases FOR INSERT
+    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY edge_cases_update ON train_data.edge_cases FOR UPDATE
+    USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY edge_cases_delete ON train_data.edge_cases FOR DELETE
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+-- Analytics are as public as the templates; only a template's creator writes them.
+ALTER TABLE train_data.template_analytics ENABLE ROW LEVEL SECURITY;
+CREATE POLICY template_analytics_read ON train_data.template_analytics FOR SELECT USING (true);
+CREATE POLICY template_analytics_write ON train_data.template_analytics FOR ALL
+    USING (EXISTS (SELECT 1 FROM train_data.templates t
+                   WHERE t.id = template_analytics.template_id
+                     AND t.created_by = (SELECT train_data.current_user_id())));
+
+-- Prices are public; only the table owner changes them.
+ALTER TABLE train_data.model_prices ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_prices_read ON train_data.model_prices FOR SELECT USING (true);
+
+ALTER TABLE train_data.export_logs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY export_logs_owner ON train_data.export_logs
+    USING (user_id = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.user_preferences ENABLE ROW LEVEL SECURITY;
+CREATE POLICY user_preferences_owner ON train_data.user_preferences
+    USING (user_id = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.ai_configurations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ai_configurations_owner ON train_data.ai_configurations
+    USING (user_id = (SELECT train_data.current_user_id()))
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND created_by = (SELECT train_data.current_user_id()));
+
+-- Audit trails are append-only: read and add your own, never change them.
+ALTER TABLE train_data.ai_configuration_audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ai_configuration_audit_read ON train_data.ai_configuration_audit FOR SELECT
+    USING (user_id = (SELECT train_data.current_user_id()));
+CREATE POLICY ai_configuration_audit_insert ON train_data.ai_configuration_audit FOR INSERT
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND changed_by = (SELECT train_data.current_user_id()));
+
+ALTER TABLE train_data.configuration_audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY configuration_audit_log_read ON train_data.configuration_audit_log FOR SELECT
+    USING (user_id = (SELECT train_data.current_user_id()));
+CREATE POLICY configuration_audit_log_insert ON train_data.configuration_audit_log FOR INSERT
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND changed_by = (SELECT train_data.current_user_id()));
+
+--------------------------------------------------------------------------------
+-- 11. pg_dump: user rows of every table, and the sequence, are user data
+--------------------------------------------------------------------------------
+
+SELECT pg_catalog.pg_extension_config_dump('train_data.templates', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.scenarios', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.edge_cases', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.template_analytics', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversations', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_turns', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.batch_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.batch_items', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.batch_job_counters', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.model_prices', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('train_data.generation_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.export_logs', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.user_preferences', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.ai_configurations', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.ai_configuration_audit', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.configuration_audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_number_seq', '');

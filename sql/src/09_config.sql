@@ -1,0 +1,505 @@
+-- sql/src/09_config.sql — model prices and cost estimates, AI configuration, user preferences, the model request.
+
+--------------------------------------------------------------------------------
+-- 14. Model prices and cost estimates
+--------------------------------------------------------------------------------
+
+-- The price row for a model: the exact id, else its family (opus, sonnet,
+-- haiku) by name; NULL when neither is known.
+CREATE FUNCTION train_data.model_price(model text)
+    RETURNS train_data.model_prices
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p train_data.model_prices;
+BEGIN
+    SELECT * INTO p FROM train_data.model_prices m WHERE m.model_id = model_price.model;
+    IF NOT FOUND THEN
+        SELECT * INTO p FROM train_data.model_prices m
+        WHERE m.model_id = CASE WHEN lower(model_price.model) LIKE '%opus%' THEN 'claude-opus'
+                                WHEN lower(model_price.model) LIKE '%sonnet%' THEN 'claude-sonnet'
+                                WHEN lower(model_price.model) LIKE '%haiku%' THEN 'claude-haiku' END;
+    END IF;
+    RETURN p;
+END
+$$;
+
+-- USD cost of a call: tokens times the price per million, 6 decimals; NULL
+-- for a model with no known price.
+CREATE FUNCTION train_data.model_cost(model text, input_tokens bigint, output_tokens bigint)
+    RETURNS numeric
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p train_data.model_prices := train_data.model_price(model);
+BEGIN
+    IF input_tokens < 0 OR output_tokens < 0 THEN
+        RAISE EXCEPTION 'token counts must not be negative: % input, % output', input_tokens, output_tokens
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p.model_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN round((input_tokens * p.input_usd_per_mtok + output_tokens * p.output_usd_per_mtok) / 1000000, 6);
+END
+$$;
+
+-- The original batch estimator: tokens per conversation by tier at
+-- 0.015 / 0.075 USD per 1K tokens, and 20 s per conversation at
+-- min(concurrency, rate_limit / 60) conversations at a time.
+CREATE FUNCTION train_data.estimate_batch_cost(tier train_data.tier_type, count integer,
+                                               concurrency integer DEFAULT 3,
+                                               rate_limit integer DEFAULT 50)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.tier_type := coalesce(tier, 'scenario');
+    input_tokens integer := CASE t WHEN 'template' THEN 2000 WHEN 'scenario' THEN 2500 ELSE 3000 END;
+    output_tokens integer := CASE t WHEN 'template' THEN 3000 WHEN 'scenario' THEN 4000 ELSE 5000 END;
+    input_cost numeric := input_tokens / 1000.0 * 0.015;
+    output_cost numeric := output_tokens / 1000.0 * 0.075;
+    seconds numeric;
+    minutes integer;
+BEGIN
+    IF count IS NULL OR count < 0 THEN
+        RAISE EXCEPTION 'conversation count must be zero or more, not %', coalesce(count::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF concurrency IS NULL OR concurrency NOT BETWEEN 1 AND 10 THEN
+        RAISE EXCEPTION 'concurrency must be between 1 and 10, not %', coalesce(concurrency::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_limit IS NULL OR rate_limit < 1 THEN
+        RAISE EXCEPTION 'rate limit must be at least 1 request per minute, not %', coalesce(rate_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- count / min(concurrency, rate_limit / 60) * 20, kept exact
+    seconds := count * 20 * 60 / least(concurrency * 60, rate_limit)::numeric;
+    minutes := ceil(seconds / 60);
+    RETURN jsonb_build_object(
+        'tier', t,
+        'count', count,
+        'input_tokens_per_conversation', input_tokens,
+        'output_tokens_per_conversation', output_tokens,
+        'total_input_tokens', input_tokens::bigint * count,
+        'total_output_tokens', output_tokens::bigint * count,
+        'cost_per_conversation', round(input_cost + output_cost, 2),
+        'input_cost', round(input_cost * count, 2),
+        'output_cost', round(output_cost * count, 2),
+        'total_cost', round((input_cost + output_cost) * count, 2),
+        'estimated_seconds', round(seconds),
+        'estimated_minutes', minutes,
+        'estimated_time', CASE WHEN minutes >= 60
+                               THEN format('~%sh %sm', minutes / 60, minutes % 60)
+                               ELSE format('~%s minutes', minutes) END);
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 15. AI configuration and user preferences
+--------------------------------------------------------------------------------
+
+-- Merge patch into base: objects member by member, anything else replaced.
+CREATE FUNCTION train_data.jsonb_merge_deep(base jsonb, patch jsonb)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_jsonb_merge_deep';
+
+-- Paths of the keys of doc that reference does not have (arrays are leaves;
+-- members of the objects named in open_objects are free-form).
+CREATE FUNCTION train_data.jsonb_unknown_keys(doc jsonb, reference jsonb, prefix text DEFAULT '',
+                                              open_objects text[] DEFAULT '{}')
+    RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT prefix || d.key
+    FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}' END) d
+    WHERE jsonb_typeof(reference) = 'object' AND NOT reference ? d.key
+    UNION ALL
+    SELECT u.path
+    FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}' END) d,
+         train_data.jsonb_unknown_keys(d.value, reference -> d.key, prefix || d.key || '.', open_objects) u(path)
+    WHERE jsonb_typeof(d.value) = 'object' AND jsonb_typeof(reference -> d.key) = 'object'
+      AND NOT (prefix || d.key) = ANY (open_objects)
+$$;
+
+-- Raise an error unless the number at path in doc lies in [low, high].
+CREATE FUNCTION train_data.check_setting_range(kind text, doc jsonb, path text[], low numeric, high numeric)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+    name text := array_to_string(path, '.');
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
+        RAISE EXCEPTION '% setting "%" must be a number', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+    END IF;
+    IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
+        RAISE EXCEPTION '% setting "%" is out of range', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.', v, low)
+                                WHEN low IS NULL THEN format('The value is %s; it must be at most %s.', v, high)
+                                ELSE format('The value is %s; it must be between %s and %s.', v, low, high) END;
+    END IF;
+END
+$$;
+
+-- Raise an error unless the value at path in doc is one of the allowed strings.
+CREATE FUNCTION train_data.check_setting_choice(kind text, doc jsonb, path text[], allowed text[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (allowed) THEN
+        RAISE EXCEPTION '% setting "%" must be one of: %', kind, array_to_string(path, '.'), array_to_string(allowed, ', ')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+    END IF;
+END
+$$;
+
+-- Raise an error when doc has keys the defaults do not know.
+CREATE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unknown text;
+BEGIN
+    IF jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(u, ', ' ORDER BY u) INTO unknown
+    FROM train_data.jsonb_unknown_keys(doc, defaults, '', open_objects) u;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION '% has unknown settings: %', kind, train_data.clip_for_message(unknown)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Compare with the default document.';
+    END IF;
+END
+$$;
+
+-- The configuration used when a user has none (original-system.md §2.12).
+CREATE FUNCTION train_data.default_ai_config()
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN '{
+        "model": "claude-sonnet-4-5-20250929",
+        "temperature": 0.7,
+        "maxTokens": 4096,
+        "topP": 0.9,
+        "rateLimiting": {"requestsPerMinute": 50, "concurrentRequests": 3, "burstAllowance": 10},
+        "retryStrategy": {"maxRetries": 3, "baseDelay": 1000, "maxDelay": 16000},
+        "costBudget": {"dailyBudget": 100, "weeklyBudget": 500, "monthlyBudget": 2000,
+                       "alertThresholds": [0.5, 0.75, 0.9]},
+        "timeouts": {"generationTimeout": 60000, "connectionTimeout": 10000, "totalRequestTimeout": 120000}
+    }'::jsonb;
+
+-- Validate a (partial) configuration; returns it merged over the defaults.
+CREATE FUNCTION train_data.validate_ai_config(config jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'AI configuration';
+    c jsonb;
+    threshold jsonb;
+    position bigint;
+    name text;
+BEGIN
+    PERFORM train_data.check_setting_keys(k, coalesce(config, '{}'), train_data.default_ai_config());
+    c := train_data.jsonb_merge_deep(train_data.default_ai_config(), coalesce(config, '{}'));
+    IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
+        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a Claude model id, or add the model''s price to train_data.model_prices.';
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
+    IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
+        RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,concurrentRequests}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,burstAllowance}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxRetries}', 0, 10);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,baseDelay}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxDelay}', (c #>> '{retryStrategy,baseDelay}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,dailyBudget}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,weeklyBudget}', (c #>> '{costBudget,dailyBudget}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,monthlyBudget}', (c #>> '{costBudget,weeklyBudget}')::numeric, NULL);
+    IF jsonb_typeof(c #> '{costBudget,alertThresholds}') <> 'array' THEN
+        RAISE EXCEPTION '% setting "costBudget.alertThresholds" must be an array of numbers', k
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR threshold, position IN
+        SELECT e.value, e.ordinality - 1 FROM jsonb_array_elements(c #> '{costBudget,alertThresholds}') WITH ORDINALITY e
+    LOOP
+        name := format('costBudget.alertThresholds[%s]', position);
+        PERFORM train_data.check_setting_range(k, jsonb_build_object(name, threshold), ARRAY[name], 0, 1);
+    END LOOP;
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,generationTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,connectionTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,totalRequestTimeout}', 0, NULL);
+    RETURN c;
+END
+$$;
+
+-- The configuration in force for a user: the active one with the highest
+-- priority (newest on ties) merged over the defaults; the defaults when the
+-- user has none, or when that user's configurations are not visible.
+CREATE FUNCTION train_data.get_effective_ai_config(user_id uuid DEFAULT train_data.current_user_id())
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stored jsonb;
+BEGIN
+    SELECT a.configuration INTO stored FROM train_data.ai_configurations a
+    WHERE a.user_id = get_effective_ai_config.user_id AND a.is_active
+    ORDER BY a.priority DESC, a.created_at DESC, a.id
+    LIMIT 1;
+    RETURN train_data.jsonb_merge_deep(train_data.default_ai_config(), stored);
+END
+$$;
+
+-- Every writer of ai_configurations and user_preferences goes through
+-- validation (TG_ARGV[0] names the document).  Restores are the exception:
+-- pg_dump scripts run with row_security = off and hold rows that were valid
+-- when stored, possibly naming a model whose price row is restored later.
+CREATE FUNCTION train_data.validate_settings_row() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_setting('row_security') <> 'off' THEN
+        IF TG_ARGV[0] = 'ai_config' THEN
+            PERFORM train_data.validate_ai_config(NEW.configuration);
+        ELSE
+            PERFORM train_data.validate_user_preferences(NEW.preferences);
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER ai_configurations_validate
+    BEFORE INSERT OR UPDATE OF configuration ON train_data.ai_configurations
+    FOR EACH ROW EXECUTE FUNCTION train_data.validate_settings_row('ai_config');
+
+-- Audit trail of ai_configurations.  Changes made with no user id set
+-- (administrative sessions, pg_restore) are not audited: they act for nobody.
+CREATE FUNCTION train_data.ai_configurations_audit() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    actor uuid := train_data.current_user_id();
+BEGIN
+    IF actor IS NOT NULL THEN
+        INSERT INTO train_data.ai_configuration_audit (config_id, user_id, action, old_value, new_value, changed_by)
+        VALUES (CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.id END,
+                CASE WHEN TG_OP = 'DELETE' THEN OLD.user_id ELSE NEW.user_id END,
+                TG_OP,
+                CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+                CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END,
+                actor);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER ai_configurations_audit
+    AFTER INSERT OR UPDATE OR DELETE ON train_data.ai_configurations
+    FOR EACH ROW EXECUTE FUNCTION train_data.ai_configurations_audit();
+
+-- The preferences a user starts with (original-system.md §2.11).
+CREATE FUNCTION train_data.default_user_preferences()
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN '{
+        "theme": "system", "sidebarCollapsed": false, "tableDensity": "comfortable",
+        "rowsPerPage": 25, "enableAnimations": true,
+        "notifications": {"toast": true, "email": false, "inApp": true, "frequency": "immediate",
+                          "categories": {"generationComplete": true, "approvalRequired": true,
+                                         "errors": true, "systemAlerts": true}},
+        "defaultFilters": {"tier": null, "status": null, "qualityRange": [0, 10], "autoApply": false},
+        "exportPreferences": {"defaultFormat": "json", "includeMetadata": true, "includeQualityScores": true,
+                              "includeTimestamps": true, "includeApprovalHistory": false,
+                              "autoCompression": true, "autoCompressionThreshold": 1000},
+        "keyboardShortcuts": {"enabled": true,
+                              "customBindings": {"openSearch": "Ctrl+K", "generateAll": "Ctrl+G",
+                                                 "export": "Ctrl+E", "approve": "A", "reject": "R",
+                                                 "nextItem": "ArrowRight", "previousItem": "ArrowLeft"}},
+        "qualityThresholds": {"autoApproval": 8.0, "flagging": 6.0, "minimumAcceptable": 4.0},
+        "retryConfig": {"strategy": "exponential", "maxAttempts": 3, "baseDelayMs": 1000,
+                        "maxDelayMs": 300000, "continueOnError": false}
+    }'::jsonb;
+
+-- Validate (partial) preferences; returns them merged over the defaults.
+CREATE FUNCTION train_data.validate_user_preferences(preferences jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'user preference';
+    p jsonb;
+    range jsonb;
+BEGIN
+    PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
+                                          train_data.default_user_preferences(),
+                                          '{keyboardShortcuts.customBindings}');
+    p := train_data.jsonb_merge_deep(train_data.default_user_preferences(), coalesce(preferences, '{}'));
+    PERFORM train_data.check_setting_choice(k, p, '{theme}', '{light,dark,system}');
+    PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
+    IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
+        RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', p -> 'rowsPerPage');
+    END IF;
+    PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
+    PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,minimumAcceptable}', 0, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,flagging}',
+                                           (p #>> '{qualityThresholds,minimumAcceptable}')::numeric, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,autoApproval}',
+                                           (p #>> '{qualityThresholds,flagging}')::numeric, 10);
+    range := p #> '{defaultFilters,qualityRange}';
+    IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
+        RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', range);
+    END IF;
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
+                                           '{defaultFilters.qualityRange[0]}', 0, 10);
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[1]', range -> 1),
+                                           '{defaultFilters.qualityRange[1]}', (range ->> 0)::numeric, 10);
+    PERFORM train_data.check_setting_choice(k, p, '{retryConfig,strategy}', '{exponential,linear,fixed}');
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxAttempts}', 1, 10);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
+                                           greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
+    RETURN p;
+END
+$$;
+
+CREATE TRIGGER user_preferences_validate
+    BEFORE INSERT OR UPDATE OF preferences ON train_data.user_preferences
+    FOR EACH ROW EXECUTE FUNCTION train_data.validate_settings_row('user_preferences');
+
+-- Changes to preferences are logged, one row per changed top-level setting.
+CREATE FUNCTION train_data.user_preferences_audit() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    actor uuid := train_data.current_user_id();
+BEGIN
+    IF actor IS NOT NULL THEN
+        INSERT INTO train_data.configuration_audit_log (user_id, config_type, config_id, changed_field,
+                                                        old_value, new_value, changed_by)
+        SELECT NEW.user_id, 'user_preference', NEW.id, k.key, OLD.preferences -> k.key, NEW.preferences -> k.key, actor
+        FROM (SELECT jsonb_object_keys(OLD.preferences) UNION SELECT jsonb_object_keys(NEW.preferences)) AS k(key)
+        WHERE (OLD.preferences -> k.key) IS DISTINCT FROM (NEW.preferences -> k.key);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER user_preferences_audit
+    AFTER UPDATE OF preferences ON train_data.user_preferences
+    FOR EACH ROW EXECUTE FUNCTION train_data.user_preferences_audit();
+
+-- The current user's preferences merged over the defaults; the row is
+-- created with the defaults on first use.
+CREATE FUNCTION train_data.get_user_preferences()
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+    stored jsonb;
+BEGIN
+    IF uid IS NULL THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification',
+                  HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
+    END IF;
+    INSERT INTO train_data.user_preferences (user_id, preferences)
+    VALUES (uid, train_data.default_user_preferences())
+    ON CONFLICT (user_id) DO NOTHING;
+    SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
+    RETURN train_data.jsonb_merge_deep(train_data.default_user_preferences(), stored);
+END
+$$;
+
+-- Merge changes into the current user's preferences; returns the result.
+CREATE FUNCTION train_data.update_user_preferences(changes jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    merged jsonb;
+BEGIN
+    IF changes IS NULL THEN
+        RAISE EXCEPTION 'user preference changes must not be null' USING ERRCODE = 'null_value_not_allowed',
+              HINT = 'Pass ''{}'' to change nothing.';
+    END IF;
+    merged := train_data.jsonb_merge_deep(train_data.get_user_preferences(), changes);
+    PERFORM train_data.validate_user_preferences(merged);
+    UPDATE train_data.user_preferences SET preferences = merged
+    WHERE user_id = train_data.current_user_id();
+    RETURN merged;
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 16. The request a worker sends to the model
+--------------------------------------------------------------------------------
+
+-- An Anthropic Messages API request body for a stored template: the
+-- rendered prompt as the user message, model / max_tokens / temperature from
+-- config (default: the current user's effective configuration).  top_p is
+-- left out: current Claude models refuse temperature and top_p together.
+CREATE FUNCTION train_data.build_generation_request(template_id uuid, parameters jsonb DEFAULT '{}',
+                                                    system text DEFAULT NULL, config jsonb DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r jsonb := train_data.resolve_template(build_generation_request.template_id, parameters);
+    c jsonb := CASE WHEN config IS NULL THEN train_data.get_effective_ai_config()
+                    ELSE train_data.validate_ai_config(config) END;
+BEGIN
+    IF NOT (r ->> 'success')::boolean THEN
+        RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'model', c -> 'model',
+        'max_tokens', c -> 'maxTokens',
+        'temperature', c -> 'temperature',
+        'system', system,
+        'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved'))));
+END
+$$;

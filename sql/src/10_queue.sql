@@ -1,0 +1,822 @@
+-- sql/src/10_queue.sql — the batch engine: creation, claims, heartbeats, completion, failure, control, progress.
+
+--------------------------------------------------------------------------------
+-- 17. The batch engine: creation, claims, completion, failure, control
+--
+-- Workers act across users through the SECURITY DEFINER functions claim_,
+-- heartbeat_, complete_ and fail_batch_item (EXECUTE revoked from PUBLIC;
+-- grant it to a worker role).  Rows they create belong to the batch owner.
+-- Users create and control their own batches with SECURITY INVOKER
+-- functions, so row-level security applies.
+--
+-- Locking rules:
+--   * a claim takes a transaction-level advisory lock per job, so the count of
+--     items in flight it reads cannot be overtaken by a concurrent claim: the
+--     concurrency cap holds exactly;
+--   * claimed rows are taken with FOR UPDATE SKIP LOCKED, completions and
+--     failures lock their item row first, so a cancel and a completion of
+--     the same item serialise on that row;
+--   * live counters go to the claiming / finishing backend's own shard of
+--     batch_job_counters: concurrent workers write different rows;
+--   * the job row is locked only to finish the job, and only once no item is
+--     queued, so the last finisher (the one that sees every other commit)
+--     closes it.
+--------------------------------------------------------------------------------
+
+-- Seconds a job has been active: its clock stops while it is paused and
+-- when it ends (native; progress reads use the same core).
+CREATE FUNCTION train_data.job_active_seconds(started_at timestamptz, paused_time interval,
+                                              paused_at timestamptz, completed_at timestamptz,
+                                              at timestamptz)
+    RETURNS double precision
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_job_active_seconds';
+
+-- The smoothed interval of a counter shard after a final event (native).
+CREATE FUNCTION train_data.eta_observe(interval_ewma double precision, last_active double precision,
+                                       active_now double precision)
+    RETURNS double precision
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_eta_observe';
+
+-- Add to the live counters of a job, in this backend's shard.
+CREATE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
+                                         in_flight integer, final_event boolean DEFAULT false)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    active double precision;
+BEGIN
+    IF final_event THEN
+        SELECT train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL, now())
+        INTO active FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id;
+    END IF;
+    INSERT INTO train_data.batch_job_counters AS c
+        (batch_job_id, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma, last_active)
+    VALUES (bump_counters.job_id, pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
+            bump_counters.cancelled, bump_counters.in_flight,
+            CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, active) END,
+            CASE WHEN final_event THEN active END)
+    ON CONFLICT (batch_job_id, shard) DO UPDATE
+    SET completed_items = c.completed_items + excluded.completed_items,
+        failed_items = c.failed_items + excluded.failed_items,
+        cancelled_items = c.cancelled_items + excluded.cancelled_items,
+        in_flight = c.in_flight + excluded.in_flight,
+        interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active, active)
+                             ELSE c.interval_ewma END,
+        last_active = CASE WHEN final_event THEN active ELSE c.last_active END;
+END
+$$;
+
+-- Copy the live counters into the job row (done when the job ends).
+CREATE FUNCTION train_data.rollup_counters(job_id uuid)
+    RETURNS void
+    LANGUAGE sql
+BEGIN ATOMIC
+    UPDATE train_data.batch_jobs j
+    SET completed_items = s.completed, failed_items = s.failed, cancelled_items = s.cancelled
+    FROM (SELECT coalesce(sum(c.completed_items), 0)::integer AS completed,
+                 coalesce(sum(c.failed_items), 0)::integer AS failed,
+                 coalesce(sum(c.cancelled_items), 0)::integer AS cancelled
+          FROM train_data.batch_job_counters c WHERE c.batch_job_id = rollup_counters.job_id) s
+    WHERE j.id = rollup_counters.job_id;
+END;
+
+-- Tell listeners about a change (channel train_data_progress).
+CREATE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
+    RETURNS void
+    LANGUAGE sql
+    RETURN pg_notify('train_data_progress',
+                     json_build_object('batch_job_id', job_id, 'item_id', item_id, 'event', event)::text);
+
+-- Close the job when no item is left to do: completed, or failed when every
+-- item failed.  Cheap when items remain queued (one index probe).
+CREATE FUNCTION train_data.finish_job_if_done(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    IF EXISTS (SELECT 1 FROM train_data.batch_items i
+               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued') THEN
+        RETURN;
+    END IF;
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR UPDATE;
+    IF st NOT IN ('queued', 'processing', 'paused') THEN
+        PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM train_data.batch_items i
+               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status IN ('queued', 'processing')) THEN
+        RETURN;
+    END IF;
+    PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
+    UPDATE train_data.batch_jobs j
+    SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
+                      ELSE 'completed' END::train_data.batch_job_status,
+        completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE j.id = finish_job_if_done.job_id;
+    PERFORM train_data.notify_progress(finish_job_if_done.job_id, NULL, 'job_finished');
+END
+$$;
+
+-- Check the arguments every batch shares.
+CREATE FUNCTION train_data.check_batch_options(name text, shared_parameters jsonb, concurrent_processing integer,
+                                               error_handling text, priority text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF name IS NULL OR btrim(name) = '' THEN
+        RAISE EXCEPTION 'batch name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF char_length(name) > 200 THEN
+        RAISE EXCEPTION 'batch name is % characters long; the limit is 200', char_length(name)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    IF shared_parameters IS NULL OR jsonb_typeof(shared_parameters) <> 'object' THEN
+        RAISE EXCEPTION 'shared parameters of batch "%" must be a JSON object', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF concurrent_processing IS NULL OR concurrent_processing NOT BETWEEN 1 AND 10 THEN
+        RAISE EXCEPTION 'concurrent_processing of batch "%" must be between 1 and 10, not %',
+                        name, coalesce(concurrent_processing::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF error_handling IS NULL OR error_handling NOT IN ('continue', 'stop') THEN
+        RAISE EXCEPTION 'error_handling of batch "%" must be continue or stop, not %', name, train_data.clip_for_message(error_handling)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF priority IS NULL OR priority NOT IN ('high', 'normal', 'low') THEN
+        RAISE EXCEPTION 'priority of batch "%" must be high, normal or low, not %', name, train_data.clip_for_message(priority)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+-- Create a batch of generation work.  items: [{template_id, tier?,
+-- parameters?, topic?}]; shared parameters are merged into every item and
+-- win.  Every item is validated first; a bad batch is rejected whole.
+CREATE FUNCTION train_data.create_batch(name text, items jsonb, shared_parameters jsonb DEFAULT '{}',
+                                        concurrent_processing integer DEFAULT 3,
+                                        error_handling text DEFAULT 'continue',
+                                        priority text DEFAULT 'normal')
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad record;
+    job uuid;
+BEGIN
+    PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
+    IF items IS NULL OR jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION 'items of batch "%" must be a JSON array', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_array_length(items) = 0 THEN
+        RAISE EXCEPTION 'batch "%" has no items', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- the first invalid item, if any
+    SELECT x.ord, x.problem, x.detail INTO bad
+    FROM (SELECT e.ord,
+                 CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
+                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$', false)
+                          THEN format('has no valid template_id: %s',
+                                      train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
+                      WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
+                      WHEN NOT t.is_active THEN format('names template "%s", which is not active', t.name)
+                      WHEN e.value ? 'tier' AND NOT (e.value ->> 'tier') = ANY (enum_range(NULL::train_data.tier_type)::text[])
+                          THEN format('has tier %s; expected template, scenario or edge_case',
+                                      train_data.clip_for_message((e.value -> 'tier')::text))
+                      WHEN e.value ? 'parameters' AND jsonb_typeof(e.value -> 'parameters') <> 'object'
+                          THEN 'has parameters that are not a JSON object'
+                      WHEN NOT (r.result ->> 'success')::boolean
+                          THEN format('is not valid for template "%s"', t.name)
+                 END AS problem,
+                 (SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m) AS detail
+          FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+          LEFT JOIN train_data.templates t
+                 ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
+                                 AND (e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$'
+                                THEN (e.value ->> 'template_id')::uuid END
+          CROSS JOIN LATERAL (
+                SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
+                            THEN train_data.render_template(t.structure,
+                                                            coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                            t.variables) END AS result) r) x
+    WHERE x.problem IS NOT NULL
+    ORDER BY x.ord
+    LIMIT 1;
+    IF FOUND AND bad.detail IS NOT NULL THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
+                                       error_handling, priority, tier)
+    VALUES (name, jsonb_array_length(items), shared_parameters, concurrent_processing, error_handling, priority,
+            (SELECT CASE WHEN count(DISTINCT x.tier) = 1 THEN min(x.tier::text)::train_data.tier_type END
+             FROM (SELECT coalesce((e ->> 'tier')::train_data.tier_type, t.tier) AS tier
+                   FROM jsonb_array_elements(items) e
+                   JOIN train_data.templates t ON t.id = (e ->> 'template_id')::uuid) x))
+    RETURNING id INTO job;
+
+    -- items keep their parameters with the template's defaults applied
+    INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters)
+    SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.params ->> 'topic'),
+           coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.params
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+    JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
+    CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
+                                                          coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                          t.variables) -> 'parameters' AS params) p;
+    RETURN job;
+END
+$$;
+
+-- The template × parameter-set matrix: one item per template and set.
+CREATE FUNCTION train_data.create_batch_matrix(name text, template_ids uuid[], parameter_sets jsonb,
+                                               shared_parameters jsonb DEFAULT '{}',
+                                               concurrent_processing integer DEFAULT 3,
+                                               error_handling text DEFAULT 'continue',
+                                               priority text DEFAULT 'normal',
+                                               tier train_data.tier_type DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF template_ids IS NULL OR cardinality(template_ids) = 0 THEN
+        RAISE EXCEPTION 'batch "%" names no templates', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF parameter_sets IS NULL OR jsonb_typeof(parameter_sets) <> 'array' OR jsonb_array_length(parameter_sets) = 0 THEN
+        RAISE EXCEPTION 'parameter sets of batch "%" must be a non-empty JSON array', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN train_data.create_batch(
+        name,
+        (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('template_id', t.id, 'tier', create_batch_matrix.tier,
+                                                               'parameters', p.value))
+                          ORDER BY t.ord, p.ord)
+         FROM unnest(template_ids) WITH ORDINALITY AS t(id, ord),
+              jsonb_array_elements(parameter_sets) WITH ORDINALITY AS p(value, ord)),
+        shared_parameters, concurrent_processing, error_handling, priority);
+END
+$$;
+
+-- Log a model call of a batch item (its request is the one stored at claim).
+CREATE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
+                                          parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
+                                          response jsonb, status text, input_tokens integer, output_tokens integer,
+                                          cost numeric, duration_ms integer, error_message text, error_code text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO train_data.generation_logs
+        (conversation_id, batch_item_id, run_id, template_id, request_payload, response_payload, parameters,
+         model_used, temperature, max_tokens, status, retry_attempt, input_tokens, output_tokens, cost_usd,
+         duration_ms, error_message, error_code, created_by)
+    VALUES (log_generation.conversation_id, log_generation.item_id, log_generation.job_id, log_generation.template_id,
+            coalesce(log_generation.request, '{}'), log_generation.response, log_generation.parameters,
+            log_generation.request ->> 'model', (log_generation.request ->> 'temperature')::numeric,
+            (log_generation.request ->> 'max_tokens')::integer, log_generation.status,
+            greatest(log_generation.attempts - 1, 0), coalesce(log_generation.input_tokens, 0),
+            coalesce(log_generation.output_tokens, 0), log_generation.cost, log_generation.duration_ms,
+            log_generation.error_message, log_generation.error_code, log_generation.owner);
+END
+$$;
+
+-- The item, locked, with its job's owner, or an error when it cannot be
+-- finished now (unknown, not in flight, cancelled, lease expired).
+CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, OUT item train_data.batch_items, OUT owner uuid,
+                                               OUT error_handling text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF item.status = 'cancelled' THEN
+        RAISE EXCEPTION 'batch item % was cancelled', item.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its batch was cancelled; discard the result.';
+    END IF;
+    IF item.status <> 'processing' THEN
+        RAISE EXCEPTION 'batch item % is %, not processing', item.id, item.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF item.lease_expires_at <= now() THEN
+        RAISE EXCEPTION 'lease of batch item % has expired', item.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The lease ended at %s.', item.lease_expires_at),
+                  HINT = 'Heartbeat long calls; the item is given to the next worker that claims.';
+    END IF;
+    SELECT j.created_by, j.error_handling INTO owner, error_handling
+    FROM train_data.batch_jobs j WHERE j.id = item.batch_job_id;
+END
+$$;
+
+-- Claim up to max_items items: jobs by priority then age, items by position;
+-- never more in flight per job than its concurrent_processing; expired leases
+-- are taken back first.  Each row carries the rendered prompt and a ready
+-- Anthropic Messages API request built with the batch owner's configuration.
+CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
+                                             lease interval DEFAULT '5 minutes')
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j record;
+    it record;
+    claimed integer := 0;
+    slots integer;
+    new_in_flight integer;
+    config jsonb;
+    something_failed boolean := false;
+BEGIN
+    IF worker IS NULL OR btrim(worker) = '' THEN
+        RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF char_length(worker) > 200 THEN
+        RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    IF max_items IS NULL OR max_items NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_items must be between 1 and 1000, not %', coalesce(max_items::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    FOR j IN
+        SELECT bj.id, bj.concurrent_processing, bj.created_by
+        FROM train_data.batch_jobs bj
+        WHERE bj.status IN ('queued', 'processing')
+        ORDER BY (CASE bj.priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END), bj.created_at, bj.id
+    LOOP
+        EXIT WHEN claimed >= max_items;
+        -- one claimer per job at a time: the in-flight count below stays true
+        PERFORM train_data.lock_job(j.id);
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM train_data.batch_jobs bj
+                                  WHERE bj.id = j.id AND bj.status IN ('queued', 'processing'));
+        SELECT j.concurrent_processing - count(*) INTO slots
+        FROM train_data.batch_items i
+        WHERE i.batch_job_id = j.id AND i.status = 'processing' AND i.lease_expires_at > now();
+        slots := least(slots, max_items - claimed);
+        CONTINUE WHEN slots <= 0;
+
+        -- items whose lease expired too often fail for good
+        WITH dead AS (
+            UPDATE train_data.batch_items i
+            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
+                error_code = 'lease_expired'
+            WHERE i.id IN (SELECT d.id FROM train_data.batch_items d
+                           WHERE d.batch_job_id = j.id AND d.status = 'processing'
+                             AND d.lease_expires_at <= now() AND d.attempts >= d.max_attempts
+                           FOR UPDATE SKIP LOCKED)
+            RETURNING i.*)
+        SELECT count(*) INTO new_in_flight FROM dead;
+        IF new_in_flight > 0 THEN
+            PERFORM train_data.bump_counters(j.id, 0, new_in_flight, 0, -new_in_flight, true);
+            something_failed := true;
+        END IF;
+
+        config := train_data.get_effective_ai_config(j.created_by);
+        new_in_flight := 0;
+        FOR it IN
+            WITH picked AS (
+                (SELECT i.id, true AS reclaimed, i.lease_expires_at AS sort_key, 0 AS pos
+                 FROM train_data.batch_items i
+                 WHERE i.batch_job_id = j.id AND i.status = 'processing' AND i.lease_expires_at <= now()
+                 ORDER BY i.lease_expires_at LIMIT slots)
+                UNION ALL
+                (SELECT i.id, false, NULL, i.position
+                 FROM train_data.batch_items i
+                 WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
+                 ORDER BY i.position LIMIT slots)),
+            locked AS (
+                SELECT i.id, p.reclaimed, i.template_id, i.parameters FROM train_data.batch_items i
+                JOIN picked p ON p.id = i.id
+                WHERE i.status IN ('queued', 'processing')
+                ORDER BY p.reclaimed DESC, p.sort_key, p.pos
+                LIMIT slots
+                FOR UPDATE OF i SKIP LOCKED),
+            prompts AS MATERIALIZED (   -- render once per item
+                SELECT l.id, l.reclaimed,
+                       train_data.render_template(t.structure, l.parameters, t.variables) AS rendered
+                FROM locked l LEFT JOIN train_data.templates t ON t.id = l.template_id)
+            UPDATE train_data.batch_items i
+            SET status = 'processing', attempts = i.attempts + 1, worker = claim_batch_items.worker,
+                lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
+                request = CASE WHEN (pr.rendered ->> 'success')::boolean THEN
+                              jsonb_build_object('model', config -> 'model', 'max_tokens', config -> 'maxTokens',
+                                                 'temperature', config -> 'temperature',
+                                                 'messages', jsonb_build_array(jsonb_build_object(
+                                                     'role', 'user', 'content', pr.rendered -> 'resolved')))
+                          END
+            FROM prompts pr
+            WHERE i.id = pr.id
+            RETURNING i.*, pr.reclaimed, pr.rendered
+        LOOP
+            IF NOT it.reclaimed THEN
+                new_in_flight := new_in_flight + 1;
+            END IF;
+            IF it.request IS NULL THEN
+                -- the template changed or went away since the batch was made
+                UPDATE train_data.batch_items i
+                SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
+                    error_message = coalesce((SELECT string_agg(e ->> 'message', '; ')
+                                              FROM jsonb_array_elements(it.rendered -> 'errors') e),
+                                             'its template no longer exists')
+                WHERE i.id = it.id;
+                PERFORM train_data.bump_counters(j.id, 0, 1, 0, CASE WHEN it.reclaimed THEN -1 ELSE 0 END, true);
+                IF NOT it.reclaimed THEN
+                    new_in_flight := new_in_flight - 1;
+                END IF;
+                something_failed := true;
+                CONTINUE;
+            END IF;
+            claimed := claimed + 1;
+            item_id := it.id;
+            batch_job_id := it.batch_job_id;
+            "position" := it.position;
+            tier := it.tier;
+            parameters := it.parameters;
+            prompt := it.rendered ->> 'resolved';
+            request := it.request;
+            attempt := it.attempts;
+            lease_expires_at := it.lease_expires_at;
+            RETURN NEXT;
+        END LOOP;
+        IF new_in_flight <> 0 THEN
+            PERFORM train_data.bump_counters(j.id, 0, 0, 0, new_in_flight);
+        END IF;
+        UPDATE train_data.batch_jobs bj SET status = 'processing', started_at = coalesce(bj.started_at, now())
+        WHERE bj.id = j.id AND bj.status = 'queued';
+        IF something_failed THEN
+            PERFORM train_data.finish_job_if_done(j.id);
+            something_failed := false;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Extend the lease of an item in flight (and record its progress).
+CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric DEFAULT NULL,
+                                                lease interval DEFAULT '5 minutes')
+    RETURNS timestamptz
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+AS $$
+DECLARE
+    expires timestamptz;
+BEGIN
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF progress < 0 OR progress > 100 THEN
+        RAISE EXCEPTION 'progress must be between 0 and 100, not %', progress
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM train_data.lock_item_in_flight(item_id);
+    UPDATE train_data.batch_items i
+    SET lease_expires_at = now() + lease, progress = coalesce(heartbeat_batch_item.progress, i.progress)
+    WHERE i.id = heartbeat_batch_item.item_id
+    RETURNING i.lease_expires_at INTO expires;
+    RETURN expires;
+END
+$$;
+
+-- Record a failed model call: retry later (exponential backoff with jitter,
+-- base 1 s, cap 300 s) while attempts remain and the error is retryable,
+-- otherwise fail the item for good; with error_handling 'stop' that fails the
+-- job and cancels its queued items.  Returns the item's new status.
+CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, error_code text DEFAULT NULL,
+                                           retryable boolean DEFAULT true)
+    RETURNS train_data.batch_item_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+AS $$
+DECLARE
+    l record;
+    delay double precision;
+    message text := coalesce(nullif(btrim(error_message), ''), 'unknown error');
+    n integer;
+BEGIN
+    l := train_data.lock_item_in_flight(item_id);
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, NULL,
+                                      CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
+                                           WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
+                                           ELSE 'failed' END,
+                                      0, 0, NULL, NULL, message, error_code);
+    IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
+        delay := least(300, power(2, (l.item).attempts - 1));
+        delay := delay + random() * 0.1 * delay;
+        UPDATE train_data.batch_items i
+        SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
+            worker = NULL, error_message = message, error_code = fail_batch_item.error_code
+        WHERE i.id = fail_batch_item.item_id;
+        PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
+        PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
+        RETURN 'queued';
+    END IF;
+
+    UPDATE train_data.batch_items i
+    SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+        error_message = message, error_code = fail_batch_item.error_code
+    WHERE i.id = fail_batch_item.item_id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 1, 0, -1, true);
+    IF l.error_handling = 'stop' THEN
+        UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
+        WHERE i.batch_job_id = (l.item).batch_job_id AND i.status = 'queued';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, n, 0);
+        END IF;
+        UPDATE train_data.batch_jobs j
+        SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
+        WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused');
+        PERFORM train_data.rollup_counters((l.item).batch_job_id);
+        PERFORM train_data.notify_progress((l.item).batch_job_id, NULL, 'job_failed');
+    ELSE
+        PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    END IF;
+    PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
+    RETURN 'failed';
+END
+$$;
+
+-- Store a model's response for an item in flight: the parsed conversation
+-- and its turns, the generation log (tokens, cost, duration), the item, the
+-- counters, the job's completion, a notification — in one transaction.  A
+-- response that cannot be parsed fails the item instead (retried per
+-- policy) and the function returns NULL with a WARNING.
+CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+AS $$
+DECLARE
+    l record;
+    parsed jsonb;
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+    conv uuid;
+    p jsonb;
+    model text;
+    cost numeric;
+    metrics jsonb;
+    score numeric;
+    threshold numeric;
+BEGIN
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    l := train_data.lock_item_in_flight(item_id);
+    p := (l.item).parameters;
+    BEGIN
+        parsed := train_data.parse_generation_response(response, p);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        IF response IS NULL THEN
+            RAISE;
+        END IF;
+        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true);
+        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
+            USING DETAIL = format('The item is now %s.', new_status);
+        RETURN NULL;
+    END;
+    metrics := train_data.quality_metrics(parsed -> 'turns');
+    score := (metrics ->> 'overall')::numeric;
+    SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
+    model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
+    cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                  coalesce((parsed ->> 'output_tokens')::bigint, 0));
+
+    INSERT INTO train_data.conversations
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, parent_id, parent_type, created_by)
+    VALUES (parsed ->> 'title',
+            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
+            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
+            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
+            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
+                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
+                 ELSE '{}' END,
+            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
+            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
+            cost, duration_ms, (l.item).template_id,
+            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
+                                                 'performedBy', l.owner, 'timestamp', now(),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL)),
+            p, (l.item).parent_conversation_id,
+            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
+    RETURNING id INTO conv;
+    -- a regeneration supersedes the conversation it replaces
+    IF (l.item).parent_conversation_id IS NOT NULL THEN
+        UPDATE train_data.conversations c SET status = 'archived'
+        WHERE c.id = (l.item).parent_conversation_id AND c.status <> 'archived';
+    END IF;
+
+    INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content, token_count)
+    SELECT conv, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      p, (l.item).attempts, l.owner, conv, response, 'success',
+                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
+                                      cost, duration_ms, NULL, NULL);
+
+    UPDATE train_data.batch_items i
+    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
+        lease_expires_at = NULL, error_message = NULL, error_code = NULL
+    WHERE i.id = complete_batch_item.item_id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
+    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
+    RETURN conv;
+END
+$$;
+
+-- The job lock: claims and pause / resume / cancel of one job take it, so
+-- they happen one after another (advisory, transaction-scoped, taken before
+-- any row lock: the order is job lock, then item rows, then the job row).
+CREATE FUNCTION train_data.lock_job(job_id uuid)
+    RETURNS void
+    LANGUAGE sql
+    RETURN pg_advisory_xact_lock(1953718900, hashtext(job_id::text));
+
+-- Take the job lock of a job the caller can see, or fail as for an unknown job.
+CREATE FUNCTION train_data.lock_visible_job(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id) THEN
+        RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM train_data.lock_job(job_id);
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id;
+    RETURN j;
+END
+$$;
+
+-- Raise the error for a job that is not in the state an action needs.
+CREATE FUNCTION train_data.job_state_error(job_id uuid, wanted text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    SELECT b.status INTO st FROM train_data.batch_jobs b WHERE b.id = job_state_error.job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch job % does not exist', coalesce(job_id::text, 'NULL') USING ERRCODE = 'undefined_object';
+    END IF;
+    IF wanted IS NULL THEN
+        RAISE EXCEPTION 'batch job % is already %', job_id, st USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RAISE EXCEPTION 'batch job % is %, not %', job_id, st, wanted
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = CASE wanted WHEN 'processing' THEN 'Only a processing job can be paused.'
+                                 ELSE 'Only a paused job can be resumed.' END;
+END
+$$;
+
+-- Pause a processing job: no new item starts; items in flight finish.
+CREATE FUNCTION train_data.pause_batch(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
+BEGIN
+    UPDATE train_data.batch_jobs b SET status = 'paused', paused_at = now()
+    WHERE b.id = j.id AND b.status = 'processing' RETURNING * INTO j;
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, 'processing');
+    END IF;
+    PERFORM train_data.notify_progress(j.id, NULL, 'job_paused');
+    RETURN j;
+END
+$$;
+
+-- Resume a paused job; the time it spent paused is set aside for the estimate.
+CREATE FUNCTION train_data.resume_batch(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
+BEGIN
+    UPDATE train_data.batch_jobs b
+    SET status = 'processing', paused_time = b.paused_time + (now() - b.paused_at), paused_at = NULL
+    WHERE b.id = j.id AND b.status = 'paused' RETURNING * INTO j;
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, 'paused');
+    END IF;
+    PERFORM train_data.notify_progress(j.id, NULL, 'job_resumed');
+    RETURN j;
+END
+$$;
+
+-- Cancel a job that has not ended: its queued and in-flight items become
+-- cancelled (a late completion of one is refused).
+CREATE FUNCTION train_data.cancel_batch(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
+    n_queued integer;
+    n_flight integer;
+BEGIN
+    IF j.status NOT IN ('queued', 'processing', 'paused') THEN
+        PERFORM train_data.job_state_error(job_id, NULL);
+    END IF;
+    -- items first (a completion locks its item, then the job row)
+    WITH c AS (
+        UPDATE train_data.batch_items i
+        SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+        FROM (SELECT i2.id, i2.status AS old_status FROM train_data.batch_items i2
+              WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing') FOR UPDATE) o
+        WHERE i.id = o.id AND i.status IN ('queued', 'processing')
+        RETURNING o.old_status)
+    SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
+    INTO n_queued, n_flight FROM c;
+    UPDATE train_data.batch_jobs b
+    SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');
+    IF NOT FOUND THEN   -- the last item finished meanwhile and closed the job
+        PERFORM train_data.job_state_error(job_id, NULL);
+    END IF;
+    PERFORM train_data.bump_counters(j.id, 0, 0, n_queued + n_flight, -n_flight);
+    PERFORM train_data.rollup_counters(j.id);
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
+    PERFORM train_data.notify_progress(j.id, NULL, 'job_cancelled');
+    RETURN j;
+END
+$$;
+
+-- Progress and time remaining (native): see README.
+CREATE FUNCTION train_data.calculate_batch_progress(job_id uuid)
+    RETURNS numeric
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_calculate_batch_progress';
+
+CREATE FUNCTION train_data.estimate_time_remaining(job_id uuid)
+    RETURNS interval
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_estimate_time_remaining';
+
+CREATE FUNCTION train_data.batch_progress(job_id uuid)
+    RETURNS TABLE (batch_job_id uuid, status train_data.batch_job_status, total_items integer,
+                   queued_items integer, processing_items integer, completed_items integer,
+                   failed_items integer, cancelled_items integer, percent numeric,
+                   estimated_time_remaining interval, items_per_minute numeric,
+                   started_at timestamptz, completed_at timestamptz)
+    LANGUAGE c STABLE PARALLEL SAFE ROWS 1
+    AS 'MODULE_PATHNAME', 'train_data_batch_progress';
+
+-- Worker functions act across users: only roles granted EXECUTE may call them.
+REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) FROM PUBLIC;

@@ -1,0 +1,398 @@
+-- sql/src/11_review.sql — quality of stored conversations, the life cycle, review, regeneration, review queue and statistics.
+
+--------------------------------------------------------------------------------
+-- 18. Quality of stored conversations
+--------------------------------------------------------------------------------
+
+-- (Re)score a stored conversation from its turns; returns the metrics.
+CREATE FUNCTION train_data.score_conversation(conversation_id uuid)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id) THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    m := train_data.quality_metrics(coalesce(
+            (SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
+             FROM train_data.conversation_turns t WHERE t.conversation_id = score_conversation.conversation_id),
+            '[]'));
+    UPDATE train_data.conversations c
+    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m
+    WHERE c.id = score_conversation.conversation_id;
+    RETURN m;
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 19. The conversation life cycle, enforced for every writer
+--------------------------------------------------------------------------------
+
+-- May a conversation go from one status to another?  (The same status is
+-- always allowed; nothing leaves archived; approval and rejection need a
+-- generated conversation.)
+CREATE FUNCTION train_data.conversation_transition_allowed(old_status train_data.conversation_status,
+                                                          new_status train_data.conversation_status)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN old_status = new_status OR CASE old_status
+        WHEN 'draft' THEN new_status IN ('generating', 'generated', 'pending_review', 'needs_revision', 'failed', 'archived')
+        WHEN 'generating' THEN new_status IN ('generated', 'pending_review', 'needs_revision', 'failed', 'archived')
+        WHEN 'generated' THEN new_status IN ('pending_review', 'needs_revision', 'approved', 'rejected', 'archived')
+        WHEN 'pending_review' THEN new_status IN ('approved', 'rejected', 'needs_revision', 'archived')
+        WHEN 'needs_revision' THEN new_status IN ('approved', 'rejected', 'pending_review', 'archived')
+        WHEN 'approved' THEN new_status IN ('archived')
+        WHEN 'rejected' THEN new_status IN ('archived')
+        WHEN 'failed' THEN new_status IN ('archived')
+        ELSE false
+    END;
+
+-- The trigger: new conversations start before review; every status change
+-- follows conversation_transition_allowed; approving or rejecting needs the
+-- review recorded in review_history (and an approval its reviewer).  Restores (pg_dump scripts run
+-- with row_security = off) bring rows in the state they were in.
+CREATE FUNCTION train_data.conversations_check_transition() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_setting('row_security') = 'off' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND NEW.status IN ('approved', 'rejected', 'archived') THEN
+        RAISE EXCEPTION 'a new conversation cannot be %', NEW.status
+            USING ERRCODE = 'check_violation',
+                  HINT = 'Conversations are generated first; review_conversation() approves or rejects them.';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.status IN ('approved', 'rejected') AND OLD.status <> NEW.status
+       AND train_data.conversation_transition_allowed(OLD.status, NEW.status)
+       AND (NEW.review_history -> -1 ->> 'action' IS DISTINCT FROM NEW.status::text
+            OR (NEW.status = 'approved' AND (NEW.approved_by IS NULL OR NEW.approved_at IS NULL))) THEN
+        RAISE EXCEPTION 'conversation % cannot become % without a recorded review', OLD.conversation_id, NEW.status
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'The last review_history entry must record the same action, and an approval its reviewer and time.',
+                  HINT = 'Use review_conversation() or bulk_review_conversations().';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NOT train_data.conversation_transition_allowed(OLD.status, NEW.status) THEN
+        RAISE EXCEPTION 'conversation % cannot go from % to %', OLD.conversation_id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation',
+                  DETAIL = CASE WHEN OLD.status = 'archived' THEN 'An archived conversation never changes status.'
+                                WHEN NEW.status IN ('approved', 'rejected') THEN 'Only a generated conversation can be reviewed.'
+                                ELSE 'That transition is not part of the conversation life cycle.' END;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER conversations_check_transition
+    BEFORE INSERT OR UPDATE OF status ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_check_transition();
+
+--------------------------------------------------------------------------------
+-- 20. Review
+--------------------------------------------------------------------------------
+
+-- Append a review action {id, action, performedBy, timestamp, comment,
+-- reasons} to a conversation's review_history.
+CREATE FUNCTION train_data.append_review_action(conversation_id uuid, action text, performed_by uuid,
+                                                comment text DEFAULT NULL, reasons text[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested', 'generated', 'moved_to_review') THEN
+        RAISE EXCEPTION 'review action must be approved, rejected, revision_requested, generated or moved_to_review, not %',
+                        train_data.clip_for_message(action)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF array_position(reasons, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'review reasons must not contain null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF cardinality(reasons) > 20 OR EXISTS (SELECT 1 FROM unnest(reasons) r WHERE char_length(r) > 200) THEN
+        RAISE EXCEPTION 'review reasons are limited to 20 of at most 200 characters each'
+            USING ERRCODE = 'string_data_right_truncation',
+                  DETAIL = format('The review has %s reasons, the longest %s characters long.', cardinality(reasons),
+                                  (SELECT max(char_length(r)) FROM unnest(reasons) r));
+    END IF;
+    UPDATE train_data.conversations c
+    SET review_history = c.review_history || jsonb_build_array(jsonb_build_object(
+            'id', gen_random_uuid(), 'action', append_review_action.action, 'performedBy', performed_by,
+            'timestamp', now(), 'comment', append_review_action.comment,
+            'reasons', to_jsonb(append_review_action.reasons)))
+    WHERE c.id = append_review_action.conversation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(append_review_action.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+
+-- Review a generated conversation: approved, rejected or revision_requested.
+CREATE FUNCTION train_data.review_conversation(conversation_id uuid, action text, comment text DEFAULT NULL,
+                                               reasons text[] DEFAULT NULL)
+    RETURNS train_data.conversations
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c train_data.conversations;
+    reviewer uuid := train_data.current_user_id();
+BEGIN
+    IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested') THEN
+        RAISE EXCEPTION 'review action must be approved, rejected or revision_requested, not %', train_data.clip_for_message(action)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF char_length(comment) > 2000 THEN
+        RAISE EXCEPTION 'review comment is % characters long; the limit is 2000', char_length(comment)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    IF reviewer IS NULL THEN
+        RAISE EXCEPTION 'no user id is set' USING ERRCODE = 'invalid_authorization_specification',
+              HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
+    END IF;
+    SELECT * INTO c FROM train_data.conversations x WHERE x.id = review_conversation.conversation_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(review_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF c.status NOT IN ('generated', 'pending_review', 'needs_revision') THEN
+        RAISE EXCEPTION 'conversation % is %, not eligible for review', c.conversation_id, c.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Only generated, pending_review and needs_revision conversations can be reviewed.';
+    END IF;
+    -- the history first: the life-cycle trigger wants the review recorded
+    PERFORM train_data.append_review_action(c.id, action, reviewer, comment, reasons);
+    UPDATE train_data.conversations x
+    SET status = CASE action WHEN 'approved' THEN 'approved' WHEN 'rejected' THEN 'rejected'
+                             ELSE 'needs_revision' END::train_data.conversation_status,
+        approved_by = CASE WHEN action = 'approved' THEN reviewer ELSE x.approved_by END,
+        approved_at = CASE WHEN action = 'approved' THEN now() ELSE x.approved_at END,
+        reviewer_notes = coalesce(review_conversation.comment, x.reviewer_notes)
+    WHERE x.id = c.id;
+    SELECT * INTO c FROM train_data.conversations x WHERE x.id = c.id;
+    RETURN c;
+END
+$$;
+
+-- Review many conversations; one row per id, failures reported, not raised.
+CREATE FUNCTION train_data.bulk_review_conversations(conversation_ids uuid[], action text, comment text DEFAULT NULL,
+                                                     reasons text[] DEFAULT NULL)
+    RETURNS TABLE (conversation_id uuid, success boolean, error text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id uuid;
+BEGIN
+    FOREACH id IN ARRAY coalesce(conversation_ids, '{}') LOOP
+        conversation_id := id;
+        BEGIN
+            PERFORM train_data.review_conversation(id, action, comment, reasons);
+            success := true;
+            error := NULL;
+        EXCEPTION WHEN OTHERS THEN
+            success := false;
+            error := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+--------------------------------------------------------------------------------
+-- 21. Regeneration and versions
+--------------------------------------------------------------------------------
+
+-- Queue a new generation of a conversation from its template and parameters
+-- (overridden by parameters); returns the batch item.  When it completes, the
+-- new conversation's parent is this one and this one is archived.
+CREATE FUNCTION train_data.regenerate_conversation(conversation_id uuid, parameters jsonb DEFAULT '{}')
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c train_data.conversations;
+    job uuid;
+    item uuid;
+BEGIN
+    SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(regenerate_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF c.status IN ('archived', 'draft', 'generating') THEN
+        RAISE EXCEPTION 'conversation % is %; only a generated or reviewed conversation can be regenerated',
+                        c.conversation_id, c.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF c.template_id IS NULL THEN
+        RAISE EXCEPTION 'conversation % has no template to regenerate from', c.conversation_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF parameters IS NULL OR jsonb_typeof(parameters) <> 'object' THEN
+        RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    job := train_data.create_batch(format('Regenerate %s', c.conversation_id),
+                                   jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
+                                                                        'topic', c.topic,
+                                                                        'parameters', c.parameters || parameters)),
+                                   '{}', 1, 'continue', 'high');
+    UPDATE train_data.batch_items i SET parent_conversation_id = c.id
+    WHERE i.batch_job_id = job RETURNING i.id INTO item;
+    RETURN item;
+END
+$$;
+
+-- Every version of a conversation (its regeneration chain), oldest first.
+CREATE FUNCTION train_data.conversation_versions(conversation_id uuid)
+    RETURNS TABLE (version integer, id uuid, conversation_id text, status train_data.conversation_status,
+                   quality_score numeric, parent_id uuid, created_at timestamptz)
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    WITH RECURSIVE up(id, parent_id, parent_type) AS (
+        SELECT c.id, c.parent_id, c.parent_type FROM train_data.conversations c
+        WHERE c.id = conversation_versions.conversation_id
+        UNION ALL
+        SELECT c.id, c.parent_id, c.parent_type FROM train_data.conversations c JOIN up ON c.id = up.parent_id
+        WHERE up.parent_type = 'conversation'),
+    down(id) AS (
+        SELECT up.id FROM up WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation'
+        UNION ALL
+        SELECT c.id FROM train_data.conversations c JOIN down ON c.parent_id = down.id
+        WHERE c.parent_type = 'conversation')
+    SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,
+           c.quality_score, c.parent_id, c.created_at
+    FROM train_data.conversations c JOIN down ON down.id = c.id
+    ORDER BY 1;
+END;
+
+--------------------------------------------------------------------------------
+-- 22. Review queue, statistics and template analytics (all under RLS)
+--------------------------------------------------------------------------------
+
+-- Conversations waiting for review (pending_review), a page at a time:
+-- lowest quality and oldest first by default.
+CREATE FUNCTION train_data.review_queue(page integer DEFAULT 1, page_size integer DEFAULT 25,
+                                        sort_by text DEFAULT 'quality_score', sort_order text DEFAULT 'asc',
+                                        min_quality numeric DEFAULT NULL)
+    RETURNS SETOF train_data.conversations
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF page IS NULL OR page < 1 THEN
+        RAISE EXCEPTION 'page must be 1 or more, not %', coalesce(page::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'page_size must be between 1 and 100, not %', coalesce(page_size::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF sort_by IS NULL OR sort_by NOT IN ('quality_score', 'created_at') THEN
+        RAISE EXCEPTION 'sort_by must be quality_score or created_at, not %', train_data.clip_for_message(sort_by)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF sort_order IS NULL OR lower(sort_order) NOT IN ('asc', 'desc') THEN
+        RAISE EXCEPTION 'sort_order must be asc or desc, not %', train_data.clip_for_message(sort_order)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_quality < 0 OR min_quality > 10 THEN
+        RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', min_quality USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- sort_by and sort_order are checked against fixed lists above
+    RETURN QUERY EXECUTE format(
+        'SELECT * FROM train_data.conversations c
+         WHERE c.status = ''pending_review'' AND ($1 IS NULL OR c.quality_score >= $1)
+         ORDER BY c.%s %s, c.created_at, c.id LIMIT $2 OFFSET $3',
+        sort_by, lower(sort_order))
+    USING min_quality, page_size, (page::bigint - 1) * page_size;
+END
+$$;
+
+-- The numbers of the review queue.
+CREATE FUNCTION train_data.review_queue_statistics()
+    RETURNS TABLE (total_pending bigint, average_quality numeric, oldest_pending timestamptz)
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT count(*), coalesce(round(avg(c.quality_score), 1), 0), min(c.created_at)
+    FROM train_data.conversations c WHERE c.status = 'pending_review';
+END;
+
+-- Statistics of the conversations the caller can see.
+CREATE FUNCTION train_data.conversation_statistics()
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT jsonb_build_object(
+        'total', count(*),
+        'byTier', (SELECT coalesce(jsonb_object_agg(t.tier, t.n), '{}')
+                   FROM (SELECT c2.tier, count(*) AS n FROM train_data.conversations c2 GROUP BY c2.tier) t),
+        'byStatus', (SELECT coalesce(jsonb_object_agg(t.status, t.n), '{}')
+                     FROM (SELECT c2.status, count(*) AS n FROM train_data.conversations c2 GROUP BY c2.status) t),
+        'avgQualityScore', round(avg(c.quality_score), 1),
+        'qualityBands', jsonb_build_object(
+            'excellent', count(*) FILTER (WHERE c.quality_score >= 8),
+            'good', count(*) FILTER (WHERE c.quality_score >= 6 AND c.quality_score < 8),
+            'fair', count(*) FILTER (WHERE c.quality_score >= 4 AND c.quality_score < 6),
+            'poor', count(*) FILTER (WHERE c.quality_score < 4)),
+        'totalTokens', coalesce(sum(c.total_tokens), 0),
+        'totalCost', coalesce(sum(c.actual_cost_usd), 0),
+        'avgTurnsPerConversation', round(avg(c.turn_count), 1),
+        'approvalRate', round(count(*) FILTER (WHERE c.status = 'approved')::numeric
+                              / nullif(count(*) FILTER (WHERE c.status IN ('approved', 'rejected')), 0), 3),
+        'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'))
+    FROM train_data.conversations c;
+END;
+
+-- Trend of a series of scores in time order: the newer half against the
+-- older half (the original compared them the other way round).
+CREATE FUNCTION train_data.quality_trend(scores numeric[])
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+        WHEN coalesce(cardinality(scores), 0) < 2 THEN 'stable'
+        WHEN older.a = 0 THEN CASE WHEN newer.a > 0 THEN 'improving' ELSE 'stable' END
+        WHEN (newer.a - older.a) / older.a * 100 > 5 THEN 'improving'
+        WHEN (newer.a - older.a) / older.a * 100 < -5 THEN 'declining'
+        ELSE 'stable' END
+    FROM (SELECT avg(x) AS a FROM unnest(scores[1:cardinality(scores) / 2]) x) older,
+         (SELECT avg(x) AS a FROM unnest(scores[cardinality(scores) / 2 + 1:]) x) newer;
+END;
+
+-- Per template: usage, average quality, approval rate, performance level and
+-- trend (of its 10 newest scores), over the conversations the caller can see,
+-- optionally only those created within time_window.
+CREATE FUNCTION train_data.template_performance(time_window interval DEFAULT NULL, min_usage integer DEFAULT 1)
+    RETURNS TABLE (template_id uuid, template_name text, tier train_data.tier_type, usage_count bigint,
+                   avg_quality numeric, approved_count bigint, rejected_count bigint, approval_rate numeric,
+                   performance text, trend text, last_used timestamptz)
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT s.template_id, t.name, t.tier, s.n, s.avg_quality, s.approved, s.rejected, s.rate,
+           CASE WHEN s.rate >= 85 AND s.avg_quality >= 8 THEN 'high'
+                WHEN s.rate < 70 OR s.avg_quality < 6 THEN 'low'
+                ELSE 'medium' END,
+           train_data.quality_trend(ARRAY(SELECT r.quality_score FROM (
+               SELECT c2.quality_score, c2.created_at, c2.id FROM train_data.conversations c2
+               WHERE c2.template_id = s.template_id AND c2.quality_score IS NOT NULL
+                 AND (time_window IS NULL OR c2.created_at >= now() - time_window)
+               ORDER BY c2.created_at DESC, c2.id DESC LIMIT 10) r ORDER BY r.created_at, r.id)),
+           s.last_used
+    FROM (SELECT c.template_id, count(*) AS n, round(avg(c.quality_score), 2) AS avg_quality,
+                 count(*) FILTER (WHERE c.status = 'approved') AS approved,
+                 count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
+                 round(count(*) FILTER (WHERE c.status = 'approved') * 100.0 / count(*), 1) AS rate,
+                 max(c.created_at) AS last_used
+          FROM train_data.conversations c
+          WHERE c.template_id IS NOT NULL AND (time_window IS NULL OR c.created_at >= now() - time_window)
+          GROUP BY c.template_id
+          HAVING count(*) >= coalesce(min_usage, 1)) s
+    JOIN train_data.templates t ON t.id = s.template_id
+    ORDER BY s.rate, s.avg_quality, t.name;
+END;

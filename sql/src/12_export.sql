@@ -1,0 +1,115 @@
+-- sql/src/12_export.sql — export functions and export history.
+
+--------------------------------------------------------------------------------
+-- 23. Export
+--------------------------------------------------------------------------------
+
+-- Training-file lines, one per conversation, streamed (one value per call):
+-- shape 'original' (messages + metadata), 'openai' or 'sharegpt'; scope
+-- 'selected' (ids), 'filtered' (a FilterConfig) or 'all' (every approved
+-- conversation); options the ExportConfig include flags, systemMessage and
+-- lastTurnOnly.  Runs as the caller: row-level security decides what is
+-- exported.
+CREATE FUNCTION train_data.export_jsonl(shape text DEFAULT 'original', scope text DEFAULT 'all',
+                                        ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
+                                        options jsonb DEFAULT '{}')
+    RETURNS SETOF text
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'train_data_export_jsonl';
+
+-- The checks OpenAI's fine-tuning data preparation runs on one JSONL line:
+-- the names of those it fails (invalid_json, data_type,
+-- missing_messages_list, message_missing_key, message_unrecognized_key,
+-- unrecognized_role, missing_content, example_missing_assistant_message);
+-- empty for a good example.
+CREATE FUNCTION train_data.validate_training_line(line text)
+    RETURNS text[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_validate_training_line';
+
+-- An export checked line by line: the number of lines, then how many fail
+-- each check (only the checks some line fails).
+CREATE FUNCTION train_data.validate_export(shape text DEFAULT 'openai', scope text DEFAULT 'all',
+                                           ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
+                                           options jsonb DEFAULT '{}')
+    RETURNS TABLE (check_name text, lines bigint)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH checked AS (
+        SELECT train_data.validate_training_line(l.line) AS errors
+        FROM train_data.export_jsonl(shape, scope, ids, filters, options) AS l(line)
+    )
+    SELECT 'lines', count(*) FROM checked
+    UNION ALL
+    (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
+END;
+
+-- The high-level export a client calls: the records of a jsonl (export_jsonl's
+-- original shape), json, csv or markdown file (config: the ExportConfig
+-- include flags), recorded in export_logs as the caller's export —
+-- 'processing' from the first record, 'completed' with the conversation
+-- count, the byte size (records joined by one newline) and a 24-hour expiry
+-- after the last.
+CREATE FUNCTION train_data.export_conversations(format text, scope text DEFAULT 'all', config jsonb DEFAULT '{}',
+                                                ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL)
+    RETURNS SETOF text
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'train_data_export_conversations';
+
+-- Completed exports past their expiry become expired; returns how many.
+CREATE FUNCTION train_data.mark_expired_exports()
+    RETURNS integer
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH expired AS (
+        UPDATE train_data.export_logs SET status = 'expired'
+        WHERE status = 'completed' AND expires_at < now()
+        RETURNING 1)
+    SELECT count(*)::integer FROM expired;
+END;
+
+-- The caller's exports, newest first, optionally of one format or status.
+CREATE FUNCTION train_data.export_history(format text DEFAULT NULL, status text DEFAULT NULL,
+                                          page integer DEFAULT 1, page_size integer DEFAULT 25)
+    RETURNS SETOF train_data.export_logs
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF page IS NULL OR page < 1 OR page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'invalid export history page % of size %', coalesce(page::text, 'NULL'),
+                        coalesce(page_size::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pages start at 1; a page holds 1 to 100 exports.';
+    END IF;
+    RETURN QUERY
+        SELECT l.* FROM train_data.export_logs l
+        WHERE (export_history.format IS NULL OR l.format = export_history.format)
+          AND (export_history.status IS NULL OR l.status = export_history.status)
+        ORDER BY l."timestamp" DESC, l.id
+        LIMIT page_size OFFSET (page - 1) * page_size;
+END
+$$;
+
+-- One export of the caller's, by export_id; a completed export past its
+-- expiry is marked expired first.
+CREATE FUNCTION train_data.export_status(export_id uuid)
+    RETURNS train_data.export_logs
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l train_data.export_logs;
+BEGIN
+    UPDATE train_data.export_logs x SET status = 'expired'
+    WHERE x.export_id = export_status.export_id AND x.status = 'completed' AND x.expires_at < now();
+    SELECT * INTO l FROM train_data.export_logs x WHERE x.export_id = export_status.export_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'export % does not exist', coalesce(export_status.export_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN l;
+END
+$$;
