@@ -16,15 +16,23 @@ CREATE TYPE train_data.conversation_status AS ENUM (
     'archived'          -- superseded by a regenerated version
 );
 
+COMMENT ON TYPE train_data.conversation_status IS 'Life cycle of a generated conversation';
+
 CREATE TYPE train_data.tier_type AS ENUM ('template', 'scenario', 'edge_case');
+
+COMMENT ON TYPE train_data.tier_type IS 'Tier of a prompt: template, scenario or edge case';
 
 CREATE TYPE train_data.batch_job_status AS ENUM (
     'queued', 'processing', 'paused', 'completed', 'failed', 'cancelled'
 );
 
+COMMENT ON TYPE train_data.batch_job_status IS 'State of a batch job';
+
 CREATE TYPE train_data.batch_item_status AS ENUM (
     'queued', 'processing', 'completed', 'failed', 'cancelled'
 );
+
+COMMENT ON TYPE train_data.batch_item_status IS 'State of one work item of a batch job';
 
 --------------------------------------------------------------------------------
 -- 2. Identity and shared trigger functions
@@ -44,6 +52,9 @@ CREATE FUNCTION train_data.touch_timestamps() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_touch_timestamps';
 
+COMMENT ON FUNCTION train_data.touch_timestamps() IS
+    'Trigger function (BEFORE INSERT OR UPDATE, FOR EACH ROW): sets each timestamptz column named in the trigger arguments to now(); usable on your own tables';
+
 -- Template rendering (native): see README "render_template".
 CREATE FUNCTION train_data.render_template(template text, parameters jsonb,
                                            variables jsonb DEFAULT '[]',
@@ -52,6 +63,9 @@ CREATE FUNCTION train_data.render_template(template text, parameters jsonb,
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_render_template';
 
+COMMENT ON FUNCTION train_data.render_template(text, jsonb, jsonb, boolean) IS
+    'Renders a template text with parameters checked against the declared variables; returns {resolved, parameters, missing_required, errors, warnings, success}';
+
 -- True for a storable template (well-formed variables, only safe
 -- placeholders); otherwise an error saying what is wrong.
 CREATE FUNCTION train_data.check_template(structure text, variables jsonb DEFAULT '[]')
@@ -59,11 +73,17 @@ CREATE FUNCTION train_data.check_template(structure text, variables jsonb DEFAUL
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_check_template';
 
+COMMENT ON FUNCTION train_data.check_template(text, jsonb) IS
+    'True when a template can be stored (well-formed variables, only safe placeholders); otherwise raises an error saying what is wrong';
+
 -- Model response parsing (native): see README "parse_generation_response".
 CREATE FUNCTION train_data.parse_generation_response(response jsonb, parameters jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_parse_generation_response';
+
+COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
+    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
 
 -- Quality scoring (native): Engine A of the original system; see README.
 CREATE FUNCTION train_data.quality_metrics(turns jsonb)
@@ -71,10 +91,16 @@ CREATE FUNCTION train_data.quality_metrics(turns jsonb)
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_quality_metrics';
 
+COMMENT ON FUNCTION train_data.quality_metrics(jsonb) IS
+    'Quality metrics of a conversation''s turns ([{role, content}]): overall score 0-10 (Engine A of the original system), component scores, issues, suggestions and signals';
+
 CREATE FUNCTION train_data.quality_score(turns jsonb)
     RETURNS numeric
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_quality_score';
+
+COMMENT ON FUNCTION train_data.quality_score(jsonb) IS
+    'Overall quality score 0-10 of a conversation''s turns: the overall member of quality_metrics()';
 
 -- The status a score earns under threshold t: at least t generated, up to 2
 -- below pending_review, lower needs_revision.
@@ -84,6 +110,9 @@ CREATE FUNCTION train_data.quality_status(score numeric, threshold numeric DEFAU
     RETURN CASE WHEN score >= coalesce(threshold, 6.0) THEN 'generated'
                 WHEN score >= coalesce(threshold, 6.0) - 2 THEN 'pending_review'
                 ELSE 'needs_revision' END::train_data.conversation_status;
+
+COMMENT ON FUNCTION train_data.quality_status(numeric, numeric) IS
+    'Status a quality score earns under a threshold: generated at or above it, pending_review up to 2 points below, needs_revision lower';
 
 -- A user value as an error message quotes it: NULL as NULL, otherwise whole
 -- up to 64 characters, else its first 64 followed by "...".
@@ -95,6 +124,9 @@ CREATE FUNCTION train_data.clip_for_message(v text)
                 WHEN pg_catalog.char_length(v) <= 64 THEN v
                 ELSE pg_catalog.left(v, 64) OPERATOR(pg_catalog.||) '...' END;
 
+COMMENT ON FUNCTION train_data.clip_for_message(text) IS
+    'Internal: a user value as error messages quote it: NULL as NULL, whole up to 64 characters, else its first 64 characters and "..."';
+
 -- Time-ordered ids (UUID version 7), the default ids of conversations and
 -- their turns.  Rows made together sit together in the primary keys and in
 -- the turns' (conversation_id, turn_number) index: inserts go to the right
@@ -104,8 +136,13 @@ CREATE FUNCTION train_data.uuid_v7() RETURNS uuid
     LANGUAGE c VOLATILE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_uuid_v7';
 
+COMMENT ON FUNCTION train_data.uuid_v7() IS
+    'A new time-ordered UUID (RFC 9562 version 7): the default id of conversations and their turns';
+
 -- Number part of generated conversation ids.
 CREATE SEQUENCE train_data.conversation_number_seq;
+
+COMMENT ON SEQUENCE train_data.conversation_number_seq IS 'Number part of the readable conversation ids make_conversation_id() makes';
 
 -- A readable conversation id: <tier prefix>_<persona slug>_<number>,
 -- e.g. tpl_anxious_investor_000042.  Unique because the number is.
@@ -142,6 +179,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.make_conversation_id(train_data.tier_type, text) IS
+    'A new readable conversation id <tier prefix>_<persona slug>_<number>, e.g. tpl_anxious_investor_000042; takes the number from conversation_number_seq';
+
 -- BEFORE INSERT trigger on conversations: fills conversation_id when not given.
 CREATE FUNCTION train_data.conversations_default_id() RETURNS trigger
     LANGUAGE plpgsql
@@ -152,3 +192,6 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.conversations_default_id() IS
+    'Internal: trigger function (BEFORE INSERT on conversations) that fills conversation_id with make_conversation_id() when none is given';

@@ -44,6 +44,31 @@ CREATE TABLE train_data.templates (
     CONSTRAINT template_version_positive CHECK (version >= 1)
 );
 
+COMMENT ON TABLE train_data.templates IS 'Prompt templates with typed {{variables}}; readable by all, written by their creator';
+COMMENT ON COLUMN train_data.templates.id IS 'Template id';
+COMMENT ON COLUMN train_data.templates.name IS 'Unique name, 1-200 characters';
+COMMENT ON COLUMN train_data.templates.description IS 'Free-text description for people choosing a template';
+COMMENT ON COLUMN train_data.templates.category IS 'Category used to group templates, 1-100 characters';
+COMMENT ON COLUMN train_data.templates.tier IS 'Tier the template is for: template, scenario or edge_case';
+COMMENT ON COLUMN train_data.templates.structure IS 'Prompt text with {{variable}} placeholders, 10-10000 characters; checked by check_template()';
+COMMENT ON COLUMN train_data.templates.variables IS 'Declared variables: JSON array of {name, type (text, number or dropdown), defaultValue, options, helpText}';
+COMMENT ON COLUMN train_data.templates.tone IS 'Intended tone of the generated conversations, at most 50 characters';
+COMMENT ON COLUMN train_data.templates.complexity_baseline IS 'Intended complexity of the generated conversations, 1-10';
+COMMENT ON COLUMN train_data.templates.style_notes IS 'Free-text style guidance for the prompt author';
+COMMENT ON COLUMN train_data.templates.example_conversation IS 'An example of a good conversation for this template';
+COMMENT ON COLUMN train_data.templates.quality_threshold IS 'Quality score 0-10 a new conversation needs to be generated rather than pending_review or needs_revision (see quality_status())';
+COMMENT ON COLUMN train_data.templates.required_elements IS 'Elements a conversation from this template should contain (kept for the application)';
+COMMENT ON COLUMN train_data.templates.applicable_personas IS 'Personas the template suits (kept for the application)';
+COMMENT ON COLUMN train_data.templates.applicable_emotions IS 'Emotions the template suits (kept for the application)';
+COMMENT ON COLUMN train_data.templates.usage_count IS 'Uses counted by increment_template_usage(); the batch engine does not write it';
+COMMENT ON COLUMN train_data.templates.rating IS 'Rating 0-5 set by the application';
+COMMENT ON COLUMN train_data.templates.version IS 'Version number of the template, from 1, set by the application';
+COMMENT ON COLUMN train_data.templates.is_active IS 'Only active templates can be rendered by resolve_template() or used in new batches';
+COMMENT ON COLUMN train_data.templates.created_by IS 'Creator: the only user who may change or delete the template';
+COMMENT ON COLUMN train_data.templates.created_at IS 'When the template was created';
+COMMENT ON COLUMN train_data.templates.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.templates.last_modified IS 'Set to now() on every update (touch_timestamps trigger); kept for compatibility with the original system';
+
 CREATE INDEX templates_category_idx ON train_data.templates (category);
 CREATE INDEX templates_tier_active_idx ON train_data.templates (tier) WHERE is_active;
 CREATE INDEX templates_created_by_idx ON train_data.templates (created_by);
@@ -83,6 +108,27 @@ CREATE TABLE train_data.scenarios (
     CONSTRAINT scenario_generation_status_valid CHECK (generation_status IN ('not_generated', 'generated', 'error'))
 );
 
+COMMENT ON TABLE train_data.scenarios IS 'Scenarios under a template';
+COMMENT ON COLUMN train_data.scenarios.id IS 'Scenario id';
+COMMENT ON COLUMN train_data.scenarios.name IS 'Name, 1-200 characters';
+COMMENT ON COLUMN train_data.scenarios.description IS 'Free-text description';
+COMMENT ON COLUMN train_data.scenarios.parent_template_id IS 'Template the scenario belongs to; a template with scenarios cannot be deleted';
+COMMENT ON COLUMN train_data.scenarios.parent_template_name IS 'Name of the parent template, copied from it on insert and when the parent changes (scenarios_before_write trigger)';
+COMMENT ON COLUMN train_data.scenarios.context IS 'Situation the conversation is set in, 1-5000 characters';
+COMMENT ON COLUMN train_data.scenarios.parameter_values IS 'Parameter values for the parent template, a JSON object';
+COMMENT ON COLUMN train_data.scenarios.variation_count IS 'Number of variations made from the scenario, set by the application';
+COMMENT ON COLUMN train_data.scenarios.status IS 'draft, active or archived';
+COMMENT ON COLUMN train_data.scenarios.quality_score IS 'Quality score 0-10 set by the application';
+COMMENT ON COLUMN train_data.scenarios.topic IS 'Topic of the conversation, 1-100 characters';
+COMMENT ON COLUMN train_data.scenarios.persona IS 'Persona of the user in the conversation, 1-100 characters';
+COMMENT ON COLUMN train_data.scenarios.emotional_arc IS 'Emotional arc of the conversation, 1-100 characters';
+COMMENT ON COLUMN train_data.scenarios.generation_status IS 'not_generated, generated or error; set by update_scenario_generation_status()';
+COMMENT ON COLUMN train_data.scenarios.conversation_id IS 'Id of the conversation generated from the scenario (no foreign key)';
+COMMENT ON COLUMN train_data.scenarios.error_message IS 'Why generation failed; kept only while generation_status is error';
+COMMENT ON COLUMN train_data.scenarios.created_by IS 'Creator: the only user who may change or delete the scenario';
+COMMENT ON COLUMN train_data.scenarios.created_at IS 'When the scenario was created';
+COMMENT ON COLUMN train_data.scenarios.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 CREATE INDEX scenarios_parent_template_idx ON train_data.scenarios (parent_template_id, generation_status);
 CREATE INDEX scenarios_created_by_idx ON train_data.scenarios (created_by);
 CREATE INDEX scenarios_status_idx ON train_data.scenarios (status);
@@ -110,6 +156,20 @@ CREATE TABLE train_data.edge_cases (
     CONSTRAINT edge_case_test_status_valid CHECK (test_status IN ('not_tested', 'passed', 'failed')),
     CONSTRAINT edge_case_test_results_is_object CHECK (test_results IS NULL OR pg_catalog.jsonb_typeof(test_results) = 'object')
 );
+
+COMMENT ON TABLE train_data.edge_cases IS 'Edge cases under a scenario';
+COMMENT ON COLUMN train_data.edge_cases.id IS 'Edge case id';
+COMMENT ON COLUMN train_data.edge_cases.title IS 'Title, 1-200 characters';
+COMMENT ON COLUMN train_data.edge_cases.description IS 'What the edge case tests, 1-2000 characters';
+COMMENT ON COLUMN train_data.edge_cases.parent_scenario_id IS 'Scenario the edge case belongs to; a scenario with edge cases cannot be deleted';
+COMMENT ON COLUMN train_data.edge_cases.parent_scenario_name IS 'Name of the parent scenario, copied from it on insert and when the parent changes (edge_cases_before_write trigger)';
+COMMENT ON COLUMN train_data.edge_cases.edge_case_type IS 'error_condition, boundary_value, unusual_input, complex_combination or failure_scenario';
+COMMENT ON COLUMN train_data.edge_cases.complexity IS 'Complexity 1-10';
+COMMENT ON COLUMN train_data.edge_cases.test_status IS 'not_tested, passed or failed; set by the application';
+COMMENT ON COLUMN train_data.edge_cases.test_results IS 'Test results as a JSON object, set by the application';
+COMMENT ON COLUMN train_data.edge_cases.created_by IS 'Creator: the only user who may change or delete the edge case';
+COMMENT ON COLUMN train_data.edge_cases.created_at IS 'When the edge case was created';
+COMMENT ON COLUMN train_data.edge_cases.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 CREATE INDEX edge_cases_parent_scenario_idx ON train_data.edge_cases (parent_scenario_id, test_status);
 CREATE INDEX edge_cases_created_by_idx ON train_data.edge_cases (created_by);
@@ -144,5 +204,24 @@ CREATE TABLE train_data.template_analytics (
                                                        AND max_quality_score BETWEEN 0 AND 10),
     CONSTRAINT template_analytics_approval_rate_range CHECK (approval_rate BETWEEN 0 AND 100)
 );
+
+COMMENT ON TABLE train_data.template_analytics IS 'Per-template statistics over a period';
+COMMENT ON COLUMN train_data.template_analytics.id IS 'Row id';
+COMMENT ON COLUMN train_data.template_analytics.template_id IS 'Template the statistics are about; deleted with it';
+COMMENT ON COLUMN train_data.template_analytics.period_start IS 'Start of the period';
+COMMENT ON COLUMN train_data.template_analytics.period_end IS 'End of the period, after period_start; one row per template and period';
+COMMENT ON COLUMN train_data.template_analytics.generation_count IS 'Generations in the period';
+COMMENT ON COLUMN train_data.template_analytics.success_count IS 'Successful generations in the period';
+COMMENT ON COLUMN train_data.template_analytics.failure_count IS 'Failed generations in the period';
+COMMENT ON COLUMN train_data.template_analytics.avg_quality_score IS 'Average quality score 0-10 in the period';
+COMMENT ON COLUMN train_data.template_analytics.min_quality_score IS 'Lowest quality score 0-10 in the period';
+COMMENT ON COLUMN train_data.template_analytics.max_quality_score IS 'Highest quality score 0-10 in the period';
+COMMENT ON COLUMN train_data.template_analytics.approval_count IS 'Conversations approved in the period';
+COMMENT ON COLUMN train_data.template_analytics.rejection_count IS 'Conversations rejected in the period';
+COMMENT ON COLUMN train_data.template_analytics.approval_rate IS 'Percent approved, 0-100';
+COMMENT ON COLUMN train_data.template_analytics.avg_duration_ms IS 'Average generation time in milliseconds';
+COMMENT ON COLUMN train_data.template_analytics.avg_cost_usd IS 'Average cost of a generation in USD';
+COMMENT ON COLUMN train_data.template_analytics.total_cost_usd IS 'Total cost of the period in USD';
+COMMENT ON COLUMN train_data.template_analytics.calculated_at IS 'When the row was calculated';
 
 CREATE INDEX template_analytics_calculated_at_idx ON train_data.template_analytics (calculated_at DESC);

@@ -51,6 +51,40 @@ CREATE TABLE train_data.conversations (
     CONSTRAINT conversations_approval_complete CHECK (approved_at IS NULL OR approved_by IS NOT NULL)
 );
 
+COMMENT ON TABLE train_data.conversations IS 'Generated training conversations, owned by created_by, shared with approved_by';
+COMMENT ON COLUMN train_data.conversations.id IS 'Conversation id, time-ordered (uuid_v7())';
+COMMENT ON COLUMN train_data.conversations.conversation_id IS 'Readable unique id <tier prefix>_<persona slug>_<number>, filled by make_conversation_id() when not given';
+COMMENT ON COLUMN train_data.conversations.document_id IS 'Source document in the application (no foreign key)';
+COMMENT ON COLUMN train_data.conversations.chunk_id IS 'Source chunk of the document in the application (no foreign key)';
+COMMENT ON COLUMN train_data.conversations.title IS 'Title: the response''s, else <persona> - <topic> (<emotion>)';
+COMMENT ON COLUMN train_data.conversations.persona IS 'Persona of the user in the conversation, from the generation parameters (Unknown when none)';
+COMMENT ON COLUMN train_data.conversations.emotion IS 'Emotion of the user, from the generation parameters (Neutral when none)';
+COMMENT ON COLUMN train_data.conversations.topic IS 'Topic, from the batch item or the generation parameters';
+COMMENT ON COLUMN train_data.conversations.intent IS 'Intent, from the generation parameters';
+COMMENT ON COLUMN train_data.conversations.tone IS 'Tone, from the generation parameters';
+COMMENT ON COLUMN train_data.conversations.tier IS 'Tier of the prompt the conversation was generated from';
+COMMENT ON COLUMN train_data.conversations.category IS 'Categories, from the generation parameters; export filters match any of them';
+COMMENT ON COLUMN train_data.conversations.status IS 'Life-cycle state; every change follows conversation_transition_allowed()';
+COMMENT ON COLUMN train_data.conversations.quality_score IS 'Overall quality score 0-10 (quality_metrics ->> ''overall'')';
+COMMENT ON COLUMN train_data.conversations.quality_metrics IS 'The object quality_metrics() returned for the turns';
+COMMENT ON COLUMN train_data.conversations.turn_count IS 'Number of turns';
+COMMENT ON COLUMN train_data.conversations.total_tokens IS 'Input plus output tokens of the model call that generated it';
+COMMENT ON COLUMN train_data.conversations.estimated_cost_usd IS 'Estimated cost in USD, set by the application';
+COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD (model_cost()); NULL for a model with no known price';
+COMMENT ON COLUMN train_data.conversations.generation_duration_ms IS 'Duration of the model call in milliseconds, as the worker reported it';
+COMMENT ON COLUMN train_data.conversations.template_id IS 'Template it was generated from (no foreign key: the conversation outlives the template)';
+COMMENT ON COLUMN train_data.conversations.approved_by IS 'Reviewer who approved it; that user also sees the conversation';
+COMMENT ON COLUMN train_data.conversations.approved_at IS 'When it was approved';
+COMMENT ON COLUMN train_data.conversations.reviewer_notes IS 'Comment of the latest review that had one';
+COMMENT ON COLUMN train_data.conversations.review_history IS 'Review actions, oldest first: JSON array of {id, action, performedBy, timestamp, comment, reasons} (append_review_action())';
+COMMENT ON COLUMN train_data.conversations.parent_id IS 'What the conversation was made from, in the table parent_type names (no foreign key); set together with parent_type';
+COMMENT ON COLUMN train_data.conversations.parent_type IS 'template, scenario or conversation (a regeneration); set together with parent_id';
+COMMENT ON COLUMN train_data.conversations.parameters IS 'Generation parameters, with the template defaults applied';
+COMMENT ON COLUMN train_data.conversations.error_message IS 'Why generation failed, for a failed conversation';
+COMMENT ON COLUMN train_data.conversations.created_at IS 'When the conversation was created';
+COMMENT ON COLUMN train_data.conversations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.conversations.created_by IS 'Owner: the batch owner for generated conversations; sees and changes the conversation';
+
 -- The policies filter on created_by OR approved_by: one index for each side.
 CREATE INDEX conversations_created_by_idx ON train_data.conversations (created_by, created_at DESC);
 CREATE INDEX conversations_approved_by_idx ON train_data.conversations (approved_by) WHERE approved_by IS NOT NULL;
@@ -89,3 +123,12 @@ CREATE TABLE train_data.conversation_turns (
     CONSTRAINT conversation_turns_role_valid CHECK (role IN ('user', 'assistant')),
     CONSTRAINT conversation_turns_token_count_nonnegative CHECK (token_count >= 0)
 );
+
+COMMENT ON TABLE train_data.conversation_turns IS 'Turns of a conversation, numbered from 1 without gaps';
+COMMENT ON COLUMN train_data.conversation_turns.id IS 'Turn id, time-ordered (uuid_v7())';
+COMMENT ON COLUMN train_data.conversation_turns.conversation_id IS 'Conversation the turn belongs to; deleted with it';
+COMMENT ON COLUMN train_data.conversation_turns.turn_number IS 'Position in the conversation, from 1';
+COMMENT ON COLUMN train_data.conversation_turns.role IS 'user or assistant';
+COMMENT ON COLUMN train_data.conversation_turns.content IS 'Text of the turn';
+COMMENT ON COLUMN train_data.conversation_turns.token_count IS 'Estimated tokens: characters / 4, rounded up';
+COMMENT ON COLUMN train_data.conversation_turns.created_at IS 'When the turn was stored';

@@ -39,6 +39,29 @@ CREATE TABLE train_data.batch_jobs (
     CONSTRAINT batch_jobs_error_handling_valid CHECK (error_handling IN ('continue', 'stop'))
 );
 
+COMMENT ON TABLE train_data.batch_jobs IS 'Batches of generation work, owned by created_by';
+COMMENT ON COLUMN train_data.batch_jobs.id IS 'Batch job id';
+COMMENT ON COLUMN train_data.batch_jobs.name IS 'Name, 1-200 characters';
+COMMENT ON COLUMN train_data.batch_jobs.status IS 'queued until the first claim, then processing; paused, completed, failed or cancelled';
+COMMENT ON COLUMN train_data.batch_jobs.priority IS 'high, normal or low: workers claim from higher priority jobs first, then older ones';
+COMMENT ON COLUMN train_data.batch_jobs.total_items IS 'Number of items';
+COMMENT ON COLUMN train_data.batch_jobs.completed_items IS 'Items completed successfully; filled when the job ends, live counts are in batch_progress()';
+COMMENT ON COLUMN train_data.batch_jobs.failed_items IS 'Items failed for good; filled when the job ends, live counts are in batch_progress()';
+COMMENT ON COLUMN train_data.batch_jobs.cancelled_items IS 'Items cancelled; filled when the job ends, live counts are in batch_progress()';
+COMMENT ON COLUMN train_data.batch_jobs.successful_items IS 'Kept for compatibility with the original system; always equals completed_items';
+COMMENT ON COLUMN train_data.batch_jobs.started_at IS 'When the first item was claimed';
+COMMENT ON COLUMN train_data.batch_jobs.completed_at IS 'When the job ended (completed, failed or cancelled)';
+COMMENT ON COLUMN train_data.batch_jobs.estimated_time_remaining IS 'Set to 0 when the job ends; the live estimate is estimate_time_remaining()';
+COMMENT ON COLUMN train_data.batch_jobs.paused_at IS 'When the current pause began; NULL while not paused';
+COMMENT ON COLUMN train_data.batch_jobs.paused_time IS 'Total time of the earlier pauses; excluded from the throughput';
+COMMENT ON COLUMN train_data.batch_jobs.tier IS 'Tier of all items when they share one, else NULL';
+COMMENT ON COLUMN train_data.batch_jobs.shared_parameters IS 'Parameters merged into every item''s (they win over the item''s own)';
+COMMENT ON COLUMN train_data.batch_jobs.concurrent_processing IS 'Most items of this job in flight at once, 1-10';
+COMMENT ON COLUMN train_data.batch_jobs.error_handling IS 'continue, or stop: an item failing for good then fails the job and cancels its queued items';
+COMMENT ON COLUMN train_data.batch_jobs.created_by IS 'Owner: creates and controls the job and owns the conversations it makes';
+COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created';
+COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 CREATE INDEX batch_jobs_created_by_idx ON train_data.batch_jobs (created_by, created_at DESC);
 -- Jobs a worker may claim from, in claim order: priority, then age.
 CREATE INDEX batch_jobs_claim_order_idx ON train_data.batch_jobs
@@ -78,6 +101,32 @@ CREATE TABLE train_data.batch_items (
     CONSTRAINT batch_items_attempts_range CHECK (attempts >= 0 AND max_attempts >= 1)
 );
 
+COMMENT ON TABLE train_data.batch_items IS 'Work items of a batch job: the queue workers claim from';
+COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
+COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs to; deleted with it';
+COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
+COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the prompt is rendered from; a template with items cannot be deleted';
+COMMENT ON COLUMN train_data.batch_items.parent_conversation_id IS 'For a regeneration: the conversation the result replaces (archived on completion)';
+COMMENT ON COLUMN train_data.batch_items.position IS 'Order within the job, from 1; items are claimed in this order';
+COMMENT ON COLUMN train_data.batch_items.topic IS 'Topic of the conversation to generate';
+COMMENT ON COLUMN train_data.batch_items.tier IS 'Tier of the conversation to generate';
+COMMENT ON COLUMN train_data.batch_items.parameters IS 'Template parameters, with the shared parameters and the template defaults applied';
+COMMENT ON COLUMN train_data.batch_items.status IS 'queued, processing (claimed, under a lease), completed, failed or cancelled';
+COMMENT ON COLUMN train_data.batch_items.progress IS 'Percent 0-100 reported by heartbeat_batch_item(); 100 when completed';
+COMMENT ON COLUMN train_data.batch_items.estimated_time IS 'Estimated time of the item, set by the application';
+COMMENT ON COLUMN train_data.batch_items.error_message IS 'Message of the latest failure';
+COMMENT ON COLUMN train_data.batch_items.error_code IS 'Code of the latest failure: as given to fail_batch_item(), or lease_expired, invalid_prompt';
+COMMENT ON COLUMN train_data.batch_items.attempts IS 'Times the item has been claimed';
+COMMENT ON COLUMN train_data.batch_items.max_attempts IS 'Claims allowed before a retryable failure or a lost lease fails the item for good';
+COMMENT ON COLUMN train_data.batch_items.available_at IS 'Not claimed before this time (retry backoff)';
+COMMENT ON COLUMN train_data.batch_items.lease_expires_at IS 'End of the current claim''s lease; an item past it is taken back by the next claim';
+COMMENT ON COLUMN train_data.batch_items.worker IS 'Name of the worker that claimed the item last';
+COMMENT ON COLUMN train_data.batch_items.request IS 'Messages API request body built at the latest claim';
+COMMENT ON COLUMN train_data.batch_items.started_at IS 'When the item was first claimed';
+COMMENT ON COLUMN train_data.batch_items.finished_at IS 'When the item reached a final status';
+COMMENT ON COLUMN train_data.batch_items.created_at IS 'When the item was created';
+COMMENT ON COLUMN train_data.batch_items.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 -- Claim path: the next queued item of a job by position.
 CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position)
     WHERE status = 'queued';
@@ -112,6 +161,16 @@ CREATE TABLE train_data.batch_job_counters (
     CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 15)
 );
 
+COMMENT ON TABLE train_data.batch_job_counters IS 'Live per-job counters, sharded so concurrent workers never wait on one row';
+COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
+COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard 0-15: the writing backend''s process id modulo 16';
+COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
+COMMENT ON COLUMN train_data.batch_job_counters.failed_items IS 'Items failed for good, counted in this shard';
+COMMENT ON COLUMN train_data.batch_job_counters.cancelled_items IS 'Items cancelled, counted in this shard';
+COMMENT ON COLUMN train_data.batch_job_counters.in_flight IS 'Change in claimed items counted in this shard (the job''s sum is the items in flight)';
+COMMENT ON COLUMN train_data.batch_job_counters.interval_ewma IS 'Smoothed seconds between this shard''s final events, on the job''s active clock; NULL before the first';
+COMMENT ON COLUMN train_data.batch_job_counters.last_active IS 'The job''s active clock in seconds at this shard''s last final event; NULL before the first';
+
 --------------------------------------------------------------------------------
 -- 6. Model calls and their prices
 --------------------------------------------------------------------------------
@@ -128,6 +187,14 @@ CREATE TABLE train_data.model_prices (
     CONSTRAINT model_prices_model_id_not_blank CHECK (pg_catalog.btrim(model_id) <> ''),
     CONSTRAINT model_prices_nonnegative CHECK (input_usd_per_mtok >= 0 AND output_usd_per_mtok >= 0)
 );
+
+COMMENT ON TABLE train_data.model_prices IS 'USD per million input and output tokens, by model id or model family';
+COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a family row claude-opus, claude-sonnet or claude-haiku; an exact id takes precedence';
+COMMENT ON COLUMN train_data.model_prices.input_usd_per_mtok IS 'USD per million input tokens';
+COMMENT ON COLUMN train_data.model_prices.output_usd_per_mtok IS 'USD per million output tokens';
+COMMENT ON COLUMN train_data.model_prices.builtin IS 'Installed by the extension: cannot be changed or deleted, and left out of dumps';
+COMMENT ON COLUMN train_data.model_prices.created_at IS 'When the row was added';
+COMMENT ON COLUMN train_data.model_prices.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, builtin) VALUES
     ('claude-opus',   15.0000, 75.0000, true),
@@ -149,6 +216,9 @@ BEGIN
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.model_prices_protect_builtin() IS
+    'Internal: trigger function (BEFORE UPDATE OR DELETE on model_prices) that refuses to change or delete a built-in price row';
 
 CREATE TRIGGER model_prices_protect_builtin
     BEFORE UPDATE OR DELETE ON train_data.model_prices
@@ -184,6 +254,29 @@ CREATE TABLE train_data.generation_logs (
     CONSTRAINT generation_logs_temperature_range CHECK (temperature BETWEEN 0 AND 1),
     CONSTRAINT generation_logs_max_tokens_positive CHECK (max_tokens >= 1)
 );
+
+COMMENT ON TABLE train_data.generation_logs IS 'One row per model call: payloads, tokens, cost, duration, outcome';
+COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id';
+COMMENT ON COLUMN train_data.generation_logs.conversation_id IS 'Conversation the call produced; NULL for a failed call';
+COMMENT ON COLUMN train_data.generation_logs.batch_item_id IS 'Batch item the call was made for';
+COMMENT ON COLUMN train_data.generation_logs.run_id IS 'Batch job id of the call';
+COMMENT ON COLUMN train_data.generation_logs.template_id IS 'Template of the prompt (no foreign key)';
+COMMENT ON COLUMN train_data.generation_logs.request_payload IS 'Request body sent to the model';
+COMMENT ON COLUMN train_data.generation_logs.response_payload IS 'Response of the model, for a successful call';
+COMMENT ON COLUMN train_data.generation_logs.parameters IS 'Generation parameters of the item';
+COMMENT ON COLUMN train_data.generation_logs.model_used IS 'Model of the request';
+COMMENT ON COLUMN train_data.generation_logs.temperature IS 'Temperature of the request, 0-1';
+COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the request';
+COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited or timeout';
+COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
+COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens the model reported';
+COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
+COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD (model_cost()); NULL for a model with no known price';
+COMMENT ON COLUMN train_data.generation_logs.duration_ms IS 'Duration of the call in milliseconds, as the worker reported it';
+COMMENT ON COLUMN train_data.generation_logs.error_message IS 'Error message of a failed call';
+COMMENT ON COLUMN train_data.generation_logs.error_code IS 'Error code of a failed call, as the worker gave it';
+COMMENT ON COLUMN train_data.generation_logs.created_at IS 'When the call was logged';
+COMMENT ON COLUMN train_data.generation_logs.created_by IS 'Owner: the batch owner';
 
 CREATE INDEX generation_logs_conversation_idx ON train_data.generation_logs (conversation_id)
     WHERE conversation_id IS NOT NULL;

@@ -29,6 +29,24 @@ CREATE TABLE train_data.export_logs (
                                                      AND downloaded_count >= 0)
 );
 
+COMMENT ON TABLE train_data.export_logs IS 'One row per export made through the export functions';
+COMMENT ON COLUMN train_data.export_logs.id IS 'Row id';
+COMMENT ON COLUMN train_data.export_logs.export_id IS 'Public id of the export, as export_status() takes it';
+COMMENT ON COLUMN train_data.export_logs.user_id IS 'User who made the export: the only one who sees it';
+COMMENT ON COLUMN train_data.export_logs."timestamp" IS 'When the export started';
+COMMENT ON COLUMN train_data.export_logs.format IS 'json, jsonl, csv or markdown';
+COMMENT ON COLUMN train_data.export_logs.config IS 'The ExportConfig the export was made with';
+COMMENT ON COLUMN train_data.export_logs.conversation_count IS 'Conversations exported; filled when the export completes';
+COMMENT ON COLUMN train_data.export_logs.file_size IS 'Bytes of the records joined by one newline; filled when the export completes';
+COMMENT ON COLUMN train_data.export_logs.status IS 'queued, processing (from the first record), completed, failed or expired';
+COMMENT ON COLUMN train_data.export_logs.file_url IS 'Where the file can be downloaded, set by the application';
+COMMENT ON COLUMN train_data.export_logs.expires_at IS '24 hours after completion; then the export becomes expired';
+COMMENT ON COLUMN train_data.export_logs.error_message IS 'Why the export failed, set by the application';
+COMMENT ON COLUMN train_data.export_logs.downloaded_count IS 'Downloads of the file, set by the application';
+COMMENT ON COLUMN train_data.export_logs.last_downloaded_at IS 'Time of the last download, set by the application';
+COMMENT ON COLUMN train_data.export_logs.created_at IS 'When the row was created';
+COMMENT ON COLUMN train_data.export_logs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 CREATE INDEX export_logs_user_idx ON train_data.export_logs (user_id, "timestamp" DESC);
 CREATE INDEX export_logs_expires_idx ON train_data.export_logs (expires_at) WHERE status = 'completed';
 
@@ -45,6 +63,13 @@ CREATE TABLE train_data.user_preferences (
     CONSTRAINT unique_user_preferences UNIQUE (user_id),
     CONSTRAINT user_preferences_is_object CHECK (pg_catalog.jsonb_typeof(preferences) = 'object')
 );
+
+COMMENT ON TABLE train_data.user_preferences IS 'Per-user interface and workflow preferences (one row per user)';
+COMMENT ON COLUMN train_data.user_preferences.id IS 'Row id';
+COMMENT ON COLUMN train_data.user_preferences.user_id IS 'User the preferences belong to: one row per user';
+COMMENT ON COLUMN train_data.user_preferences.preferences IS 'Preferences document (partial documents are merged over default_user_preferences()); validated on every write';
+COMMENT ON COLUMN train_data.user_preferences.created_at IS 'When the row was created';
+COMMENT ON COLUMN train_data.user_preferences.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 CREATE TABLE train_data.ai_configurations (
     id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
@@ -64,6 +89,18 @@ CREATE TABLE train_data.ai_configurations (
     CONSTRAINT ai_configurations_configuration_is_object CHECK (pg_catalog.jsonb_typeof(configuration) = 'object')
 );
 
+COMMENT ON TABLE train_data.ai_configurations IS 'Named model configurations of a user or an organization';
+COMMENT ON COLUMN train_data.ai_configurations.id IS 'Configuration id';
+COMMENT ON COLUMN train_data.ai_configurations.user_id IS 'User the configuration belongs to; NULL for an organization''s';
+COMMENT ON COLUMN train_data.ai_configurations.organization_id IS 'Organization the configuration belongs to; NULL for a user''s';
+COMMENT ON COLUMN train_data.ai_configurations.config_name IS 'Name, unique per user or organization';
+COMMENT ON COLUMN train_data.ai_configurations.configuration IS 'Configuration document (merged over default_ai_config()); validated on every write';
+COMMENT ON COLUMN train_data.ai_configurations.is_active IS 'Only active configurations are considered by get_effective_ai_config()';
+COMMENT ON COLUMN train_data.ai_configurations.priority IS 'Among a user''s active configurations the highest priority is in force (the newest on ties)';
+COMMENT ON COLUMN train_data.ai_configurations.created_at IS 'When the configuration was created';
+COMMENT ON COLUMN train_data.ai_configurations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.ai_configurations.created_by IS 'User who created the configuration';
+
 -- The effective configuration: a user's active one with the highest priority, newest first.
 CREATE INDEX ai_configurations_effective_idx ON train_data.ai_configurations
     (user_id, priority DESC, created_at DESC) WHERE is_active;
@@ -80,6 +117,16 @@ CREATE TABLE train_data.ai_configuration_audit (
     changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT ai_configuration_audit_action_valid CHECK (action IN ('INSERT', 'UPDATE', 'DELETE'))
 );
+
+COMMENT ON TABLE train_data.ai_configuration_audit IS 'Append-only trail of changes to ai_configurations';
+COMMENT ON COLUMN train_data.ai_configuration_audit.id IS 'Audit row id';
+COMMENT ON COLUMN train_data.ai_configuration_audit.config_id IS 'Configuration changed; NULL for a deletion or once the configuration is deleted';
+COMMENT ON COLUMN train_data.ai_configuration_audit.user_id IS 'Owner of the configuration, kept so the trail stays visible after a deletion';
+COMMENT ON COLUMN train_data.ai_configuration_audit.action IS 'INSERT, UPDATE or DELETE';
+COMMENT ON COLUMN train_data.ai_configuration_audit.old_value IS 'The row before the change, as JSON; NULL for an insertion';
+COMMENT ON COLUMN train_data.ai_configuration_audit.new_value IS 'The row after the change, as JSON; NULL for a deletion';
+COMMENT ON COLUMN train_data.ai_configuration_audit.changed_by IS 'User who made the change';
+COMMENT ON COLUMN train_data.ai_configuration_audit.changed_at IS 'When the change was made';
 
 CREATE INDEX ai_configuration_audit_config_idx ON train_data.ai_configuration_audit (config_id);
 CREATE INDEX ai_configuration_audit_user_idx ON train_data.ai_configuration_audit (user_id, changed_at DESC);
@@ -100,6 +147,20 @@ CREATE TABLE train_data.configuration_audit_log (
     changed_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT configuration_audit_log_config_type_valid CHECK (config_type IN ('user_preference', 'ai_config'))
 );
+
+COMMENT ON TABLE train_data.configuration_audit_log IS 'Append-only trail of changes to preferences and configurations';
+COMMENT ON COLUMN train_data.configuration_audit_log.id IS 'Audit row id';
+COMMENT ON COLUMN train_data.configuration_audit_log.user_id IS 'User whose settings changed';
+COMMENT ON COLUMN train_data.configuration_audit_log.config_type IS 'user_preference or ai_config';
+COMMENT ON COLUMN train_data.configuration_audit_log.config_id IS 'Row changed (user_preferences.id or ai_configurations.id)';
+COMMENT ON COLUMN train_data.configuration_audit_log.changed_field IS 'Top-level setting that changed';
+COMMENT ON COLUMN train_data.configuration_audit_log.old_value IS 'The setting before the change; NULL when it was absent';
+COMMENT ON COLUMN train_data.configuration_audit_log.new_value IS 'The setting after the change; NULL when it was removed';
+COMMENT ON COLUMN train_data.configuration_audit_log.change_reason IS 'Why the change was made, set by the application';
+COMMENT ON COLUMN train_data.configuration_audit_log.client_ip IS 'IP address of the client, set by the application';
+COMMENT ON COLUMN train_data.configuration_audit_log.user_agent IS 'User agent of the client, set by the application';
+COMMENT ON COLUMN train_data.configuration_audit_log.changed_by IS 'User who made the change';
+COMMENT ON COLUMN train_data.configuration_audit_log.changed_at IS 'When the change was made';
 
 CREATE INDEX configuration_audit_log_user_idx ON train_data.configuration_audit_log (user_id, changed_at DESC);
 

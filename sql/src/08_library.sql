@@ -25,6 +25,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.template_by_id(uuid) IS
+    'Internal: the stored template with this id; an error when it does not exist or is not visible';
+
 -- Render a stored, active template; the result of render_template plus its id and name.
 CREATE FUNCTION train_data.resolve_template(template_id uuid, parameters jsonb DEFAULT '{}',
                                             html_escape boolean DEFAULT false)
@@ -46,11 +49,17 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.resolve_template(uuid, jsonb, boolean) IS
+    'Renders a stored, active template with parameters: the result of render_template() plus template_id and template_name';
+
 -- The same, HTML-escaped, for showing a prompt in a web page.
 CREATE FUNCTION train_data.preview_template(template_id uuid, parameters jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE sql STABLE
     RETURN train_data.resolve_template(template_id, parameters, true);
+
+COMMENT ON FUNCTION train_data.preview_template(uuid, jsonb) IS
+    'resolve_template() with HTML escaping, for showing a prompt in a web page';
 
 -- Count one more use of a template (yours; the batch engine counts every use).
 CREATE FUNCTION train_data.increment_template_usage(template_id uuid)
@@ -73,17 +82,26 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.increment_template_usage(uuid) IS
+    'Adds one to a template''s usage_count and returns the new count; only the template''s creator may do it';
+
 CREATE FUNCTION train_data.get_template_scenario_count(template_id uuid)
     RETURNS integer
     LANGUAGE sql STABLE
     RETURN (SELECT count(*)::integer FROM train_data.scenarios s
             WHERE s.parent_template_id = get_template_scenario_count.template_id);
 
+COMMENT ON FUNCTION train_data.get_template_scenario_count(uuid) IS
+    'Number of scenarios (visible to the caller) under a template';
+
 CREATE FUNCTION train_data.get_scenario_edge_case_count(scenario_id uuid)
     RETURNS integer
     LANGUAGE sql STABLE
     RETURN (SELECT count(*)::integer FROM train_data.edge_cases e
             WHERE e.parent_scenario_id = get_scenario_edge_case_count.scenario_id);
+
+COMMENT ON FUNCTION train_data.get_scenario_edge_case_count(uuid) IS
+    'Number of edge cases (visible to the caller) under a scenario';
 
 -- Delete a template unless scenarios or batch items still use it.
 CREATE FUNCTION train_data.safe_delete_template(template_id uuid)
@@ -114,6 +132,9 @@ BEGIN
     RETURN QUERY SELECT true, pg_catalog.format('template "%s" deleted', t.name);
 END
 $$;
+
+COMMENT ON FUNCTION train_data.safe_delete_template(uuid) IS
+    'Deletes a template unless scenarios or batch items still use it; returns (success, message) instead of raising';
 
 -- Delete a scenario unless edge cases still use it.
 CREATE FUNCTION train_data.safe_delete_scenario(scenario_id uuid)
@@ -149,6 +170,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.safe_delete_scenario(uuid) IS
+    'Deletes a scenario unless edge cases still use it; returns (success, message) instead of raising';
+
 -- Scenarios: take the parent template's name; keep error_message only while
 -- generation_status is 'error'.
 CREATE FUNCTION train_data.scenarios_before_write() RETURNS trigger
@@ -171,6 +195,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.scenarios_before_write() IS
+    'Internal: trigger function (BEFORE INSERT OR UPDATE on scenarios) that copies the parent template''s name and clears error_message unless generation_status is error';
+
 CREATE TRIGGER scenarios_before_write
     BEFORE INSERT OR UPDATE ON train_data.scenarios
     FOR EACH ROW EXECUTE FUNCTION train_data.scenarios_before_write();
@@ -192,6 +219,9 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.edge_cases_before_write() IS
+    'Internal: trigger function (BEFORE INSERT OR UPDATE on edge_cases) that copies the parent scenario''s name';
 
 CREATE TRIGGER edge_cases_before_write
     BEFORE INSERT OR UPDATE ON train_data.edge_cases
@@ -233,3 +263,6 @@ BEGIN
     RETURN s;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.update_scenario_generation_status(uuid, text, uuid, text) IS
+    'Records a scenario''s generation outcome (not_generated, generated or error) with its conversation and error message; returns the updated scenario';

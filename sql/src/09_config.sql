@@ -25,6 +25,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.model_price(text) IS
+    'Price row of a model: its exact model_id, else its Claude family (opus, sonnet, haiku) by name; NULL when neither is known';
+
 -- USD cost of a call: tokens times the price per million, 6 decimals; NULL
 -- for a model with no known price.
 CREATE FUNCTION train_data.model_cost(model text, input_tokens bigint, output_tokens bigint)
@@ -45,6 +48,9 @@ BEGIN
     RETURN round((input_tokens * p.input_usd_per_mtok + output_tokens * p.output_usd_per_mtok) / 1000000, 6);
 END
 $$;
+
+COMMENT ON FUNCTION train_data.model_cost(text, bigint, bigint) IS
+    'USD cost of a model call: tokens times the price per million, rounded to 6 decimals; NULL for a model with no known price';
 
 -- The original batch estimator: tokens per conversation by tier at
 -- 0.015 / 0.075 USD per 1K tokens, and 20 s per conversation at
@@ -99,6 +105,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.estimate_batch_cost(train_data.tier_type, integer, integer, integer) IS
+    'The original system''s batch estimate: tokens, cost in USD and time for count conversations of a tier, as a JSON object';
+
 --------------------------------------------------------------------------------
 -- 15. AI configuration and user preferences
 --------------------------------------------------------------------------------
@@ -108,6 +117,9 @@ CREATE FUNCTION train_data.jsonb_merge_deep(base jsonb, patch jsonb)
     RETURNS jsonb
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_jsonb_merge_deep';
+
+COMMENT ON FUNCTION train_data.jsonb_merge_deep(jsonb, jsonb) IS
+    'Merges patch into base: objects member by member, recursively; any other value in patch replaces the one in base';
 
 -- Paths of the keys of doc that reference does not have (arrays are leaves;
 -- members of the objects named in open_objects are free-form).
@@ -127,6 +139,9 @@ AS $$
     WHERE jsonb_typeof(d.value) = 'object' AND jsonb_typeof(reference -> d.key) = 'object'
       AND NOT (prefix || d.key) = ANY (open_objects)
 $$;
+
+COMMENT ON FUNCTION train_data.jsonb_unknown_keys(jsonb, jsonb, text, text[]) IS
+    'Internal: dotted paths of the keys of doc that reference does not have (arrays are leaves; members of open_objects are free-form)';
 
 -- Raise an error unless the number at path in doc lies in [low, high].
 CREATE FUNCTION train_data.check_setting_range(kind text, doc jsonb, path text[], low numeric, high numeric)
@@ -153,6 +168,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.check_setting_range(text, jsonb, text[], numeric, numeric) IS
+    'Internal: raises an error unless the value at path in a settings document is a number within [low, high] (NULL bounds are open)';
+
 -- Raise an error unless the value at path in doc is one of the allowed strings.
 CREATE FUNCTION train_data.check_setting_choice(kind text, doc jsonb, path text[], allowed text[])
     RETURNS void
@@ -169,6 +187,9 @@ BEGIN
     END IF;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.check_setting_choice(text, jsonb, text[], text[]) IS
+    'Internal: raises an error unless the value at path in a settings document is one of the allowed strings';
 
 -- Raise an error when doc has keys the defaults do not know.
 CREATE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
@@ -192,6 +213,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
+    'Internal: raises an error when a settings document is not an object or has keys the defaults do not have';
+
 -- The configuration used when a user has none (original-system.md §2.12).
 CREATE FUNCTION train_data.default_ai_config()
     RETURNS jsonb
@@ -207,6 +231,9 @@ CREATE FUNCTION train_data.default_ai_config()
                        "alertThresholds": [0.5, 0.75, 0.9]},
         "timeouts": {"generationTimeout": 60000, "connectionTimeout": 10000, "totalRequestTimeout": 120000}
     }'::jsonb;
+
+COMMENT ON FUNCTION train_data.default_ai_config() IS
+    'The AI configuration used when a user has none: model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
 
 -- Validate a (partial) configuration; returns it merged over the defaults.
 CREATE FUNCTION train_data.validate_ai_config(config jsonb)
@@ -261,6 +288,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
+    'Validates a (partial) AI configuration; returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
+
 -- The configuration in force for a user: the active one with the highest
 -- priority (newest on ties) merged over the defaults; the defaults when the
 -- user has none, or when that user's configurations are not visible.
@@ -279,6 +309,9 @@ BEGIN
     RETURN train_data.jsonb_merge_deep(train_data.default_ai_config(), stored);
 END
 $$;
+
+COMMENT ON FUNCTION train_data.get_effective_ai_config(uuid) IS
+    'AI configuration in force for a user: their active configuration with the highest priority (newest on ties) merged over the defaults; the defaults when there is none';
 
 -- Every writer of ai_configurations and user_preferences goes through
 -- validation (TG_ARGV[0] names the document).  Restores are the exception:
@@ -299,6 +332,9 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.validate_settings_row() IS
+    'Internal: trigger function (BEFORE INSERT OR UPDATE on ai_configurations and user_preferences) that validates the stored document; skipped by restores (row_security off)';
 
 CREATE TRIGGER ai_configurations_validate
     BEFORE INSERT OR UPDATE OF configuration ON train_data.ai_configurations
@@ -326,6 +362,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.ai_configurations_audit() IS
+    'Internal: trigger function (AFTER INSERT OR UPDATE OR DELETE on ai_configurations) that records the old and new row in ai_configuration_audit when a user id is set';
+
 CREATE TRIGGER ai_configurations_audit
     AFTER INSERT OR UPDATE OR DELETE ON train_data.ai_configurations
     FOR EACH ROW EXECUTE FUNCTION train_data.ai_configurations_audit();
@@ -352,6 +391,9 @@ CREATE FUNCTION train_data.default_user_preferences()
         "retryConfig": {"strategy": "exponential", "maxAttempts": 3, "baseDelayMs": 1000,
                         "maxDelayMs": 300000, "continueOnError": false}
     }'::jsonb;
+
+COMMENT ON FUNCTION train_data.default_user_preferences() IS
+    'The preferences a user starts with: theme, table layout, notifications, default filters, export, keyboard shortcuts, quality thresholds and retry settings';
 
 -- Validate (partial) preferences; returns them merged over the defaults.
 CREATE FUNCTION train_data.validate_user_preferences(preferences jsonb)
@@ -399,6 +441,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.validate_user_preferences(jsonb) IS
+    'Validates (partial) user preferences; returns them merged over default_user_preferences(), or raises an error naming the setting and its limit';
+
 CREATE TRIGGER user_preferences_validate
     BEFORE INSERT OR UPDATE OF preferences ON train_data.user_preferences
     FOR EACH ROW EXECUTE FUNCTION train_data.validate_settings_row('user_preferences');
@@ -421,6 +466,9 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.user_preferences_audit() IS
+    'Internal: trigger function (AFTER UPDATE OF preferences on user_preferences) that logs each changed top-level setting in configuration_audit_log when a user id is set';
 
 CREATE TRIGGER user_preferences_audit
     AFTER UPDATE OF preferences ON train_data.user_preferences
@@ -450,6 +498,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.get_user_preferences() IS
+    'The current user''s preferences merged over the defaults; creates the user''s row with the defaults on first use';
+
 -- Merge changes into the current user's preferences; returns the result.
 CREATE FUNCTION train_data.update_user_preferences(changes jsonb)
     RETURNS jsonb
@@ -470,6 +521,9 @@ BEGIN
     RETURN merged;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.update_user_preferences(jsonb) IS
+    'Merges changes into the current user''s preferences, validates and stores them; returns the result';
 
 --------------------------------------------------------------------------------
 -- 16. The request a worker sends to the model
@@ -503,3 +557,6 @@ BEGIN
         'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved'))));
 END
 $$;
+
+COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
+    'Anthropic Messages API request body for a stored template: the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';

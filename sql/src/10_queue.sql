@@ -32,12 +32,18 @@ CREATE FUNCTION train_data.job_active_seconds(started_at timestamptz, paused_tim
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_job_active_seconds';
 
+COMMENT ON FUNCTION train_data.job_active_seconds(timestamptz, interval, timestamptz, timestamptz, timestamptz) IS
+    'Internal: seconds a batch job has been active at a given time; its clock stops while it is paused and when it ends';
+
 -- The smoothed interval of a counter shard after a final event (native).
 CREATE FUNCTION train_data.eta_observe(interval_ewma double precision, last_active double precision,
                                        active_now double precision)
     RETURNS double precision
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_eta_observe';
+
+COMMENT ON FUNCTION train_data.eta_observe(double precision, double precision, double precision) IS
+    'Internal: the smoothed interval between final events of a counter shard after one more final event (time-remaining estimate)';
 
 -- Add to the live counters of a job, in this backend's shard.
 CREATE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
@@ -70,6 +76,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean) IS
+    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters (and, for a final event, updates its rate)';
+
 -- Copy the live counters into the job row (done when the job ends).
 CREATE FUNCTION train_data.rollup_counters(job_id uuid)
     RETURNS void
@@ -84,12 +93,18 @@ BEGIN ATOMIC
     WHERE j.id = rollup_counters.job_id;
 END;
 
+COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
+    'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';
+
 -- Tell listeners about a change (channel train_data_progress).
 CREATE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
     RETURNS void
     LANGUAGE sql
     RETURN pg_notify('train_data_progress',
                      json_build_object('batch_job_id', job_id, 'item_id', item_id, 'event', event)::text);
+
+COMMENT ON FUNCTION train_data.notify_progress(uuid, uuid, text) IS
+    'Internal: sends a progress event {batch_job_id, item_id, event} on channel train_data_progress';
 
 -- Close the job when no item is left to do: completed, or failed when every
 -- item failed.  Cheap when items remain queued (one index probe).
@@ -123,6 +138,9 @@ BEGIN
     PERFORM train_data.notify_progress(finish_job_if_done.job_id, NULL, 'job_finished');
 END
 $$;
+
+COMMENT ON FUNCTION train_data.finish_job_if_done(uuid) IS
+    'Internal: closes a batch job once no item is queued or in flight: completed, or failed when none completed and some failed';
 
 -- Check the arguments every batch shares.
 CREATE FUNCTION train_data.check_batch_options(name text, shared_parameters jsonb, concurrent_processing integer,
@@ -158,6 +176,9 @@ BEGIN
     END IF;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.check_batch_options(text, jsonb, integer, text, text) IS
+    'Internal: checks the options every batch shares (name, shared parameters, concurrency, error handling, priority); raises an error for a bad one';
 
 -- Create a batch of generation work.  items: [{template_id, tier?,
 -- parameters?, topic?}]; shared parameters are merged into every item and
@@ -244,6 +265,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.create_batch(text, jsonb, jsonb, integer, text, text) IS
+    'Creates a batch job from items [{template_id, tier?, parameters?, topic?}]; shared parameters are merged into every item; a batch with any invalid item is rejected whole; returns the job id';
+
 -- The template × parameter-set matrix: one item per template and set.
 CREATE FUNCTION train_data.create_batch_matrix(name text, template_ids uuid[], parameter_sets jsonb,
                                                shared_parameters jsonb DEFAULT '{}',
@@ -274,6 +298,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.create_batch_matrix(text, uuid[], jsonb, jsonb, integer, text, text, train_data.tier_type) IS
+    'Creates a batch job with one item per template and parameter set (templates x sets); returns the job id';
+
 -- Log a model call of a batch item (its request is the one stored at claim).
 CREATE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
                                           parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
@@ -297,6 +324,9 @@ BEGIN
             log_generation.error_message, log_generation.error_code, log_generation.owner);
 END
 $$;
+
+COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text) IS
+    'Internal: inserts the generation_logs row of one model call of a batch item';
 
 -- The item, locked, with its job's owner, or an error when it cannot be
 -- finished now (unknown, not in flight, cancelled, lease expired).
@@ -330,6 +360,9 @@ BEGIN
     FROM train_data.batch_jobs j WHERE j.id = item.batch_job_id;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid) IS
+    'Internal: locks a batch item in flight and returns it with its job''s owner and error handling; an error when it is unknown, not processing, cancelled or its lease expired';
 
 -- Claim up to max_items items: jobs by priority then age, items by position;
 -- never more in flight per job than its concurrent_processing; expired leases
@@ -481,6 +514,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
+    'Worker function: claims up to max_items items under a lease (jobs by priority then age, at most concurrent_processing in flight per job, expired leases taken back first); each row carries the rendered prompt and a ready Messages API request';
+
 -- Extend the lease of an item in flight (and record its progress).
 CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric DEFAULT NULL,
                                                 lease interval DEFAULT '5 minutes')
@@ -508,6 +544,9 @@ BEGIN
     RETURN expires;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) IS
+    'Worker function: extends the lease of an item in flight and records its progress; returns the new lease end';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
@@ -569,6 +608,9 @@ BEGIN
     RETURN 'failed';
 END
 $$;
+
+COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) IS
+    'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
 
 -- Store a model's response for an item in flight: the parsed conversation
 -- and its turns, the generation log (tokens, cost, duration), the item, the
@@ -667,6 +709,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) IS
+    'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
+
 -- The job lock: claims and pause / resume / cancel of one job take it, so
 -- they happen one after another (advisory, transaction-scoped, taken before
 -- any row lock: the order is job lock, then item rows, then the job row).
@@ -674,6 +719,9 @@ CREATE FUNCTION train_data.lock_job(job_id uuid)
     RETURNS void
     LANGUAGE sql
     RETURN pg_advisory_xact_lock(1953718900, hashtext(job_id::text));
+
+COMMENT ON FUNCTION train_data.lock_job(uuid) IS
+    'Internal: takes the transaction-scoped advisory lock of a batch job, which claims and pause, resume and cancel of that job share';
 
 -- Take the job lock of a job the caller can see, or fail as for an unknown job.
 CREATE FUNCTION train_data.lock_visible_job(job_id uuid)
@@ -693,6 +741,9 @@ BEGIN
     RETURN j;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.lock_visible_job(uuid) IS
+    'Internal: takes the job lock of a batch job the caller can see and returns the job; an error as for an unknown job otherwise';
 
 -- Raise the error for a job that is not in the state an action needs.
 CREATE FUNCTION train_data.job_state_error(job_id uuid, wanted text)
@@ -717,6 +768,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.job_state_error(uuid, text) IS
+    'Internal: raises the error for a batch job that is not in the state an action needs';
+
 -- Pause a processing job: no new item starts; items in flight finish.
 CREATE FUNCTION train_data.pause_batch(job_id uuid)
     RETURNS train_data.batch_jobs
@@ -735,6 +789,9 @@ BEGIN
     RETURN j;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.pause_batch(uuid) IS
+    'Pauses a processing batch job: no new item starts, items in flight finish; returns the job';
 
 -- Resume a paused job; the time it spent paused is set aside for the estimate.
 CREATE FUNCTION train_data.resume_batch(job_id uuid)
@@ -755,6 +812,9 @@ BEGIN
     RETURN j;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.resume_batch(uuid) IS
+    'Resumes a paused batch job; the time it spent paused does not count towards its throughput; returns the job';
 
 -- Cancel a job that has not ended: its queued and in-flight items become
 -- cancelled (a late completion of one is refused).
@@ -795,16 +855,25 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.cancel_batch(uuid) IS
+    'Cancels a batch job that has not ended: its queued and in-flight items become cancelled; returns the job';
+
 -- Progress and time remaining (native): see README.
 CREATE FUNCTION train_data.calculate_batch_progress(job_id uuid)
     RETURNS numeric
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_calculate_batch_progress';
 
+COMMENT ON FUNCTION train_data.calculate_batch_progress(uuid) IS
+    'Percent of a batch job''s items in a final state (completed, failed or cancelled), two decimals; NULL for an unknown or invisible job';
+
 CREATE FUNCTION train_data.estimate_time_remaining(job_id uuid)
     RETURNS interval
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_estimate_time_remaining';
+
+COMMENT ON FUNCTION train_data.estimate_time_remaining(uuid) IS
+    'Estimated time until a batch job ends, from its recent throughput; NULL while nothing has finished, 0 once the job has ended';
 
 CREATE FUNCTION train_data.batch_progress(job_id uuid)
     RETURNS TABLE (batch_job_id uuid, status train_data.batch_job_status, total_items integer,
@@ -814,6 +883,9 @@ CREATE FUNCTION train_data.batch_progress(job_id uuid)
                    started_at timestamptz, completed_at timestamptz)
     LANGUAGE c STABLE PARALLEL SAFE ROWS 1
     AS 'MODULE_PATHNAME', 'train_data_batch_progress';
+
+COMMENT ON FUNCTION train_data.batch_progress(uuid) IS
+    'Live state of a batch job in one row: counts per item status, percent, estimated time remaining and items per minute; no row for an unknown or invisible job';
 
 -- Worker functions act across users: only roles granted EXECUTE may call them.
 REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;

@@ -28,6 +28,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.score_conversation(uuid) IS
+    '(Re)scores a stored conversation from its turns, stores quality_score and quality_metrics and returns the metrics';
+
 --------------------------------------------------------------------------------
 -- 19. The conversation life cycle, enforced for every writer
 --------------------------------------------------------------------------------
@@ -50,6 +53,9 @@ CREATE FUNCTION train_data.conversation_transition_allowed(old_status train_data
         WHEN 'failed' THEN new_status IN ('archived')
         ELSE false
     END;
+
+COMMENT ON FUNCTION train_data.conversation_transition_allowed(train_data.conversation_status, train_data.conversation_status) IS
+    'Whether a conversation may go from one status to another in its life cycle (the same status always may; nothing leaves archived)';
 
 -- The trigger: new conversations start before review; every status change
 -- follows conversation_transition_allowed; approving or rejecting needs the
@@ -87,6 +93,9 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.conversations_check_transition() IS
+    'Internal: trigger function (BEFORE INSERT OR UPDATE OF status on conversations) that enforces the life cycle and a recorded review for approval and rejection; skipped by restores';
 
 CREATE TRIGGER conversations_check_transition
     BEFORE INSERT OR UPDATE OF status ON train_data.conversations
@@ -131,6 +140,9 @@ BEGIN
     END IF;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.append_review_action(uuid, text, uuid, text, text[]) IS
+    'Appends a review action {id, action, performedBy, timestamp, comment, reasons} to a conversation''s review_history';
 
 -- Review a generated conversation: approved, rejected or revision_requested.
 CREATE FUNCTION train_data.review_conversation(conversation_id uuid, action text, comment text DEFAULT NULL,
@@ -179,6 +191,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.review_conversation(uuid, text, text, text[]) IS
+    'Reviews a generated conversation as the current user (approved, rejected or revision_requested), recording it in review_history; returns the conversation';
+
 -- Review many conversations; one row per id, failures reported, not raised.
 CREATE FUNCTION train_data.bulk_review_conversations(conversation_ids uuid[], action text, comment text DEFAULT NULL,
                                                      reasons text[] DEFAULT NULL)
@@ -203,6 +218,9 @@ BEGIN
     END LOOP;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.bulk_review_conversations(uuid[], text, text, text[]) IS
+    'Reviews many conversations with the same action; one row per id, failures reported in the row instead of raised';
 
 --------------------------------------------------------------------------------
 -- 21. Regeneration and versions
@@ -249,6 +267,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.regenerate_conversation(uuid, jsonb) IS
+    'Queues a new generation of a conversation from its template and parameters (overridden by parameters); returns the batch item; on completion the new version archives this one';
+
 -- Every version of a conversation (its regeneration chain), oldest first.
 CREATE FUNCTION train_data.conversation_versions(conversation_id uuid)
     RETURNS TABLE (version integer, id uuid, conversation_id text, status train_data.conversation_status,
@@ -271,6 +292,9 @@ BEGIN ATOMIC
     FROM train_data.conversations c JOIN down ON down.id = c.id
     ORDER BY 1;
 END;
+
+COMMENT ON FUNCTION train_data.conversation_versions(uuid) IS
+    'Every version of a conversation (its regeneration chain), oldest first';
 
 --------------------------------------------------------------------------------
 -- 22. Review queue, statistics and template analytics (all under RLS)
@@ -314,6 +338,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric) IS
+    'Conversations waiting for review (pending_review) visible to the caller, a page at a time; lowest quality and oldest first by default';
+
 -- The numbers of the review queue.
 CREATE FUNCTION train_data.review_queue_statistics()
     RETURNS TABLE (total_pending bigint, average_quality numeric, oldest_pending timestamptz)
@@ -322,6 +349,9 @@ BEGIN ATOMIC
     SELECT count(*), coalesce(round(avg(c.quality_score), 1), 0), min(c.created_at)
     FROM train_data.conversations c WHERE c.status = 'pending_review';
 END;
+
+COMMENT ON FUNCTION train_data.review_queue_statistics() IS
+    'Number, average quality and oldest creation time of the pending_review conversations visible to the caller';
 
 -- Statistics of the conversations the caller can see.
 CREATE FUNCTION train_data.conversation_statistics()
@@ -349,6 +379,9 @@ BEGIN ATOMIC
     FROM train_data.conversations c;
 END;
 
+COMMENT ON FUNCTION train_data.conversation_statistics() IS
+    'Statistics of the conversations visible to the caller as a JSON object: totals by tier and status, quality bands, tokens, cost, approval rate';
+
 -- Trend of a series of scores in time order: the newer half against the
 -- older half (the original compared them the other way round).
 CREATE FUNCTION train_data.quality_trend(scores numeric[])
@@ -364,6 +397,9 @@ BEGIN ATOMIC
     FROM (SELECT avg(x) AS a FROM unnest(scores[1:cardinality(scores) / 2]) x) older,
          (SELECT avg(x) AS a FROM unnest(scores[cardinality(scores) / 2 + 1:]) x) newer;
 END;
+
+COMMENT ON FUNCTION train_data.quality_trend(numeric[]) IS
+    'Trend of a series of scores in time order: improving, declining or stable (newer half against older half, 5 % margin)';
 
 -- Per template: usage, average quality, approval rate, performance level and
 -- trend (of its 10 newest scores), over the conversations the caller can see,
@@ -396,3 +432,6 @@ BEGIN ATOMIC
     JOIN train_data.templates t ON t.id = s.template_id
     ORDER BY s.rate, s.avg_quality, t.name;
 END;
+
+COMMENT ON FUNCTION train_data.template_performance(interval, integer) IS
+    'Per template, over the conversations visible to the caller: usage, average quality, approval rate, performance level and trend';

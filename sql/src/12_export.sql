@@ -17,6 +17,9 @@ CREATE FUNCTION train_data.export_jsonl(shape text DEFAULT 'original', scope tex
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'train_data_export_jsonl';
 
+COMMENT ON FUNCTION train_data.export_jsonl(text, text, uuid[], jsonb, jsonb) IS
+    'Training-file lines, one JSON line per conversation (shapes original, openai, sharegpt; scopes all approved, selected ids, filtered); runs as the caller, so row-level security decides what is exported';
+
 -- The checks OpenAI's fine-tuning data preparation runs on one JSONL line:
 -- the names of those it fails (invalid_json, data_type,
 -- missing_messages_list, message_missing_key, message_unrecognized_key,
@@ -26,6 +29,9 @@ CREATE FUNCTION train_data.validate_training_line(line text)
     RETURNS text[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_validate_training_line';
+
+COMMENT ON FUNCTION train_data.validate_training_line(text) IS
+    'Names of the OpenAI fine-tuning data checks one JSONL line fails; empty for a good example';
 
 -- An export checked line by line: the number of lines, then how many fail
 -- each check (only the checks some line fails).
@@ -45,6 +51,9 @@ BEGIN ATOMIC
     (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
 END;
 
+COMMENT ON FUNCTION train_data.validate_export(text, text, uuid[], jsonb, jsonb) IS
+    'An export checked line by line: the number of lines, then how many lines fail each check that some line fails';
+
 -- The high-level export a client calls: the records of a jsonl (export_jsonl's
 -- original shape), json, csv or markdown file (config: the ExportConfig
 -- include flags), recorded in export_logs as the caller's export —
@@ -56,6 +65,9 @@ CREATE FUNCTION train_data.export_conversations(format text, scope text DEFAULT 
     RETURNS SETOF text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'train_data_export_conversations';
+
+COMMENT ON FUNCTION train_data.export_conversations(text, text, jsonb, uuid[], jsonb) IS
+    'The export a client makes, as records of a json, jsonl, csv or markdown file, logged in export_logs as the caller''s export';
 
 -- Completed exports past their expiry become expired; returns how many.
 CREATE FUNCTION train_data.mark_expired_exports()
@@ -69,6 +81,9 @@ BEGIN ATOMIC
         RETURNING 1)
     SELECT count(*)::integer FROM expired;
 END;
+
+COMMENT ON FUNCTION train_data.mark_expired_exports() IS
+    'Marks completed exports past their expiry as expired; returns how many';
 
 -- The caller's exports, newest first, optionally of one format or status.
 CREATE FUNCTION train_data.export_history(format text DEFAULT NULL, status text DEFAULT NULL,
@@ -93,6 +108,9 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION train_data.export_history(text, text, integer, integer) IS
+    'The caller''s exports, newest first, optionally of one format or status, a page at a time';
+
 -- One export of the caller's, by export_id; a completed export past its
 -- expiry is marked expired first.
 CREATE FUNCTION train_data.export_status(export_id uuid)
@@ -113,3 +131,6 @@ BEGIN
     RETURN l;
 END
 $$;
+
+COMMENT ON FUNCTION train_data.export_status(uuid) IS
+    'One export of the caller''s by export_id; a completed export past its expiry is marked expired first';
