@@ -77,11 +77,10 @@ char *
 td_clip_for_message(const char *s)
 {
 	int			len = (int) strlen(s);
-	int			cut;
+	int			cut = pg_mbcharcliplen(s, len, TD_CLIP_CHARS);
 
-	if (len <= TD_MESSAGE_VALUE_MAX)
+	if (cut >= len)
 		return pstrdup(s);
-	cut = pg_mbcliplen(s, len, TD_MESSAGE_VALUE_MAX);
 	return psprintf("%.*s...", cut, s);
 }
 

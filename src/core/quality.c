@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_text.h"
 #include "td_utf8.h"
 
 #define W_TURNS 0.30
@@ -110,13 +111,6 @@ lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
 }
 
-/* Whitespace as JavaScript's trim() and \s see it (ASCII part). */
-static bool
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* ASCII word character, as JavaScript's \b sees it. */
 static bool
 is_word(char c)
@@ -152,18 +146,6 @@ has_any_word(const char *text, size_t len, const char *const *words)
 		if (has_word(text, len, *words))
 			return true;
 	return false;
-}
-
-/* Trimmed bounds of a turn's content. */
-static void
-trim(qturn *t)
-{
-	t->trim_b = 0;
-	t->trim_e = t->len;
-	while (t->trim_b < t->trim_e && is_space((unsigned char) t->content[t->trim_b]))
-		t->trim_b++;
-	while (t->trim_e > t->trim_b && is_space((unsigned char) t->content[t->trim_e - 1]))
-		t->trim_e--;
 }
 
 /* Case-insensitive comparison of two trimmed contents. */
@@ -379,9 +361,9 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 		{
 			size_t		b;
 
-			while (p < len && is_space((unsigned char) s[p]))
+			while (p < len && td_is_space(s[p]))
 				p++;
-			for (b = p; p < len && !is_space((unsigned char) s[p]); p++)
+			for (b = p; p < len && !td_is_space(s[p]); p++)
 				;
 			if (p == b)
 				break;
@@ -565,7 +547,9 @@ count_turns(const td_qturn *in, long n)
 		out[i].len = in[i].content ? in[i].len : 0;
 		out[i].chars = td_utf8_count(out[i].content, out[i].len);
 		out[i].has_timestamp = in[i].has_timestamp;
-		trim(&out[i]);
+		out[i].trim_b = 0;
+		out[i].trim_e = out[i].len;
+		td_trim(out[i].content, &out[i].trim_b, &out[i].trim_e);
 	}
 	return out;
 }

@@ -10,10 +10,10 @@
 #include "render.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_text.h"
 #include "td_utf8.h"
 
 typedef enum var_type
@@ -98,22 +98,6 @@ typedef struct render_ctx
 
 /* --- small helpers ------------------------------------------------------ */
 
-/* Format a structural error. */
-static bool
-set_error(td_render_error *err, const char *message, const char *detail)
-{
-	snprintf(err->message, sizeof(err->message), "%s", message);
-	snprintf(err->detail, sizeof(err->detail), "%s", detail ? detail : "");
-	return false;
-}
-
-/* ASCII whitespace as JavaScript's trim sees it for our purposes. */
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* First character of an identifier: [A-Za-z_]. */
 static bool
 is_ident_start(char c)
@@ -126,17 +110,6 @@ static bool
 is_ident_char(char c)
 {
 	return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-
-/* Bytes of s[0..len) that fit in max without splitting a UTF-8 character. */
-static int
-utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t		n = len < max ? len : max;
-
-	while (n > 0 && n < len && (s[n] & 0xC0) == 0x80)
-		n--;
-	return (int) n;
 }
 
 /* Start a message "parameter "<name>" " about a variable. */
@@ -289,7 +262,7 @@ read_ident(const char *s, size_t end, size_t *i, const char **name, size_t *len)
 static void
 skip_spaces(const char *s, size_t end, size_t *i)
 {
-	while (*i < end && is_space(s[*i]))
+	while (*i < end && td_is_space(s[*i]))
 		(*i)++;
 }
 
@@ -318,10 +291,7 @@ classify(const char *s, size_t b, size_t e, placeholder *ph)
 {
 	size_t		i;
 
-	while (b < e && is_space(s[b]))
-		b++;
-	while (e > b && is_space(s[e - 1]))
-		e--;
+	td_trim(s, &b, &e);
 	i = b;
 	ph->kind = PH_UNSAFE;
 	if (!read_ident(s, e, &i, &ph->name, &ph->name_len))
@@ -419,17 +389,36 @@ scanner_next(scanner *sc, placeholder *ph)
 
 /* --- variables and parameters ------------------------------------------- */
 
+/* Fail with message "<before>N<after>", N the 1-based position of a variable. */
+static bool
+numbered_error(td_render_error *err, size_t index, const char *after, const char *detail)
+{
+	td_buf_puts(&err->message, "variable ");
+	td_buf_put_long(&err->message, (long long) index + 1);
+	return td_error_set(err, TD_RENDER_BAD_ARGUMENT, after, detail);
+}
+
+/* Fail with message "<before>"<name>"<after>", the name clipped. */
+static bool
+named_error(td_render_error *err, const char *before, const td_json *name,
+			const char *after, const char *detail)
+{
+	td_buf_puts(&err->message, before);
+	td_buf_putc(&err->message, '"');
+	td_buf_put_clipped(&err->message, name->str, name->len);
+	td_buf_putc(&err->message, '"');
+	return td_error_set(err, TD_RENDER_BAD_ARGUMENT, after, detail);
+}
+
 /* Parse the variables array into ctx->vars. */
 static bool
 load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
 {
-	char		msg[256];
-
 	if (variables == NULL || variables->type == TD_JSON_NULL)
 		return true;
 	if (variables->type != TD_JSON_ARRAY)
-		return set_error(err, "variables must be a JSON array",
-						 "Each element is an object {name, type, defaultValue, options, helpText}.");
+		return td_error_set(err, TD_RENDER_BAD_ARGUMENT, "variables must be a JSON array",
+							"Each element is an object {name, type, defaultValue, options, helpText}.");
 	ctx->vars = td_arena_alloc(&ctx->arena, variables->count * sizeof(variable));
 	for (size_t i = 0; i < variables->count; i++)
 	{
@@ -441,38 +430,23 @@ load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
 		int			t;
 
 		if (v->type != TD_JSON_OBJECT)
-		{
-			snprintf(msg, sizeof(msg), "variable %zu is not a JSON object", i + 1);
-			return set_error(err, msg, NULL);
-		}
+			return numbered_error(err, i, " is not a JSON object", NULL);
 		if (name == NULL || name->type != TD_JSON_STRING || name->len == 0)
-		{
-			snprintf(msg, sizeof(msg), "variable %zu has no name", i + 1);
-			return set_error(err, msg, "Give each variable a non-empty string \"name\".");
-		}
+			return numbered_error(err, i, " has no name", "Give each variable a non-empty string \"name\".");
 		var->name = name->str;
 		var->name_len = name->len;
 		for (size_t k = 0; k < ctx->nvars; k++)
 			if (ctx->vars[k].name_len == name->len && memcmp(ctx->vars[k].name, name->str, name->len) == 0)
-			{
-				snprintf(msg, sizeof(msg), "variable \"%.*s\" is declared twice", utf8_prefix(name->str, name->len, 100), name->str);
-				return set_error(err, msg, NULL);
-			}
+				return named_error(err, "variable ", name, " is declared twice", NULL);
 		for (t = 0; t < 3; t++)
 			if (td_json_string_is(type, var_type_names[t]))
 				break;
 		if (t == 3)
-		{
-			snprintf(msg, sizeof(msg), "variable \"%.*s\" has no valid type", utf8_prefix(name->str, name->len, 100), name->str);
-			return set_error(err, msg, "The type must be \"text\", \"number\" or \"dropdown\".");
-		}
+			return named_error(err, "variable ", name, " has no valid type",
+							   "The type must be \"text\", \"number\" or \"dropdown\".");
 		var->type = (var_type) t;
 		if (def != NULL && (def->type == TD_JSON_ARRAY || def->type == TD_JSON_OBJECT))
-		{
-			snprintf(msg, sizeof(msg), "variable \"%.*s\" has a defaultValue that is not a scalar",
-					 utf8_prefix(name->str, name->len, 100), name->str);
-			return set_error(err, msg, NULL);
-		}
+			return named_error(err, "variable ", name, " has a defaultValue that is not a scalar", NULL);
 		var->default_value = is_missing(def) ? NULL : def;
 		if (var->type == VAR_DROPDOWN)
 		{
@@ -482,11 +456,8 @@ load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
 			for (size_t k = 0; ok && k < opts->count; k++)
 				ok = opts->items[k]->type == TD_JSON_STRING;
 			if (!ok)
-			{
-				snprintf(msg, sizeof(msg), "dropdown variable \"%.*s\" has no options",
-						 utf8_prefix(name->str, name->len, 100), name->str);
-				return set_error(err, msg, "A dropdown needs \"options\": a non-empty array of strings.");
-			}
+				return named_error(err, "dropdown variable ", name, " has no options",
+								   "A dropdown needs \"options\": a non-empty array of strings.");
 			var->options = opts;
 		}
 		ctx->nvars++;
@@ -553,7 +524,7 @@ load_parameters(render_ctx *ctx, const td_json *parameters, td_render_error *err
 
 	if (parameters != NULL && parameters->type != TD_JSON_NULL &&
 		parameters->type != TD_JSON_OBJECT)
-		return set_error(err, "parameters must be a JSON object", NULL);
+		return td_error_set(err, TD_RENDER_BAD_ARGUMENT, "parameters must be a JSON object", NULL);
 	if (parameters != NULL && parameters->type == TD_JSON_OBJECT)
 		n = parameters->count;
 	ctx->params = td_arena_alloc(&ctx->arena, (n + ctx->nvars) * sizeof(param));
@@ -642,10 +613,7 @@ string_to_number(const char *s, size_t len, double *out)
 				i;
 	bool		digits = false;
 
-	while (b < e && is_space(s[b]))
-		b++;
-	while (e > b && is_space(s[e - 1]))
-		e--;
+	td_trim(s, &b, &e);
 	if (e - b >= sizeof(buf))
 		return false;
 	memcpy(buf, s + b, e - b);
@@ -983,6 +951,7 @@ td_render(const char *tmpl, size_t len, const td_json *parameters,
 	size_t		copied = 0;
 
 	ctx_init(&ctx, html_escape);
+	td_error_init(err);
 	if (!load_variables(&ctx, variables, err) || !load_parameters(&ctx, parameters, err))
 	{
 		ctx_free(&ctx);
@@ -1031,6 +1000,7 @@ td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
 	bool		ok = true;
 
 	ctx_init(&ctx, false);
+	td_error_init(err);
 	if (!load_variables(&ctx, variables, err))
 		ok = false;
 	scanner_init(&sc, tmpl, len);
@@ -1038,12 +1008,10 @@ td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
 	{
 		if (ph.kind == PH_UNSAFE)
 		{
-			char		msg[256];
-
-			snprintf(msg, sizeof(msg), "template contains an unsafe expression: %.*s",
-					 utf8_prefix(tmpl + ph.start, ph.end - ph.start, 160), tmpl + ph.start);
-			ok = set_error(err, msg,
-						   "Placeholders are {{name}}, {{name.member}} or {{name ? 'yes' : 'no'}}.");
+			td_buf_puts(&err->message, "template contains an unsafe expression: ");
+			td_buf_put_clipped(&err->message, tmpl + ph.start, ph.end - ph.start);
+			ok = td_error_set(err, TD_RENDER_BAD_ARGUMENT, "",
+							  "Placeholders are {{name}}, {{name.member}} or {{name ? 'yes' : 'no'}}.");
 		}
 	}
 	ctx_free(&ctx);

@@ -22,16 +22,23 @@
 
 #include "td_json.h"
 #include "td_mem.h"
+#include "td_text.h"
 
 #define TD_TEXT_MAX_CHARS 10000
 #define TD_NUMBER_MAX_ABS 1e15
 
-/* A structural problem with the arguments (not with a parameter value). */
-typedef struct td_render_error
+/* Why a render failed (the status of a td_render_error). */
+typedef enum td_render_status
 {
-	char		message[256];
-	char		detail[256];
-} td_render_error;
+	TD_RENDER_OK,
+	TD_RENDER_BAD_ARGUMENT,		/* variables or parameters malformed, unsafe template */
+} td_render_status;
+
+/*
+ * A structural problem with the arguments (not with a parameter value);
+ * status is a td_render_status.  The caller frees it with td_error_free.
+ */
+typedef td_error td_render_error;
 
 /*
  * Render template[0..len) with parameters (an object, or NULL for none) and

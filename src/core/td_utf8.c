@@ -91,6 +91,18 @@ td_utf8_count(const char *s, size_t len)
 	return len - cont;
 }
 
+/* See td_utf8.h: count character starts (bytes that are not 10xxxxxx). */
+size_t
+td_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	size_t		chars = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80 && chars++ == max_chars)
+			return i;
+	return len;
+}
+
 /* Encode one code point; returns the number of bytes (1..4). */
 size_t
 td_utf8_encode(unsigned int cp, char out[4])

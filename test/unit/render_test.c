@@ -27,7 +27,8 @@ render(const char *tmpl, const char *params, const char *vars, bool html)
 	if (td_render(tmpl, strlen(tmpl), p, v, html, &out, &err))
 		snprintf(result, sizeof(result), "%s", out.data);
 	else
-		snprintf(result, sizeof(result), "ERROR: %s", err.message);
+		snprintf(result, sizeof(result), "ERROR: %s", err.message.data);
+	td_error_free(&err);
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	return result;
