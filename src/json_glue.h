@@ -14,7 +14,11 @@
 #include "td_mem.h"
 #include "td_text.h"
 
-/* Make the cores allocate with palloc in the current memory context. */
+/*
+ * Make the cores allocate with palloc in the current memory context, refuse
+ * a request over 1 GB with SQLSTATE 54000 and check for interrupts
+ * (called from _PG_init).
+ */
 extern void td_install_allocator(void);
 
 /* A jsonb argument as a core JSON value (UTF-8), parsed into arena. */

@@ -20,7 +20,8 @@ static void
 report_render_error(const td_render_error *err)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			(errcode(err->status == TD_RENDER_TOO_LONG ?
+					 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s", err->message.data),
 			 err->detail.len ? errdetail("%s", err->detail.data) : 0));
 }

@@ -213,7 +213,7 @@ fenced_block(const char *s, size_t len, size_t *b, size_t *e)
 	const char *close;
 
 	for (size_t i = 0; i + 3 <= len; i++)
-		if (memcmp(s + i, "```", 3) == 0)
+		if (TD_CHECK_FOR_INTERRUPTS_EXPR() && memcmp(s + i, "```", 3) == 0)
 		{
 			open = s + i + 3;
 			break;
@@ -225,7 +225,7 @@ fenced_block(const char *s, size_t len, size_t *b, size_t *e)
 	*b = (size_t) (open - s);
 	close = NULL;
 	for (size_t i = *b; i + 3 <= len; i++)
-		if (memcmp(s + i, "```", 3) == 0)
+		if (TD_CHECK_FOR_INTERRUPTS_EXPR() && memcmp(s + i, "```", 3) == 0)
 		{
 			close = s + i;
 			break;
@@ -274,6 +274,7 @@ turns_from_lines(parsed *p, const char *s, size_t len, td_parse_error *err)
 		const char *line_role_name;
 		size_t		rest;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (line_role(s + pos, end - pos, &line_role_name, &rest))
 		{
 			if (role)
@@ -331,7 +332,7 @@ turns_from_text(parsed *p, const char *s, size_t len, td_parse_error *err)
 	if (ok && !found && (lbrace = memchr(s, '{', len)) != NULL)
 	{
 		for (size_t i = len; i-- > (size_t) (lbrace - s);)
-			if (s[i] == '}')
+			if (TD_CHECK_FOR_INTERRUPTS_EXPR() && s[i] == '}')
 			{
 				rbrace = s + i;
 				break;

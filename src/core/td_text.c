@@ -25,6 +25,17 @@ td_trim(const char *s, size_t *b, size_t *e)
 }
 
 /* See td_text.h. */
+int
+td_bytes_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	int			c = (a_len && b_len) ? memcmp(a, b, a_len < b_len ? a_len : b_len) : 0;
+
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return (a_len > b_len) - (a_len < b_len);
+}
+
+/* See td_text.h. */
 void
 td_buf_put_clipped(td_buf *buf, const char *s, size_t len)
 {

@@ -24,6 +24,9 @@ extern bool td_is_space(char c);
 /* Narrow s[*b..*e) past the white space at both ends. */
 extern void td_trim(const char *s, size_t *b, size_t *e);
 
+/* Order of byte strings: memcmp order, a prefix first (-1, 0 or 1). */
+extern int	td_bytes_cmp(const char *a, size_t a_len, const char *b, size_t b_len);
+
 /* Append s[0..len) (UTF-8) as a message quotes it: clipped, see TD_CLIP_CHARS. */
 extern void td_buf_put_clipped(td_buf *buf, const char *s, size_t len);
 

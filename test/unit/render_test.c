@@ -155,5 +155,20 @@ main(void)
 		r = render(braces, "{}", NULL, false);
 		ok(strncmp(r, "{\"resolved\":\"{{{{", 16) == 0, "200,000 opening braces render unchanged");
 	}
+
+	/* the rendered text is limited: 12,000 copies of a 1,000-byte parameter */
+	{
+		static char tmpl[5 * 12000 + 1];
+		static char params[1000 + 16];
+
+		for (int i = 0; i < 12000; i++)
+			memcpy(tmpl + 5 * i, "{{p}}", 5);
+		snprintf(params, sizeof(params), "{\"p\":\"%01000d\"}", 0);
+		r = render(tmpl, params, NULL, false);
+		ok(strcmp(r, "ERROR: rendered template exceeds the limit of 4 MB") == 0, "12 MB of rendered text is refused");
+		tmpl[5 * 4000] = '\0';
+		r = render(tmpl, params, NULL, false);
+		ok(strncmp(r, "{\"resolved\":\"0000", 17) == 0, "4,000,000 bytes are under the limit and render");
+	}
 	return unit_done();
 }
