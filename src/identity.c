@@ -22,6 +22,7 @@
 #include "utils/uuid.h"
 
 #include "compat.h"
+#include "json_glue.h"
 #include "train_data.h"
 #include "uuid_text.h"
 
@@ -58,7 +59,7 @@ uuid_from_setting(const char *setting, const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid value for setting \"%s\": \"%s\"",
-						setting, value),
+						setting, td_clip_for_message(value)),
 				 errdetail("The user id must be a UUID.")));
 	return UUIDPGetDatum(uuid);
 }

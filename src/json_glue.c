@@ -8,24 +8,25 @@
 #include "postgres.h"
 
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "json_glue.h"
 
-/* Core allocation: palloc in the current context, huge sizes allowed. */
+/* Core allocation: palloc in the current context (the core keeps to MaxAllocSize). */
 static void *
 glue_alloc(size_t size)
 {
-	return MemoryContextAllocHuge(CurrentMemoryContext, size ? size : 1);
+	return palloc(size ? size : 1);
 }
 
-/* Core reallocation: repalloc, huge sizes allowed. */
+/* Core reallocation: repalloc. */
 static void *
 glue_realloc(void *ptr, size_t size)
 {
-	return repalloc_huge(ptr, size ? size : 1);
+	return repalloc(ptr, size ? size : 1);
 }
 
 /* Core release: pfree. */
@@ -35,11 +36,31 @@ glue_free(void *ptr)
 	pfree(ptr);
 }
 
-/* Install the palloc-based allocator (called from _PG_init). */
+/* Core limit handler: a request over TD_MAX_ALLOC (1 GB) is an error. */
+static void
+glue_limit(size_t requested)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("result exceeds the limit of 1 GB"),
+			 errdetail("A value of %zu bytes was about to be built.", requested)));
+}
+
+/* Core interrupt handler: cancel, statement_timeout and termination. */
+static void
+glue_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* See json_glue.h. */
 void
 td_install_allocator(void)
 {
+	StaticAssertStmt(TD_MAX_ALLOC == MaxAllocSize, "the cores' limit is PostgreSQL's");
 	td_set_allocator(glue_alloc, glue_realloc, glue_free);
+	td_set_limit_handler(glue_limit);
+	td_interrupt_handler = glue_interrupts;
 }
 
 /* Convert server-encoded s[0..len) to UTF-8 (no copy in a UTF8 database). */
@@ -77,11 +98,10 @@ char *
 td_clip_for_message(const char *s)
 {
 	int			len = (int) strlen(s);
-	int			cut;
+	int			cut = pg_mbcharcliplen(s, len, TD_CLIP_CHARS);
 
-	if (len <= TD_MESSAGE_VALUE_MAX)
+	if (cut >= len)
 		return pstrdup(s);
-	cut = pg_mbcliplen(s, len, TD_MESSAGE_VALUE_MAX);
 	return psprintf("%.*s...", cut, s);
 }
 

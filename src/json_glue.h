@@ -12,8 +12,13 @@
 
 #include "td_json.h"
 #include "td_mem.h"
+#include "td_text.h"
 
-/* Make the cores allocate with palloc in the current memory context. */
+/*
+ * Make the cores allocate with palloc in the current memory context, refuse
+ * a request over 1 GB with SQLSTATE 54000 and check for interrupts
+ * (called from _PG_init).
+ */
 extern void td_install_allocator(void);
 
 /* A jsonb argument as a core JSON value (UTF-8), parsed into arena. */
@@ -22,13 +27,10 @@ extern td_json *td_jsonb_to_core(td_arena *arena, Jsonb *jb);
 /* A text argument as UTF-8; *len receives its length in bytes. */
 extern char *td_text_to_utf8(text *t, size_t *len);
 
-/* Longest user value, in bytes, that an error message quotes whole. */
-#define TD_MESSAGE_VALUE_MAX 64
-
 /*
- * A user value as an error message quotes it: whole up to
- * TD_MESSAGE_VALUE_MAX bytes, else clipped at a character boundary and
- * followed by "...", so that a huge argument never becomes a huge message.
+ * A user value (server encoding) as an error message quotes it: whole up to
+ * TD_CLIP_CHARS characters, else its first TD_CLIP_CHARS characters followed
+ * by "...", so that a huge argument never becomes a huge message.
  */
 extern char *td_clip_for_message(const char *s);
 

@@ -56,7 +56,7 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 				(errcode(parse_errcode(err.status)),
 				 errmsg("%s", err.message.data),
 				 err.detail.len ? errdetail("%s", err.detail.data) : 0));
-	td_parse_error_free(&err);
+	td_error_free(&err);
 	td_arena_free(&arena);
 	PG_RETURN_DATUM(td_core_to_jsonb(&out));
 }

@@ -20,9 +20,10 @@ static void
 report_render_error(const td_render_error *err)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s", err->message),
-			 err->detail[0] ? errdetail("%s", err->detail) : 0));
+			(errcode(err->status == TD_RENDER_TOO_LONG ?
+					 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", err->message.data),
+			 err->detail.len ? errdetail("%s", err->detail.data) : 0));
 }
 
 /* A template argument that must not be NULL, as UTF-8. */
@@ -67,6 +68,7 @@ train_data_render_template(PG_FUNCTION_ARGS)
 	td_buf_init(&out);
 	if (!td_render(tmpl, len, params, variables, html, &out, &err))
 		report_render_error(&err);
+	td_error_free(&err);
 	td_arena_free(&arena);
 	PG_RETURN_DATUM(td_core_to_jsonb(&out));
 }
@@ -89,5 +91,6 @@ train_data_check_template(PG_FUNCTION_ARGS)
 	td_arena_free(&arena);
 	if (!ok)
 		report_render_error(&err);
+	td_error_free(&err);
 	PG_RETURN_BOOL(true);
 }

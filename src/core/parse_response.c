@@ -5,8 +5,9 @@
 #include "parse_response.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "td_text.h"
 
 /* One turn found in the response. */
 typedef struct turn
@@ -33,28 +34,6 @@ typedef struct parsed
 
 /* --- errors ------------------------------------------------------------- */
 
-/* Bytes of s[0..len) that fit in max without splitting a UTF-8 character. */
-static size_t
-utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t		n = len < max ? len : max;
-
-	while (n > 0 && n < len && (s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
-/* Fill err with a status, a message and a detail; returns false. */
-static bool
-set_error(td_parse_error *err, td_parse_status status, const char *message, const char *detail)
-{
-	err->status = status;
-	td_buf_puts(&err->message, message);
-	if (detail)
-		td_buf_puts(&err->detail, detail);
-	return false;
-}
-
 /* A turn error: "turn N of the response <what>". */
 static bool
 turn_error(td_parse_error *err, size_t index, const char *what, const char *value, size_t value_len,
@@ -68,7 +47,7 @@ turn_error(td_parse_error *err, size_t index, const char *what, const char *valu
 	if (value)
 	{
 		td_buf_puts(&err->message, " \"");
-		td_buf_append(&err->message, value, utf8_prefix(value, value_len, 60));
+		td_buf_put_clipped(&err->message, value, value_len);
 		td_buf_puts(&err->message, "\"");
 	}
 	td_buf_puts(&err->detail, detail);
@@ -77,23 +56,6 @@ turn_error(td_parse_error *err, size_t index, const char *what, const char *valu
 
 /* --- helpers ------------------------------------------------------------ */
 
-/* Whitespace for trimming. */
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Trim s[*b..*e) in place. */
-static void
-trim(const char *s, size_t *b, size_t *e)
-{
-	while (*b < *e && is_space(s[*b]))
-		(*b)++;
-	while (*e > *b && is_space(s[*e - 1]))
-		(*e)--;
-}
-
 /* True if s[0..len) is blank. */
 static bool
 is_blank(const char *s, size_t len)
@@ -101,7 +63,7 @@ is_blank(const char *s, size_t len)
 	size_t		b = 0,
 				e = len;
 
-	trim(s, &b, &e);
+	td_trim(s, &b, &e);
 	return b == e;
 }
 
@@ -207,7 +169,7 @@ turns_from_json(parsed *p, const td_json *v, const td_json *turns, td_parse_erro
 		size_t		b = 0,
 					e = title->len;
 
-		trim(title->str, &b, &e);
+		td_trim(title->str, &b, &e);
 		p->title = title->str + b;
 		p->title_len = e - b;
 	}
@@ -251,7 +213,7 @@ fenced_block(const char *s, size_t len, size_t *b, size_t *e)
 	const char *close;
 
 	for (size_t i = 0; i + 3 <= len; i++)
-		if (memcmp(s + i, "```", 3) == 0)
+		if (TD_CHECK_FOR_INTERRUPTS_EXPR() && memcmp(s + i, "```", 3) == 0)
 		{
 			open = s + i + 3;
 			break;
@@ -263,7 +225,7 @@ fenced_block(const char *s, size_t len, size_t *b, size_t *e)
 	*b = (size_t) (open - s);
 	close = NULL;
 	for (size_t i = *b; i + 3 <= len; i++)
-		if (memcmp(s + i, "```", 3) == 0)
+		if (TD_CHECK_FOR_INTERRUPTS_EXPR() && memcmp(s + i, "```", 3) == 0)
 		{
 			close = s + i;
 			break;
@@ -278,7 +240,7 @@ line_role(const char *line, size_t len, const char **role, size_t *rest)
 {
 	size_t		i = 0;
 
-	while (i < len && is_space(line[i]))
+	while (i < len && td_is_space(line[i]))
 		i++;
 	for (size_t k = 0; k < 2; k++)
 	{
@@ -312,6 +274,7 @@ turns_from_lines(parsed *p, const char *s, size_t len, td_parse_error *err)
 		const char *line_role_name;
 		size_t		rest;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (line_role(s + pos, end - pos, &line_role_name, &rest))
 		{
 			if (role)
@@ -336,7 +299,7 @@ turns_from_lines(parsed *p, const char *s, size_t len, td_parse_error *err)
 		size_t		b = 0,
 					e = p->turns[i].len;
 
-		trim(p->turns[i].content, &b, &e);
+		td_trim(p->turns[i].content, &b, &e);
 		if (b == e)
 			return turn_error(err, i, "has no content", NULL, 0,
 							  "A line \"user:\" or \"assistant:\" must be followed by the turn's text.");
@@ -363,13 +326,13 @@ turns_from_text(parsed *p, const char *s, size_t len, td_parse_error *err)
 		ok = try_json(p, s + b, e - b, &found, &why, err);
 	b = 0;
 	e = len;
-	trim(s, &b, &e);
+	td_trim(s, &b, &e);
 	if (ok && !found && b < e && (s[b] == '{' || s[b] == '['))
 		ok = try_json(p, s + b, e - b, &found, &why, err);
 	if (ok && !found && (lbrace = memchr(s, '{', len)) != NULL)
 	{
 		for (size_t i = len; i-- > (size_t) (lbrace - s);)
-			if (s[i] == '}')
+			if (TD_CHECK_FOR_INTERRUPTS_EXPR() && s[i] == '}')
 			{
 				rbrace = s + i;
 				break;
@@ -384,7 +347,7 @@ turns_from_text(parsed *p, const char *s, size_t len, td_parse_error *err)
 	}
 	if (ok && !found)
 	{
-		set_error(err, TD_PARSE_NO_CONVERSATION, "response holds no conversation",
+		td_error_set(err, TD_PARSE_NO_CONVERSATION, "response holds no conversation",
 				  "Expected JSON with a \"turns\" array, or lines starting with \"user:\" or \"assistant:\".");
 		if (why.len)
 		{
@@ -448,10 +411,10 @@ api_error(const td_json *response, td_parse_error *err)
 	if (type && type->type == TD_JSON_STRING)
 	{
 		td_buf_puts(&err->message, ": ");
-		td_buf_append(&err->message, type->str, utf8_prefix(type->str, type->len, 80));
+		td_buf_put_clipped(&err->message, type->str, type->len);
 	}
 	if (message && message->type == TD_JSON_STRING)
-		td_buf_append(&err->detail, message->str, utf8_prefix(message->str, message->len, 400));
+		td_buf_put_clipped(&err->detail, message->str, message->len);
 	return false;
 }
 
@@ -557,7 +520,7 @@ find_turns(parsed *p, const td_json *response, td_parse_error *err)
 	if (response->type == TD_JSON_STRING)
 		return turns_from_text(p, response->str, response->len, err);
 	if (response->type != TD_JSON_OBJECT)
-		return set_error(err, TD_PARSE_BAD_INPUT,
+		return td_error_set(err, TD_PARSE_BAD_INPUT,
 						 "response is not a Messages API response, a conversation object or text",
 						 "Pass the API's JSON response, {\"title\": …, \"turns\": […]}, or the model's text as a JSON string.");
 	if (td_json_string_is(td_json_get(response, "type"), "error"))
@@ -571,7 +534,7 @@ find_turns(parsed *p, const td_json *response, td_parse_error *err)
 
 		note_metadata(p, response);
 		if (td_json_string_is(p->stop_reason, "max_tokens"))
-			return set_error(err, TD_PARSE_TRUNCATED, "response was truncated at the token limit",
+			return td_error_set(err, TD_PARSE_TRUNCATED, "response was truncated at the token limit",
 							 "The model stopped with stop_reason \"max_tokens\"; raise max_tokens or shorten the conversation asked for.");
 		td_buf_init(&text);
 		response_text(td_json_get(response, "content"), &text);
@@ -579,7 +542,7 @@ find_turns(parsed *p, const td_json *response, td_parse_error *err)
 		td_buf_free(&text);
 		return ok;
 	}
-	return set_error(err, TD_PARSE_BAD_INPUT,
+	return td_error_set(err, TD_PARSE_BAD_INPUT,
 					 "response is not a Messages API response, a conversation object or text",
 					 "An object must hold \"content\" (a Messages API response) or \"turns\".");
 }
@@ -594,9 +557,7 @@ td_parse_response(const td_json *response, const td_json *params,
 
 	memset(&p, 0, sizeof(p));
 	td_arena_init(&p.arena);
-	err->status = TD_PARSE_OK;
-	td_buf_init(&err->message);
-	td_buf_init(&err->detail);
+	td_error_init(err);
 
 	ok = find_turns(&p, response, err);
 	if (ok && p.nturns < TD_MIN_TURNS)
@@ -612,12 +573,4 @@ td_parse_response(const td_json *response, const td_json *params,
 		write_result(&p, params, out);
 	td_arena_free(&p.arena);
 	return ok;
-}
-
-/* Release the buffers of an error. */
-void
-td_parse_error_free(td_parse_error *err)
-{
-	td_buf_free(&err->message);
-	td_buf_free(&err->detail);
 }

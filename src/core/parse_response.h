@@ -23,6 +23,7 @@
 
 #include "td_json.h"
 #include "td_mem.h"
+#include "td_text.h"
 
 #define TD_MIN_TURNS 2
 
@@ -37,23 +38,17 @@ typedef enum td_parse_status
 	TD_PARSE_TOO_FEW_TURNS
 } td_parse_status;
 
-typedef struct td_parse_error
-{
-	td_parse_status status;
-	td_buf		message;		/* primary message, lower case */
-	td_buf		detail;			/* full sentence(s), may be empty */
-} td_parse_error;
+/* A parse failure: status is a td_parse_status. */
+typedef td_error td_parse_error;
 
 /*
  * Parse response; params (an object or NULL) supplies persona, topic and
  * emotion for the fallback title.  On success appends
  * {title, turns[{role, content}], input_tokens, output_tokens, model,
  * stop_reason} to out and returns true; otherwise fills err (whose buffers
- * the caller frees with td_parse_error_free) and returns false.
+ * the caller frees with td_error_free) and returns false.
  */
 extern bool td_parse_response(const td_json *response, const td_json *params,
 							  td_buf *out, td_parse_error *err);
-
-extern void td_parse_error_free(td_parse_error *err);
 
 #endif							/* TD_PARSE_RESPONSE_H */

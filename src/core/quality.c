@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_text.h"
 #include "td_utf8.h"
 
 #define W_TURNS 0.30
@@ -110,13 +111,6 @@ lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
 }
 
-/* Whitespace as JavaScript's trim() and \s see it (ASCII part). */
-static bool
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* ASCII word character, as JavaScript's \b sees it. */
 static bool
 is_word(char c)
@@ -134,6 +128,7 @@ has_word(const char *text, size_t len, const char *word)
 	{
 		size_t		k = 0;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (i > 0 && is_word(text[i - 1]))
 			continue;
 		while (k < n && lower(text[i + k]) == word[k])
@@ -154,45 +149,43 @@ has_any_word(const char *text, size_t len, const char *const *words)
 	return false;
 }
 
-/* Trimmed bounds of a turn's content. */
-static void
-trim(qturn *t)
+/* Order of turns by trimmed content, ASCII case folded (qsort of pointers). */
+static int
+content_cmp(const void *a, const void *b)
 {
-	t->trim_b = 0;
-	t->trim_e = t->len;
-	while (t->trim_b < t->trim_e && is_space((unsigned char) t->content[t->trim_b]))
-		t->trim_b++;
-	while (t->trim_e > t->trim_b && is_space((unsigned char) t->content[t->trim_e - 1]))
-		t->trim_e--;
-}
+	const qturn *x = *(const qturn *const *) a;
+	const qturn *y = *(const qturn *const *) b;
+	size_t		len = x->trim_e - x->trim_b;
 
-/* Case-insensitive comparison of two trimmed contents. */
-static bool
-same_content(const qturn *a, const qturn *b)
-{
-	size_t		len = a->trim_e - a->trim_b;
-
-	if (len != b->trim_e - b->trim_b)
-		return false;
+	TD_CHECK_FOR_INTERRUPTS();
+	if (len != y->trim_e - y->trim_b)
+		return len < y->trim_e - y->trim_b ? -1 : 1;
 	for (size_t i = 0; i < len; i++)
-		if (lower(a->content[a->trim_b + i]) != lower(b->content[b->trim_b + i]))
-			return false;
-	return true;
+	{
+		unsigned char cx = (unsigned char) lower(x->content[x->trim_b + i]);
+		unsigned char cy = (unsigned char) lower(y->content[y->trim_b + i]);
+
+		if (cx != cy)
+			return cx < cy ? -1 : 1;
+	}
+	return 0;
 }
 
-/* Number of turns that repeat an earlier one (total − distinct). */
+/* Number of turns that repeat an earlier one (total − distinct), by sorting. */
 static long
 duplicate_count(const qturn *turns, long n)
 {
+	const qturn **sorted = td_malloc((n ? n : 1) * sizeof(qturn *));
 	long		dups = 0;
 
+	for (long i = 0; i < n; i++)
+		sorted[i] = &turns[i];
+	if (n > 1)
+		qsort(sorted, (size_t) n, sizeof(qturn *), content_cmp);
 	for (long i = 1; i < n; i++)
-		for (long j = 0; j < i; j++)
-			if (same_content(&turns[i], &turns[j]))
-			{
-				dups++;
-				break;
-			}
+		if (content_cmp(&sorted[i], &sorted[i - 1]) == 0)
+			dups++;
+	td_free(sorted);
 	return dups;
 }
 
@@ -379,9 +372,10 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 		{
 			size_t		b;
 
-			while (p < len && is_space((unsigned char) s[p]))
+			TD_CHECK_FOR_INTERRUPTS();
+			while (p < len && td_is_space(s[p]))
 				p++;
-			for (b = p; p < len && !is_space((unsigned char) s[p]); p++)
+			for (b = p; p < len && !td_is_space(s[p]); p++)
 				;
 			if (p == b)
 				break;
@@ -513,10 +507,11 @@ put_signals(const qturn *turns, long n, const vocabulary *v, td_buf *out)
 		{
 			size_t		q;
 
+			TD_CHECK_FOR_INTERRUPTS();
 			if (s[p] != '{' || s[p + 1] != '{')
 				continue;
 			for (q = p + 2; q + 1 < len && !(s[q] == '}' && s[q + 1] == '}'); q++)
-				;
+				TD_CHECK_FOR_INTERRUPTS();
 			if (q + 1 >= len)
 				break;
 			placeholders++;
@@ -565,7 +560,9 @@ count_turns(const td_qturn *in, long n)
 		out[i].len = in[i].content ? in[i].len : 0;
 		out[i].chars = td_utf8_count(out[i].content, out[i].len);
 		out[i].has_timestamp = in[i].has_timestamp;
-		trim(&out[i]);
+		out[i].trim_b = 0;
+		out[i].trim_e = out[i].len;
+		td_trim(out[i].content, &out[i].trim_b, &out[i].trim_e);
 	}
 	return out;
 }

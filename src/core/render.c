@@ -10,10 +10,10 @@
 #include "render.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "td_text.h"
 #include "td_utf8.h"
 
 typedef enum var_type
@@ -41,7 +41,7 @@ typedef struct param
 	const char *key;
 	size_t		key_len;
 	const td_json *value;
-	size_t		order;			/* input position, for last-wins */
+	td_json_index *members;		/* an object value's index, built on first use */
 } param;
 
 typedef enum ph_kind
@@ -85,6 +85,7 @@ typedef struct render_ctx
 	td_arena	arena;
 	variable   *vars;
 	size_t		nvars;
+	const variable **by_name;	/* the variables sorted by name */
 	param	   *params;			/* sorted by key, unique */
 	size_t		nparams;
 	bool		html_escape;
@@ -98,22 +99,6 @@ typedef struct render_ctx
 
 /* --- small helpers ------------------------------------------------------ */
 
-/* Format a structural error. */
-static bool
-set_error(td_render_error *err, const char *message, const char *detail)
-{
-	snprintf(err->message, sizeof(err->message), "%s", message);
-	snprintf(err->detail, sizeof(err->detail), "%s", detail ? detail : "");
-	return false;
-}
-
-/* ASCII whitespace as JavaScript's trim sees it for our purposes. */
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* First character of an identifier: [A-Za-z_]. */
 static bool
 is_ident_start(char c)
@@ -126,17 +111,6 @@ static bool
 is_ident_char(char c)
 {
 	return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-
-/* Bytes of s[0..len) that fit in max without splitting a UTF-8 character. */
-static int
-utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t		n = len < max ? len : max;
-
-	while (n > 0 && n < len && (s[n] & 0xC0) == 0x80)
-		n--;
-	return (int) n;
 }
 
 /* Start a message "parameter "<name>" " about a variable. */
@@ -173,6 +147,7 @@ append_value_text(td_buf *out, const char *s, size_t len, bool html)
 	{
 		const char *entity;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		switch (s[i])
 		{
 			case '&':
@@ -256,18 +231,6 @@ is_truthy(const td_json *v)
 	}
 }
 
-/* Member of an object by a counted key (last wins). */
-static const td_json *
-member_get(const td_json *obj, const char *key, size_t len)
-{
-	if (obj == NULL || obj->type != TD_JSON_OBJECT)
-		return NULL;
-	for (size_t i = obj->count; i-- > 0;)
-		if (obj->members[i].key_len == len && memcmp(obj->members[i].key, key, len) == 0)
-			return obj->members[i].value;
-	return NULL;
-}
-
 /* --- placeholders ------------------------------------------------------- */
 
 /* Read an identifier at s[*i..end); false if there is none. */
@@ -289,7 +252,7 @@ read_ident(const char *s, size_t end, size_t *i, const char **name, size_t *len)
 static void
 skip_spaces(const char *s, size_t end, size_t *i)
 {
-	while (*i < end && is_space(s[*i]))
+	while (*i < end && td_is_space(s[*i]))
 		(*i)++;
 }
 
@@ -318,10 +281,7 @@ classify(const char *s, size_t b, size_t e, placeholder *ph)
 {
 	size_t		i;
 
-	while (b < e && is_space(s[b]))
-		b++;
-	while (e > b && is_space(s[e - 1]))
-		e--;
+	td_trim(s, &b, &e);
 	i = b;
 	ph->kind = PH_UNSAFE;
 	if (!read_ident(s, e, &i, &ph->name, &ph->name_len))
@@ -393,6 +353,7 @@ scanner_next(scanner *sc, placeholder *ph)
 		size_t		i,
 					j;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (p == NULL)
 			break;
 		i = (size_t) (p - s);
@@ -419,18 +380,120 @@ scanner_next(scanner *sc, placeholder *ph)
 
 /* --- variables and parameters ------------------------------------------- */
 
+/* Fail with message "<before>N<after>", N the 1-based position of a variable. */
+static bool
+numbered_error(td_render_error *err, size_t index, const char *after, const char *detail)
+{
+	td_buf_puts(&err->message, "variable ");
+	td_buf_put_long(&err->message, (long long) index + 1);
+	return td_error_set(err, TD_RENDER_BAD_ARGUMENT, after, detail);
+}
+
+/* Fail with message "<before>"<name>"<after>", the name clipped. */
+static bool
+named_error(td_render_error *err, const char *before, const td_json *name,
+			const char *after, const char *detail)
+{
+	td_buf_puts(&err->message, before);
+	td_buf_putc(&err->message, '"');
+	td_buf_put_clipped(&err->message, name->str, name->len);
+	td_buf_putc(&err->message, '"');
+	return td_error_set(err, TD_RENDER_BAD_ARGUMENT, after, detail);
+}
+
+/* Order of variable pointers by name. */
+static int
+variable_cmp(const void *a, const void *b)
+{
+	const variable *x = *(const variable *const *) a;
+	const variable *y = *(const variable *const *) b;
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return td_bytes_cmp(x->name, x->name_len, y->name, y->name_len);
+}
+
+/* The declared variable named key[0..len), or NULL (binary search). */
+static const variable *
+variable_find(const render_ctx *ctx, const char *key, size_t len)
+{
+	variable	probe = {key, len, VAR_TEXT, NULL, NULL};
+	const variable *p = &probe;
+	const variable **found = ctx->nvars ? bsearch(&p, ctx->by_name, ctx->nvars, sizeof(variable *), variable_cmp) : NULL;
+
+	return found ? *found : NULL;
+}
+
+/* A variable's name and position, for finding repeated names. */
+typedef struct named
+{
+	const char *name;
+	size_t		len;
+	size_t		pos;
+} named;
+
+/* Order of names, then of positions. */
+static int
+named_cmp(const void *a, const void *b)
+{
+	const named *x = a,
+			   *y = b;
+	int			c = td_bytes_cmp(x->name, x->len, y->name, y->len);
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * Position of the first element of variables whose string "name" repeats
+ * that of an earlier one, or variables->count when none does (by sorting).
+ */
+static size_t
+first_repeated_name(td_arena *arena, const td_json *variables)
+{
+	size_t		n = 0,
+				first = variables->count;
+	named	   *names = td_arena_alloc(arena, variables->count * sizeof(named));
+
+	for (size_t i = 0; i < variables->count; i++)
+	{
+		const td_json *name = td_json_get(variables->items[i], "name");
+
+		if (name != NULL && name->type == TD_JSON_STRING && name->len > 0)
+			names[n++] = (named) {name->str, name->len, i};
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(named), named_cmp);
+	for (size_t i = 1; i < n; i++)	/* a later one of equal names repeats */
+		if (td_bytes_cmp(names[i].name, names[i].len, names[i - 1].name, names[i - 1].len) == 0 &&
+			names[i].pos < first)
+			first = names[i].pos;
+	return first;
+}
+
+/* Index the loaded variables by name. */
+static void
+index_variables(render_ctx *ctx)
+{
+	ctx->by_name = td_arena_alloc(&ctx->arena, ctx->nvars * sizeof(variable *));
+	for (size_t k = 0; k < ctx->nvars; k++)
+		ctx->by_name[k] = &ctx->vars[k];
+	if (ctx->nvars > 1)
+		qsort(ctx->by_name, ctx->nvars, sizeof(variable *), variable_cmp);
+}
+
 /* Parse the variables array into ctx->vars. */
 static bool
 load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
 {
-	char		msg[256];
+	size_t		repeated;
 
 	if (variables == NULL || variables->type == TD_JSON_NULL)
 		return true;
 	if (variables->type != TD_JSON_ARRAY)
-		return set_error(err, "variables must be a JSON array",
-						 "Each element is an object {name, type, defaultValue, options, helpText}.");
+		return td_error_set(err, TD_RENDER_BAD_ARGUMENT, "variables must be a JSON array",
+							"Each element is an object {name, type, defaultValue, options, helpText}.");
 	ctx->vars = td_arena_alloc(&ctx->arena, variables->count * sizeof(variable));
+	repeated = first_repeated_name(&ctx->arena, variables);
 	for (size_t i = 0; i < variables->count; i++)
 	{
 		const td_json *v = variables->items[i];
@@ -441,38 +504,22 @@ load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
 		int			t;
 
 		if (v->type != TD_JSON_OBJECT)
-		{
-			snprintf(msg, sizeof(msg), "variable %zu is not a JSON object", i + 1);
-			return set_error(err, msg, NULL);
-		}
+			return numbered_error(err, i, " is not a JSON object", NULL);
 		if (name == NULL || name->type != TD_JSON_STRING || name->len == 0)
-		{
-			snprintf(msg, sizeof(msg), "variable %zu has no name", i + 1);
-			return set_error(err, msg, "Give each variable a non-empty string \"name\".");
-		}
+			return numbered_error(err, i, " has no name", "Give each variable a non-empty string \"name\".");
 		var->name = name->str;
 		var->name_len = name->len;
-		for (size_t k = 0; k < ctx->nvars; k++)
-			if (ctx->vars[k].name_len == name->len && memcmp(ctx->vars[k].name, name->str, name->len) == 0)
-			{
-				snprintf(msg, sizeof(msg), "variable \"%.*s\" is declared twice", utf8_prefix(name->str, name->len, 100), name->str);
-				return set_error(err, msg, NULL);
-			}
+		if (i == repeated)
+			return named_error(err, "variable ", name, " is declared twice", NULL);
 		for (t = 0; t < 3; t++)
 			if (td_json_string_is(type, var_type_names[t]))
 				break;
 		if (t == 3)
-		{
-			snprintf(msg, sizeof(msg), "variable \"%.*s\" has no valid type", utf8_prefix(name->str, name->len, 100), name->str);
-			return set_error(err, msg, "The type must be \"text\", \"number\" or \"dropdown\".");
-		}
+			return named_error(err, "variable ", name, " has no valid type",
+							   "The type must be \"text\", \"number\" or \"dropdown\".");
 		var->type = (var_type) t;
 		if (def != NULL && (def->type == TD_JSON_ARRAY || def->type == TD_JSON_OBJECT))
-		{
-			snprintf(msg, sizeof(msg), "variable \"%.*s\" has a defaultValue that is not a scalar",
-					 utf8_prefix(name->str, name->len, 100), name->str);
-			return set_error(err, msg, NULL);
-		}
+			return named_error(err, "variable ", name, " has a defaultValue that is not a scalar", NULL);
 		var->default_value = is_missing(def) ? NULL : def;
 		if (var->type == VAR_DROPDOWN)
 		{
@@ -482,57 +529,62 @@ load_variables(render_ctx *ctx, const td_json *variables, td_render_error *err)
 			for (size_t k = 0; ok && k < opts->count; k++)
 				ok = opts->items[k]->type == TD_JSON_STRING;
 			if (!ok)
-			{
-				snprintf(msg, sizeof(msg), "dropdown variable \"%.*s\" has no options",
-						 utf8_prefix(name->str, name->len, 100), name->str);
-				return set_error(err, msg, "A dropdown needs \"options\": a non-empty array of strings.");
-			}
+				return named_error(err, "dropdown variable ", name, " has no options",
+								   "A dropdown needs \"options\": a non-empty array of strings.");
 			var->options = opts;
 		}
 		ctx->nvars++;
 	}
+	index_variables(ctx);
 	return true;
 }
 
-/* Order parameters by key, then by input position. */
+/* Order of parameters by key (keys are unique). */
 static int
 param_cmp(const void *a, const void *b)
 {
 	const param *x = a,
 			   *y = b;
-	size_t		n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int			c = memcmp(x->key, y->key, n);
 
-	if (c != 0)
-		return c;
-	if (x->key_len != y->key_len)
-		return x->key_len < y->key_len ? -1 : 1;
-	return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+	TD_CHECK_FOR_INTERRUPTS();
+	return td_bytes_cmp(x->key, x->key_len, y->key, y->key_len);
+}
+
+/* Binary search of the first n effective parameters. */
+static param *
+param_find_in(render_ctx *ctx, size_t n, const char *key, size_t len)
+{
+	param		probe = {key, len, NULL, NULL};
+
+	return n ? bsearch(&probe, ctx->params, n, sizeof(param), param_cmp) : NULL;
 }
 
 /* Binary search of the effective parameters. */
 static param *
 param_find(render_ctx *ctx, const char *key, size_t len)
 {
-	size_t		lo = 0,
-				hi = ctx->nparams;
+	return param_find_in(ctx, ctx->nparams, key, len);
+}
 
-	while (lo < hi)
+/*
+ * Member of a parameter's object value (the last of duplicate keys), or
+ * NULL; the first lookup indexes the object, so that many placeholders
+ * naming members cost O(log n) each.
+ */
+static const td_json *
+param_member(render_ctx *ctx, param *p, const char *key, size_t len)
+{
+	const td_json_member *m;
+
+	if (p == NULL || p->value->type != TD_JSON_OBJECT)
+		return NULL;
+	if (p->members == NULL)
 	{
-		size_t		mid = lo + (hi - lo) / 2;
-		param		probe = {key, len, NULL, 0};
-		int			c;
-
-		probe.order = ctx->params[mid].order;
-		c = param_cmp(&probe, &ctx->params[mid]);
-		if (c == 0)
-			return &ctx->params[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+		p->members = td_arena_alloc(&ctx->arena, sizeof(td_json_index));
+		td_json_index_build(&ctx->arena, p->value, p->members);
 	}
-	return NULL;
+	m = td_json_index_find(p->members, key, len);
+	return m ? m->value : NULL;
 }
 
 /* The effective value of a parameter, or NULL. */
@@ -548,30 +600,17 @@ param_value(render_ctx *ctx, const char *key, size_t len)
 static bool
 load_parameters(render_ctx *ctx, const td_json *parameters, td_render_error *err)
 {
-	size_t		n = 0,
-				out = 0;
+	td_json_index given;
+	size_t		added = 0;
 
 	if (parameters != NULL && parameters->type != TD_JSON_NULL &&
 		parameters->type != TD_JSON_OBJECT)
-		return set_error(err, "parameters must be a JSON object", NULL);
-	if (parameters != NULL && parameters->type == TD_JSON_OBJECT)
-		n = parameters->count;
-	ctx->params = td_arena_alloc(&ctx->arena, (n + ctx->nvars) * sizeof(param));
-	for (size_t i = 0; i < n; i++)
-	{
-		const td_json_member *m = &parameters->members[i];
-
-		ctx->params[i] = (param) {m->key, m->key_len, m->value, i};
-	}
-	qsort(ctx->params, n, sizeof(param), param_cmp);
-	for (size_t i = 0; i < n; i++)	/* keep the last of equal keys */
-	{
-		if (i + 1 < n && ctx->params[i].key_len == ctx->params[i + 1].key_len &&
-			memcmp(ctx->params[i].key, ctx->params[i + 1].key, ctx->params[i].key_len) == 0)
-			continue;
-		ctx->params[out++] = ctx->params[i];
-	}
-	ctx->nparams = out;
+		return td_error_set(err, TD_RENDER_BAD_ARGUMENT, "parameters must be a JSON object", NULL);
+	td_json_index_build(&ctx->arena, parameters, &given);	/* sorted, last of equal keys */
+	ctx->params = td_arena_alloc(&ctx->arena, (given.count + ctx->nvars) * sizeof(param));
+	for (size_t i = 0; i < given.count; i++)
+		ctx->params[i] = (param) {given.members[i]->key, given.members[i]->key_len, given.members[i]->value, NULL};
+	ctx->nparams = given.count;
 
 	/* defaults for declared variables that were not given */
 	for (size_t k = 0; k < ctx->nvars; k++)
@@ -586,12 +625,12 @@ load_parameters(render_ctx *ctx, const td_json *parameters, td_render_error *err
 			continue;
 		if (p != NULL)
 			p->value = var->default_value;
-		else
-		{
-			ctx->params[ctx->nparams++] = (param) {var->name, var->name_len, var->default_value, n + k};
-			qsort(ctx->params, ctx->nparams, sizeof(param), param_cmp);
-		}
+		else					/* appended past the sorted ones: sorted once below */
+			ctx->params[ctx->nparams + added++] = (param) {var->name, var->name_len, var->default_value, NULL};
 	}
+	ctx->nparams += added;
+	if (added > 0)
+		qsort(ctx->params, ctx->nparams, sizeof(param), param_cmp);
 	return true;
 }
 
@@ -642,10 +681,7 @@ string_to_number(const char *s, size_t len, double *out)
 				i;
 	bool		digits = false;
 
-	while (b < e && is_space(s[b]))
-		b++;
-	while (e > b && is_space(s[e - 1]))
-		e--;
+	td_trim(s, &b, &e);
 	if (e - b >= sizeof(buf))
 		return false;
 	memcpy(buf, s + b, e - b);
@@ -801,13 +837,9 @@ warn_undeclared(render_ctx *ctx)
 	for (size_t i = 0; i < ctx->nparams; i++)
 	{
 		const param *p = &ctx->params[i];
-		bool		declared = false;
 		td_buf		msg;
 
-		for (size_t k = 0; k < ctx->nvars && !declared; k++)
-			declared = ctx->vars[k].name_len == p->key_len &&
-				memcmp(ctx->vars[k].name, p->key, p->key_len) == 0;
-		if (declared)
+		if (variable_find(ctx, p->key, p->key_len) != NULL)
 			continue;
 		td_buf_init(&msg);
 		td_buf_puts(&msg, "parameter \"");
@@ -824,7 +856,8 @@ warn_undeclared(render_ctx *ctx)
 static void
 substitute(render_ctx *ctx, const char *tmpl, const placeholder *ph, td_buf *out)
 {
-	const td_json *v = param_value(ctx, ph->name, ph->name_len);
+	param	   *p = param_find(ctx, ph->name, ph->name_len);
+	const td_json *v = p ? p->value : NULL;
 	td_buf		text;
 
 	if (ph->kind == PH_TERNARY)
@@ -836,7 +869,7 @@ substitute(render_ctx *ctx, const char *tmpl, const placeholder *ph, td_buf *out
 		return;
 	}
 	if (ph->kind == PH_PATH)
-		v = member_get(v, ph->member, ph->member_len);
+		v = param_member(ctx, p, ph->member, ph->member_len);
 	td_buf_init(&text);
 	if (v != NULL && value_text(v, &text))
 		append_value_text(out, text.data, text.len, ctx->html_escape);
@@ -981,8 +1014,10 @@ td_render(const char *tmpl, size_t len, const td_json *parameters,
 	scanner		sc;
 	placeholder ph;
 	size_t		copied = 0;
+	bool		ok;
 
 	ctx_init(&ctx, html_escape);
+	td_error_init(err);
 	if (!load_variables(&ctx, variables, err) || !load_parameters(&ctx, parameters, err))
 	{
 		ctx_free(&ctx);
@@ -1004,20 +1039,27 @@ td_render(const char *tmpl, size_t len, const td_json *parameters,
 	}
 
 	td_buf_init(&resolved);
-	td_buf_reserve(&resolved, len);
 	scanner_init(&sc, tmpl, len);
-	while (scanner_next(&sc, &ph))
+	while (resolved.len <= TD_RENDER_MAX_BYTES && scanner_next(&sc, &ph))
 	{
 		td_buf_append(&resolved, tmpl + copied, ph.start - copied);
 		substitute(&ctx, tmpl, &ph, &resolved);
 		copied = ph.end;
 	}
-	td_buf_append(&resolved, tmpl + copied, len - copied);
-	warn_unresolved(&ctx, resolved.data, resolved.len);
-	write_result(&ctx, &resolved, out);
+	if (resolved.len <= TD_RENDER_MAX_BYTES)
+		td_buf_append(&resolved, tmpl + copied, len - copied);
+	ok = resolved.len <= TD_RENDER_MAX_BYTES;
+	if (ok)
+	{
+		warn_unresolved(&ctx, resolved.data, resolved.len);
+		write_result(&ctx, &resolved, out);
+	}
+	else
+		td_error_set(err, TD_RENDER_TOO_LONG, "rendered template exceeds the limit of " TD_RENDER_MAX_TEXT,
+					 "A template that repeats a long parameter many times expands past this limit.");
 	td_buf_free(&resolved);
 	ctx_free(&ctx);
-	return true;
+	return ok;
 }
 
 /* See render.h. */
@@ -1031,6 +1073,7 @@ td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
 	bool		ok = true;
 
 	ctx_init(&ctx, false);
+	td_error_init(err);
 	if (!load_variables(&ctx, variables, err))
 		ok = false;
 	scanner_init(&sc, tmpl, len);
@@ -1038,12 +1081,10 @@ td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
 	{
 		if (ph.kind == PH_UNSAFE)
 		{
-			char		msg[256];
-
-			snprintf(msg, sizeof(msg), "template contains an unsafe expression: %.*s",
-					 utf8_prefix(tmpl + ph.start, ph.end - ph.start, 160), tmpl + ph.start);
-			ok = set_error(err, msg,
-						   "Placeholders are {{name}}, {{name.member}} or {{name ? 'yes' : 'no'}}.");
+			td_buf_puts(&err->message, "template contains an unsafe expression: ");
+			td_buf_put_clipped(&err->message, tmpl + ph.start, ph.end - ph.start);
+			ok = td_error_set(err, TD_RENDER_BAD_ARGUMENT, "",
+							  "Placeholders are {{name}}, {{name.member}} or {{name ? 'yes' : 'no'}}.");
 		}
 	}
 	ctx_free(&ctx);

@@ -22,23 +22,40 @@
 
 #include "td_json.h"
 #include "td_mem.h"
+#include "td_text.h"
 
 #define TD_TEXT_MAX_CHARS 10000
 #define TD_NUMBER_MAX_ABS 1e15
 
-/* A structural problem with the arguments (not with a parameter value). */
-typedef struct td_render_error
+/*
+ * Longest rendered text, in bytes: 4 MB, far more than any model's context
+ * window holds, and small enough that a template repeating a large
+ * parameter fails before it uses much memory.
+ */
+#define TD_RENDER_MAX_BYTES ((size_t) 4 * 1024 * 1024)
+#define TD_RENDER_MAX_TEXT "4 MB"
+
+/* Why a render failed (the status of a td_render_error). */
+typedef enum td_render_status
 {
-	char		message[256];
-	char		detail[256];
-} td_render_error;
+	TD_RENDER_OK,
+	TD_RENDER_BAD_ARGUMENT,		/* variables or parameters malformed, unsafe template */
+	TD_RENDER_TOO_LONG,			/* the rendered text would pass TD_RENDER_MAX_BYTES */
+} td_render_status;
+
+/*
+ * A structural problem with the arguments (not with a parameter value);
+ * status is a td_render_status.  The caller frees it with td_error_free.
+ */
+typedef td_error td_render_error;
 
 /*
  * Render template[0..len) with parameters (an object, or NULL for none) and
  * variables (an array, or NULL for none).  On success appends the result
  * object {resolved, parameters, missing_required, errors, warnings, success}
  * to out and returns true; returns false with err filled when variables or
- * parameters are malformed.
+ * parameters are malformed, or when the rendered text would be longer than
+ * TD_RENDER_MAX_BYTES (stopping as soon as it is).
  */
 extern bool td_render(const char *tmpl, size_t len, const td_json *parameters,
 					  const td_json *variables, bool html_escape,

@@ -15,6 +15,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "td_text.h"
 #include "td_utf8.h"
 
 /* Parser state over one input. */
@@ -193,6 +194,7 @@ parse_string_text(parser *p, const char **text, size_t *text_len)
 	{
 		unsigned char c = u[p->pos];
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (c == '"')
 		{
 			p->pos++;
@@ -311,7 +313,10 @@ parse_array(parser *p)
 	{
 		for (;;)
 		{
-			td_json    *item = parse_value(p);
+			td_json    *item;
+
+			TD_CHECK_FOR_INTERRUPTS();
+			item = parse_value(p);
 
 			if (item == NULL)
 			{
@@ -378,6 +383,7 @@ parse_object(parser *p)
 	{
 		for (;;)
 		{
+			TD_CHECK_FOR_INTERRUPTS();
 			if (!parse_member(p, &list))
 			{
 				td_free(list.items);
@@ -401,7 +407,10 @@ parse_object(parser *p)
 	v->count = list.count;
 	v->members = td_arena_alloc(p->arena, list.count * sizeof(td_json_member));
 	for (size_t i = 0; i < list.count; i++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
 		v->members[i] = *(td_json_member *) list.items[i];
+	}
 	td_free(list.items);
 	return v;
 }
@@ -491,14 +500,62 @@ td_json_get(const td_json *obj, const char *key)
 	return NULL;
 }
 
-/* Index of the last member named key in obj, or -1. */
-static long
-member_index(const td_json *obj, const char *key, size_t key_len)
+/* Order of member pointers: by key, then by position (ties keep input order). */
+static int
+member_ptr_cmp(const void *a, const void *b)
 {
-	for (size_t i = obj->count; i-- > 0;)
-		if (obj->members[i].key_len == key_len && memcmp(obj->members[i].key, key, key_len) == 0)
-			return (long) i;
-	return -1;
+	const td_json_member *x = *(const td_json_member *const *) a;
+	const td_json_member *y = *(const td_json_member *const *) b;
+	int			c = td_bytes_cmp(x->key, x->key_len, y->key, y->key_len);
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* See td_json.h. */
+void
+td_json_index_build(td_arena *arena, const td_json *obj, td_json_index *ix)
+{
+	size_t		n = (obj != NULL && obj->type == TD_JSON_OBJECT) ? obj->count : 0;
+
+	ix->members = td_arena_alloc(arena, n * sizeof(td_json_member *));
+	ix->count = 0;
+	for (size_t i = 0; i < n; i++)
+		ix->members[i] = &obj->members[i];
+	if (n > 1)
+		qsort(ix->members, n, sizeof(td_json_member *), member_ptr_cmp);
+	for (size_t i = 0; i < n; i++)	/* keep the last of equal keys */
+	{
+		const td_json_member *m = ix->members[i];
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (i + 1 < n && td_bytes_cmp(m->key, m->key_len, ix->members[i + 1]->key, ix->members[i + 1]->key_len) == 0)
+			continue;
+		ix->members[ix->count++] = m;
+	}
+}
+
+/* See td_json.h. */
+const td_json_member *
+td_json_index_find(const td_json_index *ix, const char *key, size_t key_len)
+{
+	size_t		lo = 0,
+				hi = ix->count;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+		const td_json_member *m = ix->members[mid];
+		int			c = td_bytes_cmp(key, key_len, m->key, m->key_len);
+
+		if (c == 0)
+			return m;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 /* See td_json.h. */
@@ -506,32 +563,39 @@ const td_json *
 td_json_merge(td_arena *arena, const td_json *base, const td_json *patch)
 {
 	td_json    *out;
+	td_json_index bix,
+				pix;
 	size_t		n = 0;
 
 	if (patch == NULL)
 		return base;
 	if (base == NULL || base->type != TD_JSON_OBJECT || patch->type != TD_JSON_OBJECT)
 		return patch;
+	td_json_index_build(arena, base, &bix);
+	td_json_index_build(arena, patch, &pix);
 	out = td_arena_alloc(arena, sizeof(td_json));
 	out->type = TD_JSON_OBJECT;
-	out->members = td_arena_alloc(arena, (base->count + patch->count) * sizeof(td_json_member));
+	out->members = td_arena_alloc(arena, (bix.count + pix.count) * sizeof(td_json_member));
 	for (size_t i = 0; i < base->count; i++)	/* base keys, merged with patch */
 	{
 		const td_json_member *m = &base->members[i];
-		long		j = member_index(patch, m->key, m->key_len);
+		const td_json_member *pm;
 
-		if (member_index(base, m->key, m->key_len) != (long) i)
+		TD_CHECK_FOR_INTERRUPTS();
+		if (td_json_index_find(&bix, m->key, m->key_len) != m)
 			continue;			/* a duplicate: the last one counts */
 		out->members[n] = *m;
-		if (j >= 0)
-			out->members[n].value = (td_json *) td_json_merge(arena, m->value, patch->members[j].value);
+		if ((pm = td_json_index_find(&pix, m->key, m->key_len)) != NULL)
+			out->members[n].value = (td_json *) td_json_merge(arena, m->value, pm->value);
 		n++;
 	}
 	for (size_t i = 0; i < patch->count; i++)	/* keys only patch has */
 	{
 		const td_json_member *m = &patch->members[i];
 
-		if (member_index(base, m->key, m->key_len) < 0 && member_index(patch, m->key, m->key_len) == (long) i)
+		TD_CHECK_FOR_INTERRUPTS();
+		if (td_json_index_find(&pix, m->key, m->key_len) == m &&
+			td_json_index_find(&bix, m->key, m->key_len) == NULL)
 			out->members[n++] = *m;
 	}
 	out->count = n;
@@ -692,6 +756,7 @@ td_json_write_string(td_buf *buf, const char *s, size_t len)
 	{
 		size_t		n = len - done < TD_JSON_ESCAPE_CHUNK ? len - done : TD_JSON_ESCAPE_CHUNK;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		td_buf_reserve(buf, 6 * n + 1);
 		buf->len = (size_t) (escape_into(buf->data + buf->len, s + done, n) - buf->data);
 		done += n;
@@ -735,6 +800,7 @@ td_json_write(td_buf *buf, const td_json *v)
 			td_buf_putc(buf, '[');
 			for (size_t i = 0; i < v->count; i++)
 			{
+				TD_CHECK_FOR_INTERRUPTS();
 				if (i)
 					td_buf_putc(buf, ',');
 				td_json_write(buf, v->items[i]);
@@ -745,6 +811,7 @@ td_json_write(td_buf *buf, const td_json *v)
 			td_buf_putc(buf, '{');
 			for (size_t i = 0; i < v->count; i++)
 			{
+				TD_CHECK_FOR_INTERRUPTS();
 				if (i)
 					td_buf_putc(buf, ',');
 				td_json_write_string(buf, v->members[i].key, v->members[i].key_len);

@@ -65,13 +65,29 @@ extern td_json *td_json_parse_prefix(td_arena *arena, const char *s, size_t len,
 /* Member of an object by key (last one wins), or NULL. */
 extern td_json *td_json_get(const td_json *obj, const char *key);
 
+/*
+ * An object's members sorted by key, only the last of duplicate keys: a
+ * lookup in O(log n) instead of a scan, for code that looks up many keys.
+ */
+typedef struct td_json_index
+{
+	const td_json_member **members;
+	size_t		count;
+} td_json_index;
+
+/* Index obj (an object, else the index is empty) in arena: O(n log n). */
+extern void td_json_index_build(td_arena *arena, const td_json *obj, td_json_index *ix);
+
+/* The member named key[0..key_len) (the last one), or NULL. */
+extern const td_json_member *td_json_index_find(const td_json_index *ix, const char *key, size_t key_len);
+
 /* True for a string value equal to s. */
 extern bool td_json_string_is(const td_json *v, const char *s);
 
 /*
  * Merge patch into base: objects member by member (recursively), anything
  * else replaced by patch.  Either may be NULL (absent).  The result shares
- * nodes with the inputs and lives in arena.
+ * nodes with the inputs and lives in arena.  O(n log n) in the members.
  */
 extern const td_json *td_json_merge(td_arena *arena, const td_json *base, const td_json *patch);
 

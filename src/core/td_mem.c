@@ -29,9 +29,39 @@ default_realloc(void *ptr, size_t size)
 	return p;
 }
 
+/* Default limit handler: a request over TD_MAX_ALLOC aborts. */
+static void
+default_limit(size_t requested)
+{
+	(void) requested;
+	abort();
+}
+
 static td_alloc_fn alloc_hook = default_alloc;
 static td_realloc_fn realloc_hook = default_realloc;
 static td_free_fn free_hook = free;
+static td_limit_fn limit_hook = default_limit;
+
+td_interrupt_fn td_interrupt_handler = NULL;
+unsigned int td_interrupt_ticks = 0;
+
+/* See td_mem.h. */
+void
+td_set_limit_handler(td_limit_fn fn)
+{
+	limit_hook = fn ? fn : default_limit;
+}
+
+/* Refuse a request over TD_MAX_ALLOC through the limit handler. */
+static void
+check_size(size_t size)
+{
+	if (size > TD_MAX_ALLOC)
+	{
+		limit_hook(size);
+		abort();				/* a handler must not return */
+	}
+}
 
 /* Install an allocator (NULLs restore the default one). */
 void
@@ -46,6 +76,7 @@ td_set_allocator(td_alloc_fn alloc, td_realloc_fn realloc_fn, td_free_fn free_fn
 void *
 td_malloc(size_t size)
 {
+	check_size(size);
 	return alloc_hook(size);
 }
 
@@ -53,6 +84,7 @@ td_malloc(size_t size)
 void *
 td_realloc(void *ptr, size_t size)
 {
+	check_size(size);
 	return ptr ? realloc_hook(ptr, size) : alloc_hook(size);
 }
 
@@ -89,12 +121,13 @@ td_buf_reserve(td_buf *buf, size_t more)
 {
 	size_t		need = buf->len + more + 1;
 
-	if (need < buf->len)		/* overflow */
-		abort();
+	TD_CHECK_FOR_INTERRUPTS();	/* every append: loops that write output */
+	if (more > TD_MAX_ALLOC || need > TD_MAX_ALLOC)
+		check_size(more > TD_MAX_ALLOC ? more : need);
 	if (need <= buf->cap)
 		return;
-	while (buf->cap < need)
-		buf->cap = buf->cap > ((size_t) -1) / 2 ? need : buf->cap * 2;
+	while (buf->cap < need)		/* doubling, but never past the limit */
+		buf->cap = buf->cap > TD_MAX_ALLOC / 2 ? TD_MAX_ALLOC : buf->cap * 2;
 	buf->data = td_realloc(buf->data, buf->cap);
 }
 
@@ -160,6 +193,7 @@ td_arena_alloc(td_arena *arena, size_t size)
 	size_t		header = TD_ALIGN(sizeof(td_arena_block));
 	void	   *p;
 
+	check_size(size);
 	size = TD_ALIGN(size ? size : 1);
 	if (b == NULL || b->size - b->used < size)
 	{

@@ -5,12 +5,46 @@
  * The cores never see a NULL from td_malloc: the default allocator aborts
  * when memory runs out (unit tests, fuzzers), the backend one raises an
  * error.  Callers therefore need no NULL checks.
+ *
+ * No single allocation or buffer grows past TD_MAX_ALLOC: a larger request
+ * calls the limit handler, which does not return (the backend one raises
+ * SQLSTATE 54000, the default one aborts).
+ *
+ * Loops over input call TD_CHECK_FOR_INTERRUPTS(): every
+ * TD_INTERRUPT_INTERVAL calls it runs the interrupt handler the backend
+ * installs (CHECK_FOR_INTERRUPTS, which may not return); without one it
+ * does nothing.
  */
 #ifndef TD_MEM_H
 #define TD_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Largest allocation: PostgreSQL's MaxAllocSize, 1 GB less one byte. */
+#define TD_MAX_ALLOC ((size_t) 0x3fffffff)
+
+/* Called with the size of a request over TD_MAX_ALLOC; must not return. */
+typedef void (*td_limit_fn) (size_t requested);
+
+/* Install the limit handler (NULL restores the default, abort). */
+extern void td_set_limit_handler(td_limit_fn fn);
+
+/* Interrupt handler (may not return); NULL: none. */
+typedef void (*td_interrupt_fn) (void);
+
+extern td_interrupt_fn td_interrupt_handler;
+extern unsigned int td_interrupt_ticks;
+
+#define TD_INTERRUPT_INTERVAL 1024
+
+/* Cheap enough for every iteration of a loop over input. */
+#define TD_CHECK_FOR_INTERRUPTS() ((void) TD_CHECK_FOR_INTERRUPTS_EXPR())
+
+/* The same as an expression that is always true, for a loop's condition. */
+#define TD_CHECK_FOR_INTERRUPTS_EXPR() \
+	(((++td_interrupt_ticks & (TD_INTERRUPT_INTERVAL - 1)) != 0 || td_interrupt_handler == NULL || \
+	  (td_interrupt_handler(), true)))
 
 /* Allocator hooks; td_set_allocator(NULL, NULL, NULL) restores malloc. */
 typedef void *(*td_alloc_fn) (size_t size);

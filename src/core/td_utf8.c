@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "td_mem.h"
+
 /*
  * Length of the valid UTF-8 sequence at s, or 0: rejects stray continuation
  * bytes, overlong forms, surrogates (U+D800..DFFF) and values past U+10FFFF.
@@ -54,6 +56,7 @@ td_utf8_valid(const char *s, size_t len)
 	{
 		size_t		n = td_utf8_seq_len(p + i, len - i);
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (n == 0)
 			return false;
 		i += n;
@@ -80,6 +83,7 @@ td_utf8_count(const char *s, size_t len)
 	{
 		uint64_t	w;
 
+		TD_CHECK_FOR_INTERRUPTS();
 		memcpy(&w, s + i, 8);
 		w &= ~(w << 1) & UINT64_C(0x8080808080808080);	/* bit 7 set, bit 6 clear */
 		for (; w != 0; w &= w - 1)
@@ -89,6 +93,18 @@ td_utf8_count(const char *s, size_t len)
 		if ((s[i] & 0xC0) == 0x80)
 			cont++;
 	return len - cont;
+}
+
+/* See td_utf8.h: count character starts (bytes that are not 10xxxxxx). */
+size_t
+td_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	size_t		chars = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80 && chars++ == max_chars)
+			return i;
+	return len;
 }
 
 /* Encode one code point; returns the number of bytes (1..4). */

@@ -16,6 +16,12 @@ extern bool td_utf8_valid(const char *s, size_t len);
 /* Number of code points in valid UTF-8 s[0..len). */
 extern size_t td_utf8_count(const char *s, size_t len);
 
+/*
+ * Bytes of the first max_chars characters of s[0..len) (all of it when it
+ * has no more); never splits a character, even in invalid UTF-8.
+ */
+extern size_t td_utf8_prefix(const char *s, size_t len, size_t max_chars);
+
 /* Append code point cp (valid, not a surrogate) as UTF-8 to out; returns bytes written. */
 extern size_t td_utf8_encode(unsigned int cp, char out[4]);
 

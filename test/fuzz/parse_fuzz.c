@@ -49,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (result == NULL || turns == NULL || turns->count < 2)
 			abort();
 	}
-	td_parse_error_free(&err);
+	td_error_free(&err);
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	return 0;

@@ -68,7 +68,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		td_arena_free(&check);
 	}
+	td_error_free(&err);
 	(void) td_render_check_template(tmpl, tlen, vars, &err);
+	td_error_free(&err);
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	return 0;

@@ -64,7 +64,13 @@ SET train_data.user_id = 'not-a-uuid';
 SELECT expect_error('SELECT train_data.current_user_id()', true);
 SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1';
 SELECT expect_error('SELECT train_data.current_user_id()', true);
+-- a long malformed value is clipped in the message: its first 64 characters and "..."
+SELECT set_config('train_data.user_id', repeat('é', 10000), false) IS NOT NULL AS set;
+SELECT expect_error('SELECT train_data.current_user_id()', true);
 RESET train_data.user_id;
+SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-and-a-long-tail-that-is-not-part-of-any-uuid-at-all"}';
+SELECT expect_error('SELECT train_data.current_user_id()', true);
+RESET request.jwt.claims;
 SET request.jwt.claim.sub = 'user-42';
 SELECT expect_error('SELECT train_data.current_user_id()', true);
 RESET request.jwt.claim.sub;

@@ -175,6 +175,15 @@ escape_agrees_on_runs(void)
 	return true;
 }
 
+static int	interrupts = 0;
+
+/* An interrupt handler that counts its calls. */
+static void
+count_interrupt(void)
+{
+	interrupts++;
+}
+
 int
 main(void)
 {
@@ -259,5 +268,36 @@ main(void)
 	ok(count_agrees(), "word-at-a-time count equals a byte-by-byte count at every length and offset");
 	ok(escape_agrees(), "word-at-a-time escaping equals a byte-by-byte escaper for every special byte at every offset");
 	ok(escape_agrees_on_runs(), "escaping equals a byte-by-byte escaper on 20,000 texts with escapes side by side");
+	/* loops over input call the interrupt handler: a merge of two 20,000-key objects */
+	{
+		td_arena	arena;
+		td_buf		a,
+					b;
+		td_json_error err;
+		const td_json *m;
+
+		td_arena_init(&arena);
+		td_buf_init(&a);
+		td_buf_init(&b);
+		for (int i = 0; i < 20000; i++)
+		{
+			td_buf_puts(&a, i ? ",\"k" : "{\"k");
+			td_buf_put_long(&a, i);
+			td_buf_puts(&a, "\":1");
+			td_buf_puts(&b, i ? ",\"k" : "{\"k");
+			td_buf_put_long(&b, 19999 - i);
+			td_buf_puts(&b, "\":2");
+		}
+		td_buf_putc(&a, '}');
+		td_buf_putc(&b, '}');
+		td_interrupt_handler = count_interrupt;
+		m = td_json_merge(&arena, td_json_parse(&arena, a.data, a.len, &err), td_json_parse(&arena, b.data, b.len, &err));
+		td_interrupt_handler = NULL;
+		ok(m->count == 20000 && m->members[0].value->num == 2, "a merge of 20,000 shared keys keeps base order, patch values");
+		ok(interrupts > 20, "parse and merge called the interrupt handler every 1,024 steps");
+		td_buf_free(&a);
+		td_buf_free(&b);
+		td_arena_free(&arena);
+	}
 	return unit_done();
 }

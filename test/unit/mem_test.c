@@ -3,6 +3,7 @@
  * the growable buffer, the integer writer and the arena.
  */
 #include <limits.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -104,11 +105,57 @@ test_arena(void)
 	ok(a.head == NULL, "freeing an empty arena is harmless");
 }
 
+static jmp_buf limit_jump;
+static size_t limit_requested;
+
+/* A limit handler that returns to the test through longjmp. */
+static void
+limit_handler(size_t requested)
+{
+	limit_requested = requested;
+	longjmp(limit_jump, 1);
+}
+
+/* Every way of allocating refuses more than TD_MAX_ALLOC through the handler. */
+static void
+test_limit(void)
+{
+	td_buf		b;
+	td_arena	a;
+
+	td_set_limit_handler(limit_handler);
+	td_buf_init(&b);
+	td_buf_append(&b, "abc", 3);
+	limit_requested = 0;
+	if (setjmp(limit_jump) == 0)
+		td_buf_reserve(&b, TD_MAX_ALLOC);
+	ok(limit_requested == TD_MAX_ALLOC + 4, "a buffer never grows past 1 GB: the handler gets the size");
+	ok(b.len == 3 && strcmp(b.data, "abc") == 0, "the refused buffer is unchanged");
+	limit_requested = 0;
+	if (setjmp(limit_jump) == 0)
+		td_buf_reserve(&b, (size_t) -2);
+	ok(limit_requested == (size_t) -2, "a size that would wrap around is refused, not wrapped");
+	td_buf_free(&b);
+
+	limit_requested = 0;
+	if (setjmp(limit_jump) == 0)
+		td_free(td_malloc(TD_MAX_ALLOC + 1));
+	ok(limit_requested == TD_MAX_ALLOC + 1, "malloc over the limit calls the handler");
+	td_arena_init(&a);
+	limit_requested = 0;
+	if (setjmp(limit_jump) == 0)
+		(void) td_arena_alloc(&a, TD_MAX_ALLOC + 1);
+	ok(limit_requested == TD_MAX_ALLOC + 1, "an arena allocation over the limit calls the handler");
+	td_arena_free(&a);
+	td_set_limit_handler(NULL);
+}
+
 int
 main(void)
 {
 	test_buffer();
 	test_put_long();
 	test_arena();
+	test_limit();
 	return unit_done();
 }

@@ -33,7 +33,7 @@ parse(const char *response, const char *params)
 		snprintf(result, sizeof(result), "%s", out.data);
 	else
 		snprintf(result, sizeof(result), "ERROR(%d): %s", (int) err.status, err.message.data);
-	td_parse_error_free(&err);
+	td_error_free(&err);
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	return result;

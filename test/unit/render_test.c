@@ -27,7 +27,8 @@ render(const char *tmpl, const char *params, const char *vars, bool html)
 	if (td_render(tmpl, strlen(tmpl), p, v, html, &out, &err))
 		snprintf(result, sizeof(result), "%s", out.data);
 	else
-		snprintf(result, sizeof(result), "ERROR: %s", err.message);
+		snprintf(result, sizeof(result), "ERROR: %s", err.message.data);
+	td_error_free(&err);
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	return result;
@@ -153,6 +154,21 @@ main(void)
 		braces[200000] = '\0';
 		r = render(braces, "{}", NULL, false);
 		ok(strncmp(r, "{\"resolved\":\"{{{{", 16) == 0, "200,000 opening braces render unchanged");
+	}
+
+	/* the rendered text is limited: 12,000 copies of a 1,000-byte parameter */
+	{
+		static char tmpl[5 * 12000 + 1];
+		static char params[1000 + 16];
+
+		for (int i = 0; i < 12000; i++)
+			memcpy(tmpl + 5 * i, "{{p}}", 5);
+		snprintf(params, sizeof(params), "{\"p\":\"%01000d\"}", 0);
+		r = render(tmpl, params, NULL, false);
+		ok(strcmp(r, "ERROR: rendered template exceeds the limit of 4 MB") == 0, "12 MB of rendered text is refused");
+		tmpl[5 * 4000] = '\0';
+		r = render(tmpl, params, NULL, false);
+		ok(strncmp(r, "{\"resolved\":\"0000", 17) == 0, "4,000,000 bytes are under the limit and render");
 	}
 	return unit_done();
 }

@@ -1,0 +1,53 @@
+-- limits: values quoted in error messages, memory caps, interrupts and the
+-- cost of large inputs.  Sizes are chosen so that 1.1 ran far past
+-- statement_timeout or far past 1 GB; results are asserted, never timings.
+
+-- Every value an error message of the C functions quotes is clipped like
+-- train_data.clip_for_message: 64 characters, then "...".
+SELECT public.expect_error(format($$SELECT train_data.render_template('x', NULL, '[{"name": "%s", "type": "bad"}]')$$,
+                                  repeat('é', 70)));
+SELECT public.expect_error(format($$SELECT train_data.check_template('{{ %s + 1 }}', NULL)$$, repeat('a', 70)));
+SELECT public.expect_error(format($$SELECT train_data.parse_generation_response('{"turns": [{"role": "%s", "content": "x"}, {"role": "user", "content": "y"}]}')$$,
+                                  repeat('r', 100)));
+SELECT public.expect_error(format($$SELECT train_data.parse_generation_response('{"type": "error", "error": {"type": "%s", "message": "%s"}}')$$,
+                                  repeat('t', 65), repeat('m', 500)), true);
+SELECT char_length(train_data.clip_for_message(repeat('é', 70))) AS sql_clip_length;
+
+-- Memory: a 60 kB template repeating a 100 kB parameter (160 kB of
+-- arguments) took 1.1 to 2.3 GB before "out of memory"; the rendered text is
+-- limited to 4 MB and the call fails as soon as it passes it.
+SELECT public.expect_error($$SELECT train_data.render_template(repeat('{{p}}', 12000), jsonb_build_object('p', repeat('x', 100000)))$$, true);
+-- HTML escaping counts too; just under the limit still renders.
+SELECT public.expect_error($$SELECT train_data.render_template(repeat('{{p}}', 700), jsonb_build_object('p', repeat('/', 1000)), NULL, true)$$);
+SELECT length(train_data.render_template(repeat('{{p}}', 4000), jsonb_build_object('p', repeat('x', 1048))) ->> 'resolved') AS under_limit;
+-- A template that is itself longer than the limit does not render either.
+SELECT public.expect_error($$SELECT train_data.render_template(repeat('x', 5 * 1024 * 1024), '{}')$$);
+
+-- Cost: with statement_timeout at 1 s, inputs on which 1.1 ran for a minute
+-- or more (quadratic loops) complete, with their exact results.
+SET statement_timeout = '1s';
+-- 100,000 turns, every tenth one repeating an earlier turn (1.1: 71 s).
+SELECT (m -> 'signals' ->> 'repeatedTurns')::int AS repeated_turns, m ->> 'overall' AS overall
+FROM (SELECT train_data.quality_metrics(jsonb_agg(jsonb_build_object(
+          'role', CASE WHEN i % 2 = 0 THEN 'user' ELSE 'assistant' END,
+          'content', CASE WHEN i % 10 = 0 THEN ' TURN ' || (i / 10) || ' ' ELSE 'turn ' || i END) ORDER BY i)) AS m
+      FROM generate_series(1, 100000) i) s;
+SELECT train_data.quality_score((SELECT jsonb_agg(jsonb_build_object('role', 'user', 'content', 'same')) FROM generate_series(1, 100000))) AS all_repeated;
+-- Two 50,000-key objects, half of the keys shared (1.1: 18 s).
+SELECT count(*) AS keys, count(*) FILTER (WHERE jsonb_typeof(value) = 'object') AS merged,
+       sum((value ->> 'x')::int) FILTER (WHERE jsonb_typeof(value) = 'object') AS sum_x
+FROM jsonb_each(train_data.jsonb_merge_deep(
+         (SELECT jsonb_object_agg('k' || i, i) FROM generate_series(1, 50000) i),
+         (SELECT jsonb_object_agg('k' || i, jsonb_build_object('x', i)) FROM generate_series(25001, 75000) i)));
+-- 50,000 variables with defaults (1.1: 169 s), a repeated name among
+-- 50,000, 50,000 undeclared parameters and a 50,000-member object.
+SELECT r ->> 'resolved' AS resolved, jsonb_array_length(r -> 'errors') AS errors,
+       (SELECT count(*) FROM jsonb_object_keys(r -> 'parameters')) AS parameters
+FROM (SELECT train_data.render_template('{{v1}} {{v25000}} {{v50000}}', '{"v2": "given"}',
+          (SELECT jsonb_agg(jsonb_build_object('name', 'v' || i, 'type', 'text', 'defaultValue', 'd' || i)) FROM generate_series(1, 50000) i)) AS r) s;
+SELECT public.expect_error(format('SELECT train_data.render_template(%L, NULL, %L)', 'x',
+    (SELECT jsonb_agg(jsonb_build_object('name', 'v' || (CASE WHEN i = 40000 THEN 7 ELSE i END), 'type', 'text')) FROM generate_series(1, 50000) i)));
+SELECT jsonb_array_length(train_data.render_template('x', (SELECT jsonb_object_agg('p' || i, i) FROM generate_series(1, 50000) i), '[]') -> 'warnings') AS undeclared_warnings;
+SELECT length(train_data.render_template(repeat('{{o.m7}}{{o.none}}', 10000),
+    jsonb_build_object('o', (SELECT jsonb_object_agg('m' || i, i) FROM generate_series(1, 50000) i))) ->> 'resolved') AS member_lookups;
+RESET statement_timeout;

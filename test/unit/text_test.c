@@ -1,0 +1,62 @@
+/*
+ * text_test.c — unit tests of the shared text helpers (src/core/td_text.c)
+ * and td_utf8_prefix.
+ */
+#include <string.h>
+
+#include "td_text.h"
+#include "td_utf8.h"
+#include "unit.h"
+
+/* A value as a message quotes it, in a static buffer. */
+static const char *
+clipped(const char *s)
+{
+	static char result[512];
+	td_buf		b;
+
+	td_buf_init(&b);
+	td_buf_put_clipped(&b, s, strlen(s));
+	snprintf(result, sizeof(result), "%s", b.data);
+	td_buf_free(&b);
+	return result;
+}
+
+int
+main(void)
+{
+	char		ascii[200];
+	char		wide[400];
+	size_t		b = 0,
+				e;
+	const char *padded = " \t\n\v\fx y\r ";
+	td_error	err;
+
+	memset(ascii, 'a', sizeof(ascii));
+	ascii[TD_CLIP_CHARS] = '\0';
+	ok(strcmp(clipped(ascii), ascii) == 0, "64 characters are quoted whole");
+	ascii[TD_CLIP_CHARS] = 'b';
+	ascii[TD_CLIP_CHARS + 1] = '\0';
+	ok(strlen(clipped(ascii)) == TD_CLIP_CHARS + 3 && strcmp(clipped(ascii) + TD_CLIP_CHARS, "...") == 0,
+	   "65 characters: the first 64 and ...");
+
+	for (int i = 0; i < 100; i++)	/* "é" is two bytes */
+		memcpy(wide + 2 * i, "\xc3\xa9", 2);
+	wide[200] = '\0';
+	ok(td_utf8_prefix(wide, 200, TD_CLIP_CHARS) == 2 * TD_CLIP_CHARS, "prefix counts characters, not bytes");
+	ok(strlen(clipped(wide)) == 2 * TD_CLIP_CHARS + 3, "a clipped multibyte value keeps 64 whole characters");
+	ok(td_utf8_prefix("ab", 2, 5) == 2, "a short value is whole");
+	ok(td_utf8_prefix("\x80\x80\x80", 3, 1) == 3, "stray continuation bytes are never split off");
+	ok(td_utf8_prefix("", 0, 0) == 0, "empty value");
+
+	e = strlen(padded);
+	td_trim(padded, &b, &e);
+	ok(b == 5 && e == 8, "trim skips JavaScript's ASCII white space at both ends");
+	ok(!td_is_space('x') && !td_is_space('\0') && td_is_space('\v'), "is_space");
+
+	td_error_init(&err);
+	ok(!td_error_set(&err, 3, "bad value", NULL) && err.status == 3 &&
+	   strcmp(err.message.data, "bad value") == 0 && err.detail.len == 0, "error_set returns false and records");
+	td_error_free(&err);
+	return unit_done();
+}
