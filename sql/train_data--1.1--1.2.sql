@@ -218,7 +218,7 @@ COMMENT ON COLUMN train_data.template_analytics.total_cost_usd IS 'Total cost of
 COMMENT ON COLUMN train_data.template_analytics.calculated_at IS 'When the row was calculated';
 
 COMMENT ON COLUMN train_data.conversations.id IS 'Conversation id, time-ordered (uuid_v7())';
-COMMENT ON COLUMN train_data.conversations.conversation_id IS 'Readable unique id <tier prefix>_<persona slug>_<number>, filled by make_conversation_id() when not given';
+COMMENT ON COLUMN train_data.conversations.conversation_id IS 'Readable id <tier prefix>_<persona slug>_<number>, unique per owner, filled by make_conversation_id() when not given';
 COMMENT ON COLUMN train_data.conversations.document_id IS 'Source document in the application (no foreign key)';
 COMMENT ON COLUMN train_data.conversations.chunk_id IS 'Source chunk of the document in the application (no foreign key)';
 COMMENT ON COLUMN train_data.conversations.title IS 'Title: the response''s, else <persona> - <topic> (<emotion>)';
@@ -238,7 +238,7 @@ COMMENT ON COLUMN train_data.conversations.estimated_cost_usd IS 'Estimated cost
 COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD (model_cost()); NULL for a model with no known price';
 COMMENT ON COLUMN train_data.conversations.generation_duration_ms IS 'Duration of the model call in milliseconds, as the worker reported it';
 COMMENT ON COLUMN train_data.conversations.template_id IS 'Template it was generated from (no foreign key: the conversation outlives the template)';
-COMMENT ON COLUMN train_data.conversations.approved_by IS 'Reviewer who approved it; that user also sees the conversation';
+COMMENT ON COLUMN train_data.conversations.approved_by IS 'User who approved it: always the owner, written by review_conversation() (grants no visibility)';
 COMMENT ON COLUMN train_data.conversations.approved_at IS 'When it was approved';
 COMMENT ON COLUMN train_data.conversations.reviewer_notes IS 'Comment of the latest review that had one';
 COMMENT ON COLUMN train_data.conversations.review_history IS 'Review actions, oldest first: JSON array of {id, action, performedBy, timestamp, comment, reasons} (append_review_action())';

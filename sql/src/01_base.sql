@@ -139,6 +139,33 @@ CREATE FUNCTION train_data.uuid_v7() RETURNS uuid
 COMMENT ON FUNCTION train_data.uuid_v7() IS
     'A new time-ordered UUID (RFC 9562 version 7): the default id of conversations and their turns';
 
+-- Is the current role train_data's own (the extension owner, whose SECURITY
+-- DEFINER worker functions run as it, or a superuser)?  Native.
+CREATE FUNCTION train_data.engine_context()
+    RETURNS boolean
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_engine_context';
+COMMENT ON FUNCTION train_data.engine_context() IS
+    'Internal: true when the current role has the privileges of the extension owner (inside the worker functions, or a superuser)';
+
+-- A child row written without an owner (by a role with no user id, such as
+-- a superuser loading data) takes its parent's: TG_ARGV names the parent
+-- table and the child's column that references it.  The composite foreign
+-- key still checks any owner that is given.
+CREATE FUNCTION train_data.inherit_owner() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('SELECT p.created_by FROM train_data.%I p WHERE p.id OPERATOR(pg_catalog.=) $1.%I',
+                   TG_ARGV[0], TG_ARGV[1])
+        INTO NEW.created_by USING NEW;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION train_data.inherit_owner() IS
+    'Internal: trigger giving a child row written without an owner its parent''s owner (TG_ARGV: parent table, referencing column)';
+
 -- Number part of generated conversation ids.
 CREATE SEQUENCE train_data.conversation_number_seq;
 

@@ -28,7 +28,8 @@ CREATE TABLE train_data.templates (
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_modified        timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT template_name_unique UNIQUE (name),
+    -- names are unique per creator: taking a name reveals nothing about others'
+    CONSTRAINT template_name_unique UNIQUE (created_by, name),
     CONSTRAINT template_name_length CHECK (pg_catalog.char_length(name) BETWEEN 1 AND 200),
     CONSTRAINT template_category_length CHECK (pg_catalog.char_length(category) BETWEEN 1 AND 100),
     CONSTRAINT template_structure_length CHECK (pg_catalog.char_length(structure) BETWEEN 10 AND 10000),

@@ -37,7 +37,11 @@ CREATE TABLE train_data.conversations (
     created_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by             uuid NOT NULL DEFAULT train_data.current_user_id(),
-    CONSTRAINT conversations_conversation_id_unique UNIQUE (conversation_id),
+    -- readable ids are unique per owner: one user's ids never collide with,
+    -- or reveal, another's
+    CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id),
+    -- the key children reference, so a child's owner is its parent's
+    CONSTRAINT conversations_id_owner_unique UNIQUE (id, created_by),
     CONSTRAINT valid_quality_score CHECK (quality_score IS NULL OR quality_score BETWEEN 0 AND 10),
     CONSTRAINT conversations_quality_metrics_is_object CHECK (quality_metrics IS NULL OR pg_catalog.jsonb_typeof(quality_metrics) = 'object'),
     CONSTRAINT conversations_turn_count_nonnegative CHECK (turn_count >= 0),
@@ -51,9 +55,9 @@ CREATE TABLE train_data.conversations (
     CONSTRAINT conversations_approval_complete CHECK (approved_at IS NULL OR approved_by IS NOT NULL)
 );
 
-COMMENT ON TABLE train_data.conversations IS 'Generated training conversations, owned by created_by, shared with approved_by';
+COMMENT ON TABLE train_data.conversations IS 'Generated training conversations, seen and changed only by their owner (created_by)';
 COMMENT ON COLUMN train_data.conversations.id IS 'Conversation id, time-ordered (uuid_v7())';
-COMMENT ON COLUMN train_data.conversations.conversation_id IS 'Readable unique id <tier prefix>_<persona slug>_<number>, filled by make_conversation_id() when not given';
+COMMENT ON COLUMN train_data.conversations.conversation_id IS 'Readable id <tier prefix>_<persona slug>_<number>, unique per owner, filled by make_conversation_id() when not given';
 COMMENT ON COLUMN train_data.conversations.document_id IS 'Source document in the application (no foreign key)';
 COMMENT ON COLUMN train_data.conversations.chunk_id IS 'Source chunk of the document in the application (no foreign key)';
 COMMENT ON COLUMN train_data.conversations.title IS 'Title: the response''s, else <persona> - <topic> (<emotion>)';
@@ -73,7 +77,7 @@ COMMENT ON COLUMN train_data.conversations.estimated_cost_usd IS 'Estimated cost
 COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD (model_cost()); NULL for a model with no known price';
 COMMENT ON COLUMN train_data.conversations.generation_duration_ms IS 'Duration of the model call in milliseconds, as the worker reported it';
 COMMENT ON COLUMN train_data.conversations.template_id IS 'Template it was generated from (no foreign key: the conversation outlives the template)';
-COMMENT ON COLUMN train_data.conversations.approved_by IS 'Reviewer who approved it; that user also sees the conversation';
+COMMENT ON COLUMN train_data.conversations.approved_by IS 'User who approved it: always the owner, written by review_conversation() (grants no visibility)';
 COMMENT ON COLUMN train_data.conversations.approved_at IS 'When it was approved';
 COMMENT ON COLUMN train_data.conversations.reviewer_notes IS 'Comment of the latest review that had one';
 COMMENT ON COLUMN train_data.conversations.review_history IS 'Review actions, oldest first: JSON array of {id, action, performedBy, timestamp, comment, reasons} (append_review_action())';
@@ -85,7 +89,7 @@ COMMENT ON COLUMN train_data.conversations.created_at IS 'When the conversation 
 COMMENT ON COLUMN train_data.conversations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 COMMENT ON COLUMN train_data.conversations.created_by IS 'Owner: the batch owner for generated conversations; sees and changes the conversation';
 
--- The policies filter on created_by OR approved_by: one index for each side.
+-- The policy filters on created_by.
 CREATE INDEX conversations_created_by_idx ON train_data.conversations (created_by, created_at DESC);
 CREATE INDEX conversations_approved_by_idx ON train_data.conversations (approved_by) WHERE approved_by IS NOT NULL;
 -- Review queue: pending conversations, lowest quality and oldest first.
@@ -98,11 +102,6 @@ CREATE INDEX conversations_status_tier_idx ON train_data.conversations (status, 
 CREATE INDEX conversations_parent_idx ON train_data.conversations (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX conversations_template_idx ON train_data.conversations (template_id) WHERE template_id IS NOT NULL;
 CREATE INDEX conversations_category_idx ON train_data.conversations USING gin (category);
--- Row-level security on conversation_turns and generation_logs looks their
--- conversation up by id once per row and compares its created_by and
--- approved_by with the user: with both in the index the lookup never visits
--- the table.
-CREATE INDEX conversations_visibility_idx ON train_data.conversations (id) INCLUDE (created_by, approved_by);
 
 CREATE TRIGGER conversations_default_id
     BEFORE INSERT ON train_data.conversations
@@ -111,18 +110,27 @@ CREATE TRIGGER conversations_default_id
 
 CREATE TABLE train_data.conversation_turns (
     id              uuid PRIMARY KEY DEFAULT train_data.uuid_v7(),
-    conversation_id uuid NOT NULL REFERENCES train_data.conversations (id) ON DELETE CASCADE,
+    conversation_id uuid NOT NULL,
     turn_number     integer NOT NULL,
     role            text NOT NULL,
     content         text NOT NULL,
     token_count     integer,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the owner of the conversation (the composite key below makes it so)
+    created_by      uuid NOT NULL DEFAULT train_data.current_user_id(),
+    CONSTRAINT conversation_turns_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
     -- also the index that reads a conversation's turns in order
     CONSTRAINT unique_conversation_turn UNIQUE (conversation_id, turn_number),
     CONSTRAINT conversation_turns_turn_number_positive CHECK (turn_number >= 1),
     CONSTRAINT conversation_turns_role_valid CHECK (role IN ('user', 'assistant')),
     CONSTRAINT conversation_turns_token_count_nonnegative CHECK (token_count >= 0)
 );
+
+CREATE TRIGGER conversation_turns_owner
+    BEFORE INSERT ON train_data.conversation_turns
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
 COMMENT ON TABLE train_data.conversation_turns IS 'Turns of a conversation, numbered from 1 without gaps';
 COMMENT ON COLUMN train_data.conversation_turns.id IS 'Turn id, time-ordered (uuid_v7())';
@@ -132,3 +140,4 @@ COMMENT ON COLUMN train_data.conversation_turns.role IS 'user or assistant';
 COMMENT ON COLUMN train_data.conversation_turns.content IS 'Text of the turn';
 COMMENT ON COLUMN train_data.conversation_turns.token_count IS 'Estimated tokens: characters / 4, rounded up';
 COMMENT ON COLUMN train_data.conversation_turns.created_at IS 'When the turn was stored';
+COMMENT ON COLUMN train_data.conversation_turns.created_by IS 'Owner: the conversation''s owner (composite foreign key to conversations)';

@@ -36,7 +36,9 @@ CREATE TABLE train_data.batch_jobs (
     CONSTRAINT valid_item_counts CHECK (completed_items + failed_items + cancelled_items <= total_items),
     CONSTRAINT batch_jobs_shared_parameters_is_object CHECK (pg_catalog.jsonb_typeof(shared_parameters) = 'object'),
     CONSTRAINT batch_jobs_concurrent_processing_range CHECK (concurrent_processing BETWEEN 1 AND 10),
-    CONSTRAINT batch_jobs_error_handling_valid CHECK (error_handling IN ('continue', 'stop'))
+    CONSTRAINT batch_jobs_error_handling_valid CHECK (error_handling IN ('continue', 'stop')),
+    -- the key children reference, so a child's owner is its job's
+    CONSTRAINT batch_jobs_id_owner_unique UNIQUE (id, created_by)
 );
 
 COMMENT ON TABLE train_data.batch_jobs IS 'Batches of generation work, owned by created_by';
@@ -63,18 +65,14 @@ COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created'
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 CREATE INDEX batch_jobs_created_by_idx ON train_data.batch_jobs (created_by, created_at DESC);
--- Jobs a worker may claim from, in claim order: priority, then age.
-CREATE INDEX batch_jobs_claim_order_idx ON train_data.batch_jobs
-    ((CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END), created_at, id)
-    WHERE status IN ('queued', 'processing');
 
 CREATE TABLE train_data.batch_items (
     id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    batch_job_id     uuid NOT NULL REFERENCES train_data.batch_jobs (id) ON DELETE CASCADE,
-    conversation_id  uuid REFERENCES train_data.conversations (id) ON DELETE SET NULL,
+    batch_job_id     uuid NOT NULL,
+    conversation_id  uuid,
     template_id      uuid REFERENCES train_data.templates (id) ON DELETE RESTRICT,
     -- set for a regeneration: the conversation the result replaces
-    parent_conversation_id uuid REFERENCES train_data.conversations (id) ON DELETE SET NULL,
+    parent_conversation_id uuid,
     position         integer NOT NULL,
     topic            text,
     tier             train_data.tier_type NOT NULL,
@@ -94,12 +92,34 @@ CREATE TABLE train_data.batch_items (
     finished_at      timestamptz,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the job's owner (the composite keys below make it so)
+    created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    -- what the item needs, fixed when it is queued: a template changed later
+    -- (by its creator, who may be another user) does not change queued work
+    prompt           text,
+    quality_threshold numeric(3,1),
+    -- claim order of a queued item: its job's priority rank (NULL while the
+    -- job cannot be claimed from) and creation time; kept by triggers
+    claim_rank       smallint,
+    job_created_at   timestamptz,
+    CONSTRAINT batch_items_job_fk FOREIGN KEY (batch_job_id, created_by)
+        REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
+    CONSTRAINT batch_items_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (conversation_id),
+    CONSTRAINT batch_items_parent_conversation_fk FOREIGN KEY (parent_conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (parent_conversation_id),
+    CONSTRAINT batch_items_id_owner_unique UNIQUE (id, created_by),
     CONSTRAINT batch_items_position_unique UNIQUE (batch_job_id, position),
     CONSTRAINT batch_items_position_positive CHECK (position >= 1),
     CONSTRAINT batch_items_parameters_is_object CHECK (pg_catalog.jsonb_typeof(parameters) = 'object'),
     CONSTRAINT batch_items_progress_range CHECK (progress BETWEEN 0 AND 100),
     CONSTRAINT batch_items_attempts_range CHECK (attempts >= 0 AND max_attempts >= 1)
 );
+
+CREATE TRIGGER batch_items_owner
+    BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
 
 COMMENT ON TABLE train_data.batch_items IS 'Work items of a batch job: the queue workers claim from';
 COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
@@ -126,12 +146,25 @@ COMMENT ON COLUMN train_data.batch_items.started_at IS 'When the item was first 
 COMMENT ON COLUMN train_data.batch_items.finished_at IS 'When the item reached a final status';
 COMMENT ON COLUMN train_data.batch_items.created_at IS 'When the item was created';
 COMMENT ON COLUMN train_data.batch_items.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
+COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
+COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
+COMMENT ON COLUMN train_data.batch_items.claim_rank IS 'Internal: claim order of a queued item, 0-2 by its job''s priority; NULL while the job is paused or ended';
+COMMENT ON COLUMN train_data.batch_items.job_created_at IS 'Internal: its job''s creation time, the second key of the claim order';
 
 -- Claim path: the next queued item of a job by position.
 CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position)
     WHERE status = 'queued';
--- In-flight items: the per-job concurrency cap and expired-lease reclaim.
+-- In-flight items: the per-job concurrency cap.
 CREATE INDEX batch_items_in_flight_idx ON train_data.batch_items (batch_job_id, lease_expires_at)
+    WHERE status = 'processing';
+-- Claim path: queued items of claimable jobs in claim order (priority, job
+-- age, job, position); a job with nothing queued, or paused, has no entry.
+CREATE INDEX batch_items_claim_order_idx ON train_data.batch_items
+    (claim_rank, job_created_at, batch_job_id, position)
+    WHERE status = 'queued' AND claim_rank IS NOT NULL;
+-- Claim path: leases that ran out, oldest first, whatever their job.
+CREATE INDEX batch_items_lease_idx ON train_data.batch_items (lease_expires_at)
     WHERE status = 'processing';
 CREATE INDEX batch_items_conversation_idx ON train_data.batch_items (conversation_id)
     WHERE conversation_id IS NOT NULL;
@@ -149,7 +182,7 @@ CREATE INDEX batch_items_parent_conversation_idx ON train_data.batch_items (pare
 -- final events seen by this shard, and the job's active clock (seconds
 -- excluding pauses) at the last one.
 CREATE TABLE train_data.batch_job_counters (
-    batch_job_id     uuid NOT NULL REFERENCES train_data.batch_jobs (id) ON DELETE CASCADE,
+    batch_job_id     uuid NOT NULL,
     shard            smallint NOT NULL,
     completed_items  integer NOT NULL DEFAULT 0,
     failed_items     integer NOT NULL DEFAULT 0,
@@ -158,8 +191,17 @@ CREATE TABLE train_data.batch_job_counters (
     interval_ewma    double precision,
     last_active      double precision,
     PRIMARY KEY (batch_job_id, shard),
+    -- the job's owner (the composite key makes it so)
+    created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    CONSTRAINT batch_job_counters_job_fk FOREIGN KEY (batch_job_id, created_by)
+        REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
     CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 15)
 );
+
+CREATE TRIGGER batch_job_counters_owner
+    BEFORE INSERT ON train_data.batch_job_counters
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
 
 COMMENT ON TABLE train_data.batch_job_counters IS 'Live per-job counters, sharded so concurrent workers never wait on one row';
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
@@ -169,7 +211,208 @@ COMMENT ON COLUMN train_data.batch_job_counters.failed_items IS 'Items failed fo
 COMMENT ON COLUMN train_data.batch_job_counters.cancelled_items IS 'Items cancelled, counted in this shard';
 COMMENT ON COLUMN train_data.batch_job_counters.in_flight IS 'Change in claimed items counted in this shard (the job''s sum is the items in flight)';
 COMMENT ON COLUMN train_data.batch_job_counters.interval_ewma IS 'Smoothed seconds between this shard''s final events, on the job''s active clock; NULL before the first';
+COMMENT ON COLUMN train_data.batch_job_counters.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
 COMMENT ON COLUMN train_data.batch_job_counters.last_active IS 'The job''s active clock in seconds at this shard''s last final event; NULL before the first';
+
+-- The claim order rank of a job: 0-2 by priority while items can be claimed
+-- from it (queued or processing), NULL otherwise.  Queued items carry it in
+-- claim_rank, so the claim's index holds only work that can start.
+CREATE FUNCTION train_data.job_claim_rank(status train_data.batch_job_status, priority text)
+    RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN status IN ('queued', 'processing')
+                THEN CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END END::smallint;
+COMMENT ON FUNCTION train_data.job_claim_rank(train_data.batch_job_status, text) IS
+    'Internal: claim order rank of a job, 0-2 by priority while it is queued or processing, else NULL';
+
+-- Which batch job columns a user may write (the engine writes them all):
+-- a new job starts queued with nothing counted; a job's status changes only
+-- as pause_batch, resume_batch and cancel_batch change it, and its counters
+-- only once it has ended (cancel_batch rolls them up).  What the claim and
+-- the progress functions rely on therefore cannot be forged.
+CREATE FUNCTION train_data.batch_jobs_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF current_setting('row_security') = 'off' THEN   -- a restore
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
+                    WHEN NEW.completed_items <> 0 OR NEW.failed_items <> 0 OR NEW.cancelled_items <> 0 THEN 'the item counters'
+                    WHEN NEW.started_at IS NOT NULL OR NEW.completed_at IS NOT NULL THEN 'started_at and completed_at'
+                    WHEN NEW.paused_at IS NOT NULL OR NEW.paused_time <> interval '0' THEN 'the pause bookkeeping'
+                    WHEN NEW.created_at > now() THEN 'created_at' END;
+    ELSE
+        bad := CASE WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
+                    WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
+                    WHEN NEW.started_at IS DISTINCT FROM OLD.started_at THEN 'started_at'
+                    WHEN NEW.status IS DISTINCT FROM OLD.status
+                         AND NOT ((OLD.status = 'processing' AND NEW.status = 'paused')
+                                  OR (OLD.status = 'paused' AND NEW.status = 'processing')
+                                  OR (OLD.status IN ('queued', 'processing', 'paused') AND NEW.status = 'cancelled'))
+                        THEN 'status'
+                    WHEN (NEW.completed_items, NEW.failed_items, NEW.cancelled_items)
+                         IS DISTINCT FROM (OLD.completed_items, OLD.failed_items, OLD.cancelled_items)
+                         AND OLD.status NOT IN ('completed', 'failed', 'cancelled')
+                        THEN 'the item counters'
+                    WHEN NEW.completed_at IS DISTINCT FROM OLD.completed_at AND NEW.status <> 'cancelled'
+                        THEN 'completed_at'
+                    WHEN (NEW.paused_at, NEW.paused_time) IS DISTINCT FROM (OLD.paused_at, OLD.paused_time)
+                         AND NEW.status IS NOT DISTINCT FROM OLD.status
+                        THEN 'the pause bookkeeping' END;
+    END IF;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'batch job %: % is kept by train_data', coalesce(NEW.id, OLD.id), bad
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Create batches with create_batch() and control them with pause_batch(), resume_batch() and cancel_batch().';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_jobs_guard() IS
+    'Internal: trigger refusing user writes of the batch job columns train_data keeps (status outside pause/resume/cancel, counters, clocks)';
+
+CREATE TRIGGER batch_jobs_guard
+    BEFORE INSERT OR UPDATE ON train_data.batch_jobs
+    FOR EACH ROW WHEN (NOT train_data.engine_context())
+    EXECUTE FUNCTION train_data.batch_jobs_guard();
+
+-- Which batch item columns a user may write: a new item starts queued and
+-- unclaimed and available now; afterwards only its parameters, topic, prompt
+-- and attempt limit change, a retry may be brought forward (available_at
+-- earlier), and its status changes only to cancelled (cancel_batch).  Claims, leases,
+-- attempts and results are the engine's.
+CREATE FUNCTION train_data.batch_items_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF current_setting('row_security') = 'off' THEN   -- a restore
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
+                    WHEN NEW.attempts <> 0 THEN 'attempts'
+                    WHEN NEW.lease_expires_at IS NOT NULL OR NEW.worker IS NOT NULL OR NEW.request IS NOT NULL
+                         OR NEW.started_at IS NOT NULL OR NEW.finished_at IS NOT NULL
+                        THEN 'the claim (worker, lease, request, times)'
+                    WHEN NEW.conversation_id IS NOT NULL THEN 'conversation_id'
+                    WHEN NEW.available_at > now() THEN 'available_at (a new item is available now)' END;
+    ELSE
+        bad := CASE WHEN NEW.status IS DISTINCT FROM OLD.status
+                         AND NOT (OLD.status IN ('queued', 'processing') AND NEW.status = 'cancelled')
+                        THEN 'status'
+                    WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
+                    WHEN (NEW.worker, NEW.request, NEW.started_at) IS DISTINCT FROM (OLD.worker, OLD.request, OLD.started_at)
+                        THEN 'the claim (worker, request, started_at)'
+                    WHEN NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
+                         AND NOT (NEW.status = 'cancelled' AND NEW.lease_expires_at IS NULL)
+                        THEN 'lease_expires_at'
+                    WHEN NEW.finished_at IS DISTINCT FROM OLD.finished_at AND NEW.status <> 'cancelled'
+                        THEN 'finished_at'
+                    WHEN NEW.conversation_id IS DISTINCT FROM OLD.conversation_id THEN 'conversation_id'
+                    WHEN NEW.available_at IS DISTINCT FROM OLD.available_at
+                         AND NOT NEW.available_at <= OLD.available_at
+                        THEN 'available_at (an owner may only bring a retry forward)' END;
+    END IF;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'batch item %: % is kept by train_data', coalesce(NEW.id, OLD.id), bad
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Workers claim and finish items through claim_batch_items() and the other worker functions; users cancel them with cancel_batch().';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_guard() IS
+    'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
+
+CREATE TRIGGER batch_items_guard
+    BEFORE INSERT OR UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NOT train_data.engine_context())
+    EXECUTE FUNCTION train_data.batch_items_guard();
+
+-- A queued item takes its job's claim order (claim_rank, job_created_at),
+-- whatever the writer put there; a changed prompt-making value (parameters)
+-- renders the prompt again, and a value that cannot render is refused here,
+-- never at claim time.
+CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rendered jsonb;
+BEGIN
+    SELECT train_data.job_claim_rank(j.status, j.priority), j.created_at INTO NEW.claim_rank, NEW.job_created_at
+    FROM train_data.batch_jobs j WHERE j.id = NEW.batch_job_id;
+    IF TG_OP = 'UPDATE' AND NEW.parameters IS DISTINCT FROM OLD.parameters AND NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+        SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
+        FROM train_data.templates t WHERE t.id = NEW.template_id;
+        IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
+            RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = coalesce((SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e),
+                                        'The template no longer exists.');
+        END IF;
+        NEW.prompt := rendered ->> 'resolved';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_prepare() IS
+    'Internal: trigger giving a queued item its job''s claim order and rendering its prompt again when its parameters change';
+
+CREATE TRIGGER batch_items_prepare_insert
+    BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'queued')
+    EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_items_prepare_update
+    BEFORE UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'queued'
+                       AND (OLD.status IS DISTINCT FROM NEW.status
+                            OR OLD.claim_rank IS DISTINCT FROM NEW.claim_rank
+                            OR OLD.job_created_at IS DISTINCT FROM NEW.job_created_at
+                            OR OLD.parameters IS DISTINCT FROM NEW.parameters))
+    EXECUTE FUNCTION train_data.batch_items_prepare();
+
+-- A job whose claim rank changes (paused, resumed, ended, new priority)
+-- moves its queued items in or out of the claim order.
+CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i
+    SET claim_rank = train_data.job_claim_rank(NEW.status, NEW.priority)
+    WHERE i.batch_job_id = NEW.id AND i.status = 'queued';
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
+    'Internal: trigger moving a job''s queued items in or out of the claim order when the job''s claim rank changes';
+
+CREATE TRIGGER batch_jobs_reorder
+    AFTER UPDATE ON train_data.batch_jobs
+    FOR EACH ROW WHEN (train_data.job_claim_rank(OLD.status, OLD.priority)
+                       IS DISTINCT FROM train_data.job_claim_rank(NEW.status, NEW.priority))
+    EXECUTE FUNCTION train_data.batch_jobs_reorder();
+
+-- Claims of one job take turns on its row here.  No user can see, lock or
+-- delete these rows (row-level security without a policy; no foreign key,
+-- so deleting a job touches nothing here): a claim never waits on a user's
+-- transaction or on a lock an outside session can take.  Rows of ended jobs
+-- are removed when the job finishes.
+CREATE TABLE train_data.job_claim_locks (
+    batch_job_id uuid PRIMARY KEY
+);
+ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being claimed from; claims of a job take turns on it';
+COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 
 --------------------------------------------------------------------------------
 -- 6. Model calls and their prices
@@ -226,8 +469,8 @@ CREATE TRIGGER model_prices_protect_builtin
 
 CREATE TABLE train_data.generation_logs (
     id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    conversation_id  uuid REFERENCES train_data.conversations (id) ON DELETE CASCADE,
-    batch_item_id    uuid REFERENCES train_data.batch_items (id) ON DELETE SET NULL,
+    conversation_id  uuid,
+    batch_item_id    uuid,
     run_id           uuid,
     template_id      uuid,
     request_payload  jsonb NOT NULL,
@@ -246,6 +489,10 @@ CREATE TABLE train_data.generation_logs (
     error_code       text,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    CONSTRAINT generation_logs_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
+    CONSTRAINT generation_logs_batch_item_fk FOREIGN KEY (batch_item_id, created_by)
+        REFERENCES train_data.batch_items (id, created_by) ON DELETE SET NULL (batch_item_id),
     CONSTRAINT generation_logs_status_valid CHECK (status IN ('success', 'failed', 'rate_limited', 'timeout')),
     CONSTRAINT generation_logs_tokens_nonnegative CHECK (input_tokens >= 0 AND output_tokens >= 0),
     CONSTRAINT generation_logs_cost_nonnegative CHECK (cost_usd >= 0),
@@ -254,6 +501,11 @@ CREATE TABLE train_data.generation_logs (
     CONSTRAINT generation_logs_temperature_range CHECK (temperature BETWEEN 0 AND 1),
     CONSTRAINT generation_logs_max_tokens_positive CHECK (max_tokens >= 1)
 );
+
+CREATE TRIGGER generation_logs_owner
+    BEFORE INSERT ON train_data.generation_logs
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
 COMMENT ON TABLE train_data.generation_logs IS 'One row per model call: payloads, tokens, cost, duration, outcome';
 COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id';

@@ -3,60 +3,44 @@
 --------------------------------------------------------------------------------
 -- 10. Row-level security
 --
--- Every policy compares with (SELECT train_data.current_user_id()), an
--- initplan evaluated once per statement.  A policy's USING clause also serves
--- as its WITH CHECK unless one is given.  Child tables follow their parent
--- through an EXISTS on the parent table, whose own policy then applies: the
--- rule "who may see a conversation" is written once.
+-- Every policy compares a row's own owner column with
+-- (SELECT train_data.current_user_id()), an initplan evaluated once per
+-- statement, and contains no subquery on another table.  A policy's USING
+-- clause also serves as its WITH CHECK unless one is given.  Child rows
+-- (turns, batch items, counters, logs) carry their parent's owner, which a
+-- composite foreign key to the parent's (id, created_by) enforces: a child
+-- cannot be aimed at someone else's parent, and the key check reveals
+-- nothing about other users' rows.
 --------------------------------------------------------------------------------
 
 ALTER TABLE train_data.conversations ENABLE ROW LEVEL SECURITY;
--- Creator and approver see and change a conversation; only the creator adds one.
+-- Only the owner sees and changes a conversation (approved_by, always the
+-- owner since 1.2, grants nothing).
 CREATE POLICY conversations_owner ON train_data.conversations
-    USING (created_by = (SELECT train_data.current_user_id())
-           OR approved_by = (SELECT train_data.current_user_id()));
+    USING (created_by = (SELECT train_data.current_user_id()));
 CREATE POLICY conversations_insert ON train_data.conversations AS RESTRICTIVE FOR INSERT
     WITH CHECK (created_by = (SELECT train_data.current_user_id()));
 
 ALTER TABLE train_data.conversation_turns ENABLE ROW LEVEL SECURITY;
-CREATE POLICY conversation_turns_parent ON train_data.conversation_turns
-    USING (EXISTS (SELECT 1 FROM train_data.conversations c
-                   WHERE c.id = conversation_turns.conversation_id));
+CREATE POLICY conversation_turns_owner ON train_data.conversation_turns
+    USING (created_by = (SELECT train_data.current_user_id()));
 
 ALTER TABLE train_data.batch_jobs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY batch_jobs_owner ON train_data.batch_jobs
     USING (created_by = (SELECT train_data.current_user_id()));
 
 ALTER TABLE train_data.batch_items ENABLE ROW LEVEL SECURITY;
-CREATE POLICY batch_items_parent ON train_data.batch_items
-    USING (EXISTS (SELECT 1 FROM train_data.batch_jobs j
-                   WHERE j.id = batch_items.batch_job_id));
+CREATE POLICY batch_items_owner ON train_data.batch_items
+    USING (created_by = (SELECT train_data.current_user_id()));
 
 ALTER TABLE train_data.batch_job_counters ENABLE ROW LEVEL SECURITY;
-CREATE POLICY batch_job_counters_parent ON train_data.batch_job_counters
-    USING (EXISTS (SELECT 1 FROM train_data.batch_jobs j
-                   WHERE j.id = batch_job_counters.batch_job_id));
+CREATE POLICY batch_job_counters_owner ON train_data.batch_job_counters
+    USING (created_by = (SELECT train_data.current_user_id()));
 
+-- A log is an audit record of its owner, about the owner's conversation
+-- (the composite foreign key sees to that).
 ALTER TABLE train_data.generation_logs ENABLE ROW LEVEL SECURITY;
--- A log is an audit record: seen by its owner and by whoever sees its
--- conversation; written, changed and deleted only by its owner, and only
--- about a conversation that owner can see.
-CREATE POLICY generation_logs_read ON train_data.generation_logs FOR SELECT
-    USING (created_by = (SELECT train_data.current_user_id())
-           OR EXISTS (SELECT 1 FROM train_data.conversations c
-                      WHERE c.id = generation_logs.conversation_id));
-CREATE POLICY generation_logs_insert ON train_data.generation_logs FOR INSERT
-    WITH CHECK (created_by = (SELECT train_data.current_user_id())
-                AND (conversation_id IS NULL
-                     OR EXISTS (SELECT 1 FROM train_data.conversations c
-                                WHERE c.id = generation_logs.conversation_id)));
-CREATE POLICY generation_logs_update ON train_data.generation_logs FOR UPDATE
-    USING (created_by = (SELECT train_data.current_user_id()))
-    WITH CHECK (created_by = (SELECT train_data.current_user_id())
-                AND (conversation_id IS NULL
-                     OR EXISTS (SELECT 1 FROM train_data.conversations c
-                                WHERE c.id = generation_logs.conversation_id)));
-CREATE POLICY generation_logs_delete ON train_data.generation_logs FOR DELETE
+CREATE POLICY generation_logs_owner ON train_data.generation_logs
     USING (created_by = (SELECT train_data.current_user_id()));
 
 -- The prompt library is shared: everyone reads, only the creator writes.

@@ -9,18 +9,21 @@
 -- Users create and control their own batches with SECURITY INVOKER
 -- functions, so row-level security applies.
 --
--- Locking rules:
---   * a claim takes a transaction-level advisory lock per job, so the count of
---     items in flight it reads cannot be overtaken by a concurrent claim: the
---     concurrency cap holds exactly;
---   * claimed rows are taken with FOR UPDATE SKIP LOCKED, completions and
---     failures lock their item row first, so a cancel and a completion of
---     the same item serialise on that row;
+-- Locking rules (1.2): nothing a user or an outside session can lock makes
+-- a claim wait.
+--   * claims of one job take turns on its row in job_claim_locks, which no
+--     user can see or lock, so the count of items in flight each reads is
+--     exact: the concurrency cap holds;
+--   * claimed rows are taken with FOR UPDATE SKIP LOCKED (a row a user's
+--     transaction holds is skipped), completions and failures lock their item
+--     row first, so a cancel and a completion of the same item serialise on
+--     that row;
 --   * live counters go to the claiming / finishing backend's own shard of
 --     batch_job_counters: concurrent workers write different rows;
---   * the job row is locked only to finish the job, and only once no item is
---     queued, so the last finisher (the one that sees every other commit)
---     closes it.
+--   * the job row is written by the engine only with SKIP LOCKED (its owner
+--     may hold it in a transaction); finishers of a job take turns on its
+--     job_claim_locks row, so the last one (which sees every other commit)
+--     closes the job.
 --------------------------------------------------------------------------------
 
 -- Seconds a job has been active: its clock stops while it is paused and
@@ -60,8 +63,11 @@ BEGIN
         INTO active FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id;
     END IF;
     INSERT INTO train_data.batch_job_counters AS c
-        (batch_job_id, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma, last_active)
-    VALUES (bump_counters.job_id, pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
+        (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
+         last_active)
+    VALUES (bump_counters.job_id,
+            (SELECT j.created_by FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id),
+            pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
             bump_counters.cancelled, bump_counters.in_flight,
             CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, active) END,
             CASE WHEN final_event THEN active END)
@@ -96,18 +102,37 @@ END;
 COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
     'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';
 
--- Tell listeners about a change (channel train_data_progress).
+-- The channel a job's events are sent on: train_data_job_ and the job id's
+-- 32 hex digits.  Job ids are random and only their owner can read them, so
+-- only the owner (or her application) can listen; a listener learns nothing
+-- about other users' work.
+CREATE FUNCTION train_data.job_channel(job_id uuid)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(job_id::text, '-', '');
+COMMENT ON FUNCTION train_data.job_channel(uuid) IS
+    'Channel name (train_data_job_<32 hex digits>) on which a batch job''s progress events are sent; LISTEN on it';
+
+-- Tell the listeners of a job about a change, on the job's own channel; a
+-- job the caller cannot see gets nothing (users can signal only their own).
 CREATE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
     RETURNS void
     LANGUAGE sql
-    RETURN pg_notify('train_data_progress',
-                     json_build_object('batch_job_id', job_id, 'item_id', item_id, 'event', event)::text);
-
+BEGIN ATOMIC
+    SELECT pg_catalog.pg_notify(train_data.job_channel(j.id),
+                                pg_catalog.json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
+                                                             'event', notify_progress.event)::text)
+    FROM train_data.batch_jobs j WHERE j.id = notify_progress.job_id;
+END;
 COMMENT ON FUNCTION train_data.notify_progress(uuid, uuid, text) IS
-    'Internal: sends a progress event {batch_job_id, item_id, event} on channel train_data_progress';
+    'Internal: sends {batch_job_id, item_id, event} on the job''s channel (job_channel()), for a job the caller can see';
 
 -- Close the job when no item is left to do: completed, or failed when every
--- item failed.  Cheap when items remain queued (one index probe).
+-- item failed.  Cheap when items remain queued (one index probe).  Finishers
+-- of one job take turns on its job_claim_locks row, which only train_data
+-- locks, so the last one sees every other commit; the job row itself is
+-- skipped, never waited for, when its owner holds it (the owner's next
+-- pause_batch or resume_batch closes the job then).
 CREATE FUNCTION train_data.finish_job_if_done(job_id uuid)
     RETURNS void
     LANGUAGE plpgsql
@@ -120,7 +145,14 @@ BEGIN
                WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued') THEN
         RETURN;
     END IF;
-    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR UPDATE;
+    IF train_data.engine_context() THEN   -- users neither see nor lock these rows
+        INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
+        PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
+    END IF;
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
     IF st NOT IN ('queued', 'processing', 'paused') THEN
         PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
         RETURN;
@@ -135,6 +167,9 @@ BEGIN
                       ELSE 'completed' END::train_data.batch_job_status,
         completed_at = now(), estimated_time_remaining = interval '0'
     WHERE j.id = finish_job_if_done.job_id;
+    IF train_data.engine_context() THEN
+        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+    END IF;
     PERFORM train_data.notify_progress(finish_job_if_done.job_id, NULL, 'job_finished');
 END
 $$;
@@ -252,15 +287,20 @@ BEGIN
                    JOIN train_data.templates t ON t.id = (e ->> 'template_id')::uuid) x))
     RETURNING id INTO job;
 
-    -- items keep their parameters with the template's defaults applied
-    INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters)
-    SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.params ->> 'topic'),
-           coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.params
+    -- items keep their parameters with the template's defaults applied, and
+    -- what they need from the template as it is now: the rendered prompt and
+    -- the quality threshold (a later change of the template, possibly by
+    -- another user, does not change queued work)
+    INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
+                                        quality_threshold)
+    SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.rendered -> 'parameters' ->> 'topic'),
+           coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.rendered -> 'parameters',
+           p.rendered ->> 'resolved', t.quality_threshold
     FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
     JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
     CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
                                                           coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                          t.variables) -> 'parameters' AS params) p;
+                                                          t.variables) AS rendered) p;
     RETURN job;
 END
 $$;
@@ -329,9 +369,10 @@ COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, in
     'Internal: inserts the generation_logs row of one model call of a batch item';
 
 -- The item, locked, with its job's owner, or an error when it cannot be
--- finished now (unknown, not in flight, cancelled, lease expired).
-CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, OUT item train_data.batch_items, OUT owner uuid,
-                                               OUT error_handling text)
+-- finished now (unknown, not in flight, cancelled, lease expired, or -- when
+-- the caller gives the attempt its claim returned -- claimed again since).
+CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OUT item train_data.batch_items,
+                                               OUT owner uuid, OUT error_handling text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -340,6 +381,12 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
+    END IF;
+    IF lock_item_in_flight.attempt IS NOT NULL AND lock_item_in_flight.attempt IS DISTINCT FROM item.attempts THEN
+        RAISE EXCEPTION 'batch item % was claimed again: attempt % is not the current attempt %',
+                        item.id, lock_item_in_flight.attempt, item.attempts
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'The lease of this worker ran out and another worker has the item now; discard the result.';
     END IF;
     IF item.status = 'cancelled' THEN
         RAISE EXCEPTION 'batch item % was cancelled', item.id
@@ -361,28 +408,15 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid) IS
+COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid, integer) IS
     'Internal: locks a batch item in flight and returns it with its job''s owner and error handling; an error when it is unknown, not processing, cancelled or its lease expired';
 
--- Claim up to max_items items: jobs by priority then age, items by position;
--- never more in flight per job than its concurrent_processing; expired leases
--- are taken back first.  Each row carries the rendered prompt and a ready
--- Anthropic Messages API request built with the batch owner's configuration.
-CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
-                                             lease interval DEFAULT '5 minutes')
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
-    LANGUAGE plpgsql SECURITY DEFINER
+-- The argument checks of a claim.
+CREATE FUNCTION train_data.claim_check_args(worker text, max_items integer, lease interval)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    j record;
-    it record;
-    claimed integer := 0;
-    slots integer;
-    new_in_flight integer;
-    config jsonb;
-    something_failed boolean := false;
 BEGIN
     IF worker IS NULL OR btrim(worker) = '' THEN
         RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
@@ -399,127 +433,260 @@ BEGIN
         RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_check_args(text, integer, interval) IS
+    'Internal: the argument checks of claim_batch_items()';
 
-    FOR j IN
-        SELECT bj.id, bj.concurrent_processing, bj.created_by
-        FROM train_data.batch_jobs bj
-        WHERE bj.status IN ('queued', 'processing')
-        ORDER BY (CASE bj.priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END), bj.created_at, bj.id
+-- The request a claimed item is sent with: the rendered prompt in the
+-- Anthropic Messages API format, with the job owner's configuration.
+CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN pg_catalog.jsonb_build_object('model', config OPERATOR(pg_catalog.->) 'model',
+                                         'max_tokens', config OPERATOR(pg_catalog.->) 'maxTokens',
+                                         'temperature', config OPERATOR(pg_catalog.->) 'temperature',
+                                         'messages', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                                             'role', 'user', 'content', prompt)));
+COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
+    'Internal: the model request of a claimed item: its prompt as one user message, with the model, max_tokens and temperature of a configuration';
+
+-- The prompt of an item that has none stored (queued before 1.2, or
+-- inserted by hand), rendered with its template now; NULL and the reason
+-- when it cannot be rendered.  Errors are caught here, so one bad item
+-- fails alone instead of failing the claim of every worker.
+CREATE FUNCTION train_data.claim_render(template_id uuid, parameters jsonb, OUT prompt text, OUT problem text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rendered jsonb;
+BEGIN
+    SELECT train_data.render_template(t.structure, claim_render.parameters, t.variables) INTO rendered
+    FROM train_data.templates t WHERE t.id = claim_render.template_id;
+    IF rendered IS NULL THEN
+        problem := 'its template no longer exists';
+    ELSIF (rendered ->> 'success')::boolean THEN
+        prompt := rendered ->> 'resolved';
+    ELSE
+        problem := (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+    problem := 'its prompt cannot be rendered: ' || problem;
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_render(uuid, jsonb) IS
+    'Internal: render the prompt of an item with its template; a failure is returned as a reason, never raised';
+
+-- Fail one item that cannot be sent (no prompt); counts and finishes its job.
+CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i
+    SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
+        error_message = left(coalesce(problem, 'its prompt cannot be rendered'), 1000)
+    WHERE i.id = (item).id;
+    PERFORM train_data.bump_counters((item).batch_job_id, 0, 1, 0, CASE WHEN was_in_flight THEN -1 ELSE 0 END, true);
+    PERFORM train_data.notify_progress((item).batch_job_id, (item).id, 'item_failed');
+    PERFORM train_data.finish_job_if_done((item).batch_job_id);
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
+    'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
+
+-- Take one item for a worker: lease, attempt, request.  Returns the row the
+-- claim hands out, or nothing when the item cannot be sent (it is failed).
+CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
+                                           reclaimed boolean)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    text_prompt text := (item).prompt;
+    problem text;
+BEGIN
+    IF text_prompt IS NULL THEN
+        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
+        IF text_prompt IS NULL THEN
+            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE train_data.batch_items i
+    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
+        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
+        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
+    WHERE i.id = (item).id
+    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
+              i.lease_expires_at;
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
+    'Internal: hand one locked item to a worker (lease, attempt, request), or fail it when its prompt cannot be rendered';
+
+-- Leases that ran out, oldest first, whatever their job: an item with
+-- attempts left goes to this worker (it keeps its place in its job's
+-- concurrency), one without fails for good, one whose job has ended is
+-- cancelled.  Rows other claims hold are skipped, never waited for.
+CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    it record;
+BEGIN
+    FOR it IN
+        SELECT i AS item, j.status AS job_status, j.created_by AS owner
+        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
+        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
+        ORDER BY i.lease_expires_at
+        LIMIT max_items
+        FOR UPDATE OF i SKIP LOCKED
     LOOP
-        EXIT WHEN claimed >= max_items;
-        -- one claimer per job at a time: the in-flight count below stays true
-        PERFORM train_data.lock_job(j.id);
-        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM train_data.batch_jobs bj
-                                  WHERE bj.id = j.id AND bj.status IN ('queued', 'processing'));
-        SELECT j.concurrent_processing - count(*) INTO slots
-        FROM train_data.batch_items i
-        WHERE i.batch_job_id = j.id AND i.status = 'processing' AND i.lease_expires_at > now();
-        slots := least(slots, max_items - claimed);
-        CONTINUE WHEN slots <= 0;
-
-        -- items whose lease expired too often fail for good
-        WITH dead AS (
+        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
+            UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+            WHERE i.id = (it.item).id;
+            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 0, 1, -1);
+            PERFORM train_data.rollup_counters((it.item).batch_job_id);
+        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
             UPDATE train_data.batch_items i
             SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
                 error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
                 error_code = 'lease_expired'
-            WHERE i.id IN (SELECT d.id FROM train_data.batch_items d
-                           WHERE d.batch_job_id = j.id AND d.status = 'processing'
-                             AND d.lease_expires_at <= now() AND d.attempts >= d.max_attempts
-                           FOR UPDATE SKIP LOCKED)
-            RETURNING i.*)
-        SELECT count(*) INTO new_in_flight FROM dead;
-        IF new_in_flight > 0 THEN
-            PERFORM train_data.bump_counters(j.id, 0, new_in_flight, 0, -new_in_flight, true);
-            something_failed := true;
-        END IF;
-
-        config := train_data.get_effective_ai_config(j.created_by);
-        new_in_flight := 0;
-        FOR it IN
-            WITH picked AS (
-                (SELECT i.id, true AS reclaimed, i.lease_expires_at AS sort_key, 0 AS pos
-                 FROM train_data.batch_items i
-                 WHERE i.batch_job_id = j.id AND i.status = 'processing' AND i.lease_expires_at <= now()
-                 ORDER BY i.lease_expires_at LIMIT slots)
-                UNION ALL
-                (SELECT i.id, false, NULL, i.position
-                 FROM train_data.batch_items i
-                 WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
-                 ORDER BY i.position LIMIT slots)),
-            locked AS (
-                SELECT i.id, p.reclaimed, i.template_id, i.parameters FROM train_data.batch_items i
-                JOIN picked p ON p.id = i.id
-                WHERE i.status IN ('queued', 'processing')
-                ORDER BY p.reclaimed DESC, p.sort_key, p.pos
-                LIMIT slots
-                FOR UPDATE OF i SKIP LOCKED),
-            prompts AS MATERIALIZED (   -- render once per item
-                SELECT l.id, l.reclaimed,
-                       train_data.render_template(t.structure, l.parameters, t.variables) AS rendered
-                FROM locked l LEFT JOIN train_data.templates t ON t.id = l.template_id)
-            UPDATE train_data.batch_items i
-            SET status = 'processing', attempts = i.attempts + 1, worker = claim_batch_items.worker,
-                lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
-                request = CASE WHEN (pr.rendered ->> 'success')::boolean THEN
-                              jsonb_build_object('model', config -> 'model', 'max_tokens', config -> 'maxTokens',
-                                                 'temperature', config -> 'temperature',
-                                                 'messages', jsonb_build_array(jsonb_build_object(
-                                                     'role', 'user', 'content', pr.rendered -> 'resolved')))
-                          END
-            FROM prompts pr
-            WHERE i.id = pr.id
-            RETURNING i.*, pr.reclaimed, pr.rendered
-        LOOP
-            IF NOT it.reclaimed THEN
-                new_in_flight := new_in_flight + 1;
-            END IF;
-            IF it.request IS NULL THEN
-                -- the template changed or went away since the batch was made
-                UPDATE train_data.batch_items i
-                SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
-                    error_message = coalesce((SELECT string_agg(e ->> 'message', '; ')
-                                              FROM jsonb_array_elements(it.rendered -> 'errors') e),
-                                             'its template no longer exists')
-                WHERE i.id = it.id;
-                PERFORM train_data.bump_counters(j.id, 0, 1, 0, CASE WHEN it.reclaimed THEN -1 ELSE 0 END, true);
-                IF NOT it.reclaimed THEN
-                    new_in_flight := new_in_flight - 1;
-                END IF;
-                something_failed := true;
-                CONTINUE;
-            END IF;
-            claimed := claimed + 1;
-            item_id := it.id;
-            batch_job_id := it.batch_job_id;
-            "position" := it.position;
-            tier := it.tier;
-            parameters := it.parameters;
-            prompt := it.rendered ->> 'resolved';
-            request := it.request;
-            attempt := it.attempts;
-            lease_expires_at := it.lease_expires_at;
-            RETURN NEXT;
-        END LOOP;
-        IF new_in_flight <> 0 THEN
-            PERFORM train_data.bump_counters(j.id, 0, 0, 0, new_in_flight);
-        END IF;
-        UPDATE train_data.batch_jobs bj SET status = 'processing', started_at = coalesce(bj.started_at, now())
-        WHERE bj.id = j.id AND bj.status = 'queued';
-        IF something_failed THEN
-            PERFORM train_data.finish_job_if_done(j.id);
-            something_failed := false;
+            WHERE i.id = (it.item).id;
+            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
+            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
+            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
+        ELSE
+            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
+                                                                   train_data.get_effective_ai_config(it.owner), true);
         END IF;
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
+    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
 
+-- Queued items of one job, up to its free concurrency, by position.  The
+-- job's row in job_claim_locks (which no user can see or lock) makes claims
+-- of the same job take turns, so the count of items in flight is exact.
+CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    j record;
+    slots integer;
+    config jsonb;
+    it train_data.batch_items;
+    n integer := 0;
+BEGIN
+    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
+    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
+    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
+    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
+        RETURN;
+    END IF;
+    SELECT j.concurrent_processing - count(*) INTO slots
+    FROM train_data.batch_items i
+    WHERE i.batch_job_id = j.id AND i.status = 'processing';
+    slots := least(slots, max_items);
+    IF slots <= 0 THEN
+        RETURN;
+    END IF;
+    config := train_data.get_effective_ai_config(j.created_by);
+    FOR it IN
+        SELECT i.* FROM train_data.batch_items i
+        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
+        ORDER BY i.position
+        LIMIT slots
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
+        IF FOUND THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    IF n > 0 THEN
+        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
+        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
+            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
+            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
+                          FOR UPDATE SKIP LOCKED);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
+    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
+
+-- Claim up to max_items items: expired leases first, then queued items by
+-- the claim order (job priority, job age, job, position), never more in
+-- flight per job than its concurrent_processing.  The walk reads only the
+-- index of claimable items and jumps from job to job, so jobs with nothing
+-- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- takes no lock a user or an outside session can hold, and skips (never
+-- waits for) rows another transaction holds.  Each row carries the item's
+-- prompt, fixed when it was queued, and a ready Anthropic Messages API
+-- request built with the batch owner's configuration; attempt is the lease
+-- token heartbeat_, complete_ and fail_batch_item accept.
+CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
+                                             lease interval DEFAULT '5 minutes')
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    claimed integer;
+    n integer;
+    nxt record;
+    after_rank smallint := -1;
+    after_created timestamptz := '-infinity';
+    after_job uuid := '00000000-0000-0000-0000-000000000000';
+BEGIN
+    PERFORM train_data.claim_check_args(worker, max_items, lease);
+    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
+    GET DIAGNOSTICS claimed = ROW_COUNT;
+    WHILE claimed < max_items LOOP
+        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
+        FROM train_data.batch_items i
+        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
+          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
+        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
+        LIMIT 1;
+        EXIT WHEN NOT FOUND;
+        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        claimed := claimed + n;
+        after_rank := nxt.claim_rank;
+        after_created := nxt.job_created_at;
+        after_job := nxt.batch_job_id;
+    END LOOP;
+END
+$$;
 COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
-    'Worker function: claims up to max_items items under a lease (jobs by priority then age, at most concurrent_processing in flight per job, expired leases taken back first); each row carries the rendered prompt and a ready Messages API request';
+    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready Messages API request and the attempt number that fences the item''s heartbeat, completion and failure';
 
 -- Extend the lease of an item in flight (and record its progress).
 CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric DEFAULT NULL,
-                                                lease interval DEFAULT '5 minutes')
+                                                lease interval DEFAULT '5 minutes', attempt integer DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -536,7 +703,7 @@ BEGIN
         RAISE EXCEPTION 'progress must be between 0 and 100, not %', progress
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM train_data.lock_item_in_flight(item_id);
+    PERFORM train_data.lock_item_in_flight(item_id, attempt);
     UPDATE train_data.batch_items i
     SET lease_expires_at = now() + lease, progress = coalesce(heartbeat_batch_item.progress, i.progress)
     WHERE i.id = heartbeat_batch_item.item_id
@@ -545,7 +712,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) IS
+COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) IS
     'Worker function: extends the lease of an item in flight and records its progress; returns the new lease end';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
@@ -553,7 +720,7 @@ COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) IS
 -- otherwise fail the item for good; with error_handling 'stop' that fails the
 -- job and cancels its queued items.  Returns the item's new status.
 CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, error_code text DEFAULT NULL,
-                                           retryable boolean DEFAULT true)
+                                           retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
     RETURNS train_data.batch_item_status
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -565,7 +732,7 @@ DECLARE
     message text := coalesce(nullif(btrim(error_message), ''), 'unknown error');
     n integer;
 BEGIN
-    l := train_data.lock_item_in_flight(item_id);
+    l := train_data.lock_item_in_flight(item_id, attempt);
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
                                       (l.item).parameters, (l.item).attempts, l.owner, NULL, NULL,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
@@ -589,6 +756,8 @@ BEGIN
         error_message = message, error_code = fail_batch_item.error_code
     WHERE i.id = fail_batch_item.item_id;
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 1, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
         UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
         WHERE i.batch_job_id = (l.item).batch_job_id AND i.status = 'queued';
@@ -604,12 +773,11 @@ BEGIN
     ELSE
         PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
     END IF;
-    PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     RETURN 'failed';
 END
 $$;
 
-COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) IS
+COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
 
 -- Store a model's response for an item in flight: the parsed conversation
@@ -617,7 +785,8 @@ COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) IS
 -- counters, the job's completion, a notification — in one transaction.  A
 -- response that cannot be parsed fails the item instead (retried per
 -- policy) and the function returns NULL with a WARNING.
-CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL)
+CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
+                                               attempt integer DEFAULT NULL)
     RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -640,7 +809,7 @@ BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    l := train_data.lock_item_in_flight(item_id);
+    l := train_data.lock_item_in_flight(item_id, attempt);
     p := (l.item).parameters;
     BEGIN
         parsed := train_data.parse_generation_response(response, p);
@@ -649,14 +818,18 @@ BEGIN
         IF response IS NULL THEN
             RAISE;
         END IF;
-        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true);
+        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
         RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
             USING DETAIL = format('The item is now %s.', new_status);
         RETURN NULL;
     END;
     metrics := train_data.quality_metrics(parsed -> 'turns');
     score := (metrics ->> 'overall')::numeric;
-    SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
+    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
+    threshold := (l.item).quality_threshold;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
+    END IF;
     model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
     cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
                                   coalesce((parsed ->> 'output_tokens')::bigint, 0));
@@ -686,11 +859,11 @@ BEGIN
     -- a regeneration supersedes the conversation it replaces
     IF (l.item).parent_conversation_id IS NOT NULL THEN
         UPDATE train_data.conversations c SET status = 'archived'
-        WHERE c.id = (l.item).parent_conversation_id AND c.status <> 'archived';
+        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
     END IF;
 
-    INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content, token_count)
-    SELECT conv, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
     FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
 
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
@@ -703,27 +876,18 @@ BEGIN
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
     WHERE i.id = complete_batch_item.item_id;
     PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
-    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
+    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
     RETURN conv;
 END
 $$;
 
-COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) IS
+COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 
--- The job lock: claims and pause / resume / cancel of one job take it, so
--- they happen one after another (advisory, transaction-scoped, taken before
--- any row lock: the order is job lock, then item rows, then the job row).
-CREATE FUNCTION train_data.lock_job(job_id uuid)
-    RETURNS void
-    LANGUAGE sql
-    RETURN pg_advisory_xact_lock(1953718900, hashtext(job_id::text));
-
-COMMENT ON FUNCTION train_data.lock_job(uuid) IS
-    'Internal: takes the transaction-scoped advisory lock of a batch job, which claims and pause, resume and cancel of that job share';
-
--- Take the job lock of a job the caller can see, or fail as for an unknown job.
+-- Lock the row of a job the caller can see (its owner's row: claims never
+-- wait for it), or fail as for an unknown job.
 CREATE FUNCTION train_data.lock_visible_job(job_id uuid)
     RETURNS train_data.batch_jobs
     LANGUAGE plpgsql
@@ -732,18 +896,17 @@ AS $$
 DECLARE
     j train_data.batch_jobs;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id) THEN
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR UPDATE;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
     END IF;
-    PERFORM train_data.lock_job(job_id);
-    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id;
     RETURN j;
 END
 $$;
 
 COMMENT ON FUNCTION train_data.lock_visible_job(uuid) IS
-    'Internal: takes the job lock of a batch job the caller can see and returns the job; an error as for an unknown job otherwise';
+    'Internal: locks and returns the row of a batch job the caller can see; an error as for an unknown job otherwise';
 
 -- Raise the error for a job that is not in the state an action needs.
 CREATE FUNCTION train_data.job_state_error(job_id uuid, wanted text)
@@ -786,6 +949,8 @@ BEGIN
         PERFORM train_data.job_state_error(job_id, 'processing');
     END IF;
     PERFORM train_data.notify_progress(j.id, NULL, 'job_paused');
+    PERFORM train_data.finish_job_if_done(j.id);   -- the last item may have finished while the row was held
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
     RETURN j;
 END
 $$;
@@ -809,6 +974,8 @@ BEGIN
         PERFORM train_data.job_state_error(job_id, 'paused');
     END IF;
     PERFORM train_data.notify_progress(j.id, NULL, 'job_resumed');
+    PERFORM train_data.finish_job_if_done(j.id);   -- the last item may have finished while the row was held
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
     RETURN j;
 END
 $$;
@@ -886,9 +1053,3 @@ CREATE FUNCTION train_data.batch_progress(job_id uuid)
 
 COMMENT ON FUNCTION train_data.batch_progress(uuid) IS
     'Live state of a batch job in one row: counts per item status, percent, estimated time remaining and items per minute; no row for an unknown or invisible job';
-
--- Worker functions act across users: only roles granted EXECUTE may call them.
-REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) FROM PUBLIC;

@@ -101,6 +101,99 @@ CREATE TRIGGER conversations_check_transition
     BEFORE INSERT OR UPDATE OF status ON train_data.conversations
     FOR EACH ROW EXECUTE FUNCTION train_data.conversations_check_transition();
 
+-- What a conversation's writer cannot forge: its owner never changes; an
+-- approval and every review history entry record the owner (the only user
+-- who can act on the row: review_conversation writes them); the history
+-- only grows; a version's parent is another conversation of the same owner,
+-- never the conversation itself or one of its own versions.  Skipped by
+-- restores, which hold rows as they were stored.
+CREATE FUNCTION train_data.conversations_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kept integer := 0;
+    stranger text;
+    ancestor uuid;
+    depth integer := 0;
+BEGIN
+    IF current_setting('row_security') = 'off' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.created_by IS DISTINCT FROM OLD.created_by THEN
+        RAISE EXCEPTION 'conversation % cannot change its owner', OLD.conversation_id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.approved_by IS DISTINCT FROM NEW.created_by AND NEW.approved_by IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.approved_by IS DISTINCT FROM OLD.approved_by) THEN
+        RAISE EXCEPTION 'conversation % cannot be approved by another user', NEW.conversation_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'approved_by records who approved it, which can only be its owner.',
+                  HINT = 'Use review_conversation().';
+    END IF;
+    IF jsonb_typeof(NEW.review_history) IS DISTINCT FROM 'array' THEN
+        RETURN NEW;   -- the table's check constraint reports it
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.review_history IS DISTINCT FROM OLD.review_history
+       AND jsonb_typeof(OLD.review_history) = 'array' THEN
+        kept := jsonb_array_length(OLD.review_history);
+        IF jsonb_array_length(NEW.review_history) < kept
+           OR (SELECT coalesce(jsonb_agg(e.value ORDER BY e.ord), '[]')
+               FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
+               WHERE e.ord <= kept) IS DISTINCT FROM OLD.review_history THEN
+            RAISE EXCEPTION 'review history of conversation % can only grow', OLD.conversation_id
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Use review_conversation(), which appends an entry.';
+        END IF;
+    END IF;
+    SELECT e.value ->> 'performedBy' INTO stranger
+    FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
+    WHERE e.ord > kept AND e.value ? 'performedBy' AND jsonb_typeof(e.value -> 'performedBy') <> 'null'
+      AND e.value ->> 'performedBy' IS DISTINCT FROM NEW.created_by::text
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'review history entry of conversation % names another user', NEW.conversation_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('performedBy is %s; an entry can only record the conversation''s owner.',
+                                  train_data.clip_for_message(stranger)),
+                  HINT = 'Use review_conversation().';
+    END IF;
+    IF NEW.parent_type = 'conversation'
+       AND (TG_OP = 'INSERT' OR (NEW.parent_id, NEW.parent_type) IS DISTINCT FROM (OLD.parent_id, OLD.parent_type)) THEN
+        ancestor := NEW.parent_id;
+        WHILE ancestor IS NOT NULL LOOP
+            IF ancestor = NEW.id THEN
+                RAISE EXCEPTION 'conversation % cannot be a version of itself', NEW.conversation_id
+                    USING ERRCODE = 'check_violation',
+                          DETAIL = format('Its parent %s descends from it.', NEW.parent_id);
+            END IF;
+            depth := depth + 1;
+            IF depth > 1000 THEN
+                RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', NEW.conversation_id
+                    USING ERRCODE = 'program_limit_exceeded';
+            END IF;
+            SELECT CASE WHEN c.parent_type = 'conversation' THEN c.parent_id END INTO ancestor
+            FROM train_data.conversations c
+            WHERE c.id = ancestor AND c.created_by = NEW.created_by;
+            IF NOT FOUND THEN
+                IF depth = 1 THEN
+                    RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, NEW.conversation_id
+                        USING ERRCODE = 'foreign_key_violation';
+                END IF;
+                ancestor := NULL;
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION train_data.conversations_guard() IS
+    'Internal: trigger keeping what a writer cannot forge: the owner, approvals and review entries by the owner only, an append-only history, version parents of the same owner without cycles';
+
+CREATE TRIGGER conversations_guard
+    BEFORE INSERT OR UPDATE ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_guard();
+
 --------------------------------------------------------------------------------
 -- 20. Review
 --------------------------------------------------------------------------------
@@ -258,7 +351,7 @@ BEGIN
     END IF;
     job := train_data.create_batch(format('Regenerate %s', c.conversation_id),
                                    jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
-                                                                        'topic', c.topic,
+                                                                        'topic', coalesce(parameters ->> 'topic', c.topic),
                                                                         'parameters', c.parameters || parameters)),
                                    '{}', 1, 'continue', 'high');
     UPDATE train_data.batch_items i SET parent_conversation_id = c.id
@@ -276,20 +369,22 @@ CREATE FUNCTION train_data.conversation_versions(conversation_id uuid)
                    quality_score numeric, parent_id uuid, created_at timestamptz)
     LANGUAGE sql STABLE
 BEGIN ATOMIC
-    WITH RECURSIVE up(id, parent_id, parent_type) AS (
-        SELECT c.id, c.parent_id, c.parent_type FROM train_data.conversations c
+    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, 1 FROM train_data.conversations c
         WHERE c.id = conversation_versions.conversation_id
         UNION ALL
-        SELECT c.id, c.parent_id, c.parent_type FROM train_data.conversations c JOIN up ON c.id = up.parent_id
-        WHERE up.parent_type = 'conversation'),
-    down(id) AS (
-        SELECT up.id FROM up WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation'
+        SELECT c.id, c.parent_id, c.parent_type, up.depth + 1 FROM train_data.conversations c JOIN up ON c.id = up.parent_id
+        WHERE up.parent_type = 'conversation' AND up.depth < 1000),
+    down(id, depth) AS (
+        SELECT up.id, 1 FROM up
+        WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation' OR up.depth = 1000
+           OR NOT EXISTS (SELECT 1 FROM train_data.conversations p WHERE p.id = up.parent_id)
         UNION ALL
-        SELECT c.id FROM train_data.conversations c JOIN down ON c.parent_id = down.id
-        WHERE c.parent_type = 'conversation')
+        SELECT c.id, down.depth + 1 FROM train_data.conversations c JOIN down ON c.parent_id = down.id
+        WHERE c.parent_type = 'conversation' AND down.depth < 1000)
     SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,
            c.quality_score, c.parent_id, c.created_at
-    FROM train_data.conversations c JOIN down ON down.id = c.id
+    FROM train_data.conversations c JOIN (SELECT DISTINCT down.id FROM down) d ON d.id = c.id
     ORDER BY 1;
 END;
 

@@ -297,18 +297,21 @@ PREPARE in_flight(uuid) AS
     SELECT count(*) FROM train_data.batch_items i
     WHERE i.batch_job_id = $1 AND i.status = 'processing' AND i.lease_expires_at > now();
 EXPLAIN (COSTS OFF) EXECUTE in_flight(:'big');
-PREPARE expired(uuid) AS
+PREPARE expired AS
     SELECT i.id FROM train_data.batch_items i
-    WHERE i.batch_job_id = $1 AND i.status = 'processing' AND i.lease_expires_at <= now()
+    WHERE i.status = 'processing' AND i.lease_expires_at <= now()
     ORDER BY i.lease_expires_at LIMIT 3;
-EXPLAIN (COSTS OFF) EXECUTE expired(:'big');
+EXPLAIN (COSTS OFF) EXECUTE expired;
 PREPARE job_state(uuid) AS
     SELECT j.status, c.completed_items FROM train_data.batch_jobs j
     LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j.id WHERE j.id = $1;
 EXPLAIN (COSTS OFF) EXECUTE job_state(:'big');
+-- the next job to claim from, after the last one visited: one index probe
 EXPLAIN (COSTS OFF)
-    SELECT bj.id FROM train_data.batch_jobs bj WHERE bj.status IN ('queued', 'processing')
-    ORDER BY (CASE bj.priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END), bj.created_at, bj.id;
+    SELECT i.claim_rank, i.job_created_at, i.batch_job_id FROM train_data.batch_items i
+    WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
+      AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (-1::smallint, '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
+    ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position LIMIT 1;
 SELECT train_data.calculate_batch_progress(:'big') AS big_progress;
 
 -- clean up

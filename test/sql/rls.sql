@@ -23,7 +23,7 @@ INSERT INTO train_data.template_analytics (template_id, period_start, period_end
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, created_by, approved_by, approved_at) VALUES
     ('a3000000-0000-0000-0000-000000000000', 'alice_1', 'alice conversation', 'p', 'e', 'template', :alice, NULL, NULL),
     ('b3000000-0000-0000-0000-000000000000', 'bob_1', 'bob conversation', 'p', 'e', 'template', :bob, NULL, NULL),
-    ('b3000000-0000-0000-0000-000000000001', 'bob_2', 'bob conversation approved by alice', 'p', 'e', 'template', :bob, :alice, now());
+    ('b3000000-0000-0000-0000-000000000001', 'bob_2', 'bob conversation approved by bob', 'p', 'e', 'template', :bob, :bob, now());
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END, c.title || ' turn ' || n
 FROM train_data.conversations c, generate_series(1, 2) n;

@@ -1,0 +1,48 @@
+-- sql/src/13_privileges.sql — who may execute what: the reviewed list.
+
+--------------------------------------------------------------------------------
+-- 24. Function privileges
+--
+-- PUBLIC may execute the user API (docs/reference.md) and the helpers the
+-- user API runs as its caller: those act under row-level security, on the
+-- caller's own rows only (test/sql/privileges.sql prints every function with
+-- its grantees and fails on anything not on this list).  Not PUBLIC:
+--   * the worker functions, which act across users (SECURITY DEFINER):
+--     grant EXECUTE to a worker role;
+--   * the steps those worker functions run as the extension owner, which
+--     would act on rows the caller cannot see if called directly;
+--   * trigger functions (a trigger runs its function without an EXECUTE
+--     check).
+--------------------------------------------------------------------------------
+
+REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
+                                                 integer, integer, numeric, integer, text, text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.conversations_default_id() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.model_prices_protect_builtin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_jobs_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.scenarios_before_write() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.edge_cases_before_write() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.validate_settings_row() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.ai_configurations_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.user_preferences_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.conversations_check_transition() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.conversations_guard() FROM PUBLIC;
