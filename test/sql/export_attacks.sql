@@ -1,0 +1,112 @@
+-- export_attacks: what a hostile user's own code, run in the same query as an
+-- export, can do to the export's cursor.  export_jsonl() and
+-- export_conversations() return one record per call and keep their cursor
+-- open between calls; a user function evaluated beside them (here in the
+-- select list) finds it in pg_cursors and tries to close it, to replace it
+-- by a cursor of the same name with other column types (1.1 then read
+-- integers as pointers and the backend died), to move it, or to fetch from
+-- it.  Each attempt fails with a clean error, and an export without the
+-- attack still returns every record.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+
+-- Three approved conversations of alice's: the records come from more than
+-- one fetch of the cursor, so an attack after the first record is followed
+-- by another fetch.
+SET row_security = off;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, created_at,
+                                      updated_at, created_by)
+VALUES ('ea000000-0000-0000-0000-000000000001', 'tpl_a_000001', 'One', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-01 10:00:00+00', '2025-01-01 10:00:00+00', :alice),
+       ('ea000000-0000-0000-0000-000000000002', 'tpl_a_000002', 'Two', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-02 10:00:00+00', '2025-01-02 10:00:00+00', :alice),
+       ('ea000000-0000-0000-0000-000000000003', 'tpl_a_000003', 'Three', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END, 'turn ' || n
+FROM train_data.conversations c, generate_series(1, 2) n;
+RESET row_security;
+
+-- alice's own schema, where she writes the attacking functions.
+CREATE SCHEMA regress_alice_code AUTHORIZATION regress_alice;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+
+-- Close every other open cursor of the session and open, under each one's
+-- name, a cursor of 22 bigint columns (the export's column count) whose
+-- values would be read as pointers.  Returns how many were replaced.
+CREATE FUNCTION regress_alice_code.swap_cursors() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    names text[] := ARRAY(SELECT name FROM pg_catalog.pg_cursors);
+    n text;
+    c refcursor;
+    swapped integer := 0;
+BEGIN
+    FOREACH n IN ARRAY names LOOP
+        c := n;
+        CLOSE c;
+        OPEN c FOR SELECT 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+            4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+            4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+            4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint
+            FROM pg_catalog.generate_series(1, 5000);
+        swapped := swapped + 1;
+    END LOOP;
+    RETURN swapped;
+END
+$$;
+
+-- Fetch one row from every other open cursor of the session (moving it on).
+CREATE FUNCTION regress_alice_code.steal_rows() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    names text[] := ARRAY(SELECT name FROM pg_catalog.pg_cursors);
+    n text;
+    c refcursor;
+    stolen integer := 0;
+BEGIN
+    FOREACH n IN ARRAY names LOOP
+        c := n;
+        MOVE FORWARD 1 FROM c;
+        stolen := stolen + 1;
+    END LOOP;
+    RETURN stolen;
+END
+$$;
+
+-- The same attacks wrapped so that each gives its error as a value.
+CREATE FUNCTION regress_alice_code.attack(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE stmt INTO result;
+    RETURN 'no error: ' || result;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || pg_catalog.regexp_replace(SQLERRM, '<unnamed portal [0-9]+>', '<portal>');
+END
+$$;
+
+-- The cursor swapped after the first record: an error, not a crash.
+SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
+    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.swap_cursors() AS s) x$$);
+SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
+    FROM (SELECT pg_catalog.left(train_data.export_conversations('csv', 'all', '{}'), 30) AS l,
+                 regress_alice_code.swap_cursors() AS s) x$$);
+-- Rows taken from the cursor between two records: an error, not a silently
+-- shorter file.
+SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
+    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.steal_rows() AS s) x$$);
+-- Without an attack (the same kind of query, a harmless function beside the
+-- export): every record.
+SELECT pg_catalog.left(train_data.export_jsonl(), 60) AS line, pg_catalog.length(CURRENT_USER::text) AS beside;
+-- An export stopped early leaves no cursor behind, and the next one works.
+SELECT pg_catalog.left(train_data.export_jsonl(), 60) AS line LIMIT 1;
+SELECT name FROM pg_catalog.pg_cursors;
+SELECT pg_catalog.count(*) AS records FROM train_data.export_jsonl();
+
+RESET ROLE;
+RESET train_data.user_id;
+DROP SCHEMA regress_alice_code CASCADE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.export_logs;
+RESET row_security;
