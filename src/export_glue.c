@@ -109,8 +109,10 @@ static const char *const filtered_condition =
 " AND (NOT $1 OPERATOR(pg_catalog.?) 'categories' OR c.category OPERATOR(pg_catalog.&&)"
 "   ARRAY(SELECT pg_catalog.jsonb_array_elements_text($1 OPERATOR(pg_catalog.->) 'categories')))"
 " AND (NOT $1 OPERATOR(pg_catalog.?) 'searchQuery'"
-"   OR pg_catalog.strpos(pg_catalog.lower(c.title), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0"
-"   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0)";
+"   OR pg_catalog.strpos(pg_catalog.lower(c.title), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery'))"
+"      OPERATOR(pg_catalog.>) 0"
+"   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery'))"
+"      OPERATOR(pg_catalog.>) 0)";
 
 /* The arguments of an export, wherever they sit in the SQL call. */
 typedef struct export_args

@@ -538,7 +538,24 @@ td_export_markdown_begin(td_export_writer *w, const td_export_conversation *c, t
 	td_buf_puts(out, "\n### Dialogue\n");
 }
 
-/* See export_document.h: the speaker, every line of the content quoted, the tokens. */
+/*
+ * The end of the line that starts at s: the first LF or CR (Markdown ends a
+ * line at LF, CR or CR LF), or end.
+ */
+static const char *
+line_end(const char *s, const char *end)
+{
+	const char *lf = memchr(s, '\n', (size_t) (end - s));
+	const char *cr = memchr(s, '\r', (size_t) ((lf != NULL ? lf : end) - s));
+
+	return cr != NULL ? cr : lf != NULL ? lf : end;
+}
+
+/*
+ * See export_document.h: the speaker, every line of the content quoted (a
+ * line ends at LF, CR or CR LF, as Markdown reads it, so that no line of the
+ * content escapes the quote), the tokens.
+ */
 void
 td_export_markdown_turn(td_export_writer *w, const td_export_turn *t, td_buf *out)
 {
@@ -549,15 +566,14 @@ td_export_markdown_turn(td_export_writer *w, const td_export_turn *t, td_buf *ou
 	td_buf_puts(out, td_export_is_assistant(t) ? "\n**Assistant:**\n" : "\n**User:**\n");
 	for (;;)
 	{
-		const char *nl = memchr(s, '\n', (size_t) (end - s));
-		const char *stop = nl != NULL ? nl : end;
+		const char *stop = line_end(s, end);
 
 		td_buf_puts(out, "> ");
 		td_buf_append(out, s, (size_t) (stop - s));
 		td_buf_putc(out, '\n');
-		if (nl == NULL)
+		if (stop == end)
 			break;
-		s = nl + 1;
+		s = stop + (stop[0] == '\r' && stop + 1 < end && stop[1] == '\n' ? 2 : 1);
 	}
 	if (nonzero(t->token_count))
 	{

