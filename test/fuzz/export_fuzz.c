@@ -217,7 +217,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	write_only(&c, TD_FORMAT_MARKDOWN);
 	check_csv(&c);
 	check_markdown_lines(&c);
-	for (int f = TD_FORMAT_JSONL; f <= TD_FORMAT_MARKDOWN; f++)
-		check_limit(&c, (td_export_format) f, 64 + size % 512);
+	check_limit(&c, (td_export_format) (size % 4), 64 + size % 512);	/* one format an input */
 	return 0;
 }
