@@ -33,44 +33,32 @@ CREATE SCHEMA regress_alice_code AUTHORIZATION regress_alice;
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 
--- Close every other open cursor of the session and open, under each one's
--- name, a cursor of 22 bigint columns (the export's column count) whose
--- values would be read as pointers.  Returns how many were replaced.
-CREATE FUNCTION regress_alice_code.swap_cursors() RETURNS integer LANGUAGE plpgsql AS $$
+-- Do something to every other open cursor of the session: 'swap' closes
+-- it and opens, under its name, a cursor of 22 bigint columns (the export's
+-- column count) whose values would be read as pointers; 'steal' fetches a
+-- row from it (moving it on).  Returns how many cursors it touched.
+CREATE FUNCTION regress_alice_code.on_cursors(action text) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     names text[] := ARRAY(SELECT name FROM pg_catalog.pg_cursors);
     n text;
     c refcursor;
-    swapped integer := 0;
+    touched integer := 0;
 BEGIN
     FOREACH n IN ARRAY names LOOP
         c := n;
-        CLOSE c;
-        OPEN c FOR SELECT 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
-            4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
-            4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
-            4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint
-            FROM pg_catalog.generate_series(1, 5000);
-        swapped := swapped + 1;
+        IF action OPERATOR(pg_catalog.=) 'steal' THEN
+            MOVE FORWARD 1 FROM c;
+        ELSE
+            CLOSE c;
+            OPEN c FOR SELECT 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+                4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+                4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+                4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint
+                FROM pg_catalog.generate_series(1, 5000);
+        END IF;
+        touched := touched + 1;
     END LOOP;
-    RETURN swapped;
-END
-$$;
-
--- Fetch one row from every other open cursor of the session (moving it on).
-CREATE FUNCTION regress_alice_code.steal_rows() RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE
-    names text[] := ARRAY(SELECT name FROM pg_catalog.pg_cursors);
-    n text;
-    c refcursor;
-    stolen integer := 0;
-BEGIN
-    FOREACH n IN ARRAY names LOOP
-        c := n;
-        MOVE FORWARD 1 FROM c;
-        stolen := stolen + 1;
-    END LOOP;
-    RETURN stolen;
+    RETURN touched;
 END
 $$;
 
@@ -88,14 +76,14 @@ $$;
 
 -- The cursor swapped after the first record: an error, not a crash.
 SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
-    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.swap_cursors() AS s) x$$);
+    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.on_cursors('swap') AS s) x$$);
 SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
     FROM (SELECT pg_catalog.left(train_data.export_conversations('csv', 'all', '{}'), 30) AS l,
-                 regress_alice_code.swap_cursors() AS s) x$$);
+                 regress_alice_code.on_cursors('swap') AS s) x$$);
 -- Rows taken from the cursor between two records: an error, not a silently
 -- shorter file.
 SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
-    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.steal_rows() AS s) x$$);
+    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.on_cursors('steal') AS s) x$$);
 -- Without an attack (the same kind of query, a harmless function beside the
 -- export): every record.
 SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation,
