@@ -11,6 +11,17 @@
  * records.  Memory stays flat whatever the export size: one conversation's
  * record and one batch of records at a time.  The queries run as the
  * caller, so row-level security decides what is exported.
+ *
+ * The cursor stays open between calls, where other code of the same query
+ * (a user's function in the select list, say) runs too; portals are found by
+ * name, and every open cursor is listed in pg_cursors.  So the export holds
+ * its portal by pointer and keeps it out of that code's reach, as PL/pgSQL
+ * does with the portal of a FOR loop: the portal is pinned (closing it by
+ * name fails), opened NO SCROLL, and each call checks that its name still
+ * gives the same portal, ready and at the position where the export left it
+ * (a fetch or MOVE by other code is an error, not a shorter file).  Every
+ * fetch checks the column types of what it reads against those planned.  An
+ * export stopped early (LIMIT) closes its cursor at the end of the scan.
  */
 #include "postgres.h"
 
@@ -22,6 +33,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "tcop/pquery.h"
+#include "utils/portal.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
@@ -97,8 +109,10 @@ static const char *const filtered_condition =
 " AND (NOT $1 OPERATOR(pg_catalog.?) 'categories' OR c.category OPERATOR(pg_catalog.&&)"
 "   ARRAY(SELECT pg_catalog.jsonb_array_elements_text($1 OPERATOR(pg_catalog.->) 'categories')))"
 " AND (NOT $1 OPERATOR(pg_catalog.?) 'searchQuery'"
-"   OR pg_catalog.strpos(pg_catalog.lower(c.title), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0"
-"   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery')) > 0)";
+"   OR pg_catalog.strpos(pg_catalog.lower(c.title), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery'))"
+"      OPERATOR(pg_catalog.>) 0"
+"   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery'))"
+"      OPERATOR(pg_catalog.>) 0)";
 
 /* The arguments of an export, wherever they sit in the SQL call. */
 typedef struct export_args
@@ -124,12 +138,15 @@ typedef struct export_state
 	DestReceiver dest;			/* first: the receiver the cursor feeds */
 	td_export_writer writer;
 	MemoryContext cxt;			/* the export's own (multi-call) context */
-	bool		have_output;	/* output and is_text are filled in */
+	Oid			types[N_COLS];	/* the planned column types, checked on every fetch */
 	bool		is_text[N_COLS];	/* a text column, its bytes taken as they are */
 	FmgrInfo	output[N_COLS]; /* the other columns' output functions */
 	FmgrInfo	category_json;	/* array_to_json(anyarray) */
 	FmgrInfo	category_list;	/* array_to_string(anyarray, text) */
+	Portal		portal;			/* the cursor, pinned; NULL once closed */
 	char	   *portal_name;
+	uint64		portal_pos;		/* its position after the export's last fetch */
+	ExprContext *econtext;		/* where close_cursor is registered */
 	bool		exhausted;		/* the cursor has no more rows */
 	MemoryContext rec_cxt;		/* records */
 	MemoryContext conv_cxt;		/* the conversation being written */
@@ -414,11 +431,11 @@ count_conversations(const export_args *a, const char *scope)
 }
 
 /*
- * Open the cursor over the conversations in scope; returns its name.  It is
- * planned without JIT: its expressions are column references, and compiling
- * them costs more than running them.
+ * Open the cursor over the conversations in scope (NO SCROLL: nothing moves
+ * it back).  It is planned without JIT: its expressions are column
+ * references, and compiling them costs more than running them.
  */
-static const char *
+static Portal
 open_cursor(const export_args *a, const char *scope)
 {
 	StringInfoData query;
@@ -434,9 +451,10 @@ open_cursor(const export_args *a, const char *scope)
 	appendStringInfoString(&query, export_order);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true, 0);
+	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true,
+									   CURSOR_OPT_NO_SCROLL);
 	AtEOXact_GUC(true, nest);
-	return portal->name;
+	return portal;
 }
 
 /* Text attribute i of a slot, copied into the current context; NULL stays NULL. */
@@ -587,10 +605,36 @@ start_record(export_state *st, td_buf *rec)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Refuse a record longer than a text value can be (TD_EXPORT_MAX_RECORD):
+ * the one of the conversation being written when the writer marked it too
+ * long or it is over the limit, else (conversation NULL) any record that is.
+ */
+static void
+check_length(const export_state *st, const td_buf *rec, const td_export_conversation *conversation)
+{
+	StaticAssertStmt(TD_EXPORT_MAX_RECORD == MaxAllocSize - VARHDRSZ, "a record is one text value");
+	if (!st->writer.too_long && rec->len - VARHDRSZ <= TD_EXPORT_MAX_RECORD)
+		return;
+	if (conversation != NULL && conversation->conversation_id.s != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("export record of conversation \"%s\" exceeds the limit of %zu bytes",
+						td_clip_for_message(pnstrdup(conversation->conversation_id.s,
+													 conversation->conversation_id.len)),
+						TD_EXPORT_MAX_RECORD),
+				 errdetail("A record is returned as one text value, and a value is at most 1 GB.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("export record exceeds the limit of %zu bytes", TD_EXPORT_MAX_RECORD),
+			 errdetail("A record is returned as one text value, and a value is at most 1 GB.")));
+}
+
 /* Queue a finished record to be returned. */
 static void
 queue_record(export_state *st, td_buf *rec)
 {
+	check_length(st, rec, NULL);
 	if (st->queued == st->queue_cap)
 	{
 		st->queue_cap *= 2;
@@ -654,6 +698,7 @@ static void
 finish_conversation(export_state *st)
 {
 	td_export_end(&st->writer, &st->conv, &st->rec);
+	check_length(st, &st->rec, &st->conv);
 	finish_record(st, &st->rec);
 	MemoryContextReset(st->conv_cxt);
 	st->have = false;
@@ -702,6 +747,7 @@ start_conversation(export_state *st, TupleTableSlot *slot)
 	MemoryContextSwitchTo(old);
 	start_record(st, &st->rec);
 	td_export_begin(&st->writer, c, &st->rec);
+	check_length(st, &st->rec, c);
 	st->have = true;
 }
 
@@ -719,6 +765,7 @@ write_turn(export_state *st, TupleTableSlot *slot)
 	if (!slot->tts_isnull[COL_TURN_TOKENS])
 		t.token_count = (td_text) {tokens, (size_t) pg_ltoa(DatumGetInt32(slot->tts_values[COL_TURN_TOKENS]), tokens)};
 	td_export_put_turn(&st->writer, &st->conv, &t, &st->rec);
+	check_length(st, &st->rec, &st->conv);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->row_cxt);
 }
@@ -740,31 +787,63 @@ receive_row(TupleTableSlot *slot, DestReceiver *self)
 }
 
 /*
- * The receiver's start, on each fetch: the first one looks up the output
- * function of each column.
+ * The columns the export reads in place rather than through an output
+ * function, with the type each must have.
+ */
+static const struct
+{
+	int			col;
+	Oid			type;
+}			binary_columns[] = {
+	{COL_ID, UUIDOID}, {COL_CREATED, TIMESTAMPTZOID}, {COL_UPDATED, TIMESTAMPTZOID},
+	{COL_CATEGORY, TEXTARRAYOID}, {COL_TURN_NUMBER, INT4OID}, {COL_ROLE, TEXTOID},
+	{COL_CONTENT, TEXTOID}, {COL_TURN_TOKENS, INT4OID},
+};
+
+/*
+ * Plan the reading of the cursor's rows from its descriptor, right after it
+ * is opened: check the columns read in place, remember every column's type
+ * and look up the output functions of the others.
  */
 static void
-receive_startup(DestReceiver *self, int operation, TupleDesc desc)
+plan_columns(export_state *st, TupleDesc desc)
 {
-	export_state *st = (export_state *) self;
-
-	if (st->have_output)
-		return;
 	if (desc->natts != N_COLS)
 		elog(ERROR, "export cursor has %d columns, not %d", desc->natts, N_COLS);
+	for (size_t k = 0; k < lengthof(binary_columns); k++)
+		if (TupleDescAttr(desc, binary_columns[k].col)->atttypid != binary_columns[k].type)
+			elog(ERROR, "export cursor column %d has type %u, not %u", binary_columns[k].col + 1,
+				 TupleDescAttr(desc, binary_columns[k].col)->atttypid, binary_columns[k].type);
 	for (int i = 0; i < N_COLS; i++)
 	{
 		Oid			type = TupleDescAttr(desc, i)->atttypid,
 					func;
 		bool		varlena;
 
+		st->types[i] = type;
 		st->is_text[i] = type == TEXTOID;
 		getTypeOutputInfo(type, &func, &varlena);
 		fmgr_info_cxt(func, &st->output[i], st->cxt);
 	}
 	fmgr_info_cxt(F_ARRAY_TO_JSON_ANYARRAY, &st->category_json, st->cxt);
 	fmgr_info_cxt(F_ARRAY_TO_STRING_ANYARRAY_TEXT, &st->category_list, st->cxt);
-	st->have_output = true;
+}
+
+/*
+ * The receiver's start, on every fetch: the rows to come must have the
+ * columns planned (plan_columns), or not one of them is read.
+ */
+static void
+receive_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	export_state *st = (export_state *) self;
+
+	if (desc->natts != N_COLS)
+		elog(ERROR, "export cursor has %d columns, not %d", desc->natts, N_COLS);
+	for (int i = 0; i < N_COLS; i++)
+		if (TupleDescAttr(desc, i)->atttypid != st->types[i])
+			elog(ERROR, "export cursor column %d has type %u, not the planned %u", i + 1,
+				 TupleDescAttr(desc, i)->atttypid, st->types[i]);
 }
 
 /* Receiver callbacks with nothing to do. */
@@ -779,26 +858,74 @@ receive_destroy(DestReceiver *self)
 {
 }
 
+/*
+ * The export's cursor, after checking that it is still the one the export
+ * opened and left: its name gives the same portal, ready, at the position of
+ * the export's last fetch.  Anything else means that other code of the query
+ * found it by name and fetched from it or moved it.
+ */
+static Portal
+own_cursor(export_state *st)
+{
+	Portal		portal = GetPortalByName(st->portal_name);
+
+	if (portal != st->portal || portal->status != PORTAL_READY || !portal->portalPinned ||
+		portal->portalPos != st->portal_pos)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_CURSOR_STATE),
+				 errmsg("export cursor \"%s\" was used by other code", st->portal_name),
+				 errdetail("Only the export may read its cursor; a function called in the same query fetched from it or moved it.")));
+	return portal;
+}
+
+/* Unpin and close the export's cursor (once). */
+static void
+drop_cursor(export_state *st)
+{
+	Portal		portal = st->portal;
+
+	if (portal == NULL)
+		return;
+	st->portal = NULL;
+	UnpinPortal(portal);
+	PortalDrop(portal, false);
+}
+
+/*
+ * The end of the scan that called the export (its last record, a LIMIT, a
+ * rescan): close the cursor if it is still open, so that a cursor stopped
+ * early does not stay pinned to the end of the transaction.
+ */
+static void
+close_cursor(Datum arg)
+{
+	export_state *st = (export_state *) DatumGetPointer(arg);
+
+	if (st->portal != NULL && GetPortalByName(st->portal_name) == st->portal)
+		drop_cursor(st);
+	st->portal = NULL;
+}
+
 /* Queue the next batch of records; false when there are none left. */
 static bool
 fetch_records(export_state *st)
 {
-	Portal		portal;
-
 	st->queued = 0;
 	st->next = 0;
 	while (st->queued == 0 && !st->exhausted)
 	{
-		portal = GetPortalByName(st->portal_name);
-		if (!PortalIsValid(portal))
-			elog(ERROR, "export cursor \"%s\" is gone", st->portal_name);
-		if (PortalRunFetch(portal, FETCH_FORWARD, EXPORT_BATCH, &st->dest) == 0)
+		Portal		portal = own_cursor(st);
+		uint64		fetched = PortalRunFetch(portal, FETCH_FORWARD, EXPORT_BATCH, &st->dest);
+
+		st->portal_pos = portal->portalPos;
+		if (fetched == 0)
 		{
 			st->exhausted = true;
 			if (st->have)
 				finish_conversation(st);
 			finish_export(st);
-			PortalDrop(portal, false);
+			UnregisterExprContextCallback(st->econtext, close_cursor, PointerGetDatum(st));
+			drop_cursor(st);
 		}
 	}
 	return st->queued > 0;
@@ -848,7 +975,7 @@ new_state(MemoryContext parent)
  * document's header, open the cursor, log the export, queue the header.
  */
 static void
-start_export(const export_args *a, FuncCallContext *funcctx)
+start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econtext)
 {
 	MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 	export_state *st = new_state(funcctx->multi_call_memory_ctx);
@@ -866,7 +993,13 @@ start_export(const export_args *a, FuncCallContext *funcctx)
 		elog(ERROR, "SPI_connect failed");
 	if (a->format == TD_FORMAT_JSON || a->format == TD_FORMAT_MARKDOWN)
 		count = count_conversations(a, scope);
-	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, open_cursor(a, scope));
+	st->portal = open_cursor(a, scope);
+	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, st->portal->name);
+	st->portal_pos = st->portal->portalPos;
+	PinPortal(st->portal);
+	st->econtext = econtext;
+	RegisterExprContextCallback(st->econtext, close_cursor, PointerGetDatum(st));
+	plan_columns(st, st->portal->tupDesc);
 	if (a->log_format != NULL)
 		st->log_id = log_export(a);
 	SPI_finish();
@@ -911,7 +1044,10 @@ export_next(FunctionCallInfo fcinfo, const export_args *a)
 	text	   *record;
 
 	if (SRF_IS_FIRSTCALL())
-		start_export(a, SRF_FIRSTCALL_INIT());
+	{
+		funcctx = SRF_FIRSTCALL_INIT();
+		start_export(a, funcctx, ((ReturnSetInfo *) fcinfo->resultinfo)->econtext);
+	}
 	funcctx = SRF_PERCALL_SETUP();
 	st = funcctx->user_fctx;
 	if (st->returned != NULL)

@@ -46,13 +46,19 @@ typedef struct job_state
 
 static SPIPlanPtr job_plan = NULL;
 
+/*
+ * The job and its counter shards.  Every name and operator is qualified: the
+ * plan is kept for the session, and an operator of the same name in a
+ * schema on the caller's search_path must not stand in for the built-in one.
+ */
 static const char *const job_query =
 "SELECT j.status, j.total_items, j.started_at, j.completed_at, j.paused_time, j.paused_at,"
 "       c.completed_items, c.failed_items, c.cancelled_items, c.in_flight, c.interval_ewma, c.last_active,"
-"       j.status IN ('completed', 'failed', 'cancelled')"
+"       j.status OPERATOR(pg_catalog.=) ANY"
+"         ('{completed,failed,cancelled}'::train_data.batch_job_status[])"
 "  FROM train_data.batch_jobs j"
-"  LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j.id"
-" WHERE j.id = $1";
+"  LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id OPERATOR(pg_catalog.=) j.id"
+" WHERE j.id OPERATOR(pg_catalog.=) $1";
 
 /* Column i (1-based) of the current SPI row as a datum; *isnull set. */
 static Datum

@@ -32,6 +32,48 @@ td_export_writer_init(td_export_writer *w, const td_export_options *o)
 {
 	memset(w, 0, sizeof(*w));
 	w->o = *o;
+	w->limit = TD_EXPORT_MAX_RECORD;
+}
+
+/*
+ * Can the current record of out take more bytes?  If not, mark it too long.
+ * The sums are checked before they are made, so that no length wraps.
+ */
+static bool
+fits(td_export_writer *w, const td_buf *out, size_t more)
+{
+	size_t		used = out->len - w->start;
+
+	if (!w->too_long && (used > w->limit || more > w->limit - used))
+		w->too_long = true;
+	return !w->too_long;
+}
+
+/* A sum of lengths that saturates instead of wrapping. */
+static size_t
+add_size(size_t a, size_t b)
+{
+	return a > (size_t) -1 - b ? (size_t) -1 : a + b;
+}
+
+/*
+ * The bytes of c's own fields: a lower bound of what its record takes, so
+ * that a record that cannot fit is refused before it is written.
+ */
+static size_t
+conversation_size(const td_export_conversation *c)
+{
+	const td_text *fields[] = {
+		&c->id, &c->conversation_id, &c->title, &c->status, &c->tier, &c->quality_score,
+		&c->created_at, &c->updated_at, &c->review_history, &c->parent_id, &c->parent_type,
+		&c->persona, &c->emotion, &c->topic, &c->category, &c->category_list, &c->total_turns,
+		&c->token_count, &c->parameters,
+	};
+	size_t		size = 0;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		size = add_size(size, fields[i]->len);
+	return size;
 }
 
 /*
@@ -256,12 +298,15 @@ count_conversation(td_export_summary *s, const td_export_conversation *c, td_exp
 void
 td_export_header(td_export_writer *w, long long count, td_buf *out)
 {
+	w->start = out->len;
+	w->too_long = false;
 	if (w->o.format == TD_FORMAT_JSON)
 		td_export_json_header(w, count, out);
 	else if (w->o.format == TD_FORMAT_CSV)
 		td_export_csv_header(w, out);
 	else if (w->o.format == TD_FORMAT_MARKDOWN)
 		td_export_markdown_header(w, count, out);
+	(void) fits(w, out, 0);
 }
 
 /* See export.h. */
@@ -270,18 +315,27 @@ td_export_begin(td_export_writer *w, const td_export_conversation *c, td_buf *ou
 {
 	w->turn = 0;
 	w->weight_at = 0;
+	w->start = out->len;
+	w->too_long = false;
+	if (!fits(w, out, add_size(conversation_size(c), w->o.system_message.len)))
+		return;
 	if (w->o.format == TD_FORMAT_JSONL)
 		jsonl_begin(w, out);
 	else if (w->o.format == TD_FORMAT_JSON)
 		td_export_json_begin(w, c, out);
 	else if (w->o.format == TD_FORMAT_MARKDOWN)
 		td_export_markdown_begin(w, c, out);
+	(void) fits(w, out, 0);
 }
 
 /* See export.h. */
 void
 td_export_put_turn(td_export_writer *w, const td_export_conversation *c, const td_export_turn *t, td_buf *out)
 {
+	size_t		csv_row = w->o.format == TD_FORMAT_CSV ? conversation_size(c) : 0;
+
+	if (!fits(w, out, add_size(add_size(t->role.len, t->content.len), add_size(t->token_count.len, csv_row))))
+		return;
 	if (w->o.format == TD_FORMAT_JSONL)
 		jsonl_turn(w, t, out);
 	else if (w->o.format == TD_FORMAT_JSON)
@@ -292,12 +346,15 @@ td_export_put_turn(td_export_writer *w, const td_export_conversation *c, const t
 		td_export_markdown_turn(w, t, out);
 	w->turn++;
 	w->summary.total_turns++;
+	(void) fits(w, out, 0);
 }
 
 /* See export.h. */
 void
 td_export_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
 {
+	if (!fits(w, out, conversation_size(c)))
+		return;
 	if (w->o.format == TD_FORMAT_JSONL)
 		jsonl_end(w, c, out);
 	else if (w->o.format == TD_FORMAT_JSON)
@@ -305,6 +362,7 @@ td_export_end(td_export_writer *w, const td_export_conversation *c, td_buf *out)
 	else if (w->o.format == TD_FORMAT_MARKDOWN)
 		td_buf_puts(out, "\n---");
 	count_conversation(&w->summary, c, w->o.format);
+	(void) fits(w, out, 0);
 }
 
 /* See export.h. */
@@ -318,8 +376,14 @@ td_export_separator(const td_export_writer *w)
 void
 td_export_footer(td_export_writer *w, td_buf *out)
 {
+	if (w->summary.conversations > 0)	/* a record of its own, else the header's end */
+	{
+		w->start = out->len;
+		w->too_long = false;
+	}
 	if (w->o.format == TD_FORMAT_JSON)
 		td_export_json_footer(w, out);
+	(void) fits(w, out, 0);
 }
 
 /* See export.h. */

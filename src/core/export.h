@@ -111,13 +111,28 @@ typedef struct td_export_summary
 	}			tiers[TD_EXPORT_MAX_TIERS];
 } td_export_summary;
 
-/* A writer: the options, the totals and the record being written. */
+/*
+ * The longest record, in bytes: a record is returned as one text value, and
+ * PostgreSQL's largest value is 1 GB (MaxAllocSize, 2^30 - 1 bytes) with its
+ * 4-byte header.
+ */
+#define TD_EXPORT_MAX_RECORD ((size_t) 0x3FFFFFFF - 4)
+
+/*
+ * A writer: the options, the totals and the record being written.  A record
+ * that would grow past limit is refused: too_long is set before the text
+ * that does not fit is appended, and every later call appends nothing until
+ * the next td_export_begin.  The caller checks too_long after each call.
+ */
 typedef struct td_export_writer
 {
 	td_export_options o;
 	td_export_summary summary;
 	long		turn;			/* turns written to the current record */
 	size_t		weight_at;		/* offset of the last assistant weight's digit, or 0 */
+	size_t		limit;			/* the longest record (TD_EXPORT_MAX_RECORD unless a test sets it) */
+	size_t		start;			/* where the current record starts in its buffer */
+	bool		too_long;		/* the current record would exceed limit */
 } td_export_writer;
 
 /* The options every export starts from: JSONL, original shape, ExportConfig defaults. */

