@@ -104,8 +104,1313 @@ CREATE OR REPLACE FUNCTION train_data.export_conversations(format text, scope te
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'train_data_export_conversations';
 
+
+--------------------------------------------------------------------------------
+-- Tenant safety (see CHANGELOG.md, 1.2)
+--
+-- Schema: every child row carries its owner (conversation_turns, batch_items,
+-- batch_job_counters gain created_by, filled from their parent), children
+-- reference their parent by (id, created_by), policies compare the row's own
+-- owner column.  Conversations are seen by their owner only (approved_by
+-- grants nothing any more).  Rows of 1.1 that tie one user's row to another
+-- user's (a log or batch item naming a conversation of someone else) lose
+-- that link (set to NULL), since 1.2 cannot represent it.
+--------------------------------------------------------------------------------
+
+-- Functions the new tables, triggers and policies use.
+CREATE FUNCTION train_data.engine_context()
+    RETURNS boolean
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_engine_context';
+
+CREATE FUNCTION train_data.inherit_owner() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('SELECT p.created_by FROM train_data.%I p WHERE p.id OPERATOR(pg_catalog.=) $1.%I',
+                   TG_ARGV[0], TG_ARGV[1])
+        INTO NEW.created_by USING NEW;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION train_data.job_claim_rank(status train_data.batch_job_status, priority text)
+    RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN status IN ('queued', 'processing')
+                THEN CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END END::smallint;
+
+
+-- New steps and triggers of the engine.
+
+-- The channel a job's events are sent on: train_data_job_ and the job id's
+-- 32 hex digits.  Job ids are random and only their owner can read them, so
+-- only the owner (or her application) can listen; a listener learns nothing
+-- about other users' work.
+CREATE FUNCTION train_data.job_channel(job_id uuid)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(job_id::text, '-', '');
+
+-- The argument checks of a claim.
+CREATE FUNCTION train_data.claim_check_args(worker text, max_items integer, lease interval)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF worker IS NULL OR btrim(worker) = '' THEN
+        RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF char_length(worker) > 200 THEN
+        RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    IF max_items IS NULL OR max_items NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_items must be between 1 and 1000, not %', coalesce(max_items::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+-- The request a claimed item is sent with: the rendered prompt in the
+-- Anthropic Messages API format, with the job owner's configuration.
+CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN pg_catalog.jsonb_build_object('model', config OPERATOR(pg_catalog.->) 'model',
+                                         'max_tokens', config OPERATOR(pg_catalog.->) 'maxTokens',
+                                         'temperature', config OPERATOR(pg_catalog.->) 'temperature',
+                                         'messages', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                                             'role', 'user', 'content', prompt)));
+
+-- The prompt of an item that has none stored (queued before 1.2, or
+-- inserted by hand), rendered with its template now; NULL and the reason
+-- when it cannot be rendered.  Errors are caught here, so one bad item
+-- fails alone instead of failing the claim of every worker.
+CREATE FUNCTION train_data.claim_render(template_id uuid, parameters jsonb, OUT prompt text, OUT problem text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rendered jsonb;
+BEGIN
+    SELECT train_data.render_template(t.structure, claim_render.parameters, t.variables) INTO rendered
+    FROM train_data.templates t WHERE t.id = claim_render.template_id;
+    IF rendered IS NULL THEN
+        problem := 'its template no longer exists';
+    ELSIF (rendered ->> 'success')::boolean THEN
+        prompt := rendered ->> 'resolved';
+    ELSE
+        problem := (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+    problem := 'its prompt cannot be rendered: ' || problem;
+END
+$$;
+
+-- Fail one item that cannot be sent (no prompt); counts and finishes its job.
+CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i
+    SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
+        error_message = left(coalesce(problem, 'its prompt cannot be rendered'), 1000)
+    WHERE i.id = (item).id;
+    PERFORM train_data.bump_counters((item).batch_job_id, 0, 1, 0, CASE WHEN was_in_flight THEN -1 ELSE 0 END, true);
+    PERFORM train_data.notify_progress((item).batch_job_id, (item).id, 'item_failed');
+    PERFORM train_data.finish_job_if_done((item).batch_job_id);
+END
+$$;
+
+-- Take one item for a worker: lease, attempt, request.  Returns the row the
+-- claim hands out, or nothing when the item cannot be sent (it is failed).
+CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
+                                           reclaimed boolean)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    text_prompt text := (item).prompt;
+    problem text;
+BEGIN
+    IF text_prompt IS NULL THEN
+        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
+        IF text_prompt IS NULL THEN
+            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE train_data.batch_items i
+    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
+        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
+        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
+    WHERE i.id = (item).id
+    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
+              i.lease_expires_at;
+END
+$$;
+
+-- Leases that ran out, oldest first, whatever their job: an item with
+-- attempts left goes to this worker (it keeps its place in its job's
+-- concurrency), one without fails for good, one whose job has ended is
+-- cancelled.  Rows other claims hold are skipped, never waited for.
+CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    it record;
+BEGIN
+    FOR it IN
+        SELECT i AS item, j.status AS job_status, j.created_by AS owner
+        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
+        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
+        ORDER BY i.lease_expires_at
+        LIMIT max_items
+        FOR UPDATE OF i SKIP LOCKED
+    LOOP
+        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
+            UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+            WHERE i.id = (it.item).id;
+            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 0, 1, -1);
+            PERFORM train_data.rollup_counters((it.item).batch_job_id);
+        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
+            UPDATE train_data.batch_items i
+            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
+                error_code = 'lease_expired'
+            WHERE i.id = (it.item).id;
+            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
+            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
+            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
+        ELSE
+            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
+                                                                   train_data.get_effective_ai_config(it.owner), true);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Queued items of one job, up to its free concurrency, by position.  The
+-- job's row in job_claim_locks (which no user can see or lock) makes claims
+-- of the same job take turns, so the count of items in flight is exact.
+CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    j record;
+    slots integer;
+    config jsonb;
+    it train_data.batch_items;
+    n integer := 0;
+BEGIN
+    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
+    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
+    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
+    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
+        RETURN;
+    END IF;
+    SELECT j.concurrent_processing - count(*) INTO slots
+    FROM train_data.batch_items i
+    WHERE i.batch_job_id = j.id AND i.status = 'processing';
+    slots := least(slots, max_items);
+    IF slots <= 0 THEN
+        RETURN;
+    END IF;
+    config := train_data.get_effective_ai_config(j.created_by);
+    FOR it IN
+        SELECT i.* FROM train_data.batch_items i
+        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
+        ORDER BY i.position
+        LIMIT slots
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
+        IF FOUND THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    IF n > 0 THEN
+        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
+        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
+            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
+            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
+                          FOR UPDATE SKIP LOCKED);
+        END IF;
+    END IF;
+END
+$$;
+
+-- Which batch job columns a user may write (the engine writes them all):
+-- a new job starts queued with nothing counted; a job's status changes only
+-- as pause_batch, resume_batch and cancel_batch change it, and its counters
+-- only once it has ended (cancel_batch rolls them up).  What the claim and
+-- the progress functions rely on therefore cannot be forged.
+CREATE FUNCTION train_data.batch_jobs_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF current_setting('row_security') = 'off' THEN   -- a restore
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
+                    WHEN NEW.completed_items <> 0 OR NEW.failed_items <> 0 OR NEW.cancelled_items <> 0 THEN 'the item counters'
+                    WHEN NEW.started_at IS NOT NULL OR NEW.completed_at IS NOT NULL THEN 'started_at and completed_at'
+                    WHEN NEW.paused_at IS NOT NULL OR NEW.paused_time <> interval '0' THEN 'the pause bookkeeping'
+                    WHEN NEW.created_at > now() THEN 'created_at' END;
+    ELSE
+        bad := CASE WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
+                    WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
+                    WHEN NEW.started_at IS DISTINCT FROM OLD.started_at THEN 'started_at'
+                    WHEN NEW.status IS DISTINCT FROM OLD.status
+                         AND NOT ((OLD.status = 'processing' AND NEW.status = 'paused')
+                                  OR (OLD.status = 'paused' AND NEW.status = 'processing')
+                                  OR (OLD.status IN ('queued', 'processing', 'paused') AND NEW.status = 'cancelled'))
+                        THEN 'status'
+                    WHEN (NEW.completed_items, NEW.failed_items, NEW.cancelled_items)
+                         IS DISTINCT FROM (OLD.completed_items, OLD.failed_items, OLD.cancelled_items)
+                         AND OLD.status NOT IN ('completed', 'failed', 'cancelled')
+                        THEN 'the item counters'
+                    WHEN NEW.completed_at IS DISTINCT FROM OLD.completed_at AND NEW.status <> 'cancelled'
+                        THEN 'completed_at'
+                    WHEN (NEW.paused_at, NEW.paused_time) IS DISTINCT FROM (OLD.paused_at, OLD.paused_time)
+                         AND NEW.status IS NOT DISTINCT FROM OLD.status
+                        THEN 'the pause bookkeeping' END;
+    END IF;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'batch job %: % is kept by train_data', coalesce(NEW.id, OLD.id), bad
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Create batches with create_batch() and control them with pause_batch(), resume_batch() and cancel_batch().';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- Which batch item columns a user may write: a new item starts queued and
+-- unclaimed and available now; afterwards only its parameters, topic, prompt
+-- and attempt limit change, a retry may be brought forward (available_at
+-- earlier), and its status changes only to cancelled (cancel_batch).  Claims, leases,
+-- attempts and results are the engine's.
+CREATE FUNCTION train_data.batch_items_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+BEGIN
+    IF current_setting('row_security') = 'off' THEN   -- a restore
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
+                    WHEN NEW.attempts <> 0 THEN 'attempts'
+                    WHEN NEW.lease_expires_at IS NOT NULL OR NEW.worker IS NOT NULL OR NEW.request IS NOT NULL
+                         OR NEW.started_at IS NOT NULL OR NEW.finished_at IS NOT NULL
+                        THEN 'the claim (worker, lease, request, times)'
+                    WHEN NEW.conversation_id IS NOT NULL THEN 'conversation_id'
+                    WHEN NEW.available_at > now() THEN 'available_at (a new item is available now)' END;
+    ELSE
+        bad := CASE WHEN NEW.status IS DISTINCT FROM OLD.status
+                         AND NOT (OLD.status IN ('queued', 'processing') AND NEW.status = 'cancelled')
+                        THEN 'status'
+                    WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
+                    WHEN (NEW.worker, NEW.request, NEW.started_at) IS DISTINCT FROM (OLD.worker, OLD.request, OLD.started_at)
+                        THEN 'the claim (worker, request, started_at)'
+                    WHEN NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
+                         AND NOT (NEW.status = 'cancelled' AND NEW.lease_expires_at IS NULL)
+                        THEN 'lease_expires_at'
+                    WHEN NEW.finished_at IS DISTINCT FROM OLD.finished_at AND NEW.status <> 'cancelled'
+                        THEN 'finished_at'
+                    WHEN NEW.conversation_id IS DISTINCT FROM OLD.conversation_id THEN 'conversation_id'
+                    WHEN NEW.available_at IS DISTINCT FROM OLD.available_at
+                         AND NOT NEW.available_at <= OLD.available_at
+                        THEN 'available_at (an owner may only bring a retry forward)' END;
+    END IF;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'batch item %: % is kept by train_data', coalesce(NEW.id, OLD.id), bad
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Workers claim and finish items through claim_batch_items() and the other worker functions; users cancel them with cancel_batch().';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- A queued item takes its job's claim order (claim_rank, job_created_at),
+-- whatever the writer put there; a changed prompt-making value (parameters)
+-- renders the prompt again, and a value that cannot render is refused here,
+-- never at claim time.
+CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rendered jsonb;
+BEGIN
+    SELECT train_data.job_claim_rank(j.status, j.priority), j.created_at INTO NEW.claim_rank, NEW.job_created_at
+    FROM train_data.batch_jobs j WHERE j.id = NEW.batch_job_id;
+    IF TG_OP = 'UPDATE' AND NEW.parameters IS DISTINCT FROM OLD.parameters AND NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+        SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
+        FROM train_data.templates t WHERE t.id = NEW.template_id;
+        IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
+            RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = coalesce((SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e),
+                                        'The template no longer exists.');
+        END IF;
+        NEW.prompt := rendered ->> 'resolved';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- A job whose claim rank changes (paused, resumed, ended, new priority)
+-- moves its queued items in or out of the claim order.
+CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i
+    SET claim_rank = train_data.job_claim_rank(NEW.status, NEW.priority)
+    WHERE i.batch_job_id = NEW.id AND i.status = 'queued';
+    RETURN NULL;
+END
+$$;
+
+-- What a conversation's writer cannot forge: its owner never changes; an
+-- approval and every review history entry record the owner (the only user
+-- who can act on the row: review_conversation writes them); the history
+-- only grows; a version's parent is another conversation of the same owner,
+-- never the conversation itself or one of its own versions.  Skipped by
+-- restores, which hold rows as they were stored.
+CREATE FUNCTION train_data.conversations_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kept integer := 0;
+    stranger text;
+    ancestor uuid;
+    depth integer := 0;
+BEGIN
+    IF current_setting('row_security') = 'off' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.created_by IS DISTINCT FROM OLD.created_by THEN
+        RAISE EXCEPTION 'conversation % cannot change its owner', OLD.conversation_id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.approved_by IS DISTINCT FROM NEW.created_by AND NEW.approved_by IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.approved_by IS DISTINCT FROM OLD.approved_by) THEN
+        RAISE EXCEPTION 'conversation % cannot be approved by another user', NEW.conversation_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'approved_by records who approved it, which can only be its owner.',
+                  HINT = 'Use review_conversation().';
+    END IF;
+    IF jsonb_typeof(NEW.review_history) IS DISTINCT FROM 'array' THEN
+        RETURN NEW;   -- the table's check constraint reports it
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.review_history IS DISTINCT FROM OLD.review_history
+       AND jsonb_typeof(OLD.review_history) = 'array' THEN
+        kept := jsonb_array_length(OLD.review_history);
+        IF jsonb_array_length(NEW.review_history) < kept
+           OR (SELECT coalesce(jsonb_agg(e.value ORDER BY e.ord), '[]')
+               FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
+               WHERE e.ord <= kept) IS DISTINCT FROM OLD.review_history THEN
+            RAISE EXCEPTION 'review history of conversation % can only grow', OLD.conversation_id
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Use review_conversation(), which appends an entry.';
+        END IF;
+    END IF;
+    SELECT e.value ->> 'performedBy' INTO stranger
+    FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
+    WHERE e.ord > kept AND e.value ? 'performedBy' AND jsonb_typeof(e.value -> 'performedBy') <> 'null'
+      AND e.value ->> 'performedBy' IS DISTINCT FROM NEW.created_by::text
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'review history entry of conversation % names another user', NEW.conversation_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('performedBy is %s; an entry can only record the conversation''s owner.',
+                                  train_data.clip_for_message(stranger)),
+                  HINT = 'Use review_conversation().';
+    END IF;
+    IF NEW.parent_type = 'conversation'
+       AND (TG_OP = 'INSERT' OR (NEW.parent_id, NEW.parent_type) IS DISTINCT FROM (OLD.parent_id, OLD.parent_type)) THEN
+        ancestor := NEW.parent_id;
+        WHILE ancestor IS NOT NULL LOOP
+            IF ancestor = NEW.id THEN
+                RAISE EXCEPTION 'conversation % cannot be a version of itself', NEW.conversation_id
+                    USING ERRCODE = 'check_violation',
+                          DETAIL = format('Its parent %s descends from it.', NEW.parent_id);
+            END IF;
+            depth := depth + 1;
+            IF depth > 1000 THEN
+                RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', NEW.conversation_id
+                    USING ERRCODE = 'program_limit_exceeded';
+            END IF;
+            SELECT CASE WHEN c.parent_type = 'conversation' THEN c.parent_id END INTO ancestor
+            FROM train_data.conversations c
+            WHERE c.id = ancestor AND c.created_by = NEW.created_by;
+            IF NOT FOUND THEN
+                IF depth = 1 THEN
+                    RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, NEW.conversation_id
+                        USING ERRCODE = 'foreign_key_violation';
+                END IF;
+                ancestor := NULL;
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+-- Functions whose body changes (same signatures).
+
+-- Add to the live counters of a job, in this backend's shard.
+CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
+                                         in_flight integer, final_event boolean DEFAULT false)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    active double precision;
+BEGIN
+    IF final_event THEN
+        SELECT train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL, now())
+        INTO active FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id;
+    END IF;
+    INSERT INTO train_data.batch_job_counters AS c
+        (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
+         last_active)
+    VALUES (bump_counters.job_id,
+            (SELECT j.created_by FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id),
+            pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
+            bump_counters.cancelled, bump_counters.in_flight,
+            CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, active) END,
+            CASE WHEN final_event THEN active END)
+    ON CONFLICT (batch_job_id, shard) DO UPDATE
+    SET completed_items = c.completed_items + excluded.completed_items,
+        failed_items = c.failed_items + excluded.failed_items,
+        cancelled_items = c.cancelled_items + excluded.cancelled_items,
+        in_flight = c.in_flight + excluded.in_flight,
+        interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active, active)
+                             ELSE c.interval_ewma END,
+        last_active = CASE WHEN final_event THEN active ELSE c.last_active END;
+END
+$$;
+
+-- Tell the listeners of a job about a change, on the job's own channel; a
+-- job the caller cannot see gets nothing (users can signal only their own).
+CREATE OR REPLACE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
+    RETURNS void
+    LANGUAGE sql
+BEGIN ATOMIC
+    SELECT pg_catalog.pg_notify(train_data.job_channel(j.id),
+                                pg_catalog.json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
+                                                             'event', notify_progress.event)::text)
+    FROM train_data.batch_jobs j WHERE j.id = notify_progress.job_id;
+END;
+
+-- Close the job when no item is left to do: completed, or failed when every
+-- item failed.  Cheap when items remain queued (one index probe).  Finishers
+-- of one job take turns on its job_claim_locks row, which only train_data
+-- locks, so the last one sees every other commit; the job row itself is
+-- skipped, never waited for, when its owner holds it (the owner's next
+-- pause_batch or resume_batch closes the job then).
+CREATE OR REPLACE FUNCTION train_data.finish_job_if_done(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    IF EXISTS (SELECT 1 FROM train_data.batch_items i
+               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued') THEN
+        RETURN;
+    END IF;
+    IF train_data.engine_context() THEN   -- users neither see nor lock these rows
+        INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
+        PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
+    END IF;
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF st NOT IN ('queued', 'processing', 'paused') THEN
+        PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM train_data.batch_items i
+               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status IN ('queued', 'processing')) THEN
+        RETURN;
+    END IF;
+    PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
+    UPDATE train_data.batch_jobs j
+    SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
+                      ELSE 'completed' END::train_data.batch_job_status,
+        completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE j.id = finish_job_if_done.job_id;
+    IF train_data.engine_context() THEN
+        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+    END IF;
+    PERFORM train_data.notify_progress(finish_job_if_done.job_id, NULL, 'job_finished');
+END
+$$;
+
+-- Create a batch of generation work.  items: [{template_id, tier?,
+-- parameters?, topic?}]; shared parameters are merged into every item and
+-- win.  Every item is validated first; a bad batch is rejected whole.
+CREATE OR REPLACE FUNCTION train_data.create_batch(name text, items jsonb, shared_parameters jsonb DEFAULT '{}',
+                                        concurrent_processing integer DEFAULT 3,
+                                        error_handling text DEFAULT 'continue',
+                                        priority text DEFAULT 'normal')
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad record;
+    job uuid;
+BEGIN
+    PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
+    IF items IS NULL OR jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION 'items of batch "%" must be a JSON array', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_array_length(items) = 0 THEN
+        RAISE EXCEPTION 'batch "%" has no items', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- the first invalid item, if any
+    SELECT x.ord, x.problem, x.detail INTO bad
+    FROM (SELECT e.ord,
+                 CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
+                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$', false)
+                          THEN format('has no valid template_id: %s',
+                                      train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
+                      WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
+                      WHEN NOT t.is_active THEN format('names template "%s", which is not active', t.name)
+                      WHEN e.value ? 'tier' AND NOT (e.value ->> 'tier') = ANY (enum_range(NULL::train_data.tier_type)::text[])
+                          THEN format('has tier %s; expected template, scenario or edge_case',
+                                      train_data.clip_for_message((e.value -> 'tier')::text))
+                      WHEN e.value ? 'parameters' AND jsonb_typeof(e.value -> 'parameters') <> 'object'
+                          THEN 'has parameters that are not a JSON object'
+                      WHEN NOT (r.result ->> 'success')::boolean
+                          THEN format('is not valid for template "%s"', t.name)
+                 END AS problem,
+                 (SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m) AS detail
+          FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+          LEFT JOIN train_data.templates t
+                 ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
+                                 AND (e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$'
+                                THEN (e.value ->> 'template_id')::uuid END
+          CROSS JOIN LATERAL (
+                SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
+                            THEN train_data.render_template(t.structure,
+                                                            coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                            t.variables) END AS result) r) x
+    WHERE x.problem IS NOT NULL
+    ORDER BY x.ord
+    LIMIT 1;
+    IF FOUND AND bad.detail IS NOT NULL THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
+                                       error_handling, priority, tier)
+    VALUES (name, jsonb_array_length(items), shared_parameters, concurrent_processing, error_handling, priority,
+            (SELECT CASE WHEN count(DISTINCT x.tier) = 1 THEN min(x.tier::text)::train_data.tier_type END
+             FROM (SELECT coalesce((e ->> 'tier')::train_data.tier_type, t.tier) AS tier
+                   FROM jsonb_array_elements(items) e
+                   JOIN train_data.templates t ON t.id = (e ->> 'template_id')::uuid) x))
+    RETURNING id INTO job;
+
+    -- items keep their parameters with the template's defaults applied, and
+    -- what they need from the template as it is now: the rendered prompt and
+    -- the quality threshold (a later change of the template, possibly by
+    -- another user, does not change queued work)
+    INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
+                                        quality_threshold)
+    SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.rendered -> 'parameters' ->> 'topic'),
+           coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.rendered -> 'parameters',
+           p.rendered ->> 'resolved', t.quality_threshold
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+    JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
+    CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
+                                                          coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                          t.variables) AS rendered) p;
+    RETURN job;
+END
+$$;
+
+-- Lock the row of a job the caller can see (its owner's row: claims never
+-- wait for it), or fail as for an unknown job.
+CREATE OR REPLACE FUNCTION train_data.lock_visible_job(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs;
+BEGIN
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN j;
+END
+$$;
+
+-- Pause a processing job: no new item starts; items in flight finish.
+CREATE OR REPLACE FUNCTION train_data.pause_batch(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
+BEGIN
+    UPDATE train_data.batch_jobs b SET status = 'paused', paused_at = now()
+    WHERE b.id = j.id AND b.status = 'processing' RETURNING * INTO j;
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, 'processing');
+    END IF;
+    PERFORM train_data.notify_progress(j.id, NULL, 'job_paused');
+    PERFORM train_data.finish_job_if_done(j.id);   -- the last item may have finished while the row was held
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
+    RETURN j;
+END
+$$;
+
+-- Resume a paused job; the time it spent paused is set aside for the estimate.
+CREATE OR REPLACE FUNCTION train_data.resume_batch(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
+BEGIN
+    UPDATE train_data.batch_jobs b
+    SET status = 'processing', paused_time = b.paused_time + (now() - b.paused_at), paused_at = NULL
+    WHERE b.id = j.id AND b.status = 'paused' RETURNING * INTO j;
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, 'paused');
+    END IF;
+    PERFORM train_data.notify_progress(j.id, NULL, 'job_resumed');
+    PERFORM train_data.finish_job_if_done(j.id);   -- the last item may have finished while the row was held
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
+    RETURN j;
+END
+$$;
+
+-- Claim up to max_items items: expired leases first, then queued items by
+-- the claim order (job priority, job age, job, position), never more in
+-- flight per job than its concurrent_processing.  The walk reads only the
+-- index of claimable items and jumps from job to job, so jobs with nothing
+-- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- takes no lock a user or an outside session can hold, and skips (never
+-- waits for) rows another transaction holds.  Each row carries the item's
+-- prompt, fixed when it was queued, and a ready Anthropic Messages API
+-- request built with the batch owner's configuration; attempt is the lease
+-- token heartbeat_, complete_ and fail_batch_item accept.
+CREATE OR REPLACE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
+                                             lease interval DEFAULT '5 minutes')
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    claimed integer;
+    n integer;
+    nxt record;
+    after_rank smallint := -1;
+    after_created timestamptz := '-infinity';
+    after_job uuid := '00000000-0000-0000-0000-000000000000';
+BEGIN
+    PERFORM train_data.claim_check_args(worker, max_items, lease);
+    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
+    GET DIAGNOSTICS claimed = ROW_COUNT;
+    WHILE claimed < max_items LOOP
+        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
+        FROM train_data.batch_items i
+        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
+          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
+        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
+        LIMIT 1;
+        EXIT WHEN NOT FOUND;
+        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        claimed := claimed + n;
+        after_rank := nxt.claim_rank;
+        after_created := nxt.job_created_at;
+        after_job := nxt.batch_job_id;
+    END LOOP;
+END
+$$;
+
+-- Every version of a conversation (its regeneration chain), oldest first.
+CREATE OR REPLACE FUNCTION train_data.conversation_versions(conversation_id uuid)
+    RETURNS TABLE (version integer, id uuid, conversation_id text, status train_data.conversation_status,
+                   quality_score numeric, parent_id uuid, created_at timestamptz)
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, 1 FROM train_data.conversations c
+        WHERE c.id = conversation_versions.conversation_id
+        UNION ALL
+        SELECT c.id, c.parent_id, c.parent_type, up.depth + 1 FROM train_data.conversations c JOIN up ON c.id = up.parent_id
+        WHERE up.parent_type = 'conversation' AND up.depth < 1000),
+    down(id, depth) AS (
+        SELECT up.id, 1 FROM up
+        WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation' OR up.depth = 1000
+           OR NOT EXISTS (SELECT 1 FROM train_data.conversations p WHERE p.id = up.parent_id)
+        UNION ALL
+        SELECT c.id, down.depth + 1 FROM train_data.conversations c JOIN down ON c.parent_id = down.id
+        WHERE c.parent_type = 'conversation' AND down.depth < 1000)
+    SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,
+           c.quality_score, c.parent_id, c.created_at
+    FROM train_data.conversations c JOIN (SELECT DISTINCT down.id FROM down) d ON d.id = c.id
+    ORDER BY 1;
+END;
+
+-- Queue a new generation of a conversation from its template and parameters
+-- (overridden by parameters); returns the batch item.  When it completes, the
+-- new conversation's parent is this one and this one is archived.
+CREATE OR REPLACE FUNCTION train_data.regenerate_conversation(conversation_id uuid, parameters jsonb DEFAULT '{}')
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c train_data.conversations;
+    job uuid;
+    item uuid;
+BEGIN
+    SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(regenerate_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF c.status IN ('archived', 'draft', 'generating') THEN
+        RAISE EXCEPTION 'conversation % is %; only a generated or reviewed conversation can be regenerated',
+                        c.conversation_id, c.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF c.template_id IS NULL THEN
+        RAISE EXCEPTION 'conversation % has no template to regenerate from', c.conversation_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF parameters IS NULL OR jsonb_typeof(parameters) <> 'object' THEN
+        RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    job := train_data.create_batch(format('Regenerate %s', c.conversation_id),
+                                   jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
+                                                                        'topic', coalesce(parameters ->> 'topic', c.topic),
+                                                                        'parameters', c.parameters || parameters)),
+                                   '{}', 1, 'continue', 'high');
+    UPDATE train_data.batch_items i SET parent_conversation_id = c.id
+    WHERE i.batch_job_id = job RETURNING i.id INTO item;
+    RETURN item;
+END
+$$;
+
+
+-- Worker functions and the item lock take the lease token (attempt): the
+-- old signatures go; roles that could execute them can execute the new ones.
+DROP FUNCTION train_data.lock_item_in_flight(uuid);
+DROP FUNCTION train_data.lock_job(uuid);
+ALTER FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) RENAME TO heartbeat_batch_item_1_1;
+ALTER FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) RENAME TO complete_batch_item_1_1;
+ALTER FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) RENAME TO fail_batch_item_1_1;
+-- The item, locked, with its job's owner, or an error when it cannot be
+-- finished now (unknown, not in flight, cancelled, lease expired, or -- when
+-- the caller gives the attempt its claim returned -- claimed again since).
+CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OUT item train_data.batch_items,
+                                               OUT owner uuid, OUT error_handling text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF lock_item_in_flight.attempt IS NOT NULL AND lock_item_in_flight.attempt IS DISTINCT FROM item.attempts THEN
+        RAISE EXCEPTION 'batch item % was claimed again: attempt % is not the current attempt %',
+                        item.id, lock_item_in_flight.attempt, item.attempts
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'The lease of this worker ran out and another worker has the item now; discard the result.';
+    END IF;
+    IF item.status = 'cancelled' THEN
+        RAISE EXCEPTION 'batch item % was cancelled', item.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its batch was cancelled; discard the result.';
+    END IF;
+    IF item.status <> 'processing' THEN
+        RAISE EXCEPTION 'batch item % is %, not processing', item.id, item.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF item.lease_expires_at <= now() THEN
+        RAISE EXCEPTION 'lease of batch item % has expired', item.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The lease ended at %s.', item.lease_expires_at),
+                  HINT = 'Heartbeat long calls; the item is given to the next worker that claims.';
+    END IF;
+    SELECT j.created_by, j.error_handling INTO owner, error_handling
+    FROM train_data.batch_jobs j WHERE j.id = item.batch_job_id;
+END
+$$;
+
+-- Extend the lease of an item in flight (and record its progress).
+CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric DEFAULT NULL,
+                                                lease interval DEFAULT '5 minutes', attempt integer DEFAULT NULL)
+    RETURNS timestamptz
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+AS $$
+DECLARE
+    expires timestamptz;
+BEGIN
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF progress < 0 OR progress > 100 THEN
+        RAISE EXCEPTION 'progress must be between 0 and 100, not %', progress
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM train_data.lock_item_in_flight(item_id, attempt);
+    UPDATE train_data.batch_items i
+    SET lease_expires_at = now() + lease, progress = coalesce(heartbeat_batch_item.progress, i.progress)
+    WHERE i.id = heartbeat_batch_item.item_id
+    RETURNING i.lease_expires_at INTO expires;
+    RETURN expires;
+END
+$$;
+
+-- Record a failed model call: retry later (exponential backoff with jitter,
+-- base 1 s, cap 300 s) while attempts remain and the error is retryable,
+-- otherwise fail the item for good; with error_handling 'stop' that fails the
+-- job and cancels its queued items.  Returns the item's new status.
+CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, error_code text DEFAULT NULL,
+                                           retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
+    RETURNS train_data.batch_item_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+AS $$
+DECLARE
+    l record;
+    delay double precision;
+    message text := coalesce(nullif(btrim(error_message), ''), 'unknown error');
+    n integer;
+BEGIN
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, NULL,
+                                      CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
+                                           WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
+                                           ELSE 'failed' END,
+                                      0, 0, NULL, NULL, message, error_code);
+    IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
+        delay := least(300, power(2, (l.item).attempts - 1));
+        delay := delay + random() * 0.1 * delay;
+        UPDATE train_data.batch_items i
+        SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
+            worker = NULL, error_message = message, error_code = fail_batch_item.error_code
+        WHERE i.id = fail_batch_item.item_id;
+        PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
+        PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
+        RETURN 'queued';
+    END IF;
+
+    UPDATE train_data.batch_items i
+    SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+        error_message = message, error_code = fail_batch_item.error_code
+    WHERE i.id = fail_batch_item.item_id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 1, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
+    IF l.error_handling = 'stop' THEN
+        UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
+        WHERE i.batch_job_id = (l.item).batch_job_id AND i.status = 'queued';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, n, 0);
+        END IF;
+        UPDATE train_data.batch_jobs j
+        SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
+        WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused');
+        PERFORM train_data.rollup_counters((l.item).batch_job_id);
+        PERFORM train_data.notify_progress((l.item).batch_job_id, NULL, 'job_failed');
+    ELSE
+        PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    END IF;
+    RETURN 'failed';
+END
+$$;
+
+-- Store a model's response for an item in flight: the parsed conversation
+-- and its turns, the generation log (tokens, cost, duration), the item, the
+-- counters, the job's completion, a notification — in one transaction.  A
+-- response that cannot be parsed fails the item instead (retried per
+-- policy) and the function returns NULL with a WARNING.
+CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
+                                               attempt integer DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+AS $$
+DECLARE
+    l record;
+    parsed jsonb;
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+    conv uuid;
+    p jsonb;
+    model text;
+    cost numeric;
+    metrics jsonb;
+    score numeric;
+    threshold numeric;
+BEGIN
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    p := (l.item).parameters;
+    BEGIN
+        parsed := train_data.parse_generation_response(response, p);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        IF response IS NULL THEN
+            RAISE;
+        END IF;
+        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
+        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
+            USING DETAIL = format('The item is now %s.', new_status);
+        RETURN NULL;
+    END;
+    metrics := train_data.quality_metrics(parsed -> 'turns');
+    score := (metrics ->> 'overall')::numeric;
+    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
+    threshold := (l.item).quality_threshold;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
+    END IF;
+    model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
+    cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                  coalesce((parsed ->> 'output_tokens')::bigint, 0));
+
+    INSERT INTO train_data.conversations
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, parent_id, parent_type, created_by)
+    VALUES (parsed ->> 'title',
+            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
+            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
+            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
+            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
+                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
+                 ELSE '{}' END,
+            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
+            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
+            cost, duration_ms, (l.item).template_id,
+            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
+                                                 'performedBy', l.owner, 'timestamp', now(),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL)),
+            p, (l.item).parent_conversation_id,
+            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
+    RETURNING id INTO conv;
+    -- a regeneration supersedes the conversation it replaces
+    IF (l.item).parent_conversation_id IS NOT NULL THEN
+        UPDATE train_data.conversations c SET status = 'archived'
+        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
+    END IF;
+
+    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      p, (l.item).attempts, l.owner, conv, response, 'success',
+                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
+                                      cost, duration_ms, NULL, NULL);
+
+    UPDATE train_data.batch_items i
+    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
+        lease_expires_at = NULL, error_message = NULL, error_code = NULL
+    WHERE i.id = complete_batch_item.item_id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
+    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    RETURN conv;
+END
+$$;
+
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT n.new_sig, a.grantee::regrole AS grantee
+        FROM (VALUES ('train_data.heartbeat_batch_item_1_1(uuid,numeric,interval)'::regprocedure,
+                      'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)'),
+                     ('train_data.complete_batch_item_1_1(uuid,jsonb,integer)'::regprocedure,
+                      'train_data.complete_batch_item(uuid,jsonb,integer,integer)'),
+                     ('train_data.fail_batch_item_1_1(uuid,text,text,boolean)'::regprocedure,
+                      'train_data.fail_batch_item(uuid,text,text,boolean,integer)')) AS n(old_fn, new_sig)
+        JOIN pg_catalog.pg_proc p ON p.oid = n.old_fn
+        CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+        WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.new_sig, g.grantee);
+    END LOOP;
+END
+$$;
+DROP FUNCTION train_data.heartbeat_batch_item_1_1(uuid, numeric, interval);
+DROP FUNCTION train_data.complete_batch_item_1_1(uuid, jsonb, integer);
+DROP FUNCTION train_data.fail_batch_item_1_1(uuid, text, text, boolean);
+
+-- Claims of one job take turns on its row here (no user can see or lock it).
+CREATE TABLE train_data.job_claim_locks (
+    batch_job_id uuid PRIMARY KEY
+);
+ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
+
+-- Parents: the (id, owner) keys children reference; names unique per owner.
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_id_owner_unique UNIQUE (id, created_by);
+ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_conversation_id_unique;
+ALTER TABLE train_data.conversations
+    ADD CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id);
+DROP INDEX train_data.conversations_visibility_idx;
+ALTER TABLE train_data.batch_jobs ADD CONSTRAINT batch_jobs_id_owner_unique UNIQUE (id, created_by);
+DROP INDEX train_data.batch_jobs_claim_order_idx;
+ALTER TABLE train_data.templates DROP CONSTRAINT template_name_unique;
+ALTER TABLE train_data.templates ADD CONSTRAINT template_name_unique UNIQUE (created_by, name);
+
+-- Turns carry their conversation's owner.
+ALTER TABLE train_data.conversation_turns ADD COLUMN created_by uuid;
+UPDATE train_data.conversation_turns t SET created_by = c.created_by
+FROM train_data.conversations c WHERE c.id = t.conversation_id;
+ALTER TABLE train_data.conversation_turns
+    ALTER COLUMN created_by SET NOT NULL,
+    ALTER COLUMN created_by SET DEFAULT train_data.current_user_id(),
+    DROP CONSTRAINT conversation_turns_conversation_id_fkey,
+    ADD CONSTRAINT conversation_turns_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE;
+CREATE TRIGGER conversation_turns_owner
+    BEFORE INSERT ON train_data.conversation_turns
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
+
+-- Batch items carry their job's owner, what they need from their template
+-- (prompt, threshold; rendered now for items still to run, NULL when that
+-- fails: the claim then fails the item alone) and their claim order.
+ALTER TABLE train_data.batch_items
+    ADD COLUMN created_by uuid,
+    ADD COLUMN prompt text,
+    ADD COLUMN quality_threshold numeric(3,1),
+    ADD COLUMN claim_rank smallint,
+    ADD COLUMN job_created_at timestamptz;
+UPDATE train_data.batch_items i
+SET created_by = j.created_by,
+    job_created_at = j.created_at,
+    claim_rank = CASE WHEN i.status = 'queued' THEN train_data.job_claim_rank(j.status, j.priority) END,
+    conversation_id = (SELECT c.id FROM train_data.conversations c
+                       WHERE c.id = i.conversation_id AND c.created_by = j.created_by),
+    parent_conversation_id = (SELECT c.id FROM train_data.conversations c
+                              WHERE c.id = i.parent_conversation_id AND c.created_by = j.created_by),
+    quality_threshold = CASE WHEN i.status IN ('queued', 'processing')
+                             THEN (SELECT t.quality_threshold FROM train_data.templates t WHERE t.id = i.template_id) END,
+    prompt = CASE WHEN i.status = 'queued' THEN (train_data.claim_render(i.template_id, i.parameters)).prompt END
+FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id;
+ALTER TABLE train_data.batch_items
+    ALTER COLUMN created_by SET NOT NULL,
+    ALTER COLUMN created_by SET DEFAULT train_data.current_user_id(),
+    DROP CONSTRAINT batch_items_batch_job_id_fkey,
+    DROP CONSTRAINT batch_items_conversation_id_fkey,
+    DROP CONSTRAINT batch_items_parent_conversation_id_fkey,
+    ADD CONSTRAINT batch_items_job_fk FOREIGN KEY (batch_job_id, created_by)
+        REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
+    ADD CONSTRAINT batch_items_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (conversation_id),
+    ADD CONSTRAINT batch_items_parent_conversation_fk FOREIGN KEY (parent_conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (parent_conversation_id),
+    ADD CONSTRAINT batch_items_id_owner_unique UNIQUE (id, created_by);
+CREATE INDEX batch_items_claim_order_idx ON train_data.batch_items
+    (claim_rank, job_created_at, batch_job_id, position)
+    WHERE status = 'queued' AND claim_rank IS NOT NULL;
+CREATE INDEX batch_items_lease_idx ON train_data.batch_items (lease_expires_at)
+    WHERE status = 'processing';
+CREATE TRIGGER batch_items_owner
+    BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
+
+-- Counters carry their job's owner.
+ALTER TABLE train_data.batch_job_counters ADD COLUMN created_by uuid;
+UPDATE train_data.batch_job_counters c SET created_by = j.created_by
+FROM train_data.batch_jobs j WHERE j.id = c.batch_job_id;
+ALTER TABLE train_data.batch_job_counters
+    ALTER COLUMN created_by SET NOT NULL,
+    ALTER COLUMN created_by SET DEFAULT train_data.current_user_id(),
+    DROP CONSTRAINT batch_job_counters_batch_job_id_fkey,
+    ADD CONSTRAINT batch_job_counters_job_fk FOREIGN KEY (batch_job_id, created_by)
+        REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE;
+CREATE TRIGGER batch_job_counters_owner
+    BEFORE INSERT ON train_data.batch_job_counters
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
+
+-- Logs reference their owner's conversation and item only.
+UPDATE train_data.generation_logs g
+SET conversation_id = (SELECT c.id FROM train_data.conversations c
+                       WHERE c.id = g.conversation_id AND c.created_by = g.created_by),
+    batch_item_id = (SELECT i.id FROM train_data.batch_items i
+                     WHERE i.id = g.batch_item_id AND i.created_by = g.created_by)
+WHERE g.conversation_id IS NOT NULL OR g.batch_item_id IS NOT NULL;
+ALTER TABLE train_data.generation_logs
+    DROP CONSTRAINT generation_logs_conversation_id_fkey,
+    DROP CONSTRAINT generation_logs_batch_item_id_fkey,
+    ADD CONSTRAINT generation_logs_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
+    ADD CONSTRAINT generation_logs_batch_item_fk FOREIGN KEY (batch_item_id, created_by)
+        REFERENCES train_data.batch_items (id, created_by) ON DELETE SET NULL (batch_item_id);
+CREATE TRIGGER generation_logs_owner
+    BEFORE INSERT ON train_data.generation_logs
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
+
+-- Guards: what users may write of the engine's tables and of conversations.
+CREATE TRIGGER batch_jobs_guard
+    BEFORE INSERT OR UPDATE ON train_data.batch_jobs
+    FOR EACH ROW WHEN (NOT train_data.engine_context())
+    EXECUTE FUNCTION train_data.batch_jobs_guard();
+CREATE TRIGGER batch_items_guard
+    BEFORE INSERT OR UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NOT train_data.engine_context())
+    EXECUTE FUNCTION train_data.batch_items_guard();
+CREATE TRIGGER batch_items_prepare_insert
+    BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'queued')
+    EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_items_prepare_update
+    BEFORE UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'queued'
+                       AND (OLD.status IS DISTINCT FROM NEW.status
+                            OR OLD.claim_rank IS DISTINCT FROM NEW.claim_rank
+                            OR OLD.job_created_at IS DISTINCT FROM NEW.job_created_at
+                            OR OLD.parameters IS DISTINCT FROM NEW.parameters))
+    EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_jobs_reorder
+    AFTER UPDATE ON train_data.batch_jobs
+    FOR EACH ROW WHEN (train_data.job_claim_rank(OLD.status, OLD.priority)
+                       IS DISTINCT FROM train_data.job_claim_rank(NEW.status, NEW.priority))
+    EXECUTE FUNCTION train_data.batch_jobs_reorder();
+CREATE TRIGGER conversations_guard
+    BEFORE INSERT OR UPDATE ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_guard();
+
+-- Policies: each compares the row's own owner column.
+ALTER POLICY conversations_owner ON train_data.conversations
+    USING (created_by = (SELECT train_data.current_user_id()));
+DROP POLICY conversation_turns_parent ON train_data.conversation_turns;
+CREATE POLICY conversation_turns_owner ON train_data.conversation_turns
+    USING (created_by = (SELECT train_data.current_user_id()));
+DROP POLICY batch_items_parent ON train_data.batch_items;
+CREATE POLICY batch_items_owner ON train_data.batch_items
+    USING (created_by = (SELECT train_data.current_user_id()));
+DROP POLICY batch_job_counters_parent ON train_data.batch_job_counters;
+CREATE POLICY batch_job_counters_owner ON train_data.batch_job_counters
+    USING (created_by = (SELECT train_data.current_user_id()));
+DROP POLICY generation_logs_read ON train_data.generation_logs;
+DROP POLICY generation_logs_insert ON train_data.generation_logs;
+DROP POLICY generation_logs_update ON train_data.generation_logs;
+DROP POLICY generation_logs_delete ON train_data.generation_logs;
+CREATE POLICY generation_logs_owner ON train_data.generation_logs
+    USING (created_by = (SELECT train_data.current_user_id()));
+
+-- Who may execute what: the reviewed list (sql/src/13_privileges.sql).
+REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
+                                                 integer, integer, numeric, integer, text, text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.conversations_default_id() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.model_prices_protect_builtin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_jobs_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.scenarios_before_write() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.edge_cases_before_write() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.validate_settings_row() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.ai_configurations_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.user_preferences_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.conversations_check_transition() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.conversations_guard() FROM PUBLIC;
+
+
 -- Descriptions: every function, type, table and column a user touches has one
--- (the descriptions 1.0 already set are unchanged and not repeated here).
+-- (those 1.0 set with the same text are not repeated).
 
 COMMENT ON FUNCTION train_data.touch_timestamps() IS
     'Trigger function (BEFORE INSERT OR UPDATE, FOR EACH ROW): sets each timestamptz column named in the trigger arguments to now(); usable on your own tables';
@@ -134,6 +1439,12 @@ COMMENT ON FUNCTION train_data.clip_for_message(text) IS
 COMMENT ON FUNCTION train_data.uuid_v7() IS
     'A new time-ordered UUID (RFC 9562 version 7): the default id of conversations and their turns';
 
+COMMENT ON FUNCTION train_data.engine_context() IS
+    'Internal: true when the current role has the privileges of the extension owner (inside the worker functions, or a superuser)';
+
+COMMENT ON FUNCTION train_data.inherit_owner() IS
+    'Internal: trigger giving a child row written without an owner its parent''s owner (TG_ARGV: parent table, referencing column)';
+
 COMMENT ON SEQUENCE train_data.conversation_number_seq IS 'Number part of the readable conversation ids make_conversation_id() makes';
 
 COMMENT ON FUNCTION train_data.make_conversation_id(train_data.tier_type, text) IS
@@ -143,262 +1454,521 @@ COMMENT ON FUNCTION train_data.conversations_default_id() IS
     'Internal: trigger function (BEFORE INSERT on conversations) that fills conversation_id with make_conversation_id() when none is given';
 
 COMMENT ON COLUMN train_data.templates.id IS 'Template id';
+
 COMMENT ON COLUMN train_data.templates.name IS 'Unique name, 1-200 characters';
+
 COMMENT ON COLUMN train_data.templates.description IS 'Free-text description for people choosing a template';
+
 COMMENT ON COLUMN train_data.templates.category IS 'Category used to group templates, 1-100 characters';
+
 COMMENT ON COLUMN train_data.templates.tier IS 'Tier the template is for: template, scenario or edge_case';
+
 COMMENT ON COLUMN train_data.templates.structure IS 'Prompt text with {{variable}} placeholders, 10-10000 characters; checked by check_template()';
+
 COMMENT ON COLUMN train_data.templates.variables IS 'Declared variables: JSON array of {name, type (text, number or dropdown), defaultValue, options, helpText}';
+
 COMMENT ON COLUMN train_data.templates.tone IS 'Intended tone of the generated conversations, at most 50 characters';
+
 COMMENT ON COLUMN train_data.templates.complexity_baseline IS 'Intended complexity of the generated conversations, 1-10';
+
 COMMENT ON COLUMN train_data.templates.style_notes IS 'Free-text style guidance for the prompt author';
+
 COMMENT ON COLUMN train_data.templates.example_conversation IS 'An example of a good conversation for this template';
+
 COMMENT ON COLUMN train_data.templates.quality_threshold IS 'Quality score 0-10 a new conversation needs to be generated rather than pending_review or needs_revision (see quality_status())';
+
 COMMENT ON COLUMN train_data.templates.required_elements IS 'Elements a conversation from this template should contain (kept for the application)';
+
 COMMENT ON COLUMN train_data.templates.applicable_personas IS 'Personas the template suits (kept for the application)';
+
 COMMENT ON COLUMN train_data.templates.applicable_emotions IS 'Emotions the template suits (kept for the application)';
+
 COMMENT ON COLUMN train_data.templates.usage_count IS 'Uses counted by increment_template_usage(); the batch engine does not write it';
+
 COMMENT ON COLUMN train_data.templates.rating IS 'Rating 0-5 set by the application';
+
 COMMENT ON COLUMN train_data.templates.version IS 'Version number of the template, from 1, set by the application';
+
 COMMENT ON COLUMN train_data.templates.is_active IS 'Only active templates can be rendered by resolve_template() or used in new batches';
+
 COMMENT ON COLUMN train_data.templates.created_by IS 'Creator: the only user who may change or delete the template';
+
 COMMENT ON COLUMN train_data.templates.created_at IS 'When the template was created';
+
 COMMENT ON COLUMN train_data.templates.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 COMMENT ON COLUMN train_data.templates.last_modified IS 'Set to now() on every update (touch_timestamps trigger); kept for compatibility with the original system';
 
 COMMENT ON COLUMN train_data.scenarios.id IS 'Scenario id';
+
 COMMENT ON COLUMN train_data.scenarios.name IS 'Name, 1-200 characters';
+
 COMMENT ON COLUMN train_data.scenarios.description IS 'Free-text description';
+
 COMMENT ON COLUMN train_data.scenarios.parent_template_id IS 'Template the scenario belongs to; a template with scenarios cannot be deleted';
+
 COMMENT ON COLUMN train_data.scenarios.parent_template_name IS 'Name of the parent template, copied from it on insert and when the parent changes (scenarios_before_write trigger)';
+
 COMMENT ON COLUMN train_data.scenarios.context IS 'Situation the conversation is set in, 1-5000 characters';
+
 COMMENT ON COLUMN train_data.scenarios.parameter_values IS 'Parameter values for the parent template, a JSON object';
+
 COMMENT ON COLUMN train_data.scenarios.variation_count IS 'Number of variations made from the scenario, set by the application';
+
 COMMENT ON COLUMN train_data.scenarios.status IS 'draft, active or archived';
+
 COMMENT ON COLUMN train_data.scenarios.quality_score IS 'Quality score 0-10 set by the application';
+
 COMMENT ON COLUMN train_data.scenarios.topic IS 'Topic of the conversation, 1-100 characters';
+
 COMMENT ON COLUMN train_data.scenarios.persona IS 'Persona of the user in the conversation, 1-100 characters';
+
 COMMENT ON COLUMN train_data.scenarios.emotional_arc IS 'Emotional arc of the conversation, 1-100 characters';
+
 COMMENT ON COLUMN train_data.scenarios.generation_status IS 'not_generated, generated or error; set by update_scenario_generation_status()';
+
 COMMENT ON COLUMN train_data.scenarios.conversation_id IS 'Id of the conversation generated from the scenario (no foreign key)';
+
 COMMENT ON COLUMN train_data.scenarios.error_message IS 'Why generation failed; kept only while generation_status is error';
+
 COMMENT ON COLUMN train_data.scenarios.created_by IS 'Creator: the only user who may change or delete the scenario';
+
 COMMENT ON COLUMN train_data.scenarios.created_at IS 'When the scenario was created';
+
 COMMENT ON COLUMN train_data.scenarios.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 COMMENT ON COLUMN train_data.edge_cases.id IS 'Edge case id';
+
 COMMENT ON COLUMN train_data.edge_cases.title IS 'Title, 1-200 characters';
+
 COMMENT ON COLUMN train_data.edge_cases.description IS 'What the edge case tests, 1-2000 characters';
+
 COMMENT ON COLUMN train_data.edge_cases.parent_scenario_id IS 'Scenario the edge case belongs to; a scenario with edge cases cannot be deleted';
+
 COMMENT ON COLUMN train_data.edge_cases.parent_scenario_name IS 'Name of the parent scenario, copied from it on insert and when the parent changes (edge_cases_before_write trigger)';
+
 COMMENT ON COLUMN train_data.edge_cases.edge_case_type IS 'error_condition, boundary_value, unusual_input, complex_combination or failure_scenario';
+
 COMMENT ON COLUMN train_data.edge_cases.complexity IS 'Complexity 1-10';
+
 COMMENT ON COLUMN train_data.edge_cases.test_status IS 'not_tested, passed or failed; set by the application';
+
 COMMENT ON COLUMN train_data.edge_cases.test_results IS 'Test results as a JSON object, set by the application';
+
 COMMENT ON COLUMN train_data.edge_cases.created_by IS 'Creator: the only user who may change or delete the edge case';
+
 COMMENT ON COLUMN train_data.edge_cases.created_at IS 'When the edge case was created';
+
 COMMENT ON COLUMN train_data.edge_cases.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 COMMENT ON COLUMN train_data.template_analytics.id IS 'Row id';
+
 COMMENT ON COLUMN train_data.template_analytics.template_id IS 'Template the statistics are about; deleted with it';
+
 COMMENT ON COLUMN train_data.template_analytics.period_start IS 'Start of the period';
+
 COMMENT ON COLUMN train_data.template_analytics.period_end IS 'End of the period, after period_start; one row per template and period';
+
 COMMENT ON COLUMN train_data.template_analytics.generation_count IS 'Generations in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.success_count IS 'Successful generations in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.failure_count IS 'Failed generations in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.avg_quality_score IS 'Average quality score 0-10 in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.min_quality_score IS 'Lowest quality score 0-10 in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.max_quality_score IS 'Highest quality score 0-10 in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.approval_count IS 'Conversations approved in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.rejection_count IS 'Conversations rejected in the period';
+
 COMMENT ON COLUMN train_data.template_analytics.approval_rate IS 'Percent approved, 0-100';
+
 COMMENT ON COLUMN train_data.template_analytics.avg_duration_ms IS 'Average generation time in milliseconds';
+
 COMMENT ON COLUMN train_data.template_analytics.avg_cost_usd IS 'Average cost of a generation in USD';
+
 COMMENT ON COLUMN train_data.template_analytics.total_cost_usd IS 'Total cost of the period in USD';
+
 COMMENT ON COLUMN train_data.template_analytics.calculated_at IS 'When the row was calculated';
 
+COMMENT ON TABLE train_data.conversations IS 'Generated training conversations, seen and changed only by their owner (created_by)';
+
 COMMENT ON COLUMN train_data.conversations.id IS 'Conversation id, time-ordered (uuid_v7())';
+
 COMMENT ON COLUMN train_data.conversations.conversation_id IS 'Readable id <tier prefix>_<persona slug>_<number>, unique per owner, filled by make_conversation_id() when not given';
+
 COMMENT ON COLUMN train_data.conversations.document_id IS 'Source document in the application (no foreign key)';
+
 COMMENT ON COLUMN train_data.conversations.chunk_id IS 'Source chunk of the document in the application (no foreign key)';
+
 COMMENT ON COLUMN train_data.conversations.title IS 'Title: the response''s, else <persona> - <topic> (<emotion>)';
+
 COMMENT ON COLUMN train_data.conversations.persona IS 'Persona of the user in the conversation, from the generation parameters (Unknown when none)';
+
 COMMENT ON COLUMN train_data.conversations.emotion IS 'Emotion of the user, from the generation parameters (Neutral when none)';
+
 COMMENT ON COLUMN train_data.conversations.topic IS 'Topic, from the batch item or the generation parameters';
+
 COMMENT ON COLUMN train_data.conversations.intent IS 'Intent, from the generation parameters';
+
 COMMENT ON COLUMN train_data.conversations.tone IS 'Tone, from the generation parameters';
+
 COMMENT ON COLUMN train_data.conversations.tier IS 'Tier of the prompt the conversation was generated from';
+
 COMMENT ON COLUMN train_data.conversations.category IS 'Categories, from the generation parameters; export filters match any of them';
+
 COMMENT ON COLUMN train_data.conversations.status IS 'Life-cycle state; every change follows conversation_transition_allowed()';
+
 COMMENT ON COLUMN train_data.conversations.quality_score IS 'Overall quality score 0-10 (quality_metrics ->> ''overall'')';
+
 COMMENT ON COLUMN train_data.conversations.quality_metrics IS 'The object quality_metrics() returned for the turns';
+
 COMMENT ON COLUMN train_data.conversations.turn_count IS 'Number of turns';
+
 COMMENT ON COLUMN train_data.conversations.total_tokens IS 'Input plus output tokens of the model call that generated it';
+
 COMMENT ON COLUMN train_data.conversations.estimated_cost_usd IS 'Estimated cost in USD, set by the application';
+
 COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD (model_cost()); NULL for a model with no known price';
+
 COMMENT ON COLUMN train_data.conversations.generation_duration_ms IS 'Duration of the model call in milliseconds, as the worker reported it';
+
 COMMENT ON COLUMN train_data.conversations.template_id IS 'Template it was generated from (no foreign key: the conversation outlives the template)';
+
 COMMENT ON COLUMN train_data.conversations.approved_by IS 'User who approved it: always the owner, written by review_conversation() (grants no visibility)';
+
 COMMENT ON COLUMN train_data.conversations.approved_at IS 'When it was approved';
+
 COMMENT ON COLUMN train_data.conversations.reviewer_notes IS 'Comment of the latest review that had one';
+
 COMMENT ON COLUMN train_data.conversations.review_history IS 'Review actions, oldest first: JSON array of {id, action, performedBy, timestamp, comment, reasons} (append_review_action())';
+
 COMMENT ON COLUMN train_data.conversations.parent_id IS 'What the conversation was made from, in the table parent_type names (no foreign key); set together with parent_type';
+
 COMMENT ON COLUMN train_data.conversations.parent_type IS 'template, scenario or conversation (a regeneration); set together with parent_id';
+
 COMMENT ON COLUMN train_data.conversations.parameters IS 'Generation parameters, with the template defaults applied';
+
 COMMENT ON COLUMN train_data.conversations.error_message IS 'Why generation failed, for a failed conversation';
+
 COMMENT ON COLUMN train_data.conversations.created_at IS 'When the conversation was created';
+
 COMMENT ON COLUMN train_data.conversations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 COMMENT ON COLUMN train_data.conversations.created_by IS 'Owner: the batch owner for generated conversations; sees and changes the conversation';
 
 COMMENT ON COLUMN train_data.conversation_turns.id IS 'Turn id, time-ordered (uuid_v7())';
+
 COMMENT ON COLUMN train_data.conversation_turns.conversation_id IS 'Conversation the turn belongs to; deleted with it';
+
 COMMENT ON COLUMN train_data.conversation_turns.turn_number IS 'Position in the conversation, from 1';
+
 COMMENT ON COLUMN train_data.conversation_turns.role IS 'user or assistant';
+
 COMMENT ON COLUMN train_data.conversation_turns.content IS 'Text of the turn';
+
 COMMENT ON COLUMN train_data.conversation_turns.token_count IS 'Estimated tokens: characters / 4, rounded up';
+
 COMMENT ON COLUMN train_data.conversation_turns.created_at IS 'When the turn was stored';
 
+COMMENT ON COLUMN train_data.conversation_turns.created_by IS 'Owner: the conversation''s owner (composite foreign key to conversations)';
+
 COMMENT ON COLUMN train_data.batch_jobs.id IS 'Batch job id';
+
 COMMENT ON COLUMN train_data.batch_jobs.name IS 'Name, 1-200 characters';
+
 COMMENT ON COLUMN train_data.batch_jobs.status IS 'queued until the first claim, then processing; paused, completed, failed or cancelled';
+
 COMMENT ON COLUMN train_data.batch_jobs.priority IS 'high, normal or low: workers claim from higher priority jobs first, then older ones';
+
 COMMENT ON COLUMN train_data.batch_jobs.total_items IS 'Number of items';
+
 COMMENT ON COLUMN train_data.batch_jobs.completed_items IS 'Items completed successfully; filled when the job ends, live counts are in batch_progress()';
+
 COMMENT ON COLUMN train_data.batch_jobs.failed_items IS 'Items failed for good; filled when the job ends, live counts are in batch_progress()';
+
 COMMENT ON COLUMN train_data.batch_jobs.cancelled_items IS 'Items cancelled; filled when the job ends, live counts are in batch_progress()';
+
 COMMENT ON COLUMN train_data.batch_jobs.started_at IS 'When the first item was claimed';
+
 COMMENT ON COLUMN train_data.batch_jobs.completed_at IS 'When the job ended (completed, failed or cancelled)';
+
 COMMENT ON COLUMN train_data.batch_jobs.estimated_time_remaining IS 'Set to 0 when the job ends; the live estimate is estimate_time_remaining()';
+
 COMMENT ON COLUMN train_data.batch_jobs.paused_at IS 'When the current pause began; NULL while not paused';
+
 COMMENT ON COLUMN train_data.batch_jobs.paused_time IS 'Total time of the earlier pauses; excluded from the throughput';
+
 COMMENT ON COLUMN train_data.batch_jobs.tier IS 'Tier of all items when they share one, else NULL';
+
 COMMENT ON COLUMN train_data.batch_jobs.shared_parameters IS 'Parameters merged into every item''s (they win over the item''s own)';
+
 COMMENT ON COLUMN train_data.batch_jobs.concurrent_processing IS 'Most items of this job in flight at once, 1-10';
+
 COMMENT ON COLUMN train_data.batch_jobs.error_handling IS 'continue, or stop: an item failing for good then fails the job and cancels its queued items';
+
 COMMENT ON COLUMN train_data.batch_jobs.created_by IS 'Owner: creates and controls the job and owns the conversations it makes';
+
 COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created';
+
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
+
 COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs to; deleted with it';
+
 COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
+
 COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the prompt is rendered from; a template with items cannot be deleted';
+
 COMMENT ON COLUMN train_data.batch_items.parent_conversation_id IS 'For a regeneration: the conversation the result replaces (archived on completion)';
+
 COMMENT ON COLUMN train_data.batch_items.position IS 'Order within the job, from 1; items are claimed in this order';
+
 COMMENT ON COLUMN train_data.batch_items.topic IS 'Topic of the conversation to generate';
+
 COMMENT ON COLUMN train_data.batch_items.tier IS 'Tier of the conversation to generate';
+
 COMMENT ON COLUMN train_data.batch_items.parameters IS 'Template parameters, with the shared parameters and the template defaults applied';
+
 COMMENT ON COLUMN train_data.batch_items.status IS 'queued, processing (claimed, under a lease), completed, failed or cancelled';
+
 COMMENT ON COLUMN train_data.batch_items.progress IS 'Percent 0-100 reported by heartbeat_batch_item(); 100 when completed';
+
 COMMENT ON COLUMN train_data.batch_items.estimated_time IS 'Estimated time of the item, set by the application';
+
 COMMENT ON COLUMN train_data.batch_items.error_message IS 'Message of the latest failure';
+
 COMMENT ON COLUMN train_data.batch_items.error_code IS 'Code of the latest failure: as given to fail_batch_item(), or lease_expired, invalid_prompt';
+
 COMMENT ON COLUMN train_data.batch_items.attempts IS 'Times the item has been claimed';
+
 COMMENT ON COLUMN train_data.batch_items.max_attempts IS 'Claims allowed before a retryable failure or a lost lease fails the item for good';
+
 COMMENT ON COLUMN train_data.batch_items.available_at IS 'Not claimed before this time (retry backoff)';
+
 COMMENT ON COLUMN train_data.batch_items.lease_expires_at IS 'End of the current claim''s lease; an item past it is taken back by the next claim';
+
 COMMENT ON COLUMN train_data.batch_items.worker IS 'Name of the worker that claimed the item last';
+
 COMMENT ON COLUMN train_data.batch_items.request IS 'Messages API request body built at the latest claim';
+
 COMMENT ON COLUMN train_data.batch_items.started_at IS 'When the item was first claimed';
+
 COMMENT ON COLUMN train_data.batch_items.finished_at IS 'When the item reached a final status';
+
 COMMENT ON COLUMN train_data.batch_items.created_at IS 'When the item was created';
+
 COMMENT ON COLUMN train_data.batch_items.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
+COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
+
+COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
+
+COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
+
+COMMENT ON COLUMN train_data.batch_items.claim_rank IS 'Internal: claim order of a queued item, 0-2 by its job''s priority; NULL while the job is paused or ended';
+
+COMMENT ON COLUMN train_data.batch_items.job_created_at IS 'Internal: its job''s creation time, the second key of the claim order';
+
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
+
 COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard 0-15: the writing backend''s process id modulo 16';
+
 COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
+
 COMMENT ON COLUMN train_data.batch_job_counters.failed_items IS 'Items failed for good, counted in this shard';
+
 COMMENT ON COLUMN train_data.batch_job_counters.cancelled_items IS 'Items cancelled, counted in this shard';
+
 COMMENT ON COLUMN train_data.batch_job_counters.in_flight IS 'Change in claimed items counted in this shard (the job''s sum is the items in flight)';
+
 COMMENT ON COLUMN train_data.batch_job_counters.interval_ewma IS 'Smoothed seconds between this shard''s final events, on the job''s active clock; NULL before the first';
+
+COMMENT ON COLUMN train_data.batch_job_counters.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
+
 COMMENT ON COLUMN train_data.batch_job_counters.last_active IS 'The job''s active clock in seconds at this shard''s last final event; NULL before the first';
 
+COMMENT ON FUNCTION train_data.job_claim_rank(train_data.batch_job_status, text) IS
+    'Internal: claim order rank of a job, 0-2 by priority while it is queued or processing, else NULL';
+
+COMMENT ON FUNCTION train_data.batch_jobs_guard() IS
+    'Internal: trigger refusing user writes of the batch job columns train_data keeps (status outside pause/resume/cancel, counters, clocks)';
+
+COMMENT ON FUNCTION train_data.batch_items_guard() IS
+    'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
+
+COMMENT ON FUNCTION train_data.batch_items_prepare() IS
+    'Internal: trigger giving a queued item its job''s claim order and rendering its prompt again when its parameters change';
+
+COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
+    'Internal: trigger moving a job''s queued items in or out of the claim order when the job''s claim rank changes';
+
+COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being claimed from; claims of a job take turns on it';
+
+COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
 COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a family row claude-opus, claude-sonnet or claude-haiku; an exact id takes precedence';
+
 COMMENT ON COLUMN train_data.model_prices.input_usd_per_mtok IS 'USD per million input tokens';
+
 COMMENT ON COLUMN train_data.model_prices.output_usd_per_mtok IS 'USD per million output tokens';
+
 COMMENT ON COLUMN train_data.model_prices.builtin IS 'Installed by the extension: cannot be changed or deleted, and left out of dumps';
+
 COMMENT ON COLUMN train_data.model_prices.created_at IS 'When the row was added';
+
 COMMENT ON COLUMN train_data.model_prices.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 COMMENT ON FUNCTION train_data.model_prices_protect_builtin() IS
     'Internal: trigger function (BEFORE UPDATE OR DELETE on model_prices) that refuses to change or delete a built-in price row';
 
 COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id';
+
 COMMENT ON COLUMN train_data.generation_logs.conversation_id IS 'Conversation the call produced; NULL for a failed call';
+
 COMMENT ON COLUMN train_data.generation_logs.batch_item_id IS 'Batch item the call was made for';
+
 COMMENT ON COLUMN train_data.generation_logs.run_id IS 'Batch job id of the call';
+
 COMMENT ON COLUMN train_data.generation_logs.template_id IS 'Template of the prompt (no foreign key)';
+
 COMMENT ON COLUMN train_data.generation_logs.request_payload IS 'Request body sent to the model';
+
 COMMENT ON COLUMN train_data.generation_logs.response_payload IS 'Response of the model, for a successful call';
+
 COMMENT ON COLUMN train_data.generation_logs.parameters IS 'Generation parameters of the item';
+
 COMMENT ON COLUMN train_data.generation_logs.model_used IS 'Model of the request';
+
 COMMENT ON COLUMN train_data.generation_logs.temperature IS 'Temperature of the request, 0-1';
+
 COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the request';
+
 COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited or timeout';
+
 COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
+
 COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens the model reported';
+
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
+
 COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD (model_cost()); NULL for a model with no known price';
+
 COMMENT ON COLUMN train_data.generation_logs.duration_ms IS 'Duration of the call in milliseconds, as the worker reported it';
+
 COMMENT ON COLUMN train_data.generation_logs.error_message IS 'Error message of a failed call';
+
 COMMENT ON COLUMN train_data.generation_logs.error_code IS 'Error code of a failed call, as the worker gave it';
+
 COMMENT ON COLUMN train_data.generation_logs.created_at IS 'When the call was logged';
+
 COMMENT ON COLUMN train_data.generation_logs.created_by IS 'Owner: the batch owner';
 
 COMMENT ON COLUMN train_data.export_logs.id IS 'Row id';
+
 COMMENT ON COLUMN train_data.export_logs.export_id IS 'Public id of the export, as export_status() takes it';
+
 COMMENT ON COLUMN train_data.export_logs.user_id IS 'User who made the export: the only one who sees it';
+
 COMMENT ON COLUMN train_data.export_logs."timestamp" IS 'When the export started';
+
 COMMENT ON COLUMN train_data.export_logs.format IS 'json, jsonl, csv or markdown';
+
 COMMENT ON COLUMN train_data.export_logs.config IS 'The ExportConfig the export was made with';
+
 COMMENT ON COLUMN train_data.export_logs.conversation_count IS 'Conversations exported; filled when the export completes';
+
 COMMENT ON COLUMN train_data.export_logs.file_size IS 'Bytes of the records joined by one newline; filled when the export completes';
+
 COMMENT ON COLUMN train_data.export_logs.status IS 'queued, processing (from the first record), completed, failed or expired';
+
 COMMENT ON COLUMN train_data.export_logs.file_url IS 'Where the file can be downloaded, set by the application';
+
 COMMENT ON COLUMN train_data.export_logs.expires_at IS '24 hours after completion; then the export becomes expired';
+
 COMMENT ON COLUMN train_data.export_logs.error_message IS 'Why the export failed, set by the application';
+
 COMMENT ON COLUMN train_data.export_logs.downloaded_count IS 'Downloads of the file, set by the application';
+
 COMMENT ON COLUMN train_data.export_logs.last_downloaded_at IS 'Time of the last download, set by the application';
+
 COMMENT ON COLUMN train_data.export_logs.created_at IS 'When the row was created';
+
 COMMENT ON COLUMN train_data.export_logs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 COMMENT ON COLUMN train_data.user_preferences.id IS 'Row id';
+
 COMMENT ON COLUMN train_data.user_preferences.user_id IS 'User the preferences belong to: one row per user';
+
 COMMENT ON COLUMN train_data.user_preferences.preferences IS 'Preferences document (partial documents are merged over default_user_preferences()); validated on every write';
+
 COMMENT ON COLUMN train_data.user_preferences.created_at IS 'When the row was created';
+
 COMMENT ON COLUMN train_data.user_preferences.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 
 COMMENT ON COLUMN train_data.ai_configurations.id IS 'Configuration id';
+
 COMMENT ON COLUMN train_data.ai_configurations.user_id IS 'User the configuration belongs to; NULL for an organization''s';
+
 COMMENT ON COLUMN train_data.ai_configurations.organization_id IS 'Organization the configuration belongs to; NULL for a user''s';
+
 COMMENT ON COLUMN train_data.ai_configurations.config_name IS 'Name, unique per user or organization';
+
 COMMENT ON COLUMN train_data.ai_configurations.configuration IS 'Configuration document (merged over default_ai_config()); validated on every write';
+
 COMMENT ON COLUMN train_data.ai_configurations.is_active IS 'Only active configurations are considered by get_effective_ai_config()';
+
 COMMENT ON COLUMN train_data.ai_configurations.priority IS 'Among a user''s active configurations the highest priority is in force (the newest on ties)';
+
 COMMENT ON COLUMN train_data.ai_configurations.created_at IS 'When the configuration was created';
+
 COMMENT ON COLUMN train_data.ai_configurations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
 COMMENT ON COLUMN train_data.ai_configurations.created_by IS 'User who created the configuration';
 
 COMMENT ON COLUMN train_data.ai_configuration_audit.id IS 'Audit row id';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.config_id IS 'Configuration changed; NULL for a deletion or once the configuration is deleted';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.user_id IS 'Owner of the configuration, kept so the trail stays visible after a deletion';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.action IS 'INSERT, UPDATE or DELETE';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.old_value IS 'The row before the change, as JSON; NULL for an insertion';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.new_value IS 'The row after the change, as JSON; NULL for a deletion';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.changed_by IS 'User who made the change';
+
 COMMENT ON COLUMN train_data.ai_configuration_audit.changed_at IS 'When the change was made';
 
 COMMENT ON COLUMN train_data.configuration_audit_log.id IS 'Audit row id';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.user_id IS 'User whose settings changed';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.config_type IS 'user_preference or ai_config';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.config_id IS 'Row changed (user_preferences.id or ai_configurations.id)';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.changed_field IS 'Top-level setting that changed';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.old_value IS 'The setting before the change; NULL when it was absent';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.new_value IS 'The setting after the change; NULL when it was removed';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.change_reason IS 'Why the change was made, set by the application';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.client_ip IS 'IP address of the client, set by the application';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.user_agent IS 'User agent of the client, set by the application';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.changed_by IS 'User who made the change';
+
 COMMENT ON COLUMN train_data.configuration_audit_log.changed_at IS 'When the change was made';
 
 COMMENT ON FUNCTION train_data.template_by_id(uuid) IS
@@ -503,8 +2073,11 @@ COMMENT ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, in
 COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
     'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';
 
+COMMENT ON FUNCTION train_data.job_channel(uuid) IS
+    'Channel name (train_data_job_<32 hex digits>) on which a batch job''s progress events are sent; LISTEN on it';
+
 COMMENT ON FUNCTION train_data.notify_progress(uuid, uuid, text) IS
-    'Internal: sends a progress event {batch_job_id, item_id, event} on channel train_data_progress';
+    'Internal: sends {batch_job_id, item_id, event} on the job''s channel (job_channel()), for a job the caller can see';
 
 COMMENT ON FUNCTION train_data.finish_job_if_done(uuid) IS
     'Internal: closes a batch job once no item is queued or in flight: completed, or failed when none completed and some failed';
@@ -521,26 +2094,44 @@ COMMENT ON FUNCTION train_data.create_batch_matrix(text, uuid[], jsonb, jsonb, i
 COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text) IS
     'Internal: inserts the generation_logs row of one model call of a batch item';
 
-COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid) IS
+COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid, integer) IS
     'Internal: locks a batch item in flight and returns it with its job''s owner and error handling; an error when it is unknown, not processing, cancelled or its lease expired';
 
-COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
-    'Worker function: claims up to max_items items under a lease (jobs by priority then age, at most concurrent_processing in flight per job, expired leases taken back first); each row carries the rendered prompt and a ready Messages API request';
+COMMENT ON FUNCTION train_data.claim_check_args(text, integer, interval) IS
+    'Internal: the argument checks of claim_batch_items()';
 
-COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval) IS
+COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
+    'Internal: the model request of a claimed item: its prompt as one user message, with the model, max_tokens and temperature of a configuration';
+
+COMMENT ON FUNCTION train_data.claim_render(uuid, jsonb) IS
+    'Internal: render the prompt of an item with its template; a failure is returned as a reason, never raised';
+
+COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
+    'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
+
+COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
+    'Internal: hand one locked item to a worker (lease, attempt, request), or fail it when its prompt cannot be rendered';
+
+COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
+    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
+
+COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
+    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
+
+COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
+    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready Messages API request and the attempt number that fences the item''s heartbeat, completion and failure';
+
+COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) IS
     'Worker function: extends the lease of an item in flight and records its progress; returns the new lease end';
 
-COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) IS
+COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
 
-COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer) IS
+COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 
-COMMENT ON FUNCTION train_data.lock_job(uuid) IS
-    'Internal: takes the transaction-scoped advisory lock of a batch job, which claims and pause, resume and cancel of that job share';
-
 COMMENT ON FUNCTION train_data.lock_visible_job(uuid) IS
-    'Internal: takes the job lock of a batch job the caller can see and returns the job; an error as for an unknown job otherwise';
+    'Internal: locks and returns the row of a batch job the caller can see; an error as for an unknown job otherwise';
 
 COMMENT ON FUNCTION train_data.job_state_error(uuid, text) IS
     'Internal: raises the error for a batch job that is not in the state an action needs';
@@ -571,6 +2162,9 @@ COMMENT ON FUNCTION train_data.conversation_transition_allowed(train_data.conver
 
 COMMENT ON FUNCTION train_data.conversations_check_transition() IS
     'Internal: trigger function (BEFORE INSERT OR UPDATE OF status on conversations) that enforces the life cycle and a recorded review for approval and rejection; skipped by restores';
+
+COMMENT ON FUNCTION train_data.conversations_guard() IS
+    'Internal: trigger keeping what a writer cannot forge: the owner, approvals and review entries by the owner only, an append-only history, version parents of the same owner without cycles';
 
 COMMENT ON FUNCTION train_data.append_review_action(uuid, text, uuid, text, text[]) IS
     'Appends a review action {id, action, performedBy, timestamp, comment, reasons} to a conversation''s review_history';

@@ -57,7 +57,10 @@ for my $db (qw(from10 from11))
 {
 	$node->safe_psql($db, 'ALTER EXTENSION train_data UPDATE');
 	is($node->safe_psql($db, $version), '1.2', "$db: the update reaches the version a fresh install gets");
-	is($node->safe_psql($db, $counts), $before{$db}, "$db: every row is still there");
+	# tables the update adds (job_claim_locks) start empty; every other table keeps its rows
+	my %old_table = map { (split / /)[0] => 1 } split /\n/, $before{$db};
+	is(join("\n", grep { $old_table{(split / /)[0]} } split /\n/, $node->safe_psql($db, $counts)),
+		$before{$db}, "$db: every row is still there");
 	is($node->safe_psql($db, <<'SQL'), 'approved|2|t', "$db: and reads back through the functions");
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT count(*) FROM train_data.export_jsonl()) = 1
