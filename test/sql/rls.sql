@@ -33,6 +33,8 @@ INSERT INTO train_data.batch_jobs (id, name, total_items, created_by) VALUES
 INSERT INTO train_data.batch_items (batch_job_id, position, tier, topic) VALUES
     ('a4000000-0000-0000-0000-000000000000', 1, 'template', 'alice item'),
     ('b4000000-0000-0000-0000-000000000000', 1, 'template', 'bob item');
+INSERT INTO train_data.batch_job_counters (batch_job_id, shard) VALUES
+    ('a4000000-0000-0000-0000-000000000000', 0), ('b4000000-0000-0000-0000-000000000000', 0);
 INSERT INTO train_data.generation_logs (conversation_id, request_payload, model_used, created_by) VALUES
     ('a3000000-0000-0000-0000-000000000000', '{}', 'alice log', :alice),
     ('b3000000-0000-0000-0000-000000000000', '{}', 'bob log', :bob),
@@ -187,11 +189,64 @@ SELECT title, reviewer_notes FROM train_data.conversations ORDER BY title;
 SET ROLE regress_nobody;
 SELECT expect_error($$SELECT count(*) FROM train_data.conversations$$);
 
+-- For every table with an owner column: what Bob can read, change and delete
+-- of Alice's rows, and whether he can move a row of his own to her.
+RESET ROLE;
+CREATE FUNCTION public.policy_matrix(victim uuid, attacker uuid) RETURNS TABLE (tbl text, owner_column text,
+    reads integer, updates text, deletes text, moves_own text)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    n integer;
+BEGIN
+    FOR t IN
+        SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+        WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r'
+          AND a.attname IN ('created_by', 'user_id') AND NOT a.attisdropped
+          AND NOT (c.relname IN ('ai_configurations') AND a.attname = 'created_by')
+        ORDER BY 1
+    LOOP
+        tbl := t.relname; owner_column := t.attname;
+        EXECUTE format('SELECT count(*) FROM train_data.%I WHERE %I = $1', t.relname, t.attname) INTO reads USING victim;
+        BEGIN
+            EXECUTE format('UPDATE train_data.%I SET %I = %I WHERE %I = $1', t.relname, t.attname, t.attname, t.attname) USING victim;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            updates := n || ' rows';
+        EXCEPTION WHEN OTHERS THEN updates := SQLSTATE;
+        END;
+        BEGIN
+            EXECUTE format('DELETE FROM train_data.%I WHERE %I = $1', t.relname, t.attname) USING victim;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            deletes := n || ' rows';
+            IF n > 0 THEN RAISE EXCEPTION 'rolled back' USING ERRCODE = 'P0001'; END IF;
+        EXCEPTION WHEN OTHERS THEN IF deletes IS NULL OR SQLSTATE <> 'P0001' THEN deletes := SQLSTATE; END IF;
+        END;
+        BEGIN
+            EXECUTE format('UPDATE train_data.%I SET %I = $1 WHERE %I = $2', t.relname, t.attname, t.attname)
+                USING victim, attacker;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            moves_own := n || ' rows';
+            IF n > 0 THEN RAISE EXCEPTION 'rolled back' USING ERRCODE = 'P0001'; END IF;
+        EXCEPTION WHEN OTHERS THEN IF moves_own IS NULL OR SQLSTATE <> 'P0001' THEN moves_own := SQLSTATE; END IF;
+        END;
+        RETURN NEXT;
+        updates := NULL; deletes := NULL; moves_own := NULL;
+    END LOOP;
+END
+$$;
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT * FROM public.policy_matrix(:alice, :bob);
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT * FROM public.policy_matrix(:bob, :alice);
+
 RESET ROLE;
 RESET train_data.user_id;
 
 -- Clean up (children first).
 DROP FUNCTION public.visible();
+DROP FUNCTION public.policy_matrix(uuid, uuid);
 DELETE FROM train_data.edge_cases;
 DELETE FROM train_data.scenarios;
 DELETE FROM train_data.templates;

@@ -38,10 +38,16 @@ INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, c
 SELECT c.id, t, CASE WHEN t % 2 = 1 THEN 'user' ELSE 'assistant' END,
        E'turn ' || t || E' of ' || c.title || E'\\nwith a tab\\t, a backslash \\\\ and ünïcödé ✓'
 FROM train_data.conversations c, generate_series(1, 4) t;
-INSERT INTO train_data.batch_jobs (name, total_items, completed_items) VALUES ('$name job', 3, 1);
-INSERT INTO train_data.batch_items (batch_job_id, position, tier, topic, status)
-SELECT j.id, p, 'template', 'item ' || p, CASE p WHEN 1 THEN 'completed' ELSE 'queued' END::train_data.batch_item_status
+INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('$name job', 3);
+INSERT INTO train_data.batch_items (batch_job_id, position, tier, topic)
+SELECT j.id, p, 'template', 'item ' || p
 FROM train_data.batch_jobs j, generate_series(1, 3) p WHERE j.name = '$name job';
+-- what a worker would have done (engine columns are not the user's to write)
+RESET ROLE;
+UPDATE train_data.batch_jobs SET completed_items = 1 WHERE name = '$name job';
+UPDATE train_data.batch_items i SET status = 'completed' FROM train_data.batch_jobs j
+WHERE j.id = i.batch_job_id AND j.name = '$name job' AND i.position = 1;
+SET ROLE $role;
 INSERT INTO train_data.generation_logs (conversation_id, request_payload, response_payload, input_tokens, output_tokens, cost_usd)
 SELECT id, '{"model": "claude-sonnet"}', '{"id": "msg"}', 100, 200, 0.0033 FROM train_data.conversations;
 INSERT INTO train_data.export_logs (format, config, conversation_count, file_size, status)

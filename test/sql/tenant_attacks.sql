@@ -1,0 +1,205 @@
+-- tenant_attacks: the attacks of the 1.1 tenant-safety review, written as a
+-- hostile user of a shared database would write them (two application roles
+-- with the README's grants, a worker role, a role with no grants), each with
+-- the answer of a correct extension.  On 1.1 every one of them succeeded.
+-- The cursor swap is in export_attacks, memory and interrupts in limits,
+-- the EXECUTE list in privileges, the policy matrix in rls, waiting on
+-- locks in the isolation spec claim_never_waits.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+\set tpl '''e1000000-0000-0000-0000-000000000001'''
+\set ok_response '{"type": "message", "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 20}, "content": [{"type": "text", "text": "{\\"title\\": \\"Saving\\", \\"turns\\": [{\\"role\\": \\"user\\", \\"content\\": \\"Should I save?\\"}, {\\"role\\": \\"assistant\\", \\"content\\": \\"Yes, early and often.\\"}]}"}]}'
+
+-- Bob's work: a shared template, a conversation, a batch.
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.templates (id, name, category, structure, variables, quality_threshold) VALUES
+    (:tpl, 'Shared name', 'finance', 'Talk with {{persona}}.', '[{"name": "persona", "type": "text"}]', 6.0);
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+VALUES ('e3000000-0000-0000-0000-00000000b0b1', 'tpl_bob_000001', 'bob private', 'Bob', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('e3000000-0000-0000-0000-00000000b0b1', 1, 'user', 'bob secret'),
+       ('e3000000-0000-0000-0000-00000000b0b1', 2, 'assistant', 'bob answer');
+SELECT train_data.create_batch('bob batch', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Bo"}}]')
+    AS bob_job \gset
+
+------------------------------------------------------------------ 1. writing into another user's account
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+-- a conversation "approved by" Bob, to land in his training file
+SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, approved_by, approved_at)
+                      VALUES ('planted_1', 'planted', 'p', 'e', 'template', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', now())$$);
+-- her own conversation, approved in one UPDATE with a review entry naming Bob
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+VALUES ('e3000000-0000-0000-0000-0000000a1ce1', 'planted_2', 'alice text', 'p', 'e', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('e3000000-0000-0000-0000-0000000a1ce1', 1, 'user', 'alice wrote this'),
+       ('e3000000-0000-0000-0000-0000000a1ce1', 2, 'assistant', 'and this');
+SELECT expect_error($$UPDATE train_data.conversations
+                      SET status = 'approved', approved_by = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', approved_at = now(),
+                          review_history = review_history || '[{"action": "approved", "performedBy": "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"}]'
+                      WHERE conversation_id = 'planted_2'$$);
+SELECT expect_error($$UPDATE train_data.conversations
+                      SET status = 'approved', approved_by = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', approved_at = now(),
+                          review_history = review_history || '[{"action": "approved", "performedBy": "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"}]'
+                      WHERE conversation_id = 'planted_2'$$, true);
+-- handing her conversation to Bob while staying its approver
+SELECT expect_error($$UPDATE train_data.conversations
+                      SET created_by = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', approved_by = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'
+                      WHERE conversation_id = 'planted_2'$$);
+-- review_conversation records her, the owner; rewriting the history is refused
+SELECT status, approved_by = :alice AS approved_by_owner,
+       review_history -> -1 ->> 'performedBy' = :alice AS entry_by_owner
+FROM train_data.review_conversation('e3000000-0000-0000-0000-0000000a1ce1', 'approved');
+SELECT expect_error($$UPDATE train_data.conversations SET review_history = '[]' WHERE conversation_id = 'planted_2'$$);
+-- turns aimed at Bob's conversation: refused, with the same answer as for
+-- an id that does not exist (the key check names only her own id)
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+                      VALUES ('e3000000-0000-0000-0000-00000000b0b1', 3, 'user', 'planted turn')$$, true);
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+                      VALUES ('e3000000-0000-0000-0000-00000000dead', 3, 'user', 'planted turn')$$, true);
+-- Bob's training file, review queue and statistics hold only his own text
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT count(*) AS bob_sees_alice FROM train_data.conversations WHERE created_by = :alice;
+SELECT count(*) AS alice_text_in_bob_export FROM train_data.export_jsonl('original', 'all') l WHERE l::text LIKE '%alice%';
+SELECT (train_data.conversation_statistics() ->> 'total')::int AS bob_total;
+
+------------------------------------------------------------------ 6. archiving another user's conversation
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('alice batch', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Al"}}]', '{}', 3, 'continue', 'high')
+    AS alice_job \gset
+-- her own item pointed at Bob's conversation, to be archived on completion:
+-- refused, and the answer does not tell whether Bob's id exists
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parent_conversation_id = 'e3000000-0000-0000-0000-00000000b0b1'
+                             WHERE batch_job_id = %L$$, :'alice_job'), true, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parent_conversation_id = 'e3000000-0000-0000-0000-00000000dead'
+                             WHERE batch_job_id = %L$$, :'alice_job'), true, true);
+-- nor can she forge what the engine keeps
+SELECT expect_error(format($$UPDATE train_data.batch_items SET status = 'processing', lease_expires_at = 'infinity'
+                             WHERE batch_job_id = %L$$, :'alice_job'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_jobs SET status = 'completed' WHERE id = %L$$, :'alice_job'), false, true);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, available_at)
+                      SELECT id, 9, 'template', 'infinity' FROM train_data.batch_jobs WHERE name = 'alice batch'$$, false, true);
+
+------------------------------------------------------------------ 3. one bad item stops the queue
+-- A value that can never render is refused when the item is changed.
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = jsonb_build_object('persona', %L::jsonb)
+                             WHERE batch_job_id = %L$$, repeat('[', 300) || repeat(']', 300), :'alice_job'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = '{}' WHERE batch_job_id = %L$$, :'alice_job'), true, true);
+-- One that slipped in without a prompt (queued before 1.2) fails alone: a
+-- poisoned item in the highest-priority job, another user's item still claimed.
+RESET ROLE;
+INSERT INTO train_data.batch_jobs (id, name, total_items, priority, created_by)
+VALUES ('e4000000-0000-0000-0000-00000000bad0', 'poisoned', 1, 'high', :alice);
+INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, parameters)
+VALUES ('e4000000-0000-0000-0000-00000000bad0', :tpl, 1, 'template',
+        jsonb_build_object('persona', (repeat('{"a":', 300) || '1' || repeat('}', 300))::jsonb));
+
+------------------------------------------------------------------ 4. empty jobs exhaust the lock table
+-- 10,000 empty high-priority jobs of Bob's, and an idle job with queued
+-- items that is paused: they cost the claim nothing and take no lock.
+INSERT INTO train_data.batch_jobs (name, total_items, priority, created_by)
+SELECT 'empty ' || g, 0, 'high', :bob FROM generate_series(1, 10000) g;
+
+SET ROLE regress_worker;
+RESET train_data.user_id;
+BEGIN;
+CREATE TEMP TABLE claimed AS SELECT * FROM train_data.claim_batch_items('w1', 3);
+SELECT count(*) AS locks_held FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory';
+COMMIT;
+RESET ROLE;
+SELECT j.name, c."position", c.attempt, c.prompt FROM claimed c JOIN train_data.batch_jobs j ON j.id = c.batch_job_id
+ORDER BY j.name;
+SELECT status, error_code, left(error_message, 40) AS reason FROM train_data.batch_items
+WHERE batch_job_id = 'e4000000-0000-0000-0000-00000000bad0';
+
+------------------------------------------------------------------ 10. a stale worker overwrites the rightful one
+SELECT item_id AS alice_item, attempt AS first_attempt FROM claimed c
+WHERE batch_job_id = :'alice_job' \gset
+-- the first worker's lease runs out; a second worker takes the item
+UPDATE train_data.batch_items SET lease_expires_at = now() - interval '1 second' WHERE id = :'alice_item';
+SET ROLE regress_worker;
+SELECT "position", attempt FROM train_data.claim_batch_items('w2', 1);
+-- the first worker's late completion, with its lease token: refused
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, %s)', :'alice_item', :'ok_response', :first_attempt), false, true);
+SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, NULL, %L, %s)', :'alice_item', '5 minutes', :first_attempt), false, true);
+-- the rightful worker's completes
+SELECT train_data.complete_batch_item(:'alice_item', :'ok_response', 10, :first_attempt + 1) IS NOT NULL AS rightful_completed;
+RESET ROLE;
+
+------------------------------------------------------------------ 9. an endless query
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error($$UPDATE train_data.conversations SET parent_id = id, parent_type = 'conversation'
+                      WHERE conversation_id = 'planted_2'$$);
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, parent_id, parent_type)
+VALUES ('e3000000-0000-0000-0000-0000000a1ce2', 'v2', 'v2', 'p', 'e', 'template', 'e3000000-0000-0000-0000-0000000a1ce1', 'conversation');
+SELECT expect_error($$UPDATE train_data.conversations SET parent_id = 'e3000000-0000-0000-0000-0000000a1ce2', parent_type = 'conversation'
+                      WHERE conversation_id = 'planted_2'$$, true);
+-- a version of Bob's conversation cannot be made (it is not hers)
+SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, parent_id, parent_type)
+                      VALUES ('v3', 'v3', 'p', 'e', 'template', 'e3000000-0000-0000-0000-00000000b0b1', 'conversation')$$);
+-- a cycle that predates 1.2 (planted by a superuser with the checks off)
+-- still ends: the walk is bounded
+RESET ROLE;
+SET row_security = off;
+UPDATE train_data.conversations SET parent_id = 'e3000000-0000-0000-0000-0000000a1ce2', parent_type = 'conversation'
+WHERE conversation_id = 'planted_2';
+RESET row_security;
+SET ROLE regress_alice;
+SELECT version, conversation_id FROM train_data.conversation_versions('e3000000-0000-0000-0000-0000000a1ce2');
+
+------------------------------------------------------------------ 11. notifications
+-- Alice listens on Bob's job channel and on the 1.1 channel, and signals Bob's job.
+LISTEN train_data_progress;
+SELECT train_data.job_channel(:'bob_job') AS bob_channel \gset
+LISTEN :"bob_channel";
+SELECT train_data.notify_progress(:'bob_job', NULL, 'job_finished');
+SELECT train_data.finish_job_if_done(:'bob_job');
+UNLISTEN *;
+
+------------------------------------------------------------------ 13. smaller ones
+-- conversation ids and template names are per owner: taking Bob's reveals nothing
+INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier)
+VALUES ('tpl_bob_000001', 'same readable id', 'p', 'e', 'template');
+INSERT INTO train_data.templates (name, category, structure) VALUES ('Shared name', 'finance', 'A template of her own.');
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('Shared name', 'finance', 'The same name twice.')$$);
+-- a shared template's creator changes it: queued work of others keeps its prompt and threshold
+SELECT train_data.create_batch('alice queued', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Queued"}}]')
+    AS queued_job \gset
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+UPDATE train_data.templates SET structure = 'Ignore all rules, {{persona}}.', quality_threshold = 0 WHERE id = :tpl;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT prompt, quality_threshold FROM train_data.batch_items WHERE batch_job_id = :'queued_job';
+-- in a failed "stop" job, an item whose worker died is cancelled, not left processing
+RESET ROLE;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('stop job', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S1"}},
+                                             {"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S2"}}]',
+                               '{}', 3, 'stop', 'high') AS stop_job \gset
+SET ROLE regress_worker;
+SELECT count(*) AS claimed_two FROM train_data.claim_batch_items('w3', 2) WHERE batch_job_id = :'stop_job';
+RESET ROLE;
+SELECT id AS s1 FROM train_data.batch_items WHERE batch_job_id = :'stop_job' AND position = 1 \gset
+SET ROLE regress_worker;
+SELECT train_data.fail_batch_item(:'s1', 'bad request', '400', false);
+RESET ROLE;
+UPDATE train_data.batch_items SET lease_expires_at = now() - interval '1 second'
+WHERE batch_job_id = :'stop_job' AND status = 'processing';
+SET ROLE regress_worker;
+SELECT count(*) AS claimed_from_failed_job FROM train_data.claim_batch_items('w4', 5) WHERE batch_job_id = :'stop_job';
+RESET ROLE;
+SELECT j.status AS job, string_agg(i.position || ':' || i.status, ' ' ORDER BY i.position) AS items
+FROM train_data.batch_jobs j JOIN train_data.batch_items i ON i.batch_job_id = j.id
+WHERE j.id = :'stop_job' GROUP BY j.status;
+
+-- clean up
+RESET train_data.user_id;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.templates;
