@@ -1723,7 +1723,7 @@ COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs t
 
 COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
 
-COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the prompt is rendered from; a template with items cannot be deleted';
+COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; NULL once the template is deleted (the item keeps its prompt and threshold)';
 
 COMMENT ON COLUMN train_data.batch_items.parent_conversation_id IS 'For a regeneration: the conversation the result replaces (archived on completion)';
 
@@ -1990,7 +1990,7 @@ COMMENT ON FUNCTION train_data.get_scenario_edge_case_count(uuid) IS
     'Number of edge cases (visible to the caller) under a scenario';
 
 COMMENT ON FUNCTION train_data.safe_delete_template(uuid) IS
-    'Deletes a template unless scenarios or batch items still use it; returns (success, message) instead of raising';
+    'Deletes a template unless scenarios still use it (batch items keep their prompts); returns (success, message) instead of raising';
 
 COMMENT ON FUNCTION train_data.safe_delete_scenario(uuid) IS
     'Deletes a scenario unless edge cases still use it; returns (success, message) instead of raising';

@@ -971,6 +971,28 @@ new_state(MemoryContext parent)
 }
 
 /*
+ * A caller subject to row-level security sees nothing without a user id:
+ * say so (28000, as every user-facing function does) instead of writing an
+ * empty file.  Needs SPI connected.
+ */
+static void
+require_user_id_under_rls(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT train_data.current_user_id() IS NULL"
+					" AND pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass)",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "identity check of the export failed");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("no user id is set"),
+				 errdetail("An export holds the conversations of the current user."),
+				 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
+}
+
+/*
  * The first call: check the arguments, count the conversations for a
  * document's header, open the cursor, log the export, queue the header.
  */
@@ -991,6 +1013,7 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	td_export_writer_init(&st->writer, &options);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	require_user_id_under_rls();
 	if (a->format == TD_FORMAT_JSON || a->format == TD_FORMAT_MARKDOWN)
 		count = count_conversations(a, scope);
 	st->portal = open_cursor(a, scope);

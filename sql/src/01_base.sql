@@ -166,6 +166,31 @@ $$;
 COMMENT ON FUNCTION train_data.inherit_owner() IS
     'Internal: trigger giving a child row written without an owner its parent''s owner (TG_ARGV: parent table, referencing column)';
 
+-- The owner a new row of tbl gets when none is given: the current user id;
+-- when no user id is set, 28000 "no user id is set" (naming the setting)
+-- instead of a not-null or row-level-security error that does not say what
+-- is wrong -- unless the column may be NULL (templates of nobody, for
+-- example) and the caller is not subject to row-level security on tbl.
+CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
+    RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+BEGIN
+    IF uid IS NULL AND (required OR row_security_active(tbl)) THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification',
+                  DETAIL = format('A new row of %s belongs to the current user.', tbl),
+                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
+    END IF;
+    RETURN uid;
+END
+$$;
+COMMENT ON FUNCTION train_data.user_id_default(regclass, boolean) IS
+    'Internal: column default of owner columns: the current user id, or 28000 "no user id is set" when it is needed and not set';
+
 -- Number part of generated conversation ids.
 CREATE SEQUENCE train_data.conversation_number_seq;
 

@@ -36,7 +36,7 @@ CREATE TABLE train_data.conversations (
     error_message          text,
     created_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by             uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by             uuid NOT NULL DEFAULT train_data.user_id_default('train_data.conversations', true),
     -- readable ids are unique per owner: one user's ids never collide with,
     -- or reveal, another's
     CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id),

@@ -25,7 +25,7 @@ CREATE TABLE train_data.batch_jobs (
     shared_parameters        jsonb NOT NULL DEFAULT '{}',
     concurrent_processing    integer NOT NULL DEFAULT 3,
     error_handling           text NOT NULL DEFAULT 'continue',
-    created_by               uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by               uuid NOT NULL DEFAULT train_data.user_id_default('train_data.batch_jobs', true),
     created_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT batch_jobs_name_not_blank CHECK (pg_catalog.btrim(name) <> ''),
@@ -70,7 +70,9 @@ CREATE TABLE train_data.batch_items (
     id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     batch_job_id     uuid NOT NULL,
     conversation_id  uuid,
-    template_id      uuid REFERENCES train_data.templates (id) ON DELETE RESTRICT,
+    -- the template the item was made from; an item holds what it needs of it
+    -- (prompt, threshold), so deleting the template leaves the item as it is
+    template_id      uuid CONSTRAINT batch_items_template_id_fkey REFERENCES train_data.templates (id) ON DELETE SET NULL,
     -- set for a regeneration: the conversation the result replaces
     parent_conversation_id uuid,
     position         integer NOT NULL,
@@ -125,7 +127,7 @@ COMMENT ON TABLE train_data.batch_items IS 'Work items of a batch job: the queue
 COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
 COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs to; deleted with it';
 COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
-COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the prompt is rendered from; a template with items cannot be deleted';
+COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; NULL once the template is deleted (the item keeps its prompt and threshold)';
 COMMENT ON COLUMN train_data.batch_items.parent_conversation_id IS 'For a regeneration: the conversation the result replaces (archived on completion)';
 COMMENT ON COLUMN train_data.batch_items.position IS 'Order within the job, from 1; items are claimed in this order';
 COMMENT ON COLUMN train_data.batch_items.topic IS 'Topic of the conversation to generate';

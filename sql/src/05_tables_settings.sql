@@ -7,7 +7,7 @@
 CREATE TABLE train_data.export_logs (
     id                 uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     export_id          uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
-    user_id            uuid NOT NULL DEFAULT train_data.current_user_id(),
+    user_id            uuid NOT NULL DEFAULT train_data.user_id_default('train_data.export_logs', true),
     "timestamp"        timestamptz NOT NULL DEFAULT pg_catalog.now(),
     format             text NOT NULL,
     config             jsonb NOT NULL,
@@ -56,7 +56,7 @@ CREATE INDEX export_logs_expires_idx ON train_data.export_logs (expires_at) WHER
 
 CREATE TABLE train_data.user_preferences (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    user_id     uuid NOT NULL DEFAULT train_data.current_user_id(),
+    user_id     uuid NOT NULL DEFAULT train_data.user_id_default('train_data.user_preferences', true),
     preferences jsonb NOT NULL DEFAULT '{}',
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -73,7 +73,7 @@ COMMENT ON COLUMN train_data.user_preferences.updated_at IS 'Set to now() on eve
 
 CREATE TABLE train_data.ai_configurations (
     id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    user_id         uuid DEFAULT train_data.current_user_id(),
+    user_id         uuid DEFAULT train_data.user_id_default('train_data.ai_configurations', false),
     organization_id uuid,
     config_name     text NOT NULL,
     configuration   jsonb NOT NULL,
@@ -81,7 +81,7 @@ CREATE TABLE train_data.ai_configurations (
     priority        integer NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by      uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by      uuid NOT NULL DEFAULT train_data.user_id_default('train_data.ai_configurations', true),
     CONSTRAINT user_or_org_only CHECK ((user_id IS NULL) <> (organization_id IS NULL)),
     CONSTRAINT ai_configurations_user_name_unique UNIQUE (user_id, config_name),
     CONSTRAINT ai_configurations_org_name_unique UNIQUE (organization_id, config_name),

@@ -119,12 +119,9 @@ BEGIN
                                                      CASE WHEN n = 1 THEN 's' ELSE '' END);
         RETURN;
     END IF;
-    BEGIN
-        DELETE FROM train_data.templates WHERE id = t.id;
-    EXCEPTION WHEN foreign_key_violation THEN
-        RETURN QUERY SELECT false, pg_catalog.format('cannot delete template "%s": batch items still use it', t.name);
-        RETURN;
-    END;
+    -- batch items do not hold a template back: each keeps the prompt and
+    -- threshold it was queued with (its template_id becomes NULL)
+    DELETE FROM train_data.templates WHERE id = t.id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT false, pg_catalog.format('template "%s" can be deleted only by its creator', t.name);
         RETURN;
@@ -134,7 +131,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.safe_delete_template(uuid) IS
-    'Deletes a template unless scenarios or batch items still use it; returns (success, message) instead of raising';
+    'Deletes a template unless scenarios still use it (batch items keep their prompts); returns (success, message) instead of raising';
 
 -- Delete a scenario unless edge cases still use it.
 CREATE FUNCTION train_data.safe_delete_scenario(scenario_id uuid)

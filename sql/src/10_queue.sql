@@ -254,8 +254,11 @@ BEGIN
                           THEN 'has parameters that are not a JSON object'
                       WHEN NOT (r.result ->> 'success')::boolean
                           THEN format('is not valid for template "%s"', t.name)
+                      WHEN u.unresolved IS NOT NULL
+                          THEN format('leaves placeholders of template "%s" unfilled', t.name)
                  END AS problem,
-                 (SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m) AS detail
+                 coalesce((SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m),
+                          u.unresolved) AS detail
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
@@ -265,11 +268,22 @@ BEGIN
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
                             THEN train_data.render_template(t.structure,
                                                             coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                            t.variables) END AS result) r) x
+                                                            t.variables) END AS result) r
+          -- a placeholder no variable, parameter or default fills would
+          -- reach the model as literal text
+          LEFT JOIN LATERAL (
+                SELECT string_agg(w, '; ') AS unresolved
+                FROM jsonb_array_elements_text(r.result -> 'warnings') w
+                WHERE w LIKE 'unresolved placeholders: %') u ON true) x
     WHERE x.problem IS NOT NULL
     ORDER BY x.ord
     LIMIT 1;
-    IF FOUND AND bad.detail IS NOT NULL THEN
+    IF FOUND AND bad.problem LIKE 'leaves placeholders%' THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.',
+                  HINT = 'Declare each as a template variable (with a defaultValue if items may leave it out) or give it in the item''s or the shared parameters.';
+    ELSIF FOUND AND bad.detail IS NOT NULL THEN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.';

@@ -384,7 +384,9 @@ INSERT INTO calls (fn, call) VALUES
  ('log_generation', $$SELECT train_data.log_generation('b6000000-0000-0000-0000-000000000000', 'b4000000-0000-0000-0000-000000000000', NULL, '{}', '{}', 1, 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', NULL, NULL, 'failed', 0, 0, NULL, NULL, 'x', NULL)$$),
  ('notify_progress', $$SELECT train_data.notify_progress('b4000000-0000-0000-0000-000000000000', NULL, public.huge())$$),
  ('clip_for_message', $$SELECT train_data.clip_for_message(public.huge())$$),
- ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$);
+ ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$),
+ ('user_id_default', $$SELECT train_data.user_id_default(NULL, NULL)$$),
+ ('user_id_default', $$SELECT train_data.user_id_default('train_data.templates', true)$$);
 
 ------------------------------------------------------------------ workers
 INSERT INTO calls (fn, call) VALUES

@@ -89,12 +89,15 @@ SELECT * FROM train_data.safe_delete_scenario('a2000000-0000-0000-0000-000000000
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT * FROM train_data.safe_delete_scenario('a2000000-0000-0000-0000-000000000001');
+-- A batch made from the template does not hold it back (1.1 refused until the
+-- batch was deleted): the item keeps the prompt and threshold it was queued
+-- with, and its template_id becomes NULL.
 INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('a4000000-0000-0000-0000-000000000001', 'job', 1);
-INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id)
-VALUES ('a4000000-0000-0000-0000-000000000001', 1, 'template', 'a1000000-0000-0000-0000-000000000001');
+INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id, prompt, quality_threshold)
+VALUES ('a4000000-0000-0000-0000-000000000001', 1, 'template', 'a1000000-0000-0000-0000-000000000001', 'kept prompt', 7);
 SELECT * FROM train_data.safe_delete_template('a1000000-0000-0000-0000-000000000001');
+SELECT template_id, prompt, quality_threshold FROM train_data.batch_items;
 DELETE FROM train_data.batch_jobs;
-SELECT * FROM train_data.safe_delete_template('a1000000-0000-0000-0000-000000000001');
 SELECT expect_error($$SELECT * FROM train_data.safe_delete_template('a1000000-0000-0000-0000-000000000001')$$);
 SELECT expect_error($$SELECT * FROM train_data.safe_delete_scenario('a2000000-0000-0000-0000-000000000001')$$);
 RESET ROLE;

@@ -12,7 +12,7 @@ SELECT p.oid::regprocedure AS function,
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'train_data'
-ORDER BY executable_by DESC, function::text;
+ORDER BY 2 DESC, p.oid::regprocedure::text;
 
 -- A role with no grants at all (not even USAGE on the schema) can execute
 -- nothing of train_data.

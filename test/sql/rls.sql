@@ -150,7 +150,7 @@ SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id
 SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type, created_by) VALUES ('forged', 'd', 'b2000000-0000-0000-0000-000000000000', 's', 'boundary_value', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb')$$);
 SELECT expect_error($$INSERT INTO train_data.template_analytics (template_id, period_start, period_end) VALUES ('b1000000-0000-0000-0000-000000000000', '2025-03-01', '2025-04-01')$$);
 SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, created_by) VALUES ('forged', 'p', 'e', 'template', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb')$$);
-SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier, created_by, approved_by) VALUES ('forged', 'p', 'e', 'template', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, created_by, approved_by) VALUES ('forged_1', 'forged', 'p', 'e', 'template', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')$$);
 SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES ('b3000000-0000-0000-0000-000000000000', 3, 'user', 'forged')$$);
 SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, created_by) VALUES ('forged', 1, 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb')$$);
 SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, topic) VALUES ('b4000000-0000-0000-0000-000000000000', 2, 'template', 'forged')$$);

@@ -1,0 +1,67 @@
+-- newcomer: what a new user tripped over in 1.1 (issue "What a newcomer
+-- trips over"), each with the answer 1.2 gives.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set ok_response '{"type": "message", "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 20}, "content": [{"type": "text", "text": "{\\"title\\": \\"Pensions\\", \\"turns\\": [{\\"role\\": \\"user\\", \\"content\\": \\"And pensions?\\"}, {\\"role\\": \\"assistant\\", \\"content\\": \\"Start early.\\"}]}"}]}'
+
+------------------------------------------------------------------ errors that say what is wrong
+-- No user id: every insert that needs one, and the export, say so (28000),
+-- as the application role and as a superuser alike.
+SET ROLE regress_alice;
+RESET train_data.user_id;
+SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure) VALUES ('t', 'c', 'A structure long enough.')$$, true);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES ('t', 'p', 'e', 'template')$$);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_conversations('jsonl')$$, true);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl()$$);
+SELECT expect_error($$SELECT train_data.update_user_preferences('{}')$$);
+RESET ROLE;
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES ('t', 'p', 'e', 'template')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('b', 1)$$);
+-- a superuser may still add a template of nobody (the library's shared rows)
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    ('e1000000-0000-0000-0000-000000000001', 'Pension talk', 'finance', 'Talk with {{persona}} about {{topic}}.',
+     '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]');
+SELECT created_by IS NULL AS ownerless FROM train_data.templates;
+SET ROLE regress_alice;
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}}]')$$);
+RESET ROLE;
+-- and a superuser export without a user id exports what it sees (everything)
+SELECT count(*) AS superuser_export FROM train_data.export_jsonl();
+
+------------------------------------------------------------------ placeholders nothing fills
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    ('e1000000-0000-0000-0000-000000000002', 'Undeclared emotion', 'finance',
+     'Talk with {{persona}}, who feels {{emotion}}.', '[{"name": "persona", "type": "text"}]');
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "e1000000-0000-0000-0000-000000000002", "parameters": {"persona": "Ann"}}]')$$, true);
+-- given as a parameter, it is filled
+SELECT train_data.create_batch('b', '[{"template_id": "e1000000-0000-0000-0000-000000000002", "parameters": {"persona": "Ann", "emotion": "calm"}}]') IS NOT NULL AS filled;
+SELECT prompt FROM train_data.batch_items;
+
+------------------------------------------------------------------ regenerate_conversation and the topic
+-- Every column derived from parameters follows the overrides.
+RESET ROLE;
+SELECT train_data.create_batch('first', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann", "topic": "saving"}}]', '{}', 3, 'continue', 'high') AS job \gset
+SET ROLE regress_worker;
+SELECT item_id, attempt FROM train_data.claim_batch_items('w', 1) \gset
+SELECT train_data.complete_batch_item(:'item_id', :'ok_response', 5, :attempt) AS conv \gset
+SET ROLE regress_alice;
+SELECT train_data.regenerate_conversation(:'conv', '{"topic": "pensions"}') AS regen_item \gset
+SELECT topic, parameters ->> 'topic' AS parameter_topic, prompt FROM train_data.batch_items WHERE id = :'regen_item';
+SET ROLE regress_worker;
+SELECT item_id, attempt FROM train_data.claim_batch_items('w', 1) \gset
+SELECT train_data.complete_batch_item(:'item_id', :'ok_response', 5, :attempt) AS conv2 \gset
+SET ROLE regress_alice;
+SELECT topic, parameters ->> 'topic' AS parameter_topic, parent_id = :'conv' AS version_of_first
+FROM train_data.conversations WHERE id = :'conv2';
+
+------------------------------------------------------------------ a template outlives its finished batches
+SELECT success, message FROM train_data.safe_delete_template('e1000000-0000-0000-0000-000000000002');
+
+-- clean up
+RESET ROLE;
+RESET train_data.user_id;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.templates;
