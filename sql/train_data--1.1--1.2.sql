@@ -144,6 +144,29 @@ CREATE FUNCTION train_data.job_claim_rank(status train_data.batch_job_status, pr
 
 -- New steps and triggers of the engine.
 
+-- The owner a new row of tbl gets when none is given: the current user id;
+-- when no user id is set, 28000 "no user id is set" (naming the setting)
+-- instead of a not-null or row-level-security error that does not say what
+-- is wrong -- unless the column may be NULL (templates of nobody, for
+-- example) and the caller is not subject to row-level security on tbl.
+CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
+    RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+BEGIN
+    IF uid IS NULL AND (required OR row_security_active(tbl)) THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification',
+                  DETAIL = format('A new row of %s belongs to the current user.', tbl),
+                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
+    END IF;
+    RETURN uid;
+END
+$$;
+
 -- The channel a job's events are sent on: train_data_job_ and the job id's
 -- 32 hex digits.  Job ids are random and only their owner can read them, so
 -- only the owner (or her application) can listen; a listener learns nothing
@@ -725,8 +748,11 @@ BEGIN
                           THEN 'has parameters that are not a JSON object'
                       WHEN NOT (r.result ->> 'success')::boolean
                           THEN format('is not valid for template "%s"', t.name)
+                      WHEN u.unresolved IS NOT NULL
+                          THEN format('leaves placeholders of template "%s" unfilled', t.name)
                  END AS problem,
-                 (SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m) AS detail
+                 coalesce((SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m),
+                          u.unresolved) AS detail
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
@@ -736,11 +762,22 @@ BEGIN
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
                             THEN train_data.render_template(t.structure,
                                                             coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                            t.variables) END AS result) r) x
+                                                            t.variables) END AS result) r
+          -- a placeholder no variable, parameter or default fills would
+          -- reach the model as literal text
+          LEFT JOIN LATERAL (
+                SELECT string_agg(w, '; ') AS unresolved
+                FROM jsonb_array_elements_text(r.result -> 'warnings') w
+                WHERE w LIKE 'unresolved placeholders: %') u ON true) x
     WHERE x.problem IS NOT NULL
     ORDER BY x.ord
     LIMIT 1;
-    IF FOUND AND bad.detail IS NOT NULL THEN
+    IF FOUND AND bad.problem LIKE 'leaves placeholders%' THEN
+        RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.',
+                  HINT = 'Declare each as a template variable (with a defaultValue if items may leave it out) or give it in the item''s or the shared parameters.';
+    ELSIF FOUND AND bad.detail IS NOT NULL THEN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.';
@@ -948,6 +985,33 @@ BEGIN
     UPDATE train_data.batch_items i SET parent_conversation_id = c.id
     WHERE i.batch_job_id = job RETURNING i.id INTO item;
     RETURN item;
+END
+$$;
+
+-- Delete a template unless scenarios or batch items still use it.
+CREATE OR REPLACE FUNCTION train_data.safe_delete_template(template_id uuid)
+    RETURNS TABLE (success boolean, message text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.templates := train_data.template_by_id(safe_delete_template.template_id);
+    n integer := train_data.get_template_scenario_count(t.id);
+BEGIN
+    IF n > 0 THEN
+        RETURN QUERY SELECT false, pg_catalog.format('cannot delete template "%s": %s dependent scenario%s exist%s',
+                                                     t.name, n, CASE WHEN n = 1 THEN '' ELSE 's' END,
+                                                     CASE WHEN n = 1 THEN 's' ELSE '' END);
+        RETURN;
+    END IF;
+    -- batch items do not hold a template back: each keeps the prompt and
+    -- threshold it was queued with (its template_id becomes NULL)
+    DELETE FROM train_data.templates WHERE id = t.id;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, pg_catalog.format('template "%s" can be deleted only by its creator', t.name);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT true, pg_catalog.format('template "%s" deleted', t.name);
 END
 $$;
 
@@ -1326,6 +1390,26 @@ CREATE TRIGGER generation_logs_owner
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
+-- A new row without an owner when no user id is set: 28000 "no user id is
+-- set" instead of a not-null or row-level security error.
+ALTER TABLE train_data.templates ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.templates', false);
+ALTER TABLE train_data.scenarios ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.scenarios', false);
+ALTER TABLE train_data.edge_cases ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.edge_cases', false);
+ALTER TABLE train_data.conversations ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.conversations', true);
+ALTER TABLE train_data.batch_jobs ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.batch_jobs', true);
+ALTER TABLE train_data.export_logs ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.export_logs', true);
+ALTER TABLE train_data.user_preferences ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.user_preferences', true);
+ALTER TABLE train_data.ai_configurations
+    ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.ai_configurations', false),
+    ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.ai_configurations', true);
+
+-- A template's batches no longer hold it back: each item keeps its prompt
+-- and threshold; deleting the template sets the item's template_id to NULL.
+ALTER TABLE train_data.batch_items
+    DROP CONSTRAINT batch_items_template_id_fkey,
+    ADD CONSTRAINT batch_items_template_id_fkey FOREIGN KEY (template_id)
+        REFERENCES train_data.templates (id) ON DELETE SET NULL;
+
 -- Guards: what users may write of the engine's tables and of conversations.
 CREATE TRIGGER batch_jobs_guard
     BEFORE INSERT OR UPDATE ON train_data.batch_jobs
@@ -1444,6 +1528,9 @@ COMMENT ON FUNCTION train_data.engine_context() IS
 
 COMMENT ON FUNCTION train_data.inherit_owner() IS
     'Internal: trigger giving a child row written without an owner its parent''s owner (TG_ARGV: parent table, referencing column)';
+
+COMMENT ON FUNCTION train_data.user_id_default(regclass, boolean) IS
+    'Internal: column default of owner columns: the current user id, or 28000 "no user id is set" when it is needed and not set';
 
 COMMENT ON SEQUENCE train_data.conversation_number_seq IS 'Number part of the readable conversation ids make_conversation_id() makes';
 
