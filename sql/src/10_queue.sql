@@ -705,6 +705,7 @@ CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric D
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     expires timestamptz;
@@ -739,6 +740,7 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     l record;
@@ -805,6 +807,7 @@ CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, dur
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     l record;
