@@ -531,7 +531,8 @@ $$;
 -- who can act on the row: review_conversation writes them); the history
 -- only grows; a version's parent is another conversation of the same owner,
 -- never the conversation itself or one of its own versions.  Skipped by
--- restores, which hold rows as they were stored.
+-- restores, which hold rows as they were stored, and for the engine (the
+-- worker functions record the owner themselves).
 CREATE FUNCTION train_data.conversations_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -891,6 +892,7 @@ CREATE OR REPLACE FUNCTION train_data.claim_batch_items(worker text, max_items i
                    parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1070,6 +1072,7 @@ CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric D
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     expires timestamptz;
@@ -1101,6 +1104,7 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     l record;
@@ -1164,6 +1168,7 @@ CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, dur
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     l record;
@@ -1438,7 +1443,8 @@ CREATE TRIGGER batch_jobs_reorder
     EXECUTE FUNCTION train_data.batch_jobs_reorder();
 CREATE TRIGGER conversations_guard
     BEFORE INSERT OR UPDATE ON train_data.conversations
-    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_guard();
+    FOR EACH ROW WHEN (NOT train_data.engine_context())
+    EXECUTE FUNCTION train_data.conversations_guard();
 
 -- Policies: each compares the row's own owner column.
 ALTER POLICY conversations_owner ON train_data.conversations

@@ -665,6 +665,7 @@ CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFA
                    parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
 AS $$
 #variable_conflict use_column
 DECLARE

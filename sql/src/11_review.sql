@@ -106,7 +106,8 @@ CREATE TRIGGER conversations_check_transition
 -- who can act on the row: review_conversation writes them); the history
 -- only grows; a version's parent is another conversation of the same owner,
 -- never the conversation itself or one of its own versions.  Skipped by
--- restores, which hold rows as they were stored.
+-- restores, which hold rows as they were stored, and for the engine (the
+-- worker functions record the owner themselves).
 CREATE FUNCTION train_data.conversations_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -192,7 +193,8 @@ COMMENT ON FUNCTION train_data.conversations_guard() IS
 
 CREATE TRIGGER conversations_guard
     BEFORE INSERT OR UPDATE ON train_data.conversations
-    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_guard();
+    FOR EACH ROW WHEN (NOT train_data.engine_context())
+    EXECUTE FUNCTION train_data.conversations_guard();
 
 --------------------------------------------------------------------------------
 -- 20. Review
