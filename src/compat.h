@@ -12,6 +12,7 @@
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 
 #if PG_VERSION_NUM < 150000
 #error "train_data requires PostgreSQL 15 or later"
@@ -19,6 +20,17 @@
 
 /* Reserve the "train_data." prefix for our own settings. */
 #define td_reserve_guc_prefix(prefix) MarkGUCPrefixReserved(prefix)
+
+/*
+ * All GUC variables, placeholders included, as an array of *count entries:
+ * PostgreSQL 16 moved them to a hash table and returns a palloc'd copy.
+ */
+#if PG_VERSION_NUM >= 160000
+#define td_guc_variables(count) get_guc_variables(count)
+#else
+#define td_guc_variables(count) \
+	(*(count) = GetNumConfigOptions(), get_guc_variables())
+#endif
 
 /* A JSON lexer over a NUL-terminated string in the database encoding. */
 #if PG_VERSION_NUM >= 170000

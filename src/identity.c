@@ -11,12 +11,24 @@
  *
  * A value that is present but malformed is an error (SQLSTATE 22P02) whose
  * message names the setting; it is never silently treated as "no user".
+ *
+ * Nor is a misspelt train_data.* setting made before the library was loaded
+ * (train_data.c notes those at load, when PostgreSQL removes them): while
+ * train_data.user_id is empty, the lookup fails with 42704 naming the
+ * misspelt setting, before it looks at the JWT settings, since the user id
+ * meant would have taken precedence over them.  Setting train_data.user_id
+ * ends the error for as long as it is set; a new session without the
+ * misspelt name has none.  42704 (undefined_object), with PostgreSQL's own
+ * message for an unknown setting, because the name is what is wrong; 22023
+ * would say that a value is.
+ *
  * The policies call this function as (SELECT train_data.current_user_id()),
  * so it runs once per statement.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/uuid.h"
@@ -47,6 +59,40 @@ setting_value(const char *name)
 	const char *value = GetConfigOption(name, true, false);
 
 	return (value != NULL && value[0] != '\0') ? value : NULL;
+}
+
+/* The quoted names of the misspelt settings, with how many were left out. */
+static char *
+misspelt_list(const char *const *names, int count)
+{
+	StringInfoData buf;
+	int			shown = Min(count, TD_MAX_MISSPELT);
+
+	initStringInfo(&buf);
+	for (int i = 0; i < shown; i++)
+		appendStringInfo(&buf, "%s\"%s\"", i > 0 ? ", " : "", names[i]);
+	if (count > shown)
+		appendStringInfo(&buf, " and %d more", count - shown);
+	return buf.data;
+}
+
+/* Fail when misspelt train_data settings were removed at load (see above). */
+static void
+refuse_misspelt_settings(void)
+{
+	const char *const *names;
+	int			count = td_misspelt_settings(&names);
+
+	if (count == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("unrecognized configuration parameter \"%s\"", names[0]),
+			 count == 1 ?
+			 errdetail("It was set before the train_data library was loaded, and loading the library removed it, so no user id is set.") :
+			 errdetail("The settings %s were set before the train_data library was loaded, and loading the library removed them, so no user id is set.",
+					   misspelt_list(names, count)),
+			 errhint("The user id setting is %s.", TD_USER_ID_SETTING)));
 }
 
 /* Convert text to a uuid Datum, or fail naming the setting it came from. */
@@ -197,6 +243,7 @@ train_data_current_user_id(PG_FUNCTION_ARGS)
 
 	if ((value = setting_value(TD_USER_ID_SETTING)) != NULL)
 		PG_RETURN_DATUM(uuid_from_setting(TD_USER_ID_SETTING, value));
+	refuse_misspelt_settings();
 	if ((value = setting_value(TD_JWT_SUB_SETTING)) != NULL)
 		PG_RETURN_DATUM(uuid_from_setting(TD_JWT_SUB_SETTING, value));
 	if ((value = setting_value(TD_JWT_CLAIMS_SETTING)) != NULL)

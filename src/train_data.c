@@ -6,11 +6,24 @@
  * (SET LOCAL or set_config(..., true)) to say which user the row-level
  * security policies act for.  Its value is validated where it is read
  * (identity.c), so that a malformed id is reported with the setting's name.
+ *
+ * Misspelt settings.  Until the library is loaded (at the first train_data
+ * call of a session, unless session_preload_libraries loads it at start),
+ * PostgreSQL accepts any train_data.* name as a placeholder: from SET, from
+ * ALTER ROLE / ALTER DATABASE ... SET, PGOPTIONS or postgresql.conf.
+ * Defining train_data.user_id turns a placeholder of that name into the
+ * real setting; reserving the prefix then removes every other one with a
+ * WARNING, and the value is gone.  A misspelt user id would thus leave the
+ * session acting for no user, and every query would quietly return nothing.
+ * So _PG_init notes the names it is about to see removed (a bounded list),
+ * and the identity lookup refuses to run without a user id while any was
+ * noted (identity.c).
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "compat.h"
 #include "json_glue.h"
@@ -18,11 +31,61 @@
 
 PG_MODULE_MAGIC;
 
+/* The reserved prefix of our settings, without its separator. */
+#define TD_GUC_PREFIX "train_data"
+
 char	   *td_user_id_setting = NULL;
+
+/* Names of the misspelt settings noted at load (clipped), and their number. */
+static const char *misspelt_names[TD_MAX_MISSPELT];
+static int	misspelt_count = 0;
 
 void		_PG_init(void);
 
-/* Define the settings, reserve the prefix, give the cores palloc. */
+/* Is this GUC variable a placeholder that reserving our prefix removes? */
+static bool
+is_our_placeholder(const struct config_generic *var)
+{
+	size_t		len = strlen(TD_GUC_PREFIX);
+
+	/* the same test as MarkGUCPrefixReserved's (case-sensitive) */
+	return (var->flags & GUC_CUSTOM_PLACEHOLDER) != 0 &&
+		strncmp(var->name, TD_GUC_PREFIX, len) == 0 &&
+		var->name[len] == '.';
+}
+
+/*
+ * Note the train_data.* placeholders left after our settings are defined:
+ * the first TD_MAX_MISSPELT names, clipped, in TopMemoryContext, and the
+ * count of all of them.
+ */
+static void
+note_misspelt_settings(void)
+{
+	int			count;
+	struct config_generic **vars = td_guc_variables(&count);
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	for (int i = 0; i < count; i++)
+	{
+		if (!is_our_placeholder(vars[i]))
+			continue;
+		if (misspelt_count < TD_MAX_MISSPELT)
+			misspelt_names[misspelt_count] = td_clip_for_message(vars[i]->name);
+		misspelt_count++;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* See train_data.h. */
+int
+td_misspelt_settings(const char *const **names)
+{
+	*names = misspelt_names;
+	return misspelt_count;
+}
+
+/* Define the settings, note misspelt ones, reserve the prefix, give the cores palloc. */
 void
 _PG_init(void)
 {
@@ -37,5 +100,7 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	td_reserve_guc_prefix("train_data");
+	/* after every Define... (they adopt placeholders of their own names) */
+	note_misspelt_settings();
+	td_reserve_guc_prefix(TD_GUC_PREFIX);
 }

@@ -14,4 +14,13 @@
 /* Value of train_data.user_id, owned by the GUC machinery (train_data.c). */
 extern char *td_user_id_setting;
 
+/*
+ * train_data.* settings made before the library was loaded under names it
+ * does not define: reserving the prefix removed them (train_data.c).  Sets
+ * *names to the first TD_MAX_MISSPELT names (clipped) and returns how many
+ * there were in all; 0 when none.
+ */
+#define TD_MAX_MISSPELT 4
+extern int	td_misspelt_settings(const char *const **names);
+
 #endif							/* TD_TRAIN_DATA_H */

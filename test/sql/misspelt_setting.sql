@@ -1,0 +1,73 @@
+-- misspelt_setting: a train_data.* setting made before the library is loaded
+-- under a name train_data does not define.  PostgreSQL keeps it as a
+-- placeholder, and removes it with a WARNING when the library loads and
+-- reserves the prefix; the identity lookup then fails naming it (42704)
+-- instead of acting for no user.  Each case starts a new connection (\c), in
+-- which the library is loaded by the first train_data call.
+SELECT current_user AS superuser, current_database() AS db \gset
+
+-- SET before the first train_data call: the first call fails.
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT train_data.current_user_id();
+-- The value is gone, and the lookup fails on every call of the session ...
+SELECT current_setting('train_data.usr_id', true) IS NULL AS removed;
+SELECT train_data.current_user_id();
+-- ... even with a JWT setting (the user id meant would have taken precedence).
+SET request.jwt.claim.sub = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+RESET request.jwt.claim.sub;
+-- The right name works, for as long as it is set.
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT train_data.current_user_id();
+RESET train_data.user_id;
+SELECT expect_error('SELECT train_data.current_user_id()');
+-- Once loaded, the prefix is reserved: the misspelt name is refused at once.
+SELECT expect_error($$SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'$$);
+
+-- A new session without a misspelt name: no error, no user.
+\c
+SELECT train_data.current_user_id() IS NULL AS is_null;
+
+-- The first call may come from a policy: an application role's query fails
+-- instead of returning no rows.
+INSERT INTO train_data.batch_jobs (name, total_items, created_by)
+VALUES ('misspelt job', 0, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+\c - regress_alice
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT name FROM train_data.batch_jobs;
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT name FROM train_data.batch_jobs;
+\c - :superuser
+DELETE FROM train_data.batch_jobs WHERE name = 'misspelt job';
+
+-- Several misspelt names: the error names the first (in the order of the
+-- settings table), the detail at most four, each clipped to 64 characters.
+\c
+SELECT set_config(name, 'x', false) IS NOT NULL AS set
+FROM (VALUES ('train_data.userid'), ('train_data.user_ids'), ('train_data.uid'),
+             ('train_data.' || repeat('a', 100)), ('train_data.user')) AS v(name);
+SELECT train_data.current_user_id();
+
+-- A role setting arrives the same way (as would a database setting, or
+-- PGOPTIONS): the role's first lookup fails.  (ALTER ROLE accepts the name
+-- only in a session that has not loaded the library either.)
+\c
+ALTER ROLE regress_bob IN DATABASE :"db" SET train_data.usr_id = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+\c - regress_bob
+SELECT train_data.current_user_id();
+\c - :superuser
+-- RESET is accepted even where the prefix is reserved.
+SELECT train_data.current_user_id() IS NULL AS loaded;
+ALTER ROLE regress_bob IN DATABASE :"db" RESET train_data.usr_id;
+\c - regress_bob
+SELECT train_data.current_user_id() IS NULL AS is_null;
+
+-- session_preload_libraries loads the library when the session starts, so
+-- the prefix is reserved from the first statement: a misspelt SET fails.
+\c - :superuser
+SELECT format('dbname=%s user=%s options=''-c session_preload_libraries=train_data''',
+              :'db', :'superuser') AS preload \gset
+\c :preload
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT train_data.current_user_id() IS NULL AS is_null;
