@@ -876,7 +876,6 @@ DECLARE
     new_status train_data.batch_item_status;
     conv uuid;
     p jsonb;
-    model text;
     cost numeric;
     metrics jsonb;
     score numeric;
@@ -906,9 +905,12 @@ BEGIN
     IF threshold IS NULL THEN
         SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
     END IF;
-    model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
-    cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                  coalesce((parsed ->> 'output_tokens')::bigint, 0));
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
+                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
 
     INSERT INTO train_data.conversations
         (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
