@@ -2309,3 +2309,592 @@ COMMENT ON FUNCTION train_data.export_history(text, text, integer, integer) IS
 
 COMMENT ON FUNCTION train_data.export_status(uuid) IS
     'One export of the caller''s by export_id; a completed export past its expiry is marked expired first';
+
+--------------------------------------------------------------------------------
+-- Providers and hand-back (issue 19)
+--
+-- An AI configuration names its provider (anthropic, the default, or
+-- openai: Chat Completions, also OpenAI-compatible servers) and an optional
+-- baseUrl; configurations stored before have neither and stay anthropic.
+-- The claim returns provider and base_url after its other columns (a new
+-- result type: the claim steps are dropped and created again, and
+-- claim_batch_items is renamed, created again with the grants of the old
+-- one, and the old one dropped).  parse_generation_response reads Chat
+-- Completions responses (the C library; nothing to change here but its
+-- description).  release_batch_item hands an item back without counting its
+-- attempt.
+--------------------------------------------------------------------------------
+-- The configuration used when a user has none (original-system.md §2.12).
+-- provider: the API the model is called through, anthropic (Messages API)
+-- or openai (Chat Completions: OpenAI and OpenAI-compatible servers);
+-- baseUrl: the base URL a worker gives that provider's SDK, null for the
+-- provider's official endpoint.  Configurations stored before 1.2 have
+-- neither and so keep working as anthropic.
+CREATE OR REPLACE FUNCTION train_data.default_ai_config()
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN '{
+        "provider": "anthropic",
+        "baseUrl": null,
+        "model": "claude-sonnet-4-5-20250929",
+        "temperature": 0.7,
+        "maxTokens": 4096,
+        "topP": 0.9,
+        "rateLimiting": {"requestsPerMinute": 50, "concurrentRequests": 3, "burstAllowance": 10},
+        "retryStrategy": {"maxRetries": 3, "baseDelay": 1000, "maxDelay": 16000},
+        "costBudget": {"dailyBudget": 100, "weeklyBudget": 500, "monthlyBudget": 2000,
+                       "alertThresholds": [0.5, 0.75, 0.9]},
+        "timeouts": {"generationTimeout": 60000, "connectionTimeout": 10000, "totalRequestTimeout": 120000}
+    }'::jsonb;
+
+-- Raise an error unless the value at path in doc is null (absent) or the
+-- base URL of an API: http or https, a host, an optional path, at most 2048
+-- characters, without credentials, query or fragment (a worker appends the
+-- API's path to it).  A rejected value is not quoted when it may hold a
+-- secret.
+CREATE FUNCTION train_data.check_setting_url(kind text, doc jsonb, path text[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+    name text := array_to_string(path, '.');
+    url text := v #>> '{}';
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(v) <> 'string' THEN
+        RAISE EXCEPTION '% setting "%" must be a URL or null', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text));
+    END IF;
+    IF char_length(url) > 2048 THEN
+        RAISE EXCEPTION '% setting "%" is too long', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s characters long; the limit is 2048.', char_length(url));
+    END IF;
+    IF url ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@' THEN
+        RAISE EXCEPTION '% setting "%" must not hold credentials', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the API key to the worker (ANTHROPIC_API_KEY or OPENAI_API_KEY), never in the URL.';
+    END IF;
+    IF url ~ '[?#]' THEN
+        RAISE EXCEPTION '% setting "%" must not have a query or fragment', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the base URL only: a worker appends the API''s path (/v1/messages or /chat/completions) to it.';
+    END IF;
+    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&''()*+,;=:\[\]-]+(/[^[:space:][:cntrl:]]*)?$' THEN
+        RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
+                  HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
+    END IF;
+END
+$$;
+
+-- Validate a (partial) configuration; returns it merged over the defaults.
+CREATE OR REPLACE FUNCTION train_data.validate_ai_config(config jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'AI configuration';
+    c jsonb;
+    threshold jsonb;
+    position bigint;
+    name text;
+BEGIN
+    PERFORM train_data.check_setting_keys(k, coalesce(config, '{}'), train_data.default_ai_config());
+    c := train_data.jsonb_merge_deep(train_data.default_ai_config(), coalesce(config, '{}'));
+    PERFORM train_data.check_setting_choice(k, c, '{provider}', '{anthropic,openai}');
+    PERFORM train_data.check_setting_url(k, c, '{baseUrl}');
+    IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
+        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN c ->> 'provider' = 'openai'
+                              THEN 'Add the model''s price to train_data.model_prices (0 for a model that costs nothing).'
+                              ELSE 'Use a Claude model id, or add the model''s price to train_data.model_prices.' END;
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
+    IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
+        RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,concurrentRequests}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,burstAllowance}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxRetries}', 0, 10);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,baseDelay}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxDelay}', (c #>> '{retryStrategy,baseDelay}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,dailyBudget}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,weeklyBudget}', (c #>> '{costBudget,dailyBudget}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,monthlyBudget}', (c #>> '{costBudget,weeklyBudget}')::numeric, NULL);
+    IF jsonb_typeof(c #> '{costBudget,alertThresholds}') <> 'array' THEN
+        RAISE EXCEPTION '% setting "costBudget.alertThresholds" must be an array of numbers', k
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR threshold, position IN
+        SELECT e.value, e.ordinality - 1 FROM jsonb_array_elements(c #> '{costBudget,alertThresholds}') WITH ORDINALITY e
+    LOOP
+        name := format('costBudget.alertThresholds[%s]', position);
+        PERFORM train_data.check_setting_range(k, jsonb_build_object(name, threshold), ARRAY[name], 0, 1);
+    END LOOP;
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,generationTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,connectionTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,totalRequestTimeout}', 0, NULL);
+    RETURN c;
+END
+$$;
+
+-- The request body for a stored template in the configuration's provider
+-- format: the rendered prompt as the user message, model / max_tokens /
+-- temperature from config (default: the current user's effective
+-- configuration); a system prompt is the top-level "system" of an Anthropic
+-- Messages request and the first message (role system) of an OpenAI Chat
+-- Completions request.  top_p is left out: current Claude models refuse
+-- temperature and top_p together.
+CREATE OR REPLACE FUNCTION train_data.build_generation_request(template_id uuid, parameters jsonb DEFAULT '{}',
+                                                    system text DEFAULT NULL, config jsonb DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r jsonb := train_data.resolve_template(build_generation_request.template_id, parameters);
+    c jsonb := CASE WHEN config IS NULL THEN train_data.get_effective_ai_config()
+                    ELSE train_data.validate_ai_config(config) END;
+BEGIN
+    IF NOT (r ->> 'success')::boolean THEN
+        RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
+    END IF;
+    IF c ->> 'provider' = 'openai' THEN
+        RETURN jsonb_build_object(
+            'model', c -> 'model',
+            'max_tokens', c -> 'maxTokens',
+            'temperature', c -> 'temperature',
+            'messages', CASE WHEN system IS NULL THEN '[]'::jsonb
+                             ELSE jsonb_build_array(jsonb_build_object('role', 'system', 'content', system)) END
+                        || jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved')));
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'model', c -> 'model',
+        'max_tokens', c -> 'maxTokens',
+        'temperature', c -> 'temperature',
+        'system', system,
+        'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved'))));
+END
+$$;
+
+-- The claim steps return the claim's new row shape.
+DROP FUNCTION train_data.claim_from_job(uuid, text, integer, interval);
+DROP FUNCTION train_data.claim_reclaim_expired(text, integer, interval);
+DROP FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean);
+
+-- Cancel an item in flight whose job has ended (failed by error_handling
+-- 'stop', or cancelled): nothing will claim it again.
+CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+    WHERE i.id = cancel_stranded_item.item_id;
+    PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
+    PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
+END
+$$;
+
+-- Take one item for a worker: lease, attempt, request, and the provider and
+-- base URL of config to send it to.  Returns the row the claim hands out, or
+-- nothing when the item cannot be sent (it is failed).
+CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
+                                           reclaimed boolean)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    text_prompt text := (item).prompt;
+    problem text;
+BEGIN
+    IF text_prompt IS NULL THEN
+        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
+        IF text_prompt IS NULL THEN
+            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE train_data.batch_items i
+    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
+        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
+        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
+    WHERE i.id = (item).id
+    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
+              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
+END
+$$;
+
+-- Leases that ran out, oldest first, whatever their job: an item with
+-- attempts left goes to this worker (it keeps its place in its job's
+-- concurrency), one without fails for good, one whose job has ended is
+-- cancelled.  Rows other claims hold are skipped, never waited for.
+CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    it record;
+BEGIN
+    FOR it IN
+        SELECT i AS item, j.status AS job_status, j.created_by AS owner
+        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
+        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
+        ORDER BY i.lease_expires_at
+        LIMIT max_items
+        FOR UPDATE OF i SKIP LOCKED
+    LOOP
+        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
+            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
+        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
+            UPDATE train_data.batch_items i
+            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
+                error_code = 'lease_expired'
+            WHERE i.id = (it.item).id;
+            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
+            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
+            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
+        ELSE
+            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
+                                                                   train_data.get_effective_ai_config(it.owner), true);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Queued items of one job, up to its free concurrency, by position.  The
+-- job's row in job_claim_locks (which no user can see or lock) makes claims
+-- of the same job take turns, so the count of items in flight is exact.
+CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    j record;
+    slots integer;
+    config jsonb;
+    it train_data.batch_items;
+    n integer := 0;
+BEGIN
+    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
+    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
+    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
+    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
+        RETURN;
+    END IF;
+    SELECT j.concurrent_processing - count(*) INTO slots
+    FROM train_data.batch_items i
+    WHERE i.batch_job_id = j.id AND i.status = 'processing';
+    slots := least(slots, max_items);
+    IF slots <= 0 THEN
+        RETURN;
+    END IF;
+    config := train_data.get_effective_ai_config(j.created_by);
+    FOR it IN
+        SELECT i.* FROM train_data.batch_items i
+        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
+        ORDER BY i.position
+        LIMIT slots
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
+        IF FOUND THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    IF n > 0 THEN
+        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
+        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
+            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
+            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
+                          FOR UPDATE SKIP LOCKED);
+        END IF;
+    END IF;
+END
+$$;
+
+-- claim_batch_items gains provider and base_url: a new result type, so a new
+-- function; roles that could execute the old one can execute the new one.
+ALTER FUNCTION train_data.claim_batch_items(text, integer, interval) RENAME TO claim_batch_items_before_providers;
+
+-- Claim up to max_items items: expired leases first, then queued items by
+-- the claim order (job priority, job age, job, position), never more in
+-- flight per job than its concurrent_processing.  The walk reads only the
+-- index of claimable items and jumps from job to job, so jobs with nothing
+-- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- takes no lock a user or an outside session can hold, and skips (never
+-- waits for) rows another transaction holds.  Each row carries the item's
+-- prompt, fixed when it was queued, a ready request body built with the
+-- batch owner's configuration, and that configuration's provider
+-- (anthropic: POST the body to the Messages API; openai: to Chat
+-- Completions) and base URL (NULL: the provider's official endpoint);
+-- attempt is the lease token heartbeat_, complete_, fail_ and
+-- release_batch_item accept.
+CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
+                                             lease interval DEFAULT '5 minutes')
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
+AS $$
+#variable_conflict use_column
+DECLARE
+    claimed integer;
+    n integer;
+    nxt record;
+    after_rank smallint := -1;
+    after_created timestamptz := '-infinity';
+    after_job uuid := '00000000-0000-0000-0000-000000000000';
+BEGIN
+    PERFORM train_data.claim_check_args(worker, max_items, lease);
+    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
+    GET DIAGNOSTICS claimed = ROW_COUNT;
+    WHILE claimed < max_items LOOP
+        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
+        FROM train_data.batch_items i
+        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
+          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
+        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
+        LIMIT 1;
+        EXIT WHEN NOT FOUND;
+        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        claimed := claimed + n;
+        after_rank := nxt.claim_rank;
+        after_created := nxt.job_created_at;
+        after_job := nxt.batch_job_id;
+    END LOOP;
+END
+$$;
+
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT a.grantee::regrole AS grantee
+        FROM pg_catalog.pg_proc p
+        CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+        WHERE p.oid = 'train_data.claim_batch_items_before_providers(text,integer,interval)'::regprocedure
+          AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text,integer,interval) TO %s', g.grantee);
+    END LOOP;
+END
+$$;
+DROP FUNCTION train_data.claim_batch_items_before_providers(text, integer, interval);
+
+-- A completion's cost: the price of the model that answered, else of the
+-- one asked for (OpenAI answers with dated model ids).
+
+-- Store a model's response for an item in flight: the parsed conversation
+-- and its turns, the generation log (tokens, cost, duration), the item, the
+-- counters, the job's completion, a notification — in one transaction.  A
+-- response that cannot be parsed fails the item instead (retried per
+-- policy) and the function returns NULL with a WARNING.
+CREATE OR REPLACE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
+                                               attempt integer DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    l record;
+    parsed jsonb;
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+    conv uuid;
+    p jsonb;
+    cost numeric;
+    metrics jsonb;
+    score numeric;
+    threshold numeric;
+BEGIN
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    p := (l.item).parameters;
+    BEGIN
+        parsed := train_data.parse_generation_response(response, p);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        IF response IS NULL THEN
+            RAISE;
+        END IF;
+        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
+        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
+            USING DETAIL = format('The item is now %s.', new_status);
+        RETURN NULL;
+    END;
+    metrics := train_data.quality_metrics(parsed -> 'turns');
+    score := (metrics ->> 'overall')::numeric;
+    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
+    threshold := (l.item).quality_threshold;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
+    END IF;
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
+                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
+
+    INSERT INTO train_data.conversations
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, parent_id, parent_type, created_by)
+    VALUES (parsed ->> 'title',
+            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
+            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
+            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
+            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
+                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
+                 ELSE '{}' END,
+            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
+            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
+            cost, duration_ms, (l.item).template_id,
+            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
+                                                 'performedBy', l.owner, 'timestamp', now(),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL)),
+            p, (l.item).parent_conversation_id,
+            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
+    RETURNING id INTO conv;
+    -- a regeneration supersedes the conversation it replaces
+    IF (l.item).parent_conversation_id IS NOT NULL THEN
+        UPDATE train_data.conversations c SET status = 'archived'
+        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
+    END IF;
+
+    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      p, (l.item).attempts, l.owner, conv, response, 'success',
+                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
+                                      cost, duration_ms, NULL, NULL);
+
+    UPDATE train_data.batch_items i
+    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
+        lease_expires_at = NULL, error_message = NULL, error_code = NULL
+    WHERE i.id = complete_batch_item.item_id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
+    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    RETURN conv;
+END
+$$;
+
+-- Hand an item in flight back to the queue without counting its attempt:
+-- for a worker that stops before it sent the item's request.  The item is
+-- queued again, available now; an item whose job has ended is cancelled
+-- instead.  Returns the item's new status.
+CREATE FUNCTION train_data.release_batch_item(item_id uuid, attempt integer DEFAULT NULL)
+    RETURNS train_data.batch_item_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    l record;
+BEGIN
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs j
+                   WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused')) THEN
+        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
+        RETURN 'cancelled';
+    END IF;
+    UPDATE train_data.batch_items i
+    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
+        worker = NULL, progress = NULL
+    WHERE i.id = (l.item).id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
+    PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
+    RETURN 'queued';
+END
+$$;
+
+REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
+
+COMMENT ON FUNCTION train_data.default_ai_config() IS
+    'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
+
+COMMENT ON FUNCTION train_data.check_setting_url(text, jsonb, text[]) IS
+    'Internal: raises an error unless the value at path in a settings document is null or an http(s) base URL of at most 2048 characters without credentials, query or fragment';
+
+COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
+    'Validates a (partial) AI configuration (provider anthropic or openai, an http(s) baseUrl or null, a model with a price, ...); returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
+
+COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
+    'Model request body for a stored template in the configuration''s provider format (Anthropic Messages or OpenAI Chat Completions): the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
+
+COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
+    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
+
+COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
+    'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
+
+COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
+    'Internal: cancels an item in flight whose batch job has ended, and counts it';
+
+COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
+    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
+
+COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
+    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
+
+COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
+    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
+
+COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
+    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
+
+COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
+    'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';

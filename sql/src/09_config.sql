@@ -217,10 +217,17 @@ COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
     'Internal: raises an error when a settings document is not an object or has keys the defaults do not have';
 
 -- The configuration used when a user has none (original-system.md §2.12).
+-- provider: the API the model is called through, anthropic (Messages API)
+-- or openai (Chat Completions: OpenAI and OpenAI-compatible servers);
+-- baseUrl: the base URL a worker gives that provider's SDK, null for the
+-- provider's official endpoint.  Configurations stored before 1.2 have
+-- neither and so keep working as anthropic.
 CREATE FUNCTION train_data.default_ai_config()
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN '{
+        "provider": "anthropic",
+        "baseUrl": null,
         "model": "claude-sonnet-4-5-20250929",
         "temperature": 0.7,
         "maxTokens": 4096,
@@ -233,7 +240,57 @@ CREATE FUNCTION train_data.default_ai_config()
     }'::jsonb;
 
 COMMENT ON FUNCTION train_data.default_ai_config() IS
-    'The AI configuration used when a user has none: model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
+    'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
+
+-- Raise an error unless the value at path in doc is null (absent) or the
+-- base URL of an API: http or https, a host, an optional path, at most 2048
+-- characters, without credentials, query or fragment (a worker appends the
+-- API's path to it).  A rejected value is not quoted when it may hold a
+-- secret.
+CREATE FUNCTION train_data.check_setting_url(kind text, doc jsonb, path text[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+    name text := array_to_string(path, '.');
+    url text := v #>> '{}';
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(v) <> 'string' THEN
+        RAISE EXCEPTION '% setting "%" must be a URL or null', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text));
+    END IF;
+    IF char_length(url) > 2048 THEN
+        RAISE EXCEPTION '% setting "%" is too long', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s characters long; the limit is 2048.', char_length(url));
+    END IF;
+    IF url ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@' THEN
+        RAISE EXCEPTION '% setting "%" must not hold credentials', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the API key to the worker (ANTHROPIC_API_KEY or OPENAI_API_KEY), never in the URL.';
+    END IF;
+    IF url ~ '[?#]' THEN
+        RAISE EXCEPTION '% setting "%" must not have a query or fragment', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the base URL only: a worker appends the API''s path (/v1/messages or /chat/completions) to it.';
+    END IF;
+    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&''()*+,;=:\[\]-]+(/[^[:space:][:cntrl:]]*)?$' THEN
+        RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
+                  HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.check_setting_url(text, jsonb, text[]) IS
+    'Internal: raises an error unless the value at path in a settings document is null or an http(s) base URL of at most 2048 characters without credentials, query or fragment';
 
 -- Validate a (partial) configuration; returns it merged over the defaults.
 CREATE FUNCTION train_data.validate_ai_config(config jsonb)
@@ -250,10 +307,14 @@ DECLARE
 BEGIN
     PERFORM train_data.check_setting_keys(k, coalesce(config, '{}'), train_data.default_ai_config());
     c := train_data.jsonb_merge_deep(train_data.default_ai_config(), coalesce(config, '{}'));
+    PERFORM train_data.check_setting_choice(k, c, '{provider}', '{anthropic,openai}');
+    PERFORM train_data.check_setting_url(k, c, '{baseUrl}');
     IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
         RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use a Claude model id, or add the model''s price to train_data.model_prices.';
+                  HINT = CASE WHEN c ->> 'provider' = 'openai'
+                              THEN 'Add the model''s price to train_data.model_prices (0 for a model that costs nothing).'
+                              ELSE 'Use a Claude model id, or add the model''s price to train_data.model_prices.' END;
     END IF;
     PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
     PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
@@ -289,7 +350,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
-    'Validates a (partial) AI configuration; returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
+    'Validates a (partial) AI configuration (provider anthropic or openai, an http(s) baseUrl or null, a model with a price, ...); returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
 
 -- The configuration in force for a user: the active one with the highest
 -- priority (newest on ties) merged over the defaults; the defaults when the
@@ -529,10 +590,13 @@ COMMENT ON FUNCTION train_data.update_user_preferences(jsonb) IS
 -- 16. The request a worker sends to the model
 --------------------------------------------------------------------------------
 
--- An Anthropic Messages API request body for a stored template: the
--- rendered prompt as the user message, model / max_tokens / temperature from
--- config (default: the current user's effective configuration).  top_p is
--- left out: current Claude models refuse temperature and top_p together.
+-- The request body for a stored template in the configuration's provider
+-- format: the rendered prompt as the user message, model / max_tokens /
+-- temperature from config (default: the current user's effective
+-- configuration); a system prompt is the top-level "system" of an Anthropic
+-- Messages request and the first message (role system) of an OpenAI Chat
+-- Completions request.  top_p is left out: current Claude models refuse
+-- temperature and top_p together.
 CREATE FUNCTION train_data.build_generation_request(template_id uuid, parameters jsonb DEFAULT '{}',
                                                     system text DEFAULT NULL, config jsonb DEFAULT NULL)
     RETURNS jsonb
@@ -549,6 +613,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
     END IF;
+    IF c ->> 'provider' = 'openai' THEN
+        RETURN jsonb_build_object(
+            'model', c -> 'model',
+            'max_tokens', c -> 'maxTokens',
+            'temperature', c -> 'temperature',
+            'messages', CASE WHEN system IS NULL THEN '[]'::jsonb
+                             ELSE jsonb_build_array(jsonb_build_object('role', 'system', 'content', system)) END
+                        || jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved')));
+    END IF;
     RETURN jsonb_strip_nulls(jsonb_build_object(
         'model', c -> 'model',
         'max_tokens', c -> 'maxTokens',
@@ -559,4 +632,4 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
-    'Anthropic Messages API request body for a stored template: the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
+    'Model request body for a stored template in the configuration''s provider format (Anthropic Messages or OpenAI Chat Completions): the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';

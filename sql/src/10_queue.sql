@@ -4,8 +4,8 @@
 -- 17. The batch engine: creation, claims, completion, failure, control
 --
 -- Workers act across users through the SECURITY DEFINER functions claim_,
--- heartbeat_, complete_ and fail_batch_item (EXECUTE revoked from PUBLIC;
--- grant it to a worker role).  Rows they create belong to the batch owner.
+-- heartbeat_, complete_, fail_ and release_batch_item (EXECUTE revoked from
+-- PUBLIC; grant it to a worker role).  Rows they create belong to the batch owner.
 -- Users create and control their own batches with SECURITY INVOKER
 -- functions, so row-level security applies.
 --
@@ -452,8 +452,11 @@ $$;
 COMMENT ON FUNCTION train_data.claim_check_args(text, integer, interval) IS
     'Internal: the argument checks of claim_batch_items()';
 
--- The request a claimed item is sent with: the rendered prompt in the
--- Anthropic Messages API format, with the job owner's configuration.
+-- The request a claimed item is sent with: the rendered prompt as one user
+-- message, with the job owner's configuration.  This body is both an
+-- Anthropic Messages request and an OpenAI Chat Completions request (the
+-- two formats agree on these members), so it is the same for either
+-- provider; the claim returns the provider and base URL beside it.
 CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -463,7 +466,7 @@ CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
                                          'messages', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                                              'role', 'user', 'content', prompt)));
 COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
-    'Internal: the model request of a claimed item: its prompt as one user message, with the model, max_tokens and temperature of a configuration';
+    'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
 
 -- The prompt of an item that has none stored (queued before 1.2, or
 -- inserted by hand), rendered with its template now; NULL and the reason
@@ -512,12 +515,14 @@ $$;
 COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
     'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
 
--- Take one item for a worker: lease, attempt, request.  Returns the row the
--- claim hands out, or nothing when the item cannot be sent (it is failed).
+-- Take one item for a worker: lease, attempt, request, and the provider and
+-- base URL of config to send it to.  Returns the row the claim hands out, or
+-- nothing when the item cannot be sent (it is failed).
 CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
                                            reclaimed boolean)
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -540,11 +545,28 @@ BEGIN
         prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
     WHERE i.id = (item).id
     RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
-              i.lease_expires_at;
+              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
 END
 $$;
 COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
-    'Internal: hand one locked item to a worker (lease, attempt, request), or fail it when its prompt cannot be rendered';
+    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
+
+-- Cancel an item in flight whose job has ended (failed by error_handling
+-- 'stop', or cancelled): nothing will claim it again.
+CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+    WHERE i.id = cancel_stranded_item.item_id;
+    PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
+    PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
+END
+$$;
+COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
+    'Internal: cancels an item in flight whose batch job has ended, and counts it';
 
 -- Leases that ran out, oldest first, whatever their job: an item with
 -- attempts left goes to this worker (it keeps its place in its job's
@@ -552,7 +574,8 @@ COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, int
 -- cancelled.  Rows other claims hold are skipped, never waited for.
 CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -569,10 +592,7 @@ BEGIN
         FOR UPDATE OF i SKIP LOCKED
     LOOP
         IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
-            UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
-            WHERE i.id = (it.item).id;
-            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 0, 1, -1);
-            PERFORM train_data.rollup_counters((it.item).batch_job_id);
+            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
         ELSIF (it.item).attempts >= (it.item).max_attempts THEN
             UPDATE train_data.batch_items i
             SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
@@ -597,7 +617,8 @@ COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
 -- of the same job take turns, so the count of items in flight is exact.
 CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -656,13 +677,17 @@ COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
 -- to claim, paused jobs and other users' idle work cost nothing; the claim
 -- takes no lock a user or an outside session can hold, and skips (never
 -- waits for) rows another transaction holds.  Each row carries the item's
--- prompt, fixed when it was queued, and a ready Anthropic Messages API
--- request built with the batch owner's configuration; attempt is the lease
--- token heartbeat_, complete_ and fail_batch_item accept.
+-- prompt, fixed when it was queued, a ready request body built with the
+-- batch owner's configuration, and that configuration's provider
+-- (anthropic: POST the body to the Messages API; openai: to Chat
+-- Completions) and base URL (NULL: the provider's official endpoint);
+-- attempt is the lease token heartbeat_, complete_, fail_ and
+-- release_batch_item accept.
 CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
                                              lease interval DEFAULT '5 minutes')
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
@@ -697,7 +722,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
-    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready Messages API request and the attempt number that fences the item''s heartbeat, completion and failure';
+    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
 
 -- Extend the lease of an item in flight (and record its progress).
 CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric DEFAULT NULL,
@@ -730,6 +755,39 @@ $$;
 
 COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) IS
     'Worker function: extends the lease of an item in flight and records its progress; returns the new lease end';
+
+-- Hand an item in flight back to the queue without counting its attempt:
+-- for a worker that stops before it sent the item's request.  The item is
+-- queued again, available now; an item whose job has ended is cancelled
+-- instead.  Returns the item's new status.
+CREATE FUNCTION train_data.release_batch_item(item_id uuid, attempt integer DEFAULT NULL)
+    RETURNS train_data.batch_item_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    l record;
+BEGIN
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs j
+                   WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused')) THEN
+        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
+        RETURN 'cancelled';
+    END IF;
+    UPDATE train_data.batch_items i
+    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
+        worker = NULL, progress = NULL
+    WHERE i.id = (l.item).id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
+    PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
+    RETURN 'queued';
+END
+$$;
+
+COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
+    'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
@@ -818,7 +876,6 @@ DECLARE
     new_status train_data.batch_item_status;
     conv uuid;
     p jsonb;
-    model text;
     cost numeric;
     metrics jsonb;
     score numeric;
@@ -848,9 +905,12 @@ BEGIN
     IF threshold IS NULL THEN
         SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
     END IF;
-    model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
-    cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                  coalesce((parsed ->> 'output_tokens')::bigint, 0));
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
+                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
 
     INSERT INTO train_data.conversations
         (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,

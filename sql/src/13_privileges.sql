@@ -19,6 +19,7 @@ REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FRO
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
@@ -27,6 +28,7 @@ REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, 
 REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;

@@ -360,12 +360,17 @@ turns_from_text(parsed *p, const char *s, size_t len, td_parse_error *err)
 	return ok;
 }
 
-/* --- Messages API responses --------------------------------------------- */
+/* --- Messages API and Chat Completions responses ------------------------ */
 
-/* Concatenate the text blocks of a Messages API response's content. */
+/*
+ * Concatenate the text of a response's content: a string, or the text
+ * blocks (Messages API) or text parts (Chat Completions) of an array.
+ */
 static void
 response_text(const td_json *content, td_buf *text)
 {
+	if (content == NULL)
+		return;
 	if (content->type == TD_JSON_STRING)
 	{
 		td_buf_append(text, content->str, content->len);
@@ -381,41 +386,140 @@ response_text(const td_json *content, td_buf *text)
 	}
 }
 
-/* Note model, stop reason and token counts of a response object. */
+/* v when it is a value of the given type, else NULL. */
+static const td_json *
+of_type(const td_json *v, td_json_type type)
+{
+	return (v && v->type == type) ? v : NULL;
+}
+
+/*
+ * Note model, stop reason and token counts of a response object: a Messages
+ * API response (stop_reason, usage.input_tokens / output_tokens) or a Chat
+ * Completions response (choice's finish_reason, usage.prompt_tokens /
+ * completion_tokens); choice is NULL for the former.
+ */
 static void
-note_metadata(parsed *p, const td_json *response)
+note_metadata(parsed *p, const td_json *response, const td_json *choice)
 {
 	const td_json *usage = td_json_get(response, "usage");
+	const bool	chat = choice != NULL;
 	const td_json *v;
 
-	if ((v = td_json_get(response, "model")) && v->type == TD_JSON_STRING)
+	if ((v = of_type(td_json_get(response, "model"), TD_JSON_STRING)))
 		p->model = v;
-	if ((v = td_json_get(response, "stop_reason")) && v->type == TD_JSON_STRING)
+	if ((v = of_type(chat ? td_json_get(choice, "finish_reason") : td_json_get(response, "stop_reason"),
+					 TD_JSON_STRING)))
 		p->stop_reason = v;
-	if ((v = td_json_get(usage, "input_tokens")) && v->type == TD_JSON_NUMBER)
+	if ((v = of_type(td_json_get(usage, chat ? "prompt_tokens" : "input_tokens"), TD_JSON_NUMBER)))
 		p->input_tokens = v;
-	if ((v = td_json_get(usage, "output_tokens")) && v->type == TD_JSON_NUMBER)
+	if ((v = of_type(td_json_get(usage, chat ? "completion_tokens" : "output_tokens"), TD_JSON_NUMBER)))
 		p->output_tokens = v;
 }
 
-/* An API error object {"type": "error", "error": {...}}. */
+/*
+ * Is response an API error object?  Anthropic {"type": "error", "error":
+ * {...}}, OpenAI {"error": {...}} (without choices), or an OpenAI-compatible
+ * server's {"object": "error", "message": ...}.
+ */
+static bool
+is_api_error(const td_json *response)
+{
+	return td_json_string_is(td_json_get(response, "type"), "error")
+		|| td_json_string_is(td_json_get(response, "object"), "error")
+		|| (td_json_get(response, "error") != NULL && td_json_get(response, "choices") == NULL
+			&& td_json_get(response, "content") == NULL && turns_array(response) == NULL);
+}
+
+/*
+ * Report an API error object: its type (or code) in the message, its
+ * message text as the detail, both clipped.
+ */
 static bool
 api_error(const td_json *response, td_parse_error *err)
 {
 	const td_json *e = td_json_get(response, "error");
-	const td_json *type = td_json_get(e, "type");
-	const td_json *message = td_json_get(e, "message");
+	const td_json *type;
+	const td_json *message;
+
+	if (of_type(e, TD_JSON_STRING))
+	{
+		message = e;
+		e = NULL;
+	}
+	else
+	{
+		if (!of_type(e, TD_JSON_OBJECT))
+			e = response;
+		message = of_type(td_json_get(e, "message"), TD_JSON_STRING);
+	}
+	type = of_type(td_json_get(e, "type"), TD_JSON_STRING);
+	if (type == NULL || td_json_string_is(type, "error"))
+		type = of_type(td_json_get(e, "code"), TD_JSON_STRING);
 
 	err->status = TD_PARSE_API_ERROR;
 	td_buf_puts(&err->message, "response is an API error");
-	if (type && type->type == TD_JSON_STRING)
+	if (type)
 	{
 		td_buf_puts(&err->message, ": ");
 		td_buf_put_clipped(&err->message, type->str, type->len);
 	}
-	if (message && message->type == TD_JSON_STRING)
+	if (message)
 		td_buf_put_clipped(&err->detail, message->str, message->len);
 	return false;
+}
+
+/* The truncation error: the model stopped at its token limit. */
+static bool
+truncated(td_parse_error *err, const char *field, const char *value)
+{
+	td_error_set(err, TD_PARSE_TRUNCATED, "response was truncated at the token limit", NULL);
+	td_buf_puts(&err->detail, "The model stopped with ");
+	td_buf_puts(&err->detail, field);
+	td_buf_puts(&err->detail, " \"");
+	td_buf_puts(&err->detail, value);
+	td_buf_puts(&err->detail, "\"; raise max_tokens or shorten the conversation asked for.");
+	return false;
+}
+
+/* Turns from the text of a response's content (a string or text blocks). */
+static bool
+turns_from_content(parsed *p, const td_json *content, td_parse_error *err)
+{
+	td_buf		text;
+	bool		ok;
+
+	td_buf_init(&text);
+	response_text(content, &text);
+	ok = turns_from_text(p, text.data, text.len, err);
+	td_buf_free(&text);
+	return ok;
+}
+
+/* A Chat Completions response: the text of choices[0].message.content. */
+static bool
+turns_from_chat(parsed *p, const td_json *response, td_parse_error *err)
+{
+	const td_json *choices = td_json_get(response, "choices");
+	const td_json *choice = (of_type(choices, TD_JSON_ARRAY) && choices->count > 0)
+		? of_type(choices->items[0], TD_JSON_OBJECT) : NULL;
+	const td_json *message = of_type(td_json_get(choice, "message"), TD_JSON_OBJECT);
+	const td_json *content = td_json_get(message, "content");
+	const td_json *refusal = of_type(td_json_get(message, "refusal"), TD_JSON_STRING);
+
+	if (message == NULL)
+		return td_error_set(err, TD_PARSE_BAD_INPUT, "response has no message in its first choice",
+							"A Chat Completions response holds \"choices\": [{\"message\": {\"content\": …}}].");
+	note_metadata(p, response, choice);
+	if (td_json_string_is(p->stop_reason, "length"))
+		return truncated(err, "finish_reason", "length");
+	if (refusal && (content == NULL || content->type == TD_JSON_NULL))
+	{
+		td_error_set(err, TD_PARSE_NO_CONVERSATION, "response is a refusal", NULL);
+		td_buf_put_clipped(&err->detail, refusal->str, refusal->len);
+		return false;
+	}
+	return turns_from_content(p, content, err);
 }
 
 /* --- output ------------------------------------------------------------- */
@@ -511,6 +615,9 @@ write_result(const parsed *p, const td_json *params, td_buf *out)
 	td_buf_putc(out, '}');
 }
 
+#define NOT_A_RESPONSE \
+	"response is not a Messages or Chat Completions response, a conversation object or text"
+
 /* Find the turns of any accepted response shape. */
 static bool
 find_turns(parsed *p, const td_json *response, td_parse_error *err)
@@ -520,31 +627,23 @@ find_turns(parsed *p, const td_json *response, td_parse_error *err)
 	if (response->type == TD_JSON_STRING)
 		return turns_from_text(p, response->str, response->len, err);
 	if (response->type != TD_JSON_OBJECT)
-		return td_error_set(err, TD_PARSE_BAD_INPUT,
-						 "response is not a Messages API response, a conversation object or text",
+		return td_error_set(err, TD_PARSE_BAD_INPUT, NOT_A_RESPONSE,
 						 "Pass the API's JSON response, {\"title\": …, \"turns\": […]}, or the model's text as a JSON string.");
-	if (td_json_string_is(td_json_get(response, "type"), "error"))
+	if (is_api_error(response))
 		return api_error(response, err);
 	if ((turns = turns_array(response)) != NULL)
 		return turns_from_json(p, response, turns, err);
+	if (td_json_get(response, "choices") != NULL)
+		return turns_from_chat(p, response, err);
 	if (td_json_get(response, "content") != NULL)
 	{
-		td_buf		text;
-		bool		ok;
-
-		note_metadata(p, response);
+		note_metadata(p, response, NULL);
 		if (td_json_string_is(p->stop_reason, "max_tokens"))
-			return td_error_set(err, TD_PARSE_TRUNCATED, "response was truncated at the token limit",
-							 "The model stopped with stop_reason \"max_tokens\"; raise max_tokens or shorten the conversation asked for.");
-		td_buf_init(&text);
-		response_text(td_json_get(response, "content"), &text);
-		ok = turns_from_text(p, text.data, text.len, err);
-		td_buf_free(&text);
-		return ok;
+			return truncated(err, "stop_reason", "max_tokens");
+		return turns_from_content(p, td_json_get(response, "content"), err);
 	}
-	return td_error_set(err, TD_PARSE_BAD_INPUT,
-					 "response is not a Messages API response, a conversation object or text",
-					 "An object must hold \"content\" (a Messages API response) or \"turns\".");
+	return td_error_set(err, TD_PARSE_BAD_INPUT, NOT_A_RESPONSE,
+					 "An object must hold \"content\" (a Messages API response), \"choices\" (a Chat Completions response) or \"turns\".");
 }
 
 /* See parse_response.h. */

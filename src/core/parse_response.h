@@ -5,15 +5,24 @@
  * Accepted inputs:
  *   - an Anthropic Messages API response: the text of its "text" content
  *     blocks, concatenated, is parsed as below; model, stop_reason and usage
- *     tokens are reported;
+ *     tokens (input_tokens, output_tokens) are reported;
+ *   - an OpenAI Chat Completions response (also what OpenAI-compatible
+ *     servers return): the text of choices[0].message.content (a string or
+ *     text parts) is parsed as below; model, the choice's finish_reason (as
+ *     stop_reason) and usage tokens (prompt_tokens, completion_tokens) are
+ *     reported; a refusal without content is refused;
+ *   - an API error object of either (Anthropic {"type": "error", "error":
+ *     {type, message}}, OpenAI {"error": {message, type, code}}, or
+ *     {"object": "error", "message": …}) is refused, naming its type;
  *   - an object holding "turns" (or "messages") and optionally "title";
  *   - a string: JSON inside a ``` fence, JSON alone, JSON surrounded by prose
  *     (from the first "{" to the last "}"), or else lines that begin with
  *     "user:" / "assistant:" (any case), each starting a turn, other lines
  *     continuing the current one.
  * Every turn needs a role (user or assistant, any case) and non-blank
- * content; a conversation needs at least two turns.  A response stopped by
- * max_tokens is refused as truncated.
+ * content; a conversation needs at least two turns.  A response stopped at
+ * the token limit (stop_reason "max_tokens", finish_reason "length") is
+ * refused as truncated.
  */
 #ifndef TD_PARSE_RESPONSE_H
 #define TD_PARSE_RESPONSE_H
@@ -32,7 +41,7 @@ typedef enum td_parse_status
 	TD_PARSE_OK,
 	TD_PARSE_BAD_INPUT,			/* not a response, turns object or text */
 	TD_PARSE_API_ERROR,			/* an API error object */
-	TD_PARSE_TRUNCATED,			/* stop_reason max_tokens */
+	TD_PARSE_TRUNCATED,			/* stop_reason max_tokens, finish_reason length */
 	TD_PARSE_NO_CONVERSATION,	/* no turns could be found */
 	TD_PARSE_BAD_TURN,			/* a turn without a valid role or content */
 	TD_PARSE_TOO_FEW_TURNS

@@ -361,6 +361,9 @@ INSERT INTO calls (fn, call) VALUES
  ('check_setting_keys', $$SELECT train_data.check_setting_keys('x', (SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 20000) g), '{}')$$),
  ('check_setting_range', $$SELECT train_data.check_setting_range('x', '{"a": "NaN"}', '{a}', 0, 1)$$),
  ('check_setting_range', $$SELECT train_data.check_setting_range('x', '{"a": []}', '{a}', 0, 1)$$),
+ ('check_setting_url', $$SELECT train_data.check_setting_url('x', jsonb_build_object('a', 'https://h/' || public.huge()), '{a}')$$),
+ ('check_setting_url', $$SELECT train_data.check_setting_url('x', public.deep_object(), '{a}')$$),
+ ('check_setting_url', $$SELECT train_data.check_setting_url('x', '{"a": "https://h/a\tb"}', '{a}')$$),
  ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(public.deep_object(), public.deep_object()) = public.deep_object()$$),
  ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(NULL, '{}')$$),
  ('jsonb_unknown_keys', $$SELECT count(*) FROM train_data.jsonb_unknown_keys(public.deep_object(), public.deep_object())$$),
@@ -372,6 +375,7 @@ INSERT INTO calls (fn, call) VALUES
  ('lock_visible_job', $$SELECT train_data.lock_visible_job('b4000000-0000-0000-0000-000000000000')$$),
  ('lock_item_in_flight', $$SELECT train_data.lock_item_in_flight('b6000000-0000-0000-0000-000000000000', NULL)$$),
  ('lock_item_in_flight', $$SELECT train_data.lock_item_in_flight('b6000000-0000-0000-0000-000000000000', -1)$$),
+ ('cancel_stranded_item', $$SELECT train_data.cancel_stranded_item(NULL, NULL)$$),
  ('claim_check_args', $$SELECT train_data.claim_check_args(public.huge(), NULL, NULL)$$),
  ('claim_fail_item', $$SELECT train_data.claim_fail_item(NULL, public.huge(), NULL)$$),
  ('claim_from_job', $$SELECT count(*) FROM train_data.claim_from_job('b4000000-0000-0000-0000-000000000000', 'w', 1, '1 minute')$$),
@@ -410,19 +414,24 @@ INSERT INTO calls (fn, call) VALUES
  ('complete_batch_item', $$SELECT train_data.complete_batch_item('a6000000-0000-0000-0000-000000000000', public.deep_object(), -1)$$),
  ('fail_batch_item', $$SELECT train_data.fail_batch_item(NULL, 'e')$$),
  ('fail_batch_item', $$SELECT train_data.fail_batch_item('00000000-0000-0000-0000-00000000dead', 'e')$$),
- ('fail_batch_item', $$SELECT train_data.fail_batch_item('a6000000-0000-0000-0000-000000000000', public.huge())$$);
+ ('fail_batch_item', $$SELECT train_data.fail_batch_item('a6000000-0000-0000-0000-000000000000', public.huge())$$),
+ ('release_batch_item', $$SELECT train_data.release_batch_item(NULL)$$),
+ ('release_batch_item', $$SELECT train_data.release_batch_item('00000000-0000-0000-0000-00000000dead')$$),
+ ('release_batch_item', $$SELECT train_data.release_batch_item('a6000000-0000-0000-0000-000000000000', -1)$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT n, fn, public.attempt(call) AS result FROM calls
-WHERE fn NOT IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item')
+WHERE fn NOT IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item',
+                 'release_batch_item')
 ORDER BY n;
 SET ROLE regress_worker;
 RESET train_data.user_id;
 SELECT n, fn, public.attempt(call) AS result FROM calls
-WHERE fn IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item')
+WHERE fn IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item',
+                 'release_batch_item')
 ORDER BY n;
 RESET ROLE;
 

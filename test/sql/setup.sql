@@ -47,12 +47,13 @@ GRANT USAGE ON SCHEMA train_data TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO regress_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA train_data TO regress_app;
 
--- A worker role: the four worker functions and nothing else (README "Workers").
+-- A worker role: the worker functions and nothing else (README "Workers").
 GRANT USAGE ON SCHEMA train_data TO regress_worker;
 GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text, integer, interval),
                           train_data.heartbeat_batch_item(uuid, numeric, interval, integer),
                           train_data.complete_batch_item(uuid, jsonb, integer, integer),
-                          train_data.fail_batch_item(uuid, text, text, boolean, integer) TO regress_worker;
+                          train_data.fail_batch_item(uuid, text, text, boolean, integer),
+                          train_data.release_batch_item(uuid, integer) TO regress_worker;
 
 SELECT extname, extversion, nspname AS schema, extrelocatable
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

@@ -87,9 +87,9 @@ main(void)
 	   "ERROR(3): response was truncated at the token limit", "max_tokens is refused");
 	is(parse("{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}", NULL),
 	   "ERROR(2): response is an API error: rate_limit_error", "API error object");
-	is(parse("42", NULL), "ERROR(1): response is not a Messages API response, a conversation object or text",
+	is(parse("42", NULL), "ERROR(1): response is not a Messages or Chat Completions response, a conversation object or text",
 	   "a number is not a response");
-	is(parse("{\"foo\":1}", NULL), "ERROR(1): response is not a Messages API response, a conversation object or text",
+	is(parse("{\"foo\":1}", NULL), "ERROR(1): response is not a Messages or Chat Completions response, a conversation object or text",
 	   "an unrelated object");
 	is(parse("\"just prose\"", NULL), "ERROR(4): response holds no conversation", "prose without turns");
 	is(parse("\"```json\\n{\\\"turns\\\": [}\\n```\"", NULL), "ERROR(4): response holds no conversation",
@@ -103,5 +103,42 @@ main(void)
 	is(parse("{\"turns\":[{\"role\":\"user\",\"content\":\"a\"}]}", NULL), "ERROR(6): response has 1 turn", "one turn");
 	is(parse("{\"turns\":[]}", NULL), "ERROR(6): response has 0 turns", "no turns");
 	is(parse("\"user:\\nassistant: b\"", NULL), "ERROR(5): turn 1 of the response has no content", "empty line turn");
+
+	/* OpenAI Chat Completions responses (and OpenAI-compatible servers) */
+	is(parse("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini-2024-07-18\","
+			 "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+			 "\"```json\\n{\\\"title\\\":\\\"Chat\\\",\\\"turns\\\":"
+			 "[{\\\"role\\\":\\\"user\\\",\\\"content\\\":\\\"hi\\\"},"
+			 "{\\\"role\\\":\\\"assistant\\\",\\\"content\\\":\\\"hello\\\"}]}\\n```\","
+			 "\"refusal\":null},\"finish_reason\":\"stop\"},{\"index\":1,\"message\":{\"content\":\"ignored\"}}],"
+			 "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":34,\"total_tokens\":46}}", NULL),
+	   "{\"title\":\"Chat\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":12,\"output_tokens\":34,\"model\":\"gpt-4o-mini-2024-07-18\",\"stop_reason\":\"stop\"}",
+	   "Chat Completions: first choice's content, usage prompt/completion tokens, finish_reason as stop_reason");
+	is(parse("{\"model\":\"llama\",\"choices\":[{\"message\":{\"content\":"
+			 "[{\"type\":\"text\",\"text\":\"user: a\\n\"},{\"type\":\"text\",\"text\":\"assistant: b\"}]},"
+			 "\"finish_reason\":\"stop\"}]}", NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":[{\"role\":\"user\",\"content\":\"a\"},"
+	   "{\"role\":\"assistant\",\"content\":\"b\"}],\"input_tokens\":null,\"output_tokens\":null,"
+	   "\"model\":\"llama\",\"stop_reason\":\"stop\"}",
+	   "Chat Completions: content as text parts, no usage");
+	is(parse("{\"choices\":[{\"message\":{\"content\":\"user: a\\nassistant: b\"},\"finish_reason\":\"length\"}]}", NULL),
+	   "ERROR(3): response was truncated at the token limit", "finish_reason length is refused as truncated");
+	is(parse("{\"choices\":[{\"message\":{\"content\":\"{\\\"turns\\\": [}\"},\"finish_reason\":\"stop\"}]}", NULL),
+	   "ERROR(4): response holds no conversation", "Chat Completions: malformed JSON in the text");
+	is(parse("{\"choices\":[{\"message\":{\"content\":null,\"refusal\":\"I cannot help\"},\"finish_reason\":\"stop\"}]}", NULL),
+	   "ERROR(4): response is a refusal", "Chat Completions: a refusal");
+	is(parse("{\"choices\":[{\"message\":{\"content\":null},\"finish_reason\":\"stop\"}]}", NULL),
+	   "ERROR(4): response holds no conversation", "Chat Completions: null content");
+	is(parse("{\"choices\":[]}", NULL), "ERROR(1): response has no message in its first choice", "no choices");
+	is(parse("{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}", NULL),
+	   "ERROR(1): response has no message in its first choice", "a stream chunk is not a response");
+	is(parse("{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}", NULL),
+	   "ERROR(2): response is an API error: requests", "OpenAI error object");
+	is(parse("{\"error\":{\"message\":\"bad key\",\"type\":null,\"code\":\"invalid_api_key\"}}", NULL),
+	   "ERROR(2): response is an API error: invalid_api_key", "OpenAI error object: code when no type");
+	is(parse("{\"object\":\"error\",\"message\":\"model not found\",\"type\":\"NotFoundError\",\"code\":404}", NULL),
+	   "ERROR(2): response is an API error: NotFoundError", "OpenAI-compatible server error object");
+	is(parse("{\"error\":\"boom\"}", NULL), "ERROR(2): response is an API error", "error as a string");
 	return unit_done();
 }

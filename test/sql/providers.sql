@@ -1,0 +1,217 @@
+-- providers: an AI configuration names its provider (anthropic, the default,
+-- or openai: Chat Completions and OpenAI-compatible servers) and an optional
+-- base URL; the claim hands out both with the request; the parser reads
+-- Chat Completions responses (usage, finish_reason "length" as a truncation,
+-- error objects); costs of any model come from model_prices; a worker hands
+-- an item back with release_batch_item without counting the attempt.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+\set chat_ok '{"id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "gpt-4o-mini-2024-07-18", "choices": [{"index": 0, "message": {"role": "assistant", "content": "```json\\n{\\"title\\": \\"Rent or buy\\", \\"turns\\": [{\\"role\\": \\"user\\", \\"content\\": \\"Should I buy now?\\"}, {\\"role\\": \\"assistant\\", \\"content\\": \\"Compare the rent with the full cost of owning.\\"}]}\\n```", "refusal": null}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 1000, "completion_tokens": 2000, "total_tokens": 3000}}'
+\set chat_length '{"object": "chat.completion", "model": "gpt-4o-mini", "choices": [{"index": 0, "message": {"role": "assistant", "content": "user: a\\nassistant: b"}, "finish_reason": "length"}], "usage": {"prompt_tokens": 10, "completion_tokens": 2000}}'
+\set chat_bad_json '{"object": "chat.completion", "model": "gpt-4o-mini", "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\\"turns\\": [{\\"role\\": \\"user\\",}"}, "finish_reason": "stop"}]}'
+\set chat_error '{"error": {"message": "Rate limit reached for gpt-4o-mini", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}'
+
+------------------------------------------------------------ configuration
+-- Existing configurations have no provider: they are anthropic, with the
+-- official endpoint (baseUrl null).
+SELECT c ->> 'provider' AS provider, c -> 'baseUrl' AS base_url
+FROM train_data.validate_ai_config('{"temperature": 0.3}') c;
+SELECT c ->> 'provider' AS provider, c ->> 'baseUrl' AS base_url
+FROM train_data.validate_ai_config('{"provider": "anthropic", "baseUrl": "https://gateway.example.com"}') c;
+-- OpenAI-compatible servers: any http(s) host with a port and a path; IPv6 too.
+SELECT u AS accepted_base_url
+FROM unnest(ARRAY['http://localhost:8000/v1', 'https://[::1]:11434/v1/', 'HTTPS://api.openai.com/v1',
+                  'http://vllm.internal']) u
+WHERE train_data.validate_ai_config(jsonb_build_object('provider', 'openai', 'model', 'claude-haiku',
+                                                       'baseUrl', u)) IS NOT NULL;
+
+-- What is refused, and why.  A URL that may hold a secret is not quoted.
+SELECT v AS config, expect_error(format('SELECT train_data.validate_ai_config(%L)', v), true) AS error
+FROM unnest(ARRAY[
+    '{"provider": "gemini"}',
+    '{"provider": null}',
+    '{"provider": ["openai"]}',
+    '{"baseUrl": 8000}',
+    '{"baseUrl": "localhost:8000/v1"}',
+    '{"baseUrl": "ftp://files.example.com/v1"}',
+    '{"baseUrl": "https://"}',
+    '{"baseUrl": "https:///v1"}',
+    '{"baseUrl": "https://api.example.com/v 1"}',
+    '{"baseUrl": "https://user:sk-secret@api.example.com/v1"}',
+    '{"baseUrl": "https://sk-secret@api.example.com"}',
+    '{"baseUrl": "https://api.example.com/v1?api_key=sk-secret"}',
+    '{"baseUrl": "https://api.example.com/v1#part"}',
+    '{"base_url": "https://api.example.com"}']::text[]) v;
+SELECT expect_error(format('SELECT train_data.validate_ai_config(%L)',
+                           jsonb_build_object('baseUrl', 'https://h.example.com/' || repeat('a', 2030))), true);
+-- An OpenAI model needs its price row; the hint says so.
+\set VERBOSITY verbose
+SELECT train_data.validate_ai_config('{"provider": "openai", "model": "gpt-4o-mini"}');
+\set VERBOSITY default
+
+-- Built-in prices are Claude's only (families); an administrator adds the
+-- rows of other models (0 for a model that costs nothing).  Test prices:
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES
+    ('gpt-4o-mini', 0.15, 0.60), ('local-llama', 0, 0);
+SELECT train_data.model_cost('gpt-4o-mini', 1000, 2000) AS gpt_cost,
+       train_data.model_cost('local-llama', 1000, 2000) AS local_cost,
+       train_data.model_cost('gpt-4o-mini-2024-07-18', 1000, 2000) AS dated_id_without_row;
+SELECT c ->> 'provider' AS provider, c ->> 'model' AS model
+FROM train_data.validate_ai_config('{"provider": "openai", "model": "gpt-4o-mini"}') c;
+
+-- The request a user builds follows the provider: an OpenAI system prompt is
+-- the first message, an Anthropic one the top-level "system".
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure, variables, tier) VALUES
+    ('c1000000-0000-0000-0000-00000000000a', 'Provider template', 'finance', 'Talk with {{persona}}.',
+     '[{"name": "persona", "type": "text"}]', 'template');
+SELECT train_data.build_generation_request('c1000000-0000-0000-0000-00000000000a', '{"persona": "Ann"}', 'Be brief.',
+                                           '{"provider": "openai", "model": "gpt-4o-mini", "maxTokens": 100}') AS openai_request;
+SELECT train_data.build_generation_request('c1000000-0000-0000-0000-00000000000a', '{"persona": "Ann"}', 'Be brief.',
+                                           '{"maxTokens": 100}') AS anthropic_request;
+SELECT train_data.build_generation_request('c1000000-0000-0000-0000-00000000000a', '{"persona": "Ann"}', NULL,
+                                           '{"provider": "openai", "model": "gpt-4o-mini", "maxTokens": 100}') AS openai_without_system;
+
+-------------------------------------------------------------------- claims
+-- Alice keeps a configuration of before (no provider); Bob uses an
+-- OpenAI-compatible server.
+INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('old', '{"temperature": 0.3}');
+SELECT train_data.create_batch('alice batch', '[{"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "Ann"}},
+                                               {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "Al"}}]',
+                               '{}', 2) AS alice_job \gset
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.templates (id, name, category, structure, variables, tier) VALUES
+    ('c1000000-0000-0000-0000-00000000000b', 'Provider template', 'finance', 'Ask {{persona}} about rent.',
+     '[{"name": "persona", "type": "text"}]', 'template');
+INSERT INTO train_data.ai_configurations (config_name, configuration)
+VALUES ('local', '{"provider": "openai", "baseUrl": "http://localhost:8000/v1", "model": "gpt-4o-mini", "maxTokens": 2000}');
+SELECT train_data.create_batch('bob batch', '[{"template_id": "c1000000-0000-0000-0000-00000000000b", "parameters": {"persona": "Bo"}},
+                                             {"template_id": "c1000000-0000-0000-0000-00000000000b", "parameters": {"persona": "Bea"}}]',
+                               '{}', 2) AS bob_job \gset
+
+-- Every claimed row carries the provider and base URL of its owner's
+-- configuration; the request body is the same shape for both.
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT "position", attempt, provider, base_url, request, prompt
+FROM train_data.claim_batch_items('w1', 4)
+ORDER BY provider, "position";
+SELECT p.proname, pg_catalog.pg_get_function_result(p.oid) AS result
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'train_data'::regnamespace
+  AND p.proname IN ('claim_batch_items', 'claim_take_item', 'claim_reclaim_expired', 'claim_from_job')
+ORDER BY 1;
+
+----------------------------------------------------------- OpenAI responses
+-- The parser reads a Chat Completions response: content of the first
+-- choice, usage prompt/completion tokens, finish_reason.
+SELECT train_data.parse_generation_response(:'chat_ok') AS parsed;
+SELECT expect_error($$SELECT train_data.parse_generation_response($$ || quote_literal(:'chat_length') || $$)$$, true) AS length_finish;
+SELECT expect_error($$SELECT train_data.parse_generation_response($$ || quote_literal(:'chat_bad_json') || $$)$$, true) AS malformed_json;
+SELECT expect_error($$SELECT train_data.parse_generation_response($$ || quote_literal(:'chat_error') || $$)$$, true) AS error_object;
+SELECT expect_error($$SELECT train_data.parse_generation_response('{"object": "error", "message": "The model `x` does not exist.", "type": "NotFoundError", "param": null, "code": 404}')$$, true) AS compatible_server_error;
+SELECT expect_error($$SELECT train_data.parse_generation_response('{"choices": [{"message": {"role": "assistant", "content": null, "refusal": "I cannot help with that."}, "finish_reason": "stop"}]}')$$, true) AS refusal;
+
+-- Bob's items: a length finish is a truncation, handled as Anthropic's
+-- max_tokens (the item is queued again, error 22001); a good answer is
+-- stored with its tokens and its cost from model_prices (the answer names
+-- a dated model id without a price row: the price of the model asked for).
+RESET ROLE;
+SELECT i.id AS bob_item1, i.attempts AS bob_attempt1 FROM train_data.batch_items i
+WHERE i.batch_job_id = :'bob_job' AND i.position = 1 \gset
+SELECT i.id AS bob_item2, i.attempts AS bob_attempt2 FROM train_data.batch_items i
+WHERE i.batch_job_id = :'bob_job' AND i.position = 2 \gset
+SET ROLE regress_worker;
+SET client_min_messages = error;   -- the warning names the (random) item id
+SELECT train_data.complete_batch_item(:'bob_item1', :'chat_length', 1200, :bob_attempt1) AS truncated_result;
+RESET client_min_messages;
+SELECT train_data.complete_batch_item(:'bob_item2', :'chat_ok', 2500, :bob_attempt2) IS NOT NULL AS completed;
+RESET ROLE;
+SELECT i.position, i.status, i.attempts, i.error_code, i.error_message
+FROM train_data.batch_items i WHERE i.batch_job_id = :'bob_job' ORDER BY i.position;
+SELECT c.title, c.total_tokens, c.actual_cost_usd, c.created_by = :bob AS bobs
+FROM train_data.conversations c JOIN train_data.batch_items i ON i.conversation_id = c.id
+WHERE i.id = :'bob_item2';
+SELECT l.status, l.model_used, l.input_tokens, l.output_tokens, l.cost_usd, l.error_code
+FROM train_data.generation_logs l WHERE l.batch_item_id IN (:'bob_item1', :'bob_item2')
+ORDER BY l.created_at, l.status;
+
+--------------------------------------------------------------- hand-back
+SELECT i.id AS alice_item1, i.attempts AS alice_attempt1 FROM train_data.batch_items i
+WHERE i.batch_job_id = :'alice_job' AND i.position = 1 \gset
+SELECT i.id AS alice_item2 FROM train_data.batch_items i
+WHERE i.batch_job_id = :'alice_job' AND i.position = 2 \gset
+
+-- Users cannot hand items back (only worker roles are granted it).
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error(format('SELECT train_data.release_batch_item(%L, 1)', :'alice_item1'));
+RESET train_data.user_id;
+
+-- Fenced by the attempt, like completion and failure.
+SET ROLE regress_worker;
+SELECT expect_error(format('SELECT train_data.release_batch_item(%L, 2)', :'alice_item1'), false, true);
+-- The hand-back: queued again, available now, the attempt not counted.
+SELECT train_data.release_batch_item(:'alice_item1', :alice_attempt1) AS released;
+RESET ROLE;
+SELECT i.position, i.status, i.attempts, i.worker, i.lease_expires_at IS NOT NULL AS leased,
+       i.available_at <= now() AS available_now
+FROM train_data.batch_items i WHERE i.batch_job_id = :'alice_job' ORDER BY i.position;
+SELECT sum(c.in_flight) AS in_flight FROM train_data.batch_job_counters c WHERE c.batch_job_id = :'alice_job';
+SELECT count(*) AS logs_of_the_released_item FROM train_data.generation_logs l WHERE l.batch_item_id = :'alice_item1';
+-- Released twice: it is not in flight any more.
+SET ROLE regress_worker;
+SELECT expect_error(format('SELECT train_data.release_batch_item(%L, 1)', :'alice_item1'), false, true);
+SELECT expect_error(format('SELECT train_data.release_batch_item(%L)', :'alice_item1'), false, true);
+-- The next claim takes it as attempt 1 again (without the attempt, a
+-- release is accepted too).
+SELECT "position", attempt, provider, base_url FROM train_data.claim_batch_items('w2', 1);
+SELECT train_data.release_batch_item(:'alice_item1') AS released_without_attempt;
+RESET ROLE;
+SELECT i.status, i.attempts FROM train_data.batch_items i WHERE i.id = :'alice_item1';
+
+-- A cancelled item cannot be handed back.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT (train_data.cancel_batch(:'alice_job')).status AS alice_job;
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT (train_data.cancel_batch(:'bob_job')).status AS bob_job;
+RESET ROLE;
+SELECT i.position, i.status FROM train_data.batch_items i WHERE i.batch_job_id = :'alice_job' ORDER BY i.position;
+SET ROLE regress_worker;
+SELECT expect_error(format('SELECT train_data.release_batch_item(%L, 1)', :'alice_item2'), false, true);
+
+-- An item in flight of a job that has ended (failed by error_handling
+-- 'stop') is cancelled, not queued: nothing would claim it again.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('stop batch', '[{"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "S1"}},
+                                              {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "S2"}}]',
+                               '{}', 2, 'stop') AS stop_job \gset
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT "position", attempt FROM train_data.claim_batch_items('w3', 2) ORDER BY "position";
+RESET ROLE;
+SELECT i.id AS stop_item1 FROM train_data.batch_items i WHERE i.batch_job_id = :'stop_job' AND i.position = 1 \gset
+SELECT i.id AS stop_item2 FROM train_data.batch_items i WHERE i.batch_job_id = :'stop_job' AND i.position = 2 \gset
+SET ROLE regress_worker;
+SELECT train_data.fail_batch_item(:'stop_item1', 'bad request', '400', false, 1) AS first_failed;
+SELECT train_data.release_batch_item(:'stop_item2', 1) AS released_of_ended_job;
+RESET ROLE;
+SELECT j.status, j.completed_items, j.failed_items, j.cancelled_items FROM train_data.batch_jobs j WHERE j.id = :'stop_job';
+SELECT i.position, i.status, i.attempts FROM train_data.batch_items i WHERE i.batch_job_id = :'stop_job' ORDER BY i.position;
+SELECT sum(c.in_flight) AS in_flight, sum(c.cancelled_items) AS cancelled FROM train_data.batch_job_counters c
+WHERE c.batch_job_id = :'stop_job';
+
+-- clean up
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.generation_logs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.ai_configuration_audit;
+DELETE FROM train_data.ai_configurations;
+DELETE FROM train_data.templates;
+DELETE FROM train_data.model_prices WHERE NOT builtin;
