@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quality_defects.h"
 #include "td_text.h"
 #include "td_utf8.h"
 
@@ -606,9 +607,9 @@ td_quality_score_turns(const td_qturn *turns, long n, bool is_array)
 	return r.overall;
 }
 
-/* The turns of a JSON value (NULL-free pointers into it). */
-static td_qturn *
-json_turns(const td_json *turns, long *n)
+/* See quality.h. */
+td_qturn *
+td_quality_json_turns(const td_json *turns, long *n)
 {
 	td_qturn   *out;
 
@@ -633,6 +634,14 @@ json_turns(const td_json *turns, long *n)
 /* See quality.h. */
 void
 td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *out, double *overall)
+{
+	td_quality_metrics_expect(turns, n, is_array, NULL, out, overall);
+}
+
+/* See quality.h. */
+void
+td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
+						  td_buf *out, double *overall)
 {
 	scored		r;
 	findings	f;
@@ -684,6 +693,7 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 	td_buf_append(out, f.suggestions.data, f.suggestions.len);
 	td_buf_putc(out, ']');
 	put_signals(t, n, &v, out);
+	(void) td_quality_defects(turns, n, is_array, expect, out);
 	td_buf_putc(out, '}');
 
 	*overall = r.overall;
@@ -697,10 +707,17 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 void
 td_quality_metrics(const td_json *turns, td_buf *out, double *overall)
 {
-	long		n;
-	td_qturn   *t = json_turns(turns, &n);
+	td_quality_metrics_json_expect(turns, NULL, out, overall);
+}
 
-	td_quality_metrics_turns(t, n, turns && turns->type == TD_JSON_ARRAY, out, overall);
+/* See quality.h. */
+void
+td_quality_metrics_json_expect(const td_json *turns, const td_quality_expect *expect, td_buf *out, double *overall)
+{
+	long		n;
+	td_qturn   *t = td_quality_json_turns(turns, &n);
+
+	td_quality_metrics_expect(t, n, turns && turns->type == TD_JSON_ARRAY, expect, out, overall);
 	td_free(t);
 }
 
@@ -709,7 +726,7 @@ double
 td_quality_score(const td_json *turns)
 {
 	long		n;
-	td_qturn   *t = json_turns(turns, &n);
+	td_qturn   *t = td_quality_json_turns(turns, &n);
 	double		overall = td_quality_score_turns(t, n, turns && turns->type == TD_JSON_ARRAY);
 
 	td_free(t);
