@@ -87,14 +87,42 @@ td_defect_severity(td_defect_mask mask)
 
 /* --- expectations -------------------------------------------------------- */
 
-/* A turn count of an expectation member: false when not an integer in range. */
+/* Fail with "expected <what> must be <rule>, not <value>" (the value clipped). */
 static bool
-expect_count(const td_json *v, long *out)
+expect_error(td_error *err, const char *what, const char *rule, const td_json *v)
+{
+	static const char *const type_names[] = {"null", "false", "true", "a number", "a string", "an array",
+	"an object"};
+	td_buf		value;
+
+	td_buf_init(&value);
+	if (v->type == TD_JSON_NUMBER || v->type == TD_JSON_STRING)
+	{
+		td_buf_putc(&value, '"');
+		td_buf_put_clipped(&value, v->str, v->len);
+		td_buf_putc(&value, '"');
+	}
+	else
+		td_buf_puts(&value, type_names[v->type]);
+	td_error_set(err, TD_EXPECT_BAD, "expected ", "The expectation is a turn count or an object "
+				 "{\"turns\", \"minTurns\", \"maxTurns\", \"firstRole\"}.");
+	td_buf_puts(&err->message, what);
+	td_buf_puts(&err->message, " must be ");
+	td_buf_puts(&err->message, rule);
+	td_buf_puts(&err->message, ", not ");
+	td_buf_append(&err->message, value.data, value.len);
+	td_buf_free(&value);
+	return false;
+}
+
+/* A turn count of an expectation (absent or null: 0); false with err set when out of range. */
+static bool
+expect_count(const td_json *v, const char *what, long *out, td_error *err)
 {
 	if (v == NULL || v->type == TD_JSON_NULL)
 		return true;
 	if (v->type != TD_JSON_NUMBER || v->num != floor(v->num) || v->num < 1 || v->num > TD_EXPECT_MAX_TURNS)
-		return false;
+		return expect_error(err, what, "an integer between 1 and 10000", v);
 	*out = (long) v->num;
 	return true;
 }
@@ -113,26 +141,24 @@ td_quality_expect_parse(const td_json *v, td_quality_expect *e, td_error *err)
 		return true;
 	if (v->type == TD_JSON_NUMBER)
 	{
-		if (!expect_count(v, &turns))
-			return td_error_set(err, TD_EXPECT_BAD, "expected turn count must be an integer between 1 and 10000",
-								"The expectation is a turn count or an object {turns, minTurns, maxTurns, firstRole}.");
+		if (!expect_count(v, "turn count", &turns, err))
+			return false;
 	}
 	else if (v->type == TD_JSON_OBJECT)
 	{
-		if (!expect_count(td_json_get(v, "turns"), &turns) || !expect_count(td_json_get(v, "minTurns"), &min) ||
-			!expect_count(td_json_get(v, "maxTurns"), &max))
-			return td_error_set(err, TD_EXPECT_BAD,
-								"expected turns, minTurns and maxTurns must be integers between 1 and 10000", NULL);
+		if (!expect_count(td_json_get(v, "turns"), "turns", &turns, err) ||
+			!expect_count(td_json_get(v, "minTurns"), "minTurns", &min, err) ||
+			!expect_count(td_json_get(v, "maxTurns"), "maxTurns", &max, err))
+			return false;
 		first = td_json_get(v, "firstRole");
 		if (first && first->type != TD_JSON_NULL && !td_json_string_is(first, "user") &&
 			!td_json_string_is(first, "assistant"))
-			return td_error_set(err, TD_EXPECT_BAD, "expected firstRole must be \"user\" or \"assistant\"", NULL);
+			return expect_error(err, "firstRole", "\"user\" or \"assistant\"", first);
 		if (min && max && min > max)
-			return td_error_set(err, TD_EXPECT_BAD, "expected minTurns must not exceed maxTurns", NULL);
+			return expect_error(err, "minTurns", "at most maxTurns", td_json_get(v, "minTurns"));
 	}
 	else
-		return td_error_set(err, TD_EXPECT_BAD, "expectation must be a turn count or an object",
-							"The expectation is a turn count or an object {turns, minTurns, maxTurns, firstRole}.");
+		return expect_error(err, "turns", "a turn count or an object", v);
 	if (turns)
 	{
 		e->min_turns = (long) ceil(turns * TD_LENGTH_MIN_RATIO);
@@ -143,7 +169,12 @@ td_quality_expect_parse(const td_json *v, td_quality_expect *e, td_error *err)
 	if (max)
 		e->max_turns = max;
 	if (e->min_turns && e->max_turns && e->min_turns > e->max_turns)
-		e->min_turns = e->max_turns;	/* minTurns only below an implied max: keep them ordered */
+	{							/* an explicit bound wins over the one "turns" implies */
+		if (max)
+			e->min_turns = e->max_turns;
+		else
+			e->max_turns = e->min_turns;
+	}
 	if (first && first->type == TD_JSON_STRING)
 		e->first_role = td_json_string_is(first, "assistant") ? "assistant" : "user";
 	return true;
