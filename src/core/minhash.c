@@ -9,6 +9,7 @@
 #include "td_mem.h"
 #include "td_words.h"
 
+#define ROLL_BASE 0x100000001b3ULL	/* multiplier of the rolling shingle hash (odd) */
 #define SHINGLE_SEED 0x5bd1e9955bd1e995ULL
 #define WALK_SEED 0x2545f4914f6cdd1dULL
 #define BAND_SEED 0x9e3779b97f4a7c15ULL
@@ -20,23 +21,23 @@ void
 td_minhash_init(td_minhash *m)
 {
 	m->words = 0;
+	m->roll = 0;
+	m->base_k = 1;
+	for (int i = 0; i < TD_MINHASH_SHINGLE; i++)
+		m->base_k *= ROLL_BASE;
 	memset(m->filled, 0, sizeof(m->filled));
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
 		m->slot[i] = TD_MINHASH_EMPTY;
 }
 
-/* Give the shingle of the last k words (oldest first) its slot. */
+/* Give a shingle (its rolling hash over k words) its slot. */
 static void
-put_shingle(td_minhash *m, uint64_t k)
+put_shingle(td_minhash *m, uint64_t roll, uint64_t k)
 {
-	uint64_t	h = SHINGLE_SEED;
-	uint32_t	slot,
-				value;
+	uint64_t	h = td_mix64(roll ^ (SHINGLE_SEED + k));
+	uint32_t	slot = (uint32_t) (h >> (64 - SLOT_BITS)),
+				value = (uint32_t) h;
 
-	for (uint64_t j = 0; j < k; j++)
-		h = td_hash_combine(h, m->window[(m->words - k + j) % TD_MINHASH_SHINGLE]);
-	slot = (uint32_t) (h >> (64 - SLOT_BITS));
-	value = (uint32_t) h;
 	if (!m->filled[slot] || value < m->slot[slot])
 		m->slot[slot] = value;
 	m->filled[slot] = 1;
@@ -52,10 +53,14 @@ td_minhash_add(td_minhash *m, const char *s, size_t len)
 	td_words_init(&it, s, len);
 	while (td_words_next(&it, &w))
 	{
-		m->window[m->words % TD_MINHASH_SHINGLE] = w.hash;
+		uint64_t	slot = m->words % TD_MINHASH_SHINGLE;
+
+		/* roll: polynomial hash of the last TD_MINHASH_SHINGLE words */
+		m->roll = m->roll * ROLL_BASE + w.hash - (m->words >= TD_MINHASH_SHINGLE ? m->window[slot] * m->base_k : 0);
+		m->window[slot] = w.hash;
 		m->words++;
 		if (m->words >= TD_MINHASH_SHINGLE)
-			put_shingle(m, TD_MINHASH_SHINGLE);
+			put_shingle(m, m->roll, TD_MINHASH_SHINGLE);
 	}
 }
 
@@ -66,7 +71,7 @@ td_minhash_finish(td_minhash *m, uint32_t sig[TD_MINHASH_SLOTS])
 	bool		any = false;
 
 	if (m->words > 0 && m->words < TD_MINHASH_SHINGLE)
-		put_shingle(m, m->words);
+		put_shingle(m, m->roll, m->words);
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
 		any = any || m->filled[i];
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)

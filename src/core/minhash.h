@@ -11,7 +11,8 @@
  *
  * Signature: TD_MINHASH_SLOTS = 128 slots by one-permutation hashing with
  * optimal densification (Li, Owen & Zhang 2012; Shrivastava 2017): each
- * shingle is hashed once to 64 bits; the top 7 bits choose a slot, the low
+ * shingle is hashed once to 64 bits (a rolling polynomial of its words'
+ * hashes, mixed); the top 7 bits choose a slot, the low
  * 32 bits are its value, each slot keeps the least value it was given; an
  * empty slot then copies the value of the first filled slot on a fixed
  * pseudo-random walk that depends only on the slot number.  As with 128
@@ -53,6 +54,8 @@ typedef struct td_minhash
 {
 	uint64_t	window[TD_MINHASH_SHINGLE];	/* the last words' hashes */
 	uint64_t	words;			/* words seen */
+	uint64_t	roll;			/* sum of window[j] * ROLL_BASE^age, mod 2^64 */
+	uint64_t	base_k;			/* ROLL_BASE^TD_MINHASH_SHINGLE */
 	uint32_t	slot[TD_MINHASH_SLOTS];
 	uint8_t		filled[TD_MINHASH_SLOTS];
 } td_minhash;

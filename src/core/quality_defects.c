@@ -863,45 +863,59 @@ find_placeholder(const char *s, size_t len, size_t *at, size_t *plen)
 	return false;
 }
 
-/* The first chat-format token of a text: its offset and length, or false. */
-static bool
-find_special_token(const char *s, size_t len, size_t *at, size_t *tlen)
+/* Is there a chat-format token at s[p] (a '<' or '['), and how long is it? */
+static size_t
+special_token_at(const char *s, size_t len, size_t p)
 {
 	static const char *const tokens[] = {"<think>", "</think>", "<<SYS>>", "<</SYS>>", "<s>", "</s>", "[INST]",
 	"[/INST]", NULL};
 
-	for (size_t p = 0; p < len; p++)
+	if (s[p] == '<' && p + 1 < len && s[p + 1] == '|')	/* <|name|> */
 	{
-		TD_CHECK_FOR_INTERRUPTS();
-		if (s[p] != '<' && s[p] != '[')
-			continue;
-		if (s[p] == '<' && p + 1 < len && s[p + 1] == '|')	/* <|name|> */
-		{
-			size_t		q = p + 2;
+		size_t		q = p + 2;
 
-			while (q < len && q - p < 48 && (s[q] == '_' || (s[q] >= 'a' && s[q] <= 'z') ||
-											 (s[q] >= 'A' && s[q] <= 'Z') || (s[q] >= '0' && s[q] <= '9')))
-				q++;
-			if (q > p + 2 && q + 1 < len && s[q] == '|' && s[q + 1] == '>')
-			{
-				*at = p;
-				*tlen = q + 2 - p;
-				return true;
-			}
-		}
-		for (int k = 0; tokens[k]; k++)
-		{
-			size_t		n = strlen(tokens[k]);
+		while (q < len && q - p < 48 && (s[q] == '_' || (s[q] >= 'a' && s[q] <= 'z') ||
+										 (s[q] >= 'A' && s[q] <= 'Z') || (s[q] >= '0' && s[q] <= '9')))
+			q++;
+		if (q > p + 2 && q + 1 < len && s[q] == '|' && s[q + 1] == '>')
+			return q + 2 - p;
+	}
+	for (int k = 0; tokens[k]; k++)
+	{
+		size_t		n = strlen(tokens[k]);
 
-			if (p + n <= len && memcmp(s + p, tokens[k], n) == 0)
+		if (p + n <= len && memcmp(s + p, tokens[k], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
+/* The first chat-format token of a text: its offset and length, or false. */
+static bool
+find_special_token(const char *s, size_t len, size_t *at, size_t *tlen)
+{
+	for (int opener = 0; opener < 2; opener++)	/* tokens open with '<' or '[' */
+	{
+		const char *p = s,
+				   *end = s + len;
+
+		while ((p = memchr(p, opener ? '[' : '<', (size_t) (end - p))) != NULL)
+		{
+			size_t		n = special_token_at(s, len, (size_t) (p - s));
+
+			TD_CHECK_FOR_INTERRUPTS();
+			if (n > 0 && (!*tlen || (size_t) (p - s) < *at))
 			{
-				*at = p;
+				*at = (size_t) (p - s);
 				*tlen = n;
-				return true;
+				break;
 			}
+			if (n > 0)
+				break;
+			p++;
 		}
 	}
-	return false;
+	return *tlen > 0;
 }
 
 /* True when the text has a character other than white space and invisible ones. */
@@ -1146,6 +1160,7 @@ check_turns(const td_qturn *turns, long n, report *r)
 		}
 		if (find_placeholder(text, len, &at, &plen))
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, "null");
+		at = plen = 0;
 		if (find_special_token(text, len, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, "null");
 		hash = read_words(&s, text, len, assistant ? ix : NULL, &chars);

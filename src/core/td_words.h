@@ -53,9 +53,6 @@ extern bool td_is_unicode_space(uint32_t cp);
 /* Lower case of a code point (the scripts listed above; others unchanged). */
 extern uint32_t td_lower_cp(uint32_t cp);
 
-/* The 64-bit hash of a normalised word given as ASCII text (for phrase lists). */
-extern uint64_t td_word_hash_ascii(const char *word, size_t len);
-
 /* A 64-bit mixing function (the splitmix64 finaliser): a bijection. */
 static inline uint64_t
 td_mix64(uint64_t x)
