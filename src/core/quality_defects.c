@@ -1023,8 +1023,7 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 	long		count[3] = {0, 0, 0};
 	int			first = expect && expect->first_role && strcmp(expect->first_role, "assistant") == 0 ? 1 : 0,
 				prev = -1;
-	bool		one_sided,
-				seen_other = false;
+	bool		seen_other = false;
 	char		t[32];
 
 	for (long i = 0; i < n; i++)
@@ -1034,7 +1033,6 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 		if (role >= 0)
 			count[role]++;
 	}
-	one_sided = n >= 2 && count[0] + count[1] >= 1 && (count[0] == 0 || count[1] == 0);
 	for (long i = 0; i < n; i++)
 	{
 		int			role = role_of(&turns[i]);
@@ -1044,7 +1042,7 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "unknown_role", turns[i].role, turns[i].role_len, "null");
 		else if (role == 2 && i > 0)
 			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "system_not_first", "system", 6, "null");
-		else if (role != 2 && !one_sided)
+		else if (role != 2)
 		{
 			if (!seen_other && role != first)
 				found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "first_role", role_names[role],
@@ -1057,7 +1055,7 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 			seen_other = true;
 		prev = role;
 	}
-	if (one_sided)
+	if (n >= 2 && count[0] + count[1] >= 1 && (count[0] == 0 || count[1] == 0))
 		found_text(r, TD_DEFECT_ONE_SIDED, 0, "roles", count[0] ? "user" : "assistant", count[0] ? 4 : 9, "null");
 	snprintf(t, sizeof(t), "%d", TD_DEFECT_MIN_TURNS);
 	if (!is_array || n < TD_DEFECT_MIN_TURNS)

@@ -28,8 +28,9 @@
  *                        turn not from the expected first role (user unless
  *                        the expectation says otherwise); two turns in a
  *                        row from the same role
- *   one_sided            two or more turns, all from one role (role_order
- *                        then reports only unknown roles)
+ *   one_sided            two or more turns, none from the user or none
+ *                        from the assistant (role_order reports the turns
+ *                        out of order too)
  *   too_few_turns        fewer than TD_DEFECT_MIN_TURNS turns, or turns
  *                        that are not an array
  *   length_mismatch      far fewer or more turns than expected (only with
