@@ -1,12 +1,17 @@
 /*
  * quality_glue.c — SQL entry points of the quality scorer: quality_metrics()
- * and quality_score().  The scoring is the pure core in core/quality.c.
+ * (with and without the template's expectation), quality_score(),
+ * quality_defects() and quality_defect_codes().  The scoring is the pure
+ * core in core/quality.c, the verdicts core/quality_defects.c.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "mb/pg_wchar.h"
@@ -14,9 +19,13 @@
 
 #include "json_glue.h"
 #include "quality.h"
+#include "quality_defects.h"
 
 PG_FUNCTION_INFO_V1(train_data_quality_metrics);
+PG_FUNCTION_INFO_V1(train_data_quality_metrics_expect);
 PG_FUNCTION_INFO_V1(train_data_quality_score);
+PG_FUNCTION_INFO_V1(train_data_quality_defects);
+PG_FUNCTION_INFO_V1(train_data_quality_defect_codes);
 
 /* A string member of a jsonb object, or NULL when missing or not a string. */
 static const char *
@@ -64,11 +73,37 @@ jsonb_turns(Jsonb *jb, bool with_timestamps, long *n, bool *is_array)
 }
 
 /*
+ * The expectation argument argno (NULL or absent: none) into *e; raises
+ * SQLSTATE 22023 when it is malformed.
+ */
+static const td_quality_expect *
+expect_arg(FunctionCallInfo fcinfo, int argno, td_quality_expect *e)
+{
+	td_arena	arena;
+	td_error	err;
+	bool		good;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	td_arena_init(&arena);
+	td_error_init(&err);
+	good = td_quality_expect_parse(td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(argno)), e, &err);
+	td_arena_free(&arena);
+	if (!good)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s", err.message.data),
+				 err.detail.len ? errdetail("%s", err.detail.data) : 0));
+	td_error_free(&err);
+	return e;
+}
+
+/*
  * Score a jsonb turns argument: the overall score, and the metrics object
- * appended to out when out is not NULL.
+ * (with the verdicts under expect) appended to out when out is not NULL.
  */
 static double
-score_arg(FunctionCallInfo fcinfo, td_buf *out)
+score_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect, td_buf *out)
 {
 	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	double		overall;
@@ -81,7 +116,7 @@ score_arg(FunctionCallInfo fcinfo, td_buf *out)
 
 		if (out == NULL)
 			return td_quality_score_turns(t, n, is_array);
-		td_quality_metrics_turns(t, n, is_array, out, &overall);
+		td_quality_metrics_expect(t, n, is_array, expect, out, &overall);
 	}
 	else
 	{
@@ -93,7 +128,7 @@ score_arg(FunctionCallInfo fcinfo, td_buf *out)
 		if (out == NULL)
 			overall = td_quality_score(v);
 		else
-			td_quality_metrics(v, out, &overall);
+			td_quality_metrics_json_expect(v, expect, out, &overall);
 		td_arena_free(&arena);
 	}
 	return overall;
@@ -109,8 +144,96 @@ train_data_quality_metrics(PG_FUNCTION_ARGS)
 	td_buf		out;
 
 	td_buf_init(&out);
-	score_arg(fcinfo, &out);
+	score_arg(fcinfo, NULL, &out);
 	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+}
+
+/*
+ * quality_metrics(turns jsonb, expected jsonb) returns jsonb — the same with
+ * what the template expects (turn count, bounds, first role); NULL turns
+ * give NULL, a NULL expectation none.
+ */
+Datum
+train_data_quality_metrics_expect(PG_FUNCTION_ARGS)
+{
+	td_quality_expect e;
+	const td_quality_expect *expect;
+	td_buf		out;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	expect = expect_arg(fcinfo, 1, &e);
+	td_buf_init(&out);
+	score_arg(fcinfo, expect, &out);
+	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+}
+
+/*
+ * quality_defects(turns jsonb, expected jsonb DEFAULT NULL) returns text[] —
+ * the defect codes alone (no metrics document: the fast path for routing
+ * and filters); NULL turns give NULL.
+ */
+Datum
+train_data_quality_defects(PG_FUNCTION_ARGS)
+{
+	td_quality_expect e;
+	const td_quality_expect *expect;
+	td_defect_mask mask;
+	Datum		codes[TD_DEFECT_COUNT];
+	int			n = 0;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	expect = expect_arg(fcinfo, 1, &e);
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		bool		is_array;
+		long		count;
+		td_qturn   *t = jsonb_turns(PG_GETARG_JSONB_P(0), false, &count, &is_array);
+
+		mask = td_quality_defects(t, count, is_array, expect, NULL);
+	}
+	else
+	{
+		td_arena	arena;
+		td_json    *v;
+		long		count;
+		td_qturn   *t;
+
+		td_arena_init(&arena);
+		v = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0));
+		t = td_quality_json_turns(v, &count);
+		mask = td_quality_defects(t, count, v->type == TD_JSON_ARRAY, expect, NULL);
+		td_free(t);
+		td_arena_free(&arena);
+	}
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		if (mask & ((td_defect_mask) 1 << d))
+			codes[n++] = CStringGetTextDatum(td_defect_code((td_defect) d));
+	PG_RETURN_ARRAYTYPE_P(construct_array(codes, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * quality_defect_codes() returns table (code text, soft boolean,
+ * description text) — every defect code, in the order verdicts list them.
+ */
+Datum
+train_data_quality_defect_codes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(td_defect_code((td_defect) d));
+		values[1] = BoolGetDatum(td_defect_is_soft((td_defect) d));
+		values[2] = CStringGetTextDatum(td_defect_description((td_defect) d));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*
@@ -120,7 +243,7 @@ train_data_quality_metrics(PG_FUNCTION_ARGS)
 Datum
 train_data_quality_score(PG_FUNCTION_ARGS)
 {
-	long		tenths = lround(score_arg(fcinfo, NULL) * 10);	/* 0..100 */
+	long		tenths = lround(score_arg(fcinfo, NULL, NULL) * 10);	/* 0..100 */
 	char		buf[32];
 
 	snprintf(buf, sizeof(buf), "%ld.%ld", tenths / 10, tenths % 10);

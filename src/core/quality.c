@@ -7,10 +7,12 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "quality_defects.h"
 #include "td_text.h"
 #include "td_utf8.h"
 
@@ -118,34 +120,38 @@ is_word(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Does text contain word (lower case) as a whole word, ignoring case? */
-static bool
-has_word(const char *text, size_t len, const char *word)
-{
-	size_t		n = strlen(word);
-
-	for (size_t i = 0; i + n <= len; i++)
-	{
-		size_t		k = 0;
-
-		TD_CHECK_FOR_INTERRUPTS();
-		if (i > 0 && is_word(text[i - 1]))
-			continue;
-		while (k < n && lower(text[i + k]) == word[k])
-			k++;
-		if (k == n && (i + n == len || !is_word(text[i + n])))
-			return true;
-	}
-	return false;
-}
-
-/* Does text contain any of the words? */
+/*
+ * Does text contain any of the words (lower case, starting with a letter;
+ * a word may hold spaces) as a whole word, ignoring case?  One pass: at each position that starts a
+ * word, only the words with the same first letter are compared.
+ */
 static bool
 has_any_word(const char *text, size_t len, const char *const *words)
 {
-	for (; *words; words++)
-		if (has_word(text, len, *words))
-			return true;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (!is_word(text[i]) || (i > 0 && is_word(text[i - 1])))
+			continue;			/* every word starts with a letter */
+		c = lower(text[i]);
+		for (const char *const *w = words; *w; w++)
+		{
+			size_t		n,
+						k = 1;
+
+			if ((*w)[0] != c)
+				continue;
+			n = strlen(*w);
+			if (i + n > len)
+				continue;
+			while (k < n && lower(text[i + k]) == (*w)[k])
+				k++;
+			if (k == n && (i + n == len || !is_word(text[i + n])))
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -321,12 +327,12 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 	return score < 0 ? 0 : score;
 }
 
-/* A word (or run of words) of a conversation, in the lower-cased copy. */
+/* A word of a conversation, in the lower-cased copy. */
 typedef struct word
 {
-	const char *text;			/* set once the copy stops moving */
 	size_t		off;			/* offset in the copy */
 	size_t		len;
+	uint64_t	hash;			/* of the lower-cased bytes */
 	long		turn;
 	bool		long_word;		/* more than 3 characters */
 } word;
@@ -340,28 +346,22 @@ typedef struct vocabulary
 } vocabulary;
 
 #define NGRAM 4					/* words per n-gram of the repetition signal */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
 
-/* Order words (or n-grams) bytewise. */
-static int
-word_cmp(const void *a, const void *b)
-{
-	const word *x = a,
-			   *y = b;
-	size_t		n = x->len < y->len ? x->len : y->len;
-	int			c = memcmp(x->text, y->text, n);
-
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-/* Split the turns into words. */
+/* Split the turns into words (one reservation for the copy: no per-byte growth). */
 static void
 vocabulary_build(vocabulary *v, const qturn *turns, long n)
 {
-	size_t		cap = 0;
+	size_t		cap = 0,
+				total = 0;
 
 	td_buf_init(&v->text);
 	v->words = NULL;
 	v->count = 0;
+	for (long i = 0; i < n; i++)
+		total += turns[i].len + 1;
+	td_buf_reserve(&v->text, total + 1);
 	for (long i = 0; i < n; i++)
 	{
 		const char *s = turns[i].content;
@@ -371,6 +371,8 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 		while (p < len)
 		{
 			size_t		b;
+			uint64_t	h = FNV_OFFSET;
+			char	   *dst;
 
 			TD_CHECK_FOR_INTERRUPTS();
 			while (p < len && td_is_space(s[p]))
@@ -384,15 +386,21 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 				cap = cap ? cap * 2 : 64;
 				v->words = td_realloc(v->words, cap * sizeof(word));
 			}
-			v->words[v->count] = (word) {NULL, v->text.len, p - b, i, td_utf8_count(s + b, p - b) > 3};
-			v->count++;
+			dst = v->text.data + v->text.len;
 			for (size_t k = b; k < p; k++)
-				td_buf_putc(&v->text, lower(s[k]));
-			td_buf_putc(&v->text, ' ');
+			{
+				char		c = lower(s[k]);
+
+				*dst++ = c;
+				h = (h ^ (unsigned char) c) * FNV_PRIME;
+			}
+			*dst = ' ';
+			v->words[v->count] = (word) {v->text.len, p - b, h, i, td_utf8_count(s + b, p - b) > 3};
+			v->count++;
+			v->text.len += p - b + 1;
 		}
 	}
-	for (size_t i = 0; i < v->count; i++)
-		v->words[i].text = v->text.data + v->words[i].off;
+	v->text.data[v->text.len] = '\0';
 }
 
 /* Release a vocabulary. */
@@ -403,59 +411,98 @@ vocabulary_free(vocabulary *v)
 	td_buf_free(&v->text);
 }
 
-/* Sort items and count the distinct ones; *repeated gets those seen twice or more. */
-static size_t
-count_distinct(word *items, size_t count, size_t *repeated)
+/* A set of spans of the copy, counted: open addressing on their hashes. */
+typedef struct span_set
 {
-	size_t		distinct = 0;
+	word	   *slot;			/* len == SIZE_MAX: empty; turn: the count */
+	size_t		mask;
+	size_t		distinct;
+	size_t		repeated;		/* distinct spans seen twice or more */
+} span_set;
 
-	*repeated = 0;
-	if (count > 0)				/* qsort wants a non-NULL array */
-		qsort(items, count, sizeof(word), word_cmp);
-	for (size_t i = 0; i < count; i++)
-		if (i == 0 || word_cmp(&items[i], &items[i - 1]) != 0)
-			distinct++;
-		else if (i == 1 || word_cmp(&items[i - 1], &items[i - 2]) != 0)
-			(*repeated)++;
-	return distinct;
+/* An empty set for up to n spans. */
+static void
+span_set_init(span_set *set, size_t n)
+{
+	size_t		cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	set->slot = td_malloc(cap * sizeof(word));
+	for (size_t i = 0; i < cap; i++)
+		set->slot[i].len = SIZE_MAX;
+	set->mask = cap - 1;
+	set->distinct = set->repeated = 0;
+}
+
+/* Count one occurrence of a span (equal: same bytes, the hash only a shortcut). */
+static void
+span_set_add(span_set *set, const vocabulary *v, const word *w)
+{
+	size_t		i = (size_t) (w->hash ^ (w->hash >> 29)) & set->mask;
+
+	for (;; i = (i + 1) & set->mask)
+	{
+		word	   *e = &set->slot[i];
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (e->len == SIZE_MAX)
+		{
+			*e = *w;
+			e->turn = 1;
+			set->distinct++;
+			return;
+		}
+		if (e->hash == w->hash && e->len == w->len &&
+			memcmp(v->text.data + e->off, v->text.data + w->off, w->len) == 0)
+		{
+			if (++e->turn == 2)
+				set->repeated++;
+			return;
+		}
+	}
 }
 
 /* Vocabulary diversity: distinct / total words longer than 3 characters. */
 static double
 uniqueness(const vocabulary *v)
 {
-	word	   *long_words = td_malloc((v->count ? v->count : 1) * sizeof(word));
-	size_t		total = 0,
-				distinct,
-				repeated;
+	span_set	set;
+	size_t		total = 0;
 
+	span_set_init(&set, v->count);
 	for (size_t i = 0; i < v->count; i++)
 		if (v->words[i].long_word)
-			long_words[total++] = v->words[i];
-	distinct = count_distinct(long_words, total, &repeated);
-	td_free(long_words);
-	return floor((double) distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
+		{
+			span_set_add(&set, v, &v->words[i]);
+			total++;
+		}
+	td_free(set.slot);
+	return floor((double) set.distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
 }
 
 /* Distinct runs of NGRAM words (within one turn) that occur more than once. */
 static long
 repeated_ngrams(const vocabulary *v)
 {
-	word	   *grams = td_malloc((v->count ? v->count : 1) * sizeof(word));
-	size_t		total = 0,
-				repeated;
+	span_set	set;
+	size_t		repeated;
 
+	span_set_init(&set, v->count);
 	for (size_t i = 0; i + NGRAM <= v->count; i++)
 	{
 		const word *last = &v->words[i + NGRAM - 1];
+		word		gram = v->words[i];
 
-		if (last->turn != v->words[i].turn)
+		if (last->turn != gram.turn)
 			continue;
-		grams[total] = v->words[i];
-		grams[total++].len = last->off + last->len - v->words[i].off;
+		for (size_t k = 1; k < NGRAM; k++)
+			gram.hash = gram.hash * FNV_PRIME + v->words[i + k].hash;
+		gram.len = last->off + last->len - gram.off;
+		span_set_add(&set, v, &gram);
 	}
-	(void) count_distinct(grams, total, &repeated);
-	td_free(grams);
+	repeated = set.repeated;
+	td_free(set.slot);
 	return (long) repeated;
 }
 
@@ -606,9 +653,9 @@ td_quality_score_turns(const td_qturn *turns, long n, bool is_array)
 	return r.overall;
 }
 
-/* The turns of a JSON value (NULL-free pointers into it). */
-static td_qturn *
-json_turns(const td_json *turns, long *n)
+/* See quality.h. */
+td_qturn *
+td_quality_json_turns(const td_json *turns, long *n)
 {
 	td_qturn   *out;
 
@@ -633,6 +680,14 @@ json_turns(const td_json *turns, long *n)
 /* See quality.h. */
 void
 td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *out, double *overall)
+{
+	td_quality_metrics_expect(turns, n, is_array, NULL, out, overall);
+}
+
+/* See quality.h. */
+void
+td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
+						  td_buf *out, double *overall)
 {
 	scored		r;
 	findings	f;
@@ -684,6 +739,7 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 	td_buf_append(out, f.suggestions.data, f.suggestions.len);
 	td_buf_putc(out, ']');
 	put_signals(t, n, &v, out);
+	(void) td_quality_defects(turns, n, is_array, expect, out);
 	td_buf_putc(out, '}');
 
 	*overall = r.overall;
@@ -697,10 +753,17 @@ td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array, td_buf *o
 void
 td_quality_metrics(const td_json *turns, td_buf *out, double *overall)
 {
-	long		n;
-	td_qturn   *t = json_turns(turns, &n);
+	td_quality_metrics_json_expect(turns, NULL, out, overall);
+}
 
-	td_quality_metrics_turns(t, n, turns && turns->type == TD_JSON_ARRAY, out, overall);
+/* See quality.h. */
+void
+td_quality_metrics_json_expect(const td_json *turns, const td_quality_expect *expect, td_buf *out, double *overall)
+{
+	long		n;
+	td_qturn   *t = td_quality_json_turns(turns, &n);
+
+	td_quality_metrics_expect(t, n, turns && turns->type == TD_JSON_ARRAY, expect, out, overall);
 	td_free(t);
 }
 
@@ -709,7 +772,7 @@ double
 td_quality_score(const td_json *turns)
 {
 	long		n;
-	td_qturn   *t = json_turns(turns, &n);
+	td_qturn   *t = td_quality_json_turns(turns, &n);
 	double		overall = td_quality_score_turns(t, n, turns && turns->type == TD_JSON_ARRAY);
 
 	td_free(t);

@@ -5,8 +5,9 @@
  * Four components, each 0..10: turn count (weight 0.30), response length
  * (0.25), structure (0.30), coherence (0.15); overall = the weighted sum,
  * rounded to one decimal the way JavaScript's Math.round does (half up, in
- * binary floating point).  Extra defect signals go under "signals" and never
- * change the overall score.
+ * binary floating point).  Extra defect signals go under "signals", and
+ * the defect verdicts (quality_defects.h) under "defects", "defectDetails"
+ * and "defectSeverity"; neither ever changes the overall score.
  */
 #ifndef TD_QUALITY_H
 #define TD_QUALITY_H
@@ -45,11 +46,27 @@ extern double td_quality_overall(const td_quality_scores *s);
 extern void td_quality_metrics_turns(const td_qturn *turns, long n, bool is_array,
 									 td_buf *out, double *overall);
 
+/* What a template expects of a conversation (quality_defects.h). */
+struct td_quality_expect;
+
+/* The same with an expectation of the template (NULL: none). */
+extern void td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array,
+									  const struct td_quality_expect *expect, td_buf *out, double *overall);
+
 /* The overall score alone (no metrics object: the fast path). */
 extern double td_quality_score_turns(const td_qturn *turns, long n, bool is_array);
 
+/*
+ * The turns of a JSON value (an array of {role, content, timestamp?}; *n is
+ * 0 for anything else): pointers into it, in an array the caller frees with
+ * td_free.
+ */
+extern td_qturn *td_quality_json_turns(const td_json *turns, long *n);
+
 /* The same for a JSON value: an array of {role, content, timestamp?}. */
 extern void td_quality_metrics(const td_json *turns, td_buf *out, double *overall);
+extern void td_quality_metrics_json_expect(const td_json *turns, const struct td_quality_expect *expect,
+										   td_buf *out, double *overall);
 extern double td_quality_score(const td_json *turns);
 
 #endif							/* TD_QUALITY_H */

@@ -8,13 +8,6 @@
 #include "td_utf8.h"
 
 /* See td_text.h. */
-bool
-td_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* See td_text.h. */
 void
 td_trim(const char *s, size_t *b, size_t *e)
 {

@@ -1,0 +1,143 @@
+/*
+ * minhash.c — MinHash signatures by one-permutation hashing with optimal
+ * densification, and LSH band keys (see minhash.h).
+ */
+#include "minhash.h"
+
+#include <string.h>
+
+#include "td_mem.h"
+#include "td_words.h"
+
+#define ROLL_BASE 0x100000001b3ULL	/* multiplier of the rolling shingle hash (odd) */
+#define SHINGLE_SEED 0x5bd1e9955bd1e995ULL
+#define WALK_SEED 0x2545f4914f6cdd1dULL
+#define BAND_SEED 0x9e3779b97f4a7c15ULL
+#define SLOT_BITS 7				/* log2(TD_MINHASH_SLOTS) */
+#define MAX_WALK 4096			/* densification steps before a linear scan */
+
+/* See minhash.h. */
+void
+td_minhash_init(td_minhash *m)
+{
+	m->words = 0;
+	m->roll = 0;
+	m->base_k = 1;
+	for (int i = 0; i < TD_MINHASH_SHINGLE; i++)
+		m->base_k *= ROLL_BASE;
+	memset(m->filled, 0, sizeof(m->filled));
+	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
+		m->slot[i] = TD_MINHASH_EMPTY;
+}
+
+/* Give a shingle (its rolling hash over k words) its slot. */
+static void
+put_shingle(td_minhash *m, uint64_t roll, uint64_t k)
+{
+	uint64_t	h = td_mix64(roll ^ (SHINGLE_SEED + k));
+	uint32_t	slot = (uint32_t) (h >> (64 - SLOT_BITS)),
+				value = (uint32_t) h;
+
+	if (!m->filled[slot] || value < m->slot[slot])
+		m->slot[slot] = value;
+	m->filled[slot] = 1;
+}
+
+/* See minhash.h. */
+void
+td_minhash_add(td_minhash *m, const char *s, size_t len)
+{
+	td_word_iter it;
+	td_word		w;
+
+	td_words_init(&it, s, len);
+	while (td_words_next(&it, &w))
+	{
+		uint64_t	slot = m->words % TD_MINHASH_SHINGLE;
+
+		/* roll: polynomial hash of the last TD_MINHASH_SHINGLE words */
+		m->roll = m->roll * ROLL_BASE + w.hash - (m->words >= TD_MINHASH_SHINGLE ? m->window[slot] * m->base_k : 0);
+		m->window[slot] = w.hash;
+		m->words++;
+		if (m->words >= TD_MINHASH_SHINGLE)
+			put_shingle(m, m->roll, TD_MINHASH_SHINGLE);
+	}
+}
+
+/* See minhash.h. */
+void
+td_minhash_finish(td_minhash *m, uint32_t sig[TD_MINHASH_SLOTS])
+{
+	bool		any = false;
+
+	if (m->words > 0 && m->words < TD_MINHASH_SHINGLE)
+		put_shingle(m, m->roll, m->words);
+	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
+		any = any || m->filled[i];
+	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
+	{
+		uint64_t	step;
+
+		sig[i] = m->slot[i];
+		if (m->filled[i] || !any)
+			continue;
+		for (step = 0; step < MAX_WALK; step++)
+		{
+			uint32_t	j = (uint32_t) (td_mix64(WALK_SEED + (uint64_t) i * 0x10000 + step) >> (64 - SLOT_BITS));
+
+			TD_CHECK_FOR_INTERRUPTS();
+			if (m->filled[j])
+			{
+				sig[i] = m->slot[j];
+				break;
+			}
+		}
+		for (int j = (i + 1) % TD_MINHASH_SLOTS; step == MAX_WALK; j = (j + 1) % TD_MINHASH_SLOTS)
+			if (m->filled[j])	/* never reached in practice: some slot is filled */
+			{
+				sig[i] = m->slot[j];
+				break;
+			}
+	}
+}
+
+/* See minhash.h. */
+void
+td_minhash_text(const char *s, size_t len, uint32_t sig[TD_MINHASH_SLOTS])
+{
+	td_minhash	m;
+
+	td_minhash_init(&m);
+	td_minhash_add(&m, s, len);
+	td_minhash_finish(&m, sig);
+}
+
+/* See minhash.h. */
+void
+td_minhash_bands(const uint32_t sig[TD_MINHASH_SLOTS], int64_t keys[TD_MINHASH_BANDS])
+{
+	for (int b = 0; b < TD_MINHASH_BANDS; b++)
+	{
+		uint64_t	h = td_mix64(BAND_SEED + (uint64_t) b);
+
+		for (int r = 0; r < TD_MINHASH_ROWS; r++)
+			h = td_hash_combine(h, sig[b * TD_MINHASH_ROWS + r]);
+		keys[b] = (int64_t) h;
+	}
+}
+
+/* See minhash.h. */
+double
+td_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
+{
+	size_t		equal = 0;
+
+	if (n == 0)
+		return 1.0;
+	for (size_t i = 0; i < n; i++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		equal += a[i] == b[i];
+	}
+	return (double) equal / (double) n;
+}

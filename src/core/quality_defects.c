@@ -1,0 +1,1240 @@
+/*
+ * quality_defects.c — defect verdicts of a conversation (see
+ * quality_defects.h; thresholds in quality_thresholds.h).
+ *
+ * One pass over the words of each turn (td_words.h) gathers what every
+ * detector needs: the word hashes and lengths, prefix hashes of the word
+ * sequence (so any n-gram's hash is O(1)), the hashes of the turn's lines,
+ * sentences and paragraphs, and for assistant turns the words with
+ * contractions expanded (refusal phrases).  Repetition is counted with a
+ * hash table or by sorting hashes, never by comparing all pairs; an
+ * n-gram of 3 or more words can only repeat where its first 2-gram does,
+ * so the longer n-grams are looked at only there.
+ */
+#include "quality_defects.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quality_thresholds.h"
+#include "td_text.h"
+#include "td_utf8.h"
+#include "td_words.h"
+
+#define POLY_BASE 0x100000001b3ULL	/* multiplier of the prefix hashes (odd) */
+#define UNIT_LINE 0
+#define UNIT_SENTENCE 1
+#define UNIT_PARAGRAPH 2
+#define MAX_PHRASE_WORDS 12
+#define PHRASE_SLOTS 512		/* first-word index of the phrases (power of 2) */
+#define EXPAND_SLOTS 64			/* contraction index (power of 2) */
+
+/* --- codes ------------------------------------------------------------- */
+
+static const struct
+{
+	const char *code;
+	bool		soft;
+	const char *description;
+}			defect_info[TD_DEFECT_COUNT] = {
+	{"leaked_placeholder", false, "a template placeholder ({{name}}, {% ... %}) left in a turn"},
+	{"special_token", false, "a chat-format token (<|im_end|>, <think>, [INST], </s>, ...) left in a turn"},
+	{"refusal", true, "an assistant turn refuses or disclaims (\"as an AI\", \"I'm sorry, but I can't\", ...)"},
+	{"truncated_last_turn", true, "the last turn stops mid-sentence or leaves a code fence open"},
+	{"empty_turn", false, "a turn with no content, or only white space"},
+	{"looping_turn", false, "a turn that repeats its own lines, sentences or word n-grams (Gopher measures)"},
+	{"duplicate_turns", false, "a turn with the same words as an earlier turn"},
+	{"role_order", false, "an unknown role, system past the first turn, the wrong first role or one role twice in a row"},
+	{"one_sided", false, "every turn from the same role"},
+	{"too_few_turns", false, "fewer than 2 turns, or turns that are not an array"},
+	{"length_mismatch", true, "far fewer or more turns than the template asks"},
+};
+
+/* See quality_defects.h. */
+const char *
+td_defect_code(td_defect d)
+{
+	return defect_info[d].code;
+}
+
+/* See quality_defects.h. */
+bool
+td_defect_is_soft(td_defect d)
+{
+	return defect_info[d].soft;
+}
+
+/* See quality_defects.h. */
+const char *
+td_defect_description(td_defect d)
+{
+	return defect_info[d].description;
+}
+
+/* See quality_defects.h. */
+const char *
+td_defect_severity(td_defect_mask mask)
+{
+	td_defect_mask soft = 0;
+
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		if (defect_info[d].soft)
+			soft |= (td_defect_mask) 1 << d;
+	return mask == 0 ? "none" : (mask & ~soft) ? "hard" : "soft";
+}
+
+/* --- expectations -------------------------------------------------------- */
+
+/* Fail with "expected <what> must be <rule>, not <value>" (the value clipped). */
+static bool
+expect_error(td_error *err, const char *what, const char *rule, const td_json *v)
+{
+	static const char *const type_names[] = {"null", "false", "true", "a number", "a string", "an array",
+	"an object"};
+	td_buf		value;
+
+	td_buf_init(&value);
+	if (v->type == TD_JSON_NUMBER || v->type == TD_JSON_STRING)
+	{
+		td_buf_putc(&value, '"');
+		td_buf_put_clipped(&value, v->str, v->len);
+		td_buf_putc(&value, '"');
+	}
+	else
+		td_buf_puts(&value, type_names[v->type]);
+	td_error_set(err, TD_EXPECT_BAD, "expected ", "The expectation is a turn count or an object "
+				 "{\"turns\", \"minTurns\", \"maxTurns\", \"firstRole\"}.");
+	td_buf_puts(&err->message, what);
+	td_buf_puts(&err->message, " must be ");
+	td_buf_puts(&err->message, rule);
+	td_buf_puts(&err->message, ", not ");
+	td_buf_append(&err->message, value.data, value.len);
+	td_buf_free(&value);
+	return false;
+}
+
+/* A turn count of an expectation (absent or null: 0); false with err set when out of range. */
+static bool
+expect_count(const td_json *v, const char *what, long *out, td_error *err)
+{
+	if (v == NULL || v->type == TD_JSON_NULL)
+		return true;
+	if (v->type != TD_JSON_NUMBER || v->num != floor(v->num) || v->num < 1 || v->num > TD_EXPECT_MAX_TURNS)
+		return expect_error(err, what, "an integer between 1 and 10000", v);
+	*out = (long) v->num;
+	return true;
+}
+
+/* See quality_defects.h. */
+bool
+td_quality_expect_parse(const td_json *v, td_quality_expect *e, td_error *err)
+{
+	long		turns = 0,
+				min = 0,
+				max = 0;
+	const td_json *first = NULL;
+
+	memset(e, 0, sizeof(*e));
+	if (v == NULL || v->type == TD_JSON_NULL)
+		return true;
+	if (v->type == TD_JSON_NUMBER)
+	{
+		if (!expect_count(v, "turn count", &turns, err))
+			return false;
+	}
+	else if (v->type == TD_JSON_OBJECT)
+	{
+		if (!expect_count(td_json_get(v, "turns"), "turns", &turns, err) ||
+			!expect_count(td_json_get(v, "minTurns"), "minTurns", &min, err) ||
+			!expect_count(td_json_get(v, "maxTurns"), "maxTurns", &max, err))
+			return false;
+		first = td_json_get(v, "firstRole");
+		if (first && first->type != TD_JSON_NULL && !td_json_string_is(first, "user") &&
+			!td_json_string_is(first, "assistant"))
+			return expect_error(err, "firstRole", "\"user\" or \"assistant\"", first);
+		if (min && max && min > max)
+			return expect_error(err, "minTurns", "at most maxTurns", td_json_get(v, "minTurns"));
+	}
+	else
+		return expect_error(err, "turns", "a turn count or an object", v);
+	if (turns)
+	{
+		e->min_turns = (long) ceil(turns * TD_LENGTH_MIN_RATIO);
+		e->max_turns = (long) floor(turns * TD_LENGTH_MAX_RATIO);
+	}
+	if (min)
+		e->min_turns = min;
+	if (max)
+		e->max_turns = max;
+	if (e->min_turns && e->max_turns && e->min_turns > e->max_turns)
+	{							/* an explicit bound wins over the one "turns" implies */
+		if (max)
+			e->min_turns = e->max_turns;
+		else
+			e->max_turns = e->min_turns;
+	}
+	if (first && first->type == TD_JSON_STRING)
+		e->first_role = td_json_string_is(first, "assistant") ? "assistant" : "user";
+	return true;
+}
+
+/* --- the report ------------------------------------------------------------ */
+
+/* Defects found, and their details as JSON when wanted. */
+typedef struct report
+{
+	td_defect_mask mask;
+	bool		wanted;
+	td_buf		details[TD_DEFECT_COUNT];	/* comma-separated objects */
+	int			ndetails[TD_DEFECT_COUNT];
+} report;
+
+/*
+ * Record a defect on a turn (0: the whole conversation); when details are
+ * wanted returns the buffer, open after "value": for the caller to write the
+ * value and call close_detail; else NULL.
+ */
+static td_buf *
+detail(report *r, td_defect d, long turn, const char *measure)
+{
+	td_buf	   *b = &r->details[d];
+
+	r->mask |= (td_defect_mask) 1 << d;
+	if (!r->wanted)
+		return NULL;
+	if (r->ndetails[d]++ > 0)
+		td_buf_putc(b, ',');
+	td_buf_puts(b, "{\"turn\":");
+	if (turn > 0)
+		td_buf_put_long(b, turn);
+	else
+		td_buf_puts(b, "null");
+	td_buf_puts(b, ",\"measure\":");
+	td_json_write_string(b, measure, strlen(measure));
+	td_buf_puts(b, ",\"value\":");
+	return b;
+}
+
+/* End a detail with its threshold (JSON text, e.g. "0.3" or "null"). */
+static void
+close_detail(td_buf *b, const char *threshold)
+{
+	td_buf_puts(b, ",\"threshold\":");
+	td_buf_puts(b, threshold);
+	td_buf_putc(b, '}');
+}
+
+/* A fraction rounded to 3 decimals, without trailing zeros. */
+static void
+put_fraction(td_buf *b, double x)
+{
+	char		buf[32];
+	size_t		n;
+
+	snprintf(buf, sizeof(buf), "%.3f", floor(x * 1000.0 + 0.5) / 1000.0);
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '0')
+		n--;
+	if (buf[n - 1] == '.')
+		n--;
+	td_buf_append(b, buf, n);
+}
+
+/* A whole-number detail. */
+static void
+found_count(report *r, td_defect d, long turn, const char *measure, long value, const char *threshold)
+{
+	td_buf	   *b = detail(r, d, turn, measure);
+
+	if (b == NULL)
+		return;
+	td_buf_put_long(b, value);
+	close_detail(b, threshold);
+}
+
+/* A text detail (the value clipped as messages quote it). */
+static void
+found_text(report *r, td_defect d, long turn, const char *measure, const char *value, size_t len,
+		   const char *threshold)
+{
+	td_buf	   *b = detail(r, d, turn, measure);
+	td_buf		clipped;
+
+	if (b == NULL)
+		return;
+	if (value == NULL)
+		td_buf_puts(b, "null");
+	else
+	{
+		td_buf_init(&clipped);
+		td_buf_put_clipped(&clipped, value, len);
+		td_json_write_string(b, clipped.data, clipped.len);
+		td_buf_free(&clipped);
+	}
+	close_detail(b, threshold);
+}
+
+/* --- scratch space ---------------------------------------------------------- */
+
+/* A growable array of 64-bit hashes. */
+typedef struct hashes
+{
+	uint64_t   *v;
+	size_t		n;
+	size_t		cap;
+} hashes;
+
+/* Append a hash. */
+static void
+hashes_push(hashes *h, uint64_t x)
+{
+	if (h->n == h->cap)
+	{
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->v = td_realloc(h->v, h->cap * sizeof(uint64_t));
+	}
+	h->v[h->n++] = x;
+}
+
+/* Open addressing table of n-gram hashes with counts; cleared by generation. */
+typedef struct table
+{
+	uint64_t   *key;
+	uint32_t   *count;
+	uint32_t   *gen;
+	size_t		cap;			/* power of 2 */
+	uint32_t	cur;
+} table;
+
+/* Empty the table, with room for at least n keys at half load. */
+static void
+table_reset(table *t, size_t n)
+{
+	size_t		want = 64;
+
+	while (want < 2 * n)
+		want *= 2;
+	if (want > t->cap)
+	{
+		td_free(t->key);
+		td_free(t->count);
+		td_free(t->gen);
+		t->key = td_malloc(want * sizeof(uint64_t));
+		t->count = td_malloc(want * sizeof(uint32_t));
+		t->gen = td_malloc(want * sizeof(uint32_t));
+		memset(t->gen, 0, want * sizeof(uint32_t));
+		t->cap = want;
+		t->cur = 0;
+	}
+	if (++t->cur == 0)			/* wrapped: forget every generation */
+	{
+		memset(t->gen, 0, t->cap * sizeof(uint32_t));
+		t->cur = 1;
+	}
+}
+
+/* Count one more occurrence of key; returns the count now. */
+static uint32_t
+table_add(table *t, uint64_t key)
+{
+	size_t		mask = t->cap - 1,
+				i = (size_t) td_mix64(key) & mask;
+
+	while (t->gen[i] == t->cur && t->key[i] != key)
+		i = (i + 1) & mask;
+	if (t->gen[i] != t->cur)
+	{
+		t->gen[i] = t->cur;
+		t->key[i] = key;
+		t->count[i] = 0;
+	}
+	return ++t->count[i];
+}
+
+/* The count of key (0 when absent). */
+static uint32_t
+table_count(const table *t, uint64_t key)
+{
+	size_t		mask = t->cap - 1,
+				i = (size_t) td_mix64(key) & mask;
+
+	while (t->gen[i] == t->cur)
+	{
+		if (t->key[i] == key)
+			return t->count[i];
+		i = (i + 1) & mask;
+	}
+	return 0;
+}
+
+/* Everything about the turn being looked at; buffers reused across turns. */
+typedef struct scratch
+{
+	uint64_t   *word;			/* word hashes */
+	uint64_t   *prefix;			/* prefix[i] = polynomial hash of words [0, i) */
+	uint64_t   *power;			/* POLY_BASE^i */
+	uint32_t   *cprefix;		/* characters of words [0, i) */
+	uint8_t    *rep2;			/* the 2-gram at i occurs twice or more */
+	size_t		nwords;
+	size_t		cap;
+	hashes		units[3];		/* lines, sentences, paragraphs */
+	hashes		expanded;		/* words with contractions expanded */
+	table		grams;
+} scratch;
+
+/* Room for one more word. */
+static void
+scratch_grow(scratch *s)
+{
+	if (s->nwords + 1 < s->cap)
+		return;
+	s->cap = s->cap ? s->cap * 2 : 256;
+	s->word = td_realloc(s->word, s->cap * sizeof(uint64_t));
+	s->prefix = td_realloc(s->prefix, (s->cap + 1) * sizeof(uint64_t));
+	s->power = td_realloc(s->power, (s->cap + 1) * sizeof(uint64_t));
+	s->cprefix = td_realloc(s->cprefix, (s->cap + 1) * sizeof(uint32_t));
+	s->rep2 = td_realloc(s->rep2, s->cap * sizeof(uint8_t));
+}
+
+/* Release the scratch space. */
+static void
+scratch_free(scratch *s)
+{
+	td_free(s->word);
+	td_free(s->prefix);
+	td_free(s->power);
+	td_free(s->cprefix);
+	td_free(s->rep2);
+	for (int u = 0; u < 3; u++)
+		td_free(s->units[u].v);
+	td_free(s->expanded.v);
+	td_free(s->grams.key);
+	td_free(s->grams.count);
+	td_free(s->grams.gen);
+}
+
+/* Hash of words [i, i + n). */
+static uint64_t
+gram(const scratch *s, size_t i, size_t n)
+{
+	return s->prefix[i + n] - s->prefix[i] * s->power[n];
+}
+
+/* --- phrases (refusals) ------------------------------------------------------ */
+
+/*
+ * Contractions and spellings made one form before matching: the left word
+ * (apostrophes already dropped) becomes the words on the right.
+ */
+static const char *const expansions[][2] = {
+	{"cant", "can not"}, {"cannot", "can not"}, {"wont", "will not"}, {"dont", "do not"},
+	{"doesnt", "does not"}, {"didnt", "did not"}, {"isnt", "is not"}, {"arent", "are not"},
+	{"couldnt", "could not"}, {"shouldnt", "should not"}, {"wouldnt", "would not"},
+	{"im", "i am"}, {"ive", "i have"}, {"its", "it is"}, {"thats", "that is"}, {"youre", "you are"},
+	{"apologise", "apologize"}
+};
+
+/*
+ * Refusals and model disclaimers, in the expanded form (QUALITY.md 3.5:
+ * the ShareGPT_Vicuna_unfiltered and airoboros lists, open-instruct's
+ * identity and knowledge-cutoff mentions), a few in other languages.
+ */
+static const char *const phrases[] = {
+	/* identity and disclaimers */
+	"as an ai", "as an a i", "as an artificial intelligence", "as a language model", "as a large language model",
+	"as an llm", "i am an ai", "i am just an ai", "i am only an ai", "i am merely an ai", "i am a language model",
+	"i am a large language model", "i am an artificial intelligence", "being an ai", "ai language model",
+	"language model trained by", "trained by openai", "developed by openai", "created by openai", "openai",
+	"chatgpt", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
+	"my knowledge cut off", "as of my last update", "as of my last knowledge update", "as of my last training",
+	"as of my knowledge cutoff", "my guidelines", "content policy", "i do not have personal opinions",
+	"i do not have personal feelings", "i do not have feelings", "i do not have emotions",
+	"i do not have personal experiences", "i do not have the ability to", "i do not have access to real time",
+	"i am not capable of", "as a responsible ai",
+	/* refusals */
+	"i can not help", "i can not assist", "i can not provide", "i can not fulfill", "i can not fulfil",
+	"i can not comply", "i can not engage", "i can not create", "i can not generate", "i can not write",
+	"i can not do that", "i can not answer", "i can not support", "i can not participate",
+	"i can not and will not", "i will not be able to help", "i will not help", "i will not provide",
+	"i am unable to", "i am not able to help", "i am not able to provide", "i am not able to assist",
+	"i must decline", "i have to decline", "i need to decline", "i must respectfully decline", "i must refuse",
+	"i refuse to", "i am sorry but i can not", "i am sorry but i am unable", "i am sorry but i will not",
+	"sorry but i can not", "i apologize but i can not", "i apologize but i am unable", "my apologies but i",
+	"unfortunately i can not", "unfortunately i am unable", "i am afraid i can not", "it is not appropriate for me",
+	"not appropriate for me to", "i am not programmed to", "i am not allowed to", "i am not permitted to",
+	"goes against my", "against my programming", "i am not comfortable",
+	/* French, German, Spanish, Portuguese, Italian, Russian, Chinese, Japanese, Korean */
+	"en tant quia", "en tant que modèle de langage", "en tant quintelligence artificielle",
+	"désolé mais je ne peux pas", "je ne peux pas vous aider", "je ne suis pas en mesure de",
+	"als ki sprachmodell", "als künstliche intelligenz", "als sprachmodell", "es tut mir leid aber ich kann",
+	"ich kann ihnen dabei nicht helfen", "ich kann dir dabei nicht helfen",
+	"como modelo de lenguaje", "como una ia", "como inteligencia artificial", "lo siento pero no puedo",
+	"no puedo ayudarte con", "no puedo ayudarle con", "como modelo de linguagem", "como uma ia",
+	"desculpe mas não posso", "come modello linguistico", "mi dispiace ma non posso",
+	"как ии", "как языковая модель", "я не могу помочь", "извините но я не могу",
+	"作为一个人工智能", "作为ai", "作为人工智能", "我无法帮助", "抱歉我不能", "ai として", "お手伝いできません",
+	"ai 언어 모델로서", "죄송하지만 도와드릴 수 없습니다",
+};
+
+#define NPHRASES (sizeof(phrases) / sizeof(phrases[0]))
+#define NEXPANSIONS (sizeof(expansions) / sizeof(expansions[0]))
+
+/* The phrases and contractions as word hashes, indexed by first word. */
+typedef struct phrase_index
+{
+	bool		ready;
+	uint64_t	words[NPHRASES][MAX_PHRASE_WORDS];
+	uint8_t		len[NPHRASES];
+	int			next[NPHRASES];	/* next phrase with the same first-word slot, -1 */
+	int			head[PHRASE_SLOTS]; /* first phrase of a slot, -1 */
+	uint64_t	from[EXPAND_SLOTS]; /* contraction index: word hash, 0 empty */
+	uint64_t	to[EXPAND_SLOTS][2];
+	uint8_t		to_len[EXPAND_SLOTS];
+} phrase_index;
+
+static phrase_index phrase_ix;
+
+/* The word hashes of a short text (at most max). */
+static size_t
+words_of(const char *text, uint64_t *out, size_t max)
+{
+	td_word_iter it;
+	td_word		w;
+	size_t		n = 0;
+
+	td_words_init(&it, text, strlen(text));
+	while (n < max && td_words_next(&it, &w))
+		out[n++] = w.hash;
+	return n;
+}
+
+/* Build the phrase index once (constant data: the same in every call). */
+static const phrase_index *
+phrases_ready(void)
+{
+	phrase_index *ix = &phrase_ix;
+
+	if (ix->ready)
+		return ix;
+	for (int i = 0; i < PHRASE_SLOTS; i++)
+		ix->head[i] = -1;
+	for (int p = (int) NPHRASES - 1; p >= 0; p--)
+	{
+		size_t		slot;
+
+		ix->len[p] = (uint8_t) words_of(phrases[p], ix->words[p], MAX_PHRASE_WORDS);
+		slot = (size_t) ix->words[p][0] & (PHRASE_SLOTS - 1);
+		ix->next[p] = ix->head[slot];
+		ix->head[slot] = p;
+	}
+	memset(ix->from, 0, sizeof(ix->from));
+	for (size_t e = 0; e < NEXPANSIONS; e++)
+	{
+		uint64_t	from = 0;
+		size_t		slot;
+
+		(void) words_of(expansions[e][0], &from, 1);
+		slot = (size_t) from & (EXPAND_SLOTS - 1);
+		while (ix->from[slot] != 0)
+			slot = (slot + 1) & (EXPAND_SLOTS - 1);
+		ix->from[slot] = from;
+		ix->to_len[slot] = (uint8_t) words_of(expansions[e][1], ix->to[slot], 2);
+	}
+	ix->ready = true;
+	return ix;
+}
+
+/* Append a word, expanded if it is a contraction. */
+static void
+expand_word(const phrase_index *ix, hashes *out, uint64_t word)
+{
+	size_t		slot = (size_t) word & (EXPAND_SLOTS - 1);
+
+	while (ix->from[slot] != 0)
+	{
+		if (ix->from[slot] == word)
+		{
+			for (int k = 0; k < ix->to_len[slot]; k++)
+				hashes_push(out, ix->to[slot][k]);
+			return;
+		}
+		slot = (slot + 1) & (EXPAND_SLOTS - 1);
+	}
+	hashes_push(out, word);
+}
+
+/* The first phrase found in the expanded words, or -1. */
+static int
+find_phrase(const phrase_index *ix, const hashes *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		for (int p = ix->head[(size_t) w->v[i] & (PHRASE_SLOTS - 1)]; p >= 0; p = ix->next[p])
+		{
+			size_t		k = 0;
+
+			while (k < ix->len[p] && i + k < w->n && w->v[i + k] == ix->words[p][k])
+				k++;
+			if (k == ix->len[p])
+				return p;
+		}
+	}
+	return -1;
+}
+
+/* --- one turn's words --------------------------------------------------------- */
+
+/* A line, sentence or paragraph being read: polynomial hash and word count. */
+typedef struct unit
+{
+	uint64_t	h;
+	size_t		words;
+} unit;
+
+/* End a unit: its hash joins the list when it has words. */
+static void
+unit_close(unit *u, hashes *list)
+{
+	if (u->words > 0)
+		hashes_push(list, td_mix64(u->h + u->words));
+	u->h = 0;
+	u->words = 0;
+}
+
+/* What the gap between two words ends: 0 nothing, 1 a sentence, 2 a line, 3 a paragraph. */
+static int
+gap_break(const char *s, size_t b, size_t e)
+{
+	int			newlines = 0;
+	bool		terminal = false,
+				sentence = false;
+
+	for (size_t p = b; p < e; p++)
+	{
+		unsigned char c = (unsigned char) s[p];
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (c == '\n')
+			newlines++;
+		if (c == '.' || c == '!' || c == '?')
+			terminal = true;
+		else if (terminal && td_is_space((char) c))
+			sentence = true;
+		else if (c == 0xE2 && p + 2 < e && (unsigned char) s[p + 1] == 0x80 && (unsigned char) s[p + 2] == 0xA6)
+			terminal = true;	/* … */
+		else if ((c == 0xE3 && p + 2 < e && (unsigned char) s[p + 1] == 0x80 && (unsigned char) s[p + 2] == 0x82) ||
+				 (c == 0xEF && p + 2 < e && (unsigned char) s[p + 1] == 0xBC &&
+				  ((unsigned char) s[p + 2] == 0x81 || (unsigned char) s[p + 2] == 0x9F)))
+			sentence = true;	/* 。！？ */
+	}
+	return newlines >= 2 ? 3 : newlines == 1 ? 2 : sentence ? 1 : 0;
+}
+
+/*
+ * Read the words of a turn into s: hashes, prefixes, units; the expanded
+ * words too when ix is not NULL.  Returns the turn's hash (its word
+ * sequence) and *chars the characters of its words.
+ */
+static uint64_t
+read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, uint64_t *chars)
+{
+	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
+	td_word_iter it;
+	td_word		w;
+	unit		u[3] = {{0, 0}, {0, 0}, {0, 0}};
+	size_t		prev_end = 0;
+
+	s->nwords = 0;
+	for (int k = 0; k < 3; k++)
+		s->units[k].n = 0;
+	s->expanded.n = 0;
+	scratch_grow(s);
+	s->prefix[0] = 0;
+	s->power[0] = 1;
+	s->cprefix[0] = 0;
+	td_words_init(&it, text, len);
+	while (td_words_next(&it, &w))
+	{
+		size_t		i = s->nwords;
+		int			brk = i > 0 ? gap_break(text, prev_end, w.begin) : 0;
+
+		for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
+			if (brk >= closes_at[k])
+				unit_close(&u[k], &s->units[k]);
+		scratch_grow(s);
+		s->word[i] = w.hash;
+		s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w.hash;
+		s->power[i + 1] = s->power[i] * POLY_BASE;
+		s->cprefix[i + 1] = s->cprefix[i] + w.chars;
+		s->nwords++;
+		for (int k = 0; k < 3; k++)
+		{
+			u[k].h = u[k].h * POLY_BASE + w.hash;
+			u[k].words++;
+		}
+		if (ix)
+			expand_word(ix, &s->expanded, w.hash);
+		prev_end = w.end;
+	}
+	for (int k = 0; k < 3; k++)
+		unit_close(&u[k], &s->units[k]);
+	*chars = s->cprefix[s->nwords];
+	return td_mix64(s->prefix[s->nwords] + s->nwords);
+}
+
+/* Order of 64-bit values (qsort). */
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a,
+				y = *(const uint64_t *) b;
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return (x > y) - (x < y);
+}
+
+/* Duplicates / total of a list of unit hashes (sorted in place). */
+static double
+dup_fraction(hashes *h)
+{
+	size_t		dups = 0;
+
+	if (h->n < 2)
+		return 0;
+	qsort(h->v, h->n, sizeof(uint64_t), u64_cmp);
+	for (size_t i = 1; i < h->n; i++)
+		dups += h->v[i] == h->v[i - 1];
+	return (double) dups / (double) h->n;
+}
+
+/*
+ * Most frequent repeated n-gram's characters × count / total, among the
+ * positions where the 2-gram repeats (all positions for n = 2).
+ */
+static double
+top_gram_fraction(scratch *s, size_t n, double total)
+{
+	double		best = 0;
+
+	table_reset(&s->grams, s->nwords);
+	for (size_t i = 0; i + n <= s->nwords; i++)
+	{
+		uint32_t	c;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (n > 2 && !s->rep2[i])
+			continue;
+		c = table_add(&s->grams, gram(s, i, n));
+		if (c >= 2)
+		{
+			double		chars = (double) (s->cprefix[i + n] - s->cprefix[i] + (n - 1)) * c;
+
+			if (chars > best)
+				best = chars;
+		}
+	}
+	if (n == 2)					/* mark where 2-grams repeat, for the longer n-grams */
+		for (size_t i = 0; i + 2 <= s->nwords; i++)
+			s->rep2[i] = table_count(&s->grams, gram(s, i, 2)) >= 2;
+	return best / total;
+}
+
+/* Characters of words in duplicated n-grams (Gopher's non-overlapping walk) / total. */
+static double
+dup_gram_fraction(scratch *s, size_t n, double total)
+{
+	size_t		i = 0;
+	double		dup = 0;
+
+	table_reset(&s->grams, s->nwords);
+	while (i + n <= s->nwords)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		if (!s->rep2[i])		/* a unique 2-gram starts a unique n-gram */
+		{
+			i++;
+			continue;
+		}
+		if (table_add(&s->grams, gram(s, i, n)) > 1)
+		{
+			dup += s->cprefix[i + n] - s->cprefix[i];
+			i += n;
+		}
+		else
+			i++;
+	}
+	return dup / total;
+}
+
+/* Report a looping measure when it passes its threshold; true if it did. */
+static bool
+loop_check(report *r, long turn, const char *measure, double value, double threshold)
+{
+	td_buf	   *b;
+	char		t[32];
+
+	if (!(value > threshold))
+		return false;
+	b = detail(r, TD_DEFECT_LOOPING_TURN, turn, measure);
+	if (b)
+	{
+		put_fraction(b, value);
+		snprintf(t, sizeof(t), "%g", threshold);
+		close_detail(b, t);
+	}
+	return true;
+}
+
+/* The Gopher repetition measures of the turn just read, first one over its threshold reported. */
+static void
+check_looping(scratch *s, report *r, long turn, uint64_t word_chars)
+{
+	static const char *const top_names[] = {"top_2gram_char_fraction", "top_3gram_char_fraction",
+	"top_4gram_char_fraction"};
+	static const double top_limits[] = {TD_LOOP_TOP2_FRAC, TD_LOOP_TOP3_FRAC, TD_LOOP_TOP4_FRAC};
+	static const char *const dup_names[] = {"duplicate_5gram_char_fraction", "duplicate_6gram_char_fraction",
+		"duplicate_7gram_char_fraction", "duplicate_8gram_char_fraction", "duplicate_9gram_char_fraction",
+	"duplicate_10gram_char_fraction"};
+	static const double dup_limits[] = {TD_LOOP_DUP5_FRAC, TD_LOOP_DUP6_FRAC, TD_LOOP_DUP7_FRAC,
+	TD_LOOP_DUP8_FRAC, TD_LOOP_DUP9_FRAC, TD_LOOP_DUP10_FRAC};
+	double		total = (double) word_chars + (double) (s->nwords ? s->nwords - 1 : 0);
+	hashes	   *lines = &s->units[UNIT_LINE],
+			   *sentences = &s->units[UNIT_SENTENCE],
+			   *paras = &s->units[UNIT_PARAGRAPH];
+
+	if (lines->n >= TD_LOOP_MIN_LINES &&
+		loop_check(r, turn, "duplicate_line_fraction", dup_fraction(lines), TD_LOOP_DUP_LINE_FRAC))
+		return;
+	if (paras->n >= TD_LOOP_MIN_PARAS &&
+		loop_check(r, turn, "duplicate_paragraph_fraction", dup_fraction(paras), TD_LOOP_DUP_PARA_FRAC))
+		return;
+	if (sentences->n >= TD_LOOP_MIN_SENTENCES &&
+		loop_check(r, turn, "duplicate_sentence_fraction", dup_fraction(sentences), TD_LOOP_DUP_SENTENCE_FRAC))
+		return;
+	if (s->nwords < TD_LOOP_MIN_WORDS || total <= 0)
+		return;
+	for (size_t n = 2; n <= 4; n++)
+	{
+		double		f = top_gram_fraction(s, n, total);
+
+		if (n == 2 && f == 0)
+			return;				/* no 2-gram repeats: no n-gram does */
+		if (loop_check(r, turn, top_names[n - 2], f, top_limits[n - 2]))
+			return;
+	}
+	for (size_t n = 5; n <= 10; n++)
+		if (loop_check(r, turn, dup_names[n - 5], dup_gram_fraction(s, n, total), dup_limits[n - 5]))
+			return;
+}
+
+/* --- text scans --------------------------------------------------------------- */
+
+/* The first "{{...}}" or "{%...%}" placeholder of a text: its offset and length, or false. */
+static bool
+find_placeholder(const char *s, size_t len, size_t *at, size_t *plen)
+{
+	const char *p = s,
+			   *end = s + len;
+
+	while ((p = memchr(p, '{', (size_t) (end - p))) != NULL && p + 1 < end)
+	{
+		char		close = p[1] == '{' ? '}' : p[1] == '%' ? '%' : 0;
+		bool		visible = false;
+
+		if (close)
+			for (const char *q = p + 2; q + 1 < end && q - p <= TD_PLACEHOLDER_MAX_BYTES && *q != '\n'; q++)
+			{
+				TD_CHECK_FOR_INTERRUPTS();
+				if (q[0] == close && q[1] == '}')
+				{
+					if (!visible)
+						break;
+					*at = (size_t) (p - s);
+					*plen = (size_t) (q + 2 - p);
+					return true;
+				}
+				visible = visible || !td_is_space(*q);
+			}
+		p++;
+	}
+	return false;
+}
+
+/* Is there a chat-format token at s[p] (a '<' or '['), and how long is it? */
+static size_t
+special_token_at(const char *s, size_t len, size_t p)
+{
+	static const char *const tokens[] = {"<think>", "</think>", "<<SYS>>", "<</SYS>>", "<s>", "</s>", "[INST]",
+	"[/INST]", NULL};
+
+	if (s[p] == '<' && p + 1 < len && s[p + 1] == '|')	/* <|name|> */
+	{
+		size_t		q = p + 2;
+
+		while (q < len && q - p < 48 && (s[q] == '_' || (s[q] >= 'a' && s[q] <= 'z') ||
+										 (s[q] >= 'A' && s[q] <= 'Z') || (s[q] >= '0' && s[q] <= '9')))
+			q++;
+		if (q > p + 2 && q + 1 < len && s[q] == '|' && s[q + 1] == '>')
+			return q + 2 - p;
+	}
+	for (int k = 0; tokens[k]; k++)
+	{
+		size_t		n = strlen(tokens[k]);
+
+		if (p + n <= len && memcmp(s + p, tokens[k], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
+/* The first chat-format token of a text: its offset and length, or false. */
+static bool
+find_special_token(const char *s, size_t len, size_t *at, size_t *tlen)
+{
+	for (int opener = 0; opener < 2; opener++)	/* tokens open with '<' or '[' */
+	{
+		const char *p = s,
+				   *end = s + len;
+
+		while ((p = memchr(p, opener ? '[' : '<', (size_t) (end - p))) != NULL)
+		{
+			size_t		n = special_token_at(s, len, (size_t) (p - s));
+
+			TD_CHECK_FOR_INTERRUPTS();
+			if (n > 0 && (!*tlen || (size_t) (p - s) < *at))
+			{
+				*at = (size_t) (p - s);
+				*tlen = n;
+				break;
+			}
+			if (n > 0)
+				break;
+			p++;
+		}
+	}
+	return *tlen > 0;
+}
+
+/* True when the text has a character other than white space and invisible ones. */
+static bool
+has_visible(const char *s, size_t len)
+{
+	size_t		p = 0;
+
+	while (p < len)
+	{
+		uint32_t	cp;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if ((unsigned char) s[p] < 0x80 && !td_is_space(s[p]))
+			return true;
+		p += td_utf8_decode(s + p, len - p, &cp);
+		if (!td_is_unicode_space(cp))
+			return true;
+	}
+	return false;
+}
+
+/* Count of "```" fences in a text. */
+static long
+code_fences(const char *s, size_t len)
+{
+	long		n = 0;
+
+	for (size_t p = 0; p + 2 < len; p++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		if (s[p] == '`' && s[p + 1] == '`' && s[p + 2] == '`')
+		{
+			n++;
+			p += 2;
+		}
+	}
+	return n;
+}
+
+/* Does a text end like a cut-off sentence?  The last visible character into *last. */
+static bool
+ends_mid_sentence(const char *s, size_t len, size_t *last, size_t *last_len)
+{
+	size_t		e = len,
+				b;
+	uint32_t	cp;
+
+	for (;;)					/* the last character that is not white space */
+	{
+		if (e == 0)
+			return false;
+		b = e - 1;
+		while (b > 0 && e - b < 4 && ((unsigned char) s[b] & 0xC0) == 0x80)
+			b--;
+		if (td_utf8_decode(s + b, e - b, &cp) != e - b)
+			cp = 0xFFFD, b = e - 1;
+		if (!td_is_unicode_space(cp))
+			break;
+		e = b;
+	}
+	*last = b;
+	*last_len = e - b;
+	if (cp < 0x80)
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+			strchr(",;:-(/&+=", (int) cp) != NULL;
+	if (cp == 0xFFFD || (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7)
+		return false;
+	if ((cp >= 0x2010 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) || (cp >= 0x3000 && cp <= 0x303F) ||
+		(cp >= 0xFE00 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFF65) || cp >= 0x1F000)
+		return cp == 0x2013 || cp == 0x2014 || cp == 0x3001 || cp == 0xFF0C;	/* dashes, 、，continue */
+	return true;					/* a letter of another script */
+}
+
+/* --- conversation-level checks ------------------------------------------------ */
+
+/* Role of a turn: 0 user, 1 assistant, 2 system, -1 anything else (ASCII case ignored). */
+static int
+role_of(const td_qturn *t)
+{
+	static const char *const names[] = {"user", "assistant", "system"};
+
+	if (t->role == NULL)
+		return -1;
+	for (int r = 0; r < 3; r++)
+	{
+		size_t		n = strlen(names[r]),
+					k = 0;
+
+		if (t->role_len != n)
+			continue;
+		while (k < n && (t->role[k] | 0x20) == names[r][k])
+			k++;
+		if (k == n)
+			return r;
+	}
+	return -1;
+}
+
+/* role_order, one_sided, too_few_turns, length_mismatch. */
+static void
+check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect, report *r)
+{
+	static const char *const role_names[] = {"user", "assistant", "system"};
+	long		count[3] = {0, 0, 0};
+	int			first = expect && expect->first_role && strcmp(expect->first_role, "assistant") == 0 ? 1 : 0,
+				prev = -1;
+	bool		seen_other = false;
+	char		t[32];
+
+	for (long i = 0; i < n; i++)
+	{
+		int			role = role_of(&turns[i]);
+
+		if (role >= 0)
+			count[role]++;
+	}
+	for (long i = 0; i < n; i++)
+	{
+		int			role = role_of(&turns[i]);
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (role < 0)
+			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "unknown_role", turns[i].role, turns[i].role_len, "null");
+		else if (role == 2 && i > 0)
+			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "system_not_first", "system", 6, "null");
+		else if (role != 2)
+		{
+			if (!seen_other && role != first)
+				found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "first_role", role_names[role],
+						   strlen(role_names[role]), first ? "\"assistant\"" : "\"user\"");
+			else if (seen_other && role == prev)
+				found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "same_role_as_previous", role_names[role],
+						   strlen(role_names[role]), "null");
+		}
+		if (role == 0 || role == 1)
+			seen_other = true;
+		prev = role;
+	}
+	if (n >= 2 && count[0] + count[1] >= 1 && (count[0] == 0 || count[1] == 0))
+		found_text(r, TD_DEFECT_ONE_SIDED, 0, "roles", count[0] ? "user" : "assistant", count[0] ? 4 : 9, "null");
+	snprintf(t, sizeof(t), "%d", TD_DEFECT_MIN_TURNS);
+	if (!is_array || n < TD_DEFECT_MIN_TURNS)
+		found_count(r, TD_DEFECT_TOO_FEW_TURNS, 0, "turns", n, t);
+	if (expect && expect->min_turns && n < expect->min_turns)
+	{
+		snprintf(t, sizeof(t), "%ld", expect->min_turns);
+		found_count(r, TD_DEFECT_LENGTH_MISMATCH, 0, "turns_below_min", n, t);
+	}
+	if (expect && expect->max_turns && n > expect->max_turns)
+	{
+		snprintf(t, sizeof(t), "%ld", expect->max_turns);
+		found_count(r, TD_DEFECT_LENGTH_MISMATCH, 0, "turns_above_max", n, t);
+	}
+}
+
+/* A turn's hash for duplicate_turns: the turn and its word hash. */
+typedef struct turn_key
+{
+	uint64_t	hash;
+	long		turn;
+} turn_key;
+
+/* Order by hash, then turn. */
+static int
+turn_key_cmp(const void *a, const void *b)
+{
+	const turn_key *x = a,
+			   *y = b;
+
+	TD_CHECK_FOR_INTERRUPTS();
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return (x->turn > y->turn) - (x->turn < y->turn);
+}
+
+/* Order by turn. */
+static int
+turn_order_cmp(const void *a, const void *b)
+{
+	const turn_key *x = a,
+			   *y = b;
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return (x->turn > y->turn) - (x->turn < y->turn);
+}
+
+/* duplicate_turns over the keys of the turns long enough to count (sorted in place). */
+static void
+check_duplicates(turn_key *keys, long nkeys, report *r)
+{
+	turn_key   *dups;
+	long		ndups = 0;
+
+	if (nkeys < 2)
+		return;
+	qsort(keys, (size_t) nkeys, sizeof(turn_key), turn_key_cmp);
+	dups = td_malloc((size_t) nkeys * sizeof(turn_key));
+	for (long i = 1, first = 0; i < nkeys; i++)
+	{
+		if (keys[i].hash != keys[first].hash)
+			first = i;
+		else					/* the later turn, and the earliest it repeats */
+			dups[ndups++] = (turn_key) {(uint64_t) keys[first].turn, keys[i].turn};
+	}
+	qsort(dups, (size_t) ndups, sizeof(turn_key), turn_order_cmp);
+	for (long i = 0; i < ndups; i++)
+		found_count(r, TD_DEFECT_DUPLICATE_TURNS, dups[i].turn, "same_words_as_turn", (long) dups[i].hash, "null");
+	td_free(dups);
+}
+
+/* --- entry point ------------------------------------------------------------------ */
+
+/* The per-turn detectors over every turn. */
+static void
+check_turns(const td_qturn *turns, long n, report *r)
+{
+	const phrase_index *ix = phrases_ready();
+	scratch		s;
+	turn_key   *keys = td_malloc((size_t) (n ? n : 1) * sizeof(turn_key));
+	long		nkeys = 0;
+
+	memset(&s, 0, sizeof(s));
+	for (long i = 0; i < n; i++)
+	{
+		const char *text = turns[i].content ? turns[i].content : "";
+		size_t		len = turns[i].content ? turns[i].len : 0,
+					at,
+					plen;
+		bool		assistant = role_of(&turns[i]) == 1;
+		uint64_t	chars,
+					hash;
+		int			phrase;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (!has_visible(text, len))
+		{
+			found_count(r, TD_DEFECT_EMPTY_TURN, i + 1, "visible_characters", 0, "1");
+			continue;
+		}
+		if (find_placeholder(text, len, &at, &plen))
+			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, "null");
+		at = plen = 0;
+		if (find_special_token(text, len, &at, &plen))
+			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, "null");
+		hash = read_words(&s, text, len, assistant ? ix : NULL, &chars);
+		if (assistant && (phrase = find_phrase(ix, &s.expanded)) >= 0)
+			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), "null");
+		if (chars >= TD_DUP_TURN_MIN_CHARS)
+			keys[nkeys++] = (turn_key) {hash, i + 1};
+		check_looping(&s, r, i + 1, chars);
+		if (i == n - 1 && s.nwords >= TD_TRUNC_MIN_WORDS)
+		{
+			long		fences = code_fences(text, len);
+			size_t		last,
+						last_len;
+
+			if (fences % 2 == 1)
+				found_count(r, TD_DEFECT_TRUNCATED_LAST_TURN, i + 1, "open_code_fences", fences, "null");
+			else if (ends_mid_sentence(text, len, &last, &last_len))
+				found_text(r, TD_DEFECT_TRUNCATED_LAST_TURN, i + 1, "last_character", text + last, last_len, "null");
+		}
+	}
+	check_duplicates(keys, nkeys, r);
+	td_free(keys);
+	scratch_free(&s);
+}
+
+/* Append the defects, their details and the severity. */
+static void
+put_report(const report *r, td_buf *out)
+{
+	bool		first = true;
+
+	td_json_write_key(out, "defects", false);
+	td_buf_putc(out, '[');
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		if (r->mask & ((td_defect_mask) 1 << d))
+		{
+			if (!first)
+				td_buf_putc(out, ',');
+			first = false;
+			td_json_write_string(out, defect_info[d].code, strlen(defect_info[d].code));
+		}
+	td_buf_putc(out, ']');
+	td_json_write_key(out, "defectDetails", false);
+	td_buf_putc(out, '{');
+	first = true;
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		if (r->ndetails[d] > 0)
+		{
+			td_json_write_key(out, defect_info[d].code, first);
+			first = false;
+			if (r->ndetails[d] > 1)
+				td_buf_putc(out, '[');
+			td_buf_append(out, r->details[d].data, r->details[d].len);
+			if (r->ndetails[d] > 1)
+				td_buf_putc(out, ']');
+		}
+	td_buf_putc(out, '}');
+	td_json_write_key(out, "defectSeverity", false);
+	td_json_write_string(out, td_defect_severity(r->mask), strlen(td_defect_severity(r->mask)));
+}
+
+/* See quality_defects.h. */
+td_defect_mask
+td_quality_defects(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect, td_buf *out)
+{
+	report		r;
+
+	memset(&r, 0, sizeof(r));
+	r.wanted = out != NULL;
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		td_buf_init(&r.details[d]);
+	check_structure(turns, n, is_array, expect, &r);
+	check_turns(turns, n, &r);
+	if (out)
+		put_report(&r, out);
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		td_buf_free(&r.details[d]);
+	return r.mask;
+}

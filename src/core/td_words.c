@@ -1,0 +1,260 @@
+/*
+ * td_words.c — normalised words of a text (see td_words.h).
+ *
+ * The hash of a word is taken over the UTF-8 of its lower-cased code points
+ * (apostrophes left out) eight bytes at a time (xor, multiply, rotate: a
+ * bijection of the state per block), finished with its length and td_mix64.
+ */
+#include "td_words.h"
+
+#include "td_mem.h"
+#include "td_utf8.h"
+
+#define HASH_SEED 0xcbf29ce484222325ULL
+#define HASH_MULT 0x9e3779b97f4a7c15ULL
+
+/* A word's hash being computed: whole blocks absorbed, the last partial one. */
+typedef struct word_hash
+{
+	uint64_t	h;
+	uint64_t	block;
+	unsigned	nbytes;			/* in block */
+	uint64_t	total;			/* bytes */
+} word_hash;
+
+/* Feed one byte. */
+static inline void
+hash_byte(word_hash *wh, unsigned char c)
+{
+	wh->block |= (uint64_t) c << (8 * wh->nbytes);
+	if (++wh->nbytes == 8)
+	{
+		uint64_t	x = (wh->h ^ wh->block) * HASH_MULT;
+
+		wh->h = (x << 29) | (x >> 35);
+		wh->block = 0;
+		wh->nbytes = 0;
+	}
+	wh->total++;
+}
+
+/* The finished hash. */
+static inline uint64_t
+hash_end(const word_hash *wh)
+{
+	return td_mix64((wh->h ^ wh->block) * HASH_MULT + wh->total);
+}
+
+/* See td_words.h. */
+size_t
+td_utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t		n = td_utf8_seq_len(p, len);
+
+	switch (n)
+	{
+		case 1:
+			*cp = p[0];
+			return 1;
+		case 2:
+			*cp = ((uint32_t) (p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+			return 2;
+		case 3:
+			*cp = ((uint32_t) (p[0] & 0x0F) << 12) | ((uint32_t) (p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+			return 3;
+		case 4:
+			*cp = ((uint32_t) (p[0] & 0x07) << 18) | ((uint32_t) (p[1] & 0x3F) << 12) |
+				((uint32_t) (p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+			return 4;
+		default:
+			*cp = 0xFFFD;
+			return 1;
+	}
+}
+
+/* See td_words.h. */
+bool
+td_is_unicode_space(uint32_t cp)
+{
+	if (cp < 0x80)
+		return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
+	return cp == 0x85 || cp == 0xA0 || cp == 0xAD || cp == 0x1680 || cp == 0x180E ||
+		(cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+		(cp >= 0x205F && cp <= 0x2064) || cp == 0x3000 || cp == 0xFEFF;
+}
+
+/* See td_words.h. */
+uint32_t
+td_lower_cp(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+		return cp + 32;
+	if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177))
+		return cp | 1;
+	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+		return (cp & 1) ? cp + 1 : cp;
+	if (cp == 0x178)
+		return 0xFF;
+	if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2)
+		return cp + 32;
+	if (cp == 0x386)
+		return 0x3AC;
+	if (cp >= 0x388 && cp <= 0x38A)
+		return cp + 37;
+	if (cp == 0x38C)
+		return 0x3CC;
+	if (cp == 0x38E || cp == 0x38F)
+		return cp + 63;
+	if (cp >= 0x410 && cp <= 0x42F)
+		return cp + 32;
+	if (cp >= 0x400 && cp <= 0x40F)
+		return cp + 80;
+	return cp;
+}
+
+/* Apostrophes: dropped from words, never separate them. */
+static bool
+is_apostrophe(uint32_t cp)
+{
+	return cp == '\'' || cp == '`' || cp == 0xB4 || cp == 0x2018 || cp == 0x2019 || cp == 0x02BC;
+}
+
+/* Han, kana: scripts written without spaces, each character a word. */
+static bool
+is_ideograph(uint32_t cp)
+{
+	return (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+		(cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+		(cp >= 0x20000 && cp <= 0x2FFFF);
+}
+
+/* Non-ASCII punctuation and symbols (and invalid bytes): separators. */
+static bool
+is_separator(uint32_t cp)
+{
+	if (cp >= 0x80 && cp <= 0xBF)
+		return cp != 0xAA && cp != 0xB5 && cp != 0xBA;
+	return cp == 0xD7 || cp == 0xF7 || td_is_unicode_space(cp) ||
+		(cp >= 0x2010 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) ||
+		(cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE00 && cp <= 0xFE6F) ||
+		(cp >= 0xFF00 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) ||
+		(cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65) ||
+		(cp >= 0x1F000 && cp <= 0x1FAFF) || cp == 0xFFFD;
+}
+
+/* Word character class of an ASCII byte: 1 letter/digit, 2 apostrophe, 0 other. */
+static const unsigned char ascii_class[128] = {
+	['0'] = 1,['1'] = 1,['2'] = 1,['3'] = 1,['4'] = 1,['5'] = 1,['6'] = 1,['7'] = 1,['8'] = 1,['9'] = 1,
+	['A'] = 1,['B'] = 1,['C'] = 1,['D'] = 1,['E'] = 1,['F'] = 1,['G'] = 1,['H'] = 1,['I'] = 1,
+	['J'] = 1,['K'] = 1,['L'] = 1,['M'] = 1,['N'] = 1,['O'] = 1,['P'] = 1,['Q'] = 1,['R'] = 1,
+	['S'] = 1,['T'] = 1,['U'] = 1,['V'] = 1,['W'] = 1,['X'] = 1,['Y'] = 1,['Z'] = 1,
+	['a'] = 1,['b'] = 1,['c'] = 1,['d'] = 1,['e'] = 1,['f'] = 1,['g'] = 1,['h'] = 1,['i'] = 1,
+	['j'] = 1,['k'] = 1,['l'] = 1,['m'] = 1,['n'] = 1,['o'] = 1,['p'] = 1,['q'] = 1,['r'] = 1,
+	['s'] = 1,['t'] = 1,['u'] = 1,['v'] = 1,['w'] = 1,['x'] = 1,['y'] = 1,['z'] = 1,
+	['\''] = 2,['`'] = 2,
+};
+
+/* Feed one code point (lower-cased). */
+static void
+hash_cp(word_hash *wh, uint32_t cp)
+{
+	char		buf[4];
+	size_t		n = td_utf8_encode(cp, buf);
+
+	for (size_t i = 0; i < n; i++)
+		hash_byte(wh, (unsigned char) buf[i]);
+}
+
+/* See td_words.h. */
+void
+td_words_init(td_word_iter *it, const char *s, size_t len)
+{
+	it->s = s;
+	it->len = len;
+	it->pos = 0;
+}
+
+/* See td_words.h. */
+bool
+td_words_next(td_word_iter *it, td_word *w)
+{
+	const char *s = it->s;
+	size_t		len = it->len,
+				p = it->pos;
+	word_hash	wh = {HASH_SEED, 0, 0, 0};
+	uint32_t	chars = 0;
+	bool		started = false;
+
+	while (p < len)
+	{
+		unsigned char c = (unsigned char) s[p];
+		uint32_t	cp;
+		size_t		n;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (c < 0x80)
+		{
+			unsigned char cls = ascii_class[c];
+
+			if (cls == 1)
+			{
+				if (!started)
+					w->begin = p;
+				started = true;
+				hash_byte(&wh, (unsigned char) (c >= 'A' && c <= 'Z' ? c + 32 : c));
+				chars++;
+				p++;
+				continue;
+			}
+			if (cls == 2)
+			{
+				p++;
+				continue;
+			}
+			if (started)
+				break;
+			p++;
+			continue;
+		}
+		n = td_utf8_decode(s + p, len - p, &cp);
+		if (is_apostrophe(cp))
+		{
+			p += n;
+			continue;
+		}
+		if (is_separator(cp))
+		{
+			if (started)
+				break;
+			p += n;
+			continue;
+		}
+		if (is_ideograph(cp))
+		{
+			if (started)
+				break;			/* the ideograph starts the next word */
+			w->begin = p;
+			hash_cp(&wh, cp);
+			chars = 1;
+			p += n;
+			started = true;
+			break;
+		}
+		if (!started)
+			w->begin = p;
+		started = true;
+		hash_cp(&wh, td_lower_cp(cp));
+		chars++;
+		p += n;
+	}
+	it->pos = p;
+	if (!started)
+		return false;
+	w->end = p;
+	w->hash = hash_end(&wh);
+	w->chars = chars;
+	return true;
+}

@@ -1,0 +1,75 @@
+/*
+ * td_words.h — normalised words of a text, shared by the defect detectors
+ * (quality_defects.c) and the near-duplicate signatures (minhash.c).
+ *
+ * A word is a maximal run of word characters: ASCII letters and digits and
+ * every non-ASCII code point that is not white space, punctuation or a
+ * symbol of the ranges listed in td_words.c.  Apostrophes (' ’ ‘ ʼ `) inside
+ * a word are dropped ("can’t" and "CANT" are the same word); every other
+ * character separates words.  Letters are lower-cased: ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic (enough for the languages the tests
+ * use; other scripts keep their case).  Invalid UTF-8 bytes separate words.
+ *
+ * Each word comes with a 64-bit hash of its normalised form: two words are
+ * taken as equal when their hashes are (a false match has probability
+ * 2^-64 per pair, far below any threshold the callers apply).
+ */
+#ifndef TD_WORDS_H
+#define TD_WORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One word of a text. */
+typedef struct td_word
+{
+	uint64_t	hash;			/* of the normalised form */
+	size_t		begin;			/* byte span in the text */
+	size_t		end;
+	uint32_t	chars;			/* code points of the normalised form */
+} td_word;
+
+/* A walk over the words of s[0..len). */
+typedef struct td_word_iter
+{
+	const char *s;
+	size_t		len;
+	size_t		pos;
+} td_word_iter;
+
+/* Start a walk over s[0..len). */
+extern void td_words_init(td_word_iter *it, const char *s, size_t len);
+
+/* The next word into *w; false at the end of the text. */
+extern bool td_words_next(td_word_iter *it, td_word *w);
+
+/* The code point at s[0..len) into *cp; returns its bytes (1 for an invalid byte, *cp = 0xFFFD). */
+extern size_t td_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* White space or an invisible format character (zero-width space, BOM, ...). */
+extern bool td_is_unicode_space(uint32_t cp);
+
+/* Lower case of a code point (the scripts listed above; others unchanged). */
+extern uint32_t td_lower_cp(uint32_t cp);
+
+/* A 64-bit mixing function (the splitmix64 finaliser): a bijection. */
+static inline uint64_t
+td_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* Combine a running hash with the next element (order matters). */
+static inline uint64_t
+td_hash_combine(uint64_t h, uint64_t next)
+{
+	return td_mix64(h * 0x9e3779b97f4a7c15ULL + next + 0x632be59bd9b4e019ULL);
+}
+
+#endif							/* TD_WORDS_H */

@@ -1,0 +1,94 @@
+-- quality_defects: the defect verdicts of quality_metrics() (one example of
+-- each code, with its details), quality_defects(), the expectation of
+-- quality_metrics(turns, expected), and the near-duplicate signatures.
+
+-- A clean conversation: no defects; overall is Engine A's.
+CREATE FUNCTION pg_temp.clean() RETURNS jsonb LANGUAGE sql AS $$
+    SELECT '[{"role": "user", "content": "Hello, I would like to save for a house in five years."},
+             {"role": "assistant", "content": "Good plan. Put aside a fixed amount every month, in an account you do not touch."},
+             {"role": "user", "content": "How much is reasonable on a salary of 3,000 euros?"},
+             {"role": "assistant", "content": "Around 15 to 20 percent, once your emergency fund is in place. I’m sorry I can’t be more exact without your costs!"}]'::jsonb
+$$;
+SELECT m -> 'overall' AS overall, m -> 'defects' AS defects, m -> 'defectDetails' AS details,
+       m ->> 'defectSeverity' AS severity
+FROM (SELECT train_data.quality_metrics(pg_temp.clean()) AS m) s;
+
+-- The clean conversation with one turn replaced: each defect, its details.
+CREATE FUNCTION pg_temp.with_turn(n int, role text, content text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_set(pg_temp.clean(), ARRAY[(n - 1)::text], jsonb_build_object('role', role, 'content', content))
+$$;
+SELECT label, m -> 'defects' AS defects, m -> 'defectDetails' AS details, m ->> 'defectSeverity' AS severity,
+       m -> 'overall' = train_data.quality_metrics(turns) -> 'overall' AS same_overall
+FROM (VALUES
+    ('placeholder', pg_temp.with_turn(2, 'assistant', 'Dear {{name}}, put aside a fixed amount every month.')),
+    ('ternary placeholder', pg_temp.with_turn(2, 'assistant', 'Put aside {{formal ? ''Sir'' : ''mate''}}, a fixed amount.')),
+    ('special token', pg_temp.with_turn(2, 'assistant', 'Put aside a fixed amount every month.<|im_end|>')),
+    ('refusal', pg_temp.with_turn(2, 'assistant', 'AS AN A.I. LANGUAGE MODEL, I don’t give financial advice.')),
+    ('refusal, contraction', pg_temp.with_turn(2, 'assistant', 'Sorry, but I can''t help with savings plans.')),
+    ('truncated', pg_temp.with_turn(4, 'assistant', 'Around 15 to 20 percent, once your emergency fund is')),
+    ('open code fence', pg_temp.with_turn(4, 'assistant', E'Try this:\n```python\nprint(3000 * 0.15)')),
+    ('empty', pg_temp.with_turn(3, 'user', E' \u00a0\u200b\n')),
+    ('looping', pg_temp.with_turn(2, 'assistant', repeat('Save a fixed amount every month. ', 6))),
+    ('looping phrase', pg_temp.with_turn(2, 'assistant', 'The key is ' || repeat('to keep saving and ', 10) || 'then invest.')),
+    ('duplicate', pg_temp.with_turn(3, 'user', 'hello, I would like to SAVE for a house in five years')),
+    ('role order', pg_temp.with_turn(2, 'user', 'Good plan. Put aside a fixed amount every month.')),
+    ('unknown role', pg_temp.with_turn(3, 'bot', 'How much is reasonable on a salary of 3,000 euros?')),
+    ('one sided', '[{"role": "assistant", "content": "Save every month."}, {"role": "assistant", "content": "And invest the rest."}]'),
+    ('too few', '[{"role": "user", "content": "Hello, can you help me save?"}]'),
+    ('not an array', '{"turns": []}')
+) AS t(label, turns), LATERAL (SELECT train_data.quality_metrics(turns) AS m) s
+ORDER BY label;
+
+-- The template's expectation: a count (far: below half or above double),
+-- bounds, the first role; NULL is none; the codes alone.
+SELECT expected, train_data.quality_metrics(pg_temp.clean(), expected) -> 'defectDetails' AS details,
+       train_data.quality_defects(pg_temp.clean(), expected) AS codes
+FROM (VALUES (NULL::jsonb), ('4'), ('12'), ('1'), ('{"minTurns": 6}'), ('{"turns": 2, "maxTurns": 3}'),
+             ('{"firstRole": "assistant"}'), ('{"turns": 4, "other": true}')) AS t(expected);
+SELECT train_data.quality_defects(NULL), train_data.quality_metrics(NULL, '4') AS metrics,
+       train_data.quality_defects('[]'), train_data.quality_defects(pg_temp.clean());
+
+-- Malformed expectations: an error naming the member and the value.
+\set VERBOSITY default
+SELECT train_data.quality_metrics(pg_temp.clean(), '0');
+SELECT train_data.quality_metrics(pg_temp.clean(), '2.5');
+SELECT train_data.quality_defects(pg_temp.clean(), '"eight"');
+SELECT train_data.quality_defects(pg_temp.clean(), '{"minTurns": 9, "maxTurns": 3}');
+SELECT train_data.quality_defects(pg_temp.clean(), '{"firstRole": "system"}');
+SELECT train_data.quality_defects(pg_temp.clean(), '{"turns": [8]}');
+\set VERBOSITY terse
+
+-- The codes and which are soft.
+SELECT * FROM train_data.quality_defect_codes();
+
+-- Signatures: 128 integers, 16 band keys; exact copies (after case and
+-- punctuation) share everything; a conversation's signature is that of its
+-- contents joined; near copies are similar, distinct texts are not.
+SELECT array_length(train_data.minhash_signature('one two three four five six'), 1) AS slots,
+       array_length(train_data.minhash_bands(train_data.minhash_signature('one')), 1) AS bands,
+       train_data.minhash_signature('The quick brown fox jumps over the lazy dog')
+         = train_data.minhash_signature('the QUICK brown fox -- jumps over the lazy dog!') AS same_words,
+       train_data.conversation_text_signature(pg_temp.clean())
+         = train_data.minhash_signature((SELECT string_agg(t ->> 'content', ' ') FROM jsonb_array_elements(pg_temp.clean()) t))
+         AS joined_contents,
+       train_data.minhash_bands(train_data.minhash_signature('a b c d e f g'))
+         = train_data.minhash_bands(train_data.minhash_signature('A, b. C! d e f g')) AS same_bands,
+       train_data.minhash_signature('') = array_fill(-1, ARRAY[128]) AS no_words;
+WITH base AS (
+    SELECT string_agg(md5(g::text), ' ') AS t FROM generate_series(1, 300) g
+)
+SELECT train_data.minhash_similarity(train_data.minhash_signature(t), train_data.minhash_signature(t)) AS exact,
+       train_data.minhash_similarity(train_data.minhash_signature(t),
+                                     train_data.minhash_signature(replace(t, md5('150'), 'changed'))) >= 0.9 AS near,
+       train_data.minhash_similarity(train_data.minhash_signature(t),
+                                     train_data.minhash_signature(upper(t) || ' x')) AS case_and_one_more,
+       train_data.minhash_similarity(train_data.minhash_signature(t),
+                                     train_data.minhash_signature(reverse(t))) AS distinct_text
+FROM base;
+
+-- Bad signatures and turns.
+SELECT train_data.minhash_bands('{1,2,3}');
+SELECT train_data.minhash_similarity(array_fill(1, ARRAY[128]), array_fill(NULL::int, ARRAY[128]));
+SELECT train_data.minhash_similarity(array_fill(1, ARRAY[128]), array_fill(1, ARRAY[2, 64]));
+SELECT train_data.conversation_text_signature('{"turns": []}');
+SELECT train_data.conversation_text_signature('[1, {"content": 7}, {"role": "user"}]') = array_fill(-1, ARRAY[128]) AS nothing;

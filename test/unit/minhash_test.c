@@ -1,0 +1,292 @@
+/*
+ * minhash_test.c — unit tests of the word normaliser (src/core/td_words.c)
+ * and the MinHash signatures (src/core/minhash.c), and the near-duplicate
+ * evaluation: planted near copies (about 1 word in 100 replaced), exact
+ * copies and distinct texts, against the exact Jaccard similarity of the
+ * 5-word shingle sets.  Prints recall of the band candidates, false pairs
+ * and the error of the estimate; fails when an exact copy is missed, when
+ * fewer than 90 % of the pairs at Jaccard >= 0.8 are candidates, or when
+ * distinct texts make more than 0.1 % false pairs.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "minhash.h"
+#include "td_words.h"
+#include "unit.h"
+
+#define TEXTS 300
+#define VOCABULARY 3000
+#define MAX_WORDS 700
+
+static unsigned long long rng_state = 7;
+static unsigned
+rnd(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned) (rng_state >> 33) % n;
+}
+
+/* The hash of the only word of a text. */
+static uint64_t
+word_hash(const char *s)
+{
+	td_word_iter it;
+	td_word		w;
+
+	td_words_init(&it, s, strlen(s));
+	return td_words_next(&it, &w) ? w.hash : 0;
+}
+
+/* Number of words of a text. */
+static int
+count_words(const char *s)
+{
+	td_word_iter it;
+	td_word		w;
+	int			n = 0;
+
+	td_words_init(&it, s, strlen(s));
+	while (td_words_next(&it, &w))
+		n++;
+	return n;
+}
+
+static void
+test_words(void)
+{
+	ok(word_hash("Can’t") == word_hash("CANT") && word_hash("can't") == word_hash("cant"),
+	   "apostrophes dropped, case folded");
+	ok(word_hash("ÉTÉ") == word_hash("été") && word_hash("ΑΘΉΝΑ") == word_hash("αθήνα") &&
+	   word_hash("МОСКВА") == word_hash("москва"), "Latin-1, Greek and Cyrillic lower-cased");
+	ok(word_hash("money") != word_hash("monet"), "different words differ");
+	ok(count_words("Hello, world!  (again)…") == 3, "punctuation separates words");
+	ok(count_words("我很好。你呢？") == 5, "each ideograph is a word");
+	ok(count_words("a\u00a0b\u2003c\u200bd") == 4, "Unicode spaces separate words");
+	ok(count_words("\xff\xfe bad") == 1, "invalid bytes separate words");
+	ok(count_words("") == 0 && count_words(" \t\n") == 0, "no words");
+}
+
+static void
+test_signatures(void)
+{
+	uint32_t	a[TD_MINHASH_SLOTS],
+				b[TD_MINHASH_SLOTS];
+	int64_t		ka[TD_MINHASH_BANDS],
+				kb[TD_MINHASH_BANDS];
+	td_minhash	m;
+	bool		all_empty = true;
+	int			equal = 0;
+
+	td_minhash_text("The quick brown fox jumps over the lazy dog.", 44, a);
+	td_minhash_text("the QUICK, brown fox -- jumps over the lazy dog!", 48, b);
+	ok(memcmp(a, b, sizeof(a)) == 0, "case and punctuation do not change a signature");
+	td_minhash_init(&m);
+	td_minhash_add(&m, "The quick brown fox", 19);
+	td_minhash_add(&m, "jumps over the lazy dog.", 24);
+	td_minhash_finish(&m, b);
+	ok(memcmp(a, b, sizeof(a)) == 0, "words run on across pieces");
+	td_minhash_bands(a, ka);
+	td_minhash_bands(b, kb);
+	ok(memcmp(ka, kb, sizeof(ka)) == 0, "equal signatures, equal band keys");
+	ok(ka[0] != ka[1], "the band number is mixed into the key");
+	td_minhash_text("", 0, a);
+	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
+		all_empty = all_empty && a[i] == TD_MINHASH_EMPTY;
+	ok(all_empty, "no words: every slot empty");
+	td_minhash_text("hi there", 8, a);
+	td_minhash_text("hi there friend", 15, b);
+	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
+		equal += a[i] == b[i];
+	ok(a[0] != TD_MINHASH_EMPTY && equal < TD_MINHASH_SLOTS, "short texts have a signature of their own");
+	ok(td_minhash_similarity(a, a, TD_MINHASH_SLOTS) == 1.0 && td_minhash_similarity(a, b, 0) == 1.0,
+	   "similarity of equal signatures is 1");
+}
+
+/* --- near-duplicate evaluation ------------------------------------------- */
+
+static char vocab[VOCABULARY][12];
+static char texts[3 * TEXTS][MAX_WORDS * 12];
+
+/* A text of n words drawn from the vocabulary. */
+static void
+random_text(char *out, int n)
+{
+	size_t		p = 0;
+
+	for (int k = 0; k < n; k++)
+		p += (size_t) sprintf(out + p, "%s%s%s", k ? " " : "", vocab[rnd(VOCABULARY)], rnd(12) == 0 ? "." : "");
+}
+
+/* A copy with about one word in 100 replaced (at least one). */
+static void
+near_copy(char *out, const char *in)
+{
+	size_t		p = 0;
+	const char *s = in;
+	int			k = 0,
+				changed = 0;
+
+	while (*s)
+	{
+		const char *e = strchr(s, ' ');
+		size_t		len = e ? (size_t) (e - s) : strlen(s);
+
+		if (rnd(100) == 0 || (!e && changed == 0))
+		{
+			p += (size_t) sprintf(out + p, "%s%s", k ? " " : "", vocab[rnd(VOCABULARY)]);
+			changed++;
+		}
+		else
+			p += (size_t) sprintf(out + p, "%s%.*s", k ? " " : "", (int) len, s);
+		k++;
+		s = e ? e + 1 : s + len;
+	}
+}
+
+/* The sorted distinct 5-word shingle hashes of a text; returns their count. */
+static int
+shingles(const char *s, uint64_t *out)
+{
+	td_word_iter it;
+	td_word		w;
+	uint64_t	words[MAX_WORDS];
+	int			n = 0,
+				m = 0,
+				d = 0;
+
+	td_words_init(&it, s, strlen(s));
+	while (n < MAX_WORDS && td_words_next(&it, &w))
+		words[n++] = w.hash;
+	for (int i = 0; i + TD_MINHASH_SHINGLE <= n; i++)
+	{
+		uint64_t	h = 0;
+
+		for (int k = 0; k < TD_MINHASH_SHINGLE; k++)
+			h = td_hash_combine(h, words[i + k]);
+		out[m++] = h;
+	}
+	for (int i = 0; i < m; i++)	/* insertion sort: small sets */
+		for (int j = i; j > 0 && out[j] < out[j - 1]; j--)
+		{
+			uint64_t	t = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	for (int i = 0; i < m; i++)
+		if (i == 0 || out[i] != out[i - 1])
+			out[d++] = out[i];
+	return d;
+}
+
+/* Exact Jaccard similarity of two texts' shingle sets. */
+static double
+jaccard(const char *a, const char *b)
+{
+	static uint64_t sa[MAX_WORDS],
+				sb[MAX_WORDS];
+	int			na = shingles(a, sa),
+				nb = shingles(b, sb),
+				i = 0,
+				j = 0,
+				both = 0;
+
+	while (i < na && j < nb)
+		if (sa[i] == sb[j])
+			both++, i++, j++;
+		else if (sa[i] < sb[j])
+			i++;
+		else
+			j++;
+	return na + nb - both ? (double) both / (na + nb - both) : 1.0;
+}
+
+/* Do two texts share a band key? */
+static bool
+candidates(const int64_t *a, const int64_t *b)
+{
+	for (int k = 0; k < TD_MINHASH_BANDS; k++)
+		if (a[k] == b[k])
+			return true;
+	return false;
+}
+
+static void
+evaluate(void)
+{
+	static uint32_t sig[3 * TEXTS][TD_MINHASH_SLOTS];
+	static int64_t keys[3 * TEXTS][TD_MINHASH_BANDS];
+	int			exact_found = 0,
+				near_high = 0,
+				near_high_found = 0,
+				near_found = 0,
+				false_pairs = 0;
+	long		distinct_pairs = 0;
+	double		error = 0,
+				min_j = 1;
+
+	for (int v = 0; v < VOCABULARY; v++)	/* pseudo-words of 2 to 9 letters */
+	{
+		int			len = 2 + (int) rnd(8);
+
+		for (int k = 0; k < len; k++)
+			vocab[v][k] = (char) ('a' + rnd(26));
+		vocab[v][len] = '\0';
+	}
+	for (int i = 0; i < TEXTS; i++)
+	{
+		random_text(texts[i], 100 + (int) rnd(500));	/* base */
+		near_copy(texts[TEXTS + i], texts[i]);	/* near copy */
+		strcpy(texts[2 * TEXTS + i], texts[i]);	/* exact copy */
+	}
+	for (int i = 0; i < 3 * TEXTS; i++)
+	{
+		td_minhash_text(texts[i], strlen(texts[i]), sig[i]);
+		td_minhash_bands(sig[i], keys[i]);
+	}
+	for (int i = 0; i < TEXTS; i++)
+	{
+		double		j = jaccard(texts[i], texts[TEXTS + i]),
+					est = td_minhash_similarity(sig[i], sig[TEXTS + i], TD_MINHASH_SLOTS);
+		bool		found = candidates(keys[i], keys[TEXTS + i]);
+
+		exact_found += candidates(keys[i], keys[2 * TEXTS + i]) &&
+			td_minhash_similarity(sig[i], sig[2 * TEXTS + i], TD_MINHASH_SLOTS) == 1.0;
+		near_found += found;
+		error += fabs(est - j);
+		min_j = j < min_j ? j : min_j;
+		if (j >= 0.8)
+		{
+			near_high++;
+			near_high_found += found;
+		}
+	}
+	for (int i = 0; i < TEXTS; i++)
+		for (int k = i + 1; k < TEXTS; k++)
+		{
+			distinct_pairs++;
+			false_pairs += candidates(keys[i], keys[k]);
+		}
+	printf("# exact copies found: %d of %d\n", exact_found, TEXTS);
+	printf("# near copies (1 word in 100 changed, Jaccard %.2f..1): %d of %d candidates; "
+		   "at Jaccard >= 0.8: %d of %d (%.1f %%)\n", min_j, near_found, TEXTS, near_high_found, near_high,
+		   100.0 * near_high_found / (near_high ? near_high : 1));
+	printf("# mean |estimate - exact Jaccard| of near copies: %.3f\n", error / TEXTS);
+	printf("# false pairs among %ld pairs of distinct texts: %d\n", distinct_pairs, false_pairs);
+	ok(exact_found == TEXTS, "every exact copy shares every band and has similarity 1");
+	ok(near_high_found * 10 >= near_high * 9, "at least 90 % of near copies at Jaccard >= 0.8 are candidates");
+	ok(error / TEXTS < 0.05, "the estimate is within 0.05 of the exact Jaccard on average");
+	ok(false_pairs * 1000 <= distinct_pairs, "at most 0.1 % false pairs among distinct texts");
+}
+
+int
+main(void)
+{
+	test_words();
+	test_signatures();
+	evaluate();
+	return unit_done();
+}
