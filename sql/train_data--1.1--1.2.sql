@@ -201,8 +201,11 @@ BEGIN
 END
 $$;
 
--- The request a claimed item is sent with: the rendered prompt in the
--- Anthropic Messages API format, with the job owner's configuration.
+-- The request a claimed item is sent with: the rendered prompt as one user
+-- message, with the job owner's configuration.  This body is both an
+-- Anthropic Messages request and an OpenAI Chat Completions request (the
+-- two formats agree on these members), so it is the same for either
+-- provider; the claim returns the provider and base URL beside it.
 CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -255,12 +258,14 @@ BEGIN
 END
 $$;
 
--- Take one item for a worker: lease, attempt, request.  Returns the row the
--- claim hands out, or nothing when the item cannot be sent (it is failed).
+-- Take one item for a worker: lease, attempt, request, and the provider and
+-- base URL of config to send it to.  Returns the row the claim hands out, or
+-- nothing when the item cannot be sent (it is failed).
 CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
                                            reclaimed boolean)
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -283,7 +288,7 @@ BEGIN
         prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
     WHERE i.id = (item).id
     RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
-              i.lease_expires_at;
+              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
 END
 $$;
 
@@ -293,7 +298,8 @@ $$;
 -- cancelled.  Rows other claims hold are skipped, never waited for.
 CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -310,10 +316,7 @@ BEGIN
         FOR UPDATE OF i SKIP LOCKED
     LOOP
         IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
-            UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
-            WHERE i.id = (it.item).id;
-            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 0, 1, -1);
-            PERFORM train_data.rollup_counters((it.item).batch_job_id);
+            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
         ELSIF (it.item).attempts >= (it.item).max_attempts THEN
             UPDATE train_data.batch_items i
             SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
@@ -336,7 +339,8 @@ $$;
 -- of the same job take turns, so the count of items in flight is exact.
 CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -876,54 +880,6 @@ BEGIN
 END
 $$;
 
--- Claim up to max_items items: expired leases first, then queued items by
--- the claim order (job priority, job age, job, position), never more in
--- flight per job than its concurrent_processing.  The walk reads only the
--- index of claimable items and jumps from job to job, so jobs with nothing
--- to claim, paused jobs and other users' idle work cost nothing; the claim
--- takes no lock a user or an outside session can hold, and skips (never
--- waits for) rows another transaction holds.  Each row carries the item's
--- prompt, fixed when it was queued, and a ready Anthropic Messages API
--- request built with the batch owner's configuration; attempt is the lease
--- token heartbeat_, complete_ and fail_batch_item accept.
-CREATE OR REPLACE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
-                                             lease interval DEFAULT '5 minutes')
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
-AS $$
-#variable_conflict use_column
-DECLARE
-    claimed integer;
-    n integer;
-    nxt record;
-    after_rank smallint := -1;
-    after_created timestamptz := '-infinity';
-    after_job uuid := '00000000-0000-0000-0000-000000000000';
-BEGIN
-    PERFORM train_data.claim_check_args(worker, max_items, lease);
-    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
-    GET DIAGNOSTICS claimed = ROW_COUNT;
-    WHILE claimed < max_items LOOP
-        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
-        FROM train_data.batch_items i
-        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
-          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
-        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
-        LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        claimed := claimed + n;
-        after_rank := nxt.claim_rank;
-        after_created := nxt.job_created_at;
-        after_job := nxt.batch_job_id;
-    END LOOP;
-END
-$$;
-
 -- Every version of a conversation (its regeneration chain), oldest first.
 CREATE OR REPLACE FUNCTION train_data.conversation_versions(conversation_id uuid)
     RETURNS TABLE (version integer, id uuid, conversation_id text, status train_data.conversation_status,
@@ -1178,7 +1134,6 @@ DECLARE
     new_status train_data.batch_item_status;
     conv uuid;
     p jsonb;
-    model text;
     cost numeric;
     metrics jsonb;
     score numeric;
@@ -1201,16 +1156,21 @@ BEGIN
             USING DETAIL = format('The item is now %s.', new_status);
         RETURN NULL;
     END;
-    metrics := train_data.quality_metrics(parsed -> 'turns');
+    -- defect verdicts too, with the turn count the item's parameters ask
+    -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
+    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
     score := (metrics ->> 'overall')::numeric;
     -- the threshold fixed when the item was queued (items of 1.1 read the template's)
     threshold := (l.item).quality_threshold;
     IF threshold IS NULL THEN
         SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
     END IF;
-    model := coalesce(parsed ->> 'model', (l.item).request ->> 'model');
-    cost := train_data.model_cost(model, coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                  coalesce((parsed ->> 'output_tokens')::bigint, 0));
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
+                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
 
     INSERT INTO train_data.conversations
         (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
@@ -1224,13 +1184,14 @@ BEGIN
                  THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
                  WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
                  ELSE '{}' END,
-            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
+            train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects'), score, metrics,
+            jsonb_array_length(parsed -> 'turns'),
             coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
             cost, duration_ms, (l.item).template_id,
             jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
                                                  'performedBy', l.owner, 'timestamp', now(),
                                                  'comment', format('Generated with quality score %s', score),
-                                                 'reasons', NULL)),
+                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
             p, (l.item).parent_conversation_id,
             CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
     RETURNING id INTO conv;
@@ -1465,11 +1426,867 @@ DROP POLICY generation_logs_delete ON train_data.generation_logs;
 CREATE POLICY generation_logs_owner ON train_data.generation_logs
     USING (created_by = (SELECT train_data.current_user_id()));
 
+--------------------------------------------------------------------------------
+-- Providers and hand-back (issue 19)
+--
+-- An AI configuration names its provider (anthropic, the default, or
+-- openai: Chat Completions, also OpenAI-compatible servers) and an optional
+-- baseUrl; configurations stored before have neither and stay anthropic.
+-- The claim returns provider and base_url after its other columns (a new
+-- result type: the claim steps are dropped and created again, and
+-- claim_batch_items is renamed, created again with the grants of the old
+-- one, and the old one dropped).  parse_generation_response reads Chat
+-- Completions responses (the C library; nothing to change here but its
+-- description).  release_batch_item hands an item back without counting its
+-- attempt.
+--------------------------------------------------------------------------------
+-- The configuration used when a user has none (original-system.md §2.12).
+-- provider: the API the model is called through, anthropic (Messages API)
+-- or openai (Chat Completions: OpenAI and OpenAI-compatible servers);
+-- baseUrl: the base URL a worker gives that provider's SDK, null for the
+-- provider's official endpoint.  Configurations stored before 1.2 have
+-- neither and so keep working as anthropic.
+CREATE OR REPLACE FUNCTION train_data.default_ai_config()
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN '{
+        "provider": "anthropic",
+        "baseUrl": null,
+        "model": "claude-sonnet-4-5-20250929",
+        "temperature": 0.7,
+        "maxTokens": 4096,
+        "topP": 0.9,
+        "rateLimiting": {"requestsPerMinute": 50, "concurrentRequests": 3, "burstAllowance": 10},
+        "retryStrategy": {"maxRetries": 3, "baseDelay": 1000, "maxDelay": 16000},
+        "costBudget": {"dailyBudget": 100, "weeklyBudget": 500, "monthlyBudget": 2000,
+                       "alertThresholds": [0.5, 0.75, 0.9]},
+        "timeouts": {"generationTimeout": 60000, "connectionTimeout": 10000, "totalRequestTimeout": 120000}
+    }'::jsonb;
+-- Raise an error unless the value at path in doc is null (absent) or the
+-- base URL of an API: http or https, a host, an optional path, at most 2048
+-- characters, without credentials, query or fragment (a worker appends the
+-- API's path to it).  A rejected value is not quoted when it may hold a
+-- secret.
+CREATE FUNCTION train_data.check_setting_url(kind text, doc jsonb, path text[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+    name text := array_to_string(path, '.');
+    url text := v #>> '{}';
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(v) <> 'string' THEN
+        RAISE EXCEPTION '% setting "%" must be a URL or null', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text));
+    END IF;
+    IF char_length(url) > 2048 THEN
+        RAISE EXCEPTION '% setting "%" is too long', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s characters long; the limit is 2048.', char_length(url));
+    END IF;
+    IF url ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@' THEN
+        RAISE EXCEPTION '% setting "%" must not hold credentials', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the API key to the worker (ANTHROPIC_API_KEY or OPENAI_API_KEY), never in the URL.';
+    END IF;
+    IF url ~ '[?#]' THEN
+        RAISE EXCEPTION '% setting "%" must not have a query or fragment', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the base URL only: a worker appends the API''s path (/v1/messages or /chat/completions) to it.';
+    END IF;
+    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&''()*+,;=:\[\]-]+(/[^[:space:][:cntrl:]]*)?$' THEN
+        RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
+                  HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
+    END IF;
+END
+$$;
+
+-- Validate a (partial) configuration; returns it merged over the defaults.
+CREATE OR REPLACE FUNCTION train_data.validate_ai_config(config jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'AI configuration';
+    c jsonb;
+    threshold jsonb;
+    position bigint;
+    name text;
+BEGIN
+    PERFORM train_data.check_setting_keys(k, coalesce(config, '{}'), train_data.default_ai_config());
+    c := train_data.jsonb_merge_deep(train_data.default_ai_config(), coalesce(config, '{}'));
+    PERFORM train_data.check_setting_choice(k, c, '{provider}', '{anthropic,openai}');
+    PERFORM train_data.check_setting_url(k, c, '{baseUrl}');
+    IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
+        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN c ->> 'provider' = 'openai'
+                              THEN 'Add the model''s price to train_data.model_prices (0 for a model that costs nothing).'
+                              ELSE 'Use a Claude model id, or add the model''s price to train_data.model_prices.' END;
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
+    IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
+        RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
+    END IF;
+    PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,concurrentRequests}', 1, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,burstAllowance}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxRetries}', 0, 10);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,baseDelay}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxDelay}', (c #>> '{retryStrategy,baseDelay}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,dailyBudget}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,weeklyBudget}', (c #>> '{costBudget,dailyBudget}')::numeric, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{costBudget,monthlyBudget}', (c #>> '{costBudget,weeklyBudget}')::numeric, NULL);
+    IF jsonb_typeof(c #> '{costBudget,alertThresholds}') <> 'array' THEN
+        RAISE EXCEPTION '% setting "costBudget.alertThresholds" must be an array of numbers', k
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR threshold, position IN
+        SELECT e.value, e.ordinality - 1 FROM jsonb_array_elements(c #> '{costBudget,alertThresholds}') WITH ORDINALITY e
+    LOOP
+        name := format('costBudget.alertThresholds[%s]', position);
+        PERFORM train_data.check_setting_range(k, jsonb_build_object(name, threshold), ARRAY[name], 0, 1);
+    END LOOP;
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,generationTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,connectionTimeout}', 0, NULL);
+    PERFORM train_data.check_setting_range(k, c, '{timeouts,totalRequestTimeout}', 0, NULL);
+    RETURN c;
+END
+$$;
+
+-- The request body for a stored template in the configuration's provider
+-- format: the rendered prompt as the user message, model / max_tokens /
+-- temperature from config (default: the current user's effective
+-- configuration); a system prompt is the top-level "system" of an Anthropic
+-- Messages request and the first message (role system) of an OpenAI Chat
+-- Completions request.  top_p is left out: current Claude models refuse
+-- temperature and top_p together.
+CREATE OR REPLACE FUNCTION train_data.build_generation_request(template_id uuid, parameters jsonb DEFAULT '{}',
+                                                    system text DEFAULT NULL, config jsonb DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r jsonb := train_data.resolve_template(build_generation_request.template_id, parameters);
+    c jsonb := CASE WHEN config IS NULL THEN train_data.get_effective_ai_config()
+                    ELSE train_data.validate_ai_config(config) END;
+BEGIN
+    IF NOT (r ->> 'success')::boolean THEN
+        RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
+    END IF;
+    IF c ->> 'provider' = 'openai' THEN
+        RETURN jsonb_build_object(
+            'model', c -> 'model',
+            'max_tokens', c -> 'maxTokens',
+            'temperature', c -> 'temperature',
+            'messages', CASE WHEN system IS NULL THEN '[]'::jsonb
+                             ELSE jsonb_build_array(jsonb_build_object('role', 'system', 'content', system)) END
+                        || jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved')));
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'model', c -> 'model',
+        'max_tokens', c -> 'maxTokens',
+        'temperature', c -> 'temperature',
+        'system', system,
+        'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved'))));
+END
+$$;
+
+-- The claim steps return the claim's new row shape.
+DROP FUNCTION train_data.claim_from_job(uuid, text, integer, interval);
+DROP FUNCTION train_data.claim_reclaim_expired(text, integer, interval);
+DROP FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean);
+
+-- Cancel an item in flight whose job has ended (failed by error_handling
+-- 'stop', or cancelled): nothing will claim it again.
+CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+    WHERE i.id = cancel_stranded_item.item_id;
+    PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
+    PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
+END
+$$;
+
+-- Take one item for a worker: lease, attempt, request, and the provider and
+-- base URL of config to send it to.  Returns the row the claim hands out, or
+-- nothing when the item cannot be sent (it is failed).
+CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
+                                           reclaimed boolean)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    text_prompt text := (item).prompt;
+    problem text;
+BEGIN
+    IF text_prompt IS NULL THEN
+        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
+        IF text_prompt IS NULL THEN
+            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE train_data.batch_items i
+    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
+        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
+        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
+    WHERE i.id = (item).id
+    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
+              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
+END
+$$;
+
+-- Leases that ran out, oldest first, whatever their job: an item with
+-- attempts left goes to this worker (it keeps its place in its job's
+-- concurrency), one without fails for good, one whose job has ended is
+-- cancelled.  Rows other claims hold are skipped, never waited for.
+CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    it record;
+BEGIN
+    FOR it IN
+        SELECT i AS item, j.status AS job_status, j.created_by AS owner
+        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
+        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
+        ORDER BY i.lease_expires_at
+        LIMIT max_items
+        FOR UPDATE OF i SKIP LOCKED
+    LOOP
+        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
+            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
+        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
+            UPDATE train_data.batch_items i
+            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
+                error_code = 'lease_expired'
+            WHERE i.id = (it.item).id;
+            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
+            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
+            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
+        ELSE
+            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
+                                                                   train_data.get_effective_ai_config(it.owner), true);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Queued items of one job, up to its free concurrency, by position.  The
+-- job's row in job_claim_locks (which no user can see or lock) makes claims
+-- of the same job take turns, so the count of items in flight is exact.
+CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    j record;
+    slots integer;
+    config jsonb;
+    it train_data.batch_items;
+    n integer := 0;
+BEGIN
+    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
+    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
+    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
+    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
+        RETURN;
+    END IF;
+    SELECT j.concurrent_processing - count(*) INTO slots
+    FROM train_data.batch_items i
+    WHERE i.batch_job_id = j.id AND i.status = 'processing';
+    slots := least(slots, max_items);
+    IF slots <= 0 THEN
+        RETURN;
+    END IF;
+    config := train_data.get_effective_ai_config(j.created_by);
+    FOR it IN
+        SELECT i.* FROM train_data.batch_items i
+        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
+        ORDER BY i.position
+        LIMIT slots
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
+        IF FOUND THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    IF n > 0 THEN
+        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
+        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
+            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
+            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
+                          FOR UPDATE SKIP LOCKED);
+        END IF;
+    END IF;
+END
+$$;
+
+-- claim_batch_items gains provider and base_url: a new result type, so a new
+-- function; roles that could execute the old one can execute the new one.
+ALTER FUNCTION train_data.claim_batch_items(text, integer, interval) RENAME TO claim_batch_items_before_providers;
+
+-- Claim up to max_items items: expired leases first, then queued items by
+-- the claim order (job priority, job age, job, position), never more in
+-- flight per job than its concurrent_processing.  The walk reads only the
+-- index of claimable items and jumps from job to job, so jobs with nothing
+-- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- takes no lock a user or an outside session can hold, and skips (never
+-- waits for) rows another transaction holds.  Each row carries the item's
+-- prompt, fixed when it was queued, a ready request body built with the
+-- batch owner's configuration, and that configuration's provider
+-- (anthropic: POST the body to the Messages API; openai: to Chat
+-- Completions) and base URL (NULL: the provider's official endpoint);
+-- attempt is the lease token heartbeat_, complete_, fail_ and
+-- release_batch_item accept.
+CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
+                                             lease interval DEFAULT '5 minutes')
+    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
+                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
+                   provider text, base_url text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
+AS $$
+#variable_conflict use_column
+DECLARE
+    claimed integer;
+    n integer;
+    nxt record;
+    after_rank smallint := -1;
+    after_created timestamptz := '-infinity';
+    after_job uuid := '00000000-0000-0000-0000-000000000000';
+BEGIN
+    PERFORM train_data.claim_check_args(worker, max_items, lease);
+    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
+    GET DIAGNOSTICS claimed = ROW_COUNT;
+    WHILE claimed < max_items LOOP
+        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
+        FROM train_data.batch_items i
+        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
+          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
+        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
+        LIMIT 1;
+        EXIT WHEN NOT FOUND;
+        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        claimed := claimed + n;
+        after_rank := nxt.claim_rank;
+        after_created := nxt.job_created_at;
+        after_job := nxt.batch_job_id;
+    END LOOP;
+END
+$$;
+
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT a.grantee::regrole AS grantee
+        FROM pg_catalog.pg_proc p
+        CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+        WHERE p.oid = 'train_data.claim_batch_items_before_providers(text,integer,interval)'::regprocedure
+          AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text,integer,interval) TO %s', g.grantee);
+    END LOOP;
+END
+$$;
+DROP FUNCTION train_data.claim_batch_items_before_providers(text, integer, interval);
+
+-- A completion's cost: the price of the model that answered, else of the
+-- one asked for (OpenAI answers with dated model ids).
+
+-- Store a model's response for an item in flight: the parsed conversation
+-- and its turns, the generation log (tokens, cost, duration), the item, the
+-- counters, the job's completion, a notification — in one transaction.  A
+-- response that cannot be parsed fails the item instead (retried per
+-- policy) and the function returns NULL with a WARNING.
+CREATE OR REPLACE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
+                                               attempt integer DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    l record;
+    parsed jsonb;
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+    conv uuid;
+    p jsonb;
+    cost numeric;
+    metrics jsonb;
+    score numeric;
+    threshold numeric;
+BEGIN
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    p := (l.item).parameters;
+    BEGIN
+        parsed := train_data.parse_generation_response(response, p);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        IF response IS NULL THEN
+            RAISE;
+        END IF;
+        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
+        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
+            USING DETAIL = format('The item is now %s.', new_status);
+        RETURN NULL;
+    END;
+    -- defect verdicts too, with the turn count the item's parameters ask
+    -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
+    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
+    score := (metrics ->> 'overall')::numeric;
+    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
+    threshold := (l.item).quality_threshold;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
+    END IF;
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
+                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
+                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
+
+    INSERT INTO train_data.conversations
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, parent_id, parent_type, created_by)
+    VALUES (parsed ->> 'title',
+            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
+            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
+            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
+            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
+                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
+                 ELSE '{}' END,
+            train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects'), score, metrics,
+            jsonb_array_length(parsed -> 'turns'),
+            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
+            cost, duration_ms, (l.item).template_id,
+            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
+                                                 'performedBy', l.owner, 'timestamp', now(),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
+            p, (l.item).parent_conversation_id,
+            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
+    RETURNING id INTO conv;
+    -- a regeneration supersedes the conversation it replaces
+    IF (l.item).parent_conversation_id IS NOT NULL THEN
+        UPDATE train_data.conversations c SET status = 'archived'
+        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
+    END IF;
+
+    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+
+    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
+                                      p, (l.item).attempts, l.owner, conv, response, 'success',
+                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
+                                      cost, duration_ms, NULL, NULL);
+
+    UPDATE train_data.batch_items i
+    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
+        lease_expires_at = NULL, error_message = NULL, error_code = NULL
+    WHERE i.id = complete_batch_item.item_id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
+    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    RETURN conv;
+END
+$$;
+
+-- Hand an item in flight back to the queue without counting its attempt:
+-- for a worker that stops before it sent the item's request.  The item is
+-- queued again, available now; an item whose job has ended is cancelled
+-- instead.  Returns the item's new status.
+CREATE FUNCTION train_data.release_batch_item(item_id uuid, attempt integer DEFAULT NULL)
+    RETURNS train_data.batch_item_status
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    l record;
+BEGIN
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs j
+                   WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused')) THEN
+        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
+        RETURN 'cancelled';
+    END IF;
+    UPDATE train_data.batch_items i
+    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
+        worker = NULL, progress = NULL
+    WHERE i.id = (l.item).id;
+    PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
+    PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
+    RETURN 'queued';
+END
+$$;
+
+REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
+
+COMMENT ON FUNCTION train_data.default_ai_config() IS
+    'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
+
+COMMENT ON FUNCTION train_data.check_setting_url(text, jsonb, text[]) IS
+    'Internal: raises an error unless the value at path in a settings document is null or an http(s) base URL of at most 2048 characters without credentials, query or fragment';
+
+COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
+    'Validates a (partial) AI configuration (provider anthropic or openai, an http(s) baseUrl or null, a model with a price, ...); returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
+
+COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
+    'Model request body for a stored template in the configuration''s provider format (Anthropic Messages or OpenAI Chat Completions): the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
+
+COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
+    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
+
+COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
+    'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
+
+COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
+    'Internal: cancels an item in flight whose batch job has ended, and counts it';
+
+COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
+    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
+
+COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
+    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
+
+COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
+    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
+
+COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
+    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
+
+COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
+    'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
+
+-- quality_metrics with what the template expects: a turn count T (at least
+-- T/2, at most 2T turns), or {turns, minTurns, maxTurns, firstRole}.
+CREATE FUNCTION train_data.quality_metrics(turns jsonb, expected jsonb)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_quality_metrics_expect';
+COMMENT ON FUNCTION train_data.quality_metrics(jsonb, jsonb) IS
+    'Quality metrics of a conversation''s turns checked against what its template expects (a turn count, or {turns, minTurns, maxTurns, firstRole}): as quality_metrics(turns), length_mismatch and the first role judged by the expectation';
+
+CREATE FUNCTION train_data.quality_defects(turns jsonb, expected jsonb DEFAULT NULL)
+    RETURNS text[]
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_quality_defects';
+COMMENT ON FUNCTION train_data.quality_defects(jsonb, jsonb) IS
+    'Defect codes of a conversation''s turns (the defects member of quality_metrics, without building the metrics); empty when none';
+
+CREATE FUNCTION train_data.quality_defect_codes()
+    RETURNS TABLE (code text, soft boolean, description text)
+    LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 11
+    AS 'MODULE_PATHNAME', 'train_data_quality_defect_codes';
+COMMENT ON FUNCTION train_data.quality_defect_codes() IS
+    'Every defect code quality_metrics reports, whether it is soft (pending_review rather than needs_revision) and what it means';
+
+CREATE FUNCTION train_data.minhash_signature(content text)
+    RETURNS integer[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_signature';
+COMMENT ON FUNCTION train_data.minhash_signature(text) IS
+    'MinHash signature of a text for near-duplicate detection: 128 integers over its 5-word shingles (case, punctuation and apostrophes ignored)';
+
+CREATE FUNCTION train_data.conversation_text_signature(turns jsonb)
+    RETURNS integer[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_conversation_text_signature';
+COMMENT ON FUNCTION train_data.conversation_text_signature(jsonb) IS
+    'MinHash signature of a conversation''s text: the contents of its turns in order, as minhash_signature of the contents joined with spaces';
+
+CREATE FUNCTION train_data.minhash_bands(signature integer[])
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_bands';
+COMMENT ON FUNCTION train_data.minhash_bands(integer[]) IS
+    'The 16 locality-sensitive hashing band keys of a signature (8 slots each, band number mixed in): texts sharing a key are near-duplicate candidates';
+
+CREATE FUNCTION train_data.minhash_similarity(a integer[], b integer[])
+    RETURNS real
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_similarity';
+COMMENT ON FUNCTION train_data.minhash_similarity(integer[], integer[]) IS
+    'Estimated Jaccard similarity of two texts from their signatures: the fraction of equal slots';
+
+--------------------------------------------------------------------------------
+-- Verdicts that act, near duplicates (issue 17): a completion with a defect
+-- is never routed to generated; the review queue filters by defect; the
+-- statistics count defects; exports leave defects and (on request) near
+-- duplicates out; every conversation's MinHash signature is kept by
+-- triggers on its turns (filled here for the conversations of 1.1).
+--------------------------------------------------------------------------------
+
+-- The status a completion gets once its defects are known: any hard defect
+-- sends it to needs_revision, soft ones alone keep it out of generated
+-- (pending_review); without defects the status its score earned stands.
+-- quality_defect_codes() says which codes are soft.
+CREATE FUNCTION train_data.defect_status(earned train_data.conversation_status, defects jsonb)
+    RETURNS train_data.conversation_status
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+               WHEN pg_catalog.jsonb_typeof(defects) IS DISTINCT FROM 'array'
+                    OR pg_catalog.jsonb_array_length(defects) OPERATOR(pg_catalog.=) 0 THEN earned
+               WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(defects) AS d(code)
+                            WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c
+                                                WHERE c.code OPERATOR(pg_catalog.=) d.code), false))
+                   THEN 'needs_revision'::train_data.conversation_status
+               WHEN earned OPERATOR(pg_catalog.=) 'generated'::train_data.conversation_status
+                   THEN 'pending_review'::train_data.conversation_status
+               ELSE earned
+           END;
+END;
+
+CREATE TABLE train_data.conversation_signatures (
+    conversation_id uuid PRIMARY KEY,
+    created_by      uuid NOT NULL,
+    signature       integer[] NOT NULL,
+    bands           bigint[] NOT NULL,
+    CONSTRAINT conversation_signatures_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE
+);
+CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands);
+ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY conversation_signatures_owner ON train_data.conversation_signatures
+    USING (created_by = (SELECT train_data.current_user_id()));
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures', '');
+INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
+SELECT x.id, x.created_by, x.sig, train_data.minhash_bands(x.sig)
+FROM (SELECT c.id, c.created_by,
+             train_data.minhash_signature((SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
+                                           FROM train_data.conversation_turns t WHERE t.conversation_id = c.id)) AS sig
+      FROM train_data.conversations c) x
+WHERE x.sig IS NOT NULL;
+
+-- Recompute the signatures of the conversations whose turns a statement
+-- wrote (once per conversation and statement, from the transition table).
+CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    WITH touched AS (
+        SELECT DISTINCT t.conversation_id FROM changed_turns t),
+    texts AS (
+        SELECT c.id, c.created_by,
+               (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
+                FROM train_data.conversation_turns t WHERE t.conversation_id = c.id) AS body
+        FROM touched x JOIN train_data.conversations c ON c.id = x.conversation_id),
+    gone AS (
+        DELETE FROM train_data.conversation_signatures s
+        USING touched x
+        WHERE s.conversation_id = x.conversation_id
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id))
+    INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
+    SELECT x.id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
+    FROM texts x CROSS JOIN LATERAL (SELECT train_data.minhash_signature(x.body) AS v) sig
+    WHERE x.body IS NOT NULL
+    ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
+CREATE TRIGGER conversation_turns_signature_insert
+    AFTER INSERT ON train_data.conversation_turns
+    REFERENCING NEW TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+CREATE TRIGGER conversation_turns_signature_update
+    AFTER UPDATE ON train_data.conversation_turns
+    REFERENCING NEW TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+CREATE TRIGGER conversation_turns_signature_delete
+    AFTER DELETE ON train_data.conversation_turns
+    REFERENCING OLD TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+
+-- Near duplicates among the conversations the caller can see: pairs that
+-- share an LSH band key and whose estimated Jaccard similarity (MinHash) is
+-- at least threshold.  Each row names a conversation to drop and the one it
+-- duplicates, the one kept: of each pair, the higher quality score, then the
+-- older, then the smaller id.  A conversation near several kept ones names
+-- the best of them.  Exact duplicates (similarity 1) are always found.
+CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8)
+    RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF threshold IS NULL OR threshold <= 0 OR threshold > 1 THEN
+        RAISE EXCEPTION 'threshold must be above 0 and at most 1, not %', coalesce(threshold::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH pairs AS (
+        SELECT a.conversation_id AS x, b.conversation_id AS y,
+               train_data.minhash_similarity(a.signature, b.signature) AS sim
+        FROM train_data.conversation_signatures a
+        JOIN train_data.conversation_signatures b
+          ON b.bands && a.bands AND b.conversation_id > a.conversation_id),
+    ranked AS (
+        SELECT p.x, p.y, p.sim,
+               -- x is kept: higher quality, else older, else (x < y) the smaller id
+               coalesce(cx.quality_score, -1) > coalesce(cy.quality_score, -1)
+               OR (coalesce(cx.quality_score, -1) = coalesce(cy.quality_score, -1) AND cx.created_at <= cy.created_at)
+                   AS x_wins,
+               cx.quality_score AS qx, cy.quality_score AS qy, cx.created_at AS tx, cy.created_at AS ty
+        FROM pairs p
+        JOIN train_data.conversations cx ON cx.id = p.x
+        JOIN train_data.conversations cy ON cy.id = p.y
+        WHERE p.sim >= threshold)
+    SELECT DISTINCT ON (d.dropped) d.dropped, d.kept, d.sim
+    FROM (SELECT CASE WHEN r.x_wins THEN r.y ELSE r.x END AS dropped,
+                 CASE WHEN r.x_wins THEN r.x ELSE r.y END AS kept,
+                 CASE WHEN r.x_wins THEN r.qx ELSE r.qy END AS kept_quality,
+                 CASE WHEN r.x_wins THEN r.tx ELSE r.ty END AS kept_at,
+                 r.sim
+          FROM ranked r) d
+    ORDER BY d.dropped, d.kept_quality DESC NULLS LAST, d.kept_at, d.kept;
+END
+$$;
+
+-- review_queue gains its defect filter (a new argument: a new signature).
+DROP FUNCTION train_data.review_queue(integer, integer, text, text, numeric);
+-- Conversations waiting for review (pending_review), a page at a time:
+-- lowest quality and oldest first by default.
+CREATE FUNCTION train_data.review_queue(page integer DEFAULT 1, page_size integer DEFAULT 25,
+                                        sort_by text DEFAULT 'quality_score', sort_order text DEFAULT 'asc',
+                                        min_quality numeric DEFAULT NULL, defect text DEFAULT NULL)
+    RETURNS SETOF train_data.conversations
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF page IS NULL OR page < 1 THEN
+        RAISE EXCEPTION 'page must be 1 or more, not %', coalesce(page::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'page_size must be between 1 and 100, not %', coalesce(page_size::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF sort_by IS NULL OR sort_by NOT IN ('quality_score', 'created_at') THEN
+        RAISE EXCEPTION 'sort_by must be quality_score or created_at, not %', train_data.clip_for_message(sort_by)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF sort_order IS NULL OR lower(sort_order) NOT IN ('asc', 'desc') THEN
+        RAISE EXCEPTION 'sort_order must be asc or desc, not %', train_data.clip_for_message(sort_order)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_quality < 0 OR min_quality > 10 THEN
+        RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', min_quality USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF defect IS NOT NULL AND NOT EXISTS (SELECT 1 FROM train_data.quality_defect_codes() d WHERE d.code = defect) THEN
+        RAISE EXCEPTION 'defect must be a code of quality_defect_codes(), not %', train_data.clip_for_message(defect)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- sort_by and sort_order are checked against fixed lists above
+    RETURN QUERY EXECUTE format(
+        'SELECT * FROM train_data.conversations c
+         WHERE c.status = ''pending_review'' AND ($1 IS NULL OR c.quality_score >= $1)
+           AND ($4 IS NULL OR c.quality_metrics -> ''defects'' ? $4)
+         ORDER BY c.%s %s, c.created_at, c.id LIMIT $2 OFFSET $3',
+        sort_by, lower(sort_order))
+    USING min_quality, page_size, (page::bigint - 1) * page_size, defect;
+END
+$$;
+
+-- Statistics of the conversations the caller can see.
+CREATE OR REPLACE FUNCTION train_data.conversation_statistics()
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT jsonb_build_object(
+        'total', count(*),
+        'byTier', (SELECT coalesce(jsonb_object_agg(t.tier, t.n), '{}')
+                   FROM (SELECT c2.tier, count(*) AS n FROM train_data.conversations c2 GROUP BY c2.tier) t),
+        'byStatus', (SELECT coalesce(jsonb_object_agg(t.status, t.n), '{}')
+                     FROM (SELECT c2.status, count(*) AS n FROM train_data.conversations c2 GROUP BY c2.status) t),
+        'avgQualityScore', round(avg(c.quality_score), 1),
+        'qualityBands', jsonb_build_object(
+            'excellent', count(*) FILTER (WHERE c.quality_score >= 8),
+            'good', count(*) FILTER (WHERE c.quality_score >= 6 AND c.quality_score < 8),
+            'fair', count(*) FILTER (WHERE c.quality_score >= 4 AND c.quality_score < 6),
+            'poor', count(*) FILTER (WHERE c.quality_score < 4)),
+        'totalTokens', coalesce(sum(c.total_tokens), 0),
+        'totalCost', coalesce(sum(c.actual_cost_usd), 0),
+        'avgTurnsPerConversation', round(avg(c.turn_count), 1),
+        'approvalRate', round(count(*) FILTER (WHERE c.status = 'approved')::numeric
+                              / nullif(count(*) FILTER (WHERE c.status IN ('approved', 'rejected')), 0), 3),
+        'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'),
+        'withDefects', count(*) FILTER (WHERE jsonb_array_length(coalesce(c.quality_metrics -> 'defects', '[]')) > 0),
+        'byDefect', (SELECT coalesce(jsonb_object_agg(d.code, d.n), '{}')
+                     FROM (SELECT e.code, count(*) AS n
+                           FROM train_data.conversations c2,
+                                jsonb_array_elements_text(coalesce(c2.quality_metrics -> 'defects', '[]')) AS e(code)
+                           GROUP BY e.code) d))
+    FROM train_data.conversations c;
+END;
+
 -- Who may execute what: the reviewed list (sql/src/13_privileges.sql).
 REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
@@ -1478,6 +2295,7 @@ REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, 
 REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
@@ -2122,10 +2940,13 @@ COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
     'Internal: raises an error when a settings document is not an object or has keys the defaults do not have';
 
 COMMENT ON FUNCTION train_data.default_ai_config() IS
-    'The AI configuration used when a user has none: model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
+    'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
+
+COMMENT ON FUNCTION train_data.check_setting_url(text, jsonb, text[]) IS
+    'Internal: raises an error unless the value at path in a settings document is null or an http(s) base URL of at most 2048 characters without credentials, query or fragment';
 
 COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
-    'Validates a (partial) AI configuration; returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
+    'Validates a (partial) AI configuration (provider anthropic or openai, an http(s) baseUrl or null, a model with a price, ...); returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
 
 COMMENT ON FUNCTION train_data.get_effective_ai_config(uuid) IS
     'AI configuration in force for a user: their active configuration with the highest priority (newest on ties) merged over the defaults; the defaults when there is none';
@@ -2152,7 +2973,7 @@ COMMENT ON FUNCTION train_data.update_user_preferences(jsonb) IS
     'Merges changes into the current user''s preferences, validates and stores them; returns the result';
 
 COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
-    'Anthropic Messages API request body for a stored template: the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
+    'Model request body for a stored template in the configuration''s provider format (Anthropic Messages or OpenAI Chat Completions): the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
 
 COMMENT ON FUNCTION train_data.job_active_seconds(timestamptz, interval, timestamptz, timestamptz, timestamptz) IS
     'Internal: seconds a batch job has been active at a given time; its clock stops while it is paused and when it ends';
@@ -2194,7 +3015,7 @@ COMMENT ON FUNCTION train_data.claim_check_args(text, integer, interval) IS
     'Internal: the argument checks of claim_batch_items()';
 
 COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
-    'Internal: the model request of a claimed item: its prompt as one user message, with the model, max_tokens and temperature of a configuration';
+    'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
 
 COMMENT ON FUNCTION train_data.claim_render(uuid, jsonb) IS
     'Internal: render the prompt of an item with its template; a failure is returned as a reason, never raised';
@@ -2203,7 +3024,10 @@ COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boo
     'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
 
 COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
-    'Internal: hand one locked item to a worker (lease, attempt, request), or fail it when its prompt cannot be rendered';
+    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
+
+COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
+    'Internal: cancels an item in flight whose batch job has ended, and counts it';
 
 COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
     'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
@@ -2212,10 +3036,13 @@ COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
     'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
 
 COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
-    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready Messages API request and the attempt number that fences the item''s heartbeat, completion and failure';
+    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
 
 COMMENT ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) IS
     'Worker function: extends the lease of an item in flight and records its progress; returns the new lease end';
+
+COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
+    'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
 
 COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
@@ -2274,14 +3101,14 @@ COMMENT ON FUNCTION train_data.regenerate_conversation(uuid, jsonb) IS
 COMMENT ON FUNCTION train_data.conversation_versions(uuid) IS
     'Every version of a conversation (its regeneration chain), oldest first';
 
-COMMENT ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric) IS
-    'Conversations waiting for review (pending_review) visible to the caller, a page at a time; lowest quality and oldest first by default';
+COMMENT ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric, text) IS
+    'Conversations waiting for review (pending_review) visible to the caller, a page at a time; lowest quality and oldest first by default; defect keeps those with that defect code';
 
 COMMENT ON FUNCTION train_data.review_queue_statistics() IS
     'Number, average quality and oldest creation time of the pending_review conversations visible to the caller';
 
 COMMENT ON FUNCTION train_data.conversation_statistics() IS
-    'Statistics of the conversations visible to the caller as a JSON object: totals by tier and status, quality bands, tokens, cost, approval rate';
+    'Statistics of the conversations visible to the caller as a JSON object: totals by tier and status, quality bands, tokens, cost, approval rate, conversations with defects and counts by defect code';
 
 COMMENT ON FUNCTION train_data.quality_trend(numeric[]) IS
     'Trend of a series of scores in time order: improving, declining or stable (newer half against older half, 5 % margin)';
@@ -2310,591 +3137,43 @@ COMMENT ON FUNCTION train_data.export_history(text, text, integer, integer) IS
 COMMENT ON FUNCTION train_data.export_status(uuid) IS
     'One export of the caller''s by export_id; a completed export past its expiry is marked expired first';
 
---------------------------------------------------------------------------------
--- Providers and hand-back (issue 19)
---
--- An AI configuration names its provider (anthropic, the default, or
--- openai: Chat Completions, also OpenAI-compatible servers) and an optional
--- baseUrl; configurations stored before have neither and stay anthropic.
--- The claim returns provider and base_url after its other columns (a new
--- result type: the claim steps are dropped and created again, and
--- claim_batch_items is renamed, created again with the grants of the old
--- one, and the old one dropped).  parse_generation_response reads Chat
--- Completions responses (the C library; nothing to change here but its
--- description).  release_batch_item hands an item back without counting its
--- attempt.
---------------------------------------------------------------------------------
--- The configuration used when a user has none (original-system.md §2.12).
--- provider: the API the model is called through, anthropic (Messages API)
--- or openai (Chat Completions: OpenAI and OpenAI-compatible servers);
--- baseUrl: the base URL a worker gives that provider's SDK, null for the
--- provider's official endpoint.  Configurations stored before 1.2 have
--- neither and so keep working as anthropic.
-CREATE OR REPLACE FUNCTION train_data.default_ai_config()
-    RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN '{
-        "provider": "anthropic",
-        "baseUrl": null,
-        "model": "claude-sonnet-4-5-20250929",
-        "temperature": 0.7,
-        "maxTokens": 4096,
-        "topP": 0.9,
-        "rateLimiting": {"requestsPerMinute": 50, "concurrentRequests": 3, "burstAllowance": 10},
-        "retryStrategy": {"maxRetries": 3, "baseDelay": 1000, "maxDelay": 16000},
-        "costBudget": {"dailyBudget": 100, "weeklyBudget": 500, "monthlyBudget": 2000,
-                       "alertThresholds": [0.5, 0.75, 0.9]},
-        "timeouts": {"generationTimeout": 60000, "connectionTimeout": 10000, "totalRequestTimeout": 120000}
-    }'::jsonb;
+COMMENT ON FUNCTION train_data.quality_metrics(jsonb, jsonb) IS
+    'Quality metrics of a conversation''s turns checked against what its template expects (a turn count, or {turns, minTurns, maxTurns, firstRole}): as quality_metrics(turns), length_mismatch and the first role judged by the expectation';
 
--- Raise an error unless the value at path in doc is null (absent) or the
--- base URL of an API: http or https, a host, an optional path, at most 2048
--- characters, without credentials, query or fragment (a worker appends the
--- API's path to it).  A rejected value is not quoted when it may hold a
--- secret.
-CREATE FUNCTION train_data.check_setting_url(kind text, doc jsonb, path text[])
-    RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v jsonb := doc #> path;
-    name text := array_to_string(path, '.');
-    url text := v #>> '{}';
-BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-        RETURN;
-    END IF;
-    IF jsonb_typeof(v) <> 'string' THEN
-        RAISE EXCEPTION '% setting "%" must be a URL or null', kind, name
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text));
-    END IF;
-    IF char_length(url) > 2048 THEN
-        RAISE EXCEPTION '% setting "%" is too long', kind, name
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('It is %s characters long; the limit is 2048.', char_length(url));
-    END IF;
-    IF url ~ '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@' THEN
-        RAISE EXCEPTION '% setting "%" must not hold credentials', kind, name
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Give the API key to the worker (ANTHROPIC_API_KEY or OPENAI_API_KEY), never in the URL.';
-    END IF;
-    IF url ~ '[?#]' THEN
-        RAISE EXCEPTION '% setting "%" must not have a query or fragment', kind, name
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Give the base URL only: a worker appends the API''s path (/v1/messages or /chat/completions) to it.';
-    END IF;
-    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&''()*+,;=:\[\]-]+(/[^[:space:][:cntrl:]]*)?$' THEN
-        RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
-                  HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
-    END IF;
-END
-$$;
+COMMENT ON FUNCTION train_data.quality_defects(jsonb, jsonb) IS
+    'Defect codes of a conversation''s turns (the defects member of quality_metrics, without building the metrics); empty when none';
 
--- Validate a (partial) configuration; returns it merged over the defaults.
-CREATE OR REPLACE FUNCTION train_data.validate_ai_config(config jsonb)
-    RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    k constant text := 'AI configuration';
-    c jsonb;
-    threshold jsonb;
-    position bigint;
-    name text;
-BEGIN
-    PERFORM train_data.check_setting_keys(k, coalesce(config, '{}'), train_data.default_ai_config());
-    c := train_data.jsonb_merge_deep(train_data.default_ai_config(), coalesce(config, '{}'));
-    PERFORM train_data.check_setting_choice(k, c, '{provider}', '{anthropic,openai}');
-    PERFORM train_data.check_setting_url(k, c, '{baseUrl}');
-    IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
-        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = CASE WHEN c ->> 'provider' = 'openai'
-                              THEN 'Add the model''s price to train_data.model_prices (0 for a model that costs nothing).'
-                              ELSE 'Use a Claude model id, or add the model''s price to train_data.model_prices.' END;
-    END IF;
-    PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
-    PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
-    IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
-        RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
-    END IF;
-    PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
-    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,concurrentRequests}', 1, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{rateLimiting,burstAllowance}', 0, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxRetries}', 0, 10);
-    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,baseDelay}', 0, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{retryStrategy,maxDelay}', (c #>> '{retryStrategy,baseDelay}')::numeric, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{costBudget,dailyBudget}', 0, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{costBudget,weeklyBudget}', (c #>> '{costBudget,dailyBudget}')::numeric, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{costBudget,monthlyBudget}', (c #>> '{costBudget,weeklyBudget}')::numeric, NULL);
-    IF jsonb_typeof(c #> '{costBudget,alertThresholds}') <> 'array' THEN
-        RAISE EXCEPTION '% setting "costBudget.alertThresholds" must be an array of numbers', k
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOR threshold, position IN
-        SELECT e.value, e.ordinality - 1 FROM jsonb_array_elements(c #> '{costBudget,alertThresholds}') WITH ORDINALITY e
-    LOOP
-        name := format('costBudget.alertThresholds[%s]', position);
-        PERFORM train_data.check_setting_range(k, jsonb_build_object(name, threshold), ARRAY[name], 0, 1);
-    END LOOP;
-    PERFORM train_data.check_setting_range(k, c, '{timeouts,generationTimeout}', 0, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{timeouts,connectionTimeout}', 0, NULL);
-    PERFORM train_data.check_setting_range(k, c, '{timeouts,totalRequestTimeout}', 0, NULL);
-    RETURN c;
-END
-$$;
+COMMENT ON FUNCTION train_data.quality_defect_codes() IS
+    'Every defect code quality_metrics reports, whether it is soft (pending_review rather than needs_revision) and what it means';
 
--- The request body for a stored template in the configuration's provider
--- format: the rendered prompt as the user message, model / max_tokens /
--- temperature from config (default: the current user's effective
--- configuration); a system prompt is the top-level "system" of an Anthropic
--- Messages request and the first message (role system) of an OpenAI Chat
--- Completions request.  top_p is left out: current Claude models refuse
--- temperature and top_p together.
-CREATE OR REPLACE FUNCTION train_data.build_generation_request(template_id uuid, parameters jsonb DEFAULT '{}',
-                                                    system text DEFAULT NULL, config jsonb DEFAULT NULL)
-    RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r jsonb := train_data.resolve_template(build_generation_request.template_id, parameters);
-    c jsonb := CASE WHEN config IS NULL THEN train_data.get_effective_ai_config()
-                    ELSE train_data.validate_ai_config(config) END;
-BEGIN
-    IF NOT (r ->> 'success')::boolean THEN
-        RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
-    END IF;
-    IF c ->> 'provider' = 'openai' THEN
-        RETURN jsonb_build_object(
-            'model', c -> 'model',
-            'max_tokens', c -> 'maxTokens',
-            'temperature', c -> 'temperature',
-            'messages', CASE WHEN system IS NULL THEN '[]'::jsonb
-                             ELSE jsonb_build_array(jsonb_build_object('role', 'system', 'content', system)) END
-                        || jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved')));
-    END IF;
-    RETURN jsonb_strip_nulls(jsonb_build_object(
-        'model', c -> 'model',
-        'max_tokens', c -> 'maxTokens',
-        'temperature', c -> 'temperature',
-        'system', system,
-        'messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', r -> 'resolved'))));
-END
-$$;
+COMMENT ON FUNCTION train_data.minhash_signature(text) IS
+    'MinHash signature of a text for near-duplicate detection: 128 integers over its 5-word shingles (case, punctuation and apostrophes ignored)';
 
--- The claim steps return the claim's new row shape.
-DROP FUNCTION train_data.claim_from_job(uuid, text, integer, interval);
-DROP FUNCTION train_data.claim_reclaim_expired(text, integer, interval);
-DROP FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean);
+COMMENT ON FUNCTION train_data.conversation_text_signature(jsonb) IS
+    'MinHash signature of a conversation''s text: the contents of its turns in order, as minhash_signature of the contents joined with spaces';
 
--- Cancel an item in flight whose job has ended (failed by error_handling
--- 'stop', or cancelled): nothing will claim it again.
-CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
-    WHERE i.id = cancel_stranded_item.item_id;
-    PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
-    PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
-END
-$$;
+COMMENT ON FUNCTION train_data.minhash_bands(integer[]) IS
+    'The 16 locality-sensitive hashing band keys of a signature (8 slots each, band number mixed in): texts sharing a key are near-duplicate candidates';
 
--- Take one item for a worker: lease, attempt, request, and the provider and
--- base URL of config to send it to.  Returns the row the claim hands out, or
--- nothing when the item cannot be sent (it is failed).
-CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
-                                           reclaimed boolean)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    text_prompt text := (item).prompt;
-    problem text;
-BEGIN
-    IF text_prompt IS NULL THEN
-        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
-        IF text_prompt IS NULL THEN
-            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
-            RETURN;
-        END IF;
-    END IF;
-    RETURN QUERY
-    UPDATE train_data.batch_items i
-    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
-        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
-        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
-    WHERE i.id = (item).id
-    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
-              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
-END
-$$;
+COMMENT ON FUNCTION train_data.minhash_similarity(integer[], integer[]) IS
+    'Estimated Jaccard similarity of two texts from their signatures: the fraction of equal slots';
 
--- Leases that ran out, oldest first, whatever their job: an item with
--- attempts left goes to this worker (it keeps its place in its job's
--- concurrency), one without fails for good, one whose job has ended is
--- cancelled.  Rows other claims hold are skipped, never waited for.
-CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    it record;
-BEGIN
-    FOR it IN
-        SELECT i AS item, j.status AS job_status, j.created_by AS owner
-        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
-        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
-        ORDER BY i.lease_expires_at
-        LIMIT max_items
-        FOR UPDATE OF i SKIP LOCKED
-    LOOP
-        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
-            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
-        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
-            UPDATE train_data.batch_items i
-            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
-                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
-                error_code = 'lease_expired'
-            WHERE i.id = (it.item).id;
-            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
-            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
-            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
-        ELSE
-            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
-                                                                   train_data.get_effective_ai_config(it.owner), true);
-        END IF;
-    END LOOP;
-END
-$$;
+COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jsonb) IS
+    'Status of a completion given the status its score earned and its defect codes: needs_revision for any hard defect, pending_review instead of generated for soft ones only';
 
--- Queued items of one job, up to its free concurrency, by position.  The
--- job's row in job_claim_locks (which no user can see or lock) makes claims
--- of the same job take turns, so the count of items in flight is exact.
-CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    j record;
-    slots integer;
-    config jsonb;
-    it train_data.batch_items;
-    n integer := 0;
-BEGIN
-    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
-    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
-    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
-    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
-    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
-        RETURN;
-    END IF;
-    SELECT j.concurrent_processing - count(*) INTO slots
-    FROM train_data.batch_items i
-    WHERE i.batch_job_id = j.id AND i.status = 'processing';
-    slots := least(slots, max_items);
-    IF slots <= 0 THEN
-        RETURN;
-    END IF;
-    config := train_data.get_effective_ai_config(j.created_by);
-    FOR it IN
-        SELECT i.* FROM train_data.batch_items i
-        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
-        ORDER BY i.position
-        LIMIT slots
-        FOR UPDATE SKIP LOCKED
-    LOOP
-        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
-        IF FOUND THEN
-            n := n + 1;
-        END IF;
-    END LOOP;
-    IF n > 0 THEN
-        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
-        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
-            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
-            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR UPDATE SKIP LOCKED);
-        END IF;
-    END IF;
-END
-$$;
+COMMENT ON TABLE train_data.conversation_signatures IS
+    'MinHash signature and LSH band keys of each conversation''s text, kept by triggers on conversation_turns; near_duplicates() reads them';
 
--- claim_batch_items gains provider and base_url: a new result type, so a new
--- function; roles that could execute the old one can execute the new one.
-ALTER FUNCTION train_data.claim_batch_items(text, integer, interval) RENAME TO claim_batch_items_before_providers;
+COMMENT ON COLUMN train_data.conversation_signatures.conversation_id IS 'The conversation';
 
--- Claim up to max_items items: expired leases first, then queued items by
--- the claim order (job priority, job age, job, position), never more in
--- flight per job than its concurrent_processing.  The walk reads only the
--- index of claimable items and jumps from job to job, so jobs with nothing
--- to claim, paused jobs and other users' idle work cost nothing; the claim
--- takes no lock a user or an outside session can hold, and skips (never
--- waits for) rows another transaction holds.  Each row carries the item's
--- prompt, fixed when it was queued, a ready request body built with the
--- batch owner's configuration, and that configuration's provider
--- (anthropic: POST the body to the Messages API; openai: to Chat
--- Completions) and base URL (NULL: the provider's official endpoint);
--- attempt is the lease token heartbeat_, complete_, fail_ and
--- release_batch_item accept.
-CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
-                                             lease interval DEFAULT '5 minutes')
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
-AS $$
-#variable_conflict use_column
-DECLARE
-    claimed integer;
-    n integer;
-    nxt record;
-    after_rank smallint := -1;
-    after_created timestamptz := '-infinity';
-    after_job uuid := '00000000-0000-0000-0000-000000000000';
-BEGIN
-    PERFORM train_data.claim_check_args(worker, max_items, lease);
-    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
-    GET DIAGNOSTICS claimed = ROW_COUNT;
-    WHILE claimed < max_items LOOP
-        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
-        FROM train_data.batch_items i
-        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
-          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
-        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
-        LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        claimed := claimed + n;
-        after_rank := nxt.claim_rank;
-        after_created := nxt.job_created_at;
-        after_job := nxt.batch_job_id;
-    END LOOP;
-END
-$$;
+COMMENT ON COLUMN train_data.conversation_signatures.created_by IS 'Owner: the conversation''s owner (composite foreign key)';
 
-DO $$
-DECLARE
-    g record;
-BEGIN
-    FOR g IN
-        SELECT a.grantee::regrole AS grantee
-        FROM pg_catalog.pg_proc p
-        CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
-        WHERE p.oid = 'train_data.claim_batch_items_before_providers(text,integer,interval)'::regprocedure
-          AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text,integer,interval) TO %s', g.grantee);
-    END LOOP;
-END
-$$;
-DROP FUNCTION train_data.claim_batch_items_before_providers(text, integer, interval);
+COMMENT ON COLUMN train_data.conversation_signatures.signature IS 'minhash_signature() of the turns'' contents in order, joined with spaces';
 
--- A completion's cost: the price of the model that answered, else of the
--- one asked for (OpenAI answers with dated model ids).
+COMMENT ON COLUMN train_data.conversation_signatures.bands IS 'minhash_bands() of the signature: the LSH band keys';
 
--- Store a model's response for an item in flight: the parsed conversation
--- and its turns, the generation log (tokens, cost, duration), the item, the
--- counters, the job's completion, a notification — in one transaction.  A
--- response that cannot be parsed fails the item instead (retried per
--- policy) and the function returns NULL with a WARNING.
-CREATE OR REPLACE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
-                                               attempt integer DEFAULT NULL)
-    RETURNS uuid
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
-    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
-AS $$
-DECLARE
-    l record;
-    parsed jsonb;
-    problem text;
-    state text;
-    new_status train_data.batch_item_status;
-    conv uuid;
-    p jsonb;
-    cost numeric;
-    metrics jsonb;
-    score numeric;
-    threshold numeric;
-BEGIN
-    IF duration_ms < 0 THEN
-        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    l := train_data.lock_item_in_flight(item_id, attempt);
-    p := (l.item).parameters;
-    BEGIN
-        parsed := train_data.parse_generation_response(response, p);
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-        IF response IS NULL THEN
-            RAISE;
-        END IF;
-        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
-        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
-            USING DETAIL = format('The item is now %s.', new_status);
-        RETURN NULL;
-    END;
-    metrics := train_data.quality_metrics(parsed -> 'turns');
-    score := (metrics ->> 'overall')::numeric;
-    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
-    threshold := (l.item).quality_threshold;
-    IF threshold IS NULL THEN
-        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
-    END IF;
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
-    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
-                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
+COMMENT ON FUNCTION train_data.conversation_turns_signature() IS
+    'Internal: statement trigger on conversation_turns recomputing the signatures of the conversations a statement wrote (transition table changed_turns)';
 
-    INSERT INTO train_data.conversations
-        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
-         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
-         parameters, parent_id, parent_type, created_by)
-    VALUES (parsed ->> 'title',
-            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
-            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
-            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
-            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
-                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
-                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
-                 ELSE '{}' END,
-            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
-            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
-            cost, duration_ms, (l.item).template_id,
-            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
-                                                 'performedBy', l.owner, 'timestamp', now(),
-                                                 'comment', format('Generated with quality score %s', score),
-                                                 'reasons', NULL)),
-            p, (l.item).parent_conversation_id,
-            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
-    RETURNING id INTO conv;
-    -- a regeneration supersedes the conversation it replaces
-    IF (l.item).parent_conversation_id IS NOT NULL THEN
-        UPDATE train_data.conversations c SET status = 'archived'
-        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
-    END IF;
-
-    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
-    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
-    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
-
-    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      p, (l.item).attempts, l.owner, conv, response, 'success',
-                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL);
-
-    UPDATE train_data.batch_items i
-    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
-        lease_expires_at = NULL, error_message = NULL, error_code = NULL
-    WHERE i.id = complete_batch_item.item_id;
-    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's
-    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
-    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
-    RETURN conv;
-END
-$$;
-
--- Hand an item in flight back to the queue without counting its attempt:
--- for a worker that stops before it sent the item's request.  The item is
--- queued again, available now; an item whose job has ended is cancelled
--- instead.  Returns the item's new status.
-CREATE FUNCTION train_data.release_batch_item(item_id uuid, attempt integer DEFAULT NULL)
-    RETURNS train_data.batch_item_status
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
-    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
-AS $$
-DECLARE
-    l record;
-BEGIN
-    l := train_data.lock_item_in_flight(item_id, attempt);
-    IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs j
-                   WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused')) THEN
-        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
-        RETURN 'cancelled';
-    END IF;
-    UPDATE train_data.batch_items i
-    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
-        worker = NULL, progress = NULL
-    WHERE i.id = (l.item).id;
-    PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
-    PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
-    RETURN 'queued';
-END
-$$;
-
-REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
-
-COMMENT ON FUNCTION train_data.default_ai_config() IS
-    'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
-
-COMMENT ON FUNCTION train_data.check_setting_url(text, jsonb, text[]) IS
-    'Internal: raises an error unless the value at path in a settings document is null or an http(s) base URL of at most 2048 characters without credentials, query or fragment';
-
-COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
-    'Validates a (partial) AI configuration (provider anthropic or openai, an http(s) baseUrl or null, a model with a price, ...); returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
-
-COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
-    'Model request body for a stored template in the configuration''s provider format (Anthropic Messages or OpenAI Chat Completions): the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
-
-COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
-    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
-
-COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
-    'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
-
-COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
-    'Internal: cancels an item in flight whose batch job has ended, and counts it';
-
-COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
-    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
-
-COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
-    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
-
-COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
-    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
-
-COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
-    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
-
-COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
-    'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
+COMMENT ON FUNCTION train_data.near_duplicates(real) IS
+    'Near duplicates among the caller''s conversations: (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';

@@ -114,6 +114,20 @@ static const char *const filtered_condition =
 "   OR pg_catalog.strpos(pg_catalog.lower(c.topic), pg_catalog.lower($1 OPERATOR(pg_catalog.->>) 'searchQuery'))"
 "      OPERATOR(pg_catalog.>) 0)";
 
+/*
+ * After the scope's condition, always: conversations with defect verdicts
+ * are left out unless the options say includeDefects, and with "dedupe": t
+ * the near duplicates (near_duplicates(t)) of the ones kept too.  %d is the
+ * number of the parameter holding the options.
+ */
+static const char *const quality_condition =
+" AND ((($%d OPERATOR(pg_catalog.->>) 'includeDefects'))::boolean IS TRUE"
+"   OR pg_catalog.jsonb_array_length(COALESCE(c.quality_metrics OPERATOR(pg_catalog.->) 'defects',"
+"      '[]'::pg_catalog.jsonb)) OPERATOR(pg_catalog.=) 0)"
+" AND (pg_catalog.jsonb_typeof($%d OPERATOR(pg_catalog.->) 'dedupe') IS DISTINCT FROM 'number'"
+"   OR c.id OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT d.conversation_id"
+"      FROM train_data.near_duplicates((($%d OPERATOR(pg_catalog.->>) 'dedupe'))::real) d)))";
+
 /* The arguments of an export, wherever they sit in the SQL call. */
 typedef struct export_args
 {
@@ -124,6 +138,7 @@ typedef struct export_args
 	Jsonb	   *filters;		/* or NULL */
 	Jsonb	   *options;
 	text	   *log_format;		/* export_conversations: log the export as this format; NULL: no log */
+	bool		verdicts;		/* 1.2 and later: defects left out, "dedupe" */
 } export_args;
 
 /*
@@ -249,7 +264,7 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 {
 	static const char *const known[] = {
 		"includeMetadata", "includeQualityScores", "includeTimestamps", "includeApprovalHistory",
-		"includeParentReferences", "systemMessage", "lastTurnOnly",
+		"includeParentReferences", "systemMessage", "lastTurnOnly", "includeDefects", "dedupe",
 		"scope", "format", "includeFullContent", NULL
 	};
 	td_export_options o = td_export_defaults();
@@ -263,7 +278,20 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 				 errmsg("export options must be a JSON object")));
 	check_known_keys(options, known, "export options",
 					 "The options are includeMetadata, includeQualityScores, includeTimestamps, "
-					 "includeApprovalHistory, includeParentReferences, systemMessage and lastTurnOnly.");
+					 "includeApprovalHistory, includeParentReferences, systemMessage, lastTurnOnly, "
+					 "includeDefects and dedupe.");
+	(void) bool_option(options, "includeDefects", false);	/* checked here, used by the query */
+	if ((v = option(options, "dedupe")) != NULL && v->type != jbvNull)
+	{
+		double		t = v->type == jbvNumeric
+			? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric))) : -1;
+
+		if (!(t > 0 && t <= 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("export option \"dedupe\" must be a similarity above 0 and at most 1"),
+					 errhint("0.8 drops conversations whose estimated Jaccard similarity to a kept one is 0.8 or more.")));
+	}
 	o.include_metadata = bool_option(options, "includeMetadata", true);
 	o.include_quality_scores = bool_option(options, "includeQualityScores", true);
 	o.include_timestamps = bool_option(options, "includeTimestamps", true);
@@ -388,28 +416,36 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 }
 
 /*
- * Append the scope's condition to query; *value and *type get its parameter
- * ($1), and the result is the number of parameters.
+ * Append the scope's condition and the quality condition to query; values
+ * and types (room for 2) get their parameters, and the result is their
+ * number.
  */
 static int
-append_condition(StringInfo query, const export_args *a, const char *scope, Datum *value, Oid *type)
+append_condition(StringInfo query, const export_args *a, const char *scope, Datum *values, Oid *types)
 {
+	int			n = 0;
+
 	if (strcmp(scope, "selected") == 0)
 	{
 		appendStringInfoString(query, selected_condition);
-		*value = a->ids;
-		*type = UUIDARRAYOID;
-		return 1;
+		values[n] = a->ids;
+		types[n++] = UUIDARRAYOID;
 	}
-	if (strcmp(scope, "filtered") == 0)
+	else if (strcmp(scope, "filtered") == 0)
 	{
 		appendStringInfoString(query, filtered_condition);
-		*value = JsonbPGetDatum(a->filters);
-		*type = JSONBOID;
-		return 1;
+		values[n] = JsonbPGetDatum(a->filters);
+		types[n++] = JSONBOID;
 	}
-	appendStringInfoString(query, all_condition);
-	return 0;
+	else
+		appendStringInfoString(query, all_condition);
+	if (a->verdicts)			/* the SQL of 1.0 and 1.1 has no verdicts */
+	{
+		values[n] = JsonbPGetDatum(a->options);
+		types[n++] = JSONBOID;
+		appendStringInfo(query, quality_condition, n, n, n);
+	}
+	return n;
 }
 
 /* The number of conversations in scope (the JSON and Markdown headers). */
@@ -417,15 +453,15 @@ static int64
 count_conversations(const export_args *a, const char *scope)
 {
 	StringInfoData query;
-	Datum		value = (Datum) 0;
-	Oid			type = InvalidOid;
+	Datum		values[2];
+	Oid			types[2];
 	int			nargs;
 	bool		isnull;
 
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT pg_catalog.count(*) FROM train_data.conversations c WHERE ");
-	nargs = append_condition(&query, a, scope, &value, &type);
-	if (SPI_execute_with_args(query.data, nargs, &type, &value, NULL, true, 1) != SPI_OK_SELECT)
+	nargs = append_condition(&query, a, scope, values, types);
+	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the conversations to export");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -439,19 +475,19 @@ static Portal
 open_cursor(const export_args *a, const char *scope)
 {
 	StringInfoData query;
-	Datum		value = (Datum) 0;
-	Oid			type = InvalidOid;
+	Datum		values[2];
+	Oid			types[2];
 	int			nargs,
 				nest;
 	Portal		portal;
 
 	initStringInfo(&query);
 	appendStringInfoString(&query, export_select);
-	nargs = append_condition(&query, a, scope, &value, &type);
+	nargs = append_condition(&query, a, scope, values, types);
 	appendStringInfoString(&query, export_order);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, &type, &value, NULL, true,
+	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, types, values, NULL, true,
 									   CURSOR_OPT_NO_SCROLL);
 	AtEOXact_GUC(true, nest);
 	return portal;
@@ -1104,8 +1140,8 @@ require(FunctionCallInfo fcinfo, int argno, const char *what)
  * export_jsonl(shape text, scope text, ids uuid[], filters jsonb, options
  * jsonb) returns setof text — one training-file line per conversation.
  */
-Datum
-train_data_export_jsonl(PG_FUNCTION_ARGS)
+static Datum
+export_jsonl(FunctionCallInfo fcinfo, bool verdicts)
 {
 	export_args a = {0};
 
@@ -1120,6 +1156,7 @@ train_data_export_jsonl(PG_FUNCTION_ARGS)
 		a.ids = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 		a.filters = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 		a.options = PG_GETARG_JSONB_P(4);
+		a.verdicts = verdicts;
 	}
 	return export_next(fcinfo, &a);
 }
@@ -1156,8 +1193,8 @@ parse_format(text *arg)
  * 'completed' with the conversation count, the size and a 24-hour expiry
  * after the last.
  */
-Datum
-train_data_export_conversations(PG_FUNCTION_ARGS)
+static Datum
+export_conversations(FunctionCallInfo fcinfo, bool verdicts)
 {
 	export_args a = {0};
 
@@ -1173,6 +1210,40 @@ train_data_export_conversations(PG_FUNCTION_ARGS)
 		a.ids = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 		a.filters = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 		a.log_format = PG_GETARG_TEXT_PP(0);
+		a.verdicts = verdicts;
 	}
 	return export_next(fcinfo, &a);
+}
+
+/* The SQL functions of 1.2: with defect verdicts and the dedupe option. */
+Datum
+train_data_export_jsonl(PG_FUNCTION_ARGS)
+{
+	return export_jsonl(fcinfo, true);
+}
+
+Datum
+train_data_export_conversations(PG_FUNCTION_ARGS)
+{
+	return export_conversations(fcinfo, true);
+}
+
+/*
+ * The same functions as the scripts of 1.0 and 1.1 declare them (through
+ * their C names in legacy_symbols.c): those versions have no verdicts and
+ * no near_duplicates(), so their exports filter on neither.
+ */
+extern Datum train_data_export_jsonl_1_1(PG_FUNCTION_ARGS);
+extern Datum train_data_export_conversations_1_1(PG_FUNCTION_ARGS);
+
+Datum
+train_data_export_jsonl_1_1(PG_FUNCTION_ARGS)
+{
+	return export_jsonl(fcinfo, false);
+}
+
+Datum
+train_data_export_conversations_1_1(PG_FUNCTION_ARGS)
+{
+	return export_conversations(fcinfo, false);
 }

@@ -898,7 +898,9 @@ BEGIN
             USING DETAIL = format('The item is now %s.', new_status);
         RETURN NULL;
     END;
-    metrics := train_data.quality_metrics(parsed -> 'turns');
+    -- defect verdicts too, with the turn count the item's parameters ask
+    -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
+    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
     score := (metrics ->> 'overall')::numeric;
     -- the threshold fixed when the item was queued (items of 1.1 read the template's)
     threshold := (l.item).quality_threshold;
@@ -924,13 +926,14 @@ BEGIN
                  THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
                  WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
                  ELSE '{}' END,
-            train_data.quality_status(score, threshold), score, metrics, jsonb_array_length(parsed -> 'turns'),
+            train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects'), score, metrics,
+            jsonb_array_length(parsed -> 'turns'),
             coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
             cost, duration_ms, (l.item).template_id,
             jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
                                                  'performedBy', l.owner, 'timestamp', now(),
                                                  'comment', format('Generated with quality score %s', score),
-                                                 'reasons', NULL)),
+                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
             p, (l.item).parent_conversation_id,
             CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
     RETURNING id INTO conv;

@@ -401,7 +401,7 @@ COMMENT ON FUNCTION train_data.conversation_versions(uuid) IS
 -- lowest quality and oldest first by default.
 CREATE FUNCTION train_data.review_queue(page integer DEFAULT 1, page_size integer DEFAULT 25,
                                         sort_by text DEFAULT 'quality_score', sort_order text DEFAULT 'asc',
-                                        min_quality numeric DEFAULT NULL)
+                                        min_quality numeric DEFAULT NULL, defect text DEFAULT NULL)
     RETURNS SETOF train_data.conversations
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -425,18 +425,23 @@ BEGIN
     IF min_quality < 0 OR min_quality > 10 THEN
         RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', min_quality USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF defect IS NOT NULL AND NOT EXISTS (SELECT 1 FROM train_data.quality_defect_codes() d WHERE d.code = defect) THEN
+        RAISE EXCEPTION 'defect must be a code of quality_defect_codes(), not %', train_data.clip_for_message(defect)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- sort_by and sort_order are checked against fixed lists above
     RETURN QUERY EXECUTE format(
         'SELECT * FROM train_data.conversations c
          WHERE c.status = ''pending_review'' AND ($1 IS NULL OR c.quality_score >= $1)
+           AND ($4 IS NULL OR c.quality_metrics -> ''defects'' ? $4)
          ORDER BY c.%s %s, c.created_at, c.id LIMIT $2 OFFSET $3',
         sort_by, lower(sort_order))
-    USING min_quality, page_size, (page::bigint - 1) * page_size;
+    USING min_quality, page_size, (page::bigint - 1) * page_size, defect;
 END
 $$;
 
-COMMENT ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric) IS
-    'Conversations waiting for review (pending_review) visible to the caller, a page at a time; lowest quality and oldest first by default';
+COMMENT ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric, text) IS
+    'Conversations waiting for review (pending_review) visible to the caller, a page at a time; lowest quality and oldest first by default; defect keeps those with that defect code';
 
 -- The numbers of the review queue.
 CREATE FUNCTION train_data.review_queue_statistics()
@@ -472,12 +477,18 @@ BEGIN ATOMIC
         'avgTurnsPerConversation', round(avg(c.turn_count), 1),
         'approvalRate', round(count(*) FILTER (WHERE c.status = 'approved')::numeric
                               / nullif(count(*) FILTER (WHERE c.status IN ('approved', 'rejected')), 0), 3),
-        'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'))
+        'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'),
+        'withDefects', count(*) FILTER (WHERE jsonb_array_length(coalesce(c.quality_metrics -> 'defects', '[]')) > 0),
+        'byDefect', (SELECT coalesce(jsonb_object_agg(d.code, d.n), '{}')
+                     FROM (SELECT e.code, count(*) AS n
+                           FROM train_data.conversations c2,
+                                jsonb_array_elements_text(coalesce(c2.quality_metrics -> 'defects', '[]')) AS e(code)
+                           GROUP BY e.code) d))
     FROM train_data.conversations c;
 END;
 
 COMMENT ON FUNCTION train_data.conversation_statistics() IS
-    'Statistics of the conversations visible to the caller as a JSON object: totals by tier and status, quality bands, tokens, cost, approval rate';
+    'Statistics of the conversations visible to the caller as a JSON object: totals by tier and status, quality bands, tokens, cost, approval rate, conversations with defects and counts by defect code';
 
 -- Trend of a series of scores in time order: the newer half against the
 -- older half (the original compared them the other way round).

@@ -1,0 +1,147 @@
+-- sql/src/15_dataset.sql — what defect verdicts decide, and near duplicates:
+-- routing of a completion by its defects, MinHash signatures of every
+-- conversation kept by triggers, near_duplicates().
+
+--------------------------------------------------------------------------------
+-- 26. Verdicts that act, near duplicates
+--------------------------------------------------------------------------------
+
+-- The status a completion gets once its defects are known: any hard defect
+-- sends it to needs_revision, soft ones alone keep it out of generated
+-- (pending_review); without defects the status its score earned stands.
+-- quality_defect_codes() says which codes are soft.
+CREATE FUNCTION train_data.defect_status(earned train_data.conversation_status, defects jsonb)
+    RETURNS train_data.conversation_status
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+               WHEN pg_catalog.jsonb_typeof(defects) IS DISTINCT FROM 'array'
+                    OR pg_catalog.jsonb_array_length(defects) OPERATOR(pg_catalog.=) 0 THEN earned
+               WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(defects) AS d(code)
+                            WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c
+                                                WHERE c.code OPERATOR(pg_catalog.=) d.code), false))
+                   THEN 'needs_revision'::train_data.conversation_status
+               WHEN earned OPERATOR(pg_catalog.=) 'generated'::train_data.conversation_status
+                   THEN 'pending_review'::train_data.conversation_status
+               ELSE earned
+           END;
+END;
+COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jsonb) IS
+    'Status of a completion given the status its score earned and its defect codes: needs_revision for any hard defect, pending_review instead of generated for soft ones only';
+
+-- One MinHash signature per conversation, of its turns' text, and its LSH
+-- band keys: conversations sharing a band key are near-duplicate candidates,
+-- found through the GIN index (an index lookup, not a comparison of all
+-- pairs).  Kept by triggers on conversation_turns, however the turns are
+-- written; owned like the conversation (composite key), row-level security
+-- by owner.
+CREATE TABLE train_data.conversation_signatures (
+    conversation_id uuid PRIMARY KEY,
+    created_by      uuid NOT NULL,
+    signature       integer[] NOT NULL,
+    bands           bigint[] NOT NULL,
+    CONSTRAINT conversation_signatures_conversation_fk FOREIGN KEY (conversation_id, created_by)
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE
+);
+COMMENT ON TABLE train_data.conversation_signatures IS
+    'MinHash signature and LSH band keys of each conversation''s text, kept by triggers on conversation_turns; near_duplicates() reads them';
+COMMENT ON COLUMN train_data.conversation_signatures.conversation_id IS 'The conversation';
+COMMENT ON COLUMN train_data.conversation_signatures.created_by IS 'Owner: the conversation''s owner (composite foreign key)';
+COMMENT ON COLUMN train_data.conversation_signatures.signature IS 'minhash_signature() of the turns'' contents in order, joined with spaces';
+COMMENT ON COLUMN train_data.conversation_signatures.bands IS 'minhash_bands() of the signature: the LSH band keys';
+CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands);
+ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY conversation_signatures_owner ON train_data.conversation_signatures
+    USING (created_by = (SELECT train_data.current_user_id()));
+SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures', '');
+
+-- Recompute the signatures of the conversations whose turns a statement
+-- wrote (once per conversation and statement, from the transition table).
+CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    WITH touched AS (
+        SELECT DISTINCT t.conversation_id FROM changed_turns t),
+    texts AS (
+        SELECT c.id, c.created_by,
+               (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
+                FROM train_data.conversation_turns t WHERE t.conversation_id = c.id) AS body
+        FROM touched x JOIN train_data.conversations c ON c.id = x.conversation_id),
+    gone AS (
+        DELETE FROM train_data.conversation_signatures s
+        USING touched x
+        WHERE s.conversation_id = x.conversation_id
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id))
+    INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
+    SELECT x.id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
+    FROM texts x CROSS JOIN LATERAL (SELECT train_data.minhash_signature(x.body) AS v) sig
+    WHERE x.body IS NOT NULL
+    ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.conversation_turns_signature() IS
+    'Internal: statement trigger on conversation_turns recomputing the signatures of the conversations a statement wrote (transition table changed_turns)';
+REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
+
+CREATE TRIGGER conversation_turns_signature_insert
+    AFTER INSERT ON train_data.conversation_turns
+    REFERENCING NEW TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+CREATE TRIGGER conversation_turns_signature_update
+    AFTER UPDATE ON train_data.conversation_turns
+    REFERENCING NEW TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+CREATE TRIGGER conversation_turns_signature_delete
+    AFTER DELETE ON train_data.conversation_turns
+    REFERENCING OLD TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+
+-- Near duplicates among the conversations the caller can see: pairs that
+-- share an LSH band key and whose estimated Jaccard similarity (MinHash) is
+-- at least threshold.  Each row names a conversation to drop and the one it
+-- duplicates, the one kept: of each pair, the higher quality score, then the
+-- older, then the smaller id.  A conversation near several kept ones names
+-- the best of them.  Exact duplicates (similarity 1) are always found.
+CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8)
+    RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF threshold IS NULL OR threshold <= 0 OR threshold > 1 THEN
+        RAISE EXCEPTION 'threshold must be above 0 and at most 1, not %', coalesce(threshold::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH pairs AS (
+        SELECT a.conversation_id AS x, b.conversation_id AS y,
+               train_data.minhash_similarity(a.signature, b.signature) AS sim
+        FROM train_data.conversation_signatures a
+        JOIN train_data.conversation_signatures b
+          ON b.bands && a.bands AND b.conversation_id > a.conversation_id),
+    ranked AS (
+        SELECT p.x, p.y, p.sim,
+               -- x is kept: higher quality, else older, else (x < y) the smaller id
+               coalesce(cx.quality_score, -1) > coalesce(cy.quality_score, -1)
+               OR (coalesce(cx.quality_score, -1) = coalesce(cy.quality_score, -1) AND cx.created_at <= cy.created_at)
+                   AS x_wins,
+               cx.quality_score AS qx, cy.quality_score AS qy, cx.created_at AS tx, cy.created_at AS ty
+        FROM pairs p
+        JOIN train_data.conversations cx ON cx.id = p.x
+        JOIN train_data.conversations cy ON cy.id = p.y
+        WHERE p.sim >= threshold)
+    SELECT DISTINCT ON (d.dropped) d.dropped, d.kept, d.sim
+    FROM (SELECT CASE WHEN r.x_wins THEN r.y ELSE r.x END AS dropped,
+                 CASE WHEN r.x_wins THEN r.x ELSE r.y END AS kept,
+                 CASE WHEN r.x_wins THEN r.qx ELSE r.qy END AS kept_quality,
+                 CASE WHEN r.x_wins THEN r.tx ELSE r.ty END AS kept_at,
+                 r.sim
+          FROM ranked r) d
+    ORDER BY d.dropped, d.kept_quality DESC NULLS LAST, d.kept_at, d.kept;
+END
+$$;
+COMMENT ON FUNCTION train_data.near_duplicates(real) IS
+    'Near duplicates among the caller''s conversations: (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';

@@ -1,0 +1,128 @@
+-- quality_routing: what defect verdicts decide (a completion with a defect
+-- is never routed to generated; the review queue filters by defect; the
+-- statistics count defects; exports leave defective conversations out
+-- unless asked) and near duplicates (signatures kept by triggers however
+-- the turns are written, near_duplicates(), the export's dedupe option).
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+-- A response of the given turns (role, content pairs), as the model sends it.
+CREATE FUNCTION public.response(turns jsonb) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('type', 'message', 'model', 'claude-sonnet-4-5-20250929', 'stop_reason', 'end_turn',
+                              'usage', jsonb_build_object('input_tokens', 10, 'output_tokens', 20),
+                              'content', jsonb_build_array(jsonb_build_object('type', 'text', 'text',
+                                  jsonb_build_object('title', 'Savings', 'turns', turns)::text)))
+$$;
+-- Claim the next item and complete it with turns; the conversation's
+-- status, defects and the defects its history entry records.
+CREATE FUNCTION public.complete_next(turns jsonb) RETURNS TABLE (status text, defects jsonb, recorded jsonb)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    conv uuid;
+BEGIN
+    SELECT * INTO c FROM train_data.claim_batch_items('routing', 1);
+    conv := train_data.complete_batch_item(c.item_id, public.response(turns), 5, c.attempt);
+    RETURN QUERY SELECT x.status::text, x.quality_metrics -> 'defects', x.review_history -> 0 -> 'defects'
+                 FROM train_data.conversations x WHERE x.id = conv;
+END
+$$;
+
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure, variables, quality_threshold) VALUES
+    ('e7000000-0000-0000-0000-000000000001', 'Routing', 'finance', 'Talk with {{persona}} about saving.',
+     '[{"name": "persona", "type": "text"}]', 1.0);
+SELECT train_data.create_batch('routing', jsonb_agg(jsonb_build_object('template_id', 'e7000000-0000-0000-0000-000000000001',
+                                                                       'parameters', jsonb_build_object('persona', 'P' || g))))
+FROM generate_series(1, 5) g \gset
+
+------------------------------------------------------------------ routing
+-- clean: generated, no defects
+SELECT * FROM public.complete_next('[{"role": "user", "content": "How much of my salary should I put aside each month?"},
+    {"role": "assistant", "content": "Start with ten percent, automate the transfer on payday, and raise it by one point every year."}]');
+-- a refusal (soft): pending_review, never generated
+SELECT * FROM public.complete_next('[{"role": "user", "content": "How much of my salary should I put aside each month?"},
+    {"role": "assistant", "content": "I''m sorry, but I can’t help with that request."}]');
+-- a leaked placeholder (hard): needs_revision
+SELECT * FROM public.complete_next('[{"role": "user", "content": "Hello, I am {{persona}} and I want to save money."},
+    {"role": "assistant", "content": "Good to meet you. Let us look at your monthly budget first."}]');
+-- the same answer twice (hard: duplicate_turns)
+SELECT * FROM public.complete_next('[{"role": "user", "content": "How much should I save?"},
+    {"role": "assistant", "content": "Put aside ten percent of every pay cheque."},
+    {"role": "user", "content": "And if I earn more next year?"},
+    {"role": "assistant", "content": "Put aside ten percent of every pay cheque."}]');
+-- a looping turn (hard)
+SELECT * FROM public.complete_next(jsonb_build_array(
+    jsonb_build_object('role', 'user', 'content', 'What should I do with my bonus this year?'),
+    jsonb_build_object('role', 'assistant', 'content', repeat('You should save it. ', 12))));
+
+------------------------------------------------------------------ review queue, statistics, score
+SELECT conversation_id IS NOT NULL AS listed, quality_metrics -> 'defects' AS defects
+FROM train_data.review_queue(defect => 'refusal');
+SELECT count(*) AS pending_with_placeholder FROM train_data.review_queue(defect => 'leaked_placeholder');
+SELECT expect_error($$SELECT * FROM train_data.review_queue(defect => 'typo')$$);
+SELECT s -> 'withDefects' AS with_defects, s -> 'byDefect' AS by_defect
+FROM train_data.conversation_statistics() s;
+-- score_conversation recomputes the verdicts of a stored conversation
+UPDATE train_data.conversation_turns SET content = 'I cannot assist with that.'
+WHERE turn_number = 2 AND conversation_id = (SELECT id FROM train_data.conversations WHERE status = 'generated');
+SELECT train_data.score_conversation(id) -> 'defects' AS rescored
+FROM train_data.conversations WHERE status = 'generated';
+
+------------------------------------------------------------------ exports leave defects out
+UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),
+    review_history = review_history || jsonb_build_array(jsonb_build_object('action', 'approved', 'performedBy', :alice))
+WHERE status IN ('generated', 'pending_review');
+SELECT count(*) AS exported FROM train_data.export_jsonl();
+SELECT count(*) AS exported_with_defects FROM train_data.export_jsonl(options => '{"includeDefects": true}');
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1.5}')$$, true);
+
+------------------------------------------------------------------ near duplicates
+-- However the turns are written (plain INSERT, UPDATE, DELETE), the
+-- signatures follow; exact copies are always found, near copies (1 word in
+-- 40 changed) above 0.8, distinct conversations never.
+DELETE FROM train_data.conversations;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, quality_score, created_at)
+SELECT ('e8000000-0000-0000-0000-00000000000' || g)::uuid, 'dup_' || g, 't' || g, 'p', 'e', 'template', 'generated',
+       CASE g WHEN 2 THEN 9.0 ELSE 7.0 END, '2026-01-01'::timestamptz + g * interval '1 hour'
+FROM generate_series(1, 5) g;
+CREATE TEMP TABLE base_text AS
+SELECT string_agg(w, ' ') AS t FROM (SELECT 'word' || (g * 7919 % 1000) AS w FROM generate_series(1, 120) g) s;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT ('e8000000-0000-0000-0000-00000000000' || g)::uuid, 1, 'user',
+       CASE g WHEN 1 THEN b.t                                   -- the original
+              WHEN 2 THEN b.t                                   -- an exact copy, of higher quality
+              WHEN 3 THEN replace(replace(replace(b.t, 'word919 ', 'other1 '), 'word838 ', 'other2 '), 'word757 ', 'other3 ')
+              WHEN 4 THEN 'a completely different conversation about pensions and the rules of retirement accounts'
+              ELSE 'another distinct text: budgeting for a family with two children and a mortgage to pay' END
+FROM generate_series(1, 5) g, base_text b;
+SELECT count(*) AS signatures FROM train_data.conversation_signatures;
+SELECT conversation_id, duplicate_of, similarity >= 0.8 AS above_threshold, similarity = 1 AS exact
+FROM train_data.near_duplicates(0.8) ORDER BY 1;
+-- an UPDATE that makes conversation 4 a copy of 1 is seen; a DELETE of its turns drops its signature
+UPDATE train_data.conversation_turns t SET content = (SELECT t FROM base_text)
+WHERE t.conversation_id = 'e8000000-0000-0000-0000-000000000004';
+SELECT conversation_id, duplicate_of FROM train_data.near_duplicates() WHERE conversation_id = 'e8000000-0000-0000-0000-000000000004';
+DELETE FROM train_data.conversation_turns WHERE conversation_id = 'e8000000-0000-0000-0000-000000000004';
+SELECT count(*) AS signatures_left FROM train_data.conversation_signatures;
+SELECT expect_error($$SELECT * FROM train_data.near_duplicates(0)$$);
+-- another user sees none of them, and has no duplicates of his own
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT count(*) AS bob_sees FROM train_data.near_duplicates(0.5);
+RESET ROLE;
+SET train_data.user_id = :alice;
+-- the export's dedupe option drops the near duplicates, keeping the best
+UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),
+    review_history = jsonb_build_array(jsonb_build_object('action', 'approved', 'performedBy', :alice));
+SELECT count(*) AS exported FROM train_data.export_jsonl();
+SELECT count(*) AS exported_deduped FROM train_data.export_jsonl(options => '{"dedupe": 0.8}');
+
+-- clean up
+RESET train_data.user_id;
+DROP FUNCTION public.complete_next(jsonb);
+DROP FUNCTION public.response(jsonb);
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.templates;
