@@ -10,7 +10,7 @@
 
 import { loadConfig } from '../src/config.js';
 import { createPool, createQueue } from '../src/db.js';
-import { createLogger } from '../src/log.js';
+import { captureConsole, createLogger } from '../src/log.js';
 import { createCaller } from '../src/providers.js';
 import { Worker } from '../src/worker.js';
 
@@ -22,6 +22,7 @@ try {
 	process.exit(2);
 }
 const log = createLogger({ worker: config.name });
+captureConsole(log);
 const pool = createPool(config);
 const worker = new Worker({ config, queue: createQueue(pool), caller: createCaller(config), log });
 process.on('SIGTERM', () => worker.stop('SIGTERM'));

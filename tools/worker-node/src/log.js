@@ -22,3 +22,22 @@ export function createLogger(base = {}, stream = process.stdout) {
 
 /** A logger that drops everything (tests that do not read the log). */
 export const silentLogger = { info() {}, warn() {}, error() {} };
+
+/**
+ * Route console.log/warn/error (the SDKs print notices there, such as a
+ * model's deprecation on every call) to `log` as `sdk_message` lines, each
+ * distinct message once, so that stdout stays one JSON object per line.
+ */
+export function captureConsole(log) {
+	const seen = new Set();
+	const route = (level) => (...args) => {
+		const message = args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
+		if (seen.has(message)) return;
+		if (seen.size < 1000) seen.add(message);
+		log[level]('sdk_message', { message: message.slice(0, 1000) });
+	};
+	console.log = route('info');
+	console.info = route('info');
+	console.warn = route('warn');
+	console.error = route('error');
+}
