@@ -80,7 +80,7 @@ pidfile = $dir/pgbouncer.pid
 INI
 close $fh;
 my $bouncer = IPC::Run::start([ $pgbouncer, $ini ], '>', "$dir/pgbouncer.out", '2>&1');
-END { $bouncer->kill_kill if $bouncer; }
+END { local $?; $bouncer->kill_kill if $bouncer; }   # keeps the exit status
 my %pooled  = (PGHOST => '127.0.0.1', PGPORT => $port, PGDATABASE => 'postgres');
 
 # psql through PgBouncer as $role: the output of $sql (dies on an error).
