@@ -5,7 +5,8 @@
 # when invoked as root, start and stop a throwaway cluster.
 
 TD_PG_MAJOR=15
-TD_PACKAGES="postgresql-$TD_PG_MAJOR postgresql-server-dev-$TD_PG_MAJOR gcc make libc6-dev libipc-run-perl perl python3 clang-14 libclang-rt-14-dev valgrind"
+TD_PACKAGES="postgresql-$TD_PG_MAJOR postgresql-server-dev-$TD_PG_MAJOR gcc make libc6-dev libipc-run-perl perl python3 clang-14 libclang-rt-14-dev valgrind pgbouncer"
+TD_NODE_MAJOR=20
 TD_TESTER=postgres
 
 td_log() { printf '== %s\n' "$*" >&2; }
@@ -32,6 +33,25 @@ td_ensure_packages() {
 	td_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	# shellcheck disable=SC2086
 	td_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Node.js for tools/worker-node: when there is no `node` at all, Debian's
+# nodejs and npm (Debian 12 ships Node 18; the worker needs TD_NODE_MAJOR or
+# later — td_node_ok says whether what is installed will do).  A Node
+# installed otherwise (NodeSource, nvm) is left alone.
+td_ensure_node() {
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+	td_log "installing: nodejs npm"
+	td_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	td_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+}
+
+# True when node and npm exist and node's major version is TD_NODE_MAJOR or later.
+td_node_ok() {
+	local v
+	command -v npm >/dev/null 2>&1 || return 1
+	v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
+	[ "$v" -ge "$TD_NODE_MAJOR" ]
 }
 
 # Directory of the PostgreSQL server binaries (initdb, pg_ctl, ...).

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// bin/worker.js — the Node worker of train_data (see ../README.md).
+//
+//   node bin/worker.js [--name NAME] [--concurrency N] [--lease DURATION]
+//                      [--idle-exit SECONDS] [--grace SECONDS] [--once]
+//
+// Exit status: 0 after a clean stop (idle exit, --once, SIGTERM/SIGINT),
+// 1 on a fatal database error (credentials, grants, no extension), 2 on bad
+// configuration.
+
+import { loadConfig } from '../src/config.js';
+import { createPool, createQueue } from '../src/db.js';
+import { captureConsole, createLogger } from '../src/log.js';
+import { createCaller } from '../src/providers.js';
+import { Worker } from '../src/worker.js';
+
+let config;
+try {
+	config = loadConfig(process.env, process.argv.slice(2));
+} catch (err) {
+	process.stderr.write(`${err.message}\n`);
+	process.exit(2);
+}
+const log = createLogger({ worker: config.name });
+captureConsole(log);
+const pool = createPool(config);
+const worker = new Worker({ config, queue: createQueue(pool), caller: createCaller(config), log });
+process.on('SIGTERM', () => worker.stop('SIGTERM'));
+process.on('SIGINT', () => worker.stop('SIGINT'));
+const status = await worker.run();
+await pool.end();
+process.exit(status);

@@ -1,0 +1,126 @@
+// src/config.js — the worker's configuration: environment variables, then
+// command-line options (which win).  See README.md for every variable.
+
+import os from 'node:os';
+
+export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+const UNITS = {
+	ms: 0.001, msec: 0.001, millisecond: 0.001, milliseconds: 0.001,
+	s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+	m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+	h: 3600, hour: 3600, hours: 3600,
+};
+
+/**
+ * Seconds in a duration: a number of seconds ("300"), a number and a unit
+ * ("5 minutes", "90s", "1.5 h") or hh:mm:ss.  Throws on anything else.
+ */
+export function parseDuration(text, what) {
+	const s = String(text).trim().toLowerCase();
+	let m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(s);
+	if (m && (m[2] === '' || UNITS[m[2]] !== undefined)) {
+		return Number(m[1]) * (m[2] === '' ? 1 : UNITS[m[2]]);
+	}
+	m = /^(\d+):(\d{2}):(\d{2})$/.exec(s);
+	if (m) return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+	throw new Error(`${what}: not a duration: ${JSON.stringify(String(text).slice(0, 64))}`);
+}
+
+/** A positive integer, or a thrown error naming the setting. */
+function positiveInt(text, what, max) {
+	const n = Number(text);
+	if (!Number.isInteger(n) || n < 1 || n > max) {
+		throw new Error(`${what}: expected an integer from 1 to ${max}, got ${JSON.stringify(String(text).slice(0, 64))}`);
+	}
+	return n;
+}
+
+/** A non-negative number of seconds (0 allowed). */
+function seconds(text, what) {
+	const n = parseDuration(text, what);
+	if (!(n >= 0)) throw new Error(`${what}: must not be negative`);
+	return n;
+}
+
+/** true for 1/true/yes/on, false for 0/false/no/off/empty, undefined when unset. */
+function flag(text, what) {
+	if (text === undefined) return undefined;
+	const s = text.trim().toLowerCase();
+	if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+	if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+	throw new Error(`${what}: expected 1 or 0, got ${JSON.stringify(text.slice(0, 64))}`);
+}
+
+/** A URL without its trailing slashes (base URLs are compared that way). */
+export function normalizeUrl(url) {
+	return String(url).trim().replace(/\/+$/, '');
+}
+
+export const USAGE = `usage: train-data-worker [--name NAME] [--concurrency N] [--lease DURATION]
+                         [--idle-exit SECONDS] [--grace SECONDS] [--once]
+(environment variables: see tools/worker-node/README.md)`;
+
+/**
+ * The configuration from `env` and `argv` (the arguments after the script).
+ * Throws an Error with a usage message on a bad value.
+ */
+export function loadConfig(env = process.env, argv = []) {
+	const c = {
+		name: env.TD_WORKER_NAME || `node-${os.hostname()}-${process.pid}`,
+		concurrency: positiveInt(env.TD_CONCURRENCY ?? '4', 'TD_CONCURRENCY', 1000),
+		leaseSeconds: seconds(env.TD_LEASE ?? '5 minutes', 'TD_LEASE'),
+		idleExitSeconds: seconds(env.TD_IDLE_EXIT ?? '0', 'TD_IDLE_EXIT'),
+		graceSeconds: seconds(env.TD_GRACE ?? '25', 'TD_GRACE'),
+		once: flag(env.TD_ONCE, 'TD_ONCE') ?? false,
+		pollSeconds: seconds(env.TD_POLL ?? '1', 'TD_POLL'),
+		requestTimeoutSeconds: seconds(env.TD_REQUEST_TIMEOUT ?? '300', 'TD_REQUEST_TIMEOUT'),
+		retryAfterMaxSeconds: seconds(env.TD_RETRY_AFTER_MAX ?? '60', 'TD_RETRY_AFTER_MAX'),
+		rateLimitWaits: Number(env.TD_RATE_LIMIT_WAITS ?? '2'),
+		offline: flag(env.TD_OFFLINE, 'TD_OFFLINE'),
+		offlineDelayMs: env.TD_OFFLINE_DELAY === undefined ? null : Number(env.TD_OFFLINE_DELAY),
+		offlineTruncate: Number(env.TD_OFFLINE_TRUNCATE ?? '0.1'),
+		databaseUrl: env.DATABASE_URL || undefined,
+		dbPoolSize: env.TD_DB_POOL ? positiveInt(env.TD_DB_POOL, 'TD_DB_POOL', 100) : undefined,
+		anthropic: {
+			apiKey: env.ANTHROPIC_API_KEY || undefined,
+			baseURL: normalizeUrl(env.ANTHROPIC_BASE_URL || ANTHROPIC_DEFAULT_BASE_URL),
+		},
+		openai: {
+			apiKey: env.OPENAI_API_KEY || undefined,
+			baseURL: normalizeUrl(env.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL),
+		},
+		allowedBaseUrls: new Set(),
+	};
+	for (let i = 0; i < argv.length; i++) {
+		const a = argv[i];
+		const value = () => {
+			if (i + 1 >= argv.length) throw new Error(`${a} needs a value\n${USAGE}`);
+			return argv[++i];
+		};
+		switch (a) {
+		case '--name': c.name = value(); break;
+		case '--concurrency': c.concurrency = positiveInt(value(), a, 1000); break;
+		case '--lease': c.leaseSeconds = seconds(value(), a); break;
+		case '--idle-exit': c.idleExitSeconds = seconds(value(), a); break;
+		case '--grace': c.graceSeconds = seconds(value(), a); break;
+		case '--once': c.once = true; break;
+		default: throw new Error(`unknown option ${JSON.stringify(a)}\n${USAGE}`);
+		}
+	}
+	if (!(c.leaseSeconds > 0 && c.leaseSeconds <= 86400)) throw new Error('TD_LEASE: must be more than 0 and at most a day');
+	if (!(c.requestTimeoutSeconds > 0)) throw new Error('TD_REQUEST_TIMEOUT: must be more than 0');
+	if (!Number.isInteger(c.rateLimitWaits) || c.rateLimitWaits < 0) throw new Error('TD_RATE_LIMIT_WAITS: expected an integer >= 0');
+	if (c.offlineDelayMs !== null && !(c.offlineDelayMs >= 0)) throw new Error('TD_OFFLINE_DELAY: expected milliseconds >= 0');
+	if (!(c.offlineTruncate >= 0 && c.offlineTruncate <= 1)) throw new Error('TD_OFFLINE_TRUNCATE: expected a fraction from 0 to 1');
+	if (c.name.trim() === '' || c.name.length > 200) throw new Error('TD_WORKER_NAME: not blank, at most 200 characters');
+	// Without TD_OFFLINE, no API key at all means the offline generator (as tools/worker).
+	if (c.offline === undefined) c.offline = !c.anthropic.apiKey && !c.openai.apiKey;
+	// The API keys are sent only to these base URLs (an item's base_url comes from a user's AI configuration).
+	for (const u of [ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL, c.anthropic.baseURL, c.openai.baseURL,
+		...(env.TD_ALLOWED_BASE_URLS || '').split(/[\s,]+/).filter(Boolean)]) {
+		c.allowedBaseUrls.add(normalizeUrl(u));
+	}
+	return c;
+}

@@ -1,0 +1,136 @@
+// src/db.js — the queue as a worker sees it: the worker functions of
+// train_data and nothing else (no table is read or written).  Every call is
+// one statement in its own transaction, so the worker runs unchanged behind a
+// pooler in transaction mode (PgBouncer, Supabase's pooler).
+//
+// Every call after the claim passes the item's attempt (the lease token).
+// 55000 (the item was cancelled, claimed again or its lease ran out) becomes a
+// StaleLease: the caller discards its result.  55P03 (lock_timeout: a user
+// held the item's row) and lost connections are tried again a few times.
+
+import pg from 'pg';
+import { sleep } from './providers.js';
+
+/** The item is no longer this worker's (55000): discard the result. */
+export class StaleLease extends Error {
+	constructor(cause) {
+		super(cause.message);
+		this.code = cause.code;
+	}
+}
+
+// SQLSTATEs (and client error codes) worth another try of the same call.
+const TRANSIENT = new Set(['55P03', '40001', '40P01', '57P01', '57P02', '57P03', '53300',
+	'08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOENT']);
+
+/** True for an error that another try of the same call may not meet. */
+export function isTransient(err) {
+	return TRANSIENT.has(err?.code) || /Connection terminated|connection timeout/i.test(err?.message ?? '');
+}
+
+/** True for errors no retry can fix: bad credentials, missing grants, no extension. */
+export function isFatal(err) {
+	return ['28000', '28P01', '3D000', '42501', '42883', '3F000'].includes(err?.code);
+}
+
+/** A pg.Pool for the worker: DATABASE_URL, else the libpq variables (PGHOST, ...). */
+export function createPool(config) {
+	const pool = new pg.Pool({
+		connectionString: config.databaseUrl,
+		max: config.dbPoolSize ?? Math.min(config.concurrency, 4) + 1,
+		application_name: config.name.slice(0, 63),
+		idleTimeoutMillis: 30000,
+	});
+	// an idle connection that breaks (server restart, pooler) must not end the process
+	pool.on('error', () => {});
+	return pool;
+}
+
+/** The row of a claim as the worker uses it (provider anthropic when the claim has no provider column). */
+function claimedItem(r) {
+	return {
+		itemId: r.item_id, jobId: r.batch_job_id, position: r.position, tier: r.tier,
+		parameters: r.parameters, prompt: r.prompt, request: r.request, attempt: r.attempt,
+		leaseExpiresAt: r.lease_expires_at,
+		provider: r.provider ?? 'anthropic', baseUrl: r.base_url ?? null,
+		hasProviderColumn: Object.hasOwn(r, 'provider'),
+	};
+}
+
+/**
+ * The queue over `pool`.  `retries` bounds the tries of a transient failure
+ * (`retryDelayMs` doubling between them).
+ */
+export function createQueue(pool, { retries = 4, retryDelayMs = 500 } = {}) {
+	let releaseSupported = true;
+
+	// One statement, tried again on transient errors; 55000 -> StaleLease.
+	const run = async (text, values, onNotice) => {
+		for (let attempt = 0; ; attempt++) {
+			let client;
+			try {
+				client = await pool.connect();
+				if (onNotice) client.on('notice', onNotice);
+				try {
+					return await client.query(text, values);
+				} finally {
+					if (onNotice) client.removeListener('notice', onNotice);
+				}
+			} catch (err) {
+				if (err.code === '55000') throw new StaleLease(err);
+				if (!isTransient(err) || attempt >= retries) throw err;
+				// a broken connection is not given back to the pool
+				client?.release(err);
+				client = undefined;
+				await sleep(retryDelayMs * 2 ** attempt);
+			} finally {
+				client?.release();
+			}
+		}
+	};
+	const lease = (seconds) => `${seconds} seconds`;
+
+	return {
+		/** Claim up to `max` items for `lease` seconds. */
+		async claim(worker, max, leaseSeconds) {
+			const r = await run('SELECT * FROM train_data.claim_batch_items($1, $2, $3::interval)',
+				[worker, max, lease(leaseSeconds)]);
+			return r.rows.map(claimedItem);
+		},
+		/** Extend the lease; returns its new end. */
+		async heartbeat(item, leaseSeconds, progress = null) {
+			const r = await run('SELECT train_data.heartbeat_batch_item($1, $2, $3::interval, $4) AS until',
+				[item.itemId, progress, lease(leaseSeconds), item.attempt]);
+			return r.rows[0].until;
+		},
+		/** Hand the raw response back: { conversationId, warning } (conversationId null: unusable, failed by the server). */
+		async complete(item, response, durationMs) {
+			const warnings = [];
+			const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
+				[item.itemId, JSON.stringify(response), Math.max(0, Math.round(durationMs)), item.attempt],
+				(n) => { if (n.severity === 'WARNING') warnings.push(n.message); });
+			return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
+		},
+		/** Report a failed call; returns the item's new status (queued: it will be retried). */
+		async fail(item, message, code, retryable) {
+			const r = await run('SELECT train_data.fail_batch_item($1, $2, $3, $4, $5)::text AS status',
+				[item.itemId, message, code, retryable, item.attempt]);
+			return r.rows[0].status;
+		},
+		/**
+		 * Give a claimed item back without counting an attempt: true when done,
+		 * false when the database has no release_batch_item (its lease runs out instead).
+		 */
+		async release(item) {
+			if (!releaseSupported) return false;
+			try {
+				await run('SELECT train_data.release_batch_item($1, $2)', [item.itemId, item.attempt]);
+				return true;
+			} catch (err) {
+				if (err.code !== '42883') throw err;
+				releaseSupported = false;
+				return false;
+			}
+		},
+	};
+}

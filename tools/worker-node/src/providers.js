@@ -1,0 +1,148 @@
+// src/providers.js — one model call per claimed item, through the official
+// SDK of the item's provider, and the mapping of what went wrong to a queue
+// failure (retryable or final).
+//
+// The SDKs' own retries are off (maxRetries 0) and every call has a timeout
+// (TD_REQUEST_TIMEOUT): the queue's retry policy (fail_batch_item, backoff
+// 2^(attempt-1) s, max_attempts) decides what is tried again, not the SDK.
+
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL, normalizeUrl } from './config.js';
+import { offlineResponse } from './offline.js';
+
+export const PROVIDERS = ['anthropic', 'openai'];
+
+/** A failure of a model call, as fail_batch_item takes it. */
+export class CallFailure extends Error {
+	constructor(message, { code, retryable, status, retryAfterMs } = {}) {
+		super(message);
+		this.code = code;
+		this.retryable = retryable;
+		this.status = status;
+		this.retryAfterMs = retryAfterMs;
+	}
+}
+
+/** A header of an SDK error (Headers object or plain record), or undefined. */
+function header(headers, name) {
+	if (!headers) return undefined;
+	if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
+	return headers[name] ?? headers[name.toLowerCase()];
+}
+
+/** Milliseconds to wait from retry-after-ms or retry-after (seconds or an HTTP date); undefined if absent or unreadable. */
+export function retryAfterMs(headers, now = Date.now()) {
+	const ms = Number(header(headers, 'retry-after-ms'));
+	if (header(headers, 'retry-after-ms') !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
+	const ra = header(headers, 'retry-after');
+	if (ra === undefined || String(ra).trim() === '') return undefined;
+	const s = Number(ra);
+	if (Number.isFinite(s) && s >= 0) return s * 1000;
+	const date = Date.parse(ra);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** HTTP statuses retried by the queue: timeouts, conflicts, rate limits, server errors. */
+export function retryableStatus(status) {
+	return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** Text clipped to `n` characters (error messages stored on the item). */
+function clip(text, n = 500) {
+	const s = String(text ?? '');
+	return s.length > n ? s.slice(0, n) + '...' : s;
+}
+
+/**
+ * The CallFailure for an error thrown by a model call, or null when the call
+ * was aborted by the worker itself (shutdown, lost lease).
+ */
+export function classifyError(err) {
+	if (err instanceof CallFailure) return err;
+	if (err instanceof Anthropic.APIUserAbortError || err instanceof OpenAI.APIUserAbortError || err?.name === 'AbortError') return null;
+	if (err instanceof Anthropic.APIConnectionTimeoutError || err instanceof OpenAI.APIConnectionTimeoutError) {
+		return new CallFailure(clip(`timeout: ${err.message}`), { code: 'timeout', retryable: true });
+	}
+	if (err instanceof Anthropic.APIConnectionError || err instanceof OpenAI.APIConnectionError) {
+		return new CallFailure(clip(`network: ${err.message}${err.cause ? ` (${err.cause.message ?? err.cause})` : ''}`),
+			{ code: 'network', retryable: true });
+	}
+	if ((err instanceof Anthropic.APIError || err instanceof OpenAI.APIError) && Number.isInteger(err.status)) {
+		return new CallFailure(clip(`HTTP ${err.status}: ${err.message}`), {
+			code: String(err.status), retryable: retryableStatus(err.status), status: err.status,
+			retryAfterMs: retryAfterMs(err.headers),
+		});
+	}
+	// anything else (a body that is not JSON, a bug): retried per policy, the message says what it was
+	return new CallFailure(clip(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), { code: 'worker_error', retryable: true });
+}
+
+/** Sleep `ms` milliseconds; rejects with an AbortError when `signal` aborts first. */
+export function sleep(ms, signal) {
+	return new Promise((resolve, reject) => {
+		if (signal?.aborted) { reject(Object.assign(new Error('aborted'), { name: 'AbortError' })); return; }
+		const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+		const onAbort = () => { clearTimeout(t); reject(Object.assign(new Error('aborted'), { name: 'AbortError' })); };
+		signal?.addEventListener('abort', onAbort, { once: true });
+	});
+}
+
+/**
+ * The model caller of a worker: call(item, signal) returns the provider's raw
+ * JSON response for a claimed item or throws (classifyError reads it).
+ */
+export function createCaller(config) {
+	const clients = new Map();
+
+	// One SDK client per provider and base URL, created when first needed.
+	const client = (provider, baseURL) => {
+		const key = `${provider} ${baseURL}`;
+		if (!clients.has(key)) {
+			const opts = { baseURL, maxRetries: 0, timeout: config.requestTimeoutSeconds * 1000 };
+			clients.set(key, provider === 'openai'
+				? new OpenAI({ ...opts, apiKey: config.openai.apiKey })
+				: new Anthropic({ ...opts, apiKey: config.anthropic.apiKey }));
+		}
+		return clients.get(key);
+	};
+
+	// The base URL an item is sent to: its own (from the owner's AI configuration) or the worker's.
+	const baseUrlOf = (item) => {
+		if (!item.baseUrl) return item.provider === 'openai' ? config.openai.baseURL : config.anthropic.baseURL;
+		const url = normalizeUrl(item.baseUrl);
+		if (!config.allowedBaseUrls.has(url)) {
+			throw new CallFailure(`base URL ${clip(url, 200)} is not in this worker's TD_ALLOWED_BASE_URLS (the API key is sent only there)`,
+				{ code: 'base_url_not_allowed', retryable: false });
+		}
+		return url;
+	};
+
+	return {
+		offline: config.offline,
+		async call(item, signal) {
+			if (!PROVIDERS.includes(item.provider)) {
+				throw new CallFailure(`unknown provider ${clip(item.provider, 64)}`, { code: 'unknown_provider', retryable: false });
+			}
+			if (config.offline) {
+				const delay = config.offlineDelayMs ?? 200 + Math.floor(Math.random() * 400);
+				if (delay > 0) await sleep(delay, signal);
+				return offlineResponse(item, item.attempt === 1 && Math.random() < config.offlineTruncate);
+			}
+			const baseURL = baseUrlOf(item);
+			const keyed = item.provider === 'openai' ? config.openai : config.anthropic;
+			if (!keyed.apiKey) {
+				const v = item.provider === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+				throw new CallFailure(`no ${v} in this worker's environment (provider ${item.provider})`,
+					{ code: 'no_api_key', retryable: false });
+			}
+			const { stream: _ignored, ...body } = item.request ?? {};
+			const c = client(item.provider, baseURL);
+			return item.provider === 'openai'
+				? await c.chat.completions.create(body, { signal })
+				: await c.messages.create(body, { signal });
+		},
+	};
+}
+
+export { ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL };

@@ -1,0 +1,241 @@
+// src/worker.js — the worker loop: claims up to its free capacity, runs up to
+// `concurrency` model calls at once, heartbeats each long call every lease/3,
+// and completes, fails, discards or releases each item.
+//
+// Rate limits (HTTP 429): with a retry-after of at most TD_RETRY_AFTER_MAX
+// seconds the worker waits that long itself, keeping the lease, claims
+// nothing new meanwhile, and calls again (at most TD_RATE_LIMIT_WAITS times
+// per item) — no attempt is spent on a limit that says when it ends.
+// Without retry-after, or a longer one, the item fails retryable (code 429)
+// and the queue's backoff takes over.
+//
+// Stopping (stop(), SIGTERM/SIGINT in bin/worker.js): no new claims; calls in
+// flight get `graceSeconds` to finish and be completed; then the rest are
+// aborted and released (release_batch_item: back to the queue, no attempt
+// counted) — or, on a database without that function, left to their lease.
+
+import { StaleLease, isFatal } from './db.js';
+import { classifyError, sleep } from './providers.js';
+
+export class Worker {
+	/** config: see config.js; queue: db.js createQueue; caller: providers.js createCaller; log: log.js. */
+	constructor({ config, queue, caller, log }) {
+		this.config = config;
+		this.queue = queue;
+		this.caller = caller;
+		this.log = log;
+		this.inflight = new Map();      // item id -> { item, controller, promise, done }
+		this.stopping = false;
+		this.claimsPausedUntil = 0;
+		this.wakeUp = null;
+		this.stopController = new AbortController();
+		this.counts = { claimed: 0, completed: 0, unusable: 0, failed: 0, retried: 0, discarded: 0, released: 0, abandoned: 0 };
+		this.fatal = null;
+	}
+
+	/** Begin stopping (idempotent); a second call skips the rest of the grace period. */
+	stop(reason = 'stop') {
+		if (this.stopping) {
+			this.log.warn('stop_now', { reason, inflight: this.inflight.size });
+			this.stopController.abort();
+			return;
+		}
+		this.stopping = true;
+		this.log.info('stopping', { reason, inflight: this.inflight.size, grace_s: this.config.graceSeconds });
+		this.wake();
+	}
+
+	/** Wake the main loop (a call finished, a stop was asked). */
+	wake() {
+		const w = this.wakeUp;
+		this.wakeUp = null;
+		w?.();
+	}
+
+	/** Wait until woken or `ms` pass. */
+	nap(ms) {
+		return new Promise((resolve) => {
+			const t = setTimeout(() => { this.wakeUp = null; resolve(); }, ms);
+			this.wakeUp = () => { clearTimeout(t); resolve(); };
+		});
+	}
+
+	/** Run until stopped, idle for idleExitSeconds, or (once) the first claim is done; returns the exit status. */
+	async run() {
+		const c = this.config;
+		this.log.info('started', { concurrency: c.concurrency, lease_s: c.leaseSeconds, offline: c.offline,
+			once: c.once, idle_exit_s: c.idleExitSeconds });
+		if (c.offline) this.log.info('offline', { note: 'offline generator: sample conversations, not model output' });
+		let idleSince = Date.now();
+		let claimed = false;
+		let dbErrors = 0;
+		while (!this.stopping) {
+			const free = c.concurrency - this.inflight.size;
+			let got = 0;
+			if (free > 0 && Date.now() >= this.claimsPausedUntil && !(c.once && claimed)) {
+				try {
+					const items = await this.queue.claim(c.name, free, c.leaseSeconds);
+					claimed = true;
+					dbErrors = 0;
+					got = items.length;
+					for (const item of items) this.start(item);
+				} catch (err) {
+					if (isFatal(err)) { this.fatal = err; this.log.error('fatal', dbError(err)); break; }
+					dbErrors++;
+					this.log.error('claim_error', dbError(err));
+					await this.nap(Math.min(30000, 1000 * 2 ** Math.min(dbErrors, 5)));
+					continue;
+				}
+			}
+			if (c.once && claimed && this.inflight.size === 0) break;
+			if (got > 0 || this.inflight.size > 0) {
+				idleSince = Date.now();
+			} else if (c.idleExitSeconds > 0 && Date.now() - idleSince >= c.idleExitSeconds * 1000) {
+				this.log.info('idle_exit', { idle_s: c.idleExitSeconds });
+				break;
+			}
+			const pause = this.claimsPausedUntil - Date.now();
+			await this.nap(pause > 0 ? Math.min(pause, c.pollSeconds * 1000) : c.pollSeconds * 1000);
+		}
+		await this.drain();
+		this.log.info('stopped', { ...this.counts });
+		return this.fatal ? 1 : 0;
+	}
+
+	/** Let calls in flight finish for the grace period, then abort and release the rest. */
+	async drain() {
+		if (this.inflight.size === 0) return;
+		const all = () => Promise.allSettled([...this.inflight.values()].map((e) => e.promise));
+		if (this.stopping) {
+			this.log.info('draining', { inflight: this.inflight.size, grace_s: this.config.graceSeconds });
+			await Promise.race([all(),
+				sleep(this.config.graceSeconds * 1000, this.stopController.signal).catch(() => {})]);
+		} else {
+			await all();   // idle exit or --once: nothing is cut short
+		}
+		for (const e of this.inflight.values()) {
+			if (!e.done) e.controller.abort('shutdown');
+		}
+		await all();
+	}
+
+	/** Start one claimed item. */
+	start(item) {
+		this.counts.claimed++;
+		this.log.info('claimed', itemFields(item));
+		const entry = { item, controller: new AbortController(), done: false };
+		entry.promise = this.process(entry).finally(() => {
+			this.inflight.delete(item.itemId);
+			this.wake();
+		});
+		this.inflight.set(item.itemId, entry);
+	}
+
+	/** Keep the lease of `entry` every lease/3 until it is done; a lost lease aborts the call. */
+	startHeartbeat(entry) {
+		const every = Math.max(1000, (this.config.leaseSeconds * 1000) / 3);
+		return setInterval(async () => {
+			if (entry.done) return;
+			try {
+				const until = await this.queue.heartbeat(entry.item, this.config.leaseSeconds);
+				if (!entry.done) this.log.info('heartbeat', { item: entry.item.itemId, attempt: entry.item.attempt, until });
+			} catch (err) {
+				if (entry.done) return;
+				if (err instanceof StaleLease) {
+					this.log.warn('lease_lost', { ...itemFields(entry.item), code: err.code, message: err.message });
+					entry.controller.abort('lease_lost');
+				} else {
+					this.log.error('heartbeat_error', { item: entry.item.itemId, ...dbError(err) });
+				}
+			}
+		}, every);
+	}
+
+	/** Call the model for one item (waiting out short rate limits), then report the result. */
+	async process(entry) {
+		const { item, controller } = entry;
+		const started = Date.now();
+		const hb = this.startHeartbeat(entry);
+		let response;
+		let failure = null;
+		try {
+			for (let waits = 0; ; waits++) {
+				try {
+					response = await this.caller.call(item, controller.signal);
+					break;
+				} catch (err) {
+					failure = controller.signal.aborted ? null : classifyError(err);
+					if (failure === null) break;
+					if (failure.status === 429 && failure.retryAfterMs !== undefined && waits < this.config.rateLimitWaits
+						&& failure.retryAfterMs <= this.config.retryAfterMaxSeconds * 1000 && !this.stopping) {
+						this.claimsPausedUntil = Math.max(this.claimsPausedUntil, Date.now() + failure.retryAfterMs);
+						this.log.warn('rate_limited', { ...itemFields(item), wait_ms: failure.retryAfterMs });
+						try { await sleep(failure.retryAfterMs, controller.signal); } catch { break; }
+						failure = null;
+						continue;
+					}
+					break;
+				}
+			}
+		} finally {
+			entry.done = true;
+			clearInterval(hb);
+		}
+		const ms = Date.now() - started;
+		try {
+			if (controller.signal.aborted) {
+				await this.handBack(item, controller.signal.reason);
+			} else if (failure) {
+				const status = await this.queue.fail(item, failure.message, failure.code, failure.retryable);
+				this.counts[status === 'queued' ? 'retried' : 'failed']++;
+				this.log.warn('failed', { ...itemFields(item), ms, code: failure.code, retryable: failure.retryable,
+					status, message: failure.message });
+			} else {
+				const { conversationId, warning } = await this.queue.complete(item, response, ms);
+				if (conversationId) {
+					this.counts.completed++;
+					this.log.info('completed', { ...itemFields(item), ms, conversation: conversationId });
+				} else {
+					this.counts.unusable++;
+					this.log.warn('unusable', { ...itemFields(item), ms, reason: warning });
+				}
+			}
+		} catch (err) {
+			if (err instanceof StaleLease) {
+				this.counts.discarded++;
+				this.log.warn('discarded', { ...itemFields(item), code: err.code, message: err.message });
+			} else {
+				// the lease runs out and the next claim takes the item again
+				this.counts.abandoned++;
+				this.log.error('report_error', { ...itemFields(item), ...dbError(err) });
+			}
+		}
+	}
+
+	/** An aborted call: a lost lease is discarded; a shutdown releases the item (or leaves it to its lease). */
+	async handBack(item, reason) {
+		if (reason === 'lease_lost') {
+			this.counts.discarded++;
+			this.log.warn('discarded', { ...itemFields(item), reason });
+			return;
+		}
+		if (await this.queue.release(item)) {
+			this.counts.released++;
+			this.log.info('released', itemFields(item));
+		} else {
+			this.counts.abandoned++;
+			this.log.warn('left_to_lease', { ...itemFields(item), note: 'no release_batch_item: the item is claimed again when its lease ends',
+				lease_expires_at: item.leaseExpiresAt });
+		}
+	}
+}
+
+/** The fields naming an item in a log line. */
+function itemFields(item) {
+	return { item: item.itemId, job: item.jobId, attempt: item.attempt, provider: item.provider };
+}
+
+/** The fields of a database error in a log line. */
+function dbError(err) {
+	return { sqlstate: err?.code, message: String(err?.message ?? err).slice(0, 500) };
+}

@@ -1,0 +1,90 @@
+// test/cli.test.js — the worker as a command: --idle-exit, --once, bad
+// options, the offline generator, and the pure helpers (durations,
+// retry-after, offline response shapes).
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { USER, createBatch, itemsOf, runWorker, setupDatabase } from './helpers.js';
+import { parseDuration } from '../src/config.js';
+import { offlineResponse, sampleConversation } from '../src/offline.js';
+import { retryAfterMs } from '../src/providers.js';
+
+const WORKER = fileURLToPath(new URL('../bin/worker.js', import.meta.url));
+const PROGRESS = fileURLToPath(new URL('../examples/progress.js', import.meta.url));
+let env;
+before(async () => { env = await setupDatabase('cli'); });
+after(async () => { await env?.drop(); });
+
+/** Run the worker command to its end; returns { status, lines (parsed JSON), stderr }. */
+function worker(args, extra = {}) {
+	const r = spawnSync(process.execPath, [WORKER, ...args], {
+		env: { ...process.env, PGDATABASE: env.db, PGUSER: env.worker, TD_POLL: '0.2', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', ...extra },
+		encoding: 'utf8', timeout: 60000,
+	});
+	const lines = r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+	return { status: r.status, lines, stderr: r.stderr };
+}
+
+test('--idle-exit: an empty queue ends the worker after that many seconds, status 0', () => {
+	const r = worker(['--idle-exit', '1', '--name', 'idle-1']);
+	assert.equal(r.status, 0);
+	assert.deepEqual(r.lines.map((l) => l.event), ['started', 'offline', 'idle_exit', 'stopped']);
+	assert.ok(r.lines.every((l) => l.worker === 'idle-1' && typeof l.time === 'string'));
+});
+
+test('--once with the offline generator: one claim of up to --concurrency items, completed, then exit', async () => {
+	const job = await createBatch(env, 'once', ['Ann', 'Bo', 'Cy']);
+	const r = worker(['--once', '--concurrency', '2'], { TD_OFFLINE_DELAY: '0', TD_OFFLINE_TRUNCATE: '0' });
+	assert.equal(r.status, 0);
+	assert.deepEqual(r.lines.filter((l) => l.event === 'completed').map((l) => [l.attempt, l.provider]), [[1, 'anthropic'], [1, 'anthropic']]);
+	const items = await itemsOf(env, job);
+	assert.deepEqual(items.map((i) => [i.persona, i.status, i.title]),
+		[['Ann', 'completed', 'Ann on retirement'], ['Bo', 'completed', 'Bo on retirement'], ['Cy', 'queued', null]]);
+	assert.deepEqual(items[0].turns, sampleConversation({ persona: 'Ann', emotion: 'worried', topic: 'retirement' }).turns);
+});
+
+test('bad options and settings: status 2 and a message, nothing claimed', () => {
+	assert.deepEqual([worker(['--bogus']).status, worker(['--concurrency', '0']).status,
+		worker([], { TD_LEASE: 'soon' }).status], [2, 2, 2]);
+	assert.match(worker(['--bogus']).stderr, /unknown option "--bogus"\nusage: /);
+});
+
+test('a role without the worker grants is a fatal error: status 1', () => {
+	const r = worker(['--idle-exit', '1'], { PGUSER: env.app });
+	assert.equal(r.status, 1);
+	assert.deepEqual(r.lines.filter((l) => l.event === 'fatal').map((l) => l.sqlstate), ['42501']);
+});
+
+test('durations, retry-after, offline shapes', () => {
+	assert.deepEqual(['300', '5 minutes', '90s', '1.5 h', '00:02:00', '250ms'].map((d) => parseDuration(d, 'x')), [300, 300, 90, 5400, 120, 0.25]);
+	assert.throws(() => parseDuration('5 fortnights', 'TD_LEASE'), /TD_LEASE: not a duration: "5 fortnights"/);
+	const h = (o) => new Headers(o);
+	assert.deepEqual([retryAfterMs(h({ 'retry-after': '2' })), retryAfterMs(h({ 'retry-after-ms': '150', 'retry-after': '2' })),
+		retryAfterMs(h({ 'retry-after': 'Tue, 01 Dec 2026 00:00:10 GMT' }), Date.parse('2026-12-01T00:00:00Z')),
+		retryAfterMs(h({ 'retry-after': 'later' })), retryAfterMs(h({}))], [2000, 150, 10000, undefined, undefined]);
+	const a = offlineResponse({ provider: 'anthropic', parameters: { persona: 'Ann' } }, true);
+	assert.deepEqual([a.type, a.stop_reason, a.content[0].type], ['message', 'max_tokens', 'text']);
+	const o = offlineResponse({ provider: 'openai', parameters: { persona: 'Ann' } }, false);
+	assert.deepEqual([o.object, o.choices[0].finish_reason, o.choices[0].message.role, Object.keys(o.usage)],
+		['chat.completion', 'stop', 'assistant', ['prompt_tokens', 'completion_tokens', 'total_tokens']]);
+	const json = /```json\n(.*)\n```/s.exec(o.choices[0].message.content)[1];
+	assert.deepEqual(JSON.parse(json), sampleConversation({ persona: 'Ann' }));
+});
+
+test('examples/progress.js: a line per event, from the first state to job_finished, then exit 0', async () => {
+	const job = await createBatch(env, 'progress', ['Eve', 'Fay', 'Gus'], 1);
+	const child = spawn(process.execPath, [PROGRESS, job], {
+		env: { ...process.env, PGDATABASE: env.db, PGUSER: env.app, TD_USER_ID: USER }, stdio: ['ignore', 'pipe', 'pipe'] });
+	let out = '';
+	const exited = new Promise((resolve) => child.on('exit', resolve));
+	// the first line is printed once it listens
+	await new Promise((resolve) => child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(); }));
+	await runWorker(env, { TD_OFFLINE: '1', TD_OFFLINE_DELAY: '0', TD_OFFLINE_TRUNCATE: '0', TD_IDLE_EXIT: '1' });
+	assert.equal(await exited, 0);
+	const lines = out.trim().split('\n');
+	assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['now', 'item_completed', 'item_completed', 'item_completed', 'job_finished']);
+	assert.match(lines[0], /^now +queued +0\.00 % {2}0\/3 done, 0 failed, --:--:-- remaining$/);
+	assert.match(lines.at(-1), /^job_finished +completed +100\.00 % {2}3\/3 done, 0 failed, \d\d:\d\d:\d\d remaining$/);
+});

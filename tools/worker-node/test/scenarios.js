@@ -1,0 +1,46 @@
+// test/scenarios.js — the provider scenarios shared by the Anthropic and the
+// OpenAI test files: one batch whose personas make the mock server answer
+// success, 429 with a short and a long retry-after, 500, no answer (client
+// timeout), a truncated answer, malformed JSON and 400; a worker drains it;
+// then every item's final state, attempts, generation logs and stored
+// conversation are checked as the owner sees them.
+
+import assert from 'node:assert/strict';
+import { conversationText } from './mock-server.js';
+import { USER, collectingLogger, createBatch, itemsOf, runWorker } from './helpers.js';
+
+export const PERSONAS = ['ok-1', 'ratelimit-1', 'ratelimitlong-1', 'error500-1', 'hang-1', 'truncated-1', 'badjson-1', 'badrequest-1'];
+
+/** What each persona's item ends as: status, attempts, error_code, generation log statuses, requests the mock saw. */
+export const EXPECTED = {
+	'ok-1': ['completed', 1, null, ['success'], 1],
+	'ratelimit-1': ['completed', 1, null, ['success'], 2],
+	'ratelimitlong-1': ['completed', 2, null, ['rate_limited:429', 'success'], 2],
+	'error500-1': ['completed', 2, null, ['failed:500', 'success'], 2],
+	'hang-1': ['completed', 2, null, ['timeout:timeout', 'success'], 2],
+	'truncated-1': ['completed', 2, null, ['failed:22001', 'success'], 2],
+	'badjson-1': ['completed', 2, null, ['failed:22P02', 'success'], 2],
+	'badrequest-1': ['failed', 1, '400', ['failed:400'], 1],
+};
+
+/** Queue the scenario batch, drain it with a worker on `mock`, check everything. */
+export async function runScenarios(env, mock, provider, workerEnv) {
+	const job = await createBatch(env, `${provider} scenarios`, PERSONAS);
+	const log = collectingLogger();
+	const { status } = await runWorker(env, { TD_REQUEST_TIMEOUT: '1', TD_RETRY_AFTER_MAX: '5', TD_IDLE_EXIT: '4', ...workerEnv }, log);
+	assert.equal(status, 0);
+	const items = await itemsOf(env, job);
+	const got = Object.fromEntries(items.map((i) => [i.persona, [i.status, i.attempts, i.error_code, i.logs, mock.requests(i.persona)]]));
+	assert.deepEqual(got, EXPECTED);
+	for (const i of items.filter((x) => x.status === 'completed')) {
+		const expected = JSON.parse(conversationText(i.persona));
+		assert.equal(i.conversations, 1, `${i.persona}: one conversation`);
+		assert.equal(i.owner, USER);
+		assert.equal(i.title, expected.title);
+		assert.deepEqual(i.turns, expected.turns);
+	}
+	// the worker waited out the short retry-after itself, and said so
+	assert.deepEqual(log.lines.filter((l) => l.event === 'rate_limited').map((l) => [l.provider, l.wait_ms]), [[provider, 1000]]);
+	assert.equal(log.lines.filter((l) => l.event === 'unusable').length, 2);
+	return { job, items, log };
+}
