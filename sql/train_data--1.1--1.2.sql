@@ -618,6 +618,51 @@ BEGIN
 END
 $$;
 
+-- Complete several items in one call, for a worker with many model calls
+-- in flight: completions is a JSON array (at most 1000) of {item_id,
+-- response, duration_ms, attempt}.  Each is complete_batch_item in a
+-- subtransaction of its own, so one refused item (cancelled, claimed again,
+-- ...) leaves the others stored; a row per entry says what became of it:
+-- completed (with the conversation), failed (the response was unusable and
+-- the item was failed or queued again, as complete_batch_item does) or
+-- refused (with the error's SQLSTATE and message).  Runs as its caller, who
+-- needs EXECUTE on complete_batch_item.
+CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
+    RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    e record;
+BEGIN
+    IF jsonb_typeof(completions) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'completions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_array_length(completions) > 1000 THEN
+        RAISE EXCEPTION 'completions has % entries; the limit is 1000', jsonb_array_length(completions)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
+        item_id := NULL; conversation_id := NULL; error_code := NULL; error_message := NULL;
+        BEGIN
+            IF jsonb_typeof(e.value) IS DISTINCT FROM 'object' THEN
+                RAISE EXCEPTION 'completion % is not a JSON object', e.ord USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            item_id := (e.value ->> 'item_id')::uuid;
+            conversation_id := train_data.complete_batch_item(item_id, e.value -> 'response',
+                                                              (e.value ->> 'duration_ms')::integer,
+                                                              (e.value ->> 'attempt')::integer);
+            outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
+            outcome := 'refused';
+        END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
 
 -- Functions whose body changes (same signatures).
 
@@ -2286,6 +2331,7 @@ REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FRO
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
@@ -3049,6 +3095,9 @@ COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, intege
 
 COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
+
+COMMENT ON FUNCTION train_data.complete_batch_items(jsonb) IS
+    'Worker function: completes several items in one call ({item_id, response, duration_ms, attempt} each), each in a subtransaction; a row per entry: completed with its conversation, failed (unusable response) or refused with the error';
 
 COMMENT ON FUNCTION train_data.lock_visible_job(uuid) IS
     'Internal: locks and returns the row of a batch job the caller can see; an error as for an unknown job otherwise';

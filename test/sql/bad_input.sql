@@ -444,7 +444,10 @@ INSERT INTO calls (fn, call) VALUES
  ('fail_batch_item', $$SELECT train_data.fail_batch_item('a6000000-0000-0000-0000-000000000000', public.huge())$$),
  ('release_batch_item', $$SELECT train_data.release_batch_item(NULL)$$),
  ('release_batch_item', $$SELECT train_data.release_batch_item('00000000-0000-0000-0000-00000000dead')$$),
- ('release_batch_item', $$SELECT train_data.release_batch_item('a6000000-0000-0000-0000-000000000000', -1)$$);
+ ('release_batch_item', $$SELECT train_data.release_batch_item('a6000000-0000-0000-0000-000000000000', -1)$$),
+ ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(NULL)$$),
+ ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(public.deep_array())$$),
+ ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).
@@ -452,13 +455,13 @@ SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT n, fn, public.attempt(call) AS result FROM calls
 WHERE fn NOT IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item',
-                 'release_batch_item')
+                 'release_batch_item', 'complete_batch_items')
 ORDER BY n;
 SET ROLE regress_worker;
 RESET train_data.user_id;
 SELECT n, fn, public.attempt(call) AS result FROM calls
 WHERE fn IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item',
-                 'release_batch_item')
+                 'release_batch_item', 'complete_batch_items')
 ORDER BY n;
 RESET ROLE;
 

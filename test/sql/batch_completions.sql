@@ -1,0 +1,49 @@
+-- batch_completions: complete_batch_items, several completions in one call
+-- (one round trip for a worker with many model calls in flight), each on
+-- its own: one refused entry leaves the others stored.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    ('e9000000-0000-0000-0000-000000000001', 'Batched', 'finance', 'Talk with {{persona}} about saving.',
+     '[{"name": "persona", "type": "text"}]');
+SELECT train_data.create_batch('batched', jsonb_agg(jsonb_build_object('template_id', 'e9000000-0000-0000-0000-000000000001',
+                                                                       'parameters', jsonb_build_object('persona', 'P' || g))),
+                               '{}', 5)
+FROM generate_series(1, 4) g \gset
+RESET train_data.user_id;
+
+SET ROLE regress_worker;
+CREATE TEMP TABLE claimed AS SELECT item_id, "position", attempt FROM train_data.claim_batch_items('batcher', 4);
+-- 1 completes, 2 sends an unusable response (failed and queued again),
+-- 3 names an attempt that is not its claim's (refused), 4 is not an object
+-- (the WARNING complete_batch_item gives for 2 names a random item id)
+SET client_min_messages = error;
+SELECT c."position", r.outcome, r.conversation_id IS NOT NULL AS stored, r.error_code,
+       regexp_replace(r.error_message, '[0-9a-f]{8}-[0-9a-f-]{27}', '<id>') AS error_message
+FROM train_data.complete_batch_items((
+    SELECT jsonb_agg(CASE c."position"
+        WHEN 1 THEN jsonb_build_object('item_id', c.item_id, 'attempt', c.attempt, 'duration_ms', 10,
+                                       'response', '{"turns": [{"role": "user", "content": "How much?"}, {"role": "assistant", "content": "Ten percent of each pay."}]}'::jsonb)
+        WHEN 2 THEN jsonb_build_object('item_id', c.item_id, 'attempt', c.attempt, 'response', '"not a conversation"'::jsonb)
+        WHEN 3 THEN jsonb_build_object('item_id', c.item_id, 'attempt', c.attempt + 1, 'response', '{}'::jsonb)
+        ELSE '"junk"'::jsonb END ORDER BY c."position")
+    FROM claimed c)) WITH ORDINALITY r
+LEFT JOIN claimed c ON c.item_id = r.item_id
+ORDER BY r.ordinality;
+RESET client_min_messages;
+SELECT expect_error($$SELECT * FROM train_data.complete_batch_items('{}')$$);
+SELECT expect_error($$SELECT * FROM train_data.complete_batch_items((SELECT jsonb_agg(g) FROM generate_series(1, 1001) g))$$);
+RESET ROLE;
+SELECT "position", status, attempts FROM train_data.batch_items ORDER BY "position";
+-- a user cannot call it
+SET ROLE regress_alice;
+SELECT expect_error($$SELECT * FROM train_data.complete_batch_items('[]')$$);
+RESET ROLE;
+
+-- clean up
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.generation_logs;
+DELETE FROM train_data.job_claim_locks;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.templates;
