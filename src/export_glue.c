@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
 #include "utils/builtins.h"
@@ -51,6 +52,7 @@
 
 PG_FUNCTION_INFO_V1(train_data_export_jsonl);
 PG_FUNCTION_INFO_V1(train_data_export_conversations);
+PG_FUNCTION_INFO_V1(train_data_export_selection);
 
 /* The columns of the export's rows. */
 enum
@@ -1246,4 +1248,82 @@ Datum
 train_data_export_conversations_1_1(PG_FUNCTION_ARGS)
 {
 	return export_conversations(fcinfo, false);
+}
+
+/*
+ * Set up fcinfo's result as a tuplestore of single uuids (a SETOF uuid
+ * function: InitMaterializedSRF wants a row type).
+ */
+static void
+materialize_uuids(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext old;
+	TupleDesc	desc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	desc = CreateTemplateTupleDesc(1);
+	TupleDescInitEntry(desc, (AttrNumber) 1, "export_selection", UUIDOID, -1, 0);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = desc;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * export_selection(scope text, ids uuid[], filters jsonb, options jsonb)
+ * returns setof uuid — the conversations an export with these arguments
+ * writes, in its order: the same conditions (scope, defects, dedupe) as the
+ * export's own query, so dataset_report() describes exactly the file.
+ */
+Datum
+train_data_export_selection(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	export_args a = {0};
+	StringInfoData query;
+	Datum		values[2];
+	Oid			types[2];
+	int			nargs;
+	char	   *scope;
+
+	require(fcinfo, 0, "scope");
+	require(fcinfo, 3, "options");
+	a.scope = PG_GETARG_TEXT_PP(0);
+	a.ids = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	a.filters = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	a.options = PG_GETARG_JSONB_P(3);
+	a.format = TD_FORMAT_JSONL;
+	a.verdicts = true;
+	scope = text_to_cstring(a.scope);
+	check_scope(scope, a.ids == (Datum) 0, a.filters == NULL);
+	if (strcmp(scope, "filtered") == 0)
+		check_filters(a.filters);
+	(void) parse_options(a.options, TD_FORMAT_JSONL, TD_SHAPE_ORIGINAL);
+
+	materialize_uuids(fcinfo);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	require_user_id_under_rls();
+	initStringInfo(&query);
+	appendStringInfoString(&query, "SELECT c.id FROM train_data.conversations c WHERE ");
+	nargs = append_condition(&query, &a, scope, values, types);
+	appendStringInfoString(&query, export_order);
+	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not select the conversations of the export");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		id;
+
+		CHECK_FOR_INTERRUPTS();
+		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+	}
+	SPI_finish();
+	return (Datum) 0;
 }

@@ -417,7 +417,16 @@ INSERT INTO calls (fn, call) VALUES
  ('clip_for_message', $$SELECT train_data.clip_for_message(public.huge())$$),
  ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$),
  ('user_id_default', $$SELECT train_data.user_id_default(NULL, NULL)$$),
- ('user_id_default', $$SELECT train_data.user_id_default('train_data.templates', true)$$);
+ ('user_id_default', $$SELECT train_data.user_id_default('train_data.templates', true)$$),
+ ('defect_status', $$SELECT train_data.defect_status(NULL, public.deep_array())$$),
+ ('defect_status', $$SELECT train_data.defect_status('generated', jsonb_build_array(public.huge()))$$),
+ ('near_duplicates', $$SELECT count(*) FROM train_data.near_duplicates(NULL)$$),
+ ('near_duplicates', $$SELECT count(*) FROM train_data.near_duplicates('NaN')$$),
+ ('export_selection', $$SELECT count(*) FROM train_data.export_selection(public.huge())$$),
+ ('export_selection', $$SELECT count(*) FROM train_data.export_selection('filtered', NULL, public.deep_object())$$),
+ ('dataset_report', $$SELECT train_data.dataset_report(public.deep_object())$$),
+ ('dataset_report', $$SELECT train_data.dataset_report('{}', '{"dedupe": "x"}')$$),
+ ('report_quantiles', $$SELECT train_data.report_quantiles(array_fill('NaN'::float8, ARRAY[100000]))$$);
 
 ------------------------------------------------------------------ workers
 INSERT INTO calls (fn, call) VALUES

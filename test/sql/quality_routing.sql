@@ -119,6 +119,19 @@ UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, a
 SELECT count(*) AS exported FROM train_data.export_jsonl();
 SELECT count(*) AS exported_deduped FROM train_data.export_jsonl(options => '{"dedupe": 0.8}');
 
+------------------------------------------------------------------ dataset report
+-- What the export with the same filters and options writes: counts,
+-- duplicate clusters, quantiles, diversity, and a manifest whose checksum
+-- is that of the export's lines.
+SELECT r - 'manifest' - 'distributions' AS report, r -> 'distributions' -> 'turns' AS turns,
+       (r -> 'manifest') - 'checksum' AS manifest,
+       r -> 'manifest' ->> 'checksum' = (SELECT md5(string_agg(l, E'\n' ORDER BY n))
+                                         FROM train_data.export_jsonl() WITH ORDINALITY AS e(l, n)) AS checksum_of_the_lines
+FROM train_data.dataset_report() r;
+SELECT (train_data.dataset_report(options => '{"dedupe": 0.8}') -> 'manifest' -> 'rows') AS rows_deduped;
+SELECT train_data.dataset_report('{"qualityScoreMin": 8.5}') -> 'conversations' AS high_quality;
+SELECT expect_error($$SELECT train_data.dataset_report('[]')$$);
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);
