@@ -313,7 +313,7 @@ BEGIN
         WHERE i.status = 'processing' AND i.lease_expires_at <= now()
         ORDER BY i.lease_expires_at
         LIMIT max_items
-        FOR UPDATE OF i SKIP LOCKED
+        FOR NO KEY UPDATE OF i SKIP LOCKED
     LOOP
         IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
             PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
@@ -372,7 +372,7 @@ BEGIN
         WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
         ORDER BY i.position
         LIMIT slots
-        FOR UPDATE SKIP LOCKED
+        FOR NO KEY UPDATE SKIP LOCKED
     LOOP
         RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
         IF FOUND THEN
@@ -384,7 +384,7 @@ BEGIN
         IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
             UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
             WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR UPDATE SKIP LOCKED);
+                          FOR NO KEY UPDATE SKIP LOCKED);
         END IF;
     END IF;
 END
@@ -734,7 +734,7 @@ BEGIN
         INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
         PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     END IF;
-    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR UPDATE SKIP LOCKED;
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -873,7 +873,7 @@ AS $$
 DECLARE
     j train_data.batch_jobs;
 BEGIN
-    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR UPDATE;
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
@@ -921,6 +921,45 @@ BEGIN
     PERFORM train_data.notify_progress(j.id, NULL, 'job_resumed');
     PERFORM train_data.finish_job_if_done(j.id);   -- the last item may have finished while the row was held
     SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
+    RETURN j;
+END
+$$;
+
+-- Cancel a job that has not ended: its queued and in-flight items become
+-- cancelled (a late completion of one is refused).
+CREATE OR REPLACE FUNCTION train_data.cancel_batch(job_id uuid)
+    RETURNS train_data.batch_jobs
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    j train_data.batch_jobs := train_data.lock_visible_job(job_id);
+    n_queued integer;
+    n_flight integer;
+BEGIN
+    IF j.status NOT IN ('queued', 'processing', 'paused') THEN
+        PERFORM train_data.job_state_error(job_id, NULL);
+    END IF;
+    -- items first (a completion locks its item, then the job row)
+    WITH c AS (
+        UPDATE train_data.batch_items i
+        SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+        FROM (SELECT i2.id, i2.status AS old_status FROM train_data.batch_items i2
+              WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing') FOR NO KEY UPDATE) o
+        WHERE i.id = o.id AND i.status IN ('queued', 'processing')
+        RETURNING o.old_status)
+    SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
+    INTO n_queued, n_flight FROM c;
+    UPDATE train_data.batch_jobs b
+    SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');
+    IF NOT FOUND THEN   -- the last item finished meanwhile and closed the job
+        PERFORM train_data.job_state_error(job_id, NULL);
+    END IF;
+    PERFORM train_data.bump_counters(j.id, 0, 0, n_queued + n_flight, -n_flight);
+    PERFORM train_data.rollup_counters(j.id);
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
+    PERFORM train_data.notify_progress(j.id, NULL, 'job_cancelled');
     RETURN j;
 END
 $$;
@@ -1035,7 +1074,7 @@ CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OU
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR UPDATE;
+    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
@@ -1727,7 +1766,7 @@ BEGIN
         WHERE i.status = 'processing' AND i.lease_expires_at <= now()
         ORDER BY i.lease_expires_at
         LIMIT max_items
-        FOR UPDATE OF i SKIP LOCKED
+        FOR NO KEY UPDATE OF i SKIP LOCKED
     LOOP
         IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
             PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
@@ -1786,7 +1825,7 @@ BEGIN
         WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
         ORDER BY i.position
         LIMIT slots
-        FOR UPDATE SKIP LOCKED
+        FOR NO KEY UPDATE SKIP LOCKED
     LOOP
         RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
         IF FOUND THEN
@@ -1798,7 +1837,7 @@ BEGIN
         IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
             UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
             WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR UPDATE SKIP LOCKED);
+                          FOR NO KEY UPDATE SKIP LOCKED);
         END IF;
     END IF;
 END

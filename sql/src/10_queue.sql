@@ -14,7 +14,10 @@
 --   * claims of one job take turns on its row in job_claim_locks, which no
 --     user can see or lock, so the count of items in flight each reads is
 --     exact: the concurrency cap holds;
---   * claimed rows are taken with FOR UPDATE SKIP LOCKED (a row a user's
+--   * every row lock is FOR NO KEY UPDATE, so the foreign key checks of
+--     other transactions (FOR KEY SHARE on a job or item row) never wait for
+--     it: a pause of a big job does not hold back completions;
+--   * claimed rows are taken with FOR NO KEY UPDATE SKIP LOCKED (a row a user's
 --     transaction holds is skipped), completions and failures lock their item
 --     row first, so a cancel and a completion of the same item serialise on
 --     that row;
@@ -149,7 +152,7 @@ BEGIN
         INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
         PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     END IF;
-    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR UPDATE SKIP LOCKED;
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -391,7 +394,7 @@ CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OU
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR UPDATE;
+    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
@@ -589,7 +592,7 @@ BEGIN
         WHERE i.status = 'processing' AND i.lease_expires_at <= now()
         ORDER BY i.lease_expires_at
         LIMIT max_items
-        FOR UPDATE OF i SKIP LOCKED
+        FOR NO KEY UPDATE OF i SKIP LOCKED
     LOOP
         IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
             PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
@@ -650,7 +653,7 @@ BEGIN
         WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
         ORDER BY i.position
         LIMIT slots
-        FOR UPDATE SKIP LOCKED
+        FOR NO KEY UPDATE SKIP LOCKED
     LOOP
         RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
         IF FOUND THEN
@@ -662,7 +665,7 @@ BEGIN
         IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
             UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
             WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR UPDATE SKIP LOCKED);
+                          FOR NO KEY UPDATE SKIP LOCKED);
         END IF;
     END IF;
 END
@@ -1024,7 +1027,7 @@ AS $$
 DECLARE
     j train_data.batch_jobs;
 BEGIN
-    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR UPDATE;
+    SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
@@ -1131,7 +1134,7 @@ BEGIN
         UPDATE train_data.batch_items i
         SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
         FROM (SELECT i2.id, i2.status AS old_status FROM train_data.batch_items i2
-              WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing') FOR UPDATE) o
+              WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing') FOR NO KEY UPDATE) o
         WHERE i.id = o.id AND i.status IN ('queued', 'processing')
         RETURNING o.old_status)
     SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
