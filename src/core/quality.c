@@ -128,14 +128,20 @@ is_word(char c)
 static bool
 has_any_word(const char *text, size_t len, const char *const *words)
 {
-	for (size_t i = 0; i < len; i++)
-	{
-		char		c;
+	size_t		i = 0;
 
+	while (i < len)
+	{
+		char		c = text[i];
+
+		if (!is_word(c))
+		{
+			if ((++i & 255) == 0)
+				TD_CHECK_FOR_INTERRUPTS();
+			continue;
+		}
 		TD_CHECK_FOR_INTERRUPTS();
-		if (!is_word(text[i]) || (i > 0 && is_word(text[i - 1])))
-			continue;			/* every word starts with a letter */
-		c = lower(text[i]);
+		c = lower(c);			/* text[i] starts a word: compare, then skip the word */
 		for (const char *const *w = words; *w; w++)
 		{
 			size_t		n,
@@ -151,6 +157,9 @@ has_any_word(const char *text, size_t len, const char *const *words)
 			if (k == n && (i + n == len || !is_word(text[i + n])))
 				return true;
 		}
+		while (++i < len && is_word(text[i]))
+			if ((i & 4095) == 0)	/* a long word: interrupts now and then */
+				TD_CHECK_FOR_INTERRUPTS();
 	}
 	return false;
 }
@@ -346,8 +355,25 @@ typedef struct vocabulary
 } vocabulary;
 
 #define NGRAM 4					/* words per n-gram of the repetition signal */
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+#define GRAM_MULT 0x100000001b3ULL	/* combines the word keys of an n-gram */
+
+/*
+ * A cheap key of a lower-cased word: its length and first and last bytes
+ * (up to 8 each), mixed.  Only a shortcut: equal words have equal keys,
+ * and span_set_add compares the bytes of words whose keys are equal.
+ */
+static uint64_t
+word_key(const char *w, size_t len)
+{
+	uint64_t	head = 0,
+				tail = 0;
+	size_t		n = len < 8 ? len : 8;
+
+	memcpy(&head, w, n);
+	memcpy(&tail, w + len - n, n);
+	head = (head ^ (tail * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
+	return head ^ (head >> 32);
+}
 
 /* Split the turns into words (one reservation for the copy: no per-byte growth). */
 static void
@@ -371,7 +397,7 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 		while (p < len)
 		{
 			size_t		b;
-			uint64_t	h = FNV_OFFSET;
+			uint64_t	h;
 			char	   *dst;
 
 			TD_CHECK_FOR_INTERRUPTS();
@@ -388,13 +414,9 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 			}
 			dst = v->text.data + v->text.len;
 			for (size_t k = b; k < p; k++)
-			{
-				char		c = lower(s[k]);
-
-				*dst++ = c;
-				h = (h ^ (unsigned char) c) * FNV_PRIME;
-			}
-			*dst = ' ';
+				dst[k - b] = lower(s[k]);
+			dst[p - b] = ' ';
+			h = word_key(dst, p - b);
 			v->words[v->count] = (word) {v->text.len, p - b, h, i, td_utf8_count(s + b, p - b) > 3};
 			v->count++;
 			v->text.len += p - b + 1;
@@ -497,7 +519,7 @@ repeated_ngrams(const vocabulary *v)
 		if (last->turn != gram.turn)
 			continue;
 		for (size_t k = 1; k < NGRAM; k++)
-			gram.hash = gram.hash * FNV_PRIME + v->words[i + k].hash;
+			gram.hash = gram.hash * GRAM_MULT + v->words[i + k].hash;
 		gram.len = last->off + last->len - gram.off;
 		span_set_add(&set, v, &gram);
 	}
