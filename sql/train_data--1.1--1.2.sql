@@ -2181,6 +2181,13 @@ BEGIN ATOMIC
            END;
 END;
 
+-- Whether a conversation has defect verdicts, kept by PostgreSQL from its
+-- quality_metrics (adding it rewrites the conversations table).
+ALTER TABLE train_data.conversations ADD COLUMN has_defects boolean GENERATED ALWAYS AS (
+    CASE WHEN pg_catalog.jsonb_typeof(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.=) 'array'
+         THEN pg_catalog.jsonb_array_length(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.>) 0
+         ELSE false END) STORED;
+
 CREATE TABLE train_data.conversation_signatures (
     conversation_id uuid PRIMARY KEY,
     created_by      uuid NOT NULL,
@@ -2759,6 +2766,8 @@ COMMENT ON COLUMN train_data.conversations.error_message IS 'Why generation fail
 COMMENT ON COLUMN train_data.conversations.created_at IS 'When the conversation was created';
 
 COMMENT ON COLUMN train_data.conversations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+
+COMMENT ON COLUMN train_data.conversations.has_defects IS 'Whether quality_metrics lists defect verdicts (generated from quality_metrics -> ''defects'')';
 
 COMMENT ON COLUMN train_data.conversations.created_by IS 'Owner: the batch owner for generated conversations; sees and changes the conversation';
 

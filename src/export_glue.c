@@ -117,18 +117,16 @@ static const char *const filtered_condition =
 "      OPERATOR(pg_catalog.>) 0)";
 
 /*
- * After the scope's condition, always: conversations with defect verdicts
- * are left out unless the options say includeDefects, and with "dedupe": t
- * the near duplicates (near_duplicates(t)) of the ones kept too.  %d is the
- * number of the parameter holding the options.
+ * After the scope's condition (1.2 and later): conversations with defect
+ * verdicts are left out unless the options say includeDefects, and with
+ * "dedupe": t the near duplicates (near_duplicates(t)) of the ones kept too.
+ * Only the conditions the options ask for are added; %d is the number of
+ * the parameter holding the options.
  */
-static const char *const quality_condition =
-" AND ((($%d OPERATOR(pg_catalog.->>) 'includeDefects'))::boolean IS TRUE"
-"   OR pg_catalog.jsonb_array_length(COALESCE(c.quality_metrics OPERATOR(pg_catalog.->) 'defects',"
-"      '[]'::pg_catalog.jsonb)) OPERATOR(pg_catalog.=) 0)"
-" AND (pg_catalog.jsonb_typeof($%d OPERATOR(pg_catalog.->) 'dedupe') IS DISTINCT FROM 'number'"
-"   OR c.id OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT d.conversation_id"
-"      FROM train_data.near_duplicates((($%d OPERATOR(pg_catalog.->>) 'dedupe'))::real) d)))";
+static const char *const defects_condition = " AND NOT c.has_defects";
+static const char *const dedupe_condition =
+" AND c.id OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT d.conversation_id"
+"   FROM train_data.near_duplicates((($%d OPERATOR(pg_catalog.->>) 'dedupe'))::real) d))";
 
 /* The arguments of an export, wherever they sit in the SQL call. */
 typedef struct export_args
@@ -443,9 +441,16 @@ append_condition(StringInfo query, const export_args *a, const char *scope, Datu
 		appendStringInfoString(query, all_condition);
 	if (a->verdicts)			/* the SQL of 1.0 and 1.1 has no verdicts */
 	{
-		values[n] = JsonbPGetDatum(a->options);
-		types[n++] = JSONBOID;
-		appendStringInfo(query, quality_condition, n, n, n);
+		JsonbValue *dedupe = option(a->options, "dedupe");
+
+		if (!bool_option(a->options, "includeDefects", false))
+			appendStringInfoString(query, defects_condition);
+		if (dedupe != NULL && dedupe->type == jbvNumeric)
+		{
+			values[n] = JsonbPGetDatum(a->options);
+			types[n++] = JSONBOID;
+			appendStringInfo(query, dedupe_condition, n);
+		}
 	}
 	return n;
 }

@@ -37,6 +37,12 @@ CREATE TABLE train_data.conversations (
     created_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by             uuid NOT NULL DEFAULT train_data.user_id_default('train_data.conversations', true),
+    -- whether quality_metrics has defect verdicts: what exports, the review
+    -- queue and statistics filter on, without reading the metrics document
+    has_defects            boolean GENERATED ALWAYS AS (
+        CASE WHEN pg_catalog.jsonb_typeof(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.=) 'array'
+             THEN pg_catalog.jsonb_array_length(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.>) 0
+             ELSE false END) STORED,
     -- readable ids are unique per owner: one user's ids never collide with,
     -- or reveal, another's
     CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id),
@@ -87,6 +93,7 @@ COMMENT ON COLUMN train_data.conversations.parameters IS 'Generation parameters,
 COMMENT ON COLUMN train_data.conversations.error_message IS 'Why generation failed, for a failed conversation';
 COMMENT ON COLUMN train_data.conversations.created_at IS 'When the conversation was created';
 COMMENT ON COLUMN train_data.conversations.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.conversations.has_defects IS 'Whether quality_metrics lists defect verdicts (generated from quality_metrics -> ''defects'')';
 COMMENT ON COLUMN train_data.conversations.created_by IS 'Owner: the batch owner for generated conversations; sees and changes the conversation';
 
 -- The policy filters on created_by.
