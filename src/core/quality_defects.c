@@ -728,7 +728,7 @@ top_gram_fraction(scratch *s, size_t n, double total)
 		if (n > 2 && !s->rep2[i])
 			continue;
 		c = table_add(&s->grams, gram(s, i, n));
-		if (c >= 2)
+		if (c >= TD_LOOP_TOP_MIN_COUNT)
 		{
 			double		chars = (double) (s->cprefix[i + n] - s->cprefix[i] + (n - 1)) * c;
 
@@ -819,8 +819,11 @@ check_looping(scratch *s, report *r, long turn, uint64_t word_chars)
 	for (size_t n = 2; n <= 4; n++)
 	{
 		double		f = top_gram_fraction(s, n, total);
+		bool		repeats = false;
 
-		if (n == 2 && f == 0)
+		for (size_t i = 0; n == 2 && !repeats && i + 2 <= s->nwords; i++)
+			repeats = s->rep2[i];
+		if (n == 2 && !repeats)
 			return;				/* no 2-gram repeats: no n-gram does */
 		if (loop_check(r, turn, top_names[n - 2], f, top_limits[n - 2]))
 			return;

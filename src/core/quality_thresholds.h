@@ -67,13 +67,20 @@
 #define TD_LOOP_DUP10_FRAC 0.10
 
 /*
- * The n-gram rules apply to turns of at least this many words: Gopher's own
- * minimum document length (50 words).  Own: at 24 words one natural
- * repetition ("the money you cannot lose, then the money you can grow", 0.205
- * of a 24-word answer) already passed the top 3-gram fraction; loops of
- * shorter turns are caught by the line, sentence and paragraph rules.
+ * The n-gram rules apply to turns of at least this many words (own: below
+ * it one repeated phrase of a short answer passes the fractions; Gopher
+ * applies them to documents of 50 words or more).
  */
-#define TD_LOOP_MIN_WORDS 50
+#define TD_LOOP_MIN_WORDS 24
+
+/*
+ * The top n-gram rules count an n-gram seen at least this many times.  Own:
+ * Gopher takes the most common n-gram whatever its count; on a turn of a few
+ * dozen words a phrase said twice is ordinary speech ("the money you cannot
+ * lose, then the money you can grow": 0.205 of a 24-word answer passed the
+ * 3-gram fraction), while a loop says it again and again.
+ */
+#define TD_LOOP_TOP_MIN_COUNT 3
 
 /* --- duplicate_turns ------------------------------------------------------ */
 
