@@ -1517,9 +1517,10 @@ CREATE POLICY generation_logs_owner ON train_data.generation_logs
 -- openai: Chat Completions, also OpenAI-compatible servers) and an optional
 -- baseUrl; configurations stored before have neither and stay anthropic.
 -- The claim returns provider and base_url after its other columns (a new
--- result type: the claim steps are dropped and created again, and
--- claim_batch_items is renamed, created again with the grants of the old
--- one, and the old one dropped).  parse_generation_response reads Chat
+-- result type: claim_batch_items is renamed, created again with the grants
+-- of the old one, and the old one dropped; the claim steps and
+-- complete_batch_item, created or replaced in the tenant-safety part above,
+-- already have their 1.2 form).  parse_generation_response reads Chat
 -- Completions responses (the C library; nothing to change here but its
 -- description).  release_batch_item hands an item back without counting its
 -- attempt.
@@ -1691,11 +1692,6 @@ BEGIN
 END
 $$;
 
--- The claim steps return the claim's new row shape.
-DROP FUNCTION train_data.claim_from_job(uuid, text, integer, interval);
-DROP FUNCTION train_data.claim_reclaim_expired(text, integer, interval);
-DROP FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean);
-
 -- Cancel an item in flight whose job has ended (failed by error_handling
 -- 'stop', or cancelled): nothing will claim it again.
 CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
@@ -1708,138 +1704,6 @@ BEGIN
     WHERE i.id = cancel_stranded_item.item_id;
     PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
     PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
-END
-$$;
-
--- Take one item for a worker: lease, attempt, request, and the provider and
--- base URL of config to send it to.  Returns the row the claim hands out, or
--- nothing when the item cannot be sent (it is failed).
-CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
-                                           reclaimed boolean)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    text_prompt text := (item).prompt;
-    problem text;
-BEGIN
-    IF text_prompt IS NULL THEN
-        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
-        IF text_prompt IS NULL THEN
-            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
-            RETURN;
-        END IF;
-    END IF;
-    RETURN QUERY
-    UPDATE train_data.batch_items i
-    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
-        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
-        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
-    WHERE i.id = (item).id
-    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
-              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
-END
-$$;
-
--- Leases that ran out, oldest first, whatever their job: an item with
--- attempts left goes to this worker (it keeps its place in its job's
--- concurrency), one without fails for good, one whose job has ended is
--- cancelled.  Rows other claims hold are skipped, never waited for.
-CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    it record;
-BEGIN
-    FOR it IN
-        SELECT i AS item, j.status AS job_status, j.created_by AS owner
-        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
-        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
-        ORDER BY i.lease_expires_at
-        LIMIT max_items
-        FOR NO KEY UPDATE OF i SKIP LOCKED
-    LOOP
-        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
-            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
-        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
-            UPDATE train_data.batch_items i
-            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
-                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
-                error_code = 'lease_expired'
-            WHERE i.id = (it.item).id;
-            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
-            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
-            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
-        ELSE
-            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
-                                                                   train_data.get_effective_ai_config(it.owner), true);
-        END IF;
-    END LOOP;
-END
-$$;
-
--- Queued items of one job, up to its free concurrency, by position.  The
--- job's row in job_claim_locks (which no user can see or lock) makes claims
--- of the same job take turns, so the count of items in flight is exact.
-CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    j record;
-    slots integer;
-    config jsonb;
-    it train_data.batch_items;
-    n integer := 0;
-BEGIN
-    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
-    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
-    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
-    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
-    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
-        RETURN;
-    END IF;
-    SELECT j.concurrent_processing - count(*) INTO slots
-    FROM train_data.batch_items i
-    WHERE i.batch_job_id = j.id AND i.status = 'processing';
-    slots := least(slots, max_items);
-    IF slots <= 0 THEN
-        RETURN;
-    END IF;
-    config := train_data.get_effective_ai_config(j.created_by);
-    FOR it IN
-        SELECT i.* FROM train_data.batch_items i
-        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
-        ORDER BY i.position
-        LIMIT slots
-        FOR NO KEY UPDATE SKIP LOCKED
-    LOOP
-        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
-        IF FOUND THEN
-            n := n + 1;
-        END IF;
-    END LOOP;
-    IF n > 0 THEN
-        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
-        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
-            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
-            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR NO KEY UPDATE SKIP LOCKED);
-        END IF;
-    END IF;
 END
 $$;
 
@@ -1916,118 +1780,6 @@ END
 $$;
 DROP FUNCTION train_data.claim_batch_items_before_providers(text, integer, interval);
 
--- A completion's cost: the price of the model that answered, else of the
--- one asked for (OpenAI answers with dated model ids).
-
--- Store a model's response for an item in flight: the parsed conversation
--- and its turns, the generation log (tokens, cost, duration), the item, the
--- counters, the job's completion, a notification — in one transaction.  A
--- response that cannot be parsed fails the item instead (retried per
--- policy) and the function returns NULL with a WARNING.
-CREATE OR REPLACE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
-                                               attempt integer DEFAULT NULL)
-    RETURNS uuid
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
-    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
-AS $$
-DECLARE
-    l record;
-    parsed jsonb;
-    problem text;
-    state text;
-    new_status train_data.batch_item_status;
-    conv uuid;
-    p jsonb;
-    cost numeric;
-    metrics jsonb;
-    score numeric;
-    threshold numeric;
-BEGIN
-    IF duration_ms < 0 THEN
-        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    l := train_data.lock_item_in_flight(item_id, attempt);
-    p := (l.item).parameters;
-    BEGIN
-        parsed := train_data.parse_generation_response(response, p);
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-        IF response IS NULL THEN
-            RAISE;
-        END IF;
-        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
-        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
-            USING DETAIL = format('The item is now %s.', new_status);
-        RETURN NULL;
-    END;
-    -- defect verdicts too, with the turn count the item's parameters ask
-    -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
-    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
-    score := (metrics ->> 'overall')::numeric;
-    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
-    threshold := (l.item).quality_threshold;
-    IF threshold IS NULL THEN
-        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
-    END IF;
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
-    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
-                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
-
-    INSERT INTO train_data.conversations
-        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
-         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
-         parameters, parent_id, parent_type, created_by)
-    VALUES (parsed ->> 'title',
-            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
-            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
-            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
-            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
-                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
-                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
-                 ELSE '{}' END,
-            train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects'), score, metrics,
-            jsonb_array_length(parsed -> 'turns'),
-            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
-            cost, duration_ms, (l.item).template_id,
-            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
-                                                 'performedBy', l.owner, 'timestamp', now(),
-                                                 'comment', format('Generated with quality score %s', score),
-                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
-            p, (l.item).parent_conversation_id,
-            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
-    RETURNING id INTO conv;
-    -- a regeneration supersedes the conversation it replaces
-    IF (l.item).parent_conversation_id IS NOT NULL THEN
-        UPDATE train_data.conversations c SET status = 'archived'
-        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
-    END IF;
-
-    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
-    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
-    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
-
-    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      p, (l.item).attempts, l.owner, conv, response, 'success',
-                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL);
-
-    UPDATE train_data.batch_items i
-    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
-        lease_expires_at = NULL, error_message = NULL, error_code = NULL
-    WHERE i.id = complete_batch_item.item_id;
-    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's
-    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
-    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
-    RETURN conv;
-END
-$$;
-
 -- Hand an item in flight back to the queue without counting its attempt:
 -- for a worker that stops before it sent the item's request.  The item is
 -- queued again, available now; an item whose job has ended is cancelled
@@ -2058,99 +1810,36 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
-
-COMMENT ON FUNCTION train_data.default_ai_config() IS
-    'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
-
-COMMENT ON FUNCTION train_data.check_setting_url(text, jsonb, text[]) IS
-    'Internal: raises an error unless the value at path in a settings document is null or an http(s) base URL of at most 2048 characters without credentials, query or fragment';
-
-COMMENT ON FUNCTION train_data.validate_ai_config(jsonb) IS
-    'Validates a (partial) AI configuration (provider anthropic or openai, an http(s) baseUrl or null, a model with a price, ...); returns it merged over default_ai_config(), or raises an error naming the setting and its limit';
-
-COMMENT ON FUNCTION train_data.build_generation_request(uuid, jsonb, text, jsonb) IS
-    'Model request body for a stored template in the configuration''s provider format (Anthropic Messages or OpenAI Chat Completions): the rendered prompt as the user message, an optional system prompt, model, max_tokens and temperature from config (default: the current user''s effective configuration)';
-
-COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
-    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
-
-COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
-    'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
-
-COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
-    'Internal: cancels an item in flight whose batch job has ended, and counts it';
-
-COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
-    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
-
-COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
-    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
-
-COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
-    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
-
-COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
-    'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
-
-COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
-    'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
-
 -- quality_metrics with what the template expects: a turn count T (at least
 -- T/2, at most 2T turns), or {turns, minTurns, maxTurns, firstRole}.
 CREATE FUNCTION train_data.quality_metrics(turns jsonb, expected jsonb)
     RETURNS jsonb
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_quality_metrics_expect';
-COMMENT ON FUNCTION train_data.quality_metrics(jsonb, jsonb) IS
-    'Quality metrics of a conversation''s turns checked against what its template expects (a turn count, or {turns, minTurns, maxTurns, firstRole}): as quality_metrics(turns), length_mismatch and the first role judged by the expectation';
-
 CREATE FUNCTION train_data.quality_defects(turns jsonb, expected jsonb DEFAULT NULL)
     RETURNS text[]
     LANGUAGE c IMMUTABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_quality_defects';
-COMMENT ON FUNCTION train_data.quality_defects(jsonb, jsonb) IS
-    'Defect codes of a conversation''s turns (the defects member of quality_metrics, without building the metrics); empty when none';
-
 CREATE FUNCTION train_data.quality_defect_codes()
     RETURNS TABLE (code text, soft boolean, description text)
     LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 11
     AS 'MODULE_PATHNAME', 'train_data_quality_defect_codes';
-COMMENT ON FUNCTION train_data.quality_defect_codes() IS
-    'Every defect code quality_metrics reports, whether it is soft (pending_review rather than needs_revision) and what it means';
-
 CREATE FUNCTION train_data.minhash_signature(content text)
     RETURNS integer[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_minhash_signature';
-COMMENT ON FUNCTION train_data.minhash_signature(text) IS
-    'MinHash signature of a text for near-duplicate detection: 128 integers over its 5-word shingles (case, punctuation and apostrophes ignored)';
-
 CREATE FUNCTION train_data.conversation_text_signature(turns jsonb)
     RETURNS integer[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_conversation_text_signature';
-COMMENT ON FUNCTION train_data.conversation_text_signature(jsonb) IS
-    'MinHash signature of a conversation''s text: the contents of its turns in order, as minhash_signature of the contents joined with spaces';
-
 CREATE FUNCTION train_data.minhash_bands(signature integer[])
     RETURNS bigint[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_minhash_bands';
-COMMENT ON FUNCTION train_data.minhash_bands(integer[]) IS
-    'The 16 locality-sensitive hashing band keys of a signature (8 slots each, band number mixed in): texts sharing a key are near-duplicate candidates';
-
 CREATE FUNCTION train_data.minhash_similarity(a integer[], b integer[])
     RETURNS real
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_minhash_similarity';
-COMMENT ON FUNCTION train_data.minhash_similarity(integer[], integer[]) IS
-    'Estimated Jaccard similarity of two texts from their signatures: the fraction of equal slots';
 
 --------------------------------------------------------------------------------
 -- Verdicts that act, near duplicates (issue 17): a completion with a defect
