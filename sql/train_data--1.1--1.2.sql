@@ -1448,6 +1448,7 @@ ALTER TABLE train_data.edge_cases ALTER COLUMN created_by SET DEFAULT train_data
 ALTER TABLE train_data.conversations ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.conversations', true);
 ALTER TABLE train_data.batch_jobs ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.batch_jobs', true);
 ALTER TABLE train_data.export_logs ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.export_logs', true);
+ALTER TABLE train_data.export_logs ADD COLUMN manifest jsonb;
 ALTER TABLE train_data.user_preferences ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.user_preferences', true);
 ALTER TABLE train_data.ai_configurations
     ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.ai_configurations', false),
@@ -2085,6 +2086,34 @@ BEGIN ATOMIC
     FROM unnest(sample) AS v(x);
 END;
 
+-- The manifest of an export: what makes it reproducible and says what it
+-- holds.  format, scope, filters, options and the ids given (scope
+-- 'selected') are the export's arguments; rows and checksum (md5 of the
+-- records joined by one newline) describe the file; templates (id, name,
+-- version) and models (that answered successfully) are those of the
+-- conversations written, as the caller sees them.  Used by dataset_report()
+-- and stored in export_logs.manifest by export_conversations().
+CREATE FUNCTION train_data.export_manifest(format text, scope text, filters jsonb, options jsonb, ids uuid[],
+                                           conversation_ids uuid[], "rows" bigint, checksum text)
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.jsonb_build_object(
+        'format', format, 'scope', scope, 'filters', filters, 'options', options,
+        'rows', "rows", 'checksum', checksum,
+        'templates', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', t.id, 'name', t.name,
+                                                                                         'version', t.version)
+                                                           ORDER BY t.name, t.id), '[]')
+                      FROM train_data.templates t
+                      WHERE t.id IN (SELECT c.template_id FROM train_data.conversations c
+                                     WHERE c.id = ANY (conversation_ids))),
+        'models', (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
+                   FROM train_data.generation_logs g
+                   WHERE g.conversation_id = ANY (conversation_ids) AND g.status = 'success'
+                     AND g.model_used IS NOT NULL))
+        OPERATOR(pg_catalog.||) CASE WHEN ids IS NULL THEN '{}'::jsonb
+                                     ELSE pg_catalog.jsonb_build_object('ids', ids) END;
+END;
 -- One document describing the conversations an export with the same
 -- filters and options writes (scope filtered when filters has a key, else
 -- all): counts by status, tier, template and defect; near-duplicate
@@ -2149,23 +2178,15 @@ BEGIN
                                                 'distinctPairRatio', (SELECT round(count(DISTINCT p.pair)::numeric / nullif(count(p.pair), 0), 4)
                                                                       FROM pairs p))
                       FROM words w),
-        'manifest', jsonb_build_object(
-            'scope', scope, 'filters', filters, 'options', coalesce(options, '{}'),
-            'rows', cardinality(ids),
-            'checksum', (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
-                         FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
-                                                      coalesce(options, '{}')) WITH ORDINALITY AS l(line, n)),
-            'templates', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'version', t.version)
-                                                    ORDER BY t.name, t.id), '[]')
-                          FROM train_data.templates t WHERE t.id IN (SELECT s.template_id FROM sel s)),
-            'models', (SELECT coalesce(jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
-                       FROM train_data.generation_logs g
-                       WHERE g.conversation_id = ANY (ids) AND g.status = 'success' AND g.model_used IS NOT NULL)))
+        'manifest', train_data.export_manifest(
+            'jsonl', scope, filters, coalesce(options, '{}'), NULL, ids, cardinality(ids),
+            (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
+             FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
+                                          coalesce(options, '{}')) WITH ORDINALITY AS l(line, n))))
     INTO report;
     RETURN report;
 END
 $$;
-
 -- Who may execute what: the reviewed list (sql/src/13_privileges.sql).
 REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
@@ -2695,6 +2716,11 @@ COMMENT ON COLUMN train_data.export_logs.error_message IS 'Why the export failed
 COMMENT ON COLUMN train_data.export_logs.downloaded_count IS 'Downloads of the file, set by the application';
 
 COMMENT ON COLUMN train_data.export_logs.last_downloaded_at IS 'Time of the last download, set by the application';
+
+COMMENT ON COLUMN train_data.export_logs.manifest IS 'What makes the export reproducible (export_manifest()): format, scope, filters, options, rows, md5 of the records, templates with versions, models; filled when the export completes';
+
+COMMENT ON FUNCTION train_data.export_manifest(text, text, jsonb, jsonb, uuid[], uuid[], bigint, text) IS
+    'The manifest of an export (format, scope, filters, options, ids given, rows, md5 of the records, templates with versions, models), as dataset_report shows it and export_logs.manifest keeps it';
 
 COMMENT ON COLUMN train_data.export_logs.created_at IS 'When the row was created';
 

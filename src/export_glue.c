@@ -47,6 +47,7 @@
 #include "utils/uuid.h"
 
 #include "export.h"
+#include "export_log.h"
 #include "json_glue.h"
 #include "td_json.h"
 
@@ -176,7 +177,7 @@ typedef struct export_state
 	int			queue_cap;
 	text	   *returned;		/* the record returned last, freed on the next call */
 	size_t		typical;		/* the size of the last record, to reserve for the next */
-	Datum		log_id;			/* export_logs.id of a logged export, or 0 */
+	export_log	log;			/* the export_logs row of a logged export */
 	int64		rows;			/* records returned */
 	int64		bytes;			/* their size, one "\n" between records */
 	bool		have;
@@ -756,6 +757,7 @@ start_conversation(export_state *st, TupleTableSlot *slot)
 	MemoryContext old = MemoryContextSwitchTo(st->conv_cxt);
 
 	memcpy(&st->id, DatumGetUUIDP(slot->tts_values[COL_ID]), sizeof(pg_uuid_t));
+	export_log_conversation(&st->log, &st->id);
 	memset(c, 0, sizeof(*c));
 	c->conversation_id = column_text(st, slot, COL_CONVERSATION_ID);
 	c->title = column_text(st, slot, COL_TITLE);
@@ -974,24 +976,6 @@ fetch_records(export_state *st)
 	return st->queued > 0;
 }
 
-/*
- * Insert the export's log row ('processing'), as the caller (the row is
- * theirs under row-level security); returns its id.
- */
-static Datum
-log_export(const export_args *a)
-{
-	Oid			types[2] = {TEXTOID, JSONBOID};
-	Datum		values[2] = {PointerGetDatum(a->log_format), JsonbPGetDatum(a->options)};
-	bool		isnull;
-
-	if (SPI_execute_with_args("INSERT INTO train_data.export_logs (format, config, conversation_count, status)"
-							  " VALUES ($1, $2, 0, 'processing') RETURNING id",
-							  2, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not log the export");
-	return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, UUID_LEN);
-}
-
 /* Memory, the receiver and the queue of a new export (in the current context). */
 static export_state *
 new_state(MemoryContext parent)
@@ -1011,6 +995,18 @@ new_state(MemoryContext parent)
 	st->queue = palloc(st->queue_cap * sizeof(text *));
 	st->typical = 1024;
 	return st;
+}
+
+/*
+ * The end of the scan that called a logged export, before or after its last
+ * record: release what the log holds if the export did not finish.
+ */
+static void
+abandon_log(Datum arg)
+{
+	export_state *st = (export_state *) DatumGetPointer(arg);
+
+	export_log_abandon(&st->log);
 }
 
 /*
@@ -1067,7 +1063,11 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	RegisterExprContextCallback(st->econtext, close_cursor, PointerGetDatum(st));
 	plan_columns(st, st->portal->tupDesc);
 	if (a->log_format != NULL)
-		st->log_id = log_export(a);
+	{
+		export_log_start(&st->log, funcctx->multi_call_memory_ctx, a->verdicts, a->log_format, a->scope,
+						 a->ids, a->filters, a->options);
+		RegisterExprContextCallback(st->econtext, abandon_log, PointerGetDatum(st));
+	}
 	SPI_finish();
 	if (a->format != TD_FORMAT_JSONL)
 	{
@@ -1077,24 +1077,6 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	}
 	funcctx->user_fctx = st;
 	MemoryContextSwitchTo(old);
-}
-
-/* Record the end of a logged export: completed, with its count and size. */
-static void
-finish_log(const export_state *st)
-{
-	Oid			types[3] = {UUIDOID, INT8OID, INT8OID};
-	Datum		values[3] = {st->log_id, Int64GetDatum(st->writer.summary.conversations), Int64GetDatum(st->bytes)};
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
-							  " conversation_count = $2::integer, file_size = $3,"
-							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours'"
-							  " WHERE id OPERATOR(pg_catalog.=) $1",
-							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not complete the export log");
-	SPI_finish();
 }
 
 /*
@@ -1123,13 +1105,17 @@ export_next(FunctionCallInfo fcinfo, const export_args *a)
 	}
 	if (st->next == st->queued && !fetch_records(st))
 	{
-		if (st->log_id != (Datum) 0)
-			finish_log(st);
+		if (st->log.id != (Datum) 0)
+		{
+			export_log_finish(&st->log, st->writer.summary.conversations, st->bytes);
+			UnregisterExprContextCallback(st->econtext, abandon_log, PointerGetDatum(st));
+		}
 		SRF_RETURN_DONE(funcctx);
 	}
 	record = st->queue[st->next++];
 	st->returned = record;
 	st->bytes += VARSIZE(record) - VARHDRSZ + (st->rows++ > 0 ? 1 : 0);
+	export_log_record(&st->log, VARDATA(record), VARSIZE(record) - VARHDRSZ);
 	SRF_RETURN_NEXT(funcctx, PointerGetDatum(record));
 }
 

@@ -21,6 +21,7 @@ CREATE TABLE train_data.export_logs (
     last_downloaded_at timestamptz,
     created_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    manifest           jsonb,
     CONSTRAINT export_logs_export_id_unique UNIQUE (export_id),
     CONSTRAINT export_logs_format_valid CHECK (format IN ('json', 'jsonl', 'csv', 'markdown')),
     CONSTRAINT export_logs_config_is_object CHECK (pg_catalog.jsonb_typeof(config) = 'object'),
@@ -46,6 +47,7 @@ COMMENT ON COLUMN train_data.export_logs.downloaded_count IS 'Downloads of the f
 COMMENT ON COLUMN train_data.export_logs.last_downloaded_at IS 'Time of the last download, set by the application';
 COMMENT ON COLUMN train_data.export_logs.created_at IS 'When the row was created';
 COMMENT ON COLUMN train_data.export_logs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.export_logs.manifest IS 'What makes the export reproducible (export_manifest()): format, scope, filters, options, rows, md5 of the records, templates with versions, models; filled when the export completes';
 
 CREATE INDEX export_logs_user_idx ON train_data.export_logs (user_id, "timestamp" DESC);
 CREATE INDEX export_logs_expires_idx ON train_data.export_logs (expires_at) WHERE status = 'completed';

@@ -173,6 +173,37 @@ END;
 COMMENT ON FUNCTION train_data.report_quantiles(double precision[]) IS
     'Internal: count, min, 10th, 50th and 90th percentile, max and mean of a sample, as dataset_report shows them';
 
+-- The manifest of an export: what makes it reproducible and says what it
+-- holds.  format, scope, filters, options and the ids given (scope
+-- 'selected') are the export's arguments; rows and checksum (md5 of the
+-- records joined by one newline) describe the file; templates (id, name,
+-- version) and models (that answered successfully) are those of the
+-- conversations written, as the caller sees them.  Used by dataset_report()
+-- and stored in export_logs.manifest by export_conversations().
+CREATE FUNCTION train_data.export_manifest(format text, scope text, filters jsonb, options jsonb, ids uuid[],
+                                           conversation_ids uuid[], "rows" bigint, checksum text)
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.jsonb_build_object(
+        'format', format, 'scope', scope, 'filters', filters, 'options', options,
+        'rows', "rows", 'checksum', checksum,
+        'templates', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', t.id, 'name', t.name,
+                                                                                         'version', t.version)
+                                                           ORDER BY t.name, t.id), '[]')
+                      FROM train_data.templates t
+                      WHERE t.id IN (SELECT c.template_id FROM train_data.conversations c
+                                     WHERE c.id = ANY (conversation_ids))),
+        'models', (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
+                   FROM train_data.generation_logs g
+                   WHERE g.conversation_id = ANY (conversation_ids) AND g.status = 'success'
+                     AND g.model_used IS NOT NULL))
+        OPERATOR(pg_catalog.||) CASE WHEN ids IS NULL THEN '{}'::jsonb
+                                     ELSE pg_catalog.jsonb_build_object('ids', ids) END;
+END;
+COMMENT ON FUNCTION train_data.export_manifest(text, text, jsonb, jsonb, uuid[], uuid[], bigint, text) IS
+    'The manifest of an export (format, scope, filters, options, ids given, rows, md5 of the records, templates with versions, models), as dataset_report shows it and export_logs.manifest keeps it';
+
 -- One document describing the conversations an export with the same
 -- filters and options writes (scope filtered when filters has a key, else
 -- all): counts by status, tier, template and defect; near-duplicate
@@ -237,18 +268,11 @@ BEGIN
                                                 'distinctPairRatio', (SELECT round(count(DISTINCT p.pair)::numeric / nullif(count(p.pair), 0), 4)
                                                                       FROM pairs p))
                       FROM words w),
-        'manifest', jsonb_build_object(
-            'scope', scope, 'filters', filters, 'options', coalesce(options, '{}'),
-            'rows', cardinality(ids),
-            'checksum', (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
-                         FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
-                                                      coalesce(options, '{}')) WITH ORDINALITY AS l(line, n)),
-            'templates', (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'version', t.version)
-                                                    ORDER BY t.name, t.id), '[]')
-                          FROM train_data.templates t WHERE t.id IN (SELECT s.template_id FROM sel s)),
-            'models', (SELECT coalesce(jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
-                       FROM train_data.generation_logs g
-                       WHERE g.conversation_id = ANY (ids) AND g.status = 'success' AND g.model_used IS NOT NULL)))
+        'manifest', train_data.export_manifest(
+            'jsonl', scope, filters, coalesce(options, '{}'), NULL, ids, cardinality(ids),
+            (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
+             FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
+                                          coalesce(options, '{}')) WITH ORDINALITY AS l(line, n))))
     INTO report;
     RETURN report;
 END

@@ -426,6 +426,8 @@ INSERT INTO calls (fn, call) VALUES
  ('export_selection', $$SELECT count(*) FROM train_data.export_selection('filtered', NULL, public.deep_object())$$),
  ('dataset_report', $$SELECT train_data.dataset_report(public.deep_object())$$),
  ('dataset_report', $$SELECT train_data.dataset_report('{}', '{"dedupe": "x"}')$$),
+ ('export_manifest', $$SELECT train_data.export_manifest(public.huge(), public.huge(), public.deep_object(), public.deep_object(), NULL, NULL, NULL, public.huge()) IS NOT NULL$$),
+ ('export_manifest', $$SELECT train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, array_fill('e8000000-0000-0000-0000-000000000001'::uuid, ARRAY[100000]), 1, NULL) ->> 'rows'$$),
  ('report_quantiles', $$SELECT train_data.report_quantiles(array_fill('NaN'::float8, ARRAY[100000]))$$);
 
 ------------------------------------------------------------------ workers

@@ -132,6 +132,34 @@ SELECT (train_data.dataset_report(options => '{"dedupe": 0.8}') -> 'manifest' ->
 SELECT train_data.dataset_report('{"qualityScoreMin": 8.5}') -> 'conversations' AS high_quality;
 SELECT expect_error($$SELECT train_data.dataset_report('[]')$$);
 
+------------------------------------------------------------------ the export's manifest
+-- export_conversations keeps the manifest in export_logs once its last
+-- record has been returned: the checksum of a JSONL export is the one the
+-- dataset report gives for the same options.
+SELECT count(*) AS lines FROM train_data.export_conversations('jsonl', 'all', '{"dedupe": 0.8}');
+SELECT l.status, l.conversation_count, l.manifest - 'checksum' AS manifest,
+       l.manifest ->> 'checksum' = (train_data.dataset_report(options => '{"dedupe": 0.8}') -> 'manifest' ->> 'checksum')
+           AS checksum_as_the_report
+FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+-- any format: the md5 of the records joined by one newline; the ids given are kept
+SELECT md5(string_agg(e.r, E'\n' ORDER BY e.n)) AS json_md5
+FROM train_data.export_conversations('json', 'selected', '{}', ARRAY['e8000000-0000-0000-0000-000000000001'::uuid])
+     WITH ORDINALITY AS e(r, n) \gset
+SELECT l.format, l.manifest ->> 'checksum' = :'json_md5' AS checksum_of_the_records, l.manifest -> 'ids' AS ids,
+       l.manifest -> 'rows' AS "rows"
+FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+-- an export stopped early stays processing, without a manifest (and without a warning)
+SELECT count(*) AS read FROM (SELECT train_data.export_conversations('jsonl', 'all', '{}') LIMIT 1) x;
+SELECT l.status, l.manifest IS NULL AS no_manifest FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+-- another user sees neither the logs nor what they name
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT count(*) AS bob_sees_logs FROM train_data.export_logs;
+SELECT train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
+                                  ARRAY(SELECT c.id FROM train_data.conversations c), 0, NULL) - 'checksum' AS bobs_manifest;
+RESET ROLE;
+SET train_data.user_id = :alice;
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);

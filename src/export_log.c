@@ -1,0 +1,189 @@
+/*
+ * export_log.c — the export_logs row of an export made by
+ * export_conversations().  The row is inserted as the caller when the
+ * export starts ('processing'); when the last record has been returned it
+ * is completed with the conversation count, the size, a 24-hour expiry and,
+ * from 1.2, the manifest: what export_manifest() says of the conversations
+ * written (their templates with versions, the models that answered), the
+ * arguments, and the md5 of the records joined by one newline — for a JSONL
+ * export the checksum dataset_report() gives for the same filters and
+ * options.  The ids are those written, collected as the records are built,
+ * so the manifest describes the file even if the table changed meanwhile.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
+
+#include "export_log.h"
+
+/*
+ * Start the log of an export: insert its row as the caller and keep what the
+ * manifest needs, in cxt.  Needs SPI connected.
+ */
+void
+export_log_start(export_log *log, MemoryContext cxt, bool manifest, text *format, text *scope,
+				 Datum given_ids, Jsonb *filters, Jsonb *options)
+{
+	Oid			types[2] = {TEXTOID, JSONBOID};
+	Datum		values[2] = {PointerGetDatum(format), JsonbPGetDatum(options)};
+	MemoryContext old;
+	bool		isnull;
+
+	memset(log, 0, sizeof(*log));
+	if (SPI_execute_with_args("INSERT INTO train_data.export_logs (format, config, conversation_count, status)"
+							  " VALUES ($1, $2, 0, 'processing') RETURNING id",
+							  2, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not log the export");
+	old = MemoryContextSwitchTo(cxt);
+	log->id = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, UUID_LEN);
+	log->cxt = cxt;
+	log->manifest = manifest;
+	if (manifest)
+	{
+		log->format = DatumGetTextPCopy(PointerGetDatum(format));
+		log->scope = DatumGetTextPCopy(PointerGetDatum(scope));
+		log->given_ids = given_ids == (Datum) 0 ? (Datum) 0 : datumCopy(given_ids, false, -1);
+		log->filters = filters == NULL ? NULL : DatumGetJsonbPCopy(JsonbPGetDatum(filters));
+		log->options = DatumGetJsonbPCopy(JsonbPGetDatum(options));
+		log->md5 = pg_cryptohash_create(PG_MD5);
+		if (log->md5 == NULL || pg_cryptohash_init(log->md5) < 0)
+			elog(ERROR, "could not start the checksum of the export");
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Note a conversation written by the export (for the manifest). */
+void
+export_log_conversation(export_log *log, const pg_uuid_t *id)
+{
+	if (log->id == (Datum) 0 || !log->manifest)
+		return;
+	if (log->n_ids == log->cap_ids)
+	{
+		log->cap_ids = log->cap_ids == 0 ? 256 : log->cap_ids * 2;
+		if ((Size) log->cap_ids * sizeof(pg_uuid_t) > MaxAllocHugeSize)
+			elog(ERROR, "too many conversations in one export");
+		log->ids = log->ids == NULL
+			? MemoryContextAllocHuge(log->cxt, log->cap_ids * sizeof(pg_uuid_t))
+			: repalloc_huge(log->ids, log->cap_ids * sizeof(pg_uuid_t));
+	}
+	log->ids[log->n_ids++] = *id;
+}
+
+/* Add a record returned by the export to the checksum. */
+void
+export_log_record(export_log *log, const char *bytes, size_t len)
+{
+	if (log->id == (Datum) 0 || log->md5 == NULL)
+		return;
+	if ((log->records++ > 0 && pg_cryptohash_update(log->md5, (const uint8 *) "\n", 1) < 0)
+		|| pg_cryptohash_update(log->md5, (const uint8 *) bytes, len) < 0)
+		elog(ERROR, "could not update the checksum of the export");
+}
+
+/* The checksum so far as 32 hexadecimal digits (the hash is then done). */
+static text *
+checksum_hex(export_log *log)
+{
+	uint8		digest[16];
+	char		hex[33];
+
+	if (pg_cryptohash_final(log->md5, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not finish the checksum of the export");
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	return cstring_to_text(hex);
+}
+
+/* The ids written, as a uuid[] datum. */
+static Datum
+written_ids(const export_log *log)
+{
+	Datum	   *elems = palloc_extended(Max(log->n_ids, 1) * sizeof(Datum), MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < log->n_ids; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		elems[i] = UUIDPGetDatum(&log->ids[i]);
+	}
+	return PointerGetDatum(construct_array(elems, (int) log->n_ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+}
+
+/* Complete the row of a 1.0/1.1 export: count, size, expiry. */
+static void
+finish_without_manifest(const export_log *log, int64 conversations, int64 bytes)
+{
+	Oid			types[3] = {UUIDOID, INT8OID, INT8OID};
+	Datum		values[3] = {log->id, Int64GetDatum(conversations), Int64GetDatum(bytes)};
+
+	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
+							  " conversation_count = $2::integer, file_size = $3,"
+							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours'"
+							  " WHERE id OPERATOR(pg_catalog.=) $1",
+							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not complete the export log");
+}
+
+/* Complete the row of a 1.2 export: count, size, expiry and manifest. */
+static void
+finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
+{
+	Oid			types[10] = {UUIDOID, INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+	UUIDARRAYOID, UUIDARRAYOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[11] = "          ";
+
+	values[0] = log->id;
+	values[1] = Int64GetDatum(conversations);
+	values[2] = Int64GetDatum(bytes);
+	values[3] = PointerGetDatum(log->format);
+	values[4] = PointerGetDatum(log->scope);
+	values[5] = log->filters == NULL ? (Datum) 0 : JsonbPGetDatum(log->filters);
+	nulls[5] = log->filters == NULL ? 'n' : ' ';
+	values[6] = JsonbPGetDatum(log->options);
+	values[7] = log->given_ids;
+	nulls[7] = log->given_ids == (Datum) 0 ? 'n' : ' ';
+	values[8] = written_ids(log);
+	values[9] = PointerGetDatum(checksum_hex(log));
+	export_log_abandon(log);
+	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
+							  " conversation_count = $2::integer, file_size = $3,"
+							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours',"
+							  " manifest = train_data.export_manifest($4, $5, $6, $7, $8, $9, $2, $10)"
+							  " WHERE id OPERATOR(pg_catalog.=) $1",
+							  10, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not complete the export log");
+}
+
+/* Complete the log after the last record. */
+void
+export_log_finish(export_log *log, int64 conversations, int64 bytes)
+{
+	if (log->id == (Datum) 0)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (log->manifest)
+		finish_with_manifest(log, conversations, bytes);
+	else
+		finish_without_manifest(log, conversations, bytes);
+	SPI_finish();
+}
+
+/*
+ * Release the checksum of an export stopped before its end (a LIMIT): the
+ * row stays 'processing', as an unfinished export's always has.
+ */
+void
+export_log_abandon(export_log *log)
+{
+	if (log->md5 != NULL)
+		pg_cryptohash_free(log->md5);
+	log->md5 = NULL;
+}
