@@ -1243,6 +1243,12 @@ BEGIN
     -- defect verdicts too, with the turn count the item's parameters ask
     -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
     metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
+    -- with dedupe (a similarity) among the parameters, a near copy of an
+    -- earlier conversation of the same batch is marked duplicate_in_batch
+    IF jsonb_typeof(p -> 'dedupe') = 'number' THEN
+        metrics := train_data.with_batch_duplicate(metrics, train_data.batch_duplicate(
+            (l.item).batch_job_id, l.owner, parsed -> 'turns', (p ->> 'dedupe')::real));
+    END IF;
     score := (metrics ->> 'overall')::numeric;
     -- the threshold fixed when the item was queued (items of 1.1 read the template's)
     threshold := (l.item).quality_threshold;
@@ -1823,7 +1829,7 @@ CREATE FUNCTION train_data.quality_defects(turns jsonb, expected jsonb DEFAULT N
     AS 'MODULE_PATHNAME', 'train_data_quality_defects';
 CREATE FUNCTION train_data.quality_defect_codes()
     RETURNS TABLE (code text, soft boolean, description text)
-    LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 11
+    LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 12
     AS 'MODULE_PATHNAME', 'train_data_quality_defect_codes';
 CREATE FUNCTION train_data.minhash_signature(content text)
     RETURNS integer[]
@@ -2063,6 +2069,97 @@ BEGIN ATOMIC
 END;
 
 -- The conversations of an export, and the dataset report.
+-- The conversation of the same batch whose text a new conversation's turns
+-- nearly repeat: the most similar (estimated Jaccard similarity at least
+-- threshold, through the band index), then the oldest — as the
+-- duplicate_in_batch entry of defectDetails, or NULL.  Only the owner's
+-- conversations completed for items of job_id are compared.  A step of
+-- complete_batch_item (which runs it as the extension owner, having checked
+-- the item's lease): not for direct calls.
+CREATE FUNCTION train_data.batch_duplicate(job_id uuid, owner uuid, turns jsonb, threshold real)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sig integer[];
+    keys bigint[];
+    hit record;
+BEGIN
+    IF threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1) THEN
+        RETURN NULL;
+    END IF;
+    sig := train_data.conversation_text_signature(turns);
+    keys := train_data.minhash_bands(sig);
+    SELECT s.conversation_id, train_data.minhash_similarity(s.signature, sig) AS similarity, c.created_at
+    INTO hit
+    FROM train_data.conversation_signatures s
+    JOIN train_data.batch_items i ON i.conversation_id = s.conversation_id AND i.batch_job_id = job_id
+    JOIN train_data.conversations c ON c.id = s.conversation_id
+    WHERE s.bands && keys AND s.created_by = owner
+      AND train_data.minhash_similarity(s.signature, sig) >= threshold
+    ORDER BY 2 DESC, c.created_at, s.conversation_id
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('turn', NULL, 'measure', 'minhash_similarity', 'value', hit.similarity,
+                              'threshold', threshold, 'duplicateOf', hit.conversation_id);
+END
+$$;
+
+-- Metrics with the duplicate_in_batch defect added (details not NULL):
+-- appended to defects, its details under defectDetails, the severity soft
+-- unless already hard.  Metrics unchanged for NULL details.
+CREATE FUNCTION train_data.with_batch_duplicate(metrics jsonb, details jsonb)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+               WHEN details IS NULL OR pg_catalog.jsonb_typeof(details) IS DISTINCT FROM 'object'
+                    OR pg_catalog.jsonb_typeof(metrics) IS DISTINCT FROM 'object' THEN metrics
+               ELSE metrics OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                   'defects', (SELECT coalesce(pg_catalog.jsonb_agg(d.code), '[]')
+                               FROM pg_catalog.jsonb_array_elements_text(
+                                        coalesce(metrics OPERATOR(pg_catalog.->) 'defects', '[]')) AS d(code)
+                               WHERE d.code OPERATOR(pg_catalog.<>) 'duplicate_in_batch')
+                              OPERATOR(pg_catalog.||) '["duplicate_in_batch"]'::jsonb,
+                   'defectDetails', coalesce(metrics OPERATOR(pg_catalog.->) 'defectDetails', '{}')
+                                    OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('duplicate_in_batch', details),
+                   'defectSeverity', CASE WHEN metrics OPERATOR(pg_catalog.->>) 'defectSeverity' OPERATOR(pg_catalog.=) 'hard'
+                                          THEN 'hard' ELSE 'soft' END)
+           END;
+END;
+
+-- score_conversation keeps the duplicate_in_batch mark a completion gave.
+CREATE OR REPLACE FUNCTION train_data.score_conversation(conversation_id uuid)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id) THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    m := train_data.quality_metrics(coalesce(
+            (SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
+             FROM train_data.conversation_turns t WHERE t.conversation_id = score_conversation.conversation_id),
+            '[]'));
+    -- the mark a completion gave a near copy of its batch is not a verdict
+    -- on the turns: it stays
+    m := train_data.with_batch_duplicate(m, (SELECT c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'
+                                             FROM train_data.conversations c
+                                             WHERE c.id = score_conversation.conversation_id));
+    UPDATE train_data.conversations c
+    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m
+    WHERE c.id = score_conversation.conversation_id;
+    RETURN m;
+END
+$$;
+
 -- The conversations an export with these arguments writes, in its order
 -- (native: the export's own conditions, so the two cannot drift apart).
 CREATE FUNCTION train_data.export_selection(scope text DEFAULT 'all', conversation_ids uuid[] DEFAULT NULL,
@@ -2203,6 +2300,7 @@ REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, 
 REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
@@ -3091,6 +3189,12 @@ COMMENT ON COLUMN train_data.conversation_signatures.bands IS 'minhash_bands() o
 
 COMMENT ON FUNCTION train_data.conversation_turns_signature() IS
     'Internal: statement trigger on conversation_turns recomputing the signatures of the conversations a statement wrote (transition table changed_turns)';
+
+COMMENT ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) IS
+    'Internal step of complete_batch_item: the duplicate_in_batch details (the most similar earlier conversation of the same batch and owner, at or above threshold) of a new conversation''s turns, or NULL';
+
+COMMENT ON FUNCTION train_data.with_batch_duplicate(jsonb, jsonb) IS
+    'Internal: quality metrics with the duplicate_in_batch defect added (defects, defectDetails, defectSeverity), or unchanged for NULL details';
 
 COMMENT ON FUNCTION train_data.near_duplicates(real) IS
     'Near duplicates among the caller''s conversations: (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';

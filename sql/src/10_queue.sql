@@ -904,6 +904,12 @@ BEGIN
     -- defect verdicts too, with the turn count the item's parameters ask
     -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
     metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
+    -- with dedupe (a similarity) among the parameters, a near copy of an
+    -- earlier conversation of the same batch is marked duplicate_in_batch
+    IF jsonb_typeof(p -> 'dedupe') = 'number' THEN
+        metrics := train_data.with_batch_duplicate(metrics, train_data.batch_duplicate(
+            (l.item).batch_job_id, l.owner, parsed -> 'turns', (p ->> 'dedupe')::real));
+    END IF;
     score := (metrics ->> 'overall')::numeric;
     -- the threshold fixed when the item was queued (items of 1.1 read the template's)
     threshold := (l.item).quality_threshold;

@@ -21,6 +21,11 @@ BEGIN
             (SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
              FROM train_data.conversation_turns t WHERE t.conversation_id = score_conversation.conversation_id),
             '[]'));
+    -- the mark a completion gave a near copy of its batch is not a verdict
+    -- on the turns: it stays
+    m := train_data.with_batch_duplicate(m, (SELECT c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'
+                                             FROM train_data.conversations c
+                                             WHERE c.id = score_conversation.conversation_id));
     UPDATE train_data.conversations c
     SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m
     WHERE c.id = score_conversation.conversation_id;

@@ -29,7 +29,7 @@ COMMENT ON FUNCTION train_data.quality_defects(jsonb, jsonb) IS
 
 CREATE FUNCTION train_data.quality_defect_codes()
     RETURNS TABLE (code text, soft boolean, description text)
-    LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 11
+    LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 12
     AS 'MODULE_PATHNAME', 'train_data_quality_defect_codes';
 
 COMMENT ON FUNCTION train_data.quality_defect_codes() IS

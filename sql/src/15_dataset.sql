@@ -146,6 +146,73 @@ $$;
 COMMENT ON FUNCTION train_data.near_duplicates(real) IS
     'Near duplicates among the caller''s conversations: (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';
 
+-- The conversation of the same batch whose text a new conversation's turns
+-- nearly repeat: the most similar (estimated Jaccard similarity at least
+-- threshold, through the band index), then the oldest — as the
+-- duplicate_in_batch entry of defectDetails, or NULL.  Only the owner's
+-- conversations completed for items of job_id are compared.  A step of
+-- complete_batch_item (which runs it as the extension owner, having checked
+-- the item's lease): not for direct calls.
+CREATE FUNCTION train_data.batch_duplicate(job_id uuid, owner uuid, turns jsonb, threshold real)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sig integer[];
+    keys bigint[];
+    hit record;
+BEGIN
+    IF threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1) THEN
+        RETURN NULL;
+    END IF;
+    sig := train_data.conversation_text_signature(turns);
+    keys := train_data.minhash_bands(sig);
+    SELECT s.conversation_id, train_data.minhash_similarity(s.signature, sig) AS similarity, c.created_at
+    INTO hit
+    FROM train_data.conversation_signatures s
+    JOIN train_data.batch_items i ON i.conversation_id = s.conversation_id AND i.batch_job_id = job_id
+    JOIN train_data.conversations c ON c.id = s.conversation_id
+    WHERE s.bands && keys AND s.created_by = owner
+      AND train_data.minhash_similarity(s.signature, sig) >= threshold
+    ORDER BY 2 DESC, c.created_at, s.conversation_id
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('turn', NULL, 'measure', 'minhash_similarity', 'value', hit.similarity,
+                              'threshold', threshold, 'duplicateOf', hit.conversation_id);
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) IS
+    'Internal step of complete_batch_item: the duplicate_in_batch details (the most similar earlier conversation of the same batch and owner, at or above threshold) of a new conversation''s turns, or NULL';
+REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;
+
+-- Metrics with the duplicate_in_batch defect added (details not NULL):
+-- appended to defects, its details under defectDetails, the severity soft
+-- unless already hard.  Metrics unchanged for NULL details.
+CREATE FUNCTION train_data.with_batch_duplicate(metrics jsonb, details jsonb)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE
+               WHEN details IS NULL OR pg_catalog.jsonb_typeof(details) IS DISTINCT FROM 'object'
+                    OR pg_catalog.jsonb_typeof(metrics) IS DISTINCT FROM 'object' THEN metrics
+               ELSE metrics OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                   'defects', (SELECT coalesce(pg_catalog.jsonb_agg(d.code), '[]')
+                               FROM pg_catalog.jsonb_array_elements_text(
+                                        coalesce(metrics OPERATOR(pg_catalog.->) 'defects', '[]')) AS d(code)
+                               WHERE d.code OPERATOR(pg_catalog.<>) 'duplicate_in_batch')
+                              OPERATOR(pg_catalog.||) '["duplicate_in_batch"]'::jsonb,
+                   'defectDetails', coalesce(metrics OPERATOR(pg_catalog.->) 'defectDetails', '{}')
+                                    OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('duplicate_in_batch', details),
+                   'defectSeverity', CASE WHEN metrics OPERATOR(pg_catalog.->>) 'defectSeverity' OPERATOR(pg_catalog.=) 'hard'
+                                          THEN 'hard' ELSE 'soft' END)
+           END;
+END;
+COMMENT ON FUNCTION train_data.with_batch_duplicate(jsonb, jsonb) IS
+    'Internal: quality metrics with the duplicate_in_batch defect added (defects, defectDetails, defectSeverity), or unchanged for NULL details';
+
 -- The conversations an export with these arguments writes, in its order
 -- (native: the export's own conditions, so the two cannot drift apart).
 CREATE FUNCTION train_data.export_selection(scope text DEFAULT 'all', conversation_ids uuid[] DEFAULT NULL,

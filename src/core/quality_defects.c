@@ -50,6 +50,7 @@ static const struct
 	{"one_sided", false, "every turn from the same role"},
 	{"too_few_turns", false, "fewer than 2 turns, or turns that are not an array"},
 	{"length_mismatch", true, "far fewer or more turns than the template asks"},
+	{"duplicate_in_batch", true, "nearly the text of an earlier conversation of its batch (with the item parameter dedupe)"},
 };
 
 /* See quality_defects.h. */

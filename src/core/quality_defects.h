@@ -35,8 +35,12 @@
  *                        that are not an array
  *   length_mismatch      far fewer or more turns than expected (only with
  *                        an expectation)
+ *   duplicate_in_batch   never found in turns: a completion whose item
+ *                        asks for dedupe marks a near copy of an earlier
+ *                        conversation of its batch (batch_duplicate())
  * Soft codes (pending_review, not needs_revision): refusal,
- * truncated_last_turn, length_mismatch; see quality_thresholds.h.
+ * truncated_last_turn, length_mismatch, duplicate_in_batch; see
+ * quality_thresholds.h.
  *
  * Each detail is {"turn": n (1-based) or null for the whole conversation,
  * "measure": name, "value": what was found, "threshold": the limit or
@@ -67,6 +71,7 @@ typedef enum td_defect
 	TD_DEFECT_ONE_SIDED,
 	TD_DEFECT_TOO_FEW_TURNS,
 	TD_DEFECT_LENGTH_MISMATCH,
+	TD_DEFECT_DUPLICATE_IN_BATCH,	/* never found in turns: set by a completion */
 	TD_DEFECT_COUNT
 } td_defect;
 

@@ -160,6 +160,54 @@ SELECT train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
 RESET ROLE;
 SET train_data.user_id = :alice;
 
+------------------------------------------------------------------ near copies within a batch
+-- With dedupe among an item's parameters, a completion that nearly repeats
+-- an earlier conversation of its batch is marked duplicate_in_batch (soft:
+-- pending_review, never generated), naming the conversation it repeats.
+CREATE TEMP TABLE answer AS SELECT '[{"role": "user", "content": "My partner and I earn about the same. How should we split the rent and the bills fairly?"},
+    {"role": "assistant", "content": "Many couples split shared costs in proportion to income, so each pays the same share of what they earn."},
+    {"role": "user", "content": "And what about savings for a holiday together?"},
+    {"role": "assistant", "content": "Open a joint account for it and let each of you pay in a fixed amount on payday."}]'::jsonb AS turns;
+SELECT train_data.create_batch('dedupe', jsonb_agg(jsonb_build_object('template_id', 'e7000000-0000-0000-0000-000000000001',
+                                                                      'parameters', jsonb_build_object('persona', 'Q' || g))),
+                               '{"dedupe": 0.8}') AS dedupe_job
+FROM generate_series(1, 3) g \gset
+SELECT * FROM public.complete_next((SELECT turns FROM answer));
+-- one word changed: marked, the details naming the first
+SELECT * FROM public.complete_next((SELECT replace(turns::text, 'fixed amount', 'set amount')::jsonb FROM answer));
+SELECT i.position, c.status, c.quality_metrics -> 'defectSeverity' AS severity,
+       c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' ->> 'measure' AS measure,
+       (c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' ->> 'value')::real >= 0.8 AS similar,
+       (c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' ->> 'duplicateOf')::uuid
+           = (SELECT f.conversation_id FROM train_data.batch_items f WHERE f.batch_job_id = :'dedupe_job' AND f.position = 1)
+           AS names_the_first
+FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
+WHERE i.batch_job_id = :'dedupe_job' ORDER BY i.position;
+-- score_conversation recomputes the verdicts of the turns and keeps the mark
+SELECT train_data.score_conversation(i.conversation_id) -> 'defects' AS rescored
+FROM train_data.batch_items i WHERE i.batch_job_id = :'dedupe_job' AND i.position = 2;
+-- a different answer is not marked
+SELECT * FROM public.complete_next('[{"role": "user", "content": "Is it worth paying off my student loan early?"},
+    {"role": "assistant", "content": "Compare its interest rate with what your savings earn; pay off the dearer debt first."}]');
+-- another batch, or one without dedupe, is never compared: the same answer is not marked
+SELECT train_data.create_batch('no dedupe', jsonb_build_array(jsonb_build_object('template_id', 'e7000000-0000-0000-0000-000000000001',
+                                                                                 'parameters', jsonb_build_object('persona', 'R')))) IS NOT NULL AS created;
+SELECT * FROM public.complete_next((SELECT turns FROM answer));
+SELECT train_data.create_batch('dedupe again', jsonb_build_array(jsonb_build_object('template_id', 'e7000000-0000-0000-0000-000000000001',
+                                                                                    'parameters', jsonb_build_object('persona', 'S', 'dedupe', 0.8)))) IS NOT NULL AS created;
+SELECT * FROM public.complete_next((SELECT turns FROM answer));
+-- nor are another user's conversations: bob's batch with dedupe and the same answer
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.templates (id, name, category, structure, variables, quality_threshold) VALUES
+    ('e7000000-0000-0000-0000-0000000000b0', 'Bob routing', 'finance', 'Talk with {{persona}} about saving.',
+     '[{"name": "persona", "type": "text"}]', 1.0);
+SELECT train_data.create_batch('bob dedupe', jsonb_build_array(jsonb_build_object('template_id', 'e7000000-0000-0000-0000-0000000000b0',
+                                                                                  'parameters', jsonb_build_object('persona', 'B', 'dedupe', 0.8)))) IS NOT NULL AS created;
+RESET ROLE;
+SELECT * FROM public.complete_next((SELECT turns FROM answer));
+SET train_data.user_id = :alice;
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);
