@@ -433,6 +433,10 @@ INSERT INTO calls (fn, call) VALUES
  ('batch_duplicate', $$SELECT train_data.batch_duplicate(NULL, NULL, jsonb_build_array(jsonb_build_object('role', 'user', 'content', public.huge())), 0.9)$$),
  ('with_batch_duplicate', $$SELECT train_data.with_batch_duplicate(public.deep_object(), public.deep_object()) IS NOT NULL$$),
  ('with_batch_duplicate', $$SELECT train_data.with_batch_duplicate('{"defects": 7}', '{}')$$),
+ ('vocabulary_diversity', $$SELECT train_data.vocabulary_diversity(v.x) FROM (VALUES (public.huge()), (NULL), (''), (repeat('é ', 500000))) v(x)$$),
+ ('vocabulary_diversity', $$SELECT train_data.vocabulary_diversity(v.x) FROM (VALUES (NULL::text)) v(x)$$),
+ ('vocabulary_diversity_add', $$SELECT train_data.vocabulary_diversity_add(NULL, 'x') IS NULL$$),
+ ('vocabulary_diversity_final', $$SELECT train_data.vocabulary_diversity_final(NULL)$$),
  ('report_quantiles', $$SELECT train_data.report_quantiles(array_fill('NaN'::float8, ARRAY[100000]))$$);
 
 ------------------------------------------------------------------ workers
