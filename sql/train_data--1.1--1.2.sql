@@ -2160,6 +2160,44 @@ BEGIN
 END
 $$;
 
+-- template_performance counts conversations with defects: two more columns.
+DROP FUNCTION train_data.template_performance(interval, integer);
+-- Per template: usage, average quality, approval rate, performance level and
+-- trend (of its 10 newest scores), and how many of its conversations have
+-- defect verdicts (with_defects, defect_rate in percent), over the
+-- conversations the caller can see, optionally only those created within
+-- time_window.
+CREATE FUNCTION train_data.template_performance(time_window interval DEFAULT NULL, min_usage integer DEFAULT 1)
+    RETURNS TABLE (template_id uuid, template_name text, tier train_data.tier_type, usage_count bigint,
+                   avg_quality numeric, approved_count bigint, rejected_count bigint, approval_rate numeric,
+                   performance text, trend text, last_used timestamptz, with_defects bigint,
+                   defect_rate numeric)
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT s.template_id, t.name, t.tier, s.n, s.avg_quality, s.approved, s.rejected, s.rate,
+           CASE WHEN s.rate >= 85 AND s.avg_quality >= 8 THEN 'high'
+                WHEN s.rate < 70 OR s.avg_quality < 6 THEN 'low'
+                ELSE 'medium' END,
+           train_data.quality_trend(ARRAY(SELECT r.quality_score FROM (
+               SELECT c2.quality_score, c2.created_at, c2.id FROM train_data.conversations c2
+               WHERE c2.template_id = s.template_id AND c2.quality_score IS NOT NULL
+                 AND (time_window IS NULL OR c2.created_at >= now() - time_window)
+               ORDER BY c2.created_at DESC, c2.id DESC LIMIT 10) r ORDER BY r.created_at, r.id)),
+           s.last_used, s.with_defects, round(s.with_defects * 100.0 / s.n, 1)
+    FROM (SELECT c.template_id, count(*) AS n, round(avg(c.quality_score), 2) AS avg_quality,
+                 count(*) FILTER (WHERE c.status = 'approved') AS approved,
+                 count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
+                 round(count(*) FILTER (WHERE c.status = 'approved') * 100.0 / count(*), 1) AS rate,
+                 max(c.created_at) AS last_used,
+                 count(*) FILTER (WHERE c.has_defects) AS with_defects
+          FROM train_data.conversations c
+          WHERE c.template_id IS NOT NULL AND (time_window IS NULL OR c.created_at >= now() - time_window)
+          GROUP BY c.template_id
+          HAVING count(*) >= coalesce(min_usage, 1)) s
+    JOIN train_data.templates t ON t.id = s.template_id
+    ORDER BY s.rate, s.avg_quality, t.name;
+END;
+
 -- The conversations an export with these arguments writes, in its order
 -- (native: the export's own conditions, so the two cannot drift apart).
 CREATE FUNCTION train_data.export_selection(scope text DEFAULT 'all', conversation_ids uuid[] DEFAULT NULL,
@@ -3152,7 +3190,7 @@ COMMENT ON FUNCTION train_data.quality_trend(numeric[]) IS
     'Trend of a series of scores in time order: improving, declining or stable (newer half against older half, 5 % margin)';
 
 COMMENT ON FUNCTION train_data.template_performance(interval, integer) IS
-    'Per template, over the conversations visible to the caller: usage, average quality, approval rate, performance level and trend';
+    'Per template, over the conversations visible to the caller: usage, average quality, approval rate, performance level, trend, and conversations with defect verdicts';
 
 COMMENT ON FUNCTION train_data.export_jsonl(text, text, uuid[], jsonb, jsonb) IS
     'Training-file lines, one JSON line per conversation (shapes original, openai, sharegpt; scopes all approved, selected ids, filtered); runs as the caller, so row-level security decides what is exported';

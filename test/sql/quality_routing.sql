@@ -208,6 +208,12 @@ RESET ROLE;
 SELECT * FROM public.complete_next((SELECT turns FROM answer));
 SET train_data.user_id = :alice;
 
+-- template_performance counts the template's conversations with defects
+SELECT template_name, usage_count, with_defects, defect_rate
+FROM train_data.template_performance() WHERE template_name = 'Routing';
+SELECT count(*) FILTER (WHERE c.has_defects) AS with_defects, count(*) AS usage_count
+FROM train_data.conversations c WHERE c.template_id = 'e7000000-0000-0000-0000-000000000001';
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);
