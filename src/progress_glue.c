@@ -411,85 +411,65 @@ check_select(Relation rel, AttrNumber key, const AttrNumber *cols, int ncols)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
 }
 
-/* Begin an index scan of rel by its key for rows whose first key column is id. */
-static IndexScanDesc
-begin_key_scan(Relation rel, Relation key, Datum id, ScanKey skey)
-{
-	IndexScanDesc scan = index_beginscan(rel, key, GetActiveSnapshot(), 1, 0);
+/* Take a visible row's values into *st; false when the scan should stop. */
+typedef bool (*row_taker) (job_state *st, const Datum *v, const bool *n);
 
-	ScanKeyInit(skey, 1, BTEqualStrategyNumber, F_UUID_EQ, id);
-	index_rescan(scan, skey, 1, NULL, 0);
-	return scan;
-}
-
-/* Whether the policy (NULL: none applies) lets the caller see the row in slot. */
+/* The job row's values (job_columns' order); one row is all there is. */
 static bool
-visible(td_row_policy *policy, TupleTableSlot *slot)
+take_job(job_state *st, const Datum *v, const bool *n)
 {
-	return policy == NULL || td_policy_passes(policy, slot);
+	bool		final = false;
+
+	for (int i = 0; i < FINAL_STATUSES && !n[0]; i++)
+		final = final || DatumGetObjectId(v[0]) == layout.final_status[i];
+	set_job(st, v, n, final);
+	return false;
 }
 
-/* The job row, if the caller may see it, into *st. */
-static void
-scan_job(Relation jobs, Datum job_id, td_row_policy *policy, job_state *st)
+/* A counter shard's values; at most TD_ETA_SHARDS are taken. */
+static bool
+take_shard(job_state *st, const Datum *v, const bool *n)
 {
-	Relation	key = index_open(layout.jobs_key, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(jobs, NULL);
-	ScanKeyData skey;
-	IndexScanDesc scan = begin_key_scan(jobs, key, job_id, &skey);
+	add_shard(st, v, n);
+	return st->eta.nshards < TD_ETA_SHARDS;
+}
 
-	while (!st->found && index_getnext_slot(scan, ForwardScanDirection, slot))
+/*
+ * Scan rel by its primary key key for the rows whose first key column is id,
+ * handing the columns cols (ncols, the highest last) of each row the caller
+ * may see to take, until it says to stop.
+ */
+static void
+scan_visible(Relation rel, Oid key, Datum id, td_row_policy *policy, const AttrNumber *cols,
+			 int ncols, AttrNumber last, row_taker take, job_state *st)
+{
+	Relation	index = index_open(key, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ScanKeyData skey;
+	IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	bool		more = true;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ, id);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (more && index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		Datum		v[JOB_COLS];
-		bool		n[JOB_COLS];
-		bool		final = false;
+		Datum		v[Max(JOB_COLS, SHARD_COLS)];
+		bool		n[Max(JOB_COLS, SHARD_COLS)];
 
 		CHECK_FOR_INTERRUPTS();
-		if (!visible(policy, slot))
+		if (policy != NULL && !td_policy_passes(policy, slot))
 			continue;
-		slot_getsomeattrs(slot, layout.job_last);
-		for (int c = 0; c < JOB_COLS; c++)
+		slot_getsomeattrs(slot, last);
+		for (int c = 0; c < ncols; c++)
 		{
-			v[c] = slot->tts_values[layout.job_cols[c] - 1];
-			n[c] = slot->tts_isnull[layout.job_cols[c] - 1];
+			v[c] = slot->tts_values[cols[c] - 1];
+			n[c] = slot->tts_isnull[cols[c] - 1];
 		}
-		for (int i = 0; i < FINAL_STATUSES && !n[0]; i++)
-			final = final || DatumGetObjectId(v[0]) == layout.final_status[i];
-		set_job(st, v, n, final);
+		more = take(st, v, n);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(key, NoLock);
-}
-
-/* The job's counter shards the caller may see (at most TD_ETA_SHARDS), into *st. */
-static void
-scan_shards(Relation counters, Datum job_id, td_row_policy *policy, job_state *st)
-{
-	Relation	key = index_open(layout.counters_key, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(counters, NULL);
-	ScanKeyData skey;
-	IndexScanDesc scan = begin_key_scan(counters, key, job_id, &skey);
-
-	while (st->eta.nshards < TD_ETA_SHARDS && index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		Datum		v[SHARD_COLS];
-		bool		n[SHARD_COLS];
-
-		CHECK_FOR_INTERRUPTS();
-		if (!visible(policy, slot))
-			continue;
-		slot_getsomeattrs(slot, layout.shard_last);
-		for (int c = 0; c < SHARD_COLS; c++)
-		{
-			v[c] = slot->tts_values[layout.shard_cols[c] - 1];
-			n[c] = slot->tts_isnull[layout.shard_cols[c] - 1];
-		}
-		add_shard(st, v, n);
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(key, NoLock);
+	index_close(index, NoLock);
 }
 
 /*
@@ -535,9 +515,11 @@ fetch_job_state_native(Datum job_id, job_state *st)
 		check_select(counters, layout.shard_job, layout.shard_cols, SHARD_COLS);
 		PG_TRY();
 		{
-			scan_job(jobs, job_id, job_policy, st);
+			scan_visible(jobs, layout.jobs_key, job_id, job_policy, layout.job_cols, JOB_COLS,
+						 layout.job_last, take_job, st);
 			if (st->found)
-				scan_shards(counters, job_id, shard_policy, st);
+				scan_visible(counters, layout.counters_key, job_id, shard_policy, layout.shard_cols,
+							 SHARD_COLS, layout.shard_last, take_shard, st);
 		}
 		PG_CATCH();
 		{
