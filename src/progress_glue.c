@@ -620,8 +620,51 @@ train_data_estimate_time_remaining(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The row type of batch_progress, blessed, kept with the call site
+ * (fn_extra) so that a call does not build it again.
+ */
+static TupleDesc
+progress_row_desc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	desc = (TupleDesc) fcinfo->flinfo->fn_extra;
+
+	if (desc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		TupleDesc	declared;
+
+		if (get_call_result_type(fcinfo, NULL, &declared) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		desc = BlessTupleDesc(CreateTupleDescCopy(declared));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = desc;
+	}
+	return desc;
+}
+
+/* Items per minute with one decimal, or false when there is no rate. */
+static bool
+items_per_minute(const job_state *st, Datum *out)
+{
+	double		rate = td_eta_rate(&st->eta);
+	char		buf[64];
+
+	if (rate > 0 && !st->final)
+		snprintf(buf, sizeof(buf), "%.1f", rate * 60.0);
+	else if (st->final && st->eta.active_now > 0)
+		snprintf(buf, sizeof(buf), "%.1f", (st->eta.completed + st->eta.failed) * 60.0 / st->eta.active_now);
+	else
+		return false;
+	*out = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
+							   Int32GetDatum(-1));
+	return true;
+}
+
+/*
  * batch_progress(job_id uuid) returns one row of counts, percent, estimate,
- * throughput and times; no row for an unknown or invisible job.
+ * throughput and times; no row for an unknown or invisible job.  One call
+ * gives the whole set (the value-per-call protocol's single result), so no
+ * tuplestore is built and nothing is kept between calls.
  */
 Datum
 train_data_batch_progress(PG_FUNCTION_ARGS)
@@ -631,13 +674,18 @@ train_data_batch_progress(PG_FUNCTION_ARGS)
 	Datum		values[13];
 	bool		nulls[13] = {0};
 	Interval   *iv;
-	double		rate;
-	char		buf[64];
 	long		queued;
 
-	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || (rsinfo->allowedModes & SFRM_ValuePerCall) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	rsinfo->returnMode = SFRM_ValuePerCall;
 	if (!job_arg(fcinfo, &st))
-		return (Datum) 0;
+	{
+		rsinfo->isDone = ExprEndResult;
+		PG_RETURN_NULL();
+	}
 
 	queued = st.eta.total - st.eta.completed - st.eta.failed - st.eta.cancelled - st.eta.in_flight;
 	values[0] = PG_GETARG_DATUM(0);
@@ -653,27 +701,13 @@ train_data_batch_progress(PG_FUNCTION_ARGS)
 		values[9] = IntervalPGetDatum(iv);
 	else
 		nulls[9] = true;
-	rate = td_eta_rate(&st.eta);
-	if (rate > 0 && !st.final)
-	{
-		snprintf(buf, sizeof(buf), "%.1f", rate * 60.0);
-		values[10] = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
-										 Int32GetDatum(-1));
-	}
-	else if (st.final && st.eta.active_now > 0)
-	{
-		snprintf(buf, sizeof(buf), "%.1f", (st.eta.completed + st.eta.failed) * 60.0 / st.eta.active_now);
-		values[10] = DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
-										 Int32GetDatum(-1));
-	}
-	else
-		nulls[10] = true;
+	nulls[10] = !items_per_minute(&st, &values[10]);
 	values[11] = TimestampTzGetDatum(st.started_at);
 	nulls[11] = st.started_null;
 	values[12] = TimestampTzGetDatum(st.completed_at);
 	nulls[12] = st.completed_null;
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	return (Datum) 0;
+	rsinfo->isDone = ExprSingleResult;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(progress_row_desc(fcinfo), values, nulls)));
 }
 
 /*
