@@ -473,8 +473,8 @@ scan_visible(Relation rel, Oid key, Datum id, td_row_policy *policy, const AttrN
 }
 
 /*
- * The policies of both tables for the caller, begun for one read; false
- * when either needs SQL.
+ * The policies of both tables for the caller, begun for one read, once
+ * the caller's privileges are checked; false when either needs SQL.
  */
 static bool
 begin_policies(Relation jobs, Relation counters, td_row_policy **job_policy,
@@ -485,6 +485,9 @@ begin_policies(Relation jobs, Relation counters, td_row_policy **job_policy,
 
 	if (jv == TD_POLICY_UNSUPPORTED || sv == TD_POLICY_UNSUPPORTED)
 		return false;
+	/* the executor's order: policies (rewriting), then privileges */
+	check_select(jobs, layout.job_id, layout.job_cols, JOB_COLS);
+	check_select(counters, layout.shard_job, layout.shard_cols, SHARD_COLS);
 	if (*job_policy != NULL && !td_policy_begin(*job_policy))
 		return false;
 	if (*shard_policy != NULL && *shard_policy != *job_policy && !td_policy_begin(*shard_policy))
@@ -511,8 +514,6 @@ fetch_job_state_native(Datum job_id, job_state *st)
 	ok = begin_policies(jobs, counters, &job_policy, &shard_policy);
 	if (ok)
 	{
-		check_select(jobs, layout.job_id, layout.job_cols, JOB_COLS);
-		check_select(counters, layout.shard_job, layout.shard_cols, SHARD_COLS);
 		PG_TRY();
 		{
 			scan_visible(jobs, layout.jobs_key, job_id, job_policy, layout.job_cols, JOB_COLS,

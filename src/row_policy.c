@@ -371,7 +371,9 @@ find_slot(Oid relid, Oid userid)
 
 		if (p->relid == InvalidOid)
 			return p;
-		if (!p->in_use && (victim == NULL || p->last_used < victim->last_used))
+		/* never the slot the previous call returned: its caller may hold it unbegun */
+		if (!p->in_use && p->last_used != use_clock &&
+			(victim == NULL || p->last_used < victim->last_used))
 			victim = p;
 	}
 	return victim;

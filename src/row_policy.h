@@ -25,7 +25,9 @@ typedef enum td_policy_verdict
  * How the policies of rel (opened and locked by the caller) apply to the
  * current user (GetUserId()) now; *policy is set for TD_POLICY_QUAL.
  * Raises PostgreSQL's own error when row_security is off and a policy would
- * apply.
+ * apply.  *policy stays valid until td_policy_begin(), or until the second
+ * next call of td_policy_for() (so a reader may look up two tables' policies
+ * before it begins either).
  */
 extern td_policy_verdict td_policy_for(Relation rel, td_row_policy **policy);
 
