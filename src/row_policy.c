@@ -32,8 +32,10 @@
  * Invalidations arrive when the reader locks the table: the first lock of a
  * transaction processes them, and a concurrent ALTER POLICY needs an
  * ACCESS EXCLUSIVE lock the reader's ACCESS SHARE lock excludes until the
- * reader's transaction ends.  So a read never uses policies older than the
- * ones a SELECT in the same place would use.
+ * reader's transaction ends (a prepared transaction that changed a policy
+ * holds that lock until COMMIT PREPARED, which sends the invalidation; a hot
+ * standby replays both).  So a read never uses policies older than the ones
+ * a SELECT in the same place would use.
  *
  * A policy's uncorrelated scalar subqueries without a FROM, such as the
  * project's (SELECT train_data.current_user_id()), are what the planner

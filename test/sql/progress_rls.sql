@@ -170,6 +170,15 @@ RESET ROLE;
 ALTER TABLE train_data.batch_jobs ENABLE ROW LEVEL SECURITY;
 SET ROLE regress_alice;
 SELECT public.progress_of(:bjob) AS bob_job_rls_again;
+-- a role with BYPASSRLS sees every job, and no longer once it lost it
+RESET ROLE;
+ALTER ROLE regress_alice BYPASSRLS;
+SET ROLE regress_alice;
+SELECT public.progress_of(:bjob) AS bob_job_bypassing_rls;
+RESET ROLE;
+ALTER ROLE regress_alice NOBYPASSRLS;
+SET ROLE regress_alice;
+SELECT public.progress_of(:bjob) AS bob_job_rls_again;
 -- row_security = off is PostgreSQL's error, for a known and an unknown job
 SET row_security = off;
 SELECT expect_error(format('SELECT train_data.calculate_batch_progress(%L)', :bjob));
