@@ -11,6 +11,11 @@
 
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
+#include "nodes/parsenodes.h"
+#include "storage/lockdefs.h"
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#endif
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 
@@ -49,5 +54,29 @@
 #define TD_JSON_CB_TYPE void
 #define TD_JSON_CB_RETURN return
 #endif
+
+/*
+ * A SELECT of one relation by the current user, as the rewriter sees it
+ * (for get_row_security_policies()): PostgreSQL 16 moved the permissions
+ * of a range table entry to a list of its own.
+ */
+static inline void
+td_select_query_of(Oid relid, char relkind, Query **query, RangeTblEntry **rte)
+{
+	*query = makeNode(Query);
+	(*query)->commandType = CMD_SELECT;
+	*rte = makeNode(RangeTblEntry);
+	(*rte)->rtekind = RTE_RELATION;
+	(*rte)->relid = relid;
+	(*rte)->relkind = relkind;
+	(*rte)->rellockmode = AccessShareLock;
+#if PG_VERSION_NUM >= 160000
+	addRTEPermissionInfo(&(*query)->rteperminfos, *rte)->requiredPerms = ACL_SELECT;
+#else
+	(*rte)->requiredPerms = ACL_SELECT;
+	(*rte)->checkAsUser = InvalidOid;
+#endif
+	(*query)->rtable = list_make1(*rte);
+}
 
 #endif							/* TD_COMPAT_H */

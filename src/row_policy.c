@@ -1,0 +1,467 @@
+/*
+ * row_policy.c — a table's row-level security policies, evaluated on rows
+ * that C code reads itself (an index scan), so such code needs neither SPI
+ * nor the planner per call and still shows a caller exactly the rows a
+ * SELECT of theirs would.
+ *
+ * Which policies, and how they combine, is PostgreSQL's own decision:
+ * get_row_security_policies() is asked, as the rewriter asks it for a SELECT
+ * of the table by the current user (the SELECT and ALL policies applying to
+ * the user's roles, permissive ones OR'ed, restrictive ones AND'ed, deny
+ * when none permits).  Nothing is copied from the policies into this code:
+ * whatever a policy says (ALTER POLICY, a new policy, another role) is what
+ * is evaluated, once the change has reached this backend.
+ *
+ * What is kept, per backend, is the compiled expression of those quals for
+ * one (table, user), never a verdict about a row: every row read is judged
+ * afresh, with the values of its own version under the reader's snapshot
+ * (a re-owned or deleted row is judged as it is now, and a policy reading
+ * anything, a setting, the time or another table through a function, reads
+ * it again at every call).  The compiled expression depends only on the
+ * catalogs, and is thrown away when any of them changes:
+ *
+ *   - the table's relcache entry (CREATE, ALTER and DROP POLICY, ALTER TABLE
+ *     ... ROW LEVEL SECURITY, GRANT and REVOKE all invalidate it): a
+ *     relcache callback marks the compiled policy stale;
+ *   - the roles and their memberships (which policies apply to a user) and
+ *     the functions (a policy's function redefined): syscache callbacks
+ *     mark every compiled policy stale;
+ *   - the user: the key includes GetUserId(), so SET ROLE and a SECURITY
+ *     DEFINER caller get the policies of the role in effect.
+ *
+ * Invalidations arrive when the reader locks the table: the first lock of a
+ * transaction processes them, and a concurrent ALTER POLICY needs an
+ * ACCESS EXCLUSIVE lock the reader's ACCESS SHARE lock excludes until the
+ * reader's transaction ends (a prepared transaction that changed a policy
+ * holds that lock until COMMIT PREPARED, which sends the invalidation; a hot
+ * standby replays both).  So a read never uses policies older than the ones
+ * a SELECT in the same place would use.
+ *
+ * A policy's uncorrelated scalar subqueries without a FROM, such as the
+ * project's (SELECT train_data.current_user_id()), are what the planner
+ * makes initplans: they become parameters, evaluated at most once per read,
+ * and only when a row needs them (an error they raise for an unknown row is
+ * not raised, as with SQL).  Any other subquery (a lookup in another table,
+ * say) needs the planner: td_policy_for() then answers
+ * TD_POLICY_UNSUPPORTED and the caller reads with SQL.  So do the policy
+ * hooks of other extensions, which could change without any invalidation.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
+
+#include "compat.h"
+#include "row_policy.h"
+
+/* Most (table, user) pairs compiled at once in a backend. */
+#define TD_POLICY_SLOTS 8
+
+struct td_row_policy
+{
+	Oid			relid;			/* InvalidOid: a free slot */
+	Oid			userid;
+	bool		stale;			/* a catalog it depends on changed */
+	bool		in_use;			/* a read is under way */
+	bool		unsupported;	/* the quals need the planner */
+	uint64		last_used;		/* for replacing the least recently used */
+	MemoryContext cxt;			/* everything below */
+	ExprState  *qual;			/* the quals, implicitly AND'ed */
+	int			nparams;		/* the subqueries made parameters */
+	ExprState **param_exprs;
+	bool	   *param_ready;	/* evaluated in this read */
+	ParamListInfo params;
+	ExprContext *econtext;		/* per-read memory, the scanned row */
+};
+
+/* What compiling one relation's quals collects. */
+typedef struct compile_state
+{
+	bool		unsupported;
+	List	   *param_exprs;	/* the subqueries' expressions, in id order */
+} compile_state;
+
+static td_row_policy slots[TD_POLICY_SLOTS];
+static uint64 use_clock = 0;
+static bool callbacks_registered = false;
+
+/* Relcache callback: a table (or every table) changed. */
+static void
+relcache_changed(Datum arg, Oid relid)
+{
+	for (int i = 0; i < TD_POLICY_SLOTS; i++)
+		if (slots[i].relid != InvalidOid && (relid == InvalidOid || slots[i].relid == relid))
+			slots[i].stale = true;
+}
+
+/* Syscache callback: a role, a membership or a function changed. */
+static void
+syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	for (int i = 0; i < TD_POLICY_SLOTS; i++)
+		slots[i].stale = true;
+}
+
+/* Register the invalidation callbacks, once per backend. */
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, syscache_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, syscache_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, syscache_changed, (Datum) 0);
+	callbacks_registered = true;
+}
+
+/* Whether a node is one this code refuses to evaluate without the planner. */
+static bool
+needs_planner(Node *node)
+{
+	switch (nodeTag(node))
+	{
+		case T_SubLink:
+		case T_SubPlan:
+		case T_AlternativeSubPlan:
+		case T_Query:
+		case T_Aggref:
+		case T_WindowFunc:
+		case T_GroupingFunc:
+		case T_CurrentOfExpr:
+		case T_NextValueExpr:
+		case T_PlaceHolderVar:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Walker: true when a subquery's expression refers to anything but
+ * constants and functions (a column, an outer row, another subquery).
+ */
+static bool
+param_expr_unsupported(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (needs_planner(node) || IsA(node, Var) || IsA(node, Param))
+		return true;
+	return expression_tree_walker(node, param_expr_unsupported, context);
+}
+
+/*
+ * Walker: true when a qual holds what cannot be evaluated on the scanned row
+ * alone (after its simple subqueries became parameters): a column of
+ * another relation, a system or whole-row column, a foreign parameter.
+ */
+static bool
+qual_unsupported(Node *node, int *nparams)
+{
+	if (node == NULL)
+		return false;
+	if (needs_planner(node))
+		return true;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		return var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0;
+	}
+	if (IsA(node, Param))
+	{
+		Param	   *param = (Param *) node;
+
+		return param->paramkind != PARAM_EXTERN || param->paramid < 1 || param->paramid > *nparams;
+	}
+	return expression_tree_walker(node, qual_unsupported, nparams);
+}
+
+/*
+ * The expression of an uncorrelated scalar subquery without FROM
+ * ((SELECT f()), what the planner makes an initplan), or NULL for any
+ * other subquery.
+ */
+static Expr *
+simple_subquery_expr(SubLink *sublink)
+{
+	Query	   *query = (Query *) sublink->subselect;
+	TargetEntry *tle;
+
+	if (sublink->subLinkType != EXPR_SUBLINK || sublink->testexpr != NULL ||
+		query == NULL || !IsA(query, Query) || query->commandType != CMD_SELECT ||
+		query->utilityStmt != NULL || query->rtable != NIL ||
+		(query->jointree != NULL && (query->jointree->fromlist != NIL || query->jointree->quals != NULL)) ||
+		query->hasAggs || query->hasWindowFuncs || query->hasTargetSRFs || query->hasSubLinks ||
+		query->hasRecursive || query->hasModifyingCTE || query->hasForUpdate ||
+		query->cteList != NIL || query->groupClause != NIL || query->groupingSets != NIL ||
+		query->havingQual != NULL || query->windowClause != NIL || query->distinctClause != NIL ||
+		query->sortClause != NIL || query->limitOffset != NULL || query->limitCount != NULL ||
+		query->rowMarks != NIL || query->setOperations != NULL ||
+		list_length(query->targetList) != 1)
+		return NULL;
+	tle = linitial_node(TargetEntry, query->targetList);
+	if (tle->resjunk || param_expr_unsupported((Node *) tle->expr, NULL))
+		return NULL;
+	return tle->expr;
+}
+
+/* Mutator: each simple subquery becomes a parameter; others are noted. */
+static Node *
+subqueries_to_params(Node *node, compile_state *state)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, SubLink))
+	{
+		Expr	   *expr = simple_subquery_expr((SubLink *) node);
+		Param	   *param;
+
+		if (expr == NULL)
+		{
+			state->unsupported = true;
+			return node;
+		}
+		state->param_exprs = lappend(state->param_exprs, expr);
+		param = makeNode(Param);
+		param->paramkind = PARAM_EXTERN;
+		param->paramid = list_length(state->param_exprs);
+		param->paramtype = exprType((Node *) expr);
+		param->paramtypmod = exprTypmod((Node *) expr);
+		param->paramcollid = exprCollation((Node *) expr);
+		param->location = -1;
+		return (Node *) param;
+	}
+	return expression_tree_mutator(node, subqueries_to_params, state);
+}
+
+/*
+ * Parameter hook: the value of a subquery, evaluated on first use in a read
+ * (as an initplan is).
+ */
+static ParamExternData *
+fetch_param(ParamListInfo params, int paramid, bool speculative, ParamExternData *workspace)
+{
+	td_row_policy *policy = (td_row_policy *) params->paramFetchArg;
+	ParamExternData *prm = &params->params[paramid - 1];
+
+	if (!policy->param_ready[paramid - 1])
+	{
+		if (speculative)
+		{
+			workspace->ptype = InvalidOid;
+			return workspace;
+		}
+		prm->value = ExecEvalExpr(policy->param_exprs[paramid - 1], policy->econtext, &prm->isnull);
+		policy->param_ready[paramid - 1] = true;
+	}
+	return prm;
+}
+
+/* The security quals PostgreSQL applies to a SELECT of rel by the current user. */
+static List *
+select_security_quals(Relation rel)
+{
+	Query	   *query;
+	RangeTblEntry *rte;
+	List	   *quals;
+	List	   *checks;
+	bool		has_row_security;
+	bool		has_sublinks;
+
+	td_select_query_of(RelationGetRelid(rel), rel->rd_rel->relkind, &query, &rte);
+	get_row_security_policies(query, rte, 1, &quals, &checks, &has_row_security, &has_sublinks);
+	return quals;
+}
+
+/* Set up the parameters of a compiled policy from the subqueries' expressions. */
+static void
+compile_params(td_row_policy *policy, List *exprs)
+{
+	int			i = 0;
+	ListCell   *lc;
+
+	policy->nparams = list_length(exprs);
+	policy->param_exprs = (ExprState **) palloc0(sizeof(ExprState *) * Max(policy->nparams, 1));
+	policy->param_ready = (bool *) palloc0(sizeof(bool) * Max(policy->nparams, 1));
+	policy->params = makeParamList(policy->nparams);
+	policy->params->paramFetch = fetch_param;
+	policy->params->paramFetchArg = policy;
+	foreach(lc, exprs)
+	{
+		Expr	   *expr = expression_planner((Expr *) lfirst(lc));
+
+		if (param_expr_unsupported((Node *) expr, NULL))
+		{
+			policy->unsupported = true;
+			return;
+		}
+		policy->param_exprs[i] = ExecInitExpr(expr, NULL);
+		policy->params->params[i].ptype = exprType((Node *) expr);
+		policy->params->params[i].pflags = PARAM_FLAG_CONST;
+		i++;
+	}
+}
+
+/* Compile rel's SELECT quals for the current user into policy->cxt. */
+static void
+compile_policy(td_row_policy *policy, Relation rel)
+{
+	MemoryContext old = MemoryContextSwitchTo(policy->cxt);
+	compile_state state = {0};
+	List	   *quals = NIL;
+	ListCell   *lc;
+
+	foreach(lc, select_security_quals(rel))
+	{
+		Node	   *qual = subqueries_to_params((Node *) lfirst(lc), &state);
+
+		if (!state.unsupported)
+			quals = lappend(quals, expression_planner((Expr *) qual));
+	}
+	if (!state.unsupported)
+	{
+		int			nparams = list_length(state.param_exprs);
+
+		state.unsupported = qual_unsupported((Node *) quals, &nparams);
+	}
+	policy->unsupported = state.unsupported;
+	if (!policy->unsupported)
+		compile_params(policy, state.param_exprs);
+	if (!policy->unsupported)
+	{
+		policy->qual = ExecInitQual(quals, NULL);
+		policy->econtext = CreateStandaloneExprContext();
+		policy->econtext->ecxt_param_list_info = policy->params;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Empty a slot (its memory freed), ready to compile into. */
+static void
+reset_slot(td_row_policy *policy)
+{
+	if (policy->cxt != NULL)
+		MemoryContextDelete(policy->cxt);
+	memset(policy, 0, sizeof(*policy));
+}
+
+/* The slot of (relid, userid), or else a free one, or else the least recently used. */
+static td_row_policy *
+find_slot(Oid relid, Oid userid)
+{
+	td_row_policy *victim = NULL;
+
+	for (int i = 0; i < TD_POLICY_SLOTS; i++)
+		if (slots[i].relid == relid && slots[i].userid == userid)
+			return &slots[i];
+	for (int i = 0; i < TD_POLICY_SLOTS; i++)
+	{
+		td_row_policy *p = &slots[i];
+
+		if (p->relid == InvalidOid)
+			return p;
+		/* never the slot the previous call returned: its caller may hold it unbegun */
+		if (!p->in_use && p->last_used != use_clock &&
+			(victim == NULL || p->last_used < victim->last_used))
+			victim = p;
+	}
+	return victim;
+}
+
+/*
+ * The policy of rel for userid, compiled again if stale; NULL when its slot
+ * is in use by a read under way.
+ */
+static td_row_policy *
+policy_slot(Relation rel, Oid userid)
+{
+	Oid			relid = RelationGetRelid(rel);
+	td_row_policy *p = find_slot(relid, userid);
+
+	if (p == NULL || p->in_use)
+		return NULL;
+	if (p->relid == relid && p->userid == userid && !p->stale)
+		return p;
+	reset_slot(p);
+	p->cxt = AllocSetContextCreate(CacheMemoryContext, "train_data row policy", ALLOCSET_SMALL_SIZES);
+	compile_policy(p, rel);
+	p->relid = relid;
+	p->userid = userid;
+	return p;
+}
+
+td_policy_verdict
+td_policy_for(Relation rel, td_row_policy **policy)
+{
+	td_row_policy *p;
+
+	register_callbacks();
+	*policy = NULL;
+	switch (check_enable_rls(RelationGetRelid(rel), InvalidOid, false))
+	{
+		case RLS_NONE:
+		case RLS_NONE_ENV:
+			return TD_POLICY_NONE;
+		default:
+			break;
+	}
+	if (row_security_policy_hook_permissive != NULL || row_security_policy_hook_restrictive != NULL)
+		return TD_POLICY_UNSUPPORTED;
+	p = policy_slot(rel, GetUserId());
+	if (p == NULL || p->unsupported)
+		return TD_POLICY_UNSUPPORTED;
+	p->last_used = ++use_clock;
+	*policy = p;
+	return TD_POLICY_QUAL;
+}
+
+bool
+td_policy_begin(td_row_policy *policy)
+{
+	if (policy->in_use)
+		return false;
+	policy->in_use = true;
+	for (int i = 0; i < policy->nparams; i++)
+		policy->param_ready[i] = false;
+	return true;
+}
+
+bool
+td_policy_passes(td_row_policy *policy, TupleTableSlot *slot)
+{
+	MemoryContext old = MemoryContextSwitchTo(policy->econtext->ecxt_per_tuple_memory);
+	bool		pass;
+
+	policy->econtext->ecxt_scantuple = slot;
+	pass = ExecQual(policy->qual, policy->econtext);
+	policy->econtext->ecxt_scantuple = NULL;
+	MemoryContextSwitchTo(old);
+	return pass;
+}
+
+void
+td_policy_end(td_row_policy *policy)
+{
+	ResetExprContext(policy->econtext);
+	policy->in_use = false;
+}
+
+void
+td_policy_abandon(td_row_policy *policy)
+{
+	policy->in_use = false;
+	policy->stale = true;
+}

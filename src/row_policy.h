@@ -1,0 +1,51 @@
+/*
+ * row_policy.h — a table's row-level security, evaluated by C code that reads
+ * rows itself (row_policy.c).
+ */
+#ifndef TD_ROW_POLICY_H
+#define TD_ROW_POLICY_H
+
+#include "postgres.h"
+
+#include "executor/tuptable.h"
+#include "utils/relcache.h"
+
+/* A relation's SELECT policies for one user, compiled (row_policy.c). */
+typedef struct td_row_policy td_row_policy;
+
+/* What the policies say about a relation for the current user. */
+typedef enum td_policy_verdict
+{
+	TD_POLICY_NONE,				/* no policy applies: every row is visible */
+	TD_POLICY_QUAL,				/* a row is visible when td_policy_passes() */
+	TD_POLICY_UNSUPPORTED		/* the policies need the planner: read with SQL */
+} td_policy_verdict;
+
+/*
+ * How the policies of rel (opened and locked by the caller) apply to the
+ * current user (GetUserId()) now; *policy is set for TD_POLICY_QUAL.
+ * Raises PostgreSQL's own error when row_security is off and a policy would
+ * apply.  *policy stays valid until td_policy_begin(), or until the second
+ * next call of td_policy_for() (so a reader may look up two tables' policies
+ * before it begins either).
+ */
+extern td_policy_verdict td_policy_for(Relation rel, td_row_policy **policy);
+
+/*
+ * Begin one read (what one SQL statement would evaluate once, as the
+ * uncorrelated subqueries of the policies, is evaluated at most once until
+ * td_policy_end()); false when the policy is in use by a read under way
+ * (a policy calling back into its reader), and the caller must read with SQL.
+ */
+extern bool td_policy_begin(td_row_policy *policy);
+
+/* Whether the row in slot passes the policies (a NULL result is false). */
+extern bool td_policy_passes(td_row_policy *policy, TupleTableSlot *slot);
+
+/* End the read begun by td_policy_begin(), freeing what it evaluated. */
+extern void td_policy_end(td_row_policy *policy);
+
+/* Forget a policy whose read ended by an error (its state is not trusted). */
+extern void td_policy_abandon(td_row_policy *policy);
+
+#endif							/* TD_ROW_POLICY_H */
