@@ -704,13 +704,16 @@ $$;
 -- job the caller cannot see gets nothing (users can signal only their own).
 CREATE OR REPLACE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
     RETURNS void
-    LANGUAGE sql
-BEGIN ATOMIC
-    SELECT pg_catalog.pg_notify(train_data.job_channel(j.id),
-                                pg_catalog.json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
-                                                             'event', notify_progress.event)::text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify(train_data.job_channel(j.id),
+                      json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
+                                        'event', notify_progress.event)::text)
     FROM train_data.batch_jobs j WHERE j.id = notify_progress.job_id;
-END;
+END
+$$;
 
 -- Close the job when no item is left to do: completed, or failed when every
 -- item failed.  Cheap when items remain queued (one index probe).  Finishers
@@ -1197,6 +1200,134 @@ BEGIN
 END
 $$;
 
+-- Step 1 of a completion: the item's response parsed, or NULL when it
+-- cannot be (the item is then failed, or queued again per policy, with a
+-- WARNING).  Only the parse runs in the subtransaction of the handler.
+CREATE FUNCTION train_data.complete_parse(item train_data.batch_items, response jsonb, attempt integer)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+BEGIN
+    RETURN train_data.parse_generation_response(response, item.parameters);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+    IF response IS NULL THEN
+        RAISE;
+    END IF;
+    new_status := train_data.fail_batch_item(item.id, 'unusable response: ' || problem, state, true, attempt);
+    RAISE WARNING 'batch item % failed: unusable response: %', item.id, problem
+        USING DETAIL = format('The item is now %s.', new_status);
+    RETURN NULL;
+END
+$$;
+
+-- Step 2: what the parsed conversation is worth: its quality metrics (with
+-- the defect verdicts for the turn count the item's parameters ask for:
+-- expectedTurns, a count or {turns, minTurns, maxTurns, firstRole}), score,
+-- status (by the threshold fixed when the item was queued -- items of 1.1
+-- read their template's -- then by its defects) and the cost of the call.
+CREATE FUNCTION train_data.complete_verdict(item train_data.batch_items, parsed jsonb, OUT metrics jsonb,
+                                            OUT score numeric, OUT status train_data.conversation_status,
+                                            OUT cost numeric)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    threshold numeric := item.quality_threshold;
+    input_tokens bigint := coalesce((parsed ->> 'input_tokens')::bigint, 0);
+    output_tokens bigint := coalesce((parsed ->> 'output_tokens')::bigint, 0);
+BEGIN
+    metrics := train_data.quality_metrics(parsed -> 'turns', item.parameters -> 'expectedTurns');
+    score := (metrics ->> 'overall')::numeric;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = item.template_id;
+    END IF;
+    status := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', input_tokens, output_tokens),
+                     train_data.model_cost(item.request ->> 'model', input_tokens, output_tokens));
+END
+$$;
+
+-- Step 3: the conversation and its turns, owned by the batch owner, with
+-- the generated entry of its review history (and its defects); a
+-- regeneration archives the conversation it replaces.  Returns its id.
+CREATE FUNCTION train_data.complete_store(item train_data.batch_items, owner uuid, parsed jsonb, metrics jsonb,
+                                          score numeric, status train_data.conversation_status, cost numeric,
+                                          duration_ms integer)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p jsonb := item.parameters;
+    conv uuid;
+BEGIN
+    INSERT INTO train_data.conversations
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, parent_id, parent_type, created_by)
+    VALUES (parsed ->> 'title',
+            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
+            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
+            coalesce(item.topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', item.tier,
+            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
+                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
+                 ELSE '{}' END,
+            complete_store.status, score, metrics,
+            jsonb_array_length(parsed -> 'turns'),
+            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
+            cost, duration_ms, item.template_id,
+            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
+                                                 'performedBy', owner, 'timestamp', now(),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
+            p, item.parent_conversation_id,
+            CASE WHEN item.parent_conversation_id IS NOT NULL THEN 'conversation' END, owner)
+    RETURNING id INTO conv;
+    IF item.parent_conversation_id IS NOT NULL THEN
+        UPDATE train_data.conversations c SET status = 'archived'
+        WHERE c.id = item.parent_conversation_id AND c.created_by = complete_store.owner AND c.status <> 'archived';
+    END IF;
+    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+    SELECT conv, owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+    RETURN conv;
+END
+$$;
+
+-- Step 4: the bookkeeping of a stored completion: the generation log, the
+-- item completed, the job's counters, the item's event, the job closed when
+-- it was the last.
+CREATE FUNCTION train_data.complete_record(item train_data.batch_items, owner uuid, conv uuid, parsed jsonb,
+                                           response jsonb, cost numeric, duration_ms integer)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, item.parameters,
+                                      item.attempts, owner, conv, response, 'success',
+                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
+                                      cost, duration_ms, NULL, NULL);
+    UPDATE train_data.batch_items i
+    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
+        lease_expires_at = NULL, error_message = NULL, error_code = NULL
+    WHERE i.id = item.id;
+    PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress(item.batch_job_id, item.id, 'item_completed');
+    PERFORM train_data.finish_job_if_done(item.batch_job_id);
+END
+$$;
+
 -- Store a model's response for an item in flight: the parsed conversation
 -- and its turns, the generation log (tokens, cost, duration), the item, the
 -- counters, the job's completion, a notification — in one transaction.  A
@@ -1213,95 +1344,20 @@ AS $$
 DECLARE
     l record;
     parsed jsonb;
-    problem text;
-    state text;
-    new_status train_data.batch_item_status;
+    v record;
     conv uuid;
-    p jsonb;
-    cost numeric;
-    metrics jsonb;
-    score numeric;
-    threshold numeric;
 BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
     END IF;
     l := train_data.lock_item_in_flight(item_id, attempt);
-    p := (l.item).parameters;
-    BEGIN
-        parsed := train_data.parse_generation_response(response, p);
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-        IF response IS NULL THEN
-            RAISE;
-        END IF;
-        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
-        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
-            USING DETAIL = format('The item is now %s.', new_status);
+    parsed := train_data.complete_parse(l.item, response, attempt);
+    IF parsed IS NULL THEN
         RETURN NULL;
-    END;
-    -- defect verdicts too, with the turn count the item's parameters ask
-    -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
-    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
-    score := (metrics ->> 'overall')::numeric;
-    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
-    threshold := (l.item).quality_threshold;
-    IF threshold IS NULL THEN
-        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
     END IF;
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
-    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
-                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
-
-    INSERT INTO train_data.conversations
-        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
-         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
-         parameters, parent_id, parent_type, created_by)
-    VALUES (parsed ->> 'title',
-            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
-            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
-            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
-            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
-                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
-                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
-                 ELSE '{}' END,
-            train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects'), score, metrics,
-            jsonb_array_length(parsed -> 'turns'),
-            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
-            cost, duration_ms, (l.item).template_id,
-            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
-                                                 'performedBy', l.owner, 'timestamp', now(),
-                                                 'comment', format('Generated with quality score %s', score),
-                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
-            p, (l.item).parent_conversation_id,
-            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
-    RETURNING id INTO conv;
-    -- a regeneration supersedes the conversation it replaces
-    IF (l.item).parent_conversation_id IS NOT NULL THEN
-        UPDATE train_data.conversations c SET status = 'archived'
-        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
-    END IF;
-
-    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
-    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
-    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
-
-    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      p, (l.item).attempts, l.owner, conv, response, 'success',
-                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL);
-
-    UPDATE train_data.batch_items i
-    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
-        lease_expires_at = NULL, error_message = NULL, error_code = NULL
-    WHERE i.id = complete_batch_item.item_id;
-    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's
-    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
-    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    v := train_data.complete_verdict(l.item, parsed);
+    conv := train_data.complete_store(l.item, l.owner, parsed, v.metrics, v.score, v.status, v.cost, duration_ms);
+    PERFORM train_data.complete_record(l.item, l.owner, conv, parsed, response, v.cost, duration_ms);
     RETURN conv;
 END
 $$;
@@ -1855,20 +1911,24 @@ CREATE FUNCTION train_data.minhash_similarity(a integer[], b integer[])
 -- quality_defect_codes() says which codes are soft.
 CREATE FUNCTION train_data.defect_status(earned train_data.conversation_status, defects jsonb)
     RETURNS train_data.conversation_status
-    LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT CASE
-               WHEN pg_catalog.jsonb_typeof(defects) IS DISTINCT FROM 'array'
-                    OR pg_catalog.jsonb_array_length(defects) OPERATOR(pg_catalog.=) 0 THEN earned
-               WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(defects) AS d(code)
-                            WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c
-                                                WHERE c.code OPERATOR(pg_catalog.=) d.code), false))
-                   THEN 'needs_revision'::train_data.conversation_status
-               WHEN earned OPERATOR(pg_catalog.=) 'generated'::train_data.conversation_status
-                   THEN 'pending_review'::train_data.conversation_status
-               ELSE earned
-           END;
-END;
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(defects) IS DISTINCT FROM 'array' OR jsonb_array_length(defects) = 0 THEN
+        RETURN earned;
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(defects) AS d(code)
+               WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c WHERE c.code = d.code),
+                                  false)) THEN
+        RETURN 'needs_revision';
+    END IF;
+    IF earned = 'generated' THEN
+        RETURN 'pending_review';
+    END IF;
+    RETURN earned;
+END
+$$;
 
 -- Whether a conversation has defect verdicts, kept by PostgreSQL from its
 -- quality_metrics (adding it rewrites the conversations table).
@@ -1905,22 +1965,17 @@ CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    WITH touched AS (
-        SELECT DISTINCT t.conversation_id FROM changed_turns t),
-    texts AS (
-        SELECT c.id, c.created_by,
-               (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
-                FROM train_data.conversation_turns t WHERE t.conversation_id = c.id) AS body
-        FROM touched x JOIN train_data.conversations c ON c.id = x.conversation_id),
-    gone AS (
+    IF TG_OP = 'DELETE' THEN
         DELETE FROM train_data.conversation_signatures s
-        USING touched x
-        WHERE s.conversation_id = x.conversation_id
-          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id))
+        WHERE s.conversation_id IN (SELECT t.conversation_id FROM changed_turns t)
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id);
+    END IF;
     INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
-    SELECT x.id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
-    FROM texts x CROSS JOIN LATERAL (SELECT train_data.minhash_signature(x.body) AS v) sig
-    WHERE x.body IS NOT NULL
+    SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
+    FROM (SELECT DISTINCT t.conversation_id, t.created_by FROM changed_turns t) x
+    CROSS JOIN LATERAL (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number)) AS v
+                        FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id) sig
+    WHERE sig.v IS NOT NULL
     ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
     RETURN NULL;
 END
@@ -2185,6 +2240,12 @@ REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric,
+                                                 train_data.conversation_status, numeric, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer)
+    FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
@@ -2935,6 +2996,14 @@ COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
 COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
 
+COMMENT ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) IS
+    'Internal: step of complete_batch_item: the parsed response of an item in flight, or NULL (with a warning) after failing the item when it is unusable';
+COMMENT ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) IS
+    'Internal: step of complete_batch_item: quality metrics, score, status (threshold and defects) and cost of a parsed response';
+COMMENT ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric, train_data.conversation_status, numeric, integer) IS
+    'Internal: step of complete_batch_item: inserts the conversation (owned by the batch owner) and its turns, archives the conversation a regeneration replaces; returns the new id';
+COMMENT ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer) IS
+    'Internal: step of complete_batch_item: generation log, item completed, job counters, the item''s event, the job closed when it was the last';
 COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 
