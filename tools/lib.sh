@@ -56,7 +56,8 @@ td_node_ok() {
 
 # Directory of the PostgreSQL server binaries (initdb, pg_ctl, ...).
 td_bindir() { "$(td_pg_config)" --bindir; }
-td_pg_config() { echo "/usr/lib/postgresql/$TD_PG_MAJOR/bin/pg_config"; }
+# TD_PG_CONFIG chooses another installation (a build of your own, say).
+td_pg_config() { echo "${TD_PG_CONFIG:-/usr/lib/postgresql/$TD_PG_MAJOR/bin/pg_config}"; }
 
 # Build warning-free (-Werror) and install into the server's directories.
 td_build_install() {

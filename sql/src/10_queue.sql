@@ -147,8 +147,12 @@ AS $$
 DECLARE
     st train_data.batch_job_status;
 BEGIN
-    IF EXISTS (SELECT 1 FROM train_data.batch_items i
-               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued') THEN
+    -- each probe in the order of its partial index, so that even a generic
+    -- plan reads the index (an EXISTS would be a sequential scan stopping
+    -- at the first match: past every finished item of the job)
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
         RETURN;
     END IF;
     IF train_data.engine_context() THEN   -- users neither see nor lock these rows
@@ -163,8 +167,14 @@ BEGIN
         PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM train_data.batch_items i
-               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status IN ('queued', 'processing')) THEN
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
+    IF FOUND THEN
         RETURN;
     END IF;
     PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
