@@ -618,15 +618,36 @@ BEGIN
 END
 $$;
 
+-- One entry of complete_batch_items: the conversation complete_batch_item
+-- stored for it (NULL for an unusable response); an error when the entry
+-- is not a JSON object or is refused.  Runs as its caller, so it can do
+-- nothing its caller could not do with complete_batch_item.
+CREATE FUNCTION train_data.complete_batch_entry(entry jsonb, ord bigint)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN train_data.complete_batch_item((entry ->> 'item_id')::uuid, entry -> 'response',
+                                          (entry ->> 'duration_ms')::integer, (entry ->> 'attempt')::integer);
+END
+$$;
 -- Complete several items in one call, for a worker with many model calls
 -- in flight: completions is a JSON array (at most 1000) of {item_id,
--- response, duration_ms, attempt}.  Each is complete_batch_item in a
--- subtransaction of its own, so one refused item (cancelled, claimed again,
--- ...) leaves the others stored; a row per entry says what became of it:
+-- response, duration_ms, attempt}.  A row per entry says what became of it:
 -- completed (with the conversation), failed (the response was unusable and
 -- the item was failed or queued again, as complete_batch_item does) or
--- refused (with the error's SQLSTATE and message).  Runs as its caller, who
--- needs EXECUTE on complete_batch_item.
+-- refused (with the error's SQLSTATE and message: cancelled, claimed
+-- again, ...), and one refused entry leaves the others stored.  Usually
+-- no entry is refused: the entries then run in one subtransaction, not one
+-- each (a subtransaction that writes takes a transaction id of its own, and
+-- past 64 of them every other session's snapshots get slower).  When one
+-- is refused, that work is undone and each entry runs in a subtransaction
+-- of its own (so an unusable response's WARNING is given twice).  Runs as
+-- its caller, who needs EXECUTE on complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
     RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
     LANGUAGE plpgsql
@@ -635,6 +656,8 @@ AS $$
 #variable_conflict use_column
 DECLARE
     e record;
+    ids uuid[] := '{}';
+    convs uuid[] := '{}';
 BEGIN
     IF jsonb_typeof(completions) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'completions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
@@ -643,16 +666,23 @@ BEGIN
         RAISE EXCEPTION 'completions has % entries; the limit is 1000', jsonb_array_length(completions)
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
+    BEGIN
+        FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
+            ids := ids || (e.value ->> 'item_id')::uuid;
+            convs := convs || train_data.complete_batch_entry(e.value, e.ord);
+        END LOOP;
+        RETURN QUERY
+        SELECT u.id, CASE WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END, u.conv, NULL::text, NULL::text
+        FROM unnest(ids, convs) WITH ORDINALITY AS u(id, conv, ord) ORDER BY u.ord;
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;   -- an entry was refused: each on its own below
+    END;
     FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
         item_id := NULL; conversation_id := NULL; error_code := NULL; error_message := NULL;
         BEGIN
-            IF jsonb_typeof(e.value) IS DISTINCT FROM 'object' THEN
-                RAISE EXCEPTION 'completion % is not a JSON object', e.ord USING ERRCODE = 'invalid_parameter_value';
-            END IF;
             item_id := (e.value ->> 'item_id')::uuid;
-            conversation_id := train_data.complete_batch_item(item_id, e.value -> 'response',
-                                                              (e.value ->> 'duration_ms')::integer,
-                                                              (e.value ->> 'attempt')::integer);
+            conversation_id := train_data.complete_batch_entry(e.value, e.ord);
             outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
@@ -3017,8 +3047,10 @@ COMMENT ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uui
 COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 
+COMMENT ON FUNCTION train_data.complete_batch_entry(jsonb, bigint) IS
+    'Internal: one entry of complete_batch_items: complete_batch_item on {item_id, response, duration_ms, attempt}, as the caller';
 COMMENT ON FUNCTION train_data.complete_batch_items(jsonb) IS
-    'Worker function: completes several items in one call ({item_id, response, duration_ms, attempt} each), each in a subtransaction; a row per entry: completed with its conversation, failed (unusable response) or refused with the error';
+    'Worker function: completes several items in one call ({item_id, response, duration_ms, attempt} each); a row per entry: completed with its conversation, failed (unusable response) or refused with the error, which leaves the others stored';
 
 COMMENT ON FUNCTION train_data.lock_visible_job(uuid) IS
     'Internal: locks and returns the row of a batch job the caller can see; an error as for an unknown job otherwise';

@@ -460,7 +460,9 @@ INSERT INTO calls (fn, call) VALUES
  ('release_batch_item', $$SELECT train_data.release_batch_item('a6000000-0000-0000-0000-000000000000', -1)$$),
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(NULL)$$),
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(public.deep_array())$$),
- ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$);
+ ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$),
+ ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(public.deep_object(), 1)$$),
+ ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(jsonb_build_object('item_id', public.huge()), 1)$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).
