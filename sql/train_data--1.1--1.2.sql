@@ -1336,9 +1336,17 @@ BEGIN
         UPDATE train_data.conversations c SET status = 'archived'
         WHERE c.id = item.parent_conversation_id AND c.created_by = complete_store.owner AND c.status <> 'archived';
     END IF;
+    -- the turns, and their signature from the parsed turns (the same text in
+    -- the same order: what the signature trigger, told to skip this
+    -- statement, would read back from the table)
+    PERFORM set_config('train_data.engine_signs_turns', 'on', true);
     INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
     SELECT conv, owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
     FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+    PERFORM set_config('train_data.engine_signs_turns', 'off', true);
+    INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
+    SELECT conv, owner, s.v, train_data.minhash_bands(s.v)
+    FROM (SELECT train_data.conversation_text_signature(parsed -> 'turns') AS v) s;
     RETURN conv;
 END
 $$;
@@ -2021,10 +2029,16 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
+-- (except the turns a completion inserts: it writes their signature itself,
+-- from the parsed turns, and says so in train_data.engine_signs_turns,
+-- which only the extension owner's statements are believed about)
 CREATE TRIGGER conversation_turns_signature_insert
     AFTER INSERT ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns
-    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+    FOR EACH STATEMENT
+    WHEN (NOT (train_data.engine_context()
+               AND pg_catalog.current_setting('train_data.engine_signs_turns', true) OPERATOR(pg_catalog.=) 'on'))
+    EXECUTE FUNCTION train_data.conversation_turns_signature();
 CREATE TRIGGER conversation_turns_signature_update
     AFTER UPDATE ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns

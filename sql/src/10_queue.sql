@@ -973,9 +973,17 @@ BEGIN
         UPDATE train_data.conversations c SET status = 'archived'
         WHERE c.id = item.parent_conversation_id AND c.created_by = complete_store.owner AND c.status <> 'archived';
     END IF;
+    -- the turns, and their signature from the parsed turns (the same text in
+    -- the same order: what the signature trigger, told to skip this
+    -- statement, would read back from the table)
+    PERFORM set_config('train_data.engine_signs_turns', 'on', true);
     INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
     SELECT conv, owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
     FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+    PERFORM set_config('train_data.engine_signs_turns', 'off', true);
+    INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
+    SELECT conv, owner, s.v, train_data.minhash_bands(s.v)
+    FROM (SELECT train_data.conversation_text_signature(parsed -> 'turns') AS v) s;
     RETURN conv;
 END
 $$;

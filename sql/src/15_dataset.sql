@@ -37,7 +37,8 @@ COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jso
 -- band keys: conversations sharing a band key are near-duplicate candidates,
 -- found through the GIN index (an index lookup, not a comparison of all
 -- pairs).  Kept by triggers on conversation_turns, however the turns are
--- written; owned like the conversation (composite key), row-level security
+-- written (a completion writes the signature of the turns it inserts
+-- itself); owned like the conversation (composite key), row-level security
 -- by owner.
 CREATE TABLE train_data.conversation_signatures (
     conversation_id uuid PRIMARY KEY,
@@ -89,10 +90,16 @@ COMMENT ON FUNCTION train_data.conversation_turns_signature() IS
     'Internal: statement trigger on conversation_turns recomputing the signatures of the conversations a statement wrote (transition table changed_turns)';
 REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
 
+-- (except the turns a completion inserts: it writes their signature itself,
+-- from the parsed turns, and says so in train_data.engine_signs_turns,
+-- which only the extension owner's statements are believed about)
 CREATE TRIGGER conversation_turns_signature_insert
     AFTER INSERT ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns
-    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+    FOR EACH STATEMENT
+    WHEN (NOT (train_data.engine_context()
+               AND pg_catalog.current_setting('train_data.engine_signs_turns', true) OPERATOR(pg_catalog.=) 'on'))
+    EXECUTE FUNCTION train_data.conversation_turns_signature();
 CREATE TRIGGER conversation_turns_signature_update
     AFTER UPDATE ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns

@@ -55,7 +55,19 @@ SELECT "position", status, attempts FROM train_data.batch_items ORDER BY "positi
 -- a user cannot call it
 SET ROLE regress_alice;
 SELECT expect_error($$SELECT * FROM train_data.complete_batch_items('[]')$$);
+-- nor tell the signature trigger to skip her turns
+SELECT expect_error($$SET train_data.engine_signs_turns = on$$);
 RESET ROLE;
+-- the completions wrote the signatures of their turns themselves: each is
+-- what the trigger computes from the stored turns, and the setting that
+-- told the trigger so is off again
+SELECT count(*) AS signed,
+       count(*) FILTER (WHERE s.signature IS DISTINCT FROM
+                              (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number))
+                               FROM train_data.conversation_turns t WHERE t.conversation_id = c.id)) AS differing,
+       count(*) FILTER (WHERE s.bands IS DISTINCT FROM train_data.minhash_bands(s.signature)) AS bands_differing
+FROM train_data.conversations c JOIN train_data.conversation_signatures s ON s.conversation_id = c.id;
+SHOW train_data.engine_signs_turns;
 
 -- clean up
 DELETE FROM train_data.batch_jobs;
