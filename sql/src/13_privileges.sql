@@ -6,7 +6,9 @@
 -- PUBLIC may execute the user API (docs/reference.md) and the helpers the
 -- user API runs as its caller: those act under row-level security, on the
 -- caller's own rows only (test/sql/privileges.sql prints every function with
--- its grantees and fails on anything not on this list).  Not PUBLIC:
+-- its grantees and fails on anything not on this list), and
+-- complete_batch_entry, the step complete_batch_items runs as its caller
+-- (it calls complete_batch_item, whose EXECUTE the caller needs).  Not PUBLIC:
 --   * the worker functions, which act across users (SECURITY DEFINER):
 --     grant EXECUTE to a worker role;
 --   * the steps those worker functions run as the extension owner, which
