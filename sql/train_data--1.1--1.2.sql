@@ -618,15 +618,36 @@ BEGIN
 END
 $$;
 
+-- One entry of complete_batch_items: the conversation complete_batch_item
+-- stored for it (NULL for an unusable response); an error when the entry
+-- is not a JSON object or is refused.  Runs as its caller, so it can do
+-- nothing its caller could not do with complete_batch_item.
+CREATE FUNCTION train_data.complete_batch_entry(entry jsonb, ord bigint)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN train_data.complete_batch_item((entry ->> 'item_id')::uuid, entry -> 'response',
+                                          (entry ->> 'duration_ms')::integer, (entry ->> 'attempt')::integer);
+END
+$$;
 -- Complete several items in one call, for a worker with many model calls
 -- in flight: completions is a JSON array (at most 1000) of {item_id,
--- response, duration_ms, attempt}.  Each is complete_batch_item in a
--- subtransaction of its own, so one refused item (cancelled, claimed again,
--- ...) leaves the others stored; a row per entry says what became of it:
+-- response, duration_ms, attempt}.  A row per entry says what became of it:
 -- completed (with the conversation), failed (the response was unusable and
 -- the item was failed or queued again, as complete_batch_item does) or
--- refused (with the error's SQLSTATE and message).  Runs as its caller, who
--- needs EXECUTE on complete_batch_item.
+-- refused (with the error's SQLSTATE and message: cancelled, claimed
+-- again, ...), and one refused entry leaves the others stored.  Usually
+-- no entry is refused: the entries then run in one subtransaction, not one
+-- each (a subtransaction that writes takes a transaction id of its own, and
+-- past 64 of them every other session's snapshots get slower).  When one
+-- is refused, that work is undone and each entry runs in a subtransaction
+-- of its own (so an unusable response's WARNING is given twice).  Runs as
+-- its caller, who needs EXECUTE on complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
     RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
     LANGUAGE plpgsql
@@ -635,6 +656,8 @@ AS $$
 #variable_conflict use_column
 DECLARE
     e record;
+    ids uuid[] := '{}';
+    convs uuid[] := '{}';
 BEGIN
     IF jsonb_typeof(completions) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'completions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
@@ -643,16 +666,23 @@ BEGIN
         RAISE EXCEPTION 'completions has % entries; the limit is 1000', jsonb_array_length(completions)
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
+    BEGIN
+        FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
+            ids := ids || (e.value ->> 'item_id')::uuid;
+            convs := convs || train_data.complete_batch_entry(e.value, e.ord);
+        END LOOP;
+        RETURN QUERY
+        SELECT u.id, CASE WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END, u.conv, NULL::text, NULL::text
+        FROM unnest(ids, convs) WITH ORDINALITY AS u(id, conv, ord) ORDER BY u.ord;
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;   -- an entry was refused: each on its own below
+    END;
     FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
         item_id := NULL; conversation_id := NULL; error_code := NULL; error_message := NULL;
         BEGIN
-            IF jsonb_typeof(e.value) IS DISTINCT FROM 'object' THEN
-                RAISE EXCEPTION 'completion % is not a JSON object', e.ord USING ERRCODE = 'invalid_parameter_value';
-            END IF;
             item_id := (e.value ->> 'item_id')::uuid;
-            conversation_id := train_data.complete_batch_item(item_id, e.value -> 'response',
-                                                              (e.value ->> 'duration_ms')::integer,
-                                                              (e.value ->> 'attempt')::integer);
+            conversation_id := train_data.complete_batch_entry(e.value, e.ord);
             outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
@@ -704,13 +734,16 @@ $$;
 -- job the caller cannot see gets nothing (users can signal only their own).
 CREATE OR REPLACE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
     RETURNS void
-    LANGUAGE sql
-BEGIN ATOMIC
-    SELECT pg_catalog.pg_notify(train_data.job_channel(j.id),
-                                pg_catalog.json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
-                                                             'event', notify_progress.event)::text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify(train_data.job_channel(j.id),
+                      json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
+                                        'event', notify_progress.event)::text)
     FROM train_data.batch_jobs j WHERE j.id = notify_progress.job_id;
-END;
+END
+$$;
 
 -- Close the job when no item is left to do: completed, or failed when every
 -- item failed.  Cheap when items remain queued (one index probe).  Finishers
@@ -726,8 +759,12 @@ AS $$
 DECLARE
     st train_data.batch_job_status;
 BEGIN
-    IF EXISTS (SELECT 1 FROM train_data.batch_items i
-               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued') THEN
+    -- each probe in the order of its partial index, so that even a generic
+    -- plan reads the index (an EXISTS would be a sequential scan stopping
+    -- at the first match: past every finished item of the job)
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
         RETURN;
     END IF;
     IF train_data.engine_context() THEN   -- users neither see nor lock these rows
@@ -742,8 +779,14 @@ BEGIN
         PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM train_data.batch_items i
-               WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status IN ('queued', 'processing')) THEN
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
+    IF FOUND THEN
         RETURN;
     END IF;
     PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
@@ -1197,6 +1240,148 @@ BEGIN
 END
 $$;
 
+-- Step 1 of a completion: the item's response parsed, or NULL when it
+-- cannot be (the item is then failed, or queued again per policy, with a
+-- WARNING).  Only the parse runs in the subtransaction of the handler.
+CREATE FUNCTION train_data.complete_parse(item train_data.batch_items, response jsonb, attempt integer)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+BEGIN
+    RETURN train_data.parse_generation_response(response, item.parameters);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+    IF response IS NULL THEN
+        RAISE;
+    END IF;
+    new_status := train_data.fail_batch_item(item.id, 'unusable response: ' || problem, state, true, attempt);
+    RAISE WARNING 'batch item % failed: unusable response: %', item.id, problem
+        USING DETAIL = format('The item is now %s.', new_status);
+    RETURN NULL;
+END
+$$;
+
+-- Step 2: what the parsed conversation is worth: its quality metrics (with
+-- the defect verdicts for the turn count the item's parameters ask for:
+-- expectedTurns, a count or {turns, minTurns, maxTurns, firstRole}), score,
+-- status (by the threshold fixed when the item was queued -- items of 1.1
+-- read their template's -- then by its defects) and the cost of the call.
+CREATE FUNCTION train_data.complete_verdict(item train_data.batch_items, parsed jsonb, OUT metrics jsonb,
+                                            OUT score numeric, OUT status train_data.conversation_status,
+                                            OUT cost numeric)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    threshold numeric := item.quality_threshold;
+    input_tokens bigint := coalesce((parsed ->> 'input_tokens')::bigint, 0);
+    output_tokens bigint := coalesce((parsed ->> 'output_tokens')::bigint, 0);
+BEGIN
+    metrics := train_data.quality_metrics(parsed -> 'turns', item.parameters -> 'expectedTurns');
+    -- with dedupe (a similarity) among the parameters, a near copy of an
+    -- earlier conversation of the same batch is marked duplicate_in_batch
+    IF jsonb_typeof(item.parameters -> 'dedupe') = 'number' THEN
+        metrics := train_data.with_batch_duplicate(metrics, train_data.batch_duplicate(
+            item.batch_job_id, item.created_by, parsed -> 'turns', (item.parameters ->> 'dedupe')::real));
+    END IF;
+    score := (metrics ->> 'overall')::numeric;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = item.template_id;
+    END IF;
+    status := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
+    cost := coalesce(train_data.model_cost(parsed ->> 'model', input_tokens, output_tokens),
+                     train_data.model_cost(item.request ->> 'model', input_tokens, output_tokens));
+END
+$$;
+
+-- Step 3: the conversation and its turns, owned by the batch owner, with
+-- the generated entry of its review history (and its defects); a
+-- regeneration archives the conversation it replaces.  Returns its id.
+CREATE FUNCTION train_data.complete_store(item train_data.batch_items, owner uuid, parsed jsonb, metrics jsonb,
+                                          score numeric, status train_data.conversation_status, cost numeric,
+                                          duration_ms integer)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p jsonb := item.parameters;
+    conv uuid;
+BEGIN
+    INSERT INTO train_data.conversations
+        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
+         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
+         parameters, parent_id, parent_type, created_by)
+    VALUES (parsed ->> 'title',
+            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
+            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
+            coalesce(item.topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', item.tier,
+            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
+                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
+                 ELSE '{}' END,
+            complete_store.status, score, metrics,
+            jsonb_array_length(parsed -> 'turns'),
+            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
+            cost, duration_ms, item.template_id,
+            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
+                                                 'performedBy', owner, 'timestamp', now(),
+                                                 'comment', format('Generated with quality score %s', score),
+                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
+            p, item.parent_conversation_id,
+            CASE WHEN item.parent_conversation_id IS NOT NULL THEN 'conversation' END, owner)
+    RETURNING id INTO conv;
+    IF item.parent_conversation_id IS NOT NULL THEN
+        UPDATE train_data.conversations c SET status = 'archived'
+        WHERE c.id = item.parent_conversation_id AND c.created_by = complete_store.owner AND c.status <> 'archived';
+    END IF;
+    -- the turns, and their signature from the parsed turns (the same text in
+    -- the same order: what the signature trigger, told to skip this
+    -- statement, would read back from the table)
+    PERFORM set_config('train_data.engine_signs_turns', 'on', true);
+    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+    SELECT conv, owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+    PERFORM set_config('train_data.engine_signs_turns', 'off', true);
+    INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
+    SELECT conv, owner, s.v, train_data.minhash_bands(s.v)
+    FROM (SELECT train_data.conversation_text_signature(parsed -> 'turns') AS v) s;
+    RETURN conv;
+END
+$$;
+
+-- Step 4: the bookkeeping of a stored completion: the generation log, the
+-- item completed, the job's counters, the item's event, the job closed when
+-- it was the last.
+CREATE FUNCTION train_data.complete_record(item train_data.batch_items, owner uuid, conv uuid, parsed jsonb,
+                                           response jsonb, cost numeric, duration_ms integer)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, item.parameters,
+                                      item.attempts, owner, conv, response, 'success',
+                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
+                                      cost, duration_ms, NULL, NULL);
+    UPDATE train_data.batch_items i
+    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
+        lease_expires_at = NULL, error_message = NULL, error_code = NULL
+    WHERE i.id = item.id;
+    PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
+    -- listeners get the item's event before the job's
+    PERFORM train_data.notify_progress(item.batch_job_id, item.id, 'item_completed');
+    PERFORM train_data.finish_job_if_done(item.batch_job_id);
+END
+$$;
+
 -- Store a model's response for an item in flight: the parsed conversation
 -- and its turns, the generation log (tokens, cost, duration), the item, the
 -- counters, the job's completion, a notification — in one transaction.  A
@@ -1213,101 +1398,20 @@ AS $$
 DECLARE
     l record;
     parsed jsonb;
-    problem text;
-    state text;
-    new_status train_data.batch_item_status;
+    v record;
     conv uuid;
-    p jsonb;
-    cost numeric;
-    metrics jsonb;
-    score numeric;
-    threshold numeric;
 BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
     END IF;
     l := train_data.lock_item_in_flight(item_id, attempt);
-    p := (l.item).parameters;
-    BEGIN
-        parsed := train_data.parse_generation_response(response, p);
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-        IF response IS NULL THEN
-            RAISE;
-        END IF;
-        new_status := train_data.fail_batch_item(item_id, 'unusable response: ' || problem, state, true, attempt);
-        RAISE WARNING 'batch item % failed: unusable response: %', item_id, problem
-            USING DETAIL = format('The item is now %s.', new_status);
+    parsed := train_data.complete_parse(l.item, response, attempt);
+    IF parsed IS NULL THEN
         RETURN NULL;
-    END;
-    -- defect verdicts too, with the turn count the item's parameters ask
-    -- for (expectedTurns: a count or {turns, minTurns, maxTurns, firstRole})
-    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
-    -- with dedupe (a similarity) among the parameters, a near copy of an
-    -- earlier conversation of the same batch is marked duplicate_in_batch
-    IF jsonb_typeof(p -> 'dedupe') = 'number' THEN
-        metrics := train_data.with_batch_duplicate(metrics, train_data.batch_duplicate(
-            (l.item).batch_job_id, l.owner, parsed -> 'turns', (p ->> 'dedupe')::real));
     END IF;
-    score := (metrics ->> 'overall')::numeric;
-    -- the threshold fixed when the item was queued (items of 1.1 read the template's)
-    threshold := (l.item).quality_threshold;
-    IF threshold IS NULL THEN
-        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = (l.item).template_id;
-    END IF;
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
-    cost := coalesce(train_data.model_cost(parsed ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)),
-                     train_data.model_cost((l.item).request ->> 'model', coalesce((parsed ->> 'input_tokens')::bigint, 0),
-                                           coalesce((parsed ->> 'output_tokens')::bigint, 0)));
-
-    INSERT INTO train_data.conversations
-        (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
-         turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
-         parameters, parent_id, parent_type, created_by)
-    VALUES (parsed ->> 'title',
-            coalesce(nullif(btrim(p ->> 'persona'), ''), 'Unknown'),
-            coalesce(nullif(btrim(p ->> 'emotion'), ''), 'Neutral'),
-            coalesce((l.item).topic, p ->> 'topic'), p ->> 'intent', p ->> 'tone', (l.item).tier,
-            CASE WHEN jsonb_typeof(p -> 'category') = 'array'
-                 THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
-                 WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
-                 ELSE '{}' END,
-            train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects'), score, metrics,
-            jsonb_array_length(parsed -> 'turns'),
-            coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
-            cost, duration_ms, (l.item).template_id,
-            jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
-                                                 'performedBy', l.owner, 'timestamp', now(),
-                                                 'comment', format('Generated with quality score %s', score),
-                                                 'reasons', NULL, 'defects', metrics -> 'defects')),
-            p, (l.item).parent_conversation_id,
-            CASE WHEN (l.item).parent_conversation_id IS NOT NULL THEN 'conversation' END, l.owner)
-    RETURNING id INTO conv;
-    -- a regeneration supersedes the conversation it replaces
-    IF (l.item).parent_conversation_id IS NOT NULL THEN
-        UPDATE train_data.conversations c SET status = 'archived'
-        WHERE c.id = (l.item).parent_conversation_id AND c.created_by = l.owner AND c.status <> 'archived';
-    END IF;
-
-    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
-    SELECT conv, l.owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
-    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
-
-    PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      p, (l.item).attempts, l.owner, conv, response, 'success',
-                                      (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL);
-
-    UPDATE train_data.batch_items i
-    SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
-        lease_expires_at = NULL, error_message = NULL, error_code = NULL
-    WHERE i.id = complete_batch_item.item_id;
-    PERFORM train_data.bump_counters((l.item).batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's
-    PERFORM train_data.notify_progress((l.item).batch_job_id, complete_batch_item.item_id, 'item_completed');
-    PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
+    v := train_data.complete_verdict(l.item, parsed);
+    conv := train_data.complete_store(l.item, l.owner, parsed, v.metrics, v.score, v.status, v.cost, duration_ms);
+    PERFORM train_data.complete_record(l.item, l.owner, conv, parsed, response, v.cost, duration_ms);
     RETURN conv;
 END
 $$;
@@ -1862,20 +1966,24 @@ CREATE FUNCTION train_data.minhash_similarity(a integer[], b integer[])
 -- quality_defect_codes() says which codes are soft.
 CREATE FUNCTION train_data.defect_status(earned train_data.conversation_status, defects jsonb)
     RETURNS train_data.conversation_status
-    LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT CASE
-               WHEN pg_catalog.jsonb_typeof(defects) IS DISTINCT FROM 'array'
-                    OR pg_catalog.jsonb_array_length(defects) OPERATOR(pg_catalog.=) 0 THEN earned
-               WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(defects) AS d(code)
-                            WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c
-                                                WHERE c.code OPERATOR(pg_catalog.=) d.code), false))
-                   THEN 'needs_revision'::train_data.conversation_status
-               WHEN earned OPERATOR(pg_catalog.=) 'generated'::train_data.conversation_status
-                   THEN 'pending_review'::train_data.conversation_status
-               ELSE earned
-           END;
-END;
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(defects) IS DISTINCT FROM 'array' OR jsonb_array_length(defects) = 0 THEN
+        RETURN earned;
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(defects) AS d(code)
+               WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c WHERE c.code = d.code),
+                                  false)) THEN
+        RETURN 'needs_revision';
+    END IF;
+    IF earned = 'generated' THEN
+        RETURN 'pending_review';
+    END IF;
+    RETURN earned;
+END
+$$;
 
 -- Whether a conversation has defect verdicts, kept by PostgreSQL from its
 -- quality_metrics (adding it rewrites the conversations table).
@@ -1912,31 +2020,32 @@ CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    WITH touched AS (
-        SELECT DISTINCT t.conversation_id FROM changed_turns t),
-    texts AS (
-        SELECT c.id, c.created_by,
-               (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
-                FROM train_data.conversation_turns t WHERE t.conversation_id = c.id) AS body
-        FROM touched x JOIN train_data.conversations c ON c.id = x.conversation_id),
-    gone AS (
+    IF TG_OP = 'DELETE' THEN
         DELETE FROM train_data.conversation_signatures s
-        USING touched x
-        WHERE s.conversation_id = x.conversation_id
-          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id))
+        WHERE s.conversation_id IN (SELECT t.conversation_id FROM changed_turns t)
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id);
+    END IF;
     INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
-    SELECT x.id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
-    FROM texts x CROSS JOIN LATERAL (SELECT train_data.minhash_signature(x.body) AS v) sig
-    WHERE x.body IS NOT NULL
+    SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
+    FROM (SELECT DISTINCT t.conversation_id, t.created_by FROM changed_turns t) x
+    CROSS JOIN LATERAL (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number)) AS v
+                        FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id) sig
+    WHERE sig.v IS NOT NULL
     ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
     RETURN NULL;
 END
 $$;
 REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
+-- (except the turns a completion inserts: it writes their signature itself,
+-- from the parsed turns, and says so in train_data.engine_signs_turns,
+-- which only the extension owner's statements are believed about)
 CREATE TRIGGER conversation_turns_signature_insert
     AFTER INSERT ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns
-    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+    FOR EACH STATEMENT
+    WHEN (NOT (train_data.engine_context()
+               AND pg_catalog.current_setting('train_data.engine_signs_turns', true) OPERATOR(pg_catalog.=) 'on'))
+    EXECUTE FUNCTION train_data.conversation_turns_signature();
 CREATE TRIGGER conversation_turns_signature_update
     AFTER UPDATE ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns
@@ -2345,6 +2454,21 @@ BEGIN
     RETURN report;
 END
 $$;
+
+-- The payloads are a few kilobytes of JSON, compressed once a row passes
+-- 2 kB: with lz4 where the server was built with it (a log row costs a
+-- third of the time pglz takes), else with the default.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_settings s
+               WHERE s.name OPERATOR(pg_catalog.=) 'default_toast_compression'
+                 AND 'lz4' OPERATOR(pg_catalog.=) ANY (s.enumvals)) THEN
+        ALTER TABLE train_data.generation_logs ALTER COLUMN request_payload SET COMPRESSION lz4,
+                                               ALTER COLUMN response_payload SET COMPRESSION lz4;
+    END IF;
+END
+$$;
+
 -- Who may execute what: the reviewed list (sql/src/13_privileges.sql).
 REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
@@ -2365,6 +2489,12 @@ REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM 
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric,
+                                                 train_data.conversation_status, numeric, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer)
+    FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
@@ -3120,11 +3250,21 @@ COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
 COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
 
+COMMENT ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) IS
+    'Internal: step of complete_batch_item: the parsed response of an item in flight, or NULL (with a warning) after failing the item when it is unusable';
+COMMENT ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) IS
+    'Internal: step of complete_batch_item: quality metrics, score, status (threshold and defects) and cost of a parsed response';
+COMMENT ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric, train_data.conversation_status, numeric, integer) IS
+    'Internal: step of complete_batch_item: inserts the conversation (owned by the batch owner) and its turns, archives the conversation a regeneration replaces; returns the new id';
+COMMENT ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer) IS
+    'Internal: step of complete_batch_item: generation log, item completed, job counters, the item''s event, the job closed when it was the last';
 COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 
+COMMENT ON FUNCTION train_data.complete_batch_entry(jsonb, bigint) IS
+    'Internal: one entry of complete_batch_items: complete_batch_item on {item_id, response, duration_ms, attempt}, as the caller';
 COMMENT ON FUNCTION train_data.complete_batch_items(jsonb) IS
-    'Worker function: completes several items in one call ({item_id, response, duration_ms, attempt} each), each in a subtransaction; a row per entry: completed with its conversation, failed (unusable response) or refused with the error';
+    'Worker function: completes several items in one call ({item_id, response, duration_ms, attempt} each); a row per entry: completed with its conversation, failed (unusable response) or refused with the error, which leaves the others stored';
 
 COMMENT ON FUNCTION train_data.lock_visible_job(uuid) IS
     'Internal: locks and returns the row of a batch job the caller can see; an error as for an unknown job otherwise';

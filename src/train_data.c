@@ -36,6 +36,14 @@ PG_MODULE_MAGIC;
 
 char	   *td_user_id_setting = NULL;
 
+/*
+ * train_data.engine_signs_turns: on while the completion (as the extension
+ * owner) inserts turns whose signature it writes itself; the signature
+ * trigger, which also asks engine_context(), then skips that statement.
+ * Only superusers may set it; read in SQL, never here.
+ */
+static bool td_engine_signs_turns = false;
+
 /* Names of the misspelt settings noted at load (clipped), and their number. */
 static const char *misspelt_names[TD_MAX_MISSPELT];
 static int	misspelt_count = 0;
@@ -99,6 +107,15 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("train_data.engine_signs_turns",
+							 "Internal: on while a completion inserts turns whose signature it writes itself.",
+							 "The signature trigger of conversation_turns skips such a statement of the extension owner.",
+							 &td_engine_signs_turns,
+							 false,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
 
 	/* after every Define... (they adopt placeholders of their own names) */
 	note_misspelt_settings();

@@ -538,3 +538,17 @@ CREATE INDEX generation_logs_batch_item_idx ON train_data.generation_logs (batch
     WHERE batch_item_id IS NOT NULL;
 CREATE INDEX generation_logs_run_idx ON train_data.generation_logs (run_id) WHERE run_id IS NOT NULL;
 CREATE INDEX generation_logs_created_by_idx ON train_data.generation_logs (created_by, created_at DESC);
+
+-- The payloads are a few kilobytes of JSON, compressed once a row passes
+-- 2 kB: with lz4 where the server was built with it (a log row costs a
+-- third of the time pglz takes), else with the default.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_settings s
+               WHERE s.name OPERATOR(pg_catalog.=) 'default_toast_compression'
+                 AND 'lz4' OPERATOR(pg_catalog.=) ANY (s.enumvals)) THEN
+        ALTER TABLE train_data.generation_logs ALTER COLUMN request_payload SET COMPRESSION lz4,
+                                               ALTER COLUMN response_payload SET COMPRESSION lz4;
+    END IF;
+END
+$$;

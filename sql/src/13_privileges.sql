@@ -6,7 +6,9 @@
 -- PUBLIC may execute the user API (docs/reference.md) and the helpers the
 -- user API runs as its caller: those act under row-level security, on the
 -- caller's own rows only (test/sql/privileges.sql prints every function with
--- its grantees and fails on anything not on this list).  Not PUBLIC:
+-- its grantees and fails on anything not on this list), and
+-- complete_batch_entry, the step complete_batch_items runs as its caller
+-- (it calls complete_batch_item, whose EXECUTE the caller needs).  Not PUBLIC:
 --   * the worker functions, which act across users (SECURITY DEFINER):
 --     grant EXECUTE to a worker role;
 --   * the steps those worker functions run as the extension owner, which
@@ -33,6 +35,12 @@ REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric,
+                                                 train_data.conversation_status, numeric, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer)
+    FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;

@@ -12,20 +12,24 @@
 -- quality_defect_codes() says which codes are soft.
 CREATE FUNCTION train_data.defect_status(earned train_data.conversation_status, defects jsonb)
     RETURNS train_data.conversation_status
-    LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT CASE
-               WHEN pg_catalog.jsonb_typeof(defects) IS DISTINCT FROM 'array'
-                    OR pg_catalog.jsonb_array_length(defects) OPERATOR(pg_catalog.=) 0 THEN earned
-               WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(defects) AS d(code)
-                            WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c
-                                                WHERE c.code OPERATOR(pg_catalog.=) d.code), false))
-                   THEN 'needs_revision'::train_data.conversation_status
-               WHEN earned OPERATOR(pg_catalog.=) 'generated'::train_data.conversation_status
-                   THEN 'pending_review'::train_data.conversation_status
-               ELSE earned
-           END;
-END;
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(defects) IS DISTINCT FROM 'array' OR jsonb_array_length(defects) = 0 THEN
+        RETURN earned;
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(defects) AS d(code)
+               WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c WHERE c.code = d.code),
+                                  false)) THEN
+        RETURN 'needs_revision';
+    END IF;
+    IF earned = 'generated' THEN
+        RETURN 'pending_review';
+    END IF;
+    RETURN earned;
+END
+$$;
 COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jsonb) IS
     'Status of a completion given the status its score earned and its defect codes: needs_revision for any hard defect, pending_review instead of generated for soft ones only';
 
@@ -33,7 +37,8 @@ COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jso
 -- band keys: conversations sharing a band key are near-duplicate candidates,
 -- found through the GIN index (an index lookup, not a comparison of all
 -- pairs).  Kept by triggers on conversation_turns, however the turns are
--- written; owned like the conversation (composite key), row-level security
+-- written (a completion writes the signature of the turns it inserts
+-- itself); owned like the conversation (composite key), row-level security
 -- by owner.
 CREATE TABLE train_data.conversation_signatures (
     conversation_id uuid PRIMARY KEY,
@@ -56,28 +61,27 @@ CREATE POLICY conversation_signatures_owner ON train_data.conversation_signature
 SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures', '');
 
 -- Recompute the signatures of the conversations whose turns a statement
--- wrote (once per conversation and statement, from the transition table).
+-- wrote (once per conversation and statement, from the transition table):
+-- each conversation's turns are read in order through its index, and the
+-- owner is the turns' own (the composite key makes it the conversation's).
+-- Only a DELETE can leave a conversation without turns, and so without a
+-- signature.
 CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    WITH touched AS (
-        SELECT DISTINCT t.conversation_id FROM changed_turns t),
-    texts AS (
-        SELECT c.id, c.created_by,
-               (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
-                FROM train_data.conversation_turns t WHERE t.conversation_id = c.id) AS body
-        FROM touched x JOIN train_data.conversations c ON c.id = x.conversation_id),
-    gone AS (
+    IF TG_OP = 'DELETE' THEN
         DELETE FROM train_data.conversation_signatures s
-        USING touched x
-        WHERE s.conversation_id = x.conversation_id
-          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id))
+        WHERE s.conversation_id IN (SELECT t.conversation_id FROM changed_turns t)
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id);
+    END IF;
     INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
-    SELECT x.id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
-    FROM texts x CROSS JOIN LATERAL (SELECT train_data.minhash_signature(x.body) AS v) sig
-    WHERE x.body IS NOT NULL
+    SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
+    FROM (SELECT DISTINCT t.conversation_id, t.created_by FROM changed_turns t) x
+    CROSS JOIN LATERAL (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number)) AS v
+                        FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id) sig
+    WHERE sig.v IS NOT NULL
     ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
     RETURN NULL;
 END
@@ -86,10 +90,16 @@ COMMENT ON FUNCTION train_data.conversation_turns_signature() IS
     'Internal: statement trigger on conversation_turns recomputing the signatures of the conversations a statement wrote (transition table changed_turns)';
 REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
 
+-- (except the turns a completion inserts: it writes their signature itself,
+-- from the parsed turns, and says so in train_data.engine_signs_turns,
+-- which only the extension owner's statements are believed about)
 CREATE TRIGGER conversation_turns_signature_insert
     AFTER INSERT ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns
-    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
+    FOR EACH STATEMENT
+    WHEN (NOT (train_data.engine_context()
+               AND pg_catalog.current_setting('train_data.engine_signs_turns', true) OPERATOR(pg_catalog.=) 'on'))
+    EXECUTE FUNCTION train_data.conversation_turns_signature();
 CREATE TRIGGER conversation_turns_signature_update
     AFTER UPDATE ON train_data.conversation_turns
     REFERENCING NEW TABLE AS changed_turns

@@ -181,6 +181,40 @@ parse_unicode_escape(parser *p, td_buf *out)
 	return true;
 }
 
+/*
+ * Length of the run of string characters at p->pos that are copied as they
+ * are (valid UTF-8, no quote, backslash or control character), so that a
+ * string is copied a run at a time rather than a character at a time; 0
+ * when the character there is not valid UTF-8.  A run stops after 64 kB
+ * (the caller's loop checks for interrupts between runs).
+ */
+static size_t
+plain_run(const parser *p)
+{
+	const unsigned char *u = (const unsigned char *) p->s;
+	size_t		end = p->pos;
+	size_t		limit = p->len - p->pos > 65536 ? p->pos + 65536 : p->len;
+
+	while (end < limit)
+	{
+		unsigned char c = u[end];
+		size_t		n;
+
+		if (c == '"' || c == '\\' || c < 0x20)
+			break;
+		if (c < 0x80)
+		{
+			end++;
+			continue;
+		}
+		n = td_utf8_seq_len(u + end, p->len - end);
+		if (n == 0)
+			break;
+		end += n;
+	}
+	return end - p->pos;
+}
+
 /* Decode a string literal (the opening quote is current) into arena text. */
 static bool
 parse_string_text(parser *p, const char **text, size_t *text_len)
@@ -252,15 +286,15 @@ parse_string_text(parser *p, const char **text, size_t *text_len)
 			return fail(p, "control character in string"), false;
 		}
 		{
-			size_t		n = td_utf8_seq_len(u + p->pos, p->len - p->pos);
+			size_t		run = plain_run(p);
 
-			if (n == 0)
+			if (run == 0)
 			{
 				td_buf_free(&out);
 				return fail(p, "invalid UTF-8"), false;
 			}
-			td_buf_append(&out, p->s + p->pos, n);
-			p->pos += n;
+			td_buf_append(&out, p->s + p->pos, run);
+			p->pos += run;
 		}
 	}
 	td_buf_free(&out);

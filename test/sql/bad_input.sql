@@ -414,6 +414,10 @@ INSERT INTO calls (fn, call) VALUES
  ('job_claim_rank', $$SELECT train_data.job_claim_rank(NULL, public.huge())$$),
  ('log_generation', $$SELECT train_data.log_generation('b6000000-0000-0000-0000-000000000000', 'b4000000-0000-0000-0000-000000000000', NULL, '{}', '{}', 1, 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', NULL, NULL, 'failed', 0, 0, NULL, NULL, 'x', NULL)$$),
  ('notify_progress', $$SELECT train_data.notify_progress('b4000000-0000-0000-0000-000000000000', NULL, public.huge())$$),
+ ('complete_parse', $$SELECT train_data.complete_parse(NULL, public.deep_object(), NULL)$$),
+ ('complete_verdict', $$SELECT train_data.complete_verdict(NULL, public.deep_object())$$),
+ ('complete_store', $$SELECT train_data.complete_store(NULL, NULL, public.deep_object(), public.deep_object(), NULL, NULL, NULL, NULL)$$),
+ ('complete_record', $$SELECT train_data.complete_record(NULL, NULL, NULL, public.deep_object(), public.deep_object(), NULL, -1)$$),
  ('clip_for_message', $$SELECT train_data.clip_for_message(public.huge())$$),
  ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$),
  ('user_id_default', $$SELECT train_data.user_id_default(NULL, NULL)$$),
@@ -467,7 +471,9 @@ INSERT INTO calls (fn, call) VALUES
  ('release_batch_item', $$SELECT train_data.release_batch_item('a6000000-0000-0000-0000-000000000000', -1)$$),
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(NULL)$$),
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(public.deep_array())$$),
- ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$);
+ ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$),
+ ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(public.deep_object(), 1)$$),
+ ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(jsonb_build_object('item_id', public.huge()), 1)$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).

@@ -31,6 +31,22 @@ FROM train_data.complete_batch_items((
     FROM claimed c)) WITH ORDINALITY r
 LEFT JOIN claimed c ON c.item_id = r.item_id
 ORDER BY r.ordinality;
+-- no entry refused (3 completes, 4 sends an unusable response): the same
+-- outcomes from the path that runs them all in one subtransaction, which
+-- takes one transaction id besides the call's own (one per entry would be
+-- two more)
+SELECT pg_current_xact_id()::text::bigint AS xid_before \gset
+SELECT c."position", r.outcome, r.conversation_id IS NOT NULL AS stored, r.error_code, r.error_message
+FROM train_data.complete_batch_items((
+    SELECT jsonb_agg(CASE c."position"
+        WHEN 3 THEN jsonb_build_object('item_id', c.item_id, 'attempt', c.attempt,
+                                       'response', '{"turns": [{"role": "user", "content": "And then?"}, {"role": "assistant", "content": "Raise it every year."}]}'::jsonb)
+        ELSE jsonb_build_object('item_id', c.item_id, 'response', '"still not a conversation"'::jsonb) END
+        ORDER BY c."position")
+    FROM claimed c WHERE c."position" IN (3, 4))) WITH ORDINALITY r
+LEFT JOIN claimed c ON c.item_id = r.item_id
+ORDER BY r.ordinality;
+SELECT pg_current_xact_id()::text::bigint - :xid_before - 1 AS transaction_ids_of_the_call;
 RESET client_min_messages;
 SELECT expect_error($$SELECT * FROM train_data.complete_batch_items('{}')$$);
 SELECT expect_error($$SELECT * FROM train_data.complete_batch_items((SELECT jsonb_agg(g) FROM generate_series(1, 1001) g))$$);
@@ -39,7 +55,19 @@ SELECT "position", status, attempts FROM train_data.batch_items ORDER BY "positi
 -- a user cannot call it
 SET ROLE regress_alice;
 SELECT expect_error($$SELECT * FROM train_data.complete_batch_items('[]')$$);
+-- nor tell the signature trigger to skip her turns
+SELECT expect_error($$SET train_data.engine_signs_turns = on$$);
 RESET ROLE;
+-- the completions wrote the signatures of their turns themselves: each is
+-- what the trigger computes from the stored turns, and the setting that
+-- told the trigger so is off again
+SELECT count(*) AS signed,
+       count(*) FILTER (WHERE s.signature IS DISTINCT FROM
+                              (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number))
+                               FROM train_data.conversation_turns t WHERE t.conversation_id = c.id)) AS differing,
+       count(*) FILTER (WHERE s.bands IS DISTINCT FROM train_data.minhash_bands(s.signature)) AS bands_differing
+FROM train_data.conversations c JOIN train_data.conversation_signatures s ON s.conversation_id = c.id;
+SHOW train_data.engine_signs_turns;
 
 -- clean up
 DELETE FROM train_data.batch_jobs;

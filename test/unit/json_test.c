@@ -210,10 +210,42 @@ main(void)
 	expect("\"\xff\"", "ERR@1:invalid UTF-8");
 	expect("\"\xc0\xaf\"", "ERR@1:invalid UTF-8");
 	expect("\"\xed\xa0\x80\"", "ERR@1:invalid UTF-8");
+	/* strings are copied a run at a time: errors still point at the byte */
+	expect("\"ab\xff\"", "ERR@3:invalid UTF-8");
+	expect("\"a\xc3\xa9\xc3\"", "ERR@4:invalid UTF-8");
+	expect("\"ab\ncd\"", "ERR@3:control character in string");
+	expect("\"a\xc3\xa9" "b\\nc\\\"d\"", "\"a\xc3\xa9" "b\\nc\\\"d\"");
 	expect("tru", "ERR@0:invalid token");
 	expect("NaN", "ERR@0:invalid token");
 	expect("", "ERR@0:unexpected end of input");
 	expect("[1] [2]", "ERR@4:unexpected text after the JSON value");
+
+	/* a string of more than one 64 kB run, multibyte characters across the seams */
+	{
+		static char in[200010];
+		size_t		n = 0;
+
+		in[n++] = '"';
+		while (n < 200000)
+		{
+			in[n++] = 'x';
+			in[n++] = '\xc3';
+			in[n++] = '\xa9';
+		}
+		in[n++] = '"';
+		in[n] = '\0';
+		{
+			td_arena	arena;
+			td_json_error err;
+			td_json    *v;
+
+			td_arena_init(&arena);
+			v = td_json_parse(&arena, in, n, &err);
+			ok(v && v->type == TD_JSON_STRING && v->len == n - 2 && memcmp(v->str, in + 1, n - 2) == 0,
+			   "a 200 kB string of multibyte characters reads back whole");
+			td_arena_free(&arena);
+		}
+	}
 
 	/* the depth limit */
 	memset(deep, '[', 300);
