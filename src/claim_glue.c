@@ -41,7 +41,9 @@ PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
 enum claim_stmt
 {
 	ST_EXPIRED,					/* leases that ran out, oldest first */
-	ST_NEXT_JOB,				/* the next job in the claim order */
+	ST_NEXT_JOB,				/* the next job in the claim order, and
+								 * whether it has anything queued */
+	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_LOCK_JOB,				/* take this claim's turn on a job */
 	ST_JOB,						/* the job's state and free concurrency */
 	ST_CONFIG,					/* the owner's effective AI configuration */
@@ -79,13 +81,30 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		1, {INT4OID}
 	},
 	[ST_NEXT_JOB] = {
-		"SELECT i.claim_rank, i.job_created_at, i.batch_job_id"
-		"  FROM train_data.batch_items i"
-		" WHERE i.status OPERATOR(pg_catalog.=) 'queued' AND i.claim_rank IS NOT NULL"
-		"   AND (i.claim_rank, i.job_created_at, i.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
-		" ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position"
+		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id,"
+		"       EXISTS (SELECT FROM train_data.batch_items i"
+		"                WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
+		"                  AND i.status OPERATOR(pg_catalog.=) 'queued')"
+		"  FROM train_data.claimable_jobs c"
+		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
+		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
 		" LIMIT 1",
 		3, {INT2OID, TIMESTAMPTZOID, UUIDOID}
+	},
+	/*
+	 * Take a job out of the claim order when it cannot be claimed from ($2)
+	 * or has nothing queued.  A row another transaction holds is left: it is
+	 * queueing an item of the job (claimable_job_add) or pausing it.
+	 */
+	[ST_DROP_JOB] = {
+		"DELETE FROM train_data.claimable_jobs c"
+		" WHERE c.ctid OPERATOR(pg_catalog.=)"
+		"       (SELECT c2.ctid FROM train_data.claimable_jobs c2"
+		"         WHERE c2.batch_job_id OPERATOR(pg_catalog.=) $1 FOR UPDATE SKIP LOCKED)"
+		"   AND ($2 OR NOT EXISTS (SELECT FROM train_data.batch_items i"
+		"                           WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1"
+		"                             AND i.status OPERATOR(pg_catalog.=) 'queued'))",
+		2, {UUIDOID, BOOLOID}
 	},
 	/*
 	 * The job's row, created when missing, locked FOR UPDATE in one
@@ -400,7 +419,10 @@ claim_from_job(claim_call *call, Datum job)
 
 	run(ST_LOCK_JOB, &job, NULL);
 	if (run(ST_JOB, &job, NULL) != 1 || !flag(0, 1))
+	{
+		run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
 		return;
+	}
 	not_started = flag(0, 2);
 	slots = DatumGetInt64(value(0, 3, &isnull));
 	owner = value(0, 4, &isnull);
@@ -434,8 +456,9 @@ claim_from_job(claim_call *call, Datum job)
 /*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
  * queued items by the claim order (job priority, job age, job, position).
- * The walk reads only the index of claimable items and jumps from job to
- * job, so jobs with nothing to claim cost nothing.
+ * The walk reads only claimable_jobs, which holds the jobs with work to
+ * take, so paused, ended and empty jobs cost nothing; a job found with
+ * nothing queued leaves it.
  */
 Datum
 train_data_claim_batch_items(PG_FUNCTION_ARGS)
@@ -464,6 +487,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	while (call.claimed < call.max_items)
 	{
 		bool		isnull;
+		bool		queued;
 		Datum		job;
 
 		CHECK_FOR_INTERRUPTS();
@@ -475,8 +499,12 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		after_created = DatumGetTimestampTz(value(0, 2, &isnull));
 		job = value(0, 3, &isnull);
 		after_job = *DatumGetUUIDP(job);
+		queued = flag(0, 4);
 		SPI_freetuptable(SPI_tuptable);
-		claim_from_job(&call, job);
+		if (queued)
+			claim_from_job(&call, job);
+		else					/* nothing queued: out of the claim order, no turn taken */
+			run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(false)}, NULL);
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();

@@ -532,8 +532,8 @@ COMMENT ON FUNCTION train_data.claim_lease_lost(uuid, uuid) IS
 -- Claim up to max_items items: expired leases first, then queued items by
 -- the claim order (job priority, job age, job, position), never more in
 -- flight per job than its concurrent_processing.  The walk reads only the
--- index of claimable items and jumps from job to job, so jobs with nothing
--- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- claim order (claimable_jobs, the jobs with work to take), so jobs with
+-- nothing to claim, paused jobs and other users' idle work cost nothing; the claim
 -- takes no lock a user or an outside session can hold, and skips (never
 -- waits for) rows another transaction holds.  Each row carries the item's
 -- prompt, fixed when it was queued, a ready request body built with the
@@ -611,6 +611,7 @@ BEGIN
     SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
         worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
+    PERFORM train_data.claimable_job_add((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
     PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
     RETURN 'queued';
@@ -652,6 +653,7 @@ BEGIN
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
             worker = NULL, error_message = message, error_code = fail_batch_item.error_code
         WHERE i.id = fail_batch_item.item_id;
+        PERFORM train_data.claimable_job_add((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
         PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
         RETURN 'queued';

@@ -307,11 +307,12 @@ PREPARE job_state(uuid) AS
     LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j.id WHERE j.id = $1;
 EXPLAIN (COSTS OFF) EXECUTE job_state(:'big');
 -- the next job to claim from, after the last one visited: one index probe
+-- of the claim order, which holds the big job (and no item)
+SELECT count(*) AS claimable_jobs FROM train_data.claimable_jobs WHERE batch_job_id = :'big';
 EXPLAIN (COSTS OFF)
-    SELECT i.claim_rank, i.job_created_at, i.batch_job_id FROM train_data.batch_items i
-    WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
-      AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (-1::smallint, '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
-    ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position LIMIT 1;
+    SELECT c.claim_rank, c.job_created_at, c.batch_job_id FROM train_data.claimable_jobs c
+    WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) > (-1::smallint, '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
+    ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id LIMIT 1;
 SELECT train_data.calculate_batch_progress(:'big') AS big_progress;
 
 -- clean up
