@@ -350,10 +350,9 @@ BEGIN
 END
 $$;
 
--- A queued item takes its job's claim order (claim_rank, job_created_at),
--- whatever the writer put there; a changed prompt-making value (parameters)
--- renders the prompt again, and a value that cannot render is refused here,
--- never at claim time.
+-- A changed prompt-making value (parameters) of a queued item renders its
+-- prompt again; a value that cannot render is refused here, never at claim
+-- time.
 CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -361,9 +360,7 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    SELECT train_data.job_claim_rank(j.status, j.priority), j.created_at INTO NEW.claim_rank, NEW.job_created_at
-    FROM train_data.batch_jobs j WHERE j.id = NEW.batch_job_id;
-    IF TG_OP = 'UPDATE' AND NEW.parameters IS DISTINCT FROM OLD.parameters AND NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+    IF NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
         IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
@@ -379,15 +376,20 @@ END
 $$;
 
 -- A job whose claim rank changes (paused, resumed, ended, new priority)
--- moves its queued items in or out of the claim order.
+-- leaves the claim order or takes its place there again: one row, whatever
+-- the number of its items.  A job with items in flight is put back too, as
+-- one of them may be queued again meanwhile; a claim drops the row if not.
 CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE train_data.batch_items i
-    SET claim_rank = train_data.job_claim_rank(NEW.status, NEW.priority)
-    WHERE i.batch_job_id = NEW.id AND i.status = 'queued';
+    IF train_data.job_claim_rank(NEW.status, NEW.priority) IS NULL THEN
+        DELETE FROM train_data.claimable_jobs c WHERE c.batch_job_id = NEW.id;
+    ELSIF EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'queued')
+          OR EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'processing') THEN
+        PERFORM train_data.claimable_job_add(NEW.id);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -1028,6 +1030,7 @@ BEGIN
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
             worker = NULL, error_message = message, error_code = fail_batch_item.error_code
         WHERE i.id = fail_batch_item.item_id;
+        PERFORM train_data.claimable_job_add((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
         PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
         RETURN 'queued';
@@ -1198,6 +1201,48 @@ CREATE TABLE train_data.job_claim_locks (
 );
 ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 
+-- The claim order: one row per job a claim may take work from, by its
+-- priority rank and age.  A job is put here when items of it are queued
+-- (inserted, retried, released) or when it is resumed; it leaves when it is
+-- paused or ends, and when a claim finds nothing queued in it.  A pause
+-- therefore writes one row here and no item; the claim's walk reads this
+-- table only, so paused, ended and empty jobs cost it nothing.  No user can
+-- see or write these rows (row-level security without a policy; no foreign
+-- key: deleting a job touches nothing here, the next claim drops its row).
+CREATE TABLE train_data.claimable_jobs (
+    batch_job_id   uuid PRIMARY KEY,
+    claim_rank     smallint NOT NULL,
+    job_created_at timestamptz NOT NULL
+);
+ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
+CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
+
+-- Put a job in the claim order while it can be claimed from.  A row already
+-- there is locked (and its rank refreshed), so a claim removing it at the
+-- same time skips it: the claim cannot see this transaction's queued item.
+CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
+    RETURNS void
+    LANGUAGE sql
+BEGIN ATOMIC
+    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at)
+    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+    FROM train_data.batch_jobs j
+    WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
+    ON CONFLICT (batch_job_id) DO UPDATE SET claim_rank = excluded.claim_rank;
+END;
+-- New queued items put their jobs in the claim order (runs as train_data:
+-- users cannot write claimable_jobs).
+CREATE FUNCTION train_data.batch_items_queue_jobs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.claimable_job_add(n.batch_job_id)
+    FROM (SELECT DISTINCT i.batch_job_id FROM new_items i WHERE i.status = 'queued') n;
+    RETURN NULL;
+END
+$$;
+
 -- Parents: the (id, owner) keys children reference; names unique per owner.
 ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_id_owner_unique UNIQUE (id, created_by);
 ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_conversation_id_unique;
@@ -1226,17 +1271,13 @@ CREATE TRIGGER conversation_turns_owner
 
 -- Batch items carry their job's owner, what they need from their template
 -- (prompt, threshold; rendered now for items still to run, NULL when that
--- fails: the claim then fails the item alone) and their claim order.
+-- fails: the claim then fails the item alone).
 ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
-    ADD COLUMN quality_threshold numeric(3,1),
-    ADD COLUMN claim_rank smallint,
-    ADD COLUMN job_created_at timestamptz;
+    ADD COLUMN quality_threshold numeric(3,1);
 UPDATE train_data.batch_items i
 SET created_by = j.created_by,
-    job_created_at = j.created_at,
-    claim_rank = CASE WHEN i.status = 'queued' THEN train_data.job_claim_rank(j.status, j.priority) END,
     conversation_id = (SELECT c.id FROM train_data.conversations c
                        WHERE c.id = i.conversation_id AND c.created_by = j.created_by),
     parent_conversation_id = (SELECT c.id FROM train_data.conversations c
@@ -1258,15 +1299,21 @@ ALTER TABLE train_data.batch_items
     ADD CONSTRAINT batch_items_parent_conversation_fk FOREIGN KEY (parent_conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (parent_conversation_id),
     ADD CONSTRAINT batch_items_id_owner_unique UNIQUE (id, created_by);
-CREATE INDEX batch_items_claim_order_idx ON train_data.batch_items
-    (claim_rank, job_created_at, batch_job_id, position)
-    WHERE status = 'queued' AND claim_rank IS NOT NULL;
 CREATE INDEX batch_items_lease_idx ON train_data.batch_items (lease_expires_at)
     WHERE status = 'processing';
 CREATE TRIGGER batch_items_owner
     BEFORE INSERT ON train_data.batch_items
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
+
+-- The claim order: every job that can be claimed from and has items queued
+-- or in flight.
+INSERT INTO train_data.claimable_jobs (batch_job_id, claim_rank, job_created_at)
+SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+FROM train_data.batch_jobs j
+WHERE train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
+  AND EXISTS (SELECT 1 FROM train_data.batch_items i
+              WHERE i.batch_job_id = j.id AND i.status IN ('queued', 'processing'));
 
 -- Counters carry their job's owner.
 ALTER TABLE train_data.batch_job_counters ADD COLUMN created_by uuid;
@@ -1331,18 +1378,14 @@ CREATE TRIGGER batch_items_guard
     BEFORE INSERT OR UPDATE ON train_data.batch_items
     FOR EACH ROW WHEN (NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_guard();
-CREATE TRIGGER batch_items_prepare_insert
-    BEFORE INSERT ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued')
-    EXECUTE FUNCTION train_data.batch_items_prepare();
 CREATE TRIGGER batch_items_prepare_update
     BEFORE UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued'
-                       AND (OLD.status IS DISTINCT FROM NEW.status
-                            OR OLD.claim_rank IS DISTINCT FROM NEW.claim_rank
-                            OR OLD.job_created_at IS DISTINCT FROM NEW.job_created_at
-                            OR OLD.parameters IS DISTINCT FROM NEW.parameters))
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.parameters IS DISTINCT FROM NEW.parameters)
     EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_items_queue_jobs
+    AFTER INSERT ON train_data.batch_items
+    REFERENCING NEW TABLE AS new_items
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.batch_items_queue_jobs();
 CREATE TRIGGER batch_jobs_reorder
     AFTER UPDATE ON train_data.batch_jobs
     FOR EACH ROW WHEN (train_data.job_claim_rank(OLD.status, OLD.priority)
@@ -1576,8 +1619,8 @@ ALTER FUNCTION train_data.claim_batch_items(text, integer, interval) RENAME TO c
 -- Claim up to max_items items: expired leases first, then queued items by
 -- the claim order (job priority, job age, job, position), never more in
 -- flight per job than its concurrent_processing.  The walk reads only the
--- index of claimable items and jumps from job to job, so jobs with nothing
--- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- claim order (claimable_jobs, the jobs with work to take), so jobs with
+-- nothing to claim, paused jobs and other users' idle work cost nothing; the claim
 -- takes no lock a user or an outside session can hold, and skips (never
 -- waits for) rows another transaction holds.  Each row carries the item's
 -- prompt, fixed when it was queued, a ready request body built with the
@@ -1638,6 +1681,7 @@ BEGIN
     SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
         worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
+    PERFORM train_data.claimable_job_add((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
     PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
     RETURN 'queued';
@@ -2012,6 +2056,7 @@ REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
@@ -2025,6 +2070,7 @@ REVOKE ALL ON FUNCTION train_data.batch_jobs_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_queue_jobs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.scenarios_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.edge_cases_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.validate_settings_row() FROM PUBLIC;
@@ -2401,10 +2447,6 @@ COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed w
 
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
 
-COMMENT ON COLUMN train_data.batch_items.claim_rank IS 'Internal: claim order of a queued item, 0-2 by its job''s priority; NULL while the job is paused or ended';
-
-COMMENT ON COLUMN train_data.batch_items.job_created_at IS 'Internal: its job''s creation time, the second key of the claim order';
-
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 
 COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard 0-15: the writing backend''s process id modulo 16';
@@ -2433,14 +2475,28 @@ COMMENT ON FUNCTION train_data.batch_items_guard() IS
     'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
 
 COMMENT ON FUNCTION train_data.batch_items_prepare() IS
-    'Internal: trigger giving a queued item its job''s claim order and rendering its prompt again when its parameters change';
+    'Internal: trigger rendering the prompt of a queued item again when its parameters change';
 
 COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
-    'Internal: trigger moving a job''s queued items in or out of the claim order when the job''s claim rank changes';
+    'Internal: trigger taking a job out of the claim order, or putting it back, when the job''s claim rank changes';
 
 COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being claimed from; claims of a job take turns on it';
 
 COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
+COMMENT ON TABLE train_data.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
+
+COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
+COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
+
+COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+
+COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
+    'Internal: puts a job that can be claimed from in the claim order (claimable_jobs), or refreshes and locks its row there';
+
+COMMENT ON FUNCTION train_data.batch_items_queue_jobs() IS
+    'Internal: trigger putting the jobs of newly queued items in the claim order';
 
 COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a family row claude-opus, claude-sonnet or claude-haiku; an exact id takes precedence';
 
