@@ -136,7 +136,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"  FROM train_data.batch_items i"
 		" WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1 AND i.status OPERATOR(pg_catalog.=) 'queued'"
 		"   AND i.available_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
-		" ORDER BY i.position"
+		" ORDER BY i.position, i.id"	/* batch_items_claim_idx's order */
 		" LIMIT $2"
 		"   FOR NO KEY UPDATE SKIP LOCKED",
 		2, {UUIDOID, INT4OID}
@@ -222,8 +222,10 @@ run(enum claim_stmt st, Datum *args, const char *nulls)
 
 	if (stmt_plans[st] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(stmt_defs[st].sql, stmt_defs[st].nargs,
-									   (Oid *) stmt_defs[st].argtypes);
+		/* a generic plan from the first call: no planning per claim */
+		SPIPlanPtr	plan = SPI_prepare_cursor(stmt_defs[st].sql, stmt_defs[st].nargs,
+											  (Oid *) stmt_defs[st].argtypes,
+											  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

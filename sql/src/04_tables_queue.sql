@@ -148,8 +148,12 @@ COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner 
 COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
 
--- Claim path: the next queued item of a job by position.
-CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position)
+-- Claim path: the next queued items of a job, by position.  The claim
+-- orders by (position, id), which only this index gives (position is unique
+-- per job, so the order is the same): the planner never prefers the unique
+-- (batch_job_id, position) index, whose walk would pass every finished item
+-- of the job.
+CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position, id)
     WHERE status = 'queued';
 -- In-flight items: the per-job concurrency cap.
 CREATE INDEX batch_items_in_flight_idx ON train_data.batch_items (batch_job_id, lease_expires_at)

@@ -288,10 +288,13 @@ ANALYZE train_data.batch_job_counters;
 SET plan_cache_mode = force_generic_plan;   -- plans show $1, not a random id
 SELECT total_items, (SELECT count(*) FROM train_data.batch_items WHERE batch_job_id = :'big') AS items
 FROM train_data.batch_jobs WHERE id = :'big';
+-- the claim's next items of a job (as src/claim_glue.c asks): ordered by
+-- (position, id), which only batch_items_claim_idx gives, so the walk never
+-- passes the job's finished items
 PREPARE next_queued(uuid) AS
     SELECT i.id FROM train_data.batch_items i
     WHERE i.batch_job_id = $1 AND i.status = 'queued' AND i.available_at <= now()
-    ORDER BY i.position LIMIT 3;
+    ORDER BY i.position, i.id LIMIT 3 FOR NO KEY UPDATE SKIP LOCKED;
 EXPLAIN (COSTS OFF) EXECUTE next_queued(:'big');
 PREPARE in_flight(uuid) AS
     SELECT count(*) FROM train_data.batch_items i
