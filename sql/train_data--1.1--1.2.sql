@@ -1642,6 +1642,7 @@ CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFA
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
+    SET enable_seqscan = off  -- its plans are kept: an index, even for a table small when planned
     AS 'MODULE_PATHNAME', 'train_data_claim_batch_items';
 
 DO $$

@@ -18,7 +18,13 @@
  * prompt of an item queued without one (claim_render), failing an item that
  * cannot be sent (claim_fail_item), and the end of a lost lease
  * (cancel_stranded_item, claim_lease_lost).  Every name and operator in the
- * statements is qualified: the plans are kept for the session.
+ * statements is qualified: the plans are kept for the session.  They are
+ * generic plans made on the first call, with sequential scans off (the
+ * function's SET enable_seqscan): a table small then, such as
+ * claimable_jobs, is still read through its index when it has grown.
+ * "Is anything queued" and "the next queued items" order by (position, id),
+ * which only batch_items_claim_idx gives, so no plan passes a job's
+ * finished items.
  */
 #include "postgres.h"
 
@@ -82,9 +88,10 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	},
 	[ST_NEXT_JOB] = {
 		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id,"
-		"       EXISTS (SELECT FROM train_data.batch_items i"
-		"                WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
-		"                  AND i.status OPERATOR(pg_catalog.=) 'queued')"
+		"       (SELECT i.position FROM train_data.batch_items i"
+		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
+		"           AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"         ORDER BY i.position, i.id LIMIT 1) IS NOT NULL"
 		"  FROM train_data.claimable_jobs c"
 		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
@@ -101,9 +108,10 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		" WHERE c.ctid OPERATOR(pg_catalog.=)"
 		"       (SELECT c2.ctid FROM train_data.claimable_jobs c2"
 		"         WHERE c2.batch_job_id OPERATOR(pg_catalog.=) $1 FOR UPDATE SKIP LOCKED)"
-		"   AND ($2 OR NOT EXISTS (SELECT FROM train_data.batch_items i"
-		"                           WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1"
-		"                             AND i.status OPERATOR(pg_catalog.=) 'queued'))",
+		"   AND ($2 OR (SELECT i.position FROM train_data.batch_items i"
+		"                WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1"
+		"                  AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"                ORDER BY i.position, i.id LIMIT 1) IS NULL)",
 		2, {UUIDOID, BOOLOID}
 	},
 	/*

@@ -551,6 +551,7 @@ CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFA
     LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
+    SET enable_seqscan = off  -- its plans are kept: an index, even for a table small when planned
     AS 'MODULE_PATHNAME', 'train_data_claim_batch_items';
 COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
     'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
