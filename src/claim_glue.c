@@ -2,8 +2,8 @@
  * claim_glue.c — train_data.claim_batch_items(), the claim, native.
  *
  * A claim is a dozen short statements: leases that ran out first, then a
- * walk over the claim order (jobs by priority and age) that takes, job by
- * job, queued items up to each job's free concurrency.  Each statement is
+ * walk over the claim order (claimable_jobs: jobs by priority and age) that
+ * takes, job by job, queued items up to each job's free concurrency.  Each statement is
  * prepared once per session and kept (SPI), so a claim plans nothing and
  * pays no interpreter between the statements; it runs as the function's
  * owner (SECURITY DEFINER), with the locking rules of sql/src/10_queue.sql:
@@ -12,7 +12,10 @@
  *     user can see or lock, so the count of items in flight is exact;
  *   - every item is taken with FOR NO KEY UPDATE SKIP LOCKED: a row another
  *     transaction holds is skipped, never waited for;
- *   - the job row is written only when the job starts, with SKIP LOCKED.
+ *   - the job row is written only when the job starts, with SKIP LOCKED;
+ *   - a job found with nothing queued leaves the claim order: its row is
+ *     deleted with SKIP LOCKED, as a transaction queueing an item of the job
+ *     holds that row (claimable_job_add), so no queued item is left out.
  *
  * The rare steps stay in PL/pgSQL and are called from here: rendering the
  * prompt of an item queued without one (claim_render), failing an item that
