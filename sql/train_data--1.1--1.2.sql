@@ -176,31 +176,6 @@ CREATE FUNCTION train_data.job_channel(job_id uuid)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(job_id::text, '-', '');
 
--- The argument checks of a claim.
-CREATE FUNCTION train_data.claim_check_args(worker text, max_items integer, lease interval)
-    RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF worker IS NULL OR btrim(worker) = '' THEN
-        RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF char_length(worker) > 200 THEN
-        RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
-            USING ERRCODE = 'string_data_right_truncation';
-    END IF;
-    IF max_items IS NULL OR max_items NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'max_items must be between 1 and 1000, not %', coalesce(max_items::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
-        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-END
-$$;
-
 -- The request a claimed item is sent with: the rendered prompt as one user
 -- message, with the job owner's configuration.  This body is both an
 -- Anthropic Messages request and an OpenAI Chat Completions request (the
@@ -258,135 +233,22 @@ BEGIN
 END
 $$;
 
--- Take one item for a worker: lease, attempt, request, and the provider and
--- base URL of config to send it to.  Returns the row the claim hands out, or
--- nothing when the item cannot be sent (it is failed).
-CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
-                                           reclaimed boolean)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
+-- A lease that ran out on an item with no attempt left (the worker was lost
+-- each time): the item fails for good.  Called by the claim.
+CREATE FUNCTION train_data.claim_lease_lost(item_id uuid, job_id uuid)
+    RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
-DECLARE
-    text_prompt text := (item).prompt;
-    problem text;
 BEGIN
-    IF text_prompt IS NULL THEN
-        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
-        IF text_prompt IS NULL THEN
-            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
-            RETURN;
-        END IF;
-    END IF;
-    RETURN QUERY
     UPDATE train_data.batch_items i
-    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
-        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
-        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
-    WHERE i.id = (item).id
-    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
-              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
-END
-$$;
-
--- Leases that ran out, oldest first, whatever their job: an item with
--- attempts left goes to this worker (it keeps its place in its job's
--- concurrency), one without fails for good, one whose job has ended is
--- cancelled.  Rows other claims hold are skipped, never waited for.
-CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    it record;
-BEGIN
-    FOR it IN
-        SELECT i AS item, j.status AS job_status, j.created_by AS owner
-        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
-        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
-        ORDER BY i.lease_expires_at
-        LIMIT max_items
-        FOR NO KEY UPDATE OF i SKIP LOCKED
-    LOOP
-        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
-            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
-        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
-            UPDATE train_data.batch_items i
-            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
-                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
-                error_code = 'lease_expired'
-            WHERE i.id = (it.item).id;
-            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
-            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
-            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
-        ELSE
-            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
-                                                                   train_data.get_effective_ai_config(it.owner), true);
-        END IF;
-    END LOOP;
-END
-$$;
-
--- Queued items of one job, up to its free concurrency, by position.  The
--- job's row in job_claim_locks (which no user can see or lock) makes claims
--- of the same job take turns, so the count of items in flight is exact.
-CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    j record;
-    slots integer;
-    config jsonb;
-    it train_data.batch_items;
-    n integer := 0;
-BEGIN
-    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
-    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
-    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
-    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
-    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
-        RETURN;
-    END IF;
-    SELECT j.concurrent_processing - count(*) INTO slots
-    FROM train_data.batch_items i
-    WHERE i.batch_job_id = j.id AND i.status = 'processing';
-    slots := least(slots, max_items);
-    IF slots <= 0 THEN
-        RETURN;
-    END IF;
-    config := train_data.get_effective_ai_config(j.created_by);
-    FOR it IN
-        SELECT i.* FROM train_data.batch_items i
-        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
-        ORDER BY i.position
-        LIMIT slots
-        FOR NO KEY UPDATE SKIP LOCKED
-    LOOP
-        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
-        IF FOUND THEN
-            n := n + 1;
-        END IF;
-    END LOOP;
-    IF n > 0 THEN
-        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
-        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
-            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
-            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR NO KEY UPDATE SKIP LOCKED);
-        END IF;
-    END IF;
+    SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+        error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
+        error_code = 'lease_expired'
+    WHERE i.id = claim_lease_lost.item_id;
+    PERFORM train_data.bump_counters(claim_lease_lost.job_id, 0, 1, 0, -1, true);
+    PERFORM train_data.notify_progress(claim_lease_lost.job_id, claim_lease_lost.item_id, 'item_failed');
+    PERFORM train_data.finish_job_if_done(claim_lease_lost.job_id);
 END
 $$;
 
@@ -488,10 +350,9 @@ BEGIN
 END
 $$;
 
--- A queued item takes its job's claim order (claim_rank, job_created_at),
--- whatever the writer put there; a changed prompt-making value (parameters)
--- renders the prompt again, and a value that cannot render is refused here,
--- never at claim time.
+-- A changed prompt-making value (parameters) of a queued item renders its
+-- prompt again; a value that cannot render is refused here, never at claim
+-- time.
 CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -499,9 +360,7 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    SELECT train_data.job_claim_rank(j.status, j.priority), j.created_at INTO NEW.claim_rank, NEW.job_created_at
-    FROM train_data.batch_jobs j WHERE j.id = NEW.batch_job_id;
-    IF TG_OP = 'UPDATE' AND NEW.parameters IS DISTINCT FROM OLD.parameters AND NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+    IF NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
         IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
@@ -517,15 +376,20 @@ END
 $$;
 
 -- A job whose claim rank changes (paused, resumed, ended, new priority)
--- moves its queued items in or out of the claim order.
+-- leaves the claim order or takes its place there again: one row, whatever
+-- the number of its items.  A job with items in flight is put back too, as
+-- one of them may be queued again meanwhile; a claim drops the row if not.
 CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE train_data.batch_items i
-    SET claim_rank = train_data.job_claim_rank(NEW.status, NEW.priority)
-    WHERE i.batch_job_id = NEW.id AND i.status = 'queued';
+    IF train_data.job_claim_rank(NEW.status, NEW.priority) IS NULL THEN
+        DELETE FROM train_data.claimable_jobs c WHERE c.batch_job_id = NEW.id;
+    ELSIF EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'queued')
+          OR EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'processing') THEN
+        PERFORM train_data.claimable_job_add(NEW.id);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -1209,6 +1073,7 @@ BEGIN
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
             worker = NULL, error_message = message, error_code = fail_batch_item.error_code
         WHERE i.id = fail_batch_item.item_id;
+        PERFORM train_data.claimable_job_add((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
         PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
         RETURN 'queued';
@@ -1446,6 +1311,48 @@ CREATE TABLE train_data.job_claim_locks (
 );
 ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 
+-- The claim order: one row per job a claim may take work from, by its
+-- priority rank and age.  A job is put here when items of it are queued
+-- (inserted, retried, released) or when it is resumed; it leaves when it is
+-- paused or ends, and when a claim finds nothing queued in it.  A pause
+-- therefore writes one row here and no item; the claim's walk reads this
+-- table only, so paused, ended and empty jobs cost it nothing.  No user can
+-- see or write these rows (row-level security without a policy; no foreign
+-- key: deleting a job touches nothing here, the next claim drops its row).
+CREATE TABLE train_data.claimable_jobs (
+    batch_job_id   uuid PRIMARY KEY,
+    claim_rank     smallint NOT NULL,
+    job_created_at timestamptz NOT NULL
+);
+ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
+CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
+
+-- Put a job in the claim order while it can be claimed from.  A row already
+-- there is locked (and its rank refreshed), so a claim removing it at the
+-- same time skips it: the claim cannot see this transaction's queued item.
+CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
+    RETURNS void
+    LANGUAGE sql
+BEGIN ATOMIC
+    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at)
+    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+    FROM train_data.batch_jobs j
+    WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
+    ON CONFLICT (batch_job_id) DO UPDATE SET claim_rank = excluded.claim_rank;
+END;
+-- New queued items put their jobs in the claim order (runs as train_data:
+-- users cannot write claimable_jobs).
+CREATE FUNCTION train_data.batch_items_queue_jobs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.claimable_job_add(n.batch_job_id)
+    FROM (SELECT DISTINCT i.batch_job_id FROM new_items i WHERE i.status = 'queued') n;
+    RETURN NULL;
+END
+$$;
+
 -- Parents: the (id, owner) keys children reference; names unique per owner.
 ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_id_owner_unique UNIQUE (id, created_by);
 ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_conversation_id_unique;
@@ -1474,17 +1381,13 @@ CREATE TRIGGER conversation_turns_owner
 
 -- Batch items carry their job's owner, what they need from their template
 -- (prompt, threshold; rendered now for items still to run, NULL when that
--- fails: the claim then fails the item alone) and their claim order.
+-- fails: the claim then fails the item alone).
 ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
-    ADD COLUMN quality_threshold numeric(3,1),
-    ADD COLUMN claim_rank smallint,
-    ADD COLUMN job_created_at timestamptz;
+    ADD COLUMN quality_threshold numeric(3,1);
 UPDATE train_data.batch_items i
 SET created_by = j.created_by,
-    job_created_at = j.created_at,
-    claim_rank = CASE WHEN i.status = 'queued' THEN train_data.job_claim_rank(j.status, j.priority) END,
     conversation_id = (SELECT c.id FROM train_data.conversations c
                        WHERE c.id = i.conversation_id AND c.created_by = j.created_by),
     parent_conversation_id = (SELECT c.id FROM train_data.conversations c
@@ -1506,15 +1409,25 @@ ALTER TABLE train_data.batch_items
     ADD CONSTRAINT batch_items_parent_conversation_fk FOREIGN KEY (parent_conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (parent_conversation_id),
     ADD CONSTRAINT batch_items_id_owner_unique UNIQUE (id, created_by);
-CREATE INDEX batch_items_claim_order_idx ON train_data.batch_items
-    (claim_rank, job_created_at, batch_job_id, position)
-    WHERE status = 'queued' AND claim_rank IS NOT NULL;
 CREATE INDEX batch_items_lease_idx ON train_data.batch_items (lease_expires_at)
     WHERE status = 'processing';
+-- the claim orders by (position, id), which only this index gives
+DROP INDEX train_data.batch_items_claim_idx;
+CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position, id)
+    WHERE status = 'queued';
 CREATE TRIGGER batch_items_owner
     BEFORE INSERT ON train_data.batch_items
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
+
+-- The claim order: every job that can be claimed from and has items queued
+-- or in flight.
+INSERT INTO train_data.claimable_jobs (batch_job_id, claim_rank, job_created_at)
+SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+FROM train_data.batch_jobs j
+WHERE train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
+  AND EXISTS (SELECT 1 FROM train_data.batch_items i
+              WHERE i.batch_job_id = j.id AND i.status IN ('queued', 'processing'));
 
 -- Counters carry their job's owner.
 ALTER TABLE train_data.batch_job_counters ADD COLUMN created_by uuid;
@@ -1580,18 +1493,14 @@ CREATE TRIGGER batch_items_guard
     BEFORE INSERT OR UPDATE ON train_data.batch_items
     FOR EACH ROW WHEN (NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_guard();
-CREATE TRIGGER batch_items_prepare_insert
-    BEFORE INSERT ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued')
-    EXECUTE FUNCTION train_data.batch_items_prepare();
 CREATE TRIGGER batch_items_prepare_update
     BEFORE UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued'
-                       AND (OLD.status IS DISTINCT FROM NEW.status
-                            OR OLD.claim_rank IS DISTINCT FROM NEW.claim_rank
-                            OR OLD.job_created_at IS DISTINCT FROM NEW.job_created_at
-                            OR OLD.parameters IS DISTINCT FROM NEW.parameters))
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.parameters IS DISTINCT FROM NEW.parameters)
     EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_items_queue_jobs
+    AFTER INSERT ON train_data.batch_items
+    REFERENCING NEW TABLE AS new_items
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.batch_items_queue_jobs();
 CREATE TRIGGER batch_jobs_reorder
     AFTER UPDATE ON train_data.batch_jobs
     FOR EACH ROW WHEN (train_data.job_claim_rank(OLD.status, OLD.priority)
@@ -1825,8 +1734,8 @@ ALTER FUNCTION train_data.claim_batch_items(text, integer, interval) RENAME TO c
 -- Claim up to max_items items: expired leases first, then queued items by
 -- the claim order (job priority, job age, job, position), never more in
 -- flight per job than its concurrent_processing.  The walk reads only the
--- index of claimable items and jumps from job to job, so jobs with nothing
--- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- claim order (claimable_jobs, the jobs with work to take), so jobs with
+-- nothing to claim, paused jobs and other users' idle work cost nothing; the claim
 -- takes no lock a user or an outside session can hold, and skips (never
 -- waits for) rows another transaction holds.  Each row carries the item's
 -- prompt, fixed when it was queued, a ready request body built with the
@@ -1834,45 +1743,18 @@ ALTER FUNCTION train_data.claim_batch_items(text, integer, interval) RENAME TO c
 -- (anthropic: POST the body to the Messages API; openai: to Chat
 -- Completions) and base URL (NULL: the provider's official endpoint);
 -- attempt is the lease token heartbeat_, complete_, fail_ and
--- release_batch_item accept.
+-- release_batch_item accept.  Native (src/claim_glue.c): kept plans, no
+-- interpreter between the statements.
 CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
                                              lease interval DEFAULT '5 minutes')
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
                    parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
                    provider text, base_url text)
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
-AS $$
-#variable_conflict use_column
-DECLARE
-    claimed integer;
-    n integer;
-    nxt record;
-    after_rank smallint := -1;
-    after_created timestamptz := '-infinity';
-    after_job uuid := '00000000-0000-0000-0000-000000000000';
-BEGIN
-    PERFORM train_data.claim_check_args(worker, max_items, lease);
-    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
-    GET DIAGNOSTICS claimed = ROW_COUNT;
-    WHILE claimed < max_items LOOP
-        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
-        FROM train_data.batch_items i
-        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
-          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
-        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
-        LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        claimed := claimed + n;
-        after_rank := nxt.claim_rank;
-        after_created := nxt.job_created_at;
-        after_job := nxt.batch_job_id;
-    END LOOP;
-END
-$$;
+    SET enable_seqscan = off  -- its plans are kept: an index, even for a table small when planned
+    AS 'MODULE_PATHNAME', 'train_data_claim_batch_items';
 
 DO $$
 DECLARE
@@ -1915,6 +1797,7 @@ BEGIN
     SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
         worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
+    PERFORM train_data.claimable_job_add((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
     PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
     RETURN 'queued';
@@ -2477,13 +2360,11 @@ REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, int
 REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
@@ -2504,6 +2385,7 @@ REVOKE ALL ON FUNCTION train_data.batch_jobs_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_queue_jobs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.scenarios_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.edge_cases_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.validate_settings_row() FROM PUBLIC;
@@ -2880,10 +2762,6 @@ COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed w
 
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
 
-COMMENT ON COLUMN train_data.batch_items.claim_rank IS 'Internal: claim order of a queued item, 0-2 by its job''s priority; NULL while the job is paused or ended';
-
-COMMENT ON COLUMN train_data.batch_items.job_created_at IS 'Internal: its job''s creation time, the second key of the claim order';
-
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 
 COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard 0-15: the writing backend''s process id modulo 16';
@@ -2912,14 +2790,28 @@ COMMENT ON FUNCTION train_data.batch_items_guard() IS
     'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
 
 COMMENT ON FUNCTION train_data.batch_items_prepare() IS
-    'Internal: trigger giving a queued item its job''s claim order and rendering its prompt again when its parameters change';
+    'Internal: trigger rendering the prompt of a queued item again when its parameters change';
 
 COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
-    'Internal: trigger moving a job''s queued items in or out of the claim order when the job''s claim rank changes';
+    'Internal: trigger taking a job out of the claim order, or putting it back, when the job''s claim rank changes';
 
 COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being claimed from; claims of a job take turns on it';
 
 COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
+COMMENT ON TABLE train_data.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
+
+COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
+COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
+
+COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+
+COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
+    'Internal: puts a job that can be claimed from in the claim order (claimable_jobs), or refreshes and locks its row there';
+
+COMMENT ON FUNCTION train_data.batch_items_queue_jobs() IS
+    'Internal: trigger putting the jobs of newly queued items in the claim order';
 
 COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a family row claude-opus, claude-sonnet or claude-haiku; an exact id takes precedence';
 
@@ -3214,9 +3106,6 @@ COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, in
 COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid, integer) IS
     'Internal: locks a batch item in flight and returns it with its job''s owner and error handling; an error when it is unknown, not processing, cancelled or its lease expired';
 
-COMMENT ON FUNCTION train_data.claim_check_args(text, integer, interval) IS
-    'Internal: the argument checks of claim_batch_items()';
-
 COMMENT ON FUNCTION train_data.claim_request(jsonb, text) IS
     'Internal: the model request of a claimed item, valid for either provider (Anthropic Messages, OpenAI Chat Completions): its prompt as one user message, with the model, max_tokens and temperature of a configuration';
 
@@ -3226,17 +3115,11 @@ COMMENT ON FUNCTION train_data.claim_render(uuid, jsonb) IS
 COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
     'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
 
-COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
-    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
-
 COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
     'Internal: cancels an item in flight whose batch job has ended, and counts it';
 
-COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
-    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
-
-COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
-    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
+COMMENT ON FUNCTION train_data.claim_lease_lost(uuid, uuid) IS
+    'Internal: fails for good an item whose lease ran out with no attempt left (error_code lease_expired), and counts it';
 
 COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
     'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';

@@ -100,10 +100,6 @@ CREATE TABLE train_data.batch_items (
     -- (by its creator, who may be another user) does not change queued work
     prompt           text,
     quality_threshold numeric(3,1),
-    -- claim order of a queued item: its job's priority rank (NULL while the
-    -- job cannot be claimed from) and creation time; kept by triggers
-    claim_rank       smallint,
-    job_created_at   timestamptz,
     CONSTRAINT batch_items_job_fk FOREIGN KEY (batch_job_id, created_by)
         REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
     CONSTRAINT batch_items_conversation_fk FOREIGN KEY (conversation_id, created_by)
@@ -151,20 +147,17 @@ COMMENT ON COLUMN train_data.batch_items.updated_at IS 'Set to now() on every up
 COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
 COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
-COMMENT ON COLUMN train_data.batch_items.claim_rank IS 'Internal: claim order of a queued item, 0-2 by its job''s priority; NULL while the job is paused or ended';
-COMMENT ON COLUMN train_data.batch_items.job_created_at IS 'Internal: its job''s creation time, the second key of the claim order';
 
--- Claim path: the next queued item of a job by position.
-CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position)
+-- Claim path: the next queued items of a job, by position.  The claim
+-- orders by (position, id), which only this index gives (position is unique
+-- per job, so the order is the same): the planner never prefers the unique
+-- (batch_job_id, position) index, whose walk would pass every finished item
+-- of the job.
+CREATE INDEX batch_items_claim_idx ON train_data.batch_items (batch_job_id, position, id)
     WHERE status = 'queued';
 -- In-flight items: the per-job concurrency cap.
 CREATE INDEX batch_items_in_flight_idx ON train_data.batch_items (batch_job_id, lease_expires_at)
     WHERE status = 'processing';
--- Claim path: queued items of claimable jobs in claim order (priority, job
--- age, job, position); a job with nothing queued, or paused, has no entry.
-CREATE INDEX batch_items_claim_order_idx ON train_data.batch_items
-    (claim_rank, job_created_at, batch_job_id, position)
-    WHERE status = 'queued' AND claim_rank IS NOT NULL;
 -- Claim path: leases that ran out, oldest first, whatever their job.
 CREATE INDEX batch_items_lease_idx ON train_data.batch_items (lease_expires_at)
     WHERE status = 'processing';
@@ -217,8 +210,7 @@ COMMENT ON COLUMN train_data.batch_job_counters.created_by IS 'Owner: the job''s
 COMMENT ON COLUMN train_data.batch_job_counters.last_active IS 'The job''s active clock in seconds at this shard''s last final event; NULL before the first';
 
 -- The claim order rank of a job: 0-2 by priority while items can be claimed
--- from it (queued or processing), NULL otherwise.  Queued items carry it in
--- claim_rank, so the claim's index holds only work that can start.
+-- from it (queued or processing), NULL otherwise (claimable_jobs holds it).
 CREATE FUNCTION train_data.job_claim_rank(status train_data.batch_job_status, priority text)
     RETURNS smallint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -339,10 +331,9 @@ CREATE TRIGGER batch_items_guard
     FOR EACH ROW WHEN (NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_guard();
 
--- A queued item takes its job's claim order (claim_rank, job_created_at),
--- whatever the writer put there; a changed prompt-making value (parameters)
--- renders the prompt again, and a value that cannot render is refused here,
--- never at claim time.
+-- A changed prompt-making value (parameters) of a queued item renders its
+-- prompt again; a value that cannot render is refused here, never at claim
+-- time.
 CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -350,9 +341,7 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    SELECT train_data.job_claim_rank(j.status, j.priority), j.created_at INTO NEW.claim_rank, NEW.job_created_at
-    FROM train_data.batch_jobs j WHERE j.id = NEW.batch_job_id;
-    IF TG_OP = 'UPDATE' AND NEW.parameters IS DISTINCT FROM OLD.parameters AND NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+    IF NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
         IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
@@ -367,36 +356,89 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_items_prepare() IS
-    'Internal: trigger giving a queued item its job''s claim order and rendering its prompt again when its parameters change';
+    'Internal: trigger rendering the prompt of a queued item again when its parameters change';
 
-CREATE TRIGGER batch_items_prepare_insert
-    BEFORE INSERT ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued')
-    EXECUTE FUNCTION train_data.batch_items_prepare();
 CREATE TRIGGER batch_items_prepare_update
     BEFORE UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued'
-                       AND (OLD.status IS DISTINCT FROM NEW.status
-                            OR OLD.claim_rank IS DISTINCT FROM NEW.claim_rank
-                            OR OLD.job_created_at IS DISTINCT FROM NEW.job_created_at
-                            OR OLD.parameters IS DISTINCT FROM NEW.parameters))
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.parameters IS DISTINCT FROM NEW.parameters)
     EXECUTE FUNCTION train_data.batch_items_prepare();
 
--- A job whose claim rank changes (paused, resumed, ended, new priority)
--- moves its queued items in or out of the claim order.
-CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
-    LANGUAGE plpgsql
+-- The claim order: one row per job a claim may take work from, by its
+-- priority rank and age.  A job is put here when items of it are queued
+-- (inserted, retried, released) or when it is resumed; it leaves when it is
+-- paused or ends, and when a claim finds nothing queued in it.  A pause
+-- therefore writes one row here and no item; the claim's walk reads this
+-- table only, so paused, ended and empty jobs cost it nothing.  No user can
+-- see or write these rows (row-level security without a policy; no foreign
+-- key: deleting a job touches nothing here, the next claim drops its row).
+CREATE TABLE train_data.claimable_jobs (
+    batch_job_id   uuid PRIMARY KEY,
+    claim_rank     smallint NOT NULL,
+    job_created_at timestamptz NOT NULL
+);
+ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
+CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
+COMMENT ON TABLE train_data.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
+COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
+COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+
+-- Put a job in the claim order while it can be claimed from.  A row already
+-- there is locked (and its rank refreshed), so a claim removing it at the
+-- same time skips it: the claim cannot see this transaction's queued item.
+CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
+    RETURNS void
+    LANGUAGE sql
+BEGIN ATOMIC
+    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at)
+    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+    FROM train_data.batch_jobs j
+    WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
+    ON CONFLICT (batch_job_id) DO UPDATE SET claim_rank = excluded.claim_rank;
+END;
+COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
+    'Internal: puts a job that can be claimed from in the claim order (claimable_jobs), or refreshes and locks its row there';
+
+-- New queued items put their jobs in the claim order (runs as train_data:
+-- users cannot write claimable_jobs).
+CREATE FUNCTION train_data.batch_items_queue_jobs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE train_data.batch_items i
-    SET claim_rank = train_data.job_claim_rank(NEW.status, NEW.priority)
-    WHERE i.batch_job_id = NEW.id AND i.status = 'queued';
+    PERFORM train_data.claimable_job_add(n.batch_job_id)
+    FROM (SELECT DISTINCT i.batch_job_id FROM new_items i WHERE i.status = 'queued') n;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_queue_jobs() IS
+    'Internal: trigger putting the jobs of newly queued items in the claim order';
+
+CREATE TRIGGER batch_items_queue_jobs
+    AFTER INSERT ON train_data.batch_items
+    REFERENCING NEW TABLE AS new_items
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.batch_items_queue_jobs();
+
+-- A job whose claim rank changes (paused, resumed, ended, new priority)
+-- leaves the claim order or takes its place there again: one row, whatever
+-- the number of its items.  A job with items in flight is put back too, as
+-- one of them may be queued again meanwhile; a claim drops the row if not.
+CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF train_data.job_claim_rank(NEW.status, NEW.priority) IS NULL THEN
+        DELETE FROM train_data.claimable_jobs c WHERE c.batch_job_id = NEW.id;
+    ELSIF EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'queued')
+          OR EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'processing') THEN
+        PERFORM train_data.claimable_job_add(NEW.id);
+    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
-    'Internal: trigger moving a job''s queued items in or out of the claim order when the job''s claim rank changes';
+    'Internal: trigger taking a job out of the claim order, or putting it back, when the job''s claim rank changes';
 
 CREATE TRIGGER batch_jobs_reorder
     AFTER UPDATE ON train_data.batch_jobs

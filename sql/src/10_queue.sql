@@ -441,33 +441,6 @@ $$;
 COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid, integer) IS
     'Internal: locks a batch item in flight and returns it with its job''s owner and error handling; an error when it is unknown, not processing, cancelled or its lease expired';
 
--- The argument checks of a claim.
-CREATE FUNCTION train_data.claim_check_args(worker text, max_items integer, lease interval)
-    RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF worker IS NULL OR btrim(worker) = '' THEN
-        RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF char_length(worker) > 200 THEN
-        RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
-            USING ERRCODE = 'string_data_right_truncation';
-    END IF;
-    IF max_items IS NULL OR max_items NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'max_items must be between 1 and 1000, not %', coalesce(max_items::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
-        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION train_data.claim_check_args(text, integer, interval) IS
-    'Internal: the argument checks of claim_batch_items()';
-
 -- The request a claimed item is sent with: the rendered prompt as one user
 -- message, with the job owner's configuration.  This body is both an
 -- Anthropic Messages request and an OpenAI Chat Completions request (the
@@ -531,42 +504,6 @@ $$;
 COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
     'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
 
--- Take one item for a worker: lease, attempt, request, and the provider and
--- base URL of config to send it to.  Returns the row the claim hands out, or
--- nothing when the item cannot be sent (it is failed).
-CREATE FUNCTION train_data.claim_take_item(item train_data.batch_items, worker text, lease interval, config jsonb,
-                                           reclaimed boolean)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    text_prompt text := (item).prompt;
-    problem text;
-BEGIN
-    IF text_prompt IS NULL THEN
-        SELECT r.prompt, r.problem INTO text_prompt, problem FROM train_data.claim_render((item).template_id, (item).parameters) r;
-        IF text_prompt IS NULL THEN
-            PERFORM train_data.claim_fail_item(item, problem, reclaimed);
-            RETURN;
-        END IF;
-    END IF;
-    RETURN QUERY
-    UPDATE train_data.batch_items i
-    SET status = 'processing', attempts = i.attempts + 1, worker = claim_take_item.worker,
-        lease_expires_at = now() + lease, started_at = coalesce(i.started_at, now()), progress = NULL,
-        prompt = text_prompt, request = train_data.claim_request(config, text_prompt)
-    WHERE i.id = (item).id
-    RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,
-              i.lease_expires_at, config OPERATOR(pg_catalog.->>) 'provider', config OPERATOR(pg_catalog.->>) 'baseUrl';
-END
-$$;
-COMMENT ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) IS
-    'Internal: hand one locked item to a worker (lease, attempt, request, provider and base URL), or fail it when its prompt cannot be rendered';
-
 -- Cancel an item in flight whose job has ended (failed by error_handling
 -- 'stop', or cancelled): nothing will claim it again.
 CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
@@ -584,113 +521,32 @@ $$;
 COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
     'Internal: cancels an item in flight whose batch job has ended, and counts it';
 
--- Leases that ran out, oldest first, whatever their job: an item with
--- attempts left goes to this worker (it keeps its place in its job's
--- concurrency), one without fails for good, one whose job has ended is
--- cancelled.  Rows other claims hold are skipped, never waited for.
-CREATE FUNCTION train_data.claim_reclaim_expired(worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
+-- A lease that ran out on an item with no attempt left (the worker was lost
+-- each time): the item fails for good.  Called by the claim.
+CREATE FUNCTION train_data.claim_lease_lost(item_id uuid, job_id uuid)
+    RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
-DECLARE
-    it record;
 BEGIN
-    FOR it IN
-        SELECT i AS item, j.status AS job_status, j.created_by AS owner
-        FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
-        WHERE i.status = 'processing' AND i.lease_expires_at <= now()
-        ORDER BY i.lease_expires_at
-        LIMIT max_items
-        FOR NO KEY UPDATE OF i SKIP LOCKED
-    LOOP
-        IF it.job_status NOT IN ('queued', 'processing', 'paused') THEN
-            PERFORM train_data.cancel_stranded_item((it.item).id, (it.item).batch_job_id);
-        ELSIF (it.item).attempts >= (it.item).max_attempts THEN
-            UPDATE train_data.batch_items i
-            SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
-                error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
-                error_code = 'lease_expired'
-            WHERE i.id = (it.item).id;
-            PERFORM train_data.bump_counters((it.item).batch_job_id, 0, 1, 0, -1, true);
-            PERFORM train_data.notify_progress((it.item).batch_job_id, (it.item).id, 'item_failed');
-            PERFORM train_data.finish_job_if_done((it.item).batch_job_id);
-        ELSE
-            RETURN QUERY SELECT * FROM train_data.claim_take_item(it.item, worker, lease,
-                                                                   train_data.get_effective_ai_config(it.owner), true);
-        END IF;
-    END LOOP;
+    UPDATE train_data.batch_items i
+    SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+        error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
+        error_code = 'lease_expired'
+    WHERE i.id = claim_lease_lost.item_id;
+    PERFORM train_data.bump_counters(claim_lease_lost.job_id, 0, 1, 0, -1, true);
+    PERFORM train_data.notify_progress(claim_lease_lost.job_id, claim_lease_lost.item_id, 'item_failed');
+    PERFORM train_data.finish_job_if_done(claim_lease_lost.job_id);
 END
 $$;
-COMMENT ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) IS
-    'Internal: the first step of a claim: items whose lease ran out are handed out again, failed or cancelled';
-
--- Queued items of one job, up to its free concurrency, by position.  The
--- job's row in job_claim_locks (which no user can see or lock) makes claims
--- of the same job take turns, so the count of items in flight is exact.
-CREATE FUNCTION train_data.claim_from_job(job_id uuid, worker text, max_items integer, lease interval)
-    RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
-                   parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
-                   provider text, base_url text)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    j record;
-    slots integer;
-    config jsonb;
-    it train_data.batch_items;
-    n integer := 0;
-BEGIN
-    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (claim_from_job.job_id) ON CONFLICT DO NOTHING;
-    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = claim_from_job.job_id FOR UPDATE;
-    SELECT b.id, b.status, b.concurrent_processing, b.created_by INTO j
-    FROM train_data.batch_jobs b WHERE b.id = claim_from_job.job_id;
-    IF NOT FOUND OR j.status NOT IN ('queued', 'processing') THEN
-        RETURN;
-    END IF;
-    SELECT j.concurrent_processing - count(*) INTO slots
-    FROM train_data.batch_items i
-    WHERE i.batch_job_id = j.id AND i.status = 'processing';
-    slots := least(slots, max_items);
-    IF slots <= 0 THEN
-        RETURN;
-    END IF;
-    config := train_data.get_effective_ai_config(j.created_by);
-    FOR it IN
-        SELECT i.* FROM train_data.batch_items i
-        WHERE i.batch_job_id = j.id AND i.status = 'queued' AND i.available_at <= now()
-        ORDER BY i.position
-        LIMIT slots
-        FOR NO KEY UPDATE SKIP LOCKED
-    LOOP
-        RETURN QUERY SELECT * FROM train_data.claim_take_item(it, worker, lease, config, false);
-        IF FOUND THEN
-            n := n + 1;
-        END IF;
-    END LOOP;
-    IF n > 0 THEN
-        PERFORM train_data.bump_counters(j.id, 0, 0, 0, n);
-        IF j.status = 'queued' THEN   -- never waits: the owner may hold the job row
-            UPDATE train_data.batch_jobs b SET status = 'processing', started_at = coalesce(b.started_at, now())
-            WHERE b.id = (SELECT b2.id FROM train_data.batch_jobs b2 WHERE b2.id = j.id AND b2.status = 'queued'
-                          FOR NO KEY UPDATE SKIP LOCKED);
-        END IF;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
-    'Internal: claim queued items of one job, up to its free concurrency, taking turns with other claims of that job';
+COMMENT ON FUNCTION train_data.claim_lease_lost(uuid, uuid) IS
+    'Internal: fails for good an item whose lease ran out with no attempt left (error_code lease_expired), and counts it';
 
 -- Claim up to max_items items: expired leases first, then queued items by
 -- the claim order (job priority, job age, job, position), never more in
 -- flight per job than its concurrent_processing.  The walk reads only the
--- index of claimable items and jumps from job to job, so jobs with nothing
--- to claim, paused jobs and other users' idle work cost nothing; the claim
+-- claim order (claimable_jobs, the jobs with work to take), so jobs with
+-- nothing to claim, paused jobs and other users' idle work cost nothing; the claim
 -- takes no lock a user or an outside session can hold, and skips (never
 -- waits for) rows another transaction holds.  Each row carries the item's
 -- prompt, fixed when it was queued, a ready request body built with the
@@ -698,45 +554,18 @@ COMMENT ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) IS
 -- (anthropic: POST the body to the Messages API; openai: to Chat
 -- Completions) and base URL (NULL: the provider's official endpoint);
 -- attempt is the lease token heartbeat_, complete_, fail_ and
--- release_batch_item accept.
+-- release_batch_item accept.  Native (src/claim_glue.c): kept plans, no
+-- interpreter between the statements.
 CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFAULT 1,
                                              lease interval DEFAULT '5 minutes')
     RETURNS TABLE (item_id uuid, batch_job_id uuid, "position" integer, tier train_data.tier_type,
                    parameters jsonb, prompt text, request jsonb, attempt integer, lease_expires_at timestamptz,
                    provider text, base_url text)
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '5s'   -- a table lock a user takes holds a claim back 5 s at most (55P03)
-AS $$
-#variable_conflict use_column
-DECLARE
-    claimed integer;
-    n integer;
-    nxt record;
-    after_rank smallint := -1;
-    after_created timestamptz := '-infinity';
-    after_job uuid := '00000000-0000-0000-0000-000000000000';
-BEGIN
-    PERFORM train_data.claim_check_args(worker, max_items, lease);
-    RETURN QUERY SELECT * FROM train_data.claim_reclaim_expired(worker, max_items, lease);
-    GET DIAGNOSTICS claimed = ROW_COUNT;
-    WHILE claimed < max_items LOOP
-        SELECT i.claim_rank, i.job_created_at, i.batch_job_id INTO nxt
-        FROM train_data.batch_items i
-        WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
-          AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (after_rank, after_created, after_job)
-        ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position
-        LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        RETURN QUERY SELECT * FROM train_data.claim_from_job(nxt.batch_job_id, worker, max_items - claimed, lease);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        claimed := claimed + n;
-        after_rank := nxt.claim_rank;
-        after_created := nxt.job_created_at;
-        after_job := nxt.batch_job_id;
-    END LOOP;
-END
-$$;
+    SET enable_seqscan = off  -- its plans are kept: an index, even for a table small when planned
+    AS 'MODULE_PATHNAME', 'train_data_claim_batch_items';
 COMMENT ON FUNCTION train_data.claim_batch_items(text, integer, interval) IS
     'Worker function: claims up to max_items items under a lease (expired leases first, then jobs by priority then age, at most concurrent_processing in flight per job); each row carries the prompt fixed when the item was queued, a ready request body, the provider (anthropic or openai) and base URL (NULL: official endpoint) to send it to, and the attempt number that fences the item''s heartbeat, completion, failure and release';
 
@@ -796,6 +625,7 @@ BEGIN
     SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
         worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
+    PERFORM train_data.claimable_job_add((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
     PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
     RETURN 'queued';
@@ -837,6 +667,7 @@ BEGIN
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
             worker = NULL, error_message = message, error_code = fail_batch_item.error_code
         WHERE i.id = fail_batch_item.item_id;
+        PERFORM train_data.claimable_job_add((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
         PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
         RETURN 'queued';

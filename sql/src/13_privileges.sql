@@ -24,13 +24,11 @@ REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, int
 REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION train_data.claim_check_args(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_take_item(train_data.batch_items, text, interval, jsonb, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_reclaim_expired(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.claim_from_job(uuid, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
@@ -50,6 +48,7 @@ REVOKE ALL ON FUNCTION train_data.batch_jobs_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_queue_jobs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.scenarios_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.edge_cases_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.validate_settings_row() FROM PUBLIC;

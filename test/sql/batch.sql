@@ -288,10 +288,13 @@ ANALYZE train_data.batch_job_counters;
 SET plan_cache_mode = force_generic_plan;   -- plans show $1, not a random id
 SELECT total_items, (SELECT count(*) FROM train_data.batch_items WHERE batch_job_id = :'big') AS items
 FROM train_data.batch_jobs WHERE id = :'big';
+-- the claim's next items of a job (as src/claim_glue.c asks): ordered by
+-- (position, id), which only batch_items_claim_idx gives, so the walk never
+-- passes the job's finished items
 PREPARE next_queued(uuid) AS
     SELECT i.id FROM train_data.batch_items i
     WHERE i.batch_job_id = $1 AND i.status = 'queued' AND i.available_at <= now()
-    ORDER BY i.position LIMIT 3;
+    ORDER BY i.position, i.id LIMIT 3 FOR NO KEY UPDATE SKIP LOCKED;
 EXPLAIN (COSTS OFF) EXECUTE next_queued(:'big');
 PREPARE in_flight(uuid) AS
     SELECT count(*) FROM train_data.batch_items i
@@ -307,11 +310,12 @@ PREPARE job_state(uuid) AS
     LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j.id WHERE j.id = $1;
 EXPLAIN (COSTS OFF) EXECUTE job_state(:'big');
 -- the next job to claim from, after the last one visited: one index probe
+-- of the claim order, which holds the big job (and no item)
+SELECT count(*) AS claimable_jobs FROM train_data.claimable_jobs WHERE batch_job_id = :'big';
 EXPLAIN (COSTS OFF)
-    SELECT i.claim_rank, i.job_created_at, i.batch_job_id FROM train_data.batch_items i
-    WHERE i.status = 'queued' AND i.claim_rank IS NOT NULL
-      AND (i.claim_rank, i.job_created_at, i.batch_job_id) > (-1::smallint, '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
-    ORDER BY i.claim_rank, i.job_created_at, i.batch_job_id, i.position LIMIT 1;
+    SELECT c.claim_rank, c.job_created_at, c.batch_job_id FROM train_data.claimable_jobs c
+    WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) > (-1::smallint, '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
+    ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id LIMIT 1;
 SELECT train_data.calculate_batch_progress(:'big') AS big_progress;
 
 -- clean up

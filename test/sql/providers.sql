@@ -102,7 +102,7 @@ ORDER BY provider, "position";
 SELECT p.proname, pg_catalog.pg_get_function_result(p.oid) AS result
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'train_data'::regnamespace
-  AND p.proname IN ('claim_batch_items', 'claim_take_item', 'claim_reclaim_expired', 'claim_from_job')
+  AND p.proname IN ('claim_batch_items')
 ORDER BY 1;
 
 ----------------------------------------------------------- OpenAI responses

@@ -9,8 +9,9 @@
 # completed item has exactly one conversation with its turns and one success
 # log, the live counters and the jobs' counters equal the item statuses, and
 # nothing is left in flight.  The only errors a worker may meet are the two
-# a real worker must expect: its item was cancelled, or its lease ran out
-# (and, since 1.2, a lock timeout while its job is being paused).
+# a real worker must expect: its item was cancelled, or its lease ran out.
+# A pause touches no item (it takes one row out of the claim order), so no
+# worker waits for it.
 use strict;
 use warnings;
 
@@ -112,12 +113,6 @@ sub collect_errors
 	{
 		next unless $line =~ /ERROR:/;
 		next if $line =~ /batch item \S+ was cancelled|lease of batch item \S+ has expired/;
-		# 1.2: a pause takes the queued items of its job out of the claim
-		# order; rows claimed while it runs are locked by its re-check (READ
-		# COMMITTED), so a completion of one of them waits for the pause and
-		# gives up after the worker functions' lock_timeout (5 s): a worker
-		# meets 55P03 and the item comes back when its lease ends
-		next if $line =~ /canceling statement due to lock timeout/;
 		push @unexpected, $line;
 	}
 	return;

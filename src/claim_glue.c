@@ -1,0 +1,525 @@
+/*
+ * claim_glue.c — train_data.claim_batch_items(), the claim, native.
+ *
+ * A claim is a dozen short statements: leases that ran out first, then a
+ * walk over the claim order (claimable_jobs: jobs by priority and age) that
+ * takes, job by job, queued items up to each job's free concurrency.  Each statement is
+ * prepared once per session and kept (SPI), so a claim plans nothing and
+ * pays no interpreter between the statements; it runs as the function's
+ * owner (SECURITY DEFINER), with the locking rules of sql/src/10_queue.sql:
+ *
+ *   - claims of one job take turns on its row in job_claim_locks, which no
+ *     user can see or lock, so the count of items in flight is exact;
+ *   - every item is taken with FOR NO KEY UPDATE SKIP LOCKED: a row another
+ *     transaction holds is skipped, never waited for;
+ *   - the job row is written only when the job starts, with SKIP LOCKED;
+ *   - a job found with nothing queued leaves the claim order: its row is
+ *     deleted with SKIP LOCKED, as a transaction queueing an item of the job
+ *     holds that row (claimable_job_add), so no queued item is left out.
+ *
+ * The rare steps stay in PL/pgSQL and are called from here: rendering the
+ * prompt of an item queued without one (claim_render), failing an item that
+ * cannot be sent (claim_fail_item), and the end of a lost lease
+ * (cancel_stranded_item, claim_lease_lost).  Every name and operator in the
+ * statements is qualified: the plans are kept for the session.  They are
+ * generic plans made on the first call, with sequential scans off (the
+ * function's SET enable_seqscan): a table small then, such as
+ * claimable_jobs, is still read through its index when it has grown.
+ * "Is anything queued" and "the next queued items" order by (position, id),
+ * which only batch_items_claim_idx gives, so no plan passes a job's
+ * finished items.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
+
+/* The statements of a claim, prepared once per session. */
+enum claim_stmt
+{
+	ST_EXPIRED,					/* leases that ran out, oldest first */
+	ST_NEXT_JOB,				/* the next job in the claim order, and
+								 * whether it has anything queued */
+	ST_DROP_JOB,				/* take a job out of the claim order */
+	ST_LOCK_JOB,				/* take this claim's turn on a job */
+	ST_JOB,						/* the job's state and free concurrency */
+	ST_CONFIG,					/* the owner's effective AI configuration */
+	ST_QUEUED,					/* a job's next queued items, locked */
+	ST_RENDER,					/* the prompt of an item that has none */
+	ST_FAIL,					/* fail an item that cannot be sent */
+	ST_TAKE,					/* hand an item to the worker */
+	ST_STRANDED,				/* cancel an item whose job has ended */
+	ST_LEASE_LOST,				/* fail an item out of attempts */
+	ST_COUNT,					/* count claimed items in this backend's shard */
+	ST_START_JOB,				/* the first claim starts the job */
+	ST_N
+};
+
+typedef struct claim_stmt_def
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[5];
+} claim_stmt_def;
+
+static const claim_stmt_def stmt_defs[ST_N] = {
+	[ST_EXPIRED] = {
+		"SELECT i.id, i.batch_job_id, i.prompt IS NULL,"
+		"       i.attempts OPERATOR(pg_catalog.>=) i.max_attempts,"
+		"       j.status OPERATOR(pg_catalog.=) ANY ('{queued,processing,paused}'::train_data.batch_job_status[]),"
+		"       j.created_by"
+		"  FROM train_data.batch_items i"
+		"  JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) i.batch_job_id"
+		" WHERE i.status OPERATOR(pg_catalog.=) 'processing'"
+		"   AND i.lease_expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+		" ORDER BY i.lease_expires_at"
+		" LIMIT $1"
+		"   FOR NO KEY UPDATE OF i SKIP LOCKED",
+		1, {INT4OID}
+	},
+	[ST_NEXT_JOB] = {
+		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id,"
+		"       (SELECT i.position FROM train_data.batch_items i"
+		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
+		"           AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"         ORDER BY i.position, i.id LIMIT 1) IS NOT NULL"
+		"  FROM train_data.claimable_jobs c"
+		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
+		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
+		" LIMIT 1",
+		3, {INT2OID, TIMESTAMPTZOID, UUIDOID}
+	},
+	/*
+	 * Take a job out of the claim order when it cannot be claimed from ($2)
+	 * or has nothing queued.  A row another transaction holds is left: it is
+	 * queueing an item of the job (claimable_job_add) or pausing it.
+	 */
+	[ST_DROP_JOB] = {
+		"DELETE FROM train_data.claimable_jobs c"
+		" WHERE c.ctid OPERATOR(pg_catalog.=)"
+		"       (SELECT c2.ctid FROM train_data.claimable_jobs c2"
+		"         WHERE c2.batch_job_id OPERATOR(pg_catalog.=) $1 FOR UPDATE SKIP LOCKED)"
+		"   AND ($2 OR (SELECT i.position FROM train_data.batch_items i"
+		"                WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1"
+		"                  AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"                ORDER BY i.position, i.id LIMIT 1) IS NULL)",
+		2, {UUIDOID, BOOLOID}
+	},
+	/*
+	 * The job's row, created when missing, locked FOR UPDATE in one
+	 * statement: ON CONFLICT DO UPDATE locks the existing row even when its
+	 * WHERE lets nothing be updated.
+	 */
+	[ST_LOCK_JOB] = {
+		"INSERT INTO train_data.job_claim_locks AS l (batch_job_id) VALUES ($1)"
+		"    ON CONFLICT (batch_job_id) DO UPDATE SET batch_job_id = excluded.batch_job_id WHERE false",
+		1, {UUIDOID}
+	},
+	[ST_JOB] = {
+		"SELECT b.status OPERATOR(pg_catalog.=) ANY ('{queued,processing}'::train_data.batch_job_status[]),"
+		"       b.status OPERATOR(pg_catalog.=) 'queued',"
+		"       b.concurrent_processing OPERATOR(pg_catalog.-)"
+		"           (SELECT pg_catalog.count(*) FROM train_data.batch_items i"
+		"             WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
+		"               AND i.status OPERATOR(pg_catalog.=) 'processing'),"
+		"       b.created_by"
+		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
+		1, {UUIDOID}
+	},
+	[ST_CONFIG] = {
+		"SELECT train_data.get_effective_ai_config($1)",
+		1, {UUIDOID}
+	},
+	[ST_QUEUED] = {
+		"SELECT i.id, i.prompt IS NULL"
+		"  FROM train_data.batch_items i"
+		" WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1 AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"   AND i.available_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+		" ORDER BY i.position, i.id"	/* batch_items_claim_idx's order */
+		" LIMIT $2"
+		"   FOR NO KEY UPDATE SKIP LOCKED",
+		2, {UUIDOID, INT4OID}
+	},
+	[ST_RENDER] = {
+		"SELECT r.prompt, r.problem"
+		"  FROM train_data.batch_items i, train_data.claim_render(i.template_id, i.parameters) r"
+		" WHERE i.id OPERATOR(pg_catalog.=) $1",
+		1, {UUIDOID}
+	},
+	[ST_FAIL] = {
+		"SELECT train_data.claim_fail_item(i, $2, $3)"
+		"  FROM train_data.batch_items i WHERE i.id OPERATOR(pg_catalog.=) $1",
+		3, {UUIDOID, TEXTOID, BOOLOID}
+	},
+	/* $5: the prompt rendered now, for an item that has none stored */
+	[ST_TAKE] = {
+		"UPDATE train_data.batch_items i"
+		"   SET status = 'processing', attempts = i.attempts OPERATOR(pg_catalog.+) 1, worker = $2,"
+		"       lease_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $3,"
+		"       started_at = COALESCE(i.started_at, pg_catalog.now()), progress = NULL,"
+		"       prompt = COALESCE(i.prompt, $5), request = train_data.claim_request($4, COALESCE(i.prompt, $5))"
+		" WHERE i.id OPERATOR(pg_catalog.=) $1"
+		" RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,"
+		"           i.lease_expires_at, $4 OPERATOR(pg_catalog.->>) 'provider',"
+		"           $4 OPERATOR(pg_catalog.->>) 'baseUrl'",
+		5, {UUIDOID, TEXTOID, INTERVALOID, JSONBOID, TEXTOID}
+	},
+	[ST_STRANDED] = {
+		"SELECT train_data.cancel_stranded_item($1, $2)",
+		2, {UUIDOID, UUIDOID}
+	},
+	[ST_LEASE_LOST] = {
+		"SELECT train_data.claim_lease_lost($1, $2)",
+		2, {UUIDOID, UUIDOID}
+	},
+	[ST_COUNT] = {
+		"INSERT INTO train_data.batch_job_counters AS c (batch_job_id, created_by, shard, in_flight)"
+		"    VALUES ($1, $2, pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.%) 16, $3)"
+		"    ON CONFLICT (batch_job_id, shard)"
+		"    DO UPDATE SET in_flight = c.in_flight OPERATOR(pg_catalog.+) excluded.in_flight",
+		3, {UUIDOID, UUIDOID, INT4OID}
+	},
+	[ST_START_JOB] = {
+		"UPDATE train_data.batch_jobs b"
+		"   SET status = 'processing', started_at = COALESCE(b.started_at, pg_catalog.now())"
+		" WHERE b.id OPERATOR(pg_catalog.=)"
+		"       (SELECT b2.id FROM train_data.batch_jobs b2"
+		"         WHERE b2.id OPERATOR(pg_catalog.=) $1 AND b2.status OPERATOR(pg_catalog.=) 'queued'"
+		"           FOR NO KEY UPDATE SKIP LOCKED)",
+		1, {UUIDOID}
+	},
+};
+
+static SPIPlanPtr stmt_plans[ST_N];
+
+/* One claim call: its arguments and what it has handed out so far. */
+typedef struct claim_call
+{
+	Datum		worker;
+	Datum		lease;
+	int			max_items;
+	int			claimed;
+	ReturnSetInfo *rsinfo;
+} claim_call;
+
+/* An item a claim has locked and may take. */
+typedef struct claim_item
+{
+	Datum		id;
+	Datum		job;
+	bool		prompt_missing;
+} claim_item;
+
+/*
+ * Run statement st with args (NULL entries where nulls[i]); the rows are in
+ * SPI_tuptable, the count is returned.
+ */
+static uint64
+run(enum claim_stmt st, Datum *args, const char *nulls)
+{
+	int			rc;
+
+	if (stmt_plans[st] == NULL)
+	{
+		/* a generic plan from the first call: no planning per claim */
+		SPIPlanPtr	plan = SPI_prepare_cursor(stmt_defs[st].sql, stmt_defs[st].nargs,
+											  (Oid *) stmt_defs[st].argtypes,
+											  CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		stmt_plans[st] = plan;
+	}
+	rc = SPI_execute_plan(stmt_plans[st], args, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Column i (1-based) of row r of the last result, copied out of it. */
+static Datum
+value(uint64 r, int i, bool *isnull)
+{
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, i - 1);
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i, isnull);
+
+	return *isnull ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
+}
+
+/* A boolean column of row r; NULL reads as false. */
+static bool
+flag(uint64 r, int i)
+{
+	bool		isnull;
+	Datum		d = value(r, i, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/* The argument checks; the messages name the bad value. */
+static void
+check_args(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("worker name must not be empty")));
+	{
+		text	   *worker = PG_GETARG_TEXT_PP(0);
+		const char *s = VARDATA_ANY(worker);
+		int			len = VARSIZE_ANY_EXHDR(worker);
+		int			chars;
+		int			k = 0;
+
+		while (k < len && s[k] == ' ')
+			k++;
+		if (k == len)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("worker name must not be empty")));
+		chars = pg_mbstrlen_with_len(s, len);
+		if (chars > 200)
+			ereport(ERROR, (errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+							errmsg("worker name is %d characters long; the limit is 200", chars)));
+	}
+	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 1 || PG_GETARG_INT32(1) > 1000)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("max_items must be between 1 and 1000, not %s",
+							   PG_ARGISNULL(1) ? "NULL" : psprintf("%d", PG_GETARG_INT32(1)))));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("lease must be between 0 and 1 day, not NULL")));
+	{
+		Datum		lease = PG_GETARG_DATUM(2);
+		Interval	zero = {0, 0, 0};
+		Interval	day = {0, 1, 0};
+
+		if (DatumGetBool(DirectFunctionCall2(interval_le, lease, IntervalPGetDatum(&zero))) ||
+			DatumGetBool(DirectFunctionCall2(interval_gt, lease, IntervalPGetDatum(&day))))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("lease must be between 0 and 1 day, not %s",
+								   DatumGetCString(DirectFunctionCall1(interval_out, lease)))));
+	}
+}
+
+/*
+ * Hand one locked item to the worker with config: its stored prompt, or
+ * one rendered now; an item whose prompt cannot be rendered is failed
+ * instead.  True when the item was handed out (a row added to the result).
+ */
+static bool
+take_item(claim_call *call, const claim_item *item, Datum config, bool reclaimed)
+{
+	Datum		prompt = (Datum) 0;
+	char		prompt_null = 'n';
+	Datum		args[5];
+	char		nulls[5] = "     ";
+	Datum		values[11];
+	bool		isnull[11];
+
+	if (item->prompt_missing)
+	{
+		bool		pnull;
+		bool		qnull;
+		Datum		problem;
+
+		run(ST_RENDER, (Datum[]) {item->id}, NULL);
+		prompt = SPI_processed == 1 ? value(0, 1, &pnull) : (pnull = true, (Datum) 0);
+		if (pnull)
+		{
+			problem = SPI_processed == 1 ? value(0, 2, &qnull) : (qnull = true, (Datum) 0);
+			run(ST_FAIL, (Datum[]) {item->id, problem, BoolGetDatum(reclaimed)},
+				qnull ? " n " : "   ");
+			return false;
+		}
+		prompt_null = ' ';
+	}
+	args[0] = item->id;
+	args[1] = call->worker;
+	args[2] = call->lease;
+	args[3] = config;
+	args[4] = prompt;
+	nulls[4] = prompt_null;
+	if (run(ST_TAKE, args, nulls) != 1)
+		return false;
+	for (int i = 0; i < 11; i++)
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull[i]);
+	tuplestore_putvalues(call->rsinfo->setResult, call->rsinfo->setDesc, values, isnull);
+	SPI_freetuptable(SPI_tuptable);
+	call->claimed++;
+	return true;
+}
+
+/* The effective AI configuration of a job's owner. */
+static Datum
+owner_config(Datum owner)
+{
+	bool		isnull;
+	Datum		config;
+
+	run(ST_CONFIG, &owner, NULL);
+	config = value(0, 1, &isnull);
+	SPI_freetuptable(SPI_tuptable);
+	return config;
+}
+
+/*
+ * Leases that ran out, oldest first, whatever their job: an item with
+ * attempts left goes to this worker (it keeps its place in its job's
+ * concurrency), one without fails for good, one whose job has ended is
+ * cancelled.
+ */
+static void
+reclaim_expired(claim_call *call)
+{
+	uint64		n = run(ST_EXPIRED, (Datum[]) {Int32GetDatum(call->max_items)}, NULL);
+	claim_item *items = palloc(sizeof(claim_item) * (n + 1));
+	bool	   *exhausted = palloc(sizeof(bool) * (n + 1));
+	bool	   *job_live = palloc(sizeof(bool) * (n + 1));
+	Datum	   *owners = palloc(sizeof(Datum) * (n + 1));
+	bool		isnull;
+
+	for (uint64 r = 0; r < n; r++)
+	{
+		items[r].id = value(r, 1, &isnull);
+		items[r].job = value(r, 2, &isnull);
+		items[r].prompt_missing = flag(r, 3);
+		exhausted[r] = flag(r, 4);
+		job_live[r] = flag(r, 5);
+		owners[r] = value(r, 6, &isnull);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (uint64 r = 0; r < n; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!job_live[r])
+			run(ST_STRANDED, (Datum[]) {items[r].id, items[r].job}, NULL);
+		else if (exhausted[r])
+			run(ST_LEASE_LOST, (Datum[]) {items[r].id, items[r].job}, NULL);
+		else
+			take_item(call, &items[r], owner_config(owners[r]), true);
+	}
+}
+
+/*
+ * Queued items of one job, up to its free concurrency, by position.  The
+ * job's row in job_claim_locks makes claims of the same job take turns, so
+ * the count of items in flight is exact.
+ */
+static void
+claim_from_job(claim_call *call, Datum job)
+{
+	bool		isnull;
+	int64		slots;
+	bool		not_started;
+	Datum		owner;
+	Datum		config;
+	uint64		n;
+	claim_item *items;
+	int			taken = 0;
+
+	run(ST_LOCK_JOB, &job, NULL);
+	if (run(ST_JOB, &job, NULL) != 1 || !flag(0, 1))
+	{
+		run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
+		return;
+	}
+	not_started = flag(0, 2);
+	slots = DatumGetInt64(value(0, 3, &isnull));
+	owner = value(0, 4, &isnull);
+	SPI_freetuptable(SPI_tuptable);
+	slots = Min(slots, call->max_items - call->claimed);
+	if (slots <= 0)
+		return;
+	config = owner_config(owner);
+	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) slots)}, NULL);
+	items = palloc(sizeof(claim_item) * (n + 1));
+	for (uint64 r = 0; r < n; r++)
+	{
+		items[r].id = value(r, 1, &isnull);
+		items[r].job = job;
+		items[r].prompt_missing = flag(r, 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (uint64 r = 0; r < n; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (take_item(call, &items[r], config, false))
+			taken++;
+	}
+	if (taken == 0)
+		return;
+	run(ST_COUNT, (Datum[]) {job, owner, Int32GetDatum(taken)}, NULL);
+	if (not_started)			/* never waits: the owner may hold the job row */
+		run(ST_START_JOB, &job, NULL);
+}
+
+/*
+ * claim_batch_items(worker, max_items, lease): expired leases first, then
+ * queued items by the claim order (job priority, job age, job, position).
+ * The walk reads only claimable_jobs, which holds the jobs with work to
+ * take, so paused, ended and empty jobs cost nothing; a job found with
+ * nothing queued leaves it.
+ */
+Datum
+train_data_claim_batch_items(PG_FUNCTION_ARGS)
+{
+	claim_call	call;
+	int16		after_rank = -1;
+	TimestampTz after_created = DT_NOBEGIN;
+	pg_uuid_t	after_job = {{0}};
+	MemoryContext visit;
+	MemoryContext outer;
+
+	check_args(fcinfo);
+	InitMaterializedSRF(fcinfo, 0);
+	call.worker = PG_GETARG_DATUM(0);
+	call.lease = PG_GETARG_DATUM(2);
+	call.max_items = PG_GETARG_INT32(1);
+	call.claimed = 0;
+	call.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	reclaim_expired(&call);
+	/* what one job's visit allocates is freed before the next */
+	visit = AllocSetContextCreate(CurrentMemoryContext, "claim visit", ALLOCSET_SMALL_SIZES);
+	outer = MemoryContextSwitchTo(visit);
+	while (call.claimed < call.max_items)
+	{
+		bool		isnull;
+		bool		queued;
+		Datum		job;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(visit);
+		if (run(ST_NEXT_JOB, (Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
+										UUIDPGetDatum(&after_job)}, NULL) == 0)
+			break;
+		after_rank = DatumGetInt16(value(0, 1, &isnull));
+		after_created = DatumGetTimestampTz(value(0, 2, &isnull));
+		job = value(0, 3, &isnull);
+		after_job = *DatumGetUUIDP(job);
+		queued = flag(0, 4);
+		SPI_freetuptable(SPI_tuptable);
+		if (queued)
+			claim_from_job(&call, job);
+		else					/* nothing queued: out of the claim order, no turn taken */
+			run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(false)}, NULL);
+	}
+	MemoryContextSwitchTo(outer);
+	SPI_finish();
+	return (Datum) 0;
+}
