@@ -177,6 +177,88 @@ td_words_init(td_word_iter *it, const char *s, size_t len)
 	it->pos = 0;
 }
 
+/* The 8 bytes at p as a little-endian number (one load where the compiler sees it). */
+static inline uint64_t
+load_le64(const unsigned char *p)
+{
+	return (uint64_t) p[0] | (uint64_t) p[1] << 8 | (uint64_t) p[2] << 16 | (uint64_t) p[3] << 24 |
+		(uint64_t) p[4] << 32 | (uint64_t) p[5] << 40 | (uint64_t) p[6] << 48 | (uint64_t) p[7] << 56;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* High bit of each byte of x (all bytes < 0x80) that lies in lo..hi. */
+static inline uint64_t
+bytes_in(uint64_t x, unsigned lo, unsigned hi)
+{
+	return (x + (0x80 - lo) * ONES) & ~(x + (0x7F - hi) * ONES) & HIGHS;
+}
+
+/* Trailing zero bits of a non-zero x. */
+static inline unsigned
+ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+	return (unsigned) __builtin_ctzll(x);
+#else
+	unsigned	n = 0;
+
+	while (!(x & 1))
+		x >>= 1, n++;
+	return n;
+#endif
+}
+
+/*
+ * The ASCII letters and digits at s[p..) while the hash is at a block
+ * boundary, eight bytes at a time (lower-cased in the register): the same
+ * hash as feeding them byte by byte.  Returns how many were taken (0 when
+ * s[p] is not one, or fewer than 8 bytes are left).
+ */
+static inline size_t
+ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
+{
+	size_t		start = p;
+
+	while (p + 8 <= len)
+	{
+		uint64_t	x = load_le64(s + p),
+					upper,
+					alnum;
+		unsigned	k;
+
+		/*
+		 * A byte of 0x80 or more may carry into the bytes above it, never
+		 * into those below: the letters and digits before it are right.
+		 */
+		upper = bytes_in(x, 'A', 'Z') & ~x;
+		alnum = (bytes_in(x, '0', '9') | upper | bytes_in(x, 'a', 'z')) & ~x & HIGHS;
+		x |= upper >> 2;		/* 0x80 >> 2 = 0x20: lower case */
+		if (alnum == HIGHS)
+		{
+			uint64_t	y = (wh->h ^ x) * HASH_MULT;
+
+			wh->h = (y << 29) | (y >> 35);
+			wh->total += 8;
+			p += 8;
+			if (((p - start) & 4095) == 0)
+				TD_CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		k = ctz64(~alnum & HIGHS) / 8;	/* leading letters and digits */
+		if (k > 0)
+		{
+			wh->block = x & ((1ULL << (8 * k)) - 1);
+			wh->nbytes = k;
+			wh->total += k;
+			p += k;
+		}
+		break;
+	}
+	return p - start;
+}
+
 /* See td_words.h. */
 bool
 td_words_next(td_word_iter *it, td_word *w)
@@ -204,6 +286,12 @@ td_words_next(td_word_iter *it, td_word *w)
 				if (!started)
 					w->begin = p;
 				started = true;
+				if (wh.nbytes == 0 && (n = ascii_run(&wh, (const unsigned char *) s, len, p)) > 0)
+				{
+					chars += (uint32_t) n;
+					p += n;
+					continue;
+				}
 				hash_byte(&wh, (unsigned char) (c >= 'A' && c <= 'Z' ? c + 32 : c));
 				chars++;
 				p++;
