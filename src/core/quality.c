@@ -14,6 +14,7 @@
 
 #include "quality_defects.h"
 #include "td_doc.h"
+#include "td_swar.h"
 #include "td_text.h"
 #include "td_utf8.h"
 
@@ -323,58 +324,137 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 	return score < 0 ? 0 : score;
 }
 
-/* A word of a conversation, in the lower-cased copy. */
+/*
+ * The white-space separated words of the turns, for the uniqueness score
+ * and the repeatedNgrams signal.  Two words are the same when their bytes
+ * are, ASCII case ignored; each word gets the id of its first occurrence
+ * (an open-addressing table over a hash of its first and last eight bytes
+ * and its length, the bytes compared on a hash match), so that n-grams
+ * compare as tuples of ids.  Read in place, eight bytes at a time.
+ */
 typedef struct word
 {
-	size_t		off;			/* offset in the copy */
+	const char *s;				/* in the turn's content */
 	size_t		len;
-	uint64_t	hash;			/* of the lower-cased bytes */
 	long		turn;
+	uint32_t	id;				/* of its first occurrence */
 	bool		long_word;		/* more than 3 characters */
 } word;
 
-/* Every white-space separated word of the turns, lower-cased, in order. */
+/* Every word of the turns, in order, with the distinct ones counted. */
 typedef struct vocabulary
 {
-	td_buf		text;			/* the words, one space after each */
 	word	   *words;
 	size_t		count;
+	size_t		cap;
+	size_t		distinct_long;	/* distinct words of more than 3 characters */
+	size_t		total_long;
+	uint32_t   *slot;			/* id + 1 of the word there, 0 empty */
+	uint64_t   *slot_hash;
+	size_t		mask;
+	uint32_t	next_id;
+	uint32_t   *first;			/* index in words of each id's first occurrence */
 } vocabulary;
 
 #define NGRAM 4					/* words per n-gram of the repetition signal */
-#define GRAM_MULT 0x100000001b3ULL	/* combines the word keys of an n-gram */
-
-/*
- * A cheap key of a lower-cased word: its length and first and last bytes
- * (up to 8 each), mixed.  Only a shortcut: equal words have equal keys,
- * and span_set_add compares the bytes of words whose keys are equal.
- */
+/* Hash of a word, ASCII case ignored: its first and last 8 bytes and its length. */
 static uint64_t
-word_key(const char *w, size_t len)
+word_hash(const char *w, size_t len)
 {
-	uint64_t	head = 0,
-				tail = 0;
 	size_t		n = len < 8 ? len : 8;
+	uint64_t	head = td_lower8(td_load_le(w, n)),
+				tail = td_lower8(td_load_le(w + len - n, n));
 
-	memcpy(&head, w, n);
-	memcpy(&tail, w + len - n, n);
 	head = (head ^ (tail * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
 	return head ^ (head >> 32);
 }
 
-/* Split the turns into words (one reservation for the copy: no per-byte growth). */
+/* Are two words of the same length the same, ASCII case ignored? */
+static bool
+same_word(const char *a, const char *b, size_t len)
+{
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		if (td_lower8(td_load_le(a + i, 8)) != td_lower8(td_load_le(b + i, 8)))
+			return false;
+	return td_lower8(td_load_le(a + i, len - i)) == td_lower8(td_load_le(b + i, len - i));
+}
+
+/* Characters (UTF-8 lead and ASCII bytes) of a word: is it longer than 3? */
+static bool
+is_long_word(const char *w, size_t len)
+{
+	size_t		cont = 0;
+
+	if (len <= 3)
+		return false;
+	if (len >= 16)				/* at most 4 bytes a character */
+		return true;
+	for (size_t i = 0; i < len; i++)
+		cont += ((unsigned char) w[i] & 0xC0) == 0x80;
+	return len - cont > 3;
+}
+
+/* The id of a word: of its first occurrence, a new one for a new word. */
+static uint32_t
+vocabulary_intern(vocabulary *v, const word *w, size_t at)
+{
+	uint64_t	h = word_hash(w->s, w->len);
+	size_t		i = (size_t) (h ^ (h >> 29)) & v->mask;
+
+	for (;; i = (i + 1) & v->mask)
+	{
+		uint32_t	id = v->slot[i];
+		const word *f;
+
+		if (id == 0)
+		{
+			v->slot[i] = ++v->next_id;
+			v->slot_hash[i] = h;
+			v->first[v->next_id - 1] = (uint32_t) at;
+			v->distinct_long += w->long_word;
+			return v->next_id - 1;
+		}
+		f = &v->words[v->first[id - 1]];
+		if (v->slot_hash[i] == h && f->len == w->len && same_word(f->s, w->s, w->len))
+			return id - 1;
+	}
+}
+
+/* The first byte of white space in s[p..len), or len. */
+static size_t
+next_space(const char *s, size_t len, size_t p)
+{
+	while (p + 8 <= len)
+	{
+		uint64_t	x = td_load_le(s + p, 8),
+					low = (x - 0x21 * TD_ONES) & ~x & TD_HIGHS;	/* bytes below 0x21: the lowest is exact */
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (low == 0)
+		{
+			p += 8;
+			continue;
+		}
+		p += td_ctz64(low) / 8;
+		if (td_is_space(s[p]))
+			return p;
+		p++;					/* a control character: part of the word */
+	}
+	for (; p < len; p++)
+		if (td_is_space(s[p]))
+			return p;
+	return len;
+}
+
+/* Split the turns into words, then give each its id (tables sized by the words). */
 static void
 vocabulary_build(vocabulary *v, const qturn *turns, long n)
 {
-	size_t		cap = 0,
-				total = 0;
+	size_t		cap = 16;
 
-	td_buf_init(&v->text);
-	v->words = NULL;
-	v->count = 0;
-	for (long i = 0; i < n; i++)
-		total += turns[i].len + 1;
-	td_buf_reserve(&v->text, total + 1);
+	memset(v, 0, sizeof(*v));
 	for (long i = 0; i < n; i++)
 	{
 		const char *s = turns[i].content;
@@ -384,32 +464,35 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 		while (p < len)
 		{
 			size_t		b;
-			uint64_t	h;
-			char	   *dst;
 
 			TD_CHECK_FOR_INTERRUPTS();
 			while (p < len && td_is_space(s[p]))
 				p++;
-			for (b = p; p < len && !td_is_space(s[p]); p++)
-				;
-			if (p == b)
+			if (p == len)
 				break;
-			if (v->count == cap)
+			b = p;
+			p = next_space(s, len, p);
+			if (v->count == v->cap)
 			{
-				cap = cap ? cap * 2 : 64;
-				v->words = td_realloc(v->words, cap * sizeof(word));
+				v->cap = v->cap ? v->cap * 2 : 64;
+				v->words = td_realloc(v->words, v->cap * sizeof(word));
 			}
-			dst = v->text.data + v->text.len;
-			for (size_t k = b; k < p; k++)
-				dst[k - b] = lower(s[k]);
-			dst[p - b] = ' ';
-			h = word_key(dst, p - b);
-			v->words[v->count] = (word) {v->text.len, p - b, h, i, td_utf8_count(s + b, p - b) > 3};
-			v->count++;
-			v->text.len += p - b + 1;
+			v->words[v->count++] = (word) {s + b, p - b, i, 0, is_long_word(s + b, p - b)};
 		}
 	}
-	v->text.data[v->text.len] = '\0';
+	while (cap < 2 * v->count)
+		cap *= 2;
+	v->slot = td_malloc(cap * sizeof(uint32_t));
+	memset(v->slot, 0, cap * sizeof(uint32_t));
+	v->slot_hash = td_malloc(cap * sizeof(uint64_t));
+	v->first = td_malloc((v->count + 1) * sizeof(uint32_t));
+	v->mask = cap - 1;
+	for (size_t k = 0; k < v->count; k++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		v->words[k].id = vocabulary_intern(v, &v->words[k], k);
+		v->total_long += v->words[k].long_word;
+	}
 }
 
 /* Release a vocabulary. */
@@ -417,102 +500,59 @@ static void
 vocabulary_free(vocabulary *v)
 {
 	td_free(v->words);
-	td_buf_free(&v->text);
-}
-
-/* A set of spans of the copy, counted: open addressing on their hashes. */
-typedef struct span_set
-{
-	word	   *slot;			/* len == SIZE_MAX: empty; turn: the count */
-	size_t		mask;
-	size_t		distinct;
-	size_t		repeated;		/* distinct spans seen twice or more */
-} span_set;
-
-/* An empty set for up to n spans. */
-static void
-span_set_init(span_set *set, size_t n)
-{
-	size_t		cap = 16;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	set->slot = td_malloc(cap * sizeof(word));
-	for (size_t i = 0; i < cap; i++)
-		set->slot[i].len = SIZE_MAX;
-	set->mask = cap - 1;
-	set->distinct = set->repeated = 0;
-}
-
-/* Count one occurrence of a span (equal: same bytes, the hash only a shortcut). */
-static void
-span_set_add(span_set *set, const vocabulary *v, const word *w)
-{
-	size_t		i = (size_t) (w->hash ^ (w->hash >> 29)) & set->mask;
-
-	for (;; i = (i + 1) & set->mask)
-	{
-		word	   *e = &set->slot[i];
-
-		TD_CHECK_FOR_INTERRUPTS();
-		if (e->len == SIZE_MAX)
-		{
-			*e = *w;
-			e->turn = 1;
-			set->distinct++;
-			return;
-		}
-		if (e->hash == w->hash && e->len == w->len &&
-			memcmp(v->text.data + e->off, v->text.data + w->off, w->len) == 0)
-		{
-			if (++e->turn == 2)
-				set->repeated++;
-			return;
-		}
-	}
+	td_free(v->slot);
+	td_free(v->slot_hash);
+	td_free(v->first);
 }
 
 /* Vocabulary diversity: distinct / total words longer than 3 characters. */
 static double
 uniqueness(const vocabulary *v)
 {
-	span_set	set;
-	size_t		total = 0;
-
-	span_set_init(&set, v->count);
-	for (size_t i = 0; i < v->count; i++)
-		if (v->words[i].long_word)
-		{
-			span_set_add(&set, v, &v->words[i]);
-			total++;
-		}
-	td_free(set.slot);
-	return floor((double) set.distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
+	return floor((double) v->distinct_long / (double) (v->total_long ? v->total_long : 1) * 100.0 + 0.5) / 10.0;
 }
 
 /* Distinct runs of NGRAM words (within one turn) that occur more than once. */
 static long
 repeated_ngrams(const vocabulary *v)
 {
-	span_set	set;
-	size_t		repeated;
+	size_t		cap = 16,
+				mask;
+	uint32_t   *key;			/* NGRAM ids a slot; count in cnt */
+	uint32_t   *cnt;
+	long		repeated = 0;
 
-	span_set_init(&set, v->count);
+	while (cap < 2 * v->count + 2)
+		cap *= 2;
+	mask = cap - 1;
+	key = td_malloc(cap * NGRAM * sizeof(uint32_t));
+	cnt = td_malloc(cap * sizeof(uint32_t));
+	memset(cnt, 0, cap * sizeof(uint32_t));
 	for (size_t i = 0; i + NGRAM <= v->count; i++)
 	{
-		const word *last = &v->words[i + NGRAM - 1];
-		word		gram = v->words[i];
+		uint32_t	ids[NGRAM];
+		uint64_t	h = 0;
+		size_t		j;
 
-		if (last->turn != gram.turn)
+		TD_CHECK_FOR_INTERRUPTS();
+		if (v->words[i + NGRAM - 1].turn != v->words[i].turn)
 			continue;
-		for (size_t k = 1; k < NGRAM; k++)
-			gram.hash = gram.hash * GRAM_MULT + v->words[i + k].hash;
-		gram.len = last->off + last->len - gram.off;
-		span_set_add(&set, v, &gram);
+		for (size_t k = 0; k < NGRAM; k++)
+		{
+			ids[k] = v->words[i + k].id;
+			h = (h + ids[k] + 1) * 0x9e3779b97f4a7c15ULL;
+		}
+		for (j = (size_t) (h ^ (h >> 31)) & mask; cnt[j] != 0; j = (j + 1) & mask)
+			if (memcmp(&key[j * NGRAM], ids, sizeof(ids)) == 0)
+				break;
+		if (cnt[j] == 0)
+			memcpy(&key[j * NGRAM], ids, sizeof(ids));
+		if (++cnt[j] == 2)
+			repeated++;
 	}
-	repeated = set.repeated;
-	td_free(set.slot);
-	return (long) repeated;
+	td_free(key);
+	td_free(cnt);
+	return repeated;
 }
 
 /* Write {"score": ..., "maxScore": 10, "weight": ..., "reason": ...}. */

@@ -8,6 +8,7 @@
 #include "td_words.h"
 
 #include "td_mem.h"
+#include "td_swar.h"
 #include "td_utf8.h"
 
 #define HASH_SEED 0xcbf29ce484222325ULL
@@ -177,39 +178,6 @@ td_words_init(td_word_iter *it, const char *s, size_t len)
 	it->pos = 0;
 }
 
-/* The 8 bytes at p as a little-endian number (one load where the compiler sees it). */
-static inline uint64_t
-load_le64(const unsigned char *p)
-{
-	return (uint64_t) p[0] | (uint64_t) p[1] << 8 | (uint64_t) p[2] << 16 | (uint64_t) p[3] << 24 |
-		(uint64_t) p[4] << 32 | (uint64_t) p[5] << 40 | (uint64_t) p[6] << 48 | (uint64_t) p[7] << 56;
-}
-
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* High bit of each byte of x (all bytes < 0x80) that lies in lo..hi. */
-static inline uint64_t
-bytes_in(uint64_t x, unsigned lo, unsigned hi)
-{
-	return (x + (0x80 - lo) * ONES) & ~(x + (0x7F - hi) * ONES) & HIGHS;
-}
-
-/* Trailing zero bits of a non-zero x. */
-static inline unsigned
-ctz64(uint64_t x)
-{
-#if defined(__GNUC__)
-	return (unsigned) __builtin_ctzll(x);
-#else
-	unsigned	n = 0;
-
-	while (!(x & 1))
-		x >>= 1, n++;
-	return n;
-#endif
-}
-
 /*
  * The ASCII letters and digits at s[p..) while the hash is at a block
  * boundary, eight bytes at a time (lower-cased in the register): the same
@@ -223,7 +191,7 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 
 	while (p + 8 <= len)
 	{
-		uint64_t	x = load_le64(s + p),
+		uint64_t	x = td_load_le((const char *) s + p, 8),
 					upper,
 					alnum;
 		unsigned	k;
@@ -232,10 +200,10 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 		 * A byte of 0x80 or more may carry into the bytes above it, never
 		 * into those below: the letters and digits before it are right.
 		 */
-		upper = bytes_in(x, 'A', 'Z') & ~x;
-		alnum = (bytes_in(x, '0', '9') | upper | bytes_in(x, 'a', 'z')) & ~x & HIGHS;
+		upper = td_bytes_in(x, 'A', 'Z') & ~x;
+		alnum = (td_bytes_in(x, '0', '9') | upper | td_bytes_in(x, 'a', 'z')) & ~x & TD_HIGHS;
 		x |= upper >> 2;		/* 0x80 >> 2 = 0x20: lower case */
-		if (alnum == HIGHS)
+		if (alnum == TD_HIGHS)
 		{
 			uint64_t	y = (wh->h ^ x) * HASH_MULT;
 
@@ -246,7 +214,7 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 				TD_CHECK_FOR_INTERRUPTS();
 			continue;
 		}
-		k = ctz64(~alnum & HIGHS) / 8;	/* leading letters and digits */
+		k = td_ctz64(~alnum & TD_HIGHS) / 8;	/* leading letters and digits */
 		if (k > 0)
 		{
 			wh->block = x & ((1ULL << (8 * k)) - 1);
