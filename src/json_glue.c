@@ -7,11 +7,14 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 
 #include "json_glue.h"
 
@@ -120,4 +123,187 @@ td_core_to_jsonb(const td_buf *json)
 	char	   *s = pg_any_to_server(json->data, (int) json->len, PG_UTF8);
 
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
+}
+
+/* Push a scalar: a member's value inside an object, an element inside an array. */
+static void
+jsonb_doc_scalar(td_doc *d, JsonbValue *v)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+
+	(void) pushJsonbValue(&w->state, w->state->contVal.type == jbvObject ? WJB_VALUE : WJB_ELEM, v);
+}
+
+/* Open an object or array. */
+static void
+jsonb_doc_begin(td_doc *d, JsonbIteratorToken token)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+
+	(void) pushJsonbValue(&w->state, token, NULL);
+}
+
+/* Close an object or array (keys sorted and made unique as jsonb_in does). */
+static void
+jsonb_doc_end(td_doc *d, JsonbIteratorToken token)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	JsonbValue *v = pushJsonbValue(&w->state, token, NULL);
+
+	if (w->state == NULL)
+		w->result = v;
+}
+
+/* {, }, [ and ]. */
+static void
+jsonb_doc_begin_object(td_doc *d)
+{
+	jsonb_doc_begin(d, WJB_BEGIN_OBJECT);
+}
+
+static void
+jsonb_doc_end_object(td_doc *d)
+{
+	jsonb_doc_end(d, WJB_END_OBJECT);
+}
+
+static void
+jsonb_doc_begin_array(td_doc *d)
+{
+	jsonb_doc_begin(d, WJB_BEGIN_ARRAY);
+}
+
+static void
+jsonb_doc_end_array(td_doc *d)
+{
+	jsonb_doc_end(d, WJB_END_ARRAY);
+}
+
+/* A jsonb string holding a copy of s (the core may reuse its memory). */
+static void
+jsonb_doc_set_string(JsonbValue *v, const char *s, size_t len)
+{
+	char	   *copy;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		copy = pnstrdup(s, len);
+	else
+	{
+		char	   *z = pnstrdup(s, len);
+
+		copy = pg_any_to_server(z, (int) len, PG_UTF8);
+		len = strlen(copy);
+	}
+	v->type = jbvString;
+	v->val.string.val = copy;
+	v->val.string.len = (int) len;
+}
+
+/* A member's key. */
+static void
+jsonb_doc_key(td_doc *d, const char *key, size_t len)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	JsonbValue	v;
+
+	jsonb_doc_set_string(&v, key, len);
+	(void) pushJsonbValue(&w->state, WJB_KEY, &v);
+}
+
+/* A string. */
+static void
+jsonb_doc_string(td_doc *d, const char *s, size_t len)
+{
+	JsonbValue	v;
+
+	jsonb_doc_set_string(&v, s, len);
+	jsonb_doc_scalar(d, &v);
+}
+
+/*
+ * A number: the numeric jsonb_in makes of td_doc_number_text's digits.  A
+ * whole number, or x = m / 10^s exactly as doubles go (s up to 6, m of at
+ * most 10 digits: what 10 significant digits print, the smallest such s
+ * having no trailing zero) is made from its digits without text; anything
+ * else goes through the text.
+ */
+static void
+jsonb_doc_number(td_doc *d, double x)
+{
+	static const double pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+	JsonbValue	v;
+	char		buf[32];
+
+	v.type = jbvNumeric;
+	v.val.numeric = NULL;
+	if (x == floor(x) && fabs(x) < 1e15)
+		v.val.numeric = int64_to_numeric((int64) x);
+	for (int s = 1; v.val.numeric == NULL && s < (int) lengthof(pow10); s++)
+	{
+		double		m = rint(x * pow10[s]);
+
+		if (fabs(m) < 1e10 && m / pow10[s] == x)
+			v.val.numeric = int64_div_fast_to_numeric((int64) m, s);
+	}
+	if (v.val.numeric == NULL)
+	{
+		td_doc_number_text(x, buf, sizeof(buf));
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+															ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	jsonb_doc_scalar(d, &v);
+}
+
+/* A whole number. */
+static void
+jsonb_doc_integer(td_doc *d, long long x)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric((int64) x);
+	jsonb_doc_scalar(d, &v);
+}
+
+/* true or false. */
+static void
+jsonb_doc_boolean(td_doc *d, bool b)
+{
+	JsonbValue	v;
+
+	v.type = jbvBool;
+	v.val.boolean = b;
+	jsonb_doc_scalar(d, &v);
+}
+
+/* null. */
+static void
+jsonb_doc_null(td_doc *d)
+{
+	JsonbValue	v;
+
+	v.type = jbvNull;
+	jsonb_doc_scalar(d, &v);
+}
+
+static const td_doc_ops jsonb_doc_ops = {
+	jsonb_doc_begin_object, jsonb_doc_end_object, jsonb_doc_begin_array, jsonb_doc_end_array,
+	jsonb_doc_key, jsonb_doc_string, jsonb_doc_number, jsonb_doc_integer, jsonb_doc_boolean, jsonb_doc_null
+};
+
+/* See json_glue.h. */
+void
+td_jsonb_doc_init(td_jsonb_doc *w)
+{
+	w->doc.ops = &jsonb_doc_ops;
+	w->state = NULL;
+	w->result = NULL;
+}
+
+/* See json_glue.h. */
+Datum
+td_jsonb_doc_finish(td_jsonb_doc *w)
+{
+	Assert(w->result != NULL && w->state == NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(w->result));
 }

@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
+#include "td_doc.h"
 #include "td_json.h"
 #include "td_mem.h"
 #include "td_text.h"
@@ -36,5 +37,22 @@ extern char *td_clip_for_message(const char *s);
 
 /* UTF-8 JSON text built by a core, as a jsonb Datum. */
 extern Datum td_core_to_jsonb(const td_buf *json);
+
+/*
+ * A document writer (td_doc.h) that builds a jsonb value as the core
+ * writes it: no JSON text to print and parse back.  Strings are copied
+ * (converted to the server encoding when it is not UTF-8).
+ */
+typedef struct td_jsonb_doc
+{
+	td_doc		doc;
+	JsonbParseState *state;
+	JsonbValue *result;			/* set when the outermost container ends */
+} td_jsonb_doc;
+
+extern void td_jsonb_doc_init(td_jsonb_doc *w);
+
+/* The jsonb Datum of a finished document. */
+extern Datum td_jsonb_doc_finish(td_jsonb_doc *w);
 
 #endif							/* TD_JSON_GLUE_H */

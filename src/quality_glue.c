@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/numeric.h"
 
 #include "json_glue.h"
@@ -59,6 +60,7 @@ jsonb_turns(Jsonb *jb, bool with_timestamps, long *n, bool *is_array)
 		bool		present;
 		size_t		ignored;
 
+		CHECK_FOR_INTERRUPTS();
 		out[i].content = "";
 		if (t == NULL || t->type != jbvBinary || !JsonContainerIsObject(t->val.binary.data))
 			continue;
@@ -98,12 +100,9 @@ expect_arg(FunctionCallInfo fcinfo, int argno, td_quality_expect *e)
 	return e;
 }
 
-/*
- * Score a jsonb turns argument: the overall score, and the metrics object
- * (with the verdicts under expect) appended to out when out is not NULL.
- */
+/* The overall score of a jsonb turns argument (no metrics document). */
 static double
-score_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect, td_buf *out)
+score_arg(FunctionCallInfo fcinfo)
 {
 	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	double		overall;
@@ -112,26 +111,60 @@ score_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect, td_buf *out)
 	{
 		bool		is_array;
 		long		n;
-		td_qturn   *t = jsonb_turns(jb, out != NULL, &n, &is_array);
+		td_qturn   *t = jsonb_turns(jb, false, &n, &is_array);
 
-		if (out == NULL)
-			return td_quality_score_turns(t, n, is_array);
-		td_quality_metrics_expect(t, n, is_array, expect, out, &overall);
+		overall = td_quality_score_turns(t, n, is_array);
+		pfree(t);
 	}
 	else
 	{
 		td_arena	arena;
-		td_json    *v;
 
 		td_arena_init(&arena);
-		v = td_jsonb_to_core(&arena, jb);
-		if (out == NULL)
-			overall = td_quality_score(v);
-		else
-			td_quality_metrics_json_expect(v, expect, out, &overall);
+		overall = td_quality_score(td_jsonb_to_core(&arena, jb));
 		td_arena_free(&arena);
 	}
 	return overall;
+}
+
+/*
+ * The metrics document of a jsonb turns argument, with the verdicts under
+ * expect: built as jsonb by the core's writer (in a UTF-8 database the turns
+ * are read in place; in another, converted to the core's UTF-8 first and the
+ * document's text parsed back).
+ */
+static Datum
+metrics_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	double		overall;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		bool		is_array;
+		long		n;
+		td_qturn   *t = jsonb_turns(jb, true, &n, &is_array);
+		td_jsonb_doc doc;
+
+		td_jsonb_doc_init(&doc);
+		td_quality_metrics_doc(t, n, is_array, expect, &doc.doc, &overall);
+		pfree(t);
+		return td_jsonb_doc_finish(&doc);
+	}
+	else
+	{
+		td_arena	arena;
+		td_buf		out;
+		Datum		result;
+
+		td_arena_init(&arena);
+		td_buf_init(&out);
+		td_quality_metrics_json_expect(td_jsonb_to_core(&arena, jb), expect, &out, &overall);
+		result = td_core_to_jsonb(&out);
+		td_buf_free(&out);
+		td_arena_free(&arena);
+		return result;
+	}
 }
 
 /*
@@ -141,11 +174,7 @@ score_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect, td_buf *out)
 Datum
 train_data_quality_metrics(PG_FUNCTION_ARGS)
 {
-	td_buf		out;
-
-	td_buf_init(&out);
-	score_arg(fcinfo, NULL, &out);
-	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+	PG_RETURN_DATUM(metrics_arg(fcinfo, NULL));
 }
 
 /*
@@ -158,14 +187,11 @@ train_data_quality_metrics_expect(PG_FUNCTION_ARGS)
 {
 	td_quality_expect e;
 	const td_quality_expect *expect;
-	td_buf		out;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	expect = expect_arg(fcinfo, 1, &e);
-	td_buf_init(&out);
-	score_arg(fcinfo, expect, &out);
-	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+	PG_RETURN_DATUM(metrics_arg(fcinfo, expect));
 }
 
 /*
@@ -192,6 +218,7 @@ train_data_quality_defects(PG_FUNCTION_ARGS)
 		td_qturn   *t = jsonb_turns(PG_GETARG_JSONB_P(0), false, &count, &is_array);
 
 		mask = td_quality_defects(t, count, is_array, expect, NULL);
+		pfree(t);
 	}
 	else
 	{
@@ -243,7 +270,7 @@ train_data_quality_defect_codes(PG_FUNCTION_ARGS)
 Datum
 train_data_quality_score(PG_FUNCTION_ARGS)
 {
-	long		tenths = lround(score_arg(fcinfo, NULL, NULL) * 10);	/* 0..100 */
+	long		tenths = lround(score_arg(fcinfo) * 10);	/* 0..100 */
 	char		buf[32];
 
 	snprintf(buf, sizeof(buf), "%ld.%ld", tenths / 10, tenths % 10);

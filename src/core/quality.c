@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "quality_defects.h"
+#include "td_doc.h"
+#include "td_swar.h"
 #include "td_text.h"
 #include "td_utf8.h"
 
@@ -22,13 +24,14 @@
 #define W_COHERENCE 0.15
 #define REASON_SIZE 128
 
-/* Messages gathered while scoring, as JSON array bodies. */
+/* Messages gathered while scoring (string constants). */
 typedef struct findings
 {
-	td_buf		issues;
+	const char **issues;
 	size_t		nissues;
-	td_buf		suggestions;
+	const char **suggestions;
 	size_t		nsuggestions;
+	size_t		cap[2];
 	bool		wanted;			/* false: scoring alone, skip the messages */
 } findings;
 
@@ -53,17 +56,21 @@ typedef struct scored
 	double		overall;
 	double		uniqueness;
 	long		n;
+	long		dups;			/* turns repeating an earlier one (coherence, signals) */
 } scored;
 
-/* Append a message to a JSON array body. */
+/* Append a message to a list (at most one per turn and component: bounded by the input). */
 static void
-add(const findings *f, td_buf *list, size_t *count, const char *message)
+add(findings *f, const char ***list, size_t *count, size_t *cap, const char *message)
 {
 	if (!f->wanted)
 		return;
-	if ((*count)++ > 0)
-		td_buf_putc(list, ',');
-	td_json_write_string(list, message, strlen(message));
+	if (*count == *cap)
+	{
+		*cap = *cap ? *cap * 2 : 8;
+		*list = td_realloc(*list, *cap * sizeof(const char *));
+	}
+	(*list)[(*count)++] = message;
 }
 
 #if defined(__GNUC__)
@@ -83,8 +90,8 @@ explain(const findings *f, char *reason, const char *format,...)
 	va_end(args);
 }
 
-#define ISSUE(f, m) add((f), &(f)->issues, &(f)->nissues, (m))
-#define SUGGEST(f, m) add((f), &(f)->suggestions, &(f)->nsuggestions, (m))
+#define ISSUE(f, m) add((f), &(f)->issues, &(f)->nissues, &(f)->cap[0], (m))
+#define SUGGEST(f, m) add((f), &(f)->suggestions, &(f)->nsuggestions, &(f)->cap[1], (m))
 
 /* JavaScript Math.round(x * 10) / 10. */
 static double
@@ -113,13 +120,6 @@ lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
 }
 
-/* ASCII word character, as JavaScript's \b sees it. */
-static bool
-is_word(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
 /*
  * Does text contain any of the words (lower case, starting with a letter;
  * a word may hold spaces) as a whole word, ignoring case?  One pass: at each position that starts a
@@ -134,7 +134,7 @@ has_any_word(const char *text, size_t len, const char *const *words)
 	{
 		char		c = text[i];
 
-		if (!is_word(c))
+		if (!td_is_ascii_word(c))
 		{
 			if ((++i & 255) == 0)
 				TD_CHECK_FOR_INTERRUPTS();
@@ -143,21 +143,9 @@ has_any_word(const char *text, size_t len, const char *const *words)
 		TD_CHECK_FOR_INTERRUPTS();
 		c = lower(c);			/* text[i] starts a word: compare, then skip the word */
 		for (const char *const *w = words; *w; w++)
-		{
-			size_t		n,
-						k = 1;
-
-			if ((*w)[0] != c)
-				continue;
-			n = strlen(*w);
-			if (i + n > len)
-				continue;
-			while (k < n && lower(text[i + k]) == (*w)[k])
-				k++;
-			if (k == n && (i + n == len || !is_word(text[i + n])))
+			if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
 				return true;
-		}
-		while (++i < len && is_word(text[i]))
+		while (++i < len && td_is_ascii_word(text[i]))
 			if ((i & 4095) == 0)	/* a long word: interrupts now and then */
 				TD_CHECK_FOR_INTERRUPTS();
 	}
@@ -320,7 +308,7 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 		if (turns[i].chars < 10)
 			short_turns++;
 	score -= short_turns < 3 ? short_turns : 3;
-	dups = duplicate_count(turns, n);
+	dups = r->dups = duplicate_count(turns, n);
 	if (dups > 0)
 	{
 		score -= dups < 2 ? dups : 2;
@@ -336,58 +324,137 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 	return score < 0 ? 0 : score;
 }
 
-/* A word of a conversation, in the lower-cased copy. */
+/*
+ * The white-space separated words of the turns, for the uniqueness score
+ * and the repeatedNgrams signal.  Two words are the same when their bytes
+ * are, ASCII case ignored; each word gets the id of its first occurrence
+ * (an open-addressing table over a hash of its first and last eight bytes
+ * and its length, the bytes compared on a hash match), so that n-grams
+ * compare as tuples of ids.  Read in place, eight bytes at a time.
+ */
 typedef struct word
 {
-	size_t		off;			/* offset in the copy */
+	const char *s;				/* in the turn's content */
 	size_t		len;
-	uint64_t	hash;			/* of the lower-cased bytes */
 	long		turn;
+	uint32_t	id;				/* of its first occurrence */
 	bool		long_word;		/* more than 3 characters */
 } word;
 
-/* Every white-space separated word of the turns, lower-cased, in order. */
+/* Every word of the turns, in order, with the distinct ones counted. */
 typedef struct vocabulary
 {
-	td_buf		text;			/* the words, one space after each */
 	word	   *words;
 	size_t		count;
+	size_t		cap;
+	size_t		distinct_long;	/* distinct words of more than 3 characters */
+	size_t		total_long;
+	uint32_t   *slot;			/* id + 1 of the word there, 0 empty */
+	uint64_t   *slot_hash;
+	size_t		mask;
+	uint32_t	next_id;
+	uint32_t   *first;			/* index in words of each id's first occurrence */
 } vocabulary;
 
 #define NGRAM 4					/* words per n-gram of the repetition signal */
-#define GRAM_MULT 0x100000001b3ULL	/* combines the word keys of an n-gram */
-
-/*
- * A cheap key of a lower-cased word: its length and first and last bytes
- * (up to 8 each), mixed.  Only a shortcut: equal words have equal keys,
- * and span_set_add compares the bytes of words whose keys are equal.
- */
+/* Hash of a word, ASCII case ignored: its first and last 8 bytes and its length. */
 static uint64_t
-word_key(const char *w, size_t len)
+word_hash(const char *w, size_t len)
 {
-	uint64_t	head = 0,
-				tail = 0;
 	size_t		n = len < 8 ? len : 8;
+	uint64_t	head = td_lower8(td_load_le(w, n)),
+				tail = td_lower8(td_load_le(w + len - n, n));
 
-	memcpy(&head, w, n);
-	memcpy(&tail, w + len - n, n);
 	head = (head ^ (tail * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
 	return head ^ (head >> 32);
 }
 
-/* Split the turns into words (one reservation for the copy: no per-byte growth). */
+/* Are two words of the same length the same, ASCII case ignored? */
+static bool
+same_word(const char *a, const char *b, size_t len)
+{
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		if (td_lower8(td_load_le(a + i, 8)) != td_lower8(td_load_le(b + i, 8)))
+			return false;
+	return td_lower8(td_load_le(a + i, len - i)) == td_lower8(td_load_le(b + i, len - i));
+}
+
+/* Characters (UTF-8 lead and ASCII bytes) of a word: is it longer than 3? */
+static bool
+is_long_word(const char *w, size_t len)
+{
+	size_t		cont = 0;
+
+	if (len <= 3)
+		return false;
+	if (len >= 16)				/* at most 4 bytes a character */
+		return true;
+	for (size_t i = 0; i < len; i++)
+		cont += ((unsigned char) w[i] & 0xC0) == 0x80;
+	return len - cont > 3;
+}
+
+/* The id of a word: of its first occurrence, a new one for a new word. */
+static uint32_t
+vocabulary_intern(vocabulary *v, const word *w, size_t at)
+{
+	uint64_t	h = word_hash(w->s, w->len);
+	size_t		i = (size_t) (h ^ (h >> 29)) & v->mask;
+
+	for (;; i = (i + 1) & v->mask)
+	{
+		uint32_t	id = v->slot[i];
+		const word *f;
+
+		if (id == 0)
+		{
+			v->slot[i] = ++v->next_id;
+			v->slot_hash[i] = h;
+			v->first[v->next_id - 1] = (uint32_t) at;
+			v->distinct_long += w->long_word;
+			return v->next_id - 1;
+		}
+		f = &v->words[v->first[id - 1]];
+		if (v->slot_hash[i] == h && f->len == w->len && same_word(f->s, w->s, w->len))
+			return id - 1;
+	}
+}
+
+/* The first byte of white space in s[p..len), or len. */
+static size_t
+next_space(const char *s, size_t len, size_t p)
+{
+	while (p + 8 <= len)
+	{
+		uint64_t	x = td_load_le(s + p, 8),
+					low = (x - 0x21 * TD_ONES) & ~x & TD_HIGHS;	/* bytes below 0x21: the lowest is exact */
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (low == 0)
+		{
+			p += 8;
+			continue;
+		}
+		p += td_ctz64(low) / 8;
+		if (td_is_space(s[p]))
+			return p;
+		p++;					/* a control character: part of the word */
+	}
+	for (; p < len; p++)
+		if (td_is_space(s[p]))
+			return p;
+	return len;
+}
+
+/* Split the turns into words, then give each its id (tables sized by the words). */
 static void
 vocabulary_build(vocabulary *v, const qturn *turns, long n)
 {
-	size_t		cap = 0,
-				total = 0;
+	size_t		cap = 16;
 
-	td_buf_init(&v->text);
-	v->words = NULL;
-	v->count = 0;
-	for (long i = 0; i < n; i++)
-		total += turns[i].len + 1;
-	td_buf_reserve(&v->text, total + 1);
+	memset(v, 0, sizeof(*v));
 	for (long i = 0; i < n; i++)
 	{
 		const char *s = turns[i].content;
@@ -397,32 +464,35 @@ vocabulary_build(vocabulary *v, const qturn *turns, long n)
 		while (p < len)
 		{
 			size_t		b;
-			uint64_t	h;
-			char	   *dst;
 
 			TD_CHECK_FOR_INTERRUPTS();
 			while (p < len && td_is_space(s[p]))
 				p++;
-			for (b = p; p < len && !td_is_space(s[p]); p++)
-				;
-			if (p == b)
+			if (p == len)
 				break;
-			if (v->count == cap)
+			b = p;
+			p = next_space(s, len, p);
+			if (v->count == v->cap)
 			{
-				cap = cap ? cap * 2 : 64;
-				v->words = td_realloc(v->words, cap * sizeof(word));
+				v->cap = v->cap ? v->cap * 2 : 64;
+				v->words = td_realloc(v->words, v->cap * sizeof(word));
 			}
-			dst = v->text.data + v->text.len;
-			for (size_t k = b; k < p; k++)
-				dst[k - b] = lower(s[k]);
-			dst[p - b] = ' ';
-			h = word_key(dst, p - b);
-			v->words[v->count] = (word) {v->text.len, p - b, h, i, td_utf8_count(s + b, p - b) > 3};
-			v->count++;
-			v->text.len += p - b + 1;
+			v->words[v->count++] = (word) {s + b, p - b, i, 0, is_long_word(s + b, p - b)};
 		}
 	}
-	v->text.data[v->text.len] = '\0';
+	while (cap < 2 * v->count)
+		cap *= 2;
+	v->slot = td_malloc(cap * sizeof(uint32_t));
+	memset(v->slot, 0, cap * sizeof(uint32_t));
+	v->slot_hash = td_malloc(cap * sizeof(uint64_t));
+	v->first = td_malloc((v->count + 1) * sizeof(uint32_t));
+	v->mask = cap - 1;
+	for (size_t k = 0; k < v->count; k++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		v->words[k].id = vocabulary_intern(v, &v->words[k], k);
+		v->total_long += v->words[k].long_word;
+	}
 }
 
 /* Release a vocabulary. */
@@ -430,164 +500,137 @@ static void
 vocabulary_free(vocabulary *v)
 {
 	td_free(v->words);
-	td_buf_free(&v->text);
-}
-
-/* A set of spans of the copy, counted: open addressing on their hashes. */
-typedef struct span_set
-{
-	word	   *slot;			/* len == SIZE_MAX: empty; turn: the count */
-	size_t		mask;
-	size_t		distinct;
-	size_t		repeated;		/* distinct spans seen twice or more */
-} span_set;
-
-/* An empty set for up to n spans. */
-static void
-span_set_init(span_set *set, size_t n)
-{
-	size_t		cap = 16;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	set->slot = td_malloc(cap * sizeof(word));
-	for (size_t i = 0; i < cap; i++)
-		set->slot[i].len = SIZE_MAX;
-	set->mask = cap - 1;
-	set->distinct = set->repeated = 0;
-}
-
-/* Count one occurrence of a span (equal: same bytes, the hash only a shortcut). */
-static void
-span_set_add(span_set *set, const vocabulary *v, const word *w)
-{
-	size_t		i = (size_t) (w->hash ^ (w->hash >> 29)) & set->mask;
-
-	for (;; i = (i + 1) & set->mask)
-	{
-		word	   *e = &set->slot[i];
-
-		TD_CHECK_FOR_INTERRUPTS();
-		if (e->len == SIZE_MAX)
-		{
-			*e = *w;
-			e->turn = 1;
-			set->distinct++;
-			return;
-		}
-		if (e->hash == w->hash && e->len == w->len &&
-			memcmp(v->text.data + e->off, v->text.data + w->off, w->len) == 0)
-		{
-			if (++e->turn == 2)
-				set->repeated++;
-			return;
-		}
-	}
+	td_free(v->slot);
+	td_free(v->slot_hash);
+	td_free(v->first);
 }
 
 /* Vocabulary diversity: distinct / total words longer than 3 characters. */
 static double
 uniqueness(const vocabulary *v)
 {
-	span_set	set;
-	size_t		total = 0;
-
-	span_set_init(&set, v->count);
-	for (size_t i = 0; i < v->count; i++)
-		if (v->words[i].long_word)
-		{
-			span_set_add(&set, v, &v->words[i]);
-			total++;
-		}
-	td_free(set.slot);
-	return floor((double) set.distinct / (double) (total ? total : 1) * 100.0 + 0.5) / 10.0;
+	return floor((double) v->distinct_long / (double) (v->total_long ? v->total_long : 1) * 100.0 + 0.5) / 10.0;
 }
 
 /* Distinct runs of NGRAM words (within one turn) that occur more than once. */
 static long
 repeated_ngrams(const vocabulary *v)
 {
-	span_set	set;
-	size_t		repeated;
+	size_t		cap = 16,
+				mask;
+	uint32_t   *key;			/* NGRAM ids a slot; count in cnt */
+	uint32_t   *cnt;
+	long		repeated = 0;
 
-	span_set_init(&set, v->count);
+	while (cap < 2 * v->count + 2)
+		cap *= 2;
+	mask = cap - 1;
+	key = td_malloc(cap * NGRAM * sizeof(uint32_t));
+	cnt = td_malloc(cap * sizeof(uint32_t));
+	memset(cnt, 0, cap * sizeof(uint32_t));
 	for (size_t i = 0; i + NGRAM <= v->count; i++)
 	{
-		const word *last = &v->words[i + NGRAM - 1];
-		word		gram = v->words[i];
+		uint32_t	ids[NGRAM];
+		uint64_t	h = 0;
+		size_t		j;
 
-		if (last->turn != gram.turn)
+		TD_CHECK_FOR_INTERRUPTS();
+		if (v->words[i + NGRAM - 1].turn != v->words[i].turn)
 			continue;
-		for (size_t k = 1; k < NGRAM; k++)
-			gram.hash = gram.hash * GRAM_MULT + v->words[i + k].hash;
-		gram.len = last->off + last->len - gram.off;
-		span_set_add(&set, v, &gram);
+		for (size_t k = 0; k < NGRAM; k++)
+		{
+			ids[k] = v->words[i + k].id;
+			h = (h + ids[k] + 1) * 0x9e3779b97f4a7c15ULL;
+		}
+		for (j = (size_t) (h ^ (h >> 31)) & mask; cnt[j] != 0; j = (j + 1) & mask)
+			if (memcmp(&key[j * NGRAM], ids, sizeof(ids)) == 0)
+				break;
+		if (cnt[j] == 0)
+			memcpy(&key[j * NGRAM], ids, sizeof(ids));
+		if (++cnt[j] == 2)
+			repeated++;
 	}
-	repeated = set.repeated;
-	td_free(set.slot);
-	return (long) repeated;
+	td_free(key);
+	td_free(cnt);
+	return repeated;
 }
 
-/* Append a number as JavaScript would print it (no trailing ".0"). */
+/* Write {"score": ..., "maxScore": 10, "weight": ..., "reason": ...}. */
 static void
-put_number(td_buf *out, double x)
+put_component(td_doc *doc, const char *name, double score, double weight, const char *reason)
 {
-	char		buf[32];
-
-	if (x == floor(x) && fabs(x) < 1e15)
-		snprintf(buf, sizeof(buf), "%.0f", x);
-	else
-		snprintf(buf, sizeof(buf), "%.10g", x);
-	td_buf_puts(out, buf);
+	td_doc_key(doc, name);
+	doc->ops->begin_object(doc);
+	td_doc_key(doc, "score");
+	doc->ops->number(doc, score);
+	td_doc_key(doc, "maxScore");
+	doc->ops->integer(doc, 10);
+	td_doc_key(doc, "weight");
+	doc->ops->number(doc, weight);
+	td_doc_key(doc, "reason");
+	td_doc_string(doc, reason);
+	doc->ops->end_object(doc);
 }
 
-/* Append {"score": ..., "maxScore": 10, "weight": ..., "reason": ...}. */
+/* Write a list of messages. */
 static void
-put_component(td_buf *out, const char *name, double score, double weight, const char *reason, bool first)
+put_messages(td_doc *doc, const char *name, const char *const *list, size_t n)
 {
-	td_json_write_key(out, name, first);
-	td_buf_puts(out, "{\"score\":");
-	put_number(out, score);
-	td_buf_puts(out, ",\"maxScore\":10,\"weight\":");
-	put_number(out, weight);
-	td_buf_puts(out, ",\"reason\":");
-	td_json_write_string(out, reason, strlen(reason));
-	td_buf_putc(out, '}');
+	td_doc_key(doc, name);
+	doc->ops->begin_array(doc);
+	for (size_t i = 0; i < n; i++)
+		td_doc_string(doc, list[i]);
+	doc->ops->end_array(doc);
 }
 
-/* Extra defect signals (never part of the overall score). */
-static void
-put_signals(const qturn *turns, long n, const vocabulary *v, td_buf *out)
+/* Count the "{{" each closed by a later "}}" (memchr finds the candidates). */
+static long
+placeholder_count(const char *s, size_t len)
 {
-	static const char *const refusals[] = {"as an ai", "as a language model", "i cannot help", "i can't help",
-	"i am unable to", "i'm unable to", NULL};
+	const char *p = s,
+			   *end = s + len;
+	long		n = 0;
+
+	while (p + 1 < end && (p = memchr(p, '{', (size_t) (end - p - 1))) != NULL)
+	{
+		const char *q;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (p[1] != '{')
+		{
+			p++;
+			continue;
+		}
+		for (q = p + 2; q + 1 < end; q++)
+		{
+			if ((q = memchr(q, '}', (size_t) (end - q - 1))) == NULL)
+				return n;
+			if (q[1] == '}')
+				break;
+		}
+		if (q + 1 >= end)
+			return n;
+		n++;
+		p = q + 2;
+	}
+	return n;
+}
+
+/*
+ * Extra defect signals (never part of the overall score); refusal_turns
+ * comes from the defect detectors' walk (quality_defects.h).
+ */
+static void
+put_signals(const qturn *turns, long n, const vocabulary *v, long dups, long refusal_turns, td_doc *doc)
+{
 	long		placeholders = 0,
-				refusal_turns = 0,
 				users = 0,
 				assistants = 0;
 	bool		truncated = false;
 
 	for (long i = 0; i < n; i++)
 	{
-		const char *s = turns[i].content;
-		size_t		len = turns[i].len;
-
-		for (size_t p = 0; p + 1 < len; p++)	/* each "{{" closed by a later "}}" */
-		{
-			size_t		q;
-
-			TD_CHECK_FOR_INTERRUPTS();
-			if (s[p] != '{' || s[p + 1] != '{')
-				continue;
-			for (q = p + 2; q + 1 < len && !(s[q] == '}' && s[q + 1] == '}'); q++)
-				TD_CHECK_FOR_INTERRUPTS();
-			if (q + 1 >= len)
-				break;
-			placeholders++;
-			p = q + 1;
-		}
-		if (has_any_word(s, turns[i].len, refusals))
-			refusal_turns++;
+		placeholders += placeholder_count(turns[i].content, turns[i].len);
 		if (turns[i].role && turns[i].role_len == 4 && memcmp(turns[i].role, "user", 4) == 0)
 			users++;
 		else if (turns[i].role && turns[i].role_len == 9 && memcmp(turns[i].role, "assistant", 9) == 0)
@@ -599,20 +642,21 @@ put_signals(const qturn *turns, long n, const vocabulary *v, td_buf *out)
 
 		truncated = strchr(".!?\"')]*", last) == NULL && (unsigned char) last < 0x80;
 	}
-	td_json_write_key(out, "signals", false);
-	td_buf_puts(out, "{\"repeatedTurns\":");
-	td_buf_put_long(out, (long long) duplicate_count(turns, n));
-	td_buf_puts(out, ",\"repeatedNgrams\":");
-	td_buf_put_long(out, repeated_ngrams(v));
-	td_buf_puts(out, ",\"unresolvedPlaceholders\":");
-	td_buf_put_long(out, placeholders);
-	td_buf_puts(out, ",\"roleImbalance\":");
-	td_buf_put_long(out, users > assistants ? users - assistants : assistants - users);
-	td_buf_puts(out, ",\"refusalTurns\":");
-	td_buf_put_long(out, refusal_turns);
-	td_buf_puts(out, ",\"truncatedLastTurn\":");
-	td_buf_puts(out, truncated ? "true" : "false");
-	td_buf_putc(out, '}');
+	td_doc_key(doc, "signals");
+	doc->ops->begin_object(doc);
+	td_doc_key(doc, "repeatedTurns");
+	doc->ops->integer(doc, dups);
+	td_doc_key(doc, "repeatedNgrams");
+	doc->ops->integer(doc, repeated_ngrams(v));
+	td_doc_key(doc, "unresolvedPlaceholders");
+	doc->ops->integer(doc, placeholders);
+	td_doc_key(doc, "roleImbalance");
+	doc->ops->integer(doc, users > assistants ? users - assistants : assistants - users);
+	td_doc_key(doc, "refusalTurns");
+	doc->ops->integer(doc, refusal_turns);
+	td_doc_key(doc, "truncatedLastTurn");
+	doc->ops->boolean(doc, truncated);
+	doc->ops->end_object(doc);
 }
 
 /* The scoring input with character counts. */
@@ -652,10 +696,16 @@ score_components(const qturn *t, long n, bool is_array, findings *f, scored *r)
 static void
 findings_init(findings *f, bool wanted)
 {
+	memset(f, 0, sizeof(*f));
 	f->wanted = wanted;
-	td_buf_init(&f->issues);
-	td_buf_init(&f->suggestions);
-	f->nissues = f->nsuggestions = 0;
+}
+
+/* Release findings. */
+static void
+findings_free(findings *f)
+{
+	td_free(f->issues);
+	td_free(f->suggestions);
 }
 
 /* See quality.h. */
@@ -669,8 +719,7 @@ td_quality_score_turns(const td_qturn *turns, long n, bool is_array)
 	memset(&r, 0, sizeof(r));
 	findings_init(&f, false);
 	score_components(t, n, is_array, &f, &r);
-	td_buf_free(&f.issues);
-	td_buf_free(&f.suggestions);
+	findings_free(&f);
 	td_free(t);
 	return r.overall;
 }
@@ -711,12 +760,25 @@ void
 td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
 						  td_buf *out, double *overall)
 {
+	td_doc_text text;
+
+	td_doc_text_init(&text, out);
+	td_quality_metrics_doc(turns, n, is_array, expect, &text.doc, overall);
+}
+
+/* See quality.h. */
+void
+td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
+					   td_doc *doc, double *overall)
+{
 	scored		r;
 	findings	f;
 	vocabulary	v;
 	qturn	   *t = count_turns(turns, n);
 	const char *confidence,
 			   *training;
+	long		refusal_turns = 0;
+	td_defect_report *defects;
 
 	memset(&r, 0, sizeof(r));
 	findings_init(&f, true);
@@ -726,48 +788,44 @@ td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array, const td
 	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
 	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
 
-	td_buf_putc(out, '{');
-	td_json_write_key(out, "overall", true);
-	put_number(out, r.overall);
-	td_json_write_key(out, "relevance", false);
-	put_number(out, round1(r.s.structure));
-	td_json_write_key(out, "accuracy", false);
-	put_number(out, round1(r.s.coherence));
-	td_json_write_key(out, "naturalness", false);
-	put_number(out, round1(r.s.response_length));
-	td_json_write_key(out, "methodology", false);
-	put_number(out, round1(r.s.turn_count));
-	td_json_write_key(out, "coherence", false);
-	put_number(out, round1(r.s.coherence));
-	td_json_write_key(out, "uniqueness", false);
-	put_number(out, r.uniqueness);
-	td_json_write_key(out, "confidence", false);
-	td_json_write_string(out, confidence, strlen(confidence));
-	td_json_write_key(out, "trainingValue", false);
-	td_json_write_string(out, training, strlen(training));
-	td_json_write_key(out, "scoreBreakdown", false);
-	td_buf_putc(out, '{');
-	put_component(out, "turnCount", r.s.turn_count, W_TURNS, r.reason_buf[0], true);
-	put_component(out, "responseLength", r.s.response_length, W_LENGTH, r.reason_buf[1], false);
-	put_component(out, "structure", r.s.structure, W_STRUCTURE, r.reason_buf[2], false);
-	put_component(out, "coherence", r.s.coherence, W_COHERENCE, r.reason_buf[3], false);
-	td_buf_putc(out, '}');
-	td_json_write_key(out, "issues", false);
-	td_buf_putc(out, '[');
-	td_buf_append(out, f.issues.data, f.issues.len);
-	td_buf_putc(out, ']');
-	td_json_write_key(out, "suggestions", false);
-	td_buf_putc(out, '[');
-	td_buf_append(out, f.suggestions.data, f.suggestions.len);
-	td_buf_putc(out, ']');
-	put_signals(t, n, &v, out);
-	(void) td_quality_defects(turns, n, is_array, expect, out);
-	td_buf_putc(out, '}');
+	doc->ops->begin_object(doc);
+	td_doc_key(doc, "overall");
+	doc->ops->number(doc, r.overall);
+	td_doc_key(doc, "relevance");
+	doc->ops->number(doc, round1(r.s.structure));
+	td_doc_key(doc, "accuracy");
+	doc->ops->number(doc, round1(r.s.coherence));
+	td_doc_key(doc, "naturalness");
+	doc->ops->number(doc, round1(r.s.response_length));
+	td_doc_key(doc, "methodology");
+	doc->ops->number(doc, round1(r.s.turn_count));
+	td_doc_key(doc, "coherence");
+	doc->ops->number(doc, round1(r.s.coherence));
+	td_doc_key(doc, "uniqueness");
+	doc->ops->number(doc, r.uniqueness);
+	td_doc_key(doc, "confidence");
+	td_doc_string(doc, confidence);
+	td_doc_key(doc, "trainingValue");
+	td_doc_string(doc, training);
+	td_doc_key(doc, "scoreBreakdown");
+	doc->ops->begin_object(doc);
+	put_component(doc, "turnCount", r.s.turn_count, W_TURNS, r.reason_buf[0]);
+	put_component(doc, "responseLength", r.s.response_length, W_LENGTH, r.reason_buf[1]);
+	put_component(doc, "structure", r.s.structure, W_STRUCTURE, r.reason_buf[2]);
+	put_component(doc, "coherence", r.s.coherence, W_COHERENCE, r.reason_buf[3]);
+	doc->ops->end_object(doc);
+	put_messages(doc, "issues", f.issues, f.nissues);
+	put_messages(doc, "suggestions", f.suggestions, f.nsuggestions);
+	/* the detectors first: their walk over the words finds the refusal signal too */
+	defects = td_defect_report_make(turns, n, is_array, expect, true, &refusal_turns);
+	put_signals(t, n, &v, r.dups, refusal_turns, doc);
+	td_defect_report_write(defects, doc);
+	doc->ops->end_object(doc);
+	td_defect_report_free(defects);
 
 	*overall = r.overall;
 	vocabulary_free(&v);
-	td_buf_free(&f.issues);
-	td_buf_free(&f.suggestions);
+	findings_free(&f);
 	td_free(t);
 }
 

@@ -53,6 +53,11 @@ struct td_quality_expect;
 extern void td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array,
 									  const struct td_quality_expect *expect, td_buf *out, double *overall);
 
+/* The same written to a document writer (td_doc.h). */
+struct td_doc;
+extern void td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array,
+								   const struct td_quality_expect *expect, struct td_doc *doc, double *overall);
+
 /* The overall score alone (no metrics object: the fast path). */
 extern double td_quality_score_turns(const td_qturn *turns, long n, bool is_array);
 

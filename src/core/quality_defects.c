@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "quality_thresholds.h"
+#include "td_doc.h"
 #include "td_text.h"
 #include "td_utf8.h"
 #include "td_words.h"
@@ -183,98 +184,138 @@ td_quality_expect_parse(const td_json *v, td_quality_expect *e, td_error *err)
 
 /* --- the report ------------------------------------------------------------ */
 
-/* Defects found, and their details as JSON when wanted. */
-typedef struct report
+/* A detail's value or threshold: null, a whole number, a number or a string. */
+typedef struct dvalue
+{
+	enum
+	{
+		DV_NULL, DV_INT, DV_NUMBER, DV_STRING
+	}			kind;
+	long long	i;
+	double		x;
+	const char *s;				/* DV_STRING: clipped when written */
+	size_t		len;
+} dvalue;
+
+static const dvalue no_threshold = {DV_NULL, 0, 0, NULL, 0};
+
+/* A whole-number value. */
+static dvalue
+dv_int(long long i)
+{
+	return (dvalue) {DV_INT, i, 0, NULL, 0};
+}
+
+/* A string value (s[0..len), need not be NUL-terminated). */
+static dvalue
+dv_string(const char *s, size_t len)
+{
+	return s == NULL ? no_threshold : (dvalue) {DV_STRING, 0, 0, s, len};
+}
+
+/* A fraction rounded to 3 decimals. */
+static dvalue
+dv_fraction(double x)
+{
+	return (dvalue) {DV_NUMBER, 0, floor(x * 1000.0 + 0.5) / 1000.0, NULL, 0};
+}
+
+/* One detail of a defect. */
+typedef struct detail_rec
+{
+	td_defect	defect;
+	long		turn;			/* 0: the whole conversation */
+	const char *measure;
+	dvalue		value;
+	dvalue		threshold;
+} detail_rec;
+
+/* Defects found, and their details when wanted (in the order found). */
+typedef struct td_defect_report
 {
 	td_defect_mask mask;
 	bool		wanted;
-	td_buf		details[TD_DEFECT_COUNT];	/* comma-separated objects */
+	detail_rec *rec;
+	size_t		nrec;
+	size_t		cap;
 	int			ndetails[TD_DEFECT_COUNT];
+	long		signal_refusal_turns;	/* the refusalTurns signal (quality.c) */
 } report;
 
-/*
- * Record a defect on a turn (0: the whole conversation); when details are
- * wanted returns the buffer, open after "value": for the caller to write the
- * value and call close_detail; else NULL.
- */
-static td_buf *
-detail(report *r, td_defect d, long turn, const char *measure)
+/* Record a defect on a turn (0: the whole conversation) and, when wanted, its detail. */
+static void
+found(report *r, td_defect d, long turn, const char *measure, dvalue value, dvalue threshold)
 {
-	td_buf	   *b = &r->details[d];
-
 	r->mask |= (td_defect_mask) 1 << d;
 	if (!r->wanted)
-		return NULL;
-	if (r->ndetails[d]++ > 0)
-		td_buf_putc(b, ',');
-	td_buf_puts(b, "{\"turn\":");
-	if (turn > 0)
-		td_buf_put_long(b, turn);
-	else
-		td_buf_puts(b, "null");
-	td_buf_puts(b, ",\"measure\":");
-	td_json_write_string(b, measure, strlen(measure));
-	td_buf_puts(b, ",\"value\":");
-	return b;
-}
-
-/* End a detail with its threshold (JSON text, e.g. "0.3" or "null"). */
-static void
-close_detail(td_buf *b, const char *threshold)
-{
-	td_buf_puts(b, ",\"threshold\":");
-	td_buf_puts(b, threshold);
-	td_buf_putc(b, '}');
-}
-
-/* A fraction rounded to 3 decimals, without trailing zeros. */
-static void
-put_fraction(td_buf *b, double x)
-{
-	char		buf[32];
-	size_t		n;
-
-	snprintf(buf, sizeof(buf), "%.3f", floor(x * 1000.0 + 0.5) / 1000.0);
-	n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '0')
-		n--;
-	if (buf[n - 1] == '.')
-		n--;
-	td_buf_append(b, buf, n);
+		return;
+	if (r->nrec == r->cap)
+	{
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->rec = td_realloc(r->rec, r->cap * sizeof(detail_rec));
+	}
+	r->rec[r->nrec++] = (detail_rec) {d, turn, measure, value, threshold};
+	r->ndetails[d]++;
 }
 
 /* A whole-number detail. */
 static void
-found_count(report *r, td_defect d, long turn, const char *measure, long value, const char *threshold)
+found_count(report *r, td_defect d, long turn, const char *measure, long value, dvalue threshold)
 {
-	td_buf	   *b = detail(r, d, turn, measure);
-
-	if (b == NULL)
-		return;
-	td_buf_put_long(b, value);
-	close_detail(b, threshold);
+	found(r, d, turn, measure, dv_int(value), threshold);
 }
 
 /* A text detail (the value clipped as messages quote it). */
 static void
 found_text(report *r, td_defect d, long turn, const char *measure, const char *value, size_t len,
-		   const char *threshold)
+		   dvalue threshold)
 {
-	td_buf	   *b = detail(r, d, turn, measure);
+	found(r, d, turn, measure, dv_string(value, len), threshold);
+}
+
+/* Write a value or threshold. */
+static void
+put_dvalue(td_doc *doc, const dvalue *v)
+{
 	td_buf		clipped;
 
-	if (b == NULL)
-		return;
-	if (value == NULL)
-		td_buf_puts(b, "null");
-	else
+	switch (v->kind)
 	{
-		td_buf_init(&clipped);
-		td_buf_put_clipped(&clipped, value, len);
-		td_json_write_string(b, clipped.data, clipped.len);
-		td_buf_free(&clipped);
+		case DV_NULL:
+			doc->ops->null(doc);
+			break;
+		case DV_INT:
+			doc->ops->integer(doc, v->i);
+			break;
+		case DV_NUMBER:
+			doc->ops->number(doc, v->x);
+			break;
+		case DV_STRING:
+			td_buf_init(&clipped);
+			td_buf_put_clipped(&clipped, v->s, v->len);
+			doc->ops->string(doc, clipped.data, clipped.len);
+			td_buf_free(&clipped);
+			break;
 	}
-	close_detail(b, threshold);
+}
+
+/* Write {"turn", "measure", "value", "threshold"}. */
+static void
+put_detail(td_doc *doc, const detail_rec *d)
+{
+	doc->ops->begin_object(doc);
+	td_doc_key(doc, "turn");
+	if (d->turn > 0)
+		doc->ops->integer(doc, d->turn);
+	else
+		doc->ops->null(doc);
+	td_doc_key(doc, "measure");
+	td_doc_string(doc, d->measure);
+	td_doc_key(doc, "value");
+	put_dvalue(doc, &d->value);
+	td_doc_key(doc, "threshold");
+	put_dvalue(doc, &d->threshold);
+	doc->ops->end_object(doc);
 }
 
 /* --- scratch space ---------------------------------------------------------- */
@@ -479,6 +520,26 @@ static const char *const phrases[] = {
 	"ai 언어 모델로서", "죄송하지만 도와드릴 수 없습니다",
 };
 
+/*
+ * The older refusal signal of quality_metrics' "signals" (refusalTurns):
+ * these phrases, byte for byte but for ASCII case, as whole words starting
+ * where a run of ASCII word characters starts (quality.c's has_any_word
+ * rule), on any turn.  Each has a word between two spaces, its anchor: a
+ * match always makes that word one of the turn's words (td_words.h) at
+ * "at" bytes from the phrase's start, so the phrase is compared only where
+ * the word walk the detectors make anyway meets an anchor — no second scan.
+ */
+static const struct
+{
+	const char *phrase;
+	size_t		at;
+	const char *anchor;
+}			signal_phrases[] = {
+	{"as an ai", 3, "an"}, {"as a language model", 5, "language"}, {"i cannot help", 2, "cannot"},
+	{"i can't help", 2, "can't"}, {"i am unable to", 5, "unable"}, {"i'm unable to", 4, "unable"},
+};
+
+#define NSIGNALS (sizeof(signal_phrases) / sizeof(signal_phrases[0]))
 #define NPHRASES (sizeof(phrases) / sizeof(phrases[0]))
 #define NEXPANSIONS (sizeof(expansions) / sizeof(expansions[0]))
 
@@ -493,6 +554,7 @@ typedef struct phrase_index
 	uint64_t	from[EXPAND_SLOTS]; /* contraction index: word hash, 0 empty */
 	uint64_t	to[EXPAND_SLOTS][2];
 	uint8_t		to_len[EXPAND_SLOTS];
+	uint64_t	signal_anchor[NSIGNALS];	/* word hash of each signal phrase's anchor */
 } phrase_index;
 
 static phrase_index phrase_ix;
@@ -543,6 +605,8 @@ phrases_ready(void)
 		ix->from[slot] = from;
 		ix->to_len[slot] = (uint8_t) words_of(expansions[e][1], ix->to[slot], 2);
 	}
+	for (size_t k = 0; k < NSIGNALS; k++)
+		(void) words_of(signal_phrases[k].anchor, &ix->signal_anchor[k], 1);
 	ix->ready = true;
 	return ix;
 }
@@ -584,6 +648,23 @@ find_phrase(const phrase_index *ix, const hashes *w)
 		}
 	}
 	return -1;
+}
+
+/* Does the word at text[begin] (hash) anchor a signal phrase that is there? */
+static bool
+signal_phrase_at(const phrase_index *ix, const char *text, size_t len, size_t begin, uint64_t hash)
+{
+	for (size_t k = 0; k < NSIGNALS; k++)
+	{
+		size_t		start = begin - signal_phrases[k].at;
+
+		if (ix->signal_anchor[k] != hash || begin < signal_phrases[k].at)
+			continue;
+		if ((start == 0 || !td_is_ascii_word(text[start - 1])) &&
+			td_ascii_word_at(text, len, start, signal_phrases[k].phrase, strlen(signal_phrases[k].phrase)))
+			return true;
+	}
+	return false;
 }
 
 /* --- one turn's words --------------------------------------------------------- */
@@ -636,11 +717,13 @@ gap_break(const char *s, size_t b, size_t e)
 
 /*
  * Read the words of a turn into s: hashes, prefixes, units; the expanded
- * words too when ix is not NULL.  Returns the turn's hash (its word
+ * words too when ix is not NULL; *signal true when signals is not NULL and
+ * a signal phrase is in the text.  Returns the turn's hash (its word
  * sequence) and *chars the characters of its words.
  */
 static uint64_t
-read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, uint64_t *chars)
+read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, const phrase_index *signals,
+		   bool *signal, uint64_t *chars)
 {
 	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
 	td_word_iter it;
@@ -678,6 +761,8 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, uin
 		}
 		if (ix)
 			expand_word(ix, &s->expanded, w.hash);
+		if (signals && !*signal)
+			*signal = signal_phrase_at(signals, text, len, w.begin, w.hash);
 		prev_end = w.end;
 	}
 	for (int k = 0; k < 3; k++)
@@ -774,18 +859,10 @@ dup_gram_fraction(scratch *s, size_t n, double total)
 static bool
 loop_check(report *r, long turn, const char *measure, double value, double threshold)
 {
-	td_buf	   *b;
-	char		t[32];
-
 	if (!(value > threshold))
 		return false;
-	b = detail(r, TD_DEFECT_LOOPING_TURN, turn, measure);
-	if (b)
-	{
-		put_fraction(b, value);
-		snprintf(t, sizeof(t), "%g", threshold);
-		close_detail(b, t);
-	}
+	found(r, TD_DEFECT_LOOPING_TURN, turn, measure, dv_fraction(value),
+		  (dvalue) {DV_NUMBER, 0, threshold, NULL, 0});
 	return true;
 }
 
@@ -1028,7 +1105,6 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 	int			first = expect && expect->first_role && strcmp(expect->first_role, "assistant") == 0 ? 1 : 0,
 				prev = -1;
 	bool		seen_other = false;
-	char		t[32];
 
 	for (long i = 0; i < n; i++)
 	{
@@ -1043,37 +1119,30 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 
 		TD_CHECK_FOR_INTERRUPTS();
 		if (role < 0)
-			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "unknown_role", turns[i].role, turns[i].role_len, "null");
+			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "unknown_role", turns[i].role, turns[i].role_len, no_threshold);
 		else if (role == 2 && i > 0)
-			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "system_not_first", "system", 6, "null");
+			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "system_not_first", "system", 6, no_threshold);
 		else if (role != 2)
 		{
 			if (!seen_other && role != first)
 				found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "first_role", role_names[role],
-						   strlen(role_names[role]), first ? "\"assistant\"" : "\"user\"");
+						   strlen(role_names[role]), first ? dv_string("assistant", 9) : dv_string("user", 4));
 			else if (seen_other && role == prev)
 				found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "same_role_as_previous", role_names[role],
-						   strlen(role_names[role]), "null");
+						   strlen(role_names[role]), no_threshold);
 		}
 		if (role == 0 || role == 1)
 			seen_other = true;
 		prev = role;
 	}
 	if (n >= 2 && count[0] + count[1] >= 1 && (count[0] == 0 || count[1] == 0))
-		found_text(r, TD_DEFECT_ONE_SIDED, 0, "roles", count[0] ? "user" : "assistant", count[0] ? 4 : 9, "null");
-	snprintf(t, sizeof(t), "%d", TD_DEFECT_MIN_TURNS);
+		found_text(r, TD_DEFECT_ONE_SIDED, 0, "roles", count[0] ? "user" : "assistant", count[0] ? 4 : 9, no_threshold);
 	if (!is_array || n < TD_DEFECT_MIN_TURNS)
-		found_count(r, TD_DEFECT_TOO_FEW_TURNS, 0, "turns", n, t);
+		found_count(r, TD_DEFECT_TOO_FEW_TURNS, 0, "turns", n, dv_int(TD_DEFECT_MIN_TURNS));
 	if (expect && expect->min_turns && n < expect->min_turns)
-	{
-		snprintf(t, sizeof(t), "%ld", expect->min_turns);
-		found_count(r, TD_DEFECT_LENGTH_MISMATCH, 0, "turns_below_min", n, t);
-	}
+		found_count(r, TD_DEFECT_LENGTH_MISMATCH, 0, "turns_below_min", n, dv_int(expect->min_turns));
 	if (expect && expect->max_turns && n > expect->max_turns)
-	{
-		snprintf(t, sizeof(t), "%ld", expect->max_turns);
-		found_count(r, TD_DEFECT_LENGTH_MISMATCH, 0, "turns_above_max", n, t);
-	}
+		found_count(r, TD_DEFECT_LENGTH_MISMATCH, 0, "turns_above_max", n, dv_int(expect->max_turns));
 }
 
 /* A turn's hash for duplicate_turns: the turn and its word hash. */
@@ -1127,15 +1196,15 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 	}
 	qsort(dups, (size_t) ndups, sizeof(turn_key), turn_order_cmp);
 	for (long i = 0; i < ndups; i++)
-		found_count(r, TD_DEFECT_DUPLICATE_TURNS, dups[i].turn, "same_words_as_turn", (long) dups[i].hash, "null");
+		found_count(r, TD_DEFECT_DUPLICATE_TURNS, dups[i].turn, "same_words_as_turn", (long) dups[i].hash, no_threshold);
 	td_free(dups);
 }
 
 /* --- entry point ------------------------------------------------------------------ */
 
-/* The per-turn detectors over every turn. */
+/* The per-turn detectors over every turn (and the refusal signal when wanted). */
 static void
-check_turns(const td_qturn *turns, long n, report *r)
+check_turns(const td_qturn *turns, long n, report *r, bool want_signal)
 {
 	const phrase_index *ix = phrases_ready();
 	scratch		s;
@@ -1149,7 +1218,8 @@ check_turns(const td_qturn *turns, long n, report *r)
 		size_t		len = turns[i].content ? turns[i].len : 0,
 					at,
 					plen;
-		bool		assistant = role_of(&turns[i]) == 1;
+		bool		assistant = role_of(&turns[i]) == 1,
+					signal;
 		uint64_t	chars,
 					hash;
 		int			phrase;
@@ -1157,17 +1227,19 @@ check_turns(const td_qturn *turns, long n, report *r)
 		TD_CHECK_FOR_INTERRUPTS();
 		if (!has_visible(text, len))
 		{
-			found_count(r, TD_DEFECT_EMPTY_TURN, i + 1, "visible_characters", 0, "1");
+			found_count(r, TD_DEFECT_EMPTY_TURN, i + 1, "visible_characters", 0, dv_int(1));
 			continue;
 		}
 		if (find_placeholder(text, len, &at, &plen))
-			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, "null");
+			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);
 		at = plen = 0;
 		if (find_special_token(text, len, &at, &plen))
-			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, "null");
-		hash = read_words(&s, text, len, assistant ? ix : NULL, &chars);
+			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);
+		signal = false;
+		hash = read_words(&s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, &signal, &chars);
+		r->signal_refusal_turns += signal;
 		if (assistant && (phrase = find_phrase(ix, &s.expanded)) >= 0)
-			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), "null");
+			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
 		if (chars >= TD_DUP_TURN_MIN_CHARS)
 			keys[nkeys++] = (turn_key) {hash, i + 1};
 		check_looping(&s, r, i + 1, chars);
@@ -1178,9 +1250,9 @@ check_turns(const td_qturn *turns, long n, report *r)
 						last_len;
 
 			if (fences % 2 == 1)
-				found_count(r, TD_DEFECT_TRUNCATED_LAST_TURN, i + 1, "open_code_fences", fences, "null");
+				found_count(r, TD_DEFECT_TRUNCATED_LAST_TURN, i + 1, "open_code_fences", fences, no_threshold);
 			else if (ends_mid_sentence(text, len, &last, &last_len))
-				found_text(r, TD_DEFECT_TRUNCATED_LAST_TURN, i + 1, "last_character", text + last, last_len, "null");
+				found_text(r, TD_DEFECT_TRUNCATED_LAST_TURN, i + 1, "last_character", text + last, last_len, no_threshold);
 		}
 	}
 	check_duplicates(keys, nkeys, r);
@@ -1188,57 +1260,90 @@ check_turns(const td_qturn *turns, long n, report *r)
 	scratch_free(&s);
 }
 
-/* Append the defects, their details and the severity. */
+/* Write the defects, their details and the severity (members of the open object). */
 static void
-put_report(const report *r, td_buf *out)
+put_report(const report *r, td_doc *doc)
 {
-	bool		first = true;
+	const char *severity = td_defect_severity(r->mask);
 
-	td_json_write_key(out, "defects", false);
-	td_buf_putc(out, '[');
+	td_doc_key(doc, "defects");
+	doc->ops->begin_array(doc);
 	for (int d = 0; d < TD_DEFECT_COUNT; d++)
 		if (r->mask & ((td_defect_mask) 1 << d))
-		{
-			if (!first)
-				td_buf_putc(out, ',');
-			first = false;
-			td_json_write_string(out, defect_info[d].code, strlen(defect_info[d].code));
-		}
-	td_buf_putc(out, ']');
-	td_json_write_key(out, "defectDetails", false);
-	td_buf_putc(out, '{');
-	first = true;
+			td_doc_string(doc, defect_info[d].code);
+	doc->ops->end_array(doc);
+	td_doc_key(doc, "defectDetails");
+	doc->ops->begin_object(doc);
 	for (int d = 0; d < TD_DEFECT_COUNT; d++)
-		if (r->ndetails[d] > 0)
-		{
-			td_json_write_key(out, defect_info[d].code, first);
-			first = false;
-			if (r->ndetails[d] > 1)
-				td_buf_putc(out, '[');
-			td_buf_append(out, r->details[d].data, r->details[d].len);
-			if (r->ndetails[d] > 1)
-				td_buf_putc(out, ']');
-		}
-	td_buf_putc(out, '}');
-	td_json_write_key(out, "defectSeverity", false);
-	td_json_write_string(out, td_defect_severity(r->mask), strlen(td_defect_severity(r->mask)));
+	{
+		if (r->ndetails[d] == 0)
+			continue;
+		td_doc_key(doc, defect_info[d].code);
+		if (r->ndetails[d] > 1)
+			doc->ops->begin_array(doc);
+		for (size_t k = 0; k < r->nrec; k++)
+			if (r->rec[k].defect == (td_defect) d)
+				put_detail(doc, &r->rec[k]);
+		if (r->ndetails[d] > 1)
+			doc->ops->end_array(doc);
+	}
+	doc->ops->end_object(doc);
+	td_doc_key(doc, "defectSeverity");
+	td_doc_string(doc, severity);
+}
+
+/* See quality_defects.h. */
+td_defect_report *
+td_defect_report_make(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
+					  bool details, long *signal_refusal_turns)
+{
+	report	   *r = td_malloc(sizeof(report));
+
+	memset(r, 0, sizeof(*r));
+	r->wanted = details;
+	check_structure(turns, n, is_array, expect, r);
+	check_turns(turns, n, r, signal_refusal_turns != NULL);
+	if (signal_refusal_turns)
+		*signal_refusal_turns = r->signal_refusal_turns;
+	return r;
+}
+
+/* See quality_defects.h. */
+td_defect_mask
+td_defect_report_mask(const td_defect_report *r)
+{
+	return r->mask;
+}
+
+/* See quality_defects.h. */
+void
+td_defect_report_write(const td_defect_report *r, td_doc *doc)
+{
+	put_report(r, doc);
+}
+
+/* See quality_defects.h. */
+void
+td_defect_report_free(td_defect_report *r)
+{
+	td_free(r->rec);
+	td_free(r);
 }
 
 /* See quality_defects.h. */
 td_defect_mask
 td_quality_defects(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect, td_buf *out)
 {
-	report		r;
+	td_doc_text text;
+	td_defect_report *r = td_defect_report_make(turns, n, is_array, expect, out != NULL, NULL);
+	td_defect_mask mask = r->mask;
 
-	memset(&r, 0, sizeof(r));
-	r.wanted = out != NULL;
-	for (int d = 0; d < TD_DEFECT_COUNT; d++)
-		td_buf_init(&r.details[d]);
-	check_structure(turns, n, is_array, expect, &r);
-	check_turns(turns, n, &r);
 	if (out)
-		put_report(&r, out);
-	for (int d = 0; d < TD_DEFECT_COUNT; d++)
-		td_buf_free(&r.details[d]);
-	return r.mask;
+	{
+		td_doc_text_init(&text, out);
+		text.first = false;		/* members of an object being written: a comma first */
+		put_report(r, &text.doc);
+	}
+	td_defect_report_free(r);
+	return mask;
 }

@@ -54,6 +54,7 @@
 #include <stdint.h>
 
 #include "quality.h"
+#include "td_doc.h"
 #include "td_json.h"
 #include "td_mem.h"
 #include "td_text.h"
@@ -111,7 +112,30 @@ typedef uint32_t td_defect_mask;
 
 /*
  * The defects of n turns (is_array false: the input was not an array);
- * expect may be NULL.  When out is not NULL appends
+ * expect may be NULL.  With details, the report keeps what triggered each
+ * defect for td_defect_report_write.  When signal_refusal_turns is not
+ * NULL it receives quality_metrics' older refusalTurns signal (turns
+ * holding one of its phrases), found on the same walk over the words.
+ * Free the report with td_defect_report_free.
+ */
+typedef struct td_defect_report td_defect_report;
+extern td_defect_report *td_defect_report_make(const td_qturn *turns, long n, bool is_array,
+											   const td_quality_expect *expect, bool details,
+											   long *signal_refusal_turns);
+
+/* The defects of a report. */
+extern td_defect_mask td_defect_report_mask(const td_defect_report *r);
+
+/*
+ * Write the members "defects", "defectDetails" and "defectSeverity" of the
+ * object being written (a report made with details).
+ */
+extern void td_defect_report_write(const td_defect_report *r, struct td_doc *doc);
+
+extern void td_defect_report_free(td_defect_report *r);
+
+/*
+ * The same writing JSON text: when out is not NULL appends
  * ,"defects":[...],"defectDetails":{...},"defectSeverity":"none"|"soft"|"hard"
  * (members of an object being written, so a comma first).
  */

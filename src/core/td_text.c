@@ -8,6 +8,22 @@
 #include "td_utf8.h"
 
 /* See td_text.h. */
+bool
+td_ascii_word_at(const char *s, size_t len, size_t i, const char *word, size_t wlen)
+{
+	if (i + wlen > len)
+		return false;
+	for (size_t k = 0; k < wlen; k++)
+	{
+		char		c = s[i + k];
+
+		if ((c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c) != word[k])
+			return false;
+	}
+	return i + wlen == len || !td_is_ascii_word(s[i + wlen]);
+}
+
+/* See td_text.h. */
 void
 td_trim(const char *s, size_t *b, size_t *e)
 {

@@ -28,6 +28,19 @@ td_is_space(char c)
 /* Narrow s[*b..*e) past the white space at both ends. */
 extern void td_trim(const char *s, size_t *b, size_t *e);
 
+/* ASCII word character, as JavaScript's \b sees it: a letter, a digit or '_'. */
+static inline bool
+td_is_ascii_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * Does s[i..len) start with word (lower case), ASCII case ignored, and end
+ * there as a whole word (no word character after it)?
+ */
+extern bool td_ascii_word_at(const char *s, size_t len, size_t i, const char *word, size_t wlen);
+
 /* Order of byte strings: memcmp order, a prefix first (-1, 0 or 1). */
 extern int	td_bytes_cmp(const char *a, size_t a_len, const char *b, size_t b_len);
 

@@ -1,0 +1,66 @@
+/*
+ * td_swar.h — eight bytes at a time in a 64-bit register (SIMD within a
+ * register), for the scans of the quality cores.  Bytes are taken little
+ * endian whatever the machine, so that results never depend on it.
+ */
+#ifndef TD_SWAR_H
+#define TD_SWAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define TD_ONES UINT64_C(0x0101010101010101)
+#define TD_HIGHS UINT64_C(0x8080808080808080)
+
+/* Up to 8 bytes at s as a little-endian number (missing bytes zero). */
+static inline uint64_t
+td_load_le(const char *s, size_t n)
+{
+	uint64_t	x = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(&x, s, n);			/* one load when n is 8 */
+#else
+	for (size_t i = 0; i < n; i++)
+		x |= (uint64_t) (unsigned char) s[i] << (8 * i);
+#endif
+	return x;
+}
+
+/*
+ * The high bit of each byte of x that lies in lo..hi (both below 0x80), for
+ * bytes below 0x80; a byte of 0x80 or more may carry into the bytes above
+ * it (never below), so callers mask what they need.
+ */
+static inline uint64_t
+td_bytes_in(uint64_t x, unsigned lo, unsigned hi)
+{
+	return (x + (0x80 - lo) * TD_ONES) & ~(x + (0x7F - hi) * TD_ONES) & TD_HIGHS;
+}
+
+/* ASCII capitals of the 8 bytes lower-cased (other bytes unchanged). */
+static inline uint64_t
+td_lower8(uint64_t x)
+{
+	uint64_t	upper = td_bytes_in(x & ~TD_HIGHS, 'A', 'Z') & ~x;	/* 7 bits a byte: no carry */
+
+	return x | (upper >> 2);	/* 0x80 >> 2 = 0x20 */
+}
+
+/* Trailing zero bits of a non-zero x. */
+static inline unsigned
+td_ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+	return (unsigned) __builtin_ctzll(x);
+#else
+	unsigned	n = 0;
+
+	while (!(x & 1))
+		x >>= 1, n++;
+	return n;
+#endif
+}
+
+#endif							/* TD_SWAR_H */
