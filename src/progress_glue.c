@@ -42,6 +42,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -93,8 +94,12 @@ static SPIPlanPtr job_plan = NULL;
  * schema on the caller's search_path must not stand in for the built-in one.
  */
 static const char *const job_query =
-"SELECT j.status, j.total_items, j.started_at, j.completed_at, j.paused_time, j.paused_at,"
-"       c.completed_items, c.failed_items, c.cancelled_items, c.in_flight, c.interval_ewma, c.last_active,"
+"SELECT j.status::train_data.batch_job_status, j.total_items::pg_catalog.int4,"
+"       j.started_at::pg_catalog.timestamptz, j.completed_at::pg_catalog.timestamptz,"
+"       j.paused_time::pg_catalog.interval, j.paused_at::pg_catalog.timestamptz,"
+"       c.completed_items::pg_catalog.int4, c.failed_items::pg_catalog.int4,"
+"       c.cancelled_items::pg_catalog.int4, c.in_flight::pg_catalog.int4,"
+"       c.interval_ewma::pg_catalog.float8, c.last_active::pg_catalog.float8,"
 "       j.status OPERATOR(pg_catalog.=) ANY"
 "         ('{completed,failed,cancelled}'::train_data.batch_job_status[])"
 "  FROM train_data.batch_jobs j"
@@ -362,7 +367,9 @@ layout_lookup_columns(Relation jobs, Relation counters)
 /*
  * Open and lock both tables (ACCESS SHARE, kept to the end of the
  * transaction, as a SELECT's); false when they are not as this code expects
- * (the caller then reads with SQL, which reports what is wrong).
+ * (the caller then reads with SQL, which reports what is wrong): plain
+ * tables without children (a partitioned or inherited table is read by a
+ * SELECT across its children), with the columns and keys of the layout.
  */
 static bool
 open_tables(Relation *jobs, Relation *counters)
@@ -376,7 +383,9 @@ open_tables(Relation *jobs, Relation *counters)
 		*jobs = try_relation_open(layout.jobs, AccessShareLock);
 		*counters = *jobs != NULL ? try_relation_open(layout.counters, AccessShareLock) : NULL;
 		/* locking processed the pending invalidations: is the layout still current? */
-		if (*counters != NULL && layout.valid)
+		if (*counters != NULL && layout.valid &&
+			(*jobs)->rd_rel->relkind == RELKIND_RELATION && (*counters)->rd_rel->relkind == RELKIND_RELATION &&
+			!(*jobs)->rd_rel->relhassubclass && !(*counters)->rd_rel->relhassubclass)
 		{
 			if (!OidIsValid(layout.jobs_key))
 				layout_lookup_columns(*jobs, *counters);
@@ -544,12 +553,34 @@ fetch_job_state_native(Datum job_id, job_state *st)
 	return ok;
 }
 
+/*
+ * A native read is under way in this backend: a policy (or anything it
+ * calls) that calls a progress function reads with SQL, so the shared
+ * layout and policy slots of the read under way stay as it found them.
+ */
+static bool native_read_active = false;
+
 /* Read the job and its counter shards into *st (st->found false if none). */
 static void
 fetch_job_state(Datum job_id, job_state *st)
 {
+	bool		native = false;
+
 	memset(st, 0, sizeof(*st));
-	if (!fetch_job_state_native(job_id, st))
+	if (!native_read_active)
+	{
+		native_read_active = true;
+		PG_TRY();
+		{
+			native = fetch_job_state_native(job_id, st);
+		}
+		PG_FINALLY();
+		{
+			native_read_active = false;
+		}
+		PG_END_TRY();
+	}
+	if (!native)
 	{
 		memset(st, 0, sizeof(*st));
 		fetch_job_state_sql(job_id, st);

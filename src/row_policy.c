@@ -34,8 +34,22 @@
  * ACCESS EXCLUSIVE lock the reader's ACCESS SHARE lock excludes until the
  * reader's transaction ends (a prepared transaction that changed a policy
  * holds that lock until COMMIT PREPARED, which sends the invalidation; a hot
- * standby replays both).  So a read never uses policies older than the ones
- * a SELECT in the same place would use.
+ * standby replays both).
+ *
+ * Only quals of a shape whose compiled form depends on nothing else are
+ * compiled; any other reads with SQL (TD_POLICY_UNSUPPORTED), so that the
+ * native read cannot differ from a SELECT:
+ *   - one condition: a single qual that is not an AND (the planner splits
+ *     ANDs and restrictive policies into conditions it orders by cost, and
+ *     an error one of them raises, or the values it shows, would depend on
+ *     an order this code does not reproduce); ORs of permissive policies are
+ *     evaluated in order by both;
+ *   - functions and operators of pg_catalog and of the table's own schema
+ *     only (the extension's: they pin their search_path or were parsed when
+ *     created): no user function can run while a policy is compiled, and
+ *     none is inlined with the search_path of the moment;
+ *   - no domain (its constraints would be compiled in).
+ * A policy compiled while another is being compiled is refused too (SQL).
  *
  * A policy's uncorrelated scalar subqueries without a FROM, such as the
  * project's (SELECT train_data.current_user_id()), are what the planner
@@ -49,6 +63,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -57,6 +72,7 @@
 #include "optimizer/optimizer.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -95,6 +111,7 @@ typedef struct compile_state
 static td_row_policy slots[TD_POLICY_SLOTS];
 static uint64 use_clock = 0;
 static bool callbacks_registered = false;
+static bool compiling = false;	/* a policy is being compiled */
 
 /* Relcache callback: a table (or every table) changed. */
 static void
@@ -123,6 +140,7 @@ register_callbacks(void)
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, syscache_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, syscache_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, syscache_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, syscache_changed, (Datum) 0);
 	callbacks_registered = true;
 }
 
@@ -286,6 +304,45 @@ select_security_quals(Relation rel)
 	return quals;
 }
 
+/* Whether a function is not one of pg_catalog's or of the namespace nsp (its context). */
+static bool
+untrusted_function(Oid funcid, void *context)
+{
+	Oid			nsp = get_func_namespace(funcid);
+
+	return nsp != PG_CATALOG_NAMESPACE && nsp != *(Oid *) context;
+}
+
+/*
+ * Walker: true when an expression calls a function of another schema than
+ * pg_catalog and the table's (context: its namespace), or holds a domain.
+ */
+static bool
+untrusted_node(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, CoerceToDomain) || IsA(node, CoerceToDomainValue))
+		return true;
+	if (check_functions_in_node(node, untrusted_function, context))
+		return true;
+	return expression_tree_walker(node, untrusted_node, context);
+}
+
+/* Whether the quals are of the one shape compiled (see the header). */
+static bool
+supported_shape(List *quals, List *param_exprs, Oid nsp)
+{
+	Node	   *qual;
+
+	if (list_length(quals) != 1)
+		return false;
+	qual = (Node *) linitial(quals);
+	if (is_andclause(qual))
+		return false;
+	return !untrusted_node(qual, &nsp) && !untrusted_node((Node *) param_exprs, &nsp);
+}
+
 /* Set up the parameters of a compiled policy from the subqueries' expressions. */
 static void
 compile_params(td_row_policy *policy, List *exprs)
@@ -325,11 +382,13 @@ compile_policy(td_row_policy *policy, Relation rel)
 	ListCell   *lc;
 
 	foreach(lc, select_security_quals(rel))
+		quals = lappend(quals, subqueries_to_params((Node *) lfirst(lc), &state));
+	if (!state.unsupported && !supported_shape(quals, state.param_exprs, RelationGetNamespace(rel)))
+		state.unsupported = true;
+	if (!state.unsupported)
 	{
-		Node	   *qual = subqueries_to_params((Node *) lfirst(lc), &state);
-
-		if (!state.unsupported)
-			quals = lappend(quals, expression_planner((Expr *) qual));
+		foreach(lc, quals)
+			lfirst(lc) = expression_planner((Expr *) lfirst(lc));
 	}
 	if (!state.unsupported)
 	{
@@ -347,6 +406,25 @@ compile_policy(td_row_policy *policy, Relation rel)
 		policy->econtext->ecxt_param_list_info = policy->params;
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * compile_policy, with every policy lookup made meanwhile (by code a policy
+ * runs while it is compiled) refused: it reads with SQL.
+ */
+static void
+compile_policy_guarded(td_row_policy *policy, Relation rel)
+{
+	compiling = true;
+	PG_TRY();
+	{
+		compile_policy(policy, rel);
+	}
+	PG_FINALLY();
+	{
+		compiling = false;
+	}
+	PG_END_TRY();
 }
 
 /* Empty a slot (its memory freed), ready to compile into. */
@@ -395,9 +473,11 @@ policy_slot(Relation rel, Oid userid)
 		return NULL;
 	if (p->relid == relid && p->userid == userid && !p->stale)
 		return p;
+	if (compiling)
+		return NULL;
 	reset_slot(p);
 	p->cxt = AllocSetContextCreate(CacheMemoryContext, "train_data row policy", ALLOCSET_SMALL_SIZES);
-	compile_policy(p, rel);
+	compile_policy_guarded(p, rel);
 	p->relid = relid;
 	p->userid = userid;
 	return p;

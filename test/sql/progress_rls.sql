@@ -243,6 +243,66 @@ REVOKE SELECT (batch_job_id, completed_items) ON train_data.batch_job_counters F
 REVOKE USAGE ON SCHEMA train_data FROM regress_nobody;
 RESET train_data.user_id;
 
+------------------------------------------- policies of another shape: SQL
+-- Found by an adversarial review; each read goes through SQL and shows
+-- exactly what a SELECT shows.
+-- An AND whose first part raises on another user's data: the planner checks
+-- the cheap owner comparison first, so neither a SELECT nor a progress
+-- function shows Bob's value or tells his job from an unknown one.
+CREATE FUNCTION public.tier_ok(p jsonb) RETURNS boolean LANGUAGE sql STABLE
+    AS $$ SELECT coalesce((p ->> 'tier')::int, 0) >= 0 $$;
+ALTER POLICY batch_jobs_owner ON train_data.batch_jobs
+    USING (public.tier_ok(shared_parameters) AND created_by = (SELECT train_data.current_user_id()));
+UPDATE train_data.batch_jobs SET shared_parameters = '{"tier": "bob-secret-42"}' WHERE id = :bjob;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT count(*) AS select_sees_bob FROM train_data.batch_jobs WHERE id = :bjob;
+SELECT public.progress_of(:bjob) AS bob_job, public.progress_of(:ajob) AS own_job;
+RESET ROLE;
+UPDATE train_data.batch_jobs SET shared_parameters = '{}' WHERE id = :bjob;
+-- A SQL function inlined with the search_path of the moment: an earlier
+-- call with another search_path must not decide what a later one sees.
+CREATE SCHEMA progress_s2;
+CREATE FUNCTION public.progress_tid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT train_data.current_user_id() $$;
+CREATE FUNCTION public.progress_is_mine(owner uuid) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT owner = progress_tid() $$;
+CREATE FUNCTION progress_s2.progress_tid() RETURNS uuid LANGUAGE sql STABLE
+    AS $$ SELECT 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'::uuid $$;
+GRANT USAGE ON SCHEMA progress_s2 TO regress_alice;
+ALTER POLICY batch_jobs_owner ON train_data.batch_jobs USING (public.progress_is_mine(created_by));
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SET search_path = progress_s2, public;
+SELECT public.progress_of(:bjob) AS bob_job_with_s2_first;
+RESET search_path;
+SELECT count(*) AS select_sees_bob FROM train_data.batch_jobs WHERE id = :bjob;
+SELECT public.progress_of(:bjob) AS bob_job_after_reset;
+RESET ROLE;
+-- A policy whose function calls a progress function while the policy is
+-- compiled or evaluated: the nested read goes through SQL, nothing breaks.
+CREATE FUNCTION public.progress_probe() RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF current_setting('progress.depth', true) IS DISTINCT FROM '1' THEN
+        PERFORM set_config('progress.depth', '1', false);
+        PERFORM train_data.calculate_batch_progress('a7000000-0000-0000-0000-000000000001');
+        PERFORM set_config('progress.depth', '0', false);
+    END IF;
+    RETURN true;
+END $$;
+ALTER POLICY batch_jobs_owner ON train_data.batch_jobs
+    USING (created_by = (SELECT train_data.current_user_id()) AND public.progress_probe());
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT public.progress_of(:ajob) AS own_job, public.progress_of(:bjob) AS bob_job;
+SELECT public.progress_of(:ajob) AS own_job_again;
+RESET ROLE;
+ALTER POLICY batch_jobs_owner ON train_data.batch_jobs USING (created_by = (SELECT train_data.current_user_id()));
+DROP FUNCTION public.progress_probe();
+DROP FUNCTION public.tier_ok(jsonb);
+DROP FUNCTION public.progress_is_mine(uuid);
+DROP FUNCTION public.progress_tid();
+DROP SCHEMA progress_s2 CASCADE;
+RESET train_data.user_id;
+
 DELETE FROM train_data.batch_jobs WHERE id IN (:ajob, :bjob);
 DROP FUNCTION public.progress_of(uuid);
 REVOKE USAGE ON SCHEMA train_data FROM regress_progress_viewer;
