@@ -29,10 +29,12 @@ use FindBin;
 use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
+use lib "$FindBin::Bin/lib";
 use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use TrainDataChecks;
 
 my $top    = File::Spec->rel2abs("$FindBin::Bin/../..");
 my $user   = '11111111-1111-1111-1111-111111111111';
@@ -41,20 +43,7 @@ my $oa_key = 'sk-openai-secret';
 my $node   = PostgreSQL::Test::Cluster->new('base_url');
 $node->init;
 $node->start;
-$node->safe_psql('postgres', <<"SQL");
-CREATE EXTENSION train_data;
-CREATE ROLE app LOGIN;
-GRANT USAGE ON SCHEMA train_data TO app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA train_data TO app;
-CREATE ROLE generation_worker LOGIN;
-GRANT USAGE ON SCHEMA train_data TO generation_worker;
-GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text, integer, interval),
-                          train_data.heartbeat_batch_item(uuid, numeric, interval, integer),
-                          train_data.complete_batch_item(uuid, jsonb, integer, integer),
-                          train_data.fail_batch_item(uuid, text, text, boolean, integer)
-      TO generation_worker;
-SQL
+$node->safe_psql('postgres', app_and_worker_roles_sql());
 
 # ---------------------------------------------------------------------------
 # The attacker's server: a forked child on a free port of 127.0.0.1.  Each
@@ -165,14 +154,21 @@ sub as_user
 		extra_params => [ '-U', 'app' ]);
 }
 
-# A user with a template and an AI configuration holding $config (JSON).
-sub new_user
+# A template of the user's, with the user's id as its id.
+sub new_template
 {
-	my ($uid, $config) = @_;
+	my ($uid) = @_;
 	$node->safe_psql('postgres', qq{
 INSERT INTO train_data.templates (id, name, category, structure, variables, created_by)
 VALUES ('$uid', 'base url', 'finance', 'Write a conversation with {{persona}} about {{topic}}.',
         '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]', '$uid')});
+}
+
+# A user with a template and an AI configuration holding $config (JSON).
+sub new_user
+{
+	my ($uid, $config) = @_;
+	new_template($uid);
 	as_user($uid, qq{INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('mine', '$config');});
 }
 
@@ -331,10 +327,8 @@ for my $i (0 .. $#attacks)
 	if ($attacks[$i] eq $at_url)
 	{
 		# as a restore writes it: row_security off skips the validation
+		new_template($uid);
 		$node->safe_psql('postgres', qq{
-INSERT INTO train_data.templates (id, name, category, structure, variables, created_by)
-VALUES ('$uid', 'base url', 'finance', 'Write a conversation with {{persona}} about {{topic}}.',
-        '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]', '$uid');
 SET row_security = off;
 INSERT INTO train_data.ai_configurations (user_id, created_by, config_name, configuration)
 VALUES ('$uid', '$uid', 'mine', '{"baseUrl": "$at_url"}');});
