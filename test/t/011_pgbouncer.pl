@@ -18,9 +18,11 @@ use warnings;
 use File::Spec;
 use FindBin;
 use IPC::Run;
+use lib "$FindBin::Bin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use TrainDataChecks;
 
 my $pgbouncer = '/usr/sbin/pgbouncer';
 plan skip_all => "pgbouncer not installed ($pgbouncer; Debian package pgbouncer)" unless -x $pgbouncer;
@@ -31,24 +33,8 @@ my $node = PostgreSQL::Test::Cluster->new('pooled');
 $node->init;
 $node->start;
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
+$node->safe_psql('postgres', app_and_worker_roles_sql());
 $node->safe_psql('postgres', <<"SQL");
-CREATE EXTENSION train_data;
-CREATE ROLE app LOGIN;
-GRANT USAGE ON SCHEMA train_data TO app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA train_data TO app;
-CREATE ROLE generation_worker LOGIN;
-GRANT USAGE ON SCHEMA train_data TO generation_worker;
-GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text, integer, interval),
-                          train_data.heartbeat_batch_item(uuid, numeric, interval, integer),
-                          train_data.complete_batch_item(uuid, jsonb, integer, integer),
-                          train_data.fail_batch_item(uuid, text, text, boolean, integer)
-      TO generation_worker;
-DO \$\$ BEGIN
-    IF to_regprocedure('train_data.release_batch_item(uuid, integer)') IS NOT NULL THEN
-        GRANT EXECUTE ON FUNCTION train_data.release_batch_item(uuid, integer) TO generation_worker;
-    END IF;
-END \$\$;
 INSERT INTO train_data.templates (id, name, category, structure, variables, created_by)
 VALUES ('7e000000-0000-0000-0000-000000000001', 'pooled', 'finance', 'Write a conversation with {{persona}} about {{topic}}.',
         '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]', '$user');

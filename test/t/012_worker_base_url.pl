@@ -1,0 +1,360 @@
+# 012_worker_base_url.pl — the bash reference worker (tools/worker) sends a
+# provider's API key to a user's base URL only when the operator allows it.
+#
+# A user's AI configuration names the base URL a worker posts her items to;
+# a hostile tenant points it at a server of hers, here a small HTTP server of
+# this test's own that records every request (method, path, headers) and
+# answers as the Messages API (/v1/messages) or Chat Completions
+# (/chat/completions) would.  With the worker's key set:
+#
+#   - a base URL the operator did not allow gets no request at all: every
+#     item fails for good (one attempt) with base_url_not_allowed, no
+#     conversation is stored, and the key appears nowhere;
+#   - one listed in TD_ALLOWED_BASE_URLS (with or without a trailing slash
+#     on either side) or equal to the operator's own ANTHROPIC_BASE_URL gets
+#     one request per item, with the key in x-api-key on /v1/messages, and
+#     every item completes with one conversation;
+#   - the same for provider openai (Authorization: Bearer on
+#     /chat/completions), where ANTHROPIC_BASE_URL allows nothing and
+#     OPENAI_BASE_URL or TD_ALLOWED_BASE_URLS does;
+#   - a base URL that merely starts with an allowed one (a longer path,
+#     a longer host name, the allowed host:port as credentials before
+#     another host) is refused; the last cannot even be stored through the
+#     validated path, so it is planted as a restore would.
+use strict;
+use warnings;
+
+use File::Spec;
+use FindBin;
+use IO::Socket::INET;
+use IPC::Run;
+use JSON::PP;
+use lib "$FindBin::Bin/lib";
+use POSIX ();
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use TrainDataChecks;
+
+my $top    = File::Spec->rel2abs("$FindBin::Bin/../..");
+my $user   = '11111111-1111-1111-1111-111111111111';
+my $key    = 'sk-test-secret';
+my $oa_key = 'sk-openai-secret';
+my $node   = PostgreSQL::Test::Cluster->new('base_url');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', app_and_worker_roles_sql());
+
+# ---------------------------------------------------------------------------
+# The attacker's server: a forked child on a free port of 127.0.0.1.  Each
+# request is appended to $log as one JSON line {method, path, headers} before
+# the answer is written, so the worker has it on file once curl returns.
+
+my $log = "$PostgreSQL::Test::Utils::tmp_check/base_url_requests.jsonl";
+my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
+	Listen => 16, ReuseAddr => 1) or die "cannot listen: $!";
+my $server = 'http://127.0.0.1:' . $listener->sockport;
+
+# The conversation both answers hold, as a model writes it: a JSON block.
+my $conversation = "Here it is.\n```json\n" . encode_json({
+	title => 'Saving for a flat',
+	turns => [
+		{ role => 'user', content => 'I am a nurse and I keep thinking about saving for a flat. What should I do first?' },
+		{ role => 'assistant', content => 'Start with the money you cannot lose, then the money you can grow over the years.' },
+		{ role => 'user', content => 'How much should I put aside every month, given a modest salary and some debt?' },
+		{ role => 'assistant', content => 'Pay the expensive debt first, then save a fixed share of each salary on payday.' } ] })
+  . "\n```";
+
+# The answer to a request on path: Chat Completions or Messages.
+sub answer
+{
+	my ($path) = @_;
+	return encode_json({
+		id => 'chatcmpl-test', object => 'chat.completion', created => 1, model => 'claude-sonnet-4-5-20250929',
+		choices => [ { index => 0, finish_reason => 'stop',
+			message => { role => 'assistant', content => $conversation } } ],
+		usage => { prompt_tokens => 30, completion_tokens => 90, total_tokens => 120 } })
+	  if $path =~ m{/chat/completions\z};
+	return encode_json({
+		id => 'msg_test', type => 'message', role => 'assistant', model => 'claude-sonnet-4-5-20250929',
+		stop_reason => 'end_turn', usage => { input_tokens => 30, output_tokens => 90 },
+		content => [ { type => 'text', text => $conversation } ] });
+}
+
+# Serve requests until killed: record, then answer 200 and close.
+sub serve
+{
+	while (my $c = $listener->accept)
+	{
+		local $/ = "\r\n";
+		my $line = <$c>;
+		next unless defined $line;
+		my ($method, $path) = $line =~ m{^(\S+) (\S+) HTTP/} or next;
+		my %headers;
+		while (defined(my $h = <$c>))
+		{
+			$h =~ s/\r\n\z//;
+			last if $h eq '';
+			my ($name, $value) = split /:\s*/, $h, 2;
+			$headers{ lc $name } = $value;
+		}
+		print $c "HTTP/1.1 100 Continue\r\n\r\n" if lc($headers{expect} // '') eq '100-continue';
+		my $body = '';
+		read($c, $body, $headers{'content-length'}) if $headers{'content-length'};
+		open(my $fh, '>>', $log) or die "cannot append to $log: $!";
+		print $fh encode_json({ method => $method, path => $path, headers => \%headers }), "\n";
+		close $fh;
+		my $answer = answer($path);
+		print $c "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+		  . length($answer) . "\r\nConnection: close\r\n\r\n$answer";
+		close $c;
+	}
+}
+
+my $server_pid = fork() // die "cannot fork: $!";
+if ($server_pid == 0)
+{
+	eval { serve(); };
+	POSIX::_exit(0);    # never the parent's END blocks (they stop the node)
+}
+$listener->close;
+END { local $?; if ($server_pid) { kill 'KILL', $server_pid; waitpid($server_pid, 0); } }
+
+# The requests the server received since the last call, one line each:
+# "METHOD path x-api-key=... authorization=... anthropic-version=..." ("-"
+# for a header that did not come, so a stray key header is caught).
+sub received
+{
+	my @lines;
+	if (open(my $fh, '<', $log))
+	{
+		while (my $l = <$fh>)
+		{
+			my $r = decode_json($l);
+			my $h = $r->{headers};
+			push @lines, join(' ', $r->{method}, $r->{path},
+				'x-api-key=' . ($h->{'x-api-key'} // '-'),
+				'authorization=' . ($h->{authorization} // '-'),
+				'anthropic-version=' . ($h->{'anthropic-version'} // '-'));
+		}
+		close $fh;
+	}
+	unlink $log;
+	return join("\n", @lines);
+}
+
+# ---------------------------------------------------------------------------
+# Users, configurations, batches.
+
+# psql as app with a user id set for the transaction: the output of $sql.
+sub as_user
+{
+	my ($uid, $sql) = @_;
+	return $node->safe_psql('postgres', "BEGIN; SET LOCAL train_data.user_id = '$uid';\n$sql\nCOMMIT;",
+		extra_params => [ '-U', 'app' ]);
+}
+
+# A template of the user's, with the user's id as its id.
+sub new_template
+{
+	my ($uid) = @_;
+	$node->safe_psql('postgres', qq{
+INSERT INTO train_data.templates (id, name, category, structure, variables, created_by)
+VALUES ('$uid', 'base url', 'finance', 'Write a conversation with {{persona}} about {{topic}}.',
+        '[{"name": "persona", "type": "text"}, {"name": "topic", "type": "text", "defaultValue": "saving"}]', '$uid')});
+}
+
+# A user with a template and an AI configuration holding $config (JSON).
+sub new_user
+{
+	my ($uid, $config) = @_;
+	new_template($uid);
+	as_user($uid, qq{INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('mine', '$config');});
+}
+
+# Replace a user's configuration.
+sub set_config
+{
+	my ($uid, $config) = @_;
+	as_user($uid, qq{UPDATE train_data.ai_configurations SET configuration = '$config' WHERE config_name = 'mine';});
+}
+
+# A batch of $n items of the user's template; its job id.
+sub create_batch
+{
+	my ($uid, $name, $n) = @_;
+	return as_user($uid, qq{SELECT train_data.create_batch('$name', (SELECT jsonb_agg(jsonb_build_object(
+    'template_id', '$uid', 'parameters', jsonb_build_object('persona', '$name ' || g)))
+  FROM generate_series(1, $n) g));});
+}
+
+# A job's items, by position, as "status error_code attempts", then its
+# conversations and job status: "completed - 1, ...; 2 conversations; completed"
+# (a job whose every item failed ends failed).
+sub outcome
+{
+	my ($job) = @_;
+	return $node->safe_psql('postgres', qq{
+SELECT string_agg(i.status || ' ' || coalesce(i.error_code, '-') || ' ' || i.attempts, ', ' ORDER BY i.position)
+       || '; ' || (SELECT count(*) FROM train_data.conversations c JOIN train_data.batch_items i2 ON i2.conversation_id = c.id
+                   WHERE i2.batch_job_id = '$job') || ' conversations; '
+       || (SELECT status FROM train_data.batch_jobs WHERE id = '$job')
+FROM train_data.batch_items i WHERE i.batch_job_id = '$job'});
+}
+
+# Run the worker (one copy, until idle 3 s) with %env on top of a clean
+# environment: no key, no base URL, no allow-list, no proxy unless given.
+# Returns its stdout and stderr; fails a test when it does not exit 0.
+sub run_worker
+{
+	my ($what, %env) = @_;
+	local %ENV = %ENV;
+	delete @ENV{qw(ANTHROPIC_API_KEY OPENAI_API_KEY ANTHROPIC_BASE_URL OPENAI_BASE_URL ANTHROPIC_API_URL
+		  TD_ALLOWED_BASE_URLS http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY)};
+	%ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres',
+		PGUSER => 'generation_worker', TD_OFFLINE_DELAY => '0', TD_WORKER_VERBOSE => '0', %env);
+	my ($out, $err) = ('', '');
+	my $ok = IPC::Run::run([ 'bash', "$top/tools/worker", '--copies', '1', '--idle-exit', '3' ],
+		'>', \$out, '2>', \$err);
+	ok($ok, "$what: tools/worker exits 0") or diag($err);
+	return "$out$err";
+}
+
+# Rows that hold either key anywhere (items, logs, conversations, jobs).
+sub key_rows
+{
+	return $node->safe_psql('postgres', qq{
+SELECT (SELECT count(*) FROM train_data.batch_items t WHERE t::text ~ 'sk-(test|openai)-secret')
+     + (SELECT count(*) FROM train_data.generation_logs t WHERE t::text ~ 'sk-(test|openai)-secret')
+     + (SELECT count(*) FROM train_data.conversations t WHERE t::text ~ 'sk-(test|openai)-secret')
+     + (SELECT count(*) FROM train_data.batch_jobs t WHERE t::text ~ 'sk-(test|openai)-secret')});
+}
+
+my $refused = 'failed base_url_not_allowed 1';
+my $done    = 'completed - 1';
+my $anthropic_request = "POST /v1/messages x-api-key=$key authorization=- anthropic-version=2023-06-01";
+my $openai_request    = "POST /v1/chat/completions x-api-key=- authorization=Bearer $oa_key anthropic-version=-";
+
+# Sanity: the server answers, and records, so "no request" below means none came.
+{
+	my $out = `curl -sS -o /dev/null -w '%{http_code}' --noproxy '*' -X POST -d '{}' -H 'x-api-key: probe' $server/v1/messages`;
+	is($out, '200', 'the attacker\'s server answers');
+	is(received(), 'POST /v1/messages x-api-key=probe authorization=- anthropic-version=-',
+		'... and records the request and its key header');
+}
+
+new_user($user, qq{{"baseUrl": "$server"}});
+
+# ---------------------------------------------------------------------------
+# 1. Anthropic, the user's URL not allowed: no request, refused for good.
+
+my $job = create_batch($user, 'refused', 3);
+my $out = run_worker('anthropic, not allowed', ANTHROPIC_API_KEY => $key);
+is(received(), '', 'anthropic, not allowed: the server received no request (the key never left)');
+is(outcome($job), "$refused, $refused, $refused; 0 conversations; failed",
+	'anthropic, not allowed: every item failed for good with base_url_not_allowed, no conversation');
+unlike($out, qr/sk-test-secret/, 'anthropic, not allowed: the worker\'s output does not hold the key');
+
+# ---------------------------------------------------------------------------
+# 2. Anthropic, allowed: the allow-list (a trailing slash on the listed URL,
+#    then on the configured one) and the operator's own ANTHROPIC_BASE_URL.
+
+$job = create_batch($user, 'listed', 3);
+run_worker('anthropic, listed with a trailing slash', ANTHROPIC_API_KEY => $key,
+	TD_ALLOWED_BASE_URLS => "https://unrelated.invalid $server/");
+is(received(), join("\n", ($anthropic_request) x 3),
+	'anthropic, listed: one request per item on /v1/messages with x-api-key and anthropic-version');
+is(outcome($job), "$done, $done, $done; 3 conversations; completed",
+	'anthropic, listed: every item completed with one conversation');
+
+set_config($user, qq{{"baseUrl": "$server/"}});
+$job = create_batch($user, 'slash', 2);
+run_worker('anthropic, configured with a trailing slash', ANTHROPIC_API_KEY => $key, TD_ALLOWED_BASE_URLS => $server);
+is(received(), join("\n", ($anthropic_request) x 2),
+	'anthropic, configured with a trailing slash: the same requests (no double slash)');
+is(outcome($job), "$done, $done; 2 conversations; completed", 'anthropic, configured with a trailing slash: completed');
+
+set_config($user, qq{{"baseUrl": "$server"}});
+$job = create_batch($user, 'own', 2);
+run_worker('anthropic, the operator\'s own URL', ANTHROPIC_API_KEY => $key, ANTHROPIC_BASE_URL => $server);
+is(received(), join("\n", ($anthropic_request) x 2), 'anthropic, ANTHROPIC_BASE_URL: the same requests');
+is(outcome($job), "$done, $done; 2 conversations; completed", 'anthropic, ANTHROPIC_BASE_URL: completed');
+
+# ---------------------------------------------------------------------------
+# 3. OpenAI (provider chosen in the configuration).  Both keys are set:
+#    the Anthropic key must never go to an OpenAI base URL either.
+
+set_config($user, qq{{"provider": "openai", "baseUrl": "$server/v1"}});
+$job = create_batch($user, 'openai refused', 2);
+$out = run_worker('openai, not allowed', ANTHROPIC_API_KEY => $key, OPENAI_API_KEY => $oa_key,
+	ANTHROPIC_BASE_URL => "$server/v1");
+is(received(), '', 'openai, allowed only as ANTHROPIC_BASE_URL: no request');
+is(outcome($job), "$refused, $refused; 0 conversations; failed", 'openai, not allowed: refused for good');
+unlike($out, qr/sk-(test|openai)-secret/, 'openai, not allowed: the worker\'s output does not hold a key');
+
+$job = create_batch($user, 'openai own', 2);
+run_worker('openai, the operator\'s own URL', ANTHROPIC_API_KEY => $key, OPENAI_API_KEY => $oa_key,
+	OPENAI_BASE_URL => "$server/v1");
+is(received(), join("\n", ($openai_request) x 2),
+	'openai, OPENAI_BASE_URL: one request per item on /chat/completions with Authorization: Bearer, no x-api-key');
+is(outcome($job), "$done, $done; 2 conversations; completed", 'openai, OPENAI_BASE_URL: completed');
+
+$job = create_batch($user, 'openai listed', 2);
+run_worker('openai, listed', ANTHROPIC_API_KEY => $key, OPENAI_API_KEY => $oa_key,
+	TD_ALLOWED_BASE_URLS => "$server/v1/");
+is(received(), join("\n", ($openai_request) x 2), 'openai, listed: the same requests');
+is(outcome($job), "$done, $done; 2 conversations; completed", 'openai, listed: completed');
+
+# ---------------------------------------------------------------------------
+# 4. Base URLs that only start with an allowed one, each of another user.
+#    Each would reach the server (or fail on the network) if the worker
+#    compared prefixes.
+
+my ($port) = $server =~ /:(\d+)\z/;
+my $at_url = "$server\@127.0.0.1:$port";   # userinfo "127.0.0.1:PORT", host 127.0.0.1:PORT
+my ($ok, $stdout, $stderr) = (undef, '', '');
+$ok = $node->psql('postgres', qq{BEGIN; SET LOCAL train_data.user_id = '$user';
+UPDATE train_data.ai_configurations SET configuration = '{"baseUrl": "$at_url"}'; COMMIT;},
+	stdout => \$stdout, stderr => \$stderr, extra_params => [ '-U', 'app' ]);
+like($stderr, qr/AI configuration setting "baseUrl" must not hold credentials/,
+	'a base URL with the allowed host:port as credentials cannot be stored');
+
+my @attacks = ("$server/extra", "$server.evil", $at_url);
+my @jobs;
+for my $i (0 .. $#attacks)
+{
+	my $uid = sprintf('22222222-2222-2222-2222-%012d', $i + 1);
+	if ($attacks[$i] eq $at_url)
+	{
+		# as a restore writes it: row_security off skips the validation
+		new_template($uid);
+		$node->safe_psql('postgres', qq{
+SET row_security = off;
+INSERT INTO train_data.ai_configurations (user_id, created_by, config_name, configuration)
+VALUES ('$uid', '$uid', 'mine', '{"baseUrl": "$at_url"}');});
+	}
+	else
+	{
+		new_user($uid, qq{{"baseUrl": "$attacks[$i]"}});
+	}
+	is($node->safe_psql('postgres', qq{SELECT train_data.get_effective_ai_config('$uid') ->> 'baseUrl'}),
+		$attacks[$i], "attack $i: the configuration in force names $attacks[$i]");
+	push @jobs, create_batch($uid, "attack $i", 2);
+}
+$out = run_worker('prefix attacks', ANTHROPIC_API_KEY => $key, ANTHROPIC_BASE_URL => $server,
+	TD_ALLOWED_BASE_URLS => "$server $server/");
+is(received(), '', 'prefix attacks: the server received no request');
+for my $i (0 .. $#attacks)
+{
+	is(outcome($jobs[$i]), "$refused, $refused; 0 conversations; failed",
+		"prefix attack $attacks[$i]: refused for good, no conversation");
+}
+unlike($out, qr/sk-test-secret/, 'prefix attacks: the worker\'s output does not hold the key');
+
+is(key_rows(), '0', 'no stored row holds either key');
+
+kill 'KILL', $server_pid;
+waitpid($server_pid, 0);
+$server_pid = 0;
+$node->stop;
+done_testing();
