@@ -178,10 +178,12 @@ BEGIN
         RETURN;
     END IF;
     PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
+    -- a job whose last items finished while it was paused ends its pause too
     UPDATE train_data.batch_jobs j
     SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
                       ELSE 'completed' END::train_data.batch_job_status,
-        completed_at = now(), estimated_time_remaining = interval '0'
+        completed_at = now(), estimated_time_remaining = interval '0',
+        paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL
     WHERE j.id = finish_job_if_done.job_id;
     IF train_data.engine_context() THEN
         DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;

@@ -208,6 +208,15 @@ RESET ROLE;
 SELECT * FROM public.complete_next((SELECT turns FROM answer));
 SET train_data.user_id = :alice;
 
+-- a job whose last item finishes while it is paused is completed, its pause ended
+SELECT train_data.create_batch('paused to the end', jsonb_build_array(jsonb_build_object(
+    'template_id', 'e7000000-0000-0000-0000-000000000001', 'parameters', jsonb_build_object('persona', 'P')))) AS pend \gset
+SELECT item_id AS pitem, attempt AS pattempt FROM train_data.claim_batch_items('routing', 1) \gset
+SELECT status FROM train_data.pause_batch(:'pend');
+SELECT train_data.complete_batch_item(:'pitem', public.response((SELECT turns FROM answer)), 5, :pattempt) IS NOT NULL AS stored;
+SELECT status, paused_at IS NULL AS pause_ended, paused_time > interval '0' AS pause_counted
+FROM train_data.batch_jobs WHERE id = :'pend';
+
 -- template_performance counts the template's conversations with defects
 SELECT template_name, usage_count, with_defects, defect_rate
 FROM train_data.template_performance() WHERE template_name = 'Routing';
