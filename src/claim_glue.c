@@ -55,6 +55,7 @@ enum claim_stmt
 	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_LOCK_JOB,				/* take this claim's turn on a job */
 	ST_JOB,						/* the job's state and free concurrency */
+	ST_JOB_EXISTS,				/* whether a job ST_JOB skipped exists */
 	ST_CONFIG,					/* the owner's effective AI configuration */
 	ST_QUEUED,					/* a job's next queued items, locked */
 	ST_RENDER,					/* the prompt of an item that has none */
@@ -135,7 +136,12 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"             WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
 		"               AND i.status OPERATOR(pg_catalog.=) 'processing'),"
 		"       b.created_by"
-		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
+		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1"
+		"   FOR KEY SHARE OF b SKIP LOCKED",	/* the lock the counters' key check takes */
+		1, {UUIDOID}
+	},
+	[ST_JOB_EXISTS] = {
+		"SELECT FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
 		1, {UUIDOID}
 	},
 	[ST_CONFIG] = {
@@ -187,8 +193,9 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	[ST_COUNT] = {
 		"INSERT INTO train_data.batch_job_counters AS c (batch_job_id, created_by, shard, in_flight)"
 		"    VALUES ($1, $2, pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.%) 16, $3)"
-		"    ON CONFLICT (batch_job_id, shard)"
-		"    DO UPDATE SET in_flight = c.in_flight OPERATOR(pg_catalog.+) excluded.in_flight",
+		"    ON CONFLICT (batch_job_id, shard)"	/* in range whatever its owner wrote there */
+		"    DO UPDATE SET in_flight = LEAST(GREATEST(c.in_flight::pg_catalog.int8 OPERATOR(pg_catalog.+)"
+		"                                             excluded.in_flight, -2147483648), 2147483647)",
 		3, {UUIDOID, UUIDOID, INT4OID}
 	},
 	[ST_START_JOB] = {
@@ -431,7 +438,18 @@ claim_from_job(claim_call *call, Datum job)
 	int			taken = 0;
 
 	run(ST_LOCK_JOB, &job, NULL);
-	if (run(ST_JOB, &job, NULL) != 1 || !flag(0, 1))
+	/*
+	 * The job row is share-locked for the counters' foreign key first, with
+	 * SKIP LOCKED: a job whose row its owner holds (FOR UPDATE) is passed
+	 * over this time instead of making the claim wait on a user.
+	 */
+	if (run(ST_JOB, &job, NULL) != 1)
+	{
+		if (run(ST_JOB_EXISTS, &job, NULL) == 0)
+			run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
+		return;
+	}
+	if (!flag(0, 1))
 	{
 		run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
 		return;

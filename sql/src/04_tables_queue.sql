@@ -320,6 +320,14 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Workers claim and finish items through claim_batch_items() and the other worker functions; users cancel them with cancel_batch().';
     END IF;
+    -- a prompt written by hand is held to a rendered prompt's limit: the
+    -- claim builds every request from it
+    IF octet_length(NEW.prompt) > 4194304 AND (TG_OP = 'INSERT' OR NEW.prompt IS DISTINCT FROM OLD.prompt) THEN
+        RAISE EXCEPTION 'batch item %: prompt is % bytes; the limit is 4 MB', coalesce(NEW.id, OLD.id),
+                        octet_length(NEW.prompt)
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -74,11 +74,11 @@ BEGIN
             bump_counters.cancelled, bump_counters.in_flight,
             CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, active) END,
             CASE WHEN final_event THEN active END)
-    ON CONFLICT (batch_job_id, shard) DO UPDATE
-    SET completed_items = c.completed_items + excluded.completed_items,
-        failed_items = c.failed_items + excluded.failed_items,
-        cancelled_items = c.cancelled_items + excluded.cancelled_items,
-        in_flight = c.in_flight + excluded.in_flight,
+    ON CONFLICT (batch_job_id, shard) DO UPDATE   -- in bigint, kept in range: a row its owner wrote cannot overflow
+    SET completed_items = least(greatest(c.completed_items::bigint + excluded.completed_items, -2147483648), 2147483647),
+        failed_items = least(greatest(c.failed_items::bigint + excluded.failed_items, -2147483648), 2147483647),
+        cancelled_items = least(greatest(c.cancelled_items::bigint + excluded.cancelled_items, -2147483648), 2147483647),
+        in_flight = least(greatest(c.in_flight::bigint + excluded.in_flight, -2147483648), 2147483647),
         interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active, active)
                              ELSE c.interval_ewma END,
         last_active = CASE WHEN final_event THEN active ELSE c.last_active END;
@@ -93,12 +93,20 @@ CREATE FUNCTION train_data.rollup_counters(job_id uuid)
     RETURNS void
     LANGUAGE sql
 BEGIN ATOMIC
+    -- each sum kept within what the job's total leaves (the counter rows are
+    -- writable by their owner: nonsense there must not fail anyone's claim)
     UPDATE train_data.batch_jobs j
     SET completed_items = s.completed, failed_items = s.failed, cancelled_items = s.cancelled
-    FROM (SELECT coalesce(sum(c.completed_items), 0)::integer AS completed,
-                 coalesce(sum(c.failed_items), 0)::integer AS failed,
-                 coalesce(sum(c.cancelled_items), 0)::integer AS cancelled
-          FROM train_data.batch_job_counters c WHERE c.batch_job_id = rollup_counters.job_id) s
+    FROM (SELECT x.completed, y.failed,
+                 least(greatest(x.cancelled, 0), x.total - x.completed - y.failed)::integer AS cancelled
+          FROM (SELECT least(greatest(coalesce(sum(c.completed_items), 0), 0), j2.total_items)::integer AS completed,
+                       coalesce(sum(c.failed_items), 0) AS failed, coalesce(sum(c.cancelled_items), 0) AS cancelled,
+                       j2.total_items AS total
+                FROM train_data.batch_jobs j2
+                LEFT JOIN train_data.batch_job_counters c ON c.batch_job_id = j2.id
+                WHERE j2.id = rollup_counters.job_id
+                GROUP BY j2.total_items) x,
+               LATERAL (SELECT least(greatest(x.failed, 0), x.total - x.completed)::integer AS failed) y) s
     WHERE j.id = rollup_counters.job_id;
 END;
 

@@ -198,6 +198,34 @@ SELECT j.status AS job, string_agg(i.position || ':' || i.status, ' ' ORDER BY i
 FROM train_data.batch_jobs j JOIN train_data.batch_items i ON i.batch_job_id = j.id
 WHERE j.id = :'stop_job' GROUP BY j.status;
 
+------------------------------------------------- poisoned counters, huge prompts
+-- Found by an adversarial review of the native claim: Alice writes her own
+-- counter rows at the limit of an integer, and a prompt far past a rendered
+-- prompt's limit.  Bob's item is still claimed (nothing overflows, nothing
+-- fails the claim), the prompt is refused, and her job can still end.
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT train_data.create_batch('bob after poison', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Bp"}}]')
+    AS bob_poison_job \gset
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('alice poison', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ap"}},
+                                                 {"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Aq"}}]',
+                               '{}', 3, 'continue', 'high') AS poison_job \gset
+INSERT INTO train_data.batch_job_counters (batch_job_id, shard, completed_items, failed_items, cancelled_items, in_flight)
+SELECT :'poison_job', s, 2147483647, 2147483647, 2147483647, 2147483647 FROM generate_series(0, 15) s
+ON CONFLICT (batch_job_id, shard) DO UPDATE
+SET completed_items = 2147483647, failed_items = 2147483647, cancelled_items = 2147483647, in_flight = 2147483647;
+SELECT expect_error(format('UPDATE train_data.batch_items SET prompt = repeat(''x'', 5000000) WHERE batch_job_id = %L', :'poison_job'), false, true);
+SET ROLE regress_worker;
+SELECT count(*) FILTER (WHERE batch_job_id = :'poison_job') AS alice_items,
+       count(*) FILTER (WHERE batch_job_id = :'bob_poison_job') AS bob_items
+FROM train_data.claim_batch_items('w5', 10);
+SET ROLE regress_alice;
+SELECT status, completed_items + failed_items + cancelled_items <= total_items AS within_total
+FROM train_data.cancel_batch(:'poison_job');
+RESET ROLE;
+
 -- clean up
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;
