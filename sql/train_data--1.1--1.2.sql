@@ -1989,12 +1989,20 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN QUERY
-    WITH pairs AS (
-        SELECT a.conversation_id AS x, b.conversation_id AS y,
-               train_data.minhash_similarity(a.signature, b.signature) AS sim
-        FROM train_data.conversation_signatures a
-        JOIN train_data.conversation_signatures b
-          ON b.bands && a.bands AND b.conversation_id > a.conversation_id),
+    -- candidates: pairs sharing a band key, found by joining the keys (16
+    -- rows per conversation) on equality, a hash join whatever the table's
+    -- size; each candidate pair is compared once
+    WITH keys AS (
+        SELECT s.conversation_id AS id, k.key
+        FROM train_data.conversation_signatures s, unnest(s.bands) AS k(key)),
+    candidates AS (
+        SELECT DISTINCT a.id AS x, b.id AS y
+        FROM keys a JOIN keys b ON b.key = a.key AND b.id > a.id),
+    pairs AS (
+        SELECT c.x, c.y, train_data.minhash_similarity(sa.signature, sb.signature) AS sim
+        FROM candidates c
+        JOIN train_data.conversation_signatures sa ON sa.conversation_id = c.x
+        JOIN train_data.conversation_signatures sb ON sb.conversation_id = c.y),
     ranked AS (
         SELECT p.x, p.y, p.sim,
                -- x is kept: higher quality, else older, else (x < y) the smaller id
