@@ -87,7 +87,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"   AND i.lease_expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
 		" ORDER BY i.lease_expires_at"
 		" LIMIT $1"
-		"   FOR NO KEY UPDATE OF i SKIP LOCKED",
+		/* the job row too: a job its owner holds is passed over, not waited for */
+		"   FOR NO KEY UPDATE OF i, j SKIP LOCKED",
 		1, {INT4OID}
 	},
 	[ST_NEXT_JOB] = {
