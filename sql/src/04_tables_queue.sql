@@ -239,7 +239,8 @@ BEGIN
                     WHEN NEW.completed_items <> 0 OR NEW.failed_items <> 0 OR NEW.cancelled_items <> 0 THEN 'the item counters'
                     WHEN NEW.started_at IS NOT NULL OR NEW.completed_at IS NOT NULL THEN 'started_at and completed_at'
                     WHEN NEW.paused_at IS NOT NULL OR NEW.paused_time <> interval '0' THEN 'the pause bookkeeping'
-                    WHEN NEW.created_at > now() THEN 'created_at' END;
+                    -- the claim takes jobs by age: a job is as old as its insert
+                    WHEN NEW.created_at <> now() THEN 'created_at (a new job is created now)' END;
     ELSE
         bad := CASE WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
                     WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
