@@ -218,7 +218,7 @@ ON CONFLICT (batch_job_id, shard) DO UPDATE
 SET completed_items = 2147483647, failed_items = 2147483647, cancelled_items = 2147483647, in_flight = 2147483647;
 SELECT expect_error(format('UPDATE train_data.batch_items SET prompt = repeat(''x'', 5000000) WHERE batch_job_id = %L', :'poison_job'), false, true);
 -- nor can she date a job back to put it before everyone's of its priority
-SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, created_at) VALUES ('old', 1, '1970-01-01')$$);
+SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items, created_at) VALUES ('old', 1, '1970-01-01')$$, false, true);
 SET ROLE regress_worker;
 SELECT count(*) FILTER (WHERE batch_job_id = :'poison_job') AS alice_items,
        count(*) FILTER (WHERE batch_job_id = :'bob_poison_job') AS bob_items
