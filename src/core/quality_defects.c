@@ -782,6 +782,28 @@ u64_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+#define SMALL_SORT 32			/* up to this many values, an insertion sort (no callback) */
+
+/* Sort n 64-bit values ascending. */
+static void
+sort_u64(uint64_t *v, size_t n)
+{
+	if (n > SMALL_SORT)
+	{
+		qsort(v, n, sizeof(uint64_t), u64_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+	{
+		uint64_t	x = v[i];
+		size_t		j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /* Duplicates / total of a list of unit hashes (sorted in place). */
 static double
 dup_fraction(hashes *h)
@@ -790,7 +812,7 @@ dup_fraction(hashes *h)
 
 	if (h->n < 2)
 		return 0;
-	qsort(h->v, h->n, sizeof(uint64_t), u64_cmp);
+	sort_u64(h->v, h->n);
 	for (size_t i = 1; i < h->n; i++)
 		dups += h->v[i] == h->v[i - 1];
 	return (double) dups / (double) h->n;
@@ -1176,6 +1198,26 @@ turn_order_cmp(const void *a, const void *b)
 	return (x->turn > y->turn) - (x->turn < y->turn);
 }
 
+/* Sort turn keys by hash, then turn (see sort_u64). */
+static void
+sort_turn_keys(turn_key *k, size_t n)
+{
+	if (n > SMALL_SORT)
+	{
+		qsort(k, n, sizeof(turn_key), turn_key_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+	{
+		turn_key	x = k[i];
+		size_t		j = i;
+
+		for (; j > 0 && (k[j - 1].hash > x.hash || (k[j - 1].hash == x.hash && k[j - 1].turn > x.turn)); j--)
+			k[j] = k[j - 1];
+		k[j] = x;
+	}
+}
+
 /* duplicate_turns over the keys of the turns long enough to count (sorted in place). */
 static void
 check_duplicates(turn_key *keys, long nkeys, report *r)
@@ -1185,7 +1227,7 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 
 	if (nkeys < 2)
 		return;
-	qsort(keys, (size_t) nkeys, sizeof(turn_key), turn_key_cmp);
+	sort_turn_keys(keys, (size_t) nkeys);
 	dups = td_malloc((size_t) nkeys * sizeof(turn_key));
 	for (long i = 1, first = 0; i < nkeys; i++)
 	{
