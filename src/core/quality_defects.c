@@ -1198,26 +1198,6 @@ turn_order_cmp(const void *a, const void *b)
 	return (x->turn > y->turn) - (x->turn < y->turn);
 }
 
-/* Sort turn keys by hash, then turn (see sort_u64). */
-static void
-sort_turn_keys(turn_key *k, size_t n)
-{
-	if (n > SMALL_SORT)
-	{
-		qsort(k, n, sizeof(turn_key), turn_key_cmp);
-		return;
-	}
-	for (size_t i = 1; i < n; i++)
-	{
-		turn_key	x = k[i];
-		size_t		j = i;
-
-		for (; j > 0 && (k[j - 1].hash > x.hash || (k[j - 1].hash == x.hash && k[j - 1].turn > x.turn)); j--)
-			k[j] = k[j - 1];
-		k[j] = x;
-	}
-}
-
 /* duplicate_turns over the keys of the turns long enough to count (sorted in place). */
 static void
 check_duplicates(turn_key *keys, long nkeys, report *r)
@@ -1227,7 +1207,7 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 
 	if (nkeys < 2)
 		return;
-	sort_turn_keys(keys, (size_t) nkeys);
+	qsort(keys, (size_t) nkeys, sizeof(turn_key), turn_key_cmp);
 	dups = td_malloc((size_t) nkeys * sizeof(turn_key));
 	for (long i = 1, first = 0; i < nkeys; i++)
 	{
