@@ -125,58 +125,165 @@ td_core_to_jsonb(const td_buf *json)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
 }
 
-/* Push a scalar: a member's value inside an object, an element inside an array. */
+/*
+ * The writer builds the JsonbValue tree itself and converts it once
+ * (JsonbValueToJsonb of an object or array writes its members in the order
+ * given): pushJsonbValue would sort each object's keys with qsort_arg and a
+ * comparison callback, which cost more than the rest of the conversion.
+ * Each open container is a frame; a member's value lands in the last pair
+ * of its object, an element at the end of its array.
+ */
+typedef struct jsonb_frame
+{
+	JsonbValue	v;				/* jbvObject or jbvArray */
+	int			cap;			/* pairs or elements allocated */
+	struct jsonb_frame *parent;
+} jsonb_frame;
+
+/* Room for one more pair or element in the innermost container. */
+static void
+jsonb_doc_grow(jsonb_frame *f)
+{
+	bool		object = f->v.type == jbvObject;
+	int			n = object ? f->v.val.object.nPairs : f->v.val.array.nElems;
+	size_t		size = object ? sizeof(JsonbPair) : sizeof(JsonbValue);
+	void	   *items = object ? (void *) f->v.val.object.pairs : (void *) f->v.val.array.elems;
+
+	if (n < f->cap)
+		return;
+	if (f->cap >= (int) (MaxAllocSize / size / 2))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("jsonb document has too many members: %d", n)));
+	f->cap = f->cap ? f->cap * 2 : 8;
+	items = items ? repalloc(items, f->cap * size) : palloc(f->cap * size);
+	if (object)
+		f->v.val.object.pairs = items;
+	else
+		f->v.val.array.elems = items;
+}
+
+/* Add a value: a member's value inside an object, an element inside an array. */
+static void
+jsonb_doc_value(td_jsonb_doc *w, const JsonbValue *v)
+{
+	jsonb_frame *f = w->top;
+
+	if (f == NULL)				/* a scalar document */
+	{
+		w->result = palloc(sizeof(JsonbValue));
+		*w->result = *v;
+		return;
+	}
+	if (f->v.type == jbvObject)
+	{
+		Assert(f->v.val.object.nPairs > 0);
+		f->v.val.object.pairs[f->v.val.object.nPairs - 1].value = *v;
+		return;
+	}
+	jsonb_doc_grow(f);
+	f->v.val.array.elems[f->v.val.array.nElems++] = *v;
+}
+
+/* Push a scalar. */
 static void
 jsonb_doc_scalar(td_doc *d, JsonbValue *v)
 {
-	td_jsonb_doc *w = (td_jsonb_doc *) d;
-
-	(void) pushJsonbValue(&w->state, w->state->contVal.type == jbvObject ? WJB_VALUE : WJB_ELEM, v);
+	jsonb_doc_value((td_jsonb_doc *) d, v);
 }
 
 /* Open an object or array. */
 static void
-jsonb_doc_begin(td_doc *d, JsonbIteratorToken token)
+jsonb_doc_begin(td_doc *d, enum jbvType type)
 {
 	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	jsonb_frame *f = palloc0(sizeof(jsonb_frame));
 
-	(void) pushJsonbValue(&w->state, token, NULL);
+	check_stack_depth();
+	f->v.type = type;
+	f->parent = w->top;
+	w->top = f;
 }
 
-/* Close an object or array (keys sorted and made unique as jsonb_in does). */
+/* Order of jsonb object keys: shorter first, then bytewise. */
+static int
+jsonb_key_cmp(const JsonbValue *a, const JsonbValue *b)
+{
+	if (a->val.string.len != b->val.string.len)
+		return a->val.string.len < b->val.string.len ? -1 : 1;
+	return memcmp(a->val.string.val, b->val.string.val, a->val.string.len);
+}
+
+/*
+ * Sort an object's pairs in jsonb's key order and keep the last of equal
+ * keys, as jsonb_in does: a stable insertion sort (a document's objects
+ * have few members; CHECK_FOR_INTERRUPTS on each), then one pass.
+ */
 static void
-jsonb_doc_end(td_doc *d, JsonbIteratorToken token)
+jsonb_doc_order(JsonbValue *object)
+{
+	JsonbPair  *p = object->val.object.pairs;
+	int			n = object->val.object.nPairs,
+				out = 0;
+
+	for (int i = 1; i < n; i++)
+	{
+		JsonbPair	x = p[i];
+		int			j = i;
+
+		CHECK_FOR_INTERRUPTS();
+		while (j > 0 && jsonb_key_cmp(&p[j - 1].key, &x.key) > 0)
+		{
+			p[j] = p[j - 1];
+			j--;
+		}
+		p[j] = x;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 < n && jsonb_key_cmp(&p[i].key, &p[i + 1].key) == 0)
+			continue;			/* a later pair has the same key: it wins */
+		p[out++] = p[i];
+	}
+	object->val.object.nPairs = out;
+}
+
+/* Close an object or array: it becomes a value of its parent, or the document. */
+static void
+jsonb_doc_end(td_doc *d)
 {
 	td_jsonb_doc *w = (td_jsonb_doc *) d;
-	JsonbValue *v = pushJsonbValue(&w->state, token, NULL);
+	jsonb_frame *f = w->top;
 
-	if (w->state == NULL)
-		w->result = v;
+	Assert(f != NULL);
+	if (f->v.type == jbvObject)
+		jsonb_doc_order(&f->v);
+	w->top = f->parent;
+	jsonb_doc_value(w, &f->v);
 }
 
 /* {, }, [ and ]. */
 static void
 jsonb_doc_begin_object(td_doc *d)
 {
-	jsonb_doc_begin(d, WJB_BEGIN_OBJECT);
+	jsonb_doc_begin(d, jbvObject);
 }
 
 static void
 jsonb_doc_end_object(td_doc *d)
 {
-	jsonb_doc_end(d, WJB_END_OBJECT);
+	jsonb_doc_end(d);
 }
 
 static void
 jsonb_doc_begin_array(td_doc *d)
 {
-	jsonb_doc_begin(d, WJB_BEGIN_ARRAY);
+	jsonb_doc_begin(d, jbvArray);
 }
 
 static void
 jsonb_doc_end_array(td_doc *d)
 {
-	jsonb_doc_end(d, WJB_END_ARRAY);
+	jsonb_doc_end(d);
 }
 
 /* A jsonb string holding a copy of s (the core may reuse its memory). */
@@ -204,10 +311,15 @@ static void
 jsonb_doc_key(td_doc *d, const char *key, size_t len)
 {
 	td_jsonb_doc *w = (td_jsonb_doc *) d;
-	JsonbValue	v;
+	jsonb_frame *f = w->top;
+	JsonbPair  *p;
 
-	jsonb_doc_set_string(&v, key, len);
-	(void) pushJsonbValue(&w->state, WJB_KEY, &v);
+	Assert(f != NULL && f->v.type == jbvObject);
+	jsonb_doc_grow(f);
+	p = &f->v.val.object.pairs[f->v.val.object.nPairs];
+	jsonb_doc_set_string(&p->key, key, len);
+	p->value.type = jbvNull;	/* until the core writes the value */
+	p->order = f->v.val.object.nPairs++;
 }
 
 /* A string. */
@@ -296,7 +408,7 @@ void
 td_jsonb_doc_init(td_jsonb_doc *w)
 {
 	w->doc.ops = &jsonb_doc_ops;
-	w->state = NULL;
+	w->top = NULL;
 	w->result = NULL;
 }
 
@@ -304,6 +416,6 @@ td_jsonb_doc_init(td_jsonb_doc *w)
 Datum
 td_jsonb_doc_finish(td_jsonb_doc *w)
 {
-	Assert(w->result != NULL && w->state == NULL);
+	Assert(w->result != NULL && w->top == NULL);
 	return JsonbPGetDatum(JsonbValueToJsonb(w->result));
 }

@@ -122,32 +122,45 @@ lower(char c)
 
 /*
  * Does text contain any of the words (lower case, starting with a letter;
- * a word may hold spaces) as a whole word, ignoring case?  One pass: at each position that starts a
- * word, only the words with the same first letter are compared.
+ * a word may hold spaces) as a whole word, ignoring case?  Eight bytes at a
+ * time, the positions holding the first letter of a word are found at once;
+ * each that starts a word (no word character before it) is compared with
+ * the words of that first letter.
  */
 static bool
 has_any_word(const char *text, size_t len, const char *const *words)
 {
-	size_t		i = 0;
+	uint64_t	firsts[8];
+	int			nfirsts = 0;
 
-	while (i < len)
+	for (const char *const *w = words; *w && nfirsts < (int) (sizeof(firsts) / sizeof(firsts[0])); w++)
 	{
-		char		c = text[i];
+		int			k = 0;
 
-		if (!td_is_ascii_word(c))
-		{
-			if ((++i & 255) == 0)
-				TD_CHECK_FOR_INTERRUPTS();
-			continue;
-		}
+		while (k < nfirsts && firsts[k] != (unsigned char) (*w)[0] * TD_ONES)
+			k++;
+		if (k == nfirsts)
+			firsts[nfirsts++] = (unsigned char) (*w)[0] * TD_ONES;
+	}
+	for (size_t p = 0; p < len; p += 8)
+	{
+		uint64_t	x = td_load_le(text + p, len - p < 8 ? len - p : 8) | (0x20 * TD_ONES),
+					hits = 0;
+
 		TD_CHECK_FOR_INTERRUPTS();
-		c = lower(c);			/* text[i] starts a word: compare, then skip the word */
-		for (const char *const *w = words; *w; w++)
-			if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
-				return true;
-		while (++i < len && td_is_ascii_word(text[i]))
-			if ((i & 4095) == 0)	/* a long word: interrupts now and then */
-				TD_CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < nfirsts; k++)
+			hits |= td_bytes_zero(x ^ firsts[k]);	/* a letter's byte, either case */
+		for (; hits != 0; hits &= hits - 1)
+		{
+			size_t		i = p + td_ctz64(hits) / 8;
+			char		c = lower(text[i]);
+
+			if (i > 0 && td_is_ascii_word(text[i - 1]))
+				continue;
+			for (const char *const *w = words; *w; w++)
+				if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
+					return true;
+		}
 	}
 	return false;
 }
@@ -174,17 +187,40 @@ content_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Number of turns that repeat an earlier one (total − distinct), by sorting. */
+/* Are two turns' trimmed contents the same, ASCII case folded? */
+static bool
+same_content(const qturn *x, const qturn *y)
+{
+	return x->trim_e - x->trim_b == y->trim_e - y->trim_b && content_cmp(&x, &y) == 0;
+}
+
+#define DUP_PAIRWISE_MAX 32		/* up to this many turns, compare every pair */
+
+/*
+ * Number of turns that repeat an earlier one (total − distinct): a few
+ * turns compared pair by pair (most pairs differ in length), more by sorting.
+ */
 static long
 duplicate_count(const qturn *turns, long n)
 {
-	const qturn **sorted = td_malloc((n ? n : 1) * sizeof(qturn *));
+	const qturn **sorted;
 	long		dups = 0;
 
+	if (n <= DUP_PAIRWISE_MAX)
+	{
+		for (long i = 1; i < n; i++)
+			for (long j = 0; j < i; j++)
+				if (same_content(&turns[i], &turns[j]))
+				{
+					dups++;
+					break;
+				}
+		return dups;
+	}
+	sorted = td_malloc((size_t) n * sizeof(qturn *));
 	for (long i = 0; i < n; i++)
 		sorted[i] = &turns[i];
-	if (n > 1)
-		qsort(sorted, (size_t) n, sizeof(qturn *), content_cmp);
+	qsort(sorted, (size_t) n, sizeof(qturn *), content_cmp);
 	for (long i = 1; i < n; i++)
 		if (content_cmp(&sorted[i], &sorted[i - 1]) == 0)
 			dups++;

@@ -782,6 +782,28 @@ u64_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+#define SMALL_SORT 32			/* up to this many values, an insertion sort (no callback) */
+
+/* Sort n 64-bit values ascending. */
+static void
+sort_u64(uint64_t *v, size_t n)
+{
+	if (n > SMALL_SORT)
+	{
+		qsort(v, n, sizeof(uint64_t), u64_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+	{
+		uint64_t	x = v[i];
+		size_t		j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /* Duplicates / total of a list of unit hashes (sorted in place). */
 static double
 dup_fraction(hashes *h)
@@ -790,7 +812,7 @@ dup_fraction(hashes *h)
 
 	if (h->n < 2)
 		return 0;
-	qsort(h->v, h->n, sizeof(uint64_t), u64_cmp);
+	sort_u64(h->v, h->n);
 	for (size_t i = 1; i < h->n; i++)
 		dups += h->v[i] == h->v[i - 1];
 	return (double) dups / (double) h->n;

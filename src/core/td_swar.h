@@ -39,6 +39,13 @@ td_bytes_in(uint64_t x, unsigned lo, unsigned hi)
 	return (x + (0x80 - lo) * TD_ONES) & ~(x + (0x7F - hi) * TD_ONES) & TD_HIGHS;
 }
 
+/* The high bit of each zero byte of x (exact: no carry between bytes). */
+static inline uint64_t
+td_bytes_zero(uint64_t x)
+{
+	return ~(((x & ~TD_HIGHS) + ~TD_HIGHS) | x) & TD_HIGHS;
+}
+
 /* ASCII capitals of the 8 bytes lower-cased (other bytes unchanged). */
 static inline uint64_t
 td_lower8(uint64_t x)
