@@ -223,6 +223,20 @@ FROM train_data.template_performance() WHERE template_name = 'Routing';
 SELECT count(*) FILTER (WHERE c.has_defects) AS with_defects, count(*) AS usage_count
 FROM train_data.conversations c WHERE c.template_id = 'e7000000-0000-0000-0000-000000000001';
 
+-- another user's ids name nothing in a manifest: Alice's completed
+-- conversations show their template and model to her, nothing to Bob
+SET ROLE regress_alice;
+SELECT array_agg(c.id ORDER BY c.id)::text AS alice_ids
+FROM train_data.conversations c WHERE c.template_id IS NOT NULL \gset
+SELECT m -> 'templates' -> 0 ->> 'name' AS template, m -> 'models' AS models
+FROM train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, :'alice_ids'::uuid[], 0, NULL) m;
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT m -> 'templates' AS bob_templates, m -> 'models' AS bob_models
+FROM train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, :'alice_ids'::uuid[], 0, NULL) m;
+RESET ROLE;
+SET train_data.user_id = :alice;
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);
