@@ -39,6 +39,13 @@ glue_free(void *ptr)
 	pfree(ptr);
 }
 
+/* Kept memory of the cores: in TopMemoryContext, for the session. */
+static void *
+glue_keep_realloc(void *ptr, size_t size)
+{
+	return ptr ? repalloc(ptr, size ? size : 1) : MemoryContextAlloc(TopMemoryContext, size ? size : 1);
+}
+
 /* Core limit handler: a request over TD_MAX_ALLOC (1 GB) is an error. */
 static void
 glue_limit(size_t requested)
@@ -62,6 +69,7 @@ td_install_allocator(void)
 {
 	StaticAssertStmt(TD_MAX_ALLOC == MaxAllocSize, "the cores' limit is PostgreSQL's");
 	td_set_allocator(glue_alloc, glue_realloc, glue_free);
+	td_set_keep_allocator(glue_keep_realloc, glue_free);
 	td_set_limit_handler(glue_limit);
 	td_interrupt_handler = glue_interrupts;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "quality_defects.h"
+#include "quality_vocabulary.h"
 #include "td_doc.h"
 #include "td_swar.h"
 #include "td_text.h"
@@ -360,235 +361,11 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 	return score < 0 ? 0 : score;
 }
 
-/*
- * The white-space separated words of the turns, for the uniqueness score
- * and the repeatedNgrams signal.  Two words are the same when their bytes
- * are, ASCII case ignored; each word gets the id of its first occurrence
- * (an open-addressing table over a hash of its first and last eight bytes
- * and its length, the bytes compared on a hash match), so that n-grams
- * compare as tuples of ids.  Read in place, eight bytes at a time.
- */
-typedef struct word
-{
-	const char *s;				/* in the turn's content */
-	size_t		len;
-	long		turn;
-	uint32_t	id;				/* of its first occurrence */
-	bool		long_word;		/* more than 3 characters */
-} word;
-
-/* Every word of the turns, in order, with the distinct ones counted. */
-typedef struct vocabulary
-{
-	word	   *words;
-	size_t		count;
-	size_t		cap;
-	size_t		distinct_long;	/* distinct words of more than 3 characters */
-	size_t		total_long;
-	uint32_t   *slot;			/* id + 1 of the word there, 0 empty */
-	uint64_t   *slot_hash;
-	size_t		mask;
-	uint32_t	next_id;
-	uint32_t   *first;			/* index in words of each id's first occurrence */
-} vocabulary;
-
-#define NGRAM 4					/* words per n-gram of the repetition signal */
-/* Hash of a word, ASCII case ignored: its first and last 8 bytes and its length. */
-static uint64_t
-word_hash(const char *w, size_t len)
-{
-	size_t		n = len < 8 ? len : 8;
-	uint64_t	head = td_lower8(td_load_le(w, n)),
-				tail = td_lower8(td_load_le(w + len - n, n));
-
-	head = (head ^ (tail * 0x9e3779b97f4a7c15ULL) ^ len) * 0xff51afd7ed558ccdULL;
-	return head ^ (head >> 32);
-}
-
-/* Are two words of the same length the same, ASCII case ignored? */
-static bool
-same_word(const char *a, const char *b, size_t len)
-{
-	size_t		i = 0;
-
-	for (; i + 8 <= len; i += 8)
-		if (td_lower8(td_load_le(a + i, 8)) != td_lower8(td_load_le(b + i, 8)))
-			return false;
-	return td_lower8(td_load_le(a + i, len - i)) == td_lower8(td_load_le(b + i, len - i));
-}
-
-/* Characters (UTF-8 lead and ASCII bytes) of a word: is it longer than 3? */
-static bool
-is_long_word(const char *w, size_t len)
-{
-	size_t		cont = 0;
-
-	if (len <= 3)
-		return false;
-	if (len >= 16)				/* at most 4 bytes a character */
-		return true;
-	for (size_t i = 0; i < len; i++)
-		cont += ((unsigned char) w[i] & 0xC0) == 0x80;
-	return len - cont > 3;
-}
-
-/* The id of a word: of its first occurrence, a new one for a new word. */
-static uint32_t
-vocabulary_intern(vocabulary *v, const word *w, size_t at)
-{
-	uint64_t	h = word_hash(w->s, w->len);
-	size_t		i = (size_t) (h ^ (h >> 29)) & v->mask;
-
-	for (;; i = (i + 1) & v->mask)
-	{
-		uint32_t	id = v->slot[i];
-		const word *f;
-
-		if (id == 0)
-		{
-			v->slot[i] = ++v->next_id;
-			v->slot_hash[i] = h;
-			v->first[v->next_id - 1] = (uint32_t) at;
-			v->distinct_long += w->long_word;
-			return v->next_id - 1;
-		}
-		f = &v->words[v->first[id - 1]];
-		if (v->slot_hash[i] == h && f->len == w->len && same_word(f->s, w->s, w->len))
-			return id - 1;
-	}
-}
-
-/* The first byte of white space in s[p..len), or len. */
-static size_t
-next_space(const char *s, size_t len, size_t p)
-{
-	while (p + 8 <= len)
-	{
-		uint64_t	x = td_load_le(s + p, 8),
-					low = (x - 0x21 * TD_ONES) & ~x & TD_HIGHS;	/* bytes below 0x21: the lowest is exact */
-
-		TD_CHECK_FOR_INTERRUPTS();
-		if (low == 0)
-		{
-			p += 8;
-			continue;
-		}
-		p += td_ctz64(low) / 8;
-		if (td_is_space(s[p]))
-			return p;
-		p++;					/* a control character: part of the word */
-	}
-	for (; p < len; p++)
-		if (td_is_space(s[p]))
-			return p;
-	return len;
-}
-
-/* Split the turns into words, then give each its id (tables sized by the words). */
-static void
-vocabulary_build(vocabulary *v, const qturn *turns, long n)
-{
-	size_t		cap = 16;
-
-	memset(v, 0, sizeof(*v));
-	for (long i = 0; i < n; i++)
-	{
-		const char *s = turns[i].content;
-		size_t		len = turns[i].len,
-					p = 0;
-
-		while (p < len)
-		{
-			size_t		b;
-
-			TD_CHECK_FOR_INTERRUPTS();
-			while (p < len && td_is_space(s[p]))
-				p++;
-			if (p == len)
-				break;
-			b = p;
-			p = next_space(s, len, p);
-			if (v->count == v->cap)
-			{
-				v->cap = v->cap ? v->cap * 2 : 64;
-				v->words = td_realloc(v->words, v->cap * sizeof(word));
-			}
-			v->words[v->count++] = (word) {s + b, p - b, i, 0, is_long_word(s + b, p - b)};
-		}
-	}
-	while (cap < 2 * v->count)
-		cap *= 2;
-	v->slot = td_malloc(cap * sizeof(uint32_t));
-	memset(v->slot, 0, cap * sizeof(uint32_t));
-	v->slot_hash = td_malloc(cap * sizeof(uint64_t));
-	v->first = td_malloc((v->count + 1) * sizeof(uint32_t));
-	v->mask = cap - 1;
-	for (size_t k = 0; k < v->count; k++)
-	{
-		TD_CHECK_FOR_INTERRUPTS();
-		v->words[k].id = vocabulary_intern(v, &v->words[k], k);
-		v->total_long += v->words[k].long_word;
-	}
-}
-
-/* Release a vocabulary. */
-static void
-vocabulary_free(vocabulary *v)
-{
-	td_free(v->words);
-	td_free(v->slot);
-	td_free(v->slot_hash);
-	td_free(v->first);
-}
-
 /* Vocabulary diversity: distinct / total words longer than 3 characters. */
 static double
-uniqueness(const vocabulary *v)
+uniqueness(const td_vocabulary *v)
 {
 	return floor((double) v->distinct_long / (double) (v->total_long ? v->total_long : 1) * 100.0 + 0.5) / 10.0;
-}
-
-/* Distinct runs of NGRAM words (within one turn) that occur more than once. */
-static long
-repeated_ngrams(const vocabulary *v)
-{
-	size_t		cap = 16,
-				mask;
-	uint32_t   *key;			/* NGRAM ids a slot; count in cnt */
-	uint32_t   *cnt;
-	long		repeated = 0;
-
-	while (cap < 2 * v->count + 2)
-		cap *= 2;
-	mask = cap - 1;
-	key = td_malloc(cap * NGRAM * sizeof(uint32_t));
-	cnt = td_malloc(cap * sizeof(uint32_t));
-	memset(cnt, 0, cap * sizeof(uint32_t));
-	for (size_t i = 0; i + NGRAM <= v->count; i++)
-	{
-		uint32_t	ids[NGRAM];
-		uint64_t	h = 0;
-		size_t		j;
-
-		TD_CHECK_FOR_INTERRUPTS();
-		if (v->words[i + NGRAM - 1].turn != v->words[i].turn)
-			continue;
-		for (size_t k = 0; k < NGRAM; k++)
-		{
-			ids[k] = v->words[i + k].id;
-			h = (h + ids[k] + 1) * 0x9e3779b97f4a7c15ULL;
-		}
-		for (j = (size_t) (h ^ (h >> 31)) & mask; cnt[j] != 0; j = (j + 1) & mask)
-			if (memcmp(&key[j * NGRAM], ids, sizeof(ids)) == 0)
-				break;
-		if (cnt[j] == 0)
-			memcpy(&key[j * NGRAM], ids, sizeof(ids));
-		if (++cnt[j] == 2)
-			repeated++;
-	}
-	td_free(key);
-	td_free(cnt);
-	return repeated;
 }
 
 /* Write {"score": ..., "maxScore": 10, "weight": ..., "reason": ...}. */
@@ -657,7 +434,7 @@ placeholder_count(const char *s, size_t len)
  * comes from the defect detectors' walk (quality_defects.h).
  */
 static void
-put_signals(const qturn *turns, long n, const vocabulary *v, long dups, long refusal_turns, td_doc *doc)
+put_signals(const qturn *turns, long n, const td_vocabulary *v, long dups, long refusal_turns, td_doc *doc)
 {
 	long		placeholders = 0,
 				users = 0,
@@ -683,7 +460,7 @@ put_signals(const qturn *turns, long n, const vocabulary *v, long dups, long ref
 	td_doc_key(doc, "repeatedTurns");
 	doc->ops->integer(doc, dups);
 	td_doc_key(doc, "repeatedNgrams");
-	doc->ops->integer(doc, repeated_ngrams(v));
+	doc->ops->integer(doc, v->repeated_ngrams);
 	td_doc_key(doc, "unresolvedPlaceholders");
 	doc->ops->integer(doc, placeholders);
 	td_doc_key(doc, "roleImbalance");
@@ -802,6 +579,24 @@ td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array, const td
 	td_quality_metrics_doc(turns, n, is_array, expect, &text.doc, overall);
 }
 
+/* Bytes of all the turns' contents. */
+static size_t
+total_bytes(const qturn *t, long n)
+{
+	size_t		bytes = 0;
+
+	for (long i = 0; i < n; i++)
+		bytes += t[i].len;
+	return bytes;
+}
+
+/* A turn's words, as the detectors read them, into the vocabulary (td_turn_words_fn). */
+static void
+vocabulary_turn(void *arg, const char *text, size_t len, const td_turn_words *words)
+{
+	td_vocabulary_turn((td_vocabulary *) arg, text, len, words);
+}
+
 /* See quality.h. */
 void
 td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
@@ -809,7 +604,7 @@ td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_qu
 {
 	scored		r;
 	findings	f;
-	vocabulary	v;
+	td_vocabulary v;
 	qturn	   *t = count_turns(turns, n);
 	const char *confidence,
 			   *training;
@@ -819,7 +614,10 @@ td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_qu
 	memset(&r, 0, sizeof(r));
 	findings_init(&f, true);
 	score_components(t, n, is_array, &f, &r);
-	vocabulary_build(&v, t, n);
+	/* the detectors' walk over the words gives the refusal signal and, as it goes, the vocabulary */
+	td_vocabulary_begin(&v, total_bytes(t, n));
+	defects = td_defect_report_make_with(turns, n, is_array, expect, true, &refusal_turns, vocabulary_turn, &v);
+	td_vocabulary_end(&v);
 	r.uniqueness = uniqueness(&v);
 	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
 	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
@@ -852,15 +650,12 @@ td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_qu
 	doc->ops->end_object(doc);
 	put_messages(doc, "issues", f.issues, f.nissues);
 	put_messages(doc, "suggestions", f.suggestions, f.nsuggestions);
-	/* the detectors first: their walk over the words finds the refusal signal too */
-	defects = td_defect_report_make(turns, n, is_array, expect, true, &refusal_turns);
 	put_signals(t, n, &v, r.dups, refusal_turns, doc);
 	td_defect_report_write(defects, doc);
 	doc->ops->end_object(doc);
 	td_defect_report_free(defects);
 
 	*overall = r.overall;
-	vocabulary_free(&v);
 	findings_free(&f);
 	td_free(t);
 }

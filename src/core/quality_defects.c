@@ -22,6 +22,7 @@
 #include "td_doc.h"
 #include "td_text.h"
 #include "td_utf8.h"
+#include "td_hcount.h"
 #include "td_words.h"
 
 #define POLY_BASE 0x100000001b3ULL	/* multiplier of the prefix hashes (odd) */
@@ -335,96 +336,35 @@ hashes_push(hashes *h, uint64_t x)
 	if (h->n == h->cap)
 	{
 		h->cap = h->cap ? h->cap * 2 : 64;
-		h->v = td_realloc(h->v, h->cap * sizeof(uint64_t));
+		h->v = td_keep_realloc(h->v, h->cap * sizeof(uint64_t));
 	}
 	h->v[h->n++] = x;
 }
 
-/* Open addressing table of n-gram hashes with counts; cleared by generation. */
-typedef struct table
-{
-	uint64_t   *key;
-	uint32_t   *count;
-	uint32_t   *gen;
-	size_t		cap;			/* power of 2 */
-	uint32_t	cur;
-} table;
-
-/* Empty the table, with room for at least n keys at half load. */
-static void
-table_reset(table *t, size_t n)
-{
-	size_t		want = 64;
-
-	while (want < 2 * n)
-		want *= 2;
-	if (want > t->cap)
-	{
-		td_free(t->key);
-		td_free(t->count);
-		td_free(t->gen);
-		t->key = td_malloc(want * sizeof(uint64_t));
-		t->count = td_malloc(want * sizeof(uint32_t));
-		t->gen = td_malloc(want * sizeof(uint32_t));
-		memset(t->gen, 0, want * sizeof(uint32_t));
-		t->cap = want;
-		t->cur = 0;
-	}
-	if (++t->cur == 0)			/* wrapped: forget every generation */
-	{
-		memset(t->gen, 0, t->cap * sizeof(uint32_t));
-		t->cur = 1;
-	}
-}
-
-/* Count one more occurrence of key; returns the count now. */
-static uint32_t
-table_add(table *t, uint64_t key)
-{
-	size_t		mask = t->cap - 1,
-				i = (size_t) td_mix64(key) & mask;
-
-	while (t->gen[i] == t->cur && t->key[i] != key)
-		i = (i + 1) & mask;
-	if (t->gen[i] != t->cur)
-	{
-		t->gen[i] = t->cur;
-		t->key[i] = key;
-		t->count[i] = 0;
-	}
-	return ++t->count[i];
-}
-
-/* The count of key (0 when absent). */
-static uint32_t
-table_count(const table *t, uint64_t key)
-{
-	size_t		mask = t->cap - 1,
-				i = (size_t) td_mix64(key) & mask;
-
-	while (t->gen[i] == t->cur)
-	{
-		if (t->key[i] == key)
-			return t->count[i];
-		i = (i + 1) & mask;
-	}
-	return 0;
-}
-
-/* Everything about the turn being looked at; buffers reused across turns. */
+/*
+ * Everything about the turn being looked at; buffers reused across turns
+ * and, kept (td_keep_realloc), across calls: one per session, released
+ * when a large text made it grow past KEEP_WORDS.
+ */
 typedef struct scratch
 {
 	uint64_t   *word;			/* word hashes */
 	uint64_t   *prefix;			/* prefix[i] = polynomial hash of words [0, i) */
 	uint64_t   *power;			/* POLY_BASE^i */
 	uint32_t   *cprefix;		/* characters of words [0, i) */
+	size_t	   *begin;			/* byte span of each word */
+	size_t	   *end;
 	uint8_t    *rep2;			/* the 2-gram at i occurs twice or more */
 	size_t		nwords;
 	size_t		cap;
 	hashes		units[3];		/* lines, sentences, paragraphs */
 	hashes		expanded;		/* words with contractions expanded */
-	table		grams;
+	td_hcount	grams;
 } scratch;
+
+#define KEEP_WORDS 65536
+
+static scratch kept;
 
 /* Room for one more word. */
 static void
@@ -433,28 +373,37 @@ scratch_grow(scratch *s)
 	if (s->nwords + 1 < s->cap)
 		return;
 	s->cap = s->cap ? s->cap * 2 : 256;
-	s->word = td_realloc(s->word, s->cap * sizeof(uint64_t));
-	s->prefix = td_realloc(s->prefix, (s->cap + 1) * sizeof(uint64_t));
-	s->power = td_realloc(s->power, (s->cap + 1) * sizeof(uint64_t));
-	s->cprefix = td_realloc(s->cprefix, (s->cap + 1) * sizeof(uint32_t));
-	s->rep2 = td_realloc(s->rep2, s->cap * sizeof(uint8_t));
+	s->word = td_keep_realloc(s->word, s->cap * sizeof(uint64_t));
+	s->prefix = td_keep_realloc(s->prefix, (s->cap + 1) * sizeof(uint64_t));
+	s->power = td_keep_realloc(s->power, (s->cap + 1) * sizeof(uint64_t));
+	s->cprefix = td_keep_realloc(s->cprefix, (s->cap + 1) * sizeof(uint32_t));
+	s->begin = td_keep_realloc(s->begin, s->cap * sizeof(size_t));
+	s->end = td_keep_realloc(s->end, s->cap * sizeof(size_t));
+	s->rep2 = td_keep_realloc(s->rep2, s->cap * sizeof(uint8_t));
 }
 
-/* Release the scratch space. */
+/* Release the scratch space if a large text made it grow past KEEP_WORDS. */
 static void
-scratch_free(scratch *s)
+scratch_trim(scratch *s)
 {
-	td_free(s->word);
-	td_free(s->prefix);
-	td_free(s->power);
-	td_free(s->cprefix);
-	td_free(s->rep2);
+	if (s->cap <= KEEP_WORDS && s->expanded.cap <= KEEP_WORDS && s->units[0].cap <= KEEP_WORDS &&
+		s->units[1].cap <= KEEP_WORDS && s->units[2].cap <= KEEP_WORDS)
+	{
+		td_hcount_trim(&s->grams, 2 * KEEP_WORDS);
+		return;
+	}
+	td_keep_free(s->word);
+	td_keep_free(s->prefix);
+	td_keep_free(s->power);
+	td_keep_free(s->cprefix);
+	td_keep_free(s->begin);
+	td_keep_free(s->end);
+	td_keep_free(s->rep2);
 	for (int u = 0; u < 3; u++)
-		td_free(s->units[u].v);
-	td_free(s->expanded.v);
-	td_free(s->grams.key);
-	td_free(s->grams.count);
-	td_free(s->grams.gen);
+		td_keep_free(s->units[u].v);
+	td_keep_free(s->expanded.v);
+	td_hcount_free(&s->grams);
+	memset(s, 0, sizeof(*s));
 }
 
 /* Hash of words [i, i + n). */
@@ -555,6 +504,7 @@ typedef struct phrase_index
 	uint64_t	to[EXPAND_SLOTS][2];
 	uint8_t		to_len[EXPAND_SLOTS];
 	uint64_t	signal_anchor[NSIGNALS];	/* word hash of each signal phrase's anchor */
+	uint64_t	anchor_bits;	/* bit (hash & 63) of each anchor: most words are passed over at once */
 } phrase_index;
 
 static phrase_index phrase_ix;
@@ -605,8 +555,12 @@ phrases_ready(void)
 		ix->from[slot] = from;
 		ix->to_len[slot] = (uint8_t) words_of(expansions[e][1], ix->to[slot], 2);
 	}
+	ix->anchor_bits = 0;
 	for (size_t k = 0; k < NSIGNALS; k++)
+	{
 		(void) words_of(signal_phrases[k].anchor, &ix->signal_anchor[k], 1);
+		ix->anchor_bits |= UINT64_C(1) << (ix->signal_anchor[k] & 63);
+	}
 	ix->ready = true;
 	return ix;
 }
@@ -654,6 +608,8 @@ find_phrase(const phrase_index *ix, const hashes *w)
 static bool
 signal_phrase_at(const phrase_index *ix, const char *text, size_t len, size_t begin, uint64_t hash)
 {
+	if (!(ix->anchor_bits & (UINT64_C(1) << (hash & 63))))
+		return false;
 	for (size_t k = 0; k < NSIGNALS; k++)
 	{
 		size_t		start = begin - signal_phrases[k].at;
@@ -694,6 +650,8 @@ gap_break(const char *s, size_t b, size_t e)
 	bool		terminal = false,
 				sentence = false;
 
+	if (e == b + 1 && s[b] == ' ')
+		return 0;				/* the usual gap: one space */
 	for (size_t p = b; p < e; p++)
 	{
 		unsigned char c = (unsigned char) s[p];
@@ -753,6 +711,8 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 		s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w.hash;
 		s->power[i + 1] = s->power[i] * POLY_BASE;
 		s->cprefix[i + 1] = s->cprefix[i] + w.chars;
+		s->begin[i] = w.begin;
+		s->end[i] = w.end;
 		s->nwords++;
 		for (int k = 0; k < 3; k++)
 		{
@@ -827,7 +787,7 @@ top_gram_fraction(scratch *s, size_t n, double total)
 {
 	double		best = 0;
 
-	table_reset(&s->grams, s->nwords);
+	td_hcount_reset(&s->grams, s->nwords);
 	for (size_t i = 0; i + n <= s->nwords; i++)
 	{
 		uint32_t	c;
@@ -835,7 +795,7 @@ top_gram_fraction(scratch *s, size_t n, double total)
 		TD_CHECK_FOR_INTERRUPTS();
 		if (n > 2 && !s->rep2[i])
 			continue;
-		c = table_add(&s->grams, gram(s, i, n));
+		c = td_hcount_add(&s->grams, gram(s, i, n));
 		if (c >= TD_LOOP_TOP_MIN_COUNT)
 		{
 			double		chars = (double) (s->cprefix[i + n] - s->cprefix[i] + (n - 1)) * c;
@@ -846,7 +806,7 @@ top_gram_fraction(scratch *s, size_t n, double total)
 	}
 	if (n == 2)					/* mark where 2-grams repeat, for the longer n-grams */
 		for (size_t i = 0; i + 2 <= s->nwords; i++)
-			s->rep2[i] = table_count(&s->grams, gram(s, i, 2)) >= 2;
+			s->rep2[i] = td_hcount_get(&s->grams, gram(s, i, 2)) >= 2;
 	return best / total;
 }
 
@@ -857,7 +817,7 @@ dup_gram_fraction(scratch *s, size_t n, double total)
 	size_t		i = 0;
 	double		dup = 0;
 
-	table_reset(&s->grams, s->nwords);
+	td_hcount_reset(&s->grams, s->nwords);
 	while (i + n <= s->nwords)
 	{
 		TD_CHECK_FOR_INTERRUPTS();
@@ -866,7 +826,7 @@ dup_gram_fraction(scratch *s, size_t n, double total)
 			i++;
 			continue;
 		}
-		if (table_add(&s->grams, gram(s, i, n)) > 1)
+		if (td_hcount_add(&s->grams, gram(s, i, n)) > 1)
 		{
 			dup += s->cprefix[i + n] - s->cprefix[i];
 			i += n;
@@ -1224,16 +1184,15 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 
 /* --- entry point ------------------------------------------------------------------ */
 
-/* The per-turn detectors over every turn (and the refusal signal when wanted). */
+/* The per-turn detectors over every turn (and the refusal signal when wanted); fn gets each turn's words. */
 static void
-check_turns(const td_qturn *turns, long n, report *r, bool want_signal)
+check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_words_fn fn, void *arg)
 {
 	const phrase_index *ix = phrases_ready();
-	scratch		s;
+	scratch    *s = &kept;
 	turn_key   *keys = td_malloc((size_t) (n ? n : 1) * sizeof(turn_key));
 	long		nkeys = 0;
 
-	memset(&s, 0, sizeof(s));
 	for (long i = 0; i < n; i++)
 	{
 		const char *text = turns[i].content ? turns[i].content : "";
@@ -1250,6 +1209,8 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal)
 		if (!has_visible(text, len))
 		{
 			found_count(r, TD_DEFECT_EMPTY_TURN, i + 1, "visible_characters", 0, dv_int(1));
+			if (fn)
+				fn(arg, text, len, NULL);
 			continue;
 		}
 		if (find_placeholder(text, len, &at, &plen))
@@ -1258,14 +1219,20 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal)
 		if (find_special_token(text, len, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);
 		signal = false;
-		hash = read_words(&s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, &signal, &chars);
+		hash = read_words(s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, &signal, &chars);
 		r->signal_refusal_turns += signal;
-		if (assistant && (phrase = find_phrase(ix, &s.expanded)) >= 0)
+		if (fn)
+		{
+			td_turn_words words = {s->word, s->begin, s->end, s->cprefix, s->nwords};
+
+			fn(arg, text, len, &words);
+		}
+		if (assistant && (phrase = find_phrase(ix, &s->expanded)) >= 0)
 			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
 		if (chars >= TD_DUP_TURN_MIN_CHARS)
 			keys[nkeys++] = (turn_key) {hash, i + 1};
-		check_looping(&s, r, i + 1, chars);
-		if (i == n - 1 && s.nwords >= TD_TRUNC_MIN_WORDS)
+		check_looping(s, r, i + 1, chars);
+		if (i == n - 1 && s->nwords >= TD_TRUNC_MIN_WORDS)
 		{
 			long		fences = code_fences(text, len);
 			size_t		last,
@@ -1279,7 +1246,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal)
 	}
 	check_duplicates(keys, nkeys, r);
 	td_free(keys);
-	scratch_free(&s);
+	scratch_trim(s);
 }
 
 /* Write the defects, their details and the severity (members of the open object). */
@@ -1319,12 +1286,20 @@ td_defect_report *
 td_defect_report_make(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
 					  bool details, long *signal_refusal_turns)
 {
+	return td_defect_report_make_with(turns, n, is_array, expect, details, signal_refusal_turns, NULL, NULL);
+}
+
+/* See quality_defects.h. */
+td_defect_report *
+td_defect_report_make_with(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
+						   bool details, long *signal_refusal_turns, td_turn_words_fn fn, void *arg)
+{
 	report	   *r = td_malloc(sizeof(report));
 
 	memset(r, 0, sizeof(*r));
 	r->wanted = details;
 	check_structure(turns, n, is_array, expect, r);
-	check_turns(turns, n, r, signal_refusal_turns != NULL);
+	check_turns(turns, n, r, signal_refusal_turns != NULL, fn, arg);
 	if (signal_refusal_turns)
 		*signal_refusal_turns = r->signal_refusal_turns;
 	return r;

@@ -123,6 +123,27 @@ extern td_defect_report *td_defect_report_make(const td_qturn *turns, long n, bo
 											   const td_quality_expect *expect, bool details,
 											   long *signal_refusal_turns);
 
+/*
+ * The words of one turn as the detectors read them (td_words.h): hashes,
+ * byte spans, and characters of words [0, i) in cprefix[i].
+ */
+typedef struct td_turn_words
+{
+	const uint64_t *hash;
+	const size_t *begin;
+	const size_t *end;
+	const uint32_t *cprefix;
+	size_t		n;
+} td_turn_words;
+
+/* Called with each turn, in order: its text and its words (NULL: none read, an empty turn). */
+typedef void (*td_turn_words_fn) (void *arg, const char *text, size_t len, const td_turn_words *words);
+
+/* td_defect_report_make, handing each turn's words to fn(arg, ...) as they are read. */
+extern td_defect_report *td_defect_report_make_with(const td_qturn *turns, long n, bool is_array,
+													const td_quality_expect *expect, bool details,
+													long *signal_refusal_turns, td_turn_words_fn fn, void *arg);
+
 /* The defects of a report. */
 extern td_defect_mask td_defect_report_mask(const td_defect_report *r);
 

@@ -96,6 +96,33 @@ td_free(void *ptr)
 		free_hook(ptr);
 }
 
+static td_realloc_fn keep_realloc_hook = default_realloc;
+static td_free_fn keep_free_hook = free;
+
+/* See td_mem.h. */
+void
+td_set_keep_allocator(td_realloc_fn realloc_fn, td_free_fn free_fn)
+{
+	keep_realloc_hook = realloc_fn ? realloc_fn : default_realloc;
+	keep_free_hook = free_fn ? free_fn : free;
+}
+
+/* See td_mem.h. */
+void *
+td_keep_realloc(void *ptr, size_t size)
+{
+	check_size(size);
+	return keep_realloc_hook(ptr, size);
+}
+
+/* See td_mem.h. */
+void
+td_keep_free(void *ptr)
+{
+	if (ptr)
+		keep_free_hook(ptr);
+}
+
 /* Start an empty buffer. */
 void
 td_buf_init(td_buf *buf)

@@ -56,6 +56,16 @@ extern void *td_malloc(size_t size);
 extern void *td_realloc(void *ptr, size_t size);
 extern void td_free(void *ptr);
 
+/*
+ * Memory kept across calls (a core's scratch tables, reused by the next
+ * call instead of allocated again): the backend gives it from a context
+ * that lives as long as the session, the default is malloc.  The same
+ * guarantees as td_malloc: never NULL, never past TD_MAX_ALLOC.
+ */
+extern void td_set_keep_allocator(td_realloc_fn realloc_fn, td_free_fn free_fn);
+extern void *td_keep_realloc(void *ptr, size_t size);
+extern void td_keep_free(void *ptr);
+
 /* A growable byte string, always NUL-terminated after td_buf_init. */
 typedef struct td_buf
 {

@@ -2,8 +2,9 @@
  * td_words.c — normalised words of a text (see td_words.h).
  *
  * The hash of a word is taken over the UTF-8 of its lower-cased code points
- * (apostrophes left out) eight bytes at a time (xor, multiply, rotate: a
- * bijection of the state per block), finished with its length and td_mix64.
+ * (apostrophes left out) eight bytes at a time (td_word_hash_block: xor,
+ * multiply, rotate, a bijection of the state per block), finished with its
+ * length and td_mix64 (td_word_hash_end).
  */
 #include "td_words.h"
 
@@ -11,8 +12,6 @@
 #include "td_swar.h"
 #include "td_utf8.h"
 
-#define HASH_SEED 0xcbf29ce484222325ULL
-#define HASH_MULT 0x9e3779b97f4a7c15ULL
 
 /* A word's hash being computed: whole blocks absorbed, the last partial one. */
 typedef struct word_hash
@@ -30,9 +29,7 @@ hash_byte(word_hash *wh, unsigned char c)
 	wh->block |= (uint64_t) c << (8 * wh->nbytes);
 	if (++wh->nbytes == 8)
 	{
-		uint64_t	x = (wh->h ^ wh->block) * HASH_MULT;
-
-		wh->h = (x << 29) | (x >> 35);
+		wh->h = td_word_hash_block(wh->h, wh->block);
 		wh->block = 0;
 		wh->nbytes = 0;
 	}
@@ -43,7 +40,7 @@ hash_byte(word_hash *wh, unsigned char c)
 static inline uint64_t
 hash_end(const word_hash *wh)
 {
-	return td_mix64((wh->h ^ wh->block) * HASH_MULT + wh->total);
+	return td_word_hash_end(wh->h, wh->block, wh->total);
 }
 
 /* See td_words.h. */
@@ -205,9 +202,7 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 		x |= upper >> 2;		/* 0x80 >> 2 = 0x20: lower case */
 		if (alnum == TD_HIGHS)
 		{
-			uint64_t	y = (wh->h ^ x) * HASH_MULT;
-
-			wh->h = (y << 29) | (y >> 35);
+			wh->h = td_word_hash_block(wh->h, x);
 			wh->total += 8;
 			p += 8;
 			if (((p - start) & 4095) == 0)
@@ -227,14 +222,41 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 	return p - start;
 }
 
+/*
+ * The first byte at or after s[p] that may start a word (an ASCII letter
+ * or digit, or any byte of 0x80 or more), or len: the ASCII separators
+ * before it passed over eight at a time.
+ */
+static inline size_t
+skip_separators(const char *s, size_t len, size_t p)
+{
+	size_t		start = p;
+
+	while (p + 8 <= len)
+	{
+		uint64_t	x = td_load_le(s + p, 8),
+					may_start = ((td_bytes_in(x, '0', '9') | td_bytes_in(x, 'A', 'Z') | td_bytes_in(x, 'a', 'z')) & ~x) |
+			(x & TD_HIGHS);	/* the lowest is exact: carries go up only */
+
+		if (may_start & TD_HIGHS)
+			return p + td_ctz64(may_start & TD_HIGHS) / 8;
+		p += 8;
+		if (((p - start) & 4095) == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+	}
+	while (p < len && (unsigned char) s[p] < 0x80 && ascii_class[(unsigned char) s[p]] != 1)
+		p++;
+	return p;
+}
+
 /* See td_words.h. */
 bool
 td_words_next(td_word_iter *it, td_word *w)
 {
 	const char *s = it->s;
 	size_t		len = it->len,
-				p = it->pos;
-	word_hash	wh = {HASH_SEED, 0, 0, 0};
+				p = skip_separators(it->s, it->len, it->pos);
+	word_hash	wh = {TD_WORD_HASH_SEED, 0, 0, 0};
 	uint32_t	chars = 0;
 	bool		started = false;
 
@@ -244,7 +266,6 @@ td_words_next(td_word_iter *it, td_word *w)
 		uint32_t	cp;
 		size_t		n;
 
-		TD_CHECK_FOR_INTERRUPTS();
 		if (c < 0x80)
 		{
 			unsigned char cls = ascii_class[c];
@@ -267,14 +288,16 @@ td_words_next(td_word_iter *it, td_word *w)
 			}
 			if (cls == 2)
 			{
+				TD_CHECK_FOR_INTERRUPTS();	/* a run of apostrophes */
 				p++;
 				continue;
 			}
 			if (started)
 				break;
-			p++;
+			p = skip_separators(s, len, p + 1);
 			continue;
 		}
+		TD_CHECK_FOR_INTERRUPTS();
 		n = td_utf8_decode(s + p, len - p, &cp);
 		if (is_apostrophe(cp))
 		{

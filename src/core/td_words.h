@@ -72,4 +72,30 @@ td_hash_combine(uint64_t h, uint64_t next)
 	return td_mix64(h * 0x9e3779b97f4a7c15ULL + next + 0x632be59bd9b4e019ULL);
 }
 
+/*
+ * The hash of a word's normalised UTF-8 bytes, shared with the scorer's
+ * vocabulary (quality_vocabulary.c), so that a word both read the same
+ * gets the same hash: whole blocks of eight bytes (little endian) absorbed
+ * one after the other from the word's first byte, then the last partial
+ * block (0 to 7 bytes) and the length.
+ */
+#define TD_WORD_HASH_SEED UINT64_C(0xcbf29ce484222325)
+#define TD_WORD_HASH_MULT UINT64_C(0x9e3779b97f4a7c15)
+
+/* Absorb one whole block of eight bytes. */
+static inline uint64_t
+td_word_hash_block(uint64_t h, uint64_t block)
+{
+	uint64_t	x = (h ^ block) * TD_WORD_HASH_MULT;
+
+	return (x << 29) | (x >> 35);
+}
+
+/* The finished hash: the last partial block (missing bytes zero) and the length in bytes. */
+static inline uint64_t
+td_word_hash_end(uint64_t h, uint64_t partial, uint64_t total)
+{
+	return td_mix64((h ^ partial) * TD_WORD_HASH_MULT + total);
+}
+
 #endif							/* TD_WORDS_H */

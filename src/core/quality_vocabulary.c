@@ -1,0 +1,200 @@
+/*
+ * quality_vocabulary.c — the scorer's word counts (see quality_vocabulary.h).
+ * One pass over each turn, eight bytes at a time: a word's hash is taken
+ * over its lower-cased bytes as they are found, its characters counted
+ * from the UTF-8 continuation bytes; a table of word hashes counts the
+ * distinct words and a table of 4-gram hashes the repeated runs.
+ */
+#include "quality_vocabulary.h"
+
+#include "td_hcount.h"
+#include "td_swar.h"
+#include "td_words.h"
+
+#define NGRAM 4					/* words per n-gram of the repetition signal */
+#define KEEP_SLOTS 65536			/* a session keeps tables up to 1 MiB each */
+#define MULT 0x9e3779b97f4a7c15ULL
+
+/* The high bit of each byte of x that is ASCII white space (space, \t..\r); exact. */
+static inline uint64_t
+space_bytes(uint64_t x)
+{
+	return (td_bytes_zero(x ^ (0x20 * TD_ONES)) | td_bytes_in(x & ~TD_HIGHS, '\t', '\r')) & ~x & TD_HIGHS;
+}
+
+/* The number of UTF-8 continuation bytes (10xxxxxx) among the 8 of x. */
+static inline unsigned
+continuation_bytes(uint64_t x)
+{
+	return (unsigned) ((((x & ~(x << 1) & TD_HIGHS) >> 7) * TD_ONES) >> 56);
+}
+
+/* Is c ASCII white space? */
+static inline bool
+is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * The word of s[0..len) that starts at or after *p (white space skipped):
+ * its hash and whether it has more than 3 characters; *p moves past it.
+ * False when only white space is left.  Whole blocks of eight bytes while
+ * they last, then the tail a byte at a time (the same hash either way:
+ * blocks are counted from the word's first byte).
+ */
+static bool
+next_word(const char *s, size_t len, size_t *p, uint64_t *hash, bool *long_word)
+{
+	size_t		q = *p,
+				b,
+				cont = 0;
+	uint64_t	h = TD_WORD_HASH_SEED,
+				block = 0;
+	unsigned	nbytes = 0;
+
+	while (q < len && is_space((unsigned char) s[q]))
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		q++;
+	}
+	if (q == len)
+	{
+		*p = q;
+		return false;
+	}
+	for (b = q; q + 8 <= len;)
+	{
+		uint64_t	x = td_load_le(s + q, 8),
+					stop = space_bytes(x);
+
+		if (stop)
+		{
+			unsigned	k = td_ctz64(stop) / 8;
+
+			block = td_lower8(x & ((UINT64_C(1) << (8 * k)) - 1));	/* k < 8 */
+			nbytes = k;
+			q += k;
+			goto done;
+		}
+		h = td_word_hash_block(h, td_lower8(x));
+		cont += continuation_bytes(x);
+		q += 8;
+		if (((q - b) & 4095) == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+	}
+	for (; q < len && !is_space((unsigned char) s[q]); q++)
+		block |= (uint64_t) (unsigned char) s[q] << (8 * nbytes++);
+	block = td_lower8(block);
+done:
+	cont += continuation_bytes(block);
+	*p = q;
+	*hash = td_word_hash_end(h, block, q - b);
+	*long_word = (q - b) - cont > 3;
+	return true;
+}
+
+static td_hcount words,			/* kept across calls: no allocation, no clearing */
+			grams;
+
+/* Count one word of the current turn; last holds the words before it in the turn. */
+static inline void
+count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size_t k)
+{
+	uint32_t	seen = td_hcount_add(&words, hash);
+
+	if (long_word)
+	{
+		v->total_long++;
+		v->distinct_long += seen == 1;
+	}
+	if (k + 1 >= NGRAM)
+	{
+		uint64_t	gram = 0;
+
+		for (int j = 0; j < NGRAM - 1; j++)
+			gram = (gram + last[j]) * MULT;
+		if (td_hcount_add(&grams, td_mix64(gram + hash)) == 2)
+			v->repeated_ngrams++;
+	}
+	for (int j = 0; j < NGRAM - 2; j++)
+		last[j] = last[j + 1];
+	last[NGRAM - 2] = hash;
+}
+
+/* See quality_vocabulary.h. */
+void
+td_vocabulary_begin(td_vocabulary *v, size_t bytes)
+{
+	td_hcount_reset(&words, bytes / 16);	/* about the distinct words of prose */
+	td_hcount_reset(&grams, bytes / 8); /* about its 4-grams */
+	v->total_long = v->distinct_long = 0;
+	v->repeated_ngrams = 0;
+}
+
+/*
+ * See quality_vocabulary.h.  A white-space word that starts where one of
+ * the detectors' words does, ends where it ends, and has as many
+ * characters as bytes (ASCII letters and digits: nothing dropped, nothing
+ * decoded) takes that word's hash.
+ */
+void
+td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn_words *tw)
+{
+	uint64_t	last[NGRAM - 1] = {0};	/* the words before, oldest first */
+	size_t		p = 0,
+				k = 0,
+				j = 0;
+
+	if (text == NULL)
+		return;
+	for (;; k++)
+	{
+		uint64_t	hash;
+		bool		long_word;
+
+		while (p < len && is_space((unsigned char) text[p]))
+		{
+			TD_CHECK_FOR_INTERRUPTS();
+			p++;
+		}
+		if (p == len)
+			break;
+		while (tw && j < tw->n && tw->begin[j] < p)
+			j++;
+		if (tw && j < tw->n && tw->begin[j] == p &&
+			tw->cprefix[j + 1] - tw->cprefix[j] == tw->end[j] - p &&
+			(tw->end[j] == len || is_space((unsigned char) text[tw->end[j]])))
+		{
+			hash = tw->hash[j];
+			long_word = tw->end[j] - p > 3;
+			p = tw->end[j++];
+		}
+		else if (!next_word(text, len, &p, &hash, &long_word))
+			break;
+		count_word(v, hash, long_word, last, k);
+	}
+}
+
+/* See quality_vocabulary.h. */
+void
+td_vocabulary_end(td_vocabulary *v)
+{
+	(void) v;
+	td_hcount_trim(&words, KEEP_SLOTS);
+	td_hcount_trim(&grams, KEEP_SLOTS);
+}
+
+/* See quality_vocabulary.h. */
+void
+td_vocabulary_count(const td_qturn *turns, long n, td_vocabulary *v)
+{
+	size_t		bytes = 0;
+
+	for (long i = 0; i < n; i++)
+		bytes += turns[i].len;
+	td_vocabulary_begin(v, bytes);
+	for (long i = 0; i < n; i++)
+		td_vocabulary_turn(v, turns[i].content, turns[i].len, NULL);
+	td_vocabulary_end(v);
+}

@@ -1,0 +1,147 @@
+/*
+ * td_hcount.c — occurrences of 64-bit keys (see td_hcount.h).  Keys are
+ * hashes already (or sums of them): a key's first slot is its low bits
+ * folded with its high ones, probing linearly.  The slots in use are the
+ * first cap of the allocated ones: a reset sizes the table to what the
+ * next text needs, so that a small text probes a small, cached table even
+ * after a large one made the allocation grow.
+ */
+#include "td_hcount.h"
+
+#include <string.h>
+
+#include "td_mem.h"
+
+#define MIN_CAP 64
+#define LOAD 4					/* slots per key at most: a quarter full, most probes end at once */
+
+/* The slot of key: where it is, or the empty one where it goes. */
+static inline td_hcount_slot *
+slot_of(const td_hcount *t, uint64_t key)
+{
+	size_t		mask = t->cap - 1,
+				i = (size_t) (key ^ (key >> 29)) & mask;
+
+	while (t->slot[i].gen == t->cur && t->slot[i].key != key)
+		i = (i + 1) & mask;
+	return &t->slot[i];
+}
+
+/* Allocate at least cap slots, all empty (generation 0 is never current). */
+static void
+allocate(td_hcount *t, size_t cap)
+{
+	if (cap > TD_MAX_ALLOC / sizeof(td_hcount_slot))
+		cap = TD_MAX_ALLOC / sizeof(td_hcount_slot) + 1;	/* the limit handler reports it */
+	td_keep_free(t->slot);
+	t->slot = NULL;				/* td_keep_realloc may raise an error */
+	t->slot = td_keep_realloc(NULL, cap * sizeof(td_hcount_slot));
+	memset(t->slot, 0, cap * sizeof(td_hcount_slot));
+	t->allocated = cap;
+	t->cur = 1;
+}
+
+/*
+ * Twice the room, the current keys moved over (no interrupt: a cancel
+ * would leave two arrays).
+ */
+static void
+grow(td_hcount *t)
+{
+	size_t		old_cap = t->cap;
+	td_hcount_slot *old = td_keep_realloc(NULL, old_cap * sizeof(td_hcount_slot));
+	uint32_t	old_gen = t->cur;
+
+	memcpy(old, t->slot, old_cap * sizeof(td_hcount_slot));
+	if (t->allocated < 2 * old_cap)
+		allocate(t, 2 * old_cap);
+	else if (++t->cur == 0)
+	{
+		memset(t->slot, 0, t->allocated * sizeof(td_hcount_slot));
+		t->cur = 1;
+	}
+	t->cap = 2 * old_cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].gen == old_gen)
+		{
+			td_hcount_slot *s = slot_of(t, old[i].key);
+
+			*s = old[i];
+			s->gen = t->cur;
+		}
+	td_keep_free(old);
+}
+
+/* See td_hcount.h. */
+void
+td_hcount_reset(td_hcount *t, size_t n)
+{
+	size_t		want = MIN_CAP;
+
+	while (want < LOAD * n)
+		want *= 2;
+	t->used = 0;
+	t->cap = want;
+	if (want > t->allocated)
+	{
+		allocate(t, want);
+		return;
+	}
+	if (++t->cur == 0)			/* wrapped: forget every generation */
+	{
+		memset(t->slot, 0, t->allocated * sizeof(td_hcount_slot));
+		t->cur = 1;
+	}
+}
+
+/* See td_hcount.h. */
+uint32_t
+td_hcount_add(td_hcount *t, uint64_t key)
+{
+	td_hcount_slot *s;
+
+	if (t->cap == 0)
+		td_hcount_reset(t, 0);
+	s = slot_of(t, key);
+	if (s->gen != t->cur)
+	{
+		if (LOAD * (t->used + 1) > t->cap)
+		{
+			grow(t);
+			s = slot_of(t, key);
+		}
+		s->key = key;
+		s->count = 0;
+		s->gen = t->cur;
+		t->used++;
+	}
+	return ++s->count;
+}
+
+/* See td_hcount.h. */
+uint32_t
+td_hcount_get(const td_hcount *t, uint64_t key)
+{
+	const td_hcount_slot *s;
+
+	if (t->cap == 0)
+		return 0;
+	s = slot_of(t, key);
+	return s->gen == t->cur ? s->count : 0;
+}
+
+/* See td_hcount.h. */
+void
+td_hcount_trim(td_hcount *t, size_t max_slots)
+{
+	if (t->allocated > max_slots)
+		td_hcount_free(t);
+}
+
+/* See td_hcount.h. */
+void
+td_hcount_free(td_hcount *t)
+{
+	td_keep_free(t->slot);
+	memset(t, 0, sizeof(*t));
+}

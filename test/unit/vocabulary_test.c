@@ -1,0 +1,117 @@
+/*
+ * vocabulary_test.c — the kept hash-count table (td_hcount.c) and the
+ * scorer's vocabulary (quality_vocabulary.c): counts across growth, resets
+ * and trims; the vocabulary counted alongside the detectors' words equals
+ * the vocabulary counted alone, on texts where the two word readings
+ * differ (punctuation, apostrophes, non-ASCII letters, tabs, long words).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quality.h"
+#include "quality_defects.h"
+#include "quality_vocabulary.h"
+#include "td_hcount.h"
+#include "unit.h"
+
+/* Counts of 10,000 keys added 1..3 times, across several growths. */
+static void
+test_hcount(void)
+{
+	static td_hcount t;
+	bool		right = true;
+
+	td_hcount_reset(&t, 0);
+	for (uint64_t k = 1; k <= 10000; k++)
+		for (uint64_t c = 0; c <= k % 3; c++)
+			(void) td_hcount_add(&t, k * 0x9e3779b97f4a7c15ULL);
+	for (uint64_t k = 1; k <= 10000; k++)
+		right = right && td_hcount_get(&t, k * 0x9e3779b97f4a7c15ULL) == k % 3 + 1;
+	ok(right, "every key counted through the growths");
+	ok(t.used == 10000 && t.cap >= 4 * 10000, "a quarter full at most");
+	ok(td_hcount_get(&t, 12345) == 0, "an absent key counts 0");
+
+	td_hcount_reset(&t, 10);
+	ok(t.cap == 64 && t.allocated > t.cap, "a reset uses a small part of the memory kept");
+	ok(td_hcount_get(&t, 0x9e3779b97f4a7c15ULL) == 0, "a reset forgets every key");
+	ok(td_hcount_add(&t, 7) == 1 && td_hcount_add(&t, 7) == 2, "counting again after a reset");
+
+	for (int i = 0; i < 70000; i++)	/* many generations in a row */
+		td_hcount_reset(&t, 1);
+	ok(td_hcount_get(&t, 7) == 0 && td_hcount_add(&t, 0) == 1, "many resets: still empty, key 0 counted");
+
+	t.cur = UINT32_MAX;			/* the generation wraps: everything cleared */
+	(void) td_hcount_add(&t, 5);
+	td_hcount_reset(&t, 1);
+	ok(t.cur == 1 && td_hcount_get(&t, 5) == 0, "a wrapped generation clears the slots");
+
+	td_hcount_trim(&t, 1 << 20);
+	ok(t.slot != NULL, "a small table is kept");
+	td_hcount_trim(&t, 16);
+	ok(t.slot == NULL && t.cap == 0 && td_hcount_add(&t, 3) == 1, "a large one is released, then grows again");
+	td_hcount_free(&t);
+}
+
+typedef struct fused
+{
+	td_vocabulary v;
+} fused;
+
+/* td_turn_words_fn: into the vocabulary. */
+static void
+into_vocabulary(void *arg, const char *text, size_t len, const td_turn_words *words)
+{
+	td_vocabulary_turn(&((fused *) arg)->v, text, len, words);
+}
+
+/* The vocabulary of turns counted alone and alongside the detectors: the same. */
+static bool
+same_both_ways(const char *const *texts, long n, td_vocabulary *alone)
+{
+	td_qturn	turns[16];
+	fused		f;
+	long		signal = 0;
+	td_defect_report *r;
+
+	for (long i = 0; i < n; i++)
+		turns[i] = (td_qturn) {i % 2 ? "assistant" : "user", i % 2 ? 9 : 4, texts[i], strlen(texts[i]), false};
+	td_vocabulary_count(turns, n, alone);
+	td_vocabulary_begin(&f.v, 0);
+	r = td_defect_report_make_with(turns, n, true, NULL, false, &signal, into_vocabulary, &f);
+	td_vocabulary_end(&f.v);
+	td_defect_report_free(r);
+	return f.v.total_long == alone->total_long && f.v.distinct_long == alone->distinct_long &&
+		f.v.repeated_ngrams == alone->repeated_ngrams;
+}
+
+static void
+test_vocabulary(void)
+{
+	static const char *const plain[] = {"Hello there, how are you doing today my friend",
+	"Hello there how are you doing today my friend"};
+	static const char *const mixed[] = {
+		"Don't say don't; DONT say dont. The résumé Résumé RÉSUMÉ café, naïve\tword",
+		"   \t  ",
+		"averyveryverylongwordthatspansmanyblocks averyveryverylongwordthatspansmanyblocks x",
+		"Деньги деньги ДЕНЬГИ бюджет; 漢字かな交じり文 emoji 🙂🙂 ok",
+		"it's its it`s ITS it’s 'quoted' \"dq\" a-b a_b a.b 1,000 1000",
+		"same four words here same four words here same four words here",
+		"",
+		"\xe2\x80\x8b zero\xe2\x80\x8bwidth space word"};
+	td_vocabulary v;
+
+	ok(same_both_ways(plain, 2, &v), "plain turns: the same counts both ways");
+	ok(v.total_long == 10 && v.distinct_long == 6, "plain: 10 long words, 6 distinct (\"there,\" is not \"there\")");
+	ok(v.repeated_ngrams == 4, "plain: the 4 runs of 4 words both turns have (each within one turn)");
+	ok(same_both_ways(mixed, 8, &v), "punctuation, apostrophes, accents, Cyrillic, ideographs, invisible spaces: the same both ways");
+	ok(v.repeated_ngrams == 4, "the four 4-grams of \"same four words here\" repeated in one turn");
+}
+
+int
+main(void)
+{
+	test_hcount();
+	test_vocabulary();
+	return unit_done();
+}
