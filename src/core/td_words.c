@@ -189,17 +189,17 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 	while (p + 8 <= len)
 	{
 		uint64_t	x = td_load_le((const char *) s + p, 8),
-					upper,
 					alnum;
 		unsigned	k;
 
 		/*
-		 * A byte of 0x80 or more may carry into the bytes above it, never
-		 * into those below: the letters and digits before it are right.
+		 * Setting 0x20 lower-cases a letter, keeps a digit, and makes no
+		 * other ASCII byte a lower-case letter.  A byte of 0x80 or more may
+		 * carry into the bytes above it, never into those below: the
+		 * letters and digits before it are right.
 		 */
-		upper = td_bytes_in(x, 'A', 'Z') & ~x;
-		alnum = (td_bytes_in(x, '0', '9') | upper | td_bytes_in(x, 'a', 'z')) & ~x & TD_HIGHS;
-		x |= upper >> 2;		/* 0x80 >> 2 = 0x20: lower case */
+		alnum = (td_bytes_in(x, '0', '9') | td_bytes_in(x | (0x20 * TD_ONES), 'a', 'z')) & ~x & TD_HIGHS;
+		x |= 0x20 * TD_ONES;	/* the letters and digits lower-cased; the rest is masked off */
 		if (alnum == TD_HIGHS)
 		{
 			wh->h = td_word_hash_block(wh->h, x);
