@@ -362,7 +362,7 @@ typedef struct scratch
 	td_hcount	grams;
 } scratch;
 
-#define KEEP_WORDS 65536
+#define KEEP_WORDS 4096			/* a session keeps about 200 KiB for a turn of this many words */
 
 static scratch kept;
 
@@ -389,7 +389,7 @@ scratch_trim(scratch *s)
 	if (s->cap <= KEEP_WORDS && s->expanded.cap <= KEEP_WORDS && s->units[0].cap <= KEEP_WORDS &&
 		s->units[1].cap <= KEEP_WORDS && s->units[2].cap <= KEEP_WORDS)
 	{
-		td_hcount_trim(&s->grams, 2 * KEEP_WORDS);
+		td_hcount_trim(&s->grams, 4 * KEEP_WORDS);
 		return;
 	}
 	td_keep_free(s->word);

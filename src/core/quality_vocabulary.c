@@ -12,7 +12,7 @@
 #include "td_words.h"
 
 #define NGRAM 4					/* words per n-gram of the repetition signal */
-#define KEEP_SLOTS 65536			/* a session keeps tables up to 1 MiB each */
+#define KEEP_SLOTS 8192			/* a session keeps tables up to 128 KiB each */
 #define MULT 0x9e3779b97f4a7c15ULL
 
 /* The high bit of each byte of x that is ASCII white space (space, \t..\r); exact. */
@@ -126,8 +126,9 @@ count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size
 void
 td_vocabulary_begin(td_vocabulary *v, size_t bytes)
 {
-	td_hcount_reset(&words, bytes / 16);	/* about the distinct words of prose */
-	td_hcount_reset(&grams, bytes / 8); /* about its 4-grams */
+	/* about the distinct words and the 4-grams of prose, within what is kept: larger texts grow them */
+	td_hcount_reset(&words, bytes / 16 < KEEP_SLOTS / 8 ? bytes / 16 : KEEP_SLOTS / 8);
+	td_hcount_reset(&grams, bytes / 8 < KEEP_SLOTS / 4 ? bytes / 8 : KEEP_SLOTS / 4);
 	v->total_long = v->distinct_long = 0;
 	v->repeated_ngrams = 0;
 }

@@ -8,12 +8,21 @@
  */
 #include "td_hcount.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "td_mem.h"
 
 #define MIN_CAP 64
-#define LOAD 4					/* slots per key at most: a quarter full, most probes end at once */
+#define LOAD 4					/* slots per key: a quarter full, most probes end at once ... */
+#define LARGE 65536				/* ... up to this many slots; half full past it (memory) */
+
+/* Would one more key make the table too full? */
+static inline bool
+too_full(const td_hcount *t)
+{
+	return (t->cap <= LARGE ? LOAD : 2) * (t->used + 1) > t->cap;
+}
 
 /* The slot of key: where it is, or the empty one where it goes. */
 static inline td_hcount_slot *
@@ -78,7 +87,9 @@ td_hcount_reset(td_hcount *t, size_t n)
 {
 	size_t		want = MIN_CAP;
 
-	while (want < LOAD * n)
+	while (want < LOAD * n && want < LARGE)
+		want *= 2;
+	while (want < 2 * n)
 		want *= 2;
 	t->used = 0;
 	t->cap = want;
@@ -105,7 +116,7 @@ td_hcount_add(td_hcount *t, uint64_t key)
 	s = slot_of(t, key);
 	if (s->gen != t->cur)
 	{
-		if (LOAD * (t->used + 1) > t->cap)
+		if (too_full(t))
 		{
 			grow(t);
 			s = slot_of(t, key);

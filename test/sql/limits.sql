@@ -36,6 +36,17 @@ FROM (SELECT train_data.quality_metrics(jsonb_agg(jsonb_build_object(
           'content', CASE WHEN i % 10 = 0 THEN ' TURN ' || (i / 10) || ' ' ELSE 'turn ' || i END) ORDER BY i)) AS m
       FROM generate_series(1, 100000) i) s;
 SELECT train_data.quality_score((SELECT jsonb_agg(jsonb_build_object('role', 'user', 'content', 'same')) FROM generate_series(1, 100000))) AS all_repeated;
+-- The scorer and the detectors keep their tables for the session's next
+-- call, but not a large text's: after 200,000 distinct words in one turn
+-- (tables of megabytes) the session holds less than 1 MB more than before.
+SELECT total_bytes AS top_before FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext' \gset
+SELECT m -> 'signals' ->> 'repeatedNgrams' AS repeated_ngrams, m ->> 'uniqueness' AS uniqueness,
+       m -> 'defects' AS defects
+FROM (SELECT train_data.quality_metrics(jsonb_build_array(
+          jsonb_build_object('role', 'user', 'content', (SELECT string_agg(md5(i::text), ' ') FROM generate_series(1, 200000) i)),
+          jsonb_build_object('role', 'assistant', 'content', 'Fine.'))) AS m) s;
+SELECT total_bytes - :top_before < 1000000 AS session_keeps_little
+FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
 -- Two 50,000-key objects, half of the keys shared (1.1: 18 s).
 SELECT count(*) AS keys, count(*) FILTER (WHERE jsonb_typeof(value) = 'object') AS merged,
        sum((value ->> 'x')::int) FILTER (WHERE jsonb_typeof(value) = 'object') AS sum_x
