@@ -15,7 +15,13 @@
  *   - the job row is written only when the job starts, with SKIP LOCKED;
  *   - a job found with nothing queued leaves the claim order: its row is
  *     deleted with SKIP LOCKED, as a transaction queueing an item of the job
- *     holds that row (claimable_job_add), so no queued item is left out.
+ *     holds that row (claimable_job_add), so no queued item is left out;
+ *   - a job found with queued items but none to take (held by another
+ *     transaction, waiting out a retry) is passed over by the session for a
+ *     while (passed_over), so that such jobs cannot slow every claim.
+ *
+ * The claim order is read a few entries per statement (2, then 8, 32, 128,
+ * 256), so that passing over many jobs costs few statements.
  *
  * The rare steps stay in PL/pgSQL and are called from here: rendering the
  * prompt of an item queued without one (claim_render), failing an item that
@@ -40,6 +46,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -50,8 +57,8 @@ PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
 enum claim_stmt
 {
 	ST_EXPIRED,					/* leases that ran out, oldest first */
-	ST_NEXT_JOB,				/* the next job in the claim order, and
-								 * whether it has anything queued */
+	ST_NEXT_JOBS,				/* the next jobs in the claim order, and
+								 * whether each has anything queued */
 	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_LOCK_JOB,				/* take this claim's turn on a job */
 	ST_JOB,						/* the job's state and free concurrency */
@@ -91,8 +98,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"   FOR NO KEY UPDATE OF i, j SKIP LOCKED",
 		1, {INT4OID}
 	},
-	[ST_NEXT_JOB] = {
-		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id,"
+	[ST_NEXT_JOBS] = {
+		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin,"
 		"       (SELECT i.position FROM train_data.batch_items i"
 		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
 		"           AND i.status OPERATOR(pg_catalog.=) 'queued'"
@@ -100,8 +107,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"  FROM train_data.claimable_jobs c"
 		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
-		" LIMIT 1",
-		3, {INT2OID, TIMESTAMPTZOID, UUIDOID}
+		" LIMIT $4",
+		4, {INT2OID, TIMESTAMPTZOID, UUIDOID, INT4OID}
 	},
 	/*
 	 * Take a job out of the claim order when it cannot be claimed from ($2)
@@ -421,12 +428,22 @@ reclaim_expired(claim_call *call)
 	}
 }
 
+/* What a visit to a job found. */
+typedef enum visit_outcome
+{
+	VISIT_TOOK,					/* items taken (or failed for good) */
+	VISIT_LEFT,					/* the job left the claim order */
+	VISIT_NOTHING				/* queued items, none to take now: held by
+								 * another transaction or waiting out a retry;
+								 * or the job row held by its owner */
+} visit_outcome;
+
 /*
  * Queued items of one job, up to its free concurrency, by position.  The
  * job's row in job_claim_locks makes claims of the same job take turns, so
  * the count of items in flight is exact.
  */
-static void
+static visit_outcome
 claim_from_job(claim_call *call, Datum job)
 {
 	bool		isnull;
@@ -447,13 +464,16 @@ claim_from_job(claim_call *call, Datum job)
 	if (run(ST_JOB, &job, NULL) != 1)
 	{
 		if (run(ST_JOB_EXISTS, &job, NULL) == 0)
+		{
 			run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
-		return;
+			return VISIT_LEFT;
+		}
+		return VISIT_NOTHING;
 	}
 	if (!flag(0, 1))
 	{
 		run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
-		return;
+		return VISIT_LEFT;
 	}
 	not_started = flag(0, 2);
 	slots = DatumGetInt64(value(0, 3, &isnull));
@@ -461,9 +481,14 @@ claim_from_job(claim_call *call, Datum job)
 	SPI_freetuptable(SPI_tuptable);
 	slots = Min(slots, call->max_items - call->claimed);
 	if (slots <= 0)
-		return;
-	config = owner_config(owner);
+		return VISIT_TOOK;		/* its concurrency used up: nothing to remember */
 	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) slots)}, NULL);
+	if (n == 0)
+	{
+		/* nothing queued at all: out of the claim order; else held or waiting */
+		SPI_freetuptable(SPI_tuptable);
+		return run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(false)}, NULL) == 1 ? VISIT_LEFT : VISIT_NOTHING;
+	}
 	items = palloc(sizeof(claim_item) * (n + 1));
 	for (uint64 r = 0; r < n; r++)
 	{
@@ -472,6 +497,7 @@ claim_from_job(claim_call *call, Datum job)
 		items[r].prompt_missing = flag(r, 2);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	config = owner_config(owner);
 	for (uint64 r = 0; r < n; r++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -479,10 +505,99 @@ claim_from_job(claim_call *call, Datum job)
 			taken++;
 	}
 	if (taken == 0)
-		return;
+		return VISIT_TOOK;
 	run(ST_COUNT, (Datum[]) {job, owner, Int32GetDatum(taken)}, NULL);
 	if (not_started)			/* never waits: the owner may hold the job row */
 		run(ST_START_JOB, &job, NULL);
+	return VISIT_TOOK;
+}
+
+/*
+ * Jobs this session passes over for a while: a visit that found nothing to
+ * take (queued items another transaction holds or that wait out a retry, a
+ * job row its owner holds) is not repeated for PASS_FIRST_MS, then twice as
+ * long each time it finds nothing again, up to PASS_MAX_MS.  Without it,
+ * every claim visited every such job again: a user holding her items in
+ * 5,000 jobs made each claim of everyone take 150 to 500 ms.  What is
+ * remembered is the job's entry in the claim order as it was (the job and
+ * the xmin of its claimable_jobs row): queueing an item of the job writes
+ * that row again, and the job is visited at the next claim.  Per session
+ * (no shared memory: the extension needs no preloading), at most
+ * PASSED_MAX jobs, then forgotten.
+ */
+#define PASS_FIRST_MS 1000
+#define PASS_MAX_MS 16000
+#define PASSED_MAX 16384
+
+typedef struct passed_key
+{
+	pg_uuid_t	job;
+	TransactionId xmin;			/* of its claimable_jobs row */
+} passed_key;
+
+typedef struct passed_job
+{
+	passed_key	key;			/* the hash key: zeroed, then set */
+	TimestampTz until;
+	int			period_ms;
+} passed_job;
+
+static HTAB *passed_jobs;
+
+/* The hash key of a job's entry in the claim order. */
+static passed_key
+key_of(Datum job, TransactionId xmin)
+{
+	passed_key	k;
+
+	memset(&k, 0, sizeof(k));
+	k.job = *DatumGetUUIDP(job);
+	k.xmin = xmin;
+	return k;
+}
+
+/* Is the entry passed over at now? */
+static bool
+passed_over(const passed_key *k, TimestampTz now)
+{
+	passed_job *p;
+
+	if (passed_jobs == NULL)
+		return false;
+	p = hash_search(passed_jobs, k, HASH_FIND, NULL);
+	return p != NULL && p->until > now;
+}
+
+/* Remember a visit's outcome: pass over an entry with nothing to take, forget one that gave. */
+static void
+pass_over(const passed_key *k, TimestampTz now, visit_outcome outcome)
+{
+	passed_job *p;
+	bool		found;
+
+	if (outcome != VISIT_NOTHING)
+	{
+		if (passed_jobs != NULL)
+			(void) hash_search(passed_jobs, k, HASH_REMOVE, NULL);
+		return;
+	}
+	if (passed_jobs != NULL && hash_get_num_entries(passed_jobs) >= PASSED_MAX)
+	{
+		hash_destroy(passed_jobs);
+		passed_jobs = NULL;
+	}
+	if (passed_jobs == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(passed_key);
+		ctl.entrysize = sizeof(passed_job);
+		ctl.hcxt = TopMemoryContext;
+		passed_jobs = hash_create("train_data passed-over jobs", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	p = hash_search(passed_jobs, k, HASH_ENTER, &found);
+	p->period_ms = found ? Min(p->period_ms * 2, PASS_MAX_MS) : PASS_FIRST_MS;
+	p->until = TimestampTzPlusMilliseconds(now, p->period_ms);
 }
 
 /*
@@ -499,8 +614,11 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	int16		after_rank = -1;
 	TimestampTz after_created = DT_NOBEGIN;
 	pg_uuid_t	after_job = {{0}};
+	MemoryContext walk;
 	MemoryContext visit;
 	MemoryContext outer;
+	TimestampTz now;
+	int			batch = 2;		/* jobs read per statement: 2, then 8, 32, 128, 256 */
 
 	check_args(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
@@ -513,30 +631,63 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	reclaim_expired(&call);
-	/* what one job's visit allocates is freed before the next */
+	/* what one job's visit allocates is freed before the next, a batch of the order's after it */
+	walk = AllocSetContextCreate(CurrentMemoryContext, "claim walk", ALLOCSET_SMALL_SIZES);
 	visit = AllocSetContextCreate(CurrentMemoryContext, "claim visit", ALLOCSET_SMALL_SIZES);
-	outer = MemoryContextSwitchTo(visit);
+	outer = CurrentMemoryContext;
+	now = GetCurrentTimestamp();
 	while (call.claimed < call.max_items)
 	{
-		bool		isnull;
-		bool		queued;
-		Datum		job;
+		uint64		n;
+		Datum	   *jobs;
+		passed_key *keys;
+		bool	   *queued;
+		visit_outcome outcome;
 
 		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(visit);
-		if (run(ST_NEXT_JOB, (Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
-										UUIDPGetDatum(&after_job)}, NULL) == 0)
+		MemoryContextReset(walk);
+		MemoryContextSwitchTo(walk);
+		n = run(ST_NEXT_JOBS, (Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
+										 UUIDPGetDatum(&after_job), Int32GetDatum(batch)}, NULL);
+		if (n == 0)
 			break;
-		after_rank = DatumGetInt16(value(0, 1, &isnull));
-		after_created = DatumGetTimestampTz(value(0, 2, &isnull));
-		job = value(0, 3, &isnull);
-		after_job = *DatumGetUUIDP(job);
-		queued = flag(0, 4);
+		jobs = palloc(sizeof(Datum) * n);
+		keys = palloc(sizeof(passed_key) * n);
+		queued = palloc(sizeof(bool) * n);
+		for (uint64 r = 0; r < n; r++)
+		{
+			bool		isnull;
+
+			jobs[r] = value(r, 3, &isnull);
+			keys[r] = key_of(jobs[r], DatumGetTransactionId(value(r, 4, &isnull)));
+			queued[r] = flag(r, 5);
+			if (r == n - 1)		/* the next batch starts after the last row */
+			{
+				after_rank = DatumGetInt16(value(r, 1, &isnull));
+				after_created = DatumGetTimestampTz(value(r, 2, &isnull));
+				after_job = *DatumGetUUIDP(jobs[r]);
+			}
+		}
 		SPI_freetuptable(SPI_tuptable);
-		if (queued)
-			claim_from_job(&call, job);
-		else					/* nothing queued: out of the claim order, no turn taken */
-			run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(false)}, NULL);
+		for (uint64 r = 0; r < n && call.claimed < call.max_items; r++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (!queued[r])		/* nothing queued: out of the claim order, no turn taken */
+			{
+				run(ST_DROP_JOB, (Datum[]) {jobs[r], BoolGetDatum(false)}, NULL);
+				continue;
+			}
+			if (passed_over(&keys[r], now))
+				continue;
+			MemoryContextReset(visit);
+			MemoryContextSwitchTo(visit);
+			outcome = claim_from_job(&call, jobs[r]);
+			MemoryContextSwitchTo(walk);
+			pass_over(&keys[r], GetCurrentTimestamp(), outcome);	/* from the visit's end */
+		}
+		if ((uint64) batch > n)
+			break;				/* the last batch of the order */
+		batch = Min(batch * 4, 256);
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();

@@ -151,10 +151,14 @@ FROM train_data.batch_items WHERE id = :'a3';
 -- Nothing is claimable while both wait out their backoff.
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_during_backoff FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha';
--- Skip the wait (as the owner may): both come back, as attempt 2.
+-- Skip the wait (as the owner may): both come back, as attempt 2 — to this
+-- worker's session after a second, as it found nothing in the job just now
+-- and passes it over for that long (claims of other sessions at once).
 SET ROLE regress_alice;
 UPDATE train_data.batch_items SET available_at = now() WHERE batch_job_id = :'alpha' AND status = 'queued';
 SET ROLE regress_worker;
+SELECT count(*) AS passed_over_for_now FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha';
+SELECT pg_sleep(1.1);
 SELECT position, attempt FROM train_data.claim_batch_items('w3', 5) WHERE batch_job_id = :'alpha' ORDER BY position;
 SELECT train_data.fail_batch_item(:'a2', 'bad request', '400', false) AS not_retryable;
 SELECT train_data.fail_batch_item(:'a3', 'rate limited', '429') AS attempt_2_of_3;
