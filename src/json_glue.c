@@ -325,7 +325,15 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 	Assert(f != NULL && f->v.type == jbvObject);
 	jsonb_doc_grow(f);
 	p = &f->v.val.object.pairs[f->v.val.object.nPairs];
-	jsonb_doc_set_string(&p->key, key, len);
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		/* keys are constants (td_doc.h): no copy */
+		p->key.type = jbvString;
+		p->key.val.string.val = unconstify(char *, key);
+		p->key.val.string.len = (int) len;
+	}
+	else
+		jsonb_doc_set_string(&p->key, key, len);
 	p->value.type = jbvNull;	/* until the core writes the value */
 	p->order = f->v.val.object.nPairs++;
 }

@@ -5,8 +5,8 @@
  */
 #include "quality.h"
 
+#include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,21 +74,53 @@ add(findings *f, const char ***list, size_t *count, size_t *cap, const char *mes
 	(*list)[(*count)++] = message;
 }
 
-#if defined(__GNUC__)
-static void explain(const findings *f, char *reason, const char *format,...) __attribute__((format(printf, 3, 4)));
-#endif
+#define NO_NUMBER LONG_MIN
 
-/* Write a component's reason, unless scoring alone. */
+/* Append text to a reason (clipped to REASON_SIZE). */
 static void
-explain(const findings *f, char *reason, const char *format,...)
+reason_put(char *reason, const char *text)
 {
-	va_list		args;
+	size_t		len = strlen(reason);
 
+	while (*text && len + 1 < REASON_SIZE)
+		reason[len++] = *text++;
+	reason[len] = '\0';
+}
+
+/* Append a whole number to a reason (none for NO_NUMBER). */
+static void
+reason_put_long(char *reason, long x)
+{
+	char		digits[24];
+	int			k = (int) sizeof(digits) - 1;
+	unsigned long u = x < 0 ? 0UL - (unsigned long) x : (unsigned long) x;
+
+	if (x == NO_NUMBER)
+		return;
+	digits[k] = '\0';
+	do
+		digits[--k] = (char) ('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (x < 0)
+		digits[--k] = '-';
+	reason_put(reason, digits + k);
+}
+
+/*
+ * Write a component's reason, unless scoring alone: text, a number, text,
+ * a number, text (NO_NUMBER: none; printf is too slow for every call).
+ */
+static void
+explain(const findings *f, char *reason, const char *a, long x, const char *b, long y, const char *c)
+{
 	if (!f->wanted)
 		return;
-	va_start(args, format);
-	vsnprintf(reason, REASON_SIZE, format, args);
-	va_end(args);
+	reason[0] = '\0';
+	reason_put(reason, a);
+	reason_put_long(reason, x);
+	reason_put(reason, b);
+	reason_put_long(reason, y);
+	reason_put(reason, c);
 }
 
 #define ISSUE(f, m) add((f), &(f)->issues, &(f)->nissues, &(f)->cap[0], (m))
@@ -145,19 +177,26 @@ has_any_word(const char *text, size_t len, const char *const *words)
 	}
 	for (size_t p = 0; p < len; p += 8)
 	{
-		uint64_t	x = td_load_le(text + p, len - p < 8 ? len - p : 8) | (0x20 * TD_ONES),
+		uint64_t	raw = td_load_le(text + p, len - p < 8 ? len - p : 8),
+					x = raw | (0x20 * TD_ONES),
+					low7 = raw & ~TD_HIGHS,	/* 7 bits a byte: the range checks are exact */
+					word,
 					hits = 0;
 
 		TD_CHECK_FOR_INTERRUPTS();
 		for (int k = 0; k < nfirsts; k++)
 			hits |= td_bytes_zero(x ^ firsts[k]);	/* a letter's byte, either case */
+		if (hits == 0)
+			continue;
+		/* only where a word starts: no word character (letter, digit, _) before */
+		word = (td_bytes_in(low7 | (0x20 * TD_ONES), 'a', 'z') | td_bytes_in(low7, '0', '9') |
+				td_bytes_zero(raw ^ ('_' * TD_ONES))) & ~raw & TD_HIGHS;
+		hits &= ~((word << 8) | (p > 0 && td_is_ascii_word(text[p - 1]) ? 0x80 : 0));
 		for (; hits != 0; hits &= hits - 1)
 		{
 			size_t		i = p + td_ctz64(hits) / 8;
 			char		c = lower(text[i]);
 
-			if (i > 0 && td_is_ascii_word(text[i - 1]))
-				continue;
 			for (const char *const *w = words; *w; w++)
 				if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
 					return true;
@@ -233,7 +272,7 @@ duplicate_count(const qturn *turns, long n)
 static double
 score_turns(long n, findings *f, scored *r)
 {
-	explain(f, r->reason_buf[0], "%ld turns", n);
+	explain(f, r->reason_buf[0], "", n, " turns", NO_NUMBER, "");
 	if (n >= 8 && n <= 16)
 		return 10;
 	if (n >= 6 && n <= 20)
@@ -255,7 +294,7 @@ score_length(const qturn *turns, long n, findings *f, scored *r)
 
 	if (n == 0)
 	{
-		explain(f, r->reason_buf[1], "no turns");
+		explain(f, r->reason_buf[1], "no turns", NO_NUMBER, "", NO_NUMBER, "");
 		return 0;
 	}
 	for (long i = 0; i < n; i++)
@@ -265,7 +304,7 @@ score_length(const qturn *turns, long n, findings *f, scored *r)
 			extreme = true;
 	}
 	avg = total / n;
-	explain(f, r->reason_buf[1], "average turn length %.0f characters", avg);
+	explain(f, r->reason_buf[1], "average turn length ", (long) rint(avg), " characters", NO_NUMBER, "");	/* %.0f */
 	if (extreme)
 		SUGGEST(f, "Some turns are shorter than 20 or longer than 1000 characters");
 	if (avg >= 100 && avg <= 500)
@@ -289,7 +328,7 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	if (!is_array)
 	{
 		ISSUE(f, "Turns are not an array");
-		explain(f, r->reason_buf[2], "turns are not an array");
+		explain(f, r->reason_buf[2], "turns are not an array", NO_NUMBER, "", NO_NUMBER, "");
 		return 0;
 	}
 	if (n < 2)
@@ -321,7 +360,7 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	}
 	if (no_timestamp && n > 0)
 		SUGGEST(f, "Turns have no timestamps");
-	explain(f, r->reason_buf[2], "roles and contents of %ld turns", n);
+	explain(f, r->reason_buf[2], "roles and contents of ", n, " turns", NO_NUMBER, "");
 	return score < 0 ? 0 : score;
 }
 
@@ -338,7 +377,7 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 
 	if (n == 0)
 	{
-		explain(f, r->reason_buf[3], "no turns");
+		explain(f, r->reason_buf[3], "no turns", NO_NUMBER, "", NO_NUMBER, "");
 		return 0;
 	}
 	for (long i = 0; i < n; i++)
@@ -357,7 +396,7 @@ score_coherence(const qturn *turns, long n, findings *f, scored *r)
 		SUGGEST(f, "The first turn has no greeting");
 	if (n >= 6 && !has_any_word(turns[n - 1].content, turns[n - 1].len, closings))
 		SUGGEST(f, "The last turn has no closing");
-	explain(f, r->reason_buf[3], "%ld short and %ld repeated turns", short_turns, dups);
+	explain(f, r->reason_buf[3], "", short_turns, " short and ", dups, " repeated turns");
 	return score < 0 ? 0 : score;
 }
 

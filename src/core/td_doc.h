@@ -5,7 +5,8 @@
  * to parse back).
  *
  * The core calls the operations in document order; keys and strings are
- * UTF-8, not NUL-terminated.  A number is a double written the way
+ * UTF-8, not NUL-terminated.  Keys are constants (static storage): a writer
+ * may keep them without a copy; strings may be reused once written.  A number is a double written the way
  * JavaScript prints it: no fraction when it is a whole number below 1e15,
  * else 10 significant digits (td_doc_number_text).
  */
