@@ -456,9 +456,12 @@ COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid, integer) IS
 -- Anthropic Messages request and an OpenAI Chat Completions request (the
 -- two formats agree on these members), so it is the same for either
 -- provider; the claim returns the provider and base URL beside it.
+-- STABLE, as jsonb_build_object is: the claim's statement then inlines
+-- the body (an IMMUTABLE declaration over a STABLE body is never inlined,
+-- and each claim paid the start of a SQL function for it).
 CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
     RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     RETURN pg_catalog.jsonb_build_object('model', config OPERATOR(pg_catalog.->) 'model',
                                          'max_tokens', config OPERATOR(pg_catalog.->) 'maxTokens',
                                          'temperature', config OPERATOR(pg_catalog.->) 'temperature',
