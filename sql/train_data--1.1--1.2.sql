@@ -181,9 +181,12 @@ CREATE FUNCTION train_data.job_channel(job_id uuid)
 -- Anthropic Messages request and an OpenAI Chat Completions request (the
 -- two formats agree on these members), so it is the same for either
 -- provider; the claim returns the provider and base URL beside it.
+-- STABLE, as jsonb_build_object is: the claim's statement then inlines
+-- the body (an IMMUTABLE declaration over a STABLE body is never inlined,
+-- and each claim paid the start of a SQL function for it).
 CREATE FUNCTION train_data.claim_request(config jsonb, prompt text)
     RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     RETURN pg_catalog.jsonb_build_object('model', config OPERATOR(pg_catalog.->) 'model',
                                          'max_tokens', config OPERATOR(pg_catalog.->) 'maxTokens',
                                          'temperature', config OPERATOR(pg_catalog.->) 'temperature',
@@ -576,30 +579,29 @@ CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integ
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    active double precision;
 BEGIN
-    IF final_event THEN
-        SELECT train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL, now())
-        INTO active FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id;
-    END IF;
+    -- one statement: the job row read once, for its owner and (for a final
+    -- event) its active clock; a job the caller cannot see gives a NULL owner
     INSERT INTO train_data.batch_job_counters AS c
         (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
          last_active)
-    VALUES (bump_counters.job_id,
-            (SELECT j.created_by FROM train_data.batch_jobs j WHERE j.id = bump_counters.job_id),
-            pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
-            bump_counters.cancelled, bump_counters.in_flight,
-            CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, active) END,
-            CASE WHEN final_event THEN active END)
+    SELECT x.job_id, j.created_by, pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
+           bump_counters.cancelled, bump_counters.in_flight,
+           CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, a.active) END, a.active
+    FROM (SELECT bump_counters.job_id) x
+    LEFT JOIN train_data.batch_jobs j ON j.id = x.job_id
+    CROSS JOIN LATERAL (SELECT CASE WHEN final_event
+                                    THEN train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL,
+                                                                       now()) END AS active) a
     ON CONFLICT (batch_job_id, shard) DO UPDATE   -- in bigint, kept in range: a row its owner wrote cannot overflow
     SET completed_items = least(greatest(c.completed_items::bigint + excluded.completed_items, -2147483648), 2147483647),
         failed_items = least(greatest(c.failed_items::bigint + excluded.failed_items, -2147483648), 2147483647),
         cancelled_items = least(greatest(c.cancelled_items::bigint + excluded.cancelled_items, -2147483648), 2147483647),
         in_flight = least(greatest(c.in_flight::bigint + excluded.in_flight, -2147483648), 2147483647),
-        interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active, active)
+        interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active,
+                                                                          excluded.last_active)
                              ELSE c.interval_ewma END,
-        last_active = CASE WHEN final_event THEN active ELSE c.last_active END;
+        last_active = CASE WHEN final_event THEN excluded.last_active ELSE c.last_active END;
 END
 $$;
 
@@ -1015,12 +1017,20 @@ CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OU
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    r record;
 BEGIN
-    SELECT i.* INTO item FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE;
+    -- the item and its job in one statement (the job row is read, not locked)
+    SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling INTO r
+    FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
+    WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE OF i;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
     END IF;
+    item := r.item;
+    owner := r.owner;
+    error_handling := r.error_handling;
     IF lock_item_in_flight.attempt IS NOT NULL AND lock_item_in_flight.attempt IS DISTINCT FROM item.attempts THEN
         RAISE EXCEPTION 'batch item % was claimed again: attempt % is not the current attempt %',
                         item.id, lock_item_in_flight.attempt, item.attempts
@@ -1042,8 +1052,6 @@ BEGIN
                   DETAIL = format('The lease ended at %s.', item.lease_expires_at),
                   HINT = 'Heartbeat long calls; the item is given to the next worker that claims.';
     END IF;
-    SELECT j.created_by, j.error_handling INTO owner, error_handling
-    FROM train_data.batch_jobs j WHERE j.id = item.batch_job_id;
 END
 $$;
 
@@ -1276,8 +1284,12 @@ BEGIN
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
     WHERE i.id = item.id;
     PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's
-    PERFORM train_data.notify_progress(item.batch_job_id, item.id, 'item_completed');
+    -- listeners get the item's event before the job's (notify_progress's
+    -- message, sent directly: the engine sees every job, so the job lookup
+    -- that function makes for its callers is not needed here)
+    PERFORM pg_notify(train_data.job_channel(item.batch_job_id),
+                      json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
+                                        'event', 'item_completed')::text);
     PERFORM train_data.finish_job_if_done(item.batch_job_id);
 END
 $$;

@@ -39,7 +39,7 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 	td_json    *response;
 	td_json    *params = NULL;
 	td_parse_error err;
-	td_buf		out;
+	td_jsonb_doc out;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -50,13 +50,14 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		params = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(1));
 
-	td_buf_init(&out);
-	if (!td_parse_response(response, params, &out, &err))
+	/* the result built as jsonb directly: no JSON text to parse back */
+	td_jsonb_doc_init(&out);
+	if (!td_parse_response_doc(response, params, &out.doc, &err))
 		ereport(ERROR,
 				(errcode(parse_errcode(err.status)),
 				 errmsg("%s", err.message.data),
 				 err.detail.len ? errdetail("%s", err.detail.data) : 0));
 	td_error_free(&err);
 	td_arena_free(&arena);
-	PG_RETURN_DATUM(td_core_to_jsonb(&out));
+	PG_RETURN_DATUM(td_jsonb_doc_finish(&out));
 }

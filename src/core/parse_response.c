@@ -524,14 +524,24 @@ turns_from_chat(parsed *p, const td_json *response, td_parse_error *err)
 
 /* --- output ------------------------------------------------------------- */
 
-/* A JSON number that is a non-negative integer, as its text; else null. */
+/* A JSON number that is a non-negative integer; else null. */
 static void
-write_count(td_buf *out, const td_json *v)
+write_count(td_doc *out, const td_json *v)
 {
 	if (v && v->num >= 0 && v->num <= 9e15 && floor(v->num) == v->num)
-		td_buf_put_long(out, (long long) v->num);
+		out->ops->integer(out, (long long) v->num);
 	else
-		td_buf_puts(out, "null");
+		out->ops->null(out);
+}
+
+/* A string value (model, stop_reason), or null. */
+static void
+write_string_or_null(td_doc *out, const td_json *v)
+{
+	if (v)
+		out->ops->string(out, v->str, v->len);
+	else
+		out->ops->null(out);
 }
 
 /* A string parameter, or NULL when absent or blank. */
@@ -568,51 +578,47 @@ fallback_title(const td_json *params, td_buf *title)
 	}
 }
 
-/* Append the result object. */
+/*
+ * Write the result object (as a document: JSON text, or straight into a
+ * jsonb value, which then needs no text parsed back).
+ */
 static void
-write_result(const parsed *p, const td_json *params, td_buf *out)
+write_result(const parsed *p, const td_json *params, td_doc *out)
 {
-	td_buf_putc(out, '{');
-	td_json_write_key(out, "title", true);
+	out->ops->begin_object(out);
+	td_doc_key(out, "title");
 	if (p->title)
-		td_json_write_string(out, p->title, p->title_len);
+		out->ops->string(out, p->title, p->title_len);
 	else
 	{
 		td_buf		title;
 
 		td_buf_init(&title);
 		fallback_title(params, &title);
-		td_json_write_string(out, title.data, title.len);
+		out->ops->string(out, title.data, title.len);
 		td_buf_free(&title);
 	}
-	td_json_write_key(out, "turns", false);
-	td_buf_putc(out, '[');
+	td_doc_key(out, "turns");
+	out->ops->begin_array(out);
 	for (size_t i = 0; i < p->nturns; i++)
 	{
-		if (i)
-			td_buf_putc(out, ',');
-		td_buf_puts(out, "{\"role\":\"");
-		td_buf_puts(out, p->turns[i].role);
-		td_buf_puts(out, "\",\"content\":");
-		td_json_write_string(out, p->turns[i].content, p->turns[i].len);
-		td_buf_putc(out, '}');
+		out->ops->begin_object(out);
+		td_doc_key(out, "role");
+		td_doc_string(out, p->turns[i].role);
+		td_doc_key(out, "content");
+		out->ops->string(out, p->turns[i].content, p->turns[i].len);
+		out->ops->end_object(out);
 	}
-	td_buf_putc(out, ']');
-	td_json_write_key(out, "input_tokens", false);
+	out->ops->end_array(out);
+	td_doc_key(out, "input_tokens");
 	write_count(out, p->input_tokens);
-	td_json_write_key(out, "output_tokens", false);
+	td_doc_key(out, "output_tokens");
 	write_count(out, p->output_tokens);
-	td_json_write_key(out, "model", false);
-	if (p->model)
-		td_json_write(out, p->model);
-	else
-		td_buf_puts(out, "null");
-	td_json_write_key(out, "stop_reason", false);
-	if (p->stop_reason)
-		td_json_write(out, p->stop_reason);
-	else
-		td_buf_puts(out, "null");
-	td_buf_putc(out, '}');
+	td_doc_key(out, "model");
+	write_string_or_null(out, p->model);
+	td_doc_key(out, "stop_reason");
+	write_string_or_null(out, p->stop_reason);
+	out->ops->end_object(out);
 }
 
 #define NOT_A_RESPONSE \
@@ -650,6 +656,17 @@ find_turns(parsed *p, const td_json *response, td_parse_error *err)
 bool
 td_parse_response(const td_json *response, const td_json *params,
 				  td_buf *out, td_parse_error *err)
+{
+	td_doc_text text;
+
+	td_doc_text_init(&text, out);
+	return td_parse_response_doc(response, params, &text.doc, err);
+}
+
+/* See parse_response.h. */
+bool
+td_parse_response_doc(const td_json *response, const td_json *params,
+					  td_doc *out, td_parse_error *err)
 {
 	parsed		p;
 	bool		ok;

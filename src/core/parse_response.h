@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "td_doc.h"
 #include "td_json.h"
 #include "td_mem.h"
 #include "td_text.h"
@@ -59,5 +60,9 @@ typedef td_error td_parse_error;
  */
 extern bool td_parse_response(const td_json *response, const td_json *params,
 							  td_buf *out, td_parse_error *err);
+
+/* The same, the result written to a document writer (td_doc.h). */
+extern bool td_parse_response_doc(const td_json *response, const td_json *params,
+								  td_doc *out, td_parse_error *err);
 
 #endif							/* TD_PARSE_RESPONSE_H */
