@@ -523,7 +523,8 @@ claim_from_job(claim_call *call, Datum job)
  * the xmin of its claimable_jobs row): queueing an item of the job writes
  * that row again, and the job is visited at the next claim.  Per session
  * (no shared memory: the extension needs no preloading), at most
- * PASSED_MAX jobs, then forgotten.
+ * PASSED_MAX jobs (about 1 MB): when full, those whose time has passed are
+ * forgotten, and while none has, a further job is not remembered.
  */
 #define PASS_FIRST_MS 1000
 #define PASS_MAX_MS 16000
@@ -568,6 +569,20 @@ passed_over(const passed_key *k, TimestampTz now)
 	return p != NULL && p->until > now;
 }
 
+/* Forget the entries whose time has passed; true if that made room. */
+static bool
+forget_expired(TimestampTz now)
+{
+	HASH_SEQ_STATUS scan;
+	passed_job *p;
+
+	hash_seq_init(&scan, passed_jobs);
+	while ((p = hash_seq_search(&scan)) != NULL)
+		if (p->until <= now)
+			(void) hash_search(passed_jobs, &p->key, HASH_REMOVE, NULL);
+	return hash_get_num_entries(passed_jobs) < PASSED_MAX;
+}
+
 /* Remember a visit's outcome: pass over an entry with nothing to take, forget one that gave. */
 static void
 pass_over(const passed_key *k, TimestampTz now, visit_outcome outcome)
@@ -581,11 +596,9 @@ pass_over(const passed_key *k, TimestampTz now, visit_outcome outcome)
 			(void) hash_search(passed_jobs, k, HASH_REMOVE, NULL);
 		return;
 	}
-	if (passed_jobs != NULL && hash_get_num_entries(passed_jobs) >= PASSED_MAX)
-	{
-		hash_destroy(passed_jobs);
-		passed_jobs = NULL;
-	}
+	if (passed_jobs != NULL && hash_get_num_entries(passed_jobs) >= PASSED_MAX &&
+		hash_search(passed_jobs, k, HASH_FIND, NULL) == NULL && !forget_expired(now))
+		return;					/* full of jobs passed over now: this one is visited again */
 	if (passed_jobs == NULL)
 	{
 		HASHCTL		ctl;
