@@ -416,6 +416,13 @@ scratch_trim(scratch *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* See quality_defects.h. */
+void
+td_defect_kept_trim(void)
+{
+	scratch_trim(&kept);
+}
+
 /* Hash of words [i, i + n). */
 static uint64_t
 gram(const scratch *s, size_t i, size_t n)
