@@ -90,7 +90,7 @@ done:
 	cont += continuation_bytes(block);
 	*p = q;
 	*hash = td_word_hash_end(h, block, q - b);
-	*long_word = (q - b) - cont > 3;
+	*long_word = q - b >= 16 || (q - b) - cont > 3;	/* 16 bytes: 4 characters at least (as before for invalid UTF-8) */
 	return true;
 }
 
