@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -17,6 +18,7 @@
 #include "utils/numeric.h"
 
 #include "json_glue.h"
+#include "quality.h"
 
 /* Core allocation: palloc in the current context (the core keeps to MaxAllocSize). */
 static void *
@@ -63,6 +65,28 @@ glue_interrupts(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/*
+ * A (sub)transaction aborted: a core call it cut short (out of memory, the
+ * 1 GB limit, a cancel) left its kept tables as large as it made them,
+ * without the trim that ends a call.  Release them now rather than keep
+ * them in TopMemoryContext until the session's next quality call.  No core
+ * call is in progress: the error unwound it.
+ */
+static void
+glue_xact_abort(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		td_quality_kept_trim();
+}
+
+/* The same for a subtransaction (an exception block that caught the error). */
+static void
+glue_subxact_abort(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		td_quality_kept_trim();
+}
+
 /* See json_glue.h. */
 void
 td_install_allocator(void)
@@ -72,6 +96,8 @@ td_install_allocator(void)
 	td_set_keep_allocator(glue_keep_realloc, glue_free);
 	td_set_limit_handler(glue_limit);
 	td_interrupt_handler = glue_interrupts;
+	RegisterXactCallback(glue_xact_abort, NULL);
+	RegisterSubXactCallback(glue_subxact_abort, NULL);
 }
 
 /* Convert server-encoded s[0..len) to UTF-8 (no copy in a UTF8 database). */

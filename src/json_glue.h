@@ -18,7 +18,8 @@
 /*
  * Make the cores allocate with palloc in the current memory context, refuse
  * a request over 1 GB with SQLSTATE 54000 and check for interrupts
- * (called from _PG_init).
+ * (called from _PG_init); release what a call cut short by an error kept
+ * when its (sub)transaction aborts.
  */
 extern void td_install_allocator(void);
 

@@ -618,6 +618,14 @@ td_quality_metrics_expect(const td_qturn *turns, long n, bool is_array, const td
 	td_quality_metrics_doc(turns, n, is_array, expect, &text.doc, overall);
 }
 
+/* See quality.h. */
+void
+td_quality_kept_trim(void)
+{
+	td_defect_kept_trim();
+	td_vocabulary_kept_trim();
+}
+
 /* Bytes of all the turns' contents. */
 static size_t
 total_bytes(const qturn *t, long n)

@@ -58,6 +58,14 @@ struct td_doc;
 extern void td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array,
 								   const struct td_quality_expect *expect, struct td_doc *doc, double *overall);
 
+/*
+ * Release what the scorer and the detectors keep across calls beyond what
+ * a session keeps (td_defect_kept_trim, td_vocabulary_kept_trim): for the
+ * backend when a transaction aborts, after a call an error cut short
+ * before it trimmed its tables itself.  Never while a call is in progress.
+ */
+extern void td_quality_kept_trim(void);
+
 /* The overall score alone (no metrics object: the fast path). */
 extern double td_quality_score_turns(const td_qturn *turns, long n, bool is_array);
 

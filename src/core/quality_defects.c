@@ -335,8 +335,10 @@ hashes_push(hashes *h, uint64_t x)
 {
 	if (h->n == h->cap)
 	{
-		h->cap = h->cap ? h->cap * 2 : 64;
-		h->v = td_keep_realloc(h->v, h->cap * sizeof(uint64_t));
+		size_t		cap = h->cap ? h->cap * 2 : 64;
+
+		h->v = td_keep_realloc(h->v, cap * sizeof(uint64_t));	/* may raise an error: cap last */
+		h->cap = cap;
 	}
 	h->v[h->n++] = x;
 }
@@ -366,20 +368,28 @@ typedef struct scratch
 
 static scratch kept;
 
-/* Room for one more word. */
+/*
+ * Room for one more word.  The memory is kept across calls and an
+ * allocation may raise an error: each array is replaced only once grown,
+ * and the capacity raised last, so that it never exceeds an array's size
+ * in the next call.
+ */
 static void
 scratch_grow(scratch *s)
 {
+	size_t		cap;
+
 	if (s->nwords + 1 < s->cap)
 		return;
-	s->cap = s->cap ? s->cap * 2 : 256;
-	s->word = td_keep_realloc(s->word, s->cap * sizeof(uint64_t));
-	s->prefix = td_keep_realloc(s->prefix, (s->cap + 1) * sizeof(uint64_t));
-	s->power = td_keep_realloc(s->power, (s->cap + 1) * sizeof(uint64_t));
-	s->cprefix = td_keep_realloc(s->cprefix, (s->cap + 1) * sizeof(uint32_t));
-	s->begin = td_keep_realloc(s->begin, s->cap * sizeof(size_t));
-	s->end = td_keep_realloc(s->end, s->cap * sizeof(size_t));
-	s->rep2 = td_keep_realloc(s->rep2, s->cap * sizeof(uint8_t));
+	cap = s->cap ? s->cap * 2 : 256;
+	s->word = td_keep_realloc(s->word, cap * sizeof(uint64_t));
+	s->prefix = td_keep_realloc(s->prefix, (cap + 1) * sizeof(uint64_t));
+	s->power = td_keep_realloc(s->power, (cap + 1) * sizeof(uint64_t));
+	s->cprefix = td_keep_realloc(s->cprefix, (cap + 1) * sizeof(uint32_t));
+	s->begin = td_keep_realloc(s->begin, cap * sizeof(size_t));
+	s->end = td_keep_realloc(s->end, cap * sizeof(size_t));
+	s->rep2 = td_keep_realloc(s->rep2, cap * sizeof(uint8_t));
+	s->cap = cap;
 }
 
 /* Release the scratch space if a large text made it grow past KEEP_WORDS. */
@@ -404,6 +414,13 @@ scratch_trim(scratch *s)
 	td_keep_free(s->expanded.v);
 	td_hcount_free(&s->grams);
 	memset(s, 0, sizeof(*s));
+}
+
+/* See quality_defects.h. */
+void
+td_defect_kept_trim(void)
+{
+	scratch_trim(&kept);
 }
 
 /* Hash of words [i, i + n). */

@@ -144,6 +144,14 @@ extern td_defect_report *td_defect_report_make_with(const td_qturn *turns, long 
 													const td_quality_expect *expect, bool details,
 													long *signal_refusal_turns, td_turn_words_fn fn, void *arg);
 
+/*
+ * Release the memory the detectors keep across calls if a large text made
+ * it grow past what a session keeps; a call does it at its end, the
+ * backend also when a transaction aborts (a call cut short by an error).
+ * Never while a call is in progress.
+ */
+extern void td_defect_kept_trim(void);
+
 /* The defects of a report. */
 extern td_defect_mask td_defect_report_mask(const td_defect_report *r);
 

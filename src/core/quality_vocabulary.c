@@ -90,7 +90,7 @@ done:
 	cont += continuation_bytes(block);
 	*p = q;
 	*hash = td_word_hash_end(h, block, q - b);
-	*long_word = (q - b) - cont > 3;
+	*long_word = q - b >= 16 || (q - b) - cont > 3;	/* 16 bytes: 4 characters at least (as before for invalid UTF-8) */
 	return true;
 }
 
@@ -179,11 +179,18 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 
 /* See quality_vocabulary.h. */
 void
+td_vocabulary_kept_trim(void)
+{
+	td_hcount_trim(&words, KEEP_SLOTS);
+	td_hcount_trim(&grams, KEEP_SLOTS);
+}
+
+/* See quality_vocabulary.h. */
+void
 td_vocabulary_end(td_vocabulary *v)
 {
 	(void) v;
-	td_hcount_trim(&words, KEEP_SLOTS);
-	td_hcount_trim(&grams, KEEP_SLOTS);
+	td_vocabulary_kept_trim();
 }
 
 /* See quality_vocabulary.h. */

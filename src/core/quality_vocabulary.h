@@ -40,6 +40,9 @@ extern void td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, c
 /* End a count (the tables kept for the next one). */
 extern void td_vocabulary_end(td_vocabulary *v);
 
+/* Release the tables kept across counts if they grew past what a session keeps (never during a count). */
+extern void td_vocabulary_kept_trim(void);
+
 /* A whole count of n turns into *v, without the detectors. */
 extern void td_vocabulary_count(const td_qturn *turns, long n, td_vocabulary *v);
 

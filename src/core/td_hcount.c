@@ -36,48 +36,74 @@ slot_of(const td_hcount *t, uint64_t key)
 	return &t->slot[i];
 }
 
-/* Allocate at least cap slots, all empty (generation 0 is never current). */
+/*
+ * Allocate at least cap slots, all empty (generation 0 is never current).
+ * td_keep_realloc may raise an error (out of memory, over the limit):
+ * the table is then empty with no memory, as all zero, so that the next
+ * call in the session starts it again.
+ */
 static void
 allocate(td_hcount *t, size_t cap)
 {
 	if (cap > TD_MAX_ALLOC / sizeof(td_hcount_slot))
 		cap = TD_MAX_ALLOC / sizeof(td_hcount_slot) + 1;	/* the limit handler reports it */
-	td_keep_free(t->slot);
-	t->slot = NULL;				/* td_keep_realloc may raise an error */
+	td_hcount_free(t);
 	t->slot = td_keep_realloc(NULL, cap * sizeof(td_hcount_slot));
 	memset(t->slot, 0, cap * sizeof(td_hcount_slot));
 	t->allocated = cap;
 	t->cur = 1;
 }
 
-/*
- * Twice the room, the current keys moved over (no interrupt: a cancel
- * would leave two arrays).
- */
+/* Put the keys of generation gen in old[0..n) into t (no allocation). */
 static void
-grow(td_hcount *t)
+rehash(td_hcount *t, const td_hcount_slot *old, size_t n, uint32_t gen)
 {
-	size_t		old_cap = t->cap;
-	td_hcount_slot *old = td_keep_realloc(NULL, old_cap * sizeof(td_hcount_slot));
-	uint32_t	old_gen = t->cur;
-
-	memcpy(old, t->slot, old_cap * sizeof(td_hcount_slot));
-	if (t->allocated < 2 * old_cap)
-		allocate(t, 2 * old_cap);
-	else if (++t->cur == 0)
-	{
-		memset(t->slot, 0, t->allocated * sizeof(td_hcount_slot));
-		t->cur = 1;
-	}
-	t->cap = 2 * old_cap;
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].gen == old_gen)
+	for (size_t i = 0; i < n; i++)
+		if (old[i].gen == gen)
 		{
 			td_hcount_slot *s = slot_of(t, old[i].key);
 
 			*s = old[i];
 			s->gen = t->cur;
 		}
+}
+
+/*
+ * Twice the room, the current keys moved over.  The one allocation that
+ * may raise an error comes first, before the table changes: after an
+ * error the table is as it was (no interrupt either: a cancel would
+ * leave two arrays).
+ */
+static void
+grow(td_hcount *t)
+{
+	size_t		old_cap = t->cap;
+	uint32_t	old_gen = t->cur;
+	td_hcount_slot *old,
+			   *fresh;
+
+	if (t->allocated >= 2 * old_cap)
+	{
+		/* room enough: the current keys set aside, then rehashed in place */
+		old = td_keep_realloc(NULL, old_cap * sizeof(td_hcount_slot));
+		memcpy(old, t->slot, old_cap * sizeof(td_hcount_slot));
+		if (++t->cur == 0)
+		{
+			memset(t->slot, 0, t->allocated * sizeof(td_hcount_slot));
+			t->cur = 1;
+		}
+		t->cap = 2 * old_cap;
+		rehash(t, old, old_cap, old_gen);
+		td_keep_free(old);
+		return;
+	}
+	fresh = td_keep_realloc(NULL, 2 * old_cap * sizeof(td_hcount_slot));
+	memset(fresh, 0, 2 * old_cap * sizeof(td_hcount_slot));
+	old = t->slot;
+	t->slot = fresh;
+	t->allocated = t->cap = 2 * old_cap;
+	t->cur = 1;
+	rehash(t, old, old_cap, old_gen);
 	td_keep_free(old);
 }
 
@@ -91,18 +117,15 @@ td_hcount_reset(td_hcount *t, size_t n)
 		want *= 2;
 	while (want < 2 * n)
 		want *= 2;
-	t->used = 0;
-	t->cap = want;
 	if (want > t->allocated)
-	{
-		allocate(t, want);
-		return;
-	}
-	if (++t->cur == 0)			/* wrapped: forget every generation */
+		allocate(t, want);		/* may raise an error: then an empty table */
+	else if (++t->cur == 0)		/* wrapped: forget every generation */
 	{
 		memset(t->slot, 0, t->allocated * sizeof(td_hcount_slot));
 		t->cur = 1;
 	}
+	t->used = 0;
+	t->cap = want;
 }
 
 /* See td_hcount.h. */

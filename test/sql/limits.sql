@@ -47,6 +47,26 @@ FROM (SELECT train_data.quality_metrics(jsonb_build_array(
           jsonb_build_object('role', 'assistant', 'content', 'Fine.'))) AS m) s;
 SELECT total_bytes - :top_before < 1000000 AS session_keeps_little
 FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
+-- Nor a call cut short by an error (here a cancel: statement_timeout, as
+-- the calls repeat until it comes): its (sub)transaction's abort releases
+-- what the call had grown (before: tens of MB kept until the next call).
+CREATE TEMP TABLE big_turns AS
+SELECT jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'Hello'),
+         jsonb_build_object('role', 'assistant', 'content', repeat('one two three four five six seven ', 150000))) AS t;
+SET statement_timeout = '400ms';
+DO $$
+DECLARE big jsonb := (SELECT t FROM big_turns);
+BEGIN
+    LOOP
+        PERFORM train_data.quality_metrics(big);
+    END LOOP;
+EXCEPTION WHEN query_canceled THEN
+    NULL;
+END $$;
+RESET statement_timeout;
+SELECT total_bytes - :top_before < 1000000 AS cancelled_call_keeps_little
+FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
+DROP TABLE big_turns;
 -- Two 50,000-key objects, half of the keys shared (1.1: 18 s).
 SELECT count(*) AS keys, count(*) FILTER (WHERE jsonb_typeof(value) = 'object') AS merged,
        sum((value ->> 'x')::int) FILTER (WHERE jsonb_typeof(value) = 'object') AS sum_x

@@ -106,6 +106,15 @@ test_vocabulary(void)
 	ok(v.repeated_ngrams == 4, "plain: the 4 runs of 4 words both turns have (each within one turn)");
 	ok(same_both_ways(mixed, 8, &v), "punctuation, apostrophes, accents, Cyrillic, ideographs, invisible spaces: the same both ways");
 	ok(v.repeated_ngrams == 4, "the four 4-grams of \"same four words here\" repeated in one turn");
+
+	{
+		/* invalid UTF-8 (the core's input is not checked): 16 bytes or more are a long word, as in 1.1 */
+		static const char *const invalid[] = {"aaaa aaaa \x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80 "
+		"\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf"};
+
+		ok(same_both_ways(invalid, 1, &v) && v.total_long == 3 && v.distinct_long == 2,
+		   "16 continuation bytes are a long word, 15 are not");
+	}
 }
 
 int
