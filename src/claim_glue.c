@@ -57,8 +57,8 @@ PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
 enum claim_stmt
 {
 	ST_EXPIRED,					/* leases that ran out, oldest first */
-	ST_NEXT_JOBS,				/* the next jobs in the claim order, and
-								 * whether each has anything queued */
+	ST_NEXT_JOBS,				/* the next jobs in the claim order, whether
+								 * each has anything queued, and its owner */
 	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_LOCK_JOB,				/* take this claim's turn on a job */
 	ST_JOB,						/* the job's state and free concurrency */
@@ -103,8 +103,10 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"       (SELECT i.position FROM train_data.batch_items i"
 		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
 		"           AND i.status OPERATOR(pg_catalog.=) 'queued'"
-		"         ORDER BY i.position, i.id LIMIT 1) IS NOT NULL"
+		"         ORDER BY i.position, i.id LIMIT 1) IS NOT NULL,"
+		"       b.created_by"		/* NULL for a job deleted since: the visit drops it */
 		"  FROM train_data.claimable_jobs c"
+		"  LEFT JOIN train_data.batch_jobs b ON b.id OPERATOR(pg_catalog.=) c.batch_job_id"
 		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
 		" LIMIT $4",
@@ -614,6 +616,56 @@ pass_over(const passed_key *k, TimestampTz now, visit_outcome outcome)
 }
 
 /*
+ * Within one claim, after OWNER_NOTHING_MAX jobs of one owner found with
+ * nothing to take, her further jobs are passed over: whatever she does to
+ * her jobs' entries in the claim order (a priority changed back and forth
+ * writes them again, so the session's pass-over no longer applies), a claim
+ * visits at most that many of her jobs in vain.  Her jobs with work wait at
+ * most until the session passes over the ones without (one claim each).
+ */
+#define OWNER_NOTHING_MAX 4
+
+typedef struct owner_count
+{
+	pg_uuid_t	owner;			/* the hash key */
+	int			nothing;
+} owner_count;
+
+/* Has this claim found nothing in OWNER_NOTHING_MAX jobs of the owner (0: none known)? */
+static bool
+owner_passed(HTAB **tally, Datum owner)
+{
+	owner_count *c;
+
+	if (*tally == NULL || owner == (Datum) 0)
+		return false;
+	c = hash_search(*tally, DatumGetUUIDP(owner), HASH_FIND, NULL);
+	return c != NULL && c->nothing >= OWNER_NOTHING_MAX;
+}
+
+/* Count a job of the owner found with nothing to take (the table made in cxt, the claim's). */
+static void
+owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
+{
+	owner_count *c;
+	bool		found;
+
+	if (owner == (Datum) 0)
+		return;
+	if (*tally == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(owner_count);
+		ctl.hcxt = cxt;
+		*tally = hash_create("train_data claim owners", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	c = hash_search(*tally, DatumGetUUIDP(owner), HASH_ENTER, &found);
+	c->nothing = found ? c->nothing + 1 : 1;
+}
+
+/*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
  * queued items by the claim order (job priority, job age, job, position).
  * The walk reads only claimable_jobs, which holds the jobs with work to
@@ -632,6 +684,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	MemoryContext outer;
 	TimestampTz now;
 	int			batch = 2;		/* jobs read per statement: 2, then 8, 32, 128, 256 */
+	HTAB	   *tally = NULL;	/* owners' jobs found with nothing to take, this claim */
 
 	check_args(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
@@ -655,6 +708,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		Datum	   *jobs;
 		passed_key *keys;
 		bool	   *queued;
+		Datum	   *owners;
 		visit_outcome outcome;
 
 		CHECK_FOR_INTERRUPTS();
@@ -667,6 +721,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		jobs = palloc(sizeof(Datum) * n);
 		keys = palloc(sizeof(passed_key) * n);
 		queued = palloc(sizeof(bool) * n);
+		owners = palloc(sizeof(Datum) * n);
 		for (uint64 r = 0; r < n; r++)
 		{
 			bool		isnull;
@@ -674,6 +729,9 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 			jobs[r] = value(r, 3, &isnull);
 			keys[r] = key_of(jobs[r], DatumGetTransactionId(value(r, 4, &isnull)));
 			queued[r] = flag(r, 5);
+			owners[r] = value(r, 6, &isnull);
+			if (isnull)
+				owners[r] = (Datum) 0;
 			if (r == n - 1)		/* the next batch starts after the last row */
 			{
 				after_rank = DatumGetInt16(value(r, 1, &isnull));
@@ -690,13 +748,15 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 				run(ST_DROP_JOB, (Datum[]) {jobs[r], BoolGetDatum(false)}, NULL);
 				continue;
 			}
-			if (passed_over(&keys[r], now))
+			if (passed_over(&keys[r], now) || owner_passed(&tally, owners[r]))
 				continue;
 			MemoryContextReset(visit);
 			MemoryContextSwitchTo(visit);
 			outcome = claim_from_job(&call, jobs[r]);
 			MemoryContextSwitchTo(walk);
 			pass_over(&keys[r], GetCurrentTimestamp(), outcome);	/* from the visit's end */
+			if (outcome == VISIT_NOTHING)
+				owner_found_nothing(&tally, owners[r], outer);
 		}
 		if ((uint64) batch > n)
 			break;				/* the last batch of the order */
