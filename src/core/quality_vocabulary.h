@@ -7,8 +7,11 @@
  *
  * A word is a maximal run of bytes that are not ASCII white space; two
  * words are the same when their bytes are, ASCII letters' case ignored.
- * Words are compared by a 64-bit hash of those bytes (a false match has
- * probability 2^-64 per pair), and n-grams by a hash of their words'.
+ * Words are compared by a 64-bit hash of those bytes, and n-grams by a
+ * hash of their words': two texts that were not made for it match falsely
+ * with probability 2^-64 per pair.  The hash is not keyed: a writer can
+ * make two words of her own text collide, which changes only the counts of
+ * that conversation (hers).
  *
  * The count goes turn by turn, alongside the defect detectors' reading of
  * the same turn (td_defect_report_make_with): where a white-space word is

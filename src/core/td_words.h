@@ -11,8 +11,10 @@
  * use; other scripts keep their case).  Invalid UTF-8 bytes separate words.
  *
  * Each word comes with a 64-bit hash of its normalised form: two words are
- * taken as equal when their hashes are (a false match has probability
- * 2^-64 per pair, far below any threshold the callers apply).
+ * taken as equal when their hashes are (a false match between texts not
+ * made for it has probability 2^-64 per pair, far below any threshold the
+ * callers apply; the hash is not keyed, so a writer can make two words of
+ * her own text collide, which changes only what is computed about it).
  */
 #ifndef TD_WORDS_H
 #define TD_WORDS_H
