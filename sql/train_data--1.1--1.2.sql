@@ -1604,7 +1604,7 @@ CREATE OR REPLACE FUNCTION train_data.default_ai_config()
     RETURN '{
         "provider": "anthropic",
         "baseUrl": null,
-        "model": "claude-sonnet-4-5-20250929",
+        "model": "claude-sonnet-5-5",
         "temperature": 0.7,
         "maxTokens": 4096,
         "topP": 0.9,

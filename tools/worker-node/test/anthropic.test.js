@@ -28,7 +28,7 @@ test('anthropic: success, rate limits, 500, hung call, truncation, malformed JSO
 		assert.ok(r.headers['x-api-key'] === 'test-key' || r.headers.authorization === 'Bearer test-key');
 		assert.equal(r.headers['x-stainless-retry-count'], '0');
 		assert.ok(r.headers['anthropic-version']);
-		assert.equal(r.body.model, 'claude-sonnet-4-5-20250929');
+		assert.equal(r.body.model, 'claude-sonnet-5-5');
 		assert.equal(r.body.stream, undefined);
 	}
 });
