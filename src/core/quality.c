@@ -179,7 +179,6 @@ has_any_word(const char *text, size_t len, const char *const *words)
 	{
 		uint64_t	raw = td_load_le(text + p, len - p < 8 ? len - p : 8),
 					x = raw | (0x20 * TD_ONES),
-					low7 = raw & ~TD_HIGHS,	/* 7 bits a byte: the range checks are exact */
 					word,
 					hits = 0;
 
@@ -189,8 +188,7 @@ has_any_word(const char *text, size_t len, const char *const *words)
 		if (hits == 0)
 			continue;
 		/* only where a word starts: no word character (letter, digit, _) before */
-		word = (td_bytes_in(low7 | (0x20 * TD_ONES), 'a', 'z') | td_bytes_in(low7, '0', '9') |
-				td_bytes_zero(raw ^ ('_' * TD_ONES))) & ~raw & TD_HIGHS;
+		word = td_ascii_alnum_bytes(raw) | (td_bytes_zero(raw ^ ('_' * TD_ONES)) & TD_HIGHS);
 		hits &= ~((word << 8) | (p > 0 && td_is_ascii_word(text[p - 1]) ? 0x80 : 0));
 		for (; hits != 0; hits &= hits - 1)
 		{

@@ -9,6 +9,7 @@
 
 #include "td_hcount.h"
 #include "td_swar.h"
+#include "td_text.h"
 #include "td_words.h"
 
 #define NGRAM 4					/* words per n-gram of the repetition signal */
@@ -20,20 +21,6 @@ static inline uint64_t
 space_bytes(uint64_t x)
 {
 	return (td_bytes_zero(x ^ (0x20 * TD_ONES)) | td_bytes_in(x & ~TD_HIGHS, '\t', '\r')) & ~x & TD_HIGHS;
-}
-
-/* The number of UTF-8 continuation bytes (10xxxxxx) among the 8 of x. */
-static inline unsigned
-continuation_bytes(uint64_t x)
-{
-	return (unsigned) ((((x & ~(x << 1) & TD_HIGHS) >> 7) * TD_ONES) >> 56);
-}
-
-/* Is c ASCII white space? */
-static inline bool
-is_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
 /*
@@ -53,7 +40,7 @@ next_word(const char *s, size_t len, size_t *p, uint64_t *hash, bool *long_word)
 				block = 0;
 	unsigned	nbytes = 0;
 
-	while (q < len && is_space((unsigned char) s[q]))
+	while (q < len && td_is_space(s[q]))
 	{
 		TD_CHECK_FOR_INTERRUPTS();
 		q++;
@@ -78,16 +65,16 @@ next_word(const char *s, size_t len, size_t *p, uint64_t *hash, bool *long_word)
 			goto done;
 		}
 		h = td_word_hash_block(h, td_lower8(x));
-		cont += continuation_bytes(x);
+		cont += td_continuation_bytes(x);
 		q += 8;
 		if (((q - b) & 4095) == 0)
 			TD_CHECK_FOR_INTERRUPTS();
 	}
-	for (; q < len && !is_space((unsigned char) s[q]); q++)
+	for (; q < len && !td_is_space(s[q]); q++)
 		block |= (uint64_t) (unsigned char) s[q] << (8 * nbytes++);
 	block = td_lower8(block);
 done:
-	cont += continuation_bytes(block);
+	cont += td_continuation_bytes(block);
 	*p = q;
 	*hash = td_word_hash_end(h, block, q - b);
 	*long_word = q - b >= 16 || (q - b) - cont > 3;	/* 16 bytes: 4 characters at least (as before for invalid UTF-8) */
@@ -154,7 +141,7 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 		uint64_t	hash;
 		bool		long_word;
 
-		while (p < len && is_space((unsigned char) text[p]))
+		while (p < len && td_is_space(text[p]))
 		{
 			TD_CHECK_FOR_INTERRUPTS();
 			p++;
@@ -165,7 +152,7 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 			j++;
 		if (tw && j < tw->n && tw->begin[j] == p &&
 			tw->cprefix[j + 1] - tw->cprefix[j] == tw->end[j] - p &&
-			(tw->end[j] == len || is_space((unsigned char) text[tw->end[j]])))
+			(tw->end[j] == len || td_is_space(text[tw->end[j]])))
 		{
 			hash = tw->hash[j];
 			long_word = tw->end[j] - p > 3;

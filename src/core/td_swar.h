@@ -55,6 +55,26 @@ td_lower8(uint64_t x)
 	return x | (upper >> 2);	/* 0x80 >> 2 = 0x20 */
 }
 
+/*
+ * The high bit of each byte of x that is an ASCII letter or digit; exact
+ * for every byte (the checks read 7 bits a byte: no carry).  Setting 0x20
+ * lower-cases a letter and makes no other ASCII byte a lower-case letter.
+ */
+static inline uint64_t
+td_ascii_alnum_bytes(uint64_t x)
+{
+	uint64_t	low7 = x & ~TD_HIGHS;
+
+	return (td_bytes_in(low7, '0', '9') | td_bytes_in(low7 | (0x20 * TD_ONES), 'a', 'z')) & ~x & TD_HIGHS;
+}
+
+/* The number of UTF-8 continuation bytes (10xxxxxx) among the 8 of x. */
+static inline unsigned
+td_continuation_bytes(uint64_t x)
+{
+	return (unsigned) ((((x & ~(x << 1) & TD_HIGHS) >> 7) * TD_ONES) >> 56);
+}
+
 /* Trailing zero bits of a non-zero x. */
 static inline unsigned
 td_ctz64(uint64_t x)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "td_mem.h"
+#include "td_swar.h"
 
 /*
  * Length of the valid UTF-8 sequence at s, or 0: rejects stray continuation
@@ -85,9 +86,7 @@ td_utf8_count(const char *s, size_t len)
 
 		TD_CHECK_FOR_INTERRUPTS();
 		memcpy(&w, s + i, 8);
-		w &= ~(w << 1) & UINT64_C(0x8080808080808080);	/* bit 7 set, bit 6 clear */
-		for (; w != 0; w &= w - 1)
-			cont++;
+		cont += td_continuation_bytes(w);
 	}
 	for (; i < len; i++)
 		if ((s[i] & 0xC0) == 0x80)

@@ -192,13 +192,7 @@ ascii_run(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 					alnum;
 		unsigned	k;
 
-		/*
-		 * Setting 0x20 lower-cases a letter, keeps a digit, and makes no
-		 * other ASCII byte a lower-case letter.  A byte of 0x80 or more may
-		 * carry into the bytes above it, never into those below: the
-		 * letters and digits before it are right.
-		 */
-		alnum = (td_bytes_in(x, '0', '9') | td_bytes_in(x | (0x20 * TD_ONES), 'a', 'z')) & ~x & TD_HIGHS;
+		alnum = td_ascii_alnum_bytes(x);
 		x |= 0x20 * TD_ONES;	/* the letters and digits lower-cased; the rest is masked off */
 		if (alnum == TD_HIGHS)
 		{
@@ -235,8 +229,7 @@ skip_separators(const char *s, size_t len, size_t p)
 	while (p + 8 <= len)
 	{
 		uint64_t	x = td_load_le(s + p, 8),
-					may_start = ((td_bytes_in(x, '0', '9') | td_bytes_in(x, 'A', 'Z') | td_bytes_in(x, 'a', 'z')) & ~x) |
-			(x & TD_HIGHS);	/* the lowest is exact: carries go up only */
+					may_start = td_ascii_alnum_bytes(x) | (x & TD_HIGHS);
 
 		if (may_start & TD_HIGHS)
 			return p + td_ctz64(may_start & TD_HIGHS) / 8;
