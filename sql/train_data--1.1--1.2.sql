@@ -106,6 +106,16 @@ CREATE OR REPLACE FUNCTION train_data.export_conversations(format text, scope te
 
 
 --------------------------------------------------------------------------------
+-- quality_status: each branch an enum constant (not a text cast to the
+-- enum, whose input function is only stable), so that the planner inlines
+-- the body instead of running it as a SQL function on every call.
+CREATE OR REPLACE FUNCTION train_data.quality_status(score numeric, threshold numeric DEFAULT 6.0)
+    RETURNS train_data.conversation_status
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN score >= coalesce(threshold, 6.0) THEN 'generated'::train_data.conversation_status
+                WHEN score >= coalesce(threshold, 6.0) - 2 THEN 'pending_review'::train_data.conversation_status
+                ELSE 'needs_revision'::train_data.conversation_status END;
+
 -- Tenant safety (see CHANGELOG.md, 1.2)
 --
 -- Schema: every child row carries its owner (conversation_turns, batch_items,

@@ -37,6 +37,16 @@
 	(*(count) = GetNumConfigOptions(), get_guc_variables())
 #endif
 
+/*
+ * The CHECK constraints of our tables are kept parsed per backend
+ * (check_cache.c) where ExecRelCheck prepares them as check_cache.c
+ * mirrors -- stringToNode and ExecPrepareExpr of each, in order -- and
+ * ExecutorStart_hook returns void: PostgreSQL 15 to 17.
+ */
+#if PG_VERSION_NUM < 180000
+#define TD_KEEP_CHECKS 1
+#endif
+
 /* A JSON lexer over a NUL-terminated string in the database encoding. */
 #if PG_VERSION_NUM >= 170000
 #define td_json_lexer(str, len) \

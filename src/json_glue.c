@@ -111,14 +111,165 @@ server_to_utf8(char *s, size_t *len)
 	return u;
 }
 
+/* A scalar of a jsonb value as a core value, in arena (UTF-8 database). */
+static td_json *
+scalar_to_core(td_arena *arena, const JsonbValue *jv)
+{
+	td_json    *v = td_arena_alloc(arena, sizeof(td_json));
+	char	   *lit;
+
+	memset(v, 0, sizeof(td_json));
+	switch (jv->type)
+	{
+		case jbvNull:
+			v->type = TD_JSON_NULL;
+			break;
+		case jbvBool:
+			v->type = jv->val.boolean ? TD_JSON_TRUE : TD_JSON_FALSE;
+			break;
+		case jbvString:
+			v->type = TD_JSON_STRING;
+			v->str = td_arena_strndup(arena, jv->val.string.val, jv->val.string.len);
+			v->len = jv->val.string.len;
+			break;
+		case jbvNumeric:
+			/* the literal jsonb prints, and its double, as the reader makes them */
+			lit = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(jv->val.numeric)));
+			v->type = TD_JSON_NUMBER;
+			v->len = strlen(lit);
+			v->str = td_arena_strndup(arena, lit, v->len);
+			v->num = strtod(v->str, NULL);
+			pfree(lit);
+			break;
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) jv->type);
+	}
+	return v;
+}
+
+/* An array or object being filled from the jsonb iterator. */
+typedef struct core_frame
+{
+	td_json    *node;
+	char	   *key_copy;		/* OBJECT: the key of the next value */
+	size_t		key_len;
+} core_frame;
+
+/* Put v into the container of frame f (as the value of its pending key). */
+static void
+frame_add(td_arena *arena, core_frame *f, td_json *v)
+{
+	if (f->node->type == TD_JSON_ARRAY)
+		f->node->items[f->node->count++] = v;
+	else
+	{
+		td_json_member *m = &f->node->members[f->node->count++];
+
+		m->key = f->key_copy;
+		m->key_len = f->key_len;
+		m->value = v;
+	}
+}
+
+/* A new array or object node with room for n elements. */
+static td_json *
+container_to_core(td_arena *arena, bool array, size_t n)
+{
+	td_json    *v = td_arena_alloc(arena, sizeof(td_json));
+
+	memset(v, 0, sizeof(td_json));
+	v->type = array ? TD_JSON_ARRAY : TD_JSON_OBJECT;
+	if (array)
+		v->items = td_arena_alloc(arena, (n ? n : 1) * sizeof(td_json *));
+	else
+		v->members = td_arena_alloc(arena, (n ? n : 1) * sizeof(td_json_member));
+	return v;
+}
+
+/*
+ * A jsonb value as a core value, read from its binary form (no text in
+ * between): the same tree the reader makes of its text -- objects in
+ * jsonb's key order, numbers with the literal jsonb prints.  NULL when it is
+ * nested deeper than the reader allows (its caller then reads the text, and
+ * reports as the reader does).  For a UTF-8 database only.
+ */
+static td_json *
+jsonb_binary_to_core(td_arena *arena, Jsonb *jb)
+{
+	core_frame	stack[TD_JSON_MAX_DEPTH];
+	int			depth = 0;
+	td_json    *root = NULL;
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	jv;
+	JsonbIteratorToken tok;
+	bool		raw_scalar = false;
+	unsigned int ticks = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &jv, false)) != WJB_DONE)
+	{
+		td_json    *v = NULL;
+
+		if ((++ticks & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		switch (tok)
+		{
+			case WJB_BEGIN_ARRAY:
+			case WJB_BEGIN_OBJECT:
+				if (tok == WJB_BEGIN_ARRAY && jv.val.array.rawScalar)
+				{
+					raw_scalar = true;	/* a scalar document: its one element */
+					continue;
+				}
+				if (depth >= TD_JSON_MAX_DEPTH - 1)
+					return NULL;
+				v = container_to_core(arena, tok == WJB_BEGIN_ARRAY,
+									  tok == WJB_BEGIN_ARRAY ? (size_t) jv.val.array.nElems
+									  : (size_t) jv.val.object.nPairs);
+				if (depth > 0)
+					frame_add(arena, &stack[depth - 1], v);
+				else
+					root = v;
+				stack[depth].node = v;
+				stack[depth].key_copy = NULL;
+				depth++;
+				continue;
+			case WJB_END_ARRAY:
+			case WJB_END_OBJECT:
+				if (!raw_scalar)
+					depth--;
+				continue;
+			case WJB_KEY:
+				stack[depth - 1].key_len = jv.val.string.len;
+				stack[depth - 1].key_copy = td_arena_strndup(arena, jv.val.string.val, jv.val.string.len);
+				continue;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				v = scalar_to_core(arena, &jv);
+				if (raw_scalar)
+					root = v;
+				else
+					frame_add(arena, &stack[depth - 1], v);
+				continue;
+			default:
+				elog(ERROR, "unexpected jsonb iterator token %d", (int) tok);
+		}
+	}
+	return root;
+}
+
 /* See json_glue.h. */
 td_json *
 td_jsonb_to_core(td_arena *arena, Jsonb *jb)
 {
-	char	   *s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
-	size_t		len = strlen(s);
+	char	   *s;
+	size_t		len;
 	td_json_error err;
 	td_json    *v;
+
+	if (GetDatabaseEncoding() == PG_UTF8 && (v = jsonb_binary_to_core(arena, jb)) != NULL)
+		return v;
+	s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	len = strlen(s);
 
 	s = server_to_utf8(s, &len);
 	v = td_json_parse(arena, s, len, &err);

@@ -93,7 +93,10 @@ td_misspelt_settings(const char *const **names)
 	return misspelt_count;
 }
 
-/* Define the settings, note misspelt ones, reserve the prefix, give the cores palloc. */
+/*
+ * Define the settings, note misspelt ones, reserve the prefix, give the
+ * cores palloc, keep our tables' CHECK constraints parsed.
+ */
 void
 _PG_init(void)
 {
@@ -120,4 +123,6 @@ _PG_init(void)
 	/* after every Define... (they adopt placeholders of their own names) */
 	note_misspelt_settings();
 	td_reserve_guc_prefix(TD_GUC_PREFIX);
+
+	td_install_check_cache();
 }

@@ -23,4 +23,10 @@ extern char *td_user_id_setting;
 #define TD_MAX_MISSPELT 4
 extern int	td_misspelt_settings(const char *const **names);
 
+/*
+ * Keep the CHECK constraints of train_data's tables parsed per backend: an
+ * ExecutorStart hook, installed by _PG_init (check_cache.c).
+ */
+extern void td_install_check_cache(void);
+
 #endif							/* TD_TRAIN_DATA_H */

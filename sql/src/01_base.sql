@@ -104,12 +104,14 @@ COMMENT ON FUNCTION train_data.quality_score(jsonb) IS
 
 -- The status a score earns under threshold t: at least t generated, up to 2
 -- below pending_review, lower needs_revision.
+-- Each branch an enum constant (not a text cast to the enum, whose input
+-- function is only stable), so that the planner inlines the body.
 CREATE FUNCTION train_data.quality_status(score numeric, threshold numeric DEFAULT 6.0)
     RETURNS train_data.conversation_status
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN score >= coalesce(threshold, 6.0) THEN 'generated'
-                WHEN score >= coalesce(threshold, 6.0) - 2 THEN 'pending_review'
-                ELSE 'needs_revision' END::train_data.conversation_status;
+    RETURN CASE WHEN score >= coalesce(threshold, 6.0) THEN 'generated'::train_data.conversation_status
+                WHEN score >= coalesce(threshold, 6.0) - 2 THEN 'pending_review'::train_data.conversation_status
+                ELSE 'needs_revision'::train_data.conversation_status END;
 
 COMMENT ON FUNCTION train_data.quality_status(numeric, numeric) IS
     'Status a quality score earns under a threshold: generated at or above it, pending_review up to 2 points below, needs_revision lower';

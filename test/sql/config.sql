@@ -134,3 +134,22 @@ SELECT train_data.estimate_batch_cost('edge_case', 0) -> 'total_cost' AS zero;
 SELECT expect_error($$SELECT train_data.estimate_batch_cost('template', -1)$$);
 SELECT expect_error($$SELECT train_data.estimate_batch_cost('template', 10, 11)$$);
 SELECT expect_error($$SELECT train_data.estimate_batch_cost('template', 10, 3, 0)$$);
+
+------------------------------------------------------------ jsonb read by the C functions
+-- The C functions read a jsonb argument from its binary form, not its text:
+-- every kind of value must come back exactly as given (jsonb_merge_deep of
+-- an empty object and a value returns the value), and a value nested deeper
+-- than the reader allows is refused as before.
+SELECT count(*) AS values_read,
+       count(*) FILTER (WHERE train_data.jsonb_merge_deep('{}', d) = d) AS unchanged,
+       count(*) FILTER (WHERE train_data.jsonb_merge_deep('{}', d)::text = d::text) AS same_text
+FROM (VALUES ('null'::jsonb), ('true'), ('false'), ('0'), ('-0.0'), ('1e3'), ('1.50'), ('-12345678901234567890.000001'),
+             ('1e-300'), ('""'), ('"plain"'), ('"quote \" backslash \\ tab \t newline \n"'), ('"\u00e9t\u00e9 \u20ac \ud83d\ude00"'),
+             ('"Привет, мир"'), ('[]'), ('{}'), ('[[], {}, [[]]]'), ('[1, "a", null, true, {"k": [false]}]'),
+             ('{"b": 1, "a": 2, "aa": {"x": [1, 2, {"y": "z"}]}, "": "empty key"}'),
+             ('{"turns": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}')) AS t(d);
+SELECT train_data.jsonb_merge_deep('{}', (repeat('[', 200) || '1' || repeat(']', 200))::jsonb)::text = repeat('[', 200) || '1' || repeat(']', 200)
+    AS nested_200_read;
+SELECT train_data.jsonb_merge_deep('{}', (repeat('[', 256) || '1' || repeat(']', 256))::jsonb)::text = repeat('[', 256) || '1' || repeat(']', 256)
+    AS nested_256_read;
+SELECT expect_error($$SELECT train_data.jsonb_merge_deep('{}', (repeat('[', 257) || '1' || repeat(']', 257))::jsonb)$$);

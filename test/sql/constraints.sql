@@ -147,6 +147,30 @@ FROM pg_class c JOIN counts_before b USING (relname)
 WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r'
 ORDER BY 1;
 
+-- The CHECK constraints of the extension's tables are kept parsed per
+-- session (check_cache.c): a constraint added, replaced or dropped counts
+-- from the next statement on, also in a session that has already written
+-- the table, and also inside a PL/pgSQL function whose INSERT plan is cached.
+CREATE FUNCTION pg_temp.add_titled(t text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES (t, 'p', 'e', 'template');
+    RETURN 'stored ' || t;
+END $f$;
+BEGIN;
+SELECT pg_temp.add_titled('first');
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_title_probe CHECK (title <> 'forbidden');
+SELECT expect_error($$SELECT pg_temp.add_titled('forbidden')$$);
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES ('forbidden', 'p', 'e', 'template')$$);
+SELECT pg_temp.add_titled('other');
+ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_title_probe;
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_title_probe CHECK (title <> 'blocked');
+SELECT pg_temp.add_titled('forbidden');
+SELECT expect_error($$SELECT pg_temp.add_titled('blocked')$$);
+ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_title_probe;
+SELECT pg_temp.add_titled('blocked');
+SELECT expect_error($$UPDATE train_data.conversations SET quality_score = 11 WHERE title = 'other'$$);
+ROLLBACK;
+
 -- Without a user id, a row whose owner defaults to it is refused.
 RESET train_data.user_id;
 SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('anonymous', 1)$$);
