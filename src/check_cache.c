@@ -11,13 +11,17 @@
  *
  * An ExecutorStart hook fills each result relation's ri_ConstraintExprs as
  * ExecRelCheck would (ExecPrepareExpr of every constraint, in order, in the
- * query's memory), from a copy of a parse tree kept per relation.  Planning
- * and compiling still happen per statement, so a function a constraint calls
+ * query's memory), from trees kept per relation.  A constraint that calls
+ * only built-in functions is kept planned (planning such an expression
+ * always gives the same tree), and only compiled per statement, sharing the
+ * kept tree as a cached plan's expressions are shared; any other is kept
+ * parsed and planned per statement from a copy, so that a function it calls
  * is looked up as it is now.  A kept entry is used only while the
  * relation's constraints are exactly the texts it was parsed from (compared
  * at every statement), so an added, dropped or replaced constraint is seen
  * at once.  Only tables of the train_data schema are kept: at most one
- * entry per table, its trees replaced when its constraints change.
+ * entry per table; the trees it replaces are freed at the end of the
+ * transaction (no statement that compiled them outlives it).
  *
  * The cache is off where ExecRelCheck differs (PostgreSQL 18 skips
  * constraints that are not enforced and expands virtual generated columns;
@@ -30,11 +34,15 @@
 
 #ifdef TD_KEEP_CHECKS
 
+#include "access/transam.h"
 #include "access/tupdesc.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/pg_list.h"
+#include "optimizer/optimizer.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -46,12 +54,42 @@ typedef struct kept_checks
 	int			ncheck;			/* 0: not parsed yet */
 	char	  **texts;			/* the stored texts they were parsed from */
 	Node	  **trees;
-	MemoryContext cxt;			/* holds texts and trees; NULL when none */
+	bool	   *planned;		/* trees[i] planned (built-in functions only) */
+	MemoryContext cxt;			/* holds the above; NULL when none */
 } kept_checks;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static HTAB *kept_tables = NULL;
 static MemoryContext kept_parent = NULL;
+static MemoryContext kept_retired = NULL;	/* replaced trees, freed at xact end */
+
+/* A function that is not one of PostgreSQL's own (bootstrap catalog). */
+static bool
+is_not_builtin(Oid func, void *context)
+{
+	return func >= FirstGenbkiObjectId;
+}
+
+/* Whether expression node calls a function that is not built in. */
+static bool
+calls_non_builtin(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, is_not_builtin, context))
+		return true;
+	return expression_tree_walker(node, calls_non_builtin, context);
+}
+
+/* The transaction ended: no statement uses the trees replaced in it. */
+static void
+free_retired(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		MemoryContextDeleteChildren(kept_retired);
+}
 
 /* Whether e was parsed from exactly the constraints constr has now. */
 static bool
@@ -82,20 +120,25 @@ kept_parse(kept_checks *e, const TupleConstr *constr)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	char	  **texts = palloc(n * sizeof(char *));
 	Node	  **trees = palloc(n * sizeof(Node *));
+	bool	   *planned = palloc(n * sizeof(bool));
 
 	for (int i = 0; i < n; i++)
 	{
 		texts[i] = pstrdup(constr->check[i].ccbin);
 		trees[i] = stringToNode(texts[i]);
+		planned[i] = !calls_non_builtin(trees[i], NULL);
+		if (planned[i])
+			trees[i] = (Node *) expression_planner((Expr *) trees[i]);
 	}
 	MemoryContextSwitchTo(old);
 
 	MemoryContextSetParent(cxt, kept_parent);
 	if (e->cxt != NULL)
-		MemoryContextDelete(e->cxt);
+		MemoryContextSetParent(e->cxt, kept_retired);
 	e->cxt = cxt;
 	e->texts = texts;
 	e->trees = trees;
+	e->planned = planned;
 	e->ncheck = n;
 }
 
@@ -115,6 +158,10 @@ kept_entry(Relation rel)
 		kept_parent = AllocSetContextCreate(CacheMemoryContext,
 											"train_data check constraints",
 											ALLOCSET_SMALL_SIZES);
+		kept_retired = AllocSetContextCreate(kept_parent,
+											 "train_data replaced check constraints",
+											 ALLOCSET_SMALL_SIZES);
+		RegisterXactCallback(free_retired, NULL);
 		ctl.keysize = sizeof(Oid);
 		ctl.entrysize = sizeof(kept_checks);
 		ctl.hcxt = kept_parent;
@@ -127,6 +174,7 @@ kept_entry(Relation rel)
 		e->ncheck = 0;
 		e->texts = NULL;
 		e->trees = NULL;
+		e->planned = NULL;
 		e->cxt = NULL;
 	}
 	if (e->cxt == NULL || !kept_matches(e, constr))
@@ -136,8 +184,9 @@ kept_entry(Relation rel)
 
 /*
  * What ExecRelCheck does on its first row, done from the kept trees: every
- * constraint planned and compiled in the query's memory, in order.  The
- * array is set only when complete (ExecRelCheck builds it on a NULL one).
+ * constraint planned (unless kept planned) and compiled in the query's
+ * memory, in order.  The array is set only when complete (ExecRelCheck
+ * builds it on a NULL one).
  */
 static void
 fill_constraint_exprs(ResultRelInfo *rri, EState *estate)
@@ -147,7 +196,8 @@ fill_constraint_exprs(ResultRelInfo *rri, EState *estate)
 	ExprState **exprs = palloc(e->ncheck * sizeof(ExprState *));
 
 	for (int i = 0; i < e->ncheck; i++)
-		exprs[i] = ExecPrepareExpr((Expr *) copyObject(e->trees[i]), estate);
+		exprs[i] = e->planned[i] ? ExecInitExpr((Expr *) e->trees[i], NULL)
+			: ExecPrepareExpr((Expr *) copyObject(e->trees[i]), estate);
 	MemoryContextSwitchTo(old);
 	rri->ri_ConstraintExprs = exprs;
 }

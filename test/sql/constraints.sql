@@ -168,6 +168,15 @@ SELECT pg_temp.add_titled('forbidden');
 SELECT expect_error($$SELECT pg_temp.add_titled('blocked')$$);
 ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_title_probe;
 SELECT pg_temp.add_titled('blocked');
+-- a constraint calling a SQL function (inlined when planned): a replaced
+-- definition counts at once, though the constraint's text did not change
+CREATE FUNCTION public.title_allowed(t text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN t <> 'first ban';
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_title_probe CHECK (public.title_allowed(title));
+SELECT expect_error($$SELECT pg_temp.add_titled('first ban')$$);
+SELECT pg_temp.add_titled('second ban');
+CREATE OR REPLACE FUNCTION public.title_allowed(t text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN t <> 'second ban';
+SELECT pg_temp.add_titled('first ban');
+SELECT expect_error($$SELECT pg_temp.add_titled('second ban')$$);
 SELECT expect_error($$UPDATE train_data.conversations SET quality_score = 11 WHERE title = 'other'$$);
 ROLLBACK;
 
