@@ -116,6 +116,18 @@ CREATE OR REPLACE FUNCTION train_data.quality_status(score numeric, threshold nu
                 WHEN score >= coalesce(threshold, 6.0) - 2 THEN 'pending_review'::train_data.conversation_status
                 ELSE 'needs_revision'::train_data.conversation_status END;
 
+-- conversations_check_transition: a new row is checked only when its
+-- status is one the function refuses for a new row (most inserts skip the
+-- call); every change of status is checked, as before.
+DROP TRIGGER conversations_check_transition ON train_data.conversations;
+CREATE TRIGGER conversations_check_new_status
+    BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW WHEN (NEW.status IN ('approved', 'rejected', 'archived'))
+    EXECUTE FUNCTION train_data.conversations_check_transition();
+CREATE TRIGGER conversations_check_transition
+    BEFORE UPDATE OF status ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_check_transition();
+
 -- Tenant safety (see CHANGELOG.md, 1.2)
 --
 -- Schema: every child row carries its owner (conversation_turns, batch_items,

@@ -102,8 +102,16 @@ $$;
 COMMENT ON FUNCTION train_data.conversations_check_transition() IS
     'Internal: trigger function (BEFORE INSERT OR UPDATE OF status on conversations) that enforces the life cycle and a recorded review for approval and rejection; skipped by restores';
 
+-- Two triggers on one function: a new row is checked only when its status
+-- is one the function refuses for a new row (most inserts skip the call);
+-- every change of status is checked.
+CREATE TRIGGER conversations_check_new_status
+    BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW WHEN (NEW.status IN ('approved', 'rejected', 'archived'))
+    EXECUTE FUNCTION train_data.conversations_check_transition();
+
 CREATE TRIGGER conversations_check_transition
-    BEFORE INSERT OR UPDATE OF status ON train_data.conversations
+    BEFORE UPDATE OF status ON train_data.conversations
     FOR EACH ROW EXECUTE FUNCTION train_data.conversations_check_transition();
 
 -- What a conversation's writer cannot forge: its owner never changes; an
