@@ -128,6 +128,16 @@ CREATE TRIGGER conversations_check_transition
     BEFORE UPDATE OF status ON train_data.conversations
     FOR EACH ROW EXECUTE FUNCTION train_data.conversations_check_transition();
 
+-- make_conversation_id and the trigger function that calls it are native:
+-- the same ids, without a regular expression per conversation.
+CREATE OR REPLACE FUNCTION train_data.make_conversation_id(tier train_data.tier_type, persona text)
+    RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'train_data_make_conversation_id';
+CREATE OR REPLACE FUNCTION train_data.conversations_default_id() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_conversations_default_id';
+
 -- Tenant safety (see CHANGELOG.md, 1.2)
 --
 -- Schema: every child row carries its owner (conversation_turns, batch_items,

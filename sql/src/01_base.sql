@@ -199,53 +199,22 @@ CREATE SEQUENCE train_data.conversation_number_seq;
 COMMENT ON SEQUENCE train_data.conversation_number_seq IS 'Number part of the readable conversation ids make_conversation_id() makes';
 
 -- A readable conversation id: <tier prefix>_<persona slug>_<number>,
--- e.g. tpl_anxious_investor_000042.  Unique because the number is.
+-- e.g. tpl_anxious_investor_000042.  Unique because the number is.  The
+-- slug: the persona lower-cased, à..ÿ to their base letters, every run of
+-- characters other than a-z and 0-9 one "_", its first 40 characters, "_"
+-- trimmed; "conversation" when empty.  The number: at least 6 digits.
 CREATE FUNCTION train_data.make_conversation_id(tier train_data.tier_type, persona text)
     RETURNS text
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    prefix text := CASE tier
-                       WHEN 'template' THEN 'tpl'
-                       WHEN 'scenario' THEN 'scn'
-                       WHEN 'edge_case' THEN 'edge'
-                       ELSE 'conv'
-                   END;
-    slug   text := pg_catalog.btrim(
-                       pg_catalog.left(
-                           pg_catalog.regexp_replace(
-                               pg_catalog.translate(pg_catalog.lower(coalesce(persona, '')),
-                                                    'àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ',
-                                                    'aaaaaaaceeeeiiiinoooooouuuuyy'),
-                               '[^a-z0-9]+', '_', 'g'),
-                           40),
-                       '_');
-    num    text := pg_catalog.nextval('train_data.conversation_number_seq'::pg_catalog.regclass)::text;
-BEGIN
-    IF slug = '' THEN
-        slug := 'conversation';
-    END IF;
-    IF pg_catalog.length(num) < 6 THEN
-        num := pg_catalog.lpad(num, 6, '0');
-    END IF;
-    RETURN prefix || '_' || slug || '_' || num;
-END
-$$;
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'train_data_make_conversation_id';
 
 COMMENT ON FUNCTION train_data.make_conversation_id(train_data.tier_type, text) IS
     'A new readable conversation id <tier prefix>_<persona slug>_<number>, e.g. tpl_anxious_investor_000042; takes the number from conversation_number_seq';
 
 -- BEFORE INSERT trigger on conversations: fills conversation_id when not given.
 CREATE FUNCTION train_data.conversations_default_id() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    NEW.conversation_id := train_data.make_conversation_id(NEW.tier, NEW.persona);
-    RETURN NEW;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_conversations_default_id';
 
 COMMENT ON FUNCTION train_data.conversations_default_id() IS
     'Internal: trigger function (BEFORE INSERT on conversations) that fills conversation_id with make_conversation_id() when none is given';

@@ -98,6 +98,35 @@ INSERT INTO train_data.conversations (title, persona, emotion, tier)
 SELECT 'bulk', 'Bulk Persona', 'calm', 'scenario' FROM generate_series(1, 1000);
 SELECT count(*), count(DISTINCT conversation_id) FROM train_data.conversations WHERE title = 'bulk';
 
+-- The slug is what 1.0's SQL made of the persona (lower, translate of
+-- à..ÿ, each run of other characters one "_", 40 characters, "_" trimmed),
+-- in the collation the persona comes with: compared on varied personas.
+-- (PL/pgSQL, as 1.0's function was: its parameter takes the call's collation)
+CREATE FUNCTION pg_temp.sql_slug(p text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    RETURN coalesce(nullif(btrim(left(regexp_replace(translate(lower(coalesce(p, '')),
+                                                               'àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ',
+                                                               'aaaaaaaceeeeiiiinoooooouuuuyy'),
+                                                     '[^a-z0-9]+', '_', 'g'), 40), '_'), ''), 'conversation');
+END $f$;
+WITH personas(p) AS (
+    VALUES ('Anxious Investor'), ('ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞŸ'), ('àáâãäåæçèéêëìíîïðñòóôõö÷øùúûüýþÿ'),
+           ('Straße Œuvre ĳ Ǆ'), ('Привет Мир'), ('Γειά ΣΟΥ ΚΌΣΜΕ'), ('İstanbul IŞIK'), ('日本語のペルソナ'), ('emoji 😀 persona'),
+           ('__under__scores__'), ('a' || repeat(' ', 5000) || 'b'), (repeat('É', 39) || '!x'), (repeat('x', 39) || 'éé'),
+           (repeat('Ab1 ', 30)), (''), ('   '), (NULL), ('tab	and
+newline'), ('ÉCOLE-Élève  ÇA'), ('0123456789'), (repeat('ÿ', 2000)))
+SELECT count(*) AS personas,
+       count(*) FILTER (WHERE regexp_replace(train_data.make_conversation_id('template', p), '^tpl_(.*)_[0-9]{6,}$', '\1')
+                              = pg_temp.sql_slug(p)) AS same_slug,
+       count(*) FILTER (WHERE regexp_replace(train_data.make_conversation_id('template', p COLLATE "C"), '^tpl_(.*)_[0-9]{6,}$', '\1')
+                              = pg_temp.sql_slug(p COLLATE "C")) AS same_slug_c_collation
+FROM personas;
+SELECT train_data.make_conversation_id(NULL, 'Ünïcode Persona') ~ '^conv_unicode_persona_[0-9]{6,}$' AS no_tier,
+       train_data.make_conversation_id('scenario', NULL) ~ '^scn_conversation_[0-9]{6,}$' AS no_persona;
+SELECT setval('train_data.conversation_number_seq', 7);
+SELECT train_data.make_conversation_id('edge_case', 'Seven') AS padded;
+SELECT expect_error($$SELECT train_data.conversations_default_id()$$);
+
 -- Clean up.
 DELETE FROM train_data.edge_cases;
 DELETE FROM train_data.scenarios;
