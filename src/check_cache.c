@@ -12,8 +12,8 @@
  * An ExecutorStart hook fills each result relation's ri_ConstraintExprs as
  * ExecRelCheck would (ExecPrepareExpr of every constraint, in order, in the
  * query's memory), from trees kept per relation.  A constraint that calls
- * only built-in functions is kept planned (planning such an expression
- * always gives the same tree), and only compiled per statement, sharing the
+ * only built-in functions and coerces to no domain is kept planned
+ * (planning such an expression always gives the same tree), and only compiled per statement, sharing the
  * kept tree as a cached plan's expressions are shared; any other is kept
  * parsed and planned per statement from a copy, so that a function it calls
  * is looked up as it is now.  A kept entry is used only while the
@@ -70,12 +70,19 @@ is_not_builtin(Oid func, void *context)
 	return func >= FirstGenbkiObjectId;
 }
 
-/* Whether expression node calls a function that is not built in. */
+/*
+ * Whether expression node calls a function that is not built in, or
+ * coerces to a domain: planning drops a CoerceToDomain whose domain has no
+ * constraints yet (eval_const_expressions), so a tree planned once would
+ * miss a constraint added to the domain later.
+ */
 static bool
 calls_non_builtin(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
+	if (IsA(node, CoerceToDomain))
+		return true;
 	if (check_functions_in_node(node, is_not_builtin, context))
 		return true;
 	return expression_tree_walker(node, calls_non_builtin, context);

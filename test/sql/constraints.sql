@@ -178,6 +178,15 @@ CREATE OR REPLACE FUNCTION public.title_allowed(t text) RETURNS boolean LANGUAGE
 SELECT pg_temp.add_titled('first ban');
 SELECT expect_error($$SELECT pg_temp.add_titled('second ban')$$);
 SELECT expect_error($$UPDATE train_data.conversations SET quality_score = 11 WHERE title = 'other'$$);
+-- a constraint casting to a domain: a check added to the domain later
+-- counts at once (planning drops the cast while the domain has none)
+ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_title_probe;
+CREATE DOMAIN public.probe_title AS text;
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_title_probe CHECK ((title)::public.probe_title IS NOT NULL);
+SELECT pg_temp.add_titled('domain ban');
+ALTER DOMAIN public.probe_title ADD CONSTRAINT probe_title_allowed CHECK (VALUE <> 'domain ban');
+SELECT expect_error($$SELECT pg_temp.add_titled('domain ban')$$);
+SELECT pg_temp.add_titled('domain ok');
 ROLLBACK;
 
 -- Without a user id, a row whose owner defaults to it is refused.
