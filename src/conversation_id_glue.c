@@ -16,6 +16,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "commands/sequence.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -54,6 +55,10 @@ tier_prefix(Datum tier, bool isnull)
 /*
  * The slug of persona[0..len) (server encoding), lower-cased in collation
  * collid a chunk of whole characters at a time, until the slug is complete.
+ * A chunk ends before an ASCII character (or at the end): lower() of an ICU
+ * collation looks at the characters around one (in tr and az, "I" followed
+ * by U+0307 becomes "i", a lone "I" dotless), and no such context crosses
+ * an ASCII character into a-z or 0-9.
  */
 static void
 persona_slug(const char *persona, int len, Oid collid, td_slug *slug)
@@ -64,9 +69,15 @@ persona_slug(const char *persona, int len, Oid collid, td_slug *slug)
 	while (pos < len)
 	{
 		int			n = pg_mbcharcliplen(persona + pos, len - pos, SLUG_CHUNK_CHARS);
-		char	   *lower = str_tolower(persona + pos, n, collid);
-		char	   *utf8 = pg_server_to_any(lower, (int) strlen(lower), PG_UTF8);
-		bool		done = td_slug_add(slug, utf8, strlen(utf8));
+		char	   *lower;
+		char	   *utf8;
+		bool		done;
+
+		while (pos + n < len && IS_HIGHBIT_SET(persona[pos + n]))
+			n += pg_mblen(persona + pos + n);
+		lower = str_tolower(persona + pos, n, collid);
+		utf8 = pg_server_to_any(lower, (int) strlen(lower), PG_UTF8);
+		done = td_slug_add(slug, utf8, strlen(utf8));
 
 		if (utf8 != lower)
 			pfree(utf8);
@@ -119,14 +130,34 @@ train_data_make_conversation_id(PG_FUNCTION_ARGS)
 							 PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1), PG_GET_COLLATION()));
 }
 
-/* The number of column name of a trigger's relation; an error when it has none. */
+/*
+ * The number of column name of a trigger's relation; an error when it has
+ * none, or when its type is not one the function reads or writes as it does
+ * (tier: an enum; persona: text or varchar; conversation_id: text).
+ */
 static int
 column_of(TupleDesc desc, const char *name)
 {
 	int			att = SPI_fnumber(desc, name);
+	Oid			type;
+	bool		fits;
 
 	if (att <= 0)
 		elog(ERROR, "conversations_default_id: relation has no column \"%s\"", name);
+	type = TupleDescAttr(desc, att - 1)->atttypid;
+	if (strcmp(name, "conversation_id") == 0)
+		fits = type == TEXTOID;
+	else
+	{
+		type = getBaseType(type);
+		fits = strcmp(name, "tier") == 0 ? type_is_enum(type)
+			: type == TEXTOID || type == VARCHAROID;
+	}
+	if (!fits)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("conversations_default_id: column \"%s\" has an unexpected type %s",
+						name, format_type_be(TupleDescAttr(desc, att - 1)->atttypid))));
 	return att;
 }
 

@@ -121,11 +121,24 @@ SELECT count(*) AS personas,
        count(*) FILTER (WHERE regexp_replace(train_data.make_conversation_id('template', p COLLATE "C"), '^tpl_(.*)_[0-9]{6,}$', '\1')
                               = pg_temp.sql_slug(p COLLATE "C")) AS same_slug_c_collation
 FROM personas;
+-- lower() of an ICU collation reads characters in context (Turkish: "I"
+-- then U+0307 is "i"): a long persona is lower-cased in pieces that never
+-- split such a pair (here at the 1024th character)
+SELECT regexp_replace(train_data.make_conversation_id('template', p COLLATE "tr-x-icu"), '^tpl_(.*)_[0-9]{6,}$', '\1') AS tr_slug,
+       pg_temp.sql_slug(p COLLATE "tr-x-icu") AS tr_sql_slug
+FROM (VALUES (repeat(' ', 1023) || 'I' || chr(775) || 'stanbul'), (repeat('.', 1022) || 'Iİ' || chr(775) || 'x')) AS t(p);
 SELECT train_data.make_conversation_id(NULL, 'Ünïcode Persona') ~ '^conv_unicode_persona_[0-9]{6,}$' AS no_tier,
        train_data.make_conversation_id('scenario', NULL) ~ '^scn_conversation_[0-9]{6,}$' AS no_persona;
 SELECT setval('train_data.conversation_number_seq', 7);
 SELECT train_data.make_conversation_id('edge_case', 'Seven') AS padded;
 SELECT expect_error($$SELECT train_data.conversations_default_id()$$);
+-- on a table whose columns have other types it refuses, as 1.0's function
+-- did (it read the columns as the types they are meant to be)
+CREATE TABLE public.default_id_misfit (tier int, persona int, conversation_id text);
+CREATE TRIGGER default_id_misfit BEFORE INSERT ON public.default_id_misfit
+    FOR EACH ROW EXECUTE FUNCTION train_data.conversations_default_id();
+SELECT expect_error($$INSERT INTO public.default_id_misfit VALUES (1, 12345, NULL)$$);
+DROP TABLE public.default_id_misfit;
 
 -- Clean up.
 DELETE FROM train_data.edge_cases;
