@@ -74,7 +74,11 @@ persona_slug(const char *persona, int len, Oid collid, td_slug *slug)
 		bool		done;
 
 		while (pos + n < len && IS_HIGHBIT_SET(persona[pos + n]))
+		{
 			n += pg_mblen(persona + pos + n);
+			if ((n & 0xFFFF) < 4)	/* about every 64 KiB of a long run */
+				CHECK_FOR_INTERRUPTS();
+		}
 		lower = str_tolower(persona + pos, n, collid);
 		utf8 = pg_server_to_any(lower, (int) strlen(lower), PG_UTF8);
 		done = td_slug_add(slug, utf8, strlen(utf8));
