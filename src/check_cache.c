@@ -13,10 +13,11 @@
  * ExecRelCheck would (ExecPrepareExpr of every constraint, in order, in the
  * query's memory), from trees kept per relation.  A constraint that calls
  * only built-in functions and coerces to no domain is kept planned
- * (planning such an expression always gives the same tree), and only compiled per statement, sharing the
- * kept tree as a cached plan's expressions are shared; any other is kept
- * parsed and planned per statement from a copy, so that a function it calls
- * is looked up as it is now.  A kept entry is used only while the
+ * (planning such an expression always gives the same tree) and only
+ * compiled per statement, sharing the kept tree as a cached plan's
+ * expressions are shared; any other is kept parsed and planned per
+ * statement from a copy, so that a function it calls, or a domain's
+ * constraints, are looked up as they are now.  A kept entry is used only while the
  * relation's constraints are exactly the texts it was parsed from (compared
  * at every statement), so an added, dropped or replaced constraint is seen
  * at once.  Only tables of the train_data schema are kept: at most one
@@ -54,7 +55,7 @@ typedef struct kept_checks
 	int			ncheck;			/* 0: not parsed yet */
 	char	  **texts;			/* the stored texts they were parsed from */
 	Node	  **trees;
-	bool	   *planned;		/* trees[i] planned (built-in functions only) */
+	bool	   *planned;		/* trees[i] planned (built-in functions, no domain) */
 	MemoryContext cxt;			/* holds the above; NULL when none */
 } kept_checks;
 
