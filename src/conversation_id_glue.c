@@ -15,8 +15,8 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
-#include "commands/sequence.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"

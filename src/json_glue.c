@@ -157,7 +157,7 @@ typedef struct core_frame
 
 /* Put v into the container of frame f (as the value of its pending key). */
 static void
-frame_add(td_arena *arena, core_frame *f, td_json *v)
+frame_add(core_frame *f, td_json *v)
 {
 	if (f->node->type == TD_JSON_ARRAY)
 		f->node->items[f->node->count++] = v;
@@ -226,7 +226,7 @@ jsonb_binary_to_core(td_arena *arena, Jsonb *jb)
 									  tok == WJB_BEGIN_ARRAY ? (size_t) jv.val.array.nElems
 									  : (size_t) jv.val.object.nPairs);
 				if (depth > 0)
-					frame_add(arena, &stack[depth - 1], v);
+					frame_add(&stack[depth - 1], v);
 				else
 					root = v;
 				stack[depth].node = v;
@@ -248,7 +248,7 @@ jsonb_binary_to_core(td_arena *arena, Jsonb *jb)
 				if (raw_scalar)
 					root = v;
 				else
-					frame_add(arena, &stack[depth - 1], v);
+					frame_add(&stack[depth - 1], v);
 				continue;
 			default:
 				elog(ERROR, "unexpected jsonb iterator token %d", (int) tok);
