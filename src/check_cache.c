@@ -1,27 +1,32 @@
 /*
- * check_cache.c — the CHECK constraints of train_data's tables, parsed once
- * per backend instead of once per statement.
+ * check_cache.c — the CHECK constraints and trigger WHEN clauses of
+ * train_data's tables, parsed once per backend instead of once per
+ * statement.
  *
  * PostgreSQL 15 to 17 prepare a table's CHECK constraints the first time a
- * statement checks a row (ExecRelCheck): stringToNode() of each
- * constraint's stored text, then planning and compiling it, in the
- * statement's memory.  A worker's claim and completion run a dozen short
- * INSERT and UPDATE statements on tables with 31 constraints in all, so
- * reading those texts again was about an eighth of a cycle's instructions.
+ * statement checks a row (ExecRelCheck), and a trigger's WHEN clause the
+ * first time the statement fires it (TriggerEnabled): stringToNode() of
+ * the stored text, then planning and compiling it, in the statement's
+ * memory.  A worker's claim and completion run a dozen short INSERT and
+ * UPDATE statements on tables with 31 constraints and a dozen WHEN
+ * clauses, so reading those texts again was about an eighth of a cycle's
+ * instructions.
  *
  * An ExecutorStart hook fills each result relation's ri_ConstraintExprs as
  * ExecRelCheck would (ExecPrepareExpr of every constraint, in order, in the
- * query's memory), from trees kept per relation.  A constraint that calls
- * only built-in functions and coerces to no domain is kept planned
- * (planning such an expression always gives the same tree) and only
- * compiled per statement, sharing the kept tree as a cached plan's
- * expressions are shared; any other is kept parsed and planned per
- * statement from a copy, so that a function it calls, or a domain's
- * constraints, are looked up as they are now.  A kept entry is used only while the
- * relation's constraints are exactly the texts it was parsed from (compared
- * at every statement), so an added, dropped or replaced constraint is seen
- * at once.  Only tables of the train_data schema are kept: at most one
- * entry per table; the trees it replaces are freed at the end of the
+ * query's memory) and the ri_TrigWhenExprs of the triggers the statement
+ * can fire as TriggerEnabled would (ExecPrepareQual), from trees kept per
+ * relation.  An expression that calls only built-in functions and coerces
+ * to no domain is kept planned (planning such an expression always gives
+ * the same tree) and only compiled per statement, sharing the kept tree as
+ * a cached plan's expressions are shared; any other is kept parsed and
+ * planned per statement from a copy, so that a function it calls, or a
+ * domain's constraints, are looked up as they are now.  A kept entry is
+ * used only while the relation's constraints and the statement's triggers
+ * are exactly the texts (and trigger oids) it was parsed from, compared at
+ * every statement, so an added, dropped or replaced constraint or trigger
+ * is seen at once.  Only tables of the train_data schema are kept: at most
+ * one entry per table; the trees it replaces are freed at the end of the
  * transaction (no statement that compiled them outlives it).
  *
  * The cache is off where ExecRelCheck differs (PostgreSQL 18 skips
@@ -40,24 +45,45 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pg_list.h"
+#include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-/* The parsed CHECK constraints of one table, in its constraint order. */
-typedef struct kept_checks
+/*
+ * Expressions kept parsed: texts[i] is the stored text trees[i] was parsed
+ * from (NULL for none: a trigger without WHEN), planned[i] whether the tree
+ * is also planned (built-in functions only, no domain).
+ */
+typedef struct kept_exprs
+{
+	int			n;
+	char	  **texts;
+	Node	  **trees;
+	bool	   *planned;
+} kept_exprs;
+
+/*
+ * One table: its CHECK constraints in their order, and the WHEN clauses of
+ * its triggers in their order (trigger oids beside them), as
+ * TriggerEnabled prepares them (OLD and NEW as INNER_VAR and OUTER_VAR, a
+ * list of ANDed conditions).
+ */
+typedef struct kept_table
 {
 	Oid			relid;			/* hash key */
-	int			ncheck;			/* 0: not parsed yet */
-	char	  **texts;			/* the stored texts they were parsed from */
-	Node	  **trees;
-	bool	   *planned;		/* trees[i] planned (built-in functions, no domain) */
-	MemoryContext cxt;			/* holds the above; NULL when none */
-} kept_checks;
+	kept_exprs	checks;
+	kept_exprs	whens;
+	Oid		   *tgoids;
+	MemoryContext cxt;			/* holds the above; NULL when not parsed yet */
+} kept_table;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static HTAB *kept_tables = NULL;
@@ -99,44 +125,104 @@ free_retired(XactEvent event, void *arg)
 		MemoryContextDeleteChildren(kept_retired);
 }
 
+/* Whether stored text a (may be NULL) is b (may be NULL). */
+static bool
+same_text(const char *a, const char *b)
+{
+	return (a == NULL) ? b == NULL : (b != NULL && strcmp(a, b) == 0);
+}
+
 /* Whether e was parsed from exactly the constraints constr has now. */
 static bool
-kept_matches(const kept_checks *e, const TupleConstr *constr)
+checks_match(const kept_table *e, const TupleConstr *constr)
 {
-	if (e->ncheck != constr->num_check)
+	int			n = constr ? constr->num_check : 0;
+
+	if (e->checks.n != n)
 		return false;
-	for (int i = 0; i < e->ncheck; i++)
+	for (int i = 0; i < n; i++)
 	{
-		if (strcmp(e->texts[i], constr->check[i].ccbin) != 0)
+		if (!same_text(e->checks.texts[i], constr->check[i].ccbin))
 			return false;
 	}
 	return true;
 }
 
-/*
- * Parse constr's constraints into e, replacing what it held.  They are
- * built in a context of the caller's memory first and adopted only when all
- * parsed, so an error leaves e as it was and frees what was built.
- */
-static void
-kept_parse(kept_checks *e, const TupleConstr *constr)
+/* Whether e was parsed from exactly the triggers and WHEN clauses td has now. */
+static bool
+whens_match(const kept_table *e, const TriggerDesc *td)
 {
-	int			n = constr->num_check;
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
-											  "train_data kept checks",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	char	  **texts = palloc(n * sizeof(char *));
-	Node	  **trees = palloc(n * sizeof(Node *));
-	bool	   *planned = palloc(n * sizeof(bool));
+	int			n = td ? td->numtriggers : 0;
 
+	if (e->whens.n != n)
+		return false;
 	for (int i = 0; i < n; i++)
 	{
-		texts[i] = pstrdup(constr->check[i].ccbin);
-		trees[i] = stringToNode(texts[i]);
-		planned[i] = !calls_non_builtin(trees[i], NULL);
-		if (planned[i])
-			trees[i] = (Node *) expression_planner((Expr *) trees[i]);
+		if (e->tgoids[i] != td->triggers[i].tgoid || !same_text(e->whens.texts[i], td->triggers[i].tgqual))
+			return false;
+	}
+	return true;
+}
+
+/* Room for n expressions in the current memory context. */
+static void
+exprs_alloc(kept_exprs *x, int n)
+{
+	x->n = n;
+	x->texts = palloc0((n ? n : 1) * sizeof(char *));
+	x->trees = palloc0((n ? n : 1) * sizeof(Node *));
+	x->planned = palloc0((n ? n : 1) * sizeof(bool));
+}
+
+/* Keep tree i (parsed from text), planned when it calls only built-in functions. */
+static void
+exprs_set(kept_exprs *x, int i, const char *text, Node *tree)
+{
+	x->texts[i] = pstrdup(text);
+	x->planned[i] = !calls_non_builtin(tree, NULL);
+	x->trees[i] = x->planned[i] ? (Node *) expression_planner((Expr *) tree) : tree;
+}
+
+/* A trigger's WHEN clause as TriggerEnabled prepares it, before planning. */
+static Node *
+when_tree(const char *tgqual)
+{
+	Node	   *tree = stringToNode(tgqual);
+
+	ChangeVarNodes(tree, PRS2_OLD_VARNO, INNER_VAR, 0);
+	ChangeVarNodes(tree, PRS2_NEW_VARNO, OUTER_VAR, 0);
+	return (Node *) make_ands_implicit((Expr *) tree);
+}
+
+/*
+ * Parse rel's constraints and the WHEN clauses of td (the statement's copy
+ * of its triggers) into e, replacing what it held.
+ * They are built in a context of the caller's memory first and adopted
+ * only when all parsed, so an error leaves e as it was and frees what was
+ * built.
+ */
+static void
+kept_parse(kept_table *e, Relation rel, const TriggerDesc *td)
+{
+	const TupleConstr *constr = rel->rd_att->constr;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "train_data kept expressions",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	kept_exprs	checks,
+				whens;
+	Oid		   *tgoids;
+
+	exprs_alloc(&checks, constr ? constr->num_check : 0);
+	for (int i = 0; i < checks.n; i++)
+		exprs_set(&checks, i, constr->check[i].ccbin, stringToNode(constr->check[i].ccbin));
+	exprs_alloc(&whens, td ? td->numtriggers : 0);
+	tgoids = palloc0((whens.n ? whens.n : 1) * sizeof(Oid));
+	for (int i = 0; i < whens.n; i++)
+	{
+		tgoids[i] = td->triggers[i].tgoid;
+		if (td->triggers[i].tgqual != NULL)
+			exprs_set(&whens, i, td->triggers[i].tgqual, when_tree(td->triggers[i].tgqual));
 	}
 	MemoryContextSwitchTo(old);
 
@@ -144,19 +230,17 @@ kept_parse(kept_checks *e, const TupleConstr *constr)
 	if (e->cxt != NULL)
 		MemoryContextSetParent(e->cxt, kept_retired);
 	e->cxt = cxt;
-	e->texts = texts;
-	e->trees = trees;
-	e->planned = planned;
-	e->ncheck = n;
+	e->checks = checks;
+	e->whens = whens;
+	e->tgoids = tgoids;
 }
 
-/* The kept entry of rel, parsed from its constraints as they are now. */
-static kept_checks *
-kept_entry(Relation rel)
+/* The kept entry of rel, parsed from its constraints and triggers td as they are now. */
+static kept_table *
+kept_entry(Relation rel, const TriggerDesc *td)
 {
 	Oid			relid = RelationGetRelid(rel);
-	TupleConstr *constr = rel->rd_att->constr;
-	kept_checks *e;
+	kept_table *e;
 	bool		found;
 
 	if (kept_tables == NULL)
@@ -164,68 +248,93 @@ kept_entry(Relation rel)
 		HASHCTL		ctl;
 
 		kept_parent = AllocSetContextCreate(CacheMemoryContext,
-											"train_data check constraints",
+											"train_data kept expressions",
 											ALLOCSET_SMALL_SIZES);
 		kept_retired = AllocSetContextCreate(kept_parent,
-											 "train_data replaced check constraints",
+											 "train_data replaced expressions",
 											 ALLOCSET_SMALL_SIZES);
 		RegisterXactCallback(free_retired, NULL);
 		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(kept_checks);
+		ctl.entrysize = sizeof(kept_table);
 		ctl.hcxt = kept_parent;
-		kept_tables = hash_create("train_data check constraints", 32, &ctl,
+		kept_tables = hash_create("train_data kept expressions", 32, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	e = hash_search(kept_tables, &relid, HASH_ENTER, &found);
 	if (!found)
-	{
-		e->ncheck = 0;
-		e->texts = NULL;
-		e->trees = NULL;
-		e->planned = NULL;
 		e->cxt = NULL;
-	}
-	if (e->cxt == NULL || !kept_matches(e, constr))
-		kept_parse(e, constr);
+	if (e->cxt == NULL || !checks_match(e, rel->rd_att->constr) || !whens_match(e, td))
+		kept_parse(e, rel, td);
 	return e;
+}
+
+/* Kept expression i compiled for a statement (planned first unless kept planned). */
+static ExprState *
+exprs_compile(const kept_exprs *x, int i, bool qual, EState *estate)
+{
+	if (x->planned[i])
+		return qual ? ExecInitQual((List *) x->trees[i], NULL) : ExecInitExpr((Expr *) x->trees[i], NULL);
+	return qual ? ExecPrepareQual((List *) copyObject(x->trees[i]), estate)
+		: ExecPrepareExpr((Expr *) copyObject(x->trees[i]), estate);
 }
 
 /*
  * What ExecRelCheck does on its first row, done from the kept trees: every
- * constraint planned (unless kept planned) and compiled in the query's
- * memory, in order.  The array is set only when complete (ExecRelCheck
- * builds it on a NULL one).
+ * constraint compiled in the query's memory, in order.  The array is set
+ * only when complete (ExecRelCheck builds it on a NULL one).
  */
 static void
-fill_constraint_exprs(ResultRelInfo *rri, EState *estate)
+fill_constraint_exprs(ResultRelInfo *rri, const kept_table *e, EState *estate)
 {
-	kept_checks *e = kept_entry(rri->ri_RelationDesc);
-	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-	ExprState **exprs = palloc(e->ncheck * sizeof(ExprState *));
+	ExprState **exprs = palloc(e->checks.n * sizeof(ExprState *));
 
-	for (int i = 0; i < e->ncheck; i++)
-		exprs[i] = e->planned[i] ? ExecInitExpr((Expr *) e->trees[i], NULL)
-			: ExecPrepareExpr((Expr *) copyObject(e->trees[i]), estate);
-	MemoryContextSwitchTo(old);
+	for (int i = 0; i < e->checks.n; i++)
+		exprs[i] = exprs_compile(&e->checks, i, false, estate);
 	rri->ri_ConstraintExprs = exprs;
 }
 
-/* Whether the statement's result relation rri is one of ours with checks not yet prepared. */
+/*
+ * What TriggerEnabled does the first time it meets a WHEN clause, done from
+ * the kept trees for the triggers the statement can fire (of its command;
+ * an INSERT's ON CONFLICT DO UPDATE fires UPDATE triggers too).  The
+ * statement's trigger descriptor is a copy of the relation's, made with it.
+ */
+static void
+fill_when_exprs(ResultRelInfo *rri, const kept_table *e, CmdType operation, EState *estate)
+{
+	const TriggerDesc *td = rri->ri_TrigDesc;
+
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		int16		type = td->triggers[i].tgtype;
+
+		if (rri->ri_TrigWhenExprs[i] != NULL || e->whens.texts[i] == NULL ||
+			!(TRIGGER_FOR_UPDATE(type) || (operation == CMD_INSERT && TRIGGER_FOR_INSERT(type))))
+			continue;
+		rri->ri_TrigWhenExprs[i] = exprs_compile(&e->whens, i, true, estate);
+	}
+}
+
+/* Whether rri is a table of ours whose constraints or WHEN clauses are still to prepare. */
 static bool
-wants_kept_checks(const ResultRelInfo *rri, Oid nsp)
+wants_kept(const ResultRelInfo *rri, Oid nsp, bool *checks, bool *whens)
 {
 	Relation	rel = rri->ri_RelationDesc;
 
-	return rri->ri_ConstraintExprs == NULL &&
-		rel->rd_rel->relkind == RELKIND_RELATION &&
-		rel->rd_rel->relnamespace == nsp &&
-		rel->rd_att->constr != NULL &&
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relnamespace != nsp)
+		return false;
+	*checks = rri->ri_ConstraintExprs == NULL && rel->rd_att->constr != NULL &&
 		rel->rd_att->constr->num_check > 0;
+	*whens = false;
+	for (int i = 0; rri->ri_TrigDesc != NULL && rri->ri_TrigWhenExprs != NULL && i < rri->ri_TrigDesc->numtriggers; i++)
+		*whens = *whens || rri->ri_TrigDesc->triggers[i].tgqual != NULL;
+	return *checks || *whens;
 }
 
 /*
- * ExecutorStart hook: the executor as usual, then the CHECK constraints of
- * an INSERT's or UPDATE's train_data tables from the kept trees.
+ * ExecutorStart hook: the executor as usual, then the CHECK constraints and
+ * trigger WHEN clauses of an INSERT's or UPDATE's train_data tables from
+ * the kept trees.
  */
 static void
 td_executor_start(QueryDesc *query, int eflags)
@@ -244,11 +353,22 @@ td_executor_start(QueryDesc *query, int eflags)
 	foreach(lc, query->estate->es_opened_result_relations)
 	{
 		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+		bool		checks,
+					whens;
+		kept_table *e;
+		MemoryContext old;
 
 		if (!OidIsValid(nsp))
 			nsp = get_namespace_oid("train_data", true);
-		if (OidIsValid(nsp) && wants_kept_checks(rri, nsp))
-			fill_constraint_exprs(rri, query->estate);
+		if (!OidIsValid(nsp) || !wants_kept(rri, nsp, &checks, &whens))
+			continue;
+		e = kept_entry(rri->ri_RelationDesc, rri->ri_TrigDesc);
+		old = MemoryContextSwitchTo(query->estate->es_query_cxt);
+		if (checks)
+			fill_constraint_exprs(rri, e, query->estate);
+		if (whens)
+			fill_when_exprs(rri, e, query->operation, query->estate);
+		MemoryContextSwitchTo(old);
 	}
 }
 

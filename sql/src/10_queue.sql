@@ -339,7 +339,8 @@ BEGIN
     JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
     CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
                                                           coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                          t.variables) AS rendered) p;
+                                                          t.variables) AS rendered
+                        OFFSET 0) p;    -- rendered once: not pulled up into each use of p.rendered
     RETURN job;
 END
 $$;
@@ -800,6 +801,7 @@ AS $$
 DECLARE
     p jsonb := item.parameters;
     conv uuid;
+    sig integer[];
 BEGIN
     INSERT INTO train_data.conversations
         (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
@@ -836,9 +838,11 @@ BEGIN
     SELECT conv, owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
     FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
     PERFORM set_config('train_data.engine_signs_turns', 'off', true);
+    -- (computed once into a variable: a subquery here would be pulled up
+    -- and its expression evaluated for each column naming it)
+    sig := train_data.conversation_text_signature(parsed -> 'turns');
     INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
-    SELECT conv, owner, s.v, train_data.minhash_bands(s.v)
-    FROM (SELECT train_data.conversation_text_signature(parsed -> 'turns') AS v) s;
+    VALUES (conv, owner, sig, train_data.minhash_bands(sig));
     RETURN conv;
 END
 $$;

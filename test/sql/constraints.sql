@@ -189,6 +189,46 @@ SELECT expect_error($$SELECT pg_temp.add_titled('domain ban')$$);
 SELECT pg_temp.add_titled('domain ok');
 ROLLBACK;
 
+-- Trigger WHEN clauses are kept parsed too: a trigger added, replaced or
+-- dropped counts from the next statement, in a session that has already
+-- written the table, through the cached INSERT plan; each trigger keeps its
+-- own clause (two on the table at once), OLD and NEW stay apart, and a
+-- clause calling a SQL function sees a replaced definition at once.
+CREATE FUNCTION public.refuse_row() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'refused by %: %', TG_NAME, NEW.title;
+END $f$;
+BEGIN;
+SELECT pg_temp.add_titled('w first');
+CREATE TRIGGER conversations_when_probe BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW WHEN (NEW.title = 'w forbidden') EXECUTE FUNCTION public.refuse_row();
+SELECT expect_error($$SELECT pg_temp.add_titled('w forbidden')$$);
+SELECT pg_temp.add_titled('w other');
+CREATE TRIGGER conversations_when_probe_2 BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW WHEN (NEW.title = 'w second') EXECUTE FUNCTION public.refuse_row();
+SELECT expect_error($$SELECT pg_temp.add_titled('w forbidden')$$);
+SELECT expect_error($$SELECT pg_temp.add_titled('w second')$$);
+DROP TRIGGER conversations_when_probe ON train_data.conversations;
+SELECT pg_temp.add_titled('w forbidden');
+SELECT expect_error($$SELECT pg_temp.add_titled('w second')$$);
+DROP TRIGGER conversations_when_probe_2 ON train_data.conversations;
+SELECT pg_temp.add_titled('w second');
+CREATE TRIGGER conversations_when_update_probe BEFORE UPDATE ON train_data.conversations
+    FOR EACH ROW WHEN (OLD.title = 'w other' AND NEW.title <> OLD.title) EXECUTE FUNCTION public.refuse_row();
+SELECT expect_error($$UPDATE train_data.conversations SET title = 'w renamed' WHERE title = 'w other'$$);
+UPDATE train_data.conversations SET title = 'w renamed' WHERE title = 'w first';
+CREATE FUNCTION public.title_refused(t text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN t = 'w first ban';
+CREATE TRIGGER conversations_when_probe BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW WHEN (public.title_refused(NEW.title)) EXECUTE FUNCTION public.refuse_row();
+SELECT expect_error($$SELECT pg_temp.add_titled('w first ban')$$);
+SELECT pg_temp.add_titled('w second ban');
+CREATE OR REPLACE FUNCTION public.title_refused(t text) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN t = 'w second ban';
+SELECT pg_temp.add_titled('w first ban');
+SELECT expect_error($$SELECT pg_temp.add_titled('w second ban')$$);
+SELECT title FROM train_data.conversations WHERE title LIKE 'w %' ORDER BY title;
+ROLLBACK;
+DROP FUNCTION public.refuse_row();
+
 -- Without a user id, a row whose owner defaults to it is refused.
 RESET train_data.user_id;
 SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('anonymous', 1)$$);
