@@ -114,8 +114,8 @@ void
 td_vocabulary_begin(td_vocabulary *v, size_t bytes)
 {
 	/* about the distinct words and the 4-grams of prose, within what is kept: larger texts grow them */
-	td_hcount_reset(&words, bytes / 16 < KEEP_SLOTS / 8 ? bytes / 16 : KEEP_SLOTS / 8);
-	td_hcount_reset(&grams, bytes / 8 < KEEP_SLOTS / 4 ? bytes / 8 : KEEP_SLOTS / 4);
+	td_hcount_reset(&words, bytes / 8 < KEEP_SLOTS / 8 ? bytes / 8 : KEEP_SLOTS / 8);
+	td_hcount_reset(&grams, bytes / 5 < KEEP_SLOTS / 4 ? bytes / 5 : KEEP_SLOTS / 4);
 	v->total_long = v->distinct_long = 0;
 	v->repeated_ngrams = 0;
 }

@@ -14,7 +14,7 @@
 #include "td_mem.h"
 
 #define MIN_CAP 64
-#define LOAD 4					/* slots per key: a quarter full, most probes end at once ... */
+#define LOAD TD_HCOUNT_LOAD		/* a quarter full: most probes end at once ... */
 #define LARGE 65536				/* ... up to this many slots; half full past it (memory) */
 
 /* Would one more key make the table too full? */
@@ -22,18 +22,6 @@ static inline bool
 too_full(const td_hcount *t)
 {
 	return (t->cap <= LARGE ? LOAD : 2) * (t->used + 1) > t->cap;
-}
-
-/* The slot of key: where it is, or the empty one where it goes. */
-static inline td_hcount_slot *
-slot_of(const td_hcount *t, uint64_t key)
-{
-	size_t		mask = t->cap - 1,
-				i = (size_t) (key ^ (key >> 29)) & mask;
-
-	while (t->slot[i].gen == t->cur && t->slot[i].key != key)
-		i = (i + 1) & mask;
-	return &t->slot[i];
 }
 
 /*
@@ -61,7 +49,7 @@ rehash(td_hcount *t, const td_hcount_slot *old, size_t n, uint32_t gen)
 	for (size_t i = 0; i < n; i++)
 		if (old[i].gen == gen)
 		{
-			td_hcount_slot *s = slot_of(t, old[i].key);
+			td_hcount_slot *s = td_hcount_slot_of(t, old[i].key);
 
 			*s = old[i];
 			s->gen = t->cur;
@@ -128,21 +116,26 @@ td_hcount_reset(td_hcount *t, size_t n)
 	t->cap = want;
 }
 
-/* See td_hcount.h. */
+/*
+ * See td_hcount.h: the add of a key when the table is empty or would be
+ * too full with one more key (the inline fast path's bound, a quarter
+ * full, is stricter than too_full's past LARGE): the key may be there
+ * already; a new one grows the table first when it must.
+ */
 uint32_t
-td_hcount_add(td_hcount *t, uint64_t key)
+td_hcount_add_new(td_hcount *t, uint64_t key)
 {
 	td_hcount_slot *s;
 
 	if (t->cap == 0)
 		td_hcount_reset(t, 0);
-	s = slot_of(t, key);
+	s = td_hcount_slot_of(t, key);
 	if (s->gen != t->cur)
 	{
 		if (too_full(t))
 		{
 			grow(t);
-			s = slot_of(t, key);
+			s = td_hcount_slot_of(t, key);
 		}
 		s->key = key;
 		s->count = 0;
@@ -150,18 +143,6 @@ td_hcount_add(td_hcount *t, uint64_t key)
 		t->used++;
 	}
 	return ++s->count;
-}
-
-/* See td_hcount.h. */
-uint32_t
-td_hcount_get(const td_hcount *t, uint64_t key)
-{
-	const td_hcount_slot *s;
-
-	if (t->cap == 0)
-		return 0;
-	s = slot_of(t, key);
-	return s->gen == t->cur ? s->count : 0;
 }
 
 /* See td_hcount.h. */

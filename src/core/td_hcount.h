@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Slots per key below which an add needs no check (a quarter full). */
+#define TD_HCOUNT_LOAD 4
+
 /* One slot: a key, its count, and the generation that wrote it. */
 typedef struct td_hcount_slot
 {
@@ -34,11 +37,55 @@ typedef struct td_hcount
 /* Empty the table, with room for n keys before it grows. */
 extern void td_hcount_reset(td_hcount *t, size_t n);
 
-/* Count one more occurrence of key; returns its count now. */
-extern uint32_t td_hcount_add(td_hcount *t, uint64_t key);
+/* A new key, when the table may have to grow first (td_hcount_add's slow path). */
+extern uint32_t td_hcount_add_new(td_hcount *t, uint64_t key);
+
+/* The slot of key: where it is, or the empty one where it goes (cap > 0). */
+static inline td_hcount_slot *
+td_hcount_slot_of(const td_hcount *t, uint64_t key)
+{
+	size_t		mask = t->cap - 1,
+				i = (size_t) (key ^ (key >> 29)) & mask;
+
+	while (t->slot[i].gen == t->cur && t->slot[i].key != key)
+		i = (i + 1) & mask;
+	return &t->slot[i];
+}
+
+/*
+ * Count one more occurrence of key; returns its count now.  Inline: the
+ * detectors count several n-grams per word; a key already there, or a new
+ * one with room left, takes no call.
+ */
+static inline uint32_t
+td_hcount_add(td_hcount *t, uint64_t key)
+{
+	td_hcount_slot *s;
+
+	if (t->cap == 0 || TD_HCOUNT_LOAD * (t->used + 1) > t->cap)
+		return td_hcount_add_new(t, key);	/* may grow: decided there */
+	s = td_hcount_slot_of(t, key);
+	if (s->gen != t->cur)
+	{
+		s->key = key;
+		s->count = 0;
+		s->gen = t->cur;
+		t->used++;
+	}
+	return ++s->count;
+}
 
 /* The count of key (0 when absent). */
-extern uint32_t td_hcount_get(const td_hcount *t, uint64_t key);
+static inline uint32_t
+td_hcount_get(const td_hcount *t, uint64_t key)
+{
+	const td_hcount_slot *s;
+
+	if (t->cap == 0)
+		return 0;
+	s = td_hcount_slot_of(t, key);
+	return s->gen == t->cur ? s->count : 0;
+}
 
 /* Release the table's memory when it has grown past max_slots. */
 extern void td_hcount_trim(td_hcount *t, size_t max_slots);
