@@ -295,9 +295,10 @@ fill_constraint_exprs(ResultRelInfo *rri, const kept_table *e, EState *estate)
 
 /*
  * What TriggerEnabled does the first time it meets a WHEN clause, done from
- * the kept trees for the triggers the statement can fire (of its command;
- * an INSERT's ON CONFLICT DO UPDATE fires UPDATE triggers too).  The
- * statement's trigger descriptor is a copy of the relation's, made with it.
+ * the kept trees for the triggers the statement can fire: those of its
+ * command, and UPDATE triggers for an INSERT with ON CONFLICT DO UPDATE
+ * (ri_onConflict).  Any other is left to TriggerEnabled.  The statement's
+ * trigger descriptor is a copy of the relation's, made with it.
  */
 static void
 fill_when_exprs(ResultRelInfo *rri, const kept_table *e, CmdType operation, EState *estate)
@@ -308,8 +309,10 @@ fill_when_exprs(ResultRelInfo *rri, const kept_table *e, CmdType operation, ESta
 	{
 		int16		type = td->triggers[i].tgtype;
 
-		if (rri->ri_TrigWhenExprs[i] != NULL || e->whens.texts[i] == NULL ||
-			!(TRIGGER_FOR_UPDATE(type) || (operation == CMD_INSERT && TRIGGER_FOR_INSERT(type))))
+		if (rri->ri_TrigWhenExprs[i] != NULL || e->whens.texts[i] == NULL)
+			continue;
+		if (operation == CMD_INSERT ? !(TRIGGER_FOR_INSERT(type) || (rri->ri_onConflict && TRIGGER_FOR_UPDATE(type)))
+			: !TRIGGER_FOR_UPDATE(type))
 			continue;
 		rri->ri_TrigWhenExprs[i] = exprs_compile(&e->whens, i, true, estate);
 	}

@@ -226,6 +226,26 @@ CREATE OR REPLACE FUNCTION public.title_refused(t text) RETURNS boolean LANGUAGE
 SELECT pg_temp.add_titled('w first ban');
 SELECT expect_error($$SELECT pg_temp.add_titled('w second ban')$$);
 SELECT title FROM train_data.conversations WHERE title LIKE 'w %' ORDER BY title;
+-- an INSERT with ON CONFLICT DO UPDATE evaluates an UPDATE trigger's
+-- condition on the conflicting row (false for the same signature, true
+-- for another)
+CREATE FUNCTION public.refuse_any() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'refused by %', TG_NAME;
+END $f$;
+CREATE TRIGGER signatures_when_probe BEFORE UPDATE ON train_data.conversation_signatures
+    FOR EACH ROW WHEN (NEW.signature IS DISTINCT FROM OLD.signature) EXECUTE FUNCTION public.refuse_any();
+CREATE FUNCTION pg_temp.upsert_signature(t text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
+    SELECT c.id, c.created_by, train_data.minhash_signature(t), train_data.minhash_bands(train_data.minhash_signature(t))
+    FROM train_data.conversations c WHERE c.title = 'w renamed'
+    ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
+    RETURN 'upserted ' || t;
+END $f$;
+SELECT pg_temp.upsert_signature('one two three four five');
+SELECT pg_temp.upsert_signature('one two three four five');
+SELECT expect_error($$SELECT pg_temp.upsert_signature('six seven eight nine ten')$$);
 ROLLBACK;
 DROP FUNCTION public.refuse_row();
 
