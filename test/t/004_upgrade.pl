@@ -86,6 +86,7 @@ SELECT string_agg(line, E'\n' ORDER BY line) FROM (
     FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
     UNION ALL
     SELECT 'relation ' || c.relname || ' ' || c.relkind::text || ' rls=' || c.relrowsecurity || c.relforcerowsecurity
+           || ' options=' || coalesce(c.reloptions::text, '')
            || ' acl=' || coalesce(c.relacl::text, '')
     FROM pg_class c JOIN members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
     UNION ALL
