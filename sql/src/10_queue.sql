@@ -835,8 +835,9 @@ BEGIN
     -- statement, would read back from the table)
     PERFORM set_config('train_data.engine_signs_turns', 'on', true);
     INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
-    SELECT conv, owner, t.ord, t.value ->> 'role', t.value ->> 'content', ceil(char_length(t.value ->> 'content') / 4.0)
-    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord);
+    SELECT conv, owner, t.ord, t.value ->> 'role', c.content, (char_length(c.content) + 3) / 4  -- ceil(chars / 4)
+    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord)
+    CROSS JOIN LATERAL (SELECT t.value ->> 'content' AS content OFFSET 0) c;
     PERFORM set_config('train_data.engine_signs_turns', 'off', true);
     -- (computed once into a variable: a subquery here would be pulled up
     -- and its expression evaluated for each column naming it)
