@@ -15,19 +15,26 @@
  * An ExecutorStart hook fills each result relation's ri_ConstraintExprs as
  * ExecRelCheck would (ExecPrepareExpr of every constraint, in order, in the
  * query's memory) and the ri_TrigWhenExprs of the triggers the statement
- * can fire as TriggerEnabled would (ExecPrepareQual), from trees kept per
- * relation.  An expression that calls only built-in functions and coerces
- * to no domain is kept planned (planning such an expression always gives
- * the same tree) and only compiled per statement, sharing the kept tree as
- * a cached plan's expressions are shared; any other is kept parsed and
- * planned per statement from a copy, so that a function it calls, or a
- * domain's constraints, are looked up as they are now.  A kept entry is
- * used only while the relation's constraints and the statement's triggers
- * are exactly the texts (and trigger oids) it was parsed from, compared at
- * every statement, so an added, dropped or replaced constraint or trigger
- * is seen at once.  Only tables of the train_data schema are kept: at most
- * one entry per table; the trees it replaces are freed at the end of the
- * transaction (no statement that compiled them outlives it).
+ * fires as TriggerEnabled would (ExecPrepareQual), from trees kept per
+ * relation.  A constraint is kept planned, and only compiled per statement
+ * (sharing the kept tree as a cached plan's expressions are shared), when
+ * planning it cannot come out otherwise later: it calls only built-in
+ * functions that are not SQL functions (which planning inlines only for a
+ * role allowed to run them), coerces to no domain (planning drops a
+ * CoerceToDomain whose domain has no constraints yet) and converts nothing
+ * through text (an output function may read the session's settings, as
+ * float8out reads extra_float_digits, when planning folds a constant).
+ * Any other constraint, and every WHEN clause, is kept parsed and planned
+ * per statement from a copy, so a function it calls, a domain's
+ * constraints or the session's settings count as they are now.  A kept
+ * entry is used only while the relation's constraints and the statement's
+ * triggers are exactly the texts (and trigger oids) it was parsed from,
+ * compared at every statement, so an added, dropped or replaced constraint
+ * or trigger is seen at once.  Only plain INSERT and UPDATE statements (no
+ * data-modifying WITH, whose targets may be written with another command)
+ * on tables of the train_data schema are served: at most one entry per
+ * table; the trees it replaces are freed at the end of the transaction (no
+ * statement that compiled them outlives it).
  *
  * The cache is off where ExecRelCheck differs (PostgreSQL 18 skips
  * constraints that are not enforced and expands virtual generated columns;
@@ -45,6 +52,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -56,6 +65,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 /*
  * Expressions kept parsed: texts[i] is the stored text trees[i] was parsed
@@ -90,29 +100,46 @@ static HTAB *kept_tables = NULL;
 static MemoryContext kept_parent = NULL;
 static MemoryContext kept_retired = NULL;	/* replaced trees, freed at xact end */
 
-/* A function that is not one of PostgreSQL's own (bootstrap catalog). */
+/*
+ * A function planning could change or read differently later: one that is
+ * not PostgreSQL's own (bootstrap catalog), which may be replaced, or a
+ * built-in SQL function, which planning inlines only for a role allowed to
+ * run it.
+ */
 static bool
-is_not_builtin(Oid func, void *context)
+plans_differently(Oid func, void *context)
 {
-	return func >= FirstGenbkiObjectId;
+	HeapTuple	tuple;
+	bool		sql;
+
+	if (func >= FirstGenbkiObjectId)
+		return true;
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(func));
+	if (!HeapTupleIsValid(tuple))
+		return true;
+	sql = ((Form_pg_proc) GETSTRUCT(tuple))->prolang == SQLlanguageId;
+	ReleaseSysCache(tuple);
+	return sql;
 }
 
 /*
- * Whether expression node calls a function that is not built in, or
- * coerces to a domain: planning drops a CoerceToDomain whose domain has no
- * constraints yet (eval_const_expressions), so a tree planned once would
- * miss a constraint added to the domain later.
+ * Whether expression node must be planned per statement rather than once:
+ * it calls a function that plans differently (above), coerces to a domain
+ * (planning drops a CoerceToDomain whose domain has no constraints yet, so
+ * a tree planned once would miss a constraint added later), or converts a
+ * value through text (an output function may read the session's settings,
+ * as float8out reads extra_float_digits, and planning folds constants).
  */
 static bool
-calls_non_builtin(Node *node, void *context)
+plan_per_statement(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, CoerceToDomain))
+	if (IsA(node, CoerceToDomain) || IsA(node, CoerceViaIO) || IsA(node, ArrayCoerceExpr))
 		return true;
-	if (check_functions_in_node(node, is_not_builtin, context))
+	if (check_functions_in_node(node, plans_differently, context))
 		return true;
-	return expression_tree_walker(node, calls_non_builtin, context);
+	return expression_tree_walker(node, plan_per_statement, context);
 }
 
 /* The transaction ended: no statement uses the trees replaced in it. */
@@ -174,12 +201,18 @@ exprs_alloc(kept_exprs *x, int n)
 	x->planned = palloc0((n ? n : 1) * sizeof(bool));
 }
 
-/* Keep tree i (parsed from text), planned when it calls only built-in functions. */
+/*
+ * Keep tree i (parsed from text), planned once unless plan_per_statement.
+ * Planning here may raise an error (a constant expression that fails), as
+ * ExecRelCheck would on the statement's first row; so it is done for a
+ * CHECK constraint only: a WHEN clause is planned per statement, and only
+ * for the triggers a statement fires (fill_when_exprs).
+ */
 static void
-exprs_set(kept_exprs *x, int i, const char *text, Node *tree)
+exprs_set(kept_exprs *x, int i, const char *text, Node *tree, bool plan)
 {
 	x->texts[i] = pstrdup(text);
-	x->planned[i] = !calls_non_builtin(tree, NULL);
+	x->planned[i] = plan && !plan_per_statement(tree, NULL);
 	x->trees[i] = x->planned[i] ? (Node *) expression_planner((Expr *) tree) : tree;
 }
 
@@ -215,14 +248,14 @@ kept_parse(kept_table *e, Relation rel, const TriggerDesc *td)
 
 	exprs_alloc(&checks, constr ? constr->num_check : 0);
 	for (int i = 0; i < checks.n; i++)
-		exprs_set(&checks, i, constr->check[i].ccbin, stringToNode(constr->check[i].ccbin));
+		exprs_set(&checks, i, constr->check[i].ccbin, stringToNode(constr->check[i].ccbin), true);
 	exprs_alloc(&whens, td ? td->numtriggers : 0);
 	tgoids = palloc0((whens.n ? whens.n : 1) * sizeof(Oid));
 	for (int i = 0; i < whens.n; i++)
 	{
 		tgoids[i] = td->triggers[i].tgoid;
 		if (td->triggers[i].tgqual != NULL)
-			exprs_set(&whens, i, td->triggers[i].tgqual, when_tree(td->triggers[i].tgqual));
+			exprs_set(&whens, i, td->triggers[i].tgqual, when_tree(td->triggers[i].tgqual), false);
 	}
 	MemoryContextSwitchTo(old);
 
@@ -293,12 +326,25 @@ fill_constraint_exprs(ResultRelInfo *rri, const kept_table *e, EState *estate)
 	rri->ri_ConstraintExprs = exprs;
 }
 
+/* Whether TriggerEnabled goes on to a trigger's WHEN clause under the session's replication role. */
+static bool
+fires_in_session(const Trigger *trigger)
+{
+	if (trigger->tgenabled == TRIGGER_DISABLED)
+		return false;
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return trigger->tgenabled != TRIGGER_FIRES_ON_ORIGIN;
+	return trigger->tgenabled != TRIGGER_FIRES_ON_REPLICA;
+}
+
 /*
  * What TriggerEnabled does the first time it meets a WHEN clause, done from
- * the kept trees for the triggers the statement can fire: those of its
- * command, and UPDATE triggers for an INSERT with ON CONFLICT DO UPDATE
- * (ri_onConflict).  Any other is left to TriggerEnabled.  The statement's
- * trigger descriptor is a copy of the relation's, made with it.
+ * the kept parse trees (planned and compiled for the statement, as it
+ * would) for the triggers the statement fires: those of its command that
+ * fire in the session, and UPDATE triggers for an INSERT with ON CONFLICT
+ * DO UPDATE (ri_onConflict).  An UPDATE OF trigger, which fires only when
+ * its columns change, and any other are left to TriggerEnabled.  The
+ * statement's trigger descriptor is a copy of the relation's, made with it.
  */
 static void
 fill_when_exprs(ResultRelInfo *rri, const kept_table *e, CmdType operation, EState *estate)
@@ -307,9 +353,11 @@ fill_when_exprs(ResultRelInfo *rri, const kept_table *e, CmdType operation, ESta
 
 	for (int i = 0; i < td->numtriggers; i++)
 	{
-		int16		type = td->triggers[i].tgtype;
+		const Trigger *trigger = &td->triggers[i];
+		int16		type = trigger->tgtype;
 
-		if (rri->ri_TrigWhenExprs[i] != NULL || e->whens.texts[i] == NULL)
+		if (rri->ri_TrigWhenExprs[i] != NULL || e->whens.texts[i] == NULL ||
+			trigger->tgnattr > 0 || !fires_in_session(trigger))
 			continue;
 		if (operation == CMD_INSERT ? !(TRIGGER_FOR_INSERT(type) || (rri->ri_onConflict && TRIGGER_FOR_UPDATE(type)))
 			: !TRIGGER_FOR_UPDATE(type))
@@ -350,8 +398,10 @@ td_executor_start(QueryDesc *query, int eflags)
 	else
 		standard_ExecutorStart(query, eflags);
 
+	/* one INSERT or UPDATE: a data-modifying WITH may write with another command */
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 ||
-		(query->operation != CMD_INSERT && query->operation != CMD_UPDATE))
+		(query->operation != CMD_INSERT && query->operation != CMD_UPDATE) ||
+		query->plannedstmt->hasModifyingCTE)
 		return;
 	foreach(lc, query->estate->es_opened_result_relations)
 	{

@@ -603,7 +603,3 @@ BEGIN
     END IF;
 END
 $$;
--- A compressed row of up to 4 kB stays in the table: a 10-turn response
--- (about 2.4 kB of JSON, 1.7 kB compressed) made each log row go out of
--- line, one more heap row and index entry in the TOAST table per call.
-ALTER TABLE train_data.generation_logs SET (toast_tuple_target = 4080);

@@ -187,6 +187,28 @@ SELECT pg_temp.add_titled('domain ban');
 ALTER DOMAIN public.probe_title ADD CONSTRAINT probe_title_allowed CHECK (VALUE <> 'domain ban');
 SELECT expect_error($$SELECT pg_temp.add_titled('domain ban')$$);
 SELECT pg_temp.add_titled('domain ok');
+-- a constraint converting through text is planned per statement: the
+-- session's settings at each statement decide, as without the cache
+ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_title_probe;
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_title_probe
+    CHECK (title <> (0.1::float8 OPERATOR(pg_catalog.+) 0.2::float8)::text);
+SET LOCAL extra_float_digits = 0;
+SELECT pg_temp.add_titled('float first');
+SELECT expect_error($$SELECT pg_temp.add_titled('0.3')$$);
+SET LOCAL extra_float_digits = 1;
+SELECT pg_temp.add_titled('0.3');
+SELECT expect_error($$SELECT pg_temp.add_titled('0.30000000000000004')$$);
+-- a built-in SQL function is planned per statement too: inlined only for a
+-- role allowed to run it, so a role without EXECUTE is refused as it is
+-- without the cache, after the owner's statements
+ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_title_probe;
+ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_title_probe
+    CHECK (pg_catalog.lpad(title, 3) <> 'bad');
+REVOKE EXECUTE ON FUNCTION pg_catalog.lpad(text, integer) FROM PUBLIC;
+SELECT pg_temp.add_titled('lpad first');
+SET LOCAL ROLE regress_app;
+SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES ('lpad app', 'p', 'e', 'template')$$);
+RESET ROLE;
 ROLLBACK;
 
 -- Trigger WHEN clauses are kept parsed too: a trigger added, replaced or
@@ -226,6 +248,25 @@ CREATE OR REPLACE FUNCTION public.title_refused(t text) RETURNS boolean LANGUAGE
 SELECT pg_temp.add_titled('w first ban');
 SELECT expect_error($$SELECT pg_temp.add_titled('w second ban')$$);
 SELECT title FROM train_data.conversations WHERE title LIKE 'w %' ORDER BY title;
+-- only the triggers a statement fires have their WHEN prepared: a DELETE
+-- trigger whose condition would fail, an UPDATE OF trigger whose columns
+-- the UPDATE leaves, and a disabled trigger calling a function the role
+-- may not run are left alone, as without the cache
+CREATE TRIGGER conversations_when_delete_probe AFTER DELETE ON train_data.conversations
+    FOR EACH ROW WHEN (OLD.title = '1x'::text::integer::text) EXECUTE FUNCTION public.refuse_row();
+SELECT pg_temp.add_titled('w after delete trigger');
+UPDATE train_data.conversations SET persona = 'q' WHERE title = 'w after delete trigger';
+CREATE FUNCTION public.persona_refused(p text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN RETURN p = 'bad'; END $f$;
+REVOKE EXECUTE ON FUNCTION public.persona_refused(text) FROM PUBLIC;
+CREATE TRIGGER conversations_when_columns_probe BEFORE UPDATE OF persona ON train_data.conversations
+    FOR EACH ROW WHEN (public.persona_refused(NEW.persona)) EXECUTE FUNCTION public.refuse_row();
+CREATE TRIGGER conversations_when_disabled_probe BEFORE UPDATE ON train_data.conversations
+    FOR EACH ROW WHEN (public.persona_refused(NEW.persona)) EXECUTE FUNCTION public.refuse_row();
+ALTER TABLE train_data.conversations DISABLE TRIGGER conversations_when_disabled_probe;
+SET LOCAL ROLE regress_app;
+UPDATE train_data.conversations SET title = 'w updated by the app' WHERE title = 'w after delete trigger';
+SELECT expect_error($$UPDATE train_data.conversations SET persona = 'bad' WHERE title = 'w updated by the app'$$);
+RESET ROLE;
 -- an INSERT with ON CONFLICT DO UPDATE evaluates an UPDATE trigger's
 -- condition on the conflicting row (false for the same signature, true
 -- for another)

@@ -13,13 +13,6 @@ FROM pg_class c
 WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind IN ('r', 'S', 'v', 'm')
 ORDER BY c.relname;
 
--- Storage options: a log row with a 10-turn response stays in the table
--- (compressed) instead of going to its TOAST table.
-SELECT c.relname, c.reloptions
-FROM pg_class c
-WHERE c.relnamespace = 'train_data'::regnamespace AND c.reloptions IS NOT NULL
-ORDER BY c.relname;
-
 -- Every column: type, NOT NULL, default and generation expression.
 SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
        a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default_expr,
