@@ -57,9 +57,9 @@
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pg_list.h"
-#include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/hsearch.h"
@@ -70,7 +70,8 @@
 /*
  * Expressions kept parsed: texts[i] is the stored text trees[i] was parsed
  * from (NULL for none: a trigger without WHEN), planned[i] whether the tree
- * is also planned (built-in functions only, no domain).
+ * is also planned (a CHECK constraint that need not be planned per
+ * statement: see plan_per_statement).
  */
 typedef struct kept_exprs
 {

@@ -1,11 +1,12 @@
 /*
  * td_hcount.h — occurrences of 64-bit keys (hashes of words, n-grams,
- * lines): an open-addressing table that grows at half load and is emptied
- * by a generation counter, so that a table reused across texts costs
- * nothing to clear.  Its memory is kept across calls (td_keep_realloc):
- * a caller keeps its tables in static variables, resets them for each
- * text and trims them after a large one.  Shared by the scorer's vocabulary (quality_vocabulary.c)
- * and the defect detectors (quality_defects.c).
+ * lines): an open-addressing table that grows once a quarter full (half
+ * full past 65,536 slots) and is emptied by a generation counter, so that
+ * a table reused across texts costs nothing to clear.  Its memory is kept
+ * across calls (td_keep_realloc): a caller keeps its tables in static
+ * variables, resets them for each text and trims them after a large one.
+ * Shared by the scorer's vocabulary (quality_vocabulary.c) and the defect
+ * detectors (quality_defects.c).
  */
 #ifndef TD_HCOUNT_H
 #define TD_HCOUNT_H
