@@ -230,10 +230,9 @@ when_tree(const char *tgqual)
 
 /*
  * Parse rel's constraints and the WHEN clauses of td (the statement's copy
- * of its triggers) into e, replacing what it held.
- * They are built in a context of the caller's memory first and adopted
- * only when all parsed, so an error leaves e as it was and frees what was
- * built.
+ * of its triggers) into e, replacing what it held.  They are built in a
+ * context of the caller's memory first and adopted only when all parsed,
+ * so an error leaves e as it was and frees what was built.
  */
 static void
 kept_parse(kept_table *e, Relation rel, const TriggerDesc *td)
@@ -372,14 +371,18 @@ static bool
 wants_kept(const ResultRelInfo *rri, Oid nsp, bool *checks, bool *whens)
 {
 	Relation	rel = rri->ri_RelationDesc;
+	const TriggerDesc *td = rri->ri_TrigDesc;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relnamespace != nsp)
 		return false;
 	*checks = rri->ri_ConstraintExprs == NULL && rel->rd_att->constr != NULL &&
 		rel->rd_att->constr->num_check > 0;
 	*whens = false;
-	for (int i = 0; rri->ri_TrigDesc != NULL && rri->ri_TrigWhenExprs != NULL && i < rri->ri_TrigDesc->numtriggers; i++)
-		*whens = *whens || rri->ri_TrigDesc->triggers[i].tgqual != NULL;
+	if (td != NULL && rri->ri_TrigWhenExprs != NULL)
+	{
+		for (int i = 0; i < td->numtriggers && !*whens; i++)
+			*whens = td->triggers[i].tgqual != NULL;
+	}
 	return *checks || *whens;
 }
 
