@@ -51,6 +51,8 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "engine_cache.h"
+
 PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
 
 /* The statements of a claim, prepared once per session. */
@@ -379,16 +381,24 @@ take_item(claim_call *call, const claim_item *item, Datum config, bool reclaimed
 	return true;
 }
 
-/* The effective AI configuration of a job's owner. */
+/*
+ * The effective AI configuration of a job's owner: the session's copy
+ * (engine_cache.c), else read now and kept.
+ */
 static Datum
 owner_config(Datum owner)
 {
 	bool		isnull;
 	Datum		config;
+	uint64		since;
 
+	if (td_engine_cache_get(TD_CACHE_CONFIG, DatumGetUUIDP(owner), UUID_LEN, &config, &isnull))
+		return config;
+	since = td_engine_cache_generation();
 	run(ST_CONFIG, &owner, NULL);
 	config = value(0, 1, &isnull);
 	SPI_freetuptable(SPI_tuptable);
+	td_engine_cache_put(TD_CACHE_CONFIG, DatumGetUUIDP(owner), UUID_LEN, config, isnull, -1, false, since);
 	return config;
 }
 

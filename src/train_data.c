@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "compat.h"
+#include "engine_cache.h"
 #include "json_glue.h"
 #include "train_data.h"
 
@@ -95,7 +96,8 @@ td_misspelt_settings(const char *const **names)
 
 /*
  * Define the settings, note misspelt ones, reserve the prefix, give the
- * cores palloc, keep our tables' CHECK constraints parsed.
+ * cores palloc, keep our tables' CHECK constraints parsed, keep the
+ * engine's copies of configurations and prices current.
  */
 void
 _PG_init(void)
@@ -125,4 +127,5 @@ _PG_init(void)
 	td_reserve_guc_prefix(TD_GUC_PREFIX);
 
 	td_install_check_cache();
+	td_install_engine_cache();
 }

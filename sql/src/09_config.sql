@@ -35,22 +35,58 @@ CREATE FUNCTION train_data.model_cost(model text, input_tokens bigint, output_to
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    p train_data.model_prices := train_data.model_price(model);
 BEGIN
     IF input_tokens < 0 OR output_tokens < 0 THEN
         RAISE EXCEPTION 'token counts must not be negative: % input, % output', input_tokens, output_tokens
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF p.model_id IS NULL THEN
-        RETURN NULL;
-    END IF;
-    RETURN round((input_tokens * p.input_usd_per_mtok + output_tokens * p.output_usd_per_mtok) / 1000000, 6);
+    RETURN train_data.price_cost(train_data.model_price(model), input_tokens, output_tokens);
 END
 $$;
 
 COMMENT ON FUNCTION train_data.model_cost(text, bigint, bigint) IS
     'USD cost of a model call: tokens times the price per million, rounded to 6 decimals; NULL for a model with no known price';
+
+-- The cost at a price row (NULL for a NULL row): model_cost()'s formula,
+-- which the engine applies to its cached price rows.  Inlined into the
+-- expression that calls it.
+CREATE FUNCTION train_data.price_cost(price train_data.model_prices, input_tokens bigint, output_tokens bigint)
+    RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    -- (parenthesized: every OPERATOR() has the same precedence)
+    RETURN pg_catalog.round(((input_tokens OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
+                             OPERATOR(pg_catalog.+) (output_tokens OPERATOR(pg_catalog.*) (price).output_usd_per_mtok))
+                            OPERATOR(pg_catalog./) 1000000, 6);
+
+COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint) IS
+    'Internal: USD cost of a model call at a price row (model_cost()''s formula), rounded to 6 decimals; NULL for a NULL row';
+
+-- model_price() as the engine reads it for each completion: from this
+-- session's copy when it has one (src/engine_cache.c: emptied in every
+-- session when model_prices or a function changes).
+CREATE FUNCTION train_data.engine_model_price(model text)
+    RETURNS train_data.model_prices
+    LANGUAGE c STABLE STRICT
+    AS 'MODULE_PATHNAME', 'train_data_engine_model_price';
+
+COMMENT ON FUNCTION train_data.engine_model_price(text) IS
+    'Internal: model_price() from the session''s copy, for the engine (which reads it as the extension owner)';
+
+-- The engine's copies of prices and configurations are emptied in every
+-- session when the transaction that changed the table commits.  ENABLE
+-- ALWAYS: fired under any session_replication_role (a restore, a replica).
+CREATE FUNCTION train_data.engine_cache_invalidate()
+    RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_engine_cache_invalidate';
+
+COMMENT ON FUNCTION train_data.engine_cache_invalidate() IS
+    'Internal: trigger function (AFTER each statement on model_prices and ai_configurations) that has every session empty its engine copies of the table at commit';
+
+CREATE TRIGGER model_prices_engine_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON train_data.model_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
+ALTER TABLE train_data.model_prices ENABLE ALWAYS TRIGGER model_prices_engine_cache;
 
 -- The original batch estimator: tokens per conversation by tier at
 -- 0.015 / 0.075 USD per 1K tokens, and 20 s per conversation at
@@ -373,6 +409,11 @@ $$;
 
 COMMENT ON FUNCTION train_data.get_effective_ai_config(uuid) IS
     'AI configuration in force for a user: their active configuration with the highest priority (newest on ties) merged over the defaults; the defaults when there is none';
+
+CREATE TRIGGER ai_configurations_engine_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON train_data.ai_configurations
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
+ALTER TABLE train_data.ai_configurations ENABLE ALWAYS TRIGGER ai_configurations_engine_cache;
 
 -- Every writer of ai_configurations and user_preferences goes through
 -- validation (TG_ARGV[0] names the document).  Restores are the exception:

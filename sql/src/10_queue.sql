@@ -780,8 +780,10 @@ BEGIN
     status := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
     -- the price of the model that answered, else of the one asked for (OpenAI
     -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
-    cost := coalesce(train_data.model_cost(parsed ->> 'model', input_tokens, output_tokens),
-                     train_data.model_cost(item.request ->> 'model', input_tokens, output_tokens));
+    -- (model_cost() on the session's copy of the price rows)
+    cost := coalesce(train_data.price_cost(train_data.engine_model_price(parsed ->> 'model'), input_tokens, output_tokens),
+                     train_data.price_cost(train_data.engine_model_price(item.request ->> 'model'), input_tokens,
+                                           output_tokens));
 END
 $$;
 

@@ -39,11 +39,13 @@ REVOKE ALL ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, j
                                                  train_data.conversation_status, numeric, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer)
     FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.engine_model_price(text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.conversations_default_id() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.model_prices_protect_builtin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.engine_cache_invalidate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;

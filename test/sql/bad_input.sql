@@ -471,7 +471,11 @@ INSERT INTO calls (fn, call) VALUES
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(public.deep_array())$$),
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$),
  ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(public.deep_object(), 1)$$),
- ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(jsonb_build_object('item_id', public.huge()), 1)$$);
+ ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(jsonb_build_object('item_id', public.huge()), 1)$$),
+ ('price_cost', $$SELECT train_data.price_cost(NULL, 1, 1)$$),
+ ('price_cost', $$SELECT train_data.price_cost(train_data.model_price('claude-sonnet'), NULL, 1)$$),
+ ('price_cost', $$SELECT train_data.price_cost(train_data.model_price('claude-sonnet'), 9223372036854775807, 9223372036854775807)$$),
+ ('engine_model_price', $$SELECT train_data.engine_model_price(public.huge())$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).

@@ -1,0 +1,238 @@
+/*
+ * engine_cache.c — per-session copies of what the engine reads for every
+ * item but its users change rarely: the effective AI configuration of each
+ * job owner (read by every claim: a statement calling a PL/pgSQL function,
+ * about 6 % of a claim's instructions) and the price row of each model
+ * (read by every completion: two nested PL/pgSQL calls and two statements,
+ * about 4 % of a completion's).
+ *
+ * How a copy is kept current.  Each cache depends on one table:
+ * ai_configurations or model_prices.  A statement trigger on each
+ * (engine_cache_invalidate, ENABLE ALWAYS so that it fires under any
+ * session_replication_role) queues a relcache invalidation of its table;
+ * PostgreSQL sends it to every backend when the writing transaction
+ * commits (nothing when it aborts), and a backend reads it at the start of
+ * its next transaction, or sooner when it takes a lock.  This module's
+ * relcache callback then empties the table's cache.  Its syscache callback
+ * on pg_proc empties both when any function is created, replaced or
+ * dropped: the values also depend on get_effective_ai_config(),
+ * default_ai_config() and model_price(), which an extension update
+ * replaces.  A reset of every cache (the invalidation queue overflowed)
+ * empties both too.
+ *
+ * A value read while an invalidation arrived may be older than it: the
+ * read's snapshot can predate a commit whose invalidation the read then
+ * processed when it took a lock.  So a caller takes the generation (the
+ * count of invalidations) before its read and the value is kept only if no
+ * invalidation came in between; otherwise it serves that one call.  So a
+ * change is seen by every claim and completion whose transaction starts
+ * after the change's commit has finished.
+ *
+ * Bounds: keys of at most KEY_MAX bytes (a longer model name is read every
+ * time), and at most MAX_ENTRIES entries or MAX_BYTES of values per cache
+ * (when full, the cache is emptied and refilled as it is used), so a
+ * worker sending made-up model names cannot grow a backend.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "engine_cache.h"
+
+PG_FUNCTION_INFO_V1(train_data_engine_cache_invalidate);
+
+#define KEY_MAX 124
+#define MAX_ENTRIES 1024
+#define MAX_BYTES (4 * 1024 * 1024)
+
+/* A key: its length and bytes, zero-padded (hashed and compared whole). */
+typedef struct cache_key
+{
+	int32		len;
+	char		data[KEY_MAX];
+} cache_key;
+
+typedef struct cache_entry
+{
+	cache_key	key;
+	Datum		value;			/* in the cache's memory context */
+	bool		isnull;
+	bool		typbyval;
+	int16		typlen;
+} cache_entry;
+
+typedef struct cache_state
+{
+	const char *table;			/* the train_data table whose changes empty it */
+	Oid			relid;			/* that table, once an entry is kept */
+	MemoryContext cxt;			/* the entries and their values; NULL when empty */
+	HTAB	   *entries;
+} cache_state;
+
+static cache_state caches[TD_CACHE_N] = {
+	[TD_CACHE_CONFIG] = {.table = "ai_configurations"},
+	[TD_CACHE_PRICE] = {.table = "model_prices"},
+};
+
+/* Invalidations processed so far in this session. */
+static uint64 generation;
+
+/* Forget every entry of a cache. */
+static void
+empty(cache_state *c)
+{
+	if (c->cxt != NULL)
+		MemoryContextDelete(c->cxt);
+	c->cxt = NULL;
+	c->entries = NULL;
+	c->relid = InvalidOid;
+}
+
+/* Relcache callback: a table changed (InvalidOid: every table may have). */
+static void
+relation_changed(Datum arg, Oid relid)
+{
+	generation++;
+	for (int i = 0; i < TD_CACHE_N; i++)
+		if (!OidIsValid(relid) || caches[i].relid == relid)
+			empty(&caches[i]);
+}
+
+/* Syscache callback on pg_proc: a function was created, replaced or dropped. */
+static void
+function_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	generation++;
+	for (int i = 0; i < TD_CACHE_N; i++)
+		empty(&caches[i]);
+}
+
+/* The hash key of key; false when it is too long to keep. */
+static bool
+make_key(const void *key, int keylen, cache_key *k)
+{
+	if (keylen < 0 || keylen > KEY_MAX)
+		return false;
+	memset(k, 0, sizeof(*k));
+	k->len = keylen;
+	memcpy(k->data, key, keylen);
+	return true;
+}
+
+bool
+td_engine_cache_get(td_engine_cache cache, const void *key, int keylen, Datum *value, bool *isnull)
+{
+	cache_state *c = &caches[cache];
+	cache_key	k;
+	cache_entry *e;
+
+	if (c->entries == NULL || !make_key(key, keylen, &k))
+		return false;
+	e = hash_search(c->entries, &k, HASH_FIND, NULL);
+	if (e == NULL)
+		return false;
+	*isnull = e->isnull;
+	*value = e->isnull ? (Datum) 0 : datumCopy(e->value, e->typbyval, e->typlen);
+	return true;
+}
+
+uint64
+td_engine_cache_generation(void)
+{
+	return generation;
+}
+
+/* The table a cache depends on, or InvalidOid (may process invalidations). */
+static Oid
+table_of(const cache_state *c)
+{
+	Oid			nsp = get_namespace_oid("train_data", true);
+
+	return OidIsValid(nsp) ? get_relname_relid(c->table, nsp) : InvalidOid;
+}
+
+/* A cache's table and memory, made when it has none. */
+static void
+make_cache(cache_state *c, Oid relid)
+{
+	HASHCTL		ctl;
+
+	c->cxt = AllocSetContextCreate(TopMemoryContext, "train_data engine cache", ALLOCSET_SMALL_SIZES);
+	ctl.keysize = sizeof(cache_key);
+	ctl.entrysize = sizeof(cache_entry);
+	ctl.hcxt = c->cxt;
+	c->entries = hash_create("train_data engine cache entries", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	c->relid = relid;
+}
+
+void
+td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum value, bool isnull,
+					int16 typlen, bool typbyval, uint64 since)
+{
+	cache_state *c = &caches[cache];
+	cache_key	k;
+	Oid			relid;
+	cache_entry *e;
+	bool		found;
+	MemoryContext old;
+
+	if (!make_key(key, keylen, &k))
+		return;
+	/* looked up first: a catalog read can process invalidations */
+	relid = c->relid;
+	if (!OidIsValid(relid))
+		relid = table_of(c);
+	if (!OidIsValid(relid) || generation != since)
+		return;
+	if (c->entries != NULL &&
+		(hash_get_num_entries(c->entries) >= MAX_ENTRIES || MemoryContextMemAllocated(c->cxt, true) >= MAX_BYTES))
+		empty(c);
+	if (c->entries == NULL)
+		make_cache(c, relid);
+	old = MemoryContextSwitchTo(c->cxt);
+	if (!isnull && typlen == -1)	/* kept whole: never a pointer to a toasted row */
+		value = PointerGetDatum(pg_detoast_datum_copy((struct varlena *) DatumGetPointer(value)));
+	else if (!isnull)
+		value = datumCopy(value, typbyval, typlen);
+	MemoryContextSwitchTo(old);
+	e = hash_search(c->entries, &k, HASH_ENTER, &found);
+	if (found && !e->isnull && !e->typbyval)
+		pfree(DatumGetPointer(e->value));
+	e->value = isnull ? (Datum) 0 : value;
+	e->isnull = isnull;
+	e->typlen = typlen;
+	e->typbyval = typbyval;
+}
+
+/*
+ * engine_cache_invalidate() — statement trigger (AFTER INSERT, UPDATE,
+ * DELETE or TRUNCATE) of the tables the caches depend on: every backend
+ * empties its copies of the table when the transaction commits.
+ */
+Datum
+train_data_engine_cache_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("engine_cache_invalidate() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+void
+td_install_engine_cache(void)
+{
+	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, function_changed, (Datum) 0);
+}

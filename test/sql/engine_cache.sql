@@ -1,0 +1,88 @@
+-- engine_cache: the copies a worker's session keeps of job owners'
+-- configurations and of model prices (src/engine_cache.c): one per owner
+-- and per model, current after a change committed in the same session,
+-- the same rows as reading them each time, and bounded whatever a worker
+-- sends.  Changes committed by other sessions:
+-- test/specs/engine_cache_sessions.spec.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+-- Alice and Bob each queue 3 items and choose a model.
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    ('ec000000-0000-0000-0000-000000000001', 'cache template', 'c', 'Talk with {{persona}}.',
+     '[{"name": "persona", "type": "text"}]');
+INSERT INTO train_data.batch_jobs (id, name, total_items, concurrent_processing, created_by, created_at) VALUES
+    ('ec000000-0000-0000-0000-0000000000a1', 'alice job', 3, 3, :alice, now() - interval '2 minutes'),
+    ('ec000000-0000-0000-0000-0000000000b1', 'bob job', 3, 3, :bob, now() - interval '1 minute');
+INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, parameters)
+SELECT j, 'ec000000-0000-0000-0000-000000000001', g, 'template', jsonb_build_object('persona', 'P' || g)
+FROM unnest(ARRAY['ec000000-0000-0000-0000-0000000000a1', 'ec000000-0000-0000-0000-0000000000b1']::uuid[]) j,
+     generate_series(1, 3) g;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('mine', '{"model": "claude-3-haiku-20240307"}');
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('mine', '{"model": "claude-opus-4-1"}');
+RESET ROLE;
+RESET train_data.user_id;
+
+-- One worker session claims one item at a time: Alice's (the older job)
+-- twice, the second from the session's copy, then Bob's; each request has
+-- its owner's model, never the other's.
+SET ROLE regress_worker;
+CREATE TEMP TABLE claimed AS
+SELECT 1 AS n, c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batch_items('w', 1) c;
+INSERT INTO claimed SELECT 2, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 1) c;
+INSERT INTO claimed SELECT 3, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 2) c;
+RESET ROLE;
+
+-- Bob changes his model (committed in this session: its own transaction's
+-- invalidation empties the copy at commit); the next claim of his item has
+-- it, and Alice's stays hers.
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+UPDATE train_data.ai_configurations SET configuration = configuration || '{"model": "claude-sonnet-4-20250514"}';
+RESET ROLE;
+RESET train_data.user_id;
+SET ROLE regress_worker;
+INSERT INTO claimed SELECT 4, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 2) c;
+RESET ROLE;
+SELECT n, CASE c.batch_job_id WHEN 'ec000000-0000-0000-0000-0000000000a1' THEN 'alice' ELSE 'bob' END AS owner, c.model
+FROM claimed c ORDER BY n, owner;
+
+-- Prices: the engine's copy gives what model_price() gives, for an exact
+-- id, a family, an unknown model and a name too long to keep (read each
+-- time); an unknown model's NULL is kept too, and a price row added for it
+-- (committed) is used from the next call.
+SELECT m, train_data.engine_model_price(m) IS NOT DISTINCT FROM train_data.model_price(m) AS same,
+      (train_data.engine_model_price(m)).model_id, train_data.engine_model_price(m) IS NULL AS unknown
+FROM unnest(ARRAY['claude-haiku', 'claude-3-haiku-20240307', 'made-up-model',
+                  'claude-opus-' || repeat('x', 200)]) m
+ORDER BY m;
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('made-up-model', 1, 2);
+SELECT (train_data.engine_model_price('made-up-model')).model_id,
+       train_data.price_cost(train_data.engine_model_price('made-up-model'), 1000, 2000) AS cost,
+       train_data.model_cost('made-up-model', 1000, 2000) AS model_cost;
+DELETE FROM train_data.model_prices WHERE model_id = 'made-up-model';
+SELECT train_data.engine_model_price('made-up-model') IS NULL AS unknown_again;
+
+-- Bounded: 5,000 made-up model names (a worker controls the name in each
+-- response) leave the copy of prices under 1,024 entries.
+SELECT count(*) AS unknown_models
+FROM generate_series(1, 5000) g
+WHERE train_data.engine_model_price('made-up-model-' || g || repeat('x', 80)) IS NULL;
+SELECT count(*) FILTER (WHERE name = 'train_data engine cache') AS caches, sum(total_bytes) < 400 * 1024 AS bounded
+FROM pg_backend_memory_contexts WHERE name LIKE 'train_data engine cache%';
+
+-- Only the engine reads the copies: a tenant cannot call it.
+SET ROLE regress_alice;
+SELECT expect_error($$SELECT train_data.engine_model_price('claude-haiku')$$);
+RESET ROLE;
+
+-- clean up
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.ai_configuration_audit;
+DELETE FROM train_data.ai_configurations;
+DELETE FROM train_data.templates;
