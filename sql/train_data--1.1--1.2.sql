@@ -1181,32 +1181,6 @@ BEGIN
 END
 $$;
 
--- Step 1 of a completion: the item's response parsed, or NULL when it
--- cannot be (the item is then failed, or queued again per policy, with a
--- WARNING).  Only the parse runs in the subtransaction of the handler.
-CREATE FUNCTION train_data.complete_parse(item train_data.batch_items, response jsonb, attempt integer)
-    RETURNS jsonb
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    problem text;
-    state text;
-    new_status train_data.batch_item_status;
-BEGIN
-    RETURN train_data.parse_generation_response(response, item.parameters);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-    IF response IS NULL THEN
-        RAISE;
-    END IF;
-    new_status := train_data.fail_batch_item(item.id, 'unusable response: ' || problem, state, true, attempt);
-    RAISE WARNING 'batch item % failed: unusable response: %', item.id, problem
-        USING DETAIL = format('The item is now %s.', new_status);
-    RETURN NULL;
-END
-$$;
-
 --------------------------------------------------------------------------------
 -- The engine's copies of configurations and prices: each claim read its job
 -- owner's configuration, and each completion its model's price, with
@@ -1284,58 +1258,98 @@ ALTER TABLE train_data.ai_configurations ENABLE ALWAYS TRIGGER ai_configurations
 REVOKE ALL ON FUNCTION train_data.engine_model_price(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_cache_invalidate() FROM PUBLIC;
 
--- Step 2: what the parsed conversation is worth: its quality metrics (with
--- the defect verdicts for the turn count the item's parameters ask for:
--- expectedTurns, a count or {turns, minTurns, maxTurns, firstRole}), score,
--- status (by the threshold fixed when the item was queued -- items of 1.1
--- read their template's -- then by its defects) and the cost of the call.
-CREATE FUNCTION train_data.complete_verdict(item train_data.batch_items, parsed jsonb, OUT metrics jsonb,
-                                            OUT score numeric, OUT status train_data.conversation_status,
-                                            OUT cost numeric)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    threshold numeric := item.quality_threshold;
-    input_tokens bigint := coalesce((parsed ->> 'input_tokens')::bigint, 0);
-    output_tokens bigint := coalesce((parsed ->> 'output_tokens')::bigint, 0);
-BEGIN
-    metrics := train_data.quality_metrics(parsed -> 'turns', item.parameters -> 'expectedTurns');
-    -- with dedupe (a similarity) among the parameters, a near copy of an
-    -- earlier conversation of the same batch is marked duplicate_in_batch
-    IF jsonb_typeof(item.parameters -> 'dedupe') = 'number' THEN
-        metrics := train_data.with_batch_duplicate(metrics, train_data.batch_duplicate(
-            item.batch_job_id, item.created_by, parsed -> 'turns', (item.parameters ->> 'dedupe')::real));
-    END IF;
-    score := (metrics ->> 'overall')::numeric;
-    IF threshold IS NULL THEN
-        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = item.template_id;
-    END IF;
-    status := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini)
-    -- (model_cost() on the session's copy of the price rows)
-    cost := coalesce(train_data.price_cost(train_data.engine_model_price(parsed ->> 'model'), input_tokens, output_tokens),
-                     train_data.price_cost(train_data.engine_model_price(item.request ->> 'model'), input_tokens,
-                                           output_tokens));
-END
-$$;
-
--- Step 3: the conversation and its turns, owned by the batch owner, with
--- the generated entry of its review history (and its defects); a
--- regeneration archives the conversation it replaces.  Returns its id.
-CREATE FUNCTION train_data.complete_store(item train_data.batch_items, owner uuid, parsed jsonb, metrics jsonb,
-                                          score numeric, status train_data.conversation_status, cost numeric,
-                                          duration_ms integer)
+-- Store a model's response for an item in flight, in one transaction:
+--   1. the item, locked, and its response parsed; a response that cannot be
+--      parsed fails the item instead (queued again per policy) and the
+--      function returns NULL with a WARNING (only the parse runs in the
+--      subtransaction of that handler);
+--   2. what the conversation is worth: its quality metrics (with the defect
+--      verdicts for the turn count the item's parameters ask for:
+--      expectedTurns, a count or {turns, minTurns, maxTurns, firstRole}),
+--      score, status (by the threshold fixed when the item was queued --
+--      items of 1.1 read their template's -- then by its defects) and the
+--      cost of the call;
+--   3. the conversation and its turns, owned by the batch owner, with the
+--      generated entry of its review history (and its defects); a
+--      regeneration archives the conversation it replaces;
+--   4. the bookkeeping: the generation log, the item completed, the job's
+--      counters, the item's event, the job closed when it was the last.
+-- One function, not one per step: a nested PL/pgSQL call (its settings,
+-- its arguments, the item row passed whole) cost about 35,000 instructions,
+-- 4 % of a completion for the four steps (docs/performance.md).
+CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
+                                               attempt integer DEFAULT NULL)
     RETURNS uuid
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
-    p jsonb := item.parameters;
+    l record;
+    item train_data.batch_items;
+    owner uuid;
+    p jsonb;
+    parsed jsonb;
+    problem text;
+    state text;
+    new_status train_data.batch_item_status;
+    input_tokens bigint;
+    output_tokens bigint;
+    metrics jsonb;
+    score numeric;
+    threshold numeric;
+    verdict train_data.conversation_status;
+    cost numeric;
     conv uuid;
     sig integer[];
 BEGIN
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- 1. the item and its parsed response
+    l := train_data.lock_item_in_flight(item_id, attempt);
+    item := l.item;
+    owner := l.owner;
+    p := item.parameters;
+    BEGIN
+        parsed := train_data.parse_generation_response(response, p);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        IF response IS NULL THEN
+            RAISE;
+        END IF;
+        new_status := train_data.fail_batch_item(item.id, 'unusable response: ' || problem, state, true, attempt);
+        RAISE WARNING 'batch item % failed: unusable response: %', item.id, problem
+            USING DETAIL = format('The item is now %s.', new_status);
+        RETURN NULL;
+    END;
+    input_tokens := coalesce((parsed ->> 'input_tokens')::bigint, 0);
+    output_tokens := coalesce((parsed ->> 'output_tokens')::bigint, 0);
+
+    -- 2. quality, status and cost
+    metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
+    -- with dedupe (a similarity) among the parameters, a near copy of an
+    -- earlier conversation of the same batch is marked duplicate_in_batch
+    IF jsonb_typeof(p -> 'dedupe') = 'number' THEN
+        metrics := train_data.with_batch_duplicate(metrics, train_data.batch_duplicate(
+            item.batch_job_id, item.created_by, parsed -> 'turns', (p ->> 'dedupe')::real));
+    END IF;
+    score := (metrics ->> 'overall')::numeric;
+    threshold := item.quality_threshold;
+    IF threshold IS NULL THEN
+        SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = item.template_id;
+    END IF;
+    verdict := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
+    -- the price of the model that answered, else of the one asked for (OpenAI
+    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini):
+    -- model_cost() on the session's copy of the price rows
+    cost := coalesce(train_data.price_cost(train_data.engine_model_price(parsed ->> 'model'), input_tokens, output_tokens),
+                     train_data.price_cost(train_data.engine_model_price(item.request ->> 'model'), input_tokens,
+                                           output_tokens));
+
+    -- 3. the conversation and its turns
     INSERT INTO train_data.conversations
         (title, persona, emotion, topic, intent, tone, tier, category, status, quality_score, quality_metrics,
          turn_count, total_tokens, actual_cost_usd, generation_duration_ms, template_id, review_history,
@@ -1348,7 +1362,7 @@ BEGIN
                  THEN ARRAY(SELECT jsonb_array_elements_text(p -> 'category'))
                  WHEN jsonb_typeof(p -> 'category') = 'string' THEN ARRAY[p ->> 'category']
                  ELSE '{}' END,
-            complete_store.status, score, metrics,
+            verdict, score, metrics,
             jsonb_array_length(parsed -> 'turns'),
             coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
             cost, duration_ms, item.template_id,
@@ -1361,7 +1375,7 @@ BEGIN
     RETURNING id INTO conv;
     IF item.parent_conversation_id IS NOT NULL THEN
         UPDATE train_data.conversations c SET status = 'archived'
-        WHERE c.id = item.parent_conversation_id AND c.created_by = complete_store.owner AND c.status <> 'archived';
+        WHERE c.id = item.parent_conversation_id AND c.created_by = owner AND c.status <> 'archived';
     END IF;
     -- the turns, and their signature from the parsed turns (the same text in
     -- the same order: what the signature trigger, told to skip this
@@ -1377,21 +1391,9 @@ BEGIN
     sig := train_data.conversation_text_signature(parsed -> 'turns');
     INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
     VALUES (conv, owner, sig, train_data.minhash_bands(sig));
-    RETURN conv;
-END
-$$;
 
--- Step 4: the bookkeeping of a stored completion: the generation log, the
--- item completed, the job's counters, the item's event, the job closed when
--- it was the last.
-CREATE FUNCTION train_data.complete_record(item train_data.batch_items, owner uuid, conv uuid, parsed jsonb,
-                                           response jsonb, cost numeric, duration_ms integer)
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, item.parameters,
+    -- 4. the log, the item, the counters, the events
+    PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,
                                       item.attempts, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
                                       cost, duration_ms, NULL, NULL);
@@ -1407,39 +1409,6 @@ BEGIN
                       json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
                                         'event', 'item_completed')::text);
     PERFORM train_data.finish_job_if_done(item.batch_job_id);
-END
-$$;
-
--- Store a model's response for an item in flight: the parsed conversation
--- and its turns, the generation log (tokens, cost, duration), the item, the
--- counters, the job's completion, a notification — in one transaction.  A
--- response that cannot be parsed fails the item instead (retried per
--- policy) and the function returns NULL with a WARNING.
-CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, duration_ms integer DEFAULT NULL,
-                                               attempt integer DEFAULT NULL)
-    RETURNS uuid
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
-    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
-AS $$
-DECLARE
-    l record;
-    parsed jsonb;
-    v record;
-    conv uuid;
-BEGIN
-    IF duration_ms < 0 THEN
-        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    l := train_data.lock_item_in_flight(item_id, attempt);
-    parsed := train_data.complete_parse(l.item, response, attempt);
-    IF parsed IS NULL THEN
-        RETURN NULL;
-    END IF;
-    v := train_data.complete_verdict(l.item, parsed);
-    conv := train_data.complete_store(l.item, l.owner, parsed, v.metrics, v.score, v.status, v.cost, duration_ms);
-    PERFORM train_data.complete_record(l.item, l.owner, conv, parsed, response, v.cost, duration_ms);
     RETURN conv;
 END
 $$;
@@ -2541,12 +2510,6 @@ REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM 
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric,
-                                                 train_data.conversation_status, numeric, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer)
-    FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
@@ -3304,14 +3267,6 @@ COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
 COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
 
-COMMENT ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) IS
-    'Internal: step of complete_batch_item: the parsed response of an item in flight, or NULL (with a warning) after failing the item when it is unusable';
-COMMENT ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) IS
-    'Internal: step of complete_batch_item: quality metrics, score, status (threshold and defects) and cost of a parsed response';
-COMMENT ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric, train_data.conversation_status, numeric, integer) IS
-    'Internal: step of complete_batch_item: inserts the conversation (owned by the batch owner) and its turns, archives the conversation a regeneration replaces; returns the new id';
-COMMENT ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer) IS
-    'Internal: step of complete_batch_item: generation log, item completed, job counters, the item''s event, the job closed when it was the last';
 COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 

@@ -33,12 +33,6 @@ REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_parse(train_data.batch_items, jsonb, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_verdict(train_data.batch_items, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_store(train_data.batch_items, uuid, jsonb, jsonb, numeric,
-                                                 train_data.conversation_status, numeric, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_record(train_data.batch_items, uuid, uuid, jsonb, jsonb, numeric, integer)
-    FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_model_price(text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
