@@ -1215,10 +1215,14 @@ COMMENT ON FUNCTION train_data.model_cost(text, bigint, bigint) IS
 CREATE FUNCTION train_data.price_cost(price train_data.model_prices, input_tokens bigint, output_tokens bigint)
     RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    -- (parenthesized: every OPERATOR() has the same precedence)
-    RETURN pg_catalog.round(((input_tokens OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
+    -- (parenthesized: every OPERATOR() has the same precedence; a string
+    -- body, as a parsed one would depend on model_prices' columns and so
+    -- refuse ALTER TABLE model_prices ADD COLUMN or ALTER COLUMN ... TYPE)
+AS $$
+    SELECT pg_catalog.round(((input_tokens OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
                              OPERATOR(pg_catalog.+) (output_tokens OPERATOR(pg_catalog.*) (price).output_usd_per_mtok))
-                            OPERATOR(pg_catalog./) 1000000, 6);
+                            OPERATOR(pg_catalog./) 1000000, 6)
+$$;
 
 COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint) IS
     'Internal: USD cost of a model call at a price row (model_cost()''s formula), rounded to 6 decimals; NULL for a NULL row';
@@ -1237,23 +1241,33 @@ COMMENT ON FUNCTION train_data.engine_model_price(text) IS
 -- The engine's copies of prices and configurations are emptied in every
 -- session when the transaction that changed the table commits.  ENABLE
 -- ALWAYS: fired under any session_replication_role (a restore, a replica).
+-- Row triggers (and a statement trigger for TRUNCATE): logical
+-- replication's apply worker fires row triggers only.
 CREATE FUNCTION train_data.engine_cache_invalidate()
     RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_engine_cache_invalidate';
 
 COMMENT ON FUNCTION train_data.engine_cache_invalidate() IS
-    'Internal: trigger function (AFTER each statement on model_prices and ai_configurations) that has every session empty its engine copies of the table at commit';
+    'Internal: trigger function (AFTER each row written and each TRUNCATE of model_prices and ai_configurations) that has every session empty its engine copies of the table at commit';
 
 CREATE TRIGGER model_prices_engine_cache
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON train_data.model_prices
-    FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
+    AFTER INSERT OR UPDATE OR DELETE ON train_data.model_prices
+    FOR EACH ROW EXECUTE FUNCTION train_data.engine_cache_invalidate();
 ALTER TABLE train_data.model_prices ENABLE ALWAYS TRIGGER model_prices_engine_cache;
+CREATE TRIGGER model_prices_engine_cache_truncate
+    AFTER TRUNCATE ON train_data.model_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
+ALTER TABLE train_data.model_prices ENABLE ALWAYS TRIGGER model_prices_engine_cache_truncate;
 
 CREATE TRIGGER ai_configurations_engine_cache
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON train_data.ai_configurations
-    FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
+    AFTER INSERT OR UPDATE OR DELETE ON train_data.ai_configurations
+    FOR EACH ROW EXECUTE FUNCTION train_data.engine_cache_invalidate();
 ALTER TABLE train_data.ai_configurations ENABLE ALWAYS TRIGGER ai_configurations_engine_cache;
+CREATE TRIGGER ai_configurations_engine_cache_truncate
+    AFTER TRUNCATE ON train_data.ai_configurations
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
+ALTER TABLE train_data.ai_configurations ENABLE ALWAYS TRIGGER ai_configurations_engine_cache_truncate;
 
 REVOKE ALL ON FUNCTION train_data.engine_model_price(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_cache_invalidate() FROM PUBLIC;

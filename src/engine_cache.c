@@ -7,9 +7,11 @@
  * about 4 % of a completion's).
  *
  * How a copy is kept current.  Each cache depends on one table:
- * ai_configurations or model_prices.  A statement trigger on each
- * (engine_cache_invalidate, ENABLE ALWAYS so that it fires under any
- * session_replication_role) queues a relcache invalidation of its table;
+ * ai_configurations or model_prices.  A row trigger on each, and a
+ * statement trigger for TRUNCATE (engine_cache_invalidate, ENABLE ALWAYS
+ * so that they fire under any session_replication_role, row triggers as
+ * logical replication's apply worker fires no statement trigger but
+ * TRUNCATE's) queue a relcache invalidation of the table;
  * PostgreSQL sends it to every backend when the writing transaction
  * commits (nothing when it aborts), and a backend reads it at the start of
  * its next transaction, or sooner when it takes a lock.  This module's
@@ -23,10 +25,14 @@
  * A value read while an invalidation arrived may be older than it: the
  * read's snapshot can predate a commit whose invalidation the read then
  * processed when it took a lock.  So a caller takes the generation (the
- * count of invalidations) before its read and the value is kept only if no
- * invalidation came in between; otherwise it serves that one call.  So a
- * change is seen by every claim and completion whose transaction starts
- * after the change's commit has finished.
+ * count of invalidations) before its read, reads with a snapshot taken
+ * after that, and the value is kept only if no invalidation came in
+ * between; otherwise it serves that one call.  A value read under a
+ * transaction snapshot (REPEATABLE READ, SERIALIZABLE) is never kept: that
+ * snapshot may predate a commit whose invalidation this transaction
+ * processed before the generation was taken.  So a change is seen by
+ * every claim and completion whose transaction starts after the change's
+ * commit has finished.
  *
  * Bounds: keys of at most KEY_MAX bytes (a longer model name is read every
  * time), and at most MAX_ENTRIES entries or MAX_BYTES of values per cache
@@ -35,6 +41,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
@@ -184,7 +191,8 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 	bool		found;
 	MemoryContext old;
 
-	if (!make_key(key, keylen, &k))
+	/* read with the transaction's snapshot: maybe older than the generation */
+	if (IsolationUsesXactSnapshot() || !make_key(key, keylen, &k))
 		return;
 	/* looked up first: a catalog read can process invalidations */
 	relid = c->relid;
@@ -213,9 +221,9 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 }
 
 /*
- * engine_cache_invalidate() — statement trigger (AFTER INSERT, UPDATE,
- * DELETE or TRUNCATE) of the tables the caches depend on: every backend
- * empties its copies of the table when the transaction commits.
+ * engine_cache_invalidate() — trigger (AFTER each row inserted, updated or
+ * deleted, and AFTER TRUNCATE) of the tables the caches depend on: every
+ * backend empties its copies of the table when the transaction commits.
  */
 Datum
 train_data_engine_cache_invalidate(PG_FUNCTION_ARGS)

@@ -39,7 +39,8 @@ read_price(Datum model, bool *isnull)
 			elog(ERROR, "SPI_keepplan failed");
 		price_plan = plan;
 	}
-	if (SPI_execute_plan(price_plan, &model, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* not read-only: a snapshot of its own, taken after the caller's generation */
+	if (SPI_execute_plan(price_plan, &model, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model_price() returned no row");
 	row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 	if (!*isnull)

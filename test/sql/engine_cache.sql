@@ -76,6 +76,16 @@ WHERE train_data.engine_model_price('made-up-model-' || g || repeat('x', 80)) IS
 SELECT count(*) FILTER (WHERE name = 'train_data engine cache') AS caches, sum(total_bytes) < 400 * 1024 AS bounded
 FROM pg_backend_memory_contexts WHERE name LIKE 'train_data engine cache%';
 
+-- model_prices can take a column (price_cost() does not pin its row type):
+-- the copy has it from the change on, and loses it when the change is
+-- rolled back.
+BEGIN;
+SELECT (train_data.engine_model_price('claude-sonnet')).model_id;
+ALTER TABLE train_data.model_prices ADD COLUMN note text DEFAULT 'noted';
+SELECT (train_data.engine_model_price('claude-sonnet')).note;
+ROLLBACK;
+SELECT train_data.engine_model_price('claude-sonnet') IS NOT DISTINCT FROM train_data.model_price('claude-sonnet') AS same;
+
 -- Only the engine reads the copies: a tenant cannot call it.
 SET ROLE regress_alice;
 SELECT expect_error($$SELECT train_data.engine_model_price('claude-haiku')$$);
