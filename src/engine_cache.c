@@ -35,12 +35,14 @@
  * commit has finished.
  *
  * Bounds: keys of at most KEY_MAX bytes (a longer model name is read every
+ * time), values of at most MAX_BYTES / 16 (a larger one is read every
  * time), and at most MAX_ENTRIES entries or MAX_BYTES of values per cache
  * (when full, the cache is emptied and refilled as it is used), so a
  * worker sending made-up model names cannot grow a backend.
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -200,6 +202,8 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 		relid = table_of(c);
 	if (!OidIsValid(relid) || generation != since)
 		return;
+	if (!isnull && typlen == -1 && toast_raw_datum_size(value) > MAX_BYTES / 16)
+		return;					/* one value alone would fill a sixteenth */
 	if (c->entries != NULL &&
 		(hash_get_num_entries(c->entries) >= MAX_ENTRIES || MemoryContextMemAllocated(c->cxt, true) >= MAX_BYTES))
 		empty(c);

@@ -20,9 +20,12 @@ PG_FUNCTION_INFO_V1(train_data_engine_model_price);
 
 static SPIPlanPtr price_plan;
 
-/* model_price(model) read now: its row (a composite datum in the caller's memory) or NULL. */
+/*
+ * model_price(model) read now: its row (a composite datum of type rowtype,
+ * this function's result type, in the caller's memory) or NULL.
+ */
 static Datum
-read_price(Datum model, bool *isnull)
+read_price(Datum model, Oid rowtype, bool *isnull)
 {
 	Oid			argtype = TEXTOID;
 	Datum		row;
@@ -42,6 +45,9 @@ read_price(Datum model, bool *isnull)
 	/* not read-only: a snapshot of its own, taken after the caller's generation */
 	if (SPI_execute_plan(price_plan, &model, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model_price() returned no row");
+	if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) != rowtype)	/* replaced by another type */
+		elog(ERROR, "model_price() returns type %s, not %s",
+			 format_type_be(SPI_gettypeid(SPI_tuptable->tupdesc, 1)), format_type_be(rowtype));
 	row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 	if (!*isnull)
 		row = SPI_datumTransfer(row, false, -1);
@@ -68,7 +74,7 @@ train_data_engine_model_price(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(row);
 	}
 	since = td_engine_cache_generation();
-	row = read_price(PG_GETARG_DATUM(0), &isnull);
+	row = read_price(PG_GETARG_DATUM(0), get_fn_expr_rettype(fcinfo->flinfo), &isnull);
 	td_engine_cache_put(TD_CACHE_PRICE, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), row, isnull, -1, false,
 						since);
 	if (isnull)
