@@ -1046,7 +1046,8 @@ ALTER FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) RENAME TO f
 -- finished now (unknown, not in flight, cancelled, lease expired, or -- when
 -- the caller gives the attempt its claim returned -- claimed again since).
 CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OUT item train_data.batch_items,
-                                               OUT owner uuid, OUT error_handling text)
+                                               OUT owner uuid, OUT error_handling text,
+                                               OUT completion_events boolean)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1054,7 +1055,8 @@ DECLARE
     r record;
 BEGIN
     -- the item and its job in one statement (the job row is read, not locked)
-    SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling INTO r
+    SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling,
+           j.completion_events AS completion_events INTO r
     FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
     WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE OF i;
     IF NOT FOUND THEN
@@ -1064,6 +1066,7 @@ BEGIN
     item := r.item;
     owner := r.owner;
     error_handling := r.error_handling;
+    completion_events := r.completion_events;
     IF lock_item_in_flight.attempt IS NOT NULL AND lock_item_in_flight.attempt IS DISTINCT FROM item.attempts THEN
         RAISE EXCEPTION 'batch item % was claimed again: attempt % is not the current attempt %',
                         item.id, lock_item_in_flight.attempt, item.attempts
@@ -1416,12 +1419,16 @@ BEGIN
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
     WHERE i.id = item.id;
     PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's (notify_progress's
-    -- message, sent directly: the engine sees every job, so the job lookup
-    -- that function makes for its callers is not needed here)
-    PERFORM pg_notify(train_data.job_channel(item.batch_job_id),
-                      json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
-                                        'event', 'item_completed')::text);
+    -- the item's event, when the job asks for it (completion_events: a
+    -- transaction that notifies commits in turn with every other one that
+    -- does, cluster-wide), before the job's; notify_progress's message, sent
+    -- directly: the engine sees every job, so the job lookup that function
+    -- makes for its callers is not needed here
+    IF l.completion_events THEN
+        PERFORM pg_notify(train_data.job_channel(item.batch_job_id),
+                          json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
+                                            'event', 'item_completed')::text);
+    END IF;
     PERFORM train_data.finish_job_if_done(item.batch_job_id);
     RETURN conv;
 END
@@ -1618,6 +1625,9 @@ ALTER TABLE train_data.conversations ALTER COLUMN created_by SET DEFAULT train_d
 ALTER TABLE train_data.batch_jobs ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.batch_jobs', true);
 ALTER TABLE train_data.export_logs ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.export_logs', true);
 ALTER TABLE train_data.export_logs ADD COLUMN manifest jsonb;
+-- item_completed events on request only: each transaction that notifies
+-- commits in turn with every other one that does, cluster-wide
+ALTER TABLE train_data.batch_jobs ADD COLUMN completion_events boolean NOT NULL DEFAULT false;
 ALTER TABLE train_data.user_preferences ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.user_preferences', true);
 ALTER TABLE train_data.ai_configurations
     ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.ai_configurations', false),
@@ -2855,6 +2865,7 @@ COMMENT ON COLUMN train_data.batch_jobs.created_by IS 'Owner: creates and contro
 COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created';
 
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.batch_jobs.completion_events IS 'Send an item_completed event on the job''s channel for each completed item (off by default: transactions that send a notification commit one at a time across the cluster); other events are always sent';
 
 COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
 

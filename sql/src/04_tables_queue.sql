@@ -28,6 +28,10 @@ CREATE TABLE train_data.batch_jobs (
     created_by               uuid NOT NULL DEFAULT train_data.user_id_default('train_data.batch_jobs', true),
     created_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- an item_completed event per completed item only on request: each
+    -- transaction that notifies commits in turn with every other one of the
+    -- cluster that does
+    completion_events        boolean NOT NULL DEFAULT false,
     CONSTRAINT batch_jobs_name_not_blank CHECK (pg_catalog.btrim(name) <> ''),
     CONSTRAINT batch_jobs_priority_valid CHECK (priority IN ('high', 'normal', 'low')),
     CONSTRAINT batch_jobs_total_items_nonnegative CHECK (total_items >= 0),
@@ -63,6 +67,7 @@ COMMENT ON COLUMN train_data.batch_jobs.error_handling IS 'continue, or stop: an
 COMMENT ON COLUMN train_data.batch_jobs.created_by IS 'Owner: creates and controls the job and owns the conversations it makes';
 COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created';
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.batch_jobs.completion_events IS 'Send an item_completed event on the job''s channel for each completed item (off by default: transactions that send a notification commit one at a time across the cluster); other events are always sent';
 
 CREATE INDEX batch_jobs_created_by_idx ON train_data.batch_jobs (created_by, created_at DESC);
 

@@ -412,7 +412,8 @@ COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, in
 -- finished now (unknown, not in flight, cancelled, lease expired, or -- when
 -- the caller gives the attempt its claim returned -- claimed again since).
 CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OUT item train_data.batch_items,
-                                               OUT owner uuid, OUT error_handling text)
+                                               OUT owner uuid, OUT error_handling text,
+                                               OUT completion_events boolean)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -420,7 +421,8 @@ DECLARE
     r record;
 BEGIN
     -- the item and its job in one statement (the job row is read, not locked)
-    SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling INTO r
+    SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling,
+           j.completion_events AS completion_events INTO r
     FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
     WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE OF i;
     IF NOT FOUND THEN
@@ -430,6 +432,7 @@ BEGIN
     item := r.item;
     owner := r.owner;
     error_handling := r.error_handling;
+    completion_events := r.completion_events;
     IF lock_item_in_flight.attempt IS NOT NULL AND lock_item_in_flight.attempt IS DISTINCT FROM item.attempts THEN
         RAISE EXCEPTION 'batch item % was claimed again: attempt % is not the current attempt %',
                         item.id, lock_item_in_flight.attempt, item.attempts
@@ -865,12 +868,16 @@ BEGIN
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
     WHERE i.id = item.id;
     PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
-    -- listeners get the item's event before the job's (notify_progress's
-    -- message, sent directly: the engine sees every job, so the job lookup
-    -- that function makes for its callers is not needed here)
-    PERFORM pg_notify(train_data.job_channel(item.batch_job_id),
-                      json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
-                                        'event', 'item_completed')::text);
+    -- the item's event, when the job asks for it (completion_events: a
+    -- transaction that notifies commits in turn with every other one that
+    -- does, cluster-wide), before the job's; notify_progress's message, sent
+    -- directly: the engine sees every job, so the job lookup that function
+    -- makes for its callers is not needed here
+    IF l.completion_events THEN
+        PERFORM pg_notify(train_data.job_channel(item.batch_job_id),
+                          json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
+                                            'event', 'item_completed')::text);
+    END IF;
     PERFORM train_data.finish_job_if_done(item.batch_job_id);
     RETURN conv;
 END

@@ -3,7 +3,8 @@
 //
 //   TD_USER_ID=<owner uuid> node examples/progress.js <job id>
 //
-// LISTENs on the job's own channel (train_data.job_channel(job)) and, on each
+// LISTENs on the job's own channel (train_data.job_channel(job)), asks for an
+// event per completed item (completion_events) and, on each
 // event, reads batch_progress(job) — the truth; notifications are only a
 // prompt to read it — and prints the percent done and the time remaining.
 // Stops on job_finished, job_failed or job_cancelled (or when the job has
@@ -43,6 +44,11 @@ async function report(event) {
 
 const { rows: [{ channel }] } = await client.query('SELECT train_data.job_channel($1) AS channel', [job]);
 await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+// item_completed events are sent only for a job that asks for them: each
+// transaction that notifies commits in turn with every other one that does,
+// cluster-wide, so they are off unless someone watches item by item
+await client.query(
+	'UPDATE train_data.batch_jobs SET completion_events = true WHERE id = $1 AND NOT completion_events', [job]);
 const status = await report('now');
 if (status === undefined || ['completed', 'failed', 'cancelled'].includes(status)) {
 	if (status === undefined) process.stderr.write(`no job ${job} for user ${process.env.TD_USER_ID}\n`);
