@@ -9,7 +9,11 @@
  * owner (SECURITY DEFINER), with the locking rules of sql/src/10_queue.sql:
  *
  *   - claims of one job take turns on its row in job_claim_locks, which no
- *     user can see or lock, so the count of items in flight is exact;
+ *     user can see or lock, so the count of items in flight is exact; a
+ *     claim finding the row held goes on to the next job and comes back
+ *     after its walk, waiting then only for a job that seems to have room
+ *     (take_turn), so the claims of all workers do not follow one another
+ *     through every job ahead in the order;
  *   - every item is taken with FOR NO KEY UPDATE SKIP LOCKED: a row another
  *     transaction holds is skipped, never waited for;
  *   - the job row is written only when the job starts, with SKIP LOCKED;
@@ -62,6 +66,9 @@ enum claim_stmt
 	ST_NEXT_JOBS,				/* the next jobs in the claim order, whether
 								 * each has anything queued, and its owner */
 	ST_DROP_JOB,				/* take a job out of the claim order */
+	ST_TRY_LOCK_JOB,			/* take this claim's turn on a job if free */
+	ST_TURN_EXISTS,				/* whether the job's turn row exists */
+	ST_ROOM,					/* whether a job has room, read without a lock */
 	ST_LOCK_JOB,				/* take this claim's turn on a job */
 	ST_JOB,						/* the job's state and free concurrency */
 	ST_JOB_EXISTS,				/* whether a job ST_JOB skipped exists */
@@ -129,6 +136,29 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                  AND i.status OPERATOR(pg_catalog.=) 'queued'"
 		"                ORDER BY i.position, i.id LIMIT 1) IS NULL)",
 		2, {UUIDOID, BOOLOID}
+	},
+	/* The job's row, locked if no other claim holds it (none: not made yet). */
+	[ST_TRY_LOCK_JOB] = {
+		"SELECT FROM train_data.job_claim_locks l WHERE l.batch_job_id OPERATOR(pg_catalog.=) $1"
+		"   FOR UPDATE SKIP LOCKED",
+		1, {UUIDOID}
+	},
+	[ST_TURN_EXISTS] = {
+		"SELECT FROM train_data.job_claim_locks l WHERE l.batch_job_id OPERATOR(pg_catalog.=) $1",
+		1, {UUIDOID}
+	},
+	/*
+	 * Whether the job has fewer items in flight than it allows, as this
+	 * statement's snapshot sees them (no lock: a hint; a missing job has
+	 * room, and the locked count decides).
+	 */
+	[ST_ROOM] = {
+		"SELECT b.concurrent_processing OPERATOR(pg_catalog.>)"
+		"       (SELECT pg_catalog.count(*) FROM train_data.batch_items i"
+		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
+		"           AND i.status OPERATOR(pg_catalog.=) 'processing')"
+		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
+		1, {UUIDOID}
 	},
 	/*
 	 * The job's row, created when missing, locked FOR UPDATE in one
@@ -445,18 +475,60 @@ typedef enum visit_outcome
 {
 	VISIT_TOOK,					/* items taken (or failed for good) */
 	VISIT_LEFT,					/* the job left the claim order */
-	VISIT_NOTHING				/* queued items, none to take now: held by
+	VISIT_NOTHING,				/* queued items, none to take now: held by
 								 * another transaction or waiting out a retry;
 								 * or the job row held by its owner */
+	VISIT_BUSY					/* another claim has its turn on the job:
+								 * visited again after the walk */
 } visit_outcome;
+
+/* What taking a turn on a job gave. */
+typedef enum turn_outcome
+{
+	TURN_TAKEN,					/* this claim's turn, to the end of its transaction */
+	TURN_FULL,					/* no room seen: not waited for */
+	TURN_BUSY					/* another claim's turn: not waited for */
+} turn_outcome;
+
+/*
+ * Take this claim's turn on a job (its row in job_claim_locks, held to the
+ * end of the transaction).  Without wait (the walk's first pass), a turn
+ * another claim holds is not waited for: claims walk jobs in the same
+ * order and hold each turn to their commit, so waiting at each job ahead
+ * made the claims of all workers follow one another.  With wait (the
+ * second pass), a job that seems full is passed, and otherwise its turn is
+ * waited for.
+ */
+static turn_outcome
+take_turn(Datum job, bool wait)
+{
+	bool		room;
+
+	if (!wait)
+	{
+		if (run(ST_TRY_LOCK_JOB, &job, NULL) == 1)
+			return TURN_TAKEN;
+		if (run(ST_TURN_EXISTS, &job, NULL) == 1)
+			return TURN_BUSY;
+		run(ST_LOCK_JOB, &job, NULL);	/* the job's first claim makes its row */
+		return TURN_TAKEN;
+	}
+	room = run(ST_ROOM, &job, NULL) != 1 || flag(0, 1);
+	SPI_freetuptable(SPI_tuptable);
+	if (!room)
+		return TURN_FULL;
+	run(ST_LOCK_JOB, &job, NULL);
+	return TURN_TAKEN;
+}
 
 /*
  * Queued items of one job, up to its free concurrency, by position.  The
  * job's row in job_claim_locks makes claims of the same job take turns, so
- * the count of items in flight is exact.
+ * the count of items in flight is exact; without wait, a job another claim
+ * has its turn on is left for later (VISIT_BUSY).
  */
 static visit_outcome
-claim_from_job(claim_call *call, Datum job)
+claim_from_job(claim_call *call, Datum job, bool wait)
 {
 	bool		isnull;
 	int64		slots;
@@ -467,7 +539,15 @@ claim_from_job(claim_call *call, Datum job)
 	claim_item *items;
 	int			taken = 0;
 
-	run(ST_LOCK_JOB, &job, NULL);
+	switch (take_turn(job, wait))
+	{
+		case TURN_FULL:
+			return VISIT_TOOK;	/* full as far as can be seen: nothing to remember */
+		case TURN_BUSY:
+			return VISIT_BUSY;
+		case TURN_TAKEN:
+			break;
+	}
 	/*
 	 * The job row is share-locked for the counters' foreign key first, with
 	 * SKIP LOCKED: a job whose row its owner holds (FOR UPDATE) is passed
@@ -675,12 +755,47 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
 	c->nothing = found ? c->nothing + 1 : 1;
 }
 
+/* Jobs a claim's first pass found another claim taking from, in claim order. */
+typedef struct busy_jobs
+{
+	int			n;
+	int			cap;
+	pg_uuid_t  *jobs;
+	passed_key *keys;
+	Datum	   *owners;			/* pointers into the claim's memory, or 0 */
+} busy_jobs;
+
+/* Note a busy job (its arrays grown in cxt, the claim's memory). */
+static void
+note_busy(busy_jobs *b, Datum job, const passed_key *key, Datum owner, MemoryContext cxt)
+{
+	if (b->n == b->cap)
+	{
+		b->cap = b->cap ? b->cap * 2 : 8;
+		b->jobs = b->jobs ? repalloc(b->jobs, sizeof(pg_uuid_t) * b->cap)
+			: MemoryContextAlloc(cxt, sizeof(pg_uuid_t) * b->cap);
+		b->keys = b->keys ? repalloc(b->keys, sizeof(passed_key) * b->cap)
+			: MemoryContextAlloc(cxt, sizeof(passed_key) * b->cap);
+		b->owners = b->owners ? repalloc(b->owners, sizeof(Datum) * b->cap)
+			: MemoryContextAlloc(cxt, sizeof(Datum) * b->cap);
+	}
+	b->jobs[b->n] = *DatumGetUUIDP(job);
+	b->keys[b->n] = *key;
+	b->owners[b->n] = owner == (Datum) 0 ? (Datum) 0
+		: PointerGetDatum(MemoryContextAlloc(cxt, sizeof(pg_uuid_t)));
+	if (owner != (Datum) 0)
+		*DatumGetUUIDP(b->owners[b->n]) = *DatumGetUUIDP(owner);
+	b->n++;
+}
+
 /*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
  * queued items by the claim order (job priority, job age, job, position).
  * The walk reads only claimable_jobs, which holds the jobs with work to
  * take, so paused, ended and empty jobs cost nothing; a job found with
- * nothing queued leaves it.
+ * nothing queued leaves it.  A job another claim is taking from at that
+ * moment is passed, and visited again (waiting for its turn) after the
+ * walk if this claim still wants items.
  */
 Datum
 train_data_claim_batch_items(PG_FUNCTION_ARGS)
@@ -695,6 +810,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	TimestampTz now;
 	int			batch = 2;		/* jobs read per statement: 2, then 8, 32, 128, 256 */
 	HTAB	   *tally = NULL;	/* owners' jobs found with nothing to take, this claim */
+	busy_jobs	busy = {0};		/* jobs passed while another claim took from them */
 
 	check_args(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
@@ -762,8 +878,13 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 				continue;
 			MemoryContextReset(visit);
 			MemoryContextSwitchTo(visit);
-			outcome = claim_from_job(&call, jobs[r]);
+			outcome = claim_from_job(&call, jobs[r], false);
 			MemoryContextSwitchTo(walk);
+			if (outcome == VISIT_BUSY)
+			{
+				note_busy(&busy, jobs[r], &keys[r], owners[r], outer);
+				continue;
+			}
 			pass_over(&keys[r], GetCurrentTimestamp(), outcome);	/* from the visit's end */
 			if (outcome == VISIT_NOTHING)
 				owner_found_nothing(&tally, owners[r], outer);
@@ -771,6 +892,20 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		if ((uint64) batch > n)
 			break;				/* the last batch of the order */
 		batch = Min(batch * 4, 256);
+	}
+	/* the jobs passed while another claim took from them, now waiting for a turn */
+	for (int b = 0; b < busy.n && call.claimed < call.max_items; b++)
+	{
+		visit_outcome outcome;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(visit);
+		MemoryContextSwitchTo(visit);
+		outcome = claim_from_job(&call, UUIDPGetDatum(&busy.jobs[b]), true);
+		MemoryContextSwitchTo(outer);
+		pass_over(&busy.keys[b], GetCurrentTimestamp(), outcome);
+		if (outcome == VISIT_NOTHING)
+			owner_found_nothing(&tally, busy.owners[b], outer);
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();
