@@ -11,9 +11,11 @@
  *   - claims of one job take turns on its row in job_claim_locks, which no
  *     user can see or lock, so the count of items in flight is exact; a
  *     claim finding the row held goes on to the next job and comes back
- *     after its walk, waiting then only for a job that seems to have room
- *     (take_turn), so the claims of all workers do not follow one another
- *     through every job ahead in the order;
+ *     after its walk, waiting then only for a job that seems to have room,
+ *     and only when its transaction holds no turn (take_turn: else two
+ *     claims could each wait for a turn the other holds), so the claims of
+ *     all workers do not follow one another through every job ahead in the
+ *     order;
  *   - every item is taken with FOR NO KEY UPDATE SKIP LOCKED: a row another
  *     transaction holds is skipped, never waited for;
  *   - the job row is written only when the job starts, with SKIP LOCKED;
@@ -47,6 +49,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -261,6 +265,8 @@ typedef struct claim_call
 	int			max_items;
 	int			claimed;
 	ReturnSetInfo *rsinfo;
+	bool		may_hold_turns; /* the transaction may hold a turn: then no
+								 * turn is waited for (take_turn) */
 } claim_call;
 
 /* An item a claim has locked and may take. */
@@ -386,9 +392,10 @@ take_item(claim_call *call, const claim_item *item, Datum config, bool reclaimed
 
 		run(ST_RENDER, (Datum[]) {item->id}, NULL);
 		prompt = SPI_processed == 1 ? value(0, 1, &pnull) : (pnull = true, (Datum) 0);
+		problem = SPI_processed == 1 ? value(0, 2, &qnull) : (qnull = true, (Datum) 0);
+		SPI_freetuptable(SPI_tuptable);
 		if (pnull)
 		{
-			problem = SPI_processed == 1 ? value(0, 2, &qnull) : (qnull = true, (Datum) 0);
 			run(ST_FAIL, (Datum[]) {item->id, problem, BoolGetDatum(reclaimed)},
 				qnull ? " n " : "   ");
 			return false;
@@ -468,6 +475,9 @@ reclaim_expired(claim_call *call)
 		else
 			take_item(call, &items[r], owner_config(owners[r]), true);
 	}
+	/* an item failed or cancelled here may have ended its job: a turn taken */
+	if (n > 0)
+		call->may_hold_turns = true;
 }
 
 /* What a visit to a job found. */
@@ -490,6 +500,16 @@ typedef enum turn_outcome
 	TURN_BUSY					/* another claim's turn: not waited for */
 } turn_outcome;
 
+/* Whether statement st finds a row for the job (its result freed: run per visit). */
+static bool
+finds(enum claim_stmt st, Datum job)
+{
+	bool		found = run(st, &job, NULL) == 1;
+
+	SPI_freetuptable(SPI_tuptable);
+	return found;
+}
+
 /*
  * Take this claim's turn on a job (its row in job_claim_locks, held to the
  * end of the transaction).  Without wait (the walk's first pass), a turn
@@ -497,27 +517,35 @@ typedef enum turn_outcome
  * order and hold each turn to their commit, so waiting at each job ahead
  * made the claims of all workers follow one another.  With wait (the
  * second pass), a job that seems full is passed, and otherwise its turn is
- * waited for.
+ * waited for, but only by a transaction that holds no turn: claims pass
+ * held jobs, so two claims may each hold a turn the other comes back for,
+ * and waiting then was a deadlock (one claim lost); a claim holding turns
+ * tries once more without waiting, and the next claim comes back.
  */
 static turn_outcome
-take_turn(Datum job, bool wait)
+take_turn(claim_call *call, Datum job, bool wait)
 {
-	bool		room;
-
-	if (!wait)
+	if (wait)
 	{
-		if (run(ST_TRY_LOCK_JOB, &job, NULL) == 1)
+		bool		room = run(ST_ROOM, &job, NULL) != 1 || flag(0, 1);
+
+		SPI_freetuptable(SPI_tuptable);
+		if (!room)
+			return TURN_FULL;
+		if (!call->may_hold_turns)
+		{
+			run(ST_LOCK_JOB, &job, NULL);
+			call->may_hold_turns = true;
 			return TURN_TAKEN;
-		if (run(ST_TURN_EXISTS, &job, NULL) == 1)
+		}
+	}
+	if (!finds(ST_TRY_LOCK_JOB, job))
+	{
+		if (finds(ST_TURN_EXISTS, job))
 			return TURN_BUSY;
 		run(ST_LOCK_JOB, &job, NULL);	/* the job's first claim makes its row */
-		return TURN_TAKEN;
 	}
-	room = run(ST_ROOM, &job, NULL) != 1 || flag(0, 1);
-	SPI_freetuptable(SPI_tuptable);
-	if (!room)
-		return TURN_FULL;
-	run(ST_LOCK_JOB, &job, NULL);
+	call->may_hold_turns = true;
 	return TURN_TAKEN;
 }
 
@@ -539,7 +567,7 @@ claim_from_job(claim_call *call, Datum job, bool wait)
 	claim_item *items;
 	int			taken = 0;
 
-	switch (take_turn(job, wait))
+	switch (take_turn(call, job, wait))
 	{
 		case TURN_FULL:
 			return VISIT_TOOK;	/* full as far as can be seen: nothing to remember */
@@ -555,7 +583,8 @@ claim_from_job(claim_call *call, Datum job, bool wait)
 	 */
 	if (run(ST_JOB, &job, NULL) != 1)
 	{
-		if (run(ST_JOB_EXISTS, &job, NULL) == 0)
+		SPI_freetuptable(SPI_tuptable);
+		if (!finds(ST_JOB_EXISTS, job))
 		{
 			run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(true)}, NULL);
 			return VISIT_LEFT;
@@ -819,6 +848,8 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	call.max_items = PG_GETARG_INT32(1);
 	call.claimed = 0;
 	call.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	/* a transaction without an xid holds no row lock, so no turn */
+	call.may_hold_turns = TransactionIdIsValid(GetTopTransactionIdIfAny());
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
