@@ -784,37 +784,41 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
 	c->nothing = found ? c->nothing + 1 : 1;
 }
 
-/* Jobs a claim's first pass found another claim taking from, in claim order. */
+/* A job a claim's first pass found another claim taking from. */
+typedef struct busy_job
+{
+	pg_uuid_t	job;
+	passed_key	key;			/* its entry in the claim order */
+	pg_uuid_t	owner;
+	bool		has_owner;
+} busy_job;
+
+/* The busy jobs of a claim, in claim order (grown in the claim's memory). */
 typedef struct busy_jobs
 {
 	int			n;
 	int			cap;
-	pg_uuid_t  *jobs;
-	passed_key *keys;
-	Datum	   *owners;			/* pointers into the claim's memory, or 0 */
+	busy_job   *jobs;
 } busy_jobs;
 
-/* Note a busy job (its arrays grown in cxt, the claim's memory). */
+/* Note a busy job (the array grown in cxt, the claim's memory). */
 static void
 note_busy(busy_jobs *b, Datum job, const passed_key *key, Datum owner, MemoryContext cxt)
 {
+	busy_job   *j;
+
 	if (b->n == b->cap)
 	{
 		b->cap = b->cap ? b->cap * 2 : 8;
-		b->jobs = b->jobs ? repalloc(b->jobs, sizeof(pg_uuid_t) * b->cap)
-			: MemoryContextAlloc(cxt, sizeof(pg_uuid_t) * b->cap);
-		b->keys = b->keys ? repalloc(b->keys, sizeof(passed_key) * b->cap)
-			: MemoryContextAlloc(cxt, sizeof(passed_key) * b->cap);
-		b->owners = b->owners ? repalloc(b->owners, sizeof(Datum) * b->cap)
-			: MemoryContextAlloc(cxt, sizeof(Datum) * b->cap);
+		b->jobs = b->jobs ? repalloc(b->jobs, sizeof(busy_job) * b->cap)
+			: MemoryContextAlloc(cxt, sizeof(busy_job) * b->cap);
 	}
-	b->jobs[b->n] = *DatumGetUUIDP(job);
-	b->keys[b->n] = *key;
-	b->owners[b->n] = owner == (Datum) 0 ? (Datum) 0
-		: PointerGetDatum(MemoryContextAlloc(cxt, sizeof(pg_uuid_t)));
-	if (owner != (Datum) 0)
-		*DatumGetUUIDP(b->owners[b->n]) = *DatumGetUUIDP(owner);
-	b->n++;
+	j = &b->jobs[b->n++];
+	j->job = *DatumGetUUIDP(job);
+	j->key = *key;
+	j->has_owner = owner != (Datum) 0;
+	if (j->has_owner)
+		j->owner = *DatumGetUUIDP(owner);
 }
 
 /*
@@ -932,11 +936,12 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(visit);
 		MemoryContextSwitchTo(visit);
-		outcome = claim_from_job(&call, UUIDPGetDatum(&busy.jobs[b]), true);
+		outcome = claim_from_job(&call, UUIDPGetDatum(&busy.jobs[b].job), true);
 		MemoryContextSwitchTo(outer);
-		pass_over(&busy.keys[b], GetCurrentTimestamp(), outcome);
+		pass_over(&busy.jobs[b].key, GetCurrentTimestamp(), outcome);
 		if (outcome == VISIT_NOTHING)
-			owner_found_nothing(&tally, busy.owners[b], outer);
+			owner_found_nothing(&tally, busy.jobs[b].has_owner ? UUIDPGetDatum(&busy.jobs[b].owner) : (Datum) 0,
+								outer);
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();
