@@ -613,11 +613,16 @@ CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integ
 AS $$
 BEGIN
     -- one statement: the job row read once, for its owner and (for a final
-    -- event) its active clock; a job the caller cannot see gives a NULL owner
+    -- event) its active clock; a job the caller cannot see gives a NULL owner.
+    -- The engine writes shards 16-31, a user (cancel_batch) 0-15: the
+    -- policies let her write, and so lock, only those.
     INSERT INTO train_data.batch_job_counters AS c
         (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
          last_active)
-    SELECT x.job_id, j.created_by, pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
+    SELECT x.job_id, j.created_by,
+           pg_backend_pid() % 16
+               + CASE WHEN row_security_active('train_data.batch_job_counters'::regclass) THEN 0 ELSE 16 END,
+           bump_counters.completed, bump_counters.failed,
            bump_counters.cancelled, bump_counters.in_flight,
            CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, a.active) END, a.active
     FROM (SELECT bump_counters.job_id) x
@@ -1596,6 +1601,11 @@ CREATE TRIGGER batch_job_counters_owner
     BEFORE INSERT ON train_data.batch_job_counters
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
+-- Engine shards 16-31 beside the users' 0-15 (rows written before stay
+-- where they are and are summed as before).
+ALTER TABLE train_data.batch_job_counters
+    DROP CONSTRAINT batch_job_counters_shard_range,
+    ADD CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 31);
 
 -- Logs reference their owner's conversation and item only.
 UPDATE train_data.generation_logs g
@@ -1677,8 +1687,12 @@ DROP POLICY batch_items_parent ON train_data.batch_items;
 CREATE POLICY batch_items_owner ON train_data.batch_items
     USING (created_by = (SELECT train_data.current_user_id()));
 DROP POLICY batch_job_counters_parent ON train_data.batch_job_counters;
-CREATE POLICY batch_job_counters_owner ON train_data.batch_job_counters
+-- Counters: the owner reads every shard of her jobs and writes (so locks)
+-- only the user shards 0-15; the engine writes 16-31.
+CREATE POLICY batch_job_counters_owner ON train_data.batch_job_counters FOR SELECT
     USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY batch_job_counters_user_shards ON train_data.batch_job_counters
+    USING (created_by = (SELECT train_data.current_user_id()) AND shard < 16);
 DROP POLICY generation_logs_read ON train_data.generation_logs;
 DROP POLICY generation_logs_insert ON train_data.generation_logs;
 DROP POLICY generation_logs_update ON train_data.generation_logs;
@@ -2923,7 +2937,7 @@ COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s q
 
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 
-COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard 0-15: the writing backend''s process id modulo 16';
+COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, plus 16 when the engine writes (users write shards 0-15 only)';
 
 COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
 

@@ -236,9 +236,10 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"SELECT train_data.claim_lease_lost($1, $2)",
 		2, {UUIDOID, UUIDOID}
 	},
+	/* an engine shard (16-31): no user can write or lock one */
 	[ST_COUNT] = {
 		"INSERT INTO train_data.batch_job_counters AS c (batch_job_id, created_by, shard, in_flight)"
-		"    VALUES ($1, $2, pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.%) 16, $3)"
+		"    VALUES ($1, $2, pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.+) 16, $3)"
 		"    ON CONFLICT (batch_job_id, shard)"	/* in range whatever its owner wrote there */
 		"    DO UPDATE SET in_flight = LEAST(GREATEST(c.in_flight::pg_catalog.int8 OPERATOR(pg_catalog.+)"
 		"                                             excluded.in_flight, -2147483648), 2147483647)",

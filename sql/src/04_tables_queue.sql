@@ -174,10 +174,11 @@ CREATE INDEX batch_items_template_idx ON train_data.batch_items (template_id);
 CREATE INDEX batch_items_parent_conversation_idx ON train_data.batch_items (parent_conversation_id)
     WHERE parent_conversation_id IS NOT NULL;
 
--- Live counters of a job, spread over up to 16 rows ("shards") so that
+-- Live counters of a job, spread over up to 32 rows ("shards") so that
 -- workers finishing items at the same time do not queue on one hot row: each
--- backend writes the shard of its process id.  Progress sums at most 16 rows,
--- whatever the number of items.  in_flight counts claimed items; the rate
+-- backend writes the shard of its process id, 16-31 for the engine and 0-15
+-- for a user (cancel_batch), whose policies let her write only those.
+-- Progress sums at most 32 rows, whatever the number of items.  in_flight counts claimed items; the rate
 -- columns feed the time-remaining estimate: the smoothed interval between
 -- final events seen by this shard, and the job's active clock (seconds
 -- excluding pauses) at the last one.
@@ -195,7 +196,7 @@ CREATE TABLE train_data.batch_job_counters (
     created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
     CONSTRAINT batch_job_counters_job_fk FOREIGN KEY (batch_job_id, created_by)
         REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
-    CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 15)
+    CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 31)
 );
 
 CREATE TRIGGER batch_job_counters_owner
@@ -205,7 +206,7 @@ CREATE TRIGGER batch_job_counters_owner
 
 COMMENT ON TABLE train_data.batch_job_counters IS 'Live per-job counters, sharded so concurrent workers never wait on one row';
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
-COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard 0-15: the writing backend''s process id modulo 16';
+COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, plus 16 when the engine writes (users write shards 0-15 only)';
 COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
 COMMENT ON COLUMN train_data.batch_job_counters.failed_items IS 'Items failed for good, counted in this shard';
 COMMENT ON COLUMN train_data.batch_job_counters.cancelled_items IS 'Items cancelled, counted in this shard';

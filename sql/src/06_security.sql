@@ -34,8 +34,15 @@ CREATE POLICY batch_items_owner ON train_data.batch_items
     USING (created_by = (SELECT train_data.current_user_id()));
 
 ALTER TABLE train_data.batch_job_counters ENABLE ROW LEVEL SECURITY;
-CREATE POLICY batch_job_counters_owner ON train_data.batch_job_counters
+-- The owner reads every shard of her jobs but writes (and so locks) only the
+-- user shards 0-15, which cancel_batch writes as her; the engine writes
+-- shards 16-31 (bump_counters, the claim), so nothing she holds there can
+-- make a claim or a completion wait.  SELECT ... FOR UPDATE needs the UPDATE
+-- policy too, so it cannot lock an engine shard either.
+CREATE POLICY batch_job_counters_owner ON train_data.batch_job_counters FOR SELECT
     USING (created_by = (SELECT train_data.current_user_id()));
+CREATE POLICY batch_job_counters_user_shards ON train_data.batch_job_counters
+    USING (created_by = (SELECT train_data.current_user_id()) AND shard < 16);
 
 -- A log is an audit record of its owner, about the owner's conversation
 -- (the composite foreign key sees to that).

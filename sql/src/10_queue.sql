@@ -60,11 +60,16 @@ CREATE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed 
 AS $$
 BEGIN
     -- one statement: the job row read once, for its owner and (for a final
-    -- event) its active clock; a job the caller cannot see gives a NULL owner
+    -- event) its active clock; a job the caller cannot see gives a NULL owner.
+    -- The engine writes shards 16-31, a user (cancel_batch) 0-15: the
+    -- policies let her write, and so lock, only those.
     INSERT INTO train_data.batch_job_counters AS c
         (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
          last_active)
-    SELECT x.job_id, j.created_by, pg_backend_pid() % 16, bump_counters.completed, bump_counters.failed,
+    SELECT x.job_id, j.created_by,
+           pg_backend_pid() % 16
+               + CASE WHEN row_security_active('train_data.batch_job_counters'::regclass) THEN 0 ELSE 16 END,
+           bump_counters.completed, bump_counters.failed,
            bump_counters.cancelled, bump_counters.in_flight,
            CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, a.active) END, a.active
     FROM (SELECT bump_counters.job_id) x

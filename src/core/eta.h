@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #define TD_ETA_ALPHA 0.2		/* weight of the newest interval */
-#define TD_ETA_SHARDS 16
+#define TD_ETA_SHARDS 32
 
 /* One counter shard's rate state; NaN fields mean "no event yet". */
 typedef struct td_eta_shard

@@ -226,7 +226,23 @@ FROM train_data.claim_batch_items('w5', 10);
 SET ROLE regress_alice;
 SELECT status, completed_items + failed_items + cancelled_items <= total_items AS within_total
 FROM train_data.cancel_batch(:'poison_job');
+-- She reads every shard of her job but writes, and so can lock, only the
+-- user shards 0-15 (cancel_batch wrote one as her): the engine's shards
+-- 16-31, which the claim above and every completion write, are out of her
+-- reach, so nothing she holds makes a worker wait (claim_never_waits.spec).
+SELECT count(*) FILTER (WHERE shard < 16) AS user_shards, count(*) FILTER (WHERE shard >= 16) AS engine_shards
+FROM train_data.batch_job_counters WHERE batch_job_id = :'poison_job';
+SELECT count(*) AS engine_shards_locked
+FROM (SELECT 1 FROM train_data.batch_job_counters WHERE batch_job_id = :'poison_job' AND shard >= 16 FOR UPDATE) l;
+SELECT count(*) AS engine_shards_key_shared
+FROM (SELECT 1 FROM train_data.batch_job_counters WHERE batch_job_id = :'poison_job' AND shard >= 16 FOR KEY SHARE) l;
+UPDATE train_data.batch_job_counters SET in_flight = 0 WHERE batch_job_id = :'poison_job' AND shard >= 16;
+DELETE FROM train_data.batch_job_counters WHERE batch_job_id = :'poison_job' AND shard >= 16;
+SELECT expect_error(format('INSERT INTO train_data.batch_job_counters (batch_job_id, shard) VALUES (%L, 16)', :'poison_job'));
+SELECT expect_error(format('UPDATE train_data.batch_job_counters SET shard = 31 WHERE batch_job_id = %L AND shard < 16', :'poison_job'));
 RESET ROLE;
+SELECT count(*) FILTER (WHERE shard >= 16) AS engine_shards_kept
+FROM train_data.batch_job_counters WHERE batch_job_id = :'poison_job';
 
 -- clean up
 RESET train_data.user_id;
