@@ -335,6 +335,34 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
     END IF;
+    -- values of the parameters a completion acts on are checked here, where
+    -- the owner writes them, not when a worker hands a response back: a
+    -- dedupe similarity a real holds, an expectation quality_metrics()
+    -- accepts, categories the category index takes (an item refused at
+    -- completion was claimed, and sent to the model, again and again)
+    IF TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters THEN
+        IF NEW.parameters ? 'dedupe' AND jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
+            IF NOT ((NEW.parameters ->> 'dedupe')::numeric > 0 AND (NEW.parameters ->> 'dedupe')::numeric <= 1) THEN
+                RAISE EXCEPTION 'batch item %: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
+                                coalesce(NEW.id, OLD.id), train_data.clip_for_message(NEW.parameters ->> 'dedupe')
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            PERFORM (NEW.parameters ->> 'dedupe')::real;   -- 22003 for one too small for a real
+        END IF;
+        IF NEW.parameters ? 'expectedTurns' THEN
+            PERFORM train_data.quality_metrics('[]', NEW.parameters -> 'expectedTurns');
+        END IF;
+        IF EXISTS (SELECT 1
+                   FROM jsonb_array_elements_text(CASE jsonb_typeof(NEW.parameters -> 'category')
+                                                      WHEN 'array' THEN NEW.parameters -> 'category'
+                                                      WHEN 'string' THEN jsonb_build_array(NEW.parameters -> 'category')
+                                                  END) AS c(v)
+                   WHERE char_length(c.v) > 100) THEN
+            RAISE EXCEPTION 'batch item %: a category in its parameters is longer than 100 characters', coalesce(NEW.id, OLD.id)
+                USING ERRCODE = 'string_data_right_truncation',
+                      DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
+        END IF;
+    END IF;
     RETURN NEW;
 END
 $$;

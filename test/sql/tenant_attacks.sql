@@ -244,6 +244,29 @@ RESET ROLE;
 SELECT count(*) FILTER (WHERE shard >= 16) AS engine_shards_kept
 FROM train_data.batch_job_counters WHERE batch_job_id = :'poison_job';
 
+------------------------------------------------- poisoned parameters
+-- Found by the review of near duplicates: parameters a completion acts on
+-- (a dedupe similarity out of a real's range, an expectation quality_metrics
+-- refuses, a category too long for the category index) made every
+-- completion of the item fail with an error, so each claim of it sent it to
+-- the model again until its attempts ran out.  They are refused where the
+-- owner writes them.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error($$SELECT train_data.create_batch('poisoned dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad"}}]', '{"dedupe": 1e39}')$$, false, true);
+SELECT expect_error($$SELECT train_data.create_batch('poisoned dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad"}}]', '{"dedupe": 1e-50}')$$, false, true);
+SELECT expect_error($$SELECT train_data.create_batch('poisoned turns', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "expectedTurns": "two"}}]')$$, false, true);
+SELECT expect_error(format($$SELECT train_data.create_batch('poisoned category', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "category": ["ok", "%s"]}}]')$$,
+                           repeat('c', 101)), false, true);
+SELECT train_data.create_batch('fine parameters', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "category": ["ok"], "expectedTurns": 2}}]',
+                               '{"dedupe": 0.8}') AS fine_job \gset
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = parameters || '{"dedupe": 2}' WHERE batch_job_id = %L$$, :'fine_job'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = parameters || '{"expectedTurns": {"minTurns": 0}}' WHERE batch_job_id = %L$$, :'fine_job'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = parameters || jsonb_build_object('category', repeat('c', 101)) WHERE batch_job_id = %L$$, :'fine_job'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET topic = 'fine' WHERE batch_job_id = %L$$, :'fine_job'), false, true);
+SELECT status FROM train_data.cancel_batch(:'fine_job');
+RESET ROLE;
+
 -- clean up
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;
