@@ -2082,6 +2082,8 @@ CREATE TABLE train_data.conversation_signatures (
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE
 );
 CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands);
+-- the policy's column: a user's calls read her own signatures, not everyone's
+CREATE INDEX conversation_signatures_created_by_idx ON train_data.conversation_signatures (created_by);
 ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;
 CREATE POLICY conversation_signatures_owner ON train_data.conversation_signatures
     USING (created_by = (SELECT train_data.current_user_id()));

@@ -55,6 +55,8 @@ COMMENT ON COLUMN train_data.conversation_signatures.created_by IS 'Owner: the c
 COMMENT ON COLUMN train_data.conversation_signatures.signature IS 'minhash_signature() of the turns'' contents in order, joined with spaces';
 COMMENT ON COLUMN train_data.conversation_signatures.bands IS 'minhash_bands() of the signature: the LSH band keys';
 CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands);
+-- the policy's column: a user's calls read her own signatures, not everyone's
+CREATE INDEX conversation_signatures_created_by_idx ON train_data.conversation_signatures (created_by);
 ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;
 CREATE POLICY conversation_signatures_owner ON train_data.conversation_signatures
     USING (created_by = (SELECT train_data.current_user_id()));

@@ -111,6 +111,11 @@ SELECT expect_error($$SELECT * FROM train_data.near_duplicates(0)$$);
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
 SELECT count(*) AS bob_sees FROM train_data.near_duplicates(0.5);
+-- and his calls read his own signatures through an index, not every user's
+-- (near_duplicates, the export's dedupe and dataset_report read them so)
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT s.conversation_id FROM train_data.conversation_signatures s;
+RESET enable_seqscan;
 RESET ROLE;
 SET train_data.user_id = :alice;
 -- the export's dedupe option drops the near duplicates, keeping the best
