@@ -352,15 +352,18 @@ BEGIN
         IF NEW.parameters ? 'expectedTurns' THEN
             PERFORM train_data.quality_metrics('[]', NEW.parameters -> 'expectedTurns');
         END IF;
-        IF EXISTS (SELECT 1
-                   FROM jsonb_array_elements_text(CASE jsonb_typeof(NEW.parameters -> 'category')
-                                                      WHEN 'array' THEN NEW.parameters -> 'category'
-                                                      WHEN 'string' THEN jsonb_build_array(NEW.parameters -> 'category')
-                                                  END) AS c(v)
-                   WHERE char_length(c.v) > 100) THEN
-            RAISE EXCEPTION 'batch item %: a category in its parameters is longer than 100 characters', coalesce(NEW.id, OLD.id)
-                USING ERRCODE = 'string_data_right_truncation',
-                      DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
+        IF NEW.parameters ? 'category' THEN   -- (tested first: no query for items without categories)
+            IF EXISTS (SELECT 1
+                       FROM jsonb_array_elements_text(CASE jsonb_typeof(NEW.parameters -> 'category')
+                                                          WHEN 'array' THEN NEW.parameters -> 'category'
+                                                          WHEN 'string' THEN jsonb_build_array(NEW.parameters -> 'category')
+                                                      END) AS c(v)
+                       WHERE char_length(c.v) > 100) THEN
+                RAISE EXCEPTION 'batch item %: a category in its parameters is longer than 100 characters',
+                                coalesce(NEW.id, OLD.id)
+                    USING ERRCODE = 'string_data_right_truncation',
+                          DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
+            END IF;
         END IF;
     END IF;
     RETURN NEW;
