@@ -117,6 +117,12 @@ CREATE TRIGGER conversation_turns_signature_delete
 -- duplicates, the one kept: of each pair, the higher quality score, then the
 -- older, then the smaller id.  A conversation near several kept ones names
 -- the best of them.  Exact duplicates (similarity 1) are always found.
+-- The work is linear in the conversations, whatever their text: in each
+-- band's bucket a conversation is compared with the 8 best ranked above it
+-- only, and conversations with the same signature with the best of them (a
+-- bucket of 4,000 copies of one text made 8 million comparisons).  A
+-- conversation whose only kept neighbours in a crowded bucket rank below
+-- its 8 best is not named (docs/reference.md#near_duplicates).
 CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8)
     RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
     LANGUAGE plpgsql STABLE
@@ -128,39 +134,39 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN QUERY
-    -- candidates: pairs sharing a band key, found by joining the keys (16
-    -- rows per conversation) on equality, a hash join whatever the table's
-    -- size; each candidate pair is compared once
-    WITH keys AS (
-        SELECT s.conversation_id AS id, k.key
-        FROM train_data.conversation_signatures s, unnest(s.bands) AS k(key)),
+    -- each signature with its conversation's rank: the one kept of a pair is
+    -- the one ranked first (higher quality, else older, else smaller id)
+    WITH sig AS (
+        SELECT s.conversation_id AS id, s.signature, s.bands,
+               row_number() OVER (ORDER BY coalesce(c.quality_score, -1) DESC, c.created_at, s.conversation_id) AS rank
+        FROM train_data.conversation_signatures s
+        JOIN train_data.conversations c ON c.id = s.conversation_id),
+    -- band keys (16 per conversation), numbered by rank within their bucket
+    keys AS (
+        SELECT g.id, k.key, row_number() OVER (PARTITION BY k.key ORDER BY g.rank) AS pos
+        FROM sig g, unnest(g.bands) AS k(key)),
+    -- candidates (d, to drop, and k, ranked before it): the 8 first of each
+    -- bucket d is in, and the first of the conversations with d's signature;
+    -- each pair once
     candidates AS (
-        SELECT DISTINCT a.id AS x, b.id AS y
-        FROM keys a JOIN keys b ON b.key = a.key AND b.id > a.id),
-    pairs AS (
-        SELECT c.x, c.y, train_data.minhash_similarity(sa.signature, sb.signature) AS sim
+        SELECT a.id AS d, b.id AS k
+        FROM keys a JOIN keys b ON b.key = a.key AND b.pos < a.pos AND b.pos <= 8
+        UNION
+        SELECT x.id, x.first
+        FROM (SELECT g.id, first_value(g.id) OVER (PARTITION BY g.signature ORDER BY g.rank) AS first
+              FROM sig g) x
+        WHERE x.id <> x.first),
+    -- (materialized: the threshold is applied to the candidates' pairs, not
+    -- pushed down into a join of every signature with every other)
+    pairs AS MATERIALIZED (
+        SELECT c.d, c.k, sk.rank, train_data.minhash_similarity(sd.signature, sk.signature) AS sim
         FROM candidates c
-        JOIN train_data.conversation_signatures sa ON sa.conversation_id = c.x
-        JOIN train_data.conversation_signatures sb ON sb.conversation_id = c.y),
-    ranked AS (
-        SELECT p.x, p.y, p.sim,
-               -- x is kept: higher quality, else older, else (x < y) the smaller id
-               coalesce(cx.quality_score, -1) > coalesce(cy.quality_score, -1)
-               OR (coalesce(cx.quality_score, -1) = coalesce(cy.quality_score, -1) AND cx.created_at <= cy.created_at)
-                   AS x_wins,
-               cx.quality_score AS qx, cy.quality_score AS qy, cx.created_at AS tx, cy.created_at AS ty
-        FROM pairs p
-        JOIN train_data.conversations cx ON cx.id = p.x
-        JOIN train_data.conversations cy ON cy.id = p.y
-        WHERE p.sim >= threshold)
-    SELECT DISTINCT ON (d.dropped) d.dropped, d.kept, d.sim
-    FROM (SELECT CASE WHEN r.x_wins THEN r.y ELSE r.x END AS dropped,
-                 CASE WHEN r.x_wins THEN r.x ELSE r.y END AS kept,
-                 CASE WHEN r.x_wins THEN r.qx ELSE r.qy END AS kept_quality,
-                 CASE WHEN r.x_wins THEN r.tx ELSE r.ty END AS kept_at,
-                 r.sim
-          FROM ranked r) d
-    ORDER BY d.dropped, d.kept_quality DESC NULLS LAST, d.kept_at, d.kept;
+        JOIN sig sd ON sd.id = c.d
+        JOIN sig sk ON sk.id = c.k)
+    SELECT DISTINCT ON (p.d) p.d, p.k, p.sim
+    FROM pairs p
+    WHERE p.sim >= threshold
+    ORDER BY p.d, p.rank;
 END
 $$;
 COMMENT ON FUNCTION train_data.near_duplicates(real) IS

@@ -116,7 +116,33 @@ SELECT count(*) AS bob_sees FROM train_data.near_duplicates(0.5);
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT s.conversation_id FROM train_data.conversation_signatures s;
 RESET enable_seqscan;
+-- 300 copies of one text (found by a review: every pair of a bucket was
+-- compared, 8 million comparisons for 4,000 copies): each names the best
+-- copy, the 8.0 one, which is not dropped; and the comparisons stay linear
+-- in the copies (at most 8 band neighbours each, plus the best copy: every
+-- pair would be 44,850 a call), counted in this transaction by the
+-- function statistics over the two calls
 RESET ROLE;
+SET track_functions = 'all';
+BEGIN;
+SET LOCAL ROLE regress_bob;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, created_at)
+SELECT ('e9000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'copy ' || g, 'P', 'N', 'template', 'generated',
+       CASE g WHEN 150 THEN 8.0 ELSE 7.5 END, timestamptz '2026-12-01 10:00+00' + g * interval '1 minute'
+FROM generate_series(1, 300) g;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END,
+       'I am sorry, but I cannot help with planning your retirement savings today; turn ' || n
+FROM train_data.conversations c, generate_series(1, 2) n WHERE c.title LIKE 'copy %';
+SELECT count(*) AS dropped, count(DISTINCT duplicate_of) AS kept, min(duplicate_of::text) AS kept_one, min(similarity) AS similarity
+FROM train_data.near_duplicates(0.8);
+SELECT conversation_id, duplicate_of FROM train_data.near_duplicates(0.8)
+WHERE conversation_id = 'e9000000-0000-0000-0000-000000000150';
+RESET ROLE;
+SELECT calls AS comparisons, calls <= 2 * 9 * 300 AS linear
+FROM pg_stat_xact_user_functions WHERE funcname = 'minhash_similarity';
+ROLLBACK;
+RESET track_functions;
 SET train_data.user_id = :alice;
 -- the export's dedupe option drops the near duplicates, keeping the best
 UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),
