@@ -2149,13 +2149,15 @@ CREATE TRIGGER conversation_turns_signature_delete
 -- at least threshold.  Each row names a conversation to drop and the one it
 -- duplicates, the one kept: of each pair, the higher quality score, then the
 -- older, then the smaller id.  A conversation near several kept ones names
--- the best of them.  Exact duplicates (similarity 1) are always found.
+-- the best of those it is compared with.  Exact duplicates (similarity 1)
+-- are always found.
 -- The work is linear in the conversations, whatever their text: in each
 -- band's bucket a conversation is compared with the 8 best ranked above it
 -- only, and conversations with the same signature with the best of them (a
 -- bucket of 4,000 copies of one text made 8 million comparisons).  A
 -- conversation whose only kept neighbours in a crowded bucket rank below
--- its 8 best is not named (docs/reference.md#near_duplicates).
+-- its 8 best is not named, and one whose best kept neighbour is there names
+-- the best of the others (docs/reference.md#near_duplicates).
 CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8)
     RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
     LANGUAGE plpgsql STABLE

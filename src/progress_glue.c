@@ -3,7 +3,7 @@
  * calculate_batch_progress(), estimate_time_remaining(), batch_progress()
  * and eta_observe().  The arithmetic is the pure core in core/eta.c.
  *
- * A job's state is the job row and at most 16 counter shards, whatever the
+ * A job's state is the job row and at most 32 counter shards, whatever the
  * number of items.  They are read natively: an index scan of each primary
  * key, under the caller's snapshot, with ACCESS SHARE locks, as a SELECT
  * would read them.  What a SELECT would check, this checks, in the same
