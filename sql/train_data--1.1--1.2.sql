@@ -393,8 +393,10 @@ BEGIN
     -- values of the parameters a completion acts on are checked here, where
     -- the owner writes them, not when a worker hands a response back: a
     -- dedupe similarity a real holds, an expectation quality_metrics()
-    -- accepts, categories the category index takes (an item refused at
-    -- completion was claimed, and sent to the model, again and again)
+    -- accepts, categories of at most a template category's 100 characters
+    -- (the category index refuses those past about 2,700 bytes; an item
+    -- refused at completion was claimed, and sent to the model, again and
+    -- again)
     IF TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters THEN
         IF NEW.parameters ? 'dedupe' AND jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
             IF NOT ((NEW.parameters ->> 'dedupe')::numeric > 0 AND (NEW.parameters ->> 'dedupe')::numeric <= 1) THEN
