@@ -343,16 +343,29 @@ BEGIN
     -- refused at completion was claimed, and sent to the model, again and
     -- again)
     IF TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters THEN
+        -- (each names the item by its position in its job: a refused
+        -- create_batch item never gets an id anyone sees)
         IF NEW.parameters ? 'dedupe' AND jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
             IF NOT ((NEW.parameters ->> 'dedupe')::numeric > 0 AND (NEW.parameters ->> 'dedupe')::numeric <= 1) THEN
-                RAISE EXCEPTION 'batch item %: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
-                                coalesce(NEW.id, OLD.id), train_data.clip_for_message(NEW.parameters ->> 'dedupe')
+                RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
+                                NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            PERFORM (NEW.parameters ->> 'dedupe')::real;   -- 22003 for one too small for a real
+            IF (NEW.parameters ->> 'dedupe')::numeric < 1.2e-38 THEN   -- compared as a real
+                RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" is too small for a similarity: %',
+                                NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'A similarity is compared as a real, whose smallest normal value is about 1.2e-38.';
+            END IF;
         END IF;
         IF NEW.parameters ? 'expectedTurns' THEN
-            PERFORM train_data.quality_metrics('[]', NEW.parameters -> 'expectedTurns');
+            BEGIN
+                PERFORM train_data.quality_metrics('[]', NEW.parameters -> 'expectedTurns');
+            EXCEPTION WHEN invalid_parameter_value THEN
+                RAISE EXCEPTION 'item % of batch job %: parameter "expectedTurns" is not valid: %',
+                                NEW.position, NEW.batch_job_id, SQLERRM
+                    USING ERRCODE = 'invalid_parameter_value';
+            END;
         END IF;
         IF NEW.parameters ? 'category' THEN   -- (tested first: no query for items without categories)
             IF EXISTS (SELECT 1
@@ -361,8 +374,8 @@ BEGIN
                                                           WHEN 'string' THEN jsonb_build_array(NEW.parameters -> 'category')
                                                       END) AS c(v)
                        WHERE char_length(c.v) > 100) THEN
-                RAISE EXCEPTION 'batch item %: a category in its parameters is longer than 100 characters',
-                                coalesce(NEW.id, OLD.id)
+                RAISE EXCEPTION 'item % of batch job %: a category in its parameters is longer than 100 characters',
+                                NEW.position, NEW.batch_job_id
                     USING ERRCODE = 'string_data_right_truncation',
                           DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
             END IF;
