@@ -37,6 +37,9 @@ SELECT count(*) FROM train_data.export_conversations('jsonl');
 SQL
 $node->safe_psql('from10', "CREATE EXTENSION train_data VERSION '1.0';\n$data");
 $node->safe_psql('from11', "CREATE EXTENSION train_data VERSION '1.1';\n$data");
+# and in 1.1, an item in flight across the update: its claim counted it in
+# a counter shard of 0-15, which 1.1's engine wrote and 1.2's users write
+$node->safe_psql('from11', "SELECT count(*) FROM train_data.claim_batch_items('before the update', 1)");
 
 # Rows per table of the extension, one line each.
 my $counts = <<'SQL';
@@ -67,6 +70,20 @@ SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT c
 FROM train_data.conversations c
 SQL
 }
+
+# The item claimed in 1.1 completes in 1.2: its completion counts in an
+# engine shard (16-31), and the job's sums span both kinds of shard.
+my $response = '{"type": "message", "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn", '
+  . '"usage": {"input_tokens": 10, "output_tokens": 20}, "content": [{"type": "text", "text": '
+  . '"{\\"title\\": \\"Saving\\", \\"turns\\": [{\\"role\\": \\"user\\", \\"content\\": \\"Should I save?\\"}, '
+  . '{\\"role\\": \\"assistant\\", \\"content\\": \\"Yes, ten percent of what you earn.\\"}]}"}]}';
+is($node->safe_psql('from11', <<"SQL"), "t\n1|0|1|1|50.00", 'from11: an item claimed before the update completes after it, counted across old and new shards');
+SELECT train_data.complete_batch_item(i.id, '$response') IS NOT NULL
+FROM train_data.batch_items i WHERE i.status = 'processing';
+SELECT sum(c.completed_items), sum(c.in_flight), count(*) FILTER (WHERE c.shard < 16),
+       count(*) FILTER (WHERE c.shard >= 16), train_data.calculate_batch_progress(c.batch_job_id)
+FROM train_data.batch_job_counters c GROUP BY c.batch_job_id;
+SQL
 
 # The extension's objects, described by the catalogs, one line each.
 my $catalog = <<'SQL';
