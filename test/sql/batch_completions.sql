@@ -67,9 +67,10 @@ FROM train_data.conversations c JOIN train_data.conversation_signatures s ON s.c
 SHOW train_data.engine_signs_turns;
 
 -- no entry refused: one subtransaction for all the entries, not one per
--- entry.  Eight entries take one transaction id besides the call's own
--- (one per entry would be eight); the ids are the cluster's, so another
--- session's (autovacuum's) taken at the same moment may add one.
+-- entry.  The eight conversations stored carry one transaction id (one
+-- subtransaction per entry would give eight).  (Counting the cluster's
+-- transaction ids around the call, as this test did, failed under
+-- valgrind when other sessions took ids meanwhile.)
 DELETE FROM train_data.batch_jobs;
 SET train_data.user_id = :alice;
 SELECT train_data.create_batch('counted', jsonb_agg(jsonb_build_object('template_id', 'e9000000-0000-0000-0000-000000000001',
@@ -80,14 +81,15 @@ RESET train_data.user_id;
 SET ROLE regress_worker;
 CREATE TEMP TABLE claimed_8 AS SELECT item_id, attempt FROM train_data.claim_batch_items('batcher', 8);
 SELECT count(*) AS claimed FROM claimed_8;
-SELECT pg_current_xact_id()::text::bigint AS xid_before \gset
 SELECT count(*) FILTER (WHERE r.outcome = 'completed') AS completed, count(*) AS entries
 FROM train_data.complete_batch_items((
     SELECT jsonb_agg(jsonb_build_object('item_id', c.item_id, 'attempt', c.attempt,
                                         'response', '{"turns": [{"role": "user", "content": "How often?"}, {"role": "assistant", "content": "Every month."}]}'::jsonb))
     FROM claimed_8 c)) r;
-SELECT pg_current_xact_id()::text::bigint - :xid_before - 1 BETWEEN 1 AND 2 AS one_subtransaction_for_all;
 RESET ROLE;
+SELECT count(*) AS stored, count(DISTINCT c.xmin::text) AS transaction_ids
+FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
+WHERE i.batch_job_id = :'create_batch';
 
 -- clean up
 DELETE FROM train_data.batch_jobs;
