@@ -348,6 +348,7 @@ CREATE FUNCTION train_data.batch_items_guard() RETURNS trigger
 AS $$
 DECLARE
     bad text;
+    dedupe numeric;
 BEGIN
     IF current_setting('row_security') = 'off' THEN   -- a restore
         RETURN NEW;
@@ -400,13 +401,14 @@ BEGIN
     IF TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters THEN
         -- (each names the item by its position in its job: a refused
         -- create_batch item never gets an id anyone sees)
-        IF NEW.parameters ? 'dedupe' AND jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
-            IF NOT ((NEW.parameters ->> 'dedupe')::numeric > 0 AND (NEW.parameters ->> 'dedupe')::numeric <= 1) THEN
+        IF jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
+            dedupe := (NEW.parameters ->> 'dedupe')::numeric;
+            IF NOT (dedupe > 0 AND dedupe <= 1) THEN
                 RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
                                 NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            IF (NEW.parameters ->> 'dedupe')::numeric < 1.2e-38 THEN   -- compared as a real
+            IF dedupe < 1.2e-38 THEN   -- compared as a real
                 RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" is too small for a similarity: %',
                                 NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
                     USING ERRCODE = 'invalid_parameter_value',
