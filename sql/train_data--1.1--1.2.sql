@@ -1514,11 +1514,119 @@ DROP FUNCTION train_data.heartbeat_batch_item_1_1(uuid, numeric, interval);
 DROP FUNCTION train_data.complete_batch_item_1_1(uuid, jsonb, integer);
 DROP FUNCTION train_data.fail_batch_item_1_1(uuid, text, text, boolean);
 
--- Claims of one job take turns on its row here (no user can see or lock it).
+-- Finishers of one job take turns on its row here (no user can see or lock it).
 CREATE TABLE train_data.job_claim_locks (
     batch_job_id uuid PRIMARY KEY
 );
 ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
+
+-- The places of a job's items in flight: slots 0 to 9 (a job allows at most
+-- 10 at once), each free or holding one item being processed.  A claim
+-- locks free slots below the job's concurrency with SKIP LOCKED and writes
+-- the items it takes into them; an item that stops being processed
+-- (completed, failed, released, retried, cancelled) frees its slot
+-- (batch_items_free_slot).  An item in flight holds a slot and two claims
+-- never lock the same free one, so the cap holds exactly, and claims of one
+-- job never wait for each other.  A job's ten rows are made with the job
+-- and removed with it.  No user can see, lock or write these rows (row-level
+-- security without a policy; no foreign key, so a claim never waits on a
+-- job row its owner holds).
+CREATE TABLE train_data.job_claim_slots (
+    batch_job_id uuid NOT NULL,
+    slot         smallint NOT NULL,
+    item_id      uuid,
+    PRIMARY KEY (batch_job_id, slot),
+    CONSTRAINT job_claim_slots_slot_range CHECK (slot BETWEEN 0 AND 9)
+);
+ALTER TABLE train_data.job_claim_slots ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.job_claim_slots IS 'Internal: the places of a job''s items in flight, one row per slot; a claim takes free slots, an item that stops being processed frees its own';
+COMMENT ON COLUMN train_data.job_claim_slots.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data.job_claim_slots.slot IS 'The slot, 0-9; a claim uses those below the job''s concurrent_processing';
+COMMENT ON COLUMN train_data.job_claim_slots.item_id IS 'The item in flight in this slot, NULL when free';
+
+-- An item that stops being processed frees its slot.  It runs as the
+-- extension's owner: a user's cancel_batch frees the slots of her cancelled
+-- items (and holds them until she commits: only claims of her own job skip
+-- them meanwhile).
+CREATE FUNCTION train_data.batch_items_free_slot() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.job_claim_slots s SET item_id = NULL
+    WHERE s.batch_job_id = OLD.batch_job_id AND s.item_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_free_slot() IS
+    'Internal: trigger freeing the claim slot of an item that stops being processed';
+
+-- (not UPDATE OF status: check_cache.c keeps the WHEN clause of a plain
+-- UPDATE trigger parsed, where PostgreSQL parses it again per statement)
+CREATE TRIGGER batch_items_free_slot
+    AFTER UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status = 'processing' AND NEW.status <> 'processing')
+    EXECUTE FUNCTION train_data.batch_items_free_slot();
+
+-- A new job gets its ten slots (the claim makes them only for a job that
+-- has none, a job inserted with triggers off say: two first claims of such
+-- a job would wait for each other once).
+CREATE FUNCTION train_data.batch_jobs_make_slots() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
+    SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_jobs_make_slots() IS
+    'Internal: trigger making the claim slots of a new job';
+
+CREATE TRIGGER batch_jobs_make_slots
+    AFTER INSERT ON train_data.batch_jobs
+    FOR EACH ROW EXECUTE FUNCTION train_data.batch_jobs_make_slots();
+
+-- A deleted job leaves nothing in the claim's tables (its owner's
+-- transaction takes the rows' locks: a claim skips the slots of her job
+-- meanwhile, and waits for none of them).
+CREATE FUNCTION train_data.batch_jobs_forget_claims() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM train_data.job_claim_slots s WHERE s.batch_job_id = OLD.id;
+    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_jobs_forget_claims() IS
+    'Internal: trigger removing a deleted job''s rows of job_claim_slots and job_claim_locks';
+
+CREATE TRIGGER batch_jobs_forget_claims
+    AFTER DELETE ON train_data.batch_jobs
+    FOR EACH ROW EXECUTE FUNCTION train_data.batch_jobs_forget_claims();
+REVOKE ALL ON FUNCTION train_data.batch_items_free_slot() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_jobs_forget_claims() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_jobs_make_slots() FROM PUBLIC;
+
+-- Jobs not yet ended get their slots, and their items in flight hold
+-- them, so that the first claims after the update respect each job's
+-- concurrency (a job has at most 10 in flight; any beyond, which 1.1 should
+-- not have let through, hold none and end as usual).  An ended job gets
+-- its slots from the claim if it ever has work again.
+INSERT INTO train_data.job_claim_slots (batch_job_id, slot, item_id)
+SELECT j.id, g.slot::smallint, i.id
+FROM train_data.batch_jobs j
+CROSS JOIN generate_series(0, 9) g(slot)
+LEFT JOIN (SELECT i.batch_job_id, i.id,
+                  row_number() OVER (PARTITION BY i.batch_job_id ORDER BY i.started_at, i.id) - 1 AS slot
+           FROM train_data.batch_items i WHERE i.status = 'processing') i
+       ON i.batch_job_id = j.id AND i.slot = g.slot
+WHERE j.status IN ('queued', 'processing', 'paused')
+   OR EXISTS (SELECT 1 FROM train_data.batch_items i2 WHERE i2.batch_job_id = j.id AND i2.status = 'processing');
 
 -- The claim order: one row per job a claim may take work from, by its
 -- priority rank and age.  A job is put here when items of it are queued
@@ -3029,7 +3137,7 @@ COMMENT ON FUNCTION train_data.batch_items_prepare() IS
 COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
     'Internal: trigger taking a job out of the claim order, or putting it back, when the job''s claim rank changes';
 
-COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being claimed from; claims of a job take turns on it';
+COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
 
 COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 

@@ -8,14 +8,12 @@
  * pays no interpreter between the statements; it runs as the function's
  * owner (SECURITY DEFINER), with the locking rules of sql/src/10_queue.sql:
  *
- *   - claims of one job take turns on its row in job_claim_locks, which no
- *     user can see or lock, so the count of items in flight is exact; a
- *     claim finding the row held goes on to the next job and comes back
- *     after its walk, waiting then only for a job that seems to have room,
- *     and only when its transaction holds no turn (take_turn: else two
- *     claims could each wait for a turn the other holds), so the claims of
- *     all workers do not follow one another through every job ahead in the
- *     order;
+ *   - an item in flight holds one of its job's slots (job_claim_slots, which
+ *     no user can see or lock): a claim locks free slots below the job's
+ *     concurrency with SKIP LOCKED and writes the items it takes into them,
+ *     and an item that stops being processed frees its slot (a trigger), so
+ *     the cap holds exactly and claims of one job never wait for each
+ *     other: they take different slots;
  *   - every item is taken with FOR NO KEY UPDATE SKIP LOCKED: a row another
  *     transaction holds is skipped, never waited for;
  *   - the job row is written only when the job starts, with SKIP LOCKED;
@@ -50,7 +48,6 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "access/transam.h"
-#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -70,17 +67,16 @@ enum claim_stmt
 	ST_NEXT_JOBS,				/* the next jobs in the claim order, whether
 								 * each has anything queued, and its owner */
 	ST_DROP_JOB,				/* take a job out of the claim order */
-	ST_TRY_LOCK_JOB,			/* take this claim's turn on a job if free */
-	ST_TURN_EXISTS,				/* whether the job's turn row exists */
-	ST_ROOM,					/* whether a job has room, read without a lock */
-	ST_LOCK_JOB,				/* take this claim's turn on a job */
-	ST_JOB,						/* the job's state and free concurrency */
+	ST_JOB,						/* the job's state and usable concurrency */
 	ST_JOB_EXISTS,				/* whether a job ST_JOB skipped exists */
+	ST_MAKE_SLOTS,				/* a job's ten slots, at its first visit */
+	ST_SLOTS,					/* free slots of a job, locked */
 	ST_CONFIG,					/* the owner's effective AI configuration */
 	ST_QUEUED,					/* a job's next queued items, locked */
 	ST_RENDER,					/* the prompt of an item that has none */
 	ST_FAIL,					/* fail an item that cannot be sent */
 	ST_TAKE,					/* hand an item to the worker */
+	ST_BIND,					/* the item taken holds its slot */
 	ST_STRANDED,				/* cancel an item whose job has ended */
 	ST_LEASE_LOST,				/* fail an item out of attempts */
 	ST_COUNT,					/* count claimed items in this backend's shard */
@@ -141,47 +137,21 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                ORDER BY i.position, i.id LIMIT 1) IS NULL)",
 		2, {UUIDOID, BOOLOID}
 	},
-	/* The job's row, locked if no other claim holds it (none: not made yet). */
-	[ST_TRY_LOCK_JOB] = {
-		"SELECT FROM train_data.job_claim_locks l WHERE l.batch_job_id OPERATOR(pg_catalog.=) $1"
-		"   FOR UPDATE SKIP LOCKED",
-		1, {UUIDOID}
-	},
-	[ST_TURN_EXISTS] = {
-		"SELECT FROM train_data.job_claim_locks l WHERE l.batch_job_id OPERATOR(pg_catalog.=) $1",
-		1, {UUIDOID}
-	},
 	/*
-	 * Whether the job has fewer items in flight than it allows, as this
-	 * statement's snapshot sees them (no lock: a hint; a missing job has
-	 * room, and the locked count decides).
+	 * The job's state, its concurrency (0 while an item is in flight in a
+	 * slot at or above it: the concurrency was lowered, and takes effect
+	 * once those items end), its owner, and whether its slots exist.
 	 */
-	[ST_ROOM] = {
-		"SELECT b.concurrent_processing OPERATOR(pg_catalog.>)"
-		"       (SELECT pg_catalog.count(*) FROM train_data.batch_items i"
-		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
-		"           AND i.status OPERATOR(pg_catalog.=) 'processing')"
-		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
-		1, {UUIDOID}
-	},
-	/*
-	 * The job's row, created when missing, locked FOR UPDATE in one
-	 * statement: ON CONFLICT DO UPDATE locks the existing row even when its
-	 * WHERE lets nothing be updated.
-	 */
-	[ST_LOCK_JOB] = {
-		"INSERT INTO train_data.job_claim_locks AS l (batch_job_id) VALUES ($1)"
-		"    ON CONFLICT (batch_job_id) DO UPDATE SET batch_job_id = excluded.batch_job_id WHERE false",
-		1, {UUIDOID}
-	},
 	[ST_JOB] = {
 		"SELECT b.status OPERATOR(pg_catalog.=) ANY ('{queued,processing}'::train_data.batch_job_status[]),"
 		"       b.status OPERATOR(pg_catalog.=) 'queued',"
-		"       b.concurrent_processing OPERATOR(pg_catalog.-)"
-		"           (SELECT pg_catalog.count(*) FROM train_data.batch_items i"
-		"             WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
-		"               AND i.status OPERATOR(pg_catalog.=) 'processing'),"
-		"       b.created_by"
+		"       CASE WHEN EXISTS (SELECT FROM train_data.job_claim_slots s"
+		"                          WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id"
+		"                            AND s.slot OPERATOR(pg_catalog.>=) b.concurrent_processing"
+		"                            AND s.item_id IS NOT NULL)"
+		"            THEN 0 ELSE b.concurrent_processing END,"
+		"       b.created_by,"
+		"       EXISTS (SELECT FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id)"
 		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1"
 		"   FOR KEY SHARE OF b SKIP LOCKED",	/* the lock the counters' key check takes */
 		1, {UUIDOID}
@@ -189,6 +159,26 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	[ST_JOB_EXISTS] = {
 		"SELECT FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
 		1, {UUIDOID}
+	},
+	/*
+	 * The slots of a job that has none (a job inserted with triggers off:
+	 * jobs get theirs when made); two such first claims wait for each other once.
+	 */
+	[ST_MAKE_SLOTS] = {
+		"INSERT INTO train_data.job_claim_slots (batch_job_id, slot)"
+		" SELECT $1, g::pg_catalog.int2 FROM pg_catalog.generate_series(0, 9) g"
+		" ON CONFLICT DO NOTHING",
+		1, {UUIDOID}
+	},
+	/* a slot another claim holds is skipped: it is taking that slot, or freeing it */
+	[ST_SLOTS] = {
+		"SELECT s.slot FROM train_data.job_claim_slots s"
+		" WHERE s.batch_job_id OPERATOR(pg_catalog.=) $1 AND s.slot OPERATOR(pg_catalog.<) $2"
+		"   AND s.item_id IS NULL"
+		" ORDER BY s.slot"
+		" LIMIT $3"
+		"   FOR NO KEY UPDATE SKIP LOCKED",
+		3, {UUIDOID, INT4OID, INT4OID}
 	},
 	[ST_CONFIG] = {
 		"SELECT train_data.get_effective_ai_config($1)",
@@ -228,6 +218,16 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"           $4 OPERATOR(pg_catalog.->>) 'baseUrl'",
 		5, {UUIDOID, TEXTOID, INTERVALOID, JSONBOID, TEXTOID}
 	},
+	/*
+	 * The item taken holds the locked free slot (a plain UPDATE, not a
+	 * data-modifying WITH in ST_TAKE: check_cache.c serves only plain
+	 * statements, and batch_items' constraints were read again per claim).
+	 */
+	[ST_BIND] = {
+		"UPDATE train_data.job_claim_slots s SET item_id = $3"
+		" WHERE s.batch_job_id OPERATOR(pg_catalog.=) $1 AND s.slot OPERATOR(pg_catalog.=) $2",
+		3, {UUIDOID, INT2OID, UUIDOID}
+	},
 	[ST_STRANDED] = {
 		"SELECT train_data.cancel_stranded_item($1, $2)",
 		2, {UUIDOID, UUIDOID}
@@ -266,8 +266,6 @@ typedef struct claim_call
 	int			max_items;
 	int			claimed;
 	ReturnSetInfo *rsinfo;
-	bool		may_hold_turns; /* the transaction may hold a turn: then no
-								 * turn is waited for (take_turn) */
 } claim_call;
 
 /* An item a claim has locked and may take. */
@@ -371,13 +369,16 @@ check_args(FunctionCallInfo fcinfo)
 }
 
 /*
- * Hand one locked item to the worker with config: its stored prompt, or
- * one rendered now; an item whose prompt cannot be rendered is failed
- * instead.  True when the item was handed out (a row added to the result).
+ * Hand one locked item to the worker with config, in slot (a locked free
+ * slot of its job; -1 for a lease reclaimed, which keeps its slot): its
+ * stored prompt, or one rendered now; an item whose prompt cannot be
+ * rendered is failed instead.  True when the item was handed out (a row
+ * added to the result).
  */
 static bool
-take_item(claim_call *call, const claim_item *item, Datum config, bool reclaimed)
+take_item(claim_call *call, const claim_item *item, Datum config, int slot)
 {
+	bool		reclaimed = slot < 0;
 	Datum		prompt = (Datum) 0;
 	char		prompt_null = 'n';
 	Datum		args[5];
@@ -415,6 +416,8 @@ take_item(claim_call *call, const claim_item *item, Datum config, bool reclaimed
 		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull[i]);
 	tuplestore_putvalues(call->rsinfo->setResult, call->rsinfo->setDesc, values, isnull);
 	SPI_freetuptable(SPI_tuptable);
+	if (!reclaimed)
+		run(ST_BIND, (Datum[]) {item->job, Int16GetDatum((int16) slot), item->id}, NULL);
 	call->claimed++;
 	return true;
 }
@@ -474,11 +477,8 @@ reclaim_expired(claim_call *call)
 		else if (exhausted[r])
 			run(ST_LEASE_LOST, (Datum[]) {items[r].id, items[r].job}, NULL);
 		else
-			take_item(call, &items[r], owner_config(owners[r]), true);
+			take_item(call, &items[r], owner_config(owners[r]), -1);
 	}
-	/* an item failed or cancelled here may have ended its job: a turn taken */
-	if (n > 0)
-		call->may_hold_turns = true;
 }
 
 /* What a visit to a job found. */
@@ -486,20 +486,10 @@ typedef enum visit_outcome
 {
 	VISIT_TOOK,					/* items taken (or failed for good) */
 	VISIT_LEFT,					/* the job left the claim order */
-	VISIT_NOTHING,				/* queued items, none to take now: held by
+	VISIT_NOTHING				/* queued items, none to take now: held by
 								 * another transaction or waiting out a retry;
 								 * or the job row held by its owner */
-	VISIT_BUSY					/* another claim has its turn on the job:
-								 * visited again after the walk */
 } visit_outcome;
-
-/* What taking a turn on a job gave. */
-typedef enum turn_outcome
-{
-	TURN_TAKEN,					/* this claim's turn, to the end of its transaction */
-	TURN_FULL,					/* no room seen: not waited for */
-	TURN_BUSY					/* another claim's turn: not waited for */
-} turn_outcome;
 
 /* Whether statement st finds a row for the job (its result freed: run per visit). */
 static bool
@@ -512,71 +502,26 @@ finds(enum claim_stmt st, Datum job)
 }
 
 /*
- * Take this claim's turn on a job (its row in job_claim_locks, held to the
- * end of the transaction).  Without wait (the walk's first pass), a turn
- * another claim holds is not waited for: claims walk jobs in the same
- * order and hold each turn to their commit, so waiting at each job ahead
- * made the claims of all workers follow one another.  With wait (the
- * second pass), a job that seems full is passed, and otherwise its turn is
- * waited for, but only by a transaction that holds no turn: claims pass
- * held jobs, so two claims may each hold a turn the other comes back for,
- * and waiting then was a deadlock (one claim lost); a claim holding turns
- * tries once more without waiting, and the next claim comes back.
- */
-static turn_outcome
-take_turn(claim_call *call, Datum job, bool wait)
-{
-	if (wait)
-	{
-		bool		room = run(ST_ROOM, &job, NULL) != 1 || flag(0, 1);
-
-		SPI_freetuptable(SPI_tuptable);
-		if (!room)
-			return TURN_FULL;
-		if (!call->may_hold_turns)
-		{
-			run(ST_LOCK_JOB, &job, NULL);
-			call->may_hold_turns = true;
-			return TURN_TAKEN;
-		}
-	}
-	if (!finds(ST_TRY_LOCK_JOB, job))
-	{
-		if (finds(ST_TURN_EXISTS, job))
-			return TURN_BUSY;
-		run(ST_LOCK_JOB, &job, NULL);	/* the job's first claim makes its row */
-	}
-	call->may_hold_turns = true;
-	return TURN_TAKEN;
-}
-
-/*
- * Queued items of one job, up to its free concurrency, by position.  The
- * job's row in job_claim_locks makes claims of the same job take turns, so
- * the count of items in flight is exact; without wait, a job another claim
- * has its turn on is left for later (VISIT_BUSY).
+ * Queued items of one job, by position, up to the free slots of its
+ * concurrency this claim can lock (a slot another claim holds is skipped,
+ * never waited for: that claim is taking it).
  */
 static visit_outcome
-claim_from_job(claim_call *call, Datum job, bool wait)
+claim_from_job(claim_call *call, Datum job)
 {
 	bool		isnull;
-	int64		slots;
+	int32		cap;
+	int32		want;
 	bool		not_started;
+	bool		has_slots;
 	Datum		owner;
 	Datum		config;
 	uint64		n;
+	uint64		nslots;
+	int16	   *slots;
 	claim_item *items;
 	int			taken = 0;
 
-	switch (take_turn(call, job, wait))
-	{
-		case TURN_FULL:
-			return VISIT_TOOK;	/* full as far as can be seen: nothing to remember */
-		case TURN_BUSY:
-			return VISIT_BUSY;
-		case TURN_TAKEN:
-			break;
-	}
 	/*
 	 * The job row is share-locked for the counters' foreign key first, with
 	 * SKIP LOCKED: a job whose row its owner holds (FOR UPDATE) is passed
@@ -598,13 +543,26 @@ claim_from_job(claim_call *call, Datum job, bool wait)
 		return VISIT_LEFT;
 	}
 	not_started = flag(0, 2);
-	slots = DatumGetInt64(value(0, 3, &isnull));
+	cap = DatumGetInt32(value(0, 3, &isnull));
 	owner = value(0, 4, &isnull);
+	has_slots = flag(0, 5);
 	SPI_freetuptable(SPI_tuptable);
-	slots = Min(slots, call->max_items - call->claimed);
-	if (slots <= 0)
-		return VISIT_TOOK;		/* its concurrency used up: nothing to remember */
-	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) slots)}, NULL);
+	want = Min(cap, call->max_items - call->claimed);
+	if (want <= 0)
+		return VISIT_TOOK;		/* its concurrency lowered under its items in flight */
+	if (!has_slots)
+		run(ST_MAKE_SLOTS, &job, NULL);
+	nslots = run(ST_SLOTS, (Datum[]) {job, Int32GetDatum(cap), Int32GetDatum(want)}, NULL);
+	if (nslots == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return VISIT_TOOK;		/* full, or its free slots being taken: nothing to remember */
+	}
+	slots = palloc(sizeof(int16) * nslots);
+	for (uint64 r = 0; r < nslots; r++)
+		slots[r] = DatumGetInt16(value(r, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) nslots)}, NULL);
 	if (n == 0)
 	{
 		/* nothing queued at all: out of the claim order; else held or waiting */
@@ -623,7 +581,8 @@ claim_from_job(claim_call *call, Datum job, bool wait)
 	for (uint64 r = 0; r < n; r++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (take_item(call, &items[r], config, false))
+		/* an item failed instead of taken leaves its slot to the next one */
+		if (take_item(call, &items[r], config, slots[taken]))
 			taken++;
 	}
 	if (taken == 0)
@@ -785,51 +744,12 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
 	c->nothing = found ? c->nothing + 1 : 1;
 }
 
-/* A job a claim's first pass found another claim taking from. */
-typedef struct busy_job
-{
-	pg_uuid_t	job;
-	passed_key	key;			/* its entry in the claim order */
-	pg_uuid_t	owner;
-	bool		has_owner;
-} busy_job;
-
-/* The busy jobs of a claim, in claim order (grown in the claim's memory). */
-typedef struct busy_jobs
-{
-	int			n;
-	int			cap;
-	busy_job   *jobs;
-} busy_jobs;
-
-/* Note a busy job (the array grown in cxt, the claim's memory). */
-static void
-note_busy(busy_jobs *b, Datum job, const passed_key *key, Datum owner, MemoryContext cxt)
-{
-	busy_job   *j;
-
-	if (b->n == b->cap)
-	{
-		b->cap = b->cap ? b->cap * 2 : 8;
-		b->jobs = b->jobs ? repalloc(b->jobs, sizeof(busy_job) * b->cap)
-			: MemoryContextAlloc(cxt, sizeof(busy_job) * b->cap);
-	}
-	j = &b->jobs[b->n++];
-	j->job = *DatumGetUUIDP(job);
-	j->key = *key;
-	j->has_owner = owner != (Datum) 0;
-	if (j->has_owner)
-		j->owner = *DatumGetUUIDP(owner);
-}
-
 /*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
  * queued items by the claim order (job priority, job age, job, position).
  * The walk reads only claimable_jobs, which holds the jobs with work to
  * take, so paused, ended and empty jobs cost nothing; a job found with
- * nothing queued leaves it.  A job another claim is taking from at that
- * moment is passed, and visited again (waiting for its turn) after the
- * walk if this claim still wants items.
+ * nothing queued leaves it.
  */
 Datum
 train_data_claim_batch_items(PG_FUNCTION_ARGS)
@@ -844,7 +764,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	TimestampTz now;
 	int			batch = 2;		/* jobs read per statement: 2, then 8, 32, 128, 256 */
 	HTAB	   *tally = NULL;	/* owners' jobs found with nothing to take, this claim */
-	busy_jobs	busy = {0};		/* jobs passed while another claim took from them */
 
 	check_args(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
@@ -853,8 +772,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	call.max_items = PG_GETARG_INT32(1);
 	call.claimed = 0;
 	call.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	/* a transaction without an xid holds no row lock, so no turn */
-	call.may_hold_turns = TransactionIdIsValid(GetTopTransactionIdIfAny());
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -905,7 +822,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		for (uint64 r = 0; r < n && call.claimed < call.max_items; r++)
 		{
 			CHECK_FOR_INTERRUPTS();
-			if (!queued[r])		/* nothing queued: out of the claim order, no turn taken */
+			if (!queued[r])		/* nothing queued: out of the claim order */
 			{
 				run(ST_DROP_JOB, (Datum[]) {jobs[r], BoolGetDatum(false)}, NULL);
 				continue;
@@ -914,13 +831,8 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 				continue;
 			MemoryContextReset(visit);
 			MemoryContextSwitchTo(visit);
-			outcome = claim_from_job(&call, jobs[r], false);
+			outcome = claim_from_job(&call, jobs[r]);
 			MemoryContextSwitchTo(walk);
-			if (outcome == VISIT_BUSY)
-			{
-				note_busy(&busy, jobs[r], &keys[r], owners[r], outer);
-				continue;
-			}
 			pass_over(&keys[r], GetCurrentTimestamp(), outcome);	/* from the visit's end */
 			if (outcome == VISIT_NOTHING)
 				owner_found_nothing(&tally, owners[r], outer);
@@ -928,21 +840,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		if ((uint64) batch > n)
 			break;				/* the last batch of the order */
 		batch = Min(batch * 4, 256);
-	}
-	/* the jobs passed while another claim took from them, now waiting for a turn */
-	for (int b = 0; b < busy.n && call.claimed < call.max_items; b++)
-	{
-		visit_outcome outcome;
-
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(visit);
-		MemoryContextSwitchTo(visit);
-		outcome = claim_from_job(&call, UUIDPGetDatum(&busy.jobs[b].job), true);
-		MemoryContextSwitchTo(outer);
-		pass_over(&busy.jobs[b].key, GetCurrentTimestamp(), outcome);
-		if (outcome == VISIT_NOTHING)
-			owner_found_nothing(&tally, busy.jobs[b].has_owner ? UUIDPGetDatum(&busy.jobs[b].owner) : (Datum) 0,
-								outer);
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();

@@ -509,17 +509,107 @@ CREATE TRIGGER batch_jobs_reorder
                        IS DISTINCT FROM train_data.job_claim_rank(NEW.status, NEW.priority))
     EXECUTE FUNCTION train_data.batch_jobs_reorder();
 
--- Claims of one job take turns on its row here.  No user can see, lock or
--- delete these rows (row-level security without a policy; no foreign key,
--- so deleting a job touches nothing here): a claim never waits on a user's
+-- Finishers of one job take turns on its row here (finish_job_if_done), so
+-- the last one sees every other commit.  No user can see, lock or delete
+-- these rows (row-level security without a policy; no foreign key, so
+-- deleting a job touches nothing here): a worker never waits on a user's
 -- transaction or on a lock an outside session can take.  Rows of ended jobs
--- are removed when the job finishes.
+-- are removed when the job finishes, rows of deleted jobs with the job.
 CREATE TABLE train_data.job_claim_locks (
     batch_job_id uuid PRIMARY KEY
 );
 ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being claimed from; claims of a job take turns on it';
+COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
 COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
+-- The places of a job's items in flight: slots 0 to 9 (a job allows at most
+-- 10 at once), each free or holding one item being processed.  A claim
+-- locks free slots below the job's concurrency with SKIP LOCKED and writes
+-- the items it takes into them; an item that stops being processed
+-- (completed, failed, released, retried, cancelled) frees its slot
+-- (batch_items_free_slot).  An item in flight holds a slot and two claims
+-- never lock the same free one, so the cap holds exactly, and claims of one
+-- job never wait for each other.  A job's ten rows are made with the job
+-- and removed with it.  No user can see, lock or write these rows (row-level
+-- security without a policy; no foreign key, so a claim never waits on a
+-- job row its owner holds).
+CREATE TABLE train_data.job_claim_slots (
+    batch_job_id uuid NOT NULL,
+    slot         smallint NOT NULL,
+    item_id      uuid,
+    PRIMARY KEY (batch_job_id, slot),
+    CONSTRAINT job_claim_slots_slot_range CHECK (slot BETWEEN 0 AND 9)
+);
+ALTER TABLE train_data.job_claim_slots ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.job_claim_slots IS 'Internal: the places of a job''s items in flight, one row per slot; a claim takes free slots, an item that stops being processed frees its own';
+COMMENT ON COLUMN train_data.job_claim_slots.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data.job_claim_slots.slot IS 'The slot, 0-9; a claim uses those below the job''s concurrent_processing';
+COMMENT ON COLUMN train_data.job_claim_slots.item_id IS 'The item in flight in this slot, NULL when free';
+
+-- An item that stops being processed frees its slot.  It runs as the
+-- extension's owner: a user's cancel_batch frees the slots of her cancelled
+-- items (and holds them until she commits: only claims of her own job skip
+-- them meanwhile).
+CREATE FUNCTION train_data.batch_items_free_slot() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.job_claim_slots s SET item_id = NULL
+    WHERE s.batch_job_id = OLD.batch_job_id AND s.item_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_free_slot() IS
+    'Internal: trigger freeing the claim slot of an item that stops being processed';
+
+-- (not UPDATE OF status: check_cache.c keeps the WHEN clause of a plain
+-- UPDATE trigger parsed, where PostgreSQL parses it again per statement)
+CREATE TRIGGER batch_items_free_slot
+    AFTER UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status = 'processing' AND NEW.status <> 'processing')
+    EXECUTE FUNCTION train_data.batch_items_free_slot();
+
+-- A new job gets its ten slots (the claim makes them only for a job that
+-- has none, a job inserted with triggers off say: two first claims of such
+-- a job would wait for each other once).
+CREATE FUNCTION train_data.batch_jobs_make_slots() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
+    SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_jobs_make_slots() IS
+    'Internal: trigger making the claim slots of a new job';
+
+CREATE TRIGGER batch_jobs_make_slots
+    AFTER INSERT ON train_data.batch_jobs
+    FOR EACH ROW EXECUTE FUNCTION train_data.batch_jobs_make_slots();
+
+-- A deleted job leaves nothing in the claim's tables (its owner's
+-- transaction takes the rows' locks: a claim skips the slots of her job
+-- meanwhile, and waits for none of them).
+CREATE FUNCTION train_data.batch_jobs_forget_claims() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM train_data.job_claim_slots s WHERE s.batch_job_id = OLD.id;
+    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_jobs_forget_claims() IS
+    'Internal: trigger removing a deleted job''s rows of job_claim_slots and job_claim_locks';
+
+CREATE TRIGGER batch_jobs_forget_claims
+    AFTER DELETE ON train_data.batch_jobs
+    FOR EACH ROW EXECUTE FUNCTION train_data.batch_jobs_forget_claims();
 
 --------------------------------------------------------------------------------
 -- 6. Model calls and their prices

@@ -11,9 +11,10 @@
 --
 -- Locking rules (1.2): nothing a user or an outside session can lock makes
 -- a claim wait.
---   * claims of one job take turns on its row in job_claim_locks, which no
---     user can see or lock, so the count of items in flight each reads is
---     exact: the concurrency cap holds;
+--   * an item in flight holds one of its job's slots in job_claim_slots,
+--     which no user can see or lock; a claim locks free slots with SKIP
+--     LOCKED, so the concurrency cap holds and claims of one job never wait
+--     for each other;
 --   * every row lock is FOR NO KEY UPDATE, so the foreign key checks of
 --     other transactions (FOR KEY SHARE on a job or item row) never wait for
 --     it: a pause of a big job does not hold back completions;

@@ -267,6 +267,41 @@ SELECT expect_error(format($$UPDATE train_data.batch_items SET topic = 'fine' WH
 SELECT status FROM train_data.cancel_batch(:'fine_job');
 RESET ROLE;
 
+------------------------------------------------- claim slots
+-- A job's concurrency is kept in job_claim_slots, which no user can see,
+-- write or lock (the README's grants include it): nothing she does there
+-- makes a claim wait or lets her job take more than its concurrency.  Her
+-- cancel of an item in flight frees its slot, through a trigger run as the
+-- extension's owner.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('slots', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S1"}},
+                                          {"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S2"}},
+                                          {"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S3"}}]',
+                               concurrent_processing => 2, priority => 'high') AS slot_job \gset
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT count(*) AS slots_seen FROM train_data.job_claim_slots;
+SELECT count(*) AS slots_locked FROM (SELECT 1 FROM train_data.job_claim_slots FOR UPDATE) l;
+UPDATE train_data.job_claim_slots SET item_id = NULL;
+DELETE FROM train_data.job_claim_slots;
+SELECT expect_error(format('INSERT INTO train_data.job_claim_slots (batch_job_id, slot) VALUES (%L, 5)', :'slot_job'));
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'slot_job' AND position = 1;
+RESET ROLE;
+SELECT count(*) AS slots, count(item_id) AS held,
+       count(*) FILTER (WHERE item_id = (SELECT id FROM train_data.batch_items
+                                         WHERE batch_job_id = :'slot_job' AND position = 2)) AS held_by_item_2
+FROM train_data.job_claim_slots WHERE batch_job_id = :'slot_job';
+-- the freed slot takes her third item: two in flight again, never three
+SET ROLE regress_worker;
+SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
+RESET ROLE;
+SELECT string_agg(position || ' ' || status, ', ' ORDER BY position) AS her_items
+FROM train_data.batch_items WHERE batch_job_id = :'slot_job';
+
 -- clean up
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;

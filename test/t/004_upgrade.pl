@@ -60,7 +60,7 @@ for my $db (qw(from10 from11))
 {
 	$node->safe_psql($db, 'ALTER EXTENSION train_data UPDATE');
 	is($node->safe_psql($db, $version), '1.2', "$db: the update reaches the version a fresh install gets");
-	# tables the update adds (job_claim_locks) start empty; every other table keeps its rows
+	# tables the update adds (job_claim_locks, job_claim_slots) are new; every other table keeps its rows
 	my %old_table = map { (split / /)[0] => 1 } split /\n/, $before{$db};
 	is(join("\n", grep { $old_table{(split / /)[0]} } split /\n/, $node->safe_psql($db, $counts)),
 		$before{$db}, "$db: every row is still there");
@@ -70,6 +70,14 @@ SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT c
 FROM train_data.conversations c
 SQL
 }
+
+# The item claimed in 1.1 holds a claim slot of its job after the update
+# (of the job's ten), so the job's concurrency counts it.
+is($node->safe_psql('from11', <<'SQL'), "1|10|t", 'from11: the item in flight holds a slot of its job after the update');
+SELECT count(*) FILTER (WHERE s.item_id IS NOT NULL), count(*),
+       bool_and(s.item_id IS NULL OR s.item_id = (SELECT i.id FROM train_data.batch_items i WHERE i.status = 'processing'))
+FROM train_data.job_claim_slots s;
+SQL
 
 # The item claimed in 1.1 completes in 1.2: its completion counts in an
 # engine shard (16-31), and the job's sums span both kinds of shard.
@@ -84,6 +92,8 @@ SELECT sum(c.completed_items), sum(c.in_flight), count(*) FILTER (WHERE c.shard 
        count(*) FILTER (WHERE c.shard >= 16), train_data.calculate_batch_progress(c.batch_job_id)
 FROM train_data.batch_job_counters c GROUP BY c.batch_job_id;
 SQL
+is($node->safe_psql('from11', 'SELECT count(*) FROM train_data.job_claim_slots WHERE item_id IS NOT NULL'),
+	'0', 'from11: its completion frees the slot');
 
 # The extension's objects, described by the catalogs, one line each.
 my $catalog = <<'SQL';
