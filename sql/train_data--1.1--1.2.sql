@@ -1615,8 +1615,9 @@ REVOKE ALL ON FUNCTION train_data.batch_jobs_make_slots() FROM PUBLIC;
 -- Jobs not yet ended get their slots, and their items in flight hold
 -- them, so that the first claims after the update respect each job's
 -- concurrency (a job has at most 10 in flight; any beyond, which 1.1 should
--- not have let through, hold none and end as usual).  An ended job gets
--- its slots from the claim if it ever has work again.
+-- not have let through, hold none: the claim counts them against the cap
+-- until they end).  An ended job gets its slots from the claim if it ever
+-- has work again.
 INSERT INTO train_data.job_claim_slots (batch_job_id, slot, item_id)
 SELECT j.id, g.slot::smallint, i.id
 FROM train_data.batch_jobs j

@@ -139,8 +139,11 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	},
 	/*
 	 * The job's state, its concurrency (0 while an item is in flight in a
-	 * slot at or above it: the concurrency was lowered, and takes effect
-	 * once those items end), its owner, and whether its slots exist.
+	 * slot at or above it: it was lowered, and takes effect once those
+	 * items end), its owner, whether its slots exist, and its items in
+	 * flight that hold no slot (restored from a dump, which makes the slots
+	 * anew and empty; put in flight by 1.1 past ten at once): see
+	 * claim_from_job.
 	 */
 	[ST_JOB] = {
 		"SELECT b.status OPERATOR(pg_catalog.=) ANY ('{queued,processing}'::train_data.batch_job_status[]),"
@@ -151,7 +154,13 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                            AND s.item_id IS NOT NULL)"
 		"            THEN 0 ELSE b.concurrent_processing END,"
 		"       b.created_by,"
-		"       EXISTS (SELECT FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id)"
+		"       EXISTS (SELECT FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id),"
+		"       (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM train_data.batch_items i"
+		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
+		"           AND i.status OPERATOR(pg_catalog.=) 'processing'"
+		"           AND NOT EXISTS (SELECT FROM train_data.job_claim_slots s"
+		"                            WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id"
+		"                              AND s.item_id OPERATOR(pg_catalog.=) i.id))"
 		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1"
 		"   FOR KEY SHARE OF b SKIP LOCKED",	/* the lock the counters' key check takes */
 		1, {UUIDOID}
@@ -504,7 +513,13 @@ finds(enum claim_stmt st, Datum job)
 /*
  * Queued items of one job, by position, up to the free slots of its
  * concurrency this claim can lock (a slot another claim holds is skipped,
- * never waited for: that claim is taking it).
+ * never waited for: that claim is taking it).  Items in flight that hold
+ * no slot (unheld) take places too: the claim locks up to that many more
+ * slots than it wants and leaves that many unused.  Every item a claim
+ * puts in flight holds a slot, so unheld only falls; each of k claims
+ * running at once leaves unheld of the free slots it locked unused, so
+ * together they fill at most (free slots - unheld), and the items in
+ * flight stay within the concurrency.
  */
 static visit_outcome
 claim_from_job(claim_call *call, Datum job)
@@ -512,6 +527,8 @@ claim_from_job(claim_call *call, Datum job)
 	bool		isnull;
 	int32		cap;
 	int32		want;
+	int32		unheld;
+	int64		usable;
 	bool		not_started;
 	bool		has_slots;
 	Datum		owner;
@@ -546,14 +563,16 @@ claim_from_job(claim_call *call, Datum job)
 	cap = DatumGetInt32(value(0, 3, &isnull));
 	owner = value(0, 4, &isnull);
 	has_slots = flag(0, 5);
+	unheld = DatumGetInt32(value(0, 6, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	want = Min(cap, call->max_items - call->claimed);
-	if (want <= 0)
-		return VISIT_TOOK;		/* its concurrency lowered under its items in flight */
+	if (want <= 0 || unheld >= cap)
+		return VISIT_TOOK;		/* full, or its concurrency lowered under its items in flight */
 	if (!has_slots)
 		run(ST_MAKE_SLOTS, &job, NULL);
-	nslots = run(ST_SLOTS, (Datum[]) {job, Int32GetDatum(cap), Int32GetDatum(want)}, NULL);
-	if (nslots == 0)
+	nslots = run(ST_SLOTS, (Datum[]) {job, Int32GetDatum(cap), Int32GetDatum(Min(cap, want + unheld))}, NULL);
+	usable = Min((int64) nslots - unheld, want);
+	if (usable <= 0)
 	{
 		SPI_freetuptable(SPI_tuptable);
 		return VISIT_TOOK;		/* full, or its free slots being taken: nothing to remember */
@@ -562,7 +581,7 @@ claim_from_job(claim_call *call, Datum job)
 	for (uint64 r = 0; r < nslots; r++)
 		slots[r] = DatumGetInt16(value(r, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
-	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) nslots)}, NULL);
+	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) usable)}, NULL);
 	if (n == 0)
 	{
 		/* nothing queued at all: out of the claim order; else held or waiting */
