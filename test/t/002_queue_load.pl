@@ -73,7 +73,7 @@ SELECT CASE WHEN random() < 0.05
 }
 close $fh;
 
-my %done = (pauses => 0, cancelled => 0);
+my %done = (pauses => 0, cancelled => 0, samples => 0, over_cap => 0, slots_differ => 0);
 my @unexpected;
 
 # Run a control call; it may find the job ended meanwhile (the workers
@@ -86,10 +86,31 @@ sub control
 	return $rc == 0;
 }
 
+# In one snapshot, each job's items in flight, the slots holding one, and
+# its concurrency: in flight never above the concurrency, and every item in
+# flight holds a slot (a claim writes both in one transaction, an item's end
+# frees its slot in the transaction that ends it).
+sub sample_slots
+{
+	for my $line (split /\n/, $node->safe_psql('postgres', q{
+SELECT (SELECT count(*) FROM train_data.batch_items i WHERE i.batch_job_id = j.id AND i.status = 'processing')
+       || ' ' || (SELECT count(*) FROM train_data.job_claim_slots s WHERE s.batch_job_id = j.id AND s.item_id IS NOT NULL)
+       || ' ' || j.concurrent_processing
+FROM train_data.batch_jobs j}))
+	{
+		my ($in_flight, $held, $cap) = split / /, $line;
+		$done{samples}++;
+		$done{over_cap}++ if $in_flight > $cap;
+		$done{slots_differ}++ if $in_flight != $held;
+	}
+	return;
+}
+
 # Pause job A and resume it soon after; cancel job B once 1,000 of its items
 # are completed.  Called every few seconds while the workers run.
 sub disturb
 {
+	sample_slots();
 	if (control("SELECT train_data.pause_batch('$job_a')"))
 	{
 		usleep(300_000);
@@ -149,6 +170,11 @@ JOIN train_data.batch_jobs j ON j.id = i.batch_job_id});
 is($node->safe_psql('postgres', $remaining_sql), '0', "both batches drained ($rounds rounds, $seconds s)");
 is(join("\n", @unexpected), '', 'workers met no error other than a cancelled item or an expired lease, control calls none but a job ended meanwhile');
 cmp_ok($done{pauses}, '>=', 5, 'job A was paused and resumed at least 5 times');
+cmp_ok($done{samples}, '>=', 10, 'the slots were sampled while the workers ran');
+is($done{over_cap}, 0, 'no sample found more items of a job in flight than its concurrency');
+is($done{slots_differ}, 0, 'in every sample each item in flight held a slot, and no slot held anything else');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM train_data.job_claim_slots WHERE item_id IS NOT NULL'),
+	'0', 'at the end no slot holds an item');
 ok($done{cancelled}, 'job B was cancelled while its items were being worked');
 
 is($node->safe_psql('postgres', q{
