@@ -362,7 +362,12 @@ BEGIN
                     WHEN NEW.conversation_id IS NOT NULL THEN 'conversation_id'
                     WHEN NEW.available_at > now() THEN 'available_at (a new item is available now)' END;
     ELSE
-        bad := CASE WHEN NEW.status IS DISTINCT FROM OLD.status
+        -- an item in flight holds a slot of its job by its id
+        -- (batch_items_free_slot): it keeps both until it ends
+        bad := CASE WHEN OLD.status = 'processing'
+                         AND (NEW.id, NEW.batch_job_id) IS DISTINCT FROM (OLD.id, OLD.batch_job_id)
+                        THEN 'the claim (id and batch_job_id of an item in flight)'
+                    WHEN NEW.status IS DISTINCT FROM OLD.status
                          AND NOT (OLD.status IN ('queued', 'processing') AND NEW.status = 'cancelled')
                         THEN 'status'
                     WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
@@ -1524,7 +1529,7 @@ ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 -- 10 at once), each free or holding one item being processed.  A claim
 -- locks free slots below the job's concurrency with SKIP LOCKED and writes
 -- the items it takes into them; an item that stops being processed
--- (completed, failed, released, retried, cancelled) frees its slot
+-- (completed, failed, released, retried, cancelled, deleted) frees its slot
 -- (batch_items_free_slot).  An item in flight holds a slot and two claims
 -- never lock the same free one, so the cap holds exactly, and claims of one
 -- job never wait for each other.  A job's ten rows are made with the job
@@ -1566,6 +1571,14 @@ COMMENT ON FUNCTION train_data.batch_items_free_slot() IS
 CREATE TRIGGER batch_items_free_slot
     AFTER UPDATE ON train_data.batch_items
     FOR EACH ROW WHEN (OLD.status = 'processing' AND NEW.status <> 'processing')
+    EXECUTE FUNCTION train_data.batch_items_free_slot();
+
+-- An item its owner deletes in flight frees its slot too (else the slot
+-- held a deleted item for good: the job gave no more work, and every
+-- claim looked at it again).
+CREATE TRIGGER batch_items_free_slot_deleted
+    AFTER DELETE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status = 'processing')
     EXECUTE FUNCTION train_data.batch_items_free_slot();
 
 -- A new job gets its ten slots (the claim makes them only for a job that

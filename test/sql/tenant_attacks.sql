@@ -301,6 +301,30 @@ SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job') AS claimed_of_her_job 
 RESET ROLE;
 SELECT string_agg(position || ' ' || status, ', ' ORDER BY position) AS her_items
 FROM train_data.batch_items WHERE batch_job_id = :'slot_job';
+-- An item in flight keeps its id and its job (its slot is found by them:
+-- changed, the slot held it for good and the job gave nothing more), and
+-- one she deletes in flight frees its slot.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('slots 2', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "T1"}},
+                                            {"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "T2"}}]',
+                               concurrent_processing => 1, priority => 'high') AS slot_job_2 \gset
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job_2') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error(format('UPDATE train_data.batch_items SET id = gen_random_uuid() WHERE batch_job_id = %L AND position = 1', :'slot_job_2'), false, true);
+SELECT expect_error(format('UPDATE train_data.batch_items SET batch_job_id = %L, position = 9 WHERE batch_job_id = %L AND position = 1',
+                           :'slot_job', :'slot_job_2'), false, true);
+DELETE FROM train_data.batch_items WHERE batch_job_id = :'slot_job_2' AND position = 1;
+RESET ROLE;
+SELECT count(item_id) AS held FROM train_data.job_claim_slots WHERE batch_job_id = :'slot_job_2';
+SET ROLE regress_worker;
+SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job_2') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
+RESET ROLE;
+SELECT string_agg(position || ' ' || status, ', ' ORDER BY position) AS her_items
+FROM train_data.batch_items WHERE batch_job_id = :'slot_job_2';
 
 -- clean up
 RESET train_data.user_id;
