@@ -310,7 +310,10 @@ BEGIN
                     -- the claim takes jobs by age: a job is as old as its insert
                     WHEN NEW.created_at <> now() THEN 'created_at (a new job is created now)' END;
     ELSE
-        bad := CASE WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
+        -- (the claim's tables know a job by its id: job_claim_slots,
+        -- claimable_jobs, job_claim_locks)
+        bad := CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id'
+                    WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
                     WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
                     WHEN NEW.started_at IS DISTINCT FROM OLD.started_at THEN 'started_at'
                     WHEN NEW.status IS DISTINCT FROM OLD.status

@@ -325,6 +325,17 @@ SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job_2') AS claimed_of_her_jo
 RESET ROLE;
 SELECT string_agg(position || ' ' || status, ', ' ORDER BY position) AS her_items
 FROM train_data.batch_items WHERE batch_job_id = :'slot_job_2';
+-- A job keeps its id: renamed, its slots stayed under the old id for good
+-- and the job had none.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('e4000000-0000-0000-0000-00000000a1c1', 'renamed', 0);
+SELECT expect_error($$UPDATE train_data.batch_jobs SET id = 'e4000000-0000-0000-0000-00000000a1c2'
+                      WHERE id = 'e4000000-0000-0000-0000-00000000a1c1'$$);
+DELETE FROM train_data.batch_jobs WHERE name = 'renamed';
+RESET ROLE;
+SELECT count(*) AS slots_left_by_renamed_job FROM train_data.job_claim_slots
+WHERE batch_job_id IN ('e4000000-0000-0000-0000-00000000a1c1', 'e4000000-0000-0000-0000-00000000a1c2');
 
 -- clean up
 RESET train_data.user_id;
