@@ -1162,6 +1162,7 @@ CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric D
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
@@ -1194,6 +1195,7 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
@@ -1364,6 +1366,7 @@ CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, dur
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
@@ -2128,6 +2131,7 @@ CREATE FUNCTION train_data.release_batch_item(item_id uuid, attempt integer DEFA
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE

@@ -607,6 +607,7 @@ CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric D
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
@@ -641,6 +642,7 @@ CREATE FUNCTION train_data.release_batch_item(item_id uuid, attempt integer DEFA
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
@@ -676,6 +678,7 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
@@ -758,6 +761,7 @@ CREATE FUNCTION train_data.complete_batch_item(item_id uuid, response jsonb, dur
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
     SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
