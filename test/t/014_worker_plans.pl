@@ -3,8 +3,8 @@
 # foreign-key checks made inside them.  On a fresh install the tables are
 # small when a worker's first completion plans them (autovacuum has
 # analyzed one job, one template, ten claim slots): without care those
-# plans read the tables sequentially for as long as the worker stays
-# connected.  Each completion then read every job (4 times), template
+# plans read the tables sequentially until autovacuum analyzes them again
+# (this test turns it off).  Each completion then read every job (4 times), template
 # (twice) and claim slot; in a development loop of 3,000 cycles in one
 # session, every conversation too (the key checks), and a completion went
 # from 1.1 to 4.2 ms.  The worker functions run with enable_seqscan off, so
