@@ -48,9 +48,11 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "access/transam.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -764,6 +766,27 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
 }
 
 /*
+ * A claim that is a transaction by itself (a statement outside BEGIN ...
+ * COMMIT, the usual worker call) commits without waiting for its WAL to
+ * reach the disk: synchronous_commit off for this transaction only.  A
+ * crash within the next moment may forget the claim, and recovery then
+ * finds the item as it was before (queued; nothing is half done, as WAL
+ * is replayed in order and any later synchronous commit, such as the
+ * item's completion, flushes the claim first); the worker's completion is
+ * refused and the item is claimed again.  Inside a transaction block the
+ * caller's setting stands, since it covers the caller's other writes.
+ * (The function's own SET clauses do not name synchronous_commit, so the
+ * local setting outlives the call, to the commit.)
+ */
+static void
+commit_without_waiting(void)
+{
+	if (!IsTransactionBlock())
+		(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
  * queued items by the claim order (job priority, job age, job, position).
  * The walk reads only claimable_jobs, which holds the jobs with work to
@@ -862,5 +885,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();
+	commit_without_waiting();
 	return (Datum) 0;
 }

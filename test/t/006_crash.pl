@@ -9,6 +9,11 @@
 #      resets every backend and recovers).
 #   2. The server is stopped in "immediate" mode while 8 workers (pgbench)
 #      complete items, and started again.
+#   3. A claim made as a statement by itself commits without waiting for
+#      its WAL (claim_glue.c): the WAL writer is stopped (SIGSTOP) so that
+#      nothing writes that WAL, a claim is made, and the WAL writer is
+#      killed (the postmaster then recovers).  That claim is forgotten, one
+#      made inside BEGIN ... COMMIT before it is kept.
 # After each restart: no conversation without its turns, every completed item
 # has exactly one conversation and one success log, the live counters equal
 # the item statuses (in flight = processing), and the items that were in
@@ -235,6 +240,53 @@ SELECT count(*) FILTER (WHERE status = 'completed' AND attempts >= 2) || ' of ' 
 FROM train_data.batch_items WHERE id IN ('} . join("', '", @cut_off) . q{')}),
 	scalar(@cut_off) . ' of ' . scalar(@cut_off), 'every item cut off by the stop was reclaimed and completed');
 check_invariants($job2, 'after immediate stop, drained');
+
+# ---- 3. a claim forgotten by a crash ----------------------------------------
+
+# Nothing else may write the WAL meanwhile: no background writer, no autovacuum.
+$node->append_conf('postgresql.conf', "bgwriter_lru_maxpages = 0\nautovacuum = off\n");
+$node->restart;
+my $job3 = make_batch('c0000000-0000-0000-0000-000000000003', 2, 10);
+$node->safe_psql('postgres', 'CHECKPOINT');
+my $kept = $node->safe_psql('postgres', q{
+BEGIN;
+SELECT item_id FROM train_data.claim_batch_items('in-block', 1);
+COMMIT;});
+my $walwriter = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'});
+ok(kill('STOP', $walwriter), "WAL writer $walwriter stopped");
+my $lost = $node->safe_psql('postgres', q{
+SELECT item_id || ' ' || attempt FROM train_data.claim_batch_items('alone', 1)});
+my ($lost_item) = split / /, $lost;
+is($node->safe_psql('postgres', qq{SELECT status || ' ' || worker FROM train_data.batch_items WHERE id = '$lost_item'}),
+	'processing alone', 'the claim made alone is seen by other sessions at once');
+ok(kill('KILL', $walwriter), 'WAL writer killed');
+wait_recovered();
+is($node->safe_psql('postgres', qq{
+SELECT string_agg(id || ' ' || coalesce(worker, '-') || ' ' || status || ' ' || attempts, ', ' ORDER BY position)
+FROM train_data.batch_items WHERE batch_job_id = '$job3'}),
+	"$kept in-block processing 1, $lost_item - queued 0",
+	'the claim in a transaction block is kept, the claim made alone is forgotten');
+is($node->safe_psql('postgres', qq{
+SELECT status || ' ' || attempts || ' ' || (worker IS NULL)::int || ' ' || (lease_expires_at IS NULL)::int
+FROM train_data.batch_items WHERE id = '$lost_item'}),
+	'queued 0 1 1', 'the forgotten item is queued, as before its claim');
+is($node->safe_psql('postgres', qq{
+SELECT count(item_id) FROM train_data.job_claim_slots WHERE batch_job_id = '$job3'}),
+	'1', 'one slot held: the kept claim\'s');
+check_invariants($job3, 'after a forgotten claim');
+($ret, $out, $err) = $node->psql('postgres', qq{SELECT train_data.complete_batch_item('$lost_item', '$response', 10, 1)});
+like($err, qr/batch item $lost_item was claimed again: attempt 1 is not the current attempt 0/,
+	'the completion of the forgotten claim is refused');
+is($node->safe_psql('postgres', q{
+SELECT item_id || ' ' || attempt FROM train_data.claim_batch_items('again', 5)}),
+	$lost, 'the next claim takes the forgotten item, as the same attempt');
+$node->safe_psql('postgres', qq{
+SELECT train_data.complete_batch_item(id, '$response', 10) FROM train_data.batch_items
+WHERE batch_job_id = '$job3' AND status = 'processing'});
+is($node->safe_psql('postgres', qq{
+SELECT status || ' ' || completed_items FROM train_data.batch_jobs WHERE id = '$job3'}),
+	'completed 2', 'the batch completes');
+check_invariants($job3, 'after a forgotten claim, drained');
 
 $node->stop;
 done_testing();
