@@ -49,6 +49,7 @@
 #include "mb/pg_wchar.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -59,6 +60,7 @@
 #include "utils/uuid.h"
 
 #include "engine_cache.h"
+#include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
 
@@ -766,24 +768,64 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
 }
 
 /*
- * A claim that is a transaction by itself (a statement outside BEGIN ...
- * COMMIT, the usual worker call) commits without waiting for its WAL to
- * reach the disk: synchronous_commit off for this transaction only.  A
- * crash within the next moment may forget the claim, and recovery then
- * finds the item as it was before (queued; nothing is half done, as WAL
- * is replayed in order and any later synchronous commit, such as the
- * item's completion, flushes the claim first); the worker's completion is
- * refused and the item is claimed again.  Inside a transaction block the
- * caller's setting stands, since it covers the caller's other writes.
- * (The function's own SET clauses do not name synchronous_commit, so the
- * local setting outlives the call, to the commit.)
+ * A transaction that wrote nothing but claims commits without waiting for
+ * its WAL to reach the disk: synchronous_commit off for that commit only,
+ * set just before it (XACT_EVENT_PRE_COMMIT).  A crash within the next
+ * moment may forget such a claim, and recovery then finds the item as it
+ * was before (queued): nothing is half kept, since WAL is replayed in
+ * order and any later commit that waits, such as the completion of any
+ * item, writes the claim's WAL first.  The worker's completion is refused
+ * and the item is claimed again.
+ *
+ * "Nothing but claims" is told by XactLastRecEnd, the end of the WAL this
+ * backend wrote in the current transaction (0 until it writes): 0 or where
+ * the previous claim of the transaction left it when a claim starts, and
+ * where the last claim left it at the commit.  Any other write, before or
+ * after (a completion in the same statement, the caller's own rows, a
+ * deferred trigger), moves it, and the commit waits as the caller's
+ * setting says.  train_data.durable_claims = on (read at the commit)
+ * keeps the caller's setting for claims too.
  */
-static void
-commit_without_waiting(void)
+static struct
 {
-	if (!IsTransactionBlock())
+	bool		only_claims;	/* the current transaction wrote nothing but claims */
+	XLogRecPtr	end;			/* XactLastRecEnd after its last claim */
+	bool		registered;
+}			claims_commit;
+
+/* The transaction's end: decide at its commit, forget after it (XactCallback). */
+static void
+claims_commit_callback(XactEvent event, void *arg)
+{
+	if (!claims_commit.only_claims)
+		return;
+	if (event == XACT_EVENT_PRE_COMMIT && XactLastRecEnd == claims_commit.end && !td_durable_claims)
 		(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT &&
+		event != XACT_EVENT_PRE_PREPARE)
+		claims_commit.only_claims = false;	/* committed, aborted or prepared */
+}
+
+/* At a claim's start: has the transaction written nothing but claims so far? */
+static bool
+claims_only_so_far(void)
+{
+	return XactLastRecEnd == InvalidXLogRecPtr ||
+		(claims_commit.only_claims && XactLastRecEnd == claims_commit.end);
+}
+
+/* At a claim's end: remember where its WAL ended, if the transaction still qualifies. */
+static void
+claims_commit_note(bool qualifies)
+{
+	if (!claims_commit.registered)
+	{
+		RegisterXactCallback(claims_commit_callback, NULL);
+		claims_commit.registered = true;
+	}
+	claims_commit.only_claims = qualifies;
+	claims_commit.end = XactLastRecEnd;
 }
 
 /*
@@ -806,6 +848,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	TimestampTz now;
 	int			batch = 2;		/* jobs read per statement: 2, then 8, 32, 128, 256 */
 	HTAB	   *tally = NULL;	/* owners' jobs found with nothing to take, this claim */
+	bool		only_claims;	/* the transaction wrote nothing else before */
 
 	check_args(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
@@ -817,6 +860,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	only_claims = claims_only_so_far();
 	reclaim_expired(&call);
 	/* what one job's visit allocates is freed before the next, a batch of the order's after it */
 	walk = AllocSetContextCreate(CurrentMemoryContext, "claim walk", ALLOCSET_SMALL_SIZES);
@@ -885,6 +929,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();
-	commit_without_waiting();
+	claims_commit_note(only_claims);
 	return (Datum) 0;
 }

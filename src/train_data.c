@@ -45,6 +45,9 @@ char	   *td_user_id_setting = NULL;
  */
 static bool td_engine_signs_turns = false;
 
+/* See train_data.h. */
+bool		td_durable_claims = false;
+
 /* Names of the misspelt settings noted at load (clipped), and their number. */
 static const char *misspelt_names[TD_MAX_MISSPELT];
 static int	misspelt_count = 0;
@@ -120,6 +123,15 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET,
 							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("train_data.durable_claims",
+							 "Claims wait for the WAL flush at commit even when their transaction wrote nothing else.",
+							 "Off: a transaction that wrote nothing but claim_batch_items calls commits without waiting for the WAL flush; a crash may forget its claims, whose items are then queued as before.",
+							 &td_durable_claims,
+							 false,
+							 PGC_USERSET,
+							 0,
 							 NULL, NULL, NULL);
 
 	/* after every Define... (they adopt placeholders of their own names) */

@@ -15,6 +15,13 @@
 extern char *td_user_id_setting;
 
 /*
+ * train_data.durable_claims: on, a transaction of claims only commits as
+ * synchronous_commit says; off (the default), without waiting for the WAL
+ * flush (claim_glue.c).
+ */
+extern bool td_durable_claims;
+
+/*
  * train_data.* settings made before the library was loaded under names it
  * does not define: reserving the prefix removed them (train_data.c).  Sets
  * *names to the first TD_MAX_MISSPELT names (clipped) and returns how many

@@ -9,11 +9,12 @@
 #      resets every backend and recovers).
 #   2. The server is stopped in "immediate" mode while 8 workers (pgbench)
 #      complete items, and started again.
-#   3. A claim made as a statement by itself commits without waiting for
-#      its WAL (claim_glue.c): the WAL writer is stopped (SIGSTOP) so that
-#      nothing writes that WAL, a claim is made, and the WAL writer is
-#      killed (the postmaster then recovers).  That claim is forgotten, one
-#      made inside BEGIN ... COMMIT before it is kept.
+#   3. A transaction that wrote nothing but claims commits without waiting
+#      for its WAL (claim_glue.c): the WAL writer is stopped (SIGSTOP) so
+#      that nothing else writes that WAL, claims are made, and the WAL
+#      writer is killed (the postmaster then recovers).  Claims of
+#      transactions that wrote only claims are forgotten; the others
+#      (a completion in the same statement, a row of the caller's) are kept.
 # After each restart: no conversation without its turns, every completed item
 # has exactly one conversation and one success log, the live counters equal
 # the item statuses (in flight = processing), and the items that were in
@@ -179,6 +180,10 @@ check_invariants($job1, 'after SIGKILL, drained');
 
 # ---- 2. immediate stop while 8 workers complete items ----------------------
 
+# The claims of this part wait for the WAL flush, so that every completion
+# cut off finds its item in flight (part 3 shows what the default does).
+$node->append_conf('postgresql.conf', "train_data.durable_claims = on\n");
+$node->reload;
 my $job2 = make_batch('c0000000-0000-0000-0000-000000000002', 3000, 10);
 my $script = "$PostgreSQL::Test::Utils::tmp_check/crash_worker.sql";
 open(my $fh, '>', $script) or die $!;
@@ -241,52 +246,74 @@ FROM train_data.batch_items WHERE id IN ('} . join("', '", @cut_off) . q{')}),
 	scalar(@cut_off) . ' of ' . scalar(@cut_off), 'every item cut off by the stop was reclaimed and completed');
 check_invariants($job2, 'after immediate stop, drained');
 
-# ---- 3. a claim forgotten by a crash ----------------------------------------
+# ---- 3. claims forgotten by a crash ------------------------------------------
 
 # Nothing else may write the WAL meanwhile: no background writer, no autovacuum.
-$node->append_conf('postgresql.conf', "bgwriter_lru_maxpages = 0\nautovacuum = off\n");
+$node->append_conf('postgresql.conf', "bgwriter_lru_maxpages = 0\nautovacuum = off\ntrain_data.durable_claims = off\n");
 $node->restart;
-my $job3 = make_batch('c0000000-0000-0000-0000-000000000003', 2, 10);
-$node->safe_psql('postgres', 'CHECKPOINT');
-my $kept = $node->safe_psql('postgres', q{
-BEGIN;
-SELECT item_id FROM train_data.claim_batch_items('in-block', 1);
-COMMIT;});
+my $job3 = make_batch('c0000000-0000-0000-0000-000000000003', 5, 10);
+$node->safe_psql('postgres', 'CREATE TABLE public.marks (n integer); CHECKPOINT');
 my $walwriter = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'});
 ok(kill('STOP', $walwriter), "WAL writer $walwriter stopped");
+# Transactions that write more than claims wait for their WAL, as before:
+# a claim and the completion of its item in one statement (item 1), a claim
+# after a row of the caller's own (item 2); and a claim alone when the
+# session asks for durable claims (item 3).
+$node->safe_psql('postgres', qq{
+SELECT train_data.complete_batch_item(item_id, '$response', 10, attempt)
+FROM train_data.claim_batch_items('with-completion', 1)});
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO public.marks VALUES (1);
+SELECT count(*) FROM train_data.claim_batch_items('after-a-write', 1);
+COMMIT;});
+$node->safe_psql('postgres', q{
+SET train_data.durable_claims = on;
+SELECT count(*) FROM train_data.claim_batch_items('durable', 1);});
+# Transactions of claims only do not: alone (item 4), in a block (item 5).
 my $lost = $node->safe_psql('postgres', q{
 SELECT item_id || ' ' || attempt FROM train_data.claim_batch_items('alone', 1)});
 my ($lost_item) = split / /, $lost;
-is($node->safe_psql('postgres', qq{SELECT status || ' ' || worker FROM train_data.batch_items WHERE id = '$lost_item'}),
-	'processing alone', 'the claim made alone is seen by other sessions at once');
+$node->safe_psql('postgres', q{
+BEGIN;
+SELECT count(*) FROM train_data.claim_batch_items('in-a-block', 1);
+COMMIT;});
+is($node->safe_psql('postgres', qq{
+SELECT string_agg(position || ' ' || worker || ' ' || status, ', ' ORDER BY position)
+FROM train_data.batch_items WHERE batch_job_id = '$job3'}),
+	'1 with-completion completed, 2 after-a-write processing, 3 durable processing, 4 alone processing, '
+	  . '5 in-a-block processing',
+	'every claim is seen by other sessions at once');
 ok(kill('KILL', $walwriter), 'WAL writer killed');
 wait_recovered();
 is($node->safe_psql('postgres', qq{
-SELECT string_agg(id || ' ' || coalesce(worker, '-') || ' ' || status || ' ' || attempts, ', ' ORDER BY position)
+SELECT string_agg(position || ' ' || coalesce(worker, '-') || ' ' || status || ' ' || attempts
+                  || ' ' || (lease_expires_at IS NULL)::int, ', ' ORDER BY position)
 FROM train_data.batch_items WHERE batch_job_id = '$job3'}),
-	"$kept in-block processing 1, $lost_item - queued 0",
-	'the claim in a transaction block is kept, the claim made alone is forgotten');
-is($node->safe_psql('postgres', qq{
-SELECT status || ' ' || attempts || ' ' || (worker IS NULL)::int || ' ' || (lease_expires_at IS NULL)::int
-FROM train_data.batch_items WHERE id = '$lost_item'}),
-	'queued 0 1 1', 'the forgotten item is queued, as before its claim');
+	'1 with-completion completed 1 1, 2 after-a-write processing 1 0, 3 durable processing 1 0, '
+	  . '4 - queued 0 1, 5 - queued 0 1',
+	'the claims of transactions that wrote more are kept; the claims-only ones are forgotten, their items queued as before');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM public.marks'), '1', "the caller's own row is kept");
 is($node->safe_psql('postgres', qq{
 SELECT count(item_id) FROM train_data.job_claim_slots WHERE batch_job_id = '$job3'}),
-	'1', 'one slot held: the kept claim\'s');
-check_invariants($job3, 'after a forgotten claim');
+	'2', 'two slots held: the kept claims\'');
+check_invariants($job3, 'after forgotten claims');
 ($ret, $out, $err) = $node->psql('postgres', qq{SELECT train_data.complete_batch_item('$lost_item', '$response', 10, 1)});
 like($err, qr/batch item $lost_item was claimed again: attempt 1 is not the current attempt 0/,
-	'the completion of the forgotten claim is refused');
+	'the completion of a forgotten claim is refused');
+my $forgotten = $node->safe_psql('postgres', qq{
+SELECT string_agg(id || ' 1', ', ' ORDER BY position) FROM train_data.batch_items
+WHERE batch_job_id = '$job3' AND status = 'queued'});
 is($node->safe_psql('postgres', q{
-SELECT item_id || ' ' || attempt FROM train_data.claim_batch_items('again', 5)}),
-	$lost, 'the next claim takes the forgotten item, as the same attempt');
+SELECT string_agg(item_id || ' ' || attempt, ', ' ORDER BY position) FROM train_data.claim_batch_items('again', 5)}),
+	$forgotten, 'the next claim takes the forgotten items, as the same attempt');
 $node->safe_psql('postgres', qq{
 SELECT train_data.complete_batch_item(id, '$response', 10) FROM train_data.batch_items
 WHERE batch_job_id = '$job3' AND status = 'processing'});
 is($node->safe_psql('postgres', qq{
 SELECT status || ' ' || completed_items FROM train_data.batch_jobs WHERE id = '$job3'}),
-	'completed 2', 'the batch completes');
-check_invariants($job3, 'after a forgotten claim, drained');
+	'completed 5', 'the batch completes');
+check_invariants($job3, 'after forgotten claims, drained');
 
 $node->stop;
 done_testing();
