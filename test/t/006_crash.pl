@@ -32,7 +32,10 @@ use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
-$node->append_conf('postgresql.conf', "max_connections = 30\nrestart_after_crash = on\n");
+# Parts 1 and 2 count on every claim made before the fault being kept:
+# their claims wait for the WAL flush (part 3 shows what the default does).
+$node->append_conf('postgresql.conf',
+	"max_connections = 30\nrestart_after_crash = on\ntrain_data.durable_claims = on\n");
 $node->start;
 
 my $template = 'b0000000-0000-0000-0000-000000000001';
@@ -180,10 +183,6 @@ check_invariants($job1, 'after SIGKILL, drained');
 
 # ---- 2. immediate stop while 8 workers complete items ----------------------
 
-# The claims of this part wait for the WAL flush, so that every completion
-# cut off finds its item in flight (part 3 shows what the default does).
-$node->append_conf('postgresql.conf', "train_data.durable_claims = on\n");
-$node->reload;
 my $job2 = make_batch('c0000000-0000-0000-0000-000000000002', 3000, 10);
 my $script = "$PostgreSQL::Test::Utils::tmp_check/crash_worker.sql";
 open(my $fh, '>', $script) or die $!;
