@@ -278,6 +278,7 @@ typedef struct claim_call
 	Datum		lease;
 	int			max_items;
 	int			claimed;
+	bool		ended_items;	/* items failed or cancelled: the commit waits */
 	ReturnSetInfo *rsinfo;
 } claim_call;
 
@@ -413,6 +414,7 @@ take_item(claim_call *call, const claim_item *item, Datum config, int slot)
 		{
 			run(ST_FAIL, (Datum[]) {item->id, problem, BoolGetDatum(reclaimed)},
 				qnull ? " n " : "   ");
+			call->ended_items = true;
 			return false;
 		}
 		prompt_null = ' ';
@@ -486,9 +488,15 @@ reclaim_expired(claim_call *call)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (!job_live[r])
+		{
 			run(ST_STRANDED, (Datum[]) {items[r].id, items[r].job}, NULL);
+			call->ended_items = true;
+		}
 		else if (exhausted[r])
+		{
 			run(ST_LEASE_LOST, (Datum[]) {items[r].id, items[r].job}, NULL);
+			call->ended_items = true;
+		}
 		else
 			take_item(call, &items[r], owner_config(owners[r]), -1);
 	}
@@ -783,7 +791,10 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
  * where the last claim left it at the commit.  Any other write, before or
  * after (a completion in the same statement, the caller's own rows, a
  * deferred trigger), moves it, and the commit waits as the caller's
- * setting says.  train_data.durable_claims = on (read at the commit)
+ * setting says.  So does a claim that ended items (failed one out of
+ * attempts or without a prompt, cancelled one whose job has ended): like a
+ * completion, it decides an item's outcome, may end its job, and tells the
+ * job's listeners, who must not hear of what a crash then forgets.  train_data.durable_claims = on (read at the commit)
  * keeps the caller's setting for claims too.
  */
 static struct
@@ -856,6 +867,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	call.lease = PG_GETARG_DATUM(2);
 	call.max_items = PG_GETARG_INT32(1);
 	call.claimed = 0;
+	call.ended_items = false;
 	call.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -929,6 +941,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(outer);
 	SPI_finish();
-	claims_commit_note(only_claims);
+	claims_commit_note(only_claims && !call.ended_items);
 	return (Datum) 0;
 }

@@ -15,6 +15,8 @@
 #      writer is killed (the postmaster then recovers).  Claims of
 #      transactions that wrote only claims are forgotten; the others
 #      (a completion in the same statement, a row of the caller's) are kept.
+#   4. Likewise, a claim that fails an item (a lease run out with no attempt
+#      left) is kept: its transaction waits for the WAL.
 # After each restart: no conversation without its turns, every completed item
 # has exactly one conversation and one success log, the live counters equal
 # the item statuses (in flight = processing), and the items that were in
@@ -313,6 +315,31 @@ is($node->safe_psql('postgres', qq{
 SELECT status || ' ' || completed_items FROM train_data.batch_jobs WHERE id = '$job3'}),
 	'completed 5', 'the batch completes');
 check_invariants($job3, 'after forgotten claims, drained');
+
+# ---- 4. a claim that ends an item waits for the disk ---------------------------
+
+# A claim that fails an item whose lease ran out with no attempt left (or one
+# whose prompt cannot be rendered, or cancels one whose job has ended) ends
+# it and may end its job, and tells the job's listeners: its transaction
+# waits like a completion's, so a crash keeps what the listeners were told.
+my $job4 = make_batch('c0000000-0000-0000-0000-000000000004', 1, 10);
+$node->safe_psql('postgres', qq{
+UPDATE train_data.batch_items SET max_attempts = 1 WHERE batch_job_id = '$job4';
+SET train_data.durable_claims = on;
+SELECT count(*) FROM train_data.claim_batch_items('lost', 1, '1 second');});
+sleep 2;
+$node->safe_psql('postgres', 'CHECKPOINT');
+$walwriter = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'});
+ok(kill('STOP', $walwriter), "WAL writer $walwriter stopped");
+is($node->safe_psql('postgres', q{SELECT count(*) FROM train_data.claim_batch_items('reaper', 1)}),
+	'0', 'the claim finds only the lease that ran out');
+ok(kill('KILL', $walwriter), 'WAL writer killed');
+wait_recovered();
+is($node->safe_psql('postgres', qq{
+SELECT i.status || ' ' || coalesce(i.error_code, '-') || ' ' || j.status FROM train_data.batch_items i
+JOIN train_data.batch_jobs j ON j.id = i.batch_job_id WHERE j.id = '$job4'}),
+	'failed lease_expired failed', 'the item the claim failed, and its job, are kept');
+check_invariants($job4, 'after a claim that failed an item');
 
 $node->stop;
 done_testing();
