@@ -794,8 +794,9 @@ owner_found_nothing(HTAB **tally, Datum owner, MemoryContext cxt)
  * setting says.  So does a claim that ended items (failed one out of
  * attempts or without a prompt, cancelled one whose job has ended): like a
  * completion, it decides an item's outcome, may end its job, and tells the
- * job's listeners, who must not hear of what a crash then forgets.  train_data.durable_claims = on (read at the commit)
- * keeps the caller's setting for claims too.
+ * job's listeners, who must not hear of what a crash then forgets.
+ * train_data.durable_claims = on (read at the commit) keeps the caller's
+ * setting for claims too.
  */
 static struct
 {
