@@ -1822,6 +1822,13 @@ ALTER TABLE train_data.ai_configurations
     ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.ai_configurations', false),
     ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.ai_configurations', true);
 
+-- New items and log rows get time-ordered ids, as conversations and turns
+-- have since 1.1: the index entries a worker's claim and completion write
+-- then land on the same few index pages instead of a random page each
+-- (rows made before keep their ids).
+ALTER TABLE train_data.batch_items ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
+ALTER TABLE train_data.generation_logs ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
+
 -- A template's batches no longer hold it back: each item keeps its prompt
 -- and threshold; deleting the template sets the item's template_id to NULL.
 ALTER TABLE train_data.batch_items
@@ -3071,7 +3078,7 @@ COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created'
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
 COMMENT ON COLUMN train_data.batch_jobs.completion_events IS 'Send an item_completed event on the job''s channel for each completed item (off by default: transactions that send a notification commit one at a time across the cluster); other events are always sent';
 
-COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
+COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id, time-ordered (uuid_v7()) since 1.2';
 
 COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs to; deleted with it';
 
@@ -3191,7 +3198,7 @@ COMMENT ON COLUMN train_data.model_prices.updated_at IS 'Set to now() on every u
 COMMENT ON FUNCTION train_data.model_prices_protect_builtin() IS
     'Internal: trigger function (BEFORE UPDATE OR DELETE on model_prices) that refuses to change or delete a built-in price row';
 
-COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id';
+COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id, time-ordered (uuid_v7()) since 1.2';
 
 COMMENT ON COLUMN train_data.generation_logs.conversation_id IS 'Conversation the call produced; NULL for a failed call';
 

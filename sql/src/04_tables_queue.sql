@@ -72,7 +72,10 @@ COMMENT ON COLUMN train_data.batch_jobs.completion_events IS 'Send an item_compl
 CREATE INDEX batch_jobs_created_by_idx ON train_data.batch_jobs (created_by, created_at DESC);
 
 CREATE TABLE train_data.batch_items (
-    id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    -- time-ordered: the items a claim takes one after the other have
+    -- neighbouring ids, so the index entries each claim and completion
+    -- writes land on the same few index pages
+    id               uuid PRIMARY KEY DEFAULT train_data.uuid_v7(),
     batch_job_id     uuid NOT NULL,
     conversation_id  uuid,
     -- the template the item was made from; an item holds what it needs of it
@@ -125,7 +128,7 @@ CREATE TRIGGER batch_items_owner
     EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
 
 COMMENT ON TABLE train_data.batch_items IS 'Work items of a batch job: the queue workers claim from';
-COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id';
+COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id, time-ordered (uuid_v7()) since 1.2';
 COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs to; deleted with it';
 COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
 COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; NULL once the template is deleted (the item keeps its prompt and threshold)';
@@ -681,7 +684,7 @@ CREATE TRIGGER model_prices_protect_builtin
     FOR EACH ROW EXECUTE FUNCTION train_data.model_prices_protect_builtin();
 
 CREATE TABLE train_data.generation_logs (
-    id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    id               uuid PRIMARY KEY DEFAULT train_data.uuid_v7(),   -- time-ordered: appended to its index
     conversation_id  uuid,
     batch_item_id    uuid,
     run_id           uuid,
@@ -721,7 +724,7 @@ CREATE TRIGGER generation_logs_owner
     EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
 COMMENT ON TABLE train_data.generation_logs IS 'One row per model call: payloads, tokens, cost, duration, outcome';
-COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id';
+COMMENT ON COLUMN train_data.generation_logs.id IS 'Log row id, time-ordered (uuid_v7()) since 1.2';
 COMMENT ON COLUMN train_data.generation_logs.conversation_id IS 'Conversation the call produced; NULL for a failed call';
 COMMENT ON COLUMN train_data.generation_logs.batch_item_id IS 'Batch item the call was made for';
 COMMENT ON COLUMN train_data.generation_logs.run_id IS 'Batch job id of the call';
