@@ -152,20 +152,23 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	[ST_JOB] = {
 		"SELECT b.status OPERATOR(pg_catalog.=) ANY ('{queued,processing}'::train_data.batch_job_status[]),"
 		"       b.status OPERATOR(pg_catalog.=) 'queued',"
-		"       CASE WHEN EXISTS (SELECT FROM train_data.job_claim_slots s"
-		"                          WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id"
-		"                            AND s.slot OPERATOR(pg_catalog.>=) b.concurrent_processing"
-		"                            AND s.item_id IS NOT NULL)"
-		"            THEN 0 ELSE b.concurrent_processing END,"
+		"       CASE WHEN sl.over THEN 0 ELSE b.concurrent_processing END,"
 		"       b.created_by,"
-		"       EXISTS (SELECT FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id),"
+		"       sl.n OPERATOR(pg_catalog.>) 0,"
 		"       (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM train_data.batch_items i"
 		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
 		"           AND i.status OPERATOR(pg_catalog.=) 'processing'"
-		"           AND NOT EXISTS (SELECT FROM train_data.job_claim_slots s"
-		"                            WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id"
-		"                              AND s.item_id OPERATOR(pg_catalog.=) i.id))"
-		"  FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1"
+		"           AND i.id OPERATOR(pg_catalog.<>) ALL (sl.held))"
+		"  FROM train_data.batch_jobs b"
+		/* the job's slots read once: how many, any held at or above the concurrency, the items held */
+		"  CROSS JOIN LATERAL"
+		"       (SELECT pg_catalog.count(*) AS n,"
+		"               COALESCE(pg_catalog.bool_or(s.slot OPERATOR(pg_catalog.>=) b.concurrent_processing"
+		"                                           AND s.item_id IS NOT NULL), false) AS over,"
+		"               COALESCE(pg_catalog.array_agg(s.item_id) FILTER (WHERE s.item_id IS NOT NULL),"
+		"                        '{}'::pg_catalog.uuid[]) AS held"
+		"          FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
+		" WHERE b.id OPERATOR(pg_catalog.=) $1"
 		"   FOR KEY SHARE OF b SKIP LOCKED",	/* the lock the counters' key check takes */
 		1, {UUIDOID}
 	},
