@@ -1496,7 +1496,15 @@ BEGIN
                           json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
                                             'event', 'item_completed')::text);
     END IF;
-    PERFORM train_data.finish_job_if_done(item.batch_job_id);
+    -- an item queued after this one: the job is not done (read from this
+    -- item's position, not past the entries of every item claimed before it,
+    -- which an old snapshot elsewhere keeps from being cleaned up)
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = item.batch_job_id AND i.status = 'queued' AND i.position > item.position
+    ORDER BY i.position LIMIT 1;
+    IF NOT FOUND THEN
+        PERFORM train_data.finish_job_if_done(item.batch_job_id);
+    END IF;
     RETURN conv;
 END
 $$;

@@ -22,7 +22,11 @@
  *     holds that row (claimable_job_add), so no queued item is left out;
  *   - a job found with queued items but none to take (held by another
  *     transaction, waiting out a retry) is passed over by the session for a
- *     while (passed_over), so that such jobs cannot slow every claim.
+ *     while (passed_over), so that such jobs cannot slow every claim;
+ *   - a session starts its scan of a job's queued items where its previous
+ *     claim found the first one, and counts the job's items in flight
+ *     without a slot only now and then (claim_hints.c), so that the entries
+ *     an old snapshot elsewhere keeps are not read at every claim.
  *
  * The claim order is read a few entries per statement (2, then 8, 32, 128,
  * 256), so that passing over many jobs costs few statements.
@@ -35,8 +39,8 @@
  * generic plans made on the first call, with sequential scans off (the
  * function's SET enable_seqscan): a table small then, such as
  * claimable_jobs, is still read through its index when it has grown.
- * "Is anything queued" and "the next queued items" order by (position, id),
- * which only batch_items_claim_idx gives, so no plan passes a job's
+ * "The first queued item" and "the next queued items" order by (position,
+ * id), which only batch_items_claim_idx gives, so no plan passes a job's
  * finished items.
  */
 #include "postgres.h"
@@ -59,6 +63,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "claim_hints.h"
 #include "engine_cache.h"
 #include "train_data.h"
 
@@ -68,8 +73,9 @@ PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
 enum claim_stmt
 {
 	ST_EXPIRED,					/* leases that ran out, oldest first */
-	ST_NEXT_JOBS,				/* the next jobs in the claim order, whether
-								 * each has anything queued, and its owner */
+	ST_NEXT_JOBS,				/* the next jobs in the claim order, and
+								 * their owners */
+	ST_FIRST_QUEUED,			/* a job's first queued item from a position */
 	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_JOB,						/* the job's state and usable concurrency */
 	ST_JOB_EXISTS,				/* whether a job ST_JOB skipped exists */
@@ -113,10 +119,6 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	},
 	[ST_NEXT_JOBS] = {
 		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin,"
-		"       (SELECT i.position FROM train_data.batch_items i"
-		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) c.batch_job_id"
-		"           AND i.status OPERATOR(pg_catalog.=) 'queued'"
-		"         ORDER BY i.position, i.id LIMIT 1) IS NOT NULL,"
 		"       b.created_by"		/* NULL for a job deleted since: the visit drops it */
 		"  FROM train_data.claimable_jobs c"
 		"  LEFT JOIN train_data.batch_jobs b ON b.id OPERATOR(pg_catalog.=) c.batch_job_id"
@@ -124,6 +126,19 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
 		" LIMIT $4",
 		4, {INT2OID, TIMESTAMPTZOID, UUIDOID, INT4OID}
+	},
+	/*
+	 * The position of a job's first queued item at or after $2, whether
+	 * another transaction holds it or it waits out a retry (nothing is
+	 * locked): where the claim's scan of the job's queued items starts.
+	 */
+	[ST_FIRST_QUEUED] = {
+		"SELECT i.position FROM train_data.batch_items i"
+		" WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1 AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"   AND i.position OPERATOR(pg_catalog.>=) $2"
+		" ORDER BY i.position, i.id"	/* batch_items_claim_idx's order */
+		" LIMIT 1",
+		2, {UUIDOID, INT4OID}
 	},
 	/*
 	 * Take a job out of the claim order when it cannot be claimed from ($2)
@@ -146,8 +161,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	 * slot at or above it: it was lowered, and takes effect once those
 	 * items end), its owner, whether its slots exist, and its items in
 	 * flight that hold no slot (restored from a dump, which makes the slots
-	 * anew and empty; put in flight by 1.1 past ten at once): see
-	 * claim_from_job.
+	 * anew and empty; put in flight by 1.1 past ten at once), counted when
+	 * $2 (else 0), and the version of its row: see read_job.
 	 */
 	[ST_JOB] = {
 		"SELECT b.status OPERATOR(pg_catalog.=) ANY ('{queued,processing}'::train_data.batch_job_status[]),"
@@ -155,10 +170,13 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"       CASE WHEN sl.over THEN 0 ELSE b.concurrent_processing END,"
 		"       b.created_by,"
 		"       sl.n OPERATOR(pg_catalog.>) 0,"
-		"       (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM train_data.batch_items i"
-		"         WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
-		"           AND i.status OPERATOR(pg_catalog.=) 'processing'"
-		"           AND i.id OPERATOR(pg_catalog.<>) ALL (sl.held))"
+		"       CASE WHEN $2 THEN"
+		"            (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM train_data.batch_items i"
+		"              WHERE i.batch_job_id OPERATOR(pg_catalog.=) b.id"
+		"                AND i.status OPERATOR(pg_catalog.=) 'processing'"
+		"                AND i.id OPERATOR(pg_catalog.<>) ALL (sl.held))"
+		"            ELSE 0 END,"
+		"       b.xmin"
 		"  FROM train_data.batch_jobs b"
 		/* the job's slots read once: how many, any held at or above the concurrency, the items held */
 		"  CROSS JOIN LATERAL"
@@ -170,7 +188,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"          FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
 		" WHERE b.id OPERATOR(pg_catalog.=) $1"
 		"   FOR KEY SHARE OF b SKIP LOCKED",	/* the lock the counters' key check takes */
-		1, {UUIDOID}
+		2, {UUIDOID, BOOLOID}
 	},
 	[ST_JOB_EXISTS] = {
 		"SELECT FROM train_data.batch_jobs b WHERE b.id OPERATOR(pg_catalog.=) $1",
@@ -204,11 +222,12 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"SELECT i.id, i.prompt IS NULL"
 		"  FROM train_data.batch_items i"
 		" WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1 AND i.status OPERATOR(pg_catalog.=) 'queued'"
+		"   AND i.position OPERATOR(pg_catalog.>=) $3"	/* the job's first queued item */
 		"   AND i.available_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
 		" ORDER BY i.position, i.id"	/* batch_items_claim_idx's order */
 		" LIMIT $2"
 		"   FOR NO KEY UPDATE SKIP LOCKED",
-		2, {UUIDOID, INT4OID}
+		3, {UUIDOID, INT4OID, INT4OID}
 	},
 	[ST_RENDER] = {
 		"SELECT r.prompt, r.problem"
@@ -526,6 +545,71 @@ finds(enum claim_stmt st, Datum job)
 }
 
 /*
+ * The position of a job's first queued item, 0 when none: looked for from
+ * the session's floor for the job's entry in the claim order, and from the
+ * first position when there is none past it (claim_hints.c).  The floor is
+ * moved there when the transaction had written nothing before the scan.
+ */
+static int32
+first_queued(const td_claim_entry *entry, Datum job)
+{
+	bool		keep = XactLastRecEnd == InvalidXLogRecPtr;
+	int32		floor = td_claim_floor(entry);
+	int32		first = 0;
+	bool		isnull;
+
+	for (;;)
+	{
+		if (run(ST_FIRST_QUEUED, (Datum[]) {job, Int32GetDatum(floor)}, NULL) == 1)
+			first = DatumGetInt32(value(0, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		if (first > 0 || floor <= 1)
+			break;
+		floor = 1;
+	}
+	if (first > 0 && keep)
+		td_claim_floor_set(entry, first);
+	return first;
+}
+
+/*
+ * Read the job (ST_JOB: its row share-locked, skipped when another
+ * transaction holds it; the row stays in SPI_tuptable) and its items in
+ * flight that hold no slot: counted unless this session found none lately
+ * at this version of the job's row (claim_hints.c).  False when the row
+ * was not read.
+ */
+static bool
+read_job(Datum job, int32 *unheld)
+{
+	TransactionId seen = td_claim_all_held(job, GetCurrentTimestamp());
+	bool		count = !TransactionIdIsValid(seen);
+	bool		isnull;
+
+	for (;;)
+	{
+		TransactionId xmin;
+
+		if (run(ST_JOB, (Datum[]) {job, BoolGetDatum(count)}, NULL) != 1)
+			return false;
+		xmin = DatumGetTransactionId(value(0, 7, &isnull));
+		if (count)
+		{
+			*unheld = DatumGetInt32(value(0, 6, &isnull));
+			td_claim_note_held(job, xmin, GetCurrentTimestamp(), *unheld == 0);
+			return true;
+		}
+		if (xmin == seen)
+		{
+			*unheld = 0;
+			return true;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		count = true;			/* another version of the job's row: count */
+	}
+}
+
+/*
  * Queued items of one job, by position, up to the free slots of its
  * concurrency this claim can lock (a slot another claim holds is skipped,
  * never waited for: that claim is taking it).  Items in flight that hold
@@ -534,10 +618,11 @@ finds(enum claim_stmt st, Datum job)
  * puts in flight holds a slot, so unheld only falls; each of k claims
  * running at once leaves unheld of the free slots it locked unused, so
  * together they fill at most (free slots - unheld), and the items in
- * flight stay within the concurrency.
+ * flight stay within the concurrency.  The scan of the queued items
+ * starts at first, the job's first queued item.
  */
 static visit_outcome
-claim_from_job(claim_call *call, Datum job)
+claim_from_job(claim_call *call, Datum job, int32 first)
 {
 	bool		isnull;
 	int32		cap;
@@ -559,7 +644,7 @@ claim_from_job(claim_call *call, Datum job)
 	 * SKIP LOCKED: a job whose row its owner holds (FOR UPDATE) is passed
 	 * over this time instead of making the claim wait on a user.
 	 */
-	if (run(ST_JOB, &job, NULL) != 1)
+	if (!read_job(job, &unheld))
 	{
 		SPI_freetuptable(SPI_tuptable);
 		if (!finds(ST_JOB_EXISTS, job))
@@ -578,7 +663,6 @@ claim_from_job(claim_call *call, Datum job)
 	cap = DatumGetInt32(value(0, 3, &isnull));
 	owner = value(0, 4, &isnull);
 	has_slots = flag(0, 5);
-	unheld = DatumGetInt32(value(0, 6, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	want = Min(cap, call->max_items - call->claimed);
 	if (want <= 0 || unheld >= cap)
@@ -596,7 +680,7 @@ claim_from_job(claim_call *call, Datum job)
 	for (uint64 r = 0; r < nslots; r++)
 		slots[r] = DatumGetInt16(value(r, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
-	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) usable)}, NULL);
+	n = run(ST_QUEUED, (Datum[]) {job, Int32GetDatum((int32) usable), Int32GetDatum(first)}, NULL);
 	if (n == 0)
 	{
 		/* nothing queued at all: out of the claim order; else held or waiting */
@@ -645,36 +729,18 @@ claim_from_job(claim_call *call, Datum job)
 #define PASS_MAX_MS 16000
 #define PASSED_MAX 16384
 
-typedef struct passed_key
-{
-	pg_uuid_t	job;
-	TransactionId xmin;			/* of its claimable_jobs row */
-} passed_key;
-
 typedef struct passed_job
 {
-	passed_key	key;			/* the hash key: zeroed, then set */
+	td_claim_entry key;			/* the hash key (claim_hints.h) */
 	TimestampTz until;
 	int			period_ms;
 } passed_job;
 
 static HTAB *passed_jobs;
 
-/* The hash key of a job's entry in the claim order. */
-static passed_key
-key_of(Datum job, TransactionId xmin)
-{
-	passed_key	k;
-
-	memset(&k, 0, sizeof(k));
-	k.job = *DatumGetUUIDP(job);
-	k.xmin = xmin;
-	return k;
-}
-
 /* Is the entry passed over at now? */
 static bool
-passed_over(const passed_key *k, TimestampTz now)
+passed_over(const td_claim_entry *k, TimestampTz now)
 {
 	passed_job *p;
 
@@ -700,7 +766,7 @@ forget_expired(TimestampTz now)
 
 /* Remember a visit's outcome: pass over an entry with nothing to take, forget one that gave. */
 static void
-pass_over(const passed_key *k, TimestampTz now, visit_outcome outcome)
+pass_over(const td_claim_entry *k, TimestampTz now, visit_outcome outcome)
 {
 	passed_job *p;
 	bool		found;
@@ -718,7 +784,7 @@ pass_over(const passed_key *k, TimestampTz now, visit_outcome outcome)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(passed_key);
+		ctl.keysize = sizeof(td_claim_entry);
 		ctl.entrysize = sizeof(passed_job);
 		ctl.hcxt = TopMemoryContext;
 		passed_jobs = hash_create("train_data passed-over jobs", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
@@ -887,8 +953,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	{
 		uint64		n;
 		Datum	   *jobs;
-		passed_key *keys;
-		bool	   *queued;
+		td_claim_entry *keys;
 		Datum	   *owners;
 		visit_outcome outcome;
 
@@ -900,17 +965,15 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		if (n == 0)
 			break;
 		jobs = palloc(sizeof(Datum) * n);
-		keys = palloc(sizeof(passed_key) * n);
-		queued = palloc(sizeof(bool) * n);
+		keys = palloc(sizeof(td_claim_entry) * n);
 		owners = palloc(sizeof(Datum) * n);
 		for (uint64 r = 0; r < n; r++)
 		{
 			bool		isnull;
 
 			jobs[r] = value(r, 3, &isnull);
-			keys[r] = key_of(jobs[r], DatumGetTransactionId(value(r, 4, &isnull)));
-			queued[r] = flag(r, 5);
-			owners[r] = value(r, 6, &isnull);
+			keys[r] = td_claim_entry_of(jobs[r], DatumGetTransactionId(value(r, 4, &isnull)));
+			owners[r] = value(r, 5, &isnull);
 			if (isnull)
 				owners[r] = (Datum) 0;
 			if (r == n - 1)		/* the next batch starts after the last row */
@@ -923,17 +986,21 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		SPI_freetuptable(SPI_tuptable);
 		for (uint64 r = 0; r < n && call.claimed < call.max_items; r++)
 		{
+			int32		first;
+
 			CHECK_FOR_INTERRUPTS();
-			if (!queued[r])		/* nothing queued: out of the claim order */
-			{
-				run(ST_DROP_JOB, (Datum[]) {jobs[r], BoolGetDatum(false)}, NULL);
-				continue;
-			}
 			if (passed_over(&keys[r], now) || owner_passed(&tally, owners[r]))
 				continue;
 			MemoryContextReset(visit);
 			MemoryContextSwitchTo(visit);
-			outcome = claim_from_job(&call, jobs[r]);
+			first = first_queued(&keys[r], jobs[r]);
+			if (first == 0)		/* nothing queued: out of the claim order */
+			{
+				run(ST_DROP_JOB, (Datum[]) {jobs[r], BoolGetDatum(false)}, NULL);
+				MemoryContextSwitchTo(walk);
+				continue;
+			}
+			outcome = claim_from_job(&call, jobs[r], first);
 			MemoryContextSwitchTo(walk);
 			pass_over(&keys[r], GetCurrentTimestamp(), outcome);	/* from the visit's end */
 			if (outcome == VISIT_NOTHING)
