@@ -548,12 +548,13 @@ finds(enum claim_stmt st, Datum job)
  * The position of a job's first queued item, 0 when none: looked for from
  * the session's floor for the job's entry in the claim order, and from the
  * first position when there is none past it (claim_hints.c).  The floor is
- * moved there when the transaction had written nothing before the scan.
+ * moved there: for the session when the transaction had written nothing
+ * before the scan, else for the transaction.
  */
 static int32
 first_queued(const td_claim_entry *entry, Datum job)
 {
-	bool		keep = XactLastRecEnd == InvalidXLogRecPtr;
+	bool		for_session = XactLastRecEnd == InvalidXLogRecPtr;	/* nothing written yet */
 	int32		floor = td_claim_floor(entry);
 	int32		first = 0;
 	bool		isnull;
@@ -567,8 +568,8 @@ first_queued(const td_claim_entry *entry, Datum job)
 			break;
 		floor = 1;
 	}
-	if (first > 0 && keep)
-		td_claim_floor_set(entry, first);
+	if (first > 0)
+		td_claim_floor_set(entry, first, for_session);
 	return first;
 }
 

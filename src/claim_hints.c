@@ -14,11 +14,13 @@
  *     when inserted, retried or released, and each of those rewrites the
  *     job's claimable_jobs row (claimable_job_add); a floor is kept under
  *     the xmin of that row, so once an item is queued again the floor no
- *     longer applies.  A floor is kept only from a transaction that has
- *     written nothing yet, so no change of its own that may still be
- *     rolled back (an item it took) is in what the scan saw.  The claim
- *     also scans from the first position once before it decides a job has
- *     nothing queued, so a floor never hides an item for good.
+ *     longer applies.  A floor found by a transaction that has written
+ *     nothing yet is kept for the session; one found after the transaction
+ *     wrote (claims in one transaction: what the scan saw includes items
+ *     the transaction took) only until the transaction or a subtransaction
+ *     of it rolls back, or the transaction ends.  The claim also scans from
+ *     the first position once before it decides a job has nothing queued,
+ *     so a floor never hides an item for good.
  *   - That a job's items in flight all hold slots.  Items in flight without
  *     a slot come only from a restore (which makes the slots anew and
  *     empty, and the job's row anew) or from 1.1; once a session has
@@ -35,6 +37,7 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "access/xact.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -57,8 +60,36 @@ typedef struct held_hint
 	TimestampTz until;
 } held_hint;
 
-static HTAB *floors;
+static HTAB *floors;			/* the session's */
+static HTAB *xact_floors;		/* the current transaction's */
 static HTAB *all_held;
+static bool registered;
+
+/* A rollback (of the transaction or a subtransaction) or the end: forget the transaction's floors. */
+static void
+forget_xact_floors(void)
+{
+	if (xact_floors != NULL)
+		hash_destroy(xact_floors);
+	xact_floors = NULL;
+}
+
+/* XactCallback: the transaction ended. */
+static void
+xact_end(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		forget_xact_floors();
+}
+
+/* SubXactCallback: a subtransaction rolled back. */
+static void
+subxact_end(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		forget_xact_floors();
+}
 
 /* A table of entries (keysize bytes of key first), made empty when full or new. */
 static HTAB *
@@ -88,26 +119,45 @@ td_claim_entry_of(Datum job, TransactionId xmin)
 	return e;
 }
 
-/* See claim_hints.h. */
-int32
-td_claim_floor(const td_claim_entry *e)
+/* The floor of e in table, 1 when none. */
+static int32
+floor_in(HTAB *table, const td_claim_entry *e)
 {
-	floor_hint *h;
+	floor_hint *h = table != NULL ? hash_search(table, e, HASH_FIND, NULL) : NULL;
 
-	if (floors == NULL)
-		return 1;
-	h = hash_search(floors, e, HASH_FIND, NULL);
 	return h != NULL ? h->position : 1;
 }
 
 /* See claim_hints.h. */
+int32
+td_claim_floor(const td_claim_entry *e)
+{
+	return Max(floor_in(floors, e), floor_in(xact_floors, e));
+}
+
+/* See claim_hints.h. */
 void
-td_claim_floor_set(const td_claim_entry *e, int32 position)
+td_claim_floor_set(const td_claim_entry *e, int32 position, bool for_session)
 {
 	floor_hint *h;
 
-	floors = hints_table(floors, "train_data claim floors", sizeof(td_claim_entry), sizeof(floor_hint));
-	h = hash_search(floors, e, HASH_ENTER, NULL);
+	if (!registered)
+	{
+		RegisterXactCallback(xact_end, NULL);
+		RegisterSubXactCallback(subxact_end, NULL);
+		registered = true;
+	}
+	if (for_session)
+	{
+		floors = hints_table(floors, "train_data claim floors", sizeof(td_claim_entry), sizeof(floor_hint));
+		h = hash_search(floors, e, HASH_ENTER, NULL);
+	}
+	else
+	{
+		xact_floors = hints_table(xact_floors, "train_data claim floors of a transaction",
+								  sizeof(td_claim_entry), sizeof(floor_hint));
+		h = hash_search(xact_floors, e, HASH_ENTER, NULL);
+	}
 	h->position = position;
 }
 

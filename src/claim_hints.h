@@ -27,8 +27,12 @@ extern td_claim_entry td_claim_entry_of(Datum job, TransactionId xmin);
  */
 extern int32 td_claim_floor(const td_claim_entry *e);
 
-/* Remember that no item of the entry's job below position is queued. */
-extern void td_claim_floor_set(const td_claim_entry *e, int32 position);
+/*
+ * Remember that no item of the entry's job below position is queued: for
+ * the session, or (found after the transaction wrote) for the transaction
+ * until it or a subtransaction rolls back.
+ */
+extern void td_claim_floor_set(const td_claim_entry *e, int32 position, bool for_session);
 
 /*
  * The xmin of job's row when this session last counted its items in flight

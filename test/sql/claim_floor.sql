@@ -36,6 +36,16 @@ SELECT position FROM train_data.claim_batch_items('f1', 1);
 SELECT position FROM train_data.claim_batch_items('f1', 1);
 ROLLBACK;
 SELECT position FROM train_data.claim_batch_items('f1', 2) ORDER BY position;
+-- Within one transaction a claim starts past the items taken before it; a
+-- savepoint rolled back gives its items back to the next claim.
+BEGIN;
+SELECT position FROM train_data.claim_batch_items('f1', 1);
+SAVEPOINT s;
+SELECT position FROM train_data.claim_batch_items('f1', 1);
+SELECT position FROM train_data.claim_batch_items('f1', 1);
+ROLLBACK TO SAVEPOINT s;
+SELECT position FROM train_data.claim_batch_items('f1', 1);
+ROLLBACK;
 -- Retried after a later item was taken: it waits out its backoff while the
 -- next ones are taken, then comes before them.
 SELECT item_id AS ir, position FROM train_data.claim_batch_items('f1', 1) \gset
