@@ -549,13 +549,16 @@ finds(enum claim_stmt st, Datum job)
  * the session's floor for the job's entry in the claim order, and from the
  * first position when there is none past it (claim_hints.c).  The floor is
  * moved there: for the session when the transaction had written nothing
- * before the scan, else for the transaction.
+ * before the scan, else for the transaction.  An entry this transaction
+ * wrote (it queued, released or retried an item of the job) has no floor:
+ * the transaction's next such write leaves the entry's xmin as it is.
  */
 static int32
 first_queued(const td_claim_entry *entry, Datum job)
 {
 	bool		for_session = XactLastRecEnd == InvalidXLogRecPtr;	/* nothing written yet */
-	int32		floor = td_claim_floor(entry);
+	bool		own = TransactionIdIsCurrentTransactionId(entry->xmin);
+	int32		floor = own ? 1 : td_claim_floor(entry);
 	int32		first = 0;
 	bool		isnull;
 
@@ -568,7 +571,7 @@ first_queued(const td_claim_entry *entry, Datum job)
 			break;
 		floor = 1;
 	}
-	if (first > 0)
+	if (first > 0 && !own)
 		td_claim_floor_set(entry, first, for_session);
 	return first;
 }

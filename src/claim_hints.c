@@ -18,7 +18,9 @@
  *     nothing yet is kept for the session; one found after the transaction
  *     wrote (claims in one transaction: what the scan saw includes items
  *     the transaction took) only until the transaction or a subtransaction
- *     of it rolls back, or the transaction ends.  The claim also scans from
+ *     of it rolls back, or the transaction ends; an entry the transaction
+ *     wrote itself has none (a second write in one transaction leaves the
+ *     row's xmin as it is: claim_glue.c).  The claim also scans from
  *     the first position once before it decides a job has nothing queued,
  *     so a floor never hides an item for good.
  *   - That a job's items in flight all hold slots.  Items in flight without

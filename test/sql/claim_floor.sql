@@ -61,6 +61,29 @@ SELECT count(*) AS nothing_left FROM train_data.claim_batch_items('f1', 1);
 SET ROLE regress_alice;
 SELECT position, status, attempts FROM train_data.batch_items WHERE batch_job_id = :'job' ORDER BY position;
 
+-- A transaction that queued an item of a job again wrote the job's entry in
+-- the claim order; its next such write leaves the entry's xmin as it is, so
+-- that entry has no floor within it: an item it releases again after later
+-- claims is still taken next.
+SELECT train_data.create_batch('floor 2',
+    (SELECT jsonb_agg(jsonb_build_object('template_id', 'c1000000-0000-0000-0000-000000000001',
+                                         'parameters', jsonb_build_object('persona', 'Q' || g)) ORDER BY g)
+     FROM generate_series(1, 5) g),
+    '{}', 10, 'continue', 'high') AS job2 \gset
+SET ROLE regress_worker;
+BEGIN;
+SELECT item_id AS i1, attempt AS a1 FROM train_data.claim_batch_items('f2', 1) \gset
+SELECT train_data.release_batch_item(:'i1', :a1) AS released;
+SELECT item_id AS i1, attempt AS a1, position FROM train_data.claim_batch_items('f2', 1) \gset
+SELECT :position AS position;
+SELECT position FROM train_data.claim_batch_items('f2', 1);
+SELECT position FROM train_data.claim_batch_items('f2', 1);
+SELECT train_data.release_batch_item(:'i1', :a1) AS released;
+SELECT position FROM train_data.claim_batch_items('f2', 1);
+COMMIT;
+SET ROLE regress_alice;
+SELECT position, status FROM train_data.batch_items WHERE batch_job_id = :'job2' ORDER BY position;
+
 -- clean up
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;
