@@ -88,3 +88,8 @@ SELECT position, status FROM train_data.batch_items WHERE batch_job_id = :'job2'
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;
 DELETE FROM train_data.templates;
+-- (a claim drops the deleted jobs' entries from the claim order)
+SET ROLE regress_worker;
+SELECT count(*) AS claimed_after_clean_up FROM train_data.claim_batch_items('f1', 1);
+RESET ROLE;
+SELECT count(*) AS claim_order_entries FROM train_data.claimable_jobs;
