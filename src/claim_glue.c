@@ -22,7 +22,7 @@
  *     holds that row (claimable_job_add), so no queued item is left out;
  *   - a job found with queued items but none to take (held by another
  *     transaction, waiting out a retry) is passed over by the session for a
- *     while (passed_over), so that such jobs cannot slow every claim;
+ *     while (claim_hints.c), so that such jobs cannot slow every claim;
  *   - a session starts its scan of a job's queued items where its previous
  *     claim found the first one, and counts the job's items in flight
  *     without a slot only now and then (claim_hints.c), so that the entries
@@ -716,89 +716,6 @@ claim_from_job(claim_call *call, Datum job, int32 first)
 }
 
 /*
- * Jobs this session passes over for a while: a visit that found nothing to
- * take (queued items another transaction holds or that wait out a retry, a
- * job row its owner holds) is not repeated for PASS_FIRST_MS, then twice as
- * long each time it finds nothing again, up to PASS_MAX_MS.  Without it,
- * every claim visited every such job again: a user holding her items in
- * 5,000 jobs made each claim of everyone take 150 to 500 ms.  What is
- * remembered is the job's entry in the claim order as it was (the job and
- * the xmin of its claimable_jobs row): queueing an item of the job writes
- * that row again, and the job is visited at the next claim.  Per session
- * (no shared memory: the extension needs no preloading), at most
- * PASSED_MAX jobs (about 1 MB): when full, those whose time has passed are
- * forgotten, and while none has, a further job is not remembered.
- */
-#define PASS_FIRST_MS 1000
-#define PASS_MAX_MS 16000
-#define PASSED_MAX 16384
-
-typedef struct passed_job
-{
-	td_claim_entry key;			/* the hash key (claim_hints.h) */
-	TimestampTz until;
-	int			period_ms;
-} passed_job;
-
-static HTAB *passed_jobs;
-
-/* Is the entry passed over at now? */
-static bool
-passed_over(const td_claim_entry *k, TimestampTz now)
-{
-	passed_job *p;
-
-	if (passed_jobs == NULL)
-		return false;
-	p = hash_search(passed_jobs, k, HASH_FIND, NULL);
-	return p != NULL && p->until > now;
-}
-
-/* Forget the entries whose time has passed; true if that made room. */
-static bool
-forget_expired(TimestampTz now)
-{
-	HASH_SEQ_STATUS scan;
-	passed_job *p;
-
-	hash_seq_init(&scan, passed_jobs);
-	while ((p = hash_seq_search(&scan)) != NULL)
-		if (p->until <= now)
-			(void) hash_search(passed_jobs, &p->key, HASH_REMOVE, NULL);
-	return hash_get_num_entries(passed_jobs) < PASSED_MAX;
-}
-
-/* Remember a visit's outcome: pass over an entry with nothing to take, forget one that gave. */
-static void
-pass_over(const td_claim_entry *k, TimestampTz now, visit_outcome outcome)
-{
-	passed_job *p;
-	bool		found;
-
-	if (outcome != VISIT_NOTHING)
-	{
-		if (passed_jobs != NULL)
-			(void) hash_search(passed_jobs, k, HASH_REMOVE, NULL);
-		return;
-	}
-	if (passed_jobs != NULL && hash_get_num_entries(passed_jobs) >= PASSED_MAX &&
-		hash_search(passed_jobs, k, HASH_FIND, NULL) == NULL && !forget_expired(now))
-		return;					/* full of jobs passed over now: this one is visited again */
-	if (passed_jobs == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(td_claim_entry);
-		ctl.entrysize = sizeof(passed_job);
-		ctl.hcxt = TopMemoryContext;
-		passed_jobs = hash_create("train_data passed-over jobs", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	p = hash_search(passed_jobs, k, HASH_ENTER, &found);
-	p->period_ms = found ? Min(p->period_ms * 2, PASS_MAX_MS) : PASS_FIRST_MS;
-	p->until = TimestampTzPlusMilliseconds(now, p->period_ms);
-}
-
-/*
  * Within one claim, after OWNER_NOTHING_MAX jobs of one owner found with
  * nothing to take, her further jobs are passed over: whatever she does to
  * her jobs' entries in the claim order (a priority changed back and forth
@@ -993,7 +910,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 			int32		first;
 
 			CHECK_FOR_INTERRUPTS();
-			if (passed_over(&keys[r], now) || owner_passed(&tally, owners[r]))
+			if (td_claim_passed_over(&keys[r], now) || owner_passed(&tally, owners[r]))
 				continue;
 			MemoryContextReset(visit);
 			MemoryContextSwitchTo(visit);
@@ -1006,7 +923,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 			}
 			outcome = claim_from_job(&call, jobs[r], first);
 			MemoryContextSwitchTo(walk);
-			pass_over(&keys[r], GetCurrentTimestamp(), outcome);	/* from the visit's end */
+			td_claim_pass_over(&keys[r], GetCurrentTimestamp(), outcome == VISIT_NOTHING);	/* from the visit's end */
 			if (outcome == VISIT_NOTHING)
 				owner_found_nothing(&tally, owners[r], outer);
 		}

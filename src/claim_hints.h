@@ -1,7 +1,8 @@
 /*
  * claim_hints.h — what a session remembers of jobs between its claims, so
  * that a claim reads past what it need not: where a job's queued items
- * begin, and that a job's items in flight all hold slots.
+ * begin, that a job's items in flight all hold slots, and which jobs had
+ * nothing to take.
  */
 #ifndef TD_CLAIM_HINTS_H
 #define TD_CLAIM_HINTS_H
@@ -42,5 +43,11 @@ extern TransactionId td_claim_all_held(Datum job, TimestampTz now);
 
 /* Remember what a count of the items in flight without a slot of job (its row's xmin) found. */
 extern void td_claim_note_held(Datum job, TransactionId xmin, TimestampTz now, bool held);
+
+/* Is the entry passed over at now (its last visit found nothing to take)? */
+extern bool td_claim_passed_over(const td_claim_entry *e, TimestampTz now);
+
+/* Remember a visit's outcome at now: pass over an entry that had nothing to take, forget one that gave. */
+extern void td_claim_pass_over(const td_claim_entry *e, TimestampTz now, bool found_nothing);
 
 #endif							/* TD_CLAIM_HINTS_H */
