@@ -526,6 +526,36 @@ jsonb_doc_string(td_doc *d, const char *s, size_t len)
 }
 
 /*
+ * Numerics of m / 10^s for |m| < CACHED_M and s < CACHED_S, made once per
+ * session (in TopMemoryContext) and shared: a document's scores, weights
+ * and counts are mostly such values, and a jsonb copies each numeric it
+ * holds, so the same one can serve every document.
+ */
+#define CACHED_M 1024
+#define CACHED_S 3
+
+static Numeric cached_numeric[CACHED_S][2 * CACHED_M];
+
+/* The numeric of m / 10^s: int64_div_fast_to_numeric's, from the cache when there. */
+static Numeric
+numeric_of(int64 m, int s)
+{
+	Numeric    *slot;
+
+	if (m <= -CACHED_M || m >= CACHED_M || s >= CACHED_S)
+		return s == 0 ? int64_to_numeric(m) : int64_div_fast_to_numeric(m, s);
+	slot = &cached_numeric[s][m + CACHED_M];
+	if (*slot == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		*slot = s == 0 ? int64_to_numeric(m) : int64_div_fast_to_numeric(m, s);
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
+}
+
+/*
  * A number: the numeric jsonb_in makes of td_doc_number_text's digits.  A
  * whole number, or x = m / 10^s exactly as doubles go (s up to 6, m of at
  * most 10 digits: what 10 significant digits print, the smallest such s
@@ -542,13 +572,13 @@ jsonb_doc_number(td_doc *d, double x)
 	v.type = jbvNumeric;
 	v.val.numeric = NULL;
 	if (x == floor(x) && fabs(x) < 1e15)
-		v.val.numeric = int64_to_numeric((int64) x);
+		v.val.numeric = numeric_of((int64) x, 0);
 	for (int s = 1; v.val.numeric == NULL && s < (int) lengthof(pow10); s++)
 	{
 		double		m = rint(x * pow10[s]);
 
 		if (fabs(m) < 1e10 && m / pow10[s] == x)
-			v.val.numeric = int64_div_fast_to_numeric((int64) m, s);
+			v.val.numeric = numeric_of((int64) m, s);
 	}
 	if (v.val.numeric == NULL)
 	{
@@ -566,7 +596,7 @@ jsonb_doc_integer(td_doc *d, long long x)
 	JsonbValue	v;
 
 	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric((int64) x);
+	v.val.numeric = numeric_of((int64) x, 0);
 	jsonb_doc_scalar(d, &v);
 }
 

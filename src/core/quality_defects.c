@@ -329,17 +329,22 @@ typedef struct hashes
 	size_t		cap;
 } hashes;
 
-/* Append a hash. */
+/* Room for one more hash (the memory is kept; an allocation may raise an error: cap last). */
 static void
+hashes_grow(hashes *h)
+{
+	size_t		cap = h->cap ? h->cap * 2 : 64;
+
+	h->v = td_keep_realloc(h->v, cap * sizeof(uint64_t));
+	h->cap = cap;
+}
+
+/* Append a hash. */
+static inline void
 hashes_push(hashes *h, uint64_t x)
 {
 	if (h->n == h->cap)
-	{
-		size_t		cap = h->cap ? h->cap * 2 : 64;
-
-		h->v = td_keep_realloc(h->v, cap * sizeof(uint64_t));	/* may raise an error: cap last */
-		h->cap = cap;
-	}
+		hashes_grow(h);
 	h->v[h->n++] = x;
 }
 
@@ -642,21 +647,18 @@ signal_phrase_at(const phrase_index *ix, const char *text, size_t len, size_t be
 
 /* --- one turn's words --------------------------------------------------------- */
 
-/* A line, sentence or paragraph being read: polynomial hash and word count. */
-typedef struct unit
-{
-	uint64_t	h;
-	size_t		words;
-} unit;
-
-/* End a unit: its hash joins the list when it has words. */
+/*
+ * End a line, sentence or paragraph that began at word *start, before word
+ * end: its hash (the polynomial hash of its words, read from the prefixes,
+ * and its word count) joins the list when it has words; the next one
+ * begins at end.
+ */
 static void
-unit_close(unit *u, hashes *list)
+unit_close(const scratch *s, size_t *start, size_t end, hashes *list)
 {
-	if (u->words > 0)
-		hashes_push(list, td_mix64(u->h + u->words));
-	u->h = 0;
-	u->words = 0;
+	if (end > *start)
+		hashes_push(list, td_mix64(gram(s, *start, end - *start) + (end - *start)));
+	*start = end;
 }
 
 /* What the gap between two words ends: 0 nothing, 1 a sentence, 2 a line, 3 a paragraph. */
@@ -703,7 +705,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
 	td_word_iter it;
 	td_word		w;
-	unit		u[3] = {{0, 0}, {0, 0}, {0, 0}};
+	size_t		start[3] = {0, 0, 0};	/* the first word of the open line, sentence, paragraph */
 	size_t		prev_end = 0;
 
 	s->nwords = 0;
@@ -722,7 +724,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 
 		for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
 			if (brk >= closes_at[k])
-				unit_close(&u[k], &s->units[k]);
+				unit_close(s, &start[k], i, &s->units[k]);
 		scratch_grow(s);
 		s->word[i] = w.hash;
 		s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w.hash;
@@ -731,11 +733,6 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 		s->begin[i] = w.begin;
 		s->end[i] = w.end;
 		s->nwords++;
-		for (int k = 0; k < 3; k++)
-		{
-			u[k].h = u[k].h * POLY_BASE + w.hash;
-			u[k].words++;
-		}
 		if (ix)
 			expand_word(ix, &s->expanded, w.hash);
 		if (signals && !*signal)
@@ -743,7 +740,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 		prev_end = w.end;
 	}
 	for (int k = 0; k < 3; k++)
-		unit_close(&u[k], &s->units[k]);
+		unit_close(s, &start[k], s->nwords, &s->units[k]);
 	*chars = s->cprefix[s->nwords];
 	return td_mix64(s->prefix[s->nwords] + s->nwords);
 }

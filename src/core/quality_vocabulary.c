@@ -88,12 +88,10 @@ static td_hcount words,			/* kept across calls: no allocation, no clearing */
 static inline void
 count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size_t k)
 {
-	uint32_t	seen = td_hcount_add(&words, hash);
-
-	if (long_word)
+	if (long_word)				/* only words of 4 characters or more count */
 	{
 		v->total_long++;
-		v->distinct_long += seen == 1;
+		v->distinct_long += td_hcount_add(&words, hash) == 1;
 	}
 	if (k + 1 >= NGRAM)
 	{

@@ -166,6 +166,30 @@ hash_cp(word_hash *wh, uint32_t cp)
 		hash_byte(wh, (unsigned char) buf[i]);
 }
 
+/*
+ * A letter of two UTF-8 bytes at s[p] (U+00C0 to U+07FF: Latin-1 and Latin
+ * Extended, IPA, Greek, Cyrillic, Armenian, Hebrew, Arabic...: every one a
+ * word character but for the multiplication and division signs and the
+ * modifier apostrophe U+02BC) fed to the hash lower-cased, as hash_cp
+ * would: returns 2, or 0 when s[p] does not start one (the general path
+ * then decodes it).
+ */
+static inline size_t
+two_byte_letter(word_hash *wh, const unsigned char *s, size_t len, size_t p)
+{
+	uint32_t	cp;
+
+	if (s[p] < 0xC3 || s[p] > 0xDF || p + 1 >= len || (s[p + 1] & 0xC0) != 0x80)
+		return 0;
+	cp = ((uint32_t) (s[p] & 0x1F) << 6) | (s[p + 1] & 0x3F);
+	if (cp == 0xD7 || cp == 0xF7 || cp == 0x02BC)
+		return 0;
+	cp = td_lower_cp(cp);		/* still two bytes: U+00C0 to U+07FF */
+	hash_byte(wh, (unsigned char) (0xC0 | (cp >> 6)));
+	hash_byte(wh, (unsigned char) (0x80 | (cp & 0x3F)));
+	return 2;
+}
+
 /* See td_words.h. */
 void
 td_words_init(td_word_iter *it, const char *s, size_t len)
@@ -291,6 +315,15 @@ td_words_next(td_word_iter *it, td_word *w)
 			continue;
 		}
 		TD_CHECK_FOR_INTERRUPTS();
+		if ((n = two_byte_letter(&wh, (const unsigned char *) s, len, p)) > 0)
+		{
+			if (!started)
+				w->begin = p;
+			started = true;
+			chars++;
+			p += n;
+			continue;
+		}
 		n = td_utf8_decode(s + p, len - p, &cp);
 		if (is_apostrophe(cp))
 		{
