@@ -177,7 +177,7 @@ has_any_word(const char *text, size_t len, const char *const *words)
 	}
 	for (size_t p = 0; p < len; p += 8)
 	{
-		uint64_t	raw = td_load_le(text + p, len - p < 8 ? len - p : 8),
+		uint64_t	raw = len - p >= 8 ? td_load_le(text + p, 8) : td_load_le(text + p, len - p),	/* one load */
 					x = raw | (0x20 * TD_ONES),
 					word,
 					hits = 0;

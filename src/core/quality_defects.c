@@ -30,7 +30,7 @@
 #define UNIT_SENTENCE 1
 #define UNIT_PARAGRAPH 2
 #define MAX_PHRASE_WORDS 12
-#define PHRASE_SLOTS 512		/* first-word index of the phrases (power of 2) */
+#define PHRASE_SLOTS 512		/* index of the phrases by their first two words (power of 2) */
 #define EXPAND_SLOTS 64			/* contraction index (power of 2) */
 
 /* --- codes ------------------------------------------------------------- */
@@ -397,6 +397,14 @@ scratch_grow(scratch *s)
 	s->cap = cap;
 }
 
+/* Room for one more word: the check inline, the growth out of line. */
+static inline void
+scratch_room(scratch *s)
+{
+	if (s->nwords + 1 >= s->cap)
+		scratch_grow(s);
+}
+
 /* Release the scratch space if a large text made it grow past KEEP_WORDS. */
 static void
 scratch_trim(scratch *s)
@@ -514,14 +522,15 @@ static const struct
 #define NPHRASES (sizeof(phrases) / sizeof(phrases[0]))
 #define NEXPANSIONS (sizeof(expansions) / sizeof(expansions[0]))
 
-/* The phrases and contractions as word hashes, indexed by first word. */
+/* The phrases and contractions as word hashes, indexed by first two words. */
 typedef struct phrase_index
 {
 	bool		ready;
 	uint64_t	words[NPHRASES][MAX_PHRASE_WORDS];
 	uint8_t		len[NPHRASES];
-	int			next[NPHRASES];	/* next phrase with the same first-word slot, -1 */
+	int			next[NPHRASES];	/* next phrase in the same slot, -1 */
 	int			head[PHRASE_SLOTS]; /* first phrase of a slot, -1 */
+	uint64_t	first_bits[16];	/* bit (hash & 1023) of each phrase's first word: most words are passed over at once */
 	uint64_t	from[EXPAND_SLOTS]; /* contraction index: word hash, 0 empty */
 	uint64_t	to[EXPAND_SLOTS][2];
 	uint8_t		to_len[EXPAND_SLOTS];
@@ -545,6 +554,13 @@ words_of(const char *text, uint64_t *out, size_t max)
 	return n;
 }
 
+/* The index slot of the phrases that begin with these two words (second 0: one-word phrases). */
+static inline size_t
+phrase_slot(uint64_t first, uint64_t second)
+{
+	return (size_t) td_hash_combine(first, second) & (PHRASE_SLOTS - 1);
+}
+
 /* Build the phrase index once (constant data: the same in every call). */
 static const phrase_index *
 phrases_ready(void)
@@ -560,7 +576,8 @@ phrases_ready(void)
 		size_t		slot;
 
 		ix->len[p] = (uint8_t) words_of(phrases[p], ix->words[p], MAX_PHRASE_WORDS);
-		slot = (size_t) ix->words[p][0] & (PHRASE_SLOTS - 1);
+		slot = phrase_slot(ix->words[p][0], ix->len[p] > 1 ? ix->words[p][1] : 0);
+		ix->first_bits[(ix->words[p][0] >> 6) & 15] |= UINT64_C(1) << (ix->words[p][0] & 63);
 		ix->next[p] = ix->head[slot];
 		ix->head[slot] = p;
 	}
@@ -606,22 +623,44 @@ expand_word(const phrase_index *ix, hashes *out, uint64_t word)
 	hashes_push(out, word);
 }
 
-/* The first phrase found in the expanded words, or -1. */
+/* The first phrase of the slot's chain (ascending) that is the words at w[i..), or -1. */
+static int
+phrase_in_slot(const phrase_index *ix, const hashes *w, size_t i, size_t slot, bool one_word)
+{
+	for (int p = ix->head[slot]; p >= 0; p = ix->next[p])
+	{
+		size_t		k = 0;
+
+		if ((ix->len[p] == 1) != one_word)
+			continue;
+		while (k < ix->len[p] && i + k < w->n && w->v[i + k] == ix->words[p][k])
+			k++;
+		if (k == ix->len[p])
+			return p;
+	}
+	return -1;
+}
+
+/*
+ * The first phrase found in the expanded words, or -1: at the first
+ * position where one starts, the first of the list (the one-word phrases
+ * and those of two words or more are in different slots).
+ */
 static int
 find_phrase(const phrase_index *ix, const hashes *w)
 {
 	for (size_t i = 0; i < w->n; i++)
 	{
-		TD_CHECK_FOR_INTERRUPTS();
-		for (int p = ix->head[(size_t) w->v[i] & (PHRASE_SLOTS - 1)]; p >= 0; p = ix->next[p])
-		{
-			size_t		k = 0;
+		int			one,
+					more;
 
-			while (k < ix->len[p] && i + k < w->n && w->v[i + k] == ix->words[p][k])
-				k++;
-			if (k == ix->len[p])
-				return p;
-		}
+		TD_CHECK_FOR_INTERRUPTS();
+		if (!(ix->first_bits[(w->v[i] >> 6) & 15] & (UINT64_C(1) << (w->v[i] & 63))))
+			continue;
+		one = phrase_in_slot(ix, w, i, phrase_slot(w->v[i], 0), true);
+		more = i + 1 < w->n ? phrase_in_slot(ix, w, i, phrase_slot(w->v[i], w->v[i + 1]), false) : -1;
+		if (one >= 0 || more >= 0)
+			return one < 0 ? more : more < 0 ? one : one < more ? one : more;
 	}
 	return -1;
 }
@@ -725,7 +764,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 		for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
 			if (brk >= closes_at[k])
 				unit_close(s, &start[k], i, &s->units[k]);
-		scratch_grow(s);
+		scratch_room(s);
 		s->word[i] = w.hash;
 		s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w.hash;
 		s->power[i + 1] = s->power[i] * POLY_BASE;
@@ -794,13 +833,15 @@ dup_fraction(hashes *h)
 
 /*
  * Most frequent repeated n-gram's characters × count / total, among the
- * positions where the 2-gram repeats (all positions for n = 2).
+ * positions where the 2-gram repeats (all positions for n = 2); *repeats
+ * tells whether any n-gram occurs twice or more.
  */
 static double
-top_gram_fraction(scratch *s, size_t n, double total)
+top_gram_fraction(scratch *s, size_t n, double total, bool *repeats)
 {
 	double		best = 0;
 
+	*repeats = false;
 	td_hcount_reset(&s->grams, s->nwords);
 	for (size_t i = 0; i + n <= s->nwords; i++)
 	{
@@ -810,6 +851,7 @@ top_gram_fraction(scratch *s, size_t n, double total)
 		if (n > 2 && !s->rep2[i])
 			continue;
 		c = td_hcount_add(&s->grams, gram(s, i, n));
+		*repeats = *repeats || c >= 2;
 		if (c >= TD_LOOP_TOP_MIN_COUNT)
 		{
 			double		chars = (double) (s->cprefix[i + n] - s->cprefix[i] + (n - 1)) * c;
@@ -818,7 +860,7 @@ top_gram_fraction(scratch *s, size_t n, double total)
 				best = chars;
 		}
 	}
-	if (n == 2)					/* mark where 2-grams repeat, for the longer n-grams */
+	if (n == 2 && *repeats)		/* mark where 2-grams repeat, for the longer n-grams */
 		for (size_t i = 0; i + 2 <= s->nwords; i++)
 			s->rep2[i] = td_hcount_get(&s->grams, gram(s, i, 2)) >= 2;
 	return best / total;
@@ -892,13 +934,11 @@ check_looping(scratch *s, report *r, long turn, uint64_t word_chars)
 		return;
 	for (size_t n = 2; n <= 4; n++)
 	{
-		double		f = top_gram_fraction(s, n, total);
-		bool		repeats = false;
+		bool		repeats;
+		double		f = top_gram_fraction(s, n, total, &repeats);
 
-		for (size_t i = 0; n == 2 && !repeats && i + 2 <= s->nwords; i++)
-			repeats = s->rep2[i];
 		if (n == 2 && !repeats)
-			return;				/* no 2-gram repeats: no n-gram does */
+			return;				/* no 2-gram repeats: no n-gram does (rep2 is left as it was) */
 		if (loop_check(r, turn, top_names[n - 2], f, top_limits[n - 2]))
 			return;
 	}
