@@ -156,45 +156,33 @@ lower(char c)
 /*
  * Does text contain any of the words (lower case, starting with a letter;
  * a word may hold spaces) as a whole word, ignoring case?  Eight bytes at a
- * time, the positions holding the first letter of a word are found at once;
- * each that starts a word (no word character before it) is compared with
- * the words of that first letter.
+ * time, the positions where a word starts (a letter, digit or _ with none
+ * of them before it) are found at once; each whose letter begins one of
+ * the words is compared with those words.
  */
 static bool
 has_any_word(const char *text, size_t len, const char *const *words)
 {
-	uint64_t	firsts[8];
-	int			nfirsts = 0;
+	uint32_t	firsts = 0;		/* bit c - 'a' of each word's first letter */
+	uint64_t	before = 0;		/* bit 7 set: the byte before the block is a word character */
 
-	for (const char *const *w = words; *w && nfirsts < (int) (sizeof(firsts) / sizeof(firsts[0])); w++)
-	{
-		int			k = 0;
-
-		while (k < nfirsts && firsts[k] != (unsigned char) (*w)[0] * TD_ONES)
-			k++;
-		if (k == nfirsts)
-			firsts[nfirsts++] = (unsigned char) (*w)[0] * TD_ONES;
-	}
+	for (const char *const *w = words; *w; w++)
+		firsts |= UINT32_C(1) << ((*w)[0] - 'a');
 	for (size_t p = 0; p < len; p += 8)
 	{
 		uint64_t	raw = len - p >= 8 ? td_load_le(text + p, 8) : td_load_le(text + p, len - p),	/* one load */
-					x = raw | (0x20 * TD_ONES),
-					word,
-					hits = 0;
+					word = td_ascii_alnum_bytes(raw) | (td_bytes_zero(raw ^ ('_' * TD_ONES)) & TD_HIGHS),
+					starts = word & ~((word << 8) | before);
 
 		TD_CHECK_FOR_INTERRUPTS();
-		for (int k = 0; k < nfirsts; k++)
-			hits |= td_bytes_zero(x ^ firsts[k]);	/* a letter's byte, either case */
-		if (hits == 0)
-			continue;
-		/* only where a word starts: no word character (letter, digit, _) before */
-		word = td_ascii_alnum_bytes(raw) | (td_bytes_zero(raw ^ ('_' * TD_ONES)) & TD_HIGHS);
-		hits &= ~((word << 8) | (p > 0 && td_is_ascii_word(text[p - 1]) ? 0x80 : 0));
-		for (; hits != 0; hits &= hits - 1)
+		before = word >> 56;	/* the last byte's high bit, as the next block's byte 0 */
+		for (; starts != 0; starts &= starts - 1)
 		{
-			size_t		i = p + td_ctz64(hits) / 8;
+			size_t		i = p + td_ctz64(starts) / 8;
 			char		c = lower(text[i]);
 
+			if (c < 'a' || c > 'z' || !(firsts & (UINT32_C(1) << (c - 'a'))))
+				continue;
 			for (const char *const *w = words; *w; w++)
 				if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
 					return true;
