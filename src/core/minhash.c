@@ -15,6 +15,7 @@
 #define BAND_SEED 0x9e3779b97f4a7c15ULL
 #define SLOT_BITS 7				/* log2(TD_MINHASH_SLOTS) */
 #define MAX_WALK 4096			/* densification steps before a linear scan */
+#define WORD_BATCH 64			/* words read from the tokenizer at a time */
 
 /* See minhash.h. */
 void
@@ -48,19 +49,25 @@ void
 td_minhash_add(td_minhash *m, const char *s, size_t len)
 {
 	td_word_iter it;
-	td_word		w;
+	td_word		batch[WORD_BATCH];
+	size_t		got;
 
 	td_words_init(&it, s, len);
-	while (td_words_next(&it, &w))
+	while ((got = td_words_fill(&it, batch, WORD_BATCH)) > 0)
 	{
-		uint64_t	slot = m->words % TD_MINHASH_SHINGLE;
+		TD_CHECK_FOR_INTERRUPTS();	/* once per batch of words */
+		for (size_t b = 0; b < got; b++)
+		{
+			uint64_t	slot = m->words % TD_MINHASH_SHINGLE;
 
-		/* roll: polynomial hash of the last TD_MINHASH_SHINGLE words */
-		m->roll = m->roll * ROLL_BASE + w.hash - (m->words >= TD_MINHASH_SHINGLE ? m->window[slot] * m->base_k : 0);
-		m->window[slot] = w.hash;
-		m->words++;
-		if (m->words >= TD_MINHASH_SHINGLE)
-			put_shingle(m, m->roll, TD_MINHASH_SHINGLE);
+			/* roll: polynomial hash of the last TD_MINHASH_SHINGLE words */
+			m->roll = m->roll * ROLL_BASE + batch[b].hash -
+				(m->words >= TD_MINHASH_SHINGLE ? m->window[slot] * m->base_k : 0);
+			m->window[slot] = batch[b].hash;
+			m->words++;
+			if (m->words >= TD_MINHASH_SHINGLE)
+				put_shingle(m, m->roll, TD_MINHASH_SHINGLE);
+		}
 	}
 }
 

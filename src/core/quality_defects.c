@@ -30,6 +30,7 @@
 #define UNIT_SENTENCE 1
 #define UNIT_PARAGRAPH 2
 #define MAX_PHRASE_WORDS 12
+#define WORD_BATCH 64			/* words read from the tokenizer at a time */
 #define PHRASE_SLOTS 512		/* index of the phrases by their first two words (power of 2) */
 #define EXPAND_SLOTS 64			/* contraction index (power of 2) */
 
@@ -743,9 +744,10 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 {
 	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
 	td_word_iter it;
-	td_word		w;
-	size_t		start[3] = {0, 0, 0};	/* the first word of the open line, sentence, paragraph */
-	size_t		prev_end = 0;
+	td_word		batch[WORD_BATCH];
+	size_t		start[3] = {0, 0, 0},	/* the first word of the open line, sentence, paragraph */
+				prev_end = 0,
+				got;
 
 	s->nwords = 0;
 	for (int k = 0; k < 3; k++)
@@ -756,27 +758,32 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	s->power[0] = 1;
 	s->cprefix[0] = 0;
 	td_words_init(&it, text, len);
-	while (td_words_next(&it, &w))
+	while ((got = td_words_fill(&it, batch, WORD_BATCH)) > 0)
 	{
-		size_t		i = s->nwords;
-		int			brk = i > 0 ? gap_break(text, prev_end, w.begin) : 0;
+		TD_CHECK_FOR_INTERRUPTS();	/* once per batch of words */
+		for (size_t b = 0; b < got; b++)
+		{
+			const td_word *w = &batch[b];
+			size_t		i = s->nwords;
+			int			brk = i > 0 ? gap_break(text, prev_end, w->begin) : 0;
 
-		for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
-			if (brk >= closes_at[k])
-				unit_close(s, &start[k], i, &s->units[k]);
-		scratch_room(s);
-		s->word[i] = w.hash;
-		s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w.hash;
-		s->power[i + 1] = s->power[i] * POLY_BASE;
-		s->cprefix[i + 1] = s->cprefix[i] + w.chars;
-		s->begin[i] = w.begin;
-		s->end[i] = w.end;
-		s->nwords++;
-		if (ix)
-			expand_word(ix, &s->expanded, w.hash);
-		if (signals && !*signal)
-			*signal = signal_phrase_at(signals, text, len, w.begin, w.hash);
-		prev_end = w.end;
+			for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
+				if (brk >= closes_at[k])
+					unit_close(s, &start[k], i, &s->units[k]);
+			scratch_room(s);
+			s->word[i] = w->hash;
+			s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w->hash;
+			s->power[i + 1] = s->power[i] * POLY_BASE;
+			s->cprefix[i + 1] = s->cprefix[i] + w->chars;
+			s->begin[i] = w->begin;
+			s->end[i] = w->end;
+			s->nwords++;
+			if (ix)
+				expand_word(ix, &s->expanded, w->hash);
+			if (signals && !*signal)
+				*signal = signal_phrase_at(signals, text, len, w->begin, w->hash);
+			prev_end = w->end;
+		}
 	}
 	for (int k = 0; k < 3; k++)
 		unit_close(s, &start[k], s->nwords, &s->units[k]);

@@ -139,11 +139,11 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 		uint64_t	hash;
 		bool		long_word;
 
-		while (p < len && td_is_space(text[p]))
-		{
-			TD_CHECK_FOR_INTERRUPTS();
-			p++;
-		}
+		if (k % 1024 == 0)
+			TD_CHECK_FOR_INTERRUPTS();	/* every 1,024 words ... */
+		for (size_t gap = p; p < len && td_is_space(text[p]);)
+			if ((++p - gap) % 4096 == 0)
+				TD_CHECK_FOR_INTERRUPTS();	/* ... and in a long run of white space */
 		if (p == len)
 			break;
 		while (tw && j < tw->n && tw->begin[j] < p)

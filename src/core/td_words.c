@@ -266,9 +266,15 @@ skip_separators(const char *s, size_t len, size_t p)
 	return p;
 }
 
-/* See td_words.h. */
-bool
-td_words_next(td_word_iter *it, td_word *w)
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* The next word into *w; false at the end (td_words_next, inlined into td_words_fill's loop). */
+static ALWAYS_INLINE bool
+next_word(td_word_iter *it, td_word *w)
 {
 	const char *s = it->s;
 	size_t		len = it->len,
@@ -362,4 +368,22 @@ td_words_next(td_word_iter *it, td_word *w)
 	w->hash = hash_end(&wh);
 	w->chars = chars;
 	return true;
+}
+
+/* See td_words.h. */
+bool
+td_words_next(td_word_iter *it, td_word *w)
+{
+	return next_word(it, w);
+}
+
+/* See td_words.h. */
+size_t
+td_words_fill(td_word_iter *it, td_word *out, size_t max)
+{
+	size_t		n = 0;
+
+	while (n < max && next_word(it, &out[n]))
+		n++;
+	return n;
 }

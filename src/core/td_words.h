@@ -46,6 +46,12 @@ extern void td_words_init(td_word_iter *it, const char *s, size_t len);
 /* The next word into *w; false at the end of the text. */
 extern bool td_words_next(td_word_iter *it, td_word *w);
 
+/*
+ * Up to max next words into out[]; returns how many (0 at the end of the
+ * text): td_words_next in a loop, without a call per word.
+ */
+extern size_t td_words_fill(td_word_iter *it, td_word *out, size_t max);
+
 /* The code point at s[0..len) into *cp; returns its bytes (1 for an invalid byte, *cp = 0xFFFD). */
 extern size_t td_utf8_decode(const char *s, size_t len, uint32_t *cp);
 

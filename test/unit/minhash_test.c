@@ -54,6 +54,33 @@ count_words(const char *s)
 	return n;
 }
 
+/* Do batches of 1, 3 and 64 words give exactly the words one at a time give? */
+static int
+fill_matches_next(const char *s)
+{
+	static const size_t sizes[] = {1, 3, 64};
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+	{
+		td_word_iter one,
+					batch;
+		td_word		w,
+					got[64];
+		size_t		n;
+
+		td_words_init(&one, s, strlen(s));
+		td_words_init(&batch, s, strlen(s));
+		while ((n = td_words_fill(&batch, got, sizes[k])) > 0)
+			for (size_t i = 0; i < n; i++)
+				if (!td_words_next(&one, &w) || w.hash != got[i].hash || w.begin != got[i].begin ||
+					w.end != got[i].end || w.chars != got[i].chars)
+					return 0;
+		if (td_words_next(&one, &w))
+			return 0;
+	}
+	return 1;
+}
+
 static void
 test_words(void)
 {
@@ -67,6 +94,12 @@ test_words(void)
 	ok(count_words("a\u00a0b\u2003c\u200bd") == 4, "Unicode spaces separate words");
 	ok(count_words("\xff\xfe bad") == 1, "invalid bytes separate words");
 	ok(count_words("") == 0 && count_words(" \t\n") == 0, "no words");
+	ok(fill_matches_next("Hello, world! Can’t stop: naïve Übersicht, деньги × 3÷4 ʼtwas 我很好 \xff end") &&
+	   fill_matches_next("") && fill_matches_next("one two three four five six seven eight nine ten"),
+	   "words in batches are the words one at a time");
+	ok(word_hash("ÀÉÎÕÜĀŒŸ") == word_hash("àéîõüāœÿ") && word_hash("ΆΈΌΏ") == word_hash("άέόώ") &&
+	   word_hash("ЀЯ") == word_hash("ѐя") && count_words("a×b÷c") == 3 && word_hash("aʼb") == word_hash("ab"),
+	   "two-byte letters lower-cased, × and ÷ separate, ʼ is dropped");
 }
 
 static void
