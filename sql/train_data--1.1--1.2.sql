@@ -660,43 +660,25 @@ $$;
 
 -- Functions whose body changes (same signatures).
 
--- Add to the live counters of a job, in this backend's shard.
+-- Add to the live counters of a job, in this backend's shard (native:
+-- src/bookkeeping_glue.c, one INSERT kept prepared; it runs as its caller,
+-- under her policies: the engine writes shards 16-31, a user's
+-- cancel_batch 0-15).
 CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
                                          in_flight integer, final_event boolean DEFAULT false)
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- one statement: the job row read once, for its owner and (for a final
-    -- event) its active clock; a job the caller cannot see gives a NULL owner.
-    -- The engine writes shards 16-31, a user (cancel_batch) 0-15: the
-    -- policies let her write, and so lock, only those.
-    INSERT INTO train_data.batch_job_counters AS c
-        (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
-         last_active)
-    SELECT x.job_id, j.created_by,
-           pg_backend_pid() % 16
-               + CASE WHEN row_security_active('train_data.batch_job_counters'::regclass) THEN 0 ELSE 16 END,
-           bump_counters.completed, bump_counters.failed,
-           bump_counters.cancelled, bump_counters.in_flight,
-           CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, a.active) END, a.active
-    FROM (SELECT bump_counters.job_id) x
-    LEFT JOIN train_data.batch_jobs j ON j.id = x.job_id
-    CROSS JOIN LATERAL (SELECT CASE WHEN final_event
-                                    THEN train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL,
-                                                                       now()) END AS active) a
-    ON CONFLICT (batch_job_id, shard) DO UPDATE   -- in bigint, kept in range: a row its owner wrote cannot overflow
-    SET completed_items = least(greatest(c.completed_items::bigint + excluded.completed_items, -2147483648), 2147483647),
-        failed_items = least(greatest(c.failed_items::bigint + excluded.failed_items, -2147483648), 2147483647),
-        cancelled_items = least(greatest(c.cancelled_items::bigint + excluded.cancelled_items, -2147483648), 2147483647),
-        in_flight = least(greatest(c.in_flight::bigint + excluded.in_flight, -2147483648), 2147483647),
-        interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active,
-                                                                          excluded.last_active)
-                             ELSE c.interval_ewma END,
-        last_active = CASE WHEN final_event THEN excluded.last_active ELSE c.last_active END;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_bump_counters';
+
+-- Log a model call of a batch item (its request is the one stored at claim;
+-- native: src/bookkeeping_glue.c, one INSERT kept prepared).
+CREATE OR REPLACE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
+                                          parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
+                                          response jsonb, status text, input_tokens integer, output_tokens integer,
+                                          cost numeric, duration_ms integer, error_message text, error_code text)
+    RETURNS void
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_log_generation';
 
 -- The sums a job row gets are kept within its total (counter rows are
 -- writable by their owner).

@@ -65,6 +65,7 @@
 
 #include "claim_hints.h"
 #include "engine_cache.h"
+#include "kept_plan.h"
 #include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_claim_batch_items);
@@ -321,19 +322,9 @@ run(enum claim_stmt st, Datum *args, const char *nulls)
 {
 	int			rc;
 
-	if (stmt_plans[st] == NULL)
-	{
-		/* a generic plan from the first call: no planning per claim */
-		SPIPlanPtr	plan = SPI_prepare_cursor(stmt_defs[st].sql, stmt_defs[st].nargs,
-											  (Oid *) stmt_defs[st].argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		stmt_plans[st] = plan;
-	}
+	/* a generic plan from the first call: no planning per claim */
+	td_kept_plan(&stmt_plans[st], stmt_defs[st].sql, stmt_defs[st].nargs, stmt_defs[st].argtypes,
+				 CURSOR_OPT_GENERIC_PLAN);
 	rc = SPI_execute_plan(stmt_plans[st], args, nulls, false, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));

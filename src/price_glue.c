@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 
 #include "engine_cache.h"
+#include "kept_plan.h"
 
 PG_FUNCTION_INFO_V1(train_data_engine_model_price);
 
@@ -32,16 +33,7 @@ read_price(Datum model, Oid rowtype, bool *isnull)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (price_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT train_data.model_price($1)", 1, &argtype);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		price_plan = plan;
-	}
+	td_kept_plan(&price_plan, "SELECT train_data.model_price($1)", 1, &argtype, 0);
 	/* not read-only: a snapshot of its own, taken after the caller's generation */
 	if (SPI_execute_plan(price_plan, &model, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model_price() returned no row");

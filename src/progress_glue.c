@@ -64,6 +64,7 @@
 #include "utils/uuid.h"
 
 #include "eta.h"
+#include "kept_plan.h"
 #include "row_policy.h"
 
 PG_FUNCTION_INFO_V1(train_data_calculate_batch_progress);
@@ -213,17 +214,7 @@ fetch_job_state_sql(Datum job_id, job_state *st)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (job_plan == NULL)
-	{
-		Oid			argtypes[1] = {UUIDOID};
-		SPIPlanPtr	plan = SPI_prepare(job_query, 1, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		job_plan = plan;
-	}
+	td_kept_plan(&job_plan, job_query, 1, (Oid[]) {UUIDOID}, 0);
 	if (SPI_execute_plan(job_plan, args, NULL, true, TD_ETA_SHARDS + 1) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed");
 

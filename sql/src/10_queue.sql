@@ -52,43 +52,15 @@ CREATE FUNCTION train_data.eta_observe(interval_ewma double precision, last_acti
 COMMENT ON FUNCTION train_data.eta_observe(double precision, double precision, double precision) IS
     'Internal: the smoothed interval between final events of a counter shard after one more final event (time-remaining estimate)';
 
--- Add to the live counters of a job, in this backend's shard.
+-- Add to the live counters of a job, in this backend's shard (native:
+-- src/bookkeeping_glue.c, one INSERT kept prepared; it runs as its caller,
+-- under her policies: the engine writes shards 16-31, a user's
+-- cancel_batch 0-15).
 CREATE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
                                          in_flight integer, final_event boolean DEFAULT false)
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- one statement: the job row read once, for its owner and (for a final
-    -- event) its active clock; a job the caller cannot see gives a NULL owner.
-    -- The engine writes shards 16-31, a user (cancel_batch) 0-15: the
-    -- policies let her write, and so lock, only those.
-    INSERT INTO train_data.batch_job_counters AS c
-        (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
-         last_active)
-    SELECT x.job_id, j.created_by,
-           pg_backend_pid() % 16
-               + CASE WHEN row_security_active('train_data.batch_job_counters'::regclass) THEN 0 ELSE 16 END,
-           bump_counters.completed, bump_counters.failed,
-           bump_counters.cancelled, bump_counters.in_flight,
-           CASE WHEN final_event THEN train_data.eta_observe(NULL, NULL, a.active) END, a.active
-    FROM (SELECT bump_counters.job_id) x
-    LEFT JOIN train_data.batch_jobs j ON j.id = x.job_id
-    CROSS JOIN LATERAL (SELECT CASE WHEN final_event
-                                    THEN train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL,
-                                                                       now()) END AS active) a
-    ON CONFLICT (batch_job_id, shard) DO UPDATE   -- in bigint, kept in range: a row its owner wrote cannot overflow
-    SET completed_items = least(greatest(c.completed_items::bigint + excluded.completed_items, -2147483648), 2147483647),
-        failed_items = least(greatest(c.failed_items::bigint + excluded.failed_items, -2147483648), 2147483647),
-        cancelled_items = least(greatest(c.cancelled_items::bigint + excluded.cancelled_items, -2147483648), 2147483647),
-        in_flight = least(greatest(c.in_flight::bigint + excluded.in_flight, -2147483648), 2147483647),
-        interval_ewma = CASE WHEN final_event THEN train_data.eta_observe(c.interval_ewma, c.last_active,
-                                                                          excluded.last_active)
-                             ELSE c.interval_ewma END,
-        last_active = CASE WHEN final_event THEN excluded.last_active ELSE c.last_active END;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_bump_counters';
 
 COMMENT ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean) IS
     'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters (and, for a final event, updates its rate)';
@@ -390,29 +362,15 @@ $$;
 COMMENT ON FUNCTION train_data.create_batch_matrix(text, uuid[], jsonb, jsonb, integer, text, text, train_data.tier_type) IS
     'Creates a batch job with one item per template and parameter set (templates x sets); returns the job id';
 
--- Log a model call of a batch item (its request is the one stored at claim).
+-- Log a model call of a batch item (its request is the one stored at claim;
+-- native: src/bookkeeping_glue.c, one INSERT kept prepared).
 CREATE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
                                           parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
                                           response jsonb, status text, input_tokens integer, output_tokens integer,
                                           cost numeric, duration_ms integer, error_message text, error_code text)
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO train_data.generation_logs
-        (conversation_id, batch_item_id, run_id, template_id, request_payload, response_payload, parameters,
-         model_used, temperature, max_tokens, status, retry_attempt, input_tokens, output_tokens, cost_usd,
-         duration_ms, error_message, error_code, created_by)
-    VALUES (log_generation.conversation_id, log_generation.item_id, log_generation.job_id, log_generation.template_id,
-            coalesce(log_generation.request, '{}'), log_generation.response, log_generation.parameters,
-            log_generation.request ->> 'model', (log_generation.request ->> 'temperature')::numeric,
-            (log_generation.request ->> 'max_tokens')::integer, log_generation.status,
-            greatest(log_generation.attempts - 1, 0), coalesce(log_generation.input_tokens, 0),
-            coalesce(log_generation.output_tokens, 0), log_generation.cost, log_generation.duration_ms,
-            log_generation.error_message, log_generation.error_code, log_generation.owner);
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_log_generation';
 
 COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text) IS
     'Internal: inserts the generation_logs row of one model call of a batch item';
