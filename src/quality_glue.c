@@ -28,18 +28,44 @@ PG_FUNCTION_INFO_V1(train_data_quality_score);
 PG_FUNCTION_INFO_V1(train_data_quality_defects);
 PG_FUNCTION_INFO_V1(train_data_quality_defect_codes);
 
-/* A string member of a jsonb object, or NULL when missing or not a string. */
-static const char *
-member_string(JsonbContainer *obj, const char *key, size_t *len, bool *present)
+/*
+ * The members of a turn object read in place, in one pass over its keys
+ * (jsonb keeps them sorted and unique): "role" and "content" when they are
+ * strings (else NULL and 0), and with want_timestamp whether "timestamp" is
+ * there and not null.
+ */
+static void
+turn_members(JsonbContainer *obj, td_qturn *t, bool want_timestamp)
 {
-	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+	int			count = (int) JsonContainerSize(obj);
+	const char *data = (const char *) &obj->children[count * 2];
 
-	*len = 0;
-	*present = v != NULL && v->type != jbvNull;
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	*len = (size_t) v->val.string.len;
-	return v->val.string.val;
+	for (int i = 0; i < count; i++)
+	{
+		uint32		klen = getJsonbLength(obj, i);
+		const char *key = data + getJsonbOffset(obj, i);
+		JEntry		value = obj->children[i + count];
+		const char **text = NULL;
+		size_t	   *len = NULL;
+
+		if (klen == 4 && memcmp(key, "role", 4) == 0)
+		{
+			text = &t->role;
+			len = &t->role_len;
+		}
+		else if (klen == 7 && memcmp(key, "content", 7) == 0)
+		{
+			text = &t->content;
+			len = &t->len;
+		}
+		else if (want_timestamp && klen == 9 && memcmp(key, "timestamp", 9) == 0)
+			t->has_timestamp = !JBE_ISNULL(value);
+		if (text != NULL && JBE_ISSTRING(value))
+		{
+			*text = data + getJsonbOffset(obj, i + count);
+			*len = getJsonbLength(obj, i + count);
+		}
+	}
 }
 
 /*
@@ -57,19 +83,12 @@ jsonb_turns(Jsonb *jb, bool with_timestamps, long *n, bool *is_array)
 	for (long i = 0; i < *n; i++)
 	{
 		JsonbValue *t = getIthJsonbValueFromContainer(&jb->root, (uint32) i);
-		bool		present;
-		size_t		ignored;
 
 		CHECK_FOR_INTERRUPTS();
-		out[i].content = "";
-		if (t == NULL || t->type != jbvBinary || !JsonContainerIsObject(t->val.binary.data))
-			continue;
-		out[i].role = member_string(t->val.binary.data, "role", &out[i].role_len, &present);
-		out[i].content = member_string(t->val.binary.data, "content", &out[i].len, &present);
+		if (t != NULL && t->type == jbvBinary && JsonContainerIsObject(t->val.binary.data))
+			turn_members(t->val.binary.data, &out[i], with_timestamps);	/* timestamps: only the metrics' suggestions */
 		if (out[i].content == NULL)
 			out[i].content = "";
-		if (with_timestamps)	/* only the metrics' suggestions look at them */
-			(void) member_string(t->val.binary.data, "timestamp", &ignored, &out[i].has_timestamp);
 	}
 	return out;
 }
