@@ -1062,20 +1062,24 @@ has_visible(const char *s, size_t len)
 	return false;
 }
 
-/* Count of "```" fences in a text. */
+/* Count of "```" fences in a text (memchr finds the backquotes). */
 static long
 code_fences(const char *s, size_t len)
 {
 	long		n = 0;
+	const char *p = s,
+			   *end = s + len;
 
-	for (size_t p = 0; p + 2 < len; p++)
+	while (end - p > 2 && (p = memchr(p, '`', (size_t) (end - p - 2))) != NULL)
 	{
 		TD_CHECK_FOR_INTERRUPTS();
-		if (s[p] == '`' && s[p + 1] == '`' && s[p + 2] == '`')
+		if (p[1] == '`' && p[2] == '`')
 		{
 			n++;
-			p += 2;
+			p += 3;
 		}
+		else
+			p++;
 	}
 	return n;
 }
