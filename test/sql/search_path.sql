@@ -57,6 +57,21 @@ SET search_path = evil, pg_catalog, public;
 :calls \gset evil_
 RESET search_path;
 
+-- bump_counters, native and callable by anyone, pins no search_path: its
+-- INSERT qualifies every operator, so a user's own + and % change neither
+-- the sum nor the shard it writes (this superuser, outside row-level
+-- security, writes the engine's: 16 + the backend's pid modulo 16).
+CREATE FUNCTION evil.plus_big(bigint, integer) RETURNS bigint LANGUAGE sql AS $$ SELECT 1000::bigint $$;
+CREATE OPERATOR evil.+ (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = evil.plus_big);
+CREATE FUNCTION evil.mod_big(integer, integer) RETURNS integer LANGUAGE sql AS $$ SELECT 99 $$;
+CREATE OPERATOR evil.% (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.mod_big);
+SET search_path = evil, pg_catalog, public;
+SELECT train_data.bump_counters(:'job', 1, 0, 0, 0);
+SELECT train_data.bump_counters(:'job', 1, 0, 0, 0);
+RESET search_path;
+SELECT sum(completed_items) AS bumped, bool_and(shard = pg_catalog.pg_backend_pid() % 16 + 16) AS own_shard
+FROM train_data.batch_job_counters WHERE batch_job_id = :'job';
+
 SELECT :'clean_render' = :'evil_render' AS render, :'clean_parse' = :'evil_parse' AS parse,
        :'clean_score' = :'evil_score' AS score, :'clean_filtered' = :'evil_filtered' AS filtered,
        :'clean_selected' = :'evil_selected' AS selected, :'clean_progress' = :'evil_progress' AS progress,
