@@ -15,7 +15,6 @@
 #define BAND_SEED 0x9e3779b97f4a7c15ULL
 #define SLOT_BITS 7				/* log2(TD_MINHASH_SLOTS) */
 #define MAX_WALK 4096			/* densification steps before a linear scan */
-#define WORD_BATCH 64			/* words read from the tokenizer at a time */
 
 /* See minhash.h. */
 void
@@ -49,13 +48,12 @@ void
 td_minhash_add(td_minhash *m, const char *s, size_t len)
 {
 	td_word_iter it;
-	td_word		batch[WORD_BATCH];
+	td_word		batch[TD_WORD_BATCH];
 	size_t		got;
 
 	td_words_init(&it, s, len);
-	while ((got = td_words_fill(&it, batch, WORD_BATCH)) > 0)
+	while ((got = td_words_fill(&it, batch, TD_WORD_BATCH)) > 0)
 	{
-		TD_CHECK_FOR_INTERRUPTS();	/* once per batch of words */
 		for (size_t b = 0; b < got; b++)
 		{
 			uint64_t	slot = m->words % TD_MINHASH_SHINGLE;

@@ -30,7 +30,6 @@
 #define UNIT_SENTENCE 1
 #define UNIT_PARAGRAPH 2
 #define MAX_PHRASE_WORDS 12
-#define WORD_BATCH 64			/* words read from the tokenizer at a time */
 #define PHRASE_SLOTS 512		/* index of the phrases by their first two words (power of 2) */
 #define EXPAND_SLOTS 64			/* contraction index (power of 2) */
 
@@ -744,7 +743,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 {
 	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
 	td_word_iter it;
-	td_word		batch[WORD_BATCH];
+	td_word		batch[TD_WORD_BATCH];
 	size_t		start[3] = {0, 0, 0},	/* the first word of the open line, sentence, paragraph */
 				prev_end = 0,
 				got;
@@ -758,9 +757,8 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	s->power[0] = 1;
 	s->cprefix[0] = 0;
 	td_words_init(&it, text, len);
-	while ((got = td_words_fill(&it, batch, WORD_BATCH)) > 0)
+	while ((got = td_words_fill(&it, batch, TD_WORD_BATCH)) > 0)
 	{
-		TD_CHECK_FOR_INTERRUPTS();	/* once per batch of words */
 		for (size_t b = 0; b < got; b++)
 		{
 			const td_word *w = &batch[b];

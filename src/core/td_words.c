@@ -383,6 +383,7 @@ td_words_fill(td_word_iter *it, td_word *out, size_t max)
 {
 	size_t		n = 0;
 
+	TD_CHECK_FOR_INTERRUPTS();
 	while (n < max && next_word(it, &out[n]))
 		n++;
 	return n;

@@ -48,9 +48,14 @@ extern bool td_words_next(td_word_iter *it, td_word *w);
 
 /*
  * Up to max next words into out[]; returns how many (0 at the end of the
- * text): td_words_next in a loop, without a call per word.
+ * text): td_words_next in a loop, without a call per word, and one check
+ * for a cancel per call (a walk in batches of TD_WORD_BATCH is cancellable
+ * however short its words).
  */
 extern size_t td_words_fill(td_word_iter *it, td_word *out, size_t max);
+
+/* The batch size of td_words_fill's callers. */
+#define TD_WORD_BATCH 64
 
 /* The code point at s[0..len) into *cp; returns its bytes (1 for an invalid byte, *cp = 0xFFFD). */
 extern size_t td_utf8_decode(const char *s, size_t len, uint32_t *cp);
