@@ -39,24 +39,4 @@ extern char *td_clip_for_message(const char *s);
 /* UTF-8 JSON text built by a core, as a jsonb Datum. */
 extern Datum td_core_to_jsonb(const td_buf *json);
 
-/*
- * A document writer (td_doc.h) that builds a jsonb value as the core
- * writes it: no JSON text to print and parse back.  Strings are copied
- * (converted to the server encoding when it is not UTF-8).  Objects'
- * keys are put in jsonb's order by the writer, the last of equal keys
- * kept, as jsonb_in does.
- */
-struct jsonb_frame;
-typedef struct td_jsonb_doc
-{
-	td_doc		doc;
-	struct jsonb_frame *top;	/* innermost open container */
-	JsonbValue *result;			/* set when the outermost container ends */
-} td_jsonb_doc;
-
-extern void td_jsonb_doc_init(td_jsonb_doc *w);
-
-/* The jsonb Datum of a finished document. */
-extern Datum td_jsonb_doc_finish(td_jsonb_doc *w);
-
 #endif							/* TD_JSON_GLUE_H */

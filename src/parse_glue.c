@@ -10,6 +10,7 @@
 #include "utils/jsonb.h"
 
 #include "json_glue.h"
+#include "jsonb_doc.h"
 #include "parse_response.h"
 
 PG_FUNCTION_INFO_V1(train_data_parse_generation_response);

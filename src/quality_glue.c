@@ -19,6 +19,7 @@
 #include "utils/numeric.h"
 
 #include "json_glue.h"
+#include "jsonb_doc.h"
 #include "quality.h"
 #include "quality_defects.h"
 

@@ -147,17 +147,3 @@ td_doc_text_init(td_doc_text *t, td_buf *out)
 	t->out = out;
 	t->first = true;
 }
-
-/* See td_doc.h. */
-void
-td_doc_key(td_doc *d, const char *key)
-{
-	d->ops->key(d, key, strlen(key));
-}
-
-/* See td_doc.h. */
-void
-td_doc_string(td_doc *d, const char *s)
-{
-	d->ops->string(d, s, strlen(s));
-}

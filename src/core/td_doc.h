@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "td_mem.h"
 
@@ -55,8 +56,20 @@ extern void td_doc_text_init(td_doc_text *t, td_buf *out);
 /* The text of a number as td_doc writes it, into buf (at least 32 bytes). */
 extern void td_doc_number_text(double x, char *buf, size_t size);
 
-/* Shorthands: a key and its value. */
-extern void td_doc_key(td_doc *d, const char *key);
-extern void td_doc_string(td_doc *d, const char *s);
+/*
+ * Shorthands for NUL-terminated keys and strings (inline: a constant's
+ * length is known where it is written).
+ */
+static inline void
+td_doc_key(td_doc *d, const char *key)
+{
+	d->ops->key(d, key, strlen(key));
+}
+
+static inline void
+td_doc_string(td_doc *d, const char *s)
+{
+	d->ops->string(d, s, strlen(s));
+}
 
 #endif							/* TD_DOC_H */

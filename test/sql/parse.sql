@@ -51,3 +51,19 @@ FROM (SELECT train_data.parse_generation_response(jsonb_build_object('turns',
         (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN g % 2 = 1 THEN 'user' ELSE 'assistant' END,
                                              'content', repeat('ä', 1000)))
          FROM generate_series(1, 2000) g))) AS r) s;
+
+-- The result is written in jsonb's binary form directly (no text parsed
+-- back): byte for byte what jsonb_in makes of its text (*= compares rows'
+-- bytes: every 32nd entry of an array holds an offset, the others
+-- lengths), its keys found by lookup and each of 75 turns by position.
+SELECT (SELECT x FROM (SELECT r AS v) x) *= (SELECT x FROM (SELECT r::text::jsonb AS v) x) AS same_bytes,
+       r = r::text::jsonb AND r @> r::text::jsonb AND r::text::jsonb @> r AS same_value,
+       r ->> 'title' AS title, r -> 'stop_reason' AS stop_reason,
+       (SELECT bool_and(r -> 'turns' -> (g - 1) ->> 'content' = 'turn ' || g || ' ' || repeat('é', g % 7)
+                        AND r -> 'turns' -> (g - 1) ->> 'role' = CASE WHEN g % 2 = 1 THEN 'user' ELSE 'assistant' END)
+        FROM generate_series(1, 75) g) AS every_turn_in_place,
+       r -> 'turns' -> 64 AS turn_65
+FROM (SELECT train_data.parse_generation_response(jsonb_build_object('turns',
+        (SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN g % 2 = 1 THEN 'user' ELSE 'assistant' END,
+                                             'content', 'turn ' || g || ' ' || repeat('é', g % 7)))
+         FROM generate_series(1, 75) g))) AS r) s;

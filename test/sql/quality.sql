@@ -89,6 +89,18 @@ FROM (VALUES
 SELECT train_data.quality_metrics(pg_temp.conv(4, 60, false)) -> 'issues' AS issues,
        train_data.quality_metrics(pg_temp.conv(4, 60, false)) -> 'suggestions' AS suggestions;
 
+-- The document is written in jsonb's binary form directly (no text parsed
+-- back): for each of 63 conversations it is byte for byte what jsonb_in
+-- makes of its text (*= compares rows' bytes), and every member is found
+-- by its key (objects' keys in jsonb's order).
+SELECT count(*) AS documents,
+       count(*) FILTER (WHERE (SELECT x FROM (SELECT m AS v) x) *= (SELECT x FROM (SELECT m::text::jsonb AS v) x)) AS same_bytes,
+       count(*) FILTER (WHERE m = m::text::jsonb AND m @> m::text::jsonb AND m::text::jsonb @> m) AS same_value,
+       count(*) FILTER (WHERE (SELECT bool_and(m -> k = m::text::jsonb -> k AND m -> 'scoreBreakdown' -> 'structure' ->> 'reason' IS NOT NULL)
+                               FROM jsonb_object_keys(m) k)) AS keys_found
+FROM generate_series(1, 21) n, (VALUES (9), (60), (501)) AS l(len),
+     LATERAL (SELECT train_data.quality_metrics(pg_temp.conv(n, len, n % 2 = 0)) AS m) s;
+
 -- Extra signals never change the overall score.
 SELECT m -> 'signals' AS signals, m -> 'overall' AS overall
 FROM (SELECT train_data.quality_metrics('[

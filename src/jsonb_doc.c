@@ -1,0 +1,515 @@
+/*
+ * jsonb_doc.c — the jsonb document writer (see jsonb_doc.h).
+ *
+ * Each open container is a frame: its members in the order written (an
+ * object's key, and for every member the type bits of its value and where
+ * the value's bytes lie in the frame's data) and those bytes, unpadded.
+ * When a container ends, its keys are put in jsonb's order (shorter
+ * first, then bytewise; the last of equal keys kept) and it is laid out
+ * the way convertJsonbValue lays one out: a header (the count and the
+ * kind), one entry per key and per value (every JB_OFFSET_STRIDE'th an
+ * end offset, the others lengths), the keys, then the values, each
+ * numeric and container preceded by the zero bytes that align it to 4
+ * (counted in its length).  It is laid out relative to its own start,
+ * into its parent's data, and the parent aligns that start when it is
+ * laid out in turn; the outermost container goes right after the varlena
+ * header (at 4).  So the bytes are jsonb's own, each value's copied once
+ * per level of nesting.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "jsonb_doc.h"
+
+/* Bytes being gathered: a frame's values, or the result. */
+typedef struct jb_bytes
+{
+	char	   *data;
+	uint32		len;
+	uint32		size;
+} jb_bytes;
+
+/* A member of a container (an object's pair, an array's element). */
+typedef struct jb_member
+{
+	const char *key;			/* objects: the key's bytes (a constant, or a converted copy) */
+	uint32		keylen;
+	uint32		type;			/* the value's JENTRY_IS* bits */
+	uint32		off;			/* the value's bytes in the frame's data */
+	uint32		len;
+} jb_member;
+
+/* An open container. */
+typedef struct jb_frame
+{
+	bool		object;
+	jb_member  *m;
+	int			n;
+	int			cap;
+	jb_bytes	b;
+} jb_frame;
+
+#define ALIGNED_TYPE(t) ((t) == JENTRY_ISNUMERIC || (t) == JENTRY_ISCONTAINER)
+
+/* The error of a document larger than a jsonb value can hold. */
+static void
+too_large(uint64 bytes)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("jsonb document exceeds the maximum of %d bytes", JENTRY_OFFLENMASK),
+			 errdetail("The document needs at least " UINT64_FORMAT " bytes.", bytes)));
+}
+
+/* Room for more bytes at the end of b (never past what an entry can measure). */
+static void
+bytes_reserve(jb_bytes *b, uint64 more)
+{
+	uint64		need = (uint64) b->len + more;
+	uint64		size;
+
+	if (need <= b->size)
+		return;
+	if (need > JENTRY_OFFLENMASK + (uint64) VARHDRSZ)
+		too_large(need);
+	size = Max(need, (uint64) b->size * 2);
+	size = Max(size, 1024);
+	size = Min(size, JENTRY_OFFLENMASK + (uint64) VARHDRSZ);
+	b->data = b->data ? repalloc(b->data, size) : palloc(size);
+	b->size = (uint32) size;
+}
+
+/* Append len bytes; returns where they start. */
+static inline uint32
+bytes_append(jb_bytes *b, const void *src, uint32 len)
+{
+	uint32		at;
+
+	bytes_reserve(b, len);
+	at = b->len;
+	memcpy(b->data + at, src, len);
+	b->len += len;
+	return at;
+}
+
+/* Room for one more member in f. */
+static inline void
+frame_grow(jb_frame *f)
+{
+	if (f->n < f->cap)
+		return;
+	if (f->cap >= (int) Min(MaxAllocSize / sizeof(jb_member) / 2, JB_CMASK / 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("jsonb document has too many members: %d", f->n)));
+	f->cap = f->cap ? f->cap * 2 : 16;
+	f->m = f->m ? repalloc(f->m, f->cap * sizeof(jb_member)) : palloc(f->cap * sizeof(jb_member));
+}
+
+/* Order of jsonb object keys: shorter first, then bytewise. */
+static inline int
+key_cmp(const jb_member *a, const jb_member *b)
+{
+	if (a->keylen != b->keylen)
+		return a->keylen < b->keylen ? -1 : 1;
+	return memcmp(a->key, b->key, a->keylen);
+}
+
+/*
+ * Put an object's members in key order, keeping the last of equal keys:
+ * a stable insertion sort (objects of a document have few members; a
+ * cancel is checked for each), then one pass.
+ */
+static void
+order_keys(jb_frame *f)
+{
+	jb_member  *m = f->m;
+	int			out = 0;
+
+	for (int i = 1; i < f->n; i++)
+	{
+		jb_member	x = m[i];
+		int			j = i;
+
+		CHECK_FOR_INTERRUPTS();
+		while (j > 0 && key_cmp(&m[j - 1], &x) > 0)
+		{
+			m[j] = m[j - 1];
+			j--;
+		}
+		m[j] = x;
+	}
+	for (int i = 0; i < f->n; i++)
+	{
+		if (i + 1 < f->n && key_cmp(&m[i], &m[i + 1]) == 0)
+			continue;			/* a later member has the same key: it wins */
+		m[out++] = m[i];
+	}
+	f->n = out;
+}
+
+/* Store entry number i of a container whose entries start at je, lengths so far in *total. */
+static inline void
+put_entry(char *je, uint32 i, uint32 type, uint32 len, uint64 *total)
+{
+	JEntry		e = type | len;
+
+	*total += len;
+	if (*total > JENTRY_OFFLENMASK)
+		too_large(*total);
+	if (i % JB_OFFSET_STRIDE == 0)
+		e = type | (uint32) *total | JENTRY_HAS_OFF;
+	memcpy(je + (size_t) i * sizeof(JEntry), &e, sizeof(JEntry));
+}
+
+/*
+ * Lay f out at the end of out, relative to where it starts there (its
+ * parent aligns that start to 4); flags: JB_FSCALAR for a scalar document.
+ * Returns its length in bytes.
+ */
+static uint32
+layout(jb_frame *f, jb_bytes *out, uint32 flags)
+{
+	uint32		nentries,
+				header,
+				start,
+				pos;
+	uint64		room,
+				total = 0;
+	char	   *je;
+
+	if (f->object)
+		order_keys(f);
+	header = (uint32) f->n | (f->object ? JB_FOBJECT : JB_FARRAY) | flags;
+	nentries = f->object ? 2 * (uint32) f->n : (uint32) f->n;
+	room = sizeof(uint32) + (uint64) nentries * sizeof(JEntry);
+	for (int i = 0; i < f->n; i++)
+		room += (uint64) f->m[i].keylen + f->m[i].len + 3;
+	bytes_reserve(out, room);
+	start = out->len;
+	memcpy(out->data + start, &header, sizeof(uint32));
+	je = out->data + start + sizeof(uint32);
+	pos = start + sizeof(uint32) + nentries * sizeof(JEntry);
+	if (f->object)
+		for (int i = 0; i < f->n; i++)
+		{
+			memcpy(out->data + pos, f->m[i].key, f->m[i].keylen);
+			pos += f->m[i].keylen;
+			put_entry(je, i, JENTRY_ISSTRING, f->m[i].keylen, &total);
+		}
+	for (int i = 0; i < f->n; i++)
+	{
+		const jb_member *m = &f->m[i];
+		uint32		pad = 0;
+
+		if (ALIGNED_TYPE(m->type))
+			for (; (pos - start) % sizeof(uint32) != 0; pad++)
+				out->data[pos++] = '\0';
+		memcpy(out->data + pos, f->b.data + m->off, m->len);
+		pos += m->len;
+		put_entry(je, (uint32) (f->object ? f->n : 0) + i, m->type, pad + m->len, &total);
+	}
+	if (pos - start > JENTRY_OFFLENMASK)
+		too_large(pos - start);
+	out->len = pos;
+	return pos - start;
+}
+
+/* The frame of a new container at the current depth (its arrays kept from an earlier one). */
+static jb_frame *
+frame_push(td_jsonb_doc *w, bool object)
+{
+	jb_frame   *f;
+
+	CHECK_FOR_INTERRUPTS();
+	if (w->depth == w->nframes)
+	{
+		int			more = w->nframes ? w->nframes * 2 : 4;
+
+		if (more > (int) (MaxAllocSize / sizeof(jb_frame)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("jsonb document nests too deeply: %d levels", w->depth)));
+		w->frames = w->frames ? repalloc(w->frames, more * sizeof(jb_frame)) : palloc(more * sizeof(jb_frame));
+		memset(w->frames + w->nframes, 0, (more - w->nframes) * sizeof(jb_frame));
+		w->nframes = more;
+	}
+	f = &w->frames[w->depth++];
+	f->object = object;
+	f->n = 0;
+	f->b.len = 0;
+	return f;
+}
+
+/* The member that takes the next value of the innermost container. */
+static inline jb_member *
+value_slot(td_jsonb_doc *w)
+{
+	jb_frame   *f = &w->frames[w->depth - 1];
+
+	if (f->object)
+	{
+		Assert(f->n > 0);
+		return &f->m[f->n - 1];
+	}
+	frame_grow(f);
+	f->m[f->n].key = NULL;
+	f->m[f->n].keylen = 0;
+	return &f->m[f->n++];
+}
+
+/* The result: a varlena header, then the outermost container laid out. */
+static void
+finish_root(td_jsonb_doc *w, jb_frame *f, uint32 flags)
+{
+	jb_bytes	out = {NULL, VARHDRSZ, 0};	/* layout allocates the header's room with its own */
+
+	layout(f, &out, flags);
+	SET_VARSIZE(out.data, out.len);
+	w->result = (struct varlena *) out.data;
+}
+
+/*
+ * Add a value (type bits and bytes): a member's value in an object, an
+ * element in an array; at the top, a scalar document (a one-element array
+ * marked scalar, as jsonb keeps one).
+ */
+static void
+put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
+{
+	jb_member  *m;
+	jb_frame   *f;
+
+	if (w->depth == 0)
+	{
+		f = frame_push(w, false);
+		put_value(w, type, bytes, len);
+		w->depth--;
+		finish_root(w, f, JB_FSCALAR);
+		return;
+	}
+	f = &w->frames[w->depth - 1];
+	m = value_slot(w);
+	m->type = type;
+	m->len = len;
+	m->off = len ? bytes_append(&f->b, bytes, len) : f->b.len;
+}
+
+/* {, [. */
+static void
+jsonb_doc_begin_object(td_doc *d)
+{
+	frame_push((td_jsonb_doc *) d, true);
+}
+
+static void
+jsonb_doc_begin_array(td_doc *d)
+{
+	frame_push((td_jsonb_doc *) d, false);
+}
+
+/* } and ]: the container laid out into its parent's data, or as the document. */
+static void
+jsonb_doc_end(td_doc *d)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	jb_frame   *f,
+			   *parent;
+	jb_member  *m;
+
+	Assert(w->depth > 0);
+	f = &w->frames[--w->depth];
+	if (w->depth == 0)
+	{
+		finish_root(w, f, 0);
+		return;
+	}
+	parent = &w->frames[w->depth - 1];
+	m = value_slot(w);
+	m->type = JENTRY_ISCONTAINER;
+	m->off = parent->b.len;
+	m->len = layout(f, &parent->b, 0);
+}
+
+/* A copy of s in the server encoding (s itself in a UTF-8 database); *len updated. */
+static const char *
+server_string(const char *s, size_t *len)
+{
+	char	   *z,
+			   *conv;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return s;
+	z = pnstrdup(s, *len);
+	conv = pg_any_to_server(z, (int) *len, PG_UTF8);
+	*len = strlen(conv);
+	return conv;
+}
+
+/* The length of a string, refused past what an entry can measure. */
+static inline uint32
+string_len(size_t len)
+{
+	if (len > JENTRY_OFFLENMASK)
+		too_large(len);
+	return (uint32) len;
+}
+
+/* A member's key (a constant: kept without a copy in a UTF-8 database). */
+static void
+jsonb_doc_key(td_doc *d, const char *key, size_t len)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	jb_frame   *f = &w->frames[w->depth - 1];
+	jb_member  *m;
+
+	Assert(w->depth > 0 && f->object);
+	key = server_string(key, &len);
+	frame_grow(f);
+	m = &f->m[f->n++];
+	m->key = key;
+	m->keylen = string_len(len);
+	m->type = JENTRY_ISNULL;	/* until the core writes the value */
+	m->off = f->b.len;
+	m->len = 0;
+}
+
+/* A string. */
+static void
+jsonb_doc_string(td_doc *d, const char *s, size_t len)
+{
+	s = server_string(s, &len);
+	put_value((td_jsonb_doc *) d, JENTRY_ISSTRING, s, string_len(len));
+}
+
+/*
+ * Numerics of m / 10^s for |m| < CACHED_M and s < CACHED_S, made once per
+ * session (in TopMemoryContext) and shared: a document's scores, weights
+ * and counts are mostly such values.
+ */
+#define CACHED_M 1024
+#define CACHED_S 3
+
+static Numeric cached_numeric[CACHED_S][2 * CACHED_M];
+
+/* The numeric of m / 10^s: int64_div_fast_to_numeric's, from the cache when there. */
+static Numeric
+numeric_of(int64 m, int s)
+{
+	Numeric    *slot;
+
+	if (m <= -CACHED_M || m >= CACHED_M || s >= CACHED_S)
+		return s == 0 ? int64_to_numeric(m) : int64_div_fast_to_numeric(m, s);
+	slot = &cached_numeric[s][m + CACHED_M];
+	if (*slot == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		*slot = s == 0 ? int64_to_numeric(m) : int64_div_fast_to_numeric(m, s);
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
+}
+
+/* A numeric value. */
+static void
+put_numeric(td_doc *d, Numeric num)
+{
+	put_value((td_jsonb_doc *) d, JENTRY_ISNUMERIC, num, VARSIZE_ANY(num));
+}
+
+/*
+ * A number: the numeric jsonb_in makes of td_doc_number_text's digits.  A
+ * whole number, or x = m / 10^s exactly as doubles go (s up to 6, m of at
+ * most 10 digits: what 10 significant digits print, the smallest such s
+ * having no trailing zero) is made from its digits without text; anything
+ * else goes through the text.
+ */
+static void
+jsonb_doc_number(td_doc *d, double x)
+{
+	static const double pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+	Numeric		num = NULL;
+	char		buf[32];
+
+	if (x == floor(x) && fabs(x) < 1e15)
+		num = numeric_of((int64) x, 0);
+	for (int s = 1; num == NULL && s < (int) lengthof(pow10); s++)
+	{
+		double		m = rint(x * pow10[s]);
+
+		if (fabs(m) < 1e10 && m / pow10[s] == x)
+			num = numeric_of((int64) m, s);
+	}
+	if (num == NULL)
+	{
+		td_doc_number_text(x, buf, sizeof(buf));
+		num = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+												  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	put_numeric(d, num);
+}
+
+/* A whole number. */
+static void
+jsonb_doc_integer(td_doc *d, long long x)
+{
+	put_numeric(d, numeric_of((int64) x, 0));
+}
+
+/* true or false. */
+static void
+jsonb_doc_boolean(td_doc *d, bool b)
+{
+	put_value((td_jsonb_doc *) d, b ? JENTRY_ISBOOL_TRUE : JENTRY_ISBOOL_FALSE, NULL, 0);
+}
+
+/* null. */
+static void
+jsonb_doc_null(td_doc *d)
+{
+	put_value((td_jsonb_doc *) d, JENTRY_ISNULL, NULL, 0);
+}
+
+static const td_doc_ops jsonb_doc_ops = {
+	jsonb_doc_begin_object, jsonb_doc_end, jsonb_doc_begin_array, jsonb_doc_end,
+	jsonb_doc_key, jsonb_doc_string, jsonb_doc_number, jsonb_doc_integer, jsonb_doc_boolean, jsonb_doc_null
+};
+
+/* See jsonb_doc.h. */
+void
+td_jsonb_doc_init(td_jsonb_doc *w)
+{
+	w->doc.ops = &jsonb_doc_ops;
+	w->frames = NULL;
+	w->depth = 0;
+	w->nframes = 0;
+	w->result = NULL;
+}
+
+/* See jsonb_doc.h. */
+Datum
+td_jsonb_doc_finish(td_jsonb_doc *w)
+{
+	Assert(w->result != NULL && w->depth == 0);
+	for (int i = 0; i < w->nframes; i++)
+	{
+		if (w->frames[i].m)
+			pfree(w->frames[i].m);
+		if (w->frames[i].b.data)
+			pfree(w->frames[i].b.data);
+	}
+	if (w->frames)
+		pfree(w->frames);
+	w->frames = NULL;
+	w->nframes = 0;
+	return PointerGetDatum(w->result);
+}

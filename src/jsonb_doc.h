@@ -1,0 +1,36 @@
+/*
+ * jsonb_doc.h — a document writer (td_doc.h) that writes a jsonb value as
+ * a core writes its document: jsonb's binary format laid out container by
+ * container, no JSON text to print and parse back, no JsonbValue tree to
+ * convert.  Strings are copied (converted to the server encoding when it
+ * is not UTF-8).  Objects' keys are put in jsonb's order by the writer,
+ * the last of equal keys kept, as jsonb_in does; the bytes are the ones
+ * jsonb_in would store for the same document.
+ */
+#ifndef TD_JSONB_DOC_H
+#define TD_JSONB_DOC_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "td_doc.h"
+
+struct jb_frame;
+
+typedef struct td_jsonb_doc
+{
+	td_doc		doc;
+	struct jb_frame *frames;	/* one per open container, outermost first (kept for reuse) */
+	int			depth;			/* open containers */
+	int			nframes;		/* frames allocated */
+	struct varlena *result;		/* set when the outermost container ends */
+} td_jsonb_doc;
+
+/* Start a document. */
+extern void td_jsonb_doc_init(td_jsonb_doc *w);
+
+/* The jsonb Datum of a finished document. */
+extern Datum td_jsonb_doc_finish(td_jsonb_doc *w);
+
+#endif							/* TD_JSONB_DOC_H */
