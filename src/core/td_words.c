@@ -12,6 +12,10 @@
 #include "td_swar.h"
 #include "td_utf8.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 /* A word's hash being computed: whole blocks absorbed, the last partial one. */
 typedef struct word_hash
@@ -377,6 +381,104 @@ td_words_next(td_word_iter *it, td_word *w)
 	return next_word(it, w);
 }
 
+#if defined(__SSE2__)
+
+/*
+ * The fast path of td_words_fill: a word of ASCII letters and digits only,
+ * found and measured sixteen bytes at a time.  The letters and digits
+ * among 16 bytes, a bit per byte (*high: the bytes of 0x80 or more).
+ */
+static inline unsigned
+alnum16(const char *s, unsigned *high)
+{
+	__m128i		v = _mm_loadu_si128((const __m128i *) s),
+				letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')),
+				digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+
+	letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
+	digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+	*high = (unsigned) _mm_movemask_epi8(v);
+	return (unsigned) _mm_movemask_epi8(_mm_or_si128(letter, digit));
+}
+
+/*
+ * The next word into *w when it is made of ASCII letters and digits and
+ * ends at an ASCII byte that separates words (not an apostrophe), with 16
+ * bytes to read at each step: true, the walk moved past it.  Otherwise
+ * false, the walk moved at most past separators, and next_word decides
+ * (the same word, hash and span: the hash is taken over the same blocks
+ * of eight lower-cased bytes from the word's first byte; ASCII digits
+ * have the 0x20 bit set already).
+ */
+static inline bool
+fast_word(td_word_iter *it, td_word *w)
+{
+	const char *s = it->s;
+	size_t		len = it->len,
+				p = it->pos,
+				b,
+				q;
+	unsigned	alnum,
+				high,
+				rest;
+	uint64_t	h = TD_WORD_HASH_SEED,
+				last = 0;
+	unsigned char c;
+
+	for (;;)					/* the word's first byte */
+	{
+		if (p + 16 > len)
+		{
+			it->pos = p;
+			return false;
+		}
+		alnum = alnum16(s + p, &high);
+		if ((alnum | high) != 0)
+			break;
+		p += 16;
+		if (((p - it->pos) & 4095) == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+	}
+	b = p + td_ctz64(alnum | high);
+	it->pos = b;
+	if ((unsigned char) s[b] >= 0x80)
+		return false;
+	rest = ~alnum & 0xFFFF & (0xFFFFu << (b - p));	/* what ends the word, in the same 16 bytes */
+	while (rest == 0)			/* or further on */
+	{
+		p += 16;
+		if (p + 16 > len)
+			return false;
+		rest = ~alnum16(s + p, &high) & 0xFFFF;
+		if (((p - b) & 4095) == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+	}
+	p += td_ctz64(rest);		/* < len: s[p] was read */
+	c = (unsigned char) s[p];
+	if (c >= 0x80 || ascii_class[c] == 2)
+		return false;			/* a letter or an apostrophe may go on with the word */
+	for (q = b; q + 8 <= p; q += 8)
+		h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
+	if (p > q)					/* the last 1 to 7 bytes (an 8-byte load when there are 8 to read) */
+		last = ((q + 8 <= len ? td_load_le(s + q, 8) : td_load_le(s + q, p - q)) | 0x20 * TD_ONES) &
+			(~UINT64_C(0) >> (8 * (8 - (p - q))));
+	w->hash = td_word_hash_end(h, last, p - b);
+	w->begin = b;
+	w->end = p;
+	w->chars = (uint32_t) (p - b);
+	it->pos = p;
+	return true;
+}
+#else
+static inline bool
+fast_word(td_word_iter *it, td_word *w)
+{
+	(void) it;
+	(void) w;
+	return false;
+}
+#endif
+
 /* See td_words.h. */
 size_t
 td_words_fill(td_word_iter *it, td_word *out, size_t max)
@@ -384,7 +486,7 @@ td_words_fill(td_word_iter *it, td_word *out, size_t max)
 	size_t		n = 0;
 
 	TD_CHECK_FOR_INTERRUPTS();
-	while (n < max && next_word(it, &out[n]))
+	while (n < max && (fast_word(it, &out[n]) || next_word(it, &out[n])))
 		n++;
 	return n;
 }
