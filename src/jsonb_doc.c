@@ -190,9 +190,11 @@ layout(jb_frame *f, jb_bytes *out, uint32 flags)
 		order_keys(f);
 	header = (uint32) f->n | (f->object ? JB_FOBJECT : JB_FARRAY) | flags;
 	nentries = f->object ? 2 * (uint32) f->n : (uint32) f->n;
-	room = sizeof(uint32) + (uint64) nentries * sizeof(JEntry);
+	room = sizeof(uint32) + (uint64) nentries * sizeof(JEntry);	/* exactly: the alignment as below */
 	for (int i = 0; i < f->n; i++)
-		room += (uint64) f->m[i].keylen + f->m[i].len + 3;
+		room += f->m[i].keylen;
+	for (int i = 0; i < f->n; i++)
+		room = (ALIGNED_TYPE(f->m[i].type) ? INTALIGN(room) : room) + f->m[i].len;
 	bytes_reserve(out, room);
 	start = out->len;
 	memcpy(out->data + start, &header, sizeof(uint32));
@@ -213,10 +215,12 @@ layout(jb_frame *f, jb_bytes *out, uint32 flags)
 		if (ALIGNED_TYPE(m->type))
 			for (; (pos - start) % sizeof(uint32) != 0; pad++)
 				out->data[pos++] = '\0';
-		memcpy(out->data + pos, f->b.data + m->off, m->len);
+		if (m->len > 0)
+			memcpy(out->data + pos, f->b.data + m->off, m->len);
 		pos += m->len;
 		put_entry(je, (uint32) (f->object ? f->n : 0) + i, m->type, pad + m->len, &total);
 	}
+	Assert(pos - start == room);
 	if (pos - start > JENTRY_OFFLENMASK)
 		too_large(pos - start);
 	out->len = pos;

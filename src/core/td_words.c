@@ -444,21 +444,29 @@ fast_word(td_word_iter *it, td_word *w)
 	if ((unsigned char) s[b] >= 0x80)
 		return false;
 	rest = ~alnum & 0xFFFF & (0xFFFFu << (b - p));	/* what ends the word, in the same 16 bytes */
-	while (rest == 0)			/* or further on */
+	for (size_t scan = p; rest == 0;)	/* or further on */
 	{
 		p += 16;
 		if (p + 16 > len)
 			return false;
 		rest = ~alnum16(s + p, &high) & 0xFFFF;
-		if (((p - b) & 4095) == 0)
-			TD_CHECK_FOR_INTERRUPTS();
+		if (((p - scan) & 4095) == 0)
+			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB of a long word */
 	}
 	p += td_ctz64(rest);		/* < len: s[p] was read */
 	c = (unsigned char) s[p];
 	if (c >= 0x80 || ascii_class[c] == 2)
 		return false;			/* a letter or an apostrophe may go on with the word */
-	for (q = b; q + 8 <= p; q += 8)
-		h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
+	if (p - b <= 4096)
+		for (q = b; q + 8 <= p; q += 8)
+			h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
+	else
+		for (q = b; q + 8 <= p; q += 8)
+		{
+			h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
+			if (((q - b) & 4095) == 4088)
+				TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB of a long word */
+		}
 	if (p > q)					/* the last 1 to 7 bytes (an 8-byte load when there are 8 to read) */
 		last = ((q + 8 <= len ? td_load_le(s + q, 8) : td_load_le(s + q, p - q)) | 0x20 * TD_ONES) &
 			(~UINT64_C(0) >> (8 * (8 - (p - q))));

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "minhash.h"
+#include "td_mem.h"
 #include "td_words.h"
 #include "unit.h"
 
@@ -120,6 +121,29 @@ fill_differs_on_random_texts(void)
 	return bad;
 }
 
+/*
+ * Cancel checks while a 1 MiB word (after one space, so that it does not
+ * start a 16-byte step) is read in a batch: ticks of the check counter,
+ * one per 4 KiB at least (about 256).
+ */
+static unsigned
+ticks_in_a_long_word(void)
+{
+	size_t		len = 1 + (1 << 20) + 17;
+	char	   *text = malloc(len);
+	td_word_iter it;
+	td_word		w[4];
+	unsigned	before = td_interrupt_ticks;
+
+	memset(text, ' ', len);
+	memset(text + 1, 'a', 1 << 20);
+	td_words_init(&it, text, len);
+	while (td_words_fill(&it, w, 4) > 0)
+		;
+	free(text);
+	return td_interrupt_ticks - before;
+}
+
 static void
 test_words(void)
 {
@@ -137,6 +161,7 @@ test_words(void)
 	   fill_matches_next("") && fill_matches_next("one two three four five six seven eight nine ten"),
 	   "words in batches are the words one at a time");
 	ok(fill_differs_on_random_texts() == 0, "words in batches are the words one at a time on 20,000 random texts");
+	ok(ticks_in_a_long_word() >= 250, "a cancel is checked for every 4 KiB of a long word");
 	ok(word_hash("ÀÉÎÕÜĀŒŸ") == word_hash("àéîõüāœÿ") && word_hash("ΆΈΌΏ") == word_hash("άέόώ") &&
 	   word_hash("ЀЯ") == word_hash("ѐя") && count_words("a×b÷c") == 3 && word_hash("aʼb") == word_hash("ab"),
 	   "two-byte letters lower-cased, × and ÷ separate, ʼ is dropped");
