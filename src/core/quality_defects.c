@@ -362,6 +362,7 @@ typedef struct scratch
 	size_t	   *begin;			/* byte span of each word */
 	size_t	   *end;
 	uint8_t    *rep2;			/* the 2-gram at i occurs twice or more */
+	uint32_t   *whole;			/* word i is a whole white-space word (td_turn_words; not a byte: stores of bytes may alias) */
 	size_t		nwords;
 	size_t		cap;
 	hashes		units[3];		/* lines, sentences, paragraphs */
@@ -394,6 +395,7 @@ scratch_grow(scratch *s)
 	s->begin = td_keep_realloc(s->begin, cap * sizeof(size_t));
 	s->end = td_keep_realloc(s->end, cap * sizeof(size_t));
 	s->rep2 = td_keep_realloc(s->rep2, cap * sizeof(uint8_t));
+	s->whole = td_keep_realloc(s->whole, cap * sizeof(uint32_t));
 	s->cap = cap;
 }
 
@@ -422,6 +424,7 @@ scratch_trim(scratch *s)
 	td_keep_free(s->begin);
 	td_keep_free(s->end);
 	td_keep_free(s->rep2);
+	td_keep_free(s->whole);
 	for (int u = 0; u < 3; u++)
 		td_keep_free(s->units[u].v);
 	td_keep_free(s->expanded.v);
@@ -708,8 +711,6 @@ gap_break(const char *s, size_t b, size_t e)
 	bool		terminal = false,
 				sentence = false;
 
-	if (e == b + 1 && s[b] == ' ')
-		return 0;				/* the usual gap: one space */
 	for (size_t p = b; p < e; p++)
 	{
 		unsigned char c = (unsigned char) s[p];
@@ -763,7 +764,9 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 		{
 			const td_word *w = &batch[b];
 			size_t		i = s->nwords;
-			int			brk = i > 0 ? gap_break(text, prev_end, w->begin) : 0;
+			/* one space since the word before (or none at the start): the usual gap */
+			bool		spaced = i > 0 ? w->begin == prev_end + 1 && text[prev_end] == ' ' : w->begin == 0;
+			int			brk = i > 0 && !spaced ? gap_break(text, prev_end, w->begin) : 0;
 
 			for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
 				if (brk >= closes_at[k])
@@ -775,6 +778,10 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			s->cprefix[i + 1] = s->cprefix[i] + w->chars;
 			s->begin[i] = w->begin;
 			s->end[i] = w->end;
+			/* whole: letters and digits only (a byte a character), spaced on both sides (see below) */
+			s->whole[i] = spaced & (w->end - w->begin == w->chars);
+			if (i > 0)
+				s->whole[i - 1] &= spaced;
 			s->nwords++;
 			if (ix)
 				expand_word(ix, &s->expanded, w->hash);
@@ -783,6 +790,8 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			prev_end = w->end;
 		}
 	}
+	if (s->nwords > 0 && prev_end < len && !td_is_space(text[prev_end]))
+		s->whole[s->nwords - 1] = false;	/* the last word: white space or the end after it too */
 	for (int k = 0; k < 3; k++)
 		unit_close(s, &start[k], s->nwords, &s->units[k]);
 	*chars = s->cprefix[s->nwords];
@@ -1286,7 +1295,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		r->signal_refusal_turns += signal;
 		if (fn)
 		{
-			td_turn_words words = {s->word, s->begin, s->end, s->cprefix, s->nwords};
+			td_turn_words words = {s->word, s->begin, s->end, s->cprefix, s->whole, s->nwords};
 
 			fn(arg, text, len, &words);
 		}

@@ -125,7 +125,9 @@ extern td_defect_report *td_defect_report_make(const td_qturn *turns, long n, bo
 
 /*
  * The words of one turn as the detectors read them (td_words.h): hashes,
- * byte spans, and characters of words [0, i) in cprefix[i].
+ * byte spans, characters of words [0, i) in cprefix[i], and whether word
+ * i is also a whole white-space word: ASCII letters and digits only, with
+ * white space or the text's edge on both sides.
  */
 typedef struct td_turn_words
 {
@@ -133,6 +135,7 @@ typedef struct td_turn_words
 	const size_t *begin;
 	const size_t *end;
 	const uint32_t *cprefix;
+	const uint32_t *whole;
 	size_t		n;
 } td_turn_words;
 

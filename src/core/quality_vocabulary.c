@@ -81,6 +81,41 @@ done:
 	return true;
 }
 
+/*
+ * The next white-space word at or after *p when the detectors' words do
+ * not give it outright: white space skipped, then the detectors' word
+ * (*j moves to the first at or after it) if it spans exactly that word,
+ * else the bytes read.  False at the end of the text.
+ */
+static bool
+slow_word(const char *text, size_t len, const td_turn_words *tw, size_t *p, size_t *j, uint64_t *hash,
+		  bool *long_word)
+{
+	size_t		q = *p,
+				i = *j;
+
+	for (size_t gap = q; q < len && td_is_space(text[q]);)
+		if ((++q - gap) % 4096 == 0)
+			TD_CHECK_FOR_INTERRUPTS();	/* a long run of white space */
+	*p = q;
+	if (q == len)
+		return false;
+	while (tw && i < tw->n && tw->begin[i] < q)
+		i++;
+	*j = i;
+	if (tw && i < tw->n && tw->begin[i] == q &&
+		tw->cprefix[i + 1] - tw->cprefix[i] == tw->end[i] - q &&
+		(tw->end[i] == len || td_is_space(text[tw->end[i]])))
+	{
+		*hash = tw->hash[i];
+		*long_word = tw->end[i] - q > 3;
+		*p = tw->end[i];
+		*j = i + 1;
+		return true;
+	}
+	return next_word(text, len, p, hash, long_word);
+}
+
 static td_hcount words,			/* kept across calls: no allocation, no clearing */
 			grams;
 
@@ -122,7 +157,10 @@ td_vocabulary_begin(td_vocabulary *v, size_t bytes)
  * See quality_vocabulary.h.  A white-space word that starts where one of
  * the detectors' words does, ends where it ends, and has as many
  * characters as bytes (ASCII letters and digits: nothing dropped, nothing
- * decoded) takes that word's hash.
+ * decoded) takes that word's hash.  A detectors' word marked whole that
+ * begins at the position reached or one white-space byte after it is
+ * counted without reading the text at all (the usual case: words of
+ * letters and digits one space apart).
  */
 void
 td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn_words *tw)
@@ -140,23 +178,14 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 		bool		long_word;
 
 		if (k % 1024 == 0)
-			TD_CHECK_FOR_INTERRUPTS();	/* every 1,024 words ... */
-		for (size_t gap = p; p < len && td_is_space(text[p]);)
-			if ((++p - gap) % 4096 == 0)
-				TD_CHECK_FOR_INTERRUPTS();	/* ... and in a long run of white space */
-		if (p == len)
-			break;
-		while (tw && j < tw->n && tw->begin[j] < p)
-			j++;
-		if (tw && j < tw->n && tw->begin[j] == p &&
-			tw->cprefix[j + 1] - tw->cprefix[j] == tw->end[j] - p &&
-			(tw->end[j] == len || td_is_space(text[tw->end[j]])))
+			TD_CHECK_FOR_INTERRUPTS();	/* every 1,024 words (and in white space: slow_word) */
+		if (tw && j < tw->n && tw->whole[j] && tw->begin[j] - p <= 1)
 		{
 			hash = tw->hash[j];
-			long_word = tw->end[j] - p > 3;
+			long_word = tw->end[j] - tw->begin[j] > 3;
 			p = tw->end[j++];
 		}
-		else if (!next_word(text, len, &p, &hash, &long_word))
+		else if (!slow_word(text, len, tw, &p, &j, &hash, &long_word))
 			break;
 		count_word(v, hash, long_word, last, k);
 	}

@@ -117,10 +117,81 @@ test_vocabulary(void)
 	}
 }
 
+/* The next state of a xorshift64 generator. */
+static uint64_t
+xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * Random turns from pieces where the two readings agree and differ (words
+ * of letters and digits, punctuation on either side, apostrophes, accents,
+ * Cyrillic, one or more spaces, tabs, line breaks, white space at either
+ * end): 20,000 conversations, the same counts both ways.
+ */
+static void
+test_vocabulary_random(void)
+{
+	static const char *const pieces[] = {
+		"alpha", "Alpha", "ALPHA", "beta", "gamma42", "x", "a1", "delta", "epsilon", "omega",
+		"alpha.", "(beta", "gamma42,", "don't", "dont", "it's", "café", "cafe", "Деньги", "деньги",
+		"a-b", "1,000", "...", "\xe2\x80\x99", " ", " ", " ", " ", "  ", "\t", "\n", "\n\n", "\r\n", "!"};
+	static char texts[4][800];
+	const char *ptr[4];
+	uint64_t	rng = 0x243f6a8885a308d3ULL;
+	td_vocabulary v;
+	long		bad = 0,
+				runs = 0;
+
+	for (int c = 0; c < 20000; c++)
+	{
+		long		n = 1 + c % 4;
+
+		for (long i = 0; i < n; i++)
+		{
+			size_t		len = 0;
+			int			npieces = (int) (xorshift(&rng) % 40);
+
+			for (int k = 0; k < npieces; k++)
+			{
+				const char *piece;
+
+				(void) xorshift(&rng);
+				/* half the time a word then one space: the usual shape */
+				piece = rng % 2 ? pieces[(rng >> 8) % 10] : pieces[(rng >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+				if (len + strlen(piece) + 1 >= sizeof(texts[i]) / 2)
+					break;
+				memcpy(texts[i] + len, piece, strlen(piece));
+				len += strlen(piece);
+				if (rng % 2 && (rng >> 20) % 4 != 0)
+					texts[i][len++] = ' ';
+			}
+			if (c % 3 == 0 && 2 * len + 1 < sizeof(texts[i]))	/* a turn that says it twice */
+			{
+				texts[i][len] = ' ';
+				memcpy(texts[i] + len + 1, texts[i], len);
+				len = 2 * len + 1;
+			}
+			texts[i][len] = '\0';
+			ptr[i] = texts[i];
+		}
+		bad += !same_both_ways(ptr, n, &v);
+		runs += v.repeated_ngrams > 0;
+	}
+	printf("# %ld of 20,000 differ; %ld have repeated 4-grams\n", bad, runs);
+	ok(bad == 0, "20,000 random conversations: the same counts both ways");
+	ok(runs > 1000, "and more than 1,000 of them have repeated 4-grams");
+}
+
 int
 main(void)
 {
 	test_hcount();
 	test_vocabulary();
+	test_vocabulary_random();
 	return unit_done();
 }
