@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "quality_defects.h"
 #include "quality_vocabulary.h"
@@ -154,21 +157,70 @@ lower(char c)
 }
 
 /*
+ * Is one of the words (lower case, starting with a letter; a word may
+ * hold spaces) at text[i], a position where a word starts, as a whole
+ * word ignoring case?  firsts: bit c - 'a' of each word's first letter.
+ */
+static inline bool
+word_starts_here(const char *text, size_t len, size_t i, const char *const *words, uint32_t firsts)
+{
+	char		c = lower(text[i]);
+
+	if (c < 'a' || c > 'z' || !(firsts & (UINT32_C(1) << (c - 'a'))))
+		return false;
+	for (const char *const *w = words; *w; w++)
+		if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
+			return true;
+	return false;
+}
+
+#if defined(__SSE2__)
+/* The bytes of 16 that are ASCII letters, digits or '_' (a bit per byte). */
+static inline unsigned
+word_bytes16(const char *s)
+{
+	__m128i		v = _mm_loadu_si128((const __m128i *) s),
+				letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')),
+				digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+
+	letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
+	digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+	return (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit),
+												   _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
+}
+#endif
+
+/*
  * Does text contain any of the words (lower case, starting with a letter;
- * a word may hold spaces) as a whole word, ignoring case?  Eight bytes at a
- * time, the positions where a word starts (a letter, digit or _ with none
- * of them before it) are found at once; each whose letter begins one of
- * the words is compared with those words.
+ * a word may hold spaces) as a whole word, ignoring case?  The positions
+ * where a word starts (a letter, digit or _ with none of them before it)
+ * are found sixteen bytes at a time (SSE2), the rest eight at a time;
+ * each whose letter begins one of the words is compared with those words.
  */
 static bool
 has_any_word(const char *text, size_t len, const char *const *words)
 {
 	uint32_t	firsts = 0;		/* bit c - 'a' of each word's first letter */
 	uint64_t	before = 0;		/* bit 7 set: the byte before the block is a word character */
+	size_t		p = 0;
 
 	for (const char *const *w = words; *w; w++)
 		firsts |= UINT32_C(1) << ((*w)[0] - 'a');
-	for (size_t p = 0; p < len; p += 8)
+#if defined(__SSE2__)
+	for (unsigned prev = 0; p + 16 <= len; p += 16)
+	{
+		unsigned	word = word_bytes16(text + p),
+					starts = word & ~((word << 1) | prev);
+
+		TD_CHECK_FOR_INTERRUPTS();
+		prev = (word >> 15) & 1;
+		before = (uint64_t) prev << 7;
+		for (; starts != 0; starts &= starts - 1)
+			if (word_starts_here(text, len, p + td_ctz64(starts), words, firsts))
+				return true;
+	}
+#endif
+	for (; p < len; p += 8)
 	{
 		uint64_t	raw = len - p >= 8 ? td_load_le(text + p, 8) : td_load_le(text + p, len - p),	/* one load */
 					word = td_ascii_alnum_bytes(raw) | (td_bytes_zero(raw ^ ('_' * TD_ONES)) & TD_HIGHS),
@@ -177,16 +229,8 @@ has_any_word(const char *text, size_t len, const char *const *words)
 		TD_CHECK_FOR_INTERRUPTS();
 		before = word >> 56;	/* the last byte's high bit, as the next block's byte 0 */
 		for (; starts != 0; starts &= starts - 1)
-		{
-			size_t		i = p + td_ctz64(starts) / 8;
-			char		c = lower(text[i]);
-
-			if (c < 'a' || c > 'z' || !(firsts & (UINT32_C(1) << (c - 'a'))))
-				continue;
-			for (const char *const *w = words; *w; w++)
-				if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
-					return true;
-		}
+			if (word_starts_here(text, len, p + td_ctz64(starts) / 8, words, firsts))
+				return true;
 	}
 	return false;
 }

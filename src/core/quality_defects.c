@@ -1132,22 +1132,17 @@ static int
 role_of(const td_qturn *t)
 {
 	static const char *const names[] = {"user", "assistant", "system"};
+	int			r;
 
 	if (t->role == NULL)
 		return -1;
-	for (int r = 0; r < 3; r++)
-	{
-		size_t		n = strlen(names[r]),
-					k = 0;
-
-		if (t->role_len != n)
-			continue;
-		while (k < n && (t->role[k] | 0x20) == names[r][k])
-			k++;
-		if (k == n)
-			return r;
-	}
-	return -1;
+	r = t->role_len == 4 ? 0 : t->role_len == 9 ? 1 : t->role_len == 6 ? 2 : -1;	/* the names' lengths */
+	if (r < 0)
+		return -1;
+	for (size_t k = 0; k < t->role_len; k++)
+		if ((t->role[k] | 0x20) != names[r][k])
+			return -1;
+	return r;
 }
 
 /* role_order, one_sided, too_few_turns, length_mismatch. */
@@ -1230,7 +1225,13 @@ turn_order_cmp(const void *a, const void *b)
 	return (x->turn > y->turn) - (x->turn < y->turn);
 }
 
-/* duplicate_turns over the keys of the turns long enough to count (sorted in place). */
+#define DUP_PAIRWISE_MAX 32		/* up to this many turns, compare every pair */
+
+/*
+ * duplicate_turns over the keys of the turns long enough to count, in
+ * turn order (sorted in place when there are many): each turn that has the
+ * words of an earlier one, with the earliest such.
+ */
 static void
 check_duplicates(turn_key *keys, long nkeys, report *r)
 {
@@ -1239,6 +1240,18 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 
 	if (nkeys < 2)
 		return;
+	if (nkeys <= DUP_PAIRWISE_MAX)	/* a few turns (in turn order): the earliest equal one of each, pair by pair */
+	{
+		for (long i = 1; i < nkeys; i++)
+			for (long j = 0; j < i; j++)
+				if (keys[j].hash == keys[i].hash)
+				{
+					found_count(r, TD_DEFECT_DUPLICATE_TURNS, keys[i].turn, "same_words_as_turn", keys[j].turn,
+								no_threshold);
+					break;
+				}
+		return;
+	}
 	qsort(keys, (size_t) nkeys, sizeof(turn_key), turn_key_cmp);
 	dups = td_malloc((size_t) nkeys * sizeof(turn_key));
 	for (long i = 1, first = 0; i < nkeys; i++)

@@ -161,5 +161,31 @@ main(void)
 		m = metrics(json, &o);
 		has(m, "\"responseLength\":{\"score\":10", "length counts characters");
 	}
+	{
+		/*
+		 * A greeting at every offset from 0 to 47 (the search goes 16 bytes,
+		 * then 8, at a time): found after white space or punctuation, not
+		 * after a letter, digit or '_' that makes it part of a longer word.
+		 */
+		int			right = 0;
+
+		for (int k = 0; k < 48; k++)
+			for (int kind = 0; kind < 3; kind++)
+			{
+				char		json[512],
+							lead[64];
+				bool		missing;
+
+				memset(lead, kind == 0 ? ' ' : kind == 1 ? 'x' : '_', (size_t) k);
+				if (kind == 1 && k > 0)
+					lead[0] = ',';	/* punctuation then letters: still part of the word "xx..hello" */
+				lead[k] = '\0';
+				snprintf(json, sizeof(json), "[{\"role\":\"user\",\"content\":\"%sHello there\"},"
+						 "{\"role\":\"assistant\",\"content\":\"Hi\"}]", lead);
+				missing = strstr(metrics(json, &o), "The first turn has no greeting") != NULL;
+				right += missing == (kind != 0 && k > (kind == 1 ? 1 : 0));
+			}
+		ok(right == 48 * 3, "a greeting at offsets 0 to 47: found as a whole word only");
+	}
 	return unit_done();
 }
