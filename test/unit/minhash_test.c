@@ -122,12 +122,12 @@ fill_differs_on_random_texts(void)
 }
 
 /*
- * Cancel checks while a 1 MiB word (after one space, so that it does not
- * start a 16-byte step) is read in a batch: ticks of the check counter,
- * one per 4 KiB at least (about 256).
+ * Cancel checks while a 1 MiB run of c (a word of 'a's, or separators),
+ * after one byte so that it does not start a 16-byte block, is read in a
+ * batch: ticks of the check counter, one per 4 KiB at least (about 256).
  */
 static unsigned
-ticks_in_a_long_word(void)
+ticks_in_a_long_run(char c)
 {
 	size_t		len = 1 + (1 << 20) + 17;
 	char	   *text = malloc(len);
@@ -136,7 +136,9 @@ ticks_in_a_long_word(void)
 	unsigned	before = td_interrupt_ticks;
 
 	memset(text, ' ', len);
-	memset(text + 1, 'a', 1 << 20);
+	memset(text + 1, c, 1 << 20);
+	if (c != 'a')
+		text[0] = 'x';			/* a word first: the run is scanned from byte 1 */
 	td_words_init(&it, text, len);
 	while (td_words_fill(&it, w, 4) > 0)
 		;
@@ -161,7 +163,8 @@ test_words(void)
 	   fill_matches_next("") && fill_matches_next("one two three four five six seven eight nine ten"),
 	   "words in batches are the words one at a time");
 	ok(fill_differs_on_random_texts() == 0, "words in batches are the words one at a time on 20,000 random texts");
-	ok(ticks_in_a_long_word() >= 250, "a cancel is checked for every 4 KiB of a long word");
+	ok(ticks_in_a_long_run('a') >= 250, "a cancel is checked for every 4 KiB of a long word");
+	ok(ticks_in_a_long_run(',') >= 250, "and for every 4 KiB of separators");
 	ok(word_hash("ÀÉÎÕÜĀŒŸ") == word_hash("àéîõüāœÿ") && word_hash("ΆΈΌΏ") == word_hash("άέόώ") &&
 	   word_hash("ЀЯ") == word_hash("ѐя") && count_words("a×b÷c") == 3 && word_hash("aʼb") == word_hash("ab"),
 	   "two-byte letters lower-cased, × and ÷ separate, ʼ is dropped");
