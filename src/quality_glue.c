@@ -30,64 +30,82 @@ PG_FUNCTION_INFO_V1(train_data_quality_defects);
 PG_FUNCTION_INFO_V1(train_data_quality_defect_codes);
 
 /*
- * The members of a turn object read in place, in one pass over its keys
- * (jsonb keeps them sorted and unique): "role" and "content" when they are
- * strings (else NULL and 0), and with want_timestamp whether "timestamp" is
- * there and not null.
+ * The members of a turn object read in place, in one pass over its
+ * entries (jsonb keeps the keys sorted and unique, each entry's end found
+ * from the one before it): "role" and "content" when they are strings
+ * (else NULL and 0), and with want_timestamp whether "timestamp" is there
+ * and not null.
  */
 static void
 turn_members(JsonbContainer *obj, td_qturn *t, bool want_timestamp)
 {
-	int			count = (int) JsonContainerSize(obj);
+	uint32		count = JsonContainerSize(obj),
+				off = 0;
 	const char *data = (const char *) &obj->children[count * 2];
+	uint32		role_at = PG_UINT32_MAX,	/* the value entries wanted */
+				content_at = PG_UINT32_MAX,
+				timestamp_at = PG_UINT32_MAX;
 
-	for (int i = 0; i < count; i++)
+	for (uint32 i = 0; i < 2 * count; i++)
 	{
-		uint32		klen = getJsonbLength(obj, i);
-		const char *key = data + getJsonbOffset(obj, i);
-		JEntry		value = obj->children[i + count];
-		const char **text = NULL;
-		size_t	   *len = NULL;
+		JEntry		e = obj->children[i];
+		uint32		start = off;
 
-		if (klen == 4 && memcmp(key, "role", 4) == 0)
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
+		JBE_ADVANCE_OFFSET(off, e);
+		if (i < count)			/* a key */
 		{
-			text = &t->role;
-			len = &t->role_len;
+			uint32		klen = off - start;
+			const char *key = data + start;
+
+			if (klen == 4 && memcmp(key, "role", 4) == 0)
+				role_at = count + i;
+			else if (klen == 7 && memcmp(key, "content", 7) == 0)
+				content_at = count + i;
+			else if (want_timestamp && klen == 9 && memcmp(key, "timestamp", 9) == 0)
+				timestamp_at = count + i;
 		}
-		else if (klen == 7 && memcmp(key, "content", 7) == 0)
+		else if (i == timestamp_at)
+			t->has_timestamp = !JBE_ISNULL(e);
+		else if (JBE_ISSTRING(e) && (i == role_at || i == content_at))
 		{
-			text = &t->content;
-			len = &t->len;
-		}
-		else if (want_timestamp && klen == 9 && memcmp(key, "timestamp", 9) == 0)
-			t->has_timestamp = !JBE_ISNULL(value);
-		if (text != NULL && JBE_ISSTRING(value))
-		{
-			*text = data + getJsonbOffset(obj, i + count);
-			*len = getJsonbLength(obj, i + count);
+			*(i == role_at ? &t->role : &t->content) = data + start;
+			*(i == role_at ? &t->role_len : &t->len) = off - start;
 		}
 	}
 }
 
 /*
- * The turns of a jsonb array, read in place (no text round trip).  Only for
- * a UTF-8 database: the core counts characters in UTF-8.
+ * The turns of a jsonb array, read in place (no text round trip; each
+ * element's start found from the one before it, as the turn's members
+ * are).  Only for a UTF-8 database: the core counts characters in UTF-8.
  */
 static td_qturn *
 jsonb_turns(Jsonb *jb, bool with_timestamps, long *n, bool *is_array)
 {
 	td_qturn   *out;
+	uint32		off = 0;
+	const char *data;
 
 	*is_array = JB_ROOT_IS_ARRAY(jb) && !JB_ROOT_IS_SCALAR(jb);
 	*n = *is_array ? (long) JB_ROOT_COUNT(jb) : 0;
 	out = palloc0((*n ? *n : 1) * sizeof(td_qturn));
+	data = (const char *) &jb->root.children[*n];
 	for (long i = 0; i < *n; i++)
 	{
-		JsonbValue *t = getIthJsonbValueFromContainer(&jb->root, (uint32) i);
+		JEntry		e = jb->root.children[i];
+		uint32		start = off;
 
 		CHECK_FOR_INTERRUPTS();
-		if (t != NULL && t->type == jbvBinary && JsonContainerIsObject(t->val.binary.data))
-			turn_members(t->val.binary.data, &out[i], with_timestamps);	/* timestamps: only the metrics' suggestions */
+		JBE_ADVANCE_OFFSET(off, e);
+		if (JBE_ISCONTAINER(e))
+		{
+			JsonbContainer *c = (JsonbContainer *) (data + INTALIGN(start));
+
+			if (JsonContainerIsObject(c))
+				turn_members(c, &out[i], with_timestamps);	/* timestamps: only the metrics' suggestions */
+		}
 		if (out[i].content == NULL)
 			out[i].content = "";
 	}
