@@ -51,19 +51,25 @@ expect(const char *input, const char *expected)
 
 /*
  * td_utf8_count against a byte-by-byte reference, over every prefix of a
- * 100-byte text mixing ASCII runs (longer and shorter than 32 bytes) with
- * 2- and 4-byte sequences, at every starting offset.
+ * 300-byte text mixing ASCII runs (longer and shorter than 32 and 64
+ * bytes) with 2- and 4-byte sequences and, past byte 160, bytes of every
+ * value, at every starting offset.
  */
 static bool
 count_agrees(void)
 {
-	char		text[101];
+	char		text[301];
+	uint32_t	x = 12345;
 
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 300; i++)
+	{
+		x = x * 1103515245u + 12345u;
 		text[i] = (i >= 40 && i < 44) ? "\xf0\x9f\x98\x80"[i - 40] :
-			(i >= 70 && i % 2 == 0) ? '\xc3' : (i >= 70) ? '\xa9' : (char) ('a' + i % 26);
-	for (size_t from = 0; from < 100; from++)
-		for (size_t len = 0; from + len <= 100; len++)
+			(i >= 70 && i < 100 && i % 2 == 0) ? '\xc3' : (i >= 70 && i < 100) ? '\xa9' :
+			(i >= 160) ? (char) (x >> 24) : (char) ('a' + i % 26);
+	}
+	for (size_t from = 0; from < 300; from++)
+		for (size_t len = 0; from + len <= 300; len++)
 		{
 			size_t		expected = 0;
 
