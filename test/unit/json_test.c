@@ -52,8 +52,9 @@ expect(const char *input, const char *expected)
 /*
  * td_utf8_count against a byte-by-byte reference, over every prefix of a
  * 300-byte text mixing ASCII runs (longer and shorter than 32 and 64
- * bytes) with 2- and 4-byte sequences and, past byte 160, bytes of every
- * value, at every starting offset.
+ * bytes) with 2- and 4-byte sequences, the bytes at the edges of the
+ * continuation range (0x7F, 0x80, 0xBF, 0xC0, 0xFF) and, past byte 160,
+ * bytes of every value, at every starting offset.
  */
 static bool
 count_agrees(void)
@@ -66,6 +67,7 @@ count_agrees(void)
 		x = x * 1103515245u + 12345u;
 		text[i] = (i >= 40 && i < 44) ? "\xf0\x9f\x98\x80"[i - 40] :
 			(i >= 70 && i < 100 && i % 2 == 0) ? '\xc3' : (i >= 70 && i < 100) ? '\xa9' :
+			(i >= 120 && i < 130) ? "\x7f\x80\xbf\xc0\xff"[i % 5] :
 			(i >= 160) ? (char) (x >> 24) : (char) ('a' + i % 26);
 	}
 	for (size_t from = 0; from < 300; from++)
