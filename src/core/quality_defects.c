@@ -1159,14 +1159,9 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 	{
 		int			role = role_of(&turns[i]);
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (role >= 0)
 			count[role]++;
-	}
-	for (long i = 0; i < n; i++)
-	{
-		int			role = role_of(&turns[i]);
-
-		TD_CHECK_FOR_INTERRUPTS();
 		if (role < 0)
 			found_text(r, TD_DEFECT_ROLE_ORDER, i + 1, "unknown_role", turns[i].role, turns[i].role_len, no_threshold);
 		else if (role == 2 && i > 0)
