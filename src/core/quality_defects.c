@@ -734,13 +734,14 @@ gap_break(const char *s, size_t b, size_t e)
 
 /*
  * Read the words of a turn into s: hashes, prefixes, units; the expanded
- * words too when ix is not NULL; *signal true when signals is not NULL and
- * a signal phrase is in the text.  Returns the turn's hash (its word
- * sequence) and *chars the characters of its words.
+ * words too when ix is not NULL; which words are whole white-space words
+ * when want_whole (td_turn_words, for a caller's fn); *signal true when
+ * signals is not NULL and a signal phrase is in the text.  Returns the
+ * turn's hash (its word sequence) and *chars the characters of its words.
  */
 static uint64_t
 read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, const phrase_index *signals,
-		   bool *signal, uint64_t *chars)
+		   bool want_whole, bool *signal, uint64_t *chars)
 {
 	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
 	td_word_iter it;
@@ -778,10 +779,12 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			s->cprefix[i + 1] = s->cprefix[i] + w->chars;
 			s->begin[i] = w->begin;
 			s->end[i] = w->end;
-			/* whole: letters and digits only (a byte a character), spaced on both sides (see below) */
-			s->whole[i] = spaced & (w->end - w->begin == w->chars);
-			if (i > 0)
-				s->whole[i - 1] &= spaced;
+			if (want_whole)		/* letters and digits only (a byte a character), spaced on both sides */
+			{
+				s->whole[i] = spaced & (w->end - w->begin == w->chars);
+				if (i > 0)
+					s->whole[i - 1] &= spaced;
+			}
 			s->nwords++;
 			if (ix)
 				expand_word(ix, &s->expanded, w->hash);
@@ -790,7 +793,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			prev_end = w->end;
 		}
 	}
-	if (s->nwords > 0 && prev_end < len && !td_is_space(text[prev_end]))
+	if (want_whole && s->nwords > 0 && prev_end < len && !td_is_space(text[prev_end]))
 		s->whole[s->nwords - 1] = false;	/* the last word: white space or the end after it too */
 	for (int k = 0; k < 3; k++)
 		unit_close(s, &start[k], s->nwords, &s->units[k]);
@@ -1299,7 +1302,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		if (find_special_token(text, len, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);
 		signal = false;
-		hash = read_words(s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, &signal, &chars);
+		hash = read_words(s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, fn != NULL, &signal, &chars);
 		r->signal_refusal_turns += signal;
 		if (fn)
 		{
