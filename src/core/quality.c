@@ -11,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "quality_defects.h"
 #include "quality_vocabulary.h"
@@ -174,22 +171,6 @@ word_starts_here(const char *text, size_t len, size_t i, const char *const *word
 	return false;
 }
 
-#if defined(__SSE2__)
-/* The bytes of 16 that are ASCII letters, digits or '_' (a bit per byte). */
-static inline unsigned
-word_bytes16(const char *s)
-{
-	__m128i		v = _mm_loadu_si128((const __m128i *) s),
-				letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')),
-				digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-
-	letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
-	digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
-	return (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit),
-												   _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
-}
-#endif
-
 /*
  * Does text contain any of the words (lower case, starting with a letter;
  * a word may hold spaces) as a whole word, ignoring case?  The positions
@@ -209,7 +190,7 @@ has_any_word(const char *text, size_t len, const char *const *words)
 #if defined(__SSE2__)
 	for (unsigned prev = 0; p + 16 <= len; p += 16)
 	{
-		unsigned	word = word_bytes16(text + p),
+		unsigned	word = td_alnum16(text + p, NULL) | td_byte16_eq(text + p, '_'),
 					starts = word & ~((word << 1) | prev);
 
 		TD_CHECK_FOR_INTERRUPTS();

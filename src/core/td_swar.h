@@ -90,4 +90,34 @@ td_ctz64(uint64_t x)
 #endif
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/*
+ * The ASCII letters and digits among the 16 bytes at s, a bit per byte
+ * (*high: the bytes of 0x80 or more, when not NULL); SSE2, for the
+ * 16-byte scans (td_words.c's tokenizer, quality.c's greeting search).
+ */
+static inline unsigned
+td_alnum16(const char *s, unsigned *high)
+{
+	__m128i		v = _mm_loadu_si128((const __m128i *) s),
+				letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')),
+				digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+
+	letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
+	digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+	if (high)
+		*high = (unsigned) _mm_movemask_epi8(v);
+	return (unsigned) _mm_movemask_epi8(_mm_or_si128(letter, digit));
+}
+
+/* The bytes equal to c among the 16 bytes at s, a bit per byte. */
+static inline unsigned
+td_byte16_eq(const char *s, char c)
+{
+	return (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) s), _mm_set1_epi8(c)));
+}
+#endif
+
 #endif							/* TD_SWAR_H */

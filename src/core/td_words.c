@@ -12,11 +12,6 @@
 #include "td_swar.h"
 #include "td_utf8.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-
 /* A word's hash being computed: whole blocks absorbed, the last partial one. */
 typedef struct word_hash
 {
@@ -382,25 +377,6 @@ td_words_next(td_word_iter *it, td_word *w)
 }
 
 #if defined(__SSE2__)
-
-/*
- * The fast path of td_words_fill: a word of ASCII letters and digits only,
- * found and measured sixteen bytes at a time.  The letters and digits
- * among 16 bytes, a bit per byte (*high: the bytes of 0x80 or more).
- */
-static inline unsigned
-alnum16(const char *s, unsigned *high)
-{
-	__m128i		v = _mm_loadu_si128((const __m128i *) s),
-				letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')),
-				digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-
-	letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
-	digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
-	*high = (unsigned) _mm_movemask_epi8(v);
-	return (unsigned) _mm_movemask_epi8(_mm_or_si128(letter, digit));
-}
-
 /*
  * The next word into *w when it is made of ASCII letters and digits and
  * ends at an ASCII byte that separates words (not an apostrophe), with 16
@@ -432,7 +408,7 @@ fast_word(td_word_iter *it, td_word *w)
 			it->pos = p;
 			return false;
 		}
-		alnum = alnum16(s + p, &high);
+		alnum = td_alnum16(s + p, &high);
 		if ((alnum | high) != 0)
 			break;
 		p += 16;
@@ -449,7 +425,7 @@ fast_word(td_word_iter *it, td_word *w)
 		p += 16;
 		if (p + 16 > len)
 			return false;
-		rest = ~alnum16(s + p, &high) & 0xFFFF;
+		rest = ~td_alnum16(s + p, &high) & 0xFFFF;
 		if (((p - scan) & 4095) == 0)
 			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB of a long word */
 	}
