@@ -357,7 +357,7 @@ typedef struct scratch
 {
 	uint64_t   *word;			/* word hashes */
 	uint64_t   *prefix;			/* prefix[i] = polynomial hash of words [0, i) */
-	uint64_t   *power;			/* POLY_BASE^i */
+	uint64_t   *power;			/* POLY_BASE^i for i <= cap (filled when the arrays grow) */
 	uint32_t   *cprefix;		/* characters of words [0, i) */
 	size_t	   *begin;			/* byte span of each word */
 	size_t	   *end;
@@ -391,6 +391,9 @@ scratch_grow(scratch *s)
 	s->word = td_keep_realloc(s->word, cap * sizeof(uint64_t));
 	s->prefix = td_keep_realloc(s->prefix, (cap + 1) * sizeof(uint64_t));
 	s->power = td_keep_realloc(s->power, (cap + 1) * sizeof(uint64_t));
+	s->power[0] = 1;			/* constants: written once per growth, not per word */
+	for (size_t i = 1; i <= cap; i++)
+		s->power[i] = s->power[i - 1] * POLY_BASE;
 	s->cprefix = td_keep_realloc(s->cprefix, (cap + 1) * sizeof(uint32_t));
 	s->begin = td_keep_realloc(s->begin, cap * sizeof(size_t));
 	s->end = td_keep_realloc(s->end, cap * sizeof(size_t));
@@ -692,14 +695,14 @@ signal_phrase_at(const phrase_index *ix, const char *text, size_t len, size_t be
 /*
  * End a line, sentence or paragraph that began at word *start, before word
  * end: its hash (the polynomial hash of its words, read from the prefixes,
- * and its word count) joins the list when it has words; the next one
- * begins at end.
+ * plus its word count; only ever compared for equality, so not mixed)
+ * joins the list when it has words; the next one begins at end.
  */
 static void
 unit_close(const scratch *s, size_t *start, size_t end, hashes *list)
 {
 	if (end > *start)
-		hashes_push(list, td_mix64(gram(s, *start, end - *start) + (end - *start)));
+		hashes_push(list, gram(s, *start, end - *start) + (end - *start));
 	*start = end;
 }
 
@@ -756,7 +759,6 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	s->expanded.n = 0;
 	scratch_grow(s);
 	s->prefix[0] = 0;
-	s->power[0] = 1;
 	s->cprefix[0] = 0;
 	td_words_init(&it, text, len);
 	while ((got = td_words_fill(&it, batch, TD_WORD_BATCH)) > 0)
@@ -769,13 +771,13 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			bool		spaced = i > 0 ? w->begin == prev_end + 1 && text[prev_end] == ' ' : w->begin == 0;
 			int			brk = i > 0 && !spaced ? gap_break(text, prev_end, w->begin) : 0;
 
-			for (int k = 0; k < 3; k++)	/* a paragraph ends its line and sentence, a line its sentence */
-				if (brk >= closes_at[k])
-					unit_close(s, &start[k], i, &s->units[k]);
+			if (brk > 0)		/* a paragraph ends its line and sentence, a line its sentence */
+				for (int k = 0; k < 3; k++)
+					if (brk >= closes_at[k])
+						unit_close(s, &start[k], i, &s->units[k]);
 			scratch_room(s);
 			s->word[i] = w->hash;
 			s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w->hash;
-			s->power[i + 1] = s->power[i] * POLY_BASE;
 			s->cprefix[i + 1] = s->cprefix[i] + w->chars;
 			s->begin[i] = w->begin;
 			s->end[i] = w->end;

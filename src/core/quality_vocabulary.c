@@ -12,9 +12,11 @@
 #include "td_text.h"
 #include "td_words.h"
 
-#define NGRAM 4					/* words per n-gram of the repetition signal */
+#define NGRAM 4					/* words per n-gram of the repetition signal (count_word is written for 4) */
 #define KEEP_SLOTS 8192			/* a session keeps tables up to 128 KiB each */
 #define MULT 0x9e3779b97f4a7c15ULL
+#define MULT2 (MULT * MULT)		/* (mod 2^64) */
+#define MULT3 (MULT2 * MULT)
 
 /* The high bit of each byte of x that is ASCII white space (space, \t..\r); exact. */
 static inline uint64_t
@@ -130,11 +132,14 @@ count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size
 	}
 	if (k + 1 >= NGRAM)
 	{
-		uint64_t	gram = 0;
+		/*
+		 * The polynomial l0·M³ + l1·M² + l2·M + hash, its three products
+		 * independent of each other; only compared for equality (the
+		 * words' hashes are mixed already), so not mixed again.
+		 */
+		uint64_t	gram = last[0] * MULT3 + last[1] * MULT2 + last[2] * MULT + hash;
 
-		for (int j = 0; j < NGRAM - 1; j++)
-			gram = (gram + last[j]) * MULT;
-		if (td_hcount_add(&grams, td_mix64(gram + hash)) == 2)
+		if (td_hcount_add(&grams, gram) == 2)
 			v->repeated_ngrams++;
 	}
 	for (int j = 0; j < NGRAM - 2; j++)
