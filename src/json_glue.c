@@ -16,6 +16,7 @@
 #include "utils/numeric.h"
 
 #include "json_glue.h"
+#include "jsonb_doc.h"
 #include "quality.h"
 
 /* Core allocation: palloc in the current context (the core keeps to MaxAllocSize). */
@@ -66,15 +67,19 @@ glue_interrupts(void)
 /*
  * A (sub)transaction aborted: a core call it cut short (out of memory, the
  * 1 GB limit, a cancel) left its kept tables as large as it made them,
- * without the trim that ends a call.  Release them now rather than keep
- * them in TopMemoryContext until the session's next quality call.  No core
- * call is in progress: the error unwound it.
+ * without the trim that ends a call, and a jsonb document it cut short left
+ * the kept document frames taken.  Release both now rather than keep them
+ * in TopMemoryContext until the session's next quality call.  No core call
+ * and no document is in progress: the error unwound it.
  */
 static void
 glue_xact_abort(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		td_quality_kept_trim();
+		td_jsonb_doc_release_kept();
+	}
 }
 
 /* The same for a subtransaction (an exception block that caught the error). */
@@ -82,7 +87,10 @@ static void
 glue_subxact_abort(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		td_quality_kept_trim();
+		td_jsonb_doc_release_kept();
+	}
 }
 
 /* See json_glue.h. */

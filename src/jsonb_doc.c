@@ -69,22 +69,27 @@ too_large(uint64 bytes)
 			 errdetail("The document needs at least " UINT64_FORMAT " bytes.", bytes)));
 }
 
-/* Room for more bytes at the end of b (never past what an entry can measure). */
+/* Grow b for need bytes (never past what an entry can measure); a first allocation in cxt. */
 static void
-bytes_reserve(jb_bytes *b, uint64 more)
+bytes_grow(jb_bytes *b, uint64 need, MemoryContext cxt)
 {
-	uint64		need = (uint64) b->len + more;
 	uint64		size;
 
-	if (need <= b->size)
-		return;
 	if (need > JENTRY_OFFLENMASK + (uint64) VARHDRSZ)
 		too_large(need);
 	size = Max(need, (uint64) b->size * 2);
 	size = Max(size, 1024);
 	size = Min(size, JENTRY_OFFLENMASK + (uint64) VARHDRSZ);
-	b->data = b->data ? repalloc(b->data, size) : palloc(size);
+	b->data = b->data ? repalloc(b->data, size) : MemoryContextAlloc(cxt, size);
 	b->size = (uint32) size;
+}
+
+/* Room for more bytes at the end of b: the check inline, the growth out of line. */
+static inline void
+bytes_reserve(jb_bytes *b, uint64 more, MemoryContext cxt)
+{
+	if ((uint64) b->len + more > b->size)
+		bytes_grow(b, (uint64) b->len + more, cxt);
 }
 
 /*
@@ -124,20 +129,20 @@ copy_bytes(char *dst, const char *src, uint32 len)
 
 /* Append len bytes; returns where they start. */
 static inline uint32
-bytes_append(jb_bytes *b, const void *src, uint32 len)
+bytes_append(jb_bytes *b, const void *src, uint32 len, MemoryContext cxt)
 {
 	uint32		at;
 
-	bytes_reserve(b, len);
+	bytes_reserve(b, len, cxt);
 	at = b->len;
 	copy_bytes(b->data + at, src, len);
 	b->len += len;
 	return at;
 }
 
-/* Room for one more member in f. */
+/* Room for one more member in f (a first array allocated in cxt). */
 static inline void
-frame_grow(jb_frame *f)
+frame_grow(jb_frame *f, MemoryContext cxt)
 {
 	if (f->n < f->cap)
 		return;
@@ -146,7 +151,7 @@ frame_grow(jb_frame *f)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("jsonb document has too many members: %d", f->n)));
 	f->cap = f->cap ? f->cap * 2 : 16;
-	f->m = f->m ? repalloc(f->m, f->cap * sizeof(jb_member)) : palloc(f->cap * sizeof(jb_member));
+	f->m = f->m ? repalloc(f->m, f->cap * sizeof(jb_member)) : MemoryContextAlloc(cxt, f->cap * sizeof(jb_member));
 }
 
 /* Order of jsonb object keys: shorter first, then bytewise (short keys compared inline). */
@@ -217,12 +222,12 @@ put_entry(char *je, uint32 i, uint32 type, uint32 len, uint64 *total)
 }
 
 /*
- * Lay f out at the end of out, relative to where it starts there (its
- * parent aligns that start to 4); flags: JB_FSCALAR for a scalar document.
- * Returns its length in bytes.
+ * Lay f out at the end of out (first allocated in cxt), relative to where
+ * it starts there (its parent aligns that start to 4); flags: JB_FSCALAR
+ * for a scalar document.  Returns its length in bytes.
  */
 static uint32
-layout(jb_frame *f, jb_bytes *out, uint32 flags)
+layout(jb_frame *f, jb_bytes *out, uint32 flags, MemoryContext cxt)
 {
 	uint32		nentries,
 				header,
@@ -242,7 +247,7 @@ layout(jb_frame *f, jb_bytes *out, uint32 flags)
 			room += f->m[i].keylen;
 	for (int i = 0; i < f->n; i++)
 		room = (ALIGNED_TYPE(f->m[i].type) ? INTALIGN(room) : room) + f->m[i].len;
-	bytes_reserve(out, room);
+	bytes_reserve(out, room, cxt);
 	start = out->len;
 	memcpy(out->data + start, &header, sizeof(uint32));
 	je = out->data + start + sizeof(uint32);
@@ -289,7 +294,8 @@ frame_push(td_jsonb_doc *w, bool object)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("jsonb document nests too deeply: %d levels", w->depth)));
-		w->frames = w->frames ? repalloc(w->frames, more * sizeof(jb_frame)) : palloc(more * sizeof(jb_frame));
+		w->frames = w->frames ? repalloc(w->frames, more * sizeof(jb_frame)) :
+			MemoryContextAlloc(w->cxt, more * sizeof(jb_frame));
 		memset(w->frames + w->nframes, 0, (more - w->nframes) * sizeof(jb_frame));
 		w->nframes = more;
 	}
@@ -311,7 +317,7 @@ value_slot(td_jsonb_doc *w)
 		Assert(f->n > 0);
 		return &f->m[f->n - 1];
 	}
-	frame_grow(f);
+	frame_grow(f, w->cxt);
 	f->m[f->n].key = NULL;
 	f->m[f->n].keylen = 0;
 	return &f->m[f->n++];
@@ -323,7 +329,7 @@ finish_root(td_jsonb_doc *w, jb_frame *f, uint32 flags)
 {
 	jb_bytes	out = {NULL, VARHDRSZ, 0};	/* layout allocates the header's room with its own */
 
-	layout(f, &out, flags);
+	layout(f, &out, flags, CurrentMemoryContext);
 	SET_VARSIZE(out.data, out.len);
 	w->result = (struct varlena *) out.data;
 }
@@ -351,7 +357,7 @@ put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
 	m = value_slot(w);
 	m->type = type;
 	m->len = len;
-	m->off = len ? bytes_append(&f->b, bytes, len) : f->b.len;
+	m->off = len ? bytes_append(&f->b, bytes, len, w->cxt) : f->b.len;
 }
 
 /* {, [. */
@@ -387,7 +393,7 @@ jsonb_doc_end(td_doc *d)
 	m = value_slot(w);
 	m->type = JENTRY_ISCONTAINER;
 	m->off = parent->b.len;
-	m->len = layout(f, &parent->b, 0);
+	m->len = layout(f, &parent->b, 0, w->cxt);
 }
 
 /* A copy of s in the server encoding (s itself in a UTF-8 database); *len updated. */
@@ -424,7 +430,7 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 
 	Assert(w->depth > 0 && f->object);
 	key = server_string(key, &len);
-	frame_grow(f);
+	frame_grow(f, w->cxt);
 	m = &f->m[f->n++];
 	m->key = key;
 	m->keylen = string_len(len);
@@ -535,15 +541,68 @@ static const td_doc_ops jsonb_doc_ops = {
 	jsonb_doc_key, jsonb_doc_string, jsonb_doc_number, jsonb_doc_integer, jsonb_doc_boolean, jsonb_doc_null
 };
 
+/*
+ * Frames kept from one document to the next, in a context of their own
+ * under TopMemoryContext: a session's documents reuse their arrays instead
+ * of allocating a dozen chunks each.  A document takes them when it starts
+ * and gives them back when it finishes (dropped instead when it made them
+ * large).  One that ends in an error leaves them taken until the
+ * transaction's abort calls td_jsonb_doc_release_kept; a document started
+ * meanwhile, or while another is open, allocates its own, as before.
+ */
+#define KEEP_BYTES (64 * 1024)	/* a frame's data kept up to this size */
+#define KEEP_MEMBERS 1024		/* a frame's members kept up to this many */
+
+static MemoryContext kept_context;
+static jb_frame *kept_frames;
+static int	kept_nframes;
+static bool kept_taken;
+
+/* See jsonb_doc.h. */
+void
+td_jsonb_doc_release_kept(void)
+{
+	if (kept_context)
+		MemoryContextReset(kept_context);
+	kept_frames = NULL;
+	kept_nframes = 0;
+	kept_taken = false;
+}
+
 /* See jsonb_doc.h. */
 void
 td_jsonb_doc_init(td_jsonb_doc *w)
 {
 	w->doc.ops = &jsonb_doc_ops;
-	w->frames = NULL;
 	w->depth = 0;
-	w->nframes = 0;
 	w->result = NULL;
+	w->kept = !kept_taken;
+	if (w->kept)
+	{
+		if (kept_context == NULL)
+			kept_context = AllocSetContextCreate(TopMemoryContext, "train_data jsonb document frames",
+												 ALLOCSET_SMALL_SIZES);
+		kept_taken = true;
+		w->cxt = kept_context;
+		w->frames = kept_frames;
+		w->nframes = kept_nframes;
+	}
+	else
+	{
+		w->cxt = CurrentMemoryContext;
+		w->frames = NULL;
+		w->nframes = 0;
+	}
+}
+
+/* Did the document make its frames larger than a session keeps? */
+static bool
+frames_large(const td_jsonb_doc *w)
+{
+	for (int i = 0; i < w->nframes; i++)
+		if (w->frames[i].b.size > KEEP_BYTES || w->frames[i].cap > KEEP_MEMBERS)
+			return true;
+	return false;
 }
 
 /* See jsonb_doc.h. */
@@ -551,15 +610,29 @@ Datum
 td_jsonb_doc_finish(td_jsonb_doc *w)
 {
 	Assert(w->result != NULL && w->depth == 0);
-	for (int i = 0; i < w->nframes; i++)
+	if (w->kept)
 	{
-		if (w->frames[i].m)
-			pfree(w->frames[i].m);
-		if (w->frames[i].b.data)
-			pfree(w->frames[i].b.data);
+		if (frames_large(w))
+			td_jsonb_doc_release_kept();
+		else
+		{
+			kept_frames = w->frames;
+			kept_nframes = w->nframes;
+			kept_taken = false;
+		}
 	}
-	if (w->frames)
-		pfree(w->frames);
+	else
+	{
+		for (int i = 0; i < w->nframes; i++)
+		{
+			if (w->frames[i].m)
+				pfree(w->frames[i].m);
+			if (w->frames[i].b.data)
+				pfree(w->frames[i].b.data);
+		}
+		if (w->frames)
+			pfree(w->frames);
+	}
 	w->frames = NULL;
 	w->nframes = 0;
 	return PointerGetDatum(w->result);

@@ -25,12 +25,17 @@ typedef struct td_jsonb_doc
 	int			depth;			/* open containers */
 	int			nframes;		/* frames allocated */
 	struct varlena *result;		/* set when the outermost container ends */
+	MemoryContext cxt;			/* where the frames' arrays are allocated */
+	bool		kept;			/* the frames are the session's kept ones */
 } td_jsonb_doc;
 
-/* Start a document. */
+/* Start a document (taking the session's kept frames when they are free). */
 extern void td_jsonb_doc_init(td_jsonb_doc *w);
 
-/* The jsonb Datum of a finished document. */
+/* The jsonb Datum of a finished document (allocated in the current context). */
 extern Datum td_jsonb_doc_finish(td_jsonb_doc *w);
+
+/* Free the kept frames, taken or not (a transaction's abort: no document is open). */
+extern void td_jsonb_doc_release_kept(void);
 
 #endif							/* TD_JSONB_DOC_H */

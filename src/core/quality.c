@@ -418,7 +418,7 @@ uniqueness(const td_vocabulary *v)
 	return floor((double) v->distinct_long / (double) (v->total_long ? v->total_long : 1) * 100.0 + 0.5) / 10.0;
 }
 
-/* Write {"score": ..., "maxScore": 10, "weight": ..., "reason": ...}. */
+/* Write {"score": ..., "reason": ..., "weight": ..., "maxScore": 10} (in jsonb's order of keys). */
 static void
 put_component(td_doc *doc, const char *name, double score, double weight, const char *reason)
 {
@@ -426,12 +426,12 @@ put_component(td_doc *doc, const char *name, double score, double weight, const 
 	doc->ops->begin_object(doc);
 	td_doc_key(doc, "score");
 	doc->ops->number(doc, score);
-	td_doc_key(doc, "maxScore");
-	doc->ops->integer(doc, 10);
-	td_doc_key(doc, "weight");
-	doc->ops->number(doc, weight);
 	td_doc_key(doc, "reason");
 	td_doc_string(doc, reason);
+	td_doc_key(doc, "weight");
+	doc->ops->number(doc, weight);
+	td_doc_key(doc, "maxScore");
+	doc->ops->integer(doc, 10);
 	doc->ops->end_object(doc);
 }
 
@@ -506,19 +506,19 @@ put_signals(const qturn *turns, long n, const td_vocabulary *v, long dups, long 
 		truncated = strchr(".!?\"')]*", last) == NULL && (unsigned char) last < 0x80;
 	}
 	td_doc_key(doc, "signals");
-	doc->ops->begin_object(doc);
-	td_doc_key(doc, "repeatedTurns");
-	doc->ops->integer(doc, dups);
-	td_doc_key(doc, "repeatedNgrams");
-	doc->ops->integer(doc, v->repeated_ngrams);
-	td_doc_key(doc, "unresolvedPlaceholders");
-	doc->ops->integer(doc, placeholders);
-	td_doc_key(doc, "roleImbalance");
-	doc->ops->integer(doc, users > assistants ? users - assistants : assistants - users);
+	doc->ops->begin_object(doc);	/* the keys in jsonb's order */
 	td_doc_key(doc, "refusalTurns");
 	doc->ops->integer(doc, refusal_turns);
+	td_doc_key(doc, "repeatedTurns");
+	doc->ops->integer(doc, dups);
+	td_doc_key(doc, "roleImbalance");
+	doc->ops->integer(doc, users > assistants ? users - assistants : assistants - users);
+	td_doc_key(doc, "repeatedNgrams");
+	doc->ops->integer(doc, v->repeated_ngrams);
 	td_doc_key(doc, "truncatedLastTurn");
 	doc->ops->boolean(doc, truncated);
+	td_doc_key(doc, "unresolvedPlaceholders");
+	doc->ops->integer(doc, placeholders);
 	doc->ops->end_object(doc);
 }
 
@@ -680,36 +680,43 @@ td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_qu
 	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
 	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
 
+	/*
+	 * The keys in jsonb's order (shorter first, then bytewise), so that the
+	 * jsonb writer's sort finds them in place; any order gives the same
+	 * document.
+	 */
 	doc->ops->begin_object(doc);
+	put_messages(doc, "issues", f.issues, f.nissues);
+	td_defect_report_write(defects, doc, TD_REPORT_DEFECTS);
 	td_doc_key(doc, "overall");
 	doc->ops->number(doc, r.overall);
-	td_doc_key(doc, "relevance");
-	doc->ops->number(doc, round1(r.s.structure));
+	put_signals(t, n, &v, r.dups, refusal_turns, doc);
 	td_doc_key(doc, "accuracy");
 	doc->ops->number(doc, round1(r.s.coherence));
-	td_doc_key(doc, "naturalness");
-	doc->ops->number(doc, round1(r.s.response_length));
-	td_doc_key(doc, "methodology");
-	doc->ops->number(doc, round1(r.s.turn_count));
 	td_doc_key(doc, "coherence");
 	doc->ops->number(doc, round1(r.s.coherence));
-	td_doc_key(doc, "uniqueness");
-	doc->ops->number(doc, r.uniqueness);
+	td_doc_key(doc, "relevance");
+	doc->ops->number(doc, round1(r.s.structure));
 	td_doc_key(doc, "confidence");
 	td_doc_string(doc, confidence);
+	td_doc_key(doc, "uniqueness");
+	doc->ops->number(doc, r.uniqueness);
+	td_doc_key(doc, "methodology");
+	doc->ops->number(doc, round1(r.s.turn_count));
+	td_doc_key(doc, "naturalness");
+	doc->ops->number(doc, round1(r.s.response_length));
+	put_messages(doc, "suggestions", f.suggestions, f.nsuggestions);
+	td_defect_report_write(defects, doc, TD_REPORT_DETAILS);
 	td_doc_key(doc, "trainingValue");
 	td_doc_string(doc, training);
+	td_defect_report_write(defects, doc, TD_REPORT_SEVERITY);
 	td_doc_key(doc, "scoreBreakdown");
 	doc->ops->begin_object(doc);
+	put_component(doc, "coherence", r.s.coherence, W_COHERENCE, r.reason_buf[3]);
+	put_component(doc, "structure", r.s.structure, W_STRUCTURE, r.reason_buf[2]);
 	put_component(doc, "turnCount", r.s.turn_count, W_TURNS, r.reason_buf[0]);
 	put_component(doc, "responseLength", r.s.response_length, W_LENGTH, r.reason_buf[1]);
-	put_component(doc, "structure", r.s.structure, W_STRUCTURE, r.reason_buf[2]);
-	put_component(doc, "coherence", r.s.coherence, W_COHERENCE, r.reason_buf[3]);
 	doc->ops->end_object(doc);
-	put_messages(doc, "issues", f.issues, f.nissues);
-	put_messages(doc, "suggestions", f.suggestions, f.nsuggestions);
-	put_signals(t, n, &v, r.dups, refusal_turns, doc);
-	td_defect_report_write(defects, doc);
 	doc->ops->end_object(doc);
 	td_defect_report_free(defects);
 

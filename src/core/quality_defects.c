@@ -300,7 +300,7 @@ put_dvalue(td_doc *doc, const dvalue *v)
 	}
 }
 
-/* Write {"turn", "measure", "value", "threshold"}. */
+/* Write {"turn", "value", "measure", "threshold"} (jsonb's order of keys: the writer's sort has nothing to move). */
 static void
 put_detail(td_doc *doc, const detail_rec *d)
 {
@@ -310,10 +310,10 @@ put_detail(td_doc *doc, const detail_rec *d)
 		doc->ops->integer(doc, d->turn);
 	else
 		doc->ops->null(doc);
-	td_doc_key(doc, "measure");
-	td_doc_string(doc, d->measure);
 	td_doc_key(doc, "value");
 	put_dvalue(doc, &d->value);
+	td_doc_key(doc, "measure");
+	td_doc_string(doc, d->measure);
 	td_doc_key(doc, "threshold");
 	put_dvalue(doc, &d->threshold);
 	doc->ops->end_object(doc);
@@ -1334,36 +1334,43 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 	scratch_trim(s);
 }
 
-/* Write the defects, their details and the severity (members of the open object). */
+/* Write the defects, their details and the severity, those members names (of the open object). */
 static void
-put_report(const report *r, td_doc *doc)
+put_report(const report *r, td_doc *doc, unsigned members)
 {
-	const char *severity = td_defect_severity(r->mask);
-
-	td_doc_key(doc, "defects");
-	doc->ops->begin_array(doc);
-	for (int d = 0; d < TD_DEFECT_COUNT; d++)
-		if (r->mask & ((td_defect_mask) 1 << d))
-			td_doc_string(doc, defect_info[d].code);
-	doc->ops->end_array(doc);
-	td_doc_key(doc, "defectDetails");
-	doc->ops->begin_object(doc);
-	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+	if (members & TD_REPORT_DEFECTS)
 	{
-		if (r->ndetails[d] == 0)
-			continue;
-		td_doc_key(doc, defect_info[d].code);
-		if (r->ndetails[d] > 1)
-			doc->ops->begin_array(doc);
-		for (size_t k = 0; k < r->nrec; k++)
-			if (r->rec[k].defect == (td_defect) d)
-				put_detail(doc, &r->rec[k]);
-		if (r->ndetails[d] > 1)
-			doc->ops->end_array(doc);
+		td_doc_key(doc, "defects");
+		doc->ops->begin_array(doc);
+		for (int d = 0; d < TD_DEFECT_COUNT; d++)
+			if (r->mask & ((td_defect_mask) 1 << d))
+				td_doc_string(doc, defect_info[d].code);
+		doc->ops->end_array(doc);
 	}
-	doc->ops->end_object(doc);
-	td_doc_key(doc, "defectSeverity");
-	td_doc_string(doc, severity);
+	if (members & TD_REPORT_DETAILS)
+	{
+		td_doc_key(doc, "defectDetails");
+		doc->ops->begin_object(doc);
+		for (int d = 0; d < TD_DEFECT_COUNT; d++)
+		{
+			if (r->ndetails[d] == 0)
+				continue;
+			td_doc_key(doc, defect_info[d].code);
+			if (r->ndetails[d] > 1)
+				doc->ops->begin_array(doc);
+			for (size_t k = 0; k < r->nrec; k++)
+				if (r->rec[k].defect == (td_defect) d)
+					put_detail(doc, &r->rec[k]);
+			if (r->ndetails[d] > 1)
+				doc->ops->end_array(doc);
+		}
+		doc->ops->end_object(doc);
+	}
+	if (members & TD_REPORT_SEVERITY)
+	{
+		td_doc_key(doc, "defectSeverity");
+		td_doc_string(doc, td_defect_severity(r->mask));
+	}
 }
 
 /* See quality_defects.h. */
@@ -1399,9 +1406,9 @@ td_defect_report_mask(const td_defect_report *r)
 
 /* See quality_defects.h. */
 void
-td_defect_report_write(const td_defect_report *r, td_doc *doc)
+td_defect_report_write(const td_defect_report *r, td_doc *doc, unsigned members)
 {
-	put_report(r, doc);
+	put_report(r, doc, members);
 }
 
 /* See quality_defects.h. */
@@ -1424,7 +1431,7 @@ td_quality_defects(const td_qturn *turns, long n, bool is_array, const td_qualit
 	{
 		td_doc_text_init(&text, out);
 		text.first = false;		/* members of an object being written: a comma first */
-		put_report(r, &text.doc);
+		put_report(r, &text.doc, TD_REPORT_ALL);
 	}
 	td_defect_report_free(r);
 	return mask;

@@ -158,11 +158,22 @@ extern void td_defect_kept_trim(void);
 /* The defects of a report. */
 extern td_defect_mask td_defect_report_mask(const td_defect_report *r);
 
+/* The members a report writes. */
+typedef enum td_report_member
+{
+	TD_REPORT_DEFECTS = 1,		/* "defects": the codes */
+	TD_REPORT_DETAILS = 2,		/* "defectDetails" */
+	TD_REPORT_SEVERITY = 4,		/* "defectSeverity" */
+	TD_REPORT_ALL = 7
+} td_report_member;
+
 /*
- * Write the members "defects", "defectDetails" and "defectSeverity" of the
- * object being written (a report made with details).
+ * Write the members of the report that members (td_report_member bits)
+ * names, in that order, into the object being written (a report made with
+ * details); a caller writing its keys in jsonb's order writes each where
+ * it sorts.
  */
-extern void td_defect_report_write(const td_defect_report *r, struct td_doc *doc);
+extern void td_defect_report_write(const td_defect_report *r, struct td_doc *doc, unsigned members);
 
 extern void td_defect_report_free(td_defect_report *r);
 

@@ -47,6 +47,17 @@ FROM (SELECT train_data.quality_metrics(jsonb_build_array(
           jsonb_build_object('role', 'assistant', 'content', 'Fine.'))) AS m) s;
 SELECT total_bytes - :top_before < 1000000 AS session_keeps_little
 FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
+-- The jsonb documents' frames are kept for the next document, but not a
+-- large one's: after a 3 MB parsed response the session keeps at most a
+-- few kilobytes of them (before: as large as that response).
+SELECT length(train_data.parse_generation_response(jsonb_build_object('turns', jsonb_build_array(
+           jsonb_build_object('role', 'user', 'content', repeat('question ', 350000)),
+           jsonb_build_object('role', 'assistant', 'content', 'An answer.')))) -> 'turns' -> 0 ->> 'content') AS parsed_length;
+SELECT coalesce(sum(total_bytes), 0) < 65536 AS large_document_frames_released
+FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'train_data jsonb document frames';
+SELECT train_data.quality_metrics('[{"role": "user", "content": "Hello"}]') -> 'signals' AS small_document_after;
+SELECT count(*) AS frames_kept_after_small_document, sum(total_bytes) < 65536 AS small
+FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'train_data jsonb document frames';
 -- Nor a call cut short by an error (here a cancel: statement_timeout, as
 -- the calls repeat until it comes): its (sub)transaction's abort releases
 -- what the call had grown (before: tens of MB kept until the next call).

@@ -96,8 +96,8 @@ main(void)
 	has(m, "\"confidence\":\"high\"", "worked example: confidence high");
 	has(m, "\"trainingValue\":\"high\"", "worked example: training value high");
 	has(m, "\"issues\":[]", "worked example: no issues");
-	has(m, "\"relevance\":10,\"accuracy\":10,\"naturalness\":10,\"methodology\":10,\"coherence\":10",
-		"worked example: every component 10");
+	has(m, "\"accuracy\":10,\"coherence\":10,\"relevance\":10", "worked example: every component 10");
+	has(m, "\"methodology\":10,\"naturalness\":10", "worked example: every component 10 (2)");
 
 	/* 4 turns of 60 characters: turns 4 (issue), length 7, structure 10, coherence 10 */
 	m = metrics(conversation(4, 60, "Hi", NULL), &o);
