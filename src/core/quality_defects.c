@@ -23,6 +23,7 @@
 #include "td_text.h"
 #include "td_utf8.h"
 #include "td_hcount.h"
+#include "td_swar.h"
 #include "td_words.h"
 
 #define POLY_BASE 0x100000001b3ULL	/* multiplier of the prefix hashes (odd) */
@@ -367,6 +368,7 @@ typedef struct scratch
 	size_t		cap;
 	hashes		units[3];		/* lines, sentences, paragraphs */
 	hashes		expanded;		/* words with contractions expanded */
+	size_t		phrase_from;	/* the first of them a phrase may start at (SIZE_MAX: none) */
 	td_hcount	grams;
 } scratch;
 
@@ -610,11 +612,20 @@ phrases_ready(void)
 	return ix;
 }
 
-/* Append a word, expanded if it is a contraction. */
-static void
-expand_word(const phrase_index *ix, hashes *out, uint64_t word)
+/* Could a phrase start with the word (its first-word bit set)? */
+static inline bool
+may_start_phrase(const phrase_index *ix, uint64_t word)
 {
+	return (ix->first_bits[(word >> 6) & 15] & (UINT64_C(1) << (word & 63))) != 0;
+}
+
+/* Append a word to s->expanded, expanded if it is a contraction, noting the first that may start a phrase. */
+static void
+expand_word(const phrase_index *ix, scratch *s, uint64_t word)
+{
+	hashes	   *out = &s->expanded;
 	size_t		slot = (size_t) word & (EXPAND_SLOTS - 1);
+	size_t		from = out->n;
 
 	while (ix->from[slot] != 0)
 	{
@@ -622,11 +633,19 @@ expand_word(const phrase_index *ix, hashes *out, uint64_t word)
 		{
 			for (int k = 0; k < ix->to_len[slot]; k++)
 				hashes_push(out, ix->to[slot][k]);
-			return;
+			break;
 		}
 		slot = (slot + 1) & (EXPAND_SLOTS - 1);
 	}
-	hashes_push(out, word);
+	if (out->n == from)
+		hashes_push(out, word);
+	if (s->phrase_from == SIZE_MAX)
+		for (size_t i = from; i < out->n; i++)
+			if (may_start_phrase(ix, out->v[i]))
+			{
+				s->phrase_from = i;
+				break;
+			}
 }
 
 /* The first phrase of the slot's chain (ascending) that is the words at w[i..), or -1. */
@@ -648,20 +667,21 @@ phrase_in_slot(const phrase_index *ix, const hashes *w, size_t i, size_t slot, b
 }
 
 /*
- * The first phrase found in the expanded words, or -1: at the first
- * position where one starts, the first of the list (the one-word phrases
- * and those of two words or more are in different slots).
+ * The first phrase found in the expanded words from position from (none
+ * may start before it), or -1: at the first position where one starts,
+ * the first of the list (the one-word phrases and those of two words or
+ * more are in different slots).
  */
 static int
-find_phrase(const phrase_index *ix, const hashes *w)
+find_phrase(const phrase_index *ix, const hashes *w, size_t from)
 {
-	for (size_t i = 0; i < w->n; i++)
+	for (size_t i = from; i < w->n; i++)
 	{
 		int			one,
 					more;
 
 		TD_CHECK_FOR_INTERRUPTS();
-		if (!(ix->first_bits[(w->v[i] >> 6) & 15] & (UINT64_C(1) << (w->v[i] & 63))))
+		if (!may_start_phrase(ix, w->v[i]))
 			continue;
 		one = phrase_in_slot(ix, w, i, phrase_slot(w->v[i], 0), true);
 		more = i + 1 < w->n ? phrase_in_slot(ix, w, i, phrase_slot(w->v[i], w->v[i + 1]), false) : -1;
@@ -757,6 +777,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	for (int k = 0; k < 3; k++)
 		s->units[k].n = 0;
 	s->expanded.n = 0;
+	s->phrase_from = SIZE_MAX;
 	scratch_grow(s);
 	s->prefix[0] = 0;
 	s->cprefix[0] = 0;
@@ -789,7 +810,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			}
 			s->nwords++;
 			if (ix)
-				expand_word(ix, &s->expanded, w->hash);
+				expand_word(ix, s, w->hash);
 			if (signals && !*signal)
 				*signal = signal_phrase_at(signals, text, len, w->begin, w->hash);
 			prev_end = w->end;
@@ -1144,10 +1165,20 @@ role_of(const td_qturn *t)
 	r = t->role_len == 4 ? 0 : t->role_len == 9 ? 1 : t->role_len == 6 ? 2 : -1;	/* the names' lengths */
 	if (r < 0)
 		return -1;
-	for (size_t k = 0; k < t->role_len; k++)
-		if ((t->role[k] | 0x20) != names[r][k])
+	/*
+	 * Four bytes at a time, the last four overlapping (every name has 4 or
+	 * more), 0x20 set in each: ASCII capitals lower-cased, and no other
+	 * byte becomes one of the names' lower-case letters.
+	 */
+	for (size_t k = 0;; k += 4)
+	{
+		size_t		at = k + 4 < t->role_len ? k : t->role_len - 4;
+
+		if ((td_load_le(t->role + at, 4) | UINT64_C(0x20202020)) != td_load_le(names[r] + at, 4))
 			return -1;
-	return r;
+		if (at == t->role_len - 4)
+			return r;
+	}
 }
 
 /* role_order, one_sided, too_few_turns, length_mismatch. */
@@ -1312,7 +1343,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 
 			fn(arg, text, len, &words);
 		}
-		if (assistant && (phrase = find_phrase(ix, &s->expanded)) >= 0)
+		if (assistant && (phrase = find_phrase(ix, &s->expanded, s->phrase_from)) >= 0)
 			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
 		if (chars >= TD_DUP_TURN_MIN_CHARS)
 			keys[nkeys++] = (turn_key) {hash, i + 1};
