@@ -398,12 +398,12 @@ jsonb_doc_end(td_doc *d)
 
 /* A copy of s in the server encoding (s itself in a UTF-8 database); *len updated. */
 static const char *
-server_string(const char *s, size_t *len)
+server_string(const td_jsonb_doc *w, const char *s, size_t *len)
 {
 	char	   *z,
 			   *conv;
 
-	if (GetDatabaseEncoding() == PG_UTF8)
+	if (w->utf8)
 		return s;
 	z = pnstrdup(s, *len);
 	conv = pg_any_to_server(z, (int) *len, PG_UTF8);
@@ -429,7 +429,7 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 	jb_member  *m;
 
 	Assert(w->depth > 0 && f->object);
-	key = server_string(key, &len);
+	key = server_string(w, key, &len);
 	frame_grow(f, w->cxt);
 	m = &f->m[f->n++];
 	m->key = key;
@@ -443,7 +443,7 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 static void
 jsonb_doc_string(td_doc *d, const char *s, size_t len)
 {
-	s = server_string(s, &len);
+	s = server_string((td_jsonb_doc *) d, s, &len);
 	put_value((td_jsonb_doc *) d, JENTRY_ISSTRING, s, string_len(len));
 }
 
@@ -576,6 +576,7 @@ td_jsonb_doc_init(td_jsonb_doc *w)
 	w->doc.ops = &jsonb_doc_ops;
 	w->depth = 0;
 	w->result = NULL;
+	w->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	w->kept = !kept_taken;
 	if (w->kept)
 	{

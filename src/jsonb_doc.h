@@ -27,6 +27,7 @@ typedef struct td_jsonb_doc
 	struct varlena *result;		/* set when the outermost container ends */
 	MemoryContext cxt;			/* where the frames' arrays are allocated */
 	bool		kept;			/* the frames are the session's kept ones */
+	bool		utf8;			/* the database's encoding is UTF-8: strings are kept as they are */
 } td_jsonb_doc;
 
 /* Start a document (taking the session's kept frames when they are free). */
