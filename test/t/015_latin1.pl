@@ -1,0 +1,64 @@
+# 015_latin1.pl — train_data in a database whose encoding is not UTF-8
+# (LATIN1): the native functions read and write text in the server's
+# encoding, converting to and from the cores' UTF-8.  The same conversation
+# (accented letters that LATIN1 holds) gives, in a LATIN1 database and in a
+# UTF-8 one of the same cluster, the same metrics document, defects and
+# score, the same parsed response, and the same rendered template, all
+# read back by a UTF-8 client; a character LATIN1 cannot hold is refused
+# with PostgreSQL's own conversion error, not stored mangled.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('latin1');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', q{CREATE DATABASE utf8db ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+$node->safe_psql('postgres', q{CREATE DATABASE latin1db ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+
+# What each database is asked, by a UTF-8 client; each line of the output
+# is one value.
+my $turns = q{'[{"role": "user", "content": "Bonjour! Où est le café? Ich möchte eine Übersicht, naïve résumé {{name}}"},
+  {"role": "assistant", "content": "Je suis désolé, but as an AI I cannot help with that. Größer ist nicht besser."},
+  {"role": "user", "content": "Très bien. Merci beaucoup, au revoir"},
+  {"role": "assistant", "content": "Bonne journée, à bientôt!"}]'::jsonb};
+my $queries = <<"SQL";
+SET client_encoding = 'UTF8';
+CREATE EXTENSION train_data CASCADE;
+SELECT train_data.quality_metrics($turns)::text;
+SELECT train_data.quality_metrics($turns, '{"turns": 4, "min_turns": 4, "max_turns": 6}')::text;
+SELECT array_to_string(train_data.quality_defects($turns), ',');
+SELECT train_data.quality_score($turns);
+SELECT train_data.parse_generation_response(jsonb_build_object('turns', $turns))::text;
+SELECT train_data.render_template('Sujet : {{topic}}, « {{mood}} »', '{"topic": "épargne", "mood": "ça va"}')::text;
+SELECT train_data.conversation_text_signature($turns)::text;
+SQL
+
+my $utf8   = $node->safe_psql('utf8db',   $queries);
+my $latin1 = $node->safe_psql('latin1db', $queries);
+is($node->safe_psql('latin1db', 'SHOW server_encoding'), 'LATIN1', 'the second database is LATIN1');
+my @u = split /\n/, $utf8;
+my @l = split /\n/, $latin1;
+is(scalar @l, scalar @u, 'as many values from both databases');
+my @what = ('metrics document', 'metrics document with an expectation', 'defect codes', 'score',
+	'parsed response', 'rendered template', 'text signature');
+for my $i (0 .. $#what)
+{
+	is($l[$i], $u[$i], "LATIN1 and UTF-8 databases give the same $what[$i]");
+}
+like($u[0], qr/"defects": \["leaked_placeholder", "refusal"/, 'the metrics document finds the placeholder and the refusal');
+like($u[0], qr/"refusalTurns": 1/, 'the refusal signal counted through the conversion');
+like($u[4], qr/Größer ist nicht besser/, 'the parsed response keeps the accented text');
+like($u[5], qr/Sujet : épargne, « ça va »/, 'the template renders the accented values');
+
+# A character LATIN1 cannot hold: the server's conversion refuses it.
+my ($rc, $out, $err) = $node->psql('latin1db',
+	q{SET client_encoding = 'UTF8'; SELECT train_data.quality_score('[{"role": "user", "content": "年金"}]')});
+isnt($rc, 0, 'a character LATIN1 cannot hold is refused');
+like($err, qr/has no equivalent in encoding "LATIN1"/, 'with the conversion error');
+
+$node->stop;
+done_testing();
