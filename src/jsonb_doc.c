@@ -207,17 +207,19 @@ order_keys(jb_frame *f)
 	f->n = out;
 }
 
-/* Store entry number i of a container whose entries start at je, lengths so far in *total. */
+/*
+ * Store entry number i of a container whose entries start at je, lengths
+ * so far in *total (the container's size was checked against what an
+ * entry can measure before: no sum of lengths passes it).
+ */
 static inline void
-put_entry(char *je, uint32 i, uint32 type, uint32 len, uint64 *total)
+put_entry(char *je, uint32 i, uint32 type, uint32 len, uint32 *total)
 {
 	JEntry		e = type | len;
 
 	*total += len;
-	if (*total > JENTRY_OFFLENMASK)
-		too_large(*total);
 	if (i % JB_OFFSET_STRIDE == 0)
-		e = type | (uint32) *total | JENTRY_HAS_OFF;
+		e = type | *total | JENTRY_HAS_OFF;
 	memcpy(je + (size_t) i * sizeof(JEntry), &e, sizeof(JEntry));
 }
 
@@ -229,54 +231,61 @@ put_entry(char *je, uint32 i, uint32 type, uint32 len, uint64 *total)
 static uint32
 layout(jb_frame *f, jb_bytes *out, uint32 flags, MemoryContext cxt)
 {
-	uint32		nentries,
+	uint32		nkeys,
 				header,
 				start,
-				pos;
-	uint64		room,
+				pos,
 				total = 0;
-	char	   *je;
+	uint64		room;
+	char	   *je,
+			   *data;
 
 	if (f->object)
 		order_keys(f);
+	nkeys = f->object ? (uint32) f->n : 0;
 	header = (uint32) f->n | (f->object ? JB_FOBJECT : JB_FARRAY) | flags;
-	nentries = f->object ? 2 * (uint32) f->n : (uint32) f->n;
-	room = sizeof(uint32) + (uint64) nentries * sizeof(JEntry);	/* exactly: the alignment as below */
-	if (f->object)
-		for (int i = 0; i < f->n; i++)
-			room += f->m[i].keylen;
+	room = sizeof(uint32) + (uint64) (nkeys + (uint32) f->n) * sizeof(JEntry);	/* exactly: the alignment as below */
+	for (uint32 i = 0; i < nkeys; i++)
+		room += f->m[i].keylen;
 	for (int i = 0; i < f->n; i++)
 		room = (ALIGNED_TYPE(f->m[i].type) ? INTALIGN(room) : room) + f->m[i].len;
+	if (room > JENTRY_OFFLENMASK)
+		too_large(room);
 	bytes_reserve(out, room, cxt);
 	start = out->len;
-	memcpy(out->data + start, &header, sizeof(uint32));
-	je = out->data + start + sizeof(uint32);
-	pos = start + sizeof(uint32) + nentries * sizeof(JEntry);
-	if (f->object)
-		for (int i = 0; i < f->n; i++)
-		{
-			copy_bytes(out->data + pos, f->m[i].key, f->m[i].keylen);
-			pos += f->m[i].keylen;
-			put_entry(je, i, JENTRY_ISSTRING, f->m[i].keylen, &total);
-		}
+	data = out->data + start;	/* the container, from its own start */
+	memcpy(data, &header, sizeof(uint32));
+	je = data + sizeof(uint32);
+	pos = sizeof(uint32) + (nkeys + (uint32) f->n) * sizeof(JEntry);
+	for (uint32 i = 0; i < nkeys; i++)
+	{
+		copy_bytes(data + pos, f->m[i].key, f->m[i].keylen);
+		pos += f->m[i].keylen;
+		put_entry(je, i, JENTRY_ISSTRING, f->m[i].keylen, &total);
+	}
 	for (int i = 0; i < f->n; i++)
 	{
 		const jb_member *m = &f->m[i];
 		uint32		pad = 0;
 
-		if (ALIGNED_TYPE(m->type))
-			for (; (pos - start) % sizeof(uint32) != 0; pad++)
-				out->data[pos++] = '\0';
+		if (ALIGNED_TYPE(m->type) && (pad = (uint32) (-pos & 3)) != 0)
+		{
+			uint32		zero = 0;
+
+			if (m->len >= sizeof(uint32))	/* (always: a header) the value overwrites what the pad did not take */
+				memcpy(data + pos, &zero, sizeof(uint32));
+			else
+				memset(data + pos, 0, pad);
+			pos += pad;
+		}
 		if (m->len > 0)			/* (a frame with only empty values may have no data) */
-			copy_bytes(out->data + pos, f->b.data + m->off, m->len);
+			copy_bytes(data + pos, f->b.data + m->off, m->len);
 		pos += m->len;
-		put_entry(je, (uint32) (f->object ? f->n : 0) + i, m->type, pad + m->len, &total);
+		put_entry(je, nkeys + (uint32) i, m->type, pad + m->len, &total);
 	}
-	Assert(pos - start == room);
-	if (pos - start > JENTRY_OFFLENMASK)
-		too_large(pos - start);
-	out->len = pos;
-	return pos - start;
+	Assert(pos == room);
+	out->len = start + pos;
+	return pos;
 }
 
 /* The frame of a new container at the current depth (its arrays kept from an earlier one). */
