@@ -29,13 +29,7 @@
 
 #include "jsonb_doc.h"
 
-/* Bytes being gathered: a frame's values, or the result. */
-typedef struct jb_bytes
-{
-	char	   *data;
-	uint32		len;
-	uint32		size;
-} jb_bytes;
+typedef td_jb_bytes jb_bytes;
 
 /* A member of a container (an object's pair, an array's element). */
 typedef struct jb_member
@@ -47,14 +41,32 @@ typedef struct jb_member
 	uint32		len;
 } jb_member;
 
-/* An open container. */
+/*
+ * An open container.  Gathered (the usual case): its members and their
+ * bytes, laid out when it ends.  Laid out as written (an object whose keys
+ * came first, begin_object_keys): its header, entries and keys written at
+ * once into the bytes of the container that holds it (or the result), each
+ * value appended there and its entry filled in.
+ */
 typedef struct jb_frame
 {
 	bool		object;
+	bool		inplace;		/* laid out as written */
+	/* gathered */
 	jb_member  *m;
 	int			n;
 	int			cap;
 	jb_bytes	b;
+	/* laid out as written */
+	int			bufframe;		/* whose data it is written into: a frame's index, -1 the result */
+	uint32		start;			/* its first byte there */
+	uint32		lead;			/* the pad before it, in a container also laid out as written */
+	const char *const *keys;
+	const uint32 *lens;			/* their lengths */
+	uint32		nkeys;
+	uint32		next;			/* members written */
+	uint32		total;			/* entry lengths so far (every JB_OFFSET_STRIDE'th entry an end offset) */
+	bool		pending;		/* the next member's key was written, not its value */
 } jb_frame;
 
 #define ALIGNED_TYPE(t) ((t) == JENTRY_ISNUMERIC || (t) == JENTRY_ISCONTAINER)
@@ -223,6 +235,47 @@ put_entry(char *je, uint32 i, uint32 type, uint32 len, uint32 *total)
 	memcpy(je + (size_t) i * sizeof(JEntry), &e, sizeof(JEntry));
 }
 
+/* The bytes a container laid out as written goes into (frame index, or -1: the result). */
+static inline jb_bytes *
+inplace_bytes(td_jsonb_doc *w, int bufframe)
+{
+	return bufframe < 0 ? &w->root : &w->frames[bufframe].b;
+}
+
+/* Where those bytes are first allocated: the result's in the caller's context. */
+static inline MemoryContext
+inplace_cxt(const td_jsonb_doc *w, int bufframe)
+{
+	return bufframe < 0 ? CurrentMemoryContext : w->cxt;
+}
+
+/* Zeros aligning the end of b to 4 from start; returns how many. */
+static inline uint32
+pad_to_int(jb_bytes *b, uint32 start, MemoryContext cxt)
+{
+	uint32		pad = (start - b->len) & 3;
+
+	if (pad)
+	{
+		bytes_reserve(b, pad, cxt);
+		memset(b->data + b->len, 0, pad);
+		b->len += pad;
+	}
+	return pad;
+}
+
+/* Fill in the entry of the next member of f (laid out as written in b): its type and length (pad included). */
+static inline void
+inplace_entry(jb_bytes *b, jb_frame *f, uint32 type, uint32 len)
+{
+	uint32		i = f->nkeys + f->next++;
+	JEntry		e;
+
+	f->total += len;
+	e = i % JB_OFFSET_STRIDE == 0 ? type | f->total | JENTRY_HAS_OFF : type | len;
+	memcpy(b->data + f->start + sizeof(uint32) + (size_t) i * sizeof(JEntry), &e, sizeof(JEntry));
+}
+
 /*
  * Lay f out at the end of out (first allocated in cxt), relative to where
  * it starts there (its parent aligns that start to 4); flags: JB_FSCALAR
@@ -310,6 +363,7 @@ frame_push(td_jsonb_doc *w, bool object)
 	}
 	f = &w->frames[w->depth++];
 	f->object = object;
+	f->inplace = false;
 	f->n = 0;
 	f->b.len = 0;
 	return f;
@@ -363,10 +417,190 @@ put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
 		return;
 	}
 	f = &w->frames[w->depth - 1];
+	if (f->inplace)
+	{
+		jb_bytes   *b = inplace_bytes(w, f->bufframe);
+		uint32		pad = ALIGNED_TYPE(type) ? (f->start - b->len) & 3 : 0;
+
+		if (!f->pending)
+			elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
+		f->pending = false;
+		bytes_reserve(b, (uint64) pad + len, inplace_cxt(w, f->bufframe));
+		memset(b->data + b->len, 0, pad);
+		b->len += pad;
+		if (len > 0)
+			copy_bytes(b->data + b->len, bytes, len);
+		b->len += len;
+		inplace_entry(b, f, type, pad + len);
+		return;
+	}
 	m = value_slot(w);
 	m->type = type;
 	m->len = len;
 	m->off = len ? bytes_append(&f->b, bytes, len, w->cxt) : f->b.len;
+}
+
+/*
+ * A declared key set (begin_object_keys), checked and laid out once per
+ * session: the keys' lengths, and the object's header, the keys' entries,
+ * room for the values' entries and the keys, copied as one block into each
+ * object that declares it.
+ */
+typedef struct declared_keys
+{
+	const char *const *keys;	/* static storage: found again by its address */
+	size_t		n;
+	uint32	   *lens;
+	char	   *block;
+	uint32		block_len;
+	uint32		keys_len;		/* the keys' bytes */
+} declared_keys;
+
+#define DECLARED_MAX 64			/* key sets a session keeps (the cores declare a handful) */
+#define DECLARED_KEYS_MAX 64	/* keys a set may declare */
+
+static declared_keys declared[DECLARED_MAX];
+static int	ndeclared;
+
+/*
+ * Check that declared keys are distinct, ASCII (the same bytes in every
+ * server encoding) and in jsonb's order, which the layout relies on (an
+ * object laid out with keys out of order would be found wrong by every
+ * lookup), and lay out their block in cxt.
+ */
+static void
+declare_keys(declared_keys *dk, const char *const *keys, size_t n, MemoryContext cxt)
+{
+	uint32	   *lens;
+	uint32		keys_len = 0,
+				at;
+	char	   *block;
+	uint32		header = (uint32) n | JB_FOBJECT;
+
+	if (n > DECLARED_KEYS_MAX)
+		elog(ERROR, "jsonb document: %zu declared keys, more than %d", n, DECLARED_KEYS_MAX);
+	lens = MemoryContextAlloc(cxt, (n ? n : 1) * sizeof(uint32));
+	for (size_t i = 0; i < n; i++)
+	{
+		size_t		len = strlen(keys[i]);
+
+		for (size_t k = 0; k < len; k++)
+			if ((unsigned char) keys[i][k] >= 0x80)
+				elog(ERROR, "jsonb document: declared key \"%s\" is not ASCII", keys[i]);
+		if (i > 0 && (len < lens[i - 1] || (len == lens[i - 1] && memcmp(keys[i - 1], keys[i], len) >= 0)))
+			elog(ERROR, "jsonb document: declared key \"%s\" is not after \"%s\" in jsonb's order",
+				 keys[i], keys[i - 1]);
+		lens[i] = (uint32) len;
+		keys_len += (uint32) len;
+	}
+	dk->block_len = sizeof(uint32) + 2 * (uint32) n * sizeof(JEntry) + keys_len;
+	block = MemoryContextAllocZero(cxt, dk->block_len);
+	memcpy(block, &header, sizeof(uint32));
+	at = sizeof(uint32) + 2 * (uint32) n * sizeof(JEntry);
+	for (uint32 i = 0, total = 0; i < (uint32) n; i++)
+	{
+		JEntry		e;
+
+		total += lens[i];
+		e = i % JB_OFFSET_STRIDE == 0 ? JENTRY_ISSTRING | total | JENTRY_HAS_OFF : JENTRY_ISSTRING | lens[i];
+		memcpy(block + sizeof(uint32) + i * sizeof(JEntry), &e, sizeof(JEntry));
+		memcpy(block + at, keys[i], lens[i]);
+		at += lens[i];
+	}
+	dk->keys = keys;
+	dk->n = n;
+	dk->lens = lens;
+	dk->block = block;
+	dk->keys_len = keys_len;
+}
+
+/* The declared key set of keys[0..n): kept for the session (in TopMemoryContext), or made for this object. */
+static const declared_keys *
+declared_of(const char *const *keys, size_t n, declared_keys *local)
+{
+	for (int i = 0; i < ndeclared; i++)
+		if (declared[i].keys == keys && declared[i].n == n)
+			return &declared[i];
+	if (ndeclared == DECLARED_MAX)
+	{
+		declare_keys(local, keys, n, CurrentMemoryContext);
+		return local;
+	}
+	declare_keys(&declared[ndeclared], keys, n, TopMemoryContext);	/* kept once complete */
+	return &declared[ndeclared++];
+}
+
+/*
+ * { with its keys known (see td_doc.h): the header, the keys' entries and
+ * the keys copied at once where the object goes (the result, its gathered
+ * parent's data, or after its in-place parent's bytes, aligned).
+ */
+static void
+jsonb_doc_begin_object_keys(td_doc *d, const char *const *keys, size_t n)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	jb_frame   *parent = w->depth > 0 ? &w->frames[w->depth - 1] : NULL,
+			   *f;
+	int			bufframe = parent == NULL ? -1 : parent->inplace ? parent->bufframe : w->depth - 1;
+	uint32		lead = 0;
+	jb_bytes   *b;
+	MemoryContext cxt = inplace_cxt(w, bufframe);
+	declared_keys local;
+	const declared_keys *dk = declared_of(keys, n, &local);
+
+	if (parent && parent->inplace)
+	{
+		if (!parent->pending)
+			elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
+		parent->pending = false;
+		lead = pad_to_int(inplace_bytes(w, bufframe), parent->start, cxt);
+	}
+	f = frame_push(w, true);	/* (may move the frames: b is found after it) */
+	f->inplace = true;
+	f->bufframe = bufframe;
+	f->lead = lead;
+	f->keys = keys;
+	f->lens = dk->lens;
+	f->nkeys = (uint32) n;
+	f->next = 0;
+	f->total = dk->keys_len;
+	f->pending = false;
+	b = inplace_bytes(w, bufframe);
+	bytes_reserve(b, dk->block_len, cxt);
+	f->start = b->len;
+	memcpy(b->data + b->len, dk->block, dk->block_len);
+	b->len += dk->block_len;
+}
+
+/* } of an object laid out as written: its length to its parent, or the result. */
+static void
+inplace_end(td_jsonb_doc *w, jb_frame *f)
+{
+	jb_bytes   *b = inplace_bytes(w, f->bufframe);
+	uint32		len = b->len - f->start;
+	jb_frame   *parent;
+	jb_member  *m;
+
+	if (f->next != f->nkeys || f->pending)
+		elog(ERROR, "jsonb document: %u of %u declared members written", f->next, f->nkeys);
+	if (len > JENTRY_OFFLENMASK)
+		too_large(len);
+	if (w->depth == 0)
+	{
+		SET_VARSIZE(b->data, b->len);
+		w->result = (struct varlena *) b->data;
+		return;
+	}
+	parent = &w->frames[w->depth - 1];
+	if (parent->inplace)
+	{
+		inplace_entry(b, parent, JENTRY_ISCONTAINER, f->lead + len);
+		return;
+	}
+	m = value_slot(w);
+	m->type = JENTRY_ISCONTAINER;
+	m->off = f->start;
+	m->len = len;
 }
 
 /* {, [. */
@@ -393,12 +627,31 @@ jsonb_doc_end(td_doc *d)
 
 	Assert(w->depth > 0);
 	f = &w->frames[--w->depth];
+	if (f->inplace)
+	{
+		inplace_end(w, f);
+		return;
+	}
 	if (w->depth == 0)
 	{
 		finish_root(w, f, 0);
 		return;
 	}
 	parent = &w->frames[w->depth - 1];
+	if (parent->inplace)
+	{
+		jb_bytes   *b = inplace_bytes(w, parent->bufframe);
+		MemoryContext cxt = inplace_cxt(w, parent->bufframe);
+		uint32		pad;
+
+		if (!parent->pending)
+			elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
+		parent->pending = false;
+		pad = pad_to_int(b, parent->start, cxt);
+		pad += layout(f, b, 0, cxt);
+		inplace_entry(b, parent, JENTRY_ISCONTAINER, pad);
+		return;
+	}
 	m = value_slot(w);
 	m->type = JENTRY_ISCONTAINER;
 	m->off = parent->b.len;
@@ -438,6 +691,14 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 	jb_member  *m;
 
 	Assert(w->depth > 0 && f->object);
+	if (f->inplace)
+	{
+		if (f->pending || f->next >= f->nkeys || f->lens[f->next] != len ||
+			memcmp(f->keys[f->next], key, len) != 0)
+			elog(ERROR, "jsonb document: key \"%.*s\" is not the next declared key", (int) Min(len, 64), key);
+		f->pending = true;
+		return;
+	}
 	key = server_string(w, key, &len);
 	frame_grow(f, w->cxt);
 	m = &f->m[f->n++];
@@ -546,7 +807,7 @@ jsonb_doc_null(td_doc *d)
 }
 
 static const td_doc_ops jsonb_doc_ops = {
-	jsonb_doc_begin_object, jsonb_doc_end, jsonb_doc_begin_array, jsonb_doc_end,
+	jsonb_doc_begin_object, jsonb_doc_begin_object_keys, jsonb_doc_end, jsonb_doc_begin_array, jsonb_doc_end,
 	jsonb_doc_key, jsonb_doc_string, jsonb_doc_number, jsonb_doc_integer, jsonb_doc_boolean, jsonb_doc_null
 };
 
@@ -585,6 +846,9 @@ td_jsonb_doc_init(td_jsonb_doc *w)
 	w->doc.ops = &jsonb_doc_ops;
 	w->depth = 0;
 	w->result = NULL;
+	w->root.data = NULL;
+	w->root.len = VARHDRSZ;
+	w->root.size = 0;
 	w->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	w->kept = !kept_taken;
 	if (w->kept)

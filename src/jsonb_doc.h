@@ -18,9 +18,18 @@
 
 struct jb_frame;
 
+/* Bytes being gathered: a frame's values, or the result. */
+typedef struct td_jb_bytes
+{
+	char	   *data;
+	uint32		len;
+	uint32		size;
+} td_jb_bytes;
+
 typedef struct td_jsonb_doc
 {
 	td_doc		doc;
+	td_jb_bytes root;			/* the result, when its outermost object is laid out as written */
 	struct jb_frame *frames;	/* one per open container, outermost first (kept for reuse) */
 	int			depth;			/* open containers */
 	int			nframes;		/* frames allocated */

@@ -418,12 +418,14 @@ uniqueness(const td_vocabulary *v)
 	return floor((double) v->distinct_long / (double) (v->total_long ? v->total_long : 1) * 100.0 + 0.5) / 10.0;
 }
 
-/* Write {"score": ..., "reason": ..., "weight": ..., "maxScore": 10} (in jsonb's order of keys). */
+/* Write {"score": ..., "reason": ..., "weight": ..., "maxScore": 10} (its keys declared, in jsonb's order). */
 static void
 put_component(td_doc *doc, const char *name, double score, double weight, const char *reason)
 {
+	static const char *const keys[] = {"score", "reason", "weight", "maxScore"};
+
 	td_doc_key(doc, name);
-	doc->ops->begin_object(doc);
+	td_doc_begin_keyed(doc, keys);
 	td_doc_key(doc, "score");
 	doc->ops->number(doc, score);
 	td_doc_key(doc, "reason");
@@ -483,6 +485,9 @@ placeholder_count(const char *s, size_t len)
  * Extra defect signals (never part of the overall score); refusal_turns
  * comes from the defect detectors' walk (quality_defects.h).
  */
+static const char *const signal_keys[] = {"refusalTurns", "repeatedTurns", "roleImbalance", "repeatedNgrams",
+"truncatedLastTurn", "unresolvedPlaceholders"};
+
 static void
 put_signals(const qturn *turns, long n, const td_vocabulary *v, long dups, long refusal_turns, td_doc *doc)
 {
@@ -506,7 +511,7 @@ put_signals(const qturn *turns, long n, const td_vocabulary *v, long dups, long 
 		truncated = strchr(".!?\"')]*", last) == NULL && (unsigned char) last < 0x80;
 	}
 	td_doc_key(doc, "signals");
-	doc->ops->begin_object(doc);	/* the keys in jsonb's order */
+	td_doc_begin_keyed(doc, signal_keys);
 	td_doc_key(doc, "refusalTurns");
 	doc->ops->integer(doc, refusal_turns);
 	td_doc_key(doc, "repeatedTurns");
@@ -655,6 +660,16 @@ vocabulary_turn(void *arg, const char *text, size_t len, const td_turn_words *wo
 	td_vocabulary_turn((td_vocabulary *) arg, text, len, words);
 }
 
+/*
+ * The metrics document's keys, declared in jsonb's order (shorter first,
+ * then bytewise) and written in that order: the jsonb writer lays the
+ * document out as it goes.
+ */
+static const char *const metrics_keys[] = {"issues", "defects", "overall", "signals", "accuracy", "coherence",
+	"relevance", "confidence", "uniqueness", "methodology", "naturalness", "suggestions", "defectDetails",
+"trainingValue", "defectSeverity", "scoreBreakdown"};
+static const char *const breakdown_keys[] = {"coherence", "structure", "turnCount", "responseLength"};
+
 /* See quality.h. */
 void
 td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect,
@@ -680,12 +695,7 @@ td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_qu
 	confidence = (r.overall >= 8 && f.nissues == 0) ? "high" : (r.overall >= 6 && f.nissues <= 2) ? "medium" : "low";
 	training = (r.overall >= 8 && n >= 8 && n <= 16) ? "high" : r.overall >= 6 ? "medium" : "low";
 
-	/*
-	 * The keys in jsonb's order (shorter first, then bytewise), so that the
-	 * jsonb writer's sort finds them in place; any order gives the same
-	 * document.
-	 */
-	doc->ops->begin_object(doc);
+	td_doc_begin_keyed(doc, metrics_keys);
 	put_messages(doc, "issues", f.issues, f.nissues);
 	td_defect_report_write(defects, doc, TD_REPORT_DEFECTS);
 	td_doc_key(doc, "overall");
@@ -711,7 +721,7 @@ td_quality_metrics_doc(const td_qturn *turns, long n, bool is_array, const td_qu
 	td_doc_string(doc, training);
 	td_defect_report_write(defects, doc, TD_REPORT_SEVERITY);
 	td_doc_key(doc, "scoreBreakdown");
-	doc->ops->begin_object(doc);
+	td_doc_begin_keyed(doc, breakdown_keys);
 	put_component(doc, "coherence", r.s.coherence, W_COHERENCE, r.reason_buf[3]);
 	put_component(doc, "structure", r.s.structure, W_STRUCTURE, r.reason_buf[2]);
 	put_component(doc, "turnCount", r.s.turn_count, W_TURNS, r.reason_buf[0]);

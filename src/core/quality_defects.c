@@ -301,11 +301,13 @@ put_dvalue(td_doc *doc, const dvalue *v)
 	}
 }
 
-/* Write {"turn", "value", "measure", "threshold"} (jsonb's order of keys: the writer's sort has nothing to move). */
+/* Write {"turn", "value", "measure", "threshold"} (its keys declared, in jsonb's order). */
 static void
 put_detail(td_doc *doc, const detail_rec *d)
 {
-	doc->ops->begin_object(doc);
+	static const char *const keys[] = {"turn", "value", "measure", "threshold"};
+
+	td_doc_begin_keyed(doc, keys);
 	td_doc_key(doc, "turn");
 	if (d->turn > 0)
 		doc->ops->integer(doc, d->turn);

@@ -29,6 +29,15 @@ text_begin_object(td_doc *d)
 	t->first = true;
 }
 
+/* { with its keys known: written as any object. */
+static void
+text_begin_object_keys(td_doc *d, const char *const *keys, size_t n)
+{
+	(void) keys;
+	(void) n;
+	text_begin_object(d);
+}
+
 /* } */
 static void
 text_end_object(td_doc *d)
@@ -135,7 +144,7 @@ text_null(td_doc *d)
 }
 
 static const td_doc_ops text_ops = {
-	text_begin_object, text_end_object, text_begin_array, text_end_array, text_key, text_string,
+	text_begin_object, text_begin_object_keys, text_end_object, text_begin_array, text_end_array, text_key, text_string,
 	text_number, text_integer, text_boolean, text_null
 };
 

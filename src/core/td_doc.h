@@ -25,6 +25,16 @@ typedef struct td_doc td_doc;
 typedef struct td_doc_ops
 {
 	void		(*begin_object) (td_doc *d);
+
+	/*
+	 * An object whose keys are known before its values: keys[0..n), in
+	 * jsonb's order (shorter first, then bytewise) and distinct; the core
+	 * then writes exactly those members, in that order, each with its key
+	 * as usual.  A writer may lay the object out as it goes (the jsonb
+	 * writer: no members gathered, sorted and copied); the text writer
+	 * writes it as any object.
+	 */
+	void		(*begin_object_keys) (td_doc *d, const char *const *keys, size_t n);
 	void		(*end_object) (td_doc *d);
 	void		(*begin_array) (td_doc *d);
 	void		(*end_array) (td_doc *d);
@@ -55,6 +65,10 @@ extern void td_doc_text_init(td_doc_text *t, td_buf *out);
 
 /* The text of a number as td_doc writes it, into buf (at least 32 bytes). */
 extern void td_doc_number_text(double x, char *buf, size_t size);
+
+/* begin_object_keys for an array of keys (the array itself, not a pointer). */
+#define td_doc_begin_keyed(d, keys) \
+	((d)->ops->begin_object_keys((d), (keys), sizeof(keys) / sizeof((keys)[0])))
 
 /*
  * Shorthands for NUL-terminated keys and strings (inline: a constant's

@@ -101,6 +101,21 @@ SELECT count(*) AS documents,
 FROM generate_series(1, 21) n, (VALUES (9), (60), (501)) AS l(len),
      LATERAL (SELECT train_data.quality_metrics(pg_temp.conv(n, len, n % 2 = 0)) AS m) s;
 
+-- The same for documents whose defect details nest (several details of a
+-- defect make an array of objects), without turns, not an array, and of
+-- 70 turns: laid out as they are written, byte for byte jsonb_in's.
+SELECT count(*) AS documents,
+       count(*) FILTER (WHERE (SELECT x FROM (SELECT m AS v) x) *= (SELECT x FROM (SELECT m::text::jsonb AS v) x)) AS same_bytes,
+       count(*) FILTER (WHERE jsonb_typeof(m -> 'defectDetails' -> 'empty_turn') = 'array') AS detail_arrays
+FROM (VALUES
+    ('[{"role":"user","content":"  "},{"role":"assistant","content":""},{"role":"user","content":" "},{"role":"assistant","content":"As an AI I cannot help. {{x}} {{y}}"}]'::jsonb),
+    ('[{"role":"assistant","content":"hi"},{"role":"assistant","content":"hi"},{"role":"assistant","content":"hi"}]'),
+    ('[]'), ('{}'), ('[1, 2, 3]'), ('[{"role":"user"}]'),
+    ((SELECT jsonb_agg(jsonb_build_object('role', CASE WHEN g % 2 = 1 THEN 'user' ELSE 'assistant' END,
+                                          'content', CASE WHEN g % 3 = 0 THEN '' ELSE 'same same same same same same' END))
+      FROM generate_series(1, 70) g))) AS c(t),
+     LATERAL (SELECT train_data.quality_metrics(t) AS m) s;
+
 -- Extra signals never change the overall score.
 SELECT m -> 'signals' AS signals, m -> 'overall' AS overall
 FROM (SELECT train_data.quality_metrics('[
