@@ -456,6 +456,7 @@ typedef struct declared_keys
 	uint32		keys_len;		/* the keys' bytes */
 } declared_keys;
 
+#define ROOT_SIZE 2048			/* bytes first allocated for a result laid out as written (most documents) */
 #define DECLARED_MAX 64			/* key sets a session keeps (the cores declare a handful) */
 #define DECLARED_KEYS_MAX 64	/* keys a set may declare */
 
@@ -566,6 +567,8 @@ jsonb_doc_begin_object_keys(td_doc *d, const char *const *keys, size_t n)
 	f->total = dk->keys_len;
 	f->pending = false;
 	b = inplace_bytes(w, bufframe);
+	if (b->data == NULL)
+		bytes_reserve(b, ROOT_SIZE, cxt);	/* the result: one allocation for most documents */
 	bytes_reserve(b, dk->block_len, cxt);
 	f->start = b->len;
 	memcpy(b->data + b->len, dk->block, dk->block_len);
@@ -694,7 +697,7 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 	if (f->inplace)
 	{
 		if (f->pending || f->next >= f->nkeys || f->lens[f->next] != len ||
-			memcmp(f->keys[f->next], key, len) != 0)
+			(key != f->keys[f->next] && memcmp(f->keys[f->next], key, len) != 0))	/* (the same constant, mostly) */
 			elog(ERROR, "jsonb document: key \"%.*s\" is not the next declared key", (int) Min(len, 64), key);
 		f->pending = true;
 		return;
