@@ -139,8 +139,7 @@ count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size
 		 */
 		uint64_t	gram = last[0] * MULT3 + last[1] * MULT2 + last[2] * MULT + hash;
 
-		if (td_hcount_add(&grams, gram) == 2)
-			v->repeated_ngrams++;
+		v->repeated_ngrams += td_hcount_add(&grams, gram) == 2;
 	}
 	for (int j = 0; j < NGRAM - 2; j++)
 		last[j] = last[j + 1];

@@ -62,18 +62,27 @@ static inline uint32_t
 td_hcount_add(td_hcount *t, uint64_t key)
 {
 	td_hcount_slot *s;
+	uint32_t	fresh,
+				count;
 
 	if (t->cap == 0 || TD_HCOUNT_LOAD * (t->used + 1) > t->cap)
 		return td_hcount_add_new(t, key);	/* may grow: decided there */
-	s = td_hcount_slot_of(t, key);
-	if (s->gen != t->cur)
-	{
-		s->key = key;
-		s->count = 0;
-		s->gen = t->cur;
-		t->used++;
-	}
-	return ++s->count;
+	s = &t->slot[(size_t) (key ^ (key >> 29)) & (t->cap - 1)];
+	if (s->gen == t->cur && s->key != key)
+		s = td_hcount_slot_of(t, key);	/* another key in its first slot (rare): probe on */
+
+	/*
+	 * A new key and one seen before are told apart in the data, not by a
+	 * branch: which one comes next is what a text decides, and a branch
+	 * predicted wrong costs more than the stores.
+	 */
+	fresh = s->gen != t->cur;
+	count = fresh ? 1 : s->count + 1;
+	s->key = key;
+	s->count = count;
+	s->gen = t->cur;
+	t->used += fresh;
+	return count;
 }
 
 /* The count of key (0 when absent). */
