@@ -545,7 +545,7 @@ typedef struct phrase_index
 	uint64_t	to[EXPAND_SLOTS][2];
 	uint8_t		to_len[EXPAND_SLOTS];
 	uint64_t	signal_anchor[NSIGNALS];	/* word hash of each signal phrase's anchor */
-	uint64_t	anchor_bits;	/* bit (hash & 63) of each anchor: most words are passed over at once */
+	uint64_t	anchor_bits[16];	/* bit (hash & 1023) of each anchor: most words are passed over at once */
 } phrase_index;
 
 static phrase_index phrase_ix;
@@ -604,11 +604,11 @@ phrases_ready(void)
 		ix->from[slot] = from;
 		ix->to_len[slot] = (uint8_t) words_of(expansions[e][1], ix->to[slot], 2);
 	}
-	ix->anchor_bits = 0;
+	memset(ix->anchor_bits, 0, sizeof(ix->anchor_bits));
 	for (size_t k = 0; k < NSIGNALS; k++)
 	{
 		(void) words_of(signal_phrases[k].anchor, &ix->signal_anchor[k], 1);
-		ix->anchor_bits |= UINT64_C(1) << (ix->signal_anchor[k] & 63);
+		ix->anchor_bits[(ix->signal_anchor[k] >> 6) & 15] |= UINT64_C(1) << (ix->signal_anchor[k] & 63);
 	}
 	ix->ready = true;
 	return ix;
@@ -697,7 +697,7 @@ find_phrase(const phrase_index *ix, const hashes *w, size_t from)
 static bool
 signal_phrase_at(const phrase_index *ix, const char *text, size_t len, size_t begin, uint64_t hash)
 {
-	if (!(ix->anchor_bits & (UINT64_C(1) << (hash & 63))))
+	if (!(ix->anchor_bits[(hash >> 6) & 15] & (UINT64_C(1) << (hash & 63))))
 		return false;
 	for (size_t k = 0; k < NSIGNALS; k++)
 	{
