@@ -449,6 +449,7 @@ put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
 typedef struct declared_keys
 {
 	const char *const *keys;	/* static storage: found again by its address */
+	const char **ptrs;			/* the key strings it named when declared */
 	size_t		n;
 	uint32	   *lens;
 	char	   *block;
@@ -472,7 +473,8 @@ static int	ndeclared;
 static void
 declare_keys(declared_keys *dk, const char *const *keys, size_t n, MemoryContext cxt)
 {
-	uint32	   *lens;
+	uint32		checked[DECLARED_KEYS_MAX],
+			   *lens = checked;	/* checked before anything is allocated */
 	uint32		keys_len = 0,
 				at;
 	char	   *block;
@@ -480,7 +482,6 @@ declare_keys(declared_keys *dk, const char *const *keys, size_t n, MemoryContext
 
 	if (n > DECLARED_KEYS_MAX)
 		elog(ERROR, "jsonb document: %zu declared keys, more than %d", n, DECLARED_KEYS_MAX);
-	lens = MemoryContextAlloc(cxt, (n ? n : 1) * sizeof(uint32));
 	for (size_t i = 0; i < n; i++)
 	{
 		size_t		len = strlen(keys[i]);
@@ -494,6 +495,8 @@ declare_keys(declared_keys *dk, const char *const *keys, size_t n, MemoryContext
 		lens[i] = (uint32) len;
 		keys_len += (uint32) len;
 	}
+	lens = MemoryContextAlloc(cxt, (n ? n : 1) * sizeof(uint32));
+	memcpy(lens, checked, n * sizeof(uint32));
 	dk->block_len = sizeof(uint32) + 2 * (uint32) n * sizeof(JEntry) + keys_len;
 	block = MemoryContextAllocZero(cxt, dk->block_len);
 	memcpy(block, &header, sizeof(uint32));
@@ -508,6 +511,9 @@ declare_keys(declared_keys *dk, const char *const *keys, size_t n, MemoryContext
 		memcpy(block + at, keys[i], lens[i]);
 		at += lens[i];
 	}
+	dk->ptrs = MemoryContextAlloc(cxt, (n ? n : 1) * sizeof(const char *));
+	for (size_t i = 0; i < n; i++)
+		dk->ptrs[i] = keys[i];
 	dk->keys = keys;
 	dk->n = n;
 	dk->lens = lens;
@@ -515,12 +521,25 @@ declare_keys(declared_keys *dk, const char *const *keys, size_t n, MemoryContext
 	dk->keys_len = keys_len;
 }
 
+/*
+ * Does the kept set still name the same key strings?  (The array is found
+ * by its address: one that was reused for other keys is declared anew.)
+ */
+static bool
+same_key_pointers(const declared_keys *dk, const char *const *keys)
+{
+	for (size_t i = 0; i < dk->n; i++)
+		if (dk->ptrs[i] != keys[i])
+			return false;
+	return true;
+}
+
 /* The declared key set of keys[0..n): kept for the session (in TopMemoryContext), or made for this object. */
 static const declared_keys *
 declared_of(const char *const *keys, size_t n, declared_keys *local)
 {
 	for (int i = 0; i < ndeclared; i++)
-		if (declared[i].keys == keys && declared[i].n == n)
+		if (declared[i].keys == keys && declared[i].n == n && same_key_pointers(&declared[i], keys))
 			return &declared[i];
 	if (ndeclared == DECLARED_MAX)
 	{
@@ -567,7 +586,7 @@ jsonb_doc_begin_object_keys(td_doc *d, const char *const *keys, size_t n)
 	f->total = dk->keys_len;
 	f->pending = false;
 	b = inplace_bytes(w, bufframe);
-	if (b->data == NULL)
+	if (bufframe < 0 && b->data == NULL)
 		bytes_reserve(b, ROOT_SIZE, cxt);	/* the result: one allocation for most documents */
 	bytes_reserve(b, dk->block_len, cxt);
 	f->start = b->len;

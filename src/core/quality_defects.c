@@ -1367,7 +1367,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 	scratch_trim(s);
 }
 
-/* Write the defects, their details and the severity, those members names (of the open object). */
+/* Write those of the defects, their details and the severity that members names (of the open object). */
 static void
 put_report(const report *r, td_doc *doc, unsigned members)
 {

@@ -32,7 +32,8 @@ typedef struct td_doc_ops
 	 * then writes exactly those members, in that order, each with its key
 	 * as usual.  A writer may lay the object out as it goes (the jsonb
 	 * writer: no members gathered, sorted and copied); the text writer
-	 * writes it as any object.
+	 * writes it as any object.  keys is an array in static storage, as the
+	 * strings are (a writer may find a key set again by its address).
 	 */
 	void		(*begin_object_keys) (td_doc *d, const char *const *keys, size_t n);
 	void		(*end_object) (td_doc *d);
