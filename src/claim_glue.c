@@ -472,6 +472,28 @@ owner_config(Datum owner)
 }
 
 /*
+ * ST_EXPIRED, planned (and, whenever PostgreSQL plans it again, re-planned)
+ * with sorts off, so that it reads batch_items_lease_idx in its order and
+ * stops at the first lease still running.  batch_items_in_flight_idx
+ * (batch_job_id, lease_expires_at) has the same predicate; when the
+ * statistics show few items in flight, a scan of it and a sort look as
+ * cheap, but that scan reads the whole index, with an entry for every item
+ * that finished since the table's last vacuum (after 15,000 cycles: 44
+ * pages and 90 us a claim, against one page).
+ */
+static uint64
+run_expired(int max_items)
+{
+	int			nest = NewGUCNestLevel();
+	uint64		n;
+
+	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	n = run(ST_EXPIRED, (Datum[]) {Int32GetDatum(max_items)}, NULL);
+	AtEOXact_GUC(true, nest);
+	return n;
+}
+
+/*
  * Leases that ran out, oldest first, whatever their job: an item with
  * attempts left goes to this worker (it keeps its place in its job's
  * concurrency), one without fails for good, one whose job has ended is
@@ -480,7 +502,7 @@ owner_config(Datum owner)
 static void
 reclaim_expired(claim_call *call)
 {
-	uint64		n = run(ST_EXPIRED, (Datum[]) {Int32GetDatum(call->max_items)}, NULL);
+	uint64		n = run_expired(call->max_items);
 	claim_item *items = palloc(sizeof(claim_item) * (n + 1));
 	bool	   *exhausted = palloc(sizeof(bool) * (n + 1));
 	bool	   *job_live = palloc(sizeof(bool) * (n + 1));
