@@ -740,6 +740,8 @@ DECLARE
     cost numeric;
     conv uuid;
     sig integer[];
+    setting text;
+    queued_after boolean;
 BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
@@ -817,12 +819,13 @@ BEGIN
     -- the turns, and their signature from the parsed turns (the same text in
     -- the same order: what the signature trigger, told to skip this
     -- statement, would read back from the table)
-    PERFORM set_config('train_data.engine_signs_turns', 'on', true);
+    -- (assignments, not PERFORM: an expression evaluated without a statement)
+    setting := set_config('train_data.engine_signs_turns', 'on', true);
     INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
     SELECT conv, owner, t.ord, t.value ->> 'role', c.content, (char_length(c.content) + 3) / 4  -- ceil(chars / 4)
     FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord)
     CROSS JOIN LATERAL (SELECT t.value ->> 'content' AS content OFFSET 0) c;
-    PERFORM set_config('train_data.engine_signs_turns', 'off', true);
+    setting := set_config('train_data.engine_signs_turns', 'off', true);
     -- (computed once into a variable: a subquery here would be pulled up
     -- and its expression evaluated for each column naming it)
     sig := train_data.conversation_text_signature(parsed -> 'turns');
@@ -834,10 +837,18 @@ BEGIN
                                       item.attempts, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
                                       cost, duration_ms, NULL, NULL);
+    -- with whether an item is queued after this one: then the job is not done
+    -- (read from this item's position, not past the entries of every item
+    -- claimed before it, which an old snapshot elsewhere keeps from being
+    -- cleaned up)
     UPDATE train_data.batch_items i
     SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
-    WHERE i.id = item.id;
+    WHERE i.id = item.id
+    RETURNING EXISTS (SELECT FROM train_data.batch_items q
+                      WHERE q.batch_job_id = item.batch_job_id AND q.status = 'queued'
+                        AND q.position > item.position
+                      ORDER BY q.position LIMIT 1) INTO queued_after;
     PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
     -- the item's event, when the job asks for it (completion_events: a
     -- transaction that notifies commits in turn with every other one that
@@ -849,13 +860,7 @@ BEGIN
                           json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
                                             'event', 'item_completed')::text);
     END IF;
-    -- an item queued after this one: the job is not done (read from this
-    -- item's position, not past the entries of every item claimed before it,
-    -- which an old snapshot elsewhere keeps from being cleaned up)
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = item.batch_job_id AND i.status = 'queued' AND i.position > item.position
-    ORDER BY i.position LIMIT 1;
-    IF NOT FOUND THEN
+    IF NOT queued_after THEN
         PERFORM train_data.finish_job_if_done(item.batch_job_id);
     END IF;
     RETURN conv;
