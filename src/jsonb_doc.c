@@ -249,19 +249,35 @@ inplace_cxt(const td_jsonb_doc *w, int bufframe)
 	return bufframe < 0 ? CurrentMemoryContext : w->cxt;
 }
 
-/* Zeros aligning the end of b to 4 from start; returns how many. */
+/*
+ * Zeros aligning the end of b to 4 from start, with room for extra bytes
+ * after them (one reservation); returns how many zeros.
+ */
 static inline uint32
-pad_to_int(jb_bytes *b, uint32 start, MemoryContext cxt)
+pad_to_int(jb_bytes *b, uint32 start, uint32 extra, MemoryContext cxt)
 {
 	uint32		pad = (start - b->len) & 3;
 
+	bytes_reserve(b, (uint64) pad + extra, cxt);
 	if (pad)
 	{
-		bytes_reserve(b, pad, cxt);
 		memset(b->data + b->len, 0, pad);
 		b->len += pad;
 	}
 	return pad;
+}
+
+/*
+ * An object laid out as written takes a value for the key written last:
+ * a value without its key is a caller's mistake, an internal error (never
+ * a corrupt document).
+ */
+static inline void
+take_key(jb_frame *f)
+{
+	if (!f->pending)
+		elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
+	f->pending = false;
 }
 
 /* Fill in the entry of the next member of f (laid out as written in b): its type and length (pad included). */
@@ -420,14 +436,14 @@ put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
 	if (f->inplace)
 	{
 		jb_bytes   *b = inplace_bytes(w, f->bufframe);
-		uint32		pad = ALIGNED_TYPE(type) ? (f->start - b->len) & 3 : 0;
+		MemoryContext cxt = inplace_cxt(w, f->bufframe);
+		uint32		pad = 0;
 
-		if (!f->pending)
-			elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
-		f->pending = false;
-		bytes_reserve(b, (uint64) pad + len, inplace_cxt(w, f->bufframe));
-		memset(b->data + b->len, 0, pad);
-		b->len += pad;
+		take_key(f);
+		if (ALIGNED_TYPE(type))
+			pad = pad_to_int(b, f->start, len, cxt);
+		else
+			bytes_reserve(b, len, cxt);
 		if (len > 0)
 			copy_bytes(b->data + b->len, bytes, len);
 		b->len += len;
@@ -570,10 +586,8 @@ jsonb_doc_begin_object_keys(td_doc *d, const char *const *keys, size_t n)
 
 	if (parent && parent->inplace)
 	{
-		if (!parent->pending)
-			elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
-		parent->pending = false;
-		lead = pad_to_int(inplace_bytes(w, bufframe), parent->start, cxt);
+		take_key(parent);
+		lead = pad_to_int(inplace_bytes(w, bufframe), parent->start, 0, cxt);
 	}
 	f = frame_push(w, true);	/* (may move the frames: b is found after it) */
 	f->inplace = true;
@@ -666,10 +680,8 @@ jsonb_doc_end(td_doc *d)
 		MemoryContext cxt = inplace_cxt(w, parent->bufframe);
 		uint32		pad;
 
-		if (!parent->pending)
-			elog(ERROR, "jsonb document: a value without its key in an object of declared keys");
-		parent->pending = false;
-		pad = pad_to_int(b, parent->start, cxt);
+		take_key(parent);
+		pad = pad_to_int(b, parent->start, 0, cxt);
 		pad += layout(f, b, 0, cxt);
 		inplace_entry(b, parent, JENTRY_ISCONTAINER, pad);
 		return;

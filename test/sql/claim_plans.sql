@@ -7,19 +7,12 @@
 -- planner, and that scan reads an entry for every item finished since the
 -- last vacuum (src/claim_glue.c, run_expired).
 
-\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
-
-SET ROLE regress_alice;
-SET train_data.user_id = :alice;
-INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
-    ('c2000000-0000-0000-0000-000000000001', 'Plans template', 'finance', 'Talk with {{persona}}.',
-     '[{"name": "persona", "type": "text"}]');
-SELECT train_data.create_batch('plans',
-    (SELECT jsonb_agg(jsonb_build_object('template_id', 'c2000000-0000-0000-0000-000000000001',
-                                         'parameters', jsonb_build_object('persona', 'P' || g)) ORDER BY g)
-     FROM generate_series(1, 50) g),
-    '{}', 10, 'continue', 'high') AS job \gset
-RESET ROLE;
+-- A job of 50 queued items, inserted as the benchmark does (prompts fixed).
+INSERT INTO train_data.batch_jobs (id, name, total_items, concurrent_processing, created_by)
+VALUES ('c2000000-0000-0000-0000-000000000001', 'plans', 50, 10, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+INSERT INTO train_data.batch_items (batch_job_id, position, tier, parameters, prompt)
+SELECT 'c2000000-0000-0000-0000-000000000001', g, 'template', '{}', 'Talk with P' || g || '.'
+FROM generate_series(1, 50) g;
 
 -- Statistics taken while nothing is in flight, counters from zero.
 VACUUM ANALYZE train_data.batch_items;
@@ -40,11 +33,8 @@ SELECT indexrelname, idx_scan
  WHERE indexrelname IN ('batch_items_lease_idx', 'batch_items_in_flight_idx')
  ORDER BY indexrelname;
 
--- clean up (as claim_floor does)
-SET ROLE regress_alice;
-SET train_data.user_id = :alice;
-DELETE FROM train_data.batch_jobs;
-DELETE FROM train_data.templates;
+-- clean up
+DELETE FROM train_data.batch_jobs WHERE id = 'c2000000-0000-0000-0000-000000000001';
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_after_clean_up FROM train_data.claim_batch_items('plans', 1);
 RESET ROLE;
