@@ -2220,12 +2220,21 @@ BEGIN
 END
 $$;
 
+-- Whether a metrics document lists defect verdicts (the expression of
+-- conversations.has_defects: one function call is all PostgreSQL reads back
+-- from the catalog per statement that writes a conversation).
+CREATE FUNCTION train_data.metrics_have_defects(metrics jsonb)
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_metrics_have_defects';
+
+COMMENT ON FUNCTION train_data.metrics_have_defects(jsonb) IS
+    'Whether a quality_metrics document lists defect verdicts (its defects member is a non-empty array); false for anything else, NULL included';
+
 -- Whether a conversation has defect verdicts, kept by PostgreSQL from its
 -- quality_metrics (adding it rewrites the conversations table).
-ALTER TABLE train_data.conversations ADD COLUMN has_defects boolean GENERATED ALWAYS AS (
-    CASE WHEN pg_catalog.jsonb_typeof(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.=) 'array'
-         THEN pg_catalog.jsonb_array_length(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.>) 0
-         ELSE false END) STORED;
+ALTER TABLE train_data.conversations ADD COLUMN has_defects boolean
+    GENERATED ALWAYS AS (train_data.metrics_have_defects(quality_metrics)) STORED;
 
 CREATE TABLE train_data.conversation_signatures (
     conversation_id uuid PRIMARY KEY,

@@ -94,6 +94,17 @@ CREATE FUNCTION train_data.quality_metrics(turns jsonb)
 COMMENT ON FUNCTION train_data.quality_metrics(jsonb) IS
     'Quality metrics of a conversation''s turns ([{role, content}]): overall score 0-10 (Engine A of the original system), component scores, issues, suggestions and signals';
 
+-- Whether a metrics document lists defect verdicts (the expression of
+-- conversations.has_defects: one function call is all PostgreSQL reads back
+-- from the catalog per statement that writes a conversation).
+CREATE FUNCTION train_data.metrics_have_defects(metrics jsonb)
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_metrics_have_defects';
+
+COMMENT ON FUNCTION train_data.metrics_have_defects(jsonb) IS
+    'Whether a quality_metrics document lists defect verdicts (its defects member is a non-empty array); false for anything else, NULL included';
+
 CREATE FUNCTION train_data.quality_score(turns jsonb)
     RETURNS numeric
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE

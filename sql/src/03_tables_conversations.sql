@@ -39,10 +39,7 @@ CREATE TABLE train_data.conversations (
     created_by             uuid NOT NULL DEFAULT train_data.user_id_default('train_data.conversations', true),
     -- whether quality_metrics has defect verdicts: what exports, the review
     -- queue and statistics filter on, without reading the metrics document
-    has_defects            boolean GENERATED ALWAYS AS (
-        CASE WHEN pg_catalog.jsonb_typeof(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.=) 'array'
-             THEN pg_catalog.jsonb_array_length(quality_metrics OPERATOR(pg_catalog.->) 'defects') OPERATOR(pg_catalog.>) 0
-             ELSE false END) STORED,
+    has_defects            boolean GENERATED ALWAYS AS (train_data.metrics_have_defects(quality_metrics)) STORED,
     -- readable ids are unique per owner: one user's ids never collide with,
     -- or reveal, another's
     CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id),

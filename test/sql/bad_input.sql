@@ -471,7 +471,11 @@ INSERT INTO calls (fn, call) VALUES
  ('price_cost', $$SELECT train_data.price_cost(NULL, 1, 1)$$),
  ('price_cost', $$SELECT train_data.price_cost(train_data.model_price('claude-sonnet'), NULL, 1)$$),
  ('price_cost', $$SELECT train_data.price_cost(train_data.model_price('claude-sonnet'), 9223372036854775807, 9223372036854775807)$$),
- ('engine_model_price', $$SELECT train_data.engine_model_price(public.huge())$$);
+ ('engine_model_price', $$SELECT train_data.engine_model_price(public.huge())$$),
+ ('metrics_have_defects', $$SELECT train_data.metrics_have_defects(NULL)$$),
+ ('metrics_have_defects', $$SELECT train_data.metrics_have_defects(public.deep_object())$$),
+ ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('{"defects": "truncated_last_turn"}')$$),
+ ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('[{"defects": ["truncated_last_turn"]}]')$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).

@@ -258,6 +258,13 @@ FROM train_data.template_performance() WHERE template_name = 'Routing';
 SELECT count(*) FILTER (WHERE c.has_defects) AS with_defects, count(*) AS usage_count
 FROM train_data.conversations c WHERE c.template_id = 'e7000000-0000-0000-0000-000000000001';
 
+-- has_defects is metrics_have_defects(quality_metrics): true for a
+-- non-empty "defects" array only (NULL and every other shape: false)
+SELECT m AS metrics, train_data.metrics_have_defects(m::jsonb) AS has_defects
+FROM (VALUES (NULL), ('{}'), ('{"defects": []}'), ('{"defects": ["truncated_last_turn"]}'),
+             ('{"defects": "truncated_last_turn"}'), ('{"defects": {"n": 1}}'), ('{"defects": null}'),
+             ('[{"defects": ["truncated_last_turn"]}]'), ('"defects"'), ('{"a": [1], "defects": [0], "z": 2}')) v(m);
+
 -- another user's ids name nothing in a manifest: Alice's completed
 -- conversations show their template and model to her, nothing to Bob
 SET ROLE regress_alice;
