@@ -76,34 +76,33 @@ add(findings *f, const char ***list, size_t *count, size_t *cap, const char *mes
 
 #define NO_NUMBER LONG_MIN
 
-/* Append text to a reason (clipped to REASON_SIZE). */
-static void
-reason_put(char *reason, const char *text)
+/* Append text to a reason of len bytes (clipped to REASON_SIZE); returns its new length. */
+static size_t
+reason_put(char *reason, size_t len, const char *text)
 {
-	size_t		len = strlen(reason);
-
 	while (*text && len + 1 < REASON_SIZE)
 		reason[len++] = *text++;
 	reason[len] = '\0';
+	return len;
 }
 
-/* Append a whole number to a reason (none for NO_NUMBER). */
-static void
-reason_put_long(char *reason, long x)
+/* Append a whole number to a reason of len bytes (none for NO_NUMBER); returns its new length. */
+static size_t
+reason_put_long(char *reason, size_t len, long x)
 {
 	char		digits[24];
 	int			k = (int) sizeof(digits) - 1;
 	unsigned long u = x < 0 ? 0UL - (unsigned long) x : (unsigned long) x;
 
 	if (x == NO_NUMBER)
-		return;
+		return len;
 	digits[k] = '\0';
 	do
 		digits[--k] = (char) ('0' + u % 10);
 	while ((u /= 10) != 0);
 	if (x < 0)
 		digits[--k] = '-';
-	reason_put(reason, digits + k);
+	return reason_put(reason, len, digits + k);
 }
 
 /*
@@ -113,14 +112,16 @@ reason_put_long(char *reason, long x)
 static void
 explain(const findings *f, char *reason, const char *a, long x, const char *b, long y, const char *c)
 {
+	size_t		len;
+
 	if (!f->wanted)
 		return;
 	reason[0] = '\0';
-	reason_put(reason, a);
-	reason_put_long(reason, x);
-	reason_put(reason, b);
-	reason_put_long(reason, y);
-	reason_put(reason, c);
+	len = reason_put(reason, 0, a);
+	len = reason_put_long(reason, len, x);
+	len = reason_put(reason, len, b);
+	len = reason_put_long(reason, len, y);
+	(void) reason_put(reason, len, c);
 }
 
 #define ISSUE(f, m) add((f), &(f)->issues, &(f)->nissues, &(f)->cap[0], (m))
@@ -153,20 +154,29 @@ lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
 }
 
+/* A word of a list that has_any_word looks for, with its length; a NULL word ends the list. */
+typedef struct listed_word
+{
+	const char *w;
+	size_t		len;
+} listed_word;
+
+#define LISTED(s) {s, sizeof(s) - 1}
+
 /*
  * Is one of the words (lower case, starting with a letter; a word may
  * hold spaces) at text[i], a position where a word starts, as a whole
  * word ignoring case?  firsts: bit c - 'a' of each word's first letter.
  */
 static inline bool
-word_starts_here(const char *text, size_t len, size_t i, const char *const *words, uint32_t firsts)
+word_starts_here(const char *text, size_t len, size_t i, const listed_word *words, uint32_t firsts)
 {
 	char		c = lower(text[i]);
 
 	if (c < 'a' || c > 'z' || !(firsts & (UINT32_C(1) << (c - 'a'))))
 		return false;
-	for (const char *const *w = words; *w; w++)
-		if ((*w)[0] == c && td_ascii_word_at(text, len, i, *w, strlen(*w)))
+	for (const listed_word *w = words; w->w; w++)
+		if (w->w[0] == c && td_ascii_word_at(text, len, i, w->w, w->len))
 			return true;
 	return false;
 }
@@ -179,14 +189,14 @@ word_starts_here(const char *text, size_t len, size_t i, const char *const *word
  * each whose letter begins one of the words is compared with those words.
  */
 static bool
-has_any_word(const char *text, size_t len, const char *const *words)
+has_any_word(const char *text, size_t len, const listed_word *words)
 {
 	uint32_t	firsts = 0;		/* bit c - 'a' of each word's first letter */
 	uint64_t	before = 0;		/* bit 7 set: the byte before the block is a word character */
 	size_t		p = 0;
 
-	for (const char *const *w = words; *w; w++)
-		firsts |= UINT32_C(1) << ((*w)[0] - 'a');
+	for (const listed_word *w = words; w->w; w++)
+		firsts |= UINT32_C(1) << (w->w[0] - 'a');
 #if defined(__SSE2__)
 	for (unsigned prev = 0; p + 16 <= len; p += 16)
 	{
@@ -350,13 +360,14 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	for (long i = 0; i < n; i++)
 	{
 		const char *expected = i % 2 == 0 ? "user" : "assistant";
+		size_t		expected_len = i % 2 == 0 ? 4 : 9;
 
 		if (turns[i].role == NULL)
 		{
 			score -= 2;
 			ISSUE(f, "A turn has no role");
 		}
-		else if (turns[i].role_len != strlen(expected) || memcmp(turns[i].role, expected, turns[i].role_len) != 0)
+		else if (turns[i].role_len != expected_len || memcmp(turns[i].role, expected, turns[i].role_len) != 0)
 		{
 			score -= 3;
 			ISSUE(f, i % 2 == 0 ? "A turn expected from the user is not" : "A turn expected from the assistant is not");
@@ -379,9 +390,10 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 static double
 score_coherence(const qturn *turns, long n, findings *f, scored *r)
 {
-	static const char *const greetings[] = {"hello", "hi", "hey", "greetings", "good morning",
-	"good afternoon", "good evening", NULL};
-	static const char *const closings[] = {"bye", "goodbye", "thank", "thanks", "appreciate", "farewell", NULL};
+	static const listed_word greetings[] = {LISTED("hello"), LISTED("hi"), LISTED("hey"), LISTED("greetings"),
+		LISTED("good morning"), LISTED("good afternoon"), LISTED("good evening"), {NULL, 0}};
+	static const listed_word closings[] = {LISTED("bye"), LISTED("goodbye"), LISTED("thank"), LISTED("thanks"),
+	LISTED("appreciate"), LISTED("farewell"), {NULL, 0}};
 	double		score = 10;
 	long		short_turns = 0,
 				dups;
