@@ -741,7 +741,6 @@ DECLARE
     conv uuid;
     sig integer[];
     setting text;
-    queued_after boolean;
 BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
@@ -837,18 +836,10 @@ BEGIN
                                       item.attempts, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
                                       cost, duration_ms, NULL, NULL);
-    -- with whether an item is queued after this one: then the job is not done
-    -- (read from this item's position, not past the entries of every item
-    -- claimed before it, which an old snapshot elsewhere keeps from being
-    -- cleaned up)
     UPDATE train_data.batch_items i
     SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
-    WHERE i.id = item.id
-    RETURNING EXISTS (SELECT FROM train_data.batch_items q
-                      WHERE q.batch_job_id = item.batch_job_id AND q.status = 'queued'
-                        AND q.position > item.position
-                      ORDER BY q.position LIMIT 1) INTO queued_after;
+    WHERE i.id = item.id;
     PERFORM train_data.bump_counters(item.batch_job_id, 1, 0, 0, -1, true);
     -- the item's event, when the job asks for it (completion_events: a
     -- transaction that notifies commits in turn with every other one that
@@ -860,7 +851,13 @@ BEGIN
                           json_build_object('batch_job_id', item.batch_job_id, 'item_id', item.id,
                                             'event', 'item_completed')::text);
     END IF;
-    IF NOT queued_after THEN
+    -- an item queued after this one: the job is not done (read from this
+    -- item's position, not past the entries of every item claimed before it,
+    -- which an old snapshot elsewhere keeps from being cleaned up)
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = item.batch_job_id AND i.status = 'queued' AND i.position > item.position
+    ORDER BY i.position LIMIT 1;
+    IF NOT FOUND THEN
         PERFORM train_data.finish_job_if_done(item.batch_job_id);
     END IF;
     RETURN conv;

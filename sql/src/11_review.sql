@@ -491,11 +491,14 @@ BEGIN ATOMIC
         'approvalRate', round(count(*) FILTER (WHERE c.status = 'approved')::numeric
                               / nullif(count(*) FILTER (WHERE c.status IN ('approved', 'rejected')), 0), 3),
         'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'),
-        'withDefects', count(*) FILTER (WHERE jsonb_array_length(coalesce(c.quality_metrics -> 'defects', '[]')) > 0),
+        'withDefects', count(*) FILTER (WHERE c.has_defects),
+        -- (has_defects: "defects" is a non-empty array, whatever else a
+        -- user wrote into her own metrics)
         'byDefect', (SELECT coalesce(jsonb_object_agg(d.code, d.n), '{}')
                      FROM (SELECT e.code, count(*) AS n
                            FROM train_data.conversations c2,
-                                jsonb_array_elements_text(coalesce(c2.quality_metrics -> 'defects', '[]')) AS e(code)
+                                jsonb_array_elements_text(c2.quality_metrics -> 'defects') AS e(code)
+                           WHERE c2.has_defects
                            GROUP BY e.code) d))
     FROM train_data.conversations c;
 END;

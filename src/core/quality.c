@@ -360,7 +360,7 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	for (long i = 0; i < n; i++)
 	{
 		const char *expected = i % 2 == 0 ? "user" : "assistant";
-		size_t		expected_len = i % 2 == 0 ? 4 : 9;
+		size_t		expected_len = i % 2 == 0 ? sizeof("user") - 1 : sizeof("assistant") - 1;
 
 		if (turns[i].role == NULL)
 		{

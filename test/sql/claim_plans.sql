@@ -14,24 +14,23 @@ INSERT INTO train_data.batch_items (batch_job_id, position, tier, parameters, pr
 SELECT 'c2000000-0000-0000-0000-000000000001', g, 'template', '{}', 'Talk with P' || g || '.'
 FROM generate_series(1, 50) g;
 
--- Statistics taken while nothing is in flight, counters from zero.
+-- Statistics taken while nothing is in flight.
 VACUUM ANALYZE train_data.batch_items;
-SELECT pg_stat_reset_single_table_counters('train_data.batch_items_lease_idx'::regclass),
-       pg_stat_reset_single_table_counters('train_data.batch_items_in_flight_idx'::regclass);
 
--- A new session's first claim (its statements planned now).
+-- A new session's first claim (its statements planned now), and the index
+-- scans this transaction made (counted by this backend alone: no other
+-- session's statistics, flushed or not, can change them).  The expired
+-- leases: one scan of the lease index.  The in-flight index: one scan, the
+-- job's items in flight that hold no slot (a session's first claim of a job
+-- counts them).
 \c
-SET ROLE regress_worker;
+BEGIN;
+SET LOCAL ROLE regress_worker;
 SELECT position FROM train_data.claim_batch_items('plans', 1);
 RESET ROLE;
-SELECT pg_stat_force_next_flush();
--- The expired leases: one scan of the lease index.  The in-flight index:
--- one scan, the job's items in flight that hold no slot (a session's first
--- claim of a job counts them).
-SELECT indexrelname, idx_scan
-  FROM pg_stat_user_indexes
- WHERE indexrelname IN ('batch_items_lease_idx', 'batch_items_in_flight_idx')
- ORDER BY indexrelname;
+SELECT pg_stat_get_xact_numscans('train_data.batch_items_lease_idx'::regclass) AS lease_index_scans,
+       pg_stat_get_xact_numscans('train_data.batch_items_in_flight_idx'::regclass) AS in_flight_index_scans;
+COMMIT;
 
 -- clean up
 DELETE FROM train_data.batch_jobs WHERE id = 'c2000000-0000-0000-0000-000000000001';

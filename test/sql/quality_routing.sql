@@ -265,6 +265,19 @@ FROM (VALUES (NULL), ('{}'), ('{"defects": []}'), ('{"defects": ["truncated_last
              ('{"defects": "truncated_last_turn"}'), ('{"defects": {"n": 1}}'), ('{"defects": null}'),
              ('[{"defects": ["truncated_last_turn"]}]'), ('"defects"'), ('{"a": [1], "defects": [0], "z": 2}')) v(m);
 
+-- metrics a user wrote herself in another shape count as no defects in
+-- her statistics (they once failed them: "cannot get array length of a scalar")
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT s -> 'withDefects' AS with_defects_before FROM train_data.conversation_statistics() s \gset
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, quality_metrics)
+VALUES ('e7000000-0000-0000-0000-0000000000aa', 'Hand-written metrics', 'P', 'Neutral', 'template',
+        '{"overall": 5, "defects": "truncated_last_turn"}');
+SELECT (s -> 'withDefects')::int - :with_defects_before AS with_defects_added, s -> 'byDefect' AS by_defect
+FROM train_data.conversation_statistics() s;
+DELETE FROM train_data.conversations WHERE id = 'e7000000-0000-0000-0000-0000000000aa';
+RESET ROLE;
+
 -- another user's ids name nothing in a manifest: Alice's completed
 -- conversations show their template and model to her, nothing to Bob
 SET ROLE regress_alice;
