@@ -2,8 +2,8 @@
  * quality_glue.c — SQL entry points of the quality scorer: quality_metrics()
  * (with and without the template's expectation), quality_score(),
  * quality_defects(), quality_defect_codes() and metrics_have_defects().
- * The scoring is the pure
- * core in core/quality.c, the verdicts core/quality_defects.c.
+ * The scoring is the pure core in core/quality.c, the verdicts
+ * core/quality_defects.c.
  */
 #include "postgres.h"
 

@@ -37,8 +37,9 @@ CREATE TABLE train_data.conversations (
     created_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by             uuid NOT NULL DEFAULT train_data.user_id_default('train_data.conversations', true),
-    -- whether quality_metrics has defect verdicts: what exports, the review
-    -- queue and statistics filter on, without reading the metrics document
+    -- whether quality_metrics has defect verdicts: what exports,
+    -- conversation_statistics and template_performance count and filter on,
+    -- without reading the metrics document
     has_defects            boolean GENERATED ALWAYS AS (train_data.metrics_have_defects(quality_metrics)) STORED,
     -- readable ids are unique per owner: one user's ids never collide with,
     -- or reveal, another's

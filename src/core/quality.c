@@ -154,7 +154,7 @@ lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
 }
 
-/* A word of a list that has_any_word looks for, with its length; a NULL word ends the list. */
+/* A word with its length (a list that has_any_word looks for ends with a NULL word). */
 typedef struct listed_word
 {
 	const char *w;
@@ -162,6 +162,9 @@ typedef struct listed_word
 } listed_word;
 
 #define LISTED(s) {s, sizeof(s) - 1}
+
+/* The role each turn is expected from, by turn number: even user, odd assistant. */
+static const listed_word turn_roles[2] = {LISTED("user"), LISTED("assistant")};
 
 /*
  * Is one of the words (lower case, starting with a letter; a word may
@@ -359,15 +362,14 @@ score_structure(const qturn *turns, long n, bool is_array, findings *f, scored *
 	}
 	for (long i = 0; i < n; i++)
 	{
-		const char *expected = i % 2 == 0 ? "user" : "assistant";
-		size_t		expected_len = i % 2 == 0 ? sizeof("user") - 1 : sizeof("assistant") - 1;
+		const listed_word *expected = &turn_roles[i % 2];
 
 		if (turns[i].role == NULL)
 		{
 			score -= 2;
 			ISSUE(f, "A turn has no role");
 		}
-		else if (turns[i].role_len != expected_len || memcmp(turns[i].role, expected, turns[i].role_len) != 0)
+		else if (turns[i].role_len != expected->len || memcmp(turns[i].role, expected->w, expected->len) != 0)
 		{
 			score -= 3;
 			ISSUE(f, i % 2 == 0 ? "A turn expected from the user is not" : "A turn expected from the assistant is not");
