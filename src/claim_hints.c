@@ -128,15 +128,22 @@ hints_new(const char *name, Size keysize, Size entrysize)
 	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-/* The table, made empty when full or new. */
-static HTAB *
-hints_table(HTAB *table, const char *name, Size keysize, Size entrysize)
+/*
+ * *table, made empty when full or new.  The pointer is cleared before the
+ * old table is destroyed and set once the new one exists, so an error in
+ * between (out of memory) leaves no pointer to freed memory.
+ */
+static void
+hints_table(HTAB **table, const char *name, Size keysize, Size entrysize)
 {
-	if (table != NULL && hash_get_num_entries(table) < HINTS_MAX)
-		return table;
-	if (table != NULL)
-		hash_destroy(table);
-	return hints_new(name, keysize, entrysize);
+	HTAB	   *old = *table;
+
+	if (old != NULL && hash_get_num_entries(old) < HINTS_MAX)
+		return;
+	*table = NULL;
+	if (old != NULL)
+		hash_destroy(old);
+	*table = hints_new(name, keysize, entrysize);
 }
 
 /* See claim_hints.h. */
@@ -181,13 +188,13 @@ td_claim_floor_set(const td_claim_entry *e, int32 position, bool for_session)
 	}
 	if (for_session)
 	{
-		floors = hints_table(floors, "train_data claim floors", sizeof(td_claim_entry), sizeof(floor_hint));
+		hints_table(&floors, "train_data claim floors", sizeof(td_claim_entry), sizeof(floor_hint));
 		h = hash_search(floors, e, HASH_ENTER, NULL);
 	}
 	else
 	{
-		xact_floors = hints_table(xact_floors, "train_data claim floors of a transaction",
-								  sizeof(td_claim_entry), sizeof(floor_hint));
+		hints_table(&xact_floors, "train_data claim floors of a transaction", sizeof(td_claim_entry),
+					sizeof(floor_hint));
 		h = hash_search(xact_floors, e, HASH_ENTER, NULL);
 	}
 	h->position = position;
@@ -217,7 +224,7 @@ td_claim_note_held(Datum job, TransactionId xmin, TimestampTz now, bool held)
 			(void) hash_search(all_held, DatumGetUUIDP(job), HASH_REMOVE, NULL);
 		return;
 	}
-	all_held = hints_table(all_held, "train_data claim all held", sizeof(pg_uuid_t), sizeof(held_hint));
+	hints_table(&all_held, "train_data claim all held", sizeof(pg_uuid_t), sizeof(held_hint));
 	h = hash_search(all_held, DatumGetUUIDP(job), HASH_ENTER, NULL);
 	h->xmin = xmin;
 	h->until = TimestampTzPlusMilliseconds(now, ALL_HELD_MS);
