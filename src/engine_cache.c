@@ -34,6 +34,12 @@
  * every claim and completion whose transaction starts after the change's
  * commit has finished.
  *
+ * A value the transaction read of its own uncommitted change (in the
+ * statement that made it, before the statement's trigger queued the
+ * invalidation) would outlive a rollback, which sends no invalidation:
+ * so a transaction or subtransaction that kept a value and rolls back
+ * empties the caches (xact_end, subxact_end).
+ *
  * Bounds: keys of at most KEY_MAX bytes (a longer model name is read every
  * time), values of at most MAX_BYTES / 16 (a larger one is read every
  * time), and at most MAX_ENTRIES entries or MAX_BYTES of values per cache
@@ -42,7 +48,6 @@
  */
 #include "postgres.h"
 
-#include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -94,6 +99,16 @@ static cache_state caches[TD_CACHE_N] = {
 /* Invalidations processed so far in this session. */
 static uint64 generation;
 
+/*
+ * The latest subtransaction of the current transaction in which a value
+ * was kept (InvalidSubTransactionId: none).  A value read in the statement
+ * that changed its row, before the statement's trigger queued the
+ * invalidation, is the transaction's own uncommitted change: when that
+ * (sub)transaction rolls back, no invalidation ever comes, so the caches
+ * are emptied then (see rolled_back).
+ */
+static SubTransactionId kept_in;
+
 /* Forget every entry of a cache. */
 static void
 empty(cache_state *c)
@@ -112,6 +127,35 @@ relation_changed(Datum arg, Oid relid)
 	generation++;
 	for (int i = 0; i < TD_CACHE_N; i++)
 		if (!OidIsValid(relid) || caches[i].relid == relid)
+			empty(&caches[i]);
+}
+
+/*
+ * XactCallback and SubXactCallback: a (sub)transaction that kept a value
+ * and rolls back (or is prepared, and may be rolled back elsewhere)
+ * empties the caches; one that commits passes its values on.  Subtransaction
+ * ids only grow within a transaction, so a value kept in subtransaction
+ * sub or in any of its children has an id of sub or more.
+ */
+static void
+xact_end(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+	{
+		if (kept_in != InvalidSubTransactionId)
+			for (int i = 0; i < TD_CACHE_N; i++)
+				empty(&caches[i]);
+		kept_in = InvalidSubTransactionId;
+	}
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+		kept_in = InvalidSubTransactionId;
+}
+
+static void
+subxact_end(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && kept_in != InvalidSubTransactionId && kept_in >= sub)
+		for (int i = 0; i < TD_CACHE_N; i++)
 			empty(&caches[i]);
 }
 
@@ -196,13 +240,21 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 	/* read with the transaction's snapshot: maybe older than the generation */
 	if (IsolationUsesXactSnapshot() || !make_key(key, keylen, &k))
 		return;
+	/*
+	 * Kept whole, never a pointer to a toasted row: detoasted here, in the
+	 * caller's memory, before the generation is checked (fetching a value
+	 * stored out of line takes a lock, which can process invalidations and
+	 * empty the cache being written).
+	 */
+	if (!isnull && typlen == -1)
+		value = PointerGetDatum(pg_detoast_datum((struct varlena *) DatumGetPointer(value)));
 	/* looked up first: a catalog read can process invalidations */
 	relid = c->relid;
 	if (!OidIsValid(relid))
 		relid = table_of(c);
 	if (!OidIsValid(relid) || generation != since)
 		return;
-	if (!isnull && typlen == -1 && toast_raw_datum_size(value) > MAX_BYTES / 16)
+	if (!isnull && typlen == -1 && VARSIZE_ANY(DatumGetPointer(value)) > MAX_BYTES / 16)
 		return;					/* one value alone would fill a sixteenth */
 	if (c->entries != NULL &&
 		(hash_get_num_entries(c->entries) >= MAX_ENTRIES || MemoryContextMemAllocated(c->cxt, true) >= MAX_BYTES))
@@ -210,9 +262,7 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 	if (c->entries == NULL)
 		make_cache(c, relid);
 	old = MemoryContextSwitchTo(c->cxt);
-	if (!isnull && typlen == -1)	/* kept whole: never a pointer to a toasted row */
-		value = PointerGetDatum(pg_detoast_datum_copy((struct varlena *) DatumGetPointer(value)));
-	else if (!isnull)
+	if (!isnull)
 		value = datumCopy(value, typbyval, typlen);
 	MemoryContextSwitchTo(old);
 	e = hash_search(c->entries, &k, HASH_ENTER, &found);
@@ -222,6 +272,7 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 	e->isnull = isnull;
 	e->typlen = typlen;
 	e->typbyval = typbyval;
+	kept_in = Max(kept_in, GetCurrentSubTransactionId());
 }
 
 /*
@@ -247,4 +298,6 @@ td_install_engine_cache(void)
 {
 	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, function_changed, (Datum) 0);
+	RegisterXactCallback(xact_end, NULL);
+	RegisterSubXactCallback(subxact_end, NULL);
 }

@@ -86,6 +86,34 @@ SELECT (train_data.engine_model_price('claude-sonnet')).note;
 ROLLBACK;
 SELECT train_data.engine_model_price('claude-sonnet') IS NOT DISTINCT FROM train_data.model_price('claude-sonnet') AS same;
 
+-- A configuration read of a change that then rolls back is not kept: the
+-- change and a claim in one statement (a role granted both could write
+-- it), the claim reading the change before the statement's trigger queues
+-- the invalidation, then the statement fails.  The rollback sends no
+-- invalidation, so the session's copy (empty before: a change was just
+-- committed) would keep the model that never was; the next claim of Bob's
+-- has his committed model.
+INSERT INTO train_data.batch_jobs (id, name, total_items, concurrent_processing, created_by) VALUES
+    ('ec000000-0000-0000-0000-0000000000b2', 'bob job 2', 2, 2, :bob);
+INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, parameters)
+SELECT 'ec000000-0000-0000-0000-0000000000b2', 'ec000000-0000-0000-0000-000000000001', g, 'template',
+       jsonb_build_object('persona', 'Q' || g)
+FROM generate_series(1, 2) g;
+UPDATE train_data.ai_configurations SET configuration = configuration  -- committed: the copies are emptied
+WHERE user_id = :bob;
+SELECT expect_error($$
+    WITH u AS (UPDATE train_data.ai_configurations SET configuration = configuration || '{"model": "claude-3-5-haiku-20241022"}'
+               WHERE user_id = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb' RETURNING 1)
+    SELECT 1 / (count(*) - count(*)) FROM train_data.claim_batch_items('w', 1 + 0 * (SELECT count(*) FROM u)::integer) c$$);
+SELECT c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batch_items('w', 1) c;
+-- (expect_error ran that statement in a subtransaction, which rolled back;
+-- now the same statement on its own: its transaction rolls back)
+UPDATE train_data.ai_configurations SET configuration = configuration WHERE user_id = :bob;
+WITH u AS (UPDATE train_data.ai_configurations SET configuration = configuration || '{"model": "claude-3-5-haiku-20241022"}'
+           WHERE user_id = :bob RETURNING 1)
+SELECT 1 / (count(*) - count(*)) FROM train_data.claim_batch_items('w', 1 + 0 * (SELECT count(*) FROM u)::integer) c;
+SELECT c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batch_items('w', 1) c;
+
 -- Only the engine reads the copies: a tenant cannot call it.
 SET ROLE regress_alice;
 SELECT expect_error($$SELECT train_data.engine_model_price('claude-haiku')$$);
