@@ -370,6 +370,10 @@ BEGIN
         bad := CASE WHEN OLD.status = 'processing'
                          AND (NEW.id, NEW.batch_job_id) IS DISTINCT FROM (OLD.id, OLD.batch_job_id)
                         THEN 'the claim (id and batch_job_id of an item in flight)'
+                    -- its counters and its place in the claim order are its job's: an
+                    -- item moved into a job out of that order waited for good
+                    WHEN NEW.batch_job_id IS DISTINCT FROM OLD.batch_job_id
+                        THEN 'batch_job_id (an item stays in the job it was queued in)'
                     WHEN NEW.status IS DISTINCT FROM OLD.status
                          AND NOT (OLD.status IN ('queued', 'processing') AND NEW.status = 'cancelled')
                         THEN 'status'

@@ -317,6 +317,10 @@ SET train_data.user_id = :alice;
 SELECT expect_error(format('UPDATE train_data.batch_items SET id = gen_random_uuid() WHERE batch_job_id = %L AND position = 1', :'slot_job_2'), false, true);
 SELECT expect_error(format('UPDATE train_data.batch_items SET batch_job_id = %L, position = 9 WHERE batch_job_id = %L AND position = 1',
                            :'slot_job', :'slot_job_2'), false, true);
+-- nor does a queued one: its counters and its place in the claim order
+-- are its job's (moved into a job out of that order, it waited for good)
+SELECT expect_error(format('UPDATE train_data.batch_items SET batch_job_id = %L, position = 9 WHERE batch_job_id = %L AND position = 2',
+                           :'slot_job', :'slot_job_2'), false, true);
 DELETE FROM train_data.batch_items WHERE batch_job_id = :'slot_job_2' AND position = 1;
 RESET ROLE;
 SELECT count(item_id) AS held FROM train_data.job_claim_slots WHERE batch_job_id = :'slot_job_2';
