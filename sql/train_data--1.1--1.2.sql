@@ -1655,7 +1655,8 @@ WHERE j.status IN ('queued', 'processing', 'paused')
 CREATE TABLE train_data.claimable_jobs (
     batch_job_id   uuid PRIMARY KEY,
     claim_rank     smallint NOT NULL,
-    job_created_at timestamptz NOT NULL
+    job_created_at timestamptz NOT NULL,
+    created_by     uuid NOT NULL
 );
 ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
 CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
@@ -1667,8 +1668,8 @@ CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
     RETURNS void
     LANGUAGE sql
 BEGIN ATOMIC
-    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at)
-    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at, created_by)
+    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at, j.created_by
     FROM train_data.batch_jobs j
     WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
     ON CONFLICT (batch_job_id) DO UPDATE SET claim_rank = excluded.claim_rank;
@@ -1755,8 +1756,8 @@ CREATE TRIGGER batch_items_owner
 
 -- The claim order: every job that can be claimed from and has items queued
 -- or in flight.
-INSERT INTO train_data.claimable_jobs (batch_job_id, claim_rank, job_created_at)
-SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+INSERT INTO train_data.claimable_jobs (batch_job_id, claim_rank, job_created_at, created_by)
+SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at, j.created_by
 FROM train_data.batch_jobs j
 WHERE train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
   AND EXISTS (SELECT 1 FROM train_data.batch_items i
@@ -3184,6 +3185,7 @@ COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign
 COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
 
 COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+COMMENT ON COLUMN train_data.claimable_jobs.created_by IS 'The job''s owner, read with the claim order (a claim passes over an owner whose jobs have nothing to take)';
 
 COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
     'Internal: puts a job that can be claimed from in the claim order (claimable_jobs), or refreshes and locks its row there';

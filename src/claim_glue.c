@@ -119,10 +119,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		1, {INT4OID}
 	},
 	[ST_NEXT_JOBS] = {
-		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin,"
-		"       b.created_by"		/* NULL for a job deleted since: the visit drops it */
+		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin, c.created_by"
 		"  FROM train_data.claimable_jobs c"
-		"  LEFT JOIN train_data.batch_jobs b ON b.id OPERATOR(pg_catalog.=) c.batch_job_id"
 		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
 		" LIMIT $4",
@@ -908,8 +906,6 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 			jobs[r] = value(r, 3, &isnull);
 			keys[r] = td_claim_entry_of(jobs[r], DatumGetTransactionId(value(r, 4, &isnull)));
 			owners[r] = value(r, 5, &isnull);
-			if (isnull)
-				owners[r] = (Datum) 0;
 			if (r == n - 1)		/* the next batch starts after the last row */
 			{
 				after_rank = DatumGetInt16(value(r, 1, &isnull));

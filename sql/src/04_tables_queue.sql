@@ -452,7 +452,8 @@ CREATE TRIGGER batch_items_prepare_update
 CREATE TABLE train_data.claimable_jobs (
     batch_job_id   uuid PRIMARY KEY,
     claim_rank     smallint NOT NULL,
-    job_created_at timestamptz NOT NULL
+    job_created_at timestamptz NOT NULL,
+    created_by     uuid NOT NULL
 );
 ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
 CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
@@ -460,6 +461,7 @@ COMMENT ON TABLE train_data.claimable_jobs IS 'Internal: the claim order, one ro
 COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
 COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+COMMENT ON COLUMN train_data.claimable_jobs.created_by IS 'The job''s owner, read with the claim order (a claim passes over an owner whose jobs have nothing to take)';
 
 -- Put a job in the claim order while it can be claimed from.  A row already
 -- there is locked (and its rank refreshed), so a claim removing it at the
@@ -468,8 +470,8 @@ CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
     RETURNS void
     LANGUAGE sql
 BEGIN ATOMIC
-    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at)
-    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at
+    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at, created_by)
+    SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at, j.created_by
     FROM train_data.batch_jobs j
     WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
     ON CONFLICT (batch_job_id) DO UPDATE SET claim_rank = excluded.claim_rank;
