@@ -39,16 +39,22 @@
  * Only quals of a shape whose compiled form depends on nothing else are
  * compiled; any other reads with SQL (TD_POLICY_UNSUPPORTED), so that the
  * native read cannot differ from a SELECT:
- *   - one condition: a single qual that is not an AND (the planner splits
- *     ANDs and restrictive policies into conditions it orders by cost, and
- *     an error one of them raises, or the values it shows, would depend on
- *     an order this code does not reproduce); ORs of permissive policies are
+ *   - one condition: a single qual that is not an AND, before planning and
+ *     after it (the planner splits ANDs and restrictive policies into
+ *     conditions it orders by cost, and an error one of them raises, or the
+ *     values it shows, would depend on an order this code does not
+ *     reproduce; folding constants turns NOT (x OR y) into an AND, and
+ *     canonicalizing pulls the shared part of ORs out, as in (A AND B) OR
+ *     (A AND C)); the qual is compiled as the planner leaves it (A OR (A
+ *     AND B), two permissive policies sharing A, is A), and ORs are
  *     evaluated in order by both;
  *   - functions and operators of pg_catalog and of the table's own schema
  *     only (the extension's: they pin their search_path or were parsed when
  *     created): no user function can run while a policy is compiled, and
  *     none is inlined with the search_path of the moment;
- *   - no domain (its constraints would be compiled in).
+ *   - no domain (its constraints would be compiled in);
+ *   - no volatile function in a subquery (equal subqueries are one
+ *     parameter, evaluated once, as the planner's canonical form needs).
  * A policy compiled while another is being compiled is refused too (SQL).
  *
  * A policy's uncorrelated scalar subqueries without a FROM, such as the
@@ -106,6 +112,7 @@ typedef struct compile_state
 {
 	bool		unsupported;
 	List	   *param_exprs;	/* the subqueries' expressions, in id order */
+	List	   *sublinks;		/* the subqueries themselves, in the same order */
 } compile_state;
 
 static td_row_policy slots[TD_POLICY_SLOTS];
@@ -246,16 +253,37 @@ subqueries_to_params(Node *node, compile_state *state)
 	{
 		Expr	   *expr = simple_subquery_expr((SubLink *) node);
 		Param	   *param;
+		ListCell   *lc;
+		int			id = 0;
 
 		if (expr == NULL)
 		{
 			state->unsupported = true;
 			return node;
 		}
-		state->param_exprs = lappend(state->param_exprs, expr);
+		/*
+		 * Equal subqueries are one parameter, so that the qual simplifies as
+		 * the planner's does (it compares them as equal: A OR (A AND B) is
+		 * A); they are evaluated once, which only a volatile one could tell
+		 * (refused: supported_shape).
+		 */
+		foreach(lc, state->sublinks)
+		{
+			if (equal(lfirst(lc), node))
+			{
+				id = foreach_current_index(lc) + 1;
+				break;
+			}
+		}
+		if (id == 0)
+		{
+			state->param_exprs = lappend(state->param_exprs, expr);
+			state->sublinks = lappend(state->sublinks, node);
+			id = list_length(state->param_exprs);
+		}
 		param = makeNode(Param);
 		param->paramkind = PARAM_EXTERN;
-		param->paramid = list_length(state->param_exprs);
+		param->paramid = id;
 		param->paramtype = exprType((Node *) expr);
 		param->paramtypmod = exprTypmod((Node *) expr);
 		param->paramcollid = exprCollation((Node *) expr);
@@ -338,9 +366,22 @@ supported_shape(List *quals, List *param_exprs, Oid nsp)
 	if (list_length(quals) != 1)
 		return false;
 	qual = (Node *) linitial(quals);
-	if (is_andclause(qual))
+	if (is_andclause(qual) || contain_volatile_functions((Node *) param_exprs))
 		return false;
 	return !untrusted_node(qual, &nsp) && !untrusted_node((Node *) param_exprs, &nsp);
+}
+
+/*
+ * The qual as the planner leaves it: constants folded (which turns NOT (x
+ * OR y) into an AND) and canonicalized (shared parts of ORs pulled out: A
+ * OR (A AND B) is A, (A AND B) OR (A AND C) an AND); NULL when that is an
+ * AND, whose parts the planner orders by cost (see the header).
+ */
+static Node *
+planned_qual(Node *qual)
+{
+	qual = (Node *) canonicalize_qual(expression_planner((Expr *) qual), false);
+	return is_andclause(qual) ? NULL : qual;
 }
 
 /* Set up the parameters of a compiled policy from the subqueries' expressions. */
@@ -387,8 +428,12 @@ compile_policy(td_row_policy *policy, Relation rel)
 		state.unsupported = true;
 	if (!state.unsupported)
 	{
-		foreach(lc, quals)
-			lfirst(lc) = expression_planner((Expr *) lfirst(lc));
+		Node	   *qual = planned_qual((Node *) linitial(quals));
+
+		if (qual == NULL)
+			state.unsupported = true;
+		else
+			linitial(quals) = qual;
 	}
 	if (!state.unsupported)
 	{
