@@ -117,9 +117,23 @@ server_to_utf8(char *s, size_t *len)
 	return u;
 }
 
-/* A scalar of a jsonb value as a core value, in arena (UTF-8 database). */
+/*
+ * The digits the numbers of a jsonb value of size bytes may print as, in
+ * all: a numeric stored in a few bytes prints as up to 131,072 digits
+ * (1e131071), so without a bound a value of 1.6 MB could make a tree of
+ * 13 GB.  Numbers as JSON writes them print as about as many bytes as jsonb
+ * stores them in (or fewer): four times that, and 1 MB more, is far above
+ * any value read as JSON and refuses a value made to grow.
+ */
+static size_t
+digits_allowed(Size size)
+{
+	return 4 * (size_t) size + 1024 * 1024;
+}
+
+/* A scalar of a jsonb value as a core value, in arena (UTF-8 database); *digits_left counts down. */
 static td_json *
-scalar_to_core(td_arena *arena, const JsonbValue *jv)
+scalar_to_core(td_arena *arena, const JsonbValue *jv, size_t *digits_left, size_t allowed)
 {
 	td_json    *v = td_arena_alloc(arena, sizeof(td_json));
 	char	   *lit;
@@ -143,6 +157,12 @@ scalar_to_core(td_arena *arena, const JsonbValue *jv)
 			lit = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(jv->val.numeric)));
 			v->type = TD_JSON_NUMBER;
 			v->len = strlen(lit);
+			if (v->len > *digits_left)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("numbers of JSON value are longer than %zu characters in all", allowed),
+						 errdetail("A number stored in a few bytes of jsonb may print as up to 131,072 digits; the numbers of a value may print as at most four times its stored size and 1 MB more.")));
+			*digits_left -= v->len;
 			v->str = td_arena_strndup(arena, lit, v->len);
 			v->num = strtod(v->str, NULL);
 			pfree(lit);
@@ -210,6 +230,8 @@ jsonb_binary_to_core(td_arena *arena, Jsonb *jb)
 	JsonbIteratorToken tok;
 	bool		raw_scalar = false;
 	unsigned int ticks = 0;
+	size_t		allowed = digits_allowed(VARSIZE(jb)),
+				digits_left = allowed;
 
 	while ((tok = JsonbIteratorNext(&it, &jv, false)) != WJB_DONE)
 	{
@@ -250,7 +272,7 @@ jsonb_binary_to_core(td_arena *arena, Jsonb *jb)
 				continue;
 			case WJB_VALUE:
 			case WJB_ELEM:
-				v = scalar_to_core(arena, &jv);
+				v = scalar_to_core(arena, &jv, &digits_left, allowed);
 				if (raw_scalar)
 					root = v;
 				else

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "td_text.h"
+#include "td_utf8.h"
 
 /* One turn found in the response. */
 typedef struct turn
@@ -534,6 +535,34 @@ write_count(td_doc *out, const td_json *v)
 		out->ops->null(out);
 }
 
+/* The most tokens a response may report, each count and both together: a conversation stores them as integer. */
+#define MAX_TOKENS 2147483647.0
+
+/*
+ * Are the usage counts within what a conversation stores?  A count past it
+ * is no model's (refused, as a response that cannot be stored: the same
+ * error for every caller, rather than a cast failing later in one of them).
+ */
+static bool
+counts_fit(const parsed *p, td_parse_error *err)
+{
+	double		in = p->input_tokens && p->input_tokens->num > 0 ? p->input_tokens->num : 0,
+				outn = p->output_tokens && p->output_tokens->num > 0 ? p->output_tokens->num : 0;
+
+	if (in <= MAX_TOKENS && outn <= MAX_TOKENS && in + outn <= MAX_TOKENS)
+		return true;
+	err->status = TD_PARSE_BAD_INPUT;
+	td_buf_puts(&err->message, "response reports more tokens than can be stored: ");
+	td_buf_append(&err->message, p->input_tokens ? p->input_tokens->str : "0",
+				  p->input_tokens ? td_utf8_prefix(p->input_tokens->str, p->input_tokens->len, 24) : 1);
+	td_buf_puts(&err->message, " in, ");
+	td_buf_append(&err->message, p->output_tokens ? p->output_tokens->str : "0",
+				  p->output_tokens ? td_utf8_prefix(p->output_tokens->str, p->output_tokens->len, 24) : 1);
+	td_buf_puts(&err->message, " out");
+	td_buf_puts(&err->detail, "A conversation stores at most 2147483647 tokens, input and output together.");
+	return false;
+}
+
 /* A string value (model, stop_reason), or null. */
 static void
 write_string_or_null(td_doc *out, const td_json *v)
@@ -685,6 +714,8 @@ td_parse_response_doc(const td_json *response, const td_json *params,
 		td_buf_puts(&err->detail, "A conversation needs at least two turns.");
 		ok = false;
 	}
+	if (ok)
+		ok = counts_fit(&p, err);
 	if (ok)
 		write_result(&p, params, out);
 	td_arena_free(&p.arena);

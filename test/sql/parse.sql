@@ -43,6 +43,20 @@ SELECT expect_error($$SELECT train_data.parse_generation_response('{"turns": ["a
 SELECT expect_error($$SELECT train_data.parse_generation_response('{"turns": [{"role": "user", "content": "only one"}]}')$$, true);
 SELECT expect_error($$SELECT train_data.parse_generation_response('{"turns": []}')$$);
 SELECT expect_error($$SELECT train_data.parse_generation_response(to_jsonb(E'user:\nassistant: b'::text))$$);
+-- Token counts a conversation cannot store (an integer each, and together):
+-- the response is refused by the parser, so a completion fails the item as
+-- an unusable response instead of failing later on a cast (found by review).
+SELECT expect_error($$SELECT train_data.parse_generation_response('{"content": [{"type": "text", "text": "user: a\nassistant: b"}], "usage": {"input_tokens": 3000000000, "output_tokens": 1}}')$$, true);
+SELECT expect_error($$SELECT train_data.parse_generation_response('{"content": [{"type": "text", "text": "user: a\nassistant: b"}], "usage": {"input_tokens": 2000000000, "output_tokens": 2000000000}}')$$, true);
+SELECT r ->> 'input_tokens' AS input_tokens, r ->> 'output_tokens' AS output_tokens
+FROM train_data.parse_generation_response('{"content": [{"type": "text", "text": "user: a\nassistant: b"}], "usage": {"input_tokens": 2147483646, "output_tokens": 1}}') r;
+-- A number stored in a few bytes of jsonb can print as 131,072 digits: the
+-- numbers of one value may print as four times its size and 1 MB more, so
+-- twenty of them (2.6 MB of digits from 420 bytes) are refused, not read.
+SELECT expect_error($$SELECT train_data.parse_generation_response(
+    (SELECT jsonb_build_object('content', jsonb_build_array(jsonb_build_object('type', 'text', 'text', E'user: a\nassistant: b')),
+                               'pad', jsonb_agg('1e131071'::numeric))
+     FROM generate_series(1, 20)))$$, true);
 SELECT expect_error($$SELECT train_data.parse_generation_response(NULL)$$);
 
 -- A long conversation (2,000 turns of 1,000 characters) parses whole.
