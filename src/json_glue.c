@@ -106,6 +106,13 @@ td_install_allocator(void)
 	RegisterSubXactCallback(glue_subxact_abort, NULL);
 }
 
+/* See json_glue.h. */
+const char *
+td_message_to_server(const char *utf8)
+{
+	return pg_any_to_server(utf8, (int) strlen(utf8), PG_UTF8);
+}
+
 /* Convert server-encoded s[0..len) to UTF-8 (no copy in a UTF8 database). */
 static char *
 server_to_utf8(char *s, size_t *len)

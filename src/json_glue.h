@@ -36,6 +36,13 @@ extern char *td_text_to_utf8(text *t, size_t *len);
  */
 extern char *td_clip_for_message(const char *s);
 
+/*
+ * A core's message or detail (UTF-8, quoting what the caller gave in the
+ * server's encoding) in the server's encoding, for ereport (no copy in a
+ * UTF8 database).
+ */
+extern const char *td_message_to_server(const char *utf8);
+
 /* UTF-8 JSON text built by a core, as a jsonb Datum. */
 extern Datum td_core_to_jsonb(const td_buf *json);
 

@@ -56,8 +56,8 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 	if (!td_parse_response_doc(response, params, &out.doc, &err))
 		ereport(ERROR,
 				(errcode(parse_errcode(err.status)),
-				 errmsg("%s", err.message.data),
-				 err.detail.len ? errdetail("%s", err.detail.data) : 0));
+				 errmsg("%s", td_message_to_server(err.message.data)),
+				 err.detail.len ? errdetail("%s", td_message_to_server(err.detail.data)) : 0));
 	td_error_free(&err);
 	td_arena_free(&arena);
 	PG_RETURN_DATUM(td_jsonb_doc_finish(&out));

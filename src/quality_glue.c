@@ -134,8 +134,8 @@ expect_arg(FunctionCallInfo fcinfo, int argno, td_quality_expect *e)
 	if (!good)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s", err.message.data),
-				 err.detail.len ? errdetail("%s", err.detail.data) : 0));
+				 errmsg("%s", td_message_to_server(err.message.data)),
+				 err.detail.len ? errdetail("%s", td_message_to_server(err.detail.data)) : 0));
 	td_error_free(&err);
 	return e;
 }

@@ -22,8 +22,8 @@ report_render_error(const td_render_error *err)
 	ereport(ERROR,
 			(errcode(err->status == TD_RENDER_TOO_LONG ?
 					 ERRCODE_PROGRAM_LIMIT_EXCEEDED : ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s", err->message.data),
-			 err->detail.len ? errdetail("%s", err->detail.data) : 0));
+			 errmsg("%s", td_message_to_server(err->message.data)),
+			 err->detail.len ? errdetail("%s", td_message_to_server(err->detail.data)) : 0));
 }
 
 /* A template argument that must not be NULL, as UTF-8. */

@@ -510,7 +510,7 @@ turns_from_chat(parsed *p, const td_json *response, td_parse_error *err)
 
 	if (message == NULL)
 		return td_error_set(err, TD_PARSE_BAD_INPUT, "response has no message in its first choice",
-							"A Chat Completions response holds \"choices\": [{\"message\": {\"content\": …}}].");
+							"A Chat Completions response holds \"choices\": [{\"message\": {\"content\": ...}}].");
 	note_metadata(p, response, choice);
 	if (td_json_string_is(p->stop_reason, "length"))
 		return truncated(err, "finish_reason", "length");
@@ -663,7 +663,7 @@ find_turns(parsed *p, const td_json *response, td_parse_error *err)
 		return turns_from_text(p, response->str, response->len, err);
 	if (response->type != TD_JSON_OBJECT)
 		return td_error_set(err, TD_PARSE_BAD_INPUT, NOT_A_RESPONSE,
-						 "Pass the API's JSON response, {\"title\": …, \"turns\": […]}, or the model's text as a JSON string.");
+						 "Pass the API's JSON response, {\"title\": ..., \"turns\": [...]}, or the model's text as a JSON string.");
 	if (is_api_error(response))
 		return api_error(response, err);
 	if ((turns = turns_array(response)) != NULL)

@@ -60,5 +60,22 @@ my ($rc, $out, $err) = $node->psql('latin1db',
 isnt($rc, 0, 'a character LATIN1 cannot hold is refused');
 like($err, qr/has no equivalent in encoding "LATIN1"/, 'with the conversion error');
 
+# An error message quoting what the caller gave, and the details of the
+# parser's refusals: in the database's encoding, so a UTF-8 client reads the
+# same text from both databases (the cores write UTF-8: sent as it was, the
+# LATIN1 database's message held bytes that are not LATIN1 text).
+my $bad_role = q{SET client_encoding = 'UTF8';
+  SELECT train_data.parse_generation_response('{"turns": [{"role": "user", "content": "a"}, {"role": "rôle", "content": "b"}]}')};
+my $not_response = q{SET client_encoding = 'UTF8'; SELECT train_data.parse_generation_response('{"answer": 1}')};
+for my $case ([ 'a quoted role', $bad_role ], [ 'a refusal detail', $not_response ])
+{
+	my ($name, $sql) = @$case;
+	my (undef, undef, $err_u) = $node->psql('utf8db',   $sql, extra_params => [ '-v', 'VERBOSITY=default' ]);
+	my (undef, undef, $err_l) = $node->psql('latin1db', $sql, extra_params => [ '-v', 'VERBOSITY=default' ]);
+	is($err_l, $err_u, "LATIN1 and UTF-8 databases give the same error for $name");
+}
+my (undef, undef, $role_err) = $node->psql('latin1db', $bad_role);
+like($role_err, qr/turn 2 of the response has role "rôle"/, 'the quoted role reads as the caller wrote it');
+
 $node->stop;
 done_testing();
