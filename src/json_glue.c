@@ -102,6 +102,7 @@ td_install_allocator(void)
 	td_set_keep_allocator(glue_keep_realloc, glue_free);
 	td_set_limit_handler(glue_limit);
 	td_interrupt_handler = glue_interrupts;
+	td_sort = pg_qsort;			/* a cancel in a comparator leaves nothing behind */
 	RegisterXactCallback(glue_xact_abort, NULL);
 	RegisterSubXactCallback(glue_subxact_abort, NULL);
 }

@@ -284,7 +284,7 @@ duplicate_count(const qturn *turns, long n)
 	sorted = td_malloc((size_t) n * sizeof(qturn *));
 	for (long i = 0; i < n; i++)
 		sorted[i] = &turns[i];
-	qsort(sorted, (size_t) n, sizeof(qturn *), content_cmp);
+	td_sort(sorted, (size_t) n, sizeof(qturn *), content_cmp);
 	for (long i = 1; i < n; i++)
 		if (content_cmp(&sorted[i], &sorted[i - 1]) == 0)
 			dups++;

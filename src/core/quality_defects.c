@@ -845,7 +845,7 @@ sort_u64(uint64_t *v, size_t n)
 {
 	if (n > SMALL_SORT)
 	{
-		qsort(v, n, sizeof(uint64_t), u64_cmp);
+		td_sort(v, n, sizeof(uint64_t), u64_cmp);
 		return;
 	}
 	for (size_t i = 1; i < n; i++)
@@ -1285,7 +1285,7 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 				}
 		return;
 	}
-	qsort(keys, (size_t) nkeys, sizeof(turn_key), turn_key_cmp);
+	td_sort(keys, (size_t) nkeys, sizeof(turn_key), turn_key_cmp);
 	dups = td_malloc((size_t) nkeys * sizeof(turn_key));
 	for (long i = 1, first = 0; i < nkeys; i++)
 	{
@@ -1294,7 +1294,7 @@ check_duplicates(turn_key *keys, long nkeys, report *r)
 		else					/* the later turn, and the earliest it repeats */
 			dups[ndups++] = (turn_key) {(uint64_t) keys[first].turn, keys[i].turn};
 	}
-	qsort(dups, (size_t) ndups, sizeof(turn_key), turn_order_cmp);
+	td_sort(dups, (size_t) ndups, sizeof(turn_key), turn_order_cmp);
 	for (long i = 0; i < ndups; i++)
 		found_count(r, TD_DEFECT_DUPLICATE_TURNS, dups[i].turn, "same_words_as_turn", (long) dups[i].hash, no_threshold);
 	td_free(dups);

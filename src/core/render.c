@@ -462,7 +462,7 @@ first_repeated_name(td_arena *arena, const td_json *variables)
 			names[n++] = (named) {name->str, name->len, i};
 	}
 	if (n > 1)
-		qsort(names, n, sizeof(named), named_cmp);
+		td_sort(names, n, sizeof(named), named_cmp);
 	for (size_t i = 1; i < n; i++)	/* a later one of equal names repeats */
 		if (td_bytes_cmp(names[i].name, names[i].len, names[i - 1].name, names[i - 1].len) == 0 &&
 			names[i].pos < first)
@@ -478,7 +478,7 @@ index_variables(render_ctx *ctx)
 	for (size_t k = 0; k < ctx->nvars; k++)
 		ctx->by_name[k] = &ctx->vars[k];
 	if (ctx->nvars > 1)
-		qsort(ctx->by_name, ctx->nvars, sizeof(variable *), variable_cmp);
+		td_sort(ctx->by_name, ctx->nvars, sizeof(variable *), variable_cmp);
 }
 
 /* Parse the variables array into ctx->vars. */
@@ -630,7 +630,7 @@ load_parameters(render_ctx *ctx, const td_json *parameters, td_render_error *err
 	}
 	ctx->nparams += added;
 	if (added > 0)
-		qsort(ctx->params, ctx->nparams, sizeof(param), param_cmp);
+		td_sort(ctx->params, ctx->nparams, sizeof(param), param_cmp);
 	return true;
 }
 

@@ -557,7 +557,7 @@ td_json_index_build(td_arena *arena, const td_json *obj, td_json_index *ix)
 	for (size_t i = 0; i < n; i++)
 		ix->members[i] = &obj->members[i];
 	if (n > 1)
-		qsort(ix->members, n, sizeof(td_json_member *), member_ptr_cmp);
+		td_sort(ix->members, n, sizeof(td_json_member *), member_ptr_cmp);
 	for (size_t i = 0; i < n; i++)	/* keep the last of equal keys */
 	{
 		const td_json_member *m = ix->members[i];

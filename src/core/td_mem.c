@@ -43,6 +43,7 @@ static td_free_fn free_hook = free;
 static td_limit_fn limit_hook = default_limit;
 
 td_interrupt_fn td_interrupt_handler = NULL;
+td_sort_fn	td_sort = qsort;
 unsigned int td_interrupt_ticks = 0;
 
 /* See td_mem.h. */

@@ -46,6 +46,17 @@ extern unsigned int td_interrupt_ticks;
 	(((++td_interrupt_ticks & (TD_INTERRUPT_INTERVAL - 1)) != 0 || td_interrupt_handler == NULL || \
 	  (td_interrupt_handler(), true)))
 
+/*
+ * The sort of the cores (qsort's contract): the C library's qsort, or the
+ * one the backend glue installs, PostgreSQL's.  A comparator that checks
+ * for a cancel may leave the sort by a jump, which glibc's qsort cannot
+ * survive without leaking the buffer it took with malloc; pg_qsort takes
+ * none.
+ */
+typedef void (*td_sort_fn) (void *base, size_t n, size_t size, int (*cmp) (const void *, const void *));
+
+extern td_sort_fn td_sort;
+
 /* Allocator hooks; td_set_allocator(NULL, NULL, NULL) restores malloc. */
 typedef void *(*td_alloc_fn) (size_t size);
 typedef void *(*td_realloc_fn) (void *ptr, size_t size);
