@@ -144,7 +144,7 @@ turns_from_json(parsed *p, const td_json *v, const td_json *turns, td_parse_erro
 {
 	const td_json *title = td_json_get(v, "title");
 
-	for (size_t i = 0; i < turns->count; i++)
+	for (size_t i = 0; i < turns->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
 	{
 		const td_json *t = turns->items[i];
 		const td_json *role = td_json_get(t, "role");
@@ -221,7 +221,7 @@ fenced_block(const char *s, size_t len, size_t *b, size_t *e)
 		}
 	if (open == NULL)
 		return false;
-	while (open < s + len && *open != '\n')	/* skip a language tag */
+	while (open < s + len && *open != '\n' && TD_CHECK_FOR_INTERRUPTS_EXPR())	/* skip a language tag */
 		open++;
 	*b = (size_t) (open - s);
 	close = NULL;

@@ -241,7 +241,7 @@ read_ident(const char *s, size_t end, size_t *i, const char **name, size_t *len)
 
 	if (*i >= end || !is_ident_start(s[*i]))
 		return false;
-	while (*i < end && is_ident_char(s[*i]))
+	while (*i < end && is_ident_char(s[*i]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		(*i)++;
 	*name = s + start;
 	*len = *i - start;
@@ -252,7 +252,7 @@ read_ident(const char *s, size_t end, size_t *i, const char **name, size_t *len)
 static void
 skip_spaces(const char *s, size_t end, size_t *i)
 {
-	while (*i < end && td_is_space(s[*i]))
+	while (*i < end && td_is_space(s[*i]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		(*i)++;
 }
 
@@ -265,7 +265,7 @@ read_literal(const char *s, size_t end, size_t *i, const char **text, size_t *le
 	if (*i >= end || s[*i] != '\'')
 		return false;
 	start = ++(*i);
-	while (*i < end && s[*i] != '\'')
+	while (*i < end && s[*i] != '\'' && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		(*i)++;
 	if (*i >= end)
 		return false;

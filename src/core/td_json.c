@@ -53,6 +53,7 @@ skip_ws(parser *p)
 
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
 			break;
+		TD_CHECK_FOR_INTERRUPTS();
 		p->pos++;
 	}
 }
@@ -85,7 +86,7 @@ skip_digits(parser *p)
 {
 	size_t		start = p->pos;
 
-	while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9')
+	while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9' && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		p->pos++;
 	return p->pos - start;
 }
@@ -528,6 +529,7 @@ td_json_get(const td_json *obj, const char *key)
 	{
 		const td_json_member *m = &obj->members[i];
 
+		TD_CHECK_FOR_INTERRUPTS();
 		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
 			return m->value;
 	}

@@ -27,9 +27,9 @@ td_ascii_word_at(const char *s, size_t len, size_t i, const char *word, size_t w
 void
 td_trim(const char *s, size_t *b, size_t *e)
 {
-	while (*b < *e && td_is_space(s[*b]))
+	while (*b < *e && td_is_space(s[*b]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		(*b)++;
-	while (*e > *b && td_is_space(s[*e - 1]))
+	while (*e > *b && td_is_space(s[*e - 1]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		(*e)--;
 }
 

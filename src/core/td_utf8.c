@@ -132,7 +132,7 @@ td_utf8_prefix(const char *s, size_t len, size_t max_chars)
 {
 	size_t		chars = 0;
 
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0; i < len && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
 		if ((s[i] & 0xC0) != 0x80 && chars++ == max_chars)
 			return i;
 	return len;

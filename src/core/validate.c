@@ -40,7 +40,7 @@ check_message(const td_json *m, bool *assistant)
 
 	if (m->type != TD_JSON_OBJECT || role == NULL || content == NULL)
 		return TD_LINE_MESSAGE_MISSING_KEY;
-	for (size_t k = 0; k < m->count; k++)
+	for (size_t k = 0; k < m->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); k++)
 		if (!known_key(m->members[k].key, m->members[k].key_len))
 			errors |= TD_LINE_MESSAGE_UNRECOGNIZED_KEY;
 	if (!td_json_string_is(role, "system") && !td_json_string_is(role, "user") && !td_json_string_is(role, "assistant"))
@@ -74,7 +74,7 @@ td_validate_line(const char *line, size_t len)
 		errors = TD_LINE_MISSING_MESSAGES;
 	else
 	{
-		for (size_t i = 0; i < messages->count; i++)
+		for (size_t i = 0; i < messages->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
 			errors |= check_message(messages->items[i], &assistant);
 		if (!assistant)
 			errors |= TD_LINE_MISSING_ASSISTANT;
