@@ -132,12 +132,20 @@ list_sep(td_buf *list, size_t *count)
 		td_buf_putc(list, ',');
 }
 
-/* Append text, HTML-escaped when asked. */
+/*
+ * Append text, HTML-escaped when asked.  Past the limit of a rendered
+ * template only the first bytes are appended, enough to pass it (the
+ * rendering then fails with TD_RENDER_TOO_LONG), so that one long value
+ * never grows the output far beyond the limit first.
+ */
 static void
 append_value_text(td_buf *out, const char *s, size_t len, bool html)
 {
-	size_t		run = 0;
+	size_t		run = 0,
+				room = out->len <= TD_RENDER_MAX_BYTES ? TD_RENDER_MAX_BYTES + 1 - out->len : 0;
 
+	if (len > room)
+		len = room;
 	if (!html)
 	{
 		td_buf_append(out, s, len);
