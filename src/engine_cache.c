@@ -105,7 +105,7 @@ static uint64 generation;
  * that changed its row, before the statement's trigger queued the
  * invalidation, is the transaction's own uncommitted change: when that
  * (sub)transaction rolls back, no invalidation ever comes, so the caches
- * are emptied then (see rolled_back).
+ * are emptied then (xact_end, subxact_end).
  */
 static SubTransactionId kept_in;
 
