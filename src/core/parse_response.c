@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "td_text.h"
-#include "td_utf8.h"
 
 /* One turn found in the response. */
 typedef struct turn
@@ -538,6 +537,16 @@ write_count(td_doc *out, const td_json *v)
 /* The most tokens a response may report, each count and both together: a conversation stores them as integer. */
 #define MAX_TOKENS 2147483647.0
 
+/* A count as the response wrote it (clipped as messages quote), or 0 when absent. */
+static void
+put_count_text(td_buf *buf, const td_json *v)
+{
+	if (v)
+		td_buf_put_clipped(buf, v->str, v->len);
+	else
+		td_buf_putc(buf, '0');
+}
+
 /*
  * Are the usage counts within what a conversation stores?  A count past it
  * is no model's (refused, as a response that cannot be stored: the same
@@ -553,11 +562,9 @@ counts_fit(const parsed *p, td_parse_error *err)
 		return true;
 	err->status = TD_PARSE_BAD_INPUT;
 	td_buf_puts(&err->message, "response reports more tokens than can be stored: ");
-	td_buf_append(&err->message, p->input_tokens ? p->input_tokens->str : "0",
-				  p->input_tokens ? td_utf8_prefix(p->input_tokens->str, p->input_tokens->len, 24) : 1);
+	put_count_text(&err->message, p->input_tokens);
 	td_buf_puts(&err->message, " in, ");
-	td_buf_append(&err->message, p->output_tokens ? p->output_tokens->str : "0",
-				  p->output_tokens ? td_utf8_prefix(p->output_tokens->str, p->output_tokens->len, 24) : 1);
+	put_count_text(&err->message, p->output_tokens);
 	td_buf_puts(&err->message, " out");
 	td_buf_puts(&err->detail, "A conversation stores at most 2147483647 tokens, input and output together.");
 	return false;
