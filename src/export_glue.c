@@ -50,6 +50,7 @@
 #include "export_log.h"
 #include "json_glue.h"
 #include "td_json.h"
+#include "td_text.h"
 
 PG_FUNCTION_INFO_V1(train_data_export_jsonl);
 PG_FUNCTION_INFO_V1(train_data_export_conversations);
@@ -120,14 +121,21 @@ static const char *const filtered_condition =
 /*
  * After the scope's condition (1.2 and later): conversations with defect
  * verdicts are left out unless the options say includeDefects, and with
- * "dedupe": t the near duplicates (near_duplicates(t)) of the ones kept too.
- * Only the conditions the options ask for are added; %d is the number of
- * the parameter holding the options.
+ * "dedupe": t the near duplicates of the ones kept too, found among the
+ * conversations the export would write without it (near_duplicates(t,
+ * those ids)): a conversation is dropped only for one the export keeps, not
+ * for a rejected, defective or unselected copy ranked above it.  The
+ * selection is the scope's condition again, the defects' condition and a
+ * closing "))", then dedupe_tail with the number of the parameter holding t.
  */
 static const char *const defects_condition = " AND NOT c.has_defects";
-static const char *const dedupe_condition =
+static const char *const dedupe_head =
 " AND c.id OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT d.conversation_id"
-"   FROM train_data.near_duplicates((($%d OPERATOR(pg_catalog.->>) 'dedupe'))::real) d))";
+"   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";
+static const char *const dedupe_tail = ")) d))";
+
+/* Near duplicates are never looked for below this similarity: a real's smallest normal value. */
+#define DEDUPE_MIN 1.2e-38
 
 /* The arguments of an export, wherever they sit in the SQL call. */
 typedef struct export_args
@@ -256,6 +264,44 @@ parse_shape(text *arg)
 }
 
 /*
+ * The "dedupe" option: false when absent or null; else true, its
+ * similarity in *t (when t is not NULL), checked as a number above 0 and
+ * at most 1 that a real holds (compared as numeric: no value is rounded
+ * into or out of the range, and none fails a cast later).
+ */
+static bool
+dedupe_option(Jsonb *options, float4 *t)
+{
+	JsonbValue *v = option(options, "dedupe");
+	Datum		zero,
+				one,
+				least;
+
+	if (v == NULL || v->type == jbvNull)
+		return false;
+	zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	one = DirectFunctionCall1(int4_numeric, Int32GetDatum(1));
+	if (v->type != jbvNumeric ||
+		!DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(v->val.numeric), zero)) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(v->val.numeric), one)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("export option \"dedupe\" must be a similarity above 0 and at most 1"),
+				 errhint("0.8 drops conversations whose estimated Jaccard similarity to a kept one is 0.8 or more.")));
+	least = DirectFunctionCall1(float8_numeric, Float8GetDatum(DEDUPE_MIN));
+	if (DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(v->val.numeric), least)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("export option \"dedupe\" is too small for a similarity: %s",
+						td_clip_for_message(DatumGetCString(DirectFunctionCall1(numeric_out,
+																				NumericGetDatum(v->val.numeric))))),
+				 errdetail("A similarity is compared as a real, whose smallest normal value is about 1.2e-38.")));
+	if (t != NULL)
+		*t = DatumGetFloat4(DirectFunctionCall1(numeric_float4, NumericGetDatum(v->val.numeric)));
+	return true;
+}
+
+/*
  * The options object: the include flags of ExportConfig, systemMessage and
  * lastTurnOnly (openai), and ExportConfig's other keys, which are accepted
  * and ignored here.  Unknown keys are an error.
@@ -282,17 +328,7 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 					 "includeApprovalHistory, includeParentReferences, systemMessage, lastTurnOnly, "
 					 "includeDefects and dedupe.");
 	(void) bool_option(options, "includeDefects", false);	/* checked here, used by the query */
-	if ((v = option(options, "dedupe")) != NULL && v->type != jbvNull)
-	{
-		double		t = v->type == jbvNumeric
-			? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric))) : -1;
-
-		if (!(t > 0 && t <= 1))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("export option \"dedupe\" must be a similarity above 0 and at most 1"),
-					 errhint("0.8 drops conversations whose estimated Jaccard similarity to a kept one is 0.8 or more.")));
-	}
+	(void) dedupe_option(options, NULL);	/* checked here, used by the query */
 	o.include_metadata = bool_option(options, "includeMetadata", true);
 	o.include_quality_scores = bool_option(options, "includeQualityScores", true);
 	o.include_timestamps = bool_option(options, "includeTimestamps", true);
@@ -318,9 +354,17 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 	return o;
 }
 
+/* The most strings a filter array may hold (of an enum's labels, or categories). */
+#define FILTER_MAX_STRINGS 1000
+
+/* The longest timestamp string a filter may hold (a timestamp with a zone name is far shorter). */
+#define FILTER_MAX_TIMESTAMP 128
+
 /*
  * Every string of a filter array must be a label of the extension's enum
- * type typname: the enum's own input function reports one that is not.
+ * type typname: looked up in the catalog cache (no copy, no allocation per
+ * string), and one that is not refused as the enum's input function does,
+ * its value clipped.
  */
 static void
 check_labels(JsonbContainer *array, const char *typname)
@@ -331,10 +375,22 @@ check_labels(JsonbContainer *array, const char *typname)
 	for (uint32 k = 0; k < JsonContainerSize(array); k++)
 	{
 		JsonbValue *label = getIthJsonbValueFromContainer(array, k);
+		int			len = label->val.string.len;
+		char		name[NAMEDATALEN];
 
-		(void) DirectFunctionCall2(enum_in,
-								   CStringGetDatum(pnstrdup(label->val.string.val, label->val.string.len)),
-								   ObjectIdGetDatum(typoid));
+		CHECK_FOR_INTERRUPTS();
+		if (len < NAMEDATALEN)
+		{
+			memcpy(name, label->val.string.val, len);
+			name[len] = '\0';
+		}
+		if (len >= NAMEDATALEN ||
+			!SearchSysCacheExists2(ENUMTYPOIDNAME, ObjectIdGetDatum(typoid), CStringGetDatum(name)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input value for enum %s: \"%s\"", format_type_be(typoid),
+							td_clip_for_message(pnstrdup(label->val.string.val, Min(len, 4 * TD_CLIP_CHARS))))));
+		pfree(label);
 	}
 }
 
@@ -380,8 +436,19 @@ check_filters(Jsonb *filters)
 		fits = keys[i].type == jbvArray
 			? v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data)
 			: v->type == keys[i].type;
+		if (fits && keys[i].type == jbvArray && JsonContainerSize(v->val.binary.data) > FILTER_MAX_STRINGS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("export filter \"%s\" lists %u strings, more than %d", keys[i].key,
+							JsonContainerSize(v->val.binary.data), FILTER_MAX_STRINGS)));
 		for (uint32 k = 0; fits && keys[i].type == jbvArray && k < JsonContainerSize(v->val.binary.data); k++)
-			fits = getIthJsonbValueFromContainer(v->val.binary.data, k)->type == jbvString;
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, k);
+
+			CHECK_FOR_INTERRUPTS();
+			fits = e->type == jbvString;
+			pfree(e);
+		}
 		if (!fits)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -390,6 +457,13 @@ check_filters(Jsonb *filters)
 							keys[i].type == jbvNumeric ? "a number" : "a string")));
 		if (keys[i].labels != NULL)
 			check_labels(v->val.binary.data, keys[i].labels);
+		if (keys[i].timestamp && v->val.string.len > FILTER_MAX_TIMESTAMP)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+					 errmsg("invalid input syntax for type timestamp with time zone: \"%s\"",
+							td_clip_for_message(pnstrdup(v->val.string.val, Min(v->val.string.len, 4 * TD_CLIP_CHARS)))),
+					 errdetail("A timestamp of export filter \"%s\" is at most %d bytes long.", keys[i].key,
+							   FILTER_MAX_TIMESTAMP)));
 		if (keys[i].timestamp)
 			(void) DirectFunctionCall3(timestamptz_in,
 									   CStringGetDatum(pnstrdup(v->val.string.val, v->val.string.len)),
@@ -417,41 +491,42 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 }
 
 /*
- * Append the scope's condition and the quality condition to query; values
+ * Append the scope's condition and the quality conditions to query; values
  * and types (room for 2) get their parameters, and the result is their
  * number.
  */
 static int
 append_condition(StringInfo query, const export_args *a, const char *scope, Datum *values, Oid *types)
 {
+	const char *condition = all_condition,
+			   *defects = "";
 	int			n = 0;
+	float4		t;
 
 	if (strcmp(scope, "selected") == 0)
 	{
-		appendStringInfoString(query, selected_condition);
+		condition = selected_condition;
 		values[n] = a->ids;
 		types[n++] = UUIDARRAYOID;
 	}
 	else if (strcmp(scope, "filtered") == 0)
 	{
-		appendStringInfoString(query, filtered_condition);
+		condition = filtered_condition;
 		values[n] = JsonbPGetDatum(a->filters);
 		types[n++] = JSONBOID;
 	}
-	else
-		appendStringInfoString(query, all_condition);
-	if (a->verdicts)			/* the SQL of 1.0 and 1.1 has no verdicts */
+	if (a->verdicts && !bool_option(a->options, "includeDefects", false))
+		defects = defects_condition;	/* the SQL of 1.0 and 1.1 has no verdicts */
+	appendStringInfoString(query, condition);
+	appendStringInfoString(query, defects);
+	if (a->verdicts && dedupe_option(a->options, &t))
 	{
-		JsonbValue *dedupe = option(a->options, "dedupe");
-
-		if (!bool_option(a->options, "includeDefects", false))
-			appendStringInfoString(query, defects_condition);
-		if (dedupe != NULL && dedupe->type == jbvNumeric)
-		{
-			values[n] = JsonbPGetDatum(a->options);
-			types[n++] = JSONBOID;
-			appendStringInfo(query, dedupe_condition, n);
-		}
+		values[n] = Float4GetDatum(t);
+		types[n++] = FLOAT4OID;
+		appendStringInfo(query, dedupe_head, n);
+		appendStringInfoString(query, condition);
+		appendStringInfoString(query, defects);
+		appendStringInfoString(query, dedupe_tail);
 	}
 	return n;
 }
@@ -1064,8 +1139,10 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	plan_columns(st, st->portal->tupDesc);
 	if (a->log_format != NULL)
 	{
+		/* the manifest names the ids and filters the scope used, not others given beside them */
 		export_log_start(&st->log, funcctx->multi_call_memory_ctx, a->verdicts, a->log_format, a->scope,
-						 a->ids, a->filters, a->options);
+						 strcmp(scope, "selected") == 0 ? a->ids : (Datum) 0,
+						 strcmp(scope, "filtered") == 0 ? a->filters : NULL, a->options);
 		RegisterExprContextCallback(st->econtext, abandon_log, PointerGetDatum(st));
 	}
 	SPI_finish();

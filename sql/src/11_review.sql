@@ -446,7 +446,7 @@ BEGIN
     RETURN QUERY EXECUTE format(
         'SELECT * FROM train_data.conversations c
          WHERE c.status = ''pending_review'' AND ($1 IS NULL OR c.quality_score >= $1)
-           AND ($4 IS NULL OR c.quality_metrics -> ''defects'' ? $4)
+           AND ($4 IS NULL OR (c.has_defects AND c.quality_metrics -> ''defects'' ? $4))
          ORDER BY c.%s %s, c.created_at, c.id LIMIT $2 OFFSET $3',
         sort_by, lower(sort_order))
     USING min_quality, page_size, (page::bigint - 1) * page_size, defect;

@@ -117,7 +117,9 @@ CREATE TRIGGER conversation_turns_signature_delete
 -- duplicates, the one kept: of each pair, the higher quality score, then the
 -- older, then the smaller id.  A conversation near several kept ones names
 -- the best of those it is compared with.  Exact duplicates (similarity 1)
--- are always found.
+-- are always found.  With among, only those conversations are compared
+-- and ranked (an export's own selection: a conversation it writes is never
+-- dropped for a copy it leaves out); NULL compares every one.
 -- The work is linear in the conversations, whatever their text: in each
 -- band's bucket a conversation is compared with the 8 best ranked above it
 -- only, and conversations with the same signature with the best of them (a
@@ -125,7 +127,7 @@ CREATE TRIGGER conversation_turns_signature_delete
 -- conversation whose only kept neighbours in a crowded bucket rank below
 -- its 8 best is not named, and one whose best kept neighbour is there names
 -- the best of the others (docs/reference.md#near_duplicates).
-CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8)
+CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uuid[] DEFAULT NULL)
     RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -142,7 +144,9 @@ BEGIN
         SELECT s.conversation_id AS id, s.signature, s.bands,
                row_number() OVER (ORDER BY coalesce(c.quality_score, -1) DESC, c.created_at, s.conversation_id) AS rank
         FROM train_data.conversation_signatures s
-        JOIN train_data.conversations c ON c.id = s.conversation_id),
+        JOIN train_data.conversations c ON c.id = s.conversation_id
+        -- (a hashed subplan: one lookup a signature, however many ids)
+        WHERE among IS NULL OR s.conversation_id IN (SELECT a.id FROM unnest(among) AS a(id))),
     -- band keys (16 per conversation), numbered by rank within their bucket
     keys AS (
         SELECT g.id, k.key, row_number() OVER (PARTITION BY k.key ORDER BY g.rank) AS pos
@@ -171,8 +175,8 @@ BEGIN
     ORDER BY p.d, p.rank;
 END
 $$;
-COMMENT ON FUNCTION train_data.near_duplicates(real) IS
-    'Near duplicates among the caller''s conversations: (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';
+COMMENT ON FUNCTION train_data.near_duplicates(real, uuid[]) IS
+    'Near duplicates among the caller''s conversations (or those of them among lists): (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';
 
 -- The conversation of the same batch whose text a new conversation's turns
 -- nearly repeat: the most similar (estimated Jaccard similarity at least
@@ -362,9 +366,9 @@ BEGIN
     turns AS (
         SELECT t.conversation_id, t.content
         FROM unnest(ids) AS s(id) JOIN train_data.conversation_turns t ON t.conversation_id = s.id),
+    -- (among the selection: what a dedupe of the export would drop)
     dups AS (
-        SELECT d.* FROM train_data.near_duplicates(0.8) d
-        WHERE d.conversation_id IN (SELECT s.id FROM sel s) AND d.duplicate_of IN (SELECT s.id FROM sel s))
+        SELECT d.* FROM train_data.near_duplicates(0.8, ids) d)
     SELECT jsonb_build_object(
         'conversations', (SELECT count(*) FROM sel),
         'byStatus', (SELECT coalesce(jsonb_object_agg(x.k, x.n), '{}') FROM (SELECT s.status AS k, count(*) AS n FROM sel s GROUP BY 1) x),
@@ -373,7 +377,8 @@ BEGIN
                        FROM (SELECT s.template_id AS k, count(*) AS n FROM sel s GROUP BY 1) x),
         'byDefect', (SELECT coalesce(jsonb_object_agg(x.k, x.n), '{}')
                      FROM (SELECT d.code AS k, count(*) AS n
-                           FROM sel s, jsonb_array_elements_text(coalesce(s.quality_metrics -> 'defects', '[]')) d(code)
+                           FROM sel s, jsonb_array_elements_text(s.quality_metrics -> 'defects') d(code)
+                           WHERE s.has_defects   -- ("defects" a non-empty array, whatever a user wrote)
                            GROUP BY 1) x),
         'duplicates', jsonb_build_object('threshold', 0.8, 'clusters', (SELECT count(DISTINCT d.duplicate_of) FROM dups d),
                                          'duplicateConversations', (SELECT count(*) FROM dups)),

@@ -122,6 +122,29 @@ SELECT pg_catalog.replace(pg_catalog.replace(r, E'\t', '<TAB>'), E'\r', '<CR>') 
 FROM train_data.export_conversations('markdown', 'all', '{"includeTimestamps": false}') WITH ORDINALITY x (r, n)
 WHERE n > 1;
 
+-- Found by a review: the strings of a filter array were each copied and
+-- read by the enum's input function, as many as a jsonb holds and without a
+-- cancel check (3 million labels: 432 MB and 1.5 s a statement timeout did
+-- not stop), and a label or a timestamp that is not one was quoted whole in
+-- the error.  Arrays hold at most 1,000 strings, labels are looked up in the
+-- catalog, and what is quoted is clipped.
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL,
+    jsonb_build_object('status', (SELECT jsonb_agg('approved'::text) FROM generate_series(1, 1001))))$$);
+SELECT count(*) AS with_1000_labels FROM train_data.export_jsonl('original', 'filtered', NULL,
+    jsonb_build_object('status', (SELECT jsonb_agg('approved'::text) FROM generate_series(1, 1000))));
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"tier": ["template", "nonsense"]}')$$);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL,
+    jsonb_build_object('status', jsonb_build_array(repeat('x', 1000000))))$$);
+SELECT expect_error($$SELECT train_data.dataset_report(jsonb_build_object('dateFrom', repeat('x', 1000000)))$$, true);
+SELECT expect_error($$SELECT train_data.dataset_report('{"dateFrom": "the day before"}')$$);
+-- The manifest names the ids and filters the scope used, not others given
+-- beside them (scope all: every approved conversation, whatever was given).
+SELECT count(*) AS lines FROM train_data.export_conversations('jsonl', 'all', '{}',
+    ARRAY['ea000000-0000-0000-0000-000000000009'::uuid], '{"status": ["rejected"]}');
+SELECT l.manifest -> 'scope' AS scope, l.manifest -> 'filters' AS filters, l.manifest -> 'ids' AS ids,
+       l.manifest -> 'rows' AS "rows"
+FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+
 RESET ROLE;
 RESET train_data.user_id;
 DROP SCHEMA regress_alice_code CASCADE;

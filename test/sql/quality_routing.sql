@@ -195,6 +195,60 @@ SELECT train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
 RESET ROLE;
 SET train_data.user_id = :alice;
 
+------------------------------------------------------------------ dedupe within what the export writes
+-- Found by a review: near_duplicates ranked every conversation the caller
+-- sees, so a copy the export leaves out (one with defects, one not
+-- selected, not in the filters) that ranks above the copies it writes made
+-- the dedupe drop all of them, and the report count no duplicate.  The
+-- export and the report now look for near duplicates among what they would
+-- write: near_duplicates(t, among) compares those conversations only.
+BEGIN;
+SET LOCAL ROLE regress_alice;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, quality_metrics, created_at)
+VALUES ('eb000000-0000-0000-0000-000000000001', 'scoped copy 1', 'P', 'N', 'template', 'generated', 9.0, NULL,
+        '2026-12-01 10:01+00'),
+       ('eb000000-0000-0000-0000-000000000002', 'scoped copy 2', 'P', 'N', 'template', 'generated', 8.0, NULL,
+        '2026-12-01 10:02+00'),
+       ('eb000000-0000-0000-0000-000000000003', 'scoped copy 3', 'P', 'N', 'template', 'generated', 7.0, NULL,
+        '2026-12-01 10:03+00'),
+       ('eb000000-0000-0000-0000-000000000004', 'scoped copy 4', 'P', 'N', 'template', 'generated', 9.9,
+        '{"defects": ["refusal"]}', '2026-12-01 10:04+00');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END,
+       'How should a household with one income split its monthly budget between rent, food and savings? turn ' || n
+FROM train_data.conversations c, generate_series(1, 2) n WHERE c.title LIKE 'scoped copy %';
+-- among everything: the copy with a defect ranks first, the others name it
+SELECT conversation_id, duplicate_of FROM train_data.near_duplicates(0.8)
+WHERE conversation_id::text LIKE 'eb%' ORDER BY 1;
+-- among two of them: the better of the two is kept
+SELECT conversation_id, duplicate_of FROM train_data.near_duplicates(0.8, ARRAY['eb000000-0000-0000-0000-000000000002',
+                                                                                'eb000000-0000-0000-0000-000000000003']::uuid[]);
+-- the export of copies 2 and 3 with dedupe writes copy 2 (copies 1 and 4, not selected, outrank both)
+SELECT l::jsonb -> 'metadata' ->> 'title' AS written
+FROM train_data.export_jsonl('original', 'selected', ARRAY['eb000000-0000-0000-0000-000000000002',
+                                                           'eb000000-0000-0000-0000-000000000003']::uuid[],
+                             NULL, '{"dedupe": 0.8}') l;
+-- filtered to the four: copy 4 is left out for its defect, copy 1 is written, and the report counts 2 and 3
+SELECT l::jsonb -> 'metadata' ->> 'title' AS written
+FROM train_data.export_jsonl('original', 'filtered', NULL, '{"searchQuery": "scoped copy"}', '{"dedupe": 0.8}') l;
+SELECT r -> 'conversations' AS conversations, r -> 'duplicates' AS duplicates,
+       train_data.dataset_report('{"searchQuery": "scoped copy"}', '{"dedupe": 0.8}') -> 'manifest' -> 'rows' AS deduped_rows
+FROM train_data.dataset_report('{"searchQuery": "scoped copy"}') r;
+-- a "defects" member that is not an array (a user's own metrics) is no defect: the
+-- review queue does not list it for the code, and the report reads past it
+UPDATE train_data.conversations SET status = 'pending_review', quality_metrics = '{"defects": "refusal"}'
+WHERE id = 'eb000000-0000-0000-0000-000000000003';
+SELECT count(*) AS listed_for_refusal FROM train_data.review_queue(defect => 'refusal')
+WHERE id = 'eb000000-0000-0000-0000-000000000003';
+SELECT r -> 'conversations' AS conversations, r -> 'byDefect' AS by_defect
+FROM train_data.dataset_report('{"searchQuery": "scoped copy", "status": ["pending_review"]}') r;
+ROLLBACK;
+-- a similarity a real cannot hold is refused as too small, not failed in the query
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1e-50}')$$, true);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1e-400}')$$, true);
+SELECT expect_error($$SELECT train_data.dataset_report('{}', '{"dedupe": 1e-50}')$$);
+SELECT count(*) AS smallest_normal FROM train_data.export_jsonl(options => '{"dedupe": 1.2e-38}');
+
 ------------------------------------------------------------------ near copies within a batch
 -- With dedupe among an item's parameters, a completion that nearly repeats
 -- an earlier conversation of its batch is marked duplicate_in_batch (soft:
