@@ -1713,9 +1713,11 @@ CREATE TRIGGER conversation_turns_owner
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
--- Batch items carry their job's owner, what they need from their template
--- (prompt, threshold; rendered now for items still to run, NULL when that
--- fails: the claim then fails the item alone).
+-- Batch items carry their job's owner and their template's threshold (for
+-- items still to run).  Their prompt stays NULL: the claim renders an item
+-- that has none when it takes it, and fails it alone when that fails (not
+-- here, where an item's parameters of any size would hold the update and
+-- its locks for as long as they take to read).
 ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
@@ -1727,8 +1729,7 @@ SET created_by = j.created_by,
     parent_conversation_id = (SELECT c.id FROM train_data.conversations c
                               WHERE c.id = i.parent_conversation_id AND c.created_by = j.created_by),
     quality_threshold = CASE WHEN i.status IN ('queued', 'processing')
-                             THEN (SELECT t.quality_threshold FROM train_data.templates t WHERE t.id = i.template_id) END,
-    prompt = CASE WHEN i.status = 'queued' THEN (train_data.claim_render(i.template_id, i.parameters)).prompt END
+                             THEN (SELECT t.quality_threshold FROM train_data.templates t WHERE t.id = i.template_id) END
 FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id;
 ALTER TABLE train_data.batch_items
     ALTER COLUMN created_by SET NOT NULL,
@@ -2180,6 +2181,24 @@ CREATE FUNCTION train_data.conversation_text_signature(turns jsonb)
     RETURNS integer[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_conversation_text_signature';
+
+-- The signature of texts in order (a conversation's turns), words running
+-- on from one to the next: minhash_signature(string_agg(content, ' ')),
+-- each text read and let go instead of joined (string_agg holds them all,
+-- and stops at 1 GB).
+CREATE FUNCTION train_data.minhash_signature_agg_add(state internal, content text)
+    RETURNS internal
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_signature_agg_add';
+CREATE FUNCTION train_data.minhash_signature_agg_finish(state internal)
+    RETURNS integer[]
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_signature_agg_finish';
+CREATE AGGREGATE train_data.minhash_signature_agg(content text) (
+    SFUNC = train_data.minhash_signature_agg_add,
+    STYPE = internal,
+    FINALFUNC = train_data.minhash_signature_agg_finish
+);
 CREATE FUNCTION train_data.minhash_bands(signature integer[])
     RETURNS bigint[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -2256,15 +2275,20 @@ SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures',
 INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
 SELECT x.id, x.created_by, x.sig, train_data.minhash_bands(x.sig)
 FROM (SELECT c.id, c.created_by,
-             train_data.minhash_signature((SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
-                                           FROM train_data.conversation_turns t WHERE t.conversation_id = c.id)) AS sig
+             (SELECT train_data.minhash_signature_agg(t.content ORDER BY t.turn_number)
+              FROM train_data.conversation_turns t WHERE t.conversation_id = c.id) AS sig
       FROM train_data.conversations c) x
 WHERE x.sig IS NOT NULL;
 
 -- Recompute the signatures of the conversations whose turns a statement
 -- wrote (once per conversation and statement, from the transition table).
+-- It runs as the extension owner (SECURITY DEFINER): whoever may write
+-- turns has their signature kept without a grant on the signatures (a 1.1
+-- site's grants predate the table); it follows only the conversations of
+-- the rows the statement wrote, which row-level security and the composite
+-- key made the writer's, and gives each signature the turns' owner.
 CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -2276,7 +2300,7 @@ BEGIN
     INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
     SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
     FROM (SELECT DISTINCT t.conversation_id, t.created_by FROM changed_turns t) x
-    CROSS JOIN LATERAL (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number)) AS v
+    CROSS JOIN LATERAL (SELECT train_data.minhash_signature_agg(t.content ORDER BY t.turn_number) AS v
                         FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id) sig
     WHERE sig.v IS NOT NULL
     ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
@@ -2284,6 +2308,9 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
+-- (the aggregate's steps are checked as its owner's, whoever calls it)
+REVOKE ALL ON FUNCTION train_data.minhash_signature_agg_add(internal, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.minhash_signature_agg_finish(internal) FROM PUBLIC;
 -- (except the turns a completion inserts: it writes their signature itself,
 -- from the parsed turns, and says so in train_data.engine_signs_turns,
 -- which only the extension owner's statements are believed about)
@@ -2443,7 +2470,7 @@ BEGIN ATOMIC
                      FROM (SELECT e.code, count(*) AS n
                            FROM train_data.conversations c2,
                                 jsonb_array_elements_text(c2.quality_metrics -> 'defects') AS e(code)
-                           WHERE c2.has_defects
+                           WHERE c2.has_defects AND e.code IS NOT NULL   -- (a JSON null in a user's own array)
                            GROUP BY e.code) d))
     FROM train_data.conversations c;
 END;
@@ -2704,7 +2731,7 @@ BEGIN
         'byDefect', (SELECT coalesce(jsonb_object_agg(x.k, x.n), '{}')
                      FROM (SELECT d.code AS k, count(*) AS n
                            FROM sel s, jsonb_array_elements_text(s.quality_metrics -> 'defects') d(code)
-                           WHERE s.has_defects   -- ("defects" a non-empty array, whatever a user wrote)
+                           WHERE s.has_defects AND d.code IS NOT NULL   -- (a non-empty array; a user may write nulls in it)
                            GROUP BY 1) x),
         'duplicates', jsonb_build_object('threshold', 0.8, 'clusters', (SELECT count(DISTINCT d.duplicate_of) FROM dups d),
                                          'duplicateConversations', (SELECT count(*) FROM dups)),
@@ -3627,6 +3654,12 @@ COMMENT ON FUNCTION train_data.minhash_signature(text) IS
 
 COMMENT ON FUNCTION train_data.conversation_text_signature(jsonb) IS
     'MinHash signature of a conversation''s text: the contents of its turns in order, as minhash_signature of the contents joined with spaces';
+COMMENT ON FUNCTION train_data.minhash_signature_agg_add(internal, text) IS
+    'Internal: a state step of minhash_signature_agg';
+COMMENT ON FUNCTION train_data.minhash_signature_agg_finish(internal) IS
+    'Internal: the final step of minhash_signature_agg';
+COMMENT ON AGGREGATE train_data.minhash_signature_agg(text) IS
+    'MinHash signature of texts in the order aggregated (ORDER BY), as minhash_signature of them joined with spaces, without joining them; NULL for none';
 
 COMMENT ON FUNCTION train_data.minhash_bands(integer[]) IS
     'The 16 locality-sensitive hashing band keys of a signature (8 slots each, band number mixed in): texts sharing a key are near-duplicate candidates';

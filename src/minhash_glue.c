@@ -1,7 +1,12 @@
 /*
  * minhash_glue.c — SQL entry points of the near-duplicate signatures:
- * minhash_signature(), conversation_text_signature(), minhash_bands() and
- * minhash_similarity().  The signatures are the pure core in core/minhash.c.
+ * minhash_signature(), conversation_text_signature(), the aggregate
+ * minhash_signature_agg(), minhash_bands() and minhash_similarity().  The
+ * signatures are the pure core in core/minhash.c.
+ *
+ * Texts are read as UTF-8: as they are in a UTF-8 or SQL_ASCII database
+ * (SQL_ASCII holds any bytes, and invalid UTF-8 separates words: a stored
+ * text never fails to sign), converted from any other encoding.
  *
  * A signature is an int4[] of TD_MINHASH_SLOTS elements (the 32-bit slot
  * values, reinterpreted as signed), one dimension, no NULLs.
@@ -13,6 +18,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/memutils.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -21,6 +27,8 @@
 
 PG_FUNCTION_INFO_V1(train_data_minhash_signature);
 PG_FUNCTION_INFO_V1(train_data_conversation_text_signature);
+PG_FUNCTION_INFO_V1(train_data_minhash_signature_agg_add);
+PG_FUNCTION_INFO_V1(train_data_minhash_signature_agg_finish);
 PG_FUNCTION_INFO_V1(train_data_minhash_bands);
 PG_FUNCTION_INFO_V1(train_data_minhash_similarity);
 
@@ -55,6 +63,31 @@ signature_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return (const uint32_t *) ((const char *) a + ARR_OVERHEAD_NONULLS(1));	/* no nulls: ARR_DATA_PTR */
 }
 
+/* Whether the database's texts are read as they are (see the header). */
+static bool
+read_as_is(void)
+{
+	int			encoding = GetDatabaseEncoding();
+
+	return encoding == PG_UTF8 || encoding == PG_SQL_ASCII;
+}
+
+/* Add s[0..len) in the database encoding to a signature. */
+static void
+add_text(td_minhash *m, const char *s, int len)
+{
+	if (read_as_is())
+		td_minhash_add(m, s, (size_t) len);
+	else
+	{
+		size_t		n;
+		char	   *u = td_text_to_utf8(cstring_to_text_with_len(s, len), &n);
+
+		td_minhash_add(m, u, n);
+		pfree(u);
+	}
+}
+
 /*
  * minhash_signature(content text) returns int4[] — the MinHash signature
  * of a text (128 slots, 5-word shingles).
@@ -63,17 +96,65 @@ Datum
 train_data_minhash_signature(PG_FUNCTION_ARGS)
 {
 	text	   *t = PG_GETARG_TEXT_PP(0);
+	td_minhash	m;
 	uint32_t	sig[TD_MINHASH_SLOTS];
 
-	if (GetDatabaseEncoding() == PG_UTF8)
-		td_minhash_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), sig);
-	else
-	{
-		size_t		len;
-		char	   *s = td_text_to_utf8(t, &len);
+	td_minhash_init(&m);
+	add_text(&m, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	td_minhash_finish(&m, sig);
+	PG_RETURN_DATUM(signature_datum(sig));
+}
 
-		td_minhash_text(s, len, sig);
+/*
+ * minhash_signature_agg(content text ORDER BY ...) returns int4[] — the
+ * signature of the texts aggregated, in order, words running on from one
+ * to the next: the same as minhash_signature(string_agg(content, ' ')),
+ * without joining them (each text is read and let go; string_agg of a
+ * conversation's turns is limited to 1 GB, and holds them all).  NULL
+ * texts are skipped; NULL when there are none.  Its state lives in the
+ * aggregate's context.
+ */
+Datum
+train_data_minhash_signature_agg_add(PG_FUNCTION_ARGS)
+{
+	MemoryContext agg;
+	td_minhash *m = PG_ARGISNULL(0) ? NULL : (td_minhash *) PG_GETARG_POINTER(0);
+
+	if (!AggCheckCallContext(fcinfo, &agg))
+		elog(ERROR, "minhash_signature_agg_add called outside an aggregate");
+	if (PG_ARGISNULL(1))
+	{
+		if (m == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(m);
 	}
+	if (m == NULL)
+	{
+		m = MemoryContextAlloc(agg, sizeof(td_minhash));
+		td_minhash_init(m);
+	}
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		add_text(m, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		PG_FREE_IF_COPY(t, 1);
+	}
+	PG_RETURN_POINTER(m);
+}
+
+/* The final function of minhash_signature_agg. */
+Datum
+train_data_minhash_signature_agg_finish(PG_FUNCTION_ARGS)
+{
+	td_minhash	m;
+	uint32_t	sig[TD_MINHASH_SLOTS];
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "minhash_signature_agg_finish called outside an aggregate");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	m = *(td_minhash *) PG_GETARG_POINTER(0);	/* finished on a copy: the state may be finished again */
+	td_minhash_finish(&m, sig);
 	PG_RETURN_DATUM(signature_datum(sig));
 }
 
@@ -88,16 +169,7 @@ add_turn(td_minhash *m, JsonbValue *turn)
 	content = getKeyJsonValueFromContainer(turn->val.binary.data, "content", 7, NULL);
 	if (content == NULL || content->type != jbvString)
 		return;
-	if (GetDatabaseEncoding() == PG_UTF8)
-		td_minhash_add(m, content->val.string.val, (size_t) content->val.string.len);
-	else
-	{
-		size_t		len;
-		char	   *s = td_text_to_utf8(cstring_to_text_with_len(content->val.string.val,
-																content->val.string.len), &len);
-
-		td_minhash_add(m, s, len);
-	}
+	add_text(m, content->val.string.val, content->val.string.len);
 }
 
 /*

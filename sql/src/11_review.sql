@@ -498,7 +498,7 @@ BEGIN ATOMIC
                      FROM (SELECT e.code, count(*) AS n
                            FROM train_data.conversations c2,
                                 jsonb_array_elements_text(c2.quality_metrics -> 'defects') AS e(code)
-                           WHERE c2.has_defects
+                           WHERE c2.has_defects AND e.code IS NOT NULL   -- (a JSON null in a user's own array)
                            GROUP BY e.code) d))
     FROM train_data.conversations c;
 END;

@@ -51,6 +51,30 @@ CREATE FUNCTION train_data.conversation_text_signature(turns jsonb)
 COMMENT ON FUNCTION train_data.conversation_text_signature(jsonb) IS
     'MinHash signature of a conversation''s text: the contents of its turns in order, as minhash_signature of the contents joined with spaces';
 
+-- The signature of texts in order (a conversation's turns), words running
+-- on from one to the next: minhash_signature(string_agg(content, ' ')),
+-- each text read and let go instead of joined (string_agg holds them all,
+-- and stops at 1 GB).
+CREATE FUNCTION train_data.minhash_signature_agg_add(state internal, content text)
+    RETURNS internal
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_signature_agg_add';
+CREATE FUNCTION train_data.minhash_signature_agg_finish(state internal)
+    RETURNS integer[]
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_minhash_signature_agg_finish';
+CREATE AGGREGATE train_data.minhash_signature_agg(content text) (
+    SFUNC = train_data.minhash_signature_agg_add,
+    STYPE = internal,
+    FINALFUNC = train_data.minhash_signature_agg_finish
+);
+COMMENT ON FUNCTION train_data.minhash_signature_agg_add(internal, text) IS
+    'Internal: a state step of minhash_signature_agg';
+COMMENT ON FUNCTION train_data.minhash_signature_agg_finish(internal) IS
+    'Internal: the final step of minhash_signature_agg';
+COMMENT ON AGGREGATE train_data.minhash_signature_agg(text) IS
+    'MinHash signature of texts in the order aggregated (ORDER BY), as minhash_signature of them joined with spaces, without joining them; NULL for none';
+
 CREATE FUNCTION train_data.minhash_bands(signature integer[])
     RETURNS bigint[]
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE

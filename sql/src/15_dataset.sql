@@ -68,8 +68,13 @@ SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures',
 -- owner is the turns' own (the composite key makes it the conversation's).
 -- Only a DELETE can leave a conversation without turns, and so without a
 -- signature.
+-- It runs as the extension owner (SECURITY DEFINER): whoever may write
+-- turns has their signature kept without a grant on the signatures (a 1.1
+-- site's grants predate the table); it follows only the conversations of
+-- the rows the statement wrote, which row-level security and the composite
+-- key made the writer's, and gives each signature the turns' owner.
 CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -81,7 +86,7 @@ BEGIN
     INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
     SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
     FROM (SELECT DISTINCT t.conversation_id, t.created_by FROM changed_turns t) x
-    CROSS JOIN LATERAL (SELECT train_data.minhash_signature(string_agg(t.content, ' ' ORDER BY t.turn_number)) AS v
+    CROSS JOIN LATERAL (SELECT train_data.minhash_signature_agg(t.content ORDER BY t.turn_number) AS v
                         FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id) sig
     WHERE sig.v IS NOT NULL
     ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
@@ -91,6 +96,9 @@ $$;
 COMMENT ON FUNCTION train_data.conversation_turns_signature() IS
     'Internal: statement trigger on conversation_turns recomputing the signatures of the conversations a statement wrote (transition table changed_turns)';
 REVOKE ALL ON FUNCTION train_data.conversation_turns_signature() FROM PUBLIC;
+-- (the aggregate's steps are checked as its owner's, whoever calls it)
+REVOKE ALL ON FUNCTION train_data.minhash_signature_agg_add(internal, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.minhash_signature_agg_finish(internal) FROM PUBLIC;
 
 -- (except the turns a completion inserts: it writes their signature itself,
 -- from the parsed turns, and says so in train_data.engine_signs_turns,
@@ -378,7 +386,7 @@ BEGIN
         'byDefect', (SELECT coalesce(jsonb_object_agg(x.k, x.n), '{}')
                      FROM (SELECT d.code AS k, count(*) AS n
                            FROM sel s, jsonb_array_elements_text(s.quality_metrics -> 'defects') d(code)
-                           WHERE s.has_defects   -- ("defects" a non-empty array, whatever a user wrote)
+                           WHERE s.has_defects AND d.code IS NOT NULL   -- (a non-empty array; a user may write nulls in it)
                            GROUP BY 1) x),
         'duplicates', jsonb_build_object('threshold', 0.8, 'clusters', (SELECT count(DISTINCT d.duplicate_of) FROM dups d),
                                          'duplicateConversations', (SELECT count(*) FROM dups)),

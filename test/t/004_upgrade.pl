@@ -95,6 +95,61 @@ SQL
 is($node->safe_psql('from11', 'SELECT count(*) FROM train_data.job_claim_slots WHERE item_id IS NOT NULL'),
 	'0', 'from11: its completion frees the slot');
 
+# A site of 1.1 that granted its application role every table (README) and
+# queued a batch (found by a review of the upgrade path: the update's new
+# signature table had no grant, so the role's writes of turns failed there,
+# and the update rendered every queued item's prompt, its parameters of any
+# size read while it held its locks).  In a database of its own: the grants
+# would differ from a fresh install's in the catalog comparison below.
+$node->safe_psql('postgres', 'CREATE DATABASE from11app');
+$node->safe_psql('from11app', <<'SQL');
+CREATE EXTENSION train_data VERSION '1.1';
+CREATE ROLE upgrade_app;
+GRANT USAGE ON SCHEMA train_data TO upgrade_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO upgrade_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA train_data TO upgrade_app;
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.templates (id, name, category, structure, variables)
+VALUES ('b0000000-0000-0000-0000-000000000001', 'saving', 'finance', 'Talk with {{persona}}.',
+        '[{"name": "persona", "type": "text"}]');
+SELECT train_data.create_batch('upgrade batch',
+    '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann"}}]');
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('c0000000-0000-0000-0000-000000000001', 'Ann saves', 'Ann', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user', 'How much of my pay should I save each month?'),
+       ('c0000000-0000-0000-0000-000000000001', 2, 'assistant', 'Ten percent of what you earn, then more.');
+SQL
+$node->safe_psql('from11app', 'ALTER EXTENSION train_data UPDATE');
+# the signature the update computed is the conversation's text's, turn by turn
+is($node->safe_psql('from11app', <<'SQL'), 't', 'from11app: the update signs the stored conversations');
+SELECT s.signature = train_data.conversation_text_signature(
+           (SELECT jsonb_agg(jsonb_build_object('content', t.content) ORDER BY t.turn_number)
+            FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id))
+FROM train_data.conversation_signatures s
+SQL
+# the application role writes and deletes turns and conversations as before
+is($node->safe_psql('from11app', <<'SQL'), "2|t\n0", 'from11app: the application role of 1.1 still writes turns after the update');
+SET ROLE upgrade_app;
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('c0000000-0000-0000-0000-000000000002', 'Bo saves', 'Bo', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-000000000002', 1, 'user', 'Should I pay my card off before I invest anything?');
+UPDATE train_data.conversation_turns SET content = content || ' Yes.' WHERE conversation_id = 'c0000000-0000-0000-0000-000000000002';
+RESET ROLE;
+SELECT count(*), bool_and(s.created_by = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa') FROM train_data.conversation_signatures s;
+SET ROLE upgrade_app;
+DELETE FROM train_data.conversations;
+RESET ROLE;
+SELECT count(*) FROM train_data.conversation_signatures;
+SQL
+# the queued item of 1.1 has no prompt until a claim renders it
+is($node->safe_psql('from11app', <<'SQL'), "t\nTalk with Ann.", 'from11app: a queued item of 1.1 is rendered by its claim, not by the update');
+SELECT bool_and(i.prompt IS NULL) FROM train_data.batch_items i;
+SELECT c.prompt FROM train_data.claim_batch_items('after the update', 1) c;
+SQL
+
 # The extension's objects, described by the catalogs, one line each.
 my $catalog = <<'SQL';
 WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'train_data'),

@@ -5,7 +5,9 @@
 # UTF-8 one of the same cluster, the same metrics document, defects and
 # score, the same parsed response, and the same rendered template, all
 # read back by a UTF-8 client; a character LATIN1 cannot hold is refused
-# with PostgreSQL's own conversion error, not stored mangled.
+# with PostgreSQL's own conversion error, not stored mangled.  In a
+# SQL_ASCII database, which holds any bytes, a turn that is not UTF-8 is
+# signed as it is (its invalid bytes separate words), never refused.
 use strict;
 use warnings;
 
@@ -76,6 +78,25 @@ for my $case ([ 'a quoted role', $bad_role ], [ 'a refusal detail', $not_respons
 }
 my (undef, undef, $role_err) = $node->psql('latin1db', $bad_role);
 like($role_err, qr/turn 2 of the response has role "rôle"/, 'the quoted role reads as the caller wrote it');
+
+# SQL_ASCII: bytes that are not UTF-8 (a LATIN1 é, 0xE9) are signed, not an
+# error (found by a review of the upgrade: one such turn made the signatures
+# of the update, and so ALTER EXTENSION UPDATE, fail for every user), and
+# sign as the words the other bytes make.
+$node->safe_psql('postgres', q{CREATE DATABASE asciidb ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+is($node->safe_psql('asciidb', <<'SQL'), "t\n1\nt", 'SQL_ASCII: a turn that is not UTF-8 is signed as its words');
+CREATE EXTENSION train_data CASCADE;
+SELECT train_data.minhash_signature(convert_from('\x6361 66e9 2074 6f64 6179'::bytea, 'SQL_ASCII'))
+       = train_data.minhash_signature('caf today');
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('c0000000-0000-0000-0000-000000000001', 'caf', 'Ann', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user',
+        convert_from('\x6361 66e9 2074 6f64 6179'::bytea, 'SQL_ASCII'));
+SELECT count(*) FROM train_data.conversation_signatures;
+SELECT s.signature = train_data.minhash_signature('caf today') FROM train_data.conversation_signatures s;
+SQL
 
 $node->stop;
 done_testing();
