@@ -10,6 +10,21 @@
 
 \echo Use "ALTER EXTENSION train_data UPDATE TO '1.2'" to load this file. \quit
 
+-- Every table the update changes, locked first, in the order a worker's
+-- calls take them (the item, its job, what a completion writes, the
+-- counters), then the rest: the update waits for the transactions that
+-- hold them before it holds any, so a worker in the middle of a call
+-- finishes it instead of deadlocking with the update (it had taken the
+-- conversations first; a completion holding an item then waited for it,
+-- and one of the two was cancelled).  Stop the workers for the update, or
+-- expect their calls to wait for it (docs: CHANGELOG, Upgrading from 1.1).
+LOCK TABLE train_data.batch_items, train_data.batch_jobs, train_data.templates, train_data.conversations,
+           train_data.conversation_turns, train_data.generation_logs, train_data.batch_job_counters,
+           train_data.model_prices, train_data.ai_configurations, train_data.export_logs,
+           train_data.scenarios, train_data.edge_cases, train_data.template_analytics,
+           train_data.user_preferences, train_data.ai_configuration_audit, train_data.configuration_audit_log
+    IN ACCESS EXCLUSIVE MODE;
+
 CREATE OR REPLACE FUNCTION train_data.current_user_id() RETURNS uuid
     LANGUAGE c STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_current_user_id';
@@ -236,6 +251,14 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
+    -- (an item of 1.1 has its parameters checked here, by the claim that
+    -- renders it: it was queued before they meant anything)
+    BEGIN
+        PERFORM train_data.check_item_parameters(claim_render.parameters, 'its parameters');
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+        RETURN;
+    END;
     SELECT train_data.render_template(t.structure, claim_render.parameters, t.variables) INTO rendered
     FROM train_data.templates t WHERE t.id = claim_render.template_id;
     IF rendered IS NULL THEN
@@ -340,6 +363,63 @@ BEGIN
 END
 $$;
 
+-- The values of an item's parameters that a completion acts on: a dedupe
+-- similarity a real holds, an expectation quality_metrics() accepts,
+-- categories of at most a template category's 100 characters (the category
+-- index refuses those past about 2,700 bytes).  An error names the item as
+-- label does.  The guard below checks them where the owner writes them; a
+-- claim checks those of an item it renders (an item of 1.1, queued before
+-- these parameters meant anything) and a completion those of an item
+-- claimed before the update: an item refused at completion was claimed, and
+-- sent to the model, again and again.
+CREATE FUNCTION train_data.check_item_parameters(parameters jsonb, label text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dedupe numeric;
+BEGIN
+    label := left(label, 200);   -- (a caller's label is short; one given directly is bounded)
+    IF jsonb_typeof(parameters -> 'dedupe') = 'number' THEN
+        dedupe := (parameters ->> 'dedupe')::numeric;
+        IF NOT (dedupe > 0 AND dedupe <= 1) THEN
+            RAISE EXCEPTION '%: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
+                            label, train_data.clip_for_message(parameters ->> 'dedupe')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF dedupe < 1.2e-38 THEN   -- compared as a real
+            RAISE EXCEPTION '%: parameter "dedupe" is too small for a similarity: %',
+                            label, train_data.clip_for_message(parameters ->> 'dedupe')
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A similarity is compared as a real, whose smallest normal value is about 1.2e-38.';
+        END IF;
+    END IF;
+    IF parameters ? 'expectedTurns' THEN
+        BEGIN
+            PERFORM train_data.quality_metrics('[]', parameters -> 'expectedTurns');
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE EXCEPTION '%: parameter "expectedTurns" is not valid: %', label, SQLERRM
+                USING ERRCODE = 'invalid_parameter_value';
+        END;
+    END IF;
+    IF parameters ? 'category' THEN   -- (tested first: no query for items without categories)
+        IF EXISTS (SELECT 1
+                   FROM jsonb_array_elements_text(CASE jsonb_typeof(parameters -> 'category')
+                                                      WHEN 'array' THEN parameters -> 'category'
+                                                      WHEN 'string' THEN jsonb_build_array(parameters -> 'category')
+                                                  END) AS c(v)
+                   WHERE char_length(c.v) > 100) THEN
+            RAISE EXCEPTION '%: a category in its parameters is longer than 100 characters', label
+                USING ERRCODE = 'string_data_right_truncation',
+                      DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.check_item_parameters(jsonb, text) IS
+    'Refuses the values of batch item parameters a completion acts on (dedupe, expectedTurns, category), naming the item as label; reads nothing (the guard calls it as the writer)';
+
 -- Which batch item columns a user may write: a new item starts queued and
 -- unclaimed and available now; afterwards only its parameters, topic, prompt
 -- and attempt limit change, a retry may be brought forward (available_at
@@ -351,7 +431,6 @@ CREATE FUNCTION train_data.batch_items_guard() RETURNS trigger
 AS $$
 DECLARE
     bad text;
-    dedupe numeric;
 BEGIN
     IF current_setting('row_security') = 'off' THEN   -- a restore
         RETURN NEW;
@@ -404,51 +483,13 @@ BEGIN
                   DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
     END IF;
     -- values of the parameters a completion acts on are checked here, where
-    -- the owner writes them, not when a worker hands a response back: a
-    -- dedupe similarity a real holds, an expectation quality_metrics()
-    -- accepts, categories of at most a template category's 100 characters
-    -- (the category index refuses those past about 2,700 bytes; an item
-    -- refused at completion was claimed, and sent to the model, again and
-    -- again)
-    IF TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters THEN
-        -- (each names the item by its position in its job: a refused
-        -- create_batch item never gets an id anyone sees)
-        IF jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
-            dedupe := (NEW.parameters ->> 'dedupe')::numeric;
-            IF NOT (dedupe > 0 AND dedupe <= 1) THEN
-                RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
-                                NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            IF dedupe < 1.2e-38 THEN   -- compared as a real
-                RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" is too small for a similarity: %',
-                                NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
-                    USING ERRCODE = 'invalid_parameter_value',
-                          DETAIL = 'A similarity is compared as a real, whose smallest normal value is about 1.2e-38.';
-            END IF;
-        END IF;
-        IF NEW.parameters ? 'expectedTurns' THEN
-            BEGIN
-                PERFORM train_data.quality_metrics('[]', NEW.parameters -> 'expectedTurns');
-            EXCEPTION WHEN invalid_parameter_value THEN
-                RAISE EXCEPTION 'item % of batch job %: parameter "expectedTurns" is not valid: %',
-                                NEW.position, NEW.batch_job_id, SQLERRM
-                    USING ERRCODE = 'invalid_parameter_value';
-            END;
-        END IF;
-        IF NEW.parameters ? 'category' THEN   -- (tested first: no query for items without categories)
-            IF EXISTS (SELECT 1
-                       FROM jsonb_array_elements_text(CASE jsonb_typeof(NEW.parameters -> 'category')
-                                                          WHEN 'array' THEN NEW.parameters -> 'category'
-                                                          WHEN 'string' THEN jsonb_build_array(NEW.parameters -> 'category')
-                                                      END) AS c(v)
-                       WHERE char_length(c.v) > 100) THEN
-                RAISE EXCEPTION 'item % of batch job %: a category in its parameters is longer than 100 characters',
-                                NEW.position, NEW.batch_job_id
-                    USING ERRCODE = 'string_data_right_truncation',
-                          DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
-            END IF;
-        END IF;
+    -- the owner writes them, not when a worker hands a response back (each
+    -- names the item by its position in its job: a refused create_batch
+    -- item never gets an id anyone sees)
+    IF (TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters)
+       AND NEW.parameters ?| ARRAY['dedupe', 'expectedTurns', 'category'] THEN
+        PERFORM train_data.check_item_parameters(NEW.parameters,
+                                                 format('item %s of batch job %s', NEW.position, NEW.batch_job_id));
     END IF;
     RETURN NEW;
 END
@@ -1384,6 +1425,20 @@ BEGIN
     item := l.item;
     owner := l.owner;
     p := item.parameters;
+    -- an item claimed before the update to 1.2 (the only kind without a
+    -- stored prompt in flight) may hold parameters 1.2 refuses: it fails for
+    -- good, once, rather than every completion of it after a model call
+    IF item.prompt IS NULL THEN
+        BEGIN
+            PERFORM train_data.check_item_parameters(p, 'its parameters');
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, state, false, attempt);
+            RAISE WARNING 'batch item % failed: invalid parameters: %', item.id, problem
+                USING DETAIL = format('The item is now %s.', new_status);
+            RETURN NULL;
+        END;
+    END IF;
     BEGIN
         parsed := train_data.parse_generation_response(response, p);
     EXCEPTION WHEN OTHERS THEN

@@ -288,6 +288,63 @@ CREATE TRIGGER batch_jobs_guard
     FOR EACH ROW WHEN (NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_jobs_guard();
 
+-- The values of an item's parameters that a completion acts on: a dedupe
+-- similarity a real holds, an expectation quality_metrics() accepts,
+-- categories of at most a template category's 100 characters (the category
+-- index refuses those past about 2,700 bytes).  An error names the item as
+-- label does.  The guard below checks them where the owner writes them; a
+-- claim checks those of an item it renders (an item of 1.1, queued before
+-- these parameters meant anything) and a completion those of an item
+-- claimed before the update: an item refused at completion was claimed, and
+-- sent to the model, again and again.
+CREATE FUNCTION train_data.check_item_parameters(parameters jsonb, label text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dedupe numeric;
+BEGIN
+    label := left(label, 200);   -- (a caller's label is short; one given directly is bounded)
+    IF jsonb_typeof(parameters -> 'dedupe') = 'number' THEN
+        dedupe := (parameters ->> 'dedupe')::numeric;
+        IF NOT (dedupe > 0 AND dedupe <= 1) THEN
+            RAISE EXCEPTION '%: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
+                            label, train_data.clip_for_message(parameters ->> 'dedupe')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF dedupe < 1.2e-38 THEN   -- compared as a real
+            RAISE EXCEPTION '%: parameter "dedupe" is too small for a similarity: %',
+                            label, train_data.clip_for_message(parameters ->> 'dedupe')
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A similarity is compared as a real, whose smallest normal value is about 1.2e-38.';
+        END IF;
+    END IF;
+    IF parameters ? 'expectedTurns' THEN
+        BEGIN
+            PERFORM train_data.quality_metrics('[]', parameters -> 'expectedTurns');
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE EXCEPTION '%: parameter "expectedTurns" is not valid: %', label, SQLERRM
+                USING ERRCODE = 'invalid_parameter_value';
+        END;
+    END IF;
+    IF parameters ? 'category' THEN   -- (tested first: no query for items without categories)
+        IF EXISTS (SELECT 1
+                   FROM jsonb_array_elements_text(CASE jsonb_typeof(parameters -> 'category')
+                                                      WHEN 'array' THEN parameters -> 'category'
+                                                      WHEN 'string' THEN jsonb_build_array(parameters -> 'category')
+                                                  END) AS c(v)
+                   WHERE char_length(c.v) > 100) THEN
+            RAISE EXCEPTION '%: a category in its parameters is longer than 100 characters', label
+                USING ERRCODE = 'string_data_right_truncation',
+                      DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.check_item_parameters(jsonb, text) IS
+    'Refuses the values of batch item parameters a completion acts on (dedupe, expectedTurns, category), naming the item as label; reads nothing (the guard calls it as the writer)';
+
 -- Which batch item columns a user may write: a new item starts queued and
 -- unclaimed and available now; afterwards only its parameters, topic, prompt
 -- and attempt limit change, a retry may be brought forward (available_at
@@ -299,7 +356,6 @@ CREATE FUNCTION train_data.batch_items_guard() RETURNS trigger
 AS $$
 DECLARE
     bad text;
-    dedupe numeric;
 BEGIN
     IF current_setting('row_security') = 'off' THEN   -- a restore
         RETURN NEW;
@@ -352,51 +408,13 @@ BEGIN
                   DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
     END IF;
     -- values of the parameters a completion acts on are checked here, where
-    -- the owner writes them, not when a worker hands a response back: a
-    -- dedupe similarity a real holds, an expectation quality_metrics()
-    -- accepts, categories of at most a template category's 100 characters
-    -- (the category index refuses those past about 2,700 bytes; an item
-    -- refused at completion was claimed, and sent to the model, again and
-    -- again)
-    IF TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters THEN
-        -- (each names the item by its position in its job: a refused
-        -- create_batch item never gets an id anyone sees)
-        IF jsonb_typeof(NEW.parameters -> 'dedupe') = 'number' THEN
-            dedupe := (NEW.parameters ->> 'dedupe')::numeric;
-            IF NOT (dedupe > 0 AND dedupe <= 1) THEN
-                RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
-                                NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            IF dedupe < 1.2e-38 THEN   -- compared as a real
-                RAISE EXCEPTION 'item % of batch job %: parameter "dedupe" is too small for a similarity: %',
-                                NEW.position, NEW.batch_job_id, train_data.clip_for_message(NEW.parameters ->> 'dedupe')
-                    USING ERRCODE = 'invalid_parameter_value',
-                          DETAIL = 'A similarity is compared as a real, whose smallest normal value is about 1.2e-38.';
-            END IF;
-        END IF;
-        IF NEW.parameters ? 'expectedTurns' THEN
-            BEGIN
-                PERFORM train_data.quality_metrics('[]', NEW.parameters -> 'expectedTurns');
-            EXCEPTION WHEN invalid_parameter_value THEN
-                RAISE EXCEPTION 'item % of batch job %: parameter "expectedTurns" is not valid: %',
-                                NEW.position, NEW.batch_job_id, SQLERRM
-                    USING ERRCODE = 'invalid_parameter_value';
-            END;
-        END IF;
-        IF NEW.parameters ? 'category' THEN   -- (tested first: no query for items without categories)
-            IF EXISTS (SELECT 1
-                       FROM jsonb_array_elements_text(CASE jsonb_typeof(NEW.parameters -> 'category')
-                                                          WHEN 'array' THEN NEW.parameters -> 'category'
-                                                          WHEN 'string' THEN jsonb_build_array(NEW.parameters -> 'category')
-                                                      END) AS c(v)
-                       WHERE char_length(c.v) > 100) THEN
-                RAISE EXCEPTION 'item % of batch job %: a category in its parameters is longer than 100 characters',
-                                NEW.position, NEW.batch_job_id
-                    USING ERRCODE = 'string_data_right_truncation',
-                          DETAIL = 'A completion stores them as the conversation''s categories; a template''s category is at most 100 characters too.';
-            END IF;
-        END IF;
+    -- the owner writes them, not when a worker hands a response back (each
+    -- names the item by its position in its job: a refused create_batch
+    -- item never gets an id anyone sees)
+    IF (TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters)
+       AND NEW.parameters ?| ARRAY['dedupe', 'expectedTurns', 'category'] THEN
+        PERFORM train_data.check_item_parameters(NEW.parameters,
+                                                 format('item %s of batch job %s', NEW.position, NEW.batch_job_id));
     END IF;
     RETURN NEW;
 END

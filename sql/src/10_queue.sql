@@ -457,6 +457,14 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
+    -- (an item of 1.1 has its parameters checked here, by the claim that
+    -- renders it: it was queued before they meant anything)
+    BEGIN
+        PERFORM train_data.check_item_parameters(claim_render.parameters, 'its parameters');
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+        RETURN;
+    END;
     SELECT train_data.render_template(t.structure, claim_render.parameters, t.variables) INTO rendered
     FROM train_data.templates t WHERE t.id = claim_render.template_id;
     IF rendered IS NULL THEN
@@ -751,6 +759,20 @@ BEGIN
     item := l.item;
     owner := l.owner;
     p := item.parameters;
+    -- an item claimed before the update to 1.2 (the only kind without a
+    -- stored prompt in flight) may hold parameters 1.2 refuses: it fails for
+    -- good, once, rather than every completion of it after a model call
+    IF item.prompt IS NULL THEN
+        BEGIN
+            PERFORM train_data.check_item_parameters(p, 'its parameters');
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, state, false, attempt);
+            RAISE WARNING 'batch item % failed: invalid parameters: %', item.id, problem
+                USING DETAIL = format('The item is now %s.', new_status);
+            RETURN NULL;
+        END;
+    END IF;
     BEGIN
         parsed := train_data.parse_generation_response(response, p);
     EXCEPTION WHEN OTHERS THEN

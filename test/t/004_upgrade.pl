@@ -112,6 +112,12 @@ SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 INSERT INTO train_data.templates (id, name, category, structure, variables)
 VALUES ('b0000000-0000-0000-0000-000000000001', 'saving', 'finance', 'Talk with {{persona}}.',
         '[{"name": "persona", "type": "text"}]');
+-- parameters 1.2 gives a meaning to and refuses, which 1.1 took as they were:
+-- Cy's item is in flight across the update, Di's queued
+SELECT train_data.create_batch('legacy parameters',
+    '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Cy", "expectedTurns": "about ten"}},
+      {"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Di", "dedupe": 1e-50}}]');
+SELECT count(*) FROM train_data.claim_batch_items('before the update', 1);
 SELECT train_data.create_batch('upgrade batch',
     '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ann"}}]');
 INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
@@ -144,11 +150,23 @@ DELETE FROM train_data.conversations;
 RESET ROLE;
 SELECT count(*) FROM train_data.conversation_signatures;
 SQL
-# the queued item of 1.1 has no prompt until a claim renders it
-is($node->safe_psql('from11app', <<'SQL'), "t\nTalk with Ann.", 'from11app: a queued item of 1.1 is rendered by its claim, not by the update');
+# the queued items of 1.1 have no prompt until a claim renders them; the
+# claim that comes to Di's fails it alone for its parameters, and takes Ann's
+is($node->safe_psql('from11app', <<'SQL'), "t\nTalk with Ann.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
 SELECT bool_and(i.prompt IS NULL) FROM train_data.batch_items i;
 SELECT c.prompt FROM train_data.claim_batch_items('after the update', 1) c;
+SELECT i.status, i.error_code, left(i.error_message, 47) FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Di';
 SQL
+	'from11app: a queued item of 1.1 is rendered by its claim, which fails one whose parameters 1.2 refuses');
+# Cy's item, in flight across the update, fails once at its completion
+my ($ret, $out, $err) = $node->psql('from11app', <<"SQL");
+SELECT train_data.complete_batch_item(i.id, '$response') IS NULL
+FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Cy';
+SELECT i.status, left(i.error_message, 70) FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Cy';
+SQL
+is($out, "t\nfailed|invalid parameters: its parameters: parameter \"expectedTurns\" is not v",
+	'from11app: an item claimed in 1.1 with parameters 1.2 refuses fails at its completion, once');
+like($err, qr/WARNING:  batch item .* failed: invalid parameters/, 'from11app: and the worker is told why');
 
 # The extension's objects, described by the catalogs, one line each.
 my $catalog = <<'SQL';
