@@ -10,18 +10,18 @@
 
 \echo Use "ALTER EXTENSION train_data UPDATE TO '1.2'" to load this file. \quit
 
--- Every table the update changes, locked first, in the order a worker's
--- calls take them (the item, its job, what a completion writes, the
--- counters), then the rest: the update waits for the transactions that
--- hold them before it holds any, so a worker in the middle of a call
--- finishes it instead of deadlocking with the update (it had taken the
--- conversations first; a completion holding an item then waited for it,
--- and one of the two was cancelled).  Stop the workers for the update, or
--- expect their calls to wait for it (docs: CHANGELOG, Upgrading from 1.1).
-LOCK TABLE train_data.batch_items, train_data.batch_jobs, train_data.templates, train_data.conversations,
-           train_data.conversation_turns, train_data.generation_logs, train_data.batch_job_counters,
-           train_data.model_prices, train_data.ai_configurations, train_data.export_logs,
-           train_data.scenarios, train_data.edge_cases, train_data.template_analytics,
+-- Every table the update changes, locked first, the jobs then their items
+-- (the order of 1.1's claims, a worker's most frequent call), then the
+-- rest: the update waits for the transactions that hold them before it
+-- holds any, instead of taking the conversations first and then waiting
+-- for an item a completion holds while the completion waits for it.  No
+-- order suits both of 1.1's calls (a completion takes the item before its
+-- job), so a call in progress may still be cancelled as a deadlock: stop
+-- the workers for the update (CHANGELOG, Upgrading from 1.1).
+LOCK TABLE train_data.batch_jobs, train_data.batch_items, train_data.batch_job_counters,
+           train_data.ai_configurations, train_data.templates, train_data.conversations,
+           train_data.conversation_turns, train_data.generation_logs, train_data.model_prices,
+           train_data.export_logs, train_data.scenarios, train_data.edge_cases, train_data.template_analytics,
            train_data.user_preferences, train_data.ai_configuration_audit, train_data.configuration_audit_log
     IN ACCESS EXCLUSIVE MODE;
 
@@ -165,6 +165,15 @@ CREATE OR REPLACE FUNCTION train_data.conversations_default_id() RETURNS trigger
 --------------------------------------------------------------------------------
 
 -- Functions the new tables, triggers and policies use.
+-- The bytes a jsonb value holds once decompressed (the items' guard and
+-- the claim bound what a render reads).
+CREATE FUNCTION train_data.jsonb_raw_size(value jsonb)
+    RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_jsonb_raw_size';
+COMMENT ON FUNCTION train_data.jsonb_raw_size(jsonb) IS
+    'Bytes of a jsonb value once decompressed, read from its header (pg_column_size gives the bytes stored): what reading it costs';
+
 CREATE FUNCTION train_data.engine_context()
     RETURNS boolean
     LANGUAGE c STABLE PARALLEL SAFE
@@ -251,8 +260,14 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    -- (an item of 1.1 has its parameters checked here, by the claim that
-    -- renders it: it was queued before they meant anything)
+    -- (the items a claim renders are those of 1.1 and those restored
+    -- without a prompt: parameters past a user's 4 MB are not read, and
+    -- those of 1.1 are checked here, queued before they meant anything)
+    IF train_data.jsonb_raw_size(claim_render.parameters) > 4194304 THEN
+        problem := format('its parameters are %s bytes; the limit is 4 MB',
+                          train_data.jsonb_raw_size(claim_render.parameters));
+        RETURN;
+    END IF;
     BEGIN
         PERFORM train_data.check_item_parameters(claim_render.parameters, 'its parameters');
     EXCEPTION WHEN OTHERS THEN
@@ -482,6 +497,15 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
     END IF;
+    -- an item's parameters are at most 4 MB (their size read from the
+    -- header, not by reading them): batch_items_prepare renders them
+    IF (TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters)
+       AND train_data.jsonb_raw_size(NEW.parameters) > 4194304 THEN
+        RAISE EXCEPTION 'batch item %: parameters are % bytes; the limit is 4 MB', coalesce(NEW.id, OLD.id),
+                        train_data.jsonb_raw_size(NEW.parameters)
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = 'A claim renders an item''s prompt from its parameters; a rendered prompt is at most 4 MB too.';
+    END IF;
     -- values of the parameters a completion acts on are checked here, where
     -- the owner writes them, not when a worker hands a response back (each
     -- names the item by its position in its job: a refused create_batch
@@ -496,8 +520,13 @@ END
 $$;
 
 -- A changed prompt-making value (parameters) of a queued item renders its
--- prompt again; a value that cannot render is refused here, never at claim
--- time.
+-- prompt again, and so does a queued item written without a prompt (a
+-- user's insert, or an owner setting it NULL), as its writer writes it: a
+-- claim that rendered a user's item (large parameters, a prompt set NULL)
+-- was held up by it, and one a statement timeout cut short left it first
+-- in the claim order.  A changed value that cannot render is refused here;
+-- an inserted item that cannot render is left to its claim, which fails it
+-- alone, with its parameters' 4 MB bound.
 CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -505,10 +534,15 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    IF NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+    IF current_setting('row_security') = 'off' THEN   -- a restore: rows as they were dumped
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.prompt IS NULL OR NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
-        IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
+        IF NOT coalesce((rendered ->> 'success')::boolean, false) AND TG_OP = 'INSERT' THEN
+            RETURN NEW;   -- as before: its claim fails it alone (and a template that does not exist is the key's to refuse)
+        ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
             RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = coalesce((SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e),
@@ -1432,8 +1466,8 @@ BEGIN
         BEGIN
             PERFORM train_data.check_item_parameters(p, 'its parameters');
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, state, false, attempt);
+            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, 'invalid_prompt', false, attempt);
             RAISE WARNING 'batch item % failed: invalid parameters: %', item.id, problem
                 USING DETAIL = format('The item is now %s.', new_status);
             RETURN NULL;
@@ -1768,11 +1802,15 @@ CREATE TRIGGER conversation_turns_owner
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
--- Batch items carry their job's owner and their template's threshold (for
--- items still to run).  Their prompt stays NULL: the claim renders an item
--- that has none when it takes it, and fails it alone when that fails (not
--- here, where an item's parameters of any size would hold the update and
--- its locks for as long as they take to read).
+-- Batch items carry their job's owner and what they need from their
+-- template as it is now, for items still to run (the threshold; the prompt
+-- of a queued item, so that a later change of the template, possibly by
+-- another user, does not change queued work, as create_batch does).  Only
+-- prompts of parameters up to 64 kB are rendered here: an item's
+-- parameters of any size would hold the update and its locks for as long
+-- as they take to read.  The claim renders the others (parameters up to
+-- 4 MB) and fails alone one it cannot render (larger parameters, or
+-- parameters 1.2 refuses).
 ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
@@ -1784,7 +1822,9 @@ SET created_by = j.created_by,
     parent_conversation_id = (SELECT c.id FROM train_data.conversations c
                               WHERE c.id = i.parent_conversation_id AND c.created_by = j.created_by),
     quality_threshold = CASE WHEN i.status IN ('queued', 'processing')
-                             THEN (SELECT t.quality_threshold FROM train_data.templates t WHERE t.id = i.template_id) END
+                             THEN (SELECT t.quality_threshold FROM train_data.templates t WHERE t.id = i.template_id) END,
+    prompt = CASE WHEN i.status = 'queued' AND train_data.jsonb_raw_size(i.parameters) <= 65536
+                  THEN (train_data.claim_render(i.template_id, i.parameters)).prompt END
 FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id;
 ALTER TABLE train_data.batch_items
     ALTER COLUMN created_by SET NOT NULL,
@@ -1900,7 +1940,13 @@ CREATE TRIGGER batch_items_guard
     EXECUTE FUNCTION train_data.batch_items_guard();
 CREATE TRIGGER batch_items_prepare_update
     BEFORE UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.parameters IS DISTINCT FROM NEW.parameters)
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND (OLD.parameters IS DISTINCT FROM NEW.parameters
+                                                  OR (OLD.prompt IS NOT NULL AND NEW.prompt IS NULL)))
+    EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_items_prepare_insert
+    BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND NEW.prompt IS NULL AND NEW.template_id IS NOT NULL
+                       AND NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_prepare();
 CREATE TRIGGER batch_items_queue_jobs
     AFTER INSERT ON train_data.batch_items
@@ -2800,7 +2846,8 @@ BEGIN
                         WHERE s.quality_score IS NOT NULL)),
         'diversity', (SELECT train_data.vocabulary_diversity(t.content) FROM turns t),
         'manifest', train_data.export_manifest(
-            'jsonl', scope, filters, coalesce(options, '{}'), NULL, ids, cardinality(ids),
+            'jsonl', scope, CASE WHEN scope = 'filtered' THEN filters END, coalesce(options, '{}'), NULL, ids,
+            cardinality(ids),
             (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
              FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
                                           coalesce(options, '{}')) WITH ORDINALITY AS l(line, n))))
@@ -3256,7 +3303,7 @@ COMMENT ON FUNCTION train_data.batch_items_guard() IS
     'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
 
 COMMENT ON FUNCTION train_data.batch_items_prepare() IS
-    'Internal: trigger rendering the prompt of a queued item again when its parameters change';
+    'Internal: trigger rendering the prompt of a queued item written without one, or again when its parameters change';
 
 COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
     'Internal: trigger taking a job out of the claim order, or putting it back, when the job''s claim rank changes';

@@ -1,9 +1,11 @@
 /*
  * jsonb_funcs.c — SQL entry points of general JSON helpers:
- * jsonb_merge_deep().  The merge itself is td_json_merge() in core/td_json.c.
+ * jsonb_merge_deep() and jsonb_raw_size().  The merge itself is
+ * td_json_merge() in core/td_json.c.
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
@@ -11,6 +13,7 @@
 #include "td_json.h"
 
 PG_FUNCTION_INFO_V1(train_data_jsonb_merge_deep);
+PG_FUNCTION_INFO_V1(train_data_jsonb_raw_size);
 
 /*
  * jsonb_merge_deep(base jsonb, patch jsonb) returns jsonb — objects merged
@@ -42,4 +45,16 @@ train_data_jsonb_merge_deep(PG_FUNCTION_ARGS)
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * jsonb_raw_size(value jsonb) returns bigint — the bytes of a jsonb value
+ * once decompressed, read from its header without decompressing or
+ * fetching it: what reading the value will cost, which pg_column_size (the
+ * bytes stored, perhaps compressed) does not tell.
+ */
+Datum
+train_data_jsonb_raw_size(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) toast_raw_datum_size(PG_GETARG_DATUM(0)));
 }

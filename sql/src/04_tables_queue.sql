@@ -407,6 +407,15 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
     END IF;
+    -- an item's parameters are at most 4 MB (their size read from the
+    -- header, not by reading them): batch_items_prepare renders them
+    IF (TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters)
+       AND train_data.jsonb_raw_size(NEW.parameters) > 4194304 THEN
+        RAISE EXCEPTION 'batch item %: parameters are % bytes; the limit is 4 MB', coalesce(NEW.id, OLD.id),
+                        train_data.jsonb_raw_size(NEW.parameters)
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = 'A claim renders an item''s prompt from its parameters; a rendered prompt is at most 4 MB too.';
+    END IF;
     -- values of the parameters a completion acts on are checked here, where
     -- the owner writes them, not when a worker hands a response back (each
     -- names the item by its position in its job: a refused create_batch
@@ -428,8 +437,13 @@ CREATE TRIGGER batch_items_guard
     EXECUTE FUNCTION train_data.batch_items_guard();
 
 -- A changed prompt-making value (parameters) of a queued item renders its
--- prompt again; a value that cannot render is refused here, never at claim
--- time.
+-- prompt again, and so does a queued item written without a prompt (a
+-- user's insert, or an owner setting it NULL), as its writer writes it: a
+-- claim that rendered a user's item (large parameters, a prompt set NULL)
+-- was held up by it, and one a statement timeout cut short left it first
+-- in the claim order.  A changed value that cannot render is refused here;
+-- an inserted item that cannot render is left to its claim, which fails it
+-- alone, with its parameters' 4 MB bound.
 CREATE FUNCTION train_data.batch_items_prepare() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -437,10 +451,15 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    IF NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
+    IF current_setting('row_security') = 'off' THEN   -- a restore: rows as they were dumped
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.prompt IS NULL OR NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
-        IF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
+        IF NOT coalesce((rendered ->> 'success')::boolean, false) AND TG_OP = 'INSERT' THEN
+            RETURN NEW;   -- as before: its claim fails it alone (and a template that does not exist is the key's to refuse)
+        ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
             RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = coalesce((SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e),
@@ -452,11 +471,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_items_prepare() IS
-    'Internal: trigger rendering the prompt of a queued item again when its parameters change';
+    'Internal: trigger rendering the prompt of a queued item written without one, or again when its parameters change';
 
 CREATE TRIGGER batch_items_prepare_update
     BEFORE UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.parameters IS DISTINCT FROM NEW.parameters)
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND (OLD.parameters IS DISTINCT FROM NEW.parameters
+                                                  OR (OLD.prompt IS NOT NULL AND NEW.prompt IS NULL)))
+    EXECUTE FUNCTION train_data.batch_items_prepare();
+CREATE TRIGGER batch_items_prepare_insert
+    BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND NEW.prompt IS NULL AND NEW.template_id IS NOT NULL
+                       AND NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_prepare();
 
 -- The claim order: one row per job a claim may take work from, by its

@@ -167,6 +167,14 @@ CREATE FUNCTION train_data.jsonb_merge_deep(base jsonb, patch jsonb)
 COMMENT ON FUNCTION train_data.jsonb_merge_deep(jsonb, jsonb) IS
     'Merges patch into base: objects member by member, recursively; any other value in patch replaces the one in base';
 
+CREATE FUNCTION train_data.jsonb_raw_size(value jsonb)
+    RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_jsonb_raw_size';
+
+COMMENT ON FUNCTION train_data.jsonb_raw_size(jsonb) IS
+    'Bytes of a jsonb value once decompressed, read from its header (pg_column_size gives the bytes stored): what reading it costs';
+
 -- Paths of the keys of doc that reference does not have (arrays are leaves;
 -- members of the objects named in open_objects are free-form).
 CREATE FUNCTION train_data.jsonb_unknown_keys(doc jsonb, reference jsonb, prefix text DEFAULT '',

@@ -457,8 +457,14 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    -- (an item of 1.1 has its parameters checked here, by the claim that
-    -- renders it: it was queued before they meant anything)
+    -- (the items a claim renders are those of 1.1 and those restored
+    -- without a prompt: parameters past a user's 4 MB are not read, and
+    -- those of 1.1 are checked here, queued before they meant anything)
+    IF train_data.jsonb_raw_size(claim_render.parameters) > 4194304 THEN
+        problem := format('its parameters are %s bytes; the limit is 4 MB',
+                          train_data.jsonb_raw_size(claim_render.parameters));
+        RETURN;
+    END IF;
     BEGIN
         PERFORM train_data.check_item_parameters(claim_render.parameters, 'its parameters');
     EXCEPTION WHEN OTHERS THEN
@@ -766,8 +772,8 @@ BEGIN
         BEGIN
             PERFORM train_data.check_item_parameters(p, 'its parameters');
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, state, false, attempt);
+            GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, 'invalid_prompt', false, attempt);
             RAISE WARNING 'batch item % failed: invalid parameters: %', item.id, problem
                 USING DETAIL = format('The item is now %s.', new_status);
             RETURN NULL;

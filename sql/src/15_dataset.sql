@@ -400,7 +400,8 @@ BEGIN
                         WHERE s.quality_score IS NOT NULL)),
         'diversity', (SELECT train_data.vocabulary_diversity(t.content) FROM turns t),
         'manifest', train_data.export_manifest(
-            'jsonl', scope, filters, coalesce(options, '{}'), NULL, ids, cardinality(ids),
+            'jsonl', scope, CASE WHEN scope = 'filtered' THEN filters END, coalesce(options, '{}'), NULL, ids,
+            cardinality(ids),
             (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
              FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
                                           coalesce(options, '{}')) WITH ORDINALITY AS l(line, n))))

@@ -89,6 +89,15 @@ SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position
 SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = jsonb_build_object('persona', %L::jsonb)
                              WHERE batch_job_id = %L$$, repeat('[', 300) || repeat(']', 300), :'alice_job'), false, true);
 SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = '{}' WHERE batch_job_id = %L$$, :'alice_job'), true, true);
+-- Found by a review: a claim rendered an item without a prompt, so an owner
+-- who set her queued item's prompt NULL and gave it large parameters held up
+-- every claim that came to it (and a claim a statement timeout cut short left
+-- it first in the claim order).  Her write renders it again, as she writes
+-- it, and an item's parameters are at most 4 MB (read from the header).
+WITH u AS (UPDATE train_data.batch_items SET prompt = NULL WHERE batch_job_id = :'alice_job' RETURNING prompt)
+SELECT prompt AS rendered_again FROM u;
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = parameters || jsonb_build_object('junk', repeat('x', 5000000))
+                             WHERE batch_job_id = %L$$, :'alice_job'), true, true);
 -- One that slipped in without a prompt (queued before 1.2) fails alone: a
 -- poisoned item in the highest-priority job, another user's item still claimed.
 RESET ROLE;

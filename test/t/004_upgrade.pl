@@ -150,14 +150,18 @@ DELETE FROM train_data.conversations;
 RESET ROLE;
 SELECT count(*) FROM train_data.conversation_signatures;
 SQL
-# the queued items of 1.1 have no prompt until a claim renders them; the
-# claim that comes to Di's fails it alone for its parameters, and takes Ann's
-is($node->safe_psql('from11app', <<'SQL'), "t\nTalk with Ann.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
-SELECT bool_and(i.prompt IS NULL) FROM train_data.batch_items i;
+# the update renders the queued items of 1.1 (Ann's, from the template as
+# it is then: the template's later change does not reach it), not the one
+# whose parameters 1.2 refuses (Di's) nor the one in flight (Cy's); the
+# claim that comes to Di's fails it alone, and takes Ann's
+is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:Talk with Ann.\nTalk with Ann.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
+SELECT string_agg((i.parameters ->> 'persona') || ':' || coalesce(i.prompt, '-'), ',' ORDER BY i.created_at, i.position)
+FROM train_data.batch_items i;
+UPDATE train_data.templates SET structure = 'Talk with {{persona}} about something else.';
 SELECT c.prompt FROM train_data.claim_batch_items('after the update', 1) c;
 SELECT i.status, i.error_code, left(i.error_message, 47) FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Di';
 SQL
-	'from11app: a queued item of 1.1 is rendered by its claim, which fails one whose parameters 1.2 refuses');
+	'from11app: the update renders queued items of 1.1; a claim fails alone one whose parameters 1.2 refuses');
 # Cy's item, in flight across the update, fails once at its completion
 my ($ret, $out, $err) = $node->psql('from11app', <<"SQL");
 SELECT train_data.complete_batch_item(i.id, '$response') IS NULL
