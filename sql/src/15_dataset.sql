@@ -66,13 +66,15 @@ SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures',
 -- wrote (once per conversation and statement, from the transition table):
 -- each conversation's turns are read in order through its index, and the
 -- owner is the turns' own (the composite key makes it the conversation's).
--- Only a DELETE can leave a conversation without turns, and so without a
--- signature.
+-- A DELETE, or an UPDATE moving turns to another conversation (its old
+-- rows: old_turns), can leave a conversation without turns, and so without
+-- a signature; one an UPDATE left with turns is signed again.
 -- It runs as the extension owner (SECURITY DEFINER): whoever may write
 -- turns has their signature kept without a grant on the signatures (a 1.1
 -- site's grants predate the table); it follows only the conversations of
--- the rows the statement wrote, which row-level security and the composite
--- key made the writer's, and gives each signature the turns' owner.
+-- the rows the statement wrote (old and new), which row-level security and
+-- the composite key made the writer's, and gives each signature the turns'
+-- owner.
 CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -82,6 +84,20 @@ BEGIN
         DELETE FROM train_data.conversation_signatures s
         WHERE s.conversation_id IN (SELECT t.conversation_id FROM changed_turns t)
           AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id);
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- turns moved to another conversation: the one they left is signed
+        -- again, or loses its signature when it has no turn left
+        DELETE FROM train_data.conversation_signatures s
+        WHERE s.conversation_id IN (SELECT t.conversation_id FROM old_turns t)
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id);
+        INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
+        SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
+        FROM (SELECT DISTINCT t.conversation_id, t.created_by FROM old_turns t
+              WHERE NOT EXISTS (SELECT 1 FROM changed_turns n WHERE n.conversation_id = t.conversation_id)) x
+        CROSS JOIN LATERAL (SELECT train_data.minhash_signature_agg(t.content ORDER BY t.turn_number) AS v
+                            FROM train_data.conversation_turns t WHERE t.conversation_id = x.conversation_id) sig
+        WHERE sig.v IS NOT NULL
+        ON CONFLICT (conversation_id) DO UPDATE SET signature = excluded.signature, bands = excluded.bands;
     END IF;
     INSERT INTO train_data.conversation_signatures AS s (conversation_id, created_by, signature, bands)
     SELECT x.conversation_id, x.created_by, sig.v, train_data.minhash_bands(sig.v)
@@ -112,7 +128,7 @@ CREATE TRIGGER conversation_turns_signature_insert
     EXECUTE FUNCTION train_data.conversation_turns_signature();
 CREATE TRIGGER conversation_turns_signature_update
     AFTER UPDATE ON train_data.conversation_turns
-    REFERENCING NEW TABLE AS changed_turns
+    REFERENCING OLD TABLE AS old_turns NEW TABLE AS changed_turns
     FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
 CREATE TRIGGER conversation_turns_signature_delete
     AFTER DELETE ON train_data.conversation_turns

@@ -243,6 +243,28 @@ WHERE id = 'eb000000-0000-0000-0000-000000000003';
 SELECT r -> 'conversations' AS conversations, r -> 'byDefect' AS by_defect
 FROM train_data.dataset_report('{"searchQuery": "scoped copy", "status": ["pending_review"]}') r;
 ROLLBACK;
+-- (found by a review) turns an UPDATE moves to another conversation: the
+-- one they left is signed again, or loses its signature with its last turn
+BEGIN;
+SET LOCAL ROLE regress_alice;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('ec000000-0000-0000-0000-000000000001', 'moved from', 'P', 'N', 'template', 'generated'),
+       ('ec000000-0000-0000-0000-000000000002', 'moved to', 'P', 'N', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('ec000000-0000-0000-0000-000000000001', 1, 'user', 'Is a fixed or a variable mortgage rate better for me?'),
+       ('ec000000-0000-0000-0000-000000000001', 2, 'assistant', 'A fixed rate buys certainty; a variable one is a bet on rates.'),
+       ('ec000000-0000-0000-0000-000000000001', 3, 'user', 'And if I expect to move house within three years?'),
+       ('ec000000-0000-0000-0000-000000000002', 1, 'user', 'How large should an emergency fund be for a family?');
+UPDATE train_data.conversation_turns SET conversation_id = 'ec000000-0000-0000-0000-000000000002', turn_number = turn_number + 10
+WHERE conversation_id = 'ec000000-0000-0000-0000-000000000001' AND turn_number >= 2;
+SELECT s.conversation_id, s.signature = (SELECT train_data.minhash_signature_agg(t.content ORDER BY t.turn_number)
+                                         FROM train_data.conversation_turns t WHERE t.conversation_id = s.conversation_id)
+           AS signs_its_turns
+FROM train_data.conversation_signatures s WHERE s.conversation_id::text LIKE 'ec%' ORDER BY 1;
+UPDATE train_data.conversation_turns SET conversation_id = 'ec000000-0000-0000-0000-000000000002', turn_number = 20
+WHERE conversation_id = 'ec000000-0000-0000-0000-000000000001';
+SELECT s.conversation_id FROM train_data.conversation_signatures s WHERE s.conversation_id::text LIKE 'ec%';
+ROLLBACK;
 -- a similarity a real cannot hold is refused as too small, not failed in the query
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1e-50}')$$, true);
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1e-400}')$$, true);
