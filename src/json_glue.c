@@ -114,11 +114,11 @@ td_message_to_server(const char *utf8)
 	return pg_any_to_server(utf8, (int) strlen(utf8), PG_UTF8);
 }
 
-/* Convert server-encoded s[0..len) to UTF-8 (no copy in a UTF8 database). */
-static char *
-server_to_utf8(char *s, size_t *len)
+/* See json_glue.h. */
+const char *
+td_server_to_utf8(const char *s, size_t *len)
 {
-	char	   *u = pg_server_to_any(s, (int) *len, PG_UTF8);
+	const char *u = pg_server_to_any(s, (int) *len, PG_UTF8);
 
 	if (u != s)
 		*len = strlen(u);
@@ -307,7 +307,7 @@ td_jsonb_to_core(td_arena *arena, Jsonb *jb)
 	s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 	len = strlen(s);
 
-	s = server_to_utf8(s, &len);
+	s = (char *) td_server_to_utf8(s, &len);
 	v = td_json_parse(arena, s, len, &err);
 	if (v == NULL)				/* valid JSON: only the depth limit can refuse it */
 		ereport(ERROR,
@@ -334,7 +334,7 @@ char *
 td_text_to_utf8(text *t, size_t *len)
 {
 	*len = VARSIZE_ANY_EXHDR(t);
-	return server_to_utf8(text_to_cstring(t), len);
+	return (char *) td_server_to_utf8(text_to_cstring(t), len);
 }
 
 /* See json_glue.h. */

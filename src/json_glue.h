@@ -30,6 +30,13 @@ extern td_json *td_jsonb_to_core(td_arena *arena, Jsonb *jb);
 extern char *td_text_to_utf8(text *t, size_t *len);
 
 /*
+ * Server-encoded s[0..*len) as UTF-8, *len its new length: s itself when
+ * no conversion is needed (not copied, not terminated), else a palloc'd
+ * converted copy.
+ */
+extern const char *td_server_to_utf8(const char *s, size_t *len);
+
+/*
  * A user value (server encoding) as an error message quotes it: whole up to
  * TD_CLIP_CHARS characters, else its first TD_CLIP_CHARS characters followed
  * by "...", so that a huge argument never becomes a huge message.

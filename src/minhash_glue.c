@@ -76,16 +76,12 @@ read_as_is(void)
 static void
 add_text(td_minhash *m, const char *s, int len)
 {
-	if (read_as_is())
-		td_minhash_add(m, s, (size_t) len);
-	else
-	{
-		size_t		n;
-		char	   *u = td_text_to_utf8(cstring_to_text_with_len(s, len), &n);
+	size_t		n = (size_t) len;
+	const char *u = read_as_is() ? s : td_server_to_utf8(s, &n);
 
-		td_minhash_add(m, u, n);
-		pfree(u);
-	}
+	td_minhash_add(m, u, n);
+	if (u != s)
+		pfree((char *) u);
 }
 
 /*
