@@ -111,6 +111,10 @@ SELECT expect_error($$SELECT * FROM train_data.near_duplicates(0)$$);
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
 SELECT count(*) AS bob_sees FROM train_data.near_duplicates(0.5);
+-- nor when he names her conversations among those to compare
+SELECT count(*) AS bob_sees_among_hers
+FROM train_data.near_duplicates(0.5, ARRAY(SELECT ('e8000000-0000-0000-0000-00000000000' || g)::uuid
+                                           FROM generate_series(1, 5) g));
 -- and his calls read his own signatures through an index, not every user's
 -- (near_duplicates, the export's dedupe and dataset_report read them so)
 -- (bitmap scans off too: which of the two index plans wins depends on the
