@@ -127,10 +127,12 @@ static const char *const filtered_condition =
  * for a rejected, defective or unselected copy ranked above it.  The
  * selection is the scope's condition again, the defects' condition and a
  * closing "))", then dedupe_tail with the number of the parameter holding t.
+ * The duplicates are a NOT ... = ANY (subquery): one hashed lookup a row (a
+ * <> ALL over an array of them compared each row with every duplicate).
  */
 static const char *const defects_condition = " AND NOT c.has_defects";
 static const char *const dedupe_head =
-" AND c.id OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT d.conversation_id"
+" AND NOT (c.id OPERATOR(pg_catalog.=) ANY (SELECT d.conversation_id"
 "   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";
 static const char *const dedupe_tail = ")) d))";
 
