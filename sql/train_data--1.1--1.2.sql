@@ -2466,6 +2466,8 @@ CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uui
     RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_custom_plan   -- planned for the call's among: NULL reads every signature, ids look theirs up
+    SET jit = off   -- (the estimates of the candidates' joins are far above the real counts: compiling cost more than running)
 AS $$
 BEGIN
     IF threshold IS NULL OR threshold <= 0 OR threshold > 1 THEN
@@ -2478,10 +2480,15 @@ BEGIN
     WITH sig AS (
         SELECT s.conversation_id AS id, s.signature, s.bands,
                row_number() OVER (ORDER BY coalesce(c.quality_score, -1) DESC, c.created_at, s.conversation_id) AS rank
-        FROM train_data.conversation_signatures s
-        JOIN train_data.conversations c ON c.id = s.conversation_id
-        -- (a hashed subplan: one lookup a signature, however many ids)
-        WHERE among IS NULL OR s.conversation_id IN (SELECT a.id FROM unnest(among) AS a(id))),
+        FROM (SELECT s.conversation_id, s.signature, s.bands
+              FROM train_data.conversation_signatures s
+              WHERE among IS NULL
+              UNION ALL
+              -- (the ids looked up, not every signature scanned for them)
+              SELECT s.conversation_id, s.signature, s.bands
+              FROM train_data.conversation_signatures s
+              WHERE s.conversation_id IN (SELECT a.id FROM unnest(among) AS a(id))) s
+        JOIN train_data.conversations c ON c.id = s.conversation_id),
     -- band keys (16 per conversation), numbered by rank within their bucket
     keys AS (
         SELECT g.id, k.key, row_number() OVER (PARTITION BY k.key ORDER BY g.rank) AS pos
