@@ -37,6 +37,7 @@
 #include "utils/portal.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
@@ -124,17 +125,18 @@ static const char *const filtered_condition =
  * "dedupe": t the near duplicates of the ones kept too, found among the
  * conversations the export would write without it (near_duplicates(t,
  * those ids)): a conversation is dropped only for one the export keeps, not
- * for a rejected, defective or unselected copy ranked above it.  The
- * selection is the scope's condition again, the defects' condition and a
- * closing "))", then dedupe_tail with the number of the parameter holding t.
- * The duplicates are a NOT ... = ANY (subquery): one hashed lookup a row (a
- * <> ALL over an array of them compared each row with every duplicate).
+ * for a rejected, defective or unselected copy ranked above it.  They are
+ * found once, into an array (dedupe_select: the threshold, then the scope's
+ * condition and the defects' condition, then ")) d"), which the count of a
+ * document's header and the cursor share; a row is left out by one hashed
+ * lookup in it (dedupe_condition: the number of the array's parameter).
  */
 static const char *const defects_condition = " AND NOT c.has_defects";
-static const char *const dedupe_head =
-" AND NOT (c.id OPERATOR(pg_catalog.=) ANY (SELECT d.conversation_id"
+static const char *const dedupe_select =
+"SELECT pg_catalog.array_agg(d.conversation_id)"
 "   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";
-static const char *const dedupe_tail = ")) d))";
+static const char *const dedupe_condition =
+" AND NOT (c.id OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.unnest($%d)))";
 
 /* Near duplicates are never looked for below this similarity: a real's smallest normal value. */
 #define DEDUPE_MIN 1.2e-38
@@ -493,17 +495,15 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 }
 
 /*
- * Append the scope's condition and the quality conditions to query; values
- * and types (room for 2) get their parameters, and the result is their
+ * Append the scope's condition and the defects' condition to query; values
+ * and types (room for 1) get their parameter, and the result is their
  * number.
  */
 static int
-append_condition(StringInfo query, const export_args *a, const char *scope, Datum *values, Oid *types)
+append_scope(StringInfo query, const export_args *a, const char *scope, Datum *values, Oid *types)
 {
-	const char *condition = all_condition,
-			   *defects = "";
+	const char *condition = all_condition;
 	int			n = 0;
-	float4		t;
 
 	if (strcmp(scope, "selected") == 0)
 	{
@@ -517,25 +517,70 @@ append_condition(StringInfo query, const export_args *a, const char *scope, Datu
 		values[n] = JsonbPGetDatum(a->filters);
 		types[n++] = JSONBOID;
 	}
-	if (a->verdicts && !bool_option(a->options, "includeDefects", false))
-		defects = defects_condition;	/* the SQL of 1.0 and 1.1 has no verdicts */
 	appendStringInfoString(query, condition);
-	appendStringInfoString(query, defects);
-	if (a->verdicts && dedupe_option(a->options, &t))
+	if (a->verdicts && !bool_option(a->options, "includeDefects", false))
+		appendStringInfoString(query, defects_condition);	/* the SQL of 1.0 and 1.1 has no verdicts */
+	return n;
+}
+
+/*
+ * The near duplicates the export leaves out (see dedupe_select): a uuid[]
+ * in the current memory context, or 0 when the options ask for no dedupe
+ * or there are none.  Call it connected to SPI.
+ */
+static Datum
+export_duplicates(const export_args *a, const char *scope)
+{
+	StringInfoData cond,
+				query;
+	Datum		values[2],
+				dups;
+	Oid			types[2];
+	int			n;
+	float4		t;
+	bool		isnull;
+
+	if (!a->verdicts || !dedupe_option(a->options, &t))
+		return (Datum) 0;
+	initStringInfo(&cond);
+	n = append_scope(&cond, a, scope, values, types);
+	values[n] = Float4GetDatum(t);
+	types[n++] = FLOAT4OID;
+	initStringInfo(&query);
+	appendStringInfo(&query, dedupe_select, n);
+	appendStringInfoString(&query, cond.data);
+	appendStringInfoString(&query, ")) d");
+	if (SPI_execute_with_args(query.data, n, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the near duplicates of the export");
+	dups = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return (Datum) 0;		/* none: nothing to leave out */
+	return datumCopy(dups, false, -1);	/* out of the result, which the next statement frees */
+}
+
+/*
+ * Append the scope's condition and the quality conditions to query, the
+ * near duplicates dups (export_duplicates) left out unless 0; values and
+ * types (room for 2) get their parameters, and the result is their number.
+ */
+static int
+append_condition(StringInfo query, const export_args *a, const char *scope, Datum dups, Datum *values,
+				 Oid *types)
+{
+	int			n = append_scope(query, a, scope, values, types);
+
+	if (dups != (Datum) 0)
 	{
-		values[n] = Float4GetDatum(t);
-		types[n++] = FLOAT4OID;
-		appendStringInfo(query, dedupe_head, n);
-		appendStringInfoString(query, condition);
-		appendStringInfoString(query, defects);
-		appendStringInfoString(query, dedupe_tail);
+		values[n] = dups;
+		types[n++] = UUIDARRAYOID;
+		appendStringInfo(query, dedupe_condition, n);
 	}
 	return n;
 }
 
 /* The number of conversations in scope (the JSON and Markdown headers). */
 static int64
-count_conversations(const export_args *a, const char *scope)
+count_conversations(const export_args *a, const char *scope, Datum dups)
 {
 	StringInfoData query;
 	Datum		values[2];
@@ -545,7 +590,7 @@ count_conversations(const export_args *a, const char *scope)
 
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT pg_catalog.count(*) FROM train_data.conversations c WHERE ");
-	nargs = append_condition(&query, a, scope, values, types);
+	nargs = append_condition(&query, a, scope, dups, values, types);
 	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the conversations to export");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -557,7 +602,7 @@ count_conversations(const export_args *a, const char *scope)
  * references, and compiling them costs more than running them.
  */
 static Portal
-open_cursor(const export_args *a, const char *scope)
+open_cursor(const export_args *a, const char *scope, Datum dups)
 {
 	StringInfoData query;
 	Datum		values[2];
@@ -568,7 +613,7 @@ open_cursor(const export_args *a, const char *scope)
 
 	initStringInfo(&query);
 	appendStringInfoString(&query, export_select);
-	nargs = append_condition(&query, a, scope, values, types);
+	nargs = append_condition(&query, a, scope, dups, values, types);
 	appendStringInfoString(&query, export_order);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
@@ -1120,6 +1165,7 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	char	   *scope = text_to_cstring(a->scope);
 	td_export_options options;
 	int64		count = 0;
+	Datum		dups;
 
 	check_scope(scope, a->ids == (Datum) 0, a->filters == NULL);
 	if (strcmp(scope, "filtered") == 0)
@@ -1130,9 +1176,10 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	require_user_id_under_rls();
+	dups = export_duplicates(a, scope);
 	if (a->format == TD_FORMAT_JSON || a->format == TD_FORMAT_MARKDOWN)
-		count = count_conversations(a, scope);
-	st->portal = open_cursor(a, scope);
+		count = count_conversations(a, scope, dups);
+	st->portal = open_cursor(a, scope, dups);
 	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, st->portal->name);
 	st->portal_pos = st->portal->portalPos;
 	PinPortal(st->portal);
@@ -1381,7 +1428,7 @@ train_data_export_selection(PG_FUNCTION_ARGS)
 	require_user_id_under_rls();
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT c.id FROM train_data.conversations c WHERE ");
-	nargs = append_condition(&query, &a, scope, values, types);
+	nargs = append_condition(&query, &a, scope, export_duplicates(&a, scope), values, types);
 	appendStringInfoString(&query, export_order);
 	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not select the conversations of the export");
