@@ -2810,6 +2810,33 @@ CREATE AGGREGATE train_data.vocabulary_diversity(text) (
 COMMENT ON AGGREGATE train_data.vocabulary_diversity(text) IS
     'Vocabulary diversity of the texts aggregated: {words, distinctWords, distinctWordRatio, pairs, distinctPairRatio, estimated}; exact up to 65,536 distinct values, then HyperLogLog (0.8 %)';
 
+-- The md5 of texts joined by one newline, in the order aggregated (NULLs
+-- skipped; md5('') of none): md5(coalesce(string_agg(t, E'\n'), '')) in
+-- constant memory, where string_agg stops at 1 GB.  The checksum
+-- export_conversations logs, which dataset_report gives for an export.
+CREATE FUNCTION train_data.lines_md5_add(state internal, line text)
+    RETURNS internal
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_lines_md5_add';
+COMMENT ON FUNCTION train_data.lines_md5_add(internal, text) IS
+    'Internal: transition of the lines_md5 aggregate (one more line)';
+CREATE FUNCTION train_data.lines_md5_finish(state internal)
+    RETURNS text
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_lines_md5_finish';
+COMMENT ON FUNCTION train_data.lines_md5_finish(internal) IS
+    'Internal: final function of the lines_md5 aggregate';
+REVOKE ALL ON FUNCTION train_data.lines_md5_add(internal, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.lines_md5_finish(internal) FROM PUBLIC;
+CREATE AGGREGATE train_data.lines_md5(text) (
+    SFUNC = train_data.lines_md5_add,
+    STYPE = internal,
+    FINALFUNC = train_data.lines_md5_finish,
+    FINALFUNC_MODIFY = READ_WRITE
+);
+COMMENT ON AGGREGATE train_data.lines_md5(text) IS
+    'md5 of the texts aggregated joined by one newline, in constant memory (the checksum of an export''s lines; md5 of the empty string for none)';
+
 -- One document describing the conversations an export with the same
 -- filters and options writes (scope filtered when filters has a key, else
 -- all): counts by status, tier, template and defect; near-duplicate
@@ -2870,9 +2897,12 @@ BEGIN
         'manifest', train_data.export_manifest(
             'jsonl', scope, CASE WHEN scope = 'filtered' THEN filters END, coalesce(options, '{}'), NULL, ids,
             cardinality(ids),
-            (SELECT md5(coalesce(string_agg(l.line, E'\n' ORDER BY l.n), ''))
-             FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
-                                          coalesce(options, '{}')) WITH ORDINALITY AS l(line, n))))
+            -- (in the export's order: WITH ORDINALITY gives it, no sort)
+            (SELECT train_data.lines_md5(l.line)
+             FROM (SELECT e.line
+                   FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
+                                                coalesce(options, '{}')) WITH ORDINALITY AS e(line, n)
+                   ORDER BY e.n) l)))
     INTO report;
     RETURN report;
 END

@@ -68,25 +68,36 @@ enum
 
 /*
  * The rows of the export, one per turn (a conversation without turns gives
- * one row with NULL turn columns), in the order of the enum above, each
- * conversation's turns read through the (conversation_id, turn_number)
- * index in order.  Every column is a plain column: a conversation's values
- * are turned into text once, by its first row (start_conversation), not by
- * the executor for each of its turns.  The scope's condition and
- * export_order follow.
+ * one row with NULL turn columns), in the order of the enum above: the
+ * conversations in scope in the export order (export_select, the scope's
+ * condition, export_order, export_turns), each followed by its turns, read
+ * through the (conversation_id, turn_number) index in order.  The order is
+ * the conversations' subquery's and, within each, the turns' (a lateral
+ * subquery is joined by a nested loop): no sort over the joined rows, which
+ * would cost a sort of every turn and which, sorting by conversation alone,
+ * wrote each conversation's turns in any order (a sort is not stable).
+ * receive_row checks the turns' order.  Every column is a plain column: a
+ * conversation's values are turned into text once, by its first row
+ * (start_conversation), not by the executor for each of its turns.
  */
 static const char *const export_select =
 "SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created_at, c.updated_at,"
 " c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
 " c.status, c.category, c.turn_count, c.total_tokens, c.parameters,"
 " t.turn_number, t.role, t.content, t.token_count"
-" FROM train_data.conversations c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content, t.token_count"
-"  FROM train_data.conversation_turns t"
-"  WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id ORDER BY t.turn_number) t ON true"
-" WHERE ";
+" FROM (SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created_at, c.updated_at,"
+"   c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
+"   c.status, c.category, c.turn_count, c.total_tokens, c.parameters"
+"  FROM train_data.conversations c WHERE ";
 
 /* After the condition: the export order (selected columns, so no junk column). */
 static const char *const export_order = " ORDER BY c.created_at, c.id";
+
+/* After the conversations' order: the end of their subquery, their turns. */
+static const char *const export_turns =
+") c LEFT JOIN LATERAL (SELECT t.turn_number, t.role, t.content, t.token_count"
+"  FROM train_data.conversation_turns t"
+"  WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id ORDER BY t.turn_number) t ON true";
 
 /* Rows fetched from the cursor at a time. */
 #define EXPORT_BATCH 2000
@@ -128,15 +139,19 @@ static const char *const filtered_condition =
  * for a rejected, defective or unselected copy ranked above it.  They are
  * found once, into an array (dedupe_select: the threshold, then the scope's
  * condition and the defects' condition, then ")) d"), which the count of a
- * document's header and the cursor share; a row is left out by one hashed
- * lookup in it (dedupe_condition: the number of the array's parameter).
+ * document's header and the cursor share; the rows are left out by an
+ * anti-join with it (dedupe_condition: the number of the array's
+ * parameter), planned knowing its length (the statements are planned with
+ * their parameters' values: see open_cursor), so a hash or merge join that
+ * spills to disk past work_mem, not a comparison of each row with every
+ * duplicate (NOT IN over a subquery is one when its hash outgrows work_mem).
  */
 static const char *const defects_condition = " AND NOT c.has_defects";
 static const char *const dedupe_select =
 "SELECT pg_catalog.array_agg(d.conversation_id)"
 "   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";
 static const char *const dedupe_condition =
-" AND NOT (c.id OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.unnest($%d)))";
+" AND NOT EXISTS (SELECT FROM pg_catalog.unnest($%d) AS d(id) WHERE d.id OPERATOR(pg_catalog.=) c.id)";
 
 /* Near duplicates are never looked for below this similarity: a real's smallest normal value. */
 #define DEDUPE_MIN 1.2e-38
@@ -194,6 +209,7 @@ typedef struct export_state
 	int64		bytes;			/* their size, one "\n" between records */
 	bool		have;
 	pg_uuid_t	id;
+	int32		last_turn;		/* the number of its last turn written (PG_INT32_MIN: none yet) */
 	td_export_conversation conv;
 } export_state;
 
@@ -598,8 +614,10 @@ count_conversations(const export_args *a, const char *scope, Datum dups)
 
 /*
  * Open the cursor over the conversations in scope (NO SCROLL: nothing moves
- * it back).  It is planned without JIT: its expressions are column
- * references, and compiling them costs more than running them.
+ * it back).  It is planned without JIT (its expressions are column
+ * references, and compiling them costs more than running them) and for its
+ * parameters' values, whatever the session's plan_cache_mode (the count's
+ * and the selection's one-shot statements always are).
  */
 static Portal
 open_cursor(const export_args *a, const char *scope, Datum dups)
@@ -615,8 +633,11 @@ open_cursor(const export_args *a, const char *scope, Datum dups)
 	appendStringInfoString(&query, export_select);
 	nargs = append_condition(&query, a, scope, dups, values, types);
 	appendStringInfoString(&query, export_order);
+	appendStringInfoString(&query, export_turns);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, types, values, NULL, true,
 									   CURSOR_OPT_NO_SCROLL);
 	AtEOXact_GUC(true, nest);
@@ -916,6 +937,7 @@ start_conversation(export_state *st, TupleTableSlot *slot)
 	td_export_begin(&st->writer, c, &st->rec);
 	check_length(st, &st->rec, c);
 	st->have = true;
+	st->last_turn = PG_INT32_MIN;
 }
 
 /* Write the turn of slot into the record, straight from the row. */
@@ -949,7 +971,14 @@ receive_row(TupleTableSlot *slot, DestReceiver *self)
 	if (!st->have)
 		start_conversation(st, slot);
 	if (!slot->tts_isnull[COL_TURN_NUMBER]) /* not a conversation without turns */
+	{
+		int32		turn = DatumGetInt32(slot->tts_values[COL_TURN_NUMBER]);
+
+		if (turn <= st->last_turn)	/* cannot happen: the plan reads them in order (export_select) */
+			elog(ERROR, "export cursor returned turn %d after turn %d of a conversation", turn, st->last_turn);
+		st->last_turn = turn;
 		write_turn(st, slot);
+	}
 	return true;
 }
 

@@ -5,9 +5,9 @@
  * is completed with the conversation count, the size, a 24-hour expiry and,
  * from 1.2, the manifest: what export_manifest() says of the conversations
  * written (their templates with versions, the models that answered), the
- * arguments, and the md5 of the records joined by one newline — for a JSONL
- * export the checksum dataset_report() gives for the same filters and
- * options.  The ids are those written, collected as the records are built,
+ * arguments, and the md5 of the records joined by one newline (lines_md5.h)
+ * — for a JSONL export the checksum dataset_report() gives for the same
+ * filters and options.  The ids are those written, collected as the records are built,
  * so the manifest describes the file even if the table changed meanwhile.
  */
 #include "postgres.h"
@@ -51,9 +51,7 @@ export_log_start(export_log *log, MemoryContext cxt, bool manifest, text *format
 		log->given_ids = given_ids == (Datum) 0 ? (Datum) 0 : datumCopy(given_ids, false, -1);
 		log->filters = filters == NULL ? NULL : DatumGetJsonbPCopy(JsonbPGetDatum(filters));
 		log->options = DatumGetJsonbPCopy(JsonbPGetDatum(options));
-		log->md5 = pg_cryptohash_create(PG_MD5);
-		if (log->md5 == NULL || pg_cryptohash_init(log->md5) < 0)
-			elog(ERROR, "could not start the checksum of the export");
+		td_lines_md5_start(&log->md5);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -80,25 +78,9 @@ export_log_conversation(export_log *log, const pg_uuid_t *id)
 void
 export_log_record(export_log *log, const char *bytes, size_t len)
 {
-	if (log->id == (Datum) 0 || log->md5 == NULL)
+	if (log->id == (Datum) 0 || log->md5.ctx == NULL)
 		return;
-	if ((log->records++ > 0 && pg_cryptohash_update(log->md5, (const uint8 *) "\n", 1) < 0)
-		|| pg_cryptohash_update(log->md5, (const uint8 *) bytes, len) < 0)
-		elog(ERROR, "could not update the checksum of the export");
-}
-
-/* The checksum so far as 32 hexadecimal digits (the hash is then done). */
-static text *
-checksum_hex(export_log *log)
-{
-	uint8		digest[16];
-	char		hex[33];
-
-	if (pg_cryptohash_final(log->md5, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not finish the checksum of the export");
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	return cstring_to_text(hex);
+	td_lines_md5_add(&log->md5, bytes, len);
 }
 
 /* The ids written, as a uuid[] datum. */
@@ -150,8 +132,7 @@ finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 	values[7] = log->given_ids;
 	nulls[7] = log->given_ids == (Datum) 0 ? 'n' : ' ';
 	values[8] = written_ids(log);
-	values[9] = PointerGetDatum(checksum_hex(log));
-	export_log_abandon(log);
+	values[9] = PointerGetDatum(td_lines_md5_hex(&log->md5));
 	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
 							  " conversation_count = $2::integer, file_size = $3,"
 							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours',"
@@ -183,7 +164,5 @@ export_log_finish(export_log *log, int64 conversations, int64 bytes)
 void
 export_log_abandon(export_log *log)
 {
-	if (log->md5 != NULL)
-		pg_cryptohash_free(log->md5);
-	log->md5 = NULL;
+	td_lines_md5_release(&log->md5);
 }

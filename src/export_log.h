@@ -8,17 +8,17 @@
 
 #include "postgres.h"
 
-#include "common/cryptohash.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
+
+#include "lines_md5.h"
 
 typedef struct export_log
 {
 	Datum		id;				/* export_logs.id; 0 when the export is not logged */
 	bool		manifest;		/* 1.2 and later: keep the manifest */
 	MemoryContext cxt;			/* where the ids and arguments live */
-	pg_cryptohash_ctx *md5;		/* over the records, "\n" between them */
-	int64		records;		/* records hashed so far */
+	td_lines_md5 md5;			/* over the records (ctx NULL: none kept) */
 	pg_uuid_t  *ids;			/* the conversations written, in order */
 	int64		n_ids;
 	int64		cap_ids;

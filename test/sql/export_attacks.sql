@@ -145,6 +145,30 @@ SELECT l.manifest -> 'scope' AS scope, l.manifest -> 'filters' AS filters, l.man
        l.manifest -> 'rows' AS "rows"
 FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
 
+-- Found by a review: a plan that joins the turns first and sorts the joined
+-- rows by conversation (a sort is not stable) wrote each conversation's
+-- turns in any order (1,220 of 2,000 lines, with enable_nestloop off for
+-- the plan; a user's own data and settings can lead there).  The rows are
+-- ordered by turn too; and the dedupe's anti-join keeps them so.
+RESET ROLE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+RESET row_security;
+SET ROLE regress_alice;
+INSERT INTO train_data.conversations (title, persona, emotion, tier, status)
+SELECT 'c ' || g, 'P', 'calm', 'template', 'generated' FROM generate_series(1, 2000) g;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, t, CASE WHEN t % 2 = 1 THEN 'user' ELSE 'assistant' END, 'turn ' || t
+FROM train_data.conversations c, generate_series(1, 4) t;
+SET enable_nestloop = off;
+SELECT count(*) AS lines,
+       count(*) FILTER (WHERE l !~ '"turn 1".*"turn 2".*"turn 3".*"turn 4"') AS turns_out_of_order
+FROM train_data.export_jsonl('openai', 'filtered', NULL, '{}') l;
+SELECT count(*) AS lines,
+       count(*) FILTER (WHERE l !~ '"turn 1".*"turn 2".*"turn 3".*"turn 4"') AS turns_out_of_order
+FROM train_data.export_jsonl('openai', 'filtered', NULL, '{}', '{"dedupe": 0.8}') l;
+RESET enable_nestloop;
+
 RESET ROLE;
 RESET train_data.user_id;
 DROP SCHEMA regress_alice_code CASCADE;

@@ -170,6 +170,13 @@ FROM train_data.dataset_report() r;
 SELECT (train_data.dataset_report(options => '{"dedupe": 0.8}') -> 'manifest' -> 'rows') AS rows_deduped;
 SELECT train_data.dataset_report('{"qualityScoreMin": 8.5}') -> 'conversations' AS high_quality;
 SELECT expect_error($$SELECT train_data.dataset_report('[]')$$);
+-- the report's checksum is lines_md5: md5(string_agg(lines, E'\n')) without
+-- the string (which stops at 1 GB): NULLs skipped, md5('') of no line
+SELECT train_data.lines_md5(x ORDER BY n) = md5(string_agg(x, E'\n' ORDER BY n)) AS as_string_agg,
+       train_data.lines_md5(x ORDER BY n) AS md5
+FROM (VALUES (1, 'a'), (2, NULL), (3, 'ü'), (4, ''), (5, repeat('long line ', 300000))) v(n, x);
+SELECT train_data.lines_md5(x) AS none, md5('') AS md5_of_nothing FROM (SELECT 'x' WHERE false) v(x);
+SELECT expect_error($$SELECT train_data.lines_md5(x) OVER () FROM (VALUES ('a')) v(x)$$);
 
 ------------------------------------------------------------------ the export's manifest
 -- export_conversations keeps the manifest in export_logs once its last
