@@ -1149,18 +1149,6 @@ new_state(MemoryContext parent)
 }
 
 /*
- * The end of the scan that called a logged export, before or after its last
- * record: release what the log holds if the export did not finish.
- */
-static void
-abandon_log(Datum arg)
-{
-	export_state *st = (export_state *) DatumGetPointer(arg);
-
-	export_log_abandon(&st->log);
-}
-
-/*
  * A caller subject to row-level security sees nothing without a user id:
  * say so (28000, as every user-facing function does) instead of writing an
  * empty file.  Needs SPI connected.
@@ -1221,7 +1209,6 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 		export_log_start(&st->log, funcctx->multi_call_memory_ctx, a->verdicts, a->log_format, a->scope,
 						 strcmp(scope, "selected") == 0 ? a->ids : (Datum) 0,
 						 strcmp(scope, "filtered") == 0 ? a->filters : NULL, a->options);
-		RegisterExprContextCallback(st->econtext, abandon_log, PointerGetDatum(st));
 	}
 	SPI_finish();
 	if (a->format != TD_FORMAT_JSONL)
@@ -1261,10 +1248,7 @@ export_next(FunctionCallInfo fcinfo, const export_args *a)
 	if (st->next == st->queued && !fetch_records(st))
 	{
 		if (st->log.id != (Datum) 0)
-		{
 			export_log_finish(&st->log, st->writer.summary.conversations, st->bytes);
-			UnregisterExprContextCallback(st->econtext, abandon_log, PointerGetDatum(st));
-		}
 		SRF_RETURN_DONE(funcctx);
 	}
 	record = st->queue[st->next++];

@@ -78,7 +78,7 @@ export_log_conversation(export_log *log, const pg_uuid_t *id)
 void
 export_log_record(export_log *log, const char *bytes, size_t len)
 {
-	if (log->id == (Datum) 0 || log->md5.ctx == NULL)
+	if (log->id == (Datum) 0 || !log->manifest)
 		return;
 	td_lines_md5_add(&log->md5, bytes, len);
 }
@@ -155,14 +155,4 @@ export_log_finish(export_log *log, int64 conversations, int64 bytes)
 	else
 		finish_without_manifest(log, conversations, bytes);
 	SPI_finish();
-}
-
-/*
- * Release the checksum of an export stopped before its end (a LIMIT): the
- * row stays 'processing', as an unfinished export's always has.
- */
-void
-export_log_abandon(export_log *log)
-{
-	td_lines_md5_release(&log->md5);
 }

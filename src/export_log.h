@@ -18,7 +18,7 @@ typedef struct export_log
 	Datum		id;				/* export_logs.id; 0 when the export is not logged */
 	bool		manifest;		/* 1.2 and later: keep the manifest */
 	MemoryContext cxt;			/* where the ids and arguments live */
-	td_lines_md5 md5;			/* over the records (ctx NULL: none kept) */
+	td_lines_md5 md5;			/* over the records, when manifest */
 	pg_uuid_t  *ids;			/* the conversations written, in order */
 	int64		n_ids;
 	int64		cap_ids;
@@ -34,6 +34,5 @@ extern void export_log_start(export_log *log, MemoryContext cxt, bool manifest, 
 extern void export_log_conversation(export_log *log, const pg_uuid_t *id);
 extern void export_log_record(export_log *log, const char *bytes, size_t len);
 extern void export_log_finish(export_log *log, int64 conversations, int64 bytes);
-extern void export_log_abandon(export_log *log);
 
 #endif

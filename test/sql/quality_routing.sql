@@ -177,6 +177,27 @@ SELECT train_data.lines_md5(x ORDER BY n) = md5(string_agg(x, E'\n' ORDER BY n))
 FROM (VALUES (1, 'a'), (2, NULL), (3, 'ü'), (4, ''), (5, repeat('long line ', 300000))) v(n, x);
 SELECT train_data.lines_md5(x) AS none, md5('') AS md5_of_nothing FROM (SELECT 'x' WHERE false) v(x);
 SELECT expect_error($$SELECT train_data.lines_md5(x) OVER () FROM (VALUES ('a')) v(x)$$);
+-- Found by a review: a first form kept OpenSSL's digest state, which an
+-- abort released and the aggregate's cleanup released again (the server
+-- crashed); and a rescan that finishes a group twice was refused.  An error
+-- in the middle of the lines, in a cursor's fetch within a savepoint and in
+-- a function, then a rescanned grouping:
+BEGIN;
+DECLARE lines_cursor CURSOR FOR
+    SELECT train_data.lines_md5(CASE WHEN g < 5 THEN 'a' ELSE (1 / (g - g))::text END) FROM generate_series(1, 10) g;
+SAVEPOINT before_fetch;
+FETCH lines_cursor;
+ROLLBACK TO before_fetch;
+CLOSE lines_cursor;
+COMMIT;
+BEGIN;
+DO $$ BEGIN PERFORM train_data.lines_md5(CASE WHEN g < 5 THEN 'a' ELSE (1 / (g - g))::text END) FROM generate_series(1, 10) g; END $$;
+ROLLBACK;
+SET enable_sort = off;
+SELECT o, s.* FROM generate_series(1, 2) o, LATERAL (
+    SELECT k, train_data.lines_md5(x) FROM (VALUES (1, 'a'), (2, 'b')) v(k, x) GROUP BY k HAVING count(*) > o - 100) s;
+RESET enable_sort;
+SELECT 'the server is up' AS after;
 
 ------------------------------------------------------------------ the export's manifest
 -- export_conversations keeps the manifest in export_logs once its last
