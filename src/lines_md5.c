@@ -49,12 +49,10 @@ td_lines_md5_hex(const td_lines_md5 *m)
 {
 	td_md5		copy = m->md5;
 	unsigned char digest[16];
-	char		hex[33];
+	char		hex[32];
 
 	td_md5_final(&copy, digest);
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	return cstring_to_text(hex);
+	return cstring_to_text_with_len(hex, (int) hex_encode((const char *) digest, sizeof(digest), hex));
 }
 
 /*
