@@ -120,4 +120,38 @@ td_byte16_eq(const char *s, char c)
 }
 #endif
 
+/*
+ * The ASCII letters and digits among the 64 bytes at s, a bit per byte
+ * (bit i for s[i]); *high: the bytes of 0x80 or more.  For the
+ * tokenizer's chunks (td_words.c): SSE2 16 bytes at a time, elsewhere
+ * eight at a time in a register, the high bits packed by a multiply.
+ */
+static inline uint64_t
+td_alnum64(const char *s, uint64_t *high)
+{
+	uint64_t	alnum = 0,
+				hi = 0;
+
+#if defined(__SSE2__) && !defined(TD_NO_SIMD)
+	for (int k = 0; k < 4; k++)
+	{
+		unsigned	h;
+
+		alnum |= (uint64_t) td_alnum16(s + 16 * k, &h) << (16 * k);
+		hi |= (uint64_t) h << (16 * k);
+	}
+#else
+	for (int k = 0; k < 8; k++)
+	{
+		uint64_t	x = td_load_le(s + 8 * k, 8);
+
+		/* the high bit of byte i lands in bit 56 + i (no carries: see td_words.c's tests) */
+		alnum |= ((td_ascii_alnum_bytes(x) >> 7) * UINT64_C(0x0102040810204080)) >> 56 << (8 * k);
+		hi |= (((x & TD_HIGHS) >> 7) * UINT64_C(0x0102040810204080)) >> 56 << (8 * k);
+	}
+#endif
+	*high = hi;
+	return alnum;
+}
+
 #endif							/* TD_SWAR_H */

@@ -265,14 +265,8 @@ skip_separators(const char *s, size_t len, size_t p)
 	return p;
 }
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
-
-/* The next word into *w; false at the end (td_words_next, inlined into td_words_fill's loop). */
-static ALWAYS_INLINE bool
+/* The next word into *w; false at the end (td_words_next, and td_words_fill's way past what its chunks do not read). */
+static bool
 next_word(td_word_iter *it, td_word *w)
 {
 	const char *s = it->s;
@@ -376,101 +370,162 @@ td_words_next(td_word_iter *it, td_word *w)
 	return next_word(it, w);
 }
 
-#if defined(__SSE2__)
 /*
- * The next word into *w when it is made of ASCII letters and digits and
- * ends at an ASCII byte that separates words (not an apostrophe), with 16
- * bytes to read at each step: true, the walk moved past it.  Otherwise
- * false, the walk moved at most past separators, and next_word decides
- * (the same word, hash and span: the hash is taken over the same blocks
- * of eight lower-cased bytes from the word's first byte; ASCII digits
- * have the 0x20 bit set already).
+ * The chunk path of td_words_fill.  The text is looked at 64 bytes at a
+ * time through two bit masks (td_alnum64): its ASCII letters and digits,
+ * and its bytes of 0x80 or more.  A word made of ASCII letters and digits,
+ * with only ASCII bytes before it since the last word and ending at an
+ * ASCII byte that separates words (not an apostrophe) or at the end of the
+ * text, is found from the masks alone and hashed from the text: the same
+ * word, span and hash next_word gives (the hash is taken over the same
+ * blocks of eight bytes from the word's first byte, lower-cased by setting
+ * 0x20, which ASCII digits have already).  Anything else, and a word
+ * longer than 64 bytes, is left to next_word.
  */
-static inline bool
-fast_word(td_word_iter *it, td_word *w)
+typedef struct chunk
 {
-	const char *s = it->s;
-	size_t		len = it->len,
-				p = it->pos,
-				b,
-				q;
-	unsigned	alnum,
-				high,
-				rest;
+	size_t		base;			/* text offset of the chunk's first byte */
+	uint64_t	alnum;			/* bit i: text[base + i] is an ASCII letter or digit */
+	uint64_t	high;			/* bit i: text[base + i] is 0x80 or more */
+} chunk;
+
+/* Load the chunk at base; bytes past the end of the text read as zeros (separators). */
+static inline void
+chunk_load(chunk *c, const char *s, size_t len, size_t base)
+{
+	c->base = base;
+	if (base + 64 <= len)
+		c->alnum = td_alnum64(s + base, &c->high);
+	else
+	{
+		char		pad[64] = {0};
+
+		if (base < len)
+			memcpy(pad, s + base, len - base);
+		c->alnum = td_alnum64(pad, &c->high);
+	}
+}
+
+/* The hash of the ASCII letters and digits s[b..e) (e - b at most 128). */
+static inline uint64_t
+ascii_word_hash(const char *s, size_t len, size_t b, size_t e)
+{
 	uint64_t	h = TD_WORD_HASH_SEED,
 				last = 0;
-	unsigned char c;
+	size_t		q = b;
 
-	for (;;)					/* the word's first byte */
-	{
-		if (p + 16 > len)
-		{
-			it->pos = p;
-			return false;
-		}
-		alnum = td_alnum16(s + p, &high);
-		if ((alnum | high) != 0)
-			break;
-		p += 16;
-		if (((p - it->pos) & 4095) == 0)
-			TD_CHECK_FOR_INTERRUPTS();
-	}
-	b = p + td_ctz64(alnum | high);
-	it->pos = b;
-	if ((unsigned char) s[b] >= 0x80)
-		return false;
-	rest = ~alnum & 0xFFFF & (0xFFFFu << (b - p));	/* what ends the word, in the same 16 bytes */
-	for (size_t scan = p; rest == 0;)	/* or further on */
-	{
-		p += 16;
-		if (p + 16 > len)
-			return false;
-		rest = ~td_alnum16(s + p, &high) & 0xFFFF;
-		if (((p - scan) & 4095) == 0)
-			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB of a long word */
-	}
-	p += td_ctz64(rest);		/* < len: s[p] was read */
-	c = (unsigned char) s[p];
-	if (c >= 0x80 || ascii_class[c] == 2)
-		return false;			/* a letter or an apostrophe may go on with the word */
-	if (p - b <= 4096)
-		for (q = b; q + 8 <= p; q += 8)
-			h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
-	else
-		for (q = b; q + 8 <= p; q += 8)
-		{
-			h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
-			if (((q - b) & 4095) == 4088)
-				TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB of a long word */
-		}
-	if (p > q)					/* the last 1 to 7 bytes (an 8-byte load when there are 8 to read) */
-		last = ((q + 8 <= len ? td_load_le(s + q, 8) : td_load_le(s + q, p - q)) | 0x20 * TD_ONES) &
-			(~UINT64_C(0) >> (8 * (8 - (p - q))));
-	w->hash = td_word_hash_end(h, last, p - b);
-	w->begin = b;
-	w->end = p;
-	w->chars = (uint32_t) (p - b);
-	it->pos = p;
-	return true;
+	for (; q + 8 <= e; q += 8)
+		h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
+	if (q < e)					/* the last 1 to 7 bytes (an 8-byte load when there are 8 to read) */
+		last = ((q + 8 <= len ? td_load_le(s + q, 8) : td_load_le(s + q, len - q)) | 0x20 * TD_ONES) &
+			(~UINT64_C(0) >> (8 * (8 - (e - q))));
+	return td_word_hash_end(h, last, e - b);
 }
-#else
+
+/* Whether text[e] ends a word of ASCII letters and digits outright (given that it is no letter or digit). */
 static inline bool
-fast_word(td_word_iter *it, td_word *w)
+ends_ascii_word(const char *s, size_t len, size_t e)
 {
-	(void) it;
-	(void) w;
-	return false;
+	return e >= len || ((unsigned char) s[e] < 0x80 && ascii_class[(unsigned char) s[e]] != 2);
 }
-#endif
+
+/*
+ * The next word from the chunk c, the walk being at text offset *p (in
+ * the chunk, past the last word): true with the word in *w and *p past
+ * it, c moved on as far as it took.  False when next_word must decide,
+ * from *p.  *p == len: the end.
+ */
+static inline bool
+chunk_word(chunk *c, const char *s, size_t len, size_t *p, td_word *w)
+{
+	for (;;)
+	{
+		uint64_t	ahead = ~UINT64_C(0) << (*p - c->base),
+					starts = c->alnum & ahead,
+					ends;
+		size_t		b,
+					e;
+
+		if (starts == 0)
+		{
+			if (c->high & ahead)
+				return false;	/* a non-ASCII byte: next_word reads it */
+			if (c->base + 64 >= len)
+			{
+				*p = len;
+				return false;
+			}
+			TD_CHECK_FOR_INTERRUPTS();	/* a chunk of separators */
+			chunk_load(c, s, len, c->base + 64);
+			*p = c->base;
+			continue;
+		}
+		b = td_ctz64(starts);
+		if (c->high & ahead & ((UINT64_C(1) << b) - 1))
+			return false;		/* a non-ASCII byte before the word */
+		ends = ~c->alnum & (~UINT64_C(0) << b);
+		b += c->base;			/* a text offset from here on */
+		if (ends != 0)
+			e = c->base + td_ctz64(ends);
+		else
+		{
+			/* the word runs into the next chunk (there is one: bytes past the end are zeros) */
+			chunk	next;
+
+			chunk_load(&next, s, len, c->base + 64);
+			if (next.alnum == ~UINT64_C(0))
+			{
+				*p = b;			/* longer than 64 bytes */
+				return false;
+			}
+			*c = next;
+			e = c->base + td_ctz64(~c->alnum);
+			TD_CHECK_FOR_INTERRUPTS();
+		}
+		if (!ends_ascii_word(s, len, e))
+		{
+			*p = b;				/* a letter or an apostrophe may go on with the word */
+			return false;
+		}
+		w->hash = ascii_word_hash(s, len, b, e);
+		w->begin = b;
+		w->end = e;
+		w->chars = (uint32_t) (e - b);
+		*p = e;
+		return true;
+	}
+}
 
 /* See td_words.h. */
 size_t
 td_words_fill(td_word_iter *it, td_word *out, size_t max)
 {
-	size_t		n = 0;
+	const char *s = it->s;
+	size_t		len = it->len,
+				n = 0,
+				p = it->pos;
+	chunk		c;				/* locals, not it's fields: the stores to out[] cannot change them */
 
 	TD_CHECK_FOR_INTERRUPTS();
-	while (n < max && (fast_word(it, &out[n]) || next_word(it, &out[n])))
+	if (p >= len)
+		return 0;
+	chunk_load(&c, s, len, p);
+	while (n < max)
+	{
+		td_word		w;
+
+		if (chunk_word(&c, s, len, &p, &w))
+		{
+			out[n++] = w;
+			continue;
+		}
+		it->pos = p;
+		if (!next_word(it, &out[n]))
+			return n;
 		n++;
+		p = it->pos;
+		chunk_load(&c, s, len, p);
+	}
+	it->pos = p;
 	return n;
 }

@@ -95,9 +95,16 @@ fill_differs_on_random_texts(void)
 		"a", "Z", "9", "hello", "WORLD", "x1y2", "0123456789abcdef0123456789ABCDEF", "abcdefghijklmnop",
 		"abcdefghijklmnopq", "abcdefghijklmno", " ", "  ", "\t", "\n", ",", ".", "'", "`", "\u2019", "\u00e9",
 		"\u00c9", "\u0434\u0435\u043d\u044c\u0433\u0438", "\u6211", "\xff", "\xc3", "-", "can't", "\u02bc", "\u00d7",
-		"{{name}}", "Hello!", "e\u0301", "\u00a0", "_"
+		"{{name}}", "Hello!", "e\u0301", "\u00a0", "_",
+		/* words of 63, 64, 65 and 130 bytes: at and past the tokenizer's 64-byte chunks */
+		"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZa",
+		"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZab",
+		"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabc",
+		"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef",
+		"                                                                 "
 	};
-	static char text[4096];
+	static char text[16384];	/* 120 pieces of up to 130 bytes */
 	uint64_t	saved = rng_state;	/* the evaluation below draws its own corpus as before */
 	int			bad = 0;
 
