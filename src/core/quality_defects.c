@@ -379,17 +379,17 @@ typedef struct scratch
 static scratch kept;
 
 /*
- * Room for one more word.  The memory is kept across calls and an
+ * Room for n more words (twice the room when there is not).  The memory is kept across calls and an
  * allocation may raise an error: each array is replaced only once grown,
  * and the capacity raised last, so that it never exceeds an array's size
  * in the next call.
  */
 static void
-scratch_grow(scratch *s)
+scratch_grow_by(scratch *s, size_t n)
 {
 	size_t		cap;
 
-	if (s->nwords + 1 < s->cap)
+	if (s->nwords + n < s->cap)
 		return;
 	cap = s->cap ? s->cap * 2 : 256;
 	s->word = td_keep_realloc(s->word, cap * sizeof(uint64_t));
@@ -406,12 +406,12 @@ scratch_grow(scratch *s)
 	s->cap = cap;
 }
 
-/* Room for one more word: the check inline, the growth out of line. */
+/* Room for n more words (and the prefix after them): the check inline, the growth out of line. */
 static inline void
-scratch_room(scratch *s)
+scratch_reserve(scratch *s, size_t n)
 {
-	if (s->nwords + 1 >= s->cap)
-		scratch_grow(s);
+	while (s->nwords + n >= s->cap)
+		scratch_grow_by(s, n);
 }
 
 /* Release the scratch space if a large text made it grow past KEEP_WORDS. */
@@ -775,21 +775,44 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 				prev_end = 0,
 				got;
 
+	uint64_t	prefix = 0;		/* of the words so far */
+	uint32_t	cprefix = 0;
+
 	s->nwords = 0;
 	for (int k = 0; k < 3; k++)
 		s->units[k].n = 0;
 	s->expanded.n = 0;
 	s->phrase_from = SIZE_MAX;
-	scratch_grow(s);
+	scratch_reserve(s, 1);
 	s->prefix[0] = 0;
 	s->cprefix[0] = 0;
 	td_words_init(&it, text, len);
 	while ((got = td_words_fill(&it, batch, TD_WORD_BATCH)) > 0)
 	{
-		for (size_t b = 0; b < got; b++)
+		size_t		i = s->nwords;
+		uint64_t   *word,
+				   *prefixes;
+		uint32_t   *cprefixes,
+				   *whole;
+		size_t	   *begin,
+				   *end;
+
+		/*
+		 * The batch's room at once, and the arrays and running sums in
+		 * locals: the stores into the arrays cannot change them, so they
+		 * stay in registers.
+		 */
+		scratch_reserve(s, got + 1);
+		word = s->word;
+		prefixes = s->prefix;
+		cprefixes = s->cprefix;
+		whole = s->whole;
+		begin = s->begin;
+		end = s->end;
+		for (size_t b = 0; b < got; b++, i++)
 		{
 			const td_word *w = &batch[b];
-			size_t		i = s->nwords;
+
 			/* one space since the word before (or none at the start): the usual gap */
 			bool		spaced = i > 0 ? w->begin == prev_end + 1 && text[prev_end] == ' ' : w->begin == 0;
 			int			brk = i > 0 && !spaced ? gap_break(text, prev_end, w->begin) : 0;
@@ -798,25 +821,26 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 				for (int k = 0; k < 3; k++)
 					if (brk >= closes_at[k])
 						unit_close(s, &start[k], i, &s->units[k]);
-			scratch_room(s);
-			s->word[i] = w->hash;
-			s->prefix[i + 1] = s->prefix[i] * POLY_BASE + w->hash;
-			s->cprefix[i + 1] = s->cprefix[i] + w->chars;
-			s->begin[i] = w->begin;
-			s->end[i] = w->end;
+			word[i] = w->hash;
+			prefix = prefix * POLY_BASE + w->hash;
+			prefixes[i + 1] = prefix;
+			cprefix += w->chars;
+			cprefixes[i + 1] = cprefix;
+			begin[i] = w->begin;
+			end[i] = w->end;
 			if (want_whole)		/* letters and digits only (a byte a character), spaced on both sides */
 			{
-				s->whole[i] = spaced & (w->end - w->begin == w->chars);
+				whole[i] = spaced & (w->end - w->begin == w->chars);
 				if (i > 0)
-					s->whole[i - 1] &= spaced;
+					whole[i - 1] &= spaced;
 			}
-			s->nwords++;
 			if (ix)
 				expand_word(ix, s, w->hash);
 			if (signals && !*signal)
 				*signal = signal_phrase_at(signals, text, len, w->begin, w->hash);
 			prev_end = w->end;
 		}
+		s->nwords = i;
 	}
 	if (want_whole && s->nwords > 0 && prev_end < len && !td_is_space(text[prev_end]))
 		s->whole[s->nwords - 1] = false;	/* the last word: white space or the end after it too */

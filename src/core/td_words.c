@@ -504,7 +504,7 @@ td_words_fill(td_word_iter *it, td_word *out, size_t max)
 	size_t		len = it->len,
 				n = 0,
 				p = it->pos;
-	chunk		c;				/* locals, not it's fields: the stores to out[] cannot change them */
+	chunk		c;				/* locals, not the iterator's fields: the stores to out[] cannot change them */
 
 	TD_CHECK_FOR_INTERRUPTS();
 	if (p >= len)
