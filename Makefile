@@ -51,6 +51,13 @@ EXTRA_CLEAN = test/results tmp_check test/regression.diffs test/regression.out t
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object and its JIT bitcode depends on the project's headers: a
+# changed inline function or declaration rebuilds each file that may use
+# it (PGXS tracks no header unless PostgreSQL was configured with
+# --enable-depend; a stale object would call a function with the old
+# arguments).
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h src/core/*.h)
+
 sql/train_data--$(EXTVERSION).sql: $(SQL_SRCS) train_data.control
 	cat $(SQL_SRCS) | sed '1s/<version>/$(EXTVERSION)/' > $@
 

@@ -121,16 +121,53 @@ slow_word(const char *text, size_t len, const td_turn_words *tw, size_t *p, size
 static td_hcount words,			/* kept across calls: no allocation, no clearing */
 			grams;
 
-/* Count one word of the current turn; last holds the words before it in the turn. */
-static inline void
-count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size_t k)
+/*
+ * Where a turn's count stands: the words before the next one, and what
+ * was seen last.  Both counts are of distinct keys (words; n-grams seen
+ * twice), which the order of the adds does not change: a long word equal
+ * to the one before needs no add (it is not new), and a run of equal
+ * n-grams is added at once when it ends (its count crosses 2 once either
+ * way).  A turn that repeats one word then costs no lookup per word: the
+ * adds of one slot would wait on each other's stores.
+ */
+typedef struct turn_count
 {
+	uint64_t	last[NGRAM - 1];	/* the words before, oldest first */
+	size_t		k;				/* words so far */
+	uint64_t	long_hash;		/* the last long word (when had_long) */
+	bool		had_long;
+	uint64_t	run_gram;		/* the n-gram repeated run_n times at the end (run_n 0: none) */
+	uint32_t	run_n;
+} turn_count;
+
+/* Add the run of equal n-grams that ended. */
+static inline void
+flush_run(td_vocabulary *v, turn_count *tc)
+{
+	uint32_t	c;
+
+	if (tc->run_n == 0)
+		return;
+	c = td_hcount_add_n(&grams, tc->run_gram, tc->run_n);
+	v->repeated_ngrams += c >= 2 && c - tc->run_n < 2;
+	tc->run_n = 0;
+}
+
+/* Count one word of the current turn. */
+static inline void
+count_word(td_vocabulary *v, uint64_t hash, bool long_word, turn_count *tc)
+{
+	uint64_t   *last = tc->last;
+
 	if (long_word)				/* only words of 4 characters or more count */
 	{
 		v->total_long++;
-		v->distinct_long += td_hcount_add(&words, hash) == 1;
+		if (!tc->had_long || hash != tc->long_hash)
+			v->distinct_long += td_hcount_add(&words, hash) == 1;
+		tc->long_hash = hash;
+		tc->had_long = true;
 	}
-	if (k + 1 >= NGRAM)
+	if (tc->k + 1 >= NGRAM)
 	{
 		/*
 		 * The polynomial l0·M³ + l1·M² + l2·M + hash, its three products
@@ -139,11 +176,15 @@ count_word(td_vocabulary *v, uint64_t hash, bool long_word, uint64_t *last, size
 		 */
 		uint64_t	gram = last[0] * MULT3 + last[1] * MULT2 + last[2] * MULT + hash;
 
-		v->repeated_ngrams += td_hcount_add(&grams, gram) == 2;
+		if (tc->run_n > 0 && gram != tc->run_gram)
+			flush_run(v, tc);
+		tc->run_gram = gram;
+		tc->run_n++;
 	}
 	for (int j = 0; j < NGRAM - 2; j++)
 		last[j] = last[j + 1];
 	last[NGRAM - 2] = hash;
+	tc->k++;
 }
 
 /* See quality_vocabulary.h. */
@@ -169,19 +210,18 @@ td_vocabulary_begin(td_vocabulary *v, size_t bytes)
 void
 td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn_words *tw)
 {
-	uint64_t	last[NGRAM - 1] = {0};	/* the words before, oldest first */
+	turn_count	tc = {{0}, 0, 0, false, 0, 0};
 	size_t		p = 0,
-				k = 0,
 				j = 0;
 
 	if (text == NULL)
 		return;
-	for (;; k++)
+	for (;;)
 	{
 		uint64_t	hash;
 		bool		long_word;
 
-		if (k % 1024 == 0)
+		if (tc.k % 1024 == 0)
 			TD_CHECK_FOR_INTERRUPTS();	/* every 1,024 words (and in white space: slow_word) */
 		if (tw && j < tw->n && tw->whole[j] && tw->begin[j] - p <= 1)
 		{
@@ -191,8 +231,9 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 		}
 		else if (!slow_word(text, len, tw, &p, &j, &hash, &long_word))
 			break;
-		count_word(v, hash, long_word, last, k);
+		count_word(v, hash, long_word, &tc);
 	}
+	flush_run(v, &tc);
 }
 
 /* See quality_vocabulary.h. */

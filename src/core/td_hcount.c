@@ -117,13 +117,13 @@ td_hcount_reset(td_hcount *t, size_t n)
 }
 
 /*
- * See td_hcount.h: the add of a key when the table is empty or would be
+ * See td_hcount.h: the add of a key (n times) when the table is empty or would be
  * too full with one more key (the inline fast path's bound, a quarter
  * full, is stricter than too_full's past LARGE): the key may be there
  * already; a new one grows the table first when it must.
  */
 uint32_t
-td_hcount_add_new(td_hcount *t, uint64_t key)
+td_hcount_add_new(td_hcount *t, uint64_t key, uint32_t n)
 {
 	td_hcount_slot *s;
 
@@ -142,7 +142,7 @@ td_hcount_add_new(td_hcount *t, uint64_t key)
 		s->gen = t->cur;
 		t->used++;
 	}
-	return ++s->count;
+	return s->count += n;
 }
 
 /* See td_hcount.h. */

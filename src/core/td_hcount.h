@@ -38,8 +38,8 @@ typedef struct td_hcount
 /* Empty the table, with room for n keys before it grows. */
 extern void td_hcount_reset(td_hcount *t, size_t n);
 
-/* A new key, when the table may have to grow first (td_hcount_add's slow path). */
-extern uint32_t td_hcount_add_new(td_hcount *t, uint64_t key);
+/* n occurrences of a key, when the table may have to grow first (td_hcount_add_n's slow path). */
+extern uint32_t td_hcount_add_new(td_hcount *t, uint64_t key, uint32_t n);
 
 /* The slot of key: where it is, or the empty one where it goes (cap > 0). */
 static inline td_hcount_slot *
@@ -54,19 +54,19 @@ td_hcount_slot_of(const td_hcount *t, uint64_t key)
 }
 
 /*
- * Count one more occurrence of key; returns its count now.  Inline: the
- * detectors count several n-grams per word; a key already there, or a new
- * one with room left, takes no call.
+ * Count n more occurrences of key (n > 0); returns its count now.  Inline:
+ * the detectors count several n-grams per word; a key already there, or a
+ * new one with room left, takes no call.
  */
 static inline uint32_t
-td_hcount_add(td_hcount *t, uint64_t key)
+td_hcount_add_n(td_hcount *t, uint64_t key, uint32_t n)
 {
 	td_hcount_slot *s;
 	uint32_t	fresh,
 				count;
 
 	if (t->cap == 0 || TD_HCOUNT_LOAD * (t->used + 1) > t->cap)
-		return td_hcount_add_new(t, key);	/* may grow: decided there */
+		return td_hcount_add_new(t, key, n);	/* may grow: decided there */
 	s = &t->slot[(size_t) (key ^ (key >> 29)) & (t->cap - 1)];
 	if (s->gen == t->cur && s->key != key)
 		s = td_hcount_slot_of(t, key);	/* another key in its first slot (rare): probe on */
@@ -77,12 +77,19 @@ td_hcount_add(td_hcount *t, uint64_t key)
 	 * predicted wrong costs more than the stores.
 	 */
 	fresh = s->gen != t->cur;
-	count = fresh ? 1 : s->count + 1;
+	count = (fresh ? 0 : s->count) + n;
 	s->key = key;
 	s->count = count;
 	s->gen = t->cur;
 	t->used += fresh;
 	return count;
+}
+
+/* Count one more occurrence of key; returns its count now. */
+static inline uint32_t
+td_hcount_add(td_hcount *t, uint64_t key)
+{
+	return td_hcount_add_n(t, key, 1);
 }
 
 /* The count of key (0 when absent). */

@@ -127,6 +127,101 @@ xorshift(uint64_t *x)
 	return *x;
 }
 
+/* A white-space word of a turn, for the naive count. */
+typedef struct nword
+{
+	const char *s;
+	size_t		len;
+} nword;
+
+/* Two words equal, ASCII letters' case ignored. */
+static bool
+nword_eq(nword a, nword b)
+{
+	if (a.len != b.len)
+		return false;
+	for (size_t i = 0; i < a.len; i++)
+	{
+		unsigned char x = (unsigned char) a.s[i],
+					y = (unsigned char) b.s[i];
+
+		if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The counts by their definitions, every pair compared (no hash): long
+ * words (more than 3 characters, or 16 bytes) and the distinct ones, and
+ * the distinct runs of 4 words within a turn that occur twice or more.
+ * Equal to v's?
+ */
+static bool
+same_as_naive(const char *const *texts, long n, const td_vocabulary *v)
+{
+	static nword w[2048];
+	static long turn_of[2048];
+	size_t		nw = 0,
+				total_long = 0,
+				distinct_long = 0;
+	long		repeated = 0;
+
+	for (long t = 0; t < n; t++)
+		for (const char *p = texts[t]; *p;)
+		{
+			const char *b;
+
+			while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+				p++;
+			if (!*p)
+				break;
+			for (b = p; *p && !(*p == ' ' || (*p >= '\t' && *p <= '\r')); p++)
+				;
+			w[nw] = (nword) {b, (size_t) (p - b)};
+			turn_of[nw++] = t;
+		}
+	for (size_t i = 0; i < nw; i++)
+	{
+		size_t		chars = 0;
+		bool		seen = false;
+
+		for (size_t k = 0; k < w[i].len; k++)
+			chars += ((unsigned char) w[i].s[k] & 0xC0) != 0x80;
+		if (!(chars > 3 || w[i].len >= 16))
+			continue;
+		total_long++;
+		for (size_t j = 0; j < i && !seen; j++)
+		{
+			size_t		cj = 0;
+
+			for (size_t k = 0; k < w[j].len; k++)
+				cj += ((unsigned char) w[j].s[k] & 0xC0) != 0x80;
+			seen = (cj > 3 || w[j].len >= 16) && nword_eq(w[i], w[j]);
+		}
+		distinct_long += !seen;
+	}
+	for (size_t i = 3; i < nw; i++)	/* the 4-gram ending at word i, when its words are of one turn */
+	{
+		long		count = 0;
+		bool		earlier = false;
+
+		if (turn_of[i - 3] != turn_of[i])
+			continue;
+		for (size_t j = 3; j < nw; j++)
+		{
+			bool		eq = turn_of[j - 3] == turn_of[j];
+
+			for (int k = 0; k < 4 && eq; k++)
+				eq = nword_eq(w[i - k], w[j - k]);
+			count += eq;
+			earlier = earlier || (eq && j < i);
+		}
+		repeated += count >= 2 && !earlier;	/* each distinct 4-gram once: at its first place */
+	}
+	return v->total_long == total_long && v->distinct_long == distinct_long && v->repeated_ngrams == repeated;
+}
+
 /*
  * Random turns from pieces where the two readings agree and differ (words
  * of letters and digits, punctuation on either side, apostrophes, accents,
@@ -139,13 +234,15 @@ test_vocabulary_random(void)
 	static const char *const pieces[] = {
 		"alpha", "Alpha", "ALPHA", "beta", "gamma42", "x", "a1", "delta", "epsilon", "omega",
 		"alpha.", "(beta", "gamma42,", "don't", "dont", "it's", "café", "cafe", "Деньги", "деньги",
-		"a-b", "1,000", "...", "\xe2\x80\x99", " ", " ", " ", " ", "  ", "\t", "\n", "\n\n", "\r\n", "!"};
+		"a-b", "1,000", "...", "\xe2\x80\x99", " ", " ", " ", " ", "  ", "\t", "\n", "\n\n", "\r\n", "!",
+		"loop loop loop loop loop loop", "Loop LOOP loop loop loop", "ab ab ab ab ab ab ab"};
 	static char texts[4][800];
 	const char *ptr[4];
 	uint64_t	rng = 0x243f6a8885a308d3ULL;
 	td_vocabulary v;
 	long		bad = 0,
-				runs = 0;
+				runs = 0,
+				naive_bad = 0;
 
 	for (int c = 0; c < 20000; c++)
 	{
@@ -181,10 +278,14 @@ test_vocabulary_random(void)
 		}
 		bad += !same_both_ways(ptr, n, &v);
 		runs += v.repeated_ngrams > 0;
+		if (c % 10 == 0)
+			naive_bad += !same_as_naive(ptr, n, &v);
 	}
-	printf("# %ld of 20,000 differ; %ld have repeated 4-grams\n", bad, runs);
+	printf("# %ld of 20,000 differ; %ld have repeated 4-grams; %ld of 2,000 differ from the naive count\n", bad, runs,
+		   naive_bad);
 	ok(bad == 0, "20,000 random conversations: the same counts both ways");
 	ok(runs > 1000, "and more than 1,000 of them have repeated 4-grams");
+	ok(naive_bad == 0, "2,000 of them: the counts of a naive count (every pair of words and 4-grams compared)");
 }
 
 int
