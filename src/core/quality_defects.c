@@ -379,19 +379,16 @@ typedef struct scratch
 static scratch kept;
 
 /*
- * Room for n more words (twice the room when there is not).  The memory is kept across calls and an
- * allocation may raise an error: each array is replaced only once grown,
- * and the capacity raised last, so that it never exceeds an array's size
- * in the next call.
+ * Twice the room (256 words at first).  The memory is kept across calls
+ * and an allocation may raise an error: each array is replaced only once
+ * grown, and the capacity raised last, so that it never exceeds an
+ * array's size in the next call.
  */
 static void
-scratch_grow_by(scratch *s, size_t n)
+scratch_grow(scratch *s)
 {
-	size_t		cap;
+	size_t		cap = s->cap ? s->cap * 2 : 256;
 
-	if (s->nwords + n < s->cap)
-		return;
-	cap = s->cap ? s->cap * 2 : 256;
 	s->word = td_keep_realloc(s->word, cap * sizeof(uint64_t));
 	s->prefix = td_keep_realloc(s->prefix, (cap + 1) * sizeof(uint64_t));
 	s->power = td_keep_realloc(s->power, (cap + 1) * sizeof(uint64_t));
@@ -411,7 +408,7 @@ static inline void
 scratch_reserve(scratch *s, size_t n)
 {
 	while (s->nwords + n >= s->cap)
-		scratch_grow_by(s, n);
+		scratch_grow(s);
 }
 
 /* Release the scratch space if a large text made it grow past KEEP_WORDS. */
@@ -774,7 +771,6 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	size_t		start[3] = {0, 0, 0},	/* the first word of the open line, sentence, paragraph */
 				prev_end = 0,
 				got;
-
 	uint64_t	prefix = 0;		/* of the words so far */
 	uint32_t	cprefix = 0;
 

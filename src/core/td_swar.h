@@ -145,7 +145,7 @@ td_alnum64(const char *s, uint64_t *high)
 	{
 		uint64_t	x = td_load_le(s + 8 * k, 8);
 
-		/* the high bit of byte i lands in bit 56 + i (no carries: see td_words.c's tests) */
+		/* the multiply moves the high bit of byte i to bit 56 + i (the partial products never overlap) */
 		alnum |= ((td_ascii_alnum_bytes(x) >> 7) * UINT64_C(0x0102040810204080)) >> 56 << (8 * k);
 		hi |= (((x & TD_HIGHS) >> 7) * UINT64_C(0x0102040810204080)) >> 56 << (8 * k);
 	}
