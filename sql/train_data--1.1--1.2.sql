@@ -1229,9 +1229,12 @@ AS $$
 DECLARE
     expires timestamptz;
 BEGIN
-    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+    -- (months refused: compared as 30 days, but added as calendar months)
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day'
+       OR extract(year FROM lease) <> 0 OR extract(month FROM lease) <> 0 THEN
         RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a lease in days, hours, minutes and seconds, without months or years.';
     END IF;
     IF progress < 0 OR progress > 100 THEN
         RAISE EXCEPTION 'progress must be between 0 and 100, not %', progress
@@ -3855,3 +3858,28 @@ COMMENT ON FUNCTION train_data.report_quantiles(double precision[]) IS
 
 COMMENT ON FUNCTION train_data.dataset_report(jsonb, jsonb) IS
     'One JSON document describing the conversations an export with these filters and options writes: counts by status, tier, template and defect, near-duplicate clusters, quantiles, vocabulary diversity and a manifest (rows, checksum of the lines, templates and versions, models)';
+
+-- export_history: the offset of a page computed in bigint (page 2147483647
+-- gave "integer out of range" instead of an empty page).
+CREATE OR REPLACE FUNCTION train_data.export_history(format text DEFAULT NULL, status text DEFAULT NULL,
+                                          page integer DEFAULT 1, page_size integer DEFAULT 25)
+    RETURNS SETOF train_data.export_logs
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF page IS NULL OR page < 1 OR page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'invalid export history page % of size %', coalesce(page::text, 'NULL'),
+                        coalesce(page_size::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pages start at 1; a page holds 1 to 100 exports.';
+    END IF;
+    RETURN QUERY
+        SELECT l.* FROM train_data.export_logs l
+        WHERE (export_history.format IS NULL OR l.format = export_history.format)
+          AND (export_history.status IS NULL OR l.status = export_history.status)
+        ORDER BY l."timestamp" DESC, l.id
+        LIMIT page_size OFFSET (page::bigint - 1) * page_size;   -- bigint: the last page of int4 too
+END
+$$;
+

@@ -385,11 +385,18 @@ check_args(FunctionCallInfo fcinfo)
 		Interval	zero = {0, 0, 0};
 		Interval	day = {0, 1, 0};
 
-		if (DatumGetBool(DirectFunctionCall2(interval_le, lease, IntervalPGetDatum(&zero))) ||
+		/*
+		 * Months are refused: the comparison counts a month as 30 days, but
+		 * now() + lease adds calendar months ('1200 mons -35999 days'
+		 * compares as 1 day and ends 525 days later).
+		 */
+		if (DatumGetIntervalP(lease)->month != 0 ||
+			DatumGetBool(DirectFunctionCall2(interval_le, lease, IntervalPGetDatum(&zero))) ||
 			DatumGetBool(DirectFunctionCall2(interval_gt, lease, IntervalPGetDatum(&day))))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							errmsg("lease must be between 0 and 1 day, not %s",
-								   DatumGetCString(DirectFunctionCall1(interval_out, lease)))));
+								   DatumGetCString(DirectFunctionCall1(interval_out, lease))),
+							errhint("Give a lease in days, hours, minutes and seconds, without months or years.")));
 	}
 }
 

@@ -104,7 +104,7 @@ BEGIN
         WHERE (export_history.format IS NULL OR l.format = export_history.format)
           AND (export_history.status IS NULL OR l.status = export_history.status)
         ORDER BY l."timestamp" DESC, l.id
-        LIMIT page_size OFFSET (page - 1) * page_size;
+        LIMIT page_size OFFSET (page::bigint - 1) * page_size;   -- bigint: the last page of int4 too
 END
 $$;
 

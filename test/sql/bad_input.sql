@@ -457,6 +457,9 @@ INSERT INTO calls (fn, call) VALUES
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, NULL)$$),
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, '-1 minute')$$),
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, '1 year')$$),
+ -- months compare as 30 days but are added as calendar months: refused (this one compares as 1 day, lasts 525)
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 1, '1200 mons -35999 days')$$),
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', NULL, '1 mon -29 days')$$),
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item(NULL)$$),
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('00000000-0000-0000-0000-00000000dead')$$),
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000')$$),

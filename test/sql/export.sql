@@ -97,6 +97,8 @@ SELECT format, config, conversation_count, file_size, status, user_id = :alice A
 FROM train_data.export_history();
 SELECT count(*) AS csv_exports FROM train_data.export_history('csv');
 SELECT count(*) AS completed_page_2 FROM train_data.export_history(NULL, 'completed', 2, 1);
+-- the last page an int4 can number: empty, not "integer out of range"
+SELECT count(*) AS past_the_last_page FROM train_data.export_history(NULL, NULL, 2147483647, 100);
 SELECT export_id AS first_export FROM train_data.export_history() WHERE conversation_count = 2 \gset
 SELECT status, conversation_count FROM train_data.export_status(:'first_export');
 UPDATE train_data.export_logs SET expires_at = now() - interval '1 second' WHERE export_id = :'first_export';
