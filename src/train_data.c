@@ -48,6 +48,14 @@ static bool td_engine_signs_turns = false;
 /* See train_data.h. */
 bool		td_durable_claims = false;
 
+/*
+ * train_data.item_lock_nowait: on while complete_batch_items retries its
+ * entries one by one after a lock wait ran out, so that an item row
+ * another transaction holds is refused at once instead of costing each
+ * entry the functions' 5 s lock_timeout again.  Read in SQL, never here.
+ */
+static bool td_item_lock_nowait = false;
+
 /* Names of the misspelt settings noted at load (clipped), and their number. */
 static const char *misspelt_names[TD_MAX_MISSPELT];
 static int	misspelt_count = 0;
@@ -122,6 +130,15 @@ _PG_init(void)
 							 &td_engine_signs_turns,
 							 false,
 							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("train_data.item_lock_nowait",
+							 "Internal: on while complete_batch_items retries its entries after a lock wait ran out.",
+							 "The item row of an entry that another transaction holds is then refused at once (55P03).",
+							 &td_item_lock_nowait,
+							 false,
+							 PGC_USERSET,
 							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							 NULL, NULL, NULL);
 

@@ -387,6 +387,11 @@ AS $$
 DECLARE
     r record;
 BEGIN
+    -- complete_batch_items' retries after a lock wait ran out: an item row
+    -- another transaction holds is refused at once (55P03), not waited for
+    IF current_setting('train_data.item_lock_nowait', true) = 'on' THEN
+        PERFORM FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE NOWAIT;
+    END IF;
     -- the item and its job in one statement (the job row is read, not locked)
     SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling,
            j.completion_events AS completion_events INTO r
@@ -929,8 +934,13 @@ COMMENT ON FUNCTION train_data.complete_batch_entry(jsonb, bigint) IS
 -- each (a subtransaction that writes takes a transaction id of its own, and
 -- past 64 of them every other session's snapshots get slower).  When one
 -- is refused, that work is undone and each entry runs in a subtransaction
--- of its own (so an unusable response's WARNING is given twice).  Runs as
--- its caller, who needs EXECUTE on complete_batch_item.
+-- of its own (so an unusable response's WARNING is given twice).  A call
+-- waits for a lock once at most: after a wait ran out (55P03, lock_timeout
+-- 5 s), an entry whose item row another transaction holds is refused at
+-- once (train_data.item_lock_nowait), so a user holding her items in flight
+-- costs a batch that holds other users' results 5 s, not 5 s per item (an
+-- adversarial review, twentieth session).  Runs as its caller, who needs
+-- EXECUTE on complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
     RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
     LANGUAGE plpgsql
@@ -941,6 +951,7 @@ DECLARE
     e record;
     ids uuid[] := '{}';
     convs uuid[] := '{}';
+    refusal text;
 BEGIN
     IF jsonb_typeof(completions) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'completions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
@@ -959,8 +970,11 @@ BEGIN
         FROM unnest(ids, convs) WITH ORDINALITY AS u(id, conv, ord) ORDER BY u.ord;
         RETURN;
     EXCEPTION WHEN OTHERS THEN
-        NULL;   -- an entry was refused: each on its own below
+        GET STACKED DIAGNOSTICS refusal = RETURNED_SQLSTATE;   -- an entry was refused: each on its own below
     END;
+    IF refusal = '55P03' THEN   -- a lock wait ran out: held item rows refused at once from here on
+        PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+    END IF;
     FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
         item_id := NULL; conversation_id := NULL; error_code := NULL; error_message := NULL;
         BEGIN
@@ -970,9 +984,13 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
             outcome := 'refused';
+            IF error_code = '55P03' THEN
+                PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+            END IF;
         END;
         RETURN NEXT;
     END LOOP;
+    PERFORM set_config('train_data.item_lock_nowait', 'off', true);
 END
 $$;
 COMMENT ON FUNCTION train_data.complete_batch_items(jsonb) IS
