@@ -540,8 +540,14 @@ BEGIN
     IF TG_OP = 'INSERT' OR NEW.prompt IS NULL OR NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
-        IF NOT coalesce((rendered ->> 'success')::boolean, false) AND TG_OP = 'INSERT' THEN
-            RETURN NEW;   -- as before: its claim fails it alone (and a template that does not exist is the key's to refuse)
+        IF rendered IS NULL AND TG_OP = 'INSERT' THEN
+            -- a template that does not exist: refused, as the foreign key
+            -- the column no longer has refused it (its claim would fail it)
+            RAISE EXCEPTION 'template % does not exist', NEW.template_id
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = 'A batch item written without a prompt is rendered with the template it names.';
+        ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) AND TG_OP = 'INSERT' THEN
+            RETURN NEW;   -- as before: its claim fails it alone
         ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
             RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
                 USING ERRCODE = 'invalid_parameter_value',
@@ -880,8 +886,9 @@ CREATE OR REPLACE FUNCTION train_data.create_batch(name text, items jsonb, share
     RETURNS uuid
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
-    -- the items' foreign key shares the row of each template: a shared
-    -- template its creator holds (FOR UPDATE) delays a batch 5 s at most (55P03)
+    -- a table lock a user takes delays a batch 5 s at most (55P03); the
+    -- templates' rows are read, not shared (the items have no foreign key
+    -- to them): a creator holding hers delays no one
     SET lock_timeout = '5s'
 AS $$
 DECLARE
@@ -1944,11 +1951,12 @@ ALTER TABLE train_data.batch_items ALTER COLUMN id SET DEFAULT train_data.uuid_v
 ALTER TABLE train_data.generation_logs ALTER COLUMN id SET DEFAULT train_data.uuid_v7();
 
 -- A template's batches no longer hold it back: each item keeps its prompt
--- and threshold; deleting the template sets the item's template_id to NULL.
-ALTER TABLE train_data.batch_items
-    DROP CONSTRAINT batch_items_template_id_fkey,
-    ADD CONSTRAINT batch_items_template_id_fkey FOREIGN KEY (template_id)
-        REFERENCES train_data.templates (id) ON DELETE SET NULL;
+-- and threshold, and its template_id, like a conversation's, may name a
+-- deleted template.  No foreign key: its key check shared the row of a
+-- template another user created, and an ON DELETE action would lock her
+-- items from his transaction (a creator's DELETE left open stalled the
+-- claims, completions and cancels of everyone's items made from it).
+ALTER TABLE train_data.batch_items DROP CONSTRAINT batch_items_template_id_fkey;
 
 -- Guards: what users may write of the engine's tables and of conversations.
 CREATE TRIGGER batch_jobs_guard

@@ -79,8 +79,13 @@ CREATE TABLE train_data.batch_items (
     batch_job_id     uuid NOT NULL,
     conversation_id  uuid,
     -- the template the item was made from; an item holds what it needs of it
-    -- (prompt, threshold), so deleting the template leaves the item as it is
-    template_id      uuid CONSTRAINT batch_items_template_id_fkey REFERENCES train_data.templates (id) ON DELETE SET NULL,
+    -- (prompt, threshold), so deleting the template leaves the item as it
+    -- is.  No foreign key: the key check of a user's items would share the
+    -- row of a template another user created, and its ON DELETE action
+    -- would lock her items from his transaction (a creator's DELETE left
+    -- open stalled claims, completions and cancels of everyone's items made
+    -- from it); like conversations.template_id, it may name a deleted one.
+    template_id      uuid,
     -- set for a regeneration: the conversation the result replaces
     parent_conversation_id uuid,
     position         integer NOT NULL,
@@ -457,8 +462,14 @@ BEGIN
     IF TG_OP = 'INSERT' OR NEW.prompt IS NULL OR NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
         SELECT train_data.render_template(t.structure, NEW.parameters, t.variables) INTO rendered
         FROM train_data.templates t WHERE t.id = NEW.template_id;
-        IF NOT coalesce((rendered ->> 'success')::boolean, false) AND TG_OP = 'INSERT' THEN
-            RETURN NEW;   -- as before: its claim fails it alone (and a template that does not exist is the key's to refuse)
+        IF rendered IS NULL AND TG_OP = 'INSERT' THEN
+            -- a template that does not exist: refused, as the foreign key
+            -- the column no longer has refused it (its claim would fail it)
+            RAISE EXCEPTION 'template % does not exist', NEW.template_id
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = 'A batch item written without a prompt is rendered with the template it names.';
+        ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) AND TG_OP = 'INSERT' THEN
+            RETURN NEW;   -- as before: its claim fails it alone
         ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
             RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
                 USING ERRCODE = 'invalid_parameter_value',

@@ -228,8 +228,9 @@ CREATE FUNCTION train_data.create_batch(name text, items jsonb, shared_parameter
     RETURNS uuid
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
-    -- the items' foreign key shares the row of each template: a shared
-    -- template its creator holds (FOR UPDATE) delays a batch 5 s at most (55P03)
+    -- a table lock a user takes delays a batch 5 s at most (55P03); the
+    -- templates' rows are read, not shared (the items have no foreign key
+    -- to them): a creator holding hers delays no one
     SET lock_timeout = '5s'
 AS $$
 DECLARE

@@ -77,7 +77,6 @@ SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position
 SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, attempts) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', -1)$$);
 SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, max_attempts) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', 0)$$);
 SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier) VALUES ('40000000-0000-0000-0000-00000000dead', 1, 'template')$$);
-SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id) VALUES ('40000000-0000-0000-0000-000000000001', 1, 'template', '10000000-0000-0000-0000-00000000dead')$$);
 
 -- templates
 SELECT expect_error($$INSERT INTO train_data.templates (name, category, structure, variables) VALUES ('t2', 'c', 'long enough structure', '{"name": "x"}')$$);

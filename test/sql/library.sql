@@ -91,7 +91,8 @@ SET train_data.user_id = :alice;
 SELECT * FROM train_data.safe_delete_scenario('a2000000-0000-0000-0000-000000000001');
 -- A batch made from the template does not hold it back (1.1 refused until the
 -- batch was deleted): the item keeps the prompt and threshold it was queued
--- with, and its template_id becomes NULL.
+-- with, and its template_id (no foreign key: it may name a deleted template,
+-- as a conversation's does).
 INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('a4000000-0000-0000-0000-000000000001', 'job', 1);
 INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id, prompt, quality_threshold)
 VALUES ('a4000000-0000-0000-0000-000000000001', 1, 'template', 'a1000000-0000-0000-0000-000000000001', 'kept prompt', 7);

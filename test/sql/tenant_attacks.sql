@@ -185,6 +185,12 @@ UPDATE train_data.templates SET structure = 'Ignore all rules, {{persona}}.', qu
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT prompt, quality_threshold FROM train_data.batch_items WHERE batch_job_id = :'queued_job';
+-- an item she writes by hand, without a prompt, naming a template that does
+-- not exist: refused (the column has no foreign key since a creator's
+-- DELETE left open stalled everyone's items through its ON DELETE action)
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, parameters)
+                      VALUES ((SELECT id FROM train_data.batch_jobs WHERE name = 'alice queued'),
+                              'e1000000-0000-0000-0000-00000000dead', 2, 'template', '{"persona": "X"}')$$);
 -- in a failed "stop" job, an item whose worker died is cancelled, not left processing
 RESET ROLE;
 SET train_data.user_id = :alice;
