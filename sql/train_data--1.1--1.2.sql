@@ -865,6 +865,8 @@ BEGIN
     -- a job whose last items finished while it was paused ends its pause too
     UPDATE train_data.batch_jobs j
     SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
+                      -- every item cancelled by its owner, one by one
+                      WHEN j.completed_items = 0 AND j.failed_items = 0 AND j.cancelled_items > 0 THEN 'cancelled'
                       ELSE 'completed' END::train_data.batch_job_status,
         completed_at = now(), estimated_time_remaining = interval '0',
         paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL
@@ -1062,7 +1064,9 @@ BEGIN
     IF j.status NOT IN ('queued', 'processing', 'paused') THEN
         PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
-    -- items first (a completion locks its item, then the job row)
+    -- items first (a completion locks its item, then the job row); counted
+    -- below in one step, not one by one by the owner's trigger
+    PERFORM set_config('train_data.items_counted', 'on', true);
     WITH c AS (
         UPDATE train_data.batch_items i
         SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
@@ -1072,6 +1076,7 @@ BEGIN
         RETURNING o.old_status)
     SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
     INTO n_queued, n_flight FROM c;
+    PERFORM set_config('train_data.items_counted', 'off', true);
     UPDATE train_data.batch_jobs b
     SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
     WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');
@@ -3909,3 +3914,41 @@ BEGIN
 END
 $$;
 
+-- An item its owner ends herself -- cancelled by an UPDATE, or deleted
+-- while queued or in flight -- is counted as cancelled in her shard of the
+-- job's counters (one in flight fewer when it was), and closes the job when
+-- it was the last (found by an adversarial review, twentieth session: the
+-- counters and the progress functions kept counting such items as queued or
+-- in flight, and a job whose items were all cancelled so stayed queued for
+-- good).  A deleted item counts as cancelled: the job's total is the one
+-- it was made with.  cancel_batch counts the items it cancels itself, in one
+-- step (train_data.items_counted); the engine's changes and the deletes of
+-- a deleted job are not the owner's.  It runs as the extension's owner,
+-- as the worker functions do (a user may not write a job's counters or
+-- close it): it follows only the job of the item its owner just changed,
+-- whose foreign key makes it hers.
+CREATE FUNCTION train_data.batch_items_owner_end() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.bump_counters(OLD.batch_job_id, 0, 0, 1, CASE WHEN OLD.status = 'processing' THEN -1 ELSE 0 END);
+    PERFORM train_data.finish_job_if_done(OLD.batch_job_id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_owner_end() IS
+    'Internal: trigger counting an item its owner cancels or deletes before it ended as cancelled, and closing its job when it was the last';
+
+CREATE TRIGGER batch_items_owner_cancel
+    AFTER UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing')
+                       AND NOT train_data.engine_context()
+                       AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION train_data.batch_items_owner_end();
+CREATE TRIGGER batch_items_owner_delete
+    AFTER DELETE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status IN ('queued', 'processing') AND NOT train_data.engine_context()
+                       AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION train_data.batch_items_owner_end();
+REVOKE ALL ON FUNCTION train_data.batch_items_owner_end() FROM PUBLIC;

@@ -649,6 +649,44 @@ CREATE TRIGGER batch_items_free_slot_deleted
     FOR EACH ROW WHEN (OLD.status = 'processing')
     EXECUTE FUNCTION train_data.batch_items_free_slot();
 
+-- An item its owner ends herself -- cancelled by an UPDATE, or deleted
+-- while queued or in flight -- is counted as cancelled in her shard of the
+-- job's counters (one in flight fewer when it was), and closes the job when
+-- it was the last (found by an adversarial review, twentieth session: the
+-- counters and the progress functions kept counting such items as queued or
+-- in flight, and a job whose items were all cancelled so stayed queued for
+-- good).  A deleted item counts as cancelled: the job's total is the one
+-- it was made with.  cancel_batch counts the items it cancels itself, in one
+-- step (train_data.items_counted); the engine's changes and the deletes of
+-- a deleted job are not the owner's.  It runs as the extension's owner,
+-- as the worker functions do (a user may not write a job's counters or
+-- close it): it follows only the job of the item its owner just changed,
+-- whose foreign key makes it hers.
+CREATE FUNCTION train_data.batch_items_owner_end() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.bump_counters(OLD.batch_job_id, 0, 0, 1, CASE WHEN OLD.status = 'processing' THEN -1 ELSE 0 END);
+    PERFORM train_data.finish_job_if_done(OLD.batch_job_id);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_owner_end() IS
+    'Internal: trigger counting an item its owner cancels or deletes before it ended as cancelled, and closing its job when it was the last';
+
+CREATE TRIGGER batch_items_owner_cancel
+    AFTER UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing')
+                       AND NOT train_data.engine_context()
+                       AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION train_data.batch_items_owner_end();
+CREATE TRIGGER batch_items_owner_delete
+    AFTER DELETE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status IN ('queued', 'processing') AND NOT train_data.engine_context()
+                       AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION train_data.batch_items_owner_end();
+
 -- A new job gets its ten slots (the claim makes them only for a job that
 -- has none, a job inserted with triggers off say: two first claims of such
 -- a job would wait for each other once).

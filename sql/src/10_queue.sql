@@ -166,6 +166,8 @@ BEGIN
     -- a job whose last items finished while it was paused ends its pause too
     UPDATE train_data.batch_jobs j
     SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
+                      -- every item cancelled by its owner, one by one
+                      WHEN j.completed_items = 0 AND j.failed_items = 0 AND j.cancelled_items > 0 THEN 'cancelled'
                       ELSE 'completed' END::train_data.batch_job_status,
         completed_at = now(), estimated_time_remaining = interval '0',
         paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL
@@ -1109,7 +1111,9 @@ BEGIN
     IF j.status NOT IN ('queued', 'processing', 'paused') THEN
         PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
-    -- items first (a completion locks its item, then the job row)
+    -- items first (a completion locks its item, then the job row); counted
+    -- below in one step, not one by one by the owner's trigger
+    PERFORM set_config('train_data.items_counted', 'on', true);
     WITH c AS (
         UPDATE train_data.batch_items i
         SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
@@ -1119,6 +1123,7 @@ BEGIN
         RETURNING o.old_status)
     SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
     INTO n_queued, n_flight FROM c;
+    PERFORM set_config('train_data.items_counted', 'off', true);
     UPDATE train_data.batch_jobs b
     SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
     WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');

@@ -45,6 +45,7 @@ REVOKE ALL ON FUNCTION train_data.batch_items_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_prepare() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_free_slot() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_owner_end() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_forget_claims() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_make_slots() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_queue_jobs() FROM PUBLIC;

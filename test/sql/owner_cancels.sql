@@ -1,0 +1,84 @@
+-- owner_cancels: the items a batch's owner ends herself, one at a time --
+-- cancelled by an UPDATE or deleted while queued or in flight -- are counted
+-- as cancelled, and the job ends when they were the last (found by an
+-- adversarial review in 1.2's twentieth session: the counters and the
+-- progress functions kept them as queued or in flight, and a job whose items
+-- were all cancelled so stayed queued for good).  cancel_batch, which counts
+-- what it cancels itself, counts each item once.
+
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set tpl '''c1000000-0000-0000-0000-000000000001'''
+\set ok_response '{"turns": [{"role": "user", "content": "Should I save now?"}, {"role": "assistant", "content": "Yes: time is your best friend."}]}'
+
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    (:tpl, 'Owner cancels', 'finance', 'Talk with {{persona}}.', '[{"name": "persona", "type": "text"}]');
+SELECT train_data.create_batch('by hand', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}},
+                                            {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "B"}},
+                                            {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "C"}},
+                                            {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "D"}}]',
+                               '{}', 3, 'continue', 'high') AS job \gset
+
+-- a worker takes items 1 and 2; she cancels 2 (in flight) and 3 (queued)
+-- and deletes 4
+SET ROLE regress_worker;
+SELECT position FROM train_data.claim_batch_items('w1', 2) ORDER BY position;
+SET ROLE regress_alice;
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'job' AND position IN (2, 3);
+DELETE FROM train_data.batch_items WHERE batch_job_id = :'job' AND position = 4;
+SELECT status, total_items, queued_items, processing_items, completed_items, failed_items, cancelled_items, percent
+FROM train_data.batch_progress(:'job');
+
+-- the worker completes item 1, the last: the job ends, its row counted
+SELECT id AS i1, (SELECT id FROM train_data.batch_items WHERE batch_job_id = :'job' AND position = 2) AS i2
+FROM train_data.batch_items WHERE batch_job_id = :'job' AND position = 1 \gset
+SET ROLE regress_worker;
+SELECT train_data.complete_batch_item(:'i1', :'ok_response') IS NOT NULL AS stored;
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L)', :'i2', :'ok_response'), true, true);
+SET ROLE regress_alice;
+SELECT status, total_items, queued_items, processing_items, completed_items, failed_items, cancelled_items, percent
+FROM train_data.batch_progress(:'job');
+SELECT status, completed_items, failed_items, cancelled_items, completed_at IS NOT NULL AS ended
+FROM train_data.batch_jobs WHERE id = :'job';
+
+-- a job whose queued items she cancels, all of them: it ends, cancelled
+SELECT train_data.create_batch('all cancelled', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "E"}},
+                                                  {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "F"}}]')
+    AS job2 \gset
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'job2' AND position = 1;
+SELECT status, queued_items, cancelled_items, percent FROM train_data.batch_progress(:'job2');
+DELETE FROM train_data.batch_items WHERE batch_job_id = :'job2' AND position = 2;
+SELECT status, queued_items, cancelled_items, percent FROM train_data.batch_progress(:'job2');
+SELECT sum(cancelled_items) AS cancelled_counted, sum(in_flight) AS in_flight_counted
+FROM train_data.batch_job_counters WHERE batch_job_id = :'job2';
+SELECT status, cancelled_items, completed_at IS NOT NULL AS ended FROM train_data.batch_jobs WHERE id = :'job2';
+
+-- cancel_batch counts each item once: 3 items, one in flight
+SELECT train_data.create_batch('cancel once', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "G"}},
+                                                {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "H"}},
+                                                {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "I"}}]')
+    AS job3 \gset
+SET ROLE regress_worker;
+SELECT position FROM train_data.claim_batch_items('w1', 1);
+SET ROLE regress_alice;
+SELECT status, completed_items, failed_items, cancelled_items FROM train_data.cancel_batch(:'job3');
+SELECT status, queued_items, processing_items, cancelled_items, percent FROM train_data.batch_progress(:'job3');
+-- (the shards themselves: the sums above are clipped to the job's total)
+SELECT sum(cancelled_items) AS cancelled_counted, sum(in_flight) AS in_flight_counted
+FROM train_data.batch_job_counters WHERE batch_job_id = :'job3';
+SHOW train_data.items_counted;
+
+-- deleting a job deletes its items without counting them
+SELECT train_data.create_batch('deleted job', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "J"}}]')
+    AS job4 \gset
+DELETE FROM train_data.batch_jobs WHERE id = :'job4';
+SELECT count(*) AS counter_rows_left FROM train_data.batch_job_counters WHERE batch_job_id = :'job4';
+
+-- clean up
+RESET ROLE;
+RESET train_data.user_id;
+DELETE FROM train_data.batch_jobs;
+DELETE FROM train_data.generation_logs;
+DELETE FROM train_data.conversations;
+DELETE FROM train_data.templates;
