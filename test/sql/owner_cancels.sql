@@ -69,6 +69,34 @@ SELECT sum(cancelled_items) AS cancelled_counted, sum(in_flight) AS in_flight_co
 FROM train_data.batch_job_counters WHERE batch_job_id = :'job3';
 SHOW train_data.items_counted;
 
+-- a statement that fails after some of its items were added up (here in a
+-- savepoint, by a planted trigger): its sums are forgotten, not added by
+-- the next statement's
+SELECT train_data.create_batch('failed statement', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "K"}},
+                                                     {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "L"}}]')
+    AS job5 \gset
+SELECT train_data.create_batch('next statement', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "M"}}]')
+    AS job6 \gset
+RESET ROLE;
+UPDATE train_data.batch_items SET topic = 'planted' WHERE batch_job_id = :'job5' AND position = 2;
+CREATE FUNCTION public.planted_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'planted failure'; END $$;
+CREATE TRIGGER zz_planted_failure AFTER UPDATE ON train_data.batch_items
+    FOR EACH ROW WHEN (NEW.topic = 'planted') EXECUTE FUNCTION public.planted_failure();
+SET ROLE regress_alice;
+BEGIN;
+SAVEPOINT before_cancel;
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'job5';
+ROLLBACK TO SAVEPOINT before_cancel;
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'job6';
+COMMIT;
+SELECT j.name, j.status, (SELECT coalesce(sum(c.cancelled_items), 0) FROM train_data.batch_job_counters c
+                          WHERE c.batch_job_id = j.id) AS cancelled_counted
+FROM train_data.batch_jobs j WHERE j.id IN (:'job5', :'job6') ORDER BY j.name;
+RESET ROLE;
+DROP TRIGGER zz_planted_failure ON train_data.batch_items;
+DROP FUNCTION public.planted_failure();
+SET ROLE regress_alice;
+
 -- deleting a job deletes its items without counting them
 SELECT train_data.create_batch('deleted job', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "J"}}]')
     AS job4 \gset
