@@ -3991,3 +3991,52 @@ REVOKE ALL ON FUNCTION train_data.owner_end_note(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.owner_end_take() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_count() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_finish() FROM PUBLIC;
+
+-- Messages of NULL arguments: "NULL", not "<NULL>" (an adversarial review,
+-- twentieth session).
+CREATE OR REPLACE FUNCTION train_data.create_batch_matrix(name text, template_ids uuid[], parameter_sets jsonb,
+                                               shared_parameters jsonb DEFAULT '{}',
+                                               concurrent_processing integer DEFAULT 3,
+                                               error_handling text DEFAULT 'continue',
+                                               priority text DEFAULT 'normal',
+                                               tier train_data.tier_type DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF template_ids IS NULL OR cardinality(template_ids) = 0 THEN
+        RAISE EXCEPTION 'batch % names no templates', coalesce('"' || name || '"', 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF parameter_sets IS NULL OR jsonb_typeof(parameter_sets) <> 'array' OR jsonb_array_length(parameter_sets) = 0 THEN
+        RAISE EXCEPTION 'parameter sets of batch % must be a non-empty JSON array', coalesce('"' || name || '"', 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN train_data.create_batch(
+        name,
+        (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('template_id', t.id, 'tier', create_batch_matrix.tier,
+                                                               'parameters', p.value))
+                          ORDER BY t.ord, p.ord)
+         FROM unnest(template_ids) WITH ORDINALITY AS t(id, ord),
+              jsonb_array_elements(parameter_sets) WITH ORDINALITY AS p(value, ord)),
+        shared_parameters, concurrent_processing, error_handling, priority);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.check_setting_choice(kind text, doc jsonb, path text[], allowed text[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (allowed) THEN
+        RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(kind, 'NULL'), coalesce(array_to_string(path, '.'), 'NULL'),
+                        coalesce(array_to_string(allowed, ', '), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+    END IF;
+END
+$$;

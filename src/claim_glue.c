@@ -363,8 +363,8 @@ check_args(FunctionCallInfo fcinfo)
 		int			chars;
 		int			k = 0;
 
-		while (k < len && s[k] == ' ')
-			k++;
+		while (k < len && (s[k] == ' ' || (s[k] >= '\t' && s[k] <= '\r')))
+			k++;				/* blank: ASCII white space only */
 		if (k == len)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							errmsg("worker name must not be empty")));

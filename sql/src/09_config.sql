@@ -235,7 +235,8 @@ DECLARE
     v jsonb := doc #> path;
 BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (allowed) THEN
-        RAISE EXCEPTION '% setting "%" must be one of: %', kind, array_to_string(path, '.'), array_to_string(allowed, ', ')
+        RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(kind, 'NULL'), coalesce(array_to_string(path, '.'), 'NULL'),
+                        coalesce(array_to_string(allowed, ', '), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
     END IF;

@@ -345,10 +345,11 @@ CREATE FUNCTION train_data.create_batch_matrix(name text, template_ids uuid[], p
 AS $$
 BEGIN
     IF template_ids IS NULL OR cardinality(template_ids) = 0 THEN
-        RAISE EXCEPTION 'batch "%" names no templates', name USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'batch % names no templates', coalesce('"' || name || '"', 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF parameter_sets IS NULL OR jsonb_typeof(parameter_sets) <> 'array' OR jsonb_array_length(parameter_sets) = 0 THEN
-        RAISE EXCEPTION 'parameter sets of batch "%" must be a non-empty JSON array', name
+        RAISE EXCEPTION 'parameter sets of batch % must be a non-empty JSON array', coalesce('"' || name || '"', 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN train_data.create_batch(

@@ -215,6 +215,7 @@ INSERT INTO calls (fn, call) VALUES
  ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', '{}', 3, NULL)$$),
  ('create_batch', $$SELECT train_data.create_batch('b', '[{"template_id": "a1000000-0000-0000-0000-000000000000", "parameters": {"name": "A"}}]', '{}', 3, 'continue', 'urgent')$$),
  ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', NULL, '[{"name": "A"}]')$$),
+ ('create_batch_matrix', $$SELECT train_data.create_batch_matrix(NULL, NULL, NULL)$$),
  ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', '{}', '[{"name": "A"}]')$$),
  ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY[NULL]::uuid[], '[{"name": "A"}]')$$),
  ('create_batch_matrix', $$SELECT train_data.create_batch_matrix('m', ARRAY['00000000-0000-0000-0000-00000000dead']::uuid[], '[{"name": "A"}]')$$),
@@ -393,6 +394,7 @@ INSERT INTO calls (fn, call) VALUES
  ('check_batch_options', $$SELECT train_data.check_batch_options(public.huge(), '{}', 3, 'continue', 'normal')$$),
  ('check_batch_options', $$SELECT train_data.check_batch_options('b', '{}', 3, public.huge(), 'normal')$$),
  ('check_setting_choice', $$SELECT train_data.check_setting_choice('x', public.deep_object(), '{a}', '{b}')$$),
+ ('check_setting_choice', $$SELECT train_data.check_setting_choice(NULL, NULL, NULL, NULL)$$),
  ('check_setting_keys', $$SELECT train_data.check_setting_keys('x', public.deep_object(), '{}')$$),
  ('check_setting_keys', $$SELECT train_data.check_setting_keys('x', (SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 20000) g), '{}')$$),
  ('check_setting_range', $$SELECT train_data.check_setting_range('x', '{"a": "NaN"}', '{a}', 0, 1)$$),
@@ -450,6 +452,7 @@ INSERT INTO calls (fn, call) VALUES
 INSERT INTO calls (fn, call) VALUES
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items(NULL)$$),
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('')$$),
+ ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items(E' \t\n')$$),
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items(public.huge())$$),
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', NULL)$$),
  ('claim_batch_items', $$SELECT count(*) FROM train_data.claim_batch_items('w', 0)$$),
