@@ -861,22 +861,80 @@ BEGIN
     IF FOUND THEN
         RETURN;
     END IF;
-    PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
-    -- a job whose last items finished while it was paused ends its pause too
+    PERFORM train_data.close_job(finish_job_if_done.job_id);
+    IF train_data.engine_context() THEN
+        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+    END IF;
+END
+$$;
+
+-- End a job none of whose items is left to do (its caller checked, holding
+-- the job row): the counters rolled up into it, its status completed,
+-- failed when none completed and some failed, or cancelled when its owner
+-- cancelled every item one by one; a pause it was in ends too.
+CREATE FUNCTION train_data.close_job(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.rollup_counters(close_job.job_id);
     UPDATE train_data.batch_jobs j
     SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
-                      -- every item cancelled by its owner, one by one
                       WHEN j.completed_items = 0 AND j.failed_items = 0 AND j.cancelled_items > 0 THEN 'cancelled'
                       ELSE 'completed' END::train_data.batch_job_status,
         completed_at = now(), estimated_time_remaining = interval '0',
         paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL
-    WHERE j.id = finish_job_if_done.job_id;
-    IF train_data.engine_context() THEN
-        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
-    END IF;
-    PERFORM train_data.notify_progress(finish_job_if_done.job_id, NULL, 'job_finished');
+    WHERE j.id = close_job.job_id;
+    PERFORM train_data.notify_progress(close_job.job_id, NULL, 'job_finished');
 END
 $$;
+
+COMMENT ON FUNCTION train_data.close_job(uuid) IS
+    'Internal: ends a batch job with nothing left to do (counters rolled up; completed, failed or cancelled), for finish_job_if_done and owner_close_job';
+
+-- Close the caller's job after she cancelled or deleted its last unfinished
+-- items herself (batch_items_owner_finish).  Unlike finish_job_if_done it
+-- takes no lock a worker takes: it waits for her job row (her own sessions
+-- cancelling items of the job take turns on it, so the last sees the
+-- others' commits; workers only ever skip the row), never for the
+-- finishers' job_claim_locks row.  Only in READ COMMITTED, where its probes
+-- see what committed before them; in REPEATABLE READ the job is left to
+-- the next finisher, or to pause_batch and cancel_batch.  It runs as the
+-- extension's owner (a user may not end a job) for a job of the caller's
+-- only.
+CREATE FUNCTION train_data.owner_close_job(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN;
+    END IF;
+    SELECT j.status INTO st FROM train_data.batch_jobs j
+    WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id() FOR NO KEY UPDATE;
+    IF NOT FOUND OR st NOT IN ('queued', 'processing', 'paused') THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM train_data.close_job(owner_close_job.job_id);
+END
+$$;
+
+COMMENT ON FUNCTION train_data.owner_close_job(uuid) IS
+    'Internal: ends a job of the caller''s whose items have all ended, after she ended the last ones herself; waits only for her job row';
 
 -- Create a batch of generation work.  items: [{template_id, tier?,
 -- parameters?, topic?}]; shared parameters are merged into every item and
@@ -1174,7 +1232,7 @@ BEGIN
         RETURN;
     END IF;
     -- batch items do not hold a template back: each keeps the prompt and
-    -- threshold it was queued with (its template_id becomes NULL)
+    -- threshold it was queued with (and its template_id: no foreign key)
     DELETE FROM train_data.templates WHERE id = t.id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT false, pg_catalog.format('template "%s" can be deleted only by its creator', t.name);
@@ -3313,7 +3371,7 @@ COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs t
 
 COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
 
-COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; NULL once the template is deleted (the item keeps its prompt and threshold)';
+COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; no foreign key: it may name a deleted template (the item keeps its prompt and threshold)';
 
 COMMENT ON COLUMN train_data.batch_items.parent_conversation_id IS 'For a regeneration: the conversation the result replaces (archived on completion)';
 
@@ -3689,7 +3747,7 @@ COMMENT ON FUNCTION train_data.notify_progress(uuid, uuid, text) IS
     'Internal: sends {batch_job_id, item_id, event} on the job''s channel (job_channel()), for a job the caller can see';
 
 COMMENT ON FUNCTION train_data.finish_job_if_done(uuid) IS
-    'Internal: closes a batch job once no item is queued or in flight: completed, or failed when none completed and some failed';
+    'Internal: closes a batch job once no item is queued or in flight: completed, failed when none completed and some failed, cancelled when every item was cancelled';
 
 COMMENT ON FUNCTION train_data.check_batch_options(text, jsonb, integer, text, text) IS
     'Internal: checks the options every batch shares (name, shared parameters, concurrency, error handling, priority); raises an error for a bad one';
@@ -3915,36 +3973,36 @@ END
 $$;
 
 -- An item its owner ends herself -- cancelled by an UPDATE, or deleted
--- while queued or in flight -- is counted as cancelled in the job's
--- counters (one in flight fewer when it was), and the job ends when its
--- items all have (found by an adversarial review, twentieth session: the
--- counters and the progress functions kept counting such items as queued or
--- in flight, and a job whose items were all cancelled so stayed queued for
--- good).  A deleted item counts as cancelled: the job's total is the one it
--- was made with.  A row trigger adds each item to its job's sums kept for
--- the statement (src/owner_end.c); a statement trigger then adds each sum to
--- the job's counters and closes the job if its items have all ended, once
--- per job and statement (counting and closing from the row trigger wrote
--- the same counter row, then the job row, once per item: 58 s for 100,000).
--- cancel_batch counts the items it cancels itself, in one step
--- (train_data.items_counted); the engine's changes and the deletes of a
--- deleted job are not the owner's.  Both run as the extension's owner, as
--- the worker functions do (a user may not write a job's counters or close
--- it), and follow only the job of an item its owner just changed, which
--- the item's foreign key makes hers.
+-- while queued or in flight -- is counted as cancelled in her shard of the
+-- job's counters (one in flight fewer when it was), and the job ends when
+-- its items all have (found by an adversarial review, twentieth session:
+-- the counters and the progress functions kept counting such items as
+-- queued or in flight, and a job whose items were all cancelled so stayed
+-- queued for good).  A deleted item counts as cancelled: the job's total is
+-- the one it was made with.  A row trigger adds each item to its job's sums
+-- kept for the statement (src/owner_end.c); a statement trigger then adds
+-- each sum to the job's counters and closes the job if nothing is left to
+-- do (owner_close_job), once per job and statement: counting from the row
+-- trigger wrote the same counter row once per item (58 s for 100,000).
+-- Both run as the owner, under her policies: she writes only her own
+-- shards, which no worker writes, and takes no lock a worker waits for
+-- (closing the job as finish_job_if_done does took the finishers' lock
+-- from her transaction).  cancel_batch counts the items it cancels itself,
+-- in one step (train_data.items_counted); the engine's changes and the
+-- deletes of a deleted job are not the owner's.
 CREATE FUNCTION train_data.owner_end_note(job_id uuid, in_flight boolean) RETURNS void
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_owner_end_note';
 COMMENT ON FUNCTION train_data.owner_end_note(uuid, boolean) IS
-    'Internal: adds an item its owner ended (and whether it was in flight) to its job''s sums for the statement running (batch_items_owner_count)';
+    'Internal: adds an item its owner ended (and whether it was in flight) to its job''s sums for the statement running, in this session''s memory (batch_items_owner_count)';
 CREATE FUNCTION train_data.owner_end_take() RETURNS TABLE (job_id uuid, items integer, in_flight integer)
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_owner_end_take';
 COMMENT ON FUNCTION train_data.owner_end_take() IS
-    'Internal: the sums owner_end_note made, per job, forgotten as they are returned (batch_items_owner_finish)';
+    'Internal: the sums owner_end_note made in this session, per job, forgotten as they are returned (batch_items_owner_finish)';
 
 CREATE FUNCTION train_data.batch_items_owner_count() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -3956,7 +4014,7 @@ COMMENT ON FUNCTION train_data.batch_items_owner_count() IS
     'Internal: trigger adding an item its owner cancels or deletes before it ended to its job''s sums for the statement';
 
 CREATE FUNCTION train_data.batch_items_owner_finish() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -3964,13 +4022,13 @@ DECLARE
 BEGIN
     FOR t IN SELECT * FROM train_data.owner_end_take() LOOP
         PERFORM train_data.bump_counters(t.job_id, 0, 0, t.items, -t.in_flight);
-        PERFORM train_data.finish_job_if_done(t.job_id);
+        PERFORM train_data.owner_close_job(t.job_id);
     END LOOP;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_items_owner_finish() IS
-    'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled, and closing each job left with nothing to do';
+    'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled, and ending each job left with nothing to do';
 
 CREATE TRIGGER batch_items_owner_cancel
     AFTER UPDATE ON train_data.batch_items
@@ -3987,8 +4045,6 @@ CREATE TRIGGER batch_items_owner_finish
     AFTER UPDATE OR DELETE ON train_data.batch_items
     FOR EACH STATEMENT WHEN (NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_owner_finish();
-REVOKE ALL ON FUNCTION train_data.owner_end_note(uuid, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.owner_end_take() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_count() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_finish() FROM PUBLIC;
 

@@ -6,17 +6,22 @@
  * The row triggers batch_items_owner_cancel and batch_items_owner_delete
  * add each such item here; the statement trigger batch_items_owner_finish
  * then takes the sums, adds them to each job's counters in one step and
- * closes each job whose items have all ended.  Counting or closing from the
- * row trigger wrote the same counter row (and, once the job had closed,
- * the job row) once per item, each write walking the row's versions of the
- * transaction before it: 20,000 items took 2.9 s, 100,000 took 58 s.
+ * closes each job whose items have all ended (owner_close_job).  Counting
+ * from the row trigger wrote the same counter row once per item, each
+ * write walking the row's versions of the transaction before it: 20,000
+ * items took 2.9 s, 100,000 took 58 s.
  *
  * The sums live in TopTransactionContext, only between a statement's row
- * triggers and its statement trigger; they are forgotten when a
- * (sub)transaction aborts -- the statement that made them failed -- and at
- * the end of the transaction.  Internal (EXECUTE revoked from PUBLIC): the
- * triggers run them as the extension's owner, for the job of an item its
- * owner could change.
+ * triggers and its statement trigger; they are forgotten at the end of the
+ * transaction and when any subtransaction aborts.  Nothing runs a
+ * subtransaction between the two (no AFTER ROW trigger of batch_items
+ * catches an error), so an abort there is the statement's own failure;
+ * a trigger added later that caught errors would lose the sums of its
+ * statement.  They live in the caller's session only and are applied
+ * under her row-level security (bump_counters writes only her own shards),
+ * so calling the two functions by hand changes nothing she could not
+ * write herself: they are executable by PUBLIC, like the other helpers the
+ * owner's statements run as her.
  */
 #include "postgres.h"
 

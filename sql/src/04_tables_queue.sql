@@ -136,7 +136,7 @@ COMMENT ON TABLE train_data.batch_items IS 'Work items of a batch job: the queue
 COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id, time-ordered (uuid_v7()) since 1.2';
 COMMENT ON COLUMN train_data.batch_items.batch_job_id IS 'Job the item belongs to; deleted with it';
 COMMENT ON COLUMN train_data.batch_items.conversation_id IS 'Conversation the item produced, set on completion';
-COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; NULL once the template is deleted (the item keeps its prompt and threshold)';
+COMMENT ON COLUMN train_data.batch_items.template_id IS 'Template the item was made from; no foreign key: it may name a deleted template (the item keeps its prompt and threshold)';
 COMMENT ON COLUMN train_data.batch_items.parent_conversation_id IS 'For a regeneration: the conversation the result replaces (archived on completion)';
 COMMENT ON COLUMN train_data.batch_items.position IS 'Order within the job, from 1; items are claimed in this order';
 COMMENT ON COLUMN train_data.batch_items.topic IS 'Topic of the conversation to generate';
@@ -584,7 +584,8 @@ CREATE TRIGGER batch_jobs_reorder
 -- the last one sees every other commit.  No user can see, lock or delete
 -- these rows (row-level security without a policy; no foreign key, so
 -- deleting a job touches nothing here): a worker never waits on a user's
--- transaction or on a lock an outside session can take.  Rows of ended jobs
+-- transaction or on a lock an outside session can take (an owner ending her
+-- last items herself closes the job without it: owner_close_job).  Rows of ended jobs
 -- are removed when the job finishes, rows of deleted jobs with the job.
 CREATE TABLE train_data.job_claim_locks (
     batch_job_id uuid PRIMARY KEY
@@ -650,36 +651,36 @@ CREATE TRIGGER batch_items_free_slot_deleted
     EXECUTE FUNCTION train_data.batch_items_free_slot();
 
 -- An item its owner ends herself -- cancelled by an UPDATE, or deleted
--- while queued or in flight -- is counted as cancelled in the job's
--- counters (one in flight fewer when it was), and the job ends when its
--- items all have (found by an adversarial review, twentieth session: the
--- counters and the progress functions kept counting such items as queued or
--- in flight, and a job whose items were all cancelled so stayed queued for
--- good).  A deleted item counts as cancelled: the job's total is the one it
--- was made with.  A row trigger adds each item to its job's sums kept for
--- the statement (src/owner_end.c); a statement trigger then adds each sum to
--- the job's counters and closes the job if its items have all ended, once
--- per job and statement (counting and closing from the row trigger wrote
--- the same counter row, then the job row, once per item: 58 s for 100,000).
--- cancel_batch counts the items it cancels itself, in one step
--- (train_data.items_counted); the engine's changes and the deletes of a
--- deleted job are not the owner's.  Both run as the extension's owner, as
--- the worker functions do (a user may not write a job's counters or close
--- it), and follow only the job of an item its owner just changed, which
--- the item's foreign key makes hers.
+-- while queued or in flight -- is counted as cancelled in her shard of the
+-- job's counters (one in flight fewer when it was), and the job ends when
+-- its items all have (found by an adversarial review, twentieth session:
+-- the counters and the progress functions kept counting such items as
+-- queued or in flight, and a job whose items were all cancelled so stayed
+-- queued for good).  A deleted item counts as cancelled: the job's total is
+-- the one it was made with.  A row trigger adds each item to its job's sums
+-- kept for the statement (src/owner_end.c); a statement trigger then adds
+-- each sum to the job's counters and closes the job if nothing is left to
+-- do (owner_close_job), once per job and statement: counting from the row
+-- trigger wrote the same counter row once per item (58 s for 100,000).
+-- Both run as the owner, under her policies: she writes only her own
+-- shards, which no worker writes, and takes no lock a worker waits for
+-- (closing the job as finish_job_if_done does took the finishers' lock
+-- from her transaction).  cancel_batch counts the items it cancels itself,
+-- in one step (train_data.items_counted); the engine's changes and the
+-- deletes of a deleted job are not the owner's.
 CREATE FUNCTION train_data.owner_end_note(job_id uuid, in_flight boolean) RETURNS void
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_owner_end_note';
 COMMENT ON FUNCTION train_data.owner_end_note(uuid, boolean) IS
-    'Internal: adds an item its owner ended (and whether it was in flight) to its job''s sums for the statement running (batch_items_owner_count)';
+    'Internal: adds an item its owner ended (and whether it was in flight) to its job''s sums for the statement running, in this session''s memory (batch_items_owner_count)';
 CREATE FUNCTION train_data.owner_end_take() RETURNS TABLE (job_id uuid, items integer, in_flight integer)
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_owner_end_take';
 COMMENT ON FUNCTION train_data.owner_end_take() IS
-    'Internal: the sums owner_end_note made, per job, forgotten as they are returned (batch_items_owner_finish)';
+    'Internal: the sums owner_end_note made in this session, per job, forgotten as they are returned (batch_items_owner_finish)';
 
 CREATE FUNCTION train_data.batch_items_owner_count() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -691,7 +692,7 @@ COMMENT ON FUNCTION train_data.batch_items_owner_count() IS
     'Internal: trigger adding an item its owner cancels or deletes before it ended to its job''s sums for the statement';
 
 CREATE FUNCTION train_data.batch_items_owner_finish() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -699,13 +700,13 @@ DECLARE
 BEGIN
     FOR t IN SELECT * FROM train_data.owner_end_take() LOOP
         PERFORM train_data.bump_counters(t.job_id, 0, 0, t.items, -t.in_flight);
-        PERFORM train_data.finish_job_if_done(t.job_id);
+        PERFORM train_data.owner_close_job(t.job_id);
     END LOOP;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_items_owner_finish() IS
-    'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled, and closing each job left with nothing to do';
+    'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled, and ending each job left with nothing to do';
 
 CREATE TRIGGER batch_items_owner_cancel
     AFTER UPDATE ON train_data.batch_items

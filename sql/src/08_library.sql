@@ -120,7 +120,7 @@ BEGIN
         RETURN;
     END IF;
     -- batch items do not hold a template back: each keeps the prompt and
-    -- threshold it was queued with (its template_id becomes NULL)
+    -- threshold it was queued with (and its template_id: no foreign key)
     DELETE FROM train_data.templates WHERE id = t.id;
     IF NOT FOUND THEN
         RETURN QUERY SELECT false, pg_catalog.format('template "%s" can be deleted only by its creator', t.name);

@@ -162,25 +162,83 @@ BEGIN
     IF FOUND THEN
         RETURN;
     END IF;
-    PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
-    -- a job whose last items finished while it was paused ends its pause too
-    UPDATE train_data.batch_jobs j
-    SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
-                      -- every item cancelled by its owner, one by one
-                      WHEN j.completed_items = 0 AND j.failed_items = 0 AND j.cancelled_items > 0 THEN 'cancelled'
-                      ELSE 'completed' END::train_data.batch_job_status,
-        completed_at = now(), estimated_time_remaining = interval '0',
-        paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL
-    WHERE j.id = finish_job_if_done.job_id;
+    PERFORM train_data.close_job(finish_job_if_done.job_id);
     IF train_data.engine_context() THEN
         DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
     END IF;
-    PERFORM train_data.notify_progress(finish_job_if_done.job_id, NULL, 'job_finished');
 END
 $$;
 
 COMMENT ON FUNCTION train_data.finish_job_if_done(uuid) IS
-    'Internal: closes a batch job once no item is queued or in flight: completed, or failed when none completed and some failed';
+    'Internal: closes a batch job once no item is queued or in flight: completed, failed when none completed and some failed, cancelled when every item was cancelled';
+
+-- End a job none of whose items is left to do (its caller checked, holding
+-- the job row): the counters rolled up into it, its status completed,
+-- failed when none completed and some failed, or cancelled when its owner
+-- cancelled every item one by one; a pause it was in ends too.
+CREATE FUNCTION train_data.close_job(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM train_data.rollup_counters(close_job.job_id);
+    UPDATE train_data.batch_jobs j
+    SET status = CASE WHEN j.completed_items = 0 AND j.failed_items > 0 THEN 'failed'
+                      WHEN j.completed_items = 0 AND j.failed_items = 0 AND j.cancelled_items > 0 THEN 'cancelled'
+                      ELSE 'completed' END::train_data.batch_job_status,
+        completed_at = now(), estimated_time_remaining = interval '0',
+        paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL
+    WHERE j.id = close_job.job_id;
+    PERFORM train_data.notify_progress(close_job.job_id, NULL, 'job_finished');
+END
+$$;
+
+COMMENT ON FUNCTION train_data.close_job(uuid) IS
+    'Internal: ends a batch job with nothing left to do (counters rolled up; completed, failed or cancelled), for finish_job_if_done and owner_close_job';
+
+-- Close the caller's job after she cancelled or deleted its last unfinished
+-- items herself (batch_items_owner_finish).  Unlike finish_job_if_done it
+-- takes no lock a worker takes: it waits for her job row (her own sessions
+-- cancelling items of the job take turns on it, so the last sees the
+-- others' commits; workers only ever skip the row), never for the
+-- finishers' job_claim_locks row.  Only in READ COMMITTED, where its probes
+-- see what committed before them; in REPEATABLE READ the job is left to
+-- the next finisher, or to pause_batch and cancel_batch.  It runs as the
+-- extension's owner (a user may not end a job) for a job of the caller's
+-- only.
+CREATE FUNCTION train_data.owner_close_job(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN;
+    END IF;
+    SELECT j.status INTO st FROM train_data.batch_jobs j
+    WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id() FOR NO KEY UPDATE;
+    IF NOT FOUND OR st NOT IN ('queued', 'processing', 'paused') THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM train_data.close_job(owner_close_job.job_id);
+END
+$$;
+
+COMMENT ON FUNCTION train_data.owner_close_job(uuid) IS
+    'Internal: ends a job of the caller''s whose items have all ended, after she ended the last ones herself; waits only for her job row';
 
 -- Check the arguments every batch shares.
 CREATE FUNCTION train_data.check_batch_options(name text, shared_parameters jsonb, concurrent_processing integer,

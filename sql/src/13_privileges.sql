@@ -47,8 +47,6 @@ REVOKE ALL ON FUNCTION train_data.batch_jobs_reorder() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_free_slot() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_count() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_finish() FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.owner_end_note(uuid, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.owner_end_take() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_forget_claims() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_make_slots() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_queue_jobs() FROM PUBLIC;

@@ -498,9 +498,13 @@ INSERT INTO calls (fn, call) VALUES
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects(public.deep_object())$$),
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('{"defects": "truncated_last_turn"}')$$),
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('[{"defects": ["truncated_last_turn"]}]')$$),
- -- internal (the owner-ended items' triggers): no user may note a job
+ -- the owner-ended items' helpers (they act on the caller's session and jobs only)
  ('owner_end_note', $$SELECT train_data.owner_end_note(NULL, NULL)$$),
- ('owner_end_note', $$SELECT train_data.owner_end_note('00000000-0000-0000-0000-00000000dead', true)$$);
+ ('owner_end_note', $$SELECT train_data.owner_end_note('00000000-0000-0000-0000-00000000dead', true)$$),
+ ('owner_close_job', $$SELECT train_data.owner_close_job(NULL)$$),
+ ('owner_close_job', $$SELECT train_data.owner_close_job('00000000-0000-0000-0000-00000000dead')$$),
+ ('close_job', $$SELECT train_data.close_job(NULL)$$),
+ ('close_job', $$SELECT train_data.close_job('00000000-0000-0000-0000-00000000dead')$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).
