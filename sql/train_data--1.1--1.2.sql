@@ -3980,7 +3980,7 @@ $$;
 -- queued or in flight, and a job whose items were all cancelled so stayed
 -- queued for good).  A deleted item counts as cancelled: the job's total is
 -- the one it was made with.  A row trigger adds each item to its job's sums
--- kept for the statement (src/owner_end.c); a statement trigger then adds
+-- kept for the statement (src/owner_end.c); a statement trigger (C) then adds
 -- each sum to the job's counters and closes the job if nothing is left to
 -- do (owner_close_job), once per job and statement: counting from the row
 -- trigger wrote the same counter row once per item (58 s for 100,000).
@@ -3995,56 +3995,46 @@ CREATE FUNCTION train_data.owner_end_note(job_id uuid, in_flight boolean) RETURN
     AS 'MODULE_PATHNAME', 'train_data_owner_end_note';
 COMMENT ON FUNCTION train_data.owner_end_note(uuid, boolean) IS
     'Internal: adds an item its owner ended (and whether it was in flight) to its job''s sums for the statement running, in this session''s memory (batch_items_owner_count)';
-CREATE FUNCTION train_data.owner_end_take() RETURNS TABLE (job_id uuid, items integer, in_flight integer)
-    LANGUAGE c
-    AS 'MODULE_PATHNAME', 'train_data_owner_end_take';
-COMMENT ON FUNCTION train_data.owner_end_take() IS
-    'Internal: the sums owner_end_note made in this session, per job, forgotten as they are returned (batch_items_owner_finish)';
 
 CREATE FUNCTION train_data.batch_items_owner_count() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM train_data.owner_end_note(OLD.batch_job_id, OLD.status = 'processing');
+    -- (checked here, not in the WHEN clauses: each of those is planned for
+    -- every UPDATE statement of the table, the engine's too).  Not the items
+    -- of a job deleted with them (its foreign key's cascade, whose events
+    -- fire at the end of her statement, as her): their job is gone.
+    IF NOT train_data.engine_context() AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on'
+       AND EXISTS (SELECT 1 FROM train_data.batch_jobs j WHERE j.id = OLD.batch_job_id) THEN
+        PERFORM train_data.owner_end_note(OLD.batch_job_id, OLD.status = 'processing');
+    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_items_owner_count() IS
     'Internal: trigger adding an item its owner cancels or deletes before it ended to its job''s sums for the statement';
 
+-- (no WHEN clause: one is planned for every UPDATE statement of the
+-- table, the engine's too; the function returns at once when the statement
+-- noted nothing)
 CREATE FUNCTION train_data.batch_items_owner_finish() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t record;
-BEGIN
-    FOR t IN SELECT * FROM train_data.owner_end_take() LOOP
-        PERFORM train_data.bump_counters(t.job_id, 0, 0, t.items, -t.in_flight);
-        PERFORM train_data.owner_close_job(t.job_id);
-    END LOOP;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_batch_items_owner_finish';
 COMMENT ON FUNCTION train_data.batch_items_owner_finish() IS
-    'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled, and ending each job left with nothing to do';
+    'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled (in her shard), and ending each job left with nothing to do';
 
 CREATE TRIGGER batch_items_owner_cancel
     AFTER UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing')
-                       AND NOT train_data.engine_context()
-                       AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on')
+    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing'))
     EXECUTE FUNCTION train_data.batch_items_owner_count();
 CREATE TRIGGER batch_items_owner_delete
     AFTER DELETE ON train_data.batch_items
-    FOR EACH ROW WHEN (OLD.status IN ('queued', 'processing') AND NOT train_data.engine_context()
-                       AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on')
+    FOR EACH ROW WHEN (OLD.status IN ('queued', 'processing'))
     EXECUTE FUNCTION train_data.batch_items_owner_count();
 CREATE TRIGGER batch_items_owner_finish
     AFTER UPDATE OR DELETE ON train_data.batch_items
-    FOR EACH STATEMENT WHEN (NOT train_data.engine_context())
-    EXECUTE FUNCTION train_data.batch_items_owner_finish();
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.batch_items_owner_finish();
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_count() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_finish() FROM PUBLIC;
 
