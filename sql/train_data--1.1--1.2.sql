@@ -4026,11 +4026,13 @@ COMMENT ON FUNCTION train_data.batch_items_owner_finish() IS
 
 CREATE TRIGGER batch_items_owner_cancel
     AFTER UPDATE ON train_data.batch_items
-    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing'))
+    -- (= ... OR = ..., not IN (...): planning an IN list builds its array
+    -- again for every UPDATE statement)
+    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND (OLD.status = 'queued' OR OLD.status = 'processing'))
     EXECUTE FUNCTION train_data.batch_items_owner_count();
 CREATE TRIGGER batch_items_owner_delete
     AFTER DELETE ON train_data.batch_items
-    FOR EACH ROW WHEN (OLD.status IN ('queued', 'processing'))
+    FOR EACH ROW WHEN (OLD.status = 'queued' OR OLD.status = 'processing')
     EXECUTE FUNCTION train_data.batch_items_owner_count();
 CREATE TRIGGER batch_items_owner_finish
     AFTER UPDATE OR DELETE ON train_data.batch_items
