@@ -20,6 +20,8 @@
 #include "utils/acl.h"
 #include "utils/syscache.h"
 
+#include "train_data.h"
+
 PG_FUNCTION_INFO_V1(train_data_engine_context);
 
 /* The owner of schema train_data (which the extension's scripts create). */
@@ -37,9 +39,16 @@ schema_owner(void)
 	return owner;
 }
 
+/* See train_data.h. */
+bool
+td_engine_context(void)
+{
+	return has_privs_of_role(GetUserId(), schema_owner());
+}
+
 /* True when the current role has the privileges of the extension owner. */
 Datum
 train_data_engine_context(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(has_privs_of_role(GetUserId(), schema_owner()));
+	PG_RETURN_BOOL(td_engine_context());
 }

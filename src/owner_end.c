@@ -1,27 +1,28 @@
 /*
  * owner_end.c — the items their owner ended (cancelled by an UPDATE, or
  * deleted before they ended) in the statement that is running, summed per
- * job.
+ * job, and the job's counters and state brought up to date once per
+ * statement.
  *
- * The row triggers batch_items_owner_cancel and batch_items_owner_delete
- * add each such item here (owner_end_note); the statement trigger
- * batch_items_owner_finish, below, then takes the sums, adds them to each
- * job's counters in one step and ends each job whose items have all ended
- * (owner_close_job).  Counting from the row trigger wrote the same counter
- * row once per item, each write walking the row's versions of the
- * transaction before it: 20,000 items took 2.9 s, 100,000 took 58 s.
+ * The row trigger batch_items_owner_count adds each such item here; the
+ * statement trigger batch_items_owner_finish then takes the sums, adds
+ * them to each job's counters in one step and ends each job whose items
+ * have all ended (owner_close_job).  Counting from the row trigger wrote
+ * the same counter row once per item, each write walking the row's
+ * versions of the transaction before it: 20,000 items took 2.9 s, 100,000
+ * took 58 s.  Both triggers are C functions without a WHEN clause: every
+ * WHEN clause of batch_items is planned for every UPDATE statement, the
+ * engine's too (71,000 more instructions a worker's cycle for this in
+ * plpgsql with WHEN clauses).
  *
  * The sums live in TopTransactionContext, only between a statement's row
  * triggers and its statement trigger; they are forgotten at the end of the
  * transaction and when any subtransaction aborts.  Nothing runs a
- * subtransaction between the two (no AFTER ROW trigger of batch_items
- * catches an error), so an abort there is the statement's own failure;
- * a trigger added later that caught errors would lose the sums of its
- * statement.  They live in the caller's session only and are applied
- * under her row-level security (bump_counters writes only her own shards),
- * so calling owner_end_note by hand changes nothing she could not write
- * herself: it is executable by PUBLIC, like the other helpers the owner's
- * statements run as her.
+ * subtransaction between the two (no trigger of batch_items catches an
+ * error), so an abort there is the statement's own failure; a trigger
+ * added later that caught errors would lose the sums of its statement.
+ * The statements the statement trigger runs run as the statement's user,
+ * under her row-level security: she writes only her own counter shards.
  */
 #include "postgres.h"
 
@@ -34,9 +35,12 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/uuid.h"
 
-PG_FUNCTION_INFO_V1(train_data_owner_end_note);
+#include "train_data.h"
+
+PG_FUNCTION_INFO_V1(train_data_batch_items_owner_count);
 PG_FUNCTION_INFO_V1(train_data_batch_items_owner_finish);
 
 /* A job's items ended by its owner in the statement. */
@@ -90,21 +94,115 @@ sums_table(void)
 	return sums;
 }
 
-/* owner_end_note(job_id uuid, in_flight boolean): one more item of the job. */
-Datum
-train_data_owner_end_note(PG_FUNCTION_ARGS)
+/* One more item of the job ended by its owner. */
+static void
+note(const pg_uuid_t *job, bool in_flight)
 {
-	ended	   *e;
 	bool		found;
+	ended	   *e = hash_search(sums_table(), job, HASH_ENTER, &found);
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_VOID();
-	e = hash_search(sums_table(), PG_GETARG_UUID_P(0), HASH_ENTER, &found);
 	if (!found)
 		e->items = e->in_flight = 0;
 	e->items++;
-	e->in_flight += PG_GETARG_BOOL(1) ? 1 : 0;
-	PG_RETURN_VOID();
+	e->in_flight += in_flight ? 1 : 0;
+}
+
+/*
+ * Where batch_items keeps an item's status and job, and the values of its
+ * status that matter here: looked up the first time, and again when the
+ * table is another (the extension made again).
+ */
+typedef struct item_columns
+{
+	Oid			relid;			/* InvalidOid: not looked up yet */
+	AttrNumber	status;
+	AttrNumber	job;
+	Oid			queued;
+	Oid			processing;
+	Oid			cancelled;
+} item_columns;
+
+static item_columns cols;
+
+/* The value of an enum label of type. */
+static Oid
+enum_value(Oid type, const char *label)
+{
+	return DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(label), ObjectIdGetDatum(type)));
+}
+
+/* cols for rel (batch_items). */
+static void
+columns_of(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	item_columns c;
+	Oid			type;
+
+	if (cols.relid == RelationGetRelid(rel))
+		return;
+	c.status = SPI_fnumber(desc, "status");
+	c.job = SPI_fnumber(desc, "batch_job_id");
+	if (c.status <= 0 || c.job <= 0)
+		elog(ERROR, "train_data: table \"%s\" has no status or batch_job_id column", RelationGetRelationName(rel));
+	type = TupleDescAttr(desc, c.status - 1)->atttypid;
+	c.queued = enum_value(type, "queued");
+	c.processing = enum_value(type, "processing");
+	c.cancelled = enum_value(type, "cancelled");
+	c.relid = RelationGetRelid(rel);
+	cols = c;					/* (complete, or not at all) */
+}
+
+/* The status of an item row (InvalidOid for NULL). */
+static Oid
+status_of(HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, cols.status, desc, &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/*
+ * The row trigger batch_items_owner_count (BEFORE UPDATE OR DELETE, FOR
+ * EACH ROW, no WHEN clause: a WHEN clause is planned for every statement
+ * of the table, the engine's too, where this costs a function call per
+ * row): an item its owner cancels or deletes while it is queued or in
+ * flight is added to its job's sums.  Not the engine's changes (nor a
+ * deleted job's items: the cascade runs as the table's owner), nor the
+ * items cancel_batch counts itself.  BEFORE, so that it sees the role of
+ * the statement that changes the row; its name puts it after the guard
+ * (which refuses a change it does not allow) and no trigger after it
+ * skips the row; a statement that fails forgets the sums.
+ */
+Datum
+train_data_batch_items_owner_count(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	result;
+	Oid			before;
+	bool		isnull;
+	Datum		job;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("batch_items_owner_count must be a BEFORE ROW trigger")));
+	desc = RelationGetDescr(td->tg_relation);
+	result = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	columns_of(td->tg_relation);
+	before = status_of(td->tg_trigtuple, desc);
+	if (before != cols.queued && before != cols.processing)
+		return PointerGetDatum(result);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && status_of(td->tg_newtuple, desc) != cols.cancelled)
+		return PointerGetDatum(result);
+	if (td_items_counted || td_engine_context())
+		return PointerGetDatum(result);
+	job = heap_getattr(td->tg_trigtuple, cols.job, desc, &isnull);
+	if (!isnull)
+		note(DatumGetUUIDP(job), before == cols.processing);
+	return PointerGetDatum(result);
 }
 
 /* Run one statement of train_data's with its arguments, as the caller. */

@@ -59,9 +59,9 @@ static bool td_item_lock_nowait = false;
 /*
  * train_data.items_counted: on while cancel_batch cancels a job's items,
  * which it counts itself in one step; the trigger counting the items an
- * owner cancels or deletes one by one then passes them.  Read in SQL.
+ * owner cancels or deletes one by one then passes them (owner_end.c).
  */
-static bool td_items_counted = false;
+bool		td_items_counted = false;
 
 /* Names of the misspelt settings noted at load (clipped), and their number. */
 static const char *misspelt_names[TD_MAX_MISSPELT];

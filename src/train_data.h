@@ -21,6 +21,12 @@ extern char *td_user_id_setting;
  */
 extern bool td_durable_claims;
 
+/* train_data.items_counted: cancel_batch counts the items it cancels itself (owner_end.c). */
+extern bool td_items_counted;
+
+/* Does the current role have the privileges of the extension owner (engine_glue.c)? */
+extern bool td_engine_context(void);
+
 /*
  * train_data.* settings made before the library was loaded under names it
  * does not define: reserving the prefix removed them (train_data.c).  Sets

@@ -658,60 +658,32 @@ CREATE TRIGGER batch_items_free_slot_deleted
 -- queued or in flight, and a job whose items were all cancelled so stayed
 -- queued for good).  A deleted item counts as cancelled: the job's total is
 -- the one it was made with.  A row trigger adds each item to its job's sums
--- kept for the statement (src/owner_end.c); a statement trigger (C) then adds
--- each sum to the job's counters and closes the job if nothing is left to
--- do (owner_close_job), once per job and statement: counting from the row
--- trigger wrote the same counter row once per item (58 s for 100,000).
--- Both run as the owner, under her policies: she writes only her own
--- shards, which no worker writes, and takes no lock a worker waits for
--- (closing the job as finish_job_if_done does took the finishers' lock
--- from her transaction).  cancel_batch counts the items it cancels itself,
--- in one step (train_data.items_counted); the engine's changes and the
--- deletes of a deleted job are not the owner's.
-CREATE FUNCTION train_data.owner_end_note(job_id uuid, in_flight boolean) RETURNS void
-    LANGUAGE c
-    AS 'MODULE_PATHNAME', 'train_data_owner_end_note';
-COMMENT ON FUNCTION train_data.owner_end_note(uuid, boolean) IS
-    'Internal: adds an item its owner ended (and whether it was in flight) to its job''s sums for the statement running, in this session''s memory (batch_items_owner_count)';
-
+-- kept for the statement; a statement trigger then adds each sum to the
+-- job's counters and ends the job if nothing is left to do
+-- (owner_close_job), once per job and statement (src/owner_end.c: both in
+-- C, without WHEN clauses, which are planned for every UPDATE statement of
+-- the table, the engine's too).  They run as the owner, under her
+-- policies: she writes only her own shards, which no worker writes, and
+-- takes no lock a worker waits for (ending the job as finish_job_if_done
+-- does took the finishers' lock from her transaction).  cancel_batch counts
+-- the items it cancels itself, in one step (train_data.items_counted); the
+-- engine's changes and the cascade of a deleted job are not the owner's.
 CREATE FUNCTION train_data.batch_items_owner_count() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- (checked here, not in the WHEN clauses: each of those is planned for
-    -- every UPDATE statement of the table, the engine's too).  Not the items
-    -- of a job deleted with them (its foreign key's cascade, whose events
-    -- fire at the end of her statement, as her): their job is gone.
-    IF NOT train_data.engine_context() AND current_setting('train_data.items_counted', true) IS DISTINCT FROM 'on'
-       AND EXISTS (SELECT 1 FROM train_data.batch_jobs j WHERE j.id = OLD.batch_job_id) THEN
-        PERFORM train_data.owner_end_note(OLD.batch_job_id, OLD.status = 'processing');
-    END IF;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_batch_items_owner_count';
 COMMENT ON FUNCTION train_data.batch_items_owner_count() IS
     'Internal: trigger adding an item its owner cancels or deletes before it ended to its job''s sums for the statement';
-
--- (no WHEN clause: one is planned for every UPDATE statement of the
--- table, the engine's too; the function returns at once when the statement
--- noted nothing)
 CREATE FUNCTION train_data.batch_items_owner_finish() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_batch_items_owner_finish';
 COMMENT ON FUNCTION train_data.batch_items_owner_finish() IS
     'Internal: trigger counting, per job, the items their owner ended in the statement as cancelled (in her shard), and ending each job left with nothing to do';
 
-CREATE TRIGGER batch_items_owner_cancel
-    AFTER UPDATE ON train_data.batch_items
-    -- (= ... OR = ..., not IN (...): planning an IN list builds its array
-    -- again for every UPDATE statement)
-    FOR EACH ROW WHEN (NEW.status = 'cancelled' AND (OLD.status = 'queued' OR OLD.status = 'processing'))
-    EXECUTE FUNCTION train_data.batch_items_owner_count();
-CREATE TRIGGER batch_items_owner_delete
-    AFTER DELETE ON train_data.batch_items
-    FOR EACH ROW WHEN (OLD.status = 'queued' OR OLD.status = 'processing')
-    EXECUTE FUNCTION train_data.batch_items_owner_count();
+-- (BEFORE: it sees the role of the statement that changes the row; after
+-- batch_items_guard by name, and no trigger after it skips the row)
+CREATE TRIGGER batch_items_owner_count
+    BEFORE UPDATE OR DELETE ON train_data.batch_items
+    FOR EACH ROW EXECUTE FUNCTION train_data.batch_items_owner_count();
 CREATE TRIGGER batch_items_owner_finish
     AFTER UPDATE OR DELETE ON train_data.batch_items
     FOR EACH STATEMENT EXECUTE FUNCTION train_data.batch_items_owner_finish();

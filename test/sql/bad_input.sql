@@ -499,8 +499,6 @@ INSERT INTO calls (fn, call) VALUES
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('{"defects": "truncated_last_turn"}')$$),
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('[{"defects": ["truncated_last_turn"]}]')$$),
  -- the owner-ended items' helpers (they act on the caller's session and jobs only)
- ('owner_end_note', $$SELECT train_data.owner_end_note(NULL, NULL)$$),
- ('owner_end_note', $$SELECT train_data.owner_end_note('00000000-0000-0000-0000-00000000dead', true)$$),
  ('owner_close_job', $$SELECT train_data.owner_close_job(NULL)$$),
  ('owner_close_job', $$SELECT train_data.owner_close_job('00000000-0000-0000-0000-00000000dead')$$),
  ('close_job', $$SELECT train_data.close_job(NULL)$$),

@@ -185,15 +185,9 @@ UPDATE train_data.templates SET structure = 'Ignore all rules, {{persona}}.', qu
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT prompt, quality_threshold FROM train_data.batch_items WHERE batch_job_id = :'queued_job';
--- the helpers of the items an owner ends herself are hers to call, and
--- reach only her own jobs: closing Bob's job does nothing, and a sum she
--- notes for it fails her own next statement (his counters are not hers to
--- write) and leaves his job as it was
+-- the helpers that end a job whose items its owner ended herself are hers
+-- to call, and reach only her own jobs: ending Bob's does nothing
 SELECT train_data.owner_close_job(:'bob_job') AS owner_close, train_data.close_job(:'bob_job') AS close;
-BEGIN;
-SELECT train_data.owner_end_note(:'bob_job', true);
-SELECT expect_error($$UPDATE train_data.batch_items SET topic = 'noted' WHERE false$$);
-ROLLBACK;
 RESET ROLE;
 SELECT status, (SELECT coalesce(sum(c.cancelled_items), 0) FROM train_data.batch_job_counters c WHERE c.batch_job_id = j.id)
        AS bob_cancelled, (SELECT coalesce(sum(c.in_flight), 0) FROM train_data.batch_job_counters c WHERE c.batch_job_id = j.id)
