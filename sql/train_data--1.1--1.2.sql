@@ -851,14 +851,7 @@ BEGIN
         PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
         RETURN;
     END IF;
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
-    IF FOUND THEN
-        RETURN;
-    END IF;
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
-    IF FOUND THEN
+    IF train_data.job_has_work(finish_job_if_done.job_id) THEN
         RETURN;
     END IF;
     PERFORM train_data.close_job(finish_job_if_done.job_id);
@@ -867,6 +860,30 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Whether a job has an item queued or in flight.  Each probe in the order
+-- of its partial index, so that even a generic plan reads the index (an
+-- EXISTS would be a sequential scan stopping at the first match: past
+-- every finished item of the job).
+CREATE FUNCTION train_data.job_has_work(job_id uuid)
+    RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = job_has_work.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF FOUND THEN
+        RETURN true;
+    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = job_has_work.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
+    RETURN FOUND;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.job_has_work(uuid) IS
+    'Internal: whether a batch job has an item queued or in flight (for finish_job_if_done and owner_close_job)';
 
 -- End a job none of whose items is left to do (its caller checked, holding
 -- the job row): the counters rolled up into it, its status completed,
@@ -919,14 +936,7 @@ BEGIN
     IF NOT FOUND OR st NOT IN ('queued', 'processing', 'paused') THEN
         RETURN;
     END IF;
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
-    IF FOUND THEN
-        RETURN;
-    END IF;
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'processing' ORDER BY i.lease_expires_at LIMIT 1;
-    IF FOUND THEN
+    IF train_data.job_has_work(owner_close_job.job_id) THEN
         RETURN;
     END IF;
     PERFORM train_data.close_job(owner_close_job.job_id);

@@ -502,7 +502,9 @@ INSERT INTO calls (fn, call) VALUES
  ('owner_close_job', $$SELECT train_data.owner_close_job(NULL)$$),
  ('owner_close_job', $$SELECT train_data.owner_close_job('00000000-0000-0000-0000-00000000dead')$$),
  ('close_job', $$SELECT train_data.close_job(NULL)$$),
- ('close_job', $$SELECT train_data.close_job('00000000-0000-0000-0000-00000000dead')$$);
+ ('close_job', $$SELECT train_data.close_job('00000000-0000-0000-0000-00000000dead')$$),
+ ('job_has_work', $$SELECT train_data.job_has_work(NULL)$$),
+ ('job_has_work', $$SELECT train_data.job_has_work('00000000-0000-0000-0000-00000000dead')$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).
