@@ -16,13 +16,15 @@
  * plpgsql with WHEN clauses).
  *
  * The sums live in TopTransactionContext, only between a statement's row
- * triggers and its statement trigger; they are forgotten at the end of the
- * transaction and when any subtransaction aborts.  Nothing runs a
- * subtransaction between the two (no trigger of batch_items catches an
- * error), so an abort there is the statement's own failure; a trigger
- * added later that caught errors would lose the sums of its statement.
- * The statements the statement trigger runs run as the statement's user,
- * under her row-level security: she writes only her own counter shards.
+ * triggers and its statement trigger, per job and subtransaction: a
+ * subtransaction that aborts (the statement failed, or a function its
+ * expressions call caught an error in an exception block) drops what was
+ * noted in it, one that commits hands its entries to its parent, and a
+ * statement trigger takes those of its own subtransaction (a statement run
+ * inside another's expressions, in a subtransaction of its own, leaves the
+ * outer statement's to it).  The statements the statement trigger runs run
+ * as the statement's user, under her row-level security: she writes only
+ * her own counter shards.
  */
 #include "postgres.h"
 
@@ -43,10 +45,20 @@
 PG_FUNCTION_INFO_V1(train_data_batch_items_owner_count);
 PG_FUNCTION_INFO_V1(train_data_batch_items_owner_finish);
 
-/* A job's items ended by its owner in the statement. */
+/*
+ * A job's items ended by its owner, noted in one subtransaction (the
+ * current one when noted; a subtransaction that commits hands its entries
+ * to its parent, one that aborts drops them and its children's).
+ */
+typedef struct ended_key
+{
+	pg_uuid_t	job;
+	SubTransactionId sub;
+} ended_key;
+
 typedef struct ended
 {
-	pg_uuid_t	job;			/* the key */
+	ended_key	key;
 	int64		items;
 	int64		in_flight;		/* of them, those that were in flight */
 } ended;
@@ -54,31 +66,82 @@ typedef struct ended
 static HTAB *sums;				/* NULL when there is none */
 static bool callbacks_registered = false;
 
-/* The transaction ended, or a subtransaction aborted: forget the sums. */
+/* The transaction ended: its memory, and the sums with it, is gone. */
 static void
 xact_end(XactEvent event, void *arg)
 {
-	sums = NULL;				/* (its memory goes with TopTransactionContext) */
+	sums = NULL;
 }
 
+/* Add n items (in_flight of them in flight) to the job's entry of sub. */
+static void
+add(const pg_uuid_t *job, SubTransactionId sub, int64 n, int64 in_flight)
+{
+	ended_key	key;
+	ended	   *e;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.job = *job;
+	key.sub = sub;
+	e = hash_search(sums, &key, HASH_ENTER, &found);
+	if (!found)
+		e->items = e->in_flight = 0;
+	e->items += n;
+	e->in_flight += in_flight;
+}
+
+/*
+ * The entries of sub and of the subtransactions after it, copied out and
+ * removed (at the end of sub, every later subtransaction is one of its
+ * children, ended already); *n set to their number.
+ */
+static ended *
+take_from(SubTransactionId sub, int *n)
+{
+	HASH_SEQ_STATUS seq;
+	ended	   *e,
+			   *list = palloc(Max(hash_get_num_entries(sums), 1) * sizeof(ended));
+
+	*n = 0;
+	hash_seq_init(&seq, sums);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (e->key.sub >= sub)
+			list[(*n)++] = *e;
+	for (int i = 0; i < *n; i++)
+		(void) hash_search(sums, &list[i].key, HASH_REMOVE, NULL);
+	return list;
+}
+
+/*
+ * A subtransaction ended: an aborted one's entries (a failed statement's, or
+ * those made in an exception block that caught an error) are dropped; a
+ * committed one's go to its parent, so that the parent's abort drops them.
+ * Other entries, an enclosing statement's, stay.
+ */
 static void
 subxact_end(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && sums)
-	{
-		hash_destroy(sums);
-		sums = NULL;
-	}
+	ended	   *list;
+	int			n;
+
+	if (sums == NULL || (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
+		return;
+	list = take_from(sub, &n);
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		for (int i = 0; i < n; i++)
+			add(&list[i].key.job, parent, list[i].items, list[i].in_flight);
+	pfree(list);
 }
 
 /* The table of sums, made in TopTransactionContext on first use. */
-static HTAB *
-sums_table(void)
+static void
+sums_ready(void)
 {
 	HASHCTL		ctl;
 
 	if (sums)
-		return sums;
+		return;
 	if (!callbacks_registered)
 	{
 		RegisterXactCallback(xact_end, NULL);
@@ -86,25 +149,19 @@ sums_table(void)
 		callbacks_registered = true;
 	}
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.keysize = sizeof(ended_key);
 	ctl.entrysize = sizeof(ended);
 	ctl.hcxt = TopTransactionContext;
 	sums = hash_create("train_data items ended by their owner", 16, &ctl,
 					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	return sums;
 }
 
-/* One more item of the job ended by its owner. */
+/* One more item of the job ended by its owner, in the current subtransaction. */
 static void
 note(const pg_uuid_t *job, bool in_flight)
 {
-	bool		found;
-	ended	   *e = hash_search(sums_table(), job, HASH_ENTER, &found);
-
-	if (!found)
-		e->items = e->in_flight = 0;
-	e->items++;
-	e->in_flight += in_flight ? 1 : 0;
+	sums_ready();
+	add(job, GetCurrentSubTransactionId(), 1, in_flight ? 1 : 0);
 }
 
 /*
@@ -185,10 +242,11 @@ train_data_batch_items_owner_count(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		job;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("batch_items_owner_count must be a BEFORE ROW trigger")));
+				 errmsg("batch_items_owner_count must be a BEFORE UPDATE or DELETE trigger for each row")));
 	desc = RelationGetDescr(td->tg_relation);
 	result = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	columns_of(td->tg_relation);
@@ -205,19 +263,25 @@ train_data_batch_items_owner_count(PG_FUNCTION_ARGS)
 	return PointerGetDatum(result);
 }
 
-/* Run one statement of train_data's with its arguments, as the caller. */
-static void
-run(const char *sql, int nargs, Oid *types, Datum *values)
+/* A statement of train_data's with a job id (and two integers when nargs is 3), planned for this call. */
+static SPIPlanPtr
+prepare(const char *sql, int nargs)
 {
-	if (SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0) < 0)
-		elog(ERROR, "train_data: SPI_execute_with_args failed for the items ended by their owner");
+	static Oid	types[3] = {UUIDOID, INT4OID, INT4OID};
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "train_data: SPI_prepare failed for the items ended by their owner: %s",
+			 SPI_result_code_string(SPI_result));
+	return plan;
 }
 
 /*
  * The statement trigger batch_items_owner_finish (AFTER UPDATE OR DELETE,
  * FOR EACH STATEMENT, no WHEN clause: a WHEN clause is planned for every
- * statement, the engine's too, and this returns at once when the statement
- * noted nothing).  For each job the statement's row triggers noted: its
+ * statement, the engine's too, and this returns at once when nothing is
+ * noted).  For each job noted in the current subtransaction (an enclosing
+ * statement's entries, in an outer one, are left to its own trigger): its
  * items added to the caller's shard of its counters as cancelled (those in
  * flight taken off in_flight), then the job ended if nothing of it is left
  * to do (owner_close_job).  Runs as the statement's user.  A sum past an
@@ -226,43 +290,40 @@ run(const char *sql, int nargs, Oid *types, Datum *values)
 Datum
 train_data_batch_items_owner_finish(PG_FUNCTION_ARGS)
 {
-	HASH_SEQ_STATUS seq;
-	ended	   *e;
-	HTAB	   *taken = sums;
-	int			n = 0,
-				i;
 	ended	   *list;
+	int			n;
+	SPIPlanPtr	bump,
+				close;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("batch_items_owner_finish was not called as a trigger")));
-	if (taken == NULL)
+	if (sums == NULL || hash_get_num_entries(sums) == 0)
 		return PointerGetDatum(NULL);
-	sums = NULL;
-	/* (copied out first: the statements below may fire the row triggers again) */
-	list = palloc(Max(hash_get_num_entries(taken), 1) * sizeof(ended));
-	hash_seq_init(&seq, taken);
-	while ((e = hash_seq_search(&seq)) != NULL)
-		list[n++] = *e;
-	hash_destroy(taken);
+	/* (taken first: the statements below may note again) */
+	list = take_from(GetCurrentSubTransactionId(), &n);
+	if (n == 0)
+		return PointerGetDatum(NULL);
 	SPI_connect();
-	for (i = 0; i < n; i++)
+	bump = prepare("SELECT train_data.bump_counters($1, 0, 0, $2, $3)", 3);
+	close = prepare("SELECT train_data.owner_close_job($1)", 1);
+	for (int i = 0; i < n; i++)
 	{
+		Datum		values[3];
+
 		CHECK_FOR_INTERRUPTS();
 		if (list[i].items > PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("one statement ended %lld items of a batch job; the limit is %d",
 							(long long) list[i].items, PG_INT32_MAX)));
-		{
-			Oid			types[3] = {UUIDOID, INT4OID, INT4OID};
-			Datum		values[3] = {UUIDPGetDatum(&list[i].job), Int32GetDatum((int32) list[i].items),
-			Int32GetDatum(-(int32) list[i].in_flight)};
-
-			run("SELECT train_data.bump_counters($1, 0, 0, $2, $3)", 3, types, values);
-			run("SELECT train_data.owner_close_job($1)", 1, types, values);
-		}
+		values[0] = UUIDPGetDatum(&list[i].key.job);
+		values[1] = Int32GetDatum((int32) list[i].items);
+		values[2] = Int32GetDatum(-(int32) list[i].in_flight);
+		if (SPI_execute_plan(bump, values, NULL, false, 0) < 0 ||
+			SPI_execute_plan(close, values, NULL, false, 0) < 0)
+			elog(ERROR, "train_data: SPI_execute_plan failed for the items ended by their owner");
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
