@@ -773,6 +773,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 				got;
 	uint64_t	prefix = 0;		/* of the words so far */
 	uint32_t	cprefix = 0;
+	bool		found = false;	/* a signal phrase */
 
 	s->nwords = 0;
 	for (int k = 0; k < 3; k++)
@@ -832,8 +833,8 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			}
 			if (ix)
 				expand_word(ix, s, w->hash);
-			if (signals && !*signal)
-				*signal = signal_phrase_at(signals, text, len, w->begin, w->hash);
+			if (signals && !found)
+				found = signal_phrase_at(signals, text, len, w->begin, w->hash);
 			prev_end = w->end;
 		}
 		s->nwords = i;
@@ -843,6 +844,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	for (int k = 0; k < 3; k++)
 		unit_close(s, &start[k], s->nwords, &s->units[k]);
 	*chars = s->cprefix[s->nwords];
+	*signal = found;
 	return td_mix64(s->prefix[s->nwords] + s->nwords);
 }
 
