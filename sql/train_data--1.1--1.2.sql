@@ -2030,6 +2030,10 @@ ALTER TABLE train_data.generation_logs ALTER COLUMN id SET DEFAULT train_data.uu
 -- items from his transaction (a creator's DELETE left open stalled the
 -- claims, completions and cancels of everyone's items made from it).
 ALTER TABLE train_data.batch_items DROP CONSTRAINT batch_items_template_id_fkey;
+-- Its index served only that key's ON DELETE action; no query looks items up
+-- by template, and each claim and completion (an update of the item's
+-- status, which moves the row) wrote an entry into it.
+DROP INDEX train_data.batch_items_template_idx;
 
 -- Guards: what users may write of the engine's tables and of conversations.
 CREATE TRIGGER batch_jobs_guard

@@ -176,7 +176,6 @@ CREATE INDEX batch_items_lease_idx ON train_data.batch_items (lease_expires_at)
     WHERE status = 'processing';
 CREATE INDEX batch_items_conversation_idx ON train_data.batch_items (conversation_id)
     WHERE conversation_id IS NOT NULL;
-CREATE INDEX batch_items_template_idx ON train_data.batch_items (template_id);
 -- Deleting a conversation sets the parent_conversation_id of the batch
 -- items that regenerate it to NULL (ON DELETE SET NULL): this index finds them.
 CREATE INDEX batch_items_parent_conversation_idx ON train_data.batch_items (parent_conversation_id)
