@@ -414,16 +414,8 @@ ascii_word_hash(const char *s, size_t len, size_t b, size_t e)
 				last = 0;
 	size_t		q = b;
 
-	for (; q + 16 <= e; q += 16)	/* two blocks a turn: half the loop's tests */
-	{
+	for (; q + 8 <= e; q += 8)
 		h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
-		h = td_word_hash_block(h, td_load_le(s + q + 8, 8) | 0x20 * TD_ONES);
-	}
-	if (q + 8 <= e)
-	{
-		h = td_word_hash_block(h, td_load_le(s + q, 8) | 0x20 * TD_ONES);
-		q += 8;
-	}
 	if (q < e)					/* the last 1 to 7 bytes (an 8-byte load when there are 8 to read) */
 		last = ((q + 8 <= len ? td_load_le(s + q, 8) : td_load_le(s + q, len - q)) | 0x20 * TD_ONES) &
 			(~UINT64_C(0) >> (8 * (8 - (e - q))));
