@@ -613,13 +613,16 @@ BEGIN
     IF jsonb_typeof(NEW.review_history) IS DISTINCT FROM 'array' THEN
         RETURN NEW;   -- the table's check constraint reports it
     END IF;
-    IF TG_OP = 'UPDATE' AND NEW.review_history IS DISTINCT FROM OLD.review_history
-       AND jsonb_typeof(OLD.review_history) = 'array' THEN
+    -- an update judges only the entries it appends: those already there may
+    -- name another user (1.1 let a reviewer write them, and a restore keeps
+    -- them), and a change of anything else must not be refused for them
+    IF TG_OP = 'UPDATE' AND jsonb_typeof(OLD.review_history) = 'array' THEN
         kept := jsonb_array_length(OLD.review_history);
-        IF jsonb_array_length(NEW.review_history) < kept
-           OR (SELECT coalesce(jsonb_agg(e.value ORDER BY e.ord), '[]')
-               FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
-               WHERE e.ord <= kept) IS DISTINCT FROM OLD.review_history THEN
+        IF NEW.review_history IS DISTINCT FROM OLD.review_history
+           AND (jsonb_array_length(NEW.review_history) < kept
+                OR (SELECT coalesce(jsonb_agg(e.value ORDER BY e.ord), '[]')
+                    FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
+                    WHERE e.ord <= kept) IS DISTINCT FROM OLD.review_history) THEN
             RAISE EXCEPTION 'review history of conversation % can only grow', OLD.conversation_id
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'Use review_conversation(), which appends an entry.';

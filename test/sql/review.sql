@@ -140,6 +140,27 @@ UPDATE train_data.conversations SET template_id = NULL WHERE id = 'c7000000-0000
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000004')$$);
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000005', '[]')$$);
 
+-- Entries already in a history are not judged again: 1.1 let a reviewer
+-- other than the owner write one (and a restore keeps it); the owner can
+-- still change, review and archive such a conversation.
+RESET ROLE;
+SET row_security = off;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, created_by,
+                                      review_history)
+VALUES ('c7000000-0000-0000-0000-0000000000e1', 'rv_from_1_1', 'From 1.1', 'Ann', 'calm', 'template',
+        'pending_review', :alice,
+        jsonb_build_array(jsonb_build_object('action', 'revision_requested', 'performedBy', :bob)));
+RESET row_security;
+SET ROLE regress_alice;
+UPDATE train_data.conversations SET title = 'Renamed' WHERE id = 'c7000000-0000-0000-0000-0000000000e1';
+SELECT (train_data.review_conversation('c7000000-0000-0000-0000-0000000000e1', 'approved')).status;
+SELECT jsonb_array_length(review_history) AS entries, review_history -> 1 ->> 'performedBy' = :alice AS hers
+FROM train_data.conversations WHERE id = 'c7000000-0000-0000-0000-0000000000e1';
+SELECT expect_error(format($$UPDATE train_data.conversations
+    SET review_history = review_history || jsonb_build_array(jsonb_build_object('action', 'x', 'performedBy', %L))
+    WHERE id = 'c7000000-0000-0000-0000-0000000000e1'$$, :bob));
+UPDATE train_data.conversations SET status = 'archived' WHERE id = 'c7000000-0000-0000-0000-0000000000e1';
+
 RESET ROLE;
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;
