@@ -540,15 +540,25 @@ td_export_markdown_begin(td_export_writer *w, const td_export_conversation *c, t
 
 /*
  * The end of the line that starts at s: the first LF or CR (Markdown ends a
- * line at LF, CR or CR LF), or end.
+ * line at LF, CR or CR LF), or end.  *lf is the first LF at or after s, or
+ * end when there is none (NULL: not searched yet): kept by the caller from
+ * one line to the next and
+ * searched again only once s has passed it, so that a text of lines ended
+ * by CR alone is read once, not once per line.
  */
 static const char *
-line_end(const char *s, const char *end)
+line_end(const char *s, const char *end, const char **lf)
 {
-	const char *lf = memchr(s, '\n', (size_t) (end - s));
-	const char *cr = memchr(s, '\r', (size_t) ((lf != NULL ? lf : end) - s));
+	const char *cr;
 
-	return cr != NULL ? cr : lf != NULL ? lf : end;
+	if (*lf == NULL || *lf < s)
+	{
+		*lf = memchr(s, '\n', (size_t) (end - s));
+		if (*lf == NULL)
+			*lf = end;
+	}
+	cr = memchr(s, '\r', (size_t) (*lf - s));
+	return cr != NULL ? cr : *lf;
 }
 
 /*
@@ -560,13 +570,16 @@ void
 td_export_markdown_turn(td_export_writer *w, const td_export_turn *t, td_buf *out)
 {
 	const char *s = t->content.s != NULL ? t->content.s : "",
-			   *end = s + t->content.len;
+			   *end = s + t->content.len,
+			   *lf = NULL;		/* the next LF: not searched yet */
 
 	(void) w;
 	td_buf_puts(out, td_export_is_assistant(t) ? "\n**Assistant:**\n" : "\n**User:**\n");
 	for (;;)
 	{
-		const char *stop = line_end(s, end);
+		const char *stop = line_end(s, end, &lf);
+
+		TD_CHECK_FOR_INTERRUPTS();
 
 		td_buf_puts(out, "> ");
 		td_buf_append(out, s, (size_t) (stop - s));

@@ -4,9 +4,11 @@
  * expected lines, and the escaping of every control character.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "export.h"
+#include "export_document.h"
 #include "td_json.h"
 #include "unit.h"
 
@@ -260,6 +262,47 @@ check_markdown_escaping(void)
 	   "\n---",
 	   "Markdown: title and metadata escaped");
 	td_buf_free(&out);
+}
+
+/*
+ * A Markdown turn quotes every line, a line ending at LF, CR or CR LF; a
+ * text of 200,000 lines ended by CR alone comes out line for line (read
+ * once: the next LF is remembered, not searched for again per line).
+ */
+static void
+check_markdown_lines(void)
+{
+	td_export_turn t;
+	td_buf		out,
+				want;
+	size_t		n = 200000;
+	char	   *cr_only = malloc(2 * n);
+
+	memset(&t, 0, sizeof(t));
+	t.role = T("user");
+	t.content = T("a\rb\r\nc\n\nd\r");
+	td_buf_init(&out);
+	td_export_markdown_turn(NULL, &t, &out);
+	is(out.data, "\n**User:**\n> a\n> b\n> c\n> \n> d\n> \n", "Markdown: CR, CR LF, LF and empty lines each quoted");
+	td_buf_free(&out);
+
+	for (size_t i = 0; i < n; i++)
+	{
+		cr_only[2 * i] = 'x';
+		cr_only[2 * i + 1] = '\r';
+	}
+	t.content = (td_text) {cr_only, 2 * n};
+	td_buf_init(&out);
+	td_buf_init(&want);
+	td_export_markdown_turn(NULL, &t, &out);
+	td_buf_puts(&want, "\n**User:**\n");
+	for (size_t i = 0; i < n; i++)
+		td_buf_puts(&want, "> x\n");
+	td_buf_puts(&want, "> \n");
+	ok(out.len == want.len && memcmp(out.data, want.data, out.len) == 0, "Markdown: 200,000 lines ended by CR alone");
+	td_buf_free(&out);
+	td_buf_free(&want);
+	free(cr_only);
 }
 
 int
@@ -603,5 +646,6 @@ main(void)
 	check_limit();
 	check_formulas();
 	check_markdown_escaping();
+	check_markdown_lines();
 	return unit_done();
 }
