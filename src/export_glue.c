@@ -102,6 +102,17 @@ static const char *const export_turns =
 /* Rows fetched from the cursor at a time. */
 #define EXPORT_BATCH 2000
 
+/*
+ * Bytes of finished records a fetch queues at most (past the record that
+ * crosses it): a fetch stops early there, so that a batch of large
+ * records (long turns, which compress well on disk, or a long system
+ * message copied into every record) is not held all at once.
+ */
+#define EXPORT_QUEUE_BYTES (8 * 1024 * 1024)
+
+/* The longest systemMessage option, in bytes (copied into every record). */
+#define EXPORT_SYSTEM_MESSAGE_MAX (1024 * 1024)
+
 /* Scope "selected": $1 the ids. */
 static const char *const selected_condition = "c.id OPERATOR(pg_catalog.=) ANY ($1)";
 
@@ -191,6 +202,8 @@ typedef struct export_state
 	uint64		portal_pos;		/* its position after the export's last fetch */
 	ExprContext *econtext;		/* where close_cursor is registered */
 	bool		exhausted;		/* the cursor has no more rows */
+	bool		stopped;		/* the last fetch stopped early: the queue is full */
+	size_t		queued_bytes;	/* of the records queued by the current fetch */
 	MemoryContext rec_cxt;		/* records */
 	MemoryContext conv_cxt;		/* the conversation being written */
 	MemoryContext row_cxt;		/* one row's detoasted values */
@@ -361,6 +374,12 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("export option \"systemMessage\" must be a string")));
+		if (v->type == jbvString && v->val.string.len > EXPORT_SYSTEM_MESSAGE_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("export option \"systemMessage\" is %d bytes long; the limit is %d",
+							v->val.string.len, EXPORT_SYSTEM_MESSAGE_MAX),
+					 errdetail("The message is copied into every line of the export.")));
 		if (v->type == jbvString)
 		{
 			o.system_message.s = pnstrdup(v->val.string.val, v->val.string.len);
@@ -829,6 +848,7 @@ queue_record(export_state *st, td_buf *rec)
 	}
 	SET_VARSIZE(rec->data, rec->len);
 	st->queue[st->queued++] = (text *) rec->data;
+	st->queued_bytes += rec->len;
 	st->typical = rec->len - VARHDRSZ;
 }
 
@@ -979,6 +999,11 @@ receive_row(TupleTableSlot *slot, DestReceiver *self)
 		st->last_turn = turn;
 		write_turn(st, slot);
 	}
+	if (st->queued_bytes >= EXPORT_QUEUE_BYTES)
+	{
+		st->stopped = true;		/* this row is taken: fetch_records counts it */
+		return false;
+	}
 	return true;
 }
 
@@ -1108,11 +1133,26 @@ fetch_records(export_state *st)
 {
 	st->queued = 0;
 	st->next = 0;
+	st->queued_bytes = 0;
 	while (st->queued == 0 && !st->exhausted)
 	{
 		Portal		portal = own_cursor(st);
-		uint64		fetched = PortalRunFetch(portal, FETCH_FORWARD, EXPORT_BATCH, &st->dest);
+		uint64		fetched;
 
+		st->stopped = false;
+		fetched = PortalRunFetch(portal, FETCH_FORWARD, EXPORT_BATCH, &st->dest);
+		if (st->stopped)
+		{
+			/*
+			 * The receiver refused the row after taking it: the executor
+			 * counted the rows before it and took the cursor for spent
+			 * (PortalRunSelect: fewer rows than asked).  The row was read
+			 * and the cursor is not at its end; say so.
+			 */
+			portal->portalPos++;
+			portal->atEnd = false;
+			fetched++;
+		}
 		st->portal_pos = portal->portalPos;
 		if (fetched == 0)
 		{

@@ -169,6 +169,54 @@ SELECT count(*) AS lines,
 FROM train_data.export_jsonl('openai', 'filtered', NULL, '{}', '{"dedupe": 0.8}') l;
 RESET enable_nestloop;
 
+-- A long system message is copied into every line.  A fetch queues at most
+-- 8 MB of lines, then stops early, and the next fetch goes on from the row
+-- it stopped at (1.2 before this: the lines of all 2,000 rows a fetch reads,
+-- here 60 of 400 kB, 24 MB, and a message of 3 MB held 1.2 GB); every line
+-- still comes out once.  A message over 1 MB is refused.
+RESET ROLE;
+SET row_security = off;
+DELETE FROM train_data.conversations;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, created_at,
+                                      created_by)
+SELECT ('eb000000-0000-0000-0000-0000000000' || lpad(g::text, 2, '0'))::uuid, 'tpl_m_' || g, 'M ' || g, 'Ann',
+       'calm', 'template', 'approved', '2025-01-01'::timestamptz + g * interval '1 minute', :alice
+FROM generate_series(1, 60) g;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content, created_by)
+SELECT c.id, t, CASE t WHEN 1 THEN 'user' ELSE 'assistant' END, 'turn ' || t || ' of ' || c.conversation_id, :alice
+FROM train_data.conversations c, generate_series(1, 2) t;
+RESET row_security;
+SET ROLE regress_alice;
+BEGIN;
+DECLARE long_message NO SCROLL CURSOR FOR
+    SELECT pg_catalog.length(train_data.export_jsonl('openai', 'all', NULL, NULL,
+                                                     jsonb_build_object('systemMessage', repeat('x', 400000)))) AS bytes;
+FETCH 1 FROM long_message;
+RESET ROLE;
+SELECT total_bytes < 12 * 1024 * 1024 AS under_12_mb FROM pg_catalog.pg_backend_memory_contexts
+WHERE name = 'export records';
+SET ROLE regress_alice;
+DO $$
+DECLARE
+    c refcursor := 'long_message';
+    b integer;
+    n integer := 0;
+BEGIN
+    LOOP
+        FETCH c INTO b;
+        EXIT WHEN NOT FOUND;
+        n := n + 1;
+    END LOOP;
+    RAISE NOTICE 'the other lines: %', n;
+END
+$$;
+COMMIT;
+SELECT count(*) AS lines, count(DISTINCT l) AS distinct_lines,
+       count(*) FILTER (WHERE l LIKE '%"turn 2 of tpl_m_%' AND pg_catalog.length(l) > 400000) AS whole
+FROM train_data.export_jsonl('openai', 'all', NULL, NULL, jsonb_build_object('systemMessage', repeat('x', 400000))) l;
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('openai', 'all', NULL, NULL,
+    jsonb_build_object('systemMessage', repeat('x', 1048577)))$$);
+
 RESET ROLE;
 RESET train_data.user_id;
 DROP SCHEMA regress_alice_code CASCADE;
