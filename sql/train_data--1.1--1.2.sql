@@ -1268,7 +1268,7 @@ ALTER FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) RENAME TO f
 -- the caller gives the attempt its claim returned -- claimed again since).
 CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OUT item train_data.batch_items,
                                                OUT owner uuid, OUT error_handling text,
-                                               OUT completion_events boolean)
+                                               OUT completion_events boolean, OUT nowait boolean)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1277,7 +1277,8 @@ DECLARE
 BEGIN
     -- complete_batch_items' retries after a lock wait ran out: an item row
     -- another transaction holds is refused at once (55P03), not waited for
-    IF current_setting('train_data.item_lock_nowait', true) = 'on' THEN
+    nowait := current_setting('train_data.item_lock_nowait', true) = 'on';
+    IF nowait THEN
         PERFORM FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE NOWAIT;
     END IF;
     -- the item and its job in one statement (the job row is read, not locked)
@@ -1563,6 +1564,13 @@ BEGIN
     item := l.item;
     owner := l.owner;
     p := item.parameters;
+    -- after a lock wait of complete_batch_items ran out, no other lock is
+    -- waited for either: a regenerated conversation's parent its owner
+    -- holds, a conversation id another transaction is inserting (a review
+    -- of 1.2: 5 s each, per entry)
+    IF l.nowait THEN
+        setting := set_config('lock_timeout', '1ms', true);
+    END IF;
     -- an item claimed before the update to 1.2 (the only kind without a
     -- stored prompt in flight) may hold parameters 1.2 refuses: it fails for
     -- good, once, rather than every completion of it after a model call
