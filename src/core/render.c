@@ -10,6 +10,7 @@
 #include "render.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -838,10 +839,32 @@ validate(render_ctx *ctx)
 	}
 }
 
+/*
+ * Problems of one kind reported one by one at most (the rest counted in one
+ * more entry): a template or parameters of many small problems must not
+ * make a result many times their size.
+ */
+#define REPORTED_MAX 20
+
+/* The entry that counts the problems of one kind past REPORTED_MAX: "<n> more <what>". */
+static void
+count_more(td_buf *msg, size_t n, const char *what)
+{
+	char		digits[24];
+
+	snprintf(digits, sizeof(digits), "%zu", n);
+	td_buf_init(msg);
+	td_buf_puts(msg, digits);
+	td_buf_puts(msg, " more ");
+	td_buf_puts(msg, what);
+}
+
 /* Warn about parameters no variable declares. */
 static void
 warn_undeclared(render_ctx *ctx)
 {
+	size_t		n = 0;
+
 	for (size_t i = 0; i < ctx->nparams; i++)
 	{
 		const param *p = &ctx->params[i];
@@ -849,10 +872,20 @@ warn_undeclared(render_ctx *ctx)
 
 		if (variable_find(ctx, p->key, p->key_len) != NULL)
 			continue;
+		if (n++ >= REPORTED_MAX)
+			continue;
 		td_buf_init(&msg);
 		td_buf_puts(&msg, "parameter \"");
 		td_buf_append(&msg, p->key, p->key_len);
 		td_buf_puts(&msg, "\" is not declared by the template");
+		add_warning(ctx, msg.data, msg.len);
+		td_buf_free(&msg);
+	}
+	if (n > REPORTED_MAX)
+	{
+		td_buf		msg;
+
+		count_more(&msg, n - REPORTED_MAX, "parameters are not declared by the template");
 		add_warning(ctx, msg.data, msg.len);
 		td_buf_free(&msg);
 	}
@@ -961,32 +994,43 @@ write_result(render_ctx *ctx, const td_buf *resolved, td_buf *out)
 	td_buf_putc(out, '}');
 }
 
-/* Record an error for each unsafe placeholder; true if there was any. */
+/* Record an error of the template itself. */
+static void
+template_error(render_ctx *ctx, const td_buf *msg)
+{
+	list_sep(&ctx->errors, &ctx->nerrors);
+	td_buf_puts(&ctx->errors, "{\"parameter\":\"_template\",\"message\":");
+	td_json_write_string(&ctx->errors, msg->data, msg->len);
+	td_buf_puts(&ctx->errors, ",\"expected_type\":null,\"actual_value\":null}");
+}
+
+/* Record an error for each unsafe placeholder (the first REPORTED_MAX, then a count); true if there was any. */
 static bool
 check_unsafe(render_ctx *ctx, const char *tmpl, size_t len)
 {
 	scanner		sc;
 	placeholder ph;
-	bool		unsafe = false;
+	size_t		n = 0;
+	td_buf		msg;
 
 	scanner_init(&sc, tmpl, len);
 	while (scanner_next(&sc, &ph))
 	{
-		td_buf		msg;
-
-		if (ph.kind != PH_UNSAFE)
+		if (ph.kind != PH_UNSAFE || n++ >= REPORTED_MAX)
 			continue;
-		unsafe = true;
 		td_buf_init(&msg);
 		td_buf_puts(&msg, "template contains an unsafe expression: ");
 		td_buf_append(&msg, tmpl + ph.start, ph.end - ph.start);
-		list_sep(&ctx->errors, &ctx->nerrors);
-		td_buf_puts(&ctx->errors, "{\"parameter\":\"_template\",\"message\":");
-		td_json_write_string(&ctx->errors, msg.data, msg.len);
-		td_buf_puts(&ctx->errors, ",\"expected_type\":null,\"actual_value\":null}");
+		template_error(ctx, &msg);
 		td_buf_free(&msg);
 	}
-	return unsafe;
+	if (n > REPORTED_MAX)
+	{
+		count_more(&msg, n - REPORTED_MAX, "unsafe expressions in the template");
+		template_error(ctx, &msg);
+		td_buf_free(&msg);
+	}
+	return n > 0;
 }
 
 /* Set up a context. */

@@ -43,6 +43,17 @@ has(const char *got, const char *fragment, const char *desc)
 		printf("#   wanted: %s\n#   got:    %.300s\n", fragment, got);
 }
 
+/* Occurrences of needle in haystack. */
+static int
+count(const char *haystack, const char *needle)
+{
+	int			n = 0;
+
+	for (const char *p = haystack; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 int
 main(void)
 {
@@ -125,6 +136,29 @@ main(void)
 	r = render("{{a b}} {{x}}", "{}", NULL, false);
 	has(r, "template contains an unsafe expression: {{a b}}", "unsafe expression");
 	has(r, "\"resolved\":null", "unsafe fails the render");
+
+	/*
+	 * Many small problems: the first 20 of a kind, then a count (a template
+	 * of 1,000,000 "{{-}}" made 125 MB of errors).
+	 */
+	{
+		static char tmpl[25 * 5 + 1],
+					params[30 * 10 + 3];
+		size_t		len = 1;
+
+		for (int i = 0; i < 25; i++)
+			memcpy(tmpl + 5 * i, "{{-}}", 5);
+		params[0] = '{';
+		for (int i = 0; i < 30; i++)
+			len += (size_t) snprintf(params + len, sizeof(params) - len, "%s\"p%02d\":1", i ? "," : "", i);
+		params[len++] = '}';
+		r = render(tmpl, params, "[]", false);
+		ok(count(r, "unsafe expression: {{-}}") == 20, "20 unsafe expressions listed");
+		has(r, "5 more unsafe expressions in the template", "the other 5 counted");
+		r = render("x", params, "[]", false);
+		ok(count(r, "is not declared by the template") == 20, "20 undeclared parameters listed");
+		has(r, "10 more parameters are not declared by the template", "the other 10 counted");
+	}
 	r = render("{{a.b.c}}", "{}", NULL, false);
 	has(r, "unsafe expression: {{a.b.c}}", "two-level path is unsafe");
 	r = render("{{x ? 'a' : \"b\"}}", "{}", NULL, false);
