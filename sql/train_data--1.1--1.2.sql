@@ -1217,7 +1217,7 @@ BEGIN
     IF parameters IS NULL OR jsonb_typeof(parameters) <> 'object' THEN
         RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    job := train_data.create_batch(format('Regenerate %s', c.conversation_id),
+    job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
                                    jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
                                                                         'topic', coalesce(parameters ->> 'topic', c.topic),
                                                                         'parameters', c.parameters || parameters)),
@@ -2214,7 +2214,7 @@ BEGIN
     PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
     IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
         RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((c -> 'maxTokens')::text));
     END IF;
     PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
     PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
@@ -4081,7 +4081,133 @@ BEGIN
         RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(kind, 'NULL'), coalesce(array_to_string(path, '.'), 'NULL'),
                         coalesce(array_to_string(allowed, ', '), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;
+END
+$$;
+
+-- Values quoted in settings' errors are clipped (a 50 MB value was echoed
+-- whole into the message and the server log), and the estimate of a batch
+-- counts in numeric (1,789,570 conversations overflowed an integer): an
+-- adversarial review of 1.2.
+CREATE OR REPLACE FUNCTION train_data.check_setting_range(kind text, doc jsonb, path text[], low numeric, high numeric)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := doc #> path;
+    name text := array_to_string(path, '.');
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
+        RAISE EXCEPTION '% setting "%" must be a number', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
+    END IF;
+    IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
+        RAISE EXCEPTION '% setting "%" is out of range', kind, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
+                                                              train_data.clip_for_message(v::text), low)
+                                WHEN low IS NULL THEN format('The value is %s; it must be at most %s.',
+                                                             train_data.clip_for_message(v::text), high)
+                                ELSE format('The value is %s; it must be between %s and %s.',
+                                            train_data.clip_for_message(v::text), low, high) END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.validate_user_preferences(preferences jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'user preference';
+    p jsonb;
+    range jsonb;
+BEGIN
+    PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
+                                          train_data.default_user_preferences(),
+                                          '{keyboardShortcuts.customBindings}');
+    p := train_data.jsonb_merge_deep(train_data.default_user_preferences(), coalesce(preferences, '{}'));
+    PERFORM train_data.check_setting_choice(k, p, '{theme}', '{light,dark,system}');
+    PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
+    IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
+        RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((p -> 'rowsPerPage')::text));
+    END IF;
+    PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
+    PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,minimumAcceptable}', 0, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,flagging}',
+                                           (p #>> '{qualityThresholds,minimumAcceptable}')::numeric, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,autoApproval}',
+                                           (p #>> '{qualityThresholds,flagging}')::numeric, 10);
+    range := p #> '{defaultFilters,qualityRange}';
+    IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
+        RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message(range::text));
+    END IF;
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
+                                           '{defaultFilters.qualityRange[0]}', 0, 10);
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[1]', range -> 1),
+                                           '{defaultFilters.qualityRange[1]}', (range ->> 0)::numeric, 10);
+    PERFORM train_data.check_setting_choice(k, p, '{retryConfig,strategy}', '{exponential,linear,fixed}');
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxAttempts}', 1, 10);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
+                                           greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
+    RETURN p;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.estimate_batch_cost(tier train_data.tier_type, count integer,
+                                               concurrency integer DEFAULT 3,
+                                               rate_limit integer DEFAULT 50)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t train_data.tier_type := coalesce(tier, 'scenario');
+    input_tokens integer := CASE t WHEN 'template' THEN 2000 WHEN 'scenario' THEN 2500 ELSE 3000 END;
+    output_tokens integer := CASE t WHEN 'template' THEN 3000 WHEN 'scenario' THEN 4000 ELSE 5000 END;
+    input_cost numeric := input_tokens / 1000.0 * 0.015;
+    output_cost numeric := output_tokens / 1000.0 * 0.075;
+    seconds numeric;
+    minutes bigint;
+BEGIN
+    IF count IS NULL OR count < 0 THEN
+        RAISE EXCEPTION 'conversation count must be zero or more, not %', coalesce(count::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF concurrency IS NULL OR concurrency NOT BETWEEN 1 AND 10 THEN
+        RAISE EXCEPTION 'concurrency must be between 1 and 10, not %', coalesce(concurrency::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_limit IS NULL OR rate_limit < 1 THEN
+        RAISE EXCEPTION 'rate limit must be at least 1 request per minute, not %', coalesce(rate_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- count / min(concurrency, rate_limit / 60) * 20, kept exact
+    seconds := count::numeric * 20 * 60 / least(concurrency * 60, rate_limit)::numeric;
+    minutes := ceil(seconds / 60);
+    RETURN jsonb_build_object(
+        'tier', t,
+        'count', count,
+        'input_tokens_per_conversation', input_tokens,
+        'output_tokens_per_conversation', output_tokens,
+        'total_input_tokens', input_tokens::bigint * count,
+        'total_output_tokens', output_tokens::bigint * count,
+        'cost_per_conversation', round(input_cost + output_cost, 2),
+        'input_cost', round(input_cost * count, 2),
+        'output_cost', round(output_cost * count, 2),
+        'total_cost', round((input_cost + output_cost) * count, 2),
+        'estimated_seconds', round(seconds),
+        'estimated_minutes', minutes,
+        'estimated_time', CASE WHEN minutes >= 60
+                               THEN format('~%sh %sm', minutes / 60, minutes % 60)
+                               ELSE format('~%s minutes', minutes) END);
 END
 $$;

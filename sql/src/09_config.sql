@@ -115,7 +115,7 @@ DECLARE
     input_cost numeric := input_tokens / 1000.0 * 0.015;
     output_cost numeric := output_tokens / 1000.0 * 0.075;
     seconds numeric;
-    minutes integer;
+    minutes bigint;
 BEGIN
     IF count IS NULL OR count < 0 THEN
         RAISE EXCEPTION 'conversation count must be zero or more, not %', coalesce(count::text, 'NULL')
@@ -130,7 +130,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- count / min(concurrency, rate_limit / 60) * 20, kept exact
-    seconds := count * 20 * 60 / least(concurrency * 60, rate_limit)::numeric;
+    seconds := count::numeric * 20 * 60 / least(concurrency * 60, rate_limit)::numeric;
     minutes := ceil(seconds / 60);
     RETURN jsonb_build_object(
         'tier', t,
@@ -210,14 +210,17 @@ BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
         RAISE EXCEPTION '% setting "%" must be a number', kind, name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
         RAISE EXCEPTION '% setting "%" is out of range', kind, name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.', v, low)
-                                WHEN low IS NULL THEN format('The value is %s; it must be at most %s.', v, high)
-                                ELSE format('The value is %s; it must be between %s and %s.', v, low, high) END;
+                  DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
+                                                              train_data.clip_for_message(v::text), low)
+                                WHEN low IS NULL THEN format('The value is %s; it must be at most %s.',
+                                                             train_data.clip_for_message(v::text), high)
+                                ELSE format('The value is %s; it must be between %s and %s.',
+                                            train_data.clip_for_message(v::text), low, high) END;
     END IF;
 END
 $$;
@@ -238,7 +241,7 @@ BEGIN
         RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(kind, 'NULL'), coalesce(array_to_string(path, '.'), 'NULL'),
                         coalesce(array_to_string(allowed, ', '), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(v::text, 'missing'));
+                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;
 END
 $$;
@@ -375,7 +378,7 @@ BEGIN
     PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
     IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
         RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', c -> 'maxTokens');
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((c -> 'maxTokens')::text));
     END IF;
     PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
     PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
@@ -539,7 +542,7 @@ BEGIN
     PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
     IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
         RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', p -> 'rowsPerPage');
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((p -> 'rowsPerPage')::text));
     END IF;
     PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
     PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
@@ -551,7 +554,7 @@ BEGIN
     range := p #> '{defaultFilters,qualityRange}';
     IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
         RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', range);
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message(range::text));
     END IF;
     PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
                                            '{defaultFilters.qualityRange[0]}', 0, 10);

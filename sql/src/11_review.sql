@@ -367,7 +367,7 @@ BEGIN
     IF parameters IS NULL OR jsonb_typeof(parameters) <> 'object' THEN
         RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    job := train_data.create_batch(format('Regenerate %s', c.conversation_id),
+    job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
                                    jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
                                                                         'topic', coalesce(parameters ->> 'topic', c.topic),
                                                                         'parameters', c.parameters || parameters)),

@@ -194,7 +194,7 @@ INSERT INTO calls (fn, call) VALUES
  ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('gold', 1)$$),
  ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', NULL)$$),
  ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', -1)$$),
- ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 2147483647)->>'estimatedCost'$$),
+ ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 2147483647, 3, 1)->>'estimated_minutes'$$),
  ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 1, 0)$$),
  ('estimate_batch_cost', $$SELECT train_data.estimate_batch_cost('template', 1, 3, NULL)$$);
 

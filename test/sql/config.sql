@@ -25,6 +25,15 @@ FROM (VALUES ('{"temperature": 1.5}'::jsonb), ('{"temperature": -0.1}'), ('{"tem
              ('{"timeouts": {"connectionTimeout": -1}}'),
              ('{"temprature": 0.5}'), ('{"rateLimiting": {"rpm": 5}}'), ('[]')) AS t(c);
 
+-- A value quoted in the detail is clipped (a 50 MB one was echoed whole into
+-- the message and the server log: an adversarial review of 1.2).
+SELECT length(expect_error(format('SELECT train_data.validate_ai_config(%L)',
+                                  jsonb_build_object(k, repeat('x', 100000))), true)) < 300 AS clipped
+FROM (VALUES ('temperature'), ('model'), ('maxTokens')) AS t(k);
+SELECT length(expect_error(format('SELECT train_data.validate_user_preferences(%L)',
+                                  jsonb_build_object(k, repeat('x', 100000))), true)) < 300 AS clipped
+FROM (VALUES ('rowsPerPage'), ('theme')) AS t(k);
+
 -- Known models: exact price rows and the three families.
 SELECT train_data.validate_ai_config(jsonb_build_object('model', m)) ->> 'model' AS accepted
 FROM (VALUES ('claude-3-5-sonnet-20241022'), ('claude-opus-4-1'), ('claude-3-haiku-20240307')) AS t(m);

@@ -92,7 +92,9 @@ FROM (SELECT train_data.render_template('{{v1}} {{v25000}} {{v50000}}', '{"v2": 
           (SELECT jsonb_agg(jsonb_build_object('name', 'v' || i, 'type', 'text', 'defaultValue', 'd' || i)) FROM generate_series(1, 50000) i)) AS r) s;
 SELECT public.expect_error(format('SELECT train_data.render_template(%L, NULL, %L)', 'x',
     (SELECT jsonb_agg(jsonb_build_object('name', 'v' || (CASE WHEN i = 40000 THEN 7 ELSE i END), 'type', 'text')) FROM generate_series(1, 50000) i)));
-SELECT jsonb_array_length(train_data.render_template('x', (SELECT jsonb_object_agg('p' || i, i) FROM generate_series(1, 50000) i), '[]') -> 'warnings') AS undeclared_warnings;
+SELECT jsonb_array_length(w) AS undeclared_warnings, w ->> 20 AS the_rest
+FROM (SELECT train_data.render_template('x', (SELECT jsonb_object_agg('p' || i, i) FROM generate_series(1, 50000) i), '[]')
+             -> 'warnings' AS w) r;
 SELECT length(train_data.render_template(repeat('{{o.m7}}{{o.none}}', 10000),
     jsonb_build_object('o', (SELECT jsonb_object_agg('m' || i, i) FROM generate_series(1, 50000) i))) ->> 'resolved') AS member_lookups;
 RESET statement_timeout;

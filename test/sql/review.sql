@@ -139,6 +139,15 @@ SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0
 UPDATE train_data.conversations SET template_id = NULL WHERE id = 'c7000000-0000-0000-0000-000000000004';
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000004')$$);
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000005', '[]')$$);
+-- a long conversation id is clipped in the batch's name (it was refused as a
+-- batch name of 311 characters: an adversarial review of 1.2)
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, template_id,
+                                      parameters)
+VALUES ('c7000000-0000-0000-0000-0000000000e2', repeat('l', 300), 'Long id', 'P', 'calm', 'template', 'generated',
+        'a7000000-0000-0000-0000-000000000001', '{"persona": "P"}');
+SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-0000000000e2') AS long_item \gset
+SELECT length(j.name) AS batch_name_length
+FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id WHERE i.id = :'long_item';
 
 -- Entries already in a history are not judged again: 1.1 let a reviewer
 -- other than the owner write one (and a restore keeps it); the owner can
