@@ -58,7 +58,9 @@ CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signat
 -- the policy's column: a user's calls read her own signatures, not everyone's
 CREATE INDEX conversation_signatures_created_by_idx ON train_data.conversation_signatures (created_by);
 ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;
-CREATE POLICY conversation_signatures_owner ON train_data.conversation_signatures
+-- (read only: train_data writes them, as the extension owner; a signature a
+-- user planted made her own completions fail)
+CREATE POLICY conversation_signatures_owner ON train_data.conversation_signatures FOR SELECT
     USING (created_by = (SELECT train_data.current_user_id()));
 SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_signatures', '');
 

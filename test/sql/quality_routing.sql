@@ -106,6 +106,16 @@ WHERE t.conversation_id = 'e8000000-0000-0000-0000-000000000004';
 SELECT conversation_id, duplicate_of FROM train_data.near_duplicates() WHERE conversation_id = 'e8000000-0000-0000-0000-000000000004';
 DELETE FROM train_data.conversation_turns WHERE conversation_id = 'e8000000-0000-0000-0000-000000000004';
 SELECT count(*) AS signatures_left FROM train_data.conversation_signatures;
+-- she reads her signatures; only train_data writes them (found by a review
+-- of 1.2: a signature she planted made her own completions fail)
+SET ROLE regress_alice;
+UPDATE train_data.conversation_signatures SET signature = '{1,2,3}';
+DELETE FROM train_data.conversation_signatures;
+SELECT count(*) AS signatures_kept, count(*) FILTER (WHERE cardinality(signature) = 128) AS whole
+FROM train_data.conversation_signatures;
+SELECT expect_error($$INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
+    VALUES ('e8000000-0000-0000-0000-000000000004', (SELECT train_data.current_user_id()), '{1}', '{1}')$$);
+RESET ROLE;
 SELECT expect_error($$SELECT * FROM train_data.near_duplicates(0)$$);
 -- another user sees none of them, and has no duplicates of his own
 SET ROLE regress_bob;
