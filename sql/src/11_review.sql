@@ -26,8 +26,11 @@ BEGIN
     m := train_data.with_batch_duplicate(m, (SELECT c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'
                                              FROM train_data.conversations c
                                              WHERE c.id = score_conversation.conversation_id));
+    -- the turn count too: turns a user wrote herself left it as it was
     UPDATE train_data.conversations c
-    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m
+    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m,
+        turn_count = (SELECT count(*) FROM train_data.conversation_turns t
+                      WHERE t.conversation_id = score_conversation.conversation_id)
     WHERE c.id = score_conversation.conversation_id;
     RETURN m;
 END

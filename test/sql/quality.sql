@@ -149,7 +149,8 @@ INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, c
 SELECT 'd3000000-0000-0000-0000-000000000001', ordinality, value ->> 'role', value ->> 'content'
 FROM jsonb_array_elements(pg_temp.conv(10, 200)) WITH ORDINALITY;
 SELECT train_data.score_conversation('d3000000-0000-0000-0000-000000000001') -> 'overall' AS rescored;
-SELECT quality_score, quality_metrics ->> 'trainingValue' AS training_value FROM train_data.conversations;
+-- (and its turn count: turns written by hand left it 0, found by a review of 1.2)
+SELECT quality_score, quality_metrics ->> 'trainingValue' AS training_value, turn_count FROM train_data.conversations;
 SELECT expect_error($$SELECT train_data.score_conversation('d3000000-0000-0000-0000-00000000dead')$$);
 DELETE FROM train_data.conversations;
 RESET train_data.user_id;
