@@ -97,8 +97,10 @@ COMMENT ON COLUMN train_data.conversations.created_by IS 'Owner: the batch owner
 -- The policy filters on created_by.
 CREATE INDEX conversations_created_by_idx ON train_data.conversations (created_by, created_at DESC);
 CREATE INDEX conversations_approved_by_idx ON train_data.conversations (approved_by) WHERE approved_by IS NOT NULL;
--- Review queue: pending conversations, lowest quality and oldest first.
-CREATE INDEX conversations_review_queue_idx ON train_data.conversations (quality_score, created_at)
+-- Review queue: a user's pending conversations, lowest quality and oldest
+-- first (led by the owner, so that a user's queue reads her rows only, not
+-- every user's pending ones filtered by the policy).
+CREATE INDEX conversations_review_queue_idx ON train_data.conversations (created_by, quality_score, created_at)
     WHERE status = 'pending_review';
 -- Export of approved conversations in a stable order.
 CREATE INDEX conversations_approved_idx ON train_data.conversations (created_at, id)
