@@ -5,7 +5,8 @@
 //                      [--idle-exit SECONDS] [--grace SECONDS] [--once]
 //
 // Exit status: 0 after a clean stop (idle exit, --once, SIGTERM/SIGINT),
-// 1 on a fatal database error (credentials, grants, no extension), 2 on bad
+// 1 on a fatal database error (credentials, grants, no extension, a malformed
+// DATABASE_URL) or a stop forced 15 s after a second signal, 2 on bad
 // configuration.
 
 import { loadConfig } from '../src/config.js';
@@ -25,8 +26,21 @@ const log = createLogger({ worker: config.name });
 captureConsole(log);
 const pool = createPool(config);
 const worker = new Worker({ config, queue: createQueue(pool), caller: createCaller(config), log });
-process.on('SIGTERM', () => worker.stop('SIGTERM'));
-process.on('SIGINT', () => worker.stop('SIGINT'));
+// A second signal skips the rest of the grace period; if the worker has still
+// not stopped 15 s later (a database connection that hangs), it exits anyway:
+// its items come back when their leases end.
+let signals = 0;
+const onSignal = (name) => {
+	worker.stop(name);
+	if (++signals === 2) {
+		setTimeout(() => {
+			log.error('stop_forced', { note: 'not stopped 15 s after the second signal; items in flight are left to their leases' });
+			process.exit(1);
+		}, 15000).unref();
+	}
+};
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+process.on('SIGINT', () => onSignal('SIGINT'));
 const status = await worker.run();
 await pool.end();
 process.exit(status);

@@ -110,7 +110,8 @@ export function loadConfig(env = process.env, argv = []) {
 		}
 	}
 	if (!(c.leaseSeconds > 0 && c.leaseSeconds <= 86400)) throw new Error('TD_LEASE: must be more than 0 and at most a day');
-	if (!(c.requestTimeoutSeconds > 0)) throw new Error('TD_REQUEST_TIMEOUT: must be more than 0');
+	if (!(c.requestTimeoutSeconds > 0 && c.requestTimeoutSeconds <= 86400)) throw new Error('TD_REQUEST_TIMEOUT: must be more than 0 and at most a day');
+	if (!(c.pollSeconds >= 0.1 && c.pollSeconds <= 3600)) throw new Error('TD_POLL: must be from 0.1 s to an hour');
 	if (!Number.isInteger(c.rateLimitWaits) || c.rateLimitWaits < 0) throw new Error('TD_RATE_LIMIT_WAITS: expected an integer >= 0');
 	if (c.offlineDelayMs !== null && !(c.offlineDelayMs >= 0)) throw new Error('TD_OFFLINE_DELAY: expected milliseconds >= 0');
 	if (!(c.offlineTruncate >= 0 && c.offlineTruncate <= 1)) throw new Error('TD_OFFLINE_TRUNCATE: expected a fraction from 0 to 1');

@@ -23,15 +23,26 @@ export class StaleLease extends Error {
 const TRANSIENT = new Set(['55P03', '40001', '40P01', '57P01', '57P02', '57P03', '53300',
 	'08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOENT']);
 
+/** SQLSTATEs of a response the database cannot store (a NUL or a lone surrogate in its text): no retry of the call helps. */
+const UNSTORABLE = new Set(['22P05', '22P02', '22021', '54000']);
+
+/** True for an error of storing a response that will fail the same way every time. */
+export function isUnstorable(err) {
+	return UNSTORABLE.has(err?.code);
+}
+
 /** True for an error that another try of the same call may not meet. */
 export function isTransient(err) {
-	return TRANSIENT.has(err?.code) || /Connection terminated|connection timeout/i.test(err?.message ?? '');
+	return TRANSIENT.has(err?.code) || /Connection terminated|connection timeout|Query read timeout/i.test(err?.message ?? '');
 }
 
 /** True for errors no retry can fix: bad credentials, missing grants, no extension. */
 export function isFatal(err) {
-	return ['28000', '28P01', '3D000', '42501', '42883', '3F000'].includes(err?.code);
+	return ['28000', '28P01', '3D000', '42501', '42883', '3F000', 'ERR_INVALID_URL'].includes(err?.code);
 }
+
+/** The listener of a checked-out client's 'error' event (the failed query reports it). */
+function ignoreClientError() {}
 
 /** A pg.Pool for the worker: DATABASE_URL, else the libpq variables (PGHOST, ...). */
 export function createPool(config) {
@@ -40,6 +51,13 @@ export function createPool(config) {
 		max: config.dbPoolSize ?? Math.min(config.concurrency, 4) + 1,
 		application_name: config.name.slice(0, 63),
 		idleTimeoutMillis: 30000,
+		// a connection that hangs (a frozen network path, a stuck pooler) must
+		// not hold the worker forever: connecting gives up after 10 s, a call
+		// after 60 s (the worker functions wait 5 s at most for a lock), and
+		// TCP keepalives find a dead peer
+		connectionTimeoutMillis: 10000,
+		query_timeout: 60000,
+		keepAlive: true,
 	});
 	// an idle connection that breaks (server restart, pooler) must not end the process
 	pool.on('error', () => {});
@@ -70,10 +88,15 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500 } = {}) {
 			let client;
 			try {
 				client = await pool.connect();
+				// a connection that breaks during the call emits 'error' on its
+				// client besides failing the query: without a listener the
+				// process would end (the query's error is handled below)
+				client.on('error', ignoreClientError);
 				if (onNotice) client.on('notice', onNotice);
 				try {
 					return await client.query(text, values);
 				} finally {
+					client.removeListener('error', ignoreClientError);
 					if (onNotice) client.removeListener('notice', onNotice);
 				}
 			} catch (err) {

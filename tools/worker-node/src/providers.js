@@ -31,16 +31,34 @@ function header(headers, name) {
 	return headers[name] ?? headers[name.toLowerCase()];
 }
 
-/** Milliseconds to wait from retry-after-ms or retry-after (seconds or an HTTP date); undefined if absent or unreadable. */
+// A non-negative number (what retry-after-ms and retry-after's seconds may be).
+const DELAY = /^\s*\d+(\.\d+)?\s*$/;
+// An HTTP date (RFC 9110's IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT").
+const HTTP_DATE = /^\s*[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT\s*$/;
+
+/**
+ * Milliseconds to wait from retry-after-ms or retry-after (seconds or an
+ * HTTP date); undefined if absent or unreadable (a negative number, an empty
+ * value or another kind of date is not read as "now").
+ */
 export function retryAfterMs(headers, now = Date.now()) {
-	const ms = Number(header(headers, 'retry-after-ms'));
-	if (header(headers, 'retry-after-ms') !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
+	const ms = header(headers, 'retry-after-ms');
+	if (ms !== undefined && DELAY.test(String(ms))) return Number(ms);
 	const ra = header(headers, 'retry-after');
-	if (ra === undefined || String(ra).trim() === '') return undefined;
-	const s = Number(ra);
-	if (Number.isFinite(s) && s >= 0) return s * 1000;
+	if (ra === undefined) return undefined;
+	if (DELAY.test(String(ra))) return Number(ra) * 1000;
+	if (!HTTP_DATE.test(String(ra))) return undefined;
 	const date = Date.parse(ra);
 	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Text with every secret (an API key of this worker, 8 characters or more) replaced by "***". */
+export function redact(text, secrets) {
+	let out = String(text ?? '');
+	for (const secret of secrets) {
+		if (typeof secret === 'string' && secret.length >= 8) out = out.split(secret).join('***');
+	}
+	return out;
 }
 
 /** HTTP statuses retried by the queue: timeouts, conflicts, rate limits, server errors. */
@@ -138,9 +156,21 @@ export function createCaller(config) {
 			}
 			const { stream: _ignored, ...body } = item.request ?? {};
 			const c = client(item.provider, baseURL);
-			return item.provider === 'openai'
-				? await c.chat.completions.create(body, { signal })
-				: await c.messages.create(body, { signal });
+			// the SDKs' timeout ends when the headers arrive: this one covers the
+			// body too (a server that sends its answer a byte at a time)
+			const timeout = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
+			const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+			try {
+				return item.provider === 'openai'
+					? await c.chat.completions.create(body, { signal: both })
+					: await c.messages.create(body, { signal: both });
+			} catch (err) {
+				if (timeout.aborted && !signal?.aborted) {
+					throw new CallFailure(`timeout: no whole response within ${config.requestTimeoutSeconds} s (TD_REQUEST_TIMEOUT)`,
+						{ code: 'timeout', retryable: true });
+				}
+				throw err;
+			}
 		},
 	};
 }

@@ -14,8 +14,8 @@
 // aborted and released (release_batch_item: back to the queue, no attempt
 // counted) — or, on a database without that function, left to their lease.
 
-import { StaleLease, isFatal } from './db.js';
-import { classifyError, sleep } from './providers.js';
+import { StaleLease, isFatal, isUnstorable } from './db.js';
+import { classifyError, redact, sleep } from './providers.js';
 
 export class Worker {
 	/** config: see config.js; queue: db.js createQueue; caller: providers.js createCaller; log: log.js. */
@@ -125,7 +125,8 @@ export class Worker {
 		this.log.info('claimed', itemFields(item));
 		const entry = { item, controller: new AbortController(), done: false };
 		entry.promise = this.process(entry).finally(() => {
-			this.inflight.delete(item.itemId);
+			// (only this entry: the worker may have claimed the item again after its lease ran out)
+			if (this.inflight.get(item.itemId) === entry) this.inflight.delete(item.itemId);
 			this.wake();
 		});
 		this.inflight.set(item.itemId, entry);
@@ -166,6 +167,8 @@ export class Worker {
 				} catch (err) {
 					failure = controller.signal.aborted ? null : classifyError(err);
 					if (failure === null) break;
+					// a server may echo the key it was sent: never stored on the item or logged
+					failure.message = redact(failure.message, [this.config.anthropic?.apiKey, this.config.openai?.apiKey]);
 					if (failure.status === 429 && failure.retryAfterMs !== undefined && waits < this.config.rateLimitWaits
 						&& failure.retryAfterMs <= this.config.retryAfterMaxSeconds * 1000 && !this.stopping) {
 						this.claimsPausedUntil = Math.max(this.claimsPausedUntil, Date.now() + failure.retryAfterMs);
@@ -204,10 +207,32 @@ export class Worker {
 			if (err instanceof StaleLease) {
 				this.counts.discarded++;
 				this.log.warn('discarded', { ...itemFields(item), code: err.code, message: err.message });
+			} else if (isUnstorable(err) && !failure && !controller.signal.aborted) {
+				// the database refused the response itself (a NUL in its text): failed
+				// as unusable, retried per policy, not left to sit out its lease
+				await this.failUnstorable(item, err);
 			} else {
 				// the lease runs out and the next claim takes the item again
 				this.counts.abandoned++;
 				this.log.error('report_error', { ...itemFields(item), ...dbError(err) });
+			}
+		}
+	}
+
+	/** A response the database cannot store: failed retryable (another answer may be storable). */
+	async failUnstorable(item, err) {
+		try {
+			const status = await this.queue.fail(item, `unusable response: ${dbError(err).message}`, 'invalid_response', true);
+			this.counts[status === 'queued' ? 'retried' : 'failed']++;
+			this.log.warn('failed', { ...itemFields(item), code: 'invalid_response', retryable: true, status,
+				message: dbError(err).message });
+		} catch (err2) {
+			if (err2 instanceof StaleLease) {
+				this.counts.discarded++;
+				this.log.warn('discarded', { ...itemFields(item), code: err2.code, message: err2.message });
+			} else {
+				this.counts.abandoned++;
+				this.log.error('report_error', { ...itemFields(item), ...dbError(err2) });
 			}
 		}
 	}

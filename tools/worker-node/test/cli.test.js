@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { USER, createBatch, itemsOf, runWorker, setupDatabase } from './helpers.js';
 import { parseDuration } from '../src/config.js';
 import { offlineResponse, sampleConversation } from '../src/offline.js';
-import { retryAfterMs } from '../src/providers.js';
+import { redact, retryAfterMs } from '../src/providers.js';
 
 const WORKER = fileURLToPath(new URL('../bin/worker.js', import.meta.url));
 const PROGRESS = fileURLToPath(new URL('../examples/progress.js', import.meta.url));
@@ -64,6 +64,12 @@ test('durations, retry-after, offline shapes', () => {
 	assert.deepEqual([retryAfterMs(h({ 'retry-after': '2' })), retryAfterMs(h({ 'retry-after-ms': '150', 'retry-after': '2' })),
 		retryAfterMs(h({ 'retry-after': 'Tue, 01 Dec 2026 00:00:10 GMT' }), Date.parse('2026-12-01T00:00:00Z')),
 		retryAfterMs(h({ 'retry-after': 'later' })), retryAfterMs(h({}))], [2000, 150, 10000, undefined, undefined]);
+	// a negative, empty or odd value is not "now" (found by a review: three requests in 110 ms to a rate-limited API)
+	assert.deepEqual([retryAfterMs(h({ 'retry-after': '-5' })), retryAfterMs(h({ 'retry-after': '' })),
+		retryAfterMs(h({ 'retry-after': '1,5' })), retryAfterMs(h({ 'retry-after-ms': '', 'retry-after': '2' }))],
+	[undefined, undefined, undefined, 2000]);
+	assert.equal(redact('invalid key: Bearer sk-test-key-123 (sk-test-key-123)', ['sk-test-key-123', '', undefined]),
+		'invalid key: Bearer *** (***)');
 	const a = offlineResponse({ provider: 'anthropic', parameters: { persona: 'Ann' } }, true);
 	assert.deepEqual([a.type, a.stop_reason, a.content[0].type], ['message', 'max_tokens', 'text']);
 	const o = offlineResponse({ provider: 'openai', parameters: { persona: 'Ann' } }, false);

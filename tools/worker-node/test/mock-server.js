@@ -14,6 +14,9 @@
 //   badrequest      400 every time
 //   slow            200 after `slowMs`
 //   stall           200 after `stallMs` on the first request, at once afterwards
+//   trickle         200 headers at once, then a byte of body every 300 ms, never done; then 200
+//   nul             200 whose conversation holds a NUL character (the database refuses it); then 200
+//   echokey         401 whose message repeats the key the request carried, every time
 //
 // requests(persona) counts the requests per persona; `seen` keeps each
 // request's path, headers and body.
@@ -91,6 +94,9 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000 } = {}) 
 			const ok = (truncated = false) => send(200, success(api, body, conversationText(persona), truncated));
 			const first = n === 1;
 			if (kind === 'badrequest') return send(400, errorBody(api, 400, 'max_tokens: too large'));
+			if (kind === 'echokey') {
+				return send(401, errorBody(api, 401, `invalid key: ${req.headers.authorization ?? req.headers['x-api-key']}`));
+			}
 			if (!first) return kind === 'slow' ? setTimeout(ok, slowMs).unref() : ok();
 			switch (kind) {
 			case 'ratelimit': return send(429, errorBody(api, 429, 'rate limited'), { 'retry-after': '1' });
@@ -101,6 +107,14 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000 } = {}) 
 			case 'badjson': return send(200, success(api, body, '```json\n{"turns": [{"role": "user", "content": "Hi"},\n```', false));
 			case 'slow': return setTimeout(ok, slowMs).unref();
 			case 'stall': return setTimeout(ok, stallMs).unref();
+			case 'trickle': {
+				res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${n}` });
+				res.write('{');
+				const t = setInterval(() => res.write(' '), 300);
+				res.on('close', () => clearInterval(t));
+				return undefined;
+			}
+			case 'nul': return send(200, success(api, body, conversationText(persona).replace('I am', 'I\u0000am'), false));
 			default: return ok();
 			}
 		});

@@ -7,9 +7,10 @@
 
 import assert from 'node:assert/strict';
 import { conversationText } from './mock-server.js';
-import { USER, collectingLogger, createBatch, itemsOf, runWorker } from './helpers.js';
+import { USER, collectingLogger, createBatch, itemsOf, query, runWorker } from './helpers.js';
 
-export const PERSONAS = ['ok-1', 'ratelimit-1', 'ratelimitlong-1', 'error500-1', 'hang-1', 'truncated-1', 'badjson-1', 'badrequest-1'];
+export const PERSONAS = ['ok-1', 'ratelimit-1', 'ratelimitlong-1', 'error500-1', 'hang-1', 'truncated-1', 'badjson-1', 'badrequest-1',
+	'trickle-1', 'nul-1', 'echokey-1'];
 
 /** What each persona's item ends as: status, attempts, error_code, generation log statuses, requests the mock saw. */
 export const EXPECTED = {
@@ -21,6 +22,11 @@ export const EXPECTED = {
 	'truncated-1': ['completed', 2, null, ['failed:22001', 'success'], 2],
 	'badjson-1': ['completed', 2, null, ['failed:22P02', 'success'], 2],
 	'badrequest-1': ['failed', 1, '400', ['failed:400'], 1],
+	// the timeout covers the body (the SDKs' ends with the headers)
+	'trickle-1': ['completed', 2, null, ['timeout:timeout', 'success'], 2],
+	// a response the database cannot store is failed, not left to its lease
+	'nul-1': ['completed', 2, null, ['failed:invalid_response', 'success'], 2],
+	'echokey-1': ['failed', 1, '401', ['failed:401'], 1],
 };
 
 /** Queue the scenario batch, drain it with a worker on `mock`, check everything. */
@@ -42,5 +48,13 @@ export async function runScenarios(env, mock, provider, workerEnv) {
 	// the worker waited out the short retry-after itself, and said so
 	assert.deepEqual(log.lines.filter((l) => l.event === 'rate_limited').map((l) => [l.provider, l.wait_ms]), [[provider, 1000]]);
 	assert.equal(log.lines.filter((l) => l.event === 'unusable').length, 2);
+	// the key a server echoed is neither logged nor stored
+	const echoed = log.lines.filter((l) => l.event === 'failed' && l.code === '401');
+	assert.equal(echoed.length, 1);
+	assert.match(echoed[0].message, /invalid key: (Bearer )?\*\*\*/);
+	assert.ok(!JSON.stringify(log.lines).includes('test-key'));
+	const stored = await query(env.db, `SELECT count(*)::int AS n FROM train_data.batch_items
+		WHERE batch_job_id = $1 AND error_message LIKE '%test-key%'`, [job]);
+	assert.equal(stored.rows[0].n, 0);
 	return { job, items, log };
 }
