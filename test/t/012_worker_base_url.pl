@@ -10,13 +10,17 @@
 #   - a base URL the operator did not allow gets no request at all: every
 #     item fails for good (one attempt) with base_url_not_allowed, no
 #     conversation is stored, and the key appears nowhere;
-#   - one listed in TD_ALLOWED_BASE_URLS (with or without a trailing slash
-#     on either side) or equal to the operator's own ANTHROPIC_BASE_URL gets
-#     one request per item, with the key in x-api-key on /v1/messages, and
-#     every item completes with one conversation;
+#   - one listed for the provider in TD_ALLOWED_BASE_URLS ("anthropic=URL",
+#     with or without a trailing slash on either side) or equal to the
+#     operator's own ANTHROPIC_BASE_URL gets one request per item, with the
+#     key in x-api-key on /v1/messages, and every item completes with one
+#     conversation; a URL listed for OpenAI (bare, or "openai=URL") gets no
+#     Anthropic key (found by a review of 1.2: a vLLM server listed for the
+#     OpenAI provider received the Anthropic key);
 #   - the same for provider openai (Authorization: Bearer on
 #     /chat/completions), where ANTHROPIC_BASE_URL allows nothing and
-#     OPENAI_BASE_URL or TD_ALLOWED_BASE_URLS does;
+#     OPENAI_BASE_URL or TD_ALLOWED_BASE_URLS does; with OPENAI_BASE_URL set
+#     (a gateway), the public endpoint is not allowed either;
 #   - a base URL that merely starts with an allowed one (a longer path,
 #     a longer host name, the allowed host:port as credentials before
 #     another host) is refused; the last cannot even be stored through the
@@ -261,7 +265,7 @@ unlike($out, qr/sk-test-secret/, 'anthropic, not allowed: the worker\'s output d
 
 $job = create_batch($user, 'listed', 3);
 run_worker('anthropic, listed with a trailing slash', ANTHROPIC_API_KEY => $key,
-	TD_ALLOWED_BASE_URLS => "https://unrelated.invalid $server/");
+	TD_ALLOWED_BASE_URLS => "https://unrelated.invalid anthropic=$server/");
 is(received(), join("\n", ($anthropic_request) x 3),
 	'anthropic, listed: one request per item on /v1/messages with x-api-key and anthropic-version');
 is(outcome($job), "$done, $done, $done; 3 conversations; completed",
@@ -269,10 +273,18 @@ is(outcome($job), "$done, $done, $done; 3 conversations; completed",
 
 set_config($user, qq{{"baseUrl": "$server/"}});
 $job = create_batch($user, 'slash', 2);
-run_worker('anthropic, configured with a trailing slash', ANTHROPIC_API_KEY => $key, TD_ALLOWED_BASE_URLS => $server);
+run_worker('anthropic, configured with a trailing slash', ANTHROPIC_API_KEY => $key,
+	TD_ALLOWED_BASE_URLS => "anthropic=$server");
 is(received(), join("\n", ($anthropic_request) x 2),
 	'anthropic, configured with a trailing slash: the same requests (no double slash)');
 is(outcome($job), "$done, $done; 2 conversations; completed", 'anthropic, configured with a trailing slash: completed');
+
+# listed for OpenAI only (bare, and openai=): the Anthropic key is not sent there
+$job = create_batch($user, 'listed for openai', 2);
+$out = run_worker('anthropic, listed for openai', ANTHROPIC_API_KEY => $key,
+	TD_ALLOWED_BASE_URLS => "$server openai=$server/");
+is(received(), '', 'anthropic, listed only for openai: no request');
+is(outcome($job), "$refused, $refused; 0 conversations; failed", 'anthropic, listed only for openai: refused for good');
 
 set_config($user, qq{{"baseUrl": "$server"}});
 $job = create_batch($user, 'own', 2);
@@ -298,6 +310,16 @@ run_worker('openai, the operator\'s own URL', ANTHROPIC_API_KEY => $key, OPENAI_
 is(received(), join("\n", ($openai_request) x 2),
 	'openai, OPENAI_BASE_URL: one request per item on /chat/completions with Authorization: Bearer, no x-api-key');
 is(outcome($job), "$done, $done; 2 conversations; completed", 'openai, OPENAI_BASE_URL: completed');
+
+# the operator's gateway set: a user's base URL of the public endpoint is not
+# the operator's any more (the gateway's key would go to OpenAI)
+set_config($user, qq{{"provider": "openai", "baseUrl": "https://api.openai.com/v1"}});
+$job = create_batch($user, 'openai public', 2);
+run_worker('openai, public endpoint past a gateway', ANTHROPIC_API_KEY => $key, OPENAI_API_KEY => $oa_key,
+	OPENAI_BASE_URL => "$server/v1");
+is(received(), '', 'openai, public endpoint while OPENAI_BASE_URL is set: no request');
+is(outcome($job), "$refused, $refused; 0 conversations; failed", 'openai, public endpoint past a gateway: refused for good');
+set_config($user, qq{{"provider": "openai", "baseUrl": "$server/v1"}});
 
 $job = create_batch($user, 'openai listed', 2);
 run_worker('openai, listed', ANTHROPIC_API_KEY => $key, OPENAI_API_KEY => $oa_key,

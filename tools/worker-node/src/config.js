@@ -91,7 +91,7 @@ export function loadConfig(env = process.env, argv = []) {
 			apiKey: env.OPENAI_API_KEY || undefined,
 			baseURL: normalizeUrl(env.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL),
 		},
-		allowedBaseUrls: new Set(),
+		allowedBaseUrls: { anthropic: new Set(), openai: new Set() },
 	};
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
@@ -118,10 +118,17 @@ export function loadConfig(env = process.env, argv = []) {
 	if (c.name.trim() === '' || c.name.length > 200) throw new Error('TD_WORKER_NAME: not blank, at most 200 characters');
 	// Without TD_OFFLINE, no API key at all means the offline generator (as tools/worker).
 	if (c.offline === undefined) c.offline = !c.anthropic.apiKey && !c.openai.apiKey;
-	// The API keys are sent only to these base URLs (an item's base_url comes from a user's AI configuration).
-	for (const u of [ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL, c.anthropic.baseURL, c.openai.baseURL,
-		...(env.TD_ALLOWED_BASE_URLS || '').split(/[\s,]+/).filter(Boolean)]) {
-		c.allowedBaseUrls.add(normalizeUrl(u));
+	// A provider's key is sent only to these base URLs (an item's base_url comes from a
+	// user's AI configuration): the provider's own (ANTHROPIC_BASE_URL / OPENAI_BASE_URL,
+	// else the official endpoint) and those TD_ALLOWED_BASE_URLS lists for it
+	// ("anthropic=URL"; "openai=URL" or a bare URL for OpenAI).  So one provider's key
+	// never goes to a server listed for the other, nor past the operator's gateway to
+	// the public endpoint.
+	c.allowedBaseUrls.anthropic.add(normalizeUrl(c.anthropic.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL));
+	c.allowedBaseUrls.openai.add(normalizeUrl(c.openai.baseURL ?? OPENAI_DEFAULT_BASE_URL));
+	for (const entry of (env.TD_ALLOWED_BASE_URLS || '').split(/[\s,]+/).filter(Boolean)) {
+		const m = /^(anthropic|openai)=(.+)$/.exec(entry);
+		c.allowedBaseUrls[m ? m[1] : 'openai'].add(normalizeUrl(m ? m[2] : entry));
 	}
 	return c;
 }

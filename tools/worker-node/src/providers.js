@@ -129,9 +129,9 @@ export function createCaller(config) {
 	const baseUrlOf = (item) => {
 		if (!item.baseUrl) return item.provider === 'openai' ? config.openai.baseURL : config.anthropic.baseURL;
 		const url = normalizeUrl(item.baseUrl);
-		if (!config.allowedBaseUrls.has(url)) {
-			throw new CallFailure(`base URL ${clip(url, 200)} is not in this worker's TD_ALLOWED_BASE_URLS (the API key is sent only there)`,
-				{ code: 'base_url_not_allowed', retryable: false });
+		if (!config.allowedBaseUrls[item.provider]?.has(url)) {
+			throw new CallFailure(`base URL ${clip(url, 200)} is not allowed for ${item.provider} in this worker's TD_ALLOWED_BASE_URLS `
+				+ '(its API key is sent only there)', { code: 'base_url_not_allowed', retryable: false });
 		}
 		return url;
 	};

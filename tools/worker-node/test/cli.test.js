@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { USER, createBatch, itemsOf, runWorker, setupDatabase } from './helpers.js';
-import { parseDuration } from '../src/config.js';
+import { loadConfig, parseDuration } from '../src/config.js';
 import { offlineResponse, sampleConversation } from '../src/offline.js';
 import { redact, retryAfterMs } from '../src/providers.js';
 
@@ -55,6 +55,16 @@ test('a role without the worker grants is a fatal error: status 1', () => {
 	const r = worker(['--idle-exit', '1'], { PGUSER: env.app });
 	assert.equal(r.status, 1);
 	assert.deepEqual(r.lines.filter((l) => l.event === 'fatal').map((l) => l.sqlstate), ['42501']);
+});
+
+test('base URLs a key may go to: the provider\'s own and those listed for it', () => {
+	const cfg = (env) => loadConfig({ TD_WORKER_NAME: 'w', ...env }, []).allowedBaseUrls;
+	const a = cfg({ TD_ALLOWED_BASE_URLS: 'http://vllm.local/v1 anthropic=http://proxy.local/ openai=http://o.local' });
+	assert.deepEqual([...a.anthropic].sort(), ['http://proxy.local', 'https://api.anthropic.com']);
+	assert.deepEqual([...a.openai].sort(), ['http://o.local', 'http://vllm.local/v1', 'https://api.openai.com/v1']);
+	// a gateway set: the public endpoint is not the operator's any more (found by a review of 1.2)
+	const b = cfg({ OPENAI_BASE_URL: 'http://gateway.local/v1', ANTHROPIC_BASE_URL: 'http://a-gw.local' });
+	assert.deepEqual([[...b.anthropic], [...b.openai]], [['http://a-gw.local'], ['http://gateway.local/v1']]);
 });
 
 test('durations, retry-after, offline shapes', () => {
