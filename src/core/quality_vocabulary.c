@@ -12,7 +12,7 @@
 #include "td_text.h"
 #include "td_words.h"
 
-#define NGRAM 4					/* words per n-gram of the repetition signal (count_word and count_whole_run are written for 4) */
+#define NGRAM 4					/* words per n-gram of the repetition signal (count_word is written for 4) */
 #define KEEP_SLOTS 8192			/* a session keeps tables up to 128 KiB each */
 #define MULT 0x9e3779b97f4a7c15ULL
 #define MULT2 (MULT * MULT)		/* (mod 2^64) */
@@ -190,69 +190,26 @@ count_word(td_vocabulary *v, uint64_t hash, bool long_word, turn_count *tc)
 /*
  * Count the run of the detectors' words from j that are whole (the usual
  * case: words of letters and digits one space apart), the turn's state in
- * locals: after the first, each whole word begins one space after the
- * whole word before it (td_turn_words), so no white-space word lies
- * between them and the text need not be read.  The same counts as
- * count_word word by word.  Returns the first word not counted.
+ * a local (kept in registers: count_word is inlined and the copy's address
+ * goes nowhere else): after the first, each whole word begins one space
+ * after the whole word before it (td_turn_words), so no white-space word
+ * lies between them and the text need not be read.  Returns the first
+ * word not counted.
  */
 static size_t
 count_whole_run(td_vocabulary *v, const td_turn_words *tw, size_t j, turn_count *tc)
 {
-	const uint64_t *hash = tw->hash;
-	const size_t *begin = tw->begin,
-			   *end = tw->end;
-	const uint32_t *whole = tw->whole;
-	uint64_t	l0 = tc->last[0],
-				l1 = tc->last[1],
-				l2 = tc->last[2],
-				long_hash = tc->long_hash,
-				run_gram = tc->run_gram;
-	uint32_t	run_n = tc->run_n;
-	bool		had_long = tc->had_long;
-	size_t		first = j,
-				grams_from = tc->k + 1 >= NGRAM ? j : j + (NGRAM - 1 - tc->k),	/* the turn's first NGRAM - 1 words make none */
-				total_long = 0,
-				distinct_long = 0;
+	turn_count	t = *tc;
 
-	while (j < tw->n && whole[j])
+	while (j < tw->n && tw->whole[j])
 	{
 		size_t		stop = tw->n - j > 1024 ? j + 1024 : tw->n;	/* a check for a cancel every 1,024 words */
 
 		TD_CHECK_FOR_INTERRUPTS();
-		for (; j < stop && whole[j]; j++)
-		{
-			uint64_t	h = hash[j];
-
-			if (end[j] - begin[j] > 3)	/* whole: a byte a character */
-			{
-				total_long++;
-				if (!had_long || h != long_hash)
-					distinct_long += td_hcount_add(&words, h) == 1;
-				long_hash = h;
-				had_long = true;
-			}
-			if (j >= grams_from)
-			{
-				uint64_t	gram = l0 * MULT3 + l1 * MULT2 + l2 * MULT + h;
-
-				if (run_n > 0 && gram != run_gram)
-				{
-					uint32_t	c = td_hcount_add_n(&grams, run_gram, run_n);
-
-					v->repeated_ngrams += c >= 2 && c - run_n < 2;
-					run_n = 0;
-				}
-				run_gram = gram;
-				run_n++;
-			}
-			l0 = l1;
-			l1 = l2;
-			l2 = h;
-		}
+		for (; j < stop && tw->whole[j]; j++)
+			count_word(v, tw->hash[j], tw->end[j] - tw->begin[j] > 3, &t);	/* whole: a byte a character */
 	}
-	v->total_long += total_long;
-	v->distinct_long += distinct_long;
-	*tc = (turn_count) {{l0, l1, l2}, tc->k + (j - first), long_hash, had_long, run_gram, run_n};
+	*tc = t;
 	return j;
 }
 
