@@ -15,13 +15,19 @@
  * The cursor stays open between calls, where other code of the same query
  * (a user's function in the select list, say) runs too; portals are found by
  * name, and every open cursor is listed in pg_cursors.  So the export holds
- * its portal by pointer and keeps it out of that code's reach, as PL/pgSQL
- * does with the portal of a FOR loop: the portal is pinned (closing it by
- * name fails), opened NO SCROLL, and each call checks that its name still
- * gives the same portal, ready and at the position where the export left it
- * (a fetch or MOVE by other code is an error, not a shorter file).  Every
- * fetch checks the column types of what it reads against those planned.  An
- * export stopped early (LIMIT) closes its cursor at the end of the scan.
+ * its portal by pointer, opened NO SCROLL, and each call checks that its
+ * name still gives the same portal (made at the same moment: not another
+ * one of that name at the same address after a CLOSE), ready and at the
+ * position where the export left it (a fetch, MOVE or CLOSE by other code
+ * is an error, not a shorter file).  Every fetch checks the column types of
+ * what it reads against those planned.  The portal is not pinned, as
+ * PL/pgSQL pins the portal of a FOR loop: a transaction cannot commit while
+ * a portal is pinned, and a client's cursor over an export may be left open
+ * at COMMIT (found by a review of 1.2: XX000, the transaction rolled back).
+ * When the export runs in a cursor WITH HOLD, its own cursor is WITH HOLD
+ * too, so that the commit, which reads such a cursor to its end before it
+ * closes the others, finds the export's still open whatever their order.
+ * An export stopped early (LIMIT) closes its cursor at the end of the scan.
  */
 #include "postgres.h"
 
@@ -197,8 +203,9 @@ typedef struct export_state
 	FmgrInfo	output[N_COLS]; /* the other columns' output functions */
 	FmgrInfo	category_json;	/* array_to_json(anyarray) */
 	FmgrInfo	category_list;	/* array_to_string(anyarray, text) */
-	Portal		portal;			/* the cursor, pinned; NULL once closed */
+	Portal		portal;			/* the cursor; NULL once closed */
 	char	   *portal_name;
+	TimestampTz portal_made;	/* its creation time: the same name and address are not enough */
 	uint64		portal_pos;		/* its position after the export's last fetch */
 	ExprContext *econtext;		/* where close_cursor is registered */
 	bool		exhausted;		/* the cursor has no more rows */
@@ -638,6 +645,19 @@ count_conversations(const export_args *a, const char *scope, Datum dups)
  * parameters' values, whatever the session's plan_cache_mode (the count's
  * and the selection's one-shot statements always are).
  */
+/*
+ * CURSOR_OPT_HOLD when the portal running the export is a cursor WITH HOLD
+ * of this transaction (DECLARE ... WITH HOLD, then FETCH or COMMIT), else
+ * 0: its commit reads it to the end, which needs the export's cursor open
+ * until then, and closes every cursor that is not held before or after it.
+ */
+static int
+held_with_caller(void)
+{
+	return (ActivePortal != NULL && (ActivePortal->cursorOptions & CURSOR_OPT_HOLD) != 0 &&
+			ActivePortal->createSubid != InvalidSubTransactionId) ? CURSOR_OPT_HOLD : 0;
+}
+
 static Portal
 open_cursor(const export_args *a, const char *scope, Datum dups)
 {
@@ -658,7 +678,7 @@ open_cursor(const export_args *a, const char *scope, Datum dups)
 	(void) set_config_option("plan_cache_mode", "force_custom_plan", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	portal = SPI_cursor_open_with_args(NULL, query.data, nargs, types, values, NULL, true,
-									   CURSOR_OPT_NO_SCROLL);
+									   CURSOR_OPT_NO_SCROLL | held_with_caller());
 	AtEOXact_GUC(true, nest);
 	return portal;
 }
@@ -1090,16 +1110,16 @@ own_cursor(export_state *st)
 {
 	Portal		portal = GetPortalByName(st->portal_name);
 
-	if (portal != st->portal || portal->status != PORTAL_READY || !portal->portalPinned ||
+	if (portal != st->portal || portal->creation_time != st->portal_made || portal->status != PORTAL_READY ||
 		portal->portalPos != st->portal_pos)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_CURSOR_STATE),
 				 errmsg("export cursor \"%s\" was used by other code", st->portal_name),
-				 errdetail("Only the export may read its cursor; a function called in the same query fetched from it or moved it.")));
+				 errdetail("Only the export may read its cursor; other code fetched from it, moved it or closed it, or a rollback to a savepoint closed it.")));
 	return portal;
 }
 
-/* Unpin and close the export's cursor (once). */
+/* Close the export's cursor (once). */
 static void
 drop_cursor(export_state *st)
 {
@@ -1108,21 +1128,23 @@ drop_cursor(export_state *st)
 	if (portal == NULL)
 		return;
 	st->portal = NULL;
-	UnpinPortal(portal);
 	PortalDrop(portal, false);
 }
 
 /*
  * The end of the scan that called the export (its last record, a LIMIT, a
- * rescan): close the cursor if it is still open, so that a cursor stopped
- * early does not stay pinned to the end of the transaction.
+ * rescan): close the cursor if it is still the export's and open, so that a
+ * cursor stopped early does not stay open to the end of the transaction
+ * (nor, held, past it).
  */
 static void
 close_cursor(Datum arg)
 {
 	export_state *st = (export_state *) DatumGetPointer(arg);
+	Portal		portal = st->portal != NULL ? GetPortalByName(st->portal_name) : NULL;
 
-	if (st->portal != NULL && GetPortalByName(st->portal_name) == st->portal)
+	if (portal != NULL && portal == st->portal && portal->creation_time == st->portal_made &&
+		portal->status == PORTAL_READY)
 		drop_cursor(st);
 	st->portal = NULL;
 }
@@ -1238,8 +1260,8 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 		count = count_conversations(a, scope, dups);
 	st->portal = open_cursor(a, scope, dups);
 	st->portal_name = MemoryContextStrdup(funcctx->multi_call_memory_ctx, st->portal->name);
+	st->portal_made = st->portal->creation_time;
 	st->portal_pos = st->portal->portalPos;
-	PinPortal(st->portal);
 	st->econtext = econtext;
 	RegisterExprContextCallback(st->econtext, close_cursor, PointerGetDatum(st));
 	plan_columns(st, st->portal->tupDesc);

@@ -89,13 +89,49 @@ SELECT regress_alice_code.attack($$SELECT pg_catalog.string_agg(l || ' ' || s, '
 SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation,
        pg_catalog.length(CURRENT_USER::text) AS beside;
 -- An export stopped early closes its cursor at once (not at the end of the
--- transaction, which could not commit with the cursor still pinned), and
--- the next one works.
+-- transaction), and the next one works.
 BEGIN;
 SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation LIMIT 1;
 SELECT name FROM pg_catalog.pg_cursors;
 SELECT pg_catalog.count(*) AS records FROM train_data.export_jsonl();
 COMMIT;
+-- A client's cursor over an export left open at COMMIT (found by a review
+-- of 1.2: the export's own cursor was pinned, and the commit failed with
+-- XX000 "cannot commit while a portal is pinned", rolling back): the commit
+-- closes both.
+BEGIN;
+DECLARE left_open CURSOR FOR SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation;
+FETCH 1 FROM left_open;
+SELECT pg_catalog.count(*) AS cursors_open FROM pg_catalog.pg_cursors;
+COMMIT;
+SELECT name FROM pg_catalog.pg_cursors;
+-- A cursor WITH HOLD over an export: the commit reads it to its end, the
+-- export's own cursor included, and the records left are fetched after it.
+BEGIN;
+DECLARE held CURSOR WITH HOLD FOR SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation;
+FETCH 1 FROM held;
+COMMIT;
+FETCH ALL FROM held;
+CLOSE held;
+-- (never fetched before the commit: every record after it)
+BEGIN;
+DECLARE held CURSOR WITH HOLD FOR SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation;
+COMMIT;
+FETCH ALL FROM held;
+CLOSE held;
+SELECT name FROM pg_catalog.pg_cursors;
+-- The export's cursor made in a savepoint rolled back: the export's next
+-- fetch is an error, not a read of a closed portal.
+BEGIN;
+DECLARE after_rollback CURSOR FOR SELECT pg_catalog.substring(train_data.export_jsonl(), 'tpl_a_[0-9]+') AS conversation;
+SAVEPOINT before_export;
+FETCH 1 FROM after_rollback;
+ROLLBACK TO SAVEPOINT before_export;
+-- (24000, the export's cursor "was used by other code": its name varies)
+\set VERBOSITY sqlstate
+FETCH ALL FROM after_rollback;
+\set VERBOSITY default
+ROLLBACK;
 
 -- A file that attacks its reader: text that a spreadsheet would run as a
 -- formula (a CSV field starting with = + - @, a tab or a carriage return
