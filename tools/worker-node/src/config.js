@@ -77,6 +77,7 @@ export function loadConfig(env = process.env, argv = []) {
 		pollSeconds: seconds(env.TD_POLL ?? '1', 'TD_POLL'),
 		requestTimeoutSeconds: seconds(env.TD_REQUEST_TIMEOUT ?? '300', 'TD_REQUEST_TIMEOUT'),
 		retryAfterMaxSeconds: seconds(env.TD_RETRY_AFTER_MAX ?? '60', 'TD_RETRY_AFTER_MAX'),
+		maxResponseBytes: Number(env.TD_MAX_RESPONSE_MB ?? '32') * 1024 * 1024,
 		rateLimitWaits: Number(env.TD_RATE_LIMIT_WAITS ?? '2'),
 		offline: flag(env.TD_OFFLINE, 'TD_OFFLINE'),
 		offlineDelayMs: env.TD_OFFLINE_DELAY === undefined ? null : Number(env.TD_OFFLINE_DELAY),
@@ -112,6 +113,9 @@ export function loadConfig(env = process.env, argv = []) {
 	if (!(c.leaseSeconds > 0 && c.leaseSeconds <= 86400)) throw new Error('TD_LEASE: must be more than 0 and at most a day');
 	if (!(c.requestTimeoutSeconds > 0 && c.requestTimeoutSeconds <= 86400)) throw new Error('TD_REQUEST_TIMEOUT: must be more than 0 and at most a day');
 	if (!(c.pollSeconds >= 0.1 && c.pollSeconds <= 3600)) throw new Error('TD_POLL: must be from 0.1 s to an hour');
+	if (!(Number.isInteger(c.maxResponseBytes) && c.maxResponseBytes >= 1024 * 1024 && c.maxResponseBytes <= 1024 * 1024 * 1024)) {
+		throw new Error('TD_MAX_RESPONSE_MB: expected a whole number of megabytes from 1 to 1024');
+	}
 	if (!Number.isInteger(c.rateLimitWaits) || c.rateLimitWaits < 0) throw new Error('TD_RATE_LIMIT_WAITS: expected an integer >= 0');
 	if (c.offlineDelayMs !== null && !(c.offlineDelayMs >= 0)) throw new Error('TD_OFFLINE_DELAY: expected milliseconds >= 0');
 	if (!(c.offlineTruncate >= 0 && c.offlineTruncate <= 1)) throw new Error('TD_OFFLINE_TRUNCATE: expected a fraction from 0 to 1');

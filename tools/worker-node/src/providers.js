@@ -61,6 +61,53 @@ export function redact(text, secrets) {
 	return out;
 }
 
+/** A model's answer longer than the worker reads (TD_MAX_RESPONSE_MB). */
+export class ResponseTooLarge extends Error {
+	constructor(limit) {
+		super(`the answer is larger than ${limit / (1024 * 1024)} MB (TD_MAX_RESPONSE_MB)`);
+		this.name = 'ResponseTooLarge';
+	}
+}
+
+/**
+ * A fetch for the SDKs that reads at most `limit` bytes of an answer's body:
+ * one that declares more (Content-Length) is refused before its body is
+ * read, and a body that runs past the limit (chunked, or decompressed past
+ * it) fails when it does, its connection closed.  Without it the SDKs read
+ * an answer whole, however large (a review of 1.2: an answer of 60 MB took
+ * 484 MB of the worker's memory, four of 120 MB ended the process).
+ */
+export function cappedFetch(limit, baseFetch = globalThis.fetch) {
+	return async (url, init) => {
+		const res = await baseFetch(url, init);
+		const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+		if (declared > limit) {
+			await res.body?.cancel().catch(() => {});
+			throw new ResponseTooLarge(limit);
+		}
+		if (!res.body) return res;
+		let seen = 0;
+		const body = res.body.pipeThrough(new TransformStream({
+			transform(chunk, controller) {
+				seen += chunk.byteLength;
+				if (seen > limit) controller.error(new ResponseTooLarge(limit));
+				else controller.enqueue(chunk);
+			},
+		}));
+		const capped = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+		Object.defineProperty(capped, 'url', { value: res.url });
+		return capped;
+	};
+}
+
+/** The ResponseTooLarge an error is or was caused by (the SDKs wrap what fetch throws), else null. */
+function tooLarge(err) {
+	for (let e = err, depth = 0; e && depth < 8; e = e.cause, depth++) {
+		if (e instanceof ResponseTooLarge) return e;
+	}
+	return null;
+}
+
 /** HTTP statuses retried by the queue: timeouts, conflicts, rate limits, server errors. */
 export function retryableStatus(status) {
 	return status === 408 || status === 409 || status === 429 || status >= 500;
@@ -78,6 +125,8 @@ function clip(text, n = 500) {
  */
 export function classifyError(err) {
 	if (err instanceof CallFailure) return err;
+	const big = tooLarge(err);
+	if (big) return new CallFailure(clip(big.message), { code: 'response_too_large', retryable: true });
 	if (err instanceof Anthropic.APIUserAbortError || err instanceof OpenAI.APIUserAbortError || err?.name === 'AbortError') return null;
 	if (err instanceof Anthropic.APIConnectionTimeoutError || err instanceof OpenAI.APIConnectionTimeoutError) {
 		return new CallFailure(clip(`timeout: ${err.message}`), { code: 'timeout', retryable: true });
@@ -117,7 +166,8 @@ export function createCaller(config) {
 	const client = (provider, baseURL) => {
 		const key = `${provider} ${baseURL}`;
 		if (!clients.has(key)) {
-			const opts = { baseURL, maxRetries: 0, timeout: config.requestTimeoutSeconds * 1000 };
+			const opts = { baseURL, maxRetries: 0, timeout: config.requestTimeoutSeconds * 1000,
+				fetch: cappedFetch(config.maxResponseBytes ?? 32 * 1024 * 1024) };
 			clients.set(key, provider === 'openai'
 				? new OpenAI({ ...opts, apiKey: config.openai.apiKey })
 				: new Anthropic({ ...opts, apiKey: config.anthropic.apiKey }));

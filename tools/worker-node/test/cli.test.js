@@ -67,6 +67,25 @@ test('base URLs a key may go to: the provider\'s own and those listed for it', (
 	assert.deepEqual([[...b.anthropic], [...b.openai]], [['http://a-gw.local'], ['http://gateway.local/v1']]);
 });
 
+test('settings out of their bounds are refused by name', () => {
+	const refused = (env) => {
+		try {
+			loadConfig({ TD_WORKER_NAME: 'w', ...env }, []);
+			return 'accepted';
+		} catch (e) {
+			return e.message.split(':')[0];
+		}
+	};
+	assert.deepEqual([{ TD_POLL: '0.05' }, { TD_POLL: '7200' }, { TD_REQUEST_TIMEOUT: '25 h' }, { TD_REQUEST_TIMEOUT: '0' },
+		{ TD_LEASE: '25 hours' }, { TD_MAX_RESPONSE_MB: '0' }, { TD_MAX_RESPONSE_MB: '0.5' }, { TD_MAX_RESPONSE_MB: '2048' },
+		{ TD_MAX_RESPONSE_MB: 'lots' }, { TD_WORKER_NAME: ' ' }].map(refused),
+	['TD_POLL', 'TD_POLL', 'TD_REQUEST_TIMEOUT', 'TD_REQUEST_TIMEOUT', 'TD_LEASE', 'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB',
+		'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB', 'TD_WORKER_NAME']);
+	const ok = loadConfig({ TD_WORKER_NAME: 'w', TD_POLL: '0.1', TD_REQUEST_TIMEOUT: '24 h', TD_MAX_RESPONSE_MB: '1024' }, []);
+	assert.deepEqual([ok.pollSeconds, ok.requestTimeoutSeconds, ok.maxResponseBytes], [0.1, 86400, 1024 * 1024 * 1024]);
+	assert.equal(loadConfig({ TD_WORKER_NAME: 'w' }, []).maxResponseBytes, 32 * 1024 * 1024);
+});
+
 test('durations, retry-after, offline shapes', () => {
 	assert.deepEqual(['300', '5 minutes', '90s', '1.5 h', '00:02:00', '250ms'].map((d) => parseDuration(d, 'x')), [300, 300, 90, 5400, 120, 0.25]);
 	assert.throws(() => parseDuration('5 fortnights', 'TD_LEASE'), /TD_LEASE: not a duration: "5 fortnights"/);

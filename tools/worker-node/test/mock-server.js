@@ -17,6 +17,8 @@
 //   trickle         200 headers at once, then a byte of body every 300 ms, never done; then 200
 //   nul             200 whose conversation holds a NUL character (the database refuses it); then 200
 //   echokey         401 whose message repeats the key the request carried, every time
+//   huge            200 of 3 MB (Content-Length declared), then 200
+//   hugechunked     200 of 3 MB sent in chunks without a length, then 200
 //
 // requests(persona) counts the requests per persona; `seen` keeps each
 // request's path, headers and body.
@@ -115,6 +117,21 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000 } = {}) 
 				return undefined;
 			}
 			case 'nul': return send(200, success(api, body, conversationText(persona).replace('I am', 'I\u0000am'), false));
+			case 'huge': return send(200, success(api, body, conversationText(persona) + ' '.repeat(3 * 1024 * 1024), false));
+			case 'hugechunked': {
+				res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${n}` });
+				const chunk = ' '.repeat(64 * 1024);
+				let sent = 0;
+				const more = () => {
+					while (sent < 48 && !res.destroyed) {
+						sent++;
+						if (!res.write(chunk)) { res.once('drain', more); return; }
+					}
+					if (!res.destroyed) res.end(JSON.stringify(success(api, body, conversationText(persona), false)));
+				};
+				res.on('error', () => {});
+				return more();
+			}
 			default: return ok();
 			}
 		});

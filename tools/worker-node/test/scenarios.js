@@ -10,7 +10,7 @@ import { conversationText } from './mock-server.js';
 import { USER, collectingLogger, createBatch, itemsOf, query, runWorker } from './helpers.js';
 
 export const PERSONAS = ['ok-1', 'ratelimit-1', 'ratelimitlong-1', 'error500-1', 'hang-1', 'truncated-1', 'badjson-1', 'badrequest-1',
-	'trickle-1', 'nul-1', 'echokey-1'];
+	'trickle-1', 'nul-1', 'echokey-1', 'huge-1', 'hugechunked-1'];
 
 /** What each persona's item ends as: status, attempts, error_code, generation log statuses, requests the mock saw. */
 export const EXPECTED = {
@@ -27,13 +27,17 @@ export const EXPECTED = {
 	// a response the database cannot store is failed, not left to its lease
 	'nul-1': ['completed', 2, null, ['failed:invalid_response', 'success'], 2],
 	'echokey-1': ['failed', 1, '401', ['failed:401'], 1],
+	// an answer past TD_MAX_RESPONSE_MB (1 here) is not read whole: declared
+	// too long, or cut off when its chunks pass the limit; then retried
+	'huge-1': ['completed', 2, null, ['failed:response_too_large', 'success'], 2],
+	'hugechunked-1': ['completed', 2, null, ['failed:response_too_large', 'success'], 2],
 };
 
 /** Queue the scenario batch, drain it with a worker on `mock`, check everything. */
 export async function runScenarios(env, mock, provider, workerEnv) {
 	const job = await createBatch(env, `${provider} scenarios`, PERSONAS);
 	const log = collectingLogger();
-	const { status } = await runWorker(env, { TD_REQUEST_TIMEOUT: '1', TD_RETRY_AFTER_MAX: '5', TD_IDLE_EXIT: '4', ...workerEnv }, log);
+	const { status } = await runWorker(env, { TD_REQUEST_TIMEOUT: '1', TD_RETRY_AFTER_MAX: '5', TD_IDLE_EXIT: '4', TD_MAX_RESPONSE_MB: '1', ...workerEnv }, log);
 	assert.equal(status, 0);
 	const items = await itemsOf(env, job);
 	const got = Object.fromEntries(items.map((i) => [i.persona, [i.status, i.attempts, i.error_code, i.logs, mock.requests(i.persona)]]));
