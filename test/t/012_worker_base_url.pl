@@ -24,7 +24,13 @@
 #   - a base URL that merely starts with an allowed one (a longer path,
 #     a longer host name, the allowed host:port as credentials before
 #     another host) is refused; the last cannot even be stored through the
-#     validated path, so it is planted as a restore would.
+#     validated path, so it is planted as a restore would;
+#   - what an allowed server answers that must not be stored as it is (found
+#     by a review of 1.2): an error echoing the key it was sent (stored with
+#     the key replaced by ***), an answer holding a NUL (failed retryable as
+#     invalid_response, not left to its lease), an answer past
+#     TD_MAX_RESPONSE_MB, declared or streamed without a length (failed
+#     retryable as response_too_large, never read whole).
 use strict;
 use warnings;
 
@@ -85,6 +91,32 @@ sub answer
 		content => [ { type => 'text', text => $conversation } ] });
 }
 
+# What the server answers a request whose body names one of the special
+# personas: [status, body, declared length or undef to stream it].  The
+# echo answers every time, the others only the first time.
+my %answered;
+sub special_answer
+{
+	my ($path, $body, $headers) = @_;
+	my ($kind) = $body =~ /conversation with (echokey|nulanswer|hugeanswer|hugechunked) /;
+	return undef unless $kind;
+	if ($kind eq 'echokey')
+	{
+		my $sent = $headers->{'x-api-key'} // $headers->{authorization} // '';
+		return [ 401, JSON::PP->new->canonical->encode({ type => 'error', error => { type => 'authentication_error',
+			message => "invalid x-api-key: $sent" } }), 1 ];
+	}
+	return undef if $answered{$kind}++;
+	if ($kind eq 'nulanswer')
+	{
+		(my $a = answer($path)) =~ s/I am a nurse/I am\\u0000a nurse/;
+		return [ 200, $a, 1 ];
+	}
+	my $padded = answer($path);
+	$padded =~ s/\}\z/, "padding": "@{[ ' ' x (3 * 1024 * 1024) ]}"}/;
+	return [ 200, $padded, $kind eq 'hugeanswer' ];
+}
+
 # Serve requests until killed: record, then answer 200 and close.
 sub serve
 {
@@ -108,9 +140,13 @@ sub serve
 		open(my $fh, '>>', $log) or die "cannot append to $log: $!";
 		print $fh encode_json({ method => $method, path => $path, headers => \%headers }), "\n";
 		close $fh;
-		my $answer = answer($path);
-		print $c "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-		  . length($answer) . "\r\nConnection: close\r\n\r\n$answer";
+		my $special = special_answer($path, $body, \%headers);
+		my ($status, $answer, $declared) = $special ? @$special : (200, answer($path), 1);
+		local $SIG{PIPE} = 'IGNORE';    # a worker that stops reading a long answer
+		print $c "HTTP/1.1 $status " . ($status == 200 ? 'OK' : 'Unauthorized')
+		  . "\r\nContent-Type: application/json\r\n"
+		  . ($declared ? 'Content-Length: ' . length($answer) . "\r\n" : '')
+		  . "Connection: close\r\n\r\n$answer";
 		close $c;
 	}
 }
@@ -372,6 +408,46 @@ for my $i (0 .. $#attacks)
 		"prefix attack $attacks[$i]: refused for good, no conversation");
 }
 unlike($out, qr/sk-test-secret/, 'prefix attacks: the worker\'s output does not hold the key');
+
+# ---------------------------------------------------------------------------
+# 5. Answers of an allowed server that must not be stored as they come.
+
+set_config($user, qq{{"baseUrl": "$server"}});
+my %answers = map { $_ => create_batch($user, $_, 1) } qw(echokey nulanswer hugeanswer hugechunked);
+$out = run_worker('answers not to store', ANTHROPIC_API_KEY => $key, ANTHROPIC_BASE_URL => $server,
+	TD_MAX_RESPONSE_MB => '1', TD_WORKER_VERBOSE => '1');
+received();
+
+# An item's status, error code and attempts, and its calls' logs
+# (status:error_code, oldest first), as "completed - 2; failed:x success".
+sub calls_of
+{
+	my ($job) = @_;
+	return $node->safe_psql('postgres', qq{
+SELECT i.status || ' ' || coalesce(i.error_code, '-') || ' ' || i.attempts || '; '
+       || (SELECT string_agg(l.status || coalesce(':' || l.error_code, ''), ' ' ORDER BY l.created_at, l.id)
+           FROM train_data.generation_logs l WHERE l.batch_item_id = i.id)
+FROM train_data.batch_items i WHERE i.batch_job_id = '$job'});
+}
+
+is(calls_of($answers{echokey}), 'failed 401 1; failed:401', 'an answer echoing the key: failed for good (401)');
+is($node->safe_psql('postgres', qq{SELECT error_message FROM train_data.batch_items WHERE batch_job_id = '$answers{echokey}'}),
+	'HTTP 401: {"error":{"message":"invalid x-api-key: ***","type":"authentication_error"},"type":"error"}',
+	'... its error stored with the key replaced by ***');
+is(calls_of($answers{nulanswer}), 'completed - 2; failed:invalid_response success',
+	'an answer holding a NUL: failed retryable as invalid_response (not left to its lease), then completed');
+like($node->safe_psql('postgres', qq{
+SELECT l.error_message FROM train_data.generation_logs l JOIN train_data.batch_items i ON i.id = l.batch_item_id
+WHERE i.batch_job_id = '$answers{nulanswer}' AND l.status = 'failed'}),
+	qr/\Aunusable response: 22P05: unsupported Unicode escape sequence\z/, '... with what the database said');
+is(calls_of($answers{hugeanswer}), 'completed - 2; failed:response_too_large success',
+	'an answer declaring 3 MB past a 1 MB limit: refused unread, retried, completed');
+is(calls_of($answers{hugechunked}), 'completed - 2; failed:response_too_large success',
+	'an answer streamed past a 1 MB limit without a length: cut off, retried, completed');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM train_data.generation_logs WHERE octet_length(response_payload::text) > 1024 * 1024}), '0',
+	'no stored answer holds more than the limit');
+unlike($out, qr/sk-test-secret/, 'answers not to store: the worker\'s output does not hold the key');
 
 is(key_rows(), '0', 'no stored row holds either key');
 
