@@ -30,7 +30,10 @@
 #     the key replaced by ***), an answer holding a NUL (failed retryable as
 #     invalid_response, not left to its lease), an answer past
 #     TD_MAX_RESPONSE_MB, declared or streamed without a length (failed
-#     retryable as response_too_large, never read whole).
+#     retryable as response_too_large, never read whole);
+#   - a call longer than the lease is kept alive by heartbeats (a second copy
+#     does not take the item), and a stop of the worker stops its copies,
+#     their calls and their heartbeats at once.
 use strict;
 use warnings;
 
@@ -98,8 +101,10 @@ my %answered;
 sub special_answer
 {
 	my ($path, $body, $headers) = @_;
-	my ($kind) = $body =~ /conversation with (echokey|nulanswer|hugeanswer|hugechunked) /;
+	my ($kind) = $body =~ /conversation with (echokey|nulanswer|hugeanswer|hugechunked|slowanswer|hanganswer) /;
 	return undef unless $kind;
+	sleep($kind eq 'slowanswer' ? 5 : 30) if $kind =~ /slow|hang/;
+	return undef if $kind =~ /slow|hang/;
 	if ($kind eq 'echokey')
 	{
 		my $sent = $headers->{'x-api-key'} // $headers->{authorization} // '';
@@ -448,6 +453,74 @@ is($node->safe_psql('postgres', qq{
 SELECT count(*) FROM train_data.generation_logs WHERE octet_length(response_payload::text) > 1024 * 1024}), '0',
 	'no stored answer holds more than the limit');
 unlike($out, qr/sk-test-secret/, 'answers not to store: the worker\'s output does not hold the key');
+
+# ---------------------------------------------------------------------------
+# 6. Heartbeats and stopping.  A call of 5 s with a lease of 3 s: the
+#    heartbeats (every second) keep it, so the other copy never takes the
+#    item and the server gets one request.
+
+# Start the worker (--copies 2, a lease of 3 s) in the background.
+sub start_worker
+{
+	my ($name, $idle) = @_;
+	local %ENV = %ENV;
+	delete @ENV{qw(OPENAI_API_KEY OPENAI_BASE_URL ANTHROPIC_API_URL TD_ALLOWED_BASE_URLS http_proxy https_proxy
+		  HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY)};
+	%ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres',
+		PGUSER => 'generation_worker', TD_WORKER_VERBOSE => '0', ANTHROPIC_API_KEY => $key, ANTHROPIC_BASE_URL => $server);
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start([ 'bash', "$top/tools/worker", '--name', $name, '--copies', '2', '--lease', '3 seconds',
+			'--idle-exit', $idle ], '>', \$out, '2>', \$err);
+	return $h;
+}
+
+my $slow = create_batch($user, 'slowanswer', 1);
+my $h = start_worker('heartbeat', 3);
+$h->finish;
+is(received(), $anthropic_request, 'a call longer than the lease: one request (the other copy never took the item)');
+is(calls_of($slow), 'completed - 1; success', '... completed at its first attempt');
+
+# Processes whose command line holds $text (the worker's copies, curl).
+sub processes_with
+{
+	my ($text) = @_;
+	my @found;
+	for my $cmdline (glob '/proc/[0-9]*/cmdline')
+	{
+		open(my $fh, '<', $cmdline) or next;
+		my $c = do { local $/; <$fh> } // '';
+		close $fh;
+		$c =~ tr/\0/ /;
+		push @found, $c if index($c, $text) >= 0 && $c !~ /\bprove\b|perl/;
+	}
+	return scalar @found;
+}
+
+# A call that hangs (30 s): the worker is stopped (TERM to the process the
+# operator started) during it.
+my $hang = create_batch($user, 'hanganswer', 1);
+$h = start_worker('stopped', 60);
+my $waited = 0;
+while ($waited < 200 && !-s $log) { select(undef, undef, undef, 0.1); $waited++; }
+ok(-s $log, 'the hanging call reached the server');
+select(undef, undef, undef, 1.5);    # a heartbeat or two
+ok(processes_with($server) >= 1, 'curl is running');
+$h->signal('TERM');
+my $stopped = eval { $h->finish; 1 };
+my $gone = 0;
+for (1 .. 30)
+{
+	last if ($gone = processes_with($server) == 0 && processes_with('--name stopped') == 0);
+	select(undef, undef, undef, 0.1);
+}
+ok($gone, 'TERM: the worker, its copies and their curl calls are gone within 3 s');
+my $lease_then = $node->safe_psql('postgres', qq{SELECT lease_expires_at FROM train_data.batch_items WHERE batch_job_id = '$hang'});
+sleep 2;
+is($node->safe_psql('postgres', qq{SELECT lease_expires_at FROM train_data.batch_items WHERE batch_job_id = '$hang'}),
+	$lease_then, '... and no heartbeat extends the lease after the stop');
+is($node->safe_psql('postgres', qq{SELECT status || ' ' || attempts FROM train_data.batch_items WHERE batch_job_id = '$hang'}),
+	'processing 1', '... the item left to its lease (3 s), which hands it on');
+received();
 
 is(key_rows(), '0', 'no stored row holds either key');
 
