@@ -1,7 +1,8 @@
 /*
  * quality_glue.c — SQL entry points of the quality scorer: quality_metrics()
  * (with and without the template's expectation), quality_score(),
- * quality_defects(), quality_defect_codes() and metrics_have_defects().
+ * quality_defects(), quality_defect_codes(), metrics_have_defects() and
+ * defect_status().
  * The scoring is the pure core in core/quality.c, the verdicts
  * core/quality_defects.c.
  */
@@ -30,6 +31,7 @@ PG_FUNCTION_INFO_V1(train_data_quality_score);
 PG_FUNCTION_INFO_V1(train_data_quality_defects);
 PG_FUNCTION_INFO_V1(train_data_quality_defect_codes);
 PG_FUNCTION_INFO_V1(train_data_metrics_have_defects);
+PG_FUNCTION_INFO_V1(train_data_defect_status);
 
 /*
  * The members of a turn object read in place, in one pass over its
@@ -328,6 +330,99 @@ train_data_metrics_have_defects(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(defects != NULL && defects->type == jbvBinary &&
 				   JsonContainerIsArray(defects->val.binary.data) &&
 				   JsonContainerSize(defects->val.binary.data) > 0);
+}
+
+/* Is code (a JSON string's bytes) the code of a soft defect? */
+static bool
+soft_code(const char *code, int len)
+{
+	for (int d = 0; d < TD_DEFECT_COUNT; d++)
+	{
+		const char *known = td_defect_code((td_defect) d);
+
+		if ((int) strlen(known) == len && memcmp(known, code, len) == 0)
+			return td_defect_is_soft((td_defect) d);
+	}
+	return false;				/* an unknown code is not soft */
+}
+
+/*
+ * The conversation_status values defect_status returns, looked up once per
+ * type (the extension made again gets another type).
+ */
+typedef struct status_values
+{
+	Oid			type;
+	Oid			generated;
+	Oid			pending_review;
+	Oid			needs_revision;
+} status_values;
+
+static const status_values *
+status_values_of(Oid type)
+{
+	static status_values v;
+
+	if (v.type != type)
+	{
+		v.type = InvalidOid;
+		v.generated = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("generated"), ObjectIdGetDatum(type)));
+		v.pending_review = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("pending_review"),
+																ObjectIdGetDatum(type)));
+		v.needs_revision = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum("needs_revision"),
+																ObjectIdGetDatum(type)));
+		v.type = type;
+	}
+	return &v;
+}
+
+/*
+ * defect_status(earned conversation_status, defects jsonb) returns
+ * conversation_status — what a conversation's defect codes make of the
+ * status its score earned: needs_revision when one of them is not soft
+ * (anything but the code of a soft defect: an unknown code, a number, a
+ * null), else, with soft ones only, pending_review for a conversation that
+ * earned generated; otherwise (no defects: NULL, not an array, empty) what
+ * it earned.  In C, called by every completion: the PL/pgSQL function it
+ * replaces, with its own search_path, cost a nested call and two
+ * recomputations of the search path.
+ */
+Datum
+train_data_defect_status(PG_FUNCTION_ARGS)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Jsonb	   *defects;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		hard = false;
+	const status_values *values;
+
+	if (PG_ARGISNULL(1))
+		goto earned;
+	defects = PG_GETARG_JSONB_P(1);
+	if (!JB_ROOT_IS_ARRAY(defects) || JB_ROOT_IS_SCALAR(defects) || JB_ROOT_COUNT(defects) == 0)
+		goto earned;
+	if (!OidIsValid(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("defect_status() cannot determine the type of its first argument")));
+	values = status_values_of(type);
+	it = JsonbIteratorInit(&defects->root);
+	while (!hard && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (tok == WJB_ELEM)
+			hard = v.type != jbvString || !soft_code(v.val.string.val, v.val.string.len);
+	}
+	if (hard)
+		PG_RETURN_OID(values->needs_revision);
+	if (!PG_ARGISNULL(0) && PG_GETARG_OID(0) == values->generated)
+		PG_RETURN_OID(values->pending_review);
+earned:
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(PG_GETARG_OID(0));
 }
 
 /*

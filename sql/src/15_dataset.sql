@@ -12,24 +12,8 @@
 -- quality_defect_codes() says which codes are soft.
 CREATE FUNCTION train_data.defect_status(earned train_data.conversation_status, defects jsonb)
     RETURNS train_data.conversation_status
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF jsonb_typeof(defects) IS DISTINCT FROM 'array' OR jsonb_array_length(defects) = 0 THEN
-        RETURN earned;
-    END IF;
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(defects) AS d(code)
-               WHERE NOT coalesce((SELECT c.soft FROM train_data.quality_defect_codes() c WHERE c.code = d.code),
-                                  false)) THEN
-        RETURN 'needs_revision';
-    END IF;
-    IF earned = 'generated' THEN
-        RETURN 'pending_review';
-    END IF;
-    RETURN earned;
-END
-$$;
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_defect_status';
 COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jsonb) IS
     'Status of a completion given the status its score earned and its defect codes: needs_revision for any hard defect, pending_review instead of generated for soft ones only';
 

@@ -57,6 +57,16 @@ SELECT * FROM public.complete_next(jsonb_build_array(
     jsonb_build_object('role', 'user', 'content', 'What should I do with my bonus this year?'),
     jsonb_build_object('role', 'assistant', 'content', repeat('You should save it. ', 12))));
 
+-- defect_status() itself (what a completion applies to the status its
+-- score earned): a code that is not a soft defect's (unknown, a number, a
+-- null) counts as hard; no defects (NULL, not an array, empty) keep it
+SELECT earned, defects, train_data.defect_status(earned::train_data.conversation_status, defects::jsonb) AS status
+FROM (VALUES ('generated', '[]'), ('generated', NULL), ('generated', '{"refusal": 1}'), ('generated', '"refusal"'),
+             ('generated', '["refusal"]'), ('pending_review', '["refusal", "duplicate_in_batch"]'),
+             ('needs_revision', '["refusal"]'), ('generated', '["refusal", "looping_turn"]'), ('generated', '["typo"]'),
+             ('generated', '[7]'), ('generated', '[null]'), (NULL, '["refusal"]'), (NULL, '["looping_turn"]'),
+             (NULL, '[]')) AS c (earned, defects);
+
 ------------------------------------------------------------------ review queue, statistics, score
 SELECT conversation_id IS NOT NULL AS listed, quality_metrics -> 'defects' AS defects
 FROM train_data.review_queue(defect => 'refusal');
