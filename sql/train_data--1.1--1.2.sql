@@ -1269,54 +1269,8 @@ ALTER FUNCTION train_data.fail_batch_item(uuid, text, text, boolean) RENAME TO f
 CREATE FUNCTION train_data.lock_item_in_flight(item_id uuid, attempt integer, OUT item train_data.batch_items,
                                                OUT owner uuid, OUT error_handling text,
                                                OUT completion_events boolean, OUT nowait boolean)
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r record;
-BEGIN
-    -- complete_batch_items' retries after a lock wait ran out: an item row
-    -- another transaction holds is refused at once (55P03), not waited for
-    nowait := current_setting('train_data.item_lock_nowait', true) = 'on';
-    IF nowait THEN
-        PERFORM FROM train_data.batch_items i WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE NOWAIT;
-    END IF;
-    -- the item and its job in one statement (the job row is read, not locked)
-    SELECT i AS item, j.created_by AS owner, j.error_handling AS error_handling,
-           j.completion_events AS completion_events INTO r
-    FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id
-    WHERE i.id = lock_item_in_flight.item_id FOR NO KEY UPDATE OF i;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'batch item % does not exist', coalesce(lock_item_in_flight.item_id::text, 'NULL')
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    item := r.item;
-    owner := r.owner;
-    error_handling := r.error_handling;
-    completion_events := r.completion_events;
-    IF lock_item_in_flight.attempt IS NOT NULL AND lock_item_in_flight.attempt IS DISTINCT FROM item.attempts THEN
-        RAISE EXCEPTION 'batch item % was claimed again: attempt % is not the current attempt %',
-                        item.id, lock_item_in_flight.attempt, item.attempts
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'The lease of this worker ran out and another worker has the item now; discard the result.';
-    END IF;
-    IF item.status = 'cancelled' THEN
-        RAISE EXCEPTION 'batch item % was cancelled', item.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Its batch was cancelled; discard the result.';
-    END IF;
-    IF item.status <> 'processing' THEN
-        RAISE EXCEPTION 'batch item % is %, not processing', item.id, item.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF item.lease_expires_at <= now() THEN
-        RAISE EXCEPTION 'lease of batch item % has expired', item.id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('The lease ended at %s.', item.lease_expires_at),
-                  HINT = 'Heartbeat long calls; the item is given to the next worker that claims.';
-    END IF;
-END
-$$;
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_lock_item_in_flight';
 
 -- Extend the lease of an item in flight (and record its progress).
 CREATE FUNCTION train_data.heartbeat_batch_item(item_id uuid, progress numeric DEFAULT NULL,

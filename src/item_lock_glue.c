@@ -1,0 +1,167 @@
+/*
+ * item_lock_glue.c — lock_item_in_flight(), native: the batch item a worker
+ * function (heartbeat, release, fail, complete) acts on, locked, with its
+ * job's owner, error handling and completion events; or the error that
+ * says why it cannot be finished now (unknown, claimed again since the
+ * caller's attempt, cancelled, not in flight, lease expired).
+ *
+ * One SELECT kept prepared (kept_plan.c), and a NOWAIT probe before it
+ * when complete_batch_items has set train_data.item_lock_nowait.  As a
+ * PL/pgSQL function with its own search_path it cost every completion a
+ * nested interpreter call and two recomputations of the search path
+ * (docs/performance.md).  Internal (EXECUTE revoked from PUBLIC): it runs
+ * as its caller, the worker functions' definer; every name and operator
+ * in the statements is schema-qualified.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "kept_plan.h"
+
+PG_FUNCTION_INFO_V1(train_data_lock_item_in_flight);
+
+/* The item row another transaction holds is refused at once (55P03), not waited for. */
+static const char probe_sql[] =
+	"SELECT FROM train_data.batch_items i WHERE i.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE NOWAIT";
+
+/* The item and its job in one statement (the job row is read, not locked). */
+static const char lock_sql[] =
+	"SELECT i, j.created_by, j.error_handling, j.completion_events,"
+	"       i.attempts, i.status::pg_catalog.text, i.lease_expires_at,"
+	"       i.lease_expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+	" FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) i.batch_job_id"
+	" WHERE i.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE OF i";
+
+static const Oid item_id_type[] = {UUIDOID};
+
+static SPIPlanPtr probe_plan;
+static SPIPlanPtr lock_plan;
+
+/* The columns of lock_sql's row, 1-based. */
+enum
+{
+	COL_ITEM = 1, COL_OWNER, COL_ERROR_HANDLING, COL_COMPLETION_EVENTS, COL_ATTEMPTS, COL_STATUS, COL_LEASE,
+	COL_EXPIRED
+};
+
+/* Run kept statement *slot for the item id (may be NULL); the SPI result code. */
+static int
+run_for_item(SPIPlanPtr *slot, const char *sql, Datum item_id, bool item_id_null)
+{
+	char		nulls[1] = {item_id_null ? 'n' : ' '};
+
+	/* a generic plan from the first call: no planning per call */
+	return SPI_execute_plan(td_kept_plan(slot, sql, 1, item_id_type, CURSOR_OPT_GENERIC_PLAN), &item_id, nulls,
+							false, 0);
+}
+
+/* Value of column col of the fetched row (*isnull set). */
+static Datum
+col(int colno, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, colno, isnull);
+}
+
+/* Text of a uuid. */
+static char *
+uuid_text(Datum id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
+}
+
+/*
+ * The item found (the row in SPI_tuptable) may be finished now by a caller
+ * that gives attempt (or none): else the error that says why.
+ */
+static void
+check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
+{
+	bool		isnull;
+	int32		attempts = DatumGetInt32(col(COL_ATTEMPTS, &isnull));
+	char	   *status = TextDatumGetCString(col(COL_STATUS, &isnull));
+	bool		expired;
+
+	if (has_attempt && attempt != attempts)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("batch item %s was claimed again: attempt %d is not the current attempt %d",
+						uuid_text(item_id), attempt, attempts),
+				 errhint("The lease of this worker ran out and another worker has the item now; discard the result.")));
+	if (strcmp(status, "cancelled") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("batch item %s was cancelled", uuid_text(item_id)),
+				 errhint("Its batch was cancelled; discard the result.")));
+	if (strcmp(status, "processing") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("batch item %s is %s, not processing", uuid_text(item_id), status)));
+	expired = DatumGetBool(col(COL_EXPIRED, &isnull));
+	if (!isnull && expired)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lease of batch item %s has expired", uuid_text(item_id)),
+				 errdetail("The lease ended at %s.",
+						   DatumGetCString(DirectFunctionCall1(timestamptz_out, col(COL_LEASE, &isnull)))),
+				 errhint("Heartbeat long calls; the item is given to the next worker that claims.")));
+}
+
+/*
+ * lock_item_in_flight(item_id uuid, attempt integer, OUT item batch_items,
+ * OUT owner uuid, OUT error_handling text, OUT completion_events boolean,
+ * OUT nowait boolean) — the item locked (FOR NO KEY UPDATE), with its
+ * job's owner, error handling and completion events, and whether
+ * train_data.item_lock_nowait was on (the item row was then probed with
+ * NOWAIT first); 42704 when there is no such item, 55000 when it cannot be
+ * finished now.
+ */
+Datum
+train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;	/* SPI_finish returns to it */
+	Datum		item_id = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+	const char *nowait_setting = GetConfigOption("train_data.item_lock_nowait", true, false);
+	bool		nowait = nowait_setting != NULL && strcmp(nowait_setting, "on") == 0;
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	int			rc;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 5)
+		elog(ERROR, "lock_item_in_flight: unexpected result type");
+	desc = BlessTupleDesc(desc);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (nowait && (rc = run_for_item(&probe_plan, probe_sql, item_id, PG_ARGISNULL(0))) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if ((rc = run_for_item(&lock_plan, lock_sql, item_id, PG_ARGISNULL(0))) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("batch item %s does not exist", PG_ARGISNULL(0) ? "NULL" : uuid_text(item_id))));
+	check_in_flight(item_id, !PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
+
+	/* the row's values copied out of SPI's memory, into the caller's */
+	for (int i = 0; i < 4; i++)
+	{
+		Datum		v = col(COL_ITEM + i, &nulls[i]);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		values[i] = nulls[i] ? (Datum) 0 : datumCopy(v, att->attbyval, att->attlen);
+		MemoryContextSwitchTo(spi);
+	}
+	values[4] = BoolGetDatum(nowait);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
