@@ -1711,15 +1711,8 @@ COMMENT ON COLUMN train_data.job_claim_slots.item_id IS 'The item in flight in t
 -- items (and holds them until she commits: only claims of her own job skip
 -- them meanwhile).
 CREATE FUNCTION train_data.batch_items_free_slot() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    UPDATE train_data.job_claim_slots s SET item_id = NULL
-    WHERE s.batch_job_id = OLD.batch_job_id AND s.item_id = OLD.id;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'train_data_batch_items_free_slot';
 COMMENT ON FUNCTION train_data.batch_items_free_slot() IS
     'Internal: trigger freeing the claim slot of an item that stops being processed';
 

@@ -620,17 +620,12 @@ COMMENT ON COLUMN train_data.job_claim_slots.item_id IS 'The item in flight in t
 -- An item that stops being processed frees its slot.  It runs as the
 -- extension's owner: a user's cancel_batch frees the slots of her cancelled
 -- items (and holds them until she commits: only claims of her own job skip
--- them meanwhile).
+-- them meanwhile).  Native (src/free_slot_glue.c: one UPDATE, every name
+-- and operator qualified, so it needs no search_path of its own): it fires
+-- on every completion.
 CREATE FUNCTION train_data.batch_items_free_slot() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    UPDATE train_data.job_claim_slots s SET item_id = NULL
-    WHERE s.batch_job_id = OLD.batch_job_id AND s.item_id = OLD.id;
-    RETURN NULL;
-END
-$$;
+    LANGUAGE c SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'train_data_batch_items_free_slot';
 COMMENT ON FUNCTION train_data.batch_items_free_slot() IS
     'Internal: trigger freeing the claim slot of an item that stops being processed';
 

@@ -72,6 +72,28 @@ RESET search_path;
 SELECT sum(completed_items) AS bumped, bool_and(shard = pg_catalog.pg_backend_pid() % 16 + 16) AS own_shard
 FROM train_data.batch_job_counters WHERE batch_job_id = :'job';
 
+-- batch_items_free_slot, the one SECURITY DEFINER function without a
+-- search_path of its own (a trigger, native: its UPDATE qualifies every
+-- operator), frees the slot of exactly the item that stops being processed
+-- under a search_path whose = on uuids is always true: three items in
+-- flight, one cancelled, two slots still held (the decoy batch's).
+SELECT pg_catalog.count(*) AS claimed FROM train_data.claim_batch_items('path worker', 3);
+SET search_path = evil, pg_catalog, public;
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id OPERATOR(pg_catalog.=) :'job';
+RESET search_path;
+SELECT (SELECT pg_catalog.count(*) FROM train_data.job_claim_slots WHERE batch_job_id = :'job' AND item_id IS NOT NULL)
+           AS path_slots_held,
+       (SELECT pg_catalog.count(*) FROM train_data.job_claim_slots WHERE batch_job_id = :'decoy' AND item_id IS NOT NULL)
+           AS decoy_slots_held;
+SELECT p.oid::regprocedure AS definer_without_search_path
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'train_data'::regnamespace AND p.prosecdef
+  AND NOT coalesce(p.proconfig::text[] && ARRAY['search_path=pg_catalog, pg_temp'], false);
+-- (the decoy batch's items go back, as the later results expect)
+UPDATE train_data.batch_items SET status = 'queued', attempts = 0, worker = NULL, lease_expires_at = NULL
+WHERE batch_job_id = :'decoy';
+UPDATE train_data.job_claim_slots SET item_id = NULL WHERE batch_job_id = :'decoy';
+
 SELECT :'clean_render' = :'evil_render' AS render, :'clean_parse' = :'evil_parse' AS parse,
        :'clean_score' = :'evil_score' AS score, :'clean_filtered' = :'evil_filtered' AS filtered,
        :'clean_selected' = :'evil_selected' AS selected, :'clean_progress' = :'evil_progress' AS progress,
