@@ -1836,10 +1836,32 @@ END
 $$;
 
 -- Parents: the (id, owner) keys children reference; names unique per owner.
+-- A readable id longer than 1.2 takes (200 characters) stops the update
+-- with what to run first: 1.1 took any that fit its index, and with the
+-- owner in front one of about 2,700 bytes failed the update with an index
+-- error (found by a review of 1.2).  The update cannot give such a row a
+-- new id itself: the row's old version, which this transaction cannot
+-- remove, would still go into the new index.
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT count(*) INTO n FROM train_data.conversations c WHERE char_length(c.conversation_id) > 200;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'train_data 1.2 takes conversation ids of up to 200 characters; % conversations have longer ones', n
+            USING ERRCODE = 'string_data_right_truncation',
+                  HINT = 'Give them new ids in a transaction of its own, then update again: UPDATE train_data.conversations '
+                         'SET parameters = parameters || jsonb_build_object(''previousConversationId'', conversation_id), '
+                         'conversation_id = train_data.make_conversation_id(tier, persona) '
+                         'WHERE char_length(conversation_id) > 200;';
+    END IF;
+END
+$$;
 ALTER TABLE train_data.conversations ADD CONSTRAINT conversations_id_owner_unique UNIQUE (id, created_by);
 ALTER TABLE train_data.conversations DROP CONSTRAINT conversations_conversation_id_unique;
 ALTER TABLE train_data.conversations
-    ADD CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id);
+    ADD CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id),
+    ADD CONSTRAINT conversations_conversation_id_length CHECK (pg_catalog.char_length(conversation_id) <= 200);
 DROP INDEX train_data.conversations_visibility_idx;
 ALTER TABLE train_data.batch_jobs ADD CONSTRAINT batch_jobs_id_owner_unique UNIQUE (id, created_by);
 DROP INDEX train_data.batch_jobs_claim_order_idx;
@@ -1861,19 +1883,22 @@ CREATE TRIGGER conversation_turns_owner
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
     EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
 
--- Batch items carry their job's owner and what they need from their
--- template as it is now, for items still to run (the threshold; the prompt
--- of a queued item, so that a later change of the template, possibly by
--- another user, does not change queued work, as create_batch does).  Only
--- prompts of parameters up to 64 kB are rendered here: an item's
--- parameters of any size would hold the update and its locks for as long
--- as they take to read.  The claim renders the others (parameters up to
--- 4 MB) and fails alone one it cannot render (larger parameters, or
--- parameters 1.2 refuses).
+-- Batch items carry their job's owner and, for items still to run, their
+-- template's threshold as it is now.  Their prompts are not rendered here:
+-- the claim renders a queued item of 1.1 from its template as it is then,
+-- as 1.1 did, and fails alone one it cannot render (parameters 1.2
+-- refuses).  Rendering them here held every table's lock while it ran, and
+-- one user's templates could make it render without bound (50 items of
+-- 294 bytes of parameters became 200 MB of prompts; found by a review of
+-- 1.2).  An item in flight whose lease never ends (none, or one past a day
+-- from now: 1.1 let users write leases) ends it now, so that the next
+-- claim takes it back (else every claim of its job read it again, for
+-- good).  The update changes neither item's updated_at.
 ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
     ADD COLUMN quality_threshold numeric(3,1);
+ALTER TABLE train_data.batch_items DISABLE TRIGGER batch_items_touch;
 UPDATE train_data.batch_items i
 SET created_by = j.created_by,
     conversation_id = (SELECT c.id FROM train_data.conversations c
@@ -1882,9 +1907,11 @@ SET created_by = j.created_by,
                               WHERE c.id = i.parent_conversation_id AND c.created_by = j.created_by),
     quality_threshold = CASE WHEN i.status IN ('queued', 'processing')
                              THEN (SELECT t.quality_threshold FROM train_data.templates t WHERE t.id = i.template_id) END,
-    prompt = CASE WHEN i.status = 'queued' AND train_data.jsonb_raw_size(i.parameters) <= 65536
-                  THEN (train_data.claim_render(i.template_id, i.parameters)).prompt END
+    lease_expires_at = CASE WHEN i.status = 'processing'
+                                 AND (i.lease_expires_at IS NULL OR i.lease_expires_at > now() + interval '1 day')
+                            THEN now() ELSE i.lease_expires_at END
 FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id;
+ALTER TABLE train_data.batch_items ENABLE TRIGGER batch_items_touch;
 ALTER TABLE train_data.batch_items
     ALTER COLUMN created_by SET NOT NULL,
     ALTER COLUMN created_by SET DEFAULT train_data.current_user_id(),
@@ -2414,7 +2441,12 @@ CREATE TABLE train_data.conversation_signatures (
     CONSTRAINT conversation_signatures_conversation_fk FOREIGN KEY (conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE
 );
-CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands);
+CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands)
+    WITH (fastupdate = off);
+-- (the categories' GIN index without its pending list too, emptied first:
+-- the list is shared by every user)
+SELECT pg_catalog.gin_clean_pending_list('train_data.conversations_category_idx'::pg_catalog.regclass);
+ALTER INDEX train_data.conversations_category_idx SET (fastupdate = off);
 -- the policy's column: a user's calls read her own signatures, not everyone's
 CREATE INDEX conversation_signatures_created_by_idx ON train_data.conversation_signatures (created_by);
 ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;

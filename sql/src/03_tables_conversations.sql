@@ -44,6 +44,7 @@ CREATE TABLE train_data.conversations (
     -- readable ids are unique per owner: one user's ids never collide with,
     -- or reveal, another's
     CONSTRAINT conversations_conversation_id_unique UNIQUE (created_by, conversation_id),
+    CONSTRAINT conversations_conversation_id_length CHECK (pg_catalog.char_length(conversation_id) <= 200),
     -- the key children reference, so a child's owner is its parent's
     CONSTRAINT conversations_id_owner_unique UNIQUE (id, created_by),
     CONSTRAINT valid_quality_score CHECK (quality_score IS NULL OR quality_score BETWEEN 0 AND 10),
@@ -108,7 +109,10 @@ CREATE INDEX conversations_approved_idx ON train_data.conversations (created_at,
 CREATE INDEX conversations_status_tier_idx ON train_data.conversations (status, tier);
 CREATE INDEX conversations_parent_idx ON train_data.conversations (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX conversations_template_idx ON train_data.conversations (template_id) WHERE template_id IS NOT NULL;
-CREATE INDEX conversations_category_idx ON train_data.conversations USING gin (category);
+-- (GIN without its pending list, as the signatures' band index: the list is
+-- shared by every user, so one user's inserts made another's statement
+-- scan it or flush it; found by a review of 1.2)
+CREATE INDEX conversations_category_idx ON train_data.conversations USING gin (category) WITH (fastupdate = off);
 
 CREATE TRIGGER conversations_default_id
     BEFORE INSERT ON train_data.conversations

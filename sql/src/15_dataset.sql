@@ -38,7 +38,12 @@ COMMENT ON COLUMN train_data.conversation_signatures.conversation_id IS 'The con
 COMMENT ON COLUMN train_data.conversation_signatures.created_by IS 'Owner: the conversation''s owner (composite foreign key)';
 COMMENT ON COLUMN train_data.conversation_signatures.signature IS 'minhash_signature() of the turns'' contents in order, joined with spaces';
 COMMENT ON COLUMN train_data.conversation_signatures.bands IS 'minhash_bands() of the signature: the LSH band keys';
-CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands);
+-- (fastupdate off: GIN's pending list is shared by every user, so another
+-- user's signatures made each scan of the index read up to 4 MB of them and
+-- one completion in many flush them all: 16-25 ms completions, one of 611
+-- ms; found by a review of 1.2.  Each insert adds its 16 keys at once.)
+CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands)
+    WITH (fastupdate = off);
 -- the policy's column: a user's calls read her own signatures, not everyone's
 CREATE INDEX conversation_signatures_created_by_idx ON train_data.conversation_signatures (created_by);
 ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;

@@ -150,10 +150,13 @@ UPDATE train_data.conversations SET template_id = NULL WHERE id = 'c7000000-0000
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000004')$$);
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-000000000005', '[]')$$);
 -- a long conversation id is clipped in the batch's name (it was refused as a
--- batch name of 311 characters: an adversarial review of 1.2)
+-- batch name of 311 characters: an adversarial review of 1.2); ids are at
+-- most 200 characters (one of about 2,700 bytes failed the update from 1.1)
+SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier)
+                      VALUES (repeat('l', 201), 'Too long', 'P', 'calm', 'template')$$);
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, template_id,
                                       parameters)
-VALUES ('c7000000-0000-0000-0000-0000000000e2', repeat('l', 300), 'Long id', 'P', 'calm', 'template', 'generated',
+VALUES ('c7000000-0000-0000-0000-0000000000e2', repeat('l', 200), 'Long id', 'P', 'calm', 'template', 'generated',
         'a7000000-0000-0000-0000-000000000001', '{"persona": "P"}');
 SELECT train_data.regenerate_conversation('c7000000-0000-0000-0000-0000000000e2') AS long_item \gset
 SELECT length(j.name) AS batch_name_length

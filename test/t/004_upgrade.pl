@@ -125,8 +125,37 @@ VALUES ('c0000000-0000-0000-0000-000000000001', 'Ann saves', 'Ann', 'calm', 'tem
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user', 'How much of my pay should I save each month?'),
        ('c0000000-0000-0000-0000-000000000001', 2, 'assistant', 'Ten percent of what you earn, then more.');
+-- (found by a review of the upgrade path) a readable id that 1.1's index
+-- took but 1.2's, with the owner in front, cannot (the update failed for
+-- everyone), and an item in flight whose lease never ends, written as 1.1
+-- let a user write it (every claim of its job read it again, for good)
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, conversation_id)
+SELECT 'c0000000-0000-0000-0000-0000000000ff', 'Long id', 'Lo', 'calm', 'template', 'generated',
+       string_agg(md5(g::text), '') FROM generate_series(1, 84) g;
+INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, parameters, status, lease_expires_at,
+                                    attempts, updated_at)
+SELECT j.id, 'b0000000-0000-0000-0000-000000000001', 2, 'template', '{"persona": "Ed"}', 'processing', 'infinity', 1,
+       '2025-01-01 00:00:00+00'
+FROM train_data.batch_jobs j WHERE j.name = 'upgrade batch';
 SQL
+# the long id stops the update, with what to run first
+my ($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($stderr, qr/ERROR:  22001: train_data 1\.2 takes conversation ids of up to 200 characters; 1 conversations have longer ones/,
+	'from11app: an id too long for 1.2 stops the update with 22001');
+my ($fix) = $stderr =~ /HINT:  Give them new ids in a transaction of its own, then update again: (UPDATE .*;)/;
+ok(defined $fix, '... and its hint names the statement to run first');
+$node->safe_psql('from11app', $fix);
 $node->safe_psql('from11app', 'ALTER EXTENSION train_data UPDATE');
+is($node->safe_psql('from11app', <<'SQL'), "t|t|2688\nt|2025-01-01 00:00:00+00",
+SELECT c.conversation_id ~ '^tpl_lo_[0-9]+$', char_length(c.conversation_id) <= 200,
+       char_length(c.parameters ->> 'previousConversationId')
+FROM train_data.conversations c WHERE c.id = 'c0000000-0000-0000-0000-0000000000ff';
+SET TIME ZONE 'UTC';
+SELECT i.lease_expires_at <= now(), i.updated_at FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Ed';
+-- (out of the way of the claims below, which take an expired item first)
+DELETE FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Ed';
+SQL
+	'from11app: the id given by the hint (the old one kept), a lease that never ends ends, updated_at kept');
 # the signature the update computed is the conversation's text's, turn by turn
 is($node->safe_psql('from11app', <<'SQL'), 't', 'from11app: the update signs the stored conversations');
 SELECT s.signature = train_data.conversation_text_signature(
@@ -150,18 +179,19 @@ DELETE FROM train_data.conversations;
 RESET ROLE;
 SELECT count(*) FROM train_data.conversation_signatures;
 SQL
-# the update renders the queued items of 1.1 (Ann's, from the template as
-# it is then: the template's later change does not reach it), not the one
-# whose parameters 1.2 refuses (Di's) nor the one in flight (Cy's); the
-# claim that comes to Di's fails it alone, and takes Ann's
-is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:Talk with Ann.\nTalk with Ann.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
+# the update renders no prompt (it held every table's lock meanwhile, and a
+# user's templates could make it render without bound: found by a review
+# of the upgrade path); the claim renders a queued item of 1.1 from its
+# template as it is then, as 1.1 did (Ann's, after the template's change),
+# and fails alone the one whose parameters 1.2 refuses (Di's)
+is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
 SELECT string_agg((i.parameters ->> 'persona') || ':' || coalesce(i.prompt, '-'), ',' ORDER BY i.created_at, i.position)
 FROM train_data.batch_items i;
 UPDATE train_data.templates SET structure = 'Talk with {{persona}} about something else.';
 SELECT c.prompt FROM train_data.claim_batch_items('after the update', 1) c;
 SELECT i.status, i.error_code, left(i.error_message, 47) FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Di';
 SQL
-	'from11app: the update renders queued items of 1.1; a claim fails alone one whose parameters 1.2 refuses');
+	'from11app: the claim renders queued items of 1.1; a claim fails alone one whose parameters 1.2 refuses');
 # Cy's item, in flight across the update, fails once at its completion
 my ($ret, $out, $err) = $node->psql('from11app', <<"SQL");
 SELECT train_data.complete_batch_item(i.id, '$response') IS NULL
