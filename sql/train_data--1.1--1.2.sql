@@ -2442,11 +2442,11 @@ CREATE TABLE train_data.conversation_signatures (
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE
 );
 CREATE INDEX conversation_signatures_bands_idx ON train_data.conversation_signatures USING gin (bands)
-    WITH (fastupdate = off);
--- (the categories' GIN index without its pending list too, emptied first:
--- the list is shared by every user)
+    WITH (gin_pending_list_limit = 64);
+-- (the categories' GIN index with a pending list of 64 kB too, emptied
+-- first: the list is shared by every user)
 SELECT pg_catalog.gin_clean_pending_list('train_data.conversations_category_idx'::pg_catalog.regclass);
-ALTER INDEX train_data.conversations_category_idx SET (fastupdate = off);
+ALTER INDEX train_data.conversations_category_idx SET (gin_pending_list_limit = 64);
 -- the policy's column: a user's calls read her own signatures, not everyone's
 CREATE INDEX conversation_signatures_created_by_idx ON train_data.conversation_signatures (created_by);
 ALTER TABLE train_data.conversation_signatures ENABLE ROW LEVEL SECURITY;

@@ -420,6 +420,30 @@ FROM train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, :'alice_ids'::
 RESET ROLE;
 SET train_data.user_id = :alice;
 
+-- The GIN indexes' pending lists are shared by every user: another user's
+-- 3,000 conversations (3,000 signatures, 3,000 category arrays) leave at
+-- most 64 kB in either (8 pages), which every scan of the index reads and
+-- one insert in about 200 moves into it (found by a review of 1.2: with
+-- the default 4 MB, Bob's inserts made Alice's completions take 16-25 ms,
+-- one 611 ms)
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, category)
+SELECT ('b1000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'filler ' || g, 'P', 'calm', 'template',
+       ARRAY['filler ' || g]
+FROM generate_series(1, 3000) g;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, 1, 'user', 'filler text number ' || c.title FROM train_data.conversations c;
+RESET ROLE;
+CREATE EXTENSION pageinspect;
+SELECT i AS gin_index, m.n_pending_pages <= 8 AS pending_at_most_64_kb, m.n_pending_tuples > 0 AS has_pending
+FROM unnest(ARRAY['train_data.conversation_signatures_bands_idx', 'train_data.conversations_category_idx']) AS i,
+     LATERAL gin_metapage_info(get_raw_page(i, 0)) m;
+DROP EXTENSION pageinspect;
+SET row_security = off;
+DELETE FROM train_data.conversations WHERE created_by = :bob;
+RESET row_security;
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);
