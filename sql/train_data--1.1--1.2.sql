@@ -2528,12 +2528,24 @@ CREATE TRIGGER conversation_turns_signature_delete
     REFERENCING OLD TABLE AS changed_turns
     FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_signature();
 
+-- Which candidate pairs of near_duplicates name a conversation to drop:
+-- each once, for the best ranked of its near conversations that is kept
+-- itself (native, src/kept_glue.c).
+CREATE FUNCTION train_data.near_duplicates_kept(d uuid[], k uuid[], similarity real[])
+    RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_near_duplicates_kept';
+COMMENT ON FUNCTION train_data.near_duplicates_kept(uuid[], uuid[], real[]) IS
+    'Internal step of near_duplicates: of candidate pairs (d near k, k ranked first) sorted by d''s rank then k''s, each d with the first of its k''s that is not dropped itself; a d with none is kept';
+
 -- Near duplicates among the conversations the caller can see: pairs that
 -- share an LSH band key and whose estimated Jaccard similarity (MinHash) is
 -- at least threshold.  Each row names a conversation to drop and the one it
 -- duplicates, the one kept: of each pair, the higher quality score, then the
 -- older, then the smaller id.  A conversation near several kept ones names
--- the best of those it is compared with.  Exact duplicates (similarity 1)
+-- the best of those it is compared with; one near only conversations that
+-- are dropped themselves is kept (greedy in rank order: of a chain A, B, C
+-- where B is near A and C near B only, B is dropped and C kept).  Exact duplicates (similarity 1)
 -- are always found.  With among, only those conversations are compared
 -- and ranked (an export's own selection: a conversation it writes is never
 -- dropped for a copy it leaves out); NULL compares every one.
@@ -2570,7 +2582,10 @@ BEGIN
               SELECT s.conversation_id, s.signature, s.bands
               FROM train_data.conversation_signatures s
               WHERE s.conversation_id IN (SELECT a.id FROM unnest(among) AS a(id))) s
-        JOIN train_data.conversations c ON c.id = s.conversation_id),
+        JOIN train_data.conversations c ON c.id = s.conversation_id
+        -- (a text without a word has the empty signature, the same for all:
+        -- not a duplicate of another such text, found by a review of 1.2)
+        WHERE NOT s.signature <@ '{-1}'::integer[]),
     -- band keys (16 per conversation), numbered by rank within their bucket
     keys AS (
         SELECT g.id, k.key, row_number() OVER (PARTITION BY k.key ORDER BY g.rank) AS pos
@@ -2589,14 +2604,18 @@ BEGIN
     -- (materialized: the threshold is applied to the candidates' pairs, not
     -- pushed down into a join of every signature with every other)
     pairs AS MATERIALIZED (
-        SELECT c.d, c.k, sk.rank, train_data.minhash_similarity(sd.signature, sk.signature) AS sim
+        SELECT c.d, c.k, sd.rank AS d_rank, sk.rank, train_data.minhash_similarity(sd.signature, sk.signature) AS sim
         FROM candidates c
         JOIN sig sd ON sd.id = c.d
         JOIN sig sk ON sk.id = c.k)
-    SELECT DISTINCT ON (p.d) p.d, p.k, p.sim
-    FROM pairs p
-    WHERE p.sim >= threshold
-    ORDER BY p.d, p.rank;
+    -- each d dropped for the best ranked of its k's that is kept itself,
+    -- greedily in rank order: near k's are all dropped, d is kept
+    SELECT g.conversation_id, g.duplicate_of, g.similarity
+    FROM (SELECT array_agg(p.d ORDER BY p.d_rank, p.rank) AS d, array_agg(p.k ORDER BY p.d_rank, p.rank) AS k,
+                 array_agg(p.sim ORDER BY p.d_rank, p.rank) AS sim
+          FROM pairs p
+          WHERE p.sim >= threshold) a
+    CROSS JOIN LATERAL train_data.near_duplicates_kept(a.d, a.k, a.sim) g;
 END
 $$;
 
@@ -2702,6 +2721,9 @@ BEGIN
         RETURN NULL;
     END IF;
     sig := train_data.conversation_text_signature(turns);
+    IF sig <@ '{-1}'::integer[] THEN
+        RETURN NULL;   -- no word: the empty signature, not a duplicate of another
+    END IF;
     keys := train_data.minhash_bands(sig);
     SELECT s.conversation_id, train_data.minhash_similarity(s.signature, sig) AS similarity, c.created_at
     INTO hit

@@ -295,6 +295,43 @@ WHERE id = 'eb000000-0000-0000-0000-000000000003';
 SELECT r -> 'conversations' AS conversations, r -> 'byDefect' AS by_defect
 FROM train_data.dataset_report('{"searchQuery": "scoped copy", "status": ["pending_review"]}') r;
 ROLLBACK;
+-- Found by a review: a chain A, B, C (B near A, C near B but not near A)
+-- dropped both B and C, C for B, which was dropped itself: the export lost
+-- C though nothing it wrote was near it.  A conversation is dropped only for
+-- one that is kept, greedily in rank order.  And texts without a word (all
+-- the empty signature) were all exact duplicates of each other.
+BEGIN;
+SET LOCAL ROLE regress_alice;
+CREATE TEMP TABLE chain_words AS SELECT g, 'w' || g AS word FROM generate_series(1, 300) g;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, created_at)
+VALUES ('ec000000-0000-0000-0000-00000000000a', 'chain A', 'P', 'N', 'template', 'generated', 9, '2026-01-01'),
+       ('ec000000-0000-0000-0000-00000000000b', 'chain B', 'P', 'N', 'template', 'generated', 8, '2026-01-02'),
+       ('ec000000-0000-0000-0000-00000000000c', 'chain C', 'P', 'N', 'template', 'generated', 7, '2026-01-03'),
+       ('ec000000-0000-0000-0000-0000000000e1', 'chain emoji', 'P', 'N', 'template', 'generated', 7, '2026-01-04'),
+       ('ec000000-0000-0000-0000-0000000000e2', 'chain symbols', 'P', 'N', 'template', 'generated', 7, '2026-01-05');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT 'ec000000-0000-0000-0000-00000000000a'::uuid, 1, 'user', string_agg(word, ' ' ORDER BY g) FROM chain_words
+UNION ALL
+SELECT 'ec000000-0000-0000-0000-00000000000b'::uuid, 1, 'user',
+       string_agg(CASE WHEN g IN (11, 71, 131, 191) THEN 'x' || g ELSE word END, ' ' ORDER BY g) FROM chain_words
+UNION ALL
+SELECT 'ec000000-0000-0000-0000-00000000000c'::uuid, 1, 'user',
+       string_agg(CASE WHEN g IN (11, 71, 131, 191, 41, 101, 161, 221) THEN 'x' || g ELSE word END, ' ' ORDER BY g)
+FROM chain_words
+UNION ALL SELECT 'ec000000-0000-0000-0000-0000000000e1'::uuid, 1, 'user', '😀🎉👍 ❤️'
+UNION ALL SELECT 'ec000000-0000-0000-0000-0000000000e2'::uuid, 1, 'user', '→ ← ∑ ∫ ≈ ≠ … ¿¡ — ★';
+SELECT (SELECT c.title FROM train_data.conversations c WHERE c.id = d.conversation_id) AS dropped,
+       (SELECT c.title FROM train_data.conversations c WHERE c.id = d.duplicate_of) AS duplicate_of, d.similarity
+FROM train_data.near_duplicates(0.8) d WHERE d.conversation_id::text LIKE 'ec%' ORDER BY 1;
+-- (for the record: C is near B, not near A)
+SELECT train_data.minhash_similarity(b.signature, c.signature) AS c_to_b, train_data.minhash_similarity(a.signature, c.signature) AS c_to_a
+FROM train_data.conversation_signatures a, train_data.conversation_signatures b, train_data.conversation_signatures c
+WHERE a.conversation_id = 'ec000000-0000-0000-0000-00000000000a' AND b.conversation_id = 'ec000000-0000-0000-0000-00000000000b'
+  AND c.conversation_id = 'ec000000-0000-0000-0000-00000000000c';
+SELECT l::jsonb -> 'metadata' ->> 'title' AS written
+FROM train_data.export_jsonl('original', 'filtered', NULL, '{"searchQuery": "chain"}', '{"dedupe": 0.8}') l ORDER BY 1;
+SELECT train_data.dataset_report('{"searchQuery": "chain"}') -> 'duplicates' AS duplicates;
+ROLLBACK;
 -- (found by a review) turns an UPDATE moves to another conversation: the
 -- one they left is signed again, or loses its signature with its last turn
 BEGIN;
