@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -122,6 +123,48 @@ td_server_to_utf8(const char *s, size_t *len)
 
 	if (u != s)
 		*len = strlen(u);
+	return u;
+}
+
+/* See json_glue.h. */
+char *
+td_server_to_utf8_lenient(const char *s, size_t *len)
+{
+	int			encoding = GetDatabaseEncoding();
+	Oid			proc = FindDefaultConversionProc(encoding, PG_UTF8);
+	size_t		in = *len,
+				done = 0,
+				out = 0;
+	char	   *u;
+
+	if (!OidIsValid(proc))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("no conversion from encoding \"%s\" to UTF8", GetDatabaseEncodingName())));
+	if (in > (MaxAllocSize - 1) / MAX_CONVERSION_GROWTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text of %zu bytes is too long to convert to UTF8", in)));
+	u = palloc(in * MAX_CONVERSION_GROWTH + 1);
+	while (done < in)
+	{
+		int			converted;
+
+		CHECK_FOR_INTERRUPTS();
+		converted = pg_do_encoding_conversion_buf(proc, encoding, PG_UTF8, (unsigned char *) s + done,
+												  (int) (in - done), (unsigned char *) u + out,
+												  (int) ((in - done) * MAX_CONVERSION_GROWTH + 1), true);
+		done += converted;
+		out += strlen(u + out);
+		if (done < in)
+		{
+			/* a character without an equivalent: a space, which separates words */
+			u[out++] = ' ';
+			done += Min((size_t) pg_encoding_mblen(encoding, s + done), in - done);
+		}
+	}
+	u[out] = '\0';
+	*len = out;
 	return u;
 }
 

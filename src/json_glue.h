@@ -37,6 +37,14 @@ extern char *td_text_to_utf8(text *t, size_t *len);
 extern const char *td_server_to_utf8(const char *s, size_t *len);
 
 /*
+ * Server-encoded s[0..*len) (not UTF-8 nor SQL_ASCII) as UTF-8, palloc'd,
+ * *len its new length; a character that has no UTF-8 equivalent (0x81 in
+ * WIN1252) becomes a space, where td_server_to_utf8 raises an error.  For
+ * the signatures, which must sign any stored text.
+ */
+extern char *td_server_to_utf8_lenient(const char *s, size_t *len);
+
+/*
  * A user value (server encoding) as an error message quotes it: whole up to
  * TD_CLIP_CHARS characters, else its first TD_CLIP_CHARS characters followed
  * by "...", so that a huge argument never becomes a huge message.

@@ -6,7 +6,10 @@
  *
  * Texts are read as UTF-8: as they are in a UTF-8 or SQL_ASCII database
  * (SQL_ASCII holds any bytes, and invalid UTF-8 separates words: a stored
- * text never fails to sign), converted from any other encoding.
+ * text never fails to sign), converted from any other encoding, where a
+ * character UTF-8 has no equivalent for (0x81 in WIN1252) separates words
+ * too (converted strictly, it failed the insert of the turn, and the update
+ * to 1.2 of a database holding one: found by a review of 1.2).
  *
  * A signature is an int4[] of TD_MINHASH_SLOTS elements (the 32-bit slot
  * values, reinterpreted as signed), one dimension, no NULLs.
@@ -77,7 +80,7 @@ static void
 add_text(td_minhash *m, const char *s, int len)
 {
 	size_t		n = (size_t) len;
-	const char *u = read_as_is() ? s : td_server_to_utf8(s, &n);
+	const char *u = read_as_is() ? s : td_server_to_utf8_lenient(s, &n);
 
 	td_minhash_add(m, u, n);
 	if (u != s)

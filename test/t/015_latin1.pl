@@ -98,5 +98,36 @@ SELECT count(*) FROM train_data.conversation_signatures;
 SELECT s.signature = train_data.minhash_signature('caf today') FROM train_data.conversation_signatures s;
 SQL
 
+# WIN1252: a byte that has no UTF-8 equivalent (0x81) separates words when
+# signed, as invalid UTF-8 does in SQL_ASCII (found by a review of the
+# upgrade: converted strictly, the turn's insert failed, and so did the
+# update to 1.2 of a database of 1.1 holding one, for every user).
+$node->safe_psql('postgres', q{CREATE DATABASE win1252db ENCODING 'WIN1252' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+my $win_turn = q{convert_from('\x6f64 6420 8162 7974 6520 6865 7265'::bytea, 'WIN1252')};   # "odd \x81byte here"
+is($node->safe_psql('win1252db', <<"SQL"), "t\n1\nt", 'WIN1252: a byte without a UTF-8 equivalent separates words');
+CREATE EXTENSION train_data CASCADE;
+SELECT train_data.minhash_signature($win_turn) = train_data.minhash_signature('odd byte here');
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('c0000000-0000-0000-0000-000000000001', 'odd', 'Ann', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user', $win_turn);
+SELECT count(*) FROM train_data.conversation_signatures;
+SELECT s.signature = train_data.minhash_signature('odd byte here') FROM train_data.conversation_signatures s;
+SQL
+$node->safe_psql('postgres', q{CREATE DATABASE win1252up ENCODING 'WIN1252' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+$node->safe_psql('win1252up', <<"SQL");
+CREATE EXTENSION train_data VERSION '1.1';
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('c0000000-0000-0000-0000-000000000001', 'odd', 'Ann', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-000000000001', 1, 'user', $win_turn);
+SQL
+is($node->safe_psql('win1252up', <<'SQL'), 't', 'WIN1252: the update from 1.1 signs such a turn');
+ALTER EXTENSION train_data UPDATE;
+SELECT s.signature = train_data.minhash_signature('odd byte here') FROM train_data.conversation_signatures s;
+SQL
+
 $node->stop;
 done_testing();
