@@ -1877,7 +1877,11 @@ ALTER TABLE train_data.conversation_turns
     ALTER COLUMN created_by SET DEFAULT train_data.current_user_id(),
     DROP CONSTRAINT conversation_turns_conversation_id_fkey,
     ADD CONSTRAINT conversation_turns_conversation_fk FOREIGN KEY (conversation_id, created_by)
-        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE;
+        REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
+    -- the owner in the unique key: another user's turn aimed at a
+    -- conversation fails its foreign key, never meets the owner's turns
+    DROP CONSTRAINT unique_conversation_turn,
+    ADD CONSTRAINT unique_conversation_turn UNIQUE (conversation_id, turn_number, created_by);
 CREATE TRIGGER conversation_turns_owner
     BEFORE INSERT ON train_data.conversation_turns
     FOR EACH ROW WHEN (NEW.created_by IS NULL)
@@ -2075,6 +2079,13 @@ DROP POLICY generation_logs_update ON train_data.generation_logs;
 DROP POLICY generation_logs_delete ON train_data.generation_logs;
 CREATE POLICY generation_logs_owner ON train_data.generation_logs
     USING (created_by = (SELECT train_data.current_user_id()));
+-- An audit entry names a configuration of the writer's own, or none
+-- (naming another user's probed and locked it through the foreign key).
+ALTER POLICY ai_configuration_audit_insert ON train_data.ai_configuration_audit
+    WITH CHECK (user_id = (SELECT train_data.current_user_id())
+                AND changed_by = (SELECT train_data.current_user_id())
+                AND (config_id IS NULL
+                     OR EXISTS (SELECT 1 FROM train_data.ai_configurations c WHERE c.id = config_id)));
 
 --------------------------------------------------------------------------------
 -- Providers and hand-back (issue 19)

@@ -131,8 +131,14 @@ CREATE TABLE train_data.conversation_turns (
     created_by      uuid NOT NULL DEFAULT train_data.current_user_id(),
     CONSTRAINT conversation_turns_conversation_fk FOREIGN KEY (conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
-    -- also the index that reads a conversation's turns in order
-    CONSTRAINT unique_conversation_turn UNIQUE (conversation_id, turn_number),
+    -- also the index that reads a conversation's turns in order.  The owner
+    -- is in the key, so that another user's row never meets it: his turn
+    -- aimed at this conversation fails its foreign key (23503, as for an id
+    -- that does not exist) instead of 23505 telling which turn numbers it
+    -- has, and his uncommitted insert makes no insert of the owner's wait.
+    -- (With the composite key, a conversation's turns all have its owner:
+    -- the numbers are unique per conversation as before.)
+    CONSTRAINT unique_conversation_turn UNIQUE (conversation_id, turn_number, created_by),
     CONSTRAINT conversation_turns_turn_number_positive CHECK (turn_number >= 1),
     CONSTRAINT conversation_turns_role_valid CHECK (role IN ('user', 'assistant')),
     CONSTRAINT conversation_turns_token_count_nonnegative CHECK (token_count >= 0)

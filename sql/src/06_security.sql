@@ -108,9 +108,16 @@ CREATE POLICY ai_configurations_owner ON train_data.ai_configurations
 ALTER TABLE train_data.ai_configuration_audit ENABLE ROW LEVEL SECURITY;
 CREATE POLICY ai_configuration_audit_read ON train_data.ai_configuration_audit FOR SELECT
     USING (user_id = (SELECT train_data.current_user_id()));
+-- An entry names a configuration of her own, or none: the check reads the
+-- configurations through her own policy, before the foreign key, so that
+-- naming another user's configuration fails as an unknown id does (42501)
+-- and takes no lock on it (the key's check locked it, and so held up its
+-- owner's DELETE, while her transaction lasted).
 CREATE POLICY ai_configuration_audit_insert ON train_data.ai_configuration_audit FOR INSERT
     WITH CHECK (user_id = (SELECT train_data.current_user_id())
-                AND changed_by = (SELECT train_data.current_user_id()));
+                AND changed_by = (SELECT train_data.current_user_id())
+                AND (config_id IS NULL
+                     OR EXISTS (SELECT 1 FROM train_data.ai_configurations c WHERE c.id = config_id)));
 
 ALTER TABLE train_data.configuration_audit_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY configuration_audit_log_read ON train_data.configuration_audit_log FOR SELECT

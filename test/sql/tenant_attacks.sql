@@ -59,6 +59,13 @@ SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id
                       VALUES ('e3000000-0000-0000-0000-00000000b0b1', 3, 'user', 'planted turn')$$, true);
 SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
                       VALUES ('e3000000-0000-0000-0000-00000000dead', 3, 'user', 'planted turn')$$, true);
+-- nor which turn numbers it has: turn 1, which it has, gets the same
+-- answer (the owner is in the turns' unique key, so her row never meets
+-- his), and so does moving a turn of her own into it
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+                      VALUES ('e3000000-0000-0000-0000-00000000b0b1', 1, 'user', 'planted turn')$$, true);
+SELECT expect_error($$UPDATE train_data.conversation_turns SET conversation_id = 'e3000000-0000-0000-0000-00000000b0b1'
+                      WHERE conversation_id = 'e3000000-0000-0000-0000-0000000a1ce1' AND turn_number = 2$$, true);
 -- Bob's training file, review queue and statistics hold only his own text
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
@@ -171,6 +178,33 @@ SELECT train_data.finish_job_if_done(:'bob_job');
 UNLISTEN *;
 
 ------------------------------------------------------------------ 13. smaller ones
+-- an audit entry naming Bob's configuration: refused as one naming no
+-- configuration is, by the policy, before the foreign key (whose check
+-- told which ids exist, and locked his row until her transaction ended,
+-- so that his DELETE of it waited); entries of her own are still hers
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.ai_configurations (id, config_name, configuration)
+VALUES ('e5000000-0000-0000-0000-000000000b0b', 'bob config', '{}');
+SELECT action, config_id IS NOT NULL AS names_it FROM train_data.ai_configuration_audit;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error($$INSERT INTO train_data.ai_configuration_audit (config_id, user_id, action)
+                      VALUES ('e5000000-0000-0000-0000-000000000b0b', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', 'UPDATE')$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configuration_audit (config_id, user_id, action)
+                      VALUES ('e5000000-0000-0000-0000-00000000dead', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', 'UPDATE')$$);
+INSERT INTO train_data.ai_configurations (id, config_name, configuration)
+VALUES ('e5000000-0000-0000-0000-00000000a1ce', 'alice config', '{}');
+UPDATE train_data.ai_configurations SET priority = 2 WHERE config_name = 'alice config';
+INSERT INTO train_data.ai_configuration_audit (config_id, user_id, action)
+VALUES ('e5000000-0000-0000-0000-00000000a1ce', :alice, 'UPDATE');
+SELECT action, config_id FROM train_data.ai_configuration_audit ORDER BY changed_at, action;
+DELETE FROM train_data.ai_configurations WHERE config_name = 'alice config';
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+DELETE FROM train_data.ai_configurations WHERE config_name = 'bob config';
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
 -- conversation ids and template names are per owner: taking Bob's reveals nothing
 INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier)
 VALUES ('tpl_bob_000001', 'same readable id', 'p', 'e', 'template');
