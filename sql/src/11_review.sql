@@ -477,37 +477,62 @@ COMMENT ON FUNCTION train_data.review_queue_statistics() IS
 -- Statistics of the conversations the caller can see.
 CREATE FUNCTION train_data.conversation_statistics()
     RETURNS jsonb
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT jsonb_build_object(
-        'total', count(*),
-        'byTier', (SELECT coalesce(jsonb_object_agg(t.tier, t.n), '{}')
-                   FROM (SELECT c2.tier, count(*) AS n FROM train_data.conversations c2 GROUP BY c2.tier) t),
-        'byStatus', (SELECT coalesce(jsonb_object_agg(t.status, t.n), '{}')
-                     FROM (SELECT c2.status, count(*) AS n FROM train_data.conversations c2 GROUP BY c2.status) t),
-        'avgQualityScore', round(avg(c.quality_score), 1),
-        'qualityBands', jsonb_build_object(
-            'excellent', count(*) FILTER (WHERE c.quality_score >= 8),
-            'good', count(*) FILTER (WHERE c.quality_score >= 6 AND c.quality_score < 8),
-            'fair', count(*) FILTER (WHERE c.quality_score >= 4 AND c.quality_score < 6),
-            'poor', count(*) FILTER (WHERE c.quality_score < 4)),
-        'totalTokens', coalesce(sum(c.total_tokens), 0),
-        'totalCost', coalesce(sum(c.actual_cost_usd), 0),
-        'avgTurnsPerConversation', round(avg(c.turn_count), 1),
-        'approvalRate', round(count(*) FILTER (WHERE c.status = 'approved')::numeric
-                              / nullif(count(*) FILTER (WHERE c.status IN ('approved', 'rejected')), 0), 3),
-        'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'),
-        'withDefects', count(*) FILTER (WHERE c.has_defects),
-        -- (has_defects: "defects" is a non-empty array, whatever else a
-        -- user wrote into her own metrics)
-        'byDefect', (SELECT coalesce(jsonb_object_agg(d.code, d.n), '{}')
-                     FROM (SELECT e.code, count(*) AS n
-                           FROM train_data.conversations c2,
-                                jsonb_array_elements_text(c2.quality_metrics -> 'defects') AS e(code)
-                           WHERE c2.has_defects AND e.code IS NOT NULL   -- (a JSON null in a user's own array)
-                           GROUP BY e.code) d))
-    FROM train_data.conversations c;
-END;
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mine_only boolean := row_security_active('train_data.conversations');
+    result jsonb;
+BEGIN
+    -- Under row-level security the statement says itself that the rows
+    -- are the caller's, planned with her id (EXECUTE): PostgreSQL then reads
+    -- them through the owner's index.  The policy's condition alone, its
+    -- value unknown when planning, is estimated as the average user's
+    -- share, so that a user with few rows read every user's (in each of the
+    -- four scans) when one user held most of them.  The rows are those the
+    -- policy lets her see either way; a role the policies do not apply to
+    -- (the table's owner) reads every row, as before.
+    EXECUTE format($q$
+        SELECT jsonb_build_object(
+            'total', count(*),
+            'byTier', (SELECT coalesce(jsonb_object_agg(t.tier, t.n), '{}')
+                       FROM (SELECT c2.tier, count(*) AS n FROM train_data.conversations c2
+                             WHERE %1$s GROUP BY c2.tier) t),
+            'byStatus', (SELECT coalesce(jsonb_object_agg(t.status, t.n), '{}')
+                         FROM (SELECT c2.status, count(*) AS n FROM train_data.conversations c2
+                               WHERE %1$s GROUP BY c2.status) t),
+            'avgQualityScore', round(avg(c.quality_score), 1),
+            'qualityBands', jsonb_build_object(
+                'excellent', count(*) FILTER (WHERE c.quality_score >= 8),
+                'good', count(*) FILTER (WHERE c.quality_score >= 6 AND c.quality_score < 8),
+                'fair', count(*) FILTER (WHERE c.quality_score >= 4 AND c.quality_score < 6),
+                'poor', count(*) FILTER (WHERE c.quality_score < 4)),
+            'totalTokens', coalesce(sum(c.total_tokens), 0),
+            'totalCost', coalesce(sum(c.actual_cost_usd), 0),
+            'avgTurnsPerConversation', round(avg(c.turn_count), 1),
+            'approvalRate', round(count(*) FILTER (WHERE c.status = 'approved')::numeric
+                                  / nullif(count(*) FILTER (WHERE c.status IN ('approved', 'rejected')), 0), 3),
+            'pendingReview', count(*) FILTER (WHERE c.status = 'pending_review'),
+            'withDefects', count(*) FILTER (WHERE c.has_defects),
+            -- (has_defects: "defects" is a non-empty array, whatever else a
+            -- user wrote into her own metrics)
+            'byDefect', (SELECT coalesce(jsonb_object_agg(d.code, d.n), '{}')
+                         FROM (SELECT e.code, count(*) AS n
+                               FROM train_data.conversations c2,
+                                    jsonb_array_elements_text(c2.quality_metrics -> 'defects') AS e(code)
+                               WHERE %1$s AND c2.has_defects
+                                 AND e.code IS NOT NULL   -- (a JSON null in a user's own array)
+                               GROUP BY e.code) d))
+        FROM train_data.conversations c
+        WHERE %2$s
+        $q$,
+        CASE WHEN mine_only THEN 'c2.created_by = $1' ELSE 'true' END,
+        CASE WHEN mine_only THEN 'c.created_by = $1' ELSE 'true' END)
+    INTO result
+    USING CASE WHEN mine_only THEN train_data.current_user_id() END;
+    RETURN result;
+END
+$$;
 
 COMMENT ON FUNCTION train_data.conversation_statistics() IS
     'Statistics of the conversations visible to the caller as a JSON object: totals by tier and status, quality bands, tokens, cost, approval rate, conversations with defects and counts by defect code';
