@@ -122,6 +122,16 @@ static const char *const export_turns =
 /* Scope "selected": $1 the ids. */
 static const char *const selected_condition = "c.id OPERATOR(pg_catalog.=) ANY ($1)";
 
+/*
+ * After the scope's condition, under row-level security: the caller's rows
+ * ($n her id).  The policy keeps her rows either way; saying so in the
+ * statement, which is planned with its parameters' values, lets PostgreSQL
+ * read them through the owner's index: the policy's condition alone, its
+ * value unknown when planning, is estimated as the average user's share,
+ * so that a user with few rows read every user's when one user held most.
+ */
+static const char *const owner_condition = " AND c.created_by OPERATOR(pg_catalog.=) $%d";
+
 /* Scope "all": the approved conversations (an ordered scan of their index). */
 static const char *const all_condition = "c.status OPERATOR(pg_catalog.=) 'approved'";
 
@@ -184,7 +194,11 @@ typedef struct export_args
 	Jsonb	   *options;
 	text	   *log_format;		/* export_conversations: log the export as this format; NULL: no log */
 	bool		verdicts;		/* 1.2 and later: defects left out, "dedupe" */
+	Datum		owner;			/* under row-level security, the caller's id (export_owner); else 0 */
 } export_args;
+
+/* The most parameters an export's statement has: the scope's, the owner's, the threshold or the duplicates. */
+#define EXPORT_MAX_PARAMS 3
 
 /*
  * What the calls share.  Records are text values built in place (a td_buf
@@ -537,9 +551,9 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 }
 
 /*
- * Append the scope's condition and the defects' condition to query; values
- * and types (room for 1) get their parameter, and the result is their
- * number.
+ * Append the scope's condition, the owner's and the defects' condition to
+ * query; values and types (room for 2) get their parameters, and the result
+ * is their number.
  */
 static int
 append_scope(StringInfo query, const export_args *a, const char *scope, Datum *values, Oid *types)
@@ -560,6 +574,12 @@ append_scope(StringInfo query, const export_args *a, const char *scope, Datum *v
 		types[n++] = JSONBOID;
 	}
 	appendStringInfoString(query, condition);
+	if (a->owner != (Datum) 0)
+	{
+		values[n] = a->owner;
+		types[n++] = UUIDOID;
+		appendStringInfo(query, owner_condition, n);
+	}
 	if (a->verdicts && !bool_option(a->options, "includeDefects", false))
 		appendStringInfoString(query, defects_condition);	/* the SQL of 1.0 and 1.1 has no verdicts */
 	return n;
@@ -575,9 +595,9 @@ export_duplicates(const export_args *a, const char *scope)
 {
 	StringInfoData cond,
 				query;
-	Datum		values[2],
+	Datum		values[EXPORT_MAX_PARAMS],
 				dups;
-	Oid			types[2];
+	Oid			types[EXPORT_MAX_PARAMS];
 	int			n;
 	float4		t;
 	bool		isnull;
@@ -603,7 +623,8 @@ export_duplicates(const export_args *a, const char *scope)
 /*
  * Append the scope's condition and the quality conditions to query, the
  * near duplicates dups (export_duplicates) left out unless 0; values and
- * types (room for 2) get their parameters, and the result is their number.
+ * types (room for EXPORT_MAX_PARAMS) get their parameters, and the result is
+ * their number.
  */
 static int
 append_condition(StringInfo query, const export_args *a, const char *scope, Datum dups, Datum *values,
@@ -625,8 +646,8 @@ static int64
 count_conversations(const export_args *a, const char *scope, Datum dups)
 {
 	StringInfoData query;
-	Datum		values[2];
-	Oid			types[2];
+	Datum		values[EXPORT_MAX_PARAMS];
+	Oid			types[EXPORT_MAX_PARAMS];
 	int			nargs;
 	bool		isnull;
 
@@ -662,8 +683,8 @@ static Portal
 open_cursor(const export_args *a, const char *scope, Datum dups)
 {
 	StringInfoData query;
-	Datum		values[2];
-	Oid			types[2];
+	Datum		values[EXPORT_MAX_PARAMS];
+	Oid			types[EXPORT_MAX_PARAMS];
 	int			nargs,
 				nest;
 	Portal		portal;
@@ -1211,25 +1232,33 @@ new_state(MemoryContext parent)
 }
 
 /*
- * A caller subject to row-level security sees nothing without a user id:
- * say so (28000, as every user-facing function does) instead of writing an
- * empty file.  Needs SPI connected.
+ * The owner an export's statements name (owner_condition): the caller's
+ * id when row-level security applies to her on conversations, else 0 (a
+ * role the policies do not apply to reads every row).  A caller subject to
+ * it sees nothing without a user id: say so (28000, as every user-facing
+ * function does) instead of writing an empty file.  Needs SPI connected;
+ * the id is copied into the context current at SPI_connect.
  */
-static void
-require_user_id_under_rls(void)
+static Datum
+export_owner(void)
 {
-	bool		isnull;
+	bool		rls_null,
+				uid_null;
+	Datum		uid;
 
-	if (SPI_execute("SELECT train_data.current_user_id() IS NULL"
-					" AND pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass)",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute("SELECT pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass),"
+					" train_data.current_user_id()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "identity check of the export failed");
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull)
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &rls_null)) || rls_null)
+		return (Datum) 0;		/* the policies do not apply: every row */
+	uid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &uid_null);
+	if (uid_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("no user id is set"),
 				 errdetail("An export holds the conversations of the current user."),
 				 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
+	return SPI_datumTransfer(uid, false, UUID_LEN);	/* out of the result, into the caller's context */
 }
 
 /*
@@ -1237,9 +1266,11 @@ require_user_id_under_rls(void)
  * document's header, open the cursor, log the export, queue the header.
  */
 static void
-start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econtext)
+start_export(const export_args *args, FuncCallContext *funcctx, ExprContext *econtext)
 {
 	MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+	export_args owned = *args;	/* with the owner, once SPI tells it */
+	const export_args *a = &owned;
 	export_state *st = new_state(funcctx->multi_call_memory_ctx);
 	char	   *scope = text_to_cstring(a->scope);
 	td_export_options options;
@@ -1254,7 +1285,7 @@ start_export(const export_args *a, FuncCallContext *funcctx, ExprContext *econte
 	td_export_writer_init(&st->writer, &options);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	require_user_id_under_rls();
+	owned.owner = export_owner();
 	dups = export_duplicates(a, scope);
 	if (a->format == TD_FORMAT_JSON || a->format == TD_FORMAT_MARKDOWN)
 		count = count_conversations(a, scope, dups);
@@ -1478,8 +1509,8 @@ train_data_export_selection(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	export_args a = {0};
 	StringInfoData query;
-	Datum		values[2];
-	Oid			types[2];
+	Datum		values[EXPORT_MAX_PARAMS];
+	Oid			types[EXPORT_MAX_PARAMS];
 	int			nargs;
 	char	   *scope;
 
@@ -1500,7 +1531,7 @@ train_data_export_selection(PG_FUNCTION_ARGS)
 	materialize_uuids(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	require_user_id_under_rls();
+	a.owner = export_owner();
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT c.id FROM train_data.conversations c WHERE ");
 	nargs = append_condition(&query, &a, scope, export_duplicates(&a, scope), values, types);

@@ -1,9 +1,9 @@
 -- rls_cost: a user's call costs what her own rows cost, not what every
 -- user's do.  One user holds most conversations (2,000); another holds 3.
--- Her conversation_statistics() reads her rows through the owner's index:
--- before, the policy's condition (its value unknown when planning) was
--- estimated as the average user's share, so that each of its four scans
--- read all 2,003 rows.  The figures are the rows the call read, from the
+-- Her conversation_statistics(), exports and dataset report read her rows
+-- through the owner's index: before, the policy's condition (its value
+-- unknown when planning) was estimated as the average user's share, so
+-- that each of their scans read all 2,003 rows.  The figures are the rows the call read, from the
 -- transaction's statistics.
 
 \set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
@@ -23,11 +23,21 @@ $$;
 
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
+-- (within a transaction: the statistics of the statements before it may
+-- not be flushed yet, so each figure is a difference)
 BEGIN;
-SELECT public.conversation_rows_read() AS rows_before;
+SELECT public.conversation_rows_read() AS before \gset
 SELECT s ->> 'total' AS total, s -> 'byStatus' AS by_status, s ->> 'avgQualityScore' AS avg_quality
 FROM train_data.conversation_statistics() s;
-SELECT public.conversation_rows_read() AS rows_read;
+SELECT public.conversation_rows_read() - :before AS rows_read;
+-- her export and her dataset report, of her conversations scored 4 or more
+SELECT public.conversation_rows_read() AS before \gset
+SELECT count(*) AS lines FROM train_data.export_jsonl('original', 'filtered', NULL, '{"qualityScoreMin": 4}') l;
+SELECT public.conversation_rows_read() - :before AS rows_read;
+SELECT public.conversation_rows_read() AS before \gset
+SELECT r -> 'byStatus' AS by_status, r -> 'manifest' -> 'rows' AS manifest_rows
+FROM train_data.dataset_report('{"qualityScoreMin": 4}') r;
+SELECT public.conversation_rows_read() - :before AS rows_read;
 COMMIT;
 
 -- Bob's figures are his, read however PostgreSQL likes
