@@ -2845,31 +2845,46 @@ CREATE FUNCTION train_data.template_performance(time_window interval DEFAULT NUL
                    avg_quality numeric, approved_count bigint, rejected_count bigint, approval_rate numeric,
                    performance text, trend text, last_used timestamptz, with_defects bigint,
                    defect_rate numeric)
-    LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT s.template_id, t.name, t.tier, s.n, s.avg_quality, s.approved, s.rejected, s.rate,
-           CASE WHEN s.rate >= 85 AND s.avg_quality >= 8 THEN 'high'
-                WHEN s.rate < 70 OR s.avg_quality < 6 THEN 'low'
-                ELSE 'medium' END,
-           train_data.quality_trend(ARRAY(SELECT r.quality_score FROM (
-               SELECT c2.quality_score, c2.created_at, c2.id FROM train_data.conversations c2
-               WHERE c2.template_id = s.template_id AND c2.quality_score IS NOT NULL
-                 AND (time_window IS NULL OR c2.created_at >= now() - time_window)
-               ORDER BY c2.created_at DESC, c2.id DESC LIMIT 10) r ORDER BY r.created_at, r.id)),
-           s.last_used, s.with_defects, round(s.with_defects * 100.0 / s.n, 1)
-    FROM (SELECT c.template_id, count(*) AS n, round(avg(c.quality_score), 2) AS avg_quality,
-                 count(*) FILTER (WHERE c.status = 'approved') AS approved,
-                 count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
-                 round(count(*) FILTER (WHERE c.status = 'approved') * 100.0 / count(*), 1) AS rate,
-                 max(c.created_at) AS last_used,
-                 count(*) FILTER (WHERE c.has_defects) AS with_defects
-          FROM train_data.conversations c
-          WHERE c.template_id IS NOT NULL AND (time_window IS NULL OR c.created_at >= now() - time_window)
-          GROUP BY c.template_id
-          HAVING count(*) >= coalesce(min_usage, 1)) s
-    JOIN train_data.templates t ON t.id = s.template_id
-    ORDER BY s.rate, s.avg_quality, t.name;
-END;
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mine_only boolean := row_security_active('train_data.conversations');
+BEGIN
+    -- Under row-level security the statement says that the rows are the
+    -- caller's, planned with her id (EXECUTE), so that they are read through
+    -- the owner's index, not among every user's conversations of a shared
+    -- template (see conversation_statistics).  $1 time_window, $2
+    -- min_usage, $3 her id.
+    RETURN QUERY EXECUTE format($q$
+        SELECT s.template_id, t.name, t.tier, s.n, s.avg_quality, s.approved, s.rejected, s.rate,
+               CASE WHEN s.rate >= 85 AND s.avg_quality >= 8 THEN 'high'
+                    WHEN s.rate < 70 OR s.avg_quality < 6 THEN 'low'
+                    ELSE 'medium' END,
+               train_data.quality_trend(ARRAY(SELECT r.quality_score FROM (
+                   SELECT c2.quality_score, c2.created_at, c2.id FROM train_data.conversations c2
+                   WHERE c2.template_id = s.template_id AND c2.quality_score IS NOT NULL AND %1$s
+                     AND ($1 IS NULL OR c2.created_at >= now() - $1)
+                   ORDER BY c2.created_at DESC, c2.id DESC LIMIT 10) r ORDER BY r.created_at, r.id)),
+               s.last_used, s.with_defects, round(s.with_defects * 100.0 / s.n, 1)
+        FROM (SELECT c.template_id, count(*) AS n, round(avg(c.quality_score), 2) AS avg_quality,
+                     count(*) FILTER (WHERE c.status = 'approved') AS approved,
+                     count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
+                     round(count(*) FILTER (WHERE c.status = 'approved') * 100.0 / count(*), 1) AS rate,
+                     max(c.created_at) AS last_used,
+                     count(*) FILTER (WHERE c.has_defects) AS with_defects
+              FROM train_data.conversations c
+              WHERE c.template_id IS NOT NULL AND %2$s AND ($1 IS NULL OR c.created_at >= now() - $1)
+              GROUP BY c.template_id
+              HAVING count(*) >= coalesce($2, 1)) s
+        JOIN train_data.templates t ON t.id = s.template_id
+        ORDER BY s.rate, s.avg_quality, t.name
+        $q$,
+        CASE WHEN mine_only THEN 'c2.created_by = $3' ELSE 'true' END,
+        CASE WHEN mine_only THEN 'c.created_by = $3' ELSE 'true' END)
+    USING time_window, min_usage, CASE WHEN mine_only THEN train_data.current_user_id() END;
+END
+$$;
 
 -- The conversations an export with these arguments writes, in its order
 -- (native: the export's own conditions, so the two cannot drift apart).

@@ -1,18 +1,24 @@
 -- rls_cost: a user's call costs what her own rows cost, not what every
--- user's do.  One user holds most conversations (2,000); another holds 3.
--- Her conversation_statistics(), exports and dataset report read her rows
+-- user's do.  One user holds most conversations (2,000, of a template of
+-- his that is shared); another holds 3.  Her conversation_statistics(),
+-- exports, dataset report and template_performance() read her rows
 -- through the owner's index: before, the policy's condition (its value
 -- unknown when planning) was estimated as the average user's share, so
--- that each of their scans read all 2,003 rows.  The figures are the rows the call read, from the
+-- that each of their scans read all 2,003 rows (the shared template's
+-- trend, his 2,000).  The figures are the rows each call read, from the
 -- transaction's statistics.
 
 \set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
 \set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
 
-INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status, quality_score, created_by)
-SELECT 'cost_bob_' || g, 'bob''s', 'p', 'e', 'template', 'generated', 8, :bob FROM generate_series(1, 2000) g;
-INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status, quality_score, created_by)
-SELECT 'cost_alice_' || g, 'alice''s', 'p', 'e', 'scenario', 'pending_review', 5, :alice FROM generate_series(1, 3) g;
+INSERT INTO train_data.templates (id, name, category, structure, created_by)
+VALUES ('c0570000-0000-0000-0000-000000000001', 'cost shared', 'finance', 'Write a conversation about saving money.', :bob);
+INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status, quality_score, template_id, created_by)
+SELECT 'cost_bob_' || g, 'bob''s', 'p', 'e', 'template', 'generated', 8, 'c0570000-0000-0000-0000-000000000001', :bob
+FROM generate_series(1, 2000) g;
+INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status, quality_score, template_id, created_by)
+SELECT 'cost_alice_' || g, 'alice''s', 'p', 'e', 'scenario', 'pending_review', 5, 'c0570000-0000-0000-0000-000000000001', :alice
+FROM generate_series(1, 3) g;
 ANALYZE train_data.conversations;
 
 -- The rows of conversations the statements of this transaction read so far.
@@ -38,6 +44,10 @@ SELECT public.conversation_rows_read() AS before \gset
 SELECT r -> 'byStatus' AS by_status, r -> 'manifest' -> 'rows' AS manifest_rows
 FROM train_data.dataset_report('{"qualityScoreMin": 4}') r;
 SELECT public.conversation_rows_read() - :before AS rows_read;
+-- her use of Bob's shared template (his 2,000 conversations of it are not read)
+SELECT public.conversation_rows_read() AS before \gset
+SELECT template_name, usage_count, avg_quality, trend FROM train_data.template_performance();
+SELECT public.conversation_rows_read() - :before AS rows_read;
 COMMIT;
 
 -- Bob's figures are his, read however PostgreSQL likes
@@ -51,5 +61,6 @@ RESET ROLE;
 SELECT s ->> 'total' AS total, s -> 'byStatus' AS by_status FROM train_data.conversation_statistics() s;
 
 DELETE FROM train_data.conversations WHERE conversation_id LIKE 'cost\_%';
+DELETE FROM train_data.templates WHERE name = 'cost shared';
 ANALYZE train_data.conversations;
 DROP FUNCTION public.conversation_rows_read();
