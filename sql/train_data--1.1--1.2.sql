@@ -2675,6 +2675,28 @@ BEGIN
 END
 $$;
 
+-- Whether the caller reads conversations through their stock policy alone:
+-- row-level security applies to her on the table, and no other permissive
+-- policy for reading it is defined (a site may add one, for a team's
+-- viewers, say).  Her rows are then exactly those with her id, and the
+-- statistics, reports and exports say so in their statements, planned with
+-- her id, so that they read her rows through the owner's index; with
+-- another policy they leave the rows to the policies (found by a review of
+-- 1.2: a site's viewer policy was ignored).
+CREATE FUNCTION train_data.conversations_owner_only()
+    RETURNS boolean
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                       WHERE p.polrelid = 'train_data.conversations'::pg_catalog.regclass
+                         AND p.polpermissive AND p.polcmd IN ('r', '*')
+                         AND p.polname <> 'conversations_owner');
+END;
+
+COMMENT ON FUNCTION train_data.conversations_owner_only() IS
+    'Internal: true when row-level security applies to the caller on conversations and no permissive policy for reading them but conversations_owner is defined (her rows are those with her id)';
+
 -- Statistics of the conversations the caller can see.
 CREATE OR REPLACE FUNCTION train_data.conversation_statistics()
     RETURNS jsonb
@@ -2682,17 +2704,18 @@ CREATE OR REPLACE FUNCTION train_data.conversation_statistics()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    mine_only boolean := row_security_active('train_data.conversations');
+    mine_only boolean := train_data.conversations_owner_only();
     result jsonb;
 BEGIN
-    -- Under row-level security the statement says itself that the rows
-    -- are the caller's, planned with her id (EXECUTE): PostgreSQL then reads
-    -- them through the owner's index.  The policy's condition alone, its
-    -- value unknown when planning, is estimated as the average user's
-    -- share, so that a user with few rows read every user's (in each of the
-    -- four scans) when one user held most of them.  The rows are those the
-    -- policy lets her see either way; a role the policies do not apply to
-    -- (the table's owner) reads every row, as before.
+    -- Under the stock policy alone (conversations_owner_only) the statement
+    -- says itself that the rows are the caller's, planned with her id
+    -- (EXECUTE): PostgreSQL then reads them through the owner's index.  The
+    -- policy's condition alone, its value unknown when planning, is
+    -- estimated as the average user's share, so that a user with few rows
+    -- read every user's (in each of the four scans) when one user held most
+    -- of them.  The rows are those the policy lets her see either way; with
+    -- a site's policy beside it, or for a role the policies do not apply to
+    -- (the table's owner), the policies decide, as before.
     EXECUTE format($q$
         SELECT jsonb_build_object(
             'total', count(*),
@@ -2849,9 +2872,9 @@ CREATE FUNCTION train_data.template_performance(time_window interval DEFAULT NUL
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    mine_only boolean := row_security_active('train_data.conversations');
+    mine_only boolean := train_data.conversations_owner_only();
 BEGIN
-    -- Under row-level security the statement says that the rows are the
+    -- Under the stock policy alone the statement says that the rows are the
     -- caller's, planned with her id (EXECUTE), so that they are read through
     -- the owner's index, not among every user's conversations of a shared
     -- template (see conversation_statistics).  $1 time_window, $2

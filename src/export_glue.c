@@ -1233,21 +1233,29 @@ new_state(MemoryContext parent)
 
 /*
  * The owner an export's statements name (owner_condition): the caller's
- * id when row-level security applies to her on conversations, else 0 (a
- * role the policies do not apply to reads every row).  A caller subject to
+ * id when she reads conversations through their stock policy alone
+ * (conversations_owner_only()), else 0 (a role the policies do not apply
+ * to reads every row; with a site's policy beside the stock one, or the
+ * SQL of 1.0 and 1.1 (verdicts false: it has no conversations_owner_only),
+ * the policies decide).  A caller subject to
  * it sees nothing without a user id: say so (28000, as every user-facing
  * function does) instead of writing an empty file.  Needs SPI connected;
  * the id is copied into the context current at SPI_connect.
  */
 static Datum
-export_owner(void)
+export_owner(bool verdicts)
 {
 	bool		rls_null,
-				uid_null;
+				uid_null,
+				owner_null;
 	Datum		uid;
 
-	if (SPI_execute("SELECT pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass),"
-					" train_data.current_user_id()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute(verdicts ?
+					"SELECT pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass),"
+					" train_data.current_user_id(), train_data.conversations_owner_only()" :
+					"SELECT pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass),"
+					" train_data.current_user_id(), false",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "identity check of the export failed");
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &rls_null)) || rls_null)
 		return (Datum) 0;		/* the policies do not apply: every row */
@@ -1258,6 +1266,8 @@ export_owner(void)
 				 errmsg("no user id is set"),
 				 errdetail("An export holds the conversations of the current user."),
 				 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &owner_null)) || owner_null)
+		return (Datum) 0;		/* a site's policy beside the stock one: the policies decide */
 	return SPI_datumTransfer(uid, false, UUID_LEN);	/* out of the result, into the caller's context */
 }
 
@@ -1285,7 +1295,7 @@ start_export(const export_args *args, FuncCallContext *funcctx, ExprContext *eco
 	td_export_writer_init(&st->writer, &options);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	owned.owner = export_owner();
+	owned.owner = export_owner(owned.verdicts);
 	dups = export_duplicates(a, scope);
 	if (a->format == TD_FORMAT_JSON || a->format == TD_FORMAT_MARKDOWN)
 		count = count_conversations(a, scope, dups);
@@ -1531,7 +1541,7 @@ train_data_export_selection(PG_FUNCTION_ARGS)
 	materialize_uuids(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	a.owner = export_owner();
+	a.owner = export_owner(a.verdicts);
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT c.id FROM train_data.conversations c WHERE ");
 	nargs = append_condition(&query, &a, scope, export_duplicates(&a, scope), values, types);

@@ -5,7 +5,9 @@
 --
 -- Every policy compares a row's own owner column with
 -- (SELECT train_data.current_user_id()), an initplan evaluated once per
--- statement, and contains no subquery on another table.  A policy's USING
+-- statement, and contains no subquery on another table but two, which read
+-- the writer's own rows there (template_analytics: the template's creator;
+-- ai_configuration_audit: the entry's configuration).  A policy's USING
 -- clause also serves as its WITH CHECK unless one is given.  Child rows
 -- (turns, batch items, counters, logs) carry their parent's owner, which a
 -- composite foreign key to the parent's (id, created_by) enforces: a child

@@ -431,6 +431,7 @@ INSERT INTO calls (fn, call) VALUES
  ('defect_status', $$SELECT train_data.defect_status('generated', jsonb_build_array(public.huge()))$$),
  ('near_duplicates', $$SELECT count(*) FROM train_data.near_duplicates(NULL)$$),
  ('near_duplicates', $$SELECT count(*) FROM train_data.near_duplicates('NaN')$$),
+ ('conversations_owner_only', $$SELECT train_data.conversations_owner_only()$$),
  ('near_duplicates_kept', $$SELECT count(*) FROM train_data.near_duplicates_kept(NULL, NULL, NULL)$$),
  ('near_duplicates_kept', $$SELECT count(*) FROM train_data.near_duplicates_kept('{}', '{}', '{0.5}')$$),
  ('near_duplicates_kept', $$SELECT count(*) FROM train_data.near_duplicates_kept(ARRAY[NULL::uuid], ARRAY[gen_random_uuid()], '{1}')$$),

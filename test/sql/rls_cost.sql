@@ -56,6 +56,22 @@ SET train_data.user_id = :bob;
 SELECT s ->> 'total' AS total, s -> 'byTier' AS by_tier, s ->> 'approvalRate' AS approval_rate
 FROM train_data.conversation_statistics() s;
 
+-- A site's own policy beside the stock one (here Bob reads every
+-- conversation, as a reviewer would): the policies decide, and every call
+-- counts what he sees (found by a review: the calls named his id anyway)
+RESET ROLE;
+CREATE POLICY cost_reviewer ON train_data.conversations FOR SELECT TO regress_bob USING (true);
+SET ROLE regress_bob;
+SELECT train_data.conversations_owner_only() AS owner_only, count(*) AS visible FROM train_data.conversations;
+SELECT s ->> 'total' AS total FROM train_data.conversation_statistics() s;
+SELECT count(*) AS lines FROM train_data.export_jsonl('original', 'filtered', NULL, '{"qualityScoreMin": 4}') l;
+SELECT r -> 'manifest' -> 'rows' AS manifest_rows FROM train_data.dataset_report('{"qualityScoreMin": 4}') r;
+SELECT template_name, usage_count FROM train_data.template_performance();
+RESET ROLE;
+DROP POLICY cost_reviewer ON train_data.conversations;
+SET ROLE regress_bob;
+SELECT train_data.conversations_owner_only() AS owner_only;
+
 -- the table's owner, whom the policies do not apply to, counts every row
 RESET ROLE;
 SELECT s ->> 'total' AS total, s -> 'byStatus' AS by_status FROM train_data.conversation_statistics() s;
