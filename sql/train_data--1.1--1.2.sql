@@ -2086,6 +2086,33 @@ ALTER POLICY ai_configuration_audit_insert ON train_data.ai_configuration_audit
                 AND changed_by = (SELECT train_data.current_user_id())
                 AND (config_id IS NULL
                      OR EXISTS (SELECT 1 FROM train_data.ai_configurations c WHERE c.id = config_id)));
+-- a scenario under a template of the writer's own or one without an owner,
+-- an edge case under such a scenario (rows 1.1 let a user put under another
+-- user's template stay; updating one needs a parent of her own first)
+ALTER POLICY scenarios_insert ON train_data.scenarios
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.templates t
+                            WHERE t.id = scenarios.parent_template_id
+                              AND (t.created_by IS NULL
+                                   OR t.created_by = (SELECT train_data.current_user_id()))));
+ALTER POLICY scenarios_update ON train_data.scenarios
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.templates t
+                            WHERE t.id = scenarios.parent_template_id
+                              AND (t.created_by IS NULL
+                                   OR t.created_by = (SELECT train_data.current_user_id()))));
+ALTER POLICY edge_cases_insert ON train_data.edge_cases
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.scenarios s
+                            WHERE s.id = edge_cases.parent_scenario_id
+                              AND (s.created_by IS NULL
+                                   OR s.created_by = (SELECT train_data.current_user_id()))));
+ALTER POLICY edge_cases_update ON train_data.edge_cases
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.scenarios s
+                            WHERE s.id = edge_cases.parent_scenario_id
+                              AND (s.created_by IS NULL
+                                   OR s.created_by = (SELECT train_data.current_user_id()))));
 
 --------------------------------------------------------------------------------
 -- Providers and hand-back (issue 19)

@@ -5,9 +5,10 @@
 --
 -- Every policy compares a row's own owner column with
 -- (SELECT train_data.current_user_id()), an initplan evaluated once per
--- statement, and contains no subquery on another table but two, which read
--- the writer's own rows there (template_analytics: the template's creator;
--- ai_configuration_audit: the entry's configuration).  A policy's USING
+-- statement, and contains no subquery on another table but those of four
+-- tables, which read the writer's own rows there (template_analytics: the
+-- template's creator; ai_configuration_audit: the entry's configuration;
+-- scenarios and edge_cases: the parent, hers or without an owner).  A policy's USING
 -- clause also serves as its WITH CHECK unless one is given.  Child rows
 -- (turns, batch items, counters, logs) carry their parent's owner, which a
 -- composite foreign key to the parent's (id, created_by) enforces: a child
@@ -64,19 +65,45 @@ CREATE POLICY templates_delete ON train_data.templates FOR DELETE
 
 ALTER TABLE train_data.scenarios ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scenarios_read ON train_data.scenarios FOR SELECT USING (true);
+-- A scenario is put under a template of the writer's own, or under one
+-- without an owner (the site's library): the check reads the template
+-- before the foreign key does, so that another user's template is refused
+-- (42501) without a lock on it (the key's check locked it, and so held up
+-- its creator's DELETE while the writer's transaction lasted), and no
+-- scenario of another user ever keeps a creator from deleting her template.
 CREATE POLICY scenarios_insert ON train_data.scenarios FOR INSERT
-    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.templates t
+                            WHERE t.id = scenarios.parent_template_id
+                              AND (t.created_by IS NULL
+                                   OR t.created_by = (SELECT train_data.current_user_id()))));
 CREATE POLICY scenarios_update ON train_data.scenarios FOR UPDATE
-    USING (created_by = (SELECT train_data.current_user_id()));
+    USING (created_by = (SELECT train_data.current_user_id()))
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.templates t
+                            WHERE t.id = scenarios.parent_template_id
+                              AND (t.created_by IS NULL
+                                   OR t.created_by = (SELECT train_data.current_user_id()))));
 CREATE POLICY scenarios_delete ON train_data.scenarios FOR DELETE
     USING (created_by = (SELECT train_data.current_user_id()));
 
 ALTER TABLE train_data.edge_cases ENABLE ROW LEVEL SECURITY;
 CREATE POLICY edge_cases_read ON train_data.edge_cases FOR SELECT USING (true);
+-- An edge case likewise goes under a scenario of the writer's own or one
+-- without an owner.
 CREATE POLICY edge_cases_insert ON train_data.edge_cases FOR INSERT
-    WITH CHECK (created_by = (SELECT train_data.current_user_id()));
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.scenarios s
+                            WHERE s.id = edge_cases.parent_scenario_id
+                              AND (s.created_by IS NULL
+                                   OR s.created_by = (SELECT train_data.current_user_id()))));
 CREATE POLICY edge_cases_update ON train_data.edge_cases FOR UPDATE
-    USING (created_by = (SELECT train_data.current_user_id()));
+    USING (created_by = (SELECT train_data.current_user_id()))
+    WITH CHECK (created_by = (SELECT train_data.current_user_id())
+                AND EXISTS (SELECT 1 FROM train_data.scenarios s
+                            WHERE s.id = edge_cases.parent_scenario_id
+                              AND (s.created_by IS NULL
+                                   OR s.created_by = (SELECT train_data.current_user_id()))));
 CREATE POLICY edge_cases_delete ON train_data.edge_cases FOR DELETE
     USING (created_by = (SELECT train_data.current_user_id()));
 

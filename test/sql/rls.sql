@@ -169,15 +169,42 @@ SELECT expect_error($$UPDATE train_data.batch_jobs SET created_by = 'bbbbbbbb-bb
 SELECT expect_error($$UPDATE train_data.templates SET created_by = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb' WHERE name = 'alice template'$$);
 SELECT expect_error($$UPDATE train_data.export_logs SET user_id = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'$$);
 
--- Her own rows she may change; the conversation she approved too; and a
--- scenario under bob's (shared) template she may add.
+-- Her own rows she may change; the conversation she approved too.
 UPDATE train_data.conversations SET reviewer_notes = 'fine' WHERE title IN ('alice conversation', 'bob conversation approved by alice');
 UPDATE train_data.batch_items SET progress = 10 WHERE topic = 'alice item';
 UPDATE train_data.ai_configuration_audit SET new_value = '{}';
-INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc)
-VALUES ('alice scenario under bob template', 'b1000000-0000-0000-0000-000000000000', 'bob template', 'c', 't', 'p', 'a');
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 VALUES ('a3000000-0000-0000-0000-000000000000', 3, 'user', 'alice conversation turn 3');
+
+-- The library is shared for reading, but a scenario goes under a template of
+-- her own or one without an owner, an edge case under such a scenario:
+-- under bob's, or moved there, it is refused (before the foreign key, which
+-- would lock bob's row and keep him from deleting it while hers exists).
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc) VALUES ('alice scenario under bob template', 'b1000000-0000-0000-0000-000000000000', 'x', 'c', 't', 'p', 'a')$$);
+SELECT expect_error($$UPDATE train_data.scenarios SET parent_template_id = 'b1000000-0000-0000-0000-000000000000' WHERE name = 'alice scenario'$$);
+SELECT expect_error($$INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type) VALUES ('alice edge case under bob scenario', 'd', 'b2000000-0000-0000-0000-000000000000', 's', 'boundary_value')$$);
+SELECT expect_error($$UPDATE train_data.edge_cases SET parent_scenario_id = 'b2000000-0000-0000-0000-000000000000' WHERE title = 'alice edge case'$$);
+SELECT expect_error($$INSERT INTO train_data.scenarios (name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc) VALUES ('alice scenario under no template', 'f1000000-0000-0000-0000-000000000000', 'x', 'c', 't', 'p', 'a')$$);
+RESET ROLE;
+INSERT INTO train_data.templates (id, name, category, structure, created_by)
+VALUES ('c1000000-0000-0000-0000-000000000000', 'library template', 'c', 'library structure text', NULL);
+INSERT INTO train_data.scenarios (id, name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc, created_by)
+VALUES ('c2000000-0000-0000-0000-000000000000', 'library scenario', 'c1000000-0000-0000-0000-000000000000', 'x', 'c', 't', 'p', 'a', NULL);
+SET ROLE regress_alice;
+INSERT INTO train_data.scenarios (id, name, parent_template_id, parent_template_name, context, topic, persona, emotional_arc)
+VALUES ('a2000000-0000-0000-0000-000000000001', 'alice scenario under the library', 'c1000000-0000-0000-0000-000000000000', 'x', 'c', 't', 'p', 'a');
+INSERT INTO train_data.edge_cases (title, description, parent_scenario_id, parent_scenario_name, edge_case_type)
+VALUES ('alice edge case under the library', 'd', 'c2000000-0000-0000-0000-000000000000', 'x', 'boundary_value');
+UPDATE train_data.scenarios SET parent_template_id = 'a1000000-0000-0000-0000-000000000000'
+WHERE id = 'a2000000-0000-0000-0000-000000000001' RETURNING name, parent_template_name;
+SELECT s.name, t.name AS template, s.created_by = :alice AS hers
+FROM train_data.scenarios s JOIN train_data.templates t ON t.id = s.parent_template_id
+WHERE s.name LIKE 'alice%' OR s.created_by IS NULL ORDER BY s.name;
+RESET ROLE;
+DELETE FROM train_data.edge_cases WHERE title = 'alice edge case under the library';
+DELETE FROM train_data.scenarios WHERE id IN ('a2000000-0000-0000-0000-000000000001', 'c2000000-0000-0000-0000-000000000000');
+DELETE FROM train_data.templates WHERE id = 'c1000000-0000-0000-0000-000000000000';
+SET ROLE regress_alice;
 
 -- Bob's rows are exactly as they were.
 SET ROLE regress_bob;
