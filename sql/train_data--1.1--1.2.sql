@@ -3758,7 +3758,7 @@ COMMENT ON FUNCTION train_data.resolve_template(uuid, jsonb, boolean) IS
     'Renders a stored, active template with parameters: the result of render_template() plus template_id and template_name';
 
 COMMENT ON FUNCTION train_data.preview_template(uuid, jsonb) IS
-    'resolve_template() with HTML escaping, for showing a prompt in a web page';
+    'resolve_template() with the resolved text HTML-escaped (the template''s text and the values), for showing a prompt in a web page';
 
 COMMENT ON FUNCTION train_data.increment_template_usage(uuid) IS
     'Adds one to a template''s usage_count and returns the new count; only the template''s creator may do it';
@@ -4309,3 +4309,20 @@ $$;
 DROP INDEX train_data.conversations_review_queue_idx;
 CREATE INDEX conversations_review_queue_idx ON train_data.conversations (created_by, quality_score, created_at)
     WHERE status = 'pending_review';
+
+-- A preview escapes the whole resolved text, the template's own text as
+-- well as the values: the library is shared, and another user's template
+-- is not to be trusted as HTML (1.1 escaped only the values).
+CREATE FUNCTION train_data.html_escape(t text)
+    RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_html_escape';
+
+COMMENT ON FUNCTION train_data.html_escape(text) IS
+    'The text with & < > " '' / as HTML entities (&amp; &lt; &gt; &quot; &#x27; &#x2F;), for showing it in a web page';
+
+CREATE OR REPLACE FUNCTION train_data.preview_template(template_id uuid, parameters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+    RETURN (SELECT r || pg_catalog.jsonb_build_object('resolved', train_data.html_escape(r ->> 'resolved'))
+            FROM (SELECT train_data.resolve_template(template_id, parameters) AS r) s);

@@ -1,12 +1,14 @@
 /*
  * render_glue.c — SQL entry points of the template renderer:
- * render_template() and check_template().  The rendering itself is the pure
- * core in core/render.c.
+ * render_template(), check_template() and html_escape().  The rendering
+ * itself is the pure core in core/render.c.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 
 #include "json_glue.h"
@@ -14,6 +16,10 @@
 
 PG_FUNCTION_INFO_V1(train_data_render_template);
 PG_FUNCTION_INFO_V1(train_data_check_template);
+PG_FUNCTION_INFO_V1(train_data_html_escape);
+
+/* Bytes of a text read between two checks for a cancel. */
+#define ESCAPE_CHUNK 65536
 
 /* Raise a structural error reported by the core. */
 static void
@@ -93,4 +99,70 @@ train_data_check_template(PG_FUNCTION_ARGS)
 		report_render_error(&err);
 	td_error_free(&err);
 	PG_RETURN_BOOL(true);
+}
+
+/* The length of s[0..len) escaped (td_html_entity for each byte). */
+static size_t
+escaped_len(const char *s, size_t len)
+{
+	size_t		n = len;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		const char *entity;
+
+		if (i % ESCAPE_CHUNK == 0)
+			CHECK_FOR_INTERRUPTS();
+		if ((entity = td_html_entity(s[i])) != NULL)
+			n += strlen(entity) - 1;
+	}
+	return n;
+}
+
+/*
+ * html_escape(t text) returns text — t with & < > " ' / as HTML entities
+ * (what render_template escapes in values); t itself when it has none.
+ * The escaped length is counted first, so that a text that would pass
+ * the size of a text value is refused before anything is allocated.
+ */
+Datum
+train_data_html_escape(PG_FUNCTION_ARGS)
+{
+	text	   *in = PG_GETARG_TEXT_PP(0);
+	const char *s = VARDATA_ANY(in);
+	size_t		len = VARSIZE_ANY_EXHDR(in),
+				n = escaped_len(s, len),
+				run = 0;
+	text	   *result;
+	char	   *out;
+
+	if (n == len)
+		PG_RETURN_TEXT_P(in);
+	if (n > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("escaped text would exceed the maximum size of a text value"),
+				 errdetail("A text of %zu bytes takes %zu bytes escaped; at most %zu are possible.",
+						   len, n, (size_t) (MaxAllocSize - VARHDRSZ))));
+	result = (text *) palloc(n + VARHDRSZ);
+	SET_VARSIZE(result, n + VARHDRSZ);
+	out = VARDATA(result);
+	for (size_t i = 0; i < len; i++)
+	{
+		const char *entity;
+		size_t		elen;
+
+		if (i % ESCAPE_CHUNK == 0)
+			CHECK_FOR_INTERRUPTS();
+		if ((entity = td_html_entity(s[i])) == NULL)
+			continue;
+		memcpy(out, s + run, i - run);
+		out += i - run;
+		elen = strlen(entity);
+		memcpy(out, entity, elen);
+		out += elen;
+		run = i + 1;
+	}
+	memcpy(out, s + run, len - run);
+	PG_RETURN_TEXT_P(result);
 }

@@ -66,6 +66,17 @@ CREATE FUNCTION train_data.render_template(template text, parameters jsonb,
 COMMENT ON FUNCTION train_data.render_template(text, jsonb, jsonb, boolean) IS
     'Renders a template text with parameters checked against the declared variables; returns {resolved, parameters, missing_required, errors, warnings, success}';
 
+-- Text for an HTML page: & < > " ' / as entities (native; what
+-- render_template escapes in values, and preview_template in the whole
+-- prompt).
+CREATE FUNCTION train_data.html_escape(t text)
+    RETURNS text
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_html_escape';
+
+COMMENT ON FUNCTION train_data.html_escape(text) IS
+    'The text with & < > " '' / as HTML entities (&amp; &lt; &gt; &quot; &#x27; &#x2F;), for showing it in a web page';
+
 -- True for a storable template (well-formed variables, only safe
 -- placeholders); otherwise an error saying what is wrong.
 CREATE FUNCTION train_data.check_template(structure text, variables jsonb DEFAULT '[]')

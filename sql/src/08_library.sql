@@ -52,14 +52,18 @@ $$;
 COMMENT ON FUNCTION train_data.resolve_template(uuid, jsonb, boolean) IS
     'Renders a stored, active template with parameters: the result of render_template() plus template_id and template_name';
 
--- The same, HTML-escaped, for showing a prompt in a web page.
+-- The same, for showing a prompt in a web page: the whole resolved text
+-- HTML-escaped, the template's own text as well as the values (the
+-- library is shared: another user's template is not to be trusted as
+-- HTML; before 1.2's twenty-fourth session only the values were escaped).
 CREATE FUNCTION train_data.preview_template(template_id uuid, parameters jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE sql STABLE
-    RETURN train_data.resolve_template(template_id, parameters, true);
+    RETURN (SELECT r || pg_catalog.jsonb_build_object('resolved', train_data.html_escape(r ->> 'resolved'))
+            FROM (SELECT train_data.resolve_template(template_id, parameters) AS r) s);
 
 COMMENT ON FUNCTION train_data.preview_template(uuid, jsonb) IS
-    'resolve_template() with HTML escaping, for showing a prompt in a web page';
+    'resolve_template() with the resolved text HTML-escaped (the template''s text and the values), for showing a prompt in a web page';
 
 -- Count one more use of a template (yours; the batch engine counts every use).
 CREATE FUNCTION train_data.increment_template_usage(template_id uuid)

@@ -133,6 +133,29 @@ list_sep(td_buf *list, size_t *count)
 		td_buf_putc(list, ',');
 }
 
+/* See render.h. */
+const char *
+td_html_entity(char c)
+{
+	switch (c)
+	{
+		case '&':
+			return "&amp;";
+		case '<':
+			return "&lt;";
+		case '>':
+			return "&gt;";
+		case '"':
+			return "&quot;";
+		case '\'':
+			return "&#x27;";
+		case '/':
+			return "&#x2F;";
+		default:
+			return NULL;
+	}
+}
+
 /*
  * Append text, HTML-escaped when asked.  Past the limit of a rendered
  * template only the first bytes are appended, enough to pass it (the
@@ -154,32 +177,11 @@ append_value_text(td_buf *out, const char *s, size_t len, bool html)
 	}
 	for (size_t i = 0; i < len; i++)
 	{
-		const char *entity;
+		const char *entity = td_html_entity(s[i]);
 
 		TD_CHECK_FOR_INTERRUPTS();
-		switch (s[i])
-		{
-			case '&':
-				entity = "&amp;";
-				break;
-			case '<':
-				entity = "&lt;";
-				break;
-			case '>':
-				entity = "&gt;";
-				break;
-			case '"':
-				entity = "&quot;";
-				break;
-			case '\'':
-				entity = "&#x27;";
-				break;
-			case '/':
-				entity = "&#x2F;";
-				break;
-			default:
-				continue;
-		}
+		if (entity == NULL)
+			continue;
 		td_buf_append(out, s + run, i - run);
 		td_buf_puts(out, entity);
 		run = i + 1;

@@ -62,6 +62,13 @@ extern bool td_render(const char *tmpl, size_t len, const td_json *parameters,
 					  td_buf *out, td_render_error *err);
 
 /*
+ * The HTML entity that stands for c (& < > " ' /, the characters escaped
+ * in values when html_escape is asked for), or NULL when c stands for
+ * itself.  Every other byte, of any server encoding, is left as it is.
+ */
+extern const char *td_html_entity(char c);
+
+/*
  * Check a template for storage: its variables are well-formed and it has no
  * unsafe expression.  Returns false with err filled otherwise.
  */

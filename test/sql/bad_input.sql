@@ -510,7 +510,10 @@ INSERT INTO calls (fn, call) VALUES
  ('close_job', $$SELECT train_data.close_job(NULL)$$),
  ('close_job', $$SELECT train_data.close_job('00000000-0000-0000-0000-00000000dead')$$),
  ('job_has_work', $$SELECT train_data.job_has_work(NULL)$$),
- ('job_has_work', $$SELECT train_data.job_has_work('00000000-0000-0000-0000-00000000dead')$$);
+ ('job_has_work', $$SELECT train_data.job_has_work('00000000-0000-0000-0000-00000000dead')$$),
+ ('html_escape', $$SELECT train_data.html_escape(NULL) IS NULL$$),
+ ('html_escape', $$SELECT length(train_data.html_escape(public.huge()))$$),
+ ('html_escape', $$SELECT length(train_data.html_escape(repeat('<', 1000000)))$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).

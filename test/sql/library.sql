@@ -21,6 +21,28 @@ SELECT jsonb_pretty(train_data.resolve_template('a1000000-0000-0000-0000-0000000
 -- Preview: the same, HTML-escaped.
 SELECT train_data.preview_template('a1000000-0000-0000-0000-000000000001',
                                    '{"persona": "Ann <the saver>", "emotion": "worried"}') ->> 'resolved';
+-- The library is shared, so a preview escapes the template's own text too:
+-- bob's template cannot put markup into alice's page (before, only the
+-- values were escaped).  A render that fails keeps resolved null.
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    ('b1000000-0000-0000-0000-000000000001', 'Markup', 'c',
+     '<img src=x onerror="alert(''{{persona}}'')"> Q&A {{ok ? ''<b>yes</b>'' : ''no''}}',
+     '[{"name": "persona", "type": "text"}]');
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.preview_template('b1000000-0000-0000-0000-000000000001', '{"persona": "<Ann>", "ok": 1}') ->> 'resolved';
+SELECT train_data.resolve_template('b1000000-0000-0000-0000-000000000001', '{"persona": "<Ann>", "ok": 1}') ->> 'resolved';
+SELECT p ->> 'resolved' IS NULL AS no_text, p -> 'success' AS success, p ->> 'template_name' AS template_name
+FROM train_data.preview_template('b1000000-0000-0000-0000-000000000001', '{}') p;
+SELECT train_data.html_escape($$&<>"'/ stay: é ü 日本$$) AS escaped, train_data.html_escape('') = '' AS empty,
+       train_data.html_escape(NULL) IS NULL AS null_in_null_out;
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+DELETE FROM train_data.templates WHERE id = 'b1000000-0000-0000-0000-000000000001';
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
 -- Validation failures come back in the result, not as errors.
 SELECT train_data.resolve_template('a1000000-0000-0000-0000-000000000001', '{"persona": "Ann", "tone": "rude"}') - 'parameters';
 SELECT expect_error($$SELECT train_data.resolve_template('a1000000-0000-0000-0000-00000000dead', '{}')$$);
