@@ -2514,6 +2514,23 @@ CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- One writer of a conversation's turns at a time: its row is locked (the
+    -- conversations in order) before the turns are read, so that a writer
+    -- who waited for another reads, with a snapshot taken after the other's
+    -- commit, the turns both wrote (at REPEATABLE READ, whose snapshot is
+    -- older, the signature's update fails with 40001 instead).  Only the
+    -- writer's own conversations: row-level security and the composite key
+    -- made them hers.
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM FROM train_data.conversations c
+        WHERE c.id IN (SELECT t.conversation_id FROM changed_turns t
+                       UNION SELECT t.conversation_id FROM old_turns t)
+        ORDER BY c.id FOR NO KEY UPDATE OF c;
+    ELSE
+        PERFORM FROM train_data.conversations c
+        WHERE c.id IN (SELECT t.conversation_id FROM changed_turns t)
+        ORDER BY c.id FOR NO KEY UPDATE OF c;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         DELETE FROM train_data.conversation_signatures s
         WHERE s.conversation_id IN (SELECT t.conversation_id FROM changed_turns t)
