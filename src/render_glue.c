@@ -101,13 +101,17 @@ train_data_check_template(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
-/* The length of s[0..len) escaped (td_html_entity for each byte). */
+/*
+ * The length of s[0..len) escaped (td_html_entity for each byte), or the
+ * first count past limit: counting stops there, so that the sum never
+ * wraps (a 1 GB text of '/' takes 6 GB escaped, past a 32-bit size_t).
+ */
 static size_t
-escaped_len(const char *s, size_t len)
+escaped_len(const char *s, size_t len, size_t limit)
 {
 	size_t		n = len;
 
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0; i < len && n <= limit; i++)
 	{
 		const char *entity;
 
@@ -122,8 +126,9 @@ escaped_len(const char *s, size_t len)
 /*
  * html_escape(t text) returns text — t with & < > " ' / as HTML entities
  * (what render_template escapes in values); t itself when it has none.
- * The escaped length is counted first, so that a text that would pass
- * the size of a text value is refused before anything is allocated.
+ * The escaped length is counted first (up to the size of a text value),
+ * so that a text that would pass it is refused before anything is
+ * allocated.
  */
 Datum
 train_data_html_escape(PG_FUNCTION_ARGS)
@@ -131,19 +136,19 @@ train_data_html_escape(PG_FUNCTION_ARGS)
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(in);
 	size_t		len = VARSIZE_ANY_EXHDR(in),
-				n = escaped_len(s, len),
+				limit = MaxAllocSize - VARHDRSZ,
+				n = escaped_len(s, len, limit),
 				run = 0;
 	text	   *result;
 	char	   *out;
 
 	if (n == len)
 		PG_RETURN_TEXT_P(in);
-	if (n > MaxAllocSize - VARHDRSZ)
+	if (n > limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("escaped text would exceed the maximum size of a text value"),
-				 errdetail("A text of %zu bytes takes %zu bytes escaped; at most %zu are possible.",
-						   len, n, (size_t) (MaxAllocSize - VARHDRSZ))));
+				 errdetail("A text of %zu bytes takes more than %zu bytes escaped.", len, limit)));
 	result = (text *) palloc(n + VARHDRSZ);
 	SET_VARSIZE(result, n + VARHDRSZ);
 	out = VARDATA(result);
