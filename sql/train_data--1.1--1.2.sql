@@ -204,24 +204,12 @@ CREATE FUNCTION train_data.job_claim_rank(status train_data.batch_job_status, pr
 -- when no user id is set, 28000 "no user id is set" (naming the setting)
 -- instead of a not-null or row-level-security error that does not say what
 -- is wrong -- unless the column may be NULL (templates of nobody, for
--- example) and the caller is not subject to row-level security on tbl.
+-- example, or a child row given its parent's owner by a trigger) and the
+-- caller is not subject to row-level security on tbl (native).
 CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
     RETURNS uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := train_data.current_user_id();
-BEGIN
-    IF uid IS NULL AND (required OR row_security_active(tbl)) THEN
-        RAISE EXCEPTION 'no user id is set'
-            USING ERRCODE = 'invalid_authorization_specification',
-                  DETAIL = format('A new row of %s belongs to the current user.', tbl),
-                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
-    END IF;
-    RETURN uid;
-END
-$$;
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_user_id_default';
 
 -- The channel a job's events are sent on: train_data_job_ and the job id's
 -- 32 hex digits.  Job ids are random and only their owner can read them, so
@@ -2512,23 +2500,38 @@ WHERE x.sig IS NOT NULL;
 CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the locks' plans kept, not made again for each array of ids
+    SET enable_seqscan = off   -- and each an index lookup, whatever the statistics say
 AS $$
+DECLARE
+    ids uuid[];
+    signed bigint;
 BEGIN
-    -- One writer of a conversation's turns at a time: its row is locked (the
-    -- conversations in order) before the turns are read, so that a writer
-    -- who waited for another reads, with a snapshot taken after the other's
-    -- commit, the turns both wrote (at REPEATABLE READ, whose snapshot is
-    -- older, the signature's update fails with 40001 instead).  Only the
-    -- writer's own conversations: row-level security and the composite key
-    -- made them hers.
+    -- One writer of a conversation's turns at a time: before the turns are
+    -- read, its signature is locked (its row, for one that has none yet),
+    -- so that a writer who waited for another reads, with a snapshot taken
+    -- after the other's commit, the turns both wrote; at REPEATABLE READ,
+    -- whose snapshot is older, the lock of a signature another writer
+    -- changed or removed fails with 40001.  Signatures first, then rows,
+    -- each in id order: two writers lock in the same order.  The
+    -- conversation's own row is locked only while it has no signature, so
+    -- an edit or review of it, or a worker archiving it, does not wait for
+    -- a writer of its turns.  Only the writer's conversations: row-level
+    -- security and the composite key made them hers.  (The ids as an array,
+    -- each looked up in the index.)
     IF TG_OP = 'UPDATE' THEN
-        PERFORM FROM train_data.conversations c
-        WHERE c.id IN (SELECT t.conversation_id FROM changed_turns t
-                       UNION SELECT t.conversation_id FROM old_turns t)
-        ORDER BY c.id FOR NO KEY UPDATE OF c;
+        ids := ARRAY(SELECT t.conversation_id FROM changed_turns t
+                     UNION SELECT t.conversation_id FROM old_turns t);
     ELSE
+        ids := ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t);
+    END IF;
+    PERFORM FROM train_data.conversation_signatures s
+    WHERE s.conversation_id = ANY (ids) ORDER BY s.conversation_id FOR NO KEY UPDATE OF s;
+    GET DIAGNOSTICS signed = ROW_COUNT;
+    IF signed < cardinality(ids) THEN
         PERFORM FROM train_data.conversations c
-        WHERE c.id IN (SELECT t.conversation_id FROM changed_turns t)
+        WHERE c.id = ANY (ids)
+          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_signatures s WHERE s.conversation_id = c.id)
         ORDER BY c.id FOR NO KEY UPDATE OF c;
     END IF;
     IF TG_OP = 'DELETE' THEN
@@ -4343,3 +4346,19 @@ CREATE OR REPLACE FUNCTION train_data.preview_template(template_id uuid, paramet
     LANGUAGE sql STABLE
     RETURN (SELECT r || pg_catalog.jsonb_build_object('resolved', train_data.html_escape(r ->> 'resolved'))
             FROM (SELECT train_data.resolve_template(template_id, parameters) AS r) s);
+
+-- A turn, item, counter, log or audit row inserted without an owner when
+-- no user id is set: 28000 "no user id is set", as for the parents,
+-- instead of the policy's 42501 (user_id_default is native now: a row
+-- given its owner, as the engine's are, does not call it; a superuser's
+-- child row without one still takes its parent's owner).
+ALTER TABLE train_data.conversation_turns
+    ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.conversation_turns', false);
+ALTER TABLE train_data.batch_items
+    ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.batch_items', false);
+ALTER TABLE train_data.batch_job_counters
+    ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.batch_job_counters', false);
+ALTER TABLE train_data.generation_logs
+    ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.generation_logs', false);
+ALTER TABLE train_data.configuration_audit_log
+    ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.configuration_audit_log', true);

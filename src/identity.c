@@ -24,6 +24,10 @@
  *
  * The policies call this function as (SELECT train_data.current_user_id()),
  * so it runs once per statement.
+ *
+ * user_id_default(tbl, required), the default of the owner columns, is the
+ * same id, or the error that says none is set (28000) where a row needs
+ * one.
  */
 #include "postgres.h"
 
@@ -31,6 +35,8 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/uuid.h"
 
 #include "compat.h"
@@ -39,6 +45,7 @@
 #include "uuid_text.h"
 
 PG_FUNCTION_INFO_V1(train_data_current_user_id);
+PG_FUNCTION_INFO_V1(train_data_user_id_default);
 
 /* State of the scan for the top-level "sub" member of the claims object. */
 typedef struct ClaimsScan
@@ -231,26 +238,73 @@ uuid_from_claims(const char *claims, bool *isnull)
 	return uuid_from_setting(TD_JWT_CLAIMS_SETTING, scan.sub_value);
 }
 
+/* The user id by the rules of the file header; *isnull when there is none. */
+static Datum
+user_id(bool *isnull)
+{
+	const char *value;
+	Datum		result;
+
+	*isnull = false;
+	if ((value = setting_value(TD_USER_ID_SETTING)) != NULL)
+		return uuid_from_setting(TD_USER_ID_SETTING, value);
+	refuse_misspelt_settings();
+	if ((value = setting_value(TD_JWT_SUB_SETTING)) != NULL)
+		return uuid_from_setting(TD_JWT_SUB_SETTING, value);
+	if ((value = setting_value(TD_JWT_CLAIMS_SETTING)) != NULL)
+	{
+		result = uuid_from_claims(value, isnull);
+		if (!*isnull)
+			return result;
+	}
+	*isnull = true;
+	return (Datum) 0;
+}
+
 /*
  * current_user_id() returns uuid — see the file header for the rules.
  */
 Datum
 train_data_current_user_id(PG_FUNCTION_ARGS)
 {
-	const char *value;
 	bool		isnull;
-	Datum		result;
+	Datum		result = user_id(&isnull);
 
-	if ((value = setting_value(TD_USER_ID_SETTING)) != NULL)
-		PG_RETURN_DATUM(uuid_from_setting(TD_USER_ID_SETTING, value));
-	refuse_misspelt_settings();
-	if ((value = setting_value(TD_JWT_SUB_SETTING)) != NULL)
-		PG_RETURN_DATUM(uuid_from_setting(TD_JWT_SUB_SETTING, value));
-	if ((value = setting_value(TD_JWT_CLAIMS_SETTING)) != NULL)
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * user_id_default(tbl regclass, required boolean) returns uuid — the default
+ * of an owner column of tbl: the current user id.  When none is set, 28000
+ * "no user id is set" naming the table (instead of a not-null or
+ * row-level-security error that does not say what is wrong) if the row
+ * needs one: required, or the caller is subject to row-level security on
+ * tbl.  Otherwise NULL: a superuser's row of nobody (a template of the
+ * library), or a child row whose trigger gives it its parent's owner.
+ */
+Datum
+train_data_user_id_default(PG_FUNCTION_ARGS)
+{
+	Oid			tbl = PG_GETARG_OID(0);
+	bool		required = PG_GETARG_BOOL(1),
+				isnull;
+	Datum		result = user_id(&isnull);
+
+	if (!isnull)
+		PG_RETURN_DATUM(result);
+	if (required || check_enable_rls(tbl, InvalidOid, true) == RLS_ENABLED)
 	{
-		result = uuid_from_claims(value, &isnull);
-		if (!isnull)
-			PG_RETURN_DATUM(result);
+		char	   *nsp = get_namespace_name(get_rel_namespace(tbl)),
+				   *rel = get_rel_name(tbl);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("no user id is set"),
+				 errdetail("A new row of %s belongs to the current user.",
+						   nsp && rel ? quote_qualified_identifier(nsp, rel) : "an unknown table"),
+				 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
 	}
 	PG_RETURN_NULL();
 }

@@ -194,24 +194,12 @@ COMMENT ON FUNCTION train_data.inherit_owner() IS
 -- when no user id is set, 28000 "no user id is set" (naming the setting)
 -- instead of a not-null or row-level-security error that does not say what
 -- is wrong -- unless the column may be NULL (templates of nobody, for
--- example) and the caller is not subject to row-level security on tbl.
+-- example, or a child row given its parent's owner by a trigger) and the
+-- caller is not subject to row-level security on tbl (native).
 CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
     RETURNS uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := train_data.current_user_id();
-BEGIN
-    IF uid IS NULL AND (required OR row_security_active(tbl)) THEN
-        RAISE EXCEPTION 'no user id is set'
-            USING ERRCODE = 'invalid_authorization_specification',
-                  DETAIL = format('A new row of %s belongs to the current user.', tbl),
-                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
-    END IF;
-    RETURN uid;
-END
-$$;
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_user_id_default';
 COMMENT ON FUNCTION train_data.user_id_default(regclass, boolean) IS
     'Internal: column default of owner columns: the current user id, or 28000 "no user id is set" when it is needed and not set';
 

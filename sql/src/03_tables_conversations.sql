@@ -128,7 +128,7 @@ CREATE TABLE train_data.conversation_turns (
     token_count     integer,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- the owner of the conversation (the composite key below makes it so)
-    created_by      uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by      uuid NOT NULL DEFAULT train_data.user_id_default('train_data.conversation_turns', false),
     CONSTRAINT conversation_turns_conversation_fk FOREIGN KEY (conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
     -- also the index that reads a conversation's turns in order.  The owner

@@ -108,7 +108,7 @@ CREATE TABLE train_data.batch_items (
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- the job's owner (the composite keys below make it so)
-    created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by       uuid NOT NULL DEFAULT train_data.user_id_default('train_data.batch_items', false),
     -- what the item needs, fixed when it is queued: a template changed later
     -- (by its creator, who may be another user) does not change queued work
     prompt           text,
@@ -200,7 +200,7 @@ CREATE TABLE train_data.batch_job_counters (
     last_active      double precision,
     PRIMARY KEY (batch_job_id, shard),
     -- the job's owner (the composite key makes it so)
-    created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by       uuid NOT NULL DEFAULT train_data.user_id_default('train_data.batch_job_counters', false),
     CONSTRAINT batch_job_counters_job_fk FOREIGN KEY (batch_job_id, created_by)
         REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
     CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 31)
@@ -797,7 +797,7 @@ CREATE TABLE train_data.generation_logs (
     error_message    text,
     error_code       text,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    created_by       uuid NOT NULL DEFAULT train_data.user_id_default('train_data.generation_logs', false),
     CONSTRAINT generation_logs_conversation_fk FOREIGN KEY (conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
     CONSTRAINT generation_logs_batch_item_fk FOREIGN KEY (batch_item_id, created_by)

@@ -136,7 +136,7 @@ CREATE INDEX ai_configuration_audit_user_idx ON train_data.ai_configuration_audi
 -- Append-only trail of changes to preferences and configurations.
 CREATE TABLE train_data.configuration_audit_log (
     id            uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
-    user_id       uuid NOT NULL DEFAULT train_data.current_user_id(),
+    user_id       uuid NOT NULL DEFAULT train_data.user_id_default('train_data.configuration_audit_log', true),
     config_type   text NOT NULL,
     config_id     uuid,
     changed_field text,

@@ -14,6 +14,13 @@ SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emot
 SELECT expect_error($$SELECT count(*) FROM train_data.export_conversations('jsonl')$$, true);
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl()$$);
 SELECT expect_error($$SELECT train_data.update_user_preferences('{}')$$);
+-- the rows that take their parent's owner too (a turn, an item, a log row,
+-- a counter shard, an audit entry), not the policy's 42501
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES (gen_random_uuid(), 1, 'user', 'Hello')$$, true);
+SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier) VALUES (gen_random_uuid(), 1, 'template')$$, true);
+SELECT expect_error($$INSERT INTO train_data.generation_logs (conversation_id, request_payload, model_used) VALUES (gen_random_uuid(), '{}', 'm')$$, true);
+SELECT expect_error($$INSERT INTO train_data.batch_job_counters (batch_job_id, shard) VALUES (gen_random_uuid(), 1)$$, true);
+SELECT expect_error($$INSERT INTO train_data.configuration_audit_log (config_type) VALUES ('ai_config')$$, true);
 RESET ROLE;
 SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emotion, tier) VALUES ('t', 'p', 'e', 'template')$$);
 SELECT expect_error($$INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('b', 1)$$);
