@@ -2505,34 +2505,29 @@ CREATE FUNCTION train_data.conversation_turns_signature() RETURNS trigger
 AS $$
 DECLARE
     ids uuid[];
-    signed bigint;
 BEGIN
-    -- One writer of a conversation's turns at a time: before the turns are
-    -- read, its signature is locked (its row, for one that has none yet),
-    -- so that a writer who waited for another reads, with a snapshot taken
-    -- after the other's commit, the turns both wrote; at REPEATABLE READ,
-    -- whose snapshot is older, the lock of a signature another writer
-    -- changed or removed fails with 40001.  Signatures first, then rows,
-    -- each in id order: two writers lock in the same order.  The
-    -- conversation's own row is locked only while it has no signature, so
-    -- an edit or review of it, or a worker archiving it, does not wait for
-    -- a writer of its turns.  Only the writer's conversations: row-level
-    -- security and the composite key made them hers.  (The ids as an array,
-    -- each looked up in the index.)
+    -- One writer of a conversation's turns at a time: its row is locked (the
+    -- conversations in id order) before the turns are read, so that a writer
+    -- who waited for another reads, with a snapshot taken after the other's
+    -- commit, the turns both wrote.  (Its signature is no lock for this: a
+    -- writer that clears the turns deletes it, and one that adds the first
+    -- creates it, so two writers could lock two different rows.)  At
+    -- REPEATABLE READ, whose snapshot is older, the signatures are locked
+    -- too: one another writer changed or removed since fails with 40001,
+    -- instead of being signed again from the turns the snapshot saw.  Only
+    -- the writer's conversations: row-level security and the composite key
+    -- made them hers.  (The ids as an array, each looked up in the index.)
     IF TG_OP = 'UPDATE' THEN
         ids := ARRAY(SELECT t.conversation_id FROM changed_turns t
                      UNION SELECT t.conversation_id FROM old_turns t);
     ELSE
         ids := ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t);
     END IF;
-    PERFORM FROM train_data.conversation_signatures s
-    WHERE s.conversation_id = ANY (ids) ORDER BY s.conversation_id FOR NO KEY UPDATE OF s;
-    GET DIAGNOSTICS signed = ROW_COUNT;
-    IF signed < cardinality(ids) THEN
-        PERFORM FROM train_data.conversations c
-        WHERE c.id = ANY (ids)
-          AND NOT EXISTS (SELECT 1 FROM train_data.conversation_signatures s WHERE s.conversation_id = c.id)
-        ORDER BY c.id FOR NO KEY UPDATE OF c;
+    PERFORM FROM train_data.conversations c
+    WHERE c.id = ANY (ids) ORDER BY c.id FOR NO KEY UPDATE OF c;
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM FROM train_data.conversation_signatures s
+        WHERE s.conversation_id = ANY (ids) ORDER BY s.conversation_id FOR NO KEY UPDATE OF s;
     END IF;
     IF TG_OP = 'DELETE' THEN
         DELETE FROM train_data.conversation_signatures s
