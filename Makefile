@@ -89,6 +89,13 @@ test/unit/bin/minhash_test_portable: test/unit/minhash_test.c $(PURE_SRCS) $(wil
 	@mkdir -p test/unit/bin
 	$(CC) $(UNIT_CFLAGS) -DTD_NO_SIMD -o $@ $< $(PURE_SRCS) -lm
 
+# The text survey's tests again without SSE2.
+UNIT_BINS += test/unit/bin/text_test_portable
+
+test/unit/bin/text_test_portable: test/unit/text_test.c $(PURE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -DTD_NO_SIMD -o $@ $< $(PURE_SRCS) -lm
+
 unitcheck: $(UNIT_BINS)
 	@rc=0; for t in $(UNIT_BINS); do \
 		if $$t; then echo "unit-ok $$t"; else echo "unit-failed $$t"; rc=1; fi; \

@@ -112,6 +112,7 @@ jsonb_turns(Jsonb *jb, bool with_timestamps, long *n, bool *is_array)
 		}
 		if (out[i].content == NULL)
 			out[i].content = "";
+		td_qturn_survey(&out[i]);
 	}
 	return out;
 }

@@ -44,6 +44,7 @@ typedef struct qturn
 	const char *content;
 	size_t		len;			/* bytes */
 	size_t		chars;			/* code points */
+	unsigned	marks;			/* td_qturn_marks */
 	size_t		trim_b,			/* content without surrounding white space */
 				trim_e;
 	bool		has_timestamp;
@@ -512,7 +513,8 @@ put_signals(const qturn *turns, long n, const td_vocabulary *v, long dups, long 
 
 	for (long i = 0; i < n; i++)
 	{
-		placeholders += placeholder_count(turns[i].content, turns[i].len);
+		if (turns[i].marks & TD_MARK_BRACE)
+			placeholders += placeholder_count(turns[i].content, turns[i].len);
 		if (turns[i].role && turns[i].role_len == 4 && memcmp(turns[i].role, "user", 4) == 0)
 			users++;
 		else if (turns[i].role && turns[i].role_len == 9 && memcmp(turns[i].role, "assistant", 9) == 0)
@@ -553,7 +555,8 @@ count_turns(const td_qturn *in, long n)
 		out[i].role_len = in[i].role_len;
 		out[i].content = in[i].content ? in[i].content : "";
 		out[i].len = in[i].content ? in[i].len : 0;
-		out[i].chars = td_utf8_count(out[i].content, out[i].len);
+		out[i].chars = in[i].surveyed ? in[i].chars : td_utf8_count(out[i].content, out[i].len);
+		out[i].marks = td_qturn_marks(&in[i]);
 		out[i].has_timestamp = in[i].has_timestamp;
 		out[i].trim_b = 0;
 		out[i].trim_e = out[i].len;
@@ -626,8 +629,17 @@ td_quality_json_turns(const td_json *turns, long *n)
 		out[i].content = (content && content->type == TD_JSON_STRING) ? content->str : "";
 		out[i].len = (content && content->type == TD_JSON_STRING) ? content->len : 0;
 		out[i].has_timestamp = ts != NULL && ts->type != TD_JSON_NULL;
+		td_qturn_survey(&out[i]);
 	}
 	return out;
+}
+
+/* See quality.h. */
+void
+td_qturn_survey(td_qturn *t)
+{
+	t->marks = td_utf8_survey(t->content ? t->content : "", t->content ? t->len : 0, &t->chars);
+	t->surveyed = true;
 }
 
 /* See quality.h. */

@@ -16,6 +16,7 @@
 
 #include "td_json.h"
 #include "td_mem.h"
+#include "td_utf8.h"
 
 /* One turn: pointers into the caller's memory (need not be NUL-terminated). */
 typedef struct td_qturn
@@ -25,7 +26,24 @@ typedef struct td_qturn
 	const char *content;		/* "" when missing or not a string */
 	size_t		len;			/* bytes */
 	bool		has_timestamp;
+	bool		surveyed;		/* chars and marks are set (td_qturn_survey) */
+	unsigned	marks;			/* the TD_MARK_* bytes content holds */
+	size_t		chars;			/* code points of content */
 } td_qturn;
+
+/*
+ * Read a turn's content once for the checks that follow: its code points
+ * and its marks (td_utf8_survey).  A turn not surveyed is read by each
+ * check as it needs (every mark taken as present).
+ */
+extern void td_qturn_survey(td_qturn *t);
+
+/* The marks of a turn: its own when surveyed, else all of them. */
+static inline unsigned
+td_qturn_marks(const td_qturn *t)
+{
+	return t->surveyed ? t->marks : TD_MARKS_ALL;
+}
 
 /* The four component scores, in weight order. */
 typedef struct td_quality_scores

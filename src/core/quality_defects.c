@@ -1071,15 +1071,17 @@ special_token_at(const char *s, size_t len, size_t p)
 	return 0;
 }
 
-/* The first chat-format token of a text: its offset and length, or false. */
+/* The first chat-format token of a text (marks: td_qturn_marks): its offset and length, or false. */
 static bool
-find_special_token(const char *s, size_t len, size_t *at, size_t *tlen)
+find_special_token(const char *s, size_t len, unsigned marks, size_t *at, size_t *tlen)
 {
 	for (int opener = 0; opener < 2; opener++)	/* tokens open with '<' or '[' */
 	{
 		const char *p = s,
 				   *end = s + len;
 
+		if (!(marks & (opener ? TD_MARK_BRACKET : TD_MARK_ANGLE)))
+			continue;
 		while ((p = memchr(p, opener ? '[' : '<', (size_t) (end - p))) != NULL)
 		{
 			size_t		n = special_token_at(s, len, (size_t) (p - s));
@@ -1339,6 +1341,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		size_t		len = turns[i].content ? turns[i].len : 0,
 					at,
 					plen;
+		unsigned	marks = td_qturn_marks(&turns[i]);
 		bool		assistant = role_of(&turns[i]) == 1,
 					signal;
 		uint64_t	chars,
@@ -1353,10 +1356,10 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 				fn(arg, text, len, NULL);
 			continue;
 		}
-		if (find_placeholder(text, len, &at, &plen))
+		if ((marks & TD_MARK_BRACE) && find_placeholder(text, len, &at, &plen))
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);
 		at = plen = 0;
-		if (find_special_token(text, len, &at, &plen))
+		if (find_special_token(text, len, marks, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);
 		signal = false;
 		hash = read_words(s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, fn != NULL, &signal, &chars);
@@ -1374,7 +1377,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		check_looping(s, r, i + 1, chars);
 		if (i == n - 1 && s->nwords >= TD_TRUNC_MIN_WORDS)
 		{
-			long		fences = code_fences(text, len);
+			long		fences = (marks & TD_MARK_BACKQUOTE) ? code_fences(text, len) : 0;
 			size_t		last,
 						last_len;
 

@@ -126,6 +126,112 @@ td_utf8_count(const char *s, size_t len)
 	return len - cont;
 }
 
+#if defined(__SSE2__) && !defined(TD_NO_SIMD)
+
+/*
+ * td_utf8_survey with SSE2, 64 bytes a step: the bytes compared with each
+ * mark sixteen at a time into an accumulator per mark (read once, at the
+ * end), the continuation bytes (10xxxxxx: below -64 as signed bytes)
+ * counted only in the steps that have a byte of 0x80 or more.  The last
+ * step reads the text's last 64 bytes, its lanes before skip (read by the
+ * step before) not counted; a text shorter than 64 bytes is read from a
+ * copy padded with zeros (neither a mark nor a continuation byte).
+ */
+unsigned
+td_utf8_survey(const char *s, size_t len, size_t *chars)
+{
+	__m128i		brace = _mm_setzero_si128(),
+				angle = _mm_setzero_si128(),
+				bracket = _mm_setzero_si128(),
+				backquote = _mm_setzero_si128();
+	char		pad[64] = {0};
+	size_t		chars_max = len,	/* less the continuation bytes */
+				cont = 0,
+				i = 0,
+				skip = 0;
+
+	if (len < 64)
+	{
+		memcpy(pad, s, len);
+		s = pad;
+		len = 64;
+	}
+	for (;;)
+	{
+		__m128i		v[4],
+					high;
+
+		for (int k = 0; k < 4; k++)
+		{
+			v[k] = _mm_loadu_si128((const __m128i *) (s + i + 16 * k));
+			brace = _mm_or_si128(brace, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('{')));
+			angle = _mm_or_si128(angle, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('<')));
+			bracket = _mm_or_si128(bracket, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('[')));
+			backquote = _mm_or_si128(backquote, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('`')));
+		}
+		high = _mm_or_si128(_mm_or_si128(v[0], v[1]), _mm_or_si128(v[2], v[3]));
+		if (_mm_movemask_epi8(high) != 0)
+		{
+			__m128i		n = _mm_setzero_si128();	/* per byte lane: 0 to 4 */
+
+			for (int k = 0; k < 4; k++)
+			{
+				__m128i		lane = _mm_add_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+												_mm_set1_epi8((char) (16 * k))),
+							counted = _mm_cmpgt_epi8(lane, _mm_set1_epi8((char) skip - 1));
+
+				n = _mm_sub_epi8(n, _mm_and_si128(_mm_cmplt_epi8(v[k], _mm_set1_epi8(-64)), counted));
+			}
+			n = _mm_sad_epu8(n, _mm_setzero_si128());	/* two sums of eight lanes */
+			cont += (size_t) _mm_cvtsi128_si32(n) + (size_t) _mm_extract_epi16(n, 4);
+		}
+		if (i + 64 == len)
+			break;
+		i += 64;
+		if (i + 64 > len)
+		{
+			skip = i + 64 - len;	/* 1 to 63 */
+			i = len - 64;
+		}
+		if ((i & 4095) < 64)
+			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB */
+	}
+	*chars = chars_max - cont;
+	return (_mm_movemask_epi8(brace) ? TD_MARK_BRACE : 0) | (_mm_movemask_epi8(angle) ? TD_MARK_ANGLE : 0) |
+		(_mm_movemask_epi8(bracket) ? TD_MARK_BRACKET : 0) | (_mm_movemask_epi8(backquote) ? TD_MARK_BACKQUOTE : 0);
+}
+
+#else
+
+/* td_utf8_survey eight bytes at a time in a register (no SSE2). */
+unsigned
+td_utf8_survey(const char *s, size_t len, size_t *chars)
+{
+	uint64_t	brace = 0,
+				angle = 0,
+				bracket = 0,
+				backquote = 0;
+	size_t		cont = 0;
+
+	for (size_t i = 0; i < len; i += 8)
+	{
+		uint64_t	x = td_load_le(s + i, len - i < 8 ? len - i : 8);	/* missing bytes zero */
+
+		brace |= td_bytes_zero(x ^ ('{' * TD_ONES));
+		angle |= td_bytes_zero(x ^ ('<' * TD_ONES));
+		bracket |= td_bytes_zero(x ^ ('[' * TD_ONES));
+		backquote |= td_bytes_zero(x ^ ('`' * TD_ONES));
+		cont += td_continuation_bytes(x);
+		if ((i & 4095) == 4088)
+			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB */
+	}
+	*chars = len - cont;
+	return (brace ? TD_MARK_BRACE : 0) | (angle ? TD_MARK_ANGLE : 0) | (bracket ? TD_MARK_BRACKET : 0) |
+		(backquote ? TD_MARK_BACKQUOTE : 0);
+}
+
+#endif
+
 /* See td_utf8.h: count character starts (bytes that are not 10xxxxxx). */
 size_t
 td_utf8_prefix(const char *s, size_t len, size_t max_chars)

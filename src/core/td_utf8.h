@@ -17,6 +17,23 @@ extern bool td_utf8_valid(const char *s, size_t len);
 extern size_t td_utf8_count(const char *s, size_t len);
 
 /*
+ * The ASCII bytes a quality check searches for (td_utf8_survey): a bit for
+ * each that the text holds.
+ */
+#define TD_MARK_BRACE 1u			/* '{': placeholders */
+#define TD_MARK_ANGLE 2u			/* '<': chat-format tokens */
+#define TD_MARK_BRACKET 4u		/* '[': chat-format tokens */
+#define TD_MARK_BACKQUOTE 8u		/* '`': code fences */
+#define TD_MARKS_ALL 15u
+
+/*
+ * One pass over s[0..len) (valid UTF-8): its code points into *chars, and
+ * which of the TD_MARK_* bytes it holds, so that the searches for them
+ * run only where they can find something.
+ */
+extern unsigned td_utf8_survey(const char *s, size_t len, size_t *chars);
+
+/*
  * Bytes of the first max_chars characters of s[0..len) (all of it when it
  * has no more); never splits a character, even in invalid UTF-8.
  */

@@ -129,8 +129,8 @@ metrics(const char *text)
 	double		overall;
 
 	memset(t, 0, sizeof(t));
-	t[0] = (td_qturn) {"user", 4, "Hello, could you help me with this?", 35, false};
-	t[1] = (td_qturn) {"assistant", 9, text, strlen(text), false};
+	t[0] = (td_qturn) {.role = "user", .role_len = 4, .content = "Hello, could you help me with this?", .len = 35};
+	t[1] = (td_qturn) {.role = "assistant", .role_len = 9, .content = text, .len = strlen(text)};
 	td_buf_init(&out);
 	td_quality_metrics_turns(t, 2, true, &out, &overall);
 	return out.data;

@@ -510,6 +510,7 @@ judge(const conv *c, const td_quality_expect *e)
 		t[k].content = c->text[k];
 		t[k].len = strlen(c->text[k]);
 		t[k].has_timestamp = false;
+		td_qturn_survey(&t[k]);	/* as the server reads turns */
 	}
 	return td_quality_defects(t, c->n, true, e, NULL);
 }
@@ -522,7 +523,11 @@ show(const char *what, const conv *c, td_defect_mask mask, const td_quality_expe
 	td_buf		out;
 
 	for (int k = 0; k < c->n; k++)
-		t[k] = (td_qturn) {c->role[k], strlen(c->role[k]), c->text[k], strlen(c->text[k]), false};
+	{
+		t[k] = (td_qturn) {.role = c->role[k], .role_len = strlen(c->role[k]), .content = c->text[k],
+		.len = strlen(c->text[k])};
+		td_qturn_survey(&t[k]);	/* as the server reads turns */
+	}
 	td_buf_init(&out);
 	(void) td_quality_defects(t, c->n, true, e, &out);
 	printf("# %s:", what);

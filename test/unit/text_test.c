@@ -1,7 +1,8 @@
 /*
- * text_test.c — unit tests of the shared text helpers (src/core/td_text.c)
- * and td_utf8_prefix.
+ * text_test.c — unit tests of the shared text helpers (src/core/td_text.c),
+ * td_utf8_prefix and td_utf8_survey (built twice: with SSE2 and without).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "td_text.h"
@@ -20,6 +21,50 @@ clipped(const char *s)
 	snprintf(result, sizeof(result), "%s", b.data);
 	td_buf_free(&b);
 	return result;
+}
+
+/*
+ * td_utf8_survey against a byte-by-byte reference over every prefix of a
+ * 300-byte text at every starting offset: ASCII runs, 2- and 4-byte
+ * sequences, the edges of the continuation range, each mark once and
+ * bytes of every value past byte 200, so that prefixes hold every subset
+ * of the marks at lengths below, at and past each 64-byte step.
+ */
+static bool
+survey_agrees(void)
+{
+	char		text[300];
+	uint32_t	x = 2024;
+
+	for (int i = 0; i < 300; i++)
+	{
+		x = x * 1103515245u + 12345u;
+		text[i] = (i >= 40 && i < 44) ? "\xf0\x9f\x98\x80"[i - 40] :
+			(i >= 70 && i < 100 && i % 2 == 0) ? '\xc3' : (i >= 70 && i < 100) ? '\xa9' :
+			(i >= 120 && i < 130) ? "\x7f\x80\xbf\xc0\xff"[i % 5] :
+			i == 20 ? '{' : i == 63 ? '<' : i == 64 ? '[' : i == 150 ? '`' :
+			(i >= 200) ? (char) (x >> 24) : (char) ('a' + i % 26);
+	}
+	for (size_t from = 0; from < 300; from++)
+		for (size_t len = 0; from + len <= 300; len++)
+		{
+			size_t		expected = 0,
+						chars;
+			unsigned	marks = 0;
+
+			for (size_t k = from; k < from + len; k++)
+			{
+				expected += ((unsigned char) text[k] & 0xC0) != 0x80;
+				marks |= text[k] == '{' ? TD_MARK_BRACE : text[k] == '<' ? TD_MARK_ANGLE :
+					text[k] == '[' ? TD_MARK_BRACKET : text[k] == '`' ? TD_MARK_BACKQUOTE : 0;
+			}
+			if (td_utf8_survey(text + from, len, &chars) != marks || chars != expected)
+			{
+				printf("# survey differs at offset %zu, length %zu\n", from, len);
+				return false;
+			}
+		}
+	return true;
 }
 
 int
@@ -48,6 +93,7 @@ main(void)
 	ok(td_utf8_prefix("ab", 2, 5) == 2, "a short value is whole");
 	ok(td_utf8_prefix("\x80\x80\x80", 3, 1) == 3, "stray continuation bytes are never split off");
 	ok(td_utf8_prefix("", 0, 0) == 0, "empty value");
+	ok(survey_agrees(), "survey: code points and marks equal a byte-by-byte count at every length and offset");
 
 	e = strlen(padded);
 	td_trim(padded, &b, &e);

@@ -75,7 +75,8 @@ same_both_ways(const char *const *texts, long n, td_vocabulary *alone)
 	td_defect_report *r;
 
 	for (long i = 0; i < n; i++)
-		turns[i] = (td_qturn) {i % 2 ? "assistant" : "user", i % 2 ? 9 : 4, texts[i], strlen(texts[i]), false};
+		turns[i] = (td_qturn) {.role = i % 2 ? "assistant" : "user", .role_len = i % 2 ? 9 : 4, .content = texts[i],
+			.len = strlen(texts[i])};
 	td_vocabulary_count(turns, n, alone);
 	td_vocabulary_begin(&f.v, 0);
 	r = td_defect_report_make_with(turns, n, true, NULL, false, &signal, into_vocabulary, &f);
