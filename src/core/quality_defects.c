@@ -358,12 +358,10 @@ hashes_push(hashes *h, uint64_t x)
  */
 typedef struct scratch
 {
-	uint64_t   *word;			/* word hashes */
+	td_word    *words;			/* hashes and byte spans, as td_words_fill writes them */
 	uint64_t   *prefix;			/* prefix[i] = polynomial hash of words [0, i) */
 	uint64_t   *power;			/* POLY_BASE^i for i <= cap (filled when the arrays grow) */
 	uint32_t   *cprefix;		/* characters of words [0, i) */
-	size_t	   *begin;			/* byte span of each word */
-	size_t	   *end;
 	uint8_t    *rep2;			/* the 2-gram at i occurs twice or more */
 	uint32_t   *whole;			/* word i is a whole white-space word (td_turn_words; not a byte: stores of bytes may alias) */
 	size_t		nwords;
@@ -389,15 +387,13 @@ scratch_grow(scratch *s)
 {
 	size_t		cap = s->cap ? s->cap * 2 : 256;
 
-	s->word = td_keep_realloc(s->word, cap * sizeof(uint64_t));
+	s->words = td_keep_realloc(s->words, cap * sizeof(td_word));
 	s->prefix = td_keep_realloc(s->prefix, (cap + 1) * sizeof(uint64_t));
 	s->power = td_keep_realloc(s->power, (cap + 1) * sizeof(uint64_t));
 	s->power[0] = 1;			/* constants: written once per growth, not per word */
 	for (size_t i = 1; i <= cap; i++)
 		s->power[i] = s->power[i - 1] * POLY_BASE;
 	s->cprefix = td_keep_realloc(s->cprefix, (cap + 1) * sizeof(uint32_t));
-	s->begin = td_keep_realloc(s->begin, cap * sizeof(size_t));
-	s->end = td_keep_realloc(s->end, cap * sizeof(size_t));
 	s->rep2 = td_keep_realloc(s->rep2, cap * sizeof(uint8_t));
 	s->whole = td_keep_realloc(s->whole, cap * sizeof(uint32_t));
 	s->cap = cap;
@@ -421,12 +417,10 @@ scratch_trim(scratch *s)
 		td_hcount_trim(&s->grams, 4 * KEEP_WORDS);
 		return;
 	}
-	td_keep_free(s->word);
+	td_keep_free(s->words);
 	td_keep_free(s->prefix);
 	td_keep_free(s->power);
 	td_keep_free(s->cprefix);
-	td_keep_free(s->begin);
-	td_keep_free(s->end);
 	td_keep_free(s->rep2);
 	td_keep_free(s->whole);
 	for (int u = 0; u < 3; u++)
@@ -767,7 +761,6 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 {
 	static const int closes_at[3] = {2, 1, 3};	/* line, sentence, paragraph: see gap_break */
 	td_word_iter it;
-	td_word		batch[TD_WORD_BATCH];
 	size_t		start[3] = {0, 0, 0},	/* the first word of the open line, sentence, paragraph */
 				prev_end = 0,
 				got;
@@ -780,36 +773,27 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 		s->units[k].n = 0;
 	s->expanded.n = 0;
 	s->phrase_from = SIZE_MAX;
-	scratch_reserve(s, 1);
+	scratch_reserve(s, TD_WORD_BATCH + 1);
 	s->prefix[0] = 0;
 	s->cprefix[0] = 0;
 	td_words_init(&it, text, len);
-	while ((got = td_words_fill(&it, batch, TD_WORD_BATCH)) > 0)
+
+	/*
+	 * The words are read in batches straight into the scratch (room for
+	 * the next batch made first); the arrays and running sums are locals
+	 * in the loop: the stores into the arrays cannot change them, so they
+	 * stay in registers.
+	 */
+	while ((got = td_words_fill(&it, s->words + s->nwords, TD_WORD_BATCH)) > 0)
 	{
 		size_t		i = s->nwords;
-		uint64_t   *word,
-				   *prefixes;
-		uint32_t   *cprefixes,
-				   *whole;
-		size_t	   *begin,
-				   *end;
+		const td_word *w = s->words + i;
+		uint64_t   *prefixes = s->prefix;
+		uint32_t   *cprefixes = s->cprefix,
+				   *whole = s->whole;
 
-		/*
-		 * The batch's room at once, and the arrays and running sums in
-		 * locals: the stores into the arrays cannot change them, so they
-		 * stay in registers.
-		 */
-		scratch_reserve(s, got + 1);
-		word = s->word;
-		prefixes = s->prefix;
-		cprefixes = s->cprefix;
-		whole = s->whole;
-		begin = s->begin;
-		end = s->end;
-		for (size_t b = 0; b < got; b++, i++)
+		for (size_t stop = i + got; i < stop; i++, w++)
 		{
-			const td_word *w = &batch[b];
-
 			/* one space since the word before (or none at the start): the usual gap */
 			bool		spaced = i > 0 ? w->begin == prev_end + 1 && text[prev_end] == ' ' : w->begin == 0;
 			int			brk = i > 0 && !spaced ? gap_break(text, prev_end, w->begin) : 0;
@@ -818,13 +802,10 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 				for (int k = 0; k < 3; k++)
 					if (brk >= closes_at[k])
 						unit_close(s, &start[k], i, &s->units[k]);
-			word[i] = w->hash;
 			prefix = prefix * POLY_BASE + w->hash;
 			prefixes[i + 1] = prefix;
 			cprefix += w->chars;
 			cprefixes[i + 1] = cprefix;
-			begin[i] = w->begin;
-			end[i] = w->end;
 			if (want_whole)		/* letters and digits only (a byte a character), spaced on both sides */
 			{
 				whole[i] = spaced & (w->end - w->begin == w->chars);
@@ -838,6 +819,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 			prev_end = w->end;
 		}
 		s->nwords = i;
+		scratch_reserve(s, TD_WORD_BATCH + 1);
 	}
 	if (want_whole && s->nwords > 0 && prev_end < len && !td_is_space(text[prev_end]))
 		s->whole[s->nwords - 1] = false;	/* the last word: white space or the end after it too */
@@ -1366,7 +1348,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		r->signal_refusal_turns += signal;
 		if (fn)
 		{
-			td_turn_words words = {s->word, s->begin, s->end, s->cprefix, s->whole, s->nwords};
+			td_turn_words words = {s->words, s->cprefix, s->whole, s->nwords};
 
 			fn(arg, text, len, &words);
 		}

@@ -58,6 +58,7 @@
 #include "td_json.h"
 #include "td_mem.h"
 #include "td_text.h"
+#include "td_words.h"
 
 typedef enum td_defect
 {
@@ -124,16 +125,14 @@ extern td_defect_report *td_defect_report_make(const td_qturn *turns, long n, bo
 											   long *signal_refusal_turns);
 
 /*
- * The words of one turn as the detectors read them (td_words.h): hashes,
- * byte spans, characters of words [0, i) in cprefix[i], and whether word
+ * The words of one turn as the detectors read them (td_words.h: hashes,
+ * byte spans), characters of words [0, i) in cprefix[i], and whether word
  * i is also a whole white-space word: ASCII letters and digits only, with
  * white space or the text's edge on both sides.
  */
 typedef struct td_turn_words
 {
-	const uint64_t *hash;
-	const size_t *begin;
-	const size_t *end;
+	const td_word *words;
 	const uint32_t *cprefix;
 	const uint32_t *whole;
 	size_t		n;

@@ -102,16 +102,16 @@ slow_word(const char *text, size_t len, const td_turn_words *tw, size_t *p, size
 	*p = q;
 	if (q == len)
 		return false;
-	while (tw && i < tw->n && tw->begin[i] < q)
+	while (tw && i < tw->n && tw->words[i].begin < q)
 		i++;
 	*j = i;
-	if (tw && i < tw->n && tw->begin[i] == q &&
-		tw->cprefix[i + 1] - tw->cprefix[i] == tw->end[i] - q &&
-		(tw->end[i] == len || td_is_space(text[tw->end[i]])))
+	if (tw && i < tw->n && tw->words[i].begin == q &&
+		tw->cprefix[i + 1] - tw->cprefix[i] == tw->words[i].end - q &&
+		(tw->words[i].end == len || td_is_space(text[tw->words[i].end])))
 	{
-		*hash = tw->hash[i];
-		*long_word = tw->end[i] - q > 3;
-		*p = tw->end[i];
+		*hash = tw->words[i].hash;
+		*long_word = tw->words[i].end - q > 3;
+		*p = tw->words[i].end;
 		*j = i + 1;
 		return true;
 	}
@@ -207,7 +207,7 @@ count_whole_run(td_vocabulary *v, const td_turn_words *tw, size_t j, turn_count 
 
 		TD_CHECK_FOR_INTERRUPTS();
 		for (; j < stop && tw->whole[j]; j++)
-			count_word(v, tw->hash[j], tw->end[j] - tw->begin[j] > 3, &t);	/* whole: a byte a character */
+			count_word(v, tw->words[j].hash, tw->words[j].end - tw->words[j].begin > 3, &t);	/* whole: a byte a character */
 	}
 	*tc = t;
 	return j;
@@ -249,10 +249,10 @@ td_vocabulary_turn(td_vocabulary *v, const char *text, size_t len, const td_turn
 
 		if (tc.k % 1024 == 0)
 			TD_CHECK_FOR_INTERRUPTS();	/* every 1,024 words (and in white space: slow_word) */
-		if (tw && j < tw->n && tw->whole[j] && tw->begin[j] - p <= 1)
+		if (tw && j < tw->n && tw->whole[j] && tw->words[j].begin - p <= 1)
 		{
 			j = count_whole_run(v, tw, j, &tc);
-			p = tw->end[j - 1];
+			p = tw->words[j - 1].end;
 			continue;
 		}
 		if (!slow_word(text, len, tw, &p, &j, &hash, &long_word))

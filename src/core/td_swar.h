@@ -94,6 +94,22 @@ td_ctz64(uint64_t x)
 #include <emmintrin.h>
 
 /*
+ * The ASCII letters and digits among the 16 bytes v, as a vector of 0xFF
+ * lanes: a wrapping add moves each range ('a'..'z' after setting 0x20,
+ * '0'..'9') to the bottom of the signed bytes, where one signed compare
+ * finds it (no byte outside the range lands there).
+ */
+static inline __m128i
+td_alnum_lanes(__m128i v)
+{
+	__m128i		letter = _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char) (0x80 - 'a'))),
+				digit = _mm_add_epi8(v, _mm_set1_epi8((char) (0x80 - '0')));
+
+	return _mm_or_si128(_mm_cmplt_epi8(letter, _mm_set1_epi8((char) (0x80 + 26))),
+						_mm_cmplt_epi8(digit, _mm_set1_epi8((char) (0x80 + 10))));
+}
+
+/*
  * The ASCII letters and digits among the 16 bytes at s, a bit per byte
  * (*high: the bytes of 0x80 or more, when not NULL); SSE2, for the
  * 16-byte scans (td_words.c's tokenizer, quality.c's greeting search).
@@ -101,15 +117,11 @@ td_ctz64(uint64_t x)
 static inline unsigned
 td_alnum16(const char *s, unsigned *high)
 {
-	__m128i		v = _mm_loadu_si128((const __m128i *) s),
-				letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')),
-				digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	__m128i		v = _mm_loadu_si128((const __m128i *) s);
 
-	letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
-	digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
 	if (high)
 		*high = (unsigned) _mm_movemask_epi8(v);
-	return (unsigned) _mm_movemask_epi8(_mm_or_si128(letter, digit));
+	return (unsigned) _mm_movemask_epi8(td_alnum_lanes(v));
 }
 
 /* The bytes equal to c among the 16 bytes at s, a bit per byte. */
@@ -133,13 +145,18 @@ td_alnum64(const char *s, uint64_t *high)
 				hi = 0;
 
 #if defined(__SSE2__) && !defined(TD_NO_SIMD)
-	for (int k = 0; k < 4; k++)
-	{
-		unsigned	h;
+	__m128i		v0 = _mm_loadu_si128((const __m128i *) s),
+				v1 = _mm_loadu_si128((const __m128i *) (s + 16)),
+				v2 = _mm_loadu_si128((const __m128i *) (s + 32)),
+				v3 = _mm_loadu_si128((const __m128i *) (s + 48));
 
-		alnum |= (uint64_t) td_alnum16(s + 16 * k, &h) << (16 * k);
-		hi |= (uint64_t) h << (16 * k);
-	}
+	/* written out: the shifts are constants */
+	alnum = (uint64_t) (unsigned) _mm_movemask_epi8(td_alnum_lanes(v0)) |
+		(uint64_t) (unsigned) _mm_movemask_epi8(td_alnum_lanes(v1)) << 16 |
+		(uint64_t) (unsigned) _mm_movemask_epi8(td_alnum_lanes(v2)) << 32 |
+		(uint64_t) (unsigned) _mm_movemask_epi8(td_alnum_lanes(v3)) << 48;
+	hi = (uint64_t) (unsigned) _mm_movemask_epi8(v0) | (uint64_t) (unsigned) _mm_movemask_epi8(v1) << 16 |
+		(uint64_t) (unsigned) _mm_movemask_epi8(v2) << 32 | (uint64_t) (unsigned) _mm_movemask_epi8(v3) << 48;
 #else
 	for (int k = 0; k < 8; k++)
 	{

@@ -389,21 +389,23 @@ typedef struct chunk
 	uint64_t	high;			/* bit i: text[base + i] is 0x80 or more */
 } chunk;
 
-/* Load the chunk at base; bytes past the end of the text read as zeros (separators). */
+/* The masks of the text's last bytes from base on, read from a copy padded with zeros (separators). */
+static uint64_t
+tail_masks(const char *s, size_t len, size_t base, uint64_t *high)
+{
+	char		pad[64] = {0};
+
+	if (base < len)
+		memcpy(pad, s + base, len - base);
+	return td_alnum64(pad, high);
+}
+
+/* Load the chunk at base; bytes past the end of the text read as zeros. */
 static inline void
 chunk_load(chunk *c, const char *s, size_t len, size_t base)
 {
 	c->base = base;
-	if (base + 64 <= len)
-		c->alnum = td_alnum64(s + base, &c->high);
-	else
-	{
-		char		pad[64] = {0};
-
-		if (base < len)
-			memcpy(pad, s + base, len - base);
-		c->alnum = td_alnum64(pad, &c->high);
-	}
+	c->alnum = base + 64 <= len ? td_alnum64(s + base, &c->high) : tail_masks(s, len, base, &c->high);
 }
 
 /* The hash of the ASCII letters and digits s[b..e) (e - b at most 128). */
