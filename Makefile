@@ -51,6 +51,12 @@ EXTRA_CLEAN = test/results tmp_check test/regression.diffs test/regression.out t
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The pure cores' functions are internal to the library: hidden, so that
+# their calls (from the cores and from the glue) bind directly instead of
+# through the PLT.  The glue keeps PostgreSQL's default visibility (its V1
+# functions and the module magic are what the server looks up).
+$(PURE_SRCS:.c=.o): CFLAGS += -fvisibility=hidden
+
 # Every object and its JIT bitcode depends on the project's headers: a
 # changed inline function or declaration rebuilds each file that may use
 # it (PGXS tracks no header unless PostgreSQL was configured with

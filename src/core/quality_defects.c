@@ -5,8 +5,9 @@
  * One pass over the words of each turn (td_words.h) gathers what every
  * detector needs: the word hashes and lengths, prefix hashes of the word
  * sequence (so any n-gram's hash is O(1)), the hashes of the turn's lines,
- * sentences and paragraphs, and for assistant turns the words with
- * contractions expanded (refusal phrases).  Repetition is counted with a
+ * sentences and paragraphs, and for assistant turns whether a word may
+ * be a contraction (the refusal phrases are looked for in the words with
+ * contractions expanded: a copy made only then).  Repetition is counted with a
  * hash table or by sorting hashes, never by comparing all pairs; an
  * n-gram of 3 or more words can only repeat where its first 2-gram does,
  * so the longer n-grams are looked at only there.
@@ -14,6 +15,7 @@
 #include "quality_defects.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,8 +369,8 @@ typedef struct scratch
 	size_t		nwords;
 	size_t		cap;
 	hashes		units[3];		/* lines, sentences, paragraphs */
-	hashes		expanded;		/* words with contractions expanded */
-	size_t		phrase_from;	/* the first of them a phrase may start at (SIZE_MAX: none) */
+	hashes		expanded;		/* words with contractions expanded (only when there is one) */
+	bool		contracted;		/* a word may be a contraction */
 	td_hcount	grams;
 } scratch;
 
@@ -535,6 +537,7 @@ typedef struct phrase_index
 	uint64_t	from[EXPAND_SLOTS]; /* contraction index: word hash, 0 empty */
 	uint64_t	to[EXPAND_SLOTS][2];
 	uint8_t		to_len[EXPAND_SLOTS];
+	uint64_t	expand_bits[16];	/* bit (hash & 1023) of each contraction: most words are passed over at once */
 	uint64_t	signal_anchor[NSIGNALS];	/* word hash of each signal phrase's anchor */
 	uint64_t	anchor_bits[16];	/* bit (hash & 1023) of each anchor: most words are passed over at once */
 } phrase_index;
@@ -583,6 +586,7 @@ phrases_ready(void)
 		ix->head[slot] = p;
 	}
 	memset(ix->from, 0, sizeof(ix->from));
+	memset(ix->expand_bits, 0, sizeof(ix->expand_bits));
 	for (size_t e = 0; e < NEXPANSIONS; e++)
 	{
 		uint64_t	from = 0;
@@ -593,6 +597,7 @@ phrases_ready(void)
 		while (ix->from[slot] != 0)
 			slot = (slot + 1) & (EXPAND_SLOTS - 1);
 		ix->from[slot] = from;
+		ix->expand_bits[(from >> 6) & 15] |= UINT64_C(1) << (from & 63);
 		ix->to_len[slot] = (uint8_t) words_of(expansions[e][1], ix->to[slot], 2);
 	}
 	memset(ix->anchor_bits, 0, sizeof(ix->anchor_bits));
@@ -612,13 +617,19 @@ may_start_phrase(const phrase_index *ix, uint64_t word)
 	return (ix->first_bits[(word >> 6) & 15] & (UINT64_C(1) << (word & 63))) != 0;
 }
 
-/* Append a word to s->expanded, expanded if it is a contraction, noting the first that may start a phrase. */
+/* Could the word be a contraction (its bit set)? */
+static inline bool
+may_expand(const phrase_index *ix, uint64_t word)
+{
+	return (ix->expand_bits[(word >> 6) & 15] & (UINT64_C(1) << (word & 63))) != 0;
+}
+
+/* Append a word to s->expanded, expanded if it is a contraction. */
 static void
 expand_word(const phrase_index *ix, scratch *s, uint64_t word)
 {
 	hashes	   *out = &s->expanded;
 	size_t		slot = (size_t) word & (EXPAND_SLOTS - 1);
-	size_t		from = out->n;
 
 	while (ix->from[slot] != 0)
 	{
@@ -626,24 +637,52 @@ expand_word(const phrase_index *ix, scratch *s, uint64_t word)
 		{
 			for (int k = 0; k < ix->to_len[slot]; k++)
 				hashes_push(out, ix->to[slot][k]);
-			break;
+			return;
 		}
 		slot = (slot + 1) & (EXPAND_SLOTS - 1);
 	}
-	if (out->n == from)
-		hashes_push(out, word);
-	if (s->phrase_from == SIZE_MAX)
-		for (size_t i = from; i < out->n; i++)
-			if (may_start_phrase(ix, out->v[i]))
-			{
-				s->phrase_from = i;
-				break;
-			}
+	hashes_push(out, word);
+}
+
+/*
+ * Word hashes as the phrase search reads them: v[i * stride] (the turn's
+ * words in place, or its expanded copy).
+ */
+typedef struct word_view
+{
+	const uint64_t *v;
+	size_t		n;
+	size_t		stride;
+} word_view;
+
+#define VIEW_AT(w, i) ((w)->v[(i) * (w)->stride])
+
+/* A word's hash is its first member, and a word a whole number of hashes: a view can step over them. */
+typedef char td_word_is_viewable[offsetof(td_word, hash) == 0 && sizeof(td_word) % sizeof(uint64_t) == 0 ? 1 : -1];
+
+/*
+ * The turn's words with contractions expanded: the words themselves when
+ * none may be one (the usual case: no copy), else the expanded copy, made
+ * now.
+ */
+static word_view
+phrase_words(const phrase_index *ix, scratch *s)
+{
+	if (!s->contracted)
+		return (word_view) {&s->words[0].hash, s->nwords, sizeof(td_word) / sizeof(uint64_t)};
+	s->expanded.n = 0;
+	for (size_t i = 0; i < s->nwords; i++)
+	{
+		if (i % 1024 == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+		expand_word(ix, s, s->words[i].hash);
+	}
+	return (word_view) {s->expanded.v, s->expanded.n, 1};
 }
 
 /* The first phrase of the slot's chain (ascending) that is the words at w[i..), or -1. */
 static int
-phrase_in_slot(const phrase_index *ix, const hashes *w, size_t i, size_t slot, bool one_word)
+phrase_in_slot(const phrase_index *ix, const word_view *w, size_t i, size_t slot, bool one_word)
 {
 	for (int p = ix->head[slot]; p >= 0; p = ix->next[p])
 	{
@@ -651,7 +690,7 @@ phrase_in_slot(const phrase_index *ix, const hashes *w, size_t i, size_t slot, b
 
 		if ((ix->len[p] == 1) != one_word)
 			continue;
-		while (k < ix->len[p] && i + k < w->n && w->v[i + k] == ix->words[p][k])
+		while (k < ix->len[p] && i + k < w->n && VIEW_AT(w, i + k) == ix->words[p][k])
 			k++;
 		if (k == ix->len[p])
 			return p;
@@ -660,24 +699,24 @@ phrase_in_slot(const phrase_index *ix, const hashes *w, size_t i, size_t slot, b
 }
 
 /*
- * The first phrase found in the expanded words from position from (none
- * may start before it), or -1: at the first position where one starts,
- * the first of the list (the one-word phrases and those of two words or
- * more are in different slots).
+ * The first phrase found in the expanded words, or -1: at the first
+ * position where one starts, the first of the list (the one-word phrases
+ * and those of two words or more are in different slots).
  */
 static int
-find_phrase(const phrase_index *ix, const hashes *w, size_t from)
+find_phrase(const phrase_index *ix, const word_view *w)
 {
-	for (size_t i = from; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++)
 	{
 		int			one,
 					more;
 
-		TD_CHECK_FOR_INTERRUPTS();
-		if (!may_start_phrase(ix, w->v[i]))
+		if (i % 1024 == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+		if (!may_start_phrase(ix, VIEW_AT(w, i)))
 			continue;
-		one = phrase_in_slot(ix, w, i, phrase_slot(w->v[i], 0), true);
-		more = i + 1 < w->n ? phrase_in_slot(ix, w, i, phrase_slot(w->v[i], w->v[i + 1]), false) : -1;
+		one = phrase_in_slot(ix, w, i, phrase_slot(VIEW_AT(w, i), 0), true);
+		more = i + 1 < w->n ? phrase_in_slot(ix, w, i, phrase_slot(VIEW_AT(w, i), VIEW_AT(w, i + 1)), false) : -1;
 		if (one >= 0 || more >= 0)
 			return one < 0 ? more : more < 0 ? one : one < more ? one : more;
 	}
@@ -749,8 +788,8 @@ gap_break(const char *s, size_t b, size_t e)
 }
 
 /*
- * Read the words of a turn into s: hashes, prefixes, units; the expanded
- * words too when ix is not NULL; which words are whole white-space words
+ * Read the words of a turn into s: hashes, prefixes, units; whether a
+ * word may be a contraction when ix is not NULL (phrase_words); which words are whole white-space words
  * when want_whole (td_turn_words, for a caller's fn); *signal true when
  * signals is not NULL and a signal phrase is in the text.  Returns the
  * turn's hash (its word sequence) and *chars the characters of its words.
@@ -771,8 +810,7 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	s->nwords = 0;
 	for (int k = 0; k < 3; k++)
 		s->units[k].n = 0;
-	s->expanded.n = 0;
-	s->phrase_from = SIZE_MAX;
+	s->contracted = false;
 	scratch_reserve(s, TD_WORD_BATCH + 1);
 	s->prefix[0] = 0;
 	s->cprefix[0] = 0;
@@ -812,8 +850,8 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 				if (i > 0)
 					whole[i - 1] &= spaced;
 			}
-			if (ix)
-				expand_word(ix, s, w->hash);
+			if (ix && may_expand(ix, w->hash))
+				s->contracted = true;
 			if (signals && !found)
 				found = signal_phrase_at(signals, text, len, w->begin, w->hash);
 			prev_end = w->end;
@@ -1329,6 +1367,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		uint64_t	chars,
 					hash;
 		int			phrase;
+		word_view	words;
 
 		TD_CHECK_FOR_INTERRUPTS();
 		if (!has_visible(text, len))
@@ -1352,7 +1391,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 
 			fn(arg, text, len, &words);
 		}
-		if (assistant && (phrase = find_phrase(ix, &s->expanded, s->phrase_from)) >= 0)
+		if (assistant && (words = phrase_words(ix, s), phrase = find_phrase(ix, &words)) >= 0)
 			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
 		if (chars >= TD_DUP_TURN_MIN_CHARS)
 			keys[nkeys++] = (turn_key) {hash, i + 1};
