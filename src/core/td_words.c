@@ -521,7 +521,7 @@ td_words_fill(td_word_iter *it, td_word *out, size_t max)
 			continue;
 		}
 		it->pos = p;
-		if (!next_word(it, &out[n]))
+		if (p >= len || !next_word(it, &out[n]))	/* (at the end: no call) */
 			return n;
 		n++;
 		p = it->pos;
