@@ -414,12 +414,14 @@ finish_root(td_jsonb_doc *w, jb_frame *f, uint32 flags)
 }
 
 /*
- * Add a value (type bits and bytes): a member's value in an object, an
- * element in an array; at the top, a scalar document (a one-element array
- * marked scalar, as jsonb keeps one).
+ * Add a value (type bits and bytes) where put_value cannot lay it out as
+ * written: at the top, a scalar document (a one-element array marked
+ * scalar, as jsonb keeps one); in a gathered container, a member's value
+ * or an element.  Out of line: the usual value goes into an object laid
+ * out as written (put_value), whose path stays short.
  */
-static void
-put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
+static pg_noinline void
+put_value_gathered(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
 {
 	jb_member  *m;
 	jb_frame   *f;
@@ -427,33 +429,45 @@ put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
 	if (w->depth == 0)
 	{
 		f = frame_push(w, false);
-		put_value(w, type, bytes, len);
+		put_value_gathered(w, type, bytes, len);
 		w->depth--;
 		finish_root(w, f, JB_FSCALAR);
 		return;
 	}
 	f = &w->frames[w->depth - 1];
-	if (f->inplace)
-	{
-		jb_bytes   *b = inplace_bytes(w, f->bufframe);
-		MemoryContext cxt = inplace_cxt(w, f->bufframe);
-		uint32		pad = 0;
-
-		take_key(f);
-		if (ALIGNED_TYPE(type))
-			pad = pad_to_int(b, f->start, len, cxt);
-		else
-			bytes_reserve(b, len, cxt);
-		if (len > 0)
-			copy_bytes(b->data + b->len, bytes, len);
-		b->len += len;
-		inplace_entry(b, f, type, pad + len);
-		return;
-	}
 	m = value_slot(w);
 	m->type = type;
 	m->len = len;
 	m->off = len ? bytes_append(&f->b, bytes, len, w->cxt) : f->b.len;
+}
+
+/*
+ * Add a value (type bits and bytes): in an object laid out as written,
+ * appended where the object goes (aligned to 4 for a numeric) and its
+ * entry filled in; anywhere else, put_value_gathered.
+ */
+static void
+put_value(td_jsonb_doc *w, uint32 type, const void *bytes, uint32 len)
+{
+	jb_frame   *f;
+	jb_bytes   *b;
+	uint32		pad = 0;
+
+	if (unlikely(w->depth == 0) || !(f = &w->frames[w->depth - 1])->inplace)
+	{
+		put_value_gathered(w, type, bytes, len);
+		return;
+	}
+	b = inplace_bytes(w, f->bufframe);
+	take_key(f);
+	if (ALIGNED_TYPE(type))
+		pad = pad_to_int(b, f->start, len, inplace_cxt(w, f->bufframe));
+	else
+		bytes_reserve(b, len, inplace_cxt(w, f->bufframe));
+	if (len > 0)
+		copy_bytes(b->data + b->len, bytes, len);
+	b->len += len;
+	inplace_entry(b, f, type, pad + len);
 }
 
 /*
@@ -716,23 +730,12 @@ string_len(size_t len)
 	return (uint32) len;
 }
 
-/* A member's key (a constant: kept without a copy in a UTF-8 database). */
-static void
-jsonb_doc_key(td_doc *d, const char *key, size_t len)
+/* A member's key in a gathered object (out of line: most keys are declared ones, jsonb_doc_key). */
+static pg_noinline void
+key_gathered(td_jsonb_doc *w, jb_frame *f, const char *key, size_t len)
 {
-	td_jsonb_doc *w = (td_jsonb_doc *) d;
-	jb_frame   *f = &w->frames[w->depth - 1];
 	jb_member  *m;
 
-	Assert(w->depth > 0 && f->object);
-	if (f->inplace)
-	{
-		if (f->pending || f->next >= f->nkeys || f->lens[f->next] != len ||
-			(key != f->keys[f->next] && memcmp(f->keys[f->next], key, len) != 0))	/* (the same constant, mostly) */
-			elog(ERROR, "jsonb document: key \"%.*s\" is not the next declared key", (int) Min(len, 64), key);
-		f->pending = true;
-		return;
-	}
 	key = server_string(w, key, &len);
 	frame_grow(f, w->cxt);
 	m = &f->m[f->n++];
@@ -741,6 +744,25 @@ jsonb_doc_key(td_doc *d, const char *key, size_t len)
 	m->type = JENTRY_ISNULL;	/* until the core writes the value */
 	m->off = f->b.len;
 	m->len = 0;
+}
+
+/* A member's key (a constant: kept without a copy in a UTF-8 database); declared: checked, no copy. */
+static void
+jsonb_doc_key(td_doc *d, const char *key, size_t len)
+{
+	td_jsonb_doc *w = (td_jsonb_doc *) d;
+	jb_frame   *f = &w->frames[w->depth - 1];
+
+	Assert(w->depth > 0 && f->object);
+	if (!f->inplace)
+	{
+		key_gathered(w, f, key, len);
+		return;
+	}
+	if (f->pending || f->next >= f->nkeys || f->lens[f->next] != len ||
+		(key != f->keys[f->next] && memcmp(f->keys[f->next], key, len) != 0))	/* (the same constant, mostly) */
+		elog(ERROR, "jsonb document: key \"%.*s\" is not the next declared key", (int) Min(len, 64), key);
+	f->pending = true;
 }
 
 /* A string. */
