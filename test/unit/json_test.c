@@ -49,40 +49,6 @@ expect(const char *input, const char *expected)
 		printf("#   got: %s\n", got);
 }
 
-/*
- * td_utf8_count against a byte-by-byte reference, over every prefix of a
- * 300-byte text mixing ASCII runs (longer and shorter than 32 and 64
- * bytes) with 2- and 4-byte sequences, the bytes at the edges of the
- * continuation range (0x7F, 0x80, 0xBF, 0xC0, 0xFF) and, past byte 160,
- * bytes of every value, at every starting offset.
- */
-static bool
-count_agrees(void)
-{
-	char		text[301];
-	uint32_t	x = 12345;
-
-	for (int i = 0; i < 300; i++)
-	{
-		x = x * 1103515245u + 12345u;
-		text[i] = (i >= 40 && i < 44) ? "\xf0\x9f\x98\x80"[i - 40] :
-			(i >= 70 && i < 100 && i % 2 == 0) ? '\xc3' : (i >= 70 && i < 100) ? '\xa9' :
-			(i >= 120 && i < 130) ? "\x7f\x80\xbf\xc0\xff"[i % 5] :
-			(i >= 160) ? (char) (x >> 24) : (char) ('a' + i % 26);
-	}
-	for (size_t from = 0; from < 300; from++)
-		for (size_t len = 0; from + len <= 300; len++)
-		{
-			size_t		expected = 0;
-
-			for (size_t k = from; k < from + len; k++)
-				expected += ((unsigned char) text[k] & 0xC0) != 0x80;
-			if (td_utf8_count(text + from, len) != expected)
-				return false;
-		}
-	return true;
-}
-
 /* A byte-by-byte JSON string escaper, the reference for td_json_write_string. */
 static void
 escape_slowly(td_buf *out, const char *s, size_t len)
@@ -305,7 +271,6 @@ main(void)
 	ok(!td_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF is invalid");
 	ok(!td_utf8_valid("\xe0\x80\x80", 3), "overlong is invalid");
 	ok(td_utf8_count("h\xc3\xa9\xf0\x9f\x98\x80", 7) == 3, "code points counted, not bytes");
-	ok(count_agrees(), "word-at-a-time count equals a byte-by-byte count at every length and offset");
 	ok(escape_agrees(), "word-at-a-time escaping equals a byte-by-byte escaper for every special byte at every offset");
 	ok(escape_agrees_on_runs(), "escaping equals a byte-by-byte escaper on 20,000 texts with escapes side by side");
 	/* loops over input call the interrupt handler: a merge of two 20,000-key objects */

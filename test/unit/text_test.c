@@ -1,6 +1,7 @@
 /*
  * text_test.c — unit tests of the shared text helpers (src/core/td_text.c),
- * td_utf8_prefix and td_utf8_survey (built twice: with SSE2 and without).
+ * td_utf8_prefix, td_utf8_count and td_utf8_survey (built twice: with SSE2
+ * and without).
  */
 #include <stdint.h>
 #include <string.h>
@@ -24,14 +25,16 @@ clipped(const char *s)
 }
 
 /*
- * td_utf8_survey against a byte-by-byte reference over every prefix of a
- * 300-byte text at every starting offset: ASCII runs, 2- and 4-byte
- * sequences, the edges of the continuation range, each mark once and
- * bytes of every value past byte 200, so that prefixes hold every subset
- * of the marks at lengths below, at and past each 64-byte step.
+ * td_utf8_count and td_utf8_survey against a byte-by-byte reference over
+ * every prefix of a 300-byte text at every starting offset: ASCII runs
+ * (longer and shorter than the 32- and 64-byte steps), 2- and 4-byte
+ * sequences, the edges of the continuation range (0x7F, 0x80, 0xBF, 0xC0,
+ * 0xFF), each mark once and bytes of every value past byte 200, so that
+ * prefixes hold every subset of the marks at lengths below, at and past
+ * each step.
  */
 static bool
-survey_agrees(void)
+counts_agree(void)
 {
 	char		text[300];
 	uint32_t	x = 2024;
@@ -58,9 +61,10 @@ survey_agrees(void)
 				marks |= text[k] == '{' ? TD_MARK_BRACE : text[k] == '<' ? TD_MARK_ANGLE :
 					text[k] == '[' ? TD_MARK_BRACKET : text[k] == '`' ? TD_MARK_BACKQUOTE : 0;
 			}
-			if (td_utf8_survey(text + from, len, &chars) != marks || chars != expected)
+			if (td_utf8_count(text + from, len) != expected ||
+				td_utf8_survey(text + from, len, &chars) != marks || chars != expected)
 			{
-				printf("# survey differs at offset %zu, length %zu\n", from, len);
+				printf("# counts differ at offset %zu, length %zu\n", from, len);
 				return false;
 			}
 		}
@@ -93,7 +97,7 @@ main(void)
 	ok(td_utf8_prefix("ab", 2, 5) == 2, "a short value is whole");
 	ok(td_utf8_prefix("\x80\x80\x80", 3, 1) == 3, "stray continuation bytes are never split off");
 	ok(td_utf8_prefix("", 0, 0) == 0, "empty value");
-	ok(survey_agrees(), "survey: code points and marks equal a byte-by-byte count at every length and offset");
+	ok(counts_agree(), "count and survey: code points and marks equal a byte-by-byte count at every length and offset");
 
 	e = strlen(padded);
 	td_trim(padded, &b, &e);
