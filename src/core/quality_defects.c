@@ -15,7 +15,6 @@
 #include "quality_defects.h"
 
 #include <math.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -645,20 +644,19 @@ expand_word(const phrase_index *ix, scratch *s, uint64_t word)
 }
 
 /*
- * Word hashes as the phrase search reads them: v[i * stride] (the turn's
- * words in place, or its expanded copy).
+ * Word hashes as the phrase search reads them: the hash stride bytes
+ * apart from the one before (the hash member of the turn's words in
+ * place, or the elements of its expanded copy), stepped over as bytes of
+ * the array that holds them.
  */
 typedef struct word_view
 {
-	const uint64_t *v;
+	const char *first;			/* the first hash */
 	size_t		n;
-	size_t		stride;
+	size_t		stride;			/* bytes */
 } word_view;
 
-#define VIEW_AT(w, i) ((w)->v[(i) * (w)->stride])
-
-/* A word's hash is its first member, and a word a whole number of hashes: a view can step over them. */
-typedef char td_word_is_viewable[offsetof(td_word, hash) == 0 && sizeof(td_word) % sizeof(uint64_t) == 0 ? 1 : -1];
+#define VIEW_AT(w, i) (*(const uint64_t *) ((w)->first + (i) * (w)->stride))
 
 /*
  * The turn's words with contractions expanded: the words themselves when
@@ -669,7 +667,7 @@ static word_view
 phrase_words(const phrase_index *ix, scratch *s)
 {
 	if (!s->contracted)
-		return (word_view) {&s->words[0].hash, s->nwords, sizeof(td_word) / sizeof(uint64_t)};
+		return (word_view) {(const char *) &s->words[0].hash, s->nwords, sizeof(td_word)};
 	s->expanded.n = 0;
 	for (size_t i = 0; i < s->nwords; i++)
 	{
@@ -677,7 +675,7 @@ phrase_words(const phrase_index *ix, scratch *s)
 			TD_CHECK_FOR_INTERRUPTS();
 		expand_word(ix, s, s->words[i].hash);
 	}
-	return (word_view) {s->expanded.v, s->expanded.n, 1};
+	return (word_view) {(const char *) s->expanded.v, s->expanded.n, sizeof(uint64_t)};
 }
 
 /* The first phrase of the slot's chain (ascending) that is the words at w[i..), or -1. */
