@@ -128,6 +128,30 @@ td_utf8_count(const char *s, size_t len)
 
 #if defined(__SSE2__) && !defined(TD_NO_SIMD)
 
+/* Or the lanes of v equal to each mark into its accumulator. */
+static inline void
+survey_marks(__m128i v, __m128i *brace, __m128i *angle, __m128i *bracket, __m128i *backquote)
+{
+	*brace = _mm_or_si128(*brace, _mm_cmpeq_epi8(v, _mm_set1_epi8('{')));
+	*angle = _mm_or_si128(*angle, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+	*bracket = _mm_or_si128(*bracket, _mm_cmpeq_epi8(v, _mm_set1_epi8('[')));
+	*backquote = _mm_or_si128(*backquote, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
+}
+
+/*
+ * 0xFF in each lane of v (bytes at offset at of the step) that is a
+ * continuation byte (0x80..0xBF: below -64 as signed bytes) at an offset
+ * past first.
+ */
+static inline __m128i
+survey_continuations(__m128i v, char at, __m128i first)
+{
+	__m128i		lane = _mm_add_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+									_mm_set1_epi8(at));
+
+	return _mm_and_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(-64)), _mm_cmpgt_epi8(lane, first));
+}
+
 /*
  * td_utf8_survey with SSE2, 64 bytes a step: the bytes compared with each
  * mark sixteen at a time into an accumulator per mark (read once, at the
@@ -158,30 +182,25 @@ td_utf8_survey(const char *s, size_t len, size_t *chars)
 	}
 	for (;;)
 	{
-		__m128i		v[4],
-					high;
+		__m128i		v0 = _mm_loadu_si128((const __m128i *) (s + i)),
+					v1 = _mm_loadu_si128((const __m128i *) (s + i + 16)),
+					v2 = _mm_loadu_si128((const __m128i *) (s + i + 32)),
+					v3 = _mm_loadu_si128((const __m128i *) (s + i + 48));
 
-		for (int k = 0; k < 4; k++)
+		/* the lanes written out, not looped over: their vectors stay in registers */
+		survey_marks(v0, &brace, &angle, &bracket, &backquote);
+		survey_marks(v1, &brace, &angle, &bracket, &backquote);
+		survey_marks(v2, &brace, &angle, &bracket, &backquote);
+		survey_marks(v3, &brace, &angle, &bracket, &backquote);
+		if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3))) != 0)
 		{
-			v[k] = _mm_loadu_si128((const __m128i *) (s + i + 16 * k));
-			brace = _mm_or_si128(brace, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('{')));
-			angle = _mm_or_si128(angle, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('<')));
-			bracket = _mm_or_si128(bracket, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('[')));
-			backquote = _mm_or_si128(backquote, _mm_cmpeq_epi8(v[k], _mm_set1_epi8('`')));
-		}
-		high = _mm_or_si128(_mm_or_si128(v[0], v[1]), _mm_or_si128(v[2], v[3]));
-		if (_mm_movemask_epi8(high) != 0)
-		{
-			__m128i		n = _mm_setzero_si128();	/* per byte lane: 0 to 4 */
+			__m128i		n = _mm_setzero_si128(),	/* per byte lane: 0 to 4 */
+						first = _mm_set1_epi8((char) skip - 1);	/* lanes after it are counted */
 
-			for (int k = 0; k < 4; k++)
-			{
-				__m128i		lane = _mm_add_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-												_mm_set1_epi8((char) (16 * k))),
-							counted = _mm_cmpgt_epi8(lane, _mm_set1_epi8((char) skip - 1));
-
-				n = _mm_sub_epi8(n, _mm_and_si128(_mm_cmplt_epi8(v[k], _mm_set1_epi8(-64)), counted));
-			}
+			n = _mm_sub_epi8(n, survey_continuations(v0, 0, first));
+			n = _mm_sub_epi8(n, survey_continuations(v1, 16, first));
+			n = _mm_sub_epi8(n, survey_continuations(v2, 32, first));
+			n = _mm_sub_epi8(n, survey_continuations(v3, 48, first));
 			n = _mm_sad_epu8(n, _mm_setzero_si128());	/* two sums of eight lanes */
 			cont += (size_t) _mm_cvtsi128_si32(n) + (size_t) _mm_extract_epi16(n, 4);
 		}
