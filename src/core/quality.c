@@ -207,7 +207,8 @@ has_any_word(const char *text, size_t len, const listed_word *words)
 		unsigned	word = td_alnum16(text + p, NULL) | td_byte16_eq(text + p, '_'),
 					starts = word & ~((word << 1) | prev);
 
-		TD_CHECK_FOR_INTERRUPTS();
+		if ((p & 4095) == 0)
+			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB */
 		prev = (word >> 15) & 1;
 		before = (uint64_t) prev << 7;
 		for (; starts != 0; starts &= starts - 1)
