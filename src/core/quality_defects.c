@@ -7,8 +7,8 @@
  * sequence (so any n-gram's hash is O(1)), the hashes of the turn's lines,
  * sentences and paragraphs, and for assistant turns whether a word may
  * be a contraction (the refusal phrases are looked for in the words with
- * contractions expanded: a copy made only then).  Repetition is counted with a
- * hash table or by sorting hashes, never by comparing all pairs; an
+ * contractions expanded: a copy made only then).  Repetition is counted
+ * with a hash table or by sorting hashes, never by comparing all pairs; an
  * n-gram of 3 or more words can only repeat where its first 2-gram does,
  * so the longer n-grams are looked at only there.
  */
@@ -787,10 +787,11 @@ gap_break(const char *s, size_t b, size_t e)
 
 /*
  * Read the words of a turn into s: hashes, prefixes, units; whether a
- * word may be a contraction when ix is not NULL (phrase_words); which words are whole white-space words
- * when want_whole (td_turn_words, for a caller's fn); *signal true when
- * signals is not NULL and a signal phrase is in the text.  Returns the
- * turn's hash (its word sequence) and *chars the characters of its words.
+ * word may be a contraction when ix is not NULL (phrase_words); which
+ * words are whole white-space words when want_whole (td_turn_words, for a
+ * caller's fn); *signal true when signals is not NULL and a signal
+ * phrase is in the text.  Returns the turn's hash (its word sequence) and
+ * *chars the characters of its words.
  */
 static uint64_t
 read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, const phrase_index *signals,

@@ -69,61 +69,14 @@ td_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/*
- * Code points in valid UTF-8: every byte that is not a continuation byte.
- * With SSE2, 64 bytes at a time: all ASCII skipped with one test, else the
- * continuation bytes (0x80..0xBF: below -64 as signed bytes) summed.
- */
+/* See td_utf8.h: every byte that is not a continuation byte, counted by the survey (its marks unused). */
 size_t
 td_utf8_count(const char *s, size_t len)
 {
-	size_t		cont = 0,			/* continuation bytes 10xxxxxx */
-				i = 0;
+	size_t		chars;
 
-#if defined(__SSE2__)
-	for (; i + 64 <= len; i += 64)
-	{
-		__m128i		a = _mm_loadu_si128((const __m128i *) (s + i)),
-					b = _mm_loadu_si128((const __m128i *) (s + i + 16)),
-					c = _mm_loadu_si128((const __m128i *) (s + i + 32)),
-					d = _mm_loadu_si128((const __m128i *) (s + i + 48));
-
-		if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0)
-		{
-			__m128i		lim = _mm_set1_epi8(-64),
-						n = _mm_setzero_si128();	/* per byte lane: 0 to 4 */
-
-			n = _mm_sub_epi8(n, _mm_cmplt_epi8(a, lim));
-			n = _mm_sub_epi8(n, _mm_cmplt_epi8(b, lim));
-			n = _mm_sub_epi8(n, _mm_cmplt_epi8(c, lim));
-			n = _mm_sub_epi8(n, _mm_cmplt_epi8(d, lim));
-			n = _mm_sad_epu8(n, _mm_setzero_si128());	/* two sums of eight lanes */
-			cont += (size_t) _mm_cvtsi128_si32(n) + (size_t) _mm_extract_epi16(n, 4);
-		}
-		if ((i & 4095) == 4032)
-			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB */
-	}
-#endif
-	for (; i + 32 <= len; i += 32)	/* skip ASCII 32 bytes at a time */
-	{
-		uint64_t	w[4];
-
-		memcpy(w, s + i, 32);
-		if (((w[0] | w[1] | w[2] | w[3]) & UINT64_C(0x8080808080808080)) != 0)
-			break;
-	}
-	for (; i + 8 <= len; i += 8)	/* eight bytes at a time */
-	{
-		uint64_t	w;
-
-		TD_CHECK_FOR_INTERRUPTS();
-		memcpy(&w, s + i, 8);
-		cont += td_continuation_bytes(w);
-	}
-	for (; i < len; i++)
-		if ((s[i] & 0xC0) == 0x80)
-			cont++;
-	return len - cont;
+	(void) td_utf8_survey(s, len, &chars);
+	return chars;
 }
 
 #if defined(__SSE2__) && !defined(TD_NO_SIMD)
