@@ -36,6 +36,16 @@ FROM (SELECT train_data.quality_metrics(jsonb_agg(jsonb_build_object(
           'content', CASE WHEN i % 10 = 0 THEN ' TURN ' || (i / 10) || ' ' ELSE 'turn ' || i END) ORDER BY i)) AS m
       FROM generate_series(1, 100000) i) s;
 SELECT train_data.quality_score((SELECT jsonb_agg(jsonb_build_object('role', 'user', 'content', 'same')) FROM generate_series(1, 100000))) AS all_repeated;
+-- An assistant turn of 300,000 contractions whose refusal comes last: the
+-- copy with contractions expanded (made only for such a turn) holds them
+-- all and the phrase is found at its end; without the closing refusal
+-- only the loop (one phrase 150,000 times) is left.
+SELECT train_data.quality_defects(jsonb_build_array(
+           jsonb_build_object('role', 'user', 'content', 'Can you do it?'),
+           jsonb_build_object('role', 'assistant', 'content', repeat('don''t worry ', 150000) || 'I can''t help with that.'))) AS refusal_at_the_end,
+       train_data.quality_defects(jsonb_build_array(
+           jsonb_build_object('role', 'user', 'content', 'Can you do it?'),
+           jsonb_build_object('role', 'assistant', 'content', repeat('don''t worry ', 150000) || 'We can help with that.'))) AS no_refusal;
 -- The scorer and the detectors keep their tables for the session's next
 -- call, but not a large text's: after 200,000 distinct words in one turn
 -- (tables of megabytes) the session holds less than 1 MB more than before.
@@ -76,6 +86,25 @@ EXCEPTION WHEN query_canceled THEN
 END $$;
 RESET statement_timeout;
 SELECT total_bytes - :top_before < 1000000 AS cancelled_call_keeps_little
+FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
+DROP TABLE big_turns;
+-- The same for a turn of contractions, cut short while its expanded copy
+-- grows or is searched.
+CREATE TEMP TABLE big_turns AS
+SELECT jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'Hello'),
+         jsonb_build_object('role', 'assistant', 'content', repeat('can''t won''t don''t isn''t ', 150000))) AS t;
+SET statement_timeout = '400ms';
+DO $$
+DECLARE big jsonb := (SELECT t FROM big_turns);
+BEGIN
+    LOOP
+        PERFORM train_data.quality_metrics(big);
+    END LOOP;
+EXCEPTION WHEN query_canceled THEN
+    NULL;
+END $$;
+RESET statement_timeout;
+SELECT total_bytes - :top_before < 1000000 AS cancelled_contractions_keep_little
 FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
 DROP TABLE big_turns;
 -- Two 50,000-key objects, half of the keys shared (1.1: 18 s).
