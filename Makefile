@@ -88,6 +88,14 @@ test/unit/bin/%: test/unit/%.c $(PURE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p test/unit/bin
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) -lm
 
+# The pglz decoder's tests compare it with PostgreSQL's own, from the
+# server's libpgcommon (installed with its development files).
+PG_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir)
+
+test/unit/bin/pglz_test: test/unit/pglz_test.c $(PURE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p test/unit/bin
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_SRCS) $(PG_PKGLIBDIR)/libpgcommon.a $(PG_PKGLIBDIR)/libpgport.a -lm
+
 # The word normaliser's tests again without SSE2 (the portable masks of td_swar.h).
 UNIT_BINS += test/unit/bin/minhash_test_portable
 

@@ -25,6 +25,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "detoast.h"
 #include "json_glue.h"
 #include "minhash.h"
 
@@ -182,7 +183,7 @@ add_turn(td_minhash *m, JsonbValue *turn)
 Datum
 train_data_conversation_text_signature(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	Jsonb	   *jb = TD_GETARG_JSONB_P(0);
 	td_minhash	m;
 	uint32_t	sig[TD_MINHASH_SLOTS];
 	uint32		n;

@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "utils/numeric.h"
 
+#include "detoast.h"
 #include "json_glue.h"
 #include "jsonb_doc.h"
 #include "quality.h"
@@ -147,7 +148,7 @@ expect_arg(FunctionCallInfo fcinfo, int argno, td_quality_expect *e)
 static double
 score_arg(FunctionCallInfo fcinfo)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	Jsonb	   *jb = TD_GETARG_JSONB_P(0);
 	double		overall;
 
 	if (GetDatabaseEncoding() == PG_UTF8)
@@ -179,7 +180,7 @@ score_arg(FunctionCallInfo fcinfo)
 static Datum
 metrics_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	Jsonb	   *jb = TD_GETARG_JSONB_P(0);
 	double		overall;
 
 	if (GetDatabaseEncoding() == PG_UTF8)
@@ -258,7 +259,7 @@ train_data_quality_defects(PG_FUNCTION_ARGS)
 	{
 		bool		is_array;
 		long		count;
-		td_qturn   *t = jsonb_turns(PG_GETARG_JSONB_P(0), false, &count, &is_array);
+		td_qturn   *t = jsonb_turns(TD_GETARG_JSONB_P(0), false, &count, &is_array);
 
 		mask = td_quality_defects(t, count, is_array, expect, NULL);
 		pfree(t);
@@ -271,7 +272,7 @@ train_data_quality_defects(PG_FUNCTION_ARGS)
 		td_qturn   *t;
 
 		td_arena_init(&arena);
-		v = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0));
+		v = td_jsonb_to_core(&arena, TD_GETARG_JSONB_P(0));
 		t = td_quality_json_turns(v, &count);
 		mask = td_quality_defects(t, count, v->type == TD_JSON_ARRAY, expect, NULL);
 		td_free(t);

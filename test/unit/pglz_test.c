@@ -1,0 +1,217 @@
+/*
+ * pglz_test.c — unit tests of the pglz decoder (src/core/td_pglz.c) against
+ * PostgreSQL's own pglz_decompress, linked from the server's libpgcommon:
+ * texts of many shapes compressed by PostgreSQL's pglz_compress decode to
+ * the same bytes; the same streams damaged (bits flipped, cut short, run
+ * on, the wrong size asked for) and random bytes are refused exactly when
+ * PostgreSQL refuses them, and decoded to the same bytes when it does not;
+ * and nothing is ever written past the size asked for.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "td_pglz.h"
+#include "unit.h"
+
+/* PostgreSQL's (common/pg_lzcompress.h, whose headers need the server's c.h). */
+typedef struct PGLZ_Strategy PGLZ_Strategy;
+extern const PGLZ_Strategy *const PGLZ_strategy_always;
+extern int32_t pglz_compress(const char *source, int32_t slen, char *dest, const PGLZ_Strategy *strategy);
+extern int32_t pglz_decompress(const char *source, int32_t slen, char *dest, int32_t rawsize,
+							   bool check_complete);
+
+#define GUARD 64				/* canary bytes after each result */
+
+static uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+/* xorshift64: the same sequence on every run. */
+static uint64_t
+rnd(void)
+{
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return seed;
+}
+
+/*
+ * A text of len bytes of one of several shapes: few letters, copies of
+ * recent bytes at every distance (matches of every offset and length),
+ * a word repeated (long overlapping matches), JSON-like turns, random
+ * bytes, runs of one byte.
+ */
+static void
+make_text(char *t, size_t len, int shape)
+{
+	int			alpha = (int) (rnd() % 20) + 1;
+	size_t		period = (size_t) (rnd() % 40) + 1;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		switch (shape)
+		{
+			case 0:
+				t[i] = (char) ('a' + rnd() % (uint64_t) alpha);
+				break;
+			case 1:
+				t[i] = i >= 300 && rnd() % 4 ? t[i - 1 - rnd() % 300] : (char) rnd();
+				break;
+			case 2:
+				t[i] = i >= period ? t[i - period] : (char) ('0' + rnd() % 16);
+				break;
+			case 3:
+				{
+					static const char turn[] = "{\"role\": \"assistant\", \"content\": \"Save ten percent. \"}, ";
+
+					t[i] = rnd() % 50 ? turn[i % (sizeof(turn) - 1)] : (char) ('A' + rnd() % 26);
+					break;
+				}
+			case 4:
+				t[i] = (char) rnd();
+				break;
+			default:
+				t[i] = i % 1000 < 900 ? ' ' : (char) rnd();
+				break;
+		}
+	}
+}
+
+/*
+ * Decode src both ways into buffers of exactly rawsize bytes and a canary;
+ * true when both refuse, or both decode to the same bytes, and neither
+ * wrote past rawsize.
+ */
+static bool
+agree(const char *src, int32_t slen, int32_t rawsize, bool *decoded)
+{
+	char	   *ours = malloc((size_t) rawsize + GUARD),
+			   *theirs = malloc((size_t) rawsize + GUARD);
+	int32_t		a,
+				b;
+	bool		same;
+
+	memset(ours + rawsize, 0xA5, GUARD);
+	a = pglz_decompress(src, slen, theirs, rawsize, true);
+	b = td_pglz_decode((const uint8_t *) src, slen, (uint8_t *) ours, rawsize);
+	same = a == b && (a < 0 || memcmp(ours, theirs, (size_t) rawsize) == 0);
+	for (int i = 0; i < GUARD; i++)
+		same = same && (unsigned char) ours[rawsize + i] == 0xA5;
+	*decoded = b >= 0;
+	free(ours);
+	free(theirs);
+	return same;
+}
+
+int
+main(void)
+{
+	long		cases = 0,
+				compressed = 0,
+				round_trips = 0,
+				refused = 0,
+				damaged_decoded = 0,
+				wrong = 0;
+
+	for (int iter = 0; iter < 60000; iter++)
+	{
+		size_t		len = (size_t) (rnd() % (iter % 20 == 0 ? 40000 : 1200)) + 1;
+		char	   *text = malloc(len),
+				   *comp = malloc(len + 16);
+		int32_t		clen;
+		bool		decoded;
+
+		make_text(text, len, iter % 6);
+		clen = pglz_compress(text, (int32_t) len, comp, PGLZ_strategy_always);
+		if (clen < 0)
+		{
+			free(text);
+			free(comp);
+			continue;			/* nothing to gain: stored uncompressed */
+		}
+
+		/* as stored */
+		cases++;
+		compressed++;
+		if (agree(comp, clen, (int32_t) len, &decoded) && decoded)
+			round_trips++;
+		else
+			wrong++;
+
+		/* damaged: a few bits flipped, cut short, run on, or another size asked for */
+		for (int d = 0; d < 4; d++)
+		{
+			char	   *bad = malloc((size_t) clen + 8);
+			int32_t		blen = clen,
+						rawsize = (int32_t) len;
+
+			memcpy(bad, comp, (size_t) clen);
+			switch (d)
+			{
+				case 0:
+					for (int k = 0; k < 3; k++)
+						bad[rnd() % (uint64_t) clen] ^= (char) (1 << (rnd() % 8));
+					break;
+				case 1:
+					blen = (int32_t) (rnd() % (uint64_t) clen);
+					break;
+				case 2:
+					for (int k = 0; k < 8; k++)
+						bad[clen + k] = (char) rnd();
+					blen = clen + 1 + (int32_t) (rnd() % 8);
+					break;
+				default:
+					rawsize = (int32_t) (rnd() % (len + 300)) + 1;
+					break;
+			}
+			cases++;
+			if (!agree(bad, blen, rawsize, &decoded))
+				wrong++;
+			else if (decoded)
+				damaged_decoded++;
+			else
+				refused++;
+			free(bad);
+		}
+		free(text);
+		free(comp);
+	}
+
+	/* random bytes */
+	for (int iter = 0; iter < 100000; iter++)
+	{
+		int32_t		slen = (int32_t) (rnd() % 64) + 1,
+					rawsize = (int32_t) (rnd() % 200) + 1;
+		char		src[64];
+		bool		decoded;
+
+		for (int i = 0; i < slen; i++)
+			src[i] = (char) rnd();
+		cases++;
+		if (!agree(src, slen, rawsize, &decoded))
+			wrong++;
+	}
+
+	printf("# %ld cases: %ld texts compressed, %ld round trips, %ld damaged streams refused, %ld decoded anyway\n",
+		   cases, compressed, round_trips, refused, damaged_decoded);
+	ok(wrong == 0, "every stream decodes to PostgreSQL's bytes or is refused as PostgreSQL refuses it");
+	ok(round_trips == compressed && compressed > 30000, "the texts compressed by PostgreSQL all round-trip");
+	ok(refused > 50000 && damaged_decoded > 1000, "damaged streams are both refused and (harmlessly) decoded");
+
+	/* an empty result from an empty stream, and from a stream with bytes left over */
+	{
+		bool		decoded;
+
+		ok(td_pglz_decode((const uint8_t *) "", 0, (uint8_t *) "", 0) == 0, "nothing decodes to nothing");
+		ok(agree("\x00" "a", 2, 1, &decoded) && decoded, "one literal");
+		ok(agree("\x00" "ab", 3, 1, &decoded) && !decoded, "a stream longer than its result is refused");
+		ok(agree("\x02" "a\x0e\x01", 4, 18, &decoded) && decoded, "a one-byte pattern repeated 17 times");
+		ok(agree("\x02" "a\x0f\x01\x05", 5, 24, &decoded) && decoded, "an extended match of 23 bytes");
+		ok(agree("\x02" "a\x0e\x02", 4, 18, &decoded) && !decoded, "a match reaching back before the start is refused");
+		ok(agree("\x02" "a\x0e\x00", 4, 18, &decoded) && !decoded, "a match at offset 0 is refused");
+		ok(agree("\x02" "a\x0f\x01", 4, 19, &decoded) && !decoded, "a cut-off extended tag is refused");
+	}
+	return unit_done();
+}
