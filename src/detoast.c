@@ -50,5 +50,8 @@ td_detoast(Datum value)
 			pfree(fetched);
 		return whole;
 	}
-	return pg_detoast_datum(attr);
+	whole = pg_detoast_datum(attr);
+	if (fetched != NULL && whole != fetched)
+		pfree(fetched);			/* decompressed by PostgreSQL from the fetched copy */
+	return whole;
 }

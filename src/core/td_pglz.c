@@ -16,7 +16,12 @@
 
 #include "td_mem.h"
 
-#define GROUP_SRC (8 * 3 + 8)	/* eight 3-byte tags, and a literal run's 8-byte load after seven */
+/*
+ * Bytes of data a group needs for the fast path: before its last literal
+ * run at most seven tags of 3 bytes, then the run's 8-byte load (29),
+ * rounded up.
+ */
+#define GROUP_SRC 32
 #define CHECK_EVERY 65536		/* bytes written between two looks for a cancel */
 
 /*
@@ -137,20 +142,24 @@ int32_t
 td_pglz_decode(const uint8_t *src, int32_t slen, uint8_t *dst, int32_t rawsize)
 {
 	const uint8_t *sp = src,
-			   *send = src + slen;
+			   *send;
 	uint8_t    *dp = dst,
-			   *dend = dst + rawsize,
-			   *check = dst + CHECK_EVERY;
+			   *dend;
+	size_t		check = CHECK_EVERY;	/* the bytes written at the next look for a cancel */
 
+	if (slen < 0 || rawsize < 0)
+		return -1;
+	send = src + slen;
+	dend = dst + rawsize;
 	while (sp < send && dp < dend)
 	{
 		unsigned	ctrl = *sp++;
 		int			left = 8;
 
-		if (dp >= check)
+		if ((size_t) (dp - dst) >= check)
 		{
 			TD_CHECK_FOR_INTERRUPTS();
-			check = dp + CHECK_EVERY;
+			check = (size_t) (dp - dst) + CHECK_EVERY;
 		}
 		if (send - sp >= GROUP_SRC && (left = group_fast(&ctrl, 8, &sp, &dp, dst, dend)) < 0)
 			return -1;

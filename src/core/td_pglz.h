@@ -7,10 +7,11 @@
  * byte and a branch at a time.
  *
  * The format: a control byte, then eight items, its bits from the lowest
- * telling which; a 0 bit is a literal byte, a 1 bit a match of 2 or 3
- * bytes: the length minus 3 in the first byte's low 4 bits (18 meaning
- * that a third byte adds 0 to 255 more), the offset back into what is
- * already written in the first byte's high 4 bits and the second byte.
+ * telling which; a 0 bit is a literal byte, a 1 bit a match of 3 to 273
+ * bytes given in a tag of 2 or 3 bytes: the length minus 3 in the first
+ * byte's low 4 bits (15 there meaning that a third byte adds 0 to 255
+ * more), the offset back into what is already written in the first
+ * byte's high 4 bits and the second byte.
  */
 #ifndef TD_PGLZ_H
 #define TD_PGLZ_H
@@ -23,8 +24,10 @@
  * is written past dst + rawsize).  Returns rawsize, or -1 when the data is
  * corrupt: a match reaching back before the start or at offset 0, a tag
  * cut off by the end of the data, or the data and the result not ending
- * together — the cases where PostgreSQL's pglz_decompress returns -1.
- * One pass, looking for a cancel every 64 KiB written.
+ * together, a negative size — the cases where PostgreSQL's
+ * pglz_decompress returns -1.  One pass; a cancel is looked for every
+ * 64 KiB written (TD_CHECK_FOR_INTERRUPTS, whose handler runs at every
+ * TD_INTERRUPT_INTERVAL'th look, as everywhere in the cores).
  */
 extern int32_t td_pglz_decode(const uint8_t *src, int32_t slen, uint8_t *dst, int32_t rawsize);
 

@@ -1,10 +1,11 @@
 /*
  * pglz_fuzz.c — libFuzzer target for the pglz decoder (src/core/td_pglz.c):
  * any bytes are a stream (the first two give the size asked for, up to
- * 64 KiB); decoded into a buffer of exactly that size (AddressSanitizer
- * sees a byte written or read past it), the result must be what a plain
- * reading of the format, an item and a byte at a time, gives: the same
- * refusal, or the same bytes.
+ * 64 KiB), read where libFuzzer gives it (its end is the end of the
+ * allocation) and decoded into a buffer of exactly the size asked for, so
+ * that AddressSanitizer sees any byte read or written past either.  The
+ * result must be what a plain reading of the format, an item and a byte
+ * at a time, gives: the same refusal, or the same bytes.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,8 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	rawsize = (int32_t) (data[0] | (data[1] << 8));
-	ours = malloc((size_t) rawsize + 1);
-	plain = malloc((size_t) rawsize + 1);
+	ours = malloc(rawsize > 0 ? (size_t) rawsize : 1);
+	plain = malloc(rawsize > 0 ? (size_t) rawsize : 1);
 	a = td_pglz_decode(data + 2, (int32_t) (size - 2), ours, rawsize);
 	b = plain_decode(data + 2, data + size, plain, rawsize);
 	if (a != b || (a >= 0 && memcmp(ours, plain, (size_t) rawsize) != 0))

@@ -1,14 +1,17 @@
 -- stored_turns: the quality and signature functions read turns stored in a
--- table (compressed with pglz inline or out of line, with lz4, or not
--- compressed, inline or out of line) exactly as they read the same turns
--- made in memory.  Values compressed with pglz (PostgreSQL's default) are
--- decoded by train_data's own decoder (src/core/td_pglz.c), everything else
--- by PostgreSQL.
+-- table (with a short header, not compressed, compressed with pglz inline
+-- or out of line, with lz4 inline or out of line, out of line not
+-- compressed) exactly as they read the same turns made in memory.  Values
+-- compressed with pglz (PostgreSQL's default) are decoded by train_data's
+-- own decoder (src/core/td_pglz.c; test/unit/pglz_test.c compares it with
+-- PostgreSQL's), everything else by PostgreSQL.
 CREATE TABLE public.stored_turns (id int PRIMARY KEY, how text NOT NULL, turns jsonb);
 
 -- small: inline, not compressed
 INSERT INTO public.stored_turns VALUES (1, 'small', '[{"role": "user", "content": "Hi, how do I save?"},
   {"role": "assistant", "content": "Put ten percent aside each month. Good luck!"}]');
+-- tiny: a 1-byte header on disk
+INSERT INTO public.stored_turns VALUES (0, 'tiny', '[{"role": "user", "content": "Hi"}]');
 
 -- pglz, inline: 18 turns of a word repeated, about 11 kB compressed below 2 kB
 ALTER TABLE public.stored_turns ALTER COLUMN turns SET COMPRESSION pglz;
@@ -40,13 +43,21 @@ SELECT 4, 'pglz out of line', jsonb_build_array(
 ALTER TABLE public.stored_turns ALTER COLUMN turns SET COMPRESSION lz4;
 INSERT INTO public.stored_turns SELECT 5, 'lz4 inline', turns::text::jsonb FROM public.stored_turns WHERE id = 3;
 
+-- lz4, out of line: 32 kB that lz4 makes about 3 kB of
+INSERT INTO public.stored_turns
+SELECT 7, 'lz4 out of line', jsonb_build_array(
+    jsonb_build_object('role', 'user', 'content', 'Say it again.'),
+    jsonb_build_object('role', 'assistant', 'content',
+                       repeat((SELECT string_agg(md5(g::text), ' ') FROM generate_series(1, 100) g) || '. ', 10)));
+
 -- out of line, not compressed
 ALTER TABLE public.stored_turns ALTER COLUMN turns SET STORAGE EXTERNAL;
 INSERT INTO public.stored_turns SELECT 6, 'external, not compressed', turns::text::jsonb FROM public.stored_turns WHERE id = 4;
 
--- How each row is stored: compression, and the rows whose value is out of line.
+-- How each row is stored: its size on disk, compression, and how many
+-- values are out of line.
 SELECT reltoastrelid::regclass AS toast FROM pg_class WHERE oid = 'public.stored_turns'::regclass \gset
-SELECT s.id, s.how, pg_column_compression(s.turns) AS compression,
+SELECT s.id, s.how, pg_column_size(s.turns) AS size_on_disk, pg_column_compression(s.turns) AS compression,
        pg_column_size(s.turns) < octet_length(s.turns::text) AS smaller
 FROM public.stored_turns s ORDER BY s.id;
 SELECT count(DISTINCT chunk_id) AS values_out_of_line FROM :toast;

@@ -5,13 +5,19 @@
  * the same bytes; the same streams damaged (bits flipped, cut short, run
  * on, the wrong size asked for) and random bytes are refused exactly when
  * PostgreSQL refuses them, and decoded to the same bytes when it does not;
- * and nothing is ever written past the size asked for.
+ * and nothing is ever read past the data (each stream is given to the
+ * decoder ending right before a page that may not be read) nor written
+ * past the size asked for (a canary after each result).
  */
+#define _DEFAULT_SOURCE			/* mmap's MAP_ANONYMOUS */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "td_pglz.h"
 #include "unit.h"
@@ -24,6 +30,34 @@ extern int32_t pglz_decompress(const char *source, int32_t slen, char *dest, int
 							   bool check_complete);
 
 #define GUARD 64				/* canary bytes after each result */
+#define GUARDED_MAX (1 << 17)	/* the longest stream given to the decoder */
+
+static char *guard_page;		/* a page that may not be read or written */
+
+/* A copy of the stream src that ends right before guard_page. */
+static const char *
+guarded(const char *src, int32_t slen)
+{
+	char	   *copy = guard_page - slen;
+
+	memcpy(copy, src, (size_t) slen);
+	return copy;
+}
+
+/* Map GUARDED_MAX bytes followed by guard_page. */
+static void
+guard_init(void)
+{
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
+	char	   *region = mmap(NULL, GUARDED_MAX + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (region == MAP_FAILED || mprotect(region + GUARDED_MAX, page, PROT_NONE) != 0)
+	{
+		perror("pglz_test: mmap");
+		exit(1);
+	}
+	guard_page = region + GUARDED_MAX;
+}
 
 static uint64_t seed = 0x9e3779b97f4a7c15ULL;
 
@@ -95,7 +129,7 @@ agree(const char *src, int32_t slen, int32_t rawsize, bool *decoded)
 
 	memset(ours + rawsize, 0xA5, GUARD);
 	a = pglz_decompress(src, slen, theirs, rawsize, true);
-	b = td_pglz_decode((const uint8_t *) src, slen, (uint8_t *) ours, rawsize);
+	b = td_pglz_decode((const uint8_t *) guarded(src, slen), slen, (uint8_t *) ours, rawsize);
 	same = a == b && (a < 0 || memcmp(ours, theirs, (size_t) rawsize) == 0);
 	for (int i = 0; i < GUARD; i++)
 		same = same && (unsigned char) ours[rawsize + i] == 0xA5;
@@ -104,6 +138,17 @@ agree(const char *src, int32_t slen, int32_t rawsize, bool *decoded)
 	free(theirs);
 	return same;
 }
+
+/*
+ * A group of seven extended matches and a literal with 28 bytes of data
+ * left after its control byte, then a literal, a match of 50 and a literal
+ * (187 bytes in all; the first two bytes are the size, as the fuzz
+ * target's seed reads them): a fast path taken there would load 8 bytes
+ * from 21 on, one past the end.
+ */
+static const char BOUNDARY[] =
+"\xbb\x00" "\x00" "abcdefgh" "\x7f" "\x0f\x01\x00" "\x0f\x01\x00" "\x0f\x01\x00" "\x0f\x01\x00"
+"\x0f\x01\x00" "\x0f\x01\x00" "\x0f\x01\x00" "x" "\x02" "y" "\x0f\x01\x20" "z";
 
 int
 main(void)
@@ -115,6 +160,7 @@ main(void)
 				damaged_decoded = 0,
 				wrong = 0;
 
+	guard_init();
 	for (int iter = 0; iter < 60000; iter++)
 	{
 		size_t		len = (size_t) (rnd() % (iter % 20 == 0 ? 40000 : 1200)) + 1;
@@ -212,6 +258,8 @@ main(void)
 		ok(agree("\x02" "a\x0e\x02", 4, 18, &decoded) && !decoded, "a match reaching back before the start is refused");
 		ok(agree("\x02" "a\x0e\x00", 4, 18, &decoded) && !decoded, "a match at offset 0 is refused");
 		ok(agree("\x02" "a\x0f\x01", 4, 19, &decoded) && !decoded, "a cut-off extended tag is refused");
+		ok(agree(BOUNDARY + 2, sizeof(BOUNDARY) - 3, 187, &decoded) && decoded,
+		   "seven long matches and a literal, 28 bytes before the end: the careful path");
 	}
 	return unit_done();
 }
