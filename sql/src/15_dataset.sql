@@ -364,9 +364,14 @@ BEGIN ATOMIC
                                                                                          'version', t.version)
                                                            ORDER BY t.name, t.id), '[]')
                       FROM train_data.templates t
-                      WHERE t.id IN (SELECT c.template_id
-                                     FROM pg_catalog.unnest(conversation_ids) AS w(id)
-                                     JOIN train_data.conversations c ON c.id OPERATOR(pg_catalog.=) w.id)),
+                      -- (the selection's templates found first, from its
+                      -- conversations by id: as a semi-join the planner may
+                      -- read every conversation of a shared template instead,
+                      -- other users' too, and filter them by the policies)
+                      WHERE t.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+                          SELECT c.template_id
+                          FROM pg_catalog.unnest(conversation_ids) AS w(id)
+                          JOIN train_data.conversations c ON c.id OPERATOR(pg_catalog.=) w.id))),
         'models', (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
                    FROM pg_catalog.unnest(conversation_ids) AS w(id)
                    JOIN train_data.generation_logs g ON g.conversation_id OPERATOR(pg_catalog.=) w.id

@@ -20,10 +20,11 @@ INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, 
 SELECT 'cost_alice_' || g, 'alice''s', 'p', 'e', 'scenario', 'pending_review', 5, 'c0570000-0000-0000-0000-000000000001', :alice
 FROM generate_series(1, 3) g;
 ANALYZE train_data.conversations;
--- (and the templates: a manifest's templates are a semi-join with her
--- conversations, which reads all three or stops at the first match as
--- the templates' statistics say; without this their autovacuum, at a
--- moment of its own, could flip the plan)
+-- (and the templates: the manifest's templates were once a semi-join
+-- with her conversations, planned as the templates' statistics said, so
+-- that an autovacuum at a moment of its own made the report read 10 rows,
+-- 12, or Bob's 2,000 of the template he shares; they are now found from
+-- her conversations by id, whatever the statistics)
 ANALYZE train_data.templates;
 
 -- The rows of conversations the statements of this transaction read so far.
