@@ -369,7 +369,7 @@ BEGIN ATOMIC
                       -- read every conversation of a shared template instead,
                       -- other users' too, and filter them by the policies)
                       WHERE t.id OPERATOR(pg_catalog.=) ANY (ARRAY(
-                          SELECT c.template_id
+                          SELECT DISTINCT c.template_id
                           FROM pg_catalog.unnest(conversation_ids) AS w(id)
                           JOIN train_data.conversations c ON c.id OPERATOR(pg_catalog.=) w.id))),
         'models', (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
