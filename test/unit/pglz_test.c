@@ -7,10 +7,14 @@
  * PostgreSQL refuses them, and decoded to the same bytes when it does not;
  * and nothing is ever read past the data (each stream is given to the
  * decoder ending right before a page that may not be read) nor written
- * past the size asked for (a canary after each result).
+ * past the size asked for (a canary after each result); and a cancel
+ * reaches the decoder: it looks every 64 KiB written, and an interrupt
+ * handler that jumps out (as the backend's does) leaves an 80 MiB decode
+ * where it ran.
  */
 #define _DEFAULT_SOURCE			/* mmap's MAP_ANONYMOUS */
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "td_mem.h"
 #include "td_pglz.h"
 #include "unit.h"
 
@@ -150,6 +155,66 @@ static const char BOUNDARY[] =
 "\xbb\x00" "\x00" "abcdefgh" "\x7f" "\x0f\x01\x00" "\x0f\x01\x00" "\x0f\x01\x00" "\x0f\x01\x00"
 "\x0f\x01\x00" "\x0f\x01\x00" "\x0f\x01\x00" "x" "\x02" "y" "\x0f\x01\x20" "z";
 
+static jmp_buf cancelled;		/* where a cancel leaves the decoder for */
+static int	handler_runs;		/* calls of the interrupt handler */
+
+/* An interrupt handler that cancels at its first call, as the backend's
+ * CHECK_FOR_INTERRUPTS leaves a cancelled call by a jump. */
+static void
+cancel_now(void)
+{
+	handler_runs++;
+	longjmp(cancelled, 1);
+}
+
+/*
+ * A cancel inside the decoder: 80 MiB of turns compressed by PostgreSQL,
+ * decoded with an interrupt handler that cancels.  Each 64 KiB written
+ * counts one look (td_interrupt_ticks); the handler runs at the
+ * TD_INTERRUPT_INTERVAL'th look, 64 MiB in, and the decode is left there,
+ * long before its end.  Without a handler the same stream decodes whole,
+ * with one look a 64 KiB.
+ */
+static void
+test_cancel(void)
+{
+	const int32_t raw = 80 << 20;
+	char	   *text = malloc((size_t) raw),
+			   *comp = malloc((size_t) raw + 4096),
+			   *out = malloc((size_t) raw);
+	int32_t		clen;
+	unsigned	before,
+				looks;
+	volatile int32_t got = -2;
+
+	make_text(text, (size_t) raw, 3);
+	clen = pglz_compress(text, raw, comp, PGLZ_strategy_always);
+	ok(clen > 0, "80 MiB of turns compress (PostgreSQL's pglz_compress)");
+
+	before = td_interrupt_ticks;
+	got = td_pglz_decode((const uint8_t *) comp, clen, (uint8_t *) out, raw);
+	ok(got == raw && memcmp(out, text, (size_t) raw) == 0, "without a handler the 80 MiB decode whole");
+	looks = td_interrupt_ticks - before;
+	/* one look when 64 KiB more are written, at a group's start: apart by 64 KiB and at most a group (8 x 273 bytes) */
+	ok(looks <= (unsigned) (raw / 65536) && looks >= (unsigned) (raw / (65536 + 8 * 273)),
+	   "a look for a cancel every 64 KiB written");
+
+	memset(out, 0, (size_t) raw);
+	td_interrupt_ticks = 0;
+	td_interrupt_handler = cancel_now;
+	handler_runs = 0;
+	got = -2;
+	if (setjmp(cancelled) == 0)
+		got = td_pglz_decode((const uint8_t *) comp, clen, (uint8_t *) out, raw);
+	td_interrupt_handler = NULL;
+	ok(got == -2 && handler_runs == 1, "a cancel leaves the decoder (the handler's jump)");
+	ok(memcmp(out + (64 << 20) - 4096, text + (64 << 20) - 4096, 4096) == 0 && out[(65 << 20)] == 0,
+	   "the cancel came 64 MiB in: what was written before it, nothing 1 MiB later");
+	free(text);
+	free(comp);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -261,5 +326,6 @@ main(void)
 		ok(agree(BOUNDARY + 2, sizeof(BOUNDARY) - 3, 187, &decoded) && decoded,
 		   "seven long matches and a literal, 28 bytes before the end: the careful path");
 	}
+	test_cancel();
 	return unit_done();
 }
