@@ -68,7 +68,7 @@ enum
 {
 	COL_ID, COL_CONVERSATION_ID, COL_TITLE, COL_TIER, COL_QUALITY, COL_CREATED, COL_UPDATED,
 	COL_HISTORY, COL_PARENT_ID, COL_PARENT_TYPE, COL_PERSONA, COL_EMOTION, COL_TOPIC,
-	COL_STATUS, COL_CATEGORY, COL_TOTAL_TURNS, COL_TOKEN_COUNT, COL_PARAMETERS,
+	COL_STATUS, COL_CATEGORY, COL_TOTAL_TURNS, COL_TOKEN_COUNT, COL_PARAMETERS, COL_TEMPLATE_ID,
 	COL_TURN_NUMBER, COL_ROLE, COL_CONTENT, COL_TURN_TOKENS, N_COLS
 };
 
@@ -89,11 +89,11 @@ enum
 static const char *const export_select =
 "SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created_at, c.updated_at,"
 " c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
-" c.status, c.category, c.turn_count, c.total_tokens, c.parameters,"
+" c.status, c.category, c.turn_count, c.total_tokens, c.parameters, c.template_id,"
 " t.turn_number, t.role, t.content, t.token_count"
 " FROM (SELECT c.id, c.conversation_id, c.title, c.tier, c.quality_score, c.created_at, c.updated_at,"
 "   c.review_history, c.parent_id, c.parent_type, c.persona, c.emotion, c.topic,"
-"   c.status, c.category, c.turn_count, c.total_tokens, c.parameters"
+"   c.status, c.category, c.turn_count, c.total_tokens, c.parameters, c.template_id"
 "  FROM train_data.conversations c WHERE ";
 
 /* After the condition: the export order (selected columns, so no junk column). */
@@ -961,7 +961,8 @@ start_conversation(export_state *st, TupleTableSlot *slot)
 	MemoryContext old = MemoryContextSwitchTo(st->conv_cxt);
 
 	memcpy(&st->id, DatumGetUUIDP(slot->tts_values[COL_ID]), sizeof(pg_uuid_t));
-	export_log_conversation(&st->log, &st->id);
+	export_log_conversation(&st->log, &st->id, slot->tts_isnull[COL_TEMPLATE_ID] ? NULL
+							: DatumGetUUIDP(slot->tts_values[COL_TEMPLATE_ID]));
 	memset(c, 0, sizeof(*c));
 	c->conversation_id = column_text(st, slot, COL_CONVERSATION_ID);
 	c->title = column_text(st, slot, COL_TITLE);
@@ -1058,7 +1059,7 @@ static const struct
 	Oid			type;
 }			binary_columns[] = {
 	{COL_ID, UUIDOID}, {COL_CREATED, TIMESTAMPTZOID}, {COL_UPDATED, TIMESTAMPTZOID},
-	{COL_CATEGORY, TEXTARRAYOID}, {COL_TURN_NUMBER, INT4OID}, {COL_ROLE, TEXTOID},
+	{COL_CATEGORY, TEXTARRAYOID}, {COL_TEMPLATE_ID, UUIDOID}, {COL_TURN_NUMBER, INT4OID}, {COL_ROLE, TEXTOID},
 	{COL_CONTENT, TEXTOID}, {COL_TURN_TOKENS, INT4OID},
 };
 

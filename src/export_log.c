@@ -7,8 +7,10 @@
  * written (their templates with versions, the models that answered), the
  * arguments, and the md5 of the records joined by one newline (lines_md5.h)
  * — for a JSONL export the checksum dataset_report() gives for the same
- * filters and options.  The ids are those written, collected as the records are built,
- * so the manifest describes the file even if the table changed meanwhile.
+ * filters and options.  The ids and the distinct templates are those
+ * written, collected as the records are built, so the manifest describes
+ * the file even if the table changed meanwhile, and finding the templates
+ * reads no conversation again.
  */
 #include "postgres.h"
 
@@ -57,8 +59,26 @@ export_log_start(export_log *log, MemoryContext cxt, bool manifest, text *format
 }
 
 /* Note a conversation written by the export (for the manifest). */
+/* Add a template to the distinct templates written. */
+static void
+add_template(export_log *log, const pg_uuid_t *template_id)
+{
+	if (log->templates == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(pg_uuid_t);
+		ctl.hcxt = log->cxt;
+		log->templates = hash_create("train_data export templates", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	(void) hash_search(log->templates, template_id, HASH_ENTER, NULL);
+}
+
+/* Note a conversation written, and its template (NULL: none). */
 void
-export_log_conversation(export_log *log, const pg_uuid_t *id)
+export_log_conversation(export_log *log, const pg_uuid_t *id, const pg_uuid_t *template_id)
 {
 	if (log->id == (Datum) 0 || !log->manifest)
 		return;
@@ -72,6 +92,8 @@ export_log_conversation(export_log *log, const pg_uuid_t *id)
 			: repalloc_huge(log->ids, log->cap_ids * sizeof(pg_uuid_t));
 	}
 	log->ids[log->n_ids++] = *id;
+	if (template_id != NULL)
+		add_template(log, template_id);
 }
 
 /* Add a record returned by the export to the checksum. */
@@ -97,6 +119,29 @@ written_ids(const export_log *log)
 	return PointerGetDatum(construct_array(elems, (int) log->n_ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }
 
+/* The distinct templates written, as a uuid[] datum (empty: none). */
+static Datum
+written_templates(const export_log *log)
+{
+	long		n = log->templates == NULL ? 0 : hash_get_num_entries(log->templates);
+	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
+	long		i = 0;
+
+	if (n > 0)
+	{
+		HASH_SEQ_STATUS seq;
+		pg_uuid_t  *t;
+
+		hash_seq_init(&seq, log->templates);
+		while ((t = hash_seq_search(&seq)) != NULL)
+		{
+			CHECK_FOR_INTERRUPTS();
+			elems[i++] = UUIDPGetDatum(t);
+		}
+	}
+	return PointerGetDatum(construct_array(elems, (int) i, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+}
+
 /* Complete the row of a 1.0/1.1 export: count, size, expiry. */
 static void
 finish_without_manifest(const export_log *log, int64 conversations, int64 bytes)
@@ -116,10 +161,10 @@ finish_without_manifest(const export_log *log, int64 conversations, int64 bytes)
 static void
 finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 {
-	Oid			types[10] = {UUIDOID, INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
-	UUIDARRAYOID, UUIDARRAYOID, TEXTOID};
-	Datum		values[10];
-	char		nulls[11] = "          ";
+	Oid			types[11] = {UUIDOID, INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+	UUIDARRAYOID, UUIDARRAYOID, TEXTOID, UUIDARRAYOID};
+	Datum		values[11];
+	char		nulls[12] = "           ";
 
 	values[0] = log->id;
 	values[1] = Int64GetDatum(conversations);
@@ -133,12 +178,13 @@ finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 	nulls[7] = log->given_ids == (Datum) 0 ? 'n' : ' ';
 	values[8] = written_ids(log);
 	values[9] = PointerGetDatum(td_lines_md5_hex(&log->md5));
+	values[10] = written_templates(log);
 	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
 							  " conversation_count = $2::integer, file_size = $3,"
 							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours',"
-							  " manifest = train_data.export_manifest($4, $5, $6, $7, $8, $9, $2, $10)"
+							  " manifest = train_data.export_manifest($4, $5, $6, $7, $8, $9, $2, $10, $11)"
 							  " WHERE id OPERATOR(pg_catalog.=) $1",
-							  10, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+							  11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not complete the export log");
 }
 

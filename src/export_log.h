@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -22,6 +23,7 @@ typedef struct export_log
 	pg_uuid_t  *ids;			/* the conversations written, in order */
 	int64		n_ids;
 	int64		cap_ids;
+	HTAB	   *templates;		/* the distinct templates written (NULL: none yet) */
 	text	   *format;
 	text	   *scope;
 	Datum		given_ids;		/* uuid[] argument, or 0 */
@@ -31,7 +33,7 @@ typedef struct export_log
 
 extern void export_log_start(export_log *log, MemoryContext cxt, bool manifest, text *format, text *scope,
 							 Datum given_ids, Jsonb *filters, Jsonb *options);
-extern void export_log_conversation(export_log *log, const pg_uuid_t *id);
+extern void export_log_conversation(export_log *log, const pg_uuid_t *id, const pg_uuid_t *template_id);
 extern void export_log_record(export_log *log, const char *bytes, size_t len);
 extern void export_log_finish(export_log *log, int64 conversations, int64 bytes);
 

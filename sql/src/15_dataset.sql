@@ -350,10 +350,14 @@ COMMENT ON FUNCTION train_data.report_quantiles(double precision[]) IS
 -- 'selected') are the export's arguments; rows and checksum (md5 of the
 -- records joined by one newline) describe the file; templates (id, name,
 -- version) and models (that answered successfully) are those of the
--- conversations written, as the caller sees them.  Used by dataset_report()
+-- conversations written, as the caller sees them.  template_ids, when
+-- given, are those conversations' templates, which the caller read with
+-- them (dataset_report() and export_conversations() do): then the
+-- conversations are not read again for them.  Used by dataset_report()
 -- and stored in export_logs.manifest by export_conversations().
 CREATE FUNCTION train_data.export_manifest(format text, scope text, filters jsonb, options jsonb, ids uuid[],
-                                           conversation_ids uuid[], "rows" bigint, checksum text)
+                                           conversation_ids uuid[], "rows" bigint, checksum text,
+                                           template_ids uuid[] DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE sql STABLE
 BEGIN ATOMIC
@@ -365,13 +369,14 @@ BEGIN ATOMIC
                                                            ORDER BY t.name, t.id), '[]')
                       FROM train_data.templates t
                       -- (the selection's templates found first, from its
-                      -- conversations by id: as a semi-join the planner may
-                      -- read every conversation of a shared template instead,
-                      -- other users' too, and filter them by the policies)
-                      WHERE t.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+                      -- conversations by id, unless given: as a semi-join the
+                      -- planner may read every conversation of a shared
+                      -- template instead, other users' too, and filter them
+                      -- by the policies; the subquery runs only when needed)
+                      WHERE t.id OPERATOR(pg_catalog.=) ANY (coalesce(template_ids, ARRAY(
                           SELECT DISTINCT c.template_id
                           FROM pg_catalog.unnest(conversation_ids) AS w(id)
-                          JOIN train_data.conversations c ON c.id OPERATOR(pg_catalog.=) w.id))),
+                          JOIN train_data.conversations c ON c.id OPERATOR(pg_catalog.=) w.id)))),
         'models', (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.model_used ORDER BY g.model_used), '[]')
                    FROM pg_catalog.unnest(conversation_ids) AS w(id)
                    JOIN train_data.generation_logs g ON g.conversation_id OPERATOR(pg_catalog.=) w.id
@@ -380,7 +385,7 @@ BEGIN ATOMIC
         OPERATOR(pg_catalog.||) CASE WHEN ids IS NULL THEN '{}'::jsonb
                                      ELSE pg_catalog.jsonb_build_object('ids', ids) END;
 END;
-COMMENT ON FUNCTION train_data.export_manifest(text, text, jsonb, jsonb, uuid[], uuid[], bigint, text) IS
+COMMENT ON FUNCTION train_data.export_manifest(text, text, jsonb, jsonb, uuid[], uuid[], bigint, text, uuid[]) IS
     'The manifest of an export (format, scope, filters, options, ids given, rows, md5 of the records, templates with versions, models), as dataset_report shows it and export_logs.manifest keeps it';
 
 -- The vocabulary diversity of a corpus of texts (the turns of an export):
@@ -504,7 +509,9 @@ BEGIN
              FROM (SELECT e.line
                    FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
                                                 coalesce(options, '{}')) WITH ORDINALITY AS e(line, n)
-                   ORDER BY e.n) l)))
+                   ORDER BY e.n) l),
+            -- (the selection's templates, from the rows sel read once)
+            ARRAY(SELECT DISTINCT s.template_id FROM sel s WHERE s.template_id IS NOT NULL)))
     INTO report;
     RETURN report;
 END

@@ -486,6 +486,44 @@ SET row_security = off;
 DELETE FROM train_data.conversations WHERE created_by = :bob;
 RESET row_security;
 
+------------------------------------------------------------------ the manifest's templates
+-- The templates of the conversations written, as the caller sees them: a
+-- logged export collects them while it writes, the dataset report takes
+-- them from the rows it read, export_manifest without them finds them from
+-- the ids; the three agree (each template once, by name; Bob's too: the
+-- template library is read by every user).
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.templates (id, name, category, structure)
+VALUES ('e7000000-0000-0000-0000-0000000000b1', 'bob''s template', 'finance', 'Talk about money.');
+RESET ROLE;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.templates (id, name, category, structure)
+VALUES ('e7000000-0000-0000-0000-000000000002', 'A second', 'finance', 'Talk about budgets.');
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, template_id)
+VALUES ('e8000000-0000-0000-0000-0000000000f1', 'with routing', 'P', 'calm', 'template', 'generated', 8,
+        'e7000000-0000-0000-0000-000000000001'),
+       ('e8000000-0000-0000-0000-0000000000f2', 'with routing again', 'P', 'calm', 'template', 'generated', 8,
+        'e7000000-0000-0000-0000-000000000001'),
+       ('e8000000-0000-0000-0000-0000000000f3', 'with the second', 'P', 'calm', 'template', 'generated', 8,
+        'e7000000-0000-0000-0000-000000000002'),
+       ('e8000000-0000-0000-0000-0000000000f4', 'with bob''s', 'P', 'calm', 'template', 'generated', 8,
+        'e7000000-0000-0000-0000-0000000000b1');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, 1, 'user', 'A question about ' || c.title FROM train_data.conversations c
+WHERE c.id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
+SELECT count(*) AS lines
+FROM train_data.export_conversations('jsonl', 'filtered', filters => '{"status": ["generated"], "qualityScoreMin": 8}');
+SELECT l.manifest -> 'templates' AS export_templates,
+       l.manifest -> 'templates' = (train_data.dataset_report('{"status": ["generated"], "qualityScoreMin": 8}')
+                                        -> 'manifest' -> 'templates') AS as_the_report,
+       l.manifest -> 'templates' = (train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
+                                        ARRAY(SELECT train_data.export_selection('filtered', NULL,
+                                            '{"status": ["generated"], "qualityScoreMin": 8}', '{}')), 0, NULL)
+                                    -> 'templates') AS as_found_from_the_ids
+FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+DELETE FROM train_data.conversations WHERE id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
+
 -- clean up
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);

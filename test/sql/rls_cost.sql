@@ -24,7 +24,9 @@ ANALYZE train_data.conversations;
 -- with her conversations, planned as the templates' statistics said, so
 -- that an autovacuum at a moment of its own made the report read 10 rows,
 -- 12, or Bob's 2,000 of the template he shares; they are now found from
--- her conversations by id, whatever the statistics)
+-- her conversations by id, whatever the statistics, and dataset_report
+-- and export_conversations give the manifest the templates of the rows
+-- they read, so that it reads none of them again)
 ANALYZE train_data.templates;
 
 -- The rows of conversations the statements of this transaction read so far.
@@ -49,6 +51,12 @@ SELECT public.conversation_rows_read() - :before AS rows_read;
 SELECT public.conversation_rows_read() AS before \gset
 SELECT r -> 'byStatus' AS by_status, r -> 'manifest' -> 'rows' AS manifest_rows
 FROM train_data.dataset_report('{"qualityScoreMin": 4}') r;
+SELECT public.conversation_rows_read() - :before AS rows_read;
+-- the manifest as a user calls it, its templates found from her ids (3 rows)
+SELECT pg_catalog.array_agg(id) AS alice_ids FROM train_data.conversations WHERE created_by = :alice \gset
+SELECT public.conversation_rows_read() AS before \gset
+SELECT m -> 'templates' -> 0 ->> 'name' AS template, m ->> 'rows' AS manifest_rows
+FROM train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, :'alice_ids', 3, NULL) m;
 SELECT public.conversation_rows_read() - :before AS rows_read;
 -- her use of Bob's shared template (his 2,000 conversations of it are not read)
 SELECT public.conversation_rows_read() AS before \gset
