@@ -443,6 +443,7 @@ INSERT INTO calls (fn, call) VALUES
  ('dataset_report', $$SELECT train_data.dataset_report('{}', '{"dedupe": "x"}')$$),
  ('export_manifest', $$SELECT train_data.export_manifest(public.huge(), public.huge(), public.deep_object(), public.deep_object(), NULL, NULL, NULL, public.huge()) IS NOT NULL$$),
  ('export_manifest', $$SELECT train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, array_fill('e8000000-0000-0000-0000-000000000001'::uuid, ARRAY[100000]), 1, NULL) ->> 'rows'$$),
+ ('export_manifest', $$SELECT train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL, NULL, 1, NULL, array_fill('e8000000-0000-0000-0000-000000000001'::uuid, ARRAY[100000])) ->> 'templates'$$),
  ('batch_duplicate', $$SELECT train_data.batch_duplicate(NULL, NULL, public.deep_array(), 0.5)$$),
  ('batch_duplicate', $$SELECT train_data.batch_duplicate(NULL, NULL, jsonb_build_array(jsonb_build_object('role', 'user', 'content', public.huge())), 'NaN')$$),
  ('batch_duplicate', $$SELECT train_data.batch_duplicate(NULL, NULL, jsonb_build_array(jsonb_build_object('role', 'user', 'content', public.huge())), 0.9)$$),
