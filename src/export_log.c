@@ -58,7 +58,6 @@ export_log_start(export_log *log, MemoryContext cxt, bool manifest, text *format
 	MemoryContextSwitchTo(old);
 }
 
-/* Note a conversation written by the export (for the manifest). */
 /* Add a template to the distinct templates written. */
 static void
 add_template(export_log *log, const pg_uuid_t *template_id)
@@ -76,7 +75,7 @@ add_template(export_log *log, const pg_uuid_t *template_id)
 	(void) hash_search(log->templates, template_id, HASH_ENTER, NULL);
 }
 
-/* Note a conversation written, and its template (NULL: none). */
+/* Note a conversation written by the export, and its template (NULL: none), for the manifest. */
 void
 export_log_conversation(export_log *log, const pg_uuid_t *id, const pg_uuid_t *template_id)
 {

@@ -353,7 +353,8 @@ COMMENT ON FUNCTION train_data.report_quantiles(double precision[]) IS
 -- conversations written, as the caller sees them.  template_ids, when
 -- given, are those conversations' templates, which the caller read with
 -- them (dataset_report() and export_conversations() do): then the
--- conversations are not read again for them.  Used by dataset_report()
+-- conversations are not read again for them (they are taken as given,
+-- not checked against conversation_ids).  Used by dataset_report()
 -- and stored in export_logs.manifest by export_conversations().
 CREATE FUNCTION train_data.export_manifest(format text, scope text, filters jsonb, options jsonb, ids uuid[],
                                            conversation_ids uuid[], "rows" bigint, checksum text,

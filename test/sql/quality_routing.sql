@@ -491,7 +491,9 @@ RESET row_security;
 -- logged export collects them while it writes, the dataset report takes
 -- them from the rows it read, export_manifest without them finds them from
 -- the ids; the three agree (each template once, by name; Bob's too: the
--- template library is read by every user).
+-- template library is read by every user; no name for a conversation
+-- without a template or with one that does not exist).  With dedupe, the
+-- template of a dropped near copy alone is not among them.
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
 INSERT INTO train_data.templates (id, name, category, structure)
@@ -499,28 +501,48 @@ VALUES ('e7000000-0000-0000-0000-0000000000b1', 'bob''s template', 'finance', 'T
 RESET ROLE;
 SET train_data.user_id = :alice;
 INSERT INTO train_data.templates (id, name, category, structure)
-VALUES ('e7000000-0000-0000-0000-000000000002', 'A second', 'finance', 'Talk about budgets.');
-INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, template_id)
+VALUES ('e7000000-0000-0000-0000-000000000002', 'A second', 'finance', 'Talk about budgets.'),
+       ('e7000000-0000-0000-0000-000000000003', 'Of the copy only', 'finance', 'Talk about copies.');
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, template_id, created_at)
 VALUES ('e8000000-0000-0000-0000-0000000000f1', 'with routing', 'P', 'calm', 'template', 'generated', 8,
-        'e7000000-0000-0000-0000-000000000001'),
+        'e7000000-0000-0000-0000-000000000001', '2026-01-01'),
        ('e8000000-0000-0000-0000-0000000000f2', 'with routing again', 'P', 'calm', 'template', 'generated', 8,
-        'e7000000-0000-0000-0000-000000000001'),
+        'e7000000-0000-0000-0000-000000000001', '2026-01-01'),
        ('e8000000-0000-0000-0000-0000000000f3', 'with the second', 'P', 'calm', 'template', 'generated', 8,
-        'e7000000-0000-0000-0000-000000000002'),
+        'e7000000-0000-0000-0000-000000000002', '2026-01-01'),
        ('e8000000-0000-0000-0000-0000000000f4', 'with bob''s', 'P', 'calm', 'template', 'generated', 8,
-        'e7000000-0000-0000-0000-0000000000b1');
+        'e7000000-0000-0000-0000-0000000000b1', '2026-01-01'),
+       ('e8000000-0000-0000-0000-0000000000f5', 'a copy of with routing', 'P', 'calm', 'template', 'generated', 8,
+        'e7000000-0000-0000-0000-000000000003', '2026-01-02'),
+       ('e8000000-0000-0000-0000-0000000000f6', 'without a template', 'P', 'calm', 'template', 'generated', 8,
+        NULL, '2026-01-01'),
+       ('e8000000-0000-0000-0000-0000000000f7', 'with no such template', 'P', 'calm', 'template', 'generated', 8,
+        'e7000000-0000-0000-0000-0000000000ff', '2026-01-01');
+-- (30 words of its own for each; the copy's are those of 'with routing')
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
-SELECT c.id, 1, 'user', 'A question about ' || c.title FROM train_data.conversations c
+SELECT c.id, 1, 'user', (SELECT string_agg(md5(replace(c.title, 'a copy of ', '') || g), ' ')
+                         FROM generate_series(1, 30) g)
+FROM train_data.conversations c
 WHERE c.id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
+\set generated8 '{"status": ["generated"], "qualityScoreMin": 8}'
 SELECT count(*) AS lines
-FROM train_data.export_conversations('jsonl', 'filtered', filters => '{"status": ["generated"], "qualityScoreMin": 8}');
-SELECT l.manifest -> 'templates' AS export_templates,
-       l.manifest -> 'templates' = (train_data.dataset_report('{"status": ["generated"], "qualityScoreMin": 8}')
-                                        -> 'manifest' -> 'templates') AS as_the_report,
+FROM train_data.export_conversations('jsonl', 'filtered', '{}', filters => :'generated8');
+SELECT (SELECT string_agg(t ->> 'name', ', ') FROM jsonb_array_elements(l.manifest -> 'templates') t) AS templates,
+       l.manifest -> 'templates' = (train_data.dataset_report(:'generated8', '{}') -> 'manifest' -> 'templates')
+           AS as_the_report,
        l.manifest -> 'templates' = (train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
-                                        ARRAY(SELECT train_data.export_selection('filtered', NULL,
-                                            '{"status": ["generated"], "qualityScoreMin": 8}', '{}')), 0, NULL)
-                                    -> 'templates') AS as_found_from_the_ids
+                                        ARRAY(SELECT train_data.export_selection('filtered', NULL, :'generated8', '{}')),
+                                        0, NULL) -> 'templates') AS as_found_from_the_ids
+FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+-- with dedupe: the copy (later) is not written, nor its template
+SELECT count(*) AS lines
+FROM train_data.export_conversations('jsonl', 'filtered', '{"dedupe": 0.8}', filters => :'generated8');
+SELECT (SELECT string_agg(t ->> 'name', ', ') FROM jsonb_array_elements(l.manifest -> 'templates') t) AS templates,
+       l.manifest -> 'templates' = (train_data.dataset_report(:'generated8', '{"dedupe": 0.8}') -> 'manifest' -> 'templates')
+           AS as_the_report,
+       l.manifest -> 'templates' = (train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
+                                        ARRAY(SELECT train_data.export_selection('filtered', NULL, :'generated8', '{"dedupe": 0.8}')),
+                                        0, NULL) -> 'templates') AS as_found_from_the_ids
 FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
 DELETE FROM train_data.conversations WHERE id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
 

@@ -48,6 +48,12 @@ SELECT public.conversation_rows_read() - :before AS rows_read;
 SELECT public.conversation_rows_read() AS before \gset
 SELECT count(*) AS lines FROM train_data.export_jsonl('original', 'filtered', NULL, '{"qualityScoreMin": 4}') l;
 SELECT public.conversation_rows_read() - :before AS rows_read;
+-- her logged export reads what the unlogged one does: its manifest's
+-- templates are those of the rows it wrote, not read again
+SELECT public.conversation_rows_read() AS before \gset
+SELECT count(*) AS lines
+FROM train_data.export_conversations('jsonl', 'filtered', filters => '{"qualityScoreMin": 4}') l;
+SELECT public.conversation_rows_read() - :before AS rows_read;
 SELECT public.conversation_rows_read() AS before \gset
 SELECT r -> 'byStatus' AS by_status, r -> 'manifest' -> 'rows' AS manifest_rows
 FROM train_data.dataset_report('{"qualityScoreMin": 4}') r;
