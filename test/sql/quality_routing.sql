@@ -524,26 +524,35 @@ SELECT c.id, 1, 'user', (SELECT string_agg(md5(replace(c.title, 'a copy of ', ''
                          FROM generate_series(1, 30) g)
 FROM train_data.conversations c
 WHERE c.id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
-\set generated8 '{"status": ["generated"], "qualityScoreMin": 8}'
-SELECT count(*) AS lines
-FROM train_data.export_conversations('jsonl', 'filtered', '{}', filters => :'generated8');
-SELECT (SELECT string_agg(t ->> 'name', ', ') FROM jsonb_array_elements(l.manifest -> 'templates') t) AS templates,
-       l.manifest -> 'templates' = (train_data.dataset_report(:'generated8', '{}') -> 'manifest' -> 'templates')
-           AS as_the_report,
-       l.manifest -> 'templates' = (train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
-                                        ARRAY(SELECT train_data.export_selection('filtered', NULL, :'generated8', '{}')),
-                                        0, NULL) -> 'templates') AS as_found_from_the_ids
-FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
--- with dedupe: the copy (later) is not written, nor its template
-SELECT count(*) AS lines
-FROM train_data.export_conversations('jsonl', 'filtered', '{"dedupe": 0.8}', filters => :'generated8');
-SELECT (SELECT string_agg(t ->> 'name', ', ') FROM jsonb_array_elements(l.manifest -> 'templates') t) AS templates,
-       l.manifest -> 'templates' = (train_data.dataset_report(:'generated8', '{"dedupe": 0.8}') -> 'manifest' -> 'templates')
-           AS as_the_report,
-       l.manifest -> 'templates' = (train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
-                                        ARRAY(SELECT train_data.export_selection('filtered', NULL, :'generated8', '{"dedupe": 0.8}')),
-                                        0, NULL) -> 'templates') AS as_found_from_the_ids
-FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+-- A logged export of her generated conversations scored 8 with the given
+-- options (its lines), then its manifest's templates, and whether the
+-- report's and those found from the selection's ids are the same (each
+-- statement of the function sees what the one before it wrote).
+CREATE FUNCTION public.manifest_templates(options jsonb)
+    RETURNS TABLE (lines bigint, templates text, as_the_report boolean, as_found_from_the_ids boolean)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    f jsonb := '{"status": ["generated"], "qualityScoreMin": 8}';
+    m jsonb;
+BEGIN
+    SELECT count(*) INTO lines FROM train_data.export_conversations('jsonl', 'filtered', options, NULL, f);
+    -- (its log: the newest with these options; the two calls of one
+    -- statement share a transaction, and so a created_at)
+    SELECT l.manifest -> 'templates' INTO m FROM train_data.export_logs l
+    WHERE l.config = options ORDER BY l.created_at DESC LIMIT 1;
+    templates := (SELECT string_agg(t ->> 'name', ', ') FROM jsonb_array_elements(m) t);
+    as_the_report := m = train_data.dataset_report(f, options) -> 'manifest' -> 'templates';
+    as_found_from_the_ids := m = train_data.export_manifest('jsonl', 'all', '{}', '{}', NULL,
+                                     ARRAY(SELECT train_data.export_selection('filtered', NULL, f, options)),
+                                     0, NULL) -> 'templates';
+    RETURN NEXT;
+END
+$$;
+-- with dedupe, the copy (the later of the two) is not written, nor its template
+SELECT o.options, m.*
+FROM (VALUES ('{}'::jsonb), ('{"dedupe": 0.8}')) o(options), LATERAL public.manifest_templates(o.options) m
+ORDER BY o.options::text;
+DROP FUNCTION public.manifest_templates(jsonb);
 DELETE FROM train_data.conversations WHERE id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
 
 -- clean up
