@@ -54,6 +54,17 @@ td_node_ok() {
 	[ "$v" -ge "$TD_NODE_MAJOR" ]
 }
 
+# The Node worker's locked packages (npm ci) in the checkout $1 when its
+# node_modules is missing and Node will do (td_node_ok); a failed install
+# leaves no node_modules, which the callers report.
+td_prepare_node_worker() {
+	local dir=$1/tools/worker-node
+	td_node_ok || return 0
+	[ -d "$dir/node_modules" ] && return 0
+	td_log "npm ci (tools/worker-node)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || rm -rf "$dir/node_modules"
+}
+
 # Directory of the PostgreSQL server binaries (initdb, pg_ctl, ...).
 td_bindir() { "$(td_pg_config)" --bindir; }
 # TD_PG_CONFIG picks another installation (a private build, say).

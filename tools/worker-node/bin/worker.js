@@ -25,7 +25,7 @@ try {
 const log = createLogger({ worker: config.name });
 captureConsole(log);
 const pool = createPool(config);
-const worker = new Worker({ config, queue: createQueue(pool), caller: createCaller(config), log });
+const worker = new Worker({ config, queue: createQueue(pool, { completeBatch: config.completeBatch }), caller: createCaller(config), log });
 // A second signal skips the rest of the grace period; if the worker has still
 // not stopped 15 s later (a database connection that hangs), it exits anyway:
 // its items come back when their leases end.

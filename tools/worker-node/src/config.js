@@ -84,6 +84,7 @@ export function loadConfig(env = process.env, argv = []) {
 		offlineTruncate: Number(env.TD_OFFLINE_TRUNCATE ?? '0.1'),
 		databaseUrl: env.DATABASE_URL || undefined,
 		dbPoolSize: env.TD_DB_POOL ? positiveInt(env.TD_DB_POOL, 'TD_DB_POOL', 100) : undefined,
+		completeBatch: positiveInt(env.TD_COMPLETE_BATCH ?? '50', 'TD_COMPLETE_BATCH', 1000),
 		anthropic: {
 			apiKey: env.ANTHROPIC_API_KEY || undefined,
 			baseURL: normalizeUrl(env.ANTHROPIC_BASE_URL || ANTHROPIC_DEFAULT_BASE_URL),

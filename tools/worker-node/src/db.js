@@ -9,6 +9,7 @@
 // held the item's row) and lost connections are tried again a few times.
 
 import pg from 'pg';
+import { createCompleter } from './completer.js';
 import { sleep } from './providers.js';
 
 /** The item is no longer this worker's (55000): discard the result. */
@@ -75,11 +76,41 @@ function claimedItem(r) {
 	};
 }
 
+/** The warnings of a call that name `itemId` (each once: a batch may give one twice). */
+function warningsOf(warnings, itemId) {
+	const mine = [...new Set(warnings.filter((w) => w.includes(itemId)))];
+	return mine.join('; ') || undefined;
+}
+
+/**
+ * What one row of complete_batch_items means for its entry (completer.js):
+ * the conversation, or NULL with the item's warning (unusable response,
+ * failed by the server); a refused entry's error (55000 a StaleLease), or,
+ * for an error another try may not meet (55P03), a try by itself.
+ */
+function batchOutcome(e, row, warnings) {
+	if (row?.item_id !== e.item.itemId) return { alone: true };
+	if (row.outcome === 'completed') return { value: { conversationId: row.conversation_id } };
+	if (row.outcome === 'failed') return { value: { conversationId: null, warning: warningsOf(warnings, e.item.itemId) } };
+	const err = Object.assign(new Error(row.error_message), { code: row.error_code });
+	if (err.code === '55000') return { error: new StaleLease(err) };
+	return isTransient(err) ? { alone: true } : { error: err };
+}
+
+/** The JSON array complete_batch_items takes, with each response's JSON as the worker made it. */
+function batchEntries(group) {
+	return `[${group.map((e) => `{"item_id":${JSON.stringify(e.item.itemId)},"attempt":${JSON.stringify(e.item.attempt ?? null)},`
+		+ `"duration_ms":${e.durationMs},"response":${e.json}}`).join(',')}]`;
+}
+
 /**
  * The queue over `pool`.  `retries` bounds the tries of a transient failure
- * (`retryDelayMs` doubling between them).
+ * (`retryDelayMs` doubling between them).  Completions coalesce
+ * (completer.js): at most `completeCalls` completion calls at once, and the
+ * completions that wait for one go together, up to `completeBatch` of them
+ * (1: each alone), through complete_batch_items.
  */
-export function createQueue(pool, { retries = 4, retryDelayMs = 500 } = {}) {
+export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBatch = 50, completeCalls = 2 } = {}) {
 	let releaseSupported = true;
 
 	// One statement, tried again on transient errors; 55000 -> StaleLease.
@@ -113,6 +144,30 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500 } = {}) {
 	};
 	const lease = (seconds) => `${seconds} seconds`;
 
+	// One completion by itself: complete_batch_item.
+	const completeOne = async ({ item, json, durationMs }) => {
+		const warnings = [];
+		const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
+			[item.itemId, json, durationMs, item.attempt],
+			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); });
+		return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
+	};
+	// Several in one call: complete_batch_items, one row per entry in their order.
+	// No such function (1.1) or no EXECUTE on it: single calls from then on.
+	const completeMany = async (group) => {
+		const warnings = [];
+		try {
+			const r = await run('SELECT * FROM train_data.complete_batch_items($1::jsonb)', [batchEntries(group)],
+				(n) => { if (n.severity === 'WARNING') warnings.push(n.message); });
+			return group.map((e, i) => batchOutcome(e, r.rows[i], warnings));
+		} catch (err) {
+			if (err.code === '42883' || err.code === '42501') err.disablesBatches = true;
+			throw err;
+		}
+	};
+	const completer = createCompleter({ single: completeOne, batch: completeMany, calls: completeCalls,
+		maxEntries: completeBatch });
+
 	return {
 		/** Claim up to `max` items for `lease` seconds. */
 		async claim(worker, max, leaseSeconds) {
@@ -126,14 +181,17 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500 } = {}) {
 				[item.itemId, progress, lease(leaseSeconds), item.attempt]);
 			return r.rows[0].until;
 		},
-		/** Hand the raw response back: { conversationId, warning } (conversationId null: unusable, failed by the server). */
-		async complete(item, response, durationMs) {
-			const warnings = [];
-			const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
-				[item.itemId, JSON.stringify(response), Math.max(0, Math.round(durationMs)), item.attempt],
-				(n) => { if (n.severity === 'WARNING') warnings.push(n.message); });
-			return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
+		/**
+		 * Hand the raw response back: { conversationId, warning } (conversationId
+		 * null: unusable, failed by the server); with other completions waiting,
+		 * in one call with them.
+		 */
+		complete(item, response, durationMs) {
+			const json = JSON.stringify(response);
+			return completer.complete({ item, json, bytes: json.length, durationMs: Math.max(0, Math.round(durationMs)) });
 		},
+		/** Calls made for completions: { single, batches, batched (their entries), refused (batches failed whole) }. */
+		completionStats: () => ({ ...completer.stats }),
 		/** Report a failed call; returns the item's new status (queued: it will be retried). */
 		async fail(item, message, code, retryable) {
 			const r = await run('SELECT train_data.fail_batch_item($1, $2, $3, $4, $5)::text AS status',

@@ -98,7 +98,7 @@ export class Worker {
 			await this.nap(pause > 0 ? Math.min(pause, c.pollSeconds * 1000) : c.pollSeconds * 1000);
 		}
 		await this.drain();
-		this.log.info('stopped', { ...this.counts });
+		this.log.info('stopped', { ...this.counts, completion_calls: this.queue.completionStats?.() });
 		return this.fatal ? 1 : 0;
 	}
 

@@ -48,6 +48,11 @@ export async function setupDatabase(tag) {
 		                          train_data.fail_batch_item(uuid, text, text, boolean, integer)
 		      TO ${worker};
 		DO $$ BEGIN
+		    IF pg_catalog.to_regprocedure('train_data.complete_batch_items(jsonb)') IS NOT NULL THEN
+		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.complete_batch_items(jsonb) TO ${worker}';
+		    END IF;
+		END $$;
+		DO $$ BEGIN
 		    IF pg_catalog.to_regprocedure('train_data.release_batch_item(uuid, integer)') IS NOT NULL THEN
 		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.release_batch_item(uuid, integer) TO ${worker}';
 		    END IF;
@@ -138,9 +143,10 @@ export async function runWorker(env, extra = {}, log = silentLogger) {
 	const config = workerConfig(env, extra);
 	const pool = new pg.Pool({ database: env.db, user: env.worker, max: 5 });
 	try {
-		const w = new Worker({ config, queue: createQueue(pool), caller: createCaller(config), log });
+		const queue = createQueue(pool, { completeBatch: config.completeBatch });
+		const w = new Worker({ config, queue, caller: createCaller(config), log });
 		const status = await w.run();
-		return { status, counts: w.counts };
+		return { status, counts: w.counts, completions: queue.completionStats() };
 	} finally {
 		await pool.end();
 	}
