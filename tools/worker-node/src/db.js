@@ -113,8 +113,9 @@ function batchEntries(group) {
 export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBatch = 50, completeCalls = 2 } = {}) {
 	let releaseSupported = true;
 
-	// One statement, tried again on transient errors; 55000 -> StaleLease.
-	const run = async (text, values, onNotice) => {
+	// One statement, tried again on transient errors (`tries` more times);
+	// 55000 -> StaleLease.
+	const run = async (text, values, onNotice, tries = retries) => {
 		for (let attempt = 0; ; attempt++) {
 			let client;
 			try {
@@ -132,10 +133,11 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 				}
 			} catch (err) {
 				if (err.code === '55000') throw new StaleLease(err);
-				if (!isTransient(err) || attempt >= retries) throw err;
+				if (!isTransient(err)) throw err;
 				// a broken connection is not given back to the pool
 				client?.release(err);
 				client = undefined;
+				if (attempt >= tries) throw Object.assign(err, { again: true });   // another try may not meet it
 				await sleep(retryDelayMs * 2 ** attempt);
 			} finally {
 				client?.release();
@@ -144,12 +146,13 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 	};
 	const lease = (seconds) => `${seconds} seconds`;
 
-	// One completion by itself: complete_batch_item.
-	const completeOne = async ({ item, json, durationMs }) => {
+	// One completion by itself: complete_batch_item; with `once`, a transient
+	// error is not tried again here (it comes back marked `again`).
+	const completeOne = async ({ item, json, durationMs }, once = false) => {
 		const warnings = [];
 		const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
 			[item.itemId, json, durationMs, item.attempt],
-			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); });
+			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries);
 		return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
 	};
 	// Several in one call: complete_batch_items, one row per entry in their order.

@@ -1,9 +1,11 @@
-// test/completions.test.js — completions coalesced (src/completer.js): those
-// that wait for a call go together through complete_batch_items, each with
-// its own outcome (its conversation, an unusable response, a stale lease); a
-// batch the database cannot read is sent again entry by entry; a worker role
-// without EXECUTE on complete_batch_items completes one item per call; and a
-// whole worker run stores every item's own conversation.
+// test/completions.test.js — completions coalesced (src/completer.js)
+// against the database: those that wait for a call go together through
+// complete_batch_items, each with its own outcome (its conversation, an
+// unusable response, a stale lease); a batch the database cannot read is
+// sent again entry by entry; a worker role without EXECUTE on
+// complete_batch_items completes one item per call; an item its owner holds
+// is stored once she lets go, the others before; and a whole worker run
+// stores every item's own conversation.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -139,5 +141,38 @@ test('a worker run with 16 calls in flight: batches, and every item its own conv
 			assert.equal(item.conversations, 1);
 			assert.deepEqual(item.logs, ['success']);
 		}
+	}
+});
+
+test('an item whose row its owner holds: the others and the next call are stored while it waits, and it once she lets go', async () => {
+	const queue = createQueue(pool, { completeCalls: 1, retryDelayMs: 100 });
+	const items = await claimNew(queue, 'held', 5);
+	const [a, b, held, c, d] = items;
+	// the owner (here the superuser) holds the item's row in an open transaction
+	const holder = new pg.Client({ database: env.db });
+	await holder.connect();
+	await holder.query('BEGIN');
+	await holder.query('SELECT 1 FROM train_data.batch_items WHERE id = $1 FOR UPDATE', [held.itemId]);
+	try {
+		let heldDone = false;
+		const heldP = queue.complete(held, offlineResponse(held), 10).finally(() => { heldDone = true; });
+		const first = [queue.complete(a, offlineResponse(a), 10), queue.complete(b, offlineResponse(b), 10),
+			queue.complete(c, offlineResponse(c), 10)];
+		// the held item went alone first: one lock wait (5 s) in the call's place, then tried again outside
+		// it (which call waits for which: test/completer.test.js); a, b and c waited for that call and went together
+		const stored1 = await Promise.all(first);
+		assert.ok(stored1.every((r) => r.conversationId));
+		// the only call's place is free again while the held item still waits
+		const next = await queue.complete(d, offlineResponse(d), 10);
+		assert.ok(next.conversationId);
+		assert.equal(heldDone, false);
+		await holder.query('COMMIT');
+		const late = await heldP;
+		assert.ok(late.conversationId);
+		const rows = await stored(items.map((i) => i.itemId));
+		assert.ok([...rows.values()].every((r) => r.status === 'completed'));
+		assert.deepEqual(queue.completionStats().batches, 1);
+	} finally {
+		await holder.end();
 	}
 });

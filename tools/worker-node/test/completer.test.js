@@ -1,0 +1,124 @@
+// test/completer.test.js — src/completer.js on its own, with stand-ins for
+// the database calls that settle in the order the test says (no timers): how
+// completions are grouped, which call waits for which, and what each entry
+// gets back.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createCompleter } from '../src/completer.js';
+
+/** Let every settled promise and pending I/O callback run. */
+async function flush() {
+	for (let i = 0; i < 10; i++) await new Promise(setImmediate);
+}
+
+/**
+ * Stand-ins for the two calls, recording each in `calls`: an entry `held`
+ * fails its one try in a call's place (55P03, `again`) and, tried outside,
+ * waits until `release(id)`; an entry `bad` is refused in a batch; a batch
+ * whose entries include `unreadable` throws (as a response the database
+ * cannot read does).
+ */
+function standIns() {
+	const calls = [];
+	const waiting = new Map();
+	return {
+		calls,
+		release: (id) => waiting.get(id)(),
+		single(e, once) {
+			calls.push(`single ${e.id}${once ? '' : ' again'}`);
+			if (!e.held) return Promise.resolve(`conversation of ${e.id}`);
+			if (once) return Promise.reject(Object.assign(new Error('lock timeout'), { code: '55P03', again: true }));
+			return new Promise((resolve) => waiting.set(e.id, () => resolve(`conversation of ${e.id}`)));
+		},
+		batch(group) {
+			calls.push(`batch ${group.map((e) => e.id).join(',')}`);
+			if (group.some((e) => e.unreadable)) {
+				return Promise.reject(Object.assign(new Error('unreadable'), { code: '22P05', disablesBatches: group.some((e) => e.revoked) }));
+			}
+			return Promise.resolve(group.map((e) => {
+				if (e.held) return { alone: true };
+				if (e.bad) return { error: Object.assign(new Error(`refused ${e.id}`), { code: 'XX000' }) };
+				return { value: `conversation of ${e.id}` };
+			}));
+		},
+	};
+}
+
+/** Entries e1..en of one byte each, with `extra` fields by id. */
+function entries(n, extra = {}) {
+	return Array.from({ length: n }, (_, i) => ({ id: `e${i + 1}`, bytes: 1, ...extra[`e${i + 1}`] }));
+}
+
+test('the first goes alone; those that wait for it go together, at most maxEntries a call', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 3 });
+	const results = await Promise.all(entries(7).map((e) => c.complete(e)));
+	assert.deepEqual(s.calls, ['single e1', 'batch e2,e3,e4', 'batch e5,e6,e7']);
+	assert.deepEqual(results, entries(7).map((e) => `conversation of ${e.id}`));
+	assert.deepEqual(c.stats, { single: 1, batches: 2, batched: 6, refused: 0 });
+});
+
+test('two calls at once: the first two go alone, the rest wait for either', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 2, maxEntries: 50 });
+	await Promise.all(entries(6).map((e) => c.complete(e)));
+	assert.deepEqual(s.calls, ['single e1', 'single e2', 'batch e3,e4,e5,e6']);
+});
+
+test('maxBytes: a group ends before the entry that would pass it; a larger entry goes alone', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50, maxBytes: 10 });
+	const sizes = [1, 4, 4, 4, 20, 1];
+	await Promise.all(sizes.map((bytes, i) => c.complete({ id: `e${i + 1}`, bytes })));
+	assert.deepEqual(s.calls, ['single e1', 'batch e2,e3', 'single e4', 'single e5', 'single e6']);
+});
+
+test('maxEntries 1: every entry alone', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 1 });
+	await Promise.all(entries(4).map((e) => c.complete(e)));
+	assert.deepEqual(s.calls, ['single e1', 'single e2', 'single e3', 'single e4']);
+});
+
+test('a held entry tries once in the call\'s place, then waits outside it: the next calls go on', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
+	let heldResult = null;
+	const held = c.complete({ id: 'h', bytes: 1, held: true }).then((r) => { heldResult = r; });
+	const rest = entries(3).map((e) => c.complete(e));
+	assert.deepEqual(await Promise.all(rest), ['conversation of e1', 'conversation of e2', 'conversation of e3']);
+	assert.deepEqual(await c.complete({ id: 'e4', bytes: 1 }), 'conversation of e4');
+	await flush();
+	assert.deepEqual(s.calls, ['single h', 'single h again', 'batch e1,e2,e3', 'single e4']);
+	assert.equal(heldResult, null);
+	s.release('h');
+	await held;
+	assert.equal(heldResult, 'conversation of h');
+});
+
+test('in a batch: a refused entry gets its error, a held one goes alone outside the calls', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
+	const all = entries(5, { e3: { bad: true }, e4: { held: true } }).map((e) => c.complete(e));
+	const settled = await Promise.allSettled([all[0], all[1], all[2], all[4]]);
+	assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+	assert.equal(settled[2].reason.message, 'refused e3');
+	assert.deepEqual(s.calls, ['single e1', 'batch e2,e3,e4,e5', 'single e4 again']);
+	s.release('e4');
+	assert.equal(await all[3], 'conversation of e4');
+});
+
+test('a batch refused whole: its entries go alone one after the other; batches go on unless it disables them', async () => {
+	for (const revoked of [false, true]) {
+		const s = standIns();
+		const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
+		const first = entries(3, { e2: { unreadable: true, revoked } }).map((e) => c.complete(e));
+		await Promise.all(first);
+		await flush();   // the call is over: the next entry goes alone again
+		await Promise.all(['f1', 'f2', 'f3'].map((id) => c.complete({ id, bytes: 1 })));
+		assert.deepEqual(s.calls, ['single e1', 'batch e2,e3', 'single e2', 'single e3', 'single f1',
+			revoked ? 'single f2' : 'batch f2,f3', ...(revoked ? ['single f3'] : [])]);
+		assert.equal(c.stats.refused, 1);
+	}
+});
