@@ -76,11 +76,17 @@ function claimedItem(r) {
 	};
 }
 
-/** The warnings of a call that name `itemId` (each once: a batch may give one twice). */
+/** The warnings of a call about `itemId` (each once: a batch may give one twice). */
 function warningsOf(warnings, itemId) {
-	const mine = [...new Set(warnings.filter((w) => w.includes(itemId)))];
+	const mine = [...new Set(warnings.filter((w) => w.startsWith(`batch item ${itemId} `)))];
 	return mine.join('; ') || undefined;
 }
+
+// A response the database cannot read as jsonb (a NUL, 22P05; a lone
+// surrogate, 22P02): JSON.stringify writes these, and only these, as
+// \u0000 and \udXXX escapes (an escaped backslash before such text only
+// sends a readable response alone).
+const UNREADABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
 
 /**
  * What one row of complete_batch_items means for its entry (completer.js):
@@ -146,13 +152,19 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 	};
 	const lease = (seconds) => `${seconds} seconds`;
 
-	// One completion by itself: complete_batch_item; with `once`, a transient
-	// error is not tried again here (it comes back marked `again`).
+	// One completion by itself: complete_batch_item.  With `once`, one try
+	// that waits for no lock (train_data.item_lock_nowait, set for its
+	// transaction by the FROM item, evaluated before the call): a row its
+	// owner holds, or any other error another try may not meet, comes back
+	// marked `again`, to be tried outside the completion calls.
 	const completeOne = async ({ item, json, durationMs }, once = false) => {
 		const warnings = [];
-		const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
-			[item.itemId, json, durationMs, item.attempt],
-			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries);
+		const r = await run(once
+			? `SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id
+			   FROM (SELECT pg_catalog.set_config('train_data.item_lock_nowait', 'on', true)) AS nowait`
+			: 'SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
+		[item.itemId, json, durationMs, item.attempt],
+		(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries);
 		return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
 	};
 	// Several in one call: complete_batch_items, one row per entry in their order.
@@ -191,7 +203,8 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 		 */
 		complete(item, response, durationMs) {
 			const json = JSON.stringify(response);
-			return completer.complete({ item, json, bytes: json.length, durationMs: Math.max(0, Math.round(durationMs)) });
+			return completer.complete({ item, json, bytes: Buffer.byteLength(json), alone: UNREADABLE_JSON.test(json),
+				durationMs: Math.max(0, Math.round(durationMs)) });
 		},
 		/** Calls made for completions: { single, batches, batched (their entries), refused (batches failed whole) }. */
 		completionStats: () => ({ ...completer.stats }),

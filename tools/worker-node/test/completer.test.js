@@ -13,9 +13,10 @@ async function flush() {
 }
 
 /**
- * Stand-ins for the two calls, recording each in `calls`: an entry `held`
- * fails its one try in a call's place (55P03, `again`) and, tried outside,
- * waits until `release(id)`; an entry `bad` is refused in a batch; a batch
+ * Stand-ins for the two calls, recording each in `calls` ("try e1": a
+ * single try in one of the completion calls; "alone e1": a call outside
+ * them, with retries; "batch e2,e3"): an entry `held` fails its try
+ * (55P03, `again`) and, alone, waits until `release(id)`; an entry `bad` is refused in a batch; a batch
  * whose entries include `unreadable` throws (as a response the database
  * cannot read does).
  */
@@ -26,7 +27,7 @@ function standIns() {
 		calls,
 		release: (id) => waiting.get(id)(),
 		single(e, once) {
-			calls.push(`single ${e.id}${once ? '' : ' again'}`);
+			calls.push(`${once ? 'try' : 'alone'} ${e.id}`);
 			if (!e.held) return Promise.resolve(`conversation of ${e.id}`);
 			if (once) return Promise.reject(Object.assign(new Error('lock timeout'), { code: '55P03', again: true }));
 			return new Promise((resolve) => waiting.set(e.id, () => resolve(`conversation of ${e.id}`)));
@@ -54,7 +55,7 @@ test('the first goes alone; those that wait for it go together, at most maxEntri
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 3 });
 	const results = await Promise.all(entries(7).map((e) => c.complete(e)));
-	assert.deepEqual(s.calls, ['single e1', 'batch e2,e3,e4', 'batch e5,e6,e7']);
+	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3,e4', 'batch e5,e6,e7']);
 	assert.deepEqual(results, entries(7).map((e) => `conversation of ${e.id}`));
 	assert.deepEqual(c.stats, { single: 1, batches: 2, batched: 6, refused: 0 });
 });
@@ -63,7 +64,7 @@ test('two calls at once: the first two go alone, the rest wait for either', asyn
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 2, maxEntries: 50 });
 	await Promise.all(entries(6).map((e) => c.complete(e)));
-	assert.deepEqual(s.calls, ['single e1', 'single e2', 'batch e3,e4,e5,e6']);
+	assert.deepEqual(s.calls, ['try e1', 'try e2', 'batch e3,e4,e5,e6']);
 });
 
 test('maxBytes: a group ends before the entry that would pass it; a larger entry goes alone', async () => {
@@ -71,14 +72,24 @@ test('maxBytes: a group ends before the entry that would pass it; a larger entry
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50, maxBytes: 10 });
 	const sizes = [1, 4, 4, 4, 20, 1];
 	await Promise.all(sizes.map((bytes, i) => c.complete({ id: `e${i + 1}`, bytes })));
-	assert.deepEqual(s.calls, ['single e1', 'batch e2,e3', 'single e4', 'single e5', 'single e6']);
+	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3', 'try e4', 'try e5', 'try e6']);
 });
 
-test('maxEntries 1: every entry alone', async () => {
+test('maxEntries 1: batches off, every entry alone at once, none waiting for a call', async () => {
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 1 });
-	await Promise.all(entries(4).map((e) => c.complete(e)));
-	assert.deepEqual(s.calls, ['single e1', 'single e2', 'single e3', 'single e4']);
+	const held = c.complete({ id: 'h', bytes: 1, held: true });
+	await Promise.all(entries(3).map((e) => c.complete(e)));
+	assert.deepEqual(s.calls, ['alone h', 'alone e1', 'alone e2', 'alone e3']);
+	s.release('h');
+	assert.equal(await held, 'conversation of h');
+});
+
+test('an entry marked alone goes by itself at once; the others still wait and go together', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
+	await Promise.all(entries(5, { e3: { alone: true } }).map((e) => c.complete(e)));
+	assert.deepEqual(s.calls, ['try e1', 'alone e3', 'batch e2,e4,e5']);
 });
 
 test('a held entry tries once in the call\'s place, then waits outside it: the next calls go on', async () => {
@@ -90,7 +101,7 @@ test('a held entry tries once in the call\'s place, then waits outside it: the n
 	assert.deepEqual(await Promise.all(rest), ['conversation of e1', 'conversation of e2', 'conversation of e3']);
 	assert.deepEqual(await c.complete({ id: 'e4', bytes: 1 }), 'conversation of e4');
 	await flush();
-	assert.deepEqual(s.calls, ['single h', 'single h again', 'batch e1,e2,e3', 'single e4']);
+	assert.deepEqual(s.calls, ['try h', 'alone h', 'batch e1,e2,e3', 'try e4']);
 	assert.equal(heldResult, null);
 	s.release('h');
 	await held;
@@ -104,21 +115,29 @@ test('in a batch: a refused entry gets its error, a held one goes alone outside 
 	const settled = await Promise.allSettled([all[0], all[1], all[2], all[4]]);
 	assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
 	assert.equal(settled[2].reason.message, 'refused e3');
-	assert.deepEqual(s.calls, ['single e1', 'batch e2,e3,e4,e5', 'single e4 again']);
+	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3,e4,e5', 'alone e4']);
 	s.release('e4');
 	assert.equal(await all[3], 'conversation of e4');
 });
 
-test('a batch refused whole: its entries go alone one after the other; batches go on unless it disables them', async () => {
+test('a batch refused whole: its entries go alone at once; batches go on unless it disables them, then only for a while', async () => {
 	for (const revoked of [false, true]) {
 		const s = standIns();
-		const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
+		let clock = 0;
+		const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50, retryBatchesMs: 1000,
+			now: () => clock });
 		const first = entries(3, { e2: { unreadable: true, revoked } }).map((e) => c.complete(e));
 		await Promise.all(first);
 		await flush();   // the call is over: the next entry goes alone again
 		await Promise.all(['f1', 'f2', 'f3'].map((id) => c.complete({ id, bytes: 1 })));
-		assert.deepEqual(s.calls, ['single e1', 'batch e2,e3', 'single e2', 'single e3', 'single f1',
-			revoked ? 'single f2' : 'batch f2,f3', ...(revoked ? ['single f3'] : [])]);
+		assert.deepEqual(s.calls, ['try e1', 'batch e2,e3', 'alone e2', 'alone e3',
+			...(revoked ? ['alone f1', 'alone f2', 'alone f3'] : ['try f1', 'batch f2,f3'])]);
 		assert.equal(c.stats.refused, 1);
+		// batches come back once retryBatchesMs has passed
+		clock = 1000;
+		s.calls.length = 0;
+		await flush();
+		await Promise.all(['g1', 'g2', 'g3'].map((id) => c.complete({ id, bytes: 1 })));
+		assert.deepEqual(s.calls, ['try g1', 'batch g2,g3']);
 	}
 });

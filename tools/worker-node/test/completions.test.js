@@ -1,8 +1,9 @@
 // test/completions.test.js — completions coalesced (src/completer.js)
 // against the database: those that wait for a call go together through
 // complete_batch_items, each with its own outcome (its conversation, an
-// unusable response, a stale lease); a batch the database cannot read is
-// sent again entry by entry; a worker role without EXECUTE on
+// unusable response, a stale lease); a response the database cannot read
+// is sent alone and fails alone; a user holding her items' rows does not hold
+// up another user's completions; a worker role without EXECUTE on
 // complete_batch_items completes one item per call; an item its owner holds
 // is stored once she lets go, the others before; and a whole worker run
 // stores every item's own conversation.
@@ -10,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { createBatch, itemsOf, query, runWorker, setupDatabase } from './helpers.js';
+import { TEMPLATE, USER, createBatch, itemsOf, query, runWorker, setupDatabase } from './helpers.js';
 import { StaleLease, createQueue } from '../src/db.js';
 import { offlineResponse } from '../src/offline.js';
 
@@ -82,18 +83,64 @@ test('completions that wait go together: one call, each entry its own outcome', 
 	assert.equal(rows.get(items[6].itemId).conversation_id, null);
 });
 
-test('a batch the database cannot read is sent again entry by entry: only that entry fails', async () => {
+test('a response the database cannot read goes alone and fails alone; the others go together', async () => {
 	const queue = createQueue(pool, { completeCalls: 1 });
 	const items = await claimNew(queue, 'unreadable', 4);
 	const nul = offlineResponse(items[2]);
 	nul.content[0].text += '\u0000';   // JSON \u0000: jsonb cannot hold it (22P05)
 	const results = await Promise.allSettled(items.map((item, i) => queue.complete(item, i === 2 ? nul : offlineResponse(item), 10)));
-	assert.deepEqual(queue.completionStats(), { single: 4, batches: 0, batched: 0, refused: 1 });
+	assert.deepEqual(queue.completionStats(), { single: 2, batches: 1, batched: 2, refused: 0 });
 	assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
 	assert.equal(results[2].reason.code, '22P05');
 	const rows = await stored(items.map((i) => i.itemId));
 	assert.deepEqual(items.map((i) => rows.get(i.itemId).status), ['completed', 'completed', 'processing', 'completed']);
 	for (const i of [0, 1, 3]) assert.equal(results[i].value.conversationId, rows.get(items[i].itemId).conversation_id);
+});
+
+test('a user who holds her items\' rows and sends an unreadable response does not hold up another user\'s completions', async () => {
+	const OTHER = '22222222-2222-2222-2222-222222222222';
+	const queue = createQueue(pool, { retryDelayMs: 100 });   // two completion calls, as the worker has
+	await createBatch(env, 'hers', ['T0', 'T1', 'T2', 'T3', 'T4']);
+	const other = new pg.Client({ database: env.db, user: env.app });
+	await other.connect();
+	await other.query('BEGIN');
+	await other.query(`SELECT pg_catalog.set_config('train_data.user_id', $1, true)`, [OTHER]);
+	await other.query(`SELECT train_data.create_batch('theirs', $1::jsonb, '{}', 10)`,
+		[JSON.stringify(['O0', 'O1', 'O2', 'O3', 'O4'].map((p) => ({ template_id: TEMPLATE, parameters: { persona: p } })))]);
+	await other.query('COMMIT');
+	await other.end();
+	// a 15 s lease: theirs must be stored before it ends, so none may wait for her 5 s lock waits one after another
+	const by = new Map((await queue.claim('tenants', 10, 15)).map((i) => [i.parameters.persona, i]));
+	assert.equal(by.size, 10);
+	// she holds four of her items' rows, as the application role lets her (her own rows)
+	const holder = new pg.Client({ database: env.db, user: env.app });
+	await holder.connect();
+	await holder.query('BEGIN');
+	await holder.query(`SELECT pg_catalog.set_config('train_data.user_id', $1, true)`, [USER]);
+	const locked = await holder.query('SELECT id FROM train_data.batch_items WHERE id = ANY ($1::uuid[]) FOR UPDATE',
+		[['T1', 'T2', 'T3', 'T4'].map((p) => by.get(p).itemId)]);
+	assert.equal(locked.rowCount, 4);
+	try {
+		const settled = new Map();
+		const go = (p, response) => queue.complete(by.get(p), response ?? offlineResponse(by.get(p)), 10)
+			.then((r) => settled.set(p, r), (err) => settled.set(p, err));
+		const nul = offlineResponse(by.get('T0'));
+		nul.content[0].text += '\u0000';
+		const theirs = [go('O0'), go('O1')];
+		const hers = [go('T0', nul), go('T1'), go('T2'), go('T3'), go('T4')];
+		theirs.push(go('O2'), go('O3'), go('O4'));
+		await Promise.all(theirs);
+		// every one of theirs is stored while she still holds her rows, within their lease (a batch with
+		// her held items in it waits for one lock timeout, 5 s, then stores the others)
+		for (const p of ['O0', 'O1', 'O2', 'O3', 'O4']) assert.ok(settled.get(p)?.conversationId, `${p}: ${settled.get(p)?.message}`);
+		assert.equal(settled.get('T0')?.code, '22P05');
+		for (const p of ['T1', 'T2', 'T3', 'T4']) assert.equal(settled.has(p), false, `${p} settled before she let go`);
+		await holder.query('COMMIT');
+		await Promise.all(hers);
+		for (const p of ['T1', 'T2', 'T3', 'T4']) assert.ok(settled.get(p)?.conversationId, p);
+	} finally {
+		await holder.end();
+	}
 });
 
 test('without EXECUTE on complete_batch_items: one item per call, none lost, batches off', async () => {
@@ -124,15 +171,15 @@ test('TD_COMPLETE_BATCH=1: every completion alone', async () => {
 });
 
 test('a worker run with 16 calls in flight: batches, and every item its own conversation', async () => {
-	// (an item the tests above failed as unusable is queued again: drained too)
-	const before = Number((await query(env.db, `SELECT count(*) FROM train_data.batch_items WHERE status = 'queued'`)).rows[0].count);
+	// the tests above leave items queued again (unusable) or in flight (refused): gone, so the run has its own 40
+	await query(env.db, 'DELETE FROM train_data.batch_jobs');
 	const jobs = [];
 	for (let j = 1; j <= 4; j++) jobs.push(await createBatch(env, `run ${j}`, Array.from({ length: 10 }, (_, i) => `R${j}-${i + 1}`)));
 	const { status, counts, completions } = await runWorker(env, { TD_CONCURRENCY: '16', TD_OFFLINE: '1',
 		TD_OFFLINE_DELAY: '0', TD_OFFLINE_TRUNCATE: '0', TD_IDLE_EXIT: '1' });
 	assert.equal(status, 0);
-	assert.equal(counts.completed, 40 + before);
-	assert.equal(completions.single + completions.batched, 40 + before);
+	assert.equal(counts.completed, 40);
+	assert.equal(completions.single + completions.batched, 40);
 	assert.ok(completions.batches >= 1, `batches: ${JSON.stringify(completions)}`);
 	for (const job of jobs) {
 		for (const item of await itemsOf(env, job)) {
