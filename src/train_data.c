@@ -52,9 +52,7 @@ bool		td_durable_claims = false;
  * train_data.item_lock_nowait: on while complete_batch_items retries its
  * entries one by one after a lock wait ran out, so that an item row
  * another transaction holds is refused at once instead of costing each
- * entry the functions' 5 s lock_timeout again; set for one statement by
- * the Node worker for a completion's first try, which must not wait.
- * Read by lock_item_in_flight (item_lock_glue.c).
+ * entry the functions' 5 s lock_timeout again.  Read in SQL, never here.
  */
 static bool td_item_lock_nowait = false;
 
@@ -143,7 +141,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("train_data.item_lock_nowait",
-							 "Internal: on while complete_batch_items retries its entries after a lock wait ran out, or for a worker's try that must not wait.",
+							 "Internal: on while complete_batch_items retries its entries after a lock wait ran out.",
 							 "The item row of an entry that another transaction holds is then refused at once (55P03).",
 							 &td_item_lock_nowait,
 							 false,

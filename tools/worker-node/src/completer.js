@@ -7,22 +7,22 @@
 // one commit per batch instead of per item.
 //
 // It knows nothing of SQL: `single(entry, once)` completes one entry (its
-// value, or it throws; with `once` it tries once without waiting for a lock
-// and marks an error another try may not meet `again`); `batch(entries)`
-// completes several in one call and returns one outcome per entry, in
-// order: { value }, { error }, or { alone: true } for an entry to be sent
-// again by itself.
+// value, or it throws; with `once` it tries once and marks an error another
+// try may not meet `again`); `batch(entries)` completes several in one call
+// and returns one outcome per entry, in order: { value }, { error }, or
+// { alone: true } for an entry to be tried again by itself.
 //
-// Only batches and first tries hold one of the `calls`.  Whatever must wait
-// or try again goes alone outside them, as every completion did before
-// batches (one call per item, as many at once as the connection pool
-// gives): an entry tried again after an error another try may not meet (its
-// owner holds the item's row: 55P03), each entry of a batch the database
-// refused whole, an entry marked `alone` (a response the database cannot
-// read: sent by itself, it fails alone), and every entry while batches are
-// off.  So one user's held rows or unreadable responses delay her own
-// completions, never the next batch.  An error with `disablesBatches` (no
-// such function, no privilege) turns batches off for `retryBatchesMs`.
+// Every first send is one try.  An entry to be tried again (its owner holds
+// the item's row: 55P03 after the 5 s lock timeout; a lost connection) goes
+// to the retries, which run outside the calls, at most `calls` at once: so
+// one user's held rows cost a call one lock timeout, and her retries can
+// neither hold up the next batch nor take every pooled connection.  Entries
+// that cannot go in a batch go alone at once, outside the calls, as every
+// completion did before batches: each entry of a batch the database refused
+// whole, an entry marked `alone` (a response the database cannot read: sent
+// by itself, it fails alone), and every entry while batches are off.  An
+// error with `disablesBatches` (no such function, no privilege) turns
+// batches off for `retryBatchesMs`.
 
 /**
  * A completer over `single` and `batch` (see above): `complete(entry)`
@@ -35,29 +35,51 @@ export function createCompleter({ single, batch, calls = 2, maxEntries = 50, max
 	const waiting = [];
 	let running = 0;
 	let batchesOffUntil = maxEntries > 1 ? 0 : Infinity;
-	const stats = { single: 0, batches: 0, batched: 0, refused: 0 };   // refused: batches that failed whole
+	const retrying = [];
+	let retriesRunning = 0;
+	// single: entries sent alone; retried: their tries again; batched: entries sent in batches
+	const stats = { single: 0, retried: 0, batches: 0, batched: 0, refused: 0 };   // refused: batches that failed whole
 	const batching = () => now() >= batchesOffUntil;
 
-	/**
-	 * Complete `e` by itself and settle its promise: in one of the calls
-	 * (`inPlace`) a single try, tried again outside them after an error
-	 * another try may not meet; outside them, with the retries of `single`.
-	 */
-	async function alone(e, inPlace) {
-		stats.single++;
+	/** Settle `e` from a call of `single`. */
+	async function settleFrom(e, once) {
 		try {
-			e.resolve(await single(e, inPlace));
+			e.resolve(await single(e, once));
 		} catch (err) {
-			if (inPlace && err?.again) void alone(e, false);
+			if (once && err?.again) retry(e);
 			else e.reject(err);
 		}
 	}
 
-	/** Settle each entry of a batch from its outcome. */
+	/** Send `e` by itself: one try, then the retries. */
+	function alone(e) {
+		stats.single++;
+		return settleFrom(e, true);
+	}
+
+	/** Try `e` again outside the calls (with the retries of `single`), at most `calls` such at once. */
+	function retry(e) {
+		retrying.push(e);
+		pumpRetries();
+	}
+
+	/** Start the waiting retries while fewer than `calls` run. */
+	function pumpRetries() {
+		while (retriesRunning < calls && retrying.length > 0) {
+			retriesRunning++;
+			stats.retried++;
+			settleFrom(retrying.shift(), false).finally(() => {
+				retriesRunning--;
+				pumpRetries();
+			});
+		}
+	}
+
+	/** Settle each entry of a batch from its outcome (one to try again goes to the retries). */
 	function settle(group, outcomes) {
 		group.forEach((e, i) => {
 			const o = outcomes[i];
-			if (o === undefined || o.alone) void alone(e, false);
+			if (o === undefined || o.alone) retry(e);
 			else if ('error' in o) e.reject(o.error);
 			else e.resolve(o.value);
 		});
@@ -66,7 +88,7 @@ export function createCompleter({ single, batch, calls = 2, maxEntries = 50, max
 	/** Send one group in one of the calls: one entry alone, several as a batch. */
 	async function send(group) {
 		if (group.length === 1) {
-			await alone(group[0], true);
+			await alone(group[0]);
 			return;
 		}
 		let outcomes;
@@ -75,7 +97,7 @@ export function createCompleter({ single, batch, calls = 2, maxEntries = 50, max
 		} catch (err) {
 			stats.refused++;
 			if (err?.disablesBatches) batchesOffUntil = now() + retryBatchesMs;
-			for (const e of group) void alone(e, false);
+			for (const e of group) void alone(e);
 			return;
 		}
 		stats.batches++;
@@ -97,7 +119,7 @@ export function createCompleter({ single, batch, calls = 2, maxEntries = 50, max
 	/** Start what can start: entries to send alone at once, groups while a call is free. */
 	function pump() {
 		for (let i = 0; i < waiting.length;) {
-			if (waiting[i].alone || !batching()) void alone(waiting.splice(i, 1)[0], false);
+			if (waiting[i].alone || !batching()) void alone(waiting.splice(i, 1)[0]);
 			else i++;
 		}
 		while (running < calls && waiting.length > 0) {

@@ -34,7 +34,8 @@ export function isUnstorable(err) {
 
 /** True for an error that another try of the same call may not meet. */
 export function isTransient(err) {
-	return TRANSIENT.has(err?.code) || /Connection terminated|connection timeout|Query read timeout/i.test(err?.message ?? '');
+	return TRANSIENT.has(err?.code)
+		|| /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect/i.test(err?.message ?? '');
 }
 
 /** True for errors no retry can fix: bad credentials, missing grants, no extension. */
@@ -152,19 +153,15 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 	};
 	const lease = (seconds) => `${seconds} seconds`;
 
-	// One completion by itself: complete_batch_item.  With `once`, one try
-	// that waits for no lock (train_data.item_lock_nowait, set for its
-	// transaction by the FROM item, evaluated before the call): a row its
-	// owner holds, or any other error another try may not meet, comes back
-	// marked `again`, to be tried outside the completion calls.
+	// One completion by itself: complete_batch_item.  With `once`, one try:
+	// an error another try may not meet (a lock wait that ran out: a row its
+	// owner holds) comes back marked `again`, to be tried outside the
+	// completion calls.
 	const completeOne = async ({ item, json, durationMs }, once = false) => {
 		const warnings = [];
-		const r = await run(once
-			? `SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id
-			   FROM (SELECT pg_catalog.set_config('train_data.item_lock_nowait', 'on', true)) AS nowait`
-			: 'SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
-		[item.itemId, json, durationMs, item.attempt],
-		(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries);
+		const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
+			[item.itemId, json, durationMs, item.attempt],
+			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries);
 		return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
 	};
 	// Several in one call: complete_batch_items, one row per entry in their order.

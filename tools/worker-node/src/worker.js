@@ -132,19 +132,14 @@ export class Worker {
 		this.inflight.set(item.itemId, entry);
 	}
 
-	/**
-	 * Keep the lease of `entry` every lease/3 until its result is reported
-	 * (a completion may wait for a completion call); a lost lease aborts the
-	 * model call.  Once the call is done, a heartbeat's error is left to the
-	 * report, which meets the same state.
-	 */
+	/** Keep the lease of `entry` every lease/3 until it is done; a lost lease aborts the call. */
 	startHeartbeat(entry) {
 		const every = Math.max(1000, (this.config.leaseSeconds * 1000) / 3);
 		return setInterval(async () => {
-			if (entry.reported) return;
+			if (entry.done) return;
 			try {
 				const until = await this.queue.heartbeat(entry.item, this.config.leaseSeconds);
-				if (!entry.reported) this.log.info('heartbeat', { item: entry.item.itemId, attempt: entry.item.attempt, until });
+				if (!entry.done) this.log.info('heartbeat', { item: entry.item.itemId, attempt: entry.item.attempt, until });
 			} catch (err) {
 				if (entry.done) return;
 				if (err instanceof StaleLease) {
@@ -187,19 +182,9 @@ export class Worker {
 			}
 		} finally {
 			entry.done = true;
-		}
-		const ms = Date.now() - started;
-		try {
-			await this.report(entry, response, failure, ms);
-		} finally {
-			entry.reported = true;
 			clearInterval(hb);
 		}
-	}
-
-	/** Report the outcome of an item's call: handed back, failed, completed or unusable. */
-	async report(entry, response, failure, ms) {
-		const { item, controller } = entry;
+		const ms = Date.now() - started;
 		try {
 			if (controller.signal.aborted) {
 				await this.handBack(item, controller.signal.reason);

@@ -13,10 +13,10 @@ async function flush() {
 }
 
 /**
- * Stand-ins for the two calls, recording each in `calls` ("try e1": a
- * single try in one of the completion calls; "alone e1": a call outside
- * them, with retries; "batch e2,e3"): an entry `held` fails its try
- * (55P03, `again`) and, alone, waits until `release(id)`; an entry `bad` is refused in a batch; a batch
+ * Stand-ins for the two calls, recording each in `calls` ("try e1": an
+ * entry's one try by itself; "retry e1": tried again, with retries;
+ * "batch e2,e3"): an entry `held` fails its try (55P03, `again`) and,
+ * tried again, waits until `release(id)`; an entry `bad` is refused in a batch; a batch
  * whose entries include `unreadable` throws (as a response the database
  * cannot read does).
  */
@@ -27,7 +27,7 @@ function standIns() {
 		calls,
 		release: (id) => waiting.get(id)(),
 		single(e, once) {
-			calls.push(`${once ? 'try' : 'alone'} ${e.id}`);
+			calls.push(`${once ? 'try' : 'retry'} ${e.id}`);
 			if (!e.held) return Promise.resolve(`conversation of ${e.id}`);
 			if (once) return Promise.reject(Object.assign(new Error('lock timeout'), { code: '55P03', again: true }));
 			return new Promise((resolve) => waiting.set(e.id, () => resolve(`conversation of ${e.id}`)));
@@ -57,7 +57,7 @@ test('the first goes alone; those that wait for it go together, at most maxEntri
 	const results = await Promise.all(entries(7).map((e) => c.complete(e)));
 	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3,e4', 'batch e5,e6,e7']);
 	assert.deepEqual(results, entries(7).map((e) => `conversation of ${e.id}`));
-	assert.deepEqual(c.stats, { single: 1, batches: 2, batched: 6, refused: 0 });
+	assert.deepEqual(c.stats, { single: 1, retried: 0, batches: 2, batched: 6, refused: 0 });
 });
 
 test('two calls at once: the first two go alone, the rest wait for either', async () => {
@@ -75,12 +75,12 @@ test('maxBytes: a group ends before the entry that would pass it; a larger entry
 	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3', 'try e4', 'try e5', 'try e6']);
 });
 
-test('maxEntries 1: batches off, every entry alone at once, none waiting for a call', async () => {
+test('maxEntries 1: batches off, every entry tried at once, none waiting for a call', async () => {
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 1 });
 	const held = c.complete({ id: 'h', bytes: 1, held: true });
 	await Promise.all(entries(3).map((e) => c.complete(e)));
-	assert.deepEqual(s.calls, ['alone h', 'alone e1', 'alone e2', 'alone e3']);
+	assert.deepEqual(s.calls, ['try h', 'try e1', 'try e2', 'try e3', 'retry h']);
 	s.release('h');
 	assert.equal(await held, 'conversation of h');
 });
@@ -89,10 +89,10 @@ test('an entry marked alone goes by itself at once; the others still wait and go
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
 	await Promise.all(entries(5, { e3: { alone: true } }).map((e) => c.complete(e)));
-	assert.deepEqual(s.calls, ['try e1', 'alone e3', 'batch e2,e4,e5']);
+	assert.deepEqual(s.calls, ['try e1', 'try e3', 'batch e2,e4,e5']);
 });
 
-test('a held entry tries once in the call\'s place, then waits outside it: the next calls go on', async () => {
+test('a held entry tries once in a call, then is tried again outside it: the next calls go on', async () => {
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
 	let heldResult = null;
@@ -101,26 +101,26 @@ test('a held entry tries once in the call\'s place, then waits outside it: the n
 	assert.deepEqual(await Promise.all(rest), ['conversation of e1', 'conversation of e2', 'conversation of e3']);
 	assert.deepEqual(await c.complete({ id: 'e4', bytes: 1 }), 'conversation of e4');
 	await flush();
-	assert.deepEqual(s.calls, ['try h', 'alone h', 'batch e1,e2,e3', 'try e4']);
+	assert.deepEqual(s.calls, ['try h', 'retry h', 'batch e1,e2,e3', 'try e4']);
 	assert.equal(heldResult, null);
 	s.release('h');
 	await held;
 	assert.equal(heldResult, 'conversation of h');
 });
 
-test('in a batch: a refused entry gets its error, a held one goes alone outside the calls', async () => {
+test('in a batch: a refused entry gets its error, a held one is tried again outside the calls', async () => {
 	const s = standIns();
 	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
 	const all = entries(5, { e3: { bad: true }, e4: { held: true } }).map((e) => c.complete(e));
 	const settled = await Promise.allSettled([all[0], all[1], all[2], all[4]]);
 	assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
 	assert.equal(settled[2].reason.message, 'refused e3');
-	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3,e4,e5', 'alone e4']);
+	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3,e4,e5', 'retry e4']);
 	s.release('e4');
 	assert.equal(await all[3], 'conversation of e4');
 });
 
-test('a batch refused whole: its entries go alone at once; batches go on unless it disables them, then only for a while', async () => {
+test('a batch refused whole: its entries are tried alone at once; batches go on unless it disables them, then only for a while', async () => {
 	for (const revoked of [false, true]) {
 		const s = standIns();
 		let clock = 0;
@@ -130,8 +130,8 @@ test('a batch refused whole: its entries go alone at once; batches go on unless 
 		await Promise.all(first);
 		await flush();   // the call is over: the next entry goes alone again
 		await Promise.all(['f1', 'f2', 'f3'].map((id) => c.complete({ id, bytes: 1 })));
-		assert.deepEqual(s.calls, ['try e1', 'batch e2,e3', 'alone e2', 'alone e3',
-			...(revoked ? ['alone f1', 'alone f2', 'alone f3'] : ['try f1', 'batch f2,f3'])]);
+		assert.deepEqual(s.calls, ['try e1', 'batch e2,e3', 'try e2', 'try e3',
+			...(revoked ? ['try f1', 'try f2', 'try f3'] : ['try f1', 'batch f2,f3'])]);
 		assert.equal(c.stats.refused, 1);
 		// batches come back once retryBatchesMs has passed
 		clock = 1000;
@@ -140,4 +140,23 @@ test('a batch refused whole: its entries go alone at once; batches go on unless 
 		await Promise.all(['g1', 'g2', 'g3'].map((id) => c.complete({ id, bytes: 1 })));
 		assert.deepEqual(s.calls, ['try g1', 'batch g2,g3']);
 	}
+});
+
+test('tries again run outside the calls, at most `calls` at once', async () => {
+	const s = standIns();
+	const c = createCompleter({ single: s.single, batch: s.batch, calls: 1, maxEntries: 50 });
+	const all = entries(4, { e2: { held: true }, e3: { held: true }, e4: { held: true } }).map((e) => c.complete(e));
+	await all[0];
+	await flush();
+	assert.deepEqual(s.calls, ['try e1', 'batch e2,e3,e4', 'retry e2']);
+	// the call is free: another completion goes while the retries wait
+	assert.equal(await c.complete({ id: 'e5', bytes: 1 }), 'conversation of e5');
+	s.release('e2');
+	await flush();
+	assert.deepEqual(s.calls.slice(3), ['try e5', 'retry e3']);
+	s.release('e3');
+	await flush();
+	s.release('e4');
+	assert.deepEqual(await Promise.all(all.slice(1)), ['conversation of e2', 'conversation of e3', 'conversation of e4']);
+	assert.deepEqual(c.stats, { single: 2, retried: 3, batches: 1, batched: 3, refused: 0 });
 });

@@ -55,7 +55,7 @@ test('completions that wait go together: one call, each entry its own outcome', 
 		if (i === 6) return queue.complete({ ...item, attempt: item.attempt + 1 }, offlineResponse(item), 10);
 		return queue.complete(item, offlineResponse(item), 10);
 	}));
-	assert.deepEqual(queue.completionStats(), { single: 1, batches: 1, batched: 7, refused: 0 });
+	assert.deepEqual(queue.completionStats(), { single: 1, retried: 0, batches: 1, batched: 7, refused: 0 });
 	const rows = await stored(items.map((i) => i.itemId));
 	for (const i of [0, 1, 2, 3, 4]) {
 		const row = rows.get(items[i].itemId);
@@ -89,7 +89,7 @@ test('a response the database cannot read goes alone and fails alone; the others
 	const nul = offlineResponse(items[2]);
 	nul.content[0].text += '\u0000';   // JSON \u0000: jsonb cannot hold it (22P05)
 	const results = await Promise.allSettled(items.map((item, i) => queue.complete(item, i === 2 ? nul : offlineResponse(item), 10)));
-	assert.deepEqual(queue.completionStats(), { single: 2, batches: 1, batched: 2, refused: 0 });
+	assert.deepEqual(queue.completionStats(), { single: 2, retried: 0, batches: 1, batched: 2, refused: 0 });
 	assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
 	assert.equal(results[2].reason.code, '22P05');
 	const rows = await stored(items.map((i) => i.itemId));
@@ -150,11 +150,11 @@ test('without EXECUTE on complete_batch_items: one item per call, none lost, bat
 		const items = await claimNew(queue, 'nogrant', 4);
 		const first = await Promise.all(items.map((item) => queue.complete(item, offlineResponse(item), 10)));
 		// the first alone; the batch of the other three refused (42501), each sent alone
-		assert.deepEqual(queue.completionStats(), { single: 4, batches: 0, batched: 0, refused: 1 });
+		assert.deepEqual(queue.completionStats(), { single: 4, retried: 0, batches: 0, batched: 0, refused: 1 });
 		const more = await claimNew(queue, 'nogrant2', 3);
 		await Promise.all(more.map((item) => queue.complete(item, offlineResponse(item), 10)));
 		// batches are off: no batch call is tried again
-		assert.deepEqual(queue.completionStats(), { single: 7, batches: 0, batched: 0, refused: 1 });
+		assert.deepEqual(queue.completionStats(), { single: 7, retried: 0, batches: 0, batched: 0, refused: 1 });
 		const rows = await stored([...items, ...more].map((i) => i.itemId));
 		assert.ok([...rows.values()].every((r) => r.status === 'completed'));
 		assert.deepEqual(first.map((r) => r.conversationId), items.map((i) => rows.get(i.itemId).conversation_id));
@@ -167,7 +167,7 @@ test('TD_COMPLETE_BATCH=1: every completion alone', async () => {
 	const queue = createQueue(pool, { completeCalls: 1, completeBatch: 1 });
 	const items = await claimNew(queue, 'alone', 3);
 	await Promise.all(items.map((item) => queue.complete(item, offlineResponse(item), 10)));
-	assert.deepEqual(queue.completionStats(), { single: 3, batches: 0, batched: 0, refused: 0 });
+	assert.deepEqual(queue.completionStats(), { single: 3, retried: 0, batches: 0, batched: 0, refused: 0 });
 });
 
 test('a worker run with 16 calls in flight: batches, and every item its own conversation', async () => {
