@@ -10,7 +10,7 @@
 // value, or it throws; with `once` it tries once and marks an error another
 // try may not meet `again`); `batch(entries)` completes several in one call
 // and returns one outcome per entry, in order: { value }, { error }, or
-// { alone: true } for an entry to be tried again by itself.
+// { again: true } for an entry to be tried again (as an error marked `again`).
 //
 // Every first send is one try.  An entry to be tried again (its owner holds
 // the item's row: 55P03 after the 5 s lock timeout; a lost connection) goes
@@ -79,7 +79,7 @@ export function createCompleter({ single, batch, calls = 2, maxEntries = 50, max
 	function settle(group, outcomes) {
 		group.forEach((e, i) => {
 			const o = outcomes[i];
-			if (o === undefined || o.alone) retry(e);
+			if (o === undefined || o.again) retry(e);
 			else if ('error' in o) e.reject(o.error);
 			else e.resolve(o.value);
 		});

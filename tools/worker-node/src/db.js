@@ -93,15 +93,15 @@ const UNREADABLE_JSON = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
  * What one row of complete_batch_items means for its entry (completer.js):
  * the conversation, or NULL with the item's warning (unusable response,
  * failed by the server); a refused entry's error (55000 a StaleLease), or,
- * for an error another try may not meet (55P03), a try by itself.
+ * for an error another try may not meet (55P03), another try (`again`).
  */
 function batchOutcome(e, row, warnings) {
-	if (row?.item_id !== e.item.itemId) return { alone: true };
+	if (row?.item_id !== e.item.itemId) return { again: true };
 	if (row.outcome === 'completed') return { value: { conversationId: row.conversation_id } };
 	if (row.outcome === 'failed') return { value: { conversationId: null, warning: warningsOf(warnings, e.item.itemId) } };
 	const err = Object.assign(new Error(row.error_message), { code: row.error_code });
 	if (err.code === '55000') return { error: new StaleLease(err) };
-	return isTransient(err) ? { alone: true } : { error: err };
+	return isTransient(err) ? { again: true } : { error: err };
 }
 
 /** The JSON array complete_batch_items takes, with each response's JSON as the worker made it. */

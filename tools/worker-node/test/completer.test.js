@@ -38,7 +38,7 @@ function standIns() {
 				return Promise.reject(Object.assign(new Error('unreadable'), { code: '22P05', disablesBatches: group.some((e) => e.revoked) }));
 			}
 			return Promise.resolve(group.map((e) => {
-				if (e.held) return { alone: true };
+				if (e.held) return { again: true };
 				if (e.bad) return { error: Object.assign(new Error(`refused ${e.id}`), { code: 'XX000' }) };
 				return { value: `conversation of ${e.id}` };
 			}));
