@@ -24,7 +24,7 @@ export class Worker {
 		this.queue = queue;
 		this.caller = caller;
 		this.log = log;
-		this.inflight = new Map();      // item id -> { item, controller, promise, done }
+		this.inflight = new Map();      // item id -> { item, controller, promise, done, beating }
 		this.stopping = false;
 		this.claimsPausedUntil = 0;
 		this.wakeUp = null;
@@ -132,11 +132,17 @@ export class Worker {
 		this.inflight.set(item.itemId, entry);
 	}
 
-	/** Keep the lease of `entry` every lease/3 until it is done; a lost lease aborts the call. */
+	/**
+	 * Keep the lease of `entry` every lease/3 until it is done; a lost lease aborts the call.
+	 * One heartbeat of an item at a time: a tick while the last one still waits (a row its
+	 * owner holds makes it wait out the 5 s lock timeout) is skipped, so a short lease cannot
+	 * pile up waiting heartbeats on the pool's connections.
+	 */
 	startHeartbeat(entry) {
 		const every = Math.max(1000, (this.config.leaseSeconds * 1000) / 3);
 		return setInterval(async () => {
-			if (entry.done) return;
+			if (entry.done || entry.beating) return;
+			entry.beating = true;
 			try {
 				const until = await this.queue.heartbeat(entry.item, this.config.leaseSeconds);
 				if (!entry.done) this.log.info('heartbeat', { item: entry.item.itemId, attempt: entry.item.attempt, until });
@@ -148,6 +154,8 @@ export class Worker {
 				} else {
 					this.log.error('heartbeat_error', { item: entry.item.itemId, ...dbError(err) });
 				}
+			} finally {
+				entry.beating = false;
 			}
 		}, every);
 	}
