@@ -1376,7 +1376,8 @@ CREATE OR REPLACE FUNCTION train_data.model_cost(model text, input_tokens bigint
 AS $$
 BEGIN
     IF input_tokens < 0 OR output_tokens < 0 THEN
-        RAISE EXCEPTION 'token counts must not be negative: % input, % output', input_tokens, output_tokens
+        RAISE EXCEPTION 'token counts must not be negative: % input, % output',
+                        coalesce(input_tokens::text, 'NULL'), coalesce(output_tokens::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN train_data.price_cost(train_data.model_price(model), input_tokens, output_tokens);
@@ -2183,6 +2184,103 @@ BEGIN
                   DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
                   HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
     END IF;
+END
+$$;
+
+-- A settings document over 16 kB as JSON text is refused (a claim reads its
+-- job owner's configuration: a 3 MB one made claims take seconds).
+CREATE OR REPLACE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unknown text;
+    bytes bigint := octet_length(doc::text);
+BEGIN
+    IF bytes > 16384 THEN
+        RAISE EXCEPTION '% too large', kind
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('The document takes %s bytes as JSON text; at most 16384 are allowed.', bytes);
+    END IF;
+    IF jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION '% must be a JSON object', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(u, ', ' ORDER BY u) INTO unknown
+    FROM train_data.jsonb_unknown_keys(doc, defaults, '', open_objects) u;
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION '% has unknown settings: %', kind, train_data.clip_for_message(unknown)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Compare with the default document.';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
+    'Internal: raises an error when a settings document is over 16 kB as JSON text, is not an object or has keys the defaults do not have';
+
+-- User preferences keep the JSON type of each default (a switch a boolean,
+-- a group an object).
+CREATE OR REPLACE FUNCTION train_data.validate_user_preferences(preferences jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k constant text := 'user preference';
+    p jsonb;
+    range jsonb;
+    wrong record;
+BEGIN
+    PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
+                                          train_data.default_user_preferences(),
+                                          '{keyboardShortcuts.customBindings}');
+    p := train_data.jsonb_merge_deep(train_data.default_user_preferences(), coalesce(preferences, '{}'));
+    PERFORM train_data.check_setting_choice(k, p, '{theme}', '{light,dark,system}');
+    PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
+    IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
+        RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((p -> 'rowsPerPage')::text));
+    END IF;
+    PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
+    PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,minimumAcceptable}', 0, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,flagging}',
+                                           (p #>> '{qualityThresholds,minimumAcceptable}')::numeric, 10);
+    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,autoApproval}',
+                                           (p #>> '{qualityThresholds,flagging}')::numeric, 10);
+    range := p #> '{defaultFilters,qualityRange}';
+    IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
+        RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message(range::text));
+    END IF;
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
+                                           '{defaultFilters.qualityRange[0]}', 0, 10);
+    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[1]', range -> 1),
+                                           '{defaultFilters.qualityRange[1]}', (range ->> 0)::numeric, 10);
+    PERFORM train_data.check_setting_choice(k, p, '{retryConfig,strategy}', '{exponential,linear,fixed}');
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxAttempts}', 1, 10);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
+    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
+                                           greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
+    -- every other setting keeps the JSON type of its default (a switch stays
+    -- a boolean, a group an object), free-form bindings and null defaults aside
+    SELECT d.path, d.want INTO wrong
+    FROM (WITH RECURSIVE d(path, v) AS (
+              SELECT ARRAY[e.key], e.value FROM jsonb_each(train_data.default_user_preferences()) e
+              UNION ALL
+              SELECT d.path || e.key, e.value FROM d, jsonb_each(d.v) e
+              WHERE jsonb_typeof(d.v) = 'object' AND d.path <> '{keyboardShortcuts,customBindings}')
+          SELECT d.path, jsonb_typeof(d.v) AS want FROM d) d
+    WHERE d.want <> 'null' AND jsonb_typeof(p #> d.path) <> d.want
+    ORDER BY d.path LIMIT 1;
+    IF wrong.path IS NOT NULL THEN
+        RAISE EXCEPTION '% setting "%" must be %', k, array_to_string(wrong.path, '.'),
+                        CASE WHEN wrong.want IN ('object', 'array') THEN 'an ' ELSE 'a ' END || wrong.want
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message((p #> wrong.path)::text));
+    END IF;
+    RETURN p;
 END
 $$;
 

@@ -141,6 +141,24 @@ written_templates(const export_log *log)
 	return PointerGetDatum(construct_array(elems, (int) i, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }
 
+/*
+ * The completing UPDATE (just run, as the caller) found the row: it runs
+ * under the caller's policies, so a user id changed while a cursor was
+ * being fetched, or the row deleted meanwhile, left the export
+ * 'processing' for good (found by an adversarial review of 1.2).
+ */
+static void
+check_completed(const export_log *log)
+{
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not complete export log %s",
+						DatumGetCString(DirectFunctionCall1(uuid_out, log->id))),
+				 errdetail("The current user no longer sees the export's log row: the user id changed, or the row was deleted, while the export ran."),
+				 errhint("Keep the same user id until the export's last record has been fetched.")));
+}
+
 /* Complete the row of a 1.0/1.1 export: count, size, expiry. */
 static void
 finish_without_manifest(const export_log *log, int64 conversations, int64 bytes)
@@ -154,6 +172,7 @@ finish_without_manifest(const export_log *log, int64 conversations, int64 bytes)
 							  " WHERE id OPERATOR(pg_catalog.=) $1",
 							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not complete the export log");
+	check_completed(log);
 }
 
 /* Complete the row of a 1.2 export: count, size, expiry and manifest. */
@@ -185,6 +204,7 @@ finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 							  " WHERE id OPERATOR(pg_catalog.=) $1",
 							  11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not complete the export log");
+	check_completed(log);
 }
 
 /* Complete the log after the last record. */

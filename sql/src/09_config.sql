@@ -37,7 +37,8 @@ CREATE FUNCTION train_data.model_cost(model text, input_tokens bigint, output_to
 AS $$
 BEGIN
     IF input_tokens < 0 OR output_tokens < 0 THEN
-        RAISE EXCEPTION 'token counts must not be negative: % input, % output', input_tokens, output_tokens
+        RAISE EXCEPTION 'token counts must not be negative: % input, % output',
+                        coalesce(input_tokens::text, 'NULL'), coalesce(output_tokens::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN train_data.price_cost(train_data.model_price(model), input_tokens, output_tokens);
@@ -249,7 +250,10 @@ $$;
 COMMENT ON FUNCTION train_data.check_setting_choice(text, jsonb, text[], text[]) IS
     'Internal: raises an error unless the value at path in a settings document is one of the allowed strings';
 
--- Raise an error when doc has keys the defaults do not know.
+-- Raise an error when doc is over 16 kB as JSON text, or has keys the
+-- defaults do not know.  (The size: a claim reads its job owner's
+-- configuration, so an unbounded one made every worker's claims slow; an
+-- adversarial review of 1.2 stored a 3 MB one and a claim took 6.5 s.)
 CREATE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
@@ -257,7 +261,13 @@ CREATE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jso
 AS $$
 DECLARE
     unknown text;
+    bytes bigint := octet_length(doc::text);
 BEGIN
+    IF bytes > 16384 THEN
+        RAISE EXCEPTION '% too large', kind
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('The document takes %s bytes as JSON text; at most 16384 are allowed.', bytes);
+    END IF;
     IF jsonb_typeof(doc) <> 'object' THEN
         RAISE EXCEPTION '% must be a JSON object', kind USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -272,7 +282,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
-    'Internal: raises an error when a settings document is not an object or has keys the defaults do not have';
+    'Internal: raises an error when a settings document is over 16 kB as JSON text, is not an object or has keys the defaults do not have';
 
 -- The configuration used when a user has none (original-system.md §2.12).
 -- provider: the API the model is called through, anthropic (Messages API)
@@ -533,6 +543,7 @@ DECLARE
     k constant text := 'user preference';
     p jsonb;
     range jsonb;
+    wrong record;
 BEGIN
     PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
                                           train_data.default_user_preferences(),
@@ -565,6 +576,23 @@ BEGIN
     PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
     PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
                                            greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
+    -- every other setting keeps the JSON type of its default (a switch stays
+    -- a boolean, a group an object), free-form bindings and null defaults aside
+    SELECT d.path, d.want INTO wrong
+    FROM (WITH RECURSIVE d(path, v) AS (
+              SELECT ARRAY[e.key], e.value FROM jsonb_each(train_data.default_user_preferences()) e
+              UNION ALL
+              SELECT d.path || e.key, e.value FROM d, jsonb_each(d.v) e
+              WHERE jsonb_typeof(d.v) = 'object' AND d.path <> '{keyboardShortcuts,customBindings}')
+          SELECT d.path, jsonb_typeof(d.v) AS want FROM d) d
+    WHERE d.want <> 'null' AND jsonb_typeof(p #> d.path) <> d.want
+    ORDER BY d.path LIMIT 1;
+    IF wrong.path IS NOT NULL THEN
+        RAISE EXCEPTION '% setting "%" must be %', k, array_to_string(wrong.path, '.'),
+                        CASE WHEN wrong.want IN ('object', 'array') THEN 'an ' ELSE 'a ' END || wrong.want
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message((p #> wrong.path)::text));
+    END IF;
     RETURN p;
 END
 $$;

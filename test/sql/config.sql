@@ -27,12 +27,27 @@ FROM (VALUES ('{"temperature": 1.5}'::jsonb), ('{"temperature": -0.1}'), ('{"tem
 
 -- A value quoted in the detail is clipped (a 50 MB one was echoed whole into
 -- the message and the server log: an adversarial review of 1.2).
+SELECT e ~ ' / The value is "x+\.\.\.\.$' AND length(e) < 300 AS clipped
+FROM (VALUES ('temperature'), ('maxTokens')) AS t(k),
+     expect_error(format('SELECT train_data.validate_ai_config(%L)', jsonb_build_object(k, repeat('x', 15000))), true) e;
 SELECT length(expect_error(format('SELECT train_data.validate_ai_config(%L)',
-                                  jsonb_build_object(k, repeat('x', 100000))), true)) < 300 AS clipped
-FROM (VALUES ('temperature'), ('model'), ('maxTokens')) AS t(k);
-SELECT length(expect_error(format('SELECT train_data.validate_user_preferences(%L)',
-                                  jsonb_build_object(k, repeat('x', 100000))), true)) < 300 AS clipped
-FROM (VALUES ('rowsPerPage'), ('theme')) AS t(k);
+                                  jsonb_build_object('model', repeat('x', 15000))), true)) < 300 AS clipped;
+SELECT e ~ ' / The value is "x+\.\.\.\.$' AND length(e) < 300 AS clipped
+FROM (VALUES ('rowsPerPage'), ('theme')) AS t(k),
+     expect_error(format('SELECT train_data.validate_user_preferences(%L)', jsonb_build_object(k, repeat('x', 15000))), true) e;
+
+-- A settings document is at most 16 kB as JSON text: a claim reads its job
+-- owner's configuration, and a 3 MB one (200,000 alert thresholds) made a
+-- claim of another user's items take 6.5 s (an adversarial review of 1.2).
+SELECT expect_error(format('SELECT train_data.validate_ai_config(%L)',
+                           jsonb_build_object('costBudget', jsonb_build_object('alertThresholds',
+                               (SELECT jsonb_agg(0.5) FROM generate_series(1, 4000))))), true) AS too_large;
+SELECT jsonb_array_length(train_data.validate_ai_config(jsonb_build_object('costBudget', jsonb_build_object('alertThresholds',
+           (SELECT jsonb_agg(0.5) FROM generate_series(1, 3000))))) #> '{costBudget,alertThresholds}') AS thresholds_under_16_kb;
+SELECT expect_error(format('SELECT train_data.validate_user_preferences(%L)',
+                           jsonb_build_object('keyboardShortcuts', jsonb_build_object('customBindings',
+                               (SELECT jsonb_object_agg('action' || g, 'Ctrl+Shift+Alt+' || g) FROM generate_series(1, 1000) g)))),
+                    true) AS too_large;
 
 -- Known models: exact price rows and the three families.
 SELECT train_data.validate_ai_config(jsonb_build_object('model', m)) ->> 'model' AS accepted
@@ -60,6 +75,23 @@ FROM (SELECT action, new_value ->> 'config_name' AS config_name_new, old_value -
              changed_by, user_id, changed_at
       FROM train_data.ai_configuration_audit) a
 ORDER BY action, coalesce(config_name_new, config_name_old);
+-- The audit tables are written by the triggers only: with UPDATE and DELETE
+-- revoked, as the README's set-up does, no user can lock them and hold back
+-- everyone's configuration changes (LOCK TABLE in a mode above ROW
+-- EXCLUSIVE needs UPDATE or DELETE; found by an adversarial review), and
+-- every change is still audited.
+RESET ROLE;
+REVOKE UPDATE, DELETE ON train_data.ai_configuration_audit, train_data.configuration_audit_log FROM regress_app;
+SET ROLE regress_alice;
+BEGIN;
+SELECT expect_error($$LOCK TABLE train_data.ai_configuration_audit IN EXCLUSIVE MODE$$) AS lock_audit;
+SELECT expect_error($$LOCK TABLE train_data.configuration_audit_log IN SHARE MODE$$) AS lock_log;
+ROLLBACK;
+UPDATE train_data.ai_configurations SET priority = 6 WHERE config_name = 'high-new';
+SELECT count(*) AS audited_updates FROM train_data.ai_configuration_audit WHERE action = 'UPDATE';
+RESET ROLE;
+GRANT UPDATE, DELETE ON train_data.ai_configuration_audit, train_data.configuration_audit_log TO regress_app;
+SET ROLE regress_alice;
 -- Bob sees none of it, and gets the defaults when asking for alice.
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
@@ -98,7 +130,14 @@ FROM (VALUES ('{"rowsPerPage": 33}'::jsonb), ('{"theme": "neon"}'), ('{"tableDen
              ('{"retryConfig": {"baseDelayMs": 50}}'), ('{"retryConfig": {"baseDelayMs": 20000}}'),
              ('{"retryConfig": {"maxDelayMs": 500}}'), ('{"retryConfig": {"maxDelayMs": 400000}}'),
              ('{"retryConfig": {"baseDelayMs": 5000, "maxDelayMs": 2000}}'),
-             ('{"retryConfig": {"strategy": "random"}}'), ('{"colour": "red"}')) AS t(c);
+             ('{"retryConfig": {"strategy": "random"}}'), ('{"colour": "red"}'),
+             -- every other setting keeps its default's JSON type
+             ('{"notifications": 5}'), ('{"enableAnimations": "yes"}'),
+             ('{"notifications": {"categories": {"errors": 1}}}'), ('{"keyboardShortcuts": {"customBindings": []}}'),
+             ('{"exportPreferences": {"includeMetadata": null}}')) AS t(c);
+-- a filter without a default value takes any type
+SELECT train_data.update_user_preferences('{"defaultFilters": {"tier": "template", "status": ["approved"]}}')
+       #> '{defaultFilters}' AS filters;
 -- Custom key bindings are free-form.
 SELECT train_data.update_user_preferences('{"keyboardShortcuts": {"customBindings": {"myAction": "Ctrl+M"}}}')
        #> '{keyboardShortcuts,customBindings,myAction}' AS custom_binding;
@@ -132,6 +171,7 @@ VALUES ('claude-sonnet-4-5-20250929', 3.3, 16.5);
 SELECT m AS model, train_data.model_cost(m, 2000, 3000) AS cost_usd
 FROM (VALUES ('claude-sonnet-4-5-20250929'), ('claude-sonnet-4-20250514'), ('claude-opus-4-1'), ('claude-3-haiku-20240307'), ('gpt-4')) AS t(m);
 SELECT expect_error($$SELECT train_data.model_cost('claude-opus', -1, 0)$$);
+SELECT expect_error($$SELECT train_data.model_cost('claude-opus', -1, NULL)$$);
 DELETE FROM train_data.model_prices WHERE NOT builtin;
 
 SELECT t AS tier, e -> 'cost_per_conversation' AS per_conversation, e -> 'total_cost' AS total,

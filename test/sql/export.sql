@@ -171,6 +171,29 @@ GROUP BY v.format ORDER BY v.format;
 SELECT format, conversation_count, file_size FROM train_data.export_history()
 WHERE config = '{"includeTimestamps": false}' AND format <> 'jsonl' ORDER BY format;
 
+-- The log row is completed as the caller: a user id changed while a cursor
+-- is fetched, or the row deleted meanwhile, fails the export at its last
+-- record instead of leaving it 'processing' for good (an adversarial review).
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('jsonl', 'selected', '{}',   -- a record a fetch
+    '{e6000000-0000-0000-0000-000000000001,e6000000-0000-0000-0000-000000000003}');
+MOVE FORWARD 1 IN c;
+SET LOCAL train_data.user_id = :bob;
+\set VERBOSITY sqlstate
+FETCH ALL FROM c;
+ROLLBACK;
+\set VERBOSITY default
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('jsonl', 'selected', '{}',   -- a record a fetch
+    '{e6000000-0000-0000-0000-000000000001,e6000000-0000-0000-0000-000000000003}');
+MOVE FORWARD 1 IN c;
+DELETE FROM train_data.export_logs WHERE status = 'processing';
+\set VERBOSITY sqlstate
+FETCH ALL FROM c;
+ROLLBACK;
+\set VERBOSITY default
+SELECT count(*) AS processing_logs FROM train_data.export_history() WHERE status = 'processing';
+
 -- Bad arguments.
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('csv')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'some')$$);
