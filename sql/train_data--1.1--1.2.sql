@@ -1281,7 +1281,7 @@ BEGIN
                   HINT = 'Give a lease in days, hours, minutes and seconds, without months or years.';
     END IF;
     IF progress < 0 OR progress > 100 THEN
-        RAISE EXCEPTION 'progress must be between 0 and 100, not %', progress
+        RAISE EXCEPTION 'progress must be between 0 and 100, not %', train_data.clip_for_message(progress::text)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM train_data.lock_item_in_flight(item_id, attempt);
@@ -1309,7 +1309,8 @@ AS $$
 DECLARE
     l record;
     delay double precision;
-    message text := coalesce(nullif(btrim(error_message), ''), 'unknown error');
+    -- (clipped first: a worker's 50 MB message took seconds and 600 MB to trim, past a cancel)
+    message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
     n integer;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
@@ -2187,6 +2188,148 @@ BEGIN
 END
 $$;
 
+-- Bounds checked before the work they bound, and values clipped in messages
+-- (a review of 1.2 with 50 MB arguments: a batch name trimmed before its
+-- length was checked took seconds and 600 MB past a cancel; a comment of
+-- any length went into the history through append_review_action).
+CREATE OR REPLACE FUNCTION train_data.check_batch_options(name text, shared_parameters jsonb, concurrent_processing integer,
+                                               error_handling text, priority text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- the length first: btrim of a 50 MB name took seconds and 600 MB, past a cancel
+    IF char_length(name) > 200 THEN
+        RAISE EXCEPTION 'batch name is % characters long; the limit is 200', char_length(name)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    IF name IS NULL OR btrim(name) = '' THEN
+        RAISE EXCEPTION 'batch name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF shared_parameters IS NULL OR jsonb_typeof(shared_parameters) <> 'object' THEN
+        RAISE EXCEPTION 'shared parameters of batch "%" must be a JSON object', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF concurrent_processing IS NULL OR concurrent_processing NOT BETWEEN 1 AND 10 THEN
+        RAISE EXCEPTION 'concurrent_processing of batch "%" must be between 1 and 10, not %',
+                        name, coalesce(concurrent_processing::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF error_handling IS NULL OR error_handling NOT IN ('continue', 'stop') THEN
+        RAISE EXCEPTION 'error_handling of batch "%" must be continue or stop, not %', name, train_data.clip_for_message(error_handling)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF priority IS NULL OR priority NOT IN ('high', 'normal', 'low') THEN
+        RAISE EXCEPTION 'priority of batch "%" must be high, normal or low, not %', name, train_data.clip_for_message(priority)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.job_state_error(job_id uuid, wanted text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    SELECT b.status INTO st FROM train_data.batch_jobs b WHERE b.id = job_state_error.job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch job % does not exist', coalesce(job_id::text, 'NULL') USING ERRCODE = 'undefined_object';
+    END IF;
+    IF wanted IS NULL THEN
+        RAISE EXCEPTION 'batch job % is already %', job_id, st USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RAISE EXCEPTION 'batch job % is %, not %', job_id, st, train_data.clip_for_message(wanted)
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = CASE wanted WHEN 'processing' THEN 'Only a processing job can be paused.'
+                                 ELSE 'Only a paused job can be resumed.' END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.append_review_action(conversation_id uuid, action text, performed_by uuid,
+                                                comment text DEFAULT NULL, reasons text[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested', 'generated', 'moved_to_review') THEN
+        RAISE EXCEPTION 'review action must be approved, rejected, revision_requested, generated or moved_to_review, not %',
+                        train_data.clip_for_message(action)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- (here, not in review_conversation only: every entry of the history passes here)
+    IF char_length(comment) > 2000 THEN
+        RAISE EXCEPTION 'review comment is % characters long; the limit is 2000', char_length(comment)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    IF array_position(reasons, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'review reasons must not contain null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF cardinality(reasons) > 20 OR EXISTS (SELECT 1 FROM unnest(reasons) r WHERE char_length(r) > 200) THEN
+        RAISE EXCEPTION 'review reasons are limited to 20 of at most 200 characters each'
+            USING ERRCODE = 'string_data_right_truncation',
+                  DETAIL = format('The review has %s reasons, the longest %s characters long.', cardinality(reasons),
+                                  (SELECT max(char_length(r)) FROM unnest(reasons) r));
+    END IF;
+    UPDATE train_data.conversations c
+    SET review_history = c.review_history || jsonb_build_array(jsonb_build_object(
+            'id', gen_random_uuid(), 'action', append_review_action.action, 'performedBy', performed_by,
+            'timestamp', now(), 'comment', append_review_action.comment,
+            'reasons', to_jsonb(append_review_action.reasons)))
+    WHERE c.id = append_review_action.conversation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(append_review_action.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.review_conversation(conversation_id uuid, action text, comment text DEFAULT NULL,
+                                               reasons text[] DEFAULT NULL)
+    RETURNS train_data.conversations
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c train_data.conversations;
+    reviewer uuid := train_data.current_user_id();
+BEGIN
+    IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested') THEN
+        RAISE EXCEPTION 'review action must be approved, rejected or revision_requested, not %', train_data.clip_for_message(action)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF reviewer IS NULL THEN
+        RAISE EXCEPTION 'no user id is set' USING ERRCODE = 'invalid_authorization_specification',
+              HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
+    END IF;
+    SELECT * INTO c FROM train_data.conversations x WHERE x.id = review_conversation.conversation_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', coalesce(review_conversation.conversation_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF c.status NOT IN ('generated', 'pending_review', 'needs_revision') THEN
+        RAISE EXCEPTION 'conversation % is %, not eligible for review', c.conversation_id, c.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Only generated, pending_review and needs_revision conversations can be reviewed.';
+    END IF;
+    -- the history first: the life-cycle trigger wants the review recorded
+    PERFORM train_data.append_review_action(c.id, action, reviewer, comment, reasons);
+    UPDATE train_data.conversations x
+    SET status = CASE action WHEN 'approved' THEN 'approved' WHEN 'rejected' THEN 'rejected'
+                             ELSE 'needs_revision' END::train_data.conversation_status,
+        approved_by = CASE WHEN action = 'approved' THEN reviewer ELSE x.approved_by END,
+        approved_at = CASE WHEN action = 'approved' THEN now() ELSE x.approved_at END,
+        reviewer_notes = coalesce(review_conversation.comment, x.reviewer_notes)
+    WHERE x.id = c.id;
+    SELECT * INTO c FROM train_data.conversations x WHERE x.id = c.id;
+    RETURN c;
+END
+$$;
+
 -- A settings document over 16 kB as JSON text is refused (a claim reads its
 -- job owner's configuration: a 3 MB one made claims take seconds).
 CREATE OR REPLACE FUNCTION train_data.check_setting_keys(kind text, doc jsonb, defaults jsonb, open_objects text[] DEFAULT '{}')
@@ -2793,12 +2936,13 @@ BEGIN
         RAISE EXCEPTION 'sort_by must be quality_score or created_at, not %', train_data.clip_for_message(sort_by)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF sort_order IS NULL OR lower(sort_order) NOT IN ('asc', 'desc') THEN
+    IF sort_order IS NULL OR octet_length(sort_order) > 4 OR lower(sort_order) NOT IN ('asc', 'desc') THEN
         RAISE EXCEPTION 'sort_order must be asc or desc, not %', train_data.clip_for_message(sort_order)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF min_quality < 0 OR min_quality > 10 THEN
-        RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', min_quality USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', train_data.clip_for_message(min_quality::text)
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF defect IS NOT NULL AND NOT EXISTS (SELECT 1 FROM train_data.quality_defect_codes() d WHERE d.code = defect) THEN
         RAISE EXCEPTION 'defect must be a code of quality_defect_codes(), not %', train_data.clip_for_message(defect)
@@ -4295,8 +4439,9 @@ DECLARE
     v jsonb := doc #> path;
 BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (allowed) THEN
-        RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(kind, 'NULL'), coalesce(array_to_string(path, '.'), 'NULL'),
-                        coalesce(array_to_string(allowed, ', '), 'NULL')
+        RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(train_data.clip_for_message(kind), 'NULL'),
+                        coalesce(train_data.clip_for_message(array_to_string(path, '.')), 'NULL'),
+                        coalesce(train_data.clip_for_message(array_to_string(allowed, ', ')), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;
@@ -4317,12 +4462,12 @@ DECLARE
     name text := array_to_string(path, '.');
 BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
-        RAISE EXCEPTION '% setting "%" must be a number', kind, name
+        RAISE EXCEPTION '% setting "%" must be a number', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
-        RAISE EXCEPTION '% setting "%" is out of range', kind, name
+        RAISE EXCEPTION '% setting "%" is out of range', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
                                                               train_data.clip_for_message(v::text), low)

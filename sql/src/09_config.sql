@@ -209,12 +209,12 @@ DECLARE
     name text := array_to_string(path, '.');
 BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
-        RAISE EXCEPTION '% setting "%" must be a number', kind, name
+        RAISE EXCEPTION '% setting "%" must be a number', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
-        RAISE EXCEPTION '% setting "%" is out of range', kind, name
+        RAISE EXCEPTION '% setting "%" is out of range', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
                                                               train_data.clip_for_message(v::text), low)
@@ -239,8 +239,9 @@ DECLARE
     v jsonb := doc #> path;
 BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'string' OR NOT (v #>> '{}') = ANY (allowed) THEN
-        RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(kind, 'NULL'), coalesce(array_to_string(path, '.'), 'NULL'),
-                        coalesce(array_to_string(allowed, ', '), 'NULL')
+        RAISE EXCEPTION '% setting "%" must be one of: %', coalesce(train_data.clip_for_message(kind), 'NULL'),
+                        coalesce(train_data.clip_for_message(array_to_string(path, '.')), 'NULL'),
+                        coalesce(train_data.clip_for_message(array_to_string(allowed, ', ')), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
     END IF;

@@ -233,6 +233,11 @@ BEGIN
                         train_data.clip_for_message(action)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- (here, not in review_conversation only: every entry of the history passes here)
+    IF char_length(comment) > 2000 THEN
+        RAISE EXCEPTION 'review comment is % characters long; the limit is 2000', char_length(comment)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
     IF array_position(reasons, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'review reasons must not contain null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
@@ -272,10 +277,6 @@ BEGIN
     IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested') THEN
         RAISE EXCEPTION 'review action must be approved, rejected or revision_requested, not %', train_data.clip_for_message(action)
             USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF char_length(comment) > 2000 THEN
-        RAISE EXCEPTION 'review comment is % characters long; the limit is 2000', char_length(comment)
-            USING ERRCODE = 'string_data_right_truncation';
     END IF;
     IF reviewer IS NULL THEN
         RAISE EXCEPTION 'no user id is set' USING ERRCODE = 'invalid_authorization_specification',
@@ -437,12 +438,13 @@ BEGIN
         RAISE EXCEPTION 'sort_by must be quality_score or created_at, not %', train_data.clip_for_message(sort_by)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF sort_order IS NULL OR lower(sort_order) NOT IN ('asc', 'desc') THEN
+    IF sort_order IS NULL OR octet_length(sort_order) > 4 OR lower(sort_order) NOT IN ('asc', 'desc') THEN
         RAISE EXCEPTION 'sort_order must be asc or desc, not %', train_data.clip_for_message(sort_order)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF min_quality < 0 OR min_quality > 10 THEN
-        RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', min_quality USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'min_quality must be between 0 and 10, not %', train_data.clip_for_message(min_quality::text)
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF defect IS NOT NULL AND NOT EXISTS (SELECT 1 FROM train_data.quality_defect_codes() d WHERE d.code = defect) THEN
         RAISE EXCEPTION 'defect must be a code of quality_defect_codes(), not %', train_data.clip_for_message(defect)

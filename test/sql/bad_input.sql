@@ -514,7 +514,16 @@ INSERT INTO calls (fn, call) VALUES
  ('job_has_work', $$SELECT train_data.job_has_work('00000000-0000-0000-0000-00000000dead')$$),
  ('html_escape', $$SELECT train_data.html_escape(NULL) IS NULL$$),
  ('html_escape', $$SELECT length(train_data.html_escape(public.huge()))$$),
- ('html_escape', $$SELECT length(train_data.html_escape(repeat('<', 1000000)))$$);
+ ('html_escape', $$SELECT length(train_data.html_escape(repeat('<', 1000000)))$$),
+ -- bounds before work, values clipped (a review with 50 MB arguments)
+ ('check_batch_options', $$SELECT train_data.check_batch_options(repeat(' ', 300), '{}', 3, 'continue', 'normal')$$),
+ ('check_setting_choice', $$SELECT train_data.check_setting_choice(public.huge(), '{}', ARRAY[public.huge()], ARRAY[public.huge()])$$),
+ ('check_setting_range', $$SELECT train_data.check_setting_range(public.huge(), '{}', ARRAY[public.huge()], 0, 1)$$),
+ ('check_setting_range', $$SELECT train_data.check_setting_range('x', jsonb_build_object('a', 1e1000), '{a}', 0, 1)$$),
+ ('append_review_action', $$SELECT train_data.append_review_action('a3000000-0000-0000-0000-000000000000', 'approved', NULL, repeat('c', 2001))$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', public.huge())$$),
+ ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', 'asc', 1e1000)$$),
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', 1e1000)$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).

@@ -182,9 +182,14 @@ ORDER BY created_at, retry_attempt;
 SELECT train_data.create_batch('doomed', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "D"}}]',
                                '{}', 1, 'continue', 'high') AS doomed \gset
 SET ROLE regress_worker;
-SELECT train_data.fail_batch_item(item_id, 'no', 'x', false) FROM train_data.claim_batch_items('w6', 1);
+SELECT train_data.fail_batch_item(item_id, repeat('no ', 3000), 'x', false) FROM train_data.claim_batch_items('w6', 1);
 SET ROLE regress_alice;
 SELECT status, completed_items, failed_items FROM train_data.batch_jobs WHERE id = :'doomed';
+-- a worker's message is stored clipped to 4,000 characters (clipped before
+-- it is trimmed: a 50 MB one took seconds and 600 MB, past a cancel)
+SELECT char_length(i.error_message) AS item_message, char_length(g.error_message) AS log_message
+FROM train_data.batch_items i JOIN train_data.generation_logs g ON g.batch_item_id = i.id
+WHERE i.batch_job_id = :'doomed';
 
 ------------------------------------------------------ stop versus continue
 SELECT train_data.create_batch('stopper',
@@ -205,6 +210,8 @@ SELECT count(*) AS claimed_from_failed_job FROM train_data.claim_batch_items('w4
 SET ROLE regress_alice;
 SELECT expect_error(format('SELECT train_data.resume_batch(%L)', :'matrix'), false, true);
 SELECT expect_error(format('SELECT train_data.pause_batch(%L)', :'alpha'), true, true);
+SELECT length(expect_error(format('SELECT train_data.job_state_error(%L, %L)', :'alpha', repeat('x', 100000)))) < 200
+    AS state_clipped;
 SELECT status, paused_at IS NOT NULL AS paused_at_set FROM train_data.pause_batch(:'matrix');
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_from_paused_job FROM train_data.claim_batch_items('w5', 5) WHERE batch_job_id = :'matrix';
