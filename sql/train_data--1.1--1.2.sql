@@ -325,7 +325,9 @@ AS $$
 DECLARE
     bad text;
 BEGIN
-    IF current_setting('row_security') = 'off' THEN   -- a restore
+    -- a restore: row security off for a role that bypasses it (a user who turns
+    -- it off within her statement, after the policies applied, still is checked)
+    IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active(TG_RELID) THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' THEN
@@ -435,7 +437,9 @@ AS $$
 DECLARE
     bad text;
 BEGIN
-    IF current_setting('row_security') = 'off' THEN   -- a restore
+    -- a restore: row security off for a role that bypasses it (a user who turns
+    -- it off within her statement, after the policies applied, still is checked)
+    IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active(TG_RELID) THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' THEN
@@ -522,7 +526,9 @@ AS $$
 DECLARE
     rendered jsonb;
 BEGIN
-    IF current_setting('row_security') = 'off' THEN   -- a restore: rows as they were dumped
+    -- a restore (rows as they were dumped): row security off for a role that
+    -- bypasses it; a user who turns it off within her statement still is checked
+    IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active(TG_RELID) THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' OR NEW.prompt IS NULL OR NEW.prompt IS NOT DISTINCT FROM OLD.prompt THEN
@@ -584,7 +590,9 @@ DECLARE
     ancestor uuid;
     depth integer := 0;
 BEGIN
-    IF current_setting('row_security') = 'off' THEN
+    -- a restore: row security off for a role that bypasses it (a user who turns
+    -- it off within her statement, after the policies applied, still is checked)
+    IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active(TG_RELID) THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.created_by IS DISTINCT FROM OLD.created_by THEN
@@ -642,9 +650,14 @@ BEGIN
                 RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', NEW.conversation_id
                     USING ERRCODE = 'program_limit_exceeded';
             END IF;
+            -- FOR SHARE: a concurrent change of an ancestor's parent (which
+            -- holds its row) is waited for, so two changes cannot each pass
+            -- the walk and make a cycle together (a review of 1.2; racing
+            -- writers now wait for each other, or one gets 40P01)
             SELECT CASE WHEN c.parent_type = 'conversation' THEN c.parent_id END INTO ancestor
             FROM train_data.conversations c
-            WHERE c.id = ancestor AND c.created_by = NEW.created_by;
+            WHERE c.id = ancestor AND c.created_by = NEW.created_by
+            FOR SHARE;
             IF NOT FOUND THEN
                 IF depth = 1 THEN
                     RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, NEW.conversation_id
@@ -955,6 +968,8 @@ AS $$
 DECLARE
     bad record;
     job uuid;
+    queued bigint;
+    unrendered bigint;
 BEGIN
     PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
     IF items IS NULL OR jsonb_typeof(items) <> 'array' THEN
@@ -968,7 +983,7 @@ BEGIN
     SELECT x.ord, x.problem, x.detail INTO bad
     FROM (SELECT e.ord,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
-                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$', false)
+                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
                           THEN format('has no valid template_id: %s',
                                       train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
@@ -988,7 +1003,7 @@ BEGIN
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
-                                 AND (e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$'
+                                 AND (e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
                                 THEN (e.value ->> 'template_id')::uuid END
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
@@ -1031,17 +1046,31 @@ BEGIN
     -- what they need from the template as it is now: the rendered prompt and
     -- the quality threshold (a later change of the template, possibly by
     -- another user, does not change queued work)
-    INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
-                                        quality_threshold)
-    SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.rendered -> 'parameters' ->> 'topic'),
-           coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.rendered -> 'parameters',
-           p.rendered ->> 'resolved', t.quality_threshold
-    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
-    JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
-    CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
-                                                          coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                          t.variables) AS rendered
-                        OFFSET 0) p;    -- rendered once: not pulled up into each use of p.rendered
+    WITH inserted AS (
+        INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
+                                            quality_threshold)
+        SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.rendered -> 'parameters' ->> 'topic'),
+               coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.rendered -> 'parameters',
+               p.rendered ->> 'resolved', t.quality_threshold
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+        JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
+        CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
+                                                              coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                              t.variables) AS rendered
+                            OFFSET 0) p    -- rendered once: not pulled up into each use of p.rendered
+        RETURNING prompt IS NULL AS unrendered)
+    SELECT count(*), count(*) FILTER (WHERE i.unrendered) INTO queued, unrendered FROM inserted i;
+    -- this statement reads the templates anew (READ COMMITTED): one deleted
+    -- or changed by its creator since the check above dropped its items or
+    -- left them without a prompt (a job queued for good with no item, or
+    -- unchecked items; found by a review), so the batch is refused whole
+    IF queued <> jsonb_array_length(items) OR unrendered > 0 THEN
+        RAISE EXCEPTION 'templates of batch "%" changed while it was being created', name
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('Of its %s items, %s found their template as checked.', jsonb_array_length(items),
+                                  queued - unrendered),
+                  HINT = 'Create the batch again.';
+    END IF;
     RETURN job;
 END
 $$;
@@ -1161,14 +1190,14 @@ BEGIN ATOMIC
         WHERE c.id = conversation_versions.conversation_id
         UNION ALL
         SELECT c.id, c.parent_id, c.parent_type, up.depth + 1 FROM train_data.conversations c JOIN up ON c.id = up.parent_id
-        WHERE up.parent_type = 'conversation' AND up.depth < 1000),
+        WHERE up.parent_type = 'conversation' AND up.depth < 1001),   -- the guard's 1,000 before it, and itself
     down(id, depth) AS (
         SELECT up.id, 1 FROM up
-        WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation' OR up.depth = 1000
+        WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation' OR up.depth = 1001
            OR NOT EXISTS (SELECT 1 FROM train_data.conversations p WHERE p.id = up.parent_id)
         UNION ALL
         SELECT c.id, down.depth + 1 FROM train_data.conversations c JOIN down ON c.parent_id = down.id
-        WHERE c.parent_type = 'conversation' AND down.depth < 1000)
+        WHERE c.parent_type = 'conversation' AND down.depth < 1001)
     SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,
            c.quality_score, c.parent_id, c.created_at
     FROM train_data.conversations c JOIN (SELECT DISTINCT down.id FROM down) d ON d.id = c.id
@@ -2188,6 +2217,62 @@ BEGIN
 END
 $$;
 
+-- The guards skip a restore only: row security off for a role that bypasses
+-- it.  A user who turned the setting off within her own statement (after the
+-- policies applied) skipped every check too (a review of 1.2).
+CREATE OR REPLACE FUNCTION train_data.conversations_check_transition() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- a restore: row security off for a role that bypasses it (a user who turns
+    -- it off within her statement, after the policies applied, still is checked)
+    IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND NEW.status IN ('approved', 'rejected', 'archived') THEN
+        RAISE EXCEPTION 'a new conversation cannot be %', NEW.status
+            USING ERRCODE = 'check_violation',
+                  HINT = 'Conversations are generated first; review_conversation() approves or rejects them.';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.status IN ('approved', 'rejected') AND OLD.status <> NEW.status
+       AND train_data.conversation_transition_allowed(OLD.status, NEW.status)
+       AND (NEW.review_history -> -1 ->> 'action' IS DISTINCT FROM NEW.status::text
+            OR (NEW.status = 'approved' AND (NEW.approved_by IS NULL OR NEW.approved_at IS NULL))) THEN
+        RAISE EXCEPTION 'conversation % cannot become % without a recorded review', OLD.conversation_id, NEW.status
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'The last review_history entry must record the same action, and an approval its reviewer and time.',
+                  HINT = 'Use review_conversation() or bulk_review_conversations().';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NOT train_data.conversation_transition_allowed(OLD.status, NEW.status) THEN
+        RAISE EXCEPTION 'conversation % cannot go from % to %', OLD.conversation_id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation',
+                  DETAIL = CASE WHEN OLD.status = 'archived' THEN 'An archived conversation never changes status.'
+                                WHEN NEW.status IN ('approved', 'rejected') THEN 'Only a generated conversation can be reviewed.'
+                                ELSE 'That transition is not part of the conversation life cycle.' END;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION train_data.validate_settings_row() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- (a restore: row security off for a role that bypasses it; a user who turns
+    -- it off within her statement, after the policies applied, still is checked)
+    IF NOT (current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active(TG_RELID)) THEN
+        IF TG_ARGV[0] = 'ai_config' THEN
+            PERFORM train_data.validate_ai_config(NEW.configuration);
+        ELSE
+            PERFORM train_data.validate_user_preferences(NEW.preferences);
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 -- Bounds checked before the work they bound, and values clipped in messages
 -- (a review of 1.2 with 50 MB arguments: a batch name trimmed before its
 -- length was checked took seconds and 600 MB past a cancel; a comment of
@@ -2266,6 +2351,11 @@ BEGIN
         RAISE EXCEPTION 'review comment is % characters long; the limit is 2000', char_length(comment)
             USING ERRCODE = 'string_data_right_truncation';
     END IF;
+    IF array_ndims(reasons) > 1 THEN
+        RAISE EXCEPTION 'review reasons must be a one-dimensional array'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The array has %s dimensions.', array_ndims(reasons));
+    END IF;
     IF array_position(reasons, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'review reasons must not contain null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
@@ -2327,6 +2417,39 @@ BEGIN
     WHERE x.id = c.id;
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = c.id;
     RETURN c;
+END
+$$;
+
+-- A bulk review locks its rows first, in id order (two in opposite orders
+-- deadlocked once per id, for minutes).
+CREATE OR REPLACE FUNCTION train_data.bulk_review_conversations(conversation_ids uuid[], action text, comment text DEFAULT NULL,
+                                                     reasons text[] DEFAULT NULL)
+    RETURNS TABLE (conversation_id uuid, success boolean, error text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id uuid;
+BEGIN
+    -- the rows locked first, in one order: two bulk reviews of the same rows
+    -- given in opposite orders deadlocked once per id (each holding the rows
+    -- it had reviewed), for minutes (a review of 1.2)
+    PERFORM FROM train_data.conversations c WHERE c.id = ANY (conversation_ids) ORDER BY c.id FOR UPDATE;
+    FOREACH id IN ARRAY coalesce(conversation_ids, '{}') LOOP
+        conversation_id := id;
+        BEGIN
+            PERFORM train_data.review_conversation(id, action, comment, reasons);
+            success := true;
+            error := NULL;
+        EXCEPTION
+            WHEN deadlock_detected OR lock_not_available OR serialization_failure THEN
+                RAISE;   -- the whole call failed: not one id's outcome
+            WHEN OTHERS THEN
+                success := false;
+                error := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 

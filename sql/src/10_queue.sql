@@ -307,6 +307,8 @@ AS $$
 DECLARE
     bad record;
     job uuid;
+    queued bigint;
+    unrendered bigint;
 BEGIN
     PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
     IF items IS NULL OR jsonb_typeof(items) <> 'array' THEN
@@ -320,7 +322,7 @@ BEGIN
     SELECT x.ord, x.problem, x.detail INTO bad
     FROM (SELECT e.ord,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
-                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$', false)
+                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
                           THEN format('has no valid template_id: %s',
                                       train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
@@ -340,7 +342,7 @@ BEGIN
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
-                                 AND (e.value ->> 'template_id') ~* '^\{?[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}?$'
+                                 AND (e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
                                 THEN (e.value ->> 'template_id')::uuid END
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
@@ -383,17 +385,31 @@ BEGIN
     -- what they need from the template as it is now: the rendered prompt and
     -- the quality threshold (a later change of the template, possibly by
     -- another user, does not change queued work)
-    INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
-                                        quality_threshold)
-    SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.rendered -> 'parameters' ->> 'topic'),
-           coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.rendered -> 'parameters',
-           p.rendered ->> 'resolved', t.quality_threshold
-    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
-    JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
-    CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
-                                                          coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                          t.variables) AS rendered
-                        OFFSET 0) p;    -- rendered once: not pulled up into each use of p.rendered
+    WITH inserted AS (
+        INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
+                                            quality_threshold)
+        SELECT job, t.id, e.ord, coalesce(e.value ->> 'topic', p.rendered -> 'parameters' ->> 'topic'),
+               coalesce((e.value ->> 'tier')::train_data.tier_type, t.tier), p.rendered -> 'parameters',
+               p.rendered ->> 'resolved', t.quality_threshold
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+        JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
+        CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
+                                                              coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                                              t.variables) AS rendered
+                            OFFSET 0) p    -- rendered once: not pulled up into each use of p.rendered
+        RETURNING prompt IS NULL AS unrendered)
+    SELECT count(*), count(*) FILTER (WHERE i.unrendered) INTO queued, unrendered FROM inserted i;
+    -- this statement reads the templates anew (READ COMMITTED): one deleted
+    -- or changed by its creator since the check above dropped its items or
+    -- left them without a prompt (a job queued for good with no item, or
+    -- unchecked items; found by a review), so the batch is refused whole
+    IF queued <> jsonb_array_length(items) OR unrendered > 0 THEN
+        RAISE EXCEPTION 'templates of batch "%" changed while it was being created', name
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('Of its %s items, %s found their template as checked.', jsonb_array_length(items),
+                                  queued - unrendered),
+                  HINT = 'Create the batch again.';
+    END IF;
     RETURN job;
 END
 $$;

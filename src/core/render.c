@@ -96,6 +96,8 @@ typedef struct render_ctx
 	size_t		nmissing;
 	td_buf		warnings;
 	size_t		nwarnings;
+	td_buf		unresolved;		/* the template's placeholders left as text */
+	size_t		nunresolved;
 } render_ctx;
 
 /* --- small helpers ------------------------------------------------------ */
@@ -895,6 +897,17 @@ warn_undeclared(render_ctx *ctx)
 
 /* --- substitution ------------------------------------------------------- */
 
+/* Note a placeholder of the template left as text (the first 20 are listed). */
+static void
+note_unresolved(render_ctx *ctx, const char *text, size_t len)
+{
+	if (ctx->nunresolved++ >= 20)
+		return;
+	if (ctx->nunresolved > 1)
+		td_buf_puts(&ctx->unresolved, ", ");
+	td_buf_append(&ctx->unresolved, text, len);
+}
+
 /* Append the replacement of one placeholder (or the placeholder itself). */
 static void
 substitute(render_ctx *ctx, const char *tmpl, const placeholder *ph, td_buf *out)
@@ -917,35 +930,32 @@ substitute(render_ctx *ctx, const char *tmpl, const placeholder *ph, td_buf *out
 	if (v != NULL && value_text(v, &text))
 		append_value_text(out, text.data, text.len, ctx->html_escape);
 	else
+	{
 		td_buf_append(out, tmpl + ph->start, ph->end - ph->start);
+		note_unresolved(ctx, tmpl + ph->start, ph->end - ph->start);
+	}
 	td_buf_free(&text);
 }
 
-/* Warn, once, about the placeholders still present in the output. */
+/*
+ * Warn, once, about the template's placeholders left as text (noted by
+ * substitute()): those of the template only, not text of the values that
+ * looks like one (a value quoting "{{name}}" is data; scanning the output
+ * refused such an item for good, as values are not rendered again).
+ */
 static void
-warn_unresolved(render_ctx *ctx, const char *s, size_t len)
+warn_unresolved(render_ctx *ctx)
 {
-	scanner		sc;
-	placeholder ph;
 	td_buf		msg;
-	size_t		n = 0;
 
+	if (ctx->nunresolved == 0)
+		return;
 	td_buf_init(&msg);
 	td_buf_puts(&msg, "unresolved placeholders: ");
-	scanner_init(&sc, s, len);
-	while (scanner_next(&sc, &ph))
-	{
-		if (n++ == 20)
-		{
-			td_buf_puts(&msg, ", ...");
-			break;
-		}
-		if (n > 1)
-			td_buf_puts(&msg, ", ");
-		td_buf_append(&msg, s + ph.start, ph.end - ph.start);
-	}
-	if (n > 0)
-		add_warning(ctx, msg.data, msg.len);
+	td_buf_append(&msg, ctx->unresolved.data, ctx->unresolved.len);
+	if (ctx->nunresolved > 20)
+		td_buf_puts(&msg, ", ...");
+	add_warning(ctx, msg.data, msg.len);
 	td_buf_free(&msg);
 }
 
@@ -1045,6 +1055,7 @@ ctx_init(render_ctx *ctx, bool html_escape)
 	td_buf_init(&ctx->errors);
 	td_buf_init(&ctx->missing);
 	td_buf_init(&ctx->warnings);
+	td_buf_init(&ctx->unresolved);
 }
 
 /* Release a context. */
@@ -1054,6 +1065,7 @@ ctx_free(render_ctx *ctx)
 	td_buf_free(&ctx->errors);
 	td_buf_free(&ctx->missing);
 	td_buf_free(&ctx->warnings);
+	td_buf_free(&ctx->unresolved);
 	td_arena_free(&ctx->arena);
 }
 
@@ -1105,7 +1117,7 @@ td_render(const char *tmpl, size_t len, const td_json *parameters,
 	ok = resolved.len <= TD_RENDER_MAX_BYTES;
 	if (ok)
 	{
-		warn_unresolved(&ctx, resolved.data, resolved.len);
+		warn_unresolved(&ctx);
 		write_result(&ctx, &resolved, out);
 	}
 	else

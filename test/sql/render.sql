@@ -37,6 +37,11 @@ SELECT train_data.render_template('{{t}}', jsonb_build_object('t', repeat('x', 1
 
 -- Warnings: undeclared parameters and unresolved placeholders.
 SELECT train_data.render_template('{{a}} {{b}} {{c.d}}', '{"a": 1, "extra": 2}', '[{"name": "a", "type": "number"}]') -> 'warnings';
+-- Only the template's own placeholders: a value that quotes one, or joins
+-- the template's text into one, is data (scanning the output refused any
+-- item whose value quoted "{{name}}", for good; found by a review).
+SELECT train_data.render_template('Explain {{q}} x}} {{gone}}', '{"q": "the syntax {{name}} and {{y"}',
+                                  '[{"name": "q", "type": "text"}]') -> 'warnings' AS only_the_templates;
 
 -- Unsafe expressions fail the whole render.  ("{{ {a} }}" is no placeholder
 -- at all: its content would end at the first "}"; "__proto__" is just a name.)

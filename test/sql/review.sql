@@ -68,6 +68,12 @@ SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-
 SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-0000000000ff', 'approved')$$);
 SELECT expect_error($$SELECT train_data.append_review_action('c7000000-0000-0000-0000-000000000004', 'liked', NULL)$$);
 SELECT expect_error($$SELECT train_data.append_review_action('c7000000-0000-0000-0000-0000000000ff', 'generated', NULL)$$);
+-- every entry passes append_review_action: its comment limit is checked
+-- there (a 100 MB comment was stored), and reasons are one-dimensional
+SELECT expect_error($$SELECT train_data.append_review_action('c7000000-0000-0000-0000-000000000004', 'generated', NULL,
+                                                             repeat('y', 2001))$$);
+SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000004', 'approved', NULL,
+                                                            '{{a,b},{c,d}}')$$, true);
 SELECT train_data.append_review_action('c7000000-0000-0000-0000-000000000004', 'moved_to_review', :alice, 'queued by hand');
 SELECT jsonb_array_length(review_history) AS entries, review_history -> 0 ->> 'action' AS action
 FROM train_data.conversations WHERE id = 'c7000000-0000-0000-0000-000000000004';
@@ -196,6 +202,22 @@ SELECT expect_error(format($$UPDATE train_data.conversations
     SET review_history = review_history || jsonb_build_array(jsonb_build_object('action', 'x', 'performedBy', %L))
     WHERE id = 'c7000000-0000-0000-0000-0000000000e1'$$, :bob));
 UPDATE train_data.conversations SET status = 'archived' WHERE id = 'c7000000-0000-0000-0000-0000000000e1';
+
+-- The guard allows 1,000 versions before a conversation; conversation_versions
+-- lists such a chain of 1,001 whole from either end (it stopped at 1,000:
+-- a review of 1.2).  The chain is written as the superuser (no guard).
+RESET ROLE;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, parent_id, parent_type, created_by)
+SELECT ('c8000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'chain_' || g, 'chain', 'P', 'E', 'template',
+       CASE WHEN g > 1 THEN ('c8000000-0000-0000-0000-' || lpad((g - 1)::text, 12, '0'))::uuid END,
+       CASE WHEN g > 1 THEN 'conversation' END, :alice
+FROM generate_series(1, 1001) g;
+SET ROLE regress_alice;
+SELECT (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000001001')) AS from_the_tip,
+       (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000000001')) AS from_the_root,
+       (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000000500')) AS from_the_middle;
+SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, parent_id, parent_type)
+                      VALUES ('chain_1002', 'chain', 'P', 'E', 'template', 'c8000000-0000-0000-0000-000000001001', 'conversation')$$);
 
 RESET ROLE;
 RESET train_data.user_id;

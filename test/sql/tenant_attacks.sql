@@ -399,6 +399,33 @@ RESET ROLE;
 SELECT count(*) AS slots_left_by_renamed_job FROM train_data.job_claim_slots
 WHERE batch_job_id IN ('e4000000-0000-0000-0000-00000000a1c1', 'e4000000-0000-0000-0000-00000000a1c2');
 
+------------------------------------------------- guards switched off within a statement
+-- A statement that turns row_security off itself (after its policies were
+-- applied) made every guard skip its checks, as for a restore (a review of
+-- 1.2): approvals by another user, another user's conversation as a parent,
+-- a job's status, an invalid configuration.  The guards now skip only for a
+-- role that bypasses row security.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier)
+VALUES ('e5000000-0000-0000-0000-00000000a0f1', 'guarded', 'guarded', 'P', 'E', 'template');
+INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('e4000000-0000-0000-0000-00000000a0f1', 'guarded', 0);
+SELECT expect_error(format($$UPDATE train_data.conversations SET approved_by = %L, approved_at = now(),
+                                    reviewer_notes = set_config('row_security', 'off', true)
+                             WHERE id = 'e5000000-0000-0000-0000-00000000a0f1'$$, :bob)) AS approved_by_bob;
+SELECT expect_error(format($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status,
+                                                                  approved_by, approved_at, review_history)
+                             VALUES ('forged', set_config('row_security', 'off', true), 'X', 'x', 'template', 'generated', %L, now(),
+                                     jsonb_build_array(jsonb_build_object('action', 'approved', 'performedBy', %L)))$$,
+                           :bob, :bob)) AS inserted_approved_by_bob;
+SELECT expect_error($$UPDATE train_data.batch_jobs SET status = 'completed', completed_items = 1,
+                             name = name || set_config('row_security', 'off', true)
+                      WHERE id = 'e4000000-0000-0000-0000-00000000a0f1'$$) AS job_completed_by_hand;
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration)
+                      VALUES (set_config('row_security', 'off', true), '{"temprature": 3}')$$) AS misspelt_configuration;
+SELECT status, approved_by IS NULL AS not_approved FROM train_data.conversations WHERE id = 'e5000000-0000-0000-0000-00000000a0f1';
+RESET ROLE;
+
 -- clean up
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;

@@ -74,6 +74,14 @@ main(void)
 	has(r, "\"resolved\":\"{{x}} and {{y.z}}\"", "null and missing members stay");
 	has(r, "unresolved placeholders: {{x}}, {{y.z}}", "unresolved placeholders are warned about");
 
+	/* a value that quotes a placeholder, or joins the template's text into
+	 * one, is data: only the template's own placeholders are warned about */
+	r = render("Explain {{q}} x}} {{gone}}", "{\"q\":\"the syntax {{name}} and {{y\"}", NULL, false);
+	has(r, "\"unresolved placeholders: {{gone}}\"]", "placeholders in values are not warned about");
+	ok(count(r, "unresolved") == 1, "one unresolved warning, of the template's placeholder");
+	r = render("{{q}}", "{\"q\":\"{{name}}\"}", "[{\"name\":\"q\",\"type\":\"text\"}]", false);
+	has(r, "\"warnings\":[]", "a value that is a placeholder is not warned about");
+
 	r = render("{{t}} {{e ? '<b>' : ''}}", "{\"t\":\"<a href='/x'>&\\\"\",\"e\":[]}", NULL, true);
 	has(r, "\"resolved\":\"&lt;a href=&#x27;&#x2F;x&#x27;&gt;&amp;&quot; &lt;b&gt;\"", "HTML escaping of values and literals; [] is truthy");
 
