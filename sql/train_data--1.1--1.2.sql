@@ -978,6 +978,11 @@ BEGIN
     IF jsonb_array_length(items) = 0 THEN
         RAISE EXCEPTION 'batch "%" has no items', name USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF jsonb_array_length(items) > 1000000 THEN
+        RAISE EXCEPTION 'batch "%" has % items; the limit is 1000000', name, jsonb_array_length(items)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Split the work into several batches.';
+    END IF;
 
     -- the first invalid item, if any
     SELECT x.ord, x.problem, x.detail INTO bad
@@ -4535,12 +4540,21 @@ CREATE OR REPLACE FUNCTION train_data.create_batch_matrix(name text, template_id
 AS $$
 BEGIN
     IF template_ids IS NULL OR cardinality(template_ids) = 0 THEN
-        RAISE EXCEPTION 'batch % names no templates', coalesce('"' || name || '"', 'NULL')
+        RAISE EXCEPTION 'batch % names no templates', coalesce('"' || left(name, 200) || '"', 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF parameter_sets IS NULL OR jsonb_typeof(parameter_sets) <> 'array' OR jsonb_array_length(parameter_sets) = 0 THEN
-        RAISE EXCEPTION 'parameter sets of batch % must be a non-empty JSON array', coalesce('"' || name || '"', 'NULL')
+        RAISE EXCEPTION 'parameter sets of batch % must be a non-empty JSON array',
+                        coalesce('"' || left(name, 200) || '"', 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- before building the items (10,000 templates by 10,000 sets ran 8 minutes,
+    -- then failed on a 1 GB allocation: a review of 1.2)
+    IF cardinality(template_ids)::bigint * jsonb_array_length(parameter_sets) > 1000000 THEN
+        RAISE EXCEPTION 'batch % would have % items; the limit is 1000000', coalesce('"' || left(name, 200) || '"', 'NULL'),
+                        cardinality(template_ids)::bigint * jsonb_array_length(parameter_sets)
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('%s templates by %s parameter sets.', cardinality(template_ids), jsonb_array_length(parameter_sets));
     END IF;
     RETURN train_data.create_batch(
         name,

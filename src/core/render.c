@@ -742,7 +742,10 @@ check_text(render_ctx *ctx, const variable *var, const td_json *value)
 		add_error(ctx, var, msg.data, value);
 		td_buf_free(&msg);
 	}
-	else if (value->type == TD_JSON_STRING && td_utf8_count(value->str, value->len) > TD_TEXT_MAX_CHARS)
+	/* a number is substituted as its literal: counted as text too (100,000
+	 * digits passed the limit a string of them met) */
+	else if ((value->type == TD_JSON_STRING || value->type == TD_JSON_NUMBER)
+			 && td_utf8_count(value->str, value->len) > TD_TEXT_MAX_CHARS)
 	{
 		param_msg(&msg, var, "is longer than 10000 characters");
 		add_error(ctx, var, msg.data, NULL);

@@ -38,6 +38,29 @@ SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b10
 UPDATE train_data.templates SET is_active = false WHERE id = :t2;
 SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000002", "parameters": {"persona": "B", "topic": "x"}}]')$$);
 UPDATE train_data.templates SET is_active = true WHERE id = :t2;
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "{b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}}]')$$);
+-- a batch of more than 1,000,000 items is refused before its items are read,
+-- and a matrix before it is built (10,000 by 10,000 ran 8 minutes, then
+-- failed on a 1 GB allocation: a review of 1.2)
+SELECT expect_error($$SELECT train_data.create_batch('b', ('[' || repeat('0,', 1000000) || '0]')::jsonb)$$, true);
+SELECT expect_error($$SELECT train_data.create_batch_matrix('m', (SELECT array_agg('b1000000-0000-0000-0000-000000000001'::uuid) FROM generate_series(1, 10000)),
+                                                          (SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 10000)))$$, true);
+-- The items are inserted by a statement that reads the templates anew (READ
+-- COMMITTED): when it queues fewer items than were checked (a template
+-- deleted by its creator meanwhile; here a trigger drops one), the batch is
+-- refused whole, not left queued for good with items missing.
+RESET ROLE;
+CREATE FUNCTION public.drop_gone_items() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RETURN CASE WHEN NEW.parameters ->> 'persona' = 'gone' THEN NULL ELSE NEW END; END $$;
+CREATE TRIGGER aaa_drop_gone_items BEFORE INSERT ON train_data.batch_items
+    FOR EACH ROW EXECUTE FUNCTION public.drop_gone_items();
+SET ROLE regress_alice;
+SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}},
+                                                          {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "gone"}}]')$$, true);
+RESET ROLE;
+DROP TRIGGER aaa_drop_gone_items ON train_data.batch_items;
+DROP FUNCTION public.drop_gone_items();
+SET ROLE regress_alice;
 SELECT count(*) AS jobs_after_refusals FROM train_data.batch_jobs;
 
 -- A good batch: shared parameters merged into every item, and they win.

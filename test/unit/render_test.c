@@ -74,6 +74,18 @@ main(void)
 	has(r, "\"resolved\":\"{{x}} and {{y.z}}\"", "null and missing members stay");
 	has(r, "unresolved placeholders: {{x}}, {{y.z}}", "unresolved placeholders are warned about");
 
+	/* a number given for a text variable is held to the text limit */
+	{
+		static char digits[10020];
+
+		memset(digits, 0, sizeof(digits));
+		strcpy(digits, "{\"a\":1");
+		memset(digits + strlen(digits), '0', 10000);
+		strcat(digits, "}");
+		r = render("{{a}}", digits, "[{\"name\":\"a\",\"type\":\"text\"}]", false);
+		has(r, "is longer than 10000 characters", "a number of 10,001 digits for a text variable is refused");
+	}
+
 	/* a value that quotes a placeholder, or joins the template's text into
 	 * one, is data: only the template's own placeholders are warned about */
 	r = render("Explain {{q}} x}} {{gone}}", "{\"q\":\"the syntax {{name}} and {{y\"}", NULL, false);
