@@ -2487,73 +2487,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
-    'Internal: raises an error when a settings document is over 16 kB as JSON text, is not an object or has keys the defaults do not have';
-
--- User preferences keep the JSON type of each default (a switch a boolean,
--- a group an object).
-CREATE OR REPLACE FUNCTION train_data.validate_user_preferences(preferences jsonb)
-    RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    k constant text := 'user preference';
-    p jsonb;
-    range jsonb;
-    wrong record;
-BEGIN
-    PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
-                                          train_data.default_user_preferences(),
-                                          '{keyboardShortcuts.customBindings}');
-    p := train_data.jsonb_merge_deep(train_data.default_user_preferences(), coalesce(preferences, '{}'));
-    PERFORM train_data.check_setting_choice(k, p, '{theme}', '{light,dark,system}');
-    PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
-    IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
-        RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((p -> 'rowsPerPage')::text));
-    END IF;
-    PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
-    PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
-    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,minimumAcceptable}', 0, 10);
-    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,flagging}',
-                                           (p #>> '{qualityThresholds,minimumAcceptable}')::numeric, 10);
-    PERFORM train_data.check_setting_range(k, p, '{qualityThresholds,autoApproval}',
-                                           (p #>> '{qualityThresholds,flagging}')::numeric, 10);
-    range := p #> '{defaultFilters,qualityRange}';
-    IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
-        RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message(range::text));
-    END IF;
-    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
-                                           '{defaultFilters.qualityRange[0]}', 0, 10);
-    PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[1]', range -> 1),
-                                           '{defaultFilters.qualityRange[1]}', (range ->> 0)::numeric, 10);
-    PERFORM train_data.check_setting_choice(k, p, '{retryConfig,strategy}', '{exponential,linear,fixed}');
-    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxAttempts}', 1, 10);
-    PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
-    PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
-                                           greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
-    -- every other setting keeps the JSON type of its default (a switch stays
-    -- a boolean, a group an object), free-form bindings and null defaults aside
-    SELECT d.path, d.want INTO wrong
-    FROM (WITH RECURSIVE d(path, v) AS (
-              SELECT ARRAY[e.key], e.value FROM jsonb_each(train_data.default_user_preferences()) e
-              UNION ALL
-              SELECT d.path || e.key, e.value FROM d, jsonb_each(d.v) e
-              WHERE jsonb_typeof(d.v) = 'object' AND d.path <> '{keyboardShortcuts,customBindings}')
-          SELECT d.path, jsonb_typeof(d.v) AS want FROM d) d
-    WHERE d.want <> 'null' AND jsonb_typeof(p #> d.path) <> d.want
-    ORDER BY d.path LIMIT 1;
-    IF wrong.path IS NOT NULL THEN
-        RAISE EXCEPTION '% setting "%" must be %', k, array_to_string(wrong.path, '.'),
-                        CASE WHEN wrong.want IN ('object', 'array') THEN 'an ' ELSE 'a ' END || wrong.want
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message((p #> wrong.path)::text));
-    END IF;
-    RETURN p;
-END
-$$;
 
 -- Validate a (partial) configuration; returns it merged over the defaults.
 CREATE OR REPLACE FUNCTION train_data.validate_ai_config(config jsonb)
@@ -4204,7 +4137,7 @@ COMMENT ON FUNCTION train_data.check_setting_choice(text, jsonb, text[], text[])
     'Internal: raises an error unless the value at path in a settings document is one of the allowed strings';
 
 COMMENT ON FUNCTION train_data.check_setting_keys(text, jsonb, jsonb, text[]) IS
-    'Internal: raises an error when a settings document is not an object or has keys the defaults do not have';
+    'Internal: raises an error when a settings document is over 16 kB as JSON text, is not an object or has keys the defaults do not have';
 
 COMMENT ON FUNCTION train_data.default_ai_config() IS
     'The AI configuration used when a user has none: provider (anthropic), baseUrl (null: the provider''s official endpoint), model, temperature, maxTokens, topP, rate limiting, retry strategy, cost budget and timeouts';
@@ -4625,6 +4558,7 @@ DECLARE
     k constant text := 'user preference';
     p jsonb;
     range jsonb;
+    wrong record;
 BEGIN
     PERFORM train_data.check_setting_keys('user preferences', coalesce(preferences, '{}'),
                                           train_data.default_user_preferences(),
@@ -4657,6 +4591,23 @@ BEGIN
     PERFORM train_data.check_setting_range(k, p, '{retryConfig,baseDelayMs}', 100, 10000);
     PERFORM train_data.check_setting_range(k, p, '{retryConfig,maxDelayMs}',
                                            greatest(1000, (p #>> '{retryConfig,baseDelayMs}')::numeric), 300000);
+    -- every other setting keeps the JSON type of its default (a switch stays
+    -- a boolean, a group an object), free-form bindings and null defaults aside
+    SELECT d.path, d.want INTO wrong
+    FROM (WITH RECURSIVE d(path, v) AS (
+              SELECT ARRAY[e.key], e.value FROM jsonb_each(train_data.default_user_preferences()) e
+              UNION ALL
+              SELECT d.path || e.key, e.value FROM d, jsonb_each(d.v) e
+              WHERE jsonb_typeof(d.v) = 'object' AND d.path <> '{keyboardShortcuts,customBindings}')
+          SELECT d.path, jsonb_typeof(d.v) AS want FROM d) d
+    WHERE d.want <> 'null' AND jsonb_typeof(p #> d.path) <> d.want
+    ORDER BY d.path LIMIT 1;
+    IF wrong.path IS NOT NULL THEN
+        RAISE EXCEPTION '% setting "%" must be %', k, array_to_string(wrong.path, '.'),
+                        CASE WHEN wrong.want IN ('object', 'array') THEN 'an ' ELSE 'a ' END || wrong.want
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The value is %s.', train_data.clip_for_message((p #> wrong.path)::text));
+    END IF;
     RETURN p;
 END
 $$;
