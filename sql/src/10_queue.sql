@@ -308,7 +308,6 @@ DECLARE
     bad record;
     job uuid;
     queued bigint;
-    unrendered bigint;
 BEGIN
     PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
     IF items IS NULL OR jsonb_typeof(items) <> 'array' THEN
@@ -323,9 +322,11 @@ BEGIN
                   HINT = 'Split the work into several batches.';
     END IF;
 
-    -- the first invalid item, if any
-    SELECT x.ord, x.problem, x.detail INTO bad
-    FROM (SELECT e.ord,
+    -- the first invalid item, if any, and the versions of the templates the
+    -- items were checked with (each row's id and xmin: a new version of a
+    -- row has a new xmin)
+    WITH checked AS MATERIALIZED (
+          SELECT e.ord, t.id::text || '@' || t.xmin::text AS version,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
                       WHEN NOT coalesce((e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
                           THEN format('has no valid template_id: %s',
@@ -359,20 +360,23 @@ BEGIN
           LEFT JOIN LATERAL (
                 SELECT string_agg(w, '; ') AS unresolved
                 FROM jsonb_array_elements_text(r.result -> 'warnings') w
-                WHERE w LIKE 'unresolved placeholders: %') u ON true) x
-    WHERE x.problem IS NOT NULL
-    ORDER BY x.ord
-    LIMIT 1;
-    IF FOUND AND bad.problem LIKE 'leaves placeholders%' THEN
+                WHERE w LIKE 'unresolved placeholders: %') u ON true)
+    SELECT b.ord, b.problem, b.detail,
+           (SELECT array_agg(DISTINCT c.version) FROM checked c WHERE c.version IS NOT NULL) AS versions
+    INTO bad
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT c.ord, c.problem, c.detail FROM checked c
+                       WHERE c.problem IS NOT NULL ORDER BY c.ord LIMIT 1) b ON true;
+    IF bad.problem LIKE 'leaves placeholders%' THEN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.',
                   HINT = 'Declare each as a template variable (with a defaultValue if items may leave it out) or give it in the item''s or the shared parameters.';
-    ELSIF FOUND AND bad.detail IS NOT NULL THEN
+    ELSIF bad.problem IS NOT NULL AND bad.detail IS NOT NULL THEN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = upper(left(bad.detail, 1)) || substr(bad.detail, 2) || '.';
-    ELSIF FOUND THEN
+    ELSIF bad.problem IS NOT NULL THEN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -390,6 +394,11 @@ BEGIN
     -- what they need from the template as it is now: the rendered prompt and
     -- the quality threshold (a later change of the template, possibly by
     -- another user, does not change queued work)
+    -- (the templates are read anew here, READ COMMITTED: only the versions
+    -- checked above are taken, so a template its creator deleted, changed or
+    -- deactivated since leaves its items out, and the batch is refused whole
+    -- below; before, such a batch was queued with no item, or with items
+    -- rendered from a template nobody checked: a review of 1.2)
     WITH inserted AS (
         INSERT INTO train_data.batch_items (batch_job_id, template_id, position, topic, tier, parameters, prompt,
                                             quality_threshold)
@@ -398,21 +407,18 @@ BEGIN
                p.rendered ->> 'resolved', t.quality_threshold
         FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
         JOIN train_data.templates t ON t.id = (e.value ->> 'template_id')::uuid
+                                   AND t.id::text || '@' || t.xmin::text = ANY (bad.versions)
         CROSS JOIN LATERAL (SELECT train_data.render_template(t.structure,
                                                               coalesce(e.value -> 'parameters', '{}') || shared_parameters,
                                                               t.variables) AS rendered
                             OFFSET 0) p    -- rendered once: not pulled up into each use of p.rendered
-        RETURNING prompt IS NULL AS unrendered)
-    SELECT count(*), count(*) FILTER (WHERE i.unrendered) INTO queued, unrendered FROM inserted i;
-    -- this statement reads the templates anew (READ COMMITTED): one deleted
-    -- or changed by its creator since the check above dropped its items or
-    -- left them without a prompt (a job queued for good with no item, or
-    -- unchecked items; found by a review), so the batch is refused whole
-    IF queued <> jsonb_array_length(items) OR unrendered > 0 THEN
+        RETURNING 1)
+    SELECT count(*) INTO queued FROM inserted;
+    IF queued <> jsonb_array_length(items) THEN
         RAISE EXCEPTION 'templates of batch "%" changed while it was being created', name
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('Of its %s items, %s found their template as checked.', jsonb_array_length(items),
-                                  queued - unrendered),
+                  DETAIL = format('Of its %s items, %s found their template as it was checked.',
+                                  jsonb_array_length(items), queued),
                   HINT = 'Create the batch again.';
     END IF;
     RETURN job;

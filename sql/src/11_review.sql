@@ -196,14 +196,22 @@ BEGIN
                 RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', NEW.conversation_id
                     USING ERRCODE = 'program_limit_exceeded';
             END IF;
-            -- FOR SHARE: a concurrent change of an ancestor's parent (which
-            -- holds its row) is waited for, so two changes cannot each pass
-            -- the walk and make a cycle together (a review of 1.2; racing
-            -- writers now wait for each other, or one gets 40P01)
-            SELECT CASE WHEN c.parent_type = 'conversation' THEN c.parent_id END INTO ancestor
-            FROM train_data.conversations c
-            WHERE c.id = ancestor AND c.created_by = NEW.created_by
-            FOR SHARE;
+            -- a change of an existing row's parent reads the ancestors FOR
+            -- SHARE: a concurrent change of an ancestor's parent (which holds
+            -- its row) is waited for, so two changes cannot each pass the walk
+            -- and make a cycle together (a review of 1.2; racing writers now
+            -- wait for each other, or one gets 40P01).  A new row needs no
+            -- lock: no row can name its id as a parent yet.
+            IF TG_OP = 'UPDATE' THEN
+                SELECT CASE WHEN c.parent_type = 'conversation' THEN c.parent_id END INTO ancestor
+                FROM train_data.conversations c
+                WHERE c.id = ancestor AND c.created_by = NEW.created_by
+                FOR SHARE;
+            ELSE
+                SELECT CASE WHEN c.parent_type = 'conversation' THEN c.parent_id END INTO ancestor
+                FROM train_data.conversations c
+                WHERE c.id = ancestor AND c.created_by = NEW.created_by;
+            END IF;
             IF NOT FOUND THEN
                 IF depth = 1 THEN
                     RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, NEW.conversation_id
@@ -333,10 +341,13 @@ AS $$
 DECLARE
     id uuid;
 BEGIN
-    -- the rows locked first, in one order: two bulk reviews of the same rows
-    -- given in opposite orders deadlocked once per id (each holding the rows
-    -- it had reviewed), for minutes (a review of 1.2)
-    PERFORM FROM train_data.conversations c WHERE c.id = ANY (conversation_ids) ORDER BY c.id FOR UPDATE;
+    -- the rows a review can change locked first, in one order: two bulk
+    -- reviews of the same rows given in opposite orders deadlocked once per
+    -- id (each holding the rows it had reviewed), for minutes (a review of 1.2)
+    PERFORM FROM train_data.conversations c
+    WHERE c.id = ANY (conversation_ids) AND c.status IN ('generated', 'pending_review', 'needs_revision')
+      AND action IN ('approved', 'rejected', 'revision_requested')
+    ORDER BY c.id FOR UPDATE;
     FOREACH id IN ARRAY coalesce(conversation_ids, '{}') LOOP
         conversation_id := id;
         BEGIN

@@ -97,7 +97,9 @@ typedef struct render_ctx
 	td_buf		warnings;
 	size_t		nwarnings;
 	td_buf		unresolved;		/* the template's placeholders left as text */
-	size_t		nunresolved;
+	size_t		nunresolved;	/* distinct ones */
+	const char *noted[20];		/* the first 20, in the template */
+	size_t		noted_len[20];
 } render_ctx;
 
 /* --- small helpers ------------------------------------------------------ */
@@ -900,12 +902,22 @@ warn_undeclared(render_ctx *ctx)
 
 /* --- substitution ------------------------------------------------------- */
 
-/* Note a placeholder of the template left as text (the first 20 are listed). */
+/*
+ * Note a placeholder of the template left as text: each distinct one once,
+ * the first 20 listed (past them, repeats may count as more).
+ */
 static void
 note_unresolved(render_ctx *ctx, const char *text, size_t len)
 {
+	size_t		listed = ctx->nunresolved < 20 ? ctx->nunresolved : 20;
+
+	for (size_t i = 0; i < listed; i++)
+		if (ctx->noted_len[i] == len && memcmp(ctx->noted[i], text, len) == 0)
+			return;
 	if (ctx->nunresolved++ >= 20)
 		return;
+	ctx->noted[listed] = text;
+	ctx->noted_len[listed] = len;
 	if (ctx->nunresolved > 1)
 		td_buf_puts(&ctx->unresolved, ", ");
 	td_buf_append(&ctx->unresolved, text, len);

@@ -46,21 +46,27 @@ SELECT expect_error($$SELECT train_data.create_batch('b', ('[' || repeat('0,', 1
 SELECT expect_error($$SELECT train_data.create_batch_matrix('m', (SELECT array_agg('b1000000-0000-0000-0000-000000000001'::uuid) FROM generate_series(1, 10000)),
                                                           (SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, 10000)))$$, true);
 -- The items are inserted by a statement that reads the templates anew (READ
--- COMMITTED): when it queues fewer items than were checked (a template
--- deleted by its creator meanwhile; here a trigger drops one), the batch is
--- refused whole, not left queued for good with items missing.
+-- COMMITTED): a template its creator changed (or deleted, or deactivated)
+-- after the items were checked refuses the batch whole, instead of queuing
+-- items nobody checked, or none (a review of 1.2).  Here a trigger on the
+-- job's insert, between the check and the items' insert, edits the template.
 RESET ROLE;
-CREATE FUNCTION public.drop_gone_items() RETURNS trigger LANGUAGE plpgsql
-    AS $$ BEGIN RETURN CASE WHEN NEW.parameters ->> 'persona' = 'gone' THEN NULL ELSE NEW END; END $$;
-CREATE TRIGGER aaa_drop_gone_items BEFORE INSERT ON train_data.batch_items
-    FOR EACH ROW EXECUTE FUNCTION public.drop_gone_items();
+CREATE FUNCTION public.edit_template_midway() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN
+        UPDATE train_data.templates SET structure = 'Talk with {{persona}} about {{topic}} and {{undeclared}}.'
+        WHERE id = 'b1000000-0000-0000-0000-000000000001';
+        RETURN NEW;
+    END $$;
+CREATE TRIGGER aaa_edit_template_midway BEFORE INSERT ON train_data.batch_jobs
+    FOR EACH ROW WHEN (NEW.name = 'midway') EXECUTE FUNCTION public.edit_template_midway();
 SET ROLE regress_alice;
-SELECT expect_error($$SELECT train_data.create_batch('b', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}},
-                                                          {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "gone"}}]')$$, true);
+SELECT expect_error($$SELECT train_data.create_batch('midway', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "A"}},
+                                                               {"template_id": "b1000000-0000-0000-0000-000000000002", "parameters": {"persona": "B", "topic": "t"}}]')$$, true);
 RESET ROLE;
-DROP TRIGGER aaa_drop_gone_items ON train_data.batch_items;
-DROP FUNCTION public.drop_gone_items();
+DROP TRIGGER aaa_edit_template_midway ON train_data.batch_jobs;
+DROP FUNCTION public.edit_template_midway();
 SET ROLE regress_alice;
+SELECT structure AS template_unchanged FROM train_data.templates WHERE id = :t1;
 SELECT count(*) AS jobs_after_refusals FROM train_data.batch_jobs;
 
 -- A good batch: shared parameters merged into every item, and they win.

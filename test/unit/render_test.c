@@ -91,6 +91,8 @@ main(void)
 	r = render("Explain {{q}} x}} {{gone}}", "{\"q\":\"the syntax {{name}} and {{y\"}", NULL, false);
 	has(r, "\"unresolved placeholders: {{gone}}\"]", "placeholders in values are not warned about");
 	ok(count(r, "unresolved") == 1, "one unresolved warning, of the template's placeholder");
+	r = render("{{z}} {{z}} {{w}} {{z}}", "{}", NULL, false);
+	has(r, "\"unresolved placeholders: {{z}}, {{w}}\"]", "each unresolved placeholder listed once");
 	r = render("{{q}}", "{\"q\":\"{{name}}\"}", "[{\"name\":\"q\",\"type\":\"text\"}]", false);
 	has(r, "\"warnings\":[]", "a value that is a placeholder is not warned about");
 
