@@ -96,10 +96,9 @@ typedef struct render_ctx
 	size_t		nmissing;
 	td_buf		warnings;
 	size_t		nwarnings;
-	td_buf		unresolved;		/* the template's placeholders left as text */
-	size_t		nunresolved;	/* distinct ones */
-	const char *noted[20];		/* the first 20, in the template */
-	size_t		noted_len[20];
+	size_t		nunresolved;	/* the template's placeholders left as text */
+	const char *unresolved[20];	/* the first REPORTED_MAX (20) distinct ones, in the template */
+	size_t		unresolved_len[20];
 } render_ctx;
 
 /* --- small helpers ------------------------------------------------------ */
@@ -909,18 +908,16 @@ warn_undeclared(render_ctx *ctx)
 static void
 note_unresolved(render_ctx *ctx, const char *text, size_t len)
 {
-	size_t		listed = ctx->nunresolved < 20 ? ctx->nunresolved : 20;
+	size_t		listed = ctx->nunresolved < REPORTED_MAX ? ctx->nunresolved : REPORTED_MAX;
 
 	for (size_t i = 0; i < listed; i++)
-		if (ctx->noted_len[i] == len && memcmp(ctx->noted[i], text, len) == 0)
+		if (ctx->unresolved_len[i] == len && memcmp(ctx->unresolved[i], text, len) == 0)
 			return;
-	if (ctx->nunresolved++ >= 20)
-		return;
-	ctx->noted[listed] = text;
-	ctx->noted_len[listed] = len;
-	if (ctx->nunresolved > 1)
-		td_buf_puts(&ctx->unresolved, ", ");
-	td_buf_append(&ctx->unresolved, text, len);
+	if (ctx->nunresolved++ < REPORTED_MAX)
+	{
+		ctx->unresolved[listed] = text;
+		ctx->unresolved_len[listed] = len;
+	}
 }
 
 /* Append the replacement of one placeholder (or the placeholder itself). */
@@ -967,8 +964,13 @@ warn_unresolved(render_ctx *ctx)
 		return;
 	td_buf_init(&msg);
 	td_buf_puts(&msg, "unresolved placeholders: ");
-	td_buf_append(&msg, ctx->unresolved.data, ctx->unresolved.len);
-	if (ctx->nunresolved > 20)
+	for (size_t i = 0; i < ctx->nunresolved && i < REPORTED_MAX; i++)
+	{
+		if (i > 0)
+			td_buf_puts(&msg, ", ");
+		td_buf_append(&msg, ctx->unresolved[i], ctx->unresolved_len[i]);
+	}
+	if (ctx->nunresolved > REPORTED_MAX)
 		td_buf_puts(&msg, ", ...");
 	add_warning(ctx, msg.data, msg.len);
 	td_buf_free(&msg);
@@ -1070,7 +1072,6 @@ ctx_init(render_ctx *ctx, bool html_escape)
 	td_buf_init(&ctx->errors);
 	td_buf_init(&ctx->missing);
 	td_buf_init(&ctx->warnings);
-	td_buf_init(&ctx->unresolved);
 }
 
 /* Release a context. */
@@ -1080,7 +1081,6 @@ ctx_free(render_ctx *ctx)
 	td_buf_free(&ctx->errors);
 	td_buf_free(&ctx->missing);
 	td_buf_free(&ctx->warnings);
-	td_buf_free(&ctx->unresolved);
 	td_arena_free(&ctx->arena);
 }
 
