@@ -1235,6 +1235,7 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
+    depth integer;
 BEGIN
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
@@ -1252,6 +1253,21 @@ BEGIN
     END IF;
     IF parameters IS NULL OR jsonb_typeof(parameters) <> 'object' THEN
         RAISE EXCEPTION 'parameters must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the new version will have this one and its ancestors before it: the
+    -- guard's limit, checked here because the completion that inserts the
+    -- version does not walk the chain (a chain grew past it: a review of 1.2)
+    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, 1
+        UNION ALL
+        SELECT x.id, x.parent_id, x.parent_type, up.depth + 1
+        FROM train_data.conversations x JOIN up ON x.id = up.parent_id
+        WHERE up.parent_type = 'conversation' AND x.created_by = c.created_by AND up.depth < 1001)
+    SELECT max(up.depth) INTO depth FROM up;
+    IF depth > 1000 THEN
+        RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', c.conversation_id
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = 'A regeneration is a new version after this one and the versions before it.';
     END IF;
     job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
                                    jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,

@@ -218,6 +218,20 @@ SELECT (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-000
        (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000000500')) AS from_the_middle;
 SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, parent_id, parent_type)
                       VALUES ('chain_1002', 'chain', 'P', 'E', 'template', 'c8000000-0000-0000-0000-000000001001', 'conversation')$$);
+-- A regeneration of the tip would be the 1,002nd version: refused before it
+-- is queued, since the completion that inserts it does not walk the chain (a
+-- chain grew past the guard's limit: a review of 1.2); that of the version
+-- before the tip is queued.
+RESET ROLE;
+SET row_security = off;
+UPDATE train_data.conversations SET status = 'generated', template_id = 'a7000000-0000-0000-0000-000000000001',
+                                    parameters = '{"persona": "P"}'
+WHERE conversation_id IN ('chain_1000', 'chain_1001');
+RESET row_security;
+SET ROLE regress_alice;
+SELECT expect_error($$SELECT train_data.regenerate_conversation('c8000000-0000-0000-0000-000000001001')$$);
+SELECT train_data.regenerate_conversation('c8000000-0000-0000-0000-000000001000') AS chain_item \gset
+SELECT i.parent_conversation_id AS queued_after FROM train_data.batch_items i WHERE i.id = :'chain_item';
 
 RESET ROLE;
 RESET train_data.user_id;
