@@ -1235,13 +1235,16 @@ new_state(MemoryContext parent)
 /*
  * The owner an export's statements name (owner_condition): the caller's
  * id when she reads conversations through their stock policy alone
- * (conversations_owner_only()), else 0 (a role the policies do not apply
- * to reads every row; with a site's policy beside the stock one, or the
- * SQL of 1.0 and 1.1 (verdicts false: it has no conversations_owner_only),
- * the policies decide).  A caller subject to
+ * (conversations_owner_only()), else 0 (with a site's policy beside the
+ * stock one, or the SQL of 1.0 and 1.1 (verdicts false: it has no
+ * conversations_owner_only), the policies decide).  A caller subject to
  * it sees nothing without a user id: say so (28000, as every user-facing
- * function does) instead of writing an empty file.  Needs SPI connected;
- * the id is copied into the context current at SPI_connect.
+ * function does) instead of writing an empty file.  A role the policies do
+ * not apply to (a superuser, the tables' owner, Supabase's service_role)
+ * exports the conversations of the user id it acts for, and every user's
+ * only when it sets none (it exported every user's under any id, into a
+ * file made for one user: a review of 1.2).  Needs SPI connected; the id
+ * is copied into the context current at SPI_connect.
  */
 static Datum
 export_owner(bool verdicts)
@@ -1258,9 +1261,12 @@ export_owner(bool verdicts)
 					" train_data.current_user_id(), false",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "identity check of the export failed");
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &rls_null)) || rls_null)
-		return (Datum) 0;		/* the policies do not apply: every row */
 	uid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &uid_null);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &rls_null)) || rls_null)
+	{
+		/* the policies do not apply: the user acted for, else every row */
+		return uid_null ? (Datum) 0 : SPI_datumTransfer(uid, false, UUID_LEN);
+	}
 	if (uid_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),

@@ -119,6 +119,22 @@ SELECT count(*) AS alices FROM train_data.export_jsonl('original', 'selected', '
 SELECT count(*) AS alices_logs FROM train_data.export_history();
 SELECT expect_error(format('SELECT * FROM train_data.export_status(%L)', :'first_export'), false, true);
 SELECT train_data.mark_expired_exports() AS bob_expires;
+-- A role that bypasses row-level security (a superuser here; Supabase's
+-- service_role alike) exports the conversations of the user id it acts for
+-- (it exported every user's into bob's file: a review of 1.2), and every
+-- user's only with no user id; the selection, the validation and the report
+-- follow the export.
+RESET ROLE;
+SELECT count(*) AS bobs_lines, count(*) FILTER (WHERE l LIKE '%Bob''s answer%') AS his
+FROM train_data.export_jsonl() l;
+SELECT count(*) AS bobs_named FROM train_data.export_jsonl('original', 'selected',
+    '{e6000000-0000-0000-0000-000000000001,e6000000-0000-0000-0000-000000000004}');
+SELECT * FROM train_data.validate_export();
+SELECT train_data.dataset_report() -> 'conversations' AS bobs_report;
+RESET train_data.user_id;
+SELECT count(*) AS everyones_lines FROM train_data.export_jsonl();
+SELECT train_data.dataset_report() -> 'conversations' AS everyones_report;
+SELECT expect_error($$SELECT count(*) FROM train_data.export_conversations('jsonl')$$);
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 
