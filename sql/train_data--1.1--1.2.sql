@@ -822,6 +822,9 @@ CREATE OR REPLACE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid,
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF NOT coalesce(current_setting('train_data.events', true)::boolean, true) THEN
+        RETURN;
+    END IF;
     PERFORM pg_notify(train_data.job_channel(j.id),
                       json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
                                         'event', notify_progress.event)::text)

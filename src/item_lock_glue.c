@@ -26,6 +26,7 @@
 #include "utils/uuid.h"
 
 #include "kept_plan.h"
+#include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_lock_item_in_flight);
 
@@ -119,7 +120,8 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
  * lock_item_in_flight(item_id uuid, attempt integer, OUT item batch_items,
  * OUT owner uuid, OUT error_handling text, OUT completion_events boolean,
  * OUT nowait boolean) — the item locked (FOR NO KEY UPDATE), with its
- * job's owner, error handling and completion events, and whether
+ * job's owner, error handling and completion events (false while
+ * train_data.events is off), and whether
  * train_data.item_lock_nowait was on (the item row was then probed with
  * NOWAIT first); 42704 when there is no such item, 55000 when it cannot be
  * finished now.
@@ -161,6 +163,8 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 		values[i] = nulls[i] ? (Datum) 0 : datumCopy(v, att->attbyval, att->attlen);
 		MemoryContextSwitchTo(spi);
 	}
+	if (!td_events)
+		values[COL_COMPLETION_EVENTS - 1] = BoolGetDatum(false);	/* events off: no item event either */
 	values[4] = BoolGetDatum(nowait);
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

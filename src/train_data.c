@@ -48,6 +48,9 @@ static bool td_engine_signs_turns = false;
 /* See train_data.h. */
 bool		td_durable_claims = false;
 
+/* See train_data.h. */
+bool		td_events = true;
+
 /*
  * train_data.item_lock_nowait: on while complete_batch_items retries its
  * entries one by one after a lock wait ran out, so that an item row
@@ -164,6 +167,15 @@ _PG_init(void)
 							 &td_durable_claims,
 							 false,
 							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("train_data.events",
+							 "Sends job events (NOTIFY on each job's channel, job_channel()).",
+							 "Off: no event is sent, and no commit of a worker or batch function waits on PostgreSQL's notification queue, which any role that can connect can fill or hold.",
+							 &td_events,
+							 true,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

@@ -21,6 +21,14 @@ extern char *td_user_id_setting;
  */
 extern bool td_durable_claims;
 
+/*
+ * train_data.events: on (the default), train_data sends job events with
+ * NOTIFY; off (set by a superuser), none, so that no commit of the engine's
+ * waits on PostgreSQL's cluster-wide notification queue (item_lock_glue.c;
+ * notify_progress reads it in SQL).
+ */
+extern bool td_events;
+
 /* train_data.items_counted: cancel_batch counts the items it cancels itself (owner_end.c). */
 extern bool td_items_counted;
 

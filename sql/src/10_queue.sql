@@ -103,12 +103,17 @@ COMMENT ON FUNCTION train_data.job_channel(uuid) IS
 
 -- Tell the listeners of a job about a change, on the job's own channel; a
 -- job the caller cannot see gets nothing (users can signal only their own).
+-- Nothing while train_data.events is off (a superuser's setting, read as a
+-- placeholder too before the library is loaded in the session).
 CREATE FUNCTION train_data.notify_progress(job_id uuid, item_id uuid, event text)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF NOT coalesce(current_setting('train_data.events', true)::boolean, true) THEN
+        RETURN;
+    END IF;
     PERFORM pg_notify(train_data.job_channel(j.id),
                       json_build_object('batch_job_id', j.id, 'item_id', notify_progress.item_id,
                                         'event', notify_progress.event)::text)
