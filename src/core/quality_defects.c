@@ -987,9 +987,13 @@ loop_check(report *r, long turn, const char *measure, double value, double thres
 	return true;
 }
 
-/* The Gopher repetition measures of the turn just read, first one over its threshold reported. */
+/*
+ * The Gopher repetition measures of the turn just read, first one over its
+ * threshold reported; text_chars, the characters of the text read (the
+ * denominator of the character fractions, as Gopher's len(text)).
+ */
 static void
-check_looping(scratch *s, report *r, long turn, uint64_t word_chars)
+check_looping(scratch *s, report *r, long turn, size_t text_chars)
 {
 	static const char *const top_names[] = {"top_2gram_char_fraction", "top_3gram_char_fraction",
 	"top_4gram_char_fraction"};
@@ -999,7 +1003,7 @@ check_looping(scratch *s, report *r, long turn, uint64_t word_chars)
 	"duplicate_10gram_char_fraction"};
 	static const double dup_limits[] = {TD_LOOP_DUP5_FRAC, TD_LOOP_DUP6_FRAC, TD_LOOP_DUP7_FRAC,
 	TD_LOOP_DUP8_FRAC, TD_LOOP_DUP9_FRAC, TD_LOOP_DUP10_FRAC};
-	double		total = (double) word_chars + (double) (s->nwords ? s->nwords - 1 : 0);
+	double		total = (double) text_chars;
 	hashes	   *lines = &s->units[UNIT_LINE],
 			   *sentences = &s->units[UNIT_SENTENCE],
 			   *paras = &s->units[UNIT_PARAGRAPH];
@@ -1028,6 +1032,154 @@ check_looping(scratch *s, report *r, long turn, uint64_t word_chars)
 	for (size_t n = 5; n <= 10; n++)
 		if (loop_check(r, turn, dup_names[n - 5], dup_gram_fraction(s, n, total), dup_limits[n - 5]))
 			return;
+}
+
+/* --- code ------------------------------------------------------------------------ */
+
+/* Blank s[b, e) into out (line breaks kept); the code points blanked. */
+static size_t
+blank(const char *s, char *out, size_t b, size_t e)
+{
+	size_t		n = 0;
+
+	for (size_t i = b; i < e; i++)
+	{
+		TD_CHECK_FOR_INTERRUPTS();
+		n += ((unsigned char) s[i] & 0xC0) != 0x80 && s[i] != '\n';
+		if (s[i] != '\n')
+			out[i] = ' ';
+	}
+	return n;
+}
+
+/* A fence line (up to 3 spaces, then 3 or more ` or ~): its character and length, else 0. */
+static size_t
+fence_at(const char *s, size_t b, size_t e, char *ch)
+{
+	size_t		i = b,
+				n = 0;
+
+	while (i < e && i - b < 3 && s[i] == ' ')
+		i++;
+	if (i >= e || (s[i] != '`' && s[i] != '~'))
+		return 0;
+	*ch = s[i];
+	while (i + n < e && s[i + n] == *ch)
+		n++;
+	return n >= 3 ? n : 0;
+}
+
+/* Is the rest of the fence line s[b, e) after its run of ch white space (a closing fence)? */
+static bool
+only_space_after(const char *s, size_t b, size_t e, char ch)
+{
+	size_t		i = b;
+
+	while (i < e && s[i] == ' ')
+		i++;
+	while (i < e && s[i] == ch)
+		i++;
+	while (i < e && td_is_space(s[i]))
+		i++;
+	return i == e;
+}
+
+/* Blank the inline code spans (`code`, ``code``) of the line s[b, e); the code points blanked. */
+static size_t
+blank_spans(const char *s, char *out, size_t b, size_t e)
+{
+	size_t		n = 0,
+				i = b;
+
+	while (i < e)
+	{
+		size_t		k = 0,
+					j;
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (s[i] != '`')
+		{
+			i++;
+			continue;
+		}
+		while (i + k < e && s[i + k] == '`')
+			k++;
+		for (j = i + k; j < e; j++)		/* the next run of exactly k backquotes closes the span */
+		{
+			size_t		m = 0;
+
+			TD_CHECK_FOR_INTERRUPTS();
+			if (s[j] != '`')
+				continue;
+			while (j + m < e && s[j + m] == '`')
+				m++;
+			if (m == k)
+				break;
+			j += m - 1;
+		}
+		if (j >= e)				/* unclosed: a backquote of the text */
+		{
+			i += k;
+			continue;
+		}
+		n += blank(s, out, i, j + k);
+		i = j + k;
+	}
+	return n;
+}
+
+/*
+ * The text with its code blanked, or NULL when it holds none: the lines of
+ * fenced code blocks (from a line of 3 or more ` or ~ to the line closing
+ * it with as many or more of the same, or to the end) and inline code spans
+ * replaced by spaces, line breaks kept, so that every offset still points
+ * into the text; *code_chars gets the code points blanked.  The repetition,
+ * placeholder and chat-token checks read prose: code repeats by nature
+ * (imports, asserts, cases, markup) and quotes braces and tags (a review of
+ * 1.2 found 8 of 13 ordinary code answers taken for loops).  Memory: one
+ * copy of the text (td_malloc), the caller's to free.
+ */
+static char *
+prose_view(const char *s, size_t len, size_t *code_chars)
+{
+	char	   *out = td_malloc(len ? len : 1);
+	size_t		b = 0,
+				n = 0,
+				open_n = 0;		/* the open fence's length, 0 outside a block */
+	char		open_ch = 0;
+
+	memcpy(out, s, len);
+	while (b < len)
+	{
+		const char *nl = memchr(s + b, '\n', len - b);
+		size_t		e = nl ? (size_t) (nl - s) : len;
+		char		ch = 0;
+		size_t		fence = fence_at(s, b, e, &ch);
+
+		TD_CHECK_FOR_INTERRUPTS();
+		if (open_n == 0 && fence > 0)
+		{
+			open_n = fence;
+			open_ch = ch;
+			n += blank(s, out, b, e);
+		}
+		else if (open_n > 0)
+		{
+			if (fence >= open_n && ch == open_ch && only_space_after(s, b, e, ch))
+				open_n = 0;
+			n += blank(s, out, b, e);
+		}
+		else
+			n += blank_spans(s, out, b, e);
+		b = e + 1;
+	}
+	*code_chars = n;
+	if (n == 0)
+	{
+		td_free(out);
+		return NULL;
+	}
+	return out;
 }
 
 /* --- text scans --------------------------------------------------------------- */
@@ -1367,6 +1519,11 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 					hash;
 		int			phrase;
 		word_view	words;
+		size_t		text_chars,
+					code_chars = 0,
+					all_words;
+		char	   *prose;
+		const char *view;
 
 		TD_CHECK_FOR_INTERRUPTS();
 		if (!has_visible(text, len))
@@ -1376,26 +1533,41 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 				fn(arg, text, len, NULL);
 			continue;
 		}
-		if ((marks & TD_MARK_BRACE) && find_placeholder(text, len, &at, &plen))
+		text_chars = turns[i].surveyed ? turns[i].chars : td_utf8_count(text, len);
+		prose = (marks & TD_MARK_BACKQUOTE) ? prose_view(text, len, &code_chars) : NULL;
+		view = prose ? prose : text;
+		if ((marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen))
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);
 		at = plen = 0;
-		if (find_special_token(text, len, marks, &at, &plen))
+		if (find_special_token(view, len, marks, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);
 		signal = false;
-		hash = read_words(s, text, len, assistant ? ix : NULL, want_signal ? ix : NULL, fn != NULL, &signal, &chars);
-		r->signal_refusal_turns += signal;
+		hash = read_words(s, text, len, assistant ? ix : NULL, want_signal && !prose ? ix : NULL, fn != NULL,
+						  &signal, &chars);
 		if (fn)
 		{
 			td_turn_words words = {s->words, s->cprefix, s->whole, s->nwords};
 
 			fn(arg, text, len, &words);
 		}
-		if (assistant && (words = phrase_words(ix, s), phrase = find_phrase(ix, &words)) >= 0)
-			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
 		if (chars >= TD_DUP_TURN_MIN_CHARS)
 			keys[nkeys++] = (turn_key) {hash, i + 1};
-		check_looping(s, r, i + 1, chars);
-		if (i == n - 1 && s->nwords >= TD_TRUNC_MIN_WORDS)
+		all_words = s->nwords;
+		if (prose)				/* the prose again, for the measures of prose */
+		{
+			uint64_t	prose_chars;
+
+			(void) read_words(s, prose, len, assistant ? ix : NULL, want_signal ? ix : NULL, false, &signal,
+							  &prose_chars);
+			text_chars -= code_chars;
+		}
+		r->signal_refusal_turns += signal;
+		if (assistant && (words = phrase_words(ix, s), phrase = find_phrase(ix, &words)) >= 0)
+			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
+		check_looping(s, r, i + 1, text_chars);
+		if (prose)
+			td_free(prose);
+		if (i == n - 1 && all_words >= TD_TRUNC_MIN_WORDS)
 		{
 			long		fences = (marks & TD_MARK_BACKQUOTE) ? code_fences(text, len) : 0;
 			size_t		last,

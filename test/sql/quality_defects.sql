@@ -30,6 +30,13 @@ FROM (VALUES
     ('empty', pg_temp.with_turn(3, 'user', E' \u00a0\u200b\n')),
     ('looping', pg_temp.with_turn(2, 'assistant', repeat('Save a fixed amount every month. ', 6))),
     ('looping phrase', pg_temp.with_turn(2, 'assistant', 'The key is ' || repeat('to keep saving and ', 10) || 'then invest.')),
+    -- code is not prose: its repeats, braces and tags are no defect (a
+    -- review of 1.2 found 8 of 13 ordinary code answers taken for loops);
+    -- the prose around it is still read
+    ('code, repeating', pg_temp.with_turn(2, 'assistant', E'Here are the tests:\n```python\nassert add(1, 2) == 3\nassert add(2, 2) == 4\nassert add(0, 0) == 0\nassert add(-1, 1) == 0\nassert add(5, 5) == 10\nassert add(7, 3) == 10\n```\nRun them with pytest.')),
+    ('code, braces and tags', pg_temp.with_turn(2, 'assistant', E'In the template write:\n~~~html\n<p>Hello {{ user.name }}</p>\n<s>old price</s>\n~~~\nLlama 2 wraps each prompt in `[INST]` and `{{ name }}` is Jinja.')),
+    ('code, then looping prose', pg_temp.with_turn(2, 'assistant', E'```sh\nls\n```\n' || repeat('Save a fixed amount every month. ', 6))),
+    ('code, then a placeholder', pg_temp.with_turn(2, 'assistant', E'Run `make` first.\n```\nmake\n```\nDear {{name}}, that is all.')),
     ('duplicate', pg_temp.with_turn(3, 'user', 'hello, I would like to SAVE for a house in five years')),
     ('role order', pg_temp.with_turn(2, 'user', 'Good plan. Put aside a fixed amount every month.')),
     ('unknown role', pg_temp.with_turn(3, 'bot', 'How much is reasonable on a salary of 3,000 euros?')),
