@@ -3205,7 +3205,55 @@ BEGIN ATOMIC
            END;
 END;
 
--- score_conversation keeps the duplicate_in_batch mark a completion gave.
+-- The stored turns of a conversation, in order, as quality_metrics()
+-- reads them: [{role, content}, ...], [] for none.
+CREATE FUNCTION train_data.stored_turns(conversation_id uuid)
+    RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
+                     FROM train_data.conversation_turns t WHERE t.conversation_id = stored_turns.conversation_id),
+                    '[]');
+COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
+    'Internal: the stored turns of a conversation in order, as quality_metrics() reads them ([] for none)';
+
+-- Score conversations again from their stored turns, as the caller (her
+-- policies decide which of ids she may change); returns the rows updated.
+-- Whole (verdicts_only false: score_conversation): the metrics, the score
+-- and the turn count (turns a user wrote herself left it as it was).  The
+-- verdicts only (the turns' statement triggers): the metrics' defects,
+-- defectDetails and defectSeverity follow the turns, the score and the
+-- other metrics stay as a completion, score_conversation or the user set
+-- them.  Either way the mark a completion gave a near copy of its batch
+-- stays: it is no verdict on the turns.
+CREATE FUNCTION train_data.rescore_conversations(ids uuid[], verdicts_only boolean)
+    RETURNS SETOF train_data.conversations
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    UPDATE train_data.conversations c
+    SET quality_metrics = train_data.with_batch_duplicate(
+            CASE WHEN rescore_conversations.verdicts_only
+                 THEN coalesce(c.quality_metrics, '{}')
+                      || jsonb_build_object('defects', v.m -> 'defects', 'defectDetails', v.m -> 'defectDetails',
+                                            'defectSeverity', v.m -> 'defectSeverity')
+                 ELSE v.m END,
+            c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'),
+        quality_score = CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
+                             ELSE (v.m ->> 'overall')::numeric END,
+        turn_count = CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
+    FROM (SELECT x.id, train_data.quality_metrics(s.turns) AS m, jsonb_array_length(s.turns) AS n
+          FROM (SELECT DISTINCT u.id FROM unnest(rescore_conversations.ids) AS u(id)) AS x
+          CROSS JOIN LATERAL (SELECT train_data.stored_turns(x.id) AS turns OFFSET 0) s
+          OFFSET 0) v   -- (each conversation's metrics computed once)
+    WHERE c.id = v.id
+    RETURNING c.*;
+END;
+COMMENT ON FUNCTION train_data.rescore_conversations(uuid[], boolean) IS
+    'Internal: scores the conversations again from their stored turns, as the caller: whole (metrics, score, turn count) or their defect verdicts only; returns the rows updated';
+
+-- score_conversation keeps the duplicate_in_batch mark a completion gave,
+-- through rescore_conversations(), which the turns' triggers share.
 CREATE OR REPLACE FUNCTION train_data.score_conversation(conversation_id uuid)
     RETURNS jsonb
     LANGUAGE plpgsql
@@ -3214,28 +3262,62 @@ AS $$
 DECLARE
     m jsonb;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id) THEN
+    SELECT r.quality_metrics INTO m FROM train_data.rescore_conversations(ARRAY[score_conversation.conversation_id], false) r;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
     END IF;
-    m := train_data.quality_metrics(coalesce(
-            (SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
-             FROM train_data.conversation_turns t WHERE t.conversation_id = score_conversation.conversation_id),
-            '[]'));
-    -- the mark a completion gave a near copy of its batch is not a verdict
-    -- on the turns: it stays
-    m := train_data.with_batch_duplicate(m, (SELECT c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'
-                                             FROM train_data.conversations c
-                                             WHERE c.id = score_conversation.conversation_id));
-    -- the turn count too: turns a user wrote herself left it as it was
-    UPDATE train_data.conversations c
-    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m,
-        turn_count = (SELECT count(*) FROM train_data.conversation_turns t
-                      WHERE t.conversation_id = score_conversation.conversation_id)
-    WHERE c.id = score_conversation.conversation_id;
     RETURN m;
 END
 $$;
+
+-- Judge again the conversations whose turns a statement wrote (from the
+-- transition table, as the signatures): their defect verdicts follow their
+-- turns (rescore_conversations, verdicts only).
+-- An edited turn kept its conversation's old verdict, which the exports
+-- trust (a review of 1.2: a placeholder and a chat token written into a
+-- scored conversation went into the training file).  Runs as the writer,
+-- under her policies: her conversations only, whose rows the signature
+-- trigger (before this one by name) has locked in id order.  Not in a
+-- restore (row security off for a role that bypasses it), which loads the
+-- verdicts as they were stored, nor for a completion's turns (the trigger's
+-- WHEN), which it scores itself.
+CREATE FUNCTION train_data.conversation_turns_verdicts() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active('train_data.conversations') THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT t.conversation_id FROM changed_turns t
+                                                            UNION SELECT t.conversation_id FROM old_turns t), true);
+    ELSE
+        PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t), true);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.conversation_turns_verdicts() IS
+    'Internal: statement trigger on conversation_turns judging again the defect verdicts of the conversations a statement wrote (transition table changed_turns), as the writer';
+REVOKE ALL ON FUNCTION train_data.conversation_turns_verdicts() FROM PUBLIC;
+
+CREATE TRIGGER conversation_turns_verdicts_insert
+    AFTER INSERT ON train_data.conversation_turns
+    REFERENCING NEW TABLE AS changed_turns
+    FOR EACH STATEMENT
+    WHEN (NOT (train_data.engine_context()
+               AND pg_catalog.current_setting('train_data.engine_signs_turns', true) OPERATOR(pg_catalog.=) 'on'))
+    EXECUTE FUNCTION train_data.conversation_turns_verdicts();
+CREATE TRIGGER conversation_turns_verdicts_update
+    AFTER UPDATE ON train_data.conversation_turns
+    REFERENCING OLD TABLE AS old_turns NEW TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_verdicts();
+CREATE TRIGGER conversation_turns_verdicts_delete
+    AFTER DELETE ON train_data.conversation_turns
+    REFERENCING OLD TABLE AS changed_turns
+    FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_verdicts();
 
 -- template_performance counts conversations with defects: two more columns.
 DROP FUNCTION train_data.template_performance(interval, integer);

@@ -13,25 +13,11 @@ AS $$
 DECLARE
     m jsonb;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id) THEN
+    SELECT r.quality_metrics INTO m FROM train_data.rescore_conversations(ARRAY[score_conversation.conversation_id], false) r;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
     END IF;
-    m := train_data.quality_metrics(coalesce(
-            (SELECT jsonb_agg(jsonb_build_object('role', t.role, 'content', t.content) ORDER BY t.turn_number)
-             FROM train_data.conversation_turns t WHERE t.conversation_id = score_conversation.conversation_id),
-            '[]'));
-    -- the mark a completion gave a near copy of its batch is not a verdict
-    -- on the turns: it stays
-    m := train_data.with_batch_duplicate(m, (SELECT c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'
-                                             FROM train_data.conversations c
-                                             WHERE c.id = score_conversation.conversation_id));
-    -- the turn count too: turns a user wrote herself left it as it was
-    UPDATE train_data.conversations c
-    SET quality_score = (m ->> 'overall')::numeric, quality_metrics = m,
-        turn_count = (SELECT count(*) FROM train_data.conversation_turns t
-                      WHERE t.conversation_id = score_conversation.conversation_id)
-    WHERE c.id = score_conversation.conversation_id;
     RETURN m;
 END
 $$;

@@ -453,7 +453,12 @@ INSERT INTO calls (fn, call) VALUES
  ('vocabulary_diversity', $$SELECT train_data.vocabulary_diversity(v.x) FROM (VALUES (NULL::text)) v(x)$$),
  ('vocabulary_diversity_add', $$SELECT train_data.vocabulary_diversity_add(NULL, 'x') IS NULL$$),
  ('vocabulary_diversity_final', $$SELECT train_data.vocabulary_diversity_final(NULL)$$),
- ('report_quantiles', $$SELECT train_data.report_quantiles(array_fill('NaN'::float8, ARRAY[100000]))$$);
+ ('report_quantiles', $$SELECT train_data.report_quantiles(array_fill('NaN'::float8, ARRAY[100000]))$$),
+ ('stored_turns', $$SELECT train_data.stored_turns(NULL)$$),
+ ('stored_turns', $$SELECT train_data.stored_turns('b3000000-0000-0000-0000-000000000000')$$),
+ ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations(NULL, true)$$),
+ ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations(array_fill('b3000000-0000-0000-0000-000000000000'::uuid, ARRAY[100000]), false)$$),
+ ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations('{00000000-0000-0000-0000-00000000dead,NULL}', NULL)$$);
 
 ------------------------------------------------------------------ workers
 INSERT INTO calls (fn, call) VALUES

@@ -74,11 +74,49 @@ SELECT count(*) AS pending_with_placeholder FROM train_data.review_queue(defect 
 SELECT expect_error($$SELECT * FROM train_data.review_queue(defect => 'typo')$$);
 SELECT s -> 'withDefects' AS with_defects, s -> 'byDefect' AS by_defect
 FROM train_data.conversation_statistics() s;
--- score_conversation recomputes the verdicts of a stored conversation
+-- Writing turns judges their conversation again, as its writer: an edited
+-- turn kept the old verdict, which the exports trust (a review of 1.2); the
+-- score stays until score_conversation scores the conversation whole
+SELECT quality_score AS score_before, quality_metrics -> 'defects' AS defects_before
+FROM train_data.conversations WHERE status = 'generated' \gset
 UPDATE train_data.conversation_turns SET content = 'I cannot assist with that.'
 WHERE turn_number = 2 AND conversation_id = (SELECT id FROM train_data.conversations WHERE status = 'generated');
+SELECT :'defects_before' AS defects_before, quality_metrics -> 'defects' AS judged, has_defects,
+       quality_score = :score_before AS score_kept
+FROM train_data.conversations WHERE status = 'generated';
 SELECT train_data.score_conversation(id) -> 'defects' AS rescored
 FROM train_data.conversations WHERE status = 'generated';
+-- a conversation written by hand is judged as its turns are written: one
+-- turn is too few, a cut-off answer is soft, a whole exchange is clean;
+-- deleting a turn judges it again
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, quality_score)
+VALUES ('e6100000-0000-0000-0000-000000000001', 'By hand', 'Ann', 'calm', 'template', 7.5);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('e6100000-0000-0000-0000-000000000001', 1, 'user', 'Can I retire at sixty with my savings?');
+SELECT quality_metrics AS one_turn, quality_score FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('e6100000-0000-0000-0000-000000000001', 2, 'assistant', 'Yes, if you keep saving and then');
+SELECT quality_metrics -> 'defects' AS cut_off FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
+UPDATE train_data.conversation_turns SET content = 'Yes, if you keep saving ten percent a month.'
+WHERE conversation_id = 'e6100000-0000-0000-0000-000000000001' AND turn_number = 2;
+SELECT quality_metrics -> 'defects' AS edited FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
+DELETE FROM train_data.conversation_turns WHERE conversation_id = 'e6100000-0000-0000-0000-000000000001' AND turn_number > 1;
+SELECT quality_metrics -> 'defects' AS deleted, quality_score FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
+-- bob's statement cannot reach her conversation (his turns must name one of
+-- his own), and a restore (row security off, as the superuser) loads the
+-- verdicts as they were stored
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+                      VALUES ('e6100000-0000-0000-0000-000000000001', 2, 'assistant', 'Planted.')$$);
+RESET ROLE;
+SET train_data.user_id = :alice;
+SET row_security = off;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content, created_by)
+VALUES ('e6100000-0000-0000-0000-000000000001', 2, 'assistant', 'Restored as it was.', :alice);
+RESET row_security;
+SELECT quality_metrics -> 'defects' AS restored FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
+DELETE FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
 
 ------------------------------------------------------------------ exports leave defects out
 UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),
@@ -89,6 +127,12 @@ SELECT count(*) AS exported_with_defects FROM train_data.export_jsonl(options =>
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1.5}')$$, true);
 
 ------------------------------------------------------------------ near duplicates
+-- (the verdicts of hand-written turns are tested above: the one-turn
+-- conversations of these fixtures would be judged too_few_turns and left
+-- out of every export, which is not what the sections below test)
+ALTER TABLE train_data.conversation_turns DISABLE TRIGGER conversation_turns_verdicts_insert;
+ALTER TABLE train_data.conversation_turns DISABLE TRIGGER conversation_turns_verdicts_update;
+ALTER TABLE train_data.conversation_turns DISABLE TRIGGER conversation_turns_verdicts_delete;
 -- However the turns are written (plain INSERT, UPDATE, DELETE), the
 -- signatures follow; exact copies are always found, near copies (1 word in
 -- 40 changed) above 0.8, distinct conversations never.
@@ -556,6 +600,9 @@ DROP FUNCTION public.manifest_templates(jsonb);
 DELETE FROM train_data.conversations WHERE id::text LIKE 'e8000000-0000-0000-0000-0000000000f_';
 
 -- clean up
+ALTER TABLE train_data.conversation_turns ENABLE TRIGGER conversation_turns_verdicts_insert;
+ALTER TABLE train_data.conversation_turns ENABLE TRIGGER conversation_turns_verdicts_update;
+ALTER TABLE train_data.conversation_turns ENABLE TRIGGER conversation_turns_verdicts_delete;
 RESET train_data.user_id;
 DROP FUNCTION public.complete_next(jsonb);
 DROP FUNCTION public.response(jsonb);
