@@ -462,17 +462,20 @@ static const char *const expansions[][2] = {
 /*
  * Refusals and model disclaimers, in the expanded form (QUALITY.md 3.5:
  * the ShareGPT_Vicuna_unfiltered and airoboros lists, open-instruct's
- * identity and knowledge-cutoff mentions), a few in other languages.
+ * identity and knowledge-cutoff mentions), a few in other languages.  Not
+ * the product names alone ("openai", "chatgpt") nor "content policy",
+ * which ordinary answers name (a review of 1.2: "install the openai
+ * package" was a refusal).
  */
 static const char *const phrases[] = {
 	/* identity and disclaimers */
 	"as an ai", "as an a i", "as an artificial intelligence", "as a language model", "as a large language model",
 	"as an llm", "i am an ai", "i am just an ai", "i am only an ai", "i am merely an ai", "i am a language model",
 	"i am a large language model", "i am an artificial intelligence", "being an ai", "ai language model",
-	"language model trained by", "trained by openai", "developed by openai", "created by openai", "openai",
-	"chatgpt", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
+	"language model trained by", "trained by openai", "developed by openai", "created by openai",
+	"i am chatgpt", "as chatgpt", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
 	"my knowledge cut off", "as of my last update", "as of my last knowledge update", "as of my last training",
-	"as of my knowledge cutoff", "my guidelines", "content policy", "i do not have personal opinions",
+	"as of my knowledge cutoff", "my guidelines", "my content policy", "i do not have personal opinions",
 	"i do not have personal feelings", "i do not have feelings", "i do not have emotions",
 	"i do not have personal experiences", "i do not have the ability to", "i do not have access to real time",
 	"i am not capable of", "as a responsible ai",
@@ -480,7 +483,10 @@ static const char *const phrases[] = {
 	"i can not help", "i can not assist", "i can not provide", "i can not fulfill", "i can not fulfil",
 	"i can not comply", "i can not engage", "i can not create", "i can not generate", "i can not write",
 	"i can not do that", "i can not answer", "i can not support", "i can not participate",
-	"i can not and will not", "i will not be able to help", "i will not help", "i will not provide",
+	"i can not and will not", "i will not be able to help", "i will not be able to assist",
+	"i will not be able to provide", "i will not help", "i will not provide", "i am not able to do that",
+	"not something i can help with", "not something i can assist with", "i would rather not help",
+	"i am going to have to decline",
 	"i am unable to", "i am not able to help", "i am not able to provide", "i am not able to assist",
 	"i must decline", "i have to decline", "i need to decline", "i must respectfully decline", "i must refuse",
 	"i refuse to", "i am sorry but i can not", "i am sorry but i am unable", "i am sorry but i will not",
@@ -1314,7 +1320,74 @@ code_fences(const char *s, size_t len)
 	return n;
 }
 
-/* Does a text end like a cut-off sentence?  The last visible character into *last. */
+/* Does the line that ends at s[e) open as a list item ("- ", "* ", "+ ", "1. ", "1) ")? */
+static bool
+last_line_is_item(const char *s, size_t e)
+{
+	size_t		b = e,
+				d;
+
+	while (b > 0 && s[b - 1] != '\n' && TD_CHECK_FOR_INTERRUPTS_EXPR())
+		b--;
+	while (b < e && (s[b] == ' ' || s[b] == '\t'))
+		b++;
+	if (b + 1 < e && (s[b] == '-' || s[b] == '*' || s[b] == '+') && s[b + 1] == ' ')
+		return true;
+	for (d = b; d < e && d - b < 9 && s[d] >= '0' && s[d] <= '9'; d++)
+		;
+	return d > b && d + 1 < e && (s[d] == '.' || s[d] == ')') && s[d + 1] == ' ';
+}
+
+/* Is the last word before s[e) (after the last white space) a web address? */
+static bool
+last_word_is_url(const char *s, size_t e)
+{
+	size_t		b = e;
+
+	while (b > 0 && !td_is_space(s[b - 1]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
+		b--;
+	return (e - b > 7 && memcmp(s + b, "http://", 7) == 0) || (e - b > 8 && memcmp(s + b, "https://", 8) == 0);
+}
+
+/* Is the last word before s[e) one that joins to a next word ("and", "the", "of", ...)? */
+static bool
+ends_with_joining_word(const char *s, size_t e)
+{
+	static const char *const joining[] = {"and", "or", "but", "the", "a", "an", "to", "of", "with", "for", "in",
+	"on", "at", "by", "from", "as", "is", "are", "that", NULL};
+	size_t		b = e;
+
+	while (b > 0 && td_is_ascii_word(s[b - 1]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
+		b--;
+	if (b > 0 && !td_is_space(s[b - 1]))
+		return false;
+	for (int k = 0; joining[k]; k++)
+		if (strlen(joining[k]) == e - b && td_ascii_word_at(s, e, b, joining[k], e - b))
+			return true;
+	return false;
+}
+
+/* Would the character cp, last of a text, leave a sentence open? */
+static bool
+continues(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+			strchr(",;:-(/&+=", (int) cp) != NULL;
+	if (cp == 0xFFFD || (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7)
+		return false;
+	if ((cp >= 0x2010 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) || (cp >= 0x3000 && cp <= 0x303F) ||
+		(cp >= 0xFE00 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFF65) || cp >= 0x1F000)
+		return cp == 0x2013 || cp == 0x2014 || cp == 0x3001 || cp == 0xFF0C;	/* dashes, 、，continue */
+	return true;					/* a letter of another script */
+}
+
+/*
+ * Does a text end like a cut-off sentence?  The last visible character
+ * (or the "..." that ends it) into *last.  An ellipsis ends no sentence
+ * (C4); a list item or a web address ends a text without a stop (a review
+ * of 1.2 found every answer ending in a list taken for cut off).
+ */
 static bool
 ends_mid_sentence(const char *s, size_t len, size_t *last, size_t *last_len)
 {
@@ -1337,15 +1410,19 @@ ends_mid_sentence(const char *s, size_t len, size_t *last, size_t *last_len)
 	}
 	*last = b;
 	*last_len = e - b;
-	if (cp < 0x80)
-		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
-			strchr(",;:-(/&+=", (int) cp) != NULL;
-	if (cp == 0xFFFD || (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7)
+	if (cp == 0x2026)			/* … */
+		return true;
+	if (cp == '.' && b >= 2 && s[b - 1] == '.' && s[b - 2] == '.')
+	{
+		*last = b - 2;
+		*last_len = 3;
+		return true;
+	}
+	if (!continues(cp))
 		return false;
-	if ((cp >= 0x2010 && cp <= 0x2BFF) || (cp >= 0x2E00 && cp <= 0x2E7F) || (cp >= 0x3000 && cp <= 0x303F) ||
-		(cp >= 0xFE00 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFF65) || cp >= 0x1F000)
-		return cp == 0x2013 || cp == 0x2014 || cp == 0x3001 || cp == 0xFF0C;	/* dashes, 、，continue */
-	return true;					/* a letter of another script */
+	if (cp < 0x80 && strchr(",;:-(/&+=", (int) cp) != NULL)
+		return true;			/* a list item or address does not end so either */
+	return !((last_line_is_item(s, e) && !ends_with_joining_word(s, e)) || last_word_is_url(s, e));
 }
 
 /* --- conversation-level checks ------------------------------------------------ */

@@ -25,8 +25,17 @@ FROM (VALUES
     ('special token', pg_temp.with_turn(2, 'assistant', 'Put aside a fixed amount every month.<|im_end|>')),
     ('refusal', pg_temp.with_turn(2, 'assistant', 'AS AN A.I. LANGUAGE MODEL, I don’t give financial advice.')),
     ('refusal, contraction', pg_temp.with_turn(2, 'assistant', 'Sorry, but I can''t help with savings plans.')),
+    ('refusal, not something', pg_temp.with_turn(2, 'assistant', 'I''m afraid that''s not something I can help with.')),
+    -- naming a product or a policy is no refusal (a review of 1.2)
+    ('no refusal, names', pg_temp.with_turn(2, 'assistant', 'Install the openai package; ChatGPT and Claude both follow a content policy.')),
     ('truncated', pg_temp.with_turn(4, 'assistant', 'Around 15 to 20 percent, once your emergency fund is')),
     ('open code fence', pg_temp.with_turn(4, 'assistant', E'Try this:\n```python\nprint(3000 * 0.15)')),
+    -- an ellipsis ends no sentence (C4); a list or a web address ends an
+    -- answer without a stop, unless its last word joins to a next one
+    ('truncated, ellipsis', pg_temp.with_turn(4, 'assistant', 'Around 15 to 20 percent, and the next thing to look at is...')),
+    ('list at the end', pg_temp.with_turn(4, 'assistant', E'Around 15 percent, split as:\n- 10 percent into a pension\n- 5 percent into savings')),
+    ('list cut off', pg_temp.with_turn(4, 'assistant', E'Around 15 percent, split as:\n- 10 percent into a pension and')),
+    ('address at the end', pg_temp.with_turn(4, 'assistant', 'Around 15 percent; the calculator is at https://example.org/savings')),
     ('empty', pg_temp.with_turn(3, 'user', E' \u00a0\u200b\n')),
     ('looping', pg_temp.with_turn(2, 'assistant', repeat('Save a fixed amount every month. ', 6))),
     ('looping phrase', pg_temp.with_turn(2, 'assistant', 'The key is ' || repeat('to keep saving and ', 10) || 'then invest.')),
