@@ -22,7 +22,7 @@ td_line_error_name(int i)
 static bool
 known_key(const char *key, size_t len)
 {
-	static const char *const known[] = {"role", "content", "name", "weight", NULL};
+	static const char *const known[] = {"role", "content", "name", "function_call", "weight", NULL};
 
 	for (int i = 0; known[i]; i++)
 		if (len == strlen(known[i]) && memcmp(key, known[i], len) == 0)
@@ -30,12 +30,38 @@ known_key(const char *key, size_t len)
 	return false;
 }
 
-/* The errors of one message; *assistant set when it is the assistant's. */
+/* Is a JSON value "truthy" as Python takes it (not null, false, 0, "", [] or {})? */
+static bool
+truthy(const td_json *v)
+{
+	switch (v->type)
+	{
+		case TD_JSON_NULL:
+		case TD_JSON_FALSE:
+			return false;
+		case TD_JSON_NUMBER:
+			return v->num != 0;
+		case TD_JSON_STRING:
+			return v->len > 0;
+		case TD_JSON_ARRAY:
+		case TD_JSON_OBJECT:
+			return v->count > 0;
+		default:
+			return true;
+	}
+}
+
+/*
+ * The errors of one message, as the cookbook's checks find them (a
+ * function_call may stand for the content, a function may answer); *assistant
+ * set when it is the assistant's.
+ */
 static unsigned
 check_message(const td_json *m, bool *assistant)
 {
 	const td_json *role = td_json_get(m, "role"),
-			   *content = td_json_get(m, "content");
+			   *content = td_json_get(m, "content"),
+			   *call = td_json_get(m, "function_call");
 	unsigned	errors = 0;
 
 	if (m->type != TD_JSON_OBJECT || role == NULL || content == NULL)
@@ -43,9 +69,10 @@ check_message(const td_json *m, bool *assistant)
 	for (size_t k = 0; k < m->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); k++)
 		if (!known_key(m->members[k].key, m->members[k].key_len))
 			errors |= TD_LINE_MESSAGE_UNRECOGNIZED_KEY;
-	if (!td_json_string_is(role, "system") && !td_json_string_is(role, "user") && !td_json_string_is(role, "assistant"))
+	if (!td_json_string_is(role, "system") && !td_json_string_is(role, "user") &&
+		!td_json_string_is(role, "assistant") && !td_json_string_is(role, "function"))
 		errors |= TD_LINE_UNRECOGNIZED_ROLE;
-	if (content->type != TD_JSON_STRING || content->len == 0)
+	if (content->type != TD_JSON_STRING || (content->len == 0 && (call == NULL || !truthy(call))))
 		errors |= TD_LINE_MISSING_CONTENT;
 	if (td_json_string_is(role, "assistant"))
 		*assistant = true;

@@ -32,6 +32,14 @@ main(void)
 	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"\"},{\"role\":\"assistant\",\"content\":null}]}") ==
 	   TD_LINE_MISSING_CONTENT, "empty and null content");
 	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}") == TD_LINE_MISSING_ASSISTANT, "no assistant message");
+	/* the cookbook's: a function call stands for empty content, a function may answer */
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"\","
+			  "\"function_call\":{\"name\":\"f\",\"arguments\":\"{}\"}},{\"role\":\"function\",\"name\":\"f\","
+			  "\"content\":\"42\"}]}") == 0, "a function call and its answer");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"\","
+			  "\"function_call\":{}}]}") == TD_LINE_MISSING_CONTENT, "an empty function call is no content");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":null,"
+			  "\"function_call\":{\"name\":\"f\"}}]}") == TD_LINE_MISSING_CONTENT, "content must still be a string");
 	ok(strcmp(td_line_error_name(2), "missing_messages_list") == 0 && td_line_error_name(TD_LINE_ERROR_COUNT) == NULL,
 	   "error names");
 	return unit_done();
