@@ -1014,6 +1014,13 @@ check_looping(scratch *s, report *r, long turn, size_t text_chars)
 			   *sentences = &s->units[UNIT_SENTENCE],
 			   *paras = &s->units[UNIT_PARAGRAPH];
 
+	for (size_t i = 0; i < s->nwords && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
+		if (s->words[i].chars > TD_LOOP_MAX_WORD_CHARS)
+		{
+			found_count(r, TD_DEFECT_LOOPING_TURN, turn, "longest_word_characters", (long) s->words[i].chars,
+						dv_int(TD_LOOP_MAX_WORD_CHARS));
+			return;
+		}
 	if (lines->n >= TD_LOOP_MIN_LINES &&
 		loop_check(r, turn, "duplicate_line_fraction", dup_fraction(lines), TD_LOOP_DUP_LINE_FRAC))
 		return;

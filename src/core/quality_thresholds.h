@@ -82,6 +82,14 @@
  */
 #define TD_LOOP_TOP_MIN_COUNT 3
 
+/*
+ * A word of more than this many characters is a loop of characters
+ * ("hahaha…", "0000…"): C4 drops lines with a word over 1,000 characters
+ * (QUALITY.md 3.3).  Code is not read for it (a review of 1.2 found
+ * 6,000-character "words" passing).
+ */
+#define TD_LOOP_MAX_WORD_CHARS 1000
+
 /* --- duplicate_turns ------------------------------------------------------ */
 
 /*

@@ -39,6 +39,7 @@ FROM (VALUES
     ('empty', pg_temp.with_turn(3, 'user', E' \u00a0\u200b\n')),
     ('looping', pg_temp.with_turn(2, 'assistant', repeat('Save a fixed amount every month. ', 6))),
     ('looping phrase', pg_temp.with_turn(2, 'assistant', 'The key is ' || repeat('to keep saving and ', 10) || 'then invest.')),
+    ('looping characters', pg_temp.with_turn(2, 'assistant', 'Ha' || repeat('ha', 600) || '! Put aside a fixed amount.')),
     -- code is not prose: its repeats, braces and tags are no defect (a
     -- review of 1.2 found 8 of 13 ordinary code answers taken for loops);
     -- the prose around it is still read
