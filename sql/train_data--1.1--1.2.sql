@@ -498,6 +498,18 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A claim renders an item''s prompt from its parameters; a rendered prompt is at most 4 MB too.';
     END IF;
+    -- a regeneration's new version comes after its parent and the versions
+    -- before it: at most 1,000 (the conversations' guard's limit), checked
+    -- where the owner names the parent, since the completion that inserts
+    -- the version does not walk the chain (a review of 1.2 grew a chain past
+    -- it by setting an item's parent by hand)
+    IF NEW.parent_conversation_id IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.parent_conversation_id IS DISTINCT FROM OLD.parent_conversation_id)
+       AND train_data.version_depth(NEW.parent_conversation_id) > 1000 THEN
+        RAISE EXCEPTION 'batch item %: conversation % would have more than 1000 versions before its regeneration',
+                        coalesce(NEW.id, OLD.id), NEW.parent_conversation_id
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
     -- values of the parameters a completion acts on are checked here, where
     -- the owner writes them, not when a worker hands a response back (each
     -- names the item by its position in its job: a refused create_batch
@@ -1226,6 +1238,28 @@ BEGIN ATOMIC
     ORDER BY 1;
 END;
 
+-- How many versions a conversation's chain holds up to it: itself and the
+-- versions before it (of its owner), counted to 1,001 at most.  The
+-- conversations' guard allows 1,000 before a version; a completion, which
+-- inserts a regeneration's new version, does not walk the chain, so
+-- regenerate_conversation and the items' guard ask this first.
+CREATE FUNCTION train_data.version_depth(conversation_id uuid)
+    RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH RECURSIVE up(id, parent_id, parent_type, created_by, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, c.created_by, 1 FROM train_data.conversations c
+        WHERE c.id = version_depth.conversation_id
+        UNION ALL
+        SELECT x.id, x.parent_id, x.parent_type, x.created_by, up.depth + 1
+        FROM train_data.conversations x JOIN up ON x.id = up.parent_id
+        WHERE up.parent_type = 'conversation' AND x.created_by = up.created_by AND up.depth < 1001)
+    SELECT max(up.depth) FROM up;
+END;
+COMMENT ON FUNCTION train_data.version_depth(uuid) IS
+    'Internal: the versions of a conversation''s chain up to it (itself and those before it), counted to 1,001 at most';
+
 -- Queue a new generation of a conversation from its template and parameters
 -- (overridden by parameters); returns the batch item.  When it completes, the
 -- new conversation's parent is this one and this one is archived.
@@ -1238,7 +1272,6 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
-    depth integer;
 BEGIN
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
@@ -1260,14 +1293,7 @@ BEGIN
     -- the new version will have this one and its ancestors before it: the
     -- guard's limit, checked here because the completion that inserts the
     -- version does not walk the chain (a chain grew past it: a review of 1.2)
-    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
-        SELECT c.id, c.parent_id, c.parent_type, 1
-        UNION ALL
-        SELECT x.id, x.parent_id, x.parent_type, up.depth + 1
-        FROM train_data.conversations x JOIN up ON x.id = up.parent_id
-        WHERE up.parent_type = 'conversation' AND x.created_by = c.created_by AND up.depth < 1001)
-    SELECT max(up.depth) INTO depth FROM up;
-    IF depth > 1000 THEN
+    IF train_data.version_depth(c.id) > 1000 THEN
         RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', c.conversation_id
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A regeneration is a new version after this one and the versions before it.';
@@ -3205,6 +3231,17 @@ BEGIN ATOMIC
            END;
 END;
 
+-- The expectation a stored conversation's parameters hold, when
+-- quality_metrics() accepts it, else NULL (native): judging a conversation
+-- again keeps what its template expects, without failing on one 1.1 or a
+-- user's edit left malformed.
+CREATE FUNCTION train_data.usable_expectation(expected jsonb)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_usable_expectation';
+COMMENT ON FUNCTION train_data.usable_expectation(jsonb) IS
+    'Internal: the expectation when quality_metrics(turns, expected) accepts it, else NULL';
+
 -- The stored turns of a conversation, in order, as quality_metrics()
 -- reads them: [{role, content}, ...], [] for none.
 CREATE FUNCTION train_data.stored_turns(conversation_id uuid)
@@ -3219,8 +3256,9 @@ COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
 
 -- Score conversations again from their stored turns, as the caller (her
 -- policies decide which of ids she may change); returns the rows updated.
--- Whole (verdicts_only false: score_conversation): the metrics, the score
--- and the turn count (turns a user wrote herself left it as it was).  The
+-- Judged against the template's expectation its parameters hold
+-- (expectedTurns, as the completion did), when usable.  Whole (verdicts_only
+-- false: score_conversation): the metrics, the score and the turn count (turns a user wrote herself left it as it was).  The
 -- verdicts only (the turns' statement triggers): the metrics' defects,
 -- defectDetails and defectSeverity follow the turns, the score and the
 -- other metrics stay as a completion, score_conversation or the user set
@@ -3242,8 +3280,11 @@ BEGIN ATOMIC
         quality_score = CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
                              ELSE (v.m ->> 'overall')::numeric END,
         turn_count = CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
-    FROM (SELECT x.id, train_data.quality_metrics(s.turns) AS m, jsonb_array_length(s.turns) AS n
-          FROM (SELECT DISTINCT u.id FROM unnest(rescore_conversations.ids) AS u(id)) AS x
+    FROM (SELECT x.id, train_data.quality_metrics(s.turns, train_data.usable_expectation(x.expected)) AS m,
+                 jsonb_array_length(s.turns) AS n
+          FROM (SELECT DISTINCT u.id, p.parameters -> 'expectedTurns' AS expected
+                FROM unnest(rescore_conversations.ids) AS u(id)
+                JOIN train_data.conversations p ON p.id = u.id) AS x
           CROSS JOIN LATERAL (SELECT train_data.stored_turns(x.id) AS turns OFFSET 0) s
           OFFSET 0) v   -- (each conversation's metrics computed once)
     WHERE c.id = v.id
@@ -3286,16 +3327,28 @@ CREATE FUNCTION train_data.conversation_turns_verdicts() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    problem text;
 BEGIN
     IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active('train_data.conversations') THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'UPDATE' THEN
-        PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT t.conversation_id FROM changed_turns t
-                                                            UNION SELECT t.conversation_id FROM old_turns t), true);
-    ELSE
-        PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t), true);
-    END IF;
+    -- (turns too large to read as one JSON document, over 256 MB, are
+    -- still written: their verdicts stay, with a warning)
+    BEGIN
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT t.conversation_id FROM changed_turns t
+                                                                UNION SELECT t.conversation_id FROM old_turns t), true);
+        ELSE
+            PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t),
+                                                          true);
+        END IF;
+    EXCEPTION WHEN program_limit_exceeded THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+        RAISE WARNING 'the defect verdicts of the conversations whose turns this statement wrote were not judged again: %',
+                      problem
+            USING HINT = 'score_conversation() reads the turns the same way; shorten the turns to have them judged.';
+    END;
     RETURN NULL;
 END
 $$;

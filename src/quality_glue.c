@@ -28,6 +28,7 @@
 
 PG_FUNCTION_INFO_V1(train_data_quality_metrics);
 PG_FUNCTION_INFO_V1(train_data_quality_metrics_expect);
+PG_FUNCTION_INFO_V1(train_data_usable_expectation);
 PG_FUNCTION_INFO_V1(train_data_quality_score);
 PG_FUNCTION_INFO_V1(train_data_quality_defects);
 PG_FUNCTION_INFO_V1(train_data_quality_defect_codes);
@@ -142,6 +143,30 @@ expect_arg(FunctionCallInfo fcinfo, int argno, td_quality_expect *e)
 				 err.detail.len ? errdetail("%s", td_message_to_server(err.detail.data)) : 0));
 	td_error_free(&err);
 	return e;
+}
+
+/*
+ * usable_expectation(expected jsonb) returns jsonb — expected when
+ * quality_metrics(turns, expected) accepts it, else NULL (STRICT): the
+ * expectation a stored conversation's parameters hold, for judging it again
+ * without failing on one 1.1 or a user's edit left malformed.
+ */
+Datum
+train_data_usable_expectation(PG_FUNCTION_ARGS)
+{
+	td_arena	arena;
+	td_error	err;
+	td_quality_expect e;
+	bool		good;
+
+	td_arena_init(&arena);
+	td_error_init(&err);
+	good = td_quality_expect_parse(td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0)), &e, &err);
+	td_arena_free(&arena);
+	td_error_free(&err);
+	if (!good)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
 /* The overall score of a jsonb turns argument (no metrics document). */

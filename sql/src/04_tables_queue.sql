@@ -424,6 +424,18 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A claim renders an item''s prompt from its parameters; a rendered prompt is at most 4 MB too.';
     END IF;
+    -- a regeneration's new version comes after its parent and the versions
+    -- before it: at most 1,000 (the conversations' guard's limit), checked
+    -- where the owner names the parent, since the completion that inserts
+    -- the version does not walk the chain (a review of 1.2 grew a chain past
+    -- it by setting an item's parent by hand)
+    IF NEW.parent_conversation_id IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.parent_conversation_id IS DISTINCT FROM OLD.parent_conversation_id)
+       AND train_data.version_depth(NEW.parent_conversation_id) > 1000 THEN
+        RAISE EXCEPTION 'batch item %: conversation % would have more than 1000 versions before its regeneration',
+                        coalesce(NEW.id, OLD.id), NEW.parent_conversation_id
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
     -- values of the parameters a completion acts on are checked here, where
     -- the owner writes them, not when a worker hands a response back (each
     -- names the item by its position in its job: a refused create_batch

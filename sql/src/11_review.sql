@@ -359,6 +359,28 @@ COMMENT ON FUNCTION train_data.bulk_review_conversations(uuid[], text, text, tex
 -- 21. Regeneration and versions
 --------------------------------------------------------------------------------
 
+-- How many versions a conversation's chain holds up to it: itself and the
+-- versions before it (of its owner), counted to 1,001 at most.  The
+-- conversations' guard allows 1,000 before a version; a completion, which
+-- inserts a regeneration's new version, does not walk the chain, so
+-- regenerate_conversation and the items' guard ask this first.
+CREATE FUNCTION train_data.version_depth(conversation_id uuid)
+    RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH RECURSIVE up(id, parent_id, parent_type, created_by, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, c.created_by, 1 FROM train_data.conversations c
+        WHERE c.id = version_depth.conversation_id
+        UNION ALL
+        SELECT x.id, x.parent_id, x.parent_type, x.created_by, up.depth + 1
+        FROM train_data.conversations x JOIN up ON x.id = up.parent_id
+        WHERE up.parent_type = 'conversation' AND x.created_by = up.created_by AND up.depth < 1001)
+    SELECT max(up.depth) FROM up;
+END;
+COMMENT ON FUNCTION train_data.version_depth(uuid) IS
+    'Internal: the versions of a conversation''s chain up to it (itself and those before it), counted to 1,001 at most';
+
 -- Queue a new generation of a conversation from its template and parameters
 -- (overridden by parameters); returns the batch item.  When it completes, the
 -- new conversation's parent is this one and this one is archived.
@@ -371,7 +393,6 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
-    depth integer;
 BEGIN
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
@@ -393,14 +414,7 @@ BEGIN
     -- the new version will have this one and its ancestors before it: the
     -- guard's limit, checked here because the completion that inserts the
     -- version does not walk the chain (a chain grew past it: a review of 1.2)
-    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
-        SELECT c.id, c.parent_id, c.parent_type, 1
-        UNION ALL
-        SELECT x.id, x.parent_id, x.parent_type, up.depth + 1
-        FROM train_data.conversations x JOIN up ON x.id = up.parent_id
-        WHERE up.parent_type = 'conversation' AND x.created_by = c.created_by AND up.depth < 1001)
-    SELECT max(up.depth) INTO depth FROM up;
-    IF depth > 1000 THEN
+    IF train_data.version_depth(c.id) > 1000 THEN
         RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', c.conversation_id
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A regeneration is a new version after this one and the versions before it.';

@@ -170,16 +170,28 @@ CREATE FUNCTION train_data.conversation_turns_verdicts() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    problem text;
 BEGIN
     IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active('train_data.conversations') THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'UPDATE' THEN
-        PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT t.conversation_id FROM changed_turns t
-                                                            UNION SELECT t.conversation_id FROM old_turns t), true);
-    ELSE
-        PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t), true);
-    END IF;
+    -- (turns too large to read as one JSON document, over 256 MB, are
+    -- still written: their verdicts stay, with a warning)
+    BEGIN
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT t.conversation_id FROM changed_turns t
+                                                                UNION SELECT t.conversation_id FROM old_turns t), true);
+        ELSE
+            PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t),
+                                                          true);
+        END IF;
+    EXCEPTION WHEN program_limit_exceeded THEN
+        GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+        RAISE WARNING 'the defect verdicts of the conversations whose turns this statement wrote were not judged again: %',
+                      problem
+            USING HINT = 'score_conversation() reads the turns the same way; shorten the turns to have them judged.';
+    END;
     RETURN NULL;
 END
 $$;
@@ -366,6 +378,17 @@ END;
 COMMENT ON FUNCTION train_data.with_batch_duplicate(jsonb, jsonb) IS
     'Internal: quality metrics with the duplicate_in_batch defect added (defects, defectDetails, defectSeverity), or unchanged for NULL details';
 
+-- The expectation a stored conversation's parameters hold, when
+-- quality_metrics() accepts it, else NULL (native): judging a conversation
+-- again keeps what its template expects, without failing on one 1.1 or a
+-- user's edit left malformed.
+CREATE FUNCTION train_data.usable_expectation(expected jsonb)
+    RETURNS jsonb
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_usable_expectation';
+COMMENT ON FUNCTION train_data.usable_expectation(jsonb) IS
+    'Internal: the expectation when quality_metrics(turns, expected) accepts it, else NULL';
+
 -- The stored turns of a conversation, in order, as quality_metrics()
 -- reads them: [{role, content}, ...], [] for none.
 CREATE FUNCTION train_data.stored_turns(conversation_id uuid)
@@ -380,8 +403,9 @@ COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
 
 -- Score conversations again from their stored turns, as the caller (her
 -- policies decide which of ids she may change); returns the rows updated.
--- Whole (verdicts_only false: score_conversation): the metrics, the score
--- and the turn count (turns a user wrote herself left it as it was).  The
+-- Judged against the template's expectation its parameters hold
+-- (expectedTurns, as the completion did), when usable.  Whole (verdicts_only
+-- false: score_conversation): the metrics, the score and the turn count (turns a user wrote herself left it as it was).  The
 -- verdicts only (the turns' statement triggers): the metrics' defects,
 -- defectDetails and defectSeverity follow the turns, the score and the
 -- other metrics stay as a completion, score_conversation or the user set
@@ -403,8 +427,11 @@ BEGIN ATOMIC
         quality_score = CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
                              ELSE (v.m ->> 'overall')::numeric END,
         turn_count = CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
-    FROM (SELECT x.id, train_data.quality_metrics(s.turns) AS m, jsonb_array_length(s.turns) AS n
-          FROM (SELECT DISTINCT u.id FROM unnest(rescore_conversations.ids) AS u(id)) AS x
+    FROM (SELECT x.id, train_data.quality_metrics(s.turns, train_data.usable_expectation(x.expected)) AS m,
+                 jsonb_array_length(s.turns) AS n
+          FROM (SELECT DISTINCT u.id, p.parameters -> 'expectedTurns' AS expected
+                FROM unnest(rescore_conversations.ids) AS u(id)
+                JOIN train_data.conversations p ON p.id = u.id) AS x
           CROSS JOIN LATERAL (SELECT train_data.stored_turns(x.id) AS turns OFFSET 0) s
           OFFSET 0) v   -- (each conversation's metrics computed once)
     WHERE c.id = v.id

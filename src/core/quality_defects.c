@@ -1065,21 +1065,27 @@ blank(const char *s, char *out, size_t b, size_t e)
 	return n;
 }
 
-/* A fence line (up to 3 spaces, then 3 or more ` or ~): its character and length, else 0. */
+/*
+ * A fence line (any indentation of spaces and tabs, as in a list item, then
+ * 3 or more ` or ~; a ` fence's info string holds no `): its character and
+ * length, else 0.
+ */
 static size_t
 fence_at(const char *s, size_t b, size_t e, char *ch)
 {
 	size_t		i = b,
 				n = 0;
 
-	while (i < e && i - b < 3 && s[i] == ' ')
+	while (i < e && (s[i] == ' ' || s[i] == '\t') && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		i++;
 	if (i >= e || (s[i] != '`' && s[i] != '~'))
 		return 0;
 	*ch = s[i];
-	while (i + n < e && s[i + n] == *ch)
+	while (i + n < e && s[i + n] == *ch && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		n++;
-	return n >= 3 ? n : 0;
+	if (n < 3 || (*ch == '`' && memchr(s + i + n, '`', e - i - n) != NULL))
+		return 0;
+	return n;
 }
 
 /* Is the rest of the fence line s[b, e) after its run of ch white space (a closing fence)? */
@@ -1088,50 +1094,74 @@ only_space_after(const char *s, size_t b, size_t e, char ch)
 {
 	size_t		i = b;
 
-	while (i < e && s[i] == ' ')
+	while (i < e && (s[i] == ' ' || s[i] == '\t') && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		i++;
-	while (i < e && s[i] == ch)
+	while (i < e && s[i] == ch && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		i++;
-	while (i < e && td_is_space(s[i]))
+	while (i < e && td_is_space(s[i]) && TD_CHECK_FOR_INTERRUPTS_EXPR())
 		i++;
 	return i == e;
 }
 
-/* Blank the inline code spans (`code`, ``code``) of the line s[b, e); the code points blanked. */
+/* The length of the run of backquotes at s[i] (within s[.., e)). */
+static size_t
+ticks_at(const char *s, size_t i, size_t e)
+{
+	size_t		k = 0;
+
+	while (i + k < e && s[i + k] == '`' && TD_CHECK_FOR_INTERRUPTS_EXPR())
+		k++;
+	return k;
+}
+
+#define SPAN_MAX_TICKS 3		/* inline code opens with 1 to 3 backquotes; longer runs are text */
+
+/*
+ * Blank the inline code spans (`code`, ``code``, ```code```) of the line
+ * s[b, e): a run of k backquotes opens one closed by the next run of
+ * exactly k.  Linear: a search that finds no closer for k marks k as closed
+ * for the rest of the line (a later opener of k has none either), one that
+ * finds one goes on after it.  The code points blanked.
+ */
 static size_t
 blank_spans(const char *s, char *out, size_t b, size_t e)
 {
+	bool		none[SPAN_MAX_TICKS + 1] = {false};
 	size_t		n = 0,
 				i = b;
+	const char *q;
 
-	while (i < e)
+	while (i < e && (q = memchr(s + i, '`', e - i)) != NULL)
 	{
-		size_t		k = 0,
+		size_t		k,
 					j;
+		bool		closed = false;
 
 		TD_CHECK_FOR_INTERRUPTS();
-		if (s[i] != '`')
+		i = (size_t) (q - s);
+		k = ticks_at(s, i, e);
+		if (k > SPAN_MAX_TICKS || none[k])
 		{
-			i++;
+			i += k;
 			continue;
 		}
-		while (i + k < e && s[i + k] == '`')
-			k++;
-		for (j = i + k; j < e; j++)		/* the next run of exactly k backquotes closes the span */
+		for (j = i + k; j < e && (q = memchr(s + j, '`', e - j)) != NULL;)
 		{
-			size_t		m = 0;
+			size_t		m;
 
 			TD_CHECK_FOR_INTERRUPTS();
-			if (s[j] != '`')
-				continue;
-			while (j + m < e && s[j + m] == '`')
-				m++;
+			j = (size_t) (q - s);
+			m = ticks_at(s, j, e);
 			if (m == k)
+			{
+				closed = true;
 				break;
-			j += m - 1;
+			}
+			j += m;
 		}
-		if (j >= e)				/* unclosed: a backquote of the text */
+		if (!closed)
 		{
+			none[k] = true;		/* and the backquotes are text */
 			i += k;
 			continue;
 		}
@@ -1143,8 +1173,9 @@ blank_spans(const char *s, char *out, size_t b, size_t e)
 
 /*
  * The text with its code blanked, or NULL when it holds none: the lines of
- * fenced code blocks (from a line of 3 or more ` or ~ to the line closing
- * it with as many or more of the same, or to the end) and inline code spans
+ * fenced code blocks (from a line of 3 or more ` or ~, indented or not, to
+ * the line closing it with as many or more of the same, or to the end) and
+ * inline code spans
  * replaced by spaces, line breaks kept, so that every offset still points
  * into the text; *code_chars gets the code points blanked.  The repetition,
  * placeholder and chat-token checks read prose: code repeats by nature
@@ -1618,7 +1649,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 			continue;
 		}
 		text_chars = turns[i].surveyed ? turns[i].chars : td_utf8_count(text, len);
-		prose = (marks & TD_MARK_BACKQUOTE) ? prose_view(text, len, &code_chars) : NULL;
+		prose = (marks & TD_MARK_BACKQUOTE) || memchr(text, '~', len) ? prose_view(text, len, &code_chars) : NULL;
 		view = prose ? prose : text;
 		if ((marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen))
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);

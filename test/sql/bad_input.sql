@@ -458,7 +458,13 @@ INSERT INTO calls (fn, call) VALUES
  ('stored_turns', $$SELECT train_data.stored_turns('b3000000-0000-0000-0000-000000000000')$$),
  ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations(NULL, true)$$),
  ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations(array_fill('b3000000-0000-0000-0000-000000000000'::uuid, ARRAY[100000]), false)$$),
- ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations('{00000000-0000-0000-0000-00000000dead,NULL}', NULL)$$);
+ ('rescore_conversations', $$SELECT count(*) FROM train_data.rescore_conversations('{00000000-0000-0000-0000-00000000dead,NULL}', NULL)$$),
+ ('usable_expectation', $$SELECT train_data.usable_expectation(public.deep_object())$$),
+ ('usable_expectation', $$SELECT train_data.usable_expectation(jsonb_build_object('firstRole', public.huge()))$$),
+ ('usable_expectation', $$SELECT train_data.usable_expectation('{"turns": 4}')$$),
+ ('version_depth', $$SELECT train_data.version_depth(NULL)$$),
+ ('version_depth', $$SELECT train_data.version_depth('b3000000-0000-0000-0000-000000000000')$$),
+ ('version_depth', $$SELECT train_data.version_depth('a3000000-0000-0000-0000-000000000000')$$);
 
 ------------------------------------------------------------------ workers
 INSERT INTO calls (fn, call) VALUES

@@ -117,6 +117,22 @@ VALUES ('e6100000-0000-0000-0000-000000000001', 2, 'assistant', 'Restored as it 
 RESET row_security;
 SELECT quality_metrics -> 'defects' AS restored FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
 DELETE FROM train_data.conversations WHERE id = 'e6100000-0000-0000-0000-000000000001';
+-- judged against the expectation the conversation's parameters hold, as its
+-- completion judged it (a review of 1.2: an edit turned a soft
+-- length_mismatch into a hard role_order); one that is malformed (left by
+-- 1.1 or an edit) is passed over, not raised
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, parameters)
+VALUES ('e6100000-0000-0000-0000-000000000002', 'Expected', 'Ann', 'calm', 'template',
+        '{"expectedTurns": {"turns": 8, "firstRole": "assistant"}}'),
+       ('e6100000-0000-0000-0000-000000000003', 'Malformed', 'Ann', 'calm', 'template', '{"expectedTurns": "eight"}');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n % 2 WHEN 1 THEN 'assistant' ELSE 'user' END,
+       CASE n WHEN 1 THEN 'Hello, I can help you plan your savings.' WHEN 2 THEN 'How much should I save?'
+              ELSE 'Ten percent of your pay, every month.' END
+FROM train_data.conversations c, generate_series(1, 3) n WHERE c.id::text LIKE 'e6100000%';
+SELECT title, quality_metrics -> 'defects' AS defects, quality_metrics ->> 'defectSeverity' AS severity
+FROM train_data.conversations WHERE id::text LIKE 'e6100000%' ORDER BY title;
+DELETE FROM train_data.conversations WHERE id::text LIKE 'e6100000%';
 
 ------------------------------------------------------------------ exports leave defects out
 UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),

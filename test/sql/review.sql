@@ -232,6 +232,11 @@ SET ROLE regress_alice;
 SELECT expect_error($$SELECT train_data.regenerate_conversation('c8000000-0000-0000-0000-000000001001')$$);
 SELECT train_data.regenerate_conversation('c8000000-0000-0000-0000-000000001000') AS chain_item \gset
 SELECT i.parent_conversation_id AS queued_after FROM train_data.batch_items i WHERE i.id = :'chain_item';
+-- nor can an item be given the tip as its parent by hand (a review of 1.2
+-- grew the chain so, through an item of a batch of her own)
+SELECT expect_error($$UPDATE train_data.batch_items SET parent_conversation_id = 'c8000000-0000-0000-0000-000000001001'
+                      WHERE id = (SELECT i.id FROM train_data.batch_items i
+                                  WHERE i.parent_conversation_id = 'c8000000-0000-0000-0000-000000001000')$$, false, true);
 
 RESET ROLE;
 RESET train_data.user_id;
