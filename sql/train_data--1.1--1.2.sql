@@ -3333,8 +3333,9 @@ BEGIN
     IF current_setting('row_security') = 'off' AND NOT pg_catalog.row_security_active('train_data.conversations') THEN
         RETURN NULL;
     END IF;
-    -- (turns too large to read as one JSON document, over 256 MB, are
-    -- still written: their verdicts stay, with a warning)
+    -- (turns that cannot be read as one JSON document -- over 256 MB, or,
+    -- in a SQL_ASCII database, bytes that are not UTF-8 -- are still
+    -- written: their verdicts stay, with a warning)
     BEGIN
         IF TG_OP = 'UPDATE' THEN
             PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT t.conversation_id FROM changed_turns t
@@ -3343,11 +3344,11 @@ BEGIN
             PERFORM FROM train_data.rescore_conversations(ARRAY(SELECT DISTINCT t.conversation_id FROM changed_turns t),
                                                           true);
         END IF;
-    EXCEPTION WHEN program_limit_exceeded THEN
+    EXCEPTION WHEN program_limit_exceeded OR character_not_in_repertoire OR untranslatable_character THEN
         GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
         RAISE WARNING 'the defect verdicts of the conversations whose turns this statement wrote were not judged again: %',
                       problem
-            USING HINT = 'score_conversation() reads the turns the same way; shorten the turns to have them judged.';
+            USING HINT = 'score_conversation() reads the turns the same way, as one JSON document.';
     END;
     RETURN NULL;
 END
