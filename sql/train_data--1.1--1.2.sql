@@ -3258,8 +3258,9 @@ COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
 -- policies decide which of ids she may change); returns the rows updated.
 -- Judged against the template's expectation its parameters hold
 -- (expectedTurns, as the completion did), when usable.  Whole (verdicts_only
--- false: score_conversation): the metrics, the score and the turn count (turns a user wrote herself left it as it was).  The
--- verdicts only (the turns' statement triggers): the metrics' defects,
+-- false: score_conversation): the metrics, the score and the turn count
+-- (turns a user wrote herself left it as it was).  The verdicts only (the
+-- turns' statement triggers): the metrics' defects,
 -- defectDetails and defectSeverity follow the turns, the score and the
 -- other metrics stay as a completion, score_conversation or the user set
 -- them.  Either way the mark a completion gave a near copy of its batch

@@ -1649,7 +1649,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 			continue;
 		}
 		text_chars = turns[i].surveyed ? turns[i].chars : td_utf8_count(text, len);
-		prose = (marks & TD_MARK_BACKQUOTE) || memchr(text, '~', len) ? prose_view(text, len, &code_chars) : NULL;
+		prose = (marks & TD_MARK_BACKQUOTE) ? prose_view(text, len, &code_chars) : NULL;
 		view = prose ? prose : text;
 		if ((marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen))
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);

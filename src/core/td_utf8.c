@@ -88,7 +88,8 @@ survey_marks(__m128i v, __m128i *brace, __m128i *angle, __m128i *bracket, __m128
 	*brace = _mm_or_si128(*brace, _mm_cmpeq_epi8(v, _mm_set1_epi8('{')));
 	*angle = _mm_or_si128(*angle, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
 	*bracket = _mm_or_si128(*bracket, _mm_cmpeq_epi8(v, _mm_set1_epi8('[')));
-	*backquote = _mm_or_si128(*backquote, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
+	*backquote = _mm_or_si128(*backquote, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('`')),
+													   _mm_cmpeq_epi8(v, _mm_set1_epi8('~'))));
 }
 
 /*
@@ -192,7 +193,7 @@ td_utf8_survey(const char *s, size_t len, size_t *chars)
 		brace |= td_bytes_zero(x ^ ('{' * TD_ONES));
 		angle |= td_bytes_zero(x ^ ('<' * TD_ONES));
 		bracket |= td_bytes_zero(x ^ ('[' * TD_ONES));
-		backquote |= td_bytes_zero(x ^ ('`' * TD_ONES));
+		backquote |= td_bytes_zero(x ^ ('`' * TD_ONES)) | td_bytes_zero(x ^ ('~' * TD_ONES));
 		cont += td_continuation_bytes(x);
 		if ((i & 4095) == 4088)
 			TD_CHECK_FOR_INTERRUPTS();	/* every 4 KiB */

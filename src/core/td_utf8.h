@@ -23,7 +23,7 @@ extern size_t td_utf8_count(const char *s, size_t len);
 #define TD_MARK_BRACE 1u			/* '{': placeholders */
 #define TD_MARK_ANGLE 2u			/* '<': chat-format tokens */
 #define TD_MARK_BRACKET 4u		/* '[': chat-format tokens */
-#define TD_MARK_BACKQUOTE 8u		/* '`': code fences */
+#define TD_MARK_BACKQUOTE 8u		/* '`' or '~': code fences and spans */
 #define TD_MARKS_ALL 15u
 
 /*

@@ -45,7 +45,7 @@ counts_agree(void)
 		text[i] = (i >= 40 && i < 44) ? "\xf0\x9f\x98\x80"[i - 40] :
 			(i >= 70 && i < 100 && i % 2 == 0) ? '\xc3' : (i >= 70 && i < 100) ? '\xa9' :
 			(i >= 120 && i < 130) ? "\x7f\x80\xbf\xc0\xff"[i % 5] :
-			i == 20 ? '{' : i == 63 ? '<' : i == 64 ? '[' : i == 150 ? '`' :
+			i == 20 ? '{' : i == 63 ? '<' : i == 64 ? '[' : i == 150 ? '`' : i == 170 ? '~' :
 			(i >= 200) ? (char) (x >> 24) : (char) ('a' + i % 26);
 	}
 	for (size_t from = 0; from < 300; from++)
@@ -59,7 +59,7 @@ counts_agree(void)
 			{
 				expected += ((unsigned char) text[k] & 0xC0) != 0x80;
 				marks |= text[k] == '{' ? TD_MARK_BRACE : text[k] == '<' ? TD_MARK_ANGLE :
-					text[k] == '[' ? TD_MARK_BRACKET : text[k] == '`' ? TD_MARK_BACKQUOTE : 0;
+					text[k] == '[' ? TD_MARK_BRACKET : text[k] == '`' || text[k] == '~' ? TD_MARK_BACKQUOTE : 0;
 			}
 			if (td_utf8_count(text + from, len) != expected ||
 				td_utf8_survey(text + from, len, &chars) != marks || chars != expected)
