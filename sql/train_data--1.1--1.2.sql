@@ -26,7 +26,7 @@ LOCK TABLE train_data.batch_jobs, train_data.batch_items, train_data.batch_job_c
     IN ACCESS EXCLUSIVE MODE;
 
 CREATE OR REPLACE FUNCTION train_data.current_user_id() RETURNS uuid
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_current_user_id';
 
 CREATE OR REPLACE FUNCTION train_data.touch_timestamps() RETURNS trigger
@@ -61,7 +61,7 @@ CREATE OR REPLACE FUNCTION train_data.quality_score(turns jsonb)
     AS 'MODULE_PATHNAME', 'train_data_quality_score';
 
 CREATE OR REPLACE FUNCTION train_data.uuid_v7() RETURNS uuid
-    LANGUAGE c VOLATILE PARALLEL SAFE
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_uuid_v7';
 
 CREATE OR REPLACE FUNCTION train_data.jsonb_merge_deep(base jsonb, patch jsonb)
@@ -84,12 +84,12 @@ CREATE OR REPLACE FUNCTION train_data.eta_observe(interval_ewma double precision
 
 CREATE OR REPLACE FUNCTION train_data.calculate_batch_progress(job_id uuid)
     RETURNS numeric
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_calculate_batch_progress';
 
 CREATE OR REPLACE FUNCTION train_data.estimate_time_remaining(job_id uuid)
     RETURNS interval
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_estimate_time_remaining';
 
 CREATE OR REPLACE FUNCTION train_data.batch_progress(job_id uuid)
@@ -98,7 +98,7 @@ CREATE OR REPLACE FUNCTION train_data.batch_progress(job_id uuid)
                    failed_items integer, cancelled_items integer, percent numeric,
                    estimated_time_remaining interval, items_per_minute numeric,
                    started_at timestamptz, completed_at timestamptz)
-    LANGUAGE c STABLE PARALLEL SAFE ROWS 1
+    LANGUAGE c STABLE PARALLEL RESTRICTED ROWS 1
     AS 'MODULE_PATHNAME', 'train_data_batch_progress';
 
 CREATE OR REPLACE FUNCTION train_data.export_jsonl(shape text DEFAULT 'original', scope text DEFAULT 'all',
@@ -208,7 +208,7 @@ CREATE FUNCTION train_data.job_claim_rank(status train_data.batch_job_status, pr
 -- caller is not subject to row-level security on tbl (native).
 CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
     RETURNS uuid
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_user_id_default';
 
 -- The channel a job's events are sent on: train_data_job_ and the job id's
@@ -3442,11 +3442,11 @@ CREATE FUNCTION train_data.report_quantiles(sample double precision[])
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT pg_catalog.jsonb_build_object(
-        'count', count(v.x), 'min', min(v.x),
-        'p10', percentile_cont(0.1) WITHIN GROUP (ORDER BY v.x),
-        'p50', percentile_cont(0.5) WITHIN GROUP (ORDER BY v.x),
-        'p90', percentile_cont(0.9) WITHIN GROUP (ORDER BY v.x),
-        'max', max(v.x), 'mean', round(avg(v.x)::numeric, 2))
+        'count', count(v.x), 'min', min(v.x)::numeric,
+        'p10', (percentile_cont(0.1) WITHIN GROUP (ORDER BY v.x))::numeric,
+        'p50', (percentile_cont(0.5) WITHIN GROUP (ORDER BY v.x))::numeric,
+        'p90', (percentile_cont(0.9) WITHIN GROUP (ORDER BY v.x))::numeric,
+        'max', max(v.x)::numeric, 'mean', round(avg(v.x)::numeric, 2))
     FROM unnest(sample) AS v(x);
 END;
 
@@ -4339,8 +4339,33 @@ COMMENT ON FUNCTION train_data.validate_user_preferences(jsonb) IS
 COMMENT ON FUNCTION train_data.user_preferences_audit() IS
     'Internal: trigger function (AFTER UPDATE OF preferences on user_preferences) that logs each changed top-level setting in configuration_audit_log when a user id is set';
 
+CREATE OR REPLACE FUNCTION train_data.get_user_preferences()
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+    stored jsonb;
+BEGIN
+    IF uid IS NULL THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification',
+                  HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
+    END IF;
+    SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
+    IF NOT FOUND AND NOT current_setting('transaction_read_only')::boolean THEN
+        INSERT INTO train_data.user_preferences (user_id, preferences)
+        VALUES (uid, train_data.default_user_preferences())
+        ON CONFLICT (user_id) DO NOTHING;
+        SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
+    END IF;
+    RETURN train_data.jsonb_merge_deep(train_data.default_user_preferences(), stored);
+END
+$$;
+
 COMMENT ON FUNCTION train_data.get_user_preferences() IS
-    'The current user''s preferences merged over the defaults; creates the user''s row with the defaults on first use';
+    'The current user''s preferences merged over the defaults; creates the user''s row with the defaults on first use (not in a read-only transaction)';
 
 COMMENT ON FUNCTION train_data.update_user_preferences(jsonb) IS
     'Merges changes into the current user''s preferences, validates and stores them; returns the result';
@@ -4503,8 +4528,34 @@ COMMENT ON FUNCTION train_data.mark_expired_exports() IS
 COMMENT ON FUNCTION train_data.export_history(text, text, integer, integer) IS
     'The caller''s exports, newest first, optionally of one format or status, a page at a time';
 
+CREATE OR REPLACE FUNCTION train_data.export_status(export_id uuid)
+    RETURNS train_data.export_logs
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l train_data.export_logs;
+BEGIN
+    SELECT * INTO l FROM train_data.export_logs x WHERE x.export_id = export_status.export_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'export % does not exist', coalesce(export_status.export_id::text, 'NULL')
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF l.status = 'completed' AND l.expires_at < now() THEN
+        IF current_setting('transaction_read_only')::boolean THEN
+            l.status := 'expired';
+        ELSE
+            UPDATE train_data.export_logs x SET status = 'expired'
+            WHERE x.id = l.id AND x.status = 'completed' AND x.expires_at < now();
+            SELECT * INTO l FROM train_data.export_logs x WHERE x.id = l.id;
+        END IF;
+    END IF;
+    RETURN l;
+END
+$$;
+
 COMMENT ON FUNCTION train_data.export_status(uuid) IS
-    'One export of the caller''s by export_id; a completed export past its expiry is marked expired first';
+    'One export of the caller''s by export_id; a completed export past its expiry is marked expired first (reported expired without the write in a read-only transaction)';
 
 COMMENT ON FUNCTION train_data.quality_metrics(jsonb, jsonb) IS
     'Quality metrics of a conversation''s turns checked against what its template expects (a turn count, or {turns, minTurns, maxTurns, firstRole}): as quality_metrics(turns), length_mismatch and the first role judged by the expectation';

@@ -40,8 +40,13 @@ COMMENT ON TYPE train_data.batch_item_status IS 'State of one work item of a bat
 
 -- The user the row-level security policies act for: train_data.user_id, else
 -- request.jwt.claim.sub, else the "sub" of request.jwt.claims, else NULL.
+-- PARALLEL RESTRICTED: a misspelt train_data.* setting is refused (42704)
+-- from what the session's own process noted when it loaded the library,
+-- which a parallel worker never saw (a review of 1.2).  The policies'
+-- (SELECT current_user_id()) is an initplan the leader evaluates and
+-- passes on, so their scans stay parallel.
 CREATE FUNCTION train_data.current_user_id() RETURNS uuid
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_current_user_id';
 
 COMMENT ON FUNCTION train_data.current_user_id() IS
@@ -156,8 +161,10 @@ COMMENT ON FUNCTION train_data.clip_for_message(text) IS
 -- the turns' (conversation_id, turn_number) index: inserts go to the right
 -- edge of those indexes, and an export, which reads conversations in the
 -- order they were made, reads that index in order instead of at random.
+-- PARALLEL RESTRICTED: the last id is kept per process, and a session's
+-- ids grow only when one process makes them all.
 CREATE FUNCTION train_data.uuid_v7() RETURNS uuid
-    LANGUAGE c VOLATILE PARALLEL SAFE
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_uuid_v7';
 
 COMMENT ON FUNCTION train_data.uuid_v7() IS
@@ -190,6 +197,7 @@ $$;
 COMMENT ON FUNCTION train_data.inherit_owner() IS
     'Internal: trigger giving a child row written without an owner its parent''s owner (TG_ARGV: parent table, referencing column)';
 
+-- (PARALLEL RESTRICTED, as current_user_id.)
 -- The owner a new row of tbl gets when none is given: the current user id;
 -- when no user id is set, 28000 "no user id is set" (naming the setting)
 -- instead of a not-null or row-level-security error that does not say what
@@ -198,7 +206,7 @@ COMMENT ON FUNCTION train_data.inherit_owner() IS
 -- caller is not subject to row-level security on tbl (native).
 CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
     RETURNS uuid
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_user_id_default';
 COMMENT ON FUNCTION train_data.user_id_default(regclass, boolean) IS
     'Internal: column default of owner columns: the current user id, or 28000 "no user id is set" when it is needed and not set';

@@ -634,7 +634,10 @@ CREATE TRIGGER user_preferences_audit
     FOR EACH ROW EXECUTE FUNCTION train_data.user_preferences_audit();
 
 -- The current user's preferences merged over the defaults; the row is
--- created with the defaults on first use.
+-- created with the defaults on first use, except in a read-only
+-- transaction (a standby, a READ ONLY session), which gets the defaults
+-- without the write (a review of 1.2: every call failed there with 25006,
+-- even once the row existed).
 CREATE FUNCTION train_data.get_user_preferences()
     RETURNS jsonb
     LANGUAGE plpgsql
@@ -649,16 +652,19 @@ BEGIN
             USING ERRCODE = 'invalid_authorization_specification',
                   HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
     END IF;
-    INSERT INTO train_data.user_preferences (user_id, preferences)
-    VALUES (uid, train_data.default_user_preferences())
-    ON CONFLICT (user_id) DO NOTHING;
     SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
+    IF NOT FOUND AND NOT current_setting('transaction_read_only')::boolean THEN
+        INSERT INTO train_data.user_preferences (user_id, preferences)
+        VALUES (uid, train_data.default_user_preferences())
+        ON CONFLICT (user_id) DO NOTHING;
+        SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
+    END IF;
     RETURN train_data.jsonb_merge_deep(train_data.default_user_preferences(), stored);
 END
 $$;
 
 COMMENT ON FUNCTION train_data.get_user_preferences() IS
-    'The current user''s preferences merged over the defaults; creates the user''s row with the defaults on first use';
+    'The current user''s preferences merged over the defaults; creates the user''s row with the defaults on first use (not in a read-only transaction)';
 
 -- Merge changes into the current user's preferences; returns the result.
 CREATE FUNCTION train_data.update_user_preferences(changes jsonb)

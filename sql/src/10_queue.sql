@@ -1217,10 +1217,11 @@ $$;
 COMMENT ON FUNCTION train_data.cancel_batch(uuid) IS
     'Cancels a batch job that has not ended: its queued and in-flight items become cancelled; returns the job';
 
--- Progress and time remaining (native): see README.
+-- Progress and time remaining (native): see README.  PARALLEL RESTRICTED:
+-- they read under the caller's policies, which call current_user_id().
 CREATE FUNCTION train_data.calculate_batch_progress(job_id uuid)
     RETURNS numeric
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_calculate_batch_progress';
 
 COMMENT ON FUNCTION train_data.calculate_batch_progress(uuid) IS
@@ -1228,7 +1229,7 @@ COMMENT ON FUNCTION train_data.calculate_batch_progress(uuid) IS
 
 CREATE FUNCTION train_data.estimate_time_remaining(job_id uuid)
     RETURNS interval
-    LANGUAGE c STABLE PARALLEL SAFE
+    LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_estimate_time_remaining';
 
 COMMENT ON FUNCTION train_data.estimate_time_remaining(uuid) IS
@@ -1240,7 +1241,7 @@ CREATE FUNCTION train_data.batch_progress(job_id uuid)
                    failed_items integer, cancelled_items integer, percent numeric,
                    estimated_time_remaining interval, items_per_minute numeric,
                    started_at timestamptz, completed_at timestamptz)
-    LANGUAGE c STABLE PARALLEL SAFE ROWS 1
+    LANGUAGE c STABLE PARALLEL RESTRICTED ROWS 1
     AS 'MODULE_PATHNAME', 'train_data_batch_progress';
 
 COMMENT ON FUNCTION train_data.batch_progress(uuid) IS

@@ -112,7 +112,10 @@ COMMENT ON FUNCTION train_data.export_history(text, text, integer, integer) IS
     'The caller''s exports, newest first, optionally of one format or status, a page at a time';
 
 -- One export of the caller's, by export_id; a completed export past its
--- expiry is marked expired first.
+-- expiry is marked expired first.  Only then does it write: in a read-only
+-- transaction (a standby, a dashboard's READ ONLY session) such an export
+-- is reported expired without the write (a review of 1.2: every call
+-- failed there with 25006).
 CREATE FUNCTION train_data.export_status(export_id uuid)
     RETURNS train_data.export_logs
     LANGUAGE plpgsql VOLATILE
@@ -121,16 +124,23 @@ AS $$
 DECLARE
     l train_data.export_logs;
 BEGIN
-    UPDATE train_data.export_logs x SET status = 'expired'
-    WHERE x.export_id = export_status.export_id AND x.status = 'completed' AND x.expires_at < now();
     SELECT * INTO l FROM train_data.export_logs x WHERE x.export_id = export_status.export_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'export % does not exist', coalesce(export_status.export_id::text, 'NULL')
             USING ERRCODE = 'undefined_object';
+    END IF;
+    IF l.status = 'completed' AND l.expires_at < now() THEN
+        IF current_setting('transaction_read_only')::boolean THEN
+            l.status := 'expired';
+        ELSE
+            UPDATE train_data.export_logs x SET status = 'expired'
+            WHERE x.id = l.id AND x.status = 'completed' AND x.expires_at < now();
+            SELECT * INTO l FROM train_data.export_logs x WHERE x.id = l.id;
+        END IF;
     END IF;
     RETURN l;
 END
 $$;
 
 COMMENT ON FUNCTION train_data.export_status(uuid) IS
-    'One export of the caller''s by export_id; a completed export past its expiry is marked expired first';
+    'One export of the caller''s by export_id; a completed export past its expiry is marked expired first (reported expired without the write in a read-only transaction)';

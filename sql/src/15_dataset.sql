@@ -453,17 +453,20 @@ COMMENT ON FUNCTION train_data.export_selection(text, uuid[], jsonb, jsonb) IS
     'Ids of the conversations export_jsonl / export_conversations with the same scope, ids, filters and options would write, in export order';
 
 -- Quantiles of a sample: count, min, p10, p50, p90, max and mean (NULL
--- members for an empty sample).
+-- members for an empty sample).  Each as numeric (15 significant digits):
+-- a float8 in jsonb is written with the session's extra_float_digits, so
+-- the same report read differently by client (a review of 1.2), and
+-- 57.599999999999994 for 57.6.
 CREATE FUNCTION train_data.report_quantiles(sample double precision[])
     RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT pg_catalog.jsonb_build_object(
-        'count', count(v.x), 'min', min(v.x),
-        'p10', percentile_cont(0.1) WITHIN GROUP (ORDER BY v.x),
-        'p50', percentile_cont(0.5) WITHIN GROUP (ORDER BY v.x),
-        'p90', percentile_cont(0.9) WITHIN GROUP (ORDER BY v.x),
-        'max', max(v.x), 'mean', round(avg(v.x)::numeric, 2))
+        'count', count(v.x), 'min', min(v.x)::numeric,
+        'p10', (percentile_cont(0.1) WITHIN GROUP (ORDER BY v.x))::numeric,
+        'p50', (percentile_cont(0.5) WITHIN GROUP (ORDER BY v.x))::numeric,
+        'p90', (percentile_cont(0.9) WITHIN GROUP (ORDER BY v.x))::numeric,
+        'max', max(v.x)::numeric, 'mean', round(avg(v.x)::numeric, 2))
     FROM unnest(sample) AS v(x);
 END;
 COMMENT ON FUNCTION train_data.report_quantiles(double precision[]) IS

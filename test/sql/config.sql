@@ -109,10 +109,19 @@ DELETE FROM train_data.ai_configuration_audit;
 SELECT expect_error($$SELECT train_data.get_user_preferences()$$, true);
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
+-- a read-only transaction (a standby) gets the defaults without the write
+BEGIN READ ONLY;
+SELECT train_data.get_user_preferences() = train_data.default_user_preferences() AS read_only_defaults;
+SELECT count(*) AS rows_read_only FROM train_data.user_preferences;
+ROLLBACK;
 SELECT train_data.get_user_preferences() = train_data.default_user_preferences() AS created_with_defaults;
 SELECT count(*) AS rows FROM train_data.user_preferences;
 SELECT p -> 'theme' AS theme, p -> 'rowsPerPage' AS rows_per_page, p #> '{qualityThresholds}' AS thresholds
 FROM train_data.update_user_preferences('{"theme": "dark", "rowsPerPage": 50, "qualityThresholds": {"autoApproval": 9}}') p;
+-- and, once the row exists, the stored preferences
+BEGIN READ ONLY;
+SELECT train_data.get_user_preferences() -> 'theme' AS theme_read_only;
+ROLLBACK;
 SELECT changed_field, old_value, new_value FROM train_data.configuration_audit_log ORDER BY changed_field;
 -- Every validation rule.
 SELECT c AS change, expect_error(format('SELECT train_data.update_user_preferences(%L)', c), true) AS error

@@ -102,6 +102,11 @@ SELECT count(*) AS past_the_last_page FROM train_data.export_history(NULL, NULL,
 SELECT export_id AS first_export FROM train_data.export_history() WHERE conversation_count = 2 \gset
 SELECT status, conversation_count FROM train_data.export_status(:'first_export');
 UPDATE train_data.export_logs SET expires_at = now() - interval '1 second' WHERE export_id = :'first_export';
+-- in a read-only transaction (a standby) the export is reported expired, not written
+BEGIN READ ONLY;
+SELECT status FROM train_data.export_status(:'first_export');
+ROLLBACK;
+SELECT status AS stored_status FROM train_data.export_logs WHERE export_id = :'first_export';
 SELECT status FROM train_data.export_status(:'first_export');
 UPDATE train_data.export_logs SET status = 'completed' WHERE export_id = :'first_export';
 SELECT train_data.mark_expired_exports() AS expired, train_data.mark_expired_exports() AS again;

@@ -63,6 +63,27 @@ ALTER ROLE regress_bob IN DATABASE :"db" RESET train_data.usr_id;
 \c - regress_bob
 SELECT train_data.current_user_id() IS NULL AS is_null;
 
+-- In a parallel query too: a parallel worker loads the library without the
+-- session's misspelt name, so it never saw one; the functions that look the
+-- user id up run in the session's own process (PARALLEL RESTRICTED), and
+-- fail there rather than act for the JWT's user (a review of 1.2).
+\c - :superuser
+INSERT INTO train_data.batch_jobs (id, name, total_items, created_by)
+VALUES ('b0eebc99-9c0b-4ef8-bb6d-6bb9bd38aaaa', 'parallel job', 0, 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+\c - regress_alice
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');   -- the first call: loaded here
+SET request.jwt.claim.sub = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SET force_parallel_mode = regress;
+SELECT expect_error('SELECT train_data.current_user_id()');
+SELECT expect_error($$SELECT train_data.batch_progress('b0eebc99-9c0b-4ef8-bb6d-6bb9bd38aaaa')$$);
+SELECT expect_error($$SELECT train_data.calculate_batch_progress('b0eebc99-9c0b-4ef8-bb6d-6bb9bd38aaaa')$$);
+SELECT expect_error($$SELECT train_data.estimate_time_remaining('b0eebc99-9c0b-4ef8-bb6d-6bb9bd38aaaa')$$);
+SELECT expect_error($$SELECT name FROM train_data.batch_jobs$$);
+RESET force_parallel_mode;
+\c - :superuser
+DELETE FROM train_data.batch_jobs WHERE name = 'parallel job';
+
 -- session_preload_libraries loads the library when the session starts, so
 -- the prefix is reserved from the first statement: a misspelt SET fails.
 \c - :superuser

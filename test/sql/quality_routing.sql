@@ -250,6 +250,13 @@ FROM train_data.dataset_report() r;
 SELECT (train_data.dataset_report(options => '{"dedupe": 0.8}') -> 'manifest' -> 'rows') AS rows_deduped;
 SELECT train_data.dataset_report('{"qualityScoreMin": 8.5}') -> 'conversations' AS high_quality;
 SELECT expect_error($$SELECT train_data.dataset_report('[]')$$);
+-- the quantiles are numbers of 15 significant digits, whatever the
+-- client's extra_float_digits (a float8 would follow it)
+SET extra_float_digits = 3;
+SELECT train_data.report_quantiles(ARRAY[0.1, 0.2, 1.0 / 3, 2.0 / 3, 57.6]) AS quantiles_3;
+SET extra_float_digits = -15;
+SELECT train_data.report_quantiles(ARRAY[0.1, 0.2, 1.0 / 3, 2.0 / 3, 57.6]) AS quantiles_minus_15;
+RESET extra_float_digits;
 -- the report's checksum is lines_md5: md5(string_agg(lines, E'\n')) without
 -- the string (which stops at 1 GB): NULLs skipped, md5('') of no line
 SELECT train_data.lines_md5(x ORDER BY n) = md5(string_agg(x, E'\n' ORDER BY n)) AS as_string_agg,

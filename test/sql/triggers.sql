@@ -41,16 +41,18 @@ UPDATE train_data.model_prices SET output_usd_per_mtok = 3 WHERE model_id = 'cla
 UPDATE train_data.export_logs SET status = 'completed';
 UPDATE train_data.user_preferences SET preferences = '{"theme": "dark"}';
 UPDATE train_data.ai_configurations SET priority = 1;
-SELECT 'templates' AS t, updated_at = now() AS updated, last_modified = now() AS last_modified, created_at = '2000-01-01' AS created_kept FROM train_data.templates
-UNION ALL SELECT 'scenarios', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.scenarios
-UNION ALL SELECT 'edge_cases', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.edge_cases
-UNION ALL SELECT 'conversations', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.conversations
-UNION ALL SELECT 'batch_jobs', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.batch_jobs
-UNION ALL SELECT 'batch_items', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.batch_items
-UNION ALL SELECT 'model_prices', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.model_prices WHERE NOT builtin
-UNION ALL SELECT 'export_logs', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.export_logs
-UNION ALL SELECT 'user_preferences', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.user_preferences
-UNION ALL SELECT 'ai_configurations', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.ai_configurations;
+SELECT t, updated, last_modified, created_kept FROM (
+SELECT 1 AS n, 'templates' AS t, updated_at = now() AS updated, last_modified = now() AS last_modified, created_at = '2000-01-01' AS created_kept FROM train_data.templates
+UNION ALL SELECT 2, 'scenarios', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.scenarios
+UNION ALL SELECT 3, 'edge_cases', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.edge_cases
+UNION ALL SELECT 4, 'conversations', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.conversations
+UNION ALL SELECT 5, 'batch_jobs', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.batch_jobs
+UNION ALL SELECT 6, 'batch_items', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.batch_items
+UNION ALL SELECT 7, 'model_prices', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.model_prices WHERE NOT builtin
+UNION ALL SELECT 8, 'export_logs', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.export_logs
+UNION ALL SELECT 9, 'user_preferences', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.user_preferences
+UNION ALL SELECT 10, 'ai_configurations', updated_at = now(), NULL, created_at = '2000-01-01' FROM train_data.ai_configurations
+) u ORDER BY n;   -- (in this order: a parallel plan returns the branches in any)
 -- An explicit updated_at in the UPDATE is overridden too.
 UPDATE train_data.conversations SET updated_at = '1999-01-01';
 SELECT updated_at = now() AS overridden FROM train_data.conversations;
