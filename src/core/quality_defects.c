@@ -50,7 +50,7 @@ static const struct
 	{"empty_turn", false, "a turn with no content, or only white space"},
 	{"looping_turn", false, "a turn that repeats its own lines, sentences or word n-grams (Gopher measures)"},
 	{"duplicate_turns", false, "a turn with the same words as an earlier turn"},
-	{"role_order", false, "an unknown role, system past the first turn, the wrong first role or one role twice in a row"},
+	{"role_order", false, "an unknown role, system past the first turn, the wrong first or last role, or one role twice in a row"},
 	{"one_sided", false, "every turn from the same role"},
 	{"too_few_turns", false, "fewer than 2 turns, or turns that are not an array"},
 	{"length_mismatch", true, "far fewer or more turns than the template asks"},
@@ -1493,7 +1493,7 @@ role_of(const td_qturn *t)
 	}
 }
 
-/* role_order, one_sided, too_few_turns, length_mismatch. */
+/* role_order (first and last roles, alternation), one_sided, too_few_turns, length_mismatch. */
 static void
 check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_expect *expect, report *r)
 {
@@ -1501,6 +1501,8 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 	long		count[3] = {0, 0, 0};
 	int			first = expect && expect->first_role && strcmp(expect->first_role, "assistant") == 0 ? 1 : 0,
 				prev = -1;
+	long		last = -1;		/* the last user or assistant turn, and its role */
+	int			last_role = -1;
 	bool		seen_other = false;
 
 	for (long i = 0; i < n; i++)
@@ -1524,9 +1526,21 @@ check_structure(const td_qturn *turns, long n, bool is_array, const td_quality_e
 						   strlen(role_names[role]), no_threshold);
 		}
 		if (role == 0 || role == 1)
+		{
 			seen_other = true;
+			last = i;
+			last_role = role;
+		}
 		prev = role;
 	}
+
+	/*
+	 * A conversation of both sides ends with the assistant: a trailing user
+	 * turn has no answer to learn (Bedrock refuses it, LLaMA-Factory drops
+	 * it, a chat template trains nothing on it).
+	 */
+	if (count[0] && count[1] && last_role == 0)
+		found_text(r, TD_DEFECT_ROLE_ORDER, last + 1, "last_role", "user", 4, dv_string("assistant", 9));
 	if (n >= 2 && count[0] + count[1] >= 1 && (count[0] == 0 || count[1] == 0))
 		found_text(r, TD_DEFECT_ONE_SIDED, 0, "roles", count[0] ? "user" : "assistant", count[0] ? 4 : 9, no_threshold);
 	if (!is_array || n < TD_DEFECT_MIN_TURNS)

@@ -53,6 +53,9 @@ FROM (VALUES
     ('duplicate', pg_temp.with_turn(3, 'user', 'hello, I would like to SAVE for a house in five years')),
     ('role order', pg_temp.with_turn(2, 'user', 'Good plan. Put aside a fixed amount every month.')),
     ('unknown role', pg_temp.with_turn(3, 'bot', 'How much is reasonable on a salary of 3,000 euros?')),
+    -- the user speaks last: no answer to learn (a review of 1.2)
+    ('ends with the user', pg_temp.clean() - 3),
+    ('ends with the user, after a system turn', jsonb_build_array(jsonb_build_object('role', 'system', 'content', 'You are a savings coach.')) || (pg_temp.clean() - 3)),
     ('one sided', '[{"role": "assistant", "content": "Save every month."}, {"role": "assistant", "content": "And invest the rest."}]'),
     ('too few', '[{"role": "user", "content": "Hello, can you help me save?"}]'),
     ('not an array', '{"turns": []}')
@@ -65,6 +68,12 @@ SELECT expected, train_data.quality_metrics(pg_temp.clean(), expected) -> 'defec
        train_data.quality_defects(pg_temp.clean(), expected) AS codes
 FROM (VALUES (NULL::jsonb), ('4'), ('12'), ('1'), ('{"minTurns": 6}'), ('{"turns": 2, "maxTurns": 3}'),
              ('{"firstRole": "assistant"}'), ('{"turns": 4, "other": true}')) AS t(expected);
+-- A template whose assistant greets first ends with the assistant as well:
+-- three turns, no defect.
+SELECT train_data.quality_defects('[{"role": "assistant", "content": "Welcome! How can I help with your savings today?"},
+                                    {"role": "user", "content": "How much should I put aside each month?"},
+                                    {"role": "assistant", "content": "Around 15 percent of your income is a good start."}]',
+                                  '{"firstRole": "assistant"}') AS greeting_first;
 SELECT train_data.quality_defects(NULL), train_data.quality_metrics(NULL, '4') AS metrics,
        train_data.quality_defects('[]'), train_data.quality_defects(pg_temp.clean());
 

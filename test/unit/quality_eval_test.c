@@ -425,7 +425,7 @@ plant_role_order(conv *c, td_quality_expect *e)
 	int			t = (int) rnd((unsigned) c->n);
 
 	(void) e;
-	switch (rnd(4))
+	switch (rnd(5))
 	{
 		case 0:					/* two adjacent turns swapped */
 			if (t + 1 >= c->n)
@@ -439,6 +439,16 @@ plant_role_order(conv *c, td_quality_expect *e)
 		case 2:					/* the assistant speaks first */
 			for (int k = 0; k < c->n; k++)
 				strcpy(c->role[k], k % 2 ? "user" : "assistant");
+			break;
+		case 3:					/* the user speaks last: an answer missing */
+			if (c->n >= 4)
+				c->n--;
+			else
+			{
+				strcpy(c->role[c->n], "user");
+				fill_turn(c, c->n, false);
+				c->n++;
+			}
 			break;
 		default:				/* one role twice */
 			strcpy(c->role[t], t > 0 ? c->role[t - 1] : c->role[1]);
