@@ -174,6 +174,17 @@ static const char *const filtered_condition =
  * duplicate (NOT IN over a subquery is one when its hash outgrows work_mem).
  */
 static const char *const defects_condition = " AND NOT c.has_defects";
+
+/*
+ * A conversation without turns is left out with the defects: it was never
+ * judged (the verdicts are the turns'), and its record would have no
+ * messages, which OpenAI refuses in a training file (a review of 1.2).
+ * The cursor's rows show it (NULL turn columns: receive_row passes it
+ * over, at no cost); the statements that only count or list the
+ * conversations say so with this condition, one index probe each.
+ */
+static const char *const turns_condition =
+" AND EXISTS (SELECT FROM train_data.conversation_turns t WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id)";
 static const char *const dedupe_select =
 "SELECT pg_catalog.array_agg(d.conversation_id)"
 "   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";
@@ -244,6 +255,7 @@ typedef struct export_state
 	bool		have;
 	pg_uuid_t	id;
 	int32		last_turn;		/* the number of its last turn written (PG_INT32_MIN: none yet) */
+	bool		skip_turnless;	/* pass over conversations without turns (turns_condition) */
 	td_export_conversation conv;
 } export_state;
 
@@ -551,6 +563,17 @@ check_scope(const char *scope, bool ids_null, bool filters_null)
 }
 
 /*
+ * Does the export leave out conversations with defects (and those without
+ * turns)?  Not unless the options say includeDefects; never in the SQL of
+ * 1.0 and 1.1, which has no verdicts.
+ */
+static bool
+leaves_out_defects(const export_args *a)
+{
+	return a->verdicts && !bool_option(a->options, "includeDefects", false);
+}
+
+/*
  * Append the scope's condition, the owner's and the defects' condition to
  * query; values and types (room for 2) get their parameters, and the result
  * is their number.
@@ -580,8 +603,8 @@ append_scope(StringInfo query, const export_args *a, const char *scope, Datum *v
 		types[n++] = UUIDOID;
 		appendStringInfo(query, owner_condition, n);
 	}
-	if (a->verdicts && !bool_option(a->options, "includeDefects", false))
-		appendStringInfoString(query, defects_condition);	/* the SQL of 1.0 and 1.1 has no verdicts */
+	if (leaves_out_defects(a))
+		appendStringInfoString(query, defects_condition);
 	return n;
 }
 
@@ -654,6 +677,8 @@ count_conversations(const export_args *a, const char *scope, Datum dups)
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT pg_catalog.count(*) FROM train_data.conversations c WHERE ");
 	nargs = append_condition(&query, a, scope, dups, values, types);
+	if (leaves_out_defects(a))
+		appendStringInfoString(&query, turns_condition);
 	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the conversations to export");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -1031,7 +1056,11 @@ receive_row(TupleTableSlot *slot, DestReceiver *self)
 	if (st->have && memcmp(&st->id, DatumGetUUIDP(slot->tts_values[COL_ID]), sizeof(pg_uuid_t)) != 0)
 		finish_conversation(st);
 	if (!st->have)
+	{
+		if (slot->tts_isnull[COL_TURN_NUMBER] && st->skip_turnless)
+			return true;		/* a conversation without turns, left out */
 		start_conversation(st, slot);
+	}
 	if (!slot->tts_isnull[COL_TURN_NUMBER]) /* not a conversation without turns */
 	{
 		int32		turn = DatumGetInt32(slot->tts_values[COL_TURN_NUMBER]);
@@ -1300,6 +1329,7 @@ start_export(const export_args *args, FuncCallContext *funcctx, ExprContext *eco
 	options = parse_options(a->options, a->format, a->shape);
 	options.export_date = iso_timestamp(GetCurrentTransactionStartTimestamp());
 	td_export_writer_init(&st->writer, &options);
+	st->skip_turnless = leaves_out_defects(a);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	owned.owner = export_owner(owned.verdicts);
@@ -1552,6 +1582,8 @@ train_data_export_selection(PG_FUNCTION_ARGS)
 	initStringInfo(&query);
 	appendStringInfoString(&query, "SELECT c.id FROM train_data.conversations c WHERE ");
 	nargs = append_condition(&query, &a, scope, export_duplicates(&a, scope), values, types);
+	if (leaves_out_defects(&a))
+		appendStringInfoString(&query, turns_condition);
 	appendStringInfoString(&query, export_order);
 	if (SPI_execute_with_args(query.data, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not select the conversations of the export");

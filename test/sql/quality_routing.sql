@@ -232,11 +232,28 @@ FROM pg_stat_xact_user_functions WHERE funcname = 'minhash_similarity';
 ROLLBACK;
 RESET track_functions;
 SET train_data.user_id = :alice;
+-- A conversation without turns was never judged (the verdicts are its
+-- turns'), and its record would have no messages, which OpenAI refuses in
+-- a training file: it is left out with the defects, from the lines, the
+-- documents' counts and the selection the report reads, and written with
+-- includeDefects (a review of 1.2)
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, created_by)
+VALUES ('e8000000-0000-0000-0000-0000000000ff', 'No turns', 'P', 'N', 'template', 'generated', 9.0, :alice);
 -- the export's dedupe option drops the near duplicates, keeping the best
 UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),
     review_history = jsonb_build_array(jsonb_build_object('action', 'approved', 'performedBy', :alice));
 SELECT count(*) AS exported FROM train_data.export_jsonl();
 SELECT count(*) AS exported_deduped FROM train_data.export_jsonl(options => '{"dedupe": 0.8}');
+SELECT count(*) FILTER (WHERE l = '{"messages":[]}') AS empty_lines, count(*) AS lines
+FROM train_data.export_jsonl('openai') l;
+SELECT count(*) FILTER (WHERE l = '{"messages":[]}') AS empty_lines_with_defects
+FROM train_data.export_jsonl('openai', options => '{"includeDefects": true}') l;
+SELECT count(*) FILTER (WHERE s = 'e8000000-0000-0000-0000-0000000000ff') AS selected, count(*) AS selection
+FROM train_data.export_selection('all', NULL, NULL, '{}') s;
+SELECT substr(h, 1, strpos(h, '"conversations"')) AS json_header
+FROM (SELECT train_data.export_conversations('json') AS h LIMIT 1) x;
+SELECT count(*) AS markdown_records, count(*) FILTER (WHERE r LIKE '%No turns%') AS turnless
+FROM train_data.export_conversations('markdown') r;
 
 ------------------------------------------------------------------ dataset report
 -- What the export with the same filters and options writes: counts,
