@@ -602,7 +602,7 @@ BEGIN
     WITH sel AS (
         SELECT c.* FROM unnest(ids) AS s(id) JOIN train_data.conversations c ON c.id = s.id),
     turns AS (
-        SELECT t.conversation_id, t.content
+        SELECT t.conversation_id, t.content, t.token_count
         FROM unnest(ids) AS s(id) JOIN train_data.conversation_turns t ON t.conversation_id = s.id),
     -- (among the selection: what a dedupe of the export would drop)
     dups AS (
@@ -625,7 +625,12 @@ BEGIN
                       FROM (SELECT count(t.conversation_id) AS n FROM sel s LEFT JOIN turns t ON t.conversation_id = s.id
                             GROUP BY s.id) x),
             'charactersPerTurn', (SELECT train_data.report_quantiles(array_agg(char_length(t.content)::float8)) FROM turns t),
-            'tokens', (SELECT train_data.report_quantiles(array_agg(s.total_tokens::float8)) FROM sel s),
+            -- (the tokens of what a trainer reads, the turns: their
+            -- token_count, else a quarter of their characters; not the
+            -- generation's usage, whose prompt a trainer never sees)
+            'tokens', (SELECT train_data.report_quantiles(array_agg(x.n::float8))
+                       FROM (SELECT coalesce(sum(coalesce(t.token_count, (char_length(t.content) + 3) / 4)), 0) AS n
+                             FROM sel s LEFT JOIN turns t ON t.conversation_id = s.id GROUP BY s.id) x),
             'quality', (SELECT train_data.report_quantiles(array_agg(s.quality_score::float8)) FROM sel s
                         WHERE s.quality_score IS NOT NULL)),
         'diversity', (SELECT train_data.vocabulary_diversity(t.content) FROM turns t),

@@ -250,7 +250,7 @@ SELECT count(*) FILTER (WHERE l = '{"messages":[]}') AS empty_lines_with_defects
 FROM train_data.export_jsonl('openai', options => '{"includeDefects": true}') l;
 SELECT count(*) FILTER (WHERE s = 'e8000000-0000-0000-0000-0000000000ff') AS selected, count(*) AS selection
 FROM train_data.export_selection('all', NULL, NULL, '{}') s;
-SELECT substr(h, 1, strpos(h, '"conversations"')) AS json_header
+SELECT (regexp_match(h, '"conversation_count": (\d+)'))[1] AS json_header_count
 FROM (SELECT train_data.export_conversations('json') AS h LIMIT 1) x;
 SELECT count(*) AS markdown_records, count(*) FILTER (WHERE r LIKE '%No turns%') AS turnless
 FROM train_data.export_conversations('markdown') r;
@@ -260,6 +260,7 @@ FROM train_data.export_conversations('markdown') r;
 -- duplicate clusters, quantiles, diversity, and a manifest whose checksum
 -- is that of the export's lines.
 SELECT r - 'manifest' - 'distributions' AS report, r -> 'distributions' -> 'turns' AS turns,
+       r -> 'distributions' -> 'tokens' AS tokens,
        (r -> 'manifest') - 'checksum' AS manifest,
        r -> 'manifest' ->> 'checksum' = (SELECT md5(string_agg(l, E'\n' ORDER BY n))
                                          FROM train_data.export_jsonl() WITH ORDINALITY AS e(l, n)) AS checksum_of_the_lines

@@ -19,6 +19,12 @@ FROM generate_series(1, 2000) g;
 INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status, quality_score, template_id, created_by)
 SELECT 'cost_alice_' || g, 'alice''s', 'p', 'e', 'scenario', 'pending_review', 5, 'c0570000-0000-0000-0000-000000000001', :alice
 FROM generate_series(1, 3) g;
+-- (the conversations have turns: exports leave out those without)
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END,
+       CASE n WHEN 1 THEN 'How much should I save each month for a house?'
+              ELSE 'Around 15 percent of your income is a good start.' END
+FROM train_data.conversations c, generate_series(1, 2) n;
 ANALYZE train_data.conversations;
 -- (and the templates: the manifest's templates were once a semi-join
 -- with her conversations, planned as the templates' statistics said, so
@@ -84,6 +90,8 @@ CREATE POLICY cost_reviewer ON train_data.conversations FOR SELECT TO regress_bo
 SET ROLE regress_bob;
 SELECT train_data.conversations_owner_only() AS owner_only, count(*) AS visible FROM train_data.conversations;
 SELECT s ->> 'total' AS total FROM train_data.conversation_statistics() s;
+-- (his exports leave out Alice's three: the turns' policy hides their
+-- turns from him, and a conversation without turns is not exported)
 SELECT count(*) AS lines FROM train_data.export_jsonl('original', 'filtered', NULL, '{"qualityScoreMin": 4}') l;
 SELECT r -> 'manifest' -> 'rows' AS manifest_rows FROM train_data.dataset_report('{"qualityScoreMin": 4}') r;
 SELECT template_name, usage_count FROM train_data.template_performance();

@@ -24,7 +24,9 @@ VALUES ('5e000000-0000-0000-0000-0000000000c1', 'tpl_ann_path', 'The saver', 'An
         'template', 'approved', 6.0, '2025-01-02 10:00:00+00', '2025-01-02 10:00:00+00');
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 VALUES ('5e000000-0000-0000-0000-0000000000c1', 1, 'user', 'How much should I save?'),
-       ('5e000000-0000-0000-0000-0000000000c1', 2, 'assistant', 'Ten percent, "to start".');
+       ('5e000000-0000-0000-0000-0000000000c1', 2, 'assistant', 'Ten percent, "to start".'),
+       ('5e000000-0000-0000-0000-0000000000c2', 1, 'user', 'Can I spend my bonus?'),
+       ('5e000000-0000-0000-0000-0000000000c2', 2, 'assistant', 'Half of it, and save the rest.');
 RESET row_security;
 
 -- Every result, as one text each, under the normal search_path.
