@@ -799,8 +799,31 @@ put_digits(char *p, int n, int width)
 }
 
 /*
+ * A year as ISO 8601 writes it: four digits from 0 to 9999, beyond them
+ * the expanded form, a sign and as many digits as the year has ("+12000",
+ * "-0044" for 45 BC: the astronomical year, 0 for 1 BC, as timestamp2tm
+ * gives it).
+ */
+static char *
+put_year(char *p, int year)
+{
+	int			width = 4;
+
+	if (year >= 0 && year <= 9999)
+		return put_digits(p, year, 4);
+	*p++ = year < 0 ? '-' : '+';
+	year = year < 0 ? -year : year;
+	for (int y = year / 10000; y > 0; y /= 10)
+		width++;
+	return put_digits(p, year, width);
+}
+
+/*
  * A timestamp as ISO 8601 in UTC with microseconds
- * ("2025-01-01T10:00:00.000000Z"), in the current context.
+ * ("2025-01-01T10:00:00.000000Z"), in the current context; whatever the
+ * session's DateStyle and TimeZone, the years before 1 and after 9999 too
+ * (a review of 1.2: they followed those settings, so that one export gave
+ * other bytes in another session).  Infinite ones as PostgreSQL writes them.
  */
 static td_text
 iso_timestamp(TimestampTz ts)
@@ -810,14 +833,13 @@ iso_timestamp(TimestampTz ts)
 	char	   *out = palloc(40),
 			   *p;
 
-	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
-		tm.tm_year < 1 || tm.tm_year > 9999)
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
 	{
 		char	   *text = DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts)));
 
-		return (td_text) {text, strlen(text)};	/* outside ISO's four-digit years */
+		return (td_text) {text, strlen(text)};	/* "infinity", "-infinity" */
 	}
-	p = put_digits(out, tm.tm_year, 4);
+	p = put_year(out, tm.tm_year);
 	*p++ = '-';
 	p = put_digits(p, tm.tm_mon, 2);
 	*p++ = '-';

@@ -230,6 +230,30 @@ SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', N
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"systemMessage": "Hi"}')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, NULL)$$);
 
+-- Timestamps beyond ISO's four-digit years are written in its expanded
+-- form, whatever the session's DateStyle and TimeZone (a review of 1.2:
+-- they followed both, so one export gave other bytes in another session).
+RESET ROLE;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score, created_by, created_at)
+VALUES ('e6000000-0000-0000-0000-0000000000f1', 'Far future', 'P', 'N', 'template', 'generated', 8, :alice,
+        '12000-01-01 00:00+00'),
+       ('e6000000-0000-0000-0000-0000000000f2', 'Far past', 'P', 'N', 'template', 'generated', 8, :alice,
+        '0045-03-15 12:00:00.5+00 BC'),   -- (45 BC: the astronomical year -44)
+       ('e6000000-0000-0000-0000-0000000000f3', 'Year one', 'P', 'N', 'template', 'generated', 8, :alice,
+        '0001-01-01 00:00+00 BC');        -- (year 0)
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END,
+       CASE n WHEN 1 THEN 'What year is it?' ELSE 'A year far from ours.' END
+FROM unnest('{e6000000-0000-0000-0000-0000000000f1,e6000000-0000-0000-0000-0000000000f2,e6000000-0000-0000-0000-0000000000f3}'::uuid[]) c,
+     generate_series(1, 2) n;
+SET datestyle = 'SQL, DMY';
+SET timezone = 'Asia/Kolkata';
+SELECT substring(l FROM '"created_at":"[^"]*"') AS created
+FROM train_data.export_jsonl('original', 'selected', '{e6000000-0000-0000-0000-0000000000f1,
+                             e6000000-0000-0000-0000-0000000000f2,e6000000-0000-0000-0000-0000000000f3}') l;
+RESET datestyle;
+RESET timezone;
+
 RESET ROLE;
 RESET train_data.user_id;
 DELETE FROM train_data.conversations;
