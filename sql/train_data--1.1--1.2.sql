@@ -4521,8 +4521,33 @@ COMMENT ON FUNCTION train_data.export_jsonl(text, text, uuid[], jsonb, jsonb) IS
 COMMENT ON FUNCTION train_data.validate_training_line(text) IS
     'Names of the OpenAI fine-tuning data checks one JSONL line fails; empty for a good example';
 
+CREATE OR REPLACE FUNCTION train_data.validate_export(shape text DEFAULT 'openai', scope text DEFAULT 'all',
+                                           ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
+                                           options jsonb DEFAULT '{}')
+    RETURNS TABLE (check_name text, lines bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF shape = 'sharegpt' THEN
+        RAISE EXCEPTION 'validate_export checks OpenAI''s chat format, not the sharegpt shape'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Check the openai or the original shape: both have its messages.';
+    END IF;
+    RETURN QUERY
+    WITH checked AS (
+        SELECT train_data.validate_training_line(l.line) AS errors
+        FROM train_data.export_jsonl(validate_export.shape, validate_export.scope, validate_export.ids,
+                                     validate_export.filters, validate_export.options) AS l(line)
+    )
+    SELECT 'lines'::text, count(*) FROM checked
+    UNION ALL
+    (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
+END
+$$;
+
 COMMENT ON FUNCTION train_data.validate_export(text, text, uuid[], jsonb, jsonb) IS
-    'An export checked line by line: the number of lines, then how many lines fail each check that some line fails';
+    'An export checked line by line against OpenAI''s chat format (shapes openai and original): the number of lines, then how many lines fail each check that some line fails';
 
 COMMENT ON FUNCTION train_data.export_conversations(text, text, jsonb, uuid[], jsonb) IS
     'The export a client makes, as records of a json, jsonl, csv or markdown file, logged in export_logs as the caller''s export';

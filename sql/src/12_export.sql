@@ -34,25 +34,36 @@ COMMENT ON FUNCTION train_data.validate_training_line(text) IS
     'Names of the OpenAI fine-tuning data checks one JSONL line fails; empty for a good example';
 
 -- An export checked line by line: the number of lines, then how many fail
--- each check (only the checks some line fails).
+-- each check (only the checks some line fails).  The checks are OpenAI's
+-- chat format's: the sharegpt shape, which has no messages, is refused
+-- rather than reported as failing them all (a review of 1.2).
 CREATE FUNCTION train_data.validate_export(shape text DEFAULT 'openai', scope text DEFAULT 'all',
                                            ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
                                            options jsonb DEFAULT '{}')
     RETURNS TABLE (check_name text, lines bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    IF shape = 'sharegpt' THEN
+        RAISE EXCEPTION 'validate_export checks OpenAI''s chat format, not the sharegpt shape'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Check the openai or the original shape: both have its messages.';
+    END IF;
+    RETURN QUERY
     WITH checked AS (
         SELECT train_data.validate_training_line(l.line) AS errors
-        FROM train_data.export_jsonl(shape, scope, ids, filters, options) AS l(line)
+        FROM train_data.export_jsonl(validate_export.shape, validate_export.scope, validate_export.ids,
+                                     validate_export.filters, validate_export.options) AS l(line)
     )
-    SELECT 'lines', count(*) FROM checked
+    SELECT 'lines'::text, count(*) FROM checked
     UNION ALL
     (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
-END;
+END
+$$;
 
 COMMENT ON FUNCTION train_data.validate_export(text, text, uuid[], jsonb, jsonb) IS
-    'An export checked line by line: the number of lines, then how many lines fail each check that some line fails';
+    'An export checked line by line against OpenAI''s chat format (shapes openai and original): the number of lines, then how many lines fail each check that some line fails';
 
 -- The high-level export a client calls: the records of a jsonl (export_jsonl's
 -- original shape), json, csv or markdown file (config: the ExportConfig

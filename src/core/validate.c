@@ -52,29 +52,36 @@ truthy(const td_json *v)
 }
 
 /*
- * The errors of one message, as the cookbook's checks find them (a
- * function_call may stand for the content, a function may answer); *assistant
- * set when it is the assistant's.
+ * The errors of one message, as the cookbook's checks find them, each on
+ * its own, so a missing key does not hide the others (a function_call may
+ * stand for the content, a function may answer); *assistant set when it is
+ * the assistant's.  A message that is not an object lacks its keys.
  */
 static unsigned
 check_message(const td_json *m, bool *assistant)
 {
-	const td_json *role = td_json_get(m, "role"),
-			   *content = td_json_get(m, "content"),
-			   *call = td_json_get(m, "function_call");
+	const td_json *role,
+			   *content,
+			   *call;
 	unsigned	errors = 0;
 
-	if (m->type != TD_JSON_OBJECT || role == NULL || content == NULL)
+	if (m->type != TD_JSON_OBJECT)
 		return TD_LINE_MESSAGE_MISSING_KEY;
+	role = td_json_get(m, "role");
+	content = td_json_get(m, "content");
+	call = td_json_get(m, "function_call");
+	if (role == NULL || content == NULL)
+		errors |= TD_LINE_MESSAGE_MISSING_KEY;
 	for (size_t k = 0; k < m->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); k++)
 		if (!known_key(m->members[k].key, m->members[k].key_len))
 			errors |= TD_LINE_MESSAGE_UNRECOGNIZED_KEY;
-	if (!td_json_string_is(role, "system") && !td_json_string_is(role, "user") &&
-		!td_json_string_is(role, "assistant") && !td_json_string_is(role, "function"))
+	if (role == NULL || (!td_json_string_is(role, "system") && !td_json_string_is(role, "user") &&
+						 !td_json_string_is(role, "assistant") && !td_json_string_is(role, "function")))
 		errors |= TD_LINE_UNRECOGNIZED_ROLE;
-	if (content->type != TD_JSON_STRING || (content->len == 0 && (call == NULL || !truthy(call))))
+	if (content == NULL || content->type != TD_JSON_STRING ||
+		(content->len == 0 && (call == NULL || !truthy(call))))
 		errors |= TD_LINE_MISSING_CONTENT;
-	if (td_json_string_is(role, "assistant"))
+	if (role != NULL && td_json_string_is(role, "assistant"))
 		*assistant = true;
 	return errors;
 }

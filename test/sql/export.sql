@@ -143,18 +143,23 @@ SELECT expect_error($$SELECT count(*) FROM train_data.export_conversations('json
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 
--- OpenAI-style validation: every export shape with messages passes; ShareGPT
--- lines have none; each check on a line made to fail it.
+-- OpenAI-style validation: every export shape with messages passes; the
+-- ShareGPT shape has none to check, and is refused rather than reported as
+-- failing every check (a review of 1.2); each check on a line made to fail
+-- it, each on its own, as the cookbook's (a missing key hides no other
+-- error, and a message without content is still the assistant's).
 SELECT * FROM train_data.validate_export();
 SELECT * FROM train_data.validate_export('original', 'all', NULL, NULL, '{"includeApprovalHistory": true}');
-SELECT * FROM train_data.validate_export('sharegpt');
+SELECT expect_error($$SELECT * FROM train_data.validate_export('sharegpt')$$, true);
 SELECT line, train_data.validate_training_line(line) AS fails
 FROM (VALUES ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello","weight":0}]}'),
              ('{"messages":'), ('"text"'), ('{"messages":[]}'),
              ('{"messages":[{"content":"Hi"},{"role":"assistant","content":"Hello"}]}'),
              ('{"messages":[{"role":"user","content":"Hi","mood":"calm"},{"role":"assistant","content":"Hello"}]}'),
              ('{"messages":[{"role":"human","content":"Hi"},{"role":"assistant","content":""}]}'),
-             ('{"messages":[{"role":"user","content":"Hi"}]}')) AS v(line);
+             ('{"messages":[{"role":"user","content":"Hi"}]}'),
+             ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant"}]}'),
+             ('{"messages":["Hi",{"role":"assistant","content":"Hello"}]}')) AS v(line);
 
 -- The documents, from the same writer: JSON (JSON.stringify's 2-space
 -- layout, a summary with metadata), CSV (byte order mark, every field quoted,

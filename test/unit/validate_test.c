@@ -23,8 +23,15 @@ main(void)
 	ok(errors("[1]") == TD_LINE_DATA_TYPE, "not an object");
 	ok(errors("{\"conversations\":[]}") == TD_LINE_MISSING_MESSAGES, "no messages");
 	ok(errors("{\"messages\":[]}") == TD_LINE_MISSING_MESSAGES, "empty messages");
+	/* each check on its own, as the cookbook's: a missing key hides no other error */
 	ok(errors("{\"messages\":[{\"role\":\"user\"},{\"role\":\"assistant\",\"content\":\"x\"}]}") ==
-	   TD_LINE_MESSAGE_MISSING_KEY, "a message without content");
+	   (TD_LINE_MESSAGE_MISSING_KEY | TD_LINE_MISSING_CONTENT), "a message without content");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\"}]}") ==
+	   (TD_LINE_MESSAGE_MISSING_KEY | TD_LINE_MISSING_CONTENT), "an assistant message without content is the assistant's");
+	ok(errors("{\"messages\":[{\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
+	   (TD_LINE_MESSAGE_MISSING_KEY | TD_LINE_UNRECOGNIZED_ROLE), "a message without a role");
+	ok(errors("{\"messages\":[\"x\",{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
+	   TD_LINE_MESSAGE_MISSING_KEY, "a message that is not an object");
 	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"mood\":1},{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
 	   TD_LINE_MESSAGE_UNRECOGNIZED_KEY, "an unrecognized key");
 	ok(errors("{\"messages\":[{\"role\":\"human\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
