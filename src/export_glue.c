@@ -38,6 +38,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
@@ -988,12 +989,34 @@ finish_export(export_state *st)
 	st->have_held = false;
 }
 
+/*
+ * In a SQL_ASCII database, which stores any bytes, fail on a record that is
+ * not UTF-8, naming its conversation: an export file is UTF-8 (RFC 8259),
+ * and one such line makes a trainer refuse the whole file (a review of 1.2
+ * found LATIN1 bytes written as they were).  Every other encoding converts
+ * to UTF-8 or validates its text on the way in.
+ */
+static void
+check_encoding(const export_state *st, const td_buf *rec)
+{
+	if (GetDatabaseEncoding() != PG_SQL_ASCII ||
+		pg_verify_mbstr(PG_UTF8, rec->data + VARHDRSZ, (int) (rec->len - VARHDRSZ), true))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			 errmsg("conversation %s holds text that is not UTF-8",
+					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&st->id)))),
+			 errdetail("The database's encoding is SQL_ASCII, which stores any bytes, and an export is UTF-8."),
+			 errhint("Correct or delete the conversation's text, or leave it out of the export's scope.")));
+}
+
 /* Finish the record of the conversation being written, then forget it. */
 static void
 finish_conversation(export_state *st)
 {
 	td_export_end(&st->writer, &st->conv, &st->rec);
 	check_length(st, &st->rec, &st->conv);
+	check_encoding(st, &st->rec);
 	finish_record(st, &st->rec);
 	MemoryContextReset(st->conv_cxt);
 	st->have = false;

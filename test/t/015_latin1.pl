@@ -98,6 +98,23 @@ SELECT count(*) FROM train_data.conversation_signatures;
 SELECT s.signature = train_data.minhash_signature('caf today') FROM train_data.conversation_signatures s;
 SQL
 
+# SQL_ASCII: an export does not write those bytes into a file that must be
+# UTF-8, it fails naming the conversation (a review of 1.2 found the LATIN1
+# byte written as it was); a conversation of UTF-8 text exports.
+my ($ascii_rc, $ascii_out, $ascii_err) = $node->psql('asciidb', <<'SQL');
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+SELECT train_data.export_jsonl('openai', 'selected', '{c0000000-0000-0000-0000-000000000001}', NULL,
+                               '{"includeDefects": true}');
+SQL
+like($ascii_err, qr/ERROR:  conversation c0000000-0000-0000-0000-000000000001 holds text that is not UTF-8/,
+	'SQL_ASCII: an export of bytes that are not UTF-8 fails naming the conversation');
+is($node->safe_psql('asciidb', <<'SQL'), q({"messages":[{"role":"user","content":"café"}]}), 'SQL_ASCII: UTF-8 text exports');
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+UPDATE train_data.conversation_turns SET content = convert_from('\x6361 66c3 a9'::bytea, 'SQL_ASCII');
+SELECT train_data.export_jsonl('openai', 'selected', '{c0000000-0000-0000-0000-000000000001}', NULL,
+                               '{"includeDefects": true}');
+SQL
+
 # WIN1252: a byte that has no UTF-8 equivalent (0x81) separates words when
 # signed, as invalid UTF-8 does in SQL_ASCII (found by a review of the
 # upgrade: converted strictly, the turn's insert failed, and so did the
