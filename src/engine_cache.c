@@ -60,6 +60,7 @@
 #include "utils/syscache.h"
 
 #include "engine_cache.h"
+#include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_engine_cache_invalidate);
 
@@ -296,7 +297,7 @@ train_data_engine_cache_invalidate(PG_FUNCTION_ARGS)
 void
 td_install_engine_cache(void)
 {
-	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
+	td_on_relation_change(relation_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, function_changed, (Datum) 0);
 	RegisterXactCallback(xact_end, NULL);
 	RegisterSubXactCallback(subxact_end, NULL);

@@ -182,10 +182,14 @@ static const char *const defects_condition = " AND NOT c.has_defects";
  * messages, which OpenAI refuses in a training file (a review of 1.2).
  * The cursor's rows show it (NULL turn columns: receive_row passes it
  * over, at no cost); the statements that only count or list the
- * conversations say so with this condition, one index probe each.
+ * conversations say so with this condition, one index probe each.  A
+ * subplan per conversation, not EXISTS: a semi-join could be planned from
+ * the turns' side, reading the caller's conversations as often as they
+ * have turns, or another user's turns.
  */
 static const char *const turns_condition =
-" AND EXISTS (SELECT FROM train_data.conversation_turns t WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id)";
+" AND (SELECT true FROM train_data.conversation_turns t"
+"      WHERE t.conversation_id OPERATOR(pg_catalog.=) c.id LIMIT 1)";
 static const char *const dedupe_select =
 "SELECT pg_catalog.array_agg(d.conversation_id)"
 "   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";

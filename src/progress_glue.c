@@ -53,7 +53,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -66,6 +65,7 @@
 #include "eta.h"
 #include "kept_plan.h"
 #include "row_policy.h"
+#include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_calculate_batch_progress);
 PG_FUNCTION_INFO_V1(train_data_estimate_time_remaining);
@@ -311,7 +311,7 @@ layout_lookup_tables(void)
 
 	if (!layout_callback_registered)
 	{
-		CacheRegisterRelcacheCallback(layout_changed, (Datum) 0);
+		td_on_relation_change(layout_changed, (Datum) 0);
 		layout_callback_registered = true;
 	}
 	memset(&layout, 0, sizeof(layout));

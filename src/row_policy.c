@@ -86,6 +86,7 @@
 
 #include "compat.h"
 #include "row_policy.h"
+#include "train_data.h"
 
 /* Most (table, user) pairs compiled at once in a backend. */
 #define TD_POLICY_SLOTS 8
@@ -143,7 +144,7 @@ register_callbacks(void)
 {
 	if (callbacks_registered)
 		return;
-	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
+	td_on_relation_change(relcache_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, syscache_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, syscache_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, syscache_changed, (Datum) 0);

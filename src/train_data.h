@@ -50,4 +50,12 @@ extern int	td_misspelt_settings(const char *const **names);
  */
 extern void td_install_check_cache(void);
 
+/*
+ * Call fn(arg, relid) on every relcache invalidation (relid InvalidOid:
+ * every relation), through the library's one relcache callback
+ * (relation_events.c); at most four functions, registered once each.
+ */
+typedef void (*td_relation_hook) (Datum arg, Oid relid);
+extern void td_on_relation_change(td_relation_hook fn, Datum arg);
+
 #endif							/* TD_TRAIN_DATA_H */
