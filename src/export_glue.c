@@ -418,6 +418,12 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 					 errmsg("export option \"systemMessage\" is %d bytes long; the limit is %d",
 							v->val.string.len, EXPORT_SYSTEM_MESSAGE_MAX),
 					 errdetail("The message is copied into every line of the export.")));
+		if (v->type == jbvString && GetDatabaseEncoding() == PG_SQL_ASCII &&
+			!pg_verify_mbstr(PG_UTF8, v->val.string.val, v->val.string.len, true))
+			ereport(ERROR,		/* (else each record would fail naming its conversation: check_encoding) */
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("export option \"systemMessage\" is not UTF-8"),
+					 errdetail("The database's encoding is SQL_ASCII, which stores any bytes, and an export is UTF-8.")));
 		if (v->type == jbvString)
 		{
 			o.system_message.s = pnstrdup(v->val.string.val, v->val.string.len);
@@ -805,22 +811,18 @@ put_digits(char *p, int n, int width)
 
 /*
  * A year as ISO 8601 writes it: four digits from 0 to 9999, beyond them
- * the expanded form, a sign and as many digits as the year has ("+12000",
- * "-0044" for 45 BC: the astronomical year, 0 for 1 BC, as timestamp2tm
- * gives it).
+ * the expanded form with a sign and six digits, as JavaScript's
+ * toISOString writes and Date.parse reads it ("+012000", "-000044" for 45
+ * BC: the astronomical year, 0 for 1 BC, as timestamp2tm gives it; a
+ * timestamp's years end at 294276).
  */
 static char *
 put_year(char *p, int year)
 {
-	int			width = 4;
-
 	if (year >= 0 && year <= 9999)
 		return put_digits(p, year, 4);
 	*p++ = year < 0 ? '-' : '+';
-	year = year < 0 ? -year : year;
-	for (int y = year / 10000; y > 0; y /= 10)
-		width++;
-	return put_digits(p, year, width);
+	return put_digits(p, year < 0 ? -year : year, 6);
 }
 
 /*
@@ -863,7 +865,8 @@ iso_timestamp(TimestampTz ts)
 
 /*
  * A timestamp as the original's Markdown showed it (en-US, short month,
- * 12-hour clock: "Jan 1, 2025, 10:00 AM"), in UTC, in the current context.
+ * 12-hour clock: "Jan 1, 2025, 10:00 AM"; "Mar 15, 45 BC, ..." before year 1), in
+ * UTC, in the current context.
  */
 static td_text
 readable_timestamp(TimestampTz ts)
@@ -876,7 +879,8 @@ readable_timestamp(TimestampTz ts)
 
 	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
 		return iso_timestamp(ts);
-	out = psprintf("%s %d, %d, %02d:%02d %s", months[tm.tm_mon - 1], tm.tm_mday, tm.tm_year,
+	out = psprintf("%s %d, %d%s, %02d:%02d %s", months[tm.tm_mon - 1], tm.tm_mday,
+				   tm.tm_year > 0 ? tm.tm_year : 1 - tm.tm_year, tm.tm_year > 0 ? "" : " BC",
 				   tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12, tm.tm_min, tm.tm_hour < 12 ? "AM" : "PM");
 	return (td_text) {out, strlen(out)};
 }

@@ -3,12 +3,12 @@
  *
  * PostgreSQL 15 has room for ten relcache callbacks in a backend, for the
  * server and every library it loads together (inval.c, MAX_RELCACHE_
- * CALLBACKS); a library that finds them taken fails to load.  The caches
- * that follow a relation's changes (the engine's copies of configurations
- * and prices, the compiled row policies, the progress functions' layout)
- * therefore share one: each registers its function here, and the one
- * callback calls them all, in the order they registered (found by a
- * review of 1.2: the library took three).
+ * CALLBACKS); a backend whose library finds them taken ends with FATAL.
+ * The caches that follow a relation's changes (the engine's copies of
+ * configurations and prices, the compiled row policies, the progress
+ * functions' layout) therefore share one: each registers its function
+ * here, and the one callback calls them all, in the order they registered
+ * (found by a review of 1.2: the library took three).
  */
 #include "postgres.h"
 

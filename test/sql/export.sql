@@ -256,6 +256,11 @@ SET timezone = 'Asia/Kolkata';
 SELECT substring(l FROM '"created_at":"[^"]*"') AS created
 FROM train_data.export_jsonl('original', 'selected', '{e6000000-0000-0000-0000-0000000000f1,
                              e6000000-0000-0000-0000-0000000000f2,e6000000-0000-0000-0000-0000000000f3}') l;
+-- (and Markdown's dates, as the original showed them, name the era)
+SELECT substring(r FROM '[A-Z][a-z][a-z] [0-9]+, [0-9]+(?: BC)?, [0-9:]+ [AP]M') AS markdown_created
+FROM train_data.export_conversations('markdown', 'selected', '{}',
+                                     '{e6000000-0000-0000-0000-0000000000f1,e6000000-0000-0000-0000-0000000000f2}') r
+WHERE r LIKE '%Far%';
 RESET datestyle;
 RESET timezone;
 

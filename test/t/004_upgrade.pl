@@ -212,7 +212,9 @@ SELECT string_agg(line, E'\n' ORDER BY line) FROM (
     SELECT 'function ' || p.oid::regprocedure || ' returns ' || pg_get_function_result(p.oid)
            || ' ' || p.provolatile::text || p.proparallel::text || ' secdef=' || p.prosecdef || ' strict=' || p.proisstrict
            || ' config=' || coalesce(p.proconfig::text, '') || ' acl=' || coalesce(p.proacl::text, '')
-           || ' src=' || md5(p.prosrc) AS line
+           -- (the definition as PostgreSQL prints it: prosrc is empty for a
+           -- BEGIN ATOMIC body, whose statements would go unchecked)
+           || ' src=' || md5(CASE WHEN p.prokind = 'a' THEN p.prosrc ELSE pg_get_functiondef(p.oid) END) AS line
     FROM pg_proc p JOIN members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
     UNION ALL
     SELECT 'type ' || t.oid::regtype || ' ' || coalesce((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)

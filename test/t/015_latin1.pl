@@ -108,6 +108,13 @@ SELECT train_data.export_jsonl('openai', 'selected', '{c0000000-0000-0000-0000-0
 SQL
 like($ascii_err, qr/ERROR:  conversation c0000000-0000-0000-0000-000000000001 holds text that is not UTF-8/,
 	'SQL_ASCII: an export of bytes that are not UTF-8 fails naming the conversation');
+my ($sys_rc, $sys_out, $sys_err) = $node->psql('asciidb', <<'SQL');
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+SELECT train_data.export_jsonl('openai', 'selected', '{c0000000-0000-0000-0000-000000000001}', NULL,
+    jsonb_build_object('includeDefects', true, 'systemMessage', convert_from('\x6361 66e9'::bytea, 'SQL_ASCII')));
+SQL
+like($sys_err, qr/ERROR:  export option "systemMessage" is not UTF-8/,
+	'SQL_ASCII: a system message that is not UTF-8 is named as the option');
 is($node->safe_psql('asciidb', <<'SQL'), q({"messages":[{"role":"user","content":"café"}]}), 'SQL_ASCII: UTF-8 text exports');
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 UPDATE train_data.conversation_turns SET content = convert_from('\x6361 66c3 a9'::bytea, 'SQL_ASCII');
