@@ -8,7 +8,7 @@
 static const char *const error_names[TD_LINE_ERROR_COUNT] = {
 	"invalid_json", "data_type", "missing_messages_list", "message_missing_key",
 	"message_unrecognized_key", "unrecognized_role", "missing_content",
-	"example_missing_assistant_message",
+	"example_missing_assistant_message", "invalid_weight",
 };
 
 /* See validate.h. */
@@ -54,15 +54,18 @@ truthy(const td_json *v)
 /*
  * The errors of one message, as the cookbook's checks find them, each on
  * its own, so a missing key does not hide the others (a function_call may
- * stand for the content, a function may answer); *assistant set when it is
- * the assistant's.  A message that is not an object lacks its keys.
+ * stand for the content, a function may answer), and a weight the API
+ * refuses (other than 0 or 1, or on a message not the assistant's);
+ * *assistant set when it is the assistant's.  A message that is not an
+ * object lacks its keys.
  */
 static unsigned
 check_message(const td_json *m, bool *assistant)
 {
 	const td_json *role,
 			   *content,
-			   *call;
+			   *call,
+			   *weight;
 	unsigned	errors = 0;
 
 	if (m->type != TD_JSON_OBJECT)
@@ -83,6 +86,10 @@ check_message(const td_json *m, bool *assistant)
 		errors |= TD_LINE_MISSING_CONTENT;
 	if (role != NULL && td_json_string_is(role, "assistant"))
 		*assistant = true;
+	if ((weight = td_json_get(m, "weight")) != NULL &&
+		(weight->type != TD_JSON_NUMBER || (weight->num != 0 && weight->num != 1) ||
+		 !td_json_string_is(role, "assistant")))
+		errors |= TD_LINE_INVALID_WEIGHT;
 	return errors;
 }
 

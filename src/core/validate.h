@@ -3,7 +3,9 @@
  * cookbook runs on each line of a JSONL training file (pure C core of
  * validate_training_line): a JSON object with a "messages" array of
  * {role, content[, name, weight]} objects with a known role and string
- * content, and at least one assistant message.
+ * content, and at least one assistant message; and one the cookbook does
+ * not run, which the fine-tuning API enforces: a weight is 0 or 1, on an
+ * assistant message.
  */
 #ifndef TD_VALIDATE_H
 #define TD_VALIDATE_H
@@ -23,9 +25,10 @@ typedef enum td_line_error
 	TD_LINE_UNRECOGNIZED_ROLE = 1 << 5, /* a role other than system, user, assistant */
 	TD_LINE_MISSING_CONTENT = 1 << 6,	/* content not a non-empty string */
 	TD_LINE_MISSING_ASSISTANT = 1 << 7, /* no assistant message */
+	TD_LINE_INVALID_WEIGHT = 1 << 8,	/* not the cookbook's: a weight the API refuses */
 } td_line_error;
 
-#define TD_LINE_ERROR_COUNT 8
+#define TD_LINE_ERROR_COUNT 9
 
 /* The name of error bit i (0-based), e.g. "missing_messages_list". */
 extern const char *td_line_error_name(int i);

@@ -159,7 +159,9 @@ FROM (VALUES ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","
              ('{"messages":[{"role":"human","content":"Hi"},{"role":"assistant","content":""}]}'),
              ('{"messages":[{"role":"user","content":"Hi"}]}'),
              ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant"}]}'),
-             ('{"messages":["Hi",{"role":"assistant","content":"Hello"}]}')) AS v(line);
+             ('{"messages":["Hi",{"role":"assistant","content":"Hello"}]}'),
+             -- (not the cookbook's: a weight the fine-tuning API refuses)
+             ('{"messages":[{"role":"user","content":"Hi","weight":1},{"role":"assistant","content":"Hello","weight":0.5}]}')) AS v(line);
 
 -- The documents, from the same writer: JSON (JSON.stringify's 2-space
 -- layout, a summary with metadata), CSV (byte order mark, every field quoted,

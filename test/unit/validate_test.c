@@ -47,6 +47,17 @@ main(void)
 			  "\"function_call\":{}}]}") == TD_LINE_MISSING_CONTENT, "an empty function call is no content");
 	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":null,"
 			  "\"function_call\":{\"name\":\"f\"}}]}") == TD_LINE_MISSING_CONTENT, "content must still be a string");
+	/* not the cookbook's: a weight the fine-tuning API refuses */
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\",\"weight\":0},"
+			  "{\"role\":\"user\",\"content\":\"z\"},{\"role\":\"assistant\",\"content\":\"w\",\"weight\":1.0}]}") == 0,
+	   "weights 0 and 1 on assistant messages");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\",\"weight\":0.5}]}") ==
+	   TD_LINE_INVALID_WEIGHT, "a weight of 0.5");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\",\"weight\":\"1\"}]}") ==
+	   TD_LINE_INVALID_WEIGHT, "a weight that is a string");
+	ok(errors("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"weight\":1},{\"role\":\"assistant\",\"content\":\"y\"}]}") ==
+	   TD_LINE_INVALID_WEIGHT, "a weight on a user message");
+	ok(strcmp(td_line_error_name(8), "invalid_weight") == 0, "the weight's error name");
 	ok(strcmp(td_line_error_name(2), "missing_messages_list") == 0 && td_line_error_name(TD_LINE_ERROR_COUNT) == NULL,
 	   "error names");
 	return unit_done();
