@@ -857,16 +857,23 @@ CREATE OR REPLACE FUNCTION train_data.finish_job_if_done(job_id uuid)
 AS $$
 DECLARE
     st train_data.batch_job_status;
+    engine boolean := train_data.engine_context();
 BEGIN
     -- each probe in the order of its partial index, so that even a generic
     -- plan reads the index (an EXISTS would be a sequential scan stopping
     -- at the first match: past every finished item of the job)
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    IF engine THEN
+        PERFORM FROM train_data.batch_items i
+        WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1
+        FOR NO KEY UPDATE SKIP LOCKED;
+    ELSE   -- the owner, holding her job row (pause_batch, resume_batch)
+        PERFORM FROM train_data.batch_items i
+        WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    END IF;
     IF FOUND THEN
         RETURN;
     END IF;
-    IF train_data.engine_context() THEN   -- users neither see nor lock these rows
+    IF engine THEN   -- users neither see nor lock these rows
         INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
         PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     END IF;
@@ -882,7 +889,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM train_data.close_job(finish_job_if_done.job_id);
-    IF train_data.engine_context() THEN
+    IF engine THEN
         DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
     END IF;
 END
@@ -1724,10 +1731,18 @@ BEGIN
     END IF;
     -- an item queued after this one: the job is not done (read from this
     -- item's position, not past the entries of every item claimed before it,
-    -- which an old snapshot elsewhere keeps from being cleaned up)
+    -- which an old snapshot elsewhere keeps from being cleaned up).  The
+    -- queued item is held until this transaction ends, so that no claim
+    -- takes it before then: else it could be claimed and completed, and its
+    -- finisher find this item still in flight and leave the job to it,
+    -- which has decided not to close it (a review of 1.2 found 23 % of
+    -- 1,000 small jobs never closed with two workers).  Its finisher comes
+    -- after this commit.  One another transaction holds is skipped: with
+    -- none to hold, this completion goes the way of the last one.
     PERFORM FROM train_data.batch_items i
     WHERE i.batch_job_id = item.batch_job_id AND i.status = 'queued' AND i.position > item.position
-    ORDER BY i.position LIMIT 1;
+    ORDER BY i.position LIMIT 1
+    FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         PERFORM train_data.finish_job_if_done(item.batch_job_id);
     END IF;
