@@ -20,7 +20,9 @@ VACUUM ANALYZE train_data.batch_items;
 -- A new session's first claim (its statements planned now), and the index
 -- scans this transaction made (counted by this backend alone: no other
 -- session's statistics, flushed or not, can change them).  The expired
--- leases: one scan of the lease index.  The in-flight index: one scan, the
+-- leases: two scans of the lease index, the leases run out and the floor
+-- of the session's next such scans (a look made at most every second:
+-- claim_glue.c).  The in-flight index: one scan, the
 -- job's items in flight that hold no slot (a session's first claim of a job
 -- counts them).
 \c
