@@ -108,7 +108,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"SELECT i.id, i.batch_job_id, i.prompt IS NULL,"
 		"       i.attempts OPERATOR(pg_catalog.>=) i.max_attempts,"
 		"       j.status OPERATOR(pg_catalog.=) ANY ('{queued,processing,paused}'::train_data.batch_job_status[]),"
-		"       j.created_by"
+		"       j.created_by, i.lease_expires_at"
 		"  FROM train_data.batch_items i"
 		"  JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) i.batch_job_id"
 		" WHERE i.status OPERATOR(pg_catalog.=) 'processing'"
@@ -498,12 +498,14 @@ owner_config(Datum owner)
  * holds: a claim taking it, its owner holding her job), else that look's
  * now().  The look is a statement of its own, made after a scan that
  * found fewer than it could take, at most every EXPIRED_FLOOR_MS, so a
- * scan reads at most that long's entries again.  Every
- * EXPIRED_FULL_SCAN_MS a scan starts from the oldest lease, for what a
- * look cannot see: a claim or heartbeat uncommitted when it looked (whose
- * lease ends before the floor only when it took longer than the lease),
- * a claim that rolled back.  Per session; times only, nothing to
- * invalidate.
+ * scan reads at most that long's entries again; the floor is never above
+ * the oldest lease the scan itself took back (a rollback runs them out
+ * again).  Every EXPIRED_FULL_SCAN_MS a scan starts from the oldest lease,
+ * and so do the next until a look sets the floor again, for what a look
+ * cannot see: a claim or heartbeat uncommitted when it looked (whose lease
+ * ends before the floor only when it took longer than the lease), the
+ * items an earlier claim of a transaction that rolled back took back.
+ * Per session; times only, nothing to invalidate.
  */
 #define EXPIRED_FLOOR_MS 1000
 #define EXPIRED_FULL_SCAN_MS 10000
@@ -532,7 +534,8 @@ run_expired(int max_items)
 
 	if (expired_full_at == 0 || TimestampDifferenceExceeds(expired_full_at, clock, EXPIRED_FULL_SCAN_MS))
 	{
-		TIMESTAMP_NOBEGIN(floor);
+		TIMESTAMP_NOBEGIN(floor);	/* and from the oldest until a look sets it again */
+		expired_floor = floor;
 		expired_full_at = clock;
 	}
 	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
@@ -544,21 +547,29 @@ run_expired(int max_items)
 
 /*
  * After a scan that found fewer than it could take (its rows handled):
- * the new floor, at most every EXPIRED_FLOOR_MS (see expired_floor).
+ * the new floor, at most every EXPIRED_FLOOR_MS but at once after a scan
+ * from the oldest lease (see expired_floor).  Never above taken_from, the
+ * oldest lease the scan took back (none: DT_NOEND): the look sees the
+ * items taken with their new leases, and if this transaction rolls back,
+ * their old ones are run out again (a review of 1.2 found them coming back
+ * one claim per 10 s).
  */
 static void
-raise_expired_floor(void)
+raise_expired_floor(TimestampTz taken_from)
 {
-	TimestampTz clock = GetCurrentTimestamp();
+	TimestampTz clock = GetCurrentTimestamp(),
+				floor;
 	bool		isnull;
 	Datum		oldest;
 
-	if (expired_floor_at != 0 && !TimestampDifferenceExceeds(expired_floor_at, clock, EXPIRED_FLOOR_MS))
+	if (!TIMESTAMP_IS_NOBEGIN(expired_scanned_from) && expired_floor_at != 0 &&
+		!TimestampDifferenceExceeds(expired_floor_at, clock, EXPIRED_FLOOR_MS))
 		return;
 	run(ST_EXPIRED_FLOOR, (Datum[]) {TimestampTzGetDatum(expired_scanned_from)}, NULL);
 	oldest = value(0, 1, &isnull);
 	SPI_freetuptable(SPI_tuptable);
-	expired_floor = isnull ? GetCurrentTransactionStartTimestamp() : DatumGetTimestampTz(oldest);	/* now() */
+	floor = isnull ? GetCurrentTransactionStartTimestamp() : DatumGetTimestampTz(oldest);	/* now() */
+	expired_floor = Min(floor, taken_from);
 	expired_floor_at = clock;
 }
 
@@ -576,6 +587,7 @@ reclaim_expired(claim_call *call)
 	bool	   *exhausted = palloc(sizeof(bool) * (n + 1));
 	bool	   *job_live = palloc(sizeof(bool) * (n + 1));
 	Datum	   *owners = palloc(sizeof(Datum) * (n + 1));
+	TimestampTz taken_from = DT_NOEND;	/* the oldest lease taken back */
 	bool		isnull;
 
 	for (uint64 r = 0; r < n; r++)
@@ -586,6 +598,7 @@ reclaim_expired(claim_call *call)
 		exhausted[r] = flag(r, 4);
 		job_live[r] = flag(r, 5);
 		owners[r] = value(r, 6, &isnull);
+		taken_from = Min(taken_from, DatumGetTimestampTz(value(r, 7, &isnull)));
 	}
 	SPI_freetuptable(SPI_tuptable);
 	for (uint64 r = 0; r < n; r++)
@@ -605,7 +618,7 @@ reclaim_expired(claim_call *call)
 			take_item(call, &items[r], owner_config(owners[r]), -1);
 	}
 	if (n < (uint64) call->max_items)
-		raise_expired_floor();
+		raise_expired_floor(taken_from);
 }
 
 /* What a visit to a job found. */

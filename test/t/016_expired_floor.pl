@@ -98,6 +98,28 @@ usleep(1_500_000);
 is($probe->query_safe(q{SELECT "position" || ':' || attempt FROM train_data.claim_batch_items('probe', 1)}),
 	'7:2', 'the lease that ran out after the floor is taken back at the next claim');
 
+# A claim that takes leases back and rolls back leaves them run out again:
+# the floor it found is never above them (a review of 1.2 found them coming
+# back one claim per 10 s).
+$node->safe_psql('postgres', q{
+INSERT INTO train_data.batch_jobs (id, name, total_items, concurrent_processing, created_by)
+VALUES ('f0000000-0000-0000-0000-000000000003', 'floor 3', 3, 3, '11111111-1111-1111-1111-111111111111');
+INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, parameters, prompt)
+SELECT 'f0000000-0000-0000-0000-000000000003', 'b0000000-0000-0000-0000-000000000001', g, 'template',
+       jsonb_build_object('persona', 'P' || g), 'Talk with P' || g || ' about money.'
+FROM generate_series(1, 3) g;
+});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM train_data.claim_batch_items('w3', 10, '1 second')}),
+	'3', 'another worker takes three items with a 1-second lease');
+usleep(1_500_000);
+$probe->query_safe('BEGIN');
+is($probe->query_safe(q{SELECT count(*) FROM train_data.claim_batch_items('probe', 10)}),
+	'3', 'a claim takes the three back');
+$probe->query_safe('ROLLBACK');
+is($probe->query_safe(q{SELECT string_agg("position" || ':' || attempt, ' ' ORDER BY "position")
+                        FROM train_data.claim_batch_items('probe', 10)}),
+	'1:2 2:2 3:2', 'after its rollback, the next claim of the session takes them back at once');
+
 $probe->quit;
 $holder->query_safe('COMMIT');
 $holder->quit;
