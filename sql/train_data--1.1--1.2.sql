@@ -879,6 +879,13 @@ BEGIN
     END IF;
     SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
+        -- the row held (by its owner, whose statement may have seen this
+        -- finisher's item still in flight): a claim checks the job once it
+        -- is free (job_close_checks)
+        IF engine AND EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
+           AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = finish_job_if_done.job_id) THEN
+            INSERT INTO train_data.job_close_checks (batch_job_id) VALUES (finish_job_if_done.job_id);
+        END IF;
         RETURN;
     END IF;
     IF st NOT IN ('queued', 'processing', 'paused') THEN
@@ -963,6 +970,19 @@ DECLARE
     st train_data.batch_job_status;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- her snapshot cannot see what workers committed since it was
+        -- taken: with nothing queued in it, a claim checks the job after
+        -- her commit (job_close_checks; a queued item's finisher checks it)
+        PERFORM FROM train_data.batch_items i
+        WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+        IF NOT FOUND THEN
+            -- (one row a job: calling this in a loop adds nothing)
+            INSERT INTO train_data.job_close_checks (batch_job_id)
+            SELECT j.id FROM train_data.batch_jobs j
+            WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id()
+              AND j.status IN ('queued', 'processing', 'paused')
+              AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = owner_close_job.job_id);
+        END IF;
         RETURN;
     END IF;
     SELECT j.status INTO st FROM train_data.batch_jobs j
@@ -1780,6 +1800,26 @@ CREATE TABLE train_data.job_claim_locks (
 );
 ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 
+-- Jobs whose closing check is owed.  A finisher that finds the job row held
+-- (by its owner, whose statement ending her last items may have seen this
+-- finisher's item still in flight) and an owner who ends items in
+-- REPEATABLE READ (whose snapshot cannot see what workers committed since)
+-- leave a row here; a claim, at most every second in each session, takes
+-- the rows whose job row is free and checks the job (finish_job_if_done):
+-- src/close_checks.c.  No unique key, so an insert never waits for another
+-- transaction's (one is made only where the job has none: two at once is
+-- rare, and harmless); no foreign key, so deleting a job waits for nothing here
+-- (its rows go with it: batch_jobs_forget_claims).  No user can see, lock or
+-- write these rows (row-level security without a policy).
+CREATE TABLE train_data.job_close_checks (
+    batch_job_id uuid NOT NULL
+);
+CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_id);
+ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
+COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+SELECT pg_catalog.pg_extension_config_dump('train_data.job_close_checks', '');   -- an owed check survives a restore
+
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
 -- 10 at once), each free or holding one item being processed.  A claim
 -- locks free slots below the job's concurrency with SKIP LOCKED and writes
@@ -1860,11 +1900,12 @@ AS $$
 BEGIN
     DELETE FROM train_data.job_claim_slots s WHERE s.batch_job_id = OLD.id;
     DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = OLD.id;
+    DELETE FROM train_data.job_close_checks c WHERE c.batch_job_id = OLD.id;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_jobs_forget_claims() IS
-    'Internal: trigger removing a deleted job''s rows of job_claim_slots and job_claim_locks';
+    'Internal: trigger removing a deleted job''s rows of job_claim_slots, job_claim_locks and job_close_checks';
 
 CREATE TRIGGER batch_jobs_forget_claims
     AFTER DELETE ON train_data.batch_jobs

@@ -23,6 +23,8 @@
  *   - a job found with queued items but none to take (held by another
  *     transaction, waiting out a retry) is passed over by the session for a
  *     while (claim_hints.c), so that such jobs cannot slow every claim;
+ *   - at most once a second per session, it closes the jobs whose closing
+ *     check is owed (close_checks.c), taking their rows with SKIP LOCKED;
  *   - a session starts its scan of a job's queued items where its previous
  *     claim found the first one, and counts the job's items in flight
  *     without a slot only now and then (claim_hints.c), so that the entries
@@ -962,6 +964,8 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	only_claims = claims_only_so_far();
 	reclaim_expired(&call);
+	if (td_check_owed_closes())
+		call.ended_items = true;	/* a job may have ended: as a completion's */
 	/* what one job's visit allocates is freed before the next, a batch of the order's after it */
 	walk = AllocSetContextCreate(CurrentMemoryContext, "claim walk", ALLOCSET_SMALL_SIZES);
 	visit = AllocSetContextCreate(CurrentMemoryContext, "claim visit", ALLOCSET_SMALL_SIZES);

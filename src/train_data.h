@@ -36,6 +36,13 @@ extern bool td_items_counted;
 extern bool td_engine_context(void);
 
 /*
+ * A claim's look for jobs whose closing check is owed (job_close_checks), at
+ * most once a second per session; true when it checked a job (close_checks.c).
+ * Call it connected to SPI, as the extension owner.
+ */
+extern bool td_check_owed_closes(void);
+
+/*
  * train_data.* settings made before the library was loaded under names it
  * does not define: reserving the prefix removed them (train_data.c).  Sets
  * *names to the first TD_MAX_MISSPELT names (clipped) and returns how many

@@ -611,6 +611,25 @@ ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
 COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 
+-- Jobs whose closing check is owed.  A finisher that finds the job row held
+-- (by its owner, whose statement ending her last items may have seen this
+-- finisher's item still in flight) and an owner who ends items in
+-- REPEATABLE READ (whose snapshot cannot see what workers committed since)
+-- leave a row here; a claim, at most every second in each session, takes
+-- the rows whose job row is free and checks the job (finish_job_if_done):
+-- src/close_checks.c.  No unique key, so an insert never waits for another
+-- transaction's (one is made only where the job has none: two at once is
+-- rare, and harmless); no foreign key, so deleting a job waits for nothing here
+-- (its rows go with it: batch_jobs_forget_claims).  No user can see, lock or
+-- write these rows (row-level security without a policy).
+CREATE TABLE train_data.job_close_checks (
+    batch_job_id uuid NOT NULL
+);
+CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_id);
+ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
+COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
 -- 10 at once), each free or holding one item being processed.  A claim
 -- locks free slots below the job's concurrency with SKIP LOCKED and writes
@@ -731,11 +750,12 @@ AS $$
 BEGIN
     DELETE FROM train_data.job_claim_slots s WHERE s.batch_job_id = OLD.id;
     DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = OLD.id;
+    DELETE FROM train_data.job_close_checks c WHERE c.batch_job_id = OLD.id;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_jobs_forget_claims() IS
-    'Internal: trigger removing a deleted job''s rows of job_claim_slots and job_claim_locks';
+    'Internal: trigger removing a deleted job''s rows of job_claim_slots, job_claim_locks and job_close_checks';
 
 CREATE TRIGGER batch_jobs_forget_claims
     AFTER DELETE ON train_data.batch_jobs

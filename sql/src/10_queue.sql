@@ -127,8 +127,9 @@ COMMENT ON FUNCTION train_data.notify_progress(uuid, uuid, text) IS
 -- item failed.  Cheap when items remain queued (one index probe).  Finishers
 -- of one job take turns on its job_claim_locks row, which only train_data
 -- locks, so the last one sees every other commit; the job row itself is
--- skipped, never waited for, when its owner holds it (the owner's next
--- pause_batch or resume_batch closes the job then).  A finisher that
+-- skipped, never waited for, when its owner holds it: the finisher leaves
+-- a row in job_close_checks, and a claim checks the job once the row is
+-- free (her pause_batch or resume_batch closes it too).  A finisher that
 -- returns because an item is queued holds that item until it commits, so
 -- that the item's own finisher comes after it (see complete_batch_item).
 CREATE FUNCTION train_data.finish_job_if_done(job_id uuid)
@@ -160,6 +161,13 @@ BEGIN
     END IF;
     SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
+        -- the row held (by its owner, whose statement may have seen this
+        -- finisher's item still in flight): a claim checks the job once it
+        -- is free (job_close_checks)
+        IF engine AND EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
+           AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = finish_job_if_done.job_id) THEN
+            INSERT INTO train_data.job_close_checks (batch_job_id) VALUES (finish_job_if_done.job_id);
+        END IF;
         RETURN;
     END IF;
     IF st NOT IN ('queued', 'processing', 'paused') THEN
@@ -234,8 +242,8 @@ COMMENT ON FUNCTION train_data.close_job(uuid) IS
 -- cancelling items of the job take turns on it, so the last sees the
 -- others' commits; workers only ever skip the row), never for the
 -- finishers' job_claim_locks row.  Only in READ COMMITTED, where its probes
--- see what committed before them; in REPEATABLE READ the job is left to
--- the next finisher, or to pause_batch and cancel_batch.  It runs as the
+-- see what committed before them; in REPEATABLE READ the job is left to a
+-- claim after her commit (job_close_checks), or to the next finisher.  It runs as the
 -- extension's owner (a user may not end a job) for a job of the caller's
 -- only.
 CREATE FUNCTION train_data.owner_close_job(job_id uuid)
@@ -247,6 +255,19 @@ DECLARE
     st train_data.batch_job_status;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- her snapshot cannot see what workers committed since it was
+        -- taken: with nothing queued in it, a claim checks the job after
+        -- her commit (job_close_checks; a queued item's finisher checks it)
+        PERFORM FROM train_data.batch_items i
+        WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+        IF NOT FOUND THEN
+            -- (one row a job: calling this in a loop adds nothing)
+            INSERT INTO train_data.job_close_checks (batch_job_id)
+            SELECT j.id FROM train_data.batch_jobs j
+            WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id()
+              AND j.status IN ('queued', 'processing', 'paused')
+              AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = owner_close_job.job_id);
+        END IF;
         RETURN;
     END IF;
     SELECT j.status INTO st FROM train_data.batch_jobs j

@@ -224,7 +224,19 @@ SELECT prompt, quality_threshold FROM train_data.batch_items WHERE batch_job_id 
 -- the helpers that end a job whose items its owner ended herself are hers
 -- to call, and reach only her own jobs: ending Bob's does nothing
 SELECT train_data.owner_close_job(:'bob_job') AS owner_close, train_data.close_job(:'bob_job') AS close;
+-- nor in REPEATABLE READ, where it leaves the check to a claim
+-- (job_close_checks): none for Bob's job, one for her own job with nothing
+-- queued however often she calls it, and the notes are the engine's alone
+INSERT INTO train_data.batch_jobs (id, name, total_items) VALUES ('e4000000-0000-0000-0000-00000000a0f2', 'empty', 0);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT train_data.owner_close_job(:'bob_job') AS rr_bob, train_data.owner_close_job(:'queued_job') AS rr_queued;
+SELECT train_data.owner_close_job('e4000000-0000-0000-0000-00000000a0f2') AS rr_own FROM generate_series(1, 3);
+COMMIT;
+SELECT count(*) AS checks_seen FROM train_data.job_close_checks;
+SELECT expect_error(format('INSERT INTO train_data.job_close_checks VALUES (%L)', :'bob_job')) AS check_forged;
+SELECT expect_error('DELETE FROM train_data.job_close_checks') AS checks_deleted;
 RESET ROLE;
+SELECT batch_job_id, count(*) AS checks FROM train_data.job_close_checks GROUP BY 1 ORDER BY 1;
 SELECT status, (SELECT coalesce(sum(c.cancelled_items), 0) FROM train_data.batch_job_counters c WHERE c.batch_job_id = j.id)
        AS bob_cancelled, (SELECT coalesce(sum(c.in_flight), 0) FROM train_data.batch_job_counters c WHERE c.batch_job_id = j.id)
        AS bob_in_flight
