@@ -859,46 +859,49 @@ DECLARE
     st train_data.batch_job_status;
     engine boolean := train_data.engine_context();
 BEGIN
+    -- the owner, holding her job row (pause_batch, resume_batch): her job
+    -- ends as the extension's owner (a user does not write a job's counters
+    -- or status: her pause that had to end the job failed with 42501, a
+    -- review of 1.2), and only her own
+    IF NOT engine THEN
+        PERFORM train_data.owner_close_job(finish_job_if_done.job_id);
+        RETURN;
+    END IF;
     -- each probe in the order of its partial index, so that even a generic
     -- plan reads the index (an EXISTS would be a sequential scan stopping
     -- at the first match: past every finished item of the job)
-    IF engine THEN
-        PERFORM FROM train_data.batch_items i
-        WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1
-        FOR NO KEY UPDATE SKIP LOCKED;
-    ELSE   -- the owner, holding her job row (pause_batch, resume_batch)
-        PERFORM FROM train_data.batch_items i
-        WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
-    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1
+    FOR NO KEY UPDATE SKIP LOCKED;
     IF FOUND THEN
         RETURN;
     END IF;
-    IF engine THEN   -- users neither see nor lock these rows
-        INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
-        PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
-    END IF;
+    -- finishers take turns here (users neither see nor lock these rows)
+    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         -- the row held (by its owner, whose statement may have seen this
         -- finisher's item still in flight): a claim checks the job once it
         -- is free (job_close_checks)
-        IF engine AND EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
+        IF EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
            AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = finish_job_if_done.job_id) THEN
             INSERT INTO train_data.job_close_checks (batch_job_id) VALUES (finish_job_if_done.job_id);
         END IF;
         RETURN;
     END IF;
     IF st NOT IN ('queued', 'processing', 'paused') THEN
-        PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
+        -- a late finisher of a job that has ended (cancelled, failed by a
+        -- stop, ended by its owner): its counters again, and no more turns
+        PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
+        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
         RETURN;
     END IF;
     IF train_data.job_has_work(finish_job_if_done.job_id) THEN
         RETURN;
     END IF;
     PERFORM train_data.close_job(finish_job_if_done.job_id);
-    IF engine THEN
-        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
-    END IF;
+    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
 END
 $$;
 
@@ -1413,6 +1416,30 @@ BEGIN
 END
 $$;
 
+-- Fail a job whose item failed for good under error_handling 'stop' (its
+-- queued items were cancelled by that failure), the caller holding its row:
+-- counters rolled up, job_failed sent; a job that has ended already keeps
+-- its status (its counters are rolled up again).
+CREATE FUNCTION train_data.stop_job(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_jobs j
+    SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE j.id = stop_job.job_id AND j.status IN ('queued', 'processing', 'paused');
+    IF FOUND THEN
+        PERFORM train_data.rollup_counters(stop_job.job_id);
+        PERFORM train_data.notify_progress(stop_job.job_id, NULL, 'job_failed');
+    ELSE
+        PERFORM train_data.rollup_counters(stop_job.job_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.stop_job(uuid) IS
+    'Internal: fails a batch job whose item failed for good under error_handling stop (counters rolled up, job_failed sent), for fail_batch_item and a claim''s closing checks';
+
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
 -- otherwise fail the item for good; with error_handling 'stop' that fails the
@@ -1467,11 +1494,16 @@ BEGIN
         IF n > 0 THEN
             PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, n, 0);
         END IF;
-        UPDATE train_data.batch_jobs j
-        SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
-        WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused');
-        PERFORM train_data.rollup_counters((l.item).batch_job_id);
-        PERFORM train_data.notify_progress((l.item).batch_job_id, NULL, 'job_failed');
+        -- the job row skipped, never waited for, when its owner holds it
+        -- (a worker waited 5 s, then failed with 55P03: a review of 1.2): a
+        -- claim fails the job once the row is free (job_close_checks)
+        PERFORM FROM train_data.batch_jobs j WHERE j.id = (l.item).batch_job_id FOR NO KEY UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            PERFORM train_data.stop_job((l.item).batch_job_id);
+        ELSIF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+                          WHERE c.batch_job_id = (l.item).batch_job_id AND c.stop) THEN
+            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES ((l.item).batch_job_id, true);
+        END IF;
     ELSE
         PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
     END IF;
@@ -1802,7 +1834,8 @@ ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 
 -- Jobs whose closing check is owed.  A finisher that finds the job row held
 -- (by its owner, whose statement ending her last items may have seen this
--- finisher's item still in flight) and an owner who ends items in
+-- finisher's item still in flight), a final failure under error_handling
+-- 'stop' that finds it held (stop: the job fails), and an owner who ends items in
 -- REPEATABLE READ (whose snapshot cannot see what workers committed since)
 -- leave a row here; a claim, at most every second in each session, takes
 -- the rows whose job row is free and checks the job (finish_job_if_done):
@@ -1812,12 +1845,14 @@ ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 -- (its rows go with it: batch_jobs_forget_claims).  No user can see, lock or
 -- write these rows (row-level security without a policy).
 CREATE TABLE train_data.job_close_checks (
-    batch_job_id uuid NOT NULL
+    batch_job_id uuid NOT NULL,
+    stop         boolean NOT NULL DEFAULT false
 );
 CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_id);
 ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
 COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held';
 SELECT pg_catalog.pg_extension_config_dump('train_data.job_close_checks', '');   -- an owed check survives a restore
 
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
@@ -3707,6 +3742,7 @@ REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;

@@ -11,8 +11,9 @@
  * it).  Each leaves a row in job_close_checks.  A claim, at most every
  * CHECKS_EVERY_MS in each session, takes such rows whose job row no other
  * transaction holds (both locked with SKIP LOCKED: it waits for nobody),
- * deletes them and checks each job as a finisher does; a row of a job
- * still held stays for a later look.  Rows whose job no longer exists
+ * deletes them and checks each job as a finisher does (or fails it, for
+ * a final failure under error_handling 'stop' that found the row held); a
+ * row of a job still held stays for a later look.  Rows whose job no longer exists
  * (deleted while a finisher noted it) are removed.
  *
  * Runs inside the claim's SPI connection, as the claim's owner (train_data:
@@ -50,7 +51,7 @@ static const char *const take_sql =
 "   LIMIT " CppAsString2(CHECKS_PER_LOOK) " FOR UPDATE SKIP LOCKED)"
 " DELETE FROM train_data.job_close_checks c USING picked p"
 "  WHERE c.ctid OPERATOR(pg_catalog.=) p.tid"
-" RETURNING c.batch_job_id";
+" RETURNING c.batch_job_id, c.stop";
 
 /* Remove checks of jobs that no longer exist. */
 static const char *const orphans_sql =
@@ -63,10 +64,12 @@ static const char *const orphans_sql =
 "    LIMIT " CppAsString2(CHECKS_PER_LOOK) " FOR UPDATE SKIP LOCKED))";
 
 static const char *const check_sql = "SELECT train_data.finish_job_if_done($1)";
+static const char *const stop_sql = "SELECT train_data.stop_job($1)";
 
 static SPIPlanPtr take_plan;
 static SPIPlanPtr orphans_plan;
 static SPIPlanPtr check_plan;
+static SPIPlanPtr stop_plan;
 static TimestampTz last_look = 0;	/* 0: never */
 
 /*
@@ -97,14 +100,26 @@ run(SPIPlanPtr *slot, const char *sql, int nargs, Datum *args, bool loops_only)
 	return SPI_processed;
 }
 
-/* Whether jobs[0..n) already holds job. */
-static bool
-listed(const pg_uuid_t *jobs, int n, const pg_uuid_t *job)
+/* A job taken, and whether one of its checks fails it (a stop). */
+typedef struct owed_job
 {
-	for (int i = 0; i < n; i++)
-		if (memcmp(&jobs[i], job, sizeof(pg_uuid_t)) == 0)
-			return true;
-	return false;
+	pg_uuid_t	id;
+	bool		stop;
+} owed_job;
+
+/* Add job to jobs[0..*n), or mark its entry there; stop ORs. */
+static void
+add_job(owed_job *jobs, int *n, const pg_uuid_t *job, bool stop)
+{
+	for (int i = 0; i < *n; i++)
+		if (memcmp(&jobs[i].id, job, sizeof(pg_uuid_t)) == 0)
+		{
+			jobs[i].stop |= stop;
+			return;
+		}
+	jobs[*n].id = *job;
+	jobs[*n].stop = stop;
+	(*n)++;
 }
 
 /*
@@ -117,7 +132,7 @@ bool
 td_check_owed_closes(void)
 {
 	TimestampTz clock = GetCurrentTimestamp();
-	pg_uuid_t	jobs[CHECKS_PER_LOOK];
+	owed_job	jobs[CHECKS_PER_LOOK];
 	int			n = 0;
 	uint64		rows;
 
@@ -126,19 +141,26 @@ td_check_owed_closes(void)
 	last_look = clock;
 	(void) run(&orphans_plan, orphans_sql, 0, NULL, true);
 	rows = run(&take_plan, take_sql, 0, NULL, true);
-	for (uint64 r = 0; r < rows && n < CHECKS_PER_LOOK; r++)
+	for (uint64 r = 0; r < rows && r < CHECKS_PER_LOOK; r++)
 	{
-		bool		isnull;
+		bool		isnull,
+					stop_null;
 		Datum		job = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		stop = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &stop_null);
 
-		if (!isnull && !listed(jobs, n, DatumGetUUIDP(job)))
-			jobs[n++] = *DatumGetUUIDP(job);
+		if (!isnull)
+			add_job(jobs, &n, DatumGetUUIDP(job), !stop_null && DatumGetBool(stop));
 	}
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 	{
+		Datum		arg = UUIDPGetDatum(&jobs[i].id);
+
 		CHECK_FOR_INTERRUPTS();
-		(void) run(&check_plan, check_sql, 1, (Datum[]) {UUIDPGetDatum(&jobs[i])}, false);
+		if (jobs[i].stop)
+			(void) run(&stop_plan, stop_sql, 1, &arg, false);
+		else
+			(void) run(&check_plan, check_sql, 1, &arg, false);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	return n > 0;

@@ -613,7 +613,8 @@ COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreig
 
 -- Jobs whose closing check is owed.  A finisher that finds the job row held
 -- (by its owner, whose statement ending her last items may have seen this
--- finisher's item still in flight) and an owner who ends items in
+-- finisher's item still in flight), a final failure under error_handling
+-- 'stop' that finds it held (stop: the job fails), and an owner who ends items in
 -- REPEATABLE READ (whose snapshot cannot see what workers committed since)
 -- leave a row here; a claim, at most every second in each session, takes
 -- the rows whose job row is free and checks the job (finish_job_if_done):
@@ -623,12 +624,14 @@ COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreig
 -- (its rows go with it: batch_jobs_forget_claims).  No user can see, lock or
 -- write these rows (row-level security without a policy).
 CREATE TABLE train_data.job_close_checks (
-    batch_job_id uuid NOT NULL
+    batch_job_id uuid NOT NULL,
+    stop         boolean NOT NULL DEFAULT false
 );
 CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_id);
 ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
 COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held';
 
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
 -- 10 at once), each free or holding one item being processed.  A claim

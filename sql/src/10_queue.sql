@@ -141,46 +141,49 @@ DECLARE
     st train_data.batch_job_status;
     engine boolean := train_data.engine_context();
 BEGIN
+    -- the owner, holding her job row (pause_batch, resume_batch): her job
+    -- ends as the extension's owner (a user does not write a job's counters
+    -- or status: her pause that had to end the job failed with 42501, a
+    -- review of 1.2), and only her own
+    IF NOT engine THEN
+        PERFORM train_data.owner_close_job(finish_job_if_done.job_id);
+        RETURN;
+    END IF;
     -- each probe in the order of its partial index, so that even a generic
     -- plan reads the index (an EXISTS would be a sequential scan stopping
     -- at the first match: past every finished item of the job)
-    IF engine THEN
-        PERFORM FROM train_data.batch_items i
-        WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1
-        FOR NO KEY UPDATE SKIP LOCKED;
-    ELSE   -- the owner, holding her job row (pause_batch, resume_batch)
-        PERFORM FROM train_data.batch_items i
-        WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
-    END IF;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = finish_job_if_done.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1
+    FOR NO KEY UPDATE SKIP LOCKED;
     IF FOUND THEN
         RETURN;
     END IF;
-    IF engine THEN   -- users neither see nor lock these rows
-        INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
-        PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
-    END IF;
+    -- finishers take turns here (users neither see nor lock these rows)
+    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         -- the row held (by its owner, whose statement may have seen this
         -- finisher's item still in flight): a claim checks the job once it
         -- is free (job_close_checks)
-        IF engine AND EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
+        IF EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
            AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = finish_job_if_done.job_id) THEN
             INSERT INTO train_data.job_close_checks (batch_job_id) VALUES (finish_job_if_done.job_id);
         END IF;
         RETURN;
     END IF;
     IF st NOT IN ('queued', 'processing', 'paused') THEN
-        PERFORM train_data.rollup_counters(finish_job_if_done.job_id);   -- a late finisher of a closed job
+        -- a late finisher of a job that has ended (cancelled, failed by a
+        -- stop, ended by its owner): its counters again, and no more turns
+        PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
+        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
         RETURN;
     END IF;
     IF train_data.job_has_work(finish_job_if_done.job_id) THEN
         RETURN;
     END IF;
     PERFORM train_data.close_job(finish_job_if_done.job_id);
-    IF engine THEN
-        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
-    END IF;
+    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
 END
 $$;
 
@@ -749,6 +752,30 @@ $$;
 COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
     'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
 
+-- Fail a job whose item failed for good under error_handling 'stop' (its
+-- queued items were cancelled by that failure), the caller holding its row:
+-- counters rolled up, job_failed sent; a job that has ended already keeps
+-- its status (its counters are rolled up again).
+CREATE FUNCTION train_data.stop_job(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.batch_jobs j
+    SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE j.id = stop_job.job_id AND j.status IN ('queued', 'processing', 'paused');
+    IF FOUND THEN
+        PERFORM train_data.rollup_counters(stop_job.job_id);
+        PERFORM train_data.notify_progress(stop_job.job_id, NULL, 'job_failed');
+    ELSE
+        PERFORM train_data.rollup_counters(stop_job.job_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.stop_job(uuid) IS
+    'Internal: fails a batch job whose item failed for good under error_handling stop (counters rolled up, job_failed sent), for fail_batch_item and a claim''s closing checks';
+
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
 -- otherwise fail the item for good; with error_handling 'stop' that fails the
@@ -803,11 +830,16 @@ BEGIN
         IF n > 0 THEN
             PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, n, 0);
         END IF;
-        UPDATE train_data.batch_jobs j
-        SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
-        WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused');
-        PERFORM train_data.rollup_counters((l.item).batch_job_id);
-        PERFORM train_data.notify_progress((l.item).batch_job_id, NULL, 'job_failed');
+        -- the job row skipped, never waited for, when its owner holds it
+        -- (a worker waited 5 s, then failed with 55P03: a review of 1.2): a
+        -- claim fails the job once the row is free (job_close_checks)
+        PERFORM FROM train_data.batch_jobs j WHERE j.id = (l.item).batch_job_id FOR NO KEY UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            PERFORM train_data.stop_job((l.item).batch_job_id);
+        ELSIF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+                          WHERE c.batch_job_id = (l.item).batch_job_id AND c.stop) THEN
+            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES ((l.item).batch_job_id, true);
+        END IF;
     ELSE
         PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
     END IF;

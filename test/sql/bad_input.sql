@@ -416,6 +416,7 @@ INSERT INTO calls (fn, call) VALUES
  ('cancel_stranded_item', $$SELECT train_data.cancel_stranded_item(NULL, NULL)$$),
  ('claim_fail_item', $$SELECT train_data.claim_fail_item(NULL, public.huge(), NULL)$$),
  ('claim_lease_lost', $$SELECT train_data.claim_lease_lost(NULL, NULL)$$),
+ ('stop_job', $$SELECT train_data.stop_job(NULL)$$),
  ('claimable_job_add', $$SELECT train_data.claimable_job_add(NULL)$$),
  ('claim_render', $$SELECT train_data.claim_render(NULL, public.deep_object())$$),
  ('claim_request', $$SELECT train_data.claim_request(public.deep_object(), public.huge()) IS NOT NULL$$),
