@@ -714,18 +714,21 @@ $$;
 -- completed (with the conversation), failed (the response was unusable and
 -- the item was failed or queued again, as complete_batch_item does) or
 -- refused (with the error's SQLSTATE and message: cancelled, claimed
--- again, ...), and one refused entry leaves the others stored.  Usually
--- no entry is refused: the entries then run in one subtransaction, not one
--- each (a subtransaction that writes takes a transaction id of its own, and
--- past 64 of them every other session's snapshots get slower).  When one
--- is refused, that work is undone and each entry runs in a subtransaction
--- of its own (so an unusable response's WARNING is given twice).  A call
--- waits for a lock once at most: after a wait ran out (55P03, lock_timeout
--- 5 s), an entry whose item row another transaction holds is refused at
--- once (train_data.item_lock_nowait), so a user holding her items in flight
--- costs a batch that holds other users' results 5 s, not 5 s per item (an
--- adversarial review, twentieth session).  Runs as its caller, who needs
--- EXECUTE on complete_batch_item.
+-- again, ...), and one refused entry leaves the others stored.  The entries
+-- run in one subtransaction, not one each: a subtransaction that writes
+-- takes a transaction id of its own, and once a transaction has more than
+-- 64 of them every snapshot in the cluster is slower to check (it reads
+-- pg_subtrans).  When an entry is refused, that work is undone and the
+-- others run again in one subtransaction, without it (so an unusable
+-- response's WARNING is given again); after three refusals, each remaining
+-- entry runs in a subtransaction of its own (before, every entry did after
+-- the first refusal: 1,001 transaction ids for 1,000 entries, a review of
+-- 1.2).  A call waits for a lock once at most: after a wait ran out (55P03,
+-- lock_timeout 5 s), an entry whose item row another transaction holds is
+-- refused at once (train_data.item_lock_nowait), so a user holding her
+-- items in flight costs a batch that holds other users' results 5 s, not
+-- 5 s per item (an adversarial review, twentieth session).  Runs as its
+-- caller, who needs EXECUTE on complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
     RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
     LANGUAGE plpgsql
@@ -734,45 +737,69 @@ AS $$
 #variable_conflict use_column
 DECLARE
     e record;
-    ids uuid[] := '{}';
-    convs uuid[] := '{}';
-    refusal text;
+    n integer;
+    ids uuid[];
+    convs uuid[];
+    codes text[];      -- of the refused entries, by position
+    messages text[];
+    cur bigint;        -- the entry running (variables outlive a rollback)
+    code text;
+    message text;
 BEGIN
     IF jsonb_typeof(completions) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'completions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF jsonb_array_length(completions) > 1000 THEN
-        RAISE EXCEPTION 'completions has % entries; the limit is 1000', jsonb_array_length(completions)
+    n := jsonb_array_length(completions);
+    IF n > 1000 THEN
+        RAISE EXCEPTION 'completions has % entries; the limit is 1000', n
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
-    BEGIN
-        FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
-            ids := ids || (e.value ->> 'item_id')::uuid;
-            convs := convs || train_data.complete_batch_entry(e.value, e.ord);
-        END LOOP;
-        RETURN QUERY
-        SELECT u.id, CASE WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END, u.conv, NULL::text, NULL::text
-        FROM unnest(ids, convs) WITH ORDINALITY AS u(id, conv, ord) ORDER BY u.ord;
-        RETURN;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS refusal = RETURNED_SQLSTATE;   -- an entry was refused: each on its own below
-    END;
-    IF refusal = '55P03' THEN   -- a lock wait ran out: held item rows refused at once from here on
-        PERFORM set_config('train_data.item_lock_nowait', 'on', true);
-    END IF;
-    FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
-        item_id := NULL; conversation_id := NULL; error_code := NULL; error_message := NULL;
+    ids := array_fill(NULL::uuid, ARRAY[n]);
+    codes := array_fill(NULL::text, ARRAY[n]);
+    messages := array_fill(NULL::text, ARRAY[n]);
+    -- the entries not refused so far, in one subtransaction: at most four tries
+    FOR pass IN 1..4 LOOP
         BEGIN
-            item_id := (e.value ->> 'item_id')::uuid;
-            conversation_id := train_data.complete_batch_entry(e.value, e.ord);
-            outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
+            convs := array_fill(NULL::uuid, ARRAY[n]);
+            FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
+                CONTINUE WHEN codes[e.ord] IS NOT NULL;
+                cur := e.ord;
+                ids[e.ord] := (e.value ->> 'item_id')::uuid;
+                convs[e.ord] := train_data.complete_batch_entry(e.value, e.ord);
+            END LOOP;
+            cur := NULL;
+            RETURN QUERY
+            SELECT u.id, CASE WHEN u.code IS NOT NULL THEN 'refused' WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END,
+                   u.conv, u.code, u.message
+            FROM unnest(ids, convs, codes, messages) WITH ORDINALITY AS u(id, conv, code, message, ord) ORDER BY u.ord;
+            PERFORM set_config('train_data.item_lock_nowait', 'off', true);
+            RETURN;
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
-            outcome := 'refused';
-            IF error_code = '55P03' THEN
+            GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+            IF code = '55P03' THEN   -- a lock wait ran out: held item rows refused at once from here on
                 PERFORM set_config('train_data.item_lock_nowait', 'on', true);
             END IF;
+            EXIT WHEN cur IS NULL;   -- not an entry's error: each on its own below
+            codes[cur] := code;
+            messages[cur] := message;
         END;
+    END LOOP;
+    -- more refusals: each entry not refused yet in a subtransaction of its own
+    FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
+        item_id := ids[e.ord]; conversation_id := NULL; error_code := codes[e.ord]; error_message := messages[e.ord];
+        outcome := 'refused';
+        IF error_code IS NULL THEN
+            BEGIN
+                item_id := (e.value ->> 'item_id')::uuid;
+                conversation_id := train_data.complete_batch_entry(e.value, e.ord);
+                outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
+                IF error_code = '55P03' THEN
+                    PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+                END IF;
+            END;
+        END IF;
         RETURN NEXT;
     END LOOP;
     PERFORM set_config('train_data.item_lock_nowait', 'off', true);

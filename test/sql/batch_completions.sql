@@ -91,6 +91,34 @@ SELECT count(*) AS stored, count(DISTINCT c.xmin::text) AS transaction_ids
 FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
 WHERE i.batch_job_id = :'create_batch';
 
+-- one entry refused (an item that is not in flight): the others run again
+-- in one subtransaction, not one each (eight transaction ids before: past
+-- 64 a transaction makes every snapshot in the cluster slower)
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('refused one', jsonb_agg(jsonb_build_object('template_id', 'e9000000-0000-0000-0000-000000000001',
+                                                                           'parameters', jsonb_build_object('persona', 'R' || g))),
+                               '{}', 8)
+FROM generate_series(1, 8) g \gset
+RESET train_data.user_id;
+SET ROLE regress_worker;
+CREATE TEMP TABLE claimed_r AS SELECT item_id, attempt FROM train_data.claim_batch_items('batcher', 8);
+SET client_min_messages = error;
+SELECT r.outcome, count(*) AS entries, min(r.error_code) AS error_code
+FROM train_data.complete_batch_items((
+    SELECT jsonb_agg(e ORDER BY o) FROM (
+        SELECT jsonb_build_object('item_id', c.item_id, 'attempt', c.attempt,
+                                  'response', '{"turns": [{"role": "user", "content": "How often?"}, {"role": "assistant", "content": "Every month."}]}'::jsonb) AS e,
+               c.item_id::text AS o
+        FROM claimed_r c
+        UNION ALL
+        SELECT jsonb_build_object('item_id', 'e6000000-0000-0000-0000-00000000dead', 'response', '{}'::jsonb), '8') x)) r
+GROUP BY r.outcome ORDER BY r.outcome;
+RESET client_min_messages;
+RESET ROLE;
+SELECT count(*) AS stored, count(DISTINCT c.xmin::text) AS transaction_ids
+FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
+WHERE i.batch_job_id = :'create_batch';
+
 -- clean up
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;
