@@ -318,6 +318,14 @@ COMMENT ON FUNCTION train_data.review_conversation(uuid, text, text, text[]) IS
     'Reviews a generated conversation as the current user (approved, rejected or revision_requested), recording it in review_history; returns the conversation';
 
 -- Review many conversations; one row per id, failures reported, not raised.
+-- The reviews run in one subtransaction, not one each: a review writes, so
+-- its subtransaction takes a transaction id, and past 64 of them in one
+-- transaction every snapshot in the cluster is slower to check (5,000 ids
+-- took 5,001, a review of 1.2).  An id a review cannot take (unknown, not
+-- the caller's, not reviewable, a repeat) fails before it writes: each
+-- such id runs on its own after the others, in a subtransaction that takes
+-- no id.  An error of a reviewable id undoes the others, which run again
+-- without it (at most four tries; then each on its own).
 CREATE FUNCTION train_data.bulk_review_conversations(conversation_ids uuid[], action text, comment text DEFAULT NULL,
                                                      reasons text[] DEFAULT NULL)
     RETURNS TABLE (conversation_id uuid, success boolean, error text)
@@ -325,28 +333,60 @@ CREATE FUNCTION train_data.bulk_review_conversations(conversation_ids uuid[], ac
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    id uuid;
+    ids uuid[] := coalesce(conversation_ids, '{}');
+    n integer := cardinality(coalesce(conversation_ids, '{}'));
+    reviewable boolean[];   -- by position: its first time in the list, and a review can take it
+    errors text[];
+    cur integer;            -- the id under review (variables outlive a rollback)
+    code text;
 BEGIN
     -- the rows a review can change locked first, in one order: two bulk
     -- reviews of the same rows given in opposite orders deadlocked once per
     -- id (each holding the rows it had reviewed), for minutes (a review of 1.2)
-    PERFORM FROM train_data.conversations c
-    WHERE c.id = ANY (conversation_ids) AND c.status IN ('generated', 'pending_review', 'needs_revision')
-      AND action IN ('approved', 'rejected', 'revision_requested')
-    ORDER BY c.id FOR UPDATE;
-    FOREACH id IN ARRAY coalesce(conversation_ids, '{}') LOOP
-        conversation_id := id;
+    SELECT coalesce(array_agg(l.id IS NOT NULL AND u.seen = 1 ORDER BY u.ord), '{}') INTO reviewable
+    FROM (SELECT x.id, x.ord, row_number() OVER (PARTITION BY x.id ORDER BY x.ord) AS seen
+          FROM unnest(ids) WITH ORDINALITY AS x(id, ord)) u
+    LEFT JOIN (SELECT c.id FROM train_data.conversations c
+               WHERE c.id = ANY (ids) AND c.status IN ('generated', 'pending_review', 'needs_revision')
+                 AND action IN ('approved', 'rejected', 'revision_requested')
+               ORDER BY c.id FOR UPDATE) l ON l.id = u.id;
+    errors := array_fill(NULL::text, ARRAY[n]);
+    FOR pass IN 1..4 LOOP
         BEGIN
-            PERFORM train_data.review_conversation(id, action, comment, reasons);
-            success := true;
-            error := NULL;
+            FOR i IN 1..n LOOP
+                CONTINUE WHEN NOT reviewable[i] OR errors[i] IS NOT NULL;
+                cur := i;
+                PERFORM train_data.review_conversation(ids[i], action, comment, reasons);
+            END LOOP;
+            cur := NULL;
+            EXIT;
         EXCEPTION
             WHEN deadlock_detected OR lock_not_available OR serialization_failure THEN
                 RAISE;   -- the whole call failed: not one id's outcome
             WHEN OTHERS THEN
-                success := false;
-                error := SQLERRM;
+                IF cur IS NULL THEN
+                    RAISE;
+                END IF;
+                errors[cur] := SQLERRM;
         END;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        conversation_id := ids[i];
+        success := errors[i] IS NULL;
+        error := errors[i];
+        -- one on its own: an id no review can take (it fails before it
+        -- writes), or a reviewable one past the fourth try
+        IF error IS NULL AND (NOT reviewable[i] OR cur IS NOT NULL) THEN
+            BEGIN
+                PERFORM train_data.review_conversation(ids[i], action, comment, reasons);
+            EXCEPTION
+                WHEN deadlock_detected OR lock_not_available OR serialization_failure THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                    success := false;
+                    error := SQLERRM;
+            END;
+        END IF;
         RETURN NEXT;
     END LOOP;
 END

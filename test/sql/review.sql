@@ -84,6 +84,28 @@ FROM train_data.bulk_review_conversations(ARRAY['c7000000-0000-0000-0000-0000000
                                                 'c7000000-0000-0000-0000-000000000099']::uuid[], 'approved') b;
 SELECT conversation_id, status, jsonb_array_length(review_history) AS entries FROM train_data.conversations
 WHERE conversation_id IN ('rv_5', 'rv_6', 'rv_draft') ORDER BY 1;
+-- 70 at once, with a repeat and an unknown id: the reviews carry one
+-- transaction id (one each before, 70: past 64 in one transaction every
+-- snapshot in the cluster reads pg_subtrans), the repeat and the unknown
+-- id fail on their own
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+SELECT ('c7100000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'bulk_' || g, 'bulk', 'P', 'calm', 'template', 'generated'
+FROM generate_series(1, 70) g;
+SELECT b.success, count(*) AS ids, string_agg(DISTINCT b.error, '; ') AS errors
+FROM train_data.bulk_review_conversations(
+    ARRAY(SELECT ('c7100000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid FROM generate_series(1, 70) g)
+    || 'c7100000-0000-0000-0000-000000000001'::uuid || 'c7000000-0000-0000-0000-000000000099'::uuid, 'approved') b
+GROUP BY b.success ORDER BY b.success;
+SELECT count(*) AS approved, count(DISTINCT xmin::text) AS transaction_ids, max(jsonb_array_length(review_history)) AS entries
+FROM train_data.conversations WHERE conversation_id LIKE 'bulk\_%' AND status = 'approved';
+DELETE FROM train_data.conversations WHERE conversation_id LIKE 'bulk\_%';
+-- a comment no review takes: each id fails, with the same error, and
+-- nothing is written
+SELECT b.success, count(*) AS ids, string_agg(DISTINCT b.error, '; ') AS errors
+FROM train_data.bulk_review_conversations(ARRAY['c7000000-0000-0000-0000-000000000007',
+                                                'c7000000-0000-0000-0000-000000000008']::uuid[], 'rejected',
+                                          repeat('y', 2001)) b
+GROUP BY b.success;
 -- without a user id nobody reviews
 RESET train_data.user_id;
 SELECT expect_error($$SELECT train_data.review_conversation('c7000000-0000-0000-0000-000000000007', 'approved')$$);
