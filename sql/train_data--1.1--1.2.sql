@@ -1501,7 +1501,7 @@ BEGIN
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
             worker = NULL, error_message = message, error_code = fail_batch_item.error_code
         WHERE i.id = fail_batch_item.item_id;
-        PERFORM train_data.claimable_job_add((l.item).batch_job_id);
+        PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
         PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
         RETURN 'queued';
@@ -2023,6 +2023,39 @@ BEGIN ATOMIC
     WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
     ON CONFLICT (batch_job_id) DO UPDATE SET claim_rank = excluded.claim_rank;
 END;
+-- Keep a job in the claim order for an item the engine queues again (a
+-- retry, a release).  Its row there is written again, a new version that
+-- ends the claims' passing over the job (claim_hints.c), and locked until
+-- this transaction ends, so that a claim cannot remove it.  A row another
+-- transaction holds is not waited for when that is an owner's transaction
+-- that changed the job's rank there (her new priority, her resume): the
+-- row is held with KEY SHARE, which her change does not block and a claim
+-- removing the row cannot pass, and her commit is a new version too (a
+-- worker's retry waited 5 s for her commit, then failed with 55P03; a
+-- review of 1.2).  Without a row, or with one being removed, as
+-- claimable_job_add.
+CREATE FUNCTION train_data.claimable_job_keep(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.claimable_jobs c SET claim_rank = c.claim_rank
+    WHERE c.ctid = (SELECT c2.ctid FROM train_data.claimable_jobs c2
+                    WHERE c2.batch_job_id = claimable_job_keep.job_id FOR NO KEY UPDATE SKIP LOCKED);
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
+    FOR KEY SHARE SKIP LOCKED;
+    IF NOT FOUND THEN
+        PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.claimable_job_keep(uuid) IS
+    'Internal: keeps a job in the claim order for an item queued again by the engine, without waiting for an owner''s transaction that changed its rank';
+
 -- New queued items put their jobs in the claim order (runs as train_data:
 -- users cannot write claimable_jobs).
 CREATE FUNCTION train_data.batch_items_queue_jobs() RETURNS trigger
@@ -2891,7 +2924,7 @@ BEGIN
     SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
         worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
-    PERFORM train_data.claimable_job_add((l.item).batch_job_id);
+    PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
     PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
     RETURN 'queued';
@@ -3810,6 +3843,7 @@ REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, 
 REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;

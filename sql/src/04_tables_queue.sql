@@ -550,6 +550,39 @@ END;
 COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
     'Internal: puts a job that can be claimed from in the claim order (claimable_jobs), or refreshes and locks its row there';
 
+-- Keep a job in the claim order for an item the engine queues again (a
+-- retry, a release).  Its row there is written again, a new version that
+-- ends the claims' passing over the job (claim_hints.c), and locked until
+-- this transaction ends, so that a claim cannot remove it.  A row another
+-- transaction holds is not waited for when that is an owner's transaction
+-- that changed the job's rank there (her new priority, her resume): the
+-- row is held with KEY SHARE, which her change does not block and a claim
+-- removing the row cannot pass, and her commit is a new version too (a
+-- worker's retry waited 5 s for her commit, then failed with 55P03; a
+-- review of 1.2).  Without a row, or with one being removed, as
+-- claimable_job_add.
+CREATE FUNCTION train_data.claimable_job_keep(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE train_data.claimable_jobs c SET claim_rank = c.claim_rank
+    WHERE c.ctid = (SELECT c2.ctid FROM train_data.claimable_jobs c2
+                    WHERE c2.batch_job_id = claimable_job_keep.job_id FOR NO KEY UPDATE SKIP LOCKED);
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
+    FOR KEY SHARE SKIP LOCKED;
+    IF NOT FOUND THEN
+        PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.claimable_job_keep(uuid) IS
+    'Internal: keeps a job in the claim order for an item queued again by the engine, without waiting for an owner''s transaction that changed its rank';
+
 -- New queued items put their jobs in the claim order (runs as train_data:
 -- users cannot write claimable_jobs).
 CREATE FUNCTION train_data.batch_items_queue_jobs() RETURNS trigger

@@ -742,7 +742,7 @@ BEGIN
     SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
         worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
-    PERFORM train_data.claimable_job_add((l.item).batch_job_id);
+    PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
     PERFORM train_data.notify_progress((l.item).batch_job_id, (l.item).id, 'item_released');
     RETURN 'queued';
@@ -810,7 +810,7 @@ BEGIN
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
             worker = NULL, error_message = message, error_code = fail_batch_item.error_code
         WHERE i.id = fail_batch_item.item_id;
-        PERFORM train_data.claimable_job_add((l.item).batch_job_id);
+        PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
         PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
         RETURN 'queued';
