@@ -106,8 +106,16 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("batch item %s is %s, not processing", uuid_text(item_id), status)));
+	/*
+	 * A lease run out is no refusal to the caller holding the current
+	 * attempt: no other worker has claimed the item since (a claim would
+	 * have counted an attempt), and its answer was paid for (a completion
+	 * delayed past its lease was discarded and the item generated again: a
+	 * review of 1.2).  Without the attempt the caller cannot be told apart
+	 * from a stale one.
+	 */
 	expired = DatumGetBool(col(COL_EXPIRED, &isnull));
-	if (!isnull && expired)
+	if (!isnull && expired && !has_attempt)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("lease of batch item %s has expired", uuid_text(item_id)),

@@ -275,6 +275,18 @@ SELECT train_data.complete_batch_item(:'l1', :'ok_response') IS NOT NULL AS comp
 SET ROLE regress_alice;
 SELECT status, completed_items, failed_items FROM train_data.batch_jobs WHERE id = :'leases';
 SELECT worker, attempts, status FROM train_data.batch_items WHERE id = :'l1';
+-- with its attempt, a completion whose lease ran out is still taken while
+-- no other worker has claimed the item: its answer was paid for (it was
+-- refused, and the item generated again, before the thirty-second session)
+SELECT train_data.create_batch('late',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "L2"}}]',
+    '{}', 1, 'continue', 'high') AS late \gset
+SET ROLE regress_worker;
+SELECT item_id AS l2, attempt AS l2_attempt FROM train_data.claim_batch_items('slow', 1, '10 milliseconds') \gset
+SELECT pg_sleep(0.05);
+SELECT train_data.complete_batch_item(:'l2', :'ok_response', NULL, :l2_attempt) IS NOT NULL AS late_but_stored;
+SET ROLE regress_alice;
+SELECT worker, attempts, status FROM train_data.batch_items WHERE id = :'l2';
 
 ------------------------------------------------ quality routes the status
 -- 2 short turns: turns 2, length 2, structure 10, coherence 8 -> 5.3, below

@@ -79,6 +79,8 @@ export function loadConfig(env = process.env, argv = []) {
 		retryAfterMaxSeconds: seconds(env.TD_RETRY_AFTER_MAX ?? '60', 'TD_RETRY_AFTER_MAX'),
 		maxResponseBytes: Number(env.TD_MAX_RESPONSE_MB ?? '32') * 1024 * 1024,
 		rateLimitWaits: Number(env.TD_RATE_LIMIT_WAITS ?? '2'),
+		outageAfter: Number(env.TD_OUTAGE_AFTER ?? '5'),
+		outageMaxSeconds: seconds(env.TD_OUTAGE_MAX ?? '15 minutes', 'TD_OUTAGE_MAX'),
 		offline: flag(env.TD_OFFLINE, 'TD_OFFLINE'),
 		offlineDelayMs: env.TD_OFFLINE_DELAY === undefined ? null : Number(env.TD_OFFLINE_DELAY),
 		offlineTruncate: Number(env.TD_OFFLINE_TRUNCATE ?? '0.1'),
@@ -118,6 +120,9 @@ export function loadConfig(env = process.env, argv = []) {
 		throw new Error('TD_MAX_RESPONSE_MB: expected a whole number of megabytes from 1 to 1024');
 	}
 	if (!Number.isInteger(c.rateLimitWaits) || c.rateLimitWaits < 0) throw new Error('TD_RATE_LIMIT_WAITS: expected an integer >= 0');
+	if (!Number.isInteger(c.outageAfter) || c.outageAfter < 0 || c.outageAfter > 1000) {
+		throw new Error('TD_OUTAGE_AFTER: expected an integer from 0 to 1000');
+	}
 	if (c.offlineDelayMs !== null && !(c.offlineDelayMs >= 0)) throw new Error('TD_OFFLINE_DELAY: expected milliseconds >= 0');
 	if (!(c.offlineTruncate >= 0 && c.offlineTruncate <= 1)) throw new Error('TD_OFFLINE_TRUNCATE: expected a fraction from 0 to 1');
 	if (c.name.trim() === '' || c.name.length > 200) throw new Error('TD_WORKER_NAME: not blank, at most 200 characters');

@@ -9,12 +9,18 @@
 // Without retry-after, or a longer one, the item fails retryable (code 429)
 // and the queue's backoff takes over.
 //
+// Outages (outage.js): after TD_OUTAGE_AFTER calls in a row fail with 429,
+// 5xx, no connection or a timeout, claims pause (5 s, doubling to 60 s
+// while failures go on), and for up to TD_OUTAGE_MAX an item whose call
+// fails so is released (no attempt spent) instead of failed.
+//
 // Stopping (stop(), SIGTERM/SIGINT in bin/worker.js): no new claims; calls in
 // flight get `graceSeconds` to finish and be completed; then the rest are
 // aborted and released (release_batch_item: back to the queue, no attempt
 // counted) — or, on a database without that function, left to their lease.
 
 import { StaleLease, isFatal, isUnstorable } from './db.js';
+import { OutageBreaker } from './outage.js';
 import { classifyError, redact, sleep } from './providers.js';
 
 export class Worker {
@@ -27,6 +33,7 @@ export class Worker {
 		this.inflight = new Map();      // item id -> { item, controller, promise, done, beating }
 		this.stopping = false;
 		this.claimsPausedUntil = 0;
+		this.outage = new OutageBreaker({ after: config.outageAfter ?? 5, maxSeconds: config.outageMaxSeconds ?? 900 });
 		this.wakeUp = null;
 		this.stopController = new AbortController();
 		this.counts = { claimed: 0, completed: 0, unusable: 0, failed: 0, retried: 0, discarded: 0, released: 0, abandoned: 0 };
@@ -88,7 +95,8 @@ export class Worker {
 				}
 			}
 			if (c.once && claimed && this.inflight.size === 0) break;
-			if (got > 0 || this.inflight.size > 0) {
+			// (claims paused for a rate limit or an outage: not idle, work is waiting)
+			if (got > 0 || this.inflight.size > 0 || Date.now() < this.claimsPausedUntil) {
 				idleSince = Date.now();
 			} else if (c.idleExitSeconds > 0 && Date.now() - idleSince >= c.idleExitSeconds * 1000) {
 				this.log.info('idle_exit', { idle_s: c.idleExitSeconds });
@@ -196,12 +204,15 @@ export class Worker {
 		try {
 			if (controller.signal.aborted) {
 				await this.handBack(item, controller.signal.reason);
+			} else if (failure && await this.spareInOutage(item, failure)) {
+				// released: no attempt spent on the provider's outage
 			} else if (failure) {
 				const status = await this.queue.fail(item, failure.message, failure.code, failure.retryable);
 				this.counts[status === 'queued' ? 'retried' : 'failed']++;
 				this.log.warn('failed', { ...itemFields(item), ms, code: failure.code, retryable: failure.retryable,
 					status, message: failure.message });
 			} else {
+				this.outage.answered();
 				const { conversationId, warning } = await this.queue.complete(item, response, ms);
 				if (conversationId) {
 					this.counts.completed++;
@@ -225,6 +236,25 @@ export class Worker {
 				this.log.error('report_error', { ...itemFields(item), ...dbError(err) });
 			}
 		}
+	}
+
+	/**
+	 * A failed call during a provider outage (outage.js): claims pause, and
+	 * the item is released without spending an attempt.  False when it is
+	 * to be failed as usual (no outage, or one past TD_OUTAGE_MAX, or a
+	 * database without release_batch_item).
+	 */
+	async spareInOutage(item, failure) {
+		const { pauseUntil, spare } = this.outage.failed(failure, Date.now());
+		if (pauseUntil > 0) {
+			this.claimsPausedUntil = Math.max(this.claimsPausedUntil, pauseUntil);
+			this.log.warn('provider_outage', { provider: item.provider, failures: this.outage.failures,
+				claims_paused_ms: pauseUntil - Date.now(), code: failure.code });
+		}
+		if (!spare || this.stopping || !(await this.queue.release(item))) return false;
+		this.counts.released++;
+		this.log.warn('released', { ...itemFields(item), reason: 'provider_outage', code: failure.code, message: failure.message });
+		return true;
 	}
 
 	/** A response the database cannot store: failed retryable (another answer may be storable). */

@@ -19,6 +19,8 @@
 //   echokey         401 whose message repeats the key the request carried, every time
 //   huge            200 of 3 MB (Content-Length declared), then 200
 //   hugechunked     200 of 3 MB sent in chunks without a length, then 200
+//   down            503 to the first `downFor` requests of every "down"
+//                   persona together (an outage), then 200
 //
 // requests(persona) counts the requests per persona; `seen` keeps each
 // request's path, headers and body.
@@ -71,8 +73,9 @@ function errorBody(api, status, message) {
 }
 
 /** Start the server on 127.0.0.1 and a free port. */
-export async function startMockServer({ slowMs = 1000, stallMs = 120000 } = {}) {
+export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor = 0 } = {}) {
 	const counts = new Map();
+	let downLeft = downFor;
 	const seen = [];
 	const sockets = new Set();
 	const server = http.createServer((req, res) => {
@@ -98,6 +101,10 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000 } = {}) 
 			if (kind === 'badrequest') return send(400, errorBody(api, 400, 'max_tokens: too large'));
 			if (kind === 'echokey') {
 				return send(401, errorBody(api, 401, `invalid key: ${req.headers.authorization ?? req.headers['x-api-key']}`));
+			}
+			if (kind === 'down') {
+				if (downLeft > 0) { downLeft--; return send(503, errorBody(api, 503, 'service unavailable')); }
+				return ok();
 			}
 			if (!first) return kind === 'slow' ? setTimeout(ok, slowMs).unref() : ok();
 			switch (kind) {
