@@ -752,6 +752,52 @@ $$;
 COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
     'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
 
+-- Hand back every item in flight under a worker's name but those it keeps:
+-- for a worker whose claim failed with its outcome unknown (the connection
+-- lost after the claim committed: its items stayed in flight, unknown to
+-- the worker, until their leases ran out, each lease costing an attempt; a
+-- review of 1.2 saw a job stand still for a whole lease).  Each as
+-- release_batch_item does, the attempt given (one another transaction
+-- holds is left).  Worker names are the workers' own: two processes must
+-- not share one.  Returns how many were handed back.
+CREATE FUNCTION train_data.release_worker_items(worker text, keep uuid[] DEFAULT '{}')
+    RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET enable_seqscan = off   -- the items in flight through their partial index, even for a table small then
+    SET lock_timeout = '5s'
+AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    -- (the length first: btrim of a huge name costs before any check)
+    IF char_length(worker) > 200 THEN
+        RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF worker IS NULL OR btrim(worker) = '' THEN
+        RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(keep) > 1000 THEN
+        RAISE EXCEPTION 'keep has % items; the limit is 1000', cardinality(keep) USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    FOR r IN SELECT i.id, i.attempts FROM train_data.batch_items i
+             WHERE i.status = 'processing' AND i.worker = release_worker_items.worker
+               AND i.id <> ALL (coalesce(keep, '{}'))
+             ORDER BY i.lease_expires_at
+             LIMIT 1000
+             FOR NO KEY UPDATE SKIP LOCKED LOOP
+        PERFORM train_data.release_batch_item(r.id, r.attempts);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.release_worker_items(text, uuid[]) IS
+    'Worker function: hands back, as release_batch_item does, every item in flight under the worker''s name but those it keeps (for a worker whose claim''s outcome it does not know); returns how many';
+
 -- Fail a job whose item failed for good under error_handling 'stop' (its
 -- queued items were cancelled by that failure), the caller holding its row:
 -- counters rolled up, job_failed sent; a job that has ended already keeps

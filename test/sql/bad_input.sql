@@ -419,6 +419,7 @@ INSERT INTO calls (fn, call) VALUES
  ('stop_job', $$SELECT train_data.stop_job(NULL)$$),
  ('claimable_job_add', $$SELECT train_data.claimable_job_add(NULL)$$),
  ('claimable_job_keep', $$SELECT train_data.claimable_job_keep(NULL)$$),
+ ('release_worker_items', $$SELECT train_data.release_worker_items(NULL)$$),
  ('claim_render', $$SELECT train_data.claim_render(NULL, public.deep_object())$$),
  ('claim_request', $$SELECT train_data.claim_request(public.deep_object(), public.huge()) IS NOT NULL$$),
  ('job_channel', $$SELECT train_data.job_channel(NULL)$$),

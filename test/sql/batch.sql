@@ -287,6 +287,29 @@ SELECT pg_sleep(0.05);
 SELECT train_data.complete_batch_item(:'l2', :'ok_response', NULL, :l2_attempt) IS NOT NULL AS late_but_stored;
 SET ROLE regress_alice;
 SELECT worker, attempts, status FROM train_data.batch_items WHERE id = :'l2';
+-- a worker whose claim's answer was lost hands back what is in flight
+-- under its name but the items it knows: no attempt counted, available at
+-- once; another worker's items are not touched
+SELECT train_data.create_batch('lost answer',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "K1"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "K2"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "K3"}}]',
+    '{}', 3, 'continue', 'high') AS lost \gset
+SET ROLE regress_worker;
+SELECT item_id AS k1 FROM train_data.claim_batch_items('keeper', 1) \gset
+SELECT count(*) AS lost_answer FROM train_data.claim_batch_items('keeper', 1);
+SELECT count(*) AS other_worker FROM train_data.claim_batch_items('other', 1);
+SELECT train_data.release_worker_items('keeper', ARRAY[:'k1']::uuid[]) AS released,
+       train_data.release_worker_items('keeper', ARRAY[:'k1']::uuid[]) AS released_again;
+SELECT expect_error($$SELECT train_data.release_worker_items(' ')$$) AS blank_name,
+       expect_error($$SELECT train_data.release_worker_items(repeat('w', 201))$$) AS long_name,
+       expect_error($$SELECT train_data.release_worker_items('w', (SELECT array_agg(gen_random_uuid()) FROM generate_series(1, 1001)))$$)
+           AS long_keep;
+SET ROLE regress_alice;
+SELECT parameters ->> 'persona' AS persona, status, worker, attempts FROM train_data.batch_items
+WHERE batch_job_id = :'lost' ORDER BY position;
+SELECT expect_error($$SELECT train_data.release_worker_items('keeper')$$) AS not_for_users;
+SELECT status FROM train_data.cancel_batch(:'lost');
 
 ------------------------------------------------ quality routes the status
 -- 2 short turns: turns 2, length 2, structure 10, coherence 8 -> 5.3, below

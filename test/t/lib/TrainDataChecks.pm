@@ -51,6 +51,9 @@ DO $$ BEGIN
     IF to_regprocedure('train_data.release_batch_item(uuid, integer)') IS NOT NULL THEN
         GRANT EXECUTE ON FUNCTION train_data.release_batch_item(uuid, integer) TO generation_worker;
     END IF;
+    IF to_regprocedure('train_data.release_worker_items(text, uuid[])') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION train_data.release_worker_items(text, uuid[]) TO generation_worker;
+    END IF;
 END $$;
 SQL
 }

@@ -77,7 +77,7 @@ export function loadConfig(env = process.env, argv = []) {
 		pollSeconds: seconds(env.TD_POLL ?? '1', 'TD_POLL'),
 		requestTimeoutSeconds: seconds(env.TD_REQUEST_TIMEOUT ?? '300', 'TD_REQUEST_TIMEOUT'),
 		retryAfterMaxSeconds: seconds(env.TD_RETRY_AFTER_MAX ?? '60', 'TD_RETRY_AFTER_MAX'),
-		maxResponseBytes: Number(env.TD_MAX_RESPONSE_MB ?? '32') * 1024 * 1024,
+		maxResponseBytes: Number(env.TD_MAX_RESPONSE_MB ?? '8') * 1024 * 1024,
 		rateLimitWaits: Number(env.TD_RATE_LIMIT_WAITS ?? '2'),
 		outageAfter: Number(env.TD_OUTAGE_AFTER ?? '5'),
 		outageMaxSeconds: seconds(env.TD_OUTAGE_MAX ?? '15 minutes', 'TD_OUTAGE_MAX'),

@@ -119,6 +119,7 @@ function batchEntries(group) {
  */
 export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBatch = 50, completeCalls = 2 } = {}) {
 	let releaseSupported = true;
+	let releaseOthersSupported = true;
 
 	// One statement, tried again on transient errors (`tries` more times);
 	// 55000 -> StaleLease.
@@ -181,11 +182,36 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 		maxEntries: completeBatch });
 
 	return {
-		/** Claim up to `max` items for `lease` seconds. */
+		/**
+		 * Claim up to `max` items for `lease` seconds.  One try: a claim whose
+		 * connection broke may have committed, its items unknown to us; the
+		 * error comes back marked `unknownOutcome` (see releaseOthers).
+		 */
 		async claim(worker, max, leaseSeconds) {
-			const r = await run('SELECT * FROM train_data.claim_batch_items($1, $2, $3::interval)',
-				[worker, max, lease(leaseSeconds)]);
-			return r.rows.map(claimedItem);
+			try {
+				const r = await run('SELECT * FROM train_data.claim_batch_items($1, $2, $3::interval)',
+					[worker, max, lease(leaseSeconds)], undefined, 0);
+				return r.rows.map(claimedItem);
+			} catch (err) {
+				if (isTransient(err)) err.unknownOutcome = true;
+				throw err;
+			}
+		},
+		/**
+		 * Hand back the items in flight under `worker` but `keep` (ids): after a
+		 * claim of unknown outcome.  Returns how many, or null on a database
+		 * without release_worker_items (or without EXECUTE on it).
+		 */
+		async releaseOthers(worker, keep) {
+			if (!releaseOthersSupported) return null;
+			try {
+				const r = await run('SELECT train_data.release_worker_items($1, $2::uuid[]) AS n', [worker, keep]);
+				return r.rows[0].n;
+			} catch (err) {
+				if (err.code !== '42883' && err.code !== '42501') throw err;
+				releaseOthersSupported = false;
+				return null;
+			}
 		},
 		/** Extend the lease; returns its new end. */
 		async heartbeat(item, leaseSeconds, progress = null) {

@@ -167,7 +167,7 @@ export function createCaller(config) {
 		const key = `${provider} ${baseURL}`;
 		if (!clients.has(key)) {
 			const opts = { baseURL, maxRetries: 0, timeout: config.requestTimeoutSeconds * 1000,
-				fetch: cappedFetch(config.maxResponseBytes ?? 32 * 1024 * 1024) };
+				fetch: cappedFetch(config.maxResponseBytes ?? 8 * 1024 * 1024) };
 			clients.set(key, provider === 'openai'
 				? new OpenAI({ ...opts, apiKey: config.openai.apiKey })
 				: new Anthropic({ ...opts, apiKey: config.anthropic.apiKey }));

@@ -33,6 +33,7 @@ export class Worker {
 		this.inflight = new Map();      // item id -> { item, controller, promise, done, beating }
 		this.stopping = false;
 		this.claimsPausedUntil = 0;
+		this.unknownClaim = false;     // a claim's connection broke: it may have committed
 		this.outage = new OutageBreaker({ after: config.outageAfter ?? 5, maxSeconds: config.outageMaxSeconds ?? 900 });
 		this.wakeUp = null;
 		this.stopController = new AbortController();
@@ -81,6 +82,7 @@ export class Worker {
 			let got = 0;
 			if (free > 0 && Date.now() >= this.claimsPausedUntil && !(c.once && claimed)) {
 				try {
+					if (this.unknownClaim) await this.releaseUnknown();
 					const items = await this.queue.claim(c.name, free, c.leaseSeconds);
 					claimed = true;
 					dbErrors = 0;
@@ -89,7 +91,8 @@ export class Worker {
 				} catch (err) {
 					if (isFatal(err)) { this.fatal = err; this.log.error('fatal', dbError(err)); break; }
 					dbErrors++;
-					this.log.error('claim_error', dbError(err));
+					if (err.unknownOutcome) this.unknownClaim = true;
+					this.log.error('claim_error', { ...dbError(err), unknown_outcome: Boolean(err.unknownOutcome) });
 					await this.nap(Math.min(30000, 1000 * 2 ** Math.min(dbErrors, 5)));
 					continue;
 				}
@@ -255,6 +258,25 @@ export class Worker {
 		this.counts.released++;
 		this.log.warn('released', { ...itemFields(item), reason: 'provider_outage', code: failure.code, message: failure.message });
 		return true;
+	}
+
+	/**
+	 * After a claim whose outcome is unknown (its connection broke: it may
+	 * have committed): hand back what is in flight under this worker's name
+	 * but the items it knows, before claiming again.  Before, such items
+	 * stayed in flight until their leases ran out, each costing an attempt
+	 * (a review of 1.2: a job stood still for a whole lease).  Throws while
+	 * the database cannot be reached (the claim loop naps and comes back).
+	 */
+	async releaseUnknown() {
+		const n = await this.queue.releaseOthers(this.config.name, [...this.inflight.keys()]);
+		this.unknownClaim = false;
+		if (n === null) {
+			this.log.warn('unknown_claim', { note: 'no release_worker_items: items of a claim whose answer was lost wait out their lease' });
+		} else if (n > 0) {
+			this.counts.released += n;
+			this.log.warn('released', { items: n, reason: 'claim_outcome_unknown' });
+		}
 	}
 
 	/** A response the database cannot store: failed retryable (another answer may be storable). */

@@ -56,6 +56,9 @@ export async function setupDatabase(tag) {
 		    IF pg_catalog.to_regprocedure('train_data.release_batch_item(uuid, integer)') IS NOT NULL THEN
 		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.release_batch_item(uuid, integer) TO ${worker}';
 		    END IF;
+		    IF pg_catalog.to_regprocedure('train_data.release_worker_items(text, uuid[])') IS NOT NULL THEN
+		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.release_worker_items(text, uuid[]) TO ${worker}';
+		    END IF;
 		END $$;`);
 	await asUser({ db, app }, `
 		INSERT INTO train_data.templates (id, name, category, structure, variables)
