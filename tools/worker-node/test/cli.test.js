@@ -78,12 +78,14 @@ test('settings out of their bounds are refused by name', () => {
 	};
 	assert.deepEqual([{ TD_POLL: '0.05' }, { TD_POLL: '7200' }, { TD_REQUEST_TIMEOUT: '25 h' }, { TD_REQUEST_TIMEOUT: '0' },
 		{ TD_LEASE: '25 hours' }, { TD_MAX_RESPONSE_MB: '0' }, { TD_MAX_RESPONSE_MB: '0.5' }, { TD_MAX_RESPONSE_MB: '2048' },
-		{ TD_MAX_RESPONSE_MB: 'lots' }, { TD_WORKER_NAME: ' ' }].map(refused),
+		{ TD_MAX_RESPONSE_MB: 'lots' }, { TD_WORKER_NAME: ' ' }, { TD_OUTAGE_AFTER: '-1' }, { TD_OUTAGE_AFTER: '2.5' },
+		{ TD_OUTAGE_MAX: 'a while' }].map(refused),
 	['TD_POLL', 'TD_POLL', 'TD_REQUEST_TIMEOUT', 'TD_REQUEST_TIMEOUT', 'TD_LEASE', 'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB',
-		'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB', 'TD_WORKER_NAME']);
+		'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB', 'TD_WORKER_NAME', 'TD_OUTAGE_AFTER', 'TD_OUTAGE_AFTER', 'TD_OUTAGE_MAX']);
 	const ok = loadConfig({ TD_WORKER_NAME: 'w', TD_POLL: '0.1', TD_REQUEST_TIMEOUT: '24 h', TD_MAX_RESPONSE_MB: '1024' }, []);
 	assert.deepEqual([ok.pollSeconds, ok.requestTimeoutSeconds, ok.maxResponseBytes], [0.1, 86400, 1024 * 1024 * 1024]);
-	assert.equal(loadConfig({ TD_WORKER_NAME: 'w' }, []).maxResponseBytes, 32 * 1024 * 1024);
+	const defaults = loadConfig({ TD_WORKER_NAME: 'w' }, []);
+	assert.deepEqual([defaults.maxResponseBytes, defaults.outageAfter, defaults.outageMaxSeconds], [8 * 1024 * 1024, 5, 900]);
 });
 
 test('durations, retry-after, offline shapes', () => {
