@@ -1475,7 +1475,7 @@ BEGIN
     END IF;
     FOR r IN SELECT i.id, i.attempts FROM train_data.batch_items i
              WHERE i.status = 'processing' AND i.worker = release_worker_items.worker
-               AND i.id <> ALL (coalesce(keep, '{}'))
+               AND i.id <> ALL (array_remove(coalesce(keep, '{}'), NULL))   -- (a NULL would keep them all)
              ORDER BY i.lease_expires_at
              LIMIT 1000
              FOR NO KEY UPDATE SKIP LOCKED LOOP
@@ -1512,6 +1512,50 @@ END
 $$;
 COMMENT ON FUNCTION train_data.stop_job(uuid) IS
     'Internal: fails a batch job whose item failed for good under error_handling stop (counters rolled up, job_failed sent), for fail_batch_item and a claim''s closing checks';
+
+-- A claim's look at a job whose closing check is owed (src/close_checks.c),
+-- the look holding the job row: the job failed (stop), closed, its counters
+-- rolled up again when it has ended, or put back in the claim order when
+-- items of it are queued.  The finishers' turn (job_claim_locks) is not
+-- taken: a finisher that meets the held job row leaves a check of its own,
+-- so the look waits for no one (a review of 1.2: taking that turn, a look
+-- waited 5 s for a completion holding it, then failed its claim with
+-- 55P03, or deadlocked with it).  A lock it would still wait for (the
+-- function's lock_timeout) leaves the check for a later look.
+CREATE FUNCTION train_data.check_owed_job(job_id uuid, stop boolean)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '10ms'
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = check_owed_job.job_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    BEGIN
+        IF check_owed_job.stop THEN
+            PERFORM train_data.stop_job(check_owed_job.job_id);
+        ELSIF st NOT IN ('queued', 'processing', 'paused') THEN
+            PERFORM train_data.rollup_counters(check_owed_job.job_id);
+        ELSIF NOT train_data.job_has_work(check_owed_job.job_id) THEN
+            PERFORM train_data.close_job(check_owed_job.job_id);
+        ELSE
+            PERFORM FROM train_data.batch_items i
+            WHERE i.batch_job_id = check_owed_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+            IF FOUND THEN
+                PERFORM train_data.claimable_job_keep(check_owed_job.job_id);
+            END IF;
+        END IF;
+    EXCEPTION WHEN lock_not_available THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, check_owed_job.stop);
+    END;
+END
+$$;
+COMMENT ON FUNCTION train_data.check_owed_job(uuid, boolean) IS
+    'Internal: a claim''s look at a job whose closing check is owed, holding its row: fails (stop), closes, rolls up or puts it back in the claim order, waiting for no one';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
@@ -2078,12 +2122,15 @@ END;
 -- row is held with KEY SHARE, which her change does not block and a claim
 -- removing the row cannot pass, and her commit is a new version too (a
 -- worker's retry waited 5 s for her commit, then failed with 55P03; a
--- review of 1.2).  Without a row, or with one being removed, as
--- claimable_job_add.
+-- review of 1.2).  Without a row to hold, as claimable_job_add when that
+-- waits for nobody; else (her pause removing the row, her new items making
+-- it: a retry waited 5 s for her again) a job_close_checks row, and a
+-- claim's look puts the job back once its row is free.
 CREATE FUNCTION train_data.claimable_job_keep(job_id uuid)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '10ms'   -- a row another transaction is making or removing: not waited for
 AS $$
 BEGIN
     UPDATE train_data.claimable_jobs c SET claim_rank = c.claim_rank
@@ -2094,9 +2141,29 @@ BEGIN
     END IF;
     PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
     FOR KEY SHARE SKIP LOCKED;
-    IF NOT FOUND THEN
-        PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
+    IF FOUND THEN
+        RETURN;
     END IF;
+    -- a row there but held for its removal (a claim that found nothing
+    -- queued, her pause, cancel or delete): not waited for; a claim's look
+    -- puts the job back, if it still has to be, once its row is free
+    -- (job_close_checks: check_owed_job)
+    IF EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id)
+        SELECT claimable_job_keep.job_id
+        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+        RETURN;
+    END IF;
+    -- none: made here, unless another transaction is making it (her new
+    -- items), which the function's lock_timeout does not wait for: then the
+    -- same as above
+    BEGIN
+        PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
+    EXCEPTION WHEN lock_not_available THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id)
+        SELECT claimable_job_keep.job_id
+        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+    END;
 END
 $$;
 COMMENT ON FUNCTION train_data.claimable_job_keep(uuid) IS
@@ -2697,8 +2764,8 @@ CREATE OR REPLACE FUNCTION train_data.bulk_review_conversations(conversation_ids
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    ids uuid[] := coalesce(conversation_ids, '{}');
-    n integer := cardinality(coalesce(conversation_ids, '{}'));
+    ids uuid[] := ARRAY(SELECT unnest(conversation_ids));   -- one dimension from 1, whatever was given
+    n integer := cardinality(ids);
     reviewable boolean[];   -- by position: its first time in the list, and a review can take it
     errors text[];
     cur integer;            -- the id under review (variables outlive a rollback)
@@ -3889,6 +3956,7 @@ REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.check_owed_job(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;

@@ -8,13 +8,16 @@
  * owner, whose statement ending her last queued items still saw the
  * worker's item in flight), and an owner who ends her last items in
  * REPEATABLE READ (whose snapshot cannot see what workers committed after
- * it).  Each leaves a row in job_close_checks.  A claim, at most every
- * CHECKS_EVERY_MS in each session, takes such rows whose job row no other
- * transaction holds (both locked with SKIP LOCKED: it waits for nobody),
- * deletes them and checks each job as a finisher does (or fails it, for
- * a final failure under error_handling 'stop' that found the row held); a
- * row of a job still held stays for a later look.  Rows whose job no longer exists
- * (deleted while a finisher noted it) are removed.
+ * it).  Each leaves a row in job_close_checks; so does a retry or release
+ * that could not put its job back in the claim order without waiting.  A
+ * claim, at most every CHECKS_EVERY_MS in each session, considers the next
+ * CANDIDATES_PER_LOOK rows after its cursor, takes those whose job row no
+ * other transaction holds (both locked with SKIP LOCKED), deletes them and
+ * looks at each job (check_owed_job: closes it, fails it for a final
+ * failure under error_handling 'stop' that found the row held, rolls its
+ * counters up, or puts it back in the claim order), waiting for no one; a
+ * row of a job still held stays for a later look.  Rows whose job no
+ * longer exists (deleted while a finisher noted it) are removed.
  *
  * Runs inside the claim's SPI connection, as the claim's owner (train_data:
  * users can neither see nor write these rows).  Every name and operator is
@@ -23,6 +26,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -34,64 +38,73 @@
 
 #define CHECKS_EVERY_MS 1000
 #define CHECKS_PER_LOOK 64
+#define CANDIDATES_PER_LOOK 256
 
 /*
- * Take (lock and delete) checks whose job row is free; returns their jobs.
- * The job row is locked in a subquery run per check (a join could read the
- * jobs first), in the checks' index order: no plan disabled by the claim's
- * enable_seqscan (whose cost would start JIT at every call).
+ * The checks a look considers: the next ones after the session's cursor,
+ * in job order, at most CANDIDATES_PER_LOOK, so that a look reads a bounded
+ * part of the table however many checks wait on rows that stay held (a
+ * review of 1.2: 20,000 such checks cost each look 62 ms).
+ */
+static const char *const candidates_sql =
+"SELECT c.batch_job_id FROM train_data.job_close_checks c"
+" WHERE c.batch_job_id OPERATOR(pg_catalog.>) $1"
+" ORDER BY c.batch_job_id"
+" LIMIT " CppAsString2(CANDIDATES_PER_LOOK);
+
+/*
+ * Take (lock and delete) the candidates' checks whose job row is free;
+ * returns their jobs.  The job row is locked in a subquery run per check
+ * (a join could read the jobs first).
  */
 static const char *const take_sql =
 "WITH picked AS ("
 "  SELECT c.ctid AS tid FROM train_data.job_close_checks c"
-"   WHERE EXISTS (SELECT FROM train_data.batch_jobs j"
+"   WHERE c.batch_job_id OPERATOR(pg_catalog.=) ANY ($1)"
+"     AND EXISTS (SELECT FROM train_data.batch_jobs j"
 "                  WHERE j.id OPERATOR(pg_catalog.=) c.batch_job_id"
 "                    FOR NO KEY UPDATE SKIP LOCKED)"
-"   ORDER BY c.batch_job_id"
 "   LIMIT " CppAsString2(CHECKS_PER_LOOK) " FOR UPDATE SKIP LOCKED)"
 " DELETE FROM train_data.job_close_checks c USING picked p"
 "  WHERE c.ctid OPERATOR(pg_catalog.=) p.tid"
 " RETURNING c.batch_job_id, c.stop";
 
-/* Remove checks of jobs that no longer exist. */
+/* Remove the candidates' checks whose job no longer exists. */
 static const char *const orphans_sql =
 "DELETE FROM train_data.job_close_checks c"
 " WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
 "   SELECT c2.ctid FROM train_data.job_close_checks c2"
-"    WHERE NOT EXISTS (SELECT FROM train_data.batch_jobs j"
+"    WHERE c2.batch_job_id OPERATOR(pg_catalog.=) ANY ($1)"
+"      AND NOT EXISTS (SELECT FROM train_data.batch_jobs j"
 "                       WHERE j.id OPERATOR(pg_catalog.=) c2.batch_job_id)"
-"    ORDER BY c2.batch_job_id"
-"    LIMIT " CppAsString2(CHECKS_PER_LOOK) " FOR UPDATE SKIP LOCKED))";
+"      FOR UPDATE SKIP LOCKED))";
 
-static const char *const check_sql = "SELECT train_data.finish_job_if_done($1)";
-static const char *const stop_sql = "SELECT train_data.stop_job($1)";
+/* The look at one job, holding its row (waits for no one: see the function). */
+static const char *const check_sql = "SELECT train_data.check_owed_job($1, $2)";
 
+static SPIPlanPtr candidates_plan;
 static SPIPlanPtr take_plan;
 static SPIPlanPtr orphans_plan;
 static SPIPlanPtr check_plan;
-static SPIPlanPtr stop_plan;
 static TimestampTz last_look = 0;	/* 0: never */
+static pg_uuid_t cursor;		/* the last job a look considered (zero: from the start) */
 
 /*
- * Run a kept plan (generic, prepared on first use); the count of rows.
- * With loops_only, planned (and, whenever PostgreSQL plans it again,
- * re-planned) with nested loops only: a check reads its job by its key,
- * where a merge join would read the jobs' index from its start.
+ * Run a kept plan (generic, prepared on first use) with args of the types
+ * given; the count of rows.  Planned (and, whenever PostgreSQL plans it
+ * again, re-planned) with nested loops only: a check reads its job by its
+ * key, where a merge join would read the jobs' index from its start.
  */
 static uint64
-run(SPIPlanPtr *slot, const char *sql, int nargs, Datum *args, bool loops_only)
+run(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types, Datum *args)
 {
-	static const Oid types[1] = {UUIDOID};
 	int			nest = NewGUCNestLevel();
 	int			rc;
 
-	if (loops_only)
-	{
-		(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-								 true, 0, false);
-		(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-								 true, 0, false);
-	}
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	td_kept_plan(slot, sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 	rc = SPI_execute_plan(*slot, args, NULL, false, 0);
 	AtEOXact_GUC(true, nest);
@@ -123,24 +136,66 @@ add_job(owed_job *jobs, int *n, const pg_uuid_t *job, bool stop)
 }
 
 /*
+ * The candidates after the cursor, as a uuid[] (NULL when none), the
+ * cursor moved past them (back to the start when the table's end is
+ * reached).
+ */
+static Datum
+next_candidates(void)
+{
+	static const Oid types[1] = {UUIDOID};
+	Datum	   *ids;
+	uint64		rows = run(&candidates_plan, candidates_sql, 1, types,
+						   (Datum[]) {UUIDPGetDatum(&cursor)});
+	ArrayType  *array;
+
+	if (rows == 0)
+	{
+		memset(&cursor, 0, sizeof(cursor));
+		SPI_freetuptable(SPI_tuptable);
+		return (Datum) 0;
+	}
+	ids = palloc(sizeof(Datum) * rows);
+	for (uint64 r = 0; r < rows; r++)
+	{
+		bool		isnull;
+
+		ids[r] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	if (rows < CANDIDATES_PER_LOOK)
+		memset(&cursor, 0, sizeof(cursor));
+	else
+		cursor = *DatumGetUUIDP(ids[rows - 1]);
+	array = construct_array(ids, (int) rows, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+	SPI_freetuptable(SPI_tuptable);
+	return PointerGetDatum(array);
+}
+
+/*
  * The owed checks, if this session has not looked for CHECKS_EVERY_MS:
- * each job taken checked once.  True when a job was checked (it may have
- * closed: the caller's commit must then wait for the disk).  Call it
+ * each job taken looked at once.  True when a job was looked at (it may
+ * have closed: the caller's commit must then wait for the disk).  Call it
  * connected to SPI.
  */
 bool
 td_check_owed_closes(void)
 {
+	static const Oid array_type[1] = {UUIDARRAYOID};
+	static const Oid check_types[2] = {UUIDOID, BOOLOID};
 	TimestampTz clock = GetCurrentTimestamp();
 	owed_job	jobs[CHECKS_PER_LOOK];
 	int			n = 0;
 	uint64		rows;
+	Datum		candidates;
 
 	if (last_look != 0 && !TimestampDifferenceExceeds(last_look, clock, CHECKS_EVERY_MS))
 		return false;
 	last_look = clock;
-	(void) run(&orphans_plan, orphans_sql, 0, NULL, true);
-	rows = run(&take_plan, take_sql, 0, NULL, true);
+	candidates = next_candidates();
+	if (candidates == (Datum) 0)
+		return false;
+	(void) run(&orphans_plan, orphans_sql, 1, array_type, &candidates);
+	rows = run(&take_plan, take_sql, 1, array_type, &candidates);
 	for (uint64 r = 0; r < rows && r < CHECKS_PER_LOOK; r++)
 	{
 		bool		isnull,
@@ -154,13 +209,9 @@ td_check_owed_closes(void)
 	SPI_freetuptable(SPI_tuptable);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		arg = UUIDPGetDatum(&jobs[i].id);
-
 		CHECK_FOR_INTERRUPTS();
-		if (jobs[i].stop)
-			(void) run(&stop_plan, stop_sql, 1, &arg, false);
-		else
-			(void) run(&check_plan, check_sql, 1, &arg, false);
+		(void) run(&check_plan, check_sql, 2, check_types,
+				   (Datum[]) {UUIDPGetDatum(&jobs[i].id), BoolGetDatum(jobs[i].stop)});
 		SPI_freetuptable(SPI_tuptable);
 	}
 	return n > 0;

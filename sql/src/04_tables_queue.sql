@@ -559,12 +559,15 @@ COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
 -- row is held with KEY SHARE, which her change does not block and a claim
 -- removing the row cannot pass, and her commit is a new version too (a
 -- worker's retry waited 5 s for her commit, then failed with 55P03; a
--- review of 1.2).  Without a row, or with one being removed, as
--- claimable_job_add.
+-- review of 1.2).  Without a row to hold, as claimable_job_add when that
+-- waits for nobody; else (her pause removing the row, her new items making
+-- it: a retry waited 5 s for her again) a job_close_checks row, and a
+-- claim's look puts the job back once its row is free.
 CREATE FUNCTION train_data.claimable_job_keep(job_id uuid)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '10ms'   -- a row another transaction is making or removing: not waited for
 AS $$
 BEGIN
     UPDATE train_data.claimable_jobs c SET claim_rank = c.claim_rank
@@ -575,9 +578,29 @@ BEGIN
     END IF;
     PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
     FOR KEY SHARE SKIP LOCKED;
-    IF NOT FOUND THEN
-        PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
+    IF FOUND THEN
+        RETURN;
     END IF;
+    -- a row there but held for its removal (a claim that found nothing
+    -- queued, her pause, cancel or delete): not waited for; a claim's look
+    -- puts the job back, if it still has to be, once its row is free
+    -- (job_close_checks: check_owed_job)
+    IF EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id)
+        SELECT claimable_job_keep.job_id
+        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+        RETURN;
+    END IF;
+    -- none: made here, unless another transaction is making it (her new
+    -- items), which the function's lock_timeout does not wait for: then the
+    -- same as above
+    BEGIN
+        PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
+    EXCEPTION WHEN lock_not_available THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id)
+        SELECT claimable_job_keep.job_id
+        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+    END;
 END
 $$;
 COMMENT ON FUNCTION train_data.claimable_job_keep(uuid) IS

@@ -784,7 +784,7 @@ BEGIN
     END IF;
     FOR r IN SELECT i.id, i.attempts FROM train_data.batch_items i
              WHERE i.status = 'processing' AND i.worker = release_worker_items.worker
-               AND i.id <> ALL (coalesce(keep, '{}'))
+               AND i.id <> ALL (array_remove(coalesce(keep, '{}'), NULL))   -- (a NULL would keep them all)
              ORDER BY i.lease_expires_at
              LIMIT 1000
              FOR NO KEY UPDATE SKIP LOCKED LOOP
@@ -821,6 +821,50 @@ END
 $$;
 COMMENT ON FUNCTION train_data.stop_job(uuid) IS
     'Internal: fails a batch job whose item failed for good under error_handling stop (counters rolled up, job_failed sent), for fail_batch_item and a claim''s closing checks';
+
+-- A claim's look at a job whose closing check is owed (src/close_checks.c),
+-- the look holding the job row: the job failed (stop), closed, its counters
+-- rolled up again when it has ended, or put back in the claim order when
+-- items of it are queued.  The finishers' turn (job_claim_locks) is not
+-- taken: a finisher that meets the held job row leaves a check of its own,
+-- so the look waits for no one (a review of 1.2: taking that turn, a look
+-- waited 5 s for a completion holding it, then failed its claim with
+-- 55P03, or deadlocked with it).  A lock it would still wait for (the
+-- function's lock_timeout) leaves the check for a later look.
+CREATE FUNCTION train_data.check_owed_job(job_id uuid, stop boolean)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '10ms'
+AS $$
+DECLARE
+    st train_data.batch_job_status;
+BEGIN
+    SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = check_owed_job.job_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    BEGIN
+        IF check_owed_job.stop THEN
+            PERFORM train_data.stop_job(check_owed_job.job_id);
+        ELSIF st NOT IN ('queued', 'processing', 'paused') THEN
+            PERFORM train_data.rollup_counters(check_owed_job.job_id);
+        ELSIF NOT train_data.job_has_work(check_owed_job.job_id) THEN
+            PERFORM train_data.close_job(check_owed_job.job_id);
+        ELSE
+            PERFORM FROM train_data.batch_items i
+            WHERE i.batch_job_id = check_owed_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+            IF FOUND THEN
+                PERFORM train_data.claimable_job_keep(check_owed_job.job_id);
+            END IF;
+        END IF;
+    EXCEPTION WHEN lock_not_available THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, check_owed_job.stop);
+    END;
+END
+$$;
+COMMENT ON FUNCTION train_data.check_owed_job(uuid, boolean) IS
+    'Internal: a claim''s look at a job whose closing check is owed, holding its row: fails (stop), closes, rolls up or puts it back in the claim order, waiting for no one';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,

@@ -333,8 +333,8 @@ CREATE FUNCTION train_data.bulk_review_conversations(conversation_ids uuid[], ac
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    ids uuid[] := coalesce(conversation_ids, '{}');
-    n integer := cardinality(coalesce(conversation_ids, '{}'));
+    ids uuid[] := ARRAY(SELECT unnest(conversation_ids));   -- one dimension from 1, whatever was given
+    n integer := cardinality(ids);
     reviewable boolean[];   -- by position: its first time in the list, and a review can take it
     errors text[];
     cur integer;            -- the id under review (variables outlive a rollback)

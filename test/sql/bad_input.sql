@@ -417,6 +417,7 @@ INSERT INTO calls (fn, call) VALUES
  ('claim_fail_item', $$SELECT train_data.claim_fail_item(NULL, public.huge(), NULL)$$),
  ('claim_lease_lost', $$SELECT train_data.claim_lease_lost(NULL, NULL)$$),
  ('stop_job', $$SELECT train_data.stop_job(NULL)$$),
+ ('check_owed_job', $$SELECT train_data.check_owed_job(NULL, NULL)$$),
  ('claimable_job_add', $$SELECT train_data.claimable_job_add(NULL)$$),
  ('claimable_job_keep', $$SELECT train_data.claimable_job_keep(NULL)$$),
  ('release_worker_items', $$SELECT train_data.release_worker_items(NULL)$$),

@@ -301,6 +301,8 @@ SELECT count(*) AS lost_answer FROM train_data.claim_batch_items('keeper', 1);
 SELECT count(*) AS other_worker FROM train_data.claim_batch_items('other', 1);
 SELECT train_data.release_worker_items('keeper', ARRAY[:'k1']::uuid[]) AS released,
        train_data.release_worker_items('keeper', ARRAY[:'k1']::uuid[]) AS released_again;
+-- a NULL among the items kept keeps nothing more (it kept them all)
+SELECT train_data.release_worker_items('other', ARRAY[NULL]::uuid[]) AS null_in_keep;
 SELECT expect_error($$SELECT train_data.release_worker_items(' ')$$) AS blank_name,
        expect_error($$SELECT train_data.release_worker_items(repeat('w', 201))$$) AS long_name,
        expect_error($$SELECT train_data.release_worker_items('w', (SELECT array_agg(gen_random_uuid()) FROM generate_series(1, 1001)))$$)

@@ -99,6 +99,11 @@ GROUP BY b.success ORDER BY b.success;
 SELECT count(*) AS approved, count(DISTINCT xmin::text) AS transaction_ids, max(jsonb_array_length(review_history)) AS entries
 FROM train_data.conversations WHERE conversation_id LIKE 'bulk\_%' AND status = 'approved';
 DELETE FROM train_data.conversations WHERE conversation_id LIKE 'bulk\_%';
+-- ids given in any array shape are each reported (a 2-D array, one from 0)
+SELECT b.conversation_id, b.success FROM train_data.bulk_review_conversations(
+    '{{c7000000-0000-0000-0000-0000000000aa,c7000000-0000-0000-0000-0000000000bb}}'::uuid[], 'approved') b;
+SELECT b.conversation_id, b.success FROM train_data.bulk_review_conversations(
+    '[0:1]={c7000000-0000-0000-0000-0000000000cc,c7000000-0000-0000-0000-0000000000dd}'::uuid[], 'approved') b;
 -- a comment no review takes: each id fails, with the same error, and
 -- nothing is written
 SELECT b.success, count(*) AS ids, string_agg(DISTINCT b.error, '; ') AS errors

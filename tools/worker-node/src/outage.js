@@ -8,7 +8,8 @@
 // long each time failures go on after a pause, up to 60 s; and while the
 // outage lasts, up to `maxSeconds`, an item whose call fails this way is
 // handed back without spending an attempt.  Any answer from the provider
-// ends it.  Pure: the clock is passed in.
+// ends it, an error of the item's own (a 400) too.  Pure: the clock is
+// passed in.
 
 const FIRST_PAUSE_MS = 5000;
 const LONGEST_PAUSE_MS = 60000;
@@ -44,8 +45,8 @@ export class OutageBreaker {
 	 * whether the item is handed back without spending an attempt.
 	 */
 	failed(failure, now) {
-		if (!isOutageFailure(failure)) {
-			this.failures = 0;
+		if (!isOutageFailure(failure)) {   // the provider answered (a 400, ...): up
+			this.answered();
 			return { pauseUntil: 0, spare: false };
 		}
 		this.failures++;

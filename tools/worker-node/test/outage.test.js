@@ -29,9 +29,11 @@ test('outage breaker: which failures count, when claims pause, how long attempts
 	assert.deepEqual(b.failed(down, 76600), { pauseUntil: 136600, spare: false }); // 60 s at most; past 60 s of outage
 	b.answered();
 	assert.deepEqual(b.failed(down, 200000), { pauseUntil: 0, spare: false });
-	// an item's own failure (a 400) breaks the row
-	b.failed(down, 200100);
+	// an item's own failure (a 400) breaks the row, and ends the outage
+	for (let i = 0; i < 3; i++) b.failed(down, 200100 + i);
+	assert.equal(b.since, 200101);   // the third in a row (the first at 200000)
 	b.failed({ status: 400, code: '400' }, 200200);
+	assert.deepEqual([b.failures, b.since, b.pauses], [0, 0, 0]);
 	assert.deepEqual(b.failed(down, 200300), { pauseUntil: 0, spare: false });
 	// after = 0: never
 	const never = new OutageBreaker({ after: 0 });
