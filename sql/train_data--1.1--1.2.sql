@@ -1498,15 +1498,16 @@ CREATE FUNCTION train_data.stop_job(job_id uuid)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    stopped boolean;
 BEGIN
     UPDATE train_data.batch_jobs j
     SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
     WHERE j.id = stop_job.job_id AND j.status IN ('queued', 'processing', 'paused');
-    IF FOUND THEN
-        PERFORM train_data.rollup_counters(stop_job.job_id);
+    stopped := FOUND;
+    PERFORM train_data.rollup_counters(stop_job.job_id);
+    IF stopped THEN
         PERFORM train_data.notify_progress(stop_job.job_id, NULL, 'job_failed');
-    ELSE
-        PERFORM train_data.rollup_counters(stop_job.job_id);
     END IF;
 END
 $$;
