@@ -277,6 +277,60 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- After a claim failed an item for good (its prompt cannot be rendered, or
+-- its lease ran out with no attempt left): under error_handling 'stop' the
+-- job is to fail and its queued items to be cancelled, as fail_batch_item
+-- does for a worker's final failure (before the thirty-third session these
+-- two failures never stopped a job).  The claim leaves that to a look at
+-- owed checks (a stop row in job_close_checks; an insert waits for no
+-- one): cancelling a job's queued items may wait for its owner's locks and
+-- costs as many rows as she queued, neither of which a claim may.  Under
+-- 'continue' the job may be done.
+CREATE FUNCTION train_data.claim_final_failure(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT j.error_handling FROM train_data.batch_jobs j WHERE j.id = claim_final_failure.job_id) = 'stop' THEN
+        IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+                       WHERE c.batch_job_id = claim_final_failure.job_id AND c.stop) THEN
+            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (claim_final_failure.job_id, true);
+        END IF;
+    ELSE
+        PERFORM train_data.finish_job_if_done(claim_final_failure.job_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_final_failure(uuid) IS
+    'Internal: after a claim failed an item for good, a stop check for its job under error_handling stop (a look fails the job), else finish_job_if_done';
+
+-- Cancel the queued items of a job failed (or failing) under error_handling
+-- 'stop', at most max_items of them (NULL: all), in position order, and
+-- count them; returns how many.
+CREATE FUNCTION train_data.cancel_queued_items(job_id uuid, max_items integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
+    WHERE i.id IN (SELECT q.id FROM train_data.batch_items q
+                   WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
+                   ORDER BY q.position LIMIT cancel_queued_items.max_items)
+      AND i.status = 'queued';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM train_data.bump_counters(cancel_queued_items.job_id, 0, 0, n, 0);
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION train_data.cancel_queued_items(uuid, integer) IS
+    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all); returns how many';
+
 -- Fail one item that cannot be sent (no prompt); counts and finishes its job.
 CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
     RETURNS void
@@ -290,7 +344,7 @@ BEGIN
     WHERE i.id = (item).id;
     PERFORM train_data.bump_counters((item).batch_job_id, 0, 1, 0, CASE WHEN was_in_flight THEN -1 ELSE 0 END, true);
     PERFORM train_data.notify_progress((item).batch_job_id, (item).id, 'item_failed');
-    PERFORM train_data.finish_job_if_done((item).batch_job_id);
+    PERFORM train_data.claim_final_failure((item).batch_job_id);
 END
 $$;
 
@@ -309,7 +363,7 @@ BEGIN
     WHERE i.id = claim_lease_lost.item_id;
     PERFORM train_data.bump_counters(claim_lease_lost.job_id, 0, 1, 0, -1, true);
     PERFORM train_data.notify_progress(claim_lease_lost.job_id, claim_lease_lost.item_id, 'item_failed');
-    PERFORM train_data.finish_job_if_done(claim_lease_lost.job_id);
+    PERFORM train_data.claim_final_failure(claim_lease_lost.job_id);
 END
 $$;
 
@@ -445,6 +499,7 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
                     WHEN NEW.attempts <> 0 THEN 'attempts'
+                    WHEN NEW.released <> 0 THEN 'released'
                     WHEN NEW.lease_expires_at IS NOT NULL OR NEW.worker IS NOT NULL OR NEW.request IS NOT NULL
                          OR NEW.started_at IS NOT NULL OR NEW.finished_at IS NOT NULL
                         THEN 'the claim (worker, lease, request, times)'
@@ -464,6 +519,7 @@ BEGIN
                          AND NOT (OLD.status IN ('queued', 'processing') AND NEW.status = 'cancelled')
                         THEN 'status'
                     WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
+                    WHEN NEW.released IS DISTINCT FROM OLD.released THEN 'released'
                     WHEN (NEW.worker, NEW.request, NEW.started_at) IS DISTINCT FROM (OLD.worker, OLD.request, OLD.started_at)
                         THEN 'the claim (worker, request, started_at)'
                     WHEN NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
@@ -1473,13 +1529,13 @@ BEGIN
     IF cardinality(keep) > 1000 THEN
         RAISE EXCEPTION 'keep has % items; the limit is 1000', cardinality(keep) USING ERRCODE = 'program_limit_exceeded';
     END IF;
-    FOR r IN SELECT i.id, i.attempts FROM train_data.batch_items i
+    FOR r IN SELECT i.id, i.attempts + i.released AS token FROM train_data.batch_items i
              WHERE i.status = 'processing' AND i.worker = release_worker_items.worker
                AND i.id <> ALL (array_remove(coalesce(keep, '{}'), NULL))   -- (a NULL would keep them all)
              ORDER BY i.lease_expires_at
              LIMIT 1000
              FOR NO KEY UPDATE SKIP LOCKED LOOP
-        PERFORM train_data.release_batch_item(r.id, r.attempts);
+        PERFORM train_data.release_batch_item(r.id, r.token);
         n := n + 1;
     END LOOP;
     RETURN n;
@@ -1538,6 +1594,12 @@ BEGIN
     END IF;
     BEGIN
         IF check_owed_job.stop THEN
+            -- (a claim's stop: the queued items are cancelled here, at most
+            -- 10,000 a look, the job failed with the first of them, so that
+            -- none is claimed meanwhile; fail_batch_item cancelled them all)
+            IF train_data.cancel_queued_items(check_owed_job.job_id, 10000) = 10000 THEN
+                INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
+            END IF;
             PERFORM train_data.stop_job(check_owed_job.job_id);
         ELSIF st NOT IN ('queued', 'processing', 'paused') THEN
             PERFORM train_data.rollup_counters(check_owed_job.job_id);
@@ -1576,7 +1638,6 @@ DECLARE
     delay double precision;
     -- (clipped first: a worker's 50 MB message took seconds and 600 MB to trim, past a cancel)
     message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
-    n integer;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
@@ -1606,12 +1667,7 @@ BEGIN
     -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
-        UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
-        WHERE i.batch_job_id = (l.item).batch_job_id AND i.status = 'queued';
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF n > 0 THEN
-            PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, n, 0);
-        END IF;
+        PERFORM train_data.cancel_queued_items((l.item).batch_job_id, NULL);
         -- the job row skipped, never waited for, when its owner holds it
         -- (a worker waited 5 s, then failed with 55P03: a review of 1.2): a
         -- claim fails the job once the row is free (job_close_checks)
@@ -1970,7 +2026,7 @@ CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_
 ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
 COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held';
+COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held, or in a claim';
 SELECT pg_catalog.pg_extension_config_dump('train_data.job_close_checks', '');   -- an owed check survives a restore
 
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
@@ -2245,11 +2301,14 @@ CREATE TRIGGER conversation_turns_owner
 -- 1.2).  An item in flight whose lease never ends (none, or one past a day
 -- from now: 1.1 let users write leases) ends it now, so that the next
 -- claim takes it back (else every claim of its job read it again, for
--- good).  The update changes neither item's updated_at.
+-- good).  The update changes neither item's updated_at.  released starts
+-- at 0 (a constant default: no rewrite), so an item in flight keeps the
+-- lease token its 1.1 claim returned (attempts + released).
 ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
-    ADD COLUMN quality_threshold numeric(3,1);
+    ADD COLUMN quality_threshold numeric(3,1),
+    ADD COLUMN released integer NOT NULL DEFAULT 0;
 ALTER TABLE train_data.batch_items DISABLE TRIGGER batch_items_touch;
 UPDATE train_data.batch_items i
 SET created_by = j.created_by,
@@ -2296,6 +2355,16 @@ FROM train_data.batch_jobs j
 WHERE train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
   AND EXISTS (SELECT 1 FROM train_data.batch_items i
               WHERE i.batch_job_id = j.id AND i.status IN ('queued', 'processing'));
+
+-- A job 1.1 left open with nothing left to do (its finisher skipped the
+-- job row its owner held, or both committed at once) gets a closing
+-- check: the first claim's look closes it (a paused one closes when its
+-- owner resumes it, as in 1.2).
+INSERT INTO train_data.job_close_checks (batch_job_id)
+SELECT j.id FROM train_data.batch_jobs j
+WHERE j.status IN ('queued', 'processing')
+  AND NOT EXISTS (SELECT 1 FROM train_data.batch_items i
+                  WHERE i.batch_job_id = j.id AND i.status IN ('queued', 'processing'));
 
 -- Counters carry their job's owner.
 ALTER TABLE train_data.batch_job_counters ADD COLUMN created_by uuid;
@@ -3034,9 +3103,12 @@ BEGIN
         PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
         RETURN 'cancelled';
     END IF;
+    -- the attempt given back is counted as released: the lease token
+    -- (attempts + released) the next claim returns is new, so this worker's
+    -- late calls are told from the next holder's (it repeated before)
     UPDATE train_data.batch_items i
-    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
-        worker = NULL, progress = NULL
+    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), released = i.released + least(i.attempts, 1),
+        available_at = now(), lease_expires_at = NULL, worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
     PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
@@ -3958,6 +4030,8 @@ REVOKE ALL ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, 
 REVOKE ALL ON FUNCTION train_data.claim_lease_lost(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.check_owed_job(uuid, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.claim_final_failure(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_queued_items(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
@@ -4326,7 +4400,7 @@ COMMENT ON COLUMN train_data.batch_items.error_message IS 'Message of the latest
 
 COMMENT ON COLUMN train_data.batch_items.error_code IS 'Code of the latest failure: as given to fail_batch_item(), or lease_expired, invalid_prompt';
 
-COMMENT ON COLUMN train_data.batch_items.attempts IS 'Times the item has been claimed';
+COMMENT ON COLUMN train_data.batch_items.attempts IS 'Claims that counted: times the item has been claimed, less those handed back by release_batch_item()';
 
 COMMENT ON COLUMN train_data.batch_items.max_attempts IS 'Claims allowed before a retryable failure or a lost lease fails the item for good';
 
@@ -4351,6 +4425,8 @@ COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner 
 COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
 
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
+
+COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt; attempts + released is the lease token a claim returns, so it never repeats';
 
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 

@@ -259,7 +259,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"       started_at = COALESCE(i.started_at, pg_catalog.now()), progress = NULL,"
 		"       prompt = COALESCE(i.prompt, $5), request = train_data.claim_request($4, COALESCE(i.prompt, $5))"
 		" WHERE i.id OPERATOR(pg_catalog.=) $1"
-		" RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request, i.attempts,"
+		" RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request,"
+		"           i.attempts OPERATOR(pg_catalog.+) i.released,"	/* the lease token */
 		"           i.lease_expires_at, $4 OPERATOR(pg_catalog.->>) 'provider',"
 		"           $4 OPERATOR(pg_catalog.->>) 'baseUrl'",
 		5, {UUIDOID, TEXTOID, INTERVALOID, JSONBOID, TEXTOID}

@@ -37,7 +37,7 @@ static const char probe_sql[] =
 /* The item and its job in one statement (the job row is read, not locked). */
 static const char lock_sql[] =
 	"SELECT i, j.created_by, j.error_handling, j.completion_events,"
-	"       i.attempts, i.status::pg_catalog.text, i.lease_expires_at,"
+	"       i.attempts OPERATOR(pg_catalog.+) i.released, i.status::pg_catalog.text, i.lease_expires_at,"
 	"       i.lease_expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
 	" FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) i.batch_job_id"
 	" WHERE i.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE OF i";
@@ -50,7 +50,7 @@ static SPIPlanPtr lock_plan;
 /* The columns of lock_sql's row, 1-based. */
 enum
 {
-	COL_ITEM = 1, COL_OWNER, COL_ERROR_HANDLING, COL_COMPLETION_EVENTS, COL_ATTEMPTS, COL_STATUS, COL_LEASE,
+	COL_ITEM = 1, COL_OWNER, COL_ERROR_HANDLING, COL_COMPLETION_EVENTS, COL_TOKEN, COL_STATUS, COL_LEASE,
 	COL_EXPIRED
 };
 
@@ -87,15 +87,15 @@ static void
 check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
 {
 	bool		isnull;
-	int32		attempts = DatumGetInt32(col(COL_ATTEMPTS, &isnull));
+	int32		token = DatumGetInt32(col(COL_TOKEN, &isnull));	/* attempts + released */
 	char	   *status = TextDatumGetCString(col(COL_STATUS, &isnull));
 	bool		expired;
 
-	if (has_attempt && attempt != attempts)
+	if (has_attempt && attempt != token)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("batch item %s was claimed again: attempt %d is not the current attempt %d",
-						uuid_text(item_id), attempt, attempts),
+						uuid_text(item_id), attempt, token),
 				 errhint("The lease of this worker ran out and another worker has the item now; discard the result.")));
 	if (strcmp(status, "cancelled") == 0)
 		ereport(ERROR,

@@ -113,6 +113,9 @@ CREATE TABLE train_data.batch_items (
     -- (by its creator, who may be another user) does not change queued work
     prompt           text,
     quality_threshold numeric(3,1),
+    -- claims handed back uncounted (release_batch_item): with attempts, the
+    -- lease token, which a release must not hand out again
+    released         integer NOT NULL DEFAULT 0,
     CONSTRAINT batch_items_job_fk FOREIGN KEY (batch_job_id, created_by)
         REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
     CONSTRAINT batch_items_conversation_fk FOREIGN KEY (conversation_id, created_by)
@@ -147,7 +150,7 @@ COMMENT ON COLUMN train_data.batch_items.progress IS 'Percent 0-100 reported by 
 COMMENT ON COLUMN train_data.batch_items.estimated_time IS 'Estimated time of the item, set by the application';
 COMMENT ON COLUMN train_data.batch_items.error_message IS 'Message of the latest failure';
 COMMENT ON COLUMN train_data.batch_items.error_code IS 'Code of the latest failure: as given to fail_batch_item(), or lease_expired, invalid_prompt';
-COMMENT ON COLUMN train_data.batch_items.attempts IS 'Times the item has been claimed';
+COMMENT ON COLUMN train_data.batch_items.attempts IS 'Claims that counted: times the item has been claimed, less those handed back by release_batch_item()';
 COMMENT ON COLUMN train_data.batch_items.max_attempts IS 'Claims allowed before a retryable failure or a lost lease fails the item for good';
 COMMENT ON COLUMN train_data.batch_items.available_at IS 'Not claimed before this time (retry backoff)';
 COMMENT ON COLUMN train_data.batch_items.lease_expires_at IS 'End of the current claim''s lease; an item past it is taken back by the next claim';
@@ -160,6 +163,7 @@ COMMENT ON COLUMN train_data.batch_items.updated_at IS 'Set to now() on every up
 COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
 COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
+COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt; attempts + released is the lease token a claim returns, so it never repeats';
 
 -- Claim path: the next queued items of a job, by position.  The claim
 -- orders by (position, id), which only this index gives (position is unique
@@ -371,6 +375,7 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
                     WHEN NEW.attempts <> 0 THEN 'attempts'
+                    WHEN NEW.released <> 0 THEN 'released'
                     WHEN NEW.lease_expires_at IS NOT NULL OR NEW.worker IS NOT NULL OR NEW.request IS NOT NULL
                          OR NEW.started_at IS NOT NULL OR NEW.finished_at IS NOT NULL
                         THEN 'the claim (worker, lease, request, times)'
@@ -390,6 +395,7 @@ BEGIN
                          AND NOT (OLD.status IN ('queued', 'processing') AND NEW.status = 'cancelled')
                         THEN 'status'
                     WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
+                    WHEN NEW.released IS DISTINCT FROM OLD.released THEN 'released'
                     WHEN (NEW.worker, NEW.request, NEW.started_at) IS DISTINCT FROM (OLD.worker, OLD.request, OLD.started_at)
                         THEN 'the claim (worker, request, started_at)'
                     WHEN NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
@@ -687,7 +693,7 @@ CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_
 ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
 COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held';
+COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held, or in a claim';
 
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
 -- 10 at once), each free or holding one item being processed.  A claim

@@ -597,6 +597,60 @@ $$;
 COMMENT ON FUNCTION train_data.claim_render(uuid, jsonb) IS
     'Internal: render the prompt of an item with its template; a failure is returned as a reason, never raised';
 
+-- After a claim failed an item for good (its prompt cannot be rendered, or
+-- its lease ran out with no attempt left): under error_handling 'stop' the
+-- job is to fail and its queued items to be cancelled, as fail_batch_item
+-- does for a worker's final failure (before the thirty-third session these
+-- two failures never stopped a job).  The claim leaves that to a look at
+-- owed checks (a stop row in job_close_checks; an insert waits for no
+-- one): cancelling a job's queued items may wait for its owner's locks and
+-- costs as many rows as she queued, neither of which a claim may.  Under
+-- 'continue' the job may be done.
+CREATE FUNCTION train_data.claim_final_failure(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT j.error_handling FROM train_data.batch_jobs j WHERE j.id = claim_final_failure.job_id) = 'stop' THEN
+        IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+                       WHERE c.batch_job_id = claim_final_failure.job_id AND c.stop) THEN
+            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (claim_final_failure.job_id, true);
+        END IF;
+    ELSE
+        PERFORM train_data.finish_job_if_done(claim_final_failure.job_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.claim_final_failure(uuid) IS
+    'Internal: after a claim failed an item for good, a stop check for its job under error_handling stop (a look fails the job), else finish_job_if_done';
+
+-- Cancel the queued items of a job failed (or failing) under error_handling
+-- 'stop', at most max_items of them (NULL: all), in position order, and
+-- count them; returns how many.
+CREATE FUNCTION train_data.cancel_queued_items(job_id uuid, max_items integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
+    WHERE i.id IN (SELECT q.id FROM train_data.batch_items q
+                   WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
+                   ORDER BY q.position LIMIT cancel_queued_items.max_items)
+      AND i.status = 'queued';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM train_data.bump_counters(cancel_queued_items.job_id, 0, 0, n, 0);
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION train_data.cancel_queued_items(uuid, integer) IS
+    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all); returns how many';
+
 -- Fail one item that cannot be sent (no prompt); counts and finishes its job.
 CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
     RETURNS void
@@ -610,7 +664,7 @@ BEGIN
     WHERE i.id = (item).id;
     PERFORM train_data.bump_counters((item).batch_job_id, 0, 1, 0, CASE WHEN was_in_flight THEN -1 ELSE 0 END, true);
     PERFORM train_data.notify_progress((item).batch_job_id, (item).id, 'item_failed');
-    PERFORM train_data.finish_job_if_done((item).batch_job_id);
+    PERFORM train_data.claim_final_failure((item).batch_job_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
@@ -648,7 +702,7 @@ BEGIN
     WHERE i.id = claim_lease_lost.item_id;
     PERFORM train_data.bump_counters(claim_lease_lost.job_id, 0, 1, 0, -1, true);
     PERFORM train_data.notify_progress(claim_lease_lost.job_id, claim_lease_lost.item_id, 'item_failed');
-    PERFORM train_data.finish_job_if_done(claim_lease_lost.job_id);
+    PERFORM train_data.claim_final_failure(claim_lease_lost.job_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.claim_lease_lost(uuid, uuid) IS
@@ -738,9 +792,12 @@ BEGIN
         PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
         RETURN 'cancelled';
     END IF;
+    -- the attempt given back is counted as released: the lease token
+    -- (attempts + released) the next claim returns is new, so this worker's
+    -- late calls are told from the next holder's (it repeated before)
     UPDATE train_data.batch_items i
-    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), available_at = now(), lease_expires_at = NULL,
-        worker = NULL, progress = NULL
+    SET status = 'queued', attempts = greatest(i.attempts - 1, 0), released = i.released + least(i.attempts, 1),
+        available_at = now(), lease_expires_at = NULL, worker = NULL, progress = NULL
     WHERE i.id = (l.item).id;
     PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
@@ -782,13 +839,13 @@ BEGIN
     IF cardinality(keep) > 1000 THEN
         RAISE EXCEPTION 'keep has % items; the limit is 1000', cardinality(keep) USING ERRCODE = 'program_limit_exceeded';
     END IF;
-    FOR r IN SELECT i.id, i.attempts FROM train_data.batch_items i
+    FOR r IN SELECT i.id, i.attempts + i.released AS token FROM train_data.batch_items i
              WHERE i.status = 'processing' AND i.worker = release_worker_items.worker
                AND i.id <> ALL (array_remove(coalesce(keep, '{}'), NULL))   -- (a NULL would keep them all)
              ORDER BY i.lease_expires_at
              LIMIT 1000
              FOR NO KEY UPDATE SKIP LOCKED LOOP
-        PERFORM train_data.release_batch_item(r.id, r.attempts);
+        PERFORM train_data.release_batch_item(r.id, r.token);
         n := n + 1;
     END LOOP;
     RETURN n;
@@ -847,6 +904,12 @@ BEGIN
     END IF;
     BEGIN
         IF check_owed_job.stop THEN
+            -- (a claim's stop: the queued items are cancelled here, at most
+            -- 10,000 a look, the job failed with the first of them, so that
+            -- none is claimed meanwhile; fail_batch_item cancelled them all)
+            IF train_data.cancel_queued_items(check_owed_job.job_id, 10000) = 10000 THEN
+                INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
+            END IF;
             PERFORM train_data.stop_job(check_owed_job.job_id);
         ELSIF st NOT IN ('queued', 'processing', 'paused') THEN
             PERFORM train_data.rollup_counters(check_owed_job.job_id);
@@ -885,7 +948,6 @@ DECLARE
     delay double precision;
     -- (clipped first: a worker's 50 MB message took seconds and 600 MB to trim, past a cancel)
     message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
-    n integer;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
@@ -915,12 +977,7 @@ BEGIN
     -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
-        UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
-        WHERE i.batch_job_id = (l.item).batch_job_id AND i.status = 'queued';
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF n > 0 THEN
-            PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, n, 0);
-        END IF;
+        PERFORM train_data.cancel_queued_items((l.item).batch_job_id, NULL);
         -- the job row skipped, never waited for, when its owner holds it
         -- (a worker waited 5 s, then failed with 55P03: a review of 1.2): a
         -- claim fails the job once the row is free (job_close_checks)

@@ -234,6 +234,47 @@ SELECT status, completed_items, failed_items, cancelled_items FROM train_data.ba
 SELECT position, status FROM train_data.batch_items WHERE batch_job_id = :'stopper' ORDER BY position;
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_from_failed_job FROM train_data.claim_batch_items('w4', 5) WHERE batch_job_id = :'stopper';
+-- A final failure the claim itself makes stops the job too (it did not
+-- before the thirty-third session): a lease run out with no attempt left,
+-- and a prompt that cannot be rendered.  The claim leaves a stop check; a
+-- claim's look (at most once a second per session) fails the job and
+-- cancels its queued items.
+SET ROLE regress_alice;
+SELECT train_data.create_batch('stop on lease',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "E1"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "E2"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "E3"}}]',
+    '{}', 1, 'stop', 'high') AS stop_lease \gset
+UPDATE train_data.batch_items SET max_attempts = 1 WHERE batch_job_id = :'stop_lease' AND position = 1;
+SET ROLE regress_worker;
+SELECT position FROM train_data.claim_batch_items('lost', 1, '10 milliseconds');
+SELECT pg_sleep(1.05);   -- the lease runs out; and this session's next claim looks at owed checks
+SELECT count(*) AS claimed_from_stopped_job FROM train_data.claim_batch_items('w4', 5) WHERE batch_job_id = :'stop_lease';
+SET ROLE regress_alice;
+SELECT status, completed_items, failed_items, cancelled_items FROM train_data.batch_jobs WHERE id = :'stop_lease';
+SELECT position, status, error_code FROM train_data.batch_items WHERE batch_job_id = :'stop_lease' ORDER BY position;
+SELECT train_data.create_batch('stop on prompt',
+    '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "P1"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "P2"}},
+      {"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "P3"}}]',
+    '{}', 1, 'stop', 'high') AS stop_prompt \gset
+-- (an item queued by 1.1 had no prompt: the claim renders it from its
+-- template, which may be gone; 1.2 refuses to make such an item, so it is
+-- made here as 1.1 left it, with the checks off)
+RESET ROLE;
+SET session_replication_role = replica;
+UPDATE train_data.batch_items SET prompt = NULL, template_id = '00000000-0000-0000-0000-00000000dead'
+WHERE batch_job_id = :'stop_prompt' AND position = 1;
+RESET session_replication_role;
+SET ROLE regress_worker;
+SELECT position FROM train_data.claim_batch_items('w4', 1) WHERE batch_job_id = :'stop_prompt';
+SELECT pg_sleep(1.05);
+SELECT count(*) AS claimed_from_stopped_job FROM train_data.claim_batch_items('w4', 5) WHERE batch_job_id = :'stop_prompt';
+SET ROLE regress_alice;
+SELECT status, completed_items, failed_items, cancelled_items FROM train_data.batch_jobs WHERE id = :'stop_prompt';
+SELECT position, status, error_code FROM train_data.batch_items WHERE batch_job_id = :'stop_prompt' ORDER BY position;
+RESET ROLE;
+SELECT count(*) AS checks_left FROM train_data.job_close_checks WHERE batch_job_id IN (:'stop_lease', :'stop_prompt');
 
 ------------------------------------------------------ pause, resume, cancel
 SET ROLE regress_alice;

@@ -166,12 +166,31 @@ SELECT count(*) AS logs_of_the_released_item FROM train_data.generation_logs l W
 SET ROLE regress_worker;
 SELECT expect_error(format('SELECT train_data.release_batch_item(%L, 1)', :'alice_item1'), false, true);
 SELECT expect_error(format('SELECT train_data.release_batch_item(%L)', :'alice_item1'), false, true);
--- The next claim takes it as attempt 1 again (without the attempt, a
--- release is accepted too).
+-- The next claim takes it with a new lease token, attempt 2, though its
+-- attempts spent are still 1: the releasing worker's late calls, with token
+-- 1, are refused while w2 holds it (the token repeated before, and a late
+-- completion of the releaser was stored under w2's claim).
 SELECT "position", attempt, provider, base_url FROM train_data.claim_batch_items('w2', 1);
+SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, 10, attempt => 1)', :'alice_item1'), false, true);
+SELECT expect_error(format($$SELECT train_data.complete_batch_item(%L, '{"turns": []}', 5, 1)$$, :'alice_item1'), false, true);
+SELECT expect_error(format('SELECT train_data.fail_batch_item(%L, %L, %L, true, 1)', :'alice_item1', 'late', 'x'), false, true);
+SELECT outcome, error_code FROM train_data.complete_batch_items(
+    jsonb_build_array(jsonb_build_object('item_id', :'alice_item1', 'attempt', 1, 'response', '{"turns": []}'::jsonb)));
+RESET ROLE;
+SELECT i.status, i.worker, i.attempts, i.released FROM train_data.batch_items i WHERE i.id = :'alice_item1';
+-- (without the attempt, a release is accepted too)
+SET ROLE regress_worker;
 SELECT train_data.release_batch_item(:'alice_item1') AS released_without_attempt;
 RESET ROLE;
-SELECT i.status, i.attempts FROM train_data.batch_items i WHERE i.id = :'alice_item1';
+SELECT i.status, i.attempts, i.released FROM train_data.batch_items i WHERE i.id = :'alice_item1';
+-- The released counter is train_data's, like attempts.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error(format('UPDATE train_data.batch_items SET released = 0 WHERE id = %L', :'alice_item1'), false, true);
+SELECT expect_error(format($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, released)
+                             VALUES (%L, 99, 'template', 1)$$, :'alice_job'), false, true);
+RESET train_data.user_id;
+RESET ROLE;
 
 -- A cancelled item cannot be handed back.
 SET ROLE regress_alice;

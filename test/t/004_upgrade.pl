@@ -137,6 +137,15 @@ INSERT INTO train_data.batch_items (batch_job_id, template_id, position, tier, p
 SELECT j.id, 'b0000000-0000-0000-0000-000000000001', 2, 'template', '{"persona": "Ed"}', 'processing', 'infinity', 1,
        '2025-01-01 00:00:00+00'
 FROM train_data.batch_jobs j WHERE j.name = 'upgrade batch';
+-- a job 1.1 left open with nothing left to do (as a finisher that skipped
+-- the job row its owner held left it)
+SELECT train_data.create_batch('left open',
+    '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Fay"}}]');
+UPDATE train_data.batch_items i SET status = 'completed', finished_at = now()
+FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id AND j.name = 'left open';
+INSERT INTO train_data.batch_job_counters (batch_job_id, shard, completed_items)
+SELECT j.id, 3, 1 FROM train_data.batch_jobs j WHERE j.name = 'left open';
+UPDATE train_data.batch_jobs SET status = 'processing', started_at = now() WHERE name = 'left open';
 SQL
 # the long id stops the update, with what to run first
 my ($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
@@ -184,7 +193,7 @@ SQL
 # of the upgrade path); the claim renders a queued item of 1.1 from its
 # template as it is then, as 1.1 did (Ann's, after the template's change),
 # and fails alone the one whose parameters 1.2 refuses (Di's)
-is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
+is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-,Fay:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
 SELECT string_agg((i.parameters ->> 'persona') || ':' || coalesce(i.prompt, '-'), ',' ORDER BY i.created_at, i.position)
 FROM train_data.batch_items i;
 UPDATE train_data.templates SET structure = 'Talk with {{persona}} about something else.';
@@ -192,6 +201,20 @@ SELECT c.prompt FROM train_data.claim_batch_items('after the update', 1) c;
 SELECT i.status, i.error_code, left(i.error_message, 47) FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Di';
 SQL
 	'from11app: the claim renders queued items of 1.1; a claim fails alone one whose parameters 1.2 refuses');
+# the update left a closing check for the job 1.1 left open; that claim's
+# look closed it (before the thirty-third session it stayed processing)
+is($node->safe_psql('from11app', <<'SQL'), "completed|1\n0",
+SELECT j.status, j.completed_items FROM train_data.batch_jobs j WHERE j.name = 'left open';
+SELECT count(*) FROM train_data.job_close_checks;
+SQL
+	'from11app: a job 1.1 left open is closed by the first claim after the update');
+# Cy's item, claimed in 1.1 (attempt 1), keeps that lease token
+is($node->safe_psql('from11app', <<'SQL'), "1|0|t",
+SELECT i.attempts, i.released,
+       train_data.heartbeat_batch_item(i.id, 10, '5 minutes', 1) > now()
+FROM train_data.batch_items i WHERE i.parameters ->> 'persona' = 'Cy';
+SQL
+	'from11app: an item in flight across the update keeps the token its 1.1 claim returned');
 # Cy's item, in flight across the update, fails once at its completion
 my ($ret, $out, $err) = $node->psql('from11app', <<"SQL");
 SELECT train_data.complete_batch_item(i.id, '$response') IS NULL
