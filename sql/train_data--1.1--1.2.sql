@@ -2385,6 +2385,33 @@ CREATE TRIGGER batch_job_counters_owner
 ALTER TABLE train_data.batch_job_counters
     DROP CONSTRAINT batch_job_counters_shard_range,
     ADD CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 31);
+-- The counters of a job still open agree with its items: 1.1 let an
+-- application write item statuses (cancelling its own queued or in-flight
+-- items by UPDATE), which counted nothing, so such a job showed items
+-- queued forever and closed with them (found by a review of the update
+-- path).  The difference goes into engine shard 16; the update holds every
+-- table, and one aggregate over the open jobs' items does it.
+INSERT INTO train_data.batch_job_counters AS c
+       (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight)
+SELECT a.batch_job_id, a.created_by, 16, a.completed - k.completed, a.failed - k.failed,
+       a.cancelled - k.cancelled, a.in_flight - k.in_flight
+FROM (SELECT j.id AS batch_job_id, j.created_by,
+             count(*) FILTER (WHERE i.status = 'completed')::integer AS completed,
+             count(*) FILTER (WHERE i.status = 'failed')::integer AS failed,
+             count(*) FILTER (WHERE i.status = 'cancelled')::integer AS cancelled,
+             count(*) FILTER (WHERE i.status = 'processing')::integer AS in_flight
+      FROM train_data.batch_jobs j JOIN train_data.batch_items i ON i.batch_job_id = j.id
+      WHERE j.status IN ('queued', 'processing', 'paused')
+      GROUP BY j.id, j.created_by) a
+CROSS JOIN LATERAL (SELECT coalesce(sum(c2.completed_items), 0)::integer AS completed,
+                           coalesce(sum(c2.failed_items), 0)::integer AS failed,
+                           coalesce(sum(c2.cancelled_items), 0)::integer AS cancelled,
+                           coalesce(sum(c2.in_flight), 0)::integer AS in_flight
+                    FROM train_data.batch_job_counters c2 WHERE c2.batch_job_id = a.batch_job_id) k
+WHERE (a.completed, a.failed, a.cancelled, a.in_flight) <> (k.completed, k.failed, k.cancelled, k.in_flight)
+ON CONFLICT (batch_job_id, shard) DO UPDATE
+SET completed_items = c.completed_items + excluded.completed_items, failed_items = c.failed_items + excluded.failed_items,
+    cancelled_items = c.cancelled_items + excluded.cancelled_items, in_flight = c.in_flight + excluded.in_flight;
 
 -- Logs reference their owner's conversation and item only.
 UPDATE train_data.generation_logs g
@@ -5339,3 +5366,23 @@ ALTER TABLE train_data.generation_logs
     ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.generation_logs', false);
 ALTER TABLE train_data.configuration_audit_log
     ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.configuration_audit_log', true);
+
+-- The EXECUTE grants carried above to the new signatures of the worker
+-- functions are the site's, not the extension's: a GRANT an extension
+-- script runs is recorded in pg_init_privs as the extension's initial
+-- privileges, which pg_dump leaves out, so a database updated to 1.2 and
+-- then dumped restored without its workers' grants (every claim refused),
+-- or, once such a role was dropped, with a REVOKE from a role number that
+-- stopped pg_restore --exit-on-error (found by a review of the update
+-- path).  Their initial privileges are made a fresh install's: the
+-- owner's alone.
+UPDATE pg_catalog.pg_init_privs ip
+SET initprivs = ARRAY(SELECT a FROM pg_catalog.unnest(ip.initprivs) a
+                      WHERE NOT EXISTS (SELECT FROM pg_catalog.aclexplode(ARRAY[a]) x
+                                        WHERE x.grantee OPERATOR(pg_catalog.<>) p.proowner))
+FROM pg_catalog.pg_proc p
+WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objsubid = 0 AND ip.objoid = p.oid
+  AND p.oid IN ('train_data.claim_batch_items(text,integer,interval)'::pg_catalog.regprocedure,
+                'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)'::pg_catalog.regprocedure,
+                'train_data.complete_batch_item(uuid,jsonb,integer,integer)'::pg_catalog.regprocedure,
+                'train_data.fail_batch_item(uuid,text,text,boolean,integer)'::pg_catalog.regprocedure);
