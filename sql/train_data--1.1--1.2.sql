@@ -1125,7 +1125,7 @@ BEGIN
     WITH checked AS MATERIALIZED (
           SELECT e.ord, t.id::text || '@' || t.xmin::text AS version,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
-                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
+                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
                           THEN format('has no valid template_id: %s',
                                       train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
@@ -1145,7 +1145,7 @@ BEGIN
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
-                                 AND (e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
+                                 AND (e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
                                 THEN (e.value ->> 'template_id')::uuid END
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
@@ -1909,7 +1909,9 @@ BEGIN
             coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
             cost, duration_ms, item.template_id,
             jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
-                                                 'performedBy', owner, 'timestamp', now(),
+                                                 'performedBy', owner,
+                                                 -- (as the export writes times: UTC, whatever the worker's TimeZone)
+                                                 'timestamp', to_char(timezone('UTC', now()), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                                                  'comment', format('Generated with quality score %s', score),
                                                  'reasons', NULL, 'defects', metrics -> 'defects')),
             p, item.parent_conversation_id,
@@ -2633,7 +2635,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the base URL only: a worker appends the API''s path (/v1/messages or /chat/completions) to it.';
     END IF;
-    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&''()*+,;=:\[\]-]+(/[^[:space:][:cntrl:]]*)?$' THEN
+    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[]A-Za-z0-9._~%!$&''()*+,;=:[-]+(/[^[:space:][:cntrl:]]*)?$' THEN
         RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
@@ -2793,7 +2795,11 @@ BEGIN
     UPDATE train_data.conversations c
     SET review_history = c.review_history || jsonb_build_array(jsonb_build_object(
             'id', gen_random_uuid(), 'action', append_review_action.action, 'performedBy', performed_by,
-            'timestamp', now(), 'comment', append_review_action.comment,
+            -- the time as the export writes times, whatever the reviewer's
+            -- TimeZone (jsonb of a timestamptz carries the session's offset:
+            -- a review in America/St_Johns wrote -03:30 into an export in UTC)
+            'timestamp', to_char(timezone('UTC', now()), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'comment', append_review_action.comment,
             'reasons', to_jsonb(append_review_action.reasons)))
     WHERE c.id = append_review_action.conversation_id;
     IF NOT FOUND THEN
@@ -3606,8 +3612,12 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    RETURN jsonb_build_object('turn', NULL, 'measure', 'minhash_similarity', 'value', hit.similarity,
-                              'threshold', threshold, 'duplicateOf', hit.conversation_id);
+    -- numbers, not reals: a real in jsonb is written with the session's
+    -- extra_float_digits (a worker at -15 stored 0.9 for 0.90625); the
+    -- similarity is a multiple of 1/128, exact as a double
+    RETURN jsonb_build_object('turn', NULL, 'measure', 'minhash_similarity',
+                              'value', hit.similarity::double precision::numeric,
+                              'threshold', threshold::numeric, 'duplicateOf', hit.conversation_id);
 END
 $$;
 

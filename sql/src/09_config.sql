@@ -349,7 +349,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the base URL only: a worker appends the API''s path (/v1/messages or /chat/completions) to it.';
     END IF;
-    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&''()*+,;=:\[\]-]+(/[^[:space:][:cntrl:]]*)?$' THEN
+    IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[]A-Za-z0-9._~%!$&''()*+,;=:[-]+(/[^[:space:][:cntrl:]]*)?$' THEN
         RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),

@@ -366,7 +366,7 @@ BEGIN
     WITH checked AS MATERIALIZED (
           SELECT e.ord, t.id::text || '@' || t.xmin::text AS version,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
-                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
+                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
                           THEN format('has no valid template_id: %s',
                                       train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
@@ -386,7 +386,7 @@ BEGIN
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
-                                 AND (e.value ->> 'template_id') ~* '^(\{[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}\}|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
+                                 AND (e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
                                 THEN (e.value ->> 'template_id')::uuid END
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
@@ -1130,7 +1130,9 @@ BEGIN
             coalesce((parsed ->> 'input_tokens')::integer, 0) + coalesce((parsed ->> 'output_tokens')::integer, 0),
             cost, duration_ms, item.template_id,
             jsonb_build_array(jsonb_build_object('id', gen_random_uuid(), 'action', 'generated',
-                                                 'performedBy', owner, 'timestamp', now(),
+                                                 'performedBy', owner,
+                                                 -- (as the export writes times: UTC, whatever the worker's TimeZone)
+                                                 'timestamp', to_char(timezone('UTC', now()), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                                                  'comment', format('Generated with quality score %s', score),
                                                  'reasons', NULL, 'defects', metrics -> 'defects')),
             p, item.parent_conversation_id,

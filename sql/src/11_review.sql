@@ -258,7 +258,11 @@ BEGIN
     UPDATE train_data.conversations c
     SET review_history = c.review_history || jsonb_build_array(jsonb_build_object(
             'id', gen_random_uuid(), 'action', append_review_action.action, 'performedBy', performed_by,
-            'timestamp', now(), 'comment', append_review_action.comment,
+            -- the time as the export writes times, whatever the reviewer's
+            -- TimeZone (jsonb of a timestamptz carries the session's offset:
+            -- a review in America/St_Johns wrote -03:30 into an export in UTC)
+            'timestamp', to_char(timezone('UTC', now()), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'comment', append_review_action.comment,
             'reasons', to_jsonb(append_review_action.reasons)))
     WHERE c.id = append_review_action.conversation_id;
     IF NOT FOUND THEN

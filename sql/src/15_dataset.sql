@@ -346,8 +346,12 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    RETURN jsonb_build_object('turn', NULL, 'measure', 'minhash_similarity', 'value', hit.similarity,
-                              'threshold', threshold, 'duplicateOf', hit.conversation_id);
+    -- numbers, not reals: a real in jsonb is written with the session's
+    -- extra_float_digits (a worker at -15 stored 0.9 for 0.90625); the
+    -- similarity is a multiple of 1/128, exact as a double
+    RETURN jsonb_build_object('turn', NULL, 'measure', 'minhash_similarity',
+                              'value', hit.similarity::double precision::numeric,
+                              'threshold', threshold::numeric, 'duplicateOf', hit.conversation_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) IS

@@ -458,8 +458,16 @@ SELECT train_data.create_batch('dedupe', jsonb_agg(jsonb_build_object('template_
                                '{"dedupe": 0.8}') AS dedupe_job
 FROM generate_series(1, 3) g \gset
 SELECT * FROM public.complete_next((SELECT turns FROM answer));
--- one word changed: marked, the details naming the first
+-- one word changed: marked, the details naming the first (stored as
+-- numbers whatever the worker's extra_float_digits: a real in jsonb was
+-- written with it, 0.9 at -15)
+SET extra_float_digits = -15;
 SELECT * FROM public.complete_next((SELECT replace(turns::text, 'fixed amount', 'set amount')::jsonb FROM answer));
+RESET extra_float_digits;
+SELECT c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' -> 'value' AS value,
+       c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' -> 'threshold' AS threshold
+FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
+WHERE i.batch_job_id = :'dedupe_job' AND i.position = 2;
 SELECT i.position, c.status, c.quality_metrics -> 'defectSeverity' AS severity,
        c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' ->> 'measure' AS measure,
        (c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch' ->> 'value')::real >= 0.8 AS similar,
