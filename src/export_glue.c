@@ -406,6 +406,12 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 	o.include_approval_history = bool_option(options, "includeApprovalHistory", false);
 	o.include_parent_references = bool_option(options, "includeParentReferences", false);
 	o.last_turn_only = bool_option(options, "lastTurnOnly", false);
+	/*
+	 * The text is in the database's encoding: UTF-8's byte order mark only
+	 * when it is UTF-8 (in a LATIN1 database a UTF-8 client read "ï»¿"
+	 * before every CSV; a review of 1.2)
+	 */
+	o.byte_order_mark = GetDatabaseEncoding() == PG_UTF8;
 	if ((v = option(options, "systemMessage")) != NULL)
 	{
 		if (v->type != jbvString && v->type != jbvNull)

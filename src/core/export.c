@@ -23,6 +23,7 @@ td_export_defaults(void)
 	o.include_metadata = true;
 	o.include_quality_scores = true;
 	o.include_timestamps = true;
+	o.byte_order_mark = true;
 	return o;
 }
 

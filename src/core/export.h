@@ -57,6 +57,7 @@ typedef struct td_export_options
 	td_text		system_message; /* openai: a leading system message */
 	bool		last_turn_only; /* openai: weight 1 on the last assistant turn only */
 	td_text		export_date;	/* JSON and Markdown headers */
+	bool		byte_order_mark;	/* CSV: the text is UTF-8, marked so (default) */
 } td_export_options;
 
 /* One turn. */

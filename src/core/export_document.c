@@ -332,14 +332,15 @@ csv_label(td_buf *out, const char *label, bool first)
 	csv_field(out, (td_text) {label, strlen(label)}, first);
 }
 
-/* See export_document.h: the byte order mark and the header row. */
+/* See export_document.h: the byte order mark (when the text is UTF-8) and the header row. */
 void
 td_export_csv_header(td_export_writer *w, td_buf *out)
 {
 	static const char *const always[] = {"Conversation ID", "Title", "Status", "Tier", "Turn Number", "Role", "Content"};
 	const td_export_options *o = &w->o;
 
-	td_buf_puts(out, "\xEF\xBB\xBF");
+	if (o->byte_order_mark)
+		td_buf_puts(out, "\xEF\xBB\xBF");
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		csv_label(out, always[i], i == 0);
 	if (o->include_quality_scores)

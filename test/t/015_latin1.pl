@@ -153,5 +153,21 @@ ALTER EXTENSION train_data UPDATE;
 SELECT s.signature = train_data.minhash_signature('odd byte here') FROM train_data.conversation_signatures s;
 SQL
 
+# A CSV export opens with UTF-8's byte order mark only in a UTF-8 database:
+# the text is the database's, converted for the client (in a LATIN1
+# database a UTF-8 client read "ï»¿" before the header; a review of 1.2).
+my $csv = <<'SQL';
+SET client_encoding = 'UTF8';
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status)
+VALUES ('c0000000-0000-0000-0000-0000000000c5', 'Café', 'Zoë', 'calm', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c0000000-0000-0000-0000-0000000000c5', 1, 'user', 'Où est le café?');
+SELECT encode(convert_to(r, 'UTF8'), 'hex') FROM train_data.export_conversations('csv', 'selected', '{}',
+    '{c0000000-0000-0000-0000-0000000000c5}') r LIMIT 1;
+SQL
+like($node->safe_psql('utf8db', $csv), qr/^efbbbf22436f6e766572736174696f6e/, 'UTF-8 database: the CSV opens with the byte order mark');
+like($node->safe_psql('latin1db', $csv), qr/^22436f6e766572736174696f6e/, 'LATIN1 database: the CSV opens with its header');
+
 $node->stop;
 done_testing();
