@@ -56,6 +56,7 @@
 
 #include "export.h"
 #include "export_log.h"
+#include "iso_time.h"
 #include "json_glue.h"
 #include "td_json.h"
 #include "td_text.h"
@@ -483,12 +484,56 @@ check_labels(JsonbContainer *array, const char *typname)
 	}
 }
 
+static td_text iso_timestamp(TimestampTz ts);
+
+/*
+ * filters with its dateFrom or dateTo (key, at v) read as an instant and
+ * written back as the export writes times (UTC, microseconds): an ISO 8601
+ * date and time, one without a zone read as UTC.  The session's TimeZone
+ * and DateStyle decided before, and "today" or "now" were taken (a review
+ * of 1.2: one filter exported 2 conversations in UTC and none in
+ * America/St_Johns, the two manifests alike); the manifest records the
+ * instant used.
+ */
+static Jsonb *
+with_instant(Jsonb *filters, const char *key, const JsonbValue *v)
+{
+	const char *s = v->val.string.val;
+	int			len = v->val.string.len;
+	td_iso_time kind = td_iso_time_kind(s, (size_t) len);
+	TimestampTz ts;
+	td_text		iso;
+	JsonbValue	value;
+	Datum		key_text = CStringGetTextDatum(key);
+	ArrayType  *path;
+
+	if (kind == TD_ISO_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("export filter \"%s\" is not an ISO 8601 date and time: \"%s\"", key,
+						td_clip_for_message(pnstrdup(s, Min(len, 4 * TD_CLIP_CHARS)))),
+				 errhint("Write 2026-12-01, 2026-12-01T10:00:00Z or 2026-12-01T10:00:00+01:00; "
+						 "a time without a zone is read as UTC.")));
+	/* (a timestamp without zone holds the instant of its wall time in UTC) */
+	ts = DatumGetTimestampTz(DirectFunctionCall3(kind == TD_ISO_LOCAL ? timestamp_in : timestamptz_in,
+												 CStringGetDatum(pnstrdup(s, len)),
+												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	iso = iso_timestamp(ts);
+	value.type = jbvString;
+	value.val.string.val = (char *) iso.s;
+	value.val.string.len = (int) iso.len;
+	path = construct_array(&key_text, 1, TEXTOID, -1, false, TYPALIGN_INT);
+	return DatumGetJsonbP(DirectFunctionCall4(jsonb_set, JsonbPGetDatum(filters), PointerGetDatum(path),
+											  JsonbPGetDatum(JsonbValueToJsonb(&value)), BoolGetDatum(false)));
+}
+
 /*
  * Check a FilterConfig: tier, status and categories arrays of strings,
- * qualityScoreMin / qualityScoreMax numbers, dateFrom / dateTo and
- * searchQuery strings; nothing else.
+ * qualityScoreMin / qualityScoreMax numbers, dateFrom / dateTo (ISO 8601,
+ * UTC unless they say) and searchQuery strings; nothing else.  Returns the
+ * filters with the dates as the instants they name.
  */
-static void
+static Jsonb *
 check_filters(Jsonb *filters)
 {
 	static const struct
@@ -554,10 +599,9 @@ check_filters(Jsonb *filters)
 					 errdetail("A timestamp of export filter \"%s\" is at most %d bytes long.", keys[i].key,
 							   FILTER_MAX_TIMESTAMP)));
 		if (keys[i].timestamp)
-			(void) DirectFunctionCall3(timestamptz_in,
-									   CStringGetDatum(pnstrdup(v->val.string.val, v->val.string.len)),
-									   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+			filters = with_instant(filters, keys[i].key, v);
 	}
+	return filters;
 }
 
 /* Check the scope against ids and filters. */
@@ -1384,7 +1428,7 @@ start_export(const export_args *args, FuncCallContext *funcctx, ExprContext *eco
 
 	check_scope(scope, a->ids == (Datum) 0, a->filters == NULL);
 	if (strcmp(scope, "filtered") == 0)
-		check_filters(a->filters);
+		owned.filters = check_filters(a->filters);
 	options = parse_options(a->options, a->format, a->shape);
 	options.export_date = iso_timestamp(GetCurrentTransactionStartTimestamp());
 	td_export_writer_init(&st->writer, &options);
@@ -1631,7 +1675,7 @@ train_data_export_selection(PG_FUNCTION_ARGS)
 	scope = text_to_cstring(a.scope);
 	check_scope(scope, a.ids == (Datum) 0, a.filters == NULL);
 	if (strcmp(scope, "filtered") == 0)
-		check_filters(a.filters);
+		a.filters = check_filters(a.filters);
 	(void) parse_options(a.options, TD_FORMAT_JSONL, TD_SHAPE_ORIGINAL);
 
 	materialize_uuids(fcinfo);

@@ -51,3 +51,31 @@ FROM train_data.conversations c, jsonb_array_elements(c.review_history) h
 WHERE c.id = :'conv';
 RESET TIME ZONE;
 RESET ROLE;
+
+-------------------------------------------------- export date filters
+-- dateFrom and dateTo are ISO 8601, a time without a zone read as UTC,
+-- whatever the session's TimeZone and DateStyle (one filter exported the
+-- conversation in UTC and nothing in America/St_Johns, the two manifests
+-- alike); the manifest records the instant used.
+SET ROLE regress_alice;
+SELECT to_char(timezone('UTC', now()) - interval '1 hour', 'YYYY-MM-DD"T"HH24:MI') AS hour_ago \gset
+SET TIME ZONE 'America/St_Johns';
+SET DateStyle = 'SQL, DMY';
+SELECT count(*) AS exported_in_st_johns
+FROM train_data.export_jsonl('original', 'filtered', NULL, jsonb_build_object('dateFrom', :'hour_ago'));
+RESET TIME ZONE;
+RESET DateStyle;
+SELECT count(*) AS exported_in_utc
+FROM train_data.export_jsonl('original', 'filtered', NULL, jsonb_build_object('dateFrom', :'hour_ago'));
+SELECT count(*) AS records
+FROM train_data.export_conversations('jsonl', 'filtered', '{}', NULL,
+                                     jsonb_build_object('dateFrom', :'hour_ago', 'dateTo', '2999-01-01T00:00:00+05:30'));
+SELECT l.manifest -> 'filters' ->> 'dateFrom' = :'hour_ago' || ':00.000000Z' AS from_as_utc,
+       l.manifest -> 'filters' ->> 'dateTo' AS to_as_utc
+FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateFrom": "05/12/2026"}')$$, true);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateTo": "today"}')$$);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateTo": "2026-02-30"}')$$);
+RESET ROLE;
+-- (the export log left for the tests after this one)
+DELETE FROM train_data.export_logs;
