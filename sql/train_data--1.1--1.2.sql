@@ -293,10 +293,7 @@ CREATE FUNCTION train_data.claim_final_failure(job_id uuid)
 AS $$
 BEGIN
     IF (SELECT j.error_handling FROM train_data.batch_jobs j WHERE j.id = claim_final_failure.job_id) = 'stop' THEN
-        IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
-                       WHERE c.batch_job_id = claim_final_failure.job_id AND c.stop) THEN
-            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (claim_final_failure.job_id, true);
-        END IF;
+        PERFORM train_data.owe_stop_check(claim_final_failure.job_id);
     ELSE
         PERFORM train_data.finish_job_if_done(claim_final_failure.job_id);
     END IF;
@@ -307,9 +304,14 @@ COMMENT ON FUNCTION train_data.claim_final_failure(uuid) IS
 
 -- Cancel the queued items of a job failed (or failing) under error_handling
 -- 'stop', at most max_items of them (NULL: all), in position order, and
--- count them; returns how many.
+-- count them; returns whether some are left queued.  An item another
+-- transaction holds (its owner's lock, a claim taking it) is skipped, never
+-- waited for: a review of 1.2 saw one item its owner held make every look
+-- redo and roll back 10,000 updates, and a claim that took one of the
+-- items picked leave the rest queued for good under a failed job.  The
+-- caller leaves a stop check while some are left.
 CREATE FUNCTION train_data.cancel_queued_items(job_id uuid, max_items integer)
-    RETURNS integer
+    RETURNS boolean
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -319,17 +321,36 @@ BEGIN
     UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
     WHERE i.id IN (SELECT q.id FROM train_data.batch_items q
                    WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
-                   ORDER BY q.position LIMIT cancel_queued_items.max_items)
+                   ORDER BY q.position LIMIT cancel_queued_items.max_items
+                   FOR NO KEY UPDATE SKIP LOCKED)
       AND i.status = 'queued';
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM train_data.bump_counters(cancel_queued_items.job_id, 0, 0, n, 0);
     END IF;
-    RETURN n;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = cancel_queued_items.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    RETURN FOUND;
 END
 $$;
 COMMENT ON FUNCTION train_data.cancel_queued_items(uuid, integer) IS
-    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all); returns how many';
+    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all), skipping those another transaction holds; returns whether some are left queued';
+
+-- Leave a stop check for a job (one is enough): a claim's look fails it
+-- and cancels its queued items once it can without waiting.
+CREATE FUNCTION train_data.owe_stop_check(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = owe_stop_check.job_id AND c.stop) THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (owe_stop_check.job_id, true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.owe_stop_check(uuid) IS
+    'Internal: leaves a stop check for a batch job in job_close_checks unless one is there';
 
 -- Fail one item that cannot be sent (no prompt); counts and finishes its job.
 CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
@@ -1558,7 +1579,8 @@ DECLARE
     stopped boolean;
 BEGIN
     UPDATE train_data.batch_jobs j
-    SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
+    SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0',
+        paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL   -- (as close_job)
     WHERE j.id = stop_job.job_id AND j.status IN ('queued', 'processing', 'paused');
     stopped := FOUND;
     PERFORM train_data.rollup_counters(stop_job.job_id);
@@ -1594,10 +1616,11 @@ BEGIN
     END IF;
     BEGIN
         IF check_owed_job.stop THEN
-            -- (a claim's stop: the queued items are cancelled here, at most
-            -- 10,000 a look, the job failed with the first of them, so that
-            -- none is claimed meanwhile; fail_batch_item cancelled them all)
-            IF train_data.cancel_queued_items(check_owed_job.job_id, 10000) = 10000 THEN
+            -- (a claim's stop, or items fail_batch_item could not take: the
+            -- queued items are cancelled here, at most 500 a look, so that
+            -- a look's cost stays bounded; the job is failed with the first
+            -- of them, and no claim takes an item of a failed job)
+            IF train_data.cancel_queued_items(check_owed_job.job_id, 500) THEN
                 INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
             END IF;
             PERFORM train_data.stop_job(check_owed_job.job_id);
@@ -1638,6 +1661,8 @@ DECLARE
     delay double precision;
     -- (clipped first: a worker's 50 MB message took seconds and 600 MB to trim, past a cancel)
     message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
+    items_left boolean;
+    job_held boolean;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
@@ -1667,16 +1692,18 @@ BEGIN
     -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
-        PERFORM train_data.cancel_queued_items((l.item).batch_job_id, NULL);
-        -- the job row skipped, never waited for, when its owner holds it
-        -- (a worker waited 5 s, then failed with 55P03: a review of 1.2): a
-        -- claim fails the job once the row is free (job_close_checks)
+        -- the queued items another transaction holds, and the job row when
+        -- its owner holds it, are skipped, never waited for (a worker waited
+        -- 5 s, then failed with 55P03: a review of 1.2): a claim's look
+        -- finishes the stop once they are free (a stop check)
+        items_left := train_data.cancel_queued_items((l.item).batch_job_id, NULL);
         PERFORM FROM train_data.batch_jobs j WHERE j.id = (l.item).batch_job_id FOR NO KEY UPDATE SKIP LOCKED;
-        IF FOUND THEN
+        job_held := NOT FOUND;
+        IF NOT job_held THEN
             PERFORM train_data.stop_job((l.item).batch_job_id);
-        ELSIF NOT EXISTS (SELECT FROM train_data.job_close_checks c
-                          WHERE c.batch_job_id = (l.item).batch_job_id AND c.stop) THEN
-            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES ((l.item).batch_job_id, true);
+        END IF;
+        IF items_left OR job_held THEN
+            PERFORM train_data.owe_stop_check((l.item).batch_job_id);
         END IF;
     ELSE
         PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
@@ -2389,28 +2416,37 @@ ALTER TABLE train_data.batch_job_counters
     ADD CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 31);
 -- The counters of a job still open agree with its items: 1.1 let an
 -- application write item statuses (cancelling its own queued or in-flight
--- items by UPDATE), which counted nothing, so such a job showed items
--- queued forever and closed with them (found by a review of the update
--- path).  The difference goes into engine shard 16; the update holds every
--- table, and one aggregate over the open jobs' items does it.
+-- items by UPDATE) and delete items, which counted nothing, so such a job
+-- showed items queued forever and closed with them (found by a review of
+-- the update path).  As 1.2 counts: an item completed or failed stays
+-- counted when it is deleted (the counters keep what 1.1 recorded, or the
+-- items, whichever is more), one deleted before it ended counts as
+-- cancelled; in flight and queued are what the items say.  The difference
+-- goes into engine shard 16; the update holds every table, and one
+-- aggregate over the open jobs' items does it.
 INSERT INTO train_data.batch_job_counters AS c
        (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight)
-SELECT a.batch_job_id, a.created_by, 16, a.completed - k.completed, a.failed - k.failed,
-       a.cancelled - k.cancelled, a.in_flight - k.in_flight
-FROM (SELECT j.id AS batch_job_id, j.created_by,
-             count(*) FILTER (WHERE i.status = 'completed')::integer AS completed,
-             count(*) FILTER (WHERE i.status = 'failed')::integer AS failed,
-             count(*) FILTER (WHERE i.status = 'cancelled')::integer AS cancelled,
-             count(*) FILTER (WHERE i.status = 'processing')::integer AS in_flight
-      FROM train_data.batch_jobs j JOIN train_data.batch_items i ON i.batch_job_id = j.id
-      WHERE j.status IN ('queued', 'processing', 'paused')
-      GROUP BY j.id, j.created_by) a
-CROSS JOIN LATERAL (SELECT coalesce(sum(c2.completed_items), 0)::integer AS completed,
-                           coalesce(sum(c2.failed_items), 0)::integer AS failed,
-                           coalesce(sum(c2.cancelled_items), 0)::integer AS cancelled,
-                           coalesce(sum(c2.in_flight), 0)::integer AS in_flight
-                    FROM train_data.batch_job_counters c2 WHERE c2.batch_job_id = a.batch_job_id) k
-WHERE (a.completed, a.failed, a.cancelled, a.in_flight) <> (k.completed, k.failed, k.cancelled, k.in_flight)
+SELECT r.batch_job_id, r.created_by, 16, r.completed - r.k_completed, r.failed - r.k_failed,
+       r.cancelled - r.k_cancelled, r.in_flight - r.k_in_flight
+FROM (SELECT a.*, k.*, greatest(a.total - a.completed - a.failed - a.in_flight - a.queued, 0) AS cancelled
+      FROM (SELECT j.id AS batch_job_id, j.created_by, j.total_items AS total,
+                   greatest(count(i.id) FILTER (WHERE i.status = 'completed'),
+                            (SELECT coalesce(sum(c1.completed_items), 0) FROM train_data.batch_job_counters c1
+                             WHERE c1.batch_job_id = j.id))::integer AS completed,
+                   greatest(count(i.id) FILTER (WHERE i.status = 'failed'),
+                            (SELECT coalesce(sum(c1.failed_items), 0) FROM train_data.batch_job_counters c1
+                             WHERE c1.batch_job_id = j.id))::integer AS failed,
+                   count(i.id) FILTER (WHERE i.status = 'processing')::integer AS in_flight,
+                   count(i.id) FILTER (WHERE i.status = 'queued')::integer AS queued
+            FROM train_data.batch_jobs j LEFT JOIN train_data.batch_items i ON i.batch_job_id = j.id
+            WHERE j.status IN ('queued', 'processing', 'paused')
+            GROUP BY j.id, j.created_by, j.total_items) a
+      CROSS JOIN LATERAL (SELECT coalesce(sum(c2.completed_items), 0)::integer AS k_completed,
+                                 coalesce(sum(c2.failed_items), 0)::integer AS k_failed,
+                                 coalesce(sum(c2.cancelled_items), 0)::integer AS k_cancelled,
+                                 coalesce(sum(c2.in_flight), 0)::integer AS k_in_flight
+                          FROM train_data.batch_job_counters c2 WHERE c2.batch_job_id = a.batch_job_id) k) r
+WHERE (r.completed, r.failed, r.cancelled, r.in_flight) <> (r.k_completed, r.k_failed, r.k_cancelled, r.k_in_flight)
 ON CONFLICT (batch_job_id, shard) DO UPDATE
 SET completed_items = c.completed_items + excluded.completed_items, failed_items = c.failed_items + excluded.failed_items,
     cancelled_items = c.cancelled_items + excluded.cancelled_items, in_flight = c.in_flight + excluded.in_flight;
@@ -4069,6 +4105,7 @@ REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.check_owed_job(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_final_failure(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_queued_items(uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.owe_stop_check(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;

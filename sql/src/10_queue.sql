@@ -613,10 +613,7 @@ CREATE FUNCTION train_data.claim_final_failure(job_id uuid)
 AS $$
 BEGIN
     IF (SELECT j.error_handling FROM train_data.batch_jobs j WHERE j.id = claim_final_failure.job_id) = 'stop' THEN
-        IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
-                       WHERE c.batch_job_id = claim_final_failure.job_id AND c.stop) THEN
-            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (claim_final_failure.job_id, true);
-        END IF;
+        PERFORM train_data.owe_stop_check(claim_final_failure.job_id);
     ELSE
         PERFORM train_data.finish_job_if_done(claim_final_failure.job_id);
     END IF;
@@ -627,9 +624,14 @@ COMMENT ON FUNCTION train_data.claim_final_failure(uuid) IS
 
 -- Cancel the queued items of a job failed (or failing) under error_handling
 -- 'stop', at most max_items of them (NULL: all), in position order, and
--- count them; returns how many.
+-- count them; returns whether some are left queued.  An item another
+-- transaction holds (its owner's lock, a claim taking it) is skipped, never
+-- waited for: a review of 1.2 saw one item its owner held make every look
+-- redo and roll back 10,000 updates, and a claim that took one of the
+-- items picked leave the rest queued for good under a failed job.  The
+-- caller leaves a stop check while some are left.
 CREATE FUNCTION train_data.cancel_queued_items(job_id uuid, max_items integer)
-    RETURNS integer
+    RETURNS boolean
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -639,17 +641,36 @@ BEGIN
     UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
     WHERE i.id IN (SELECT q.id FROM train_data.batch_items q
                    WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
-                   ORDER BY q.position LIMIT cancel_queued_items.max_items)
+                   ORDER BY q.position LIMIT cancel_queued_items.max_items
+                   FOR NO KEY UPDATE SKIP LOCKED)
       AND i.status = 'queued';
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM train_data.bump_counters(cancel_queued_items.job_id, 0, 0, n, 0);
     END IF;
-    RETURN n;
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = cancel_queued_items.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
+    RETURN FOUND;
 END
 $$;
 COMMENT ON FUNCTION train_data.cancel_queued_items(uuid, integer) IS
-    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all); returns how many';
+    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all), skipping those another transaction holds; returns whether some are left queued';
+
+-- Leave a stop check for a job (one is enough): a claim's look fails it
+-- and cancels its queued items once it can without waiting.
+CREATE FUNCTION train_data.owe_stop_check(job_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = owe_stop_check.job_id AND c.stop) THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (owe_stop_check.job_id, true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.owe_stop_check(uuid) IS
+    'Internal: leaves a stop check for a batch job in job_close_checks unless one is there';
 
 -- Fail one item that cannot be sent (no prompt); counts and finishes its job.
 CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
@@ -868,7 +889,8 @@ DECLARE
     stopped boolean;
 BEGIN
     UPDATE train_data.batch_jobs j
-    SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0'
+    SET status = 'failed', completed_at = now(), estimated_time_remaining = interval '0',
+        paused_time = j.paused_time + coalesce(now() - j.paused_at, interval '0'), paused_at = NULL   -- (as close_job)
     WHERE j.id = stop_job.job_id AND j.status IN ('queued', 'processing', 'paused');
     stopped := FOUND;
     PERFORM train_data.rollup_counters(stop_job.job_id);
@@ -904,10 +926,11 @@ BEGIN
     END IF;
     BEGIN
         IF check_owed_job.stop THEN
-            -- (a claim's stop: the queued items are cancelled here, at most
-            -- 10,000 a look, the job failed with the first of them, so that
-            -- none is claimed meanwhile; fail_batch_item cancelled them all)
-            IF train_data.cancel_queued_items(check_owed_job.job_id, 10000) = 10000 THEN
+            -- (a claim's stop, or items fail_batch_item could not take: the
+            -- queued items are cancelled here, at most 500 a look, so that
+            -- a look's cost stays bounded; the job is failed with the first
+            -- of them, and no claim takes an item of a failed job)
+            IF train_data.cancel_queued_items(check_owed_job.job_id, 500) THEN
                 INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
             END IF;
             PERFORM train_data.stop_job(check_owed_job.job_id);
@@ -948,6 +971,8 @@ DECLARE
     delay double precision;
     -- (clipped first: a worker's 50 MB message took seconds and 600 MB to trim, past a cancel)
     message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
+    items_left boolean;
+    job_held boolean;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
@@ -977,16 +1002,18 @@ BEGIN
     -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
-        PERFORM train_data.cancel_queued_items((l.item).batch_job_id, NULL);
-        -- the job row skipped, never waited for, when its owner holds it
-        -- (a worker waited 5 s, then failed with 55P03: a review of 1.2): a
-        -- claim fails the job once the row is free (job_close_checks)
+        -- the queued items another transaction holds, and the job row when
+        -- its owner holds it, are skipped, never waited for (a worker waited
+        -- 5 s, then failed with 55P03: a review of 1.2): a claim's look
+        -- finishes the stop once they are free (a stop check)
+        items_left := train_data.cancel_queued_items((l.item).batch_job_id, NULL);
         PERFORM FROM train_data.batch_jobs j WHERE j.id = (l.item).batch_job_id FOR NO KEY UPDATE SKIP LOCKED;
-        IF FOUND THEN
+        job_held := NOT FOUND;
+        IF NOT job_held THEN
             PERFORM train_data.stop_job((l.item).batch_job_id);
-        ELSIF NOT EXISTS (SELECT FROM train_data.job_close_checks c
-                          WHERE c.batch_job_id = (l.item).batch_job_id AND c.stop) THEN
-            INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES ((l.item).batch_job_id, true);
+        END IF;
+        IF items_left OR job_held THEN
+            PERFORM train_data.owe_stop_check((l.item).batch_job_id);
         END IF;
     ELSE
         PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
