@@ -304,12 +304,17 @@ COMMENT ON FUNCTION train_data.claim_final_failure(uuid) IS
 
 -- Cancel the queued items of a job failed (or failing) under error_handling
 -- 'stop', at most max_items of them (NULL: all), in position order, and
--- count them; returns whether some are left queued.  An item another
--- transaction holds (its owner's lock, a claim taking it) is skipped, never
--- waited for: a review of 1.2 saw one item its owner held make every look
--- redo and roll back 10,000 updates, and a claim that took one of the
--- items picked leave the rest queued for good under a failed job.  The
--- caller leaves a stop check while some are left.
+-- count them; returns whether the job still has items queued or in flight.
+-- An item another transaction holds (its owner's lock, a claim taking it)
+-- is skipped, never waited for: a review of 1.2 saw one item its owner
+-- held make every look redo and roll back 10,000 updates, and a claim that
+-- took one of the items picked leave the rest queued for good under a
+-- failed job.  An item in flight may come back queued (a retry, a release
+-- that read the job as open): the caller leaves a stop check while any is
+-- left.  The items are picked once (an initplan): as the inner side of a
+-- nested loop the locking subquery ran again per row, skipping the rows it
+-- had just updated, so the limit held nothing back (a review: one look
+-- cancelled 6,000 items in 5.7 s).
 CREATE FUNCTION train_data.cancel_queued_items(job_id uuid, max_items integer)
     RETURNS boolean
     LANGUAGE plpgsql
@@ -319,22 +324,43 @@ DECLARE
     n integer;
 BEGIN
     UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
-    WHERE i.id IN (SELECT q.id FROM train_data.batch_items q
-                   WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
-                   ORDER BY q.position LIMIT cancel_queued_items.max_items
-                   FOR NO KEY UPDATE SKIP LOCKED)
+    WHERE i.id = ANY (ARRAY(SELECT q.id FROM train_data.batch_items q
+                            WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
+                            ORDER BY q.position LIMIT cancel_queued_items.max_items
+                            FOR NO KEY UPDATE SKIP LOCKED))
       AND i.status = 'queued';
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM train_data.bump_counters(cancel_queued_items.job_id, 0, 0, n, 0);
     END IF;
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = cancel_queued_items.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
-    RETURN FOUND;
+    RETURN train_data.job_has_work(cancel_queued_items.job_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.cancel_queued_items(uuid, integer) IS
-    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all), skipping those another transaction holds; returns whether some are left queued';
+    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all), skipping those another transaction holds; returns whether the job still has items queued or in flight';
+
+-- Can a job be ended without waiting: its row and its row in the claim
+-- order (which ending it deletes: batch_jobs_reorder) are free, and now
+-- locked by the caller.  An owner's uncommitted item insert holds the
+-- claim-order row (a review of 1.2: a worker's final failure under 'stop'
+-- waited 5 s for it and failed with 55P03, and every look rolled back its
+-- cancellations on it).
+CREATE FUNCTION train_data.job_rows_free(job_id uuid)
+    RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM FROM train_data.batch_jobs j WHERE j.id = job_rows_free.job_id FOR NO KEY UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id FOR UPDATE SKIP LOCKED;
+    RETURN FOUND OR NOT EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id);
+END
+$$;
+COMMENT ON FUNCTION train_data.job_rows_free(uuid) IS
+    'Internal: locks a batch job''s row and its claim-order row if no other transaction holds them (SKIP LOCKED); whether it could';
 
 -- Leave a stop check for a job (one is enough): a claim's look fails it
 -- and cancels its queued items once it can without waiting.
@@ -1620,6 +1646,10 @@ BEGIN
             -- queued items are cancelled here, at most 500 a look, so that
             -- a look's cost stays bounded; the job is failed with the first
             -- of them, and no claim takes an item of a failed job)
+            IF NOT train_data.job_rows_free(check_owed_job.job_id) THEN
+                INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
+                RETURN;
+            END IF;
             IF train_data.cancel_queued_items(check_owed_job.job_id, 500) THEN
                 INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
             END IF;
@@ -1692,13 +1722,14 @@ BEGIN
     -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
-        -- the queued items another transaction holds, and the job row when
-        -- its owner holds it, are skipped, never waited for (a worker waited
-        -- 5 s, then failed with 55P03: a review of 1.2): a claim's look
-        -- finishes the stop once they are free (a stop check)
+        -- the queued items another transaction holds, and the job's rows
+        -- (its own, its claim-order row) when another holds them, are
+        -- skipped, never waited for (a worker waited 5 s, then failed with
+        -- 55P03: reviews of 1.2): a claim's look finishes the stop once they
+        -- are free, and cancels what a retry of an item in flight queues
+        -- again meanwhile (a stop check)
         items_left := train_data.cancel_queued_items((l.item).batch_job_id, NULL);
-        PERFORM FROM train_data.batch_jobs j WHERE j.id = (l.item).batch_job_id FOR NO KEY UPDATE SKIP LOCKED;
-        job_held := NOT FOUND;
+        job_held := NOT train_data.job_rows_free((l.item).batch_job_id);
         IF NOT job_held THEN
             PERFORM train_data.stop_job((l.item).batch_job_id);
         END IF;
@@ -2416,37 +2447,42 @@ ALTER TABLE train_data.batch_job_counters
     ADD CONSTRAINT batch_job_counters_shard_range CHECK (shard BETWEEN 0 AND 31);
 -- The counters of a job still open agree with its items: 1.1 let an
 -- application write item statuses (cancelling its own queued or in-flight
--- items by UPDATE) and delete items, which counted nothing, so such a job
--- showed items queued forever and closed with them (found by a review of
--- the update path).  As 1.2 counts: an item completed or failed stays
--- counted when it is deleted (the counters keep what 1.1 recorded, or the
--- items, whichever is more), one deleted before it ended counts as
--- cancelled; in flight and queued are what the items say.  The difference
--- goes into engine shard 16; the update holds every table, and one
--- aggregate over the open jobs' items does it.
+-- items by UPDATE, queueing ended ones again) and delete items, which
+-- counted nothing, so such a job showed items queued forever and closed
+-- with them (found by a review of the update path).  As 1.2 counts: each
+-- item by its status now, and the items deleted (the job's total less the
+-- items left) as what 1.1's counters recorded beyond the items left --
+-- completed, then failed, as many as were deleted -- and the rest of them
+-- cancelled.  The difference goes into engine shard 16; the update holds
+-- every table, and one aggregate over the open jobs' items does it.
 INSERT INTO train_data.batch_job_counters AS c
        (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight)
-SELECT r.batch_job_id, r.created_by, 16, r.completed - r.k_completed, r.failed - r.k_failed,
-       r.cancelled - r.k_cancelled, r.in_flight - r.k_in_flight
-FROM (SELECT a.*, k.*, greatest(a.total - a.completed - a.failed - a.in_flight - a.queued, 0) AS cancelled
-      FROM (SELECT j.id AS batch_job_id, j.created_by, j.total_items AS total,
-                   greatest(count(i.id) FILTER (WHERE i.status = 'completed'),
-                            (SELECT coalesce(sum(c1.completed_items), 0) FROM train_data.batch_job_counters c1
-                             WHERE c1.batch_job_id = j.id))::integer AS completed,
-                   greatest(count(i.id) FILTER (WHERE i.status = 'failed'),
-                            (SELECT coalesce(sum(c1.failed_items), 0) FROM train_data.batch_job_counters c1
-                             WHERE c1.batch_job_id = j.id))::integer AS failed,
-                   count(i.id) FILTER (WHERE i.status = 'processing')::integer AS in_flight,
-                   count(i.id) FILTER (WHERE i.status = 'queued')::integer AS queued
-            FROM train_data.batch_jobs j LEFT JOIN train_data.batch_items i ON i.batch_job_id = j.id
-            WHERE j.status IN ('queued', 'processing', 'paused')
-            GROUP BY j.id, j.created_by, j.total_items) a
-      CROSS JOIN LATERAL (SELECT coalesce(sum(c2.completed_items), 0)::integer AS k_completed,
-                                 coalesce(sum(c2.failed_items), 0)::integer AS k_failed,
-                                 coalesce(sum(c2.cancelled_items), 0)::integer AS k_cancelled,
-                                 coalesce(sum(c2.in_flight), 0)::integer AS k_in_flight
-                          FROM train_data.batch_job_counters c2 WHERE c2.batch_job_id = a.batch_job_id) k) r
-WHERE (r.completed, r.failed, r.cancelled, r.in_flight) <> (r.k_completed, r.k_failed, r.k_cancelled, r.k_in_flight)
+SELECT d.batch_job_id, d.created_by, 16, d.completed - d.k_completed, d.failed - d.k_failed,
+       d.cancelled - d.k_cancelled, d.in_flight - d.k_in_flight
+FROM (SELECT r.batch_job_id, r.created_by, r.k_completed, r.k_failed, r.k_cancelled, r.k_in_flight, r.in_flight,
+             r.i_completed + r.gone_completed AS completed,
+             r.i_failed + r.gone_failed AS failed,
+             r.i_cancelled + r.gone - r.gone_completed - r.gone_failed AS cancelled
+      FROM (SELECT q.*, least(greatest(q.k_completed - q.i_completed, 0), q.gone) AS gone_completed,
+                   least(greatest(q.k_failed - q.i_failed, 0),
+                         q.gone - least(greatest(q.k_completed - q.i_completed, 0), q.gone)) AS gone_failed
+            FROM (SELECT a.*, k.*, greatest(a.total - a.items, 0) AS gone
+                  FROM (SELECT j.id AS batch_job_id, j.created_by, j.total_items AS total,
+                               count(i.id)::integer AS items,
+                               count(i.id) FILTER (WHERE i.status = 'completed')::integer AS i_completed,
+                               count(i.id) FILTER (WHERE i.status = 'failed')::integer AS i_failed,
+                               count(i.id) FILTER (WHERE i.status = 'cancelled')::integer AS i_cancelled,
+                               count(i.id) FILTER (WHERE i.status = 'processing')::integer AS in_flight
+                        FROM train_data.batch_jobs j LEFT JOIN train_data.batch_items i ON i.batch_job_id = j.id
+                        WHERE j.status IN ('queued', 'processing', 'paused')
+                        GROUP BY j.id, j.created_by, j.total_items) a
+                  CROSS JOIN LATERAL (SELECT coalesce(sum(c2.completed_items), 0)::integer AS k_completed,
+                                             coalesce(sum(c2.failed_items), 0)::integer AS k_failed,
+                                             coalesce(sum(c2.cancelled_items), 0)::integer AS k_cancelled,
+                                             coalesce(sum(c2.in_flight), 0)::integer AS k_in_flight
+                                      FROM train_data.batch_job_counters c2
+                                      WHERE c2.batch_job_id = a.batch_job_id) k) q) r) d
+WHERE (d.completed, d.failed, d.cancelled, d.in_flight) <> (d.k_completed, d.k_failed, d.k_cancelled, d.k_in_flight)
 ON CONFLICT (batch_job_id, shard) DO UPDATE
 SET completed_items = c.completed_items + excluded.completed_items, failed_items = c.failed_items + excluded.failed_items,
     cancelled_items = c.cancelled_items + excluded.cancelled_items, in_flight = c.in_flight + excluded.in_flight;
@@ -4106,6 +4142,7 @@ REVOKE ALL ON FUNCTION train_data.check_owed_job(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_final_failure(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_queued_items(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.owe_stop_check(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.job_rows_free(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;

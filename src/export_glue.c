@@ -504,6 +504,8 @@ with_instant(Jsonb *filters, const char *key, const JsonbValue *v)
 	TimestampTz ts;
 	td_text		iso;
 	JsonbValue	value;
+	struct pg_tm tm;
+	fsec_t		fsec;
 	Datum		key_text = CStringGetTextDatum(key);
 	ArrayType  *path;
 
@@ -518,6 +520,14 @@ with_instant(Jsonb *filters, const char *key, const JsonbValue *v)
 	ts = DatumGetTimestampTz(DirectFunctionCall3(kind == TD_ISO_LOCAL ? timestamp_in : timestamptz_in,
 												 CStringGetDatum(pnstrdup(s, len)),
 												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	/* years 1 to 9999 only: the query reads the instant back as text */
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0
+		|| tm.tm_year < 1 || tm.tm_year > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("export filter \"%s\" is out of range: \"%s\"", key,
+						td_clip_for_message(pnstrdup(s, Min(len, 4 * TD_CLIP_CHARS)))),
+				 errdetail("A date filter names an instant in the years 1 to 9999, in UTC.")));
 	iso = iso_timestamp(ts);
 	value.type = jbvString;
 	value.val.string.val = (char *) iso.s;

@@ -624,12 +624,17 @@ COMMENT ON FUNCTION train_data.claim_final_failure(uuid) IS
 
 -- Cancel the queued items of a job failed (or failing) under error_handling
 -- 'stop', at most max_items of them (NULL: all), in position order, and
--- count them; returns whether some are left queued.  An item another
--- transaction holds (its owner's lock, a claim taking it) is skipped, never
--- waited for: a review of 1.2 saw one item its owner held make every look
--- redo and roll back 10,000 updates, and a claim that took one of the
--- items picked leave the rest queued for good under a failed job.  The
--- caller leaves a stop check while some are left.
+-- count them; returns whether the job still has items queued or in flight.
+-- An item another transaction holds (its owner's lock, a claim taking it)
+-- is skipped, never waited for: a review of 1.2 saw one item its owner
+-- held make every look redo and roll back 10,000 updates, and a claim that
+-- took one of the items picked leave the rest queued for good under a
+-- failed job.  An item in flight may come back queued (a retry, a release
+-- that read the job as open): the caller leaves a stop check while any is
+-- left.  The items are picked once (an initplan): as the inner side of a
+-- nested loop the locking subquery ran again per row, skipping the rows it
+-- had just updated, so the limit held nothing back (a review: one look
+-- cancelled 6,000 items in 5.7 s).
 CREATE FUNCTION train_data.cancel_queued_items(job_id uuid, max_items integer)
     RETURNS boolean
     LANGUAGE plpgsql
@@ -639,22 +644,43 @@ DECLARE
     n integer;
 BEGIN
     UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now()
-    WHERE i.id IN (SELECT q.id FROM train_data.batch_items q
-                   WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
-                   ORDER BY q.position LIMIT cancel_queued_items.max_items
-                   FOR NO KEY UPDATE SKIP LOCKED)
+    WHERE i.id = ANY (ARRAY(SELECT q.id FROM train_data.batch_items q
+                            WHERE q.batch_job_id = cancel_queued_items.job_id AND q.status = 'queued'
+                            ORDER BY q.position LIMIT cancel_queued_items.max_items
+                            FOR NO KEY UPDATE SKIP LOCKED))
       AND i.status = 'queued';
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM train_data.bump_counters(cancel_queued_items.job_id, 0, 0, n, 0);
     END IF;
-    PERFORM FROM train_data.batch_items i
-    WHERE i.batch_job_id = cancel_queued_items.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
-    RETURN FOUND;
+    RETURN train_data.job_has_work(cancel_queued_items.job_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.cancel_queued_items(uuid, integer) IS
-    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all), skipping those another transaction holds; returns whether some are left queued';
+    'Internal: cancels (and counts) up to max_items queued items of a batch job stopped by a final failure (NULL: all), skipping those another transaction holds; returns whether the job still has items queued or in flight';
+
+-- Can a job be ended without waiting: its row and its row in the claim
+-- order (which ending it deletes: batch_jobs_reorder) are free, and now
+-- locked by the caller.  An owner's uncommitted item insert holds the
+-- claim-order row (a review of 1.2: a worker's final failure under 'stop'
+-- waited 5 s for it and failed with 55P03, and every look rolled back its
+-- cancellations on it).
+CREATE FUNCTION train_data.job_rows_free(job_id uuid)
+    RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM FROM train_data.batch_jobs j WHERE j.id = job_rows_free.job_id FOR NO KEY UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id FOR UPDATE SKIP LOCKED;
+    RETURN FOUND OR NOT EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id);
+END
+$$;
+COMMENT ON FUNCTION train_data.job_rows_free(uuid) IS
+    'Internal: locks a batch job''s row and its claim-order row if no other transaction holds them (SKIP LOCKED); whether it could';
 
 -- Leave a stop check for a job (one is enough): a claim's look fails it
 -- and cancels its queued items once it can without waiting.
@@ -930,6 +956,10 @@ BEGIN
             -- queued items are cancelled here, at most 500 a look, so that
             -- a look's cost stays bounded; the job is failed with the first
             -- of them, and no claim takes an item of a failed job)
+            IF NOT train_data.job_rows_free(check_owed_job.job_id) THEN
+                INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
+                RETURN;
+            END IF;
             IF train_data.cancel_queued_items(check_owed_job.job_id, 500) THEN
                 INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
             END IF;
@@ -1002,13 +1032,14 @@ BEGIN
     -- listeners get the item's event before the job's
     PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
-        -- the queued items another transaction holds, and the job row when
-        -- its owner holds it, are skipped, never waited for (a worker waited
-        -- 5 s, then failed with 55P03: a review of 1.2): a claim's look
-        -- finishes the stop once they are free (a stop check)
+        -- the queued items another transaction holds, and the job's rows
+        -- (its own, its claim-order row) when another holds them, are
+        -- skipped, never waited for (a worker waited 5 s, then failed with
+        -- 55P03: reviews of 1.2): a claim's look finishes the stop once they
+        -- are free, and cancels what a retry of an item in flight queues
+        -- again meanwhile (a stop check)
         items_left := train_data.cancel_queued_items((l.item).batch_job_id, NULL);
-        PERFORM FROM train_data.batch_jobs j WHERE j.id = (l.item).batch_job_id FOR NO KEY UPDATE SKIP LOCKED;
-        job_held := NOT FOUND;
+        job_held := NOT train_data.job_rows_free((l.item).batch_job_id);
         IF NOT job_held THEN
             PERFORM train_data.stop_job((l.item).batch_job_id);
         END IF;

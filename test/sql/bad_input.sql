@@ -420,6 +420,7 @@ INSERT INTO calls (fn, call) VALUES
  ('check_owed_job', $$SELECT train_data.check_owed_job(NULL, NULL)$$),
  ('claim_final_failure', $$SELECT train_data.claim_final_failure(NULL)$$),
  ('owe_stop_check', $$SELECT train_data.owe_stop_check(NULL)$$),
+ ('job_rows_free', $$SELECT train_data.job_rows_free(NULL)$$),
  ('cancel_queued_items', $$SELECT train_data.cancel_queued_items(NULL, NULL)$$),
  ('cancel_queued_items', $$SELECT train_data.cancel_queued_items('b4000000-0000-0000-0000-000000000000', -1)$$),
  ('claimable_job_add', $$SELECT train_data.claimable_job_add(NULL)$$),

@@ -76,6 +76,8 @@ FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateFrom": "05/12/2026"}')$$, true);
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateTo": "today"}')$$);
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateTo": "2026-02-30"}')$$);
+-- (an instant outside the years 1 to 9999 in UTC: the query reads it back)
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"dateTo": "9999-12-31T23:00:00-05:00"}')$$, true);
 RESET ROLE;
 -- (the export log left for the tests after this one)
 DELETE FROM train_data.export_logs;
