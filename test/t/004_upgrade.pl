@@ -172,6 +172,19 @@ SET ROLE upgrade_app;
 DELETE FROM train_data.batch_items i USING train_data.batch_jobs j
 WHERE j.id = i.batch_job_id AND j.name = 'deleted' AND i.position IN (1, 2);
 RESET ROLE;
+-- and one whose completed item the application queued again: counted by
+-- its status now, not twice (a second review of this update)
+SELECT train_data.create_batch('requeued',
+    '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Kit"}},
+      {"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Lou"}}]');
+UPDATE train_data.batch_items i SET status = 'completed', finished_at = now()
+FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id AND j.name = 'requeued' AND i.position = 1;
+INSERT INTO train_data.batch_job_counters (batch_job_id, shard, completed_items)
+SELECT j.id, 5, 1 FROM train_data.batch_jobs j WHERE j.name = 'requeued';
+SET ROLE upgrade_app;
+UPDATE train_data.batch_items i SET status = 'queued', finished_at = NULL
+FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id AND j.name = 'requeued' AND i.position = 1;
+RESET ROLE;
 SQL
 # the long id stops the update, with what to run first
 my ($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
@@ -238,7 +251,7 @@ SQL
 # of the upgrade path); the claim renders a queued item of 1.1 from its
 # template as it is then, as 1.1 did (Ann's, after the template's change),
 # and fails alone the one whose parameters 1.2 refuses (Di's)
-is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-,Fay:-,Gus:-,Jo:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
+is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-,Fay:-,Gus:-,Jo:-,Kit:-,Lou:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
 SELECT string_agg((i.parameters ->> 'persona') || ':' || coalesce(i.prompt, '-'), ',' ORDER BY i.created_at, i.position)
 FROM train_data.batch_items i;
 UPDATE train_data.templates SET structure = 'Talk with {{persona}} about something else.';
@@ -248,13 +261,15 @@ SQL
 	'from11app: the claim renders queued items of 1.1; a claim fails alone one whose parameters 1.2 refuses');
 # the update left a closing check for the job 1.1 left open; that claim's
 # look closed it (before the thirty-third session it stayed processing)
-is($node->safe_psql('from11app', <<'SQL'), "cancelled|0|2\n0|0\n0\nprocessing|1|1|1",
+is($node->safe_psql('from11app', <<'SQL'), "cancelled|0|2\n0|0\n0\nprocessing|1|1|1\n0|2",
 SELECT j.status, j.completed_items, j.cancelled_items FROM train_data.batch_jobs j WHERE j.name = 'left open';
 SELECT p.queued_items, p.processing_items FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p
 WHERE j.name = 'left open';
 SELECT count(*) FROM train_data.job_close_checks;
 SELECT p.status, p.completed_items, p.cancelled_items, p.queued_items
 FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p WHERE j.name = 'deleted';
+SELECT p.completed_items, p.queued_items
+FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p WHERE j.name = 'requeued';
 SQL
 	'from11app: a job 1.1 left open, its items cancelled by UPDATE, is counted and closed by the first claim after the update; deleted items count as 1.2 counts them');
 # Cy's item, claimed in 1.1 (attempt 1), keeps that lease token
