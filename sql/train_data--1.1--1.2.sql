@@ -293,7 +293,7 @@ CREATE FUNCTION train_data.claim_final_failure(job_id uuid)
 AS $$
 BEGIN
     IF (SELECT j.error_handling FROM train_data.batch_jobs j WHERE j.id = claim_final_failure.job_id) = 'stop' THEN
-        PERFORM train_data.owe_stop_check(claim_final_failure.job_id);
+        PERFORM train_data.owe_close_check(claim_final_failure.job_id, true);
     ELSE
         PERFORM train_data.finish_job_if_done(claim_final_failure.job_id);
     END IF;
@@ -362,21 +362,26 @@ $$;
 COMMENT ON FUNCTION train_data.job_rows_free(uuid) IS
     'Internal: locks a batch job''s row and its claim-order row if no other transaction holds them (SKIP LOCKED); whether it could';
 
--- Leave a stop check for a job (one is enough): a claim's look fails it
--- and cancels its queued items once it can without waiting.
-CREATE FUNCTION train_data.owe_stop_check(job_id uuid)
+-- Leave a closing check for a job (job_close_checks) that a claim's look
+-- takes once the job's row is free: a stop check (the job fails, its queued
+-- items are cancelled) unless one is there, a plain one (closed, rolled up
+-- or put back in the claim order: check_owed_job) unless any is, since a
+-- stop check's look does all a plain one would.  An insert, which waits
+-- for no one; one row a job is enough, so callers in a loop add nothing.
+CREATE FUNCTION train_data.owe_close_check(job_id uuid, stop boolean)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = owe_stop_check.job_id AND c.stop) THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (owe_stop_check.job_id, true);
+    IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+                   WHERE c.batch_job_id = owe_close_check.job_id AND (c.stop OR NOT owe_close_check.stop)) THEN
+        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (owe_close_check.job_id, owe_close_check.stop);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION train_data.owe_stop_check(uuid) IS
-    'Internal: leaves a stop check for a batch job in job_close_checks unless one is there';
+COMMENT ON FUNCTION train_data.owe_close_check(uuid, boolean) IS
+    'Internal: leaves a closing check for a batch job in job_close_checks (a stop check when stop) unless one that does as much is there';
 
 -- Fail one item that cannot be sent (no prompt); counts and finishes its job.
 CREATE FUNCTION train_data.claim_fail_item(item train_data.batch_items, problem text, was_in_flight boolean)
@@ -1014,9 +1019,8 @@ BEGIN
         -- the row held (by its owner, whose statement may have seen this
         -- finisher's item still in flight): a claim checks the job once it
         -- is free (job_close_checks)
-        IF EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id)
-           AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = finish_job_if_done.job_id) THEN
-            INSERT INTO train_data.job_close_checks (batch_job_id) VALUES (finish_job_if_done.job_id);
+        IF EXISTS (SELECT FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id) THEN
+            PERFORM train_data.owe_close_check(finish_job_if_done.job_id, false);
         END IF;
         RETURN;
     END IF;
@@ -1057,7 +1061,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.job_has_work(uuid) IS
-    'Internal: whether a batch job has an item queued or in flight (for finish_job_if_done and owner_close_job)';
+    'Internal: whether a batch job has an item queued or in flight (for closing a job, and for cancelling a stopped job''s items)';
 
 -- End a job none of whose items is left to do (its caller checked, holding
 -- the job row): the counters rolled up into it, its status completed,
@@ -1109,12 +1113,11 @@ BEGIN
         PERFORM FROM train_data.batch_items i
         WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
         IF NOT FOUND THEN
-            -- (one row a job: calling this in a loop adds nothing)
-            INSERT INTO train_data.job_close_checks (batch_job_id)
-            SELECT j.id FROM train_data.batch_jobs j
-            WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id()
-              AND j.status IN ('queued', 'processing', 'paused')
-              AND NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = owner_close_job.job_id);
+            IF EXISTS (SELECT FROM train_data.batch_jobs j
+                       WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id()
+                         AND j.status IN ('queued', 'processing', 'paused')) THEN
+                PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
+            END IF;
         END IF;
         RETURN;
     END IF;
@@ -1647,11 +1650,11 @@ BEGIN
             -- a look's cost stays bounded; the job is failed with the first
             -- of them, and no claim takes an item of a failed job)
             IF NOT train_data.job_rows_free(check_owed_job.job_id) THEN
-                INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
+                PERFORM train_data.owe_close_check(check_owed_job.job_id, true);
                 RETURN;
             END IF;
             IF train_data.cancel_queued_items(check_owed_job.job_id, 500) THEN
-                INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, true);
+                PERFORM train_data.owe_close_check(check_owed_job.job_id, true);
             END IF;
             PERFORM train_data.stop_job(check_owed_job.job_id);
         ELSIF st NOT IN ('queued', 'processing', 'paused') THEN
@@ -1666,7 +1669,7 @@ BEGIN
             END IF;
         END IF;
     EXCEPTION WHEN lock_not_available THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (check_owed_job.job_id, check_owed_job.stop);
+        PERFORM train_data.owe_close_check(check_owed_job.job_id, check_owed_job.stop);
     END;
 END
 $$;
@@ -1734,7 +1737,7 @@ BEGIN
             PERFORM train_data.stop_job((l.item).batch_job_id);
         END IF;
         IF items_left OR job_held THEN
-            PERFORM train_data.owe_stop_check((l.item).batch_job_id);
+            PERFORM train_data.owe_close_check((l.item).batch_job_id, true);
         END IF;
     ELSE
         PERFORM train_data.finish_job_if_done((l.item).batch_job_id);
@@ -2266,9 +2269,7 @@ BEGIN
     -- puts the job back, if it still has to be, once its row is free
     -- (job_close_checks: check_owed_job)
     IF EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id)
-        SELECT claimable_job_keep.job_id
-        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+        PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
         RETURN;
     END IF;
     -- none: made here, unless another transaction is making it (her new
@@ -2277,9 +2278,7 @@ BEGIN
     BEGIN
         PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
     EXCEPTION WHEN lock_not_available THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id)
-        SELECT claimable_job_keep.job_id
-        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+        PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
     END;
 END
 $$;
@@ -4141,7 +4140,7 @@ REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.check_owed_job(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_final_failure(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_queued_items(uuid, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.owe_stop_check(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.owe_close_check(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.job_rows_free(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;

@@ -592,9 +592,7 @@ BEGIN
     -- puts the job back, if it still has to be, once its row is free
     -- (job_close_checks: check_owed_job)
     IF EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id)
-        SELECT claimable_job_keep.job_id
-        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+        PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
         RETURN;
     END IF;
     -- none: made here, unless another transaction is making it (her new
@@ -603,9 +601,7 @@ BEGIN
     BEGIN
         PERFORM train_data.claimable_job_add(claimable_job_keep.job_id);
     EXCEPTION WHEN lock_not_available THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id)
-        SELECT claimable_job_keep.job_id
-        WHERE NOT EXISTS (SELECT FROM train_data.job_close_checks c WHERE c.batch_job_id = claimable_job_keep.job_id);
+        PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
     END;
 END
 $$;

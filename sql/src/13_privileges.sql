@@ -33,7 +33,7 @@ REVOKE ALL ON FUNCTION train_data.stop_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.check_owed_job(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_final_failure(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_queued_items(uuid, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.owe_stop_check(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.owe_close_check(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.job_rows_free(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;

@@ -419,7 +419,7 @@ INSERT INTO calls (fn, call) VALUES
  ('stop_job', $$SELECT train_data.stop_job(NULL)$$),
  ('check_owed_job', $$SELECT train_data.check_owed_job(NULL, NULL)$$),
  ('claim_final_failure', $$SELECT train_data.claim_final_failure(NULL)$$),
- ('owe_stop_check', $$SELECT train_data.owe_stop_check(NULL)$$),
+ ('owe_close_check', $$SELECT train_data.owe_close_check(NULL, NULL)$$),
  ('job_rows_free', $$SELECT train_data.job_rows_free(NULL)$$),
  ('cancel_queued_items', $$SELECT train_data.cancel_queued_items(NULL, NULL)$$),
  ('cancel_queued_items', $$SELECT train_data.cancel_queued_items('b4000000-0000-0000-0000-000000000000', -1)$$),
