@@ -29,6 +29,28 @@ CREATE OR REPLACE FUNCTION train_data.current_user_id() RETURNS uuid
     LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_current_user_id';
 
+-- The current user id for a function that acts for a user, else 28000 with
+-- the same message, detail form and hint wherever it is raised (what the
+-- caller was doing, as purpose: a full sentence).  Runs as its caller.
+CREATE FUNCTION train_data.require_user_id(purpose text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+BEGIN
+    IF uid IS NULL THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification', DETAIL = left(require_user_id.purpose, 200),
+                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
+    END IF;
+    RETURN uid;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.require_user_id(text) IS
+    'Internal: the current user id, or 28000 "no user id is set" with purpose as its detail, for functions that act for a user';
+
 CREATE OR REPLACE FUNCTION train_data.touch_timestamps() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_touch_timestamps';
@@ -491,7 +513,7 @@ AS $$
 DECLARE
     dedupe numeric;
 BEGIN
-    label := left(label, 200);   -- (a caller's label is short; one given directly is bounded)
+    label := left(label, 300);   -- (a caller's label is short, a batch's name at most 200; one given directly is bounded)
     IF jsonb_typeof(parameters -> 'dedupe') = 'number' THEN
         dedupe := (parameters ->> 'dedupe')::numeric;
         IF NOT (dedupe > 0 AND dedupe <= 1) THEN
@@ -1227,6 +1249,13 @@ BEGIN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- the values a completion acts on, named as the errors above name an
+    -- item (the items' guard checks them again, naming the job by its id,
+    -- which for a refused batch is rolled back: nobody ever sees it)
+    PERFORM train_data.check_item_parameters(coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                             format('item %s of batch "%s"', e.ord, name))
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+    WHERE (coalesce(e.value -> 'parameters', '{}') || shared_parameters) ?| ARRAY['dedupe', 'expectedTurns', 'category'];
 
     INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
                                        error_handling, priority, tier)
@@ -1436,6 +1465,8 @@ DECLARE
     job uuid;
     item uuid;
 BEGIN
+    -- (before the lookup: without a user id a conversation is not found)
+    PERFORM train_data.require_user_id('A regeneration is queued as a batch job of the current user.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(regenerate_conversation.conversation_id::text, 'NULL')
@@ -1570,8 +1601,9 @@ DECLARE
 BEGIN
     -- (the length first: btrim of a huge name costs before any check)
     IF char_length(worker) > 200 THEN
+        -- (the code the claim gives: string_data_right_truncation)
         RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'string_data_right_truncation';
     END IF;
     IF worker IS NULL OR btrim(worker) = '' THEN
         RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
@@ -2888,16 +2920,13 @@ CREATE OR REPLACE FUNCTION train_data.review_conversation(conversation_id uuid, 
 AS $$
 DECLARE
     c train_data.conversations;
-    reviewer uuid := train_data.current_user_id();
+    reviewer uuid;
 BEGIN
     IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested') THEN
         RAISE EXCEPTION 'review action must be approved, rejected or revision_requested, not %', train_data.clip_for_message(action)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF reviewer IS NULL THEN
-        RAISE EXCEPTION 'no user id is set' USING ERRCODE = 'invalid_authorization_specification',
-              HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
-    END IF;
+    reviewer := train_data.require_user_id('A review is recorded as the current user''s.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = review_conversation.conversation_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(review_conversation.conversation_id::text, 'NULL')
@@ -4844,14 +4873,9 @@ CREATE OR REPLACE FUNCTION train_data.get_user_preferences()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    uid uuid := train_data.current_user_id();
+    uid uuid := train_data.require_user_id('Preferences are the current user''s.');
     stored jsonb;
 BEGIN
-    IF uid IS NULL THEN
-        RAISE EXCEPTION 'no user id is set'
-            USING ERRCODE = 'invalid_authorization_specification',
-                  HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
-    END IF;
     SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
     IF NOT FOUND AND NOT current_setting('transaction_read_only')::boolean THEN
         INSERT INTO train_data.user_preferences (user_id, preferences)

@@ -487,6 +487,46 @@ check_labels(JsonbContainer *array, const char *typname)
 static td_text iso_timestamp(TimestampTz ts);
 
 /*
+ * The instant an ISO 8601 filter value names (a timestamp without zone
+ * holds the instant of its wall time in UTC).  A value of the right form
+ * that names no day or time (2026-02-30, 25:00) is refused naming the
+ * filter, with the input function's code and message as its detail: that
+ * function's error alone did not say which filter it was about (a review of
+ * the documentation).  The input functions only raise errors: nothing is
+ * left to clean up when one is caught.
+ */
+static TimestampTz
+filter_instant(const char *key, const char *s, int len, td_iso_time kind)
+{
+	MemoryContext cx = CurrentMemoryContext;
+	TimestampTz ts = 0;
+
+	PG_TRY();
+	{
+		ts = DatumGetTimestampTz(DirectFunctionCall3(kind == TD_ISO_LOCAL ? timestamp_in : timestamptz_in,
+													 CStringGetDatum(pnstrdup(s, len)),
+													 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cx);
+		e = CopyErrorData();
+		if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(e->sqlerrcode),
+				 errmsg("export filter \"%s\" names no date and time: \"%s\"", key,
+						td_clip_for_message(pnstrdup(s, Min(len, 4 * TD_CLIP_CHARS)))),
+				 errdetail("The date and time input reported: %s.", e->message)));
+	}
+	PG_END_TRY();
+	return ts;
+}
+
+/*
  * filters with its dateFrom or dateTo (key, at v) read as an instant and
  * written back as the export writes times (UTC, microseconds): an ISO 8601
  * date and time, one without a zone read as UTC.  The session's TimeZone
@@ -516,10 +556,7 @@ with_instant(Jsonb *filters, const char *key, const JsonbValue *v)
 						td_clip_for_message(pnstrdup(s, Min(len, 4 * TD_CLIP_CHARS)))),
 				 errhint("Write 2026-12-01, 2026-12-01T10:00:00Z or 2026-12-01T10:00:00+01:00; "
 						 "a time without a zone is read as UTC.")));
-	/* (a timestamp without zone holds the instant of its wall time in UTC) */
-	ts = DatumGetTimestampTz(DirectFunctionCall3(kind == TD_ISO_LOCAL ? timestamp_in : timestamptz_in,
-												 CStringGetDatum(pnstrdup(s, len)),
-												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	ts = filter_instant(key, s, len, kind);
 	/* years 1 to 9999 only: the query reads the instant back as text */
 	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0
 		|| tm.tm_year < 1 || tm.tm_year > 9999)

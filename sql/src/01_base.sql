@@ -52,6 +52,28 @@ CREATE FUNCTION train_data.current_user_id() RETURNS uuid
 COMMENT ON FUNCTION train_data.current_user_id() IS
     'User id the row-level security policies act for: train_data.user_id, else request.jwt.claim.sub, else the sub claim of request.jwt.claims, else NULL';
 
+-- The current user id for a function that acts for a user, else 28000 with
+-- the same message, detail form and hint wherever it is raised (what the
+-- caller was doing, as purpose: a full sentence).  Runs as its caller.
+CREATE FUNCTION train_data.require_user_id(purpose text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := train_data.current_user_id();
+BEGIN
+    IF uid IS NULL THEN
+        RAISE EXCEPTION 'no user id is set'
+            USING ERRCODE = 'invalid_authorization_specification', DETAIL = left(require_user_id.purpose, 200),
+                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
+    END IF;
+    RETURN uid;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.require_user_id(text) IS
+    'Internal: the current user id, or 28000 "no user id is set" with purpose as its detail, for functions that act for a user';
+
 -- BEFORE UPDATE trigger: sets each timestamptz column named in its arguments to now().
 CREATE FUNCTION train_data.touch_timestamps() RETURNS trigger
     LANGUAGE c

@@ -315,7 +315,7 @@ AS $$
 DECLARE
     dedupe numeric;
 BEGIN
-    label := left(label, 200);   -- (a caller's label is short; one given directly is bounded)
+    label := left(label, 300);   -- (a caller's label is short, a batch's name at most 200; one given directly is bounded)
     IF jsonb_typeof(parameters -> 'dedupe') = 'number' THEN
         dedupe := (parameters ->> 'dedupe')::numeric;
         IF NOT (dedupe > 0 AND dedupe <= 1) THEN

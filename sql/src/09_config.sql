@@ -644,14 +644,9 @@ CREATE FUNCTION train_data.get_user_preferences()
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    uid uuid := train_data.current_user_id();
+    uid uuid := train_data.require_user_id('Preferences are the current user''s.');
     stored jsonb;
 BEGIN
-    IF uid IS NULL THEN
-        RAISE EXCEPTION 'no user id is set'
-            USING ERRCODE = 'invalid_authorization_specification',
-                  HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
-    END IF;
     SELECT p.preferences INTO stored FROM train_data.user_preferences p WHERE p.user_id = uid;
     IF NOT FOUND AND NOT current_setting('transaction_read_only')::boolean THEN
         INSERT INTO train_data.user_preferences (user_id, preferences)

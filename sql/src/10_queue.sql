@@ -416,6 +416,13 @@ BEGIN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- the values a completion acts on, named as the errors above name an
+    -- item (the items' guard checks them again, naming the job by its id,
+    -- which for a refused batch is rolled back: nobody ever sees it)
+    PERFORM train_data.check_item_parameters(coalesce(e.value -> 'parameters', '{}') || shared_parameters,
+                                             format('item %s of batch "%s"', e.ord, name))
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
+    WHERE (coalesce(e.value -> 'parameters', '{}') || shared_parameters) ?| ARRAY['dedupe', 'expectedTurns', 'category'];
 
     INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
                                        error_handling, priority, tier)
@@ -880,8 +887,9 @@ DECLARE
 BEGIN
     -- (the length first: btrim of a huge name costs before any check)
     IF char_length(worker) > 200 THEN
+        -- (the code the claim gives: string_data_right_truncation)
         RAISE EXCEPTION 'worker name is % characters long; the limit is 200', char_length(worker)
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'string_data_right_truncation';
     END IF;
     IF worker IS NULL OR btrim(worker) = '' THEN
         RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';

@@ -284,16 +284,13 @@ CREATE FUNCTION train_data.review_conversation(conversation_id uuid, action text
 AS $$
 DECLARE
     c train_data.conversations;
-    reviewer uuid := train_data.current_user_id();
+    reviewer uuid;
 BEGIN
     IF action IS NULL OR action NOT IN ('approved', 'rejected', 'revision_requested') THEN
         RAISE EXCEPTION 'review action must be approved, rejected or revision_requested, not %', train_data.clip_for_message(action)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF reviewer IS NULL THEN
-        RAISE EXCEPTION 'no user id is set' USING ERRCODE = 'invalid_authorization_specification',
-              HINT = 'Set train_data.user_id (or sign in through PostgREST) first.';
-    END IF;
+    reviewer := train_data.require_user_id('A review is recorded as the current user''s.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = review_conversation.conversation_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(review_conversation.conversation_id::text, 'NULL')
@@ -438,6 +435,8 @@ DECLARE
     job uuid;
     item uuid;
 BEGIN
+    -- (before the lookup: without a user id a conversation is not found)
+    PERFORM train_data.require_user_id('A regeneration is queued as a batch job of the current user.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(regenerate_conversation.conversation_id::text, 'NULL')

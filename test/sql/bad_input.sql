@@ -436,6 +436,8 @@ INSERT INTO calls (fn, call) VALUES
  ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$),
  ('user_id_default', $$SELECT train_data.user_id_default(NULL, NULL)$$),
  ('user_id_default', $$SELECT train_data.user_id_default('train_data.templates', true)$$),
+ ('require_user_id', $$SELECT train_data.require_user_id(public.huge())$$),
+ ('require_user_id', $$SELECT train_data.require_user_id(NULL)$$),
  ('defect_status', $$SELECT train_data.defect_status(NULL, public.deep_array())$$),
  ('defect_status', $$SELECT train_data.defect_status('generated', jsonb_build_array(public.huge()))$$),
  ('near_duplicates', $$SELECT count(*) FROM train_data.near_duplicates(NULL)$$),

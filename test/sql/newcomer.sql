@@ -14,6 +14,24 @@ SELECT expect_error($$INSERT INTO train_data.conversations (title, persona, emot
 SELECT expect_error($$SELECT count(*) FROM train_data.export_conversations('jsonl')$$, true);
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl()$$);
 SELECT expect_error($$SELECT train_data.update_user_preferences('{}')$$);
+-- the functions that act for a user, with one message, detail form and
+-- hint (before the thirty-fourth session two had no detail and another
+-- hint, and regenerate_conversation said 42704: it looked the
+-- conversation up first, which no user id can see)
+SELECT expect_error($$SELECT train_data.get_user_preferences()$$, true);
+SELECT expect_error($$SELECT train_data.review_conversation(gen_random_uuid(), 'approved')$$, true);
+SELECT expect_error($$SELECT train_data.regenerate_conversation(gen_random_uuid())$$, true);
+DO $$
+BEGIN
+    PERFORM train_data.regenerate_conversation(gen_random_uuid());
+EXCEPTION WHEN invalid_authorization_specification THEN
+    DECLARE h text;
+    BEGIN
+        GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+        RAISE NOTICE 'hint: %', h;
+    END;
+END
+$$;
 -- the rows that take their parent's owner too (a turn, an item, a log row,
 -- a counter shard, an audit entry), not the policy's 42501
 SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES (gen_random_uuid(), 1, 'user', 'Hello')$$, true);
