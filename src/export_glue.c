@@ -1350,6 +1350,19 @@ close_cursor(Datum arg)
 	st->portal = NULL;
 }
 
+/*
+ * The end of the scan that called a logged export before its last record
+ * was returned: the log says so (export_log_stopped).  Unregistered when
+ * the log is completed.
+ */
+static void
+stop_log(Datum arg)
+{
+	export_state *st = (export_state *) DatumGetPointer(arg);
+
+	export_log_stopped(&st->log, st->rows);
+}
+
 /* Queue the next batch of records; false when there are none left. */
 static bool
 fetch_records(export_state *st)
@@ -1499,6 +1512,7 @@ start_export(const export_args *args, FuncCallContext *funcctx, ExprContext *eco
 		export_log_start(&st->log, funcctx->multi_call_memory_ctx, a->verdicts, a->log_format, a->scope,
 						 strcmp(scope, "selected") == 0 ? a->ids : (Datum) 0,
 						 strcmp(scope, "filtered") == 0 ? a->filters : NULL, a->options);
+		RegisterExprContextCallback(st->econtext, stop_log, PointerGetDatum(st));
 	}
 	SPI_finish();
 	if (a->format != TD_FORMAT_JSONL)
@@ -1538,7 +1552,10 @@ export_next(FunctionCallInfo fcinfo, const export_args *a)
 	if (st->next == st->queued && !fetch_records(st))
 	{
 		if (st->log.id != (Datum) 0)
+		{
+			UnregisterExprContextCallback(st->econtext, stop_log, PointerGetDatum(st));
 			export_log_finish(&st->log, st->writer.summary.conversations, st->bytes);
+		}
 		SRF_RETURN_DONE(funcctx);
 	}
 	record = st->queue[st->next++];

@@ -21,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "export_log.h"
 
@@ -205,6 +206,42 @@ finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 							  11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not complete the export log");
 	check_completed(log);
+}
+
+/*
+ * Record that the reader stopped before the last record (a LIMIT, a cursor
+ * closed early, a rescan): 'failed', saying after how many records, so the
+ * row does not stay 'processing' for good (a review of 1.2); the log is not
+ * written again.  Called from the end of the scan that called the export,
+ * in the caller's transaction, as the caller: when that is a cursor
+ * dropped at COMMIT, no snapshot is active, and the update takes the
+ * transaction's (as a holdable cursor's query runs to its end there).
+ */
+void
+export_log_stopped(export_log *log, int64 records)
+{
+	Oid			types[2] = {UUIDOID, TEXTOID};
+	Datum		values[2];
+	bool		pushed;
+
+	if (log->id == (Datum) 0)
+		return;
+	values[0] = log->id;
+	values[1] = CStringGetTextDatum(psprintf("the reader stopped after " INT64_FORMAT " %s, before the end",
+											 records, records == 1 ? "record" : "records"));
+	log->id = (Datum) 0;
+	pushed = !ActiveSnapshotSet();
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'failed', error_message = $2"
+							  " WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'processing'",
+							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the export's early end");
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
 }
 
 /* Complete the log after the last record. */

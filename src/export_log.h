@@ -36,5 +36,6 @@ extern void export_log_start(export_log *log, MemoryContext cxt, bool manifest, 
 extern void export_log_conversation(export_log *log, const pg_uuid_t *id, const pg_uuid_t *template_id);
 extern void export_log_record(export_log *log, const char *bytes, size_t len);
 extern void export_log_finish(export_log *log, int64 conversations, int64 bytes);
+extern void export_log_stopped(export_log *log, int64 records);
 
 #endif

@@ -226,8 +226,9 @@ status_of(HeapTuple tuple, TupleDesc desc)
  * of the table, the engine's too, where this costs a function call per
  * row): an item its owner cancels or deletes while it is queued or in
  * flight is added to its job's sums.  Not the engine's changes (nor a
- * deleted job's items: the cascade runs as the table's owner), nor the
- * items cancel_batch counts itself.  BEFORE, so that it sees the role of
+ * deleted job's items: the cascade runs as the table's owner); a user's
+ * cancel_batch is counted here (its job already ended), a superuser's
+ * counts itself.  BEFORE, so that it sees the role of
  * the statement that changes the row; its name puts it after the guard
  * (which refuses a change it does not allow) and no trigger after it
  * skips the row; a statement that fails forgets the sums.
@@ -255,7 +256,7 @@ train_data_batch_items_owner_count(PG_FUNCTION_ARGS)
 		return PointerGetDatum(result);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && status_of(td->tg_newtuple, desc) != cols.cancelled)
 		return PointerGetDatum(result);
-	if (td_items_counted || td_engine_context())
+	if (td_engine_context())
 		return PointerGetDatum(result);
 	job = heap_getattr(td->tg_trigtuple, cols.job, desc, &isnull);
 	if (!isnull)

@@ -59,13 +59,6 @@ bool		td_events = true;
  */
 static bool td_item_lock_nowait = false;
 
-/*
- * train_data.items_counted: on while cancel_batch cancels a job's items,
- * which it counts itself in one step; the trigger counting the items an
- * owner cancels or deletes one by one then passes them (owner_end.c).
- */
-bool		td_items_counted = false;
-
 /* Names of the misspelt settings noted at load (clipped), and their number. */
 static const char *misspelt_names[TD_MAX_MISSPELT];
 static int	misspelt_count = 0;
@@ -147,15 +140,6 @@ _PG_init(void)
 							 "Internal: on while complete_batch_items retries its entries after a lock wait ran out.",
 							 "The item row of an entry that another transaction holds is then refused at once (55P03).",
 							 &td_item_lock_nowait,
-							 false,
-							 PGC_USERSET,
-							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-							 NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("train_data.items_counted",
-							 "Internal: on while cancel_batch cancels a job's items, which it counts itself.",
-							 "The trigger counting the items an owner cancels or deletes one by one then passes them.",
-							 &td_items_counted,
 							 false,
 							 PGC_USERSET,
 							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,

@@ -29,9 +29,6 @@ extern bool td_durable_claims;
  */
 extern bool td_events;
 
-/* train_data.items_counted: cancel_batch counts the items it cancels itself (owner_end.c). */
-extern bool td_items_counted;
-
 /* Does the current role have the privileges of the extension owner (engine_glue.c)? */
 extern bool td_engine_context(void);
 

@@ -757,9 +757,11 @@ CREATE TRIGGER batch_items_free_slot_deleted
 -- the table, the engine's too).  They run as the owner, under her
 -- policies: she writes only her own shards, which no worker writes, and
 -- takes no lock a worker waits for (ending the job as finish_job_if_done
--- does took the finishers' lock from her transaction).  cancel_batch counts
--- the items it cancels itself, in one step (train_data.items_counted); the
--- engine's changes and the cascade of a deleted job are not the owner's.
+-- does took the finishers' lock from her transaction).  cancel_batch's
+-- items are counted here too (it ends the job first, so the statement
+-- trigger does not end it again); the engine's changes, a superuser's
+-- (cancel_batch counts those itself) and the cascade of a deleted job are
+-- not the owner's.
 CREATE FUNCTION train_data.batch_items_owner_count() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_batch_items_owner_count';

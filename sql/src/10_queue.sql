@@ -1503,9 +1503,20 @@ BEGIN
     IF j.status NOT IN ('queued', 'processing', 'paused') THEN
         PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
-    -- items first (a completion locks its item, then the job row); counted
-    -- below in one step, not one by one by the owner's trigger
-    PERFORM set_config('train_data.items_counted', 'on', true);
+    -- the job first (its row is held since lock_visible_job: no finisher
+    -- can end it meanwhile), then its items, which the owner's trigger
+    -- counts as she cancels them, one sum per statement, and does not end
+    -- the job again (batch_items_owner_finish).  The engine's writes and a
+    -- superuser's are not counted there: this counts them itself.  Before
+    -- the thirty-fourth session it always counted them itself, and the
+    -- trigger passed them under a setting any user could turn on, which
+    -- left the items she then cancelled herself uncounted.
+    UPDATE train_data.batch_jobs b
+    SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
+    WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');
+    IF NOT FOUND THEN
+        PERFORM train_data.job_state_error(job_id, NULL);
+    END IF;
     WITH c AS (
         UPDATE train_data.batch_items i
         SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
@@ -1515,14 +1526,9 @@ BEGIN
         RETURNING o.old_status)
     SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')
     INTO n_queued, n_flight FROM c;
-    PERFORM set_config('train_data.items_counted', 'off', true);
-    UPDATE train_data.batch_jobs b
-    SET status = 'cancelled', completed_at = now(), estimated_time_remaining = interval '0'
-    WHERE b.id = j.id AND b.status IN ('queued', 'processing', 'paused');
-    IF NOT FOUND THEN   -- the last item finished meanwhile and closed the job
-        PERFORM train_data.job_state_error(job_id, NULL);
+    IF train_data.engine_context() THEN
+        PERFORM train_data.bump_counters(j.id, 0, 0, n_queued + n_flight, -n_flight);
     END IF;
-    PERFORM train_data.bump_counters(j.id, 0, 0, n_queued + n_flight, -n_flight);
     PERFORM train_data.rollup_counters(j.id);
     SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = j.id;
     PERFORM train_data.notify_progress(j.id, NULL, 'job_cancelled');

@@ -222,6 +222,32 @@ ROLLBACK;
 \set VERBOSITY default
 SELECT count(*) AS processing_logs FROM train_data.export_history() WHERE status = 'processing';
 
+-- A reader that stops before the end (a LIMIT, a cursor closed, or left
+-- open at COMMIT) leaves the log 'failed', saying after how many records:
+-- before the thirty-fourth session each stayed 'processing' for good.  One
+-- read to its end is completed, as before; a user id changed before the
+-- cursor closes leaves her row as it is (it is not his to write).
+DELETE FROM train_data.export_logs;
+SELECT count(*) AS read FROM (SELECT train_data.export_conversations('jsonl', 'all', '{}') LIMIT 1) s;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('csv', 'all', '{}');
+FETCH 2 FROM c \g /dev/null
+CLOSE c;
+COMMIT;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('markdown', 'all', '{}');
+FETCH 1 FROM c \g /dev/null
+COMMIT;
+SELECT count(*) AS read FROM (SELECT train_data.export_conversations('json', 'all', '{}')) s;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('jsonl', 'all', '{}');
+FETCH 1 FROM c \g /dev/null
+SET LOCAL train_data.user_id = :bob;
+CLOSE c;
+COMMIT;
+SELECT format, status, error_message FROM train_data.export_history() ORDER BY format, status;
+DELETE FROM train_data.export_logs;
+
 -- Bad arguments.
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('csv')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'some')$$);

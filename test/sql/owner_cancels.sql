@@ -67,7 +67,27 @@ SELECT status, queued_items, processing_items, cancelled_items, percent FROM tra
 -- (the shards themselves: the sums above are clipped to the job's total)
 SELECT sum(cancelled_items) AS cancelled_counted, sum(in_flight) AS in_flight_counted
 FROM train_data.batch_job_counters WHERE batch_job_id = :'job3';
-SHOW train_data.items_counted;
+-- the counting cannot be turned off by the user: before the thirty-fourth
+-- session cancel_batch switched it off with a setting any user could set
+-- herself, and the items she then cancelled stayed counted as queued (her
+-- job never ended); the setting is gone
+SELECT expect_error($$SET train_data.items_counted = on$$);
+SELECT train_data.create_batch('counted anyway', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "J1"}},
+                                                   {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "J2"}}]')
+    AS job4b \gset
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'job4b';
+SELECT status, queued_items, cancelled_items FROM train_data.batch_progress(:'job4b');
+RESET ALL;
+SET train_data.user_id = :alice;
+-- a superuser's cancel_batch (not counted by the owner's trigger) counts
+-- its items itself, once
+SELECT train_data.create_batch('superuser cancels', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S1"}},
+                                                      {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "S2"}}]')
+    AS job4c \gset
+RESET ROLE;
+SELECT status, cancelled_items FROM train_data.cancel_batch(:'job4c');
+SET ROLE regress_alice;
+SELECT status, queued_items, cancelled_items FROM train_data.batch_progress(:'job4c');
 
 -- a statement that fails after some of its items were added up (here in a
 -- savepoint, by a planted trigger): its sums are forgotten, not added by

@@ -320,7 +320,7 @@ FROM train_data.export_conversations('json', 'selected', '{}', ARRAY['e8000000-0
 SELECT l.format, l.manifest ->> 'checksum' = :'json_md5' AS checksum_of_the_records, l.manifest -> 'ids' AS ids,
        l.manifest -> 'rows' AS "rows"
 FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
--- an export stopped early stays processing, without a manifest (and without a warning)
+-- an export stopped early fails, without a manifest (and without a warning)
 SELECT count(*) AS read FROM (SELECT train_data.export_conversations('jsonl', 'all', '{}') LIMIT 1) x;
 SELECT l.status, l.manifest IS NULL AS no_manifest FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
 -- another user sees neither the logs nor what they name
