@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -21,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 #include "export_log.h"
@@ -208,31 +211,14 @@ finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 	check_completed(log);
 }
 
-/*
- * Record that the reader stopped before the last record (a LIMIT, a cursor
- * closed early, a rescan): 'failed', saying after how many records, so the
- * row does not stay 'processing' for good (a review of 1.2); the log is not
- * written again.  Called from the end of the scan that called the export,
- * in the caller's transaction, as the caller: when that is a cursor
- * dropped at COMMIT, no snapshot is active, and the update takes the
- * transaction's (as a holdable cursor's query runs to its end there).
- */
-void
-export_log_stopped(export_log *log, int64 records)
+/* The update of export_log_stopped, in the current (sub)transaction. */
+static void
+update_stopped(Datum id, Datum message)
 {
 	Oid			types[2] = {UUIDOID, TEXTOID};
-	Datum		values[2];
-	bool		pushed;
+	Datum		values[2] = {id, message};
 
-	if (log->id == (Datum) 0)
-		return;
-	values[0] = log->id;
-	values[1] = CStringGetTextDatum(psprintf("the reader stopped after " INT64_FORMAT " %s, before the end",
-											 records, records == 1 ? "record" : "records"));
-	log->id = (Datum) 0;
-	pushed = !ActiveSnapshotSet();
-	if (pushed)
-		PushActiveSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'failed', error_message = $2"
@@ -240,8 +226,67 @@ export_log_stopped(export_log *log, int64 records)
 							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the export's early end");
 	SPI_finish();
-	if (pushed)
-		PopActiveSnapshot();
+	PopActiveSnapshot();
+}
+
+/*
+ * Record that the reader stopped before the last record (a LIMIT, a cursor
+ * closed early or dropped at COMMIT, a rescan): 'failed', saying after how
+ * many records, so the row does not stay 'processing' for good (a review of
+ * 1.2); the log is not written again.  Called from the end of the scan that
+ * called the export, in the caller's transaction, as the caller -- often
+ * from a statement that is not the export's (CLOSE, COMMIT, PREPARE
+ * TRANSACTION), which must not fail for it: the write is best effort, in a
+ * subtransaction of its own, and whatever stops it (a read-only
+ * transaction, the role or row security changed since, a lock) leaves the
+ * row 'processing' with a warning, as before.  The review of the first
+ * form, which let the update's error through, had a COMMIT of a read-only
+ * transaction and a CLOSE under another role fail.  A cancel still
+ * cancels.  In a transaction that cannot write at all nothing is tried.
+ */
+void
+export_log_stopped(export_log *log, int64 records)
+{
+	Datum		id = log->id;
+	Datum		message;
+	MemoryContext cx = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	if (id == (Datum) 0)
+		return;
+	log->id = (Datum) 0;
+	if (XactReadOnly || IsInParallelMode() || RecoveryInProgress())
+		return;
+	message = CStringGetTextDatum(psprintf("the reader stopped after " INT64_FORMAT " %s, before the end",
+										   records, records == 1 ? "record" : "records"));
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cx);
+	PG_TRY();
+	{
+		update_stopped(id, message);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cx);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cx);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cx);
+		CurrentResourceOwner = owner;
+		if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(e);
+		ereport(WARNING,
+				(errcode(e->sqlerrcode),
+				 errmsg("the log of an export stopped early could not be written; it stays \"processing\""),
+				 errdetail("The update failed: %s.", e->message)));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
 }
 
 /* Complete the log after the last record. */

@@ -247,6 +247,27 @@ CLOSE c;
 COMMIT;
 SELECT format, status, error_message FROM train_data.export_history() ORDER BY format, status;
 DELETE FROM train_data.export_logs;
+-- The write is best effort: a COMMIT or CLOSE that cannot make it (a
+-- transaction made read-only, row security turned off, another role) still
+-- succeeds, the row left 'processing' (the review of the first form saw
+-- each fail, and the transaction roll back with the export's own row).
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('jsonl', 'all', '{}');
+FETCH 1 FROM c \g /dev/null
+SET TRANSACTION READ ONLY;
+COMMIT;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('csv', 'all', '{}');
+FETCH 1 FROM c \g /dev/null
+SET LOCAL row_security = off;
+COMMIT;
+BEGIN;
+DECLARE c CURSOR WITH HOLD FOR SELECT train_data.export_conversations('json', 'all', '{}') LIMIT 2;
+FETCH 1 FROM c \g /dev/null
+COMMIT;
+CLOSE c;
+SELECT format, status, error_message FROM train_data.export_history() ORDER BY format, status;
+DELETE FROM train_data.export_logs;
 
 -- Bad arguments.
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('csv')$$);
