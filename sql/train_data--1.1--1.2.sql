@@ -1213,7 +1213,14 @@ BEGIN
                           THEN format('leaves placeholders of template "%s" unfilled', t.name)
                  END AS problem,
                  coalesce((SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m),
-                          u.unresolved) AS detail
+                          u.unresolved) AS detail,
+                 -- the values a completion acts on, as the item will hold
+                 -- them (the template's defaults applied), for the check
+                 -- below (NULL: none)
+                 CASE WHEN r.result -> 'parameters' ?| ARRAY['dedupe', 'expectedTurns', 'category']
+                      THEN (SELECT jsonb_object_agg(k, r.result -> 'parameters' -> k)
+                            FROM unnest(ARRAY['dedupe', 'expectedTurns', 'category']) k
+                            WHERE r.result -> 'parameters' ? k) END AS acted_on
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
@@ -1231,7 +1238,10 @@ BEGIN
                 FROM jsonb_array_elements_text(r.result -> 'warnings') w
                 WHERE w LIKE 'unresolved placeholders: %') u ON true)
     SELECT b.ord, b.problem, b.detail,
-           (SELECT array_agg(DISTINCT c.version) FROM checked c WHERE c.version IS NOT NULL) AS versions
+           (SELECT array_agg(DISTINCT c.version) FROM checked c WHERE c.version IS NOT NULL) AS versions,
+           (SELECT jsonb_agg(jsonb_build_array(a.ord, a.acted_on) ORDER BY a.ord)
+            FROM (SELECT min(c.ord) AS ord, c.acted_on FROM checked c WHERE c.acted_on IS NOT NULL
+                  GROUP BY c.acted_on) a) AS acted_on
     INTO bad
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (SELECT c.ord, c.problem, c.detail FROM checked c
@@ -1251,11 +1261,11 @@ BEGIN
     END IF;
     -- the values a completion acts on, named as the errors above name an
     -- item (the items' guard checks them again, naming the job by its id,
-    -- which for a refused batch is rolled back: nobody ever sees it)
-    PERFORM train_data.check_item_parameters(coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                             format('item %s of batch "%s"', e.ord, name))
-    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
-    WHERE (coalesce(e.value -> 'parameters', '{}') || shared_parameters) ?| ARRAY['dedupe', 'expectedTurns', 'category'];
+    -- which for a refused batch is rolled back: nobody ever sees it); each
+    -- set of values once, named by its first item (a shared dedupe is one
+    -- check, not one per item)
+    PERFORM train_data.check_item_parameters(a.value -> 1, format('item %s of batch "%s"', a.value ->> 0, name))
+    FROM jsonb_array_elements(bad.acted_on) AS a(value);
 
     INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
                                        error_handling, priority, tier)

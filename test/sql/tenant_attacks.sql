@@ -330,6 +330,17 @@ SELECT expect_error($$SELECT train_data.create_batch('poisoned dedupe', '[{"temp
 SELECT expect_error($$SELECT train_data.create_batch('poisoned turns', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "expectedTurns": "two"}}]')$$, false, true);
 SELECT expect_error(format($$SELECT train_data.create_batch('poisoned category', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "category": ["ok", "%s"]}}]')$$,
                            repeat('c', 101)), false, true);
+-- named by the batch, not by the id of a job the refusal rolls back: also
+-- a value a template's default gives (a review of the thirty-fourth
+-- session's first form, which read only the values the items gave), and
+-- the second of two items, when the first has other values
+INSERT INTO train_data.templates (id, name, category, structure, variables) VALUES
+    ('e1000000-0000-0000-0000-0000000000d5', 'Default dedupe', 'finance', 'Talk with {{persona}} now.',
+     '[{"name": "persona", "type": "text"}, {"name": "dedupe", "type": "number", "defaultValue": 5}]');
+SELECT expect_error($$SELECT train_data.create_batch('default dedupe', '[{"template_id": "e1000000-0000-0000-0000-0000000000d5", "parameters": {"persona": "Ad"}}]')$$, false, true);
+SELECT expect_error($$SELECT train_data.create_batch('second item', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "dedupe": 0.5}},
+                                                                       {"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "dedupe": 0}}]')$$, false, true);
+DELETE FROM train_data.templates WHERE id = 'e1000000-0000-0000-0000-0000000000d5';
 SELECT train_data.create_batch('fine parameters', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "category": ["ok"], "expectedTurns": 2}}]',
                                '{"dedupe": 0.8}') AS fine_job \gset
 SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = parameters || '{"dedupe": 2}' WHERE batch_job_id = %L$$, :'fine_job'), false, true);
