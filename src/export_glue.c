@@ -1320,7 +1320,16 @@ own_cursor(export_state *st)
 	return portal;
 }
 
-/* Close the export's cursor (once). */
+/*
+ * Close the export's cursor (once).  Not while a portal is being persisted
+ * (a cursor WITH HOLD at COMMIT, or the loop of a PL/pgSQL FOR over the
+ * export when the loop's body commits): PostgreSQL then walks the portals'
+ * table (HoldPinnedPortals), runs the rest of the query, and does not expect
+ * a portal to leave it meanwhile -- a review of 1.2 crashed the server
+ * (SIGSEGV in HoldPinnedPortals) with one DO block that commits inside such
+ * a loop.  The cursor is left to the end of the transaction, which drops it
+ * (it is not holdable).
+ */
 static void
 drop_cursor(export_state *st)
 {
@@ -1329,6 +1338,8 @@ drop_cursor(export_state *st)
 	if (portal == NULL)
 		return;
 	st->portal = NULL;
+	if (ActivePortal != NULL && ActivePortal->holdStore != NULL && ActivePortal->status == PORTAL_ACTIVE)
+		return;
 	PortalDrop(portal, false);
 }
 

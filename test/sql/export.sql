@@ -247,6 +247,28 @@ CLOSE c;
 COMMIT;
 SELECT format, status, error_message FROM train_data.export_history() ORDER BY format, status;
 DELETE FROM train_data.export_logs;
+-- A PL/pgSQL loop over an export whose body commits: PostgreSQL persists
+-- the loop's query while it walks the portals' table, and the export
+-- closing its cursor then crashed the server (SIGSEGV in
+-- HoldPinnedPortals, from 1.2's first cursor; a review of the thirty-fourth
+-- session: within five calls whatever the export).  The cursor is now left
+-- to the end of the transaction there.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR i IN 1..30 LOOP
+        FOR r IN SELECT train_data.export_jsonl() AS line LOOP
+            COMMIT;
+        END LOOP;
+        FOR r IN SELECT train_data.export_conversations('csv', 'all', '{}') AS line LIMIT 2 LOOP
+            COMMIT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+SELECT status, error_message, count(*) FROM train_data.export_history(page_size => 100) GROUP BY 1, 2;
+DELETE FROM train_data.export_logs;
 -- The write is best effort: a COMMIT or CLOSE that cannot make it (a
 -- transaction made read-only, row security turned off, another role) still
 -- succeeds, the row left 'processing' (the review of the first form saw
