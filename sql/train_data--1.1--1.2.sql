@@ -1230,7 +1230,8 @@ BEGIN
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
                             THEN train_data.render_template(t.structure,
                                                             coalesce(e.value -> 'parameters', '{}') || shared_parameters,
-                                                            t.variables) END AS result) r
+                                                            t.variables) END AS result
+                OFFSET 0) r    -- rendered once: not pulled up into each use of r.result
           -- a placeholder no variable, parameter or default fills would
           -- reach the model as literal text
           LEFT JOIN LATERAL (
@@ -1239,9 +1240,17 @@ BEGIN
                 WHERE w LIKE 'unresolved placeholders: %') u ON true)
     SELECT b.ord, b.problem, b.detail,
            (SELECT array_agg(DISTINCT c.version) FROM checked c WHERE c.version IS NOT NULL) AS versions,
-           (SELECT jsonb_agg(jsonb_build_array(a.ord, a.acted_on) ORDER BY a.ord)
-            FROM (SELECT min(c.ord) AS ord, c.acted_on FROM checked c WHERE c.acted_on IS NOT NULL
-                  GROUP BY c.acted_on) a) AS acted_on
+           -- the values a completion acts on, named as the errors below
+           -- name an item (the items' guard checks them again, naming the
+           -- job by its id, which for a refused batch is rolled back:
+           -- nobody ever sees it); each set of values once, by its first
+           -- item, in the items' order, and only when no item has a
+           -- problem above (which is reported first)
+           (SELECT count(train_data.check_item_parameters(a.acted_on,
+                                                          format('item %s of batch "%s"', a.ord, name))::text)
+            FROM (SELECT min(c.ord) AS ord, c.acted_on FROM checked c
+                  WHERE c.acted_on IS NOT NULL AND b.problem IS NULL
+                  GROUP BY c.acted_on ORDER BY 1 OFFSET 0) a) AS acted_on_sets
     INTO bad
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (SELECT c.ord, c.problem, c.detail FROM checked c
@@ -1259,13 +1268,6 @@ BEGIN
         RAISE EXCEPTION 'item % of batch "%" %', bad.ord, name, bad.problem
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- the values a completion acts on, named as the errors above name an
-    -- item (the items' guard checks them again, naming the job by its id,
-    -- which for a refused batch is rolled back: nobody ever sees it); each
-    -- set of values once, named by its first item (a shared dedupe is one
-    -- check, not one per item)
-    PERFORM train_data.check_item_parameters(a.value -> 1, format('item %s of batch "%s"', a.value ->> 0, name))
-    FROM jsonb_array_elements(bad.acted_on) AS a(value);
 
     INSERT INTO train_data.batch_jobs (name, total_items, shared_parameters, concurrent_processing,
                                        error_handling, priority, tier)

@@ -1321,14 +1321,15 @@ own_cursor(export_state *st)
 }
 
 /*
- * Close the export's cursor (once).  Not while a portal is being persisted
- * (a cursor WITH HOLD at COMMIT, or the loop of a PL/pgSQL FOR over the
- * export when the loop's body commits): PostgreSQL then walks the portals'
- * table (HoldPinnedPortals), runs the rest of the query, and does not expect
- * a portal to leave it meanwhile -- a review of 1.2 crashed the server
- * (SIGSEGV in HoldPinnedPortals) with one DO block that commits inside such
- * a loop.  The cursor is left to the end of the transaction, which drops it
- * (it is not holdable).
+ * Close the export's cursor (once).  Not while a pinned portal is being
+ * persisted (the loop of a PL/pgSQL FOR over the export when the loop's
+ * body commits or rolls back): PostgreSQL then walks the portals' table
+ * (HoldPinnedPortals), runs the rest of the loop's query, and does not
+ * expect a portal to leave the table meanwhile -- a review of 1.2 crashed
+ * the server (SIGSEGV in HoldPinnedPortals) with one DO block that commits
+ * inside such a loop.  The cursor is left to the end of the transaction,
+ * which drops it (it is not holdable).  A cursor WITH HOLD persisted at
+ * COMMIT is not pinned: that walk starts again after each portal it holds.
  */
 static void
 drop_cursor(export_state *st)
@@ -1338,7 +1339,8 @@ drop_cursor(export_state *st)
 	if (portal == NULL)
 		return;
 	st->portal = NULL;
-	if (ActivePortal != NULL && ActivePortal->holdStore != NULL && ActivePortal->status == PORTAL_ACTIVE)
+	if (ActivePortal != NULL && ActivePortal->portalPinned && ActivePortal->holdStore != NULL &&
+		ActivePortal->status == PORTAL_ACTIVE)
 		return;
 	PortalDrop(portal, false);
 }
