@@ -33,20 +33,8 @@ CREATE OR REPLACE FUNCTION train_data.current_user_id() RETURNS uuid
 -- the same message, detail form and hint wherever it is raised (what the
 -- caller was doing, as purpose: a full sentence).  Runs as its caller.
 CREATE FUNCTION train_data.require_user_id(purpose text) RETURNS uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := train_data.current_user_id();
-BEGIN
-    IF uid IS NULL THEN
-        RAISE EXCEPTION 'no user id is set'
-            USING ERRCODE = 'invalid_authorization_specification', DETAIL = left(require_user_id.purpose, 200),
-                  HINT = 'Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.';
-    END IF;
-    RETURN uid;
-END
-$$;
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'train_data_require_user_id';
 
 COMMENT ON FUNCTION train_data.require_user_id(text) IS
     'Internal: the current user id, or 28000 "no user id is set" with purpose as its detail, for functions that act for a user';

@@ -60,6 +60,7 @@
 #include "json_glue.h"
 #include "td_json.h"
 #include "td_text.h"
+#include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_export_jsonl);
 PG_FUNCTION_INFO_V1(train_data_export_conversations);
@@ -1473,11 +1474,7 @@ export_owner(bool verdicts)
 		return uid_null ? (Datum) 0 : SPI_datumTransfer(uid, false, UUID_LEN);
 	}
 	if (uid_null)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("no user id is set"),
-				 errdetail("An export holds the conversations of the current user."),
-				 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
+		td_report_no_user_id("An export holds the conversations of the current user.");
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &owner_null)) || owner_null)
 		return (Datum) 0;		/* a site's policy beside the stock one: the policies decide */
 	return SPI_datumTransfer(uid, false, UUID_LEN);	/* out of the result, into the caller's context */

@@ -237,12 +237,13 @@ update_stopped(Datum id, Datum message)
  * called the export, in the caller's transaction, as the caller -- often
  * from a statement that is not the export's (CLOSE, COMMIT, PREPARE
  * TRANSACTION), which must not fail for it: the write is best effort, in a
- * subtransaction of its own, and whatever stops it (a read-only
- * transaction, the role or row security changed since, a lock) leaves the
- * row 'processing' with a warning, as before.  The review of the first
- * form, which let the update's error through, had a COMMIT of a read-only
- * transaction and a CLOSE under another role fail.  A cancel still
- * cancels.  In a transaction that cannot write at all nothing is tried.
+ * subtransaction of its own, and an error that stops it (the role or row
+ * security changed since, a lock) leaves the row 'processing' with a
+ * warning, as before.  A transaction that cannot write at all (read-only, a
+ * parallel worker's, a standby's) tries nothing and leaves the row
+ * 'processing' without a word.  The review of the first form, which let the
+ * update's error through, had a COMMIT of a read-only transaction and a
+ * CLOSE under another role fail.  A cancel still cancels.
  */
 void
 export_log_stopped(export_log *log, int64 records)

@@ -27,12 +27,15 @@
  *
  * user_id_default(tbl, required), the default of the owner columns, is the
  * same id, or the error that says none is set (28000) where a row needs
- * one.
+ * one; require_user_id(purpose), for the functions that act for a user,
+ * the id or that error.  One function raises it (td_report_no_user_id), the
+ * export's too, so that it reads the same wherever it is met.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -46,6 +49,7 @@
 
 PG_FUNCTION_INFO_V1(train_data_current_user_id);
 PG_FUNCTION_INFO_V1(train_data_user_id_default);
+PG_FUNCTION_INFO_V1(train_data_require_user_id);
 
 /* State of the scan for the top-level "sub" member of the claims object. */
 typedef struct ClaimsScan
@@ -299,12 +303,47 @@ train_data_user_id_default(PG_FUNCTION_ARGS)
 		char	   *nsp = get_namespace_name(get_rel_namespace(tbl)),
 				   *rel = get_rel_name(tbl);
 
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("no user id is set"),
-				 errdetail("A new row of %s belongs to the current user.",
-						   nsp && rel ? quote_qualified_identifier(nsp, rel) : "an unknown table"),
-				 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
+		td_report_no_user_id(psprintf("A new row of %s belongs to the current user.",
+									  nsp && rel ? quote_qualified_identifier(nsp, rel) : "an unknown table"));
 	}
 	PG_RETURN_NULL();
+}
+
+/* See train_data.h. */
+void
+td_report_no_user_id(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("no user id is set"),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 errhint("Set train_data.user_id (SET, SET LOCAL or set_config) or sign in through PostgREST first.")));
+}
+
+/*
+ * require_user_id(purpose text) returns uuid — the current user id, for a
+ * function that acts for a user; when none is set, 28000 with purpose (what
+ * the caller was doing, a full sentence; its first 200 characters) as the
+ * detail.
+ */
+Datum
+train_data_require_user_id(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		result = user_id(&isnull);
+
+	if (isnull)
+	{
+		char	   *purpose = NULL;
+
+		if (!PG_ARGISNULL(0))
+		{
+			text	   *t = PG_GETARG_TEXT_PP(0);
+
+			purpose = pnstrdup(VARDATA_ANY(t),
+							   pg_mbcharcliplen(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 200));
+		}
+		td_report_no_user_id(purpose);
+	}
+	PG_RETURN_DATUM(result);
 }

@@ -29,6 +29,13 @@ extern bool td_durable_claims;
  */
 extern bool td_events;
 
+/*
+ * Raise 28000 "no user id is set" with detail (a full sentence; NULL: none)
+ * and the hint on how to set one: every function that acts for a user and
+ * finds no user id says it so (identity.c).
+ */
+extern void td_report_no_user_id(const char *detail) pg_attribute_noreturn();
+
 /* Does the current role have the privileges of the extension owner (engine_glue.c)? */
 extern bool td_engine_context(void);
 

@@ -99,3 +99,23 @@ INSERT INTO train_data.batch_jobs (name, total_items) VALUES ('identity job', 0)
 SELECT name, created_by FROM train_data.batch_jobs WHERE name = 'identity job';
 DELETE FROM train_data.batch_jobs WHERE name = 'identity job';
 RESET train_data.user_id;
+
+-- require_user_id: the id, or 28000 with the caller's purpose as the detail
+-- (its first 200 characters; none for a NULL purpose) and the same hint as
+-- every other "no user id is set" (one C function raises them all).
+SELECT expect_error($$SELECT train_data.require_user_id('Doing a thing needs a user.')$$, true);
+SELECT expect_error($$SELECT train_data.require_user_id(NULL)$$, true);
+SELECT length(expect_error($$SELECT train_data.require_user_id(repeat('é', 1000000))$$, true));
+DO $$
+DECLARE
+    hint text;
+BEGIN
+    PERFORM train_data.require_user_id('x');
+EXCEPTION WHEN invalid_authorization_specification THEN
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    RAISE NOTICE 'hint: %', hint;
+END
+$$;
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT train_data.require_user_id(NULL);
+RESET train_data.user_id;
