@@ -39,6 +39,51 @@ CREATE FUNCTION train_data.require_user_id(purpose text) RETURNS uuid
 COMMENT ON FUNCTION train_data.require_user_id(text) IS
     'Internal: the current user id, or 28000 "no user id is set" with purpose as its detail, for functions that act for a user';
 
+-- Is v a UUID as uuid_in reads it (hyphens optional after each group of
+-- four digits, braces around the whole)?  For a check that names what is
+-- wrong instead of the cast's error, which quotes the value whole.
+CREATE FUNCTION train_data.is_uuid_text(v text)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN v ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$';
+
+COMMENT ON FUNCTION train_data.is_uuid_text(text) IS
+    'Internal: whether a text is a UUID as the uuid type reads it (NULL for NULL)';
+
+-- The problems of a render_template result that did not succeed, as an
+-- error quotes them: the first five messages, then how many more (a
+-- template is another user's, and a render may report up to 20 problems of
+-- each kind).  NULL when it reports none.  as_sentence gives the form of a
+-- DETAIL.
+CREATE FUNCTION train_data.render_problems(rendered jsonb, as_sentence boolean DEFAULT false)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT CASE WHEN as_sentence
+                        THEN pg_catalog.upper(pg_catalog.left(p.list, 1)) OPERATOR(pg_catalog.||)
+                             pg_catalog.substr(p.list, 2) OPERATOR(pg_catalog.||) '.'
+                        ELSE p.list END
+            FROM (SELECT pg_catalog.string_agg(e.value OPERATOR(pg_catalog.->>) 'message', '; ' ORDER BY e.n)
+                           FILTER (WHERE e.n OPERATOR(pg_catalog.<=) 5)
+                         OPERATOR(pg_catalog.||)
+                         CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.>) 5
+                              THEN pg_catalog.format('; and %s more', pg_catalog.count(*) OPERATOR(pg_catalog.-) 5)
+                              ELSE '' END AS list
+                  FROM pg_catalog.jsonb_array_elements(rendered OPERATOR(pg_catalog.->) 'errors') WITH ORDINALITY AS e(value, n)) p);
+
+COMMENT ON FUNCTION train_data.render_problems(jsonb, boolean) IS
+    'Internal: the first five problems of a failed render_template result and how many more, as errors quote them (as_sentence: capitalised, with a final period); NULL when none';
+
+-- The item id of an entry of complete_batch_items, NULL when it has none
+-- that is a UUID (complete_batch_entry says what is wrong).
+CREATE FUNCTION train_data.completion_item(entry jsonb)
+    RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN jsonb_typeof(entry -> 'item_id') = 'string' AND train_data.is_uuid_text(entry ->> 'item_id')
+                THEN (entry ->> 'item_id')::uuid END;
+
+COMMENT ON FUNCTION train_data.completion_item(jsonb) IS
+    'Internal: the item id of an entry of complete_batch_items, NULL when it has none that is a UUID';
+
 CREATE OR REPLACE FUNCTION train_data.touch_timestamps() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_touch_timestamps';
@@ -279,7 +324,7 @@ BEGIN
     ELSIF (rendered ->> 'success')::boolean THEN
         prompt := rendered ->> 'resolved';
     ELSE
-        problem := (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e);
+        problem := train_data.render_problems(rendered);
     END IF;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
@@ -675,8 +720,7 @@ BEGIN
         ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
             RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
                 USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = coalesce((SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e),
-                                        'The template no longer exists.');
+                      DETAIL = coalesce(train_data.render_problems(rendered, true), 'The template no longer exists.');
         END IF;
         NEW.prompt := rendered ->> 'resolved';
     END IF;
@@ -731,7 +775,7 @@ BEGIN
     END IF;
     IF NEW.approved_by IS DISTINCT FROM NEW.created_by AND NEW.approved_by IS NOT NULL
        AND (TG_OP = 'INSERT' OR NEW.approved_by IS DISTINCT FROM OLD.approved_by) THEN
-        RAISE EXCEPTION 'conversation % cannot be approved by another user', NEW.conversation_id
+        RAISE EXCEPTION 'conversation % cannot be approved by another user', train_data.clip_for_message(NEW.conversation_id)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'approved_by records who approved it, which can only be its owner.',
                   HINT = 'Use review_conversation().';
@@ -760,7 +804,7 @@ BEGIN
       AND e.value ->> 'performedBy' IS DISTINCT FROM NEW.created_by::text
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'review history entry of conversation % names another user', NEW.conversation_id
+        RAISE EXCEPTION 'review history entry of conversation % names another user', train_data.clip_for_message(NEW.conversation_id)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('performedBy is %s; an entry can only record the conversation''s owner.',
                                   train_data.clip_for_message(stranger)),
@@ -771,13 +815,13 @@ BEGIN
         ancestor := NEW.parent_id;
         WHILE ancestor IS NOT NULL LOOP
             IF ancestor = NEW.id THEN
-                RAISE EXCEPTION 'conversation % cannot be a version of itself', NEW.conversation_id
+                RAISE EXCEPTION 'conversation % cannot be a version of itself', train_data.clip_for_message(NEW.conversation_id)
                     USING ERRCODE = 'check_violation',
                           DETAIL = format('Its parent %s descends from it.', NEW.parent_id);
             END IF;
             depth := depth + 1;
             IF depth > 1000 THEN
-                RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', NEW.conversation_id
+                RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', train_data.clip_for_message(NEW.conversation_id)
                     USING ERRCODE = 'program_limit_exceeded';
             END IF;
             -- a change of an existing row's parent reads the ancestors FOR
@@ -798,7 +842,7 @@ BEGIN
             END IF;
             IF NOT FOUND THEN
                 IF depth = 1 THEN
-                    RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, NEW.conversation_id
+                    RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, train_data.clip_for_message(NEW.conversation_id)
                         USING ERRCODE = 'foreign_key_violation';
                 END IF;
                 ancestor := NULL;
@@ -818,10 +862,33 @@ CREATE FUNCTION train_data.complete_batch_entry(entry jsonb, ord bigint)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    member text;
 BEGIN
     IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF jsonb_typeof(entry -> 'item_id') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'completion % has no item_id', ord
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = format('Its item_id is %s; expected the id of a batch item as a string.',
+                                  train_data.clip_for_message(coalesce(entry -> 'item_id', 'null')::text));
+    END IF;
+    IF NOT train_data.is_uuid_text(entry ->> 'item_id') THEN
+        RAISE EXCEPTION 'completion % has an item_id that is not a UUID: %', ord,
+                        train_data.clip_for_message(entry ->> 'item_id')
+            USING ERRCODE = 'invalid_text_representation';
+    END IF;
+    -- duration_ms and attempt: absent, null, or a whole number an integer holds
+    FOREACH member IN ARRAY ARRAY['duration_ms', 'attempt'] LOOP
+        CONTINUE WHEN coalesce(jsonb_typeof(entry -> member), 'null') = 'null';
+        IF NOT (entry ->> member) ~ '^[+-]?[0-9]{1,10}$'
+           OR NOT (entry ->> member)::bigint BETWEEN -2147483648 AND 2147483647 THEN
+            RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
+                            train_data.clip_for_message((entry -> member)::text)
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
     RETURN train_data.complete_batch_item((entry ->> 'item_id')::uuid, entry -> 'response',
                                           (entry ->> 'duration_ms')::integer, (entry ->> 'attempt')::integer);
 END
@@ -882,7 +949,7 @@ BEGIN
             FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
                 CONTINUE WHEN codes[e.ord] IS NOT NULL;
                 cur := e.ord;
-                ids[e.ord] := (e.value ->> 'item_id')::uuid;
+                ids[e.ord] := train_data.completion_item(e.value);
                 convs[e.ord] := train_data.complete_batch_entry(e.value, e.ord);
             END LOOP;
             cur := NULL;
@@ -908,7 +975,7 @@ BEGIN
         outcome := 'refused';
         IF error_code IS NULL THEN
             BEGIN
-                item_id := (e.value ->> 'item_id')::uuid;
+                item_id := train_data.completion_item(e.value);
                 conversation_id := train_data.complete_batch_entry(e.value, e.ord);
                 outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
             EXCEPTION WHEN OTHERS THEN
@@ -1185,7 +1252,7 @@ BEGIN
     WITH checked AS MATERIALIZED (
           SELECT e.ord, t.id::text || '@' || t.xmin::text AS version,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
-                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
+                      WHEN NOT coalesce(train_data.is_uuid_text(e.value ->> 'template_id'), false)
                           THEN format('has no valid template_id: %s',
                                       train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
@@ -1200,7 +1267,7 @@ BEGIN
                       WHEN u.unresolved IS NOT NULL
                           THEN format('leaves placeholders of template "%s" unfilled', t.name)
                  END AS problem,
-                 coalesce((SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m),
+                 coalesce(CASE WHEN NOT (r.result ->> 'success')::boolean THEN train_data.render_problems(r.result) END,
                           u.unresolved) AS detail,
                  -- the values a completion acts on, as the item will hold
                  -- them (the template's defaults applied), for the check
@@ -1212,7 +1279,7 @@ BEGIN
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
-                                 AND (e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
+                                 AND train_data.is_uuid_text(e.value ->> 'template_id')
                                 THEN (e.value ->> 'template_id')::uuid END
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
@@ -3140,7 +3207,7 @@ BEGIN
     IF NOT (r ->> 'success')::boolean THEN
         RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
+                  DETAIL = train_data.render_problems(r, true);
     END IF;
     IF c ->> 'provider' = 'openai' THEN
         RETURN jsonb_build_object(
@@ -5319,12 +5386,16 @@ BEGIN
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
         RAISE EXCEPTION '% setting "%" is out of range', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
+                  -- (a bound may come from the document: another setting's value)
                   DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
-                                                              train_data.clip_for_message(v::text), low)
+                                                              train_data.clip_for_message(v::text),
+                                                              train_data.clip_for_message(low::text))
                                 WHEN low IS NULL THEN format('The value is %s; it must be at most %s.',
-                                                             train_data.clip_for_message(v::text), high)
+                                                             train_data.clip_for_message(v::text),
+                                                             train_data.clip_for_message(high::text))
                                 ELSE format('The value is %s; it must be between %s and %s.',
-                                            train_data.clip_for_message(v::text), low, high) END;
+                                            train_data.clip_for_message(v::text), train_data.clip_for_message(low::text),
+                                            train_data.clip_for_message(high::text)) END;
     END IF;
 END
 $$;
@@ -5481,6 +5552,14 @@ ALTER TABLE train_data.generation_logs
     ALTER COLUMN created_by SET DEFAULT train_data.user_id_default('train_data.generation_logs', false);
 ALTER TABLE train_data.configuration_audit_log
     ALTER COLUMN user_id SET DEFAULT train_data.user_id_default('train_data.configuration_audit_log', true);
+
+-- A batch item's position is unique per job and owner (one per job), so
+-- that another user's insert aimed at a job never meets its items: a 23505
+-- for a taken position told her how many items the job has (found by a
+-- review of the errors, thirty-fifth session).
+ALTER TABLE train_data.batch_items
+    DROP CONSTRAINT batch_items_position_unique,
+    ADD CONSTRAINT batch_items_position_unique UNIQUE (batch_job_id, position, created_by);
 
 -- The EXECUTE grants carried above to the new signatures of the worker
 -- functions are the site's, not the extension's: a GRANT an extension

@@ -193,14 +193,21 @@ claims_scalar(void *state, char *token, JsonTokenType tokentype)
 	TD_JSON_CB_RETURN;
 }
 
-/* Report a malformed request.jwt.claims with a detail sentence. */
+/*
+ * Report a malformed request.jwt.claims with a detail sentence, its first
+ * 200 characters (the parser's detail quotes the bad token whole, and the
+ * claims may be of any size: the policies call this on every statement).
+ */
 static void
 claims_error(const char *detail)
 {
+	int			len = (int) strlen(detail),
+				cut = pg_mbcharcliplen(detail, len, 200);
+
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid value for setting \"%s\"", TD_JWT_CLAIMS_SETTING),
-			 errdetail_internal("%s", detail)));
+			 errdetail_internal("%.*s%s", cut, detail, cut < len ? "..." : "")));
 }
 
 /*

@@ -166,6 +166,40 @@ CREATE FUNCTION train_data.clip_for_message(v text)
 COMMENT ON FUNCTION train_data.clip_for_message(text) IS
     'Internal: a user value as error messages quote it: NULL as NULL, whole up to 64 characters, else its first 64 characters and "..."';
 
+-- Is v a UUID as uuid_in reads it (hyphens optional after each group of
+-- four digits, braces around the whole)?  For a check that names what is
+-- wrong instead of the cast's error, which quotes the value whole.
+CREATE FUNCTION train_data.is_uuid_text(v text)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN v ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$';
+
+COMMENT ON FUNCTION train_data.is_uuid_text(text) IS
+    'Internal: whether a text is a UUID as the uuid type reads it (NULL for NULL)';
+
+-- The problems of a render_template result that did not succeed, as an
+-- error quotes them: the first five messages, then how many more (a
+-- template is another user's, and a render may report up to 20 problems of
+-- each kind).  NULL when it reports none.  as_sentence gives the form of a
+-- DETAIL.
+CREATE FUNCTION train_data.render_problems(rendered jsonb, as_sentence boolean DEFAULT false)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT CASE WHEN as_sentence
+                        THEN pg_catalog.upper(pg_catalog.left(p.list, 1)) OPERATOR(pg_catalog.||)
+                             pg_catalog.substr(p.list, 2) OPERATOR(pg_catalog.||) '.'
+                        ELSE p.list END
+            FROM (SELECT pg_catalog.string_agg(e.value OPERATOR(pg_catalog.->>) 'message', '; ' ORDER BY e.n)
+                           FILTER (WHERE e.n OPERATOR(pg_catalog.<=) 5)
+                         OPERATOR(pg_catalog.||)
+                         CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.>) 5
+                              THEN pg_catalog.format('; and %s more', pg_catalog.count(*) OPERATOR(pg_catalog.-) 5)
+                              ELSE '' END AS list
+                  FROM pg_catalog.jsonb_array_elements(rendered OPERATOR(pg_catalog.->) 'errors') WITH ORDINALITY AS e(value, n)) p);
+
+COMMENT ON FUNCTION train_data.render_problems(jsonb, boolean) IS
+    'Internal: the first five problems of a failed render_template result and how many more, as errors quote them (as_sentence: capitalised, with a final period); NULL when none';
+
 -- Time-ordered ids (UUID version 7), the default ids of conversations and
 -- their turns.  Rows made together sit together in the primary keys and in
 -- the turns' (conversation_id, turn_number) index: inserts go to the right

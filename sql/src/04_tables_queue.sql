@@ -123,7 +123,11 @@ CREATE TABLE train_data.batch_items (
     CONSTRAINT batch_items_parent_conversation_fk FOREIGN KEY (parent_conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE SET NULL (parent_conversation_id),
     CONSTRAINT batch_items_id_owner_unique UNIQUE (id, created_by),
-    CONSTRAINT batch_items_position_unique UNIQUE (batch_job_id, position),
+    -- the owner in the key (one per job: the job's foreign key makes it so),
+    -- so that another user's insert aimed at the job never meets its items
+    -- (a 23505 for a taken position told her how many it has) nor waits
+    -- for them: she gets 23503, as for a job that does not exist
+    CONSTRAINT batch_items_position_unique UNIQUE (batch_job_id, position, created_by),
     CONSTRAINT batch_items_position_positive CHECK (position >= 1),
     CONSTRAINT batch_items_parameters_is_object CHECK (pg_catalog.jsonb_typeof(parameters) = 'object'),
     CONSTRAINT batch_items_progress_range CHECK (progress BETWEEN 0 AND 100),
@@ -496,8 +500,7 @@ BEGIN
         ELSIF NOT coalesce((rendered ->> 'success')::boolean, false) THEN
             RAISE EXCEPTION 'parameters of batch item % do not render with its template', NEW.id
                 USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = coalesce((SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e),
-                                        'The template no longer exists.');
+                      DETAIL = coalesce(train_data.render_problems(rendered, true), 'The template no longer exists.');
         END IF;
         NEW.prompt := rendered ->> 'resolved';
     END IF;

@@ -216,12 +216,16 @@ BEGIN
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
         RAISE EXCEPTION '% setting "%" is out of range', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
+                  -- (a bound may come from the document: another setting's value)
                   DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
-                                                              train_data.clip_for_message(v::text), low)
+                                                              train_data.clip_for_message(v::text),
+                                                              train_data.clip_for_message(low::text))
                                 WHEN low IS NULL THEN format('The value is %s; it must be at most %s.',
-                                                             train_data.clip_for_message(v::text), high)
+                                                             train_data.clip_for_message(v::text),
+                                                             train_data.clip_for_message(high::text))
                                 ELSE format('The value is %s; it must be between %s and %s.',
-                                            train_data.clip_for_message(v::text), low, high) END;
+                                            train_data.clip_for_message(v::text), train_data.clip_for_message(low::text),
+                                            train_data.clip_for_message(high::text)) END;
     END IF;
 END
 $$;
@@ -710,7 +714,7 @@ BEGIN
     IF NOT (r ->> 'success')::boolean THEN
         RAISE EXCEPTION 'parameters are not valid for template "%"', r ->> 'template_name'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(r -> 'errors') e) || '.';
+                  DETAIL = train_data.render_problems(r, true);
     END IF;
     IF c ->> 'provider' = 'openai' THEN
         RETURN jsonb_build_object(

@@ -364,7 +364,7 @@ BEGIN
     WITH checked AS MATERIALIZED (
           SELECT e.ord, t.id::text || '@' || t.xmin::text AS version,
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
-                      WHEN NOT coalesce((e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$', false)
+                      WHEN NOT coalesce(train_data.is_uuid_text(e.value ->> 'template_id'), false)
                           THEN format('has no valid template_id: %s',
                                       train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
@@ -379,7 +379,7 @@ BEGIN
                       WHEN u.unresolved IS NOT NULL
                           THEN format('leaves placeholders of template "%s" unfilled', t.name)
                  END AS problem,
-                 coalesce((SELECT string_agg(m ->> 'message', '; ') FROM jsonb_array_elements(r.result -> 'errors') m),
+                 coalesce(CASE WHEN NOT (r.result ->> 'success')::boolean THEN train_data.render_problems(r.result) END,
                           u.unresolved) AS detail,
                  -- the values a completion acts on, as the item will hold
                  -- them (the template's defaults applied), for the check
@@ -391,7 +391,7 @@ BEGIN
           FROM jsonb_array_elements(items) WITH ORDINALITY AS e(value, ord)
           LEFT JOIN train_data.templates t
                  ON t.id = CASE WHEN jsonb_typeof(e.value) = 'object'
-                                 AND (e.value ->> 'template_id') ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$'
+                                 AND train_data.is_uuid_text(e.value ->> 'template_id')
                                 THEN (e.value ->> 'template_id')::uuid END
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN t.id IS NOT NULL AND jsonb_typeof(coalesce(e.value -> 'parameters', '{}')) = 'object'
@@ -604,7 +604,7 @@ BEGIN
     ELSIF (rendered ->> 'success')::boolean THEN
         prompt := rendered ->> 'resolved';
     ELSE
-        problem := (SELECT string_agg(e ->> 'message', '; ') FROM jsonb_array_elements(rendered -> 'errors') e);
+        problem := train_data.render_problems(rendered);
     END IF;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
@@ -1283,19 +1283,56 @@ $$;
 COMMENT ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) IS
     'Worker function: stores a model response for an item in flight (conversation, turns, quality score, generation log, counters) in one transaction; returns the conversation id, or NULL with a warning when the response is unusable';
 
+-- The item id of an entry of complete_batch_items, NULL when it has none
+-- that is a UUID (complete_batch_entry says what is wrong).
+CREATE FUNCTION train_data.completion_item(entry jsonb)
+    RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN jsonb_typeof(entry -> 'item_id') = 'string' AND train_data.is_uuid_text(entry ->> 'item_id')
+                THEN (entry ->> 'item_id')::uuid END;
+
+COMMENT ON FUNCTION train_data.completion_item(jsonb) IS
+    'Internal: the item id of an entry of complete_batch_items, NULL when it has none that is a UUID';
+
 -- One entry of complete_batch_items: the conversation complete_batch_item
 -- stored for it (NULL for an unusable response); an error when the entry
--- is not a JSON object or is refused.  Runs as its caller, so it can do
--- nothing its caller could not do with complete_batch_item.
+-- is not a JSON object, a member is not of its type (naming the entry and
+-- the member, the value clipped: before, PostgreSQL's cast error quoted a
+-- value of any size and named neither) or the entry is refused.  Runs as
+-- its caller, so it can do nothing its caller could not do with
+-- complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_entry(entry jsonb, ord bigint)
     RETURNS uuid
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    member text;
 BEGIN
     IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF jsonb_typeof(entry -> 'item_id') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'completion % has no item_id', ord
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = format('Its item_id is %s; expected the id of a batch item as a string.',
+                                  train_data.clip_for_message(coalesce(entry -> 'item_id', 'null')::text));
+    END IF;
+    IF NOT train_data.is_uuid_text(entry ->> 'item_id') THEN
+        RAISE EXCEPTION 'completion % has an item_id that is not a UUID: %', ord,
+                        train_data.clip_for_message(entry ->> 'item_id')
+            USING ERRCODE = 'invalid_text_representation';
+    END IF;
+    -- duration_ms and attempt: absent, null, or a whole number an integer holds
+    FOREACH member IN ARRAY ARRAY['duration_ms', 'attempt'] LOOP
+        CONTINUE WHEN coalesce(jsonb_typeof(entry -> member), 'null') = 'null';
+        IF NOT (entry ->> member) ~ '^[+-]?[0-9]{1,10}$'
+           OR NOT (entry ->> member)::bigint BETWEEN -2147483648 AND 2147483647 THEN
+            RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
+                            train_data.clip_for_message((entry -> member)::text)
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
     RETURN train_data.complete_batch_item((entry ->> 'item_id')::uuid, entry -> 'response',
                                           (entry ->> 'duration_ms')::integer, (entry ->> 'attempt')::integer);
 END
@@ -1359,7 +1396,7 @@ BEGIN
             FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
                 CONTINUE WHEN codes[e.ord] IS NOT NULL;
                 cur := e.ord;
-                ids[e.ord] := (e.value ->> 'item_id')::uuid;
+                ids[e.ord] := train_data.completion_item(e.value);
                 convs[e.ord] := train_data.complete_batch_entry(e.value, e.ord);
             END LOOP;
             cur := NULL;
@@ -1385,7 +1422,7 @@ BEGIN
         outcome := 'refused';
         IF error_code IS NULL THEN
             BEGIN
-                item_id := (e.value ->> 'item_id')::uuid;
+                item_id := train_data.completion_item(e.value);
                 conversation_id := train_data.complete_batch_entry(e.value, e.ord);
                 outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
             EXCEPTION WHEN OTHERS THEN

@@ -133,7 +133,7 @@ BEGIN
     END IF;
     IF NEW.approved_by IS DISTINCT FROM NEW.created_by AND NEW.approved_by IS NOT NULL
        AND (TG_OP = 'INSERT' OR NEW.approved_by IS DISTINCT FROM OLD.approved_by) THEN
-        RAISE EXCEPTION 'conversation % cannot be approved by another user', NEW.conversation_id
+        RAISE EXCEPTION 'conversation % cannot be approved by another user', train_data.clip_for_message(NEW.conversation_id)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'approved_by records who approved it, which can only be its owner.',
                   HINT = 'Use review_conversation().';
@@ -162,7 +162,7 @@ BEGIN
       AND e.value ->> 'performedBy' IS DISTINCT FROM NEW.created_by::text
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'review history entry of conversation % names another user', NEW.conversation_id
+        RAISE EXCEPTION 'review history entry of conversation % names another user', train_data.clip_for_message(NEW.conversation_id)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('performedBy is %s; an entry can only record the conversation''s owner.',
                                   train_data.clip_for_message(stranger)),
@@ -173,13 +173,13 @@ BEGIN
         ancestor := NEW.parent_id;
         WHILE ancestor IS NOT NULL LOOP
             IF ancestor = NEW.id THEN
-                RAISE EXCEPTION 'conversation % cannot be a version of itself', NEW.conversation_id
+                RAISE EXCEPTION 'conversation % cannot be a version of itself', train_data.clip_for_message(NEW.conversation_id)
                     USING ERRCODE = 'check_violation',
                           DETAIL = format('Its parent %s descends from it.', NEW.parent_id);
             END IF;
             depth := depth + 1;
             IF depth > 1000 THEN
-                RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', NEW.conversation_id
+                RAISE EXCEPTION 'conversation % would have more than 1000 versions before it', train_data.clip_for_message(NEW.conversation_id)
                     USING ERRCODE = 'program_limit_exceeded';
             END IF;
             -- a change of an existing row's parent reads the ancestors FOR
@@ -200,7 +200,7 @@ BEGIN
             END IF;
             IF NOT FOUND THEN
                 IF depth = 1 THEN
-                    RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, NEW.conversation_id
+                    RAISE EXCEPTION 'parent conversation % of conversation % does not exist', NEW.parent_id, train_data.clip_for_message(NEW.conversation_id)
                         USING ERRCODE = 'foreign_key_violation';
                 END IF;
                 ancestor := NULL;

@@ -117,13 +117,23 @@ is_ident_char(char c)
 	return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
-/* Start a message "parameter "<name>" " about a variable. */
+/*
+ * A dropdown's options a message lists at most (the rest counted): a
+ * dropdown may have thousands.
+ */
+#define OPTIONS_LISTED 10
+
+/*
+ * Start a message "parameter "<name>" " about a variable, its name clipped
+ * (a template's variables are another user's to name, at any length: the
+ * message goes into errors the caller sees).
+ */
 static void
 param_msg(td_buf *msg, const variable *var, const char *rest)
 {
 	td_buf_init(msg);
 	td_buf_puts(msg, "parameter \"");
-	td_buf_append(msg, var->name, var->name_len);
+	td_buf_put_clipped(msg, var->name, var->name_len);
 	td_buf_puts(msg, "\" ");
 	td_buf_puts(msg, rest);
 }
@@ -806,11 +816,18 @@ check_dropdown(render_ctx *ctx, const variable *var, const td_json *value)
 	if (!found)
 	{
 		param_msg(&msg, var, "must be one of: ");
-		for (size_t i = 0; i < var->options->count; i++)
+		for (size_t i = 0; i < var->options->count && i < OPTIONS_LISTED; i++)
 		{
 			if (i)
 				td_buf_puts(&msg, ", ");
-			td_buf_append(&msg, var->options->items[i]->str, var->options->items[i]->len);
+			td_buf_put_clipped(&msg, var->options->items[i]->str, var->options->items[i]->len);
+		}
+		if (var->options->count > OPTIONS_LISTED)
+		{
+			char		more[40];
+
+			snprintf(more, sizeof(more), " and %zu more", var->options->count - OPTIONS_LISTED);
+			td_buf_puts(&msg, more);
 		}
 		add_error(ctx, var, msg.data, value);
 		td_buf_free(&msg);

@@ -545,7 +545,18 @@ INSERT INTO calls (fn, call) VALUES
  ('append_review_action', $$SELECT train_data.append_review_action('a3000000-0000-0000-0000-000000000000', 'approved', NULL, repeat('c', 2001))$$),
  ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', public.huge())$$),
  ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', 'asc', 1e1000)$$),
- ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', 1e1000)$$);
+ ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', 1e1000)$$),
+ ('is_uuid_text', $$SELECT train_data.is_uuid_text(public.huge())$$),
+ ('is_uuid_text', $$SELECT train_data.is_uuid_text(NULL)$$),
+ ('completion_item', $$SELECT train_data.completion_item(jsonb_build_object('item_id', public.huge()))$$),
+ ('completion_item', $$SELECT train_data.completion_item(public.deep_object())$$),
+ ('render_problems', $$SELECT train_data.render_problems(jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('message', public.huge()))), true)$$),
+ ('render_problems', $$SELECT train_data.render_problems(public.deep_array(), NULL)$$),
+ -- a huge item id, duration or attempt: named by entry and member, clipped
+ ('complete_batch_items', $$SELECT string_agg(error_code || ' ' || error_message, ' | ') FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge(), 'response', '{}'::jsonb)))$$),
+ ('complete_batch_items', $$SELECT string_agg(error_code || ' ' || error_message, ' | ') FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', 'a6000000-0000-0000-0000-000000000000', 'duration_ms', repeat('9', 5000)::jsonb, 'response', '{}'::jsonb)))$$),
+ ('complete_batch_items', $$SELECT string_agg(error_code || ' ' || error_message, ' | ') FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', 'a6000000-0000-0000-0000-000000000000', 'attempt', 1.5, 'response', '{}'::jsonb)))$$),
+ ('complete_batch_items', $$SELECT string_agg(error_code || ' ' || error_message, ' | ') FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('response', '{}'::jsonb)))$$);
 
 -- Everything but the worker calls as alice; the worker calls as the worker
 -- role (which may call nothing else).

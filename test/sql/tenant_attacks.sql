@@ -90,6 +90,17 @@ SELECT expect_error(format($$UPDATE train_data.batch_items SET status = 'process
 SELECT expect_error(format($$UPDATE train_data.batch_jobs SET status = 'completed' WHERE id = %L$$, :'alice_job'), false, true);
 SELECT expect_error($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, available_at)
                       SELECT id, 9, 'template', 'infinity' FROM train_data.batch_jobs WHERE name = 'alice batch'$$, false, true);
+-- her item aimed at Bob's job, whose id she knows, at the position his one
+-- item takes and at one no item takes: the same 23503 (the position's
+-- unique key holds the owner, so her row never meets his; a 23505 for a
+-- taken position told her how many items his job has: a review of the
+-- errors, thirty-fifth session)
+SELECT expect_error(format($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id, parameters)
+                             VALUES (%L, 1, 'template', 'e1000000-0000-0000-0000-000000000001', '{"persona": "A"}')$$,
+                           :'bob_job'), true, true) AS taken_position,
+       expect_error(format($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, template_id, parameters)
+                             VALUES (%L, 2, 'template', 'e1000000-0000-0000-0000-000000000001', '{"persona": "A"}')$$,
+                           :'bob_job'), true, true) AS free_position;
 
 ------------------------------------------------------------------ 3. one bad item stops the queue
 -- A value that can never render is refused when the item is changed.

@@ -132,6 +132,22 @@ main(void)
 	has(r, "\"actual_value\":\"c\"", "actual value reported");
 	has(r, "\"expected_type\":\"dropdown\"", "expected type reported");
 
+	/* another user's dropdown of many long options, or a long name: the message is clipped */
+	r = render("{{d}}", "{\"d\":\"z\"}",
+			   "[{\"name\":\"d\",\"type\":\"dropdown\",\"options\":[\"o1\",\"o2\",\"o3\",\"o4\",\"o5\",\"o6\","
+			   "\"o7\",\"o8\",\"o9\",\"o10\",\"o11\",\"oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo12\"]}]",
+			   false);
+	has(r, "must be one of: o1, o2, o3, o4, o5, o6, o7, o8, o9, o10 and 2 more\"", "options listed: the first 10, the rest counted");
+	r = render("{{d}}", "{\"d\":\"z\"}",
+			   "[{\"name\":\"d\",\"type\":\"dropdown\",\"options\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]}]",
+			   false);
+	has(r, "must be one of: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"", "an option clipped to 64 characters");
+	r = render("{{vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv}}", "{}",
+			   "[{\"name\":\"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\",\"type\":\"text\"}]",
+			   false);
+	has(r, "\"message\":\"parameter \\\"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv...\\\" is required",
+		"a long variable name clipped in the message");
+
 	r = render("{{t}}", "{\"t\":{\"x\":1}}", "[{\"name\":\"t\",\"type\":\"text\"}]", false);
 	has(r, "must be text", "object for a text variable");
 
