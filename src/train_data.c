@@ -15,14 +15,18 @@
  * real setting; reserving the prefix then removes every other one with a
  * WARNING, and the value is gone.  A misspelt user id would thus leave the
  * session acting for no user, and every query would quietly return nothing.
- * So _PG_init notes the names it is about to see removed (a bounded list),
- * and the identity lookup refuses to run without a user id while any was
- * noted (identity.c).
+ * So _PG_init notes the names it is about to see removed that hold a value
+ * (a bounded list), and the identity lookup refuses to run without a user
+ * id while any is noted (identity.c).  A name set within the transaction
+ * that loads the library is noted until that transaction ends: behind a
+ * pooler, one request's SET LOCAL must not fail the next user's requests.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -59,9 +63,15 @@ bool		td_events = true;
  */
 static bool td_item_lock_nowait = false;
 
-/* Names of the misspelt settings noted at load (clipped), and their number. */
+/*
+ * Names of the misspelt settings noted at load (clipped), and their number;
+ * of these, how many were set within the transaction that loaded the
+ * library (they are forgotten when it ends) and, for those listed, which.
+ */
 static const char *misspelt_names[TD_MAX_MISSPELT];
+static bool misspelt_in_xact[TD_MAX_MISSPELT];
 static int	misspelt_count = 0;
+static int	misspelt_xact_count = 0;
 
 void		_PG_init(void);
 
@@ -78,9 +88,47 @@ is_our_placeholder(const struct config_generic *var)
 }
 
 /*
- * Note the train_data.* placeholders left after our settings are defined:
- * the first TD_MAX_MISSPELT names, clipped, in TopMemoryContext, and the
- * count of all of them.
+ * Does a placeholder hold a value that was meant?  A SET LOCAL that was
+ * rolled back, or a RESET, leaves it behind empty.
+ */
+static bool
+placeholder_has_value(const struct config_generic *var)
+{
+	const char *value = *((const struct config_string *) var)->variable;
+
+	return value != NULL && value[0] != '\0';
+}
+
+/*
+ * The end of the transaction that loaded the library: forget the misspelt
+ * settings it had set (SET LOCAL, set_config(..., true), or a SET of its
+ * own): a request behind a pooler sets its settings per transaction, and
+ * one request's misspelt name must not fail every later request on the
+ * connection (a review of 1.2 found one rolled-back SET LOCAL failing every
+ * user's lookup for as long as the connection lived).
+ */
+static void
+forget_xact_misspelt(XactEvent event, void *arg)
+{
+	int			kept = 0;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	for (int i = 0; i < misspelt_count && i < TD_MAX_MISSPELT; i++)
+		if (!misspelt_in_xact[i])
+			misspelt_names[kept++] = misspelt_names[i];
+	misspelt_count -= misspelt_xact_count;
+	misspelt_xact_count = 0;
+	UnregisterXactCallback(forget_xact_misspelt, NULL);
+}
+
+/*
+ * Note the train_data.* placeholders left after our settings are defined
+ * that hold a value: the first TD_MAX_MISSPELT names, clipped, in
+ * TopMemoryContext, and the count of all of them.  Those set within the
+ * current transaction are noted for it only.
  */
 static void
 note_misspelt_settings(void)
@@ -91,13 +139,24 @@ note_misspelt_settings(void)
 
 	for (int i = 0; i < count; i++)
 	{
-		if (!is_our_placeholder(vars[i]))
+		bool		in_xact;
+
+		if (!is_our_placeholder(vars[i]) || !placeholder_has_value(vars[i]))
 			continue;
+		in_xact = vars[i]->stack != NULL;
 		if (misspelt_count < TD_MAX_MISSPELT)
+		{
 			misspelt_names[misspelt_count] = td_clip_for_message(vars[i]->name);
+			misspelt_in_xact[misspelt_count] = in_xact;
+		}
 		misspelt_count++;
+		misspelt_xact_count += in_xact ? 1 : 0;
 	}
 	MemoryContextSwitchTo(old);
+	if (misspelt_xact_count > 0 && IsTransactionState())
+		RegisterXactCallback(forget_xact_misspelt, NULL);
+	else
+		misspelt_xact_count = 0;
 }
 
 /* See train_data.h. */

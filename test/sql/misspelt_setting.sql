@@ -29,6 +29,41 @@ SELECT expect_error($$SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380
 \c
 SELECT train_data.current_user_id() IS NULL AS is_null;
 
+-- Behind a pooler, each request sets its settings in its own transaction,
+-- and the connection serves user after user (a review of 1.2: one
+-- misspelt SET LOCAL failed every later request of every user).  A
+-- misspelt name in a transaction rolled back before the library loaded
+-- leaves an empty placeholder: nothing is noted.
+\c
+BEGIN;
+SET LOCAL train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+ROLLBACK;
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"sub": "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}', true) IS NOT NULL AS claims;
+SELECT train_data.current_user_id();
+COMMIT;
+-- A misspelt name set in the request that loads the library fails that
+-- request, and is forgotten when it ends.
+\c
+BEGIN;
+SET LOCAL train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT set_config('request.jwt.claims', '{"sub": "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}', true) IS NOT NULL AS claims;
+SELECT expect_error('SELECT train_data.current_user_id()');
+SELECT expect_error('SELECT train_data.current_user_id()');
+COMMIT;
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}', true) IS NOT NULL AS claims;
+SELECT train_data.current_user_id();
+ROLLBACK;
+-- A session setting made before the request is not the request's: it
+-- stays noted after the request ends.
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+BEGIN;
+SELECT expect_error('SELECT train_data.current_user_id()');
+COMMIT;
+SELECT expect_error('SELECT train_data.current_user_id()');
+
 -- The first call may come from a policy: an application role's query fails
 -- instead of returning no rows.
 INSERT INTO train_data.batch_jobs (name, total_items, created_by)
