@@ -1191,8 +1191,9 @@ BEGIN
         WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
         IF NOT FOUND THEN
             IF EXISTS (SELECT FROM train_data.batch_jobs j
-                       WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id()
-                         AND j.status IN ('queued', 'processing', 'paused')) THEN
+                       WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused')
+                         AND (j.created_by = train_data.current_user_id()
+                              OR NOT train_data.job_has_work(owner_close_job.job_id))) THEN
                 PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
             END IF;
         END IF;
@@ -1200,7 +1201,22 @@ BEGIN
     END IF;
     SELECT j.status INTO st FROM train_data.batch_jobs j
     WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id() FOR NO KEY UPDATE;
-    IF NOT FOUND OR st NOT IN ('queued', 'processing', 'paused') THEN
+    IF NOT FOUND THEN
+        -- not the caller's job: a role that bypasses row-level security
+        -- (Supabase's service role, with no user id or another's) ended its
+        -- last items.  Its row is not hers to wait for or hold: when the
+        -- job is open with nothing left to do, a claim closes it after her
+        -- commit (job_close_checks).  Before, such a job stayed open for
+        -- good (a review of a PostgREST-shaped deployment).  Anyone may
+        -- call this, but it owes a check only for a job that needs one.
+        IF EXISTS (SELECT FROM train_data.batch_jobs j
+                   WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused'))
+           AND NOT train_data.job_has_work(owner_close_job.job_id) THEN
+            PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
+        END IF;
+        RETURN;
+    END IF;
+    IF st NOT IN ('queued', 'processing', 'paused') THEN
         RETURN;
     END IF;
     IF train_data.job_has_work(owner_close_job.job_id) THEN

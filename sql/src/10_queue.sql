@@ -246,8 +246,8 @@ COMMENT ON FUNCTION train_data.close_job(uuid) IS
 -- finishers' job_claim_locks row.  Only in READ COMMITTED, where its probes
 -- see what committed before them; in REPEATABLE READ the job is left to a
 -- claim after her commit (job_close_checks), or to the next finisher.  It runs as the
--- extension's owner (a user may not end a job) for a job of the caller's
--- only.
+-- extension's owner (a user may not end a job); it closes a job of the
+-- caller's only, and leaves another's, done but open, to a claim.
 CREATE FUNCTION train_data.owner_close_job(job_id uuid)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -264,8 +264,9 @@ BEGIN
         WHERE i.batch_job_id = owner_close_job.job_id AND i.status = 'queued' ORDER BY i.position LIMIT 1;
         IF NOT FOUND THEN
             IF EXISTS (SELECT FROM train_data.batch_jobs j
-                       WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id()
-                         AND j.status IN ('queued', 'processing', 'paused')) THEN
+                       WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused')
+                         AND (j.created_by = train_data.current_user_id()
+                              OR NOT train_data.job_has_work(owner_close_job.job_id))) THEN
                 PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
             END IF;
         END IF;
@@ -273,7 +274,22 @@ BEGIN
     END IF;
     SELECT j.status INTO st FROM train_data.batch_jobs j
     WHERE j.id = owner_close_job.job_id AND j.created_by = train_data.current_user_id() FOR NO KEY UPDATE;
-    IF NOT FOUND OR st NOT IN ('queued', 'processing', 'paused') THEN
+    IF NOT FOUND THEN
+        -- not the caller's job: a role that bypasses row-level security
+        -- (Supabase's service role, with no user id or another's) ended its
+        -- last items.  Its row is not hers to wait for or hold: when the
+        -- job is open with nothing left to do, a claim closes it after her
+        -- commit (job_close_checks).  Before, such a job stayed open for
+        -- good (a review of a PostgREST-shaped deployment).  Anyone may
+        -- call this, but it owes a check only for a job that needs one.
+        IF EXISTS (SELECT FROM train_data.batch_jobs j
+                   WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused'))
+           AND NOT train_data.job_has_work(owner_close_job.job_id) THEN
+            PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
+        END IF;
+        RETURN;
+    END IF;
+    IF st NOT IN ('queued', 'processing', 'paused') THEN
         RETURN;
     END IF;
     IF train_data.job_has_work(owner_close_job.job_id) THEN
