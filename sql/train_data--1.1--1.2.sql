@@ -4818,7 +4818,7 @@ COMMENT ON COLUMN train_data.ai_configurations.user_id IS 'User the configuratio
 
 COMMENT ON COLUMN train_data.ai_configurations.organization_id IS 'Organization the configuration belongs to; NULL for a user''s';
 
-COMMENT ON COLUMN train_data.ai_configurations.config_name IS 'Name, unique per user or organization';
+COMMENT ON COLUMN train_data.ai_configurations.config_name IS 'Name, unique per user or organization; 1-200 characters';
 
 COMMENT ON COLUMN train_data.ai_configurations.configuration IS 'Configuration document (merged over default_ai_config()); validated on every write';
 
@@ -5576,6 +5576,27 @@ ALTER TABLE train_data.configuration_audit_log
 ALTER TABLE train_data.batch_items
     DROP CONSTRAINT batch_items_position_unique,
     ADD CONSTRAINT batch_items_position_unique UNIQUE (batch_job_id, position, created_by);
+
+-- A configuration's name: at most 200 characters (a longer one met the
+-- unique keys' index size limit with PostgreSQL's 54000; found by a review
+-- of the errors, thirty-fifth session).  A 1.1 name over 200 characters
+-- stops the update, naming what to do.
+DO $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT count(*) INTO n FROM train_data.ai_configurations c WHERE char_length(c.config_name) > 200;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'train_data 1.2 takes AI configuration names of up to 200 characters; % configurations have longer ones', n
+            USING ERRCODE = 'string_data_right_truncation',
+                  HINT = 'Shorten them in a transaction of its own, then update again: UPDATE train_data.ai_configurations '
+                         'SET config_name = left(config_name, 180) || '' '' || left(id::text, 8) '
+                         'WHERE char_length(config_name) > 200;';
+    END IF;
+END
+$$;
+ALTER TABLE train_data.ai_configurations
+    ADD CONSTRAINT ai_configurations_name_length CHECK (pg_catalog.char_length(config_name) <= 200);
 
 -- The EXECUTE grants carried above to the new signatures of the worker
 -- functions are the site's, not the extension's: a GRANT an extension

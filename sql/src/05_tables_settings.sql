@@ -88,6 +88,10 @@ CREATE TABLE train_data.ai_configurations (
     CONSTRAINT ai_configurations_user_name_unique UNIQUE (user_id, config_name),
     CONSTRAINT ai_configurations_org_name_unique UNIQUE (organization_id, config_name),
     CONSTRAINT ai_configurations_name_not_blank CHECK (pg_catalog.btrim(config_name) <> ''),
+    -- a name the unique keys can index, refused with a message that names
+    -- the constraint (a long one met the index's size limit: 54000 "index
+    -- row size ... exceeds", a review of the errors, thirty-fifth session)
+    CONSTRAINT ai_configurations_name_length CHECK (pg_catalog.char_length(config_name) <= 200),
     CONSTRAINT ai_configurations_configuration_is_object CHECK (pg_catalog.jsonb_typeof(configuration) = 'object')
 );
 
@@ -95,7 +99,7 @@ COMMENT ON TABLE train_data.ai_configurations IS 'Named model configurations of 
 COMMENT ON COLUMN train_data.ai_configurations.id IS 'Configuration id';
 COMMENT ON COLUMN train_data.ai_configurations.user_id IS 'User the configuration belongs to; NULL for an organization''s';
 COMMENT ON COLUMN train_data.ai_configurations.organization_id IS 'Organization the configuration belongs to; NULL for a user''s';
-COMMENT ON COLUMN train_data.ai_configurations.config_name IS 'Name, unique per user or organization';
+COMMENT ON COLUMN train_data.ai_configurations.config_name IS 'Name, unique per user or organization; 1-200 characters';
 COMMENT ON COLUMN train_data.ai_configurations.configuration IS 'Configuration document (merged over default_ai_config()); validated on every write';
 COMMENT ON COLUMN train_data.ai_configurations.is_active IS 'Only active configurations are considered by get_effective_ai_config()';
 COMMENT ON COLUMN train_data.ai_configurations.priority IS 'Among a user''s active configurations the highest priority is in force (the newest on ties)';

@@ -136,6 +136,10 @@ SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, con
 SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration, user_id) VALUES ('neither', '{}', NULL)$$);
 SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('cfg', '{}')$$);
 SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES ('other', '"x"')$$);
+-- a name past 200 characters names the constraint (before: the unique
+-- key's index refused it, 54000 "index row size ... exceeds")
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES (repeat('n', 201), '{}')$$);
+SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, configuration) VALUES (repeat('n', 3200), '{}')$$);
 SELECT expect_error($$INSERT INTO train_data.ai_configuration_audit (action) VALUES ('TRUNCATE')$$);
 SELECT expect_error($$INSERT INTO train_data.configuration_audit_log (config_type) VALUES ('theme')$$);
 
