@@ -300,7 +300,7 @@ SELECT count(item_id) FROM train_data.job_claim_slots WHERE batch_job_id = '$job
 	'2', 'two slots held: the kept claims\'');
 check_invariants($job3, 'after forgotten claims');
 ($ret, $out, $err) = $node->psql('postgres', qq{SELECT train_data.complete_batch_item('$lost_item', '$response', 10, 1)});
-like($err, qr/batch item $lost_item was claimed again: attempt 1 is not the current attempt 0/,
+like($err, qr/batch item $lost_item has had no attempt 1: its current attempt is 0/,
 	'the completion of a forgotten claim is refused');
 my $forgotten = $node->safe_psql('postgres', qq{
 SELECT string_agg(id || ' 1', ', ' ORDER BY position) FROM train_data.batch_items
