@@ -2981,7 +2981,8 @@ BEGIN
     IF cardinality(reasons) > 20 OR EXISTS (SELECT 1 FROM unnest(reasons) r WHERE char_length(r) > 200) THEN
         RAISE EXCEPTION 'review reasons are limited to 20 of at most 200 characters each'
             USING ERRCODE = 'string_data_right_truncation',
-                  DETAIL = format('The review has %s reasons, the longest %s characters long.', cardinality(reasons),
+                  DETAIL = format('The review has %s %s, the longest %s characters long.', cardinality(reasons),
+                                  CASE WHEN cardinality(reasons) = 1 THEN 'reason' ELSE 'reasons' END,
                                   (SELECT max(char_length(r)) FROM unnest(reasons) r));
     END IF;
     UPDATE train_data.conversations c
@@ -5271,6 +5272,18 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pages start at 1; a page holds 1 to 100 exports.';
     END IF;
+    -- a filter no export can match is a mistake, not an empty history
+    IF export_history.format IS NOT NULL AND export_history.format NOT IN ('json', 'jsonl', 'csv', 'markdown') THEN
+        RAISE EXCEPTION 'unknown export format "%"', train_data.clip_for_message(export_history.format)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The formats are json, jsonl, csv and markdown.';
+    END IF;
+    IF export_history.status IS NOT NULL
+       AND export_history.status NOT IN ('queued', 'processing', 'completed', 'failed', 'expired') THEN
+        RAISE EXCEPTION 'unknown export status "%"', train_data.clip_for_message(export_history.status)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The statuses are queued, processing, completed, failed and expired.';
+    END IF;
     RETURN QUERY
         SELECT l.* FROM train_data.export_logs l
         WHERE (export_history.format IS NULL OR l.format = export_history.format)
@@ -5335,6 +5348,9 @@ CREATE OR REPLACE FUNCTION train_data.create_batch_matrix(name text, template_id
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- the options first, as create_batch checks them (a name too long was
+    -- reported as a batch that names no templates: a review of the errors)
+    PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
     IF template_ids IS NULL OR cardinality(template_ids) = 0 THEN
         RAISE EXCEPTION 'batch % names no templates', coalesce('"' || left(name, 200) || '"', 'NULL')
             USING ERRCODE = 'invalid_parameter_value';

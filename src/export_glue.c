@@ -274,6 +274,15 @@ option(Jsonb *options, const char *key)
 }
 
 /* A boolean option; the default when absent. */
+/* A JSON value as an error quotes it: its text, clipped (see TD_CLIP_CHARS). */
+static char *
+json_for_message(JsonbValue *v)
+{
+	Jsonb	   *j = JsonbValueToJsonb(v);
+
+	return td_clip_for_message(JsonbToCString(NULL, &j->root, VARSIZE(j)));
+}
+
 static bool
 bool_option(Jsonb *options, const char *key, bool dflt)
 {
@@ -284,7 +293,8 @@ bool_option(Jsonb *options, const char *key, bool dflt)
 	if (v->type != jbvBool)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("export option \"%s\" must be a boolean", key)));
+				 errmsg("export option \"%s\" must be a boolean", key),
+				 errdetail("The value is %s.", json_for_message(v))));
 	return v->val.boolean;
 }
 
@@ -360,6 +370,7 @@ dedupe_option(Jsonb *options, float4 *t)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("export option \"dedupe\" must be a similarity above 0 and at most 1"),
+				 errdetail("The value is %s.", json_for_message(v)),
 				 errhint("0.8 drops conversations whose estimated Jaccard similarity to a kept one is 0.8 or more.")));
 	least = DirectFunctionCall1(float8_numeric, Float8GetDatum(DEDUPE_MIN));
 	if (DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(v->val.numeric), least)))
@@ -636,7 +647,8 @@ check_filters(Jsonb *filters)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("export filter \"%s\" must be %s", keys[i].key,
 							keys[i].type == jbvArray ? "an array of strings" :
-							keys[i].type == jbvNumeric ? "a number" : "a string")));
+							keys[i].type == jbvNumeric ? "a number" : "a string"),
+					 errdetail("The value is %s.", json_for_message(v))));
 		if (keys[i].labels != NULL)
 			check_labels(v->val.binary.data, keys[i].labels);
 		if (keys[i].timestamp && v->val.string.len > FILTER_MAX_TIMESTAMP)

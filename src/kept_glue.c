@@ -36,13 +36,13 @@ elements(ArrayType *a, Oid type, int16 typlen, bool byval, char align, int *n, c
 	if (ARR_NDIM(a) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("near_duplicates_kept: %s must have one dimension", what)));
+				 errmsg("array %s of the near-duplicate pairs must have one dimension", what)));
 	deconstruct_array(a, type, typlen, byval, align, &values, &nulls, n);
 	for (int i = 0; i < *n; i++)
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("near_duplicates_kept: %s must not hold NULLs", what)));
+					 errmsg("array %s of the near-duplicate pairs must not hold NULLs", what)));
 	return values;
 }
 
@@ -88,7 +88,7 @@ train_data_near_duplicates_kept(PG_FUNCTION_ARGS)
 	if (nd != nk || nd != ns)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("near_duplicates_kept: d, k and similarity must have the same length, not %d, %d and %d",
+				 errmsg("arrays d, k and similarity of the near-duplicate pairs must have the same length, not %d, %d and %d",
 						nd, nk, ns)));
 	dropped = uuid_set(nd);
 	for (int i = 0; i < nd;)

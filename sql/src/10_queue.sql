@@ -511,6 +511,9 @@ CREATE FUNCTION train_data.create_batch_matrix(name text, template_ids uuid[], p
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- the options first, as create_batch checks them (a name too long was
+    -- reported as a batch that names no templates: a review of the errors)
+    PERFORM train_data.check_batch_options(name, shared_parameters, concurrent_processing, error_handling, priority);
     IF template_ids IS NULL OR cardinality(template_ids) = 0 THEN
         RAISE EXCEPTION 'batch % names no templates', coalesce('"' || left(name, 200) || '"', 'NULL')
             USING ERRCODE = 'invalid_parameter_value';

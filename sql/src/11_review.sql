@@ -252,7 +252,8 @@ BEGIN
     IF cardinality(reasons) > 20 OR EXISTS (SELECT 1 FROM unnest(reasons) r WHERE char_length(r) > 200) THEN
         RAISE EXCEPTION 'review reasons are limited to 20 of at most 200 characters each'
             USING ERRCODE = 'string_data_right_truncation',
-                  DETAIL = format('The review has %s reasons, the longest %s characters long.', cardinality(reasons),
+                  DETAIL = format('The review has %s %s, the longest %s characters long.', cardinality(reasons),
+                                  CASE WHEN cardinality(reasons) = 1 THEN 'reason' ELSE 'reasons' END,
                                   (SELECT max(char_length(r)) FROM unnest(reasons) r));
     END IF;
     UPDATE train_data.conversations c

@@ -110,6 +110,18 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pages start at 1; a page holds 1 to 100 exports.';
     END IF;
+    -- a filter no export can match is a mistake, not an empty history
+    IF export_history.format IS NOT NULL AND export_history.format NOT IN ('json', 'jsonl', 'csv', 'markdown') THEN
+        RAISE EXCEPTION 'unknown export format "%"', train_data.clip_for_message(export_history.format)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The formats are json, jsonl, csv and markdown.';
+    END IF;
+    IF export_history.status IS NOT NULL
+       AND export_history.status NOT IN ('queued', 'processing', 'completed', 'failed', 'expired') THEN
+        RAISE EXCEPTION 'unknown export status "%"', train_data.clip_for_message(export_history.status)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The statuses are queued, processing, completed, failed and expired.';
+    END IF;
     RETURN QUERY
         SELECT l.* FROM train_data.export_logs l
         WHERE (export_history.format IS NULL OR l.format = export_history.format)
