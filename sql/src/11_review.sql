@@ -435,6 +435,10 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
+    refused text;
+    refused_detail text;
+    refused_hint text;
+    refused_code text;
 BEGIN
     -- (before the lookup: without a user id a conversation is not found)
     PERFORM train_data.require_user_id('A regeneration is queued as a batch job of the current user.');
@@ -463,11 +467,27 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A regeneration is a new version after this one and the versions before it.';
     END IF;
-    job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
-                                   jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
-                                                                        'topic', coalesce(parameters ->> 'topic', c.topic),
-                                                                        'parameters', c.parameters || parameters)),
-                                   '{}', 1, 'continue', 'high');
+    -- parameters the template refuses are the caller's, named as hers: the
+    -- batch and item create_batch names are internal (a review of the errors
+    -- found "item 1 of batch "Regenerate …"" and create_batch's text as the
+    -- context); any other error goes through as it is
+    BEGIN
+        job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
+                                       jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
+                                                                            'topic', coalesce(parameters ->> 'topic', c.topic),
+                                                                            'parameters', c.parameters || parameters)),
+                                       '{}', 1, 'continue', 'high');
+    EXCEPTION WHEN invalid_parameter_value OR string_data_right_truncation THEN
+        GET STACKED DIAGNOSTICS refused = MESSAGE_TEXT, refused_detail = PG_EXCEPTION_DETAIL,
+                                refused_hint = PG_EXCEPTION_HINT, refused_code = RETURNED_SQLSTATE;
+        refused := regexp_replace(refused, '^item 1 of batch "Regenerate [^"]*"(: | )', '');
+        refused := CASE WHEN refused ~ '^(is|has|names|leaves) ' THEN 'The new version ' || refused
+                        ELSE upper(left(refused, 1)) || substr(refused, 2) END;
+        RAISE EXCEPTION 'parameters of conversation % are refused', train_data.clip_for_message(c.conversation_id)
+            USING ERRCODE = refused_code,
+                  DETAIL = refused || '.' || coalesce(' ' || nullif(refused_detail, ''), ''),
+                  HINT = coalesce(nullif(refused_hint, ''), 'Give parameters its template accepts; those given override the conversation''s.');
+    END;
     UPDATE train_data.batch_items i SET parent_conversation_id = c.id
     WHERE i.batch_job_id = job RETURNING i.id INTO item;
     RETURN item;

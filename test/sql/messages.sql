@@ -39,6 +39,19 @@ SELECT train_data.create_batch('ok', jsonb_build_array(jsonb_build_object('templ
     AS job \gset
 SELECT * FROM public.show_error(format($$UPDATE train_data.batch_items SET parameters = '{"p": "nope"}' WHERE batch_job_id = %L$$, :'job'));
 
+-- a regeneration with parameters the template refuses names the
+-- conversation, not the internal batch and item (nor create_batch's text as
+-- its context)
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, template_id, parameters)
+VALUES ('ee000000-0000-0000-0000-0000000000c1', 'msg_regen_1', 't', 'p', 'e', 'template', 'pending_review',
+        'ee000000-0000-0000-0000-000000000001', jsonb_build_object('p', lpad('1', 100, 'o')));
+\set VERBOSITY sqlstate
+SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c1', '{"p": "nope"}');
+\set VERBOSITY default
+SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c1', '{"p": "nope"}');
+SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c1',
+                                          jsonb_build_object('category', repeat('c', 101)));
+
 -- a conversation id of 1 MB, refused by the guard before the column's check
 SELECT * FROM public.show_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, approved_by, approved_at)
                                   VALUES (repeat('X', 1000000), 't', 'p', 'e', 'template', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', now())$$);
