@@ -640,14 +640,16 @@ BEGIN
                         THEN 'available_at (an owner may only bring a retry forward)' END;
     END IF;
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'batch item %: % is kept by train_data', coalesce(NEW.id, OLD.id), bad
+        RAISE EXCEPTION '%: % is kept by train_data', CASE WHEN TG_OP = 'INSERT' THEN format('item %s of batch job %s', NEW.position, NEW.batch_job_id)
+                                                    ELSE 'batch item ' || OLD.id END, bad
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Workers claim and finish items through claim_batch_items() and the other worker functions; users cancel them with cancel_batch().';
     END IF;
     -- a prompt written by hand is held to a rendered prompt's limit: the
     -- claim builds every request from it
     IF octet_length(NEW.prompt) > 4194304 AND (TG_OP = 'INSERT' OR NEW.prompt IS DISTINCT FROM OLD.prompt) THEN
-        RAISE EXCEPTION 'batch item %: prompt is % bytes; the limit is 4 MB', coalesce(NEW.id, OLD.id),
+        RAISE EXCEPTION '%: prompt is % bytes; the limit is 4 MB', CASE WHEN TG_OP = 'INSERT' THEN format('item %s of batch job %s', NEW.position, NEW.batch_job_id)
+                                                    ELSE 'batch item ' || OLD.id END,
                         octet_length(NEW.prompt)
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A rendered prompt is at most 4 MB; a prompt written by hand is held to the same limit.';
@@ -656,7 +658,8 @@ BEGIN
     -- header, not by reading them): batch_items_prepare renders them
     IF (TG_OP = 'INSERT' OR NEW.parameters IS DISTINCT FROM OLD.parameters)
        AND train_data.jsonb_raw_size(NEW.parameters) > 4194304 THEN
-        RAISE EXCEPTION 'batch item %: parameters are % bytes; the limit is 4 MB', coalesce(NEW.id, OLD.id),
+        RAISE EXCEPTION '%: parameters are % bytes; the limit is 4 MB', CASE WHEN TG_OP = 'INSERT' THEN format('item %s of batch job %s', NEW.position, NEW.batch_job_id)
+                                                    ELSE 'batch item ' || OLD.id END,
                         train_data.jsonb_raw_size(NEW.parameters)
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = 'A claim renders an item''s prompt from its parameters; a rendered prompt is at most 4 MB too.';
