@@ -801,6 +801,20 @@ BEGIN
                       HINT = 'Use review_conversation(), which appends an entry.';
         END IF;
     END IF;
+    -- a history that grows holds at most 1,000 entries and 1 MB: each
+    -- review rewrites and checks the whole of it, so reviews of a history
+    -- without a bound grew quadratically (1,000 reviews of one conversation
+    -- took 224 s, and each one after 0.8 s: a review of inputs 1,000 times
+    -- larger); a longer one of 1.1 or a restore stays as it is
+    IF jsonb_array_length(NEW.review_history) > greatest(kept, 1000)
+       OR (jsonb_array_length(NEW.review_history) > kept
+           AND train_data.jsonb_raw_size(NEW.review_history) > 1048576) THEN
+        RAISE EXCEPTION 'review history of conversation % is full', train_data.clip_for_message(NEW.conversation_id)
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('It would hold %s entries in %s bytes; a history holds at most 1000 entries and 1 MB.',
+                                  jsonb_array_length(NEW.review_history), train_data.jsonb_raw_size(NEW.review_history)),
+                  HINT = 'Regenerate the conversation: its new version starts a history of its own.';
+    END IF;
     SELECT e.value ->> 'performedBy' INTO stranger
     FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
     WHERE e.ord > kept AND e.value ? 'performedBy' AND jsonb_typeof(e.value -> 'performedBy') <> 'null'
@@ -3083,6 +3097,7 @@ DECLARE
     ids uuid[] := ARRAY(SELECT unnest(conversation_ids));   -- one dimension from 1, whatever was given
     n integer := cardinality(ids);
     reviewable boolean[];   -- by position: its first time in the list, and a review can take it
+    repeated boolean[];     -- by position: listed before (reviewed once, at its first place)
     errors text[];
     cur integer;            -- the id under review (variables outlive a rollback)
     code text;
@@ -3090,7 +3105,8 @@ BEGIN
     -- the rows a review can change locked first, in one order: two bulk
     -- reviews of the same rows given in opposite orders deadlocked once per
     -- id (each holding the rows it had reviewed), for minutes (a review of 1.2)
-    SELECT coalesce(array_agg(l.id IS NOT NULL AND u.seen = 1 ORDER BY u.ord), '{}') INTO reviewable
+    SELECT coalesce(array_agg(l.id IS NOT NULL AND u.seen = 1 ORDER BY u.ord), '{}'),
+           coalesce(array_agg(u.seen > 1 ORDER BY u.ord), '{}') INTO reviewable, repeated
     FROM (SELECT x.id, x.ord, row_number() OVER (PARTITION BY x.id ORDER BY x.ord) AS seen
           FROM unnest(ids) WITH ORDINALITY AS x(id, ord)) u
     LEFT JOIN (SELECT c.id FROM train_data.conversations c
@@ -3121,6 +3137,15 @@ BEGIN
         conversation_id := ids[i];
         success := errors[i] IS NULL;
         error := errors[i];
+        -- an id listed again is reviewed once: each review of the same
+        -- conversation appended one more entry to its history (a review of
+        -- inputs 1,000 times larger wrote 1,000 from one call)
+        IF repeated[i] THEN
+            success := false;
+            error := 'listed more than once: reviewed at its first place only';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         -- one on its own: an id no review can take (it fails before it
         -- writes), or a reviewable one past the fourth try
         IF error IS NULL AND (NOT reviewable[i] OR cur IS NOT NULL) THEN

@@ -293,6 +293,13 @@ inplace_entry(jb_bytes *b, jb_frame *f, uint32 type, uint32 len)
 }
 
 /*
+ * The loops over a container's members check for a cancel once per 65,536
+ * members: a parse that builds a million-element array spent up to a second
+ * here unable to be cancelled (a review of inputs 1,000 times larger).
+ */
+#define LAYOUT_CHECK_EVERY 0xFFFF
+
+/*
  * Lay f out at the end of out (first allocated in cxt), relative to where
  * it starts there (its parent aligns that start to 4); flags: JB_FSCALAR
  * for a scalar document.  Returns its length in bytes.
@@ -317,7 +324,11 @@ layout(jb_frame *f, jb_bytes *out, uint32 flags, MemoryContext cxt)
 	for (uint32 i = 0; i < nkeys; i++)
 		room += f->m[i].keylen;
 	for (int i = 0; i < f->n; i++)
+	{
+		if ((i & LAYOUT_CHECK_EVERY) == LAYOUT_CHECK_EVERY)
+			CHECK_FOR_INTERRUPTS();
 		room = (ALIGNED_TYPE(f->m[i].type) ? INTALIGN(room) : room) + f->m[i].len;
+	}
 	if (room > JENTRY_OFFLENMASK)
 		too_large(room);
 	bytes_reserve(out, room, cxt);
@@ -328,6 +339,8 @@ layout(jb_frame *f, jb_bytes *out, uint32 flags, MemoryContext cxt)
 	pos = sizeof(uint32) + (nkeys + (uint32) f->n) * sizeof(JEntry);
 	for (uint32 i = 0; i < nkeys; i++)
 	{
+		if ((i & LAYOUT_CHECK_EVERY) == LAYOUT_CHECK_EVERY)
+			CHECK_FOR_INTERRUPTS();
 		copy_bytes(data + pos, f->m[i].key, f->m[i].keylen);
 		pos += f->m[i].keylen;
 		put_entry(je, i, JENTRY_ISSTRING, f->m[i].keylen, &total);
@@ -336,6 +349,9 @@ layout(jb_frame *f, jb_bytes *out, uint32 flags, MemoryContext cxt)
 	{
 		const jb_member *m = &f->m[i];
 		uint32		pad = 0;
+
+		if ((i & LAYOUT_CHECK_EVERY) == LAYOUT_CHECK_EVERY)
+			CHECK_FOR_INTERRUPTS();
 
 		if (ALIGNED_TYPE(m->type) && (pad = (uint32) (-pos & 3)) != 0)
 		{

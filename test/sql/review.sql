@@ -265,6 +265,38 @@ SELECT expect_error($$UPDATE train_data.batch_items SET parent_conversation_id =
                       WHERE id = (SELECT i.id FROM train_data.batch_items i
                                   WHERE i.parent_conversation_id = 'c8000000-0000-0000-0000-000000001000')$$, false, true);
 
+-- A review history holds at most 1,000 entries and 1 MB as it grows (each
+-- review rewrites and checks the whole of it: 1,000 reviews of one
+-- conversation took 224 s, a review of inputs 1,000 times larger), and an
+-- id listed again in a bulk review is reviewed once (one call wrote 1,000
+-- entries so).
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+VALUES ('c9000000-0000-0000-0000-000000000001', 'full_history', 'h', 'P', 'E', 'template', 'needs_revision');
+SELECT conversation_id, success, error
+FROM train_data.bulk_review_conversations(array_fill('c9000000-0000-0000-0000-000000000001'::uuid, ARRAY[3]),
+                                          'revision_requested');
+SELECT jsonb_array_length(review_history) AS entries FROM train_data.conversations WHERE conversation_id = 'full_history';
+UPDATE train_data.conversations
+SET review_history = review_history || (SELECT jsonb_agg(jsonb_build_object('action', 'revision_requested')) FROM generate_series(1, 998))
+WHERE conversation_id = 'full_history';
+SELECT train_data.review_conversation('c9000000-0000-0000-0000-000000000001', 'revision_requested') IS NULL AS the_1000th;
+SELECT expect_error($$SELECT train_data.review_conversation('c9000000-0000-0000-0000-000000000001', 'revision_requested')$$, true);
+SELECT expect_error($$SELECT train_data.append_review_action('c9000000-0000-0000-0000-000000000001', 'moved_to_review', current_setting('train_data.user_id')::uuid)$$);
+-- 1 MB: 164 entries of 6,300 characters written by hand, then a review's
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+VALUES ('c9000000-0000-0000-0000-000000000002', 'big_history', 'h', 'P', 'E', 'template', 'needs_revision');
+UPDATE train_data.conversations
+SET review_history = (SELECT jsonb_agg(jsonb_build_object('action', 'revision_requested', 'comment', repeat('c', 6300)))
+                      FROM generate_series(1, 164))
+WHERE conversation_id = 'big_history'
+RETURNING jsonb_array_length(review_history) AS entries, train_data.jsonb_raw_size(review_history) AS bytes;
+SELECT expect_error($$SELECT train_data.review_conversation('c9000000-0000-0000-0000-000000000002', 'revision_requested',
+                                                             repeat('c', 2000), (SELECT array_agg(repeat('r', 200)) FROM generate_series(1, 20)))$$,
+                    true);
+SELECT jsonb_array_length(review_history) AS entries_after_refusal FROM train_data.conversations WHERE conversation_id = 'big_history';
+-- changing anything else of a conversation whose history is full is not refused for it
+UPDATE train_data.conversations SET title = 'still editable' WHERE conversation_id = 'full_history' RETURNING title;
+
 RESET ROLE;
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;
