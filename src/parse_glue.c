@@ -5,6 +5,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -14,6 +15,15 @@
 #include "parse_response.h"
 
 PG_FUNCTION_INFO_V1(train_data_parse_generation_response);
+
+/*
+ * The largest response read, in bytes of its jsonb (read from the value's
+ * header, before anything is converted): 8 MB, some thirty times what a
+ * model's longest answer to one request takes.  Reading one costs about
+ * nine times its size (a review of inputs 1,000 times larger: 993 MB for a
+ * 111 MB response of a million turns, stored whole).
+ */
+#define RESPONSE_MAX_BYTES ((Size) 8 * 1024 * 1024)
 
 /* SQLSTATE of a parse failure. */
 static int
@@ -46,6 +56,11 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("response must not be null")));
+	if (toast_raw_datum_size(PG_GETARG_DATUM(0)) > RESPONSE_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response is %zu bytes; the limit is 8 MB", (size_t) toast_raw_datum_size(PG_GETARG_DATUM(0))),
+				 errdetail("A model's answer to one request is far smaller; a larger response is not read.")));
 	td_arena_init(&arena);
 	response = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0));
 	if (!PG_ARGISNULL(1))

@@ -20,6 +20,12 @@ SELECT public.expect_error($$SELECT train_data.render_template(repeat('{{p}}', 1
 -- HTML escaping counts too; just under the limit still renders.
 SELECT public.expect_error($$SELECT train_data.render_template(repeat('{{p}}', 700), jsonb_build_object('p', repeat('/', 1000)), NULL, true)$$);
 SELECT length(train_data.render_template(repeat('{{p}}', 4000), jsonb_build_object('p', repeat('x', 1048))) ->> 'resolved') AS under_limit;
+-- A response over 8 MB is refused before it is read (reading one costs
+-- about nine times its size: a 111 MB response took 993 MB and 18 s, a
+-- review of inputs 1,000 times larger); just under it is read (and refused
+-- for its shape, not its size).
+SELECT public.expect_error($$SELECT train_data.parse_generation_response(jsonb_build_object('text', repeat('x', 8 * 1024 * 1024)))$$, true);
+SELECT public.expect_error($$SELECT train_data.parse_generation_response(jsonb_build_object('text', repeat('x', 8 * 1024 * 1024 - 100)))$$);
 -- A template that is itself longer than the limit does not render either.
 SELECT public.expect_error($$SELECT train_data.render_template(repeat('x', 5 * 1024 * 1024), '{}')$$);
 
