@@ -26,6 +26,11 @@ SELECT length(train_data.render_template(repeat('{{p}}', 4000), jsonb_build_obje
 -- for its shape, not its size).
 SELECT public.expect_error($$SELECT train_data.parse_generation_response(jsonb_build_object('text', repeat('x', 8 * 1024 * 1024)))$$, true);
 SELECT public.expect_error($$SELECT train_data.parse_generation_response(jsonb_build_object('text', repeat('x', 8 * 1024 * 1024 - 100)))$$);
+-- Parameters or variables over the limit are refused before they are
+-- read (64 MB of variables took 642 MB before the render failed on its
+-- length: a review of inputs 1,000 times larger).
+SELECT public.expect_error($$SELECT train_data.render_template('x', jsonb_build_object('p', repeat('x', 4 * 1024 * 1024)))$$);
+SELECT public.expect_error($$SELECT train_data.check_template('Say {{p}} now.', jsonb_build_array(jsonb_build_object('name', 'p', 'type', 'text', 'helpText', repeat('h', 4 * 1024 * 1024))))$$);
 -- A template that is itself longer than the limit does not render either.
 SELECT public.expect_error($$SELECT train_data.render_template(repeat('x', 5 * 1024 * 1024), '{}')$$);
 
