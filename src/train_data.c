@@ -116,12 +116,16 @@ forget_xact_misspelt(XactEvent event, void *arg)
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
 		event != XACT_EVENT_PREPARE)
 		return;
+	if (misspelt_xact_count == 0)
+		return;
 	for (int i = 0; i < misspelt_count && i < TD_MAX_MISSPELT; i++)
 		if (!misspelt_in_xact[i])
+		{
+			misspelt_in_xact[kept] = false;
 			misspelt_names[kept++] = misspelt_names[i];
+		}
 	misspelt_count -= misspelt_xact_count;
 	misspelt_xact_count = 0;
-	UnregisterXactCallback(forget_xact_misspelt, NULL);
 }
 
 /*
@@ -153,6 +157,11 @@ note_misspelt_settings(void)
 		misspelt_xact_count += in_xact ? 1 : 0;
 	}
 	MemoryContextSwitchTo(old);
+	/*
+	 * left registered (a callback that unregisters itself while the list
+	 * is walked is not safe in every version): it returns at once when
+	 * nothing is noted for the transaction
+	 */
 	if (misspelt_xact_count > 0 && IsTransactionState())
 		RegisterXactCallback(forget_xact_misspelt, NULL);
 	else
