@@ -159,6 +159,10 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 	int			rc;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("batch item id must not be null")));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 5)
 		elog(ERROR, "lock_item_in_flight: unexpected result type");
 	desc = BlessTupleDesc(desc);
@@ -171,7 +175,7 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("batch item %s does not exist", PG_ARGISNULL(0) ? "NULL" : uuid_text(item_id))));
+				 errmsg("batch item %s does not exist", uuid_text(item_id))));
 	check_in_flight(item_id, !PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
 
 	/* the row's values copied out of SPI's memory, into the caller's */
