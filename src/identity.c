@@ -74,14 +74,15 @@ setting_value(const char *name)
 
 /* The quoted names of the misspelt settings, with how many were left out. */
 static char *
-misspelt_list(const char *const *names, int count)
+misspelt_list(const char *const *names, int listed, int count)
 {
 	StringInfoData buf;
-	int			shown = Min(count, TD_MAX_MISSPELT);
+	int			shown = Min(count, listed);
 
 	initStringInfo(&buf);
 	for (int i = 0; i < shown; i++)
-		appendStringInfo(&buf, "%s\"%s\"", i > 0 ? ", " : "", names[i]);
+		appendStringInfo(&buf, "%s\"%s\"",
+						 i == 0 ? "" : (i == shown - 1 && count == shown) ? " and " : ", ", names[i]);
 	if (count > shown)
 		appendStringInfo(&buf, " and %d more", count - shown);
 	return buf.data;
@@ -92,17 +93,19 @@ static void
 refuse_misspelt_settings(void)
 {
 	const char *const *names;
-	int			count = td_misspelt_settings(&names);
+	int			listed;
+	int			count = td_misspelt_settings(&names, &listed);
 
 	if (count == 0)
 		return;
+	Assert(listed > 0);
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("unrecognized configuration parameter \"%s\"", names[0]),
 			 count == 1 ?
 			 errdetail("It was set before the train_data library was loaded, and loading the library removed it, so no user id is set.") :
 			 errdetail("The settings %s were set before the train_data library was loaded, and loading the library removed them, so no user id is set.",
-					   misspelt_list(names, count)),
+					   misspelt_list(names, listed, count)),
 			 errhint("The user id setting is %s.", TD_USER_ID_SETTING)));
 }
 

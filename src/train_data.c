@@ -17,9 +17,11 @@
  * session acting for no user, and every query would quietly return nothing.
  * So _PG_init notes the names it is about to see removed that hold a value
  * (a bounded list), and the identity lookup refuses to run without a user
- * id while any is noted (identity.c).  A name set within the transaction
- * that loads the library is noted until that transaction ends: behind a
- * pooler, one request's SET LOCAL must not fail the next user's requests.
+ * id while any is noted (identity.c).  A name given only for the
+ * transaction that loads the library (SET LOCAL over no earlier value) is
+ * noted until that transaction ends, and one its SET gave until it aborts:
+ * behind a pooler, one request's SET LOCAL must not fail the next user's
+ * requests.
  */
 #include "postgres.h"
 
@@ -64,15 +66,26 @@ bool		td_events = true;
 static bool td_item_lock_nowait = false;
 
 /*
- * Names of the misspelt settings noted at load (clipped), and their number;
- * of these, how many were set within the transaction that loaded the
- * library (they are forgotten when it ends) and, for those listed, which.
+ * A bounded list of misspelt setting names: the first TD_MAX_MISSPELT
+ * (clipped, in TopMemoryContext), how many of those there are, and how many
+ * names in all.
  */
-static const char *misspelt_names[TD_MAX_MISSPELT];
-static bool misspelt_in_xact[TD_MAX_MISSPELT];
-static int	misspelt_count = 0;
-static int	misspelt_xact_count = 0;
+typedef struct misspelt_list
+{
+	const char *names[TD_MAX_MISSPELT];
+	int			listed;
+	int			count;
+} misspelt_list;
 
+/*
+ * The misspelt settings noted at load, by how long the value meant would
+ * have lasted: the session; the loading transaction unless it aborts (a
+ * SET made in it over no earlier value); the loading transaction only (SET
+ * LOCAL or set_config(..., true) over no earlier value).
+ */
+static misspelt_list for_session,
+			unless_abort,
+			for_xact;
 void		_PG_init(void);
 
 /* Is this GUC variable a placeholder that reserving our prefix removes? */
@@ -99,81 +112,116 @@ placeholder_has_value(const struct config_generic *var)
 	return value != NULL && value[0] != '\0';
 }
 
+/* Add a name to a list (clipped, when it is listed). */
+static void
+list_add(misspelt_list *l, const char *name)
+{
+	if (l->listed < TD_MAX_MISSPELT)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		l->names[l->listed++] = td_clip_for_message(name);
+		MemoryContextSwitchTo(old);
+	}
+	l->count++;
+}
+
+/* Move the names of from to the end of to (those it listed, listed while room is left). */
+static void
+list_move(misspelt_list *to, misspelt_list *from)
+{
+	for (int i = 0; i < from->listed && to->listed < TD_MAX_MISSPELT; i++)
+		to->names[to->listed++] = from->names[i];
+	to->count += from->count;
+	memset(from, 0, sizeof(*from));
+}
+
 /*
- * The end of the transaction that loaded the library: forget the misspelt
- * settings it had set (SET LOCAL, set_config(..., true), or a SET of its
- * own): a request behind a pooler sets its settings per transaction, and
- * one request's misspelt name must not fail every later request on the
- * connection (a review of 1.2 found one rolled-back SET LOCAL failing every
- * user's lookup for as long as the connection lived).
+ * How long the value of a placeholder set before the library loaded was
+ * meant to last.  Its GUC stack holds the changes made in the current
+ * transaction, the oldest last; that one's prior value is the one from
+ * before the transaction.
+ */
+static misspelt_list *
+placeholder_span(const struct config_generic *var)
+{
+	const GucStack *st = var->stack;
+	bool		set_in_xact = false;
+
+	if (st == NULL || !IsTransactionState())
+		return &for_session;
+	for (;; st = st->prev)
+	{
+		set_in_xact |= st->state == GUC_SET || st->state == GUC_SET_LOCAL;
+		if (st->prev == NULL)
+			break;
+	}
+	if (st->prior.val.stringval != NULL && st->prior.val.stringval[0] != '\0')
+		return &for_session;	/* a session value from before: meant for the session */
+	return set_in_xact ? &unless_abort : &for_xact;
+}
+
+/*
+ * The end of a transaction: the misspelt settings its own SET LOCAL made
+ * are forgotten, and those its SET made too if it aborts (they become the
+ * session's if it commits).  A request behind a pooler sets its settings
+ * per transaction, and one request's misspelt name must not fail every
+ * later request on the connection (a review of 1.2 found one rolled-back
+ * SET LOCAL failing every user's lookup for as long as the connection
+ * lived).  Left registered once registered (a callback that unregisters
+ * itself while PostgreSQL walks the list is not safe in every version).
  */
 static void
 forget_xact_misspelt(XactEvent event, void *arg)
 {
-	int			kept = 0;
-
-	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
-		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
-		event != XACT_EVENT_PREPARE)
-		return;
-	if (misspelt_xact_count == 0)
-		return;
-	for (int i = 0; i < misspelt_count && i < TD_MAX_MISSPELT; i++)
-		if (!misspelt_in_xact[i])
-		{
-			misspelt_in_xact[kept] = false;
-			misspelt_names[kept++] = misspelt_names[i];
-		}
-	misspelt_count -= misspelt_xact_count;
-	misspelt_xact_count = 0;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			list_move(&for_session, &unless_abort);
+			memset(&for_xact, 0, sizeof(for_xact));
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			memset(&unless_abort, 0, sizeof(unless_abort));
+			memset(&for_xact, 0, sizeof(for_xact));
+			break;
+		default:
+			break;
+	}
 }
 
 /*
  * Note the train_data.* placeholders left after our settings are defined
- * that hold a value: the first TD_MAX_MISSPELT names, clipped, in
- * TopMemoryContext, and the count of all of them.  Those set within the
- * current transaction are noted for it only.
+ * that hold a value, each for as long as its value was meant to last.
  */
 static void
 note_misspelt_settings(void)
 {
 	int			count;
 	struct config_generic **vars = td_guc_variables(&count);
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
 	for (int i = 0; i < count; i++)
-	{
-		bool		in_xact;
-
-		if (!is_our_placeholder(vars[i]) || !placeholder_has_value(vars[i]))
-			continue;
-		in_xact = vars[i]->stack != NULL;
-		if (misspelt_count < TD_MAX_MISSPELT)
-		{
-			misspelt_names[misspelt_count] = td_clip_for_message(vars[i]->name);
-			misspelt_in_xact[misspelt_count] = in_xact;
-		}
-		misspelt_count++;
-		misspelt_xact_count += in_xact ? 1 : 0;
-	}
-	MemoryContextSwitchTo(old);
-	/*
-	 * left registered (a callback that unregisters itself while the list
-	 * is walked is not safe in every version): it returns at once when
-	 * nothing is noted for the transaction
-	 */
-	if (misspelt_xact_count > 0 && IsTransactionState())
+		if (is_our_placeholder(vars[i]) && placeholder_has_value(vars[i]))
+			list_add(placeholder_span(vars[i]), vars[i]->name);
+	if (unless_abort.count > 0 || for_xact.count > 0)
 		RegisterXactCallback(forget_xact_misspelt, NULL);
-	else
-		misspelt_xact_count = 0;
 }
 
 /* See train_data.h. */
 int
-td_misspelt_settings(const char *const **names)
+td_misspelt_settings(const char *const **names, int *listed)
 {
-	*names = misspelt_names;
-	return misspelt_count;
+	static const char *shown[TD_MAX_MISSPELT];
+	const misspelt_list *lists[3] = {&for_session, &unless_abort, &for_xact};
+
+	*listed = 0;
+	for (int l = 0; l < 3; l++)
+		for (int i = 0; i < lists[l]->listed && *listed < TD_MAX_MISSPELT; i++)
+			shown[(*listed)++] = lists[l]->names[i];
+	*names = shown;
+	return for_session.count + unless_abort.count + for_xact.count;
 }
 
 /*

@@ -49,11 +49,13 @@ extern bool td_check_owed_closes(void);
 /*
  * train_data.* settings made before the library was loaded under names it
  * does not define: reserving the prefix removed them (train_data.c).  Sets
- * *names to the first TD_MAX_MISSPELT names (clipped) and returns how many
- * there were in all; 0 when none.
+ * *names to the first TD_MAX_MISSPELT names (clipped) and *listed to how
+ * many of those there are, and returns how many there were in all; 0 when
+ * none.  One set within the loading transaction counts until that
+ * transaction ends (or, set by SET, until it aborts).
  */
 #define TD_MAX_MISSPELT 4
-extern int	td_misspelt_settings(const char *const **names);
+extern int	td_misspelt_settings(const char *const **names, int *listed);
 
 /*
  * Keep the CHECK constraints of train_data's tables parsed per backend: an

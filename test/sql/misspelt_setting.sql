@@ -63,6 +63,44 @@ BEGIN;
 SELECT expect_error('SELECT train_data.current_user_id()');
 COMMIT;
 SELECT expect_error('SELECT train_data.current_user_id()');
+-- A SET (not LOCAL) in the loading transaction was meant for the session:
+-- noted for it once the transaction commits, whatever the JWT says (the
+-- review of the first form found it forgotten, the session then acting as
+-- the JWT's user) ...
+\c
+BEGIN;
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+COMMIT;
+SET request.jwt.claim.sub = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+RESET request.jwt.claim.sub;
+-- ... as in a transaction of one query string (psql's \;) ...
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' \; SELECT train_data.html_escape('x') AS loaded;
+SELECT expect_error('SELECT train_data.current_user_id()');
+-- ... and forgotten when that transaction aborts, taking the SET with it.
+\c
+BEGIN;
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT train_data.current_user_id();
+ROLLBACK;
+SELECT train_data.current_user_id() IS NULL AS forgotten;
+-- A session value from before the loading transaction stays noted, though
+-- that transaction set the name LOCAL again; the names the error lists
+-- are those still noted.
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SET train_data.z1 = 'x';
+BEGIN;
+SET LOCAL train_data.usr_id = 'c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SET LOCAL train_data.a1 = 'x';
+SET LOCAL train_data.a2 = 'x';
+SET LOCAL train_data.a3 = 'x';
+SET LOCAL train_data.a4 = 'x';
+SELECT expect_error('SELECT train_data.current_user_id()', true);
+COMMIT;
+SELECT expect_error('SELECT train_data.current_user_id()', true);
 
 -- The first call may come from a policy: an application role's query fails
 -- instead of returning no rows.
