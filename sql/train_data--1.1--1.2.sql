@@ -39,13 +39,14 @@ CREATE FUNCTION train_data.require_user_id(purpose text) RETURNS uuid
 COMMENT ON FUNCTION train_data.require_user_id(text) IS
     'Internal: the current user id, or 28000 "no user id is set" with purpose as its detail, for functions that act for a user';
 
--- Is v a UUID as uuid_in reads it (hyphens optional after each group of
--- four digits, braces around the whole)?  For a check that names what is
--- wrong instead of the cast's error, which quotes the value whole.
+-- Is v a UUID as uuid_in reads it (32 hex digits, a hyphen allowed after
+-- any group of four but the last, braces around the whole)?  For a check
+-- that names what is wrong instead of the cast's error, which quotes the
+-- value whole.
 CREATE FUNCTION train_data.is_uuid_text(v text)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN v ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$';
+    RETURN v ~* '^([{]([0-9a-f]{4}-?){7}[0-9a-f]{4}[}]|([0-9a-f]{4}-?){7}[0-9a-f]{4})$';
 
 COMMENT ON FUNCTION train_data.is_uuid_text(text) IS
     'Internal: whether a text is a UUID as the uuid type reads it (NULL for NULL)';
@@ -813,7 +814,7 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = format('It would hold %s entries in %s bytes; a history holds at most 1000 entries and 1 MB.',
                                   jsonb_array_length(NEW.review_history), train_data.jsonb_raw_size(NEW.review_history)),
-                  HINT = 'Regenerate the conversation: its new version starts a history of its own.';
+                  HINT = 'Regenerate the conversation (its new version starts a history of its own), or copy it into a new one.';
     END IF;
     SELECT e.value ->> 'performedBy' INTO stranger
     FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
@@ -896,10 +897,12 @@ BEGIN
                         train_data.clip_for_message(entry ->> 'item_id')
             USING ERRCODE = 'invalid_text_representation';
     END IF;
-    -- duration_ms and attempt: absent, null, or a whole number an integer holds
+    -- duration_ms and attempt: absent, null, or what the integer type reads
+    -- (spaces around, leading zeros) within its range
     FOREACH member IN ARRAY ARRAY['duration_ms', 'attempt'] LOOP
         CONTINUE WHEN coalesce(jsonb_typeof(entry -> member), 'null') = 'null';
-        IF NOT (entry ->> member) ~ '^[+-]?[0-9]{1,10}$'
+        IF NOT (entry ->> member) ~ '^\s*[+-]?[0-9]+\s*$'
+           OR char_length(ltrim(substring(entry ->> member FROM '[0-9]+'), '0')) > 10
            OR NOT (entry ->> member)::bigint BETWEEN -2147483648 AND 2147483647 THEN
             RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
                             train_data.clip_for_message((entry -> member)::text)
@@ -1157,6 +1160,23 @@ $$;
 COMMENT ON FUNCTION train_data.job_has_work(uuid) IS
     'Internal: whether a batch job has an item queued or in flight (for closing a job, and for cancelling a stopped job''s items)';
 
+-- Whether a job has items and every one of them has ended (none queued or
+-- in flight): a job with no item yet has not.
+CREATE FUNCTION train_data.job_items_ended(job_id uuid)
+    RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = job_items_ended.job_id ORDER BY i.position LIMIT 1;
+    RETURN FOUND AND NOT train_data.job_has_work(job_items_ended.job_id);
+END
+$$;
+
+COMMENT ON FUNCTION train_data.job_items_ended(uuid) IS
+    'Internal: whether a batch job has items and all of them have ended (none queued or in flight)';
+
 -- End a job none of whose items is left to do (its caller checked, holding
 -- the job row): the counters rolled up into it, its status completed,
 -- failed when none completed and some failed, or cancelled when its owner
@@ -1210,7 +1230,7 @@ BEGIN
             IF EXISTS (SELECT FROM train_data.batch_jobs j
                        WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused')
                          AND (j.created_by = train_data.current_user_id()
-                              OR NOT train_data.job_has_work(owner_close_job.job_id))) THEN
+                              OR train_data.job_items_ended(owner_close_job.job_id))) THEN
                 PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
             END IF;
         END IF;
@@ -1225,10 +1245,13 @@ BEGIN
         -- job is open with nothing left to do, a claim closes it after her
         -- commit (job_close_checks).  Before, such a job stayed open for
         -- good (a review of a PostgREST-shaped deployment).  Anyone may
-        -- call this, but it owes a check only for a job that needs one.
+        -- call this, so it owes a check only for a job that needs one: one
+        -- whose items have all ended, not one with none yet (a job its
+        -- owner inserts before its items, as 1.1's applications did, was
+        -- closed under them: the review of the first form).
         IF EXISTS (SELECT FROM train_data.batch_jobs j
                    WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused'))
-           AND NOT train_data.job_has_work(owner_close_job.job_id) THEN
+           AND train_data.job_items_ended(owner_close_job.job_id) THEN
             PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
         END IF;
         RETURN;
@@ -1570,6 +1593,8 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
+    tpl_name text;
+    tpl_active boolean;
     refused text;
     refused_detail text;
     refused_hint text;
@@ -1606,6 +1631,17 @@ BEGIN
     -- batch and item create_batch names are internal (a review of the errors
     -- found "item 1 of batch "Regenerate …"" and create_batch's text as the
     -- context); any other error goes through as it is
+    -- its template as create_batch would find it, named as the conversation's
+    SELECT t.name, t.is_active INTO tpl_name, tpl_active FROM train_data.templates t WHERE t.id = c.template_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % has no template to regenerate from', train_data.clip_for_message(c.conversation_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The template it was generated from no longer exists.';
+    ELSIF NOT tpl_active THEN
+        RAISE EXCEPTION 'template "%" of conversation % is not active', tpl_name, train_data.clip_for_message(c.conversation_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its creator can make it active again.';
+    END IF;
     BEGIN
         job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
                                        jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
@@ -1615,7 +1651,11 @@ BEGIN
     EXCEPTION WHEN invalid_parameter_value OR string_data_right_truncation THEN
         GET STACKED DIAGNOSTICS refused = MESSAGE_TEXT, refused_detail = PG_EXCEPTION_DETAIL,
                                 refused_hint = PG_EXCEPTION_HINT, refused_code = RETURNED_SQLSTATE;
-        refused := regexp_replace(refused, '^item 1 of batch "Regenerate [^"]*"(: | )', '');
+        -- (the prefix as create_batch writes it: the id may hold any character)
+        IF starts_with(refused, format('item 1 of batch "Regenerate %s"', left(c.conversation_id, 150))) THEN
+            refused := ltrim(substr(refused, char_length(format('item 1 of batch "Regenerate %s"', left(c.conversation_id, 150))) + 1),
+                             ': ');
+        END IF;
         refused := CASE WHEN refused ~ '^(is|has|names|leaves) ' THEN 'The new version ' || refused
                         ELSE upper(left(refused, 1)) || substr(refused, 2) END;
         RAISE EXCEPTION 'parameters of conversation % are refused', train_data.clip_for_message(c.conversation_id)
@@ -5651,7 +5691,8 @@ DECLARE
 BEGIN
     SELECT count(*) INTO n FROM train_data.ai_configurations c WHERE char_length(c.config_name) > 200;
     IF n > 0 THEN
-        RAISE EXCEPTION 'train_data 1.2 takes AI configuration names of up to 200 characters; % configurations have longer ones', n
+        RAISE EXCEPTION 'train_data 1.2 takes AI configuration names of up to 200 characters; % %', n,
+                        CASE WHEN n = 1 THEN 'configuration has a longer one' ELSE 'configurations have longer ones' END
             USING ERRCODE = 'string_data_right_truncation',
                   HINT = 'Shorten them in a transaction of its own, then update again: UPDATE train_data.ai_configurations '
                          'SET config_name = left(config_name, 180) || '' '' || left(id::text, 8) '

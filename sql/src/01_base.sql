@@ -166,13 +166,14 @@ CREATE FUNCTION train_data.clip_for_message(v text)
 COMMENT ON FUNCTION train_data.clip_for_message(text) IS
     'Internal: a user value as error messages quote it: NULL as NULL, whole up to 64 characters, else its first 64 characters and "..."';
 
--- Is v a UUID as uuid_in reads it (hyphens optional after each group of
--- four digits, braces around the whole)?  For a check that names what is
--- wrong instead of the cast's error, which quotes the value whole.
+-- Is v a UUID as uuid_in reads it (32 hex digits, a hyphen allowed after
+-- any group of four but the last, braces around the whole)?  For a check
+-- that names what is wrong instead of the cast's error, which quotes the
+-- value whole.
 CREATE FUNCTION train_data.is_uuid_text(v text)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN v ~* '^([{][0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}[}]|[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12})$';
+    RETURN v ~* '^([{]([0-9a-f]{4}-?){7}[0-9a-f]{4}[}]|([0-9a-f]{4}-?){7}[0-9a-f]{4})$';
 
 COMMENT ON FUNCTION train_data.is_uuid_text(text) IS
     'Internal: whether a text is a UUID as the uuid type reads it (NULL for NULL)';

@@ -213,6 +213,23 @@ $$;
 COMMENT ON FUNCTION train_data.job_has_work(uuid) IS
     'Internal: whether a batch job has an item queued or in flight (for closing a job, and for cancelling a stopped job''s items)';
 
+-- Whether a job has items and every one of them has ended (none queued or
+-- in flight): a job with no item yet has not.
+CREATE FUNCTION train_data.job_items_ended(job_id uuid)
+    RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM FROM train_data.batch_items i
+    WHERE i.batch_job_id = job_items_ended.job_id ORDER BY i.position LIMIT 1;
+    RETURN FOUND AND NOT train_data.job_has_work(job_items_ended.job_id);
+END
+$$;
+
+COMMENT ON FUNCTION train_data.job_items_ended(uuid) IS
+    'Internal: whether a batch job has items and all of them have ended (none queued or in flight)';
+
 -- End a job none of whose items is left to do (its caller checked, holding
 -- the job row): the counters rolled up into it, its status completed,
 -- failed when none completed and some failed, or cancelled when its owner
@@ -266,7 +283,7 @@ BEGIN
             IF EXISTS (SELECT FROM train_data.batch_jobs j
                        WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused')
                          AND (j.created_by = train_data.current_user_id()
-                              OR NOT train_data.job_has_work(owner_close_job.job_id))) THEN
+                              OR train_data.job_items_ended(owner_close_job.job_id))) THEN
                 PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
             END IF;
         END IF;
@@ -281,10 +298,13 @@ BEGIN
         -- job is open with nothing left to do, a claim closes it after her
         -- commit (job_close_checks).  Before, such a job stayed open for
         -- good (a review of a PostgREST-shaped deployment).  Anyone may
-        -- call this, but it owes a check only for a job that needs one.
+        -- call this, so it owes a check only for a job that needs one: one
+        -- whose items have all ended, not one with none yet (a job its
+        -- owner inserts before its items, as 1.1's applications did, was
+        -- closed under them: the review of the first form).
         IF EXISTS (SELECT FROM train_data.batch_jobs j
                    WHERE j.id = owner_close_job.job_id AND j.status IN ('queued', 'processing', 'paused'))
-           AND NOT train_data.job_has_work(owner_close_job.job_id) THEN
+           AND train_data.job_items_ended(owner_close_job.job_id) THEN
             PERFORM train_data.owe_close_check(owner_close_job.job_id, false);
         END IF;
         RETURN;
@@ -1342,10 +1362,12 @@ BEGIN
                         train_data.clip_for_message(entry ->> 'item_id')
             USING ERRCODE = 'invalid_text_representation';
     END IF;
-    -- duration_ms and attempt: absent, null, or a whole number an integer holds
+    -- duration_ms and attempt: absent, null, or what the integer type reads
+    -- (spaces around, leading zeros) within its range
     FOREACH member IN ARRAY ARRAY['duration_ms', 'attempt'] LOOP
         CONTINUE WHEN coalesce(jsonb_typeof(entry -> member), 'null') = 'null';
-        IF NOT (entry ->> member) ~ '^[+-]?[0-9]{1,10}$'
+        IF NOT (entry ->> member) ~ '^\s*[+-]?[0-9]+\s*$'
+           OR char_length(ltrim(substring(entry ->> member FROM '[0-9]+'), '0')) > 10
            OR NOT (entry ->> member)::bigint BETWEEN -2147483648 AND 2147483647 THEN
             RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
                             train_data.clip_for_message((entry -> member)::text)

@@ -168,7 +168,7 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = format('It would hold %s entries in %s bytes; a history holds at most 1000 entries and 1 MB.',
                                   jsonb_array_length(NEW.review_history), train_data.jsonb_raw_size(NEW.review_history)),
-                  HINT = 'Regenerate the conversation: its new version starts a history of its own.';
+                  HINT = 'Regenerate the conversation (its new version starts a history of its own), or copy it into a new one.';
     END IF;
     SELECT e.value ->> 'performedBy' INTO stranger
     FROM jsonb_array_elements(NEW.review_history) WITH ORDINALITY e(value, ord)
@@ -460,6 +460,8 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
+    tpl_name text;
+    tpl_active boolean;
     refused text;
     refused_detail text;
     refused_hint text;
@@ -496,6 +498,17 @@ BEGIN
     -- batch and item create_batch names are internal (a review of the errors
     -- found "item 1 of batch "Regenerate …"" and create_batch's text as the
     -- context); any other error goes through as it is
+    -- its template as create_batch would find it, named as the conversation's
+    SELECT t.name, t.is_active INTO tpl_name, tpl_active FROM train_data.templates t WHERE t.id = c.template_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % has no template to regenerate from', train_data.clip_for_message(c.conversation_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The template it was generated from no longer exists.';
+    ELSIF NOT tpl_active THEN
+        RAISE EXCEPTION 'template "%" of conversation % is not active', tpl_name, train_data.clip_for_message(c.conversation_id)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its creator can make it active again.';
+    END IF;
     BEGIN
         job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
                                        jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
@@ -505,7 +518,11 @@ BEGIN
     EXCEPTION WHEN invalid_parameter_value OR string_data_right_truncation THEN
         GET STACKED DIAGNOSTICS refused = MESSAGE_TEXT, refused_detail = PG_EXCEPTION_DETAIL,
                                 refused_hint = PG_EXCEPTION_HINT, refused_code = RETURNED_SQLSTATE;
-        refused := regexp_replace(refused, '^item 1 of batch "Regenerate [^"]*"(: | )', '');
+        -- (the prefix as create_batch writes it: the id may hold any character)
+        IF starts_with(refused, format('item 1 of batch "Regenerate %s"', left(c.conversation_id, 150))) THEN
+            refused := ltrim(substr(refused, char_length(format('item 1 of batch "Regenerate %s"', left(c.conversation_id, 150))) + 1),
+                             ': ');
+        END IF;
         refused := CASE WHEN refused ~ '^(is|has|names|leaves) ' THEN 'The new version ' || refused
                         ELSE upper(left(refused, 1)) || substr(refused, 2) END;
         RAISE EXCEPTION 'parameters of conversation % are refused', train_data.clip_for_message(c.conversation_id)

@@ -546,6 +546,8 @@ INSERT INTO calls (fn, call) VALUES
  ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', public.huge())$$),
  ('review_queue', $$SELECT count(*) FROM train_data.review_queue(1, 25, 'quality_score', 'asc', 1e1000)$$),
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', 1e1000)$$),
+ ('job_items_ended', $$SELECT train_data.job_items_ended(NULL)$$),
+ ('job_items_ended', $$SELECT train_data.job_items_ended('b4000000-0000-0000-0000-000000000000')$$),
  ('is_uuid_text', $$SELECT train_data.is_uuid_text(public.huge())$$),
  ('is_uuid_text', $$SELECT train_data.is_uuid_text(NULL)$$),
  ('completion_item', $$SELECT train_data.completion_item(jsonb_build_object('item_id', public.huge()))$$),

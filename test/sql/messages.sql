@@ -25,6 +25,8 @@ INSERT INTO train_data.templates (id, name, category, structure, variables) VALU
                      'options', (SELECT jsonb_agg(lpad(g::text, 100, 'o')) FROM generate_series(1, 20000) g)))),
   ('ee000000-0000-0000-0000-000000000002', 'Long name', 'tests', 'Talk about it now.',
    jsonb_build_array(jsonb_build_object('name', repeat('v', 100000), 'type', 'text')));
+INSERT INTO train_data.templates (id, name, category, structure, is_active) VALUES
+  ('ee000000-0000-0000-0000-000000000003', 'Retired', 'tests', 'Talk about it now.', false);
 
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
@@ -51,6 +53,16 @@ SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c1'
 SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c1', '{"p": "nope"}');
 SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c1',
                                           jsonb_build_object('category', repeat('c', 101)));
+-- an id with a double quote in it is named the same way; an inactive
+-- template is what the error is about, not the parameters (the review of
+-- the first form found both reported otherwise)
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status, template_id, parameters)
+VALUES ('ee000000-0000-0000-0000-0000000000c2', 'msg"regen', 't', 'p', 'e', 'template', 'pending_review',
+        'ee000000-0000-0000-0000-000000000001', jsonb_build_object('p', lpad('1', 100, 'o'))),
+       ('ee000000-0000-0000-0000-0000000000c3', 'msg_retired', 't', 'p', 'e', 'template', 'pending_review',
+        'ee000000-0000-0000-0000-000000000003', '{}');
+SELECT * FROM public.show_error($$SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c2', '{"p": "nope"}')$$);
+SELECT * FROM public.show_error($$SELECT train_data.regenerate_conversation('ee000000-0000-0000-0000-0000000000c3')$$);
 
 -- a conversation id of 1 MB, refused by the guard before the column's check
 SELECT * FROM public.show_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, approved_by, approved_at)
@@ -67,6 +79,16 @@ SELECT set_config('request.jwt.claims', repeat('x', 1000000), false) IS NOT NULL
 SELECT * FROM public.show_error($$SELECT train_data.current_user_id()$$);
 RESET request.jwt.claims;
 
+-- is_uuid_text, which the entries' check reads an item_id with, agrees
+-- with the uuid type's input on every form it takes and some it does not
+-- (the review of the first form found the 4-4-4 grouping refused)
+SELECT v, train_data.is_uuid_text(v) AS is_uuid, public.expect_error(format('SELECT %L::uuid', v)) AS cast
+FROM (VALUES ('01a2469c-1077-4abc-8def-0123456789ab'), ('01A2469C10774ABC8DEF0123456789AB'),
+             ('{01a2469c-1077-4abc-8def-0123456789ab}'), ('01a2-469c-1077-4abc-8def-0123-4567-89ab'),
+             ('{01a2469c10774abc8def0123456789ab}'), ('01a2469c-1077-4abc-8def-0123456789ab-'),
+             ('{01a2469c-1077-4abc-8def-0123456789ab'), ('01a2469c1077'), ('01a2469c--1077-4abc-8def-0123456789ab'),
+             (' 01a2469c-1077-4abc-8def-0123456789ab')) AS t(v);
+
 -- a worker's entries: each member named, its value clipped
 RESET ROLE;
 SET ROLE regress_worker;
@@ -77,10 +99,16 @@ FROM train_data.complete_batch_items(jsonb_build_array(
        jsonb_build_object('item_id', 'ee000000-0000-0000-0000-00000000dead', 'attempt', 'abc', 'response', '{}'::jsonb),
        jsonb_build_object('item_id', 'ee000000-0000-0000-0000-00000000dead', 'attempt', '2147483648', 'response', '{}'::jsonb),
        jsonb_build_object('item_id', NULL, 'response', '{}'::jsonb),
-       jsonb_build_object('item_id', 'ee000000-0000-0000-0000-00000000dead', 'attempt', 1, 'duration_ms', '12', 'response', '{}'::jsonb)));
+       jsonb_build_object('item_id', 'ee000000-0000-0000-0000-00000000dead', 'attempt', 1, 'duration_ms', '12', 'response', '{}'::jsonb),
+       -- what complete_batch_item takes is taken: the id's 4-4-4 grouping,
+       -- an attempt with spaces, a duration with leading zeros
+       jsonb_build_object('item_id', 'ee00-0000-0000-0000-0000-0000-0000-dead', 'attempt', ' 1 ',
+                          'duration_ms', '00000000001500', 'response', '{}'::jsonb)));
 
 -- Clean up.
 RESET ROLE;
 DROP FUNCTION public.show_error(text);
 DELETE FROM train_data.batch_jobs WHERE created_by = :alice;
-DELETE FROM train_data.templates WHERE id IN ('ee000000-0000-0000-0000-000000000001', 'ee000000-0000-0000-0000-000000000002');
+DELETE FROM train_data.conversations WHERE created_by = :alice;
+DELETE FROM train_data.templates WHERE id IN ('ee000000-0000-0000-0000-000000000001', 'ee000000-0000-0000-0000-000000000002',
+                                             'ee000000-0000-0000-0000-000000000003');
