@@ -882,6 +882,7 @@ CREATE FUNCTION train_data.complete_batch_entry(entry jsonb, ord bigint)
 AS $$
 DECLARE
     member text;
+    number text;
 BEGIN
     IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
@@ -898,12 +899,15 @@ BEGIN
             USING ERRCODE = 'invalid_text_representation';
     END IF;
     -- duration_ms and attempt: absent, null, or what the integer type reads
-    -- (spaces around, leading zeros) within its range
+    -- (ASCII white space around, leading zeros) within its range
     FOREACH member IN ARRAY ARRAY['duration_ms', 'attempt'] LOOP
         CONTINUE WHEN coalesce(jsonb_typeof(entry -> member), 'null') = 'null';
-        IF NOT (entry ->> member) ~ '^\s*[+-]?[0-9]+\s*$'
-           OR char_length(ltrim(substring(entry ->> member FROM '[0-9]+'), '0')) > 10
-           OR NOT (entry ->> member)::bigint BETWEEN -2147483648 AND 2147483647 THEN
+        -- (the white space as characters, not escapes: a session's
+        -- standard_conforming_strings must not change the pattern)
+        number := btrim(entry ->> member, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13));
+        IF NOT number ~ '^[+-]?[0-9]+$'
+           OR char_length(ltrim(ltrim(number, '+-'), '0')) > 10
+           OR NOT number::bigint BETWEEN -2147483648 AND 2147483647 THEN
             RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
                             train_data.clip_for_message((entry -> member)::text)
                 USING ERRCODE = 'invalid_parameter_value';

@@ -100,15 +100,10 @@ is_our_placeholder(const struct config_generic *var)
 		var->name[len] == '.';
 }
 
-/*
- * Does a placeholder hold a value that was meant?  A SET LOCAL that was
- * rolled back, or a RESET, leaves it behind empty.
- */
+/* Is a setting's value one that was meant (set and not empty)? */
 static bool
-placeholder_has_value(const struct config_generic *var)
+meant(const char *value)
 {
-	const char *value = *((const struct config_string *) var)->variable;
-
 	return value != NULL && value[0] != '\0';
 }
 
@@ -137,27 +132,42 @@ list_move(misspelt_list *to, misspelt_list *from)
 }
 
 /*
- * How long the value of a placeholder set before the library loaded was
- * meant to last.  Its GUC stack holds the changes made in the current
- * transaction, the oldest last; that one's prior value is the one from
- * before the transaction.
+ * For how long the value of a placeholder set before the library loaded
+ * was meant to last, or NULL when it holds none now and none its GUC stack
+ * can bring back (a SET LOCAL rolled back, or a RESET, leaves one behind
+ * empty).  The stack holds the changes made in the current transaction,
+ * the newest first: each entry's prior value is the one it replaced, and a
+ * GUC_SET_LOCAL entry's masked value the SET it hides until the transaction
+ * ends.  A value from before the transaction was meant for the session; one
+ * a SET in it gave, for the session unless it aborts; one only SET LOCAL
+ * (or a function's SET clause) gave, for the transaction.  Any value the
+ * stack can bring back counts, so that a misspelt id is never ignored while
+ * it could be in force (the review of the first form found an empty SET
+ * LOCAL over a session value ignored); a value a savepoint's rollback undid
+ * stays noted to the end of the span: the error errs on the side of the
+ * caller.
  */
 static misspelt_list *
 placeholder_span(const struct config_generic *var)
 {
 	const GucStack *st = var->stack;
+	bool		any = meant(*((const struct config_string *) var)->variable);
 	bool		set_in_xact = false;
 
 	if (st == NULL || !IsTransactionState())
-		return &for_session;
+		return any ? &for_session : NULL;
 	for (;; st = st->prev)
 	{
 		set_in_xact |= st->state == GUC_SET || st->state == GUC_SET_LOCAL;
+		any |= meant(st->prior.val.stringval) ||
+			(st->state == GUC_SET_LOCAL && meant(st->masked.val.stringval));
 		if (st->prev == NULL)
 			break;
 	}
-	if (st->prior.val.stringval != NULL && st->prior.val.stringval[0] != '\0')
-		return &for_session;	/* a session value from before: meant for the session */
+	if (meant(st->prior.val.stringval))
+		return &for_session;	/* a session value from before the transaction */
+	if (!any)
+		return NULL;
 	return set_in_xact ? &unless_abort : &for_xact;
 }
 
@@ -203,8 +213,12 @@ note_misspelt_settings(void)
 	struct config_generic **vars = td_guc_variables(&count);
 
 	for (int i = 0; i < count; i++)
-		if (is_our_placeholder(vars[i]) && placeholder_has_value(vars[i]))
-			list_add(placeholder_span(vars[i]), vars[i]->name);
+	{
+		misspelt_list *span;
+
+		if (is_our_placeholder(vars[i]) && (span = placeholder_span(vars[i])) != NULL)
+			list_add(span, vars[i]->name);
+	}
 	if (unless_abort.count > 0 || for_xact.count > 0)
 		RegisterXactCallback(forget_xact_misspelt, NULL);
 }

@@ -103,7 +103,13 @@ FROM train_data.complete_batch_items(jsonb_build_array(
        -- what complete_batch_item takes is taken: the id's 4-4-4 grouping,
        -- an attempt with spaces, a duration with leading zeros
        jsonb_build_object('item_id', 'ee00-0000-0000-0000-0000-0000-0000-dead', 'attempt', ' 1 ',
-                          'duration_ms', '00000000001500', 'response', '{}'::jsonb)));
+                          'duration_ms', '00000000001500', 'response', '{}'::jsonb),
+       -- white space the integer type does not skip (U+3000) is refused,
+       -- clipped; an ASCII tab and vertical tab are skipped as it skips them
+       jsonb_build_object('item_id', 'ee000000-0000-0000-0000-00000000dead', 'attempt', repeat(U&'\3000', 100) || '1',
+                          'response', '{}'::jsonb),
+       jsonb_build_object('item_id', 'ee000000-0000-0000-0000-00000000dead', 'attempt', chr(9) || chr(11) || '1',
+                          'response', '{}'::jsonb)));
 
 -- Clean up.
 RESET ROLE;

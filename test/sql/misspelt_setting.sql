@@ -86,6 +86,33 @@ SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
 SELECT train_data.current_user_id();
 ROLLBACK;
 SELECT train_data.current_user_id() IS NULL AS forgotten;
+-- A value the stack brings back counts though the name is empty when the
+-- library loads (the review of the first form found these ignored, the
+-- session acting as the JWT's user or as no user): an empty SET LOCAL over
+-- a session value, a SET hidden by an empty SET LOCAL, a RESET rolled back.
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SET request.jwt.claim.sub = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+BEGIN;
+SET LOCAL train_data.usr_id = '';
+SELECT expect_error('SELECT train_data.current_user_id()');
+COMMIT;
+SELECT expect_error('SELECT train_data.current_user_id()');
+\c
+SET request.jwt.claim.sub = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+BEGIN;
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SET LOCAL train_data.usr_id = '';
+SELECT expect_error('SELECT train_data.current_user_id()');
+COMMIT;
+SELECT expect_error('SELECT train_data.current_user_id()');
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+BEGIN;
+RESET train_data.usr_id;
+SELECT expect_error('SELECT train_data.current_user_id()');
+ROLLBACK;
+SELECT expect_error('SELECT train_data.current_user_id()');
 -- A session value from before the loading transaction stays noted, though
 -- that transaction set the name LOCAL again; the names the error lists
 -- are those still noted.
