@@ -1597,6 +1597,7 @@ DECLARE
     c train_data.conversations;
     job uuid;
     item uuid;
+    batch_name text;
     tpl_name text;
     tpl_active boolean;
     refused text;
@@ -1635,6 +1636,7 @@ BEGIN
     -- batch and item create_batch names are internal (a review of the errors
     -- found "item 1 of batch "Regenerate …"" and create_batch's text as the
     -- context); any other error goes through as it is
+    batch_name := format('Regenerate %s', left(c.conversation_id, 150));
     -- its template as create_batch would find it, named as the conversation's
     SELECT t.name, t.is_active INTO tpl_name, tpl_active FROM train_data.templates t WHERE t.id = c.template_id;
     IF NOT FOUND THEN
@@ -1647,7 +1649,7 @@ BEGIN
                   HINT = 'Its creator can make it active again.';
     END IF;
     BEGIN
-        job := train_data.create_batch(format('Regenerate %s', left(c.conversation_id, 150)),
+        job := train_data.create_batch(batch_name,
                                        jsonb_build_array(jsonb_build_object('template_id', c.template_id, 'tier', c.tier,
                                                                             'topic', coalesce(parameters ->> 'topic', c.topic),
                                                                             'parameters', c.parameters || parameters)),
@@ -1656,9 +1658,8 @@ BEGIN
         GET STACKED DIAGNOSTICS refused = MESSAGE_TEXT, refused_detail = PG_EXCEPTION_DETAIL,
                                 refused_hint = PG_EXCEPTION_HINT, refused_code = RETURNED_SQLSTATE;
         -- (the prefix as create_batch writes it: the id may hold any character)
-        IF starts_with(refused, format('item 1 of batch "Regenerate %s"', left(c.conversation_id, 150))) THEN
-            refused := ltrim(substr(refused, char_length(format('item 1 of batch "Regenerate %s"', left(c.conversation_id, 150))) + 1),
-                             ': ');
+        IF starts_with(refused, format('item 1 of batch "%s"', batch_name)) THEN
+            refused := ltrim(substr(refused, char_length(format('item 1 of batch "%s"', batch_name)) + 1), ': ');
         END IF;
         refused := CASE WHEN refused ~ '^(is|has|names|leaves) ' THEN 'The new version ' || refused
                         ELSE upper(left(refused, 1)) || substr(refused, 2) END;
