@@ -257,6 +257,7 @@ typedef struct export_state
 	text	   *returned;		/* the record returned last, freed on the next call */
 	size_t		typical;		/* the size of the last record, to reserve for the next */
 	export_log	log;			/* the export_logs row of a logged export */
+	bool		log_finished;	/* its row completed (finish_log) */
 	int64		rows;			/* records returned */
 	int64		bytes;			/* their size, one "\n" between records */
 	bool		have;
@@ -1389,6 +1390,20 @@ stop_log(Datum arg)
 	export_log_stopped(&st->log, st->rows);
 }
 
+/*
+ * Complete the log of a logged export, once: its last record has been
+ * returned (or is being returned), so the reader stopping now stops nothing.
+ */
+static void
+finish_log(export_state *st)
+{
+	if (st->log.id == (Datum) 0 || st->log_finished)
+		return;
+	UnregisterExprContextCallback(st->econtext, stop_log, PointerGetDatum(st));
+	export_log_finish(&st->log, st->writer.summary.conversations, st->bytes);
+	st->log_finished = true;
+}
+
 /* Queue the next batch of records; false when there are none left. */
 static bool
 fetch_records(export_state *st)
@@ -1573,17 +1588,21 @@ export_next(FunctionCallInfo fcinfo, const export_args *a)
 	}
 	if (st->next == st->queued && !fetch_records(st))
 	{
-		if (st->log.id != (Datum) 0)
-		{
-			UnregisterExprContextCallback(st->econtext, stop_log, PointerGetDatum(st));
-			export_log_finish(&st->log, st->writer.summary.conversations, st->bytes);
-		}
+		finish_log(st);
 		SRF_RETURN_DONE(funcctx);
 	}
 	record = st->queue[st->next++];
 	st->returned = record;
 	st->bytes += VARSIZE(record) - VARHDRSZ + (st->rows++ > 0 ? 1 : 0);
 	export_log_record(&st->log, VARDATA(record), VARSIZE(record) - VARHDRSZ);
+	/*
+	 * Look one record ahead: when this is the last, the reader has been given
+	 * the export whole, so the log is completed now -- a reader that stops
+	 * right after it (a LIMIT of exactly the record count, a FETCH of that
+	 * many, then CLOSE) read everything, and was logged 'failed' before.
+	 */
+	if (st->next == st->queued && !fetch_records(st))
+		finish_log(st);
 	SRF_RETURN_NEXT(funcctx, PointerGetDatum(record));
 }
 

@@ -1,7 +1,7 @@
 /*
  * export_log.c — the export_logs row of an export made by
  * export_conversations().  The row is inserted as the caller when the
- * export starts ('processing'); when the last record has been returned it
+ * export starts ('processing'); as the last record is returned it
  * is completed with the conversation count, the size, a 24-hour expiry and,
  * from 1.2, the manifest: what export_manifest() says of the conversations
  * written (their templates with versions, the models that answered), the

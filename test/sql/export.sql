@@ -247,6 +247,23 @@ CLOSE c;
 COMMIT;
 SELECT format, status, error_message FROM train_data.export_history() ORDER BY format, status;
 DELETE FROM train_data.export_logs;
+-- A reader stopping right after the last record has read the export whole:
+-- it is completed (the export looks one record ahead).  Before the
+-- thirty-sixth session a LIMIT of exactly the record count, or a FETCH of
+-- that many then CLOSE, logged it 'failed'; one record fewer still does.
+SELECT count(*) AS jsonl_records FROM train_data.export_conversations('jsonl', 'all', '{}') \gset
+SELECT count(*) AS csv_records FROM train_data.export_conversations('csv', 'all', '{}') \gset
+DELETE FROM train_data.export_logs;
+SELECT count(*) AS read FROM (SELECT train_data.export_conversations('jsonl', 'all', '{}') LIMIT :jsonl_records) s;
+SELECT count(*) AS read FROM (SELECT train_data.export_conversations('json', 'all', '{}') LIMIT 2) s;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('csv', 'all', '{}');
+FETCH :csv_records FROM c \g /dev/null
+CLOSE c;
+COMMIT;
+SELECT count(*) AS read FROM (SELECT train_data.export_conversations('markdown', 'all', '{}') LIMIT 1) s;
+SELECT format, status, conversation_count, error_message FROM train_data.export_history() ORDER BY format, status;
+DELETE FROM train_data.export_logs;
 -- A PL/pgSQL loop over an export whose body commits: PostgreSQL persists
 -- the loop's query while it walks the portals' table, and the export
 -- closing its cursor then crashed the server (SIGSEGV in

@@ -11,9 +11,11 @@
 
 \set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
 
--- Three approved conversations of alice's, 1,500 turns each: the cursor is
--- fetched 2,000 rows at a time, so rows are left in it after the first
--- record, and an attack after the first record is followed by another fetch.
+-- Five approved conversations of alice's, 1,500 turns each: the cursor is
+-- fetched 2,000 rows at a time and the export looks one record ahead, so
+-- rows are left in it after the first record, and an attack after the first
+-- record is followed by another fetch (with three, the look ahead at the
+-- first record read the cursor to its end; with four, to its last row).
 SET row_security = off;
 INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, topic, tier, status, created_at,
                                       updated_at, created_by)
@@ -22,7 +24,11 @@ VALUES ('ea000000-0000-0000-0000-000000000001', 'tpl_a_000001', 'One', 'Ann', 'c
        ('ea000000-0000-0000-0000-000000000002', 'tpl_a_000002', 'Two', 'Ann', 'calm', 'saving', 'template', 'approved',
         '2025-01-02 10:00:00+00', '2025-01-02 10:00:00+00', :alice),
        ('ea000000-0000-0000-0000-000000000003', 'tpl_a_000003', 'Three', 'Ann', 'calm', 'saving', 'template', 'approved',
-        '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice);
+        '2025-01-03 10:00:00+00', '2025-01-03 10:00:00+00', :alice),
+       ('ea000000-0000-0000-0000-000000000004', 'tpl_a_000004', 'Four', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-04 10:00:00+00', '2025-01-04 10:00:00+00', :alice),
+       ('ea000000-0000-0000-0000-000000000005', 'tpl_a_000005', 'Five', 'Ann', 'calm', 'saving', 'template', 'approved',
+        '2025-01-05 10:00:00+00', '2025-01-05 10:00:00+00', :alice);
 INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
 SELECT c.id, n, CASE n WHEN 1 THEN 'user' ELSE 'assistant' END, 'turn ' || n
 FROM train_data.conversations c, generate_series(1, 1500) n;
