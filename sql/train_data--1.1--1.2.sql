@@ -5708,6 +5708,46 @@ $$;
 ALTER TABLE train_data.ai_configurations
     ADD CONSTRAINT ai_configurations_name_length CHECK (pg_catalog.char_length(config_name) <= 200);
 
+-- Every stored template passes 1.2's check_template(), its table's CHECK:
+-- 1.2 refuses a default its own variable refuses (thirty-sixth session:
+-- every render leaving the variable out failed) and variables over 4 MB
+-- (thirty-fifth).  A 1.1 row failing it would fail every later update of
+-- the row and the restore of a dump (COPY checks the constraint), so the
+-- update stops, naming the templates and the first one's problem.
+DO $$
+DECLARE
+    t record;
+    n bigint := 0;
+    ids text := '';
+    problem text;
+BEGIN
+    FOR t IN SELECT x.id, x.structure, x.variables FROM train_data.templates x ORDER BY x.id LOOP
+        BEGIN
+            PERFORM train_data.check_template(t.structure, t.variables);
+        EXCEPTION WHEN invalid_parameter_value OR program_limit_exceeded THEN
+            n := n + 1;
+            IF n <= 10 THEN
+                ids := ids || CASE WHEN n > 1 THEN ', ' ELSE '' END || t.id::text;
+            END IF;
+            IF n = 1 THEN
+                problem := SQLERRM;
+            END IF;
+        END;
+    END LOOP;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'train_data 1.2 checks templates more strictly; % stored % its check', n,
+                        CASE WHEN n = 1 THEN 'template fails' ELSE 'templates fail' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Templates: %s%s. The first: %s.', ids,
+                                  CASE WHEN n > 10 THEN format(' and %s more', n - 10) ELSE '' END,
+                                  train_data.clip_for_message(problem)),
+                  HINT = 'Correct them in a transaction of its own, then update again: '
+                         'SELECT train_data.check_template(structure, variables) FROM train_data.templates '
+                         'WHERE id = ... names each one''s problem.';
+    END IF;
+END
+$$;
+
 -- The EXECUTE grants carried above to the new signatures of the worker
 -- functions are the site's, not the extension's: a GRANT an extension
 -- script runs is recorded in pg_init_privs as the extension's initial

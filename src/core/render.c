@@ -741,37 +741,40 @@ string_to_number(const char *s, size_t len, double *out)
 	return true;
 }
 
-/* Validate a text parameter. */
-static void
-check_text(render_ctx *ctx, const variable *var, const td_json *value)
-{
-	td_buf		msg;
+/*
+ * The problems of a value of each type, for a parameter or a default: false
+ * when it passes, else true with *msg started (param_msg) and *show set when
+ * the value goes into the error entry.
+ */
 
+/* A text value: a scalar of at most 10,000 characters. */
+static bool
+text_problem(const variable *var, const td_json *value, td_buf *msg, bool *show)
+{
+	*show = true;
 	if (value->type == TD_JSON_ARRAY || value->type == TD_JSON_OBJECT)
-	{
-		param_msg(&msg, var, "must be text");
-		add_error(ctx, var, msg.data, value);
-		td_buf_free(&msg);
-	}
+		param_msg(msg, var, "must be text");
 	/* a number is substituted as its literal: counted as text too (100,000
 	 * digits passed the limit a string of them met) */
 	else if ((value->type == TD_JSON_STRING || value->type == TD_JSON_NUMBER)
 			 && td_utf8_count(value->str, value->len) > TD_TEXT_MAX_CHARS)
 	{
-		param_msg(&msg, var, "is longer than 10000 characters");
-		add_error(ctx, var, msg.data, NULL);
-		td_buf_free(&msg);
+		param_msg(msg, var, "is longer than 10000 characters");
+		*show = false;
 	}
+	else
+		return false;
+	return true;
 }
 
-/* Validate a number parameter. */
-static void
-check_number(render_ctx *ctx, const variable *var, const td_json *value)
+/* A number value: a JSON number or a numeric string, finite, within 1e15. */
+static bool
+number_problem(const variable *var, const td_json *value, td_buf *msg, bool *show)
 {
-	td_buf		msg;
 	double		x = 0;
 	bool		ok;
 
+	*show = true;
 	if (value->type == TD_JSON_NUMBER)
 	{
 		x = value->num;
@@ -783,25 +786,24 @@ check_number(render_ctx *ctx, const variable *var, const td_json *value)
 		ok = false;
 
 	if (!ok)
-		param_msg(&msg, var, "must be a number");
+		param_msg(msg, var, "must be a number");
 	else if (!isfinite(x))
-		param_msg(&msg, var, "must be a finite number");
+		param_msg(msg, var, "must be a finite number");
 	else if (fabs(x) > TD_NUMBER_MAX_ABS)
-		param_msg(&msg, var, "must be between -1e15 and 1e15");
+		param_msg(msg, var, "must be between -1e15 and 1e15");
 	else
-		return;
-	add_error(ctx, var, msg.data, value);
-	td_buf_free(&msg);
+		return false;
+	return true;
 }
 
-/* Validate a dropdown parameter. */
-static void
-check_dropdown(render_ctx *ctx, const variable *var, const td_json *value)
+/* A dropdown value: a scalar whose text is one of the options. */
+static bool
+dropdown_problem(const variable *var, const td_json *value, td_buf *msg, bool *show)
 {
-	td_buf		text,
-				msg;
+	td_buf		text;
 	bool		found = false;
 
+	*show = true;
 	td_buf_init(&text);
 	if (value->type != TD_JSON_ARRAY && value->type != TD_JSON_OBJECT)
 	{
@@ -813,26 +815,35 @@ check_dropdown(render_ctx *ctx, const variable *var, const td_json *value)
 			found = o->len == text.len && memcmp(o->str, text.data, text.len) == 0;
 		}
 	}
-	if (!found)
-	{
-		param_msg(&msg, var, "must be one of: ");
-		for (size_t i = 0; i < var->options->count && i < OPTIONS_LISTED; i++)
-		{
-			if (i)
-				td_buf_puts(&msg, ", ");
-			td_buf_put_clipped(&msg, var->options->items[i]->str, var->options->items[i]->len);
-		}
-		if (var->options->count > OPTIONS_LISTED)
-		{
-			char		more[40];
-
-			snprintf(more, sizeof(more), " and %zu more", var->options->count - OPTIONS_LISTED);
-			td_buf_puts(&msg, more);
-		}
-		add_error(ctx, var, msg.data, value);
-		td_buf_free(&msg);
-	}
 	td_buf_free(&text);
+	if (found)
+		return false;
+	param_msg(msg, var, "must be one of: ");
+	for (size_t i = 0; i < var->options->count && i < OPTIONS_LISTED; i++)
+	{
+		if (i)
+			td_buf_puts(msg, ", ");
+		td_buf_put_clipped(msg, var->options->items[i]->str, var->options->items[i]->len);
+	}
+	if (var->options->count > OPTIONS_LISTED)
+	{
+		char		more[40];
+
+		snprintf(more, sizeof(more), " and %zu more", var->options->count - OPTIONS_LISTED);
+		td_buf_puts(msg, more);
+	}
+	return true;
+}
+
+/* The problem of a value given to (or defaulted for) var, by its type. */
+static bool
+value_problem(const variable *var, const td_json *value, td_buf *msg, bool *show)
+{
+	if (var->type == VAR_TEXT)
+		return text_problem(var, value, msg, show);
+	if (var->type == VAR_NUMBER)
+		return number_problem(var, value, msg, show);
+	return dropdown_problem(var, value, msg, show);
 }
 
 /* Validate every declared variable against the effective parameters. */
@@ -853,14 +864,18 @@ validate(render_ctx *ctx)
 			td_buf_free(&msg);
 			list_sep(&ctx->missing, &ctx->nmissing);
 			td_json_write_string(&ctx->missing, var->name, var->name_len);
-			continue;
 		}
-		if (var->type == VAR_TEXT)
-			check_text(ctx, var, value);
-		else if (var->type == VAR_NUMBER)
-			check_number(ctx, var, value);
 		else
-			check_dropdown(ctx, var, value);
+		{
+			td_buf		msg;
+			bool		show;
+
+			if (value_problem(var, value, &msg, &show))
+			{
+				add_error(ctx, var, msg.data, show ? value : NULL);
+				td_buf_free(&msg);
+			}
+		}
 	}
 }
 
@@ -1160,6 +1175,34 @@ td_render(const char *tmpl, size_t len, const td_json *parameters,
 	return ok;
 }
 
+/*
+ * Every declared default passes its variable's own check: a default the
+ * check refuses (a dropdown default outside its options, a number default
+ * that is not one) would fail every render leaving the variable out, so the
+ * template is refused when stored instead.
+ */
+static bool
+check_defaults(render_ctx *ctx, td_render_error *err)
+{
+	for (size_t k = 0; k < ctx->nvars; k++)
+	{
+		const variable *var = &ctx->vars[k];
+		td_buf		msg;
+		bool		show;
+
+		if (var->default_value == NULL || !value_problem(var, var->default_value, &msg, &show))
+			continue;
+		td_buf_puts(&err->message, "variable \"");
+		td_buf_put_clipped(&err->message, var->name, var->name_len);
+		td_buf_puts(&err->detail, "Every render that leaves it out would fail: ");
+		td_buf_puts(&err->detail, msg.data);
+		td_buf_putc(&err->detail, '.');
+		td_buf_free(&msg);
+		return td_error_set(err, TD_RENDER_BAD_ARGUMENT, "\" has a defaultValue its type refuses", NULL);
+	}
+	return true;
+}
+
 /* See render.h. */
 bool
 td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
@@ -1172,7 +1215,7 @@ td_render_check_template(const char *tmpl, size_t len, const td_json *variables,
 
 	ctx_init(&ctx, false);
 	td_error_init(err);
-	if (!load_variables(&ctx, variables, err))
+	if (!load_variables(&ctx, variables, err) || !check_defaults(&ctx, err))
 		ok = false;
 	scanner_init(&sc, tmpl, len);
 	while (ok && scanner_next(&sc, &ph))

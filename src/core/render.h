@@ -69,7 +69,8 @@ extern bool td_render(const char *tmpl, size_t len, const td_json *parameters,
 extern const char *td_html_entity(char c);
 
 /*
- * Check a template for storage: its variables are well-formed and it has no
+ * Check a template for storage: its variables are well-formed, each default
+ * passes its variable's own check, and it has no
  * unsafe expression.  Returns false with err filled otherwise.
  */
 extern bool td_render_check_template(const char *tmpl, size_t len,

@@ -88,3 +88,30 @@ SELECT expect_error($$SELECT train_data.render_template('x', '{}', '[{"name": "a
 SELECT train_data.check_template('Hello {{name}}', '[{"name": "name", "type": "text"}]');
 SELECT expect_error($$SELECT train_data.check_template('Hello {{name()}}')$$, true);
 SELECT expect_error($$SELECT train_data.check_template('Hello', '[{"name": 1}]')$$);
+-- A default its own variable refuses would fail every render that leaves
+-- the variable out; such a template is refused when stored (before the
+-- thirty-sixth session it was accepted, and each of those renders failed).
+SELECT expect_error($$SELECT train_data.check_template('Hi {{tone}}',
+    '[{"name": "tone", "type": "dropdown", "options": ["calm", "warm"], "defaultValue": "loud"}]')$$, true);
+SELECT expect_error($$SELECT train_data.check_template('Hi {{n}}',
+    '[{"name": "n", "type": "number", "defaultValue": "many"}]')$$, true);
+SELECT expect_error($$SELECT train_data.check_template('Hi {{n}}',
+    '[{"name": "n", "type": "number", "defaultValue": 1e300}]')$$, true);
+SELECT expect_error($$SELECT train_data.check_template('Hi {{t}}',
+    format('[{"name": "t", "type": "text", "defaultValue": "%s"}]', repeat('x', 10001))::jsonb)$$, true);
+-- (a dropdown of many options is named by ten and a count)
+SELECT expect_error($$SELECT train_data.check_template('Hi {{o}}',
+    jsonb_build_array(jsonb_build_object('name', 'o', 'type', 'dropdown', 'defaultValue', 'none',
+                      'options', (SELECT jsonb_agg('option ' || g) FROM generate_series(1, 25) g))))$$, true);
+-- Defaults each variable accepts: a dropdown option (a number matching an
+-- option's text too), a numeric string, a number for a text variable, an
+-- empty default (none).
+SELECT train_data.check_template('Hi {{tone}} {{n}} {{t}} {{k}}',
+    '[{"name": "tone", "type": "dropdown", "options": ["calm", "3"], "defaultValue": 3},
+      {"name": "n", "type": "number", "defaultValue": "2.5"},
+      {"name": "t", "type": "text", "defaultValue": 42},
+      {"name": "k", "type": "dropdown", "options": ["a"], "defaultValue": ""}]');
+SELECT train_data.render_template('Hi {{tone}} {{n}} {{t}}', '{}',
+    '[{"name": "tone", "type": "dropdown", "options": ["calm", "3"], "defaultValue": 3},
+      {"name": "n", "type": "number", "defaultValue": "2.5"},
+      {"name": "t", "type": "text", "defaultValue": 42}]') ->> 'resolved' AS resolved;

@@ -289,6 +289,37 @@ is($out, "t\nfailed|invalid parameters: its parameters: parameter \"expectedTurn
 	'from11app: an item claimed in 1.1 with parameters 1.2 refuses fails at its completion, once');
 like($err, qr/WARNING:  batch item .* failed: invalid parameters/, 'from11app: and the worker is told why');
 
+# A template 1.1 stored that 1.2's check_template refuses (a dropdown
+# default outside its options: every render leaving the variable out
+# failed) stops the update, naming it and its problem: the row would fail
+# its later updates and a dump's restore.  (This library's check refuses
+# the row under 1.1 too, so the test drops the constraint to store it, as
+# 1.1's library let a user, and validates it again once corrected.)
+$node->safe_psql('postgres', 'CREATE DATABASE from11tpl');
+$node->safe_psql('from11tpl', <<'SQL');
+CREATE EXTENSION train_data VERSION '1.1';
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+ALTER TABLE train_data.templates DROP CONSTRAINT template_variables_valid;
+INSERT INTO train_data.templates (id, name, category, structure, variables)
+VALUES ('b0000000-0000-0000-0000-0000000000d1', 'tone', 'finance', 'Talk in a {{tone}} voice.',
+        '[{"name": "tone", "type": "dropdown", "options": ["calm", "warm"], "defaultValue": "loud"}]'),
+       ('b0000000-0000-0000-0000-0000000000d2', 'fine', 'finance', 'Talk in a {{tone}} voice.',
+        '[{"name": "tone", "type": "dropdown", "options": ["calm", "warm"], "defaultValue": "calm"}]');
+ALTER TABLE train_data.templates ADD CONSTRAINT template_variables_valid
+    CHECK (train_data.check_template(structure, variables)) NOT VALID;
+SQL
+($rc, $stdout, $stderr) = $node->psql('from11tpl', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($stderr, qr/ERROR:  22023: train_data 1\.2 checks templates more strictly; 1 stored template fails its check\n.*DETAIL:  Templates: b0000000-0000-0000-0000-0000000000d1\. The first: variable "tone" has a defaultValue its type refuses\.\n.*HINT:  Correct them in a transaction of its own/s,
+	'from11tpl: a stored default its variable refuses stops the update, naming the template and its problem');
+$node->safe_psql('from11tpl', <<'SQL');
+UPDATE train_data.templates SET variables = jsonb_set(variables, '{0,defaultValue}', '"calm"')
+WHERE id = 'b0000000-0000-0000-0000-0000000000d1';
+ALTER TABLE train_data.templates VALIDATE CONSTRAINT template_variables_valid;
+ALTER EXTENSION train_data UPDATE;
+SQL
+is($node->safe_psql('from11tpl', "SELECT extversion FROM pg_extension WHERE extname = 'train_data'"), '1.2',
+	'from11tpl: once corrected, the update goes through');
+
 # The extension's objects, described by the catalogs, one line each.
 my $catalog = <<'SQL';
 WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'train_data'),
