@@ -90,6 +90,32 @@ SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"} traili
 SELECT expect_error('SELECT train_data.current_user_id()', true);
 RESET request.jwt.claims;
 
+-- A claims document is parsed once and compared byte for byte after
+-- (thirty-sixth session: 1 MB of claims was parsed at every lookup).  The
+-- cache follows the text exactly: documents that differ in their last byte
+-- only, one alternating with the other, a malformed one (an error at every
+-- lookup: never remembered), and
+-- one without a sub (NULL, also remembered).
+SELECT set_config('request.jwt.claims', format('{"pad": "%s", "sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}', repeat('x', 1000000)), false) IS NOT NULL AS set;
+SELECT train_data.current_user_id(), train_data.current_user_id();
+SELECT set_config('request.jwt.claims', format('{"pad": "%s", "sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"}', repeat('x', 1000000)), false) IS NOT NULL AS set;
+SELECT train_data.current_user_id(), train_data.current_user_id();
+SELECT set_config('request.jwt.claims', format('{"pad": "%s", "sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}', repeat('x', 1000000)), false) IS NOT NULL AS set;
+SELECT train_data.current_user_id();
+SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13"';
+SELECT expect_error('SELECT train_data.current_user_id()', true);
+SELECT expect_error('SELECT train_data.current_user_id()', true);
+SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13"}';
+SELECT train_data.current_user_id();
+SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14"}';
+SELECT train_data.current_user_id();
+SET request.jwt.claims = '{"sub": null}';
+SELECT train_data.current_user_id() IS NULL AS is_null, train_data.current_user_id() IS NULL AS still_null;
+SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14"}';
+SELECT train_data.current_user_id();
+RESET request.jwt.claims;
+SELECT train_data.current_user_id() IS NULL AS is_null;
+
 -- The prefix is reserved: a misspelt setting is an error, not a silent no-op.
 SELECT expect_error($$SET train_data.userid = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'$$);
 
