@@ -21,12 +21,15 @@
  * transaction that loads the library (SET LOCAL over no earlier value) is
  * noted until that transaction ends, and one its SET gave until it aborts:
  * behind a pooler, one request's SET LOCAL must not fail the next user's
- * requests.
+ * requests.  A committed RESET ALL (DISCARD ALL runs one: a session
+ * pooler's reset between clients) forgets every noted name.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
@@ -172,6 +175,69 @@ placeholder_span(const struct config_generic *var)
 }
 
 /*
+ * A RESET ALL (DISCARD ALL runs one) resets every setting of the session,
+ * the misspelt ones' values included had they been kept: once it commits,
+ * every noted name is forgotten.  A session pooler resets each server
+ * connection so before handing it to another client, whose requests one
+ * client's typo must not fail (noted as left by the thirty-fifth session).
+ * reset_level is the (sub)transaction nesting level of the RESET ALL not
+ * yet committed, 0 when there is none: a savepoint's rollback undoes it,
+ * and its release hands it to the level above.
+ */
+static int	reset_level = 0;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* Is this statement one that resets every setting (RESET ALL, DISCARD ALL)? */
+static bool
+resets_all_settings(const Node *stmt)
+{
+	if (IsA(stmt, DiscardStmt))
+		return ((const DiscardStmt *) stmt)->target == DISCARD_ALL;
+	if (IsA(stmt, VariableSetStmt))
+		return ((const VariableSetStmt *) stmt)->kind == VAR_RESET_ALL;
+	return false;
+}
+
+/* The utility hook, while names are noted: note a RESET ALL once it has run. */
+static void
+note_reset_all(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			   ProcessUtilityContext context, ParamListInfo params,
+			   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		resets = resets_all_settings(pstmt->utilityStmt);
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	if (resets && reset_level == 0)
+		reset_level = GetCurrentTransactionNestLevel();
+}
+
+/* A savepoint's end: its rollback undoes a RESET ALL made in it, its release keeps it. */
+static void
+follow_reset_all(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (reset_level == 0 || reset_level < level)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		reset_level = 0;
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		reset_level = level - 1;
+}
+
+/* Forget every noted name (a RESET ALL committed). */
+static void
+forget_all_misspelt(void)
+{
+	memset(&for_session, 0, sizeof(for_session));
+	memset(&unless_abort, 0, sizeof(unless_abort));
+	memset(&for_xact, 0, sizeof(for_xact));
+}
+
+/*
  * The end of a transaction: the misspelt settings its own SET LOCAL made
  * are forgotten, and those its SET made too if it aborts (they become the
  * session's if it commits).  A request behind a pooler sets its settings
@@ -191,11 +257,15 @@ forget_xact_misspelt(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			list_move(&for_session, &unless_abort);
 			memset(&for_xact, 0, sizeof(for_xact));
+			if (reset_level != 0)
+				forget_all_misspelt();
+			reset_level = 0;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			memset(&unless_abort, 0, sizeof(unless_abort));
 			memset(&for_xact, 0, sizeof(for_xact));
+			reset_level = 0;
 			break;
 		default:
 			break;
@@ -219,8 +289,13 @@ note_misspelt_settings(void)
 		if (is_our_placeholder(vars[i]) && (span = placeholder_span(vars[i])) != NULL)
 			list_add(span, vars[i]->name);
 	}
-	if (unless_abort.count > 0 || for_xact.count > 0)
+	if (for_session.count > 0 || unless_abort.count > 0 || for_xact.count > 0)
+	{
 		RegisterXactCallback(forget_xact_misspelt, NULL);
+		RegisterSubXactCallback(follow_reset_all, NULL);
+		prev_process_utility = ProcessUtility_hook;
+		ProcessUtility_hook = note_reset_all;
+	}
 }
 
 /* See train_data.h. */

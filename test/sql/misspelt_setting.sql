@@ -163,6 +163,54 @@ ALTER ROLE regress_bob IN DATABASE :"db" RESET train_data.usr_id;
 \c - regress_bob
 SELECT train_data.current_user_id() IS NULL AS is_null;
 
+-- RESET ALL, and so DISCARD ALL (a session pooler's reset of a server
+-- connection before its next client), resets every setting: once it
+-- commits, the noted names are forgotten, and the next client acts as its
+-- own JWT says (before the thirty-sixth session one client's typo failed
+-- every later client's lookups on that connection).  A RESET ALL rolled
+-- back, or undone by a savepoint's rollback, forgets nothing; one released
+-- with its savepoint does.
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+DISCARD ALL;
+SET request.jwt.claim.sub = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT train_data.current_user_id();
+RESET request.jwt.claim.sub;
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+BEGIN;
+RESET ALL;
+ROLLBACK;
+SELECT expect_error('SELECT train_data.current_user_id()');
+BEGIN;
+SAVEPOINT s;
+RESET ALL;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT expect_error('SELECT train_data.current_user_id()');
+BEGIN;
+SAVEPOINT s;
+SAVEPOINT t;
+RESET ALL;
+RELEASE SAVEPOINT t;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT expect_error('SELECT train_data.current_user_id()');
+BEGIN;
+SAVEPOINT s;
+RESET ALL;
+RELEASE SAVEPOINT s;
+SELECT expect_error('SELECT train_data.current_user_id()');   -- (not until it commits)
+COMMIT;
+SELECT train_data.current_user_id() IS NULL AS forgotten;
+\c
+SET train_data.usr_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+RESET ALL;
+SELECT train_data.current_user_id() IS NULL AS forgotten;
+
 -- In a parallel query too: a parallel worker loads the library without the
 -- session's misspelt name, so it never saw one; the functions that look the
 -- user id up run in the session's own process (PARALLEL RESTRICTED), and

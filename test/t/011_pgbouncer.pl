@@ -51,6 +51,7 @@ open($fh, '>', $ini) or die $!;
 print $fh <<"INI";
 [databases]
 postgres = host=@{[ $node->host ]} port=@{[ $node->port ]} dbname=postgres
+session = host=@{[ $node->host ]} port=@{[ $node->port ]} dbname=postgres pool_mode=session
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -111,6 +112,30 @@ pooled_psql('app', qq{SET train_data.user_id = '$user'});
 is(pooled_psql('app', q{SELECT coalesce(train_data.current_user_id()::text, 'none')}),
 	$user, 'a session SET leaks to the next client of the server connection (use SET LOCAL)');
 pooled_psql('app', q{RESET train_data.user_id});
+
+# In session mode PgBouncer resets a server connection with DISCARD ALL
+# before its next client: a misspelt setting one client made before the
+# library loaded (its lookups fail, 42704) is forgotten there, and the next
+# client on that server connection acts as its own settings say (before the
+# thirty-sixth session it inherited the error for as long as the connection
+# lived).
+# (each statement its own transaction, as psql sends each -c)
+sub session_psql
+{
+	my (@statements) = @_;
+	my ($out, $err) = ('', '');
+	local %ENV = (%ENV, %pooled, PGDATABASE => 'session', PGUSER => 'app');
+	IPC::Run::run([ 'psql', '-X', '-q', '-At', map { ('-c', $_) } @statements ], '>', \$out, '2>', \$err);
+	chomp $out;
+	return ($out, $err);
+}
+my ($typo, $typo_err) = session_psql(qq{SET train_data.usr_id = '$user'}, 'SELECT pg_backend_pid()',
+	'SELECT train_data.current_user_id()', 'SELECT train_data.current_user_id()');
+like($typo_err, qr/unrecognized configuration parameter "train_data\.usr_id".*unrecognized configuration parameter "train_data\.usr_id"/s,
+	'session mode: a misspelt setting fails its own client\'s lookups');
+my ($next) = session_psql(qq{SET request.jwt.claim.sub = '$user'},
+	q{SELECT train_data.current_user_id() || ' ' || pg_backend_pid()});
+is($next, "$user $typo", '... and PgBouncer\'s DISCARD ALL forgets it for the next client on that server connection');
 
 # A batch, made by the user through PgBouncer.
 sub create_batch
