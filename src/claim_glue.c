@@ -48,6 +48,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int128.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -418,6 +419,27 @@ check_args(FunctionCallInfo fcinfo)
 								   DatumGetCString(DirectFunctionCall1(interval_out, lease))),
 							errhint("Give a lease in days, hours, minutes and seconds, without months or years.")));
 	}
+}
+
+/*
+ * The lease as an exact duration: its days as 24 hours each.  now() plus a
+ * day adds a calendar day, 23 or 25 hours across a daylight-saving change
+ * of the session's time zone; a lease is a length of time (found left by
+ * earlier sessions: a 1-day lease across such a change).  lease is checked
+ * (check_args): no months, more than 0 and at most a day.
+ */
+static Datum
+exact_lease(const Interval *lease)
+{
+	Interval   *exact = (Interval *) palloc(sizeof(Interval));
+	INT128		total = int64_to_int128(lease->time);
+
+	/* in 128 bits: days and time may be far apart, of opposite signs */
+	int128_add_int64_mul_int64(&total, lease->day, USECS_PER_DAY);
+	exact->month = 0;
+	exact->day = 0;
+	exact->time = int128_to_int64(total);	/* at most a day: it fits */
+	return IntervalPGetDatum(exact);
 }
 
 /*
@@ -966,7 +988,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	check_args(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 	call.worker = PG_GETARG_DATUM(0);
-	call.lease = PG_GETARG_DATUM(2);
+	call.lease = exact_lease(PG_GETARG_INTERVAL_P(2));
 	call.max_items = PG_GETARG_INT32(1);
 	call.claimed = 0;
 	call.ended_items = false;

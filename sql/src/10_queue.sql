@@ -868,8 +868,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM train_data.lock_item_in_flight(item_id, attempt);
+    -- (the lease as an exact duration, its days 24 hours each: now() plus a
+    -- day is 23 or 25 hours across a daylight-saving change)
     UPDATE train_data.batch_items i
-    SET lease_expires_at = now() + lease, progress = coalesce(heartbeat_batch_item.progress, i.progress)
+    SET lease_expires_at = now() + extract(epoch FROM lease)::float8 * interval '1 second',
+        progress = coalesce(heartbeat_batch_item.progress, i.progress)
     WHERE i.id = heartbeat_batch_item.item_id
     RETURNING i.lease_expires_at INTO expires;
     RETURN expires;

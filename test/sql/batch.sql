@@ -129,6 +129,23 @@ SELECT train_data.heartbeat_batch_item(:'a1', 40, '10 minutes') > now() + interv
 SELECT expect_error($$SELECT train_data.heartbeat_batch_item('00000000-0000-0000-0000-000000000000')$$);
 SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, 101)', :'a1'), false, true);
 SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, 50, %L)', :'a1', '0'), false, true);
+-- A lease is a length of time: a day of it is 24 hours across a change to
+-- daylight-saving time in the worker's time zone (left by earlier sessions:
+-- now() plus a day was 23 hours here).  The zone below starts its summer
+-- time 11 to 12 hours from now, whatever the date of the run.
+SELECT (now() AT TIME ZONE 'UTC') + interval '12 hours' AS dst_at \gset
+SELECT set_config('TimeZone', format('TDA0TDB,%s/%s,%s/0', extract(doy FROM :'dst_at'::timestamp)::int - 1,
+       extract(hour FROM :'dst_at'::timestamp)::int, (extract(doy FROM :'dst_at'::timestamp)::int + 99) % 365),
+       false) IS NOT NULL AS zone_set;
+SELECT extract(epoch FROM (now() + interval '1 day') - now()) AS calendar_day_seconds,
+       extract(epoch FROM train_data.heartbeat_batch_item(:'a1', 40, '1 day') - now()) AS lease_seconds,
+       extract(epoch FROM train_data.heartbeat_batch_item(:'a1', 40, '23:59:59.999999') - now()) AS just_under,
+       extract(epoch FROM train_data.heartbeat_batch_item(:'a1', 40, '2 days -24 hours') - now()) AS mixed_signs;
+BEGIN;
+SELECT extract(epoch FROM lease_expires_at - now()) AS claim_lease_seconds
+FROM train_data.claim_batch_items('w-dst', 1, '1 day');
+ROLLBACK;
+RESET TimeZone;
 
 ------------------------------------------------------------------- completion
 SELECT train_data.complete_batch_item(:'a1', :'ok_response', 2500) IS NOT NULL AS completed;
