@@ -1035,10 +1035,12 @@ check_looping(scratch *s, report *r, long turn, size_t text_chars)
 	for (size_t n = 2; n <= 4; n++)
 	{
 		bool		repeats;
-		double		f = top_gram_fraction(s, n, total, &repeats);
+		double		f = top_gram_fraction(s, n, total, &repeats);	/* n = 2: sets rep2 */
 
 		if (n == 2 && !repeats)
 			return;				/* no 2-gram repeats: no n-gram does (rep2 is left as it was) */
+		if (s->nwords < TD_LOOP_TOP_MIN_WORDS)
+			break;				/* the top rules are for longer turns; rep2 is set */
 		if (loop_check(r, turn, top_names[n - 2], f, top_limits[n - 2]))
 			return;
 	}

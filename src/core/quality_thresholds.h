@@ -74,6 +74,17 @@
 #define TD_LOOP_MIN_WORDS 24
 
 /*
+ * The top n-gram rules (TD_LOOP_TOP2_FRAC ...) apply to turns of at least
+ * this many words: Gopher's own minimum for a document.  On a shorter
+ * answer the subject's name said three times passes the fraction (a review
+ * of the thirty-sixth session: "emergency fund" three times in 28 words,
+ * 0.251 of 2-gram characters; a clean Chinese answer of 40 ideographs,
+ * 0.205), while a loop in a short turn is caught by the duplicated 5- to
+ * 10-gram and sentence rules.
+ */
+#define TD_LOOP_TOP_MIN_WORDS 50
+
+/*
  * The top n-gram rules count an n-gram seen at least this many times.  Own:
  * Gopher takes the most common n-gram whatever its count; on a turn of a few
  * dozen words a phrase said twice is ordinary speech ("the money you cannot

@@ -40,6 +40,13 @@ FROM (VALUES
     ('looping', pg_temp.with_turn(2, 'assistant', repeat('Save a fixed amount every month. ', 6))),
     ('looping phrase', pg_temp.with_turn(2, 'assistant', 'The key is ' || repeat('to keep saving and ', 10) || 'then invest.')),
     ('looping characters', pg_temp.with_turn(2, 'assistant', 'Ha' || repeat('ha', 600) || '! Put aside a fixed amount.')),
+    -- a short answer naming its subject three times is no loop: the top
+    -- n-gram rules read turns of 50 words or more, as Gopher reads
+    -- documents (a review of the thirty-sixth session: 0.251 and 0.205 of
+    -- 2-gram characters, each sent to needs_revision before)
+    ('no loop, a subject said thrice', pg_temp.with_turn(2, 'assistant', 'An emergency fund is cash for surprises. Your emergency fund should cover three to six months of costs, and keep your emergency fund in an easy-access savings account.')),
+    ('no loop, Chinese', pg_temp.with_turn(2, 'assistant', '指数基金是一种跟踪某个市场指数的基金，例如沪深三百指数。它的费用通常很低，适合长期定投。')),
+    ('looping, short', pg_temp.with_turn(2, 'assistant', repeat('Puedo ayudarle a comparar las opciones, ', 4) || 'y nada más.')),
     -- code is not prose: its repeats, braces and tags are no defect (a
     -- review of 1.2 found 8 of 13 ordinary code answers taken for loops);
     -- the prose around it is still read
