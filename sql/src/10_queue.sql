@@ -1048,14 +1048,46 @@ $$;
 COMMENT ON FUNCTION train_data.check_owed_job(uuid, boolean) IS
     'Internal: a claim''s look at a job whose closing check is owed, holding its row: fails (stop), closes, rolls up or puts it back in the claim order, waiting for no one';
 
+-- A token count of a response's usage: a JSON number from 0 to 2^31 - 1,
+-- its integer part; NULL otherwise.
+CREATE FUNCTION train_data.usage_count(v jsonb)
+    RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN jsonb_typeof(v) = 'number' THEN
+                CASE WHEN v::numeric >= 0 AND v::numeric <= 2147483647 THEN trunc(v::numeric)::integer END
+           END;
+
+COMMENT ON FUNCTION train_data.usage_count(jsonb) IS
+    'Internal: a token count of a model response''s usage, the integer part of a JSON number from 0 to 2147483647, else NULL';
+
+-- The model and token counts a response reports -- a Messages API
+-- response's usage.input_tokens / output_tokens, a Chat Completions
+-- response's usage.prompt_tokens / completion_tokens -- each NULL where the
+-- response holds none that fits an integer: what a response the engine
+-- cannot use was still billed for (a review of the thirty-sixth session:
+-- such calls were logged with no tokens, no cost and no response).
+CREATE FUNCTION train_data.response_usage(response jsonb, OUT model text, OUT input_tokens integer,
+                                          OUT output_tokens integer)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN jsonb_typeof(response -> 'model') = 'string' THEN left(response ->> 'model', 200) END,
+           train_data.usage_count(coalesce(response #> '{usage,input_tokens}', response #> '{usage,prompt_tokens}')),
+           train_data.usage_count(coalesce(response #> '{usage,output_tokens}', response #> '{usage,completion_tokens}'));
+END;
+
+COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
+    'Internal: the model and the input and output token counts a model response reports (Messages or Chat Completions usage), NULL where none fits';
+
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
 -- otherwise fail the item for good; with error_handling 'stop' that fails the
--- job and cancels its queued items.  Returns the item's new status.
-CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, error_code text DEFAULT NULL,
-                                           retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
+-- job and cancels its queued items.  Returns the item's new status.  Its
+-- generation log holds the response, when there was one the engine could
+-- not use (complete_batch_item), with the tokens and cost it reports.
+CREATE FUNCTION train_data.fail_item(item_id uuid, error_message text, error_code text, retryable boolean,
+                                     attempt integer, response jsonb, duration_ms integer)
     RETURNS train_data.batch_item_status
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
     SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
@@ -1068,34 +1100,45 @@ DECLARE
     message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
     items_left boolean;
     job_held boolean;
+    usage record;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
+    usage := train_data.response_usage(response);
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, NULL,
+                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, response,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
-                                      0, 0, NULL, NULL, message, error_code);
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      CASE WHEN usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
+                                          coalesce(train_data.price_cost(train_data.engine_model_price(usage.model),
+                                                                         coalesce(usage.input_tokens, 0),
+                                                                         coalesce(usage.output_tokens, 0)),
+                                                   train_data.price_cost(train_data.engine_model_price((l.item).request ->> 'model'),
+                                                                         coalesce(usage.input_tokens, 0),
+                                                                         coalesce(usage.output_tokens, 0)))
+                                      END,
+                                      duration_ms, message, error_code);
     IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
         delay := least(300, power(2, (l.item).attempts - 1));
         delay := delay + random() * 0.1 * delay;
         UPDATE train_data.batch_items i
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
-            worker = NULL, error_message = message, error_code = fail_batch_item.error_code
-        WHERE i.id = fail_batch_item.item_id;
+            worker = NULL, error_message = message, error_code = fail_item.error_code
+        WHERE i.id = fail_item.item_id;
         PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
-        PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_retry');
+        PERFORM train_data.notify_progress((l.item).batch_job_id, fail_item.item_id, 'item_retry');
         RETURN 'queued';
     END IF;
 
     UPDATE train_data.batch_items i
     SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
-        error_message = message, error_code = fail_batch_item.error_code
-    WHERE i.id = fail_batch_item.item_id;
+        error_message = message, error_code = fail_item.error_code
+    WHERE i.id = fail_item.item_id;
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 1, 0, -1, true);
     -- listeners get the item's event before the job's
-    PERFORM train_data.notify_progress((l.item).batch_job_id, fail_batch_item.item_id, 'item_failed');
+    PERFORM train_data.notify_progress((l.item).batch_job_id, fail_item.item_id, 'item_failed');
     IF l.error_handling = 'stop' THEN
         -- the queued items another transaction holds, and the job's rows
         -- (its own, its claim-order row) when another holds them, are
@@ -1117,6 +1160,17 @@ BEGIN
     RETURN 'failed';
 END
 $$;
+
+COMMENT ON FUNCTION train_data.fail_item(uuid, text, text, boolean, integer, jsonb, integer) IS
+    'Internal: fails a batch item in flight (queued again with backoff while attempts remain and the error is retryable), logging the call with the response and the tokens and cost it reports';
+
+-- The worker's report of a failed model call (fail_item, without a response).
+CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, error_code text DEFAULT NULL,
+                                           retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
+    RETURNS train_data.batch_item_status
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    RETURN train_data.fail_item(item_id, error_message, error_code, retryable, attempt, NULL, NULL);
 
 COMMENT ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) IS
     'Worker function: records a failed model call; the item is queued again with backoff while attempts remain and the error is retryable, else fails for good (with error_handling stop, failing the job too); returns the item''s new status';
@@ -1206,7 +1260,10 @@ BEGIN
         IF response IS NULL THEN
             RAISE;
         END IF;
-        new_status := train_data.fail_batch_item(item.id, 'unusable response: ' || problem, state, true, attempt);
+        -- (the log keeps the response and what it was billed, but for one
+        -- refused for its size, which is not read)
+        new_status := train_data.fail_item(item.id, 'unusable response: ' || problem, state, true, attempt,
+                                           CASE WHEN state <> '54000' THEN response END, duration_ms);
         RAISE WARNING 'batch item % failed: unusable response: %', item.id, problem
             USING DETAIL = format('The item is now %s.', new_status);
         RETURN NULL;

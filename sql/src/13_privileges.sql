@@ -21,6 +21,7 @@ REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FRO
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.fail_item(uuid, text, text, boolean, integer, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_worker_items(text, uuid[]) FROM PUBLIC;

@@ -119,6 +119,31 @@ SELECT count(*) AS stored, count(DISTINCT c.xmin::text) AS transaction_ids
 FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
 WHERE i.batch_job_id = :'create_batch';
 
+-- An unusable response is logged with what it was billed; one refused for
+-- its size (over 8 MB, not read) without it (a review of the thirty-sixth
+-- session: such calls were logged with no tokens, cost or response).
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('logged failures', jsonb_agg(jsonb_build_object('template_id', 'e9000000-0000-0000-0000-000000000001',
+                                                                              'parameters', jsonb_build_object('persona', 'L' || g))),
+                               '{}', 2) AS logged_job
+FROM generate_series(1, 2) g \gset
+RESET train_data.user_id;
+SET ROLE regress_worker;
+CREATE TEMP TABLE claimed_l AS
+SELECT item_id, "position", attempt FROM train_data.claim_batch_items('logger', 2) WHERE batch_job_id = :'logged_job';
+SET client_min_messages = error;
+SELECT c."position", train_data.complete_batch_item(c.item_id,
+           CASE c."position"
+               WHEN 1 THEN '{"type": "message", "model": "claude-3-5-haiku-20241022", "stop_reason": "max_tokens", "usage": {"input_tokens": 300, "output_tokens": 4096}, "content": [{"type": "text", "text": "{\"title\": \"Cut"}]}'::jsonb
+               ELSE jsonb_build_object('usage', jsonb_build_object('input_tokens', 5, 'output_tokens', 5), 'pad', repeat('x', 9 * 1024 * 1024))
+           END, 700, c.attempt) AS conversation
+FROM claimed_l c ORDER BY c."position";
+RESET client_min_messages;
+RESET ROLE;
+SELECT c."position", l.status, l.error_code, l.input_tokens, l.output_tokens, l.cost_usd,
+       l.response_payload ->> 'stop_reason' AS response_stop, l.response_payload IS NULL AS no_response, l.duration_ms
+FROM claimed_l c JOIN train_data.generation_logs l ON l.batch_item_id = c.item_id ORDER BY c."position";
+
 -- clean up
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;

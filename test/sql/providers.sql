@@ -116,9 +116,12 @@ SELECT expect_error($$SELECT train_data.parse_generation_response('{"object": "e
 SELECT expect_error($$SELECT train_data.parse_generation_response('{"choices": [{"message": {"role": "assistant", "content": null, "refusal": "I cannot help with that."}, "finish_reason": "stop"}]}')$$, true) AS refusal;
 
 -- Bob's items: a length finish is a truncation, handled as Anthropic's
--- max_tokens (the item is queued again, error 22001); a good answer is
--- stored with its tokens and its cost from model_prices (the answer names
--- a dated model id without a price row: the price of the model asked for).
+-- max_tokens (the item is queued again, error 22001), its log holding the
+-- response and the tokens and cost it was billed (a review of the
+-- thirty-sixth session: 0 tokens, no cost and no response before); a good
+-- answer is stored with its tokens and its cost from model_prices (the
+-- answer names a dated model id without a price row: the price of the
+-- model asked for).
 RESET ROLE;
 SELECT i.id AS bob_item1, i.attempts AS bob_attempt1 FROM train_data.batch_items i
 WHERE i.batch_job_id = :'bob_job' AND i.position = 1 \gset
@@ -135,7 +138,8 @@ FROM train_data.batch_items i WHERE i.batch_job_id = :'bob_job' ORDER BY i.posit
 SELECT c.title, c.total_tokens, c.actual_cost_usd, c.created_by = :bob AS bobs
 FROM train_data.conversations c JOIN train_data.batch_items i ON i.conversation_id = c.id
 WHERE i.id = :'bob_item2';
-SELECT l.status, l.model_used, l.input_tokens, l.output_tokens, l.cost_usd, l.error_code
+SELECT l.status, l.model_used, l.input_tokens, l.output_tokens, l.cost_usd, l.error_code,
+       l.response_payload = :'chat_length'::jsonb AS response_kept, l.duration_ms
 FROM train_data.generation_logs l WHERE l.batch_item_id IN (:'bob_item1', :'bob_item2')
 ORDER BY l.created_at, l.status;
 
