@@ -386,8 +386,8 @@ BEGIN
         RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = CASE WHEN c ->> 'provider' = 'openai'
-                              THEN 'Add the model''s price to train_data.model_prices (0 for a model that costs nothing).'
-                              ELSE 'Use a Claude model id, or add the model''s price to train_data.model_prices.' END;
+                              THEN 'Have its price added to train_data.model_prices (0 for a model that costs nothing): its owner, the site''s administrator, writes that table.'
+                              ELSE 'Use a Claude model id, or have the model''s price added to train_data.model_prices by its owner, the site''s administrator.' END;
     END IF;
     PERFORM train_data.check_setting_range(k, c, '{temperature}', 0, 1);
     PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);

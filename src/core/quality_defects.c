@@ -473,7 +473,8 @@ static const char *const phrases[] = {
 	"as an llm", "i am an ai", "i am just an ai", "i am only an ai", "i am merely an ai", "i am a language model",
 	"i am a large language model", "i am an artificial intelligence", "being an ai", "ai language model",
 	"language model trained by", "trained by openai", "developed by openai", "created by openai",
-	"i am chatgpt", "as chatgpt", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
+	"i am chatgpt", "as chatgpt", "made by openai", "i am claude", "as claude", "trained by anthropic",
+	"developed by anthropic", "created by anthropic", "made by anthropic", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
 	"my knowledge cut off", "as of my last update", "as of my last knowledge update", "as of my last training",
 	"as of my knowledge cutoff", "my guidelines", "my content policy", "i do not have personal opinions",
 	"i do not have personal feelings", "i do not have feelings", "i do not have emotions",
@@ -1261,12 +1262,41 @@ find_placeholder(const char *s, size_t len, size_t *at, size_t *plen)
 	return false;
 }
 
+/*
+ * Where "lorem ipsum" (in any case) first is in s, or false: filler text,
+ * a stand-in for content never written; C4 drops a page that holds it
+ * (QUALITY.md 3.3).  A review of the thirty-sixth session scored eight
+ * turns of it 10.0 with no defect.
+ */
+static bool
+find_lorem(const char *s, size_t len, size_t *at)
+{
+	static const char pat[] = "lorem ipsum";
+	const size_t n = sizeof(pat) - 1;
+
+	for (size_t p = 0; p + n <= len; p++)
+	{
+		size_t		k = 0;
+
+		if ((p & 0xFFFF) == 0)
+			TD_CHECK_FOR_INTERRUPTS();
+		while (k < n && (pat[k] == ' ' ? s[p + k] == ' ' : (s[p + k] | 0x20) == pat[k]))
+			k++;
+		if (k == n)
+		{
+			*at = p;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Is there a chat-format token at s[p] (a '<' or '['), and how long is it? */
 static size_t
 special_token_at(const char *s, size_t len, size_t p)
 {
 	static const char *const tokens[] = {"<think>", "</think>", "<<SYS>>", "<</SYS>>", "<s>", "</s>", "[INST]",
-	"[/INST]", NULL};
+		"[/INST]", "<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", NULL};	/* (the last four: Gemma's) */
 
 	if (s[p] == '<' && p + 1 < len && s[p + 1] == '|')	/* <|name|> */
 	{
@@ -1669,6 +1699,8 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		view = prose ? prose : text;
 		if ((marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen))
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);
+		else if (find_lorem(view, len, &at))
+			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, 11, no_threshold);
 		at = plen = 0;
 		if (find_special_token(view, len, marks, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);

@@ -23,6 +23,12 @@ FROM (VALUES
     ('placeholder', pg_temp.with_turn(2, 'assistant', 'Dear {{name}}, put aside a fixed amount every month.')),
     ('ternary placeholder', pg_temp.with_turn(2, 'assistant', 'Put aside {{formal ? ''Sir'' : ''mate''}}, a fixed amount.')),
     ('special token', pg_temp.with_turn(2, 'assistant', 'Put aside a fixed amount every month.<|im_end|>')),
+    -- (a review of the thirty-sixth session: Gemma's turn tokens, Claude
+    -- naming itself and filler text passed with no defect)
+    ('special token, Gemma', pg_temp.with_turn(2, 'assistant', 'Put aside a fixed amount every month.<end_of_turn>')),
+    ('refusal, Claude names itself', pg_temp.with_turn(2, 'assistant', 'I am Claude, an assistant made by Anthropic. Put aside a fixed amount.')),
+    ('lorem ipsum', pg_temp.with_turn(2, 'assistant', 'Lorem Ipsum dolor sit amet, consectetur adipiscing elit.')),
+    ('lorem ipsum in code', pg_temp.with_turn(2, 'assistant', E'Fill the mock-up with:\n```html\n<p>Lorem ipsum dolor sit amet</p>\n```\nThen show it to the client.')),
     ('refusal', pg_temp.with_turn(2, 'assistant', 'AS AN A.I. LANGUAGE MODEL, I don’t give financial advice.')),
     ('refusal, contraction', pg_temp.with_turn(2, 'assistant', 'Sorry, but I can''t help with savings plans.')),
     ('refusal, not something', pg_temp.with_turn(2, 'assistant', 'I''m afraid that''s not something I can help with.')),

@@ -101,7 +101,8 @@ export class Worker {
 			// (claims paused for a rate limit or an outage: not idle, work is waiting)
 			if (got > 0 || this.inflight.size > 0 || Date.now() < this.claimsPausedUntil) {
 				idleSince = Date.now();
-			} else if (c.idleExitSeconds > 0 && Date.now() - idleSince >= c.idleExitSeconds * 1000) {
+			} else if (c.idleExitSeconds > 0 &&
+				Date.now() - Math.max(idleSince, this.lastCallEnded ?? 0) >= c.idleExitSeconds * 1000) {
 				this.log.info('idle_exit', { idle_s: c.idleExitSeconds });
 				break;
 			}
@@ -138,6 +139,7 @@ export class Worker {
 		entry.promise = this.process(entry).finally(() => {
 			// (only this entry: the worker may have claimed the item again after its lease ran out)
 			if (this.inflight.get(item.itemId) === entry) this.inflight.delete(item.itemId);
+			this.lastCallEnded = Date.now();   // (idle time counts from here, not from the last poll)
 			this.wake();
 		});
 		this.inflight.set(item.itemId, entry);
