@@ -8,6 +8,7 @@
  */
 #include "td_words.h"
 
+#include "td_fold.h"
 #include "td_mem.h"
 #include "td_swar.h"
 #include "td_utf8.h"
@@ -119,13 +120,19 @@ is_apostrophe(uint32_t cp)
 	return cp == '\'' || cp == '`' || cp == 0xB4 || cp == 0x2018 || cp == 0x2019 || cp == 0x02BC;
 }
 
-/* Han, kana: scripts written without spaces, each character a word. */
+/*
+ * Scripts written without spaces between words, each character a word:
+ * Han and kana, and (since the thirty-sixth session, whose review found a
+ * Thai text with one word changed at similarity 0, a clause being one
+ * "word") Thai, Lao, Myanmar and Khmer.
+ */
 static bool
 is_ideograph(uint32_t cp)
 {
 	return (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
 		(cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-		(cp >= 0x20000 && cp <= 0x2FFFF);
+		(cp >= 0x20000 && cp <= 0x2FFFF) || (cp >= 0x0E00 && cp <= 0x0EFF) ||
+		(cp >= 0x1000 && cp <= 0x109F) || (cp >= 0x1780 && cp <= 0x17FF);
 }
 
 /* Non-ASCII punctuation and symbols (and invalid bytes): separators. */
@@ -183,7 +190,14 @@ two_byte_letter(word_hash *wh, const unsigned char *s, size_t len, size_t p)
 	cp = ((uint32_t) (s[p] & 0x1F) << 6) | (s[p + 1] & 0x3F);
 	if (cp == 0xD7 || cp == 0xF7 || cp == 0x02BC)
 		return 0;
-	cp = td_lower_cp(cp);		/* still two bytes: U+00C0 to U+07FF */
+	if ((cp = td_fold_cp(cp)) == TD_FOLD_DROP)
+		return 2;				/* a combining mark: part of the word, not of its hash */
+	cp = td_lower_cp(cp);		/* ASCII (a base letter) or two bytes: at most U+07FF */
+	if (cp < 0x80)
+	{
+		hash_byte(wh, (unsigned char) cp);
+		return 2;
+	}
 	hash_byte(wh, (unsigned char) (0xC0 | (cp >> 6)));
 	hash_byte(wh, (unsigned char) (0x80 | (cp & 0x3F)));
 	return 2;
@@ -350,7 +364,8 @@ next_word(td_word_iter *it, td_word *w)
 		if (!started)
 			w->begin = p;
 		started = true;
-		hash_cp(&wh, td_lower_cp(cp));
+		if ((cp = td_fold_cp(cp)) != TD_FOLD_DROP)
+			hash_cp(&wh, td_lower_cp(cp));
 		chars++;
 		p += n;
 	}

@@ -8,7 +8,10 @@
  * a word are dropped ("can’t" and "CANT" are the same word); every other
  * character separates words.  Letters are lower-cased: ASCII, Latin-1,
  * Latin Extended-A, Greek and Cyrillic (enough for the languages the tests
- * use; other scripts keep their case).  Invalid UTF-8 bytes separate words.
+ * use; other scripts keep their case), and folded first (td_fold.h): a
+ * letter with an accent is its base letter, a combining mark is left out,
+ * a fullwidth letter is ASCII.  Han, kana, Thai, Lao, Myanmar and Khmer
+ * characters are each a word.  Invalid UTF-8 bytes separate words.
  *
  * Each word comes with a 64-bit hash of its normalised form: two words are
  * taken as equal when their hashes are (a false match between texts not

@@ -127,6 +127,23 @@ SELECT train_data.minhash_similarity(train_data.minhash_signature(t), train_data
        train_data.minhash_similarity(train_data.minhash_signature(t),
                                      train_data.minhash_signature(reverse(t))) AS distinct_text
 FROM base;
+-- The same words however their letters are written: NFC or NFD, accents
+-- or none, fullwidth or ASCII (a review of the thirty-sixth session: 0.14
+-- and 0 before); and a Thai text with one word changed is a near copy, its
+-- characters each a word as Chinese ones are (0 before: a clause was one
+-- "word").  Distinct texts stay distinct.
+WITH t(s) AS (VALUES ('Zoë vit à Genève et épargne pour sa retraite anticipée chaque année, sans faute'))
+SELECT train_data.minhash_similarity(train_data.minhash_signature(normalize(s, NFC)),
+                                     train_data.minhash_signature(normalize(s, NFD))) AS nfc_nfd,
+       train_data.minhash_similarity(train_data.minhash_signature(s),
+                                     train_data.minhash_signature('Zoe vit a Geneve et epargne pour sa retraite anticipee chaque annee, sans faute')) AS unaccented,
+       train_data.minhash_similarity(train_data.minhash_signature('Ｓａｖｅ ｍｏｎｅｙ ｅｖｅｒｙ ｍｏｎｔｈ ｆｏｒ ｙｏｕｒ ｒｅｔｉｒｅｍｅｎｔ'),
+                                     train_data.minhash_signature('Save money every month for your retirement')) AS fullwidth,
+       train_data.minhash_similarity(train_data.minhash_signature('ออมเงินเดือนละสี่สิบเปอร์เซ็นต์ของรายได้เพื่อการเกษียณอายุที่มั่นคงในอนาคต'),
+                                     train_data.minhash_signature('ออมเงินเดือนละสี่สิบห้าเปอร์เซ็นต์ของรายได้เพื่อการเกษียณอายุที่มั่นคงในอนาคต')) >= 0.8 AS thai_near,
+       train_data.minhash_similarity(train_data.minhash_signature(s),
+                                     train_data.minhash_signature('Иван копит на пенсию каждый месяц, откладывая десятую часть зарплаты')) AS distinct_text
+FROM t;
 
 -- Bad signatures and turns.
 SELECT train_data.minhash_bands('{1,2,3}');
