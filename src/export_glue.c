@@ -60,6 +60,7 @@
 #include "json_glue.h"
 #include "td_json.h"
 #include "td_text.h"
+#include "td_words.h"
 #include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_export_jsonl);
@@ -387,6 +388,24 @@ dedupe_option(Jsonb *options, float4 *t)
 }
 
 /*
+ * Is the UTF-8 text s[0..len) white space only, as the empty_turn defect
+ * reads it (td_is_unicode_space: zero-width and no-break spaces too)?
+ */
+static bool
+all_space(const char *s, int len)
+{
+	for (int i = 0; i < len;)
+	{
+		uint32_t	cp;
+
+		i += (int) td_utf8_decode(s + i, (size_t) (len - i), &cp);
+		if (!td_is_unicode_space(cp))
+			return false;
+	}
+	return true;
+}
+
+/*
  * The options object: the include flags of ExportConfig, systemMessage and
  * lastTurnOnly (openai), and ExportConfig's other keys, which are accepted
  * and ignored here.  Unknown keys are an error.
@@ -444,6 +463,13 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 					 errmsg("export option \"systemMessage\" is not UTF-8"),
 					 errdetail("The database's encoding is SQL_ASCII, which stores any bytes, and an export is UTF-8.")));
+		if (v->type == jbvString && v->val.string.len > 0 && GetDatabaseEncoding() == PG_UTF8 &&
+			all_space(v->val.string.val, v->val.string.len))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("export option \"systemMessage\" is blank"),
+					 errdetail("It would give every line a system message of white space only, a turn the defect verdicts call empty."),
+					 errhint("Give a system message with visible text, or \"\" for none.")));
 		if (v->type == jbvString)
 		{
 			o.system_message.s = pnstrdup(v->val.string.val, v->val.string.len);

@@ -321,6 +321,11 @@ SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'filtere
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"includeMetadata": "yes"}')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"pretty": true}')$$);
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, '{"systemMessage": "Hi"}')$$);
+-- a blank system message would be an empty turn in every line (a review of
+-- the thirty-sixth session saw " \n" written); "" is none
+SELECT expect_error($$SELECT * FROM train_data.export_jsonl('openai', 'all', NULL, NULL, '{"systemMessage": " \n\u00a0\u200b"}')$$, true);
+SELECT count(*) AS lines_without_system_message
+FROM train_data.export_jsonl('openai', 'all', NULL, NULL, '{"systemMessage": ""}') l WHERE l NOT LIKE '%"system"%';
 SELECT expect_error($$SELECT * FROM train_data.export_jsonl('original', 'all', NULL, NULL, NULL)$$);
 
 -- Timestamps beyond ISO's four-digit years are written in its expanded
