@@ -1262,32 +1262,43 @@ find_placeholder(const char *s, size_t len, size_t *at, size_t *plen)
 	return false;
 }
 
+/* The hash of the one word of s (td_words), or 0. */
+static uint64_t
+word_hash_of(const char *s)
+{
+	td_word_iter it;
+	td_word		w;
+
+	td_words_init(&it, s, strlen(s));
+	return td_words_next(&it, &w) ? w.hash : 0;
+}
+
 /*
- * Where "lorem ipsum" (in any case) first is in s, or false: filler text,
- * a stand-in for content never written; C4 drops a page that holds it
- * (QUALITY.md 3.3).  A review of the thirty-sixth session scored eight
- * turns of it 10.0 with no defect.
+ * The first "lorem ipsum" (in any case, any punctuation between) among the
+ * words just read: its byte span, or false.  Filler text, a stand-in for
+ * content never written; C4 drops a page that holds it (QUALITY.md 3.3).  A
+ * review of the thirty-sixth session scored eight turns of it 10.0 with no
+ * defect.  Read from the words' hashes, so that it costs no pass over the
+ * text.
  */
 static bool
-find_lorem(const char *s, size_t len, size_t *at)
+find_lorem(const scratch *s, size_t *begin, size_t *end)
 {
-	static const char pat[] = "lorem ipsum";
-	const size_t n = sizeof(pat) - 1;
+	static uint64_t lorem,
+				ipsum;
 
-	for (size_t p = 0; p + n <= len; p++)
+	if (lorem == 0)
 	{
-		size_t		k = 0;
-
-		if ((p & 0xFFFF) == 0)
-			TD_CHECK_FOR_INTERRUPTS();
-		while (k < n && (pat[k] == ' ' ? s[p + k] == ' ' : (s[p + k] | 0x20) == pat[k]))
-			k++;
-		if (k == n)
+		lorem = word_hash_of("lorem");
+		ipsum = word_hash_of("ipsum");
+	}
+	for (size_t i = 0; i + 1 < s->nwords; i++)
+		if (s->words[i].hash == lorem && s->words[i + 1].hash == ipsum)
 		{
-			*at = p;
+			*begin = s->words[i].begin;
+			*end = s->words[i + 1].end;
 			return true;
 		}
-	}
 	return false;
 }
 
@@ -1675,7 +1686,8 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 					plen;
 		unsigned	marks = td_qturn_marks(&turns[i]);
 		bool		assistant = role_of(&turns[i]) == 1,
-					signal;
+					signal,
+					placeholder;
 		uint64_t	chars,
 					hash;
 		int			phrase;
@@ -1697,10 +1709,9 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		text_chars = turns[i].surveyed ? turns[i].chars : td_utf8_count(text, len);
 		prose = (marks & TD_MARK_BACKQUOTE) ? prose_view(text, len, &code_chars) : NULL;
 		view = prose ? prose : text;
-		if ((marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen))
+		placeholder = (marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen);
+		if (placeholder)
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);
-		else if (find_lorem(view, len, &at))
-			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, 11, no_threshold);
 		at = plen = 0;
 		if (find_special_token(view, len, marks, &at, &plen))
 			found_text(r, TD_DEFECT_SPECIAL_TOKEN, i + 1, "token", text + at, plen, no_threshold);
@@ -1724,6 +1735,8 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 							  &prose_chars);
 			text_chars -= code_chars;
 		}
+		if (!placeholder && find_lorem(s, &at, &plen))	/* (the words of the prose) */
+			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen - at, no_threshold);
 		r->signal_refusal_turns += signal;
 		if (assistant && (words = phrase_words(ix, s), phrase = find_phrase(ix, &words)) >= 0)
 			found_text(r, TD_DEFECT_REFUSAL, i + 1, "phrase", phrases[phrase], strlen(phrases[phrase]), no_threshold);
