@@ -1727,6 +1727,9 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		if (chars >= TD_DUP_TURN_MIN_CHARS)
 			keys[nkeys++] = (turn_key) {hash, i + 1};
 		all_words = s->nwords;
+		/* an answer of punctuation or symbols alone ("...", "?!") teaches nothing */
+		if (assistant && all_words == 0)
+			found_count(r, TD_DEFECT_EMPTY_TURN, i + 1, "words", 0, dv_int(1));
 		if (prose)				/* the prose again, for the measures of prose */
 		{
 			uint64_t	prose_chars;

@@ -43,6 +43,10 @@ FROM (VALUES
     ('list cut off', pg_temp.with_turn(4, 'assistant', E'Around 15 percent, split as:\n- 10 percent into a pension and')),
     ('address at the end', pg_temp.with_turn(4, 'assistant', 'Around 15 percent; the calculator is at https://example.org/savings')),
     ('empty', pg_temp.with_turn(3, 'user', E' \u00a0\u200b\n')),
+    -- an answer without a word (a review of the thirty-sixth session: 5.8,
+    -- no defect); a user's may be one ("?", an emoji)
+    ('no words, assistant', pg_temp.with_turn(2, 'assistant', '... ?!')),
+    ('no words, user', pg_temp.with_turn(3, 'user', '?? 👍')),
     ('looping', pg_temp.with_turn(2, 'assistant', repeat('Save a fixed amount every month. ', 6))),
     ('looping phrase', pg_temp.with_turn(2, 'assistant', 'The key is ' || repeat('to keep saving and ', 10) || 'then invest.')),
     ('looping characters', pg_temp.with_turn(2, 'assistant', 'Ha' || repeat('ha', 600) || '! Put aside a fixed amount.')),
