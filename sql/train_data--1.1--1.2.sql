@@ -1882,35 +1882,43 @@ $$;
 COMMENT ON FUNCTION train_data.check_owed_job(uuid, boolean) IS
     'Internal: a claim''s look at a job whose closing check is owed, holding its row: fails (stop), closes, rolls up or puts it back in the claim order, waiting for no one';
 
--- A token count of a response's usage: a JSON number from 0 to 2^31 - 1,
--- its integer part; NULL otherwise.
+-- A token count of a response's usage as the parser reads one: a JSON
+-- number that is a whole number from 0 to 2^31 - 1; NULL otherwise.
 CREATE FUNCTION train_data.usage_count(v jsonb)
     RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN jsonb_typeof(v) = 'number' THEN
-                CASE WHEN v::numeric >= 0 AND v::numeric <= 2147483647 THEN trunc(v::numeric)::integer END
+                CASE WHEN v::numeric >= 0 AND v::numeric <= 2147483647 AND v::numeric = trunc(v::numeric)
+                     THEN v::numeric::integer END
            END;
 
 COMMENT ON FUNCTION train_data.usage_count(jsonb) IS
-    'Internal: a token count of a model response''s usage, the integer part of a JSON number from 0 to 2147483647, else NULL';
+    'Internal: a token count of a model response''s usage, a whole JSON number from 0 to 2147483647, else NULL';
 
--- The model and token counts a response reports -- a Messages API
--- response's usage.input_tokens / output_tokens, a Chat Completions
--- response's usage.prompt_tokens / completion_tokens -- each NULL where the
--- response holds none that fits an integer: what a response the engine
--- cannot use was still billed for (a review of the thirty-sixth session:
--- such calls were logged with no tokens, no cost and no response).
+-- The model and token counts a response reports, read as the parser reads
+-- them: a Chat Completions response (one with choices) from
+-- usage.prompt_tokens / completion_tokens, any other from
+-- usage.input_tokens / output_tokens; both counts NULL when together they
+-- pass 2^31 - 1, which a conversation cannot store and the parser refuses.
+-- What a response the engine cannot use was still billed for (a review of
+-- the thirty-sixth session: such calls were logged with no tokens, no cost
+-- and no response; the review of that fix found a first form reading
+-- counts the parser refuses).
 CREATE FUNCTION train_data.response_usage(response jsonb, OUT model text, OUT input_tokens integer,
                                           OUT output_tokens integer)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT CASE WHEN jsonb_typeof(response -> 'model') = 'string' THEN left(response ->> 'model', 200) END,
-           train_data.usage_count(coalesce(response #> '{usage,input_tokens}', response #> '{usage,prompt_tokens}')),
-           train_data.usage_count(coalesce(response #> '{usage,output_tokens}', response #> '{usage,completion_tokens}'));
+           CASE WHEN coalesce(c.i, 0)::bigint + coalesce(c.o, 0) <= 2147483647 THEN c.i END,
+           CASE WHEN coalesce(c.i, 0)::bigint + coalesce(c.o, 0) <= 2147483647 THEN c.o END
+    FROM (SELECT train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
+                                             ELSE response #> '{usage,input_tokens}' END) AS i,
+                 train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
+                                             ELSE response #> '{usage,output_tokens}' END) AS o) c;
 END;
 
 COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
-    'Internal: the model and the input and output token counts a model response reports (Messages or Chat Completions usage), NULL where none fits';
+    'Internal: the model and the input and output token counts a model response reports (Messages or Chat Completions usage, as the parser reads them), NULL where none fits';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
@@ -1935,23 +1943,25 @@ DECLARE
     items_left boolean;
     job_held boolean;
     usage record;
+    cost numeric;
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     usage := train_data.response_usage(response);
+    IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
+        cost := coalesce(train_data.price_cost(train_data.engine_model_price(usage.model),
+                                               coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0)),
+                         train_data.price_cost(train_data.engine_model_price((l.item).request ->> 'model'),
+                                               coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0)));
+        IF cost >= 1000000 THEN
+            cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
+        END IF;
+    END IF;
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
                                       (l.item).parameters, (l.item).attempts, l.owner, NULL, response,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
-                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
-                                      CASE WHEN usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
-                                          coalesce(train_data.price_cost(train_data.engine_model_price(usage.model),
-                                                                         coalesce(usage.input_tokens, 0),
-                                                                         coalesce(usage.output_tokens, 0)),
-                                                   train_data.price_cost(train_data.engine_model_price((l.item).request ->> 'model'),
-                                                                         coalesce(usage.input_tokens, 0),
-                                                                         coalesce(usage.output_tokens, 0)))
-                                      END,
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0), cost,
                                       duration_ms, message, error_code);
     IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
         delay := least(300, power(2, (l.item).attempts - 1));
@@ -2187,7 +2197,8 @@ BEGIN
         -- (the log keeps the response and what it was billed, but for one
         -- refused for its size, which is not read)
         new_status := train_data.fail_item(item.id, 'unusable response: ' || problem, state, true, attempt,
-                                           CASE WHEN state <> '54000' THEN response END, duration_ms);
+                                           CASE WHEN train_data.jsonb_raw_size(response) <= 8388608 THEN response END,
+                                           duration_ms);
         RAISE WARNING 'batch item % failed: unusable response: %', item.id, problem
             USING DETAIL = format('The item is now %s.', new_status);
         RETURN NULL;
@@ -2215,6 +2226,9 @@ BEGIN
     cost := coalesce(train_data.price_cost(train_data.engine_model_price(parsed ->> 'model'), input_tokens, output_tokens),
                      train_data.price_cost(train_data.engine_model_price(item.request ->> 'model'), input_tokens,
                                            output_tokens));
+    IF cost >= 1000000 THEN
+        cost := NULL;   -- past what a cost column holds (numeric(12,6)): a server's usage is not ours to trust
+    END IF;
 
     -- 3. the conversation and its turns
     INSERT INTO train_data.conversations

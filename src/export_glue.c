@@ -259,6 +259,7 @@ typedef struct export_state
 	size_t		typical;		/* the size of the last record, to reserve for the next */
 	export_log	log;			/* the export_logs row of a logged export */
 	bool		log_finished;	/* its row completed (finish_log) */
+	bool		all_returned;	/* the last record has been returned (the look ahead found the end) */
 	int64		rows;			/* records returned */
 	int64		bytes;			/* their size, one "\n" between records */
 	bool		have;
@@ -1404,16 +1405,21 @@ close_cursor(Datum arg)
 }
 
 /*
- * The end of the scan that called a logged export before its last record
- * was returned: the log says so (export_log_stopped).  Unregistered when
- * the log is completed.
+ * The end of the scan that called a logged export before the export
+ * returned its end: before its last record was returned, the log says so
+ * (export_log_stopped); right after it (all_returned), the log is completed
+ * (export_log_finish_late).  Unregistered when the log is completed at the
+ * export's end.
  */
 static void
 stop_log(Datum arg)
 {
 	export_state *st = (export_state *) DatumGetPointer(arg);
 
-	export_log_stopped(&st->log, st->rows);
+	if (st->all_returned)
+		export_log_finish_late(&st->log, st->writer.summary.conversations, st->bytes);
+	else
+		export_log_stopped(&st->log, st->rows);
 }
 
 /*
@@ -1425,6 +1431,7 @@ finish_log(export_state *st)
 {
 	if (st->log.id == (Datum) 0 || st->log_finished)
 		return;
+	/* (the state is freed with the call's memory once it returns its end) */
 	UnregisterExprContextCallback(st->econtext, stop_log, PointerGetDatum(st));
 	export_log_finish(&st->log, st->writer.summary.conversations, st->bytes);
 	st->log_finished = true;
@@ -1623,12 +1630,14 @@ export_next(FunctionCallInfo fcinfo, const export_args *a)
 	export_log_record(&st->log, VARDATA(record), VARSIZE(record) - VARHDRSZ);
 	/*
 	 * Look one record ahead: when this is the last, the reader has been given
-	 * the export whole, so the log is completed now -- a reader that stops
-	 * right after it (a LIMIT of exactly the record count, a FETCH of that
-	 * many, then CLOSE) read everything, and was logged 'failed' before.
+	 * the export whole, and if the scan ends before the next call (a LIMIT
+	 * of exactly the record count, a FETCH of that many, then CLOSE), the
+	 * log is completed then (stop_log), not failed as before.  Only noted
+	 * here: a completion written now is undone by a savepoint's rollback
+	 * after it, and was never written again (a review of its first form).
 	 */
 	if (st->next == st->queued && !fetch_records(st))
-		finish_log(st);
+		st->all_returned = true;
 	SRF_RETURN_NEXT(funcctx, PointerGetDatum(record));
 }
 

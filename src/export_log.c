@@ -163,25 +163,34 @@ check_completed(const export_log *log)
 				 errhint("Keep the same user id until the export's last record has been fetched.")));
 }
 
+/*
+ * The end of the completing UPDATE: the row of the export, and (again) only
+ * while it is 'processing' (export_log_finish_late: a completion written
+ * before stands).
+ */
+#define FINISH_WHERE(again) ((again) ? " WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'processing'" \
+							 : " WHERE id OPERATOR(pg_catalog.=) $1")
+
 /* Complete the row of a 1.0/1.1 export: count, size, expiry. */
 static void
-finish_without_manifest(const export_log *log, int64 conversations, int64 bytes)
+finish_without_manifest(const export_log *log, int64 conversations, int64 bytes, bool again)
 {
 	Oid			types[3] = {UUIDOID, INT8OID, INT8OID};
 	Datum		values[3] = {log->id, Int64GetDatum(conversations), Int64GetDatum(bytes)};
+	char	   *sql = psprintf("UPDATE train_data.export_logs SET status = 'completed',"
+							   " conversation_count = $2::integer, file_size = $3,"
+							   " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours'%s",
+							   FINISH_WHERE(again));
 
-	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
-							  " conversation_count = $2::integer, file_size = $3,"
-							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours'"
-							  " WHERE id OPERATOR(pg_catalog.=) $1",
-							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not complete the export log");
-	check_completed(log);
+	if (!again)
+		check_completed(log);
 }
 
 /* Complete the row of a 1.2 export: count, size, expiry and manifest. */
 static void
-finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
+finish_with_manifest(export_log *log, int64 conversations, int64 bytes, bool again)
 {
 	Oid			types[11] = {UUIDOID, INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
 	UUIDARRAYOID, UUIDARRAYOID, TEXTOID, UUIDARRAYOID};
@@ -201,55 +210,74 @@ finish_with_manifest(export_log *log, int64 conversations, int64 bytes)
 	values[8] = written_ids(log);
 	values[9] = PointerGetDatum(td_lines_md5_hex(&log->md5));
 	values[10] = written_templates(log);
-	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'completed',"
-							  " conversation_count = $2::integer, file_size = $3,"
-							  " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours',"
-							  " manifest = train_data.export_manifest($4, $5, $6, $7, $8, $9, $2, $10, $11)"
-							  " WHERE id OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(psprintf("UPDATE train_data.export_logs SET status = 'completed',"
+									   " conversation_count = $2::integer, file_size = $3,"
+									   " expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '24 hours',"
+									   " manifest = train_data.export_manifest($4, $5, $6, $7, $8, $9, $2, $10, $11)%s",
+									   FINISH_WHERE(again)),
 							  11, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not complete the export log");
-	check_completed(log);
+	if (!again)
+		check_completed(log);
 }
 
 /* The update of export_log_stopped, in the current (sub)transaction. */
 static void
-update_stopped(Datum id, Datum message)
+update_stopped(export_log *log, Datum id, const void *arg)
 {
+	int64		records = *(const int64 *) arg;
 	Oid			types[2] = {UUIDOID, TEXTOID};
-	Datum		values[2] = {id, message};
+	Datum		values[2];
 
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	values[0] = id;
+	values[1] = CStringGetTextDatum(psprintf("the reader stopped after " INT64_FORMAT " %s, before the end",
+											 records, records == 1 ? "record" : "records"));
 	if (SPI_execute_with_args("UPDATE train_data.export_logs SET status = 'failed', error_message = $2"
 							  " WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'processing'",
 							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the export's early end");
-	SPI_finish();
-	PopActiveSnapshot();
+}
+
+/* What export_log_finish_late completes the log with. */
+typedef struct late_counts
+{
+	int64		conversations;
+	int64		bytes;
+} late_counts;
+
+/* The update of export_log_finish_late, in the current (sub)transaction. */
+static void
+update_finished(export_log *log, Datum id, const void *arg)
+{
+	const late_counts *c = arg;
+
+	log->id = id;				/* (cleared by best_effort, so that nothing writes it again) */
+	if (log->manifest)
+		finish_with_manifest(log, c->conversations, c->bytes, true);
+	else
+		finish_without_manifest(log, c->conversations, c->bytes, true);
+	log->id = (Datum) 0;
 }
 
 /*
- * Record that the reader stopped before the last record (a LIMIT, a cursor
- * closed early or dropped at COMMIT, a rescan): 'failed', saying after how
- * many records, so the row does not stay 'processing' for good (a review of
- * 1.2); the log is not written again.  Called from the end of the scan that
- * called the export, in the caller's transaction, as the caller -- often
+ * Run write on the log row, once, from the end of the scan that called the
+ * export, best effort: in the caller's transaction, as the caller -- often
  * from a statement that is not the export's (CLOSE, COMMIT, PREPARE
- * TRANSACTION), which must not fail for it: the write is best effort, in a
- * subtransaction of its own, and an error that stops it (the role or row
- * security changed since, a lock) leaves the row 'processing' with a
- * warning, as before.  A transaction that cannot write at all (read-only, a
- * parallel worker's, a standby's) tries nothing and leaves the row
- * 'processing' without a word.  The review of the first form, which let the
- * update's error through, had a COMMIT of a read-only transaction and a
- * CLOSE under another role fail.  A cancel still cancels.
+ * TRANSACTION), which must not fail for it -- so in a subtransaction of its
+ * own, and an error that stops it (the role or row security changed since,
+ * a lock) leaves the row 'processing' with a warning (failure: what the
+ * warning says was not written).  A transaction that cannot write at all
+ * (read-only, a parallel worker's, a standby's) tries nothing and leaves
+ * the row 'processing' without a word.  The review of the first form of
+ * export_log_stopped, which let the update's error through, had a COMMIT
+ * of a read-only transaction and a CLOSE under another role fail.  A cancel
+ * still cancels.
  */
-void
-export_log_stopped(export_log *log, int64 records)
+static void
+best_effort(export_log *log, void (*write) (export_log *log, Datum id, const void *arg), const void *arg,
+			const char *failure)
 {
 	Datum		id = log->id;
-	Datum		message;
 	MemoryContext cx = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
@@ -258,13 +286,16 @@ export_log_stopped(export_log *log, int64 records)
 	log->id = (Datum) 0;
 	if (XactReadOnly || IsInParallelMode() || RecoveryInProgress())
 		return;
-	message = CStringGetTextDatum(psprintf("the reader stopped after " INT64_FORMAT " %s, before the end",
-										   records, records == 1 ? "record" : "records"));
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cx);
 	PG_TRY();
 	{
-		update_stopped(id, message);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		write(log, id, arg);
+		SPI_finish();
+		PopActiveSnapshot();
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cx);
 		CurrentResourceOwner = owner;
@@ -279,15 +310,47 @@ export_log_stopped(export_log *log, int64 records)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cx);
 		CurrentResourceOwner = owner;
+		log->id = (Datum) 0;
 		if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 			ReThrowError(e);
 		ereport(WARNING,
 				(errcode(e->sqlerrcode),
-				 errmsg("the log of an export stopped early could not be written; it stays \"processing\""),
+				 errmsg("%s; it stays \"processing\"", failure),
 				 errdetail("The update failed: %s.", e->message)));
 		FreeErrorData(e);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Record that the reader stopped before the last record (a LIMIT, a cursor
+ * closed early or dropped at COMMIT, a rescan): 'failed', saying after how
+ * many records, so the row does not stay 'processing' for good (a review of
+ * 1.2); the log is not written again.  Best effort (best_effort).
+ */
+void
+export_log_stopped(export_log *log, int64 records)
+{
+	best_effort(log, update_stopped, &records, "the log of an export stopped early could not be written");
+}
+
+/*
+ * At the end of the scan of an export whose last record was returned but
+ * not its end, complete its log if it is still 'processing': the reader
+ * stopped right after the last record (a LIMIT of exactly the number of
+ * records, a FETCH of that many then CLOSE) and read the export whole.  A
+ * row the caller no longer sees is left as it is (its insert undone by a
+ * savepoint's rollback, say).  Best effort, as export_log_stopped.  (A
+ * review of the thirty-sixth session found a first form, which completed
+ * the log as it returned the last record, leave it 'processing' for good
+ * when a savepoint rolled back after that record undid the completion.)
+ */
+void
+export_log_finish_late(export_log *log, int64 conversations, int64 bytes)
+{
+	late_counts c = {conversations, bytes};
+
+	best_effort(log, update_finished, &c, "the log of an export read to its last record could not be completed");
 }
 
 /* Complete the log after the last record. */
@@ -299,8 +362,8 @@ export_log_finish(export_log *log, int64 conversations, int64 bytes)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (log->manifest)
-		finish_with_manifest(log, conversations, bytes);
+		finish_with_manifest(log, conversations, bytes, false);
 	else
-		finish_without_manifest(log, conversations, bytes);
+		finish_without_manifest(log, conversations, bytes, false);
 	SPI_finish();
 }

@@ -37,5 +37,6 @@ extern void export_log_conversation(export_log *log, const pg_uuid_t *id, const 
 extern void export_log_record(export_log *log, const char *bytes, size_t len);
 extern void export_log_finish(export_log *log, int64 conversations, int64 bytes);
 extern void export_log_stopped(export_log *log, int64 records);
+extern void export_log_finish_late(export_log *log, int64 conversations, int64 bytes);
 
 #endif

@@ -51,7 +51,7 @@ td_minhash_add(td_minhash *m, const char *s, size_t len)
 	td_word		batch[TD_WORD_BATCH];
 	size_t		got;
 
-	td_words_init(&it, s, len);
+	td_words_init_shingles(&it, s, len);
 	while ((got = td_words_fill(&it, batch, TD_WORD_BATCH)) > 0)
 	{
 		for (size_t b = 0; b < got; b++)

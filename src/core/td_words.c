@@ -120,19 +120,28 @@ is_apostrophe(uint32_t cp)
 	return cp == '\'' || cp == '`' || cp == 0xB4 || cp == 0x2018 || cp == 0x2019 || cp == 0x02BC;
 }
 
-/*
- * Scripts written without spaces between words, each character a word:
- * Han and kana, and (since the thirty-sixth session, whose review found a
- * Thai text with one word changed at similarity 0, a clause being one
- * "word") Thai, Lao, Myanmar and Khmer.
- */
+/* Han, kana: scripts written without spaces, each character a word. */
 static bool
 is_ideograph(uint32_t cp)
 {
 	return (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
 		(cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-		(cp >= 0x20000 && cp <= 0x2FFFF) || (cp >= 0x0E00 && cp <= 0x0EFF) ||
-		(cp >= 0x1000 && cp <= 0x109F) || (cp >= 0x1780 && cp <= 0x17FF);
+		(cp >= 0x20000 && cp <= 0x2FFFF);
+}
+
+/*
+ * Thai, Lao, Myanmar, Khmer: written without spaces between words too, but
+ * of words several characters long (their vowel and tone marks characters
+ * of their own), so that a term said twice repeats a run of characters a
+ * repetition rule would take for a loop.  Each character is a word only in
+ * a walk for shingles (td_words_init_shingles): a review of the thirty-
+ * sixth session found a Thai text with one word changed at similarity 0, a
+ * clause being one "word".
+ */
+static bool
+is_spaceless(uint32_t cp)
+{
+	return (cp >= 0x0E00 && cp <= 0x0EFF) || (cp >= 0x1000 && cp <= 0x109F) || (cp >= 0x1780 && cp <= 0x17FF);
 }
 
 /* Non-ASCII punctuation and symbols (and invalid bytes): separators. */
@@ -210,6 +219,15 @@ td_words_init(td_word_iter *it, const char *s, size_t len)
 	it->s = s;
 	it->len = len;
 	it->pos = 0;
+	it->shingles = false;
+}
+
+/* See td_words.h. */
+void
+td_words_init_shingles(td_word_iter *it, const char *s, size_t len)
+{
+	td_words_init(it, s, len);
+	it->shingles = true;
 }
 
 /*
@@ -350,7 +368,7 @@ next_word(td_word_iter *it, td_word *w)
 			p += n;
 			continue;
 		}
-		if (is_ideograph(cp))
+		if (is_ideograph(cp) || (it->shingles && is_spaceless(cp)))
 		{
 			if (started)
 				break;			/* the ideograph starts the next word */

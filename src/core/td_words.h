@@ -10,8 +10,9 @@
  * Latin Extended-A, Greek and Cyrillic (enough for the languages the tests
  * use; other scripts keep their case), and folded first (td_fold.h): a
  * letter with an accent is its base letter, a combining mark is left out,
- * a fullwidth letter is ASCII.  Han, kana, Thai, Lao, Myanmar and Khmer
- * characters are each a word.  Invalid UTF-8 bytes separate words.
+ * a fullwidth letter is ASCII.  Han and kana characters are each a word
+ * (and, in a walk for shingles, Thai, Lao, Myanmar and Khmer ones).
+ * Invalid UTF-8 bytes separate words.
  *
  * Each word comes with a 64-bit hash of its normalised form: two words are
  * taken as equal when their hashes are (a false match between texts not
@@ -41,10 +42,17 @@ typedef struct td_word_iter
 	const char *s;
 	size_t		len;
 	size_t		pos;
+	bool		shingles;		/* a walk for shingles: Thai, Lao, Myanmar, Khmer a word per character */
 } td_word_iter;
 
 /* Start a walk over s[0..len). */
 extern void td_words_init(td_word_iter *it, const char *s, size_t len);
+
+/*
+ * Start a walk over s[0..len) for shingles (minhash.c): Thai, Lao, Myanmar
+ * and Khmer characters are words of their own as well (see td_words.c).
+ */
+extern void td_words_init_shingles(td_word_iter *it, const char *s, size_t len);
 
 /* The next word into *w; false at the end of the text. */
 extern bool td_words_next(td_word_iter *it, td_word *w);

@@ -119,30 +119,43 @@ SELECT count(*) AS stored, count(DISTINCT c.xmin::text) AS transaction_ids
 FROM train_data.batch_items i JOIN train_data.conversations c ON c.id = i.conversation_id
 WHERE i.batch_job_id = :'create_batch';
 
--- An unusable response is logged with what it was billed; one refused for
--- its size (over 8 MB, not read) without it (a review of the thirty-sixth
--- session: such calls were logged with no tokens, cost or response).
+-- An unusable response is logged with what it was billed, its counts read
+-- as the parser reads them (a Chat Completions response's prompt and
+-- completion tokens, whole numbers only, together at most 2^31 - 1) and
+-- its cost left out past what the column holds; one refused for its size
+-- (over 8 MB, not read) without it, one refused for its depth with it (a
+-- review of the thirty-sixth session: such calls were logged with no
+-- tokens, cost or response; the review of that fix found counts the
+-- parser refuses logged, and a cost overflow that left the item in flight).
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('pricey-pro', 150, 600);
 SET train_data.user_id = :alice;
 SELECT train_data.create_batch('logged failures', jsonb_agg(jsonb_build_object('template_id', 'e9000000-0000-0000-0000-000000000001',
                                                                               'parameters', jsonb_build_object('persona', 'L' || g))),
-                               '{}', 2) AS logged_job
-FROM generate_series(1, 2) g \gset
+                               '{}', 6) AS logged_job
+FROM generate_series(1, 6) g \gset
 RESET train_data.user_id;
 SET ROLE regress_worker;
 CREATE TEMP TABLE claimed_l AS
-SELECT item_id, "position", attempt FROM train_data.claim_batch_items('logger', 2) WHERE batch_job_id = :'logged_job';
+SELECT item_id, "position", attempt FROM train_data.claim_batch_items('logger', 6) WHERE batch_job_id = :'logged_job';
 SET client_min_messages = error;
 SELECT c."position", train_data.complete_batch_item(c.item_id,
            CASE c."position"
                WHEN 1 THEN '{"type": "message", "model": "claude-3-5-haiku-20241022", "stop_reason": "max_tokens", "usage": {"input_tokens": 300, "output_tokens": 4096}, "content": [{"type": "text", "text": "{\"title\": \"Cut"}]}'::jsonb
-               ELSE jsonb_build_object('usage', jsonb_build_object('input_tokens', 5, 'output_tokens', 5), 'pad', repeat('x', 9 * 1024 * 1024))
+               WHEN 2 THEN jsonb_build_object('usage', jsonb_build_object('input_tokens', 5, 'output_tokens', 5), 'pad', repeat('x', 9 * 1024 * 1024))
+               WHEN 3 THEN '{"type": "message", "model": "pricey-pro", "usage": {"input_tokens": 100000000, "output_tokens": 2000000000}, "content": [{"type": "text", "text": "not json"}]}'::jsonb
+               WHEN 6 THEN '{"type": "message", "model": "pricey-pro", "usage": {"input_tokens": 2147483647, "output_tokens": 2147483647}, "content": [{"type": "text", "text": "not json"}]}'::jsonb
+               WHEN 4 THEN '{"object": "chat.completion", "model": "gpt-4o-mini", "choices": [{"message": {"role": "assistant", "content": "no json"}, "finish_reason": "stop"}], "usage": {"input_tokens": null, "prompt_tokens": 77, "completion_tokens": 0.5}}'::jsonb
+               WHEN 5 THEN (repeat('{"a": ', 300) || '1' || repeat('}', 300))::jsonb
            END, 700, c.attempt) AS conversation
 FROM claimed_l c ORDER BY c."position";
 RESET client_min_messages;
 RESET ROLE;
-SELECT c."position", l.status, l.error_code, l.input_tokens, l.output_tokens, l.cost_usd,
+SELECT c."position", i.status AS item_status, l.status, l.error_code, l.input_tokens, l.output_tokens, l.cost_usd,
        l.response_payload ->> 'stop_reason' AS response_stop, l.response_payload IS NULL AS no_response, l.duration_ms
-FROM claimed_l c JOIN train_data.generation_logs l ON l.batch_item_id = c.item_id ORDER BY c."position";
+FROM claimed_l c JOIN train_data.generation_logs l ON l.batch_item_id = c.item_id
+JOIN train_data.batch_items i ON i.id = c.item_id ORDER BY c."position";
+DELETE FROM train_data.model_prices WHERE model_id = 'pricey-pro';
 
 -- clean up
 DELETE FROM train_data.batch_jobs;

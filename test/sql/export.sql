@@ -264,6 +264,52 @@ COMMIT;
 SELECT count(*) AS read FROM (SELECT train_data.export_conversations('markdown', 'all', '{}') LIMIT 1) s;
 SELECT format, status, conversation_count, error_message FROM train_data.export_history() ORDER BY format, status;
 DELETE FROM train_data.export_logs;
+-- The look ahead only notes the end: the log is completed at the end of
+-- the export or of its scan, so a savepoint rolled back after the last
+-- record undoes nothing (a review of the first form, which completed the
+-- log as it returned the last record: a PL/pgSQL loop with an exception
+-- block per record, or a FETCH in a savepoint rolled back, left the log
+-- 'processing' for good).
+DO $$
+DECLARE
+    c refcursor;
+    r text;
+    n integer := 0;
+BEGIN
+    OPEN c FOR SELECT train_data.export_conversations('jsonl', 'all', '{}');
+    LOOP
+        BEGIN
+            FETCH c INTO r;
+            EXIT WHEN NOT FOUND;
+            n := n + 1;
+            IF n = 2 THEN
+                RAISE EXCEPTION 'the reader''s own error, after the last record';
+            END IF;
+        EXCEPTION WHEN raise_exception THEN
+            NULL;
+        END;
+    END LOOP;
+    CLOSE c;
+END
+$$;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('jsonl', 'all', '{}');
+FETCH 1 FROM c \g /dev/null
+SAVEPOINT s;
+FETCH 1 FROM c \g /dev/null
+ROLLBACK TO SAVEPOINT s;
+FETCH ALL FROM c \g /dev/null
+CLOSE c;
+COMMIT;
+BEGIN;
+DECLARE c CURSOR FOR SELECT train_data.export_conversations('json', 'all', '{}');
+SAVEPOINT s;
+FETCH 4 FROM c \g /dev/null
+ROLLBACK TO SAVEPOINT s;
+CLOSE c;
+COMMIT;
+SELECT format, status, conversation_count, error_message FROM train_data.export_history() ORDER BY format, status;
+DELETE FROM train_data.export_logs;
 -- A PL/pgSQL loop over an export whose body commits: PostgreSQL persists
 -- the loop's query while it walks the portals' table, and the export
 -- closing its cursor then crashed the server (SIGSEGV in
