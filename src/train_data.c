@@ -22,7 +22,9 @@
  * noted until that transaction ends, and one its SET gave until it aborts:
  * behind a pooler, one request's SET LOCAL must not fail the next user's
  * requests.  A committed RESET ALL (DISCARD ALL runs one: a session
- * pooler's reset between clients) forgets every noted name.
+ * pooler's reset between clients) forgets every noted name it resets, but
+ * not one whose value it brings back (a role's, a database's, the
+ * configuration's or the connection's).
  */
 #include "postgres.h"
 
@@ -84,11 +86,15 @@ typedef struct misspelt_list
  * The misspelt settings noted at load, by how long the value meant would
  * have lasted: the session; the loading transaction unless it aborts (a
  * SET made in it over no earlier value); the loading transaction only (SET
- * LOCAL or set_config(..., true) over no earlier value).
+ * LOCAL or set_config(..., true) over no earlier value); and for good,
+ * RESET ALL included: a value RESET brings back (the role's, the
+ * database's, the server's configuration or the client's connection
+ * options), which RESET ALL and DISCARD ALL restore rather than forget.
  */
 static misspelt_list for_session,
 			unless_abort,
-			for_xact;
+			for_xact,
+			for_good;
 void		_PG_init(void);
 
 /* Is this GUC variable a placeholder that reserving our prefix removes? */
@@ -228,7 +234,7 @@ follow_reset_all(SubXactEvent event, SubTransactionId mySubid, SubTransactionId 
 		reset_level = level - 1;
 }
 
-/* Forget every noted name (a RESET ALL committed). */
+/* Forget every noted name a RESET ALL resets (a RESET ALL committed); not those it restores (for_good). */
 static void
 forget_all_misspelt(void)
 {
@@ -286,7 +292,11 @@ note_misspelt_settings(void)
 	{
 		misspelt_list *span;
 
-		if (is_our_placeholder(vars[i]) && (span = placeholder_span(vars[i])) != NULL)
+		if (!is_our_placeholder(vars[i]))
+			continue;
+		if (meant(((const struct config_string *) vars[i])->reset_val))
+			list_add(&for_good, vars[i]->name);
+		else if ((span = placeholder_span(vars[i])) != NULL)
 			list_add(span, vars[i]->name);
 	}
 	if (for_session.count > 0 || unless_abort.count > 0 || for_xact.count > 0)
@@ -303,14 +313,14 @@ int
 td_misspelt_settings(const char *const **names, int *listed)
 {
 	static const char *shown[TD_MAX_MISSPELT];
-	const misspelt_list *lists[3] = {&for_session, &unless_abort, &for_xact};
+	const misspelt_list *lists[4] = {&for_good, &for_session, &unless_abort, &for_xact};
 
 	*listed = 0;
-	for (int l = 0; l < 3; l++)
+	for (int l = 0; l < 4; l++)
 		for (int i = 0; i < lists[l]->listed && *listed < TD_MAX_MISSPELT; i++)
 			shown[(*listed)++] = lists[l]->names[i];
 	*names = shown;
-	return for_session.count + unless_abort.count + for_xact.count;
+	return for_good.count + for_session.count + unless_abort.count + for_xact.count;
 }
 
 /*

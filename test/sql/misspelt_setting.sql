@@ -156,6 +156,14 @@ SELECT train_data.current_user_id();
 ALTER ROLE regress_bob IN DATABASE :"db" SET train_data.usr_id = 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
 \c - regress_bob
 SELECT train_data.current_user_id();
+-- RESET ALL (and so DISCARD ALL) brings the role's value back: the name
+-- stays noted (a review of the thirty-sixth session's first form saw it
+-- forgotten, the session then acting as the JWT's user)
+DISCARD ALL;
+SET request.jwt.claim.sub = 'c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
+SELECT expect_error('SELECT train_data.current_user_id()');
+RESET ALL;
+SELECT expect_error('SELECT train_data.current_user_id()');
 \c - :superuser
 -- RESET is accepted even where the prefix is reserved.
 SELECT train_data.current_user_id() IS NULL AS loaded;

@@ -57,6 +57,10 @@ FROM (VALUES
     ('no loop, a subject said thrice', pg_temp.with_turn(2, 'assistant', 'An emergency fund is cash for surprises. Your emergency fund should cover three to six months of costs, and keep your emergency fund in an easy-access savings account.')),
     ('no loop, Chinese', pg_temp.with_turn(2, 'assistant', '指数基金是一种跟踪某个市场指数的基金，例如沪深三百指数。它的费用通常很低，适合长期定投。')),
     ('looping, short', pg_temp.with_turn(2, 'assistant', repeat('Puedo ayudarle a comparar las opciones, ', 4) || 'y nada más.')),
+    -- (Thai is read per character only for near copies: a term said twice
+    -- in an answer is no loop; the review of the thirty-sixth session's
+    -- diff saw 0.281 of 5-gram characters when it was read so here too)
+    ('no loop, Thai', pg_temp.with_turn(2, 'assistant', 'กองทุนสำรองเลี้ยงชีพเป็นเครื่องมือที่ดีมาก เพราะนายจ้างจะสมทบเงินให้คุณด้วย คุณควรสะสมเงินในกองทุนสำรองเลี้ยงชีพให้ได้สูงสุดเท่าที่นายจ้างสมทบ')),
     -- code is not prose: its repeats, braces and tags are no defect (a
     -- review of 1.2 found 8 of 13 ordinary code answers taken for loops);
     -- the prose around it is still read
