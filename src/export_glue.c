@@ -389,18 +389,25 @@ dedupe_option(Jsonb *options, float4 *t)
 }
 
 /*
- * Is the UTF-8 text s[0..len) white space only, as the empty_turn defect
- * reads it (td_is_unicode_space: zero-width and no-break spaces too)?
+ * Is the text s[0..len) white space only, as the empty_turn defect reads
+ * it: in a UTF-8 database Unicode's (td_is_unicode_space: zero-width and
+ * no-break spaces too), in another ASCII's (the review of the first form
+ * found a LATIN1 database writing " \n " as the system message).
  */
 static bool
 all_space(const char *s, int len)
 {
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+
 	for (int i = 0; i < len;)
 	{
 		uint32_t	cp;
 
-		i += (int) td_utf8_decode(s + i, (size_t) (len - i), &cp);
-		if (!td_is_unicode_space(cp))
+		if (utf8)
+			i += (int) td_utf8_decode(s + i, (size_t) (len - i), &cp);
+		else
+			cp = (unsigned char) s[i++];
+		if (utf8 ? !td_is_unicode_space(cp) : !(cp == ' ' || (cp >= '\t' && cp <= '\r')))
 			return false;
 	}
 	return true;
@@ -464,8 +471,7 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 					 errmsg("export option \"systemMessage\" is not UTF-8"),
 					 errdetail("The database's encoding is SQL_ASCII, which stores any bytes, and an export is UTF-8.")));
-		if (v->type == jbvString && v->val.string.len > 0 && GetDatabaseEncoding() == PG_UTF8 &&
-			all_space(v->val.string.val, v->val.string.len))
+		if (v->type == jbvString && v->val.string.len > 0 && all_space(v->val.string.val, v->val.string.len))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("export option \"systemMessage\" is blank"),

@@ -473,8 +473,8 @@ static const char *const phrases[] = {
 	"as an llm", "i am an ai", "i am just an ai", "i am only an ai", "i am merely an ai", "i am a language model",
 	"i am a large language model", "i am an artificial intelligence", "being an ai", "ai language model",
 	"language model trained by", "trained by openai", "developed by openai", "created by openai",
-	"i am chatgpt", "as chatgpt", "made by openai", "i am claude", "as claude", "trained by anthropic",
-	"developed by anthropic", "created by anthropic", "made by anthropic", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
+	"i am chatgpt", "as chatgpt", "i am claude", "trained by anthropic", "developed by anthropic",
+	"created by anthropic", "my programming", "my training data", "my training cutoff", "my knowledge cutoff",
 	"my knowledge cut off", "as of my last update", "as of my last knowledge update", "as of my last training",
 	"as of my knowledge cutoff", "my guidelines", "my content policy", "i do not have personal opinions",
 	"i do not have personal feelings", "i do not have feelings", "i do not have emotions",
@@ -1274,29 +1274,33 @@ word_hash_of(const char *s)
 }
 
 /*
- * The first "lorem ipsum" (in any case, any punctuation between) among the
- * words just read: its byte span, or false.  Filler text, a stand-in for
- * content never written; C4 drops a page that holds it (QUALITY.md 3.3).  A
- * review of the thirty-sixth session scored eight turns of it 10.0 with no
- * defect.  Read from the words' hashes, so that it costs no pass over the
- * text.
+ * The first "lorem ipsum dolor" (in any case, any punctuation between)
+ * among the words just read: its byte span, or false.  Filler text, a
+ * stand-in for content never written; C4 drops a page that holds "lorem
+ * ipsum" (QUALITY.md 3.3).  A review of the thirty-sixth session scored
+ * eight turns of it 10.0 with no defect; the review of that fix found a
+ * question about what "lorem ipsum" means taken for filler, so the filler's
+ * first three words are asked for.  Read from the words' hashes, so that it
+ * costs no pass over the text.
  */
 static bool
 find_lorem(const scratch *s, size_t *begin, size_t *end)
 {
 	static uint64_t lorem,
-				ipsum;
+				ipsum,
+				dolor;
 
 	if (lorem == 0)
 	{
 		lorem = word_hash_of("lorem");
 		ipsum = word_hash_of("ipsum");
+		dolor = word_hash_of("dolor");
 	}
-	for (size_t i = 0; i + 1 < s->nwords; i++)
-		if (s->words[i].hash == lorem && s->words[i + 1].hash == ipsum)
+	for (size_t i = 0; i + 2 < s->nwords; i++)
+		if (s->words[i].hash == lorem && s->words[i + 1].hash == ipsum && s->words[i + 2].hash == dolor)
 		{
 			*begin = s->words[i].begin;
-			*end = s->words[i + 1].end;
+			*end = s->words[i + 2].end;
 			return true;
 		}
 	return false;
@@ -1307,7 +1311,7 @@ static size_t
 special_token_at(const char *s, size_t len, size_t p)
 {
 	static const char *const tokens[] = {"<think>", "</think>", "<<SYS>>", "<</SYS>>", "<s>", "</s>", "[INST]",
-		"[/INST]", "<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", NULL};	/* (the last four: Gemma's) */
+		"[/INST]", "<start_of_turn>", "<end_of_turn>", NULL};	/* (the last two: Gemma's) */
 
 	if (s[p] == '<' && p + 1 < len && s[p + 1] == '|')	/* <|name|> */
 	{

@@ -7,12 +7,15 @@
  * with a canonical decomposition is hashed as its base letter (the first
  * code point of the decomposition: td_fold_table.h, for U+00C0 to U+07FF
  * and U+1E00 to U+1FFF), a combining mark (canonical combining class above
- * 0 there, and the combining blocks U+1AB0, U+1DC0, U+20D0 and U+FE20) is
- * left out, and fullwidth ASCII (U+FF01 to U+FF5E) is ASCII.  Accents are
- * thus ignored: "café" and "cafe" are one word, and so are Russian "й" and
- * "и" — for near copies and repetition a small loss, next to missing every
- * copy an editor or a keyboard normalised otherwise.  Other compatibility
- * forms (ligatures, superscripts) keep their own code points.
+ * 0 there, and the combining blocks U+1AB0 and U+1DC0) is left out, and
+ * fullwidth ASCII (U+FF01 to U+FF5E) is ASCII.  Accents are thus ignored:
+ * "café" and "cafe" are one word, and so are Russian "й" and "и" — for near
+ * copies and repetition a small loss, next to missing every copy an editor
+ * or a keyboard normalised otherwise.  Not folded: other compatibility
+ * forms (ligatures, superscripts), Hangul syllables against their jamo
+ * (NFD Korean), the combining marks for symbols (U+20D0, U+FE20), which
+ * td_words reads as separators, and the few Greek letters whose base is a
+ * spacing diaeresis (U+0385, U+1FC1, U+1FED, U+1FEE).
  */
 #include "td_fold.h"
 
@@ -30,8 +33,7 @@ td_fold_cp(uint32_t cp)
 		f = fold_2byte[cp - 0xC0];
 	else if (cp >= 0x1E00 && cp < 0x2000)
 		f = fold_1e00[cp - 0x1E00];
-	else if ((cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF) ||
-			 (cp >= 0x20D0 && cp <= 0x20FF) || (cp >= 0xFE20 && cp <= 0xFE2F))
+	else if ((cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF))
 		return TD_FOLD_DROP;
 	else if (cp >= 0xFF01 && cp <= 0xFF5E)
 		return cp - 0xFEE0;

@@ -28,6 +28,10 @@ FROM (VALUES
     ('special token, Gemma', pg_temp.with_turn(2, 'assistant', 'Put aside a fixed amount every month.<end_of_turn>')),
     ('refusal, Claude names itself', pg_temp.with_turn(2, 'assistant', 'I am Claude, an assistant made by Anthropic. Put aside a fixed amount.')),
     ('lorem ipsum', pg_temp.with_turn(2, 'assistant', 'Lorem Ipsum dolor sit amet, consectetur adipiscing elit.')),
+    -- (the review of those: a person named Claude, a question about the
+    -- filler, a model's maker named are no defect)
+    ('no refusal, a Claude', pg_temp.with_turn(2, 'assistant', 'Your brother, as Claude did last year, can open a joint savings account, as those made by Anthropic founders do.')),
+    ('no filler, a question', pg_temp.with_turn(3, 'user', 'What does "lorem ipsum" mean on my bank''s website template?')),
     ('lorem ipsum in code', pg_temp.with_turn(2, 'assistant', E'Fill the mock-up with:\n```html\n<p>Lorem ipsum dolor sit amet</p>\n```\nThen show it to the client.')),
     ('refusal', pg_temp.with_turn(2, 'assistant', 'AS AN A.I. LANGUAGE MODEL, I don’t give financial advice.')),
     ('refusal, contraction', pg_temp.with_turn(2, 'assistant', 'Sorry, but I can''t help with savings plans.')),

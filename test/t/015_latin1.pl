@@ -169,5 +169,11 @@ SQL
 like($node->safe_psql('utf8db', $csv), qr/^efbbbf22436f6e766572736174696f6e/, 'UTF-8 database: the CSV opens with the byte order mark');
 like($node->safe_psql('latin1db', $csv), qr/^22436f6e766572736174696f6e/, 'LATIN1 database: the CSV opens with its header');
 
+# A blank systemMessage is refused in a LATIN1 database too (the review of
+# the first form, which checked only a UTF-8 database, saw " \n " written).
+my ($blank_rc, $blank_out, $blank_err) = $node->psql('latin1db',
+	q{SELECT * FROM train_data.export_jsonl('openai', 'all', NULL, NULL, '{"systemMessage": " \n\t "}')});
+like($blank_err, qr/ERROR:  export option "systemMessage" is blank/, 'LATIN1 database: a blank system message is refused');
+
 $node->stop;
 done_testing();
