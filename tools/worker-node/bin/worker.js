@@ -2,14 +2,14 @@
 // bin/worker.js — the Node worker of train_data (see ../README.md).
 //
 //   node bin/worker.js [--name NAME] [--concurrency N] [--lease DURATION]
-//                      [--idle-exit SECONDS] [--grace SECONDS] [--once]
+//                      [--idle-exit SECONDS] [--grace SECONDS] [--once] [--help]
 //
-// Exit status: 0 after a clean stop (idle exit, --once, SIGTERM/SIGINT),
+// Exit status: 0 after a clean stop (idle exit, --once, SIGTERM/SIGINT) or --help,
 // 1 on a fatal database error (credentials, grants, no extension, a malformed
 // DATABASE_URL) or a stop forced 15 s after a second signal, 2 on bad
 // configuration.
 
-import { loadConfig } from '../src/config.js';
+import { HelpRequested, loadConfig } from '../src/config.js';
 import { createPool, createQueue } from '../src/db.js';
 import { captureConsole, createLogger } from '../src/log.js';
 import { createCaller } from '../src/providers.js';
@@ -19,6 +19,10 @@ let config;
 try {
 	config = loadConfig(process.env, process.argv.slice(2));
 } catch (err) {
+	if (err instanceof HelpRequested) {
+		process.stdout.write(`${err.message}\n`);
+		process.exit(0);
+	}
 	process.stderr.write(`${err.message}\n`);
 	process.exit(2);
 }

@@ -59,8 +59,16 @@ export function normalizeUrl(url) {
 }
 
 export const USAGE = `usage: train-data-worker [--name NAME] [--concurrency N] [--lease DURATION]
-                         [--idle-exit SECONDS] [--grace SECONDS] [--once]
+                         [--idle-exit SECONDS] [--grace SECONDS] [--once] [--help]
 (environment variables: see tools/worker-node/README.md)`;
+
+/** Asked for the usage (--help, -h): bin/worker.js prints it and exits 0. */
+export class HelpRequested extends Error {
+	constructor() {
+		super(USAGE);
+		this.name = 'HelpRequested';
+	}
+}
 
 /**
  * The configuration from `env` and `argv` (the arguments after the script).
@@ -110,6 +118,7 @@ export function loadConfig(env = process.env, argv = []) {
 		case '--idle-exit': c.idleExitSeconds = seconds(value(), a); break;
 		case '--grace': c.graceSeconds = seconds(value(), a); break;
 		case '--once': c.once = true; break;
+		case '--help': case '-h': throw new HelpRequested();
 		default: throw new Error(`unknown option ${JSON.stringify(a)}\n${USAGE}`);
 		}
 	}

@@ -51,6 +51,13 @@ test('bad options and settings: status 2 and a message, nothing claimed', () => 
 	assert.match(worker(['--bogus']).stderr, /unknown option "--bogus"\nusage: /);
 });
 
+test('--help: the usage on stdout, status 0, nothing claimed (a new-user review: it was an unknown option)', () => {
+	const r = spawnSync(process.execPath, [WORKER, '--help'], { encoding: 'utf8', timeout: 60000 });
+	assert.equal(r.status, 0);
+	assert.match(r.stdout, /^usage: train-data-worker \[--name NAME\]/);
+	assert.equal(r.stderr, '');
+});
+
 test('a role without the worker grants is a fatal error: status 1', () => {
 	const r = worker(['--idle-exit', '1'], { PGUSER: env.app });
 	assert.equal(r.status, 1);
