@@ -1262,17 +1262,6 @@ find_placeholder(const char *s, size_t len, size_t *at, size_t *plen)
 	return false;
 }
 
-/* The hash of the one word of s (td_words), or 0. */
-static uint64_t
-word_hash_of(const char *s)
-{
-	td_word_iter it;
-	td_word		w;
-
-	td_words_init(&it, s, strlen(s));
-	return td_words_next(&it, &w) ? w.hash : 0;
-}
-
 /*
  * The first "lorem ipsum dolor" (in any case, any punctuation between)
  * among the words just read: its byte span, or false.  Filler text, a
@@ -1286,18 +1275,13 @@ word_hash_of(const char *s)
 static bool
 find_lorem(const scratch *s, size_t *begin, size_t *end)
 {
-	static uint64_t lorem,
-				ipsum,
-				dolor;
+	static uint64_t filler[3];
+	static bool ready = false;
 
-	if (lorem == 0)
-	{
-		lorem = word_hash_of("lorem");
-		ipsum = word_hash_of("ipsum");
-		dolor = word_hash_of("dolor");
-	}
+	if (!ready)
+		ready = words_of("lorem ipsum dolor", filler, 3) == 3;
 	for (size_t i = 0; i + 2 < s->nwords; i++)
-		if (s->words[i].hash == lorem && s->words[i + 1].hash == ipsum && s->words[i + 2].hash == dolor)
+		if (s->words[i].hash == filler[0] && s->words[i + 1].hash == filler[1] && s->words[i + 2].hash == filler[2])
 		{
 			*begin = s->words[i].begin;
 			*end = s->words[i + 2].end;
