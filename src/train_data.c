@@ -183,7 +183,8 @@ placeholder_span(const struct config_generic *var)
 /*
  * A RESET ALL (DISCARD ALL runs one) resets every setting of the session,
  * the misspelt ones' values included had they been kept: once it commits,
- * every noted name is forgotten.  A session pooler resets each server
+ * every noted name it resets is forgotten (not those of for_good, whose
+ * values it brings back).  A session pooler resets each server
  * connection so before handing it to another client, whose requests one
  * client's typo must not fail (noted as left by the thirty-fifth session).
  * reset_level is the (sub)transaction nesting level of the RESET ALL not
