@@ -1280,22 +1280,33 @@ name_at(const char *p, const char *end, char close, bool snake)
 	return q < end && *q == close && q - p <= TD_PLACEHOLDER_NAME_MAX ? (size_t) (q - p) : 0;
 }
 
+/*
+ * May a placeholder of find_single_placeholder's open after this byte?  At
+ * the start of a text, after white space, an opening parenthesis, a quote,
+ * '*' or '>' (emphasis, a quoted line), ',', ';', '!' or '?', or after a
+ * character that is not ASCII (Chinese puts no space before a word).  Not
+ * inside a word or after other punctuation: an index ("buf[MAX_SIZE]"), TeX ("\frac{a}{b}",
+ * "x^{2}", "\text{rate}"), a path's parameter ("/users/{id}"), a file's
+ * extension (".{ext}"), double braces.
+ */
+static bool
+placeholder_may_follow(unsigned char before)
+{
+	return before >= 0x80 || td_is_space((char) before) || (before != 0 && strchr("(\"'*>,;!?", before) != NULL);
+}
+
 /* Is s[p] (a '{' or a '[') the start of a placeholder of find_single_placeholder's, and how long is it? */
 static size_t
 single_placeholder_at(const char *s, size_t len, size_t p)
 {
-	const char *end = s + len;
 	bool		bracket = s[p] == '[';
-	char		before = p > 0 ? s[p - 1] : ' ';
-	size_t		n = name_at(s + p + 1, end, bracket ? ']' : '}', bracket);
+	size_t		n = name_at(s + p + 1, s + len, bracket ? ']' : '}', bracket);
 	size_t		after = p + n + 2;	/* the byte after the closing one */
 
-	if (n < 2)
+	if (n < 2 || (p > 0 && !placeholder_may_follow((unsigned char) s[p - 1])))
 		return 0;
-	if (bracket)
+	if (bracket)				/* a '_' in the name, and no Markdown link */
 		return memchr(s + p + 1, '_', n) && (after >= len || s[after] != '(') ? n + 2 : 0;
-	if (td_is_ascii_word(before) || before == '\\' || before == '^' || before == '{' || before == '}')
-		return 0;
 	return after >= len || s[after] != '}' ? n + 2 : 0;
 }
 
@@ -1304,12 +1315,12 @@ single_placeholder_at(const char *s, size_t len, size_t p)
  * renderer leaves, or a model copies from its instructions: a name in single
  * braces ("{persona}", Python's str.format), and an upper-case snake-case
  * name in brackets ("[CLIENT_NAME]").  Its offset and length, or false.
- * Kept apart from prose that looks alike: a brace after a letter, a digit,
- * '\', '^', '_' or another brace is TeX ("\frac{a}{b}", "x^{2}",
- * "\text{rate}") or double braces; a one-letter name ("{x}") is a set; a
- * bracket name needs a '_' ("[NOTE]", "[INST]" and "[1]" are not one) and
- * is not a Markdown link ("[A_B](url)").  "[Your Name]" is not taken: an
- * answer that offers the user a letter to fill in is a good answer.
+ * Kept apart from prose that looks alike: the opening byte follows a space,
+ * a parenthesis, a quote or a letter that is not ASCII
+ * (placeholder_may_follow); a one-letter name ("{x}") is a set; a bracket
+ * name needs a '_' ("[NOTE]", "[INST]" and "[1]" are not one) and is not a
+ * Markdown link ("[A_B](url)").  "[Your Name]" is not taken: an answer that
+ * offers the user a letter to fill in is a good answer.
  */
 static bool
 find_single_placeholder(const char *s, size_t len, unsigned marks, size_t *at, size_t *plen)
