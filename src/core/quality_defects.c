@@ -1285,9 +1285,9 @@ name_at(const char *p, const char *end, char close, bool snake)
  * the start of a text, after white space, an opening parenthesis, a quote,
  * '*' or '>' (emphasis, a quoted line), ',', ';', '!' or '?', or after a
  * character that is not ASCII (Chinese puts no space before a word).  Not
- * inside a word or after other punctuation: an index ("buf[MAX_SIZE]"), TeX ("\frac{a}{b}",
- * "x^{2}", "\text{rate}"), a path's parameter ("/users/{id}"), a file's
- * extension (".{ext}"), double braces.
+ * inside a word or after other punctuation: an index ("buf[MAX_SIZE]"),
+ * TeX ("\frac{a}{b}", "x^{2}", "\text{rate}"), a path's parameter
+ * ("/users/{id}"), a file's extension (".{ext}"), double braces.
  */
 static bool
 placeholder_may_follow(unsigned char before)
