@@ -43,7 +43,7 @@ static const struct
 	bool		soft;
 	const char *description;
 }			defect_info[TD_DEFECT_COUNT] = {
-	{"leaked_placeholder", false, "a template placeholder ({{name}}, {% ... %}, {name}, [CLIENT_NAME]) or filler text left in a turn"},
+	{"leaked_placeholder", false, "a template placeholder ({{name}}, {% ... %}) left in a turn"},
 	{"special_token", false, "a chat-format token (<|im_end|>, <think>, [INST], </s>, ...) left in a turn"},
 	{"refusal", true, "an assistant turn refuses or disclaims (\"as an AI\", \"I'm sorry, but I can't\", ...)"},
 	{"truncated_last_turn", true, "the last turn stops mid-sentence or leaves a code fence open"},
@@ -1263,94 +1263,6 @@ find_placeholder(const char *s, size_t len, size_t *at, size_t *plen)
 }
 
 /*
- * The length of a name at s[p..end) of TD_PLACEHOLDER_NAME_MAX bytes at
- * most, closed by close: letters, digits and '_' (upper case, digits and
- * '_' only when snake), starting with a letter; 0 when there is none.
- */
-static size_t
-name_at(const char *p, const char *end, char close, bool snake)
-{
-	const char *q = p;
-
-	if (q >= end || !((*q >= 'a' && *q <= 'z' && !snake) || (*q >= 'A' && *q <= 'Z')))
-		return 0;
-	while (q < end && q - p <= TD_PLACEHOLDER_NAME_MAX && td_is_ascii_word(*q) &&
-		   !(snake && *q >= 'a' && *q <= 'z'))
-		q++;
-	return q < end && *q == close && q - p <= TD_PLACEHOLDER_NAME_MAX ? (size_t) (q - p) : 0;
-}
-
-/*
- * May a placeholder of find_single_placeholder's open after this byte?  At
- * the start of a text, after white space, an opening parenthesis, a quote,
- * '*' or '>' (emphasis, a quoted line), ',', ';', '!' or '?', or after a
- * character that is not ASCII (Chinese puts no space before a word).  Not
- * inside a word or after other punctuation: an index ("buf[MAX_SIZE]"),
- * TeX ("\frac{a}{b}", "x^{2}", "\text{rate}"), a path's parameter
- * ("/users/{id}"), a file's extension (".{ext}"), double braces.
- */
-static bool
-placeholder_may_follow(unsigned char before)
-{
-	return before >= 0x80 || td_is_space((char) before) || (before != 0 && strchr("(\"'*>,;!?", before) != NULL);
-}
-
-/* Is s[p] (a '{' or a '[') the start of a placeholder of find_single_placeholder's, and how long is it? */
-static size_t
-single_placeholder_at(const char *s, size_t len, size_t p)
-{
-	bool		bracket = s[p] == '[';
-	size_t		n = name_at(s + p + 1, s + len, bracket ? ']' : '}', bracket);
-	size_t		after = p + n + 2;	/* the byte after the closing one */
-
-	if (n < 2 || (p > 0 && !placeholder_may_follow((unsigned char) s[p - 1])))
-		return 0;
-	if (bracket)				/* a '_' in the name, and no Markdown link */
-		return memchr(s + p + 1, '_', n) && (after >= len || s[after] != '(') ? n + 2 : 0;
-	return after >= len || s[after] != '}' ? n + 2 : 0;
-}
-
-/*
- * The first placeholder of the two syntaxes a template written for another
- * renderer leaves, or a model copies from its instructions: a name in single
- * braces ("{persona}", Python's str.format), and an upper-case snake-case
- * name in brackets ("[CLIENT_NAME]").  Its offset and length, or false.
- * Kept apart from prose that looks alike: the opening byte follows a space,
- * a parenthesis, a quote or a letter that is not ASCII
- * (placeholder_may_follow); a one-letter name ("{x}") is a set; a bracket
- * name needs a '_' ("[NOTE]", "[INST]" and "[1]" are not one) and is not a
- * Markdown link ("[A_B](url)").  "[Your Name]" is not taken: an answer that
- * offers the user a letter to fill in is a good answer.
- */
-static bool
-find_single_placeholder(const char *s, size_t len, unsigned marks, size_t *at, size_t *plen)
-{
-	*plen = 0;
-	for (int opener = 0; opener < 2; opener++)	/* '{' then '[' */
-	{
-		const char *p = s,
-				   *end = s + len;
-
-		if (!(marks & (opener ? TD_MARK_BRACKET : TD_MARK_BRACE)))
-			continue;
-		while ((p = memchr(p, opener ? '[' : '{', (size_t) (end - p))) != NULL && (!*plen || (size_t) (p - s) < *at))
-		{
-			size_t		n = single_placeholder_at(s, len, (size_t) (p - s));
-
-			TD_CHECK_FOR_INTERRUPTS();
-			if (n > 0)
-			{
-				*at = (size_t) (p - s);
-				*plen = n;
-				break;
-			}
-			p++;
-		}
-	}
-	return *plen > 0;
-}
-
-/*
  * The first "lorem ipsum dolor" (in any case, any punctuation between)
  * among the words just read: its byte span, or false.  Filler text, a
  * stand-in for content never written; C4 drops a page that holds "lorem
@@ -1785,8 +1697,7 @@ check_turns(const td_qturn *turns, long n, report *r, bool want_signal, td_turn_
 		text_chars = turns[i].surveyed ? turns[i].chars : td_utf8_count(text, len);
 		prose = (marks & TD_MARK_BACKQUOTE) ? prose_view(text, len, &code_chars) : NULL;
 		view = prose ? prose : text;
-		placeholder = ((marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen)) ||
-			find_single_placeholder(view, len, marks, &at, &plen);
+		placeholder = (marks & TD_MARK_BRACE) && find_placeholder(view, len, &at, &plen);
 		if (placeholder)
 			found_text(r, TD_DEFECT_LEAKED_PLACEHOLDER, i + 1, "placeholder", text + at, plen, no_threshold);
 		at = plen = 0;

@@ -8,11 +8,7 @@
  *                        TD_PLACEHOLDER_MAX_BYTES bytes on one line "}}"
  *                        (render.c's {{name}}, {{name.member}},
  *                        {{name ? 'a' : 'b'}}, and anything else in double
- *                        braces), or a Jinja "{% ... %}" block; else
- *                        another renderer's: a name in single braces
- *                        ("{persona}") or an upper-case snake-case name in
- *                        brackets ("[CLIENT_NAME]"); else filler text
- *                        ("lorem ipsum dolor")
+ *                        braces), or a Jinja "{% ... %}" block
  *   special_token        a chat-format token left in a turn: <|...|> (e.g.
  *                        <|im_end|>), <think>, </think>, [INST], [/INST],
  *                        <<SYS>>, <</SYS>>, <s>, </s>

@@ -151,11 +151,4 @@
  */
 #define TD_PLACEHOLDER_MAX_BYTES 120
 
-/*
- * Longest name taken as a placeholder in single braces ("{persona}") or in
- * brackets ("[CLIENT_NAME]"), in bytes: own (a template variable's name;
- * prose seldom puts a 41-byte word in braces).
- */
-#define TD_PLACEHOLDER_NAME_MAX 40
-
 #endif							/* TD_QUALITY_THRESHOLDS_H */

@@ -22,17 +22,6 @@ SELECT label, m -> 'defects' AS defects, m -> 'defectDetails' AS details, m ->> 
 FROM (VALUES
     ('placeholder', pg_temp.with_turn(2, 'assistant', 'Dear {{name}}, put aside a fixed amount every month.')),
     ('ternary placeholder', pg_temp.with_turn(2, 'assistant', 'Put aside {{formal ? ''Sir'' : ''mate''}}, a fixed amount.')),
-    -- the syntaxes of other renderers: a name in single braces, an
-    -- upper-case snake-case name in brackets (a review of the thirty-sixth
-    -- session: both passed with no defect); TeX, a set, a Markdown link, a
-    -- note, a citation, a name in code, a letter offered to fill in, a
-    -- path's parameter, an index and an extension are none
-    ('placeholder, single braces', pg_temp.with_turn(2, 'assistant', 'Dear {persona}, put aside a fixed amount every month.')),
-    ('placeholder, snake case in brackets', pg_temp.with_turn(3, 'user', 'I am [CLIENT_NAME]; how much is reasonable on a salary of 3,000 euros?')),
-    ('no placeholder, braces and brackets', pg_temp.with_turn(2, 'assistant', 'Save \frac{r}{12} of it, or x^{2} and {a, b}, see [the guide](https://example.org/a) and [MY_GUIDE](https://example.org/b), [NOTE] and [1], write `{persona}`, then sign [Your Name].')),
-    ('no placeholder, paths and indexes', pg_temp.with_turn(2, 'assistant', 'Call GET /users/{id}/savings on host:{port}, read buf[MAX_SIZE] and report.{ext} files.')),
-    ('placeholder, after a comma', pg_temp.with_turn(2, 'assistant', 'Hello,{persona}, save a fixed amount.')),
-    ('placeholder, after Chinese', pg_temp.with_turn(2, 'assistant', '你好{user_name}，每个月存一笔固定的钱。')),
     ('special token', pg_temp.with_turn(2, 'assistant', 'Put aside a fixed amount every month.<|im_end|>')),
     -- (a review of the thirty-sixth session: Gemma's turn tokens, Claude
     -- naming itself and filler text passed with no defect)

@@ -6,16 +6,15 @@
  * from phrase pools in English, French, German, Spanish, Russian and
  * Chinese, with numbers, lists, code and emoji, and the polite phrases a
  * detector must not take for defects: "I'm sorry to hear that", "I can
- * help", single braces, TeX, Markdown links and bracketed notes, balanced
- * code fences), then for each clean one a copy with ONE planted defect of
- * each kind, phrased and placed at random: placeholders of every syntax the
- * renderer knows and of two it does not ("{persona}", "[CLIENT_NAME]"),
- * special tokens, refusals written in ways the phrase list does not hold
- * literally (typographic apostrophes, upper case, "A.I.", extra commas,
- * other languages), cuts of the last turn at a random word, white space of
- * many kinds, loops of 3 to 40 words repeated 3 to 12 times inline or on
- * lines, copied turns, roles out of order, one-sided conversations, too few
- * turns, and expectations far from the length.  Prints, per kind, how many are caught, and the
+ * help", single braces, balanced code fences), then for each clean one a
+ * copy with ONE planted defect of each kind, phrased and placed at random:
+ * placeholders of every syntax the renderer knows, special tokens, refusals
+ * written in ways the phrase list does not hold literally (typographic
+ * apostrophes, upper case, "A.I.", extra commas, other languages), cuts of
+ * the last turn at a random word, white space of many kinds, loops of 3 to
+ * 40 words repeated 3 to 12 times inline or on lines, copied turns, roles
+ * out of order, one-sided conversations, too few turns, and expectations
+ * far from the length.  Prints, per kind, how many are caught, and the
  * false alarms on the clean ones; fails below 95 % caught overall, 80 % for
  * any kind, or above 5 % false alarms.
  */
@@ -211,10 +210,6 @@ fill_turn(conv *c, int t, bool assistant)
 		}
 		append(c->text[t], "\n\nDoes that look right?");
 	}
-	if (assistant && lang == 0 && rnd(8) == 0)	/* braces and brackets that are no placeholder */
-		append(c->text[t], PICK(((const char *[]) {" It grows as \\frac{r}{12} a month.", " The cost is x^{2} here.",
-			" Pick one of {a, b}.", " See [the guide](https://example.org/a_b).", " [NOTE] Rates change.",
-		" Sources: [1] and [2].", " Sign it [Your Name].", " Keep `{persona}` as is.", " Try {x} first."})));
 	if (assistant && lang == 0 && rnd(10) == 0)
 		append(c->text[t], "\n\n```python\nmonthly = {'rent': 900, 'food': 300}\nprint(sum(monthly.values()))\n```\n\nThat prints the total.");
 }
@@ -271,7 +266,7 @@ plant_placeholder(conv *c, td_quality_expect *e)
 {
 	static const char *const ph[] = {"{{name}}", "{{ persona }}", "{{user.first_name}}", "{{topic}}",
 		"{{formal ? 'Sir' : 'friend'}}", "{{ emotion ? 'calm' : 'upset' }}", "{%if vip%}", "{% endif %}",
-	"{{Amount}}", "{{customer.city}}", "{persona}", "{user_name}", "({topic})", "[CLIENT_NAME]", "[PRODUCT_2]"};
+	"{{Amount}}", "{{customer.city}}"};
 
 	(void) e;
 	insert_at_random(c->text[rnd((unsigned) c->n)], PICK(ph));
