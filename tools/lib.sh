@@ -11,6 +11,24 @@ TD_TESTER=postgres
 
 td_log() { printf '== %s\n' "$*" >&2; }
 
+# Run a command with a bound of $1 seconds (none when 0): past it the
+# command's process group gets TERM, and KILL 30 s later; says so.  Returns
+# the command's status, 124 or 137 when it was stopped (td_stopped).
+td_bounded() {
+	local limit=$1 rc=0
+	shift
+	if [ "$limit" = 0 ]; then
+		"$@" || rc=$?
+		return $rc
+	fi
+	timeout -k 30 "$limit" "$@" || rc=$?
+	td_stopped $rc && echo "stopped: '$*' did not finish in $limit s"
+	return $rc
+}
+
+# Is $1 the status of a command td_bounded stopped?
+td_stopped() { [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; }
+
 # Run a command as root: directly when we are root, else through sudo.
 td_as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
