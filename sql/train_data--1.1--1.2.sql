@@ -5824,6 +5824,60 @@ BEGIN
 END
 $$;
 
+-- What the planner reads.  Row-level security filters rows, not the
+-- statistics ANALYZE gathers from all of them: for an operator marked
+-- leakproof (text and uuid equality and order among them) the planner
+-- estimates a user's query from other users' most common values and
+-- histogram bounds, and an estimate (EXPLAIN, PostgREST's planned and
+-- estimated counts) can be searched a character at a time until it gives
+-- them back: another user's titles, personas, short turns (a
+-- review of 1.2, thirty-eighth session).  The columns that hold a user's
+-- text keep no statistics.  None of them is a claim's, a completion's or
+-- an export's filter.  Keys and owners keep theirs: without them the
+-- planner read a job's items in flight through the lease index of every
+-- job (test/sql/batch.sql), so ids and the number of rows of each owner
+-- can still be estimated (docs/security.md).
+ALTER TABLE train_data.conversations
+    ALTER COLUMN conversation_id SET STATISTICS 0, ALTER COLUMN title SET STATISTICS 0,
+    ALTER COLUMN persona SET STATISTICS 0, ALTER COLUMN emotion SET STATISTICS 0,
+    ALTER COLUMN topic SET STATISTICS 0, ALTER COLUMN intent SET STATISTICS 0,
+    ALTER COLUMN tone SET STATISTICS 0, ALTER COLUMN reviewer_notes SET STATISTICS 0,
+    ALTER COLUMN error_message SET STATISTICS 0;
+ALTER TABLE train_data.conversation_turns ALTER COLUMN content SET STATISTICS 0;
+ALTER TABLE train_data.batch_jobs ALTER COLUMN name SET STATISTICS 0;
+ALTER TABLE train_data.batch_items
+    ALTER COLUMN topic SET STATISTICS 0, ALTER COLUMN prompt SET STATISTICS 0,
+    ALTER COLUMN error_message SET STATISTICS 0, ALTER COLUMN worker SET STATISTICS 0;
+ALTER TABLE train_data.generation_logs
+    ALTER COLUMN model_used SET STATISTICS 0, ALTER COLUMN error_message SET STATISTICS 0;
+ALTER TABLE train_data.export_logs
+    ALTER COLUMN file_url SET STATISTICS 0, ALTER COLUMN error_message SET STATISTICS 0;
+ALTER TABLE train_data.ai_configurations ALTER COLUMN config_name SET STATISTICS 0;
+ALTER TABLE train_data.configuration_audit_log
+    ALTER COLUMN change_reason SET STATISTICS 0, ALTER COLUMN user_agent SET STATISTICS 0;
+
+-- ANALYZE leaves the statistics it gathered before untouched: a database
+-- updated from 1.1 would go on showing them.  They are removed here when
+-- the role updating may (pg_statistic is a superuser's); else a NOTICE
+-- gives the statement for a superuser to run.
+DO $$
+DECLARE
+    stale text := $q$DELETE FROM pg_catalog.pg_statistic s USING pg_catalog.pg_attribute a
+        WHERE a.attrelid OPERATOR(pg_catalog.=) s.starelid AND a.attnum OPERATOR(pg_catalog.=) s.staattnum
+          AND a.attstattarget OPERATOR(pg_catalog.=) 0
+          AND a.attrelid IN (SELECT c.oid FROM pg_catalog.pg_class c
+                             WHERE c.relnamespace OPERATOR(pg_catalog.=) 'train_data'::pg_catalog.regnamespace)$q$;
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        EXECUTE stale;
+    ELSE
+        RAISE NOTICE 'the statistics gathered by 1.1 of columns that keep none since 1.2 stay until a superuser removes them'
+            USING DETAIL = 'Other users'' values can be read from them through query estimates.',
+                  HINT = 'As a superuser: ' || pg_catalog.regexp_replace(stale, '\s+', ' ', 'g') || ';';
+    END IF;
+END
+$$;
+
 -- The EXECUTE grants carried above to the new signatures of the worker
 -- functions are the site's, not the extension's: a GRANT an extension
 -- script runs is recorded in pg_init_privs as the extension's initial

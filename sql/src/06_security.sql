@@ -155,6 +155,38 @@ CREATE POLICY configuration_audit_log_insert ON train_data.configuration_audit_l
     WITH CHECK (user_id = (SELECT train_data.current_user_id())
                 AND changed_by = (SELECT train_data.current_user_id()));
 
+-- What the planner reads.  Row-level security filters rows, not the
+-- statistics ANALYZE gathers from all of them: for an operator marked
+-- leakproof (text and uuid equality and order among them) the planner
+-- estimates a user's query from other users' most common values and
+-- histogram bounds, and an estimate (EXPLAIN, PostgREST's planned and
+-- estimated counts) can be searched a character at a time until it gives
+-- them back: another user's titles, personas, short turns (a
+-- review of 1.2, thirty-eighth session).  The columns that hold a user's
+-- text keep no statistics.  None of them is a claim's, a completion's or
+-- an export's filter.  Keys and owners keep theirs: without them the
+-- planner read a job's items in flight through the lease index of every
+-- job (test/sql/batch.sql), so ids and the number of rows of each owner
+-- can still be estimated (docs/security.md).
+ALTER TABLE train_data.conversations
+    ALTER COLUMN conversation_id SET STATISTICS 0, ALTER COLUMN title SET STATISTICS 0,
+    ALTER COLUMN persona SET STATISTICS 0, ALTER COLUMN emotion SET STATISTICS 0,
+    ALTER COLUMN topic SET STATISTICS 0, ALTER COLUMN intent SET STATISTICS 0,
+    ALTER COLUMN tone SET STATISTICS 0, ALTER COLUMN reviewer_notes SET STATISTICS 0,
+    ALTER COLUMN error_message SET STATISTICS 0;
+ALTER TABLE train_data.conversation_turns ALTER COLUMN content SET STATISTICS 0;
+ALTER TABLE train_data.batch_jobs ALTER COLUMN name SET STATISTICS 0;
+ALTER TABLE train_data.batch_items
+    ALTER COLUMN topic SET STATISTICS 0, ALTER COLUMN prompt SET STATISTICS 0,
+    ALTER COLUMN error_message SET STATISTICS 0, ALTER COLUMN worker SET STATISTICS 0;
+ALTER TABLE train_data.generation_logs
+    ALTER COLUMN model_used SET STATISTICS 0, ALTER COLUMN error_message SET STATISTICS 0;
+ALTER TABLE train_data.export_logs
+    ALTER COLUMN file_url SET STATISTICS 0, ALTER COLUMN error_message SET STATISTICS 0;
+ALTER TABLE train_data.ai_configurations ALTER COLUMN config_name SET STATISTICS 0;
+ALTER TABLE train_data.configuration_audit_log
+    ALTER COLUMN change_reason SET STATISTICS 0, ALTER COLUMN user_agent SET STATISTICS 0;
+
 --------------------------------------------------------------------------------
 -- 11. pg_dump: user rows of every table, and the sequence, are user data
 --------------------------------------------------------------------------------

@@ -462,6 +462,56 @@ SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, con
 SELECT status, approved_by IS NULL AS not_approved FROM train_data.conversations WHERE id = 'e5000000-0000-0000-0000-00000000a0f1';
 RESET ROLE;
 
+------------------------------------------------- what estimates tell
+-- Row-level security filters rows, not the statistics ANALYZE gathers:
+-- an estimate of a value of Bob's, searched a character at a time, gave
+-- it back (EXPLAIN, PostgREST's planned counts; a review of 1.2,
+-- thirty-eighth session).  His text keeps no statistics, so it is
+-- estimated as a value nobody has.  Ids and how many rows he has still
+-- show: keys and owners keep their statistics, which the engine's plans
+-- need (docs/security.md).
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, status)
+SELECT 'est_' || g, 'bob title ' || g % 5, CASE WHEN g % 3 = 0 THEN 'Tax Evader' ELSE 'Divorce Lawyer' END,
+       'calm', 'template', 'generated'
+FROM generate_series(1, 300) g;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT c.id, 1, 'user', 'my salary is ' || right(c.conversation_id, 1)
+FROM train_data.conversations c WHERE c.conversation_id LIKE 'est\_%';
+INSERT INTO train_data.batch_jobs (name, total_items) SELECT 'bob job ' || g, 0 FROM generate_series(1, 100) g;
+SELECT id AS bob_first_job FROM train_data.batch_jobs WHERE name LIKE 'bob job %' ORDER BY id LIMIT 1 \gset
+RESET ROLE;
+ANALYZE train_data.conversations, train_data.conversation_turns, train_data.batch_jobs;
+-- the columns that keep none
+SELECT c.relname, string_agg(a.attname, ', ' ORDER BY a.attnum) AS no_statistics
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relnamespace = 'train_data'::regnamespace AND a.attnum > 0 AND a.attstattarget = 0
+GROUP BY c.relname ORDER BY c.relname;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+CREATE FUNCTION pg_temp.estimate(query text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+END $$;
+SELECT pg_temp.estimate($$SELECT FROM train_data.conversations WHERE persona = 'Tax Evader'$$)
+       = pg_temp.estimate($$SELECT FROM train_data.conversations WHERE persona = 'Nobody Such'$$) AS persona_hidden,
+       pg_temp.estimate($$SELECT FROM train_data.conversations WHERE title < 'bob title 2'$$)
+       = pg_temp.estimate($$SELECT FROM train_data.conversations WHERE title < 'a'$$) AS title_hidden,
+       pg_temp.estimate($$SELECT FROM train_data.conversation_turns WHERE content = 'my salary is 1'$$)
+       = pg_temp.estimate($$SELECT FROM train_data.conversation_turns WHERE content = 'nothing said'$$) AS turn_hidden,
+       pg_temp.estimate($$SELECT FROM train_data.batch_jobs WHERE name < 'bob job 5'$$)
+       = pg_temp.estimate($$SELECT FROM train_data.batch_jobs WHERE name < 'a'$$) AS job_name_hidden,
+       pg_temp.estimate(format('SELECT FROM train_data.batch_jobs WHERE id <= %L', :'bob_first_job'))
+       < pg_temp.estimate($$SELECT FROM train_data.batch_jobs WHERE id <= 'ffffffff-ffff-ffff-ffff-ffffffffffff'$$)
+           AS his_ids_show,
+       pg_temp.estimate(format('SELECT FROM train_data.conversations WHERE created_by = %L', :bob))
+       > pg_temp.estimate($$SELECT FROM train_data.conversations WHERE created_by = 'cccccccc-cccc-cccc-cccc-cccccccccccc'$$)
+           AS his_row_count_shows;
+RESET ROLE;
+
 -- clean up
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;
