@@ -3,6 +3,9 @@
  * distinct words and distinct consecutive word pairs of a corpus of texts,
  * in bounded memory (core/distinct.c: exact up to 65,536 distinct values,
  * then HyperLogLog).  dataset_report() uses it over the turns of an export.
+ * Texts are read as the signatures read them (json_glue.h): in a database
+ * of another encoding than UTF-8, converted (before, Cyrillic in WIN1251
+ * counted no word at all: a review of 1.2).
  */
 #include "postgres.h"
 
@@ -15,6 +18,7 @@
 #include "utils/jsonb.h"
 
 #include "distinct.h"
+#include "json_glue.h"
 
 PG_FUNCTION_INFO_V1(train_data_vocabulary_diversity_add);
 PG_FUNCTION_INFO_V1(train_data_vocabulary_diversity_final);
@@ -66,8 +70,12 @@ train_data_vocabulary_diversity_add(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		text	   *content = PG_GETARG_TEXT_PP(1);
+		size_t		n = VARSIZE_ANY_EXHDR(content);
+		const char *u = td_server_text_for_words(VARDATA_ANY(content), &n);
 
-		td_diversity_add_text(v, VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content));
+		td_diversity_add_text(v, u, n);
+		if (u != VARDATA_ANY(content))
+			pfree((char *) u);
 	}
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(v);

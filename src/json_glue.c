@@ -127,6 +127,17 @@ td_server_to_utf8(const char *s, size_t *len)
 }
 
 /* See json_glue.h. */
+const char *
+td_server_text_for_words(const char *s, size_t *len)
+{
+	int			encoding = GetDatabaseEncoding();
+
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return s;
+	return td_server_to_utf8_lenient(s, len);
+}
+
+/* See json_glue.h. */
 char *
 td_server_to_utf8_lenient(const char *s, size_t *len)
 {

@@ -45,6 +45,14 @@ extern const char *td_server_to_utf8(const char *s, size_t *len);
 extern char *td_server_to_utf8_lenient(const char *s, size_t *len);
 
 /*
+ * Server-encoded s[0..*len) as the word readers (signatures, vocabulary)
+ * take it: as it is in a UTF-8 or SQL_ASCII database (SQL_ASCII holds any
+ * bytes; invalid UTF-8 separates words), else converted leniently as
+ * above; the caller pfrees a result that is not s.
+ */
+extern const char *td_server_text_for_words(const char *s, size_t *len);
+
+/*
  * A user value (server encoding) as an error message quotes it: whole up to
  * TD_CLIP_CHARS characters, else its first TD_CLIP_CHARS characters followed
  * by "...", so that a huge argument never becomes a huge message.

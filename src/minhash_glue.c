@@ -68,21 +68,12 @@ signature_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return (const uint32_t *) ((const char *) a + ARR_OVERHEAD_NONULLS(1));	/* no nulls: ARR_DATA_PTR */
 }
 
-/* Whether the database's texts are read as they are (see the header). */
-static bool
-read_as_is(void)
-{
-	int			encoding = GetDatabaseEncoding();
-
-	return encoding == PG_UTF8 || encoding == PG_SQL_ASCII;
-}
-
 /* Add s[0..len) in the database encoding to a signature. */
 static void
 add_text(td_minhash *m, const char *s, int len)
 {
 	size_t		n = (size_t) len;
-	const char *u = read_as_is() ? s : td_server_to_utf8_lenient(s, &n);
+	const char *u = td_server_text_for_words(s, &n);
 
 	td_minhash_add(m, u, n);
 	if (u != s)

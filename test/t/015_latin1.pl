@@ -3,7 +3,8 @@
 # encoding, converting to and from the cores' UTF-8.  The same conversation
 # (accented letters that LATIN1 holds) gives, in a LATIN1 database and in a
 # UTF-8 one of the same cluster, the same metrics document, defects and
-# score, the same parsed response, and the same rendered template, all
+# score, the same parsed response, the same rendered template and the same
+# vocabulary, all
 # read back by a UTF-8 client; a character LATIN1 cannot hold is refused
 # with PostgreSQL's own conversion error, not stored mangled.  In a
 # SQL_ASCII database, which holds any bytes, a turn that is not UTF-8 is
@@ -37,6 +38,7 @@ SELECT train_data.quality_score($turns);
 SELECT train_data.parse_generation_response(jsonb_build_object('turns', $turns))::text;
 SELECT train_data.render_template('Sujet : {{topic}}, « {{mood}} »', '{"topic": "épargne", "mood": "ça va"}')::text;
 SELECT train_data.conversation_text_signature($turns)::text;
+SELECT train_data.vocabulary_diversity(x)::text FROM (VALUES ('Où est le café? naïve résumé'), ('Très bien, à bientôt, café')) v(x);
 SQL
 
 my $utf8   = $node->safe_psql('utf8db',   $queries);
@@ -46,7 +48,7 @@ my @u = split /\n/, $utf8;
 my @l = split /\n/, $latin1;
 is(scalar @l, scalar @u, 'as many values from both databases');
 my @what = ('metrics document', 'metrics document with an expectation', 'defect codes', 'score',
-	'parsed response', 'rendered template', 'text signature');
+	'parsed response', 'rendered template', 'text signature', 'vocabulary (its words were cut at each accent: a review of 1.2)');
 for my $i (0 .. $#what)
 {
 	is($l[$i], $u[$i], "LATIN1 and UTF-8 databases give the same $what[$i]");
@@ -55,6 +57,7 @@ like($u[0], qr/"defects": \["leaked_placeholder", "refusal"/, 'the metrics docum
 like($u[0], qr/"refusalTurns": 1/, 'the refusal signal counted through the conversion');
 like($u[4], qr/Größer ist nicht besser/, 'the parsed response keeps the accented text');
 like($u[5], qr/Sujet : épargne, « ça va »/, 'the template renders the accented values');
+like($u[7], qr/"words": 11, "estimated": false, "distinctWords": 10,/, 'the vocabulary counts the accented words whole');
 
 # A character LATIN1 cannot hold: the server's conversion refuses it.
 my ($rc, $out, $err) = $node->psql('latin1db',
