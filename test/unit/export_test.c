@@ -305,6 +305,46 @@ check_markdown_lines(void)
 	free(cr_only);
 }
 
+/*
+ * A JSON record lays out the levels of the document a line each down to
+ * 32, and writes the members of deeper ones on one line: parameters
+ * nested 12,000 deep (24,000 bytes) make a record of linear size, where
+ * indenting every level wrote about 144 MB (a review of 1.2).
+ */
+static void
+check_deep_values(void)
+{
+	td_export_conversation c = fixture();
+	td_export_options o = td_export_defaults();
+	td_export_writer w;
+	td_buf		out;
+	size_t		depth = 12000;
+	char	   *deep = malloc(2 * depth);
+	const char *p;
+	size_t		lines = 0;
+
+	memset(deep, '[', depth);
+	memset(deep + depth, ']', depth);
+	c.parameters = (td_text) {deep, 2 * depth};
+	o.format = TD_FORMAT_JSON;
+	o.export_date = T("2025-03-01T12:00:00.000000Z");
+	td_export_writer_init(&w, &o);
+	td_buf_init(&out);
+	td_export_record(&w, &c, &out);
+	for (size_t i = 0; i < out.len; i++)
+		lines += out.data[i] == '\n';
+	ok(out.len < 4 * 2 * depth, "JSON: a value 12,000 deep makes a record of linear size");
+	p = strstr(out.data, "\"parameters\": [");
+	ok(p != NULL && strstr(p, "\n" "                                                            "
+						   "    [[[[") != NULL,
+	   "JSON: the 32nd level on a line of its own, 64 spaces in, the deeper ones on it");
+	ok(p != NULL && strstr(p, "]]]]\n" "                                                              ]") != NULL,
+	   "JSON: the deepest levels closed on that line, the 31st on the next");
+	ok(lines < 100, "JSON: the record's lines stop at the 32nd level");
+	td_buf_free(&out);
+	free(deep);
+}
+
 int
 main(void)
 {
@@ -647,5 +687,6 @@ main(void)
 	check_formulas();
 	check_markdown_escaping();
 	check_markdown_lines();
+	check_deep_values();
 	return unit_done();
 }
