@@ -162,6 +162,8 @@ INSERT INTO calls (fn, call) VALUES
  ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', NULL) IS NOT NULL$$),
  ('make_conversation_id', $$SELECT train_data.make_conversation_id('gold', 'p')$$),
  ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', public.huge()) ~ '^tpl_x{40}_[0-9]+$'$$),
+ -- a run of 40 MB of non-ASCII letters is lowered 64 KB at a time (in one piece, 100 MB took 805 MB: a review of 1.2)
+ ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', repeat('é', 20000000)) ~ '^tpl_e{40}_[0-9]+$'$$),
  ('make_conversation_id', $$SELECT train_data.make_conversation_id('template', '') ~ '^tpl_conversation_[0-9]+$'$$);
 
 ------------------------------------------------------ settings and costs
