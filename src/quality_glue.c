@@ -169,6 +169,32 @@ train_data_usable_expectation(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
+/*
+ * The most text the verdicts judge in one conversation, in bytes of its
+ * turns' contents: as much as a response may hold (parse_glue.c), so
+ * that no completion's conversation is refused.  Judging costs up to
+ * about 90 bytes a word, some 45 times the text: a 48 MB turn took
+ * 1.64 GB of the backend (a review of 1.2).  The score alone reads far
+ * less and has no such bound.
+ */
+#define JUDGED_MAX_BYTES ((size_t) 8 * 1024 * 1024)
+
+/* Refuse turns with more text than the verdicts judge (54000). */
+static void
+check_judged_size(const td_qturn *t, long n)
+{
+	size_t		bytes = 0;
+
+	for (long i = 0; i < n; i++)
+		bytes += t[i].len;
+	if (bytes > JUDGED_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("turns hold %zu bytes of text; the verdicts judge 8 MB at most", bytes),
+				 errdetail("A model's response is at most 8 MB; judging costs up to about 45 times the text."),
+				 errhint("quality_score() reads any size.")));
+}
+
 /* The overall score of a jsonb turns argument (no metrics document). */
 static double
 score_arg(FunctionCallInfo fcinfo)
@@ -215,6 +241,7 @@ metrics_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect)
 		td_qturn   *t = jsonb_turns(jb, true, &n, &is_array);
 		td_jsonb_doc doc;
 
+		check_judged_size(t, n);
 		td_jsonb_doc_init(&doc);
 		td_quality_metrics_doc(t, n, is_array, expect, &doc.doc, &overall);
 		pfree(t);
@@ -225,10 +252,17 @@ metrics_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect)
 		td_arena	arena;
 		td_buf		out;
 		Datum		result;
+		td_json    *v;
+		long		n;
+		td_qturn   *t;
 
 		td_arena_init(&arena);
+		v = td_jsonb_to_core(&arena, jb);
+		t = td_quality_json_turns(v, &n);
+		check_judged_size(t, n);
 		td_buf_init(&out);
-		td_quality_metrics_json_expect(td_jsonb_to_core(&arena, jb), expect, &out, &overall);
+		td_quality_metrics_expect(t, n, v != NULL && v->type == TD_JSON_ARRAY, expect, &out, &overall);
+		td_free(t);
 		result = td_core_to_jsonb(&out);
 		td_buf_free(&out);
 		td_arena_free(&arena);
@@ -286,6 +320,7 @@ train_data_quality_defects(PG_FUNCTION_ARGS)
 		long		count;
 		td_qturn   *t = jsonb_turns(TD_GETARG_JSONB_P(0), false, &count, &is_array);
 
+		check_judged_size(t, count);
 		mask = td_quality_defects(t, count, is_array, expect, NULL);
 		pfree(t);
 	}
@@ -299,6 +334,7 @@ train_data_quality_defects(PG_FUNCTION_ARGS)
 		td_arena_init(&arena);
 		v = td_jsonb_to_core(&arena, TD_GETARG_JSONB_P(0));
 		t = td_quality_json_turns(v, &count);
+		check_judged_size(t, count);
 		mask = td_quality_defects(t, count, v->type == TD_JSON_ARRAY, expect, NULL);
 		td_free(t);
 		td_arena_free(&arena);

@@ -118,6 +118,33 @@ RESET statement_timeout;
 SELECT total_bytes - :top_before < 1000000 AS cancelled_contractions_keep_little
 FROM pg_catalog.pg_backend_memory_contexts WHERE name = 'TopMemoryContext';
 DROP TABLE big_turns;
+-- The verdicts judge at most 8 MB of text, as much as a response holds:
+-- judging costs up to about 45 times the text (a 48 MB turn took 1.64 GB
+-- of the backend: a review of 1.2).  8 MB exactly is judged; a byte more
+-- is refused before anything is allocated; the score reads any size; a
+-- turn written past the bound is stored, with a warning and the verdicts
+-- its conversation had.
+SELECT train_data.quality_defects(jsonb_build_array(
+           jsonb_build_object('role', 'user', 'content', repeat('ab ', 2796202)),
+           jsonb_build_object('role', 'assistant', 'content', 'ok'))) AS eight_mb_judged;
+SELECT public.expect_error($$SELECT train_data.quality_defects(jsonb_build_array(
+           jsonb_build_object('role', 'user', 'content', repeat('ab ', 2796202)),
+           jsonb_build_object('role', 'assistant', 'content', 'ok!')))$$) AS a_byte_more;
+SELECT public.expect_error($$SELECT train_data.quality_metrics(jsonb_build_array(
+           jsonb_build_object('role', 'user', 'content', repeat('ab ', 3000000))), '4')$$) AS nine_mb;
+SELECT train_data.quality_score(jsonb_build_array(jsonb_build_object('role', 'user', 'content', repeat('ab ', 3000000))))
+    AS nine_mb_scored;
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, status)
+VALUES ('c8000000-0000-0000-0000-000000000001', 'big_turn', 'big', 'P', 'E', 'template', 'generated');
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+VALUES ('c8000000-0000-0000-0000-000000000001', 1, 'user', repeat('ab ', 3000000));
+SELECT t.turns, c.quality_metrics -> 'defects' AS defects
+FROM train_data.conversations c,
+     LATERAL (SELECT count(*) AS turns FROM train_data.conversation_turns WHERE conversation_id = c.id) t
+WHERE c.id = 'c8000000-0000-0000-0000-000000000001';
+DELETE FROM train_data.conversations WHERE id = 'c8000000-0000-0000-0000-000000000001';
+RESET train_data.user_id;
 -- Two 50,000-key objects, half of the keys shared (1.1: 18 s).
 SELECT count(*) AS keys, count(*) FILTER (WHERE jsonb_typeof(value) = 'object') AS merged,
        sum((value ->> 'x')::int) FILTER (WHERE jsonb_typeof(value) = 'object') AS sum_x
