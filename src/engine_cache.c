@@ -16,11 +16,13 @@
  * commits (nothing when it aborts), and a backend reads it at the start of
  * its next transaction, or sooner when it takes a lock.  This module's
  * relcache callback then empties the table's cache.  Its syscache callback
- * on pg_proc empties both when any function is created, replaced or
- * dropped: the values also depend on get_effective_ai_config(),
+ * on pg_proc empties both when one of train_data's functions is created,
+ * replaced or dropped: the values also depend on get_effective_ai_config(),
  * default_ai_config() and model_price(), which an extension update
- * replaces.  A reset of every cache (the invalidation queue overflowed)
- * empties both too.
+ * replaces.  Another function's change does not: before, any role, one
+ * without grants too, emptied every worker's copies by creating a
+ * function in pg_temp (a review of 1.2).  A reset of every cache (the
+ * invalidation queue overflowed) empties both too.
  *
  * A value read while an invalidation arrived may be older than it: the
  * read's snapshot can predate a commit whose invalidation the read then
@@ -48,8 +50,11 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/datum.h"
@@ -99,6 +104,15 @@ static cache_state caches[TD_CACHE_N] = {
 
 /* Invalidations processed so far in this session. */
 static uint64 generation;
+
+/*
+ * The syscache hash values of train_data's functions (pg_proc by oid), so
+ * that function_changed tells their changes from others'; read when a
+ * value is kept, forgotten when one of them may have changed.
+ */
+static uint32 *own_functions;
+static int	n_own_functions;
+static bool own_functions_known;
 
 /*
  * The latest subtransaction of the current transaction in which a value
@@ -160,10 +174,67 @@ subxact_end(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, v
 			empty(&caches[i]);
 }
 
-/* Syscache callback on pg_proc: a function was created, replaced or dropped. */
+/* Whether hashvalue is one of train_data's functions' (own_functions_known). */
+static bool
+is_own_function(uint32 hashvalue)
+{
+	for (int i = 0; i < n_own_functions; i++)
+		if (own_functions[i] == hashvalue)
+			return true;
+	return false;
+}
+
+/*
+ * Read the hash values of train_data's functions, unless known: one scan
+ * of pg_proc, kept only if no invalidation came during it.  (A catalog
+ * read: it may process invalidations.)
+ */
+static void
+know_own_functions(void)
+{
+	Oid			nsp;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	uint64		since = generation;
+	int			cap = 256,
+				n = 0;
+	uint32	   *h;
+
+	if (own_functions_known || !OidIsValid(nsp = get_namespace_oid("train_data", true)))
+		return;
+	h = MemoryContextAlloc(TopMemoryContext, cap * sizeof(uint32));
+	rel = table_open(ProcedureRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+		if (proc->pronamespace != nsp)
+			continue;
+		if (n == cap)
+			h = repalloc(h, (cap *= 2) * sizeof(uint32));
+		h[n++] = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(proc->oid));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (own_functions != NULL)
+		pfree(own_functions);
+	own_functions = h;
+	n_own_functions = n;
+	own_functions_known = generation == since;
+}
+
+/*
+ * Syscache callback on pg_proc: a function was created, replaced or
+ * dropped (hashvalue 0: any may have been).
+ */
 static void
 function_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
+	if (hashvalue != 0 && own_functions_known && !is_own_function(hashvalue))
+		return;
+	own_functions_known = false;
 	generation++;
 	for (int i = 0; i < TD_CACHE_N; i++)
 		empty(&caches[i]);
@@ -250,6 +321,7 @@ td_engine_cache_put(td_engine_cache cache, const void *key, int keylen, Datum va
 	if (!isnull && typlen == -1)
 		value = PointerGetDatum(pg_detoast_datum((struct varlena *) DatumGetPointer(value)));
 	/* looked up first: a catalog read can process invalidations */
+	know_own_functions();
 	relid = c->relid;
 	if (!OidIsValid(relid))
 		relid = table_of(c);

@@ -114,6 +114,24 @@ WITH u AS (UPDATE train_data.ai_configurations SET configuration = configuration
 SELECT 1 / (count(*) - count(*)) FROM train_data.claim_batch_items('w', 1 + 0 * (SELECT count(*) FROM u)::integer) c;
 SELECT c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batch_items('w', 1) c;
 
+-- A function created or dropped elsewhere leaves the copies: any role,
+-- one without grants too, emptied every worker's by creating a function
+-- in pg_temp (a review, thirty-eighth session).  A change of one of
+-- train_data's functions empties them.  (model_price() runs only when the
+-- price is read, not taken from the copy.)
+SET track_functions = 'all';
+BEGIN;
+SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022')).model_id AS read;
+CREATE FUNCTION pg_temp.unrelated() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+DROP FUNCTION pg_temp.unrelated();
+SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022')).model_id AS from_the_copy;
+SELECT calls AS model_price_calls FROM pg_stat_xact_user_functions WHERE schemaname = 'train_data' AND funcname = 'model_price';
+ALTER FUNCTION train_data.model_price(text) COST 101;
+SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022')).model_id AS read_again;
+SELECT calls AS model_price_calls FROM pg_stat_xact_user_functions WHERE schemaname = 'train_data' AND funcname = 'model_price';
+ROLLBACK;
+RESET track_functions;
+
 -- Only the engine reads the copies: a tenant cannot call it.
 SET ROLE regress_alice;
 SELECT expect_error($$SELECT train_data.engine_model_price('claude-haiku')$$);
