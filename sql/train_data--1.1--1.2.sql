@@ -871,6 +871,37 @@ BEGIN
 END
 $$;
 
+-- A lock wait of complete_batch_items ran out in the entry of item_id:
+-- note its owner in train_data.item_lock_nowait (this transaction), so
+-- that the owner's later entries give up on a lock another transaction
+-- holds at once (lock_item_in_flight probes their item rows with NOWAIT,
+-- complete_batch_item waits 1 ms for the rest).  At most three owners are
+-- noted; a fourth, or an item not found, sets it "on": every later entry.
+-- Returns nothing: the owner is read as the definer but never shown.
+CREATE FUNCTION train_data.note_lock_timeout(item_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    noted text := CASE WHEN current_setting('train_data.item_lock_nowait', true) = 'off' THEN ''
+                       ELSE coalesce(current_setting('train_data.item_lock_nowait', true), '') END;
+    owner uuid;
+BEGIN
+    IF noted = 'on' THEN
+        RETURN;
+    END IF;
+    SELECT i.created_by INTO owner FROM train_data.batch_items i WHERE i.id = note_lock_timeout.item_id;
+    IF owner IS NULL OR cardinality(string_to_array(noted, ',')) >= 3 THEN
+        PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+    ELSIF strpos(noted, owner::text) = 0 THEN
+        PERFORM set_config('train_data.item_lock_nowait', concat_ws(',', nullif(noted, ''), owner::text), true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.note_lock_timeout(uuid) IS
+    'Internal: after a lock wait of complete_batch_items ran out in an entry, notes the entry''s owner, whose later entries give up on a held lock at once (after three owners, every later entry''s)';
+
 -- One entry of complete_batch_items: the conversation complete_batch_item
 -- stored for it (NULL for an unusable response); an error when the entry
 -- is not a JSON object or is refused.  Runs as its caller, so it can do
@@ -985,8 +1016,8 @@ BEGIN
             RETURN;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
-            IF code = '55P03' THEN   -- a lock wait ran out: held item rows refused at once from here on
-                PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+            IF code = '55P03' THEN   -- a lock wait ran out: that user's held rows refused at once from here on
+                PERFORM train_data.note_lock_timeout(ids[cur]);
             END IF;
             EXIT WHEN cur IS NULL;   -- not an entry's error: each on its own below
             codes[cur] := code;
@@ -1005,7 +1036,7 @@ BEGIN
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
                 IF error_code = '55P03' THEN
-                    PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+                    PERFORM train_data.note_lock_timeout(item_id);
                 END IF;
             END;
         END IF;

@@ -6,7 +6,12 @@
  * caller's attempt, cancelled, not in flight, lease expired).
  *
  * One SELECT kept prepared (kept_plan.c), and a NOWAIT probe before it
- * when complete_batch_items has set train_data.item_lock_nowait.  As a
+ * when complete_batch_items has set train_data.item_lock_nowait: to "on",
+ * or to the owners (uuids, comma-separated) whose entries' lock waits ran
+ * out, whose items alone are probed (note_lock_timeout() in
+ * sql/src/10_queue.sql; before, one user's held item made every later
+ * entry of the call, any user's, give up on any lock at once: a review
+ * of 1.2).  As a
  * PL/pgSQL function with its own search_path it cost every completion a
  * nested interpreter call and two recomputations of the search path
  * (docs/performance.md).  Internal (EXECUTE revoked from PUBLIC): it runs
@@ -42,10 +47,15 @@ static const char lock_sql[] =
 	" FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) i.batch_job_id"
 	" WHERE i.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE OF i";
 
+/* The item's owner, read without a lock: is it one of the owners noted? */
+static const char owner_sql[] =
+	"SELECT i.created_by FROM train_data.batch_items i WHERE i.id OPERATOR(pg_catalog.=) $1";
+
 static const Oid item_id_type[] = {UUIDOID};
 
 static SPIPlanPtr probe_plan;
 static SPIPlanPtr lock_plan;
+static SPIPlanPtr owner_plan;
 
 /* The columns of lock_sql's row, 1-based. */
 enum
@@ -77,6 +87,29 @@ static char *
 uuid_text(Datum id)
 {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
+}
+
+/*
+ * Whether the item row is probed with NOWAIT, by train_data.item_lock_nowait
+ * (NULL: unset): "on", every item; a list of owners, an item of one of
+ * them (read without a lock; an item not found is left to the locking
+ * statement's error); anything else, none.  Within SPI.
+ */
+static bool
+probe_first(const char *setting, Datum item_id)
+{
+	bool		isnull;
+	int			rc;
+
+	if (setting == NULL || strcmp(setting, "off") == 0 || setting[0] == '\0')
+		return false;
+	if (strcmp(setting, "on") == 0)
+		return true;
+	if ((rc = run_for_item(&owner_plan, owner_sql, item_id, false)) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	return strstr(setting, uuid_text(col(1, &isnull))) != NULL;
 }
 
 /*
@@ -143,8 +176,8 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
  * OUT nowait boolean) — the item locked (FOR NO KEY UPDATE), with its
  * job's owner, error handling and completion events (false while
  * train_data.events is off), and whether
- * train_data.item_lock_nowait was on (the item row was then probed with
- * NOWAIT first); 42704 when there is no such item, 55000 when it cannot be
+ * train_data.item_lock_nowait named it (on, or its owner: the item row was
+ * then probed with NOWAIT first); 42704 when there is no such item, 55000 when it cannot be
  * finished now.
  */
 Datum
@@ -153,7 +186,7 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;	/* SPI_finish returns to it */
 	Datum		item_id = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
 	const char *nowait_setting = GetConfigOption("train_data.item_lock_nowait", true, false);
-	bool		nowait = nowait_setting != NULL && strcmp(nowait_setting, "on") == 0;
+	bool		nowait;
 	TupleDesc	desc;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
@@ -168,6 +201,7 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	desc = BlessTupleDesc(desc);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nowait = probe_first(nowait_setting, item_id);
 	if (nowait && (rc = run_for_item(&probe_plan, probe_sql, item_id, PG_ARGISNULL(0))) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if ((rc = run_for_item(&lock_plan, lock_sql, item_id, PG_ARGISNULL(0))) != SPI_OK_SELECT)

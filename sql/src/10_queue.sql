@@ -1474,12 +1474,17 @@ COMMENT ON FUNCTION train_data.complete_batch_entry(jsonb, bigint) IS
 -- response's WARNING is given again); after three refusals, each remaining
 -- entry runs in a subtransaction of its own (before, every entry did after
 -- the first refusal: 1,001 transaction ids for 1,000 entries, a review of
--- 1.2).  A call waits for a lock once at most: after a wait ran out (55P03,
--- lock_timeout 5 s), an entry whose item row another transaction holds is
--- refused at once (train_data.item_lock_nowait), so a user holding her
+-- 1.2).  A call waits out a lock once per user at most: after a wait ran
+-- out (55P03, lock_timeout 5 s), a later entry of that user's whose item
+-- row another transaction holds is refused at once, and any other lock it
+-- meets is waited for 1 ms (note_lock_timeout), so a user holding her
 -- items in flight costs a batch that holds other users' results 5 s, not
--- 5 s per item (an adversarial review, twentieth session).  Runs as its
--- caller, who needs EXECUTE on complete_batch_item.
+-- 5 s per item (an adversarial review, twentieth session), and other
+-- users' entries still wait for the locks workers hold as they finish the
+-- same job (before, every later entry gave up on any lock at once: a
+-- review, thirty-eighth session).  After the third user, every later
+-- entry is refused at once.  Runs as its caller, who needs EXECUTE on
+-- complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
     RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
     LANGUAGE plpgsql
@@ -1527,8 +1532,8 @@ BEGIN
             RETURN;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
-            IF code = '55P03' THEN   -- a lock wait ran out: held item rows refused at once from here on
-                PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+            IF code = '55P03' THEN   -- a lock wait ran out: that user's held rows refused at once from here on
+                PERFORM train_data.note_lock_timeout(ids[cur]);
             END IF;
             EXIT WHEN cur IS NULL;   -- not an entry's error: each on its own below
             codes[cur] := code;
@@ -1547,7 +1552,7 @@ BEGIN
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
                 IF error_code = '55P03' THEN
-                    PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+                    PERFORM train_data.note_lock_timeout(item_id);
                 END IF;
             END;
         END IF;
@@ -1558,6 +1563,37 @@ END
 $$;
 COMMENT ON FUNCTION train_data.complete_batch_items(jsonb) IS
     'Worker function: completes several items in one call ({item_id, response, duration_ms, attempt} each); a row per entry: completed with its conversation, failed (unusable response) or refused with the error, which leaves the others stored';
+
+-- A lock wait of complete_batch_items ran out in the entry of item_id:
+-- note its owner in train_data.item_lock_nowait (this transaction), so
+-- that the owner's later entries give up on a lock another transaction
+-- holds at once (lock_item_in_flight probes their item rows with NOWAIT,
+-- complete_batch_item waits 1 ms for the rest).  At most three owners are
+-- noted; a fourth, or an item not found, sets it "on": every later entry.
+-- Returns nothing: the owner is read as the definer but never shown.
+CREATE FUNCTION train_data.note_lock_timeout(item_id uuid)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    noted text := CASE WHEN current_setting('train_data.item_lock_nowait', true) = 'off' THEN ''
+                       ELSE coalesce(current_setting('train_data.item_lock_nowait', true), '') END;
+    owner uuid;
+BEGIN
+    IF noted = 'on' THEN
+        RETURN;
+    END IF;
+    SELECT i.created_by INTO owner FROM train_data.batch_items i WHERE i.id = note_lock_timeout.item_id;
+    IF owner IS NULL OR cardinality(string_to_array(noted, ',')) >= 3 THEN
+        PERFORM set_config('train_data.item_lock_nowait', 'on', true);
+    ELSIF strpos(noted, owner::text) = 0 THEN
+        PERFORM set_config('train_data.item_lock_nowait', concat_ws(',', nullif(noted, ''), owner::text), true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION train_data.note_lock_timeout(uuid) IS
+    'Internal: after a lock wait of complete_batch_items ran out in an entry, notes the entry''s owner, whose later entries give up on a held lock at once (after three owners, every later entry''s)';
 
 -- Lock the row of a job the caller can see (its owner's row: claims never
 -- wait for it), or fail as for an unknown job.

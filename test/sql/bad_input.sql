@@ -521,6 +521,8 @@ INSERT INTO calls (fn, call) VALUES
  ('complete_batch_items', $$SELECT count(*) FROM train_data.complete_batch_items(jsonb_build_array(jsonb_build_object('item_id', public.huge())))$$),
  ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(public.deep_object(), 1)$$),
  ('complete_batch_entry', $$SELECT train_data.complete_batch_entry(jsonb_build_object('item_id', public.huge()), 1)$$),
+ ('note_lock_timeout', $$SELECT current_setting('train_data.item_lock_nowait', true) FROM (SELECT train_data.note_lock_timeout(NULL) OFFSET 0) s$$),
+ ('note_lock_timeout', $$SELECT current_setting('train_data.item_lock_nowait', true) FROM (SELECT train_data.note_lock_timeout('00000000-0000-0000-0000-00000000dead') OFFSET 0) s$$),
  ('price_cost', $$SELECT train_data.price_cost(NULL, 1, 1)$$),
  ('price_cost', $$SELECT train_data.price_cost(train_data.model_price('claude-sonnet'), NULL, 1)$$),
  ('price_cost', $$SELECT train_data.price_cost(train_data.model_price('claude-sonnet'), 9223372036854775807, 9223372036854775807)$$),
