@@ -85,7 +85,8 @@ turn_members(JsonbContainer *obj, td_qturn *t, bool want_timestamp)
 /*
  * The turns of a jsonb array, read in place (no text round trip; each
  * element's start found from the one before it, as the turn's members
- * are).  Only for a UTF-8 database: the core counts characters in UTF-8.
+ * are).  Only for a UTF-8 database: the core counts characters in UTF-8
+ * (in another, check_judged_jsonb reads only the contents' lengths).
  */
 static td_qturn *
 jsonb_turns(Jsonb *jb, bool with_timestamps, long *n, bool *is_array)
@@ -195,6 +196,22 @@ check_judged_size(const td_qturn *t, long n)
 				 errhint("quality_score() reads any size.")));
 }
 
+/*
+ * The same for turns read in a database of another encoding, measured in
+ * its bytes before they are converted: the bound is a response's, whose
+ * size is measured so (a LATIN1 "é" is two bytes of UTF-8).
+ */
+static void
+check_judged_jsonb(Jsonb *jb)
+{
+	bool		is_array;
+	long		n;
+	td_qturn   *t = jsonb_turns(jb, false, &n, &is_array);
+
+	check_judged_size(t, n);
+	pfree(t);
+}
+
 /* The overall score of a jsonb turns argument (no metrics document). */
 static double
 score_arg(FunctionCallInfo fcinfo)
@@ -256,10 +273,10 @@ metrics_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect)
 		long		n;
 		td_qturn   *t;
 
+		check_judged_jsonb(jb);
 		td_arena_init(&arena);
 		v = td_jsonb_to_core(&arena, jb);
 		t = td_quality_json_turns(v, &n);
-		check_judged_size(t, n);
 		td_buf_init(&out);
 		td_quality_metrics_expect(t, n, v != NULL && v->type == TD_JSON_ARRAY, expect, &out, &overall);
 		td_free(t);
@@ -330,11 +347,12 @@ train_data_quality_defects(PG_FUNCTION_ARGS)
 		td_json    *v;
 		long		count;
 		td_qturn   *t;
+		Jsonb	   *jb = TD_GETARG_JSONB_P(0);
 
+		check_judged_jsonb(jb);
 		td_arena_init(&arena);
-		v = td_jsonb_to_core(&arena, TD_GETARG_JSONB_P(0));
+		v = td_jsonb_to_core(&arena, jb);
 		t = td_quality_json_turns(v, &count);
-		check_judged_size(t, count);
 		mask = td_quality_defects(t, count, v->type == TD_JSON_ARRAY, expect, NULL);
 		td_free(t);
 		td_arena_free(&arena);

@@ -59,6 +59,18 @@ like($u[4], qr/Größer ist nicht besser/, 'the parsed response keeps the accent
 like($u[5], qr/Sujet : épargne, « ça va »/, 'the template renders the accented values');
 like($u[7], qr/"words": 11, "estimated": false, "distinctWords": 10,/, 'the vocabulary counts the accented words whole');
 
+# The verdicts judge at most 8 MB of text, as a response holds at most 8 MB,
+# measured in the database's bytes: 4.5 million "é" are 4.5 MB in LATIN1
+# (judged) and 9 MB in UTF-8 (refused); measured after the conversion, a
+# LATIN1 completion of accented text could have been refused.
+my $big = q{SELECT array_to_string(train_data.quality_defects(jsonb_build_array(
+  jsonb_build_object('role', 'user', 'content', repeat('é', 4500000)),
+  jsonb_build_object('role', 'assistant', 'content', 'ok'))), ',')};
+is($node->safe_psql('latin1db', "SET client_encoding = 'UTF8'; $big"), 'looping_turn',
+	'LATIN1: 4.5 MB of text is judged (9 MB once converted)');
+my ($big_rc, $big_out, $big_err) = $node->psql('utf8db', $big);
+like($big_err, qr/turns hold 9000002 bytes of text; the verdicts judge 8 MB at most/, 'UTF-8: the same text, 9 MB, is refused');
+
 # A character LATIN1 cannot hold: the server's conversion refuses it.
 my ($rc, $out, $err) = $node->psql('latin1db',
 	q{SET client_encoding = 'UTF8'; SELECT train_data.quality_score('[{"role": "user", "content": "年金"}]')});
