@@ -872,35 +872,23 @@ END
 $$;
 
 -- A lock wait of complete_batch_items ran out in the entry of item_id:
--- note its owner in train_data.item_lock_nowait (this transaction), so
--- that the owner's later entries give up on a lock another transaction
--- holds at once (lock_item_in_flight probes their item rows with NOWAIT,
--- complete_batch_item waits 1 ms for the rest).  At most three owners are
--- noted; a fourth, or an item not found, sets it "on": every later entry.
--- Returns nothing: the owner is read as the definer but never shown.
+-- note its owner for the rest of the transaction, so that the owner's
+-- later entries give up on a lock another transaction holds at once
+-- (lock_item_in_flight probes their item rows with NOWAIT,
+-- complete_batch_item waits 1 ms for the rest); NULL forgets the owners
+-- noted.  After two owners, a third, or an item not found, notes every
+-- user.  Native (src/item_lock_glue.c): the owners are kept where no caller
+-- can read them (in a setting, any role learned the owner of any item it
+-- named: a review of 1.2); SECURITY DEFINER, to read the owner, which it
+-- never shows.
 CREATE FUNCTION train_data.note_lock_timeout(item_id uuid)
     RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE c SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    noted text := CASE WHEN current_setting('train_data.item_lock_nowait', true) = 'off' THEN ''
-                       ELSE coalesce(current_setting('train_data.item_lock_nowait', true), '') END;
-    owner uuid;
-BEGIN
-    IF noted = 'on' THEN
-        RETURN;
-    END IF;
-    SELECT i.created_by INTO owner FROM train_data.batch_items i WHERE i.id = note_lock_timeout.item_id;
-    IF owner IS NULL OR cardinality(string_to_array(noted, ',')) >= 3 THEN
-        PERFORM set_config('train_data.item_lock_nowait', 'on', true);
-    ELSIF strpos(noted, owner::text) = 0 THEN
-        PERFORM set_config('train_data.item_lock_nowait', concat_ws(',', nullif(noted, ''), owner::text), true);
-    END IF;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'train_data_note_lock_timeout';
+
 COMMENT ON FUNCTION train_data.note_lock_timeout(uuid) IS
-    'Internal: after a lock wait of complete_batch_items ran out in an entry, notes the entry''s owner, whose later entries give up on a held lock at once (after three owners, every later entry''s)';
+    'Internal: after a lock wait of complete_batch_items ran out in an entry, notes the entry''s owner, whose later entries give up on a held lock at once (after two owners, every later entry''s); NULL forgets them';
 
 -- One entry of complete_batch_items: the conversation complete_batch_item
 -- stored for it (NULL for an unusable response); an error when the entry
@@ -963,11 +951,16 @@ $$;
 -- response's WARNING is given again); after three refusals, each remaining
 -- entry runs in a subtransaction of its own (before, every entry did after
 -- the first refusal: 1,001 transaction ids for 1,000 entries, a review of
--- 1.2).  A call waits for a lock once at most: after a wait ran out (55P03,
--- lock_timeout 5 s), an entry whose item row another transaction holds is
--- refused at once (train_data.item_lock_nowait), so a user holding her
+-- 1.2).  A call waits out a lock once per user at most: after a wait ran
+-- out (55P03, lock_timeout 5 s), a later entry of that user's whose item
+-- row another transaction holds is refused at once, and any other lock it
+-- meets is waited for 1 ms (note_lock_timeout), so a user holding her
 -- items in flight costs a batch that holds other users' results 5 s, not
--- 5 s per item (an adversarial review, twentieth session).  Runs as its
+-- 5 s per item (an adversarial review, twentieth session), and other
+-- users' entries still wait for the locks workers hold as they finish the
+-- same job (before, every later entry gave up on any lock at once: a
+-- review, thirty-eighth session).  After a third user's wait ran out,
+-- every later entry is refused at once: three waits at most.  Runs as its
 -- caller, who needs EXECUTE on complete_batch_item.
 CREATE FUNCTION train_data.complete_batch_items(completions jsonb)
     RETURNS TABLE (item_id uuid, outcome text, conversation_id uuid, error_code text, error_message text)
@@ -994,6 +987,7 @@ BEGIN
         RAISE EXCEPTION 'completions has % entries; the limit is 1000', n
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
+    PERFORM train_data.note_lock_timeout(NULL);   -- no user noted by an earlier call
     ids := array_fill(NULL::uuid, ARRAY[n]);
     codes := array_fill(NULL::text, ARRAY[n]);
     messages := array_fill(NULL::text, ARRAY[n]);
@@ -1012,7 +1006,7 @@ BEGIN
             SELECT u.id, CASE WHEN u.code IS NOT NULL THEN 'refused' WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END,
                    u.conv, u.code, u.message
             FROM unnest(ids, convs, codes, messages) WITH ORDINALITY AS u(id, conv, code, message, ord) ORDER BY u.ord;
-            PERFORM set_config('train_data.item_lock_nowait', 'off', true);
+            PERFORM train_data.note_lock_timeout(NULL);
             RETURN;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
@@ -1042,7 +1036,7 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
-    PERFORM set_config('train_data.item_lock_nowait', 'off', true);
+    PERFORM train_data.note_lock_timeout(NULL);
 END
 $$;
 

@@ -13,6 +13,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
 #include "storage/lockdefs.h"
+#include "storage/proc.h"
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
 #endif
@@ -45,6 +46,13 @@
  */
 #if PG_VERSION_NUM < 180000
 #define TD_KEEP_CHECKS 1
+#endif
+
+/* The backend's local id of the current transaction (PostgreSQL 17 moved it). */
+#if PG_VERSION_NUM >= 170000
+#define td_local_xact_id() (MyProc->vxid.lxid)
+#else
+#define td_local_xact_id() (MyProc->lxid)
 #endif
 
 /* A JSON lexer over a NUL-terminated string in the database encoding. */

@@ -54,11 +54,26 @@ train_data_vocabulary_diversity_add(PG_FUNCTION_ARGS)
 	MemoryContext aggcontext;
 	MemoryContext old;
 	td_diversity *v;
+	const char *u = NULL;
+	size_t		n = 0;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("vocabulary_diversity_add must be called as an aggregate's transition")));
+	/*
+	 * The text read and converted in the caller's memory, reset for each
+	 * row (read in the aggregate's, a detoasted copy of each row stayed
+	 * until the aggregate ended: 342 MB for 3,000 texts of 110 KB, a review
+	 * of 1.2); only the core's tables live in the aggregate's.
+	 */
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *content = PG_GETARG_TEXT_PP(1);
+
+		n = VARSIZE_ANY_EXHDR(content);
+		u = td_server_text_for_words(VARDATA_ANY(content), &n);
+	}
 	old = MemoryContextSwitchTo(aggcontext);
 	if (PG_ARGISNULL(0))
 	{
@@ -67,16 +82,8 @@ train_data_vocabulary_diversity_add(PG_FUNCTION_ARGS)
 	}
 	else
 		v = (td_diversity *) PG_GETARG_POINTER(0);
-	if (!PG_ARGISNULL(1))
-	{
-		text	   *content = PG_GETARG_TEXT_PP(1);
-		size_t		n = VARSIZE_ANY_EXHDR(content);
-		const char *u = td_server_text_for_words(VARDATA_ANY(content), &n);
-
+	if (u != NULL)
 		td_diversity_add_text(v, u, n);
-		if (u != VARDATA_ANY(content))
-			pfree((char *) u);
-	}
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(v);
 }

@@ -3,15 +3,12 @@
  * function (heartbeat, release, fail, complete) acts on, locked, with its
  * job's owner, error handling and completion events; or the error that
  * says why it cannot be finished now (unknown, claimed again since the
- * caller's attempt, cancelled, not in flight, lease expired).
+ * caller's attempt, cancelled, not in flight, lease expired).  And
+ * note_lock_timeout(), with which complete_batch_items notes the users
+ * whose held rows made one of its entries wait out lock_timeout.
  *
  * One SELECT kept prepared (kept_plan.c), and a NOWAIT probe before it
- * when complete_batch_items has set train_data.item_lock_nowait: to "on",
- * or to the owners (uuids, comma-separated) whose entries' lock waits ran
- * out, whose items alone are probed (note_lock_timeout() in
- * sql/src/10_queue.sql; before, one user's held item made every later
- * entry of the call, any user's, give up on any lock at once: a review
- * of 1.2).  As a
+ * for an item of a user noted in this transaction.  As a
  * PL/pgSQL function with its own search_path it cost every completion a
  * nested interpreter call and two recomputations of the search path
  * (docs/performance.md).  Internal (EXECUTE revoked from PUBLIC): it runs
@@ -30,10 +27,12 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "compat.h"
 #include "kept_plan.h"
 #include "train_data.h"
 
 PG_FUNCTION_INFO_V1(train_data_lock_item_in_flight);
+PG_FUNCTION_INFO_V1(train_data_note_lock_timeout);
 
 /* The item row another transaction holds is refused at once (55P03), not waited for. */
 static const char probe_sql[] =
@@ -47,7 +46,7 @@ static const char lock_sql[] =
 	" FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) i.batch_job_id"
 	" WHERE i.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE OF i";
 
-/* The item's owner, read without a lock: is it one of the owners noted? */
+/* The item's owner, read without a lock. */
 static const char owner_sql[] =
 	"SELECT i.created_by FROM train_data.batch_items i WHERE i.id OPERATOR(pg_catalog.=) $1";
 
@@ -56,6 +55,20 @@ static const Oid item_id_type[] = {UUIDOID};
 static SPIPlanPtr probe_plan;
 static SPIPlanPtr lock_plan;
 static SPIPlanPtr owner_plan;
+
+/*
+ * The users noted by note_lock_timeout() in the current transaction
+ * (noted_in, its local id): their later entries give up on a held row at
+ * once.  At most NOTED_MAX; the next one noted sets noted_all, every
+ * user, so that a call waits out lock_timeout three times at most.  Kept
+ * here, where no caller can read them: in a setting, any role learned
+ * the owner of any item it named (a review of 1.2).
+ */
+#define NOTED_MAX 2
+static LocalTransactionId noted_in = InvalidLocalTransactionId;
+static pg_uuid_t noted[NOTED_MAX];
+static int	n_noted;
+static bool noted_all;
 
 /* The columns of lock_sql's row, 1-based. */
 enum
@@ -89,27 +102,62 @@ uuid_text(Datum id)
 	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
 }
 
+/* Forget the users noted in an earlier transaction. */
+static void
+noted_current(void)
+{
+	if (noted_in != td_local_xact_id())
+	{
+		noted_in = td_local_xact_id();
+		n_noted = 0;
+		noted_all = false;
+	}
+}
+
+/* Whether owner is noted (noted_current() called). */
+static bool
+is_noted(const pg_uuid_t *owner)
+{
+	if (noted_all)
+		return true;
+	for (int i = 0; i < n_noted; i++)
+		if (memcmp(noted[i].data, owner->data, UUID_LEN) == 0)
+			return true;
+	return false;
+}
+
 /*
- * Whether the item row is probed with NOWAIT, by train_data.item_lock_nowait
- * (NULL: unset): "on", every item; a list of owners, an item of one of
- * them (read without a lock; an item not found is left to the locking
- * statement's error); anything else, none.  Within SPI.
+ * The owner of the item (read without a lock) into *owner; false when
+ * there is no such item.  Within SPI.
  */
 static bool
-probe_first(const char *setting, Datum item_id)
+read_owner(Datum item_id, pg_uuid_t *owner)
 {
 	bool		isnull;
 	int			rc;
 
-	if (setting == NULL || strcmp(setting, "off") == 0 || setting[0] == '\0')
-		return false;
-	if (strcmp(setting, "on") == 0)
-		return true;
 	if ((rc = run_for_item(&owner_plan, owner_sql, item_id, false)) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 		return false;
-	return strstr(setting, uuid_text(col(1, &isnull))) != NULL;
+	*owner = *DatumGetUUIDP(col(1, &isnull));
+	return true;
+}
+
+/*
+ * Whether the item row is probed with NOWAIT before it is locked: when
+ * every user is noted, or its owner is (read first, only while someone
+ * is).  Within SPI.
+ */
+static bool
+probe_first(Datum item_id)
+{
+	pg_uuid_t	owner;
+
+	noted_current();
+	if (noted_all)
+		return true;
+	return n_noted > 0 && read_owner(item_id, &owner) && is_noted(&owner);
 }
 
 /*
@@ -175,9 +223,9 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
  * OUT owner uuid, OUT error_handling text, OUT completion_events boolean,
  * OUT nowait boolean) — the item locked (FOR NO KEY UPDATE), with its
  * job's owner, error handling and completion events (false while
- * train_data.events is off), and whether
- * train_data.item_lock_nowait named it (on, or its owner: the item row was
- * then probed with NOWAIT first); 42704 when there is no such item, 55000 when it cannot be
+ * train_data.events is off), and whether its owner is noted in this
+ * transaction (note_lock_timeout: the item row was then probed with
+ * NOWAIT first, and the caller waits for no other lock); 42704 when there is no such item, 55000 when it cannot be
  * finished now.
  */
 Datum
@@ -185,7 +233,6 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller = CurrentMemoryContext;	/* SPI_finish returns to it */
 	Datum		item_id = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
-	const char *nowait_setting = GetConfigOption("train_data.item_lock_nowait", true, false);
 	bool		nowait;
 	TupleDesc	desc;
 	Datum		values[5];
@@ -201,7 +248,7 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	desc = BlessTupleDesc(desc);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nowait = probe_first(nowait_setting, item_id);
+	nowait = probe_first(item_id);
 	if (nowait && (rc = run_for_item(&probe_plan, probe_sql, item_id, PG_ARGISNULL(0))) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if ((rc = run_for_item(&lock_plan, lock_sql, item_id, PG_ARGISNULL(0))) != SPI_OK_SELECT)
@@ -227,4 +274,41 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	values[4] = BoolGetDatum(nowait);
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * note_lock_timeout(item_id uuid) returns void — a lock wait ran out in
+ * complete_batch_items' entry of the item: note its owner for the rest of
+ * the transaction (NULL: forget those noted).  An item not found, or a
+ * user past NOTED_MAX, notes every user.  SECURITY DEFINER, to read the
+ * owner; it shows the caller nothing and changes only what this session's
+ * own completions wait for.
+ */
+Datum
+train_data_note_lock_timeout(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t	owner;
+
+	noted_current();
+	if (PG_ARGISNULL(0))
+	{
+		n_noted = 0;
+		noted_all = false;
+		PG_RETURN_VOID();
+	}
+	if (noted_all)
+		PG_RETURN_VOID();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!read_owner(PG_GETARG_DATUM(0), &owner))
+		noted_all = true;
+	else if (!is_noted(&owner))
+	{
+		if (n_noted == NOTED_MAX)
+			noted_all = true;
+		else
+			noted[n_noted++] = owner;
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
 }

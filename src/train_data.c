@@ -40,7 +40,6 @@
 #include "engine_cache.h"
 #include "json_glue.h"
 #include "train_data.h"
-#include "uuid_text.h"
 
 PG_MODULE_MAGIC;
 
@@ -62,45 +61,6 @@ bool		td_durable_claims = false;
 
 /* See train_data.h. */
 bool		td_events = true;
-
-/*
- * train_data.item_lock_nowait: set by complete_batch_items after a lock
- * wait of an entry ran out, to the owners of such entries (up to three
- * user ids, comma-separated) or "on" (every owner), so that a later entry
- * of theirs gives up on a row another transaction holds at once instead
- * of costing the call the functions' 5 s lock_timeout again.  Read by
- * lock_item_in_flight (item_lock_glue.c), never here.
- */
-static char *td_item_lock_nowait = NULL;
-
-/* Owners train_data.item_lock_nowait may name. */
-#define NOWAIT_OWNERS_MAX 3
-
-/* Check hook: "", "on", "off" or up to NOWAIT_OWNERS_MAX user ids. */
-static bool
-check_item_lock_nowait(char **newval, void **extra, GucSource source)
-{
-	const char *s = *newval;
-	int			owners = 0;
-
-	if (s == NULL || s[0] == '\0' || strcmp(s, "on") == 0 || strcmp(s, "off") == 0)
-		return true;
-	for (;;)
-	{
-		const char *comma = strchr(s, ',');
-		size_t		len = comma ? (size_t) (comma - s) : strlen(s);
-		unsigned char id[TD_UUID_LEN];
-
-		if (++owners > NOWAIT_OWNERS_MAX || !td_uuid_parse(s, len, id))
-		{
-			GUC_check_errdetail("It is on, off, or up to %d user ids separated by commas.", NOWAIT_OWNERS_MAX);
-			return false;
-		}
-		if (comma == NULL)
-			return true;
-		s = comma + 1;
-	}
-}
 
 /*
  * A bounded list of misspelt setting names: the first TD_MAX_MISSPELT
@@ -383,15 +343,6 @@ _PG_init(void)
 							 PGC_SUSET,
 							 GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							 NULL, NULL, NULL);
-
-	DefineCustomStringVariable("train_data.item_lock_nowait",
-							   "Internal: the owners whose entries complete_batch_items refuses at once when a row they need is held.",
-							   "Set after a lock wait ran out: on (every owner) or up to three user ids; a held item row is then refused at once (55P03).",
-							   &td_item_lock_nowait,
-							   "",
-							   PGC_USERSET,
-							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-							   check_item_lock_nowait, NULL, NULL);
 
 	DefineCustomBoolVariable("train_data.durable_claims",
 							 "Claims wait for the WAL flush at commit even when their transaction wrote nothing else.",

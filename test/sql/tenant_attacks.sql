@@ -462,6 +462,21 @@ SELECT expect_error($$INSERT INTO train_data.ai_configurations (config_name, con
 SELECT status, approved_by IS NULL AS not_approved FROM train_data.conversations WHERE id = 'e5000000-0000-0000-0000-00000000a0f1';
 RESET ROLE;
 
+------------------------------------------------- whose item is it
+-- complete_batch_items notes the owner of an entry whose lock wait ran out
+-- (note_lock_timeout, executable by everyone as the step it runs as its
+-- caller).  Its first form kept the owners in a setting, where any role
+-- read the owner of any item it named (a review of the thirty-eighth
+-- session's diff); they are kept where no caller reads them.
+SELECT i.id AS bob_item FROM train_data.batch_items i WHERE i.created_by = :bob LIMIT 1 \gset
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+BEGIN;
+SELECT train_data.note_lock_timeout(:'bob_item');
+SELECT count(*) AS settings_naming_bob FROM pg_settings WHERE setting LIKE '%bbbbbbbb-bbbb%';
+ROLLBACK;
+RESET ROLE;
+
 ------------------------------------------------- what estimates tell
 -- Row-level security filters rows, not the statistics ANALYZE gathers:
 -- an estimate of a value of Bob's, searched a character at a time, gave
