@@ -1951,6 +1951,9 @@ COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
 -- job and cancels its queued items.  Returns the item's new status.  Its
 -- generation log holds the response, when there was one the engine could
 -- not use (complete_batch_item), with the tokens and cost it reports.
+-- Waits for locks as long as its caller does: 5 s from fail_batch_item and
+-- complete_batch_item, 1 ms from a completion whose owner's rows held up
+-- complete_batch_items.
 CREATE FUNCTION train_data.fail_item(item_id uuid, error_message text, error_code text, retryable boolean,
                                      attempt integer, response jsonb, duration_ms integer)
     RETURNS train_data.batch_item_status
@@ -1958,7 +1961,6 @@ CREATE FUNCTION train_data.fail_item(item_id uuid, error_message text, error_cod
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
     SET enable_seqscan = off   -- kept plans (and the key checks planned inside): an index, even for a table small then
-    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
 AS $$
 DECLARE
     l record;
@@ -2039,6 +2041,7 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
     RETURNS train_data.batch_item_status
     LANGUAGE sql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
     RETURN train_data.fail_item(item_id, error_message, error_code, retryable, attempt, NULL, NULL);
 
 
@@ -2191,10 +2194,13 @@ BEGIN
     item := l.item;
     owner := l.owner;
     p := item.parameters;
-    -- after a lock wait of complete_batch_items ran out, no other lock is
-    -- waited for either: a regenerated conversation's parent its owner
-    -- holds, a conversation id another transaction is inserting (a review
-    -- of 1.2: 5 s each, per entry)
+    -- after a lock wait of complete_batch_items ran out on the owner's rows,
+    -- no other lock of this entry is waited for either: a regenerated
+    -- conversation's parent the owner holds, a conversation id another
+    -- transaction is inserting (a review of 1.2: 5 s each, per entry), her
+    -- job row a failure's counters check (fail_item keeps this limit: with
+    -- a lock_timeout of its own, each unusable response of hers waited 5 s
+    -- again, a review of the thirty-eighth session)
     IF l.nowait THEN
         setting := set_config('lock_timeout', '1ms', true);
     END IF;
@@ -2206,7 +2212,8 @@ BEGIN
             PERFORM train_data.check_item_parameters(p, 'its parameters');
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
-            new_status := train_data.fail_batch_item(item.id, 'invalid parameters: ' || problem, 'invalid_prompt', false, attempt);
+            new_status := train_data.fail_item(item.id, 'invalid parameters: ' || problem, 'invalid_prompt', false, attempt,
+                                               NULL, NULL);
             RAISE WARNING 'batch item % failed: invalid parameters: %', item.id, problem
                 USING DETAIL = format('The item is now %s.', new_status);
             RETURN NULL;

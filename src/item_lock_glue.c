@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -70,6 +71,16 @@ static pg_uuid_t noted[NOTED_MAX];
 static int	n_noted;
 static bool noted_all;
 
+/*
+ * The subtransaction complete_batch_items was called in (its first
+ * note_lock_timeout(NULL)): if it rolls back, the call ended in an error
+ * that escaped it (a cancel) and its notes are forgotten, so that they
+ * do not outlive it into the rest of the transaction (a review of 1.2).
+ * The call's own subtransactions roll back without touching them.
+ */
+static SubTransactionId noted_for = InvalidSubTransactionId;
+static bool subxact_callback_registered;
+
 /* The columns of lock_sql's row, 1-based. */
 enum
 {
@@ -102,6 +113,23 @@ uuid_text(Datum id)
 	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
 }
 
+/* Forget the users noted. */
+static void
+forget_noted(void)
+{
+	n_noted = 0;
+	noted_all = false;
+	noted_for = InvalidSubTransactionId;
+}
+
+/* SubXactCallback: the subtransaction the call began in rolled back. */
+static void
+noted_subxact_end(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && sub == noted_for)
+		forget_noted();
+}
+
 /* Forget the users noted in an earlier transaction. */
 static void
 noted_current(void)
@@ -109,8 +137,7 @@ noted_current(void)
 	if (noted_in != td_local_xact_id())
 	{
 		noted_in = td_local_xact_id();
-		n_noted = 0;
-		noted_all = false;
+		forget_noted();
 	}
 }
 
@@ -279,7 +306,9 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 /*
  * note_lock_timeout(item_id uuid) returns void — a lock wait ran out in
  * complete_batch_items' entry of the item: note its owner for the rest of
- * the transaction (NULL: forget those noted).  An item not found, or a
+ * the transaction (NULL: forget those noted, as a call begins or ends;
+ * they are forgotten too if the subtransaction it began in rolls back).
+ * An item not found, or a
  * user past NOTED_MAX, notes every user.  SECURITY DEFINER, to read the
  * owner; it shows the caller nothing and changes only what this session's
  * own completions wait for.
@@ -292,8 +321,13 @@ train_data_note_lock_timeout(PG_FUNCTION_ARGS)
 	noted_current();
 	if (PG_ARGISNULL(0))
 	{
-		n_noted = 0;
-		noted_all = false;
+		forget_noted();
+		if (!subxact_callback_registered)
+		{
+			RegisterSubXactCallback(noted_subxact_end, NULL);
+			subxact_callback_registered = true;
+		}
+		noted_for = GetCurrentSubTransactionId();
 		PG_RETURN_VOID();
 	}
 	if (noted_all)

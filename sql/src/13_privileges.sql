@@ -9,8 +9,8 @@
 -- its grantees and fails on anything not on this list), and
 -- complete_batch_entry and note_lock_timeout, the steps complete_batch_items
 -- runs as its caller (the first calls complete_batch_item, whose EXECUTE
--- the caller needs; the second changes only a setting of the caller's own
--- transaction and returns nothing).  Not PUBLIC:
+-- the caller needs; the second changes only what the caller's own session
+-- waits for in that transaction, and returns nothing).  Not PUBLIC:
 --   * the worker functions, which act across users (SECURITY DEFINER):
 --     grant EXECUTE to a worker role;
 --   * the steps those worker functions run as the extension owner, which
