@@ -11,7 +11,8 @@
  * for an item of a user noted in this transaction.  As a
  * PL/pgSQL function with its own search_path it cost every completion a
  * nested interpreter call and two recomputations of the search path
- * (docs/performance.md).  Internal (EXECUTE revoked from PUBLIC): it runs
+ * (docs/performance.md).  Internal (EXECUTE revoked from PUBLIC; but
+ * note_lock_timeout, a step complete_batch_items runs as its caller): it runs
  * as its caller, the worker functions' definer; every name and operator
  * in the statements is schema-qualified.
  */
@@ -252,8 +253,8 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
  * job's owner, error handling and completion events (false while
  * train_data.events is off), and whether its owner is noted in this
  * transaction (note_lock_timeout: the item row was then probed with
- * NOWAIT first, and the caller waits for no other lock); 42704 when there is no such item, 55000 when it cannot be
- * finished now.
+ * NOWAIT first, and the caller waits for no other lock); 42704 when there
+ * is no such item, 55000 when it cannot be finished now.
  */
 Datum
 train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
@@ -308,10 +309,9 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
  * complete_batch_items' entry of the item: note its owner for the rest of
  * the transaction (NULL: forget those noted, as a call begins or ends;
  * they are forgotten too if the subtransaction it began in rolls back).
- * An item not found, or a
- * user past NOTED_MAX, notes every user.  SECURITY DEFINER, to read the
- * owner; it shows the caller nothing and changes only what this session's
- * own completions wait for.
+ * An item not found, or a user past NOTED_MAX, notes every user.
+ * SECURITY DEFINER, to read the owner; it shows the caller nothing and
+ * changes only what this session's own completions wait for.
  */
 Datum
 train_data_note_lock_timeout(PG_FUNCTION_ARGS)

@@ -269,17 +269,11 @@ metrics_arg(FunctionCallInfo fcinfo, const td_quality_expect *expect)
 		td_arena	arena;
 		td_buf		out;
 		Datum		result;
-		td_json    *v;
-		long		n;
-		td_qturn   *t;
 
 		check_judged_jsonb(jb);
 		td_arena_init(&arena);
-		v = td_jsonb_to_core(&arena, jb);
-		t = td_quality_json_turns(v, &n);
 		td_buf_init(&out);
-		td_quality_metrics_expect(t, n, v != NULL && v->type == TD_JSON_ARRAY, expect, &out, &overall);
-		td_free(t);
+		td_quality_metrics_json_expect(td_jsonb_to_core(&arena, jb), expect, &out, &overall);
 		result = td_core_to_jsonb(&out);
 		td_buf_free(&out);
 		td_arena_free(&arena);

@@ -1248,10 +1248,10 @@ BEGIN
     -- after a lock wait of complete_batch_items ran out on the owner's rows,
     -- no other lock of this entry is waited for either: a regenerated
     -- conversation's parent the owner holds, a conversation id another
-    -- transaction is inserting (a review of 1.2: 5 s each, per entry), her
-    -- job row a failure's counters check (fail_item keeps this limit: with
-    -- a lock_timeout of its own, each unusable response of hers waited 5 s
-    -- again, a review of the thirty-eighth session)
+    -- transaction is inserting (a review of 1.2: 5 s each, per entry), the
+    -- job row the counters of a failure check against (fail_item keeps this
+    -- limit: with a lock_timeout of its own, each unusable response of hers
+    -- waited 5 s again, a review of the thirty-eighth session)
     IF l.nowait THEN
         setting := set_config('lock_timeout', '1ms', true);
     END IF;

@@ -32,9 +32,9 @@ put_text(td_buf *out, td_text v)
 
 /*
  * Levels of the document laid out a line each; the members of deeper ones
- * are written on one line.  JSON.stringify indents every level, and its output grows
- * with the square of the depth: a review history of 96 KB nested 12,000
- * deep exported as 288 MB (a review of 1.2).
+ * are written on one line.  JSON.stringify indents every level, and its
+ * output grows with the square of the depth: a review history of 96 KB
+ * nested 12,000 deep exported as 288 MB (a review of 1.2).
  */
 #define PRETTY_MAX_DEPTH 32
 
