@@ -3772,12 +3772,20 @@ COMMENT ON FUNCTION train_data.near_duplicates_kept(uuid[], uuid[], real[]) IS
 -- conversation whose only kept neighbours in a crowded bucket rank below
 -- its 8 best is not named, and one whose best kept neighbour is there names
 -- the best of the others (docs/reference.md#near_duplicates).
+-- Linear whatever the statistics say, too: for a user they put at one or
+-- two rows (a user's rows are estimated as the average user's), the
+-- candidates were joined to their signatures in a nested loop, each pair
+-- read against every conversation (5,000 conversations: 63 s instead of
+-- 0.4 s; test/t/017_stale_statistics.pl).  Nested loops are off but
+-- where nothing else can join (the band keys, the last step), and among's
+-- conversations are found by index scans of its ids, not by a join.
 CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uuid[] DEFAULT NULL)
     RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_custom_plan   -- planned for the call's among: NULL reads every signature, ids look theirs up
     SET jit = off   -- (the estimates of the candidates' joins are far above the real counts: compiling cost more than running)
+    SET enable_nestloop = off   -- the sets joined by hashing, however few rows the statistics promise (below)
 AS $$
 BEGIN
     IF threshold IS NULL OR threshold <= 0 OR threshold > 1 THEN
@@ -3797,8 +3805,8 @@ BEGIN
               -- (the ids looked up, not every signature scanned for them)
               SELECT s.conversation_id, s.signature, s.bands
               FROM train_data.conversation_signatures s
-              WHERE s.conversation_id IN (SELECT a.id FROM unnest(among) AS a(id))) s
-        JOIN train_data.conversations c ON c.id = s.conversation_id
+              WHERE s.conversation_id = ANY (among)) s
+        JOIN train_data.conversations c ON c.id = s.conversation_id AND (among IS NULL OR c.id = ANY (among))
         -- (a text without a word has the empty signature, the same for all:
         -- not a duplicate of another such text, found by a review of 1.2)
         WHERE NOT s.signature <@ '{-1}'::integer[]),
@@ -4068,30 +4076,35 @@ COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
 -- other metrics stay as a completion, score_conversation or the user set
 -- them.  Either way the mark a completion gave a near copy of its batch
 -- stays: it is no verdict on the turns.
+-- Each row is found by its id and judged in its own sub-select, once.  (A
+-- join of the ids with the conversations, planned for the one or two rows
+-- the statistics gave the user, became a nested loop reading all of her
+-- conversations again for each id: 2,000 conversations' turns written in
+-- one statement compared 4 million pairs, or judged 4 million times, and
+-- the suite under valgrind stalled there for 40 minutes;
+-- test/t/017_stale_statistics.pl.)
 CREATE FUNCTION train_data.rescore_conversations(ids uuid[], verdicts_only boolean)
     RETURNS SETOF train_data.conversations
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     UPDATE train_data.conversations c
-    SET quality_metrics = train_data.with_batch_duplicate(
-            CASE WHEN rescore_conversations.verdicts_only
-                 THEN coalesce(c.quality_metrics, '{}')
-                      || jsonb_build_object('defects', v.m -> 'defects', 'defectDetails', v.m -> 'defectDetails',
-                                            'defectSeverity', v.m -> 'defectSeverity')
-                 ELSE v.m END,
-            c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'),
-        quality_score = CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
-                             ELSE (v.m ->> 'overall')::numeric END,
-        turn_count = CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
-    FROM (SELECT x.id, train_data.quality_metrics(s.turns, train_data.usable_expectation(x.expected)) AS m,
-                 jsonb_array_length(s.turns) AS n
-          FROM (SELECT DISTINCT u.id, p.parameters -> 'expectedTurns' AS expected
-                FROM unnest(rescore_conversations.ids) AS u(id)
-                JOIN train_data.conversations p ON p.id = u.id) AS x
-          CROSS JOIN LATERAL (SELECT train_data.stored_turns(x.id) AS turns OFFSET 0) s
-          OFFSET 0) v   -- (each conversation's metrics computed once)
-    WHERE c.id = v.id
+    SET (quality_metrics, quality_score, turn_count) = (
+        SELECT train_data.with_batch_duplicate(
+                   CASE WHEN rescore_conversations.verdicts_only
+                        THEN coalesce(c.quality_metrics, '{}')
+                             || jsonb_build_object('defects', v.m -> 'defects', 'defectDetails', v.m -> 'defectDetails',
+                                                   'defectSeverity', v.m -> 'defectSeverity')
+                        ELSE v.m END,
+                   c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'),
+               CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
+                    ELSE (v.m ->> 'overall')::numeric END,
+               CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
+        FROM (SELECT train_data.quality_metrics(s.turns, train_data.usable_expectation(c.parameters -> 'expectedTurns')) AS m,
+                     jsonb_array_length(s.turns) AS n
+              FROM (SELECT train_data.stored_turns(c.id) AS turns OFFSET 0) s
+              OFFSET 0) v)   -- (each conversation's metrics computed once)
+    WHERE c.id = ANY (rescore_conversations.ids)
     RETURNING c.*;
 END;
 COMMENT ON FUNCTION train_data.rescore_conversations(uuid[], boolean) IS
