@@ -57,8 +57,9 @@ ANALYZE;
 });
 
 # Alice's conversations, loaded after: a chain of versions (each the
-# regeneration of the one before), then the others; then their turns, in
-# groups that nearly repeat each other's text.
+# regeneration of the one before), then the others (their turns, in groups
+# that nearly repeat each other's text, are the first call measured); and
+# a template of hers.
 $node->safe_psql('postgres', qq{
 SET ROLE app;
 SET train_data.user_id = '$alice';
@@ -67,6 +68,9 @@ SELECT ('d0000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, 'n ' || g, 
        CASE WHEN g BETWEEN 2 AND $chain THEN ('d0000000-0000-0000-0000-' || lpad((g - 1)::text, 12, '0'))::uuid END,
        CASE WHEN g BETWEEN 2 AND $chain THEN 'conversation' END
 FROM generate_series(1, $n) g;
+INSERT INTO train_data.templates (id, name, category, structure, variables)
+VALUES ('b0000000-0000-0000-0000-000000000001', 'many', 'finance', 'Talk with {{persona}} about money.',
+        '[{"name": "persona", "type": "text"}]');
 });
 
 # The rows nested loops dropped for their join condition, over every plan
@@ -142,6 +146,16 @@ FROM train_data.conversations c, generate_series(1, 4) t WHERE c.title LIKE 'n %
 	[ 'conversation_statistics', q{SELECT train_data.conversation_statistics() IS NOT NULL} ],
 	[ 'review_queue', q{SELECT count(*) FROM train_data.review_queue(1, 100)} ],
 	[ 'review_queue_statistics', q{SELECT count(*) FROM train_data.review_queue_statistics()} ],
+	[   'create_batch of 2,000 items',
+		q{SELECT train_data.create_batch('many', (SELECT jsonb_agg(jsonb_build_object(
+    'template_id', 'b0000000-0000-0000-0000-000000000001', 'parameters', jsonb_build_object('persona', 'P' || g)))
+    FROM generate_series(1, 2000) g)) IS NOT NULL}
+	],
+	[   'batch_progress, calculate_batch_progress, estimate_time_remaining',
+		q{SELECT count(*) FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p,
+    train_data.calculate_batch_progress(j.id) c, train_data.estimate_time_remaining(j.id) e}
+	],
+	[ 'cancel_batch', q{SELECT count(*) FROM train_data.batch_jobs j, train_data.cancel_batch(j.id) p} ],
 	[   'bulk_review_conversations of every conversation',
 		q{SELECT count(*) FROM train_data.bulk_review_conversations(
     ARRAY(SELECT c.id FROM train_data.conversations c WHERE c.title LIKE 'n %'), 'rejected')}
