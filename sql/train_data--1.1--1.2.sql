@@ -4111,7 +4111,11 @@ COMMENT ON FUNCTION train_data.rescore_conversations(uuid[], boolean) IS
     'Internal: scores the conversations again from their stored turns, as the caller: whole (metrics, score, turn count) or their defect verdicts only; returns the rows updated';
 
 -- score_conversation keeps the duplicate_in_batch mark a completion gave,
--- through rescore_conversations(), which the turns' triggers share.
+-- through rescore_conversations(), which the turns' triggers share.  Its
+-- row is locked first, as a writer of its turns does: a score waits for a
+-- writer, and is then judged by a statement whose snapshot has the
+-- writer's turns (judging at once stored the verdict of the turns from
+-- before: a review of 1.2).
 CREATE OR REPLACE FUNCTION train_data.score_conversation(conversation_id uuid)
     RETURNS jsonb
     LANGUAGE plpgsql
@@ -4120,6 +4124,7 @@ AS $$
 DECLARE
     m jsonb;
 BEGIN
+    PERFORM FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id FOR NO KEY UPDATE OF c;
     SELECT r.quality_metrics INTO m FROM train_data.rescore_conversations(ARRAY[score_conversation.conversation_id], false) r;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')

@@ -5,6 +5,11 @@
 --------------------------------------------------------------------------------
 
 -- (Re)score a stored conversation from its turns; returns the metrics.
+-- Its row is locked first, as a writer of its turns does (their signature
+-- trigger): a score waits for a writer, and is then judged by a statement
+-- whose snapshot has the writer's turns.  (Judging at once waited for the
+-- row in the update and stored the verdict and turn count of the turns
+-- from before: a review of 1.2.)
 CREATE FUNCTION train_data.score_conversation(conversation_id uuid)
     RETURNS jsonb
     LANGUAGE plpgsql
@@ -13,6 +18,7 @@ AS $$
 DECLARE
     m jsonb;
 BEGIN
+    PERFORM FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id FOR NO KEY UPDATE OF c;
     SELECT r.quality_metrics INTO m FROM train_data.rescore_conversations(ARRAY[score_conversation.conversation_id], false) r;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
