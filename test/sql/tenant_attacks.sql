@@ -66,9 +66,15 @@ SELECT expect_error($$INSERT INTO train_data.conversation_turns (conversation_id
                       VALUES ('e3000000-0000-0000-0000-00000000b0b1', 1, 'user', 'planted turn')$$, true);
 SELECT expect_error($$UPDATE train_data.conversation_turns SET conversation_id = 'e3000000-0000-0000-0000-00000000b0b1'
                       WHERE conversation_id = 'e3000000-0000-0000-0000-0000000a1ce1' AND turn_number = 2$$, true);
+-- scoring Bob's conversation (score_conversation locks the row it scores
+-- first): the same answer as for an id that does not exist, his row
+-- unchanged (below: no score, the turn count as written)
+SELECT expect_error($$SELECT train_data.score_conversation('e3000000-0000-0000-0000-00000000b0b1')$$);
+SELECT expect_error($$SELECT train_data.score_conversation('e3000000-0000-0000-0000-00000000dead')$$);
 -- Bob's training file, review queue and statistics hold only his own text
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
+SELECT quality_score IS NULL AS bob_unscored, turn_count FROM train_data.conversations WHERE id = 'e3000000-0000-0000-0000-00000000b0b1';
 SELECT count(*) AS bob_sees_alice FROM train_data.conversations WHERE created_by = :alice;
 SELECT count(*) AS alice_text_in_bob_export FROM train_data.export_jsonl('original', 'all') l WHERE l::text LIKE '%alice%';
 SELECT (train_data.conversation_statistics() ->> 'total')::int AS bob_total;
