@@ -247,8 +247,8 @@ COMMENT ON FUNCTION train_data.near_duplicates_kept(uuid[], uuid[], real[]) IS
 -- Linear whatever the statistics say, too: for a user they put at one or
 -- two rows (a user's rows are estimated as the average user's), the
 -- candidates were joined to their signatures in a nested loop, each pair
--- read against every conversation (5,000 conversations: 63 s instead of
--- 0.4 s; test/t/017_stale_statistics.pl).  Nested loops are off but
+-- read against every conversation (5,000 conversations: 42 s instead of
+-- 0.35 s; test/t/017_stale_statistics.pl).  Nested loops are off but
 -- where nothing else can join (the band keys, the last step), and among's
 -- conversations are found by index scans of its ids, not by a join.
 CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uuid[] DEFAULT NULL)
@@ -257,7 +257,7 @@ CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uui
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_custom_plan   -- planned for the call's among: NULL reads every signature, ids look theirs up
     SET jit = off   -- (the estimates of the candidates' joins are far above the real counts: compiling cost more than running)
-    SET enable_nestloop = off   -- the sets joined by hashing, however few rows the statistics promise (below)
+    SET enable_nestloop = off   -- the sets joined by hashing, however few rows the statistics promise (above)
 AS $$
 BEGIN
     IF threshold IS NULL OR threshold <= 0 OR threshold > 1 THEN

@@ -12,7 +12,7 @@
 # triggers judge again (2,000 conversations' turns in one statement
 # compared 4 million pairs, and computed the verdicts 4 million times; the
 # suite under valgrind stalled there for 40 minutes in CI), and
-# near_duplicates (5,000 conversations: 63 s instead of 0.4 s).  The
+# near_duplicates (5,000 conversations: 42 s instead of 0.35 s).  The
 # export's dedupe and conversation_versions are measured beside them.
 #
 # The measure is the plans' own count, from auto_explain (JSON, with
