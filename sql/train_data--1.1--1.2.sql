@@ -3617,6 +3617,17 @@ CREATE FUNCTION train_data.metrics_have_defects(metrics jsonb)
 COMMENT ON FUNCTION train_data.metrics_have_defects(jsonb) IS
     'Whether a quality_metrics document lists defect verdicts (its defects member is a non-empty array); false for anything else, NULL included';
 
+-- Whether a metrics document lists a hard defect (a code that is not a soft
+-- defect's): what an export asks of an approved conversation with defects,
+-- whose reviewer settled the soft ones (since 1.2).
+CREATE FUNCTION train_data.metrics_have_hard_defects(metrics jsonb)
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_metrics_have_hard_defects';
+
+COMMENT ON FUNCTION train_data.metrics_have_hard_defects(jsonb) IS
+    'Whether a quality_metrics document lists a hard defect (a code in its defects array that is not a soft defect''s, as defect_status() judges them); false for anything else, NULL included';
+
 -- Whether a conversation has defect verdicts, kept by PostgreSQL from its
 -- quality_metrics (adding it rewrites the conversations table).
 ALTER TABLE train_data.conversations ADD COLUMN has_defects boolean
@@ -3977,7 +3988,10 @@ $$;
 -- nearly repeat: the most similar (estimated Jaccard similarity at least
 -- threshold, through the band index), then the oldest — as the
 -- duplicate_in_batch entry of defectDetails, or NULL.  Only the owner's
--- conversations completed for items of job_id are compared.  A step of
+-- conversations completed for items of job_id are compared, and of those
+-- only the ones that may still reach a training file: not one with a hard
+-- defect, rejected, archived or failed (a clean copy of a conversation
+-- that is left out is the first usable one, not a duplicate).  A step of
 -- complete_batch_item (which runs it as the extension owner, having checked
 -- the item's lease): not for direct calls.
 CREATE FUNCTION train_data.batch_duplicate(job_id uuid, owner uuid, turns jsonb, threshold real)
@@ -4005,6 +4019,8 @@ BEGIN
     JOIN train_data.conversations c ON c.id = s.conversation_id
     WHERE s.bands && keys AND s.created_by = owner
       AND train_data.minhash_similarity(s.signature, sig) >= threshold
+      AND c.status NOT IN ('rejected', 'archived', 'failed')
+      AND NOT train_data.metrics_have_hard_defects(c.quality_metrics)
     ORDER BY 2 DESC, c.created_at, s.conversation_id
     LIMIT 1;
     IF NOT FOUND THEN
@@ -4069,13 +4085,12 @@ COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
 -- policies decide which of ids she may change); returns the rows updated.
 -- Judged against the template's expectation its parameters hold
 -- (expectedTurns, as the completion did), when usable.  Whole (verdicts_only
--- false: score_conversation): the metrics, the score and the turn count
--- (turns a user wrote herself left it as it was).  The verdicts only (the
--- turns' statement triggers): the metrics' defects,
--- defectDetails and defectSeverity follow the turns, the score and the
--- other metrics stay as a completion, score_conversation or the user set
--- them.  Either way the mark a completion gave a near copy of its batch
--- stays: it is no verdict on the turns.
+-- false: score_conversation): the metrics, the score and the turn count.
+-- The verdicts only (the turns' statement triggers): the metrics' defects,
+-- defectDetails and defectSeverity and the turn count follow the turns, the
+-- score and the other metrics stay as a completion, score_conversation or
+-- the user set them.  Either way the mark a completion gave a near copy of
+-- its batch stays: it is no verdict on the turns.
 -- Each row is found by its id and judged in its own sub-select, once.  (A
 -- join of the ids with the conversations, planned for the one or two rows
 -- the statistics gave the user, became a nested loop reading all of her
@@ -4099,7 +4114,7 @@ BEGIN ATOMIC
                    c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'),
                CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
                     ELSE (v.m ->> 'overall')::numeric END,
-               CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
+               v.n
         FROM (SELECT train_data.quality_metrics(s.turns, train_data.usable_expectation(c.parameters -> 'expectedTurns')) AS m,
                      jsonb_array_length(s.turns) AS n
               FROM (SELECT train_data.stored_turns(c.id) AS turns OFFSET 0) s
@@ -4108,7 +4123,7 @@ BEGIN ATOMIC
     RETURNING c.*;
 END;
 COMMENT ON FUNCTION train_data.rescore_conversations(uuid[], boolean) IS
-    'Internal: scores the conversations again from their stored turns, as the caller: whole (metrics, score, turn count) or their defect verdicts only; returns the rows updated';
+    'Internal: scores the conversations again from their stored turns, as the caller: whole (metrics, score, turn count) or their defect verdicts and turn count only; returns the rows updated';
 
 -- score_conversation keeps the duplicate_in_batch mark a completion gave,
 -- through rescore_conversations(), which the turns' triggers share.  Its

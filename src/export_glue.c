@@ -163,7 +163,11 @@ static const char *const filtered_condition =
 
 /*
  * After the scope's condition (1.2 and later): conversations with defect
- * verdicts are left out unless the options say includeDefects, and with
+ * verdicts are left out unless the options say includeDefects — but for an
+ * approved one whose defects are all soft: soft defects are heuristics a
+ * person should confirm (a completion sends such a conversation to review
+ * for that), and the reviewer who approved it did; hard ones stay out
+ * whatever the status.  With
  * "dedupe": t the near duplicates of the ones kept too, found among the
  * conversations the export would write without it (near_duplicates(t,
  * those ids)): a conversation is dropped only for one the export keeps, not
@@ -177,7 +181,10 @@ static const char *const filtered_condition =
  * spills to disk past work_mem, not a comparison of each row with every
  * duplicate (NOT IN over a subquery is one when its hash outgrows work_mem).
  */
-static const char *const defects_condition = " AND NOT c.has_defects";
+static const char *const defects_condition =
+" AND (NOT c.has_defects"
+"      OR (c.status OPERATOR(pg_catalog.=) 'approved'"
+"          AND NOT train_data.metrics_have_hard_defects(c.quality_metrics)))";
 
 /*
  * A conversation without turns is left out with the defects: it was never

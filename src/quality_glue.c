@@ -1,8 +1,8 @@
 /*
  * quality_glue.c — SQL entry points of the quality scorer: quality_metrics()
  * (with and without the template's expectation), quality_score(),
- * quality_defects(), quality_defect_codes(), metrics_have_defects() and
- * defect_status().
+ * quality_defects(), quality_defect_codes(), metrics_have_defects(),
+ * metrics_have_hard_defects() and defect_status().
  * The scoring is the pure core in core/quality.c, the verdicts
  * core/quality_defects.c.
  */
@@ -33,6 +33,7 @@ PG_FUNCTION_INFO_V1(train_data_quality_score);
 PG_FUNCTION_INFO_V1(train_data_quality_defects);
 PG_FUNCTION_INFO_V1(train_data_quality_defect_codes);
 PG_FUNCTION_INFO_V1(train_data_metrics_have_defects);
+PG_FUNCTION_INFO_V1(train_data_metrics_have_hard_defects);
 PG_FUNCTION_INFO_V1(train_data_defect_status);
 
 /*
@@ -422,6 +423,50 @@ soft_code(const char *code, int len)
 }
 
 /*
+ * Does the array of defect codes hold one that is not the code of a soft
+ * defect (an unknown code, a number, a null)?
+ */
+static bool
+has_hard_code(JsonbContainer *codes)
+{
+	JsonbIterator *it = JsonbIteratorInit(codes);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (tok == WJB_ELEM && (v.type != jbvString || !soft_code(v.val.string.val, v.val.string.len)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * metrics_have_hard_defects(metrics jsonb) returns boolean — whether a
+ * metrics document's "defects" array holds a code that is not a soft
+ * defect's (as defect_status judges them); false for anything else, NULL
+ * included.  What an export reads of an approved conversation with
+ * defects: a reviewer's approval settles soft ones, never hard ones.
+ */
+Datum
+train_data_metrics_have_hard_defects(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *metrics;
+	JsonbValue *defects;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	metrics = PG_GETARG_JSONB_P(0);
+	if (!JB_ROOT_IS_OBJECT(metrics))
+		PG_RETURN_BOOL(false);
+	defects = getKeyJsonValueFromContainer(&metrics->root, "defects", strlen("defects"), NULL);
+	PG_RETURN_BOOL(defects != NULL && defects->type == jbvBinary &&
+				   JsonContainerIsArray(defects->val.binary.data) &&
+				   has_hard_code(defects->val.binary.data));
+}
+
+/*
  * The conversation_status values defect_status returns, looked up once per
  * type (the extension made again gets another type).
  */
@@ -467,10 +512,6 @@ train_data_defect_status(PG_FUNCTION_ARGS)
 {
 	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
 	Jsonb	   *defects;
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	bool		hard = false;
 	const status_values *values;
 
 	if (PG_ARGISNULL(1))
@@ -483,14 +524,7 @@ train_data_defect_status(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("defect_status() cannot determine the type of its first argument")));
 	values = status_values_of(type);
-	it = JsonbIteratorInit(&defects->root);
-	while (!hard && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (tok == WJB_ELEM)
-			hard = v.type != jbvString || !soft_code(v.val.string.val, v.val.string.len);
-	}
-	if (hard)
+	if (has_hard_code(&defects->root))
 		PG_RETURN_OID(values->needs_revision);
 	if (!PG_ARGISNULL(0) && PG_GETARG_OID(0) == values->generated)
 		PG_RETURN_OID(values->pending_review);

@@ -131,6 +131,17 @@ CREATE FUNCTION train_data.metrics_have_defects(metrics jsonb)
 COMMENT ON FUNCTION train_data.metrics_have_defects(jsonb) IS
     'Whether a quality_metrics document lists defect verdicts (its defects member is a non-empty array); false for anything else, NULL included';
 
+-- Whether a metrics document lists a hard defect (a code that is not a soft
+-- defect's): what an export asks of an approved conversation with defects,
+-- whose reviewer settled the soft ones (since 1.2).
+CREATE FUNCTION train_data.metrics_have_hard_defects(metrics jsonb)
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_metrics_have_hard_defects';
+
+COMMENT ON FUNCTION train_data.metrics_have_hard_defects(jsonb) IS
+    'Whether a quality_metrics document lists a hard defect (a code in its defects array that is not a soft defect''s, as defect_status() judges them); false for anything else, NULL included';
+
 CREATE FUNCTION train_data.quality_score(turns jsonb)
     RETURNS numeric
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE

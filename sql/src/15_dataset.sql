@@ -321,7 +321,10 @@ COMMENT ON FUNCTION train_data.near_duplicates(real, uuid[]) IS
 -- nearly repeat: the most similar (estimated Jaccard similarity at least
 -- threshold, through the band index), then the oldest — as the
 -- duplicate_in_batch entry of defectDetails, or NULL.  Only the owner's
--- conversations completed for items of job_id are compared.  A step of
+-- conversations completed for items of job_id are compared, and of those
+-- only the ones that may still reach a training file: not one with a hard
+-- defect, rejected, archived or failed (a clean copy of a conversation
+-- that is left out is the first usable one, not a duplicate).  A step of
 -- complete_batch_item (which runs it as the extension owner, having checked
 -- the item's lease): not for direct calls.
 CREATE FUNCTION train_data.batch_duplicate(job_id uuid, owner uuid, turns jsonb, threshold real)
@@ -349,6 +352,8 @@ BEGIN
     JOIN train_data.conversations c ON c.id = s.conversation_id
     WHERE s.bands && keys AND s.created_by = owner
       AND train_data.minhash_similarity(s.signature, sig) >= threshold
+      AND c.status NOT IN ('rejected', 'archived', 'failed')
+      AND NOT train_data.metrics_have_hard_defects(c.quality_metrics)
     ORDER BY 2 DESC, c.created_at, s.conversation_id
     LIMIT 1;
     IF NOT FOUND THEN
@@ -418,13 +423,12 @@ COMMENT ON FUNCTION train_data.stored_turns(uuid) IS
 -- policies decide which of ids she may change); returns the rows updated.
 -- Judged against the template's expectation its parameters hold
 -- (expectedTurns, as the completion did), when usable.  Whole (verdicts_only
--- false: score_conversation): the metrics, the score and the turn count
--- (turns a user wrote herself left it as it was).  The verdicts only (the
--- turns' statement triggers): the metrics' defects,
--- defectDetails and defectSeverity follow the turns, the score and the
--- other metrics stay as a completion, score_conversation or the user set
--- them.  Either way the mark a completion gave a near copy of its batch
--- stays: it is no verdict on the turns.
+-- false: score_conversation): the metrics, the score and the turn count.
+-- The verdicts only (the turns' statement triggers): the metrics' defects,
+-- defectDetails and defectSeverity and the turn count follow the turns, the
+-- score and the other metrics stay as a completion, score_conversation or
+-- the user set them.  Either way the mark a completion gave a near copy of
+-- its batch stays: it is no verdict on the turns.
 -- Each row is found by its id and judged in its own sub-select, once.  (A
 -- join of the ids with the conversations, planned for the one or two rows
 -- the statistics gave the user, became a nested loop reading all of her
@@ -448,7 +452,7 @@ BEGIN ATOMIC
                    c.quality_metrics -> 'defectDetails' -> 'duplicate_in_batch'),
                CASE WHEN rescore_conversations.verdicts_only THEN c.quality_score
                     ELSE (v.m ->> 'overall')::numeric END,
-               CASE WHEN rescore_conversations.verdicts_only THEN c.turn_count ELSE v.n END
+               v.n
         FROM (SELECT train_data.quality_metrics(s.turns, train_data.usable_expectation(c.parameters -> 'expectedTurns')) AS m,
                      jsonb_array_length(s.turns) AS n
               FROM (SELECT train_data.stored_turns(c.id) AS turns OFFSET 0) s
@@ -457,7 +461,7 @@ BEGIN ATOMIC
     RETURNING c.*;
 END;
 COMMENT ON FUNCTION train_data.rescore_conversations(uuid[], boolean) IS
-    'Internal: scores the conversations again from their stored turns, as the caller: whole (metrics, score, turn count) or their defect verdicts only; returns the rows updated';
+    'Internal: scores the conversations again from their stored turns, as the caller: whole (metrics, score, turn count) or their defect verdicts and turn count only; returns the rows updated';
 
 -- The conversations an export with these arguments writes, in its order
 -- (native: the export's own conditions, so the two cannot drift apart).

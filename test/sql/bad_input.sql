@@ -538,6 +538,10 @@ INSERT INTO calls (fn, call) VALUES
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects(public.deep_object())$$),
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('{"defects": "truncated_last_turn"}')$$),
  ('metrics_have_defects', $$SELECT train_data.metrics_have_defects('[{"defects": ["truncated_last_turn"]}]')$$),
+ ('metrics_have_hard_defects', $$SELECT train_data.metrics_have_hard_defects(NULL)$$),
+ ('metrics_have_hard_defects', $$SELECT train_data.metrics_have_hard_defects(public.deep_object())$$),
+ ('metrics_have_hard_defects', $$SELECT train_data.metrics_have_hard_defects('{"defects": "looping_turn"}')$$),
+ ('metrics_have_hard_defects', $$SELECT train_data.metrics_have_hard_defects(jsonb_build_object('defects', (SELECT jsonb_agg(text 'refusal') FROM generate_series(1, 100000))))$$),
  -- the owner-ended items' helpers (they act on the caller's session and jobs only)
  ('owner_close_job', $$SELECT train_data.owner_close_job(NULL)$$),
  ('owner_close_job', $$SELECT train_data.owner_close_job('00000000-0000-0000-0000-00000000dead')$$),

@@ -66,6 +66,12 @@ FROM (VALUES ('generated', '[]'), ('generated', NULL), ('generated', '{"refusal"
              ('needs_revision', '["refusal"]'), ('generated', '["refusal", "looping_turn"]'), ('generated', '["typo"]'),
              ('generated', '[7]'), ('generated', '[null]'), (NULL, '["refusal"]'), (NULL, '["looping_turn"]'),
              (NULL, '[]')) AS c (earned, defects);
+-- metrics_have_hard_defects() judges a metrics document's defects the same
+-- way (false for no defects, or soft ones only)
+SELECT defects, train_data.metrics_have_hard_defects(jsonb_build_object('defects', defects::jsonb)) AS hard
+FROM (VALUES ('[]'), (NULL), ('{"looping_turn": 1}'), ('"looping_turn"'), ('["refusal"]'),
+             ('["refusal", "duplicate_in_batch", "truncated_last_turn", "length_mismatch"]'),
+             ('["refusal", "looping_turn"]'), ('["typo"]'), ('[7]'), ('[null]')) AS c (defects);
 
 ------------------------------------------------------------------ review queue, statistics, score
 SELECT conversation_id IS NOT NULL AS listed, quality_metrics -> 'defects' AS defects
@@ -134,11 +140,22 @@ SELECT title, quality_metrics -> 'defects' AS defects, quality_metrics ->> 'defe
 FROM train_data.conversations WHERE id::text LIKE 'e6100000%' ORDER BY title;
 DELETE FROM train_data.conversations WHERE id::text LIKE 'e6100000%';
 
------------------------------------------------------------------- exports leave defects out
+------------------------------------------------------------------ exports leave defects out, but soft ones a reviewer approved
+-- not approved: left out of every scope, soft defects or hard (filtered
+-- by nothing: any status)
+SELECT status, quality_metrics -> 'defects' AS defects, train_data.metrics_have_hard_defects(quality_metrics) AS hard
+FROM train_data.conversations ORDER BY status, (quality_metrics -> 'defects')::text;
+SELECT count(*) AS unapproved_exported FROM train_data.export_jsonl('original', 'filtered', NULL, '{}', '{}');
+-- approved, all of them: an approval settles soft defects (a completion
+-- sends them to review for that: approving one left it out of every
+-- export, found by a review of 1.2), never hard ones
 UPDATE train_data.conversations SET status = 'approved', approved_by = :alice, approved_at = now(),
     review_history = review_history || jsonb_build_array(jsonb_build_object('action', 'approved', 'performedBy', :alice))
-WHERE status IN ('generated', 'pending_review');
-SELECT count(*) AS exported FROM train_data.export_jsonl();
+WHERE status IN ('generated', 'pending_review', 'needs_revision');
+SELECT c.quality_metrics -> 'defects' AS exported_defects
+FROM train_data.export_jsonl() l
+JOIN train_data.conversations c ON c.conversation_id = l::jsonb -> 'metadata' ->> 'conversation_id'
+ORDER BY 1::text;
 SELECT count(*) AS exported_with_defects FROM train_data.export_jsonl(options => '{"includeDefects": true}');
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 1.5}')$$, true);
 
@@ -479,6 +496,15 @@ WHERE i.batch_job_id = :'dedupe_job' ORDER BY i.position;
 -- score_conversation recomputes the verdicts of the turns and keeps the mark
 SELECT train_data.score_conversation(i.conversation_id) -> 'defects' AS rescored
 FROM train_data.batch_items i WHERE i.batch_job_id = :'dedupe_job' AND i.position = 2;
+-- the reviewer rejects the first and approves the copy: the copy is
+-- exported, its mark settled by the approval (it was left out of every
+-- export, whatever became of the first: a review of 1.2)
+SELECT r.status FROM train_data.batch_items i,
+     LATERAL train_data.review_conversation(i.conversation_id, CASE i.position WHEN 1 THEN 'rejected' ELSE 'approved' END,
+                                            'checked') r
+WHERE i.batch_job_id = :'dedupe_job' AND i.position IN (1, 2) ORDER BY i.position;
+SELECT l::jsonb -> 'messages' -> 3 ->> 'content' AS exported_copy
+FROM train_data.export_jsonl('openai') l WHERE l LIKE '%joint account%';
 -- a different answer is not marked
 SELECT * FROM public.complete_next('[{"role": "user", "content": "Is it worth paying off my student loan early?"},
     {"role": "assistant", "content": "Compare its interest rate with what your savings earn; pay off the dearer debt first."}]');
@@ -500,6 +526,23 @@ SELECT train_data.create_batch('bob dedupe', jsonb_build_array(jsonb_build_objec
 RESET ROLE;
 SELECT * FROM public.complete_next((SELECT turns FROM answer));
 SET train_data.user_id = :alice;
+-- only a conversation that may still reach a training file is repeated: a
+-- copy of one with a hard defect, rejected, archived or failed is not
+-- marked (a review of 1.2: the clean copy of a defective first answer was
+-- marked, sent to review and left out of every export)
+SELECT train_data.create_batch('dedupe past the left out', jsonb_agg(jsonb_build_object(
+           'template_id', 'e7000000-0000-0000-0000-000000000001', 'parameters', jsonb_build_object('persona', 'T' || g))),
+       '{"dedupe": 0.8}') IS NOT NULL AS created
+FROM generate_series(1, 3) g;
+-- a chat token left in the answer (hard)
+SELECT * FROM public.complete_next((SELECT replace(turns::text, 'on payday.', 'on payday.<|im_end|>')::jsonb FROM answer));
+-- its clean copy: not a duplicate of it
+SELECT * FROM public.complete_next((SELECT turns FROM answer));
+-- the clean copy rejected: a third copy repeats neither
+SELECT r.status FROM train_data.batch_items i JOIN train_data.batch_jobs j ON j.id = i.batch_job_id,
+     LATERAL train_data.review_conversation(i.conversation_id, 'rejected', 'too generic') r
+WHERE j.name = 'dedupe past the left out' AND i.position = 2;
+SELECT * FROM public.complete_next((SELECT replace(turns::text, 'fixed amount', 'set amount')::jsonb FROM answer));
 
 -- a job whose last item finishes while it is paused is completed, its pause ended
 SELECT train_data.create_batch('paused to the end', jsonb_build_array(jsonb_build_object(
