@@ -382,6 +382,27 @@ train_data_quality_defect_codes(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The "defects" array of the metrics document in argument 0, or NULL (a
+ * NULL argument, not an object, no such member or not an array).
+ */
+static JsonbContainer *
+metrics_defects(FunctionCallInfo fcinfo)
+{
+	Jsonb	   *metrics;
+	JsonbValue *defects;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	metrics = PG_GETARG_JSONB_P(0);
+	if (!JB_ROOT_IS_OBJECT(metrics))
+		return NULL;
+	defects = getKeyJsonValueFromContainer(&metrics->root, "defects", strlen("defects"), NULL);
+	if (defects == NULL || defects->type != jbvBinary || !JsonContainerIsArray(defects->val.binary.data))
+		return NULL;
+	return defects->val.binary.data;
+}
+
+/*
  * metrics_have_defects(metrics jsonb) returns boolean — whether a metrics
  * document lists defect verdicts: its "defects" member is a non-empty
  * array; false for anything else, NULL included.  The expression of the
@@ -394,18 +415,9 @@ train_data_quality_defect_codes(PG_FUNCTION_ARGS)
 Datum
 train_data_metrics_have_defects(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *metrics;
-	JsonbValue *defects;
+	JsonbContainer *defects = metrics_defects(fcinfo);
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_BOOL(false);
-	metrics = PG_GETARG_JSONB_P(0);
-	if (!JB_ROOT_IS_OBJECT(metrics))
-		PG_RETURN_BOOL(false);
-	defects = getKeyJsonValueFromContainer(&metrics->root, "defects", strlen("defects"), NULL);
-	PG_RETURN_BOOL(defects != NULL && defects->type == jbvBinary &&
-				   JsonContainerIsArray(defects->val.binary.data) &&
-				   JsonContainerSize(defects->val.binary.data) > 0);
+	PG_RETURN_BOOL(defects != NULL && JsonContainerSize(defects) > 0);
 }
 
 /* Is code (a JSON string's bytes) the code of a soft defect? */
@@ -452,18 +464,9 @@ has_hard_code(JsonbContainer *codes)
 Datum
 train_data_metrics_have_hard_defects(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *metrics;
-	JsonbValue *defects;
+	JsonbContainer *defects = metrics_defects(fcinfo);
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_BOOL(false);
-	metrics = PG_GETARG_JSONB_P(0);
-	if (!JB_ROOT_IS_OBJECT(metrics))
-		PG_RETURN_BOOL(false);
-	defects = getKeyJsonValueFromContainer(&metrics->root, "defects", strlen("defects"), NULL);
-	PG_RETURN_BOOL(defects != NULL && defects->type == jbvBinary &&
-				   JsonContainerIsArray(defects->val.binary.data) &&
-				   has_hard_code(defects->val.binary.data));
+	PG_RETURN_BOOL(defects != NULL && has_hard_code(defects));
 }
 
 /*
