@@ -458,6 +458,13 @@ BEGIN
         PERFORM train_data.check_item_parameters(NEW.parameters,
                                                  format('item %s of batch job %s', NEW.position, NEW.batch_job_id));
     END IF;
+    -- an item its owner cancels ends now and loses its lease, as
+    -- cancel_batch's do (a plain UPDATE left an item in flight cancelled
+    -- with no finish time and its lease on: a soak of the queue, 1.2)
+    IF TG_OP = 'UPDATE' AND NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing') THEN
+        NEW.finished_at := coalesce(NEW.finished_at, now());
+        NEW.lease_expires_at := NULL;
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -1508,6 +1508,7 @@ DECLARE
     cur bigint;        -- the entry running (variables outlive a rollback)
     code text;
     message text;
+    stored boolean := false;   -- a pass stored every entry not refused
 BEGIN
     IF jsonb_typeof(completions) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'completions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
@@ -1521,23 +1522,22 @@ BEGIN
     ids := array_fill(NULL::uuid, ARRAY[n]);
     codes := array_fill(NULL::text, ARRAY[n]);
     messages := array_fill(NULL::text, ARRAY[n]);
-    -- the entries not refused so far, in one subtransaction: at most four tries
+    -- the entries not refused so far, in one subtransaction: at most four
+    -- tries; in the order of their item ids, as cancel_batch locks a job's
+    -- items (in the order given, a cancel and a batch waiting on a third
+    -- session's lock crossed: a soak of the queue, 1.2)
     FOR pass IN 1..4 LOOP
         BEGIN
             convs := array_fill(NULL::uuid, ARRAY[n]);
-            FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
+            FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord)
+                     ORDER BY train_data.completion_item(x.value), x.ord LOOP
                 CONTINUE WHEN codes[e.ord] IS NOT NULL;
                 cur := e.ord;
                 ids[e.ord] := train_data.completion_item(e.value);
                 convs[e.ord] := train_data.complete_batch_entry(e.value, e.ord);
             END LOOP;
             cur := NULL;
-            RETURN QUERY
-            SELECT u.id, CASE WHEN u.code IS NOT NULL THEN 'refused' WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END,
-                   u.conv, u.code, u.message
-            FROM unnest(ids, convs, codes, messages) WITH ORDINALITY AS u(id, conv, code, message, ord) ORDER BY u.ord;
-            PERFORM train_data.note_lock_timeout(NULL);
-            RETURN;
+            stored := true;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
             IF code = '55P03' THEN   -- a lock wait ran out: that user's held rows refused at once from here on
@@ -1547,25 +1547,31 @@ BEGIN
             codes[cur] := code;
             messages[cur] := message;
         END;
+        EXIT WHEN stored;
     END LOOP;
     -- more refusals: each entry not refused yet in a subtransaction of its own
-    FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord) LOOP
-        item_id := ids[e.ord]; conversation_id := NULL; error_code := codes[e.ord]; error_message := messages[e.ord];
-        outcome := 'refused';
-        IF error_code IS NULL THEN
+    IF NOT stored THEN
+        convs := array_fill(NULL::uuid, ARRAY[n]);
+        FOR e IN SELECT x.value, x.ord FROM jsonb_array_elements(completions) WITH ORDINALITY AS x(value, ord)
+                 ORDER BY train_data.completion_item(x.value), x.ord LOOP
+            CONTINUE WHEN codes[e.ord] IS NOT NULL;
             BEGIN
-                item_id := train_data.completion_item(e.value);
-                conversation_id := train_data.complete_batch_entry(e.value, e.ord);
-                outcome := CASE WHEN conversation_id IS NULL THEN 'failed' ELSE 'completed' END;
+                ids[e.ord] := train_data.completion_item(e.value);
+                convs[e.ord] := train_data.complete_batch_entry(e.value, e.ord);
             EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
-                IF error_code = '55P03' THEN
-                    PERFORM train_data.note_lock_timeout(item_id);
+                GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+                IF code = '55P03' THEN
+                    PERFORM train_data.note_lock_timeout(ids[e.ord]);
                 END IF;
+                codes[e.ord] := code;
+                messages[e.ord] := message;
             END;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
+        END LOOP;
+    END IF;
+    RETURN QUERY
+    SELECT u.id, CASE WHEN u.code IS NOT NULL THEN 'refused' WHEN u.conv IS NULL THEN 'failed' ELSE 'completed' END,
+           u.conv, u.code, u.message
+    FROM unnest(ids, convs, codes, messages) WITH ORDINALITY AS u(id, conv, code, message, ord) ORDER BY u.ord;
     PERFORM train_data.note_lock_timeout(NULL);
 END
 $$;
@@ -1704,7 +1710,10 @@ BEGIN
         PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
     -- the job first (its row is held since lock_visible_job: no finisher
-    -- can end it meanwhile), then its items, which the owner's trigger
+    -- can end it meanwhile), then its items, in the order of their ids, as
+    -- complete_batch_items takes them (in the order of a scan, a cancel
+    -- and a batch of completions waiting on a third session's lock crossed
+    -- and one of them was stopped, 40P01: a soak of the queue, 1.2), which the owner's trigger
     -- counts as she cancels them, one sum per statement, and does not end
     -- the job again (batch_items_owner_finish).  The engine's writes and a
     -- superuser's are not counted there: this counts them itself.  Before
@@ -1721,7 +1730,8 @@ BEGIN
         UPDATE train_data.batch_items i
         SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
         FROM (SELECT i2.id, i2.status AS old_status FROM train_data.batch_items i2
-              WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing') FOR NO KEY UPDATE) o
+              WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing')
+              ORDER BY i2.id FOR NO KEY UPDATE) o
         WHERE i.id = o.id AND i.status IN ('queued', 'processing')
         RETURNING o.old_status)
     SELECT count(*) FILTER (WHERE old_status = 'queued'), count(*) FILTER (WHERE old_status = 'processing')

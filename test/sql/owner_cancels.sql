@@ -29,6 +29,11 @@ UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'jo
 DELETE FROM train_data.batch_items WHERE batch_job_id = :'job' AND position = 4;
 SELECT status, total_items, queued_items, processing_items, completed_items, failed_items, cancelled_items, percent
 FROM train_data.batch_progress(:'job');
+-- the items she cancelled ended then, the one in flight without its lease
+-- (as cancel_batch ends them; a soak of the queue found them with no finish
+-- time and the lease on)
+SELECT position, status, finished_at IS NOT NULL AS finished, lease_expires_at IS NULL AS no_lease
+FROM train_data.batch_items WHERE batch_job_id = :'job' ORDER BY position;
 
 -- the worker completes item 1, the last: the job ends, its row counted
 SELECT id AS i1, (SELECT id FROM train_data.batch_items WHERE batch_job_id = :'job' AND position = 2) AS i2
