@@ -1056,10 +1056,10 @@ $$;
 
 -- Functions whose body changes (same signatures).
 
--- Add to the live counters of a job, in this backend's shard (native:
--- src/bookkeeping_glue.c, one INSERT kept prepared; it runs as its caller,
--- under her policies: the engine writes shards 16-31, a user's
--- cancel_batch 0-15).
+-- Add to the live counters of a job, in this backend's shard or the first
+-- one no other transaction holds (native: src/counter_shards.c, statements
+-- kept prepared; it runs as its caller, under her policies: the engine
+-- writes shards 16-31, a user's cancel_batch 0-15).
 CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
                                          in_flight integer, final_event boolean DEFAULT false)
     RETURNS void
@@ -2479,11 +2479,14 @@ BEGIN
     INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
     SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
     ON CONFLICT DO NOTHING;
+    INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+    SELECT NEW.id, NEW.created_by, g::smallint FROM generate_series(16, 31) g
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_jobs_make_slots() IS
-    'Internal: trigger making the claim slots of a new job';
+    'Internal: trigger making the claim slots and the engine counter shards of a new job';
 
 CREATE TRIGGER batch_jobs_make_slots
     AFTER INSERT ON train_data.batch_jobs
@@ -2529,6 +2532,15 @@ LEFT JOIN (SELECT i.batch_job_id, i.id,
        ON i.batch_job_id = j.id AND i.slot = g.slot
 WHERE j.status IN ('queued', 'processing', 'paused')
    OR EXISTS (SELECT 1 FROM train_data.batch_items i2 WHERE i2.batch_job_id = j.id AND i2.status = 'processing');
+
+-- Jobs not yet ended get their sixteen engine counter shards, as a new job
+-- does (batch_jobs_make_slots), so that a worker whose shard another
+-- transaction holds writes a free one instead of waiting.
+INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+SELECT j.id, j.created_by, g::smallint
+FROM train_data.batch_jobs j CROSS JOIN generate_series(16, 31) g
+WHERE j.status IN ('queued', 'processing', 'paused')
+ON CONFLICT DO NOTHING;
 
 -- The claim order: one row per job a claim may take work from, by its
 -- priority rank and age.  A job is put here when items of it are queued
@@ -4910,7 +4922,7 @@ COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by rele
 
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 
-COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, plus 16 when the engine writes (users write shards 0-15 only)';
+COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, or the first shard no other transaction holds, plus 16 when the engine writes (users write shards 0-15 only)';
 
 COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
 
@@ -5244,7 +5256,7 @@ COMMENT ON FUNCTION train_data.eta_observe(double precision, double precision, d
     'Internal: the smoothed interval between final events of a counter shard after one more final event (time-remaining estimate)';
 
 COMMENT ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean) IS
-    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters (and, for a final event, updates its rate)';
+    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters, or the first one no other transaction holds (and, for a final event, updates its rate)';
 
 COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
     'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';

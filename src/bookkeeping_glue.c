@@ -1,8 +1,9 @@
 /*
  * bookkeeping_glue.c — the worker functions' bookkeeping, native:
- * bump_counters() (a job's live counters, in this backend's shard) and
- * log_generation() (one generation_logs row).  Each is one INSERT, kept
- * prepared for the session (kept_plan.c); as PL/pgSQL functions called
+ * bump_counters() (a job's live counters, in a shard no other transaction
+ * holds: counter_shards.c) and log_generation() (one generation_logs row,
+ * one INSERT).  Their statements are kept prepared for the session
+ * (kept_plan.c); as PL/pgSQL functions called
  * from the worker functions they cost a nested interpreter call each
  * (its settings, its arguments), about 50,000 instructions a completion
  * for the two (docs/performance.md).
@@ -19,47 +20,11 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 
+#include "counter_shards.h"
 #include "kept_plan.h"
 
 PG_FUNCTION_INFO_V1(train_data_bump_counters);
 PG_FUNCTION_INFO_V1(train_data_log_generation);
-
-/*
- * One statement: the job row read once, for its owner and (for a final
- * event) its active clock; a job the caller cannot see gives a NULL owner.
- * The engine writes shards 16-31, a user (cancel_batch) 0-15: the policies
- * let her write, and so lock, only those.  Sums in bigint, kept in range:
- * a row its owner wrote cannot overflow.
- */
-static const char bump_sql[] =
-	"INSERT INTO train_data.batch_job_counters AS c"
-	"    (batch_job_id, created_by, shard, completed_items, failed_items, cancelled_items, in_flight,"
-	"     interval_ewma, last_active)"
-	" SELECT x.job_id, j.created_by,"
-	"        pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.+)"
-	"            CASE WHEN pg_catalog.row_security_active('train_data.batch_job_counters'::pg_catalog.regclass)"
-	"                 THEN 0 ELSE 16 END,"
-	"        $2, $3, $4, $5,"
-	"        CASE WHEN $6 THEN train_data.eta_observe(NULL, NULL, a.active) END, a.active"
-	" FROM (SELECT $1 AS job_id) x"
-	" LEFT JOIN train_data.batch_jobs j ON j.id OPERATOR(pg_catalog.=) x.job_id"
-	" CROSS JOIN LATERAL (SELECT CASE WHEN $6 THEN train_data.job_active_seconds(j.started_at, j.paused_time,"
-	"                                                     j.paused_at, NULL, pg_catalog.now()) END AS active) a"
-	" ON CONFLICT (batch_job_id, shard) DO UPDATE"
-	" SET completed_items = LEAST(GREATEST(c.completed_items::pg_catalog.int8"
-	"                                      OPERATOR(pg_catalog.+) excluded.completed_items, -2147483648), 2147483647),"
-	"     failed_items = LEAST(GREATEST(c.failed_items::pg_catalog.int8"
-	"                                   OPERATOR(pg_catalog.+) excluded.failed_items, -2147483648), 2147483647),"
-	"     cancelled_items = LEAST(GREATEST(c.cancelled_items::pg_catalog.int8"
-	"                                      OPERATOR(pg_catalog.+) excluded.cancelled_items, -2147483648), 2147483647),"
-	"     in_flight = LEAST(GREATEST(c.in_flight::pg_catalog.int8"
-	"                                OPERATOR(pg_catalog.+) excluded.in_flight, -2147483648), 2147483647),"
-	"     interval_ewma = CASE WHEN $6 THEN train_data.eta_observe(c.interval_ewma, c.last_active,"
-	"                                                                excluded.last_active)"
-	"                          ELSE c.interval_ewma END,"
-	"     last_active = CASE WHEN $6 THEN excluded.last_active ELSE c.last_active END";
-
-static const Oid bump_types[] = {UUIDOID, INT4OID, INT4OID, INT4OID, INT4OID, BOOLOID};
 
 /* The log row of one model call of a batch item (its request is the one stored at claim). */
 static const char log_sql[] =
@@ -76,7 +41,6 @@ static const char log_sql[] =
 static const Oid log_types[] = {UUIDOID, UUIDOID, UUIDOID, JSONBOID, JSONBOID, INT4OID, UUIDOID, UUIDOID,
 	JSONBOID, TEXTOID, INT4OID, INT4OID, NUMERICOID, INT4OID, TEXTOID, TEXTOID};
 
-static SPIPlanPtr bump_plan;
 static SPIPlanPtr log_plan;
 
 /* Run the kept INSERT in *slot with the function's arguments as its parameters (NULLs kept). */
@@ -105,13 +69,22 @@ insert_with_args(FunctionCallInfo fcinfo, SPIPlanPtr *slot, const char *sql, con
 /*
  * bump_counters(job_id uuid, completed, failed, cancelled, in_flight
  * integer, final_event boolean) returns void — adds to the job's live
- * counters in this backend's shard and, for a final event, updates the
- * shard's rate (time-remaining estimate).
+ * counters in a shard no other transaction holds (counter_shards.c) and,
+ * for a final event, updates the shard's rate (time-remaining estimate).
  */
 Datum
 train_data_bump_counters(PG_FUNCTION_ARGS)
 {
-	insert_with_args(fcinfo, &bump_plan, bump_sql, bump_types, lengthof(bump_types));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("bump_counters() needs a batch job id")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	td_add_to_counters(PG_GETARG_DATUM(0), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1),
+					   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3),
+					   PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4), !PG_ARGISNULL(5) && PG_GETARG_BOOL(5));
+	SPI_finish();
 	PG_RETURN_VOID();
 }
 

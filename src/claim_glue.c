@@ -67,6 +67,7 @@
 #include "utils/uuid.h"
 
 #include "claim_hints.h"
+#include "counter_shards.h"
 #include "engine_cache.h"
 #include "kept_plan.h"
 #include "train_data.h"
@@ -94,7 +95,6 @@ enum claim_stmt
 	ST_BIND,					/* the item taken holds its slot */
 	ST_STRANDED,				/* cancel an item whose job has ended */
 	ST_LEASE_LOST,				/* fail an item out of attempts */
-	ST_COUNT,					/* count claimed items in this backend's shard */
 	ST_START_JOB,				/* the first claim starts the job */
 	ST_N
 };
@@ -290,15 +290,6 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	[ST_LEASE_LOST] = {
 		"SELECT train_data.claim_lease_lost($1, $2)",
 		2, {UUIDOID, UUIDOID}
-	},
-	/* an engine shard (16-31): no user can write or lock one */
-	[ST_COUNT] = {
-		"INSERT INTO train_data.batch_job_counters AS c (batch_job_id, created_by, shard, in_flight)"
-		"    VALUES ($1, $2, pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.+) 16, $3)"
-		"    ON CONFLICT (batch_job_id, shard)"	/* in range whatever its owner wrote there */
-		"    DO UPDATE SET in_flight = LEAST(GREATEST(c.in_flight::pg_catalog.int8 OPERATOR(pg_catalog.+)"
-		"                                             excluded.in_flight, -2147483648), 2147483647)",
-		3, {UUIDOID, UUIDOID, INT4OID}
 	},
 	[ST_START_JOB] = {
 		"UPDATE train_data.batch_jobs b"
@@ -842,7 +833,7 @@ claim_from_job(claim_call *call, Datum job, int32 first)
 	}
 	if (taken == 0)
 		return VISIT_TOOK;
-	run(ST_COUNT, (Datum[]) {job, owner, Int32GetDatum(taken)}, NULL);
+	td_add_to_counters(job, 0, 0, 0, taken, false);
 	if (not_started)			/* never waits: the owner may hold the job row */
 		run(ST_START_JOB, &job, NULL);
 	return VISIT_TOOK;
