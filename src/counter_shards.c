@@ -40,38 +40,47 @@
 #define ADD(col, param) \
 	" " col " = LEAST(GREATEST(c." col "::pg_catalog.int8 OPERATOR(pg_catalog.+) " param ", -2147483648), 2147483647)"
 
+/* The counts ($2-$5) added to the row c. */
+#define ADD_COUNTS \
+	" SET" ADD("completed_items", "$2") "," ADD("failed_items", "$3") "," \
+	ADD("cancelled_items", "$4") "," ADD("in_flight", "$5")
+
+/* For a final event, the shard's rate too, from the job's active clock (read once). */
+#define ADD_RATE \
+	", (interval_ewma, last_active) =" \
+	"  (SELECT train_data.eta_observe(c.interval_ewma, c.last_active, a.active), a.active" \
+	"     FROM (SELECT (SELECT train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL," \
+	"                                                         pg_catalog.now())" \
+	"                     FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) $1) AS active) a)"
+
 /*
- * UPDATE of the shard the subquery "s" picks and locks, reading the job's
- * active clock for a final event ($6).  $1 the job, $2-$5 the changes.
+ * UPDATE of the one shard the sub-select pick chooses and locks: $1 the
+ * job, $2-$5 the changes (a plan of its own for a final event, whose rate
+ * changes too).
  */
-#define UPDATE_PICKED(pick) \
-	"UPDATE train_data.batch_job_counters AS c" \
-	"   SET" ADD("completed_items", "$2") "," ADD("failed_items", "$3") "," \
-	ADD("cancelled_items", "$4") "," ADD("in_flight", "$5") "," \
-	"       interval_ewma = CASE WHEN $6 THEN train_data.eta_observe(c.interval_ewma, c.last_active, a.active)" \
-	"                            ELSE c.interval_ewma END," \
-	"       last_active = CASE WHEN $6 THEN a.active ELSE c.last_active END" \
-	"  FROM (" pick ") s" \
-	" CROSS JOIN LATERAL (SELECT CASE WHEN $6 THEN" \
-	"                        (SELECT train_data.job_active_seconds(j.started_at, j.paused_time, j.paused_at, NULL," \
-	"                                                              pg_catalog.now())" \
-	"                           FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) $1) END AS active) a" \
-	" WHERE c.batch_job_id OPERATOR(pg_catalog.=) $1 AND c.shard OPERATOR(pg_catalog.=) s.shard"
+#define UPDATE_PICKED(set, pick) \
+	"UPDATE train_data.batch_job_counters AS c" set \
+	" WHERE c.batch_job_id OPERATOR(pg_catalog.=) $1 AND c.shard OPERATOR(pg_catalog.=) (" pick ")"
 
 /* 1. The preferred shard, unless another transaction holds it. */
-static const char preferred_sql[] =
-	UPDATE_PICKED("SELECT f.shard FROM train_data.batch_job_counters f"
-				  " WHERE f.batch_job_id OPERATOR(pg_catalog.=) $1"
-				  "   AND f.shard OPERATOR(pg_catalog.=) " PREFERRED_SHARD
-				  "   FOR UPDATE SKIP LOCKED");
+#define PICK_PREFERRED \
+	"SELECT f.shard FROM train_data.batch_job_counters f" \
+	" WHERE f.batch_job_id OPERATOR(pg_catalog.=) $1" \
+	"   AND f.shard OPERATOR(pg_catalog.=) " PREFERRED_SHARD \
+	"   FOR UPDATE SKIP LOCKED"
 
 /* 2. The first shard of the range no other transaction holds. */
-static const char free_sql[] =
-	UPDATE_PICKED("SELECT f.shard FROM train_data.batch_job_counters f"
-				  " WHERE f.batch_job_id OPERATOR(pg_catalog.=) $1"
-				  "   AND f.shard OPERATOR(pg_catalog.>=) " RANGE_START
-				  "   AND f.shard OPERATOR(pg_catalog.<=) (" RANGE_START " OPERATOR(pg_catalog.+) 15)"
-				  " ORDER BY f.shard LIMIT 1 FOR UPDATE SKIP LOCKED");
+#define PICK_FREE \
+	"SELECT f.shard FROM train_data.batch_job_counters f" \
+	" WHERE f.batch_job_id OPERATOR(pg_catalog.=) $1" \
+	"   AND f.shard OPERATOR(pg_catalog.>=) " RANGE_START \
+	"   AND f.shard OPERATOR(pg_catalog.<=) (" RANGE_START " OPERATOR(pg_catalog.+) 15)" \
+	" ORDER BY f.shard LIMIT 1 FOR UPDATE SKIP LOCKED"
+
+static const char *const picked_sql[2][2] = {
+	{UPDATE_PICKED(ADD_COUNTS, PICK_PREFERRED), UPDATE_PICKED(ADD_COUNTS ADD_RATE, PICK_PREFERRED)},
+	{UPDATE_PICKED(ADD_COUNTS, PICK_FREE), UPDATE_PICKED(ADD_COUNTS ADD_RATE, PICK_FREE)},
+};
 
 /*
  * 3. The preferred shard, made if the job has none (its owner from the job
@@ -99,17 +108,15 @@ static const char upsert_sql[] =
 
 static const Oid arg_types[] = {UUIDOID, INT4OID, INT4OID, INT4OID, INT4OID, BOOLOID};
 
-static SPIPlanPtr preferred_plan;
-static SPIPlanPtr free_plan;
+static SPIPlanPtr picked_plans[2][2];
 static SPIPlanPtr upsert_plan;
 
-/* Run the kept statement with the arguments; the rows it wrote. */
+/* Run the kept statement with the first nargs arguments; the rows it wrote. */
 static uint64
-run(SPIPlanPtr *slot, const char *sql, Datum *args)
+run(SPIPlanPtr *slot, const char *sql, int nargs, Datum *args)
 {
 	/* a generic plan from the first call: no planning per call */
-	int			rc = SPI_execute_plan(td_kept_plan(slot, sql, lengthof(arg_types), arg_types,
-												   CURSOR_OPT_GENERIC_PLAN),
+	int			rc = SPI_execute_plan(td_kept_plan(slot, sql, nargs, arg_types, CURSOR_OPT_GENERIC_PLAN),
 									  args, NULL, false, 0);
 
 	if (rc < 0)
@@ -122,8 +129,12 @@ td_add_to_counters(Datum job, int32 completed, int32 failed, int32 cancelled, in
 {
 	Datum		args[] = {job, Int32GetDatum(completed), Int32GetDatum(failed), Int32GetDatum(cancelled),
 		Int32GetDatum(in_flight), BoolGetDatum(final_event)};
+	int			f = final_event ? 1 : 0;
 
-	if (run(&preferred_plan, preferred_sql, args) > 0 || run(&free_plan, free_sql, args) > 0)
-		return;
-	run(&upsert_plan, upsert_sql, args);
+	for (int pick = 0; pick < 2; pick++)
+	{
+		if (run(&picked_plans[pick][f], picked_sql[pick][f], lengthof(arg_types) - 1, args) > 0)
+			return;
+	}
+	run(&upsert_plan, upsert_sql, lengthof(arg_types), args);
 }
