@@ -108,6 +108,32 @@ function tooLarge(err) {
 	return null;
 }
 
+// Codes of a connection lost while an answer's body was read: undici throws
+// TypeError('terminated') with one of these as its cause (a SocketError
+// UND_ERR_SOCKET 'other side closed', a body timeout, a reset), and the
+// SDKs pass it on unwrapped.
+const LOST_CONNECTION = new Set(['UND_ERR_SOCKET', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CLOSED',
+	'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/**
+ * The error in `err`'s cause chain that says the connection was lost (a
+ * code of LOST_CONNECTION, or undici's TypeError 'terminated'), else null.
+ * Before, a reset after the response's headers was a `worker_error`: the
+ * outage breaker never counted it and each item spent its attempts within
+ * seconds (a review of 1.2).
+ */
+export function lostConnection(err) {
+	for (let e = err, depth = 0; e && depth < 8; e = e.cause, depth++) {
+		if (LOST_CONNECTION.has(e.code) || (e instanceof TypeError && e.message === 'terminated')) return e;
+	}
+	return null;
+}
+
+/** The message of a lost connection: the error's, and its cause's when it has one ("terminated (other side closed)"). */
+function networkMessage(err) {
+	return `network: ${err.message}${err.cause ? ` (${err.cause.message ?? err.cause})` : ''}`;
+}
+
 /** HTTP statuses retried by the queue: timeouts, conflicts, rate limits, server errors. */
 export function retryableStatus(status) {
 	return status === 408 || status === 409 || status === 429 || status >= 500;
@@ -132,8 +158,7 @@ export function classifyError(err) {
 		return new CallFailure(clip(`timeout: ${err.message}`), { code: 'timeout', retryable: true });
 	}
 	if (err instanceof Anthropic.APIConnectionError || err instanceof OpenAI.APIConnectionError) {
-		return new CallFailure(clip(`network: ${err.message}${err.cause ? ` (${err.cause.message ?? err.cause})` : ''}`),
-			{ code: 'network', retryable: true });
+		return new CallFailure(clip(networkMessage(err)), { code: 'network', retryable: true });
 	}
 	if ((err instanceof Anthropic.APIError || err instanceof OpenAI.APIError) && Number.isInteger(err.status)) {
 		return new CallFailure(clip(`HTTP ${err.status}: ${err.message}`), {
@@ -141,6 +166,8 @@ export function classifyError(err) {
 			retryAfterMs: retryAfterMs(err.headers),
 		});
 	}
+	// the connection lost while the body was read (after the headers): the SDKs do not wrap it
+	if (lostConnection(err)) return new CallFailure(clip(networkMessage(err)), { code: 'network', retryable: true });
 	// anything else (a body that is not JSON, a bug): retried per policy, the message says what it was
 	return new CallFailure(clip(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), { code: 'worker_error', retryable: true });
 }

@@ -21,6 +21,10 @@
 //   hugechunked     200 of 3 MB sent in chunks without a length, then 200
 //   down            503 to the first `downFor` requests of every "down"
 //                   persona together (an outage), then 200
+//   reset           200 headers and part of the body, then the connection
+//                   reset (undici: TypeError 'terminated'); then 200
+//   cut             as reset, for the first `cutFor` requests of every "cut"
+//                   persona together (an outage after the headers), then 200
 //
 // requests(persona) counts the requests per persona; `seen` keeps each
 // request's path, headers and body.
@@ -73,9 +77,10 @@ function errorBody(api, status, message) {
 }
 
 /** Start the server on 127.0.0.1 and a free port. */
-export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor = 0 } = {}) {
+export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor = 0, cutFor = 0 } = {}) {
 	const counts = new Map();
 	let downLeft = downFor;
+	let cutLeft = cutFor;
 	const seen = [];
 	const sockets = new Set();
 	const server = http.createServer((req, res) => {
@@ -97,6 +102,13 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor
 				res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${n}`, ...headers })
 					.end(JSON.stringify(payload));
 			const ok = (truncated = false) => send(200, success(api, body, conversationText(persona), truncated));
+			// 200 headers and the first part of the body, then the socket destroyed
+			const reset = () => {
+				const full = JSON.stringify(success(api, body, conversationText(persona), false));
+				res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(full)),
+					'request-id': `req_${n}` });
+				res.write(full.slice(0, 40), () => setTimeout(() => res.socket?.destroy(), 50));
+			};
 			const first = n === 1;
 			if (kind === 'badrequest') return send(400, errorBody(api, 400, 'max_tokens: too large'));
 			if (kind === 'echokey') {
@@ -104,6 +116,10 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor
 			}
 			if (kind === 'down') {
 				if (downLeft > 0) { downLeft--; return send(503, errorBody(api, 503, 'service unavailable')); }
+				return ok();
+			}
+			if (kind === 'cut') {
+				if (cutLeft > 0) { cutLeft--; return reset(); }
 				return ok();
 			}
 			if (!first) return kind === 'slow' ? setTimeout(ok, slowMs).unref() : ok();
@@ -123,6 +139,7 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor
 				res.on('close', () => clearInterval(t));
 				return undefined;
 			}
+			case 'reset': return reset();
 			case 'nul': return send(200, success(api, body, conversationText(persona).replace('I am', 'I\u0000am'), false));
 			case 'huge': return send(200, success(api, body, conversationText(persona) + ' '.repeat(3 * 1024 * 1024), false));
 			case 'hugechunked': {

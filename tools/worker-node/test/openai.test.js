@@ -53,7 +53,7 @@ test('openai caller: what each first answer becomes', async () => {
 		}
 	};
 	const got = {};
-	for (const p of ['ok-2', 'ratelimit-2', 'ratelimitlong-2', 'error500-2', 'hang-2', 'truncated-2', 'badrequest-2']) got[p] = await outcome(p);
+	for (const p of ['ok-2', 'ratelimit-2', 'ratelimitlong-2', 'error500-2', 'hang-2', 'truncated-2', 'badrequest-2', 'reset-2']) got[p] = await outcome(p);
 	assert.deepEqual(got, {
 		'ok-2': ['200', 'stop'],
 		'ratelimit-2': ['429', true, 1000],
@@ -62,6 +62,7 @@ test('openai caller: what each first answer becomes', async () => {
 		'hang-2': ['timeout', true, null],
 		'truncated-2': ['200', 'length'],
 		'badrequest-2': ['400', false, null],
+		'reset-2': ['network', true, null],
 	});
 	// one request each: the SDK's own retries are off
 	assert.deepEqual(['ratelimit-2', 'error500-2', 'hang-2'].map(mock.requests), [1, 1, 1]);

@@ -44,7 +44,7 @@ let env;
 let mock;
 before(async () => {
 	env = await setupDatabase('outage');
-	mock = await startMockServer({ downFor: 8 });
+	mock = await startMockServer({ downFor: 8, cutFor: 8 });
 });
 after(async () => {
 	await mock?.close();
@@ -73,4 +73,27 @@ test('outage: 8 calls answered 503, then the provider is back: every item comple
 	const pauses = log.lines.filter((l) => l.event === 'provider_outage');
 	assert.ok(pauses.length >= 1);
 	assert.equal(pauses[0].failures, 3);
+});
+
+test('outage: 8 connections reset after the headers, then the provider is back: every item completed, none failed', async () => {
+	// undici's TypeError('terminated'), its cause UND_ERR_SOCKET: a worker_error
+	// before, so the breaker never tripped and each item spent its attempts
+	const personas = Array.from({ length: 8 }, (_, i) => `cut-${i + 1}`);
+	const job = await createBatch(env, 'cut', personas, 4);
+	const log = collectingLogger();
+	// (the items' provider is the one the test before configured, if any)
+	const { status, counts } = await runWorker(env, { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: mock.anthropicBaseURL,
+		OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: mock.openaiBaseURL, TD_OUTAGE_AFTER: '3', TD_IDLE_EXIT: '3' }, log);
+	assert.equal(status, 0);
+	const items = await itemsOf(env, job);
+	assert.deepEqual(items.map((i) => i.status), Array(8).fill('completed'));
+	assert.equal(items.reduce((n, i) => n + (i.logs ?? []).filter((l) => l === 'failed:network').length, 0), 2);
+	assert.equal(counts.released, 6);
+	assert.equal(counts.failed, 0);
+	const released = log.lines.filter((l) => l.event === 'released');
+	assert.deepEqual([...new Set(released.map((l) => [l.reason, l.code].join(' ')))], ['provider_outage network']);
+	assert.match(released[0].message, /^network: terminated \(other side closed\)$/);
+	const pauses = log.lines.filter((l) => l.event === 'provider_outage');
+	assert.ok(pauses.length >= 1);
+	assert.deepEqual([pauses[0].failures, pauses[0].code], [3, 'network']);
 });

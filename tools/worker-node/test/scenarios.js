@@ -10,7 +10,8 @@ import { conversationText } from './mock-server.js';
 import { USER, collectingLogger, createBatch, itemsOf, query, runWorker } from './helpers.js';
 
 export const PERSONAS = ['ok-1', 'ratelimit-1', 'ratelimitlong-1', 'error500-1', 'hang-1', 'truncated-1', 'badjson-1', 'badrequest-1',
-	'trickle-1', 'nul-1', 'echokey-1', 'huge-1', 'hugechunked-1'];
+	'trickle-1', 'nul-1', 'echokey-1', 'huge-1', 'hugechunked-1',
+	'reset-1'];
 
 /** What each persona's item ends as: status, attempts, error_code, generation log statuses, requests the mock saw. */
 export const EXPECTED = {
@@ -31,6 +32,8 @@ export const EXPECTED = {
 	// too long, or cut off when its chunks pass the limit; then retried
 	'huge-1': ['completed', 2, null, ['failed:response_too_large', 'success'], 2],
 	'hugechunked-1': ['completed', 2, null, ['failed:response_too_large', 'success'], 2],
+	// the connection reset after the headers is a network failure (it was a worker_error)
+	'reset-1': ['completed', 2, null, ['failed:network', 'success'], 2],
 };
 
 /** Queue the scenario batch, drain it with a worker on `mock`, check everything. */
