@@ -172,6 +172,19 @@ export function classifyError(err) {
 	return new CallFailure(clip(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), { code: 'worker_error', retryable: true });
 }
 
+/**
+ * `response` when it is a JSON object, else a retryable CallFailure
+ * (`invalid_response`): the SDKs return undefined for a 200 with an empty
+ * body and a string for one that is not JSON.  Before, such a response
+ * reached complete() and threw there (JSON.stringify(undefined)): the
+ * item sat out its lease with no generation log (a review of 1.2).
+ */
+function checkedResponse(response) {
+	if (response !== null && typeof response === 'object' && !Array.isArray(response)) return response;
+	const what = response === undefined || response === '' ? 'an empty body' : `a ${Array.isArray(response) ? 'JSON array' : typeof response}`;
+	throw new CallFailure(`empty or non-JSON response: ${what} instead of a JSON object`, { code: 'invalid_response', retryable: true });
+}
+
 /** Sleep `ms` milliseconds; rejects with an AbortError when `signal` aborts first. */
 export function sleep(ms, signal) {
 	return new Promise((resolve, reject) => {
@@ -237,8 +250,9 @@ export function createCaller(config) {
 			// body too (a server that sends its answer a byte at a time)
 			const timeout = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
 			const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+			let response;
 			try {
-				return item.provider === 'openai'
+				response = item.provider === 'openai'
 					? await c.chat.completions.create(body, { signal: both })
 					: await c.messages.create(body, { signal: both });
 			} catch (err) {
@@ -248,6 +262,7 @@ export function createCaller(config) {
 				}
 				throw err;
 			}
+			return checkedResponse(response);
 		},
 	};
 }

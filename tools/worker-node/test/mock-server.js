@@ -25,6 +25,7 @@
 //                   reset (undici: TypeError 'terminated'); then 200
 //   cut             as reset, for the first `cutFor` requests of every "cut"
 //                   persona together (an outage after the headers), then 200
+//   empty           200 with an empty body (content-length 0), then 200
 //
 // requests(persona) counts the requests per persona; `seen` keeps each
 // request's path, headers and body.
@@ -140,6 +141,9 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor
 				return undefined;
 			}
 			case 'reset': return reset();
+			case 'empty':
+				res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0', 'request-id': `req_${n}` });
+				return res.end();
 			case 'nul': return send(200, success(api, body, conversationText(persona).replace('I am', 'I\u0000am'), false));
 			case 'huge': return send(200, success(api, body, conversationText(persona) + ' '.repeat(3 * 1024 * 1024), false));
 			case 'hugechunked': {

@@ -11,7 +11,7 @@ import { USER, collectingLogger, createBatch, itemsOf, query, runWorker } from '
 
 export const PERSONAS = ['ok-1', 'ratelimit-1', 'ratelimitlong-1', 'error500-1', 'hang-1', 'truncated-1', 'badjson-1', 'badrequest-1',
 	'trickle-1', 'nul-1', 'echokey-1', 'huge-1', 'hugechunked-1',
-	'reset-1'];
+	'reset-1', 'empty-1'];
 
 /** What each persona's item ends as: status, attempts, error_code, generation log statuses, requests the mock saw. */
 export const EXPECTED = {
@@ -34,6 +34,8 @@ export const EXPECTED = {
 	'hugechunked-1': ['completed', 2, null, ['failed:response_too_large', 'success'], 2],
 	// the connection reset after the headers is a network failure (it was a worker_error)
 	'reset-1': ['completed', 2, null, ['failed:network', 'success'], 2],
+	// a 200 with an empty body is failed retryable, with a log (it was left to its lease)
+	'empty-1': ['completed', 2, null, ['failed:invalid_response', 'success'], 2],
 };
 
 /** Queue the scenario batch, drain it with a worker on `mock`, check everything. */
@@ -60,6 +62,11 @@ export async function runScenarios(env, mock, provider, workerEnv) {
 	assert.equal(echoed.length, 1);
 	assert.match(echoed[0].message, /invalid key: (Bearer )?\*\*\*/);
 	assert.ok(!JSON.stringify(log.lines).includes('test-key'));
+	// the empty answer was failed with a log line saying what it was, nothing abandoned
+	assert.deepEqual(log.lines.filter((l) => l.event === 'failed' && /^empty or non-JSON/.test(l.message))
+		.map((l) => [l.code, l.retryable, l.status, l.message]),
+	[['invalid_response', true, 'queued', 'empty or non-JSON response: an empty body instead of a JSON object']]);
+	assert.equal(log.lines.filter((l) => l.event === 'report_error').length, 0);
 	const stored = await query(env.db, `SELECT count(*)::int AS n FROM train_data.batch_items
 		WHERE batch_job_id = $1 AND error_message LIKE '%test-key%'`, [job]);
 	assert.equal(stored.rows[0].n, 0);
