@@ -71,6 +71,20 @@ export class HelpRequested extends Error {
 }
 
 /**
+ * The offline generator only when asked for (TD_OFFLINE=1); without it, a
+ * worker with no API key at all refuses to start.  Before, no key meant
+ * offline silently: a worker deployed without its key completed the whole
+ * queue with sample conversations (a review of 1.2).
+ */
+function checkKeys(c) {
+	if (c.offline === undefined) c.offline = false;
+	if (!c.offline && !c.anthropic.apiKey && !c.openai.apiKey) {
+		throw new Error('no API key: set ANTHROPIC_API_KEY and/or OPENAI_API_KEY, or TD_OFFLINE=1 for the offline generator '
+			+ '(sample conversations, not model output)');
+	}
+}
+
+/**
  * The configuration from `env` and `argv` (the arguments after the script).
  * Throws an Error with a usage message on a bad value.
  */
@@ -135,8 +149,7 @@ export function loadConfig(env = process.env, argv = []) {
 	if (c.offlineDelayMs !== null && !(c.offlineDelayMs >= 0)) throw new Error('TD_OFFLINE_DELAY: expected milliseconds >= 0');
 	if (!(c.offlineTruncate >= 0 && c.offlineTruncate <= 1)) throw new Error('TD_OFFLINE_TRUNCATE: expected a fraction from 0 to 1');
 	if (c.name.trim() === '' || c.name.length > 200) throw new Error('TD_WORKER_NAME: not blank, at most 200 characters');
-	// Without TD_OFFLINE, no API key at all means the offline generator (as tools/worker).
-	if (c.offline === undefined) c.offline = !c.anthropic.apiKey && !c.openai.apiKey;
+	checkKeys(c);
 	// A provider's key is sent only to these base URLs (an item's base_url comes from a
 	// user's AI configuration): the provider's own (ANTHROPIC_BASE_URL / OPENAI_BASE_URL,
 	// else the official endpoint) and those TD_ALLOWED_BASE_URLS lists for it

@@ -1,5 +1,5 @@
 // src/offline.js — the offline generator: stands in for the model when there
-// is no API key (or TD_OFFLINE=1).  It writes a sample conversation from the
+// is asked for with TD_OFFLINE=1 (never by itself).  It writes a sample conversation from the
 // item's parameters, in the response shape of the item's provider (a
 // Messages API message or a Chat Completions object), as tools/worker does.
 // It is not model output, and its text says so.  To show the retry path, a

@@ -17,12 +17,15 @@ let env;
 before(async () => { env = await setupDatabase('cli'); });
 after(async () => { await env?.drop(); });
 
-/** Run the worker command to its end; returns { status, lines (parsed JSON), stderr }. */
+/**
+ * Run the worker command to its end, offline unless `extra` says otherwise
+ * (a variable set to null is left out); returns { status, lines (parsed JSON), stderr }.
+ */
 function worker(args, extra = {}) {
-	const r = spawnSync(process.execPath, [WORKER, ...args], {
-		env: { ...process.env, PGDATABASE: env.db, PGUSER: env.worker, TD_POLL: '0.2', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', ...extra },
-		encoding: 'utf8', timeout: 60000,
-	});
+	const vars = { ...process.env, PGDATABASE: env.db, PGUSER: env.worker, TD_POLL: '0.2', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '',
+		TD_OFFLINE: '1', ...extra };
+	for (const [k, v] of Object.entries(vars)) if (v === null) delete vars[k];
+	const r = spawnSync(process.execPath, [WORKER, ...args], { env: vars, encoding: 'utf8', timeout: 60000 });
 	const lines = r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l));
 	return { status: r.status, lines, stderr: r.stderr };
 }
@@ -51,6 +54,23 @@ test('bad options and settings: status 2 and a message, nothing claimed', () => 
 	assert.match(worker(['--bogus']).stderr, /unknown option "--bogus"\nusage: /);
 });
 
+test('no API key and no TD_OFFLINE=1: status 2 and a message, not the offline generator (it was chosen silently)', async () => {
+	const job = await createBatch(env, 'no key', ['Hal']);
+	const refused = [worker(['--idle-exit', '1'], { TD_OFFLINE: null }), worker(['--idle-exit', '1'], { TD_OFFLINE: '0' })];
+	for (const r of refused) {
+		assert.equal(r.status, 2);
+		assert.deepEqual(r.lines, []);
+		assert.equal(r.stderr, 'no API key: set ANTHROPIC_API_KEY and/or OPENAI_API_KEY, or TD_OFFLINE=1 for the offline generator '
+			+ '(sample conversations, not model output)\n');
+	}
+	assert.deepEqual((await itemsOf(env, job)).map((i) => [i.status, i.attempts]), [['queued', 0]]);
+	// asked for explicitly, the offline generator runs
+	const r = worker(['--idle-exit', '1'], { TD_OFFLINE: '1', TD_OFFLINE_DELAY: '0', TD_OFFLINE_TRUNCATE: '0' });
+	assert.equal(r.status, 0);
+	assert.equal(r.lines.filter((l) => l.event === 'offline').length, 1);
+	assert.deepEqual((await itemsOf(env, job)).map((i) => [i.status, i.title]), [['completed', 'Hal on retirement']]);
+});
+
 test('--help: the usage on stdout, status 0, nothing claimed (a new-user review: it was an unknown option)', () => {
 	const r = spawnSync(process.execPath, [WORKER, '--help'], { encoding: 'utf8', timeout: 60000 });
 	assert.equal(r.status, 0);
@@ -65,7 +85,7 @@ test('a role without the worker grants is a fatal error: status 1', () => {
 });
 
 test('base URLs a key may go to: the provider\'s own and those listed for it', () => {
-	const cfg = (env) => loadConfig({ TD_WORKER_NAME: 'w', ...env }, []).allowedBaseUrls;
+	const cfg = (env) => loadConfig({ TD_WORKER_NAME: 'w', TD_OFFLINE: '1', ...env }, []).allowedBaseUrls;
 	const a = cfg({ TD_ALLOWED_BASE_URLS: 'http://vllm.local/v1 anthropic=http://proxy.local/ openai=http://o.local' });
 	assert.deepEqual([...a.anthropic].sort(), ['http://proxy.local', 'https://api.anthropic.com']);
 	assert.deepEqual([...a.openai].sort(), ['http://o.local', 'http://vllm.local/v1', 'https://api.openai.com/v1']);
@@ -77,7 +97,7 @@ test('base URLs a key may go to: the provider\'s own and those listed for it', (
 test('settings out of their bounds are refused by name', () => {
 	const refused = (env) => {
 		try {
-			loadConfig({ TD_WORKER_NAME: 'w', ...env }, []);
+			loadConfig({ TD_WORKER_NAME: 'w', TD_OFFLINE: '1', ...env }, []);
 			return 'accepted';
 		} catch (e) {
 			return e.message.split(':')[0];
@@ -89,10 +109,10 @@ test('settings out of their bounds are refused by name', () => {
 		{ TD_OUTAGE_MAX: 'a while' }].map(refused),
 	['TD_POLL', 'TD_POLL', 'TD_REQUEST_TIMEOUT', 'TD_REQUEST_TIMEOUT', 'TD_LEASE', 'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB',
 		'TD_MAX_RESPONSE_MB', 'TD_MAX_RESPONSE_MB', 'TD_WORKER_NAME', 'TD_OUTAGE_AFTER', 'TD_OUTAGE_AFTER', 'TD_OUTAGE_MAX']);
-	const ok = loadConfig({ TD_WORKER_NAME: 'w', TD_POLL: '0.1', TD_REQUEST_TIMEOUT: '24 h', TD_MAX_RESPONSE_MB: '1024' }, []);
+	const ok = loadConfig({ TD_WORKER_NAME: 'w', TD_OFFLINE: '1', TD_POLL: '0.1', TD_REQUEST_TIMEOUT: '24 h', TD_MAX_RESPONSE_MB: '1024' }, []);
 	assert.deepEqual([ok.pollSeconds, ok.requestTimeoutSeconds, ok.maxResponseBytes], [0.1, 86400, 1024 * 1024 * 1024]);
-	const defaults = loadConfig({ TD_WORKER_NAME: 'w' }, []);
-	assert.deepEqual([defaults.maxResponseBytes, defaults.outageAfter, defaults.outageMaxSeconds], [8 * 1024 * 1024, 5, 900]);
+	const defaults = loadConfig({ TD_WORKER_NAME: 'w', ANTHROPIC_API_KEY: 'k' }, []);
+	assert.deepEqual([defaults.maxResponseBytes, defaults.outageAfter, defaults.outageMaxSeconds, defaults.offline], [8 * 1024 * 1024, 5, 900, false]);
 });
 
 test('durations, retry-after, offline shapes', () => {

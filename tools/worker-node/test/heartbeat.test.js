@@ -12,7 +12,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('one heartbeat of an item at a time: ticks while one waits are skipped', async () => {
 	// a 3 s lease: a tick every second; each heartbeat takes 2.5 s; the model 4.5 s
-	const config = workerConfig({}, { TD_LEASE: '3', TD_CONCURRENCY: '1', TD_IDLE_EXIT: '1' });
+	const config = workerConfig({}, { TD_OFFLINE: '1', TD_LEASE: '3', TD_CONCURRENCY: '1', TD_IDLE_EXIT: '1' });
 	const item = { itemId: 'i1', jobId: 'j1', attempt: 1, provider: 'anthropic' };
 	let claims = 0;
 	let waiting = 0;
