@@ -6,7 +6,8 @@
 // Every call after the claim passes the item's attempt (the lease token).
 // 55000 (the item was cancelled, claimed again or its lease ran out) becomes a
 // StaleLease: the caller discards its result.  55P03 (lock_timeout: a user
-// held the item's row) and lost connections are tried again a few times.
+// held the item's row; 57014, the same wait cut short by a statement_timeout)
+// and lost connections are tried again a few times.
 
 import pg from 'pg';
 import { createCompleter } from './completer.js';
@@ -21,7 +22,9 @@ export class StaleLease extends Error {
 }
 
 // SQLSTATEs (and client error codes) worth another try of the same call.
-const TRANSIENT = new Set(['55P03', '40001', '40P01', '57P01', '57P02', '57P03', '53300',
+// 57014: a statement_timeout of the role below the functions' 5 s lock
+// timeout ends the wait for a row its owner holds before 55P03 would.
+const TRANSIENT = new Set(['55P03', '57014', '40001', '40P01', '57P01', '57P02', '57P03', '53300',
 	'08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOENT']);
 
 /** SQLSTATEs of a response the database cannot store (a NUL or a lone surrogate in its text): no retry of the call helps. */

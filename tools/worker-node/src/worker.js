@@ -236,10 +236,53 @@ export class Worker {
 				// as unusable, retried per policy, not left to sit out its lease
 				await this.failUnstorable(item, err);
 			} else {
-				// the lease runs out and the next claim takes the item again
-				this.counts.abandoned++;
-				this.log.error('report_error', { ...itemFields(item), ...dbError(err) });
+				await this.reportFailed(item, err);
 			}
+		}
+	}
+
+	/**
+	 * The database refused a report (completion, failure, release) for a
+	 * reason that is not the lease: the item is handed back so that it is
+	 * tried again, not left to sit out its lease (release_batch_item; left
+	 * to the lease only when that fails too).  A fatal error (a missing
+	 * grant, 42501) also stops the worker, which exits 1: before, it went on
+	 * claiming and paying for model calls whose results it could not store.
+	 */
+	async reportFailed(item, err) {
+		this.log.error('report_error', { ...itemFields(item), ...dbError(err) });
+		if (isFatal(err)) this.stopOnFatal(err);
+		try {
+			if (await this.queue.release(item)) {
+				this.counts.released++;
+				this.log.warn('released', { ...itemFields(item), reason: 'report_error', sqlstate: err?.code });
+				return;
+			}
+		} catch (err2) {
+			if (err2 instanceof StaleLease) {
+				this.counts.discarded++;
+				this.log.warn('discarded', { ...itemFields(item), code: err2.code, message: err2.message });
+				return;
+			}
+			this.log.error('release_error', { ...itemFields(item), ...dbError(err2) });
+		}
+		this.counts.abandoned++;
+		this.log.warn('left_to_lease', { ...itemFields(item), note: 'not handed back: the item is claimed again when its lease ends',
+			lease_expires_at: item.leaseExpiresAt });
+	}
+
+	/**
+	 * A database error no retry can fix, met while reporting: log it (once),
+	 * stop claiming, and abort the calls in flight (their items are handed
+	 * back); run() then returns 1.
+	 */
+	stopOnFatal(err) {
+		if (this.fatal) return;
+		this.fatal = err;
+		this.log.error('fatal', dbError(err));
+		if (!this.stopping) this.stop('fatal');
+		for (const e of this.inflight.values()) {
+			if (!e.done) e.controller.abort('fatal');
 		}
 	}
 
@@ -293,8 +336,7 @@ export class Worker {
 				this.counts.discarded++;
 				this.log.warn('discarded', { ...itemFields(item), code: err2.code, message: err2.message });
 			} else {
-				this.counts.abandoned++;
-				this.log.error('report_error', { ...itemFields(item), ...dbError(err2) });
+				await this.reportFailed(item, err2);
 			}
 		}
 	}
