@@ -24,7 +24,7 @@ try {
 		process.exit(0);
 	}
 	process.stderr.write(`${err.message}\n`);
-	process.exit(2);
+	process.exit(err.exitStatus ?? 2);   // (1: a malformed DATABASE_URL)
 }
 const log = createLogger({ worker: config.name });
 captureConsole(log);

@@ -53,6 +53,43 @@ function flag(text, what) {
 	throw new Error(`${what}: expected 1 or 0, got ${JSON.stringify(text.slice(0, 64))}`);
 }
 
+const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/**
+ * Why `url` (DATABASE_URL) cannot be a PostgreSQL connection string, or
+ * null: what can be told without connecting (pg's forms: postgres:// or
+ * postgresql://, socket:, or a socket directory "/path db").  The message
+ * never repeats the URL (it may hold a password).  Before, `garbage`,
+ * `mysql://x/y`, a host `%zz` or `sslmode=bogus` made the worker try to
+ * connect forever (claim_error every 30 s at most).
+ */
+export function databaseUrlProblem(url) {
+	if (url.startsWith('/')) return null;
+	let u;
+	try {
+		u = new URL(url);
+	} catch {
+		return 'not a URL (expected postgres://user@host:port/database)';
+	}
+	if (u.protocol === 'socket:') return null;
+	if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+		return `scheme ${JSON.stringify(u.protocol.slice(0, 32))} is not postgres: or postgresql:`;
+	}
+	let host;
+	try {
+		host = decodeURIComponent(u.hostname);
+		decodeURIComponent(u.username);
+		decodeURIComponent(u.password);
+		decodeURIComponent(u.pathname);
+	} catch {
+		return 'a malformed %-escape in its user, password, host or database';
+	}
+	if (host !== '' && !host.startsWith('/') && !/^(\[[0-9a-f:.]+\]|[a-z0-9._~-]+)$/i.test(host)) return 'not a host name or address';
+	const sslmode = u.searchParams.get('sslmode');
+	if (sslmode !== null && !SSLMODES.includes(sslmode)) return `sslmode must be one of ${SSLMODES.join(', ')}`;
+	return null;
+}
+
 /** A URL without its trailing slashes (base URLs are compared that way). */
 export function normalizeUrl(url) {
 	return String(url).trim().replace(/\/+$/, '');
@@ -86,7 +123,8 @@ function checkKeys(c) {
 
 /**
  * The configuration from `env` and `argv` (the arguments after the script).
- * Throws an Error with a usage message on a bad value.
+ * Throws an Error with a usage message on a bad value (its `exitStatus` 1
+ * for a malformed DATABASE_URL, else 2 is meant).
  */
 export function loadConfig(env = process.env, argv = []) {
 	const c = {
@@ -150,6 +188,11 @@ export function loadConfig(env = process.env, argv = []) {
 	if (!(c.offlineTruncate >= 0 && c.offlineTruncate <= 1)) throw new Error('TD_OFFLINE_TRUNCATE: expected a fraction from 0 to 1');
 	if (c.name.trim() === '' || c.name.length > 200) throw new Error('TD_WORKER_NAME: not blank, at most 200 characters');
 	checkKeys(c);
+	const urlProblem = c.databaseUrl === undefined ? null : databaseUrlProblem(c.databaseUrl);
+	if (urlProblem) {
+		// a fatal database error, as bin/worker.js and the README say (exit 1, not 2)
+		throw Object.assign(new Error(`DATABASE_URL: ${urlProblem}`), { code: 'ERR_INVALID_URL', exitStatus: 1 });
+	}
 	// A provider's key is sent only to these base URLs (an item's base_url comes from a
 	// user's AI configuration): the provider's own (ANTHROPIC_BASE_URL / OPENAI_BASE_URL,
 	// else the official endpoint) and those TD_ALLOWED_BASE_URLS lists for it

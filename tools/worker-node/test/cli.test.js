@@ -21,11 +21,11 @@ after(async () => { await env?.drop(); });
  * Run the worker command to its end, offline unless `extra` says otherwise
  * (a variable set to null is left out); returns { status, lines (parsed JSON), stderr }.
  */
-function worker(args, extra = {}) {
+function worker(args, extra = {}, timeout = 60000) {
 	const vars = { ...process.env, PGDATABASE: env.db, PGUSER: env.worker, TD_POLL: '0.2', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '',
 		TD_OFFLINE: '1', ...extra };
 	for (const [k, v] of Object.entries(vars)) if (v === null) delete vars[k];
-	const r = spawnSync(process.execPath, [WORKER, ...args], { env: vars, encoding: 'utf8', timeout: 60000 });
+	const r = spawnSync(process.execPath, [WORKER, ...args], { env: vars, encoding: 'utf8', timeout });
 	const lines = r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l));
 	return { status: r.status, lines, stderr: r.stderr };
 }
@@ -69,6 +69,23 @@ test('no API key and no TD_OFFLINE=1: status 2 and a message, not the offline ge
 	assert.equal(r.status, 0);
 	assert.equal(r.lines.filter((l) => l.event === 'offline').length, 1);
 	assert.deepEqual((await itemsOf(env, job)).map((i) => [i.status, i.title]), [['completed', 'Hal on retirement']]);
+});
+
+test('a malformed DATABASE_URL: status 1 and a message that does not repeat it, nothing tried (it retried forever)', () => {
+	const urls = { garbage: 'not a URL (expected postgres://user@host:port/database)', 'mysql://u:s3cretpw@x/y': 'scheme "mysql:" is not postgres: or postgresql:',
+		'postgres://u:s3cretpw@%zz/db': 'a malformed %-escape in its user, password, host or database',
+		'postgres://u@db.example/app?sslmode=bogus': 'sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, no-verify',
+		'postgres://u@h%20b/db': 'not a host name or address' };
+	for (const [url, why] of Object.entries(urls)) {
+		const r = worker(['--idle-exit', '1'], { DATABASE_URL: url }, 5000);   // (it tried forever)
+		assert.deepEqual([r.status, r.stderr, r.lines], [1, `DATABASE_URL: ${why}\n`, []], url);
+	}
+	// pg's other forms are accepted (and nothing is decided about the network)
+	const ok = (url) => loadConfig({ TD_WORKER_NAME: 'w', TD_OFFLINE: '1', DATABASE_URL: url }, []).databaseUrl;
+	for (const url of ['postgres://u:p%40ss@db.example:6432/app?sslmode=verify-full', 'postgresql:///app?host=/var/run/postgresql',
+		'postgres://u@[::1]:5432/app', 'postgres://u@%2Fvar%2Frun%2Fpostgresql/app', '/var/run/postgresql app', 'socket:/tmp?db=app']) {
+		assert.equal(ok(url), url);
+	}
 });
 
 test('--help: the usage on stdout, status 0, nothing claimed (a new-user review: it was an unknown option)', () => {
