@@ -108,6 +108,17 @@ export class HelpRequested extends Error {
 }
 
 /**
+ * The value of environment variable `name`, or undefined when it is unset
+ * or empty (blank): an empty value means the default.  Before, Number('')
+ * read TD_OUTAGE_AFTER=, TD_RATE_LIMIT_WAITS=, TD_OFFLINE_DELAY= and
+ * TD_OFFLINE_TRUNCATE= as 0, silently turning features off.
+ */
+function setting(env, name) {
+	const v = env[name];
+	return v === undefined || String(v).trim() === '' ? undefined : v;
+}
+
+/**
  * The offline generator only when asked for (TD_OFFLINE=1); without it, a
  * worker with no API key at all refuses to start.  Before, no key meant
  * offline silently: a worker deployed without its key completed the whole
@@ -127,26 +138,27 @@ function checkKeys(c) {
  * for a malformed DATABASE_URL, else 2 is meant).
  */
 export function loadConfig(env = process.env, argv = []) {
+	const get = (name) => setting(env, name);
 	const c = {
 		name: env.TD_WORKER_NAME || `node-${os.hostname()}-${process.pid}`,
-		concurrency: positiveInt(env.TD_CONCURRENCY ?? '4', 'TD_CONCURRENCY', 1000),
-		leaseSeconds: seconds(env.TD_LEASE ?? '5 minutes', 'TD_LEASE'),
-		idleExitSeconds: seconds(env.TD_IDLE_EXIT ?? '0', 'TD_IDLE_EXIT'),
-		graceSeconds: seconds(env.TD_GRACE ?? '25', 'TD_GRACE'),
-		once: flag(env.TD_ONCE, 'TD_ONCE') ?? false,
-		pollSeconds: seconds(env.TD_POLL ?? '1', 'TD_POLL'),
-		requestTimeoutSeconds: seconds(env.TD_REQUEST_TIMEOUT ?? '300', 'TD_REQUEST_TIMEOUT'),
-		retryAfterMaxSeconds: seconds(env.TD_RETRY_AFTER_MAX ?? '60', 'TD_RETRY_AFTER_MAX'),
-		maxResponseBytes: Number(env.TD_MAX_RESPONSE_MB ?? '8') * 1024 * 1024,
-		rateLimitWaits: Number(env.TD_RATE_LIMIT_WAITS ?? '2'),
-		outageAfter: Number(env.TD_OUTAGE_AFTER ?? '5'),
-		outageMaxSeconds: seconds(env.TD_OUTAGE_MAX ?? '15 minutes', 'TD_OUTAGE_MAX'),
-		offline: flag(env.TD_OFFLINE, 'TD_OFFLINE'),
-		offlineDelayMs: env.TD_OFFLINE_DELAY === undefined ? null : Number(env.TD_OFFLINE_DELAY),
-		offlineTruncate: Number(env.TD_OFFLINE_TRUNCATE ?? '0.1'),
+		concurrency: positiveInt(get('TD_CONCURRENCY') ?? '4', 'TD_CONCURRENCY', 1000),
+		leaseSeconds: seconds(get('TD_LEASE') ?? '5 minutes', 'TD_LEASE'),
+		idleExitSeconds: seconds(get('TD_IDLE_EXIT') ?? '0', 'TD_IDLE_EXIT'),
+		graceSeconds: seconds(get('TD_GRACE') ?? '25', 'TD_GRACE'),
+		once: flag(get('TD_ONCE'), 'TD_ONCE') ?? false,
+		pollSeconds: seconds(get('TD_POLL') ?? '1', 'TD_POLL'),
+		requestTimeoutSeconds: seconds(get('TD_REQUEST_TIMEOUT') ?? '300', 'TD_REQUEST_TIMEOUT'),
+		retryAfterMaxSeconds: seconds(get('TD_RETRY_AFTER_MAX') ?? '60', 'TD_RETRY_AFTER_MAX'),
+		maxResponseBytes: Number(get('TD_MAX_RESPONSE_MB') ?? '8') * 1024 * 1024,
+		rateLimitWaits: Number(get('TD_RATE_LIMIT_WAITS') ?? '2'),
+		outageAfter: Number(get('TD_OUTAGE_AFTER') ?? '5'),
+		outageMaxSeconds: seconds(get('TD_OUTAGE_MAX') ?? '15 minutes', 'TD_OUTAGE_MAX'),
+		offline: flag(get('TD_OFFLINE'), 'TD_OFFLINE'),
+		offlineDelayMs: get('TD_OFFLINE_DELAY') === undefined ? null : Number(get('TD_OFFLINE_DELAY')),
+		offlineTruncate: Number(get('TD_OFFLINE_TRUNCATE') ?? '0.1'),
 		databaseUrl: env.DATABASE_URL || undefined,
-		dbPoolSize: env.TD_DB_POOL ? positiveInt(env.TD_DB_POOL, 'TD_DB_POOL', 100) : undefined,
-		completeBatch: positiveInt(env.TD_COMPLETE_BATCH ?? '50', 'TD_COMPLETE_BATCH', 1000),
+		dbPoolSize: get('TD_DB_POOL') ? positiveInt(get('TD_DB_POOL'), 'TD_DB_POOL', 100) : undefined,
+		completeBatch: positiveInt(get('TD_COMPLETE_BATCH') ?? '50', 'TD_COMPLETE_BATCH', 1000),
 		anthropic: {
 			apiKey: env.ANTHROPIC_API_KEY || undefined,
 			baseURL: normalizeUrl(env.ANTHROPIC_BASE_URL || ANTHROPIC_DEFAULT_BASE_URL),

@@ -132,6 +132,20 @@ test('settings out of their bounds are refused by name', () => {
 	assert.deepEqual([defaults.maxResponseBytes, defaults.outageAfter, defaults.outageMaxSeconds, defaults.offline], [8 * 1024 * 1024, 5, 900, false]);
 });
 
+test('an empty setting is the default, not 0 (TD_OUTAGE_AFTER= turned the outage breaker off)', () => {
+	const pick = (c) => [c.outageAfter, c.rateLimitWaits, c.offlineDelayMs, c.offlineTruncate, c.concurrency, c.leaseSeconds,
+		c.pollSeconds, c.retryAfterMaxSeconds, c.maxResponseBytes, c.completeBatch, c.dbPoolSize, c.offline];
+	const empty = {};
+	for (const v of ['TD_OUTAGE_AFTER', 'TD_RATE_LIMIT_WAITS', 'TD_OFFLINE_DELAY', 'TD_OFFLINE_TRUNCATE', 'TD_CONCURRENCY', 'TD_LEASE',
+		'TD_POLL', 'TD_RETRY_AFTER_MAX', 'TD_MAX_RESPONSE_MB', 'TD_COMPLETE_BATCH', 'TD_DB_POOL', 'TD_OFFLINE']) empty[v] = v.endsWith('DELAY') ? ' ' : '';
+	const base = { TD_WORKER_NAME: 'w', ANTHROPIC_API_KEY: 'k' };
+	assert.deepEqual(pick(loadConfig({ ...base, ...empty }, [])), pick(loadConfig(base, [])));
+	assert.deepEqual(pick(loadConfig(base, [])), [5, 2, null, 0.1, 4, 300, 1, 60, 8 * 1024 * 1024, 50, undefined, false]);
+	// a value that is not empty is still read, and checked
+	assert.deepEqual(pick(loadConfig({ ...base, TD_OUTAGE_AFTER: '0', TD_OFFLINE_DELAY: '0' }, [])).slice(0, 3), [0, 2, 0]);
+	assert.throws(() => loadConfig({ ...base, TD_OUTAGE_AFTER: 'x' }, []), /^Error: TD_OUTAGE_AFTER/);
+});
+
 test('durations, retry-after, offline shapes', () => {
 	assert.deepEqual(['300', '5 minutes', '90s', '1.5 h', '00:02:00', '250ms'].map((d) => parseDuration(d, 'x')), [300, 300, 90, 5400, 120, 0.25]);
 	assert.throws(() => parseDuration('5 fortnights', 'TD_LEASE'), /TD_LEASE: not a duration: "5 fortnights"/);
