@@ -2479,9 +2479,12 @@ BEGIN
     INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
     SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
     ON CONFLICT DO NOTHING;
-    INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
-    SELECT NEW.id, NEW.created_by, g::smallint FROM generate_series(16, 31) g
-    ON CONFLICT DO NOTHING;
+    -- (not in a restore, row security off: the dump holds the job's shards)
+    IF current_setting('row_security') <> 'off' THEN
+        INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+        SELECT NEW.id, NEW.created_by, g::smallint FROM generate_series(16, 31) g
+        ON CONFLICT DO NOTHING;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -2533,14 +2536,6 @@ LEFT JOIN (SELECT i.batch_job_id, i.id,
 WHERE j.status IN ('queued', 'processing', 'paused')
    OR EXISTS (SELECT 1 FROM train_data.batch_items i2 WHERE i2.batch_job_id = j.id AND i2.status = 'processing');
 
--- Jobs not yet ended get their sixteen engine counter shards, as a new job
--- does (batch_jobs_make_slots), so that a worker whose shard another
--- transaction holds writes a free one instead of waiting.
-INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
-SELECT j.id, j.created_by, g::smallint
-FROM train_data.batch_jobs j CROSS JOIN generate_series(16, 31) g
-WHERE j.status IN ('queued', 'processing', 'paused')
-ON CONFLICT DO NOTHING;
 
 -- The claim order: one row per job a claim may take work from, by its
 -- priority rank and age.  A job is put here when items of it are queued
@@ -5991,3 +5986,12 @@ WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objsubid = 
                 'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)'::pg_catalog.regprocedure,
                 'train_data.complete_batch_item(uuid,jsonb,integer,integer)'::pg_catalog.regprocedure,
                 'train_data.fail_batch_item(uuid,text,text,boolean,integer)'::pg_catalog.regprocedure);
+
+-- Jobs not yet ended get their sixteen engine counter shards, as a new job
+-- does (batch_jobs_make_slots), so that a worker whose shard another
+-- transaction holds writes a free one instead of waiting.
+INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+SELECT j.id, j.created_by, g::smallint
+FROM train_data.batch_jobs j CROSS JOIN generate_series(16, 31) g
+WHERE j.status IN ('queued', 'processing', 'paused')
+ON CONFLICT DO NOTHING;
