@@ -1056,10 +1056,10 @@ $$;
 
 -- Functions whose body changes (same signatures).
 
--- Add to the live counters of a job, in this backend's shard or the first
--- one no other transaction holds (native: src/counter_shards.c, statements
--- kept prepared; it runs as its caller, under her policies: the engine
--- writes shards 16-31, a user's cancel_batch 0-15).
+-- Add to the live counters of a job, in this backend's shard, the first one
+-- no other transaction holds, or a new one (native: src/counter_shards.c,
+-- statements kept prepared; it runs as its caller, under her policies: the
+-- engine writes shards 16-31, a user's cancel_batch 0-15).
 CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
                                          in_flight integer, final_event boolean DEFAULT false)
     RETURNS void
@@ -2479,17 +2479,11 @@ BEGIN
     INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
     SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
     ON CONFLICT DO NOTHING;
-    -- (not in a restore, row security off: the dump holds the job's shards)
-    IF current_setting('row_security') <> 'off' THEN
-        INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
-        SELECT NEW.id, NEW.created_by, g::smallint FROM generate_series(16, 31) g
-        ON CONFLICT DO NOTHING;
-    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_jobs_make_slots() IS
-    'Internal: trigger making the claim slots and the engine counter shards of a new job';
+    'Internal: trigger making the claim slots of a new job';
 
 CREATE TRIGGER batch_jobs_make_slots
     AFTER INSERT ON train_data.batch_jobs
@@ -4917,7 +4911,7 @@ COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by rele
 
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 
-COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, or the first shard no other transaction holds, plus 16 when the engine writes (users write shards 0-15 only)';
+COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, or the first shard no other transaction holds, or a new one, plus 16 when the engine writes (users write shards 0-15 only)';
 
 COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
 
@@ -5251,7 +5245,7 @@ COMMENT ON FUNCTION train_data.eta_observe(double precision, double precision, d
     'Internal: the smoothed interval between final events of a counter shard after one more final event (time-remaining estimate)';
 
 COMMENT ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean) IS
-    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters, or the first one no other transaction holds (and, for a final event, updates its rate)';
+    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters, or the first one no other transaction holds, or a new one (and, for a final event, updates its rate)';
 
 COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
     'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';
@@ -5986,12 +5980,3 @@ WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objsubid = 
                 'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)'::pg_catalog.regprocedure,
                 'train_data.complete_batch_item(uuid,jsonb,integer,integer)'::pg_catalog.regprocedure,
                 'train_data.fail_batch_item(uuid,text,text,boolean,integer)'::pg_catalog.regprocedure);
-
--- Jobs not yet ended get their sixteen engine counter shards, as a new job
--- does (batch_jobs_make_slots), so that a worker whose shard another
--- transaction holds writes a free one instead of waiting.
-INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
-SELECT j.id, j.created_by, g::smallint
-FROM train_data.batch_jobs j CROSS JOIN generate_series(16, 31) g
-WHERE j.status IN ('queued', 'processing', 'paused')
-ON CONFLICT DO NOTHING;

@@ -192,9 +192,9 @@ CREATE INDEX batch_items_parent_conversation_idx ON train_data.batch_items (pare
 -- Live counters of a job, spread over up to 32 rows ("shards") so that
 -- workers finishing items at the same time do not queue on one hot row: a
 -- transaction writes the shard of its process id, or the first one no other
--- transaction holds (src/counter_shards.c), 16-31 for the engine and 0-15
--- for a user (cancel_batch), whose policies let her write only those; a new
--- job gets its sixteen engine shards (batch_jobs_make_slots).
+-- transaction holds, or a new one (src/counter_shards.c), 16-31 for the
+-- engine and 0-15 for a user (cancel_batch), whose policies let her write
+-- only those.
 -- Progress sums at most 32 rows, whatever the number of items.  in_flight counts claimed items; the rate
 -- columns feed the time-remaining estimate: the smoothed interval between
 -- final events seen by this shard, and the job's active clock (seconds
@@ -223,7 +223,7 @@ CREATE TRIGGER batch_job_counters_owner
 
 COMMENT ON TABLE train_data.batch_job_counters IS 'Live per-job counters, sharded so concurrent workers never wait on one row';
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
-COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, or the first shard no other transaction holds, plus 16 when the engine writes (users write shards 0-15 only)';
+COMMENT ON COLUMN train_data.batch_job_counters.shard IS 'Shard: the writing backend''s process id modulo 16, or the first shard no other transaction holds, or a new one, plus 16 when the engine writes (users write shards 0-15 only)';
 COMMENT ON COLUMN train_data.batch_job_counters.completed_items IS 'Items completed, counted in this shard';
 COMMENT ON COLUMN train_data.batch_job_counters.failed_items IS 'Items failed for good, counted in this shard';
 COMMENT ON COLUMN train_data.batch_job_counters.cancelled_items IS 'Items cancelled, counted in this shard';
@@ -799,10 +799,7 @@ CREATE TRIGGER batch_items_owner_finish
 
 -- A new job gets its ten slots (the claim makes them only for a job that
 -- has none, a job inserted with triggers off say: two first claims of such
--- a job would wait for each other once), and its sixteen engine counter
--- shards, so that a worker whose shard another transaction holds writes a
--- free one instead of waiting (src/counter_shards.c makes one only when the
--- job has none free).
+-- a job would wait for each other once).
 CREATE FUNCTION train_data.batch_jobs_make_slots() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -811,17 +808,11 @@ BEGIN
     INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
     SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
     ON CONFLICT DO NOTHING;
-    -- (not in a restore, row security off: the dump holds the job's shards)
-    IF current_setting('row_security') <> 'off' THEN
-        INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
-        SELECT NEW.id, NEW.created_by, g::smallint FROM generate_series(16, 31) g
-        ON CONFLICT DO NOTHING;
-    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_jobs_make_slots() IS
-    'Internal: trigger making the claim slots and the engine counter shards of a new job';
+    'Internal: trigger making the claim slots of a new job';
 
 CREATE TRIGGER batch_jobs_make_slots
     AFTER INSERT ON train_data.batch_jobs

@@ -52,10 +52,10 @@ CREATE FUNCTION train_data.eta_observe(interval_ewma double precision, last_acti
 COMMENT ON FUNCTION train_data.eta_observe(double precision, double precision, double precision) IS
     'Internal: the smoothed interval between final events of a counter shard after one more final event (time-remaining estimate)';
 
--- Add to the live counters of a job, in this backend's shard or the first
--- one no other transaction holds (native: src/counter_shards.c, statements
--- kept prepared; it runs as its caller, under her policies: the engine
--- writes shards 16-31, a user's cancel_batch 0-15).
+-- Add to the live counters of a job, in this backend's shard, the first one
+-- no other transaction holds, or a new one (native: src/counter_shards.c,
+-- statements kept prepared; it runs as its caller, under her policies: the
+-- engine writes shards 16-31, a user's cancel_batch 0-15).
 CREATE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed integer, cancelled integer,
                                          in_flight integer, final_event boolean DEFAULT false)
     RETURNS void
@@ -63,7 +63,7 @@ CREATE FUNCTION train_data.bump_counters(job_id uuid, completed integer, failed 
     AS 'MODULE_PATHNAME', 'train_data_bump_counters';
 
 COMMENT ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean) IS
-    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters, or the first one no other transaction holds (and, for a final event, updates its rate)';
+    'Internal: adds to the live counters of a batch job in this backend''s shard of batch_job_counters, or the first one no other transaction holds, or a new one (and, for a final event, updates its rate)';
 
 -- Copy the live counters into the job row (done when the job ends).
 CREATE FUNCTION train_data.rollup_counters(job_id uuid)

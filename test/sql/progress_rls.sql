@@ -21,10 +21,6 @@ WHERE id IN (:ajob, :bjob);
 INSERT INTO train_data.batch_job_counters (batch_job_id, shard, completed_items, failed_items, interval_ewma, last_active)
 VALUES (:ajob, 0, 2, 0, 100, 590), (:ajob, 1, 1, 1, 150, 580),
        (:bjob, 0, 4, 0, 100, 590), (:bjob, 3, 3, 1, 150, 580);
--- (the spare job without the engine shards a new job gets, as a job made
--- before 1.2: its owner can be changed below, which their key to the job
--- would refuse)
-DELETE FROM train_data.batch_job_counters WHERE batch_job_id = :spare;
 
 -- What the three functions say about a job, in one line: percent, whether
 -- there is an estimate, and batch_progress's status/total/completed/failed

@@ -41,14 +41,10 @@ $node->safe_psql('from11', "CREATE EXTENSION train_data VERSION '1.1';\n$data");
 # a counter shard of 0-15, which 1.1's engine wrote and 1.2's users write
 $node->safe_psql('from11', "SELECT count(*) FROM train_data.claim_batch_items('before the update', 1)");
 
-# Rows per table of the extension, one line each (of the counters, the
-# shards below 16, which 1.0 and 1.1 wrote: the update gives each job not
-# ended its sixteen engine shards, 16-31, checked below).
+# Rows per table of the extension, one line each.
 my $counts = <<'SQL';
 SELECT string_agg(c.relname || ' ' ||
-                  (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s %s', c.oid::regclass,
-                                                              CASE c.relname WHEN 'batch_job_counters'
-                                                                   THEN 'WHERE shard < 16' ELSE '' END),
+                  (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c.oid::regclass),
                                                        false, true, '')))[1]::text, E'\n' ORDER BY c.relname)
 FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
 WHERE c.relkind = 'r' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'train_data')
@@ -68,10 +64,6 @@ for my $db (qw(from10 from11))
 	my %old_table = map { (split / /)[0] => 1 } split /\n/, $before{$db};
 	is(join("\n", grep { $old_table{(split / /)[0]} } split /\n/, $node->safe_psql($db, $counts)),
 		$before{$db}, "$db: every row is still there");
-	is($node->safe_psql($db, <<'SQL'), '1|16|0', "$db: the job not ended gets its sixteen engine counter shards, at zero");
-SELECT count(DISTINCT c.batch_job_id), count(*), sum(c.completed_items + c.failed_items + c.cancelled_items + c.in_flight)
-FROM train_data.batch_job_counters c WHERE c.shard >= 16
-SQL
 	is($node->safe_psql($db, <<'SQL'), 'approved|2|t', "$db: and reads back through the functions");
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT count(*) FROM train_data.export_jsonl()) = 1
@@ -88,13 +80,12 @@ FROM train_data.job_claim_slots s;
 SQL
 
 # The item claimed in 1.1 completes in 1.2: its completion counts in an
-# engine shard (16-31, the sixteen the update made), and the job's sums
-# span both kinds of shard.
+# engine shard (16-31), and the job's sums span both kinds of shard.
 my $response = '{"type": "message", "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn", '
   . '"usage": {"input_tokens": 10, "output_tokens": 20}, "content": [{"type": "text", "text": '
   . '"{\\"title\\": \\"Saving\\", \\"turns\\": [{\\"role\\": \\"user\\", \\"content\\": \\"Should I save?\\"}, '
   . '{\\"role\\": \\"assistant\\", \\"content\\": \\"Yes, ten percent of what you earn.\\"}]}"}]}';
-is($node->safe_psql('from11', <<"SQL"), "t\n1|0|1|16|50.00", 'from11: an item claimed before the update completes after it, counted across old and new shards');
+is($node->safe_psql('from11', <<"SQL"), "t\n1|0|1|1|50.00", 'from11: an item claimed before the update completes after it, counted across old and new shards');
 SELECT train_data.complete_batch_item(i.id, '$response') IS NOT NULL
 FROM train_data.batch_items i WHERE i.status = 'processing';
 SELECT sum(c.completed_items), sum(c.in_flight), count(*) FILTER (WHERE c.shard < 16),
