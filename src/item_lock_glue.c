@@ -223,7 +223,7 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("batch item %s was cancelled", uuid_text(item_id)),
-				 errhint("Its batch was cancelled; discard the result.")));
+				 errhint("Its owner cancelled it or its batch; discard the result.")));
 	if (strcmp(status, "processing") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
