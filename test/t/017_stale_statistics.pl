@@ -215,10 +215,10 @@ FROM train_data.conversations c WHERE c.id = t.conversation_id AND c.title LIKE 
 }
 is( $node->safe_psql('postgres', qq{
 SET ROLE app; SET train_data.user_id = '$alice';
-SELECT count(*) FILTER (WHERE quality_metrics -> 'defects' IS NOT NULL) || ' ' || count(*) FILTER (WHERE turn_count = 0)
+SELECT count(*) FILTER (WHERE quality_metrics -> 'defects' IS NOT NULL) || ' ' || count(*) FILTER (WHERE turn_count = 4)
 FROM train_data.conversations WHERE title LIKE 'm %'}),
 	"$n $n",
-	'each of them judged (verdicts only: the turn count stays as written)');
+	'each of them judged, its turn count following its four turns');
 
 $node->stop;
 done_testing();
