@@ -1992,10 +1992,8 @@ BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
-        cost := coalesce(train_data.price_cost(train_data.engine_model_price(usage.model),
-                                               coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0)),
-                         train_data.price_cost(train_data.engine_model_price((l.item).request ->> 'model'),
-                                               coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0)));
+        cost := train_data.price_cost(train_data.engine_model_price(usage.model, (l.item).request ->> 'model'),
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0));
         IF cost >= 1000000 THEN
             cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
         END IF;
@@ -2071,6 +2069,62 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
 -- price_cost(), which the completion applies to its copy.
 --------------------------------------------------------------------------------
 
+-- The Claude family row a model id falls back to: claude-opus, -sonnet or
+-- -haiku for an id naming Claude and the family; NULL for any other id
+-- (a review of 1.2: "NexaAIDev/Octopus-v2" was priced as claude-opus,
+-- "haiku-poet-7b" as claude-haiku, and neither needed a price row).
+CREATE FUNCTION train_data.model_family(model text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN pg_catalog.strpos(pg_catalog.lower(model), 'claude') OPERATOR(pg_catalog.>) 0 THEN
+                CASE WHEN pg_catalog.strpos(pg_catalog.lower(model), 'opus') OPERATOR(pg_catalog.>) 0 THEN 'claude-opus'
+                     WHEN pg_catalog.strpos(pg_catalog.lower(model), 'sonnet') OPERATOR(pg_catalog.>) 0 THEN 'claude-sonnet'
+                     WHEN pg_catalog.strpos(pg_catalog.lower(model), 'haiku') OPERATOR(pg_catalog.>) 0 THEN 'claude-haiku'
+                END
+           END;
+
+COMMENT ON FUNCTION train_data.model_family(text) IS
+    'The built-in family row a model id falls back to (claude-opus, claude-sonnet or claude-haiku, for an id naming Claude and the family), else NULL';
+
+-- The price row a call is billed at: an exact row of the model that
+-- answered, else an exact row of the model asked for, else the family of
+-- the one that answered, else of the one asked for.  Exact rows first: a
+-- provider answers an alias with a dated id (claude-haiku-4-5 with
+-- claude-haiku-4-5-20251001, gpt-4o-mini with gpt-4o-mini-2024-07-18), and
+-- an administrator's row for the alias must not lose to the family row the
+-- dated id falls back to (a review of 1.2: a call to claude-haiku-4-5,
+-- priced by its own row at $1 / $5, was billed at the family's $0.25 /
+-- $1.25).  NULL when none is known.
+CREATE FUNCTION train_data.model_price(answered text, asked text)
+    RETURNS train_data.model_prices
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p train_data.model_prices;
+BEGIN
+    SELECT * INTO p FROM train_data.model_prices m
+    WHERE m.model_id IN (answered, asked, train_data.model_family(answered), train_data.model_family(asked))
+    ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
+                             WHEN train_data.model_family(answered) THEN 3 ELSE 4 END
+    LIMIT 1;
+    RETURN p;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.model_price(text, text) IS
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for; NULL when none is known';
+
+-- The price row for a model: the exact id, else its Claude family; NULL
+-- when neither is known.
+CREATE OR REPLACE FUNCTION train_data.model_price(model text)
+    RETURNS train_data.model_prices
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN train_data.model_price(model, NULL::text);
+
+COMMENT ON FUNCTION train_data.model_price(text) IS
+    'Price row of a model: its exact model_id, else its Claude family (an id naming Claude and opus, sonnet or haiku); NULL when neither is known';
+
 -- USD cost of a call: tokens times the price per million, 6 decimals; NULL
 -- for a model with no known price.
 CREATE OR REPLACE FUNCTION train_data.model_cost(model text, input_tokens bigint, output_tokens bigint)
@@ -2109,16 +2163,17 @@ $$;
 COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint) IS
     'Internal: USD cost of a model call at a price row (model_cost()''s formula), rounded to 6 decimals; NULL for a NULL row';
 
--- model_price() as the engine reads it for each completion: from this
--- session's copy when it has one (src/engine_cache.c: emptied in every
--- session when model_prices or a function changes).
-CREATE FUNCTION train_data.engine_model_price(model text)
+-- model_price(answered, asked) as the engine reads it for each
+-- completion: from this session's copy when it has one (src/engine_cache.c:
+-- emptied in every session when model_prices or a function changes).  A
+-- NULL name is no model.
+CREATE FUNCTION train_data.engine_model_price(answered text, asked text)
     RETURNS train_data.model_prices
-    LANGUAGE c STABLE STRICT
+    LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'train_data_engine_model_price';
 
-COMMENT ON FUNCTION train_data.engine_model_price(text) IS
-    'Internal: model_price() from the session''s copy, for the engine (which reads it as the extension owner)';
+COMMENT ON FUNCTION train_data.engine_model_price(text, text) IS
+    'Internal: model_price(answered, asked) from the session''s copy, for the engine (which reads it as the extension owner)';
 
 -- The engine's copies of prices and configurations are emptied in every
 -- session when the transaction that changed the table commits.  ENABLE
@@ -2151,7 +2206,7 @@ CREATE TRIGGER ai_configurations_engine_cache_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION train_data.engine_cache_invalidate();
 ALTER TABLE train_data.ai_configurations ENABLE ALWAYS TRIGGER ai_configurations_engine_cache_truncate;
 
-REVOKE ALL ON FUNCTION train_data.engine_model_price(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.engine_model_price(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_cache_invalidate() FROM PUBLIC;
 
 -- Store a model's response for an item in flight, in one transaction:
@@ -2269,12 +2324,15 @@ BEGIN
         SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = item.template_id;
     END IF;
     verdict := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini):
-    -- model_cost() on the session's copy of the price rows
-    cost := coalesce(train_data.price_cost(train_data.engine_model_price(parsed ->> 'model'), input_tokens, output_tokens),
-                     train_data.price_cost(train_data.engine_model_price(item.request ->> 'model'), input_tokens,
-                                           output_tokens));
+    -- the price of the model that answered, else of the one asked for (a
+    -- provider answers an alias with a dated id: claude-haiku-4-5-20251001
+    -- for claude-haiku-4-5), exact rows before families, from the session's
+    -- copy of the price rows; none for a response that reports no tokens (a
+    -- review of 1.2: such a call was recorded as costing 0)
+    IF parsed ->> 'input_tokens' IS NOT NULL OR parsed ->> 'output_tokens' IS NOT NULL THEN
+        cost := train_data.price_cost(train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model'),
+                                      input_tokens, output_tokens);
+    END IF;
     IF cost >= 1000000 THEN
         cost := NULL;   -- past what a cost column holds (numeric(12,6)): a server's usage is not ours to trust
     END IF;
@@ -5157,9 +5215,6 @@ COMMENT ON FUNCTION train_data.edge_cases_before_write() IS
 
 COMMENT ON FUNCTION train_data.update_scenario_generation_status(uuid, text, uuid, text) IS
     'Records a scenario''s generation outcome (not_generated, generated or error) with its conversation and error message; returns the updated scenario';
-
-COMMENT ON FUNCTION train_data.model_price(text) IS
-    'Price row of a model: its exact model_id, else its Claude family (opus, sonnet, haiku) by name; NULL when neither is known';
 
 COMMENT ON FUNCTION train_data.model_cost(text, bigint, bigint) IS
     'USD cost of a model call: tokens times the price per million, rounded to 6 decimals; NULL for a model with no known price';

@@ -42,10 +42,10 @@
  * so a transaction or subtransaction that kept a value and rolls back
  * empties the caches (xact_end, subxact_end).
  *
- * Bounds: keys of at most KEY_MAX bytes (a longer model name is read every
- * time), values of at most MAX_BYTES / 16 (a larger one is read every
- * time), and at most MAX_ENTRIES entries or MAX_BYTES of values per cache
- * (when full, the cache is emptied and refilled as it is used), so a
+ * Bounds: keys of at most KEY_MAX bytes (a longer pair of model names is
+ * read every time), values of at most MAX_BYTES / 16 (a larger one is read
+ * every time), and at most MAX_ENTRIES entries or MAX_BYTES of values per
+ * cache (when full, the cache is emptied and refilled as it is used), so a
  * worker sending made-up model names cannot grow a backend.
  */
 #include "postgres.h"

@@ -13,7 +13,7 @@
 typedef enum td_engine_cache
 {
 	TD_CACHE_CONFIG,			/* owner uuid -> get_effective_ai_config() */
-	TD_CACHE_PRICE,				/* model name -> model_price() */
+	TD_CACHE_PRICE,				/* (answered, asked) model names -> model_price() */
 	TD_CACHE_N
 } td_engine_cache;
 

@@ -4,9 +4,33 @@
 -- 14. Model prices and cost estimates
 --------------------------------------------------------------------------------
 
--- The price row for a model: the exact id, else its family (opus, sonnet,
--- haiku) by name; NULL when neither is known.
-CREATE FUNCTION train_data.model_price(model text)
+-- The Claude family row a model id falls back to: claude-opus, -sonnet or
+-- -haiku for an id naming Claude and the family; NULL for any other id
+-- (a review of 1.2: "NexaAIDev/Octopus-v2" was priced as claude-opus,
+-- "haiku-poet-7b" as claude-haiku, and neither needed a price row).
+CREATE FUNCTION train_data.model_family(model text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN pg_catalog.strpos(pg_catalog.lower(model), 'claude') OPERATOR(pg_catalog.>) 0 THEN
+                CASE WHEN pg_catalog.strpos(pg_catalog.lower(model), 'opus') OPERATOR(pg_catalog.>) 0 THEN 'claude-opus'
+                     WHEN pg_catalog.strpos(pg_catalog.lower(model), 'sonnet') OPERATOR(pg_catalog.>) 0 THEN 'claude-sonnet'
+                     WHEN pg_catalog.strpos(pg_catalog.lower(model), 'haiku') OPERATOR(pg_catalog.>) 0 THEN 'claude-haiku'
+                END
+           END;
+
+COMMENT ON FUNCTION train_data.model_family(text) IS
+    'The built-in family row a model id falls back to (claude-opus, claude-sonnet or claude-haiku, for an id naming Claude and the family), else NULL';
+
+-- The price row a call is billed at: an exact row of the model that
+-- answered, else an exact row of the model asked for, else the family of
+-- the one that answered, else of the one asked for.  Exact rows first: a
+-- provider answers an alias with a dated id (claude-haiku-4-5 with
+-- claude-haiku-4-5-20251001, gpt-4o-mini with gpt-4o-mini-2024-07-18), and
+-- an administrator's row for the alias must not lose to the family row the
+-- dated id falls back to (a review of 1.2: a call to claude-haiku-4-5,
+-- priced by its own row at $1 / $5, was billed at the family's $0.25 /
+-- $1.25).  NULL when none is known.
+CREATE FUNCTION train_data.model_price(answered text, asked text)
     RETURNS train_data.model_prices
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -14,19 +38,27 @@ AS $$
 DECLARE
     p train_data.model_prices;
 BEGIN
-    SELECT * INTO p FROM train_data.model_prices m WHERE m.model_id = model_price.model;
-    IF NOT FOUND THEN
-        SELECT * INTO p FROM train_data.model_prices m
-        WHERE m.model_id = CASE WHEN lower(model_price.model) LIKE '%opus%' THEN 'claude-opus'
-                                WHEN lower(model_price.model) LIKE '%sonnet%' THEN 'claude-sonnet'
-                                WHEN lower(model_price.model) LIKE '%haiku%' THEN 'claude-haiku' END;
-    END IF;
+    SELECT * INTO p FROM train_data.model_prices m
+    WHERE m.model_id IN (answered, asked, train_data.model_family(answered), train_data.model_family(asked))
+    ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
+                             WHEN train_data.model_family(answered) THEN 3 ELSE 4 END
+    LIMIT 1;
     RETURN p;
 END
 $$;
 
+COMMENT ON FUNCTION train_data.model_price(text, text) IS
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for; NULL when none is known';
+
+-- The price row for a model: the exact id, else its Claude family; NULL
+-- when neither is known.
+CREATE FUNCTION train_data.model_price(model text)
+    RETURNS train_data.model_prices
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN train_data.model_price(model, NULL::text);
+
 COMMENT ON FUNCTION train_data.model_price(text) IS
-    'Price row of a model: its exact model_id, else its Claude family (opus, sonnet, haiku) by name; NULL when neither is known';
+    'Price row of a model: its exact model_id, else its Claude family (an id naming Claude and opus, sonnet or haiku); NULL when neither is known';
 
 -- USD cost of a call: tokens times the price per million, 6 decimals; NULL
 -- for a model with no known price.
@@ -66,16 +98,17 @@ $$;
 COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint) IS
     'Internal: USD cost of a model call at a price row (model_cost()''s formula), rounded to 6 decimals; NULL for a NULL row';
 
--- model_price() as the engine reads it for each completion: from this
--- session's copy when it has one (src/engine_cache.c: emptied in every
--- session when model_prices or a function changes).
-CREATE FUNCTION train_data.engine_model_price(model text)
+-- model_price(answered, asked) as the engine reads it for each
+-- completion: from this session's copy when it has one (src/engine_cache.c:
+-- emptied in every session when model_prices or a function changes).  A
+-- NULL name is no model.
+CREATE FUNCTION train_data.engine_model_price(answered text, asked text)
     RETURNS train_data.model_prices
-    LANGUAGE c STABLE STRICT
+    LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'train_data_engine_model_price';
 
-COMMENT ON FUNCTION train_data.engine_model_price(text) IS
-    'Internal: model_price() from the session''s copy, for the engine (which reads it as the extension owner)';
+COMMENT ON FUNCTION train_data.engine_model_price(text, text) IS
+    'Internal: model_price(answered, asked) from the session''s copy, for the engine (which reads it as the extension owner)';
 
 -- The engine's copies of prices and configurations are emptied in every
 -- session when the transaction that changed the table commits.  ENABLE

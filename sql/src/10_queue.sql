@@ -1116,10 +1116,8 @@ BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
-        cost := coalesce(train_data.price_cost(train_data.engine_model_price(usage.model),
-                                               coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0)),
-                         train_data.price_cost(train_data.engine_model_price((l.item).request ->> 'model'),
-                                               coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0)));
+        cost := train_data.price_cost(train_data.engine_model_price(usage.model, (l.item).request ->> 'model'),
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0));
         IF cost >= 1000000 THEN
             cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
         END IF;
@@ -1303,12 +1301,15 @@ BEGIN
         SELECT t.quality_threshold INTO threshold FROM train_data.templates t WHERE t.id = item.template_id;
     END IF;
     verdict := train_data.defect_status(train_data.quality_status(score, threshold), metrics -> 'defects');
-    -- the price of the model that answered, else of the one asked for (OpenAI
-    -- answers with a dated id, gpt-4o-mini-2024-07-18 for gpt-4o-mini):
-    -- model_cost() on the session's copy of the price rows
-    cost := coalesce(train_data.price_cost(train_data.engine_model_price(parsed ->> 'model'), input_tokens, output_tokens),
-                     train_data.price_cost(train_data.engine_model_price(item.request ->> 'model'), input_tokens,
-                                           output_tokens));
+    -- the price of the model that answered, else of the one asked for (a
+    -- provider answers an alias with a dated id: claude-haiku-4-5-20251001
+    -- for claude-haiku-4-5), exact rows before families, from the session's
+    -- copy of the price rows; none for a response that reports no tokens (a
+    -- review of 1.2: such a call was recorded as costing 0)
+    IF parsed ->> 'input_tokens' IS NOT NULL OR parsed ->> 'output_tokens' IS NOT NULL THEN
+        cost := train_data.price_cost(train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model'),
+                                      input_tokens, output_tokens);
+    END IF;
     IF cost >= 1000000 THEN
         cost := NULL;   -- past what a cost column holds (numeric(12,6)): a server's usage is not ours to trust
     END IF;

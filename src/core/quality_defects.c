@@ -495,6 +495,8 @@ static const char *const phrases[] = {
 	"unfortunately i can not", "unfortunately i am unable", "i am afraid i can not", "it is not appropriate for me",
 	"not appropriate for me to", "i am not programmed to", "i am not allowed to", "i am not permitted to",
 	"goes against my", "against my programming", "i am not comfortable",
+	"openais policies", "openais policy", "openais usage policies", "openais guidelines",
+	"anthropics policies", "anthropics usage policies", "anthropics guidelines",
 	/* French, German, Spanish, Portuguese, Italian, Russian, Chinese, Japanese, Korean */
 	"en tant quia", "en tant que modèle de langage", "en tant quintelligence artificielle",
 	"désolé mais je ne peux pas", "je ne peux pas vous aider", "je ne suis pas en mesure de",

@@ -56,23 +56,38 @@ FROM claimed c ORDER BY n, owner;
 -- id, a family, an unknown model and a name too long to keep (read each
 -- time); an unknown model's NULL is kept too, and a price row added for it
 -- (committed) is used from the next call.
-SELECT m, train_data.engine_model_price(m) IS NOT DISTINCT FROM train_data.model_price(m) AS same,
-      (train_data.engine_model_price(m)).model_id, train_data.engine_model_price(m) IS NULL AS unknown
+SELECT m, train_data.engine_model_price(m, NULL) IS NOT DISTINCT FROM train_data.model_price(m) AS same,
+      (train_data.engine_model_price(m, NULL)).model_id, train_data.engine_model_price(m, NULL) IS NULL AS unknown
 FROM unnest(ARRAY['claude-haiku', 'claude-3-haiku-20240307', 'made-up-model',
                   'claude-opus-' || repeat('x', 200)]) m
 ORDER BY m;
 INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('made-up-model', 1, 2);
-SELECT (train_data.engine_model_price('made-up-model')).model_id,
-       train_data.price_cost(train_data.engine_model_price('made-up-model'), 1000, 2000) AS cost,
+SELECT (train_data.engine_model_price('made-up-model', NULL)).model_id,
+       train_data.price_cost(train_data.engine_model_price('made-up-model', NULL), 1000, 2000) AS cost,
        train_data.model_cost('made-up-model', 1000, 2000) AS model_cost;
 DELETE FROM train_data.model_prices WHERE model_id = 'made-up-model';
-SELECT train_data.engine_model_price('made-up-model') IS NULL AS unknown_again;
+SELECT train_data.engine_model_price('made-up-model', NULL) IS NULL AS unknown_again;
+-- A call's price is kept by the pair of names, the answered and the asked
+-- (either may be NULL): an exact row of the model asked for comes before
+-- the family of the one that answered, and the same answered name with
+-- another model asked for, or none, is another entry.
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('claude-haiku-4-5', 1, 5);
+SELECT a, q, (train_data.engine_model_price(a, q)).model_id AS copy,
+       (train_data.model_price(a, q)).model_id AS read
+FROM (VALUES ('claude-haiku-4-5-20251001', 'claude-haiku-4-5'), ('claude-haiku-4-5-20251001', NULL),
+             (NULL, 'claude-haiku-4-5'), ('claude-haiku-4-5-20251001', 'claude-3-haiku-20240307'),
+             ('claude-haiku-4-5', 'claude-haiku-4-5-20251001'), (NULL, NULL), ('gpt-x', 'claude-haiku-4-5')) v(a, q)
+ORDER BY a NULLS LAST, q NULLS LAST;
+SELECT (train_data.engine_model_price('claude-haiku-4-5-20251001', 'claude-haiku-4-5')).model_id AS from_the_copy,
+       (train_data.engine_model_price('claude-haiku-4-5-20251001', NULL)).model_id AS family;
+DELETE FROM train_data.model_prices WHERE model_id = 'claude-haiku-4-5';
+SELECT (train_data.engine_model_price('claude-haiku-4-5-20251001', 'claude-haiku-4-5')).model_id AS after_delete;
 
 -- Bounded: 5,000 made-up model names (a worker controls the name in each
 -- response) leave the copy of prices under 1,024 entries.
 SELECT count(*) AS unknown_models
 FROM generate_series(1, 5000) g
-WHERE train_data.engine_model_price('made-up-model-' || g || repeat('x', 80)) IS NULL;
+WHERE train_data.engine_model_price('made-up-model-' || g || repeat('x', 80), NULL) IS NULL;
 SELECT count(*) FILTER (WHERE name = 'train_data engine cache') AS caches, sum(total_bytes) < 400 * 1024 AS bounded
 FROM pg_backend_memory_contexts WHERE name LIKE 'train_data engine cache%';
 
@@ -80,11 +95,11 @@ FROM pg_backend_memory_contexts WHERE name LIKE 'train_data engine cache%';
 -- the copy has it from the change on, and loses it when the change is
 -- rolled back.
 BEGIN;
-SELECT (train_data.engine_model_price('claude-sonnet')).model_id;
+SELECT (train_data.engine_model_price('claude-sonnet', NULL)).model_id;
 ALTER TABLE train_data.model_prices ADD COLUMN note text DEFAULT 'noted';
-SELECT (train_data.engine_model_price('claude-sonnet')).note;
+SELECT (train_data.engine_model_price('claude-sonnet', NULL)).note;
 ROLLBACK;
-SELECT train_data.engine_model_price('claude-sonnet') IS NOT DISTINCT FROM train_data.model_price('claude-sonnet') AS same;
+SELECT train_data.engine_model_price('claude-sonnet', NULL) IS NOT DISTINCT FROM train_data.model_price('claude-sonnet') AS same;
 
 -- A configuration read of a change that then rolls back is not kept: the
 -- change and a claim in one statement (a role granted both could write
@@ -121,20 +136,20 @@ SELECT c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batc
 -- price is read, not taken from the copy.)
 SET track_functions = 'all';
 BEGIN;
-SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022')).model_id AS read;
+SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022', NULL)).model_id AS read;
 CREATE FUNCTION pg_temp.unrelated() RETURNS integer LANGUAGE sql AS 'SELECT 1';
 DROP FUNCTION pg_temp.unrelated();
-SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022')).model_id AS from_the_copy;
+SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022', NULL)).model_id AS from_the_copy;
 SELECT calls AS model_price_calls FROM pg_stat_xact_user_functions WHERE schemaname = 'train_data' AND funcname = 'model_price';
 ALTER FUNCTION train_data.model_price(text) COST 101;
-SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022')).model_id AS read_again;
+SELECT (train_data.engine_model_price('claude-3-5-haiku-20241022', NULL)).model_id AS read_again;
 SELECT calls AS model_price_calls FROM pg_stat_xact_user_functions WHERE schemaname = 'train_data' AND funcname = 'model_price';
 ROLLBACK;
 RESET track_functions;
 
 -- Only the engine reads the copies: a tenant cannot call it.
 SET ROLE regress_alice;
-SELECT expect_error($$SELECT train_data.engine_model_price('claude-haiku')$$);
+SELECT expect_error($$SELECT train_data.engine_model_price('claude-haiku', NULL)$$);
 RESET ROLE;
 
 -- clean up

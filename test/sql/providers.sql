@@ -230,6 +230,49 @@ SELECT i.position, i.status, i.attempts FROM train_data.batch_items i WHERE i.ba
 SELECT sum(c.in_flight) AS in_flight, sum(c.cancelled_items) AS cancelled FROM train_data.batch_job_counters c
 WHERE c.batch_job_id = :'stop_job';
 
+---------------------------------------------------------------- prices
+-- A call is billed at the exact price row of the model that answered, else
+-- of the one asked for, before either's family: Anthropic answers the alias
+-- claude-haiku-4-5 with the dated id claude-haiku-4-5-20251001, which
+-- falls back to the family row claude-haiku ($0.25 / $1.25); the
+-- administrator's row for the alias ($1 / $5) prices it (a review of 1.2:
+-- the family priced it, a quarter of the bill).  A response that reports
+-- no usage has no cost (it was 0, as a free model's), and a model that only
+-- looks like a Claude family is no family (the configuration needs a row).
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('claude-haiku-4-5', 1, 5);
+SELECT m, (train_data.model_price(m)).model_id
+FROM unnest(ARRAY['claude-haiku-4-5', 'claude-haiku-4-5-20251001', 'anthropic.claude-3-haiku-20240307-v1:0',
+                  'NexaAIDev/Octopus-v2', 'haiku-poet-7b', 'sonnet-writer']) m ORDER BY m;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error($$SELECT train_data.validate_ai_config('{"provider": "openai", "model": "NexaAIDev/Octopus-v2"}')$$, true)
+    AS lookalike_needs_a_row;
+UPDATE train_data.ai_configurations SET configuration = '{"model": "claude-haiku-4-5", "maxTokens": 500}'
+WHERE config_name = 'old';
+SELECT train_data.create_batch('priced batch', '[{"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P1"}},
+                                               {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P2"}}]',
+                               '{}', 2) AS priced_job \gset
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT "position", attempt, request ->> 'model' AS asked FROM train_data.claim_batch_items('w4', 2) ORDER BY "position";
+RESET ROLE;
+SELECT i.id AS priced_item1 FROM train_data.batch_items i WHERE i.batch_job_id = :'priced_job' AND i.position = 1 \gset
+SELECT i.id AS priced_item2 FROM train_data.batch_items i WHERE i.batch_job_id = :'priced_job' AND i.position = 2 \gset
+SET ROLE regress_worker;
+SELECT train_data.complete_batch_item(:'priced_item1', '{"type": "message", "model": "claude-haiku-4-5-20251001", "stop_reason": "end_turn",
+    "usage": {"input_tokens": 1000, "output_tokens": 2000},
+    "content": [{"type": "text", "text": "{\"title\": \"Rent\", \"turns\": [{\"role\": \"user\", \"content\": \"Is my rent too high?\"}, {\"role\": \"assistant\", \"content\": \"Compare it with a third of what you earn after tax.\"}]}"}]}',
+    700, 1) IS NOT NULL AS priced;
+SELECT train_data.complete_batch_item(:'priced_item2', '{"type": "message", "model": "claude-haiku-4-5-20251001", "stop_reason": "end_turn",
+    "content": [{"type": "text", "text": "{\"title\": \"Rent\", \"turns\": [{\"role\": \"user\", \"content\": \"Should I rent or buy?\"}, {\"role\": \"assistant\", \"content\": \"Rent while you expect to move within five years.\"}]}"}]}',
+    700, 1) IS NOT NULL AS without_usage;
+RESET ROLE;
+SELECT i.position, l.model_used, l.input_tokens, l.output_tokens, l.cost_usd, c.total_tokens, c.actual_cost_usd
+FROM train_data.batch_items i
+JOIN train_data.generation_logs l ON l.batch_item_id = i.id
+JOIN train_data.conversations c ON c.id = i.conversation_id
+WHERE i.batch_job_id = :'priced_job' ORDER BY i.position;
+
 -- clean up
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;

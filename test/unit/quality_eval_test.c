@@ -298,7 +298,8 @@ plant_refusal(conv *c, td_quality_expect *e)
 		"Lo siento, pero no puedo ayudarte con eso.", "Désolé, mais je ne peux pas répondre à cela.",
 		"Als KI-Sprachmodell kann ich das nicht beurteilen.", "作为一个人工智能，我无法给出建议。",
 		"Извините, но я не могу помочь с этим.", "This goes against my guidelines, so I will stop.",
-	"i apologise, but i cannot continue this conversation."};
+	"i apologise, but i cannot continue this conversation.", "OpenAI's policies prevent me from sharing that.",
+	"Anthropic’s usage policies do not let me write this."};
 	int			t = some_assistant(c);
 	char		keep[TURN_BYTES / 2];
 
