@@ -1067,11 +1067,16 @@ CREATE OR REPLACE FUNCTION train_data.bump_counters(job_id uuid, completed integ
     AS 'MODULE_PATHNAME', 'train_data_bump_counters';
 
 -- Log a model call of a batch item (its request is the one stored at claim;
--- native: src/bookkeeping_glue.c, one INSERT kept prepared).
-CREATE OR REPLACE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
+-- native: src/bookkeeping_glue.c, one INSERT kept prepared), with the
+-- prompt cache's tokens among its input tokens (new arguments: 1.1's
+-- function is replaced).
+DROP FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
+                                        integer, integer, numeric, integer, text, text);
+CREATE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
                                           parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
                                           response jsonb, status text, input_tokens integer, output_tokens integer,
-                                          cost numeric, duration_ms integer, error_message text, error_code text)
+                                          cost numeric, duration_ms integer, error_message text, error_code text,
+                                          cache_read_tokens integer, cache_write_tokens integer)
     RETURNS void
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_log_generation';
@@ -1939,28 +1944,45 @@ COMMENT ON FUNCTION train_data.usage_count(jsonb) IS
 
 -- The model and token counts a response reports, read as the parser reads
 -- them: a Chat Completions response (one with choices) from
--- usage.prompt_tokens / completion_tokens, any other from
--- usage.input_tokens / output_tokens; both counts NULL when together they
--- pass 2^31 - 1, which a conversation cannot store and the parser refuses.
+-- usage.prompt_tokens / completion_tokens and
+-- prompt_tokens_details.cached_tokens (among the prompt tokens, at most
+-- them), any other from usage.input_tokens / output_tokens and the prompt
+-- cache's cache_read_input_tokens / cache_creation_input_tokens (which
+-- Anthropic reports apart: added to the input tokens); every count NULL
+-- when input and output together pass 2^31 - 1, which a conversation
+-- cannot store and the parser refuses.
 -- What a response the engine cannot use was still billed for (a review of
 -- the thirty-sixth session: such calls were logged with no tokens, no cost
 -- and no response; the review of that fix found a first form reading
 -- counts the parser refuses).
 CREATE FUNCTION train_data.response_usage(response jsonb, OUT model text, OUT input_tokens integer,
-                                          OUT output_tokens integer)
+                                          OUT output_tokens integer, OUT cache_read_tokens integer,
+                                          OUT cache_write_tokens integer)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT CASE WHEN jsonb_typeof(response -> 'model') = 'string' THEN left(response ->> 'model', 200) END,
-           CASE WHEN coalesce(c.i, 0)::bigint + coalesce(c.o, 0) <= 2147483647 THEN c.i END,
-           CASE WHEN coalesce(c.i, 0)::bigint + coalesce(c.o, 0) <= 2147483647 THEN c.o END
-    FROM (SELECT train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
-                                             ELSE response #> '{usage,input_tokens}' END) AS i,
-                 train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
-                                             ELSE response #> '{usage,output_tokens}' END) AS o) c;
+           CASE WHEN t.fits THEN t.i::integer END,
+           CASE WHEN t.fits THEN t.o END,
+           CASE WHEN t.fits AND t.i IS NOT NULL AND t.r IS NOT NULL THEN least(t.r, t.i)::integer END,
+           CASE WHEN t.fits THEN t.w END
+    FROM (SELECT c.i, c.o, c.r, c.w, coalesce(c.i, 0) + coalesce(c.o, 0) <= 2147483647 AS fits
+          FROM (SELECT CASE WHEN u.chat THEN u.i::bigint
+                            WHEN num_nonnulls(u.i, u.r, u.w) > 0
+                            THEN coalesce(u.i, 0)::bigint + coalesce(u.r, 0) + coalesce(u.w, 0) END AS i,
+                       u.o, u.r, CASE WHEN NOT u.chat THEN u.w END AS w
+                FROM (SELECT response ? 'choices' AS chat,
+                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
+                                                         ELSE response #> '{usage,input_tokens}' END) AS i,
+                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
+                                                         ELSE response #> '{usage,output_tokens}' END) AS o,
+                             train_data.usage_count(CASE WHEN response ? 'choices'
+                                                         THEN response #> '{usage,prompt_tokens_details,cached_tokens}'
+                                                         ELSE response #> '{usage,cache_read_input_tokens}' END) AS r,
+                             train_data.usage_count(response #> '{usage,cache_creation_input_tokens}') AS w) u) c) t;
 END;
 
 COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
-    'Internal: the model and the input and output token counts a model response reports (Messages or Chat Completions usage, as the parser reads them), NULL where none fits';
+    'Internal: the model and the input, output and prompt-cache token counts a model response reports (Messages or Chat Completions usage, as the parser reads them), NULL where none fits';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
@@ -1993,7 +2015,8 @@ BEGIN
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
         cost := train_data.price_cost(train_data.engine_model_price(usage.model, (l.item).request ->> 'model'),
-                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0));
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
         IF cost >= 1000000 THEN
             cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
         END IF;
@@ -2004,7 +2027,8 @@ BEGIN
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
                                       coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0), cost,
-                                      duration_ms, message, error_code);
+                                      duration_ms, message, error_code, usage.cache_read_tokens,
+                                      usage.cache_write_tokens);
     IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
         delay := least(300, power(2, (l.item).attempts - 1));
         delay := delay + random() * 0.1 * delay;
@@ -2068,6 +2092,33 @@ CREATE FUNCTION train_data.fail_batch_item(item_id uuid, error_message text, err
 -- changes (src/engine_cache.c).  model_cost()'s formula moves to
 -- price_cost(), which the completion applies to its copy.
 --------------------------------------------------------------------------------
+
+-- The prompt cache: its prices per model (Anthropic's for the built-in
+-- family rows: reads 0.1 and writes 1.25 times the input price), and its
+-- tokens in each log row (among the input tokens; a review of 1.2: a
+-- response's cache reads and writes were neither stored nor priced).
+ALTER TABLE train_data.model_prices
+    ADD COLUMN cache_read_usd_per_mtok numeric(10,4),
+    ADD COLUMN cache_write_usd_per_mtok numeric(10,4),
+    ADD CONSTRAINT model_prices_cache_nonnegative CHECK (cache_read_usd_per_mtok >= 0 AND cache_write_usd_per_mtok >= 0);
+COMMENT ON COLUMN train_data.model_prices.cache_read_usd_per_mtok IS 'USD per million input tokens read from the provider''s prompt cache; NULL: the input price';
+COMMENT ON COLUMN train_data.model_prices.cache_write_usd_per_mtok IS 'USD per million input tokens written to the provider''s prompt cache; NULL: the input price';
+ALTER TABLE train_data.model_prices DISABLE TRIGGER model_prices_protect_builtin;
+UPDATE train_data.model_prices p
+SET cache_read_usd_per_mtok = v.r, cache_write_usd_per_mtok = v.w
+FROM (VALUES ('claude-opus', 1.5000, 18.7500), ('claude-sonnet', 0.3000, 3.7500), ('claude-haiku', 0.0250, 0.3125)) v(m, r, w)
+WHERE p.model_id OPERATOR(pg_catalog.=) v.m AND p.builtin;
+ALTER TABLE train_data.model_prices ENABLE TRIGGER model_prices_protect_builtin;
+
+ALTER TABLE train_data.generation_logs
+    ADD COLUMN cache_read_tokens integer NOT NULL DEFAULT 0,
+    ADD COLUMN cache_write_tokens integer NOT NULL DEFAULT 0,
+    ADD CONSTRAINT generation_logs_tokens_within_input
+        CHECK (cache_read_tokens >= 0 AND cache_write_tokens >= 0
+               AND cache_read_tokens::bigint + cache_write_tokens <= input_tokens);
+COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens of the call, as the model reported them: prompt-cache reads and writes included (Anthropic reports them apart)';
+COMMENT ON COLUMN train_data.generation_logs.cache_read_tokens IS 'Of the input tokens, those read from the provider''s prompt cache';
+COMMENT ON COLUMN train_data.generation_logs.cache_write_tokens IS 'Of the input tokens, those written to the provider''s prompt cache (Anthropic)';
 
 -- The Claude family row a model id falls back to: claude-opus, -sonnet or
 -- -haiku for an id naming Claude and the family; NULL for any other id
@@ -2146,22 +2197,30 @@ COMMENT ON FUNCTION train_data.model_cost(text, bigint, bigint) IS
     'USD cost of a model call: tokens times the price per million, rounded to 6 decimals; NULL for a model with no known price';
 
 -- The cost at a price row (NULL for a NULL row): model_cost()'s formula,
--- which the engine applies to its cached price rows.  Inlined into the
--- expression that calls it.
-CREATE FUNCTION train_data.price_cost(price train_data.model_prices, input_tokens bigint, output_tokens bigint)
+-- which the engine applies to its cached price rows, with the prompt
+-- cache's tokens among the input tokens priced at the cache's prices (the
+-- input price where the row has none).  Inlined into the expression that
+-- calls it.
+CREATE FUNCTION train_data.price_cost(price train_data.model_prices, input_tokens bigint, output_tokens bigint,
+                                      cache_read_tokens bigint DEFAULT 0, cache_write_tokens bigint DEFAULT 0)
     RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     -- (parenthesized: every OPERATOR() has the same precedence; a string
     -- body, as a parsed one would depend on model_prices' columns and so
     -- refuse ALTER TABLE model_prices ADD COLUMN or ALTER COLUMN ... TYPE)
 AS $$
-    SELECT pg_catalog.round(((input_tokens OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
+    SELECT pg_catalog.round(((((input_tokens OPERATOR(pg_catalog.-) cache_read_tokens) OPERATOR(pg_catalog.-) cache_write_tokens)
+                              OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
+                             OPERATOR(pg_catalog.+) (cache_read_tokens OPERATOR(pg_catalog.*)
+                                                     COALESCE((price).cache_read_usd_per_mtok, (price).input_usd_per_mtok))
+                             OPERATOR(pg_catalog.+) (cache_write_tokens OPERATOR(pg_catalog.*)
+                                                     COALESCE((price).cache_write_usd_per_mtok, (price).input_usd_per_mtok))
                              OPERATOR(pg_catalog.+) (output_tokens OPERATOR(pg_catalog.*) (price).output_usd_per_mtok))
                             OPERATOR(pg_catalog./) 1000000, 6)
 $$;
 
-COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint) IS
-    'Internal: USD cost of a model call at a price row (model_cost()''s formula), rounded to 6 decimals; NULL for a NULL row';
+COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint, bigint, bigint) IS
+    'Internal: USD cost of a model call at a price row (model_cost()''s formula, the prompt cache''s tokens among the input tokens at the cache''s prices), rounded to 6 decimals; NULL for a NULL row';
 
 -- model_price(answered, asked) as the engine reads it for each
 -- completion: from this session's copy when it has one (src/engine_cache.c:
@@ -2331,7 +2390,8 @@ BEGIN
     -- review of 1.2: such a call was recorded as costing 0)
     IF parsed ->> 'input_tokens' IS NOT NULL OR parsed ->> 'output_tokens' IS NOT NULL THEN
         cost := train_data.price_cost(train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model'),
-                                      input_tokens, output_tokens);
+                                      input_tokens, output_tokens, coalesce((parsed ->> 'cache_read_tokens')::bigint, 0),
+                                      coalesce((parsed ->> 'cache_write_tokens')::bigint, 0));
     END IF;
     IF cost >= 1000000 THEN
         cost := NULL;   -- past what a cost column holds (numeric(12,6)): a server's usage is not ours to trust
@@ -2387,7 +2447,8 @@ BEGIN
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,
                                       item.attempts, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL);
+                                      cost, duration_ms, NULL, NULL, (parsed ->> 'cache_read_tokens')::integer,
+                                      (parsed ->> 'cache_write_tokens')::integer);
     UPDATE train_data.batch_items i
     SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
@@ -4577,7 +4638,7 @@ REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
-                                                 integer, integer, numeric, integer, text, text) FROM PUBLIC;
+                                                 integer, integer, numeric, integer, text, text, integer, integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;
@@ -5060,7 +5121,6 @@ COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_li
 
 COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
 
-COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens the model reported';
 
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
 
@@ -5323,7 +5383,7 @@ COMMENT ON FUNCTION train_data.create_batch(text, jsonb, jsonb, integer, text, t
 COMMENT ON FUNCTION train_data.create_batch_matrix(text, uuid[], jsonb, jsonb, integer, text, text, train_data.tier_type) IS
     'Creates a batch job with one item per template and parameter set (templates x sets); returns the job id';
 
-COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text) IS
+COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text, integer, integer) IS
     'Internal: inserts the generation_logs row of one model call of a batch item';
 
 COMMENT ON FUNCTION train_data.lock_item_in_flight(uuid, integer) IS

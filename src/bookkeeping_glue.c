@@ -31,15 +31,16 @@ static const char log_sql[] =
 	"INSERT INTO train_data.generation_logs"
 	"    (conversation_id, batch_item_id, run_id, template_id, request_payload, response_payload, parameters,"
 	"     model_used, temperature, max_tokens, status, retry_attempt, input_tokens, output_tokens, cost_usd,"
-	"     duration_ms, error_message, error_code, created_by)"
+	"     duration_ms, error_message, error_code, created_by, cache_read_tokens, cache_write_tokens)"
 	" VALUES ($8, $1, $2, $3, COALESCE($4, '{}'::pg_catalog.jsonb), $9, $5,"
 	"         $4 OPERATOR(pg_catalog.->>) 'model',"
 	"         ($4 OPERATOR(pg_catalog.->>) 'temperature')::pg_catalog.numeric,"
 	"         ($4 OPERATOR(pg_catalog.->>) 'max_tokens')::pg_catalog.int4, $10,"
-	"         GREATEST($6 OPERATOR(pg_catalog.-) 1, 0), COALESCE($11, 0), COALESCE($12, 0), $13, $14, $15, $16, $7)";
+	"         GREATEST($6 OPERATOR(pg_catalog.-) 1, 0), COALESCE($11, 0), COALESCE($12, 0), $13, $14, $15, $16, $7,"
+	"         COALESCE($17, 0), COALESCE($18, 0))";
 
 static const Oid log_types[] = {UUIDOID, UUIDOID, UUIDOID, JSONBOID, JSONBOID, INT4OID, UUIDOID, UUIDOID,
-	JSONBOID, TEXTOID, INT4OID, INT4OID, NUMERICOID, INT4OID, TEXTOID, TEXTOID};
+	JSONBOID, TEXTOID, INT4OID, INT4OID, NUMERICOID, INT4OID, TEXTOID, TEXTOID, INT4OID, INT4OID};
 
 static SPIPlanPtr log_plan;
 
@@ -92,8 +93,9 @@ train_data_bump_counters(PG_FUNCTION_ARGS)
  * log_generation(item_id, job_id, template_id uuid, request, parameters
  * jsonb, attempts integer, owner, conversation_id uuid, response jsonb,
  * status text, input_tokens, output_tokens integer, cost numeric,
- * duration_ms integer, error_message, error_code text) returns void —
- * inserts the generation_logs row of one model call of a batch item.
+ * duration_ms integer, error_message, error_code text, cache_read_tokens,
+ * cache_write_tokens integer) returns void — inserts the generation_logs
+ * row of one model call of a batch item.
  */
 Datum
 train_data_log_generation(PG_FUNCTION_ARGS)

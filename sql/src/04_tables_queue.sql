@@ -852,8 +852,11 @@ CREATE TABLE train_data.model_prices (
     builtin              boolean NOT NULL DEFAULT false,
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    cache_read_usd_per_mtok  numeric(10,4),   -- (1.2: after the columns of 1.1, as an update adds them)
+    cache_write_usd_per_mtok numeric(10,4),
     CONSTRAINT model_prices_model_id_not_blank CHECK (pg_catalog.btrim(model_id) <> ''),
-    CONSTRAINT model_prices_nonnegative CHECK (input_usd_per_mtok >= 0 AND output_usd_per_mtok >= 0)
+    CONSTRAINT model_prices_nonnegative CHECK (input_usd_per_mtok >= 0 AND output_usd_per_mtok >= 0),
+    CONSTRAINT model_prices_cache_nonnegative CHECK (cache_read_usd_per_mtok >= 0 AND cache_write_usd_per_mtok >= 0)
 );
 
 COMMENT ON TABLE train_data.model_prices IS 'USD per million input and output tokens, by model id or model family';
@@ -863,11 +866,16 @@ COMMENT ON COLUMN train_data.model_prices.output_usd_per_mtok IS 'USD per millio
 COMMENT ON COLUMN train_data.model_prices.builtin IS 'Installed by the extension: cannot be changed or deleted, and left out of dumps';
 COMMENT ON COLUMN train_data.model_prices.created_at IS 'When the row was added';
 COMMENT ON COLUMN train_data.model_prices.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.model_prices.cache_read_usd_per_mtok IS 'USD per million input tokens read from the provider''s prompt cache; NULL: the input price';
+COMMENT ON COLUMN train_data.model_prices.cache_write_usd_per_mtok IS 'USD per million input tokens written to the provider''s prompt cache; NULL: the input price';
 
-INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, builtin) VALUES
-    ('claude-opus',   15.0000, 75.0000, true),
-    ('claude-sonnet',  3.0000, 15.0000, true),
-    ('claude-haiku',   0.2500,  1.2500, true);
+-- (the prompt cache's prices are Anthropic's: reads 0.1 and writes 1.25
+-- times the input price, writes for 5 minutes)
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, builtin,
+                                     cache_read_usd_per_mtok, cache_write_usd_per_mtok) VALUES
+    ('claude-opus',   15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-sonnet',  3.0000, 15.0000, true, 0.3000,  3.7500),
+    ('claude-haiku',   0.2500,  1.2500, true, 0.0250,  0.3125);
 
 -- Built-in price rows are part of the extension script: they cannot change,
 -- or a dump (which leaves them out) would silently restore the old price.
@@ -914,12 +922,17 @@ CREATE TABLE train_data.generation_logs (
     error_code       text,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     created_by       uuid NOT NULL DEFAULT train_data.user_id_default('train_data.generation_logs', false),
+    cache_read_tokens  integer NOT NULL DEFAULT 0,   -- (1.2: after the columns of 1.1, as an update adds them)
+    cache_write_tokens integer NOT NULL DEFAULT 0,
     CONSTRAINT generation_logs_conversation_fk FOREIGN KEY (conversation_id, created_by)
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
     CONSTRAINT generation_logs_batch_item_fk FOREIGN KEY (batch_item_id, created_by)
         REFERENCES train_data.batch_items (id, created_by) ON DELETE SET NULL (batch_item_id),
     CONSTRAINT generation_logs_status_valid CHECK (status IN ('success', 'failed', 'rate_limited', 'timeout')),
     CONSTRAINT generation_logs_tokens_nonnegative CHECK (input_tokens >= 0 AND output_tokens >= 0),
+    CONSTRAINT generation_logs_tokens_within_input
+        CHECK (cache_read_tokens >= 0 AND cache_write_tokens >= 0
+               AND cache_read_tokens::bigint + cache_write_tokens <= input_tokens),
     CONSTRAINT generation_logs_cost_nonnegative CHECK (cost_usd >= 0),
     CONSTRAINT generation_logs_duration_nonnegative CHECK (duration_ms >= 0),
     CONSTRAINT generation_logs_retry_attempt_nonnegative CHECK (retry_attempt >= 0),
@@ -946,7 +959,7 @@ COMMENT ON COLUMN train_data.generation_logs.temperature IS 'Temperature of the 
 COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the request';
 COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited or timeout';
 COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
-COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens the model reported';
+COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens of the call, as the model reported them: prompt-cache reads and writes included (Anthropic reports them apart)';
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
 COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD (model_cost()); NULL for a model with no known price';
 COMMENT ON COLUMN train_data.generation_logs.duration_ms IS 'Duration of the call in milliseconds, as the worker reported it';
@@ -954,6 +967,8 @@ COMMENT ON COLUMN train_data.generation_logs.error_message IS 'Error message of 
 COMMENT ON COLUMN train_data.generation_logs.error_code IS 'Error code of a failed call, as the worker gave it';
 COMMENT ON COLUMN train_data.generation_logs.created_at IS 'When the call was logged';
 COMMENT ON COLUMN train_data.generation_logs.created_by IS 'Owner: the batch owner';
+COMMENT ON COLUMN train_data.generation_logs.cache_read_tokens IS 'Of the input tokens, those read from the provider''s prompt cache';
+COMMENT ON COLUMN train_data.generation_logs.cache_write_tokens IS 'Of the input tokens, those written to the provider''s prompt cache (Anthropic)';
 
 CREATE INDEX generation_logs_conversation_idx ON train_data.generation_logs (conversation_id)
     WHERE conversation_id IS NOT NULL;

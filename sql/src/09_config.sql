@@ -81,22 +81,30 @@ COMMENT ON FUNCTION train_data.model_cost(text, bigint, bigint) IS
     'USD cost of a model call: tokens times the price per million, rounded to 6 decimals; NULL for a model with no known price';
 
 -- The cost at a price row (NULL for a NULL row): model_cost()'s formula,
--- which the engine applies to its cached price rows.  Inlined into the
--- expression that calls it.
-CREATE FUNCTION train_data.price_cost(price train_data.model_prices, input_tokens bigint, output_tokens bigint)
+-- which the engine applies to its cached price rows, with the prompt
+-- cache's tokens among the input tokens priced at the cache's prices (the
+-- input price where the row has none).  Inlined into the expression that
+-- calls it.
+CREATE FUNCTION train_data.price_cost(price train_data.model_prices, input_tokens bigint, output_tokens bigint,
+                                      cache_read_tokens bigint DEFAULT 0, cache_write_tokens bigint DEFAULT 0)
     RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     -- (parenthesized: every OPERATOR() has the same precedence; a string
     -- body, as a parsed one would depend on model_prices' columns and so
     -- refuse ALTER TABLE model_prices ADD COLUMN or ALTER COLUMN ... TYPE)
 AS $$
-    SELECT pg_catalog.round(((input_tokens OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
+    SELECT pg_catalog.round(((((input_tokens OPERATOR(pg_catalog.-) cache_read_tokens) OPERATOR(pg_catalog.-) cache_write_tokens)
+                              OPERATOR(pg_catalog.*) (price).input_usd_per_mtok)
+                             OPERATOR(pg_catalog.+) (cache_read_tokens OPERATOR(pg_catalog.*)
+                                                     COALESCE((price).cache_read_usd_per_mtok, (price).input_usd_per_mtok))
+                             OPERATOR(pg_catalog.+) (cache_write_tokens OPERATOR(pg_catalog.*)
+                                                     COALESCE((price).cache_write_usd_per_mtok, (price).input_usd_per_mtok))
                              OPERATOR(pg_catalog.+) (output_tokens OPERATOR(pg_catalog.*) (price).output_usd_per_mtok))
                             OPERATOR(pg_catalog./) 1000000, 6)
 $$;
 
-COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint) IS
-    'Internal: USD cost of a model call at a price row (model_cost()''s formula), rounded to 6 decimals; NULL for a NULL row';
+COMMENT ON FUNCTION train_data.price_cost(train_data.model_prices, bigint, bigint, bigint, bigint) IS
+    'Internal: USD cost of a model call at a price row (model_cost()''s formula, the prompt cache''s tokens among the input tokens at the cache''s prices), rounded to 6 decimals; NULL for a NULL row';
 
 -- model_price(answered, asked) as the engine reads it for each
 -- completion: from this session's copy when it has one (src/engine_cache.c:

@@ -570,12 +570,13 @@ COMMENT ON FUNCTION train_data.create_batch_matrix(text, uuid[], jsonb, jsonb, i
 CREATE FUNCTION train_data.log_generation(item_id uuid, job_id uuid, template_id uuid, request jsonb,
                                           parameters jsonb, attempts integer, owner uuid, conversation_id uuid,
                                           response jsonb, status text, input_tokens integer, output_tokens integer,
-                                          cost numeric, duration_ms integer, error_message text, error_code text)
+                                          cost numeric, duration_ms integer, error_message text, error_code text,
+                                          cache_read_tokens integer, cache_write_tokens integer)
     RETURNS void
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'train_data_log_generation';
 
-COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text) IS
+COMMENT ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text, integer, integer, numeric, integer, text, text, integer, integer) IS
     'Internal: inserts the generation_logs row of one model call of a batch item';
 
 -- The item, locked, with its job's owner, or an error when it cannot be
@@ -1063,28 +1064,45 @@ COMMENT ON FUNCTION train_data.usage_count(jsonb) IS
 
 -- The model and token counts a response reports, read as the parser reads
 -- them: a Chat Completions response (one with choices) from
--- usage.prompt_tokens / completion_tokens, any other from
--- usage.input_tokens / output_tokens; both counts NULL when together they
--- pass 2^31 - 1, which a conversation cannot store and the parser refuses.
+-- usage.prompt_tokens / completion_tokens and
+-- prompt_tokens_details.cached_tokens (among the prompt tokens, at most
+-- them), any other from usage.input_tokens / output_tokens and the prompt
+-- cache's cache_read_input_tokens / cache_creation_input_tokens (which
+-- Anthropic reports apart: added to the input tokens); every count NULL
+-- when input and output together pass 2^31 - 1, which a conversation
+-- cannot store and the parser refuses.
 -- What a response the engine cannot use was still billed for (a review of
 -- the thirty-sixth session: such calls were logged with no tokens, no cost
 -- and no response; the review of that fix found a first form reading
 -- counts the parser refuses).
 CREATE FUNCTION train_data.response_usage(response jsonb, OUT model text, OUT input_tokens integer,
-                                          OUT output_tokens integer)
+                                          OUT output_tokens integer, OUT cache_read_tokens integer,
+                                          OUT cache_write_tokens integer)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT CASE WHEN jsonb_typeof(response -> 'model') = 'string' THEN left(response ->> 'model', 200) END,
-           CASE WHEN coalesce(c.i, 0)::bigint + coalesce(c.o, 0) <= 2147483647 THEN c.i END,
-           CASE WHEN coalesce(c.i, 0)::bigint + coalesce(c.o, 0) <= 2147483647 THEN c.o END
-    FROM (SELECT train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
-                                             ELSE response #> '{usage,input_tokens}' END) AS i,
-                 train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
-                                             ELSE response #> '{usage,output_tokens}' END) AS o) c;
+           CASE WHEN t.fits THEN t.i::integer END,
+           CASE WHEN t.fits THEN t.o END,
+           CASE WHEN t.fits AND t.i IS NOT NULL AND t.r IS NOT NULL THEN least(t.r, t.i)::integer END,
+           CASE WHEN t.fits THEN t.w END
+    FROM (SELECT c.i, c.o, c.r, c.w, coalesce(c.i, 0) + coalesce(c.o, 0) <= 2147483647 AS fits
+          FROM (SELECT CASE WHEN u.chat THEN u.i::bigint
+                            WHEN num_nonnulls(u.i, u.r, u.w) > 0
+                            THEN coalesce(u.i, 0)::bigint + coalesce(u.r, 0) + coalesce(u.w, 0) END AS i,
+                       u.o, u.r, CASE WHEN NOT u.chat THEN u.w END AS w
+                FROM (SELECT response ? 'choices' AS chat,
+                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
+                                                         ELSE response #> '{usage,input_tokens}' END) AS i,
+                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
+                                                         ELSE response #> '{usage,output_tokens}' END) AS o,
+                             train_data.usage_count(CASE WHEN response ? 'choices'
+                                                         THEN response #> '{usage,prompt_tokens_details,cached_tokens}'
+                                                         ELSE response #> '{usage,cache_read_input_tokens}' END) AS r,
+                             train_data.usage_count(response #> '{usage,cache_creation_input_tokens}') AS w) u) c) t;
 END;
 
 COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
-    'Internal: the model and the input and output token counts a model response reports (Messages or Chat Completions usage, as the parser reads them), NULL where none fits';
+    'Internal: the model and the input, output and prompt-cache token counts a model response reports (Messages or Chat Completions usage, as the parser reads them), NULL where none fits';
 
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
@@ -1117,7 +1135,8 @@ BEGIN
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
         cost := train_data.price_cost(train_data.engine_model_price(usage.model, (l.item).request ->> 'model'),
-                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0));
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
         IF cost >= 1000000 THEN
             cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
         END IF;
@@ -1128,7 +1147,8 @@ BEGIN
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
                                       coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0), cost,
-                                      duration_ms, message, error_code);
+                                      duration_ms, message, error_code, usage.cache_read_tokens,
+                                      usage.cache_write_tokens);
     IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
         delay := least(300, power(2, (l.item).attempts - 1));
         delay := delay + random() * 0.1 * delay;
@@ -1308,7 +1328,8 @@ BEGIN
     -- review of 1.2: such a call was recorded as costing 0)
     IF parsed ->> 'input_tokens' IS NOT NULL OR parsed ->> 'output_tokens' IS NOT NULL THEN
         cost := train_data.price_cost(train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model'),
-                                      input_tokens, output_tokens);
+                                      input_tokens, output_tokens, coalesce((parsed ->> 'cache_read_tokens')::bigint, 0),
+                                      coalesce((parsed ->> 'cache_write_tokens')::bigint, 0));
     END IF;
     IF cost >= 1000000 THEN
         cost := NULL;   -- past what a cost column holds (numeric(12,6)): a server's usage is not ours to trust
@@ -1364,7 +1385,8 @@ BEGIN
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,
                                       item.attempts, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL);
+                                      cost, duration_ms, NULL, NULL, (parsed ->> 'cache_read_tokens')::integer,
+                                      (parsed ->> 'cache_write_tokens')::integer);
     UPDATE train_data.batch_items i
     SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
         lease_expires_at = NULL, error_message = NULL, error_code = NULL

@@ -43,7 +43,7 @@ REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
-                                                 integer, integer, numeric, integer, text, text) FROM PUBLIC;
+                                                 integer, integer, numeric, integer, text, text, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_model_price(text, text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;

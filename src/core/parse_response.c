@@ -30,6 +30,9 @@ typedef struct parsed
 	const td_json *stop_reason;
 	const td_json *input_tokens;
 	const td_json *output_tokens;
+	const td_json *cache_read;	/* prompt-cache reads (Messages) or cached prompt tokens (Chat Completions) */
+	const td_json *cache_write;	/* prompt-cache writes (Messages only) */
+	bool		chat;			/* a Chat Completions response: its prompt tokens include the cached ones */
 } parsed;
 
 /* --- errors ------------------------------------------------------------- */
@@ -395,9 +398,11 @@ of_type(const td_json *v, td_json_type type)
 
 /*
  * Note model, stop reason and token counts of a response object: a Messages
- * API response (stop_reason, usage.input_tokens / output_tokens) or a Chat
- * Completions response (choice's finish_reason, usage.prompt_tokens /
- * completion_tokens); choice is NULL for the former.
+ * API response (stop_reason, usage.input_tokens / output_tokens, and the
+ * prompt cache's usage.cache_read_input_tokens /
+ * cache_creation_input_tokens) or a Chat Completions response (choice's
+ * finish_reason, usage.prompt_tokens / completion_tokens and
+ * usage.prompt_tokens_details.cached_tokens); choice is NULL for the former.
  */
 static void
 note_metadata(parsed *p, const td_json *response, const td_json *choice)
@@ -415,6 +420,15 @@ note_metadata(parsed *p, const td_json *response, const td_json *choice)
 		p->input_tokens = v;
 	if ((v = of_type(td_json_get(usage, chat ? "completion_tokens" : "output_tokens"), TD_JSON_NUMBER)))
 		p->output_tokens = v;
+	p->chat = chat;
+	if (chat)
+		p->cache_read = of_type(td_json_get(td_json_get(usage, "prompt_tokens_details"), "cached_tokens"),
+								TD_JSON_NUMBER);
+	else
+	{
+		p->cache_read = of_type(td_json_get(usage, "cache_read_input_tokens"), TD_JSON_NUMBER);
+		p->cache_write = of_type(td_json_get(usage, "cache_creation_input_tokens"), TD_JSON_NUMBER);
+	}
 }
 
 /*
@@ -524,18 +538,70 @@ turns_from_chat(parsed *p, const td_json *response, td_parse_error *err)
 
 /* --- output ------------------------------------------------------------- */
 
-/* A JSON number that is a non-negative integer; else null. */
-static void
-write_count(td_doc *out, const td_json *v)
+/* A count's value: a non-negative whole JSON number, else -1. */
+static double
+count_of(const td_json *v)
 {
-	if (v && v->num >= 0 && v->num <= 9e15 && floor(v->num) == v->num)
-		out->ops->integer(out, (long long) v->num);
+	return (v && v->num >= 0 && v->num <= 9e15 && floor(v->num) == v->num) ? v->num : -1;
+}
+
+/* A count (a whole number up to 9e15), or null for -1. */
+static void
+write_number_or_null(td_doc *out, double n)
+{
+	if (n >= 0)
+		out->ops->integer(out, (long long) n);
 	else
 		out->ops->null(out);
 }
 
+/* A JSON number that is a non-negative integer; else null. */
+static void
+write_count(td_doc *out, const td_json *v)
+{
+	write_number_or_null(out, count_of(v));
+}
+
 /* The most tokens a response may report, each count and both together: a conversation stores them as integer. */
 #define MAX_TOKENS 2147483647.0
+
+/*
+ * Every input token of the call, -1 when none is reported: a Chat
+ * Completions response's prompt tokens (the cached ones among them), a
+ * Messages response's input tokens plus its cache reads and writes (which
+ * Anthropic reports apart), so that input_tokens means the same for both.
+ */
+static double
+input_total(const parsed *p)
+{
+	double		in = count_of(p->input_tokens),
+				r,
+				w;
+
+	if (p->chat)
+		return in;
+	r = count_of(p->cache_read);
+	w = count_of(p->cache_write);
+	if (in < 0 && r < 0 && w < 0)
+		return -1;
+	return (in > 0 ? in : 0) + (r > 0 ? r : 0) + (w > 0 ? w : 0);
+}
+
+/*
+ * The cached input tokens read, -1 when not reported or without a count of
+ * the input: at most the input (a Chat Completions response claiming more
+ * cached than prompt tokens is taken at its prompt tokens).
+ */
+static double
+cache_read_count(const parsed *p)
+{
+	double		r = count_of(p->cache_read),
+				in = input_total(p);
+
+	if (in < 0)
+		return -1;
+	return r > in ? in : r;
+}
 
 /* A count as the response wrote it (clipped as messages quote), or 0 when absent. */
 static void
@@ -547,6 +613,13 @@ put_count_text(td_buf *buf, const td_json *v)
 		td_buf_putc(buf, '0');
 }
 
+/* A number's value when above 0, else 0 (for the bound: any number, whole or not). */
+static double
+positive(const td_json *v)
+{
+	return v && v->num > 0 ? v->num : 0;
+}
+
 /*
  * Are the usage counts within what a conversation stores?  A count past it
  * is no model's (refused, as a response that cannot be stored: the same
@@ -555,8 +628,8 @@ put_count_text(td_buf *buf, const td_json *v)
 static bool
 counts_fit(const parsed *p, td_parse_error *err)
 {
-	double		in = p->input_tokens && p->input_tokens->num > 0 ? p->input_tokens->num : 0,
-				outn = p->output_tokens && p->output_tokens->num > 0 ? p->output_tokens->num : 0;
+	double		in = positive(p->input_tokens) + (p->chat ? 0 : positive(p->cache_read) + positive(p->cache_write)),
+				outn = positive(p->output_tokens);
 
 	if (in <= MAX_TOKENS && outn <= MAX_TOKENS && in + outn <= MAX_TOKENS)
 		return true;
@@ -647,9 +720,20 @@ write_result(const parsed *p, const td_json *params, td_doc *out)
 	}
 	out->ops->end_array(out);
 	td_doc_key(out, "input_tokens");
-	write_count(out, p->input_tokens);
+	write_number_or_null(out, input_total(p));
 	td_doc_key(out, "output_tokens");
 	write_count(out, p->output_tokens);
+	/* (the cache's counts only when reported: the input tokens include them) */
+	if (cache_read_count(p) >= 0)
+	{
+		td_doc_key(out, "cache_read_tokens");
+		write_number_or_null(out, cache_read_count(p));
+	}
+	if (!p->chat && count_of(p->cache_write) >= 0)
+	{
+		td_doc_key(out, "cache_write_tokens");
+		write_count(out, p->cache_write);
+	}
 	td_doc_key(out, "model");
 	write_string_or_null(out, p->model);
 	td_doc_key(out, "stop_reason");

@@ -239,7 +239,12 @@ WHERE c.batch_job_id = :'stop_job';
 -- the family priced it, a quarter of the bill).  A response that reports
 -- no usage has no cost (it was 0, as a free model's), and a model that only
 -- looks like a Claude family is no family (the configuration needs a row).
-INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES ('claude-haiku-4-5', 1, 5);
+-- The prompt cache's tokens are among the input tokens (Anthropic reports
+-- them apart), priced at the row's cache prices, on success and on failure
+-- alike (a review of 1.2: they were dropped, 2 % of the bill recorded).
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, cache_read_usd_per_mtok,
+                                     cache_write_usd_per_mtok)
+VALUES ('claude-haiku-4-5', 1, 5, 0.1, 1.25);
 SELECT m, (train_data.model_price(m)).model_id
 FROM unnest(ARRAY['claude-haiku-4-5', 'claude-haiku-4-5-20251001', 'anthropic.claude-3-haiku-20240307-v1:0',
                   'NexaAIDev/Octopus-v2', 'haiku-poet-7b', 'sonnet-writer']) m ORDER BY m;
@@ -250,14 +255,18 @@ SELECT expect_error($$SELECT train_data.validate_ai_config('{"provider": "openai
 UPDATE train_data.ai_configurations SET configuration = '{"model": "claude-haiku-4-5", "maxTokens": 500}'
 WHERE config_name = 'old';
 SELECT train_data.create_batch('priced batch', '[{"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P1"}},
-                                               {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P2"}}]',
-                               '{}', 2) AS priced_job \gset
+                                               {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P2"}},
+                                               {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P3"}},
+                                               {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "P4"}}]',
+                               '{}', 4) AS priced_job \gset
 SET ROLE regress_worker;
 RESET train_data.user_id;
-SELECT "position", attempt, request ->> 'model' AS asked FROM train_data.claim_batch_items('w4', 2) ORDER BY "position";
+SELECT "position", attempt, request ->> 'model' AS asked FROM train_data.claim_batch_items('w4', 4) ORDER BY "position";
 RESET ROLE;
 SELECT i.id AS priced_item1 FROM train_data.batch_items i WHERE i.batch_job_id = :'priced_job' AND i.position = 1 \gset
 SELECT i.id AS priced_item2 FROM train_data.batch_items i WHERE i.batch_job_id = :'priced_job' AND i.position = 2 \gset
+SELECT i.id AS priced_item3 FROM train_data.batch_items i WHERE i.batch_job_id = :'priced_job' AND i.position = 3 \gset
+SELECT i.id AS priced_item4 FROM train_data.batch_items i WHERE i.batch_job_id = :'priced_job' AND i.position = 4 \gset
 SET ROLE regress_worker;
 SELECT train_data.complete_batch_item(:'priced_item1', '{"type": "message", "model": "claude-haiku-4-5-20251001", "stop_reason": "end_turn",
     "usage": {"input_tokens": 1000, "output_tokens": 2000},
@@ -266,12 +275,30 @@ SELECT train_data.complete_batch_item(:'priced_item1', '{"type": "message", "mod
 SELECT train_data.complete_batch_item(:'priced_item2', '{"type": "message", "model": "claude-haiku-4-5-20251001", "stop_reason": "end_turn",
     "content": [{"type": "text", "text": "{\"title\": \"Rent\", \"turns\": [{\"role\": \"user\", \"content\": \"Should I rent or buy?\"}, {\"role\": \"assistant\", \"content\": \"Rent while you expect to move within five years.\"}]}"}]}',
     700, 1) IS NOT NULL AS without_usage;
+SELECT train_data.complete_batch_item(:'priced_item3', '{"type": "message", "model": "claude-haiku-4-5-20251001", "stop_reason": "end_turn",
+    "usage": {"input_tokens": 100, "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 10000, "output_tokens": 500},
+    "content": [{"type": "text", "text": "{\"title\": \"Rent\", \"turns\": [{\"role\": \"user\", \"content\": \"Can I split the rent?\"}, {\"role\": \"assistant\", \"content\": \"Split it by the size of each room.\"}]}"}]}',
+    700, 1) IS NOT NULL AS cached;
+SET client_min_messages = error;   -- the warning names the (random) item id
+SELECT train_data.complete_batch_item(:'priced_item4', '{"type": "message", "model": "claude-haiku-4-5-20251001", "stop_reason": "max_tokens",
+    "usage": {"input_tokens": 100, "cache_read_input_tokens": 12000, "output_tokens": 500},
+    "content": [{"type": "text", "text": "{\"title\": \"Rent\", \"turns\": [{\"role\": \"user\", \"content\": \"Can I"}]}',
+    700, 1) AS truncated_cached;
+RESET client_min_messages;
 RESET ROLE;
-SELECT i.position, l.model_used, l.input_tokens, l.output_tokens, l.cost_usd, c.total_tokens, c.actual_cost_usd
+-- (1: 1,000 x $1 + 2,000 x $5; 3: 100 x $1 + 10,000 x $0.10 + 2,000 x
+-- $1.25 + 500 x $5; 4: 100 x $1 + 12,000 x $0.10 + 500 x $5, per million)
+SELECT i.position, l.status, l.model_used, l.input_tokens, l.cache_read_tokens, l.cache_write_tokens, l.output_tokens,
+       l.cost_usd, c.total_tokens, c.actual_cost_usd
 FROM train_data.batch_items i
 JOIN train_data.generation_logs l ON l.batch_item_id = i.id
-JOIN train_data.conversations c ON c.id = i.conversation_id
+LEFT JOIN train_data.conversations c ON c.id = l.conversation_id
 WHERE i.batch_job_id = :'priced_job' ORDER BY i.position;
+-- A Chat Completions response's cached tokens are among its prompt tokens
+-- (at most all of them), its reasoning tokens among its completion tokens.
+SELECT train_data.parse_generation_response('{"model": "gpt-4o-mini-2024-07-18", "choices": [{"message": {"content": "user: a\nassistant: b"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 900},
+              "completion_tokens_details": {"reasoning_tokens": 40}}}') - 'turns' - 'title' AS chat_usage;
 
 -- clean up
 DELETE FROM train_data.batch_jobs;

@@ -115,6 +115,38 @@ main(void)
 	   "{\"title\":\"Chat\",\"turns\":" TWO_TURNS
 	   ",\"input_tokens\":12,\"output_tokens\":34,\"model\":\"gpt-4o-mini-2024-07-18\",\"stop_reason\":\"stop\"}",
 	   "Chat Completions: first choice's content, usage prompt/completion tokens, finish_reason as stop_reason");
+	/* the prompt cache: input_tokens counts every input token, the cache's counts are among them */
+	is(parse("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":50,"
+			 "\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":900,\"output_tokens\":20},"
+			 "\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":1050,\"output_tokens\":20,\"cache_read_tokens\":900,\"cache_write_tokens\":100,"
+	   "\"model\":null,\"stop_reason\":\"end_turn\"}",
+	   "Messages: cache reads and writes added to the input tokens, and given apart");
+	is(parse("{\"choices\":[{\"message\":{\"content\":\"user: hi\\nassistant: hello\"},\"finish_reason\":\"stop\"}],"
+			 "\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":7,"
+			 "\"prompt_tokens_details\":{\"cached_tokens\":900},\"completion_tokens_details\":{\"reasoning_tokens\":5}}}",
+			 NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":1000,\"output_tokens\":7,\"cache_read_tokens\":900,\"model\":null,\"stop_reason\":\"stop\"}",
+	   "Chat Completions: cached tokens are among the prompt tokens; reasoning tokens among the completion tokens");
+	is(parse("{\"choices\":[{\"message\":{\"content\":\"user: hi\\nassistant: hello\"},\"finish_reason\":\"stop\"}],"
+			 "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":50}}}",
+			 NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":10,\"output_tokens\":7,\"cache_read_tokens\":10,\"model\":null,\"stop_reason\":\"stop\"}",
+	   "Chat Completions: more cached than prompt tokens is taken at the prompt tokens");
+	is(parse("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":2147483000,"
+			 "\"cache_read_input_tokens\":1000,\"output_tokens\":0},"
+			 "\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL),
+	   "ERROR(1): response reports more tokens than can be stored: 2147483000 in, 0 out",
+	   "Messages: the cache's tokens count toward the bound");
+	is(parse("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":5,"
+			 "\"cache_read_input_tokens\":\"many\",\"cache_creation_input_tokens\":-3,\"output_tokens\":2},"
+			 "\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":5,\"output_tokens\":2,\"model\":null,\"stop_reason\":\"end_turn\"}",
+	   "Messages: cache counts that are not counts are left out");
 	is(parse("{\"model\":\"llama\",\"choices\":[{\"message\":{\"content\":"
 			 "[{\"type\":\"text\",\"text\":\"user: a\\n\"},{\"type\":\"text\",\"text\":\"assistant: b\"}]},"
 			 "\"finish_reason\":\"stop\"}]}", NULL),
