@@ -166,7 +166,8 @@ my $job = create_batch('bash', 8);
 is(pooled_psql('app', q{SELECT count(*) FROM train_data.batch_jobs}), '0',
 	'the next transaction, without a user id, sees none of the user\'s jobs');
 {
-	local %ENV = (%ENV, %pooled, PGUSER => 'generation_worker', TD_OFFLINE_DELAY => '0', TD_WORKER_VERBOSE => '0');
+	local %ENV = (%ENV, %pooled, PGUSER => 'generation_worker', TD_OFFLINE => '1', TD_OFFLINE_DELAY => '0',
+		TD_WORKER_VERBOSE => '0');
 	delete $ENV{ANTHROPIC_API_KEY};
 	my ($out, $err) = ('', '');
 	my $ok = IPC::Run::run([ 'bash', "$top/tools/worker", '--copies', '2', '--idle-exit', '5' ], '>', \$out, '2>', \$err);

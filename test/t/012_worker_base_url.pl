@@ -291,6 +291,39 @@ my $openai_request    = "POST /v1/chat/completions x-api-key=- authorization=Bea
 new_user($user, qq{{"baseUrl": "$server"}});
 
 # ---------------------------------------------------------------------------
+# 0. No API key at all: the worker refuses to start (exit 2) unless
+#    TD_OFFLINE=1 asks for the offline generator, as the Node worker does.
+#    Before, it ran the offline generator silently, so a worker deployed
+#    without its key completed the queue with sample conversations.
+
+# Run the worker (--copies N, until idle 3 s) without any key, with %env:
+# returns its exit status and stderr.
+sub run_keyless
+{
+	my ($copies, %env) = @_;
+	local %ENV = %ENV;
+	delete @ENV{qw(ANTHROPIC_API_KEY OPENAI_API_KEY TD_OFFLINE)};
+	%ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres',
+		PGUSER => 'generation_worker', TD_OFFLINE_DELAY => '0', TD_WORKER_VERBOSE => '0', %env);
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'bash', "$top/tools/worker", '--copies', $copies, '--idle-exit', '3' ], '>', \$out, '2>', \$err);
+	return ($? >> 8, $err);
+}
+
+my $nokey = create_batch($user, 'nokey', 2);
+my ($status, $err) = run_keyless(2);
+is($status, 2, 'no API key, no TD_OFFLINE=1: tools/worker exits 2');
+like($err, qr/\Ano API key: set ANTHROPIC_API_KEY and\/or OPENAI_API_KEY, or TD_OFFLINE=1 /, '... saying why on stderr');
+is(outcome($nokey), 'queued - 0, queued - 0; 0 conversations; queued', '... and claims nothing');
+($status, $err) = run_keyless(1, TD_OFFLINE => '1');
+is($status, 0, 'TD_OFFLINE=1 without a key: tools/worker exits 0') or diag($err);
+like($err, qr/offline \(TD_OFFLINE=1\)/, '... saying it runs the offline generator');
+is($node->safe_psql('postgres', qq{
+SELECT string_agg(DISTINCT i.status::text, ',') || '; ' || count(i.conversation_id) FROM train_data.batch_items i
+WHERE i.batch_job_id = '$nokey'}), 'completed; 2', '... and completes the items with sample conversations');
+is(received(), '', '... sending no request');
+
+# ---------------------------------------------------------------------------
 # 1. Anthropic, the user's URL not allowed: no request, refused for good.
 
 my $job = create_batch($user, 'refused', 3);
