@@ -7,7 +7,8 @@
 // 55000 (the item was cancelled, claimed again or its lease ran out) becomes a
 // StaleLease: the caller discards its result.  55P03 (lock_timeout: a user
 // held the item's row; 57014, the same wait cut short by a statement_timeout)
-// and lost connections are tried again a few times.
+// and lost connections are tried again a few times; a completion, a paid
+// response, until shortly before the item's lease runs out.
 
 import pg from 'pg';
 import { createCompleter } from './completer.js';
@@ -46,6 +47,19 @@ export function isFatal(err) {
 	return ['28000', '28P01', '3D000', '42501', '42883', '3F000', 'ERR_INVALID_URL'].includes(err?.code);
 }
 
+// A completion's tries again end this long before the item's lease runs out
+// (as the worker reckons it: from when its claim or last heartbeat was sent,
+// so never later than the database's end): after it the database refuses
+// the completion (55000) and the item may be claimed again.  Between them,
+// backoff doubling from retryDelayMs up to this.
+const LEASE_MARGIN_MS = 2000;
+const MAX_RETRY_DELAY_MS = 5000;
+
+// Errors of a row another transaction holds (a user's), not of the database
+// being away: a completion meets them `retries` times at most, as before, so
+// that one user's held rows keep the retries' calls no longer than they did.
+const CONTENTION = new Set(['55P03', '57014', '40001', '40P01']);
+
 /** The listener of a checked-out client's 'error' event (the failed query reports it). */
 function ignoreClientError() {}
 
@@ -69,12 +83,16 @@ export function createPool(config) {
 	return pool;
 }
 
-/** The row of a claim as the worker uses it (provider anthropic when the claim has no provider column). */
-function claimedItem(r) {
+/**
+ * The row of a claim as the worker uses it (provider anthropic when the claim
+ * has no provider column); `leaseUntil`: the lease's end by this process's
+ * clock, from when the claim was sent (`sentAt`, ms), kept by heartbeats.
+ */
+function claimedItem(r, sentAt, leaseSeconds) {
 	return {
 		itemId: r.item_id, jobId: r.batch_job_id, position: r.position, tier: r.tier,
 		parameters: r.parameters, prompt: r.prompt, request: r.request, attempt: r.attempt,
-		leaseExpiresAt: r.lease_expires_at,
+		leaseExpiresAt: r.lease_expires_at, leaseUntil: sentAt + leaseSeconds * 1000,
 		provider: r.provider ?? 'anthropic', baseUrl: r.base_url ?? null,
 		hasProviderColumn: Object.hasOwn(r, 'provider'),
 	};
@@ -115,7 +133,8 @@ function batchEntries(group) {
 
 /**
  * The queue over `pool`.  `retries` bounds the tries of a transient failure
- * (`retryDelayMs` doubling between them).  Completions coalesce
+ * (`retryDelayMs` doubling between them); a completion's tries again go on
+ * until LEASE_MARGIN_MS before its item's lease ends.  Completions coalesce
  * (completer.js): at most `completeCalls` completion calls at once, and the
  * completions that wait for one go together, up to `completeBatch` of them
  * (1: each alone), through complete_batch_items.
@@ -124,9 +143,12 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 	let releaseSupported = true;
 	let releaseOthersSupported = true;
 
-	// One statement, tried again on transient errors (`tries` more times);
-	// 55000 -> StaleLease.
-	const run = async (text, values, onNotice, tries = retries) => {
+	// One statement, tried again on transient errors (`tries` more times;
+	// with `until`, a time in ms, as long as the next try starts before it
+	// and contention came `tries` times at most, the delay at most
+	// MAX_RETRY_DELAY_MS, until `signal` aborts the waits); 55000 -> StaleLease.
+	const run = async (text, values, onNotice, tries = retries, until = null, signal = undefined) => {
+		let contention = 0;
 		for (let attempt = 0; ; attempt++) {
 			let client;
 			try {
@@ -148,8 +170,17 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 				// a broken connection is not given back to the pool
 				client?.release(err);
 				client = undefined;
-				if (attempt >= tries) throw Object.assign(err, { again: true });   // another try may not meet it
-				await sleep(retryDelayMs * 2 ** attempt);
+				if (CONTENTION.has(err.code)) contention++;
+				const delay = until === null ? retryDelayMs * 2 ** attempt
+					: Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** Math.min(attempt, 20));
+				if (until === null ? attempt >= tries : Date.now() + delay >= until || contention > tries) {
+					throw Object.assign(err, { again: true });   // another try may not meet it
+				}
+				try {
+					await sleep(delay, signal);
+				} catch {
+					throw Object.assign(err, { again: true });   // (stopping)
+				}
 			} finally {
 				client?.release();
 			}
@@ -160,12 +191,17 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 	// One completion by itself: complete_batch_item.  With `once`, one try:
 	// an error another try may not meet (a lock wait that ran out: a row its
 	// owner holds) comes back marked `again`, to be tried outside the
-	// completion calls.
-	const completeOne = async ({ item, json, durationMs }, once = false) => {
+	// completion calls.  Without, while the database is away, tried again
+	// until shortly before the item's lease runs out (a paid response:
+	// before, 4 tries again, 7.5 s, lost it to a longer database outage
+	// under a 5-minute lease), or until `signal` aborts (the worker's grace
+	// period ended); a row its owner holds, `retries` times, as before.
+	const completeOne = async ({ item, json, durationMs, signal }, once = false) => {
 		const warnings = [];
+		const until = once || !(item.leaseUntil > 0) ? null : item.leaseUntil - LEASE_MARGIN_MS;
 		const r = await run('SELECT train_data.complete_batch_item($1, $2::jsonb, $3, $4) AS conversation_id',
 			[item.itemId, json, durationMs, item.attempt],
-			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries);
+			(n) => { if (n.severity === 'WARNING') warnings.push(n.message); }, once ? 0 : retries, until, signal);
 		return { conversationId: r.rows[0].conversation_id, warning: warnings.join('; ') || undefined };
 	};
 	// Several in one call: complete_batch_items, one row per entry in their order.
@@ -192,9 +228,10 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 		 */
 		async claim(worker, max, leaseSeconds) {
 			try {
+				const sentAt = Date.now();
 				const r = await run('SELECT * FROM train_data.claim_batch_items($1, $2, $3::interval)',
 					[worker, max, lease(leaseSeconds)], undefined, 0);
-				return r.rows.map(claimedItem);
+				return r.rows.map((row) => claimedItem(row, sentAt, leaseSeconds));
 			} catch (err) {
 				if (isTransient(err)) err.unknownOutcome = true;
 				throw err;
@@ -216,21 +253,25 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 				return null;
 			}
 		},
-		/** Extend the lease; returns its new end. */
+		/** Extend the lease (and `item.leaseUntil`); returns its new end. */
 		async heartbeat(item, leaseSeconds, progress = null) {
+			const sentAt = Date.now();
 			const r = await run('SELECT train_data.heartbeat_batch_item($1, $2, $3::interval, $4) AS until',
 				[item.itemId, progress, lease(leaseSeconds), item.attempt]);
+			item.leaseUntil = sentAt + leaseSeconds * 1000;
 			return r.rows[0].until;
 		},
 		/**
 		 * Hand the raw response back: { conversationId, warning } (conversationId
 		 * null: unusable, failed by the server); with other completions waiting,
-		 * in one call with them.
+		 * in one call with them.  Tried again, while the database cannot be
+		 * reached, until shortly before the item's lease runs out or `signal`
+		 * aborts.
 		 */
-		complete(item, response, durationMs) {
+		complete(item, response, durationMs, signal = undefined) {
 			const json = JSON.stringify(response);
 			return completer.complete({ item, json, bytes: Buffer.byteLength(json), alone: UNREADABLE_JSON.test(json),
-				durationMs: Math.max(0, Math.round(durationMs)) });
+				durationMs: Math.max(0, Math.round(durationMs)), signal });
 		},
 		/** Calls made for completions: { single, batches, batched (their entries), refused (batches failed whole) }. */
 		completionStats: () => ({ ...completer.stats }),

@@ -122,6 +122,7 @@ export class Worker {
 			this.log.info('draining', { inflight: this.inflight.size, grace_s: this.config.graceSeconds });
 			await Promise.race([all(),
 				sleep(this.config.graceSeconds * 1000, this.stopController.signal).catch(() => {})]);
+			this.stopController.abort();   // (completions tried again give up too: their items are handed back)
 		} else {
 			await all();   // idle exit or --once: nothing is cut short
 		}
@@ -218,7 +219,9 @@ export class Worker {
 					status, message: failure.message });
 			} else {
 				this.outage.answered();
-				const { conversationId, warning } = await this.queue.complete(item, response, ms);
+				// (tried again while the database is away, until shortly before the lease
+				// runs out, or the grace period of a stop ends)
+				const { conversationId, warning } = await this.queue.complete(item, response, ms, this.stopController.signal);
 				if (conversationId) {
 					this.counts.completed++;
 					this.log.info('completed', { ...itemFields(item), ms, conversation: conversationId });
