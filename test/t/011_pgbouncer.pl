@@ -184,8 +184,9 @@ SKIP:
 	  unless -d $modules && $major >= 20;
 	my $job2 = create_batch('node', 8);
 	{
+		# (TD_NAME_LOCK=0: the lock of its name, a session's, would stay on a shared server connection)
 		local %ENV = (%ENV, %pooled, PGUSER => 'generation_worker', TD_OFFLINE => '1', TD_OFFLINE_DELAY => '0',
-			TD_OFFLINE_TRUNCATE => '0', TD_POLL => '0.2', TD_CONCURRENCY => '4');
+			TD_OFFLINE_TRUNCATE => '0', TD_POLL => '0.2', TD_CONCURRENCY => '4', TD_NAME_LOCK => '0');
 		my ($out, $err) = ('', '');
 		my $ok = IPC::Run::run([ 'node', "$top/tools/worker-node/bin/worker.js", '--idle-exit', '2' ], '>', \$out, '2>', \$err);
 		ok($ok, 'the Node worker exits 0 through pgbouncer') or diag("$err\n$out");

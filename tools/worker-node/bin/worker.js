@@ -7,11 +7,12 @@
 // Exit status: 0 after a clean stop (idle exit, --once, SIGTERM/SIGINT) or --help,
 // 1 on a fatal database error (credentials, grants, no extension, a malformed
 // DATABASE_URL) or a stop forced 15 s after a second signal, 2 on bad
-// configuration.
+// configuration or a worker name another live process uses (src/namelock.js).
 
 import { HelpRequested, loadConfig } from '../src/config.js';
 import { createPool, createQueue } from '../src/db.js';
 import { captureConsole, createLogger } from '../src/log.js';
+import { NameInUse, createNameLock } from '../src/namelock.js';
 import { createCaller } from '../src/providers.js';
 import { Worker } from '../src/worker.js';
 
@@ -29,7 +30,21 @@ try {
 const log = createLogger({ worker: config.name });
 captureConsole(log);
 const pool = createPool(config);
-const worker = new Worker({ config, queue: createQueue(pool, { completeBatch: config.completeBatch }), caller: createCaller(config), log });
+// The worker name is this process's own (src/namelock.js): another live
+// process holding it stops this one before it claims anything.  A database
+// not reachable yet: the lock is taken before the first claim.
+const nameLock = config.nameLock ? createNameLock(config, log) : null;
+try {
+	await nameLock?.ensure();
+} catch (err) {
+	if (err instanceof NameInUse) {
+		process.stderr.write(`${err.message}\n`);
+		await pool.end();
+		process.exit(2);
+	}
+}
+const worker = new Worker({ config, queue: createQueue(pool, { completeBatch: config.completeBatch }), caller: createCaller(config),
+	log, nameLock });
 // A second signal skips the rest of the grace period; if the worker has still
 // not stopped 15 s later (a database connection that hangs), it exits anyway:
 // its items come back when their leases end.
@@ -46,5 +61,6 @@ const onSignal = (name) => {
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 process.on('SIGINT', () => onSignal('SIGINT'));
 const status = await worker.run();
+await nameLock?.release();
 await pool.end();
 process.exit(status);

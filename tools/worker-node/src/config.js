@@ -159,6 +159,7 @@ export function loadConfig(env = process.env, argv = []) {
 		databaseUrl: env.DATABASE_URL || undefined,
 		dbPoolSize: get('TD_DB_POOL') ? positiveInt(get('TD_DB_POOL'), 'TD_DB_POOL', 100) : undefined,
 		completeBatch: positiveInt(get('TD_COMPLETE_BATCH') ?? '50', 'TD_COMPLETE_BATCH', 1000),
+		nameLock: flag(get('TD_NAME_LOCK'), 'TD_NAME_LOCK') ?? true,
 		anthropic: {
 			apiKey: env.ANTHROPIC_API_KEY || undefined,
 			baseURL: normalizeUrl(env.ANTHROPIC_BASE_URL || ANTHROPIC_DEFAULT_BASE_URL),

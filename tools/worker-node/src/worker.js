@@ -20,13 +20,19 @@
 // counted) — or, on a database without that function, left to their lease.
 
 import { StaleLease, isFatal, isUnstorable } from './db.js';
+import { NameInUse } from './namelock.js';
 import { OutageBreaker } from './outage.js';
 import { classifyError, redact, sleep } from './providers.js';
 
 export class Worker {
-	/** config: see config.js; queue: db.js createQueue; caller: providers.js createCaller; log: log.js. */
-	constructor({ config, queue, caller, log }) {
+	/**
+	 * config: see config.js; queue: db.js createQueue; caller: providers.js
+	 * createCaller; log: log.js; nameLock: namelock.js createNameLock (none:
+	 * the name is not checked).
+	 */
+	constructor({ config, queue, caller, log, nameLock = null }) {
 		this.config = config;
+		this.nameLock = nameLock;
 		this.queue = queue;
 		this.caller = caller;
 		this.log = log;
@@ -82,6 +88,8 @@ export class Worker {
 			let got = 0;
 			if (free > 0 && Date.now() >= this.claimsPausedUntil && !(c.once && claimed)) {
 				try {
+					// (the name's lock first: a namesake's items must not be claimed or handed back as ours)
+					await this.nameLock?.ensure();
 					if (this.unknownClaim) await this.releaseUnknown();
 					const items = await this.queue.claim(c.name, free, c.leaseSeconds);
 					claimed = true;
@@ -89,6 +97,7 @@ export class Worker {
 					got = items.length;
 					for (const item of items) this.start(item);
 				} catch (err) {
+					if (err instanceof NameInUse) { this.fatal = err; this.log.error('name_in_use', { message: err.message }); break; }
 					if (isFatal(err)) { this.fatal = err; this.log.error('fatal', dbError(err)); break; }
 					dbErrors++;
 					if (err.unknownOutcome) this.unknownClaim = true;
@@ -111,7 +120,7 @@ export class Worker {
 		}
 		await this.drain();
 		this.log.info('stopped', { ...this.counts, completion_calls: this.queue.completionStats?.() });
-		return this.fatal ? 1 : 0;
+		return this.fatal ? (this.fatal.exitStatus ?? 1) : 0;
 	}
 
 	/** Let calls in flight finish for the grace period, then abort and release the rest. */
