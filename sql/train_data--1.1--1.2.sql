@@ -2010,12 +2010,13 @@ DECLARE
     job_held boolean;
     usage record;
     cost numeric;
+    call_price train_data.model_prices;   -- (read once: price_cost, inlined, names its price six times)
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
-        cost := train_data.price_cost(train_data.engine_model_price(usage.model, (l.item).request ->> 'model'),
-                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+        call_price := train_data.engine_model_price(usage.model, (l.item).request ->> 'model');
+        cost := train_data.price_cost(call_price, coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
                                       coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
         IF cost >= 1000000 THEN
             cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
@@ -2312,6 +2313,7 @@ DECLARE
     threshold numeric;
     verdict train_data.conversation_status;
     cost numeric;
+    call_price train_data.model_prices;   -- (read once: price_cost, inlined, names its price six times)
     conv uuid;
     sig integer[];
     setting text;
@@ -2389,8 +2391,9 @@ BEGIN
     -- copy of the price rows; none for a response that reports no tokens (a
     -- review of 1.2: such a call was recorded as costing 0)
     IF parsed ->> 'input_tokens' IS NOT NULL OR parsed ->> 'output_tokens' IS NOT NULL THEN
-        cost := train_data.price_cost(train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model'),
-                                      input_tokens, output_tokens, coalesce((parsed ->> 'cache_read_tokens')::bigint, 0),
+        call_price := train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model');
+        cost := train_data.price_cost(call_price, input_tokens, output_tokens,
+                                      coalesce((parsed ->> 'cache_read_tokens')::bigint, 0),
                                       coalesce((parsed ->> 'cache_write_tokens')::bigint, 0));
     END IF;
     IF cost >= 1000000 THEN
