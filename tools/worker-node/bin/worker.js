@@ -31,7 +31,8 @@ const log = createLogger({ worker: config.name });
 captureConsole(log);
 const pool = createPool(config);
 // The worker name is this process's own (src/namelock.js): another live
-// process holding it stops this one before it claims anything.  A database
+// process of its role holding it stops this one before it claims anything
+// (another role's session holding the lock: a warning, no check).  A database
 // not reachable yet: the lock is taken before the first claim.
 const nameLock = config.nameLock ? createNameLock(config, log) : null;
 try {

@@ -7,12 +7,16 @@
 // the first without a word.  Now the worker holds an advisory lock keyed on
 // its name for its whole life, and a second process of that name refuses to
 // start (exit 2); a lost lock connection is taken again before the next claim.
+// Any role can take that lock (the key is public), and a role with no grants
+// must block nothing: only a session of the worker's own role keeps it out;
+// another role's holds only take the check away (a warning).
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { NameInUse, nameLockKey } from '../src/namelock.js';
 import { Worker } from '../src/worker.js';
@@ -20,8 +24,16 @@ import { collectingLogger, createBatch, itemsOf, query, setupDatabase } from './
 
 const WORKER = fileURLToPath(new URL('../bin/worker.js', import.meta.url));
 let env;
-before(async () => { env = await setupDatabase('namelock'); });
-after(async () => { await env?.drop(); });
+const STRANGER = 'tdw_stranger_namelock';   // LOGIN only: no grant on train_data
+before(async () => {
+	env = await setupDatabase('namelock');
+	await query('postgres', `DROP ROLE IF EXISTS ${STRANGER}`);
+	await query('postgres', `CREATE ROLE ${STRANGER} LOGIN`);
+});
+after(async () => {
+	await env?.drop();
+	await query('postgres', `DROP ROLE IF EXISTS ${STRANGER}`);
+});
 
 function vars(extra = {}) {
 	return { ...process.env, PGDATABASE: env.db, PGUSER: env.worker, TD_POLL: '0.2', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '',
@@ -48,9 +60,10 @@ function runWorker(args) {
 	return { status: r.status, lines: r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: r.stderr };
 }
 
-/** The backend holding the advisory lock of worker name `name`, or undefined. */
+/** The backend holding the advisory lock of worker name `name` in the test's database, or undefined. */
 async function lockHolder(name) {
 	const r = await query(env.db, `SELECT pid FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+		AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
 		AND (classid::bigint << 32 | objid::bigint) = $1::bigint`, [nameLockKey(name)]);
 	return r.rows[0]?.pid;
 }
@@ -105,4 +118,53 @@ test('the name taken by another process while the lock was lost: the worker stop
 	assert.equal(claims, 0);
 	assert.deepEqual(log.lines.filter((l) => l.level === 'error').map((l) => l.event), ['name_in_use']);
 	assert.match(log.lines.find((l) => l.event === 'name_in_use').message, /backend pid 4242/);
+});
+
+/** A session of `user` on `db` that has taken (or is waiting for) the lock of worker name `name`: { client, pid, locked }. */
+async function holdName(db, user, name) {
+	const client = new pg.Client({ database: db, user });
+	await client.connect();
+	const pid = (await client.query('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0].pid;
+	const locked = client.query('SELECT pg_catalog.pg_advisory_lock($1::bigint)', [nameLockKey(name)]);
+	return { client, pid, locked };
+}
+
+test('a role with no grants holding a name\'s lock keeps no worker out: a warning with its pid, the worker drains its queue', async () => {
+	const job = await createBatch(env, 'stranger', ['S1', 'S2']);
+	const stranger = await holdName(env.db, STRANGER, 'squat');
+	await stranger.locked;
+	// a session of the worker's own role holding the name in another database is no namesake here
+	const elsewhere = await holdName('postgres', env.worker, 'squat');
+	await elsewhere.locked;
+	try {
+		const r = runWorker(['--name', 'squat', '--idle-exit', '1']);
+		assert.equal(r.status, 0, r.stderr);
+		assert.equal(r.stderr, '');
+		const warnings = r.lines.filter((l) => l.level !== 'info');
+		assert.deepEqual(warnings.map((l) => [l.event, l.pid]), [['name_lock_taken_by_other_role', stranger.pid]]);
+		assert.deepEqual(Object.keys(warnings[0]).sort(), ['event', 'level', 'note', 'pid', 'time', 'worker']);
+		assert.equal(r.lines.filter((l) => l.event === 'completed').length, 2);
+		assert.deepEqual((await itemsOf(env, job)).map((i) => [i.status, i.attempts]), Array(2).fill(['completed', 1]));
+		assert.equal(await lockHolder('squat'), stranger.pid);
+	} finally {
+		await stranger.client.end();
+		await elsewhere.client.end();
+	}
+});
+
+test('the lock retaken after its connection was lost, held by another role by then: a warning, the worker goes on', async () => {
+	const job = await createBatch(env, 'stranger later', ['L1']);
+	const w = startWorker(['--name', 'squat2', '--idle-exit', '3']);
+	await until('the worker to hold its name', async () => (await lockHolder('squat2')) !== undefined);
+	const stranger = await holdName(env.db, STRANGER, 'squat2');   // waits for the worker's lock
+	try {
+		await query(env.db, 'SELECT pg_catalog.pg_terminate_backend($1)', [await lockHolder('squat2')]);
+		await stranger.locked;
+		assert.equal(await w.exited, 0, w.stderr);
+		assert.deepEqual(w.lines.filter((l) => l.level !== 'info').map((l) => [l.event, l.pid]),
+			[['name_lock_lost', undefined], ['name_lock_taken_by_other_role', stranger.pid]]);
+		assert.deepEqual((await itemsOf(env, job)).map((i) => i.status), ['completed']);
+	} finally {
+		await stranger.client.end();
+	}
 });
