@@ -1949,12 +1949,14 @@ COMMENT ON FUNCTION train_data.usage_count(jsonb) IS
 -- them), any other from usage.input_tokens / output_tokens and the prompt
 -- cache's cache_read_input_tokens / cache_creation_input_tokens (which
 -- Anthropic reports apart: added to the input tokens); every count NULL
--- when input and output together pass 2^31 - 1, which a conversation
--- cannot store and the parser refuses.
+-- where the parser refuses the response for its counts: the numbers above
+-- 0 among them, whole or not, together past 2^31 - 1, which a
+-- conversation cannot store.
 -- What a response the engine cannot use was still billed for (a review of
 -- the thirty-sixth session: such calls were logged with no tokens, no cost
 -- and no response; the review of that fix found a first form reading
--- counts the parser refuses).
+-- counts the parser refuses, and a review of the cache's counts one
+-- reading the counts of a response refused for them).
 CREATE FUNCTION train_data.response_usage(response jsonb, OUT model text, OUT input_tokens integer,
                                           OUT output_tokens integer, OUT cache_read_tokens integer,
                                           OUT cache_write_tokens integer)
@@ -1965,20 +1967,24 @@ BEGIN ATOMIC
            CASE WHEN t.fits THEN t.o END,
            CASE WHEN t.fits AND t.i IS NOT NULL AND t.r IS NOT NULL THEN least(t.r, t.i)::integer END,
            CASE WHEN t.fits THEN t.w END
-    FROM (SELECT c.i, c.o, c.r, c.w, coalesce(c.i, 0) + coalesce(c.o, 0) <= 2147483647 AS fits
-          FROM (SELECT CASE WHEN u.chat THEN u.i::bigint
-                            WHEN num_nonnulls(u.i, u.r, u.w) > 0
-                            THEN coalesce(u.i, 0)::bigint + coalesce(u.r, 0) + coalesce(u.w, 0) END AS i,
-                       u.o, u.r, CASE WHEN NOT u.chat THEN u.w END AS w
+    FROM (SELECT CASE WHEN u.chat THEN u.i::bigint
+                      WHEN num_nonnulls(u.i, u.r, u.w) > 0
+                      THEN coalesce(u.i, 0)::bigint + coalesce(u.r, 0) + coalesce(u.w, 0) END AS i,
+                 u.o, u.r, CASE WHEN NOT u.chat THEN u.w END AS w,
+                 -- (the parser's bound: every number above 0 counts, as a double does)
+                 (SELECT coalesce(sum(CASE WHEN jsonb_typeof(v) = 'number' THEN greatest(v::numeric, 0) END), 0)
+                  FROM unnest(CASE WHEN u.chat THEN ARRAY[u.ri, u.ro] ELSE ARRAY[u.ri, u.ro, u.rr, u.rw] END) v)
+                 <= 2147483647 AS fits
+          FROM (SELECT x.chat, x.ri, x.ro, x.rr, x.rw, train_data.usage_count(x.ri) AS i, train_data.usage_count(x.ro) AS o,
+                       train_data.usage_count(x.rr) AS r, train_data.usage_count(x.rw) AS w
                 FROM (SELECT response ? 'choices' AS chat,
-                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
-                                                         ELSE response #> '{usage,input_tokens}' END) AS i,
-                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
-                                                         ELSE response #> '{usage,output_tokens}' END) AS o,
-                             train_data.usage_count(CASE WHEN response ? 'choices'
-                                                         THEN response #> '{usage,prompt_tokens_details,cached_tokens}'
-                                                         ELSE response #> '{usage,cache_read_input_tokens}' END) AS r,
-                             train_data.usage_count(response #> '{usage,cache_creation_input_tokens}') AS w) u) c) t;
+                             CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
+                                  ELSE response #> '{usage,input_tokens}' END AS ri,
+                             CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
+                                  ELSE response #> '{usage,output_tokens}' END AS ro,
+                             CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens_details,cached_tokens}'
+                                  ELSE response #> '{usage,cache_read_input_tokens}' END AS rr,
+                             response #> '{usage,cache_creation_input_tokens}' AS rw) x) u) t;
 END;
 
 COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
@@ -2146,7 +2152,12 @@ COMMENT ON FUNCTION train_data.model_family(text) IS
 -- an administrator's row for the alias must not lose to the family row the
 -- dated id falls back to (a review of 1.2: a call to claude-haiku-4-5,
 -- priced by its own row at $1 / $5, was billed at the family's $0.25 /
--- $1.25).  NULL when none is known.
+-- $1.25).  A Claude model's row without cache prices takes its family's,
+-- as ratios to its own input price (Anthropic's are 0.1 and 1.25 for every
+-- model: a site's row for an alias, added before 1.2 knew the cache, would
+-- otherwise bill cache reads at the full input price, ten times their
+-- price; found by a review of the cache's counts).  NULL when none is
+-- known.
 CREATE FUNCTION train_data.model_price(answered text, asked text)
     RETURNS train_data.model_prices
     LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -2154,18 +2165,29 @@ CREATE FUNCTION train_data.model_price(answered text, asked text)
 AS $$
 DECLARE
     p train_data.model_prices;
+    f train_data.model_prices;
 BEGIN
     SELECT * INTO p FROM train_data.model_prices m
     WHERE m.model_id IN (answered, asked, train_data.model_family(answered), train_data.model_family(asked))
     ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
                              WHEN train_data.model_family(answered) THEN 3 ELSE 4 END
     LIMIT 1;
+    IF p.cache_read_usd_per_mtok IS NULL OR p.cache_write_usd_per_mtok IS NULL THEN
+        SELECT * INTO f FROM train_data.model_prices m
+        WHERE m.model_id = train_data.model_family(p.model_id) AND m.input_usd_per_mtok > 0;
+        IF FOUND THEN
+            p.cache_read_usd_per_mtok := coalesce(p.cache_read_usd_per_mtok,
+                                                  p.input_usd_per_mtok * f.cache_read_usd_per_mtok / f.input_usd_per_mtok);
+            p.cache_write_usd_per_mtok := coalesce(p.cache_write_usd_per_mtok,
+                                                   p.input_usd_per_mtok * f.cache_write_usd_per_mtok / f.input_usd_per_mtok);
+        END IF;
+    END IF;
     RETURN p;
 END
 $$;
 
 COMMENT ON FUNCTION train_data.model_price(text, text) IS
-    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for; NULL when none is known';
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
 
 -- The price row for a model: the exact id, else its Claude family; NULL
 -- when neither is known.
@@ -4674,7 +4696,7 @@ COMMENT ON FUNCTION train_data.check_template(text, jsonb) IS
     'True when a template can be stored (well-formed variables, only safe placeholders); otherwise raises an error saying what is wrong';
 
 COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
-    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
+    'Parses a model response (Messages API or Chat Completions response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}, with cache_read_tokens and cache_write_tokens when it reports its prompt cache (input_tokens counts them); raises an error when it holds no usable conversation';
 
 COMMENT ON FUNCTION train_data.quality_metrics(jsonb) IS
     'Quality metrics of a conversation''s turns ([{role, content}]): overall score 0-10 (Engine A of the original system), component scores, issues, suggestions and signals';
@@ -4888,7 +4910,7 @@ COMMENT ON COLUMN train_data.conversations.total_tokens IS 'Input plus output to
 
 COMMENT ON COLUMN train_data.conversations.estimated_cost_usd IS 'Estimated cost in USD, set by the application';
 
-COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD (model_cost()); NULL for a model with no known price';
+COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD: its tokens at model_price(answered, asked), the prompt cache''s at its prices; NULL for a model with no known price or a response without usage';
 
 COMMENT ON COLUMN train_data.conversations.generation_duration_ms IS 'Duration of the model call in milliseconds, as the worker reported it';
 
@@ -5127,7 +5149,7 @@ COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of
 
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
 
-COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD (model_cost()); NULL for a model with no known price';
+COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD: its tokens at model_price(answered, asked), the prompt cache''s at its prices; NULL for a model with no known price or a response without usage';
 
 COMMENT ON COLUMN train_data.generation_logs.duration_ms IS 'Duration of the call in milliseconds, as the worker reported it';
 

@@ -1,7 +1,8 @@
 /*
- * parse_glue.c — SQL entry point of the response parser:
- * parse_generation_response().  The parsing itself is the pure core in
- * core/parse_response.c; this file maps its outcomes to SQLSTATEs.
+ * parse_glue.c — SQL entry points of the response parser:
+ * parse_generation_response(), and its form for the SQL of 1.0 and 1.1.
+ * The parsing itself is the pure core in core/parse_response.c; this file
+ * maps its outcomes to SQLSTATEs.
  */
 #include "postgres.h"
 
@@ -15,6 +16,7 @@
 #include "parse_response.h"
 
 PG_FUNCTION_INFO_V1(train_data_parse_generation_response);
+PG_FUNCTION_INFO_V1(train_data_parse_generation_response_1_1);
 
 /*
  * The largest response read, in bytes of its jsonb (read from the value's
@@ -41,10 +43,11 @@ parse_errcode(td_parse_status status)
 }
 
 /*
- * parse_generation_response(response jsonb, parameters jsonb) returns jsonb
+ * parse_generation_response(response, parameters) of fcinfo, its tokens
+ * read as 1.0 and 1.1 read them when as_1_1.
  */
-Datum
-train_data_parse_generation_response(PG_FUNCTION_ARGS)
+static Datum
+parse_call(FunctionCallInfo fcinfo, bool as_1_1)
 {
 	td_arena	arena;
 	td_json    *response;
@@ -68,7 +71,7 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 
 	/* the result built as jsonb directly: no JSON text to parse back */
 	td_jsonb_doc_init(&out);
-	if (!td_parse_response_doc(response, params, &out.doc, &err))
+	if (!td_parse_response_doc_as(response, params, as_1_1, &out.doc, &err))
 		ereport(ERROR,
 				(errcode(parse_errcode(err.status)),
 				 errmsg("%s", td_message_to_server(err.message.data)),
@@ -76,4 +79,25 @@ train_data_parse_generation_response(PG_FUNCTION_ARGS)
 	td_error_free(&err);
 	td_arena_free(&arena);
 	PG_RETURN_DATUM(td_jsonb_doc_finish(&out));
+}
+
+/*
+ * parse_generation_response(response jsonb, parameters jsonb) returns jsonb
+ */
+Datum
+train_data_parse_generation_response(PG_FUNCTION_ARGS)
+{
+	return parse_call(fcinfo, false);
+}
+
+/*
+ * The same for the SQL of 1.0 and 1.1 (legacy_symbols.c), which stores
+ * input_tokens as the response reports it and knows no cache counts: a
+ * database not yet updated logs what it did before (a review of 1.2: a
+ * 1.1 database on this library billed a million cached tokens as input).
+ */
+Datum
+train_data_parse_generation_response_1_1(PG_FUNCTION_ARGS)
+{
+	return parse_call(fcinfo, true);
 }

@@ -109,7 +109,7 @@ CREATE FUNCTION train_data.parse_generation_response(response jsonb, parameters 
     AS 'MODULE_PATHNAME', 'train_data_parse_generation_response';
 
 COMMENT ON FUNCTION train_data.parse_generation_response(jsonb, jsonb) IS
-    'Parses a model response (Messages API response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}; raises an error when it holds no usable conversation';
+    'Parses a model response (Messages API or Chat Completions response, conversation object or text) into {title, turns, input_tokens, output_tokens, model, stop_reason}, with cache_read_tokens and cache_write_tokens when it reports its prompt cache (input_tokens counts them); raises an error when it holds no usable conversation';
 
 -- Quality scoring (native): Engine A of the original system; see README.
 CREATE FUNCTION train_data.quality_metrics(turns jsonb)

@@ -79,7 +79,7 @@ COMMENT ON COLUMN train_data.conversations.quality_metrics IS 'The object qualit
 COMMENT ON COLUMN train_data.conversations.turn_count IS 'Number of turns';
 COMMENT ON COLUMN train_data.conversations.total_tokens IS 'Input plus output tokens of the model call that generated it';
 COMMENT ON COLUMN train_data.conversations.estimated_cost_usd IS 'Estimated cost in USD, set by the application';
-COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD (model_cost()); NULL for a model with no known price';
+COMMENT ON COLUMN train_data.conversations.actual_cost_usd IS 'Cost of the model call in USD: its tokens at model_price(answered, asked), the prompt cache''s at its prices; NULL for a model with no known price or a response without usage';
 COMMENT ON COLUMN train_data.conversations.generation_duration_ms IS 'Duration of the model call in milliseconds, as the worker reported it';
 COMMENT ON COLUMN train_data.conversations.template_id IS 'Template it was generated from (no foreign key: the conversation outlives the template)';
 COMMENT ON COLUMN train_data.conversations.approved_by IS 'User who approved it: always the owner, written by review_conversation() (grants no visibility)';

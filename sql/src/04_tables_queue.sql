@@ -961,7 +961,7 @@ COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_li
 COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
 COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens of the call, as the model reported them: prompt-cache reads and writes included (Anthropic reports them apart)';
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
-COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD (model_cost()); NULL for a model with no known price';
+COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD: its tokens at model_price(answered, asked), the prompt cache''s at its prices; NULL for a model with no known price or a response without usage';
 COMMENT ON COLUMN train_data.generation_logs.duration_ms IS 'Duration of the call in milliseconds, as the worker reported it';
 COMMENT ON COLUMN train_data.generation_logs.error_message IS 'Error message of a failed call';
 COMMENT ON COLUMN train_data.generation_logs.error_code IS 'Error code of a failed call, as the worker gave it';

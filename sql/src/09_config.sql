@@ -29,7 +29,12 @@ COMMENT ON FUNCTION train_data.model_family(text) IS
 -- an administrator's row for the alias must not lose to the family row the
 -- dated id falls back to (a review of 1.2: a call to claude-haiku-4-5,
 -- priced by its own row at $1 / $5, was billed at the family's $0.25 /
--- $1.25).  NULL when none is known.
+-- $1.25).  A Claude model's row without cache prices takes its family's,
+-- as ratios to its own input price (Anthropic's are 0.1 and 1.25 for every
+-- model: a site's row for an alias, added before 1.2 knew the cache, would
+-- otherwise bill cache reads at the full input price, ten times their
+-- price; found by a review of the cache's counts).  NULL when none is
+-- known.
 CREATE FUNCTION train_data.model_price(answered text, asked text)
     RETURNS train_data.model_prices
     LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -37,18 +42,29 @@ CREATE FUNCTION train_data.model_price(answered text, asked text)
 AS $$
 DECLARE
     p train_data.model_prices;
+    f train_data.model_prices;
 BEGIN
     SELECT * INTO p FROM train_data.model_prices m
     WHERE m.model_id IN (answered, asked, train_data.model_family(answered), train_data.model_family(asked))
     ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
                              WHEN train_data.model_family(answered) THEN 3 ELSE 4 END
     LIMIT 1;
+    IF p.cache_read_usd_per_mtok IS NULL OR p.cache_write_usd_per_mtok IS NULL THEN
+        SELECT * INTO f FROM train_data.model_prices m
+        WHERE m.model_id = train_data.model_family(p.model_id) AND m.input_usd_per_mtok > 0;
+        IF FOUND THEN
+            p.cache_read_usd_per_mtok := coalesce(p.cache_read_usd_per_mtok,
+                                                  p.input_usd_per_mtok * f.cache_read_usd_per_mtok / f.input_usd_per_mtok);
+            p.cache_write_usd_per_mtok := coalesce(p.cache_write_usd_per_mtok,
+                                                   p.input_usd_per_mtok * f.cache_write_usd_per_mtok / f.input_usd_per_mtok);
+        END IF;
+    END IF;
     RETURN p;
 END
 $$;
 
 COMMENT ON FUNCTION train_data.model_price(text, text) IS
-    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for; NULL when none is known';
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
 
 -- The price row for a model: the exact id, else its Claude family; NULL
 -- when neither is known.

@@ -1069,12 +1069,14 @@ COMMENT ON FUNCTION train_data.usage_count(jsonb) IS
 -- them), any other from usage.input_tokens / output_tokens and the prompt
 -- cache's cache_read_input_tokens / cache_creation_input_tokens (which
 -- Anthropic reports apart: added to the input tokens); every count NULL
--- when input and output together pass 2^31 - 1, which a conversation
--- cannot store and the parser refuses.
+-- where the parser refuses the response for its counts: the numbers above
+-- 0 among them, whole or not, together past 2^31 - 1, which a
+-- conversation cannot store.
 -- What a response the engine cannot use was still billed for (a review of
 -- the thirty-sixth session: such calls were logged with no tokens, no cost
 -- and no response; the review of that fix found a first form reading
--- counts the parser refuses).
+-- counts the parser refuses, and a review of the cache's counts one
+-- reading the counts of a response refused for them).
 CREATE FUNCTION train_data.response_usage(response jsonb, OUT model text, OUT input_tokens integer,
                                           OUT output_tokens integer, OUT cache_read_tokens integer,
                                           OUT cache_write_tokens integer)
@@ -1085,20 +1087,24 @@ BEGIN ATOMIC
            CASE WHEN t.fits THEN t.o END,
            CASE WHEN t.fits AND t.i IS NOT NULL AND t.r IS NOT NULL THEN least(t.r, t.i)::integer END,
            CASE WHEN t.fits THEN t.w END
-    FROM (SELECT c.i, c.o, c.r, c.w, coalesce(c.i, 0) + coalesce(c.o, 0) <= 2147483647 AS fits
-          FROM (SELECT CASE WHEN u.chat THEN u.i::bigint
-                            WHEN num_nonnulls(u.i, u.r, u.w) > 0
-                            THEN coalesce(u.i, 0)::bigint + coalesce(u.r, 0) + coalesce(u.w, 0) END AS i,
-                       u.o, u.r, CASE WHEN NOT u.chat THEN u.w END AS w
+    FROM (SELECT CASE WHEN u.chat THEN u.i::bigint
+                      WHEN num_nonnulls(u.i, u.r, u.w) > 0
+                      THEN coalesce(u.i, 0)::bigint + coalesce(u.r, 0) + coalesce(u.w, 0) END AS i,
+                 u.o, u.r, CASE WHEN NOT u.chat THEN u.w END AS w,
+                 -- (the parser's bound: every number above 0 counts, as a double does)
+                 (SELECT coalesce(sum(CASE WHEN jsonb_typeof(v) = 'number' THEN greatest(v::numeric, 0) END), 0)
+                  FROM unnest(CASE WHEN u.chat THEN ARRAY[u.ri, u.ro] ELSE ARRAY[u.ri, u.ro, u.rr, u.rw] END) v)
+                 <= 2147483647 AS fits
+          FROM (SELECT x.chat, x.ri, x.ro, x.rr, x.rw, train_data.usage_count(x.ri) AS i, train_data.usage_count(x.ro) AS o,
+                       train_data.usage_count(x.rr) AS r, train_data.usage_count(x.rw) AS w
                 FROM (SELECT response ? 'choices' AS chat,
-                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
-                                                         ELSE response #> '{usage,input_tokens}' END) AS i,
-                             train_data.usage_count(CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
-                                                         ELSE response #> '{usage,output_tokens}' END) AS o,
-                             train_data.usage_count(CASE WHEN response ? 'choices'
-                                                         THEN response #> '{usage,prompt_tokens_details,cached_tokens}'
-                                                         ELSE response #> '{usage,cache_read_input_tokens}' END) AS r,
-                             train_data.usage_count(response #> '{usage,cache_creation_input_tokens}') AS w) u) c) t;
+                             CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens}'
+                                  ELSE response #> '{usage,input_tokens}' END AS ri,
+                             CASE WHEN response ? 'choices' THEN response #> '{usage,completion_tokens}'
+                                  ELSE response #> '{usage,output_tokens}' END AS ro,
+                             CASE WHEN response ? 'choices' THEN response #> '{usage,prompt_tokens_details,cached_tokens}'
+                                  ELSE response #> '{usage,cache_read_input_tokens}' END AS rr,
+                             response #> '{usage,cache_creation_input_tokens}' AS rw) x) u) t;
 END;
 
 COMMENT ON FUNCTION train_data.response_usage(jsonb) IS

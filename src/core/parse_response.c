@@ -33,6 +33,7 @@ typedef struct parsed
 	const td_json *cache_read;	/* prompt-cache reads (Messages) or cached prompt tokens (Chat Completions) */
 	const td_json *cache_write;	/* prompt-cache writes (Messages only) */
 	bool		chat;			/* a Chat Completions response: its prompt tokens include the cached ones */
+	bool		as_1_1;			/* input_tokens as 1.0 and 1.1 read it (the response's own), no cache counts */
 } parsed;
 
 /* --- errors ------------------------------------------------------------- */
@@ -578,7 +579,7 @@ input_total(const parsed *p)
 				r,
 				w;
 
-	if (p->chat)
+	if (p->chat || p->as_1_1)
 		return in;
 	r = count_of(p->cache_read);
 	w = count_of(p->cache_write);
@@ -598,8 +599,8 @@ cache_read_count(const parsed *p)
 	double		r = count_of(p->cache_read),
 				in = input_total(p);
 
-	if (in < 0)
-		return -1;
+	if (in < 0 || r > MAX_TOKENS || p->as_1_1)
+		return -1;				/* (past what a log stores: not reported, as response_usage reads it) */
 	return r > in ? in : r;
 }
 
@@ -628,7 +629,8 @@ positive(const td_json *v)
 static bool
 counts_fit(const parsed *p, td_parse_error *err)
 {
-	double		in = positive(p->input_tokens) + (p->chat ? 0 : positive(p->cache_read) + positive(p->cache_write)),
+	double		in = positive(p->input_tokens) +
+		(p->chat || p->as_1_1 ? 0 : positive(p->cache_read) + positive(p->cache_write)),
 				outn = positive(p->output_tokens);
 
 	if (in <= MAX_TOKENS && outn <= MAX_TOKENS && in + outn <= MAX_TOKENS)
@@ -639,6 +641,14 @@ counts_fit(const parsed *p, td_parse_error *err)
 	td_buf_puts(&err->message, " in, ");
 	put_count_text(&err->message, p->output_tokens);
 	td_buf_puts(&err->message, " out");
+	if (!p->chat && !p->as_1_1 && (p->cache_read || p->cache_write))
+	{
+		td_buf_puts(&err->message, ", ");
+		put_count_text(&err->message, p->cache_read);
+		td_buf_puts(&err->message, " read from the cache, ");
+		put_count_text(&err->message, p->cache_write);
+		td_buf_puts(&err->message, " written to it");
+	}
 	td_buf_puts(&err->detail, "A conversation stores at most 2147483647 tokens, input and output together.");
 	return false;
 }
@@ -729,7 +739,7 @@ write_result(const parsed *p, const td_json *params, td_doc *out)
 		td_doc_key(out, "cache_read_tokens");
 		write_number_or_null(out, cache_read_count(p));
 	}
-	if (!p->chat && count_of(p->cache_write) >= 0)
+	if (!p->chat && !p->as_1_1 && count_of(p->cache_write) >= 0)
 	{
 		td_doc_key(out, "cache_write_tokens");
 		write_count(out, p->cache_write);
@@ -788,10 +798,19 @@ bool
 td_parse_response_doc(const td_json *response, const td_json *params,
 					  td_doc *out, td_parse_error *err)
 {
+	return td_parse_response_doc_as(response, params, false, out, err);
+}
+
+/* See parse_response.h. */
+bool
+td_parse_response_doc_as(const td_json *response, const td_json *params, bool as_1_1,
+						 td_doc *out, td_parse_error *err)
+{
 	parsed		p;
 	bool		ok;
 
 	memset(&p, 0, sizeof(p));
+	p.as_1_1 = as_1_1;
 	td_arena_init(&p.arena);
 	td_error_init(err);
 

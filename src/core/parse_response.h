@@ -54,8 +54,10 @@ typedef td_error td_parse_error;
 /*
  * Parse response; params (an object or NULL) supplies persona, topic and
  * emotion for the fallback title.  On success appends
- * {title, turns[{role, content}], input_tokens, output_tokens, model,
- * stop_reason} to out and returns true; otherwise fills err (whose buffers
+ * {title, turns[{role, content}], input_tokens, output_tokens,
+ * [cache_read_tokens, cache_write_tokens,] model, stop_reason} to out
+ * (input_tokens counting every input token, the prompt cache's included)
+ * and returns true; otherwise fills err (whose buffers
  * the caller frees with td_error_free) and returns false.
  */
 extern bool td_parse_response(const td_json *response, const td_json *params,
@@ -64,5 +66,14 @@ extern bool td_parse_response(const td_json *response, const td_json *params,
 /* The same, the result written to a document writer (td_doc.h). */
 extern bool td_parse_response_doc(const td_json *response, const td_json *params,
 								  td_doc *out, td_parse_error *err);
+
+/*
+ * The same; as_1_1 gives input_tokens as versions 1.0 and 1.1 read it (the
+ * response's own count: a Messages response's cache tokens left out) and
+ * no cache counts, for the SQL of those versions still running on this
+ * library until ALTER EXTENSION ... UPDATE.
+ */
+extern bool td_parse_response_doc_as(const td_json *response, const td_json *params, bool as_1_1,
+									 td_doc *out, td_parse_error *err);
 
 #endif							/* TD_PARSE_RESPONSE_H */

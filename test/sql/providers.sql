@@ -248,6 +248,14 @@ VALUES ('claude-haiku-4-5', 1, 5, 0.1, 1.25);
 SELECT m, (train_data.model_price(m)).model_id
 FROM unnest(ARRAY['claude-haiku-4-5', 'claude-haiku-4-5-20251001', 'anthropic.claude-3-haiku-20240307-v1:0',
                   'NexaAIDev/Octopus-v2', 'haiku-poet-7b', 'sonnet-writer']) m ORDER BY m;
+-- A Claude model's row without cache prices takes its family's ratios to
+-- the input price (0.1 and 1.25); another model's prices the cache at its
+-- input price (NULL).
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok) VALUES
+    ('claude-sonnet-4-5', 3.5, 17), ('open-model', 0.5, 1);
+SELECT p.model_id, p.input_usd_per_mtok, p.cache_read_usd_per_mtok, p.cache_write_usd_per_mtok
+FROM unnest(ARRAY['claude-sonnet-4-5', 'open-model', 'claude-haiku-4-5', 'claude-opus-4']) m,
+     LATERAL train_data.model_price(m) p ORDER BY m;
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT expect_error($$SELECT train_data.validate_ai_config('{"provider": "openai", "model": "NexaAIDev/Octopus-v2"}')$$, true)

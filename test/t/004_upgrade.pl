@@ -53,6 +53,19 @@ my %before = map { $_ => $node->safe_psql($_, $counts) } qw(from10 from11);
 like($before{from10}, qr/^conversations 1$/m, 'version 1.0 holds data');
 like($before{from11}, qr/^conversations 1$/m, 'version 1.1 holds data');
 
+# A database not yet updated reads a response's tokens as its version did,
+# though the library is 1.2's (a review of 1.2: 1.1's completions logged
+# the prompt cache's tokens as input tokens at the full price), and the
+# update brings 1.2's reading.
+my $cached = <<'SQL';
+SELECT r - 'turns' - 'title' FROM train_data.parse_generation_response('{"type": "message", "stop_reason": "end_turn",
+    "usage": {"input_tokens": 50, "cache_read_input_tokens": 900, "cache_creation_input_tokens": 100, "output_tokens": 20},
+    "content": [{"type": "text", "text": "user: hi\nassistant: hello"}]}') r
+SQL
+my $as_1_1 = '{"model": null, "stop_reason": "end_turn", "input_tokens": 50, "output_tokens": 20}';
+is($node->safe_psql($_, $cached), $as_1_1, "$_: the response's own input tokens, no cache counts, before the update")
+  for qw(from10 from11);
+
 $node->safe_psql('fresh', 'CREATE EXTENSION train_data');
 my $version = "SELECT extversion FROM pg_extension WHERE extname = 'train_data'";
 is($node->safe_psql('fresh', $version), '1.2', 'a fresh install gets the default version');
@@ -64,6 +77,9 @@ for my $db (qw(from10 from11))
 	my %old_table = map { (split / /)[0] => 1 } split /\n/, $before{$db};
 	is(join("\n", grep { $old_table{(split / /)[0]} } split /\n/, $node->safe_psql($db, $counts)),
 		$before{$db}, "$db: every row is still there");
+	is($node->safe_psql($db, $cached),
+		'{"model": null, "stop_reason": "end_turn", "input_tokens": 1050, "output_tokens": 20, "cache_read_tokens": 900, "cache_write_tokens": 100}',
+		"$db: after the update, every input token and the cache's counts");
 	is($node->safe_psql($db, <<'SQL'), 'approved|2|t', "$db: and reads back through the functions");
 SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 SELECT c.status, (SELECT count(*) FROM train_data.conversation_turns), (SELECT count(*) FROM train_data.export_jsonl()) = 1

@@ -7,9 +7,12 @@
 #include "parse_response.h"
 #include "unit.h"
 
-/* Parse a JSON-text response; the result, or "ERROR(status): message". */
+/*
+ * Parse a JSON-text response (its tokens as 1.0 and 1.1 read them when
+ * as_1_1); the result, or "ERROR(status): message".
+ */
 static const char *
-parse(const char *response, const char *params)
+parse_as(const char *response, const char *params, bool as_1_1)
 {
 	static char result[8192];
 	td_arena	arena;
@@ -18,6 +21,7 @@ parse(const char *response, const char *params)
 			   *p = NULL;
 	td_parse_error err;
 	td_buf		out;
+	td_doc_text text;
 
 	td_arena_init(&arena);
 	r = td_json_parse(&arena, response, strlen(response), &jerr);
@@ -29,7 +33,8 @@ parse(const char *response, const char *params)
 	if (params)
 		p = td_json_parse(&arena, params, strlen(params), &jerr);
 	td_buf_init(&out);
-	if (td_parse_response(r, p, &out, &err))
+	td_doc_text_init(&text, &out);
+	if (td_parse_response_doc_as(r, p, as_1_1, &text.doc, &err))
 		snprintf(result, sizeof(result), "%s", out.data);
 	else
 		snprintf(result, sizeof(result), "ERROR(%d): %s", (int) err.status, err.message.data);
@@ -37,6 +42,13 @@ parse(const char *response, const char *params)
 	td_buf_free(&out);
 	td_arena_free(&arena);
 	return result;
+}
+
+/* Parse a JSON-text response as parse_generation_response() does. */
+static const char *
+parse(const char *response, const char *params)
+{
+	return parse_as(response, params, false);
 }
 
 /* Check exact equality. */
@@ -139,8 +151,27 @@ main(void)
 	is(parse("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":2147483000,"
 			 "\"cache_read_input_tokens\":1000,\"output_tokens\":0},"
 			 "\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL),
-	   "ERROR(1): response reports more tokens than can be stored: 2147483000 in, 0 out",
+	   "ERROR(1): response reports more tokens than can be stored: 2147483000 in, 0 out, 1000 read from the cache, "
+	   "0 written to it",
 	   "Messages: the cache's tokens count toward the bound");
+	is(parse("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":100,"
+			 "\"cache_read_input_tokens\":3000000000,\"output_tokens\":50},"
+			 "\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL),
+	   "ERROR(1): response reports more tokens than can be stored: 100 in, 50 out, 3000000000 read from the cache, "
+	   "0 written to it",
+	   "Messages: a refusal for the cache's tokens names them");
+	is(parse_as("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":50,"
+				"\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":900,\"output_tokens\":20},"
+				"\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL, true),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":50,\"output_tokens\":20,\"model\":null,\"stop_reason\":\"end_turn\"}",
+	   "as 1.1 reads it: a Messages response's own input tokens, no cache counts");
+	is(parse("{\"choices\":[{\"message\":{\"content\":\"user: hi\\nassistant: hello\"},\"finish_reason\":\"stop\"}],"
+			 "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":3000000000}}}",
+			 NULL),
+	   "{\"title\":\"User - General Discussion\",\"turns\":" TWO_TURNS
+	   ",\"input_tokens\":10,\"output_tokens\":7,\"model\":null,\"stop_reason\":\"stop\"}",
+	   "Chat Completions: a cached count past what a log stores is not read (as response_usage reads it)");
 	is(parse("{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":5,"
 			 "\"cache_read_input_tokens\":\"many\",\"cache_creation_input_tokens\":-3,\"output_tokens\":2},"
 			 "\"content\":[{\"type\":\"text\",\"text\":\"user: hi\\nassistant: hello\"}]}", NULL),
