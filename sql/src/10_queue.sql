@@ -1252,6 +1252,8 @@ DECLARE
     new_status train_data.batch_item_status;
     input_tokens bigint;
     output_tokens bigint;
+    cache_read bigint;   -- of the input tokens, the prompt cache's (0 when not reported)
+    cache_write bigint;
     metrics jsonb;
     score numeric;
     threshold numeric;
@@ -1314,6 +1316,8 @@ BEGIN
     END;
     input_tokens := coalesce((parsed ->> 'input_tokens')::bigint, 0);
     output_tokens := coalesce((parsed ->> 'output_tokens')::bigint, 0);
+    cache_read := coalesce((parsed ->> 'cache_read_tokens')::bigint, 0);
+    cache_write := coalesce((parsed ->> 'cache_write_tokens')::bigint, 0);
 
     -- 2. quality, status and cost
     metrics := train_data.quality_metrics(parsed -> 'turns', p -> 'expectedTurns');
@@ -1336,9 +1340,7 @@ BEGIN
     -- review of 1.2: such a call was recorded as costing 0)
     IF parsed ->> 'input_tokens' IS NOT NULL OR parsed ->> 'output_tokens' IS NOT NULL THEN
         call_price := train_data.engine_model_price(parsed ->> 'model', item.request ->> 'model');
-        cost := train_data.price_cost(call_price, input_tokens, output_tokens,
-                                      coalesce((parsed ->> 'cache_read_tokens')::bigint, 0),
-                                      coalesce((parsed ->> 'cache_write_tokens')::bigint, 0));
+        cost := train_data.price_cost(call_price, input_tokens, output_tokens, cache_read, cache_write);
     END IF;
     IF cost >= 1000000 THEN
         cost := NULL;   -- past what a cost column holds (numeric(12,6)): a server's usage is not ours to trust
@@ -1394,8 +1396,7 @@ BEGIN
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,
                                       item.attempts, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
-                                      cost, duration_ms, NULL, NULL, (parsed ->> 'cache_read_tokens')::integer,
-                                      (parsed ->> 'cache_write_tokens')::integer);
+                                      cost, duration_ms, NULL, NULL, cache_read::integer, cache_write::integer);
     UPDATE train_data.batch_items i
     SET status = 'completed', conversation_id = conv, progress = 100, finished_at = now(),
         lease_expires_at = NULL, error_message = NULL, error_code = NULL
