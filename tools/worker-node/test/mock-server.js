@@ -164,6 +164,11 @@ export async function startMockServer({ slowMs = 1000, stallMs = 120000, downFor
 			}
 		});
 	});
+	// Idle connections stay open until close(): with Node's default of 5 s
+	// the server could close a kept-alive socket as the worker sent its next
+	// call on it (the outage tests' claims pause 5 s), a network failure no
+	// test planned, which spent an attempt (outage.test.js failed once in CI)
+	server.keepAliveTimeout = 10 * 60 * 1000;
 	server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
 	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address();
