@@ -2110,19 +2110,57 @@ ALTER TABLE train_data.model_prices
     ADD CONSTRAINT model_prices_cache_nonnegative CHECK (cache_read_usd_per_mtok >= 0 AND cache_write_usd_per_mtok >= 0);
 COMMENT ON COLUMN train_data.model_prices.cache_read_usd_per_mtok IS 'USD per million input tokens read from the provider''s prompt cache; NULL: the input price';
 COMMENT ON COLUMN train_data.model_prices.cache_write_usd_per_mtok IS 'USD per million input tokens written to the provider''s prompt cache; NULL: the input price';
+-- The built-in rows: Anthropic's published prices
+-- (https://docs.anthropic.com/en/docs/about-claude/pricing), a family row
+-- for a generation with no row of its own (the newest generation's price,
+-- the best guess for one newer still), and a row for each older generation
+-- priced otherwise (model_generation names them; a review of 1.2: every
+-- Haiku was priced as Claude Haiku 3, a quarter of Haiku 4.5's price, and
+-- every Opus as Opus 4.1, three times Opus 4.5's).  The new rows' ids have
+-- a dot, as no provider's id has; a site's row with one of them would
+-- make a restore of its dump fail (CREATE EXTENSION inserts the built-in
+-- row first), so it stops the update.
+DO $update$
+DECLARE
+    taken text;
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.quote_literal(p.model_id), ', ' ORDER BY p.model_id) INTO taken
+    FROM train_data.model_prices p
+    WHERE p.model_id OPERATOR(pg_catalog.=) ANY (ARRAY['claude-opus-3.0', 'claude-opus-4.0', 'claude-opus-4.1',
+                                                       'claude-haiku-3.0', 'claude-haiku-3.5']);
+    IF taken IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot update train_data to 1.2: model_prices has rows of its own with the ids of built-in rows of 1.2: %', taken
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Delete or rename those rows, update, then compare their prices with the built-in rows.';
+    END IF;
+END
+$update$;
 ALTER TABLE train_data.model_prices DISABLE TRIGGER model_prices_protect_builtin;
 UPDATE train_data.model_prices p
-SET cache_read_usd_per_mtok = v.r, cache_write_usd_per_mtok = v.w
-FROM (VALUES ('claude-opus', 1.5000, 18.7500), ('claude-sonnet', 0.3000, 3.7500), ('claude-haiku', 0.0250, 0.3125)) v(m, r, w)
+SET input_usd_per_mtok = v.i, output_usd_per_mtok = v.o, cache_read_usd_per_mtok = v.r, cache_write_usd_per_mtok = v.w
+FROM (VALUES ('claude-opus',   5.0000, 25.0000, 0.5000, 6.2500),
+             ('claude-sonnet', 3.0000, 15.0000, 0.3000, 3.7500),
+             ('claude-haiku',  1.0000,  5.0000, 0.1000, 1.2500)) v(m, i, o, r, w)
 WHERE p.model_id OPERATOR(pg_catalog.=) v.m AND p.builtin;
 ALTER TABLE train_data.model_prices ENABLE TRIGGER model_prices_protect_builtin;
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, builtin,
+                                     cache_read_usd_per_mtok, cache_write_usd_per_mtok) VALUES
+    ('claude-opus-3.0',  15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-opus-4.0',  15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-opus-4.1',  15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-haiku-3.0',  0.2500,  1.2500, true, 0.0300,  0.3000),
+    ('claude-haiku-3.5',  0.8000,  4.0000, true, 0.0800,  1.0000);
 
+-- (and a status for the calls whose answers the queue refused:
+-- log_discarded_response; one scan of the table checks both constraints)
 ALTER TABLE train_data.generation_logs
     ADD COLUMN cache_read_tokens integer NOT NULL DEFAULT 0,
     ADD COLUMN cache_write_tokens integer NOT NULL DEFAULT 0,
     ADD CONSTRAINT generation_logs_tokens_within_input
         CHECK (cache_read_tokens >= 0 AND cache_write_tokens >= 0
-               AND cache_read_tokens::bigint + cache_write_tokens <= input_tokens);
+               AND cache_read_tokens::bigint + cache_write_tokens <= input_tokens),
+    DROP CONSTRAINT generation_logs_status_valid,
+    ADD CONSTRAINT generation_logs_status_valid CHECK (status IN ('success', 'failed', 'rate_limited', 'timeout', 'discarded'));
 COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens of the call, as the model reported them: prompt-cache reads and writes included (Anthropic reports them apart)';
 COMMENT ON COLUMN train_data.generation_logs.cache_read_tokens IS 'Of the input tokens, those read from the provider''s prompt cache';
 COMMENT ON COLUMN train_data.generation_logs.cache_write_tokens IS 'Of the input tokens, those written to the provider''s prompt cache (Anthropic)';
@@ -2144,9 +2182,37 @@ CREATE FUNCTION train_data.model_family(model text)
 COMMENT ON FUNCTION train_data.model_family(text) IS
     'The built-in family row a model id falls back to (claude-opus, claude-sonnet or claude-haiku, for an id naming Claude and the family), else NULL';
 
+-- The Claude generation a model id names, as the built-in rows of older
+-- generations are keyed: its family, a hyphen, then major.minor
+-- (claude-haiku-3.5 for claude-3-5-haiku-20241022, claude-3.5-haiku or
+-- anthropic.claude-3-5-haiku-20241022-v1:0; claude-opus-4.0 for
+-- claude-opus-4-20250514 and claude-opus-4-0; claude-opus-4.1 for
+-- claude-opus-4-1 and claude-opus-4.1@20250805).  The version is the one
+-- or two numbers of at most two digits after the family name, else before
+-- it (Claude 3's order); a date is not one.  NULL for an id with no family
+-- or no version (a review of 1.2: every Haiku was priced as Claude Haiku
+-- 3, a quarter of Haiku 4.5's price, and every Opus as Opus 4.1, three
+-- times Opus 4.5's).
+CREATE FUNCTION train_data.model_generation(model text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT f.family OPERATOR(pg_catalog.||) '-' OPERATOR(pg_catalog.||) v.version[1] OPERATOR(pg_catalog.||) '.'
+                   OPERATOR(pg_catalog.||) coalesce(v.version[2], '0')
+            FROM (SELECT train_data.model_family(model) AS family, pg_catalog.lower(model) AS id) f
+            CROSS JOIN LATERAL (SELECT coalesce(
+                pg_catalog.regexp_match(f.id, pg_catalog.substr(f.family, 8)
+                                              OPERATOR(pg_catalog.||) '[-.]([0-9]{1,2})(?![0-9])(?:[-.]([0-9]{1,2})(?![0-9]))?'),
+                pg_catalog.regexp_match(f.id, 'claude[-.]([0-9]{1,2})(?:[-.]([0-9]{1,2}))?[-.]'
+                                              OPERATOR(pg_catalog.||) pg_catalog.substr(f.family, 8))) AS version) v
+            WHERE v.version IS NOT NULL);
+
+COMMENT ON FUNCTION train_data.model_generation(text) IS
+    'The Claude generation a model id names, as built-in price rows are keyed (claude-haiku-3.5 for claude-3-5-haiku-20241022, claude-opus-4.1 for claude-opus-4-1), else NULL';
+
 -- The price row a call is billed at: an exact row of the model that
--- answered, else an exact row of the model asked for, else the family of
--- the one that answered, else of the one asked for.  Exact rows first: a
+-- answered, else an exact row of the model asked for, else the generation
+-- (model_generation) of the one that answered, of the one asked for, then
+-- the family of the one that answered, of the one asked for.  Exact rows first: a
 -- provider answers an alias with a dated id (claude-haiku-4-5 with
 -- claude-haiku-4-5-20251001, gpt-4o-mini with gpt-4o-mini-2024-07-18), and
 -- an administrator's row for the alias must not lose to the family row the
@@ -2168,9 +2234,11 @@ DECLARE
     f train_data.model_prices;
 BEGIN
     SELECT * INTO p FROM train_data.model_prices m
-    WHERE m.model_id IN (answered, asked, train_data.model_family(answered), train_data.model_family(asked))
+    WHERE m.model_id IN (answered, asked, train_data.model_generation(answered), train_data.model_generation(asked),
+                         train_data.model_family(answered), train_data.model_family(asked))
     ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
-                             WHEN train_data.model_family(answered) THEN 3 ELSE 4 END
+                             WHEN train_data.model_generation(answered) THEN 3 WHEN train_data.model_generation(asked) THEN 4
+                             WHEN train_data.model_family(answered) THEN 5 ELSE 6 END
     LIMIT 1;
     IF p.cache_read_usd_per_mtok IS NULL OR p.cache_write_usd_per_mtok IS NULL THEN
         SELECT * INTO f FROM train_data.model_prices m
@@ -2187,17 +2255,17 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.model_price(text, text) IS
-    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude generation of the one that answered, of the one asked for, else the Claude family of the one that answered, of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
 
--- The price row for a model: the exact id, else its Claude family; NULL
--- when neither is known.
+-- The price row for a model: the exact id, else its Claude generation,
+-- else its family; NULL when none is known.
 CREATE OR REPLACE FUNCTION train_data.model_price(model text)
     RETURNS train_data.model_prices
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN train_data.model_price(model, NULL::text);
 
 COMMENT ON FUNCTION train_data.model_price(text) IS
-    'Price row of a model: its exact model_id, else its Claude family (an id naming Claude and opus, sonnet or haiku); NULL when neither is known';
+    'Price row of a model: its exact model_id, else its Claude generation (model_generation), else its Claude family (an id naming Claude and opus, sonnet or haiku); NULL when none is known';
 
 -- USD cost of a call: tokens times the price per million, 6 decimals; NULL
 -- for a model with no known price.
@@ -5106,7 +5174,7 @@ COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
 COMMENT ON FUNCTION train_data.batch_items_queue_jobs() IS
     'Internal: trigger putting the jobs of newly queued items in the claim order';
 
-COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a family row claude-opus, claude-sonnet or claude-haiku; an exact id takes precedence';
+COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a Claude generation (claude-haiku-3.5: model_generation) or family (claude-opus, claude-sonnet, claude-haiku); an exact id takes precedence, then a generation';
 
 COMMENT ON COLUMN train_data.model_prices.input_usd_per_mtok IS 'USD per million input tokens';
 
@@ -5143,9 +5211,9 @@ COMMENT ON COLUMN train_data.generation_logs.temperature IS 'Temperature of the 
 
 COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the request';
 
-COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited or timeout';
+COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited, timeout, or discarded (an answer the queue refused: the item claimed again or cancelled meanwhile)';
 
-COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
+COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0 (of a discarded call: the attempt its claim returned, minus 1)';
 
 
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
@@ -6121,3 +6189,92 @@ WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objsubid = 
                 'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)'::pg_catalog.regprocedure,
                 'train_data.complete_batch_item(uuid,jsonb,integer,integer)'::pg_catalog.regprocedure,
                 'train_data.fail_batch_item(uuid,text,text,boolean,integer)'::pg_catalog.regprocedure);
+
+-- Record a model call whose answer the queue refused: the item was claimed
+-- again after the caller's lease ran out, or cancelled, while the model
+-- answered (complete_batch_item's 55000).  The provider bills such a call
+-- like any other; before, nothing recorded it (a review of 1.2's cost
+-- accounting).  The log row has status 'discarded', no conversation, the
+-- response (up to 8 MB) and what it reports it cost, and the attempt the
+-- claim returned (retry_attempt, counted from 0), by which a second
+-- record of the same call is refused: at most one row per attempt handed
+-- out.  Refused for the attempt in flight (complete or fail it instead)
+-- and for one the queue has recorded (completed, failed, or given back).
+-- Returns the log row's id.
+CREATE FUNCTION train_data.log_discarded_response(item_id uuid, attempt integer, response jsonb,
+                                                  duration_ms integer DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans: an index, even for a table small then
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    item train_data.batch_items;
+    token integer;
+    usage record;
+    cost numeric;
+    call_price train_data.model_prices;
+    log_id uuid;
+BEGIN
+    IF item_id IS NULL OR attempt IS NULL OR response IS NULL THEN
+        RAISE EXCEPTION 'item_id, attempt and response must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- (locked: two records of one call, made at once, are one after the other)
+    SELECT * INTO item FROM train_data.batch_items i WHERE i.id = log_discarded_response.item_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch item % does not exist', item_id USING ERRCODE = 'undefined_object';
+    END IF;
+    token := item.attempts + item.released;
+    IF attempt < 1 OR attempt > token THEN
+        RAISE EXCEPTION 'batch item % has had no attempt %: its current attempt is %', item_id, attempt, token
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the attempt the claim returned with the item.';
+    END IF;
+    -- the current attempt: its answer is the queue's to take, unless the
+    -- item was cancelled under it (a completion or a failure of it is
+    -- recorded already, and an item given back was not called)
+    IF attempt = token AND item.status <> 'cancelled' THEN
+        RAISE EXCEPTION 'batch item % is %, and attempt % is its current one', item_id, item.status, attempt
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN item.status = 'processing'
+                              THEN 'Store the answer with complete_batch_item, or report a failure with fail_batch_item.'
+                              ELSE 'The queue has recorded this attempt''s call already.' END;
+    END IF;
+    IF EXISTS (SELECT 1 FROM train_data.generation_logs g
+               WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
+        RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    usage := train_data.response_usage(response);
+    IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
+        call_price := train_data.engine_model_price(usage.model, item.request ->> 'model');
+        cost := train_data.price_cost(call_price, coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
+        IF cost >= 1000000 THEN
+            cost := NULL;   -- (past what a log's cost holds)
+        END IF;
+    END IF;
+    PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, item.parameters,
+                                      attempt, item.created_by, NULL,
+                                      CASE WHEN train_data.jsonb_raw_size(response) <= 8388608 THEN response END,
+                                      'discarded', coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      cost, duration_ms,
+                                      CASE WHEN item.status = 'cancelled' AND attempt = token THEN 'the item was cancelled'
+                                           ELSE 'the item was claimed again' END,
+                                      'discarded', usage.cache_read_tokens, usage.cache_write_tokens);
+    SELECT g.id INTO log_id FROM train_data.generation_logs g
+    WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1;
+    RETURN log_id;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) IS
+    'Worker function: records a model call whose answer the queue refused (the item claimed again or cancelled meanwhile) as a discarded generation_logs row with its tokens and cost, once per attempt; returns the log row''s id';
+
+REVOKE ALL ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) FROM PUBLIC;

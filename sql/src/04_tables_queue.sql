@@ -860,7 +860,7 @@ CREATE TABLE train_data.model_prices (
 );
 
 COMMENT ON TABLE train_data.model_prices IS 'USD per million input and output tokens, by model id or model family';
-COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a family row claude-opus, claude-sonnet or claude-haiku; an exact id takes precedence';
+COMMENT ON COLUMN train_data.model_prices.model_id IS 'Exact model id, or a Claude generation (claude-haiku-3.5: model_generation) or family (claude-opus, claude-sonnet, claude-haiku); an exact id takes precedence, then a generation';
 COMMENT ON COLUMN train_data.model_prices.input_usd_per_mtok IS 'USD per million input tokens';
 COMMENT ON COLUMN train_data.model_prices.output_usd_per_mtok IS 'USD per million output tokens';
 COMMENT ON COLUMN train_data.model_prices.builtin IS 'Installed by the extension: cannot be changed or deleted, and left out of dumps';
@@ -869,13 +869,23 @@ COMMENT ON COLUMN train_data.model_prices.updated_at IS 'Set to now() on every u
 COMMENT ON COLUMN train_data.model_prices.cache_read_usd_per_mtok IS 'USD per million input tokens read from the provider''s prompt cache; NULL: the input price';
 COMMENT ON COLUMN train_data.model_prices.cache_write_usd_per_mtok IS 'USD per million input tokens written to the provider''s prompt cache; NULL: the input price';
 
--- (the prompt cache's prices are Anthropic's: reads 0.1 and writes 1.25
--- times the input price, writes for 5 minutes)
+-- Anthropic's published prices (https://docs.anthropic.com/en/docs/about-claude/pricing):
+-- a family row for a generation it has no row of (the newest generation's
+-- price, the best guess for one newer still), and a row for each older
+-- generation priced otherwise (model_generation names them; a dot in each,
+-- as no provider's id has one, so that no site's row shares its id).  The
+-- prompt cache's prices: reads 0.1 and writes 1.25 times the input price
+-- (writes for 5 minutes), Claude Haiku 3's as published.
 INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok, builtin,
                                      cache_read_usd_per_mtok, cache_write_usd_per_mtok) VALUES
-    ('claude-opus',   15.0000, 75.0000, true, 1.5000, 18.7500),
-    ('claude-sonnet',  3.0000, 15.0000, true, 0.3000,  3.7500),
-    ('claude-haiku',   0.2500,  1.2500, true, 0.0250,  0.3125);
+    ('claude-opus',       5.0000, 25.0000, true, 0.5000,  6.2500),
+    ('claude-sonnet',     3.0000, 15.0000, true, 0.3000,  3.7500),
+    ('claude-haiku',      1.0000,  5.0000, true, 0.1000,  1.2500),
+    ('claude-opus-3.0',  15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-opus-4.0',  15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-opus-4.1',  15.0000, 75.0000, true, 1.5000, 18.7500),
+    ('claude-haiku-3.0',  0.2500,  1.2500, true, 0.0300,  0.3000),
+    ('claude-haiku-3.5',  0.8000,  4.0000, true, 0.0800,  1.0000);
 
 -- Built-in price rows are part of the extension script: they cannot change,
 -- or a dump (which leaves them out) would silently restore the old price.
@@ -928,7 +938,7 @@ CREATE TABLE train_data.generation_logs (
         REFERENCES train_data.conversations (id, created_by) ON DELETE CASCADE,
     CONSTRAINT generation_logs_batch_item_fk FOREIGN KEY (batch_item_id, created_by)
         REFERENCES train_data.batch_items (id, created_by) ON DELETE SET NULL (batch_item_id),
-    CONSTRAINT generation_logs_status_valid CHECK (status IN ('success', 'failed', 'rate_limited', 'timeout')),
+    CONSTRAINT generation_logs_status_valid CHECK (status IN ('success', 'failed', 'rate_limited', 'timeout', 'discarded')),
     CONSTRAINT generation_logs_tokens_nonnegative CHECK (input_tokens >= 0 AND output_tokens >= 0),
     CONSTRAINT generation_logs_tokens_within_input
         CHECK (cache_read_tokens >= 0 AND cache_write_tokens >= 0
@@ -957,8 +967,8 @@ COMMENT ON COLUMN train_data.generation_logs.parameters IS 'Generation parameter
 COMMENT ON COLUMN train_data.generation_logs.model_used IS 'Model of the request';
 COMMENT ON COLUMN train_data.generation_logs.temperature IS 'Temperature of the request, 0-1';
 COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the request';
-COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited or timeout';
-COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0';
+COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited, timeout, or discarded (an answer the queue refused: the item claimed again or cancelled meanwhile)';
+COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0 (of a discarded call: the attempt its claim returned, minus 1)';
 COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens of the call, as the model reported them: prompt-cache reads and writes included (Anthropic reports them apart)';
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
 COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD: its tokens at model_price(answered, asked), the prompt cache''s at its prices; NULL for a model with no known price or a response without usage';

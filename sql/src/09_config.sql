@@ -21,9 +21,37 @@ CREATE FUNCTION train_data.model_family(model text)
 COMMENT ON FUNCTION train_data.model_family(text) IS
     'The built-in family row a model id falls back to (claude-opus, claude-sonnet or claude-haiku, for an id naming Claude and the family), else NULL';
 
+-- The Claude generation a model id names, as the built-in rows of older
+-- generations are keyed: its family, a hyphen, then major.minor
+-- (claude-haiku-3.5 for claude-3-5-haiku-20241022, claude-3.5-haiku or
+-- anthropic.claude-3-5-haiku-20241022-v1:0; claude-opus-4.0 for
+-- claude-opus-4-20250514 and claude-opus-4-0; claude-opus-4.1 for
+-- claude-opus-4-1 and claude-opus-4.1@20250805).  The version is the one
+-- or two numbers of at most two digits after the family name, else before
+-- it (Claude 3's order); a date is not one.  NULL for an id with no family
+-- or no version (a review of 1.2: every Haiku was priced as Claude Haiku
+-- 3, a quarter of Haiku 4.5's price, and every Opus as Opus 4.1, three
+-- times Opus 4.5's).
+CREATE FUNCTION train_data.model_generation(model text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT f.family OPERATOR(pg_catalog.||) '-' OPERATOR(pg_catalog.||) v.version[1] OPERATOR(pg_catalog.||) '.'
+                   OPERATOR(pg_catalog.||) coalesce(v.version[2], '0')
+            FROM (SELECT train_data.model_family(model) AS family, pg_catalog.lower(model) AS id) f
+            CROSS JOIN LATERAL (SELECT coalesce(
+                pg_catalog.regexp_match(f.id, pg_catalog.substr(f.family, 8)
+                                              OPERATOR(pg_catalog.||) '[-.]([0-9]{1,2})(?![0-9])(?:[-.]([0-9]{1,2})(?![0-9]))?'),
+                pg_catalog.regexp_match(f.id, 'claude[-.]([0-9]{1,2})(?:[-.]([0-9]{1,2}))?[-.]'
+                                              OPERATOR(pg_catalog.||) pg_catalog.substr(f.family, 8))) AS version) v
+            WHERE v.version IS NOT NULL);
+
+COMMENT ON FUNCTION train_data.model_generation(text) IS
+    'The Claude generation a model id names, as built-in price rows are keyed (claude-haiku-3.5 for claude-3-5-haiku-20241022, claude-opus-4.1 for claude-opus-4-1), else NULL';
+
 -- The price row a call is billed at: an exact row of the model that
--- answered, else an exact row of the model asked for, else the family of
--- the one that answered, else of the one asked for.  Exact rows first: a
+-- answered, else an exact row of the model asked for, else the generation
+-- (model_generation) of the one that answered, of the one asked for, then
+-- the family of the one that answered, of the one asked for.  Exact rows first: a
 -- provider answers an alias with a dated id (claude-haiku-4-5 with
 -- claude-haiku-4-5-20251001, gpt-4o-mini with gpt-4o-mini-2024-07-18), and
 -- an administrator's row for the alias must not lose to the family row the
@@ -45,9 +73,11 @@ DECLARE
     f train_data.model_prices;
 BEGIN
     SELECT * INTO p FROM train_data.model_prices m
-    WHERE m.model_id IN (answered, asked, train_data.model_family(answered), train_data.model_family(asked))
+    WHERE m.model_id IN (answered, asked, train_data.model_generation(answered), train_data.model_generation(asked),
+                         train_data.model_family(answered), train_data.model_family(asked))
     ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
-                             WHEN train_data.model_family(answered) THEN 3 ELSE 4 END
+                             WHEN train_data.model_generation(answered) THEN 3 WHEN train_data.model_generation(asked) THEN 4
+                             WHEN train_data.model_family(answered) THEN 5 ELSE 6 END
     LIMIT 1;
     IF p.cache_read_usd_per_mtok IS NULL OR p.cache_write_usd_per_mtok IS NULL THEN
         SELECT * INTO f FROM train_data.model_prices m
@@ -64,17 +94,17 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.model_price(text, text) IS
-    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude family of the one that answered, else of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude generation of the one that answered, of the one asked for, else the Claude family of the one that answered, of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
 
--- The price row for a model: the exact id, else its Claude family; NULL
--- when neither is known.
+-- The price row for a model: the exact id, else its Claude generation,
+-- else its family; NULL when none is known.
 CREATE FUNCTION train_data.model_price(model text)
     RETURNS train_data.model_prices
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN train_data.model_price(model, NULL::text);
 
 COMMENT ON FUNCTION train_data.model_price(text) IS
-    'Price row of a model: its exact model_id, else its Claude family (an id naming Claude and opus, sonnet or haiku); NULL when neither is known';
+    'Price row of a model: its exact model_id, else its Claude generation (model_generation), else its Claude family (an id naming Claude and opus, sonnet or haiku); NULL when none is known';
 
 -- USD cost of a call: tokens times the price per million, 6 decimals; NULL
 -- for a model with no known price.

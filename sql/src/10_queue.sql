@@ -921,6 +921,93 @@ $$;
 COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
     'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
 
+-- Record a model call whose answer the queue refused: the item was claimed
+-- again after the caller's lease ran out, or cancelled, while the model
+-- answered (complete_batch_item's 55000).  The provider bills such a call
+-- like any other; before, nothing recorded it (a review of 1.2's cost
+-- accounting).  The log row has status 'discarded', no conversation, the
+-- response (up to 8 MB) and what it reports it cost, and the attempt the
+-- claim returned (retry_attempt, counted from 0), by which a second
+-- record of the same call is refused: at most one row per attempt handed
+-- out.  Refused for the attempt in flight (complete or fail it instead)
+-- and for one the queue has recorded (completed, failed, or given back).
+-- Returns the log row's id.
+CREATE FUNCTION train_data.log_discarded_response(item_id uuid, attempt integer, response jsonb,
+                                                  duration_ms integer DEFAULT NULL)
+    RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan   -- the same plans every call: no re-planning
+    SET enable_seqscan = off   -- kept plans: an index, even for a table small then
+    SET lock_timeout = '5s'   -- an item row its owner holds delays a worker 5 s at most (55P03)
+AS $$
+DECLARE
+    item train_data.batch_items;
+    token integer;
+    usage record;
+    cost numeric;
+    call_price train_data.model_prices;
+    log_id uuid;
+BEGIN
+    IF item_id IS NULL OR attempt IS NULL OR response IS NULL THEN
+        RAISE EXCEPTION 'item_id, attempt and response must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF duration_ms < 0 THEN
+        RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- (locked: two records of one call, made at once, are one after the other)
+    SELECT * INTO item FROM train_data.batch_items i WHERE i.id = log_discarded_response.item_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch item % does not exist', item_id USING ERRCODE = 'undefined_object';
+    END IF;
+    token := item.attempts + item.released;
+    IF attempt < 1 OR attempt > token THEN
+        RAISE EXCEPTION 'batch item % has had no attempt %: its current attempt is %', item_id, attempt, token
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the attempt the claim returned with the item.';
+    END IF;
+    -- the current attempt: its answer is the queue's to take, unless the
+    -- item was cancelled under it (a completion or a failure of it is
+    -- recorded already, and an item given back was not called)
+    IF attempt = token AND item.status <> 'cancelled' THEN
+        RAISE EXCEPTION 'batch item % is %, and attempt % is its current one', item_id, item.status, attempt
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN item.status = 'processing'
+                              THEN 'Store the answer with complete_batch_item, or report a failure with fail_batch_item.'
+                              ELSE 'The queue has recorded this attempt''s call already.' END;
+    END IF;
+    IF EXISTS (SELECT 1 FROM train_data.generation_logs g
+               WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
+        RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    usage := train_data.response_usage(response);
+    IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
+        call_price := train_data.engine_model_price(usage.model, item.request ->> 'model');
+        cost := train_data.price_cost(call_price, coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
+        IF cost >= 1000000 THEN
+            cost := NULL;   -- (past what a log's cost holds)
+        END IF;
+    END IF;
+    PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, item.parameters,
+                                      attempt, item.created_by, NULL,
+                                      CASE WHEN train_data.jsonb_raw_size(response) <= 8388608 THEN response END,
+                                      'discarded', coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
+                                      cost, duration_ms,
+                                      CASE WHEN item.status = 'cancelled' AND attempt = token THEN 'the item was cancelled'
+                                           ELSE 'the item was claimed again' END,
+                                      'discarded', usage.cache_read_tokens, usage.cache_write_tokens);
+    SELECT g.id INTO log_id FROM train_data.generation_logs g
+    WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1;
+    RETURN log_id;
+END
+$$;
+
+COMMENT ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) IS
+    'Worker function: records a model call whose answer the queue refused (the item claimed again or cancelled meanwhile) as a discarded generation_logs row with its tokens and cost, once per attempt; returns the log row''s id';
+
 -- Hand back every item in flight under a worker's name but those it keeps:
 -- for a worker whose claim failed with its outcome unknown (the connection
 -- lost after the claim committed: its items stayed in flight, unknown to

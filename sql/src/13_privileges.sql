@@ -27,6 +27,7 @@ REVOKE ALL ON FUNCTION train_data.fail_item(uuid, text, text, boolean, integer, 
 REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_worker_items(text, uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.claim_request(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claim_render(uuid, jsonb) FROM PUBLIC;

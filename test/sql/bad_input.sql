@@ -193,6 +193,13 @@ INSERT INTO calls (fn, call) VALUES
  ('model_family', $$SELECT train_data.model_family(NULL)$$),
  ('model_family', $$SELECT train_data.model_family('')$$),
  ('model_family', $$SELECT train_data.model_family('claude-' || public.huge() || 'opus')$$),
+ ('log_discarded_response', $$SELECT train_data.log_discarded_response(NULL, 1, '{}')$$),
+ ('log_discarded_response', $$SELECT train_data.log_discarded_response('00000000-0000-0000-0000-00000000dead', 1, public.deep_object())$$),
+ ('log_discarded_response', $$SELECT train_data.log_discarded_response('00000000-0000-0000-0000-00000000dead', -2147483648, '[]', -1)$$),
+ ('model_generation', $$SELECT train_data.model_generation(NULL)$$),
+ ('model_generation', $$SELECT train_data.model_generation('')$$),
+ ('model_generation', $$SELECT train_data.model_generation('claude-' || public.huge() || 'opus-4-1')$$),
+ ('model_generation', $$SELECT train_data.model_generation('claude-opus-' || repeat('4-', 100000))$$),
  ('model_cost', $$SELECT train_data.model_cost(NULL, 1, 1)$$),
  ('model_cost', $$SELECT train_data.model_cost('claude-sonnet', NULL, 1)$$),
  ('model_cost', $$SELECT train_data.model_cost('claude-sonnet', -1, 0)$$),
@@ -593,13 +600,13 @@ SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT n, fn, public.attempt(call) AS result FROM calls
 WHERE fn NOT IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item',
-                 'release_batch_item', 'complete_batch_items')
+                 'release_batch_item', 'complete_batch_items', 'log_discarded_response')
 ORDER BY n;
 SET ROLE regress_worker;
 RESET train_data.user_id;
 SELECT n, fn, public.attempt(call) AS result FROM calls
 WHERE fn IN ('claim_batch_items', 'heartbeat_batch_item', 'complete_batch_item', 'fail_batch_item',
-                 'release_batch_item', 'complete_batch_items')
+                 'release_batch_item', 'complete_batch_items', 'log_discarded_response')
 ORDER BY n;
 RESET ROLE;
 

@@ -231,12 +231,35 @@ SELECT sum(c.in_flight) AS in_flight, sum(c.cancelled_items) AS cancelled FROM t
 WHERE c.batch_job_id = :'stop_job';
 
 ---------------------------------------------------------------- prices
+-- The Claude generation an id names (model_generation), in the forms of
+-- Anthropic's API (dated ids and aliases, Claude 3's order), Bedrock,
+-- Vertex AI and OpenRouter; a date is no version, and an id without a
+-- family or a version has none.  A generation with a built-in row of its
+-- own is billed at it; a newer one, unknown to the built-in rows, at its
+-- family's (the newest generation's price); a review of 1.2: every Haiku
+-- was billed as Claude Haiku 3, a quarter of Haiku 4.5's price, and every
+-- Opus as Opus 4.1, three times Opus 4.5's.  Costs of one million input
+-- and one million output tokens:
+SELECT m, train_data.model_generation(m) AS generation, (train_data.model_price(m)).model_id AS price_row,
+       train_data.model_cost(m, 1000000, 1000000) AS cost
+FROM unnest(ARRAY['claude-3-haiku-20240307', 'claude-3-5-haiku-20241022', 'claude-3-5-haiku-latest',
+                  'claude-haiku-4-5-20251001', 'claude-haiku-5-5', 'claude-3-opus-20240229', 'claude-opus-4-20250514',
+                  'claude-opus-4-0', 'claude-opus-4-1', 'claude-opus-4-1-20250805', 'claude-opus-4-5-20251101',
+                  'claude-opus-5-5', 'claude-sonnet-4-20250514', 'claude-3-7-sonnet-20250219',
+                  'anthropic.claude-3-5-haiku-20241022-v1:0', 'us.anthropic.claude-opus-4-1-20250805-v1:0',
+                  'claude-3-5-haiku@20241022', 'claude-opus-4-1@20250805', 'anthropic/claude-3.5-haiku',
+                  'anthropic/claude-opus-4.1', 'CLAUDE-3-HAIKU', 'claude-haiku', 'claude-opus-20250514',
+                  'claude-mythos-5', 'claude-2.1', 'gpt-4o-mini']) WITH ORDINALITY AS t(m, ord)
+ORDER BY ord;
+-- The built-in rows, as the extension installs them:
+SELECT model_id, input_usd_per_mtok, output_usd_per_mtok, cache_read_usd_per_mtok, cache_write_usd_per_mtok
+FROM train_data.model_prices WHERE builtin ORDER BY model_id;
 -- A call is billed at the exact price row of the model that answered, else
 -- of the one asked for, before either's family: Anthropic answers the alias
 -- claude-haiku-4-5 with the dated id claude-haiku-4-5-20251001, which
--- falls back to the family row claude-haiku ($0.25 / $1.25); the
--- administrator's row for the alias ($1 / $5) prices it (a review of 1.2:
--- the family priced it, a quarter of the bill).  A response that reports
+-- falls back to the family row claude-haiku; the administrator's row for
+-- the alias prices it (a review of 1.2: the family priced it, then a
+-- quarter of the bill).  A response that reports
 -- no usage has no cost (it was 0, as a free model's), and a model that only
 -- looks like a Claude family is no family (the configuration needs a row).
 -- The prompt cache's tokens are among the input tokens (Anthropic reports
@@ -307,6 +330,79 @@ WHERE i.batch_job_id = :'priced_job' ORDER BY i.position;
 SELECT train_data.parse_generation_response('{"model": "gpt-4o-mini-2024-07-18", "choices": [{"message": {"content": "user: a\nassistant: b"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 900},
               "completion_tokens_details": {"reasoning_tokens": 40}}}') - 'turns' - 'title' AS chat_usage;
+
+---------------------------------------------------------------- discarded answers
+-- An answer the queue refuses (the item claimed again after the worker's
+-- lease ran out, or cancelled, while the model answered) was billed all
+-- the same; before, nothing recorded it (a review of 1.2's cost
+-- accounting).  log_discarded_response records it, once per attempt the
+-- claims handed out, as its owner's 'discarded' log row with its tokens
+-- and cost.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('discard batch', '[{"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "D1"}},
+                                                {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "D2"}}]',
+                               '{}', 2) AS discard_job \gset
+RESET ROLE;
+SELECT i.id AS discard_item1 FROM train_data.batch_items i WHERE i.batch_job_id = :'discard_job' AND i.position = 1 \gset
+SELECT i.id AS discard_item2 FROM train_data.batch_items i WHERE i.batch_job_id = :'discard_job' AND i.position = 2 \gset
+SELECT '{"type": "message", "model": "claude-3-5-haiku-20241022", "stop_reason": "end_turn", "usage": {"input_tokens": 1000, "cache_read_input_tokens": 4000, "output_tokens": 2000}, "content": [{"type": "text", "text": "{\"title\": \"Late\", \"turns\": [{\"role\": \"user\", \"content\": \"Too late?\"}, {\"role\": \"assistant\", \"content\": \"Never.\"}]}"}]}' AS discard_response \gset
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT "position", attempt FROM train_data.claim_batch_items('w5', 2, '10 milliseconds') ORDER BY "position";
+-- the current attempt is the queue's: refused (complete or fail it)
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, %L)', :'discard_item1', :'discard_response'), false, true);
+-- item 1: w5's lease runs out and w6 claims it again (attempt 2)
+SELECT pg_sleep(0.05);
+SELECT "position", attempt FROM train_data.claim_batch_items('w6', 1);
+-- w5's answer comes: refused, then recorded as discarded (its own attempt, 1)
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 900, 1)', :'discard_item1', :'discard_response'), false, true);
+SELECT train_data.log_discarded_response(:'discard_item1', 1, :'discard_response', 900) IS NOT NULL AS recorded;
+-- once: a second record of attempt 1 is refused, and so are attempts no
+-- claim handed out and the one w6 holds
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, %L, 900)', :'discard_item1', :'discard_response'), false, true);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 0, %L)', :'discard_item1', :'discard_response'), false, true);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 3, %L)', :'discard_item1', :'discard_response'), false, true);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 2, %L)', :'discard_item1', :'discard_response'), false, true);
+-- item 2: its owner cancels the job while the model answers
+RESET ROLE;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT status FROM train_data.cancel_batch(:'discard_job');
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 800, 1)', :'discard_item2', :'discard_response'), false, true);
+SELECT train_data.log_discarded_response(:'discard_item2', 1, :'discard_response', 800) IS NOT NULL AS recorded;
+-- and w6's answer for item 1, its attempt 2, now the item is cancelled too
+SELECT train_data.log_discarded_response(:'discard_item1', 2, :'discard_response', 1200) IS NOT NULL AS recorded;
+-- bad calls
+SELECT expect_error($$SELECT train_data.log_discarded_response('00000000-0000-0000-0000-00000000dead', 1, '{}')$$);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, NULL, %L)', :'discard_item2', :'discard_response'), false, true);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, NULL)', :'discard_item2'), false, true);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, %L, -1)', :'discard_item2', :'discard_response'), false, true);
+RESET ROLE;
+-- a role without the worker's grant, and a user: not theirs to call
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, %L)', :'discard_item2', :'discard_response'), false, true);
+RESET ROLE;
+-- The rows, her own: 1,000 + 4,000 input tokens (4,000 read from the cache)
+-- and 2,000 output, priced as a completion is (the exact row of the alias
+-- asked for, claude-haiku-4-5, before the answered id's generation: $1,
+-- $0.10 for cache reads, $5 per million): $0.011400 each.  The items and
+-- the job's counters are as the queue left them.
+SELECT i.position, i.status AS item_status, l.status, l.retry_attempt, l.input_tokens, l.cache_read_tokens, l.output_tokens,
+       l.cost_usd, l.duration_ms, l.error_message, l.error_code, l.conversation_id, l.created_by = :alice AS hers,
+       l.response_payload ->> 'model' AS answered, l.model_used AS asked
+FROM train_data.batch_items i JOIN train_data.generation_logs l ON l.batch_item_id = i.id
+WHERE i.batch_job_id = :'discard_job' ORDER BY i.position, l.retry_attempt;
+SELECT sum(c.completed_items) AS completed, sum(c.cancelled_items) AS cancelled, sum(c.in_flight) AS in_flight
+FROM train_data.batch_job_counters c WHERE c.batch_job_id = :'discard_job';
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT count(*) FILTER (WHERE status = 'discarded') AS discarded_she_sees, sum(cost_usd) FILTER (WHERE status = 'discarded') AS spent
+FROM train_data.generation_logs;
+RESET ROLE;
 
 -- clean up
 DELETE FROM train_data.batch_jobs;

@@ -55,7 +55,8 @@ GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text, integer, interval),
                           train_data.fail_batch_item(uuid, text, text, boolean, integer),
                           train_data.release_batch_item(uuid, integer),
                           train_data.release_worker_items(text, uuid[]),
-                          train_data.complete_batch_items(jsonb) TO regress_worker;
+                          train_data.complete_batch_items(jsonb),
+                          train_data.log_discarded_response(uuid, integer, jsonb, integer) TO regress_worker;
 
 SELECT extname, extversion, nspname AS schema, extrelocatable
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

@@ -140,7 +140,7 @@ for my $key (sort keys %$before)
 	is($after->{$key}, $before->{$key}, "restored: $key");
 }
 is($target->safe_psql('app', 'SELECT count(*) FROM train_data.model_prices WHERE builtin'),
-	'3', 'built-in prices present once');
+	'8', 'built-in prices present once');
 
 # The restored policies isolate the users.
 my $seen = $target->safe_psql('app', qq{

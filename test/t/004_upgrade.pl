@@ -73,10 +73,13 @@ for my $db (qw(from10 from11))
 {
 	$node->safe_psql($db, 'ALTER EXTENSION train_data UPDATE');
 	is($node->safe_psql($db, $version), '1.2', "$db: the update reaches the version a fresh install gets");
-	# tables the update adds (job_claim_locks, job_claim_slots) are new; every other table keeps its rows
+	# tables the update adds (job_claim_locks, job_claim_slots) are new; every
+	# other table keeps its rows, and model_prices gains 1.2's five built-in
+	# rows of older Claude generations
 	my %old_table = map { (split / /)[0] => 1 } split /\n/, $before{$db};
+	(my $kept = $before{$db}) =~ s/^model_prices 3$/model_prices 8/m;
 	is(join("\n", grep { $old_table{(split / /)[0]} } split /\n/, $node->safe_psql($db, $counts)),
-		$before{$db}, "$db: every row is still there");
+		$kept, "$db: every row is still there");
 	is($node->safe_psql($db, $cached),
 		'{"model": null, "stop_reason": "end_turn", "input_tokens": 1050, "output_tokens": 20, "cache_read_tokens": 900, "cache_write_tokens": 100}',
 		"$db: after the update, every input token and the cache's counts");
@@ -188,6 +191,10 @@ SET ROLE upgrade_app;
 DELETE FROM train_data.batch_items i USING train_data.batch_jobs j
 WHERE j.id = i.batch_job_id AND j.name = 'deleted' AND i.position IN (1, 2);
 RESET ROLE;
+-- a price row of its own with the id of a built-in row of 1.2 (a restore
+-- of its dump would fail: CREATE EXTENSION inserts the built-in row first)
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('claude-haiku-3.5', 0.9, 4.5);
 -- and one whose completed item the application queued again: counted by
 -- its status now, not twice (a second review of this update)
 SELECT train_data.create_batch('requeued',
@@ -202,14 +209,24 @@ UPDATE train_data.batch_items i SET status = 'queued', finished_at = NULL
 FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id AND j.name = 'requeued' AND i.position = 1;
 RESET ROLE;
 SQL
-# the long id stops the update, with what to run first
+# a price row with a built-in row's id stops the update, and leaves it at 1.1
 my ($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($stderr, qr/ERROR:  23505: cannot update train_data to 1\.2: model_prices has rows of its own with the ids of built-in rows of 1\.2: 'claude-haiku-3\.5'\n.*HINT:  Delete or rename those rows, update, then compare their prices with the built-in rows\./s,
+	'from11app: a price row of its own with the id of a built-in row of 1.2 stops the update with 23505');
+is($node->safe_psql('from11app', "SELECT extversion FROM pg_extension WHERE extname = 'train_data'"), '1.1', '... which leaves the database at 1.1');
+$node->safe_psql('from11app', "UPDATE train_data.model_prices SET model_id = 'claude-3-5-haiku-20241022' WHERE model_id = 'claude-haiku-3.5'");
+# the long id stops the update, with what to run first
+($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 like($stderr, qr/ERROR:  22001: train_data 1\.2 takes conversation ids of up to 200 characters; 1 conversations have longer ones/,
 	'from11app: an id too long for 1.2 stops the update with 22001');
 my ($fix) = $stderr =~ /HINT:  Give them new ids in a transaction of its own, then update again: (UPDATE .*;)/;
 ok(defined $fix, '... and its hint names the statement to run first');
 $node->safe_psql('from11app', $fix);
 $node->safe_psql('from11app', 'ALTER EXTENSION train_data UPDATE');
+is($node->safe_psql('from11app', <<'SQL'), "claude-3-5-haiku-20241022|0.9000|f\nclaude-haiku|1.0000|t\nclaude-haiku-3.0|0.2500|t\nclaude-haiku-3.5|0.8000|t",
+SELECT model_id, input_usd_per_mtok, builtin FROM train_data.model_prices WHERE model_id LIKE '%haiku%' ORDER BY model_id
+SQL
+	'from11app: after the rename, the site\'s row and 1.2\'s built-in rows of Haiku');
 is($node->safe_psql('from11app', <<'SQL'), "t|t|2688\nt|2025-01-01 00:00:00+00",
 SELECT c.conversation_id ~ '^tpl_lo_[0-9]+$', char_length(c.conversation_id) <= 200,
        char_length(c.parameters ->> 'previousConversationId')

@@ -141,6 +141,7 @@ function batchEntries(group) {
  */
 export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBatch = 50, completeCalls = 2 } = {}) {
 	let releaseSupported = true;
+	let logDiscardedSupported = true;
 	let releaseOthersSupported = true;
 
 	// One statement, tried again on transient errors (`tries` more times;
@@ -280,6 +281,25 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 			const r = await run('SELECT train_data.fail_batch_item($1, $2, $3, $4, $5)::text AS status',
 				[item.itemId, message, code, retryable, item.attempt]);
 			return r.rows[0].status;
+		},
+		/**
+		 * Record a call whose answer the queue refused (StaleLease: the item
+		 * claimed again or cancelled meanwhile), which the provider billed:
+		 * the log row's id, or null when the database has no
+		 * log_discarded_response (before 1.2) or has recorded it already.
+		 */
+		async logDiscarded(item, response, durationMs) {
+			if (!logDiscardedSupported) return null;
+			try {
+				const r = await run('SELECT train_data.log_discarded_response($1, $2, $3::jsonb, $4) AS id',
+					[item.itemId, item.attempt, JSON.stringify(response), Math.max(0, Math.round(durationMs))]);
+				return r.rows[0].id;
+			} catch (err) {
+				if (err.code === '23505') return null;   // (a try before this one was recorded)
+				if (err.code !== '42883' && err.code !== '42501') throw err;
+				logDiscardedSupported = false;   // (not there, or not granted: the README's grants before 1.2)
+				return null;
+			}
 		},
 		/**
 		 * Give a claimed item back without counting an attempt: true when done,

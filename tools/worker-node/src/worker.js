@@ -243,6 +243,7 @@ export class Worker {
 			if (err instanceof StaleLease) {
 				this.counts.discarded++;
 				this.log.warn('discarded', { ...itemFields(item), code: err.code, message: err.message });
+				if (response !== undefined && !failure) await this.recordDiscarded(item, response, ms);
 			} else if (isUnstorable(err) && !failure && !controller.signal.aborted) {
 				// the database refused the response itself (a NUL in its text): failed
 				// as unusable, retried per policy, not left to sit out its lease
@@ -250,6 +251,23 @@ export class Worker {
 			} else {
 				await this.reportFailed(item, err);
 			}
+		}
+	}
+
+	/**
+	 * A paid answer the queue refused (its item claimed again or cancelled
+	 * while the model answered): recorded in generation_logs as discarded,
+	 * with its tokens and cost, so that the spend records match the
+	 * provider's bill (a review of 1.2: nothing recorded such calls).  A
+	 * failure to record it is logged, not thrown: the item is not this
+	 * worker's any more.
+	 */
+	async recordDiscarded(item, response, ms) {
+		try {
+			const id = await this.queue.logDiscarded(item, response, ms);
+			if (id) this.log.info('discarded_logged', { ...itemFields(item), log: id });
+		} catch (err) {
+			this.log.error('discarded_log_error', { ...itemFields(item), ...dbError(err) });
 		}
 	}
 

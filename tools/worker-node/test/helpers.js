@@ -56,6 +56,9 @@ export async function setupDatabase(tag) {
 		    IF pg_catalog.to_regprocedure('train_data.release_batch_item(uuid, integer)') IS NOT NULL THEN
 		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.release_batch_item(uuid, integer) TO ${worker}';
 		    END IF;
+		    IF pg_catalog.to_regprocedure('train_data.log_discarded_response(uuid, integer, jsonb, integer)') IS NOT NULL THEN
+		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) TO ${worker}';
+		    END IF;
 		    IF pg_catalog.to_regprocedure('train_data.release_worker_items(text, uuid[])') IS NOT NULL THEN
 		        EXECUTE 'GRANT EXECUTE ON FUNCTION train_data.release_worker_items(text, uuid[]) TO ${worker}';
 		    END IF;
