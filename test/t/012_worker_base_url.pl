@@ -513,6 +513,26 @@ $h->finish;
 is(received(), $anthropic_request, 'a call longer than the lease: one request (the other copy never took the item)');
 is(calls_of($slow), 'completed - 1; success', '... completed at its first attempt');
 
+# A job its owner cancels while the model answers (5 s): the completion is
+# refused (55000) and the answer recorded as a discarded call, with its
+# tokens (before, the call the provider billed left no record).
+my $cancelled = create_batch($user, 'slowanswer', 1);
+$h = start_worker('cancelled', 3);
+for (1 .. 100)
+{
+	last if $node->safe_psql('postgres', qq{
+SELECT count(*) FROM train_data.batch_items WHERE batch_job_id = '$cancelled' AND status = 'processing'}) eq '1';
+	select(undef, undef, undef, 0.1);
+}
+as_user($user, qq{SELECT train_data.cancel_batch('$cancelled')});
+$h->finish;
+is(calls_of($cancelled), 'cancelled - 1; discarded:discarded', 'a job cancelled while the model answers: the answer logged as discarded');
+is($node->safe_psql('postgres', qq{
+SELECT l.retry_attempt || ' ' || (l.input_tokens > 0) || ' ' || (l.output_tokens > 0) || ' ' || l.error_message
+FROM train_data.generation_logs l JOIN train_data.batch_items i ON i.id = l.batch_item_id
+WHERE i.batch_job_id = '$cancelled'}), '0 true true the item was cancelled', '... with its attempt and tokens');
+received();
+
 # Processes whose command line holds $text (the worker's copies, curl).
 sub processes_with
 {

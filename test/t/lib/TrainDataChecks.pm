@@ -54,6 +54,9 @@ DO $$ BEGIN
     IF to_regprocedure('train_data.release_worker_items(text, uuid[])') IS NOT NULL THEN
         GRANT EXECUTE ON FUNCTION train_data.release_worker_items(text, uuid[]) TO generation_worker;
     END IF;
+    IF to_regprocedure('train_data.log_discarded_response(uuid, integer, jsonb, integer)') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) TO generation_worker;
+    END IF;
 END $$;
 SQL
 }
