@@ -448,7 +448,8 @@ AS $$
 BEGIN
     UPDATE train_data.batch_items i
     SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
-        error_message = left(coalesce(problem, 'its prompt cannot be rendered'), 1000)
+        error_message = left(coalesce(problem, 'its prompt cannot be rendered'), 1000),
+        lost_attempts = CASE WHEN was_in_flight THEN train_data.lost_attempt(i) ELSE i.lost_attempts END
     WHERE i.id = (item).id;
     PERFORM train_data.bump_counters((item).batch_job_id, 0, 1, 0, CASE WHEN was_in_flight THEN -1 ELSE 0 END, true);
     PERFORM train_data.notify_progress((item).batch_job_id, (item).id, 'item_failed');
@@ -467,7 +468,7 @@ BEGIN
     UPDATE train_data.batch_items i
     SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
         error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
-        error_code = 'lease_expired'
+        error_code = 'lease_expired', lost_attempts = train_data.lost_attempt(i)
     WHERE i.id = claim_lease_lost.item_id;
     PERFORM train_data.bump_counters(claim_lease_lost.job_id, 0, 1, 0, -1, true);
     PERFORM train_data.notify_progress(claim_lease_lost.job_id, claim_lease_lost.item_id, 'item_failed');
@@ -692,6 +693,10 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing') THEN
         NEW.finished_at := coalesce(NEW.finished_at, now());
         NEW.lease_expires_at := NULL;
+        -- its call, in flight, may be recorded by its worker (log_discarded_response)
+        IF OLD.status = 'processing' THEN
+            NEW.lost_attempts := train_data.lost_attempt(OLD);
+        END IF;
     END IF;
     RETURN NEW;
 END
@@ -1565,9 +1570,11 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
+    -- (an item in flight: its call may be recorded as discarded)
     WITH c AS (
         UPDATE train_data.batch_items i
-        SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+        SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+            lost_attempts = CASE WHEN i.status = 'processing' THEN train_data.lost_attempt(i) ELSE i.lost_attempts END
         FROM (SELECT i2.id, i2.status AS old_status FROM train_data.batch_items i2
               WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing')
               ORDER BY i2.id FOR NO KEY UPDATE) o
@@ -2029,7 +2036,7 @@ BEGIN
         END IF;
     END IF;
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, response,
+                                      (l.item).parameters, (l.item).attempts + (l.item).released, l.owner, NULL, response,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
@@ -2211,8 +2218,11 @@ COMMENT ON FUNCTION train_data.model_generation(text) IS
 
 -- The price row a call is billed at: an exact row of the model that
 -- answered, else an exact row of the model asked for, else the generation
--- (model_generation) of the one that answered, of the one asked for, then
--- the family of the one that answered, of the one asked for.  Exact rows first: a
+-- (model_generation) of the one that answered, else the family of the one
+-- that answered when its id names a generation (a generation newer than
+-- the rows: a gateway that answers claude-opus-4-1 with Opus 4.5 is billed
+-- Opus 4.5's price, not 4.1's, a review of 1.2), else the generation of
+-- the one asked for, then the families.  Exact rows first: a
 -- provider answers an alias with a dated id (claude-haiku-4-5 with
 -- claude-haiku-4-5-20251001, gpt-4o-mini with gpt-4o-mini-2024-07-18), and
 -- an administrator's row for the alias must not lose to the family row the
@@ -2237,8 +2247,12 @@ BEGIN
     WHERE m.model_id IN (answered, asked, train_data.model_generation(answered), train_data.model_generation(asked),
                          train_data.model_family(answered), train_data.model_family(asked))
     ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
-                             WHEN train_data.model_generation(answered) THEN 3 WHEN train_data.model_generation(asked) THEN 4
-                             WHEN train_data.model_family(answered) THEN 5 ELSE 6 END
+                             WHEN train_data.model_generation(answered) THEN 3
+                             -- (an answered id that names its generation is priced as that
+                             -- generation: its family's row holds the newest one's price)
+                             WHEN train_data.model_family(answered)
+                             THEN CASE WHEN train_data.model_generation(answered) IS NOT NULL THEN 4 ELSE 6 END
+                             WHEN train_data.model_generation(asked) THEN 5 ELSE 7 END
     LIMIT 1;
     IF p.cache_read_usd_per_mtok IS NULL OR p.cache_write_usd_per_mtok IS NULL THEN
         SELECT * INTO f FROM train_data.model_prices m
@@ -2255,7 +2269,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.model_price(text, text) IS
-    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude generation of the one that answered, of the one asked for, else the Claude family of the one that answered, of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude generation of the one that answered (its family''s row when it names a generation without a row), else of the one asked for, else the Claude family of the one that answered, of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
 
 -- The price row for a model: the exact id, else its Claude generation,
 -- else its family; NULL when none is known.
@@ -2540,7 +2554,7 @@ BEGIN
 
     -- 4. the log, the item, the counters, the events
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,
-                                      item.attempts, owner, conv, response, 'success',
+                                      item.attempts + item.released, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
                                       cost, duration_ms, NULL, NULL, cache_read::integer, cache_write::integer);
     UPDATE train_data.batch_items i
@@ -2908,7 +2922,28 @@ ALTER TABLE train_data.batch_items
     ADD COLUMN created_by uuid,
     ADD COLUMN prompt text,
     ADD COLUMN quality_threshold numeric(3,1),
-    ADD COLUMN released integer NOT NULL DEFAULT 0;
+    ADD COLUMN released integer NOT NULL DEFAULT 0,
+    ADD COLUMN lost_attempts integer[];
+
+-- The item's lost attempts with its current one added: for an item in
+-- flight that leaves flight without its worker's report (claimed again
+-- after its lease ran out, cancelled, or failed for a lost lease), whose
+-- call log_discarded_response may then record.  At most one entry per
+-- attempt a claim counted (max_attempts, and one cancel).
+-- (A body in a string: a parsed one would depend on the table's columns.)
+CREATE FUNCTION train_data.lost_attempt(item train_data.batch_items)
+    RETURNS integer[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN (item).attempts OPERATOR(pg_catalog.+) (item).released
+                     OPERATOR(pg_catalog.=) ANY (COALESCE((item).lost_attempts, '{}'::integer[]))
+                THEN (item).lost_attempts
+                ELSE pg_catalog.array_append((item).lost_attempts, (item).attempts OPERATOR(pg_catalog.+) (item).released) END
+$$;
+
+COMMENT ON FUNCTION train_data.lost_attempt(train_data.batch_items) IS
+    'Internal: an item''s lost_attempts with its current attempt (its lease token) added';
+
 ALTER TABLE train_data.batch_items DISABLE TRIGGER batch_items_touch;
 UPDATE train_data.batch_items i
 SET created_by = j.created_by,
@@ -3677,13 +3712,15 @@ $$;
 
 -- Cancel an item in flight whose job has ended (failed by error_handling
 -- 'stop', or cancelled): nothing will claim it again.
-CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
+CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid, lost boolean)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+    UPDATE train_data.batch_items i
+    SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+        lost_attempts = CASE WHEN lost THEN train_data.lost_attempt(i) ELSE i.lost_attempts END
     WHERE i.id = cancel_stranded_item.item_id;
     PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
     PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
@@ -3754,7 +3791,7 @@ BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs j
                    WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused')) THEN
-        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
+        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id, false);
         RETURN 'cancelled';
     END IF;
     -- the attempt given back is counted as released: the lease token
@@ -4728,7 +4765,7 @@ REVOKE ALL ON FUNCTION train_data.owe_close_check(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.job_rows_free(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
@@ -5120,6 +5157,8 @@ COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed w
 
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
 
+COMMENT ON COLUMN train_data.batch_items.lost_attempts IS 'Attempts (lease tokens) that left flight without their worker''s report: claimed again after the lease ran out, cancelled, or failed for a lost lease; each the record of one discarded call log_discarded_response may write, once';
+
 COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt; attempts + released is the lease token a claim returns, so it never repeats';
 
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
@@ -5213,7 +5252,7 @@ COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the re
 
 COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited, timeout, or discarded (an answer the queue refused: the item claimed again or cancelled meanwhile)';
 
-COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0 (of a discarded call: the attempt its claim returned, minus 1)';
+COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'The attempt of the call as its claim returned it (the lease token), minus 1; rows written before 1.2 count the attempts only (a release, new in 1.2, does not count one)';
 
 
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
@@ -5492,8 +5531,8 @@ COMMENT ON FUNCTION train_data.claim_render(uuid, jsonb) IS
 COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boolean) IS
     'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
 
-COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
-    'Internal: cancels an item in flight whose batch job has ended, and counts it';
+COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid, boolean) IS
+    'Internal: cancels an item in flight whose batch job has ended, and counts it (lost: its worker lost it, so its call may be recorded as discarded)';
 
 COMMENT ON FUNCTION train_data.claim_lease_lost(uuid, uuid) IS
     'Internal: fails for good an item whose lease ran out with no attempt left (error_code lease_expired), and counts it';
@@ -6225,7 +6264,7 @@ BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- (locked: two records of one call, made at once, are one after the other)
+    -- (locked, and written below: two records of one call are one after the other)
     SELECT * INTO item FROM train_data.batch_items i WHERE i.id = log_discarded_response.item_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch item % does not exist', item_id USING ERRCODE = 'undefined_object';
@@ -6236,20 +6275,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the attempt the claim returned with the item.';
     END IF;
-    -- the current attempt: its answer is the queue's to take, unless the
-    -- item was cancelled under it (a completion or a failure of it is
-    -- recorded already, and an item given back was not called)
-    IF attempt = token AND item.status <> 'cancelled' THEN
-        RAISE EXCEPTION 'batch item % is %, and attempt % is its current one', item_id, item.status, attempt
+    IF NOT attempt = ANY (coalesce(item.lost_attempts, '{}')) THEN
+        IF EXISTS (SELECT 1 FROM train_data.generation_logs g
+                   WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
+            RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id
+                USING ERRCODE = 'unique_violation';
+        ELSIF attempt = token AND item.status = 'processing' THEN
+            RAISE EXCEPTION 'batch item % is in flight under attempt %', item_id, attempt
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Store the answer with complete_batch_item, or report a failure with fail_batch_item.';
+        END IF;
+        RAISE EXCEPTION 'attempt % of batch item % lost no call', attempt, item_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = CASE WHEN item.status = 'processing'
-                              THEN 'Store the answer with complete_batch_item, or report a failure with fail_batch_item.'
-                              ELSE 'The queue has recorded this attempt''s call already.' END;
-    END IF;
-    IF EXISTS (SELECT 1 FROM train_data.generation_logs g
-               WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
-        RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id
-            USING ERRCODE = 'unique_violation';
+                  DETAIL = 'The queue recorded its outcome (a completion or a failure), or its worker gave the item back.';
     END IF;
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
@@ -6265,9 +6303,12 @@ BEGIN
                                       CASE WHEN train_data.jsonb_raw_size(response) <= 8388608 THEN response END,
                                       'discarded', coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
                                       cost, duration_ms,
-                                      CASE WHEN item.status = 'cancelled' AND attempt = token THEN 'the item was cancelled'
-                                           ELSE 'the item was claimed again' END,
+                                      CASE WHEN attempt < token THEN 'the item was claimed again'
+                                           WHEN item.status = 'cancelled' THEN 'the item was cancelled'
+                                           ELSE 'the item failed: ' || coalesce(item.error_code, 'no code') END,
                                       'discarded', usage.cache_read_tokens, usage.cache_write_tokens);
+    UPDATE train_data.batch_items i SET lost_attempts = nullif(array_remove(i.lost_attempts, attempt), '{}')
+    WHERE i.id = item.id;
     SELECT g.id INTO log_id FROM train_data.generation_logs g
     WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1;
     RETURN log_id;
@@ -6275,6 +6316,6 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) IS
-    'Worker function: records a model call whose answer the queue refused (the item claimed again or cancelled meanwhile) as a discarded generation_logs row with its tokens and cost, once per attempt; returns the log row''s id';
+    'Worker function: records a model call whose answer the queue refused (the item claimed again after the lease ran out, cancelled, or failed for a lost lease meanwhile) as a discarded generation_logs row with its tokens and cost, once per lost attempt; returns the log row''s id';
 
 REVOKE ALL ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) FROM PUBLIC;

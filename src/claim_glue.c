@@ -265,6 +265,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"   SET status = 'processing', attempts = i.attempts OPERATOR(pg_catalog.+) 1, worker = $2,"
 		"       lease_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $3,"
 		"       started_at = COALESCE(i.started_at, pg_catalog.now()), progress = NULL,"
+		"       lost_attempts = CASE WHEN i.status OPERATOR(pg_catalog.=) 'processing'"	/* a lease run out: its call lost */
+		"                            THEN train_data.lost_attempt(i) ELSE i.lost_attempts END,"
 		"       prompt = COALESCE(i.prompt, $5), request = train_data.claim_request($4, COALESCE(i.prompt, $5))"
 		" WHERE i.id OPERATOR(pg_catalog.=) $1"
 		" RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request,"
@@ -284,7 +286,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		3, {UUIDOID, INT2OID, UUIDOID}
 	},
 	[ST_STRANDED] = {
-		"SELECT train_data.cancel_stranded_item($1, $2)",
+		"SELECT train_data.cancel_stranded_item($1, $2, true)",
 		2, {UUIDOID, UUIDOID}
 	},
 	[ST_LEASE_LOST] = {

@@ -116,6 +116,8 @@ CREATE TABLE train_data.batch_items (
     -- claims handed back uncounted (release_batch_item): with attempts, the
     -- lease token, which a release must not hand out again
     released         integer NOT NULL DEFAULT 0,
+    -- the attempts whose calls left flight unreported (log_discarded_response)
+    lost_attempts    integer[],
     CONSTRAINT batch_items_job_fk FOREIGN KEY (batch_job_id, created_by)
         REFERENCES train_data.batch_jobs (id, created_by) ON DELETE CASCADE,
     CONSTRAINT batch_items_conversation_fk FOREIGN KEY (conversation_id, created_by)
@@ -167,6 +169,7 @@ COMMENT ON COLUMN train_data.batch_items.updated_at IS 'Set to now() on every up
 COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner (composite foreign key to batch_jobs)';
 COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
+COMMENT ON COLUMN train_data.batch_items.lost_attempts IS 'Attempts (lease tokens) that left flight without their worker''s report: claimed again after the lease ran out, cancelled, or failed for a lost lease; each the record of one discarded call log_discarded_response may write, once';
 COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt; attempts + released is the lease token a claim returns, so it never repeats';
 
 -- Claim path: the next queued items of a job, by position.  The claim
@@ -366,6 +369,25 @@ COMMENT ON FUNCTION train_data.check_item_parameters(jsonb, text) IS
 -- and attempt limit change, a retry may be brought forward (available_at
 -- earlier), and its status changes only to cancelled (cancel_batch).  Claims, leases,
 -- attempts and results are the engine's.
+-- The item's lost attempts with its current one added: for an item in
+-- flight that leaves flight without its worker's report (claimed again
+-- after its lease ran out, cancelled, or failed for a lost lease), whose
+-- call log_discarded_response may then record.  At most one entry per
+-- attempt a claim counted (max_attempts, and one cancel).
+-- (A body in a string: a parsed one would depend on the table's columns.)
+CREATE FUNCTION train_data.lost_attempt(item train_data.batch_items)
+    RETURNS integer[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN (item).attempts OPERATOR(pg_catalog.+) (item).released
+                     OPERATOR(pg_catalog.=) ANY (COALESCE((item).lost_attempts, '{}'::integer[]))
+                THEN (item).lost_attempts
+                ELSE pg_catalog.array_append((item).lost_attempts, (item).attempts OPERATOR(pg_catalog.+) (item).released) END
+$$;
+
+COMMENT ON FUNCTION train_data.lost_attempt(train_data.batch_items) IS
+    'Internal: an item''s lost_attempts with its current attempt (its lease token) added';
+
 CREATE FUNCTION train_data.batch_items_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -466,6 +488,10 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = 'cancelled' AND OLD.status IN ('queued', 'processing') THEN
         NEW.finished_at := coalesce(NEW.finished_at, now());
         NEW.lease_expires_at := NULL;
+        -- its call, in flight, may be recorded by its worker (log_discarded_response)
+        IF OLD.status = 'processing' THEN
+            NEW.lost_attempts := train_data.lost_attempt(OLD);
+        END IF;
     END IF;
     RETURN NEW;
 END
@@ -968,7 +994,7 @@ COMMENT ON COLUMN train_data.generation_logs.model_used IS 'Model of the request
 COMMENT ON COLUMN train_data.generation_logs.temperature IS 'Temperature of the request, 0-1';
 COMMENT ON COLUMN train_data.generation_logs.max_tokens IS 'max_tokens of the request';
 COMMENT ON COLUMN train_data.generation_logs.status IS 'success, failed, rate_limited, timeout, or discarded (an answer the queue refused: the item claimed again or cancelled meanwhile)';
-COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'Attempt number of the call, counted from 0 (of a discarded call: the attempt its claim returned, minus 1)';
+COMMENT ON COLUMN train_data.generation_logs.retry_attempt IS 'The attempt of the call as its claim returned it (the lease token), minus 1; rows written before 1.2 count the attempts only (a release, new in 1.2, does not count one)';
 COMMENT ON COLUMN train_data.generation_logs.input_tokens IS 'Input tokens of the call, as the model reported them: prompt-cache reads and writes included (Anthropic reports them apart)';
 COMMENT ON COLUMN train_data.generation_logs.output_tokens IS 'Output tokens the model reported';
 COMMENT ON COLUMN train_data.generation_logs.cost_usd IS 'Cost of the call in USD: its tokens at model_price(answered, asked), the prompt cache''s at its prices; NULL for a model with no known price or a response without usage';

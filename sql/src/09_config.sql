@@ -50,8 +50,11 @@ COMMENT ON FUNCTION train_data.model_generation(text) IS
 
 -- The price row a call is billed at: an exact row of the model that
 -- answered, else an exact row of the model asked for, else the generation
--- (model_generation) of the one that answered, of the one asked for, then
--- the family of the one that answered, of the one asked for.  Exact rows first: a
+-- (model_generation) of the one that answered, else the family of the one
+-- that answered when its id names a generation (a generation newer than
+-- the rows: a gateway that answers claude-opus-4-1 with Opus 4.5 is billed
+-- Opus 4.5's price, not 4.1's, a review of 1.2), else the generation of
+-- the one asked for, then the families.  Exact rows first: a
 -- provider answers an alias with a dated id (claude-haiku-4-5 with
 -- claude-haiku-4-5-20251001, gpt-4o-mini with gpt-4o-mini-2024-07-18), and
 -- an administrator's row for the alias must not lose to the family row the
@@ -76,8 +79,12 @@ BEGIN
     WHERE m.model_id IN (answered, asked, train_data.model_generation(answered), train_data.model_generation(asked),
                          train_data.model_family(answered), train_data.model_family(asked))
     ORDER BY CASE m.model_id WHEN answered THEN 1 WHEN asked THEN 2
-                             WHEN train_data.model_generation(answered) THEN 3 WHEN train_data.model_generation(asked) THEN 4
-                             WHEN train_data.model_family(answered) THEN 5 ELSE 6 END
+                             WHEN train_data.model_generation(answered) THEN 3
+                             -- (an answered id that names its generation is priced as that
+                             -- generation: its family's row holds the newest one's price)
+                             WHEN train_data.model_family(answered)
+                             THEN CASE WHEN train_data.model_generation(answered) IS NOT NULL THEN 4 ELSE 6 END
+                             WHEN train_data.model_generation(asked) THEN 5 ELSE 7 END
     LIMIT 1;
     IF p.cache_read_usd_per_mtok IS NULL OR p.cache_write_usd_per_mtok IS NULL THEN
         SELECT * INTO f FROM train_data.model_prices m
@@ -94,7 +101,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.model_price(text, text) IS
-    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude generation of the one that answered, of the one asked for, else the Claude family of the one that answered, of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
+    'Price row a call is billed at: the exact row of the model that answered, else of the one asked for, else the Claude generation of the one that answered (its family''s row when it names a generation without a row), else of the one asked for, else the Claude family of the one that answered, of the one asked for (a Claude model''s cache prices, where its row has none, its family''s ratios to the input price); NULL when none is known';
 
 -- The price row for a model: the exact id, else its Claude generation,
 -- else its family; NULL when none is known.

@@ -769,7 +769,8 @@ AS $$
 BEGIN
     UPDATE train_data.batch_items i
     SET status = 'failed', finished_at = now(), lease_expires_at = NULL, error_code = 'invalid_prompt',
-        error_message = left(coalesce(problem, 'its prompt cannot be rendered'), 1000)
+        error_message = left(coalesce(problem, 'its prompt cannot be rendered'), 1000),
+        lost_attempts = CASE WHEN was_in_flight THEN train_data.lost_attempt(i) ELSE i.lost_attempts END
     WHERE i.id = (item).id;
     PERFORM train_data.bump_counters((item).batch_job_id, 0, 1, 0, CASE WHEN was_in_flight THEN -1 ELSE 0 END, true);
     PERFORM train_data.notify_progress((item).batch_job_id, (item).id, 'item_failed');
@@ -780,21 +781,25 @@ COMMENT ON FUNCTION train_data.claim_fail_item(train_data.batch_items, text, boo
     'Internal: fail an item a claim cannot send, with its reason (error_code invalid_prompt)';
 
 -- Cancel an item in flight whose job has ended (failed by error_handling
--- 'stop', or cancelled): nothing will claim it again.
-CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid)
+-- 'stop', or cancelled): nothing will claim it again.  lost: its worker
+-- lost it (a claim found its lease run out), so its call may be recorded
+-- (log_discarded_response); not when its worker gave it back.
+CREATE FUNCTION train_data.cancel_stranded_item(item_id uuid, job_id uuid, lost boolean)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE train_data.batch_items i SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+    UPDATE train_data.batch_items i
+    SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+        lost_attempts = CASE WHEN lost THEN train_data.lost_attempt(i) ELSE i.lost_attempts END
     WHERE i.id = cancel_stranded_item.item_id;
     PERFORM train_data.bump_counters(cancel_stranded_item.job_id, 0, 0, 1, -1);
     PERFORM train_data.rollup_counters(cancel_stranded_item.job_id);
 END
 $$;
-COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) IS
-    'Internal: cancels an item in flight whose batch job has ended, and counts it';
+COMMENT ON FUNCTION train_data.cancel_stranded_item(uuid, uuid, boolean) IS
+    'Internal: cancels an item in flight whose batch job has ended, and counts it (lost: its worker lost it, so its call may be recorded as discarded)';
 
 -- A lease that ran out on an item with no attempt left (the worker was lost
 -- each time): the item fails for good.  Called by the claim.
@@ -807,7 +812,7 @@ BEGIN
     UPDATE train_data.batch_items i
     SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
         error_message = format('lease expired %s times; the worker was lost each time', i.attempts),
-        error_code = 'lease_expired'
+        error_code = 'lease_expired', lost_attempts = train_data.lost_attempt(i)
     WHERE i.id = claim_lease_lost.item_id;
     PERFORM train_data.bump_counters(claim_lease_lost.job_id, 0, 1, 0, -1, true);
     PERFORM train_data.notify_progress(claim_lease_lost.job_id, claim_lease_lost.item_id, 'item_failed');
@@ -901,7 +906,7 @@ BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
     IF NOT EXISTS (SELECT 1 FROM train_data.batch_jobs j
                    WHERE j.id = (l.item).batch_job_id AND j.status IN ('queued', 'processing', 'paused')) THEN
-        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id);
+        PERFORM train_data.cancel_stranded_item((l.item).id, (l.item).batch_job_id, false);
         RETURN 'cancelled';
     END IF;
     -- the attempt given back is counted as released: the lease token
@@ -922,16 +927,18 @@ COMMENT ON FUNCTION train_data.release_batch_item(uuid, integer) IS
     'Worker function: hands an item in flight back to the queue without counting the attempt (for a worker stopping before it sent the request); available now, or cancelled when its job has ended; returns the item''s new status';
 
 -- Record a model call whose answer the queue refused: the item was claimed
--- again after the caller's lease ran out, or cancelled, while the model
--- answered (complete_batch_item's 55000).  The provider bills such a call
--- like any other; before, nothing recorded it (a review of 1.2's cost
--- accounting).  The log row has status 'discarded', no conversation, the
--- response (up to 8 MB) and what it reports it cost, and the attempt the
--- claim returned (retry_attempt, counted from 0), by which a second
--- record of the same call is refused: at most one row per attempt handed
--- out.  Refused for the attempt in flight (complete or fail it instead)
--- and for one the queue has recorded (completed, failed, or given back).
--- Returns the log row's id.
+-- again after the caller's lease ran out, cancelled, or failed for a lost
+-- lease while the model answered (complete_batch_item's 55000).  The
+-- provider bills such a call like any other; before, nothing recorded it
+-- (a review of 1.2's cost accounting).  Only an attempt the queue marked
+-- lost as it left flight (lost_attempts: never one its worker completed,
+-- failed or gave back) is recorded, once: the mark is taken as the row is
+-- written, so a second record is refused, and a transaction that read the
+-- item before gets a serialization failure, not a second row.  The log
+-- row has status 'discarded', no conversation, the response (up to 8 MB)
+-- and what it reports it cost, priced as a completion prices it, and the
+-- attempt minus 1 as retry_attempt (as a completion's and a failure's
+-- rows).  Returns the log row's id.
 CREATE FUNCTION train_data.log_discarded_response(item_id uuid, attempt integer, response jsonb,
                                                   duration_ms integer DEFAULT NULL)
     RETURNS uuid
@@ -956,7 +963,7 @@ BEGIN
     IF duration_ms < 0 THEN
         RAISE EXCEPTION 'duration_ms must not be negative, not %', duration_ms USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- (locked: two records of one call, made at once, are one after the other)
+    -- (locked, and written below: two records of one call are one after the other)
     SELECT * INTO item FROM train_data.batch_items i WHERE i.id = log_discarded_response.item_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch item % does not exist', item_id USING ERRCODE = 'undefined_object';
@@ -967,20 +974,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the attempt the claim returned with the item.';
     END IF;
-    -- the current attempt: its answer is the queue's to take, unless the
-    -- item was cancelled under it (a completion or a failure of it is
-    -- recorded already, and an item given back was not called)
-    IF attempt = token AND item.status <> 'cancelled' THEN
-        RAISE EXCEPTION 'batch item % is %, and attempt % is its current one', item_id, item.status, attempt
+    IF NOT attempt = ANY (coalesce(item.lost_attempts, '{}')) THEN
+        IF EXISTS (SELECT 1 FROM train_data.generation_logs g
+                   WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
+            RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id
+                USING ERRCODE = 'unique_violation';
+        ELSIF attempt = token AND item.status = 'processing' THEN
+            RAISE EXCEPTION 'batch item % is in flight under attempt %', item_id, attempt
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Store the answer with complete_batch_item, or report a failure with fail_batch_item.';
+        END IF;
+        RAISE EXCEPTION 'attempt % of batch item % lost no call', attempt, item_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = CASE WHEN item.status = 'processing'
-                              THEN 'Store the answer with complete_batch_item, or report a failure with fail_batch_item.'
-                              ELSE 'The queue has recorded this attempt''s call already.' END;
-    END IF;
-    IF EXISTS (SELECT 1 FROM train_data.generation_logs g
-               WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
-        RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id
-            USING ERRCODE = 'unique_violation';
+                  DETAIL = 'The queue recorded its outcome (a completion or a failure), or its worker gave the item back.';
     END IF;
     usage := train_data.response_usage(response);
     IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
@@ -996,9 +1002,12 @@ BEGIN
                                       CASE WHEN train_data.jsonb_raw_size(response) <= 8388608 THEN response END,
                                       'discarded', coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
                                       cost, duration_ms,
-                                      CASE WHEN item.status = 'cancelled' AND attempt = token THEN 'the item was cancelled'
-                                           ELSE 'the item was claimed again' END,
+                                      CASE WHEN attempt < token THEN 'the item was claimed again'
+                                           WHEN item.status = 'cancelled' THEN 'the item was cancelled'
+                                           ELSE 'the item failed: ' || coalesce(item.error_code, 'no code') END,
                                       'discarded', usage.cache_read_tokens, usage.cache_write_tokens);
+    UPDATE train_data.batch_items i SET lost_attempts = nullif(array_remove(i.lost_attempts, attempt), '{}')
+    WHERE i.id = item.id;
     SELECT g.id INTO log_id FROM train_data.generation_logs g
     WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1;
     RETURN log_id;
@@ -1006,7 +1015,7 @@ END
 $$;
 
 COMMENT ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) IS
-    'Worker function: records a model call whose answer the queue refused (the item claimed again or cancelled meanwhile) as a discarded generation_logs row with its tokens and cost, once per attempt; returns the log row''s id';
+    'Worker function: records a model call whose answer the queue refused (the item claimed again after the lease ran out, cancelled, or failed for a lost lease meanwhile) as a discarded generation_logs row with its tokens and cost, once per lost attempt; returns the log row''s id';
 
 -- Hand back every item in flight under a worker's name but those it keeps:
 -- for a worker whose claim failed with its outcome unknown (the connection
@@ -1236,7 +1245,7 @@ BEGIN
         END IF;
     END IF;
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
-                                      (l.item).parameters, (l.item).attempts, l.owner, NULL, response,
+                                      (l.item).parameters, (l.item).attempts + (l.item).released, l.owner, NULL, response,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
@@ -1481,7 +1490,7 @@ BEGIN
 
     -- 4. the log, the item, the counters, the events
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,
-                                      item.attempts, owner, conv, response, 'success',
+                                      item.attempts + item.released, owner, conv, response, 'success',
                                       (parsed ->> 'input_tokens')::integer, (parsed ->> 'output_tokens')::integer,
                                       cost, duration_ms, NULL, NULL, cache_read::integer, cache_write::integer);
     UPDATE train_data.batch_items i
@@ -1846,9 +1855,11 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM train_data.job_state_error(job_id, NULL);
     END IF;
+    -- (an item in flight: its call may be recorded as discarded)
     WITH c AS (
         UPDATE train_data.batch_items i
-        SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL
+        SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
+            lost_attempts = CASE WHEN i.status = 'processing' THEN train_data.lost_attempt(i) ELSE i.lost_attempts END
         FROM (SELECT i2.id, i2.status AS old_status FROM train_data.batch_items i2
               WHERE i2.batch_job_id = j.id AND i2.status IN ('queued', 'processing')
               ORDER BY i2.id FOR NO KEY UPDATE) o

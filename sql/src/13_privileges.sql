@@ -41,7 +41,7 @@ REVOKE ALL ON FUNCTION train_data.owe_close_check(uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.job_rows_free(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_add(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.claimable_job_keep(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.cancel_stranded_item(uuid, uuid, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text, integer, integer) FROM PUBLIC;

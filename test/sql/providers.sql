@@ -251,6 +251,16 @@ FROM unnest(ARRAY['claude-3-haiku-20240307', 'claude-3-5-haiku-20241022', 'claud
                   'anthropic/claude-opus-4.1', 'CLAUDE-3-HAIKU', 'claude-haiku', 'claude-opus-20250514',
                   'claude-mythos-5', 'claude-2.1', 'gpt-4o-mini']) WITH ORDINALITY AS t(m, ord)
 ORDER BY ord;
+-- A call answered by a model whose id names a generation is priced as
+-- that generation, its family's row when it has none of its own (the
+-- newest's price), before the generation of the model asked for: a
+-- gateway answering claude-opus-4-1 with Opus 4.5 (a review of 1.2: billed
+-- Opus 4.1's price, three times Opus 4.5's).  An answered id naming no
+-- generation leaves it to the model asked for.
+SELECT a AS answered, q AS asked, (train_data.model_price(a, q)).model_id
+FROM (VALUES ('claude-opus-4-5-20251101', 'claude-opus-4-1'), ('claude-haiku-4-5-20251001', 'claude-3-5-haiku-latest'),
+             ('claude-3-5-haiku-20241022', 'claude-haiku-4-5'), ('anthropic/claude-haiku', 'claude-3-5-haiku-latest'),
+             ('gateway-default', 'claude-opus-4-1'), ('claude-opus', 'claude-3-opus-20240229')) v(a, q);
 -- The built-in rows, as the extension installs them:
 SELECT model_id, input_usd_per_mtok, output_usd_per_mtok, cache_read_usd_per_mtok, cache_write_usd_per_mtok
 FROM train_data.model_prices WHERE builtin ORDER BY model_id;
@@ -375,6 +385,44 @@ SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 800, 1
 SELECT train_data.log_discarded_response(:'discard_item2', 1, :'discard_response', 800) IS NOT NULL AS recorded;
 -- and w6's answer for item 1, its attempt 2, now the item is cancelled too
 SELECT train_data.log_discarded_response(:'discard_item1', 2, :'discard_response', 1200) IS NOT NULL AS recorded;
+-- Only an attempt that lost its call is recorded: not one whose failure
+-- the queue recorded, nor one its worker gave back, each claimed again
+-- since (a review of this function: the first was billed twice, and a loop
+-- of claims and releases made rows without end); one whose lease ran out
+-- on its last attempt, failed for good by the next claim, is.
+RESET ROLE;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('discard batch 2', '[{"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "D3"}},
+                                                  {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "D4"}},
+                                                  {"template_id": "c1000000-0000-0000-0000-00000000000a", "parameters": {"persona": "D5"}}]',
+                               '{}', 3) AS discard_job2 \gset
+RESET ROLE;
+SELECT i.id AS d3 FROM train_data.batch_items i WHERE i.batch_job_id = :'discard_job2' AND i.position = 1 \gset
+SELECT i.id AS d4 FROM train_data.batch_items i WHERE i.batch_job_id = :'discard_job2' AND i.position = 2 \gset
+SELECT i.id AS d5 FROM train_data.batch_items i WHERE i.batch_job_id = :'discard_job2' AND i.position = 3 \gset
+UPDATE train_data.batch_items SET max_attempts = 1 WHERE id = :'d5';
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT "position", attempt FROM train_data.claim_batch_items('w7', 3, '10 milliseconds') ORDER BY "position";
+SELECT train_data.fail_batch_item(:'d3', 'HTTP 529: overloaded', '529', true, 1) AS d3_failed;
+SELECT train_data.release_batch_item(:'d4', 1) AS d4_released;
+RESET ROLE;
+UPDATE train_data.batch_items SET available_at = now() WHERE id = :'d3';   -- (its backoff over)
+SELECT pg_sleep(0.05);   -- D5's lease runs out
+SET ROLE regress_worker;
+SELECT "position", attempt FROM train_data.claim_batch_items('w8', 3) ORDER BY "position";
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, %L)', :'d3', :'discard_response'), true, true);
+SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, 1, %L)', :'d4', :'discard_response'), true, true);
+SELECT train_data.log_discarded_response(:'d5', 1, :'discard_response', 700) IS NOT NULL AS lease_lost_recorded;
+RESET ROLE;
+-- each attempt's row, numbered by the attempt its claim returned (minus 1),
+-- and no lost attempt left to record
+SELECT i.position, i.status, i.attempts, i.released, i.lost_attempts,
+       (SELECT string_agg(l.status || ':' || l.retry_attempt || coalesce(':' || l.error_message, ''), ', ' ORDER BY l.created_at, l.id)
+        FROM train_data.generation_logs l WHERE l.batch_item_id = i.id) AS logs
+FROM train_data.batch_items i WHERE i.batch_job_id IN (:'discard_job', :'discard_job2') ORDER BY i.batch_job_id = :'discard_job2', i.position;
+SET ROLE regress_worker;
 -- bad calls
 SELECT expect_error($$SELECT train_data.log_discarded_response('00000000-0000-0000-0000-00000000dead', 1, '{}')$$);
 SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, NULL, %L)', :'discard_item2', :'discard_response'), false, true);

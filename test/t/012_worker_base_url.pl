@@ -524,7 +524,7 @@ for (1 .. 100)
 SELECT count(*) FROM train_data.batch_items WHERE batch_job_id = '$cancelled' AND status = 'processing'}) eq '1';
 	select(undef, undef, undef, 0.1);
 }
-as_user($user, qq{SELECT train_data.cancel_batch('$cancelled')});
+as_user($user, qq{SELECT train_data.cancel_batch('$cancelled');});
 $h->finish;
 is(calls_of($cancelled), 'cancelled - 1; discarded:discarded', 'a job cancelled while the model answers: the answer logged as discarded');
 is($node->safe_psql('postgres', qq{

@@ -296,9 +296,13 @@ export function createQueue(pool, { retries = 4, retryDelayMs = 500, completeBat
 				return r.rows[0].id;
 			} catch (err) {
 				if (err.code === '23505') return null;   // (a try before this one was recorded)
-				if (err.code !== '42883' && err.code !== '42501') throw err;
-				logDiscardedSupported = false;   // (not there, or not granted: the README's grants before 1.2)
-				return null;
+				if (err.code === '42883') {   // (before 1.2)
+					logDiscardedSupported = false;
+					return null;
+				}
+				// not granted (the README's grants before 1.2): said once, then not tried again
+				if (err.code === '42501') logDiscardedSupported = false;
+				throw err;
 			}
 		},
 		/**
