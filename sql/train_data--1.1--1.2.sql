@@ -609,6 +609,7 @@ BEGIN
         bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
                     WHEN NEW.attempts <> 0 THEN 'attempts'
                     WHEN NEW.released <> 0 THEN 'released'
+                    WHEN NEW.lost_attempts IS NOT NULL THEN 'lost_attempts'
                     WHEN NEW.lease_expires_at IS NOT NULL OR NEW.worker IS NOT NULL OR NEW.request IS NOT NULL
                          OR NEW.started_at IS NOT NULL OR NEW.finished_at IS NOT NULL
                         THEN 'the claim (worker, lease, request, times)'
@@ -629,6 +630,11 @@ BEGIN
                         THEN 'status'
                     WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
                     WHEN NEW.released IS DISTINCT FROM OLD.released THEN 'released'
+                    -- (but the mark of the attempt a cancel ends in flight, as cancel_batch writes it)
+                    WHEN NEW.lost_attempts IS DISTINCT FROM OLD.lost_attempts
+                         AND NOT (OLD.status = 'processing' AND NEW.status = 'cancelled'
+                                  AND NEW.lost_attempts IS NOT DISTINCT FROM train_data.lost_attempt(OLD))
+                        THEN 'lost_attempts'
                     WHEN (NEW.worker, NEW.request, NEW.started_at) IS DISTINCT FROM (OLD.worker, OLD.request, OLD.started_at)
                         THEN 'the claim (worker, request, started_at)'
                     WHEN NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
@@ -5186,7 +5192,7 @@ COMMENT ON FUNCTION train_data.batch_jobs_guard() IS
     'Internal: trigger refusing user writes of the batch job columns train_data keeps (status outside pause/resume/cancel, counters, clocks)';
 
 COMMENT ON FUNCTION train_data.batch_items_guard() IS
-    'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
+    'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, lost attempts, claim, lease, result)';
 
 COMMENT ON FUNCTION train_data.batch_items_prepare() IS
     'Internal: trigger rendering the prompt of a queued item written without one, or again when its parameters change';
@@ -6275,7 +6281,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the attempt the claim returned with the item.';
     END IF;
-    IF NOT attempt = ANY (coalesce(item.lost_attempts, '{}')) THEN
+    IF (attempt = ANY (coalesce(item.lost_attempts, '{}'))) IS NOT TRUE THEN
         IF EXISTS (SELECT 1 FROM train_data.generation_logs g
                    WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
             RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id

@@ -404,6 +404,7 @@ BEGIN
         bad := CASE WHEN NEW.status <> 'queued' THEN 'status'
                     WHEN NEW.attempts <> 0 THEN 'attempts'
                     WHEN NEW.released <> 0 THEN 'released'
+                    WHEN NEW.lost_attempts IS NOT NULL THEN 'lost_attempts'
                     WHEN NEW.lease_expires_at IS NOT NULL OR NEW.worker IS NOT NULL OR NEW.request IS NOT NULL
                          OR NEW.started_at IS NOT NULL OR NEW.finished_at IS NOT NULL
                         THEN 'the claim (worker, lease, request, times)'
@@ -424,6 +425,11 @@ BEGIN
                         THEN 'status'
                     WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
                     WHEN NEW.released IS DISTINCT FROM OLD.released THEN 'released'
+                    -- (but the mark of the attempt a cancel ends in flight, as cancel_batch writes it)
+                    WHEN NEW.lost_attempts IS DISTINCT FROM OLD.lost_attempts
+                         AND NOT (OLD.status = 'processing' AND NEW.status = 'cancelled'
+                                  AND NEW.lost_attempts IS NOT DISTINCT FROM train_data.lost_attempt(OLD))
+                        THEN 'lost_attempts'
                     WHEN (NEW.worker, NEW.request, NEW.started_at) IS DISTINCT FROM (OLD.worker, OLD.request, OLD.started_at)
                         THEN 'the claim (worker, request, started_at)'
                     WHEN NEW.lease_expires_at IS DISTINCT FROM OLD.lease_expires_at
@@ -497,7 +503,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION train_data.batch_items_guard() IS
-    'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, claim, lease, result)';
+    'Internal: trigger refusing user writes of the batch item columns train_data keeps (status except cancel, attempts, lost attempts, claim, lease, result)';
 
 CREATE TRIGGER batch_items_guard
     BEFORE INSERT OR UPDATE ON train_data.batch_items

@@ -974,7 +974,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the attempt the claim returned with the item.';
     END IF;
-    IF NOT attempt = ANY (coalesce(item.lost_attempts, '{}')) THEN
+    IF (attempt = ANY (coalesce(item.lost_attempts, '{}'))) IS NOT TRUE THEN
         IF EXISTS (SELECT 1 FROM train_data.generation_logs g
                    WHERE g.batch_item_id = item.id AND g.status = 'discarded' AND g.retry_attempt = attempt - 1) THEN
             RAISE EXCEPTION 'attempt % of batch item % is recorded as discarded already', attempt, item_id

@@ -423,6 +423,22 @@ SELECT i.position, i.status, i.attempts, i.released, i.lost_attempts,
         FROM train_data.generation_logs l WHERE l.batch_item_id = i.id) AS logs
 FROM train_data.batch_items i WHERE i.batch_job_id IN (:'discard_job', :'discard_job2') ORDER BY i.batch_job_id = :'discard_job2', i.position;
 SET ROLE regress_worker;
+-- The marks are train_data's: an owner cannot mint attempts to record
+-- (nor clear them), on her items in flight or not, nor insert an item with
+-- some; her cancel of an item in flight marks its attempt.
+RESET ROLE;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error(format('UPDATE train_data.batch_items SET lost_attempts = ARRAY[1, 2] WHERE id = %L', :'d3'), false, true);
+SELECT expect_error(format('UPDATE train_data.batch_items SET lost_attempts = ARRAY[9], status = ''cancelled'' WHERE id = %L', :'d4'), false, true);
+SELECT expect_error(format($$INSERT INTO train_data.batch_items (batch_job_id, position, tier, lost_attempts)
+                             VALUES (%L, 99, 'template', ARRAY[1])$$, :'discard_job2'), false, true);
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE id = :'d4';
+SELECT expect_error(format('UPDATE train_data.batch_items SET lost_attempts = NULL WHERE id = %L', :'d4'), false, true);
+RESET ROLE;
+SELECT status, attempts + released AS attempt, lost_attempts FROM train_data.batch_items WHERE id = :'d4';
+SET ROLE regress_worker;
+RESET train_data.user_id;
 -- bad calls
 SELECT expect_error($$SELECT train_data.log_discarded_response('00000000-0000-0000-0000-00000000dead', 1, '{}')$$);
 SELECT expect_error(format('SELECT train_data.log_discarded_response(%L, NULL, %L)', :'discard_item2', :'discard_response'), false, true);
