@@ -2003,6 +2003,41 @@ END;
 COMMENT ON FUNCTION train_data.response_usage(jsonb) IS
     'Internal: the model and the input, output and prompt-cache token counts a model response reports (Messages or Chat Completions usage, as the parser reads them), NULL where none fits';
 
+-- The counts of response_usage and what the call cost at the price of the
+-- model that answered, else of the one asked for (engine_model_price, as a
+-- completion prices it): NULL when the response reports no tokens, and
+-- when the cost is past what a log's cost holds (numeric(12,6): a server's
+-- usage is not ours to trust, and these paths raise no error for it).
+-- Shared by a failure's and a discarded answer's log rows.
+CREATE FUNCTION train_data.response_cost(response jsonb, asked_model text, OUT model text,
+                                         OUT input_tokens integer, OUT output_tokens integer,
+                                         OUT cache_read_tokens integer, OUT cache_write_tokens integer,
+                                         OUT cost numeric)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    call_price train_data.model_prices;   -- (read once: price_cost, inlined, names its price six times)
+BEGIN
+    SELECT u.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens
+    INTO model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
+    FROM train_data.response_usage(response) u;
+    IF input_tokens IS NOT NULL OR output_tokens IS NOT NULL THEN
+        call_price := train_data.engine_model_price(model, asked_model);
+        cost := train_data.price_cost(call_price, coalesce(input_tokens, 0), coalesce(output_tokens, 0),
+                                      coalesce(cache_read_tokens, 0), coalesce(cache_write_tokens, 0));
+        IF cost >= 1000000 THEN
+            cost := NULL;
+        END IF;
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION train_data.response_cost(jsonb, text) IS
+    'Internal: response_usage(response) and the call''s cost at the answering model''s price, else the asked model''s (NULL without tokens or past 1,000,000 USD)';
+REVOKE ALL ON FUNCTION train_data.response_cost(jsonb, text) FROM PUBLIC;
+
+
 -- Record a failed model call: retry later (exponential backoff with jitter,
 -- base 1 s, cap 300 s) while attempts remain and the error is retryable,
 -- otherwise fail the item for good; with error_handling 'stop' that fails the
@@ -2028,25 +2063,15 @@ DECLARE
     items_left boolean;
     job_held boolean;
     usage record;
-    cost numeric;
-    call_price train_data.model_prices;   -- (read once: price_cost, inlined, names its price six times)
 BEGIN
     l := train_data.lock_item_in_flight(item_id, attempt);
-    usage := train_data.response_usage(response);
-    IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
-        call_price := train_data.engine_model_price(usage.model, (l.item).request ->> 'model');
-        cost := train_data.price_cost(call_price, coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
-                                      coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
-        IF cost >= 1000000 THEN
-            cost := NULL;   -- (past what a log's cost holds: no error on this path, whatever the prices)
-        END IF;
-    END IF;
+    usage := train_data.response_cost(response, (l.item).request ->> 'model');
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
                                       (l.item).parameters, (l.item).attempts + (l.item).released, l.owner, NULL, response,
                                       CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
                                            WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
-                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0), cost,
+                                      coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0), usage.cost,
                                       duration_ms, message, error_code, usage.cache_read_tokens,
                                       usage.cache_write_tokens);
     IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
@@ -6259,8 +6284,6 @@ DECLARE
     item train_data.batch_items;
     token integer;
     usage record;
-    cost numeric;
-    call_price train_data.model_prices;
     log_id uuid;
 BEGIN
     IF item_id IS NULL OR attempt IS NULL OR response IS NULL THEN
@@ -6295,20 +6318,12 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'The queue recorded its outcome (a completion or a failure), or its worker gave the item back.';
     END IF;
-    usage := train_data.response_usage(response);
-    IF usage.input_tokens IS NOT NULL OR usage.output_tokens IS NOT NULL THEN
-        call_price := train_data.engine_model_price(usage.model, item.request ->> 'model');
-        cost := train_data.price_cost(call_price, coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
-                                      coalesce(usage.cache_read_tokens, 0), coalesce(usage.cache_write_tokens, 0));
-        IF cost >= 1000000 THEN
-            cost := NULL;   -- (past what a log's cost holds)
-        END IF;
-    END IF;
+    usage := train_data.response_cost(response, item.request ->> 'model');
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, item.parameters,
                                       attempt, item.created_by, NULL,
                                       CASE WHEN train_data.jsonb_raw_size(response) <= 8388608 THEN response END,
                                       'discarded', coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0),
-                                      cost, duration_ms,
+                                      usage.cost, duration_ms,
                                       CASE WHEN attempt < token THEN 'the item was claimed again'
                                            WHEN item.status = 'cancelled' THEN 'the item was cancelled'
                                            ELSE 'the item failed: ' || coalesce(item.error_code, 'no code') END,

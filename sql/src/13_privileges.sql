@@ -46,6 +46,7 @@ REVOKE ALL ON FUNCTION train_data.lock_item_in_flight(uuid, integer) FROM PUBLIC
 REVOKE ALL ON FUNCTION train_data.log_generation(uuid, uuid, uuid, jsonb, jsonb, integer, uuid, uuid, jsonb, text,
                                                  integer, integer, numeric, integer, text, text, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_model_price(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.response_cost(jsonb, text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION train_data.touch_timestamps() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.inherit_owner() FROM PUBLIC;

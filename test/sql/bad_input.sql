@@ -528,6 +528,8 @@ INSERT INTO calls (fn, call) VALUES
 ('response_usage', $$SELECT train_data.response_usage('{"usage": {"input_tokens": 2147483000, "cache_read_input_tokens": 2147483000, "output_tokens": 1}}')$$),
 ('response_usage', $$SELECT train_data.response_usage('{"choices": [], "usage": {"prompt_tokens_details": {"cached_tokens": 9}}}')$$),
 ('response_usage', $$SELECT train_data.response_usage('{"choices": [], "usage": {"prompt_tokens": 5, "prompt_tokens_details": {"cached_tokens": 9}, "cache_creation_input_tokens": 3}}')$$),
+('response_cost', $$SELECT train_data.response_cost(public.deep_object(), public.huge())$$),
+('response_cost', $$SELECT train_data.response_cost(NULL, NULL)$$),
 ('usage_count', $$SELECT train_data.usage_count('"12"')$$),
 ('usage_count', $$SELECT train_data.usage_count('2147483647.9')$$),
  ('release_batch_item', $$SELECT train_data.release_batch_item(NULL)$$),

@@ -340,6 +340,22 @@ WHERE i.batch_job_id = :'priced_job' ORDER BY i.position;
 SELECT train_data.parse_generation_response('{"model": "gpt-4o-mini-2024-07-18", "choices": [{"message": {"content": "user: a\nassistant: b"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 900},
               "completion_tokens_details": {"reasoning_tokens": 40}}}') - 'turns' - 'title' AS chat_usage;
+-- What a failure's and a discarded answer's log rows read from a response
+-- (response_cost): the counts, and the cost at the answering model's price
+-- (else the asked model's); no cost without tokens, and none past what a
+-- log's cost holds, whatever a site's price.
+BEGIN;
+INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('costly-model', 999999.9999, 999999.9999);
+SELECT r.* FROM (VALUES
+    (1, '{"model": "claude-haiku-4-5-20251001", "usage": {"input_tokens": 1000, "output_tokens": 2000}}'::jsonb, 'claude-opus-4-5'),
+    (2, '{"usage": {"input_tokens": 1000, "output_tokens": 2000}}', 'claude-opus-4-5'),
+    (3, '{"model": "claude-haiku-4-5", "content": []}', 'claude-opus-4-5'),
+    (4, '{"model": "costly-model", "usage": {"input_tokens": 1000000, "output_tokens": 0}}', NULL),
+    (5, '{"model": "costly-model", "usage": {"input_tokens": 1000001, "output_tokens": 0}}', NULL),
+    (6, '{"model": "unpriced", "usage": {"input_tokens": 1, "output_tokens": 1}}', 'unpriced too')) v(n, response, asked),
+    LATERAL train_data.response_cost(v.response, v.asked) r ORDER BY v.n;
+ROLLBACK;
 
 ---------------------------------------------------------------- discarded answers
 -- An answer the queue refuses (the item claimed again after the worker's
