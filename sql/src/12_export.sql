@@ -33,10 +33,25 @@ CREATE FUNCTION train_data.validate_training_line(line text)
 COMMENT ON FUNCTION train_data.validate_training_line(text) IS
     'Names of the OpenAI fine-tuning data checks one JSONL line fails; empty for a good example';
 
+-- What OpenAI's fine-tuning data preparation warns of in one JSONL line
+-- with messages (a line it can still train on): missing_system_message,
+-- missing_user_message, and over_token_limit, more tokens than token_limit
+-- (the cookbook's count, 3 a message and 3 for the reply, with the text
+-- estimated at 4 characters a token, as turns' token_count).  New in 1.2.
+CREATE FUNCTION train_data.training_line_warnings(line text, token_limit integer DEFAULT 16385)
+    RETURNS text[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_training_line_warnings';
+
+COMMENT ON FUNCTION train_data.training_line_warnings(text, integer) IS
+    'Names of the OpenAI fine-tuning data warnings of one JSONL line: no system message, no user message, more estimated tokens than token_limit';
+
 -- An export checked line by line: the number of lines, then how many fail
--- each check (only the checks some line fails).  The checks are OpenAI's
--- chat format's: the sharegpt shape, which has no messages, is refused
--- rather than reported as failing them all (a review of 1.2).
+-- each check (only the checks some line fails), then how many have each
+-- warning (training_line_warnings, with options' tokenLimit, 16,385 by
+-- default: the cookbook's).  The checks are OpenAI's chat format's: the
+-- sharegpt shape, which has no messages, is refused rather than reported
+-- as failing them all (a review of 1.2).
 CREATE FUNCTION train_data.validate_export(shape text DEFAULT 'openai', scope text DEFAULT 'all',
                                            ids uuid[] DEFAULT NULL, filters jsonb DEFAULT NULL,
                                            options jsonb DEFAULT '{}')
@@ -44,26 +59,50 @@ CREATE FUNCTION train_data.validate_export(shape text DEFAULT 'openai', scope te
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    token_limit integer := 16385;
+    limit_value jsonb := CASE WHEN jsonb_typeof(options) = 'object' THEN options -> 'tokenLimit' END;
+    limit_ok boolean;
 BEGIN
     IF shape = 'sharegpt' THEN
         RAISE EXCEPTION 'validate_export checks OpenAI''s chat format, not the sharegpt shape'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Check the openai or the original shape: both have its messages.';
     END IF;
+    -- (validate_export's own option: export_jsonl refuses keys it does not know)
+    IF limit_value IS NOT NULL THEN
+        limit_ok := CASE WHEN jsonb_typeof(limit_value) = 'number'
+                         THEN limit_value::numeric BETWEEN 1 AND 2147483647
+                              AND limit_value::numeric = trunc(limit_value::numeric)
+                         ELSE false END;
+        IF NOT limit_ok THEN
+            RAISE EXCEPTION 'tokenLimit must be a whole number from 1 to 2147483647, not %',
+                            train_data.clip_for_message(limit_value::text)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give the longest example, in tokens, that the model is trained on.';
+        END IF;
+        token_limit := limit_value::integer;
+        options := options - 'tokenLimit';
+    END IF;
     RETURN QUERY
     WITH checked AS (
-        SELECT train_data.validate_training_line(l.line) AS errors
+        SELECT train_data.validate_training_line(l.line) AS errors,
+               train_data.training_line_warnings(l.line, token_limit) AS warnings
         FROM train_data.export_jsonl(validate_export.shape, validate_export.scope, validate_export.ids,
                                      validate_export.filters, validate_export.options) AS l(line)
     )
-    SELECT 'lines'::text, count(*) FROM checked
-    UNION ALL
-    (SELECT e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name ORDER BY e.name);
+    SELECT r.name, r.n FROM (
+        SELECT 0 AS part, 'lines'::text AS name, count(*) AS n FROM checked
+        UNION ALL
+        SELECT 1, e.name, count(*) FROM checked, unnest(checked.errors) AS e(name) GROUP BY e.name
+        UNION ALL
+        SELECT 2, w.name, count(*) FROM checked, unnest(checked.warnings) AS w(name) GROUP BY w.name) r
+    ORDER BY r.part, r.name;
 END
 $$;
 
 COMMENT ON FUNCTION train_data.validate_export(text, text, uuid[], jsonb, jsonb) IS
-    'An export checked line by line against OpenAI''s chat format (shapes openai and original): the number of lines, then how many lines fail each check that some line fails';
+    'An export checked line by line against OpenAI''s chat format (shapes openai and original): the number of lines, how many lines fail each check that some line fails, then how many have each warning (no system message, no user message, over options'' tokenLimit)';
 
 -- The high-level export a client calls: the records of a jsonl (export_jsonl's
 -- original shape), json, csv or markdown file (config: the ExportConfig

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "td_utf8.h"
+
 static const char *const error_names[TD_LINE_ERROR_COUNT] = {
 	"invalid_json", "data_type", "missing_messages_list", "message_missing_key",
 	"message_unrecognized_key", "unrecognized_role", "missing_content",
@@ -51,16 +53,43 @@ truthy(const td_json *v)
 	}
 }
 
+/* See validate.h. */
+long long
+td_text_tokens(const char *s, size_t len)
+{
+	return ((long long) td_utf8_count(s, len) + 3) / 4;
+}
+
+/*
+ * The estimated tokens of one message as the cookbook counts them (with
+ * cl100k_base): 3 for the message, its role (1: each role is one token),
+ * its content and name, 1 more for a name; other values are not text.
+ */
+static long long
+message_tokens(const td_json *m, const td_json *role, const td_json *content)
+{
+	const td_json *name = td_json_get(m, "name");
+	long long	n = 3;
+
+	if (role != NULL && role->type == TD_JSON_STRING)
+		n += 1;
+	if (content != NULL && content->type == TD_JSON_STRING)
+		n += td_text_tokens(content->str, content->len);
+	if (name != NULL && name->type == TD_JSON_STRING)
+		n += td_text_tokens(name->str, name->len) + 1;
+	return n;
+}
+
 /*
  * The errors of one message, as the cookbook's checks find them, each on
  * its own, so a missing key does not hide the others (a function_call may
  * stand for the content, a function may answer), and a weight the API
  * refuses (other than 0 or 1, or on a message not the assistant's);
- * *assistant set when it is the assistant's.  A message that is not an
- * object lacks its keys.
+ * *assistant set when it is the assistant's, and what facts counts (its
+ * role, its tokens).  A message that is not an object lacks its keys.
  */
 static unsigned
-check_message(const td_json *m, bool *assistant)
+check_message(const td_json *m, bool *assistant, td_line_facts *facts)
 {
 	const td_json *role,
 			   *content,
@@ -69,10 +98,18 @@ check_message(const td_json *m, bool *assistant)
 	unsigned	errors = 0;
 
 	if (m->type != TD_JSON_OBJECT)
+	{
+		facts->tokens += 3;
 		return TD_LINE_MESSAGE_MISSING_KEY;
+	}
 	role = td_json_get(m, "role");
 	content = td_json_get(m, "content");
 	call = td_json_get(m, "function_call");
+	facts->tokens += message_tokens(m, role, content);
+	if (role != NULL && td_json_string_is(role, "system"))
+		facts->system = true;
+	if (role != NULL && td_json_string_is(role, "user"))
+		facts->user = true;
 	if (role == NULL || content == NULL)
 		errors |= TD_LINE_MESSAGE_MISSING_KEY;
 	for (size_t k = 0; k < m->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); k++)
@@ -95,7 +132,7 @@ check_message(const td_json *m, bool *assistant)
 
 /* See validate.h. */
 unsigned
-td_validate_line(const char *line, size_t len)
+td_validate_line(const char *line, size_t len, td_line_facts *facts)
 {
 	td_arena	arena;
 	td_json_error err;
@@ -103,6 +140,7 @@ td_validate_line(const char *line, size_t len)
 			   *messages;
 	unsigned	errors = 0;
 	bool		assistant = false;
+	td_line_facts counted = {0};
 
 	td_arena_init(&arena);
 	v = td_json_parse(&arena, line, len, &err);
@@ -115,11 +153,15 @@ td_validate_line(const char *line, size_t len)
 		errors = TD_LINE_MISSING_MESSAGES;
 	else
 	{
+		counted.messages = true;
+		counted.tokens = 3;		/* (the cookbook's: every reply is primed with 3) */
 		for (size_t i = 0; i < messages->count && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
-			errors |= check_message(messages->items[i], &assistant);
+			errors |= check_message(messages->items[i], &assistant, &counted);
 		if (!assistant)
 			errors |= TD_LINE_MISSING_ASSISTANT;
 	}
 	td_arena_free(&arena);
+	if (facts != NULL)
+		*facts = counted;
 	return errors;
 }

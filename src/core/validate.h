@@ -5,11 +5,14 @@
  * {role, content[, name, weight]} objects with a known role and string
  * content, and at least one assistant message; and one the cookbook does
  * not run, which the fine-tuning API enforces: a weight is 0 or 1, on an
- * assistant message.
+ * assistant message.  Besides the errors, what the cookbook counts of a
+ * line and warns about: no system message, no user message, and more
+ * tokens than a model takes (an estimate: no tokenizer here).
  */
 #ifndef TD_VALIDATE_H
 #define TD_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "td_json.h"
@@ -33,7 +36,28 @@ typedef enum td_line_error
 /* The name of error bit i (0-based), e.g. "missing_messages_list". */
 extern const char *td_line_error_name(int i);
 
-/* The errors of one line of UTF-8 text (0 when it is a good example). */
-extern unsigned td_validate_line(const char *line, size_t len);
+/*
+ * What the cookbook counts of a line with a messages array (when it has
+ * none, messages is false and the rest is zero).
+ */
+typedef struct td_line_facts
+{
+	bool		messages;		/* a non-empty "messages" array */
+	bool		system;			/* a message whose role is "system" */
+	bool		user;			/* a message whose role is "user" */
+	long long	tokens;			/* estimated tokens: td_line_tokens' count */
+} td_line_facts;
+
+/*
+ * The errors of one line of UTF-8 text (0 when it is a good example); with
+ * facts not NULL, also what the cookbook counts of it.
+ */
+extern unsigned td_validate_line(const char *line, size_t len, td_line_facts *facts);
+
+/*
+ * Estimated tokens of a string value, as turns' token_count: a quarter of
+ * its characters, rounded up.
+ */
+extern long long td_text_tokens(const char *s, size_t len);
 
 #endif							/* TD_VALIDATE_H */

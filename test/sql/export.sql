@@ -163,6 +163,28 @@ FROM (VALUES ('{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","
              -- (not the cookbook's: a weight the fine-tuning API refuses)
              ('{"messages":[{"role":"user","content":"Hi","weight":1},{"role":"assistant","content":"Hello","weight":0.5}]}')) AS v(line);
 
+-- The cookbook's warnings (a line it still trains on): no system message,
+-- no user message, more tokens than the model takes (3 a message and 3 for
+-- the reply, the text at 4 characters a token: the first line is 3 + 5 + 6
+-- = 14, the second 3 + 6 + 6 + 5 = 20, its five 3-byte characters 2
+-- tokens); a line without messages has errors, not warnings.
+SELECT v.n, train_data.training_line_warnings(v.line, 14) AS at_14, train_data.training_line_warnings(v.line) AS default_limit
+FROM (VALUES (1, '{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}'),
+             (2, '{"messages":[{"role":"system","content":"Be kind."},{"role":"assistant","content":"日本語です"},{"role":"assistant","content":"Yes"}]}'),
+             (3, '{"messages":[{"role":"system","content":"x"},{"role":"user","content":"y"},{"role":"assistant","content":"z"}]}'),
+             (4, '{"messages":[]}'), (5, 'not json')) AS v(n, line) ORDER BY v.n;
+SELECT expect_error($$SELECT train_data.training_line_warnings('{}', 0)$$, true);
+-- validate_export counts them after the errors, with its own option
+-- tokenLimit (16,385 by default), which it does not pass to the export.
+SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 10}');
+SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 1000, "systemMessage": "Be brief."}');
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 0}')$$, true);
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 2.5}')$$, true);
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": "4096"}')$$, true);
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": null}')$$, true);
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 1e300}')$$, true);
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 100, "bogus": 1}')$$, true);
+
 -- The documents, from the same writer: JSON (JSON.stringify's 2-space
 -- layout, a summary with metadata), CSV (byte order mark, every field quoted,
 -- a row per turn, none for a conversation without turns), Markdown.  Each is

@@ -1,6 +1,7 @@
 /*
  * validate_test.c — unit tests of the OpenAI-style line checks
- * (src/core/validate.c): a good example, and each error alone.
+ * (src/core/validate.c): a good example, and each error alone; what the
+ * cookbook counts of a line (its roles, its estimated tokens).
  */
 #include <string.h>
 
@@ -11,7 +12,42 @@
 static unsigned
 errors(const char *line)
 {
-	return td_validate_line(line, strlen(line));
+	return td_validate_line(line, strlen(line), NULL);
+}
+
+/* What td_validate_line counts of a NUL-terminated line. */
+static td_line_facts
+facts(const char *line)
+{
+	td_line_facts f;
+
+	(void) td_validate_line(line, strlen(line), &f);
+	return f;
+}
+
+/* The facts' checks: roles, and tokens as the cookbook counts them. */
+static void
+facts_tests(void)
+{
+	td_line_facts f;
+
+	/* 3 + (3 + 1 + "Be kind." 2) + (3 + 1 + "Hi" 1) + (3 + 1 + "Hello" 2) */
+	f = facts("{\"messages\":[{\"role\":\"system\",\"content\":\"Be kind.\"},{\"role\":\"user\",\"content\":\"Hi\"},"
+			  "{\"role\":\"assistant\",\"content\":\"Hello\"}]}");
+	ok(f.messages && f.system && f.user && f.tokens == 20, "a good example's facts: 20 tokens");
+	/* characters, not bytes: five of three bytes each are 2 tokens; a name is its tokens and 1 */
+	f = facts("{\"messages\":[{\"role\":\"assistant\",\"content\":\"\u65e5\u672c\u8a9e\u3067\u3059\"},"
+			  "{\"role\":\"function\",\"name\":\"f\",\"content\":\"42\"}]}");
+	ok(f.messages && !f.system && !f.user && f.tokens == 3 + 6 + 7, "characters and a name");
+	/* a message that is not an object still costs its 3 */
+	f = facts("{\"messages\":[\"x\"]}");
+	ok(f.messages && f.tokens == 6, "a message that is not an object");
+	f = facts("{\"messages\":[]}");
+	ok(!f.messages && f.tokens == 0, "no messages, no facts");
+	f = facts("{\"messages\":");
+	ok(!f.messages && !f.user && f.tokens == 0, "not JSON, no facts");
+	ok(td_text_tokens("", 0) == 0 && td_text_tokens("abcd", 4) == 1 && td_text_tokens("abcde", 5) == 2,
+	   "a quarter of the characters, rounded up");
 }
 
 int
@@ -60,5 +96,6 @@ main(void)
 	ok(strcmp(td_line_error_name(8), "invalid_weight") == 0, "the weight's error name");
 	ok(strcmp(td_line_error_name(2), "missing_messages_list") == 0 && td_line_error_name(TD_LINE_ERROR_COUNT) == NULL,
 	   "error names");
+	facts_tests();
 	return unit_done();
 }
