@@ -63,13 +63,23 @@ DECLARE
     token_limit integer := 16385;
     limit_value jsonb := CASE WHEN jsonb_typeof(options) = 'object' THEN options -> 'tokenLimit' END;
     limit_ok boolean;
+    misspelled text;
 BEGIN
     IF shape = 'sharegpt' THEN
         RAISE EXCEPTION 'validate_export checks OpenAI''s chat format, not the sharegpt shape'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Check the openai or the original shape: both have its messages.';
     END IF;
-    -- (validate_export's own option: export_jsonl refuses keys it does not know)
+    -- (validate_export's own option: export_jsonl refuses keys it does not
+    -- know, with a hint that cannot name it; a misspelling is named here)
+    SELECT k.key INTO misspelled
+    FROM jsonb_object_keys(CASE WHEN jsonb_typeof(options) = 'object' THEN options ELSE '{}' END) AS k(key)
+    WHERE k.key <> 'tokenLimit' AND lower(translate(k.key, '_- ', '')) = 'tokenlimit' LIMIT 1;
+    IF misspelled IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown key "%" in validate_export options', train_data.clip_for_message(misspelled)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The token limit is the key tokenLimit.';
+    END IF;
     IF limit_value IS NOT NULL THEN
         limit_ok := CASE WHEN jsonb_typeof(limit_value) = 'number'
                          THEN limit_value::numeric BETWEEN 1 AND 2147483647

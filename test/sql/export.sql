@@ -184,6 +184,9 @@ SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', 
 SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": null}')$$, true);
 SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 1e300}')$$, true);
 SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"tokenLimit": 100, "bogus": 1}')$$, true);
+-- (a misspelling of its own option is named as such: the export's hint
+-- lists only the export's options)
+SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"token_limit": 4096}')$$, true);
 
 -- The documents, from the same writer: JSON (JSON.stringify's 2-space
 -- layout, a summary with metadata), CSV (byte order mark, every field quoted,
