@@ -3888,6 +3888,14 @@ CREATE FUNCTION train_data.minhash_similarity(a integer[], b integer[])
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_minhash_similarity';
 
+-- The exact Jaccard similarity of two texts' shingle sets (the sets their
+-- signatures stand for), which minhash_similarity estimates: near
+-- duplicates checked exactly.  New in 1.2.
+CREATE FUNCTION train_data.shingle_jaccard(a text, b text)
+    RETURNS real
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_shingle_jaccard';
+
 --------------------------------------------------------------------------------
 -- Verdicts that act, near duplicates (issue 17): a completion with a defect
 -- is never routed to generated; the review queue filters by defect; the
@@ -4074,7 +4082,12 @@ COMMENT ON FUNCTION train_data.near_duplicates_kept(uuid[], uuid[], real[]) IS
 -- where B is near A and C near B only, B is dropped and C kept).  Exact duplicates (similarity 1)
 -- are always found.  With among, only those conversations are compared
 -- and ranked (an export's own selection: a conversation it writes is never
--- dropped for a copy it leaves out); NULL compares every one.
+-- dropped for a copy it leaves out); NULL compares every one.  With exact,
+-- the similarity of each pair the estimate puts near the threshold is
+-- measured on the two texts (shingle_jaccard): an estimate is within 0.04
+-- or so of it (128 slots), which on texts sharing most of their words (a
+-- template's boilerplate) named distinct conversations duplicates; the
+-- candidates still come from the band keys.
 -- The work is linear in the conversations, whatever their text: in each
 -- band's bucket a conversation is compared with the 8 best ranked above it
 -- only, and conversations with the same signature with the best of them (a
@@ -4089,7 +4102,8 @@ COMMENT ON FUNCTION train_data.near_duplicates_kept(uuid[], uuid[], real[]) IS
 -- 0.35 s; test/t/017_stale_statistics.pl).  Nested loops are off but
 -- where nothing else can join (the band keys, the last step), and among's
 -- conversations are found by index scans of its ids, not by a join.
-CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uuid[] DEFAULT NULL)
+CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uuid[] DEFAULT NULL,
+                                           exact boolean DEFAULT false)
     RETURNS TABLE (conversation_id uuid, duplicate_of uuid, similarity real)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -4098,6 +4112,9 @@ CREATE FUNCTION train_data.near_duplicates(threshold real DEFAULT 0.8, among uui
     SET enable_nestloop = off   -- the sets joined by hashing, however few rows the statistics promise (above)
 AS $$
 BEGIN
+    IF exact IS NULL THEN
+        RAISE EXCEPTION 'exact must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF threshold IS NULL OR threshold <= 0 OR threshold > 1 THEN
         RAISE EXCEPTION 'threshold must be above 0 and at most 1, not %', coalesce(threshold::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
@@ -4141,14 +4158,31 @@ BEGIN
         SELECT c.d, c.k, sd.rank AS d_rank, sk.rank, train_data.minhash_similarity(sd.signature, sk.signature) AS sim
         FROM candidates c
         JOIN sig sd ON sd.id = c.d
-        JOIN sig sk ON sk.id = c.k)
+        JOIN sig sk ON sk.id = c.k),
+    -- with exact, the pairs estimated up to 0.1 below the threshold (2.5
+    -- standard errors of the estimate at 0.8) are measured on their texts,
+    -- the turns as their signatures read them; each text read once
+    near AS MATERIALIZED (
+        SELECT p.* FROM pairs p
+        WHERE p.sim >= CASE WHEN exact THEN threshold - 0.1 ELSE threshold END),
+    texts AS MATERIALIZED (
+        SELECT t.conversation_id AS id, string_agg(t.content, ' ' ORDER BY t.turn_number) AS body
+        FROM train_data.conversation_turns t
+        WHERE exact AND t.conversation_id IN (SELECT n.d FROM near n UNION SELECT n.k FROM near n)
+        GROUP BY t.conversation_id),
+    measured AS (
+        SELECT n.d, n.k, n.d_rank, n.rank,
+               CASE WHEN exact THEN train_data.shingle_jaccard(td.body, tk.body) ELSE n.sim END AS sim
+        FROM near n
+        LEFT JOIN texts td ON exact AND td.id = n.d
+        LEFT JOIN texts tk ON exact AND tk.id = n.k)
     -- each d dropped for the best ranked of its k's that is kept itself,
     -- greedily in rank order: near k's are all dropped, d is kept
     SELECT g.conversation_id, g.duplicate_of, g.similarity
-    FROM (SELECT array_agg(p.d ORDER BY p.d_rank, p.rank) AS d, array_agg(p.k ORDER BY p.d_rank, p.rank) AS k,
-                 array_agg(p.sim ORDER BY p.d_rank, p.rank) AS sim
-          FROM pairs p
-          WHERE p.sim >= threshold) a
+    FROM (SELECT array_agg(m.d ORDER BY m.d_rank, m.rank) AS d, array_agg(m.k ORDER BY m.d_rank, m.rank) AS k,
+                 array_agg(m.sim ORDER BY m.d_rank, m.rank) AS sim
+          FROM measured m
+          WHERE m.sim >= threshold) a
     CROSS JOIN LATERAL train_data.near_duplicates_kept(a.d, a.k, a.sim) g;
 END
 $$;
@@ -5806,6 +5840,9 @@ COMMENT ON FUNCTION train_data.minhash_bands(integer[]) IS
 COMMENT ON FUNCTION train_data.minhash_similarity(integer[], integer[]) IS
     'Estimated Jaccard similarity of two texts from their signatures: the fraction of equal slots';
 
+COMMENT ON FUNCTION train_data.shingle_jaccard(text, text) IS
+    'Exact Jaccard similarity of two texts'' 5-word shingle sets, which minhash_similarity estimates from signatures';
+
 COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jsonb) IS
     'Status of a completion given the status its score earned and its defect codes: needs_revision for any hard defect, pending_review instead of generated for soft ones only';
 
@@ -5829,8 +5866,8 @@ COMMENT ON FUNCTION train_data.batch_duplicate(uuid, uuid, jsonb, real) IS
 COMMENT ON FUNCTION train_data.with_batch_duplicate(jsonb, jsonb) IS
     'Internal: quality metrics with the duplicate_in_batch defect added (defects, defectDetails, defectSeverity), or unchanged for NULL details';
 
-COMMENT ON FUNCTION train_data.near_duplicates(real, uuid[]) IS
-    'Near duplicates among the caller''s conversations (or those of them among lists): (conversation to drop, the one kept, estimated Jaccard similarity) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';
+COMMENT ON FUNCTION train_data.near_duplicates(real, uuid[], boolean) IS
+    'Near duplicates among the caller''s conversations (or those of them among lists): (conversation to drop, the one kept, Jaccard similarity: estimated, or with exact measured on their texts) for pairs at or above threshold, found through the LSH band index; the kept one has the higher quality, then is older';
 
 COMMENT ON FUNCTION train_data.export_selection(text, uuid[], jsonb, jsonb) IS
     'Ids of the conversations export_jsonl / export_conversations with the same scope, ids, filters and options would write, in export order';

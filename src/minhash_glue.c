@@ -1,8 +1,9 @@
 /*
  * minhash_glue.c — SQL entry points of the near-duplicate signatures:
  * minhash_signature(), conversation_text_signature(), the aggregate
- * minhash_signature_agg(), minhash_bands() and minhash_similarity().  The
- * signatures are the pure core in core/minhash.c.
+ * minhash_signature_agg(), minhash_bands(), minhash_similarity() and the
+ * exact shingle_jaccard().  The signatures are the pure core in
+ * core/minhash.c.
  *
  * Texts are read as UTF-8: as they are in a UTF-8 or SQL_ASCII database
  * (SQL_ASCII holds any bytes, and invalid UTF-8 separates words: a stored
@@ -35,6 +36,7 @@ PG_FUNCTION_INFO_V1(train_data_minhash_signature_agg_add);
 PG_FUNCTION_INFO_V1(train_data_minhash_signature_agg_finish);
 PG_FUNCTION_INFO_V1(train_data_minhash_bands);
 PG_FUNCTION_INFO_V1(train_data_minhash_similarity);
+PG_FUNCTION_INFO_V1(train_data_shingle_jaccard);
 
 /* A signature as an int4[] Datum. */
 static Datum
@@ -228,4 +230,23 @@ train_data_minhash_similarity(PG_FUNCTION_ARGS)
 	const uint32_t *b = signature_arg(fcinfo, 1, "second signature");
 
 	PG_RETURN_FLOAT4((float4) td_minhash_similarity(a, b, TD_MINHASH_SLOTS));
+}
+
+/*
+ * shingle_jaccard(a text, b text) returns real — the exact Jaccard
+ * similarity of two texts' shingle sets, which minhash_similarity
+ * estimates from their signatures (the same words, read as add_text reads
+ * them).
+ */
+Datum
+train_data_shingle_jaccard(PG_FUNCTION_ARGS)
+{
+	text	   *a = PG_GETARG_TEXT_PP(0),
+			   *b = PG_GETARG_TEXT_PP(1);
+	size_t		na = VARSIZE_ANY_EXHDR(a),
+				nb = VARSIZE_ANY_EXHDR(b);
+	const char *ua = td_server_text_for_words(VARDATA_ANY(a), &na),
+			   *ub = td_server_text_for_words(VARDATA_ANY(b), &nb);
+
+	PG_RETURN_FLOAT4((float4) td_shingle_jaccard(ua, na, ub, nb));
 }

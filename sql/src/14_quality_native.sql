@@ -90,3 +90,14 @@ CREATE FUNCTION train_data.minhash_similarity(a integer[], b integer[])
 
 COMMENT ON FUNCTION train_data.minhash_similarity(integer[], integer[]) IS
     'Estimated Jaccard similarity of two texts from their signatures: the fraction of equal slots';
+
+-- The exact Jaccard similarity of two texts' shingle sets (the sets their
+-- signatures stand for), which minhash_similarity estimates: near
+-- duplicates checked exactly.  New in 1.2.
+CREATE FUNCTION train_data.shingle_jaccard(a text, b text)
+    RETURNS real
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_shingle_jaccard';
+
+COMMENT ON FUNCTION train_data.shingle_jaccard(text, text) IS
+    'Exact Jaccard similarity of two texts'' 5-word shingle sets, which minhash_similarity estimates from signatures';

@@ -28,6 +28,7 @@ td_minhash_init(td_minhash *m)
 	memset(m->filled, 0, sizeof(m->filled));
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
 		m->slot[i] = TD_MINHASH_EMPTY;
+	m->collect = NULL;
 }
 
 /* Give a shingle (its rolling hash over k words) its slot. */
@@ -38,6 +39,11 @@ put_shingle(td_minhash *m, uint64_t roll, uint64_t k)
 	uint32_t	slot = (uint32_t) (h >> (64 - SLOT_BITS)),
 				value = (uint32_t) h;
 
+	if (m->collect != NULL)
+	{
+		td_buf_append(m->collect, (const char *) &h, sizeof(h));
+		return;
+	}
 	if (!m->filled[slot] || value < m->slot[slot])
 		m->slot[slot] = value;
 	m->filled[slot] = 1;
@@ -145,4 +151,72 @@ td_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
 		equal += a[i] == b[i];
 	}
 	return (double) equal / (double) n;
+}
+
+/* qsort's order of two shingle hashes (a cancel may leave the sort). */
+static int
+hash_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a,
+				y = *(const uint64_t *) b;
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return (x > y) - (x < y);
+}
+
+/*
+ * The distinct shingle hashes of a text, sorted, in buf (initialized
+ * here; the caller frees it): the shingles td_minhash_add and
+ * td_minhash_finish give their slots.  Returns their number.
+ */
+static size_t
+shingle_set(const char *s, size_t len, td_buf *buf)
+{
+	td_minhash	m;
+	uint64_t   *h;
+	size_t		n,
+				d = 0;
+
+	td_buf_init(buf);
+	td_minhash_init(&m);
+	m.collect = buf;
+	td_minhash_add(&m, s, len);
+	if (m.words > 0 && m.words < TD_MINHASH_SHINGLE)
+		put_shingle(&m, m.roll, m.words);
+	h = (uint64_t *) buf->data;
+	n = buf->len / sizeof(uint64_t);
+	if (n > 1)
+		td_sort(h, n, sizeof(uint64_t), hash_cmp);
+	for (size_t i = 0; i < n && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
+		if (i == 0 || h[i] != h[i - 1])
+			h[d++] = h[i];
+	return d;
+}
+
+/* See minhash.h. */
+double
+td_shingle_jaccard(const char *a, size_t alen, const char *b, size_t blen)
+{
+	td_buf		ba,
+				bb;
+	size_t		na = shingle_set(a, alen, &ba),
+				nb = shingle_set(b, blen, &bb),
+				i = 0,
+				j = 0,
+				both = 0;
+	const uint64_t *ha = (const uint64_t *) ba.data,
+			   *hb = (const uint64_t *) bb.data;
+
+	while (i < na && j < nb && TD_CHECK_FOR_INTERRUPTS_EXPR())
+	{
+		if (ha[i] == hb[j])
+			both++, i++, j++;
+		else if (ha[i] < hb[j])
+			i++;
+		else
+			j++;
+	}
+	td_buf_free(&ba);
+	td_buf_free(&bb);
+	return na + nb > both ? (double) both / (double) (na + nb - both) : 1.0;
 }

@@ -58,6 +58,7 @@ typedef struct td_minhash
 	uint64_t	base_k;			/* ROLL_BASE^TD_MINHASH_SHINGLE */
 	uint32_t	slot[TD_MINHASH_SLOTS];
 	uint8_t		filled[TD_MINHASH_SLOTS];
+	struct td_buf *collect;		/* not NULL: shingle hashes appended here, no slots */
 } td_minhash;
 
 /* Start an empty signature. */
@@ -77,5 +78,13 @@ extern void td_minhash_bands(const uint32_t sig[TD_MINHASH_SLOTS], int64_t keys[
 
 /* Fraction of equal slots of two signatures of n slots (1 when n is 0). */
 extern double td_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n);
+
+/*
+ * The exact Jaccard similarity of two texts' shingle sets, which their
+ * signatures estimate (the same words, shingles and 64-bit shingle
+ * hashes): |A ∩ B| / |A ∪ B|; 1 when neither text has a word.  Memory: 8
+ * bytes a word of each text, at once.
+ */
+extern double td_shingle_jaccard(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif							/* TD_MINHASH_H */

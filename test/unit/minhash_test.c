@@ -331,7 +331,8 @@ evaluate(void)
 				near_high = 0,
 				near_high_found = 0,
 				near_found = 0,
-				false_pairs = 0;
+				false_pairs = 0,
+				shingle_jaccard_equal = 0;
 	long		distinct_pairs = 0;
 	double		error = 0,
 				min_j = 1;
@@ -361,6 +362,8 @@ evaluate(void)
 					est = td_minhash_similarity(sig[i], sig[TEXTS + i], TD_MINHASH_SLOTS);
 		bool		found = candidates(keys[i], keys[TEXTS + i]);
 
+		shingle_jaccard_equal += fabs(td_shingle_jaccard(texts[i], strlen(texts[i]), texts[TEXTS + i],
+														 strlen(texts[TEXTS + i])) - j) < 1e-12;
 		exact_found += candidates(keys[i], keys[2 * TEXTS + i]) &&
 			td_minhash_similarity(sig[i], sig[2 * TEXTS + i], TD_MINHASH_SLOTS) == 1.0;
 		near_found += found;
@@ -384,15 +387,32 @@ evaluate(void)
 		   100.0 * near_high_found / (near_high ? near_high : 1));
 	printf("# mean |estimate - exact Jaccard| of near copies: %.3f\n", error / TEXTS);
 	printf("# false pairs among %ld pairs of distinct texts: %d\n", distinct_pairs, false_pairs);
+	ok(shingle_jaccard_equal == TEXTS, "td_shingle_jaccard is the exact Jaccard of every near copy");
 	ok(exact_found == TEXTS, "every exact copy shares every band and has similarity 1");
 	ok(near_high_found * 10 >= near_high * 9, "at least 90 % of near copies at Jaccard >= 0.8 are candidates");
 	ok(error / TEXTS < 0.05, "the estimate is within 0.05 of the exact Jaccard on average");
 	ok(false_pairs * 1000 <= distinct_pairs, "at most 0.1 % false pairs among distinct texts");
 }
 
+/* The exact Jaccard of the core on small texts, by hand. */
+static void
+test_shingle_jaccard(void)
+{
+	/* 6 words: 2 shingles each, 1 shared ("b c d e f") of 3 */
+	ok(td_shingle_jaccard("a b c d e f", 11, "b c d e f g", 11) == 1.0 / 3.0, "one shared shingle of three");
+	ok(td_shingle_jaccard("A, b. C d e!", 12, "a b c d e", 9) == 1.0, "normalised words: the same shingle");
+	ok(td_shingle_jaccard("x y z", 5, "x y z", 5) == 1.0 && td_shingle_jaccard("x y", 3, "x y z", 5) == 0.0,
+	   "a short text is one shingle of all its words");
+	ok(td_shingle_jaccard("", 0, "...", 3) == 1.0 && td_shingle_jaccard("", 0, "a", 1) == 0.0,
+	   "no words on either side: 1; on one side: 0");
+	ok(td_shingle_jaccard("a b c d e a b c d e", 19, "a b c d e", 9) == 1.0 / 5.0,
+	   "repeated shingles count once");
+}
+
 int
 main(void)
 {
+	test_shingle_jaccard();
 	test_words();
 	test_signatures();
 	evaluate();
