@@ -4161,21 +4161,25 @@ BEGIN
         JOIN sig sk ON sk.id = c.k),
     -- with exact, the pairs estimated up to 0.1 below the threshold (2.5
     -- standard errors of the estimate at 0.8) are measured on their texts,
-    -- the turns as their signatures read them; each text read once
+    -- the turns as their signatures read them: each conversation's text
+    -- read once, by its id (a sub-select: by index, whatever the number of
+    -- pairs), and joined to the pairs one side at a time (materialized: the
+    -- planner, blind to these sets' sizes, joined the texts with each other
+    -- first, every one with every one)
     near AS MATERIALIZED (
         SELECT p.* FROM pairs p
         WHERE p.sim >= CASE WHEN exact THEN threshold - 0.1 ELSE threshold END),
     texts AS MATERIALIZED (
-        SELECT t.conversation_id AS id, string_agg(t.content, ' ' ORDER BY t.turn_number) AS body
-        FROM train_data.conversation_turns t
-        WHERE exact AND t.conversation_id IN (SELECT n.d FROM near n UNION SELECT n.k FROM near n)
-        GROUP BY t.conversation_id),
+        SELECT i.id, (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
+                      FROM train_data.conversation_turns t WHERE t.conversation_id = i.id) AS body
+        FROM (SELECT n.d AS id FROM near n UNION SELECT n.k FROM near n) i
+        WHERE exact),
+    near_d AS MATERIALIZED (
+        SELECT n.*, x.body AS d_body FROM near n LEFT JOIN texts x ON x.id = n.d),
     measured AS (
         SELECT n.d, n.k, n.d_rank, n.rank,
-               CASE WHEN exact THEN train_data.shingle_jaccard(td.body, tk.body) ELSE n.sim END AS sim
-        FROM near n
-        LEFT JOIN texts td ON exact AND td.id = n.d
-        LEFT JOIN texts tk ON exact AND tk.id = n.k)
+               CASE WHEN exact THEN train_data.shingle_jaccard(n.d_body, x.body) ELSE n.sim END AS sim
+        FROM near_d n LEFT JOIN texts x ON x.id = n.k)
     -- each d dropped for the best ranked of its k's that is kept itself,
     -- greedily in rank order: near k's are all dropped, d is kept
     SELECT g.conversation_id, g.duplicate_of, g.similarity
