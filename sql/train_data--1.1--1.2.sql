@@ -3896,6 +3896,19 @@ CREATE FUNCTION train_data.shingle_jaccard(a text, b text)
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'train_data_shingle_jaccard';
 
+-- A text's shingle set (the distinct shingle hashes its signature is made
+-- from, ascending as unsigned numbers) and the Jaccard similarity of two
+-- such sets: shingle_jaccard with each text's set made once, for a text
+-- compared with many.  New in 1.2.
+CREATE FUNCTION train_data.shingle_set(content text)
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_shingle_set';
+CREATE FUNCTION train_data.shingle_set_similarity(a bigint[], b bigint[])
+    RETURNS real
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_shingle_set_similarity';
+
 --------------------------------------------------------------------------------
 -- Verdicts that act, near duplicates (issue 17): a completion with a defect
 -- is never routed to generated; the review queue filters by defect; the
@@ -4072,6 +4085,21 @@ CREATE FUNCTION train_data.near_duplicates_kept(d uuid[], k uuid[], similarity r
 COMMENT ON FUNCTION train_data.near_duplicates_kept(uuid[], uuid[], real[]) IS
     'Internal step of near_duplicates: of candidate pairs (d near k, k ranked first) sorted by d''s rank then k''s, each d with the first of its k''s that is not dropped itself; a d with none is kept';
 
+-- A conversation's text as its signature reads it: the contents of its
+-- turns in order, joined with spaces (minhash_signature_agg's words); NULL
+-- without turns.  Runs as the caller: row-level security decides.
+CREATE FUNCTION train_data.conversation_text(conversation_id uuid)
+    RETURNS text
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
+    FROM train_data.conversation_turns t
+    WHERE t.conversation_id = conversation_text.conversation_id;
+END;
+
+COMMENT ON FUNCTION train_data.conversation_text(uuid) IS
+    'A conversation''s text as its signature reads it: its turns'' contents in order, joined with spaces; NULL without turns';
+
 -- Near duplicates among the conversations the caller can see: pairs that
 -- share an LSH band key and whose estimated Jaccard similarity (MinHash) is
 -- at least threshold.  Each row names a conversation to drop and the one it
@@ -4161,25 +4189,25 @@ BEGIN
         JOIN sig sk ON sk.id = c.k),
     -- with exact, the pairs estimated up to 0.1 below the threshold (2.5
     -- standard errors of the estimate at 0.8) are measured on their texts,
-    -- the turns as their signatures read them: each conversation's text
-    -- read once, by its id (a sub-select: by index, whatever the number of
-    -- pairs), and joined to the pairs one side at a time (materialized: the
-    -- planner, blind to these sets' sizes, joined the texts with each other
-    -- first, every one with every one)
+    -- as their signatures read them: each conversation's shingle set made
+    -- once, its text read by its id (conversation_text: by index, and only
+    -- with exact, which alone needs to read turns), joined to the pairs one
+    -- side at a time and each step materialized (the planner, blind to
+    -- these sets' sizes, joined the texts with each other first, and
+    -- measured each pair twice)
     near AS MATERIALIZED (
         SELECT p.* FROM pairs p
         WHERE p.sim >= CASE WHEN exact THEN threshold - 0.1 ELSE threshold END),
-    texts AS MATERIALIZED (
-        SELECT i.id, (SELECT string_agg(t.content, ' ' ORDER BY t.turn_number)
-                      FROM train_data.conversation_turns t WHERE t.conversation_id = i.id) AS body
+    sets AS MATERIALIZED (
+        SELECT i.id, train_data.shingle_set(train_data.conversation_text(i.id)) AS shingles
         FROM (SELECT n.d AS id FROM near n UNION SELECT n.k FROM near n) i
         WHERE exact),
     near_d AS MATERIALIZED (
-        SELECT n.*, x.body AS d_body FROM near n LEFT JOIN texts x ON x.id = n.d),
-    measured AS (
+        SELECT n.*, x.shingles AS d_set FROM near n LEFT JOIN sets x ON x.id = n.d),
+    measured AS MATERIALIZED (
         SELECT n.d, n.k, n.d_rank, n.rank,
-               CASE WHEN exact THEN train_data.shingle_jaccard(n.d_body, x.body) ELSE n.sim END AS sim
-        FROM near_d n LEFT JOIN texts x ON x.id = n.k)
+               CASE WHEN exact THEN train_data.shingle_set_similarity(n.d_set, x.shingles) ELSE n.sim END AS sim
+        FROM near_d n LEFT JOIN sets x ON x.id = n.k)
     -- each d dropped for the best ranked of its k's that is kept itself,
     -- greedily in rank order: near k's are all dropped, d is kept
     SELECT g.conversation_id, g.duplicate_of, g.similarity
@@ -5846,6 +5874,12 @@ COMMENT ON FUNCTION train_data.minhash_similarity(integer[], integer[]) IS
 
 COMMENT ON FUNCTION train_data.shingle_jaccard(text, text) IS
     'Exact Jaccard similarity of two texts'' 5-word shingle sets, which minhash_similarity estimates from signatures';
+
+COMMENT ON FUNCTION train_data.shingle_set(text) IS
+    'The distinct 5-word shingle hashes of a text, ascending (as unsigned numbers): the set its MinHash signature stands for';
+
+COMMENT ON FUNCTION train_data.shingle_set_similarity(bigint[], bigint[]) IS
+    'Exact Jaccard similarity of two shingle sets from shingle_set(): shingle_jaccard of their texts';
 
 COMMENT ON FUNCTION train_data.defect_status(train_data.conversation_status, jsonb) IS
     'Status of a completion given the status its score earned and its defect codes: needs_revision for any hard defect, pending_review instead of generated for soft ones only';

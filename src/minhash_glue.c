@@ -1,9 +1,9 @@
 /*
  * minhash_glue.c — SQL entry points of the near-duplicate signatures:
  * minhash_signature(), conversation_text_signature(), the aggregate
- * minhash_signature_agg(), minhash_bands(), minhash_similarity() and the
- * exact shingle_jaccard().  The signatures are the pure core in
- * core/minhash.c.
+ * minhash_signature_agg(), minhash_bands(), minhash_similarity(), and the
+ * exact shingle_set(), shingle_set_similarity() and shingle_jaccard().
+ * The signatures and sets are the pure core in core/minhash.c.
  *
  * Texts are read as UTF-8: as they are in a UTF-8 or SQL_ASCII database
  * (SQL_ASCII holds any bytes, and invalid UTF-8 separates words: a stored
@@ -37,6 +37,8 @@ PG_FUNCTION_INFO_V1(train_data_minhash_signature_agg_finish);
 PG_FUNCTION_INFO_V1(train_data_minhash_bands);
 PG_FUNCTION_INFO_V1(train_data_minhash_similarity);
 PG_FUNCTION_INFO_V1(train_data_shingle_jaccard);
+PG_FUNCTION_INFO_V1(train_data_shingle_set);
+PG_FUNCTION_INFO_V1(train_data_shingle_set_similarity);
 
 /* A signature as an int4[] Datum. */
 static Datum
@@ -249,4 +251,91 @@ train_data_shingle_jaccard(PG_FUNCTION_ARGS)
 			   *ub = td_server_text_for_words(VARDATA_ANY(b), &nb);
 
 	PG_RETURN_FLOAT4((float4) td_shingle_jaccard(ua, na, ub, nb));
+}
+
+/*
+ * shingle_set(content text) returns int8[] — the text's shingle set: the
+ * distinct 64-bit shingle hashes its signature is made from, ascending as
+ * unsigned numbers (stored as int8, reinterpreted).
+ */
+Datum
+train_data_shingle_set(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	size_t		n = VARSIZE_ANY_EXHDR(t);
+	const char *u = td_server_text_for_words(VARDATA_ANY(t), &n);
+	td_buf		set;
+	size_t		count = td_shingle_set(u, n, &set);
+	ArrayType  *a;
+
+	if (count > MaxAllocSize / sizeof(int64) - ARR_OVERHEAD_NONULLS(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text has %zu distinct shingles; a shingle set holds at most %zu", count,
+						(size_t) (MaxAllocSize / sizeof(int64) - ARR_OVERHEAD_NONULLS(1)))));
+	a = construct_array((Datum *) NULL, 0, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	if (count > 0)
+	{
+		int			dims[1] = {(int) count};
+		int			lbs[1] = {1};
+		Size		bytes = ARR_OVERHEAD_NONULLS(1) + count * sizeof(int64);
+
+		a = (ArrayType *) palloc0(bytes);
+		SET_VARSIZE(a, bytes);
+		a->ndim = 1;
+		a->dataoffset = 0;
+		a->elemtype = INT8OID;
+		memcpy(ARR_DIMS(a), dims, sizeof(dims));
+		memcpy(ARR_LBOUND(a), lbs, sizeof(lbs));
+		memcpy((char *) a + ARR_OVERHEAD_NONULLS(1), set.data, count * sizeof(int64));	/* no nulls: ARR_DATA_PTR */
+	}
+	td_buf_free(&set);
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/*
+ * The hashes of shingle set argument argno (named name in messages): an
+ * error unless it is an int8[] of at most one dimension, without NULLs,
+ * ascending as unsigned numbers with no repeat (shingle_set's).  Points
+ * into the detoasted array; *n its length.
+ */
+static const uint64_t *
+shingle_set_arg(FunctionCallInfo fcinfo, int argno, const char *name, size_t *n)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(argno);
+	const uint64_t *h;
+
+	*n = (size_t) ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	if (ARR_NDIM(a) > 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shingle set %s must be a one-dimensional bigint array without nulls", name),
+				 errdetail("Shingle sets come from shingle_set().")));
+	h = (const uint64_t *) ((const char *) a + ARR_OVERHEAD_NONULLS(1));	/* 1 dimension (or 0, empty), no nulls */
+	for (size_t i = 1; i < *n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (h[i - 1] >= h[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("shingle set %s is not ascending at element %zu", name, i + 1),
+					 errdetail("A shingle set holds each hash once, ascending as unsigned numbers, as shingle_set() returns it.")));
+	}
+	return h;
+}
+
+/*
+ * shingle_set_similarity(a int8[], b int8[]) returns real — the Jaccard
+ * similarity of two shingle sets (shingle_set's): shingle_jaccard of their
+ * texts, each text's set made once for many comparisons.
+ */
+Datum
+train_data_shingle_set_similarity(PG_FUNCTION_ARGS)
+{
+	size_t		na,
+				nb;
+	const uint64_t *a = shingle_set_arg(fcinfo, 0, "a", &na),
+			   *b = shingle_set_arg(fcinfo, 1, "b", &nb);
+
+	PG_RETURN_FLOAT4((float4) td_shingle_set_jaccard(a, na, b, nb));
 }

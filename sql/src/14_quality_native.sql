@@ -101,3 +101,23 @@ CREATE FUNCTION train_data.shingle_jaccard(a text, b text)
 
 COMMENT ON FUNCTION train_data.shingle_jaccard(text, text) IS
     'Exact Jaccard similarity of two texts'' 5-word shingle sets, which minhash_similarity estimates from signatures';
+
+-- A text's shingle set (the distinct shingle hashes its signature is made
+-- from, ascending as unsigned numbers) and the Jaccard similarity of two
+-- such sets: shingle_jaccard with each text's set made once, for a text
+-- compared with many.  New in 1.2.
+CREATE FUNCTION train_data.shingle_set(content text)
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_shingle_set';
+
+COMMENT ON FUNCTION train_data.shingle_set(text) IS
+    'The distinct 5-word shingle hashes of a text, ascending (as unsigned numbers): the set its MinHash signature stands for';
+
+CREATE FUNCTION train_data.shingle_set_similarity(a bigint[], b bigint[])
+    RETURNS real
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'train_data_shingle_set_similarity';
+
+COMMENT ON FUNCTION train_data.shingle_set_similarity(bigint[], bigint[]) IS
+    'Exact Jaccard similarity of two shingle sets from shingle_set(): shingle_jaccard of their texts';

@@ -29,7 +29,10 @@ td_minhash_init(td_minhash *m)
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
 		m->slot[i] = TD_MINHASH_EMPTY;
 	m->collect = NULL;
+	m->compact_at = 0;
 }
+
+static void compact(td_minhash *m);
 
 /* Give a shingle (its rolling hash over k words) its slot. */
 static void
@@ -42,6 +45,8 @@ put_shingle(td_minhash *m, uint64_t roll, uint64_t k)
 	if (m->collect != NULL)
 	{
 		td_buf_append(m->collect, (const char *) &h, sizeof(h));
+		if (m->collect->len >= m->compact_at)
+			compact(m);
 		return;
 	}
 	if (!m->filled[slot] || value < m->slot[slot])
@@ -164,33 +169,64 @@ hash_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+#define COMPACT_MIN (((size_t) 1 << 20) * sizeof(uint64_t))	/* 1 M hashes */
+
 /*
- * The distinct shingle hashes of a text, sorted, in buf (initialized
- * here; the caller frees it): the shingles td_minhash_add and
- * td_minhash_finish give their slots.  Returns their number.
+ * The hashes collected made a set: sorted, each once; the next compaction
+ * when they pass twice its size (or 1 M hashes), so a text of few
+ * distinct shingles never holds a hash per word.
  */
-static size_t
-shingle_set(const char *s, size_t len, td_buf *buf)
+static void
+compact(td_minhash *m)
 {
-	td_minhash	m;
-	uint64_t   *h;
-	size_t		n,
+	uint64_t   *h = (uint64_t *) m->collect->data;
+	size_t		n = m->collect->len / sizeof(uint64_t),
 				d = 0;
 
-	td_buf_init(buf);
-	td_minhash_init(&m);
-	m.collect = buf;
-	td_minhash_add(&m, s, len);
-	if (m.words > 0 && m.words < TD_MINHASH_SHINGLE)
-		put_shingle(&m, m.roll, m.words);
-	h = (uint64_t *) buf->data;
-	n = buf->len / sizeof(uint64_t);
 	if (n > 1)
 		td_sort(h, n, sizeof(uint64_t), hash_cmp);
 	for (size_t i = 0; i < n && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
 		if (i == 0 || h[i] != h[i - 1])
 			h[d++] = h[i];
-	return d;
+	m->collect->len = d * sizeof(uint64_t);
+	m->compact_at = 2 * m->collect->len > COMPACT_MIN ? 2 * m->collect->len : COMPACT_MIN;
+}
+
+/* See minhash.h. */
+size_t
+td_shingle_set(const char *s, size_t len, td_buf *buf)
+{
+	td_minhash	m;
+
+	td_buf_init(buf);
+	td_minhash_init(&m);
+	m.collect = buf;
+	m.compact_at = COMPACT_MIN;
+	td_minhash_add(&m, s, len);
+	if (m.words > 0 && m.words < TD_MINHASH_SHINGLE)
+		put_shingle(&m, m.roll, m.words);
+	compact(&m);
+	return buf->len / sizeof(uint64_t);
+}
+
+/* See minhash.h. */
+double
+td_shingle_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t		i = 0,
+				j = 0,
+				both = 0;
+
+	while (i < na && j < nb && TD_CHECK_FOR_INTERRUPTS_EXPR())
+	{
+		if (a[i] == b[j])
+			both++, i++, j++;
+		else if (a[i] < b[j])
+			i++;
+		else
+			j++;
+	}
+	return na + nb > both ? (double) both / (double) (na + nb - both) : 1.0;
 }
 
 /* See minhash.h. */
@@ -199,24 +235,11 @@ td_shingle_jaccard(const char *a, size_t alen, const char *b, size_t blen)
 {
 	td_buf		ba,
 				bb;
-	size_t		na = shingle_set(a, alen, &ba),
-				nb = shingle_set(b, blen, &bb),
-				i = 0,
-				j = 0,
-				both = 0;
-	const uint64_t *ha = (const uint64_t *) ba.data,
-			   *hb = (const uint64_t *) bb.data;
+	size_t		na = td_shingle_set(a, alen, &ba),
+				nb = td_shingle_set(b, blen, &bb);
+	double		j = td_shingle_set_jaccard((const uint64_t *) ba.data, na, (const uint64_t *) bb.data, nb);
 
-	while (i < na && j < nb && TD_CHECK_FOR_INTERRUPTS_EXPR())
-	{
-		if (ha[i] == hb[j])
-			both++, i++, j++;
-		else if (ha[i] < hb[j])
-			i++;
-		else
-			j++;
-	}
 	td_buf_free(&ba);
 	td_buf_free(&bb);
-	return na + nb > both ? (double) both / (double) (na + nb - both) : 1.0;
+	return j;
 }

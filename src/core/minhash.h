@@ -59,6 +59,7 @@ typedef struct td_minhash
 	uint32_t	slot[TD_MINHASH_SLOTS];
 	uint8_t		filled[TD_MINHASH_SLOTS];
 	struct td_buf *collect;		/* not NULL: shingle hashes appended here, no slots */
+	size_t		compact_at;		/* collect's length (bytes) at which it is made a set again */
 } td_minhash;
 
 /* Start an empty signature. */
@@ -80,10 +81,24 @@ extern void td_minhash_bands(const uint32_t sig[TD_MINHASH_SLOTS], int64_t keys[
 extern double td_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n);
 
 /*
+ * A text's shingle set, which its signature is made from (the same words,
+ * shingles and 64-bit shingle hashes): the distinct hashes, ascending, as
+ * uint64_t in buf (initialized here; the caller frees it); returns their
+ * number.  Memory: 8 bytes a distinct shingle, and at most 8 MB besides
+ * (the hashes gathered are made a set again whenever they pass twice the
+ * last set's size or 1 M hashes).
+ */
+extern size_t td_shingle_set(const char *s, size_t len, struct td_buf *buf);
+
+/*
+ * The Jaccard similarity of two shingle sets (td_shingle_set's: ascending,
+ * distinct): |A ∩ B| / |A ∪ B|; 1 when both are empty.
+ */
+extern double td_shingle_set_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
+
+/*
  * The exact Jaccard similarity of two texts' shingle sets, which their
- * signatures estimate (the same words, shingles and 64-bit shingle
- * hashes): |A ∩ B| / |A ∪ B|; 1 when neither text has a word.  Memory: 8
- * bytes a word of each text, at once.
+ * signatures estimate; 1 when neither text has a word.
  */
 extern double td_shingle_jaccard(const char *a, size_t alen, const char *b, size_t blen);
 

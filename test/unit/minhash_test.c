@@ -407,6 +407,27 @@ test_shingle_jaccard(void)
 	   "no words on either side: 1; on one side: 0");
 	ok(td_shingle_jaccard("a b c d e a b c d e", 19, "a b c d e", 9) == 1.0 / 5.0,
 	   "repeated shingles count once");
+	{
+		/* 3 M words of 6 shingles: made a set as they come, never 24 MB of hashes */
+		size_t		len = 3000000 * 2;
+		char	   *big = malloc(len);
+		td_buf		set;
+		size_t		n;
+		bool		ascending = true;
+
+		for (size_t i = 0; i < len; i += 2)
+		{
+			big[i] = (char) ('a' + (i / 2) % 6);
+			big[i + 1] = ' ';
+		}
+		n = td_shingle_set(big, len, &set);
+		for (size_t i = 1; i < n; i++)
+			ascending = ascending && ((const uint64_t *) set.data)[i - 1] < ((const uint64_t *) set.data)[i];
+		ok(n == 6 && ascending && set.cap <= 2 * (((size_t) 1 << 20) + 1) * sizeof(uint64_t),
+		   "a long text of few shingles: its set, ascending, in bounded memory");
+		td_buf_free(&set);
+		free(big);
+	}
 }
 
 int
