@@ -158,17 +158,6 @@ td_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
 	return (double) equal / (double) n;
 }
 
-/* qsort's order of two shingle hashes (a cancel may leave the sort). */
-static int
-hash_cmp(const void *a, const void *b)
-{
-	uint64_t	x = *(const uint64_t *) a,
-				y = *(const uint64_t *) b;
-
-	TD_CHECK_FOR_INTERRUPTS();
-	return (x > y) - (x < y);
-}
-
 #define COMPACT_MIN (((size_t) 1 << 20) * sizeof(uint64_t))	/* 1 M hashes */
 
 /*
@@ -184,7 +173,7 @@ compact(td_minhash *m)
 				d = 0;
 
 	if (n > 1)
-		td_sort(h, n, sizeof(uint64_t), hash_cmp);
+		td_sort(h, n, sizeof(uint64_t), td_u64_cmp);
 	for (size_t i = 0; i < n && TD_CHECK_FOR_INTERRUPTS_EXPR(); i++)
 		if (i == 0 || h[i] != h[i - 1])
 			h[d++] = h[i];

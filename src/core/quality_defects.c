@@ -876,17 +876,6 @@ read_words(scratch *s, const char *text, size_t len, const phrase_index *ix, con
 	return td_mix64(s->prefix[s->nwords] + s->nwords);
 }
 
-/* Order of 64-bit values (qsort). */
-static int
-u64_cmp(const void *a, const void *b)
-{
-	uint64_t	x = *(const uint64_t *) a,
-				y = *(const uint64_t *) b;
-
-	TD_CHECK_FOR_INTERRUPTS();
-	return (x > y) - (x < y);
-}
-
 #define SMALL_SORT 32			/* up to this many values, an insertion sort (no callback) */
 
 /* Sort n 64-bit values ascending. */
@@ -895,7 +884,7 @@ sort_u64(uint64_t *v, size_t n)
 {
 	if (n > SMALL_SORT)
 	{
-		td_sort(v, n, sizeof(uint64_t), u64_cmp);
+		td_sort(v, n, sizeof(uint64_t), td_u64_cmp);
 		return;
 	}
 	for (size_t i = 1; i < n; i++)

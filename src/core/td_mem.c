@@ -3,6 +3,7 @@
  */
 #include "td_mem.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,17 @@ static td_limit_fn limit_hook = default_limit;
 
 td_interrupt_fn td_interrupt_handler = NULL;
 td_sort_fn	td_sort = qsort;
+
+/* See td_mem.h. */
+int
+td_u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a,
+				y = *(const uint64_t *) b;
+
+	TD_CHECK_FOR_INTERRUPTS();
+	return (x > y) - (x < y);
+}
 unsigned int td_interrupt_ticks = 0;
 
 /* See td_mem.h. */

@@ -57,6 +57,9 @@ typedef void (*td_sort_fn) (void *base, size_t n, size_t size, int (*cmp) (const
 
 extern td_sort_fn td_sort;
 
+/* td_sort's order of uint64_t values, ascending; checks for a cancel. */
+extern int	td_u64_cmp(const void *a, const void *b);
+
 /* Allocator hooks; td_set_allocator(NULL, NULL, NULL) restores malloc. */
 typedef void *(*td_alloc_fn) (size_t size);
 typedef void *(*td_realloc_fn) (void *ptr, size_t size);
