@@ -212,6 +212,12 @@ SELECT count(*) AS bob_sees FROM train_data.near_duplicates(0.5);
 SELECT count(*) AS bob_sees_among_hers
 FROM train_data.near_duplicates(0.5, ARRAY(SELECT ('e8000000-0000-0000-0000-00000000000' || g)::uuid
                                            FROM generate_series(1, 5) g));
+-- nor when he asks for them measured on their texts (exact reads turns:
+-- his own only, as row-level security decides)
+SELECT count(*) AS bob_sees_among_hers_exactly
+FROM train_data.near_duplicates(0.5, ARRAY(SELECT ('e8000000-0000-0000-0000-00000000000' || g)::uuid
+                                           FROM generate_series(1, 5) g), true);
+SELECT train_data.conversation_text('e8000000-0000-0000-0000-000000000001') AS bob_reads_her_text;
 -- and his calls read his own signatures through an index, not every user's
 -- (near_duplicates, the export's dedupe and dataset_report read them so)
 -- (bitmap scans off too: which of the two index plans wins depends on the
