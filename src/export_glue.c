@@ -171,9 +171,11 @@ static const char *const filtered_condition =
  * "dedupe": t the near duplicates of the ones kept too, found among the
  * conversations the export would write without it (near_duplicates(t,
  * those ids)): a conversation is dropped only for one the export keeps, not
- * for a rejected, defective or unselected copy ranked above it.  They are
- * found once, into an array (dedupe_select: the threshold, then the scope's
- * condition and the defects' condition, then ")) d"), which the count of a
+ * for a rejected, defective or unselected copy ranked above it; with
+ * "dedupeExact" true, the candidate pairs are measured on their texts
+ * (near_duplicates' exact).  They are found once, into an array
+ * (dedupe_select: the threshold, then the scope's condition and the
+ * defects' condition, then dedupe_end with exact), which the count of a
  * document's header and the cursor share; the rows are left out by an
  * anti-join with it (dedupe_condition: the number of the array's
  * parameter), planned knowing its length (the statements are planned with
@@ -203,6 +205,7 @@ static const char *const turns_condition =
 static const char *const dedupe_select =
 "SELECT pg_catalog.array_agg(d.conversation_id)"
 "   FROM train_data.near_duplicates($%d, ARRAY(SELECT c.id FROM train_data.conversations c WHERE ";
+static const char *const dedupe_end = "), %s) d";
 static const char *const dedupe_condition =
 " AND NOT EXISTS (SELECT FROM pg_catalog.unnest($%d) AS d(id) WHERE d.id OPERATOR(pg_catalog.=) c.id)";
 
@@ -431,7 +434,7 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 	static const char *const known[] = {
 		"includeMetadata", "includeQualityScores", "includeTimestamps", "includeApprovalHistory",
 		"includeParentReferences", "systemMessage", "lastTurnOnly", "includeDefects", "dedupe",
-		"scope", "format", "includeFullContent", NULL
+		"dedupeExact", "scope", "format", "includeFullContent", NULL
 	};
 	td_export_options o = td_export_defaults();
 	JsonbValue *v;
@@ -445,9 +448,10 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 	check_known_keys(options, known, "export options",
 					 "The options are includeMetadata, includeQualityScores, includeTimestamps, "
 					 "includeApprovalHistory, includeParentReferences, systemMessage, lastTurnOnly, "
-					 "includeDefects and dedupe.");
+					 "includeDefects, dedupe and dedupeExact.");
 	(void) bool_option(options, "includeDefects", false);	/* checked here, used by the query */
 	(void) dedupe_option(options, NULL);	/* checked here, used by the query */
+	(void) bool_option(options, "dedupeExact", false);	/* checked here, used by the query */
 	o.include_metadata = bool_option(options, "includeMetadata", true);
 	o.include_quality_scores = bool_option(options, "includeQualityScores", true);
 	o.include_timestamps = bool_option(options, "includeTimestamps", true);
@@ -796,7 +800,7 @@ export_duplicates(const export_args *a, const char *scope)
 	initStringInfo(&query);
 	appendStringInfo(&query, dedupe_select, n);
 	appendStringInfoString(&query, cond.data);
-	appendStringInfoString(&query, ")) d");
+	appendStringInfo(&query, dedupe_end, bool_option(a->options, "dedupeExact", false) ? "true" : "false");
 	if (SPI_execute_with_args(query.data, n, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the near duplicates of the export");
 	dups = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -670,9 +670,11 @@ BEGIN
     turns AS (
         SELECT t.conversation_id, t.content, t.token_count
         FROM unnest(ids) AS s(id) JOIN train_data.conversation_turns t ON t.conversation_id = s.id),
-    -- (among the selection: what a dedupe of the export would drop)
+    -- (among the selection: what a dedupe of the export would drop; its
+    -- pairs measured on their texts with the option dedupeExact, which
+    -- export_selection has checked)
     dups AS (
-        SELECT d.* FROM train_data.near_duplicates(0.8, ids) d)
+        SELECT d.* FROM train_data.near_duplicates(0.8, ids, coalesce((options ->> 'dedupeExact')::boolean, false)) d)
     SELECT jsonb_build_object(
         'conversations', (SELECT count(*) FROM sel),
         'byStatus', (SELECT coalesce(jsonb_object_agg(x.k, x.n), '{}') FROM (SELECT s.status AS k, count(*) AS n FROM sel s GROUP BY 1) x),
@@ -684,7 +686,8 @@ BEGIN
                            FROM sel s, jsonb_array_elements_text(s.quality_metrics -> 'defects') d(code)
                            WHERE s.has_defects AND d.code IS NOT NULL   -- (a non-empty array; a user may write nulls in it)
                            GROUP BY 1) x),
-        'duplicates', jsonb_build_object('threshold', 0.8, 'clusters', (SELECT count(DISTINCT d.duplicate_of) FROM dups d),
+        'duplicates', jsonb_build_object('threshold', 0.8, 'exact', coalesce((options ->> 'dedupeExact')::boolean, false),
+                                         'clusters', (SELECT count(DISTINCT d.duplicate_of) FROM dups d),
                                          'duplicateConversations', (SELECT count(*) FROM dups)),
         'distributions', jsonb_build_object(
             'turns', (SELECT train_data.report_quantiles(array_agg(x.n::float8))

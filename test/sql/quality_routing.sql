@@ -300,6 +300,23 @@ WHERE d.conversation_id::text LIKE 'ed%' ORDER BY 1, 2;
 SELECT funcname, calls FROM pg_stat_xact_user_functions
 WHERE funcname IN ('conversation_text', 'shingle_set', 'shingle_set_similarity') ORDER BY 1;
 SELECT expect_error($$SELECT * FROM train_data.near_duplicates(0.8, NULL, NULL)$$);
+-- The export's dedupe follows: dedupeExact measures its pairs so.  At
+-- 0.78 the estimate leaves variant 14 out, the exact measure writes it;
+-- at 0.75 both leave it out.  The report of such an export describes the
+-- same lines, and counts its duplicates (at 0.8) the same way.
+SELECT q.dedupe, q.exact, count(l.line) AS lines,
+       count(*) FILTER (WHERE l.line LIKE '%variant 14%') AS variant_14
+FROM (VALUES (0.78, false), (0.78, true), (0.75, false), (0.75, true)) q(dedupe, exact)
+CROSS JOIN LATERAL train_data.export_jsonl('original', 'selected',
+    ARRAY(SELECT ('ed000000-0000-0000-0000-0000000000' || lpad(v::text, 2, '0'))::uuid FROM variant_texts), NULL,
+    jsonb_build_object('dedupe', q.dedupe, 'dedupeExact', q.exact)) l(line)
+GROUP BY 1, 2 ORDER BY 1 DESC, 2;
+SELECT q.exact, r -> 'duplicates' AS duplicates, r -> 'manifest' -> 'rows' AS rows
+FROM (VALUES (false), (true)) q(exact),
+     LATERAL train_data.dataset_report('{"searchQuery": "variant"}', jsonb_build_object('dedupe', 0.78, 'dedupeExact', q.exact)) r
+ORDER BY 1;
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 0.8, "dedupeExact": "yes"}')$$);
+SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 0.8, "dedupeExact": null}')$$);
 ROLLBACK;
 -- Only exact reads turns: a role that may read signatures and
 -- conversations but not turns finds near duplicates by the estimate, and
