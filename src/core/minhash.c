@@ -80,14 +80,24 @@ td_minhash_add(td_minhash *m, const char *s, size_t len)
 	}
 }
 
+/*
+ * The shingles of a text end: one of all its words when it has fewer than
+ * TD_MINHASH_SHINGLE (a short text is not empty), else none more.
+ */
+static void
+finish_shingles(td_minhash *m)
+{
+	if (m->words > 0 && m->words < TD_MINHASH_SHINGLE)
+		put_shingle(m, m->roll, m->words);
+}
+
 /* See minhash.h. */
 void
 td_minhash_finish(td_minhash *m, uint32_t sig[TD_MINHASH_SLOTS])
 {
 	bool		any = false;
 
-	if (m->words > 0 && m->words < TD_MINHASH_SHINGLE)
-		put_shingle(m, m->roll, m->words);
+	finish_shingles(m);
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
 		any = any || m->filled[i];
 	for (int i = 0; i < TD_MINHASH_SLOTS; i++)
@@ -192,8 +202,7 @@ td_shingle_set(const char *s, size_t len, td_buf *buf)
 	m.collect = buf;
 	m.compact_at = COMPACT_MIN;
 	td_minhash_add(&m, s, len);
-	if (m.words > 0 && m.words < TD_MINHASH_SHINGLE)
-		put_shingle(&m, m.roll, m.words);
+	finish_shingles(&m);
 	compact(&m);
 	return buf->len / sizeof(uint64_t);
 }
