@@ -318,6 +318,8 @@ ORDER BY 1;
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 0.8, "dedupeExact": "yes"}')$$);
 SELECT expect_error($$SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 0.8, "dedupeExact": null}')$$);
 ROLLBACK;
+-- (a key spelt otherwise is refused, its hint naming the options)
+SELECT count(*) FROM train_data.export_jsonl(options => '{"dedupe": 0.8, "dedupe_exact": true}');
 -- Only exact reads turns: a role that may read signatures and
 -- conversations but not turns finds near duplicates by the estimate, and
 -- is refused the exact measure (found by a review: the first form named
