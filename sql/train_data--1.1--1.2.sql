@@ -4100,6 +4100,18 @@ END;
 COMMENT ON FUNCTION train_data.conversation_text(uuid) IS
     'A conversation''s text as its signature reads it: its turns'' contents in order, joined with spaces; NULL without turns';
 
+-- The exact similarities of near_duplicates' pairs with exact: element i
+-- the Jaccard similarity of the shingle sets of conversations d[i] and
+-- k[i]'s texts (conversation_text, read as the caller), NULL when either
+-- has none; each text read and made a set once while the sets fit in
+-- work_mem × hash_mem_multiplier (native, src/exact_pairs_glue.c).
+CREATE FUNCTION train_data.shingle_pair_similarities(d uuid[], k uuid[])
+    RETURNS real[]
+    LANGUAGE c STABLE STRICT
+    AS 'MODULE_PATHNAME', 'train_data_shingle_pair_similarities';
+COMMENT ON FUNCTION train_data.shingle_pair_similarities(uuid[], uuid[]) IS
+    'Internal step of near_duplicates with exact: the exact Jaccard similarity of the shingle sets of the texts of conversations d[i] and k[i] (conversation_text, as the caller), NULL when either has none';
+
 -- Near duplicates among the conversations the caller can see: pairs that
 -- share an LSH band key and whose estimated Jaccard similarity (MinHash) is
 -- at least threshold.  Each row names a conversation to drop and the one it
@@ -4189,25 +4201,24 @@ BEGIN
         JOIN sig sk ON sk.id = c.k),
     -- with exact, the pairs estimated up to 0.1 below the threshold (2.5
     -- standard errors of the estimate at 0.8) are measured on their texts,
-    -- as their signatures read them: each conversation's shingle set made
-    -- once, its text read by its id (conversation_text: by index, and only
-    -- with exact, which alone needs to read turns), joined to the pairs one
-    -- side at a time and each step materialized (the planner, blind to
-    -- these sets' sizes, joined the texts with each other first, and
-    -- measured each pair twice)
+    -- as their signatures read them, in one call grouped by d
+    -- (shingle_pair_similarities: each conversation's text read by its id
+    -- and made a set when a pair first needs it, the sets kept while
+    -- memory allows; a set carried on each pair's row wrote gigabytes of
+    -- temporary files on long texts near each other)
     near AS MATERIALIZED (
         SELECT p.* FROM pairs p
         WHERE p.sim >= CASE WHEN exact THEN threshold - 0.1 ELSE threshold END),
-    sets AS MATERIALIZED (
-        SELECT i.id, train_data.shingle_set(train_data.conversation_text(i.id)) AS shingles
-        FROM (SELECT n.d AS id FROM near n UNION SELECT n.k FROM near n) i
-        WHERE exact),
-    near_d AS MATERIALIZED (
-        SELECT n.*, x.shingles AS d_set FROM near n LEFT JOIN sets x ON x.id = n.d),
     measured AS MATERIALIZED (
-        SELECT n.d, n.k, n.d_rank, n.rank,
-               CASE WHEN exact THEN train_data.shingle_set_similarity(n.d_set, x.shingles) ELSE n.sim END AS sim
-        FROM near_d n LEFT JOIN sets x ON x.id = n.k)
+        SELECT n.d, n.k, n.d_rank, n.rank, n.sim FROM near n WHERE NOT exact
+        UNION ALL
+        SELECT u.d, u.k, u.d_rank, u.rank, u.sim
+        FROM (SELECT array_agg(n.d ORDER BY n.d_rank, n.rank) AS d, array_agg(n.k ORDER BY n.d_rank, n.rank) AS k,
+                     array_agg(n.d_rank ORDER BY n.d_rank, n.rank) AS d_rank,
+                     array_agg(n.rank ORDER BY n.d_rank, n.rank) AS rank
+              FROM near n WHERE exact) a
+        CROSS JOIN LATERAL unnest(a.d, a.k, a.d_rank, a.rank, train_data.shingle_pair_similarities(a.d, a.k))
+            AS u(d, k, d_rank, rank, sim))
     -- each d dropped for the best ranked of its k's that is kept itself,
     -- greedily in rank order: near k's are all dropped, d is kept
     SELECT g.conversation_id, g.duplicate_of, g.similarity

@@ -24,11 +24,13 @@
 #include "utils/hsearch.h"
 #include "utils/uuid.h"
 
+#include "train_data.h"
+
 PG_FUNCTION_INFO_V1(train_data_near_duplicates_kept);
 
-/* The elements of a one-dimensional array argument without NULLs (*n set). */
-static Datum *
-elements(ArrayType *a, Oid type, int16 typlen, bool byval, char align, int *n, const char *what)
+/* See train_data.h. */
+Datum *
+td_pair_elements(ArrayType *a, Oid type, int16 typlen, bool byval, char align, int *n, const char *what)
 {
 	Datum	   *values;
 	bool	   *nulls;
@@ -82,9 +84,9 @@ train_data_near_duplicates_kept(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		return (Datum) 0;
-	d = elements(PG_GETARG_ARRAYTYPE_P(0), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &nd, "d");
-	k = elements(PG_GETARG_ARRAYTYPE_P(1), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &nk, "k");
-	sim = elements(PG_GETARG_ARRAYTYPE_P(2), FLOAT4OID, sizeof(float4), true, TYPALIGN_INT, &ns, "similarity");
+	d = td_pair_elements(PG_GETARG_ARRAYTYPE_P(0), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &nd, "d");
+	k = td_pair_elements(PG_GETARG_ARRAYTYPE_P(1), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &nk, "k");
+	sim = td_pair_elements(PG_GETARG_ARRAYTYPE_P(2), FLOAT4OID, sizeof(float4), true, TYPALIGN_INT, &ns, "similarity");
 	if (nd != nk || nd != ns)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -71,4 +71,13 @@ extern void td_install_check_cache(void);
 typedef void (*td_relation_hook) (Datum arg, Oid relid);
 extern void td_on_relation_change(td_relation_hook fn, Datum arg);
 
+/*
+ * The elements of array argument a of near_duplicates' pairs (its array
+ * what: "d", "k", "similarity"), one-dimensional without NULLs, else 22023;
+ * *n set (kept_glue.c).
+ */
+struct ArrayType;
+extern Datum *td_pair_elements(struct ArrayType *a, Oid type, int16 typlen, bool byval, char align, int *n,
+							   const char *what);
+
 #endif							/* TD_TRAIN_DATA_H */

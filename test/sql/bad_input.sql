@@ -481,6 +481,13 @@ INSERT INTO calls (fn, call) VALUES
  ('shingle_set_similarity', $$SELECT train_data.shingle_set_similarity(train_data.shingle_set(repeat('w' || 1, 1)), ARRAY(SELECT g FROM generate_series(1, 1000000) g))$$),
  ('conversation_text', $$SELECT train_data.conversation_text(NULL)$$),
  ('conversation_text', $$SELECT train_data.conversation_text('00000000-0000-0000-0000-00000000dead')$$),
+ ('shingle_pair_similarities', $$SELECT train_data.shingle_pair_similarities(NULL, '{}')$$),
+ ('shingle_pair_similarities', $$SELECT train_data.shingle_pair_similarities('{}', '{}')$$),
+ ('shingle_pair_similarities', $$SELECT train_data.shingle_pair_similarities(ARRAY[gen_random_uuid()], '{}')$$),
+ ('shingle_pair_similarities', $$SELECT train_data.shingle_pair_similarities(ARRAY[NULL::uuid], ARRAY[gen_random_uuid()])$$),
+ -- (another user's conversations and ids of none: no text, no similarity)
+ ('shingle_pair_similarities', $$SELECT train_data.shingle_pair_similarities('{00000000-0000-0000-0000-00000000dead}', '{e8000000-0000-0000-0000-000000000001}')$$),
+ ('shingle_pair_similarities', $$SELECT cardinality(train_data.shingle_pair_similarities(array_fill('00000000-0000-0000-0000-00000000dead'::uuid, ARRAY[100000]), array_fill('00000000-0000-0000-0000-00000000beef'::uuid, ARRAY[100000])))$$),
  ('conversations_owner_only', $$SELECT train_data.conversations_owner_only()$$),
  ('near_duplicates_kept', $$SELECT count(*) FROM train_data.near_duplicates_kept(NULL, NULL, NULL)$$),
  ('near_duplicates_kept', $$SELECT count(*) FROM train_data.near_duplicates_kept('{}', '{}', '{0.5}')$$),
