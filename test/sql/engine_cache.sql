@@ -30,12 +30,13 @@ RESET train_data.user_id;
 
 -- One worker session claims one item at a time: Alice's (the older job)
 -- twice, the second from the session's copy, then Bob's; each request has
--- its owner's model, never the other's.
+-- its owner's model, never the other's.  (Leases of a day: a lease that
+-- ran out on a slow machine handed an item of these jobs to a claim below.)
 SET ROLE regress_worker;
 CREATE TEMP TABLE claimed AS
-SELECT 1 AS n, c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batch_items('w', 1) c;
-INSERT INTO claimed SELECT 2, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 1) c;
-INSERT INTO claimed SELECT 3, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 2) c;
+SELECT 1 AS n, c.batch_job_id, c.request ->> 'model' AS model FROM train_data.claim_batch_items('w', 1, '1 day') c;
+INSERT INTO claimed SELECT 2, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 1, '1 day') c;
+INSERT INTO claimed SELECT 3, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 2, '1 day') c;
 RESET ROLE;
 
 -- Bob changes his model (committed in this session: its own transaction's
@@ -47,7 +48,7 @@ UPDATE train_data.ai_configurations SET configuration = configuration || '{"mode
 RESET ROLE;
 RESET train_data.user_id;
 SET ROLE regress_worker;
-INSERT INTO claimed SELECT 4, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 2) c;
+INSERT INTO claimed SELECT 4, c.batch_job_id, c.request ->> 'model' FROM train_data.claim_batch_items('w', 2, '1 day') c;
 RESET ROLE;
 SELECT n, CASE c.batch_job_id WHEN 'ec000000-0000-0000-0000-0000000000a1' THEN 'alice' ELSE 'bob' END AS owner, c.model
 FROM claimed c ORDER BY n, owner;

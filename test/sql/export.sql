@@ -172,7 +172,8 @@ SELECT v.n, train_data.training_line_warnings(v.line, 14) AS at_14, train_data.t
 FROM (VALUES (1, '{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}'),
              (2, '{"messages":[{"role":"system","content":"Be kind."},{"role":"assistant","content":"日本語です"},{"role":"assistant","content":"Yes"}]}'),
              (3, '{"messages":[{"role":"system","content":"x"},{"role":"user","content":"y"},{"role":"assistant","content":"z"}]}'),
-             (4, '{"messages":[]}'), (5, 'not json')) AS v(n, line) ORDER BY v.n;
+             (4, '{"messages":[]}'), (5, 'not json'),
+             (6, '{"messages":[{"role":"assistant","content":"Hi"}]}')) AS v(n, line) ORDER BY v.n;
 SELECT expect_error($$SELECT train_data.training_line_warnings('{}', 0)$$, true);
 -- validate_export counts them after the errors, with its own option
 -- tokenLimit (16,385 by default), which it does not pass to the export.
@@ -187,6 +188,27 @@ SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', 
 -- (a misspelling of its own option is named as such: the export's hint
 -- lists only the export's options)
 SELECT expect_error($$SELECT * FROM train_data.validate_export('openai', 'all', NULL, NULL, '{"token_limit": 4096}')$$, true);
+-- The default limit is the cookbook's, 16,385 tokens: a line of exactly
+-- that many passes (3 + 1 + 1 for "Hi", 3 + 1 + 16,373 for 65,492
+-- characters, 3 for the reply), and is over a limit of 16,384; the rows
+-- come as lines, errors, warnings, whatever their names' order (a
+-- conversation of one user turn: the error sorts before "lines").
+BEGIN;
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score) VALUES
+    ('e6100000-0000-0000-0000-000000000001', 'Long', 'P', 'N', 'template', 'generated', 8),
+    ('e6100000-0000-0000-0000-000000000002', 'Alone', 'P', 'N', 'template', 'generated', 8);
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content) VALUES
+    ('e6100000-0000-0000-0000-000000000001', 1, 'user', 'Hi'),
+    ('e6100000-0000-0000-0000-000000000001', 2, 'assistant', repeat('x', 65492)),
+    ('e6100000-0000-0000-0000-000000000002', 1, 'user', 'Hi');
+SELECT q.options, v.check_name, v.lines
+FROM (VALUES (1, '{"includeDefects": true}'::jsonb), (2, '{"includeDefects": true, "tokenLimit": 16384}')) q(n, options),
+     LATERAL train_data.validate_export('openai', 'selected', '{e6100000-0000-0000-0000-000000000001}', NULL, q.options)
+         WITH ORDINALITY v(check_name, lines, ord)
+ORDER BY q.n, v.ord;
+SELECT * FROM train_data.validate_export('openai', 'selected', '{e6100000-0000-0000-0000-000000000002}', NULL,
+                                          '{"includeDefects": true}');
+ROLLBACK;
 
 -- The documents, from the same writer: JSON (JSON.stringify's 2-space
 -- layout, a summary with metadata), CSV (byte order mark, every field quoted,

@@ -335,6 +335,13 @@ FROM train_data.batch_items i
 JOIN train_data.generation_logs l ON l.batch_item_id = i.id
 LEFT JOIN train_data.conversations c ON c.id = l.conversation_id
 WHERE i.batch_job_id = :'priced_job' ORDER BY i.position;
+-- (the job ends here: its item 4, queued again with a backoff of about a
+-- second, would be the next claim's on a machine slow enough to pass it)
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT status FROM train_data.cancel_batch(:'priced_job');
+RESET ROLE;
+RESET train_data.user_id;
 -- A Chat Completions response's cached tokens are among its prompt tokens
 -- (at most all of them), its reasoning tokens among its completion tokens.
 SELECT train_data.parse_generation_response('{"model": "gpt-4o-mini-2024-07-18", "choices": [{"message": {"content": "user: a\nassistant: b"}, "finish_reason": "stop"}],
@@ -346,14 +353,17 @@ SELECT train_data.parse_generation_response('{"model": "gpt-4o-mini-2024-07-18",
 -- log's cost holds, whatever a site's price.
 BEGIN;
 INSERT INTO train_data.model_prices (model_id, input_usd_per_mtok, output_usd_per_mtok)
-VALUES ('costly-model', 999999.9999, 999999.9999);
+VALUES ('costly-model', 999999.9999, 999999.9999), ('half-million-model', 500000, 500000);
 SELECT r.* FROM (VALUES
     (1, '{"model": "claude-haiku-4-5-20251001", "usage": {"input_tokens": 1000, "output_tokens": 2000}}'::jsonb, 'claude-opus-4-5'),
     (2, '{"usage": {"input_tokens": 1000, "output_tokens": 2000}}', 'claude-opus-4-5'),
     (3, '{"model": "claude-haiku-4-5", "content": []}', 'claude-opus-4-5'),
     (4, '{"model": "costly-model", "usage": {"input_tokens": 1000000, "output_tokens": 0}}', NULL),
     (5, '{"model": "costly-model", "usage": {"input_tokens": 1000001, "output_tokens": 0}}', NULL),
-    (6, '{"model": "unpriced", "usage": {"input_tokens": 1, "output_tokens": 1}}', 'unpriced too')) v(n, response, asked),
+    (6, '{"model": "unpriced", "usage": {"input_tokens": 1, "output_tokens": 1}}', 'unpriced too'),
+    -- (just under 1,000,000 USD, and 1,000,000 exactly: not held)
+    (7, '{"model": "half-million-model", "usage": {"input_tokens": 1999999, "output_tokens": 0}}', NULL),
+    (8, '{"model": "half-million-model", "usage": {"input_tokens": 2000000, "output_tokens": 0}}', NULL)) v(n, response, asked),
     LATERAL train_data.response_cost(v.response, v.asked) r ORDER BY v.n;
 ROLLBACK;
 
