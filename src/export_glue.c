@@ -286,7 +286,6 @@ option(Jsonb *options, const char *key)
 	return getKeyJsonValueFromContainer(&options->root, key, strlen(key), NULL);
 }
 
-/* A boolean option; the default when absent. */
 /* A JSON value as an error quotes it: its text, clipped (see TD_CLIP_CHARS). */
 static char *
 json_for_message(JsonbValue *v)
@@ -296,6 +295,7 @@ json_for_message(JsonbValue *v)
 	return td_clip_for_message(JsonbToCString(NULL, &j->root, VARSIZE(j)));
 }
 
+/* A boolean option; the default when absent. */
 static bool
 bool_option(Jsonb *options, const char *key, bool dflt)
 {
