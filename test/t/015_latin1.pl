@@ -59,6 +59,30 @@ like($u[4], qr/Größer ist nicht besser/, 'the parsed response keeps the accent
 like($u[5], qr/Sujet : épargne, « ça va »/, 'the template renders the accented values');
 like($u[7], qr/"words": 11, "estimated": false, "distinctWords": 10,/, 'the vocabulary counts the accented words whole');
 
+# Near duplicates measured on their texts (exact: each text read and
+# converted to UTF-8 once, then given back) find the same pair with the
+# same similarity in both databases, the exact one of the two texts.
+my $near = <<'SQL';
+SET client_encoding = 'UTF8';
+SET train_data.user_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+INSERT INTO train_data.conversations (id, title, persona, emotion, tier, status, quality_score)
+SELECT ('e1a00000-0000-0000-0000-00000000000' || c)::uuid, 'near ' || c, 'P', 'N', 'template', 'generated', 10 - c
+FROM generate_series(1, 2) c;
+INSERT INTO train_data.conversation_turns (conversation_id, turn_number, role, content)
+SELECT ('e1a00000-0000-0000-0000-00000000000' || c)::uuid, t, CASE t WHEN 1 THEN 'user' ELSE 'assistant' END,
+       CASE t WHEN 1 THEN 'Où est le café près de la gare? Je cherche un déjeuner à côté, naïve et résumé.'
+              ELSE 'Le café est à deux pas, après la boulangerie, en face du théâtre ' || CASE c WHEN 1 THEN 'rénové.' ELSE 'fermé.' END END
+FROM generate_series(1, 2) c, generate_series(1, 2) t;
+SELECT d.conversation_id || ' ' || d.duplicate_of || ' ' || d.similarity || ' '
+       || (d.similarity = train_data.shingle_jaccard(train_data.conversation_text(d.conversation_id),
+                                                     train_data.conversation_text(d.duplicate_of)))
+FROM train_data.near_duplicates(0.6, NULL, true) d;
+SQL
+my $near_utf8 = $node->safe_psql('utf8db', $near);
+is($node->safe_psql('latin1db', $near), $near_utf8, 'LATIN1 and UTF-8 databases name the same near pair, measured alike');
+like($near_utf8, qr/^e1a00000-0000-0000-0000-000000000002 e1a00000-0000-0000-0000-000000000001 0\.[0-9]+ true$/,
+	'the pair measured on its texts');
+
 # The verdicts judge at most 8 MB of text, as a response holds at most 8 MB,
 # measured in the database's bytes: 4.5 million "é" are 4.5 MB in LATIN1
 # (judged) and 9 MB in UTF-8 (refused); measured after the conversion, a
