@@ -4778,6 +4778,7 @@ AS $$
 DECLARE
     scope text;
     ids uuid[];
+    deduped boolean;
     report jsonb;
 BEGIN
     IF filters IS NULL OR jsonb_typeof(filters) <> 'object' THEN
@@ -4786,6 +4787,8 @@ BEGIN
     scope := CASE WHEN filters = '{}' THEN 'all' ELSE 'filtered' END;
     ids := ARRAY(SELECT train_data.export_selection(scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
                                                     coalesce(options, '{}')));
+    -- (a dedupe export_selection has checked: a similarity, or absent)
+    deduped := coalesce(jsonb_typeof(options -> 'dedupe') = 'number', false);
     WITH sel AS (
         SELECT c.* FROM unnest(ids) AS s(id) JOIN train_data.conversations c ON c.id = s.id),
     turns AS (
@@ -4827,11 +4830,18 @@ BEGIN
         'manifest', train_data.export_manifest(
             'jsonl', scope, CASE WHEN scope = 'filtered' THEN filters END, coalesce(options, '{}'), NULL, ids,
             cardinality(ids),
-            -- (in the export's order: WITH ORDINALITY gives it, no sort)
+            -- (in the export's order: WITH ORDINALITY gives it, no sort;
+            -- with dedupe, the lines of the selection's ids, which the
+            -- dedupe has left out already: its pairs are not measured a
+            -- second time, and the lines are those the export writes,
+            -- whose conditions the ids passed, in the same order)
             (SELECT train_data.lines_md5(l.line)
              FROM (SELECT e.line
-                   FROM train_data.export_jsonl('original', scope, NULL, CASE WHEN scope = 'filtered' THEN filters END,
-                                                coalesce(options, '{}')) WITH ORDINALITY AS e(line, n)
+                   FROM train_data.export_jsonl('original', CASE WHEN deduped THEN 'selected' ELSE scope END,
+                                                CASE WHEN deduped THEN ids END,
+                                                CASE WHEN scope = 'filtered' AND NOT deduped THEN filters END,
+                                                CASE WHEN deduped THEN options - 'dedupe' - 'dedupeExact'
+                                                     ELSE coalesce(options, '{}') END) WITH ORDINALITY AS e(line, n)
                    ORDER BY e.n) l),
             -- (the selection's templates, from the rows sel read once)
             ARRAY(SELECT DISTINCT s.template_id FROM sel s WHERE s.template_id IS NOT NULL)))
