@@ -39,6 +39,25 @@ CREATE FUNCTION train_data.require_user_id(purpose text) RETURNS uuid
 COMMENT ON FUNCTION train_data.require_user_id(text) IS
     'Internal: the current user id, or 28000 "no user id is set" with purpose as its detail, for functions that act for a user';
 
+-- A JSON value as error messages quote it: a string with its quotes
+-- around what clip_for_message keeps of its content (clipping the JSON
+-- text instead cut the closing quote off), anything else as its JSON text
+-- clipped, NULL (absent) as NULL.
+CREATE FUNCTION train_data.json_for_message(v jsonb)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN CASE WHEN v IS NULL THEN 'NULL'
+                WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'string'
+                THEN '"' OPERATOR(pg_catalog.||)
+                     train_data.clip_for_message(pg_catalog.substr(v::text, 2,
+                                                                   pg_catalog.length(v::text) OPERATOR(pg_catalog.-) 2))
+                     OPERATOR(pg_catalog.||) '"'
+                ELSE train_data.clip_for_message(v::text) END;
+
+COMMENT ON FUNCTION train_data.json_for_message(jsonb) IS
+    'Internal: a JSON value as error messages quote it: a string''s content clipped as clip_for_message clips and quoted, any other value''s JSON text clipped, NULL as NULL';
+
 -- Is v a UUID as uuid_in reads it (32 hex digits, a hyphen allowed after
 -- any group of four but the last, braces around the whole)?  For a check
 -- that names what is wrong instead of the cast's error, which quotes the
@@ -549,6 +568,14 @@ DECLARE
     dedupe numeric;
 BEGIN
     label := left(label, 300);   -- (a caller's label is short, a batch's name at most 200; one given directly is bounded)
+    -- (a string or a boolean was ignored: the batch's near copies kept
+    -- without a word; null is absent, as in an export's options)
+    IF jsonb_typeof(parameters -> 'dedupe') NOT IN ('number', 'null') THEN
+        RAISE EXCEPTION '%: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
+                        label, train_data.json_for_message(parameters -> 'dedupe')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a JSON number, 0.8 for example, or leave the parameter out.';
+    END IF;
     IF jsonb_typeof(parameters -> 'dedupe') = 'number' THEN
         dedupe := (parameters ->> 'dedupe')::numeric;
         IF NOT (dedupe > 0 AND dedupe <= 1) THEN
@@ -924,11 +951,15 @@ BEGIN
     IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF jsonb_typeof(entry -> 'item_id') IS DISTINCT FROM 'string' THEN
+    IF coalesce(jsonb_typeof(entry -> 'item_id'), 'null') = 'null' THEN
         RAISE EXCEPTION 'completion % has no item_id', ord
             USING ERRCODE = 'null_value_not_allowed',
-                  DETAIL = format('Its item_id is %s; expected the id of a batch item as a string.',
-                                  train_data.clip_for_message(coalesce(entry -> 'item_id', 'null')::text));
+                  HINT = 'Give the id of a batch item as a string.';
+    ELSIF jsonb_typeof(entry -> 'item_id') <> 'string' THEN
+        RAISE EXCEPTION 'completion % has an item_id that is not a string: %', ord,
+                        train_data.json_for_message(entry -> 'item_id')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the id of a batch item as a string.';
     END IF;
     IF NOT train_data.is_uuid_text(entry ->> 'item_id') THEN
         RAISE EXCEPTION 'completion % has an item_id that is not a UUID: %', ord,
@@ -945,8 +976,8 @@ BEGIN
         IF NOT number ~ '^[+-]?[0-9]+$'
            OR char_length(ltrim(ltrim(number, '+-'), '0')) > 10
            OR NOT number::bigint BETWEEN -2147483648 AND 2147483647 THEN
-            RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
-                            train_data.clip_for_message((entry -> member)::text)
+            RAISE EXCEPTION 'completion % has % %; expected a whole number from -2147483648 to 2147483647', ord, member,
+                            train_data.json_for_message(entry -> member)
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
@@ -1368,12 +1399,12 @@ BEGIN
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
                       WHEN NOT coalesce(train_data.is_uuid_text(e.value ->> 'template_id'), false)
                           THEN format('has no valid template_id: %s',
-                                      train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
+                                      train_data.json_for_message(coalesce(e.value -> 'template_id', 'null')))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
                       WHEN NOT t.is_active THEN format('names template "%s", which is not active', t.name)
                       WHEN e.value ? 'tier' AND NOT (e.value ->> 'tier') = ANY (enum_range(NULL::train_data.tier_type)::text[])
                           THEN format('has tier %s; expected template, scenario or edge_case',
-                                      train_data.clip_for_message((e.value -> 'tier')::text))
+                                      train_data.json_for_message(e.value -> 'tier'))
                       WHEN e.value ? 'parameters' AND jsonb_typeof(e.value -> 'parameters') <> 'object'
                           THEN 'has parameters that are not a JSON object'
                       WHEN NOT (r.result ->> 'success')::boolean
@@ -1494,7 +1525,10 @@ DECLARE
 BEGIN
     SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
+        IF lock_visible_job.job_id IS NULL THEN
+            RAISE EXCEPTION 'batch job id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'batch job % does not exist', lock_visible_job.job_id
             USING ERRCODE = 'undefined_object';
     END IF;
     RETURN j;
@@ -1669,7 +1703,10 @@ BEGIN
     PERFORM train_data.require_user_id('A regeneration is queued as a batch job of the current user.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(regenerate_conversation.conversation_id::text, 'NULL')
+        IF regenerate_conversation.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', regenerate_conversation.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
     IF c.status IN ('archived', 'draft', 'generating') THEN
@@ -3296,7 +3333,7 @@ BEGIN
     IF jsonb_typeof(v) <> 'string' THEN
         RAISE EXCEPTION '% setting "%" must be a URL or null', kind, name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text));
+                  DETAIL = format('The value is %s.', train_data.json_for_message(v));
     END IF;
     IF char_length(url) > 2048 THEN
         RAISE EXCEPTION '% setting "%" is too long', kind, name
@@ -3316,7 +3353,7 @@ BEGIN
     IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[]A-Za-z0-9._~%!$&''()*+,;=:[-]+(/[^[:space:][:cntrl:]]*)?$' THEN
         RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
+                  DETAIL = format('The value is %s.', train_data.json_for_message(v)),
                   HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
     END IF;
 END
@@ -3427,7 +3464,10 @@ DECLARE
 BEGIN
     SELECT b.status INTO st FROM train_data.batch_jobs b WHERE b.id = job_state_error.job_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'batch job % does not exist', coalesce(job_id::text, 'NULL') USING ERRCODE = 'undefined_object';
+        IF job_id IS NULL THEN
+            RAISE EXCEPTION 'batch job id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'batch job % does not exist', job_id USING ERRCODE = 'undefined_object';
     END IF;
     IF wanted IS NULL THEN
         RAISE EXCEPTION 'batch job % is already %', job_id, st USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -3482,7 +3522,10 @@ BEGIN
             'reasons', to_jsonb(append_review_action.reasons)))
     WHERE c.id = append_review_action.conversation_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(append_review_action.conversation_id::text, 'NULL')
+        IF append_review_action.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', append_review_action.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
 END
@@ -3505,7 +3548,10 @@ BEGIN
     reviewer := train_data.require_user_id('A review is recorded as the current user''s.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = review_conversation.conversation_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(review_conversation.conversation_id::text, 'NULL')
+        IF review_conversation.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', review_conversation.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
     IF c.status NOT IN ('generated', 'pending_review', 'needs_revision') THEN
@@ -3625,17 +3671,17 @@ DECLARE
     bytes bigint := octet_length(doc::text);
 BEGIN
     IF bytes > 16384 THEN
-        RAISE EXCEPTION '% too large', kind
+        RAISE EXCEPTION '% document is too large', kind
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = format('The document takes %s bytes as JSON text; at most 16384 are allowed.', bytes);
     END IF;
     IF jsonb_typeof(doc) <> 'object' THEN
         RAISE EXCEPTION '% must be a JSON object', kind USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT string_agg(u, ', ' ORDER BY u) INTO unknown
+    SELECT string_agg('"' || u || '"', ', ' ORDER BY u) INTO unknown
     FROM train_data.jsonb_unknown_keys(doc, defaults, '', open_objects) u;
     IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION '% has unknown settings: %', kind, train_data.clip_for_message(unknown)
+        RAISE EXCEPTION 'unknown settings in %: %', kind, train_data.clip_for_message(unknown)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Compare with the default document.';
     END IF;
@@ -3661,7 +3707,7 @@ BEGIN
     PERFORM train_data.check_setting_choice(k, c, '{provider}', '{anthropic,openai}');
     PERFORM train_data.check_setting_url(k, c, '{baseUrl}');
     IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
-        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
+        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.json_for_message(c -> 'model')
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = CASE WHEN c ->> 'provider' = 'openai'
                               THEN 'Have its price added to train_data.model_prices (0 for a model that costs nothing): its owner, the site''s administrator, writes that table.'
@@ -3671,7 +3717,7 @@ BEGIN
     PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
     IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
         RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((c -> 'maxTokens')::text));
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.json_for_message(c -> 'maxTokens'));
     END IF;
     PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
     PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
@@ -4518,7 +4564,10 @@ BEGIN
     PERFORM FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id FOR NO KEY UPDATE OF c;
     SELECT r.quality_metrics INTO m FROM train_data.rescore_conversations(ARRAY[score_conversation.conversation_id], false) r;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
+        IF score_conversation.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', score_conversation.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
     RETURN m;
@@ -5804,7 +5853,7 @@ BEGIN
                          ELSE false END;
         IF NOT limit_ok THEN
             RAISE EXCEPTION 'tokenLimit must be a whole number from 1 to 2147483647, not %',
-                            train_data.clip_for_message(limit_value::text)
+                            train_data.json_for_message(limit_value)
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Give the longest example, in tokens, that the model is trained on.';
         END IF;
@@ -5850,7 +5899,10 @@ DECLARE
 BEGIN
     SELECT * INTO l FROM train_data.export_logs x WHERE x.export_id = export_status.export_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'export % does not exist', coalesce(export_status.export_id::text, 'NULL')
+        IF export_status.export_id IS NULL THEN
+            RAISE EXCEPTION 'export id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'export % does not exist', export_status.export_id
             USING ERRCODE = 'undefined_object';
     END IF;
     IF l.status = 'completed' AND l.expires_at < now() THEN
@@ -6049,7 +6101,8 @@ BEGIN
         RAISE EXCEPTION 'batch % would have % items; the limit is 1000000', coalesce('"' || left(name, 200) || '"', 'NULL'),
                         cardinality(template_ids)::bigint * jsonb_array_length(parameter_sets)
             USING ERRCODE = 'program_limit_exceeded',
-                  DETAIL = format('%s templates by %s parameter sets.', cardinality(template_ids), jsonb_array_length(parameter_sets));
+                  DETAIL = format('The batch has %s templates and %s parameter sets.', cardinality(template_ids),
+                                  jsonb_array_length(parameter_sets));
     END IF;
     RETURN train_data.create_batch(
         name,
@@ -6075,7 +6128,8 @@ BEGIN
                         coalesce(train_data.clip_for_message(array_to_string(path, '.')), 'NULL'),
                         coalesce(train_data.clip_for_message(array_to_string(allowed, ', ')), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
+                  DETAIL = CASE WHEN v IS NULL THEN 'The setting is missing.'
+                                ELSE format('The value is %s.', train_data.json_for_message(v)) END;
     END IF;
 END
 $$;
@@ -6096,20 +6150,21 @@ BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
         RAISE EXCEPTION '% setting "%" must be a number', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
+                  DETAIL = CASE WHEN v IS NULL THEN 'The setting is missing.'
+                                ELSE format('The value is %s.', train_data.json_for_message(v)) END;
     END IF;
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
         RAISE EXCEPTION '% setting "%" is out of range', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
                   -- (a bound may come from the document: another setting's value)
                   DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
-                                                              train_data.clip_for_message(v::text),
+                                                              train_data.json_for_message(v),
                                                               train_data.clip_for_message(low::text))
                                 WHEN low IS NULL THEN format('The value is %s; it must be at most %s.',
-                                                             train_data.clip_for_message(v::text),
+                                                             train_data.json_for_message(v),
                                                              train_data.clip_for_message(high::text))
                                 ELSE format('The value is %s; it must be between %s and %s.',
-                                            train_data.clip_for_message(v::text), train_data.clip_for_message(low::text),
+                                            train_data.json_for_message(v), train_data.clip_for_message(low::text),
                                             train_data.clip_for_message(high::text)) END;
     END IF;
 END
@@ -6134,7 +6189,7 @@ BEGIN
     PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
     IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
         RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((p -> 'rowsPerPage')::text));
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.json_for_message(p -> 'rowsPerPage'));
     END IF;
     PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
     PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
@@ -6146,7 +6201,7 @@ BEGIN
     range := p #> '{defaultFilters,qualityRange}';
     IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
         RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message(range::text));
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.json_for_message(range));
     END IF;
     PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
                                            '{defaultFilters.qualityRange[0]}', 0, 10);
@@ -6172,7 +6227,7 @@ BEGIN
         RAISE EXCEPTION '% setting "%" must be %', k, array_to_string(wrong.path, '.'),
                         CASE WHEN wrong.want IN ('object', 'array') THEN 'an ' ELSE 'a ' END || wrong.want
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message((p #> wrong.path)::text));
+                  DETAIL = format('The value is %s.', train_data.json_for_message(p #> wrong.path));
     END IF;
     RETURN p;
 END
@@ -6453,7 +6508,7 @@ BEGIN
     token := item.attempts + item.released;
     IF attempt < 1 OR attempt > token THEN
         RAISE EXCEPTION 'batch item % has had no attempt %: its current attempt is %', item_id, attempt, token
-            USING ERRCODE = 'invalid_parameter_value',
+            USING ERRCODE = 'object_not_in_prerequisite_state',   -- (as the other worker calls give it)
                   HINT = 'Give the attempt the claim returned with the item.';
     END IF;
     IF (attempt = ANY (coalesce(item.lost_attempts, '{}'))) IS NOT TRUE THEN

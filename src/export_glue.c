@@ -31,7 +31,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -43,6 +45,7 @@
 #include "tcop/pquery.h"
 #include "utils/portal.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -286,13 +289,17 @@ option(Jsonb *options, const char *key)
 	return getKeyJsonValueFromContainer(&options->root, key, strlen(key), NULL);
 }
 
-/* A JSON value as an error quotes it: its text, clipped (see TD_CLIP_CHARS). */
+/* A JSON value as an error quotes it: its text clipped (see TD_CLIP_CHARS), a string's inside its quotes. */
 static char *
 json_for_message(JsonbValue *v)
 {
 	Jsonb	   *j = JsonbValueToJsonb(v);
+	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
 
-	return td_clip_for_message(JsonbToCString(NULL, &j->root, VARSIZE(j)));
+	/* a string: its content clipped, inside its quotes (not the closing one cut off) */
+	if (v->type == jbvString)
+		return psprintf("\"%s\"", td_clip_for_message(pnstrdup(s + 1, strlen(s) - 2)));
+	return td_clip_for_message(s);
 }
 
 /* A boolean option; the default when absent. */
@@ -507,14 +514,42 @@ parse_options(Jsonb *options, td_export_format format, td_export_shape shape)
 /* The longest timestamp string a filter may hold (a timestamp with a zone name is far shorter). */
 #define FILTER_MAX_TIMESTAMP 128
 
+/* The labels of enum type typoid, in their order, joined by ", " (a hint). */
+static char *
+enum_labels(Oid typoid)
+{
+	CatCList   *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(typoid));
+	StringInfoData out;
+	float4		last = -1;
+
+	initStringInfo(&out);
+	/* (the cache lists them by name: each pass takes the next in sort order) */
+	for (int n = 0; n < list->n_members; n++)
+	{
+		Form_pg_enum next = NULL;
+
+		for (int i = 0; i < list->n_members; i++)
+		{
+			Form_pg_enum e = (Form_pg_enum) GETSTRUCT(&list->members[i]->tuple);
+
+			if (e->enumsortorder > last && (next == NULL || e->enumsortorder < next->enumsortorder))
+				next = e;
+		}
+		appendStringInfo(&out, "%s%s", n > 0 ? ", " : "", NameStr(next->enumlabel));
+		last = next->enumsortorder;
+	}
+	ReleaseSysCacheList(list);
+	return out.data;
+}
+
 /*
- * Every string of a filter array must be a label of the extension's enum
- * type typname: looked up in the catalog cache (no copy, no allocation per
- * string), and one that is not refused as the enum's input function does,
- * its value clipped.
+ * Every string of filter key's array must be a label of the extension's
+ * enum type typname: looked up in the catalog cache (no copy, no
+ * allocation per string); one that is not is refused, its value clipped,
+ * the labels in the hint.
  */
 static void
-check_labels(JsonbContainer *array, const char *typname)
+check_labels(JsonbContainer *array, const char *key, const char *typname)
 {
 	Oid			typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(typname),
 										 ObjectIdGetDatum(get_namespace_oid("train_data", false)));
@@ -535,8 +570,9 @@ check_labels(JsonbContainer *array, const char *typname)
 			!SearchSysCacheExists2(ENUMTYPOIDNAME, ObjectIdGetDatum(typoid), CStringGetDatum(name)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input value for enum %s: \"%s\"", format_type_be(typoid),
-							td_clip_for_message(pnstrdup(label->val.string.val, Min(len, 4 * TD_CLIP_CHARS))))));
+					 errmsg("export filter \"%s\" names no %s \"%s\"", key, key,
+							td_clip_for_message(pnstrdup(label->val.string.val, Min(len, 4 * TD_CLIP_CHARS)))),
+					 errhint("The values of \"%s\" are %s.", key, enum_labels(typoid))));
 		pfree(label);
 	}
 }
@@ -695,14 +731,13 @@ check_filters(Jsonb *filters)
 							keys[i].type == jbvNumeric ? "a number" : "a string"),
 					 errdetail("The value is %s.", json_for_message(v))));
 		if (keys[i].labels != NULL)
-			check_labels(v->val.binary.data, keys[i].labels);
+			check_labels(v->val.binary.data, keys[i].key, keys[i].labels);
 		if (keys[i].timestamp && v->val.string.len > FILTER_MAX_TIMESTAMP)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
-					 errmsg("invalid input syntax for type timestamp with time zone: \"%s\"",
+					 errmsg("export filter \"%s\" is not an ISO 8601 date and time: \"%s\"", keys[i].key,
 							td_clip_for_message(pnstrdup(v->val.string.val, Min(v->val.string.len, 4 * TD_CLIP_CHARS)))),
-					 errdetail("A timestamp of export filter \"%s\" is at most %d bytes long.", keys[i].key,
-							   FILTER_MAX_TIMESTAMP)));
+					 errdetail("A date filter is at most %d bytes long.", FILTER_MAX_TIMESTAMP)));
 		if (keys[i].timestamp)
 			filters = with_instant(filters, keys[i].key, v);
 	}

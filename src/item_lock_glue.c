@@ -200,7 +200,7 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
 	char	   *status = TextDatumGetCString(col(COL_STATUS, &isnull));
 	bool		expired;
 
-	if (has_attempt && attempt < token)
+	if (has_attempt && attempt >= 1 && attempt < token)	/* (below 1: never handed out) */
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("batch item %s was claimed again: attempt %d is not the current attempt %d",

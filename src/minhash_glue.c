@@ -68,7 +68,9 @@ signature_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("%s must be a signature of %d integers without nulls, not an array of %d %s and %d %s",
 						name, TD_MINHASH_SLOTS, ARR_NDIM(a), ARR_NDIM(a) == 1 ? "dimension" : "dimensions",
 						n, n == 1 ? "element" : "elements"),
-				 errdetail("Signatures come from minhash_signature() or conversation_text_signature().")));
+				 ARR_HASNULL(a)
+				 ? errdetail("The array holds a null. Signatures come from minhash_signature() or conversation_text_signature().")
+				 : errdetail("Signatures come from minhash_signature() or conversation_text_signature().")));
 	return (const uint32_t *) ((const char *) a + ARR_OVERHEAD_NONULLS(1));	/* no nulls: ARR_DATA_PTR */
 }
 

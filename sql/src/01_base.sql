@@ -177,6 +177,25 @@ CREATE FUNCTION train_data.clip_for_message(v text)
 COMMENT ON FUNCTION train_data.clip_for_message(text) IS
     'Internal: a user value as error messages quote it: NULL as NULL, whole up to 64 characters, else its first 64 characters and "..."';
 
+-- A JSON value as error messages quote it: a string with its quotes
+-- around what clip_for_message keeps of its content (clipping the JSON
+-- text instead cut the closing quote off), anything else as its JSON text
+-- clipped, NULL (absent) as NULL.
+CREATE FUNCTION train_data.json_for_message(v jsonb)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN CASE WHEN v IS NULL THEN 'NULL'
+                WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'string'
+                THEN '"' OPERATOR(pg_catalog.||)
+                     train_data.clip_for_message(pg_catalog.substr(v::text, 2,
+                                                                   pg_catalog.length(v::text) OPERATOR(pg_catalog.-) 2))
+                     OPERATOR(pg_catalog.||) '"'
+                ELSE train_data.clip_for_message(v::text) END;
+
+COMMENT ON FUNCTION train_data.json_for_message(jsonb) IS
+    'Internal: a JSON value as error messages quote it: a string''s content clipped as clip_for_message clips and quoted, any other value''s JSON text clipped, NULL as NULL';
+
 -- Is v a UUID as uuid_in reads it (32 hex digits, a hyphen allowed after
 -- any group of four but the last, braces around the whole)?  For a check
 -- that names what is wrong instead of the cast's error, which quotes the

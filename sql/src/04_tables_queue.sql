@@ -325,6 +325,14 @@ DECLARE
     dedupe numeric;
 BEGIN
     label := left(label, 300);   -- (a caller's label is short, a batch's name at most 200; one given directly is bounded)
+    -- (a string or a boolean was ignored: the batch's near copies kept
+    -- without a word; null is absent, as in an export's options)
+    IF jsonb_typeof(parameters -> 'dedupe') NOT IN ('number', 'null') THEN
+        RAISE EXCEPTION '%: parameter "dedupe" must be a similarity above 0 and at most 1, not %',
+                        label, train_data.json_for_message(parameters -> 'dedupe')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a JSON number, 0.8 for example, or leave the parameter out.';
+    END IF;
     IF jsonb_typeof(parameters -> 'dedupe') = 'number' THEN
         dedupe := (parameters ->> 'dedupe')::numeric;
         IF NOT (dedupe > 0 AND dedupe <= 1) THEN

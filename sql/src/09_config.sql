@@ -305,20 +305,21 @@ BEGIN
     IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
         RAISE EXCEPTION '% setting "%" must be a number', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
+                  DETAIL = CASE WHEN v IS NULL THEN 'The setting is missing.'
+                                ELSE format('The value is %s.', train_data.json_for_message(v)) END;
     END IF;
     IF (low IS NOT NULL AND v::numeric < low) OR (high IS NOT NULL AND v::numeric > high) THEN
         RAISE EXCEPTION '% setting "%" is out of range', train_data.clip_for_message(kind), train_data.clip_for_message(name)
             USING ERRCODE = 'invalid_parameter_value',
                   -- (a bound may come from the document: another setting's value)
                   DETAIL = CASE WHEN high IS NULL THEN format('The value is %s; it must be at least %s.',
-                                                              train_data.clip_for_message(v::text),
+                                                              train_data.json_for_message(v),
                                                               train_data.clip_for_message(low::text))
                                 WHEN low IS NULL THEN format('The value is %s; it must be at most %s.',
-                                                             train_data.clip_for_message(v::text),
+                                                             train_data.json_for_message(v),
                                                              train_data.clip_for_message(high::text))
                                 ELSE format('The value is %s; it must be between %s and %s.',
-                                            train_data.clip_for_message(v::text), train_data.clip_for_message(low::text),
+                                            train_data.json_for_message(v), train_data.clip_for_message(low::text),
                                             train_data.clip_for_message(high::text)) END;
     END IF;
 END
@@ -341,7 +342,8 @@ BEGIN
                         coalesce(train_data.clip_for_message(array_to_string(path, '.')), 'NULL'),
                         coalesce(train_data.clip_for_message(array_to_string(allowed, ', ')), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', coalesce(train_data.clip_for_message(v::text), 'missing'));
+                  DETAIL = CASE WHEN v IS NULL THEN 'The setting is missing.'
+                                ELSE format('The value is %s.', train_data.json_for_message(v)) END;
     END IF;
 END
 $$;
@@ -363,17 +365,17 @@ DECLARE
     bytes bigint := octet_length(doc::text);
 BEGIN
     IF bytes > 16384 THEN
-        RAISE EXCEPTION '% too large', kind
+        RAISE EXCEPTION '% document is too large', kind
             USING ERRCODE = 'program_limit_exceeded',
                   DETAIL = format('The document takes %s bytes as JSON text; at most 16384 are allowed.', bytes);
     END IF;
     IF jsonb_typeof(doc) <> 'object' THEN
         RAISE EXCEPTION '% must be a JSON object', kind USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT string_agg(u, ', ' ORDER BY u) INTO unknown
+    SELECT string_agg('"' || u || '"', ', ' ORDER BY u) INTO unknown
     FROM train_data.jsonb_unknown_keys(doc, defaults, '', open_objects) u;
     IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION '% has unknown settings: %', kind, train_data.clip_for_message(unknown)
+        RAISE EXCEPTION 'unknown settings in %: %', kind, train_data.clip_for_message(unknown)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Compare with the default document.';
     END IF;
@@ -430,7 +432,7 @@ BEGIN
     IF jsonb_typeof(v) <> 'string' THEN
         RAISE EXCEPTION '% setting "%" must be a URL or null', kind, name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text));
+                  DETAIL = format('The value is %s.', train_data.json_for_message(v));
     END IF;
     IF char_length(url) > 2048 THEN
         RAISE EXCEPTION '% setting "%" is too long', kind, name
@@ -450,7 +452,7 @@ BEGIN
     IF url !~ '^[Hh][Tt][Tt][Pp][Ss]?://[]A-Za-z0-9._~%!$&''()*+,;=:[-]+(/[^[:space:][:cntrl:]]*)?$' THEN
         RAISE EXCEPTION '% setting "%" must be an http or https URL', kind, name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message(v::text)),
+                  DETAIL = format('The value is %s.', train_data.json_for_message(v)),
                   HINT = 'For example https://api.openai.com/v1 or http://localhost:8000/v1.';
     END IF;
 END
@@ -477,7 +479,7 @@ BEGIN
     PERFORM train_data.check_setting_choice(k, c, '{provider}', '{anthropic,openai}');
     PERFORM train_data.check_setting_url(k, c, '{baseUrl}');
     IF jsonb_typeof(c -> 'model') <> 'string' OR (train_data.model_price(c ->> 'model')).model_id IS NULL THEN
-        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.clip_for_message((c -> 'model')::text)
+        RAISE EXCEPTION '% setting "model" names an unknown model: %', k, train_data.json_for_message(c -> 'model')
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = CASE WHEN c ->> 'provider' = 'openai'
                               THEN 'Have its price added to train_data.model_prices (0 for a model that costs nothing): its owner, the site''s administrator, writes that table.'
@@ -487,7 +489,7 @@ BEGIN
     PERFORM train_data.check_setting_range(k, c, '{maxTokens}', 1, 4096);
     IF (c ->> 'maxTokens')::numeric <> trunc((c ->> 'maxTokens')::numeric) THEN
         RAISE EXCEPTION '% setting "maxTokens" must be a whole number', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((c -> 'maxTokens')::text));
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.json_for_message(c -> 'maxTokens'));
     END IF;
     PERFORM train_data.check_setting_range(k, c, '{topP}', 0, 1);
     PERFORM train_data.check_setting_range(k, c, '{rateLimiting,requestsPerMinute}', 1, NULL);
@@ -654,7 +656,7 @@ BEGIN
     PERFORM train_data.check_setting_choice(k, p, '{tableDensity}', '{compact,comfortable,spacious}');
     IF NOT (p -> 'rowsPerPage') <@ '[10, 25, 50, 100]'::jsonb OR jsonb_typeof(p -> 'rowsPerPage') <> 'number' THEN
         RAISE EXCEPTION '% setting "rowsPerPage" must be one of: 10, 25, 50, 100', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message((p -> 'rowsPerPage')::text));
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.json_for_message(p -> 'rowsPerPage'));
     END IF;
     PERFORM train_data.check_setting_choice(k, p, '{exportPreferences,defaultFormat}', '{json,jsonl,csv,markdown}');
     PERFORM train_data.check_setting_range(k, p, '{exportPreferences,autoCompressionThreshold}', 1, 10000);
@@ -666,7 +668,7 @@ BEGIN
     range := p #> '{defaultFilters,qualityRange}';
     IF jsonb_typeof(range) <> 'array' OR jsonb_array_length(range) <> 2 THEN
         RAISE EXCEPTION '% setting "defaultFilters.qualityRange" must be an array [min, max]', k
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.clip_for_message(range::text));
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', train_data.json_for_message(range));
     END IF;
     PERFORM train_data.check_setting_range(k, jsonb_build_object('defaultFilters.qualityRange[0]', range -> 0),
                                            '{defaultFilters.qualityRange[0]}', 0, 10);
@@ -692,7 +694,7 @@ BEGIN
         RAISE EXCEPTION '% setting "%" must be %', k, array_to_string(wrong.path, '.'),
                         CASE WHEN wrong.want IN ('object', 'array') THEN 'an ' ELSE 'a ' END || wrong.want
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The value is %s.', train_data.clip_for_message((p #> wrong.path)::text));
+                  DETAIL = format('The value is %s.', train_data.json_for_message(p #> wrong.path));
     END IF;
     RETURN p;
 END

@@ -402,12 +402,12 @@ BEGIN
                  CASE WHEN jsonb_typeof(e.value) <> 'object' THEN 'is not a JSON object'
                       WHEN NOT coalesce(train_data.is_uuid_text(e.value ->> 'template_id'), false)
                           THEN format('has no valid template_id: %s',
-                                      train_data.clip_for_message(coalesce(e.value -> 'template_id', 'null')::text))
+                                      train_data.json_for_message(coalesce(e.value -> 'template_id', 'null')))
                       WHEN t.id IS NULL THEN format('names template %s, which does not exist', e.value ->> 'template_id')
                       WHEN NOT t.is_active THEN format('names template "%s", which is not active', t.name)
                       WHEN e.value ? 'tier' AND NOT (e.value ->> 'tier') = ANY (enum_range(NULL::train_data.tier_type)::text[])
                           THEN format('has tier %s; expected template, scenario or edge_case',
-                                      train_data.clip_for_message((e.value -> 'tier')::text))
+                                      train_data.json_for_message(e.value -> 'tier'))
                       WHEN e.value ? 'parameters' AND jsonb_typeof(e.value -> 'parameters') <> 'object'
                           THEN 'has parameters that are not a JSON object'
                       WHEN NOT (r.result ->> 'success')::boolean
@@ -549,7 +549,8 @@ BEGIN
         RAISE EXCEPTION 'batch % would have % items; the limit is 1000000', coalesce('"' || left(name, 200) || '"', 'NULL'),
                         cardinality(template_ids)::bigint * jsonb_array_length(parameter_sets)
             USING ERRCODE = 'program_limit_exceeded',
-                  DETAIL = format('%s templates by %s parameter sets.', cardinality(template_ids), jsonb_array_length(parameter_sets));
+                  DETAIL = format('The batch has %s templates and %s parameter sets.', cardinality(template_ids),
+                                  jsonb_array_length(parameter_sets));
     END IF;
     RETURN train_data.create_batch(
         name,
@@ -969,7 +970,7 @@ BEGIN
     token := item.attempts + item.released;
     IF attempt < 1 OR attempt > token THEN
         RAISE EXCEPTION 'batch item % has had no attempt %: its current attempt is %', item_id, attempt, token
-            USING ERRCODE = 'invalid_parameter_value',
+            USING ERRCODE = 'object_not_in_prerequisite_state',   -- (as the other worker calls give it)
                   HINT = 'Give the attempt the claim returned with the item.';
     END IF;
     IF (attempt = ANY (coalesce(item.lost_attempts, '{}'))) IS NOT TRUE THEN
@@ -1575,11 +1576,15 @@ BEGIN
     IF jsonb_typeof(entry) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'completion % is not a JSON object', ord USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF jsonb_typeof(entry -> 'item_id') IS DISTINCT FROM 'string' THEN
+    IF coalesce(jsonb_typeof(entry -> 'item_id'), 'null') = 'null' THEN
         RAISE EXCEPTION 'completion % has no item_id', ord
             USING ERRCODE = 'null_value_not_allowed',
-                  DETAIL = format('Its item_id is %s; expected the id of a batch item as a string.',
-                                  train_data.clip_for_message(coalesce(entry -> 'item_id', 'null')::text));
+                  HINT = 'Give the id of a batch item as a string.';
+    ELSIF jsonb_typeof(entry -> 'item_id') <> 'string' THEN
+        RAISE EXCEPTION 'completion % has an item_id that is not a string: %', ord,
+                        train_data.json_for_message(entry -> 'item_id')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the id of a batch item as a string.';
     END IF;
     IF NOT train_data.is_uuid_text(entry ->> 'item_id') THEN
         RAISE EXCEPTION 'completion % has an item_id that is not a UUID: %', ord,
@@ -1596,8 +1601,8 @@ BEGIN
         IF NOT number ~ '^[+-]?[0-9]+$'
            OR char_length(ltrim(ltrim(number, '+-'), '0')) > 10
            OR NOT number::bigint BETWEEN -2147483648 AND 2147483647 THEN
-            RAISE EXCEPTION 'completion % has % %; expected a whole number', ord, member,
-                            train_data.clip_for_message((entry -> member)::text)
+            RAISE EXCEPTION 'completion % has % %; expected a whole number from -2147483648 to 2147483647', ord, member,
+                            train_data.json_for_message(entry -> member)
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
@@ -1751,7 +1756,10 @@ DECLARE
 BEGIN
     SELECT * INTO j FROM train_data.batch_jobs b WHERE b.id = lock_visible_job.job_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'batch job % does not exist', coalesce(lock_visible_job.job_id::text, 'NULL')
+        IF lock_visible_job.job_id IS NULL THEN
+            RAISE EXCEPTION 'batch job id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'batch job % does not exist', lock_visible_job.job_id
             USING ERRCODE = 'undefined_object';
     END IF;
     RETURN j;
@@ -1772,7 +1780,10 @@ DECLARE
 BEGIN
     SELECT b.status INTO st FROM train_data.batch_jobs b WHERE b.id = job_state_error.job_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'batch job % does not exist', coalesce(job_id::text, 'NULL') USING ERRCODE = 'undefined_object';
+        IF job_id IS NULL THEN
+            RAISE EXCEPTION 'batch job id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'batch job % does not exist', job_id USING ERRCODE = 'undefined_object';
     END IF;
     IF wanted IS NULL THEN
         RAISE EXCEPTION 'batch job % is already %', job_id, st USING ERRCODE = 'object_not_in_prerequisite_state';

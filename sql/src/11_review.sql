@@ -21,7 +21,10 @@ BEGIN
     PERFORM FROM train_data.conversations c WHERE c.id = score_conversation.conversation_id FOR NO KEY UPDATE OF c;
     SELECT r.quality_metrics INTO m FROM train_data.rescore_conversations(ARRAY[score_conversation.conversation_id], false) r;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(score_conversation.conversation_id::text, 'NULL')
+        IF score_conversation.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', score_conversation.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
     RETURN m;
@@ -287,7 +290,10 @@ BEGIN
             'reasons', to_jsonb(append_review_action.reasons)))
     WHERE c.id = append_review_action.conversation_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(append_review_action.conversation_id::text, 'NULL')
+        IF append_review_action.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', append_review_action.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
 END
@@ -314,7 +320,10 @@ BEGIN
     reviewer := train_data.require_user_id('A review is recorded as the current user''s.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = review_conversation.conversation_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(review_conversation.conversation_id::text, 'NULL')
+        IF review_conversation.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', review_conversation.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
     IF c.status NOT IN ('generated', 'pending_review', 'needs_revision') THEN
@@ -478,7 +487,10 @@ BEGIN
     PERFORM train_data.require_user_id('A regeneration is queued as a batch job of the current user.');
     SELECT * INTO c FROM train_data.conversations x WHERE x.id = regenerate_conversation.conversation_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'conversation % does not exist', coalesce(regenerate_conversation.conversation_id::text, 'NULL')
+        IF regenerate_conversation.conversation_id IS NULL THEN
+            RAISE EXCEPTION 'conversation id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'conversation % does not exist', regenerate_conversation.conversation_id
             USING ERRCODE = 'undefined_object';
     END IF;
     IF c.status IN ('archived', 'draft', 'generating') THEN

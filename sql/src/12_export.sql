@@ -87,7 +87,7 @@ BEGIN
                          ELSE false END;
         IF NOT limit_ok THEN
             RAISE EXCEPTION 'tokenLimit must be a whole number from 1 to 2147483647, not %',
-                            train_data.clip_for_message(limit_value::text)
+                            train_data.json_for_message(limit_value)
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Give the longest example, in tokens, that the model is trained on.';
         END IF;
@@ -198,7 +198,10 @@ DECLARE
 BEGIN
     SELECT * INTO l FROM train_data.export_logs x WHERE x.export_id = export_status.export_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'export % does not exist', coalesce(export_status.export_id::text, 'NULL')
+        IF export_status.export_id IS NULL THEN
+            RAISE EXCEPTION 'export id must not be null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'export % does not exist', export_status.export_id
             USING ERRCODE = 'undefined_object';
     END IF;
     IF l.status = 'completed' AND l.expires_at < now() THEN

@@ -433,6 +433,19 @@ note_metadata(parsed *p, const td_json *response, const td_json *choice)
 }
 
 /*
+ * A provider's text as a sentence of a detail: prefix, then the text
+ * clipped and quoted, then a period ("The API said: \"busy\".").
+ */
+static void
+quoted_sentence(td_buf *detail, const char *prefix, const td_json *text)
+{
+	td_buf_puts(detail, prefix);
+	td_buf_putc(detail, '"');
+	td_buf_put_clipped(detail, text->str, text->len);
+	td_buf_puts(detail, "\".");
+}
+
+/*
  * Is response an API error object?  Anthropic {"type": "error", "error":
  * {...}}, OpenAI {"error": {...}} (without choices), or an OpenAI-compatible
  * server's {"object": "error", "message": ...}.
@@ -476,11 +489,12 @@ api_error(const td_json *response, td_parse_error *err)
 	td_buf_puts(&err->message, "response is an API error");
 	if (type)
 	{
-		td_buf_puts(&err->message, ": ");
+		td_buf_puts(&err->message, ": \"");
 		td_buf_put_clipped(&err->message, type->str, type->len);
+		td_buf_putc(&err->message, '"');
 	}
 	if (message)
-		td_buf_put_clipped(&err->detail, message->str, message->len);
+		quoted_sentence(&err->detail, "The API said: ", message);
 	return false;
 }
 
@@ -531,7 +545,7 @@ turns_from_chat(parsed *p, const td_json *response, td_parse_error *err)
 	if (refusal && (content == NULL || content->type == TD_JSON_NULL))
 	{
 		td_error_set(err, TD_PARSE_NO_CONVERSATION, "response is a refusal", NULL);
-		td_buf_put_clipped(&err->detail, refusal->str, refusal->len);
+		quoted_sentence(&err->detail, "The model answered: ", refusal);
 		return false;
 	}
 	return turns_from_content(p, content, err);

@@ -101,12 +101,14 @@ expect_error(td_error *err, const char *what, const char *rule, const td_json *v
 	td_buf		value;
 
 	td_buf_init(&value);
-	if (v->type == TD_JSON_NUMBER || v->type == TD_JSON_STRING)
+	if (v->type == TD_JSON_STRING)
 	{
 		td_buf_putc(&value, '"');
 		td_buf_put_clipped(&value, v->str, v->len);
 		td_buf_putc(&value, '"');
 	}
+	else if (v->type == TD_JSON_NUMBER)
+		td_buf_put_clipped(&value, v->str, v->len);
 	else
 		td_buf_puts(&value, type_names[v->type]);
 	td_error_set(err, TD_EXPECT_BAD, "expected ", "The expectation is a turn count or an object "

@@ -455,6 +455,11 @@ INSERT INTO calls (fn, call) VALUES
  ('notify_progress', $$SELECT train_data.notify_progress('b4000000-0000-0000-0000-000000000000', NULL, public.huge())$$),
  ('clip_for_message', $$SELECT train_data.clip_for_message(public.huge())$$),
  ('clip_for_message', $$SELECT train_data.clip_for_message(NULL)$$),
+ -- a string's content clipped inside its quotes; any other value's text clipped
+ ('json_for_message', $$SELECT train_data.json_for_message(to_jsonb(public.huge()))$$),
+ ('json_for_message', $$SELECT train_data.json_for_message(jsonb_build_object('k', public.huge()))$$),
+ ('json_for_message', $$SELECT train_data.json_for_message('"a\"b"')$$),
+ ('json_for_message', $$SELECT train_data.json_for_message(NULL)$$),
  ('user_id_default', $$SELECT train_data.user_id_default(NULL, NULL)$$),
  ('user_id_default', $$SELECT train_data.user_id_default('train_data.templates', true)$$),
  ('require_user_id', $$SELECT train_data.require_user_id(public.huge())$$),

@@ -27,12 +27,12 @@ FROM (VALUES ('{"temperature": 1.5}'::jsonb), ('{"temperature": -0.1}'), ('{"tem
 
 -- A value quoted in the detail is clipped (a 50 MB one was echoed whole into
 -- the message and the server log: an adversarial review of 1.2).
-SELECT e ~ ' / The value is "x+\.\.\.\.$' AND length(e) < 300 AS clipped
+SELECT e ~ ' / The value is "x+\.\.\."\.$' AND length(e) < 300 AS clipped
 FROM (VALUES ('temperature'), ('maxTokens')) AS t(k),
      expect_error(format('SELECT train_data.validate_ai_config(%L)', jsonb_build_object(k, repeat('x', 15000))), true) e;
 SELECT length(expect_error(format('SELECT train_data.validate_ai_config(%L)',
                                   jsonb_build_object('model', repeat('x', 15000))), true)) < 300 AS clipped;
-SELECT e ~ ' / The value is "x+\.\.\.\.$' AND length(e) < 300 AS clipped
+SELECT e ~ ' / The value is "x+\.\.\."\.$' AND length(e) < 300 AS clipped
 FROM (VALUES ('rowsPerPage'), ('theme')) AS t(k),
      expect_error(format('SELECT train_data.validate_user_preferences(%L)', jsonb_build_object(k, repeat('x', 15000))), true) e;
 

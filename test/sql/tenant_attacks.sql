@@ -344,6 +344,13 @@ SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 SELECT expect_error($$SELECT train_data.create_batch('poisoned dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad"}}]', '{"dedupe": 1e39}')$$, false, true);
 SELECT expect_error($$SELECT train_data.create_batch('poisoned dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad"}}]', '{"dedupe": 1e-50}')$$, false, true);
+-- a dedupe that is not a number is refused (it was ignored: the batch's
+-- near copies kept without a word); null is absent
+SELECT expect_error($$SELECT train_data.create_batch('string dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "dedupe": "0.8"}}]')$$, false, true);
+SELECT expect_error($$SELECT train_data.create_batch('boolean dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad"}}]', '{"dedupe": true}')$$, false, true);
+BEGIN;
+SELECT train_data.create_batch('null dedupe', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "dedupe": null}}]') IS NOT NULL AS null_dedupe_is_absent;
+ROLLBACK;
 SELECT expect_error($$SELECT train_data.create_batch('poisoned turns', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "expectedTurns": "two"}}]')$$, false, true);
 SELECT expect_error(format($$SELECT train_data.create_batch('poisoned category', '[{"template_id": "e1000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ad", "category": ["ok", "%s"]}}]')$$,
                            repeat('c', 101)), false, true);

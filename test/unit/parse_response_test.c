@@ -98,7 +98,7 @@ main(void)
 	is(parse("{\"content\":[{\"type\":\"text\",\"text\":\"user: a\\nassistant: b\"}],\"stop_reason\":\"max_tokens\"}", NULL),
 	   "ERROR(3): response was truncated at the token limit", "max_tokens is refused");
 	is(parse("{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow down\"}}", NULL),
-	   "ERROR(2): response is an API error: rate_limit_error", "API error object");
+	   "ERROR(2): response is an API error: \"rate_limit_error\"", "API error object");
 	is(parse("42", NULL), "ERROR(1): response is not a Messages or Chat Completions response, a conversation object or text",
 	   "a number is not a response");
 	is(parse("{\"foo\":1}", NULL), "ERROR(1): response is not a Messages or Chat Completions response, a conversation object or text",
@@ -197,11 +197,11 @@ main(void)
 	is(parse("{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}", NULL),
 	   "ERROR(1): response has no message in its first choice", "a stream chunk is not a response");
 	is(parse("{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}", NULL),
-	   "ERROR(2): response is an API error: requests", "OpenAI error object");
+	   "ERROR(2): response is an API error: \"requests\"", "OpenAI error object");
 	is(parse("{\"error\":{\"message\":\"bad key\",\"type\":null,\"code\":\"invalid_api_key\"}}", NULL),
-	   "ERROR(2): response is an API error: invalid_api_key", "OpenAI error object: code when no type");
+	   "ERROR(2): response is an API error: \"invalid_api_key\"", "OpenAI error object: code when no type");
 	is(parse("{\"object\":\"error\",\"message\":\"model not found\",\"type\":\"NotFoundError\",\"code\":404}", NULL),
-	   "ERROR(2): response is an API error: NotFoundError", "OpenAI-compatible server error object");
+	   "ERROR(2): response is an API error: \"NotFoundError\"", "OpenAI-compatible server error object");
 	is(parse("{\"error\":\"boom\"}", NULL), "ERROR(2): response is an API error", "error as a string");
 	return unit_done();
 }
