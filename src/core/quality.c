@@ -231,6 +231,9 @@ has_any_word(const char *text, size_t len, const listed_word *words)
 	return false;
 }
 
+/* Bytes content_cmp compares between two ticks. */
+#define CONTENT_CMP_CHUNK 4096
+
 /* Order of turns by trimmed content, ASCII case folded (qsort of pointers). */
 static int
 content_cmp(const void *a, const void *b)
@@ -238,17 +241,33 @@ content_cmp(const void *a, const void *b)
 	const qturn *x = *(const qturn *const *) a;
 	const qturn *y = *(const qturn *const *) b;
 	size_t		len = x->trim_e - x->trim_b;
+	const char *px = x->content + x->trim_b;
+	const char *py = y->content + y->trim_b;
 
 	TD_CHECK_FOR_INTERRUPTS();
 	if (len != y->trim_e - y->trim_b)
 		return len < y->trim_e - y->trim_b ? -1 : 1;
-	for (size_t i = 0; i < len; i++)
+	/*
+	 * A chunk at a time, each a tick (two turns of megabytes alike but for
+	 * their last byte took seconds between checks, a review of 1.2): one
+	 * whose bytes are equal is equal folded too; one that differs is
+	 * compared folded, byte by byte.
+	 */
+	for (size_t at = 0; at < len; at += CONTENT_CMP_CHUNK)
 	{
-		unsigned char cx = (unsigned char) lower(x->content[x->trim_b + i]);
-		unsigned char cy = (unsigned char) lower(y->content[y->trim_b + i]);
+		size_t		n = len - at < CONTENT_CMP_CHUNK ? len - at : CONTENT_CMP_CHUNK;
 
-		if (cx != cy)
-			return cx < cy ? -1 : 1;
+		TD_CHECK_FOR_INTERRUPTS();
+		if (memcmp(px + at, py + at, n) == 0)
+			continue;
+		for (size_t i = at; i < at + n; i++)
+		{
+			unsigned char cx = (unsigned char) lower(px[i]);
+			unsigned char cy = (unsigned char) lower(py[i]);
+
+			if (cx != cy)
+				return cx < cy ? -1 : 1;
+		}
 	}
 	return 0;
 }

@@ -29,6 +29,55 @@ metrics(const char *turns_json, double *overall)
 	return result;
 }
 
+/* Calls of the interrupt handler (the checks a cancel can land in). */
+static long interrupts = 0;
+
+/* The counting interrupt handler. */
+static void
+count_interrupt(void)
+{
+	interrupts++;
+}
+
+/*
+ * Interrupt checks while scoring 32 turns of 200 kB of the same letter,
+ * each ended by a letter of its own; equal_length: all 200 kB long (every
+ * pair compared to its end), else each a byte longer than the one before
+ * (no pair compared past its length).
+ */
+static long
+checks_scoring_long_turns(bool equal_length)
+{
+	const size_t len = 200 * 1024;
+	td_arena	arena;
+	td_json_error err;
+	td_buf		json;
+	td_json    *turns;
+
+	td_buf_init(&json);
+	td_buf_putc(&json, '[');
+	for (int i = 0; i < 32; i++)
+	{
+		td_buf_puts(&json, i ? ",{\"role\":\"" : "{\"role\":\"");
+		td_buf_puts(&json, i % 2 ? "assistant" : "user");
+		td_buf_puts(&json, "\",\"content\":\"");
+		for (size_t k = 0; k < len + (equal_length ? 0 : (size_t) i); k++)
+			td_buf_putc(&json, 'a');
+		td_buf_putc(&json, (char) (i < 26 ? 'A' + i : '0' + i - 26));
+		td_buf_puts(&json, "\"}");
+	}
+	td_buf_putc(&json, ']');
+	td_arena_init(&arena);
+	turns = td_json_parse(&arena, json.data, json.len, &err);
+	interrupts = 0;
+	td_interrupt_handler = count_interrupt;
+	(void) td_quality_score(turns);
+	td_interrupt_handler = NULL;
+	td_arena_free(&arena);
+	td_buf_free(&json);
+	return interrupts;
+}
+
 /* n alternating turns of len characters, with optional first/last words. */
 static const char *
 conversation(int n, int len, const char *first, const char *last)
@@ -186,6 +235,19 @@ main(void)
 				right += missing == (kind != 0 && k > (kind == 1 ? 1 : 0));
 			}
 		ok(right == 48 * 3, "a greeting at offsets 0 to 47: found as a whole word only");
+	}
+	{
+		/*
+		 * Comparing turns for repeats checks for interrupts as it goes:
+		 * 496 pairs of 200 kB turns alike to their last byte are about 100 MB
+		 * compared, 24 checks (a tick each 4,096 bytes) more than turns of
+		 * other lengths; at least 20 asserted (one tick a comparison left
+		 * seconds between two checks: a review of 1.2).
+		 */
+		long		compared = checks_scoring_long_turns(true),
+					not_compared = checks_scoring_long_turns(false);
+
+		ok(compared - not_compared >= 20, "comparing long turns for repeats checks for interrupts as it goes");
 	}
 	return unit_done();
 }
