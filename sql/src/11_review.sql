@@ -589,7 +589,8 @@ BEGIN ATOMIC
     SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,
            c.quality_score, c.parent_id, c.created_at
     FROM (SELECT DISTINCT down.id FROM down) d
-    CROSS JOIN LATERAL (SELECT x.* FROM train_data.conversations x WHERE x.id = d.id OFFSET 0) c   -- (by id)
+    CROSS JOIN LATERAL (SELECT x.id, x.conversation_id, x.status, x.quality_score, x.parent_id, x.created_at
+                        FROM train_data.conversations x WHERE x.id = d.id OFFSET 0) c   -- (by id)
     ORDER BY 1;
 END;
 
@@ -667,19 +668,32 @@ COMMENT ON FUNCTION train_data.review_queue_statistics() IS
 -- her id, so that they read her rows through the owner's index; with
 -- another policy they leave the rows to the policies (found by a review of
 -- 1.2: a site's viewer policy was ignored).
+-- Whether the caller's rows of a table are exactly those of its stock
+-- owner policy: row-level security applies to her on rel, and no other
+-- permissive policy for reading or updating it is defined.
+CREATE FUNCTION train_data.owner_policy_only(rel pg_catalog.regclass, stock_policy name)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT pg_catalog.row_security_active(rel)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                       WHERE p.polrelid OPERATOR(pg_catalog.=) rel
+                         AND p.polpermissive AND p.polcmd OPERATOR(pg_catalog.=) ANY ('{r,w,*}'::"char"[])
+                         AND p.polname OPERATOR(pg_catalog.<>) stock_policy);
+END;
+
+COMMENT ON FUNCTION train_data.owner_policy_only(pg_catalog.regclass, name) IS
+    'Internal: true when row-level security applies to the caller on rel and no permissive policy for reading or updating it but stock_policy is defined (her rows are those with her id)';
+
 CREATE FUNCTION train_data.conversations_owner_only()
     RETURNS boolean
     LANGUAGE sql STABLE
 BEGIN ATOMIC
-    SELECT pg_catalog.row_security_active('train_data.conversations'::pg_catalog.regclass)
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
-                       WHERE p.polrelid = 'train_data.conversations'::pg_catalog.regclass
-                         AND p.polpermissive AND p.polcmd IN ('r', '*')
-                         AND p.polname <> 'conversations_owner');
+    SELECT train_data.owner_policy_only('train_data.conversations'::pg_catalog.regclass, 'conversations_owner');
 END;
 
 COMMENT ON FUNCTION train_data.conversations_owner_only() IS
-    'Internal: true when row-level security applies to the caller on conversations and no permissive policy for reading them but conversations_owner is defined (her rows are those with her id)';
+    'Internal: true when row-level security applies to the caller on conversations and no permissive policy for reading or updating them but conversations_owner is defined (her rows are those with her id)';
 
 -- Statistics of the conversations the caller can see.
 CREATE FUNCTION train_data.conversation_statistics()

@@ -135,6 +135,33 @@ SELECT public.conversation_rows_read() - :before < 20 AS reads_her_chain;
 COMMIT;
 RESET ROLE;
 
+-- Her export history and expiry beside Bob's 2,000 expired exports, which
+-- only he can mark (before: every user's read and filtered, 38-82 ms
+-- beside 300,000 of another user's, a review of 1.2)
+INSERT INTO train_data.export_logs (format, config, conversation_count, status, expires_at, user_id)
+SELECT 'jsonl', '{}', 0, 'completed', now() - interval '1 day', :bob FROM generate_series(1, 2000);
+INSERT INTO train_data.export_logs (format, config, conversation_count, status, expires_at, user_id)
+VALUES ('jsonl', '{}', 0, 'completed', now() - interval '1 day', :alice);
+ANALYZE train_data.export_logs;
+CREATE FUNCTION public.export_log_rows_read() RETURNS bigint LANGUAGE sql VOLATILE AS $$
+    SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+    FROM pg_catalog.pg_stat_xact_user_tables WHERE relid = 'train_data.export_logs'::regclass
+$$;
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+BEGIN;
+SELECT public.export_log_rows_read() AS before \gset
+SELECT count(*) AS her_exports FROM train_data.export_history();
+SELECT public.export_log_rows_read() - :before AS rows_read;
+SELECT public.export_log_rows_read() AS before \gset
+SELECT train_data.mark_expired_exports() AS marked;
+SELECT public.export_log_rows_read() - :before AS rows_read;
+COMMIT;
+RESET ROLE;
+SELECT status, count(*) FROM train_data.export_logs GROUP BY 1 ORDER BY 1;
+DELETE FROM train_data.export_logs WHERE user_id IN (:alice, :bob);
+DROP FUNCTION public.export_log_rows_read();
+
 DELETE FROM train_data.conversations WHERE conversation_id LIKE 'cost\_%';
 DELETE FROM train_data.templates WHERE name = 'cost shared';
 ANALYZE train_data.conversations;
