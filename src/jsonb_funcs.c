@@ -16,6 +16,15 @@ PG_FUNCTION_INFO_V1(train_data_jsonb_merge_deep);
 PG_FUNCTION_INFO_V1(train_data_jsonb_raw_size);
 
 /*
+ * The most bytes jsonb_merge_deep merges (both values, decompressed): a
+ * merge holds about 20 times its input (a tree of each, then the text of
+ * the result, parsed back by jsonb_in, which checks no interrupts: 70 MB
+ * took 1.4 GB and held a cancel a second, a review of 1.2).  Settings
+ * documents, its use, are 16 kB at most.
+ */
+#define MERGE_MAX_BYTES (16 * 1024 * 1024)
+
+/*
  * jsonb_merge_deep(base jsonb, patch jsonb) returns jsonb — objects merged
  * member by member, anything else replaced by patch; NULL when both are.
  */
@@ -35,6 +44,12 @@ train_data_jsonb_merge_deep(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(1));
+	if (toast_raw_datum_size(PG_GETARG_DATUM(0)) + toast_raw_datum_size(PG_GETARG_DATUM(1)) > MERGE_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("documents to merge are %zu bytes; the limit is 16 MB",
+						(size_t) (toast_raw_datum_size(PG_GETARG_DATUM(0)) + toast_raw_datum_size(PG_GETARG_DATUM(1)))),
+				 errdetail("A deep merge holds about 20 times its documents; settings documents are far smaller.")));
 	td_arena_init(&arena);
 	base = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(0));
 	patch = td_jsonb_to_core(&arena, PG_GETARG_JSONB_P(1));

@@ -1081,7 +1081,7 @@ check_unsafe(render_ctx *ctx, const char *tmpl, size_t len)
 			continue;
 		td_buf_init(&msg);
 		td_buf_puts(&msg, "template contains an unsafe expression: ");
-		td_buf_append(&msg, tmpl + ph.start, ph.end - ph.start);
+		td_buf_put_clipped(&msg, tmpl + ph.start, ph.end - ph.start);	/* (of any length: 100 MB was copied whole) */
 		template_error(ctx, &msg);
 		td_buf_free(&msg);
 	}

@@ -424,6 +424,8 @@ INSERT INTO calls (fn, call) VALUES
  ('check_setting_url', $$SELECT train_data.check_setting_url('x', '{"a": "https://h/a\tb"}', '{a}')$$),
  ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(public.deep_object(), public.deep_object()) = public.deep_object()$$),
  ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(NULL, '{}')$$),
+ -- past 16 MB together: refused before a tree of 20 times that is built
+ ('jsonb_merge_deep', $$SELECT train_data.jsonb_merge_deep(jsonb_build_object('k', repeat('x', 9000000)), jsonb_build_object('k', repeat('y', 9000000)))$$),
  ('jsonb_unknown_keys', $$SELECT count(*) FROM train_data.jsonb_unknown_keys(public.deep_object(), public.deep_object())$$),
  ('eta_observe', $$SELECT train_data.eta_observe('NaN', 1, 2)$$),
  ('eta_observe', $$SELECT train_data.eta_observe(NULL, NULL, NULL)$$),

@@ -49,6 +49,10 @@ SELECT e AS expression, r ->> 'success' AS success, r -> 'errors' -> 0 ->> 'mess
 FROM (SELECT e, train_data.render_template('x ' || e, '{"a": 1}') AS r
 FROM (VALUES ('{{a b}}'), ('{{a.b.c}}'), ('{{a()}}'), ('{{a ? "x" : "y"}}'), ('{{a ? ''x''}}'), ('{{1a}}'), ('{{ {a} }}'),
              ('{{__proto__.x}}'), ('{{a; DROP TABLE t}}'), ('{{名前}}')) AS t(e)) s;
+-- An unsafe expression is quoted clipped, whatever its length (a 100 MB
+-- one was copied whole into the errors, a review of 1.2).
+SELECT r -> 'errors' -> 0 ->> 'message' AS error, octet_length(r::text) < 1000 AS small
+FROM train_data.render_template('{{ a' || repeat('b', 1000000) || ' c}}', '{}') r;
 SELECT train_data.render_template('{{ok}} {{bad!}}', '{"ok": 1}') - 'errors';
 
 -- Text that only looks like a placeholder is left alone.
