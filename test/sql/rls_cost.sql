@@ -35,10 +35,14 @@ ANALYZE train_data.conversations;
 -- they read, so that it reads none of them again)
 ANALYZE train_data.templates;
 
--- The rows of conversations the statements of this transaction read so far.
-CREATE FUNCTION public.conversation_rows_read() RETURNS bigint LANGUAGE sql VOLATILE AS $$
+-- The rows of a table (of conversations) the statements of this
+-- transaction read so far.
+CREATE FUNCTION public.rows_read(rel regclass) RETURNS bigint LANGUAGE sql VOLATILE AS $$
     SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-    FROM pg_catalog.pg_stat_xact_user_tables WHERE relid = 'train_data.conversations'::regclass
+    FROM pg_catalog.pg_stat_xact_user_tables WHERE relid = rel
+$$;
+CREATE FUNCTION public.conversation_rows_read() RETURNS bigint LANGUAGE sql VOLATILE AS $$
+    SELECT public.rows_read('train_data.conversations')
 $$;
 
 SET ROLE regress_alice;
@@ -143,26 +147,22 @@ SELECT 'jsonl', '{}', 0, 'completed', now() - interval '1 day', :bob FROM genera
 INSERT INTO train_data.export_logs (format, config, conversation_count, status, expires_at, user_id)
 VALUES ('jsonl', '{}', 0, 'completed', now() - interval '1 day', :alice);
 ANALYZE train_data.export_logs;
-CREATE FUNCTION public.export_log_rows_read() RETURNS bigint LANGUAGE sql VOLATILE AS $$
-    SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-    FROM pg_catalog.pg_stat_xact_user_tables WHERE relid = 'train_data.export_logs'::regclass
-$$;
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
 BEGIN;
-SELECT public.export_log_rows_read() AS before \gset
+SELECT public.rows_read('train_data.export_logs') AS before \gset
 SELECT count(*) AS her_exports FROM train_data.export_history();
-SELECT public.export_log_rows_read() - :before AS rows_read;
-SELECT public.export_log_rows_read() AS before \gset
+SELECT public.rows_read('train_data.export_logs') - :before AS rows_read;
+SELECT public.rows_read('train_data.export_logs') AS before \gset
 SELECT train_data.mark_expired_exports() AS marked;
-SELECT public.export_log_rows_read() - :before AS rows_read;
+SELECT public.rows_read('train_data.export_logs') - :before AS rows_read;
 COMMIT;
 RESET ROLE;
 SELECT status, count(*) FROM train_data.export_logs GROUP BY 1 ORDER BY 1;
 DELETE FROM train_data.export_logs WHERE user_id IN (:alice, :bob);
-DROP FUNCTION public.export_log_rows_read();
 
 DELETE FROM train_data.conversations WHERE conversation_id LIKE 'cost\_%';
 DELETE FROM train_data.templates WHERE name = 'cost shared';
 ANALYZE train_data.conversations;
 DROP FUNCTION public.conversation_rows_read();
+DROP FUNCTION public.rows_read(regclass);
