@@ -1638,26 +1638,26 @@ CREATE OR REPLACE FUNCTION train_data.conversation_versions(conversation_id uuid
                    quality_score numeric, parent_id uuid, created_at timestamptz)
     LANGUAGE sql STABLE
 BEGIN ATOMIC
-    -- (down through conversations_regenerated_idx, one probe a version:
-    -- the chain's owner and its conversation parents, as the guard keeps a
-    -- regeneration's parent its writer's own; never another user's rows,
-    -- whatever the statistics)
-    WITH RECURSIVE up(id, parent_id, parent_type, owner, depth) AS (
-        SELECT c.id, c.parent_id, c.parent_type, c.created_by, 1 FROM train_data.conversations c
+    -- (down one probe a version of conversations_regenerated_idx, which
+    -- holds conversation parents only: a user's are hers alone, as the
+    -- guard keeps a regeneration's parent its writer's own, so no other
+    -- user's rows are read whatever the statistics; a chain the guard did
+    -- not see, a superuser's or 1.1's, is followed across owners as before)
+    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, 1 FROM train_data.conversations c
         WHERE c.id = conversation_versions.conversation_id
         UNION ALL
-        SELECT c.id, c.parent_id, c.parent_type, c.created_by, up.depth + 1
-        FROM train_data.conversations c JOIN up ON c.id = up.parent_id
+        SELECT c.id, c.parent_id, c.parent_type, up.depth + 1 FROM train_data.conversations c JOIN up ON c.id = up.parent_id
         WHERE up.parent_type = 'conversation' AND up.depth < 1001),   -- the guard's 1,000 before it, and itself
-    down(id, owner, depth) AS (
-        SELECT up.id, up.owner, 1 FROM up
+    down(id, depth) AS (
+        SELECT up.id, 1 FROM up
         WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation' OR up.depth = 1001
            OR NOT EXISTS (SELECT 1 FROM train_data.conversations p WHERE p.id = up.parent_id OFFSET 0)   -- (a probe, not a hash of every row)
         UNION ALL
-        SELECT r.id, down.owner, down.depth + 1
+        SELECT r.id, down.depth + 1
         FROM down CROSS JOIN LATERAL (
             SELECT c.id FROM train_data.conversations c
-            WHERE c.created_by = down.owner AND c.parent_id = down.id AND c.parent_type = 'conversation'
+            WHERE c.parent_id = down.id AND c.parent_type = 'conversation'
             OFFSET 0) r   -- (a probe a version: not a join the planner may drive from every regeneration)
         WHERE down.depth < 1001)
     SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,
@@ -4215,7 +4215,7 @@ DECLARE
     -- when planning, read every user's conversations and filtered them:
     -- 91 ms against 8 ms beside another user's 300,000, a review of 1.2)
     mine_only boolean := train_data.conversations_owner_only();
-    owner uuid := train_data.current_user_id();
+    owner uuid := CASE WHEN mine_only THEN train_data.current_user_id() END;   -- (not read otherwise)
 BEGIN
     IF exact IS NULL THEN
         RAISE EXCEPTION 'exact must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -5929,7 +5929,7 @@ CREATE OR REPLACE FUNCTION train_data.mark_expired_exports()
 AS $$
 DECLARE
     mine_only boolean := train_data.owner_policy_only('train_data.export_logs', 'export_logs_owner');
-    owner uuid := train_data.current_user_id();
+    owner uuid := CASE WHEN mine_only THEN train_data.current_user_id() END;   -- (not read otherwise)
     n integer;
 BEGIN
     UPDATE train_data.export_logs l SET status = 'expired'
@@ -6061,7 +6061,7 @@ DECLARE
     -- (her id in the statement under the stock policy alone, as in
     -- mark_expired_exports: her rows through the owner's index)
     mine_only boolean := train_data.owner_policy_only('train_data.export_logs', 'export_logs_owner');
-    owner uuid := train_data.current_user_id();
+    owner uuid := CASE WHEN mine_only THEN train_data.current_user_id() END;   -- (not read otherwise)
 BEGIN
     IF page IS NULL OR page < 1 OR page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
         RAISE EXCEPTION 'invalid export history page % of size %', coalesce(page::text, 'NULL'),
@@ -6353,14 +6353,14 @@ DROP INDEX train_data.conversations_review_queue_idx;
 CREATE INDEX conversations_review_queue_idx ON train_data.conversations (created_by, quality_score, created_at)
     WHERE status = 'pending_review';
 
--- A user's regenerations by parent (conversation_versions walks down a
--- chain with it): led by the owner and holding conversation parents only,
--- which the guard keeps the writer's own, so that a step reads the
--- caller's rows alone.  Through conversations_parent_idx, a chain of 101
--- versions took 6.7 s beside another user's 300,000 conversations of one
--- scenario (a seq scan a step, planned on statistics without the caller's
--- rows; an adversarial review of 1.2): now 2 ms.
-CREATE INDEX conversations_regenerated_idx ON train_data.conversations (created_by, parent_id)
+-- Regenerations by parent (conversation_versions walks down a chain with
+-- it, a probe a version): conversation parents only, which the guard keeps
+-- the writer's own, so that a step reads the caller's rows alone.  Through
+-- conversations_parent_idx, a chain of 101 versions took 6.7 s beside
+-- another user's 300,000 conversations of one scenario (a seq scan a step,
+-- planned on statistics without the caller's rows; an adversarial review
+-- of 1.2): now 2 ms.
+CREATE INDEX conversations_regenerated_idx ON train_data.conversations (parent_id)
     WHERE parent_type = 'conversation';
 
 -- A preview escapes the whole resolved text, the template's own text as

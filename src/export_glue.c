@@ -520,10 +520,14 @@ enum_labels(Oid typoid)
 {
 	CatCList   *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(typoid));
 	StringInfoData out;
-	float4		last = -1;
+	Form_pg_enum last = NULL;
 
 	initStringInfo(&out);
-	/* (the cache lists them by name: each pass takes the next in sort order) */
+	/*
+	 * (the cache lists them by name: each pass takes the next in sort
+	 * order, which is unique and may be negative: a label added BEFORE the
+	 * first takes one below it)
+	 */
 	for (int n = 0; n < list->n_members; n++)
 	{
 		Form_pg_enum next = NULL;
@@ -532,11 +536,14 @@ enum_labels(Oid typoid)
 		{
 			Form_pg_enum e = (Form_pg_enum) GETSTRUCT(&list->members[i]->tuple);
 
-			if (e->enumsortorder > last && (next == NULL || e->enumsortorder < next->enumsortorder))
+			if ((last == NULL || e->enumsortorder > last->enumsortorder)
+				&& (next == NULL || e->enumsortorder < next->enumsortorder))
 				next = e;
 		}
+		if (next == NULL)
+			break;
 		appendStringInfo(&out, "%s%s", n > 0 ? ", " : "", NameStr(next->enumlabel));
-		last = next->enumsortorder;
+		last = next;
 	}
 	ReleaseSysCacheList(list);
 	return out.data;

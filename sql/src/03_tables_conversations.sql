@@ -108,14 +108,14 @@ CREATE INDEX conversations_approved_idx ON train_data.conversations (created_at,
     WHERE status = 'approved';
 CREATE INDEX conversations_status_tier_idx ON train_data.conversations (status, tier);
 CREATE INDEX conversations_parent_idx ON train_data.conversations (parent_id) WHERE parent_id IS NOT NULL;
--- A user's regenerations by parent (conversation_versions walks down a
--- chain with it): led by the owner and holding conversation parents only,
--- which the guard keeps the writer's own, so that a step reads the
--- caller's rows alone.  Through conversations_parent_idx, a chain of 101
--- versions took 6.7 s beside another user's 300,000 conversations of one
--- scenario (a seq scan a step, planned on statistics without the caller's
--- rows; an adversarial review of 1.2): now 2 ms.
-CREATE INDEX conversations_regenerated_idx ON train_data.conversations (created_by, parent_id)
+-- Regenerations by parent (conversation_versions walks down a chain with
+-- it, a probe a version): conversation parents only, which the guard keeps
+-- the writer's own, so that a step reads the caller's rows alone.  Through
+-- conversations_parent_idx, a chain of 101 versions took 6.7 s beside
+-- another user's 300,000 conversations of one scenario (a seq scan a step,
+-- planned on statistics without the caller's rows; an adversarial review
+-- of 1.2): now 2 ms.
+CREATE INDEX conversations_regenerated_idx ON train_data.conversations (parent_id)
     WHERE parent_type = 'conversation';
 CREATE INDEX conversations_template_idx ON train_data.conversations (template_id) WHERE template_id IS NOT NULL;
 -- (GIN with a pending list of 64 kB, as the signatures' band index: the

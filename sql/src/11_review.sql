@@ -564,26 +564,26 @@ CREATE FUNCTION train_data.conversation_versions(conversation_id uuid)
                    quality_score numeric, parent_id uuid, created_at timestamptz)
     LANGUAGE sql STABLE
 BEGIN ATOMIC
-    -- (down through conversations_regenerated_idx, one probe a version:
-    -- the chain's owner and its conversation parents, as the guard keeps a
-    -- regeneration's parent its writer's own; never another user's rows,
-    -- whatever the statistics)
-    WITH RECURSIVE up(id, parent_id, parent_type, owner, depth) AS (
-        SELECT c.id, c.parent_id, c.parent_type, c.created_by, 1 FROM train_data.conversations c
+    -- (down one probe a version of conversations_regenerated_idx, which
+    -- holds conversation parents only: a user's are hers alone, as the
+    -- guard keeps a regeneration's parent its writer's own, so no other
+    -- user's rows are read whatever the statistics; a chain the guard did
+    -- not see, a superuser's or 1.1's, is followed across owners as before)
+    WITH RECURSIVE up(id, parent_id, parent_type, depth) AS (
+        SELECT c.id, c.parent_id, c.parent_type, 1 FROM train_data.conversations c
         WHERE c.id = conversation_versions.conversation_id
         UNION ALL
-        SELECT c.id, c.parent_id, c.parent_type, c.created_by, up.depth + 1
-        FROM train_data.conversations c JOIN up ON c.id = up.parent_id
+        SELECT c.id, c.parent_id, c.parent_type, up.depth + 1 FROM train_data.conversations c JOIN up ON c.id = up.parent_id
         WHERE up.parent_type = 'conversation' AND up.depth < 1001),   -- the guard's 1,000 before it, and itself
-    down(id, owner, depth) AS (
-        SELECT up.id, up.owner, 1 FROM up
+    down(id, depth) AS (
+        SELECT up.id, 1 FROM up
         WHERE up.parent_id IS NULL OR up.parent_type <> 'conversation' OR up.depth = 1001
            OR NOT EXISTS (SELECT 1 FROM train_data.conversations p WHERE p.id = up.parent_id OFFSET 0)   -- (a probe, not a hash of every row)
         UNION ALL
-        SELECT r.id, down.owner, down.depth + 1
+        SELECT r.id, down.depth + 1
         FROM down CROSS JOIN LATERAL (
             SELECT c.id FROM train_data.conversations c
-            WHERE c.created_by = down.owner AND c.parent_id = down.id AND c.parent_type = 'conversation'
+            WHERE c.parent_id = down.id AND c.parent_type = 'conversation'
             OFFSET 0) r   -- (a probe a version: not a join the planner may drive from every regeneration)
         WHERE down.depth < 1001)
     SELECT (row_number() OVER (ORDER BY c.created_at, c.id))::integer, c.id, c.conversation_id, c.status,

@@ -143,7 +143,7 @@ CREATE FUNCTION train_data.mark_expired_exports()
 AS $$
 DECLARE
     mine_only boolean := train_data.owner_policy_only('train_data.export_logs', 'export_logs_owner');
-    owner uuid := train_data.current_user_id();
+    owner uuid := CASE WHEN mine_only THEN train_data.current_user_id() END;   -- (not read otherwise)
     n integer;
 BEGIN
     UPDATE train_data.export_logs l SET status = 'expired'
@@ -168,7 +168,7 @@ DECLARE
     -- (her id in the statement under the stock policy alone, as in
     -- mark_expired_exports: her rows through the owner's index)
     mine_only boolean := train_data.owner_policy_only('train_data.export_logs', 'export_logs_owner');
-    owner uuid := train_data.current_user_id();
+    owner uuid := CASE WHEN mine_only THEN train_data.current_user_id() END;   -- (not read otherwise)
 BEGIN
     IF page IS NULL OR page < 1 OR page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
         RAISE EXCEPTION 'invalid export history page % of size %', coalesce(page::text, 'NULL'),

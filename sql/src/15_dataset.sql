@@ -299,7 +299,7 @@ DECLARE
     -- when planning, read every user's conversations and filtered them:
     -- 91 ms against 8 ms beside another user's 300,000, a review of 1.2)
     mine_only boolean := train_data.conversations_owner_only();
-    owner uuid := train_data.current_user_id();
+    owner uuid := CASE WHEN mine_only THEN train_data.current_user_id() END;   -- (not read otherwise)
 BEGIN
     IF exact IS NULL THEN
         RAISE EXCEPTION 'exact must not be null' USING ERRCODE = 'null_value_not_allowed';

@@ -187,12 +187,29 @@ SELECT l.manifest -> 'scope' AS scope, l.manifest -> 'filters' AS filters, l.man
        l.manifest -> 'rows' AS "rows"
 FROM train_data.export_logs l ORDER BY l.created_at DESC LIMIT 1;
 
+RESET ROLE;
+-- The hint lists the labels in their order, a site's own included, even
+-- those added before the first, whose sort order is below 0 (the list
+-- once began above -1, and found no label for its last pass: a review of
+-- 1.2).  In a transaction rolled back: the type keeps its labels.
+BEGIN;
+ALTER TYPE train_data.tier_type ADD VALUE 'site_a' BEFORE 'template';
+ALTER TYPE train_data.tier_type ADD VALUE 'site_b' BEFORE 'site_a';
+DO $$
+DECLARE
+    h text;
+BEGIN
+    PERFORM count(*) FROM train_data.export_jsonl('original', 'filtered', NULL, '{"tier": ["nonsense"]}');
+EXCEPTION WHEN invalid_text_representation THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RAISE NOTICE '%', h;
+END $$;
+ROLLBACK;
 -- Found by a review: a plan that joins the turns first and sorts the joined
 -- rows by conversation (a sort is not stable) wrote each conversation's
 -- turns in any order (1,220 of 2,000 lines, with enable_nestloop off for
 -- the plan; a user's own data and settings can lead there).  The rows are
 -- ordered by turn too; and the dedupe's anti-join keeps them so.
-RESET ROLE;
 SET row_security = off;
 DELETE FROM train_data.conversations;
 RESET row_security;

@@ -243,6 +243,20 @@ SET ROLE regress_alice;
 SELECT (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000001001')) AS from_the_tip,
        (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000000001')) AS from_the_root,
        (SELECT count(*) FROM train_data.conversation_versions('c8000000-0000-0000-0000-000000000500')) AS from_the_middle;
+-- A chain the guard did not see (a superuser's, or one 1.1 let a user
+-- write) may cross owners: followed as it is, from either end (the walk
+-- down once probed the chain's owner only: a review of 1.2).
+RESET ROLE;
+INSERT INTO train_data.conversations (id, conversation_id, title, persona, emotion, tier, parent_id, parent_type, created_by)
+VALUES ('c8100000-0000-0000-0000-000000000001', 'mixed_1', 'mixed', 'P', 'E', 'template', NULL, NULL, :alice),
+       ('c8100000-0000-0000-0000-000000000002', 'mixed_2', 'mixed', 'P', 'E', 'template',
+        'c8100000-0000-0000-0000-000000000001', 'conversation', :bob);
+SELECT (SELECT string_agg(v.conversation_id, ' ' ORDER BY v.version)
+        FROM train_data.conversation_versions('c8100000-0000-0000-0000-000000000001') v) AS from_the_root,
+       (SELECT string_agg(v.conversation_id, ' ' ORDER BY v.version)
+        FROM train_data.conversation_versions('c8100000-0000-0000-0000-000000000002') v) AS from_the_tip;
+DELETE FROM train_data.conversations WHERE conversation_id LIKE 'mixed\_%';
+SET ROLE regress_alice;
 SELECT expect_error($$INSERT INTO train_data.conversations (conversation_id, title, persona, emotion, tier, parent_id, parent_type)
                       VALUES ('chain_1002', 'chain', 'P', 'E', 'template', 'c8000000-0000-0000-0000-000000001001', 'conversation')$$);
 -- A regeneration of the tip would be the 1,002nd version: refused before it
