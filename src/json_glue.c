@@ -58,6 +58,20 @@ glue_limit(size_t requested)
 			 errdetail("A value of %zu bytes was about to be built.", requested)));
 }
 
+/*
+ * Core arena limit handler: a parsed document (a JSON tree, a template)
+ * whose parts together would pass 1 GB.
+ */
+static void
+glue_arena_limit(size_t requested)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("parsed input exceeds the limit of 1 GB of memory"),
+			 errdetail("Its parsed form was about to take %zu bytes: each of its values takes memory of its own.",
+					   requested)));
+}
+
 /* Core interrupt handler: cancel, statement_timeout and termination. */
 static void
 glue_interrupts(void)
@@ -102,6 +116,7 @@ td_install_allocator(void)
 	td_set_allocator(glue_alloc, glue_realloc, glue_free);
 	td_set_keep_allocator(glue_keep_realloc, glue_free);
 	td_set_limit_handler(glue_limit);
+	td_set_arena_limit_handler(glue_arena_limit);
 	td_interrupt_handler = glue_interrupts;
 	td_sort = pg_qsort;			/* a cancel in a comparator leaves nothing behind */
 	RegisterXactCallback(glue_xact_abort, NULL);

@@ -30,6 +30,12 @@ typedef void (*td_limit_fn) (size_t requested);
 /* Install the limit handler (NULL restores the default, abort). */
 extern void td_set_limit_handler(td_limit_fn fn);
 
+/*
+ * Called instead, when set, with the bytes an arena's blocks would take
+ * together past its limit (NULL: the limit handler); must not return.
+ */
+extern void td_set_arena_limit_handler(td_limit_fn fn);
+
 /* Interrupt handler (may not return); NULL: none. */
 typedef void (*td_interrupt_fn) (void);
 
@@ -101,6 +107,8 @@ typedef struct td_arena_block td_arena_block;
 typedef struct td_arena
 {
 	td_arena_block *head;
+	size_t		total;			/* bytes of its blocks */
+	size_t		limit;			/* the most they may take: TD_MAX_ALLOC */
 } td_arena;
 
 extern void td_arena_init(td_arena *arena);

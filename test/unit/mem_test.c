@@ -116,6 +116,16 @@ limit_handler(size_t requested)
 	longjmp(limit_jump, 1);
 }
 
+static size_t arena_requested;
+
+/* An arena limit handler that returns to the test through longjmp. */
+static void
+arena_limit_handler(size_t requested)
+{
+	arena_requested = requested;
+	longjmp(limit_jump, 1);
+}
+
 /* Every way of allocating refuses more than TD_MAX_ALLOC through the handler. */
 static void
 test_limit(void)
@@ -147,6 +157,32 @@ test_limit(void)
 		(void) td_arena_alloc(&a, TD_MAX_ALLOC + 1);
 	ok(limit_requested == TD_MAX_ALLOC + 1, "an arena allocation over the limit calls the handler");
 	td_arena_free(&a);
+
+	/* the blocks together: bounded as one allocation is */
+	td_arena_init(&a);
+	ok(a.limit == TD_MAX_ALLOC, "an arena's blocks are bounded at 1 GB together");
+	a.limit = 100000;
+	limit_requested = 0;
+	if (setjmp(limit_jump) == 0)
+		for (int i = 0; i < 100000; i++)
+			(void) td_arena_alloc(&a, 48);
+	ok(limit_requested > 100000 && limit_requested <= 100000 + 8192 + 64,
+	   "small allocations past the arena's limit call the handler with the total");
+	ok(a.total <= 100000, "the refused block is not counted");
+	td_arena_free(&a);
+	ok(a.total == 0 && a.head == NULL, "a freed arena starts again from nothing");
+	(void) td_arena_alloc(&a, 48);
+	ok(a.total > 0 && a.total <= 8192 + 64, "and counts its blocks again");
+	td_arena_free(&a);
+	td_set_arena_limit_handler(arena_limit_handler);
+	limit_requested = 0;
+	td_arena_init(&a);
+	a.limit = 1000;
+	if (setjmp(limit_jump) == 0)
+		(void) td_arena_alloc(&a, 48);
+	ok(arena_requested > 1000 && limit_requested == 0, "the arena's own handler, when set, is called instead");
+	td_arena_free(&a);
+	td_set_arena_limit_handler(NULL);
 	td_set_limit_handler(NULL);
 }
 
