@@ -31,7 +31,8 @@
  *     an old snapshot elsewhere keeps are not read at every claim.
  *
  * The claim order is read a few entries per statement (2, then 8, 32, 128,
- * 256), so that passing over many jobs costs few statements.
+ * 256), so that passing over many jobs costs few statements; past the
+ * first 2, jobs with no free slot are left out as they are read.
  *
  * The rare steps stay in PL/pgSQL and are called from here: rendering the
  * prompt of an item queued without one (claim_render), failing an item that
@@ -81,6 +82,7 @@ enum claim_stmt
 	ST_EXPIRED_FLOOR,			/* the oldest of them left, whoever holds it */
 	ST_NEXT_JOBS,				/* the next jobs in the claim order, and
 								 * their owners */
+	ST_NEXT_OPEN_JOBS,			/* the same, but for jobs with no free slot */
 	ST_FIRST_QUEUED,			/* a job's first queued item from a position */
 	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_JOB,						/* the job's state and usable concurrency */
@@ -142,6 +144,40 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin, c.created_by"
 		"  FROM train_data.claimable_jobs c"
 		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
+		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
+		" LIMIT $4",
+		4, {INT2OID, TIMESTAMPTZOID, UUIDOID, INT4OID}
+	},
+	/*
+	 * ST_NEXT_JOBS past the claim's first entries: a job whose slots below
+	 * its concurrency are all taken (or one held at or above it: lowered,
+	 * see ST_JOB) is left out, as a visit would find nothing to take, and
+	 * the session cannot pass such jobs over, since no completion freeing
+	 * a slot writes anything its hints could notice (1,000 full jobs of one
+	 * user before another's took 0.2 ms each at every claim of anyone, a
+	 * review of 1.2; read here, a few microseconds).  The slots as this
+	 * snapshot sees them: one freed by a completion not yet committed still
+	 * looks taken (its row is locked until then anyway).  A job without
+	 * slots, or whose row is gone, is read (ST_MAKE_SLOTS, ST_DROP_JOB).  A
+	 * scalar subquery, evaluated for each entry read, never planned as a
+	 * join over every job.  Not for the first entries: when a claim takes
+	 * from them, as it mostly does, the test costs more than it saves.
+	 */
+	[ST_NEXT_OPEN_JOBS] = {
+		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin, c.created_by"
+		"  FROM train_data.claimable_jobs c"
+		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
+		"   AND COALESCE((SELECT sl.n OPERATOR(pg_catalog.=) 0 OR (sl.free AND NOT sl.over)"
+		"                   FROM train_data.batch_jobs b"
+		"                  CROSS JOIN LATERAL"
+		"                        (SELECT pg_catalog.count(*) AS n,"
+		"                                COALESCE(pg_catalog.bool_or(s.item_id IS NULL"
+		"                                         AND s.slot OPERATOR(pg_catalog.<) b.concurrent_processing), false) AS free,"
+		"                                COALESCE(pg_catalog.bool_or(s.item_id IS NOT NULL"
+		"                                         AND s.slot OPERATOR(pg_catalog.>=) b.concurrent_processing), false) AS over"
+		"                           FROM train_data.job_claim_slots s"
+		"                          WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
+		"                  WHERE b.id OPERATOR(pg_catalog.=) c.batch_job_id), true)"
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
 		" LIMIT $4",
 		4, {INT2OID, TIMESTAMPTZOID, UUIDOID, INT4OID}
@@ -655,9 +691,11 @@ typedef enum visit_outcome
 {
 	VISIT_TOOK,					/* items taken (or failed for good) */
 	VISIT_LEFT,					/* the job left the claim order */
-	VISIT_NOTHING				/* queued items, none to take now: held by
+	VISIT_NOTHING,				/* queued items, none to take now: held by
 								 * another transaction or waiting out a retry;
 								 * or the job row held by its owner */
+	VISIT_HELD					/* to leave the claim order, but its entry
+								 * there held by another transaction */
 } visit_outcome;
 
 /* Whether statement st finds a row for the job (its result freed: run per visit). */
@@ -672,16 +710,18 @@ finds(enum claim_stmt st, Datum job)
 
 /*
  * Take a job out of the claim order (ST_DROP_JOB; not_claimable: whatever
- * it holds queued).  A row another transaction holds is left: that job
- * is found with nothing to take (a user's open transaction that wrote her
- * jobs' entries made every claim visit every one of them, 0.1 to 0.3 s a
- * claim with 3,000 jobs, a review of 1.2), so the session passes over it
- * and the claim counts it against her jobs, as any such visit.
+ * it holds queued; else only when nothing is queued, as the statement
+ * reads it).  A row another transaction holds is left, and the
+ * session passes over it (VISIT_HELD): a user's open transaction that
+ * wrote her jobs' entries made every claim visit every one of them, 0.1
+ * to 0.3 s a claim with 3,000 jobs (a review of 1.2).  It is not counted
+ * against her jobs: the other transaction is as often a claim taking the
+ * same entry out, and her jobs with work would be passed over for it.
  */
 static visit_outcome
 drop_job(Datum job, bool not_claimable)
 {
-	return run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(not_claimable)}, NULL) == 1 ? VISIT_LEFT : VISIT_NOTHING;
+	return run(ST_DROP_JOB, (Datum[]) {job, BoolGetDatum(not_claimable)}, NULL) == 1 ? VISIT_LEFT : VISIT_HELD;
 }
 
 /*
@@ -824,7 +864,7 @@ claim_from_job(claim_call *call, Datum job, int32 first)
 	{
 		/* nothing queued at all: out of the claim order; else held or waiting */
 		SPI_freetuptable(SPI_tuptable);
-		return drop_job(job, false);
+		return drop_job(job, false) == VISIT_LEFT ? VISIT_LEFT : VISIT_NOTHING;
 	}
 	items = palloc(sizeof(claim_item) * (n + 1));
 	for (uint64 r = 0; r < n; r++)
@@ -965,6 +1005,9 @@ claims_commit_note(bool qualifies)
 	claims_commit.end = XactLastRecEnd;
 }
 
+/* The claim order's entries a claim reads first, full jobs included (ST_NEXT_JOBS). */
+#define FIRST_BATCH 2
+
 /*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
  * queued items by the claim order (job priority, job age, job, position).
@@ -983,7 +1026,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	MemoryContext visit;
 	MemoryContext outer;
 	TimestampTz now;
-	int			batch = 2;		/* jobs read per statement: 2, then 8, 32, 128, 256 */
+	int			batch = FIRST_BATCH;	/* jobs read per statement: 2, then 8, 32, 128, 256 */
 	HTAB	   *tally = NULL;	/* owners' jobs found with nothing to take, this claim */
 	bool		only_claims;	/* the transaction wrote nothing else before */
 
@@ -1018,8 +1061,9 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(walk);
 		MemoryContextSwitchTo(walk);
-		n = run(ST_NEXT_JOBS, (Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
-										 UUIDPGetDatum(&after_job), Int32GetDatum(batch)}, NULL);
+		n = run(batch == FIRST_BATCH ? ST_NEXT_JOBS : ST_NEXT_OPEN_JOBS,
+				(Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
+						   UUIDPGetDatum(&after_job), Int32GetDatum(batch)}, NULL);
 		if (n == 0)
 			break;
 		jobs = palloc(sizeof(Datum) * n);
@@ -1053,7 +1097,8 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 			/* nothing queued: out of the claim order */
 			outcome = first == 0 ? drop_job(jobs[r], false) : claim_from_job(&call, jobs[r], first);
 			MemoryContextSwitchTo(walk);
-			td_claim_pass_over(&keys[r], GetCurrentTimestamp(), outcome == VISIT_NOTHING);	/* from the visit's end */
+			td_claim_pass_over(&keys[r], GetCurrentTimestamp(),
+							   outcome == VISIT_NOTHING || outcome == VISIT_HELD);	/* from the visit's end */
 			if (outcome == VISIT_NOTHING)
 				owner_found_nothing(&tally, owners[r], outer);
 		}
