@@ -286,14 +286,24 @@ CREATE FUNCTION train_data.user_id_default(tbl regclass, required boolean)
     LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_user_id_default';
 
--- The channel a job's events are sent on: train_data_job_ and the job id's
--- 32 hex digits.  Job ids are random and only their owner can read them, so
--- only the owner (or her application) can listen; a listener learns nothing
--- about other users' work.
+-- A job's channel token (job_channel), before the function that reads it;
+-- ahead of the later columns, as in a new installation.
+ALTER TABLE train_data.batch_jobs ADD COLUMN channel_token uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid();
+
+-- The channel a job's events are sent on: train_data_job_ and the 32 hex
+-- digits of the job's channel token, a random value read with the job's
+-- row under the caller's policies: its owner (or her application) can
+-- listen, and the caller of a job she cannot see gets NULL.  (Named after
+-- the job id, as it was first in 1.2, a channel was any role's: another
+-- user's job ids can be read from query estimates, and LISTEN needs no
+-- privilege; an adversarial review of 1.2.)
 CREATE FUNCTION train_data.job_channel(job_id uuid)
     RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(job_id::text, '-', '');
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(j.channel_token::text, '-', '')
+    FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) job_channel.job_id;
+END;
 
 -- The request a claimed item is sent with: the rendered prompt as one user
 -- message, with the job owner's configuration.  This body is both an
@@ -524,6 +534,8 @@ BEGIN
         -- claimable_jobs, job_claim_locks)
         bad := CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id'
                     WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
+                    -- (a listener keeps the channel it was given)
+                    WHEN NEW.channel_token IS DISTINCT FROM OLD.channel_token THEN 'channel_token'
                     WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
                     WHEN NEW.started_at IS DISTINCT FROM OLD.started_at THEN 'started_at'
                     WHEN NEW.status IS DISTINCT FROM OLD.status
@@ -5304,6 +5316,7 @@ COMMENT ON COLUMN train_data.batch_jobs.created_by IS 'Owner: creates and contro
 COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created';
 
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.batch_jobs.channel_token IS 'Random value the job''s notification channel is named after (job_channel): only those who can read the job can listen to it; kept by train_data once the job exists';
 COMMENT ON COLUMN train_data.batch_jobs.completion_events IS 'Send an item_completed event on the job''s channel for each completed item (off by default: transactions that send a notification commit one at a time across the cluster); other events are always sent';
 
 COMMENT ON COLUMN train_data.batch_items.id IS 'Batch item id, time-ordered (uuid_v7()) since 1.2';
@@ -5702,7 +5715,7 @@ COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
     'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';
 
 COMMENT ON FUNCTION train_data.job_channel(uuid) IS
-    'Channel name (train_data_job_<32 hex digits>) on which a batch job''s progress events are sent; LISTEN on it';
+    'Channel name (train_data_job_<32 hex digits of the job''s channel token>) on which a batch job''s progress events are sent, NULL for a job the caller cannot see; LISTEN on it';
 
 COMMENT ON FUNCTION train_data.notify_progress(uuid, uuid, text) IS
     'Internal: sends {batch_job_id, item_id, event} on the job''s channel (job_channel()), for a job the caller can see';
@@ -6486,7 +6499,7 @@ ALTER TABLE train_data.conversations
     ALTER COLUMN tone SET STATISTICS 0, ALTER COLUMN reviewer_notes SET STATISTICS 0,
     ALTER COLUMN error_message SET STATISTICS 0;
 ALTER TABLE train_data.conversation_turns ALTER COLUMN content SET STATISTICS 0;
-ALTER TABLE train_data.batch_jobs ALTER COLUMN name SET STATISTICS 0;
+ALTER TABLE train_data.batch_jobs ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN channel_token SET STATISTICS 0;
 ALTER TABLE train_data.batch_items
     ALTER COLUMN topic SET STATISTICS 0, ALTER COLUMN prompt SET STATISTICS 0,
     ALTER COLUMN error_message SET STATISTICS 0, ALTER COLUMN worker SET STATISTICS 0;

@@ -28,6 +28,9 @@ CREATE TABLE train_data.batch_jobs (
     created_by               uuid NOT NULL DEFAULT train_data.user_id_default('train_data.batch_jobs', true),
     created_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the job's notification channel is named after this random value,
+    -- which only those who may read the job learn (job_channel)
+    channel_token            uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     -- an item_completed event per completed item only on request: each
     -- transaction that notifies commits in turn with every other one of the
     -- cluster that does
@@ -67,6 +70,7 @@ COMMENT ON COLUMN train_data.batch_jobs.error_handling IS 'continue, or stop: an
 COMMENT ON COLUMN train_data.batch_jobs.created_by IS 'Owner: creates and controls the job and owns the conversations it makes';
 COMMENT ON COLUMN train_data.batch_jobs.created_at IS 'When the job was created';
 COMMENT ON COLUMN train_data.batch_jobs.updated_at IS 'Set to now() on every update (touch_timestamps trigger)';
+COMMENT ON COLUMN train_data.batch_jobs.channel_token IS 'Random value the job''s notification channel is named after (job_channel): only those who can read the job can listen to it; kept by train_data once the job exists';
 COMMENT ON COLUMN train_data.batch_jobs.completion_events IS 'Send an item_completed event on the job''s channel for each completed item (off by default: transactions that send a notification commit one at a time across the cluster); other events are always sent';
 
 CREATE INDEX batch_jobs_created_by_idx ON train_data.batch_jobs (created_by, created_at DESC);
@@ -274,6 +278,8 @@ BEGIN
         -- claimable_jobs, job_claim_locks)
         bad := CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id'
                     WHEN NEW.created_by IS DISTINCT FROM OLD.created_by THEN 'created_by'
+                    -- (a listener keeps the channel it was given)
+                    WHEN NEW.channel_token IS DISTINCT FROM OLD.channel_token THEN 'channel_token'
                     WHEN NEW.created_at IS DISTINCT FROM OLD.created_at THEN 'created_at'
                     WHEN NEW.started_at IS DISTINCT FROM OLD.started_at THEN 'started_at'
                     WHEN NEW.status IS DISTINCT FROM OLD.status

@@ -175,7 +175,7 @@ ALTER TABLE train_data.conversations
     ALTER COLUMN tone SET STATISTICS 0, ALTER COLUMN reviewer_notes SET STATISTICS 0,
     ALTER COLUMN error_message SET STATISTICS 0;
 ALTER TABLE train_data.conversation_turns ALTER COLUMN content SET STATISTICS 0;
-ALTER TABLE train_data.batch_jobs ALTER COLUMN name SET STATISTICS 0;
+ALTER TABLE train_data.batch_jobs ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN channel_token SET STATISTICS 0;
 ALTER TABLE train_data.batch_items
     ALTER COLUMN topic SET STATISTICS 0, ALTER COLUMN prompt SET STATISTICS 0,
     ALTER COLUMN error_message SET STATISTICS 0, ALTER COLUMN worker SET STATISTICS 0;

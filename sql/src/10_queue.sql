@@ -90,16 +90,22 @@ END;
 COMMENT ON FUNCTION train_data.rollup_counters(uuid) IS
     'Internal: copies the sums of a job''s live counters into its batch_jobs row (done when the job ends)';
 
--- The channel a job's events are sent on: train_data_job_ and the job id's
--- 32 hex digits.  Job ids are random and only their owner can read them, so
--- only the owner (or her application) can listen; a listener learns nothing
--- about other users' work.
+-- The channel a job's events are sent on: train_data_job_ and the 32 hex
+-- digits of the job's channel token, a random value read with the job's
+-- row under the caller's policies: its owner (or her application) can
+-- listen, and the caller of a job she cannot see gets NULL.  (Named after
+-- the job id, as it was first in 1.2, a channel was any role's: another
+-- user's job ids can be read from query estimates, and LISTEN needs no
+-- privilege; an adversarial review of 1.2.)
 CREATE FUNCTION train_data.job_channel(job_id uuid)
     RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(job_id::text, '-', '');
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT 'train_data_job_' OPERATOR(pg_catalog.||) pg_catalog.replace(j.channel_token::text, '-', '')
+    FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) job_channel.job_id;
+END;
 COMMENT ON FUNCTION train_data.job_channel(uuid) IS
-    'Channel name (train_data_job_<32 hex digits>) on which a batch job''s progress events are sent; LISTEN on it';
+    'Channel name (train_data_job_<32 hex digits of the job''s channel token>) on which a batch job''s progress events are sent, NULL for a job the caller cannot see; LISTEN on it';
 
 -- Tell the listeners of a job about a change, on the job's own channel; a
 -- job the caller cannot see gets nothing (users can signal only their own).

@@ -188,12 +188,29 @@ SET ROLE regress_alice;
 SELECT version, conversation_id FROM train_data.conversation_versions('e3000000-0000-0000-0000-0000000a1ce2');
 
 ------------------------------------------------------------------ 11. notifications
--- Alice listens on Bob's job channel and on the 1.1 channel, and signals Bob's job.
+-- Alice asks for Bob's job channel (none: she cannot see his job), listens
+-- on the 1.1 channel and on the name the first 1.2 builds gave his job's
+-- channel (its id, which query estimates can tell her), and signals his
+-- job; then Bob sends his job's events: none reaches her (psql would print
+-- each notification this session receives, with its process id)
+SELECT train_data.job_channel(:'bob_job') IS NULL AS no_channel_for_her;
 LISTEN train_data_progress;
-SELECT train_data.job_channel(:'bob_job') AS bob_channel \gset
-LISTEN :"bob_channel";
+SELECT 'train_data_job_' || replace(:'bob_job', '-', '') AS bob_id_channel \gset
+LISTEN :"bob_id_channel";
 SELECT train_data.notify_progress(:'bob_job', NULL, 'job_finished');
 SELECT train_data.finish_job_if_done(:'bob_job');
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT train_data.job_channel(:'bob_job') ~ '^train_data_job_[0-9a-f]{32}$' AS his_channel,
+       train_data.job_channel(:'bob_job') <> :'bob_id_channel' AS not_named_by_id;
+SELECT train_data.notify_progress(:'bob_job', NULL, 'job_paused');
+-- his token is kept: a listener keeps the channel it was given (42501;
+-- the message names his job, whose id differs from run to run)
+\set VERBOSITY sqlstate
+UPDATE train_data.batch_jobs SET channel_token = gen_random_uuid() WHERE id = :'bob_job';
+\set VERBOSITY default
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
 UNLISTEN *;
 
 ------------------------------------------------------------------ 13. smaller ones

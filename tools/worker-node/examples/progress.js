@@ -42,7 +42,14 @@ async function report(event) {
 	return p.status;
 }
 
+// (NULL for a job the user cannot see: its channel is named after a token
+// only the job's readers learn)
 const { rows: [{ channel }] } = await client.query('SELECT train_data.job_channel($1) AS channel', [job]);
+if (channel === null) {
+	process.stderr.write(`no job ${job} for user ${process.env.TD_USER_ID}\n`);
+	await client.end();
+	process.exit(1);
+}
 await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
 // item_completed events are sent only for a job that asks for them: each
 // transaction that notifies commits in turn with every other one that does,
