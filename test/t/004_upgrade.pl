@@ -208,6 +208,19 @@ SET ROLE upgrade_app;
 UPDATE train_data.batch_items i SET status = 'queued', finished_at = NULL
 FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id AND j.name = 'requeued' AND i.position = 1;
 RESET ROLE;
+-- and one whose counters the application wrote past a counter's range, as
+-- 1.1's policy let it (an adversarial review: the recount's sum stopped
+-- the update with "integer out of range", naming nothing)
+SELECT train_data.create_batch('forged counters',
+    '[{"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Max"}},
+      {"template_id": "b0000000-0000-0000-0000-000000000001", "parameters": {"persona": "Ned"}}]');
+UPDATE train_data.batch_items i SET status = 'completed', finished_at = now()
+FROM train_data.batch_jobs j WHERE j.id = i.batch_job_id AND j.name = 'forged counters' AND i.position = 1;
+SET ROLE upgrade_app;
+INSERT INTO train_data.batch_job_counters (batch_job_id, shard, completed_items)
+SELECT j.id, s, 2147483647 FROM train_data.batch_jobs j, generate_series(0, 1) s WHERE j.name = 'forged counters'
+ON CONFLICT (batch_job_id, shard) DO UPDATE SET completed_items = excluded.completed_items;
+RESET ROLE;
 SQL
 # a price row with a built-in row's id stops the update, and leaves it at 1.1
 my ($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
@@ -222,7 +235,15 @@ like($stderr, qr/ERROR:  22001: train_data 1\.2 takes conversation ids of up to 
 my ($fix) = $stderr =~ /HINT:  Give them new ids in a transaction of its own, then update again: (UPDATE .*;)/;
 ok(defined $fix, '... and its hint names the statement to run first');
 $node->safe_psql('from11app', $fix);
-$node->safe_psql('from11app', 'ALTER EXTENSION train_data UPDATE');
+($rc, $stdout, $stderr) = $node->psql('from11app', 'ALTER EXTENSION train_data UPDATE', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+is($rc, 0, 'from11app: then the update succeeds');
+like($stderr, qr/WARNING:  01000: the counters of 1 open batch jobs were out of range and are counted from their items\nDETAIL:  The jobs: [0-9a-f-]{36}\./,
+	'... saying which job\'s counters, out of range, it counted from the items');
+is($node->safe_psql('from11app', <<'SQL'), '1|0|0|2',
+SELECT p.completed_items, p.failed_items, p.cancelled_items, p.total_items
+FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p WHERE j.name = 'forged counters'
+SQL
+	'from11app: that job counts its one completed item of two');
 is($node->safe_psql('from11app', <<'SQL'), "claude-3-5-haiku-20241022|0.9000|f\nclaude-haiku|1.0000|t\nclaude-haiku-3.0|0.2500|t\nclaude-haiku-3.5|0.8000|t",
 SELECT model_id, input_usd_per_mtok, builtin FROM train_data.model_prices WHERE model_id LIKE '%haiku%' ORDER BY model_id
 SQL
@@ -284,7 +305,7 @@ SQL
 # of the upgrade path); the claim renders a queued item of 1.1 from its
 # template as it is then, as 1.1 did (Ann's, after the template's change),
 # and fails alone the one whose parameters 1.2 refuses (Di's)
-is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-,Fay:-,Gus:-,Jo:-,Kit:-,Lou:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
+is($node->safe_psql('from11app', <<'SQL'), "Cy:-,Di:-,Ann:-,Fay:-,Gus:-,Jo:-,Kit:-,Lou:-,Max:-,Ned:-\nTalk with Ann about something else.\nfailed|invalid_prompt|its parameters: parameter \"dedupe\" is too small",
 SELECT string_agg((i.parameters ->> 'persona') || ':' || coalesce(i.prompt, '-'), ',' ORDER BY i.created_at, i.position)
 FROM train_data.batch_items i;
 UPDATE train_data.templates SET structure = 'Talk with {{persona}} about something else.';
