@@ -32,7 +32,8 @@
  *
  * The claim order is read a few entries per statement (2, then 8, 32, 128,
  * 256), so that passing over many jobs costs few statements; past the
- * first 2, jobs with no free slot are left out as they are read.
+ * first 2, the jobs the claim would visit are asked for a free slot first,
+ * in one statement (ST_OPEN_JOBS), and full ones are not visited.
  *
  * The rare steps stay in PL/pgSQL and are called from here: rendering the
  * prompt of an item queued without one (claim_render), failing an item that
@@ -59,6 +60,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -82,7 +84,7 @@ enum claim_stmt
 	ST_EXPIRED_FLOOR,			/* the oldest of them left, whoever holds it */
 	ST_NEXT_JOBS,				/* the next jobs in the claim order, and
 								 * their owners */
-	ST_NEXT_OPEN_JOBS,			/* the same, but for jobs with no free slot */
+	ST_OPEN_JOBS,				/* which of some jobs have a free slot */
 	ST_FIRST_QUEUED,			/* a job's first queued item from a position */
 	ST_DROP_JOB,				/* take a job out of the claim order */
 	ST_JOB,						/* the job's state and usable concurrency */
@@ -149,25 +151,23 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		4, {INT2OID, TIMESTAMPTZOID, UUIDOID, INT4OID}
 	},
 	/*
-	 * ST_NEXT_JOBS past the claim's first entries: a job whose slots below
-	 * its concurrency are all taken (or one held at or above it: lowered,
-	 * see ST_JOB) is left out, as a visit would find nothing to take, and
-	 * the session cannot pass such jobs over, since no completion freeing
-	 * a slot writes anything its hints could notice (1,000 full jobs of one
-	 * user before another's took 0.2 ms each at every claim of anyone, a
-	 * review of 1.2; read here, a few microseconds).  The slots as this
+	 * Which of the jobs $1 (the entries of the claim order a claim would
+	 * visit, past its first 2) have a free slot below their concurrency
+	 * (and none held at or above it: lowered, see ST_JOB), or no slots, or
+	 * no row: their positions in $1, from 1.  A full job cannot be passed
+	 * over by the session (no completion freeing a slot writes anything its
+	 * hints could notice), and a visit finds nothing to take there: 1,000
+	 * full jobs of one user before another's took 0.2 ms each at every
+	 * claim of anyone (a review of 1.2); here a few microseconds.  Asked
+	 * only for the entries the claim would visit: in the claim order's
+	 * statement, it cost every entry read, those the session passes over
+	 * too (60 times their reading; another review).  The slots as this
 	 * snapshot sees them: one freed by a completion not yet committed still
-	 * looks taken (its row is locked until then anyway).  A job without
-	 * slots, or whose row is gone, is read (ST_MAKE_SLOTS, ST_DROP_JOB).  A
-	 * scalar subquery, evaluated for each entry read, never planned as a
-	 * join over every job.  Not for the first entries: when a claim takes
-	 * from them, as it mostly does, the test costs more than it saves.
+	 * looks taken (its row is locked until then anyway).
 	 */
-	[ST_NEXT_OPEN_JOBS] = {
-		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin, c.created_by"
-		"  FROM train_data.claimable_jobs c"
-		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
-		"   AND COALESCE((SELECT sl.n OPERATOR(pg_catalog.=) 0 OR (sl.free AND NOT sl.over)"
+	[ST_OPEN_JOBS] = {
+		"SELECT x.n::pg_catalog.int4 FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(id, n)"
+		" WHERE COALESCE((SELECT sl.n OPERATOR(pg_catalog.=) 0 OR (sl.free AND NOT sl.over)"
 		"                   FROM train_data.batch_jobs b"
 		"                  CROSS JOIN LATERAL"
 		"                        (SELECT pg_catalog.count(*) AS n,"
@@ -177,10 +177,8 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                                         AND s.slot OPERATOR(pg_catalog.>=) b.concurrent_processing), false) AS over"
 		"                           FROM train_data.job_claim_slots s"
 		"                          WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
-		"                  WHERE b.id OPERATOR(pg_catalog.=) c.batch_job_id), true)"
-		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
-		" LIMIT $4",
-		4, {INT2OID, TIMESTAMPTZOID, UUIDOID, INT4OID}
+		"                  WHERE b.id OPERATOR(pg_catalog.=) x.id), true)",
+		1, {UUIDARRAYOID}
 	},
 	/*
 	 * The position of a job's first queued item at or after $2, whether
@@ -1005,8 +1003,48 @@ claims_commit_note(bool qualifies)
 	claims_commit.end = XactLastRecEnd;
 }
 
-/* The claim order's entries a claim reads first, full jobs included (ST_NEXT_JOBS). */
+/* The claim order's entries a claim visits without asking ST_OPEN_JOBS first. */
 #define FIRST_BATCH 2
+
+/*
+ * Of n entries of the claim order (jobs, their keys and owners), those the
+ * claim may visit: not passed over by the session or, as the claim stands
+ * now, for their owner, and with a free slot (ST_OPEN_JOBS, one statement
+ * for those).  The visit checks again what may have changed meanwhile.
+ */
+static bool *
+open_jobs(const Datum *jobs, const td_claim_entry *keys, const Datum *owners, uint64 n,
+		  TimestampTz now, HTAB *tally)
+{
+	bool	   *open = palloc0(sizeof(bool) * n);
+	Datum	   *asked = palloc(sizeof(Datum) * n);
+	int			nasked = 0;
+	int		   *where = palloc(sizeof(int) * n);
+	uint64		found;
+
+	for (uint64 r = 0; r < n; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (td_claim_passed_over(&keys[r], now) || owner_passed(&tally, owners[r]))
+			continue;
+		where[nasked] = (int) r;
+		asked[nasked++] = jobs[r];
+	}
+	if (nasked == 0)
+		return open;
+	found = run(ST_OPEN_JOBS, (Datum[]) {PointerGetDatum(construct_array(asked, nasked, UUIDOID, UUID_LEN,
+																		   false, TYPALIGN_CHAR))}, NULL);
+	for (uint64 k = 0; k < found; k++)
+	{
+		bool		isnull;
+		int32		at = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && at >= 1 && at <= nasked)
+			open[where[at - 1]] = true;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return open;
+}
 
 /*
  * claim_batch_items(worker, max_items, lease): expired leases first, then
@@ -1056,14 +1094,14 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 		Datum	   *jobs;
 		td_claim_entry *keys;
 		Datum	   *owners;
+		bool	   *open;
 		visit_outcome outcome;
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(walk);
 		MemoryContextSwitchTo(walk);
-		n = run(batch == FIRST_BATCH ? ST_NEXT_JOBS : ST_NEXT_OPEN_JOBS,
-				(Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
-						   UUIDPGetDatum(&after_job), Int32GetDatum(batch)}, NULL);
+		n = run(ST_NEXT_JOBS, (Datum[]) {Int16GetDatum(after_rank), TimestampTzGetDatum(after_created),
+										 UUIDPGetDatum(&after_job), Int32GetDatum(batch)}, NULL);
 		if (n == 0)
 			break;
 		jobs = palloc(sizeof(Datum) * n);
@@ -1084,12 +1122,14 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 			}
 		}
 		SPI_freetuptable(SPI_tuptable);
+		open = batch == FIRST_BATCH ? NULL : open_jobs(jobs, keys, owners, n, now, tally);
 		for (uint64 r = 0; r < n && call.claimed < call.max_items; r++)
 		{
 			int32		first;
 
 			CHECK_FOR_INTERRUPTS();
-			if (td_claim_passed_over(&keys[r], now) || owner_passed(&tally, owners[r]))
+			if (td_claim_passed_over(&keys[r], now) || owner_passed(&tally, owners[r]) ||
+				(open != NULL && !open[r]))
 				continue;
 			MemoryContextReset(visit);
 			MemoryContextSwitchTo(visit);
