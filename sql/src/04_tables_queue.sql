@@ -439,6 +439,17 @@ BEGIN
                         THEN 'status'
                     WHEN NEW.attempts IS DISTINCT FROM OLD.attempts THEN 'attempts'
                     WHEN NEW.released IS DISTINCT FROM OLD.released THEN 'released'
+                    -- an item in flight keeps what its worker was sent and its
+                    -- completion stores the answer with (changed in flight, the
+                    -- conversation named one persona and its log's request another,
+                    -- and the verdict was judged by another threshold: a review of
+                    -- 1.2); cancelling it is still hers
+                    WHEN OLD.status = 'processing' AND NEW.status = 'processing'
+                         AND (NEW.parameters, NEW.prompt, NEW.template_id, NEW.tier, NEW.topic,
+                              NEW.parent_conversation_id, NEW.quality_threshold)
+                             IS DISTINCT FROM (OLD.parameters, OLD.prompt, OLD.template_id, OLD.tier, OLD.topic,
+                                               OLD.parent_conversation_id, OLD.quality_threshold)
+                        THEN 'what an item in flight was sent with (parameters, prompt, template_id, tier, topic, parent_conversation_id, quality_threshold)'
                     -- (but the mark of the attempt a cancel ends in flight, as cancel_batch writes it)
                     WHEN NEW.lost_attempts IS DISTINCT FROM OLD.lost_attempts
                          AND NOT (OLD.status = 'processing' AND NEW.status = 'cancelled'

@@ -453,6 +453,21 @@ SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job_2') AS claimed_of_her_jo
 RESET ROLE;
 SELECT string_agg(position || ' ' || status, ', ' ORDER BY position) AS her_items
 FROM train_data.batch_items WHERE batch_job_id = :'slot_job_2';
+-- An item in flight keeps what its worker was sent, which its completion
+-- stores the answer with (an adversarial review changed a persona, the
+-- threshold and the topic in flight: the conversation said Zed, its log's
+-- request Ann); its retry policy and her cancel stay hers
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT expect_error(format($$UPDATE train_data.batch_items SET parameters = '{"persona": "Zed"}'
+                             WHERE batch_job_id = %L AND position = 2$$, :'slot_job_2'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET quality_threshold = 0, topic = 'hacked'
+                             WHERE batch_job_id = %L AND position = 2$$, :'slot_job_2'), false, true);
+SELECT expect_error(format($$UPDATE train_data.batch_items SET prompt = 'Talk with Zed.'
+                             WHERE batch_job_id = %L AND position = 2$$, :'slot_job_2'), false, true);
+UPDATE train_data.batch_items SET max_attempts = 5 WHERE batch_job_id = :'slot_job_2' AND position = 2
+RETURNING status, max_attempts, parameters;
+RESET ROLE;
 -- A job keeps its id: renamed, its slots stayed under the old id for good
 -- and the job had none.
 SET ROLE regress_alice;
