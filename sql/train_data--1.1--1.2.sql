@@ -558,6 +558,12 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Create batches with create_batch() and control them with pause_batch(), resume_batch() and cancel_batch().';
     END IF;
+    -- a new job's channel is named after a token of train_data's making,
+    -- whatever its writer gave (a chosen one would be guessable, and could
+    -- be another job's: a review of 1.2)
+    IF TG_OP = 'INSERT' THEN
+        NEW.channel_token := pg_catalog.gen_random_uuid();
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -2131,6 +2137,8 @@ DECLARE
     delay double precision;
     -- (clipped first: a worker's 50 MB message took seconds and 600 MB to trim, past a cancel)
     message text := coalesce(nullif(btrim(left(error_message, 4000)), ''), 'unknown error');
+    -- (clipped too: a worker's code of 50 MB was stored whole, twice)
+    code text := left(fail_item.error_code, 200);
     items_left boolean;
     job_held boolean;
     usage record;
@@ -2139,18 +2147,18 @@ BEGIN
     usage := train_data.response_cost(response, (l.item).request ->> 'model');
     PERFORM train_data.log_generation((l.item).id, (l.item).batch_job_id, (l.item).template_id, (l.item).request,
                                       (l.item).parameters, (l.item).attempts + (l.item).released, l.owner, NULL, response,
-                                      CASE WHEN error_code IN ('408', 'timeout') THEN 'timeout'
-                                           WHEN error_code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
+                                      CASE WHEN code IN ('408', 'timeout') THEN 'timeout'
+                                           WHEN code IN ('429', 'rate_limit_error', 'rate_limited') THEN 'rate_limited'
                                            ELSE 'failed' END,
                                       coalesce(usage.input_tokens, 0), coalesce(usage.output_tokens, 0), usage.cost,
-                                      duration_ms, message, error_code, usage.cache_read_tokens,
+                                      duration_ms, message, code, usage.cache_read_tokens,
                                       usage.cache_write_tokens);
     IF coalesce(retryable, true) AND (l.item).attempts < (l.item).max_attempts THEN
         delay := least(300, power(2, (l.item).attempts - 1));
         delay := delay + random() * 0.1 * delay;
         UPDATE train_data.batch_items i
         SET status = 'queued', available_at = now() + make_interval(secs => delay), lease_expires_at = NULL,
-            worker = NULL, error_message = message, error_code = fail_item.error_code
+            worker = NULL, error_message = message, error_code = code
         WHERE i.id = fail_item.item_id;
         PERFORM train_data.claimable_job_keep((l.item).batch_job_id);
         PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 0, 0, -1);
@@ -2160,7 +2168,7 @@ BEGIN
 
     UPDATE train_data.batch_items i
     SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
-        error_message = message, error_code = fail_item.error_code
+        error_message = message, error_code = code
     WHERE i.id = fail_item.item_id;
     PERFORM train_data.bump_counters((l.item).batch_job_id, 0, 1, 0, -1, true);
     -- listeners get the item's event before the job's

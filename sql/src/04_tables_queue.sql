@@ -302,6 +302,12 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Create batches with create_batch() and control them with pause_batch(), resume_batch() and cancel_batch().';
     END IF;
+    -- a new job's channel is named after a token of train_data's making,
+    -- whatever its writer gave (a chosen one would be guessable, and could
+    -- be another job's: a review of 1.2)
+    IF TG_OP = 'INSERT' THEN
+        NEW.channel_token := pg_catalog.gen_random_uuid();
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -235,12 +235,15 @@ ORDER BY created_at, retry_attempt;
 SELECT train_data.create_batch('doomed', '[{"template_id": "b1000000-0000-0000-0000-000000000001", "parameters": {"persona": "D"}}]',
                                '{}', 1, 'continue', 'high') AS doomed \gset
 SET ROLE regress_worker;
-SELECT train_data.fail_batch_item(item_id, repeat('no ', 3000), 'x', false) FROM train_data.claim_batch_items('w6', 1);
+SELECT train_data.fail_batch_item(item_id, repeat('no ', 3000), repeat('x', 100000), false) FROM train_data.claim_batch_items('w6', 1);
 SET ROLE regress_alice;
 SELECT status, completed_items, failed_items FROM train_data.batch_jobs WHERE id = :'doomed';
 -- a worker's message is stored clipped to 4,000 characters (clipped before
--- it is trimmed: a 50 MB one took seconds and 600 MB, past a cancel)
-SELECT char_length(i.error_message) AS item_message, char_length(g.error_message) AS log_message
+-- it is trimmed: a 50 MB one took seconds and 600 MB, past a cancel), and
+-- its error code to 200 (one of 50 MB was stored whole, in the item and
+-- its log: an adversarial review)
+SELECT char_length(i.error_message) AS item_message, char_length(g.error_message) AS log_message,
+       char_length(i.error_code) AS item_code, char_length(g.error_code) AS log_code
 FROM train_data.batch_items i JOIN train_data.generation_logs g ON g.batch_item_id = i.id
 WHERE i.batch_job_id = :'doomed';
 

@@ -204,6 +204,11 @@ SET train_data.user_id = :bob;
 SELECT train_data.job_channel(:'bob_job') ~ '^train_data_job_[0-9a-f]{32}$' AS his_channel,
        train_data.job_channel(:'bob_job') <> :'bob_id_channel' AS not_named_by_id;
 SELECT train_data.notify_progress(:'bob_job', NULL, 'job_paused');
+-- a token he gives with a new job is replaced by one train_data makes
+INSERT INTO train_data.batch_jobs (id, name, total_items, channel_token)
+VALUES ('e4000000-0000-0000-0000-0000000c4a11', 'chosen token', 0, '00000000-0000-0000-0000-000000000000')
+RETURNING channel_token <> '00000000-0000-0000-0000-000000000000' AS token_replaced;
+DELETE FROM train_data.batch_jobs WHERE id = 'e4000000-0000-0000-0000-0000000c4a11';
 -- his token is kept: a listener keeps the channel it was given (42501;
 -- the message names his job, whose id differs from run to run)
 \set VERBOSITY sqlstate
