@@ -1871,7 +1871,7 @@ BEGIN
     -- (months refused: compared as 30 days, but added as calendar months)
     IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day'
        OR extract(year FROM lease) <> 0 OR extract(month FROM lease) <> 0 THEN
-        RAISE EXCEPTION 'lease must be between 0 and 1 day, not %', coalesce(lease::text, 'NULL')
+        RAISE EXCEPTION 'lease must be more than 0 and at most 1 day, not %', coalesce(lease::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give a lease in days, hours, minutes and seconds, without months or years.';
     END IF;

@@ -427,7 +427,7 @@ check_args(FunctionCallInfo fcinfo)
 							   PG_ARGISNULL(1) ? "NULL" : psprintf("%d", PG_GETARG_INT32(1)))));
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("lease must be between 0 and 1 day, not NULL")));
+						errmsg("lease must be more than 0 and at most 1 day, not NULL")));
 	{
 		Datum		lease = PG_GETARG_DATUM(2);
 		Interval	zero = {0, 0, 0};
@@ -442,7 +442,7 @@ check_args(FunctionCallInfo fcinfo)
 			DatumGetBool(DirectFunctionCall2(interval_le, lease, IntervalPGetDatum(&zero))) ||
 			DatumGetBool(DirectFunctionCall2(interval_gt, lease, IntervalPGetDatum(&day))))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("lease must be between 0 and 1 day, not %s",
+							errmsg("lease must be more than 0 and at most 1 day, not %s",
 								   DatumGetCString(DirectFunctionCall1(interval_out, lease))),
 							errhint("Give a lease in days, hours, minutes and seconds, without months or years.")));
 	}
