@@ -2703,12 +2703,22 @@ BEGIN
 END
 $$;
 
+-- Every grantee of the old signature but its owner, PUBLIC too (1.1
+-- revoked these from PUBLIC itself: a grant to PUBLIC is the site's), with
+-- its grant option: before, PUBLIC was skipped and the option dropped (a
+-- review of the update path).  The new signatures are revoked from PUBLIC
+-- here, before the grants, not with the reviewed list below, which would
+-- take back a PUBLIC grant carried here.
 DO $$
 DECLARE
     g record;
 BEGIN
+    REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
     FOR g IN
-        SELECT n.new_sig, a.grantee::regrole AS grantee
+        SELECT n.new_sig, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS grantee,
+               CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS grant_option
         FROM (VALUES ('train_data.heartbeat_batch_item_1_1(uuid,numeric,interval)'::regprocedure,
                       'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)'),
                      ('train_data.complete_batch_item_1_1(uuid,jsonb,integer)'::regprocedure,
@@ -2717,9 +2727,9 @@ BEGIN
                       'train_data.fail_batch_item(uuid,text,text,boolean,integer)')) AS n(old_fn, new_sig)
         JOIN pg_catalog.pg_proc p ON p.oid = n.old_fn
         CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
-        WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+        WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
     LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.new_sig, g.grantee);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s%s', g.new_sig, g.grantee, g.grant_option);
     END LOOP;
 END
 $$;
@@ -3053,6 +3063,55 @@ $$;
 
 COMMENT ON FUNCTION train_data.lost_attempt(train_data.batch_items) IS
     'Internal: an item''s lost_attempts with its current attempt (its lease token) added';
+
+-- The last lease token of each item deleted while a call of its worker
+-- could still come: one in flight, or one with attempts whose calls left
+-- flight unreported (lost_attempts).  The token counts the claims of one
+-- row, so an item inserted later with the same id started again at 1, and
+-- a late call of the deleted row's worker, with its token 1, was taken for
+-- the new item's: its answer stored as the new item's conversation, with
+-- the new item's owner (an adversarial review of 1.2 made a stale worker's
+-- answer to Alice's prompt Bob's conversation, Bob inserting his item with
+-- the id of Alice's deleted one).  The first claim of an item whose id is
+-- here starts its tokens past this one.  Items that ended with every call
+-- reported (most of them) leave no row.  No user can see, lock or write
+-- these rows (row-level security without a policy).
+CREATE TABLE train_data.deleted_item_tokens (
+    item_id    uuid PRIMARY KEY,
+    token      integer NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+ALTER TABLE train_data.deleted_item_tokens ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.deleted_item_tokens IS 'Internal: the last lease token of each item deleted while its worker could still report on it; a later item with the same id starts its tokens past it';
+COMMENT ON COLUMN train_data.deleted_item_tokens.item_id IS 'The deleted item''s id (no foreign key: the item is gone)';
+COMMENT ON COLUMN train_data.deleted_item_tokens.token IS 'Its last lease token (attempts + released when it was deleted)';
+COMMENT ON COLUMN train_data.deleted_item_tokens.deleted_at IS 'When it was deleted (the latest time, for an id deleted more than once)';
+
+-- It runs as the extension's owner: the deleting user cannot write the
+-- table (and the cascade of a deleted job fires it per item).  The rows
+-- of one id never meet another user's: ids are unique among live items,
+-- and an id's row is written only when its item is deleted.
+CREATE FUNCTION train_data.batch_items_keep_token() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO train_data.deleted_item_tokens AS t (item_id, token)
+    VALUES (OLD.id, OLD.attempts + OLD.released)
+    ON CONFLICT (item_id) DO UPDATE
+        SET token = greatest(t.token, excluded.token), deleted_at = excluded.deleted_at;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_keep_token() IS
+    'Internal: trigger keeping the last lease token of an item deleted while its worker could still report on it';
+
+CREATE TRIGGER batch_items_keep_token
+    AFTER DELETE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status = 'processing' OR OLD.lost_attempts IS NOT NULL)
+    EXECUTE FUNCTION train_data.batch_items_keep_token();
+SELECT pg_catalog.pg_extension_config_dump('train_data.deleted_item_tokens', '');
+REVOKE ALL ON FUNCTION train_data.batch_items_keep_token() FROM PUBLIC;
 
 ALTER TABLE train_data.batch_items DISABLE TRIGGER batch_items_touch;
 UPDATE train_data.batch_items i
@@ -3900,18 +3959,23 @@ CREATE FUNCTION train_data.claim_batch_items(worker text, max_items integer DEFA
     SET enable_seqscan = off  -- its plans are kept: an index, even for a table small when planned
     AS 'MODULE_PATHNAME', 'train_data_claim_batch_items';
 
+-- (as for heartbeat, complete and fail above: PUBLIC and the grant option
+-- carried too, PUBLIC revoked first)
 DO $$
 DECLARE
     g record;
 BEGIN
+    REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
     FOR g IN
-        SELECT a.grantee::regrole AS grantee
+        SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS grantee,
+               CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS grant_option
         FROM pg_catalog.pg_proc p
         CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
         WHERE p.oid = 'train_data.claim_batch_items_before_providers(text,integer,interval)'::regprocedure
-          AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+          AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
     LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text,integer,interval) TO %s', g.grantee);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text,integer,interval) TO %s%s',
+                       g.grantee, g.grant_option);
     END LOOP;
 END
 $$;
@@ -4363,7 +4427,9 @@ END
 $$;
 
 -- review_queue gains its defect filter (a new argument: a new signature).
-DROP FUNCTION train_data.review_queue(integer, integer, text, text, numeric);
+-- The old one is renamed, its privileges carried to the new one below, and
+-- then dropped.
+ALTER FUNCTION train_data.review_queue(integer, integer, text, text, numeric) RENAME TO review_queue_1_1;
 -- Conversations waiting for review (pending_review), a page at a time:
 -- lowest quality and oldest first by default.
 CREATE FUNCTION train_data.review_queue(page integer DEFAULT 1, page_size integer DEFAULT 25,
@@ -4407,6 +4473,8 @@ BEGIN
     USING min_quality, page_size, (page::bigint - 1) * page_size, defect;
 END
 $$;
+
+-- (the old one's privileges are carried below, with template_performance's)
 
 -- Whether the caller reads conversations through their stock policy alone:
 -- row-level security applies to her on the table, and no other permissive
@@ -4734,8 +4802,10 @@ CREATE TRIGGER conversation_turns_verdicts_delete
     REFERENCING OLD TABLE AS changed_turns
     FOR EACH STATEMENT EXECUTE FUNCTION train_data.conversation_turns_verdicts();
 
--- template_performance counts conversations with defects: two more columns.
-DROP FUNCTION train_data.template_performance(interval, integer);
+-- template_performance counts conversations with defects: two more columns
+-- (a new result type: the old one is renamed, its privileges carried to the
+-- new one below as review_queue's, and then dropped).
+ALTER FUNCTION train_data.template_performance(interval, integer) RENAME TO template_performance_1_1;
 -- Per template: usage, average quality, approval rate, performance level and
 -- trend (of its 10 newest scores), and how many of its conversations have
 -- defect verdicts (with_defects, defect_rate in percent), over the
@@ -4786,6 +4856,51 @@ BEGIN
     USING time_window, min_usage, CASE WHEN mine_only THEN train_data.current_user_id() END;
 END
 $$;
+
+-- A site's privileges on the 1.1 review_queue and template_performance,
+-- carried to the new ones (before, they were dropped with them: a site
+-- that had revoked them from PUBLIC found them executable by every role
+-- again; a review of the update path).  Only where the site changed them:
+-- the default (PUBLIC may execute) is 1.2's too.  Every grantee but the
+-- owner, with its grant option, and PUBLIC revoked where the site had
+-- revoked it.  They are the site's, not the extension's: no initial
+-- privileges are kept for them (a fresh install has none), so that
+-- pg_dump writes them.
+DO $$
+DECLARE
+    f record;
+    g record;
+BEGIN
+    FOR f IN
+        SELECT n.old_fn, n.new_fn
+        FROM (VALUES ('train_data.review_queue_1_1(integer,integer,text,text,numeric)'::pg_catalog.regprocedure,
+                      'train_data.review_queue(integer,integer,text,text,numeric,text)'::pg_catalog.regprocedure),
+                     ('train_data.template_performance_1_1(interval,integer)'::pg_catalog.regprocedure,
+                      'train_data.template_performance(interval,integer)'::pg_catalog.regprocedure)) AS n(old_fn, new_fn)
+        JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) n.old_fn
+        WHERE p.proacl IS NOT NULL
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.new_fn);
+        FOR g IN
+            SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END
+                       AS grantee,
+                   CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS grant_option
+            FROM pg_catalog.pg_proc p
+            CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+            WHERE p.oid OPERATOR(pg_catalog.=) f.old_fn
+              AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE' AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+        LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', f.new_fn, g.grantee, g.grant_option);
+        END LOOP;
+        DELETE FROM pg_catalog.pg_init_privs ip
+        WHERE ip.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+          AND ip.objsubid OPERATOR(pg_catalog.=) 0
+          AND ip.objoid OPERATOR(pg_catalog.=) f.new_fn;
+    END LOOP;
+END
+$$;
+DROP FUNCTION train_data.review_queue_1_1(integer, integer, text, text, numeric);
+DROP FUNCTION train_data.template_performance_1_1(interval, integer);
 
 -- The conversations an export with these arguments writes, in its order
 -- (native: the export's own conditions, so the two cannot drift apart).
@@ -5013,10 +5128,9 @@ END
 $$;
 
 -- Who may execute what: the reviewed list (sql/src/13_privileges.sql).
-REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
+-- claim_batch_items, heartbeat_batch_item, complete_batch_item and
+-- fail_batch_item were revoked from PUBLIC above, where a 1.1 site's grants
+-- are carried to them: a REVOKE here would take back its grant to PUBLIC.
 REVOKE ALL ON FUNCTION train_data.fail_item(uuid, text, text, boolean, integer, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.release_batch_item(uuid, integer) FROM PUBLIC;
@@ -5429,7 +5543,7 @@ COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s q
 
 COMMENT ON COLUMN train_data.batch_items.lost_attempts IS 'Attempts (lease tokens) that left flight without their worker''s report: claimed again after the lease ran out, cancelled, or failed for a lost lease; each the record of one discarded call log_discarded_response may write, once';
 
-COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt; attempts + released is the lease token a claim returns, so it never repeats';
+COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt, plus (from the first claim) the last lease token of a deleted item with the same id (deleted_item_tokens); attempts + released is the lease token a claim returns, so it never repeats';
 
 COMMENT ON COLUMN train_data.batch_job_counters.batch_job_id IS 'Job the counters belong to; deleted with it';
 

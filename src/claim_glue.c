@@ -293,7 +293,12 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"  FROM train_data.batch_items i WHERE i.id OPERATOR(pg_catalog.=) $1",
 		3, {UUIDOID, TEXTOID, BOOLOID}
 	},
-	/* $5: the prompt rendered now, for an item that has none stored */
+	/*
+	 * $5: the prompt rendered now, for an item that has none stored.  An
+	 * item's first claim starts its lease tokens past the last one of a
+	 * deleted item with its id (deleted_item_tokens: a late call of that
+	 * item's worker is never taken for this one's).
+	 */
 	[ST_TAKE] = {
 		"UPDATE train_data.batch_items i"
 		"   SET status = 'processing', attempts = i.attempts OPERATOR(pg_catalog.+) 1, worker = $2,"
@@ -301,7 +306,11 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"       started_at = COALESCE(i.started_at, pg_catalog.now()), progress = NULL,"
 		"       lost_attempts = CASE WHEN i.status OPERATOR(pg_catalog.=) 'processing'"	/* a lease run out: its call lost */
 		"                            THEN train_data.lost_attempt(i) ELSE i.lost_attempts END,"
-		"       prompt = COALESCE(i.prompt, $5), request = train_data.claim_request($4, COALESCE(i.prompt, $5))"
+		"       prompt = COALESCE(i.prompt, $5), request = train_data.claim_request($4, COALESCE(i.prompt, $5)),"
+		"       released = CASE WHEN i.attempts OPERATOR(pg_catalog.+) i.released OPERATOR(pg_catalog.=) 0"
+		"                       THEN COALESCE((SELECT t.token FROM train_data.deleted_item_tokens t"
+		"                                       WHERE t.item_id OPERATOR(pg_catalog.=) i.id), 0)"
+		"                       ELSE i.released END"
 		" WHERE i.id OPERATOR(pg_catalog.=) $1"
 		" RETURNING i.id, i.batch_job_id, i.position, i.tier, i.parameters, i.prompt, i.request,"
 		"           i.attempts OPERATOR(pg_catalog.+) i.released,"	/* the lease token */

@@ -174,7 +174,7 @@ COMMENT ON COLUMN train_data.batch_items.created_by IS 'Owner: the job''s owner 
 COMMENT ON COLUMN train_data.batch_items.prompt IS 'The rendered prompt, fixed when the item is queued (or its parameters change)';
 COMMENT ON COLUMN train_data.batch_items.quality_threshold IS 'The template''s quality threshold when the item was queued';
 COMMENT ON COLUMN train_data.batch_items.lost_attempts IS 'Attempts (lease tokens) that left flight without their worker''s report: claimed again after the lease ran out, cancelled, or failed for a lost lease; each the record of one discarded call log_discarded_response may write, once';
-COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt; attempts + released is the lease token a claim returns, so it never repeats';
+COMMENT ON COLUMN train_data.batch_items.released IS 'Claims handed back by release_batch_item() without counting an attempt, plus (from the first claim) the last lease token of a deleted item with the same id (deleted_item_tokens); attempts + released is the lease token a claim returns, so it never repeats';
 
 -- Claim path: the next queued items of a job, by position.  The claim
 -- orders by (position, id), which only this index gives (position is unique
@@ -819,6 +819,53 @@ CREATE TRIGGER batch_items_free_slot_deleted
     AFTER DELETE ON train_data.batch_items
     FOR EACH ROW WHEN (OLD.status = 'processing')
     EXECUTE FUNCTION train_data.batch_items_free_slot();
+
+-- The last lease token of each item deleted while a call of its worker
+-- could still come: one in flight, or one with attempts whose calls left
+-- flight unreported (lost_attempts).  The token counts the claims of one
+-- row, so an item inserted later with the same id started again at 1, and
+-- a late call of the deleted row's worker, with its token 1, was taken for
+-- the new item's: its answer stored as the new item's conversation, with
+-- the new item's owner (an adversarial review of 1.2 made a stale worker's
+-- answer to Alice's prompt Bob's conversation, Bob inserting his item with
+-- the id of Alice's deleted one).  The first claim of an item whose id is
+-- here starts its tokens past this one.  Items that ended with every call
+-- reported (most of them) leave no row.  No user can see, lock or write
+-- these rows (row-level security without a policy).
+CREATE TABLE train_data.deleted_item_tokens (
+    item_id    uuid PRIMARY KEY,
+    token      integer NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+ALTER TABLE train_data.deleted_item_tokens ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data.deleted_item_tokens IS 'Internal: the last lease token of each item deleted while its worker could still report on it; a later item with the same id starts its tokens past it';
+COMMENT ON COLUMN train_data.deleted_item_tokens.item_id IS 'The deleted item''s id (no foreign key: the item is gone)';
+COMMENT ON COLUMN train_data.deleted_item_tokens.token IS 'Its last lease token (attempts + released when it was deleted)';
+COMMENT ON COLUMN train_data.deleted_item_tokens.deleted_at IS 'When it was deleted (the latest time, for an id deleted more than once)';
+
+-- It runs as the extension's owner: the deleting user cannot write the
+-- table (and the cascade of a deleted job fires it per item).  The rows
+-- of one id never meet another user's: ids are unique among live items,
+-- and an id's row is written only when its item is deleted.
+CREATE FUNCTION train_data.batch_items_keep_token() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO train_data.deleted_item_tokens AS t (item_id, token)
+    VALUES (OLD.id, OLD.attempts + OLD.released)
+    ON CONFLICT (item_id) DO UPDATE
+        SET token = greatest(t.token, excluded.token), deleted_at = excluded.deleted_at;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION train_data.batch_items_keep_token() IS
+    'Internal: trigger keeping the last lease token of an item deleted while its worker could still report on it';
+
+CREATE TRIGGER batch_items_keep_token
+    AFTER DELETE ON train_data.batch_items
+    FOR EACH ROW WHEN (OLD.status = 'processing' OR OLD.lost_attempts IS NOT NULL)
+    EXECUTE FUNCTION train_data.batch_items_keep_token();
 
 -- An item its owner ends herself -- cancelled by an UPDATE, or deleted
 -- while queued or in flight -- is counted as cancelled in her shard of the

@@ -62,6 +62,7 @@ REVOKE ALL ON FUNCTION train_data.batch_items_owner_count() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_owner_finish() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_forget_claims() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_jobs_make_slots() FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.batch_items_keep_token() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.batch_items_queue_jobs() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.scenarios_before_write() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.edge_cases_before_write() FROM PUBLIC;

@@ -165,6 +165,60 @@ SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L, NULL, %L,
 SELECT train_data.complete_batch_item(:'alice_item', :'ok_response', 10, :first_attempt + 1) IS NOT NULL AS rightful_completed;
 RESET ROLE;
 
+------------------------------------------------------------------ 10b. a stale worker of a deleted item
+-- Found by an adversarial review of 1.2: the lease token counted the claims
+-- of one row, so when Alice deleted her job with an item in flight and Bob
+-- inserted an item with that item's id, its first claim carried token 1
+-- again, and the late completion of Alice's worker was stored as Bob's
+-- conversation.  The new row's tokens now start past the deleted row's.
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('alice reused', jsonb_build_array(jsonb_build_object('template_id', :tpl, 'parameters', '{"persona": "Al"}'::jsonb)),
+                               priority => 'high') AS alice_reused_job \gset
+SELECT id AS reused_item FROM train_data.batch_items WHERE batch_job_id = :'alice_reused_job' \gset
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT item_id = :'reused_item' AS alice_item_claimed, attempt AS stale_attempt FROM train_data.claim_batch_items('w-stale', 1) \gset
+SELECT :'alice_item_claimed'::boolean AS alice_item_claimed, :stale_attempt AS stale_attempt;
+-- Alice deletes her job, the item in flight with it
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
+DELETE FROM train_data.batch_jobs WHERE id = :'alice_reused_job';
+-- Bob queues an item with its id; a worker claims it: its token is 2
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('bob reused', 1, 'high') RETURNING id AS bob_reused_job \gset
+INSERT INTO train_data.batch_items (id, batch_job_id, template_id, position, tier, parameters)
+VALUES (:'reused_item', :'bob_reused_job', :tpl, 1, 'template', '{"persona": "Bo"}');
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT item_id = :'reused_item' AS bob_item_claimed, attempt FROM train_data.claim_batch_items('w-new', 1);
+-- the late completion of Alice's worker, with its token: refused
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, %s)', :'reused_item', :'ok_response', :stale_attempt), false, true);
+-- no user sees, writes or locks the tokens kept
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT count(*) AS tokens_seen FROM train_data.deleted_item_tokens;
+DELETE FROM train_data.deleted_item_tokens;
+SELECT expect_error(format('INSERT INTO train_data.deleted_item_tokens (item_id, token) VALUES (%L, 0) ON CONFLICT (item_id) DO UPDATE SET token = 0', :'reused_item'));
+-- Bob cancels his item in flight (its call is lost) and deletes it; queued
+-- again with the same id, in a new job, its first claim is past both
+UPDATE train_data.batch_items SET status = 'cancelled' WHERE id = :'reused_item';
+DELETE FROM train_data.batch_items WHERE id = :'reused_item';
+INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('bob reused again', 1, 'high') RETURNING id AS bob_reused_job \gset
+INSERT INTO train_data.batch_items (id, batch_job_id, template_id, position, tier, parameters)
+VALUES (:'reused_item', :'bob_reused_job', :tpl, 1, 'template', '{"persona": "Bo"}');
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT item_id = :'reused_item' AS bob_item_claimed, attempt FROM train_data.claim_batch_items('w-third', 1);
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, 2)', :'reused_item', :'ok_response'), false, true);
+SELECT train_data.complete_batch_item(:'reused_item', :'ok_response', 10, 3) IS NOT NULL AS rightful_completed;
+RESET ROLE;
+-- an item deleted once it ended with every call reported keeps no token:
+-- the one kept is still the cancelled row's 2, not this row's 3
+DELETE FROM train_data.batch_items WHERE id = :'reused_item';
+SELECT token FROM train_data.deleted_item_tokens WHERE item_id = :'reused_item';
+
 ------------------------------------------------------------------ 9. an endless query
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;

@@ -277,6 +277,50 @@ command_ok([ 'pg_dump', '--schema-only', '-f', $dump, '-d', $node->connstr('from
 my $dumped = slurp_file($dump);
 is(scalar(() = $dumped =~ /^GRANT ALL ON FUNCTION train_data\.(?:claim_batch_items|heartbeat_batch_item|complete_batch_item|fail_batch_item)\(.*\) TO upgrade_worker;$/mg),
 	4, 'from11app: the dump grants the worker role the four worker functions');
+# A site's other privileges on the functions the update replaces are
+# carried too (found by a review of the update path: a grant to PUBLIC of
+# the worker functions and every grant option were dropped, and the site's
+# privileges on review_queue and template_performance were lost with them,
+# a revoke from PUBLIC too).  In a database of its own, as from11app.
+$node->safe_psql('postgres', 'CREATE DATABASE from11grants');
+$node->safe_psql('from11grants', <<'SQL');
+CREATE EXTENSION train_data VERSION '1.1';
+CREATE ROLE upgrade_lead;
+CREATE ROLE upgrade_reader;
+GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text, integer, interval),
+                          train_data.heartbeat_batch_item(uuid, numeric, interval),
+                          train_data.complete_batch_item(uuid, jsonb, integer),
+                          train_data.fail_batch_item(uuid, text, text, boolean) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION train_data.claim_batch_items(text, integer, interval),
+                          train_data.heartbeat_batch_item(uuid, numeric, interval),
+                          train_data.complete_batch_item(uuid, jsonb, integer),
+                          train_data.fail_batch_item(uuid, text, text, boolean) TO upgrade_lead WITH GRANT OPTION;
+REVOKE ALL ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric),
+                       train_data.template_performance(interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric),
+                          train_data.template_performance(interval, integer) TO upgrade_reader;
+ALTER EXTENSION train_data UPDATE;
+SQL
+is($node->safe_psql('from11grants', <<'SQL'), "t|t|t\nt|t|t\nt|t|t\nt|t|t\nf|f|t\nf|f|t\n0",
+CREATE TEMP TABLE replaced AS
+SELECT u.f, u.n
+FROM unnest(ARRAY['train_data.claim_batch_items(text,integer,interval)',
+                  'train_data.heartbeat_batch_item(uuid,numeric,interval,integer)',
+                  'train_data.complete_batch_item(uuid,jsonb,integer,integer)',
+                  'train_data.fail_batch_item(uuid,text,text,boolean,integer)',
+                  'train_data.review_queue(integer,integer,text,text,numeric,text)',
+                  'train_data.template_performance(interval,integer)']::regprocedure[]) WITH ORDINALITY AS u(f, n);
+SELECT pg_catalog.has_function_privilege('public', r.f, 'EXECUTE'),
+       pg_catalog.has_function_privilege('upgrade_lead', r.f, 'EXECUTE WITH GRANT OPTION'),
+       pg_catalog.has_function_privilege('upgrade_reader', r.f, 'EXECUTE')
+FROM replaced r ORDER BY r.n;
+-- (the initial privileges of these six are a fresh install's: the owner's
+-- alone, or none)
+SELECT count(*) FROM replaced r, pg_catalog.pg_init_privs ip, pg_catalog.aclexplode(ip.initprivs) x
+WHERE ip.classoid = 'pg_proc'::regclass AND ip.objsubid = 0 AND ip.objoid = r.f
+  AND x.grantee <> (SELECT p.proowner FROM pg_proc p WHERE p.oid = r.f);
+SQL
+	'from11grants: PUBLIC and the grant option carried to the worker functions, review_queue and template_performance keep the site\'s privileges, none of them initial privileges');
 # the signature the update computed is the conversation's text's, turn by turn
 is($node->safe_psql('from11app', <<'SQL'), 't', 'from11app: the update signs the stored conversations');
 SELECT s.signature = train_data.conversation_text_signature(
