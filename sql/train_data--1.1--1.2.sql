@@ -666,6 +666,11 @@ BEGIN
         bad := CASE WHEN OLD.status = 'processing'
                          AND (NEW.id, NEW.batch_job_id) IS DISTINCT FROM (OLD.id, OLD.batch_job_id)
                         THEN 'the claim (id and batch_job_id of an item in flight)'
+                    -- an item claimed once keeps its id: its workers' calls name it by
+                    -- it, and a new item given it would be taken for it by a late one
+                    -- (as a deleted item's id: deleted_item_tokens)
+                    WHEN NEW.id IS DISTINCT FROM OLD.id AND OLD.attempts + OLD.released > 0
+                        THEN 'id (an item claimed once keeps its id)'
                     -- its counters and its place in the claim order are its job's: an
                     -- item moved into a job out of that order waited for good
                     WHEN NEW.batch_job_id IS DISTINCT FROM OLD.batch_job_id

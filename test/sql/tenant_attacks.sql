@@ -204,6 +204,9 @@ SELECT expect_error(format('INSERT INTO train_data.deleted_item_tokens (item_id,
 -- Bob cancels his item in flight (its call is lost) and deletes it; queued
 -- again with the same id, in a new job, its first claim is past both
 UPDATE train_data.batch_items SET status = 'cancelled' WHERE id = :'reused_item';
+-- (nor can an item claimed once give its id up without leaving its token:
+-- its id is kept)
+SELECT expect_error(format('UPDATE train_data.batch_items SET id = gen_random_uuid() WHERE id = %L', :'reused_item'), false, true);
 DELETE FROM train_data.batch_items WHERE id = :'reused_item';
 INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('bob reused again', 1, 'high') RETURNING id AS bob_reused_job \gset
 INSERT INTO train_data.batch_items (id, batch_job_id, template_id, position, tier, parameters)
