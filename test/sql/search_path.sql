@@ -87,6 +87,18 @@ SELECT (SELECT pg_catalog.count(*) FROM train_data.job_claim_slots WHERE batch_j
            AS path_slots_held,
        (SELECT pg_catalog.count(*) FROM train_data.job_claim_slots WHERE batch_job_id = :'decoy' AND item_id IS NOT NULL)
            AS decoy_slots_held;
+-- batch_items_keep_token (its search_path pinned) keeps a deleted item's
+-- last token as it is under a search_path whose + on integers makes 1000:
+-- one claim, 1
+CREATE FUNCTION evil.plus_int(integer, integer) RETURNS integer LANGUAGE sql AS $$ SELECT 1000 $$;
+CREATE OPERATOR evil.+ (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.plus_int);
+SELECT id AS kept_item FROM train_data.batch_items WHERE batch_job_id = :'job' AND status = 'cancelled'
+ORDER BY position LIMIT 1 \gset
+SET search_path = evil, pg_catalog, public;
+DELETE FROM train_data.batch_items WHERE id OPERATOR(pg_catalog.=) :'kept_item';
+RESET search_path;
+DROP OPERATOR evil.+ (integer, integer);
+SELECT token AS kept_token FROM train_data.deleted_item_tokens WHERE item_id = :'kept_item';
 SELECT p.oid::regprocedure AS definer_without_search_path
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'train_data'::regnamespace AND p.prosecdef

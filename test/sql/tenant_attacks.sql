@@ -217,10 +217,40 @@ SELECT item_id = :'reused_item' AS bob_item_claimed, attempt FROM train_data.cla
 SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, 2)', :'reused_item', :'ok_response'), false, true);
 SELECT train_data.complete_batch_item(:'reused_item', :'ok_response', 10, 3) IS NOT NULL AS rightful_completed;
 RESET ROLE;
--- an item deleted once it ended with every call reported keeps no token:
--- the one kept is still the cancelled row's 2, not this row's 3
+-- an item deleted once it ended with every call reported keeps its token
+-- too: a call of its worker is retried after a connection lost with the
+-- outcome unknown (the reference worker retries a completion, a failure
+-- and a release), and the retry of a completion that committed was stored
+-- as the next item's with that id (a review of the fix)
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
 DELETE FROM train_data.batch_items WHERE id = :'reused_item';
+RESET ROLE;
 SELECT token FROM train_data.deleted_item_tokens WHERE item_id = :'reused_item';
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('bob reused thrice', 1, 'high') RETURNING id AS bob_reused_job \gset
+INSERT INTO train_data.batch_items (id, batch_job_id, template_id, position, tier, parameters)
+VALUES (:'reused_item', :'bob_reused_job', :tpl, 1, 'template', '{"persona": "Bo"}');
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT item_id = :'reused_item' AS bob_item_claimed, attempt FROM train_data.claim_batch_items('w-fourth', 1);
+-- the retried completion of the row deleted after it completed: refused
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, 3)', :'reused_item', :'ok_response'), false, true);
+-- released, then deleted: the releasing worker's late call is refused too
+SELECT train_data.release_batch_item(:'reused_item', 4) AS released;
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+DELETE FROM train_data.batch_items WHERE id = :'reused_item';
+INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('bob reused after a release', 1, 'high') RETURNING id AS bob_reused_job \gset
+INSERT INTO train_data.batch_items (id, batch_job_id, template_id, position, tier, parameters)
+VALUES (:'reused_item', :'bob_reused_job', :tpl, 1, 'template', '{"persona": "Bo"}');
+SET ROLE regress_worker;
+RESET train_data.user_id;
+SELECT item_id = :'reused_item' AS bob_item_claimed, attempt FROM train_data.claim_batch_items('w-fifth', 1);
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, 4)', :'reused_item', :'ok_response'), false, true);
+SELECT train_data.complete_batch_item(:'reused_item', :'ok_response', 10, 5) IS NOT NULL AS rightful_completed;
+RESET ROLE;
 
 ------------------------------------------------------------------ 9. an endless query
 SET ROLE regress_alice;
