@@ -862,6 +862,10 @@ CREATE FUNCTION train_data.batch_items_keep_token() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- no lock on the table for a statement that deleted no claimed item
+    IF NOT EXISTS (SELECT FROM deleted_items d WHERE d.attempts + d.released > 0) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO train_data.deleted_item_tokens AS t (item_id, token)
     SELECT d.id, d.attempts + d.released FROM deleted_items d
     WHERE d.attempts + d.released > 0

@@ -299,6 +299,7 @@ REVOKE ALL ON FUNCTION train_data.review_queue(integer, integer, text, text, num
                        train_data.template_performance(interval, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric),
                           train_data.template_performance(interval, integer) TO upgrade_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA train_data GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO upgrade_reader;
 ALTER EXTENSION train_data UPDATE;
 SQL
 is($node->safe_psql('from11grants', <<'SQL'), "t|t|t\nt|t|t\nt|t|t\nt|t|t\nf|f|t\nf|f|t\n0",
@@ -321,6 +322,17 @@ WHERE ip.classoid = 'pg_proc'::regclass AND ip.objsubid = 0 AND ip.objoid = r.f
   AND x.grantee <> (SELECT p.proowner FROM pg_proc p WHERE p.oid = r.f);
 SQL
 	'from11grants: PUBLIC and the grant option carried to the worker functions, review_queue and template_performance keep the site\'s privileges, none of them initial privileges');
+# the site's default privileges in the schema give the tables the update
+# makes what they say, but for the claim's internal tables, which no role
+# may lock (a review of 1.2: every one of them was its application role's)
+is($node->safe_psql('from11grants', <<'SQL'), "conversation_signatures|t\ndeleted_item_tokens|f\njob_claim_slots|f\njob_close_checks|f",
+SELECT c.relname, pg_catalog.has_table_privilege('upgrade_reader', c.oid, 'SELECT, UPDATE')
+FROM pg_class c
+WHERE c.relnamespace = 'train_data'::regnamespace
+  AND c.relname IN ('conversation_signatures', 'deleted_item_tokens', 'job_claim_slots', 'job_close_checks')
+ORDER BY 1;
+SQL
+	'from11grants: default privileges reach no internal table the update makes');
 # the signature the update computed is the conversation's text's, turn by turn
 is($node->safe_psql('from11app', <<'SQL'), 't', 'from11app: the update signs the stored conversations');
 SELECT s.signature = train_data.conversation_text_signature(
