@@ -440,8 +440,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id FOR UPDATE SKIP LOCKED;
-    RETURN FOUND OR NOT EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id);
+    PERFORM FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id FOR UPDATE SKIP LOCKED;
+    RETURN FOUND OR NOT EXISTS (SELECT FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.job_rows_free(uuid) IS
@@ -459,9 +459,9 @@ CREATE FUNCTION train_data.owe_close_check(job_id uuid, stop boolean)
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+    IF NOT EXISTS (SELECT FROM train_data_internal.job_close_checks c
                    WHERE c.batch_job_id = owe_close_check.job_id AND (c.stop OR NOT owe_close_check.stop)) THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (owe_close_check.job_id, owe_close_check.stop);
+        INSERT INTO train_data_internal.job_close_checks (batch_job_id, stop) VALUES (owe_close_check.job_id, owe_close_check.stop);
     END IF;
 END
 $$;
@@ -821,7 +821,7 @@ CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
 AS $$
 BEGIN
     IF train_data.job_claim_rank(NEW.status, NEW.priority) IS NULL THEN
-        DELETE FROM train_data.claimable_jobs c WHERE c.batch_job_id = NEW.id;
+        DELETE FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = NEW.id;
     ELSIF EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'queued')
           OR EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'processing') THEN
         PERFORM train_data.claimable_job_add(NEW.id);
@@ -1232,8 +1232,8 @@ BEGIN
         RETURN;
     END IF;
     -- finishers take turns here (users neither see nor lock these rows)
-    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
-    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
+    INSERT INTO train_data_internal.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         -- the row held (by its owner, whose statement may have seen this
@@ -1248,14 +1248,14 @@ BEGIN
         -- a late finisher of a job that has ended (cancelled, failed by a
         -- stop, ended by its owner): its counters again, and no more turns
         PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
-        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+        DELETE FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
         RETURN;
     END IF;
     IF train_data.job_has_work(finish_job_if_done.job_id) THEN
         RETURN;
     END IF;
     PERFORM train_data.close_job(finish_job_if_done.job_id);
-    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+    DELETE FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
 END
 $$;
 
@@ -2742,11 +2742,17 @@ DROP FUNCTION train_data.heartbeat_batch_item_1_1(uuid, numeric, interval);
 DROP FUNCTION train_data.complete_batch_item_1_1(uuid, jsonb, integer);
 DROP FUNCTION train_data.fail_batch_item_1_1(uuid, text, text, boolean);
 
+-- The schema of train_data's own tables, which only its functions use: no
+-- user is granted USAGE on it, so no grant on its tables (GRANT ... ON ALL
+-- TABLES, default privileges) lets a user read, write or lock them.
+CREATE SCHEMA train_data_internal;
+COMMENT ON SCHEMA train_data_internal IS 'Internal: train_data''s own tables (the claim order, slots, close checks, kept lease tokens); no user may use it';
+
 -- Finishers of one job take turns on its row here (no user can see or lock it).
-CREATE TABLE train_data.job_claim_locks (
+CREATE TABLE train_data_internal.job_claim_locks (
     batch_job_id uuid PRIMARY KEY
 );
-ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE train_data_internal.job_claim_locks ENABLE ROW LEVEL SECURITY;
 
 -- Jobs whose closing check is owed.  A finisher that finds the job row held
 -- (by its owner, whose statement ending her last items may have seen this
@@ -2760,16 +2766,16 @@ ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
 -- rare, and harmless); no foreign key, so deleting a job waits for nothing here
 -- (its rows go with it: batch_jobs_forget_claims).  No user can see, lock or
 -- write these rows (row-level security without a policy).
-CREATE TABLE train_data.job_close_checks (
+CREATE TABLE train_data_internal.job_close_checks (
     batch_job_id uuid NOT NULL,
     stop         boolean NOT NULL DEFAULT false
 );
-CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_id);
-ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
-COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held, or in a claim';
-SELECT pg_catalog.pg_extension_config_dump('train_data.job_close_checks', '');   -- an owed check survives a restore
+CREATE INDEX job_close_checks_job_idx ON train_data_internal.job_close_checks (batch_job_id);
+ALTER TABLE train_data_internal.job_close_checks ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
+COMMENT ON COLUMN train_data_internal.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held, or in a claim';
+SELECT pg_catalog.pg_extension_config_dump('train_data_internal.job_close_checks', '');   -- an owed check survives a restore
 
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
 -- 10 at once), each free or holding one item being processed.  A claim
@@ -2782,18 +2788,18 @@ SELECT pg_catalog.pg_extension_config_dump('train_data.job_close_checks', '');  
 -- and removed with it.  No user can see, lock or write these rows (row-level
 -- security without a policy; no foreign key, so a claim never waits on a
 -- job row its owner holds).
-CREATE TABLE train_data.job_claim_slots (
+CREATE TABLE train_data_internal.job_claim_slots (
     batch_job_id uuid NOT NULL,
     slot         smallint NOT NULL,
     item_id      uuid,
     PRIMARY KEY (batch_job_id, slot),
     CONSTRAINT job_claim_slots_slot_range CHECK (slot BETWEEN 0 AND 9)
 );
-ALTER TABLE train_data.job_claim_slots ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.job_claim_slots IS 'Internal: the places of a job''s items in flight, one row per slot; a claim takes free slots, an item that stops being processed frees its own';
-COMMENT ON COLUMN train_data.job_claim_slots.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.job_claim_slots.slot IS 'The slot, 0-9; a claim uses those below the job''s concurrent_processing';
-COMMENT ON COLUMN train_data.job_claim_slots.item_id IS 'The item in flight in this slot, NULL when free';
+ALTER TABLE train_data_internal.job_claim_slots ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.job_claim_slots IS 'Internal: the places of a job''s items in flight, one row per slot; a claim takes free slots, an item that stops being processed frees its own';
+COMMENT ON COLUMN train_data_internal.job_claim_slots.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.job_claim_slots.slot IS 'The slot, 0-9; a claim uses those below the job''s concurrent_processing';
+COMMENT ON COLUMN train_data_internal.job_claim_slots.item_id IS 'The item in flight in this slot, NULL when free';
 
 -- An item that stops being processed frees its slot.  It runs as the
 -- extension's owner: a user's cancel_batch frees the slots of her cancelled
@@ -2828,7 +2834,7 @@ CREATE FUNCTION train_data.batch_jobs_make_slots() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
+    INSERT INTO train_data_internal.job_claim_slots (batch_job_id, slot)
     SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
     ON CONFLICT DO NOTHING;
     RETURN NULL;
@@ -2849,9 +2855,9 @@ CREATE FUNCTION train_data.batch_jobs_forget_claims() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    DELETE FROM train_data.job_claim_slots s WHERE s.batch_job_id = OLD.id;
-    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = OLD.id;
-    DELETE FROM train_data.job_close_checks c WHERE c.batch_job_id = OLD.id;
+    DELETE FROM train_data_internal.job_claim_slots s WHERE s.batch_job_id = OLD.id;
+    DELETE FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = OLD.id;
+    DELETE FROM train_data_internal.job_close_checks c WHERE c.batch_job_id = OLD.id;
     RETURN NULL;
 END
 $$;
@@ -2871,7 +2877,7 @@ REVOKE ALL ON FUNCTION train_data.batch_jobs_make_slots() FROM PUBLIC;
 -- not have let through, hold none: the claim counts them against the cap
 -- until they end).  An ended job gets its slots from the claim if it ever
 -- has work again.
-INSERT INTO train_data.job_claim_slots (batch_job_id, slot, item_id)
+INSERT INTO train_data_internal.job_claim_slots (batch_job_id, slot, item_id)
 SELECT j.id, g.slot::smallint, i.id
 FROM train_data.batch_jobs j
 CROSS JOIN generate_series(0, 9) g(slot)
@@ -2891,14 +2897,14 @@ WHERE j.status IN ('queued', 'processing', 'paused')
 -- table only, so paused, ended and empty jobs cost it nothing.  No user can
 -- see or write these rows (row-level security without a policy; no foreign
 -- key: deleting a job touches nothing here, the next claim drops its row).
-CREATE TABLE train_data.claimable_jobs (
+CREATE TABLE train_data_internal.claimable_jobs (
     batch_job_id   uuid PRIMARY KEY,
     claim_rank     smallint NOT NULL,
     job_created_at timestamptz NOT NULL,
     created_by     uuid NOT NULL
 );
-ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
-CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
+ALTER TABLE train_data_internal.claimable_jobs ENABLE ROW LEVEL SECURITY;
+CREATE INDEX claimable_jobs_order_idx ON train_data_internal.claimable_jobs (claim_rank, job_created_at, batch_job_id);
 
 -- Put a job in the claim order while it can be claimed from.  A row already
 -- there is locked (and its rank refreshed), so a claim removing it at the
@@ -2907,7 +2913,7 @@ CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
     RETURNS void
     LANGUAGE sql
 BEGIN ATOMIC
-    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at, created_by)
+    INSERT INTO train_data_internal.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at, created_by)
     SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at, j.created_by
     FROM train_data.batch_jobs j
     WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
@@ -2933,13 +2939,13 @@ CREATE FUNCTION train_data.claimable_job_keep(job_id uuid)
     SET lock_timeout = '10ms'   -- a row another transaction is making or removing: not waited for
 AS $$
 BEGIN
-    UPDATE train_data.claimable_jobs c SET claim_rank = c.claim_rank
-    WHERE c.ctid = (SELECT c2.ctid FROM train_data.claimable_jobs c2
+    UPDATE train_data_internal.claimable_jobs c SET claim_rank = c.claim_rank
+    WHERE c.ctid = (SELECT c2.ctid FROM train_data_internal.claimable_jobs c2
                     WHERE c2.batch_job_id = claimable_job_keep.job_id FOR NO KEY UPDATE SKIP LOCKED);
     IF FOUND THEN
         RETURN;
     END IF;
-    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
+    PERFORM FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
     FOR KEY SHARE SKIP LOCKED;
     IF FOUND THEN
         RETURN;
@@ -2948,7 +2954,7 @@ BEGIN
     -- queued, her pause, cancel or delete): not waited for; a claim's look
     -- puts the job back, if it still has to be, once its row is free
     -- (job_close_checks: check_owed_job)
-    IF EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
+    IF EXISTS (SELECT FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
         PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
         RETURN;
     END IF;
@@ -3083,16 +3089,16 @@ COMMENT ON FUNCTION train_data.lost_attempt(train_data.batch_items) IS
 -- security without a policy).  One row of about 90 bytes per claimed
 -- item deleted: a site may delete the rows older than any of its workers
 -- can be late (docs/security.md, The lease token).
-CREATE TABLE train_data.deleted_item_tokens (
+CREATE TABLE train_data_internal.deleted_item_tokens (
     item_id    uuid PRIMARY KEY,
     token      integer NOT NULL,
     deleted_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-ALTER TABLE train_data.deleted_item_tokens ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.deleted_item_tokens IS 'Internal: the last lease token of each claimed item deleted; a later item with the same id starts its tokens past it';
-COMMENT ON COLUMN train_data.deleted_item_tokens.item_id IS 'The deleted item''s id (no foreign key: the item is gone)';
-COMMENT ON COLUMN train_data.deleted_item_tokens.token IS 'Its last lease token (attempts + released when it was deleted)';
-COMMENT ON COLUMN train_data.deleted_item_tokens.deleted_at IS 'When it was deleted (the latest time, for an id deleted more than once)';
+ALTER TABLE train_data_internal.deleted_item_tokens ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.deleted_item_tokens IS 'Internal: the last lease token of each claimed item deleted; a later item with the same id starts its tokens past it';
+COMMENT ON COLUMN train_data_internal.deleted_item_tokens.item_id IS 'The deleted item''s id (no foreign key: the item is gone)';
+COMMENT ON COLUMN train_data_internal.deleted_item_tokens.token IS 'Its last lease token (attempts + released when it was deleted)';
+COMMENT ON COLUMN train_data_internal.deleted_item_tokens.deleted_at IS 'When it was deleted (the latest time, for an id deleted more than once)';
 
 -- It runs as the extension's owner: the deleting user cannot write the
 -- table.  Once per statement, over the rows it deleted (the cascade of a
@@ -3110,7 +3116,7 @@ BEGIN
     IF NOT EXISTS (SELECT FROM deleted_items d WHERE d.attempts + d.released > 0) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO train_data.deleted_item_tokens AS t (item_id, token)
+    INSERT INTO train_data_internal.deleted_item_tokens AS t (item_id, token)
     SELECT d.id, d.attempts + d.released FROM deleted_items d
     WHERE d.attempts + d.released > 0
     ON CONFLICT (item_id) DO UPDATE
@@ -3125,7 +3131,7 @@ CREATE TRIGGER batch_items_keep_token
     AFTER DELETE ON train_data.batch_items
     REFERENCING OLD TABLE AS deleted_items
     FOR EACH STATEMENT EXECUTE FUNCTION train_data.batch_items_keep_token();
-SELECT pg_catalog.pg_extension_config_dump('train_data.deleted_item_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('train_data_internal.deleted_item_tokens', '');
 REVOKE ALL ON FUNCTION train_data.batch_items_keep_token() FROM PUBLIC;
 
 ALTER TABLE train_data.batch_items DISABLE TRIGGER batch_items_touch;
@@ -3168,7 +3174,7 @@ CREATE TRIGGER batch_items_owner
 
 -- The claim order: every job that can be claimed from and has items queued
 -- or in flight.
-INSERT INTO train_data.claimable_jobs (batch_job_id, claim_rank, job_created_at, created_by)
+INSERT INTO train_data_internal.claimable_jobs (batch_job_id, claim_rank, job_created_at, created_by)
 SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at, j.created_by
 FROM train_data.batch_jobs j
 WHERE train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
@@ -3179,7 +3185,7 @@ WHERE train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
 -- job row its owner held, or both committed at once) gets a closing
 -- check: the first claim's look closes it (a paused one closes when its
 -- owner resumes it, as in 1.2).
-INSERT INTO train_data.job_close_checks (batch_job_id)
+INSERT INTO train_data_internal.job_close_checks (batch_job_id)
 SELECT j.id FROM train_data.batch_jobs j
 WHERE j.status IN ('queued', 'processing')
   AND NOT EXISTS (SELECT 1 FROM train_data.batch_items i
@@ -5593,18 +5599,18 @@ COMMENT ON FUNCTION train_data.batch_items_prepare() IS
 COMMENT ON FUNCTION train_data.batch_jobs_reorder() IS
     'Internal: trigger taking a job out of the claim order, or putting it back, when the job''s claim rank changes';
 
-COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
+COMMENT ON TABLE train_data_internal.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
 
-COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 
-COMMENT ON TABLE train_data.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
+COMMENT ON TABLE train_data_internal.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
 
-COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 
-COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
 
-COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
-COMMENT ON COLUMN train_data.claimable_jobs.created_by IS 'The job''s owner, read with the claim order (a claim passes over an owner whose jobs have nothing to take)';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.created_by IS 'The job''s owner, read with the claim order (a claim passes over an owner whose jobs have nothing to take)';
 
 COMMENT ON FUNCTION train_data.claimable_job_add(uuid) IS
     'Internal: puts a job that can be claimed from in the claim order (claimable_jobs), or refreshes and locks its row there';
@@ -6817,27 +6823,31 @@ COMMENT ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, inte
 
 REVOKE ALL ON FUNCTION train_data.log_discarded_response(uuid, integer, jsonb, integer) FROM PUBLIC;
 
--- The claim's internal tables are train_data's alone (users neither read
--- nor write them): a grant the site's default privileges gave one as it
--- was made (ALTER DEFAULT PRIVILEGES … GRANT … ON TABLES) is taken back,
--- so that no role can lock them and make everyone's claims and deletes
--- wait (a review of 1.2: a 1.1 site's default privileges in the schema
--- gave its application role every one the update made).
+-- train_data's own tables, and their schema, are its alone (users neither
+-- read nor write them): a grant the site's default privileges gave one as
+-- it was made (ALTER DEFAULT PRIVILEGES … GRANT … ON TABLES, or ON SCHEMAS)
+-- is taken back, so that no role can lock them and make everyone's claims
+-- and deletes wait (a review of 1.2: a 1.1 site's default privileges in the
+-- schema train_data gave its application role every table the update made).
 DO $$
 DECLARE
     g record;
 BEGIN
     FOR g IN
-        SELECT DISTINCT c.oid::pg_catalog.regclass AS tbl,
+        SELECT DISTINCT 'TABLE ' OPERATOR(pg_catalog.||) c.oid::pg_catalog.regclass::text AS obj,
                CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END
                    AS grantee
         FROM pg_catalog.pg_class c CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
-        WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY['train_data.job_claim_locks', 'train_data.job_claim_slots',
-                                                      'train_data.claimable_jobs', 'train_data.job_close_checks',
-                                                      'train_data.deleted_item_tokens']::pg_catalog.regclass[])
+        WHERE c.relnamespace OPERATOR(pg_catalog.=) 'train_data_internal'::pg_catalog.regnamespace
           AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+        UNION
+        SELECT 'SCHEMA train_data_internal',
+               CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END
+        FROM pg_catalog.pg_namespace n CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+        WHERE n.oid OPERATOR(pg_catalog.=) 'train_data_internal'::pg_catalog.regnamespace
+          AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner
     LOOP
-        EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', g.tbl, g.grantee);
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', g.obj, g.grantee);
     END LOOP;
 END
 $$;

@@ -144,7 +144,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	},
 	[ST_NEXT_JOBS] = {
 		"SELECT c.claim_rank, c.job_created_at, c.batch_job_id, c.xmin, c.created_by"
-		"  FROM train_data.claimable_jobs c"
+		"  FROM train_data_internal.claimable_jobs c"
 		" WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) OPERATOR(pg_catalog.>) ($1, $2, $3)"
 		" ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id"
 		" LIMIT $4",
@@ -175,7 +175,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                                         AND s.slot OPERATOR(pg_catalog.<) b.concurrent_processing), false) AS free,"
 		"                                COALESCE(pg_catalog.bool_or(s.item_id IS NOT NULL"
 		"                                         AND s.slot OPERATOR(pg_catalog.>=) b.concurrent_processing), false) AS over"
-		"                           FROM train_data.job_claim_slots s"
+		"                           FROM train_data_internal.job_claim_slots s"
 		"                          WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
 		"                  WHERE b.id OPERATOR(pg_catalog.=) x.id), true)",
 		1, {UUIDARRAYOID}
@@ -199,9 +199,9 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	 * queueing an item of the job (claimable_job_add) or pausing it.
 	 */
 	[ST_DROP_JOB] = {
-		"DELETE FROM train_data.claimable_jobs c"
+		"DELETE FROM train_data_internal.claimable_jobs c"
 		" WHERE c.ctid OPERATOR(pg_catalog.=)"
-		"       (SELECT c2.ctid FROM train_data.claimable_jobs c2"
+		"       (SELECT c2.ctid FROM train_data_internal.claimable_jobs c2"
 		"         WHERE c2.batch_job_id OPERATOR(pg_catalog.=) $1 FOR UPDATE SKIP LOCKED)"
 		"   AND ($2 OR (SELECT i.position FROM train_data.batch_items i"
 		"                WHERE i.batch_job_id OPERATOR(pg_catalog.=) $1"
@@ -238,7 +238,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                                           AND s.item_id IS NOT NULL), false) AS over,"
 		"               COALESCE(pg_catalog.array_agg(s.item_id) FILTER (WHERE s.item_id IS NOT NULL),"
 		"                        '{}'::pg_catalog.uuid[]) AS held"
-		"          FROM train_data.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
+		"          FROM train_data_internal.job_claim_slots s WHERE s.batch_job_id OPERATOR(pg_catalog.=) b.id) sl"
 		" WHERE b.id OPERATOR(pg_catalog.=) $1"
 		"   FOR KEY SHARE OF b SKIP LOCKED",	/* the lock the counters' key check takes */
 		2, {UUIDOID, BOOLOID}
@@ -252,14 +252,14 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	 * jobs get theirs when made); two such first claims wait for each other once.
 	 */
 	[ST_MAKE_SLOTS] = {
-		"INSERT INTO train_data.job_claim_slots (batch_job_id, slot)"
+		"INSERT INTO train_data_internal.job_claim_slots (batch_job_id, slot)"
 		" SELECT $1, g::pg_catalog.int2 FROM pg_catalog.generate_series(0, 9) g"
 		" ON CONFLICT DO NOTHING",
 		1, {UUIDOID}
 	},
 	/* a slot another claim holds is skipped: it is taking that slot, or freeing it */
 	[ST_SLOTS] = {
-		"SELECT s.slot FROM train_data.job_claim_slots s"
+		"SELECT s.slot FROM train_data_internal.job_claim_slots s"
 		" WHERE s.batch_job_id OPERATOR(pg_catalog.=) $1 AND s.slot OPERATOR(pg_catalog.<) $2"
 		"   AND s.item_id IS NULL"
 		" ORDER BY s.slot"
@@ -308,7 +308,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 		"                            THEN train_data.lost_attempt(i) ELSE i.lost_attempts END,"
 		"       prompt = COALESCE(i.prompt, $5), request = train_data.claim_request($4, COALESCE(i.prompt, $5)),"
 		"       released = CASE WHEN i.attempts OPERATOR(pg_catalog.+) i.released OPERATOR(pg_catalog.=) 0"
-		"                       THEN COALESCE((SELECT t.token FROM train_data.deleted_item_tokens t"
+		"                       THEN COALESCE((SELECT t.token FROM train_data_internal.deleted_item_tokens t"
 		"                                       WHERE t.item_id OPERATOR(pg_catalog.=) i.id), 0)"
 		"                       ELSE i.released END"
 		" WHERE i.id OPERATOR(pg_catalog.=) $1"
@@ -324,7 +324,7 @@ static const claim_stmt_def stmt_defs[ST_N] = {
 	 * statements, and batch_items' constraints were read again per claim).
 	 */
 	[ST_BIND] = {
-		"UPDATE train_data.job_claim_slots s SET item_id = $3"
+		"UPDATE train_data_internal.job_claim_slots s SET item_id = $3"
 		" WHERE s.batch_job_id OPERATOR(pg_catalog.=) $1 AND s.slot OPERATOR(pg_catalog.=) $2",
 		3, {UUIDOID, INT2OID, UUIDOID}
 	},

@@ -47,7 +47,7 @@
  * review of 1.2: 20,000 such checks cost each look 62 ms).
  */
 static const char *const candidates_sql =
-"SELECT c.batch_job_id FROM train_data.job_close_checks c"
+"SELECT c.batch_job_id FROM train_data_internal.job_close_checks c"
 " WHERE c.batch_job_id OPERATOR(pg_catalog.>) $1"
 " ORDER BY c.batch_job_id"
 " LIMIT " CppAsString2(CANDIDATES_PER_LOOK);
@@ -59,21 +59,21 @@ static const char *const candidates_sql =
  */
 static const char *const take_sql =
 "WITH picked AS ("
-"  SELECT c.ctid AS tid FROM train_data.job_close_checks c"
+"  SELECT c.ctid AS tid FROM train_data_internal.job_close_checks c"
 "   WHERE c.batch_job_id OPERATOR(pg_catalog.=) ANY ($1)"
 "     AND EXISTS (SELECT FROM train_data.batch_jobs j"
 "                  WHERE j.id OPERATOR(pg_catalog.=) c.batch_job_id"
 "                    FOR NO KEY UPDATE SKIP LOCKED)"
 "   LIMIT " CppAsString2(CHECKS_PER_LOOK) " FOR UPDATE SKIP LOCKED)"
-" DELETE FROM train_data.job_close_checks c USING picked p"
+" DELETE FROM train_data_internal.job_close_checks c USING picked p"
 "  WHERE c.ctid OPERATOR(pg_catalog.=) p.tid"
 " RETURNING c.batch_job_id, c.stop";
 
 /* Remove the candidates' checks whose job no longer exists. */
 static const char *const orphans_sql =
-"DELETE FROM train_data.job_close_checks c"
+"DELETE FROM train_data_internal.job_close_checks c"
 " WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
-"   SELECT c2.ctid FROM train_data.job_close_checks c2"
+"   SELECT c2.ctid FROM train_data_internal.job_close_checks c2"
 "    WHERE c2.batch_job_id OPERATOR(pg_catalog.=) ANY ($1)"
 "      AND NOT EXISTS (SELECT FROM train_data.batch_jobs j"
 "                       WHERE j.id OPERATOR(pg_catalog.=) c2.batch_job_id)"

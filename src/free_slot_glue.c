@@ -28,7 +28,7 @@
 PG_FUNCTION_INFO_V1(train_data_batch_items_free_slot);
 
 static const char free_sql[] =
-	"UPDATE train_data.job_claim_slots s SET item_id = NULL"
+	"UPDATE train_data_internal.job_claim_slots s SET item_id = NULL"
 	" WHERE s.batch_job_id OPERATOR(pg_catalog.=) $1 AND s.item_id OPERATOR(pg_catalog.=) $2";
 
 static const Oid free_types[] = {UUIDOID, UUIDOID};

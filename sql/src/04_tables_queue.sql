@@ -601,6 +601,12 @@ CREATE TRIGGER batch_items_prepare_insert
                        AND NOT train_data.engine_context())
     EXECUTE FUNCTION train_data.batch_items_prepare();
 
+-- The schema of train_data's own tables, which only its functions use: no
+-- user is granted USAGE on it, so no grant on its tables (GRANT ... ON ALL
+-- TABLES, default privileges) lets a user read, write or lock them.
+CREATE SCHEMA train_data_internal;
+COMMENT ON SCHEMA train_data_internal IS 'Internal: train_data''s own tables (the claim order, slots, close checks, kept lease tokens); no user may use it';
+
 -- The claim order: one row per job a claim may take work from, by its
 -- priority rank and age.  A job is put here when items of it are queued
 -- (inserted, retried, released) or when it is resumed; it leaves when it is
@@ -609,19 +615,19 @@ CREATE TRIGGER batch_items_prepare_insert
 -- table only, so paused, ended and empty jobs cost it nothing.  No user can
 -- see or write these rows (row-level security without a policy; no foreign
 -- key: deleting a job touches nothing here, the next claim drops its row).
-CREATE TABLE train_data.claimable_jobs (
+CREATE TABLE train_data_internal.claimable_jobs (
     batch_job_id   uuid PRIMARY KEY,
     claim_rank     smallint NOT NULL,
     job_created_at timestamptz NOT NULL,
     created_by     uuid NOT NULL
 );
-ALTER TABLE train_data.claimable_jobs ENABLE ROW LEVEL SECURITY;
-CREATE INDEX claimable_jobs_order_idx ON train_data.claimable_jobs (claim_rank, job_created_at, batch_job_id);
-COMMENT ON TABLE train_data.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
-COMMENT ON COLUMN train_data.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
-COMMENT ON COLUMN train_data.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
-COMMENT ON COLUMN train_data.claimable_jobs.created_by IS 'The job''s owner, read with the claim order (a claim passes over an owner whose jobs have nothing to take)';
+ALTER TABLE train_data_internal.claimable_jobs ENABLE ROW LEVEL SECURITY;
+CREATE INDEX claimable_jobs_order_idx ON train_data_internal.claimable_jobs (claim_rank, job_created_at, batch_job_id);
+COMMENT ON TABLE train_data_internal.claimable_jobs IS 'Internal: the claim order, one row per job with work a claim may take (by priority rank, then age)';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.claim_rank IS 'The job''s priority rank, 0-2 (job_claim_rank())';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.job_created_at IS 'The job''s creation time, the second key of the claim order';
+COMMENT ON COLUMN train_data_internal.claimable_jobs.created_by IS 'The job''s owner, read with the claim order (a claim passes over an owner whose jobs have nothing to take)';
 
 -- Put a job in the claim order while it can be claimed from.  A row already
 -- there is locked (and its rank refreshed), so a claim removing it at the
@@ -630,7 +636,7 @@ CREATE FUNCTION train_data.claimable_job_add(job_id uuid)
     RETURNS void
     LANGUAGE sql
 BEGIN ATOMIC
-    INSERT INTO train_data.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at, created_by)
+    INSERT INTO train_data_internal.claimable_jobs AS c (batch_job_id, claim_rank, job_created_at, created_by)
     SELECT j.id, train_data.job_claim_rank(j.status, j.priority), j.created_at, j.created_by
     FROM train_data.batch_jobs j
     WHERE j.id = claimable_job_add.job_id AND train_data.job_claim_rank(j.status, j.priority) IS NOT NULL
@@ -659,13 +665,13 @@ CREATE FUNCTION train_data.claimable_job_keep(job_id uuid)
     SET lock_timeout = '10ms'   -- a row another transaction is making or removing: not waited for
 AS $$
 BEGIN
-    UPDATE train_data.claimable_jobs c SET claim_rank = c.claim_rank
-    WHERE c.ctid = (SELECT c2.ctid FROM train_data.claimable_jobs c2
+    UPDATE train_data_internal.claimable_jobs c SET claim_rank = c.claim_rank
+    WHERE c.ctid = (SELECT c2.ctid FROM train_data_internal.claimable_jobs c2
                     WHERE c2.batch_job_id = claimable_job_keep.job_id FOR NO KEY UPDATE SKIP LOCKED);
     IF FOUND THEN
         RETURN;
     END IF;
-    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
+    PERFORM FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
     FOR KEY SHARE SKIP LOCKED;
     IF FOUND THEN
         RETURN;
@@ -674,7 +680,7 @@ BEGIN
     -- queued, her pause, cancel or delete): not waited for; a claim's look
     -- puts the job back, if it still has to be, once its row is free
     -- (job_close_checks: check_owed_job)
-    IF EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
+    IF EXISTS (SELECT FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id) THEN
         PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
         RETURN;
     END IF;
@@ -721,7 +727,7 @@ CREATE FUNCTION train_data.batch_jobs_reorder() RETURNS trigger
 AS $$
 BEGIN
     IF train_data.job_claim_rank(NEW.status, NEW.priority) IS NULL THEN
-        DELETE FROM train_data.claimable_jobs c WHERE c.batch_job_id = NEW.id;
+        DELETE FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = NEW.id;
     ELSIF EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'queued')
           OR EXISTS (SELECT 1 FROM train_data.batch_items i WHERE i.batch_job_id = NEW.id AND i.status = 'processing') THEN
         PERFORM train_data.claimable_job_add(NEW.id);
@@ -745,12 +751,12 @@ CREATE TRIGGER batch_jobs_reorder
 -- transaction or on a lock an outside session can take (an owner ending her
 -- last items herself closes the job without it: owner_close_job).  Rows of ended jobs
 -- are removed when the job finishes, rows of deleted jobs with the job.
-CREATE TABLE train_data.job_claim_locks (
+CREATE TABLE train_data_internal.job_claim_locks (
     batch_job_id uuid PRIMARY KEY
 );
-ALTER TABLE train_data.job_claim_locks ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
-COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+ALTER TABLE train_data_internal.job_claim_locks ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.job_claim_locks IS 'Internal: one row per job being finished; the finishers of a job take turns on it';
+COMMENT ON COLUMN train_data_internal.job_claim_locks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
 
 -- Jobs whose closing check is owed.  A finisher that finds the job row held
 -- (by its owner, whose statement ending her last items may have seen this
@@ -764,15 +770,15 @@ COMMENT ON COLUMN train_data.job_claim_locks.batch_job_id IS 'The job (no foreig
 -- rare, and harmless); no foreign key, so deleting a job waits for nothing here
 -- (its rows go with it: batch_jobs_forget_claims).  No user can see, lock or
 -- write these rows (row-level security without a policy).
-CREATE TABLE train_data.job_close_checks (
+CREATE TABLE train_data_internal.job_close_checks (
     batch_job_id uuid NOT NULL,
     stop         boolean NOT NULL DEFAULT false
 );
-CREATE INDEX job_close_checks_job_idx ON train_data.job_close_checks (batch_job_id);
-ALTER TABLE train_data.job_close_checks ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
-COMMENT ON COLUMN train_data.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held, or in a claim';
+CREATE INDEX job_close_checks_job_idx ON train_data_internal.job_close_checks (batch_job_id);
+ALTER TABLE train_data_internal.job_close_checks ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.job_close_checks IS 'Internal: jobs whose closing check is owed (their row was held when their last item ended); a claim checks them';
+COMMENT ON COLUMN train_data_internal.job_close_checks.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.job_close_checks.stop IS 'The job fails: an item failed for good under error_handling stop while its row was held, or in a claim';
 
 -- The places of a job's items in flight: slots 0 to 9 (a job allows at most
 -- 10 at once), each free or holding one item being processed.  A claim
@@ -785,18 +791,18 @@ COMMENT ON COLUMN train_data.job_close_checks.stop IS 'The job fails: an item fa
 -- and removed with it.  No user can see, lock or write these rows (row-level
 -- security without a policy; no foreign key, so a claim never waits on a
 -- job row its owner holds).
-CREATE TABLE train_data.job_claim_slots (
+CREATE TABLE train_data_internal.job_claim_slots (
     batch_job_id uuid NOT NULL,
     slot         smallint NOT NULL,
     item_id      uuid,
     PRIMARY KEY (batch_job_id, slot),
     CONSTRAINT job_claim_slots_slot_range CHECK (slot BETWEEN 0 AND 9)
 );
-ALTER TABLE train_data.job_claim_slots ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.job_claim_slots IS 'Internal: the places of a job''s items in flight, one row per slot; a claim takes free slots, an item that stops being processed frees its own';
-COMMENT ON COLUMN train_data.job_claim_slots.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
-COMMENT ON COLUMN train_data.job_claim_slots.slot IS 'The slot, 0-9; a claim uses those below the job''s concurrent_processing';
-COMMENT ON COLUMN train_data.job_claim_slots.item_id IS 'The item in flight in this slot, NULL when free';
+ALTER TABLE train_data_internal.job_claim_slots ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.job_claim_slots IS 'Internal: the places of a job''s items in flight, one row per slot; a claim takes free slots, an item that stops being processed frees its own';
+COMMENT ON COLUMN train_data_internal.job_claim_slots.batch_job_id IS 'The job (no foreign key: users never lock or touch these rows)';
+COMMENT ON COLUMN train_data_internal.job_claim_slots.slot IS 'The slot, 0-9; a claim uses those below the job''s concurrent_processing';
+COMMENT ON COLUMN train_data_internal.job_claim_slots.item_id IS 'The item in flight in this slot, NULL when free';
 
 -- An item that stops being processed frees its slot.  It runs as the
 -- extension's owner: a user's cancel_batch frees the slots of her cancelled
@@ -839,16 +845,16 @@ CREATE TRIGGER batch_items_free_slot_deleted
 -- security without a policy).  One row of about 90 bytes per claimed
 -- item deleted: a site may delete the rows older than any of its workers
 -- can be late (docs/security.md, The lease token).
-CREATE TABLE train_data.deleted_item_tokens (
+CREATE TABLE train_data_internal.deleted_item_tokens (
     item_id    uuid PRIMARY KEY,
     token      integer NOT NULL,
     deleted_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-ALTER TABLE train_data.deleted_item_tokens ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE train_data.deleted_item_tokens IS 'Internal: the last lease token of each claimed item deleted; a later item with the same id starts its tokens past it';
-COMMENT ON COLUMN train_data.deleted_item_tokens.item_id IS 'The deleted item''s id (no foreign key: the item is gone)';
-COMMENT ON COLUMN train_data.deleted_item_tokens.token IS 'Its last lease token (attempts + released when it was deleted)';
-COMMENT ON COLUMN train_data.deleted_item_tokens.deleted_at IS 'When it was deleted (the latest time, for an id deleted more than once)';
+ALTER TABLE train_data_internal.deleted_item_tokens ENABLE ROW LEVEL SECURITY;
+COMMENT ON TABLE train_data_internal.deleted_item_tokens IS 'Internal: the last lease token of each claimed item deleted; a later item with the same id starts its tokens past it';
+COMMENT ON COLUMN train_data_internal.deleted_item_tokens.item_id IS 'The deleted item''s id (no foreign key: the item is gone)';
+COMMENT ON COLUMN train_data_internal.deleted_item_tokens.token IS 'Its last lease token (attempts + released when it was deleted)';
+COMMENT ON COLUMN train_data_internal.deleted_item_tokens.deleted_at IS 'When it was deleted (the latest time, for an id deleted more than once)';
 
 -- It runs as the extension's owner: the deleting user cannot write the
 -- table.  Once per statement, over the rows it deleted (the cascade of a
@@ -866,7 +872,7 @@ BEGIN
     IF NOT EXISTS (SELECT FROM deleted_items d WHERE d.attempts + d.released > 0) THEN
         RETURN NULL;
     END IF;
-    INSERT INTO train_data.deleted_item_tokens AS t (item_id, token)
+    INSERT INTO train_data_internal.deleted_item_tokens AS t (item_id, token)
     SELECT d.id, d.attempts + d.released FROM deleted_items d
     WHERE d.attempts + d.released > 0
     ON CONFLICT (item_id) DO UPDATE
@@ -930,7 +936,7 @@ CREATE FUNCTION train_data.batch_jobs_make_slots() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    INSERT INTO train_data.job_claim_slots (batch_job_id, slot)
+    INSERT INTO train_data_internal.job_claim_slots (batch_job_id, slot)
     SELECT NEW.id, g::smallint FROM generate_series(0, 9) g
     ON CONFLICT DO NOTHING;
     RETURN NULL;
@@ -951,9 +957,9 @@ CREATE FUNCTION train_data.batch_jobs_forget_claims() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    DELETE FROM train_data.job_claim_slots s WHERE s.batch_job_id = OLD.id;
-    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = OLD.id;
-    DELETE FROM train_data.job_close_checks c WHERE c.batch_job_id = OLD.id;
+    DELETE FROM train_data_internal.job_claim_slots s WHERE s.batch_job_id = OLD.id;
+    DELETE FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = OLD.id;
+    DELETE FROM train_data_internal.job_close_checks c WHERE c.batch_job_id = OLD.id;
     RETURN NULL;
 END
 $$;

@@ -200,8 +200,8 @@ SELECT pg_catalog.pg_extension_config_dump('train_data.conversation_turns', '');
 SELECT pg_catalog.pg_extension_config_dump('train_data.batch_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('train_data.batch_items', '');
 SELECT pg_catalog.pg_extension_config_dump('train_data.batch_job_counters', '');
-SELECT pg_catalog.pg_extension_config_dump('train_data.job_close_checks', '');   -- an owed check survives a restore
-SELECT pg_catalog.pg_extension_config_dump('train_data.deleted_item_tokens', '');   -- a stale worker's token too
+SELECT pg_catalog.pg_extension_config_dump('train_data_internal.job_close_checks', '');   -- an owed check survives a restore
+SELECT pg_catalog.pg_extension_config_dump('train_data_internal.deleted_item_tokens', '');   -- a stale worker's token too
 SELECT pg_catalog.pg_extension_config_dump('train_data.model_prices', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('train_data.generation_logs', '');
 SELECT pg_catalog.pg_extension_config_dump('train_data.export_logs', '');

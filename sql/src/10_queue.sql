@@ -165,8 +165,8 @@ BEGIN
         RETURN;
     END IF;
     -- finishers take turns here (users neither see nor lock these rows)
-    INSERT INTO train_data.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
-    PERFORM FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
+    INSERT INTO train_data_internal.job_claim_locks (batch_job_id) VALUES (finish_job_if_done.job_id) ON CONFLICT DO NOTHING;
+    PERFORM FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id FOR UPDATE;
     SELECT j.status INTO st FROM train_data.batch_jobs j WHERE j.id = finish_job_if_done.job_id FOR NO KEY UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         -- the row held (by its owner, whose statement may have seen this
@@ -181,14 +181,14 @@ BEGIN
         -- a late finisher of a job that has ended (cancelled, failed by a
         -- stop, ended by its owner): its counters again, and no more turns
         PERFORM train_data.rollup_counters(finish_job_if_done.job_id);
-        DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+        DELETE FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
         RETURN;
     END IF;
     IF train_data.job_has_work(finish_job_if_done.job_id) THEN
         RETURN;
     END IF;
     PERFORM train_data.close_job(finish_job_if_done.job_id);
-    DELETE FROM train_data.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
+    DELETE FROM train_data_internal.job_claim_locks l WHERE l.batch_job_id = finish_job_if_done.job_id;
 END
 $$;
 
@@ -739,8 +739,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id FOR UPDATE SKIP LOCKED;
-    RETURN FOUND OR NOT EXISTS (SELECT FROM train_data.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id);
+    PERFORM FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id FOR UPDATE SKIP LOCKED;
+    RETURN FOUND OR NOT EXISTS (SELECT FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = job_rows_free.job_id);
 END
 $$;
 COMMENT ON FUNCTION train_data.job_rows_free(uuid) IS
@@ -758,9 +758,9 @@ CREATE FUNCTION train_data.owe_close_check(job_id uuid, stop boolean)
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM train_data.job_close_checks c
+    IF NOT EXISTS (SELECT FROM train_data_internal.job_close_checks c
                    WHERE c.batch_job_id = owe_close_check.job_id AND (c.stop OR NOT owe_close_check.stop)) THEN
-        INSERT INTO train_data.job_close_checks (batch_job_id, stop) VALUES (owe_close_check.job_id, owe_close_check.stop);
+        INSERT INTO train_data_internal.job_close_checks (batch_job_id, stop) VALUES (owe_close_check.job_id, owe_close_check.stop);
     END IF;
 END
 $$;

@@ -72,27 +72,31 @@ REVOKE ALL ON FUNCTION train_data.user_preferences_audit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.conversations_check_transition() FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.conversations_guard() FROM PUBLIC;
 
--- The claim's internal tables are train_data's alone (users neither read
--- nor write them): a grant the site's default privileges gave one as it
--- was made (ALTER DEFAULT PRIVILEGES … GRANT … ON TABLES) is taken back,
--- so that no role can lock them and make everyone's claims and deletes
--- wait (a review of 1.2: a 1.1 site's default privileges in the schema
--- gave its application role every one the update made).
+-- train_data's own tables, and their schema, are its alone (users neither
+-- read nor write them): a grant the site's default privileges gave one as
+-- it was made (ALTER DEFAULT PRIVILEGES … GRANT … ON TABLES, or ON SCHEMAS)
+-- is taken back, so that no role can lock them and make everyone's claims
+-- and deletes wait (a review of 1.2: a 1.1 site's default privileges in the
+-- schema train_data gave its application role every table the update made).
 DO $$
 DECLARE
     g record;
 BEGIN
     FOR g IN
-        SELECT DISTINCT c.oid::pg_catalog.regclass AS tbl,
+        SELECT DISTINCT 'TABLE ' OPERATOR(pg_catalog.||) c.oid::pg_catalog.regclass::text AS obj,
                CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END
                    AS grantee
         FROM pg_catalog.pg_class c CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
-        WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY['train_data.job_claim_locks', 'train_data.job_claim_slots',
-                                                      'train_data.claimable_jobs', 'train_data.job_close_checks',
-                                                      'train_data.deleted_item_tokens']::pg_catalog.regclass[])
+        WHERE c.relnamespace OPERATOR(pg_catalog.=) 'train_data_internal'::pg_catalog.regnamespace
           AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+        UNION
+        SELECT 'SCHEMA train_data_internal',
+               CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END
+        FROM pg_catalog.pg_namespace n CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+        WHERE n.oid OPERATOR(pg_catalog.=) 'train_data_internal'::pg_catalog.regnamespace
+          AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner
     LOOP
-        EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', g.tbl, g.grantee);
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', g.obj, g.grantee);
     END LOOP;
 END
 $$;

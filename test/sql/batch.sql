@@ -301,7 +301,7 @@ SET ROLE regress_alice;
 SELECT status, completed_items, failed_items, cancelled_items FROM train_data.batch_jobs WHERE id = :'stop_prompt';
 SELECT position, status, error_code FROM train_data.batch_items WHERE batch_job_id = :'stop_prompt' ORDER BY position;
 RESET ROLE;
-SELECT count(*) AS checks_left FROM train_data.job_close_checks WHERE batch_job_id IN (:'stop_lease', :'stop_prompt');
+SELECT count(*) AS checks_left FROM train_data_internal.job_close_checks WHERE batch_job_id IN (:'stop_lease', :'stop_prompt');
 
 ------------------------------------------------------ pause, resume, cancel
 SET ROLE regress_alice;
@@ -456,9 +456,9 @@ PREPARE job_state(uuid) AS
 EXPLAIN (COSTS OFF) EXECUTE job_state(:'big');
 -- the next job to claim from, after the last one visited: one index probe
 -- of the claim order, which holds the big job (and no item)
-SELECT count(*) AS claimable_jobs FROM train_data.claimable_jobs WHERE batch_job_id = :'big';
+SELECT count(*) AS claimable_jobs FROM train_data_internal.claimable_jobs WHERE batch_job_id = :'big';
 EXPLAIN (COSTS OFF)
-    SELECT c.claim_rank, c.job_created_at, c.batch_job_id FROM train_data.claimable_jobs c
+    SELECT c.claim_rank, c.job_created_at, c.batch_job_id FROM train_data_internal.claimable_jobs c
     WHERE (c.claim_rank, c.job_created_at, c.batch_job_id) > (-1::smallint, '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)
     ORDER BY c.claim_rank, c.job_created_at, c.batch_job_id LIMIT 1;
 SELECT train_data.calculate_batch_progress(:'big') AS big_progress;

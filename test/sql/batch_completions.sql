@@ -160,6 +160,6 @@ DELETE FROM train_data.model_prices WHERE model_id = 'pricey-pro';
 -- clean up
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;
-DELETE FROM train_data.job_claim_locks;
+DELETE FROM train_data_internal.job_claim_locks;
 DELETE FROM train_data.conversations;
 DELETE FROM train_data.templates;

@@ -92,4 +92,4 @@ DELETE FROM train_data.templates;
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_after_clean_up FROM train_data.claim_batch_items('f1', 1);
 RESET ROLE;
-SELECT count(*) AS claim_order_entries FROM train_data.claimable_jobs;
+SELECT count(*) AS claim_order_entries FROM train_data_internal.claimable_jobs;

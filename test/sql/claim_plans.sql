@@ -39,7 +39,7 @@ DELETE FROM train_data.batch_jobs WHERE id = 'c2000000-0000-0000-0000-0000000000
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_after_clean_up FROM train_data.claim_batch_items('plans', 1);
 RESET ROLE;
-SELECT count(*) AS claim_order_entries FROM train_data.claimable_jobs;
+SELECT count(*) AS claim_order_entries FROM train_data_internal.claimable_jobs;
 
 -- Jobs at their full concurrency before another user's job: 30 of Alice's
 -- (highest priority, one item each in flight, concurrency 1) before Bob's.
@@ -77,4 +77,4 @@ DELETE FROM train_data.batch_jobs WHERE name LIKE 'full %' OR name = 'after full
 SET ROLE regress_worker;
 SELECT count(*) AS claimed_after_clean_up FROM train_data.claim_batch_items('plans', 1);
 RESET ROLE;
-SELECT count(*) AS claim_order_entries FROM train_data.claimable_jobs;
+SELECT count(*) AS claim_order_entries FROM train_data_internal.claimable_jobs;

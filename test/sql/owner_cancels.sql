@@ -171,12 +171,12 @@ CREATE ROLE regress_service BYPASSRLS IN ROLE regress_app;
 SET ROLE regress_service;
 SELECT train_data.owner_close_job(:'job10') AS with_work;
 RESET ROLE;
-SELECT count(*) AS checks_owed_with_work FROM train_data.job_close_checks WHERE batch_job_id = :'job10';
+SELECT count(*) AS checks_owed_with_work FROM train_data_internal.job_close_checks WHERE batch_job_id = :'job10';
 SET ROLE regress_service;
 UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'job10';
 RESET ROLE;
 SELECT j.status, count(c.*) AS checks_owed
-FROM train_data.batch_jobs j LEFT JOIN train_data.job_close_checks c ON c.batch_job_id = j.id
+FROM train_data.batch_jobs j LEFT JOIN train_data_internal.job_close_checks c ON c.batch_job_id = j.id
 WHERE j.id = :'job10' GROUP BY j.status;
 \c
 SET ROLE regress_worker;
@@ -195,9 +195,9 @@ SET train_data.user_id = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb';
 SELECT train_data.owner_close_job(:'job11') AS empty_job;
 RESET ROLE;
 RESET train_data.user_id;
-SELECT count(*) AS checks_owed_empty FROM train_data.job_close_checks WHERE batch_job_id = :'job11';
+SELECT count(*) AS checks_owed_empty FROM train_data_internal.job_close_checks WHERE batch_job_id = :'job11';
 SELECT j.status, j.cancelled_items, count(c.*) AS checks_owed
-FROM train_data.batch_jobs j LEFT JOIN train_data.job_close_checks c ON c.batch_job_id = j.id
+FROM train_data.batch_jobs j LEFT JOIN train_data_internal.job_close_checks c ON c.batch_job_id = j.id
 WHERE j.id = :'job10' GROUP BY j.status, j.cancelled_items;
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;

@@ -1,16 +1,25 @@
 -- schema: the installed shape of train_data, from the catalogs, in a stable order.
 
+-- train_data's schemas: train_data_internal is a member of the extension,
+-- and no role but its owner has a privilege on it.
+SELECT n.nspname, n.nspacl, pg_describe_object('pg_namespace'::regclass, n.oid, 0) IN
+       (SELECT pg_describe_object(d.classid, d.objid, 0) FROM pg_depend d
+        WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'train_data') AND d.deptype = 'e') AS member,
+       (SELECT array_agg(c.relname ORDER BY c.relname) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r') AS tables
+FROM pg_namespace n WHERE n.nspname LIKE 'train\_data%' ORDER BY 1;
+
 -- Every ENUM type with its labels in declared order.
 SELECT t.typname, string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) AS labels
 FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE t.typnamespace = 'train_data'::regnamespace
 GROUP BY t.typname ORDER BY t.typname;
 
--- Every relation of the schema, with its kind, RLS flags and privileges.
+-- Every relation of the schema and of train_data_internal (its own tables,
+-- in a schema no user may use), with its kind, RLS flags and privileges.
 SELECT c.relname, c.relkind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls,
        c.relacl
 FROM pg_class c
-WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind IN ('r', 'S', 'v', 'm')
+WHERE c.relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[]) AND c.relkind IN ('r', 'S', 'v', 'm')
 ORDER BY c.relname;
 
 -- Every column: type, NOT NULL, default and generation expression.
@@ -20,20 +29,20 @@ SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS t
 FROM pg_class c
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r'
+WHERE c.relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[]) AND c.relkind = 'r'
 ORDER BY c.relname, a.attnum;
 
 -- Every constraint.
 SELECT conrelid::regclass::text AS table_name, conname, contype, pg_get_constraintdef(oid) AS definition
 FROM pg_constraint
-WHERE connamespace = 'train_data'::regnamespace AND contype <> 't'
+WHERE connamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[]) AND contype <> 't'
 ORDER BY 1, 2;
 
 -- Every index.
 SELECT i.indrelid::regclass::text AS table_name, c.relname AS index_name,
        pg_get_indexdef(i.indexrelid) AS definition
 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-WHERE c.relnamespace = 'train_data'::regnamespace
+WHERE c.relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[])
 ORDER BY 1, 2;
 
 -- Every foreign key has an index led by its first column, so that deleting
@@ -42,7 +51,7 @@ ORDER BY 1, 2;
 -- finds the few rows, so an index led by it serves the key's checks.
 SELECT c.conrelid::regclass::text AS table_name, c.conname AS unindexed_foreign_key
 FROM pg_constraint c
-WHERE c.contype = 'f' AND c.connamespace = 'train_data'::regnamespace
+WHERE c.contype = 'f' AND c.connamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[])
   AND NOT EXISTS (SELECT 1 FROM pg_index i
                   WHERE i.indrelid = c.conrelid AND (i.indkey::int2[])[0] = c.conkey[1])
 ORDER BY 1, 2;
@@ -50,13 +59,13 @@ ORDER BY 1, 2;
 -- Every trigger.
 SELECT tgrelid::regclass::text AS table_name, tgname, pg_get_triggerdef(oid) AS definition
 FROM pg_trigger
-WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'train_data'::regnamespace)
+WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[]))
 ORDER BY 1, 2;
 
 -- Every policy.
 SELECT tablename, policyname, permissive, roles, cmd, qual, with_check
 FROM pg_policies
-WHERE schemaname = 'train_data'
+WHERE schemaname IN ('train_data', 'train_data_internal')
 ORDER BY tablename, policyname;
 
 -- Every function, with the attributes that matter for safety.
@@ -76,7 +85,7 @@ ORDER BY 1;
 -- Tables and sequences of the schema that pg_dump would NOT dump (must be none).
 SELECT c.relname
 FROM pg_class c
-WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind IN ('r', 'S')
+WHERE c.relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[]) AND c.relkind IN ('r', 'S')
   AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'train_data')::oid[])
 ORDER BY 1;
 
@@ -98,6 +107,6 @@ SELECT name, setting, context, vartype FROM pg_settings WHERE name LIKE 'train\_
 
 -- Every type and table is described.
 SELECT c.relname, obj_description(c.oid, 'pg_class') AS description
-FROM pg_class c WHERE c.relnamespace = 'train_data'::regnamespace AND c.relkind = 'r' ORDER BY 1;
+FROM pg_class c WHERE c.relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[]) AND c.relkind = 'r' ORDER BY 1;
 SELECT t.typname, obj_description(t.oid, 'pg_type') AS description
 FROM pg_type t WHERE t.typnamespace = 'train_data'::regnamespace AND t.typtype = 'e' ORDER BY 1;

@@ -83,9 +83,9 @@ SELECT pg_catalog.count(*) AS claimed FROM train_data.claim_batch_items('path wo
 SET search_path = evil, pg_catalog, public;
 UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id OPERATOR(pg_catalog.=) :'job';
 RESET search_path;
-SELECT (SELECT pg_catalog.count(*) FROM train_data.job_claim_slots WHERE batch_job_id = :'job' AND item_id IS NOT NULL)
+SELECT (SELECT pg_catalog.count(*) FROM train_data_internal.job_claim_slots WHERE batch_job_id = :'job' AND item_id IS NOT NULL)
            AS path_slots_held,
-       (SELECT pg_catalog.count(*) FROM train_data.job_claim_slots WHERE batch_job_id = :'decoy' AND item_id IS NOT NULL)
+       (SELECT pg_catalog.count(*) FROM train_data_internal.job_claim_slots WHERE batch_job_id = :'decoy' AND item_id IS NOT NULL)
            AS decoy_slots_held;
 -- batch_items_keep_token (its search_path pinned) keeps a deleted item's
 -- last token as it is under a search_path whose + on integers makes 1000:
@@ -98,7 +98,7 @@ SET search_path = evil, pg_catalog, public;
 DELETE FROM train_data.batch_items WHERE id OPERATOR(pg_catalog.=) :'kept_item';
 RESET search_path;
 DROP OPERATOR evil.+ (integer, integer);
-SELECT token AS kept_token FROM train_data.deleted_item_tokens WHERE item_id = :'kept_item';
+SELECT token AS kept_token FROM train_data_internal.deleted_item_tokens WHERE item_id = :'kept_item';
 SELECT p.oid::regprocedure AS definer_without_search_path
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'train_data'::regnamespace AND p.prosecdef
@@ -106,7 +106,7 @@ WHERE p.pronamespace = 'train_data'::regnamespace AND p.prosecdef
 -- (the decoy batch's items go back, as the later results expect)
 UPDATE train_data.batch_items SET status = 'queued', attempts = 0, worker = NULL, lease_expires_at = NULL
 WHERE batch_job_id = :'decoy';
-UPDATE train_data.job_claim_slots SET item_id = NULL WHERE batch_job_id = :'decoy';
+UPDATE train_data_internal.job_claim_slots SET item_id = NULL WHERE batch_job_id = :'decoy';
 
 SELECT :'clean_render' = :'evil_render' AS render, :'clean_parse' = :'evil_parse' AS parse,
        :'clean_score' = :'evil_score' AS score, :'clean_filtered' = :'evil_filtered' AS filtered,

@@ -46,6 +46,9 @@ RESET client_min_messages;
 GRANT USAGE ON SCHEMA train_data TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data TO regress_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA train_data TO regress_app;
+-- a careless site's grant on train_data's own tables as well: without USAGE
+-- on their schema it gives no user anything (tenant_attacks)
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA train_data_internal TO regress_app;
 
 -- A worker role: the worker functions and nothing else (README "Workers").
 GRANT USAGE ON SCHEMA train_data TO regress_worker;

@@ -195,12 +195,17 @@ RESET train_data.user_id;
 SELECT item_id = :'reused_item' AS bob_item_claimed, attempt FROM train_data.claim_batch_items('w-new', 1);
 -- the late completion of Alice's worker, with its token: refused
 SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10, %s)', :'reused_item', :'ok_response', :stale_attempt), false, true);
--- no user sees, writes or locks the tokens kept
+-- no user sees, writes or locks the tokens kept, though the setup granted
+-- the table to her (a careless site's GRANT): she may not use its schema
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
-SELECT count(*) AS tokens_seen FROM train_data.deleted_item_tokens;
-DELETE FROM train_data.deleted_item_tokens;
-SELECT expect_error(format('INSERT INTO train_data.deleted_item_tokens (item_id, token) VALUES (%L, 0) ON CONFLICT (item_id) DO UPDATE SET token = 0', :'reused_item'));
+SELECT has_table_privilege((SELECT oid FROM pg_class WHERE relname = 'deleted_item_tokens'
+                            AND relnamespace = 'train_data_internal'::regnamespace), 'DELETE') AS granted,
+       has_schema_privilege('train_data_internal', 'USAGE') AS schema_usage;
+SELECT expect_error('SELECT count(*) FROM train_data_internal.deleted_item_tokens') AS tokens_seen;
+SELECT expect_error('DELETE FROM train_data_internal.deleted_item_tokens') AS tokens_deleted;
+SELECT expect_error(format('INSERT INTO train_data_internal.deleted_item_tokens (item_id, token) VALUES (%L, 0) ON CONFLICT (item_id) DO UPDATE SET token = 0', :'reused_item')) AS token_forged;
+SELECT expect_error('LOCK TABLE train_data_internal.deleted_item_tokens') AS tokens_locked;
 -- Bob cancels his item in flight (its call is lost) and deletes it; queued
 -- again with the same id, in a new job, its first claim is past both
 UPDATE train_data.batch_items SET status = 'cancelled' WHERE id = :'reused_item';
@@ -226,7 +231,7 @@ SET ROLE regress_bob;
 SET train_data.user_id = :bob;
 DELETE FROM train_data.batch_items WHERE id = :'reused_item';
 RESET ROLE;
-SELECT token FROM train_data.deleted_item_tokens WHERE item_id = :'reused_item';
+SELECT token FROM train_data_internal.deleted_item_tokens WHERE item_id = :'reused_item';
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
 INSERT INTO train_data.batch_jobs (name, total_items, priority) VALUES ('bob reused thrice', 1, 'high') RETURNING id AS bob_reused_job \gset
@@ -263,12 +268,16 @@ VALUES (:'bob_unclaimed_job', :tpl, 1, 'template', '{"persona": "Bo"}');
 BEGIN;
 DELETE FROM train_data.batch_items WHERE batch_job_id = :'bob_unclaimed_job';
 SELECT count(*) AS token_table_locks FROM pg_locks
-WHERE pid = pg_backend_pid() AND relation = 'train_data.deleted_item_tokens'::regclass;
+WHERE pid = pg_backend_pid()
+  AND relation = (SELECT oid FROM pg_class WHERE relname = 'deleted_item_tokens'
+                  AND relnamespace = 'train_data_internal'::regnamespace);
 ROLLBACK;
 BEGIN;
 DELETE FROM train_data.batch_items WHERE id = :'reused_item';
 SELECT count(*) AS token_table_locks FROM pg_locks
-WHERE pid = pg_backend_pid() AND relation = 'train_data.deleted_item_tokens'::regclass;
+WHERE pid = pg_backend_pid()
+  AND relation = (SELECT oid FROM pg_class WHERE relname = 'deleted_item_tokens'
+                  AND relnamespace = 'train_data_internal'::regnamespace);
 ROLLBACK;
 DELETE FROM train_data.batch_jobs WHERE id = :'bob_unclaimed_job';
 RESET ROLE;
@@ -379,11 +388,11 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT train_data.owner_close_job(:'bob_job') AS rr_bob, train_data.owner_close_job(:'queued_job') AS rr_queued;
 SELECT train_data.owner_close_job('e4000000-0000-0000-0000-00000000a0f2') AS rr_own FROM generate_series(1, 3);
 COMMIT;
-SELECT count(*) AS checks_seen FROM train_data.job_close_checks;
-SELECT expect_error(format('INSERT INTO train_data.job_close_checks VALUES (%L)', :'bob_job')) AS check_forged;
-SELECT expect_error('DELETE FROM train_data.job_close_checks') AS checks_deleted;
+SELECT expect_error('SELECT count(*) FROM train_data_internal.job_close_checks') AS checks_seen;
+SELECT expect_error(format('INSERT INTO train_data_internal.job_close_checks VALUES (%L)', :'bob_job')) AS check_forged;
+SELECT expect_error('DELETE FROM train_data_internal.job_close_checks') AS checks_deleted;
 RESET ROLE;
-SELECT batch_job_id, count(*) AS checks FROM train_data.job_close_checks GROUP BY 1 ORDER BY 1;
+SELECT batch_job_id, count(*) AS checks FROM train_data_internal.job_close_checks GROUP BY 1 ORDER BY 1;
 SELECT status, (SELECT coalesce(sum(c.cancelled_items), 0) FROM train_data.batch_job_counters c WHERE c.batch_job_id = j.id)
        AS bob_cancelled, (SELECT coalesce(sum(c.in_flight), 0) FROM train_data.batch_job_counters c WHERE c.batch_job_id = j.id)
        AS bob_in_flight
@@ -521,17 +530,17 @@ RESET train_data.user_id;
 SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
-SELECT count(*) AS slots_seen FROM train_data.job_claim_slots;
-SELECT count(*) AS slots_locked FROM (SELECT 1 FROM train_data.job_claim_slots FOR UPDATE) l;
-UPDATE train_data.job_claim_slots SET item_id = NULL;
-DELETE FROM train_data.job_claim_slots;
-SELECT expect_error(format('INSERT INTO train_data.job_claim_slots (batch_job_id, slot) VALUES (%L, 5)', :'slot_job'));
+SELECT expect_error('SELECT count(*) FROM train_data_internal.job_claim_slots') AS slots_seen;
+SELECT expect_error('SELECT 1 FROM train_data_internal.job_claim_slots FOR UPDATE') AS slots_locked;
+SELECT expect_error('UPDATE train_data_internal.job_claim_slots SET item_id = NULL') AS slots_freed;
+SELECT expect_error('DELETE FROM train_data_internal.job_claim_slots') AS slots_deleted;
+SELECT expect_error(format('INSERT INTO train_data_internal.job_claim_slots (batch_job_id, slot) VALUES (%L, 5)', :'slot_job'));
 UPDATE train_data.batch_items SET status = 'cancelled' WHERE batch_job_id = :'slot_job' AND position = 1;
 RESET ROLE;
 SELECT count(*) AS slots, count(item_id) AS held,
        count(*) FILTER (WHERE item_id = (SELECT id FROM train_data.batch_items
                                          WHERE batch_job_id = :'slot_job' AND position = 2)) AS held_by_item_2
-FROM train_data.job_claim_slots WHERE batch_job_id = :'slot_job';
+FROM train_data_internal.job_claim_slots WHERE batch_job_id = :'slot_job';
 -- the freed slot takes her third item: two in flight again, never three
 SET ROLE regress_worker;
 SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
@@ -560,7 +569,7 @@ SELECT expect_error(format('UPDATE train_data.batch_items SET batch_job_id = %L,
                            :'slot_job', :'slot_job_2'), false, true);
 DELETE FROM train_data.batch_items WHERE batch_job_id = :'slot_job_2' AND position = 1;
 RESET ROLE;
-SELECT count(item_id) AS held FROM train_data.job_claim_slots WHERE batch_job_id = :'slot_job_2';
+SELECT count(item_id) AS held FROM train_data_internal.job_claim_slots WHERE batch_job_id = :'slot_job_2';
 SET ROLE regress_worker;
 SELECT count(*) FILTER (WHERE batch_job_id = :'slot_job_2') AS claimed_of_her_job FROM train_data.claim_batch_items('w-slots', 5);
 RESET ROLE;
@@ -590,7 +599,7 @@ SELECT expect_error($$UPDATE train_data.batch_jobs SET id = 'e4000000-0000-0000-
                       WHERE id = 'e4000000-0000-0000-0000-00000000a1c1'$$);
 DELETE FROM train_data.batch_jobs WHERE name = 'renamed';
 RESET ROLE;
-SELECT count(*) AS slots_left_by_renamed_job FROM train_data.job_claim_slots
+SELECT count(*) AS slots_left_by_renamed_job FROM train_data_internal.job_claim_slots
 WHERE batch_job_id IN ('e4000000-0000-0000-0000-00000000a1c1', 'e4000000-0000-0000-0000-00000000a1c2');
 
 ------------------------------------------------- guards switched off within a statement

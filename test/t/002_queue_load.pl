@@ -94,7 +94,7 @@ sub sample_slots
 {
 	for my $line (split /\n/, $node->safe_psql('postgres', q{
 SELECT (SELECT count(*) FROM train_data.batch_items i WHERE i.batch_job_id = j.id AND i.status = 'processing')
-       || ' ' || (SELECT count(*) FROM train_data.job_claim_slots s WHERE s.batch_job_id = j.id AND s.item_id IS NOT NULL)
+       || ' ' || (SELECT count(*) FROM train_data_internal.job_claim_slots s WHERE s.batch_job_id = j.id AND s.item_id IS NOT NULL)
        || ' ' || j.concurrent_processing
 FROM train_data.batch_jobs j}))
 	{
@@ -173,7 +173,7 @@ cmp_ok($done{pauses}, '>=', 5, 'job A was paused and resumed at least 5 times');
 cmp_ok($done{samples}, '>=', 10, 'the slots were sampled while the workers ran');
 is($done{over_cap}, 0, 'no sample found more items of a job in flight than its concurrency');
 is($done{slots_differ}, 0, 'in every sample each item in flight held a slot, and no slot held anything else');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM train_data.job_claim_slots WHERE item_id IS NOT NULL'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM train_data_internal.job_claim_slots WHERE item_id IS NOT NULL'),
 	'0', 'at the end no slot holds an item');
 ok($done{cancelled}, 'job B was cancelled while its items were being worked');
 

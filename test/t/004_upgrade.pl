@@ -95,7 +95,7 @@ SQL
 is($node->safe_psql('from11', <<'SQL'), "1|10|t", 'from11: the item in flight holds a slot of its job after the update');
 SELECT count(*) FILTER (WHERE s.item_id IS NOT NULL), count(*),
        bool_and(s.item_id IS NULL OR s.item_id = (SELECT i.id FROM train_data.batch_items i WHERE i.status = 'processing'))
-FROM train_data.job_claim_slots s;
+FROM train_data_internal.job_claim_slots s;
 SQL
 
 # The item claimed in 1.1 completes in 1.2: its completion counts in an
@@ -111,7 +111,7 @@ SELECT sum(c.completed_items), sum(c.in_flight), count(*) FILTER (WHERE c.shard 
        count(*) FILTER (WHERE c.shard >= 16), train_data.calculate_batch_progress(c.batch_job_id)
 FROM train_data.batch_job_counters c GROUP BY c.batch_job_id;
 SQL
-is($node->safe_psql('from11', 'SELECT count(*) FROM train_data.job_claim_slots WHERE item_id IS NOT NULL'),
+is($node->safe_psql('from11', 'SELECT count(*) FROM train_data_internal.job_claim_slots WHERE item_id IS NOT NULL'),
 	'0', 'from11: its completion frees the slot');
 
 # A site of 1.1 that granted its application role every table (README) and
@@ -300,6 +300,9 @@ REVOKE ALL ON FUNCTION train_data.review_queue(integer, integer, text, text, num
 GRANT EXECUTE ON FUNCTION train_data.review_queue(integer, integer, text, text, numeric),
                           train_data.template_performance(interval, integer) TO upgrade_reader;
 ALTER DEFAULT PRIVILEGES IN SCHEMA train_data GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO upgrade_reader;
+-- (and in every schema: the one of train_data's own tables too)
+ALTER DEFAULT PRIVILEGES GRANT SELECT, UPDATE ON TABLES TO upgrade_reader;
+ALTER DEFAULT PRIVILEGES GRANT USAGE ON SCHEMAS TO upgrade_reader;
 ALTER EXTENSION train_data UPDATE;
 SQL
 is($node->safe_psql('from11grants', <<'SQL'), "t|t|t\nt|t|t\nt|t|t\nt|t|t\nf|f|t\nf|f|t\n0",
@@ -322,17 +325,25 @@ WHERE ip.classoid = 'pg_proc'::regclass AND ip.objsubid = 0 AND ip.objoid = r.f
   AND x.grantee <> (SELECT p.proowner FROM pg_proc p WHERE p.oid = r.f);
 SQL
 	'from11grants: PUBLIC and the grant option carried to the worker functions, review_queue and template_performance keep the site\'s privileges, none of them initial privileges');
-# the site's default privileges in the schema give the tables the update
-# makes what they say, but for the claim's internal tables, which no role
-# may lock (a review of 1.2: every one of them was its application role's)
-is($node->safe_psql('from11grants', <<'SQL'), "conversation_signatures|t\ndeleted_item_tokens|f\njob_claim_slots|f\njob_close_checks|f",
+# the site's default privileges give the tables the update makes what they
+# say, but not train_data's own tables, which no role may lock (a review of
+# 1.2: every one of them was its application role's), nor their schema
+my $internal_grants = <<'SQL';
 SELECT c.relname, pg_catalog.has_table_privilege('upgrade_reader', c.oid, 'SELECT, UPDATE')
 FROM pg_class c
-WHERE c.relnamespace = 'train_data'::regnamespace
+WHERE c.relnamespace = ANY (ARRAY['train_data', 'train_data_internal']::regnamespace[])
   AND c.relname IN ('conversation_signatures', 'deleted_item_tokens', 'job_claim_slots', 'job_close_checks')
+UNION ALL
+SELECT 'schema', pg_catalog.has_schema_privilege('upgrade_reader', 'train_data_internal', 'USAGE')
 ORDER BY 1;
 SQL
-	'from11grants: default privileges reach no internal table the update makes');
+my $internal_none = "conversation_signatures|t\ndeleted_item_tokens|f\njob_claim_slots|f\njob_close_checks|f\nschema|f";
+is($node->safe_psql('from11grants', $internal_grants), $internal_none,
+	'from11grants: default privileges reach no internal table the update makes, nor their schema');
+# the same for a fresh install under those default privileges
+$node->safe_psql('from11grants', 'DROP EXTENSION train_data; CREATE EXTENSION train_data');
+is($node->safe_psql('from11grants', $internal_grants), $internal_none,
+	'from11grants: nor on CREATE EXTENSION');
 # the signature the update computed is the conversation's text's, turn by turn
 is($node->safe_psql('from11app', <<'SQL'), 't', 'from11app: the update signs the stored conversations');
 SELECT s.signature = train_data.conversation_text_signature(
@@ -375,7 +386,7 @@ is($node->safe_psql('from11app', <<'SQL'), "cancelled|0|2\n0|0\n0\nprocessing|1|
 SELECT j.status, j.completed_items, j.cancelled_items FROM train_data.batch_jobs j WHERE j.name = 'left open';
 SELECT p.queued_items, p.processing_items FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p
 WHERE j.name = 'left open';
-SELECT count(*) FROM train_data.job_close_checks;
+SELECT count(*) FROM train_data_internal.job_close_checks;
 SELECT p.status, p.completed_items, p.cancelled_items, p.queued_items
 FROM train_data.batch_jobs j, train_data.batch_progress(j.id) p WHERE j.name = 'deleted';
 SELECT p.completed_items, p.queued_items

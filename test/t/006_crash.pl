@@ -300,7 +300,7 @@ FROM train_data.batch_items WHERE batch_job_id = '$job3'}),
 	'the claims of transactions that wrote more are kept; the claims-only ones are forgotten, their items queued as before');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM public.marks'), '1', "the caller's own row is kept");
 is($node->safe_psql('postgres', qq{
-SELECT count(item_id) FROM train_data.job_claim_slots WHERE batch_job_id = '$job3'}),
+SELECT count(item_id) FROM train_data_internal.job_claim_slots WHERE batch_job_id = '$job3'}),
 	'2', 'two slots held: the kept claims\'');
 check_invariants($job3, 'after forgotten claims');
 ($ret, $out, $err) = $node->psql('postgres', qq{SELECT train_data.complete_batch_item('$lost_item', '$response', 10, 1)});
