@@ -285,7 +285,9 @@ prepare(const char *sql, int nargs)
  * statement's entries, in an outer one, are left to its own trigger): its
  * items added to the caller's shard of its counters as cancelled (those in
  * flight taken off in_flight), then the job ended if nothing of it is left
- * to do (owner_close_job).  Runs as the statement's user.  A sum past an
+ * to do (owner_close_job); a job the statement deleted as well (a CTE
+ * deleting its items, the main statement the job) is passed over, its
+ * counters gone with it.  Runs as the statement's user.  A sum past an
  * integer is refused (a job holds fewer items than that).
  */
 Datum
@@ -307,7 +309,9 @@ train_data_batch_items_owner_finish(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return PointerGetDatum(NULL);
 	SPI_connect();
-	bump = prepare("SELECT train_data.bump_counters($1, 0, 0, $2, $3)", 3);
+	/* (none for a job the statement deleted too: its counters went with it) */
+	bump = prepare("SELECT train_data.bump_counters($1, 0, 0, $2, $3)"
+				   " FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) $1", 3);
 	close = prepare("SELECT train_data.owner_close_job($1)", 1);
 	for (int i = 0; i < n; i++)
 	{
@@ -322,8 +326,11 @@ train_data_batch_items_owner_finish(PG_FUNCTION_ARGS)
 		values[0] = UUIDPGetDatum(&list[i].key.job);
 		values[1] = Int32GetDatum((int32) list[i].items);
 		values[2] = Int32GetDatum(-(int32) list[i].in_flight);
-		if (SPI_execute_plan(bump, values, NULL, false, 0) < 0 ||
-			SPI_execute_plan(close, values, NULL, false, 0) < 0)
+		if (SPI_execute_plan(bump, values, NULL, false, 0) < 0)
+			elog(ERROR, "train_data: SPI_execute_plan failed for the items ended by their owner");
+		if (SPI_processed == 0)
+			continue;
+		if (SPI_execute_plan(close, values, NULL, false, 0) < 0)
 			elog(ERROR, "train_data: SPI_execute_plan failed for the items ended by their owner");
 	}
 	SPI_finish();

@@ -14,6 +14,7 @@ WITH members AS (
 SELECT CASE WHEN m.classid = 'pg_proc'::regclass THEN 'function'
             WHEN m.classid = 'pg_type'::regclass THEN 'type'
             WHEN m.classid = 'pg_namespace'::regclass THEN 'schema'
+            WHEN m.classid = 'pg_event_trigger'::regclass THEN 'event trigger'
             WHEN m.classid = 'pg_class'::regclass THEN
                 CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'S' THEN 'sequence'
                                WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'

@@ -201,6 +201,33 @@ FROM train_data.batch_jobs j LEFT JOIN train_data_internal.job_close_checks c ON
 WHERE j.id = :'job10' GROUP BY j.status, j.cancelled_items;
 SET ROLE regress_alice;
 SET train_data.user_id = :alice;
+-- one statement that deletes a job's items (in a CTE) and the job: the
+-- items' ends are not counted for the job the statement deleted (they
+-- failed the statement: the counters' row was written for a job gone),
+-- and are for her other job whose items the same statement deleted
+SELECT train_data.create_batch('gone together', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "K1"}},
+                                                  {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "K2"}}]')
+    AS job12 \gset
+SELECT train_data.create_batch('items gone', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "L1"}},
+                                               {"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "L2"}}]')
+    AS job13 \gset
+SET ROLE regress_worker;
+SELECT count(*) AS claimed FROM train_data.claim_batch_items('w-gone', 1);
+SET ROLE regress_alice;
+WITH items AS (DELETE FROM train_data.batch_items WHERE batch_job_id IN (:'job12', :'job13') RETURNING 1)
+DELETE FROM train_data.batch_jobs WHERE id = :'job12';
+SELECT name, status, cancelled_items, total_items FROM train_data.batch_jobs WHERE id IN (:'job12', :'job13');
+-- the other way round: the job in the CTE, its items in the main statement
+SELECT train_data.create_batch('gone again', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "M1"}}]')
+    AS job14 \gset
+WITH job AS (DELETE FROM train_data.batch_jobs WHERE id = :'job14' RETURNING 1)
+DELETE FROM train_data.batch_items WHERE batch_job_id = :'job14';
+SELECT count(*) AS left_of_job14 FROM train_data.batch_jobs WHERE id = :'job14';
+RESET ROLE;
+SELECT count(*) AS counters_of_gone_jobs FROM train_data.batch_job_counters WHERE batch_job_id IN (:'job12', :'job14');
+SELECT count(*) AS slots_of_gone_jobs FROM train_data_internal.job_claim_slots WHERE batch_job_id IN (:'job12', :'job14');
+SET ROLE regress_alice;
+SET train_data.user_id = :alice;
 
 -- clean up
 RESET ROLE;

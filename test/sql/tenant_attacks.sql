@@ -694,6 +694,40 @@ SELECT pg_temp.estimate($$SELECT FROM train_data.conversations WHERE persona = '
            AS his_row_count_shows;
 RESET ROLE;
 
+------------------------------------------------- privileges beyond the four
+-- A site that runs GRANT ALL gives its users TRUNCATE and TRIGGER as well.
+-- TRUNCATE ignores row-level security: Bob emptied everyone's
+-- conversations.  A trigger runs as whoever fires it: Bob's trigger on
+-- conversations ran as the extension's owner when a worker's completion
+-- inserted one, so his code ran as a superuser.  Both are refused to a role
+-- without the table owner's privileges.
+GRANT TRUNCATE, TRIGGER ON ALL TABLES IN SCHEMA train_data TO regress_bob;
+CREATE SCHEMA regress_bob_own AUTHORIZATION regress_bob;
+SELECT count(*) > 0 AS conversations_before FROM train_data.conversations;
+SET ROLE regress_bob;
+SET train_data.user_id = :bob;
+SELECT expect_error('TRUNCATE train_data.conversations CASCADE', true) AS truncated;
+SELECT expect_error('TRUNCATE train_data.batch_jobs CASCADE', true) AS jobs_truncated;
+CREATE FUNCTION regress_bob_own.escalate() RETURNS trigger LANGUAGE plpgsql
+AS $$ BEGIN EXECUTE 'ALTER ROLE regress_bob SUPERUSER'; RETURN NEW; END $$;
+SELECT expect_error('CREATE TRIGGER escalate BEFORE INSERT ON train_data.conversations
+                     FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate()', true) AS trigger_made;
+SELECT expect_error('CREATE CONSTRAINT TRIGGER escalate AFTER INSERT ON train_data.batch_items
+                     FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate()', true) AS constraint_trigger_made;
+RESET ROLE;
+SELECT count(*) > 0 AS conversations_after,
+       (SELECT count(*) FROM pg_trigger WHERE tgname = 'escalate') AS bob_triggers,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_bob') AS bob_superuser
+FROM train_data.conversations;
+-- the table's owner still may (here a superuser, in a transaction undone)
+BEGIN;
+CREATE TRIGGER owner_trigger BEFORE INSERT ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate();
+SELECT count(*) AS owner_triggers FROM pg_trigger WHERE tgname = 'owner_trigger';
+ROLLBACK;
+REVOKE TRUNCATE, TRIGGER ON ALL TABLES IN SCHEMA train_data FROM regress_bob;
+DROP SCHEMA regress_bob_own CASCADE;
+
 -- clean up
 RESET train_data.user_id;
 DELETE FROM train_data.batch_jobs;
