@@ -6853,14 +6853,20 @@ END
 $$;
 
 -- Privileges beyond the four a user needs.  The README's set-up grants
--- SELECT, INSERT, UPDATE and DELETE; a site's GRANT ALL gives TRUNCATE and
--- TRIGGER too, and each would undo the tenant model: TRUNCATE ignores
--- row-level security (every user's rows gone), and a trigger runs as
--- whoever fires it, train_data's SECURITY DEFINER functions too, so a user's
--- trigger ran her code as the extension's owner.  Both are refused to every
--- role but the table's owner (a superuser included).
+-- SELECT, INSERT, UPDATE and DELETE; a site's GRANT ALL gives TRUNCATE,
+-- TRIGGER and REFERENCES too, and each would undo the tenant model:
+-- TRUNCATE ignores row-level security (every user's rows gone); a trigger
+-- runs as whoever fires it, train_data's SECURITY DEFINER functions too, so
+-- a user's trigger ran her code as the extension's owner; and a foreign
+-- key's checks read the referenced rows without row-level security, so a
+-- user's key to a train_data table told which of other users' ids exist and
+-- held those rows against deletion (its cascades ran her triggers inside
+-- the deleting superuser's session, an adversarial review of 1.2).  All
+-- three are refused to every role but the table's owner (a superuser
+-- included).  train_data's tables are those of the extension, by
+-- membership, not by the name of their schema.
 
--- BEFORE TRUNCATE on every table of the schema: refused unless the caller
+-- BEFORE TRUNCATE on every table of the extension: refused unless the caller
 -- has the table owner's privileges.
 CREATE FUNCTION train_data.truncate_guard() RETURNS trigger
     LANGUAGE plpgsql
@@ -6887,22 +6893,28 @@ DECLARE
     t record;
 BEGIN
     FOR t IN
-        SELECT c.relname FROM pg_catalog.pg_class c
-        WHERE c.relnamespace OPERATOR(pg_catalog.=) 'train_data'::pg_catalog.regnamespace
-          AND c.relkind OPERATOR(pg_catalog.=) 'r'
+        SELECT c.oid::pg_catalog.regclass AS tbl, c.relname
+        FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                                   AND d.objid OPERATOR(pg_catalog.=) c.oid
+                                   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+        WHERE e.extname OPERATOR(pg_catalog.=) 'train_data' AND c.relkind OPERATOR(pg_catalog.=) 'r'
         ORDER BY c.relname
     LOOP
-        EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON train_data.%I'
+        EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s'
                                   ' FOR EACH STATEMENT EXECUTE FUNCTION train_data.truncate_guard()',
-                                  t.relname OPERATOR(pg_catalog.||) '_truncate_guard', t.relname);
+                                  t.relname OPERATOR(pg_catalog.||) '_truncate_guard', t.tbl);
     END LOOP;
 END
 $$;
 
--- At the end of CREATE TRIGGER: a trigger on a table of train_data or
--- train_data_internal is refused unless its maker has the table owner's
--- privileges (TRIGGER granted is not enough).
-CREATE FUNCTION train_data.trigger_guard() RETURNS event_trigger
+-- At the end of CREATE TRIGGER, CREATE TABLE and ALTER TABLE: a trigger on
+-- a table of the extension, or a foreign key to one, is refused unless its
+-- maker has the table owner's privileges (TRIGGER or REFERENCES granted is
+-- not enough).
+CREATE FUNCTION train_data.table_guard() RETURNS event_trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -6910,27 +6922,86 @@ DECLARE
     t record;
 BEGIN
     FOR t IN
-        SELECT g.tgname, g.tgrelid::pg_catalog.regclass AS tbl
-        FROM pg_catalog.pg_event_trigger_ddl_commands() d
-        JOIN pg_catalog.pg_trigger g ON g.oid OPERATOR(pg_catalog.=) d.objid
-        JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
-        WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
-          AND c.relnamespace OPERATOR(pg_catalog.=) ANY (ARRAY['train_data', 'train_data_internal']::pg_catalog.regnamespace[])
-          AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
+        WITH made AS (
+            SELECT 'trigger' AS what, g.tgname AS name, g.tgrelid AS rel
+            FROM pg_catalog.pg_event_trigger_ddl_commands() d
+            JOIN pg_catalog.pg_trigger g ON g.oid OPERATOR(pg_catalog.=) d.objid
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+            UNION ALL
+            SELECT 'foreign key', k.conname, k.confrelid
+            FROM pg_catalog.pg_event_trigger_ddl_commands() d
+            JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) d.objid
+                                           AND k.contype OPERATOR(pg_catalog.=) 'f'
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)
+        SELECT m.what, m.name, m.rel::pg_catalog.regclass AS tbl
+        FROM made m JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.rel
+        WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
+          AND EXISTS (SELECT FROM pg_catalog.pg_depend d
+                      JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                        AND d.objid OPERATOR(pg_catalog.=) m.rel
+                        AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                        AND d.deptype OPERATOR(pg_catalog.=) 'e'
+                        AND e.extname OPERATOR(pg_catalog.=) 'train_data')
     LOOP
+        IF t.what OPERATOR(pg_catalog.=) 'trigger' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'insufficient_privilege',
+                MESSAGE = pg_catalog.format('trigger %s on table %s is refused', pg_catalog.quote_ident(t.name), t.tbl),
+                DETAIL = 'A trigger runs as whoever fires it, train_data''s own functions too, which run as the extension''s owner.',
+                HINT = 'Only the table''s owner may add a trigger to a train_data table; grant users SELECT, INSERT, UPDATE and DELETE, not TRIGGER.';
+        END IF;
         RAISE EXCEPTION USING
             ERRCODE = 'insufficient_privilege',
-            MESSAGE = pg_catalog.format('trigger %s on table %s is refused', pg_catalog.quote_ident(t.tgname), t.tbl),
-            DETAIL = 'A trigger runs as whoever fires it, train_data''s own functions too, which run as the extension''s owner.',
-            HINT = 'Only the table''s owner may add a trigger to a train_data table; grant users SELECT, INSERT, UPDATE and DELETE, not TRIGGER.';
+            MESSAGE = pg_catalog.format('foreign key %s to table %s is refused', pg_catalog.quote_ident(t.name), t.tbl),
+            DETAIL = 'A foreign key''s checks read the rows of every user: it would tell which ids exist, and hold those rows against deletion.',
+            HINT = 'Only the table''s owner may make a foreign key to a train_data table; grant users SELECT, INSERT, UPDATE and DELETE, not REFERENCES.';
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION train_data.trigger_guard() IS
-    'Internal: event trigger refusing a trigger on a train_data table to a role without its owner''s privileges (a trigger runs as train_data''s functions'' owner when they fire it)';
-REVOKE ALL ON FUNCTION train_data.trigger_guard() FROM PUBLIC;
-CREATE EVENT TRIGGER train_data_trigger_guard ON ddl_command_end
-    WHEN TAG IN ('CREATE TRIGGER')
-    EXECUTE FUNCTION train_data.trigger_guard();
-COMMENT ON EVENT TRIGGER train_data_trigger_guard IS
-    'Refuses a trigger on a train_data table to a role without its owner''s privileges (train_data.trigger_guard)';
+COMMENT ON FUNCTION train_data.table_guard() IS
+    'Internal: event trigger refusing a trigger on a train_data table, or a foreign key to one, to a role without its owner''s privileges';
+REVOKE ALL ON FUNCTION train_data.table_guard() FROM PUBLIC;
+CREATE EVENT TRIGGER train_data_table_guard ON ddl_command_end
+    WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION train_data.table_guard();
+COMMENT ON EVENT TRIGGER train_data_table_guard IS
+    'Refuses a trigger on a train_data table, or a foreign key to one, to a role without its owner''s privileges (train_data.table_guard)';
+
+-- Triggers a 1.1 site's users made on train_data's tables (1.1 refused
+-- none to a role granted TRIGGER, as GRANT ALL does) stay, and still run
+-- as whoever fires them, the worker functions' owner too: each one whose
+-- function is not train_data's is named, for the site to check.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        SELECT g.tgname,
+               (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
+                       OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
+                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+                WHERE c.oid OPERATOR(pg_catalog.=) g.tgrelid) AS tbl,
+               g.tgfoid::pg_catalog.regprocedure AS fn,
+               p.proowner::pg_catalog.regrole AS fn_owner
+        FROM pg_catalog.pg_trigger g
+        JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) g.tgfoid
+        JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                                   AND d.objid OPERATOR(pg_catalog.=) g.tgrelid
+                                   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+        WHERE e.extname OPERATOR(pg_catalog.=) 'train_data' AND NOT g.tgisinternal
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend f
+                          WHERE f.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                            AND f.objid OPERATOR(pg_catalog.=) g.tgfoid
+                            AND f.refobjid OPERATOR(pg_catalog.=) e.oid
+                            AND f.deptype OPERATOR(pg_catalog.=) 'e')
+        ORDER BY 2, 1
+    LOOP
+        RAISE WARNING 'trigger % on table % is not train_data''s', pg_catalog.quote_ident(t.tgname), t.tbl
+            USING DETAIL = pg_catalog.format('It runs %s (owned by %s) as whoever fires it, train_data''s worker functions too, which run as the extension''s owner.', t.fn, t.fn_owner),
+                  HINT = 'Drop it unless the site made it on purpose; from 1.2 only a table''s owner may add one.';
+    END LOOP;
+END
+$$;

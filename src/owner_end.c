@@ -278,6 +278,40 @@ prepare(const char *sql, int nargs)
 }
 
 /*
+ * For each of the n jobs, whether its row is gone (deleted by the statement
+ * that ended its items, as a CTE's items and the main statement's job).
+ * Read as the tables' owner, without row-level security: the statement's
+ * user can change train_data.user_id within it (a RETURNING set_config),
+ * and a job of hers that her new id does not see is not gone; its
+ * counters are then written as before, and refused.  Needs an SPI
+ * connection.
+ */
+static bool *
+jobs_gone(Oid table_owner, const ended *list, int n)
+{
+	bool	   *gone = palloc(n * sizeof(bool));
+	Oid			user;
+	int			context;
+	SPIPlanPtr	exists;
+
+	GetUserIdAndSecContext(&user, &context);
+	/* (an error on the way restores the user with the (sub)transaction's end) */
+	SetUserIdAndSecContext(table_owner, context | SECURITY_LOCAL_USERID_CHANGE);
+	exists = prepare("SELECT FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) $1", 1);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		job = UUIDPGetDatum(&list[i].key.job);
+
+		CHECK_FOR_INTERRUPTS();
+		if (SPI_execute_plan(exists, &job, NULL, false, 1) < 0)
+			elog(ERROR, "train_data: SPI_execute_plan failed for the items ended by their owner");
+		gone[i] = SPI_processed == 0;
+	}
+	SetUserIdAndSecContext(user, context);
+	return gone;
+}
+
+/*
  * The statement trigger batch_items_owner_finish (AFTER UPDATE OR DELETE,
  * FOR EACH STATEMENT, no WHEN clause: a WHEN clause is planned for every
  * statement, the engine's too, and this returns at once when nothing is
@@ -287,14 +321,15 @@ prepare(const char *sql, int nargs)
  * flight taken off in_flight), then the job ended if nothing of it is left
  * to do (owner_close_job); a job the statement deleted as well (a CTE
  * deleting its items, the main statement the job) is passed over, its
- * counters gone with it.  Runs as the statement's user.  A sum past an
- * integer is refused (a job holds fewer items than that).
+ * counters gone with it (jobs_gone).  Runs as the statement's user.  A sum
+ * past an integer is refused (a job holds fewer items than that).
  */
 Datum
 train_data_batch_items_owner_finish(PG_FUNCTION_ARGS)
 {
 	ended	   *list;
 	int			n;
+	bool	   *gone;
 	SPIPlanPtr	bump,
 				close;
 
@@ -309,15 +344,16 @@ train_data_batch_items_owner_finish(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return PointerGetDatum(NULL);
 	SPI_connect();
-	/* (none for a job the statement deleted too: its counters went with it) */
-	bump = prepare("SELECT train_data.bump_counters($1, 0, 0, $2, $3)"
-				   " FROM train_data.batch_jobs j WHERE j.id OPERATOR(pg_catalog.=) $1", 3);
+	gone = jobs_gone(RelationGetForm(((TriggerData *) fcinfo->context)->tg_relation)->relowner, list, n);
+	bump = prepare("SELECT train_data.bump_counters($1, 0, 0, $2, $3)", 3);
 	close = prepare("SELECT train_data.owner_close_job($1)", 1);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		values[3];
 
 		CHECK_FOR_INTERRUPTS();
+		if (gone[i])
+			continue;
 		if (list[i].items > PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -326,11 +362,8 @@ train_data_batch_items_owner_finish(PG_FUNCTION_ARGS)
 		values[0] = UUIDPGetDatum(&list[i].key.job);
 		values[1] = Int32GetDatum((int32) list[i].items);
 		values[2] = Int32GetDatum(-(int32) list[i].in_flight);
-		if (SPI_execute_plan(bump, values, NULL, false, 0) < 0)
-			elog(ERROR, "train_data: SPI_execute_plan failed for the items ended by their owner");
-		if (SPI_processed == 0)
-			continue;
-		if (SPI_execute_plan(close, values, NULL, false, 0) < 0)
+		if (SPI_execute_plan(bump, values, NULL, false, 0) < 0 ||
+			SPI_execute_plan(close, values, NULL, false, 0) < 0)
 			elog(ERROR, "train_data: SPI_execute_plan failed for the items ended by their owner");
 	}
 	SPI_finish();

@@ -223,6 +223,19 @@ SELECT train_data.create_batch('gone again', '[{"template_id": "c1000000-0000-00
 WITH job AS (DELETE FROM train_data.batch_jobs WHERE id = :'job14' RETURNING 1)
 DELETE FROM train_data.batch_items WHERE batch_job_id = :'job14';
 SELECT count(*) AS left_of_job14 FROM train_data.batch_jobs WHERE id = :'job14';
+-- a job that is not gone is counted, whoever the statement's user has
+-- become: an id changed within the statement (a RETURNING set_config) does
+-- not make her job look deleted and its ends go uncounted (a review of the
+-- change: the job stayed queued, its items gone, in the claim order for
+-- good); the statement fails as it did
+SELECT train_data.create_batch('still here', '[{"template_id": "c1000000-0000-0000-0000-000000000001", "parameters": {"persona": "N1"}}]')
+    AS job15 \gset
+SELECT expect_error(format($$DELETE FROM train_data.batch_items WHERE batch_job_id = %L
+                             RETURNING set_config('train_data.user_id', 'dddddddd-dddd-dddd-dddd-dddddddddddd', false)$$, :'job15'))
+       AS id_changed_within;
+SET train_data.user_id = :alice;
+SELECT j.status, (SELECT count(*) FROM train_data.batch_items i WHERE i.batch_job_id = j.id) AS items
+FROM train_data.batch_jobs j WHERE j.id = :'job15';
 RESET ROLE;
 SELECT count(*) AS counters_of_gone_jobs FROM train_data.batch_job_counters WHERE batch_job_id IN (:'job12', :'job14');
 SELECT count(*) AS slots_of_gone_jobs FROM train_data_internal.job_claim_slots WHERE batch_job_id IN (:'job12', :'job14');

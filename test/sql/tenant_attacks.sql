@@ -695,13 +695,16 @@ SELECT pg_temp.estimate($$SELECT FROM train_data.conversations WHERE persona = '
 RESET ROLE;
 
 ------------------------------------------------- privileges beyond the four
--- A site that runs GRANT ALL gives its users TRUNCATE and TRIGGER as well.
--- TRUNCATE ignores row-level security: Bob emptied everyone's
--- conversations.  A trigger runs as whoever fires it: Bob's trigger on
--- conversations ran as the extension's owner when a worker's completion
--- inserted one, so his code ran as a superuser.  Both are refused to a role
--- without the table owner's privileges.
-GRANT TRUNCATE, TRIGGER ON ALL TABLES IN SCHEMA train_data TO regress_bob;
+-- A site that runs GRANT ALL gives its users TRUNCATE, TRIGGER and
+-- REFERENCES as well.  TRUNCATE ignores row-level security: Bob emptied
+-- everyone's conversations.  A trigger runs as whoever fires it: Bob's
+-- trigger on conversations ran as the extension's owner when a worker's
+-- completion inserted one, so his code ran as a superuser.  A foreign key's
+-- checks read every user's rows: his key to conversations told which of
+-- Alice's conversation ids exist, and kept her from deleting them (a
+-- review).  All three are refused to a role without the table owner's
+-- privileges.
+GRANT TRUNCATE, TRIGGER, REFERENCES ON ALL TABLES IN SCHEMA train_data TO regress_bob;
 CREATE SCHEMA regress_bob_own AUTHORIZATION regress_bob;
 SELECT count(*) > 0 AS conversations_before FROM train_data.conversations;
 SET ROLE regress_bob;
@@ -714,9 +717,21 @@ SELECT expect_error('CREATE TRIGGER escalate BEFORE INSERT ON train_data.convers
                      FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate()', true) AS trigger_made;
 SELECT expect_error('CREATE CONSTRAINT TRIGGER escalate AFTER INSERT ON train_data.batch_items
                      FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate()', true) AS constraint_trigger_made;
+SELECT expect_error('CREATE TABLE regress_bob_own.probe (owner uuid, name text,
+                       FOREIGN KEY (owner, name) REFERENCES train_data.conversations (created_by, conversation_id))', true)
+       AS key_made;
+CREATE TABLE regress_bob_own.pins (conversation uuid);
+SELECT expect_error('ALTER TABLE regress_bob_own.pins ADD FOREIGN KEY (conversation) REFERENCES train_data.conversations (id)', true)
+       AS key_added;
+SELECT expect_error('CREATE TABLE regress_bob_own.parts (job uuid REFERENCES train_data.batch_jobs (id)) PARTITION BY HASH (job)', true)
+       AS partitioned_key_made;
+-- (his own tables and keys among them are his)
+CREATE TABLE regress_bob_own.notes (id int PRIMARY KEY);
+ALTER TABLE regress_bob_own.pins ADD COLUMN note int REFERENCES regress_bob_own.notes (id);
 RESET ROLE;
 SELECT count(*) > 0 AS conversations_after,
        (SELECT count(*) FROM pg_trigger WHERE tgname = 'escalate') AS bob_triggers,
+       (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'regress_bob_own'::regnamespace) AS bob_keys,
        (SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_bob') AS bob_superuser
 FROM train_data.conversations;
 -- the table's owner still may (here a superuser, in a transaction undone)
@@ -725,7 +740,7 @@ CREATE TRIGGER owner_trigger BEFORE INSERT ON train_data.conversations
     FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate();
 SELECT count(*) AS owner_triggers FROM pg_trigger WHERE tgname = 'owner_trigger';
 ROLLBACK;
-REVOKE TRUNCATE, TRIGGER ON ALL TABLES IN SCHEMA train_data FROM regress_bob;
+REVOKE TRUNCATE, TRIGGER, REFERENCES ON ALL TABLES IN SCHEMA train_data FROM regress_bob;
 DROP SCHEMA regress_bob_own CASCADE;
 
 -- clean up

@@ -340,10 +340,54 @@ SQL
 my $internal_none = "conversation_signatures|t\ndeleted_item_tokens|f\njob_claim_slots|f\njob_close_checks|f\nschema|f";
 is($node->safe_psql('from11grants', $internal_grants), $internal_none,
 	'from11grants: default privileges reach no internal table the update makes, nor their schema');
-# the same for a fresh install under those default privileges
-$node->safe_psql('from11grants', 'DROP EXTENSION train_data; CREATE EXTENSION train_data');
+# the same for a fresh install under those default privileges, and there
+# the functions and the sequence keep none of what default privileges give
+# but USAGE of the sequence (a review: EXECUTE on every function made the
+# application role a worker, UPDATE of the sequence let it setval the
+# conversation numbers back)
+$node->safe_psql('from11grants', <<'SQL');
+ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO upgrade_reader;
+ALTER DEFAULT PRIVILEGES GRANT ALL ON SEQUENCES TO upgrade_reader;
+DROP EXTENSION train_data;
+CREATE EXTENSION train_data;
+SQL
 is($node->safe_psql('from11grants', $internal_grants), $internal_none,
 	'from11grants: nor on CREATE EXTENSION');
+is($node->safe_psql('from11grants', <<'SQL'), "0|t|f|t",
+SELECT count(*) FILTER (WHERE pg_catalog.has_function_privilege('upgrade_reader', p.oid, 'EXECUTE')
+                          AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')),
+       pg_catalog.has_sequence_privilege('upgrade_reader', 'train_data.conversation_number_seq', 'USAGE'),
+       pg_catalog.has_sequence_privilege('upgrade_reader', 'train_data.conversation_number_seq', 'UPDATE'),
+       pg_catalog.has_function_privilege('upgrade_reader', 'train_data.create_batch(text,jsonb,jsonb,integer,text,text)', 'EXECUTE')
+FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'train_data'::regnamespace
+SQL
+	'from11grants: CREATE EXTENSION takes back what default privileges gave functions and the sequence, but USAGE');
+
+# A trigger a 1.1 user made on train_data's tables (1.1 refused none to a
+# role granted TRIGGER) stays through the update, which names it; from 1.2
+# such a trigger is refused.
+$node->safe_psql('postgres', 'CREATE DATABASE from11planted');
+$node->safe_psql('from11planted', <<'SQL');
+CREATE EXTENSION train_data VERSION '1.1';
+CREATE ROLE upgrade_planter;
+CREATE SCHEMA planter AUTHORIZATION upgrade_planter;
+GRANT USAGE ON SCHEMA train_data TO upgrade_planter;
+GRANT TRIGGER ON train_data.conversations TO upgrade_planter;
+SET ROLE upgrade_planter;
+CREATE FUNCTION planter.fire() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER planted BEFORE INSERT ON train_data.conversations FOR EACH ROW EXECUTE FUNCTION planter.fire();
+SQL
+my ($planted_rc, $planted_out, $planted_err) = $node->psql('from11planted', 'ALTER EXTENSION train_data UPDATE');
+is($planted_rc, 0, 'from11planted: the update succeeds');
+like($planted_err, qr/WARNING:  trigger planted on table train_data\.conversations is not train_data's\nDETAIL:  It runs planter\.fire\(\) \(owned by upgrade_planter\)/,
+	'from11planted: the update names the trigger a user made');
+is(scalar(() = $planted_err =~ /WARNING/g), 1, 'from11planted: and no other');
+my ($again_rc, $again_out, $again_err) = $node->psql('from11planted', <<'SQL');
+SET ROLE upgrade_planter;
+CREATE TRIGGER planted_again BEFORE INSERT ON train_data.conversations FOR EACH ROW EXECUTE FUNCTION planter.fire();
+SQL
+like($again_err, qr/ERROR:  trigger planted_again on table train_data\.conversations is refused/,
+	'from11planted: after the update a user may make no trigger there');
 # the signature the update computed is the conversation's text's, turn by turn
 is($node->safe_psql('from11app', <<'SQL'), 't', 'from11app: the update signs the stored conversations');
 SELECT s.signature = train_data.conversation_text_signature(
