@@ -25,6 +25,77 @@ LOCK TABLE train_data.batch_jobs, train_data.batch_items, train_data.batch_job_c
            train_data.user_preferences, train_data.ai_configuration_audit, train_data.configuration_audit_log
     IN ACCESS EXCLUSIVE MODE;
 
+-- What a 1.1 site's users may have made on train_data's tables, which 1.2
+-- refuses (16_table_guards.sql) but the update keeps: triggers (1.1 let any
+-- role granted TRIGGER make one, also with one of train_data's functions;
+-- it runs as whoever fires it, the worker functions' owner too) and foreign
+-- keys of other tables (their checks read every user's rows; their
+-- cascades run the other table's triggers in the session that deletes).
+-- Each is named in a WARNING, for the site to check.  1.1's own triggers,
+-- (table, name, function), are listed: 1.1 is frozen.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        WITH own (tbl, name, fn) AS (VALUES
+            ('ai_configurations', 'ai_configurations_audit', 'train_data.ai_configurations_audit'),
+            ('ai_configurations', 'ai_configurations_touch', 'train_data.touch_timestamps'),
+            ('ai_configurations', 'ai_configurations_validate', 'train_data.validate_settings_row'),
+            ('batch_items', 'batch_items_touch', 'train_data.touch_timestamps'),
+            ('batch_jobs', 'batch_jobs_touch', 'train_data.touch_timestamps'),
+            ('conversations', 'conversations_check_transition', 'train_data.conversations_check_transition'),
+            ('conversations', 'conversations_default_id', 'train_data.conversations_default_id'),
+            ('conversations', 'conversations_touch', 'train_data.touch_timestamps'),
+            ('edge_cases', 'edge_cases_before_write', 'train_data.edge_cases_before_write'),
+            ('edge_cases', 'edge_cases_touch', 'train_data.touch_timestamps'),
+            ('export_logs', 'export_logs_touch', 'train_data.touch_timestamps'),
+            ('model_prices', 'model_prices_protect_builtin', 'train_data.model_prices_protect_builtin'),
+            ('model_prices', 'model_prices_touch', 'train_data.touch_timestamps'),
+            ('scenarios', 'scenarios_before_write', 'train_data.scenarios_before_write'),
+            ('scenarios', 'scenarios_touch', 'train_data.touch_timestamps'),
+            ('templates', 'templates_touch', 'train_data.touch_timestamps'),
+            ('user_preferences', 'user_preferences_audit', 'train_data.user_preferences_audit'),
+            ('user_preferences', 'user_preferences_touch', 'train_data.touch_timestamps'),
+            ('user_preferences', 'user_preferences_validate', 'train_data.validate_settings_row')),
+        members AS (
+            SELECT d.objid AS rel FROM pg_catalog.pg_depend d
+            JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+              AND d.deptype OPERATOR(pg_catalog.=) 'e' AND e.extname OPERATOR(pg_catalog.=) 'train_data')
+        SELECT 'trigger' AS what, g.tgname::text AS name, g.tgrelid AS rel,
+               pg_catalog.format('It runs %s (owned by %s) as whoever fires it, train_data''s worker functions too, which run as the extension''s owner.',
+                                 pg_catalog.quote_ident(pn.nspname) OPERATOR(pg_catalog.||) '.'
+                                 OPERATOR(pg_catalog.||) pg_catalog.quote_ident(p.proname) OPERATOR(pg_catalog.||) '()',
+                                 p.proowner::pg_catalog.regrole) AS detail
+        FROM pg_catalog.pg_trigger g
+        JOIN members m ON m.rel OPERATOR(pg_catalog.=) g.tgrelid
+        JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
+        JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) g.tgfoid
+        JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) p.pronamespace
+        WHERE NOT g.tgisinternal
+          AND (c.relname::text, g.tgname::text,
+               pn.nspname::text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname::text)
+              NOT IN (SELECT o.tbl, o.name, o.fn FROM own o)
+        UNION ALL
+        SELECT 'foreign key', k.conname::text, k.confrelid,
+               pg_catalog.format('Table %s refers to it; its checks read every user''s rows, and its cascades run that table''s triggers in the session that deletes.',
+                                 k.conrelid::pg_catalog.regclass)
+        FROM pg_catalog.pg_constraint k
+        JOIN members m ON m.rel OPERATOR(pg_catalog.=) k.confrelid
+        WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+          AND k.conrelid OPERATOR(pg_catalog.<>) ALL (SELECT m2.rel FROM members m2)
+        ORDER BY 1, 3, 2
+    LOOP
+        RAISE WARNING '% % on table train_data.% is not train_data''s', t.what, pg_catalog.quote_ident(t.name),
+                      pg_catalog.quote_ident((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.rel))
+            USING DETAIL = t.detail,
+                  HINT = 'Drop it unless the site made it on purpose; from 1.2 only a table''s owner may make one.';
+    END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION train_data.current_user_id() RETURNS uuid
     LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'train_data_current_user_id';
@@ -6910,10 +6981,12 @@ BEGIN
 END
 $$;
 
--- At the end of CREATE TRIGGER, CREATE TABLE and ALTER TABLE: a trigger on
--- a table of the extension, or a foreign key to one, is refused unless its
--- maker has the table owner's privileges (TRIGGER or REFERENCES granted is
--- not enough).
+-- At the end of CREATE TRIGGER, CREATE TABLE, ALTER TABLE and CREATE
+-- SCHEMA (whose CREATE TABLE runs under its tag: a review made a key that
+-- way): a trigger on a table of the extension, or a foreign key to one, is
+-- refused unless its maker has the table owner's privileges (TRIGGER or
+-- REFERENCES granted is not enough).  A key is judged when this
+-- transaction wrote it (age(xmin) <= 0: its own xid or a subtransaction's).
 CREATE FUNCTION train_data.table_guard() RETURNS event_trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -6928,11 +7001,14 @@ BEGIN
             JOIN pg_catalog.pg_trigger g ON g.oid OPERATOR(pg_catalog.=) d.objid
             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
             UNION ALL
+            -- (a key this transaction wrote: one made before, by the
+            -- table's owner or under 1.1, does not stop the table's changes)
             SELECT 'foreign key', k.conname, k.confrelid
             FROM pg_catalog.pg_event_trigger_ddl_commands() d
             JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) d.objid
                                            AND k.contype OPERATOR(pg_catalog.=) 'f'
-            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0)
         SELECT m.what, m.name, m.rel::pg_catalog.regclass AS tbl
         FROM made m JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.rel
         WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
@@ -6963,45 +7039,7 @@ COMMENT ON FUNCTION train_data.table_guard() IS
     'Internal: event trigger refusing a trigger on a train_data table, or a foreign key to one, to a role without its owner''s privileges';
 REVOKE ALL ON FUNCTION train_data.table_guard() FROM PUBLIC;
 CREATE EVENT TRIGGER train_data_table_guard ON ddl_command_end
-    WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA')
     EXECUTE FUNCTION train_data.table_guard();
 COMMENT ON EVENT TRIGGER train_data_table_guard IS
     'Refuses a trigger on a train_data table, or a foreign key to one, to a role without its owner''s privileges (train_data.table_guard)';
-
--- Triggers a 1.1 site's users made on train_data's tables (1.1 refused
--- none to a role granted TRIGGER, as GRANT ALL does) stay, and still run
--- as whoever fires them, the worker functions' owner too: each one whose
--- function is not train_data's is named, for the site to check.
-DO $$
-DECLARE
-    t record;
-BEGIN
-    FOR t IN
-        SELECT g.tgname,
-               (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
-                       OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
-                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-                WHERE c.oid OPERATOR(pg_catalog.=) g.tgrelid) AS tbl,
-               g.tgfoid::pg_catalog.regprocedure AS fn,
-               p.proowner::pg_catalog.regrole AS fn_owner
-        FROM pg_catalog.pg_trigger g
-        JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) g.tgfoid
-        JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                                   AND d.objid OPERATOR(pg_catalog.=) g.tgrelid
-                                   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-                                   AND d.deptype OPERATOR(pg_catalog.=) 'e'
-        JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
-        WHERE e.extname OPERATOR(pg_catalog.=) 'train_data' AND NOT g.tgisinternal
-          AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend f
-                          WHERE f.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                            AND f.objid OPERATOR(pg_catalog.=) g.tgfoid
-                            AND f.refobjid OPERATOR(pg_catalog.=) e.oid
-                            AND f.deptype OPERATOR(pg_catalog.=) 'e')
-        ORDER BY 2, 1
-    LOOP
-        RAISE WARNING 'trigger % on table % is not train_data''s', pg_catalog.quote_ident(t.tgname), t.tbl
-            USING DETAIL = pg_catalog.format('It runs %s (owned by %s) as whoever fires it, train_data''s worker functions too, which run as the extension''s owner.', t.fn, t.fn_owner),
-                  HINT = 'Drop it unless the site made it on purpose; from 1.2 only a table''s owner may add one.';
-    END LOOP;
-END
-$$;

@@ -60,10 +60,12 @@ BEGIN
 END
 $$;
 
--- At the end of CREATE TRIGGER, CREATE TABLE and ALTER TABLE: a trigger on
--- a table of the extension, or a foreign key to one, is refused unless its
--- maker has the table owner's privileges (TRIGGER or REFERENCES granted is
--- not enough).
+-- At the end of CREATE TRIGGER, CREATE TABLE, ALTER TABLE and CREATE
+-- SCHEMA (whose CREATE TABLE runs under its tag: a review made a key that
+-- way): a trigger on a table of the extension, or a foreign key to one, is
+-- refused unless its maker has the table owner's privileges (TRIGGER or
+-- REFERENCES granted is not enough).  A key is judged when this
+-- transaction wrote it (age(xmin) <= 0: its own xid or a subtransaction's).
 CREATE FUNCTION train_data.table_guard() RETURNS event_trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -78,11 +80,14 @@ BEGIN
             JOIN pg_catalog.pg_trigger g ON g.oid OPERATOR(pg_catalog.=) d.objid
             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
             UNION ALL
+            -- (a key this transaction wrote: one made before, by the
+            -- table's owner or under 1.1, does not stop the table's changes)
             SELECT 'foreign key', k.conname, k.confrelid
             FROM pg_catalog.pg_event_trigger_ddl_commands() d
             JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) d.objid
                                            AND k.contype OPERATOR(pg_catalog.=) 'f'
-            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0)
         SELECT m.what, m.name, m.rel::pg_catalog.regclass AS tbl
         FROM made m JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.rel
         WHERE NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
@@ -113,7 +118,7 @@ COMMENT ON FUNCTION train_data.table_guard() IS
     'Internal: event trigger refusing a trigger on a train_data table, or a foreign key to one, to a role without its owner''s privileges';
 REVOKE ALL ON FUNCTION train_data.table_guard() FROM PUBLIC;
 CREATE EVENT TRIGGER train_data_table_guard ON ddl_command_end
-    WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA')
     EXECUTE FUNCTION train_data.table_guard();
 COMMENT ON EVENT TRIGGER train_data_table_guard IS
     'Refuses a trigger on a train_data table, or a foreign key to one, to a role without its owner''s privileges (train_data.table_guard)';

@@ -706,6 +706,7 @@ RESET ROLE;
 -- privileges.
 GRANT TRUNCATE, TRIGGER, REFERENCES ON ALL TABLES IN SCHEMA train_data TO regress_bob;
 CREATE SCHEMA regress_bob_own AUTHORIZATION regress_bob;
+DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO regress_bob', current_database()); END $$;
 SELECT count(*) > 0 AS conversations_before FROM train_data.conversations;
 SET ROLE regress_bob;
 SET train_data.user_id = :bob;
@@ -725,13 +726,19 @@ SELECT expect_error('ALTER TABLE regress_bob_own.pins ADD FOREIGN KEY (conversat
        AS key_added;
 SELECT expect_error('CREATE TABLE regress_bob_own.parts (job uuid REFERENCES train_data.batch_jobs (id)) PARTITION BY HASH (job)', true)
        AS partitioned_key_made;
+-- nor in a schema he makes, whose tables are made under CREATE SCHEMA (a
+-- review made the key that way, and through its cascade a superuser)
+SELECT expect_error('CREATE SCHEMA regress_bob_more
+                       CREATE TABLE pin (c uuid REFERENCES train_data.conversation_signatures (conversation_id) ON DELETE CASCADE)', true)
+       AS schema_key_made;
 -- (his own tables and keys among them are his)
 CREATE TABLE regress_bob_own.notes (id int PRIMARY KEY);
 ALTER TABLE regress_bob_own.pins ADD COLUMN note int REFERENCES regress_bob_own.notes (id);
 RESET ROLE;
 SELECT count(*) > 0 AS conversations_after,
        (SELECT count(*) FROM pg_trigger WHERE tgname = 'escalate') AS bob_triggers,
-       (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'regress_bob_own'::regnamespace) AS bob_keys,
+       (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'regress_bob_own'::regnamespace
+                                               AND confrelid::regclass::text LIKE 'train\_data.%') AS bob_keys_to_ours,
        (SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_bob') AS bob_superuser
 FROM train_data.conversations;
 -- the table's owner still may (here a superuser, in a transaction undone)
@@ -740,8 +747,17 @@ CREATE TRIGGER owner_trigger BEFORE INSERT ON train_data.conversations
     FOR EACH ROW EXECUTE FUNCTION regress_bob_own.escalate();
 SELECT count(*) AS owner_triggers FROM pg_trigger WHERE tgname = 'owner_trigger';
 ROLLBACK;
+-- a key the table's owner made stays, and does not stop Bob's changes of
+-- his table (a superuser's migration made it, then gave him the table)
+CREATE TABLE regress_bob_own.linked (id int, conversation uuid REFERENCES train_data.conversations (id));
+ALTER TABLE regress_bob_own.linked OWNER TO regress_bob;
+SET ROLE regress_bob;
+ALTER TABLE regress_bob_own.linked ADD COLUMN note text;
+RESET ROLE;
 REVOKE TRUNCATE, TRIGGER, REFERENCES ON ALL TABLES IN SCHEMA train_data FROM regress_bob;
 DROP SCHEMA regress_bob_own CASCADE;
+DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM regress_bob', current_database()); END $$;
+SELECT count(*) AS bob_schemas FROM pg_namespace WHERE nspname LIKE 'regress\_bob%';
 
 -- clean up
 RESET train_data.user_id;

@@ -342,9 +342,9 @@ is($node->safe_psql('from11grants', $internal_grants), $internal_none,
 	'from11grants: default privileges reach no internal table the update makes, nor their schema');
 # the same for a fresh install under those default privileges, and there
 # the functions and the sequence keep none of what default privileges give
-# but USAGE of the sequence (a review: EXECUTE on every function made the
-# application role a worker, UPDATE of the sequence let it setval the
-# conversation numbers back)
+# (a review: EXECUTE on every function made the application role a worker,
+# UPDATE of the sequence let it setval the conversation numbers back; and
+# USAGE kept was an initial privilege, which pg_dump left out)
 $node->safe_psql('from11grants', <<'SQL');
 ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO upgrade_reader;
 ALTER DEFAULT PRIVILEGES GRANT ALL ON SEQUENCES TO upgrade_reader;
@@ -353,7 +353,7 @@ CREATE EXTENSION train_data;
 SQL
 is($node->safe_psql('from11grants', $internal_grants), $internal_none,
 	'from11grants: nor on CREATE EXTENSION');
-is($node->safe_psql('from11grants', <<'SQL'), "0|t|f|t",
+is($node->safe_psql('from11grants', <<'SQL'), "0|f|f|t",
 SELECT count(*) FILTER (WHERE pg_catalog.has_function_privilege('upgrade_reader', p.oid, 'EXECUTE')
                           AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')),
        pg_catalog.has_sequence_privilege('upgrade_reader', 'train_data.conversation_number_seq', 'USAGE'),
@@ -361,7 +361,12 @@ SELECT count(*) FILTER (WHERE pg_catalog.has_function_privilege('upgrade_reader'
        pg_catalog.has_function_privilege('upgrade_reader', 'train_data.create_batch(text,jsonb,jsonb,integer,text,text)', 'EXECUTE')
 FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'train_data'::regnamespace
 SQL
-	'from11grants: CREATE EXTENSION takes back what default privileges gave functions and the sequence, but USAGE');
+	'from11grants: CREATE EXTENSION takes back what default privileges gave functions and the sequence (the site grants USAGE after it, which pg_dump keeps)');
+$node->safe_psql('from11grants', 'GRANT USAGE ON SEQUENCE train_data.conversation_number_seq TO upgrade_reader');
+my $grants_dump = $node->basedir . '/from11grants.sql';
+command_ok([ 'pg_dump', '--schema-only', '-f', $grants_dump, '-d', $node->connstr('from11grants') ], 'from11grants: pg_dump');
+like(slurp_file($grants_dump), qr/^GRANT USAGE ON SEQUENCE train_data\.conversation_number_seq TO upgrade_reader;$/m,
+	'from11grants: the dump keeps the site\'s grant on the sequence');
 
 # A trigger a 1.1 user made on train_data's tables (1.1 refused none to a
 # role granted TRIGGER) stays through the update, which names it; from 1.2
@@ -372,16 +377,25 @@ CREATE EXTENSION train_data VERSION '1.1';
 CREATE ROLE upgrade_planter;
 CREATE SCHEMA planter AUTHORIZATION upgrade_planter;
 GRANT USAGE ON SCHEMA train_data TO upgrade_planter;
-GRANT TRIGGER ON train_data.conversations TO upgrade_planter;
+GRANT TRIGGER, REFERENCES ON train_data.conversations TO upgrade_planter;
 SET ROLE upgrade_planter;
 CREATE FUNCTION planter.fire() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER planted BEFORE INSERT ON train_data.conversations FOR EACH ROW EXECUTE FUNCTION planter.fire();
+-- (with one of train_data's own functions, as a review did: every write of
+-- every user failed)
+CREATE TRIGGER zz_planted BEFORE UPDATE ON train_data.conversations
+    FOR EACH ROW EXECUTE FUNCTION train_data.model_prices_protect_builtin();
+CREATE TABLE planter.pins (conversation uuid REFERENCES train_data.conversations (id));
 SQL
 my ($planted_rc, $planted_out, $planted_err) = $node->psql('from11planted', 'ALTER EXTENSION train_data UPDATE');
 is($planted_rc, 0, 'from11planted: the update succeeds');
 like($planted_err, qr/WARNING:  trigger planted on table train_data\.conversations is not train_data's\nDETAIL:  It runs planter\.fire\(\) \(owned by upgrade_planter\)/,
 	'from11planted: the update names the trigger a user made');
-is(scalar(() = $planted_err =~ /WARNING/g), 1, 'from11planted: and no other');
+like($planted_err, qr/WARNING:  trigger zz_planted on table train_data\.conversations is not train_data's\nDETAIL:  It runs train_data\.model_prices_protect_builtin\(\)/,
+	'from11planted: and the one with a function of train_data\'s');
+like($planted_err, qr/WARNING:  foreign key pins_conversation_fkey on table train_data\.conversations is not train_data's\nDETAIL:  Table planter\.pins refers to it/,
+	'from11planted: and the foreign key');
+is(scalar(() = $planted_err =~ /WARNING/g), 3, 'from11planted: and nothing else');
 my ($again_rc, $again_out, $again_err) = $node->psql('from11planted', <<'SQL');
 SET ROLE upgrade_planter;
 CREATE TRIGGER planted_again BEFORE INSERT ON train_data.conversations FOR EACH ROW EXECUTE FUNCTION planter.fire();
