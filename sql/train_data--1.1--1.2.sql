@@ -6937,8 +6937,11 @@ $$;
 -- included).  train_data's tables are those of the extension, by
 -- membership, not by the name of their schema.
 
--- BEFORE TRUNCATE on every table of the extension: refused unless the caller
--- has the table owner's privileges.
+-- BEFORE TRUNCATE on every table of the extension in its schema: refused
+-- unless the caller has the table owner's privileges.  (Not on those in
+-- train_data_internal, which no user may use: a trigger more on a table
+-- costs every statement that writes it, in copying the table's triggers,
+-- and a claim writes two of them.)
 CREATE FUNCTION train_data.truncate_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -6972,6 +6975,7 @@ BEGIN
                                    AND d.deptype OPERATOR(pg_catalog.=) 'e'
         JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
         WHERE e.extname OPERATOR(pg_catalog.=) 'train_data' AND c.relkind OPERATOR(pg_catalog.=) 'r'
+          AND c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace
         ORDER BY c.relname
     LOOP
         EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s'

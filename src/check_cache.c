@@ -32,9 +32,9 @@
  * compared at every statement, so an added, dropped or replaced constraint
  * or trigger is seen at once.  Only plain INSERT and UPDATE statements (no
  * data-modifying WITH, whose targets may be written with another command)
- * on tables of the train_data schema are served: at most one entry per
- * table; the trees it replaces are freed at the end of the transaction (no
- * statement that compiled them outlives it).
+ * on tables of the train_data and train_data_internal schemas are served:
+ * at most one entry per table; the trees it replaces are freed at the end
+ * of the transaction (no statement that compiled them outlives it).
  *
  * The cache is off where ExecRelCheck differs (PostgreSQL 18 skips
  * constraints that are not enforced and expands virtual generated columns;
@@ -366,14 +366,19 @@ fill_when_exprs(ResultRelInfo *rri, const kept_table *e, CmdType operation, ESta
 	}
 }
 
-/* Whether rri is a table of ours whose constraints or WHEN clauses are still to prepare. */
+/*
+ * Whether rri is a table of ours (in schema nsp[0] or nsp[1]: train_data,
+ * train_data_internal) whose constraints or WHEN clauses are still to
+ * prepare.
+ */
 static bool
-wants_kept(const ResultRelInfo *rri, Oid nsp, bool *checks, bool *whens)
+wants_kept(const ResultRelInfo *rri, const Oid nsp[2], bool *checks, bool *whens)
 {
 	Relation	rel = rri->ri_RelationDesc;
 	const TriggerDesc *td = rri->ri_TrigDesc;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relnamespace != nsp)
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		(rel->rd_rel->relnamespace != nsp[0] && rel->rd_rel->relnamespace != nsp[1]))
 		return false;
 	*checks = rri->ri_ConstraintExprs == NULL && rel->rd_att->constr != NULL &&
 		rel->rd_att->constr->num_check > 0;
@@ -395,7 +400,7 @@ static void
 td_executor_start(QueryDesc *query, int eflags)
 {
 	ListCell   *lc;
-	Oid			nsp = InvalidOid;
+	Oid			nsp[2] = {InvalidOid, InvalidOid};
 
 	if (prev_executor_start)
 		prev_executor_start(query, eflags);
@@ -415,9 +420,13 @@ td_executor_start(QueryDesc *query, int eflags)
 		kept_table *e;
 		MemoryContext old;
 
-		if (!OidIsValid(nsp))
-			nsp = get_namespace_oid("train_data", true);
-		if (!OidIsValid(nsp) || !wants_kept(rri, nsp, &checks, &whens))
+		/* (the internal schema's tables too: a claim writes two of them) */
+		if (!OidIsValid(nsp[0]))
+		{
+			nsp[0] = get_namespace_oid("train_data", true);
+			nsp[1] = get_namespace_oid("train_data_internal", true);
+		}
+		if (!OidIsValid(nsp[0]) || !wants_kept(rri, nsp, &checks, &whens))
 			continue;
 		e = kept_entry(rri->ri_RelationDesc, rri->ri_TrigDesc);
 		old = MemoryContextSwitchTo(query->estate->es_query_cxt);
