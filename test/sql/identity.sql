@@ -90,6 +90,28 @@ SET request.jwt.claims = '{"sub": "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"} traili
 SELECT expect_error('SELECT train_data.current_user_id()', true);
 RESET request.jwt.claims;
 
+-- train_data.user_id is parsed once for as long as its text stays the same
+-- (forty-ninth session): the id follows the text exactly, values that
+-- differ in their last character only, one after the other and back; a
+-- malformed value right after a valid one fails at every lookup (never
+-- remembered); the same id written another way (upper case, braces) reads
+-- as that id; a valid value after the malformed one reads again.
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a21';
+SELECT train_data.current_user_id(), train_data.current_user_id();
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a22';
+SELECT train_data.current_user_id();
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a21';
+SELECT train_data.current_user_id();
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a2';
+SELECT expect_error('SELECT train_data.current_user_id()', true);
+SELECT expect_error('SELECT train_data.current_user_id()', true);
+SET train_data.user_id = '{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A21}';
+SELECT train_data.current_user_id();
+SET train_data.user_id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a21';
+SELECT train_data.current_user_id();
+RESET train_data.user_id;
+SELECT train_data.current_user_id() IS NULL AS is_null;
+
 -- A claims document is parsed once and compared byte for byte after
 -- (thirty-sixth session: 1 MB of claims was parsed at every lookup).  The
 -- cache follows the text exactly: documents that differ in their last byte
