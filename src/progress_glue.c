@@ -22,7 +22,9 @@
  *
  * Nothing about a job is kept between calls: every call reads the rows
  * again, and judges them by the policies as they are (see row_policy.c for
- * when a policy change reaches a backend).  When the policies cannot be
+ * when a policy change reaches a backend).  What 1 and 2 find for a table
+ * and the role in effect is kept until a catalog change of a relation or
+ * a role reaches the backend (td_fact_get(), row_policy.h).  When the policies cannot be
  * evaluated without the planner (a subquery over another table, say), an
  * extension checks table access in the executor (ExecutorCheckPerms_hook),
  * or the tables do not have the columns this code reads, the job is read with
@@ -403,14 +405,20 @@ check_select(Relation rel, AttrNumber key, const AttrNumber *cols, int ncols)
 	Oid			relid = RelationGetRelid(rel);
 	Oid			userid = GetUserId();
 	bool		ok;
+	int			kept;
 
-	if (pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK)
-		return;
-	ok = pg_attribute_aclcheck(relid, key, userid, ACL_SELECT) == ACLCHECK_OK;
-	for (int i = 0; ok && i < ncols; i++)
-		ok = pg_attribute_aclcheck(relid, cols[i], userid, ACL_SELECT) == ACLCHECK_OK;
+	if (td_fact_get(relid, TD_FACT_SELECT, &kept))
+		return;					/* (only a yes is kept) */
+	ok = pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK;
+	if (!ok)
+	{
+		ok = pg_attribute_aclcheck(relid, key, userid, ACL_SELECT) == ACLCHECK_OK;
+		for (int i = 0; ok && i < ncols; i++)
+			ok = pg_attribute_aclcheck(relid, cols[i], userid, ACL_SELECT) == ACLCHECK_OK;
+	}
 	if (!ok)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+	td_fact_set(relid, TD_FACT_SELECT, 1);
 }
 
 /* Take a visible row's values into *st; false when the scan should stop. */

@@ -121,10 +121,36 @@ static uint64 use_clock = 0;
 static bool callbacks_registered = false;
 static bool compiling = false;	/* a policy is being compiled */
 
+/* Most facts (td_fact_get) kept at once in a backend. */
+#define TD_FACTS 16
+
+/*
+ * A fact about a table for a role, and what besides the catalogs it was
+ * worked out under: the setting row_security and whether a
+ * SECURITY_NOFORCE_RLS operation was under way.  Kept while fact_epoch is
+ * the one it was found in; the callbacks below start a new epoch at any
+ * catalog change they hear of, any relation's or role's.
+ */
+typedef struct td_fact_entry
+{
+	Oid			relid;
+	Oid			userid;
+	td_fact		kind;
+	bool		row_security;
+	bool		noforce;
+	uint64		epoch;			/* 0: a free entry */
+	int			value;
+} td_fact_entry;
+
+static td_fact_entry facts[TD_FACTS];
+static int	next_fact = 0;		/* the entry replaced next */
+static uint64 fact_epoch = 1;
+
 /* Relcache callback: a table (or every table) changed. */
 static void
 relcache_changed(Datum arg, Oid relid)
 {
+	fact_epoch++;
 	for (int i = 0; i < TD_POLICY_SLOTS; i++)
 		if (slots[i].relid != InvalidOid && (relid == InvalidOid || slots[i].relid == relid))
 			slots[i].stale = true;
@@ -134,6 +160,7 @@ relcache_changed(Datum arg, Oid relid)
 static void
 syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
+	fact_epoch++;
 	for (int i = 0; i < TD_POLICY_SLOTS; i++)
 		slots[i].stale = true;
 }
@@ -529,14 +556,74 @@ policy_slot(Relation rel, Oid userid)
 	return p;
 }
 
+/* The entry of the fact kind about relid for the role and session as they are now, or NULL. */
+static td_fact_entry *
+fact_entry(Oid relid, td_fact kind)
+{
+	Oid			userid = GetUserId();
+	bool		noforce = InNoForceRLSOperation();
+
+	for (int i = 0; i < TD_FACTS; i++)
+	{
+		td_fact_entry *f = &facts[i];
+
+		if (f->epoch == fact_epoch && f->relid == relid && f->kind == kind && f->userid == userid &&
+			f->row_security == row_security && f->noforce == noforce)
+			return f;
+	}
+	return NULL;
+}
+
+bool
+td_fact_get(Oid relid, td_fact kind, int *value)
+{
+	td_fact_entry *f;
+
+	register_callbacks();
+	f = fact_entry(relid, kind);
+	if (f == NULL)
+		return false;
+	*value = f->value;
+	return true;
+}
+
+void
+td_fact_set(Oid relid, td_fact kind, int value)
+{
+	td_fact_entry *f;
+
+	register_callbacks();
+	f = fact_entry(relid, kind);
+	if (f == NULL)
+	{
+		f = &facts[next_fact];
+		next_fact = (next_fact + 1) % TD_FACTS;
+		f->relid = relid;
+		f->kind = kind;
+		f->userid = GetUserId();
+		f->row_security = row_security;
+		f->noforce = InNoForceRLSOperation();
+		f->epoch = fact_epoch;
+	}
+	f->value = value;
+}
+
 td_policy_verdict
 td_policy_for(Relation rel, td_row_policy **policy)
 {
 	td_row_policy *p;
+	Oid			relid = RelationGetRelid(rel);
+	int			rls;
 
 	register_callbacks();
 	*policy = NULL;
-	switch (check_enable_rls(RelationGetRelid(rel), InvalidOid, false))
+	/* (an error, row_security off where a policy applies, is raised at every call) */
+	if (!td_fact_get(relid, TD_FACT_RLS, &rls))
+	{
+		rls = check_enable_rls(relid, InvalidOid, false);
+		td_fact_set(relid, TD_FACT_RLS, rls);
+	}
+	switch (rls)
 	{
 		case RLS_NONE:
 		case RLS_NONE_ENV:

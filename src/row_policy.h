@@ -22,6 +22,31 @@ typedef enum td_policy_verdict
 } td_policy_verdict;
 
 /*
+ * Facts about a table for the role in effect that PostgreSQL works out from
+ * the catalogs at every statement: whether row-level security applies to
+ * the role (check_enable_rls()'s answer), and that it may SELECT what a
+ * reader reads (only a yes is kept: a no raises its error at every call).
+ * Kept per backend, keyed by the table, the role (GetUserId()), the setting
+ * row_security and whether a SECURITY_NOFORCE_RLS operation is under way;
+ * all are forgotten at any catalog change of a relation or a role that
+ * reaches the backend (the invalidations that also make compiled policies
+ * stale: a GRANT or REVOKE, ALTER TABLE ... ROW LEVEL SECURITY, a new
+ * owner, ALTER ROLE, a membership).  Working them out again was about 10 %
+ * of a progress call under row-level security.
+ */
+typedef enum td_fact
+{
+	TD_FACT_RLS,				/* check_enable_rls(relid, InvalidOid, false) */
+	TD_FACT_SELECT				/* the reader's SELECT privilege check passed */
+} td_fact;
+
+/* The fact kind about relid, when kept; false when it must be worked out. */
+extern bool td_fact_get(Oid relid, td_fact kind, int *value);
+
+/* Keep the fact kind about relid, as just worked out. */
+extern void td_fact_set(Oid relid, td_fact kind, int value);
+
+/*
  * How the policies of rel (opened and locked by the caller) apply to the
  * current user (GetUserId()) now; *policy is set for TD_POLICY_QUAL.
  * Raises PostgreSQL's own error when row_security is off and a policy would

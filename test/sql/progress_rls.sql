@@ -240,6 +240,64 @@ SELECT expect_error(format('SELECT train_data.calculate_batch_progress(%L)', :aj
 RESET ROLE;
 REVOKE SELECT ON train_data.batch_jobs FROM regress_nobody;
 REVOKE SELECT (batch_job_id, completed_items) ON train_data.batch_job_counters FROM regress_nobody;
+
+-- What a call works out from the catalogs (whether row-level security
+-- applies, that the role may SELECT what is read) is kept between calls
+-- (forty-ninth session), and dropped at any change of a relation or a role
+-- that reaches the session: a grant taken back, a column grant instead of
+-- the table's, a membership given and taken back, a grant rolled back.
+GRANT SELECT ON train_data.batch_jobs, train_data.batch_job_counters TO regress_nobody;
+SET ROLE regress_nobody;
+SELECT public.progress_of(:ajob) AS granted;
+RESET ROLE;
+REVOKE SELECT ON train_data.batch_job_counters FROM regress_nobody;
+SET ROLE regress_nobody;
+SELECT expect_error(format('SELECT train_data.calculate_batch_progress(%L)', :ajob)) AS counters_revoked;
+RESET ROLE;
+GRANT SELECT (batch_job_id, shard, completed_items, failed_items, cancelled_items, in_flight, interval_ewma,
+              last_active, created_by) ON train_data.batch_job_counters TO regress_nobody;
+SET ROLE regress_nobody;
+SELECT public.progress_of(:ajob) AS counter_columns_granted;
+RESET ROLE;
+REVOKE SELECT (completed_items) ON train_data.batch_job_counters FROM regress_nobody;
+SET ROLE regress_nobody;
+SELECT expect_error(format('SELECT train_data.calculate_batch_progress(%L)', :ajob)) AS one_column_revoked;
+RESET ROLE;
+REVOKE SELECT (batch_job_id, shard, failed_items, cancelled_items, in_flight, interval_ewma, last_active, created_by)
+    ON train_data.batch_job_counters FROM regress_nobody;
+-- through a role it is a member of, until it is not
+CREATE ROLE regress_progress_readers NOLOGIN;
+GRANT SELECT ON train_data.batch_job_counters TO regress_progress_readers;
+GRANT regress_progress_readers TO regress_nobody;
+SET ROLE regress_nobody;
+SELECT public.progress_of(:ajob) AS as_member;
+RESET ROLE;
+REVOKE regress_progress_readers FROM regress_nobody;
+SET ROLE regress_nobody;
+SELECT expect_error(format('SELECT train_data.calculate_batch_progress(%L)', :ajob)) AS no_longer_member;
+-- a grant rolled back: what the call found inside the transaction is not kept
+RESET ROLE;
+BEGIN;
+GRANT SELECT ON train_data.batch_job_counters TO regress_nobody;
+SET ROLE regress_nobody;
+SELECT public.progress_of(:ajob) AS granted_in_transaction;
+ROLLBACK;
+SET ROLE regress_nobody;
+SELECT expect_error(format('SELECT train_data.calculate_batch_progress(%L)', :ajob)) AS grant_rolled_back;
+-- the same for row-level security switched off in a transaction rolled back
+RESET ROLE;
+GRANT SELECT ON train_data.batch_job_counters TO regress_nobody;
+BEGIN;
+ALTER TABLE train_data.batch_jobs DISABLE ROW LEVEL SECURITY;
+SET ROLE regress_nobody;
+SELECT public.progress_of(:bjob) AS bob_job_rls_off_in_transaction;
+ROLLBACK;
+SET ROLE regress_nobody;
+SELECT public.progress_of(:bjob) AS bob_job_rls_back;
+RESET ROLE;
+REVOKE SELECT ON train_data.batch_job_counters FROM regress_progress_readers;
+DROP ROLE regress_progress_readers;
+REVOKE SELECT ON train_data.batch_jobs, train_data.batch_job_counters FROM regress_nobody;
 REVOKE USAGE ON SCHEMA train_data FROM regress_nobody;
 RESET train_data.user_id;
 
