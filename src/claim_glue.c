@@ -1078,6 +1078,7 @@ train_data_claim_batch_items(PG_FUNCTION_ARGS)
 	bool		only_claims;	/* the transaction wrote nothing else before */
 
 	check_args(fcinfo);
+	td_require_read_committed();
 	InitMaterializedSRF(fcinfo, 0);
 	call.worker = PG_GETARG_DATUM(0);
 	call.lease = exact_lease(PG_GETARG_INTERVAL_P(2));

@@ -5,7 +5,9 @@
  * says why it cannot be finished now (unknown, claimed again since the
  * caller's attempt, cancelled, not in flight, lease expired).  And
  * note_lock_timeout(), with which complete_batch_items notes the users
- * whose held rows made one of its entries wait out lock_timeout.
+ * whose held rows made one of its entries wait out lock_timeout.  And the
+ * refusal of the worker functions in a transaction that reads from one
+ * snapshot (td_require_read_committed).
  *
  * One SELECT kept prepared (kept_plan.c), and a NOWAIT probe before it
  * for an item of a user noted in this transaction.  As a
@@ -247,6 +249,32 @@ check_in_flight(Datum item_id, bool has_attempt, int32 attempt)
 }
 
 /*
+ * See train_data.h.  The queue decides from what other transactions have
+ * committed by the time it holds a lock: whether a job is done (a job's
+ * finishers take turns on a row, so the last sees the others' commits),
+ * whether a job's closing check still has work to wait for, whether a job
+ * has anything queued.  A transaction that reads from a snapshot taken
+ * before it waited sees none of that: a worker in REPEATABLE READ that
+ * finished a job's last item while another worker finished the one before
+ * left the job open for good, every item done, and a claim in one took a
+ * job's owed closing check and dropped it (an adversarial review of 1.2).
+ * Such a worker also failed with 40001 whenever another took an item
+ * first; refused at its first call instead, with what to change.
+ */
+void
+td_require_read_committed(void)
+{
+	if (!IsolationUsesXactSnapshot())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("train_data's worker functions cannot run in a %s transaction",
+					IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+			 errdetail("The queue decides whether a job is done, and what a claim may take, from what other transactions have committed, which a transaction reading from one snapshot does not see."),
+			 errhint("Call the worker functions in READ COMMITTED transactions, PostgreSQL's default; for a worker role set otherwise: ALTER ROLE ... SET default_transaction_isolation = 'read committed'.")));
+}
+
+/*
  * lock_item_in_flight(item_id uuid, attempt integer, OUT item batch_items,
  * OUT owner uuid, OUT error_handling text, OUT completion_events boolean,
  * OUT nowait boolean) — the item locked (FOR NO KEY UPDATE), with its
@@ -267,6 +295,7 @@ train_data_lock_item_in_flight(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 	int			rc;
 
+	td_require_read_committed();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -40,6 +40,12 @@ extern void td_report_no_user_id(const char *detail) pg_attribute_noreturn();
 extern bool td_engine_context(void);
 
 /*
+ * Refuse a worker function in a transaction that reads from one snapshot
+ * (REPEATABLE READ, SERIALIZABLE): 0A000 (item_lock_glue.c).
+ */
+extern void td_require_read_committed(void);
+
+/*
  * A claim's look for jobs whose closing check is owed (job_close_checks), at
  * most once a second per session; true when it checked a job (close_checks.c).
  * Call it connected to SPI, as the extension owner.

@@ -157,6 +157,45 @@ FROM claimed_l c JOIN train_data.generation_logs l ON l.batch_item_id = c.item_i
 JOIN train_data.batch_items i ON i.id = c.item_id ORDER BY c."position";
 DELETE FROM train_data.model_prices WHERE model_id = 'pricey-pro';
 
+-- The worker functions refuse a transaction that reads from one snapshot
+-- (forty-ninth session): a worker in REPEATABLE READ that finished a job's
+-- last item while another worker finished the one before left the job open
+-- with every item done, and a claim in one dropped a job's owed closing
+-- check (an adversarial review).  Refused at once, each call, with what to
+-- change; the item claimed in READ COMMITTED is still in flight, and is
+-- completed after the refusals.
+SET train_data.user_id = :alice;
+SELECT train_data.create_batch('isolated', jsonb_build_array(jsonb_build_object('template_id', 'e9000000-0000-0000-0000-000000000001',
+                                                                                'parameters', jsonb_build_object('persona', 'Iso'))),
+                               '{}', 1) AS isolated_job \gset
+RESET train_data.user_id;
+SET ROLE regress_worker;
+SELECT item_id AS iso_item, attempt AS iso_attempt FROM train_data.claim_batch_items('isolated', 1)
+WHERE batch_job_id = :'isolated_job' \gset
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT expect_error($$SELECT count(*) FROM train_data.claim_batch_items('isolated', 1)$$, true) AS claim;
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT expect_error(format('SELECT train_data.complete_batch_item(%L, %L, 10)', :'iso_item', '{}'), true) AS complete;
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT expect_error(format('SELECT train_data.heartbeat_batch_item(%L)', :'iso_item')) AS heartbeat,
+       expect_error(format('SELECT train_data.fail_batch_item(%L, %L)', :'iso_item', 'boom')) AS fail,
+       expect_error(format('SELECT train_data.release_batch_item(%L)', :'iso_item')) AS release,
+       expect_error($$SELECT train_data.release_worker_items('isolated')$$) AS release_worker;
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT r.outcome, r.error_code FROM train_data.complete_batch_items(
+    jsonb_build_array(jsonb_build_object('item_id', :'iso_item', 'response', '{}'::jsonb))) r;
+ROLLBACK;
+SET client_min_messages = error;
+SELECT train_data.complete_batch_item(:'iso_item', (SELECT r FROM (VALUES (
+    '{"type": "message", "model": "claude-3-5-haiku-20241022", "usage": {"input_tokens": 5, "output_tokens": 5}, "content": [{"type": "text", "text": "{\"title\": \"Iso\", \"turns\": [{\"role\": \"user\", \"content\": \"Hi?\"}, {\"role\": \"assistant\", \"content\": \"Hello.\"}]}"}]}'::jsonb)) v(r)),
+    10, :'iso_attempt') IS NOT NULL AS completed_in_read_committed;
+RESET client_min_messages;
+RESET ROLE;
+SELECT status FROM train_data.batch_jobs WHERE id = :'isolated_job';
+
 -- clean up
 DELETE FROM train_data.batch_jobs;
 DELETE FROM train_data.generation_logs;

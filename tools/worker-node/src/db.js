@@ -44,7 +44,9 @@ export function isTransient(err) {
 
 /** True for errors no retry can fix: bad credentials, missing grants, no extension. */
 export function isFatal(err) {
-	return ['28000', '28P01', '3D000', '42501', '42883', '3F000', 'ERR_INVALID_URL'].includes(err?.code);
+	// (0A000: the worker functions refuse a REPEATABLE READ or SERIALIZABLE
+	// transaction, the role's or database's default_transaction_isolation)
+	return ['28000', '28P01', '3D000', '42501', '42883', '3F000', '0A000', 'ERR_INVALID_URL'].includes(err?.code);
 }
 
 // A completion's tries again end this long before the item's lease runs out

@@ -101,6 +101,12 @@ test('a role without the worker grants is a fatal error: status 1', () => {
 	assert.deepEqual(r.lines.filter((l) => l.event === 'fatal').map((l) => l.sqlstate), ['42501']);
 });
 
+test('a role whose transactions read from one snapshot: the worker functions refuse them (0A000), a fatal error: status 1', () => {
+	const r = worker(['--idle-exit', '1'], { PGOPTIONS: '-c default_transaction_isolation=repeatable\\ read' });
+	assert.equal(r.status, 1);
+	assert.deepEqual(r.lines.filter((l) => l.event === 'fatal').map((l) => l.sqlstate), ['0A000']);
+});
+
 test('base URLs a key may go to: the provider\'s own and those listed for it', () => {
 	const cfg = (env) => loadConfig({ TD_WORKER_NAME: 'w', TD_OFFLINE: '1', ...env }, []).allowedBaseUrls;
 	const a = cfg({ TD_ALLOWED_BASE_URLS: 'http://vllm.local/v1 anthropic=http://proxy.local/ openai=http://o.local' });
