@@ -406,8 +406,9 @@ check_select(Relation rel, AttrNumber key, const AttrNumber *cols, int ncols)
 	Oid			userid = GetUserId();
 	bool		ok;
 	int			kept;
+	uint64		epoch;
 
-	if (td_fact_get(relid, TD_FACT_SELECT, &kept))
+	if (td_fact_get(relid, TD_FACT_SELECT, &kept, &epoch))
 		return;					/* (only a yes is kept) */
 	ok = pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK;
 	if (!ok)
@@ -418,7 +419,7 @@ check_select(Relation rel, AttrNumber key, const AttrNumber *cols, int ncols)
 	}
 	if (!ok)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
-	td_fact_set(relid, TD_FACT_SELECT, 1);
+	td_fact_set(relid, TD_FACT_SELECT, 1, epoch);
 }
 
 /* Take a visible row's values into *st; false when the scan should stop. */

@@ -127,9 +127,10 @@ static bool compiling = false;	/* a policy is being compiled */
 /*
  * A fact about a table for a role, and what besides the catalogs it was
  * worked out under: the setting row_security and whether a
- * SECURITY_NOFORCE_RLS operation was under way.  Kept while fact_epoch is
- * the one it was found in; the callbacks below start a new epoch at any
- * catalog change they hear of, any relation's or role's.
+ * SECURITY_NOFORCE_RLS operation was under way.  Kept while catalog_epoch
+ * is the one it was found in; the callbacks below start a new epoch at any
+ * catalog change they hear of, any relation's or role's (and a policy
+ * compiled while one arrived is compiled again: policy_slot).
  */
 typedef struct td_fact_entry
 {
@@ -144,13 +145,13 @@ typedef struct td_fact_entry
 
 static td_fact_entry facts[TD_FACTS];
 static int	next_fact = 0;		/* the entry replaced next */
-static uint64 fact_epoch = 1;
+static uint64 catalog_epoch = 1;
 
 /* Relcache callback: a table (or every table) changed. */
 static void
 relcache_changed(Datum arg, Oid relid)
 {
-	fact_epoch++;
+	catalog_epoch++;
 	for (int i = 0; i < TD_POLICY_SLOTS; i++)
 		if (slots[i].relid != InvalidOid && (relid == InvalidOid || slots[i].relid == relid))
 			slots[i].stale = true;
@@ -160,7 +161,7 @@ relcache_changed(Datum arg, Oid relid)
 static void
 syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
-	fact_epoch++;
+	catalog_epoch++;
 	for (int i = 0; i < TD_POLICY_SLOTS; i++)
 		slots[i].stale = true;
 }
@@ -541,6 +542,7 @@ policy_slot(Relation rel, Oid userid)
 {
 	Oid			relid = RelationGetRelid(rel);
 	td_row_policy *p = find_slot(relid, userid);
+	uint64		epoch;
 
 	if (p == NULL || p->in_use)
 		return NULL;
@@ -549,10 +551,19 @@ policy_slot(Relation rel, Oid userid)
 	if (compiling)
 		return NULL;
 	reset_slot(p);
+	epoch = catalog_epoch;
 	p->cxt = AllocSetContextCreate(CacheMemoryContext, "train_data row policy", ALLOCSET_SMALL_SIZES);
 	compile_policy_guarded(p, rel);
 	p->relid = relid;
 	p->userid = userid;
+	/*
+	 * An invalidation processed while compiling (a catalog read opens a
+	 * table) found no slot of relid to mark: the quals may predate it, so
+	 * they serve this read, as a statement begun before the change, and are
+	 * compiled again at the next.
+	 */
+	if (catalog_epoch != epoch)
+		p->stale = true;
 	return p;
 }
 
@@ -567,7 +578,7 @@ fact_entry(Oid relid, td_fact kind)
 	{
 		td_fact_entry *f = &facts[i];
 
-		if (f->epoch == fact_epoch && f->relid == relid && f->kind == kind && f->userid == userid &&
+		if (f->epoch == catalog_epoch && f->relid == relid && f->kind == kind && f->userid == userid &&
 			f->row_security == row_security && f->noforce == noforce)
 			return f;
 	}
@@ -575,11 +586,12 @@ fact_entry(Oid relid, td_fact kind)
 }
 
 bool
-td_fact_get(Oid relid, td_fact kind, int *value)
+td_fact_get(Oid relid, td_fact kind, int *value, uint64 *epoch)
 {
 	td_fact_entry *f;
 
 	register_callbacks();
+	*epoch = catalog_epoch;
 	f = fact_entry(relid, kind);
 	if (f == NULL)
 		return false;
@@ -588,11 +600,18 @@ td_fact_get(Oid relid, td_fact kind, int *value)
 }
 
 void
-td_fact_set(Oid relid, td_fact kind, int value)
+td_fact_set(Oid relid, td_fact kind, int value, uint64 epoch)
 {
 	td_fact_entry *f;
 
-	register_callbacks();
+	/*
+	 * Working the fact out read catalogs, and opening one can process
+	 * invalidations that arrived meanwhile (a REVOKE committed while the
+	 * check ran): the answer may be from before them, so it is not kept
+	 * (a review of the first form, which kept it under the new epoch).
+	 */
+	if (epoch != catalog_epoch)
+		return;
 	f = fact_entry(relid, kind);
 	if (f == NULL)
 	{
@@ -603,7 +622,7 @@ td_fact_set(Oid relid, td_fact kind, int value)
 		f->userid = GetUserId();
 		f->row_security = row_security;
 		f->noforce = InNoForceRLSOperation();
-		f->epoch = fact_epoch;
+		f->epoch = catalog_epoch;
 	}
 	f->value = value;
 }
@@ -614,14 +633,15 @@ td_policy_for(Relation rel, td_row_policy **policy)
 	td_row_policy *p;
 	Oid			relid = RelationGetRelid(rel);
 	int			rls;
+	uint64		epoch;
 
 	register_callbacks();
 	*policy = NULL;
 	/* (an error, row_security off where a policy applies, is raised at every call) */
-	if (!td_fact_get(relid, TD_FACT_RLS, &rls))
+	if (!td_fact_get(relid, TD_FACT_RLS, &rls, &epoch))
 	{
 		rls = check_enable_rls(relid, InvalidOid, false);
-		td_fact_set(relid, TD_FACT_RLS, rls);
+		td_fact_set(relid, TD_FACT_RLS, rls, epoch);
 	}
 	switch (rls)
 	{

@@ -40,11 +40,18 @@ typedef enum td_fact
 	TD_FACT_SELECT				/* the reader's SELECT privilege check passed */
 } td_fact;
 
-/* The fact kind about relid, when kept; false when it must be worked out. */
-extern bool td_fact_get(Oid relid, td_fact kind, int *value);
+/*
+ * The fact kind about relid, when kept; false when it must be worked out.
+ * *epoch: the catalogs' state it is to be worked out under (for
+ * td_fact_set), read before anything is looked up.
+ */
+extern bool td_fact_get(Oid relid, td_fact kind, int *value, uint64 *epoch);
 
-/* Keep the fact kind about relid, as just worked out. */
-extern void td_fact_set(Oid relid, td_fact kind, int value);
+/*
+ * Keep the fact kind about relid, as just worked out under epoch (from
+ * td_fact_get); not kept when a catalog change reached the backend since.
+ */
+extern void td_fact_set(Oid relid, td_fact kind, int value, uint64 epoch);
 
 /*
  * How the policies of rel (opened and locked by the caller) apply to the
