@@ -29,6 +29,12 @@
  *   - the user: the key includes GetUserId(), so SET ROLE and a SECURITY
  *     DEFINER caller get the policies of the role in effect.
  *
+ * A policy compiled while an invalidation arrived serves that read only.
+ * Kept the same way, and dropped at any of those changes: two facts per
+ * (table, user) that PostgreSQL works out from the catalogs at every
+ * statement, whether row-level security applies and that the reader may
+ * SELECT (td_fact_get, row_policy.h).
+ *
  * Invalidations arrive when the reader locks the table: the first lock of a
  * transaction processes them, and a concurrent ALTER POLICY needs an
  * ACCESS EXCLUSIVE lock the reader's ACCESS SHARE lock excludes until the
