@@ -674,6 +674,12 @@ BEGIN
     PERFORM FROM train_data_internal.claimable_jobs c WHERE c.batch_job_id = claimable_job_keep.job_id
     FOR KEY SHARE SKIP LOCKED;
     IF FOUND THEN
+        -- the holder's commit writes the row, but before this one's: a
+        -- session that claims between the two commits keeps its floor for
+        -- the job under that version (claim_hints.c), past this item; a
+        -- claim's look writes the row again after this commit
+        -- (check_owed_job), within about a second
+        PERFORM train_data.owe_close_check(claimable_job_keep.job_id, false);
         RETURN;
     END IF;
     -- a row there but held for its removal (a claim that found nothing
