@@ -2559,6 +2559,20 @@ ALTER TABLE train_data.ai_configurations ENABLE ALWAYS TRIGGER ai_configurations
 REVOKE ALL ON FUNCTION train_data.engine_model_price(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.engine_cache_invalidate() FROM PUBLIC;
 
+-- A completion's turns and their signature row, written without a statement
+-- of their own and without a foreign-key check per turn of the conversation
+-- this transaction just inserted (native, src/turn_writer.c); false, with
+-- nothing written, when the tables are not as it expects or the parent is
+-- not the transaction's own, and the caller's SQL writes them.
+CREATE FUNCTION train_data.engine_store_turns(conversation_id uuid, owner uuid, turns jsonb)
+    RETURNS boolean
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'train_data_engine_store_turns';
+
+COMMENT ON FUNCTION train_data.engine_store_turns(uuid, uuid, jsonb) IS
+    'Internal: writes the turns and signature row of a conversation this transaction inserted, without a foreign-key check per turn; false when SQL must';
+REVOKE ALL ON FUNCTION train_data.engine_store_turns(uuid, uuid, jsonb) FROM PUBLIC;
+
 -- Store a model's response for an item in flight, in one transaction:
 --   1. the item, locked, and its response parsed; a response that cannot be
 --      parsed fails the item instead (queued again per policy) and the
@@ -2724,19 +2738,23 @@ BEGIN
     END IF;
     -- the turns, and their signature from the parsed turns (the same text in
     -- the same order: what the signature trigger, told to skip this
-    -- statement, would read back from the table)
-    -- (assignments, not PERFORM: an expression evaluated without a statement)
-    setting := set_config('train_data.engine_signs_turns', 'on', true);
-    INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
-    SELECT conv, owner, t.ord, t.value ->> 'role', c.content, (char_length(c.content) + 3) / 4  -- ceil(chars / 4)
-    FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord)
-    CROSS JOIN LATERAL (SELECT t.value ->> 'content' AS content OFFSET 0) c;
-    setting := set_config('train_data.engine_signs_turns', 'off', true);
-    -- (computed once into a variable: a subquery here would be pulled up
-    -- and its expression evaluated for each column naming it)
-    sig := train_data.conversation_text_signature(parsed -> 'turns');
-    INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
-    VALUES (conv, owner, sig, train_data.minhash_bands(sig));
+    -- statement, would read back from the table): natively, without a key
+    -- check per turn of the conversation just inserted; with SQL when the
+    -- tables are not as the native writer expects (another trigger, say)
+    IF NOT train_data.engine_store_turns(conv, owner, parsed -> 'turns') THEN
+        -- (assignments, not PERFORM: an expression evaluated without a statement)
+        setting := set_config('train_data.engine_signs_turns', 'on', true);
+        INSERT INTO train_data.conversation_turns (conversation_id, created_by, turn_number, role, content, token_count)
+        SELECT conv, owner, t.ord, t.value ->> 'role', c.content, (char_length(c.content) + 3) / 4  -- ceil(chars / 4)
+        FROM jsonb_array_elements(parsed -> 'turns') WITH ORDINALITY AS t(value, ord)
+        CROSS JOIN LATERAL (SELECT t.value ->> 'content' AS content OFFSET 0) c;
+        setting := set_config('train_data.engine_signs_turns', 'off', true);
+        -- (computed once into a variable: a subquery here would be pulled up
+        -- and its expression evaluated for each column naming it)
+        sig := train_data.conversation_text_signature(parsed -> 'turns');
+        INSERT INTO train_data.conversation_signatures (conversation_id, created_by, signature, bands)
+        VALUES (conv, owner, sig, train_data.minhash_bands(sig));
+    END IF;
 
     -- 4. the log, the item, the counters, the events
     PERFORM train_data.log_generation(item.id, item.batch_job_id, item.template_id, item.request, p,

@@ -446,11 +446,33 @@ td_install_check_cache(void)
 	ExecutorStart_hook = td_executor_start;
 }
 
+/* See train_data.h. */
+void
+td_keep_checks_for(ResultRelInfo *rri, EState *estate)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	kept_table *e;
+	MemoryContext old;
+
+	if (rri->ri_ConstraintExprs != NULL || rel->rd_att->constr == NULL || rel->rd_att->constr->num_check == 0)
+		return;
+	e = kept_entry(rel, rri->ri_TrigDesc);
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	fill_constraint_exprs(rri, e, estate);
+	MemoryContextSwitchTo(old);
+}
+
 #else							/* !TD_KEEP_CHECKS */
 
 /* Nothing to install: this PostgreSQL prepares checks differently. */
 void
 td_install_check_cache(void)
+{
+}
+
+/* Nothing kept: ExecRelCheck prepares the checks. */
+void
+td_keep_checks_for(struct ResultRelInfo *rri, struct EState *estate)
 {
 }
 

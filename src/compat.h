@@ -74,6 +74,19 @@
 #endif
 
 /*
+ * Insert the index entries of a row just inserted from slot, as an INSERT
+ * does (PostgreSQL 16 added onlySummarizing); returns the indexes whose
+ * (deferred) unique check is still to come.
+ */
+#if PG_VERSION_NUM >= 160000
+#define td_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+#define td_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#endif
+
+/*
  * A SELECT of one relation by the current user, as the rewriter sees it
  * (for get_row_security_policies()): PostgreSQL 16 moved the permissions
  * of a range table entry to a list of its own.

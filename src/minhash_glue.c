@@ -29,6 +29,7 @@
 #include "detoast.h"
 #include "json_glue.h"
 #include "minhash.h"
+#include "minhash_glue.h"
 
 PG_FUNCTION_INFO_V1(train_data_minhash_signature);
 PG_FUNCTION_INFO_V1(train_data_conversation_text_signature);
@@ -170,6 +171,31 @@ add_turn(td_minhash *m, JsonbValue *turn)
 	add_text(m, content->val.string.val, content->val.string.len);
 }
 
+/* See minhash_glue.h. */
+Datum
+td_turns_signature(Jsonb *turns)
+{
+	td_minhash	m;
+	uint32_t	sig[TD_MINHASH_SLOTS];
+	uint32		n;
+
+	if (!JB_ROOT_IS_ARRAY(turns) || JB_ROOT_IS_SCALAR(turns))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("turns must be a JSON array, not %s",
+						JB_ROOT_IS_SCALAR(turns) ? "a scalar" : "an object"),
+				 errdetail("A conversation's turns are an array of objects {\"role\", \"content\"}.")));
+	n = JB_ROOT_COUNT(turns);
+	td_minhash_init(&m);
+	for (uint32 i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		add_turn(&m, getIthJsonbValueFromContainer(&turns->root, i));
+	}
+	td_minhash_finish(&m, sig);
+	return signature_datum(sig);
+}
+
 /*
  * conversation_text_signature(turns jsonb) returns int4[] — the signature
  * of a conversation's text: the contents of its turns ([{content}, ...]) in
@@ -181,26 +207,23 @@ add_turn(td_minhash *m, JsonbValue *turn)
 Datum
 train_data_conversation_text_signature(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *jb = TD_GETARG_JSONB_P(0);
-	td_minhash	m;
-	uint32_t	sig[TD_MINHASH_SLOTS];
-	uint32		n;
+	PG_RETURN_DATUM(td_turns_signature(TD_GETARG_JSONB_P(0)));
+}
 
-	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("turns must be a JSON array, not %s",
-						JB_ROOT_IS_SCALAR(jb) ? "a scalar" : "an object"),
-				 errdetail("A conversation's turns are an array of objects {\"role\", \"content\"}.")));
-	n = JB_ROOT_COUNT(jb);
-	td_minhash_init(&m);
-	for (uint32 i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		add_turn(&m, getIthJsonbValueFromContainer(&jb->root, i));
-	}
-	td_minhash_finish(&m, sig);
-	PG_RETURN_DATUM(signature_datum(sig));
+/* See minhash_glue.h. */
+Datum
+td_signature_bands(Datum signature)
+{
+	ArrayType  *a = DatumGetArrayTypeP(signature);
+	const uint32_t *sig = (const uint32_t *) ((const char *) a + ARR_OVERHEAD_NONULLS(1));	/* no nulls */
+	int64_t		keys[TD_MINHASH_BANDS];
+	Datum		values[TD_MINHASH_BANDS];
+
+	td_minhash_bands(sig, keys);
+	for (int b = 0; b < TD_MINHASH_BANDS; b++)
+		values[b] = Int64GetDatum(keys[b]);
+	return PointerGetDatum(construct_array(values, TD_MINHASH_BANDS, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 /*
@@ -211,15 +234,8 @@ train_data_conversation_text_signature(PG_FUNCTION_ARGS)
 Datum
 train_data_minhash_bands(PG_FUNCTION_ARGS)
 {
-	const uint32_t *sig = signature_arg(fcinfo, 0, "signature");
-	int64_t		keys[TD_MINHASH_BANDS];
-	Datum		values[TD_MINHASH_BANDS];
-
-	td_minhash_bands(sig, keys);
-	for (int b = 0; b < TD_MINHASH_BANDS; b++)
-		values[b] = Int64GetDatum(keys[b]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(values, TD_MINHASH_BANDS, INT8OID, sizeof(int64),
-										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	(void) signature_arg(fcinfo, 0, "signature");
+	PG_RETURN_DATUM(td_signature_bands(PG_GETARG_DATUM(0)));
 }
 
 /*

@@ -70,6 +70,15 @@ extern int	td_misspelt_settings(const char *const **names, int *listed);
 extern void td_install_check_cache(void);
 
 /*
+ * Prepare the CHECK constraints of a result relation opened outside a
+ * statement (turn_writer.c) from the same kept trees, as ExecRelCheck
+ * would on its first row; nothing where the cache is off (check_cache.c).
+ */
+struct ResultRelInfo;
+struct EState;
+extern void td_keep_checks_for(struct ResultRelInfo *rri, struct EState *estate);
+
+/*
  * Call fn(arg, relid) on every relcache invalidation (relid InvalidOid:
  * every relation), through the library's one relcache callback
  * (relation_events.c); at most four functions, registered once each.

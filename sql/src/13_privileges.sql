@@ -22,6 +22,7 @@
 REVOKE ALL ON FUNCTION train_data.claim_batch_items(text, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.heartbeat_batch_item(uuid, numeric, interval, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_item(uuid, jsonb, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION train_data.engine_store_turns(uuid, uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_batch_item(uuid, text, text, boolean, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.fail_item(uuid, text, text, boolean, integer, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION train_data.complete_batch_items(jsonb) FROM PUBLIC;

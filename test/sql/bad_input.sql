@@ -552,6 +552,8 @@ INSERT INTO calls (fn, call) VALUES
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('00000000-0000-0000-0000-00000000dead')$$),
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000')$$),
  ('heartbeat_batch_item', $$SELECT train_data.heartbeat_batch_item('a6000000-0000-0000-0000-000000000000', 'NaN')$$),
+ ('engine_store_turns', $$SELECT train_data.engine_store_turns(NULL, NULL, NULL)$$),
+ ('engine_store_turns', $$SELECT train_data.engine_store_turns('b3000000-0000-0000-0000-000000000000', 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '[{"role": "user", "content": "x"}]')$$),
  ('complete_batch_item', $$SELECT train_data.complete_batch_item(NULL, '{}')$$),
  ('complete_batch_item', $$SELECT train_data.complete_batch_item('00000000-0000-0000-0000-00000000dead', '{}')$$),
  ('complete_batch_item', $$SELECT train_data.complete_batch_item('a6000000-0000-0000-0000-000000000000', '{}')$$),

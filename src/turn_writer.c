@@ -1,0 +1,493 @@
+/*
+ * turn_writer.c — train_data.engine_store_turns(): a completion's turns and
+ * their signature row, written without a statement of their own.
+ *
+ * complete_batch_item inserted the turns with INSERT … SELECT and the
+ * signature row with INSERT … VALUES.  Each statement started an executor,
+ * and each turn queued a foreign-key check of its conversation: a query of
+ * its own, its executor and a KEY SHARE lock of the parent (10 of the 13
+ * checks of a 10-turn completion, about a tenth of a worker's cycle).  That
+ * parent is the conversation the completion inserted a statement earlier,
+ * in the same transaction: no other transaction can see it, so none can
+ * lock, change or delete it before this one ends, and the check can only
+ * pass.  This function makes sure it is so — the conversation (id, owner)
+ * is visible, was inserted (not updated) by this transaction, and the key
+ * is exactly (conversation_id, created_by) → conversations (id,
+ * created_by) — and then writes the rows as COPY does (CHECK constraints,
+ * the heap, every index), leaving out the checks.
+ *
+ * It writes nothing and returns false, for the caller's SQL to do the
+ * work (and report what is wrong), whenever the tables are not exactly as
+ * this code expects: another trigger or rule that would act on an insert,
+ * row-level security applying to the caller, a generated column, a table
+ * access method other than heap, a missing INSERT privilege, an executor
+ * permission hook (sepgsql), a turn that is not {"role": string, "content":
+ * string}, or a parent this transaction did not insert.  The known
+ * triggers it leaves out are no-ops here: conversation_turns_owner fires
+ * only for a NULL created_by, and the signature and verdict statement
+ * triggers skip the engine's own statements (engine_signs_turns); the
+ * signature row they would write is written here.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+#include "compat.h"
+#include "detoast.h"
+#include "minhash_glue.h"
+#include "td_utf8.h"
+#include "train_data.h"
+
+PG_FUNCTION_INFO_V1(train_data_engine_store_turns);
+
+/* Turns inserted with one table_multi_insert() call (COPY's buffer is 1,000). */
+#define TURNS_PER_INSERT 64
+
+/* The columns given for each row (turn_columns, signature_columns). */
+#define TURN_COLS 6
+#define SIGNATURE_COLS 4
+
+/* The triggers on the turns table that an insert here may leave out. */
+static const char *const known_turn_triggers[] = {
+	"conversation_turns_owner",
+	"conversation_turns_signature_insert",
+	"conversation_turns_verdicts_insert",
+};
+
+/* A table being written: its relation, result info and column defaults. */
+typedef struct written_table
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	int			natts;
+	const AttrNumber *cols;		/* the columns given for each row */
+	int			ncols;
+	ExprState **defaults;		/* per attribute, NULL: none (or given) */
+} written_table;
+
+/* The attribute number of column name of rel, or 0. */
+static AttrNumber
+column(Relation rel, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	return attnum > 0 ? attnum : InvalidAttrNumber;
+}
+
+/*
+ * Is fk the key (conversation_id, created_by) → conversations (id,
+ * created_by) of a table with those columns?
+ */
+static bool
+is_parent_key(const ForeignKeyCacheInfo *fk, Relation child, Relation parent)
+{
+	return fk->confrelid == RelationGetRelid(parent) && fk->nkeys == 2 &&
+		fk->conkey[0] == column(child, "conversation_id") && fk->conkey[1] == column(child, "created_by") &&
+		fk->confkey[0] == column(parent, "id") && fk->confkey[1] == column(parent, "created_by") &&
+		fk->conkey[0] != InvalidAttrNumber && fk->conkey[1] != InvalidAttrNumber;
+}
+
+/* Is the insert trigger t one an insert here may leave out? */
+static bool
+trigger_left_out(const Trigger *t, Relation rel, Relation parent, bool turns)
+{
+	ListCell   *lc;
+
+	if (t->tgisinternal)
+	{
+		/* a foreign-key check trigger of the parent key, and no other */
+		if (RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
+			return false;
+		foreach(lc, RelationGetFKeyList(rel))
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+
+			if (fk->conoid == t->tgconstraint)
+				return is_parent_key(fk, rel, parent);
+		}
+		return false;
+	}
+	/* one of the extension's own, by name and function */
+	for (size_t i = 0; turns && i < lengthof(known_turn_triggers); i++)
+		if (strcmp(t->tgname, known_turn_triggers[i]) == 0)
+			return get_func_namespace(t->tgfoid) == RelationGetNamespace(rel);
+	return false;
+}
+
+/*
+ * May rows be inserted into rel here: a plain heap table without rules,
+ * generated columns or row-level security for the caller, that the caller
+ * may insert into, whose insert triggers are all ones left out?
+ */
+static bool
+writable_here(Relation rel, Relation parent, bool turns)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+		rel->rd_rules != NULL ||	/* (relhasrules stays set once a rule is dropped) */
+		(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored) ||
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED ||
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		return false;
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+	{
+		const Trigger *t = &td->triggers[i];
+
+		if (TRIGGER_FOR_INSERT(t->tgtype) && !trigger_left_out(t, rel, parent, turns))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Was the conversation (id, owner) inserted by this transaction, and is it
+ * still there?  Read through its primary key as this transaction sees its
+ * own rows (SnapshotSelf); false also when the key is not (id).
+ */
+static bool
+parent_is_ours(Relation parent, Datum id, Datum owner)
+{
+	Oid			key = RelationGetPrimaryKeyIndex(parent);
+	AttrNumber	owner_col = column(parent, "created_by");
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData skey;
+	bool		ours = false;
+
+	if (!OidIsValid(key) || owner_col == InvalidAttrNumber ||
+		TupleDescAttr(RelationGetDescr(parent), owner_col - 1)->atttypid != UUIDOID)
+		return false;
+	index = index_open(key, AccessShareLock);
+	if (index->rd_index->indnkeyatts != 1 || index->rd_index->indkey.values[0] != column(parent, "id"))
+	{
+		index_close(index, AccessShareLock);
+		return false;
+	}
+	slot = table_slot_create(parent, NULL);
+	scan = index_beginscan(parent, index, SnapshotSelf, 1, 0);
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ, id);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		should_free;
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		bool		isnull;
+		Datum		row_owner = slot_getattr(slot, owner_col, &isnull);
+
+		ours = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
+			!(tuple->t_data->t_infomask & HEAP_UPDATED) &&
+			!isnull && DatumGetBool(DirectFunctionCall2(uuid_eq, row_owner, owner));
+		if (should_free)
+			heap_freetuple(tuple);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	return ours;
+}
+
+/*
+ * Set up w for inserting into rel in estate: its indexes, and the defaults
+ * of the columns not among the ncols given ones.
+ */
+static void
+begin_table(written_table *w, Relation rel, EState *estate, const AttrNumber *cols, int ncols)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	w->rel = rel;
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, rel, 0, NULL, 0);
+	ExecOpenIndices(w->rri, false);
+	td_keep_checks_for(w->rri, estate);
+	w->natts = desc->natts;
+	w->cols = cols;
+	w->ncols = ncols;
+	w->defaults = palloc0(sizeof(ExprState *) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Node	   *def;
+		bool		given = false;
+
+		for (int k = 0; k < ncols && !given; k++)
+			given = cols[k] == i + 1;
+		if (given || TupleDescAttr(desc, i)->attisdropped)
+			continue;
+		def = build_column_default(rel, i + 1);
+		if (def != NULL)
+			w->defaults[i] = ExecPrepareExpr((Expr *) def, estate);
+	}
+}
+
+/*
+ * A new row of w in slot: the given columns (w->cols[k] = values[k], not
+ * NULL), every other column its default (or NULL), checked against the
+ * table's NOT NULL and CHECK constraints.
+ */
+static void
+fill_row(written_table *w, TupleTableSlot *slot, EState *estate, const Datum *values)
+{
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < w->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+		if (w->defaults[i] != NULL)
+			slot->tts_values[i] = ExecEvalExpr(w->defaults[i], econtext, &slot->tts_isnull[i]);
+	}
+	for (int k = 0; k < w->ncols; k++)
+	{
+		slot->tts_values[w->cols[k] - 1] = values[k];
+		slot->tts_isnull[w->cols[k] - 1] = false;
+	}
+	ExecStoreVirtualTuple(slot);
+	if (w->rel->rd_att->constr != NULL)
+		ExecConstraints(w->rri, slot, estate);
+}
+
+/* Insert the n rows of slots into w (and its indexes). */
+static void
+insert_rows(written_table *w, TupleTableSlot **slots, int n, EState *estate)
+{
+	if (n == 0)
+		return;
+	table_multi_insert(w->rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		List	   *recheck = td_insert_index_tuples(w->rri, slots[i], estate);
+
+		if (recheck != NIL)
+			elog(ERROR, "deferred index check on table \"%s\"", RelationGetRelationName(w->rel));
+	}
+}
+
+/*
+ * Are all n turns objects with a string role and a string content?  The
+ * caller's SQL reports any other.
+ */
+static bool
+turns_usable(Jsonb *turns)
+{
+	uint32		n;
+
+	if (!JB_ROOT_IS_ARRAY(turns) || JB_ROOT_IS_SCALAR(turns))
+		return false;
+	n = JB_ROOT_COUNT(turns);
+	for (uint32 i = 0; i < n; i++)
+	{
+		JsonbValue *turn = getIthJsonbValueFromContainer(&turns->root, i);
+		JsonbValue *v;
+
+		CHECK_FOR_INTERRUPTS();
+		if (turn->type != jbvBinary || !JsonContainerIsObject(turn->val.binary.data))
+			return false;
+		v = getKeyJsonValueFromContainer(turn->val.binary.data, "role", 4, NULL);
+		if (v == NULL || v->type != jbvString)
+			return false;
+		v = getKeyJsonValueFromContainer(turn->val.binary.data, "content", 7, NULL);
+		if (v == NULL || v->type != jbvString)
+			return false;
+	}
+	return true;
+}
+
+/* A text Datum of a jsonb string member key of container c. */
+static Datum
+member_text(JsonbContainer *c, const char *key, int *chars)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
+
+	if (chars != NULL)
+		*chars = GetDatabaseEncoding() == PG_UTF8 ? (int) td_utf8_count(v->val.string.val, v->val.string.len)
+			: pg_mbstrlen_with_len(v->val.string.val, v->val.string.len);
+	return PointerGetDatum(cstring_to_text_with_len(v->val.string.val, v->val.string.len));
+}
+
+/*
+ * Insert the turns of conversation conv (owner owner) into the turns table
+ * t: turn_number from 1, token_count ceil(characters / 4).
+ */
+static void
+write_turns(written_table *t, EState *estate, Datum conv, Datum owner, Jsonb *turns)
+{
+	TupleTableSlot *slots[TURNS_PER_INSERT];
+	uint32		n = JB_ROOT_COUNT(turns);
+	int			filled = 0;
+
+	for (uint32 k = 0; k < TURNS_PER_INSERT && k < n; k++)
+		slots[k] = ExecInitExtraTupleSlot(estate, RelationGetDescr(t->rel), table_slot_callbacks(t->rel));
+	for (uint32 i = 0; i < n; i++)
+	{
+		/* (a chunk's turns are read into memory freed once it is inserted) */
+		MemoryContext old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		JsonbValue *turn = getIthJsonbValueFromContainer(&turns->root, i);
+		Datum		values[TURN_COLS];
+		int			chars;
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = conv;
+		values[1] = owner;
+		values[2] = Int32GetDatum((int32) i + 1);
+		values[3] = member_text(turn->val.binary.data, "role", NULL);
+		values[4] = member_text(turn->val.binary.data, "content", &chars);
+		values[5] = Int32GetDatum((int32) (((int64) chars + 3) / 4));
+		fill_row(t, slots[filled++], estate, values);
+		MemoryContextSwitchTo(old);
+		if (filled == TURNS_PER_INSERT || i + 1 == n)
+		{
+			insert_rows(t, slots, filled, estate);
+			for (int k = 0; k < filled; k++)
+				ExecClearTuple(slots[k]);
+			filled = 0;
+			ResetPerTupleExprContext(estate);
+		}
+	}
+}
+
+/* Insert the signature row of conversation conv into table s. */
+static void
+write_signature(written_table *s, EState *estate, Datum conv, Datum owner, Jsonb *turns)
+{
+	Datum		values[SIGNATURE_COLS];
+	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(s->rel),
+												  table_slot_callbacks(s->rel));
+
+	values[0] = conv;
+	values[1] = owner;
+	values[2] = td_turns_signature(turns);
+	values[3] = td_signature_bands(values[2]);
+	fill_row(s, slot, estate, values);
+	insert_rows(s, &slot, 1, estate);
+}
+
+/* A column written here: its name and type. */
+typedef struct written_column
+{
+	const char *name;
+	Oid			type;
+} written_column;
+
+/* The turns' columns written here, in the order write_turns gives them. */
+static const written_column turn_columns[TURN_COLS] = {
+	{"conversation_id", UUIDOID}, {"created_by", UUIDOID}, {"turn_number", INT4OID},
+	{"role", TEXTOID}, {"content", TEXTOID}, {"token_count", INT4OID}
+};
+
+/* The signature row's columns, in the order write_signature gives them. */
+static const written_column signature_columns[SIGNATURE_COLS] = {
+	{"conversation_id", UUIDOID}, {"created_by", UUIDOID}, {"signature", INT4ARRAYOID}, {"bands", INT8ARRAYOID}
+};
+
+/*
+ * The attribute numbers of the n columns of rel into attnums; false when
+ * one is missing or of another type.
+ */
+static bool
+find_columns(Relation rel, const written_column *columns, int n, AttrNumber *attnums)
+{
+	for (int i = 0; i < n; i++)
+	{
+		attnums[i] = column(rel, columns[i].name);
+		if (attnums[i] == InvalidAttrNumber ||
+			TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1)->atttypid != columns[i].type)
+			return false;
+	}
+	return true;
+}
+
+/* Write the turns and the signature row, all checks passed. */
+static void
+write_all(Relation turns_rel, const AttrNumber *turn_cols, Relation sig_rel, const AttrNumber *sig_cols,
+		  Datum conv, Datum owner, Jsonb *turns)
+{
+	EState	   *estate = CreateExecutorState();
+	written_table t;
+	written_table s;
+
+	begin_table(&t, turns_rel, estate, turn_cols, TURN_COLS);
+	begin_table(&s, sig_rel, estate, sig_cols, SIGNATURE_COLS);
+	write_turns(&t, estate, conv, owner, turns);
+	write_signature(&s, estate, conv, owner, turns);
+	ExecCloseIndices(t.rri);
+	ExecCloseIndices(s.rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+}
+
+/*
+ * engine_store_turns(conversation uuid, owner uuid, turns jsonb) returns
+ * boolean — the turns ([{role, content}, ...]) of a conversation this
+ * transaction inserted, and its signature row, written; false (nothing
+ * written) when the caller's SQL must write them.  Internal: the engine's.
+ */
+Datum
+train_data_engine_store_turns(PG_FUNCTION_ARGS)
+{
+	Datum		conv;
+	Datum		owner;
+	Jsonb	   *turns;
+	Oid			nsp;
+	Relation	parent;
+	Relation	turns_rel;
+	Relation	sig_rel;
+	AttrNumber	turn_cols[TURN_COLS];
+	AttrNumber	sig_cols[SIGNATURE_COLS];
+	bool		ok;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("engine_store_turns() needs a conversation id, an owner and turns")));
+	conv = PG_GETARG_DATUM(0);
+	owner = PG_GETARG_DATUM(1);
+	turns = TD_GETARG_JSONB_P(2);
+	nsp = get_namespace_oid("train_data", false);
+	if (ExecutorCheckPerms_hook != NULL || !turns_usable(turns) ||
+		!OidIsValid(get_relname_relid("conversations", nsp)) ||
+		!OidIsValid(get_relname_relid("conversation_turns", nsp)) ||
+		!OidIsValid(get_relname_relid("conversation_signatures", nsp)))
+		PG_RETURN_BOOL(false);
+	/* the locks the INSERT statements take, in their order */
+	turns_rel = table_open(get_relname_relid("conversation_turns", nsp), RowExclusiveLock);
+	sig_rel = table_open(get_relname_relid("conversation_signatures", nsp), RowExclusiveLock);
+	parent = table_open(get_relname_relid("conversations", nsp), AccessShareLock);
+	ok = find_columns(turns_rel, turn_columns, TURN_COLS, turn_cols) &&
+		find_columns(sig_rel, signature_columns, SIGNATURE_COLS, sig_cols) &&
+		writable_here(turns_rel, parent, true) && writable_here(sig_rel, parent, false) &&
+		parent_is_ours(parent, conv, owner);
+	if (ok)
+		write_all(turns_rel, turn_cols, sig_rel, sig_cols, conv, owner, turns);
+	table_close(parent, NoLock);
+	table_close(sig_rel, NoLock);
+	table_close(turns_rel, NoLock);
+	PG_RETURN_BOOL(ok);
+}
