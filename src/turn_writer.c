@@ -17,16 +17,20 @@
  * the heap, every index), leaving out the checks.
  *
  * It writes nothing and returns false, for the caller's SQL to do the
- * work (and report what is wrong), whenever the tables are not exactly as
- * this code expects: another trigger or rule that would act on an insert,
- * row-level security applying to the caller, a generated column, a table
- * access method other than heap, a missing INSERT privilege, an executor
- * permission hook (sepgsql), a turn that is not {"role": string, "content":
- * string}, or a parent this transaction did not insert.  The known
- * triggers it leaves out are no-ops here: conversation_turns_owner fires
- * only for a NULL created_by, and the signature and verdict statement
- * triggers skip the engine's own statements (engine_signs_turns); the
- * signature row they would write is written here.
+ * work (and report what is wrong), whenever an INSERT could do more or
+ * otherwise: a caller without the extension owner's privileges (checked
+ * before any lock is taken), a read-only transaction, another trigger or
+ * rule that would act on an insert, row-level security applying to the
+ * caller, a missing INSERT privilege, a generated column, a column left
+ * out of a domain type without a default, a table access method other
+ * than heap, an executor permission hook (sepgsql), a turn that is not
+ * {"role": string, "content": string}, or a parent this transaction did
+ * not insert.  The extension's own insert triggers it leaves out (known by
+ * name, function, kind and WHEN clause) are no-ops here:
+ * conversation_turns_owner fires only for a NULL created_by, and the
+ * signature and verdict statement triggers skip the engine's own
+ * statements (engine_signs_turns); the signature row they would write is
+ * written here.
  */
 #include "postgres.h"
 
@@ -72,11 +76,22 @@ PG_FUNCTION_INFO_V1(train_data_engine_store_turns);
 #define TURN_COLS 6
 #define SIGNATURE_COLS 4
 
-/* The triggers on the turns table that an insert here may leave out. */
-static const char *const known_turn_triggers[] = {
-	"conversation_turns_owner",
-	"conversation_turns_signature_insert",
-	"conversation_turns_verdicts_insert",
+/*
+ * The extension's insert triggers on the turns table that an insert here
+ * may leave out, as the extension makes them: each with a WHEN clause
+ * under which it does nothing for the rows written here.
+ */
+typedef struct known_trigger
+{
+	const char *name;
+	const char *function;		/* in the table's schema */
+	int16		type;			/* TRIGGER_TYPE_* bits: timing, level, INSERT */
+} known_trigger;
+
+static const known_trigger known_turn_triggers[] = {
+	{"conversation_turns_owner", "inherit_owner", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT},
+	{"conversation_turns_signature_insert", "conversation_turns_signature", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT},
+	{"conversation_turns_verdicts_insert", "conversation_turns_verdicts", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT},
 };
 
 /* A table being written: its relation, result info and column defaults. */
@@ -132,17 +147,36 @@ trigger_left_out(const Trigger *t, Relation rel, Relation parent, bool turns)
 		}
 		return false;
 	}
-	/* one of the extension's own, by name and function */
+	/* one of the extension's own, by name, function, kind and WHEN clause */
 	for (size_t i = 0; turns && i < lengthof(known_turn_triggers); i++)
-		if (strcmp(t->tgname, known_turn_triggers[i]) == 0)
-			return get_func_namespace(t->tgfoid) == RelationGetNamespace(rel);
+	{
+		const known_trigger *k = &known_turn_triggers[i];
+		char	   *function;
+		bool		same;
+
+		if (strcmp(t->tgname, k->name) != 0)
+			continue;
+		function = get_func_name(t->tgfoid);
+		same = t->tgtype == k->type && t->tgqual != NULL && function != NULL &&
+			strcmp(function, k->function) == 0 && get_func_namespace(t->tgfoid) == RelationGetNamespace(rel);
+		return same;
+	}
 	return false;
 }
 
+/* May the caller insert into table relid, without row-level security? */
+static bool
+insertable(Oid relid)
+{
+	return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
+		check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED;
+}
+
 /*
- * May rows be inserted into rel here: a plain heap table without rules,
- * generated columns or row-level security for the caller, that the caller
- * may insert into, whose insert triggers are all ones left out?
+ * May rows be inserted into rel here: a plain heap table without rules or
+ * generated columns, that the caller may insert into without row-level
+ * security (again, now that it is locked), whose insert triggers are all
+ * ones left out?
  */
 static bool
 writable_here(Relation rel, Relation parent, bool turns)
@@ -152,8 +186,7 @@ writable_here(Relation rel, Relation parent, bool turns)
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		rel->rd_rules != NULL ||	/* (relhasrules stays set once a rule is dropped) */
 		(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored) ||
-		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED ||
-		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		!insertable(RelationGetRelid(rel)))
 		return false;
 	for (int i = 0; td != NULL && i < td->numtriggers; i++)
 	{
@@ -215,9 +248,11 @@ parent_is_ours(Relation parent, Datum id, Datum owner)
 
 /*
  * Set up w for inserting into rel in estate: its indexes, and the defaults
- * of the columns not among the ncols given ones.
+ * of the columns not among the ncols given ones; false when a column left
+ * out has no default and is of a domain (an INSERT checks the domain's
+ * constraints on its NULL).
  */
-static void
+static bool
 begin_table(written_table *w, Relation rel, EState *estate, const AttrNumber *cols, int ncols)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -243,7 +278,10 @@ begin_table(written_table *w, Relation rel, EState *estate, const AttrNumber *co
 		def = build_column_default(rel, i + 1);
 		if (def != NULL)
 			w->defaults[i] = ExecPrepareExpr((Expr *) def, estate);
+		else if (get_typtype(TupleDescAttr(desc, i)->atttypid) == TYPTYPE_DOMAIN)
+			return false;
 	}
+	return true;
 }
 
 /*
@@ -424,23 +462,33 @@ find_columns(Relation rel, const written_column *columns, int n, AttrNumber *att
 	return true;
 }
 
-/* Write the turns and the signature row, all checks passed. */
-static void
+/*
+ * Write the turns and the signature row, all checks passed; false, nothing
+ * written, when a column would need the SQL (begin_table).
+ */
+static bool
 write_all(Relation turns_rel, const AttrNumber *turn_cols, Relation sig_rel, const AttrNumber *sig_cols,
 		  Datum conv, Datum owner, Jsonb *turns)
 {
 	EState	   *estate = CreateExecutorState();
-	written_table t;
-	written_table s;
+	written_table t = {0};
+	written_table s = {0};
+	bool		ok;
 
-	begin_table(&t, turns_rel, estate, turn_cols, TURN_COLS);
-	begin_table(&s, sig_rel, estate, sig_cols, SIGNATURE_COLS);
-	write_turns(&t, estate, conv, owner, turns);
-	write_signature(&s, estate, conv, owner, turns);
-	ExecCloseIndices(t.rri);
-	ExecCloseIndices(s.rri);
+	ok = begin_table(&t, turns_rel, estate, turn_cols, TURN_COLS) &&
+		begin_table(&s, sig_rel, estate, sig_cols, SIGNATURE_COLS);
+	if (ok)
+	{
+		write_turns(&t, estate, conv, owner, turns);
+		write_signature(&s, estate, conv, owner, turns);
+	}
+	if (t.rri != NULL)
+		ExecCloseIndices(t.rri);
+	if (s.rri != NULL)
+		ExecCloseIndices(s.rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
+	return ok;
 }
 
 /*
@@ -459,6 +507,9 @@ train_data_engine_store_turns(PG_FUNCTION_ARGS)
 	Relation	parent;
 	Relation	turns_rel;
 	Relation	sig_rel;
+	Oid			turns_oid;
+	Oid			sig_oid;
+	Oid			parent_oid;
 	AttrNumber	turn_cols[TURN_COLS];
 	AttrNumber	sig_cols[SIGNATURE_COLS];
 	bool		ok;
@@ -471,21 +522,23 @@ train_data_engine_store_turns(PG_FUNCTION_ARGS)
 	owner = PG_GETARG_DATUM(1);
 	turns = TD_GETARG_JSONB_P(2);
 	nsp = get_namespace_oid("train_data", false);
-	if (ExecutorCheckPerms_hook != NULL || !turns_usable(turns) ||
-		!OidIsValid(get_relname_relid("conversations", nsp)) ||
-		!OidIsValid(get_relname_relid("conversation_turns", nsp)) ||
-		!OidIsValid(get_relname_relid("conversation_signatures", nsp)))
+	turns_oid = get_relname_relid("conversation_turns", nsp);
+	sig_oid = get_relname_relid("conversation_signatures", nsp);
+	parent_oid = get_relname_relid("conversations", nsp);
+	/* (checked before any lock: a role refused here holds none) */
+	if (XactReadOnly || ExecutorCheckPerms_hook != NULL || !td_engine_context() ||
+		!OidIsValid(turns_oid) || !OidIsValid(sig_oid) || !OidIsValid(parent_oid) ||
+		!insertable(turns_oid) || !insertable(sig_oid) || !turns_usable(turns))
 		PG_RETURN_BOOL(false);
 	/* the locks the INSERT statements take, in their order */
-	turns_rel = table_open(get_relname_relid("conversation_turns", nsp), RowExclusiveLock);
-	sig_rel = table_open(get_relname_relid("conversation_signatures", nsp), RowExclusiveLock);
-	parent = table_open(get_relname_relid("conversations", nsp), AccessShareLock);
+	turns_rel = table_open(turns_oid, RowExclusiveLock);
+	sig_rel = table_open(sig_oid, RowExclusiveLock);
+	parent = table_open(parent_oid, AccessShareLock);
 	ok = find_columns(turns_rel, turn_columns, TURN_COLS, turn_cols) &&
 		find_columns(sig_rel, signature_columns, SIGNATURE_COLS, sig_cols) &&
 		writable_here(turns_rel, parent, true) && writable_here(sig_rel, parent, false) &&
 		parent_is_ours(parent, conv, owner);
-	if (ok)
-		write_all(turns_rel, turn_cols, sig_rel, sig_cols, conv, owner, turns);
+	ok = ok && write_all(turns_rel, turn_cols, sig_rel, sig_cols, conv, owner, turns);
 	table_close(parent, NoLock);
 	table_close(sig_rel, NoLock);
 	table_close(turns_rel, NoLock);

@@ -131,8 +131,9 @@ ROLLBACK;
 
 -- 6. A table not as the writer expects is left to the SQL: another insert
 -- trigger (the site's own) on the turns or the signatures, a rule, a
--- caller under row-level security or without the INSERT privilege.  Each
--- false, nothing written; the writer writes again once the table is back.
+-- domain column without a default, a caller under row-level security or
+-- without the INSERT privilege, a read-only transaction.  Each false,
+-- nothing written; the writer writes again once the table is back.
 CREATE TABLE public.tw_seen (conversation_id uuid, turn_number int);
 CREATE FUNCTION public.tw_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -155,19 +156,41 @@ CREATE RULE tw_rule AS ON INSERT TO train_data.conversation_turns DO ALSO NOTIFY
 SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
     '[{"role": "user", "content": "x"}]') AS with_a_rule;
 DROP RULE tw_rule ON train_data.conversation_turns;
--- (a role the site let call it: under row-level security, or without the
--- INSERT privilege, the SQL decides)
-GRANT EXECUTE ON FUNCTION train_data.engine_store_turns(uuid, uuid, jsonb) TO regress_alice;
-SET LOCAL ROLE regress_alice;
-SET LOCAL train_data.user_id = :alice;
+-- (a domain column a DBA added without a default: an INSERT checks the
+-- domain's constraints on its NULL)
+CREATE DOMAIN public.tw_note AS text;
+ALTER TABLE train_data.conversation_turns ADD COLUMN tw_note public.tw_note;
+ALTER DOMAIN public.tw_note ADD CONSTRAINT tw_note_given CHECK (VALUE IS NOT NULL) NOT VALID;
 SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
-    '[{"role": "user", "content": "x"}]') AS without_insert;
-RESET ROLE;
-GRANT INSERT ON train_data.conversation_turns, train_data.conversation_signatures TO regress_alice;
-SET LOCAL ROLE regress_alice;
+    '[{"role": "user", "content": "x"}]') AS with_a_domain_column;
+ALTER TABLE train_data.conversation_turns DROP COLUMN tw_note;
+-- (a role with the extension owner's privileges: under row-level security
+-- forced on the table, or without the INSERT privilege, the SQL decides)
+CREATE ROLE regress_tw_engine;
+DO $$ BEGIN EXECUTE format('GRANT %I TO regress_tw_engine', current_user); END $$;
+ALTER TABLE train_data.conversation_turns FORCE ROW LEVEL SECURITY;
+SET LOCAL ROLE regress_tw_engine;
 SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
     '[{"role": "user", "content": "x"}]') AS under_row_security;
 RESET ROLE;
+ALTER TABLE train_data.conversation_turns NO FORCE ROW LEVEL SECURITY;
+DO $$ BEGIN EXECUTE format('REVOKE INSERT ON train_data.conversation_signatures FROM %I', current_user); END $$;
+SET LOCAL ROLE regress_tw_engine;
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS without_insert;
+RESET ROLE;
+DO $$ BEGIN EXECUTE format('GRANT INSERT ON train_data.conversation_signatures TO %I', current_user); END $$;
+SET LOCAL ROLE regress_tw_engine;
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS with_both_again;
+RESET ROLE;
+-- (a transaction turned read-only)
+SET LOCAL transaction_read_only = on;
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS read_only;
+ROLLBACK;
+BEGIN;
+SELECT public.tw_new_conversation('a7000000-0000-0000-0000-000000000009', :alice);
 SELECT count(*) AS turns_written FROM train_data.conversation_turns
 WHERE conversation_id = 'a7000000-0000-0000-0000-000000000009';
 SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
@@ -226,9 +249,23 @@ WHERE j.name LIKE 'tw %'
 GROUP BY j.name ORDER BY j.name;
 
 -- 8. Not for a role without the privilege: internal (EXECUTE not granted).
+-- Granted to a role that is not the engine, it answers false before it
+-- locks anything.
 SET ROLE regress_alice;
 SELECT train_data.engine_store_turns('b7000000-0000-0000-0000-000000000000', :bob, '[{"role": "user", "content": "x"}]');
 RESET ROLE;
+BEGIN;
+SELECT public.tw_new_conversation('a7000000-0000-0000-0000-00000000000a', :alice);
+GRANT EXECUTE ON FUNCTION train_data.engine_store_turns(uuid, uuid, jsonb) TO regress_alice;
+GRANT INSERT ON train_data.conversation_turns, train_data.conversation_signatures TO regress_alice;
+SET LOCAL ROLE regress_alice;
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-00000000000a', :alice,
+    '[{"role": "user", "content": "x"}]') AS not_the_engine;
+RESET ROLE;
+SELECT count(*) AS locks_on_turns_and_signatures FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation'
+  AND relation IN ('train_data.conversation_turns'::regclass, 'train_data.conversation_signatures'::regclass);
+ROLLBACK;
 SELECT train_data.engine_store_turns(NULL, :alice, '[]');
 
 DELETE FROM train_data.batch_jobs WHERE name LIKE 'tw %';
