@@ -26,7 +26,7 @@
  * than heap, an executor permission hook (sepgsql), a turn that is not
  * {"role": string, "content": string}, or a parent this transaction did
  * not insert.  The extension's own insert triggers it leaves out (known by
- * name, function, kind and WHEN clause) are no-ops here:
+ * name, function, kind and arguments, with a WHEN clause) are no-ops here:
  * conversation_turns_owner fires only for a NULL created_by, and the
  * signature and verdict statement triggers skip the engine's own
  * statements (engine_signs_turns); the signature row they would write is
@@ -86,12 +86,17 @@ typedef struct known_trigger
 	const char *name;
 	const char *function;		/* in the table's schema */
 	int16		type;			/* TRIGGER_TYPE_* bits: timing, level, INSERT */
+	int16		nargs;
+	const char *args[2];
 } known_trigger;
 
 static const known_trigger known_turn_triggers[] = {
-	{"conversation_turns_owner", "inherit_owner", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT},
-	{"conversation_turns_signature_insert", "conversation_turns_signature", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT},
-	{"conversation_turns_verdicts_insert", "conversation_turns_verdicts", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT},
+	{"conversation_turns_owner", "inherit_owner", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT,
+	2, {"conversations", "conversation_id"}},
+	{"conversation_turns_signature_insert", "conversation_turns_signature", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT,
+	0, {NULL, NULL}},
+	{"conversation_turns_verdicts_insert", "conversation_turns_verdicts", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT,
+	0, {NULL, NULL}},
 };
 
 /* A table being written: its relation, result info and column defaults. */
@@ -147,7 +152,10 @@ trigger_left_out(const Trigger *t, Relation rel, Relation parent, bool turns)
 		}
 		return false;
 	}
-	/* one of the extension's own, by name, function, kind and WHEN clause */
+	/*
+	 * one of the extension's own, by name, function, kind and arguments,
+	 * with a WHEN clause (whose text the table's owner is trusted to keep)
+	 */
 	for (size_t i = 0; turns && i < lengthof(known_turn_triggers); i++)
 	{
 		const known_trigger *k = &known_turn_triggers[i];
@@ -157,8 +165,10 @@ trigger_left_out(const Trigger *t, Relation rel, Relation parent, bool turns)
 		if (strcmp(t->tgname, k->name) != 0)
 			continue;
 		function = get_func_name(t->tgfoid);
-		same = t->tgtype == k->type && t->tgqual != NULL && function != NULL &&
+		same = t->tgtype == k->type && t->tgqual != NULL && t->tgnargs == k->nargs && function != NULL &&
 			strcmp(function, k->function) == 0 && get_func_namespace(t->tgfoid) == RelationGetNamespace(rel);
+		for (int a = 0; same && a < k->nargs; a++)
+			same = strcmp(t->tgargs[a], k->args[a]) == 0;
 		return same;
 	}
 	return false;

@@ -130,9 +130,10 @@ FROM train_data.conversation_turns WHERE conversation_id = 'a7000000-0000-0000-0
 ROLLBACK;
 
 -- 6. A table not as the writer expects is left to the SQL: another insert
--- trigger (the site's own) on the turns or the signatures, a rule, a
--- domain column without a default, a caller under row-level security or
--- without the INSERT privilege, a read-only transaction.  Each false,
+-- trigger (the site's own) on the turns or the signatures, one of the
+-- extension's own made otherwise, a rule, a generated column, a domain
+-- column without a default, a caller under row-level security or without
+-- the INSERT privilege, a read-only transaction.  Each false,
 -- nothing written; the writer writes again once the table is back.
 CREATE TABLE public.tw_seen (conversation_id uuid, turn_number int);
 CREATE FUNCTION public.tw_audit() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -156,6 +157,33 @@ CREATE RULE tw_rule AS ON INSERT TO train_data.conversation_turns DO ALSO NOTIFY
 SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
     '[{"role": "user", "content": "x"}]') AS with_a_rule;
 DROP RULE tw_rule ON train_data.conversation_turns;
+-- (one of the extension's own triggers made again with another function,
+-- or with other arguments; then as the extension makes it)
+DROP TRIGGER conversation_turns_owner ON train_data.conversation_turns;
+CREATE TRIGGER conversation_turns_owner BEFORE INSERT ON train_data.conversation_turns
+    FOR EACH ROW WHEN (NEW.created_by IS NULL) EXECUTE FUNCTION public.tw_audit();
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS with_another_function;
+DROP TRIGGER conversation_turns_owner ON train_data.conversation_turns;
+CREATE TRIGGER conversation_turns_owner BEFORE INSERT ON train_data.conversation_turns
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('batch_jobs', 'batch_job_id');
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS with_other_arguments;
+DROP TRIGGER conversation_turns_owner ON train_data.conversation_turns;
+CREATE TRIGGER conversation_turns_owner BEFORE INSERT ON train_data.conversation_turns
+    FOR EACH ROW WHEN (NEW.created_by IS NULL)
+    EXECUTE FUNCTION train_data.inherit_owner('conversations', 'conversation_id');
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS made_as_the_extension_makes_it;
+ROLLBACK;
+BEGIN;
+SELECT public.tw_new_conversation('a7000000-0000-0000-0000-000000000009', :alice);
+-- (a generated column: its expression needs the row an INSERT computes it from)
+ALTER TABLE train_data.conversation_turns ADD COLUMN tw_g int GENERATED ALWAYS AS (turn_number * 10) STORED;
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-000000000009', :alice,
+    '[{"role": "user", "content": "x"}]') AS with_a_generated_column;
+ALTER TABLE train_data.conversation_turns DROP COLUMN tw_g;
 -- (a domain column a DBA added without a default: an INSERT checks the
 -- domain's constraints on its NULL)
 CREATE DOMAIN public.tw_note AS text;
@@ -261,6 +289,16 @@ GRANT INSERT ON train_data.conversation_turns, train_data.conversation_signature
 SET LOCAL ROLE regress_alice;
 SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-00000000000a', :alice,
     '[{"role": "user", "content": "x"}]') AS not_the_engine;
+RESET ROLE;
+-- (one that bypasses row-level security, with the INSERT privilege: still
+-- not the engine)
+CREATE ROLE regress_tw_bypass BYPASSRLS;
+GRANT USAGE ON SCHEMA train_data TO regress_tw_bypass;
+GRANT EXECUTE ON FUNCTION train_data.engine_store_turns(uuid, uuid, jsonb) TO regress_tw_bypass;
+GRANT INSERT ON train_data.conversation_turns, train_data.conversation_signatures TO regress_tw_bypass;
+SET LOCAL ROLE regress_tw_bypass;
+SELECT train_data.engine_store_turns('a7000000-0000-0000-0000-00000000000a', :alice,
+    '[{"role": "user", "content": "x"}]') AS bypassing_row_security;
 RESET ROLE;
 SELECT count(*) AS locks_on_turns_and_signatures FROM pg_locks
 WHERE pid = pg_backend_pid() AND locktype = 'relation'
