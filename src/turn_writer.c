@@ -132,9 +132,13 @@ is_parent_key(const ForeignKeyCacheInfo *fk, Relation child, Relation parent)
 		fk->conkey[0] != InvalidAttrNumber && fk->conkey[1] != InvalidAttrNumber;
 }
 
-/* Is the insert trigger t one an insert here may leave out? */
+/*
+ * Is the insert trigger t one an insert here may leave out?  fks: rel's
+ * foreign keys.  (t and fks are copies: a catalog lookup here may rebuild
+ * rel's relcache entry, freeing its trigger descriptor and key list.)
+ */
 static bool
-trigger_left_out(const Trigger *t, Relation rel, Relation parent, bool turns)
+trigger_left_out(const Trigger *t, List *fks, Relation rel, Relation parent, bool turns)
 {
 	ListCell   *lc;
 
@@ -143,7 +147,7 @@ trigger_left_out(const Trigger *t, Relation rel, Relation parent, bool turns)
 		/* a foreign-key check trigger of the parent key, and no other */
 		if (RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
 			return false;
-		foreach(lc, RelationGetFKeyList(rel))
+		foreach(lc, fks)
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 
@@ -191,18 +195,26 @@ insertable(Oid relid)
 static bool
 writable_here(Relation rel, Relation parent, bool turns)
 {
-	TriggerDesc *td = rel->trigdesc;
+	TriggerDesc *td;
+	List	   *fks;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		rel->rd_rules != NULL ||	/* (relhasrules stays set once a rule is dropped) */
 		(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored) ||
 		!insertable(RelationGetRelid(rel)))
 		return false;
+	/*
+	 * copies, as the executor takes (InitResultRelInfo): the lookups below
+	 * may accept an invalidation of rel (its statistics updated by ANALYZE,
+	 * say), which rebuilds its relcache entry and frees the originals
+	 */
+	td = CopyTriggerDesc(rel->trigdesc);
+	fks = copyObject(RelationGetFKeyList(rel));
 	for (int i = 0; td != NULL && i < td->numtriggers; i++)
 	{
 		const Trigger *t = &td->triggers[i];
 
-		if (TRIGGER_FOR_INSERT(t->tgtype) && !trigger_left_out(t, rel, parent, turns))
+		if (TRIGGER_FOR_INSERT(t->tgtype) && !trigger_left_out(t, fks, rel, parent, turns))
 			return false;
 	}
 	return true;
@@ -218,6 +230,7 @@ parent_is_ours(Relation parent, Datum id, Datum owner)
 {
 	Oid			key = RelationGetPrimaryKeyIndex(parent);
 	AttrNumber	owner_col = column(parent, "created_by");
+	AttrNumber	id_col;
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
@@ -227,8 +240,9 @@ parent_is_ours(Relation parent, Datum id, Datum owner)
 	if (!OidIsValid(key) || owner_col == InvalidAttrNumber ||
 		TupleDescAttr(RelationGetDescr(parent), owner_col - 1)->atttypid != UUIDOID)
 		return false;
+	id_col = column(parent, "id");
 	index = index_open(key, AccessShareLock);
-	if (index->rd_index->indnkeyatts != 1 || index->rd_index->indkey.values[0] != column(parent, "id"))
+	if (index->rd_index->indnkeyatts != 1 || index->rd_index->indkey.values[0] != id_col)
 	{
 		index_close(index, AccessShareLock);
 		return false;
@@ -265,30 +279,30 @@ parent_is_ours(Relation parent, Datum id, Datum owner)
 static bool
 begin_table(written_table *w, Relation rel, EState *estate, const AttrNumber *cols, int ncols)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-
+	/* (the descriptor read afresh after each lookup, which may rebuild it) */
 	w->rel = rel;
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, rel, 0, NULL, 0);
 	ExecOpenIndices(w->rri, false);
 	td_keep_checks_for(w->rri, estate);
-	w->natts = desc->natts;
+	w->natts = RelationGetNumberOfAttributes(rel);
 	w->cols = cols;
 	w->ncols = ncols;
-	w->defaults = palloc0(sizeof(ExprState *) * desc->natts);
-	for (int i = 0; i < desc->natts; i++)
+	w->defaults = palloc0(sizeof(ExprState *) * w->natts);
+	for (int i = 0; i < w->natts; i++)
 	{
 		Node	   *def;
+		Oid			type = TupleDescAttr(RelationGetDescr(rel), i)->atttypid;
 		bool		given = false;
 
 		for (int k = 0; k < ncols && !given; k++)
 			given = cols[k] == i + 1;
-		if (given || TupleDescAttr(desc, i)->attisdropped)
+		if (given || TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
 			continue;
 		def = build_column_default(rel, i + 1);
 		if (def != NULL)
 			w->defaults[i] = ExecPrepareExpr((Expr *) def, estate);
-		else if (get_typtype(TupleDescAttr(desc, i)->atttypid) == TYPTYPE_DOMAIN)
+		else if (get_typtype(type) == TYPTYPE_DOMAIN)
 			return false;
 	}
 	return true;
