@@ -9,6 +9,7 @@
 
 #include "postgres.h"
 
+#include "access/tableam.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
@@ -84,6 +85,41 @@
 #else
 #define td_insert_index_tuples(rri, slot, estate) \
 	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#endif
+
+/*
+ * Update the row at otid (locked by this transaction) to the one in slot,
+ * waiting for nothing; *index_entries says whether its index entries are
+ * to be inserted, *summarizing_only whether only those of summarizing
+ * indexes (PostgreSQL 16 made the flag an enum).
+ */
+static inline TM_Result
+td_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snap,
+				TM_FailureData *tmfd, bool *index_entries, bool *summarizing_only)
+{
+	LockTupleMode mode;
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update;
+	TM_Result	res = table_tuple_update(rel, otid, slot, cid, snap, InvalidSnapshot, true, tmfd, &mode, &update);
+
+	*index_entries = update != TU_None;
+	*summarizing_only = update == TU_Summarizing;
+#else
+	TM_Result	res = table_tuple_update(rel, otid, slot, cid, snap, InvalidSnapshot, true, tmfd, &mode,
+										 index_entries);
+
+	*summarizing_only = false;
+#endif
+	return res;
+}
+
+/* The index entries of a row an update wrote from slot (see td_tuple_update). */
+#if PG_VERSION_NUM >= 160000
+#define td_update_index_tuples(rri, slot, estate, summarizing_only) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL, (summarizing_only))
+#else
+#define td_update_index_tuples(rri, slot, estate, summarizing_only) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL)
 #endif
 
 /*

@@ -158,7 +158,10 @@ td_add_to_counters(Datum job, int32 completed, int32 failed, int32 cancelled, in
 	Datum		args[] = {job, Int32GetDatum(completed), Int32GetDatum(failed), Int32GetDatum(cancelled),
 		Int32GetDatum(in_flight), BoolGetDatum(final_event)};
 	int			f = final_event ? 1 : 0;
+	const int32 add[] = {completed, failed, cancelled, in_flight};
 
+	if (td_counters_update_native(job, add, final_event))
+		return;
 	for (int pick = 0; pick < 2; pick++)
 	{
 		if (run(&picked_plans[pick][f], picked_sql[pick][f], lengthof(arg_types) - 1, args) > 0)

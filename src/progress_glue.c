@@ -767,6 +767,16 @@ ts_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_ARGISNULL(argno) ? NAN : ts_seconds(PG_GETARG_TIMESTAMPTZ(argno));
 }
 
+/* See train_data.h. */
+double
+td_job_active_seconds_now(const Datum *v, const bool *n)
+{
+	return td_active_seconds(n[0] ? NAN : ts_seconds(DatumGetTimestampTz(v[0])),
+							 n[1] ? 0.0 : interval_seconds(DatumGetIntervalP(v[1])),
+							 n[2] ? NAN : ts_seconds(DatumGetTimestampTz(v[2])), NAN,
+							 ts_seconds(GetCurrentTransactionStartTimestamp()));
+}
+
 /*
  * job_active_seconds(started_at, paused_time, paused_at, completed_at, at)
  * returns float8 — see td_active_seconds().

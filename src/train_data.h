@@ -95,4 +95,11 @@ struct ArrayType;
 extern Datum *td_pair_elements(struct ArrayType *a, Oid type, int16 typlen, bool byval, char align, int *n,
 							   const char *what);
 
+/*
+ * Seconds a job has been active now (at the transaction's start, as
+ * now()), from its started_at, paused_time and paused_at in v (NULL where
+ * n says): job_active_seconds(…, NULL, now()) (progress_glue.c).
+ */
+extern double td_job_active_seconds_now(const Datum *v, const bool *n);
+
 #endif							/* TD_TRAIN_DATA_H */

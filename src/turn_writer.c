@@ -64,6 +64,7 @@
 #include "compat.h"
 #include "detoast.h"
 #include "minhash_glue.h"
+#include "native_write.h"
 #include "td_utf8.h"
 #include "train_data.h"
 
@@ -178,14 +179,6 @@ trigger_left_out(const Trigger *t, List *fks, Relation rel, Relation parent, boo
 	return false;
 }
 
-/* May the caller insert into table relid, without row-level security? */
-static bool
-insertable(Oid relid)
-{
-	return pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
-		check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED;
-}
-
 /*
  * May rows be inserted into rel here: a plain heap table without rules or
  * generated columns, that the caller may insert into without row-level
@@ -198,10 +191,7 @@ writable_here(Relation rel, Relation parent, bool turns)
 	TriggerDesc *td;
 	List	   *fks;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		rel->rd_rules != NULL ||	/* (relhasrules stays set once a rule is dropped) */
-		(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored) ||
-		!insertable(RelationGetRelid(rel)))
+	if (!td_native_plain_table(rel) || !td_native_table_allowed(RelationGetRelid(rel), ACL_INSERT))
 		return false;
 	/*
 	 * copies, as the executor takes (InitResultRelInfo): the lookups below
@@ -550,9 +540,9 @@ train_data_engine_store_turns(PG_FUNCTION_ARGS)
 	sig_oid = get_relname_relid("conversation_signatures", nsp);
 	parent_oid = get_relname_relid("conversations", nsp);
 	/* (checked before any lock: a role refused here holds none) */
-	if (XactReadOnly || ExecutorCheckPerms_hook != NULL || !td_engine_context() ||
-		!OidIsValid(turns_oid) || !OidIsValid(sig_oid) || !OidIsValid(parent_oid) ||
-		!insertable(turns_oid) || !insertable(sig_oid) || !turns_usable(turns))
+	if (!td_native_writes_here() || !OidIsValid(parent_oid) ||
+		!td_native_table_allowed(turns_oid, ACL_INSERT) || !td_native_table_allowed(sig_oid, ACL_INSERT) ||
+		!turns_usable(turns))
 		PG_RETURN_BOOL(false);
 	/* the locks the INSERT statements take, in their order */
 	turns_rel = table_open(turns_oid, RowExclusiveLock);

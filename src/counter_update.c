@@ -1,0 +1,434 @@
+/*
+ * counter_update.c — the engine's addition to its preferred counter shard
+ * of a job, made without a statement.
+ *
+ * Every claim and every completion adds to a job's live counters
+ * (counter_shards.c).  As a statement, that UPDATE started an executor
+ * for itself, for the sub-select that picks and locks the shard (FOR
+ * UPDATE SKIP LOCKED) and, for a final event, for the one that reads the
+ * job's clock: about a tenth of a worker's cycle for two rows.  Here the
+ * common case is done as the statement would do it: the shard of this
+ * backend's process id is found through the primary key with a new
+ * snapshot, locked as an UPDATE locks it unless another transaction holds
+ * it (its newest version, as the statement would update), given the sums
+ * (kept in the int4 range) and, for a final event, the rate from the job's
+ * active clock, checked against the table's NOT NULL and CHECK
+ * constraints, and written with its index entries when the update is not
+ * HOT.
+ *
+ * It writes nothing and returns false, for counter_shards.c's statements
+ * to do the work, whenever they could do more or otherwise: the checks of
+ * native_write.c (a caller without the extension owner's privileges, a
+ * read-only transaction, row-level security or a missing privilege, a
+ * rule, a generated column, another table access method, an executor
+ * permission hook), a transaction that reads from one snapshot (whose
+ * errors the statement raises), an update trigger other than the
+ * immediate foreign-key check of columns left unchanged (whose check can
+ * only pass: the key is not changed, and the shard's lock keeps the job
+ * from being deleted before this transaction ends), events of an after
+ * trigger still pending on the table, a shard that is missing, held by
+ * another transaction, deleted, or has a NULL count.  A shard locked and
+ * then passed back is updated by the statement, which locks it again.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "compat.h"
+#include "counter_shards.h"
+#include "eta.h"
+#include "native_write.h"
+#include "train_data.h"
+
+/* The counts a call adds to, in td_counters_update_native's order, and the rate's columns. */
+enum
+{
+	COL_COMPLETED, COL_FAILED, COL_CANCELLED, COL_IN_FLIGHT, COL_EWMA, COL_LAST_ACTIVE,
+	COL_JOB, COL_SHARD, N_COLS
+};
+
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			shard_columns[N_COLS] = {
+	{"completed_items", INT4OID}, {"failed_items", INT4OID}, {"cancelled_items", INT4OID},
+	{"in_flight", INT4OID}, {"interval_ewma", FLOAT8OID}, {"last_active", FLOAT8OID},
+	{"batch_job_id", UUIDOID}, {"shard", INT2OID}
+};
+
+/* The job row's columns the active clock reads, in td_job_active_seconds_now's order. */
+#define CLOCK_COLS 3
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			clock_columns[CLOCK_COLS] = {
+	{"started_at", TIMESTAMPTZOID}, {"paused_time", INTERVALOID}, {"paused_at", TIMESTAMPTZOID}
+};
+
+/* The attribute number of column name of type in rel, or 0. */
+static AttrNumber
+typed_column(Relation rel, const char *name, Oid type)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum <= 0 || TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid != type)
+		return InvalidAttrNumber;
+	return attnum;
+}
+
+/* Is attnum one of the n columns of cols? */
+static bool
+among(AttrNumber attnum, const AttrNumber *cols, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (cols[i] == attnum)
+			return true;
+	return false;
+}
+
+/*
+ * Would an UPDATE of the counts and rate columns (cols[0 .. COL_JOB - 1])
+ * of rel fire nothing but an immediate foreign-key check of columns it
+ * leaves unchanged?  (The trigger descriptor and key list copied: a
+ * catalog lookup may rebuild rel's relcache entry and free them.)
+ */
+static bool
+update_fires_nothing(Relation rel, const AttrNumber *cols)
+{
+	TriggerDesc *td = CopyTriggerDesc(rel->trigdesc);
+	List	   *fks = copyObject(RelationGetFKeyList(rel));
+
+	if (AfterTriggerPendingOnRel(RelationGetRelid(rel)))
+		return false;
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+	{
+		const Trigger *t = &td->triggers[i];
+		bool		left_out = false;
+		ListCell   *lc;
+
+		if (!TRIGGER_FOR_UPDATE(t->tgtype))
+			continue;
+		if (!t->tgisinternal || t->tgdeferrable || RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
+			return false;
+		foreach(lc, fks)
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+
+			if (fk->conoid != t->tgconstraint)
+				continue;
+			left_out = true;
+			for (int k = 0; k < fk->nkeys; k++)
+				left_out = left_out && !among(fk->conkey[k], cols, COL_JOB);
+		}
+		if (!left_out)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The primary key of rel when its key columns are exactly cols[0 .. n - 1],
+ * opened; NULL (nothing opened) otherwise.
+ */
+static Relation
+open_key(Relation rel, const AttrNumber *cols, int n)
+{
+	Oid			key = RelationGetPrimaryKeyIndex(rel);
+	Relation	index;
+
+	if (!OidIsValid(key))
+		return NULL;
+	index = index_open(key, AccessShareLock);
+	for (int i = 0; i < n; i++)
+	{
+		if (index->rd_index->indnkeyatts != n || index->rd_index->indkey.values[i] != cols[i])
+		{
+			index_close(index, AccessShareLock);
+			return NULL;
+		}
+	}
+	return index;
+}
+
+/*
+ * The row of rel whose key (index, of nkeys columns) equals keys, as snap
+ * sees it, into slot; false when there is none.
+ */
+static bool
+fetch_by_key(Relation rel, Relation index, Snapshot snap, ScanKeyData *keys, int nkeys, TupleTableSlot *slot)
+{
+	IndexScanDesc scan = index_beginscan(rel, index, snap, nkeys, 0);
+	bool		found;
+
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * The job's active clock now, as the statement reads it (NULL, here NaN,
+ * without a job row the snapshot sees); NaN also when the table is not as
+ * expected, after which *usable is false.
+ */
+static double
+job_clock(Oid jobs_oid, Datum job, Snapshot snap, bool *usable)
+{
+	Relation	jobs = table_open(jobs_oid, AccessShareLock);
+	AttrNumber	id_col = typed_column(jobs, "id", UUIDOID);
+	AttrNumber	cols[CLOCK_COLS];
+	Relation	index = NULL;
+	double		active = NAN;
+
+	*usable = id_col != InvalidAttrNumber;
+	for (int i = 0; i < CLOCK_COLS; i++)
+	{
+		cols[i] = typed_column(jobs, clock_columns[i].name, clock_columns[i].type);
+		*usable = *usable && cols[i] != InvalidAttrNumber;
+	}
+	if (*usable)
+		index = open_key(jobs, &id_col, 1);
+	*usable = *usable && index != NULL;
+	if (*usable)
+	{
+		TupleTableSlot *slot = table_slot_create(jobs, NULL);
+		ScanKeyData key;
+
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, job);
+		if (fetch_by_key(jobs, index, snap, &key, 1, slot))
+		{
+			Datum		v[CLOCK_COLS];
+			bool		n[CLOCK_COLS];
+
+			for (int i = 0; i < CLOCK_COLS; i++)
+				v[i] = slot_getattr(slot, cols[i], &n[i]);
+			active = td_job_active_seconds_now(v, n);
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		index_close(index, NoLock);
+	}
+	table_close(jobs, NoLock);
+	return active;
+}
+
+/* old + add, kept in the int4 range. */
+static int32
+clamped_sum(Datum old, int32 add)
+{
+	int64		sum = (int64) DatumGetInt32(old) + add;
+
+	return (int32) Max(Min(sum, PG_INT32_MAX), PG_INT32_MIN);
+}
+
+/* A float8 Datum, or NULL (*isnull) for NaN standing for NULL. */
+static Datum
+nullable_double(double d, bool *isnull)
+{
+	*isnull = isnan(d);
+	return *isnull ? (Datum) 0 : Float8GetDatum(d);
+}
+
+/*
+ * The new version of the locked shard in old: the counts added, and for a
+ * final event (active: the job's clock) the rate observed; false when a
+ * count is NULL.
+ */
+static bool
+new_version(TupleTableSlot *old, TupleTableSlot *new, const AttrNumber *cols, const int32 *add,
+			bool final_event, double active)
+{
+	int			natts = old->tts_tupleDescriptor->natts;
+
+	slot_getallattrs(old);
+	ExecClearTuple(new);
+	memcpy(new->tts_values, old->tts_values, natts * sizeof(Datum));
+	memcpy(new->tts_isnull, old->tts_isnull, natts * sizeof(bool));
+	for (int c = COL_COMPLETED; c <= COL_IN_FLIGHT; c++)
+	{
+		int			i = cols[c] - 1;
+
+		if (old->tts_isnull[i])
+			return false;
+		new->tts_values[i] = Int32GetDatum(clamped_sum(old->tts_values[i], add[c]));
+	}
+	if (final_event)
+	{
+		int			e = cols[COL_EWMA] - 1;
+		int			l = cols[COL_LAST_ACTIVE] - 1;
+		double		ewma = old->tts_isnull[e] ? NAN : DatumGetFloat8(old->tts_values[e]);
+		double		last = old->tts_isnull[l] ? NAN : DatumGetFloat8(old->tts_values[l]);
+
+		new->tts_values[e] = isnan(active) ? (Datum) 0 : Float8GetDatum(td_eta_observe(ewma, last, active));
+		new->tts_isnull[e] = isnan(active);
+		new->tts_values[l] = nullable_double(active, &new->tts_isnull[l]);
+	}
+	ExecStoreVirtualTuple(new);
+	return true;
+}
+
+/*
+ * Replace the locked version of slot old by new in rel (rri, estate): the
+ * table's NOT NULL and CHECK constraints, the heap, and the index entries
+ * when the update is not HOT.
+ */
+static void
+write_version(ResultRelInfo *rri, EState *estate, TupleTableSlot *old, TupleTableSlot *new, Snapshot snap)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	TM_FailureData tmfd;
+	bool		index_entries;
+	bool		summarizing_only;
+	TM_Result	res;
+
+	if (rel->rd_att->constr != NULL)
+		ExecConstraints(rri, new, estate);
+	res = td_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), snap, &tmfd, &index_entries,
+						  &summarizing_only);
+	if (res != TM_Ok)			/* (the row is locked by this transaction) */
+		elog(ERROR, "could not update counter shard of table \"%s\": result %d", RelationGetRelationName(rel),
+			 (int) res);
+	if (index_entries && td_update_index_tuples(rri, new, estate, summarizing_only) != NIL)
+		elog(ERROR, "deferred index check on table \"%s\"", RelationGetRelationName(rel));
+}
+
+/* Is column attnum of slot, not NULL, equal to value (eq: the equality function)? */
+static bool
+key_equals(TupleTableSlot *slot, AttrNumber attnum, Datum value, Oid eq)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attnum, &isnull);
+
+	return !isnull && DatumGetBool(OidFunctionCall2(eq, d, value));
+}
+
+/*
+ * Find and lock the shard (job, shard) of rel as snap sees it, its newest
+ * version into slot; false when it is missing, held by another
+ * transaction or gone.
+ */
+static bool
+lock_shard(Relation rel, const AttrNumber *cols, Relation key, Snapshot snap, Datum job, int16 shard,
+		   TupleTableSlot *slot)
+{
+	ScanKeyData keys[2];
+	TM_FailureData tmfd;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, job);
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(shard));
+	if (!fetch_by_key(rel, key, snap, keys, 2, slot) ||
+		table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+						 LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) != TM_Ok)
+		return false;
+	/* the newest version still the shard (else the statement's recheck would pass it over) */
+	return key_equals(slot, cols[COL_JOB], job, F_UUID_EQ) &&
+		key_equals(slot, cols[COL_SHARD], Int16GetDatum(shard), F_INT2EQ);
+}
+
+/*
+ * Add to the preferred shard of the locked table rel, whose columns are
+ * cols; false (nothing written) when the statements must do it.
+ */
+static bool
+update_preferred(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, const int32 *add,
+				 bool final_event)
+{
+	Relation	key = open_key(rel, &cols[COL_JOB], 2);
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *old;
+	TupleTableSlot *new;
+	Snapshot	snap;
+	bool		ok;
+
+	if (key == NULL)
+		return false;
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 0, NULL, 0);
+	ExecOpenIndices(rri, false);
+	td_keep_checks_for(rri, estate);
+	old = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), table_slot_callbacks(rel));
+	new = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	/* as a statement: the command counter advanced, a new snapshot */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	snap = GetActiveSnapshot();
+	/* the engine's range, shards 16-31 (no row-level security applies here) */
+	ok = lock_shard(rel, cols, key, snap, job, (int16) (MyProcPid % 16 + 16), old);
+	if (ok)
+	{
+		double		active = NAN;
+
+		if (final_event)
+			active = job_clock(jobs_oid, job, snap, &ok);
+		ok = ok && new_version(old, new, cols, add, final_event, active);
+	}
+	if (ok)
+		write_version(rri, estate, old, new, snap);
+	PopActiveSnapshot();
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	index_close(key, NoLock);
+	return ok;
+}
+
+/* See counter_shards.h. */
+bool
+td_counters_update_native(Datum job, const int32 *add, bool final_event)
+{
+	Oid			nsp;
+	Oid			relid;
+	Oid			jobs_oid;
+	Relation	rel;
+	AttrNumber	cols[N_COLS];
+	bool		ok;
+
+	/* (checked before any lock: a role refused here holds none) */
+	if (!td_native_writes_here() || IsolationUsesXactSnapshot())
+		return false;
+	nsp = get_namespace_oid("train_data", false);
+	relid = get_relname_relid("batch_job_counters", nsp);
+	jobs_oid = get_relname_relid("batch_jobs", nsp);
+	if (!td_native_table_allowed(relid, ACL_UPDATE) || !td_native_table_allowed(relid, ACL_SELECT) ||
+		(final_event && !td_native_table_allowed(jobs_oid, ACL_SELECT)))
+		return false;
+	/* the lock the UPDATE takes */
+	rel = table_open(relid, RowExclusiveLock);
+	ok = td_native_plain_table(rel) && td_native_table_allowed(relid, ACL_UPDATE);
+	for (int c = 0; ok && c < N_COLS; c++)
+	{
+		cols[c] = typed_column(rel, shard_columns[c].name, shard_columns[c].type);
+		ok = cols[c] != InvalidAttrNumber;
+	}
+	ok = ok && update_fires_nothing(rel, cols);
+	if (ok)
+	{
+		/* a publication may refuse updates of a table without a replica identity, as the UPDATE would */
+		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+		ok = update_preferred(rel, cols, jobs_oid, job, add, final_event);
+	}
+	table_close(rel, NoLock);
+	return ok;
+}
