@@ -1,0 +1,200 @@
+-- counter_writer: the engine's addition to its own counter shard, written
+-- natively (src/counter_update.c) when the table is as it expects, by
+-- counter_shards.c's statements otherwise.  Both must leave the same row.
+-- Which way a call went shows in the index scans of the counters table
+-- (pg_stat_xact_all_tables): the native one reads the primary key once,
+-- the statements twice (the shard picked and locked, then updated).  Run
+-- as the extension owner (bump_counters is internal); the engine's shards
+-- are 16-31, the preferred one this backend's process id modulo 16 + 16.
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+
+-- Two jobs started at the same time, each with its preferred shard.
+INSERT INTO train_data.batch_jobs (id, name, total_items, status, started_at, created_by)
+SELECT ('c0000000-0000-0000-0000-00000000000' || g)::uuid, 'counters ' || g, 10, 'processing',
+       '2026-01-01 00:00:00+00', :alice
+FROM generate_series(1, 4) g;
+INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+SELECT ('c0000000-0000-0000-0000-00000000000' || g)::uuid, :alice, pg_backend_pid() % 16 + 16
+FROM generate_series(1, 2) g;
+
+-- The index scans of the counters table one bump_counters call makes.
+CREATE FUNCTION public.cw_bump(job uuid, completed integer, failed integer, cancelled integer, in_flight integer,
+                               final boolean)
+    RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    before bigint;
+BEGIN
+    SELECT s.idx_scan INTO before FROM pg_stat_xact_all_tables s
+    WHERE s.relid = 'train_data.batch_job_counters'::regclass;
+    PERFORM train_data.bump_counters(job, completed, failed, cancelled, in_flight, final);
+    RETURN (SELECT s.idx_scan FROM pg_stat_xact_all_tables s
+            WHERE s.relid = 'train_data.batch_job_counters'::regclass) - before;
+END
+$$;
+
+-- A shard's row, with its shard as the preferred one or not.
+CREATE FUNCTION public.cw_shards(job uuid)
+    RETURNS TABLE (preferred boolean, completed integer, failed integer, cancelled integer, in_flight integer,
+                   interval_ewma double precision, last_active double precision)
+    LANGUAGE sql
+AS $$
+    SELECT c.shard = pg_backend_pid() % 16 + 16, c.completed_items, c.failed_items, c.cancelled_items, c.in_flight,
+           c.interval_ewma, c.last_active
+    FROM train_data.batch_job_counters c WHERE c.batch_job_id = job ORDER BY c.shard
+$$;
+
+-- 1. Native: a claim's and two completions' additions to job 1, and the
+-- same by the statements (a rule that does nothing on the table sends
+-- them there) to job 2: the same rows.  The rate from the job's clock:
+-- eta_observe over job_active_seconds at now().
+BEGIN;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 2, false) AS claim_scans,
+       public.cw_bump('c0000000-0000-0000-0000-000000000001', 1, 0, 0, -1, true) AS completion_scans,
+       public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 1, 0, -1, true) AS failure_scans;
+CREATE RULE cw_nothing AS ON UPDATE TO train_data.batch_job_counters DO ALSO NOTHING;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000002', 0, 0, 0, 2, false) AS claim_scans,
+       public.cw_bump('c0000000-0000-0000-0000-000000000002', 1, 0, 0, -1, true) AS completion_scans,
+       public.cw_bump('c0000000-0000-0000-0000-000000000002', 0, 1, 0, -1, true) AS failure_scans;
+DROP RULE cw_nothing ON train_data.batch_job_counters;
+SELECT preferred, completed, failed, cancelled, in_flight, interval_ewma > 0 AS rate_kept
+FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
+SELECT (SELECT array_agg(s) FROM public.cw_shards('c0000000-0000-0000-0000-000000000001') s)
+       = (SELECT array_agg(s) FROM public.cw_shards('c0000000-0000-0000-0000-000000000002') s) AS same_rows,
+       s.last_active = train_data.job_active_seconds('2026-01-01 00:00:00+00', NULL, NULL, NULL, now()) AS clock,
+       s.interval_ewma = train_data.eta_observe(train_data.eta_observe(NULL, NULL, s.last_active), s.last_active,
+                                                s.last_active) AS rate
+FROM public.cw_shards('c0000000-0000-0000-0000-000000000001') s;
+ROLLBACK;
+
+-- A job paused: its clock stops at the pause, as the statement reads it.
+BEGIN;
+UPDATE train_data.batch_jobs SET paused_at = '2026-01-01 00:10:00+00', paused_time = '1 minute'
+WHERE id = 'c0000000-0000-0000-0000-000000000001';
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 1, 0, 0, 0, true) AS scans;
+SELECT completed, in_flight, last_active, interval_ewma IS NULL AS no_rate_yet
+FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
+ROLLBACK;
+
+-- Sums kept in the int4 range, as the statement keeps them.
+BEGIN;
+UPDATE train_data.batch_job_counters SET in_flight = 2147483647, failed_items = -2147483648
+WHERE batch_job_id = 'c0000000-0000-0000-0000-000000000001';
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, -5, 0, 5, false) AS scans;
+SELECT failed, in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
+ROLLBACK;
+
+-- 2. A job without the preferred shard: the statements make it; the next
+-- addition, to the shard this transaction made, is native.
+BEGIN;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000003', 0, 0, 0, 1, false) > 1 AS made_by_statements,
+       public.cw_bump('c0000000-0000-0000-0000-000000000003', 1, 0, 0, -1, false) AS scans_after;
+SELECT preferred, completed, in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000003');
+ROLLBACK;
+
+-- 3. The statements, not the native update, where they would do more or
+-- otherwise: 2 scans each, and the same sums.
+CREATE TABLE public.cw_fired (n integer);
+CREATE FUNCTION public.cw_fire() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.cw_fired VALUES (NEW.in_flight); RETURN NEW; END $$;
+-- a site's update trigger, which fires
+BEGIN;
+CREATE TRIGGER cw_site AFTER UPDATE ON train_data.batch_job_counters
+    FOR EACH ROW EXECUTE FUNCTION public.cw_fire();
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 3, false) AS scans;
+SELECT n AS fired_with FROM public.cw_fired;
+ROLLBACK;
+-- a trigger of the site on other events only: still native
+BEGIN;
+CREATE TRIGGER cw_site AFTER DELETE ON train_data.batch_job_counters
+    FOR EACH ROW EXECUTE FUNCTION public.cw_fire();
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 3, false) AS scans;
+ROLLBACK;
+-- the job key made deferrable (a deferred check would have to see the update)
+BEGIN;
+ALTER TABLE train_data.batch_job_counters ALTER CONSTRAINT batch_job_counters_job_fk DEFERRABLE;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 3, false) AS scans;
+ROLLBACK;
+-- one snapshot for the transaction: the statement raises what it must
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 3, false) AS scans;
+ROLLBACK;
+-- a NULL count (a site dropped NOT NULL): the statement's sum, after the
+-- native update's look (3 scans); GREATEST passes over the NULL
+BEGIN;
+ALTER TABLE train_data.batch_job_counters ALTER COLUMN completed_items DROP NOT NULL;
+UPDATE train_data.batch_job_counters SET completed_items = NULL
+WHERE batch_job_id = 'c0000000-0000-0000-0000-000000000001';
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 1, 0, 0, 3, false) AS scans;
+SELECT completed, in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
+ROLLBACK;
+-- a role that is not the engine, with the privileges and BYPASSRLS
+CREATE ROLE regress_cw_bypass BYPASSRLS;
+GRANT USAGE ON SCHEMA train_data TO regress_cw_bypass;
+GRANT EXECUTE ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean)
+    TO regress_cw_bypass;
+GRANT SELECT, INSERT, UPDATE ON train_data.batch_job_counters TO regress_cw_bypass;
+GRANT SELECT ON train_data.batch_jobs TO regress_cw_bypass;
+GRANT EXECUTE ON FUNCTION public.cw_bump(uuid, integer, integer, integer, integer, boolean) TO regress_cw_bypass;
+BEGIN;
+SET LOCAL ROLE regress_cw_bypass;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 3, false) AS scans;
+RESET ROLE;
+SELECT in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
+ROLLBACK;
+REVOKE ALL ON train_data.batch_job_counters, train_data.batch_jobs FROM regress_cw_bypass;
+REVOKE ALL ON SCHEMA train_data FROM regress_cw_bypass;
+DROP OWNED BY regress_cw_bypass;
+DROP ROLE regress_cw_bypass;
+
+-- 4. The errors the statement gives, given natively too: a site's CHECK
+-- constraint (native, then by the statements), a read-only transaction,
+-- a publication of updates on a table without a replica identity.  (The
+-- error's state, message and detail, the shard in the failing row as S:
+-- it is the backend's.)
+CREATE FUNCTION public.cw_try(job uuid, in_flight integer)
+    RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    state text;
+    message text;
+    detail text;
+BEGIN
+    PERFORM train_data.bump_counters(job, 0, 0, 0, in_flight, false);
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    RETURN state || ': ' || message
+           || coalesce(' / ' || replace(nullif(detail, ''), ', ' || (pg_backend_pid() % 16 + 16) || ', ', ', S, '), '');
+END
+$$;
+BEGIN;
+ALTER TABLE train_data.batch_job_counters ADD CONSTRAINT cw_cap CHECK (in_flight <= 2) NOT VALID;
+SELECT public.cw_try('c0000000-0000-0000-0000-000000000001', 3) AS native;
+CREATE RULE cw_nothing AS ON UPDATE TO train_data.batch_job_counters DO ALSO NOTHING;
+SELECT public.cw_try('c0000000-0000-0000-0000-000000000001', 3) AS statements;
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT public.cw_try('c0000000-0000-0000-0000-000000000001', 3) AS read_only;
+ROLLBACK;
+BEGIN;
+SET LOCAL client_min_messages = error;   -- (wal_level's warning, whatever the cluster's)
+CREATE PUBLICATION cw_updates FOR TABLE train_data.batch_job_counters WITH (publish = 'update');
+ALTER TABLE train_data.batch_job_counters REPLICA IDENTITY NOTHING;
+SELECT public.cw_try('c0000000-0000-0000-0000-000000000001', 3) AS no_replica_identity;
+ROLLBACK;
+
+-- 5. Nothing is left behind: the rows as they were.
+SELECT batch_job_id, preferred, completed, in_flight
+FROM train_data.batch_job_counters c, LATERAL (SELECT c.shard = pg_backend_pid() % 16 + 16 AS preferred) p,
+     LATERAL (SELECT c.completed_items AS completed) x
+ORDER BY batch_job_id, shard;
+
+DELETE FROM train_data.batch_jobs WHERE id::text LIKE 'c0000000-%';
+DROP FUNCTION public.cw_bump(uuid, integer, integer, integer, integer, boolean);
+DROP FUNCTION public.cw_shards(uuid);
+DROP FUNCTION public.cw_try(uuid, integer);
+DROP TABLE public.cw_fired;
+DROP FUNCTION public.cw_fire();
