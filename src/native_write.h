@@ -1,12 +1,15 @@
 /*
- * native_write.h — when the engine may write a table's rows without a
- * statement (turn_writer.c, counter_update.c), and the checks both make.
+ * native_write.h — rows the engine writes without a statement
+ * (turn_writer.c, log_writer.c, counter_update.c): when it may, and the
+ * parts of an INSERT it does as the executor does them.
  */
 #ifndef TD_NATIVE_WRITE_H
 #define TD_NATIVE_WRITE_H
 
 #include "postgres.h"
 
+#include "commands/trigger.h"
+#include "nodes/execnodes.h"
 #include "utils/acl.h"
 #include "utils/rel.h"
 
@@ -25,5 +28,89 @@ extern bool td_native_table_allowed(Oid relid, AclMode mode);
 
 /* Is rel a plain heap table, without rules or stored generated columns? */
 extern bool td_native_plain_table(Relation rel);
+
+/* A column written natively: its name and type. */
+typedef struct td_native_column
+{
+	const char *name;
+	Oid			type;
+} td_native_column;
+
+/* The attribute number of column name of rel, or 0. */
+extern AttrNumber td_column_number(Relation rel, const char *name);
+
+/*
+ * The attribute numbers of the n columns of rel into attnums; false when
+ * one is missing or of another type.
+ */
+extern bool td_native_find_columns(Relation rel, const td_native_column *columns, int n, AttrNumber *attnums);
+
+/*
+ * An insert trigger of the extension's that a native insert may leave
+ * out: it does nothing for the rows written natively (its WHEN clause, or
+ * its function's test, sees to that).
+ */
+typedef struct td_known_trigger
+{
+	const char *name;
+	const char *function;		/* in the table's schema */
+	int16		type;			/* TRIGGER_TYPE_* bits: timing, level, INSERT */
+	int16		nargs;
+	const char *args[2];
+} td_known_trigger;
+
+/* Is the foreign key fk of rel one whose check the native insert makes itself? */
+typedef bool (*td_checked_key) (const ForeignKeyCacheInfo *fk, Relation rel, void *arg);
+
+/*
+ * Is every insert trigger of rel one a native insert may leave out: one
+ * of the n known ones (by name, function, kind and arguments, with a WHEN
+ * clause), or the check trigger of a foreign key checked says is made
+ * natively?  Read from copies of rel's trigger descriptor and key list.
+ */
+extern bool td_native_insert_triggers_ok(Relation rel, const td_known_trigger *known, int n,
+										 td_checked_key checked, void *arg);
+
+/*
+ * Was the row of parent whose single-column primary key is id, and whose
+ * uuid column created_by is owner, inserted (not updated since) by this
+ * transaction, and is it still there?  Read as this transaction sees its
+ * own rows (SnapshotSelf).
+ */
+extern bool td_native_parent_is_ours(Relation parent, Datum id, Datum owner);
+
+/* A table being written natively: its relation, result info and column defaults. */
+typedef struct td_native_table
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	int			natts;
+	const AttrNumber *cols;		/* the columns given for each row */
+	int			ncols;
+	ExprState **defaults;		/* per attribute, NULL: none (or given) */
+} td_native_table;
+
+/*
+ * Set up w for inserting into rel in estate: its indexes, its CHECK
+ * constraints, and the defaults of the columns not among the ncols given
+ * ones; false when a column left out has no default and is of a domain
+ * (an INSERT checks the domain's constraints on its NULL).  Close it with
+ * td_native_end (also after false).
+ */
+extern bool td_native_begin(td_native_table *w, Relation rel, EState *estate, const AttrNumber *cols, int ncols);
+
+/*
+ * A new row of w in slot: the given columns (w->cols[k] = values[k], NULL
+ * where nulls[k]; nulls NULL: none), every other column its default (or
+ * NULL), checked against the table's NOT NULL and CHECK constraints.
+ */
+extern void td_native_fill_row(td_native_table *w, TupleTableSlot *slot, EState *estate, const Datum *values,
+							   const bool *nulls);
+
+/* Insert the n rows of slots into w's table and its indexes. */
+extern void td_native_insert_rows(td_native_table *w, TupleTableSlot **slots, int n, EState *estate);
+
+/* Close what td_native_begin opened. */
+extern void td_native_end(td_native_table *w);
 
 #endif							/* TD_NATIVE_WRITE_H */

@@ -82,16 +82,7 @@ PG_FUNCTION_INFO_V1(train_data_engine_store_turns);
  * may leave out, as the extension makes them: each with a WHEN clause
  * under which it does nothing for the rows written here.
  */
-typedef struct known_trigger
-{
-	const char *name;
-	const char *function;		/* in the table's schema */
-	int16		type;			/* TRIGGER_TYPE_* bits: timing, level, INSERT */
-	int16		nargs;
-	const char *args[2];
-} known_trigger;
-
-static const known_trigger known_turn_triggers[] = {
+static const td_known_trigger known_turn_triggers[] = {
 	{"conversation_turns_owner", "inherit_owner", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT,
 	2, {"conversations", "conversation_id"}},
 	{"conversation_turns_signature_insert", "conversation_turns_signature", TRIGGER_TYPE_AFTER | TRIGGER_TYPE_INSERT,
@@ -100,246 +91,34 @@ static const known_trigger known_turn_triggers[] = {
 	0, {NULL, NULL}},
 };
 
-/* A table being written: its relation, result info and column defaults. */
-typedef struct written_table
-{
-	Relation	rel;
-	ResultRelInfo *rri;
-	int			natts;
-	const AttrNumber *cols;		/* the columns given for each row */
-	int			ncols;
-	ExprState **defaults;		/* per attribute, NULL: none (or given) */
-} written_table;
-
-/* The attribute number of column name of rel, or 0. */
-static AttrNumber
-column(Relation rel, const char *name)
-{
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
-
-	return attnum > 0 ? attnum : InvalidAttrNumber;
-}
-
 /*
  * Is fk the key (conversation_id, created_by) → conversations (id,
  * created_by) of a table with those columns?
  */
 static bool
-is_parent_key(const ForeignKeyCacheInfo *fk, Relation child, Relation parent)
+is_parent_key(const ForeignKeyCacheInfo *fk, Relation child, void *arg)
 {
+	Relation	parent = (Relation) arg;
+
 	return fk->confrelid == RelationGetRelid(parent) && fk->nkeys == 2 &&
-		fk->conkey[0] == column(child, "conversation_id") && fk->conkey[1] == column(child, "created_by") &&
-		fk->confkey[0] == column(parent, "id") && fk->confkey[1] == column(parent, "created_by") &&
+		fk->conkey[0] == td_column_number(child, "conversation_id") &&
+		fk->conkey[1] == td_column_number(child, "created_by") &&
+		fk->confkey[0] == td_column_number(parent, "id") && fk->confkey[1] == td_column_number(parent, "created_by") &&
 		fk->conkey[0] != InvalidAttrNumber && fk->conkey[1] != InvalidAttrNumber;
-}
-
-/*
- * Is the insert trigger t one an insert here may leave out?  fks: rel's
- * foreign keys.  (t and fks are copies: a catalog lookup here may rebuild
- * rel's relcache entry, freeing its trigger descriptor and key list.)
- */
-static bool
-trigger_left_out(const Trigger *t, List *fks, Relation rel, Relation parent, bool turns)
-{
-	ListCell   *lc;
-
-	if (t->tgisinternal)
-	{
-		/* a foreign-key check trigger of the parent key, and no other */
-		if (RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
-			return false;
-		foreach(lc, fks)
-		{
-			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-
-			if (fk->conoid == t->tgconstraint)
-				return is_parent_key(fk, rel, parent);
-		}
-		return false;
-	}
-	/*
-	 * one of the extension's own, by name, function, kind and arguments,
-	 * with a WHEN clause (whose text the table's owner is trusted to keep)
-	 */
-	for (size_t i = 0; turns && i < lengthof(known_turn_triggers); i++)
-	{
-		const known_trigger *k = &known_turn_triggers[i];
-		char	   *function;
-		bool		same;
-
-		if (strcmp(t->tgname, k->name) != 0)
-			continue;
-		function = get_func_name(t->tgfoid);
-		same = t->tgtype == k->type && t->tgqual != NULL && t->tgnargs == k->nargs && function != NULL &&
-			strcmp(function, k->function) == 0 && get_func_namespace(t->tgfoid) == RelationGetNamespace(rel);
-		for (int a = 0; same && a < k->nargs; a++)
-			same = strcmp(t->tgargs[a], k->args[a]) == 0;
-		return same;
-	}
-	return false;
 }
 
 /*
  * May rows be inserted into rel here: a plain heap table without rules or
  * generated columns, that the caller may insert into without row-level
  * security (again, now that it is locked), whose insert triggers are all
- * ones left out?
+ * ones left out (the turns' known ones, the parent key's check)?
  */
 static bool
 writable_here(Relation rel, Relation parent, bool turns)
 {
-	TriggerDesc *td;
-	List	   *fks;
-
-	if (!td_native_plain_table(rel) || !td_native_table_allowed(RelationGetRelid(rel), ACL_INSERT))
-		return false;
-	/*
-	 * copies, as the executor takes (InitResultRelInfo): the lookups below
-	 * may accept an invalidation of rel (its statistics updated by ANALYZE,
-	 * say), which rebuilds its relcache entry and frees the originals
-	 */
-	td = CopyTriggerDesc(rel->trigdesc);
-	fks = copyObject(RelationGetFKeyList(rel));
-	for (int i = 0; td != NULL && i < td->numtriggers; i++)
-	{
-		const Trigger *t = &td->triggers[i];
-
-		if (TRIGGER_FOR_INSERT(t->tgtype) && !trigger_left_out(t, fks, rel, parent, turns))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Was the conversation (id, owner) inserted by this transaction, and is it
- * still there?  Read through its primary key as this transaction sees its
- * own rows (SnapshotSelf); false also when the key is not (id).
- */
-static bool
-parent_is_ours(Relation parent, Datum id, Datum owner)
-{
-	Oid			key = RelationGetPrimaryKeyIndex(parent);
-	AttrNumber	owner_col = column(parent, "created_by");
-	AttrNumber	id_col;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	ScanKeyData skey;
-	bool		ours = false;
-
-	if (!OidIsValid(key) || owner_col == InvalidAttrNumber ||
-		TupleDescAttr(RelationGetDescr(parent), owner_col - 1)->atttypid != UUIDOID)
-		return false;
-	id_col = column(parent, "id");
-	index = index_open(key, AccessShareLock);
-	if (index->rd_index->indnkeyatts != 1 || index->rd_index->indkey.values[0] != id_col)
-	{
-		index_close(index, AccessShareLock);
-		return false;
-	}
-	slot = table_slot_create(parent, NULL);
-	scan = index_beginscan(parent, index, SnapshotSelf, 1, 0);
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ, id);
-	index_rescan(scan, &skey, 1, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		should_free;
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		bool		isnull;
-		Datum		row_owner = slot_getattr(slot, owner_col, &isnull);
-
-		ours = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
-			!(tuple->t_data->t_infomask & HEAP_UPDATED) &&
-			!isnull && DatumGetBool(DirectFunctionCall2(uuid_eq, row_owner, owner));
-		if (should_free)
-			heap_freetuple(tuple);
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, NoLock);
-	return ours;
-}
-
-/*
- * Set up w for inserting into rel in estate: its indexes, and the defaults
- * of the columns not among the ncols given ones; false when a column left
- * out has no default and is of a domain (an INSERT checks the domain's
- * constraints on its NULL).
- */
-static bool
-begin_table(written_table *w, Relation rel, EState *estate, const AttrNumber *cols, int ncols)
-{
-	/* (the descriptor read afresh after each lookup, which may rebuild it) */
-	w->rel = rel;
-	w->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(w->rri, rel, 0, NULL, 0);
-	ExecOpenIndices(w->rri, false);
-	td_keep_checks_for(w->rri, estate);
-	w->natts = RelationGetNumberOfAttributes(rel);
-	w->cols = cols;
-	w->ncols = ncols;
-	w->defaults = palloc0(sizeof(ExprState *) * w->natts);
-	for (int i = 0; i < w->natts; i++)
-	{
-		Node	   *def;
-		Oid			type = TupleDescAttr(RelationGetDescr(rel), i)->atttypid;
-		bool		given = false;
-
-		for (int k = 0; k < ncols && !given; k++)
-			given = cols[k] == i + 1;
-		if (given || TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
-			continue;
-		def = build_column_default(rel, i + 1);
-		if (def != NULL)
-			w->defaults[i] = ExecPrepareExpr((Expr *) def, estate);
-		else if (get_typtype(type) == TYPTYPE_DOMAIN)
-			return false;
-	}
-	return true;
-}
-
-/*
- * A new row of w in slot: the given columns (w->cols[k] = values[k], not
- * NULL), every other column its default (or NULL), checked against the
- * table's NOT NULL and CHECK constraints.
- */
-static void
-fill_row(written_table *w, TupleTableSlot *slot, EState *estate, const Datum *values)
-{
-	ExprContext *econtext = GetPerTupleExprContext(estate);
-
-	ExecClearTuple(slot);
-	for (int i = 0; i < w->natts; i++)
-	{
-		slot->tts_values[i] = (Datum) 0;
-		slot->tts_isnull[i] = true;
-		if (w->defaults[i] != NULL)
-			slot->tts_values[i] = ExecEvalExpr(w->defaults[i], econtext, &slot->tts_isnull[i]);
-	}
-	for (int k = 0; k < w->ncols; k++)
-	{
-		slot->tts_values[w->cols[k] - 1] = values[k];
-		slot->tts_isnull[w->cols[k] - 1] = false;
-	}
-	ExecStoreVirtualTuple(slot);
-	if (w->rel->rd_att->constr != NULL)
-		ExecConstraints(w->rri, slot, estate);
-}
-
-/* Insert the n rows of slots into w (and its indexes). */
-static void
-insert_rows(written_table *w, TupleTableSlot **slots, int n, EState *estate)
-{
-	if (n == 0)
-		return;
-	table_multi_insert(w->rel, slots, n, GetCurrentCommandId(true), 0, NULL);
-	for (int i = 0; i < n; i++)
-	{
-		List	   *recheck = td_insert_index_tuples(w->rri, slots[i], estate);
-
-		if (recheck != NIL)
-			elog(ERROR, "deferred index check on table \"%s\"", RelationGetRelationName(w->rel));
-	}
+	return td_native_plain_table(rel) && td_native_table_allowed(RelationGetRelid(rel), ACL_INSERT) &&
+		td_native_insert_triggers_ok(rel, known_turn_triggers, turns ? lengthof(known_turn_triggers) : 0,
+									 is_parent_key, parent);
 }
 
 /*
@@ -389,7 +168,7 @@ member_text(JsonbContainer *c, const char *key, int *chars)
  * t: turn_number from 1, token_count ceil(characters / 4).
  */
 static void
-write_turns(written_table *t, EState *estate, Datum conv, Datum owner, Jsonb *turns)
+write_turns(td_native_table *t, EState *estate, Datum conv, Datum owner, Jsonb *turns)
 {
 	TupleTableSlot *slots[TURNS_PER_INSERT];
 	uint32		n = JB_ROOT_COUNT(turns);
@@ -412,11 +191,11 @@ write_turns(written_table *t, EState *estate, Datum conv, Datum owner, Jsonb *tu
 		values[3] = member_text(turn->val.binary.data, "role", NULL);
 		values[4] = member_text(turn->val.binary.data, "content", &chars);
 		values[5] = Int32GetDatum((int32) (((int64) chars + 3) / 4));
-		fill_row(t, slots[filled++], estate, values);
+		td_native_fill_row(t, slots[filled++], estate, values, NULL);
 		MemoryContextSwitchTo(old);
 		if (filled == TURNS_PER_INSERT || i + 1 == n)
 		{
-			insert_rows(t, slots, filled, estate);
+			td_native_insert_rows(t, slots, filled, estate);
 			for (int k = 0; k < filled; k++)
 				ExecClearTuple(slots[k]);
 			filled = 0;
@@ -427,7 +206,7 @@ write_turns(written_table *t, EState *estate, Datum conv, Datum owner, Jsonb *tu
 
 /* Insert the signature row of conversation conv into table s. */
 static void
-write_signature(written_table *s, EState *estate, Datum conv, Datum owner, Jsonb *turns)
+write_signature(td_native_table *s, EState *estate, Datum conv, Datum owner, Jsonb *turns)
 {
 	Datum		values[SIGNATURE_COLS];
 	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(s->rel),
@@ -437,69 +216,43 @@ write_signature(written_table *s, EState *estate, Datum conv, Datum owner, Jsonb
 	values[1] = owner;
 	values[2] = td_turns_signature(turns);
 	values[3] = td_signature_bands(values[2]);
-	fill_row(s, slot, estate, values);
-	insert_rows(s, &slot, 1, estate);
+	td_native_fill_row(s, slot, estate, values, NULL);
+	td_native_insert_rows(s, &slot, 1, estate);
 }
 
-/* A column written here: its name and type. */
-typedef struct written_column
-{
-	const char *name;
-	Oid			type;
-} written_column;
-
 /* The turns' columns written here, in the order write_turns gives them. */
-static const written_column turn_columns[TURN_COLS] = {
+static const td_native_column turn_columns[TURN_COLS] = {
 	{"conversation_id", UUIDOID}, {"created_by", UUIDOID}, {"turn_number", INT4OID},
 	{"role", TEXTOID}, {"content", TEXTOID}, {"token_count", INT4OID}
 };
 
 /* The signature row's columns, in the order write_signature gives them. */
-static const written_column signature_columns[SIGNATURE_COLS] = {
+static const td_native_column signature_columns[SIGNATURE_COLS] = {
 	{"conversation_id", UUIDOID}, {"created_by", UUIDOID}, {"signature", INT4ARRAYOID}, {"bands", INT8ARRAYOID}
 };
 
 /*
- * The attribute numbers of the n columns of rel into attnums; false when
- * one is missing or of another type.
- */
-static bool
-find_columns(Relation rel, const written_column *columns, int n, AttrNumber *attnums)
-{
-	for (int i = 0; i < n; i++)
-	{
-		attnums[i] = column(rel, columns[i].name);
-		if (attnums[i] == InvalidAttrNumber ||
-			TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1)->atttypid != columns[i].type)
-			return false;
-	}
-	return true;
-}
-
-/*
  * Write the turns and the signature row, all checks passed; false, nothing
- * written, when a column would need the SQL (begin_table).
+ * written, when a column would need the SQL (td_native_begin).
  */
 static bool
 write_all(Relation turns_rel, const AttrNumber *turn_cols, Relation sig_rel, const AttrNumber *sig_cols,
 		  Datum conv, Datum owner, Jsonb *turns)
 {
 	EState	   *estate = CreateExecutorState();
-	written_table t = {0};
-	written_table s = {0};
+	td_native_table t = {0};
+	td_native_table s = {0};
 	bool		ok;
 
-	ok = begin_table(&t, turns_rel, estate, turn_cols, TURN_COLS) &&
-		begin_table(&s, sig_rel, estate, sig_cols, SIGNATURE_COLS);
+	ok = td_native_begin(&t, turns_rel, estate, turn_cols, TURN_COLS) &&
+		td_native_begin(&s, sig_rel, estate, sig_cols, SIGNATURE_COLS);
 	if (ok)
 	{
 		write_turns(&t, estate, conv, owner, turns);
 		write_signature(&s, estate, conv, owner, turns);
 	}
-	if (t.rri != NULL)
-		ExecCloseIndices(t.rri);
-	if (s.rri != NULL)
-		ExecCloseIndices(s.rri);
+	td_native_end(&t);
+	td_native_end(&s);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
 	return ok;
@@ -548,10 +301,10 @@ train_data_engine_store_turns(PG_FUNCTION_ARGS)
 	turns_rel = table_open(turns_oid, RowExclusiveLock);
 	sig_rel = table_open(sig_oid, RowExclusiveLock);
 	parent = table_open(parent_oid, AccessShareLock);
-	ok = find_columns(turns_rel, turn_columns, TURN_COLS, turn_cols) &&
-		find_columns(sig_rel, signature_columns, SIGNATURE_COLS, sig_cols) &&
+	ok = td_native_find_columns(turns_rel, turn_columns, TURN_COLS, turn_cols) &&
+		td_native_find_columns(sig_rel, signature_columns, SIGNATURE_COLS, sig_cols) &&
 		writable_here(turns_rel, parent, true) && writable_here(sig_rel, parent, false) &&
-		parent_is_ours(parent, conv, owner);
+		td_native_parent_is_ours(parent, conv, owner);
 	ok = ok && write_all(turns_rel, turn_cols, sig_rel, sig_cols, conv, owner, turns);
 	table_close(parent, NoLock);
 	table_close(sig_rel, NoLock);
