@@ -148,46 +148,6 @@ update_fires_nothing(Relation rel, const AttrNumber *cols)
 }
 
 /*
- * The primary key of rel when its key columns are exactly cols[0 .. n - 1],
- * opened; NULL (nothing opened) otherwise.
- */
-static Relation
-open_key(Relation rel, const AttrNumber *cols, int n)
-{
-	Oid			key = RelationGetPrimaryKeyIndex(rel);
-	Relation	index;
-
-	if (!OidIsValid(key))
-		return NULL;
-	index = index_open(key, AccessShareLock);
-	for (int i = 0; i < n; i++)
-	{
-		if (index->rd_index->indnkeyatts != n || index->rd_index->indkey.values[i] != cols[i])
-		{
-			index_close(index, AccessShareLock);
-			return NULL;
-		}
-	}
-	return index;
-}
-
-/*
- * The row of rel whose key (index, of nkeys columns) equals keys, as snap
- * sees it, into slot; false when there is none.
- */
-static bool
-fetch_by_key(Relation rel, Relation index, Snapshot snap, ScanKeyData *keys, int nkeys, TupleTableSlot *slot)
-{
-	IndexScanDesc scan = index_beginscan(rel, index, snap, nkeys, 0);
-	bool		found;
-
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
-}
-
-/*
  * The job's active clock now, as the statement reads it (NULL, here NaN,
  * without a job row the snapshot sees); NaN also when the table is not as
  * expected, after which *usable is false.
@@ -208,7 +168,7 @@ job_clock(Oid jobs_oid, Datum job, Snapshot snap, bool *usable)
 		*usable = *usable && cols[i] != InvalidAttrNumber;
 	}
 	if (*usable)
-		index = open_key(jobs, &id_col, 1);
+		index = td_native_open_key(jobs, &id_col, 1);
 	*usable = *usable && index != NULL;
 	if (*usable)
 	{
@@ -216,7 +176,7 @@ job_clock(Oid jobs_oid, Datum job, Snapshot snap, bool *usable)
 		ScanKeyData key;
 
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, job);
-		if (fetch_by_key(jobs, index, snap, &key, 1, slot))
+		if (td_native_fetch_by_key(jobs, index, snap, &key, 1, slot))
 		{
 			Datum		v[CLOCK_COLS];
 			bool		n[CLOCK_COLS];
@@ -312,16 +272,6 @@ write_version(ResultRelInfo *rri, EState *estate, TupleTableSlot *old, TupleTabl
 		elog(ERROR, "deferred index check on table \"%s\"", RelationGetRelationName(rel));
 }
 
-/* Is column attnum of slot, not NULL, equal to value (eq: the equality function)? */
-static bool
-key_equals(TupleTableSlot *slot, AttrNumber attnum, Datum value, Oid eq)
-{
-	bool		isnull;
-	Datum		d = slot_getattr(slot, attnum, &isnull);
-
-	return !isnull && DatumGetBool(OidFunctionCall2(eq, d, value));
-}
-
 /*
  * Find and lock the shard (job, shard) of rel as snap sees it, its newest
  * version into slot; false when it is missing, held by another
@@ -336,13 +286,13 @@ lock_shard(Relation rel, const AttrNumber *cols, Relation key, Snapshot snap, Da
 
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, job);
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(shard));
-	if (!fetch_by_key(rel, key, snap, keys, 2, slot) ||
+	if (!td_native_fetch_by_key(rel, key, snap, keys, 2, slot) ||
 		table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(false), LockTupleNoKeyExclusive,
 						 LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) != TM_Ok)
 		return false;
 	/* the newest version still the shard (else the statement's recheck would pass it over) */
-	return key_equals(slot, cols[COL_JOB], job, F_UUID_EQ) &&
-		key_equals(slot, cols[COL_SHARD], Int16GetDatum(shard), F_INT2EQ);
+	return td_native_key_equals(slot, cols[COL_JOB], job, F_UUID_EQ) &&
+		td_native_key_equals(slot, cols[COL_SHARD], Int16GetDatum(shard), F_INT2EQ);
 }
 
 /*
@@ -353,7 +303,7 @@ static bool
 update_preferred(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, const int32 *add,
 				 bool final_event)
 {
-	Relation	key = open_key(rel, &cols[COL_JOB], 2);
+	Relation	key = td_native_open_key(rel, &cols[COL_JOB], 2);
 	EState	   *estate;
 	ResultRelInfo *rri;
 	TupleTableSlot *old;

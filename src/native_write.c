@@ -1,18 +1,18 @@
 /*
  * native_write.c — rows the engine writes without a statement: when it
- * may, and the parts of an INSERT it does as the executor does them.
+ * may, and the parts of an INSERT or UPDATE it does as the executor does.
  *
  * A statement costs the engine an executor start, and each row of a child
  * table a foreign-key check (a query of its own) where the parent is one
- * the engine has just written or holds locked.  turn_writer.c,
- * log_writer.c and counter_update.c write such rows directly, as COPY
- * does: the table's NOT NULL and CHECK constraints (ExecConstraints, from
- * the session's kept CHECK trees), the heap, every index, the defaults of
- * the columns left out.  Anything a statement would do that they do not
- * — row-level security, a rule, a generated column, a trigger that is not
- * the extension's own no-op or a key check they make themselves, an
- * executor permission hook, another table access method — sends the
- * caller back to its SQL: the checks here say when.
+ * the engine has just written.  turn_writer.c inserts such rows directly,
+ * as COPY does (the table's NOT NULL and CHECK constraints through
+ * ExecConstraints, from the session's kept CHECK trees; the heap; every
+ * index; the defaults of the columns left out), and counter_update.c
+ * updates a counter shard as an UPDATE does.  Anything a statement would
+ * do that they do not (row-level security, a rule, a generated column, a
+ * trigger that is not the extension's own no-op or a key check that can
+ * only pass, an executor permission hook, another table access method)
+ * sends the caller back to its SQL: the checks here say when.
  */
 #include "postgres.h"
 
@@ -160,46 +160,79 @@ td_native_insert_triggers_ok(Relation rel, const td_known_trigger *known, int n,
 bool
 td_native_parent_is_ours(Relation parent, Datum id, Datum owner)
 {
-	Oid			key = RelationGetPrimaryKeyIndex(parent);
+	AttrNumber	id_col = td_column_number(parent, "id");
 	AttrNumber	owner_col = td_column_number(parent, "created_by");
-	AttrNumber	id_col;
 	Relation	index;
-	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	ScanKeyData skey;
 	bool		ours = false;
 
-	if (!OidIsValid(key) || owner_col == InvalidAttrNumber ||
-		TupleDescAttr(RelationGetDescr(parent), owner_col - 1)->atttypid != UUIDOID)
+	if (owner_col == InvalidAttrNumber || TupleDescAttr(RelationGetDescr(parent), owner_col - 1)->atttypid != UUIDOID)
 		return false;
-	id_col = td_column_number(parent, "id");
-	index = index_open(key, AccessShareLock);
-	if (index->rd_index->indnkeyatts != 1 || index->rd_index->indkey.values[0] != id_col)
-	{
-		index_close(index, AccessShareLock);
+	index = td_native_open_key(parent, &id_col, 1);
+	if (index == NULL)
 		return false;
-	}
 	slot = table_slot_create(parent, NULL);
-	scan = index_beginscan(parent, index, SnapshotSelf, 1, 0);
 	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ, id);
-	index_rescan(scan, &skey, 1, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (td_native_fetch_by_key(parent, index, SnapshotSelf, &skey, 1, slot))
 	{
 		bool		should_free;
 		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
-		bool		isnull;
-		Datum		row_owner = slot_getattr(slot, owner_col, &isnull);
 
 		ours = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
 			!(tuple->t_data->t_infomask & HEAP_UPDATED) &&
-			!isnull && DatumGetBool(DirectFunctionCall2(uuid_eq, row_owner, owner));
+			td_native_key_equals(slot, owner_col, owner, F_UUID_EQ);
 		if (should_free)
 			heap_freetuple(tuple);
 	}
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, NoLock);
 	return ours;
+}
+
+/* See native_write.h. */
+Relation
+td_native_open_key(Relation rel, const AttrNumber *cols, int n)
+{
+	Oid			key = RelationGetPrimaryKeyIndex(rel);
+	Relation	index;
+
+	if (!OidIsValid(key))
+		return NULL;
+	index = index_open(key, AccessShareLock);
+	for (int i = 0; i < n; i++)
+	{
+		if (index->rd_index->indnkeyatts != n || index->rd_index->indkey.values[i] != cols[i])
+		{
+			index_close(index, AccessShareLock);
+			return NULL;
+		}
+	}
+	return index;
+}
+
+/* See native_write.h. */
+bool
+td_native_fetch_by_key(Relation rel, Relation index, Snapshot snap, ScanKeyData *keys, int nkeys,
+					   TupleTableSlot *slot)
+{
+	IndexScanDesc scan = index_beginscan(rel, index, snap, nkeys, 0);
+	bool		found;
+
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
+/* See native_write.h. */
+bool
+td_native_key_equals(TupleTableSlot *slot, AttrNumber attnum, Datum value, Oid eq)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attnum, &isnull);
+
+	return !isnull && DatumGetBool(OidFunctionCall2(eq, d, value));
 }
 
 /* See native_write.h. */

@@ -8,10 +8,12 @@
 
 #include "postgres.h"
 
+#include "access/skey.h"
 #include "commands/trigger.h"
 #include "nodes/execnodes.h"
 #include "utils/acl.h"
 #include "utils/rel.h"
+#include "utils/snapshot.h"
 
 /*
  * May this call write natively at all: the caller has the extension
@@ -78,6 +80,22 @@ extern bool td_native_insert_triggers_ok(Relation rel, const td_known_trigger *k
  * own rows (SnapshotSelf).
  */
 extern bool td_native_parent_is_ours(Relation parent, Datum id, Datum owner);
+
+/*
+ * The primary key of rel when its key columns are exactly cols[0 .. n - 1],
+ * opened (AccessShareLock); NULL (nothing opened) otherwise.
+ */
+extern Relation td_native_open_key(Relation rel, const AttrNumber *cols, int n);
+
+/*
+ * The row of rel whose key (index, of nkeys columns) equals keys, as snap
+ * sees it, into slot; false when there is none.
+ */
+extern bool td_native_fetch_by_key(Relation rel, Relation index, Snapshot snap, ScanKeyData *keys, int nkeys,
+								   TupleTableSlot *slot);
+
+/* Is column attnum of slot, not NULL, equal to value (eq: the equality function)? */
+extern bool td_native_key_equals(TupleTableSlot *slot, AttrNumber attnum, Datum value, Oid eq);
 
 /* A table being written natively: its relation, result info and column defaults. */
 typedef struct td_native_table
