@@ -66,11 +66,7 @@ enum
 	COL_JOB, COL_SHARD, N_COLS
 };
 
-static const struct
-{
-	const char *name;
-	Oid			type;
-}			shard_columns[N_COLS] = {
+static const td_native_column shard_columns[N_COLS] = {
 	{"completed_items", INT4OID}, {"failed_items", INT4OID}, {"cancelled_items", INT4OID},
 	{"in_flight", INT4OID}, {"interval_ewma", FLOAT8OID}, {"last_active", FLOAT8OID},
 	{"batch_job_id", UUIDOID}, {"shard", INT2OID}
@@ -78,74 +74,9 @@ static const struct
 
 /* The job row's columns the active clock reads, in td_job_active_seconds_now's order. */
 #define CLOCK_COLS 3
-static const struct
-{
-	const char *name;
-	Oid			type;
-}			clock_columns[CLOCK_COLS] = {
+static const td_native_column clock_columns[CLOCK_COLS] = {
 	{"started_at", TIMESTAMPTZOID}, {"paused_time", INTERVALOID}, {"paused_at", TIMESTAMPTZOID}
 };
-
-/* The attribute number of column name of type in rel, or 0. */
-static AttrNumber
-typed_column(Relation rel, const char *name, Oid type)
-{
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
-
-	if (attnum <= 0 || TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid != type)
-		return InvalidAttrNumber;
-	return attnum;
-}
-
-/* Is attnum one of the n columns of cols? */
-static bool
-among(AttrNumber attnum, const AttrNumber *cols, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (cols[i] == attnum)
-			return true;
-	return false;
-}
-
-/*
- * Would an UPDATE of the counts and rate columns (cols[0 .. COL_JOB - 1])
- * of rel fire nothing but an immediate foreign-key check of columns it
- * leaves unchanged?  (The trigger descriptor and key list copied: a
- * catalog lookup may rebuild rel's relcache entry and free them.)
- */
-static bool
-update_fires_nothing(Relation rel, const AttrNumber *cols)
-{
-	TriggerDesc *td = CopyTriggerDesc(rel->trigdesc);
-	List	   *fks = copyObject(RelationGetFKeyList(rel));
-
-	if (AfterTriggerPendingOnRel(RelationGetRelid(rel)))
-		return false;
-	for (int i = 0; td != NULL && i < td->numtriggers; i++)
-	{
-		const Trigger *t = &td->triggers[i];
-		bool		left_out = false;
-		ListCell   *lc;
-
-		if (!TRIGGER_FOR_UPDATE(t->tgtype))
-			continue;
-		if (!t->tgisinternal || t->tgdeferrable || RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
-			return false;
-		foreach(lc, fks)
-		{
-			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-
-			if (fk->conoid != t->tgconstraint)
-				continue;
-			left_out = true;
-			for (int k = 0; k < fk->nkeys; k++)
-				left_out = left_out && !among(fk->conkey[k], cols, COL_JOB);
-		}
-		if (!left_out)
-			return false;
-	}
-	return true;
-}
 
 /*
  * The job's active clock now, as the statement reads it (NULL, here NaN,
@@ -156,17 +87,14 @@ static double
 job_clock(Oid jobs_oid, Datum job, Snapshot snap, bool *usable)
 {
 	Relation	jobs = table_open(jobs_oid, AccessShareLock);
-	AttrNumber	id_col = typed_column(jobs, "id", UUIDOID);
+	static const td_native_column id_column = {"id", UUIDOID};
+	AttrNumber	id_col;
 	AttrNumber	cols[CLOCK_COLS];
 	Relation	index = NULL;
 	double		active = NAN;
 
-	*usable = id_col != InvalidAttrNumber;
-	for (int i = 0; i < CLOCK_COLS; i++)
-	{
-		cols[i] = typed_column(jobs, clock_columns[i].name, clock_columns[i].type);
-		*usable = *usable && cols[i] != InvalidAttrNumber;
-	}
+	*usable = td_native_find_columns(jobs, &id_column, 1, &id_col) &&
+		td_native_find_columns(jobs, clock_columns, CLOCK_COLS, cols);
 	if (*usable)
 		index = td_native_open_key(jobs, &id_col, 1);
 	*usable = *usable && index != NULL;
@@ -248,31 +176,6 @@ new_version(TupleTableSlot *old, TupleTableSlot *new, const AttrNumber *cols, co
 }
 
 /*
- * Replace the locked version of slot old by new in rel (rri, estate): the
- * table's NOT NULL and CHECK constraints, the heap, and the index entries
- * when the update is not HOT.
- */
-static void
-write_version(ResultRelInfo *rri, EState *estate, TupleTableSlot *old, TupleTableSlot *new, Snapshot snap)
-{
-	Relation	rel = rri->ri_RelationDesc;
-	TM_FailureData tmfd;
-	bool		index_entries;
-	bool		summarizing_only;
-	TM_Result	res;
-
-	if (rel->rd_att->constr != NULL)
-		ExecConstraints(rri, new, estate);
-	res = td_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), snap, &tmfd, &index_entries,
-						  &summarizing_only);
-	if (res != TM_Ok)			/* (the row is locked by this transaction) */
-		elog(ERROR, "could not update counter shard of table \"%s\": result %d", RelationGetRelationName(rel),
-			 (int) res);
-	if (index_entries && td_update_index_tuples(rri, new, estate, summarizing_only) != NIL)
-		elog(ERROR, "deferred index check on table \"%s\"", RelationGetRelationName(rel));
-}
-
-/*
  * Find and lock the shard (job, shard) of rel as snap sees it, its newest
  * version into slot; false when it is missing, held by another
  * transaction or gone.
@@ -282,13 +185,11 @@ lock_shard(Relation rel, const AttrNumber *cols, Relation key, Snapshot snap, Da
 		   TupleTableSlot *slot)
 {
 	ScanKeyData keys[2];
-	TM_FailureData tmfd;
 
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, job);
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(shard));
 	if (!td_native_fetch_by_key(rel, key, snap, keys, 2, slot) ||
-		table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(false), LockTupleNoKeyExclusive,
-						 LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) != TM_Ok)
+		!td_native_lock_newest(rel, snap, slot, LockTupleNoKeyExclusive, LockWaitSkip))
 		return false;
 	/* the newest version still the shard (else the statement's recheck would pass it over) */
 	return td_native_key_equals(slot, cols[COL_JOB], job, F_UUID_EQ) &&
@@ -305,7 +206,7 @@ update_preferred(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, 
 {
 	Relation	key = td_native_open_key(rel, &cols[COL_JOB], 2);
 	EState	   *estate;
-	ResultRelInfo *rri;
+	td_native_table w = {0};
 	TupleTableSlot *old;
 	TupleTableSlot *new;
 	Snapshot	snap;
@@ -314,10 +215,7 @@ update_preferred(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, 
 	if (key == NULL)
 		return false;
 	estate = CreateExecutorState();
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 0, NULL, 0);
-	ExecOpenIndices(rri, false);
-	td_keep_checks_for(rri, estate);
+	td_native_begin_update(&w, rel, estate);
 	old = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), table_slot_callbacks(rel));
 	new = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	/* as a statement: the command counter advanced, a new snapshot */
@@ -335,9 +233,9 @@ update_preferred(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, 
 		ok = ok && new_version(old, new, cols, add, final_event, active);
 	}
 	if (ok)
-		write_version(rri, estate, old, new, snap);
+		td_native_update_row(&w, estate, old, new, snap);
 	PopActiveSnapshot();
-	ExecCloseIndices(rri);
+	td_native_end(&w);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
 	index_close(key, NoLock);
@@ -367,12 +265,8 @@ td_counters_update_native(Datum job, const int32 *add, bool final_event)
 	/* the lock the UPDATE takes */
 	rel = table_open(relid, RowExclusiveLock);
 	ok = td_native_plain_table(rel) && td_native_table_allowed(relid, ACL_UPDATE);
-	for (int c = 0; ok && c < N_COLS; c++)
-	{
-		cols[c] = typed_column(rel, shard_columns[c].name, shard_columns[c].type);
-		ok = cols[c] != InvalidAttrNumber;
-	}
-	ok = ok && update_fires_nothing(rel, cols);
+	ok = ok && td_native_find_columns(rel, shard_columns, N_COLS, cols) &&
+		td_native_update_triggers_ok(rel, cols, COL_JOB);	/* (the counts and the rate change) */
 	if (ok)
 	{
 		/* a publication may refuse updates of a table without a replica identity, as the UPDATE would */

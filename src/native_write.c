@@ -318,3 +318,93 @@ td_native_end(td_native_table *w)
 	if (w->rri != NULL)
 		ExecCloseIndices(w->rri);
 }
+
+/* See native_write.h. */
+void
+td_native_begin_update(td_native_table *w, Relation rel, EState *estate)
+{
+	w->rel = rel;
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, rel, 0, NULL, 0);
+	ExecOpenIndices(w->rri, false);
+	td_keep_checks_for(w->rri, estate);
+	w->natts = RelationGetNumberOfAttributes(rel);
+	w->cols = NULL;
+	w->ncols = 0;
+	w->defaults = NULL;
+}
+
+/* Is attnum one of the n columns of cols? */
+static bool
+among(AttrNumber attnum, const AttrNumber *cols, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (cols[i] == attnum)
+			return true;
+	return false;
+}
+
+/* See native_write.h. */
+bool
+td_native_update_triggers_ok(Relation rel, const AttrNumber *changed, int n)
+{
+	TriggerDesc *td = CopyTriggerDesc(rel->trigdesc);
+	List	   *fks = copyObject(RelationGetFKeyList(rel));
+
+	if (AfterTriggerPendingOnRel(RelationGetRelid(rel)))
+		return false;
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+	{
+		const Trigger *t = &td->triggers[i];
+		bool		left_out = false;
+		ListCell   *lc;
+
+		if (!TRIGGER_FOR_UPDATE(t->tgtype))
+			continue;
+		if (!t->tgisinternal || t->tgdeferrable || RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
+			return false;
+		foreach(lc, fks)
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+
+			if (fk->conoid != t->tgconstraint)
+				continue;
+			left_out = true;
+			for (int k = 0; k < fk->nkeys; k++)
+				left_out = left_out && !among(fk->conkey[k], changed, n);
+		}
+		if (!left_out)
+			return false;
+	}
+	return true;
+}
+
+/* See native_write.h. */
+bool
+td_native_lock_newest(Relation rel, Snapshot snap, TupleTableSlot *slot, LockTupleMode mode, LockWaitPolicy wait)
+{
+	TM_FailureData tmfd;
+
+	return table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(false), mode, wait,
+							TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) == TM_Ok;
+}
+
+/* See native_write.h. */
+void
+td_native_update_row(td_native_table *w, EState *estate, TupleTableSlot *old, TupleTableSlot *new, Snapshot snap)
+{
+	TM_FailureData tmfd;
+	bool		index_entries;
+	bool		summarizing_only;
+	TM_Result	res;
+
+	if (w->rel->rd_att->constr != NULL)
+		ExecConstraints(w->rri, new, estate);
+	res = td_tuple_update(w->rel, &old->tts_tid, new, GetCurrentCommandId(true), snap, &tmfd, &index_entries,
+						  &summarizing_only);
+	if (res != TM_Ok)			/* (the row is locked by this transaction) */
+		elog(ERROR, "could not update a locked row of table \"%s\": result %d", RelationGetRelationName(w->rel),
+			 (int) res);
+	if (index_entries && td_update_index_tuples(w->rri, new, estate, summarizing_only) != NIL)
+		elog(ERROR, "deferred index check on table \"%s\"", RelationGetRelationName(w->rel));
+}

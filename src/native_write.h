@@ -11,6 +11,7 @@
 #include "access/skey.h"
 #include "commands/trigger.h"
 #include "nodes/execnodes.h"
+#include "nodes/lockoptions.h"
 #include "utils/acl.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
@@ -130,5 +131,38 @@ extern void td_native_insert_rows(td_native_table *w, TupleTableSlot **slots, in
 
 /* Close what td_native_begin opened. */
 extern void td_native_end(td_native_table *w);
+
+/*
+ * Set up w for updating rel in estate: its indexes and CHECK constraints
+ * (no defaults).  Close it with td_native_end.
+ */
+extern void td_native_begin_update(td_native_table *w, Relation rel, EState *estate);
+
+/*
+ * Would an UPDATE of rel that changes the n columns changed fire nothing
+ * but an immediate foreign-key check of columns it leaves unchanged (which
+ * can only pass), with no after-trigger events pending on rel?  Read from
+ * copies of rel's trigger descriptor and key list.
+ */
+extern bool td_native_update_triggers_ok(Relation rel, const AttrNumber *changed, int n);
+
+/*
+ * Lock the row of rel whose version slot holds (found with snap) as a
+ * statement locks it in mode, its newest version into slot: waiting for
+ * another transaction's lock (LockWaitBlock, as an UPDATE does) or not
+ * (LockWaitSkip); false when it is held (skip), deleted or otherwise not
+ * locked.  The caller checks that the newest version still qualifies.
+ */
+extern bool td_native_lock_newest(Relation rel, Snapshot snap, TupleTableSlot *slot, LockTupleMode mode,
+								  LockWaitPolicy wait);
+
+/*
+ * Replace the version of a row this transaction locked (old, from
+ * td_native_lock_newest) by new (a virtual slot of the same descriptor):
+ * the table's NOT NULL and CHECK constraints, the heap, and the index
+ * entries when the update is not HOT.
+ */
+extern void td_native_update_row(td_native_table *w, EState *estate, TupleTableSlot *old, TupleTableSlot *new,
+								 Snapshot snap);
 
 #endif							/* TD_NATIVE_WRITE_H */
