@@ -189,7 +189,7 @@ lock_shard(Relation rel, const AttrNumber *cols, Relation key, Snapshot snap, Da
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, job);
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(shard));
 	if (!td_native_fetch_by_key(rel, key, snap, keys, 2, slot) ||
-		!td_native_lock_newest(rel, snap, slot, LockTupleNoKeyExclusive, LockWaitSkip))
+		!td_native_lock_newest(rel, snap, &slot->tts_tid, slot, LockTupleNoKeyExclusive, LockWaitSkip))
 		return false;
 	/* the newest version still the shard (else the statement's recheck would pass it over) */
 	return td_native_key_equals(slot, cols[COL_JOB], job, F_UUID_EQ) &&

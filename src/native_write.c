@@ -381,11 +381,12 @@ td_native_update_triggers_ok(Relation rel, const AttrNumber *changed, int n)
 
 /* See native_write.h. */
 bool
-td_native_lock_newest(Relation rel, Snapshot snap, TupleTableSlot *slot, LockTupleMode mode, LockWaitPolicy wait)
+td_native_lock_newest(Relation rel, Snapshot snap, ItemPointer tid, TupleTableSlot *slot, LockTupleMode mode,
+					  LockWaitPolicy wait)
 {
 	TM_FailureData tmfd;
 
-	return table_tuple_lock(rel, &slot->tts_tid, snap, slot, GetCurrentCommandId(false), mode, wait,
+	return table_tuple_lock(rel, tid, snap, slot, GetCurrentCommandId(false), mode, wait,
 							TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) == TM_Ok;
 }
 

@@ -147,14 +147,15 @@ extern void td_native_begin_update(td_native_table *w, Relation rel, EState *est
 extern bool td_native_update_triggers_ok(Relation rel, const AttrNumber *changed, int n);
 
 /*
- * Lock the row of rel whose version slot holds (found with snap) as a
- * statement locks it in mode, its newest version into slot: waiting for
+ * Lock the row of rel whose version at tid was found with snap, as a
+ * statement locks it in mode, its newest version into slot (tid set to
+ * it): waiting for
  * another transaction's lock (LockWaitBlock, as an UPDATE does) or not
  * (LockWaitSkip); false when it is held (skip), deleted or otherwise not
  * locked.  The caller checks that the newest version still qualifies.
  */
-extern bool td_native_lock_newest(Relation rel, Snapshot snap, TupleTableSlot *slot, LockTupleMode mode,
-								  LockWaitPolicy wait);
+extern bool td_native_lock_newest(Relation rel, Snapshot snap, ItemPointer tid, TupleTableSlot *slot,
+								  LockTupleMode mode, LockWaitPolicy wait);
 
 /*
  * Replace the version of a row this transaction locked (old, from
