@@ -1,20 +1,22 @@
 /*
- * counter_update.c — the engine's addition to its preferred counter shard
- * of a job, made without a statement.
+ * counter_update.c — the engine's addition to a job's counters, made in a
+ * free shard without a statement.
  *
  * Every claim and every completion adds to a job's live counters
- * (counter_shards.c).  As a statement, that UPDATE started an executor
- * for itself, for the sub-select that picks and locks the shard (FOR
- * UPDATE SKIP LOCKED) and, for a final event, for the one that reads the
- * job's clock: about a tenth of a worker's cycle for two rows.  Here the
- * common case is done as the statement would do it: the shard of this
- * backend's process id is found through the primary key with a new
- * snapshot, locked as an UPDATE locks it unless another transaction holds
- * it (its newest version, as the statement would update), given the sums
- * (kept in the int4 range) and, for a final event, the rate from the job's
- * active clock, checked against the table's NOT NULL and CHECK
- * constraints, and written with its index entries when the update is not
- * HOT.
+ * (counter_shards.c).  As statements, that was an UPDATE whose sub-select
+ * picks and locks the shard (FOR UPDATE SKIP LOCKED: the shard of this
+ * backend's process id, else the first of the engine's range no other
+ * transaction holds, each a statement of its own) and, for a final event,
+ * reads the job's clock: about a tenth of a worker's cycle for one row.
+ * Here that is done as the statements do it: the shards are found through
+ * the primary key with a new snapshot (the command counter advanced),
+ * the preferred one first, then the range 16-31 in order, each locked as
+ * the UPDATE locks it unless another transaction holds it (its newest
+ * version, which must still be such a shard, as the statement's recheck
+ * would have it), given the sums (kept in the int4 range) and, for a final
+ * event, the rate from the job's active clock, checked against the table's
+ * NOT NULL and CHECK constraints, and written with its index entries when
+ * the update is not HOT.
  *
  * It writes nothing and returns false, for counter_shards.c's statements
  * to do the work, whenever they could do more or otherwise: the checks of
@@ -26,9 +28,9 @@
  * immediate foreign-key check of columns left unchanged (whose check can
  * only pass: the key is not changed, and the shard's lock keeps the job
  * from being deleted before this transaction ends), events of an after
- * trigger still pending on the table, a shard that is missing, held by
- * another transaction, deleted, or has a NULL count.  A shard locked and
- * then passed back is updated by the statement, which locks it again.
+ * trigger still pending on the table, no shard free (the statements make
+ * a new one), or a NULL count.  A shard locked and then passed back is
+ * updated by the statement, which locks it again.
  */
 #include "postgres.h"
 
@@ -175,55 +177,84 @@ new_version(TupleTableSlot *old, TupleTableSlot *new, const AttrNumber *cols, co
 	return true;
 }
 
-/*
- * Find and lock the shard (job, shard) of rel as snap sees it, its newest
- * version into slot; false when it is missing, held by another
- * transaction or gone.
- */
+/* Is the version in slot a shard of job numbered from .. to? */
 static bool
-lock_shard(Relation rel, const AttrNumber *cols, Relation key, Snapshot snap, Datum job, int16 shard,
-		   TupleTableSlot *slot)
+shard_within(TupleTableSlot *slot, const AttrNumber *cols, Datum job, int16 from, int16 to)
 {
-	ScanKeyData keys[2];
+	bool		isnull;
+	Datum		shard = slot_getattr(slot, cols[COL_SHARD], &isnull);
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, job);
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(shard));
-	if (!td_native_fetch_by_key(rel, key, snap, keys, 2, slot) ||
-		!td_native_lock_newest(rel, snap, &slot->tts_tid, slot, LockTupleNoKeyExclusive, LockWaitSkip))
-		return false;
-	/* the newest version still the shard (else the statement's recheck would pass it over) */
-	return td_native_key_equals(slot, cols[COL_JOB], job, F_UUID_EQ) &&
-		td_native_key_equals(slot, cols[COL_SHARD], Int16GetDatum(shard), F_INT2EQ);
+	return !isnull && DatumGetInt16(shard) >= from && DatumGetInt16(shard) <= to &&
+		td_native_key_equals(slot, cols[COL_JOB], job, F_UUID_EQ);
 }
 
 /*
- * Add to the preferred shard of the locked table rel, whose columns are
- * cols; false (nothing written) when the statements must do it.
+ * Lock the first shard of job numbered from .. to (by number, as snap sees
+ * them) that no other transaction holds, its newest version into slot
+ * (found: the scan's); false when there is none.  A version that is no
+ * longer such a shard is passed over, as the statement's recheck would.
  */
 static bool
-update_preferred(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, const int32 *add,
+lock_first_free(Relation rel, const AttrNumber *cols, Relation key, Snapshot snap, Datum job, int16 from, int16 to,
+				TupleTableSlot *found, TupleTableSlot *slot)
+{
+	ScanKeyData keys[3];
+	IndexScanDesc scan = index_beginscan(rel, key, snap, 3, 0);
+	bool		locked = false;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, job);
+	ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_INT2GE, Int16GetDatum(from));
+	ScanKeyInit(&keys[2], 2, BTLessEqualStrategyNumber, F_INT2LE, Int16GetDatum(to));
+	index_rescan(scan, keys, 3, NULL, 0);
+	while (!locked && index_getnext_slot(scan, ForwardScanDirection, found))
+	{
+		ItemPointerData tid = found->tts_tid;
+
+		CHECK_FOR_INTERRUPTS();
+		locked = td_native_lock_newest(rel, snap, &tid, slot, LockTupleNoKeyExclusive, LockWaitSkip) &&
+			shard_within(slot, cols, job, from, to);
+	}
+	index_endscan(scan);
+	return locked;
+}
+
+/*
+ * Add to a shard of the locked table rel, whose columns are cols: the
+ * preferred one, else the first free one; false (nothing written) when
+ * the job has none free and the statements must make one.
+ */
+static bool
+update_free_shard(Relation rel, const AttrNumber *cols, Oid jobs_oid, Datum job, const int32 *add,
 				 bool final_event)
 {
 	Relation	key = td_native_open_key(rel, &cols[COL_JOB], 2);
 	EState	   *estate;
 	td_native_table w = {0};
+	TupleTableSlot *found;
 	TupleTableSlot *old;
 	TupleTableSlot *new;
 	Snapshot	snap;
+	int16		preferred = (int16) (MyProcPid % 16 + 16);
 	bool		ok;
 
 	if (key == NULL)
 		return false;
 	estate = CreateExecutorState();
 	td_native_begin_update(&w, rel, estate);
+	found = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), table_slot_callbacks(rel));
 	old = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), table_slot_callbacks(rel));
 	new = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	/* as a statement: the command counter advanced, a new snapshot */
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	snap = GetActiveSnapshot();
-	/* the engine's range, shards 16-31 (no row-level security applies here) */
-	ok = lock_shard(rel, cols, key, snap, job, (int16) (MyProcPid % 16 + 16), old);
+	/*
+	 * the preferred shard, else the first free one of the engine's range,
+	 * 16-31 (no row-level security applies here), as PICK_PREFERRED and
+	 * PICK_FREE pick them
+	 */
+	ok = lock_first_free(rel, cols, key, snap, job, preferred, preferred, found, old) ||
+		lock_first_free(rel, cols, key, snap, job, 16, 31, found, old);
 	if (ok)
 	{
 		double		active = NAN;
@@ -271,7 +302,7 @@ td_counters_update_native(Datum job, const int32 *add, bool final_event)
 	{
 		/* a publication may refuse updates of a table without a replica identity, as the UPDATE would */
 		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
-		ok = update_preferred(rel, cols, jobs_oid, job, add, final_event);
+		ok = update_free_shard(rel, cols, jobs_oid, job, add, final_event);
 	}
 	table_close(rel, NoLock);
 	return ok;

@@ -93,6 +93,18 @@ SELECT public.cw_bump('c0000000-0000-0000-0000-000000000003', 0, 0, 0, 1, false)
 SELECT preferred, completed, in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000003');
 ROLLBACK;
 
+-- A job whose one shard is not the preferred one, free: native too (the
+-- preferred one looked for, then the range 16-31 in order: 2 scans), and
+-- the job's preferred shard is not made.
+BEGIN;
+INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+VALUES ('c0000000-0000-0000-0000-000000000004', :alice, (pg_backend_pid() + 1) % 16 + 16);
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000004', 0, 0, 0, 1, false) AS scans,
+       public.cw_bump('c0000000-0000-0000-0000-000000000004', 1, 0, 0, -1, true) AS final_scans;
+SELECT preferred, completed, in_flight, last_active IS NOT NULL AS clock_read
+FROM public.cw_shards('c0000000-0000-0000-0000-000000000004');
+ROLLBACK;
+
 -- 3. The statements, not the native update, where they would do more or
 -- otherwise: 2 scans each, and the same sums.
 CREATE TABLE public.cw_fired (n integer);
@@ -129,11 +141,11 @@ WHERE batch_job_id = 'c0000000-0000-0000-0000-000000000001';
 SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 1, 0, 0, 3, false) AS scans;
 SELECT completed, in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
 ROLLBACK;
--- a role that is not the engine, with the privileges and BYPASSRLS
+-- a role that is not the engine, with the privileges and BYPASSRLS (and
+-- EXECUTE on bump_counters, as every role: cancel_batch calls it as its
+-- user)
 CREATE ROLE regress_cw_bypass BYPASSRLS;
 GRANT USAGE ON SCHEMA train_data TO regress_cw_bypass;
-GRANT EXECUTE ON FUNCTION train_data.bump_counters(uuid, integer, integer, integer, integer, boolean)
-    TO regress_cw_bypass;
 GRANT SELECT, INSERT, UPDATE ON train_data.batch_job_counters TO regress_cw_bypass;
 GRANT SELECT ON train_data.batch_jobs TO regress_cw_bypass;
 GRANT EXECUTE ON FUNCTION public.cw_bump(uuid, integer, integer, integer, integer, boolean) TO regress_cw_bypass;
