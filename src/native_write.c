@@ -59,6 +59,8 @@ bool
 td_native_plain_table(Relation rel)
 {
 	return rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		!rel->rd_rel->relispartition &&	/* (its partition constraint) */
+		!rel->rd_rel->relhassubclass && /* (a statement writes the children too) */
 		rel->rd_rules == NULL &&	/* (relhasrules stays set once a rule is dropped) */
 		(rel->rd_att->constr == NULL || !rel->rd_att->constr->has_generated_stored);
 }

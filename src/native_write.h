@@ -29,7 +29,10 @@ extern bool td_native_writes_here(void);
  */
 extern bool td_native_table_allowed(Oid relid, AclMode mode);
 
-/* Is rel a plain heap table, without rules or stored generated columns? */
+/*
+ * Is rel a plain heap table (not a partition, without children), without
+ * rules or stored generated columns?
+ */
 extern bool td_native_plain_table(Relation rel);
 
 /* A column written natively: its name and type. */

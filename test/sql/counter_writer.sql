@@ -85,6 +85,55 @@ SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, -5, 0, 5, false
 SELECT failed, in_flight FROM public.cw_shards('c0000000-0000-0000-0000-000000000001');
 ROLLBACK;
 
+-- Many additions to one shard in one transaction fill its page: the
+-- updates that cannot stay on it (not HOT) insert their index entries, and
+-- the key finds the newest version (amcheck: every row in the index).
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+RESET client_min_messages;
+BEGIN;
+DO $$ BEGIN
+    FOR i IN 1 .. 300 LOOP
+        PERFORM train_data.bump_counters('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 1, false);
+    END LOOP;
+END $$;
+SELECT n_tup_upd AS updates, n_tup_upd > n_tup_hot_upd AS some_not_hot
+FROM pg_stat_xact_all_tables WHERE relid = 'train_data.batch_job_counters'::regclass;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*) AS rows_by_key, max(in_flight) AS in_flight FROM train_data.batch_job_counters
+WHERE batch_job_id = 'c0000000-0000-0000-0000-000000000001' AND shard = pg_backend_pid() % 16 + 16;
+SELECT bt_index_check('train_data.batch_job_counters_pkey', true) IS NOT NULL AS index_checked;
+ROLLBACK;
+DROP EXTENSION amcheck;
+
+-- A shard this transaction has written already: the UPDATE checks its
+-- unchanged job key again then (and locks the job FOR KEY SHARE), and so
+-- does the native update (one read of the jobs' key, the job row locked
+-- by this transaction); the first addition checks nothing.  With the job
+-- deleted earlier in the statement, the check's error.
+CREATE FUNCTION public.cw_job_reads(job uuid)
+    RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    before bigint;
+BEGIN
+    SELECT s.idx_scan INTO before FROM pg_stat_xact_all_tables s WHERE s.relid = 'train_data.batch_jobs'::regclass;
+    PERFORM train_data.bump_counters(job, 0, 0, 0, 1, false);
+    RETURN (SELECT s.idx_scan FROM pg_stat_xact_all_tables s WHERE s.relid = 'train_data.batch_jobs'::regclass)
+           - before;
+END
+$$;
+BEGIN;
+SELECT public.cw_job_reads('c0000000-0000-0000-0000-000000000001') AS first_reads;
+SELECT xmax::text = pg_current_xact_id()::text AS job_locked_by_us
+FROM train_data.batch_jobs WHERE id = 'c0000000-0000-0000-0000-000000000001';
+SELECT public.cw_job_reads('c0000000-0000-0000-0000-000000000001') AS second_reads;
+SELECT xmax::text = pg_current_xact_id()::text AS job_locked_by_us
+FROM train_data.batch_jobs WHERE id = 'c0000000-0000-0000-0000-000000000001';
+ROLLBACK;
+
 -- 2. A job without the preferred shard: the statements make it; the next
 -- addition, to the shard this transaction made, is native.
 BEGIN;
@@ -191,6 +240,33 @@ ROLLBACK;
 BEGIN READ ONLY;
 SELECT public.cw_try('c0000000-0000-0000-0000-000000000001', 3) AS read_only;
 ROLLBACK;
+-- the job deleted earlier in the statement, after an addition of this
+-- transaction (the key check of the shard it wrote)
+BEGIN;
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 1, false) AS scans;
+WITH d AS (DELETE FROM train_data.batch_jobs WHERE id = 'c0000000-0000-0000-0000-000000000001' RETURNING id)
+SELECT public.cw_try(d.id, 1) AS job_deleted FROM d;
+ROLLBACK;
+-- a shard inserted in the same statement, its key check still to come
+-- (a job that does not exist): the statements run, and their check fails
+-- (natively, the update would make the insert's check pass over the row,
+-- and leave a shard without a job)
+\set VERBOSITY terse
+BEGIN;
+WITH i AS (INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+           VALUES ('c0000000-0000-0000-0000-0000000000ff', :alice, pg_backend_pid() % 16 + 16)
+           RETURNING batch_job_id)
+SELECT train_data.bump_counters(i.batch_job_id, 0, 0, 0, 1) FROM i;
+ROLLBACK;
+\set VERBOSITY default
+-- a site's foreign key on a count the addition changes
+BEGIN;
+CREATE TABLE public.cw_allowed (v integer PRIMARY KEY);
+INSERT INTO public.cw_allowed VALUES (0);
+ALTER TABLE train_data.batch_job_counters ADD CONSTRAINT cw_in_flight_fk FOREIGN KEY (in_flight)
+    REFERENCES public.cw_allowed NOT VALID;
+SELECT public.cw_try('c0000000-0000-0000-0000-000000000001', 7) AS key_on_a_count;
+ROLLBACK;
 BEGIN;
 SET LOCAL client_min_messages = error;   -- (wal_level's warning, whatever the cluster's)
 CREATE PUBLICATION cw_updates FOR TABLE train_data.batch_job_counters WITH (publish = 'update');
@@ -208,5 +284,6 @@ DELETE FROM train_data.batch_jobs WHERE id::text LIKE 'c0000000-%';
 DROP FUNCTION public.cw_bump(uuid, integer, integer, integer, integer, boolean);
 DROP FUNCTION public.cw_shards(uuid);
 DROP FUNCTION public.cw_try(uuid, integer);
+DROP FUNCTION public.cw_job_reads(uuid);
 DROP TABLE public.cw_fired;
 DROP FUNCTION public.cw_fire();
