@@ -242,12 +242,7 @@ bool
 td_native_begin(td_native_table *w, Relation rel, EState *estate, const AttrNumber *cols, int ncols)
 {
 	/* (the descriptor read afresh after each lookup, which may rebuild it) */
-	w->rel = rel;
-	w->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(w->rri, rel, 0, NULL, 0);
-	ExecOpenIndices(w->rri, false);
-	td_keep_checks_for(w->rri, estate);
-	w->natts = RelationGetNumberOfAttributes(rel);
+	td_native_begin_update(w, rel, estate);
 	w->cols = cols;
 	w->ncols = ncols;
 	w->defaults = palloc0(sizeof(ExprState *) * w->natts);
