@@ -8,9 +8,12 @@
  * (its settings, its arguments), about 50,000 instructions a completion
  * for the two (docs/performance.md).
  *
- * Internal (EXECUTE revoked from PUBLIC).  They run as their caller, under
- * the caller's row-level security: a user's cancel_batch writes only the
- * counter shards her policies let her write.  Every name and operator in
+ * Internal: log_generation's EXECUTE is revoked from PUBLIC; bump_counters
+ * keeps PUBLIC's, as a user's cancel_batch calls it as her.  They run as
+ * their caller, under the caller's row-level security: a user writes only
+ * the counter shards her policies let her write (0-15 of her own jobs),
+ * and only the engine's additions are made without a statement
+ * (counter_update.c).  Every name and operator in
  * the statements is schema-qualified, so the caller's search_path does not
  * change what they do.
  */
