@@ -34,10 +34,11 @@
  * reads from one snapshot (whose errors the statement raises), an update
  * trigger other than an immediate foreign-key check of columns left
  * unchanged, events of an after trigger still pending on the table (an
- * insert's key check not yet run), a check of this transaction's shard
- * that would fail or that another foreign key would need, no shard free
- * (the statements make a new one), or a NULL count.  A shard locked and
- * then passed back is updated by the statement, which locks it again.
+ * insert's key check not yet run), a count or owner column without NOT
+ * NULL, no shard free (the statements make a new one), or a check of this
+ * transaction's own shard that would fail or that another foreign key
+ * would need.  Only that last is found after a row is locked, and that
+ * row is one this transaction holds already.
  */
 #include "postgres.h"
 
@@ -50,6 +51,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -339,11 +341,25 @@ tables_usable(shard_tables *t)
 {
 	Oid			relid = RelationGetRelid(t->rel);
 
-	if (!td_native_plain_table(t->rel) || !td_native_table_allowed(relid, ACL_UPDATE) ||
+	if (!td_native_plain_table(t->rel) ||
+		/* the job read as the statements read it: its one table (theirs reads its children too) */
+		t->jobs->rd_rel->relkind != RELKIND_RELATION || t->jobs->rd_rel->relhassubclass ||
+		!td_native_table_allowed(relid, ACL_UPDATE) ||
 		!td_native_find_columns(t->rel, shard_columns, N_COLS, t->cols) ||
 		!td_native_find_columns(t->jobs, job_columns, JOB_COLS, t->job_cols) ||
 		!td_native_update_triggers_ok(t->rel, t->cols, COL_JOB))	/* (the counts and the rate change) */
 		return false;
+	/*
+	 * the counts and the owner NOT NULL, as the extension makes them: else
+	 * the statements' sums (a NULL count) and key check (a NULL owner) are
+	 * theirs to make, decided before any row is locked
+	 */
+	for (int c = COL_COMPLETED; c <= COL_OWNER; c++)
+	{
+		if ((c <= COL_IN_FLIGHT || c == COL_OWNER) &&
+			!TupleDescAttr(RelationGetDescr(t->rel), t->cols[c] - 1)->attnotnull)
+			return false;
+	}
 	t->only_job_key = only_job_key(t);
 	t->key = td_native_open_key(t->rel, &t->cols[COL_JOB], 2);
 	t->job_key = td_native_open_key(t->jobs, &t->job_cols[JOB_ID], 1);

@@ -383,8 +383,10 @@ td_native_lock_newest(Relation rel, Snapshot snap, ItemPointer tid, TupleTableSl
 {
 	TM_FailureData tmfd;
 
+	/* (as ExecLockRows locks: the newest version, past an update in progress of a key-share lock) */
 	return table_tuple_lock(rel, tid, snap, slot, GetCurrentCommandId(false), mode, wait,
-							TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) == TM_Ok;
+							TUPLE_LOCK_FLAG_FIND_LAST_VERSION | TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS,
+							&tmfd) == TM_Ok;
 }
 
 /* See native_write.h. */

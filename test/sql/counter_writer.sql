@@ -162,6 +162,35 @@ SELECT preferred, completed, in_flight, last_active IS NOT NULL AS clock_read
 FROM public.cw_shards('c0000000-0000-0000-0000-000000000004');
 ROLLBACK;
 
+-- The first free shard is the lowest of 16-31, and only it is locked: not
+-- a user's shard (3), not a higher one; the shards named by where they
+-- stand from the preferred one.
+BEGIN;
+INSERT INTO train_data.batch_job_counters (batch_job_id, created_by, shard)
+SELECT 'c0000000-0000-0000-0000-000000000004', :alice, s
+FROM (VALUES (3), ((SELECT min(s) FROM (VALUES (16), (17)) v(s) WHERE s <> pg_backend_pid() % 16 + 16)),
+             ((SELECT max(s) FROM (VALUES (30), (31)) v(s) WHERE s <> pg_backend_pid() % 16 + 16))) v(s);
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000004', 0, 0, 0, 1, false) > 0 AS bumped;
+SELECT CASE WHEN c.shard < 16 THEN 'user' WHEN c.shard < 18 THEN 'lowest' ELSE 'highest' END AS shard,
+       c.in_flight, c.xmax::text = pg_current_xact_id()::text AS locked
+FROM train_data.batch_job_counters c WHERE c.batch_job_id = 'c0000000-0000-0000-0000-000000000004'
+ORDER BY c.shard;
+ROLLBACK;
+
+-- The shard locked as the pick's FOR UPDATE locks it: its old version
+-- marked with its key updated (what FOR UPDATE, then the UPDATE, leave).
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+RESET client_min_messages;
+BEGIN;
+SELECT (ctid::text::point)[0]::int AS blk, (ctid::text::point)[1]::int AS off
+FROM train_data.batch_job_counters WHERE batch_job_id = 'c0000000-0000-0000-0000-000000000001' \gset
+SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 1, false) AS scans;
+SELECT (t_infomask2 & 8192) <> 0 AS keys_updated, t_xmax::text = pg_current_xact_id()::text AS updated_by_us
+FROM heap_page_items(get_raw_page('train_data.batch_job_counters', :blk)) WHERE lp = :off;
+ROLLBACK;
+DROP EXTENSION pageinspect;
+
 -- 3. The statements, not the native update, where they would do more or
 -- otherwise: 2 scans each, and the same sums.
 CREATE TABLE public.cw_fired (n integer);
@@ -189,8 +218,8 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT public.cw_bump('c0000000-0000-0000-0000-000000000001', 0, 0, 0, 3, false) AS scans;
 ROLLBACK;
--- a NULL count (a site dropped NOT NULL): the statement's sum, after the
--- native update's look (3 scans); GREATEST passes over the NULL
+-- a count without NOT NULL (a site dropped it): the statement's sum,
+-- decided before any row is locked; GREATEST passes over the NULL
 BEGIN;
 ALTER TABLE train_data.batch_job_counters ALTER COLUMN completed_items DROP NOT NULL;
 UPDATE train_data.batch_job_counters SET completed_items = NULL
