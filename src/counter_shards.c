@@ -22,9 +22,10 @@
  * shard at once, the second waits for the first to end (a claim, as a rule:
  * the first to write a job's counters).
  *
- * The engine's common case, its preferred shard there and free, is done
- * without a statement (counter_update.c, about a tenth of the statements'
- * cost); these statements do every other case, and every user's.
+ * The engine's common case, a shard of its range there and free (its
+ * preferred one, else the first), is done without a statement
+ * (counter_update.c); these statements do every other case (a new shard,
+ * the upsert), and every user's.
  *
  * Every name and operator in the statements is schema-qualified, so the
  * caller's search_path does not change what they do.
